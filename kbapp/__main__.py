@@ -1,0 +1,3 @@
+from kbapp.cli import main
+
+raise SystemExit(main())

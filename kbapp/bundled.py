@@ -1,0 +1,23 @@
+"""Files bundled inside the package (templates/, resources/), read with importlib.resources."""
+
+from __future__ import annotations
+
+import importlib.resources
+from importlib.resources.abc import Traversable
+
+
+def templates_dir() -> Traversable:
+    """The standard document templates (``templates/*.md`` in the source tree)."""
+    return importlib.resources.files("kbapp") / "templates"
+
+
+def resource(*parts: str) -> Traversable:
+    """A file or folder under ``resources/`` (icons, stylesheet, the demo knowledge base)."""
+    node = importlib.resources.files("kbapp") / "resources"
+    for part in parts:
+        node = node / part
+    return node
+
+
+def read_text(*parts: str) -> str:
+    return resource(*parts).read_text(encoding="utf-8")

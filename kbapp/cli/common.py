@@ -1,0 +1,119 @@
+"""What every command needs: the workspace, output helpers, a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kbapp.errors import KbError
+from kbapp.interaction import ConsoleInteraction
+from kbapp.settings import Settings
+from kbapp.workspace import Workspace
+
+
+class Context:
+    """Per-invocation state: settings, the open workspace, how to talk to the user."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.settings = Settings.load()
+        self.interaction = ConsoleInteraction(
+            assume_yes=True if getattr(args, "yes", False) else None,
+            quiet=getattr(args, "quiet", False),
+        )
+        self._workspace: Workspace | None = None
+
+    def kb_path(self) -> Path:
+        chosen = self.args.kb or os.environ.get("KBAPP_KB") or self.settings.default_kb
+        if not chosen:
+            raise KbError(
+                "no knowledge base given: use --kb PATH, set KBAPP_KB, or make one with "
+                "'kbapp init PATH' ('kbapp demo' sets up the demo knowledge base)"
+            )
+        return Path(chosen).expanduser()
+
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._workspace = Workspace.open(self.kb_path(), self.settings, self.interaction)
+        return self._workspace
+
+    def close(self) -> None:
+        if self._workspace is not None:
+            self._workspace.close()
+
+    def info(self, message: str) -> None:
+        if not self.args.quiet:
+            print(message, file=sys.stderr)
+
+
+def fail(exc: KbError, debug: bool = False) -> int:
+    print(f"kbapp: {exc}", file=sys.stderr)
+    if exc.details and (debug or len(exc.details) < 400) and exc.details not in str(exc):
+        for line in exc.details.strip().splitlines()[:20]:
+            print(f"  {line}", file=sys.stderr)
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    return 1
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def print_table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> None:
+    """Columns sized to their content, the last one left to wrap."""
+    if not rows:
+        return
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for index, cell in enumerate(row[:-1]):
+            widths[index] = min(max(widths[index], len(cell)), 48)
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    print(line.rstrip())
+    for row in rows:
+        cells = [c[:w].ljust(w) for c, w in zip(row[:-1], widths)] + [row[-1]]
+        print("  ".join(cells).rstrip())
+
+
+class Progress:
+    """A one-line progress bar on stderr (only on a terminal); call with (done, total)."""
+
+    def __init__(self, label: str, enabled: bool | None = None) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        filled = int(width * done / total) if total else width
+        percent = 100 * done // total if total else 100
+        sys.stderr.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done}/{total}"
+        )
+        sys.stderr.flush()
+        self._shown = True
+        if done >= total:
+            self.finish()
+
+    def finish(self) -> None:
+        if self._shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self._shown = False

@@ -1,0 +1,271 @@
+"""Commands on the knowledge base and its documents: init, new, import, list, show, lint, ..."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Any
+
+from kbapp import documents
+from kbapp.cli.common import Context, Progress, print_json, print_table
+from kbapp.errors import KbError
+from kbapp.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("init", help="make a folder a new knowledge base (a git repository)")
+    p.add_argument("path", help="folder to create or use")
+    p.add_argument("--name", required=True, help='what the knowledge base is called ("Ops KB")')
+    p.add_argument(
+        "--org", action="append", default=[], metavar="NAME[=DOMAIN,...]",
+        help="an organisation taking part, with its e-mail domains "
+        "(repeat: --org internal=corp.example --org partner=msp.example)",
+    )
+    p.add_argument("--sensitivity", choices=["shared", "internal"], default="shared",
+                   help="shared: both organisations push here (default); internal: yours only")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("new", help="create a document from a template; prints its path")
+    p.add_argument("--type", "-t", required=True, dest="template",
+                   help="template: sop, runbook, troubleshooting, known-error, post-incident, ...")
+    p.add_argument("--title", required=True)
+    p.add_argument("--system", action="append", default=[], help="a system it is about (repeat)")
+    p.add_argument("--tag", action="append", default=[], help="a tag (repeat)")
+    p.add_argument("--folder", help="folder inside the knowledge base (default: by type)")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("import", help="import a folder of Markdown files")
+    p.add_argument("source", help="folder to import (its sub-folders are kept)")
+    p.add_argument("--into", default="", metavar="DIR", help="folder in the knowledge base")
+    p.add_argument("--status", default="published", choices=documents.STATUSES,
+                   help="status for documents that have none (default: published)")
+    p.add_argument("--org", help="owning organisation for documents that name none "
+                   "(default: yours)")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("list", help="list documents, filtered by their fields")
+    p.add_argument("--type")
+    p.add_argument("--status")
+    p.add_argument("--org", help="owning organisation")
+    p.add_argument("--tag")
+    p.add_argument("--system")
+    p.add_argument("--owner")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("show", help="show one document (by id, path or title)")
+    p.add_argument("ref", help="kb-3f9c2a1e, a path, or an exact title")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--html", action="store_true", help="print the sanitised HTML rendering")
+    group.add_argument("--raw", action="store_true", help="print the file exactly as stored")
+    group.add_argument("--json", action="store_true", help="metadata and body as JSON")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("lint", help="check documents; exit status 1 when there are errors")
+    p.add_argument("paths", nargs="*", help="documents to check (default: all)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--errors-only", action="store_true", help="do not print warnings")
+    p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("move", help="rename or move a document (its id and links stay valid)")
+    p.add_argument("ref")
+    p.add_argument("new_path", help="new path inside the knowledge base")
+    p.set_defaults(func=cmd_move)
+
+    p = sub.add_parser("templates", help="list the document templates")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_templates)
+
+    p = sub.add_parser("demo", help="set up the demo knowledge base and print its folder")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("settings", help="show or change your settings (name, e-mail, ...)")
+    p.add_argument("key", nargs="?", help="setting to show or change (e.g. user_email)")
+    p.add_argument("value", nargs="?", help="new value")
+    p.set_defaults(func=cmd_settings)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
+    from kbapp.workspace import Workspace
+
+    orgs = []
+    domains: dict[str, list[str]] = {}
+    for spec in args.org or ["internal", "partner"]:
+        name, _, domain_text = spec.partition("=")
+        name = name.strip()
+        if not name:
+            raise KbError(f"--org {spec!r}: give a name, like --org partner=msp.example")
+        orgs.append(name)
+        domains[name] = [d.strip() for d in domain_text.split(",") if d.strip()]
+    workspace = Workspace.init(args.path, args.name, orgs, sensitivity=args.sensitivity,
+                               settings=ctx.settings, interaction=ctx.interaction,
+                               domains=domains)
+    ctx.settings.remember_kb(workspace.root)
+    ctx.settings.save()
+    print(workspace.root)
+    ctx.info(f"Created knowledge base {args.name!r} with organisations {', '.join(orgs)}.")
+    return 0
+
+
+def cmd_new(args: argparse.Namespace, ctx: Context) -> int:
+    result = ctx.workspace.create(
+        args.template, args.title, systems=args.system, tags=args.tag, folder=args.folder
+    )
+    print(ctx.workspace.root / result.path)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
+    from kbapp.importer import import_folder
+
+    progress = Progress("Importing")
+    report = import_folder(ctx.workspace, args.source, args.into, status=args.status,
+                           owner_org=args.org, progress=progress)
+    progress.finish()
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report.summary())
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
+    workspace = ctx.workspace
+    workspace.refresh()
+    entries = workspace.catalog.query(type=args.type, status=args.status, org=args.org,
+                                      tag=args.tag, system=args.system, owner=args.owner)
+    if args.json:
+        print_json([e.to_dict() for e in entries])
+        return 0
+    rows = [(e.doc_id, e.type, e.status, e.owner_org or "-", e.title) for e in entries]
+    print_table(rows, ["ID", "TYPE", "STATUS", "ORG", "TITLE"])
+    ctx.info(f"{len(entries)} documents")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
+    workspace = ctx.workspace
+    doc = workspace.load(args.ref)
+    if args.raw:
+        sys.stdout.buffer.write(documents.serialise(doc))
+        return 0
+    if args.html:
+        print(workspace.render(doc).html)
+        return 0
+    if args.json:
+        from kbapp.frontmatter import plain
+
+        print_json({"id": doc.id, "path": doc.path, "title": doc.title, "type": doc.type,
+                    "status": doc.status, "meta": plain(doc.meta), "body": doc.body})
+        return 0
+    print(_header(doc))
+    print(doc.body)
+    return 0
+
+
+def _header(doc: documents.Document) -> str:
+    lines = [doc.title, "=" * min(len(doc.title), 78)]
+    fields: list[tuple[str, Any]] = [
+        ("id", doc.id),
+        ("path", doc.path),
+        ("type", f"{doc.type} · {doc.status}" + (f" · {doc.owner_org}" if doc.owner_org else "")),
+        ("owners", ", ".join(doc.owners)),
+        ("systems", ", ".join(doc.systems)),
+        ("tags", ", ".join(doc.tags)),
+        ("incidents", ", ".join(doc.incidents)),
+    ]
+    if doc.last_reviewed:
+        by = f" by {doc.reviewed_by}" if doc.reviewed_by else ""
+        fields.append(("reviewed", f"{doc.last_reviewed.isoformat()}{by}"))
+    if doc.sensitivity != "shared":
+        fields.append(("sensitivity", doc.sensitivity))
+    lines += [f"{name:>10}: {value}" for name, value in fields if value]
+    if doc.front_matter_error is not None:
+        lines.append(f"   warning: {doc.front_matter_error}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_lint(args: argparse.Namespace, ctx: Context) -> int:
+    from kbapp.lint import lint_workspace
+
+    workspace = ctx.workspace
+    paths = [workspace.resolve(p) for p in args.paths] if args.paths else None
+    report = lint_workspace(workspace, paths)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        for problem in report.problems:
+            if args.errors_only and problem.severity != "error":
+                continue
+            print(problem)
+        ctx.info(f"{report.checked} documents checked: {len(report.errors)} errors, "
+                 f"{len(report.warnings)} warnings")
+    return 1 if report.errors else 0
+
+
+def cmd_move(args: argparse.Namespace, ctx: Context) -> int:
+    result = ctx.workspace.move(args.ref, args.new_path)
+    print(ctx.workspace.root / result.path)
+    return 0
+
+
+def cmd_templates(args: argparse.Namespace, ctx: Context) -> int:
+    library = ctx.workspace.templates if (args.kb or ctx.settings.default_kb) else None
+    if library is None:
+        from kbapp.templates import TemplateLibrary
+
+        library = TemplateLibrary()
+    items = [
+        {"name": t.name, "version": t.version, "type": t.type, "label": t.label,
+         "origin": t.origin, "required_sections": t.required_sections,
+         "required_fields": t.required_fields, "description": t.description}
+        for t in library
+    ]
+    if args.json:
+        print_json(items)
+    else:
+        print_table([(i["name"], str(i["version"]), i["origin"], i["label"]) for i in items],
+                    ["NAME", "VERSION", "FROM", "WHAT IT IS FOR"])
+    for problem in library.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
+    from kbapp.demo import ensure_demo
+
+    print(ensure_demo())
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace, ctx: Context) -> int:
+    settings = ctx.settings
+    names = [f.name for f in dataclasses.fields(Settings) if f.name not in ("path", "version")]
+    if args.key is None:
+        for name in names:
+            print(f"{name} = {getattr(settings, name)!r}")
+        return 0
+    if args.key not in names:
+        raise KbError(f"there is no setting {args.key!r}; settings: {', '.join(names)}")
+    if args.value is None:
+        print(getattr(settings, args.key))
+        return 0
+    current = getattr(settings, args.key)
+    value: Any = args.value
+    if isinstance(current, bool):
+        value = args.value.lower() in ("1", "true", "yes", "on")
+    elif isinstance(current, int):
+        try:
+            value = int(args.value)
+        except ValueError:
+            raise KbError(f"{args.key} must be a whole number") from None
+    elif isinstance(current, list):
+        value = [part for part in args.value.split(",") if part]
+    setattr(settings, args.key, value)
+    settings.save()
+    return 0

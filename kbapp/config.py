@@ -1,0 +1,230 @@
+"""A knowledge base's shared configuration: ``.kb/config.toml``, tracked in git.
+
+Both organisations edit it, so it is read leniently (unknown keys are ignored and kept) and
+written with tomlkit, which keeps the team's comments and layout.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from kbapp.errors import ConfigError
+
+CONFIG_PATH = ".kb/config.toml"
+
+DEFAULT_REVIEW_DAYS: dict[str, int] = {
+    "sop": 180,
+    "runbook": 90,
+    "troubleshooting": 180,
+    "known-error": 90,
+    "post-incident": 365,
+}
+
+DEFAULT_FOLDERS: dict[str, str] = {
+    "sop": "sops",
+    "runbook": "runbooks",
+    "troubleshooting": "troubleshooting",
+    "known-error": "known-errors",
+    "post-incident": "post-incidents",
+}
+
+DEFAULT_SYNONYMS: dict[str, list[str]] = {
+    "k8s": ["kubernetes"],
+    "db": ["database"],
+    "pg": ["postgres", "postgresql"],
+    "dns": ["resolver"],
+    "cert": ["certificate"],
+    "vm": ["virtual machine"],
+}
+
+
+@dataclass
+class Organisation:
+    name: str  # the key used in front matter (owner_org: partner)
+    title: str = ""  # how people call it ("Blue Ridge Managed Services")
+    domains: list[str] = field(default_factory=list)  # e-mail domains of its people
+
+    @property
+    def display(self) -> str:
+        return self.title or self.name
+
+
+@dataclass
+class TicketSystem:
+    """A ticket id pattern and the URL its ids link to (``{id}`` is replaced)."""
+
+    pattern: str
+    url: str
+    org: str = ""
+
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(rf"\b(?:{self.pattern})\b")
+
+
+@dataclass
+class KbConfig:
+    name: str = "Knowledge base"
+    sensitivity: str = "shared"  # shared | internal
+    organisations: list[Organisation] = field(default_factory=list)
+    review_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_REVIEW_DAYS))
+    folders: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FOLDERS))
+    synonyms: dict[str, list[str]] = field(default_factory=dict)
+    exclude: list[str] = field(default_factory=lambda: ["README.md", "CONTRIBUTING.md"])
+    tickets: list[TicketSystem] = field(default_factory=list)
+    #: The whole parsed file, for sections later parts own (policy, secrets allowlist, ...).
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # ---------------------------------------------------------------- lookups
+
+    @property
+    def org_names(self) -> list[str]:
+        return [org.name for org in self.organisations]
+
+    def organisation(self, name: str) -> Organisation | None:
+        return next((org for org in self.organisations if org.name == name), None)
+
+    def org_for_email(self, email: str) -> str:
+        """The organisation whose e-mail domain matches ``email`` ('' when none does)."""
+        domain = email.rpartition("@")[2].lower()
+        for org in self.organisations:
+            for candidate in org.domains:
+                candidate = candidate.lower().lstrip("@")
+                if domain == candidate or domain.endswith("." + candidate):
+                    return org.name
+        return ""
+
+    def review_interval(self, doc_type: str) -> int:
+        return self.review_days.get(doc_type, 180)
+
+    def folder_for(self, doc_type: str) -> str:
+        return self.folders.get(doc_type, doc_type.replace("_", "-") + "s")
+
+    def is_excluded(self, relative: str) -> bool:
+        """gitignore-like: a pattern without '/' matches the file name at any depth."""
+        name = relative.rsplit("/", 1)[-1]
+        return any(
+            fnmatch.fnmatchcase(relative if "/" in pattern else name, pattern.lstrip("/"))
+            for pattern in self.exclude
+        )
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.raw.get(name)
+        return value if isinstance(value, dict) else {}
+
+
+def load_config(root: Path) -> KbConfig:
+    """Read ``<root>/.kb/config.toml``; a missing file gives the defaults."""
+    path = root / CONFIG_PATH
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return KbConfig(name=root.name)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{CONFIG_PATH} cannot be read: {exc}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{CONFIG_PATH} is not valid TOML: {exc}") from None
+    return config_from_dict(raw, default_name=root.name)
+
+
+def config_from_dict(raw: dict[str, Any], default_name: str = "Knowledge base") -> KbConfig:
+    cfg = KbConfig(name=str(raw.get("name") or default_name), raw=raw)
+    sensitivity = raw.get("sensitivity", "shared")
+    if sensitivity not in ("shared", "internal"):
+        raise ConfigError(
+            f"{CONFIG_PATH}: sensitivity must be 'shared' or 'internal', not {sensitivity!r}"
+        )
+    cfg.sensitivity = sensitivity
+    for index, item in enumerate(raw.get("organisations") or []):
+        if not isinstance(item, dict) or not item.get("name"):
+            raise ConfigError(f"{CONFIG_PATH}: organisations[{index}] needs a name")
+        cfg.organisations.append(
+            Organisation(
+                name=str(item["name"]),
+                title=str(item.get("title", "")),
+                domains=[str(d) for d in item.get("domains", [])],
+            )
+        )
+    review = raw.get("review", {})
+    days = review.get("interval_days", {}) if isinstance(review, dict) else {}
+    for doc_type, value in days.items():
+        if not isinstance(value, int) or value <= 0:
+            raise ConfigError(
+                f"{CONFIG_PATH}: review.interval_days.{doc_type} must be a positive number of days"
+            )
+        cfg.review_days[doc_type] = value
+    for doc_type, folder in (raw.get("folders") or {}).items():
+        cfg.folders[doc_type] = str(folder).strip("/")
+    search = raw.get("search", {})
+    for word, alternatives in (search.get("synonyms", {}) if isinstance(search, dict) else {}).items():
+        if isinstance(alternatives, str):
+            alternatives = [alternatives]
+        cfg.synonyms[str(word).lower()] = [str(a).lower() for a in alternatives]
+    if "exclude" in raw:
+        cfg.exclude = [str(p) for p in raw["exclude"]]
+    for index, item in enumerate(raw.get("tickets") or []):
+        if not isinstance(item, dict) or not item.get("pattern") or not item.get("url"):
+            raise ConfigError(f"{CONFIG_PATH}: tickets[{index}] needs a pattern and a url")
+        ticket = TicketSystem(str(item["pattern"]), str(item["url"]), str(item.get("org", "")))
+        try:
+            ticket.compiled()
+        except re.error as exc:
+            raise ConfigError(f"{CONFIG_PATH}: tickets[{index}].pattern is not a regex: {exc}")
+        cfg.tickets.append(ticket)
+    return cfg
+
+
+def new_config_text(
+    name: str,
+    orgs: list[str],
+    sensitivity: str = "shared",
+    domains: dict[str, list[str]] | None = None,
+) -> str:
+    """The commented ``.kb/config.toml`` that ``kbapp init`` writes."""
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment("kbapp knowledge base settings, shared by every organisation."))
+    doc.add(tomlkit.comment("Plain TOML: edit it with any editor; kbapp keeps your comments."))
+    doc.add(tomlkit.nl())
+    doc["name"] = name
+    doc["sensitivity"] = sensitivity
+    doc["sensitivity"].comment("shared: both organisations push here | internal: one only")
+    doc["exclude"] = ["README.md", "CONTRIBUTING.md"]
+    doc["exclude"].comment("Markdown files that are not knowledge documents")
+    doc.add(tomlkit.nl())
+    organisations = tomlkit.aot()
+    for org in orgs:
+        table = tomlkit.table()
+        table["name"] = org
+        table["title"] = org.capitalize()
+        table["domains"] = list((domains or {}).get(org, []))
+        organisations.append(table)
+    doc["organisations"] = organisations
+    review = tomlkit.table()
+    intervals = tomlkit.table()
+    for doc_type, days in DEFAULT_REVIEW_DAYS.items():
+        intervals[doc_type] = days
+    review["interval_days"] = intervals
+    doc["review"] = review
+    search = tomlkit.table()
+    synonyms = tomlkit.table()
+    for word, alternatives in DEFAULT_SYNONYMS.items():
+        synonyms[word] = alternatives
+    search["synonyms"] = synonyms
+    doc["search"] = search
+    return tomlkit.dumps(doc)
+
+
+def update_config_text(text: str, changes: dict[str, Any]) -> str:
+    """Set top-level keys in config text, keeping everything else as written."""
+    doc = tomlkit.parse(text)
+    for key, value in changes.items():
+        doc[key] = value
+    return tomlkit.dumps(doc)

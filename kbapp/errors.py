@@ -1,0 +1,48 @@
+"""kbapp's own exceptions: each carries one sentence a user can act on.
+
+Faces (CLI, window) show ``str(error)``; ``details`` holds the underlying tool output
+(git's stderr, a YAML parser message) for those who want it.
+"""
+
+from __future__ import annotations
+
+
+class KbError(Exception):
+    """A problem the user can understand and fix; never shown with a traceback."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DocumentError(KbError):
+    """A document cannot be read or written (bad YAML, binary, too large, ...)."""
+
+    def __init__(
+        self, message: str, *, path: str = "", line: int | None = None, details: str = ""
+    ) -> None:
+        where = path + (f":{line}" if line else "")
+        super().__init__(f"{where}: {message}" if where else message, details)
+        self.path = path
+        self.line = line
+        self.reason = message
+
+
+class ConfigError(KbError):
+    """The knowledge base's .kb/config.toml or the user's settings are unusable."""
+
+
+class NotAKnowledgeBase(KbError):
+    """The folder is missing, or is not a git repository kbapp can work in."""
+
+
+class SyncError(KbError):
+    """A git operation failed; ``details`` carries git's own message."""
+
+
+class PolicyError(KbError):
+    """A commit was refused by a local policy (secrets, sensitivity, conflict markers)."""

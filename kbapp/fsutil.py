@@ -1,0 +1,94 @@
+"""File-system primitives the guarantees rest on: atomic writes and bounded reads."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from kbapp.errors import DocumentError, KbError
+
+#: Larger files are refused with a message instead of being parsed, indexed or rendered.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+
+
+def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
+
+    Temporary file in the same directory, fsync, rename over the target, fsync the directory.
+    The original file's permission bits are kept. ``durable=False`` skips the fsyncs for bulk
+    work (import) that flushes once at the end.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kbtmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise KbError(f"Could not save {path}: {exc.strerror or exc}") from exc
+    if durable:
+        _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # not possible on every platform (Windows); the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_document_bytes(path: Path, display: str | None = None) -> bytes:
+    """Read a file that should be a Markdown document, refusing what is not."""
+    shown = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise DocumentError(
+                f"file is {size / 1024 / 1024:.0f} MB; documents larger than "
+                f"{MAX_DOCUMENT_BYTES // 1024 // 1024} MB are not opened",
+                path=shown,
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DocumentError("no such file", path=shown) from None
+    except IsADirectoryError:
+        raise DocumentError("is a folder, not a document", path=shown) from None
+    except PermissionError:
+        raise DocumentError("permission denied", path=shown) from None
+    except OSError as exc:
+        raise DocumentError(f"cannot be read ({exc.strerror or exc})", path=shown) from None
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Delete temporaries a crash left behind (``.name.XXXX.kbtmp``); returns what was removed."""
+    removed = []
+    for tmp in Path(directory).rglob(".*.kbtmp"):
+        if ".git" in tmp.parts:
+            continue
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed

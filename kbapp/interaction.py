@@ -1,0 +1,63 @@
+"""How the core talks to the person using it, without knowing whether that is a terminal or a
+window (git-cola ``interaction.py``, napari notifications).
+
+The core calls ``interaction.notify(...)`` / ``interaction.confirm(...)``; the CLI installs
+:class:`ConsoleInteraction`, the window installs a Qt implementation. No dialog code lives in
+file or git code.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Protocol
+
+
+class Level(str, Enum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Interaction(Protocol):
+    def notify(self, message: str, level: Level = Level.INFO, details: str = "") -> None: ...
+
+    def confirm(self, question: str, default: bool = False) -> bool: ...
+
+
+class ConsoleInteraction:
+    """Messages to stderr; questions answered on the terminal, or by ``assume_yes``."""
+
+    def __init__(self, assume_yes: bool | None = None, quiet: bool = False) -> None:
+        self.assume_yes = assume_yes
+        self.quiet = quiet
+
+    def notify(self, message: str, level: Level = Level.INFO, details: str = "") -> None:
+        if self.quiet and level is Level.INFO:
+            return
+        prefix = "" if level is Level.INFO else f"{level.value}: "
+        print(f"{prefix}{message}", file=sys.stderr)
+
+    def confirm(self, question: str, default: bool = False) -> bool:
+        if self.assume_yes is not None:
+            return self.assume_yes
+        if not sys.stdin.isatty():
+            return default
+        hint = "[Y/n]" if default else "[y/N]"
+        answer = input(f"{question} {hint} ").strip().lower()
+        return default if not answer else answer in ("y", "yes")
+
+
+class SilentInteraction:
+    """For library use and tests: records what would have been shown."""
+
+    def __init__(self, answer: bool = False) -> None:
+        self.answer = answer
+        self.messages: list[tuple[Level, str]] = []
+
+    def notify(self, message: str, level: Level = Level.INFO, details: str = "") -> None:
+        self.messages.append((level, message))
+
+    def confirm(self, question: str, default: bool = False) -> bool:
+        self.messages.append((Level.INFO, question))
+        return self.answer

@@ -1,0 +1,110 @@
+"""The user's own settings (who they are, which knowledge bases they use, UI preferences).
+
+A typed schema with defaults and a version, stored as JSON under the platform's config
+directory (platformdirs). Only keys that differ from the defaults are written, so a later kbapp
+with better defaults still applies them. ``KBAPP_CONFIG_DIR`` and ``KBAPP_DATA_DIR`` move
+everything elsewhere (tests, portable installs). Nothing is read at import time: a
+:class:`Settings` is created and passed along (one context object, no globals).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from kbapp.fsutil import atomic_write
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+APP_NAME = "kbapp"
+
+
+def config_dir() -> Path:
+    override = os.environ.get("KBAPP_CONFIG_DIR")
+    return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME, False))
+
+
+def data_dir() -> Path:
+    override = os.environ.get("KBAPP_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, False))
+
+
+@dataclass
+class Settings:
+    version: int = SCHEMA_VERSION
+    user_name: str = ""
+    user_email: str = ""
+    #: Organisation the user works for; empty means "derive from the e-mail domain".
+    organisation: str = ""
+    #: Knowledge bases the user has opened, most recent first.
+    knowledge_bases: list[str] = field(default_factory=list)
+    default_kb: str = ""
+    theme: str = "system"  # system | light | dark
+    zoom: int = 100
+    editor_font_size: int = 11
+    search_limit: int = 50
+    #: Minutes between background fetches in the window (0 = never).
+    fetch_interval_minutes: int = 5
+
+    path: Path | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """Read the settings file; a missing or broken file gives the defaults (and a log line)."""
+        path = path or config_dir() / "settings.json"
+        settings = cls(path=path)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return settings
+        except (OSError, ValueError) as exc:
+            log.warning("settings file %s is unreadable (%s); using defaults", path, exc)
+            return settings
+        if not isinstance(raw, dict):
+            return settings
+        known = {f.name: f for f in dataclasses.fields(cls) if f.name not in ("path", "version")}
+        for key, value in raw.items():
+            spec = known.get(key)
+            if spec is None:
+                continue  # a key from a newer kbapp; kept on disk by save()
+            default = getattr(settings, key)
+            if isinstance(default, bool) is isinstance(value, bool) and isinstance(
+                value, type(default)
+            ):
+                setattr(settings, key, value)
+            else:
+                log.warning("settings: ignoring %s=%r (expected %s)", key, value, type(default).__name__)
+        return settings
+
+    def save(self) -> None:
+        """Write only the keys that differ from the defaults (keys unknown to us are kept)."""
+        path = self.path or config_dir() / "settings.json"
+        try:
+            existing = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(existing, dict):
+                existing = {}
+        except (OSError, ValueError):
+            existing = {}
+        defaults = Settings()
+        known = [f.name for f in dataclasses.fields(self) if f.name not in ("path", "version")]
+        out: dict[str, Any] = {k: v for k, v in existing.items() if k not in known}
+        for name in known:
+            value = getattr(self, name)
+            if value != getattr(defaults, name):
+                out[name] = value
+        out["version"] = SCHEMA_VERSION
+        atomic_write(path, (json.dumps(out, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+    def remember_kb(self, root: Path) -> None:
+        text = str(Path(root).resolve())
+        self.knowledge_bases = [text] + [p for p in self.knowledge_bases if p != text][:19]
+        if not self.default_kb:
+            self.default_kb = text

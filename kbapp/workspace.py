@@ -1,0 +1,413 @@
+"""The :class:`Workspace`: one knowledge base as everything else sees it.
+
+It is the one context object (git-cola's ``ApplicationContext``) passed to the CLI commands,
+the search index, sync and the window: the repository root, its shared configuration, the
+user's settings and identity, the git gateway, the catalog, the templates, and the event that
+announces changed documents. Nothing here is global; two workspaces can be open at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import shutil
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kbapp import documents, policy
+from kbapp.catalog import Catalog, CatalogChanges, Entry
+from kbapp.config import CONFIG_PATH, KbConfig, load_config, new_config_text
+from kbapp.errors import KbError, NotAKnowledgeBase
+from kbapp.events import Event
+from kbapp.fsutil import atomic_write
+from kbapp.git import Git, Identity, find_root
+from kbapp.interaction import Interaction, SilentInteraction
+from kbapp.links import resolve_relative
+from kbapp.settings import Settings
+from kbapp.templates import TemplateLibrary
+
+if TYPE_CHECKING:
+    from kbapp.documents import Document
+
+log = logging.getLogger(__name__)
+
+GITATTRIBUTES = """\
+# Front matter merges by meaning (lists: union, last_reviewed: the later date, ...).
+# kbapp sets the driver up in each clone; on plain git see docs/sync.md.
+*.md merge=kbapp
+"""
+
+GITIGNORE = """\
+# temporary files of interrupted atomic saves
+.*.kbtmp
+"""
+
+
+
+@dataclass
+class SaveResult:
+    path: str
+    commit: str | None
+    changes: CatalogChanges
+
+
+class Workspace:
+    """An open knowledge base. Create with :meth:`open` or :meth:`init`."""
+
+    def __init__(
+        self,
+        root: Path,
+        settings: Settings | None = None,
+        interaction: Interaction | None = None,
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.settings = settings or Settings()
+        self.interaction: Interaction = interaction or SilentInteraction()
+        self.config: KbConfig = load_config(self.root)
+        self.git = Git(self.root, self._identity())
+        self.data_dir = self.git.git_dir / "kbapp"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        #: Emitted with the catalog changes after documents were written, pulled or found
+        #: changed on disk. The search index and the window subscribe.
+        self.documents_changed: Event[CatalogChanges] = Event()
+        self._catalog: Catalog | None = None
+        self._templates: TemplateLibrary | None = None
+        self._services: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str,
+        settings: Settings | None = None,
+        interaction: Interaction | None = None,
+    ) -> Workspace:
+        """Open the knowledge base at ``path`` (or the repository containing it)."""
+        root = find_root(Path(path).expanduser())
+        workspace = cls(root, settings, interaction)
+        workspace._on_open()
+        return workspace
+
+    @classmethod
+    def init(
+        cls,
+        path: Path | str,
+        name: str,
+        orgs: list[str],
+        *,
+        sensitivity: str = "shared",
+        settings: Settings | None = None,
+        interaction: Interaction | None = None,
+        domains: dict[str, list[str]] | None = None,
+    ) -> Workspace:
+        """Make ``path`` a knowledge base: a git repository with ``.kb/config.toml``,
+        ``.gitattributes`` and a first commit. An existing repository gains the files."""
+        root = Path(path).expanduser()
+        if root.exists() and not root.is_dir():
+            raise NotAKnowledgeBase(f"{root} is a file; give a folder for the knowledge base")
+        if (root / CONFIG_PATH).exists():
+            raise KbError(f"{root} is already a knowledge base ({CONFIG_PATH} exists)")
+        if sensitivity not in ("shared", "internal"):
+            raise KbError("sensitivity must be 'shared' or 'internal'")
+        root.mkdir(parents=True, exist_ok=True)
+        if not (root / ".git").exists():
+            Git.init_repository(root)
+        atomic_write(root / CONFIG_PATH, new_config_text(name, orgs, sensitivity, domains).encode())
+        _append_once(root / ".gitattributes", GITATTRIBUTES)
+        _append_once(root / ".gitignore", GITIGNORE)
+        workspace = cls(root, settings, interaction)
+        workspace.git.commit(
+            [CONFIG_PATH, ".gitattributes", ".gitignore"],
+            f"Create knowledge base: {name}",
+            trailers=workspace.trailers(),
+        )
+        workspace._on_open()
+        return workspace
+
+    def _on_open(self) -> None:
+        """Repairs and set-up every time a knowledge base is opened (each step is cheap when
+        there is nothing to do)."""
+
+    def close(self) -> None:
+        for service in self._services.values():
+            closer = getattr(service, "close", None)
+            if callable(closer):
+                closer()
+        self._services.clear()
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def service(self, name: str, factory: Callable[[Workspace], Any]) -> Any:
+        """A per-workspace singleton (the search index, the activity store...) made on first use."""
+        if name not in self._services:
+            self._services[name] = factory(self)
+        return self._services[name]
+
+    def reload_config(self) -> None:
+        self.config = load_config(self.root)
+        self._templates = None
+        self.git.identity = self._identity()
+
+    # ------------------------------------------------------------------ identity
+
+    def _identity(self) -> Identity:
+        name = self.settings.user_name
+        email = self.settings.user_email
+        if not name or not email:
+            try:
+                probe = Git(self.root)
+                name = name or probe.config_get("user.name")
+                email = email or probe.config_get("user.email")
+            except KbError:
+                pass
+        org = self.settings.organisation or self.config.org_for_email(email)
+        return Identity(name, email, org)
+
+    @property
+    def identity(self) -> Identity:
+        return self.git.identity
+
+    def trailers(self) -> dict[str, str]:
+        org = self.identity.org
+        return {"KB-Org": org} if org else {}
+
+    # ------------------------------------------------------------------ parts
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog(self.data_dir / "catalog.sqlite")
+        return self._catalog
+
+    @property
+    def templates(self) -> TemplateLibrary:
+        if self._templates is None:
+            self._templates = TemplateLibrary(self.root)
+        return self._templates
+
+    def known_types(self) -> list[str]:
+        return self.templates.types()
+
+    # ------------------------------------------------------------------ files
+
+    def document_paths(self) -> list[str]:
+        """Every document of the knowledge base (tracked or new, not ignored), relative."""
+        return [
+            path
+            for path in self.git.list_files("*.md")
+            if not path.startswith(".") and "/." not in path and not self.config.is_excluded(path)
+        ]
+
+    def full_path(self, relative: str) -> Path:
+        full = (self.root / relative).resolve()
+        if self.root != full and self.root not in full.parents:
+            raise KbError(f"{relative} is outside the knowledge base")
+        return full
+
+    def relative(self, path: Path | str) -> str:
+        full = Path(path).expanduser()
+        if not full.is_absolute():
+            full = Path.cwd() / full
+        try:
+            return full.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            raise KbError(f"{path} is not inside the knowledge base {self.root}") from None
+
+    def refresh(self, progress: Callable[[int, int], None] | None = None) -> CatalogChanges:
+        """Find documents added, changed or removed on disk (by kbapp or anyone else)."""
+        changes = self.catalog.refresh(self.root, self.document_paths(), progress=progress)
+        if changes:
+            self.documents_changed.emit(changes)
+        return changes
+
+    def refresh_paths(self, paths: Iterable[str]) -> CatalogChanges:
+        """Re-read just ``paths`` (after a save or a pull) and announce what changed."""
+        paths = list(paths)
+        listed = set(self.document_paths())
+        changes = self.catalog.refresh(self.root, listed, only=paths)
+        if changes:
+            self.documents_changed.emit(changes)
+        return changes
+
+    # ------------------------------------------------------------------ documents
+
+    def resolve(self, ref: str) -> str:
+        """The relative path of a document given by id, path or exact title."""
+        ref = ref.strip()
+        if documents.ID_RE.match(ref):
+            entries = self.catalog.by_id(ref)
+            if not entries:
+                self.refresh()
+                entries = self.catalog.by_id(ref)
+            if len(entries) == 1:
+                return entries[0].path
+            if len(entries) > 1:
+                paths = ", ".join(e.path for e in entries)
+                raise KbError(f"id {ref} is used by more than one document: {paths}")
+            raise KbError(f"no document has the id {ref}")
+        candidate = Path(ref).expanduser()
+        for base in (Path.cwd(), self.root):
+            full = candidate if candidate.is_absolute() else base / candidate
+            if full.is_file():
+                return self.relative(full)
+        entries = self.catalog.by_title(ref)
+        if len(entries) == 1:
+            return entries[0].path
+        raise KbError(f"no document matches {ref!r} (give an id such as kb-3f9c2a1e or a path)")
+
+    def load(self, ref: str) -> Document:
+        relative = self.resolve(ref)
+        return documents.load(self.full_path(relative), relative)
+
+    def entry(self, ref: str) -> Entry:
+        relative = self.resolve(ref)
+        entry = self.catalog.get(relative)
+        if entry is None:
+            self.refresh_paths([relative])
+            entry = self.catalog.get(relative)
+        if entry is None:
+            raise KbError(f"{relative} is not a document of this knowledge base")
+        return entry
+
+    def resolve_link(self, from_path: str, kind: str, target: str) -> str | None:
+        """Where an internal link points (relative path), or None when it points nowhere."""
+        if kind == "wiki":
+            label = target.split("|", 1)[0].strip()
+            if documents.ID_RE.match(label):
+                entries = self.catalog.by_id(label)
+            else:
+                entries = self.catalog.by_title(label)
+            return entries[0].path if entries else None
+        path = resolve_relative(from_path, target)
+        return path if (self.root / path).is_file() else None
+
+    def wiki_target(self, target: str) -> tuple[str, str] | None:
+        """(id, title) of the document a ``[[...]]`` link names, or None."""
+        label = target.split("|", 1)[0].strip()
+        entries = (
+            self.catalog.by_id(label) if documents.ID_RE.match(label) else self.catalog.by_title(label)
+        )
+        return (entries[0].doc_id, entries[0].title) if entries else None
+
+    def render(self, doc: Document) -> Any:
+        """The document's body as sanitised HTML (:class:`kbapp.render.Rendered`)."""
+        from kbapp.render import render_markdown  # Markdown and Pygments load on first use
+
+        return render_markdown(doc.body, resolver=self.wiki_target)
+
+    def new_unique_id(self) -> str:
+        taken = self.catalog.ids()
+        while True:
+            candidate = documents.new_id()
+            if candidate not in taken:
+                return candidate
+
+    def path_for_new(self, doc_type: str, title: str, folder: str | None = None) -> str:
+        base = folder.strip("/") if folder is not None else self.config.folder_for(doc_type)
+        stem = slugify(title) or "untitled"
+        candidate = f"{base}/{stem}.md" if base else f"{stem}.md"
+        number = 2
+        while (self.root / candidate).exists():
+            candidate = f"{base}/{stem}-{number}.md" if base else f"{stem}-{number}.md"
+            number += 1
+        return candidate
+
+    def draft_from_template(
+        self,
+        template_name: str,
+        title: str,
+        *,
+        systems: list[str] | None = None,
+        tags: list[str] | None = None,
+        folder: str | None = None,
+        variables: dict[str, str] | None = None,
+        today: dt.date | None = None,
+    ) -> Document:
+        """A new, not yet saved document from a template, with id, owner and path filled in."""
+        title = title.strip()
+        if not title:
+            raise KbError("a new document needs a title")
+        template = self.templates.get(template_name)
+        self.refresh()
+        identity = self.identity
+        return template.instantiate(
+            title=title,
+            doc_id=self.new_unique_id(),
+            path=self.path_for_new(template.type, title, folder),
+            owner_org=identity.org,
+            owners=[identity.email] if identity.email else None,
+            systems=systems,
+            tags=tags,
+            today=today,
+            variables=variables,
+        )
+
+    def create(self, template_name: str, title: str, **kwargs: Any) -> SaveResult:
+        """Create, save and commit a document from a template (``Create: <title>``)."""
+        doc = self.draft_from_template(template_name, title, **kwargs)
+        return self.save(doc, verb="Create")
+
+    def save(self, doc: Document, verb: str | None = None, message: str | None = None) -> SaveResult:
+        """Write ``doc`` atomically and commit it (``Update: <title>``), after the commit
+        policy (sensitivity, conflict markers, secrets) has passed."""
+        full = self.full_path(doc.path)
+        existed = full.exists()
+        verb = verb or ("Update" if existed else "Create")
+        data = documents.serialise(doc)
+        policy.enforce(policy.check_document(doc, data, self.config))
+        with self.git.write_lock():
+            documents.write(doc, full)
+            commit = self.git.commit(
+                [doc.path], message or f"{verb}: {doc.title}", trailers=self.trailers()
+            )
+        changes = self.refresh_paths([doc.path])
+        return SaveResult(doc.path, commit, changes)
+
+    def move(self, ref: str, new_path: str) -> SaveResult:
+        """Rename or move a document; its id (and so every [[kb-id]] link) stays the same."""
+        old = self.resolve(ref)
+        new = new_path.strip("/")
+        if not new.endswith(".md"):
+            new += ".md"
+        target = self.full_path(new)
+        if target.exists():
+            raise KbError(f"{new} already exists")
+        doc = self.load(old)
+        with self.git.write_lock():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tracked = self.git.run("ls-files", "--error-unmatch", "--", old, check=False)
+            if tracked.status == 0:
+                self.git.run("mv", "--", old, new)
+            else:
+                shutil.move(str(self.full_path(old)), target)
+            commit = self.git.commit([old, new], f"Move: {doc.title}", trailers=self.trailers())
+        changes = self.refresh_paths([old, new])
+        return SaveResult(new, commit, changes)
+
+
+def slugify(title: str, limit: int = 60) -> str:
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^a-zA-Z0-9]+", "-", text.lower()).strip("-")
+    if len(text) > limit:
+        text = text[:limit].rsplit("-", 1)[0]
+    return text
+
+
+def _append_once(path: Path, block: str) -> None:
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    if block.strip() in existing:
+        return
+    joined = (existing.rstrip("\n") + "\n\n" if existing.strip() else "") + block
+    atomic_write(path, joined.encode("utf-8"))

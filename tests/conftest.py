@@ -1,0 +1,81 @@
+"""Shared fixtures: every test gets fresh settings, its own data folder and git identity, and
+real components (git repositories, SQLite files, Whoosh indexes, Qt widgets) in tmp_path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# Qt without a display (CI, ssh sessions): set before anything imports Qt.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from helpers import CORPORA, REPO_ROOT, CliResult  # noqa: E402
+
+from kbapp.settings import Settings  # noqa: E402
+from kbapp.workspace import Workspace  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test touches the user's own settings, data or git configuration."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("KBAPP_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("KBAPP_DATA_DIR", str(home / "data"))
+    monkeypatch.delenv("KBAPP_KB", raising=False)
+    gitconfig = home / "gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = Test Runner\n\temail = runner@internal.example\n"
+        "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
+        "[protocol \"file\"]\n\tallow = always\n"
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    # Subprocesses (git hooks, the merge driver, crash tests) import this checkout's kbapp.
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return home
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(user_name="Ana Ribeiro", user_email="ana@internal.example")
+
+
+@pytest.fixture
+def kb(tmp_path: Path, settings: Settings) -> Iterator[Workspace]:
+    """A fresh knowledge base with two organisations, opened as Ana (internal)."""
+    workspace = Workspace.init(
+        tmp_path / "kb",
+        "Test KB",
+        ["internal", "partner"],
+        settings=settings,
+        domains={"internal": ["internal.example"], "partner": ["partner.example"]},
+    )
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def corpora() -> Path:
+    if not CORPORA.is_dir():
+        pytest.skip("../shared/corpora is not on this machine")
+    return CORPORA
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``kbapp ARGS`` in-process and capture what it printed."""
+    from kbapp.cli import main
+
+    def run(*argv: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

@@ -1,0 +1,195 @@
+"""Document model: exact round trip, minimal edits, derived fields, clear errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kbapp import documents
+from kbapp.errors import DocumentError
+
+FULL = b"""---
+id: kb-3f9c2a1e          # stable, unique
+title: Fail over the payments database
+type: sop
+status: published
+owner_org: partner
+owners:
+  - dba-oncall@partner.example
+systems:
+  - payments-db
+tags:
+  - failover
+  - postgres
+custom_key: {nested: [1, 2]}   # unknown keys are kept
+review:
+  interval_days: 90
+  last_reviewed: 2026-10-01
+  reviewed_by: ana@internal.example
+template: sop/1
+---
+# Fail over the payments database
+
+## Purpose
+Text.
+"""
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        FULL,
+        FULL.replace(b"\n", b"\r\n"),
+        documents.BOM + FULL,
+        documents.BOM + FULL.replace(b"\n", b"\r\n"),
+        FULL.rstrip(b"\n"),  # no trailing newline
+        b"# Just a heading\n\nNo front matter at all.\n",
+        b"",
+        b"---\n---\nempty front matter\n",
+        b"---\ntitle: Hugo page\nweight: 20\n---\n\n# Title\n",
+        b"---\ntitle: DocFX\nms.date: 05/25/2020\nms.reviewer: someone\n---\n> [!NOTE]\n> x\n",
+        b"+++\ntitle = 'TOML front matter'\n+++\nbody\n",
+        b"---\ntitle: ends with dots\n...\nbody\n",
+        b"line one\r\nmixed\nendings\r\n",
+        b"---\nbroken: [yaml\n---\nbody kept\n",
+    ],
+)
+def test_unchanged_document_round_trips_byte_for_byte(data: bytes) -> None:
+    doc = documents.parse(data, "x.md")
+    assert not doc.is_modified
+    assert documents.serialise(doc) == data
+
+
+def test_changing_one_field_keeps_comments_order_and_unknown_keys() -> None:
+    doc = documents.parse(FULL, "x.md")
+    doc.meta["status"] = "retired"
+    doc.meta["tags"] = ["failover", "postgres", "dr"]
+    out = documents.serialise(doc).decode()
+    assert "id: kb-3f9c2a1e          # stable, unique" in out
+    assert "custom_key: {nested: [1, 2]}   # unknown keys are kept" in out
+    assert "status: retired" in out
+    assert "  - dr\n" in out
+    assert out.index("title:") < out.index("status:") < out.index("custom_key")
+    assert out.endswith("## Purpose\nText.\n")  # body untouched
+
+
+def test_crlf_and_bom_survive_an_edit() -> None:
+    data = documents.BOM + FULL.replace(b"\n", b"\r\n")
+    doc = documents.parse(data, "x.md")
+    doc.body += "More.\n"
+    doc.meta["status"] = "draft"
+    out = documents.serialise(doc)
+    assert out.startswith(documents.BOM)
+    assert b"\n" not in out.replace(b"\r\n", b"")
+    assert out.endswith(b"More.\r\n")
+
+
+def test_adding_front_matter_to_a_plain_file_puts_known_keys_first() -> None:
+    doc = documents.parse(b"# Restart the VPN\n\nSteps.\n", "vpn.md")
+    assert doc.title == "Restart the VPN"
+    doc.meta.update(tags=["vpn"], id="kb-00000001", title=doc.title, type="sop")
+    out = documents.serialise(doc).decode()
+    assert out.startswith("---\nid: kb-00000001\ntitle: Restart the VPN\ntype: sop\ntags:\n  - vpn\n---\n")
+    assert out.endswith("# Restart the VPN\n\nSteps.\n")
+
+
+def test_fields_and_field_lines() -> None:
+    doc = documents.parse(FULL, "x.md")
+    assert doc.id == "kb-3f9c2a1e"
+    assert doc.type == "sop" and doc.status == "published" and doc.owner_org == "partner"
+    assert doc.tags == ["failover", "postgres"]
+    assert doc.last_reviewed == dt.date(2026, 10, 1)
+    assert doc.review_interval_days == 90
+    assert doc.field_lines["status"] == 5
+    assert doc.field_lines["review.last_reviewed"] == 17
+    assert doc.field_lines["tags[1]"] == 13
+    assert doc.body_start_line() == 21
+
+
+def test_documents_without_front_matter_derive_what_is_needed() -> None:
+    doc = documents.parse(b"Intro\n\n## Symptoms\nx\n## Cause\ny\n## Resolution\nz\n", "a/disk-full.md")
+    assert doc.title == "Disk full"
+    assert doc.type == "troubleshooting"
+    assert doc.status == "draft"
+    assert doc.id == documents.derived_id("a/disk-full.md")
+    assert documents.ID_RE.match(doc.id)
+
+
+def test_hugo_and_docfx_front_matter_load() -> None:
+    hugo = documents.parse(b"---\ntitle: Alertmanager Down\nweight: 20\n---\n# AlertmanagerDown\n## Meaning\n## Impact\n", "h.md")
+    assert hugo.title == "Alertmanager Down" and hugo.type == "runbook"
+    docfx = documents.parse(b"---\ntitle: T\nms.date: 05/25/2020\nkeywords: a, b\n---\nx", "d.md")
+    assert docfx.meta["ms.date"] == "05/25/2020" and docfx.tags == ["a", "b"]
+
+
+def test_guess_type_from_headings() -> None:
+    assert documents.guess_type("## Meaning\n## Impact\n## Diagnosis\n## Mitigation\n")[0] == "runbook"
+    assert documents.guess_type("## Symptoms\n## Cause\n## Resolution\n")[0] == "troubleshooting"
+    assert documents.guess_type("## Workaround\n")[0] == "known-error"
+    kind, reason = documents.guess_type("nothing here")
+    assert kind == "troubleshooting" and "default" in reason
+
+
+def test_headings_ignore_code_blocks() -> None:
+    doc = documents.parse(b"# Title\n```bash\n# not a heading\n```\n## Real\n", "x.md")
+    assert [(h.level, h.text) for h in doc.headings()] == [(1, "Title"), (2, "Real")]
+
+
+def test_broken_yaml_keeps_the_body_and_says_where() -> None:
+    doc = documents.parse(b"---\ntitle: ok\ntags: [unclosed\n---\n# Body\n", "b.md")
+    assert doc.front_matter_error is not None
+    assert doc.front_matter_error.line in (3, 4)
+    assert "not valid YAML" in str(doc.front_matter_error)
+    assert doc.body == "# Body\n"
+    doc.meta["title"] = "new"
+    with pytest.raises(DocumentError, match="fix the YAML first"):
+        documents.serialise(doc)
+
+
+def test_front_matter_that_is_not_a_mapping() -> None:
+    doc = documents.parse(b"---\n- a\n- b\n---\nbody\n", "l.md")
+    assert "not a list" in str(doc.front_matter_error)
+
+
+def test_billion_laughs_is_refused() -> None:
+    bomb = b"---\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b]\n---\n"
+    doc = documents.parse(bomb, "bomb.md")
+    assert "aliases" in str(doc.front_matter_error)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary file"),
+        (b"caf\xe9 latin-1", "not UTF-8"),
+    ],
+)
+def test_what_is_not_a_text_document_gets_a_clear_error(data: bytes, message: str) -> None:
+    with pytest.raises(DocumentError, match=message) as info:
+        documents.parse(data, "bad.md")
+    assert str(info.value).startswith("bad.md")
+
+
+def test_huge_file_is_refused_before_reading(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    big = tmp_path / "big.md"
+    with big.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    with pytest.raises(DocumentError, match="50 MB"):
+        documents.load(big, "big.md")
+
+
+def test_write_is_atomic_and_leaves_no_temporaries(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "d.md"
+    path.write_bytes(FULL)
+    doc = documents.load(path, "d.md")
+    doc.meta["status"] = "draft"
+    documents.write(doc, path)
+    assert b"status: draft" in path.read_bytes()
+    assert not doc.is_modified
+    assert [p.name for p in tmp_path.iterdir()] == ["d.md"]
+
+
+def test_new_ids_look_right() -> None:
+    ids = {documents.new_id() for _ in range(200)}
+    assert len(ids) == 200 and all(documents.ID_RE.match(i) for i in ids)
