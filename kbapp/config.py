@@ -76,7 +76,8 @@ class KbConfig:
     review_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_REVIEW_DAYS))
     folders: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FOLDERS))
     synonyms: dict[str, list[str]] = field(default_factory=dict)
-    exclude: list[str] = field(default_factory=lambda: ["README.md", "CONTRIBUTING.md"])
+    #: gitignore-like patterns of Markdown files that are not documents ("/x" = top level only).
+    exclude: list[str] = field(default_factory=lambda: ["/README.md", "/CONTRIBUTING.md"])
     tickets: list[TicketSystem] = field(default_factory=list)
     #: The whole parsed file, for sections later parts own (policy, secrets allowlist, ...).
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -107,7 +108,8 @@ class KbConfig:
         return self.folders.get(doc_type, doc_type.replace("_", "-") + "s")
 
     def is_excluded(self, relative: str) -> bool:
-        """gitignore-like: a pattern without '/' matches the file name at any depth."""
+        """gitignore-like: a pattern with a '/' matches from the top ('/README.md' is only the
+        top-level README), one without matches the file name at any depth."""
         name = relative.rsplit("/", 1)[-1]
         return any(
             fnmatch.fnmatchcase(relative if "/" in pattern else name, pattern.lstrip("/"))
@@ -196,8 +198,8 @@ def new_config_text(
     doc["name"] = name
     doc["sensitivity"] = sensitivity
     doc["sensitivity"].comment("shared: both organisations push here | internal: one only")
-    doc["exclude"] = ["README.md", "CONTRIBUTING.md"]
-    doc["exclude"].comment("Markdown files that are not knowledge documents")
+    doc["exclude"] = ["/README.md", "/CONTRIBUTING.md"]
+    doc["exclude"].comment("not knowledge documents (gitignore-like; '/x' = top level only)")
     doc.add(tomlkit.nl())
     organisations = tomlkit.aot()
     for org in orgs:

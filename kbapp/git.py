@@ -231,24 +231,42 @@ class Git:
         text = message.strip() + "\n"
         if trailers:
             text += "\n" + "".join(f"{key}: {value}\n" for key, value in trailers.items())
-        pathspec = "\0".join(paths) + "\0" if paths else None
-        spec = ["--pathspec-from-file=-", "--pathspec-file-nul"] if paths else []
         with self.write_lock():
+            present = [p for p in paths if (self.root / p).exists()]
+            gone = [p for p in paths if not (self.root / p).exists()]
+            if present:
+                self.run("add", "-A", *_FROM_STDIN, input=_nul_list(present))
+            if gone:
+                self.run("rm", "--cached", "-r", "-q", "--ignore-unmatch", *_FROM_STDIN,
+                         input=_nul_list(gone))
+            staged = self.run("diff", "--cached", "--name-only", "-z", "--no-renames",
+                              strip=False).stdout.split("\0")
             if paths:
-                self.run("add", "-A", *spec, input=pathspec)
-            # diff has no --pathspec-from-file; a long list is checked against the whole index.
-            narrow = ["--", *paths] if 0 < len(paths) <= 200 else []
-            staged = self.run("diff", "--cached", "--quiet", *narrow, check=False)
-            if staged.status == 0 and not allow_empty:
+                exact = set(paths)
+                folders = tuple(p.rstrip("/") + "/" for p in paths if (self.root / p).is_dir())
+                mine = [s for s in staged if s and (s in exact or s.startswith(folders or ("\0",)))]
+            else:
+                mine = [s for s in staged if s]
+            if not mine and not allow_empty:
                 return None
             message_file = self.git_dir / "kbapp" / "COMMIT_MSG"
             message_file.parent.mkdir(parents=True, exist_ok=True)
             message_file.write_text(text, encoding="utf-8")
-            args = ["commit", "-q", "-F", str(message_file), *spec]
+            args = ["commit", "-q", "--no-edit", "-F", str(message_file)]
             if allow_empty:
                 args.append("--allow-empty")
-            self.run(*args, input=pathspec)
+            if paths and mine:  # only what we staged, never someone's unrelated staged work
+                self.run(*args, *_FROM_STDIN, input=_nul_list(mine))
+            else:
+                self.run(*args)
             return self.out("rev-parse", "HEAD")
+
+
+_FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
+
+
+def _nul_list(paths: Sequence[str]) -> str:
+    return "".join(f"{p}\0" for p in paths)
 
 
 def _first_error_line(stderr: str, args: Sequence[str]) -> str:

@@ -162,9 +162,10 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
                 "write lists one item per line ('- item') so that merges stay clean",
                 match.group(1))
 
-    for related in doc.related:
+    for index, related in enumerate(doc.related):
         if related not in ctx.ids:
-            problem(ERROR, "broken-link", f"related document {related} does not exist", "related")
+            problem(ERROR, "broken-link", f"related document {related} does not exist", "related",
+                    doc.field_lines.get(f"related[{index}]", 0))
 
     review = meta.get("review")
     if review is not None and not isinstance(review, dict):

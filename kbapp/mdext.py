@@ -125,7 +125,7 @@ class _TaskListProcessor(Treeprocessor):
             holder.insert(0, box)
             li.set("class", "task-item done" if done else "task-item")
             li.set("id", f"task-{number}")
-        self.md.task_count = number  # type: ignore[attr-defined]
+        self.md.task_count = number
 
 
 class TaskListExtension(Extension):

@@ -59,10 +59,10 @@ def check_document(doc: Document, data: bytes, config: KbConfig) -> list[Violati
                 "sensitivity",
             )
         )
-    line = conflict_marker_line(data.decode("utf-8", errors="replace"))
-    if line is not None:
+    marker = conflict_marker_line(data.decode("utf-8", errors="replace"))
+    if marker is not None:
         found.append(
-            Violation(doc.path, line, "conflict-marker", "contains a merge conflict marker")
+            Violation(doc.path, marker, "conflict-marker", "contains a merge conflict marker")
         )
     return found
 

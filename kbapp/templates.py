@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -187,7 +188,7 @@ class TemplateLibrary:
                 continue
             self.templates[template.name] = template
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Template]:
         return iter(self.templates.values())
 
     def names(self) -> list[str]:

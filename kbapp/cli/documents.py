@@ -13,7 +13,7 @@ from kbapp.errors import KbError
 from kbapp.settings import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="make a folder a new knowledge base (a git repository)")
     p.add_argument("path", help="folder to create or use")
     p.add_argument("--name", required=True, help='what the knowledge base is called ("Ops KB")')
@@ -215,21 +215,21 @@ def cmd_move(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_templates(args: argparse.Namespace, ctx: Context) -> int:
-    library = ctx.workspace.templates if (args.kb or ctx.settings.default_kb) else None
-    if library is None:
-        from kbapp.templates import TemplateLibrary
+    from kbapp.templates import TemplateLibrary
 
+    try:  # the knowledge base's own templates when one is given, else the standard ones
+        library = ctx.workspace.templates
+    except KbError:
         library = TemplateLibrary()
-    items = [
-        {"name": t.name, "version": t.version, "type": t.type, "label": t.label,
-         "origin": t.origin, "required_sections": t.required_sections,
-         "required_fields": t.required_fields, "description": t.description}
-        for t in library
-    ]
     if args.json:
-        print_json(items)
+        print_json([
+            {"name": t.name, "version": t.version, "type": t.type, "label": t.label,
+             "origin": t.origin, "required_sections": t.required_sections,
+             "required_fields": t.required_fields, "description": t.description}
+            for t in library
+        ])
     else:
-        print_table([(i["name"], str(i["version"]), i["origin"], i["label"]) for i in items],
+        print_table([(t.name, str(t.version), t.origin, t.label) for t in library],
                     ["NAME", "VERSION", "FROM", "WHAT IT IS FOR"])
     for problem in library.problems:
         print(f"warning: {problem}", file=sys.stderr)

@@ -1,0 +1,112 @@
+"""Catalog: refresh reads only what changed, filters, and rebuilds itself when broken."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from helpers import write_doc
+
+from kbapp.catalog import SCHEMA_VERSION, Catalog
+from kbapp.workspace import Workspace
+
+DOC = """---
+id: kb-0000000{n}
+title: Doc {n}
+type: {type}
+status: {status}
+owner_org: {org}
+systems:
+  - payments-db
+tags:
+  - {tag}
+---
+# Doc {n}
+"""
+
+
+def _fill(kb: Workspace) -> None:
+    write_doc(kb, "a/one.md", DOC.format(n=1, type="sop", status="published", org="internal", tag="failover"))
+    write_doc(kb, "a/two.md", DOC.format(n=2, type="runbook", status="draft", org="partner", tag="postgres"))
+    write_doc(kb, "b/three.md", DOC.format(n=3, type="sop", status="draft", org="partner", tag="Failover"))
+
+
+def test_refresh_finds_added_modified_and_removed(kb: Workspace) -> None:
+    _fill(kb)
+    changes = kb.refresh()
+    assert sorted(changes.added) == ["a/one.md", "a/two.md", "b/three.md"]
+    assert kb.refresh().read == 0  # nothing changed: nothing read
+
+    path = kb.root / "a/one.md"
+    path.write_text(path.read_text().replace("Doc 1", "Doc one"))
+    os.utime(path, ns=(1, 1))  # make sure the stat differs even on coarse clocks
+    (kb.root / "b/three.md").unlink()
+    changes = kb.refresh()
+    assert changes.modified == ["a/one.md"] and changes.removed == ["b/three.md"]
+    assert kb.catalog.get("a/one.md").title == "Doc one"  # type: ignore[union-attr]
+
+
+def test_touched_but_unchanged_file_is_not_reported(kb: Workspace) -> None:
+    _fill(kb)
+    kb.refresh()
+    os.utime(kb.root / "a/two.md", ns=(5, 5))
+    changes = kb.refresh()
+    assert not changes and changes.read == 1
+
+
+def test_query_filters(kb: Workspace) -> None:
+    _fill(kb)
+    kb.refresh()
+    titles = lambda entries: sorted(e.title for e in entries)  # noqa: E731
+    assert titles(kb.catalog.query(type="sop")) == ["Doc 1", "Doc 3"]
+    assert titles(kb.catalog.query(type="sop", status="draft")) == ["Doc 3"]
+    assert titles(kb.catalog.query(org="partner")) == ["Doc 2", "Doc 3"]
+    assert titles(kb.catalog.query(tag="failover")) == ["Doc 1", "Doc 3"]  # case-insensitive
+    assert titles(kb.catalog.query(system="payments-db")) == ["Doc 1", "Doc 2", "Doc 3"]
+    assert kb.catalog.distinct_values("tags")[0] in ("failover", "Failover", "postgres")
+
+
+def test_unusable_files_are_listed_with_their_reason(kb: Workspace) -> None:
+    (kb.root / "bin.md").write_bytes(b"\x00\x01\x02binary")
+    write_doc(kb, "broken.md", "---\ntitle: [oops\n---\nbody\n")
+    kb.refresh()
+    assert "binary" in kb.catalog.get("bin.md").error  # type: ignore[union-attr]
+    broken = kb.catalog.get("broken.md")
+    assert broken is not None and broken.error.startswith("front matter") and broken.usable
+
+
+def test_corrupt_catalog_is_rebuilt(kb: Workspace) -> None:
+    _fill(kb)
+    kb.refresh()
+    db = kb.catalog.db_path
+    kb.catalog.close()
+    kb._catalog = None
+    db.write_bytes(b"this is not sqlite" * 100)
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(f"{db}{suffix}"):
+            os.unlink(f"{db}{suffix}")
+    assert kb.catalog.count() == 0
+    assert len(kb.refresh().added) == 3
+
+
+def test_catalog_from_another_version_is_rebuilt(kb: Workspace) -> None:
+    _fill(kb)
+    kb.refresh()
+    db = kb.catalog.db_path
+    kb.catalog.close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 5),))
+    catalog = Catalog(db)
+    assert catalog.count() == 0
+    assert catalog.get_meta("schema_version") == str(SCHEMA_VERSION)
+
+
+def test_index_bookkeeping(kb: Workspace) -> None:
+    _fill(kb)
+    kb.refresh()
+    pending = kb.catalog.needs_indexing()
+    assert len(pending) == 3
+    kb.catalog.mark_indexed({e.path: e.content_hash for e in pending})
+    assert kb.catalog.needs_indexing() == []
+    kb.catalog.forget_indexing()
+    assert len(kb.catalog.needs_indexing()) == 3

@@ -1,0 +1,124 @@
+"""The command line: each command of the core issue, and one clear message for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import git, run_kbapp, write_doc
+
+from kbapp.workspace import Workspace
+
+
+def test_init_new_list_show_lint_round(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    kb = tmp_path / "kb"
+    result = cli("init", kb, "--name", "Ops KB", "--org", "internal=internal.example", "--org", "partner")
+    assert result.code == 0 and result.out.strip() == str(kb)
+    result = cli("--kb", kb, "new", "--type", "troubleshooting", "--title", "Payments API returns HTTP 503",
+                 "--system", "payments-api")
+    assert result.code == 0
+    created = Path(result.out.strip())
+    assert created == kb / "troubleshooting/payments-api-returns-http-503.md" and created.is_file()
+    assert git(kb, "log", "-1", "--format=%s") == "Create: Payments API returns HTTP 503"
+
+    listed = json.loads(cli("--kb", kb, "list", "--type", "troubleshooting", "--json").out)
+    assert [d["title"] for d in listed] == ["Payments API returns HTTP 503"]
+    assert cli("--kb", kb, "list", "--status", "published", "--json").out.strip() == "[]"
+    doc_id = listed[0]["id"]
+
+    shown = cli("--kb", kb, "show", doc_id)
+    assert shown.code == 0 and "Payments API returns HTTP 503" in shown.out and "payments-api" in shown.out
+    html = cli("--kb", kb, "show", doc_id, "--html").out
+    assert "<h2 id=\"symptoms\">Symptoms</h2>" in html and "<!--" not in html
+    assert cli("--kb", kb, "show", str(created), "--raw").out == created.read_text()
+
+    lint = cli("--kb", kb, "lint", "--json")
+    assert lint.code == 0  # a fresh draft has warnings only
+    assert json.loads(lint.out)["warnings"] > 0
+
+
+def test_kb_from_environment(kb: Workspace, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("KBAPP_KB", str(kb.root))
+    assert cli("list").code == 0
+
+
+def test_lint_exits_1_on_errors_and_names_the_line(kb: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    write_doc(kb, "bad.md", "---\nid: kb-12345678\ntitle: Bad\ntype: recipe\nstatus: draft\n---\n")
+    result = cli("--kb", kb.root, "lint")
+    assert result.code == 1
+    assert "bad.md:4: error: type: unknown type 'recipe'" in result.out
+
+
+def test_import_reports_what_was_guessed(kb: Workspace, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "export"
+    (src / "alerts").mkdir(parents=True)
+    (src / "alerts/DiskFull.md").write_text("# DiskFull\n## Meaning\nx\n## Impact\ny\n## Mitigation\nz\n")
+    (src / "howto.md").write_text("---\ntitle: Reset a password\ntags: accounts, sso\n---\n## Symptoms\n## Resolution\n")
+    (src / "logo.md").write_bytes(b"\x89PNG\x00\x00")
+    result = cli("--kb", kb.root, "import", src, "--into", "imported")
+    assert result.code == 0
+    assert "Imported 2 documents" in result.out
+    assert "runbook" in result.out and "headings Meaning, Impact, Mitigation" in result.out
+    assert "logo.md: is a binary file" in result.out
+    data = json.loads(cli("--kb", kb.root, "list", "--json").out)
+    howto = next(d for d in data if d["title"] == "Reset a password")
+    assert howto["tags"] == ["accounts", "sso"] and howto["type"] == "troubleshooting"
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("none", ["list"], "no knowledge base given"),
+        ("missing", ["list"], "does not exist"),
+        ("plain", ["list"], "is not a git repository; run 'kbapp init"),
+        ("kb", ["show", "kb-00000000"], "no document has the id kb-00000000"),
+        ("kb", ["new", "--type", "recipe", "--title", "x"], "there is no template called 'recipe'"),
+        ("kb", ["new", "--type", "sop", "--title", "  "], "a new document needs a title"),
+        ("kb", ["show", "binary.md"], "binary.md: is a binary file"),
+        ("kb", ["show", "huge.md", "--html"], "huge.md: file is 50 MB"),
+        ("kb", ["import", "/nonexistent/folder"], "/nonexistent/folder is not a folder"),
+        ("kb", ["settings", "colour", "blue"], "there is no setting 'colour'"),
+    ],
+)
+def test_bad_input_gives_one_clear_message(tmp_path: Path, settings, cli, setup: str, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    prefix: list[str] = []
+    if setup == "missing":
+        prefix = ["--kb", str(tmp_path / "nope")]
+    elif setup == "plain":
+        (tmp_path / "plain").mkdir()
+        prefix = ["--kb", str(tmp_path / "plain")]
+    elif setup == "kb":
+        ws = Workspace.init(tmp_path / "kb", "KB", ["internal"], settings=settings)
+        (ws.root / "binary.md").write_bytes(b"\x00\x01\x02")
+        with (ws.root / "huge.md").open("wb") as handle:
+            handle.truncate(50 * 1024 * 1024)
+        prefix = ["--kb", str(ws.root)]
+    result = cli(*prefix, *args)
+    assert result.code == 1
+    assert message in result.err
+    assert "Traceback" not in result.err and result.err.count("\n") <= 3
+
+
+def test_broken_yaml_is_shown_with_a_warning_not_a_crash(kb: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    write_doc(kb, "broken.md", "---\ntitle: [unclosed\n---\n# Still readable\n")
+    result = cli("--kb", kb.root, "show", "broken.md")
+    assert result.code == 0 and "Still readable" in result.out and "not valid YAML" in result.out
+
+
+def test_settings_round_trip(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("settings", "user_email", "jo@partner.example").code == 0
+    assert cli("settings", "user_email").out.strip() == "jo@partner.example"
+    assert cli("settings", "zoom", "big").code == 1
+
+
+def test_help_documents_every_command() -> None:
+    result = run_kbapp("--help")
+    assert result.returncode == 0
+    for command in ("init", "new", "import", "list", "show", "lint", "templates", "demo", "settings"):
+        assert command in result.stdout
+
+
+def test_usage_errors_exit_2() -> None:
+    result = run_kbapp("list", "--no-such-option")
+    assert result.returncode == 2 and "unrecognized arguments" in result.stderr

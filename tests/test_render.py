@@ -1,0 +1,88 @@
+"""Rendering: kbapp's Markdown extensions (tested through markdown() directly) and sanitising."""
+
+from __future__ import annotations
+
+import time
+
+import markdown
+import pytest
+
+from kbapp.mdext import AlertExtension, TaskListExtension, WikiLinkExtension
+from kbapp.render import render_markdown
+
+
+def _resolver(target: str) -> tuple[str, str] | None:
+    return {"kb-3f9c2a1e": ("kb-3f9c2a1e", "Fail over"), "Fail over": ("kb-3f9c2a1e", "Fail over")}.get(target)
+
+
+def test_wiki_links_by_id_title_and_label() -> None:
+    html = markdown.markdown("[[kb-3f9c2a1e]] [[Fail over|the failover]] [[Nowhere]]",
+                             extensions=[WikiLinkExtension(resolver=_resolver)])
+    assert '<a class="kblink" href="kb:kb-3f9c2a1e" title="Fail over">Fail over</a>' in html
+    assert '>the failover</a>' in html
+    assert '<span class="kblink broken" title="No document matches Nowhere">Nowhere</span>' in html
+
+
+def test_docfx_alerts_become_admonitions() -> None:
+    html = markdown.markdown("> [!WARNING]\n> Stop the app first.\n", extensions=[AlertExtension()])
+    assert '<div class="admonition warning">' in html
+    assert '<p class="admonition-title">Warning</p>' in html and "Stop the app first." in html
+    plain = markdown.markdown("> just a quote\n", extensions=[AlertExtension()])
+    assert "<blockquote>" in plain
+
+
+def test_task_lists_are_numbered_checkboxes() -> None:
+    md = markdown.Markdown(extensions=[TaskListExtension()])
+    html = md.convert("- [ ] drain node\n- [x] page the DBA\n- plain item\n")
+    assert '<li class="task-item" id="task-1"><span class="task">\u2610 </span>drain node</li>' in html
+    assert 'id="task-2"' in html and "\u2611" in html
+    assert md.task_count == 2  # type: ignore[attr-defined]
+
+
+def test_full_rendering_tables_code_headings_and_copy_links() -> None:
+    body = "# Title\n\n## Steps\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```bash\necho 'a < b'\n```\n"
+    rendered = render_markdown(body)
+    assert "<table>" in rendered.html and '<h2 id="steps">Steps</h2>' in rendered.html
+    assert [(t.level, t.title, t.anchor) for t in rendered.toc] == [(1, "Title", "title"), (2, "Steps", "steps")]
+    assert rendered.code_blocks == ["echo 'a < b'"]
+    assert '<a href="copy:0"' in rendered.html
+    assert 'class="codehilite"' in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("hostile", "forbidden"),
+    [
+        ("<script>alert(1)</script>", "<script"),
+        ('<img src=x onerror="alert(1)">', "onerror"),
+        ("[click](javascript:alert(1))", "javascript:"),
+        ("[data](data:text/html;base64,PHNjcmlwdD4=)", "data:"),
+        ('<a href="file:///etc/passwd">f</a>', "file:"),
+        ('<iframe src="https://evil.example"></iframe>', "<iframe"),
+        ('<svg onload="alert(1)"><circle/></svg>', "<svg"),
+        ('<div style="position:fixed;top:0">x</div>', "style="),
+        ('<object data="x.swf"></object>', "<object"),
+        ("<style>body{display:none}</style>", "<style"),
+        ('<form action="https://evil"><input name=p></form>', "<form"),
+        ("![pixel](https://tracker.example/p.gif)", "tracker.example"),
+        ('<img src="https://tracker.example/p.gif">', "tracker.example"),
+        ('<meta http-equiv="refresh" content="0;url=https://evil">', "<meta"),
+        ('<a href="https://ok.example" onclick="steal()">x</a>', "onclick"),
+    ],
+)
+def test_hostile_content_is_neutralised(hostile: str, forbidden: str) -> None:
+    html = render_markdown(f"Before\n\n{hostile}\n\nAfter\n").html
+    assert forbidden not in html
+    assert "Before" in html and "After" in html
+
+
+def test_remote_images_are_replaced_by_a_note_and_local_ones_kept() -> None:
+    html = render_markdown("![diagram](https://cdn.example/d.png) ![local](img/d.png)").html
+    assert "[diagram: remote images are not loaded]" in html
+    assert '<img alt="local" src="img/d.png">' in html
+
+
+def test_oversized_input_is_shown_as_plain_text_quickly() -> None:
+    started = time.perf_counter()
+    rendered = render_markdown("x" * 3_000_000)
+    assert rendered.plain_text_fallback and "too large to format" in rendered.html
+    assert time.perf_counter() - started < 5
