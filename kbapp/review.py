@@ -9,10 +9,14 @@ reviewed (``retired``).
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from kbapp.config import KbConfig
+from kbapp.errors import KbError
 
 DUE_SOON_DAYS = 14
 
@@ -88,3 +92,100 @@ def review_state_of(entry: object, config: KbConfig, today: dt.date | None = Non
         config=config,
         today=today,
     )
+
+
+# --------------------------------------------------------------------------- the review queue
+
+#: The order the queue shows states in: what is late first.
+_STATE_ORDER = {
+    ReviewState.OVERDUE: 0,
+    ReviewState.NEVER: 1,
+    ReviewState.DUE: 2,
+    ReviewState.OK: 3,
+    ReviewState.RETIRED: 4,
+}
+#: Statuses whose documents are reviewed periodically (drafts are not published yet).
+REVIEWED_STATUSES = ("published", "in-review")
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One document in the review queue."""
+
+    doc_id: str
+    path: str
+    title: str
+    type: str
+    status: str
+    owner_org: str
+    owners: tuple[str, ...]
+    info: ReviewInfo
+
+    @property
+    def state(self) -> ReviewState:
+        return self.info.state
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.doc_id,
+            "path": self.path,
+            "title": self.title,
+            "type": self.type,
+            "status": self.status,
+            "owner_org": self.owner_org,
+            "owners": list(self.owners),
+            "state": self.info.state.value,
+            "due": self.info.due.isoformat() if self.info.due else None,
+            "days_left": self.info.days_left,
+            "last_reviewed": self.info.last_reviewed.isoformat() if self.info.last_reviewed else None,
+            "interval_days": self.info.interval_days,
+        }
+
+
+def parse_within(text: str) -> int:
+    """``30d``, ``6w``, ``3m`` (30-day months) or a plain number of days."""
+    match = re.fullmatch(r"\s*(\d+)\s*([dwm]?)\s*", text.lower())
+    if not match:
+        raise KbError(f"{text!r} is not a period; write it like 30d, 6w or 3m")
+    number, unit = int(match.group(1)), match.group(2) or "d"
+    return number * {"d": 1, "w": 7, "m": 30}[unit]
+
+
+def queue_sort_key(item: ReviewItem) -> tuple[int, int, str]:
+    days = item.info.days_left if item.info.days_left is not None else 0
+    return (_STATE_ORDER[item.state], days, item.title.casefold())
+
+
+def review_queue(
+    entries: Iterable[Any],
+    config: KbConfig,
+    *,
+    today: dt.date | None = None,
+    org: str | None = None,
+    owner: str | None = None,
+    within_days: int | None = DUE_SOON_DAYS,
+    include_ok: bool = False,
+) -> list[ReviewItem]:
+    """Documents to review, most urgent first: overdue (longest overdue first), never reviewed, then
+    due within ``within_days`` (None: any time). Published and in-review documents only;
+    ``org`` filters on the owning organisation, ``owner`` on an owner's address."""
+    today = today or dt.date.today()
+    items: list[ReviewItem] = []
+    for entry in entries:
+        if getattr(entry, "usable", True) is False:
+            continue
+        if entry.status not in REVIEWED_STATUSES:
+            continue
+        if org and entry.owner_org != org:
+            continue
+        owners = tuple(entry.owners or ())
+        if owner and owner.casefold() not in {o.casefold() for o in owners}:
+            continue
+        info = review_state_of(entry, config, today)
+        if info.state is ReviewState.OK and not include_ok:
+            if within_days is None or info.days_left is None or info.days_left > within_days:
+                continue
+        items.append(ReviewItem(entry.doc_id, entry.path, entry.title, entry.type, entry.status,
+                                entry.owner_org, owners, info))
+    items.sort(key=queue_sort_key)
+    return items

@@ -15,12 +15,14 @@ from collections.abc import Sequence
 
 from kbapp import __version__
 from kbapp.cli import documents as documents_commands
+from kbapp.cli import lifecycle as lifecycle_commands
 from kbapp.cli.common import Context, fail
 from kbapp.errors import KbError
 
 #: Modules that add subcommands, in the order ``kbapp --help`` lists them.
 COMMAND_MODULES = [
     documents_commands,
+    lifecycle_commands,
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS = 0, 1, 2, 3
