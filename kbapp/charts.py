@@ -31,7 +31,7 @@ def grouped_bars(
     *,
     category_labels: list[str] | None = None,
     width: int = 720,
-    height: int = 220,
+    height: int = 170,
 ) -> str:
     """Vertical bars: one group per category (month), one bar per series (organisation)."""
     labels = category_labels or categories
@@ -46,14 +46,14 @@ def grouped_bars(
         f'width="100%" role="img" aria-label={quoteattr(title)}>',
         f"<title>{escape(title)}</title>",
     ]
-    for tick in range(0, 5):
-        value = top * tick / 4
-        y = upper + plot_h - plot_h * tick / 4
+    steps = next(n for n in (5, 4, 2, 1) if top % n == 0)  # whole-number gridlines
+    for tick in range(0, steps + 1):
+        value = top * tick / steps
+        y = upper + plot_h - plot_h * tick / steps
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
                    f'stroke="#ddd" stroke-width="1"/>')
-        shown = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
         out.append(f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" '
-                   f'font-size="10" fill="#555">{shown}</text>')
+                   f'font-size="10" fill="#555">{value:.0f}</text>')
     for index, category in enumerate(categories):
         x0 = left + index * group_w + group_w * 0.1
         for number, name in enumerate(names):
