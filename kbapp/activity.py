@@ -313,7 +313,7 @@ class ActivityStore:
                 assert raw is not None
                 target = sqlite3.connect(backup)
                 try:
-                    raw.backup(target)  # type: ignore[attr-defined]
+                    raw.backup(target)
                 finally:
                     target.close()
         for number in range(version, self.schema_version):
@@ -348,7 +348,7 @@ class ActivityStore:
             return None
         record = Search(at=at or utc_now(), query=query[:500], hits=max(0, int(hits)),
                         incident_id=incident_id)
-        return self.add(record, "search")  # type: ignore[no-any-return]
+        return self.add(record, "search")
 
     def record_open(
         self, doc_id: str, *, path: str = "", title: str = "", doc_type: str = "",
@@ -356,7 +356,7 @@ class ActivityStore:
     ) -> Open:
         record = Open(at=at or utc_now(), doc_id=doc_id, path=path, title=title, type=doc_type,
                       incident_id=incident_id)
-        return self.add(record, "open")  # type: ignore[no-any-return]
+        return self.add(record, "open")
 
     def record_feedback(
         self, doc_id: str, helpful: bool, *, title: str = "", comment: str = "", by: str = "",
@@ -364,7 +364,7 @@ class ActivityStore:
     ) -> Feedback:
         record = Feedback(at=at or utc_now(), doc_id=doc_id, title=title, helpful=bool(helpful),
                           comment=comment.strip(), by=by, incident_id=incident_id)
-        return self.add(record, "feedback")  # type: ignore[no-any-return]
+        return self.add(record, "feedback")
 
     # ------------------------------------------------------------------ reading
 

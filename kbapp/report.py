@@ -229,8 +229,8 @@ def build_report(
                 ("+ " if item.helpful else "− ") + item.comment)
     feedback = []
     for doc_id, (yes, no) in feedback_counts.items():
-        entry = by_id.get(doc_id)
-        ref = _ref(entry) if entry else DocRef(doc_id, doc_id, "")
+        known = by_id.get(doc_id)
+        ref = _ref(known) if known else DocRef(doc_id, doc_id, "")
         feedback.append(FeedbackRow(ref, yes, no, tuple(comments.get(doc_id, []))))
     feedback.sort(key=lambda row: (-row.not_helpful, -row.helpful, row.doc.title.casefold()))
 

@@ -314,7 +314,7 @@ def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
             "org": lambda i: (i.owner_org, i.title.casefold()),
             "owner": lambda i: (",".join(i.owners), i.title.casefold()),
         }[args.sort]
-        items.sort(key=key)  # type: ignore[arg-type]
+        items.sort(key=key)
     if args.json:
         print_json([item.to_dict() for item in items])
         return 0
