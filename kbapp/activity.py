@@ -71,7 +71,7 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("activity times must be timezone-aware")
-        return value.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+        return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:

@@ -1,0 +1,381 @@
+"""Incident mode in the window: the banner with its running timer, the checklist of the
+runbook being read, notes, the timeline, and the searches that found nothing.
+
+The widgets adapt :class:`kbapp.incident.Incidents` (core, no Qt): they call it when the user
+ticks or types, and redraw from it when its ``changed`` event fires. Nothing here decides what
+is recorded or how; a restart finds the incident again because the core keeps it in SQLite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kbapp.activity import Incident, utc_now
+from kbapp.checklist import Step, checklist_steps
+from kbapp.documents import Document
+from kbapp.errors import KbError
+from kbapp.incident import Incidents, TimelineEntry, normalise_ticket
+
+BANNER_STYLE = (
+    "QFrame#incidentBanner { background: #B03A2E; border-radius: 4px; }"
+    "QFrame#incidentBanner QLabel { color: white; }"
+    "QFrame#incidentBanner QPushButton { padding: 3px 10px; }"
+)
+STEP_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def clock(delta: dt.timedelta) -> str:
+    """``01:02:03`` for the banner's timer."""
+    seconds = max(int(delta.total_seconds()), 0)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+class IncidentBanner(QFrame):
+    """The red bar across the window while an incident runs: ticket, title, timer, actions."""
+
+    note_requested = Signal()
+    end_requested = Signal()
+
+    def __init__(self, incidents: Incidents, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.incidents = incidents
+        self.setObjectName("incidentBanner")
+        self.setStyleSheet(BANNER_STYLE)
+        self._create_labels()
+        self._create_buttons()
+        self._create_timer()
+        incidents.changed.connect(self._on_incident_changed)
+        self.refresh()
+
+    def _create_labels(self) -> None:
+        self.ticket_label = QLabel()
+        bold = QFont(self.ticket_label.font())
+        bold.setBold(True)
+        self.ticket_label.setFont(bold)
+        self.title_label = QLabel()
+        self.timer_label = QLabel("00:00:00")
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        mono.setPointSize(self.timer_label.font().pointSize() + 2)
+        mono.setBold(True)
+        self.timer_label.setFont(mono)
+        self.timer_label.setAccessibleName("Time since the incident started")
+
+    def _create_buttons(self) -> None:
+        self.note_button = QPushButton("Note…")
+        self.note_button.clicked.connect(self.note_requested)
+        self.end_button = QPushButton("End incident")
+        self.end_button.clicked.connect(self.end_requested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(QLabel("●"))
+        layout.addWidget(self.ticket_label)
+        layout.addWidget(self.title_label, 1)
+        layout.addWidget(self.timer_label)
+        layout.addWidget(self.note_button)
+        layout.addWidget(self.end_button)
+
+    def _create_timer(self) -> None:
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self._update_clock)
+        self._incident: Incident | None = None
+
+    def refresh(self) -> None:
+        self._incident = self.incidents.active()
+        if self._incident is None:
+            self._timer.stop()
+            self.hide()
+            return
+        self.ticket_label.setText(self._incident.ticket)
+        systems = ", ".join(self._incident.systems)
+        self.title_label.setText(self._incident.title + (f"  ·  {systems}" if systems else ""))
+        self._update_clock()
+        self._timer.start()
+        self.show()
+
+    def _update_clock(self) -> None:
+        if self._incident is not None:
+            self.timer_label.setText(clock(utc_now() - self._incident.started_at))
+
+    def _on_incident_changed(self, incident: Incident) -> None:
+        self.refresh()
+
+    def closeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        self.incidents.changed.disconnect(self._on_incident_changed)
+        super().closeEvent(event)  # type: ignore[arg-type]
+
+
+class ChecklistPanel(QWidget):
+    """Beside the reader during an incident: the runbook's steps to tick, a note box, the
+    timeline so far, and searches that found nothing (each one click from a new draft)."""
+
+    draft_requested = Signal(str)  # a search that found nothing
+
+    def __init__(self, incidents: Incidents, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.incidents = incidents
+        self.document: Document | None = None
+        self._filling = False
+        self._create_checklist()
+        self._create_notes()
+        self._create_timeline()
+        self._create_layout()
+        incidents.changed.connect(self._on_incident_changed)
+        self.refresh()
+
+    def _create_checklist(self) -> None:
+        self.runbook_label = QLabel("Open a runbook to follow its steps here.")
+        self.runbook_label.setWordWrap(True)
+        self.steps = QListWidget()
+        self.steps.setAccessibleName("Runbook steps")
+        self.steps.itemChanged.connect(self._on_step_changed)
+
+    def _create_notes(self) -> None:
+        self.note_edit = QLineEdit()
+        self.note_edit.setPlaceholderText("Add a note and press Enter ($ command → Commands)")
+        self.note_edit.returnPressed.connect(self._on_note_entered)
+
+    def _create_timeline(self) -> None:
+        self.timeline = QListWidget()
+        self.timeline.setAccessibleName("Incident timeline")
+        self.gaps = QListWidget()
+        self.gaps.setAccessibleName("Searches that found nothing")
+        self.gaps.setToolTip("Double-click to start a draft for it")
+        self.gaps.itemActivated.connect(lambda item: self.draft_requested.emit(item.text()))
+        self.write_gap_button = QPushButton("Write it…")
+        self.write_gap_button.clicked.connect(self._on_write_gap)
+
+    def _create_layout(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.runbook_label)
+        layout.addWidget(self.steps, 3)
+        layout.addWidget(self.note_edit)
+        layout.addWidget(QLabel("Timeline"))
+        layout.addWidget(self.timeline, 2)
+        gaps_row = QHBoxLayout()
+        gaps_row.addWidget(QLabel("Found nothing for"), 1)
+        gaps_row.addWidget(self.write_gap_button)
+        layout.addLayout(gaps_row)
+        layout.addWidget(self.gaps, 1)
+
+    # ------------------------------------------------------------------ content
+
+    def show_document(self, doc: Document | None) -> None:
+        """Follow ``doc``'s steps (the window calls this when the reader shows a document)."""
+        self.document = doc
+        self._fill_steps()
+
+    def refresh(self) -> None:
+        self._fill_steps()
+        self._fill_timeline()
+
+    def _fill_steps(self) -> None:
+        self._filling = True
+        try:
+            self.steps.clear()
+            doc = self.document
+            if doc is None:
+                self.runbook_label.setText("Open a runbook to follow its steps here.")
+                return
+            steps = checklist_steps(doc.body)
+            active = self.incidents.active()
+            ticked = self.incidents.session(active).ticked_steps(doc.id) if active else set()
+            self.runbook_label.setText(
+                f"<b>{_escape(doc.title)}</b> — {len(ticked)} of {len(steps)} steps done"
+                if steps else f"<b>{_escape(doc.title)}</b> has no numbered steps to tick.")
+            section = None
+            for step in steps:
+                if step.section != section:
+                    section = step.section
+                    header = QListWidgetItem(section or "Steps")
+                    header.setFlags(Qt.ItemFlag.NoItemFlags)
+                    font = header.font()
+                    font.setBold(True)
+                    header.setFont(font)
+                    self.steps.addItem(header)
+                item = QListWidgetItem(f"{step.number}. {'    ' * step.depth}{step.text}")
+                item.setData(STEP_ROLE, step.number)
+                flags = Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable
+                if active is not None:
+                    flags |= Qt.ItemFlag.ItemIsEnabled
+                item.setFlags(flags)
+                item.setCheckState(Qt.CheckState.Checked if step.number in ticked
+                                   else Qt.CheckState.Unchecked)
+                self.steps.addItem(item)
+        finally:
+            self._filling = False
+
+    def _fill_timeline(self) -> None:
+        self.timeline.clear()
+        self.gaps.clear()
+        active = self.incidents.active()
+        if active is None:
+            return
+        session = self.incidents.session(active)
+        for entry in session.timeline:
+            self.timeline.addItem(timeline_text(entry))
+        self.timeline.scrollToBottom()
+        self.gaps.addItems(session.failed_searches)
+
+    def step_items(self) -> list[QListWidgetItem]:
+        return [self.steps.item(i) for i in range(self.steps.count())
+                if self.steps.item(i).data(STEP_ROLE) is not None]
+
+    # ------------------------------------------------------------------ user actions
+
+    def _on_step_changed(self, item: QListWidgetItem) -> None:
+        if self._filling or self.document is None:
+            return
+        number = item.data(STEP_ROLE)
+        if number is None:
+            return
+        done = item.checkState() == Qt.CheckState.Checked
+        self.incidents.tick(self.document, int(number), done)
+
+    def _on_note_entered(self) -> None:
+        text = self.note_edit.text().strip()
+        if not text or self.incidents.active() is None:
+            return
+        self.incidents.note(text)
+        self.note_edit.clear()
+
+    def _on_write_gap(self) -> None:
+        item = self.gaps.currentItem() or (self.gaps.item(0) if self.gaps.count() else None)
+        if item is not None:
+            self.draft_requested.emit(item.text())
+
+    def _on_incident_changed(self, incident: Incident) -> None:
+        self.refresh()
+
+
+def timeline_text(entry: TimelineEntry) -> str:
+    when = entry.at.astimezone().strftime("%H:%M")
+    what = {
+        "start": "Started",
+        "end": "Resolved",
+        "tick": f"✓ {entry.text}",
+        "untick": f"✗ {entry.text}",
+        "note": f"Note: {entry.text}",
+        "search": f"Searched “{entry.text}” ({'nothing' if entry.hits == 0 else entry.hits})",
+        "open": f"Opened {entry.doc_title}",
+        "verdict": f"{entry.doc_title}: {entry.text}",
+    }.get(entry.kind, entry.text)
+    if entry.kind in ("start", "end") and entry.text:
+        what += f": {entry.text}"
+    return f"{when}  {what}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class StartIncidentDialog(QDialog):
+    """Ctrl+I: ticket, title and systems of the incident to start."""
+
+    def __init__(self, incidents: Incidents, systems: list[str] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.incidents = incidents
+        self.incident: Incident | None = None
+        self.setWindowTitle("Start an incident")
+        self.ticket_edit = QLineEdit()
+        self.ticket_edit.setPlaceholderText("INC-20417")
+        self.title_edit = QLineEdit()
+        self.title_edit.setPlaceholderText("What is happening, in a few words")
+        self.systems_edit = QLineEdit()
+        self.systems_edit.setPlaceholderText(", ".join((systems or [])[:3]) or "payments-db, api")
+        self.error_label = QLabel()
+        self.error_label.setStyleSheet("color: #B03A2E")
+        form = QFormLayout()
+        form.addRow("&Ticket", self.ticket_edit)
+        form.addRow("T&itle", self.title_edit)
+        form.addRow("&Systems", self.systems_edit)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(buttons)
+
+    def accept(self) -> None:
+        try:
+            normalise_ticket(self.ticket_edit.text())
+            self.incident = self.incidents.start(
+                self.ticket_edit.text(), self.title_edit.text(),
+                [s for s in self.systems_edit.text().split(",") if s.strip()])
+        except KbError as exc:
+            self.error_label.setText(str(exc))
+            return
+        super().accept()
+
+
+class IncidentMode(QObject):
+    """Ties incident mode to a window: the window places ``banner`` and ``panel`` and tells
+    this object what the user searches and opens; this object records it with the incident."""
+
+    ended = Signal(object)  # the Incident, after it ended: the window opens the capture flow
+    active_changed = Signal(bool)
+
+    def __init__(self, incidents: Incidents, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.incidents = incidents
+        self.banner = IncidentBanner(incidents)
+        self.panel = ChecklistPanel(incidents)
+        self.banner.end_requested.connect(self.end)
+        self.banner.note_requested.connect(self.panel.note_edit.setFocus)
+        self._was_active = incidents.active() is not None
+        incidents.changed.connect(self._on_incident_changed)
+
+    @property
+    def active(self) -> bool:
+        return self.incidents.active() is not None
+
+    def start(self, ticket: str, title: str = "", systems: list[str] | None = None) -> Incident:
+        return self.incidents.start(ticket, title, systems or [])
+
+    def end(self, summary: str = "") -> Incident | None:
+        if not self.active:
+            return None
+        incident = self.incidents.end(summary)
+        self.ended.emit(incident)
+        return incident
+
+    def record_search(self, query: str, hits: int) -> None:
+        self.incidents.record_search(query, hits)
+
+    def record_open(self, doc: Document) -> None:
+        self.incidents.record_open(doc)
+        self.panel.show_document(doc)
+
+    def step(self, number: int) -> Step | None:
+        doc = self.panel.document
+        steps = checklist_steps(doc.body) if doc else []
+        return steps[number - 1] if 0 < number <= len(steps) else None
+
+    def _on_incident_changed(self, incident: Incident) -> None:
+        active = self.active
+        if active != self._was_active:
+            self._was_active = active
+            self.active_changed.emit(active)

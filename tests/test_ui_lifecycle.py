@@ -1,0 +1,211 @@
+"""Incident mode, capture, the review queue and the dashboard, driven as a user would."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from helpers import git, write_doc
+from lifecycle_helpers import doc_text
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
+
+from kbapp.incident import incidents_for
+from kbapp.ui.capture import CaptureDialog
+from kbapp.ui.dashboard import DashboardView
+from kbapp.ui.incident import IncidentMode, StartIncidentDialog, clock
+from kbapp.ui.review_queue import RetireDialog, ReviewQueueView
+from kbapp.workspace import Workspace
+
+pytestmark = pytest.mark.gui
+TODAY = dt.date(2026, 6, 15)
+RUNBOOK = "## Diagnosis\n\n1. Check the lag\n2. Check disk IO\n\n## Mitigation\n\n" \
+          "- [ ] Restart the WAL receiver\n"
+
+
+def _kb(kb: Workspace) -> None:
+    write_doc(kb, "runbooks/lag.md", doc_text(
+        "kb-0a000001", "Replica lag", org="partner", owners=["jo@partner.example"],
+        last_reviewed="2026-03-01", body=RUNBOOK))
+    write_doc(kb, "sops/vpn.md", doc_text(
+        "kb-0a000002", "Reset a VPN token", doc_type="sop", owners=["ana@internal.example"],
+        body="See [[kb-0a000001]].\n"))
+    write_doc(kb, "sops/mail.md", doc_text(
+        "kb-0a000003", "Clear the mail queue", doc_type="sop", org="partner",
+        owners=["jo@partner.example"], last_reviewed="2026-01-01"))
+    for path in ("runbooks/lag.md", "sops/vpn.md", "sops/mail.md"):
+        kb.save(kb.load(path))
+
+
+def _window(mode: IncidentMode) -> QWidget:
+    """Banner above the checklist, as the main window places them."""
+    window = QWidget()
+    layout = QVBoxLayout(window)
+    layout.addWidget(mode.banner)
+    layout.addWidget(mode.panel)
+    return window
+
+
+def test_incident_mode_start_tick_note_end(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    _kb(kb)
+    incidents = incidents_for(kb)
+    mode = IncidentMode(incidents)
+    window = _window(mode)
+    qtbot.addWidget(window)
+    window.show()
+    assert not mode.banner.isVisible()  # nothing running: no banner
+
+    dialog = StartIncidentDialog(incidents)
+    qtbot.addWidget(dialog)
+    qtbot.keyClicks(dialog.ticket_edit, "not a ticket")
+    dialog.accept()
+    assert "is not a ticket id" in dialog.error_label.text() and incidents.active() is None
+    dialog.ticket_edit.clear()
+    qtbot.keyClicks(dialog.ticket_edit, "inc-20417")
+    qtbot.keyClicks(dialog.title_edit, "Payments slow")
+    qtbot.keyClicks(dialog.systems_edit, "payments-db, api")
+    with qtbot.waitSignal(mode.active_changed) as started:
+        dialog.accept()
+    assert started.args == [True]
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert mode.banner.isVisible()
+    assert mode.banner.ticket_label.text() == "INC-20417"
+    assert mode.banner.title_label.text() == "Payments slow  ·  payments-db, api"
+    assert mode.banner.timer_label.text().startswith("00:00:0")
+
+    mode.record_search("PaymentsReplicaLag", 0)
+    mode.record_open(kb.load("kb-0a000001"))
+    panel = mode.panel
+    items = panel.step_items()
+    assert [i.text() for i in items] == ["1. Check the lag", "2. Check disk IO",
+                                         "3. Restart the WAL receiver"]
+    assert "0 of 3 steps done" in panel.runbook_label.text()
+    # tick step 2 with the keyboard, as an engineer with hands on the keys would
+    panel.steps.setFocus()
+    panel.steps.setCurrentItem(items[1])
+    qtbot.keyClick(panel.steps, Qt.Key.Key_Space)
+    assert incidents.session().ticked_steps("kb-0a000001") == {2}
+    assert panel.step_items()[1].checkState() == Qt.CheckState.Checked
+    assert "1 of 3 steps done" in panel.runbook_label.text()
+
+    qtbot.keyClicks(panel.note_edit, "vacuum running on primary")
+    qtbot.keyClick(panel.note_edit, Qt.Key.Key_Return)
+    assert panel.note_edit.text() == ""
+    timeline = [panel.timeline.item(i).text()[7:] for i in range(panel.timeline.count())]
+    assert timeline == ["Started: Payments slow", "Searched “PaymentsReplicaLag” (nothing)",
+                        "Opened Replica lag", "✓ Check disk IO", "Note: vacuum running on primary"]
+    assert [panel.gaps.item(i).text() for i in range(panel.gaps.count())] == ["PaymentsReplicaLag"]
+    with qtbot.waitSignal(panel.draft_requested) as drafted:
+        qtbot.mouseClick(panel.write_gap_button, Qt.MouseButton.LeftButton)
+    assert drafted.args == ["PaymentsReplicaLag"]
+
+    with qtbot.waitSignal(mode.ended) as ended:
+        qtbot.mouseClick(mode.banner.end_button, Qt.MouseButton.LeftButton)
+    assert ended.args[0].ticket == "INC-20417"
+    assert not mode.banner.isVisible() and incidents.active() is None
+
+
+def test_incident_mode_comes_back_after_a_restart(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    incidents_for(kb).start("INC-1", "Disk full")
+    kb.close()
+    reopened = Workspace.open(kb.root, kb.settings)
+    try:
+        mode = IncidentMode(incidents_for(reopened))
+        window = _window(mode)
+        qtbot.addWidget(window)
+        window.show()
+        assert mode.banner.isVisible() and mode.banner.ticket_label.text() == "INC-1"
+    finally:
+        reopened.close()
+    assert clock(dt.timedelta(hours=1, minutes=2, seconds=3)) == "01:02:03"
+
+
+def test_capture_dialog_saves_the_draft_and_the_verdicts(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    _kb(kb)
+    incidents = incidents_for(kb)
+    incidents.start("INC-7", "Payments slow", ["payments-db"])
+    incidents.record_open(kb.load("kb-0a000001"))
+    incidents.record_open(kb.load("kb-0a000002"))
+    incidents.tick(kb.load("kb-0a000001"), 3)
+    incidents.note("restarted the receiver")
+    incidents.end("fixed")
+
+    dialog = CaptureDialog(kb, "INC-7")
+    qtbot.addWidget(dialog)
+    assert dialog.title_edit.text() == "Payments slow"
+    assert "Restart the WAL receiver (step 3 of [[kb-0a000001]]" in dialog.preview.toPlainText()
+    dialog.set_verdict("kb-0a000001", "right")
+    dialog.set_verdict("kb-0a000002", "needs-fix")
+    assert "- [ ] Fix [[kb-0a000002]] (Reset a VPN token)" in dialog.preview.toPlainText()
+    dialog.title_edit.clear()
+    qtbot.keyClicks(dialog.title_edit, "Payments slow: replica lag")
+    with qtbot.waitSignal(dialog.captured) as captured:
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    path = captured.args[0]
+    saved = kb.load(path)
+    assert saved.title == "Payments slow: replica lag" and saved.incidents == ["INC-7"]
+    assert kb.load("kb-0a000001").incidents == ["INC-7"]  # "was right" is a reuse signal
+    assert [(f.title, "restarted the receiver" in f.notes) for f in dialog.fixes] == [
+        ("Reset a VPN token", True)]
+    assert git(kb.root, "log", "-2", "--format=%s").splitlines() == [
+        "Used in INC-7: Replica lag", "Capture: Payments slow: replica lag"]
+
+
+def test_review_queue_sort_filter_and_act(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    _kb(kb)
+    view = ReviewQueueView(kb, today=TODAY)
+    qtbot.addWidget(view)
+    view.show()
+    assert [(i.title, i.state.value) for i in view.rows()] == [
+        ("Replica lag", "overdue"), ("Reset a VPN token", "never"),
+    ]  # the mail SOP (180 days from 2026-01-01) is due 2026-06-30: 15 days, not yet
+    view.horizon_combo.setCurrentIndex(1)  # within 30 days
+    assert [i.title for i in view.rows()][-1] == "Clear the mail queue"
+    view.org_combo.setCurrentIndex(view.org_combo.findData("partner"))
+    assert [i.title for i in view.rows()] == ["Replica lag", "Clear the mail queue"]
+    header = view.table.horizontalHeader()  # click "Title" to sort by it
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(header.sectionViewportPosition(3) + 5, 5))
+    assert [i.title for i in view.rows()] == ["Clear the mail queue", "Replica lag"]
+
+    assert view.select("kb-0a000001")
+    assert "last reviewed" in view.detail_title.text()
+    assert view.diff_view.toPlainText() == "Nothing changed since the last review."
+    qtbot.mouseClick(view.changes_button, Qt.MouseButton.LeftButton)
+    assert "say what needs to change" in view.message_label.text()
+    qtbot.keyClicks(view.note_edit, "Checked against PostgreSQL 16")
+    with qtbot.waitSignal(view.reviewed):
+        qtbot.mouseClick(view.reviewed_button, Qt.MouseButton.LeftButton)
+    assert git(kb.root, "log", "-1", "--format=%B").startswith(
+        "Review: Replica lag\n\nChecked against PostgreSQL 16")
+    assert [i.title for i in view.rows()] == ["Clear the mail queue"]
+    assert view.message_label.text() == "Marked reviewed: Replica lag"
+
+
+def test_retire_dialog_lists_links_and_needs_a_reason(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    _kb(kb)
+    dialog = RetireDialog(kb, "kb-0a000001", today=TODAY)
+    qtbot.addWidget(dialog)
+    assert dialog.linked_list.count() == 1 and "Reset a VPN token" in dialog.linked_list.item(0).text()
+    dialog.accept()
+    assert "why" in dialog.error_label.text()
+    qtbot.keyClicks(dialog.reason_edit, "Replaced by managed replicas")
+    dialog.accept()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert kb.load("kb-0a000001").status == "retired"
+
+
+def test_dashboard_shows_the_report(kb: Workspace, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _kb(kb)
+    view = DashboardView(kb, today=TODAY)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.report_ready):
+        qtbot.mouseClick(view.refresh_button, Qt.MouseButton.LeftButton)
+    assert view.tile_value("documents") == "3"
+    assert view.tile_value("overdue") == "1" and view.tile_value("never") == "1"
+    assert view.review_table.rowCount() == 2
+    assert view.review_table.item(1, 0).text() == "partner"
+    assert view.review_table.item(1, 1).text() == "1"
+    assert view.charts["created"].renderer().isValid()
+    html = view.export_html(tmp_path / "r.html")
+    assert "Replica lag" in html.read_text()
