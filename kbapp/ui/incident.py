@@ -147,6 +147,7 @@ class ChecklistPanel(QWidget):
         self.runbook_label.setWordWrap(True)
         self.steps = QListWidget()
         self.steps.setAccessibleName("Runbook steps")
+        self.steps.setWordWrap(True)
         self.steps.itemChanged.connect(self._on_step_changed)
 
     def _create_notes(self) -> None:
@@ -157,6 +158,7 @@ class ChecklistPanel(QWidget):
     def _create_timeline(self) -> None:
         self.timeline = QListWidget()
         self.timeline.setAccessibleName("Incident timeline")
+        self.timeline.setWordWrap(True)
         self.gaps = QListWidget()
         self.gaps.setAccessibleName("Searches that found nothing")
         self.gaps.setToolTip("Double-click to start a draft for it")
@@ -207,7 +209,7 @@ class ChecklistPanel(QWidget):
                 if step.section != section:
                     section = step.section
                     header = QListWidgetItem(section or "Steps")
-                    header.setFlags(Qt.ItemFlag.NoItemFlags)
+                    header.setFlags(Qt.ItemFlag.ItemIsEnabled)  # a heading: not tickable
                     font = header.font()
                     font.setBold(True)
                     header.setFont(font)
