@@ -18,6 +18,8 @@ from kbapp.trends import KINDS
 if TYPE_CHECKING:
     from kbapp.report import HealthReport
 
+#: Longest list the page prints in full; the CSV files hold every row.
+MAX_ROWS = 200
 STATE_COLOURS = {"overdue": "#C0392B", "due": "#E69F00", "never": "#7F8C8D", "ok": "#009E73"}
 STATE_LABELS = {"overdue": "Overdue", "due": "Due within 14 days", "never": "Never reviewed",
                 "ok": "Reviewed"}
@@ -63,4 +65,5 @@ def render(report: HealthReport) -> str:
         state_labels=STATE_LABELS,
         version=__version__,
         kinds=KINDS,
+        max_rows=MAX_ROWS,
     )

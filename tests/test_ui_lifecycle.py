@@ -209,3 +209,43 @@ def test_dashboard_shows_the_report(kb: Workspace, qtbot, tmp_path) -> None:  # 
     assert view.charts["created"].renderer().isValid()
     html = view.export_html(tmp_path / "r.html")
     assert "Replica lag" in html.read_text()
+
+
+def test_lifecycle_views_join_a_main_window(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMainWindow, QTextBrowser
+
+    from kbapp.ui.lifecycle import ACTIONS, LifecycleViews
+
+    _kb(kb)
+    window = QMainWindow()
+    window.setCentralWidget(QTextBrowser())
+    qtbot.addWidget(window)
+    views = LifecycleViews(window, kb)
+    window.show()
+    assert {a.shortcut for a in ACTIONS if a.id == "incident.start"} == {"Ctrl+I"}
+    assert all(callable(getattr(views, a.handler)) for a in ACTIONS)
+    assert not views.checklist_dock.isVisible() and not views.mode.banner.isVisible()
+
+    dialog = views.start_incident()
+    qtbot.keyClicks(dialog.ticket_edit, "INC-42")
+    dialog.accept()
+    assert views.mode.banner.isVisible() and views.checklist_dock.isVisible()
+    views.record_search("nothing like this", 0)
+    views.document_opened(kb.load("kb-0a000001"))
+    assert len(views.mode.panel.step_items()) == 3
+
+    with qtbot.waitSignal(views.open_requested) as opened:
+        qtbot.mouseClick(views.mode.panel.write_gap_button, Qt.MouseButton.LeftButton)
+    assert kb.load(opened.args[0]).title == "Nothing like this"
+
+    views.end_incident()  # opens the capture flow
+    capture = window.findChild(CaptureDialog)
+    assert capture is not None and capture.isVisible() and capture.ticket == "INC-42"
+    capture.reject()
+    assert not views.checklist_dock.isVisible()
+
+    with qtbot.waitSignal(views.dashboard.report_ready, timeout=20000):
+        views.show_dashboard()  # built on the thread pool, shown on the GUI thread
+    assert views.dashboard.tile_value("documents") == "4"
+    views.show_review_queue()
+    assert views.review_dock.isVisible() and views.review_queue.rows()

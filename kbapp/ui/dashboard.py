@@ -188,6 +188,10 @@ class DashboardView(QWidget):
             widget.load(QByteArray(str(svgs[kind]).encode("utf-8")))
         self.report_ready.emit(report)
 
+    def show_error(self, error: Exception) -> None:
+        self.refresh_button.setEnabled(True)
+        self.status_label.setText(f"The report could not be made: {error}")
+
     def export_html(self, path: Path) -> Path:
         if self.report is None:
             raise RuntimeError("no report yet")

@@ -1,0 +1,187 @@
+"""How the lifecycle views join a main window, and the user actions they add.
+
+:data:`ACTIONS` declares the actions as data (id, title, shortcut, the name of the
+:class:`LifecycleViews` method that handles it), for ``kbapp/ui/actions.py`` to put in the menu
+bar, toolbar, shortcuts and command palette. :class:`LifecycleViews` creates the views on a
+``QMainWindow`` (incident banner above the central widget, checklist, review queue and
+dashboard as docks) and holds the handlers, so the window's own files change by a few lines.
+The window tells it what the user searches and opens (:meth:`record_search`,
+:meth:`document_opened`); it asks the window to open a path through ``open_requested``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QVBoxLayout, QWidget
+
+from kbapp.activity import Incident
+from kbapp.capture import create_for_gap
+from kbapp.documents import Document
+from kbapp.errors import KbError
+from kbapp.incident import incidents_for
+from kbapp.interaction import Level
+from kbapp.ui._lifecycle_task import run as run_task
+from kbapp.ui.capture import CaptureDialog
+from kbapp.ui.dashboard import DashboardView
+from kbapp.ui.incident import IncidentMode, StartIncidentDialog
+from kbapp.ui.review_queue import ReviewQueueView
+from kbapp.workspace import Workspace
+
+
+@dataclasses.dataclass(frozen=True)
+class LifecycleAction:
+    id: str
+    title: str
+    shortcut: str
+    handler: str  # method of LifecycleViews
+    menu: str = "Knowledge"
+    tip: str = ""
+
+
+ACTIONS: tuple[LifecycleAction, ...] = (
+    LifecycleAction("incident.start", "Start incident…", "Ctrl+I", "start_incident",
+                    tip="Focused mode with a timer; steps, notes and searches are recorded"),
+    LifecycleAction("incident.note", "Incident note", "Ctrl+Shift+N", "focus_note"),
+    LifecycleAction("incident.end", "End incident and capture…", "Ctrl+Shift+I", "end_incident"),
+    LifecycleAction("review.queue", "Review queue", "Ctrl+Shift+R", "show_review_queue"),
+    LifecycleAction("report.dashboard", "Knowledge base health", "Ctrl+Shift+H",
+                    "show_dashboard"),
+    LifecycleAction("report.export", "Export health report…", "", "export_report"),
+)
+
+
+class LifecycleViews(QObject):
+    """Incident mode, capture, review queue and dashboard on one main window."""
+
+    open_requested = Signal(str)  # a path the window should show in the reader
+    fix_requested = Signal(str, str)  # path to open in the editor, notes to show beside it
+
+    def __init__(self, window: QMainWindow, workspace: Workspace) -> None:
+        super().__init__(window)
+        self.window = window
+        self.workspace = workspace
+        self.incidents = incidents_for(workspace)
+        self._create_incident_mode()
+        self._create_docks()
+
+    def _create_incident_mode(self) -> None:
+        self.mode = IncidentMode(self.incidents, self)
+        self.mode.ended.connect(self._on_incident_ended)
+        self.mode.active_changed.connect(self._on_incident_active_changed)
+        self.mode.panel.draft_requested.connect(self.write_gap)
+        central = self.window.centralWidget()
+        holder = QWidget()
+        layout = QVBoxLayout(holder)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.mode.banner)
+        if central is not None:
+            layout.addWidget(central, 1)
+        self.window.setCentralWidget(holder)
+
+    def _create_docks(self) -> None:
+        self.checklist_dock = self._dock("incident", "Incident", self.mode.panel,
+                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.checklist_dock.setVisible(self.mode.active)
+        self.review_queue = ReviewQueueView(self.workspace)
+        self.review_queue.open_requested.connect(self.open_requested)
+        self.review_dock = self._dock("review-queue", "Review queue", self.review_queue,
+                                      Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.review_dock.hide()
+        self.dashboard = DashboardView(self.workspace, runner=self._background)
+        self.dashboard.open_requested.connect(self.open_requested)
+        self.dashboard_dock = self._dock("dashboard", "Knowledge base health", self.dashboard,
+                                         Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.dashboard_dock.hide()
+
+    def _dock(self, name: str, title: str, widget: QWidget,
+              area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self.window)
+        dock.setObjectName(f"dock-{name}")
+        dock.setWidget(widget)
+        self.window.addDockWidget(area, dock)
+        return dock
+
+    # ------------------------------------------------------------------ what the window reports
+
+    def record_search(self, query: str, hits: int) -> None:
+        """A search the user settled on (the window debounces; call once per query)."""
+        self.mode.record_search(query, hits)
+
+    def document_opened(self, doc: Document) -> None:
+        self.mode.record_open(doc)
+
+    # ------------------------------------------------------------------ action handlers
+
+    def start_incident(self) -> StartIncidentDialog:
+        systems = self.workspace.catalog.distinct_values("systems")
+        dialog = StartIncidentDialog(self.incidents, systems, self.window)
+        dialog.open()
+        return dialog
+
+    def focus_note(self) -> None:
+        if self.mode.active:
+            self.checklist_dock.show()
+            self.mode.panel.note_edit.setFocus()
+
+    def end_incident(self) -> Incident | None:
+        return self.mode.end()
+
+    def open_capture(self, ticket: str) -> CaptureDialog:
+        dialog = CaptureDialog(self.workspace, ticket, self.window)
+        dialog.captured.connect(self._on_captured)
+        dialog.open()
+        return dialog
+
+    def show_review_queue(self) -> None:
+        self.review_queue.refresh()
+        self.review_dock.show()
+        self.review_dock.raise_()
+
+    def show_dashboard(self) -> None:
+        self.dashboard_dock.show()
+        self.dashboard_dock.raise_()
+        self.dashboard.refresh()
+
+    def export_report(self) -> None:
+        if self.dashboard.report is None:
+            self.show_dashboard()
+            return
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export health report",
+                                              "kb-health.html", "HTML (*.html)")
+        if path:
+            self.dashboard.export_html(Path(path))
+
+    def write_gap(self, query: str) -> None:
+        try:
+            result = create_for_gap(self.workspace, query)
+        except KbError as exc:
+            self.workspace.interaction.notify(str(exc), Level.ERROR)
+            return
+        self.open_requested.emit(result.path)
+
+    def _background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """Slow work (the report) on the thread pool; the result comes back on the GUI
+        thread. To be replaced by kbapp/ui/tasks.py once the window has it."""
+        run_task(QThreadPool.globalInstance(), work, done, self.dashboard.show_error)
+
+    # ------------------------------------------------------------------ events
+
+    def _on_incident_ended(self, incident: Incident) -> None:
+        self.open_capture(incident.ticket)
+
+    def _on_incident_active_changed(self, active: bool) -> None:
+        self.checklist_dock.setVisible(active)
+
+    def _on_captured(self, path: str) -> None:
+        self.open_requested.emit(path)
+        dialog = self.sender()
+        for fix in getattr(dialog, "fixes", []):
+            self.fix_requested.emit(fix.path, fix.notes)
+
+
