@@ -277,10 +277,16 @@ def render_html(report: HealthReport) -> str:
 
 
 def write_html(report: HealthReport, path: Path) -> Path:
+    """Write the page atomically; readable by others (it is made to be shared)."""
+    import os
+
     from kbapp.fsutil import atomic_write
 
-    atomic_write(Path(path), render_html(report).encode("utf-8"))
-    return Path(path)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, render_html(report).encode("utf-8"))
+    os.chmod(path, 0o644)
+    return path
 
 
 def _cell(value: Any) -> Any:

@@ -9,6 +9,8 @@ is recorded or how; a restart finds the incident again because the core keeps it
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
@@ -31,6 +33,7 @@ from kbapp.activity import Incident, utc_now
 from kbapp.checklist import Step, checklist_steps
 from kbapp.documents import Document
 from kbapp.errors import KbError
+from kbapp.events import Event
 from kbapp.incident import Incidents, TimelineEntry, normalise_ticket
 
 BANNER_STYLE = (
@@ -39,6 +42,12 @@ BANNER_STYLE = (
     "QFrame#incidentBanner QPushButton { padding: 3px 10px; }"
 )
 STEP_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def follow(owner: QObject, event: Event[Any], handler: Callable[[Any], object]) -> None:
+    """Subscribe ``handler`` to a core event for as long as the Qt object ``owner`` lives."""
+    event.connect(handler)
+    owner.destroyed.connect(lambda *_: event.disconnect(handler))
 
 
 def clock(delta: dt.timedelta) -> str:
@@ -62,7 +71,7 @@ class IncidentBanner(QFrame):
         self._create_labels()
         self._create_buttons()
         self._create_timer()
-        incidents.changed.connect(self._on_incident_changed)
+        follow(self, incidents.changed, self._on_incident_changed)
         self.refresh()
 
     def _create_labels(self) -> None:
@@ -119,10 +128,6 @@ class IncidentBanner(QFrame):
     def _on_incident_changed(self, incident: Incident) -> None:
         self.refresh()
 
-    def closeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
-        self.incidents.changed.disconnect(self._on_incident_changed)
-        super().closeEvent(event)  # type: ignore[arg-type]
-
 
 class ChecklistPanel(QWidget):
     """Beside the reader during an incident: the runbook's steps to tick, a note box, the
@@ -139,7 +144,7 @@ class ChecklistPanel(QWidget):
         self._create_notes()
         self._create_timeline()
         self._create_layout()
-        incidents.changed.connect(self._on_incident_changed)
+        follow(self, incidents.changed, self._on_incident_changed)
         self.refresh()
 
     def _create_checklist(self) -> None:
@@ -348,7 +353,7 @@ class IncidentMode(QObject):
         self.banner.end_requested.connect(self.end)
         self.banner.note_requested.connect(self.panel.note_edit.setFocus)
         self._was_active = incidents.active() is not None
-        incidents.changed.connect(self._on_incident_changed)
+        follow(self, incidents.changed, self._on_incident_changed)
 
     @property
     def active(self) -> bool:

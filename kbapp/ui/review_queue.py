@@ -48,6 +48,7 @@ from kbapp.review_actions import (
     needs_changes,
     retire,
 )
+from kbapp.ui.incident import follow
 from kbapp.workspace import Workspace
 
 COLUMNS = ("State", "Due", "Days", "Title", "Type", "Organisation", "Owners")
@@ -134,7 +135,7 @@ class ReviewQueueView(QWidget):
         self._create_table()
         self._create_detail()
         self._create_layout()
-        workspace.documents_changed.connect(self._on_documents_changed)
+        follow(self, workspace.documents_changed, self._on_documents_changed)
         self.refresh()
 
     # ------------------------------------------------------------------ building
