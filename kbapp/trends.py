@@ -6,8 +6,9 @@ from ``.kb/config.toml``), so the joint review meeting sees who keeps the knowle
 
 One ``git log -p -U0`` over all Markdown files replaces a query per document: a creation is a
 file added, a review a changed ``last_reviewed:`` line, a retirement a ``status: retired``
-line added. That reads kbapp's own commits and a partner's hand edits alike. Merge commits are
-skipped (their changes were counted on the side that made them).
+line added. That reads kbapp's own commits and a partner's hand edits alike. Renames are
+followed (a moved document is not created again); merge commits are skipped (their changes
+were counted on the side that made them).
 """
 
 from __future__ import annotations
@@ -88,10 +89,10 @@ def trends(workspace: Workspace, *, today: dt.date | None = None, months: int = 
     first = dt.date.fromisoformat(keys[0] + "-01")
     config = workspace.config
     result = workspace.git.run(
-        "-c", "core.quotepath=off", "log", "--no-merges", "--no-renames", "--no-color",
+        "-c", "core.quotepath=off", "log", "--no-merges", "-M", "--no-color",
         "--no-ext-diff", f"--since={first.isoformat()}T00:00:00",
         f"--format={_SEP}%H{_SEP}%aI{_SEP}%ae{_SEP}%(trailers:key=KB-Org,valueonly,separator=%x2C)",
-        "-p", "-U0", "--diff-filter=AMD", "--", "*.md",
+        "-p", "-U0", "--diff-filter=AMDR", "--", "*.md",
         check=False, strip=False,
     )
     events: list[HistoryEvent] = []

@@ -241,3 +241,17 @@ def test_report_json_is_plain_data(report: HealthReport) -> None:
     assert data["review_items"][0]["id"] == "kb-00000002"
     assert data["trends"]["rows"][0] == {"month": "2025-07", "organisation": "internal",
                                          "created": 2, "reviewed": 0, "retired": 0}
+
+
+def test_moving_a_document_is_not_creating_it(kb: Workspace) -> None:
+    last_month = (dt.date.today() - dt.timedelta(days=30)).isoformat()
+    commit_at(kb.root, last_month, "Create: A", {"a.md": doc_text("kb-0000a0a0", "A")}, **ANA)
+    kb.refresh()
+    kb.move("a.md", "runbooks/a.md")  # committed now, in real time
+    history = trends(kb, today=dt.date.today())
+    assert history.count("created") == 1
+    doc = kb.load("kb-0000a0a0")
+    doc.set_review(last_reviewed=dt.date(2026, 5, 2))
+    kb.save(doc)
+    kb.move("runbooks/a.md", "sops/a.md")
+    assert trends(kb, today=dt.date.today()).count("reviewed") == 1
