@@ -428,3 +428,30 @@ def test_handover_commands(kb: Workspace, cli: Callable[..., CliResult]) -> None
 def test_config_tickets_round_trip_through_update_config_text(kb: Workspace) -> None:
     text = update_config_text((kb.root / CONFIG_PATH).read_text() + TICKETS, {"name": "Renamed"})
     assert 'pattern = "INC-\\\\d+"' in text
+
+
+def test_health_report_has_a_handover_section_with_ticket_links(kb: Workspace, tmp_path: Path) -> None:
+    from kbapp.report import build_report, render_html, write_csv
+
+    _with_tickets(kb)
+    path = _handover_doc(kb)
+    handover.start(kb, path, "partner", today=dt.date(2026, 9, 1))
+    handover.record_step(kb, path, "knowledge-transfer", today=dt.date(2026, 9, 8))
+    with _as(kb, "Jo", "jo@partner.example") as partner:
+        handover.record_step(partner, path, "reviewed", today=dt.date(2026, 9, 9))
+        handover.record_step(partner, path, "supervised-run", ticket="INC-20417",
+                             date=dt.date(2026, 9, 10))
+    report = build_report(kb, today=dt.date(2026, 9, 30))
+    [row] = report.handovers
+    assert (row.doc.doc_id, row.from_org, row.to_org, row.done, row.total, row.complete) == (
+        "kb-30000001", "internal", "partner", 3, 4, False)
+    assert row.next_step == "Signed off by the accountable organisation" and row.idle_days == 20
+    assert report.handovers_open == [row]
+    page = render_html(report)
+    section = page[page.index('<section id="handovers">'):page.index('<section id="gaps">')]
+    assert "internal → partner" in section and "3/4" in section
+    assert '<a class="ticket" href="https://desk.internal.example/incident/INC-20417">INC-20417</a>' in section
+    assert "handovers in progress" in page
+    written = {p.name: p for p in write_csv(report, tmp_path / "csv")}
+    lines = written["handovers.csv"].read_text().splitlines()
+    assert lines[1].startswith("kb-30000001,Fail over,internal,partner,2026-09-01,3,4,")
