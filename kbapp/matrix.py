@@ -6,8 +6,8 @@ fix:
 
 - ``no-runbook``: a system that no published (or in-review) runbook covers;
 - ``no-responsible``: a runbook or SOP that names no responsible organisation;
-- ``disagreement``: documents of the same system and type that name different responsible
-  organisations.
+- ``disagreement``: documents of the same system and type whose responsible organisations have
+  none in common (one says the partner executes, the other says the internal team).
 
 Retired documents are left out. Built from the catalog, so it costs no file reads.
 """
@@ -77,8 +77,11 @@ class Cell:
 
     @property
     def disagrees(self) -> bool:
-        named = {doc.responsible for doc in self.docs if doc.responsible}
-        return len(named) > 1
+        """Two documents name responsible organisations with none in common (overlapping
+        answers, such as 'internal and partner' beside 'partner', are shared work, not a
+        disagreement)."""
+        named = [set(doc.responsible) for doc in self.docs if doc.responsible]
+        return any(not (a & b) for i, a in enumerate(named) for b in named[i + 1:])
 
 
 @dataclass

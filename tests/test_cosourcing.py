@@ -138,6 +138,8 @@ def matrix_kb(kb: Workspace) -> Workspace:
     write_doc(kb, "g.md", doc_text("kb-20000007", "Old ERP runbook", "runbook", status="retired",
                                    systems=("erp",), extra=R.format("partner")))
     write_doc(kb, "h.md", doc_text("kb-20000008", "ERP error", "known-error", systems=("erp",)))
+    write_doc(kb, "i.md", doc_text("kb-20000010", "DB access", "sop",  # overlaps a: no gap
+                                   extra="responsible:\n  - internal\n  - partner\n"))
     return kb
 
 
@@ -148,10 +150,11 @@ def test_matrix_cells_and_gaps_on_a_fixture_kb(matrix_kb: Workspace) -> None:
     cell = m.cell("payments-db", "runbook")
     assert [d.doc_id for d in cell.docs] == ["kb-20000002", "kb-20000003"]
     assert cell.responsible == ["partner", "internal"] and cell.disagrees
-    assert m.cell("payments-db", "sop").responsible == ["partner"]
+    assert m.cell("payments-db", "sop").responsible == ["internal", "partner"]
+    assert not m.cell("payments-db", "sop").disagrees
     assert m.cell("vpn", "sop").responsible == ["partner"]  # a person counts for their org
     assert m.cell("erp", "runbook").docs == []  # retired documents are left out
-    assert matrix.cell_text(m.cell("payments-db", "sop")) == "partner (1)"
+    assert matrix.cell_text(m.cell("payments-db", "sop")) == "internal/partner (2)"
     assert matrix.cell_text(m.cell("vpn", "runbook")) == "? (1)"
     gaps = {(g.kind, g.system, g.doc_type): g for g in m.gaps}
     assert set(gaps) == {
