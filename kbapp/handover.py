@@ -180,9 +180,12 @@ def of_document(doc: documents.Document, config: KbConfig) -> Handover | None:
     return read(doc.meta, config, doc_id=doc.id, title=doc.title, path=doc.path)
 
 
-def handovers(workspace: Workspace, *, include_complete: bool = True) -> list[Handover]:
-    """Every handover in the knowledge base (from the catalog), unfinished ones first."""
-    workspace.refresh()
+def handovers(workspace: Workspace, *, include_complete: bool = True,
+              refresh: bool = True) -> list[Handover]:
+    """Every handover in the knowledge base (from the catalog), unfinished ones first.
+    ``refresh=False`` trusts the catalog as it is (a view reacting to a change of it)."""
+    if refresh:
+        workspace.refresh()
     out = []
     for entry in workspace.catalog.all():
         if not entry.usable or entry.status == "retired":

@@ -265,16 +265,17 @@ def build_report(
     gaps = [GapRow(q, n, last) for q, n, last in store.content_gaps(since_time)]
 
     handovers = []
-    for item in handover_module.handovers(workspace):
-        last = item.last_activity()
-        entry = workspace.catalog.get(item.path)
+    for ongoing in handover_module.handovers(workspace):
+        last = ongoing.last_activity()
+        listed = workspace.catalog.get(ongoing.path)
         handovers.append(HandoverRow(
-            doc=_ref(entry) if entry is not None else DocRef(item.doc_id, item.title, item.path),
-            from_org=item.from_org, to_org=item.to_org, started=item.started,
-            done=item.progress[0], total=item.progress[1], complete=item.complete,
-            next_step=item.next_step.label if item.next_step and not item.complete else "",
+            doc=_ref(listed) if listed is not None else DocRef(ongoing.doc_id, ongoing.title,
+                                                               ongoing.path),
+            from_org=ongoing.from_org, to_org=ongoing.to_org, started=ongoing.started,
+            done=ongoing.progress[0], total=ongoing.progress[1], complete=ongoing.complete,
+            next_step=ongoing.next_step.label if ongoing.next_step and not ongoing.complete else "",
             last_activity=last, idle_days=(today - last).days if last else None,
-            tickets=tuple(r.ticket for r in item.records if r.ticket),
+            tickets=tuple(r.ticket for r in ongoing.records if r.ticket),
         ))
     linker = workspace.ticket_linker()
     shown = {t for row in captured for t in row.incidents} | {s.ticket for s in sessions}
