@@ -152,7 +152,8 @@ class SearchIndex:
         self._checked_at = 0.0
         self._needs_rebuild = False
         self._state = IndexState(ready=False, message="not opened")
-        self._synonyms = synonym_groups(ws.config.synonyms)
+        self._config_seen: Any = None
+        self._synonyms: dict[str, list[str]] = {}
         self._closed = False
         self._open()
         ws.documents_changed.connect(self._on_documents_changed)
@@ -285,6 +286,10 @@ class SearchIndex:
             if not self._searcher.up_to_date():
                 self._searcher = self._searcher.refresh()
                 self._runner = None
+        if self.ws.config is not self._config_seen:  # .kb/config.toml was reloaded
+            self._config_seen = self.ws.config
+            self._synonyms = synonym_groups(self.ws.config.synonyms)
+            self._runner = None
         if self._runner is None:
             table = DocTable(self._searcher, self._segment_tables)
             self._runner = QueryRunner(self._searcher, table, self._synonyms)
