@@ -14,6 +14,7 @@ failing. One searcher stays open and is refreshed only when the index has change
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -172,14 +173,7 @@ class SearchIndex:
         return self._needs_rebuild
 
     def _set_state(self, **changes: Any) -> None:
-        values = {
-            "ready": self._state.ready,
-            "indexing": self._state.indexing,
-            "percent": self._state.percent,
-            "message": self._state.message,
-        }
-        values.update(changes)
-        self._state = IndexState(**values)
+        self._state = dataclasses.replace(self._state, **changes)
 
     def close(self) -> None:
         if self._closed:
@@ -313,11 +307,11 @@ class SearchIndex:
         readers = []
         for segment in toc.segments:
             key = (segment.segment_id(), segment.deleted_count())
-            reader = previous.pop(key, None) or SegmentReader(
+            leaf = previous.pop(key, None) or SegmentReader(
                 self._ix.storage, toc.schema, segment, generation=toc.generation
             )
-            fresh[key] = reader
-            readers.append(reader)
+            fresh[key] = leaf
+            readers.append(leaf)
         for unused in previous.values():
             unused.close()
         self._leaf_readers = fresh
