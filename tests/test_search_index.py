@@ -197,7 +197,7 @@ def test_damage_found_during_a_search_triggers_a_rebuild(indexed: SearchIndex) -
     index_dir = indexed.ws.data_dir / "index"
     indexed.search("etcd ")  # the long-lived searcher is open
     for path in _segment_files(index_dir):
-        if path.suffix == ".pst" or path.name.endswith(".pst"):
+        if path.suffix in (".pst", ".trm"):
             path.write_bytes(b"")
     response = indexed.search("payments replica postgres")
     assert response.indexing and indexed.needs_rebuild

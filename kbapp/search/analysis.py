@@ -71,31 +71,45 @@ def parts_of(word: str) -> list[str]:
     return out
 
 
+#: word as written -> ((term, position offset), ...) and how many positions it takes. Words
+#: follow a Zipf distribution, so nearly every word of a document is a dictionary hit.
+_word_cache: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
+_plain_cache: dict[str, tuple[str, ...]] = {}
+_CACHE_LIMIT = 500_000
+
+
+def _analyse_word(word: str) -> tuple[tuple[tuple[str, int], ...], int]:
+    if is_simple(word):
+        lower = word.lower()
+        if lower in STOP_WORDS:
+            return (), 0
+        return ((stem(lower), 0),), 1
+    items = list(dict.fromkeys(_identifier_terms(word, 0)))
+    width = max(offset for _, offset in items) + 1
+    return tuple(items), width
+
+
 def index_terms(text: str) -> dict[str, list[int]]:
     """Every term of ``text`` with its positions, as the index stores them."""
     terms: dict[str, list[int]] = {}
     pos = 0
-    for match in WORD_RE.finditer(text):
-        word = match.group()
-        if is_simple(word):
-            lower = word.lower()
-            if lower in STOP_WORDS:
-                continue
-            term = stem(lower)
-            found = terms.get(term)
-            if found is None:
-                terms[term] = [pos]
-            else:
-                found.append(pos)
-            pos += 1
+    cache = _word_cache
+    for word in WORD_RE.findall(text):
+        entry = cache.get(word)
+        if entry is None:
+            entry = _analyse_word(word)
+            if len(cache) < _CACHE_LIMIT:
+                cache[word] = entry
+        items, width = entry
+        if not width:
             continue
-        for term, term_pos in _identifier_terms(word, pos):
+        for term, offset in items:
             found = terms.get(term)
             if found is None:
-                terms[term] = [term_pos]
-            elif found[-1] != term_pos:
-                found.append(term_pos)
-            pos = max(pos, term_pos + 1)
+                terms[term] = [pos + offset]
+            elif found[-1] != pos + offset:
+                found.append(pos + offset)
+        pos += width
     return terms
 
 
@@ -141,18 +155,22 @@ def phrase_terms(text: str) -> list[str]:
     return out
 
 
+def _plain_forms(word: str) -> tuple[str, ...]:
+    candidates = [word.lower()] if is_simple(word) else [word.lower(), *parts_of(word)]
+    return tuple(c for c in candidates if len(c) > 2 and c not in STOP_WORDS)
+
+
 def plain_words(text: str) -> list[str]:
     """Lowercase unstemmed words of three letters or more (spelling vocabulary and prefixes)."""
-    out = set()
-    for match in WORD_RE.finditer(text):
-        word = match.group()
-        if is_simple(word):
-            candidates = [word.lower()]
-        else:
-            candidates = [word.lower(), *parts_of(word)]
-        for candidate in candidates:
-            if len(candidate) > 2 and candidate not in STOP_WORDS:
-                out.add(candidate)
+    out: set[str] = set()
+    cache = _plain_cache
+    for word in set(WORD_RE.findall(text)):
+        forms = cache.get(word)
+        if forms is None:
+            forms = _plain_forms(word)
+            if len(cache) < _CACHE_LIMIT:
+                cache[word] = forms
+        out.update(forms)
     return sorted(out)
 
 

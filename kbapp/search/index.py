@@ -24,10 +24,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,12 +40,14 @@ from kbapp.errors import KbError
 from kbapp.review import review_info
 from kbapp.search.query import parse_query
 from kbapp.search.schema import (
+    CODEC,
     SCHEMA_VERSION,
     IndexedDocument,
     make_schema,
     read_document,
-    read_documents,
 )
+from kbapp.search import vocabulary
+from kbapp.search.build import parallel_build
 from kbapp.search.searcher import DocTable, QueryRunner, SegmentTable, synonym_groups
 from kbapp.search.snippets import Highlighter
 
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 META_FILE = "kbapp-index.json"
 MANIFEST_FILE = "kbapp-manifest.json"
-#: From this many documents on, a build reads and analyses them in worker processes.
+#: From this many documents on, a full build runs in worker processes.
 PARALLEL_FROM = 400
 #: A catch-up with more changed documents than this (and half the index) rebuilds instead.
 REBUILD_FROM = 2000
@@ -159,6 +159,7 @@ class SearchIndex:
         self._config_seen: Any = None
         self._synonyms: dict[str, list[str]] = {}
         self._closed = False
+        self._vocabulary = vocabulary.Vocabulary(self.directory)
         self._open()
         ws.documents_changed.connect(self._on_documents_changed)
 
@@ -291,7 +292,7 @@ class SearchIndex:
             self._runner = None
         if self._runner is None and self._searcher is not None:
             table = DocTable(self._searcher, self._segment_tables)
-            self._runner = QueryRunner(self._searcher, table, self._synonyms)
+            self._runner = QueryRunner(self._searcher, table, self._synonyms, self._vocabulary)
         return self._runner
 
     def _reopen_searcher(self) -> None:
@@ -463,13 +464,17 @@ class SearchIndex:
     def _update_locked(self, paths: list[str], progress: Progress | None) -> int:
         if self._ix is None or self._needs_rebuild:
             return 0
-        writer = self._ix.writer(timeout=self.write_timeout, delay=0.05, compound=False)
+        writer = self._ix.writer(
+            timeout=self.write_timeout, delay=0.05, compound=False, codec=CODEC
+        )
         digests: dict[str, str] = {}
+        words: set[str] = set()
         try:
-            for number, doc in enumerate(self._read_many(paths, progress), start=1):
+            for doc in self._read_many(paths, progress):
                 writer.delete_by_term("path", doc.path)
                 if doc.fields is not None:
                     writer.add_document(**doc.fields)
+                    words.update(doc.words)
                 if doc.digest:
                     digests[doc.path] = doc.digest
             writer.commit()
@@ -477,39 +482,22 @@ class SearchIndex:
             writer.cancel()
             raise
         self._write_manifest(self.directory)
+        vocabulary.append(self.directory, sorted(words))
         self.ws.catalog.mark_indexed(digests)
         self._after_commit()
         return len(paths)
 
     def _read_many(self, paths: list[str], progress: Progress | None) -> Iterator[IndexedDocument]:
-        """Read and analyse documents, in worker processes when there are many."""
+        """Read and analyse documents, reporting progress."""
         total = len(paths)
         root = str(self.ws.root)
         step = max(1, total // 100)
-
-        def report(done: int) -> None:
-            if total:
-                self._set_state(percent=min(99, 100 * done // total))
-            if progress and (done % step == 0 or done == total):
-                progress(done, total)
-
-        workers = min(os.cpu_count() or 1, 4)
-        if total < PARALLEL_FROM or workers < 2:
-            for number, relative in enumerate(paths, start=1):
-                yield read_document(root, relative)
-                report(number)
-            return
-        chunk = 64
-        batches = [paths[i : i + chunk] for i in range(0, total, chunk)]
-        done = 0
-        # spawn, not fork: the window process has threads, and a forked child of a
-        # threaded process can deadlock.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            for batch in pool.map(read_documents, [root] * len(batches), batches):
-                for doc in batch:
-                    done += 1
-                    yield doc
-                    report(done)
+        for number, relative in enumerate(paths, start=1):
+            yield read_document(root, relative)
+            if number % step == 0 or number == total:
+                self._set_state(percent=min(99, 100 * number // total))
+                if progress:
+                    progress(number, total)
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Index every document afresh into a new index, then swap it in; searches answer from
@@ -526,19 +514,19 @@ class SearchIndex:
             shutil.rmtree(new_dir, ignore_errors=True)
             new_dir.mkdir(parents=True)
             ix = whoosh_index.create_in(str(new_dir), make_schema())
-            writer = ix.writer(limitmb=256, compound=False)
-            digests: dict[str, str] = {}
-            try:
-                for doc in self._read_many(paths, progress):
-                    if doc.fields is not None:
-                        writer.add_document(**doc.fields)
-                    if doc.digest:
-                        digests[doc.path] = doc.digest
-                writer.commit(merge=False)
-            except BaseException:
-                writer.cancel()
-                raise
             ix.close()
+            workers = min(os.cpu_count() or 1, 4)
+
+            def report(done: int, total: int) -> None:
+                self._set_state(percent=min(99, 100 * done // max(1, total)))
+                if progress:
+                    progress(done, total)
+
+            if len(paths) >= PARALLEL_FROM and workers > 1:
+                digests, words = parallel_build(new_dir, str(self.ws.root), paths, workers, report)
+            else:
+                digests, words = self._build_here(new_dir, paths, report)
+            vocabulary.write(new_dir, words)
             index_id = uuid.uuid4().hex
             (new_dir / META_FILE).write_text(
                 json.dumps({"schema": SCHEMA_VERSION, "uuid": index_id}), encoding="utf-8"
@@ -567,6 +555,33 @@ class SearchIndex:
         except BaseException:
             self._set_state(indexing=False, message="Indexing failed; it will be tried again.")
             raise
+
+    def _build_here(
+        self, directory: Path, paths: list[str], progress: Progress
+    ) -> tuple[dict[str, str], set[str]]:
+        """A small build in this process, with one writer."""
+        ix = whoosh_index.open_dir(str(directory))
+        writer = ix.writer(limitmb=128, compound=False, codec=CODEC)
+        digests: dict[str, str] = {}
+        words: set[str] = set()
+        try:
+            for number, relative in enumerate(paths, start=1):
+                doc = read_document(str(self.ws.root), relative)
+                if doc.fields is not None:
+                    writer.add_document(**doc.fields)
+                    words.update(doc.words)
+                if doc.digest:
+                    digests[doc.path] = doc.digest
+                if number % 50 == 0:
+                    progress(number, len(paths))
+            writer.commit(merge=False)
+        except BaseException:
+            writer.cancel()
+            raise
+        finally:
+            ix.close()
+        progress(len(paths), len(paths))
+        return digests, words
 
     def _refresh_catalog(self) -> None:
         """Bring the catalog up to date without this index re-indexing on the event."""

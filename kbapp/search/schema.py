@@ -8,21 +8,26 @@ the writer only files postings. Change the schema or the analysis → bump
 
 from __future__ import annotations
 
+import itertools
 import re
+from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from whoosh import fields, formats
-from whoosh.system import emptybytes, pack_uint
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.system import _INT_SIZE, emptybytes, pack_uint
 
 from kbapp import documents
 from kbapp.errors import DocumentError
+from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
 from kbapp.fsutil import read_document_bytes
 from kbapp.search.analysis import KbAnalyzer, index_terms, plain_words
+from kbapp.search.vocabulary import spelling_words
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 
 #: Text fields a plain word is looked up in, with their weight over the body (BM25F).
 TEXT_FIELDS: dict[str, float] = {
@@ -52,13 +57,37 @@ PREFIX_MIN, PREFIX_MAX = 2, 16
 _FENCE_RE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 
 
+#: Posting storage: no zlib on blocks (most blocks hold a handful of postings and
+#: compressing them cost more than writing them), terms with under 8 postings kept inline in
+#: the term table instead of a block of their own.
+CODEC = W3Codec(compression=0, inlinelimit=8)
+
+
+class CompactPositions(formats.Positions):
+    """Positions as a count and an array of deltas (Whoosh pickles a list per posting)."""
+
+    def encode(self, poslist: list[int]) -> bytes:
+        deltas = array("I", poslist)
+        if len(poslist) > 1:
+            deltas = array("I", [poslist[0]] + [b - a for a, b in zip(poslist, poslist[1:])])
+        return pack_uint(len(poslist)) + deltas.tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        deltas = array("I")
+        deltas.frombytes(valuestring[_INT_SIZE:])
+        return list(itertools.accumulate(deltas))
+
+    def decode_position_boosts(self, valuestring: bytes) -> list[tuple[int, float]]:
+        return [(pos, 1.0) for pos in self.decode_positions(valuestring)]
+
+
 class AnalyzedText(fields.FieldType):
     """Text analysed by :func:`~kbapp.search.analysis.index_terms`; the value may be the text or
     its ``{term: [positions]}`` already computed (by a worker process)."""
 
     def __init__(self, field_boost: float = 1.0, stored: bool = False) -> None:
         super().__init__(
-            formats.Positions(field_boost=field_boost), KbAnalyzer(), scorable=True, stored=stored
+            CompactPositions(field_boost=field_boost), KbAnalyzer(), scorable=True, stored=stored
         )
 
     def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
@@ -115,7 +144,6 @@ def make_schema() -> fields.Schema:
         system=WeightedWords(),
         incident=WeightedWords(),
         prefix=WeightedWords(),
-        words=WeightedWords(),
         review=fields.STORED(),
         **text,
     )
@@ -128,6 +156,8 @@ class IndexedDocument:
     path: str
     digest: str
     fields: dict[str, Any] | None  # None: not a usable document (binary, not UTF-8...)
+    #: Its plain words, for the spelling vocabulary (kept outside the index).
+    words: list[str] = field(default_factory=list)
 
 
 def split_code(body: str) -> tuple[str, str]:
@@ -150,7 +180,7 @@ def split_code(body: str) -> tuple[str, str]:
 
 
 def prefixes(weighted_texts: Iterable[tuple[str, float]]) -> dict[str, float]:
-    """Edge n-grams (2–16 letters) of the words in titles, tags, systems and headings, each
+    """Edge n-grams (2–16 letters) of the words in titles, tags and systems, each
     with the weight of the strongest field it came from."""
     out: dict[str, float] = {}
     for text, weight in weighted_texts:
@@ -186,10 +216,7 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
         "headings": index_terms("\n".join(headings)),
         "body": index_terms(prose),
         "code": index_terms(code),
-        "prefix": prefixes(
-            [(title, 3.0), (" ".join([*doc.tags, *doc.systems]), 2.0), ("\n".join(headings), 1.0)]
-        ),
-        "words": plain_words(title + "\n" + doc.body + "\n" + labels),
+        "prefix": prefixes([(title, 3.0), (" ".join([*doc.tags, *doc.systems]), 2.0)]),
         "review": (
             last.isoformat() if last else None,
             doc.review_interval_days,
@@ -212,12 +239,8 @@ def read_document(root: str | Path, relative: str) -> IndexedDocument:
         doc = documents.parse(data, relative)
     except DocumentError:
         return IndexedDocument(relative, digest, None)
-    return IndexedDocument(relative, digest, document_fields(doc))
-
-
-def read_documents(root: str, paths: list[str]) -> list[IndexedDocument]:
-    """A batch of :func:`read_document` (one call per worker task keeps pickling cheap)."""
-    return [read_document(root, relative) for relative in paths]
+    words = spelling_words(plain_words(doc.title + "\n" + doc.body))
+    return IndexedDocument(relative, digest, document_fields(doc), words)
 
 
 def _digest_or_empty(full: Path) -> str:

@@ -22,6 +22,7 @@ from whoosh.searching import Searcher
 
 from kbapp.search.analysis import phrase_terms, query_words, stem, word_terms
 from kbapp.search.query import ParsedQuery
+from kbapp.search.vocabulary import Vocabulary
 from kbapp.search.schema import FACET_FIELDS, PREFIX_MAX, PREFIX_MIN, TEXT_FIELDS
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 STATUS_FACTOR = {"published": 1.0, "in-review": 0.85, "draft": 0.7}
 PHRASE_FIELDS = ("title", "headings", "labels", "body", "code")
 FACET_LIMIT = 20
+#: Up to this many candidates are scored one by one (skip_to on each term's postings);
+#: beyond, Whoosh scores the query with its block-max shortcuts.
+CANDIDATE_LIMIT = 1500
 _EMPTY: frozenset[int] = frozenset()
 
 
@@ -133,8 +137,43 @@ class TermSets:
             self._cache.popitem(last=False)
         return found
 
-    def query_docs(self, q: wq.Query) -> frozenset[int]:
-        return frozenset(self.searcher.docs_for_query(q))
+    def phrase_docs(self, terms: list[str]) -> frozenset[int]:
+        """Documents where ``terms`` follow each other in one field: the documents having all
+        the terms, then their positions checked (Whoosh's span matcher was 50x slower)."""
+        found: set[int] = set()
+        for fieldname in PHRASE_FIELDS:
+            candidates: frozenset[int] | None = None
+            for term in terms:
+                docs = self.docs(fieldname, term)
+                candidates = docs if candidates is None else candidates & docs
+                if not candidates:
+                    break
+            if not candidates:
+                continue
+            ordered = sorted(candidates)
+            positions: list[dict[int, list[int]]] = []
+            for term in terms:
+                matcher = self.searcher.postings(fieldname, term)
+                at: dict[int, list[int]] = {}
+                for docnum in ordered:
+                    if not matcher.is_active():
+                        break
+                    if matcher.id() < docnum:
+                        matcher.skip_to(docnum)
+                        if not matcher.is_active():
+                            break
+                    if matcher.id() == docnum:
+                        at[docnum] = matcher.value_as("positions")
+                positions.append(at)
+            for docnum in ordered:
+                lists = [p.get(docnum) for p in positions]
+                if any(not found_at for found_at in lists):
+                    continue
+                later = [set(found_at or ()) for found_at in lists[1:]]
+                if any(all(start + i + 1 in later[i] for i in range(len(later)))
+                       for start in lists[0] or ()):
+                    found.add(docnum)
+        return frozenset(found)
 
 
 # --------------------------------------------------------------------------- query plan
@@ -147,19 +186,21 @@ class Alternative:
     terms: list[str]
     prefix: str | None = None
 
-    def query(self) -> wq.Query:
+    def specs(self) -> list[tuple[str, str, float]]:
+        """(field, term, boost) of every term that scores this alternative."""
         if self.prefix is not None:
-            return wq.Term("prefix", self.prefix)
-        if len(self.terms) == 1:
-            return wq.Or([wq.Term(f, self.terms[0], boost=b) for f, b in TEXT_FIELDS.items()])
-        return wq.Or([wq.Phrase(f, self.terms, boost=TEXT_FIELDS[f]) for f in PHRASE_FIELDS])
+            return [("prefix", self.prefix, 1.0)]
+        return [(f, t, b) for t in self.terms for f, b in TEXT_FIELDS.items()]
+
+    def query(self) -> wq.Query:
+        return wq.Or([wq.Term(f, t, boost=b) for f, t, b in self.specs()])
 
     def docs(self, sets: TermSets) -> frozenset[int]:
         if self.prefix is not None:
             return sets.docs("prefix", self.prefix)
         if len(self.terms) == 1:
             return frozenset().union(*(sets.docs(f, self.terms[0]) for f in TEXT_FIELDS))
-        return sets.query_docs(self.query())
+        return sets.phrase_docs(self.terms)
 
 
 @dataclass
@@ -168,9 +209,8 @@ class WordPlan:
     alternatives: list[Alternative] = field(default_factory=list)
     corrections: list[str] = field(default_factory=list)
 
-    def query(self) -> wq.Query:
-        queries = [a.query() for a in self.alternatives]
-        return queries[0] if len(queries) == 1 else wq.Or(queries)
+    def specs(self) -> list[tuple[str, str, float]]:
+        return [spec for a in self.alternatives for spec in a.specs()]
 
     def docs(self, sets: TermSets) -> frozenset[int]:
         return frozenset().union(*(a.docs(sets) for a in self.alternatives))
@@ -202,8 +242,15 @@ def synonym_groups(synonyms: dict[str, list[str]]) -> dict[str, list[str]]:
 class QueryRunner:
     """Runs parsed queries on one searcher (a new runner per searcher generation)."""
 
-    def __init__(self, searcher: Searcher, table: DocTable, synonyms: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        searcher: Searcher,
+        table: DocTable,
+        synonyms: dict[str, list[str]],
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
         self.searcher = searcher
+        self.vocabulary = vocabulary
         self.table = table
         self.sets = TermSets(searcher)
         self.synonyms = synonyms
@@ -228,19 +275,15 @@ class QueryRunner:
     def correct(self, plan: WordPlan) -> None:
         """Add spelling corrections of a word that matches nothing."""
         lower = plan.word.lower()
-        if len(lower) < 4 or not lower.isalpha():
+        if len(lower) < 4 or not lower.isalpha() or self.vocabulary is None:
             return
-        maxdist = 1 if len(lower) < 7 else 2
-        candidates: set[str] = set()
-        for reader, _offset in self.sets.leaves:
-            candidates.update(
-                w.decode("utf-8") if isinstance(w, bytes) else w
-                for w in reader.terms_within("words", lower, maxdist, prefix=1)
-            )
-        candidates.discard(lower)
-        if not candidates:
-            return
-        ranked = sorted(candidates, key=lambda w: (-self.reader.doc_frequency("words", w), w))[:3]
+        scored = []
+        for candidate in self.vocabulary.near(lower):
+            term = stem(candidate)
+            frequency = sum(self.reader.doc_frequency(f, term) for f in ("title", "body"))
+            if frequency:  # words of deleted documents are still in the vocabulary
+                scored.append((-frequency, candidate))
+        ranked = [w for _, w in sorted(scored)[:3]]
         plan.corrections = ranked
         for candidate in ranked:
             plan.alternatives.append(Alternative([stem(candidate)]))
@@ -250,7 +293,7 @@ class QueryRunner:
     def run(self, text: str, parsed: ParsedQuery, limit: int) -> Outcome:
         sets = self.sets
         required: list[frozenset[int]] = []
-        scored: list[wq.Query] = []
+        phrase_specs: list[tuple[str, str, float]] = []
         highlight: set[str] = set()
         # Phrases and filters must match.
         for phrase in parsed.phrases:
@@ -260,7 +303,7 @@ class QueryRunner:
             highlight.update(terms)
             alt = Alternative(terms)
             required.append(alt.docs(sets))
-            scored.append(alt.query())
+            phrase_specs.extend(alt.specs())
         for name, value in parsed.filters:
             required.append(sets.docs(name, value.lower()))
         # Words: each one a union over its alternatives.
@@ -303,23 +346,29 @@ class QueryRunner:
         base: frozenset[int] | None = None
         for docs in required:
             base = docs if base is None else base & docs
-        every = base if base is not None else None
+        every = base
         for docs in word_docs:
             every = docs if every is None else every & docs
         all_docs = frozenset(every or ()) - masked
-        word_queries = [p.query() for p in plans]
-        ranked = self._ranked(wq.And(word_queries + scored), all_docs, limit, bool(word_queries or scored))
+        specs = [spec for plan in plans for spec in plan.specs()] + phrase_specs
+        ranked = self._ranked(all_docs, specs, limit, frozenset(masked))
         hit_docs = all_docs
         total = len(all_docs)
         if len(plans) > 1 and len(ranked) < limit:
-            some = frozenset().union(*word_docs)
+            # Partial matches: documents with more of the words first.
+            coverage = Counter(itertools.chain.from_iterable(word_docs))
+            some = frozenset(coverage) - masked - all_docs
             if base is not None:
                 some &= base
-            some = some - masked - all_docs
             if some:
-                ranked += self._ranked(wq.Or(word_queries), some, limit - len(ranked), True)
                 hit_docs = all_docs | some
                 total += len(some)
+                for count in range(len(plans) - 1, 0, -1):
+                    tier = frozenset(d for d in some if coverage[d] == count)
+                    if tier:
+                        ranked += self._ranked(tier, specs, limit - len(ranked), None)
+                    if len(ranked) >= limit:
+                        break
         suggestion = None
         if suggestion_words:
             suggestion = text
@@ -329,26 +378,51 @@ class QueryRunner:
         return Outcome(ranked, total, hit_docs, suggestion, highlight, prefix)
 
     def _ranked(
-        self, q: wq.Query, docs: frozenset[int], limit: int, scored: bool
+        self,
+        docs: frozenset[int],
+        specs: list[tuple[str, str, float]],
+        limit: int,
+        masked: frozenset[int] | None,
     ) -> list[tuple[int, float]]:
+        """The best ``limit`` of ``docs`` by BM25F (times the status factor)."""
         if not docs or limit <= 0:
             return []
         status = self.table.values["status"]
-        if not scored:  # filters only: published first, then index order
+        if not specs:  # filters only: published first, then index order
             ordered = sorted(docs, key=lambda d: -STATUS_FACTOR.get(status[d], 0.8))
             return [(d, 0.0) for d in ordered[:limit]]
-        want = max(limit * 2, 20)
-        results = self.searcher.search(q, limit=want, filter=set(docs))
-        ranked = [
-            (hit.docnum, hit.score * STATUS_FACTOR.get(status[hit.docnum], 0.8)) for hit in results
-        ]
-        if len(ranked) < min(len(docs), limit):
-            # Documents in the set that the scoring query does not reach (a phrase-only
-            # synonym, a prefix the scorer skipped): keep them, below the scored ones.
-            seen = {d for d, _ in ranked}
-            ranked += [(d, 0.0) for d in sorted(docs - seen)[: limit - len(ranked)]]
-        ranked.sort(key=lambda item: -item[1])
+        if len(docs) <= CANDIDATE_LIMIT:
+            scores = self._score(sorted(docs), specs)
+            ranked = [(d, scores.get(d, 0.0) * STATUS_FACTOR.get(status[d], 0.8)) for d in docs]
+        else:
+            q = wq.Or([wq.Term(f, t, boost=b) for f, t, b in specs])
+            want = max(limit * 2, 20)
+            if masked is not None:  # docs = everything the query matches, less the masked
+                results = self.searcher.search(q, limit=want, mask=set(masked) or None)
+            else:
+                results = self.searcher.search(q, limit=want, filter=set(docs))
+            ranked = [(hit.docnum, hit.score * STATUS_FACTOR.get(status[hit.docnum], 0.8))
+                      for hit in results if hit.docnum in docs]
+        ranked.sort(key=lambda item: (-item[1], item[0]))
         return ranked[:limit]
+
+    def _score(self, docs: list[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
+        """BM25F of a few candidate documents: each term's postings are skipped to them."""
+        scores: dict[int, float] = dict.fromkeys(docs, 0.0)
+        for fieldname, term, boost in specs:
+            matcher = wq.Term(fieldname, term, boost=boost).matcher(self.searcher)
+            for docnum in docs:
+                if not matcher.is_active():
+                    break
+                current = matcher.id()
+                if current < docnum:
+                    matcher.skip_to(docnum)
+                    if not matcher.is_active():
+                        break
+                    current = matcher.id()
+                if current == docnum:
+                    scores[docnum] += matcher.score()
+        return scores
 
     def facets(self, docs: Iterable[int]) -> dict[str, list[tuple[str, int]]]:
         docs = list(docs)
