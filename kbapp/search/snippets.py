@@ -27,6 +27,7 @@ class Highlighter:
         self.terms = {t for t in terms if t}
         #: The word being typed: any word starting with it matches.
         self.prefix = prefix.lower() if prefix else None
+        self._verdicts: dict[str, bool] = {}
         wanted = {_stem_prefix(t) for t in self.terms}
         if self.prefix:
             wanted.add(self.prefix)
@@ -35,10 +36,11 @@ class Highlighter:
             re.compile("|".join(re.escape(s) for s in stems), re.IGNORECASE) if stems else None
         )
 
-    def matches(self, text: str) -> list[tuple[int, int]]:
-        """(start, end) of each word in ``text`` that one of the terms matches."""
+    def matches(self, text: str, limit: int = 40) -> list[tuple[int, int]]:
+        """(start, end) of the first ``limit`` words in ``text`` that the terms match."""
         if self._pattern is None:
             return []
+        verdicts = self._verdicts
         found: list[tuple[int, int]] = []
         last_end = -1
         for candidate in self._pattern.finditer(text):
@@ -52,11 +54,17 @@ class Highlighter:
                 continue
             end = max(end, word_match.end()) if word_match.end() <= end else end
             word = text[start:end]
-            if self.terms.intersection(index_terms(word)) or (
-                self.prefix and any(p.startswith(self.prefix) for p in _plain_parts(word))
-            ):
+            verdict = verdicts.get(word)
+            if verdict is None:
+                verdict = bool(self.terms.intersection(index_terms(word))) or bool(
+                    self.prefix and any(p.startswith(self.prefix) for p in _plain_parts(word))
+                )
+                verdicts[word] = verdict
+            if verdict:
                 found.append((start, end))
                 last_end = end
+                if len(found) >= limit:
+                    break
             else:
                 last_end = candidate.end()
         return found
