@@ -89,6 +89,9 @@ def test_query_parser_reads_every_kind_of_term() -> None:
     assert parsed.prefix == "orac"
     assert parse_query("orac ").prefix is None
     assert parse_query("foo:bar").words == ["foo:bar"]  # not a filter: words
+    # a short option of a pasted command is not an exclusion
+    assert parse_query("df -hi").words == ["df", "-hi"]
+    assert parse_query("kubectl get pods -o wide").excluded_words == []
 
 
 # --------------------------------------------------------------------------- identifiers found
@@ -134,6 +137,14 @@ def test_documents_with_all_words_come_before_partial_matches(index: SearchIndex
     both = paths(index.search("postgres locks "))
     assert both[0] == "runbooks/payments-latency.md"  # the only one with both words
     assert len(both) > 1
+
+
+def test_longer_queries_rank_by_how_many_words_a_document_has(index: SearchIndex) -> None:
+    # no document has all four words; the one with three of them comes first
+    found = paths(index.search("promote replica postgres zeppelin "))
+    assert found[0] in ("sops/payments-failover.md", "sops/payments-failover-draft.md")
+    assert "runbooks/payments-latency.md" in found  # one word only: still listed, later
+    assert found.index("runbooks/payments-latency.md") > 1
 
 
 def test_quoted_phrase_matches_words_in_order_only(index: SearchIndex) -> None:

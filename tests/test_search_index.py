@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -134,7 +135,7 @@ def test_two_processes_writing_at_once_wait_for_each_other(indexed: SearchIndex)
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(ws.root), relative, word, hold],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**__import__("os").environ, "PYTHONPATH": env_path},
+            env={**os.environ, "PYTHONPATH": env_path},
         )
         for relative, word, hold in (("runbooks/first.md", "aardvark", "1.0"),
                                      ("runbooks/second.md", "axolotl", "0.1"))
@@ -211,3 +212,22 @@ def test_update_of_removed_and_unreadable_files(indexed: SearchIndex) -> None:
     (ws.root / "runbooks" / "latin1.md").write_bytes("caf\xe9 wombat".encode("latin-1"))
     assert indexed.update(["runbooks/binary.md", "runbooks/latin1.md", "runbooks/gone.md"]) == 3
     assert paths(indexed, "wombat ") == []
+
+
+def test_a_large_rebuild_runs_in_worker_processes(
+    kb: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kbapp.search.index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_FROM", 5)
+    populate(kb)
+    index = SearchIndex.for_workspace(kb)
+    seen: list[tuple[int, int]] = []
+    assert index.rebuild(progress=lambda done, total: seen.append((done, total))) == len(DOCS)
+    assert seen[-1] == (len(DOCS), len(DOCS))
+    cpus = os.cpu_count() or 1
+    # one segment per worker process (one process when the machine has one core)
+    assert len(index._ix._read_toc().segments) == (min(cpus, 4) if cpus > 1 else 1)
+    assert paths(index, "etcdnoleader ") == ["runbooks/etcd-no-leader.md"]
+    assert index.search("failovr ").suggestion == "failover "
+    assert index.catch_up() == 0  # the catalog knows everything is indexed

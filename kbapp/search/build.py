@@ -102,6 +102,9 @@ def parallel_build(
             stderr = proc.stderr.read()
             proc.wait()
             reader.join()
+            proc.stderr.close()
+            if proc.stdout is not None:
+                proc.stdout.close()
             if proc.returncode != 0:
                 errors.append(stderr.strip())
         if errors:

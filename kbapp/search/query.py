@@ -1,7 +1,9 @@
 """Reading what the user typed: words, "phrases", -exclusions, field filters, the word being typed.
 
 The reader never fails: an unclosed quote runs to the end, a filter on an unknown field is
-taken as words, a lone ``-`` is ignored. What it produces is turned into Whoosh queries by
+taken as words, a lone ``-`` is ignored. ``-word`` excludes only words of three letters or
+more, so that a pasted command (``df -hi``, ``kubectl get pods -o wide``) is searched as
+written. What it produces is turned into Whoosh queries by
 :mod:`kbapp.search.searcher`.
 """
 
@@ -43,6 +45,13 @@ def parse_query(text: str) -> ParsedQuery:
             i += 1
             continue
         negate = text[i] == "-" and i + 1 < n and not text[i + 1].isspace()
+        if negate and text[i + 1] not in '"' and not _FILTER_RE.match(text, i + 1):
+            # "-hi" in "df -hi" is a command option, not an exclusion: only words of three
+            # letters or more are excluded.
+            end = i + 1
+            while end < n and not text[end].isspace():
+                end += 1
+            negate = end - i - 1 >= 3
         if negate:
             i += 1
         if text[i] == '"':

@@ -27,7 +27,7 @@ from kbapp.fsutil import read_document_bytes
 from kbapp.search.analysis import KbAnalyzer, index_terms, plain_words
 from kbapp.search.vocabulary import spelling_words
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 #: Text fields a plain word is looked up in, with their weight over the body (BM25F).
 TEXT_FIELDS: dict[str, float] = {
@@ -180,7 +180,8 @@ def split_code(body: str) -> tuple[str, str]:
 
 
 def prefixes(weighted_texts: Iterable[tuple[str, float]]) -> dict[str, float]:
-    """Edge n-grams (2–16 letters) of the words in titles, tags and systems, each
+    """Edge n-grams (2–16 letters) of the words in titles, file names, tags, systems and
+    top-level headings, each
     with the weight of the strongest field it came from."""
     out: dict[str, float] = {}
     for text, weight in weighted_texts:
@@ -195,7 +196,9 @@ def prefixes(weighted_texts: Iterable[tuple[str, float]]) -> dict[str, float]:
 def document_fields(doc: documents.Document) -> dict[str, Any]:
     """Field values of a parsed document (analysed, ready for ``writer.add_document``)."""
     prose, code = split_code(doc.body)
-    headings = [h.text for h in doc.headings()]
+    found = doc.headings()
+    headings = [h.text for h in found]
+    top_headings = [h.text for h in found if h.level == 1]
     title = doc.title
     labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id])
     review = doc.review
@@ -216,7 +219,10 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
         "headings": index_terms("\n".join(headings)),
         "body": index_terms(prose),
         "code": index_terms(code),
-        "prefix": prefixes([(title, 3.0), (" ".join([*doc.tags, *doc.systems]), 2.0)]),
+        "prefix": prefixes([
+            (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),
+            (" ".join([*doc.tags, *doc.systems, *top_headings]), 2.0),
+        ]),
         "review": (
             last.isoformat() if last else None,
             doc.review_interval_days,

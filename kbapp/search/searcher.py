@@ -302,8 +302,9 @@ class QueryRunner:
             syn_terms = phrase_terms(synonym)
             if syn_terms:
                 plan.alternatives.append(Alternative(syn_terms))
-        if is_prefix and PREFIX_MIN <= len(lower) <= PREFIX_MAX and lower.isalnum():
-            plan.alternatives.append(Alternative([], prefix=lower))
+        if is_prefix and PREFIX_MIN <= len(lower) and lower.isalnum():
+            # the index keeps prefixes of up to PREFIX_MAX letters
+            plan.alternatives.append(Alternative([], prefix=lower[:PREFIX_MAX]))
         return plan if plan.alternatives else None
 
     def correct(self, plan: WordPlan) -> None:
@@ -385,24 +386,31 @@ class QueryRunner:
             every = docs if every is None else every & docs
         all_docs = frozenset(every or ()) - masked
         specs = [spec for plan in plans for spec in plan.specs()] + phrase_specs
-        ranked = self._ranked(all_docs, specs, limit, frozenset(masked))
-        hit_docs = all_docs
-        total = len(all_docs)
-        if len(plans) > 1 and len(ranked) < limit:
-            # Partial matches: documents with more of the words first.
+        if len(plans) <= 2:
+            # One or two words: documents with all of them, then those with some.
+            ranked = self._ranked(all_docs, specs, limit, frozenset(masked))
+            hit_docs, total = all_docs, len(all_docs)
+            if len(plans) == 2 and len(ranked) < limit:
+                some = (word_docs[0] | word_docs[1]) - masked - all_docs
+                if base is not None:
+                    some &= base
+                ranked += self._ranked(some, specs, limit - len(ranked), None)
+                hit_docs, total = all_docs | some, total + len(some)
+        else:
+            # Three words or more (a symptom in the user's own words): documents with at
+            # least three quarters of them first, ranked by BM25F times the share of the
+            # words they have (squared); then documents with fewer.
             coverage = Counter(itertools.chain.from_iterable(word_docs))
-            some = frozenset(coverage) - masked - all_docs
+            need = int(len(plans) * 0.75)
+            candidates = frozenset(coverage) - masked
             if base is not None:
-                some &= base
-            if some:
-                hit_docs = all_docs | some
-                total += len(some)
-                for count in range(len(plans) - 1, 0, -1):
-                    tier = frozenset(d for d in some if coverage[d] == count)
-                    if tier:
-                        ranked += self._ranked(tier, specs, limit - len(ranked), None)
-                    if len(ranked) >= limit:
-                        break
+                candidates &= base
+            enough = frozenset(d for d in candidates if coverage[d] >= need)
+            ranked = self._ranked(enough, specs, limit, None, coverage, len(plans))
+            if len(ranked) < limit:
+                ranked += self._ranked(candidates - enough, specs, limit - len(ranked), None,
+                                       coverage, len(plans))
+            hit_docs, total = candidates, len(candidates)
         suggestion = None
         if suggestion_words:
             suggestion = text
@@ -417,8 +425,11 @@ class QueryRunner:
         specs: list[tuple[str, str, float]],
         limit: int,
         masked: frozenset[int] | None,
+        coverage: Counter[int] | None = None,
+        words: int = 1,
     ) -> list[tuple[int, float]]:
-        """The best ``limit`` of ``docs`` by BM25F (times the status factor)."""
+        """The best ``limit`` of ``docs`` by BM25F, times the status factor and, given
+        ``coverage`` (how many of the ``words`` each document has), the squared share."""
         if not docs or limit <= 0:
             return []
         status = self.table.values["status"]
@@ -430,13 +441,15 @@ class QueryRunner:
             ranked = [(d, scores.get(d, 0.0) * STATUS_FACTOR.get(status[d], 0.8)) for d in docs]
         else:
             q = wq.Or([wq.Term(f, t, boost=b) for f, t, b in specs])
-            want = max(limit * 2, 20)
+            want = max(limit * 4, 40)
             if masked is not None:  # docs = everything the query matches, less the masked
                 results = self.searcher.search(q, limit=want, mask=set(masked) or None)
             else:
                 results = self.searcher.search(q, limit=want, filter=set(docs))
             ranked = [(hit.docnum, hit.score * STATUS_FACTOR.get(status[hit.docnum], 0.8))
                       for hit in results if hit.docnum in docs]
+        if coverage is not None:
+            ranked = [(d, score * (coverage[d] / words) ** 2) for d, score in ranked]
         ranked.sort(key=lambda item: (-item[1], item[0]))
         return ranked[:limit]
 
