@@ -17,6 +17,7 @@ from kbapp import __version__
 from kbapp.cli import cosourcing as cosourcing_commands
 from kbapp.cli import documents as documents_commands
 from kbapp.cli import lifecycle as lifecycle_commands
+from kbapp.cli import search as search_commands
 from kbapp.cli import sync as sync_commands
 from kbapp.cli.common import Context, fail
 from kbapp.errors import KbError
@@ -25,6 +26,7 @@ from kbapp.errors import KbError
 COMMAND_MODULES = [
     documents_commands,
     lifecycle_commands,
+    search_commands,
     sync_commands,
     cosourcing_commands,
 ]
