@@ -76,7 +76,7 @@ class Change:
     title: str
     author: str = ""
     org: str = ""
-    kind: str = "modified"  # added | modified | removed | renamed
+    kind: str = "modified"  # added | modified | removed | renamed | conflict
     old_path: str = ""
 
 
@@ -209,11 +209,12 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
         with git.write_lock():
             _commit_pending(ws)
             before = git.head()
+            met: list[Change] = []
             if upstream:
-                _integrate(ws, remote, branch, upstream)
+                met = _integrate(ws, remote, branch, upstream)
             after = git.head()
             if before and after and before != after:
-                for change in _changes(ws, before, after, f"{before}..{upstream}"):
+                for change in _changes(ws, before, after, f"{before}..{upstream}") + met:
                     incoming.append(change)
                     changed[change.path] = None
                     if change.old_path:
@@ -433,17 +434,19 @@ def _fetch(ws: Workspace, remote: str, branch: str) -> str | None:
     return git.rev(tracking)
 
 
-def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> None:
+def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[Change]:
+    """Bring ``upstream`` in: fast-forward, or a merge kbapp commits itself. Returns the
+    documents that met a conflict (kept provisionally, see :mod:`kbapp.conflicts`)."""
     git = ws.git
     head = git.head()
     if head is None:
         git.run("reset", "-q", "--keep", upstream)
-        return
+        return []
     if head == upstream or git.is_ancestor(upstream, head):
-        return
+        return []
     if git.is_ancestor(head, upstream):
         git.run("merge", "-q", "--ff-only", upstream)
-        return
+        return []
     if git.run("merge-base", head, upstream, check=False).status != 0:
         raise SyncError(
             "The shared repository has a history unrelated to this knowledge base (it is "
@@ -460,14 +463,16 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> None:
         _remove_state(ws, "merging")
         raise SyncError("The other organisation's changes could not be merged; nothing was "
                         "changed here", details=(merged.stderr or merged.stdout))
-    _settle_unmerged(ws, head, upstream)
+    met = _settle_unmerged(ws, head, upstream)
     message = f"Merge: changes from the shared repository ({remote}/{branch})"
     git.commit([], message, trailers=ws.trailers(), allow_empty=True)
     _remove_state(ws, "merging")
+    return met
 
 
-def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> None:
-    """Give every path git left unmerged a marker-free version, keeping the others aside."""
+def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
+    """Give every path git left unmerged a marker-free version, keeping the others aside;
+    returns the conflicts met."""
     git = ws.git
     out = git.run("ls-files", "-u", "-z", strip=False).stdout
     stages: dict[str, dict[int, str]] = {}
@@ -478,8 +483,9 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> None:
         _mode, sha, stage = info.split()
         stages.setdefault(path, {})[int(stage)] = sha
     if not stages:
-        return
+        return []
     authors = _last_authors(ws, f"{head}..{upstream}")
+    met: list[Change] = []
     to_add: list[str] = []
     to_remove: list[str] = []
     for path, blobs in sorted(stages.items()):
@@ -496,6 +502,7 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> None:
                 conflict_store.record(ws, path, base=base, mine=mine, theirs=theirs,
                                       theirs_merged=result.theirs, fields=result.conflicts,
                                       their_author=author, their_org=org)
+                met.append(Change(path, _title_of(ws, path), author, org, "conflict"))
         elif mine is not None or theirs is not None:
             kept = mine if mine is not None else theirs
             assert kept is not None
@@ -508,6 +515,7 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> None:
             conflict_store.record(ws, path, base=base, mine=mine, theirs=theirs,
                                   theirs_merged=theirs, fields=["deleted"],
                                   their_author=author, their_org=org)
+            met.append(Change(path, _title_of(ws, path), author, org, "conflict"))
         else:
             full.unlink(missing_ok=True)
             to_remove.append(path)
@@ -517,6 +525,7 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> None:
     if to_remove:
         git.run("rm", "-q", "--cached", "--ignore-unmatch", "--pathspec-from-file=-",
                 "--pathspec-file-nul", input="".join(p + "\0" for p in to_remove))
+    return met
 
 
 def _push(ws: Workspace, remote: str, branch: str) -> None:
