@@ -35,8 +35,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import random
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -187,6 +189,7 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
     with git.write_lock():
         report.repaired = repair(ws)
         pending = _commit_pending(ws)
+    _checkpoint("committed")
     step(1)
     changed: dict[str, None] = dict.fromkeys(pending)
     incoming: list[Change] = []
@@ -205,6 +208,7 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
             report.details = exc.details
             _save_state(ws, offline=True)
             break
+        _checkpoint("fetched")
         step(2)
         with git.write_lock():
             _commit_pending(ws)
@@ -227,6 +231,7 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
             break
         outgoing = _changes(ws, upstream, head, f"{upstream}..{head}") if upstream else \
             _changes(ws, None, head, head)
+        _checkpoint("before-push")
         try:
             _push(ws, remote, branch)
         except RemoteError as exc:
@@ -240,6 +245,7 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
                 _save_state(ws, offline=True)
                 break
             raise
+        _checkpoint("pushed")
         published = outgoing
         report.pushed = True
         _save_state(ws, offline=False, synced=True)
@@ -332,9 +338,23 @@ def clone(
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise KbError(f"{target} already exists and is not empty; choose a new folder")
     Git.clone(url, target)
+    _check_out_shared_branch(Git(target))
     workspace = Workspace.open(target, settings, interaction)
     workspace.refresh()
     return workspace
+
+
+def _check_out_shared_branch(git: Git) -> None:
+    """A bare repository whose HEAD names a branch nobody pushed (``master`` while the teams
+    push ``main``) clones to an empty, unborn branch: check out the shared one instead."""
+    if git.head() is not None:
+        return
+    names = [name[len(f"refs/remotes/{REMOTE}/"):] for name, _ in git.refs(f"refs/remotes/{REMOTE}/")]
+    names = [n for n in names if n != "HEAD"]
+    if not names:
+        return  # an empty shared repository: the first sync pushes the first branch
+    chosen = "main" if "main" in names else ("master" if "master" in names else sorted(names)[0])
+    git.run("checkout", "-q", "-B", chosen, "--track", f"{REMOTE}/{chosen}")
 
 
 # --------------------------------------------------------------------------- steps
@@ -463,7 +483,9 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
         _remove_state(ws, "merging")
         raise SyncError("The other organisation's changes could not be merged; nothing was "
                         "changed here", details=(merged.stderr or merged.stdout))
+    _checkpoint("merge-started")
     met = _settle_unmerged(ws, head, upstream)
+    _checkpoint("merge-settled")
     message = f"Merge: changes from the shared repository ({remote}/{branch})"
     git.commit([], message, trailers=ws.trailers(), allow_empty=True)
     _remove_state(ws, "merging")
@@ -637,6 +659,19 @@ def _summary(report: SyncReport) -> str:
 
 
 # --------------------------------------------------------------------------- backups, state
+
+
+#: The points of a sync where the crash tests kill it (see tests/test_sync_crash.py).
+CHECKPOINTS = ("committed", "fetched", "merge-started", "merge-settled", "before-push", "pushed")
+
+
+def _checkpoint(name: str) -> None:
+    """``KBAPP_SYNC_CRASH_AT=<name>`` kills this process and its git children at that point,
+    as a power cut would: how the tests prove that the next sync repairs and resumes."""
+    if os.environ.get("KBAPP_SYNC_CRASH_AT") == name:
+        if os.getpgrp() == os.getpid():  # a process group of our own: take git down with us
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _backup(git: Git, commit: str, reason: str) -> str:
