@@ -152,6 +152,21 @@ def repair(ws: Workspace) -> list[str]:
     removed = git.remove_stale_locks()
     if removed:
         done.append("removed stale git lock files: " + ", ".join(removed))
+    ours = _load_json(ws.data_dir / "merging.json")
+    if ours.get("head") and git.head() == ours["head"]:
+        # Our own integration was cut off (kbapp writes this file just before it starts and
+        # removes it once the merge is committed). The work tree matched HEAD when it began
+        # (pending work is committed first, under the same lock), so whatever differs now is
+        # a partial merge: put HEAD back. A snapshot keeps the tree as it was, just in case.
+        snapshot = git.snapshot("kbapp backup before undoing an interrupted sync merge")
+        ref = _backup(git, snapshot, "interrupted-sync")
+        git.run("merge", "--abort", check=False)
+        git.run("reset", "-q", "--hard", str(ours["head"]))
+        _remove_state(ws, "merging")
+        done.append(f"undid a sync that was interrupted while merging (the state before is kept "
+                    f"as {ref}); the next sync does it again")
+    elif ours:
+        _remove_state(ws, "merging")  # the merge was committed before the interruption
     operation = git.unfinished_operation()
     if operation:
         snapshot = git.snapshot(f"kbapp backup before aborting an unfinished {operation}")
@@ -400,8 +415,8 @@ def _commit_pending(ws: Workspace) -> list[str]:
         if code[0] in "RC":  # a staged rename: the next item is where it came from
             paths.append(items[index])
             index += 1
-        if path.endswith(".kbtmp"):
-            continue  # an atomic save in progress or one a crash interrupted
+        if path.endswith(".kbtmp") or path.startswith(".merge_file_"):
+            continue  # an atomic save in progress, or git's merge driver copies a crash left
         paths.append(path)
         if code == "??" or code[0] == "A":
             added.add(path)
@@ -410,14 +425,19 @@ def _commit_pending(ws: Workspace) -> list[str]:
     titles: list[str] = []
     for path in paths:
         full = ws.root / path
-        if not path.endswith(".md") or not full.is_file():
+        if not full.is_file():
             continue
         try:
             data = full.read_bytes()
             doc = documents.parse(data, path)
         except KbError:
-            continue  # not a document (binary...): committed as a file
-        violations = policy.check_document(doc, data, ws.config)
+            continue  # not text (binary...): committed as a file
+        if path.endswith(".md"):
+            violations = policy.check_document(doc, data, ws.config)
+        else:  # any other text file: at least never a conflict marker
+            line = policy.conflict_marker_line(data.decode("utf-8", errors="replace"))
+            violations = [policy.Violation(path, line, "conflict-marker",
+                                           "contains a merge conflict marker")] if line else []
         if violations:
             try:
                 policy.enforce(violations)
@@ -427,7 +447,8 @@ def _commit_pending(ws: Workspace) -> list[str]:
                     "fix the file and sync again — nothing was sent or changed",
                     details=exc.details,
                 ) from None
-        titles.append(doc.title)
+        if path.endswith(".md"):
+            titles.append(doc.title)
     if len(paths) == 1:
         verb = "Create" if paths[0] in added else (
             "Delete" if not (ws.root / paths[0]).exists() else "Update")
@@ -465,7 +486,9 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
     if head == upstream or git.is_ancestor(upstream, head):
         return []
     if git.is_ancestor(head, upstream):
+        _write_state(ws, "merging", {"head": head, "upstream": upstream})
         git.run("merge", "-q", "--ff-only", upstream)
+        _remove_state(ws, "merging")
         return []
     if git.run("merge-base", head, upstream, check=False).status != 0:
         raise SyncError(
@@ -701,8 +724,12 @@ def _prune_backups(git: Git, days: int = BACKUP_DAYS) -> None:
 
 
 def _load_state(ws: Workspace) -> dict[str, Any]:
+    return _load_json(ws.data_dir / _STATE_FILE)
+
+
+def _load_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads((ws.data_dir / _STATE_FILE).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
