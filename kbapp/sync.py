@@ -33,13 +33,8 @@ One function does it for the CLI (``kbapp sync``) and the window: :func:`sync`. 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import os
 import random
-import shlex
-import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -47,10 +42,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp import conflicts as conflict_store
-from kbapp import documents, mergedriver, policy
+from kbapp import documents, mergedriver, policy, recovery
 from kbapp.errors import KbError, PolicyError, SyncError
 from kbapp.fsutil import atomic_write
 from kbapp.git import Git, RemoteError, network_env, remote_error
+from kbapp.recovery import BACKUP_PREFIX, CHECKPOINTS, backups, driver_command, prepare, repair
+
+__all__ = [
+    "BACKUP_PREFIX", "CHECKPOINTS", "Change", "FetchReport", "SyncReport", "SyncStatus",
+    "backups", "clone", "driver_command", "fetch", "prepare", "repair", "status", "sync",
+]
 
 if TYPE_CHECKING:
     from kbapp.interaction import Interaction
@@ -60,12 +61,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REMOTE = "origin"
-BACKUP_PREFIX = "refs/kbapp/backup/"
-BACKUP_DAYS = 30
 PUSH_ATTEMPTS = 5
 NETWORK_TIMEOUT = 120.0
 _SEP = "\x1f"
-_STATE_FILE = "sync.json"
 
 Progress = Callable[[int, int], None]
 
@@ -122,69 +120,6 @@ class SyncStatus:
         return data
 
 
-# --------------------------------------------------------------------------- opening
-
-
-def driver_command() -> str:
-    """The merge driver command this kbapp installs in a clone's git config."""
-    return f"{shlex.quote(sys.executable)} -m kbapp.mergedriver %O %A %B %P"
-
-
-def prepare(ws: Workspace) -> list[str]:
-    """Per-open set-up and repairs (called by ``Workspace._on_open``): the merge driver in the
-    clone's git config, then :func:`repair` if no other kbapp is writing right now."""
-    ws.git.ensure_config({
-        "merge.kbapp.name": "kbapp: front matter by meaning, body by lines",
-        "merge.kbapp.driver": driver_command(),
-    })
-    try:
-        with ws.git.write_lock(timeout=0):
-            return repair(ws)
-    except SyncError:  # another kbapp holds the lock: it is alive, leave its work alone
-        return []
-
-
-def repair(ws: Workspace) -> list[str]:
-    """Undo what a killed git or kbapp left behind; returns what was done, in sentences.
-    Call with the write lock held."""
-    git = ws.git
-    done: list[str] = []
-    removed = git.remove_stale_locks()
-    if removed:
-        done.append("removed stale git lock files: " + ", ".join(removed))
-    ours = _load_json(ws.data_dir / "merging.json")
-    if ours.get("head") and git.head() == ours["head"]:
-        # Our own integration was cut off (kbapp writes this file just before it starts and
-        # removes it once the merge is committed). The work tree matched HEAD when it began
-        # (pending work is committed first, under the same lock), so whatever differs now is
-        # a partial merge: put HEAD back. A snapshot keeps the tree as it was, just in case.
-        snapshot = git.snapshot("kbapp backup before undoing an interrupted sync merge")
-        ref = _backup(git, snapshot, "interrupted-sync")
-        git.run("merge", "--abort", check=False)
-        git.run("reset", "-q", "--hard", str(ours["head"]))
-        _remove_state(ws, "merging")
-        done.append(f"undid a sync that was interrupted while merging (the state before is kept "
-                    f"as {ref}); the next sync does it again")
-    elif ours:
-        _remove_state(ws, "merging")  # the merge was committed before the interruption
-    operation = git.unfinished_operation()
-    if operation:
-        snapshot = git.snapshot(f"kbapp backup before aborting an unfinished {operation}")
-        ref = _backup(git, snapshot, f"unfinished-{operation}")
-        if operation == "unmerged":
-            git.run("reset", "-q", check=False)
-        else:
-            command = {"rebase": "rebase", "merge": "merge", "cherry-pick": "cherry-pick",
-                       "revert": "revert"}[operation]
-            aborted = git.run(command, "--abort", check=False)
-            if aborted.status != 0:
-                git.run("reset", "-q", "--merge", check=False)
-        _remove_state(ws, "merging")
-        done.append(f"aborted an unfinished {operation} (the state before is kept as {ref}); "
-                    "the next sync does it again")
-    return done
-
-
 # --------------------------------------------------------------------------- sync
 
 
@@ -204,7 +139,7 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
     with git.write_lock():
         report.repaired = repair(ws)
         pending = _commit_pending(ws)
-    _checkpoint("committed")
+    recovery.checkpoint("committed")
     step(1)
     changed: dict[str, None] = dict.fromkeys(pending)
     incoming: list[Change] = []
@@ -216,14 +151,14 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
             upstream = _fetch(ws, remote, branch)
         except RemoteError as exc:
             if exc.kind != "offline":
-                _save_state(ws, offline=False)
+                recovery.save_state(ws, offline=False)
                 raise
             report.offline = True
             report.message = str(exc)
             report.details = exc.details
-            _save_state(ws, offline=True)
+            recovery.save_state(ws, offline=True)
             break
-        _checkpoint("fetched")
+        recovery.checkpoint("fetched")
         step(2)
         with git.write_lock():
             _commit_pending(ws)
@@ -242,11 +177,11 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
         head = git.head()
         if head is None or head == upstream:
             report.pushed = True
-            _save_state(ws, offline=False, synced=True)
+            recovery.save_state(ws, offline=False, synced=True)
             break
         outgoing = _changes(ws, upstream, head, f"{upstream}..{head}") if upstream else \
             _changes(ws, None, head, head)
-        _checkpoint("before-push")
+        recovery.checkpoint("before-push")
         try:
             _push(ws, remote, branch)
         except RemoteError as exc:
@@ -257,16 +192,16 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
                 report.offline = True
                 report.message = str(exc)
                 report.details = exc.details
-                _save_state(ws, offline=True)
+                recovery.save_state(ws, offline=True)
                 break
             raise
-        _checkpoint("pushed")
+        recovery.checkpoint("pushed")
         published = outgoing
         report.pushed = True
-        _save_state(ws, offline=False, synced=True)
+        recovery.save_state(ws, offline=False, synced=True)
         break
     step(4)
-    _prune_backups(git)
+    recovery.prune_backups(git)
     report.changed_by_others = _latest_per_path(incoming)
     report.published = published
     report.changed_paths = list(changed)
@@ -289,9 +224,9 @@ def fetch(ws: Workspace) -> FetchReport:
     except RemoteError as exc:
         if exc.kind != "offline":
             raise
-        _save_state(ws, offline=True)
+        recovery.save_state(ws, offline=True)
         return FetchReport(0, True, str(exc))
-    _save_state(ws, offline=False)
+    recovery.save_state(ws, offline=False)
     head = git.head()
     if not upstream or not head:
         return FetchReport(0, False, "nothing new")
@@ -329,7 +264,7 @@ def status(ws: Workspace) -> SyncStatus:
             result.ahead, result.behind = int(ahead), int(behind)
     result.remote = git.config_get(f"remote.{REMOTE}.url")
     result.conflicts = len(conflict_store.conflict_refs(ws))
-    state = _load_state(ws)
+    state = recovery.load_state(ws)
     result.offline = bool(state.get("offline"))
     if state.get("last_sync"):
         try:
@@ -486,9 +421,9 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
     if head == upstream or git.is_ancestor(upstream, head):
         return []
     if git.is_ancestor(head, upstream):
-        _write_state(ws, "merging", {"head": head, "upstream": upstream})
+        recovery.write_state(ws, "merging", {"head": head, "upstream": upstream})
         git.run("merge", "-q", "--ff-only", upstream)
-        _remove_state(ws, "merging")
+        recovery.remove_state(ws, "merging")
         return []
     if git.run("merge-base", head, upstream, check=False).status != 0:
         raise SyncError(
@@ -498,20 +433,20 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
             details=f"no common commit between {branch} ({head[:10]}) and {remote}/{branch} "
                     f"({upstream[:10]})",
         )
-    _backup(git, head, "before-merge")
-    _write_state(ws, "merging", {"head": head, "upstream": upstream})
+    recovery.backup(git, head, "before-merge")
+    recovery.write_state(ws, "merging", {"head": head, "upstream": upstream})
     merged = git.run("merge", "--no-ff", "--no-commit", "--no-edit", upstream, check=False)
     if merged.status not in (0, 1):
         git.run("merge", "--abort", check=False)
-        _remove_state(ws, "merging")
+        recovery.remove_state(ws, "merging")
         raise SyncError("The other organisation's changes could not be merged; nothing was "
                         "changed here", details=(merged.stderr or merged.stdout))
-    _checkpoint("merge-started")
+    recovery.checkpoint("merge-started")
     met = _settle_unmerged(ws, head, upstream)
-    _checkpoint("merge-settled")
+    recovery.checkpoint("merge-settled")
     message = f"Merge: changes from the shared repository ({remote}/{branch})"
     git.commit([], message, trailers=ws.trailers(), allow_empty=True)
-    _remove_state(ws, "merging")
+    recovery.remove_state(ws, "merging")
     return met
 
 
@@ -679,77 +614,3 @@ def _summary(report: SyncReport) -> str:
     if report.conflicts:
         parts.append(f"{len(report.conflicts)} conflict(s) waiting for you")
     return "; ".join(parts) + "." if parts else "Up to date."
-
-
-# --------------------------------------------------------------------------- backups, state
-
-
-#: The points of a sync where the crash tests kill it (see tests/test_sync_crash.py).
-CHECKPOINTS = ("committed", "fetched", "merge-started", "merge-settled", "before-push", "pushed")
-
-
-def _checkpoint(name: str) -> None:
-    """``KBAPP_SYNC_CRASH_AT=<name>`` kills this process and its git children at that point,
-    as a power cut would: how the tests prove that the next sync repairs and resumes."""
-    if os.environ.get("KBAPP_SYNC_CRASH_AT") == name:
-        if os.getpgrp() == os.getpid():  # a process group of our own: take git down with us
-            os.killpg(os.getpgrp(), signal.SIGKILL)
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _backup(git: Git, commit: str, reason: str) -> str:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    ref = f"{BACKUP_PREFIX}{stamp}-{reason}"
-    git.run("update-ref", ref, commit)
-    return ref
-
-
-def backups(git: Git) -> list[tuple[str, dt.datetime]]:
-    out = []
-    for name, _ in git.refs(BACKUP_PREFIX):
-        stamp = name[len(BACKUP_PREFIX):].split("-", 1)[0]
-        try:
-            when = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=dt.timezone.utc)
-        except ValueError:
-            continue
-        out.append((name, when))
-    return out
-
-
-def _prune_backups(git: Git, days: int = BACKUP_DAYS) -> None:
-    limit = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
-    old = [name for name, when in backups(git) if when < limit]
-    if old:
-        git.run("update-ref", "--stdin", input="".join(f"delete {name}\n" for name in old))
-
-
-def _load_state(ws: Workspace) -> dict[str, Any]:
-    return _load_json(ws.data_dir / _STATE_FILE)
-
-
-def _load_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _save_state(ws: Workspace, *, offline: bool, synced: bool = False) -> None:
-    state = _load_state(ws)
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    state["offline"] = offline
-    if not offline:
-        state["last_contact"] = now
-    if synced:
-        state["last_sync"] = now
-    atomic_write(ws.data_dir / _STATE_FILE, json.dumps(state, indent=2).encode("utf-8"),
-                 durable=False)
-
-
-def _write_state(ws: Workspace, name: str, data: dict[str, Any]) -> None:
-    atomic_write(ws.data_dir / f"{name}.json", json.dumps(data).encode("utf-8"))
-
-
-def _remove_state(ws: Workspace, name: str) -> None:
-    (ws.data_dir / f"{name}.json").unlink(missing_ok=True)

@@ -134,11 +134,11 @@ class Workspace:
     def _on_open(self) -> None:
         """Repairs and set-up every time a knowledge base is opened (each step is cheap when
         there is nothing to do): the merge driver in the clone's git config, stale git locks,
-        a merge or rebase a crash left half-done (see :func:`kbapp.sync.prepare`)."""
-        from kbapp import sync  # sync needs the workspace; imported here to keep the import light
+        a merge or rebase a crash left half-done (see :func:`kbapp.recovery.prepare`)."""
+        from kbapp import recovery  # imported here: it needs the workspace's type only
 
         try:
-            self.repairs = sync.prepare(self)
+            self.repairs = recovery.prepare(self)
         except KbError as exc:  # a read-only clone still opens; sync will say what is wrong
             log.warning("could not prepare %s for sync: %s", self.root, exc)
         for sentence in self.repairs:
