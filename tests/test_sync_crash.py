@@ -83,7 +83,7 @@ def test_sync_killed_at_random_moments_never_needs_manual_git(shared: SharedRepo
     docs = [ana.create("sop", f"Procedure {n}").path for n in range(4)]
     sync.sync(ana)
     sync.sync(jo)
-    for delay in (0.9, 1.2, 1.5, 1.8):
+    for delay in (1.0, 1.6):
         for n, doc in enumerate(docs):
             edit(ana, doc, "## ", f"## Note {delay}-{n}\n\nFrom Ana.\n\n## ")
             edit(jo, doc, "## ", f"## Note {delay}-{n}\n\nFrom Jo.\n\n## ")

@@ -10,9 +10,9 @@ from simulation import Simulation
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_two_organisations_converge_without_losing_work(tmp_path: Path, seed: int) -> None:
-    simulation = Simulation(tmp_path, seed, steps=28, kill_rate=0.2)
+    simulation = Simulation(tmp_path, seed, steps=26, kill_rate=0.2)
     try:
         simulation.run()
         simulation.check()
