@@ -47,7 +47,7 @@ class Conflict:
 
     path: str
     title: str
-    mine: str  # the file now ("" when mine deleted it: see mine_deleted)
+    mine: str  # the file as it is now ("" when mine deleted it: see mine_deleted)
     theirs: str  # the merge where theirs wins ("" when theirs deleted it)
     base: str  # the common ancestor ("" when both sides added the file)
     fields: list[str] = field(default_factory=list)  # "status", "review.interval_days", "body"
@@ -147,10 +147,11 @@ def _load(ws: Workspace, ref: str) -> Conflict | None:
         return None
     path = str(info.get("path", ""))
     current = ws.root / path
+    # mine deleted it (the tree keeps theirs until the user decides), or deleted it since
+    mine_deleted = bool(info.get("mine_deleted")) or not current.is_file()
     mine_text = ""
-    if current.is_file():
+    if not mine_deleted:
         mine_text = current.read_bytes().decode("utf-8", errors="replace")
-    mine_deleted = not current.is_file()
     theirs = git.read_blob(f"{ref}:theirs-merged") or git.read_blob(f"{ref}:theirs")
     base = git.read_blob(f"{ref}:base")
     return Conflict(

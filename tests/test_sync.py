@@ -165,6 +165,25 @@ def test_delete_versus_edit_keeps_the_edit_and_asks(shared: SharedRepo) -> None:
     assert "Remote staff" in git(shared.remote, "log", "--all", "-p", "--", doc)  # still in history
 
 
+def test_edit_versus_my_deletion_keeps_their_edit_until_i_confirm(shared: SharedRepo) -> None:
+    ana, jo = shared.ana, shared.jo
+    doc = ana.create("runbook", "Legacy proxy").path
+    sync.sync(ana)
+    sync.sync(jo)
+    edit(jo, doc, "## Impact", "## Impact\n\nStill used by the payroll system.")
+    sync.sync(jo)
+    (ana.root / doc).unlink()
+    ana.git.commit([doc], "Delete: Legacy proxy")
+    report = sync.sync(ana)
+    assert report.conflicts == [doc]
+    assert "payroll" in (ana.root / doc).read_text()  # their edit is not thrown away
+    conflict = conflicts.get(ana, doc)
+    assert conflict is not None and conflict.mine_deleted and "payroll" in conflict.theirs
+    conflicts.resolve(ana, doc, text=None)  # --mine: the deletion stands
+    converge(ana, jo)
+    assert not (jo.root / doc).exists()
+
+
 def test_rename_on_one_side_and_edit_on_the_other(shared: SharedRepo) -> None:
     ana, jo = shared.ana, shared.jo
     doc = ana.create("runbook", "Queue backlog").path
