@@ -470,13 +470,13 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
     to_remove: list[str] = []
     for path, blobs in sorted(stages.items()):
         base = git.read_blob(blobs[1]) if 1 in blobs else None
-        mine = git.read_blob(blobs[2]) if 2 in blobs else None
-        theirs = git.read_blob(blobs[3]) if 3 in blobs else None
+        mine = _side(git, blobs.get(2), head, path)
+        theirs = _side(git, blobs.get(3), upstream, path)
         full = ws.root / path
         author, org = authors.get(path, ("", ""))
         if mine is not None and theirs is not None:
             result = mergedriver.merge(base, mine, theirs, path)
-            atomic_write(full, result.mine)
+            atomic_write(full, _without_markers(result.mine, result.theirs, mine, theirs))
             to_add.append(path)
             if not result.clean:
                 conflict_store.record(ws, path, base=base, mine=mine, theirs=theirs,
@@ -506,6 +506,30 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
         git.run("rm", "-q", "--cached", "--ignore-unmatch", "--pathspec-from-file=-",
                 "--pathspec-file-nul", input="".join(p + "\0" for p in to_remove))
     return met
+
+
+def _side(git: Git, blob: str | None, commit: str, path: str) -> bytes | None:
+    """One side's text of an unmerged path. For rename/add and rename/rename conflicts git
+    stores a two-way merge *with markers* as the stage; the side's real file at that path in
+    its commit is used instead when there is one."""
+    if blob is None:
+        return None
+    data = git.read_blob(blob)
+    if data is not None and _has_marker(data):
+        real = git.read_blob(f"{commit}:{path}")
+        if real is not None:
+            return real
+    return data
+
+
+def _without_markers(*candidates: bytes | None) -> bytes:
+    """The first candidate with no conflict marker (the provisional version is committed)."""
+    present = [c for c in candidates if c is not None]
+    return next((c for c in present if not _has_marker(c)), present[0])
+
+
+def _has_marker(data: bytes) -> bool:
+    return policy.conflict_marker_line(data.decode("utf-8", errors="replace")) is not None
 
 
 def _push(ws: Workspace, remote: str, branch: str) -> None:

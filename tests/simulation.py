@@ -376,12 +376,18 @@ class Simulation:
                 raise AssertionError(f"seed {self.seed}: sam's pull failed: {pulled.stderr}")
             self.plain_conflicts += len(unmerged)
             for path, stages in unmerged.items():
-                side = self.rng.choice([2, 3])
-                if side in stages:
-                    run_git(self.sam, "checkout", "--ours" if side == 2 else "--theirs", "--", path)
+                # a careful engineer takes one side's file as that side committed it (for
+                # rename conflicts git's own stages can hold a two-way merge with markers)
+                commit = self.rng.choice(["HEAD", "MERGE_HEAD"])
+                shown = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=self.sam,
+                                       capture_output=True)
+                if shown.returncode == 0:
+                    (self.sam / path).parent.mkdir(parents=True, exist_ok=True)
+                    (self.sam / path).write_bytes(shown.stdout)
                     run_git(self.sam, "add", "--", path)
                 else:
-                    run_git(self.sam, "rm", "-q", "--", path)
+                    run_git(self.sam, "rm", "-q", "--cached", "--", path)
+                    (self.sam / path).unlink(missing_ok=True)
             run_git(self.sam, "commit", "-q", "--no-edit")
             self.saved.append(self._head("sam"))
         run_git(self.sam, "push", "-q", "origin", "HEAD:main", check=False)

@@ -403,3 +403,26 @@ def test_opening_repairs_a_stale_lock_and_a_half_done_merge(shared: SharedRepo, 
     assert any("unfinished-merge" in name for name, _ in sync.backups(reopened.git))
     report = sync.sync(reopened)
     assert report.pushed and report.conflicts == [doc]
+
+
+def test_rename_onto_a_path_the_other_side_added_commits_no_markers(shared: SharedRepo) -> None:
+    """rename/add: git's own stage for the path is a two-way merge with markers; kbapp takes
+    each side's real file instead."""
+    ana, jo = shared.ana, shared.jo
+    doc = ana.create("runbook", "Renamed here").path
+    sync.sync(ana)
+    sync.sync(jo)
+    ana.move(doc, "moved/target.md")
+    sync.sync(ana)
+    write_doc(jo, "moved/target.md", "---\ntitle: Added there\n---\n# Added there\n\nOther text.\n")
+    jo.git.commit(["moved/target.md"], "Create: Added there")
+    report = sync.sync(jo)
+    assert report.pushed
+    for ws in (ana, jo):
+        sync.sync(ws)
+    for path in conflicts.conflict_paths(jo):
+        assert conflict_marker_line((jo.root / path).read_text()) is None
+        conflicts.resolve(jo, path, text=conflicts.get(jo, path).theirs or None)  # type: ignore[union-attr]
+    converge(jo, ana)
+    assert tree(ana) == tree(jo)
+    assert_no_marker_in_history(shared.remote)
