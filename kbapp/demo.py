@@ -7,7 +7,9 @@ without any server.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
@@ -63,24 +65,51 @@ def _copy_tree(source: Traversable, target: Path) -> None:
 
 
 def _commit_history(root: Path) -> None:
-    """A first commit with the setup files, then one commit per organisation's documents."""
-    git = Git(root, DEMO_PEOPLE["internal"])
+    """A first commit with the setup files, then one ``Create:`` commit per document by a person
+    of its owning organisation, dated a week before the document was last reviewed, so that the
+    history, the trends of the health report and ``kbapp history`` look like a year of work."""
+    documents_by_date: list[tuple[dt.date, str, str, str]] = []
     setup = [p for p in (".kb/config.toml", "README.md") if (root / p).exists()]
-    (root / ".gitattributes").write_text("*.md merge=kbapp\n", encoding="utf-8")
-    (root / ".gitignore").write_text(".*.kbtmp\n", encoding="utf-8")
-    git.commit([*setup, ".gitattributes", ".gitignore"], "Create knowledge base: demo",
-               trailers={"KB-Org": "internal"})
-    by_org: dict[str, list[str]] = {}
     for path in sorted(root.rglob("*.md")):
         relative = path.relative_to(root).as_posix()
         if relative.startswith(".") or relative in setup:
             continue
         try:
-            org = documents.load(path, relative).owner_org or "internal"
+            doc = documents.load(path, relative)
         except KbError:
-            org = "internal"
-        by_org.setdefault(org if org in DEMO_PEOPLE else "internal", []).append(relative)
-    for org, paths in sorted(by_org.items()):
-        git.identity = DEMO_PEOPLE[org]
-        git.commit(paths, f"Import: {len(paths)} documents of {DEMO_PEOPLE[org].name}",
-                   trailers={"KB-Org": org})
+            documents_by_date.append((_FIRST_DAY, "internal", relative, relative))
+            continue
+        org = doc.owner_org if doc.owner_org in DEMO_PEOPLE else "internal"
+        reviewed = doc.last_reviewed
+        created = reviewed - dt.timedelta(days=7) if reviewed else _FIRST_DAY + dt.timedelta(
+            days=len(documents_by_date) * 11)
+        documents_by_date.append((max(created, _FIRST_DAY), org, relative, doc.title))
+    git = Git(root, _dated(DEMO_PEOPLE["internal"], _FIRST_DAY - dt.timedelta(days=1)))
+    (root / ".gitattributes").write_text("*.md merge=kbapp\n", encoding="utf-8")
+    (root / ".gitignore").write_text(".*.kbtmp\n", encoding="utf-8")
+    git.commit([*setup, ".gitattributes", ".gitignore"], "Create knowledge base: demo",
+               trailers={"KB-Org": "internal"})
+    for day, org, relative, title in sorted(documents_by_date):
+        git.identity = _dated(DEMO_PEOPLE[org], day)
+        git.commit([relative], f"Create: {title}", trailers={"KB-Org": org})
+
+
+#: The day the demo's history starts (its documents are dated in 2025-2026).
+_FIRST_DAY = dt.date(2025, 11, 3)
+
+
+@dataclass(frozen=True)
+class _DatedIdentity(Identity):
+    """An identity whose commits carry a given author and committer date."""
+
+    date: str = ""
+
+    def env(self) -> dict[str, str]:
+        out = super().env()
+        if self.date:
+            out["GIT_AUTHOR_DATE"] = out["GIT_COMMITTER_DATE"] = self.date
+        return out
+
+
+def _dated(person: Identity, day: dt.date) -> Identity:
+    return _DatedIdentity(person.name, person.email, person.org, f"{day.isoformat()}T10:00:00+00:00")

@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import subprocess
 import tempfile
 import threading
 import time
@@ -276,3 +277,35 @@ def _first_error_line(stderr: str, args: Sequence[str]) -> str:
             return "git " + args[0] + ": " + line.split(":", 1)[1].strip()
     lines = [line for line in stderr.splitlines() if line.strip()]
     return f"git {args[0]} failed" + (f": {lines[-1].strip()}" if lines else "")
+
+
+def merge_file(
+    base: bytes,
+    mine: bytes,
+    theirs: bytes,
+    *,
+    labels: Sequence[str] = ("mine", "base", "theirs"),
+    favor: str | None = None,
+) -> tuple[bytes, int]:
+    """git's three-way line merge of three texts (``git merge-file -p``), outside any repository.
+
+    Returns the merged bytes and the number of conflicts left (marked with ``labels``);
+    ``favor="ours"|"theirs"`` resolves every conflict to that side instead (no markers)."""
+    with tempfile.TemporaryDirectory(prefix="kbapp-merge-") as folder:
+        names = []
+        for name, data in (("mine", mine), ("base", base), ("theirs", theirs)):
+            (Path(folder) / name).write_bytes(data)
+            names.append(name)
+        args = ["git", "merge-file", "-p"]
+        if favor:
+            args.append(f"--{favor}")
+        for label in labels:
+            args += ["-L", label]
+        env = dict(os.environ)
+        env.update(_BASE_ENV)
+        done = subprocess.run(
+            [*args, *names], cwd=folder, env=env, capture_output=True, timeout=120, check=False
+        )
+    if done.returncode < 0 or done.returncode > 127:
+        raise SyncError("git merge-file failed", details=done.stderr.decode("utf-8", "replace"))
+    return done.stdout, done.returncode

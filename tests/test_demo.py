@@ -1,0 +1,65 @@
+"""The bundled demo knowledge base: it builds, lints clean and has history from both orgs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from helpers import CliResult, git
+
+from kbapp.demo import DEMO_PEOPLE, demo_paths, ensure_demo
+from kbapp.lint import lint_workspace
+from kbapp.review import ReviewState, review_state_of
+from kbapp.settings import Settings
+from kbapp.workspace import Workspace
+
+DEMO_DAY = dt.date(2026, 11, 23)
+
+
+def test_demo_builds_lints_clean_and_has_both_organisations_history(tmp_path: Path) -> None:
+    root = ensure_demo(tmp_path)
+    assert root == demo_paths(tmp_path)[0]
+    with Workspace.open(root, Settings()) as ws:
+        report = lint_workspace(ws)
+        assert report.errors == [], "\n".join(map(str, report.errors))
+        assert report.checked >= 25
+        entries = ws.catalog.all()
+        assert {e.owner_org for e in entries} == {"internal", "partner"}
+        assert {"draft", "in-review", "published", "retired"} <= {e.status for e in entries}
+        assert {"sop", "runbook", "troubleshooting", "known-error", "post-incident"} <= {
+            e.type for e in entries}
+        # As of the day the demo was written, its reviews are a mix of every state.
+        states = {review_state_of(e, ws.config, DEMO_DAY).state for e in entries}
+        assert {ReviewState.OK, ReviewState.DUE, ReviewState.OVERDUE, ReviewState.NEVER,
+                ReviewState.RETIRED} <= states
+        assert ws.config.org_names == ["internal", "partner"]
+        assert ws.config.org_for_email("j.okafor@kestrel-ms.example") == "partner"
+    authors = set(git(root, "log", "--format=%ae").splitlines())
+    assert {DEMO_PEOPLE["internal"].email, DEMO_PEOPLE["partner"].email} <= authors
+    orgs = set(git(root, "log", "--format=%(trailers:key=KB-Org,valueonly)").split())
+    assert orgs == {"internal", "partner"}
+    # Sync works without a server: the local bare remote has everything.
+    assert git(root, "rev-parse", "HEAD") == git(root, "rev-parse", "origin/main")
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_ensure_demo_is_idempotent_and_resumes_after_an_interrupted_copy(tmp_path: Path) -> None:
+    partial = tmp_path / "demo-kb.partial"
+    partial.mkdir()
+    (partial / "half-copied.md").write_text("# left over\n")
+    root = ensure_demo(tmp_path)
+    assert not partial.exists()
+    head = git(root, "rev-parse", "HEAD")
+    assert ensure_demo(tmp_path) == root
+    assert git(root, "rev-parse", "HEAD") == head
+
+
+def test_demo_command_and_lint_from_the_command_line(cli: Callable[..., CliResult]) -> None:
+    result = cli("demo")
+    assert result.code == 0, result.err
+    root = Path(result.out.strip())
+    lint = cli("--kb", root, "lint", "--errors-only")
+    assert lint.code == 0, lint.out + lint.err
+    found = cli("--kb", root, "list", "--type", "runbook")
+    assert "etcdNoLeader" in found.out
