@@ -140,6 +140,7 @@ class EditorView(QWidget):
         self.problem_list = QListWidget()
         self.problem_list.setObjectName("lintProblems")
         self.problem_list.setMaximumHeight(110)
+        self.problem_list.hide()
         self.problem_list.itemActivated.connect(self._on_problem_activated)
         self.problem_list.itemClicked.connect(self._on_problem_activated)
         self.notes = QPlainTextEdit()
@@ -492,8 +493,9 @@ class EditorView(QWidget):
         warnings = len(self.problems) - errors
         self.problems_label.setText(
             f"Problems: {errors} error{'s' if errors != 1 else ''}, "
-            f"{warnings} warning{'s' if warnings != 1 else ''}" if self.problems
-            else "No problems found")
+            f"{warnings} warning{'s' if warnings != 1 else ''} (click one to go to its line)"
+            if self.problems else "No problems found")
+        self.problem_list.setVisible(bool(self.problems))
 
     def _on_problem_activated(self, item: QListWidgetItem) -> None:
         problem: Problem = item.data(PROBLEM_ROLE)

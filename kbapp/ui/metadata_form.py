@@ -126,7 +126,7 @@ class MetadataForm(QWidget):
             types = self.workspace.known_types()
             _fill_combo(self.type_combo, types, doc.type)
             _fill_combo(self.status_combo, list(STATUSES), doc.status)
-            _fill_combo(self.org_combo, [""] + self.workspace.config.org_names(), doc.owner_org)
+            _fill_combo(self.org_combo, [""] + list(self.workspace.config.org_names), doc.owner_org)
             _fill_combo(self.sensitivity_combo, list(SENSITIVITIES), doc.sensitivity)
             self.interval_spin.setValue(doc.review_interval_days or 0)
             for name, edit in self.list_edits.items():

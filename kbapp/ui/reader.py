@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,13 +95,28 @@ def header_html(workspace: Workspace, doc: Document, today: dt.date | None = Non
     if doc.incidents:
         rows.append(("Incidents", ", ".join(doc.incidents)))
     details = "".join(
-        f"<tr><td class='key'>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in rows
+        f"<tr><td style='color:gray; padding-right:10px'>{esc(k)}</td><td>{esc(v)}</td></tr>"
+        for k, v in rows
     )
+    first = next((h for h in doc.headings() if h.level == 1), None)
+    # The body's own first heading usually is the title; say it once.
+    title = "" if first is not None and first.text.strip() == doc.title else (
+        f"<h1>{esc(doc.title)}</h1>")
     return (
-        f"<div class='title'>{esc(doc.title)}</div>"
-        f"<div class='badges'>{' '.join(badges)}&nbsp;&nbsp;<span class='path'>{esc(doc.path)}"
-        f"</span></div><table class='meta'>{details}</table>"
+        f"{title}<p>{' '.join(badges)}</p>"
+        f"<table class='docmeta' cellspacing='0' cellpadding='1'>{details}</table><hr>"
     )
+
+
+_LEADING_H1_RE = re.compile(r"^\s*<h1\b[^>]*>.*?</h1>", re.S)
+
+
+def with_header(body_html: str, header: str) -> str:
+    """The metadata block right under the document's own title (or on top)."""
+    match = _LEADING_H1_RE.match(body_html)
+    if match is None:
+        return header + body_html
+    return body_html[: match.end()] + header + body_html[match.end():]
 
 
 class _Browser(QTextBrowser):
@@ -222,10 +238,10 @@ class ReaderView(QWidget):
         self._create_layout()
 
     def _create_header(self) -> None:
+        # The path and the buttons; the metadata block is the top of the page itself (it
+        # scrolls with the text and is never clipped).
         self.header = QLabel()
         self.header.setObjectName("readerHeader")
-        self.header.setWordWrap(True)
-        self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.header_buttons = QHBoxLayout()
         self.header_buttons.setSpacing(4)
@@ -243,6 +259,9 @@ class ReaderView(QWidget):
     def _create_toc(self) -> None:
         self.toc = QListWidget()
         self.toc.setObjectName("toc")
+        self.toc.setWordWrap(True)
+        self.toc.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.toc.setToolTip("Contents: click a heading to jump to it")
         self.toc.itemActivated.connect(self._on_toc_activated)
         self.toc.itemClicked.connect(self._on_toc_activated)
 
@@ -250,7 +269,7 @@ class ReaderView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addLayout(self.header_buttons)
-        top.setAlignment(self.header_buttons, Qt.AlignmentFlag.AlignTop)
+        top.setContentsMargins(8, 2, 4, 2)
         header_box = QWidget()
         header_box.setObjectName("readerHeaderBox")
         header_box.setLayout(top)
@@ -298,16 +317,19 @@ class ReaderView(QWidget):
 
     def show_page(self, page: Page, scroll: int | None = None) -> None:
         self.page = page
-        self.header.setText(page.header)
+        self.header.setText(page.path)
         self.browser.current_folder = (self.workspace.root / page.path).parent
         self.browser.document().setDefaultStyleSheet(style.reader_css(self.palette()))
-        self.browser.setHtml(page.rendered.html)
+        self.browser.setHtml(with_header(page.rendered.html, page.header))
         self.toc.clear()
-        for entry in page.toc:
-            item = QListWidgetItem(("    " * (entry.level - 1)) + entry.title)
+        entries = [e for e in page.toc if e.level > 1] if sum(
+            1 for e in page.toc if e.level == 1) == 1 else page.toc
+        for entry in entries:
+            indent = "    " * (entry.level - min(e.level for e in entries))
+            item = QListWidgetItem(indent + entry.title)
             item.setData(Qt.ItemDataRole.UserRole, entry.anchor)
             self.toc.addItem(item)
-        self.toc.setVisible(len(page.toc) >= 2)
+        self.toc.setVisible(len(entries) >= 2)
         if self._pending_anchor:
             self.browser.scrollToAnchor(self._pending_anchor)
             self._pending_anchor = ""

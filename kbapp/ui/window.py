@@ -191,8 +191,6 @@ class MainWindow(QMainWindow):
         drafts left behind by a crash. Everything slow runs in the background."""
         self.search.focus_field()
         self.search.start()
-        self.tasks.run(self.workspace.refresh, lambda _changes: self.browse.reload(),
-                       self._on_background_failed, key="catalog-refresh")
         self.browse.reload()
         self.sync.start()
         self.offer_drafts()
