@@ -148,7 +148,7 @@ class BrowseView(QWidget):
 
     def reload(self) -> None:
         """Re-read the catalog in the background and redraw."""
-        self.tasks.run(lambda: build_outline(self.workspace), self.show_outline, key="browse")
+        self.tasks.run(lambda: build_outline(self.workspace), self.show_outline, owner=self, key="browse")
 
     def show_outline(self, outline: Outline) -> None:
         expanded = self._expanded_keys()

@@ -188,7 +188,7 @@ class ConflictsView(QWidget):
             return [prepare(c.path, c.title, c.mine, c.theirs, c.base)
                     for c in conflicts.list_conflicts(self.workspace)]
 
-        self.tasks.run(work, self.show_cases, self._on_failed, key="conflicts")
+        self.tasks.run(work, self.show_cases, self._on_failed, owner=self, key="conflicts")
 
     def merge_for_editor(self, path: str, mine: str, theirs: str, base: str,
                          done: Callable[[str], None]) -> None:
@@ -196,7 +196,7 @@ class ConflictsView(QWidget):
         self._editor_callback = done
         title = path.rsplit("/", 1)[-1]
         self.tasks.run(lambda: [prepare(path, title, mine, theirs, base)], self.show_cases,
-                       self._on_failed, key="conflicts")
+                       self._on_failed, owner=self, key="conflicts")
 
     def show_cases(self, cases: list[Case]) -> None:
         self.cases = cases

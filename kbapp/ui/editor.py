@@ -263,7 +263,7 @@ class EditorView(QWidget):
             self._lint_context = result[1]
             self.update_lint()
 
-        self.tasks.run(work, done, key="editor-support")
+        self.tasks.run(work, done, owner=self, key="editor-support")
 
     # ------------------------------------------------------------------ state
 
@@ -465,7 +465,7 @@ class EditorView(QWidget):
         doc = self.current_document()
         css = style.reader_css(self.palette())
         self.tasks.run(lambda: self.workspace.render(doc),
-                       lambda rendered: self._show_preview(rendered.html, css), key="preview")
+                       lambda rendered: self._show_preview(rendered.html, css), owner=self, key="preview")
 
     def _show_preview(self, html: str, css: str) -> None:
         scroll = self.preview.verticalScrollBar().value()
@@ -478,7 +478,7 @@ class EditorView(QWidget):
         if self.doc is None or ctx is None:
             return
         doc = self.current_document()
-        self.tasks.run(lambda: lint_text(doc, ctx), self._show_problems, key="lint")
+        self.tasks.run(lambda: lint_text(doc, ctx), self._show_problems, owner=self, key="lint")
 
     def _show_problems(self, result: tuple[list[Problem], int]) -> None:
         self.problems, self.body_start = result

@@ -192,7 +192,7 @@ class HistoryView(QWidget):
         self.path = path
         self.title.setText(f"<b>History of {html.escape(title or path)}</b> — {html.escape(path)}")
         self.tasks.run(lambda: history.history(self.workspace, path), self.show_versions,
-                       self._on_failed, key="history")
+                       self._on_failed, owner=self, key="history")
 
     def show_versions(self, versions: list[Any]) -> None:
         self.versions = list(versions)
@@ -245,7 +245,7 @@ class HistoryView(QWidget):
                 "\n".join("+" + line for line in new.split("\n"))
             return raw, side_by_side_html(old, new)
 
-        self.tasks.run(work, self._show_diff_texts, self._on_failed, key="history-diff")
+        self.tasks.run(work, self._show_diff_texts, self._on_failed, owner=self, key="history-diff")
 
     def _show_diff_texts(self, texts: tuple[str, str]) -> None:
         raw, rendered = texts

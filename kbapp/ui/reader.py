@@ -306,14 +306,14 @@ class ReaderView(QWidget):
             self.forward_stack.clear()
         self._pending_anchor = anchor
         self.tasks.run(lambda: load_page(self.workspace, path), self.show_page,
-                       self._on_failed, key="reader")
+                       self._on_failed, owner=self, key="reader")
 
     def reload(self) -> None:
         if self.page is not None:
             scroll = self._scroll()
             self.tasks.run(lambda: load_page(self.workspace, self.page.path if self.page else ""),
                            lambda page: self.show_page(page, scroll), self._on_failed,
-                           key="reader")
+                           owner=self, key="reader")
 
     def show_page(self, page: Page, scroll: int | None = None) -> None:
         self.page = page
@@ -350,7 +350,7 @@ class ReaderView(QWidget):
         if self.page is not None:
             target.append((self.page.path, self._scroll()))
         self.tasks.run(lambda: load_page(self.workspace, path),
-                       lambda page: self.show_page(page, scroll), self._on_failed, key="reader")
+                       lambda page: self.show_page(page, scroll), self._on_failed, owner=self, key="reader")
         return True
 
     def _scroll(self) -> int:

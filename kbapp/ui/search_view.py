@@ -285,7 +285,7 @@ class SearchView(QWidget):
     def start(self) -> None:
         """Open the index in the background, then catch up with what changed since last time."""
         self.tasks.run(lambda: SearchIndex.for_workspace(self.workspace), self._on_index_open,
-                       self._on_index_failed)
+                       self._on_index_failed, owner=self)
 
     def _on_index_open(self, index: SearchIndex) -> None:
         self.index = index
@@ -293,7 +293,7 @@ class SearchView(QWidget):
         if self.field.text().strip():
             self.run_query()
         self.tasks.run(lambda report: index.catch_up(report), self._on_caught_up,
-                       self._on_index_failed, progress=self._on_index_progress)
+                       self._on_index_failed, owner=self, progress=self._on_index_progress)
 
     def _on_index_progress(self, done: int, total: int) -> None:
         percent = 100 * done // total if total else 100
@@ -345,7 +345,7 @@ class SearchView(QWidget):
         limit = max(self.workspace.settings.search_limit, 10)
         self.tasks.run(lambda: index.search(query, limit, snippets=10),
                        lambda response: self.show_response(query, response),
-                       self._on_search_failed, key="search")
+                       self._on_search_failed, owner=self, key="search")
 
     def show_response(self, query: str, response: SearchResponse) -> None:
         self.response = response

@@ -118,7 +118,7 @@ class SyncController(QObject):
 
     def refresh_status(self) -> None:
         self.tasks.run(lambda: sync.status(self.workspace), self.show_status,
-                       lambda error: self.indicator.setText("Sync: unknown"), key="sync-status")
+                       lambda error: self.indicator.setText("Sync: unknown"), owner=self, key="sync-status")
 
     def show_status(self, status: Any) -> None:
         self.status = status
@@ -145,7 +145,7 @@ class SyncController(QObject):
         if self.running:
             return
         self.tasks.run(lambda: sync.fetch(self.workspace), self._on_fetched,
-                       lambda error: None, key="sync-fetch")
+                       lambda error: None, owner=self, key="sync-fetch")
 
     def _on_fetched(self, report: Any) -> None:
         if getattr(report, "incoming", 0):
@@ -167,7 +167,7 @@ class SyncController(QObject):
         self.progress.setRange(0, 0)
         self.progress.show()
         self.tasks.run(lambda report: sync.sync(self.workspace, progress=report),
-                       self._on_synced, self._on_failed, key="sync", progress=self._on_progress)
+                       self._on_synced, self._on_failed, owner=self, key="sync", progress=self._on_progress)
         return True
 
     def _on_progress(self, done: int, total: int) -> None:

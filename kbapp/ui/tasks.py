@@ -90,6 +90,7 @@ class Tasks(QObject):
         failed: Failed | None = None,
         *,
         key: str | None = None,
+        owner: QObject | None = None,
         progress: ProgressHandler | None = None,
     ) -> Ticket:
         """Run ``work()`` on the pool; ``done(result)`` or ``failed(error)`` on the GUI thread.
@@ -97,24 +98,29 @@ class Tasks(QObject):
         With ``progress``, ``work`` is called with one argument, a thread-safe
         ``report(done, total)`` whose calls reach ``progress`` on the GUI thread. With ``key``,
         starting new work with the same key makes this one stale: its answer is dropped.
+        With ``owner`` (the widget that shows the answer), nothing is delivered once the owner
+        is gone (the window closed while the work ran).
         """
         generation = 0
         if key is not None:
             generation = self._generations.get(key, 0) + 1
             self._generations[key] = generation
         ticket = Ticket(self, key, generation)
-        relay = _Relay()
+        relay = _Relay(owner)  # a child of the owner dies with it: its signals are not delivered
         self._relays.add(relay)
+        relay.destroyed.connect(lambda *_: self._release(relay, ticket))
         if len(self._relays) == 1:
             self.busy_changed.emit(True)
 
         def finish(result: Any) -> None:
             self._release(relay, ticket)
+            relay.deleteLater()
             if not ticket.stale and done is not None:
                 done(result)
 
         def fail(error: Exception) -> None:
             self._release(relay, ticket)
+            relay.deleteLater()
             if ticket.stale:
                 return
             if failed is not None:
@@ -154,6 +160,8 @@ class Tasks(QObject):
 
     def _release(self, relay: _Relay, ticket: Ticket) -> None:
         ticket.finished = True
+        if relay not in self._relays:
+            return
         self._relays.discard(relay)
         if not self._relays:
             self.busy_changed.emit(False)
