@@ -77,6 +77,8 @@ class Workspace:
         self._catalog: Catalog | None = None
         self._templates: TemplateLibrary | None = None
         self._services: dict[str, Any] = {}
+        #: What opening repaired (a crash's leftovers), in sentences, for the window to show.
+        self.repairs: list[str] = []
 
     # ------------------------------------------------------------------ opening
 
@@ -131,7 +133,16 @@ class Workspace:
 
     def _on_open(self) -> None:
         """Repairs and set-up every time a knowledge base is opened (each step is cheap when
-        there is nothing to do)."""
+        there is nothing to do): the merge driver in the clone's git config, stale git locks,
+        a merge or rebase a crash left half-done (see :func:`kbapp.sync.prepare`)."""
+        from kbapp import sync  # sync needs the workspace; imported here to keep the import light
+
+        try:
+            self.repairs = sync.prepare(self)
+        except KbError as exc:  # a read-only clone still opens; sync will say what is wrong
+            log.warning("could not prepare %s for sync: %s", self.root, exc)
+        for sentence in self.repairs:
+            log.warning("%s: %s", self.root, sentence)
 
     def close(self) -> None:
         for service in self._services.values():
