@@ -243,3 +243,40 @@ def test_palette_lists_every_action_with_its_shortcut(qtbot, kb: Workspace) -> N
     assert dialog.isVisible() and not palette.isVisible()
     dialog.reject()
     finish(window)
+
+
+def test_sync_under_an_open_editor_offers_a_merge(qtbot, shared: SharedRepo) -> None:  # type: ignore[no-untyped-def]
+    ana, jo = shared.ana, shared.jo
+    path = ana.create("runbook", "Certificate expiring soon").path
+    sync.sync(ana)
+    sync.sync(jo)
+    doc = jo.load(path)
+    doc.body = doc.body.replace("## Impact", "## Impact\n\nThe partner's new paragraph.")
+    jo.save(doc)
+    sync.sync(jo)
+
+    window = open_window(qtbot, ana)
+    window.edit_document(path)
+    editor = window.editor
+    editor.text.moveCursor(editor.text.textCursor().MoveOperation.End)
+    qtbot.keyClicks(editor.text, "My unsaved closing line.")
+    with qtbot.waitSignal(window.sync.synced, timeout=30000):
+        window.sync_now()
+    assert "The partner's new paragraph." in (ana.root / path).read_text()
+    assert "My unsaved closing line." in editor.body_text()  # never overwritten
+    assert editor.notice.isVisible() and "Merge…" in [
+        editor.notice.buttons.itemAt(i).widget().text() for i in range(editor.notice.buttons.count())]
+
+    editor.request_merge()
+    view = window.conflicts
+    qtbot.waitUntil(lambda: view.case is not None and view.case.path == path, timeout=10000)
+    assert window.current_page() == "conflicts"
+    merged = view.merged.toPlainText()
+    assert "The partner's new paragraph." in merged and "My unsaved closing line." in merged
+    view.resolve_button.click()  # different places: merged cleanly, nothing to choose
+    assert window.current_page() == "editor"
+    assert editor.dirty and not editor.changed_underneath()
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
+    saved = (ana.root / path).read_text()
+    assert "The partner's new paragraph." in saved and "My unsaved closing line." in saved
+    finish(window)
