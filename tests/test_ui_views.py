@@ -180,7 +180,7 @@ def test_reader_links_copy_history_and_refusals(qtbot, docs_kb: Workspace,  # ty
         reader.follow_link("vpn.md#reset")
     assert reader.path == "sops/vpn.md"
 
-    reader.find()
+    reader.open_find()
     qtbot.keyClicks(reader.find_bar.edit, "admin console")
     assert reader.browser.textCursor().selectedText() == "admin console"
     qtbot.keyClicks(reader.find_bar.edit, " nowhere")

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -24,6 +25,9 @@ from kbapp.errors import KbError
 from kbapp.settings import Settings
 from kbapp.ui import style
 from kbapp.workspace import Workspace
+
+if TYPE_CHECKING:
+    from kbapp.ui.window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +60,7 @@ def apply_style(app: QApplication) -> None:
     app.setStyleSheet(style.stylesheet(palette))
 
 
-def open_window(kb: str | None = None, settings: Settings | None = None):  # type: ignore[no-untyped-def]
+def open_window(kb: str | None = None, settings: Settings | None = None) -> MainWindow:
     """Open the knowledge base and return the shown, started window (tests, benchmarks)."""
     from kbapp.ui.window import MainWindow
 

@@ -227,7 +227,9 @@ class BrowseView(QWidget):
             if item.isExpanded() and item.data(0, BRANCH_ROLE):
                 keys.append(str(item.data(0, BRANCH_ROLE)))
                 for i in range(item.childCount()):
-                    walk(item.child(i))
+                    child = item.child(i)
+                    if child is not None:
+                        walk(child)
 
         for group in self.groups.values():
             walk(group)
@@ -238,7 +240,8 @@ class BrowseView(QWidget):
             if item.data(0, BRANCH_ROLE) == key:
                 item.setExpanded(True)
                 return True
-            return any(walk(item.child(i)) for i in range(item.childCount()))
+            children = (item.child(i) for i in range(item.childCount()))
+            return any(walk(child) for child in children if child is not None)
 
         for group in self.groups.values():
             if walk(group):
@@ -250,8 +253,8 @@ class BrowseView(QWidget):
         for item in found:
             if item.data(0, PATH_ROLE) == path:
                 top = item
-                while top.parent() is not None:
-                    top = top.parent()
+                while (parent := top.parent()) is not None:
+                    top = parent
                 if not group or top is self.groups[group]:
                     return item
         return None

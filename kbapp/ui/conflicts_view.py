@@ -95,9 +95,9 @@ def highlight(pane: QPlainTextEdit, lines: list[int], colour: str) -> None:
         fmt = QTextCharFormat()
         fmt.setBackground(QColor(colour))
         fmt.setProperty(QTextFormat.Property.FullWidthSelection, True)
-        selection.format = fmt  # type: ignore[attr-defined]
+        selection.format = fmt
         cursor = QTextCursor(block)
-        selection.cursor = cursor  # type: ignore[attr-defined]
+        selection.cursor = cursor
         selections.append(selection)
     pane.setExtraSelections(selections)
 

@@ -83,7 +83,8 @@ class Notice(QFrame):
 
     def show_message(self, text: str, buttons: list[tuple[str, Callable[[], None]]]) -> None:
         while self.buttons.count():
-            widget = self.buttons.takeAt(0).widget()
+            item = self.buttons.takeAt(0)
+            widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
         self.label.setText(text)

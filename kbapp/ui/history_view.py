@@ -53,16 +53,16 @@ def side_by_side_html(old: str, new: str) -> str:
             continue
         left, right = old_lines[i1:i2], new_lines[j1:j2]
         for index in range(max(len(left), len(right))):
-            a = left[index] if index < len(left) else None
-            b = right[index] if index < len(right) else None
-            if a is not None and b is not None:
-                marked_a, marked_b = _word_diff(a, b)
-                rows.append(_row(marked_a, marked_b, "#FADBD8", "#D4F4DD"))
+            was = left[index] if index < len(left) else None
+            now = right[index] if index < len(right) else None
+            if was is not None and now is not None:
+                marked_was, marked_now = _word_diff(was, now)
+                rows.append(_row(marked_was, marked_now, "#FADBD8", "#D4F4DD"))
             else:
-                rows.append(_row(html.escape(a) if a is not None else "",
-                                 html.escape(b) if b is not None else "",
-                                 "#FADBD8" if a is not None else "",
-                                 "#D4F4DD" if b is not None else ""))
+                rows.append(_row(html.escape(was) if was is not None else "",
+                                 html.escape(now) if now is not None else "",
+                                 "#FADBD8" if was is not None else "",
+                                 "#D4F4DD" if now is not None else ""))
     return ("<table width='100%' cellspacing='0' cellpadding='2' "
             "style='font-family: monospace'>" + "".join(rows) + "</table>")
 

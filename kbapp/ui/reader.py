@@ -127,7 +127,8 @@ class _Browser(QTextBrowser):
         self.root = root.resolve()
         self.current_folder = self.root
 
-    def loadResource(self, kind: int, name: QUrl) -> Any:  # noqa: N802
+    def loadResource(self, kind: int, name: QUrl | str) -> Any:  # noqa: N802
+        name = QUrl(name) if isinstance(name, str) else name
         if kind != int(QTextDocument.ResourceType.ImageResource.value) or name.scheme():
             return None
         target = (self.current_folder / name.path()).resolve()
@@ -362,7 +363,7 @@ class ReaderView(QWidget):
 
     # ------------------------------------------------------------------ find and zoom
 
-    def find(self) -> None:
+    def open_find(self) -> None:
         self.find_bar.open_bar()
 
     def zoom(self, steps: int) -> None:

@@ -138,8 +138,8 @@ class ResultDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         hit: SearchHit = index.data(HIT_ROLE)
-        widget = option.widget  # type: ignore[attr-defined]
-        rect = option.rect  # type: ignore[attr-defined]
+        widget = option.widget
+        rect = option.rect
         option_style = widget.style() if widget else None
         if option_style is not None:
             option_style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option,
@@ -151,7 +151,7 @@ class ResultDelegate(QStyledItemDelegate):
         doc.drawContents(painter)
         painter.restore()
         painter.save()
-        painter.setPen(option.palette.color(QPalette.ColorRole.Mid))  # type: ignore[attr-defined]
+        painter.setPen(option.palette.color(QPalette.ColorRole.Mid))
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
         painter.restore()
 
@@ -167,6 +167,7 @@ class EmptyState(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
+        self.query = ""
         self.label = QLabel()
         self.label.setObjectName("emptyState")
         self.label.setWordWrap(True)
@@ -175,7 +176,6 @@ class EmptyState(QWidget):
         self.create_button = QPushButton()
         self.create_button.setObjectName("createFromSearch")
         self.create_button.clicked.connect(lambda: self.create_requested.emit(self.query))
-        self.query = ""
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)
         layout.addWidget(self.create_button, 0, Qt.AlignmentFlag.AlignLeft)

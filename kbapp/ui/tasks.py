@@ -144,7 +144,10 @@ class Tasks(QObject):
 
     def runner(self, failed: Failed | None = None) -> Callable[[Callable[[], Any], Done], None]:
         """A ``(work, done)`` callable for views that take a plain runner (the dashboard)."""
-        return lambda work, done: self.run(work, done, failed)
+        def run(work: Callable[[], Any], done: Done) -> None:
+            self.run(work, done, failed)
+
+        return run
 
     @property
     def busy(self) -> bool:

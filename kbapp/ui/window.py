@@ -158,8 +158,8 @@ class MainWindow(QMainWindow):
 
     def _handler(self, name: str) -> Callable[[], object]:
         if name.startswith("lifecycle."):
-            return getattr(self.lifecycle, name.split(".", 1)[1])  # type: ignore[no-any-return]
-        return getattr(self, name)  # type: ignore[no-any-return]
+            return getattr(self.lifecycle, name.split(".", 1)[1])
+        return getattr(self, name)
 
     def _create_status_bar(self) -> None:
         self.sync = SyncController(self.workspace, self.tasks, self)
@@ -332,7 +332,7 @@ class MainWindow(QMainWindow):
 
     def find_in_page(self) -> None:
         if self.current_page() == "reader":
-            self.reader.find()
+            self.reader.open_find()
 
     # ------------------------------------------------------------------ Go actions
 
