@@ -46,7 +46,7 @@ ACTIONS: tuple[Action, ...] = (
     # File
     Action("doc.new", "New document…", "Ctrl+N", "new_document", "&File", toolbar=True,
            tip="Write a new document from a template"),
-    Action("doc.edit", "Edit document", "Ctrl+E", "edit_document", "&File", toolbar=True,
+    Action("doc.edit", "Edit document", "Ctrl+E", "edit_document", "&File",
            tip="Open the document being read in the editor"),
     Action("doc.save", "Save and commit", "Ctrl+S", "save_document", "&File", toolbar=True,
            tip="Save the document being edited and commit it"),
@@ -63,12 +63,12 @@ ACTIONS: tuple[Action, ...] = (
     Action("go.browse", "Browse folders, types and systems", "Ctrl+B", "focus_browse", "&Go"),
     Action("go.back", "Back", "Alt+Left", "go_back", "&Go"),
     Action("go.forward", "Forward", "Alt+Right", "go_forward", "&Go"),
-    Action("go.palette", "Command palette…", "Ctrl+Shift+P", "show_palette", "&Go",
+    Action("go.palette", "Command palette…", "Ctrl+Shift+P", "show_palette", "&Go", toolbar=True,
            tip="Every action with its shortcut"),
     # Document
     Action("doc.pin", "Pin or unpin document", "Ctrl+D", "toggle_pin", "&Document"),
     Action("doc.history", "History of this document", "Ctrl+Shift+Y", "show_history",
-           "&Document", toolbar=True, tip="Versions, differences and restore"),
+           "&Document", tip="Versions, differences and restore"),
     Action("view.zoom_in", "Zoom in", "Ctrl+=", "zoom_in", "&Document"),
     Action("view.zoom_out", "Zoom out", "Ctrl+-", "zoom_out", "&Document"),
     Action("view.zoom_reset", "Actual size", "Ctrl+0", "zoom_reset", "&Document"),

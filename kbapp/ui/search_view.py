@@ -49,7 +49,7 @@ from kbapp.workspace import Workspace
 
 DEBOUNCE_MS = 90
 SETTLE_MS = 2500  # a query unchanged this long counts as one search (incident timeline)
-ROW_HEIGHT = 84
+ROW_HEIGHT = 96
 HIT_ROLE = Qt.ItemDataRole.UserRole + 1
 #: Facet key -> (label, the field name a query filters it with).
 FACETS = {

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
 
 from kbapp.events import Event
@@ -106,22 +107,27 @@ class Tasks(QObject):
             generation = self._generations.get(key, 0) + 1
             self._generations[key] = generation
         ticket = Ticket(self, key, generation)
-        relay = _Relay(owner)  # a child of the owner dies with it: its signals are not delivered
+        # The relay belongs to no widget: a worker may still be emitting on it when the widget
+        # that asked is closed, so it lives until its answer arrived (then deleteLater).
+        relay = _Relay()
         self._relays.add(relay)
-        relay.destroyed.connect(lambda *_: self._release(relay, ticket))
+
+        def wanted() -> bool:
+            return not ticket.stale and (owner is None or shiboken6.isValid(owner))
+
         if len(self._relays) == 1:
             self.busy_changed.emit(True)
 
         def finish(result: Any) -> None:
             self._release(relay, ticket)
             relay.deleteLater()
-            if not ticket.stale and done is not None:
+            if wanted() and done is not None:
                 done(result)
 
         def fail(error: Exception) -> None:
             self._release(relay, ticket)
             relay.deleteLater()
-            if ticket.stale:
+            if not wanted():
                 return
             if failed is not None:
                 failed(error)
@@ -129,7 +135,7 @@ class Tasks(QObject):
                 log.error("background work failed: %s", error, exc_info=error)
 
         def report(number: int, total: int) -> None:
-            if progress is not None and not ticket.stale:
+            if progress is not None and wanted():
                 progress(number, total)
 
         relay.finished.connect(finish)
@@ -163,10 +169,8 @@ class Tasks(QObject):
 
     def _release(self, relay: _Relay, ticket: Ticket) -> None:
         ticket.finished = True
-        if relay not in self._relays:
-            return
         self._relays.discard(relay)
-        if not self._relays:
+        if not self._relays and shiboken6.isValid(self):
             self.busy_changed.emit(False)
 
 
