@@ -96,7 +96,7 @@ def test_conflict_between_two_clones_is_resolved_in_the_view(qtbot, shared: Shar
     with qtbot.waitSignal(window.sync.synced, timeout=30000) as synced:
         window.action("sync.now").trigger()
     assert synced.args[0].conflicts == [path]
-    assert "need you to choose" in window.notice.label.text()
+    assert "choose what stays" in window.notice.label.text()
     qtbot.waitUntil(lambda: window.sync.indicator.text().startswith("⚠ 1 conflict"), timeout=10000)
 
     qtbot.keyClick(window, Qt.Key.Key_C, CTRL_SHIFT)

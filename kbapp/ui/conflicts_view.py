@@ -100,6 +100,15 @@ def highlight(pane: QPlainTextEdit, lines: list[int], colour: str) -> None:
         selection.cursor = cursor
         selections.append(selection)
     pane.setExtraSelections(selections)
+    if lines:  # the differences are what matters: show the first one, not the front matter
+        reveal(pane, lines[0])
+
+
+def reveal(pane: QPlainTextEdit, line: int) -> None:
+    block = pane.document().findBlockByNumber(line)
+    if block.isValid():
+        pane.setTextCursor(QTextCursor(block))
+        pane.centerCursor()
 
 
 class ConflictsView(QWidget):
@@ -123,6 +132,8 @@ class ConflictsView(QWidget):
         self.title.setWordWrap(True)
         self.list = QListWidget()
         self.list.setObjectName("conflictList")
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentRowChanged.connect(self._on_row_changed)
         self.mine = _pane("mine")
         self.base = _pane("base")
@@ -172,7 +183,7 @@ class ConflictsView(QWidget):
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(self.list)
         main.addWidget(vertical)
-        main.setSizes([200, 900])
+        main.setSizes([170, 930])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
@@ -236,6 +247,8 @@ class ConflictsView(QWidget):
         base_changed = sorted(set(changed_lines(case.base, case.mine))
                               | set(changed_lines(case.base, case.theirs)))
         highlight(self.base, base_changed, BASE_COLOUR[dark])
+        marker = policy.conflict_marker_line(case.merged)
+        reveal(self.merged, (marker - 1) if marker else (base_changed[0] if base_changed else 0))
 
     def _take(self, side: str) -> None:
         if self.case is not None:

@@ -38,10 +38,13 @@ from kbapp.workspace import Workspace
 COLUMNS = ("When", "Who", "Organisation", "Message")
 
 
-def side_by_side_html(old: str, new: str) -> str:
+def side_by_side_html(old: str, new: str, old_label: str = "", new_label: str = "") -> str:
     """The two texts side by side, changed lines coloured and changed words marked."""
     old_lines, new_lines = old.split("\n"), new.split("\n")
     rows: list[str] = []
+    if old_label or new_label:
+        rows.append(f"<tr><th width='50%'>{html.escape(old_label)}</th>"
+                    f"<th width='50%'>{html.escape(new_label)}</th></tr>")
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in _flat(matcher):
         if tag == "gap":
@@ -101,6 +104,12 @@ def _word_diff(old: str, new: str) -> tuple[str, str]:
             if new_part:
                 right.append(f"<ins>{new_part}</ins>")
     return " ".join(left), " ".join(right)
+
+
+def _label(version: Any) -> str:
+    when = version.date.strftime("%Y-%m-%d %H:%M") if hasattr(version.date, "strftime") \
+        else str(version.date)
+    return f"{when} · {version.author}" + (f" ({version.org})" if version.org else "")
 
 
 class DiffHighlighter(QSyntaxHighlighter):
@@ -232,9 +241,11 @@ class HistoryView(QWidget):
         newer = self.versions[rows[0]]
         older = self.versions[rows[-1] + 1] if len(rows) == 1 and rows[0] + 1 < len(self.versions) \
             else (self.versions[rows[-1]] if len(rows) > 1 else None)
-        self.show_diff(older.rev if older else None, newer.rev)
+        self.show_diff(older.rev if older else None, newer.rev,
+                       _label(older) if older else "(nothing before)", _label(newer))
 
-    def show_diff(self, from_rev: str | None, to_rev: str) -> None:
+    def show_diff(self, from_rev: str | None, to_rev: str, from_label: str = "",
+                  to_label: str = "") -> None:
         path = self.path
         workspace = self.workspace
 
@@ -243,7 +254,7 @@ class HistoryView(QWidget):
             old = history.version_text(workspace, path, from_rev) if from_rev else ""
             raw = history.diff(workspace, path, from_rev, to_rev) if from_rev else \
                 "\n".join("+" + line for line in new.split("\n"))
-            return raw, side_by_side_html(old, new)
+            return raw, side_by_side_html(old, new, from_label, to_label)
 
         self.tasks.run(work, self._show_diff_texts, self._on_failed, owner=self, key="history-diff")
 

@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         self.editor.dirty_changed.connect(self._update_title)
         self.editor.merge_requested.connect(self._on_merge_requested)
         self.history.restored.connect(self._on_restored)
-        self.conflicts.resolved.connect(lambda _path: self.sync.refresh_status())
+        self.conflicts.resolved.connect(self._on_conflict_resolved)
         self.sync.synced.connect(self._on_synced)
         self.sync.notification.connect(lambda text: self.notice.show_message(text, []))
         self.sync.conflicts_requested.connect(self.show_conflicts)
@@ -414,9 +414,16 @@ class MainWindow(QMainWindow):
         if self.reader.path and self.reader.path in changed:
             self.reader.reload()
         if getattr(report, "conflicts", None):
+            n = len(report.conflicts)  # type: ignore[attr-defined]
+            noun = "document was" if n == 1 else "documents were"
             self.notice.show_message(
-                f"{len(report.conflicts)} document(s) changed on both sides need you to choose "  # type: ignore[attr-defined]
-                "what stays.", [("Resolve…", self.show_conflicts)])
+                f"{n} {noun} changed on both sides in the same place: choose what stays. "
+                "Everything else is synced.", [("Resolve…", self.show_conflicts)])
+
+    def _on_conflict_resolved(self, _path: str) -> None:
+        self.sync.refresh_status()
+        if not self.conflicts.cases:
+            self.notice.hide()
 
     def _on_merge_requested(self, path: str, mine: str, theirs: str, base: str) -> None:
         def merged(text: str) -> None:
