@@ -119,7 +119,7 @@ def main() -> int:
     save(window, out, "window-reader.png")
 
     # 3. Nothing found: the suggestion and "create a document with this title".
-    window.search.field.setText("rabbitmq quorum queue")
+    window.search.field.setText("zookeeper")
     window.search.run_query()
     settle(app, window)
     save(window, out, "window-no-results.png")
