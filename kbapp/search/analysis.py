@@ -160,7 +160,7 @@ class KbAnalyzer(Tokenizer):
     """The same analysis as a Whoosh analyser, for Whoosh's own tools (highlighting, the
     query parser in tests) and for inspecting what a text becomes (``kbapp`` tests)."""
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         value: str,
         positions: bool = False,

@@ -14,6 +14,7 @@ failing. One searcher stays open and is refreshed only when the index has change
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from whoosh import index as whoosh_index
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 from whoosh.util.filelock import FileLock
 
@@ -147,12 +149,15 @@ class SearchIndex:
         self._quiet_thread: int | None = None
         self._ix: Any = None
         self._searcher: Searcher | None = None
+        self._leaf_readers: dict[tuple[str, int], Any] = {}
+        self._generation = -1
         self._runner: QueryRunner | None = None
         self._segment_tables: dict[str, SegmentTable] = {}
         self._checked_at = 0.0
         self._needs_rebuild = False
         self._state = IndexState(ready=False, message="not opened")
-        self._synonyms = synonym_groups(ws.config.synonyms)
+        self._config_seen: Any = None
+        self._synonyms: dict[str, list[str]] = {}
         self._closed = False
         self._open()
         ws.documents_changed.connect(self._on_documents_changed)
@@ -168,14 +173,7 @@ class SearchIndex:
         return self._needs_rebuild
 
     def _set_state(self, **changes: Any) -> None:
-        values = {
-            "ready": self._state.ready,
-            "indexing": self._state.indexing,
-            "percent": self._state.percent,
-            "message": self._state.message,
-        }
-        values.update(changes)
-        self._state = IndexState(**values)
+        self._state = dataclasses.replace(self._state, **changes)
 
     def close(self) -> None:
         if self._closed:
@@ -183,8 +181,9 @@ class SearchIndex:
         self._closed = True
         self.ws.documents_changed.disconnect(self._on_documents_changed)
         with self._searcher_lock:
-            if self._searcher is not None:
-                self._searcher.close()
+            for reader in self._leaf_readers.values():
+                reader.close()
+            self._leaf_readers = {}
             self._searcher = None
             self._runner = None
             if self._ix is not None:
@@ -193,9 +192,9 @@ class SearchIndex:
 
     # ------------------------------------------------------------------ opening and checking
 
-    def _open(self) -> None:
+    def _open(self, locked: bool = False) -> None:
         try:
-            ix, meta = self._open_on_disk()
+            ix, meta = self._open_on_disk(locked)
         except IndexUnusable as exc:
             log.info("search index at %s: %s; it will be rebuilt", self.directory, exc)
             self._needs_rebuild = True
@@ -204,6 +203,9 @@ class SearchIndex:
             return
         with self._searcher_lock:
             self._ix = ix
+            for reader in self._leaf_readers.values():
+                reader.close()
+            self._leaf_readers = {}
             self._searcher = None
             self._runner = None
         self._needs_rebuild = False
@@ -213,7 +215,7 @@ class SearchIndex:
             self.ws.catalog.set_meta("search_index", str(meta.get("uuid")))
         self._set_state(ready=True, indexing=False, percent=100, message="")
 
-    def _open_on_disk(self) -> tuple[Any, dict[str, Any]]:
+    def _open_on_disk(self, locked: bool = False) -> tuple[Any, dict[str, Any]]:
         """Open and check the index; raises :class:`IndexUnusable` with the reason."""
         if not self.directory.is_dir():
             raise IndexUnusable("does not exist yet")
@@ -223,7 +225,7 @@ class SearchIndex:
             raise IndexUnusable("has no version record") from None
         if meta.get("schema") != SCHEMA_VERSION:
             raise IndexUnusable(f"is from another kbapp version (format {meta.get('schema')})")
-        self._check_manifest()
+        self._check_manifest(locked)
         try:
             ix = whoosh_index.open_dir(str(self.directory))
             with ix.searcher() as searcher:
@@ -234,7 +236,7 @@ class SearchIndex:
             raise IndexUnusable(f"cannot be read ({type(exc).__name__}: {exc})") from None
         return ix, meta
 
-    def _check_manifest(self) -> None:
+    def _check_manifest(self, locked: bool = False) -> None:
         """Every file the last writer left must still be there with the same size (a deleted or
         truncated file otherwise shows up only when a query happens to read it)."""
         try:
@@ -242,7 +244,7 @@ class SearchIndex:
         except (OSError, ValueError):
             return
         lock = FileLock(str(self._lock_path))
-        if not lock.acquire(blocking=False):
+        if not locked and not lock.acquire(blocking=False):
             return  # a writer is at work: its files are in flux, trust it
         try:
             manifest = json.loads((self.directory / MANIFEST_FILE).read_text(encoding="utf-8"))
@@ -256,7 +258,8 @@ class SearchIndex:
         except (OSError, ValueError):
             return
         finally:
-            lock.release()
+            if not locked:
+                lock.release()
 
     def _write_manifest(self, directory: Path) -> None:
         files = {
@@ -272,30 +275,61 @@ class SearchIndex:
     # ------------------------------------------------------------------ the searcher
 
     def _current_runner(self) -> QueryRunner | None:
-        """The long-lived searcher's runner, refreshed only when the index changed."""
+        """The long-lived searcher's runner, reopened only when the index changed."""
         if self._ix is None:
             return None
         now = time.monotonic()
         if self._searcher is None:
-            self._searcher = self._ix.searcher()
-            self._runner = None
-            self._checked_at = now
+            self._reopen_searcher()
         elif now - self._checked_at > self.recheck_seconds:
             self._checked_at = now
-            if not self._searcher.up_to_date():
-                self._searcher = self._searcher.refresh()
-                self._runner = None
-        if self._runner is None:
+            if self._ix.latest_generation() != self._generation:
+                self._reopen_searcher()
+        if self.ws.config is not self._config_seen:  # .kb/config.toml was reloaded
+            self._config_seen = self.ws.config
+            self._synonyms = synonym_groups(self.ws.config.synonyms)
+            self._runner = None
+        if self._runner is None and self._searcher is not None:
             table = DocTable(self._searcher, self._segment_tables)
             self._runner = QueryRunner(self._searcher, table, self._synonyms)
         return self._runner
 
+    def _reopen_searcher(self) -> None:
+        """A searcher on the latest commit that reuses the readers of unchanged segments.
+
+        Whoosh's own ``Searcher.refresh()`` reuses a segment's reader even when documents of
+        it were deleted since (it matches segments by id only), so a re-indexed document
+        would show twice; here a reader is reused only if its deletions are unchanged too.
+        """
+        toc = self._ix._read_toc()
+        previous = self._leaf_readers
+        fresh: dict[tuple[str, int], Any] = {}
+        readers = []
+        for segment in toc.segments:
+            key = (segment.segment_id(), segment.deleted_count())
+            leaf = previous.pop(key, None) or SegmentReader(
+                self._ix.storage, toc.schema, segment, generation=toc.generation
+            )
+            fresh[key] = leaf
+            readers.append(leaf)
+        for unused in previous.values():
+            unused.close()
+        self._leaf_readers = fresh
+        if not readers:
+            reader: Any = EmptyReader(toc.schema)
+        elif len(readers) == 1:
+            reader = readers[0]
+        else:
+            reader = MultiReader(readers, generation=toc.generation)
+        self._searcher = Searcher(reader, fromindex=self._ix)
+        self._generation = toc.generation
+        self._checked_at = time.monotonic()
+        self._runner = None
+
     def _after_commit(self) -> None:
         with self._searcher_lock:
             if self._searcher is not None:
-                self._searcher = self._searcher.refresh()
-                self._runner = None
-                self._checked_at = time.monotonic()
+                self._reopen_searcher()
 
     # ------------------------------------------------------------------ searching
 
@@ -516,6 +550,9 @@ class SearchIndex:
                     os.replace(self.directory, old)
                 os.replace(new_dir, self.directory)
                 shutil.rmtree(old, ignore_errors=True)
+                for reader in self._leaf_readers.values():
+                    reader.close()
+                self._leaf_readers = {}
                 self._searcher = None
                 self._runner = None
                 self._segment_tables.clear()
@@ -546,7 +583,7 @@ class SearchIndex:
             with self._writing():
                 # Another process may have rebuilt it while this one waited.
                 if self._needs_rebuild:
-                    self._open()
+                    self._open(locked=True)
                 if self._needs_rebuild:
                     return self._rebuild_locked(progress)
         self._refresh_catalog()

@@ -22,7 +22,7 @@ from kbapp.errors import DocumentError
 from kbapp.fsutil import read_document_bytes
 from kbapp.search.analysis import KbAnalyzer, index_terms, plain_words
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Text fields a plain word is looked up in, with their weight over the body (BM25F).
 TEXT_FIELDS: dict[str, float] = {
@@ -101,7 +101,9 @@ class Exact(fields.FieldType):
 
 
 def make_schema() -> fields.Schema:
-    text = {name: AnalyzedText(boost, stored=(name == "title")) for name, boost in TEXT_FIELDS.items()}
+    # Field weights are applied as query boosts (linear), not as posting weights, which BM25's
+    # term-frequency saturation would mostly flatten.
+    text = {name: AnalyzedText(stored=(name == "title")) for name in TEXT_FIELDS}
     return fields.Schema(
         path=fields.ID(stored=True, unique=True),
         doc_id=Exact(),

@@ -151,8 +151,8 @@ class Alternative:
         if self.prefix is not None:
             return wq.Term("prefix", self.prefix)
         if len(self.terms) == 1:
-            return wq.Or([wq.Term(f, self.terms[0]) for f in TEXT_FIELDS])
-        return wq.Or([wq.Phrase(f, self.terms) for f in PHRASE_FIELDS])
+            return wq.Or([wq.Term(f, self.terms[0], boost=b) for f, b in TEXT_FIELDS.items()])
+        return wq.Or([wq.Phrase(f, self.terms, boost=TEXT_FIELDS[f]) for f in PHRASE_FIELDS])
 
     def docs(self, sets: TermSets) -> frozenset[int]:
         if self.prefix is not None:

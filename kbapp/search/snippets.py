@@ -27,10 +27,10 @@ class Highlighter:
         self.terms = {t for t in terms if t}
         #: The word being typed: any word starting with it matches.
         self.prefix = prefix.lower() if prefix else None
-        stems = {_stem_prefix(t) for t in self.terms}
+        wanted = {_stem_prefix(t) for t in self.terms}
         if self.prefix:
-            stems.add(self.prefix)
-        stems = sorted(stems, key=len, reverse=True)
+            wanted.add(self.prefix)
+        stems = sorted(wanted, key=len, reverse=True)
         self._pattern = (
             re.compile("|".join(re.escape(s) for s in stems), re.IGNORECASE) if stems else None
         )
