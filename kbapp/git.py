@@ -339,12 +339,14 @@ class Git:
 
     def remove_stale_locks(self, older_than: float = 10.0) -> list[str]:
         """Delete lock files a killed git left behind (``index.lock``, ``HEAD.lock``, a ref's
-        ``.lock``...). Call while holding :meth:`write_lock`: then no kbapp is writing, and a
+        ``.lock``..., and the ``.merge_file_*`` copies it makes for a merge driver). Call while holding :meth:`write_lock`: then no kbapp is writing, and a
         lock counts as stale when it is old or no git process is running in this repository."""
         locks = [p for p in (self.git_dir.glob("*.lock")) if p.is_file()]
         refs_dir = self.git_dir / "refs"
         if refs_dir.is_dir():
             locks += [p for p in refs_dir.rglob("*.lock") if p.is_file()]
+        # the temporary copies git writes at the top of the work tree for a merge driver
+        locks += [p for p in self.root.glob(".merge_file_*") if p.is_file()]
         if not locks:
             return []
         busy = _git_running_in(self.root)
@@ -358,7 +360,8 @@ class Git:
                 continue
             try:
                 lock.unlink()
-                removed.append(lock.relative_to(self.git_dir).as_posix())
+                removed.append(lock.name if lock.parent == self.root
+                               else lock.relative_to(self.git_dir).as_posix())
             except FileNotFoundError:
                 pass
         return removed

@@ -35,8 +35,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import random
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -150,6 +152,21 @@ def repair(ws: Workspace) -> list[str]:
     removed = git.remove_stale_locks()
     if removed:
         done.append("removed stale git lock files: " + ", ".join(removed))
+    ours = _load_json(ws.data_dir / "merging.json")
+    if ours.get("head") and git.head() == ours["head"]:
+        # Our own integration was cut off (kbapp writes this file just before it starts and
+        # removes it once the merge is committed). The work tree matched HEAD when it began
+        # (pending work is committed first, under the same lock), so whatever differs now is
+        # a partial merge: put HEAD back. A snapshot keeps the tree as it was, just in case.
+        snapshot = git.snapshot("kbapp backup before undoing an interrupted sync merge")
+        ref = _backup(git, snapshot, "interrupted-sync")
+        git.run("merge", "--abort", check=False)
+        git.run("reset", "-q", "--hard", str(ours["head"]))
+        _remove_state(ws, "merging")
+        done.append(f"undid a sync that was interrupted while merging (the state before is kept "
+                    f"as {ref}); the next sync does it again")
+    elif ours:
+        _remove_state(ws, "merging")  # the merge was committed before the interruption
     operation = git.unfinished_operation()
     if operation:
         snapshot = git.snapshot(f"kbapp backup before aborting an unfinished {operation}")
@@ -187,6 +204,7 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
     with git.write_lock():
         report.repaired = repair(ws)
         pending = _commit_pending(ws)
+    _checkpoint("committed")
     step(1)
     changed: dict[str, None] = dict.fromkeys(pending)
     incoming: list[Change] = []
@@ -205,6 +223,7 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
             report.details = exc.details
             _save_state(ws, offline=True)
             break
+        _checkpoint("fetched")
         step(2)
         with git.write_lock():
             _commit_pending(ws)
@@ -227,6 +246,7 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
             break
         outgoing = _changes(ws, upstream, head, f"{upstream}..{head}") if upstream else \
             _changes(ws, None, head, head)
+        _checkpoint("before-push")
         try:
             _push(ws, remote, branch)
         except RemoteError as exc:
@@ -240,6 +260,7 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
                 _save_state(ws, offline=True)
                 break
             raise
+        _checkpoint("pushed")
         published = outgoing
         report.pushed = True
         _save_state(ws, offline=False, synced=True)
@@ -332,9 +353,23 @@ def clone(
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise KbError(f"{target} already exists and is not empty; choose a new folder")
     Git.clone(url, target)
+    _check_out_shared_branch(Git(target))
     workspace = Workspace.open(target, settings, interaction)
     workspace.refresh()
     return workspace
+
+
+def _check_out_shared_branch(git: Git) -> None:
+    """A bare repository whose HEAD names a branch nobody pushed (``master`` while the teams
+    push ``main``) clones to an empty, unborn branch: check out the shared one instead."""
+    if git.head() is not None:
+        return
+    names = [name[len(f"refs/remotes/{REMOTE}/"):] for name, _ in git.refs(f"refs/remotes/{REMOTE}/")]
+    names = [n for n in names if n != "HEAD"]
+    if not names:
+        return  # an empty shared repository: the first sync pushes the first branch
+    chosen = "main" if "main" in names else ("master" if "master" in names else sorted(names)[0])
+    git.run("checkout", "-q", "-B", chosen, "--track", f"{REMOTE}/{chosen}")
 
 
 # --------------------------------------------------------------------------- steps
@@ -380,8 +415,8 @@ def _commit_pending(ws: Workspace) -> list[str]:
         if code[0] in "RC":  # a staged rename: the next item is where it came from
             paths.append(items[index])
             index += 1
-        if path.endswith(".kbtmp"):
-            continue  # an atomic save in progress or one a crash interrupted
+        if path.endswith(".kbtmp") or path.startswith(".merge_file_"):
+            continue  # an atomic save in progress, or git's merge driver copies a crash left
         paths.append(path)
         if code == "??" or code[0] == "A":
             added.add(path)
@@ -390,14 +425,19 @@ def _commit_pending(ws: Workspace) -> list[str]:
     titles: list[str] = []
     for path in paths:
         full = ws.root / path
-        if not path.endswith(".md") or not full.is_file():
+        if not full.is_file():
             continue
         try:
             data = full.read_bytes()
             doc = documents.parse(data, path)
         except KbError:
-            continue  # not a document (binary...): committed as a file
-        violations = policy.check_document(doc, data, ws.config)
+            continue  # not text (binary...): committed as a file
+        if path.endswith(".md"):
+            violations = policy.check_document(doc, data, ws.config)
+        else:  # any other text file: at least never a conflict marker
+            line = policy.conflict_marker_line(data.decode("utf-8", errors="replace"))
+            violations = [policy.Violation(path, line, "conflict-marker",
+                                           "contains a merge conflict marker")] if line else []
         if violations:
             try:
                 policy.enforce(violations)
@@ -407,7 +447,8 @@ def _commit_pending(ws: Workspace) -> list[str]:
                     "fix the file and sync again — nothing was sent or changed",
                     details=exc.details,
                 ) from None
-        titles.append(doc.title)
+        if path.endswith(".md"):
+            titles.append(doc.title)
     if len(paths) == 1:
         verb = "Create" if paths[0] in added else (
             "Delete" if not (ws.root / paths[0]).exists() else "Update")
@@ -445,7 +486,9 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
     if head == upstream or git.is_ancestor(upstream, head):
         return []
     if git.is_ancestor(head, upstream):
+        _write_state(ws, "merging", {"head": head, "upstream": upstream})
         git.run("merge", "-q", "--ff-only", upstream)
+        _remove_state(ws, "merging")
         return []
     if git.run("merge-base", head, upstream, check=False).status != 0:
         raise SyncError(
@@ -463,7 +506,9 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
         _remove_state(ws, "merging")
         raise SyncError("The other organisation's changes could not be merged; nothing was "
                         "changed here", details=(merged.stderr or merged.stdout))
+    _checkpoint("merge-started")
     met = _settle_unmerged(ws, head, upstream)
+    _checkpoint("merge-settled")
     message = f"Merge: changes from the shared repository ({remote}/{branch})"
     git.commit([], message, trailers=ws.trailers(), allow_empty=True)
     _remove_state(ws, "merging")
@@ -639,6 +684,19 @@ def _summary(report: SyncReport) -> str:
 # --------------------------------------------------------------------------- backups, state
 
 
+#: The points of a sync where the crash tests kill it (see tests/test_sync_crash.py).
+CHECKPOINTS = ("committed", "fetched", "merge-started", "merge-settled", "before-push", "pushed")
+
+
+def _checkpoint(name: str) -> None:
+    """``KBAPP_SYNC_CRASH_AT=<name>`` kills this process and its git children at that point,
+    as a power cut would: how the tests prove that the next sync repairs and resumes."""
+    if os.environ.get("KBAPP_SYNC_CRASH_AT") == name:
+        if os.getpgrp() == os.getpid():  # a process group of our own: take git down with us
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _backup(git: Git, commit: str, reason: str) -> str:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     ref = f"{BACKUP_PREFIX}{stamp}-{reason}"
@@ -666,8 +724,12 @@ def _prune_backups(git: Git, days: int = BACKUP_DAYS) -> None:
 
 
 def _load_state(ws: Workspace) -> dict[str, Any]:
+    return _load_json(ws.data_dir / _STATE_FILE)
+
+
+def _load_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads((ws.data_dir / _STATE_FILE).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}

@@ -372,10 +372,11 @@ def test_opening_repairs_a_stale_lock_and_a_half_done_merge(shared: SharedRepo, 
     assert (ana.git.git_dir / "MERGE_HEAD").exists()
     (ana.git.git_dir / "index.lock").write_text("")
     os.utime(ana.git.git_dir / "index.lock", (0, 0))
+    (ana.root / ".merge_file_Ab12Cd").write_text("<<<<<<< mine\nA\n=======\nB\n>>>>>>> theirs\n")
     ana.close()
     reopened = Workspace.open(ana.root, settings)
     shared.opened.append(reopened)
-    assert any("index.lock" in r for r in reopened.repairs)
+    assert any("index.lock" in r and ".merge_file_Ab12Cd" in r for r in reopened.repairs)
     assert any("unfinished merge" in r for r in reopened.repairs)
     assert not (ana.git.git_dir / "MERGE_HEAD").exists()
     assert git(ana.root, "rev-parse", "HEAD") == head
