@@ -1,7 +1,7 @@
 """The local activity store: what happened on this machine, kept in ``.git/kbapp/activity.sqlite``.
 
-Incident sessions (ticks, notes, verdicts), searches made, documents opened and helpful /
-not-helpful feedback. Unlike the catalog and the search index this data is *not* rebuildable
+Incident sessions (ticks, notes, verdicts), searches made, documents opened, helpful /
+not-helpful feedback and the items of onboarding reading lists marked read. Unlike the catalog and the search index this data is *not* rebuildable
 from the files, so it lives in its own database and is treated like user data:
 
 - the schema is versioned (``PRAGMA user_version``) and moved forward by numbered migrations,
@@ -143,9 +143,22 @@ def _migration_1(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _migration_2(conn: Connection) -> None:
+    """Onboarding read-tracking: which items of a reading list this person has read."""
+    conn.execute(text(
+        """CREATE TABLE onboarding_reads (
+            id INTEGER PRIMARY KEY,
+            path_id TEXT NOT NULL,
+            item TEXT NOT NULL,
+            at TEXT NOT NULL,
+            UNIQUE (path_id, item)
+        )"""
+    ))
+
+
 #: MIGRATIONS[n] takes a database at schema version n to n + 1. Append, never edit or reorder:
 #: someone's file on disk is at each of these versions.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2)
 
 
 class Base(DeclarativeBase):
@@ -224,6 +237,17 @@ class Feedback(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     by: Mapped[str] = mapped_column(String, default="")
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), nullable=True)
+
+
+class OnboardingRead(Base):
+    """An item of an onboarding reading list (a document id, or ``item-N``) marked read here."""
+
+    __tablename__ = "onboarding_reads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path_id: Mapped[str] = mapped_column(String)
+    item: Mapped[str] = mapped_column(String)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
 class ActivityStoreError(KbError):
@@ -365,6 +389,25 @@ class ActivityStore:
         record = Feedback(at=at or utc_now(), doc_id=doc_id, title=title, helpful=bool(helpful),
                           comment=comment.strip(), by=by, incident_id=incident_id)
         return self.add(record, "feedback")
+
+    def mark_read(self, path_id: str, item: str, read: bool = True,
+                  at: dt.datetime | None = None) -> None:
+        """Tick (or untick) one item of the onboarding path ``path_id``."""
+        with self.session() as session:
+            existing = session.scalars(select(OnboardingRead).where(
+                OnboardingRead.path_id == path_id, OnboardingRead.item == item)).first()
+            if read and existing is None:
+                session.add(OnboardingRead(path_id=path_id, item=item, at=at or utc_now()))
+            elif not read and existing is not None:
+                session.delete(existing)
+            session.commit()
+        self.changed.emit("onboarding")
+
+    def reads(self, path_id: str) -> dict[str, dt.datetime]:
+        """Items of the onboarding path ``path_id`` marked read, with when."""
+        stmt = select(OnboardingRead).where(OnboardingRead.path_id == path_id)
+        with self.session() as session:
+            return {row.item: row.at for row in session.scalars(stmt)}
 
     # ------------------------------------------------------------------ reading
 

@@ -33,6 +33,7 @@ DEFAULT_FOLDERS: dict[str, str] = {
     "troubleshooting": "troubleshooting",
     "known-error": "known-errors",
     "post-incident": "post-incidents",
+    "onboarding": "onboarding",
 }
 
 DEFAULT_SYNONYMS: dict[str, list[str]] = {

@@ -44,6 +44,12 @@ CANONICAL_ORDER = (
     "review",
     "incidents",
     "related",
+    "responsible",
+    "accountable",
+    "consulted",
+    "informed",
+    "escalation",
+    "handover",
     "template",
 )
 

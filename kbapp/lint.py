@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kbapp import documents
+from kbapp import documents, handover, responsibility
 from kbapp.config import KbConfig
 from kbapp.errors import DocumentError
 from kbapp.links import extract_links, resolve_relative
+from kbapp.responsibility import RACI_FIELDS
 from kbapp.templates import TemplateLibrary, section_texts
 
 if TYPE_CHECKING:
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
 ERROR = "error"
 WARNING = "warning"
 
-LIST_FIELDS = ("owners", "systems", "tags", "incidents", "related")
-_FLOW_LIST_RE = re.compile(r"^(owners|systems|tags|incidents|related):\s*\[", re.M)
+LIST_FIELDS = ("owners", "systems", "tags", "incidents", "related", *RACI_FIELDS)
+_FLOW_LIST_RE = re.compile(rf"^({'|'.join(LIST_FIELDS)}):\s*\[", re.M)
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,10 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
     elif sensitivity == "internal" and ctx.config.sensitivity == "shared":
         problem(ERROR, "sensitivity",
                 "marked internal in a knowledge base shared with another organisation", "sensitivity")
+
+    # Who does what (RACI, escalation) and the handover name known organisations.
+    responsibility.check(meta, ctx.config, problem, ERROR, WARNING)
+    handover.check(meta, ctx.config, problem, ERROR, WARNING)
 
     for name in LIST_FIELDS:
         value = meta.get(name)

@@ -6,6 +6,8 @@
 - :class:`AlertExtension`: DocFX/GitHub alerts (``> [!NOTE]``) become admonition boxes.
 - :class:`TaskListExtension`: ``- [ ]`` / ``- [x]`` items become checkbox glyphs (the reader is
   a QTextBrowser, which has no form controls) numbered for incident checklists.
+- :class:`TicketLinkExtension`: ticket ids (``INC-20417``) in text link to their ticket system
+  (patterns from ``.kb/config.toml``, see :mod:`kbapp.tickets`).
 """
 
 from __future__ import annotations
@@ -131,3 +133,70 @@ class _TaskListProcessor(Treeprocessor):
 class TaskListExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
         md.treeprocessors.register(_TaskListProcessor(md), "kb_tasklist", 14)
+
+
+#: Given text, return (start, end, url, org) of each ticket id in it.
+TicketFinder = Callable[[str], "list[tuple[int, int, str, str]]"]
+
+
+def _no_tickets(text: str) -> list[tuple[int, int, str, str]]:
+    return []
+
+
+class _TicketLinkProcessor(Treeprocessor):
+    """Ticket ids in text become links to their ticket system. Runs after the inline patterns,
+    on text and tails only, never inside links, code or preformatted blocks."""
+
+    SKIP = {"a", "code", "pre", "kbd", "samp"}
+
+    def __init__(self, md: markdown.Markdown, finder: TicketFinder) -> None:
+        super().__init__(md)
+        self.finder = finder
+
+    def run(self, root: etree.Element) -> None:
+        self._walk(root)
+
+    def _walk(self, parent: etree.Element) -> None:
+        if parent.tag in self.SKIP:
+            return
+        if parent.text:
+            links, parent.text = self._split(parent.text)
+            for offset, link in enumerate(links):
+                parent.insert(offset, link)
+        for child in list(parent):
+            self._walk(child)
+            if child.tail:
+                links, child.tail = self._split(child.tail)
+                index = list(parent).index(child) + 1
+                for offset, link in enumerate(links):
+                    parent.insert(index + offset, link)
+
+    def _split(self, text: str) -> tuple[list[etree.Element], str]:
+        """(links to insert after the node, the text left before the first link)."""
+        found = self.finder(text)
+        if not found:
+            return [], text
+        links: list[etree.Element] = []
+        head = text[: found[0][0]]
+        for number, (start, end, url, org) in enumerate(found):
+            link = etree.Element("a")
+            link.set("href", url)
+            link.set("class", "ticket")
+            if org:
+                link.set("title", org)
+            link.text = text[start:end]
+            following = found[number + 1][0] if number + 1 < len(found) else len(text)
+            link.tail = text[end:following]
+            links.append(link)
+        return links, head
+
+
+class TicketLinkExtension(Extension):
+    def __init__(self, **kwargs: Any) -> None:
+        self.config = {"finder": [_no_tickets, "callable: text -> [(start, end, url, org)]"]}
+        super().__init__(**kwargs)
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
+        # After 'inline' (20), so code spans and links are already elements that are skipped.
+        md.treeprocessors.register(_TicketLinkProcessor(md, self.getConfig("finder")),
+                                   "kb_tickets", 13)

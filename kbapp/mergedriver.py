@@ -10,6 +10,10 @@ both sides changed a document. :func:`merge` then:
   by key; ``review.last_reviewed`` takes the later date and ``review.reviewed_by`` follows it;
   ``status`` takes the more conservative value (retired > draft > in-review > published); any
   other value changed differently on both sides is a conflict on that field;
+- co-sourcing fields (:mod:`kbapp.responsibility`, :mod:`kbapp.handover`): RACI lists and
+  ``escalation`` are lists (union); handover ``steps`` are a list, so a step recorded on each
+  side is kept from both and never lost; ``handover.started`` takes the earlier date (both
+  sides started the same handover);
 - merges the **body** with git's own three-way merge (``git merge-file``);
 - writes the merged front matter into *mine*'s block, so its comments, key order and quoting
   survive (:func:`kbapp.frontmatter.patch`).
@@ -190,6 +194,11 @@ def _merge_field(name: str, base: Any, mine: Any, theirs: Any) -> tuple[Any, Any
         later = _later_side(mine, theirs)
         if later is not None:
             value = mine if later == "mine" else theirs
+            return value, value, []
+    if name == "handover.started":
+        later = _later_side(mine, theirs)
+        if later is not None and documents.as_date(mine) and documents.as_date(theirs):
+            value = theirs if later == "mine" else mine
             return value, value, []
     if name == "status" and mine in STATUS_RANK and theirs in STATUS_RANK:
         value = mine if STATUS_RANK[mine] >= STATUS_RANK[theirs] else theirs

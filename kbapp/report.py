@@ -3,7 +3,8 @@
 :func:`build_report` gathers the figures (documents by type, status and organisation; reviews
 overdue and due soon per organisation and owner; documents without owners; lint errors and
 broken links; most used runbooks; incidents captured this period; searches that found nothing;
-feedback; 12 months of trends from git history). :func:`render_html` makes one self-contained
+feedback; handovers of routine work between the organisations; 12 months of trends from git
+history). :func:`render_html` makes one self-contained
 HTML file (inline CSS and SVG, no script, nothing remote) that prints well; :func:`write_csv`
 writes the same tables as CSV files for a spreadsheet. The window's dashboard shows the same
 :class:`HealthReport`.
@@ -22,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kbapp import handover as handover_module
 from kbapp.activity import activity_for
 from kbapp.documents import STATUSES
 from kbapp.lint import Problem, lint_workspace
@@ -89,6 +91,22 @@ class FeedbackRow:
     comments: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class HandoverRow:
+    doc: DocRef
+    from_org: str
+    to_org: str
+    started: dt.date | None
+    done: int
+    total: int
+    complete: bool
+    next_step: str  # its label, "" when complete
+    last_activity: dt.date | None
+    #: Days since the last recorded step (or the start): a handover that stalls shows here.
+    idle_days: int | None
+    tickets: tuple[str, ...] = ()
+
+
 @dataclass
 class HealthReport:
     kb_name: str
@@ -114,6 +132,14 @@ class HealthReport:
     feedback: list[FeedbackRow]
     trends: Trends
     statuses: list[str] = field(default_factory=lambda: list(STATUSES))
+    #: Handovers of routine work between the organisations, unfinished first.
+    handovers: list[HandoverRow] = field(default_factory=list)
+    #: Ticket id -> URL for every ticket id the report shows (from ``[[tickets]]`` in config).
+    ticket_urls: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def handovers_open(self) -> list[HandoverRow]:
+        return [h for h in self.handovers if not h.complete]
 
     @property
     def overdue(self) -> list[ReviewItem]:
@@ -238,6 +264,24 @@ def build_report(
                 for i in store.incidents(since_time)]
     gaps = [GapRow(q, n, last) for q, n, last in store.content_gaps(since_time)]
 
+    handovers = []
+    for ongoing in handover_module.handovers(workspace):
+        last = ongoing.last_activity()
+        listed = workspace.catalog.get(ongoing.path)
+        handovers.append(HandoverRow(
+            doc=_ref(listed) if listed is not None else DocRef(ongoing.doc_id, ongoing.title,
+                                                               ongoing.path),
+            from_org=ongoing.from_org, to_org=ongoing.to_org, started=ongoing.started,
+            done=ongoing.progress[0], total=ongoing.progress[1], complete=ongoing.complete,
+            next_step=ongoing.next_step.label if ongoing.next_step and not ongoing.complete else "",
+            last_activity=last, idle_days=(today - last).days if last else None,
+            tickets=tuple(r.ticket for r in ongoing.records if r.ticket),
+        ))
+    linker = workspace.ticket_linker()
+    shown = {t for row in captured for t in row.incidents} | {s.ticket for s in sessions}
+    shown |= {t for row in handovers for t in row.tickets}
+    ticket_urls = {t: url for t in sorted(shown) if (url := linker.url(t))}
+
     return HealthReport(
         kb_name=config.name,
         today=today,
@@ -263,6 +307,8 @@ def build_report(
         content_gaps=gaps,
         feedback=feedback,
         trends=history,
+        handovers=handovers,
+        ticket_urls=ticket_urls,
     )
 
 
@@ -333,6 +379,12 @@ def csv_tables(report: HealthReport) -> dict[str, tuple[list[str], list[list[Any
         "feedback.csv": (["id", "title", "helpful", "not_helpful", "comments"], [
             [f.doc.doc_id, f.doc.title, f.helpful, f.not_helpful, " | ".join(f.comments)]
             for f in report.feedback]),
+        "handovers.csv": (
+            ["id", "title", "from", "to", "started", "done", "total", "next_step",
+             "last_activity", "idle_days", "tickets", "path"],
+            [[h.doc.doc_id, h.doc.title, h.from_org, h.to_org, h.started or "", h.done, h.total,
+              h.next_step, h.last_activity or "", "" if h.idle_days is None else h.idle_days,
+              " ".join(h.tickets), h.doc.path] for h in report.handovers]),
         "trends.csv": (["month", "organisation", "created", "reviewed", "retired"], [
             [r["month"], r["organisation"], r["created"], r["reviewed"], r["retired"]]
             for r in report.trends.rows()]),

@@ -76,6 +76,7 @@ class Template:
             meta["systems"] = list(systems)
         if tags:
             meta["tags"] = list(tags)
+        _fill_responsibility(meta, owner_org, (owners or [""])[0])
         meta["template"] = self.ref
         values = {
             "title": title,
@@ -99,6 +100,25 @@ class Template:
             return True
         example = self.section_text.get(section.lower(), "")
         return bool(example) and _squash(written) == _squash(example)
+
+
+def _fill_responsibility(meta: dict[str, Any], owner_org: str, owner: str) -> None:
+    """Templates that carry ``responsible``/``accountable`` (empty) start with the writer's own
+    organisation in them, and an ``escalation`` step with blanks starts as the writer's
+    organisation and address: a first answer for the writer to correct, not a blank to forget."""
+    for role in ("responsible", "accountable"):
+        if meta.get(role) == [] and owner_org:
+            meta[role] = [owner_org]
+    steps = meta.get("escalation")
+    if isinstance(steps, list):
+        for step in steps:
+            if isinstance(step, dict):
+                if not step.get("org") and owner_org:
+                    step["org"] = owner_org
+                if not step.get("contact") and not step.get("rotation") and owner:
+                    step["contact"] = owner
+        meta["escalation"] = [s for s in steps if not isinstance(s, dict) or s.get("org")
+                              or s.get("contact") or s.get("rotation")]
 
 
 def _squash(text: str) -> str:

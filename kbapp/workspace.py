@@ -314,9 +314,21 @@ class Workspace:
 
     def render(self, doc: Document) -> Any:
         """The document's body as sanitised HTML (:class:`kbapp.render.Rendered`)."""
+        from kbapp.mdext import TicketLinkExtension
         from kbapp.render import render_markdown  # Markdown and Pygments load on first use
 
-        return render_markdown(doc.body, resolver=self.wiki_target)
+        linker = self.ticket_linker()
+        extensions = []
+        if linker:
+            extensions.append(TicketLinkExtension(finder=lambda text: [
+                (ref.start, ref.end, ref.url, ref.org) for ref in linker.find(text)]))
+        return render_markdown(doc.body, resolver=self.wiki_target, extensions=extensions)
+
+    def ticket_linker(self) -> Any:
+        """The :class:`kbapp.tickets.TicketLinker` of this knowledge base's ticket systems."""
+        from kbapp.tickets import TicketLinker
+
+        return TicketLinker(self.config.tickets)
 
     def new_unique_id(self) -> str:
         taken = self.catalog.ids()

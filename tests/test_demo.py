@@ -63,3 +63,20 @@ def test_demo_command_and_lint_from_the_command_line(cli: Callable[..., CliResul
     assert lint.code == 0, lint.out + lint.err
     found = cli("--kb", root, "list", "--type", "runbook")
     assert "etcdNoLeader" in found.out
+
+
+def test_demo_shows_the_cosourcing_model(tmp_path: Path) -> None:
+    from kbapp import handover, matrix, onboarding
+
+    with Workspace.open(ensure_demo(tmp_path), Settings()) as ws:
+        found = {h.doc_id: h for h in handover.handovers(ws)}
+        assert {k: (h.progress[0], h.complete) for k, h in found.items()} == {
+            "kb-1a4e7c20": (4, True), "kb-2b7d9e41": (2, False), "kb-92e5f608": (0, False)}
+        m = matrix.matrix_for(ws)
+        assert {g.kind for g in m.gaps} == {"no-runbook", "disagreement", "no-responsible"}
+        assert m.cell("etcd", "runbook").responsible == ["partner"]
+        path = onboarding.progress(ws, "kb-e8f90a1b")
+        assert len(path.items) == 9 and all(item.doc_id for item in path.items)
+        assert ws.ticket_linker().url("PRT-4471") == "https://portal.kestrel-ms.example/tickets/PRT-4471"
+        html = ws.render(ws.load("kb-a43f8019")).html
+        assert 'href="https://servicedesk.tidewater.example/change/CHG-8812"' in html

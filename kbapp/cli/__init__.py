@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from kbapp import __version__
+from kbapp.cli import cosourcing as cosourcing_commands
 from kbapp.cli import documents as documents_commands
 from kbapp.cli import lifecycle as lifecycle_commands
 from kbapp.cli import search as search_commands
@@ -27,6 +28,7 @@ COMMAND_MODULES = [
     lifecycle_commands,
     search_commands,
     sync_commands,
+    cosourcing_commands,
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS = 0, 1, 2, 3

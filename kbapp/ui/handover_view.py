@@ -1,0 +1,191 @@
+"""Handovers in the window: every handover with its progress, the steps of the selected one,
+and recording its next step (committed like any other edit, so the other organisation sees it
+after their next sync)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDateEdit,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kbapp import handover
+from kbapp.catalog import CatalogChanges
+from kbapp.errors import KbError
+from kbapp.ui.incident import follow
+from kbapp.workspace import Workspace
+
+COLUMNS = ("Document", "Handover", "Steps", "Next")
+
+
+class HandoverView(QWidget):
+    """The progress of every handover of routine work between the organisations."""
+
+    open_requested = Signal(str)
+    step_recorded = Signal(str)  # path, after a step was committed
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.handovers: list[handover.Handover] = []
+        self._create_table()
+        self._create_detail()
+        self._create_layout()
+        follow(self, workspace.documents_changed, self._on_documents_changed)
+        self.refresh()
+
+    def _create_table(self) -> None:
+        self.show_complete = QCheckBox("Show signed-off handovers")
+        self.show_complete.setChecked(True)
+        self.show_complete.toggled.connect(lambda _checked: self.refresh())
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._on_selection_changed)
+        self.table.cellDoubleClicked.connect(lambda row, _col: self._open(row))
+
+    def _create_detail(self) -> None:
+        self.title_label = QLabel()
+        self.title_label.setWordWrap(True)
+        self.steps_list = QListWidget()
+        self.date_edit = QDateEdit(QDate.currentDate())
+        self.date_edit.setCalendarPopup(True)
+        self.date_edit.setDisplayFormat("yyyy-MM-dd")
+        self.ticket_edit = QLineEdit()
+        self.ticket_edit.setPlaceholderText("Ticket it was done under (INC-…, CHG-…)")
+        self.note_edit = QLineEdit()
+        self.record_button = QPushButton("Record next step")
+        self.record_button.clicked.connect(self.record_next_step)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+
+    def _create_layout(self) -> None:
+        form = QFormLayout()
+        form.addRow("Date", self.date_edit)
+        form.addRow("Ticket", self.ticket_edit)
+        form.addRow("Note", self.note_edit)
+        detail = QVBoxLayout()
+        detail.addWidget(self.title_label)
+        detail.addWidget(self.steps_list, 1)
+        detail.addLayout(form)
+        detail.addWidget(self.record_button)
+        detail.addWidget(self.message_label)
+        left = QVBoxLayout()
+        left.addWidget(self.show_complete)
+        left.addWidget(self.table, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(left, 3)
+        layout.addLayout(detail, 2)
+
+    # ------------------------------------------------------------------ state
+
+    def refresh(self) -> None:
+        selected = self.current()
+        self.handovers = handover.handovers(self.workspace, refresh=False,
+                                            include_complete=self.show_complete.isChecked())
+        self.table.setRowCount(len(self.handovers))
+        for row, item in enumerate(self.handovers):
+            done, total = item.progress
+            nxt = "signed off" if item.complete else (item.next_step.label if item.next_step else "")
+            for column, text in enumerate((item.title, f"{item.from_org} → {item.to_org}",
+                                           f"{done}/{total}", nxt)):
+                cell = QTableWidgetItem(text)
+                if column == 2:
+                    cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.table.setItem(row, column, cell)
+        keep = next((i for i, h in enumerate(self.handovers)
+                     if selected is not None and h.doc_id == selected.doc_id), 0)
+        if self.handovers:
+            self.table.selectRow(keep)
+        self._show_detail()
+
+    def current(self) -> handover.Handover | None:
+        row = self.table.currentRow()
+        return self.handovers[row] if 0 <= row < len(self.handovers) else None
+
+    def select(self, doc_id: str) -> None:
+        for row, item in enumerate(self.handovers):
+            if item.doc_id == doc_id:
+                self.table.selectRow(row)
+
+    def _show_detail(self) -> None:
+        item = self.current()
+        self.steps_list.clear()
+        if item is None:
+            self.title_label.setText("No handover in progress.")
+            self.record_button.setEnabled(False)
+            return
+        self.title_label.setText(f"<b>{_escape(item.title)}</b>: {item.from_org} → {item.to_org}, "
+                                 f"started {item.started or '?'}")
+        for step in handover.STEPS:
+            records = item.done(step.name)
+            if records:
+                for record in records:
+                    extra = ", ".join(x for x in (record.by, record.ticket, record.note) if x)
+                    self.steps_list.addItem(QListWidgetItem(
+                        f"\u2611 {step.label}: {record.date or '?'}" + (f" ({extra})" if extra else "")))
+            else:
+                self.steps_list.addItem(QListWidgetItem(f"\u2610 {step.label}"))
+        nxt = item.next_step
+        self.record_button.setEnabled(nxt is not None and not item.complete)
+        self.record_button.setText(f"Record: {nxt.label}" if nxt and not item.complete
+                                   else "Handover complete")
+
+    # ------------------------------------------------------------------ actions
+
+    def record_next_step(self) -> None:
+        item = self.current()
+        if item is None or item.next_step is None:
+            return
+        step = item.next_step
+        try:
+            result = handover.record_step(
+                self.workspace, item.path, step.name, date=_as_date(self.date_edit.date()),
+                ticket=self.ticket_edit.text(), note=self.note_edit.text())
+        except KbError as exc:
+            self.message_label.setText(str(exc))
+            return
+        self.ticket_edit.clear()
+        self.note_edit.clear()
+        self.refresh()
+        self.message_label.setText(f"Recorded: {step.label} ({item.title})")
+        self.step_recorded.emit(result.path)
+
+    def _open(self, row: int) -> None:
+        if 0 <= row < len(self.handovers):
+            self.open_requested.emit(self.handovers[row].path)
+
+    def _on_selection_changed(self) -> None:
+        self.message_label.clear()
+        self._show_detail()
+
+    def _on_documents_changed(self, changes: CatalogChanges) -> None:
+        if self.isVisible():
+            self.refresh()
+
+
+def _as_date(value: QDate) -> dt.date:
+    return dt.date(value.year(), value.month(), value.day())
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,119 @@
+"""The responsibility matrix in the window: systems × types, responsible organisation per cell,
+gaps highlighted, and the list of gaps below. Double-click opens the document behind a cell."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kbapp.catalog import CatalogChanges
+from kbapp.matrix import Matrix, build_matrix, cell_text
+from kbapp.ui.incident import follow
+from kbapp.workspace import Workspace
+
+GAP_COLOUR = QColor("#fdecea")
+PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+class MatrixView(QWidget):
+    """Who is responsible for what, and where the knowledge base has gaps."""
+
+    open_requested = Signal(str)  # path of a document to open in the reader
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.matrix: Matrix | None = None
+        self._create_widgets()
+        follow(self, workspace.documents_changed, self._on_documents_changed)
+        self.refresh()
+
+    def _create_widgets(self) -> None:
+        self.summary_label = QLabel()
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.cellDoubleClicked.connect(self._on_cell_activated)
+        self.gap_list = QListWidget()
+        self.gap_list.itemActivated.connect(self._on_gap_activated)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.gap_list)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(splitter, 1)
+
+    def refresh(self) -> None:
+        """Rebuild from the catalog as it is (the window refreshes the catalog)."""
+        matrix = build_matrix(self.workspace.catalog.all(), self.workspace.config)
+        self.matrix = matrix
+        self.table.clear()
+        self.table.setRowCount(len(matrix.systems))
+        self.table.setColumnCount(len(matrix.types))
+        self.table.setHorizontalHeaderLabels(matrix.types)
+        self.table.setVerticalHeaderLabels(matrix.systems)
+        for row, system in enumerate(matrix.systems):
+            for column, doc_type in enumerate(matrix.types):
+                self.table.setItem(row, column, self._cell_item(matrix, system, doc_type))
+        self.gap_list.clear()
+        for gap in matrix.gaps:
+            item = QListWidgetItem(f"{gap.kind}: {gap.message}")
+            item.setData(PATH_ROLE, gap.docs[0].path if gap.docs else "")
+            self.gap_list.addItem(item)
+        self.summary_label.setText(
+            f"{len(matrix.systems)} systems · {len(matrix.gaps)} gaps "
+            "(highlighted; double-click a cell or a gap to open its document)")
+
+    def _cell_item(self, matrix: Matrix, system: str, doc_type: str) -> QTableWidgetItem:
+        cell = matrix.cell(system, doc_type)
+        gaps = matrix.gaps_for(system, doc_type)
+        item = QTableWidgetItem(cell_text(cell) if cell.docs else "")
+        lines = [f"{d.title} ({d.status}) — responsible: {', '.join(d.responsible) or 'not named'}"
+                 for d in cell.docs]
+        lines += [f"Gap: {g.message}" for g in gaps]
+        item.setToolTip("\n".join(lines))
+        item.setData(PATH_ROLE, cell.docs[0].path if cell.docs else "")
+        if gaps:
+            item.setBackground(QBrush(GAP_COLOUR))
+        return item
+
+    def cell_text_at(self, system: str, doc_type: str) -> str:
+        """What the user sees in a cell (for tests and accessibility)."""
+        item = self._item_for(system, doc_type)
+        return item.text() if item else ""
+
+    def is_gap(self, system: str, doc_type: str) -> bool:
+        item = self._item_for(system, doc_type)
+        return item is not None and item.background().color() == GAP_COLOUR
+
+    def _item_for(self, system: str, doc_type: str) -> QTableWidgetItem | None:
+        if self.matrix is None or system not in self.matrix.systems or doc_type not in self.matrix.types:
+            return None
+        return self.table.item(self.matrix.systems.index(system), self.matrix.types.index(doc_type))
+
+    def _on_cell_activated(self, row: int, column: int) -> None:
+        item = self.table.item(row, column)
+        path = item.data(PATH_ROLE) if item else ""
+        if path:
+            self.open_requested.emit(path)
+
+    def _on_gap_activated(self, item: QListWidgetItem) -> None:
+        path = item.data(PATH_ROLE)
+        if path:
+            self.open_requested.emit(path)
+
+    def _on_documents_changed(self, changes: CatalogChanges) -> None:
+        if self.isVisible():
+            self.refresh()
