@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.ui import lifecycle
+from kbapp.ui import cosourcing, lifecycle
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Action:
     id: str
     title: str
     shortcut: str
-    handler: str  # MainWindow method, or "lifecycle.<method of LifecycleViews>"
+    handler: str  # MainWindow method, or "lifecycle.<method>" / "cosourcing.<method>"
     menu: str
     toolbar: bool = False
     tip: str = ""
@@ -80,11 +80,14 @@ ACTIONS: tuple[Action, ...] = (
 
 
 def all_actions() -> tuple[Action, ...]:
-    """The window's own actions and the lifecycle views' (incident, reviews, health)."""
+    """The window's own actions, then the lifecycle views' (incident, reviews, health) and the
+    co-sourcing views' (responsibility matrix, handovers, onboarding)."""
     joined = tuple(
-        Action(a.id, a.title, a.shortcut, f"lifecycle.{a.handler}", "&" + a.menu.lstrip("&"),
+        Action(a.id, a.title, a.shortcut, f"{owner}.{a.handler}", "&" + a.menu.lstrip("&"),
                tip=a.tip)
-        for a in lifecycle.ACTIONS
+        for owner, declared in (("lifecycle", lifecycle.ACTIONS),
+                                ("cosourcing", cosourcing.ACTIONS))
+        for a in declared
     )
     return ACTIONS + joined
 

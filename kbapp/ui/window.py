@@ -1,6 +1,7 @@
 """The main window: search and browse on the left, the document on the right (reader, editor,
 history or conflicts), sync in the status bar, the lifecycle views (incident banner, review
-queue, health dashboard) joined in.
+queue, health dashboard) and the co-sourcing views (responsibility matrix, handovers,
+onboarding) joined in.
 
 The window adapts the core and owns no business logic: each view module does one job, and
 this class wires them together and holds the action handlers that ``kbapp/ui/actions.py``
@@ -33,6 +34,7 @@ from kbapp.interaction import Level
 from kbapp.ui import actions as action_list
 from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.conflicts_view import ConflictsView
+from kbapp.ui.cosourcing import CosourcingViews
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
 from kbapp.ui.lifecycle import LifecycleViews
@@ -149,6 +151,8 @@ class MainWindow(QMainWindow):
         self.lifecycle = LifecycleViews(self, self.workspace, self.tasks)
         self.lifecycle.open_requested.connect(self.open_document)
         self.lifecycle.fix_requested.connect(self.edit_document)
+        self.cosourcing = CosourcingViews(self, self.workspace)
+        self.cosourcing.open_requested.connect(self.open_document)
 
     def _create_actions(self) -> None:
         self.actions_by_id = action_list.install(self, self._handler)
@@ -157,9 +161,9 @@ class MainWindow(QMainWindow):
         self.palette_dialog: action_list.CommandPalette | None = None
 
     def _handler(self, name: str) -> Callable[[], object]:
-        if name.startswith("lifecycle."):
-            return getattr(self.lifecycle, name.split(".", 1)[1])
-        return getattr(self, name)
+        owner, _, method = name.rpartition(".")
+        views = {"": self, "lifecycle": self.lifecycle, "cosourcing": self.cosourcing}
+        return getattr(views[owner], method)
 
     def _create_status_bar(self) -> None:
         self.sync = SyncController(self.workspace, self.tasks, self)
@@ -215,6 +219,7 @@ class MainWindow(QMainWindow):
             self.shelf.opened(doc.path)
             self.browse.refresh_shelf()
             self.lifecycle.document_opened(doc)
+            self.cosourcing.document_opened(doc)
             self._update_title()
 
     def _update_title(self, *_args: object) -> None:
