@@ -55,9 +55,9 @@ def application(argv: Sequence[str] | None = None) -> QApplication:
 
 
 def apply_style(app: QApplication) -> None:
-    palette = app.style().standardPalette()
-    app.setPalette(palette)
-    app.setStyleSheet(style.stylesheet(palette))
+    """The stylesheet coloured for the palette the platform gives (light or dark); called
+    again when the system switches between them."""
+    app.setStyleSheet(style.stylesheet(app.palette()))
 
 
 def open_window(kb: str | None = None, settings: Settings | None = None) -> MainWindow:

@@ -90,7 +90,7 @@ class LifecycleViews(QObject):
         self.checklist_dock = self._dock("incident", "Incident", self.mode.panel,
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.checklist_dock.setVisible(self.mode.active)
-        self.review_queue = ReviewQueueView(self.workspace)
+        self.review_queue = ReviewQueueView(self.workspace, lazy=True)
         self.review_queue.open_requested.connect(self.open_requested)
         self.review_dock = self._dock("review-queue", "Review queue", self.review_queue,
                                       Qt.DockWidgetArea.BottomDockWidgetArea)

@@ -12,7 +12,7 @@ missing document.
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -42,10 +42,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.search import SearchHit, SearchIndex, SearchResponse
 from kbapp.ui import style
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
+
+if TYPE_CHECKING:  # Whoosh loads on the worker that opens the index, not at start-up
+    from kbapp.search import SearchHit, SearchIndex, SearchResponse
 
 DEBOUNCE_MS = 90
 SETTLE_MS = 2500  # a query unchanged this long counts as one search (incident timeline)
@@ -284,7 +286,12 @@ class SearchView(QWidget):
 
     def start(self) -> None:
         """Open the index in the background, then catch up with what changed since last time."""
-        self.tasks.run(lambda: SearchIndex.for_workspace(self.workspace), self._on_index_open,
+        def open_index() -> SearchIndex:
+            from kbapp.search import SearchIndex
+
+            return SearchIndex.for_workspace(self.workspace)
+
+        self.tasks.run(open_index, self._on_index_open,
                        self._on_index_failed, owner=self)
 
     def _on_index_open(self, index: SearchIndex) -> None:

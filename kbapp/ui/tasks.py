@@ -51,9 +51,13 @@ class _Job(QRunnable):
             else:
                 result = self.work()
         except Exception as exc:  # noqa: BLE001 - handed to the GUI thread to show
-            self.relay.failed.emit(exc)
+            outcome, value = self.relay.failed, exc
         else:
-            self.relay.finished.emit(result)
+            outcome, value = self.relay.finished, result
+        try:
+            outcome.emit(value)
+        except RuntimeError:  # the application is shutting down: nobody is waiting
+            pass
 
 
 class Ticket:
