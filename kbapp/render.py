@@ -91,7 +91,8 @@ def _markdown(resolver: WikiResolver | None, extra: list[markdown.Extension]) ->
     return markdown.Markdown(
         extensions=[
             "tables",
-            "fenced_code",
+            "pymdownx.highlight",
+            "pymdownx.superfences",  # fences inside list items too (runbook steps)
             "codehilite",
             "toc",
             "admonition",
@@ -105,6 +106,7 @@ def _markdown(resolver: WikiResolver | None, extra: list[markdown.Extension]) ->
         ],
         extension_configs={
             "codehilite": {"css_class": "codehilite", "guess_lang": False, "linenums": False},
+            "pymdownx.highlight": {"css_class": "codehilite", "guess_lang": False},
             "toc": {"permalink": False, "toc_depth": "1-4"},
         },
         output_format="html",

@@ -59,11 +59,11 @@ class CosourcingViews(QObject):
         self._create_docks()
 
     def _create_docks(self) -> None:
-        self.matrix = MatrixView(self.workspace)
+        self.matrix = MatrixView(self.workspace, lazy=True)
         self.matrix.open_requested.connect(self.open_requested)
         self.matrix_dock = self._dock("matrix", "Responsibility matrix", self.matrix,
                                       Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.handovers = HandoverView(self.workspace)
+        self.handovers = HandoverView(self.workspace, lazy=True)
         self.handovers.open_requested.connect(self.open_requested)
         self.handover_dock = self._dock("handovers", "Handovers", self.handovers,
                                         Qt.DockWidgetArea.BottomDockWidgetArea)

@@ -39,7 +39,8 @@ class HandoverView(QWidget):
     open_requested = Signal(str)
     step_recorded = Signal(str)  # path, after a step was committed
 
-    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None,
+                 lazy: bool = False) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.handovers: list[handover.Handover] = []
@@ -47,7 +48,8 @@ class HandoverView(QWidget):
         self._create_detail()
         self._create_layout()
         follow(self, workspace.documents_changed, self._on_documents_changed)
-        self.refresh()
+        if not lazy:  # lazy: a hidden dock of the main window fills itself when shown
+            self.refresh()
 
     def _create_table(self) -> None:
         self.show_complete = QCheckBox("Show signed-off handovers")

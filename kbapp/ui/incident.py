@@ -45,9 +45,12 @@ STEP_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def follow(owner: QObject, event: Event[Any], handler: Callable[[Any], object]) -> None:
-    """Subscribe ``handler`` to a core event for as long as the Qt object ``owner`` lives."""
-    event.connect(handler)
-    owner.destroyed.connect(lambda *_: event.disconnect(handler))
+    """Subscribe ``handler`` to a core event for as long as the Qt object ``owner`` lives.
+    The handler runs on the GUI thread even when the event fires on a worker (a sync, the
+    index catching up), through :func:`kbapp.ui.tasks.relay`."""
+    from kbapp.ui.tasks import relay
+
+    relay(owner, event, handler)
 
 
 def clock(delta: dt.timedelta) -> str:

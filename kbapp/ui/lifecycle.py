@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QVBoxLayout, QWidget
 
 from kbapp.activity import Incident
@@ -25,11 +25,11 @@ from kbapp.documents import Document
 from kbapp.errors import KbError
 from kbapp.incident import incidents_for
 from kbapp.interaction import Level
-from kbapp.ui._lifecycle_task import run as run_task
 from kbapp.ui.capture import CaptureDialog
 from kbapp.ui.dashboard import DashboardView
 from kbapp.ui.incident import IncidentMode, StartIncidentDialog
 from kbapp.ui.review_queue import ReviewQueueView
+from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
 
@@ -61,10 +61,12 @@ class LifecycleViews(QObject):
     open_requested = Signal(str)  # a path the window should show in the reader
     fix_requested = Signal(str, str)  # path to open in the editor, notes to show beside it
 
-    def __init__(self, window: QMainWindow, workspace: Workspace) -> None:
+    def __init__(self, window: QMainWindow, workspace: Workspace,
+                 tasks: Tasks | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.workspace = workspace
+        self.tasks = tasks or Tasks(self)
         self.incidents = incidents_for(workspace)
         self._create_incident_mode()
         self._create_docks()
@@ -88,7 +90,7 @@ class LifecycleViews(QObject):
         self.checklist_dock = self._dock("incident", "Incident", self.mode.panel,
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.checklist_dock.setVisible(self.mode.active)
-        self.review_queue = ReviewQueueView(self.workspace)
+        self.review_queue = ReviewQueueView(self.workspace, lazy=True)
         self.review_queue.open_requested.connect(self.open_requested)
         self.review_dock = self._dock("review-queue", "Review queue", self.review_queue,
                                       Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -166,9 +168,9 @@ class LifecycleViews(QObject):
         self.open_requested.emit(result.path)
 
     def _background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """Slow work (the report) on the thread pool; the result comes back on the GUI
-        thread. To be replaced by kbapp/ui/tasks.py once the window has it."""
-        run_task(QThreadPool.globalInstance(), work, done, self.dashboard.show_error)
+        """Slow work (the report) on the window's background runner; the result comes back
+        on the GUI thread, an older report is dropped when a newer one was asked for."""
+        self.tasks.run(work, done, self.dashboard.show_error, owner=self, key="health-report")
 
     # ------------------------------------------------------------------ events
 

@@ -31,13 +31,15 @@ class MatrixView(QWidget):
 
     open_requested = Signal(str)  # path of a document to open in the reader
 
-    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None,
+                 lazy: bool = False) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.matrix: Matrix | None = None
         self._create_widgets()
         follow(self, workspace.documents_changed, self._on_documents_changed)
-        self.refresh()
+        if not lazy:  # lazy: a hidden dock of the main window fills itself when shown
+            self.refresh()
 
     def _create_widgets(self) -> None:
         self.summary_label = QLabel()

@@ -127,7 +127,7 @@ class ReviewQueueView(QWidget):
     reviewed = Signal(str)  # path, after any review action committed
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None,
-                 today: dt.date | None = None) -> None:
+                 today: dt.date | None = None, lazy: bool = False) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.today = today
@@ -136,7 +136,8 @@ class ReviewQueueView(QWidget):
         self._create_detail()
         self._create_layout()
         follow(self, workspace.documents_changed, self._on_documents_changed)
-        self.refresh()
+        if not lazy:  # lazy: a hidden dock of the main window fills itself when shown
+            self.refresh()
 
     # ------------------------------------------------------------------ building
 

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Window speed on a large knowledge base: time to a usable window, and how long the UI thread
+is blocked per keystroke while a query is typed.
+
+    python bench/ui_bench.py [--corpus PATH] [--kb DIR]
+
+With ``--kb DIR`` the knowledge base is built there once (import of the corpus and a full
+index) and reused by later runs. Each start is measured in a fresh process (imports included):
+from the start of the process to the window shown with the cursor in the search field, and
+to the index being open (a query can run). Typing: a 5-letter query is typed one key every
+150 ms; a 1 ms timer measures the event loop's longest stall per keystroke (from the key until
+the next keystroke, or until the last answer is painted). Record the figures in
+docs/benchmarks.md ("Window").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = Path("/work/shared/corpora/gautamanand-dot__SupportArticles-docs")
+if not DEFAULT_CORPUS.is_dir():
+    DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "gautamanand-dot__SupportArticles-docs"
+QUERIES = ("proxy", "print", "azure", "disks", "cache")
+
+
+def build(kb: Path, corpus: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from kbapp.importer import import_folder
+    from kbapp.search import SearchIndex
+    from kbapp.settings import Settings
+    from kbapp.workspace import Workspace
+
+    settings = Settings(user_name="Bench", user_email="bench@internal.example")
+    if (kb / ".kb" / "config.toml").is_file():
+        ws = Workspace.open(kb, settings)
+    else:
+        ws = Workspace.init(kb, "Bench KB", ["internal", "partner"], settings=settings,
+                            domains={"internal": ["internal.example"]})
+        started = time.perf_counter()
+        report = import_folder(ws, corpus, into="support")
+        print(f"import: {len(report.imported)} documents in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    count = SearchIndex.for_workspace(ws).catch_up()
+    print(f"index catch-up: {count} documents in {time.perf_counter() - started:.1f} s")
+    ws.close()
+
+
+CHILD = r"""
+import json, os, sys, time
+started = time.perf_counter()
+sys.path.insert(0, sys.argv[1])
+from PySide6.QtCore import QElapsedTimer, QTimer, Qt
+from PySide6.QtTest import QTest
+from kbapp.settings import Settings
+from kbapp.ui.app import application, open_window
+app = application()
+settings = Settings(user_name="Bench", user_email="bench@internal.example",
+                    fetch_interval_minutes=0)
+window = open_window(sys.argv[2], settings)
+app.processEvents()
+shown = time.perf_counter() - started
+assert window.search.field.hasFocus()
+while window.search.index is None:
+    app.processEvents()
+    time.sleep(0.001)
+index_open = time.perf_counter() - started
+# Let the start-up work (catch-up, browse outline, sync status) finish before typing.
+deadline = time.monotonic() + 60
+while window.tasks.busy and time.monotonic() < deadline:
+    app.processEvents()
+    time.sleep(0.005)
+
+stalls = []
+last = [time.perf_counter()]
+worst = [0.0]
+def tick():
+    now = time.perf_counter()
+    worst[0] = max(worst[0], now - last[0])
+    last[0] = now
+timer = QTimer()
+timer.setTimerType(Qt.TimerType.PreciseTimer)
+timer.timeout.connect(tick)
+timer.start(1)
+results = []
+for query in sys.argv[3].split(","):
+    window.search.field.clear()
+    QTest.qWait(300)
+    per_key = []
+    for char in query:
+        last[0] = time.perf_counter(); worst[0] = 0.0
+        QTest.keyClick(window.search.field, char)
+        QTest.qWait(150)
+        per_key.append(worst[0])
+    shown_answer = []
+    window.search.results_shown.connect(lambda r: shown_answer.append(r))
+    last[0] = time.perf_counter(); worst[0] = 0.0
+    QTest.qWait(600)
+    per_key[-1] = max(per_key[-1], worst[0])
+    total = window.search.response.total if window.search.response else -1
+    results.append({"query": query, "stalls_ms": [round(s * 1000, 1) for s in per_key],
+                    "total": total})
+timer.stop()
+print(json.dumps({"shown": shown, "index_open": index_open, "typing": results}))
+window.close()
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--kb", type=Path, help="build/reuse the knowledge base here")
+    parser.add_argument("--starts", type=int, default=5)
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env_dir = Path(tempfile.mkdtemp(prefix="kbapp-uibench-"))
+    os.environ["KBAPP_CONFIG_DIR"] = str(env_dir / "config")
+    os.environ["KBAPP_DATA_DIR"] = str(env_dir / "data")
+    kb = args.kb or env_dir / "kb"
+    if not (kb / ".git" / "kbapp" / "index").is_dir():
+        if not args.corpus.is_dir():
+            print(f"corpus {args.corpus} not found", file=sys.stderr)
+            return 1
+        build(kb, args.corpus)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python "
+          f"{platform.python_version()}, {platform.system()} {platform.release()}")
+    print(f"knowledge base: {kb}")
+    runs = []
+    for _ in range(args.starts):
+        done = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(kb), ",".join(QUERIES)],
+                              capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            print(done.stderr, file=sys.stderr)
+            return 1
+        line = [ln for ln in done.stdout.splitlines() if ln.startswith("{")][-1]
+        runs.append(json.loads(line))
+    shown = [r["shown"] * 1000 for r in runs]
+    index_open = [r["index_open"] * 1000 for r in runs]
+    print(f"window shown, cursor in the search field: median {statistics.median(shown):.0f} ms "
+          f"(runs {', '.join(f'{v:.0f}' for v in shown)})")
+    print(f"search index open (queries run): median {statistics.median(index_open):.0f} ms "
+          f"(runs {', '.join(f'{v:.0f}' for v in index_open)})")
+    stalls = [s for r in runs for q in r["typing"] for s in q["stalls_ms"]]
+    print(f"UI-thread stall per keystroke over {len(stalls)} keystrokes: "
+          f"median {statistics.median(stalls):.1f} ms, p95 "
+          f"{sorted(stalls)[int(len(stalls) * 0.95) - 1]:.1f} ms, max {max(stalls):.1f} ms")
+    for query in runs[0]["typing"]:
+        print(f"  {query['query']!r}: {query['total']} results; stalls {query['stalls_ms']} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

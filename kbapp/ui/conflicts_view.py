@@ -1,0 +1,284 @@
+"""Resolving a conflict: mine, base and theirs side by side with their differences highlighted,
+a merged text to pick or edit, and Resolve.
+
+Two uses, one view. After a sync, the documents both organisations changed in the same place
+(:func:`kbapp.conflicts.list_conflicts`): Resolve saves and commits the merged text through
+:func:`kbapp.conflicts.resolve`. In the editor, when a sync changed the file under unsaved
+typing: the merged text goes back into the editor (:meth:`ConflictsView.merge_for_editor`).
+The merged text starts as the merge by meaning (:func:`kbapp.mergedriver.merge`); text still
+carrying conflict markers is never accepted.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor, QTextFormat
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kbapp import conflicts, mergedriver, policy
+from kbapp.errors import KbError
+from kbapp.interaction import Level
+from kbapp.ui import style
+from kbapp.ui.tasks import Tasks
+from kbapp.workspace import Workspace
+
+MINE_COLOUR = ("#DFF3E4", "#1F3D2A")  # light, dark
+THEIRS_COLOUR = ("#DCEBFA", "#1E3348")
+BASE_COLOUR = ("#F3E9D2", "#3D3420")
+
+
+@dataclass
+class Case:
+    """One document to resolve."""
+
+    path: str
+    title: str
+    mine: str
+    theirs: str
+    base: str
+    merged: str
+    conflicting: list[str]
+
+
+def prepare(path: str, title: str, mine: str, theirs: str, base: str) -> Case:
+    """Merge by meaning what can be merged (runs on a worker: git merge-file)."""
+    result = mergedriver.merge(base.encode("utf-8") if base else None, mine.encode("utf-8"),
+                               theirs.encode("utf-8"), path)
+    return Case(path, title, mine, theirs, base, result.text.decode("utf-8", "replace"),
+                list(result.conflicts))
+
+
+def changed_lines(text: str, other: str) -> list[int]:
+    """0-based lines of ``text`` that are not in ``other`` (by a line diff)."""
+    lines: list[int] = []
+    matcher = difflib.SequenceMatcher(None, text.split("\n"), other.split("\n"), autojunk=False)
+    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
+        if tag != "equal":
+            lines.extend(range(i1, i2))
+    return lines
+
+
+def _pane(name: str) -> QPlainTextEdit:
+    pane = QPlainTextEdit()
+    pane.setObjectName(name)
+    pane.setReadOnly(True)
+    pane.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    font = QFont("DejaVu Sans Mono")
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    pane.setFont(font)
+    return pane
+
+
+def highlight(pane: QPlainTextEdit, lines: list[int], colour: str) -> None:
+    selections = []
+    document = pane.document()
+    for number in lines:
+        block = document.findBlockByNumber(number)
+        if not block.isValid():
+            continue
+        selection = QTextEdit.ExtraSelection()
+        fmt = QTextCharFormat()
+        fmt.setBackground(QColor(colour))
+        fmt.setProperty(QTextFormat.Property.FullWidthSelection, True)
+        selection.format = fmt
+        cursor = QTextCursor(block)
+        selection.cursor = cursor
+        selections.append(selection)
+    pane.setExtraSelections(selections)
+    if lines:  # the differences are what matters: show the first one, not the front matter
+        reveal(pane, lines[0])
+
+
+def reveal(pane: QPlainTextEdit, line: int) -> None:
+    block = pane.document().findBlockByNumber(line)
+    if block.isValid():
+        pane.setTextCursor(QTextCursor(block))
+        pane.centerCursor()
+
+
+class ConflictsView(QWidget):
+    #: A conflict was resolved and committed (its path).
+    resolved = Signal(str)
+    message = Signal(str, str)
+
+    def __init__(self, workspace: Workspace, tasks: Tasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.tasks = tasks
+        self.case: Case | None = None
+        self.cases: list[Case] = []
+        self._editor_callback: Callable[[str], None] | None = None
+        self._create_widgets()
+        self._create_layout()
+
+    def _create_widgets(self) -> None:
+        self.title = QLabel()
+        self.title.setObjectName("conflictTitle")
+        self.title.setWordWrap(True)
+        self.list = QListWidget()
+        self.list.setObjectName("conflictList")
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.currentRowChanged.connect(self._on_row_changed)
+        self.mine = _pane("mine")
+        self.base = _pane("base")
+        self.theirs = _pane("theirs")
+        self.merged = QPlainTextEdit()
+        self.merged.setObjectName("merged")
+        self.merged.setFont(self.mine.font())
+        self.take_mine = QPushButton("Take mine")
+        self.take_mine.clicked.connect(lambda: self._take("mine"))
+        self.take_theirs = QPushButton("Take theirs")
+        self.take_theirs.clicked.connect(lambda: self._take("theirs"))
+        self.resolve_button = QPushButton("Resolve")
+        self.resolve_button.setObjectName("resolveButton")
+        self.resolve_button.setDefault(True)
+        self.resolve_button.clicked.connect(self.resolve)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #C0392B")
+        self.error.setWordWrap(True)
+
+    def _create_layout(self) -> None:
+        sides = QSplitter(Qt.Orientation.Horizontal)
+        for label, pane in (("Mine (this clone)", self.mine), ("Base (before both)", self.base),
+                            ("Theirs (the other side)", self.theirs)):
+            box = QWidget()
+            column = QVBoxLayout(box)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.addWidget(QLabel(f"<b>{label}</b>"))
+            column.addWidget(pane)
+            sides.addWidget(box)
+        merged_box = QWidget()
+        merged_layout = QVBoxLayout(merged_box)
+        merged_layout.setContentsMargins(0, 0, 0, 0)
+        merged_layout.addWidget(QLabel("<b>Merged</b> — pick a side or edit; this is what is "
+                                       "saved"))
+        merged_layout.addWidget(self.merged)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.take_mine)
+        buttons.addWidget(self.take_theirs)
+        buttons.addStretch(1)
+        buttons.addWidget(self.error, 2)
+        buttons.addWidget(self.resolve_button)
+        merged_layout.addLayout(buttons)
+        vertical = QSplitter(Qt.Orientation.Vertical)
+        vertical.addWidget(sides)
+        vertical.addWidget(merged_box)
+        vertical.setSizes([400, 260])
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(self.list)
+        main.addWidget(vertical)
+        main.setSizes([170, 930])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.title)
+        layout.addWidget(main, 1)
+
+    # ------------------------------------------------------------------ loading
+
+    def load_conflicts(self) -> None:
+        """The repository's conflicts after a sync (read and merged in the background)."""
+        self._editor_callback = None
+
+        def work() -> list[Case]:
+            return [prepare(c.path, c.title, c.mine, c.theirs, c.base)
+                    for c in conflicts.list_conflicts(self.workspace)]
+
+        self.tasks.run(work, self.show_cases, self._on_failed, owner=self, key="conflicts")
+
+    def merge_for_editor(self, path: str, mine: str, theirs: str, base: str,
+                         done: Callable[[str], None]) -> None:
+        """Merge unsaved editor text with what a sync wrote; ``done(merged)`` on Resolve."""
+        self._editor_callback = done
+        title = path.rsplit("/", 1)[-1]
+        self.tasks.run(lambda: [prepare(path, title, mine, theirs, base)], self.show_cases,
+                       self._on_failed, owner=self, key="conflicts")
+
+    def show_cases(self, cases: list[Case]) -> None:
+        self.cases = cases
+        self.list.clear()
+        for case in cases:
+            item = QListWidgetItem(case.title)
+            item.setToolTip(case.path)
+            self.list.addItem(item)
+        self.list.setVisible(self._editor_callback is None)
+        if cases:
+            self.list.setCurrentRow(0)
+        else:
+            self.case = None
+            self.title.setText("No conflicts: everything is merged.")
+            for pane in (self.mine, self.base, self.theirs, self.merged):
+                pane.clear()
+
+    def _on_row_changed(self, row: int) -> None:
+        if 0 <= row < len(self.cases):
+            self.show_case(self.cases[row])
+
+    def show_case(self, case: Case) -> None:
+        self.case = case
+        where = ", ".join(case.conflicting) or "nothing (merged cleanly)"
+        intro = ("Your unsaved text and the version a sync brought in" if self._editor_callback
+                 else "Both organisations changed this document")
+        self.title.setText(f"<b>{case.title}</b> — {case.path}<br>{intro}; "
+                           f"still conflicting: {where}.")
+        self.mine.setPlainText(case.mine)
+        self.base.setPlainText(case.base)
+        self.theirs.setPlainText(case.theirs)
+        self.merged.setPlainText(case.merged)
+        self.error.clear()
+        dark = 1 if style.is_dark(self.palette()) else 0
+        highlight(self.mine, changed_lines(case.mine, case.theirs), MINE_COLOUR[dark])
+        highlight(self.theirs, changed_lines(case.theirs, case.mine), THEIRS_COLOUR[dark])
+        base_changed = sorted(set(changed_lines(case.base, case.mine))
+                              | set(changed_lines(case.base, case.theirs)))
+        highlight(self.base, base_changed, BASE_COLOUR[dark])
+        marker = policy.conflict_marker_line(case.merged)
+        reveal(self.merged, (marker - 1) if marker else (base_changed[0] if base_changed else 0))
+
+    def _take(self, side: str) -> None:
+        if self.case is not None:
+            self.merged.setPlainText(self.case.mine if side == "mine" else self.case.theirs)
+
+    # ------------------------------------------------------------------ resolving
+
+    def resolve(self) -> bool:
+        case = self.case
+        if case is None:
+            return False
+        text = self.merged.toPlainText()
+        marker = policy.conflict_marker_line(text)
+        if marker is not None:
+            self.error.setText(f"Line {marker} still has a conflict marker; choose what stays.")
+            return False
+        if self._editor_callback is not None:
+            callback, self._editor_callback = self._editor_callback, None
+            callback(text)
+            return True
+        try:
+            conflicts.resolve(self.workspace, case.path, text=text)
+        except KbError as exc:
+            self.error.setText(str(exc))
+            return False
+        self.message.emit(f"Resolved {case.path}.", Level.INFO.value)
+        self.cases = [c for c in self.cases if c.path != case.path]
+        self.resolved.emit(case.path)
+        self.show_cases(self.cases)
+        return True
+
+    def _on_failed(self, error: Exception) -> None:
+        self.message.emit(f"Could not read the conflicts: {error}", Level.ERROR.value)

@@ -1,0 +1,190 @@
+"""The editor's metadata form: the front matter fields a writer sets (title, type, status,
+organisation, owners, systems, tags, incidents, sensitivity, review interval), with
+completion from the values already used in the knowledge base (the catalog's
+``distinct_values``).
+
+Only fields the user actually changed are written back, so opening and saving a document that
+a partner wrote by hand does not add keys to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QStringListModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QWidget,
+)
+
+from kbapp.documents import SENSITIVITIES, STATUSES, Document
+from kbapp.workspace import Workspace
+
+LIST_FIELDS = ("owners", "systems", "tags", "incidents")
+
+
+class ListCompleter(QCompleter):
+    """Completes the last item of a comma-separated list, keeping the items before it."""
+
+    def splitPath(self, path: str) -> list[str]:  # noqa: N802 - Qt override
+        return [path.rsplit(",", 1)[-1].strip()]
+
+    def pathFromIndex(self, index: Any) -> str:  # noqa: N802 - Qt override
+        chosen = str(super().pathFromIndex(index))
+        widget = self.widget()
+        text = widget.text() if isinstance(widget, QLineEdit) else ""
+        head = text.rsplit(",", 1)[0] + ", " if "," in text else ""
+        return head + chosen
+
+
+def split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class MetadataForm(QWidget):
+    changed = Signal()
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self._loading = False
+        self._create_fields()
+        self._create_layout()
+
+    def _create_fields(self) -> None:
+        self.title_edit = QLineEdit()
+        self.title_edit.setPlaceholderText("What the document helps with, in the user's words")
+        self.type_combo = QComboBox()
+        self.type_combo.setEditable(False)
+        self.status_combo = QComboBox()
+        self.status_combo.addItems(list(STATUSES))
+        self.org_combo = QComboBox()
+        self.sensitivity_combo = QComboBox()
+        self.sensitivity_combo.addItems(list(SENSITIVITIES))
+        self.interval_spin = QSpinBox()
+        self.interval_spin.setRange(0, 3650)
+        self.interval_spin.setSpecialValueText("type default")
+        self.interval_spin.setSuffix(" days")
+        self.list_edits: dict[str, QLineEdit] = {}
+        for name in LIST_FIELDS:
+            edit = QLineEdit()
+            edit.setObjectName(f"meta-{name}")
+            edit.setPlaceholderText("comma-separated")
+            completer = ListCompleter(self)
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            completer.setModel(QStringListModel([], completer))
+            edit.setCompleter(completer)
+            edit.textEdited.connect(self._on_edited)
+            self.list_edits[name] = edit
+        self.title_edit.textEdited.connect(self._on_edited)
+        for combo in (self.type_combo, self.status_combo, self.org_combo, self.sensitivity_combo):
+            combo.currentIndexChanged.connect(self._on_edited)
+        self.interval_spin.valueChanged.connect(self._on_edited)
+
+    def _create_layout(self) -> None:
+        grid = QGridLayout(self)
+        grid.setContentsMargins(6, 4, 6, 4)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(4)
+        grid.addWidget(QLabel("Title"), 0, 0)
+        grid.addWidget(self.title_edit, 0, 1, 1, 7)
+        row = [("Type", self.type_combo), ("Status", self.status_combo),
+               ("Organisation", self.org_combo), ("Sensitivity", self.sensitivity_combo)]
+        for column, (label, widget) in enumerate(row):
+            grid.addWidget(QLabel(label), 1, column * 2)
+            grid.addWidget(widget, 1, column * 2 + 1)
+        lists = [("Owners", "owners"), ("Systems", "systems"), ("Tags", "tags")]
+        for column, (label, name) in enumerate(lists):
+            grid.addWidget(QLabel(label), 2, column * 2)
+            grid.addWidget(self.list_edits[name], 2, column * 2 + 1)
+        grid.addWidget(QLabel("Review every"), 2, 6)
+        grid.addWidget(self.interval_spin, 2, 7)
+        grid.addWidget(QLabel("Incidents"), 3, 0)
+        grid.addWidget(self.list_edits["incidents"], 3, 1, 1, 3)
+        for column in (1, 3, 5):
+            grid.setColumnStretch(column, 1)
+
+    def set_completions(self, values: dict[str, list[str]]) -> None:
+        """Values already used in the knowledge base, most used first (from a worker)."""
+        for name, edit in self.list_edits.items():
+            completer = edit.completer()
+            model = completer.model() if completer else None
+            if isinstance(model, QStringListModel):
+                model.setStringList(values.get(name, []))
+
+    # ------------------------------------------------------------------ document <-> form
+
+    def load(self, doc: Document) -> None:
+        self._loading = True
+        try:
+            self.title_edit.setText(doc.title)
+            types = self.workspace.known_types()
+            _fill_combo(self.type_combo, types, doc.type)
+            _fill_combo(self.status_combo, list(STATUSES), doc.status)
+            _fill_combo(self.org_combo, [""] + list(self.workspace.config.org_names), doc.owner_org)
+            _fill_combo(self.sensitivity_combo, list(SENSITIVITIES), doc.sensitivity)
+            self.interval_spin.setValue(doc.review_interval_days or 0)
+            for name, edit in self.list_edits.items():
+                edit.setText(", ".join(_list_value(doc, name)))
+        finally:
+            self._loading = False
+
+    def apply(self, doc: Document) -> None:
+        """Write into ``doc`` the fields whose form value differs from what it says now."""
+        title = self.title_edit.text().strip()
+        if title and title != doc.title:
+            doc.set("title", title)
+        for key, combo, current in (
+            ("type", self.type_combo, doc.type),
+            ("status", self.status_combo, doc.status),
+            ("owner_org", self.org_combo, doc.owner_org),
+            ("sensitivity", self.sensitivity_combo, doc.sensitivity),
+        ):
+            value = combo.currentText()
+            if value != current:
+                doc.set(key, value or None)
+        for name, edit in self.list_edits.items():
+            values = split_list(edit.text())
+            if values != _list_value(doc, name):
+                doc.set(name, values)
+        interval = self.interval_spin.value() or None
+        if interval != doc.review_interval_days:
+            doc.set_review(interval_days=interval)
+
+    def focus_field(self, name: str) -> bool:
+        """Put the cursor in the field a lint problem names; False when there is none."""
+        top = name.split(".")[0].split("[")[0]
+        widgets: dict[str, QWidget] = {
+            "title": self.title_edit, "type": self.type_combo, "status": self.status_combo,
+            "owner_org": self.org_combo, "sensitivity": self.sensitivity_combo,
+            "review": self.interval_spin, **self.list_edits,
+        }
+        widget = widgets.get(top)
+        if widget is None:
+            return False
+        widget.setFocus()
+        return True
+
+    def _on_edited(self, *_args: object) -> None:
+        if not self._loading:
+            self.changed.emit()
+
+
+def _fill_combo(combo: QComboBox, values: list[str], current: str) -> None:
+    combo.blockSignals(True)
+    combo.clear()
+    items = list(values)
+    if current not in items:
+        items.append(current)
+    combo.addItems(items)
+    combo.setCurrentText(current)
+    combo.blockSignals(False)
+
+
+def _list_value(doc: Document, name: str) -> list[str]:
+    return doc.tags if name == "tags" else doc.list_field(name)

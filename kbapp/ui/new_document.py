@@ -1,0 +1,95 @@
+"""Ctrl+N: a new document from a template. Asks for the template, the title and the systems,
+then hands an unsaved document (id, owner and path filled in by
+:meth:`Workspace.draft_from_template`) to the editor; nothing is written or committed until
+the user saves."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QStringListModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kbapp.errors import KbError
+from kbapp.ui.metadata_form import ListCompleter, split_list
+from kbapp.workspace import Workspace
+
+
+class NewDocumentDialog(QDialog):
+    #: The unsaved :class:`~kbapp.documents.Document` to open in the editor.
+    created = Signal(object)
+
+    def __init__(self, workspace: Workspace, title: str = "", template: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.setWindowTitle("New document")
+        self.setObjectName("newDocumentDialog")
+        self.template_combo = QComboBox()
+        for item in workspace.templates:
+            self.template_combo.addItem(item.label, item.name)
+            self.template_combo.setItemData(self.template_combo.count() - 1, item.description,
+                                            Qt.ItemDataRole.ToolTipRole)
+        if template:
+            index = self.template_combo.findData(template)
+            if index >= 0:
+                self.template_combo.setCurrentIndex(index)
+        self.description = QLabel()
+        self.description.setObjectName("hint")
+        self.description.setWordWrap(True)
+        self.template_combo.currentIndexChanged.connect(self._on_template_changed)
+        self.title_edit = QLineEdit(title)
+        self.title_edit.setPlaceholderText("e.g. Fail over the payments database")
+        self.systems_edit = QLineEdit()
+        self.systems_edit.setPlaceholderText("comma-separated, e.g. payments-db, api")
+        completer = ListCompleter(self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setModel(QStringListModel(workspace.catalog.distinct_values("systems"), completer))
+        self.systems_edit.setCompleter(completer)
+        self.error_label = QLabel()
+        self.error_label.setStyleSheet("color: #C0392B")
+        self.error_label.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create and edit")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Template", self.template_combo)
+        form.addRow("", self.description)
+        form.addRow("Title", self.title_edit)
+        form.addRow("Systems", self.systems_edit)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(buttons)
+        self.resize(520, 0)
+        self._on_template_changed()
+        self.title_edit.setFocus()
+
+    def _on_template_changed(self, *_args: object) -> None:
+        self.description.setText(self.template_combo.currentData(Qt.ItemDataRole.ToolTipRole)
+                                 or "")
+
+    def accept(self) -> None:
+        title = self.title_edit.text().strip()
+        if not title:
+            self.error_label.setText("Give the document a title.")
+            self.title_edit.setFocus()
+            return
+        try:
+            doc = self.workspace.draft_from_template(
+                str(self.template_combo.currentData()), title,
+                systems=split_list(self.systems_edit.text()) or None)
+        except KbError as exc:
+            self.error_label.setText(str(exc))
+            return
+        super().accept()
+        self.created.emit(doc)

@@ -1,0 +1,453 @@
+"""The reader: one document rendered as sanitised HTML (:meth:`Workspace.render`), with its
+metadata header, a table of contents, find in page, zoom, back/forward, copy buttons on code
+blocks and links that navigate.
+
+Documents come from another organisation and are untrusted. :class:`QTextBrowser` has no
+script engine; the renderer has already removed scripts, styles and remote images, and here
+links only do what their scheme allows: ``kb:`` and relative links open documents, ``copy:N``
+copies a code block, http(s)/mailto open in the browser only after the user has seen the
+address, and everything else (``file:``, ``javascript:`` …) is refused. Only images inside the
+knowledge base are loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QUrl, Qt, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QTextDocument
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kbapp.documents import Document
+from kbapp.errors import KbError
+from kbapp.interaction import Level
+from kbapp.render import Rendered, TocEntry
+from kbapp.review import ReviewState, review_state_of
+from kbapp.ui import style
+from kbapp.ui.tasks import Tasks
+from kbapp.workspace import Workspace
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}
+EXTERNAL_SCHEMES = {"http", "https", "mailto"}
+
+
+@dataclass
+class Page:
+    """A document ready to show: loaded and rendered off the GUI thread."""
+
+    path: str
+    doc: Document
+    rendered: Rendered
+    header: str
+    toc: list[TocEntry] = field(default_factory=list)
+
+
+def load_page(workspace: Workspace, path: str) -> Page:
+    """Load and render ``path`` (runs on a worker thread)."""
+    doc = workspace.load(path)
+    rendered = workspace.render(doc)
+    return Page(doc.path, doc, rendered, header_html(workspace, doc), rendered.toc)
+
+
+def header_html(workspace: Workspace, doc: Document, today: dt.date | None = None) -> str:
+    """Title, then type · status · organisation · review state, then owners, systems, tags,
+    last review and incidents: what an engineer checks before trusting a runbook."""
+    info = review_state_of(doc, workspace.config, today)
+    esc = html.escape
+    badges = [style.badge(doc.type or "document", "type"), style.badge(doc.status, doc.status)]
+    if doc.owner_org:
+        badges.append(style.badge(doc.owner_org, "org"))
+    if info.state is not ReviewState.OK:
+        badges.append(style.badge(info.state.label, info.state.value))
+    if doc.sensitivity == "internal":
+        badges.append(style.badge("internal only", "internal"))
+    rows: list[tuple[str, str]] = []
+    if doc.owners:
+        rows.append(("Owners", ", ".join(doc.owners)))
+    if doc.systems:
+        rows.append(("Systems", ", ".join(doc.systems)))
+    if doc.tags:
+        rows.append(("Tags", ", ".join(doc.tags)))
+    if info.last_reviewed:
+        by = f" by {doc.reviewed_by}" if doc.reviewed_by else ""
+        due = f"; next review {info.due.isoformat()}" if info.due else ""
+        rows.append(("Reviewed", f"{info.last_reviewed.isoformat()}{by}{due}"))
+    else:
+        rows.append(("Reviewed", "never"))
+    if doc.incidents:
+        rows.append(("Incidents", ", ".join(doc.incidents)))
+    details = "".join(
+        f"<tr><td style='color:gray; padding-right:10px'>{esc(k)}</td><td>{esc(v)}</td></tr>"
+        for k, v in rows
+    )
+    first = next((h for h in doc.headings() if h.level == 1), None)
+    # The body's own first heading usually is the title; say it once.
+    title = "" if first is not None and first.text.strip() == doc.title else (
+        f"<h1>{esc(doc.title)}</h1>")
+    return (
+        f"{title}<p>{' '.join(badges)}</p>"
+        f"<table class='docmeta' cellspacing='0' cellpadding='1'>{details}</table><hr>"
+    )
+
+
+_LEADING_H1_RE = re.compile(r"^\s*<h1\b[^>]*>.*?</h1>", re.S)
+
+
+def with_header(body_html: str, header: str) -> str:
+    """The metadata block right under the document's own title (or on top)."""
+    match = _LEADING_H1_RE.match(body_html)
+    if match is None:
+        return header + body_html
+    return body_html[: match.end()] + header + body_html[match.end():]
+
+
+class _Browser(QTextBrowser):
+    """A QTextBrowser that loads nothing but images inside the knowledge base."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root.resolve()
+        self.current_folder = self.root
+
+    def loadResource(self, kind: int, name: QUrl | str) -> Any:  # noqa: N802
+        name = QUrl(name) if isinstance(name, str) else name
+        if kind != int(QTextDocument.ResourceType.ImageResource.value) or name.scheme():
+            return None
+        target = (self.current_folder / name.path()).resolve()
+        if self.root not in target.parents or target.suffix.lower() not in IMAGE_SUFFIXES:
+            return None
+        try:
+            return target.read_bytes()
+        except OSError:
+            return None
+
+
+class FindBar(QWidget):
+    """Ctrl+F: find in the page; Enter finds the next, Shift+Enter the previous, Esc closes."""
+
+    def __init__(self, browser: QTextBrowser) -> None:
+        super().__init__()
+        self.browser = browser
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText("Find in page")
+        self.edit.setClearButtonEnabled(True)
+        self.edit.returnPressed.connect(self.find_next)
+        self.edit.textChanged.connect(lambda _t: self.find_next(from_start=True))
+        self.status = QLabel()
+        previous = QPushButton("Previous")
+        previous.clicked.connect(self.find_previous)
+        following = QPushButton("Next")
+        following.clicked.connect(self.find_next)
+        close = QToolButton()
+        close.setText("✕")
+        close.setToolTip("Close (Esc)")
+        close.clicked.connect(self.close_bar)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(previous)
+        layout.addWidget(following)
+        layout.addWidget(self.status)
+        layout.addWidget(close)
+        escape = QAction(self)
+        escape.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        escape.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        escape.triggered.connect(self.close_bar)
+        self.addAction(escape)
+        back = QAction(self)
+        back.setShortcut(QKeySequence("Shift+Return"))
+        back.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        back.triggered.connect(self.find_previous)
+        self.addAction(back)
+
+    def open_bar(self) -> None:
+        self.show()
+        self.edit.setFocus()
+        self.edit.selectAll()
+
+    def close_bar(self) -> None:
+        self.hide()
+        self.browser.setFocus()
+
+    def find_next(self, from_start: bool = False) -> bool:
+        return self._find(QTextDocument.FindFlag(0), from_start)
+
+    def find_previous(self) -> bool:
+        return self._find(QTextDocument.FindFlag.FindBackward, False)
+
+    def _find(self, flags: QTextDocument.FindFlag, from_start: bool) -> bool:
+        text = self.edit.text()
+        if not text:
+            self.status.clear()
+            return False
+        if from_start:
+            cursor = self.browser.textCursor()
+            cursor.setPosition(0)
+            self.browser.setTextCursor(cursor)
+        found = self.browser.find(text, flags)
+        if not found:  # wrap around
+            cursor = self.browser.textCursor()
+            backward = bool(flags & QTextDocument.FindFlag.FindBackward)
+            cursor.movePosition(cursor.MoveOperation.End if backward else cursor.MoveOperation.Start)
+            self.browser.setTextCursor(cursor)
+            found = self.browser.find(text, flags)
+        self.status.setText("" if found else "Not found")
+        return found
+
+
+class ReaderView(QWidget):
+    """Shows one document at a time, with back/forward history."""
+
+    #: A document was shown (for the incident timeline and "recent").
+    document_shown = Signal(object)
+    #: The user asked to edit the document shown.
+    edit_requested = Signal(str)
+    #: Something for the status bar or a message box: (message, level).
+    message = Signal(str, str)
+
+    def __init__(self, workspace: Workspace, tasks: Tasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.tasks = tasks
+        self.page: Page | None = None
+        self.back_stack: list[tuple[str, int]] = []
+        self.forward_stack: list[tuple[str, int]] = []
+        self.zoom_steps = 0
+        self.external_prompt: QMessageBox | None = None
+        self._pending_anchor = ""
+        self._create_header()
+        self._create_browser()
+        self._create_toc()
+        self._create_layout()
+
+    def _create_header(self) -> None:
+        # The path and the buttons; the metadata block is the top of the page itself (it
+        # scrolls with the text and is never clipped).
+        self.header = QLabel()
+        self.header.setObjectName("readerHeader")
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.header_buttons = QHBoxLayout()
+        self.header_buttons.setSpacing(4)
+
+    def _create_browser(self) -> None:
+        self.browser = _Browser(self.workspace.root)
+        self.browser.setObjectName("reader")
+        self.browser.setOpenLinks(False)
+        self.browser.setOpenExternalLinks(False)
+        self.browser.anchorClicked.connect(self._on_anchor_clicked)
+        self.browser.highlighted.connect(self._on_link_hovered)
+        self.find_bar = FindBar(self.browser)
+        self.find_bar.hide()
+
+    def _create_toc(self) -> None:
+        self.toc = QListWidget()
+        self.toc.setObjectName("toc")
+        self.toc.setWordWrap(True)
+        self.toc.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.toc.setToolTip("Contents: click a heading to jump to it")
+        self.toc.itemActivated.connect(self._on_toc_activated)
+        self.toc.itemClicked.connect(self._on_toc_activated)
+
+    def _create_layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addLayout(self.header_buttons)
+        top.setContentsMargins(8, 2, 4, 2)
+        header_box = QWidget()
+        header_box.setObjectName("readerHeaderBox")
+        header_box.setLayout(top)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.browser)
+        self.splitter.addWidget(self.toc)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([700, 200])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(header_box)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.find_bar)
+
+    def add_header_action(self, action: QAction) -> None:
+        """A button beside the title (Edit, History, Pin) bound to a window action."""
+        button = QToolButton()
+        button.setDefaultAction(action)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.header_buttons.addWidget(button)
+
+    # ------------------------------------------------------------------ showing documents
+
+    @property
+    def path(self) -> str | None:
+        return self.page.path if self.page else None
+
+    def open(self, path: str, anchor: str = "", *, remember: bool = True) -> None:
+        """Load and render ``path`` in the background, then show it."""
+        if remember and self.page is not None and self.page.path != path:
+            self.back_stack.append((self.page.path, self._scroll()))
+            self.forward_stack.clear()
+        self._pending_anchor = anchor
+        self.tasks.run(lambda: load_page(self.workspace, path), self.show_page,
+                       self._on_failed, owner=self, key="reader")
+
+    def reload(self) -> None:
+        if self.page is not None:
+            scroll = self._scroll()
+            self.tasks.run(lambda: load_page(self.workspace, self.page.path if self.page else ""),
+                           lambda page: self.show_page(page, scroll), self._on_failed,
+                           owner=self, key="reader")
+
+    def show_page(self, page: Page, scroll: int | None = None) -> None:
+        self.page = page
+        self.header.setText(page.path)
+        self.browser.current_folder = (self.workspace.root / page.path).parent
+        self.browser.document().setDefaultStyleSheet(style.reader_css(self.palette()))
+        self.browser.setHtml(with_header(page.rendered.html, page.header))
+        self.toc.clear()
+        entries = [e for e in page.toc if e.level > 1] if sum(
+            1 for e in page.toc if e.level == 1) == 1 else page.toc
+        for entry in entries:
+            indent = "    " * (entry.level - min(e.level for e in entries))
+            item = QListWidgetItem(indent + entry.title)
+            item.setData(Qt.ItemDataRole.UserRole, entry.anchor)
+            self.toc.addItem(item)
+        self.toc.setVisible(len(entries) >= 2)
+        if self._pending_anchor:
+            self.browser.scrollToAnchor(self._pending_anchor)
+            self._pending_anchor = ""
+        elif scroll is not None:
+            self.browser.verticalScrollBar().setValue(scroll)
+        self.document_shown.emit(page.doc)
+
+    def go_back(self) -> bool:
+        return self._step(self.back_stack, self.forward_stack)
+
+    def go_forward(self) -> bool:
+        return self._step(self.forward_stack, self.back_stack)
+
+    def _step(self, source: list[tuple[str, int]], target: list[tuple[str, int]]) -> bool:
+        if not source:
+            return False
+        path, scroll = source.pop()
+        if self.page is not None:
+            target.append((self.page.path, self._scroll()))
+        self.tasks.run(lambda: load_page(self.workspace, path),
+                       lambda page: self.show_page(page, scroll), self._on_failed, owner=self, key="reader")
+        return True
+
+    def _scroll(self) -> int:
+        return self.browser.verticalScrollBar().value()
+
+    def _on_failed(self, error: Exception) -> None:
+        text = str(error) if isinstance(error, KbError) else f"Could not show the document: {error!r}"
+        self.message.emit(text, Level.ERROR.value)
+
+    # ------------------------------------------------------------------ find and zoom
+
+    def open_find(self) -> None:
+        self.find_bar.open_bar()
+
+    def zoom(self, steps: int) -> None:
+        """Change the text size by ``steps`` (0 = back to normal)."""
+        if steps == 0:
+            self.browser.zoomOut(self.zoom_steps)
+            self.zoom_steps = 0
+            return
+        self.browser.zoomIn(steps)
+        self.zoom_steps += steps
+
+    # ------------------------------------------------------------------ links
+
+    def _on_link_hovered(self, url: QUrl) -> None:
+        if not url.isEmpty() and url.scheme() in EXTERNAL_SCHEMES:
+            self.message.emit(f"Link to {url.toString()}", "hover")
+
+    def _on_toc_activated(self, item: QListWidgetItem) -> None:
+        self.browser.scrollToAnchor(item.data(Qt.ItemDataRole.UserRole))
+
+    def _on_anchor_clicked(self, url: QUrl) -> None:
+        self.follow_link(url.toString())
+
+    def follow_link(self, href: str) -> None:
+        """What clicking a link does, by its scheme."""
+        url = QUrl(href)
+        scheme = url.scheme().lower()
+        if scheme == "kb":
+            self._open_id(url.path())
+        elif scheme == "copy":
+            self._copy_block(url.path())
+        elif scheme in EXTERNAL_SCHEMES:
+            self._confirm_external(url)
+        elif scheme:
+            self.message.emit(
+                f"Links of the kind {scheme}: are not opened from a document ({href}).",
+                Level.WARNING.value)
+        elif href.startswith("#"):
+            self.browser.scrollToAnchor(href[1:])
+        else:
+            self._open_relative(href)
+
+    def _open_id(self, doc_id: str) -> None:
+        entries = self.workspace.catalog.by_id(doc_id)
+        if not entries:
+            self.message.emit(f"No document has the id {doc_id}.", Level.WARNING.value)
+            return
+        self.open(entries[0].path)
+
+    def _open_relative(self, href: str) -> None:
+        target, _, anchor = href.partition("#")
+        if self.page is None:
+            return
+        found = self.workspace.resolve_link(self.page.path, "path", QUrl.fromPercentEncoding(
+            target.encode()))
+        if found is None:
+            self.message.emit(f"The link {href} points to no document.", Level.WARNING.value)
+            return
+        self.open(found, anchor)
+
+    def _copy_block(self, number: str) -> None:
+        if self.page is None:
+            return
+        try:
+            text = self.page.rendered.code_blocks[int(number)]
+        except (ValueError, IndexError):
+            return
+        QGuiApplication.clipboard().setText(text)
+        lines = text.count("\n") + 1
+        self.message.emit(f"Copied {lines} line{'s' if lines != 1 else ''} to the clipboard.",
+                          Level.INFO.value)
+
+    def _confirm_external(self, url: QUrl) -> None:
+        """Say where the link goes before anything opens it (the text may lie about it)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Open link in your browser?",
+                          "This link leaves kbapp and opens in your web browser:", parent=self)
+        box.setInformativeText(url.toString())
+        box.setStandardButtons(QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.finished.connect(lambda result: self._on_external_answered(url, result))
+        self.external_prompt = box
+        box.open()
+
+    def _on_external_answered(self, url: QUrl, result: int) -> None:
+        self.external_prompt = None
+        if result == QMessageBox.StandardButton.Open.value:
+            QDesktopServices.openUrl(url)

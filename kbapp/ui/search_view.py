@@ -1,0 +1,496 @@
+"""Search, the front door: a large field that has the cursor when the window opens (and after
+Ctrl+K), results that follow the typing, facet filters, and the keyboard doing everything
+(arrows move, Enter opens, Esc clears).
+
+Each keystroke only restarts a short timer; the query itself runs on the background runner
+(:class:`kbapp.ui.tasks.Tasks`) and an answer to an older query is dropped when a newer one was
+asked. Result rows are painted from one small rich-text document each, made when first shown.
+When nothing matches, the view offers the index's spelling suggestion and a button to write the
+missing document.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QKeyEvent, QPainter, QPalette, QTextDocument
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kbapp.ui import style
+from kbapp.ui.tasks import Tasks
+from kbapp.workspace import Workspace
+
+if TYPE_CHECKING:  # Whoosh loads on the worker that opens the index, not at start-up
+    from kbapp.search import SearchHit, SearchIndex, SearchResponse
+
+DEBOUNCE_MS = 90
+SETTLE_MS = 2500  # a query unchanged this long counts as one search (incident timeline)
+ROW_HEIGHT = 96
+HIT_ROLE = Qt.ItemDataRole.UserRole + 1
+#: Facet key -> (label, the field name a query filters it with).
+FACETS = {
+    "type": ("Type", "type"),
+    "owner_org": ("Organisation", "owner_org"),
+    "systems": ("System", "systems"),
+    "tags": ("Tag", "tags"),
+}
+Index = QModelIndex | QPersistentModelIndex
+
+
+def quote_value(value: str) -> str:
+    return f'"{value}"' if any(c in value for c in ' :"()') else value
+
+
+class ResultsModel(QAbstractListModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hits: list[SearchHit] = []
+
+    def set_hits(self, hits: list[SearchHit]) -> None:
+        self.beginResetModel()
+        self.hits = list(hits)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.hits)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        hit = self.hits[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return hit.title
+        if role == HIT_ROLE:
+            return hit
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return hit.path
+        return None
+
+
+def row_html(hit: SearchHit, muted: str) -> str:
+    """A result row: title, badges and path, then the highlighted snippet."""
+    badges = [style.badge(hit.type or "document", "type"), style.badge(hit.status, hit.status)]
+    if hit.owner_org:
+        badges.append(style.badge(hit.owner_org, "org"))
+    if hit.review_state in ("overdue", "due"):
+        label = "review overdue" if hit.review_state == "overdue" else "review due"
+        badges.append(style.badge(label, hit.review_state))
+    snippet = hit.snippets[0] if hit.snippets else ""
+    return (
+        f"<div style='font-size:large; font-weight:600'>{html.escape(hit.title)}</div>"
+        f"<div>{' '.join(badges)}&nbsp;&nbsp;<span style='color:{muted}; font-size:small'>"
+        f"{html.escape(hit.path)}</span></div>"
+        f"<div>{snippet}</div>"
+    )
+
+
+class ResultDelegate(QStyledItemDelegate):
+    """Paints a row from a cached rich-text document (made on first paint)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cache: dict[tuple[int, int], QTextDocument] = {}
+        self.css = ""
+        self.muted = "#5F6B76"
+
+    def clear(self, palette: QPalette) -> None:
+        self._cache.clear()
+        dark = style.is_dark(palette)
+        self.muted = "#9AA4AE" if dark else "#5F6B76"
+        match = "#6B5B00" if dark else "#FFE680"
+        self.css = f"b.match {{ background-color: {match}; }}"
+
+    def _document(self, hit: SearchHit, width: int) -> QTextDocument:
+        key = (id(hit), width)
+        doc = self._cache.get(key)
+        if doc is None:
+            doc = QTextDocument()
+            doc.setDefaultStyleSheet(self.css)
+            doc.setDocumentMargin(6)
+            doc.setHtml(row_html(hit, self.muted))
+            doc.setTextWidth(width)
+            self._cache[key] = doc
+        return doc
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        hit: SearchHit = index.data(HIT_ROLE)
+        widget = option.widget
+        rect = option.rect
+        option_style = widget.style() if widget else None
+        if option_style is not None:
+            option_style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option,
+                                       painter, widget)
+        doc = self._document(hit, rect.width() - 8)
+        painter.save()
+        painter.translate(rect.left() + 4, rect.top() + 2)
+        painter.setClipRect(QRectF(0, 0, rect.width() - 8, rect.height() - 4))
+        doc.drawContents(painter)
+        painter.restore()
+        painter.save()
+        painter.setPen(option.palette.color(QPalette.ColorRole.Mid))
+        painter.drawLine(rect.bottomLeft(), rect.bottomRight())
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802
+        return QSize(200, ROW_HEIGHT)
+
+
+class EmptyState(QWidget):
+    """Zero results: the spelling suggestion, and writing the missing document."""
+
+    suggestion_chosen = Signal(str)
+    create_requested = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query = ""
+        self.label = QLabel()
+        self.label.setObjectName("emptyState")
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.linkActivated.connect(lambda link: self.suggestion_chosen.emit(link))
+        self.create_button = QPushButton()
+        self.create_button.setObjectName("createFromSearch")
+        self.create_button.clicked.connect(lambda: self.create_requested.emit(self.query))
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.label)
+        layout.addWidget(self.create_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)
+
+    def show_for(self, query: str, suggestion: str | None) -> None:
+        self.query = query
+        text = f"No document matches “{html.escape(query)}”."
+        if suggestion:
+            text += (f"<br><br>Did you mean <a href='{html.escape(suggestion, quote=True)}'>"
+                     f"{html.escape(suggestion)}</a>?")
+        self.label.setText(text)
+        self.create_button.setText(f"Create a document titled “{query}”")
+
+
+class SearchView(QWidget):
+    #: The user opened a result (its path).
+    open_requested = Signal(str)
+    #: Write the missing document, titled like the query.
+    create_requested = Signal(str)
+    #: A query the user settled on, with its number of results (for the incident timeline).
+    searched = Signal(str, int)
+    #: An answer was shown (tests, benchmarks).
+    results_shown = Signal(object)
+
+    def __init__(self, workspace: Workspace, tasks: Tasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.tasks = tasks
+        self.index: SearchIndex | None = None
+        self.response: SearchResponse | None = None
+        self.filters: dict[str, str] = {}
+        self._shown_query = ""
+        self._recorded = ""
+        self._create_field()
+        self._create_facets()
+        self._create_results()
+        self._create_timers()
+        self._create_layout()
+
+    def _create_field(self) -> None:
+        self.field = QLineEdit()
+        self.field.setObjectName("searchField")
+        self.field.setPlaceholderText("Search runbooks, SOPs, alerts, error codes…   (Ctrl+K)")
+        self.field.setClearButtonEnabled(True)
+        self.field.textChanged.connect(self._on_text_changed)
+        self.field.installEventFilter(self)
+        self.status = QLabel("Opening the search index…")
+        self.status.setObjectName("searchStatus")
+
+    def _create_facets(self) -> None:
+        self.facet_combos: dict[str, QComboBox] = {}
+        for key, (label, _field) in FACETS.items():
+            combo = QComboBox()
+            combo.setObjectName(f"facet-{key}")
+            combo.setToolTip(f"Only results of this {label.lower()}")
+            combo.addItem(f"{label}: any", "")
+            combo.activated.connect(lambda _i, k=key: self._on_facet_chosen(k))
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            self.facet_combos[key] = combo
+
+    def _create_results(self) -> None:
+        self.model = ResultsModel()
+        self.delegate = ResultDelegate(self)
+        self.delegate.clear(self.palette())
+        self.list = QListView()
+        self.list.setObjectName("results")
+        self.list.setModel(self.model)
+        self.list.setItemDelegate(self.delegate)
+        self.list.setUniformItemSizes(True)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.list.activated.connect(self._on_activated)
+        self.list.installEventFilter(self)
+        self.empty = EmptyState()
+        self.empty.suggestion_chosen.connect(self.field.setText)
+        self.empty.create_requested.connect(self.create_requested)
+        self.empty.hide()
+
+    def _create_timers(self) -> None:
+        self.debounce = QTimer(self)
+        self.debounce.setSingleShot(True)
+        self.debounce.setInterval(DEBOUNCE_MS)
+        self.debounce.timeout.connect(self.run_query)
+        self.settle = QTimer(self)
+        self.settle.setSingleShot(True)
+        self.settle.setInterval(SETTLE_MS)
+        self.settle.timeout.connect(self._record)
+
+    def _create_layout(self) -> None:
+        facets = QHBoxLayout()
+        facets.setSpacing(4)
+        for combo in self.facet_combos.values():
+            facets.addWidget(combo)
+        facets.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.field)
+        layout.addLayout(facets)
+        layout.addWidget(self.status)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty, 1)
+
+    # ------------------------------------------------------------------ the index
+
+    def start(self) -> None:
+        """Open the index in the background, then catch up with what changed since last time."""
+        def open_index() -> SearchIndex:
+            from kbapp.search import SearchIndex
+
+            return SearchIndex.for_workspace(self.workspace)
+
+        self.tasks.run(open_index, self._on_index_open,
+                       self._on_index_failed, owner=self)
+
+    def _on_index_open(self, index: SearchIndex) -> None:
+        self.index = index
+        self._show_state()
+        if self.field.text().strip():
+            self.run_query()
+        self.tasks.run(lambda report: index.catch_up(report), self._on_caught_up,
+                       self._on_index_failed, owner=self, progress=self._on_index_progress)
+
+    def _on_index_progress(self, done: int, total: int) -> None:
+        percent = 100 * done // total if total else 100
+        self.status.setText(f"Indexing {done:,} of {total:,} documents ({percent}%)…")
+
+    def _on_caught_up(self, count: int) -> None:
+        self._show_state()
+        if count and self.field.text().strip():
+            self.run_query()
+
+    def _on_index_failed(self, error: Exception) -> None:
+        self.status.setText(f"Search is not available: {error}")
+
+    def _show_state(self) -> None:
+        if self.response is not None:
+            self._show_counts(self.response)
+            return
+        state = self.index.state if self.index else None
+        if state is not None and state.indexing:
+            self.status.setText(state.message or f"Indexing… {state.percent}%")
+        else:
+            self.status.setText("Type to search; ↑↓ choose, Enter opens, Esc clears.")
+
+    # ------------------------------------------------------------------ querying
+
+    def focus_field(self) -> None:
+        self.field.setFocus()
+        self.field.selectAll()
+
+    def query_text(self) -> str:
+        """What is sent to the index: the typed words and the chosen facet filters."""
+        words = self.field.text().strip()
+        terms = [f"{FACETS[key][1]}:{quote_value(value)}" for key, value in self.filters.items()]
+        return " ".join([words, *terms]).strip() if words else ""
+
+    def _on_text_changed(self, _text: str) -> None:
+        self.debounce.start()
+
+    def run_query(self) -> None:
+        self.debounce.stop()
+        query = self.query_text()
+        if not query:
+            self.tasks.cancel("search")
+            self._clear_results()
+            return
+        if self.index is None:
+            return  # runs when the index is open
+        index = self.index
+        limit = max(self.workspace.settings.search_limit, 10)
+        self.tasks.run(lambda: index.search(query, limit, snippets=10),
+                       lambda response: self.show_response(query, response),
+                       self._on_search_failed, owner=self, key="search")
+
+    def show_response(self, query: str, response: SearchResponse) -> None:
+        self.response = response
+        self._shown_query = query
+        self.delegate.clear(self.palette())
+        self.model.set_hits(response.hits)
+        self._fill_facets(response)
+        has_hits = bool(response.hits)
+        self.list.setVisible(has_hits)
+        self.empty.setVisible(not has_hits)
+        if has_hits:
+            self.list.setCurrentIndex(self.model.index(0, 0))
+        else:
+            self.empty.show_for(self.field.text().strip(), response.suggestion)
+        self._show_counts(response)
+        self.settle.start()
+        self.results_shown.emit(response)
+
+    def _show_counts(self, response: SearchResponse) -> None:
+        shown = len(response.hits)
+        more = f" (showing {shown})" if response.total > shown else ""
+        note = " · still indexing, results may be incomplete" if response.indexing else ""
+        noun = "result" if response.total == 1 else "results"
+        self.status.setText(f"{response.total:,} {noun}{more} · {response.elapsed_ms:.0f} ms{note}")
+
+    def _on_search_failed(self, error: Exception) -> None:
+        self.status.setText(f"Search failed: {error}")
+
+    def _clear_results(self) -> None:
+        self.response = None
+        self.model.set_hits([])
+        self.list.show()
+        self.empty.hide()
+        self._show_state()
+
+    def _fill_facets(self, response: SearchResponse) -> None:
+        for key, combo in self.facet_combos.items():
+            label = FACETS[key][0]
+            chosen = self.filters.get(key, "")
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(f"{label}: any", "")
+            for value, count in response.facets.get(key, [])[:30]:
+                combo.addItem(f"{value} ({count})", value)
+            if chosen:
+                index = combo.findData(chosen)
+                if index < 0:
+                    combo.addItem(f"{chosen} (0)", chosen)
+                    index = combo.count() - 1
+                combo.setCurrentIndex(index)
+            combo.blockSignals(False)
+
+    def _on_facet_chosen(self, key: str) -> None:
+        value = self.facet_combos[key].currentData()
+        if value:
+            self.filters[key] = str(value)
+        else:
+            self.filters.pop(key, None)
+        self.run_query()
+
+    def set_filter(self, key: str, value: str) -> None:
+        """Filter by a facet value (as choosing it in its list does)."""
+        combo = self.facet_combos[key]
+        index = combo.findData(value)
+        if index < 0:
+            combo.addItem(value, value)
+            index = combo.count() - 1
+        combo.setCurrentIndex(index)
+        self._on_facet_chosen(key)
+
+    # ------------------------------------------------------------------ keyboard and opening
+
+    def selected_hit(self) -> SearchHit | None:
+        index = self.list.currentIndex()
+        return index.data(HIT_ROLE) if index.isValid() else None
+
+    def open_selected(self) -> bool:
+        hit = self.selected_hit()
+        if hit is None:
+            return False
+        self._record()
+        self.open_requested.emit(hit.path)
+        return True
+
+    def _on_activated(self, index: QModelIndex) -> None:
+        self.list.setCurrentIndex(index)
+        self.open_selected()
+
+    def _record(self) -> None:
+        self.settle.stop()
+        response = self.response
+        query = self.field.text().strip()
+        if response is not None and query and query != self._recorded:
+            self._recorded = query
+            self.searched.emit(query, response.total)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return super().eventFilter(watched, event)
+        key = event.key()
+        if watched is self.field:
+            if key in (Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
+                self._move(key)
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                if self.debounce.isActive() or self._shown_query != self.query_text():
+                    self.run_query()  # Enter before the answer arrived: open when it does
+                    self._open_when_shown()
+                else:
+                    self.open_selected()
+                return True
+            if key == Qt.Key.Key_Escape:
+                if self.field.text():
+                    self.field.clear()
+                    return True
+                return False
+        elif watched is self.list:
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.open_selected()
+                return True
+            if key == Qt.Key.Key_Escape:
+                self.focus_field()
+                return True
+        return super().eventFilter(watched, event)
+
+    def _open_when_shown(self) -> None:
+        def once(_response: object) -> None:
+            self.results_shown.disconnect(once)
+            self.open_selected()
+
+        self.results_shown.connect(once)
+
+    def _move(self, key: int) -> None:
+        count = self.model.rowCount()
+        if not count:
+            return
+        row = self.list.currentIndex().row() if self.list.currentIndex().isValid() else -1
+        step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 5,
+                Qt.Key.Key_PageUp: -5}[Qt.Key(key)]
+        row = max(0, min(count - 1, row + step))
+        self.list.setCurrentIndex(self.model.index(row, 0))

@@ -1,0 +1,209 @@
+"""Sync in the window: the status-bar indicator (in sync / N local changes / N incoming /
+offline / conflicts, and when the last sync was), Sync now (Ctrl+Shift+S) with progress, a
+periodic background fetch that says what the other organisation changed, and a clear message
+when sync fails.
+
+It adapts :mod:`kbapp.sync` (core). Sync runs on the background runner; the window is told what
+changed (:attr:`SyncController.synced`) so that an open editor is never overwritten (it offers a
+merge instead, see :meth:`kbapp.ui.editor.EditorView.on_disk_changed`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QMessageBox, QProgressBar, QToolButton, QWidget
+
+from kbapp import sync
+from kbapp.errors import KbError
+from kbapp.interaction import Level
+from kbapp.ui.tasks import Tasks
+from kbapp.workspace import Workspace
+
+STATUS_MS = 30_000  # how often the indicator re-reads the local state
+
+
+def when(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return "never"
+    now = dt.datetime.now(moment.tzinfo)
+    if moment.date() == now.date():
+        return moment.strftime("%H:%M")
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def indicator_text(status: Any) -> tuple[str, str]:
+    """(short text, kind) for the indicator from a :class:`kbapp.sync.SyncStatus`."""
+    last = f" · synced {when(status.last_sync)}"
+    if status.conflicts:
+        n = status.conflicts if isinstance(status.conflicts, int) else len(status.conflicts)
+        return f"⚠ {n} conflict{'s' if n != 1 else ''} to resolve", "conflict"
+    if status.offline:
+        return f"Offline{last}", "offline"
+    parts = []
+    if status.local_changes:
+        parts.append(f"{status.local_changes} local change{'s' if status.local_changes != 1 else ''}")
+    if status.ahead:
+        parts.append(f"↑{status.ahead} to publish")
+    if status.behind:
+        parts.append(f"↓{status.behind} incoming")
+    if parts:
+        return " · ".join(parts) + last, "pending"
+    if status.last_sync is None:
+        return "Not synced yet (Ctrl+Shift+S)", "pending"
+    return f"✓ In sync{last}", "ok"
+
+
+def changes_summary(report: Any) -> str:
+    """What the other organisation changed, in one sentence."""
+    changes = list(report.changed_by_others)
+    if not changes:
+        return ""
+    names = sorted({f"{c.author} ({c.org})" if c.org else c.author for c in changes})
+    titles = ", ".join(f"“{c.title}”" for c in changes[:3])
+    more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
+    return f"{' and '.join(names)} changed {titles}{more}."
+
+
+class SyncController(QObject):
+    #: A sync finished (the :class:`kbapp.sync.SyncReport`).
+    synced = Signal(object)
+    #: The indicator was clicked while there are conflicts.
+    conflicts_requested = Signal()
+    message = Signal(str, str)
+    #: What the other organisation changed (a sentence), after a sync or fetch.
+    notification = Signal(str)
+
+    def __init__(self, workspace: Workspace, tasks: Tasks, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.tasks = tasks
+        self.parent_widget = parent
+        self.status: Any = None
+        self.running = False
+        self.failure_box: QMessageBox | None = None
+        self.before_sync: Callable[[], None] | None = None
+        self.indicator = QToolButton(parent)
+        self.indicator.setObjectName("syncIndicator")
+        self.indicator.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.indicator.setAutoRaise(True)
+        self.indicator.setText("Sync: checking…")
+        self.indicator.clicked.connect(self._on_indicator_clicked)
+        self.progress = QProgressBar(parent)
+        self.progress.setObjectName("syncProgress")
+        self.progress.setMaximumWidth(160)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.fetch_timer = QTimer(self)
+        self.fetch_timer.timeout.connect(self.fetch)
+        self.status_timer = QTimer(self)
+        self.status_timer.setInterval(STATUS_MS)
+        self.status_timer.timeout.connect(self.refresh_status)
+
+    def start(self) -> None:
+        """Show the state now, then keep it fresh and fetch every few minutes."""
+        self.refresh_status()
+        self.status_timer.start()
+        minutes = self.workspace.settings.fetch_interval_minutes
+        if minutes > 0:
+            self.fetch_timer.start(minutes * 60_000)
+
+    def stop(self) -> None:
+        self.fetch_timer.stop()
+        self.status_timer.stop()
+
+    # ------------------------------------------------------------------ status
+
+    def refresh_status(self) -> None:
+        self.tasks.run(lambda: sync.status(self.workspace), self.show_status,
+                       lambda error: self.indicator.setText("Sync: unknown"), owner=self, key="sync-status")
+
+    def show_status(self, status: Any) -> None:
+        self.status = status
+        text, kind = indicator_text(status)
+        self.indicator.setText(text)
+        self.indicator.setProperty("kind", kind)
+        colour = {"conflict": "#C0392B", "offline": "#7F8C8D", "pending": "#B9770E"}.get(kind, "")
+        self.indicator.setStyleSheet(f"color: {colour}; font-weight: bold" if colour else "")
+        self.indicator.setToolTip(
+            f"Local changes: {status.local_changes}\nTo publish: {status.ahead}\n"
+            f"Incoming: {status.behind}\nLast sync: {when(status.last_sync)}\n"
+            "Click to sync now (Ctrl+Shift+S)")
+
+    def _on_indicator_clicked(self) -> None:
+        if self.status is not None and self.status.conflicts:
+            self.conflicts_requested.emit()
+        else:
+            self.sync_now()
+
+    # ------------------------------------------------------------------ fetch and sync
+
+    def fetch(self) -> None:
+        """Background check for the other organisation's changes (nothing is merged)."""
+        if self.running:
+            return
+        self.tasks.run(lambda: sync.fetch(self.workspace), self._on_fetched,
+                       lambda error: None, owner=self, key="sync-fetch")
+
+    def _on_fetched(self, report: Any) -> None:
+        if getattr(report, "incoming", 0):
+            n = report.incoming
+            self.notification.emit(
+                f"{n} incoming change{'s' if n != 1 else ''} from the other organisation; "
+                "Sync now (Ctrl+Shift+S) to bring them in.")
+        self.refresh_status()
+
+    def sync_now(self) -> bool:
+        """Ctrl+Shift+S. False when a sync is already running."""
+        if self.running:
+            self.message.emit("A sync is already running.", Level.INFO.value)
+            return False
+        if self.before_sync is not None:
+            self.before_sync()
+        self.running = True
+        self.indicator.setText("Syncing…")
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.tasks.run(lambda report: sync.sync(self.workspace, progress=report),
+                       self._on_synced, self._on_failed, owner=self, key="sync", progress=self._on_progress)
+        return True
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+
+    def _on_synced(self, report: Any) -> None:
+        self.running = False
+        self.progress.hide()
+        summary = changes_summary(report)
+        if summary:
+            self.notification.emit(summary)
+        if report.conflicts:
+            n = len(report.conflicts)
+            self.message.emit(f"Sync finished with {n} conflict{'s' if n != 1 else ''} to "
+                              "resolve; everything else is synced.", Level.WARNING.value)
+        else:
+            self.message.emit(report.message or "Sync finished.", Level.INFO.value)
+        self.synced.emit(report)
+        self.refresh_status()
+
+    def _on_failed(self, error: Exception) -> None:
+        self.running = False
+        self.progress.hide()
+        text = str(error) if isinstance(error, KbError) else f"Sync failed: {error!r}"
+        details = getattr(error, "details", "") or ""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Sync failed", html.escape(text),
+                          parent=self.parent_widget)
+        box.setInformativeText("Nothing was lost: your saved work is committed locally and the "
+                               "next sync finishes the job.")
+        if details:
+            box.setDetailedText(details)
+        self.failure_box = box
+        box.open()
+        self.message.emit(text, Level.ERROR.value)
+        self.refresh_status()

@@ -1,0 +1,499 @@
+"""The main window: search and browse on the left, the document on the right (reader, editor,
+history or conflicts), sync in the status bar, the lifecycle views (incident banner, review
+queue, health dashboard) and the co-sourcing views (responsibility matrix, handovers,
+onboarding) joined in.
+
+The window adapts the core and owns no business logic: each view module does one job, and
+this class wires them together and holds the action handlers that ``kbapp/ui/actions.py``
+names (one method per action, in the order of the menus).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kbapp.catalog import CatalogChanges
+from kbapp.drafts import DraftStore
+from kbapp.interaction import Level
+from kbapp.ui import actions as action_list
+from kbapp.ui.browse import BrowseView, Shelf
+from kbapp.ui.conflicts_view import ConflictsView
+from kbapp.ui.cosourcing import CosourcingViews
+from kbapp.ui.editor import EditorView, Notice
+from kbapp.ui.history_view import HistoryView
+from kbapp.ui.lifecycle import LifecycleViews
+from kbapp.ui.new_document import NewDocumentDialog
+from kbapp.ui.reader import ReaderView
+from kbapp.ui.search_view import SearchView
+from kbapp.ui.sync_view import SyncController
+from kbapp.ui.tasks import Tasks, relay
+from kbapp.workspace import Workspace
+
+
+class WindowInteraction:
+    """How the core talks to the user in the window (kbapp.interaction protocol): messages in
+    the status bar, errors in a message box that does not block the window."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.last_box: QMessageBox | None = None
+
+    def notify(self, message: str, level: Level = Level.INFO, details: str = "") -> None:
+        self.window.statusBar().showMessage(message, 8000)
+        if level is Level.ERROR:
+            box = QMessageBox(QMessageBox.Icon.Warning, "kbapp", message, parent=self.window)
+            if details:
+                box.setDetailedText(details)
+            self.last_box = box
+            box.open()
+
+    def confirm(self, question: str, default: bool = False) -> bool:
+        answer = QMessageBox.question(self.window, "kbapp", question)
+        return answer == QMessageBox.StandardButton.Yes
+
+
+class StartPage(QLabel):
+    """What the right side shows before a document is opened."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.setObjectName("emptyState")
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        name = html.escape(workspace.config.name)
+        keys = [("Ctrl+K", "search from anywhere"), ("↑ ↓ Enter", "choose and open a result"),
+                ("Ctrl+N", "new document from a template"), ("Ctrl+E", "edit what you read"),
+                ("Ctrl+S", "save and commit"), ("Ctrl+Shift+S", "sync with the other organisation"),
+                ("Ctrl+I", "start an incident"), ("Ctrl+Shift+P", "every command")]
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in keys)
+        self.setText(f"<h2>{name}</h2><p>Type in the search field: a few words, an alert name "
+                     f"or an error code.</p><table cellpadding='3'>{rows}</table>")
+
+
+class MainWindow(QMainWindow):
+    PAGES = ("start", "reader", "editor", "history", "conflicts")
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.tasks = Tasks(self)
+        self.interaction = WindowInteraction(self)
+        workspace.interaction = self.interaction
+        self.shelf = Shelf(workspace.data_dir)
+        self.drafts = DraftStore(workspace.root)
+        self._close_confirmed = False
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(f"{workspace.config.name} — kbapp")
+        self._create_views()
+        self._create_layout()
+        self._create_lifecycle()
+        self._create_actions()
+        self._create_status_bar()
+        self._connect_views()
+        self.resize(1320, 860)
+
+    # ------------------------------------------------------------------ construction
+
+    def _create_views(self) -> None:
+        ws, tasks = self.workspace, self.tasks
+        self.search = SearchView(ws, tasks)
+        self.browse = BrowseView(ws, tasks, self.shelf)
+        self.reader = ReaderView(ws, tasks)
+        self.editor = EditorView(ws, tasks, self.drafts)
+        self.history = HistoryView(ws, tasks)
+        self.conflicts = ConflictsView(ws, tasks)
+        self.start_page = StartPage(ws)
+        self.notice = Notice()
+
+    def _create_layout(self) -> None:
+        self.side = QTabWidget()
+        self.side.setObjectName("sidePanel")
+        self.side.addTab(self.search, "Search")
+        self.side.addTab(self.browse, "Browse")
+        self.pages = QStackedWidget()
+        for name in self.PAGES:
+            self.pages.addWidget(self._page(name))
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.side)
+        self.splitter.addWidget(self.pages)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([470, 850])
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+    def _page(self, name: str) -> QWidget:
+        return {"start": self.start_page, "reader": self.reader, "editor": self.editor,
+                "history": self.history, "conflicts": self.conflicts}[name]
+
+    def _create_lifecycle(self) -> None:
+        self.lifecycle = LifecycleViews(self, self.workspace, self.tasks)
+        self.lifecycle.open_requested.connect(self.open_document)
+        self.lifecycle.fix_requested.connect(self.edit_document)
+        self.cosourcing = CosourcingViews(self, self.workspace)
+        self.cosourcing.open_requested.connect(self.open_document)
+
+    def _create_actions(self) -> None:
+        self.actions_by_id = action_list.install(self, self._handler)
+        for action_id in ("doc.edit", "doc.history", "doc.pin"):
+            self.reader.add_header_action(self.actions_by_id[action_id])
+        self.palette_dialog: action_list.CommandPalette | None = None
+
+    def _handler(self, name: str) -> Callable[[], object]:
+        owner, _, method = name.rpartition(".")
+        views = {"": self, "lifecycle": self.lifecycle, "cosourcing": self.cosourcing}
+        return getattr(views[owner], method)
+
+    def _create_status_bar(self) -> None:
+        self.sync = SyncController(self.workspace, self.tasks, self)
+        self.sync.before_sync = self.editor.autosave
+        bar = self.statusBar()
+        bar.addPermanentWidget(self.sync.progress)
+        bar.addPermanentWidget(self.sync.indicator)
+
+    def _connect_views(self) -> None:
+        for view in (self.reader, self.editor, self.history, self.conflicts, self.sync):
+            view.message.connect(self.show_message)
+        self.search.open_requested.connect(self.open_document)
+        self.search.create_requested.connect(lambda title: self.new_document(title))
+        self.search.searched.connect(self.lifecycle.record_search)
+        self.browse.open_requested.connect(self.open_document)
+        self.reader.document_shown.connect(self._on_document_shown)
+        self.editor.saved.connect(self._on_saved)
+        self.editor.dirty_changed.connect(self._update_title)
+        self.editor.merge_requested.connect(self._on_merge_requested)
+        self.history.restored.connect(self._on_restored)
+        self.conflicts.resolved.connect(self._on_conflict_resolved)
+        self.sync.synced.connect(self._on_synced)
+        self.sync.notification.connect(lambda text: self.notice.show_message(text, []))
+        self.sync.conflicts_requested.connect(self.show_conflicts)
+        relay(self, self.workspace.documents_changed, self._on_documents_changed)
+
+    def start(self) -> None:
+        """After the window is shown: open the index, fill the panels, check sync, offer
+        drafts left behind by a crash. Everything slow runs in the background."""
+        self.search.focus_field()
+        self.search.start()
+        self.browse.reload()
+        self.sync.start()
+        self.offer_drafts()
+
+    # ------------------------------------------------------------------ pages
+
+    def show_page(self, name: str) -> None:
+        self.pages.setCurrentIndex(self.PAGES.index(name))
+
+    def current_page(self) -> str:
+        return self.PAGES[self.pages.currentIndex()]
+
+    def open_document(self, path: str) -> None:
+        """Show ``path`` in the reader (the editor keeps its text; Ctrl+E returns to it)."""
+        self.reader.open(path)
+        self.show_page("reader")
+
+    def _on_document_shown(self, doc: object) -> None:
+        from kbapp.documents import Document
+
+        if isinstance(doc, Document):
+            self.shelf.opened(doc.path)
+            self.browse.refresh_shelf()
+            self.lifecycle.document_opened(doc)
+            self.cosourcing.document_opened(doc)
+            self._update_title()
+
+    def _update_title(self, *_args: object) -> None:
+        page = self.current_page()
+        name = self.workspace.config.name
+        if page == "editor" and self.editor.doc is not None:
+            mark = "• " if self.editor.dirty else ""
+            self.setWindowTitle(f"{mark}{self.editor.doc.title} (editing) — {name} — kbapp")
+        elif self.reader.page is not None:
+            self.setWindowTitle(f"{self.reader.page.doc.title} — {name} — kbapp")
+        else:
+            self.setWindowTitle(f"{name} — kbapp")
+
+    def show_message(self, text: str, level: str = "info") -> None:
+        if level == "hover":
+            self.statusBar().showMessage(text, 3000)
+            return
+        self.interaction.notify(text, Level(level) if level in Level._value2member_map_
+                                else Level.INFO)
+
+    # ------------------------------------------------------------------ File actions
+
+    def new_document(self, title: str = "") -> NewDocumentDialog:
+        dialog = NewDocumentDialog(self.workspace, title=title, parent=self)
+        dialog.created.connect(self._on_document_created)
+        self.new_document_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_document_created(self, doc: object) -> None:
+        def go() -> None:
+            self.editor.open_new(doc)  # type: ignore[arg-type]
+            self.show_page("editor")
+            self._update_title()
+            self.editor.form.title_edit.setFocus()
+
+        self.editor.maybe_leave(go)
+
+    def edit_document(self, path: str = "", notes: str = "") -> None:
+        """Ctrl+E: edit the document being read (or ``path``), with ``notes`` beside it."""
+        target = path or (self.reader.path or "") or (self.editor.path or "")
+        if not target:
+            self.show_message("Open a document first (Ctrl+K to search).")
+            return
+        if self.editor.path == target and self.editor.doc is not None:
+            if notes:
+                self.editor.set_notes(notes)
+            self._show_editor()
+            return
+
+        def go() -> None:
+            self.editor.open_path(target, notes)
+            self._show_editor()
+
+        self.editor.maybe_leave(go)
+
+    def _show_editor(self) -> None:
+        self.show_page("editor")
+        self._update_title()
+        self.editor.text.setFocus()
+
+    def save_document(self) -> bool:
+        if self.current_page() != "editor" or self.editor.doc is None:
+            self.show_message("Nothing is being edited.")
+            return False
+        return self.editor.save()
+
+    def _on_saved(self, result: object) -> None:
+        self._update_title()
+        path = getattr(result, "path", "")
+        if self.reader.path == path:
+            self.reader.reload()
+        self.sync.refresh_status()
+
+    def close_document(self) -> None:
+        if self.current_page() == "editor":
+            path = self.editor.path
+
+            def leave() -> None:
+                self.editor.doc = None
+                if path and self.reader.path == path:
+                    self.reader.reload()
+                    self.show_page("reader")
+                else:
+                    self.show_page("start")
+                self._update_title()
+
+            self.editor.maybe_leave(leave)
+        else:
+            self.show_page("start")
+            self._update_title()
+
+    def open_knowledge_base(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open knowledge base",
+                                                  str(self.workspace.root.parent))
+        if folder:
+            self.workspace.settings.remember_kb(Path(folder))
+            self.workspace.settings.default_kb = folder
+            try:
+                self.workspace.settings.save()
+            except OSError:
+                pass
+            self.show_message("Restart kbapp to open the other knowledge base "
+                              f"({folder}); it is now the default.")
+
+    # ------------------------------------------------------------------ Edit actions
+
+    def undo(self) -> None:
+        if self.current_page() == "editor":
+            self.editor.undo()
+
+    def redo(self) -> None:
+        if self.current_page() == "editor":
+            self.editor.redo()
+
+    def find_in_page(self) -> None:
+        if self.current_page() == "reader":
+            self.reader.open_find()
+
+    # ------------------------------------------------------------------ Go actions
+
+    def focus_search(self) -> None:
+        self.side.setCurrentWidget(self.search)
+        self.search.focus_field()
+
+    def focus_browse(self) -> None:
+        self.side.setCurrentWidget(self.browse)
+        self.browse.tree.setFocus()
+
+    def go_back(self) -> None:
+        if self.current_page() != "reader":
+            self.show_page("reader" if self.reader.page else "start")
+            return
+        self.reader.go_back()
+
+    def go_forward(self) -> None:
+        if self.current_page() == "reader":
+            self.reader.go_forward()
+
+    def show_palette(self) -> action_list.CommandPalette:
+        if self.palette_dialog is None:
+            self.palette_dialog = action_list.CommandPalette(self.actions_by_id, self)
+        self.palette_dialog.show()
+        self.palette_dialog.raise_()
+        self.palette_dialog.activateWindow()
+        return self.palette_dialog
+
+    # ------------------------------------------------------------------ Document actions
+
+    def _current_path(self) -> str | None:
+        if self.current_page() == "editor" and self.editor.path:
+            return self.editor.path
+        if self.current_page() == "history" and self.history.path:
+            return self.history.path
+        return self.reader.path
+
+    def toggle_pin(self) -> None:
+        path = self._current_path()
+        if not path:
+            return
+        pinned = self.shelf.toggle_pin(path)
+        self.browse.refresh_shelf()
+        self.show_message(("Pinned " if pinned else "Unpinned ") + path)
+
+    def show_history(self) -> None:
+        path = self._current_path()
+        if not path:
+            self.show_message("Open a document first to see its history.")
+            return
+        title = self.reader.page.doc.title if self.reader.page and self.reader.path == path \
+            else path
+        self.history.show_document(path, title)
+        self.show_page("history")
+
+    def zoom_in(self) -> None:
+        self.reader.zoom(1)
+
+    def zoom_out(self) -> None:
+        self.reader.zoom(-1)
+
+    def zoom_reset(self) -> None:
+        self.reader.zoom(0)
+
+    # ------------------------------------------------------------------ Sync actions
+
+    def sync_now(self) -> bool:
+        return self.sync.sync_now()
+
+    def show_conflicts(self) -> None:
+        self.conflicts.load_conflicts()
+        self.show_page("conflicts")
+
+    def _on_synced(self, report: object) -> None:
+        changed = set(getattr(report, "changed_paths", []) or [])
+        if self.editor.path and self.editor.path in changed:
+            self.editor.on_disk_changed()
+        if self.reader.path and self.reader.path in changed:
+            self.reader.reload()
+        if getattr(report, "conflicts", None):
+            n = len(report.conflicts)  # type: ignore[attr-defined]
+            noun = "document was" if n == 1 else "documents were"
+            self.notice.show_message(
+                f"{n} {noun} changed on both sides in the same place: choose what stays. "
+                "Everything else is synced.", [("Resolve…", self.show_conflicts)])
+
+    def _on_conflict_resolved(self, _path: str) -> None:
+        self.sync.refresh_status()
+        if not self.conflicts.cases:
+            self.notice.hide()
+
+    def _on_merge_requested(self, path: str, mine: str, theirs: str, base: str) -> None:
+        def merged(text: str) -> None:
+            self.editor.apply_merged(text)
+            self._show_editor()
+            self.show_message("Merged. Review the text, then save (Ctrl+S).")
+
+        self.conflicts.merge_for_editor(path, mine, theirs, base, merged)
+        self.show_page("conflicts")
+
+    def _on_restored(self, path: str) -> None:
+        if self.editor.path == path:
+            self.editor.on_disk_changed()
+        if self.reader.path == path:
+            self.reader.reload()
+
+    def _on_documents_changed(self, changes: CatalogChanges) -> None:
+        if self.editor.path and self.editor.path in changes.modified + changes.removed \
+                and self.editor.changed_underneath():
+            self.editor.on_disk_changed()
+
+    def _on_background_failed(self, error: Exception) -> None:
+        self.show_message(str(error), Level.WARNING.value)
+
+    # ------------------------------------------------------------------ drafts and closing
+
+    def offer_drafts(self) -> None:
+        """Typing left unsaved by a crash: say so and offer to open it."""
+        drafts = self.drafts.all()
+        if not drafts:
+            return
+        first = drafts[0]
+        more = f" (and {len(drafts) - 1} more)" if len(drafts) > 1 else ""
+        self.notice.show_message(
+            f"Unsaved changes to “{first.title}” from {first.saved_at.replace('T', ' ')} were "
+            f"kept{more}.",
+            [("Open them", self.open_drafts)])
+
+    def open_drafts(self) -> None:
+        drafts = self.drafts.all()
+        if not drafts:
+            return
+        draft = drafts[0]
+
+        def go() -> None:
+            self.editor.open_draft(draft)
+            self._show_editor()
+            self.notice.hide()
+            if len(drafts) > 1:
+                self.offer_drafts()
+
+        self.editor.maybe_leave(go)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self._close_confirmed and self.editor.dirty:
+            event.ignore()
+            self.editor.maybe_leave(self._close_now)
+            return
+        self.sync.stop()
+        self.tasks.wait(10000)
+        super().closeEvent(event)
+
+    def _close_now(self) -> None:
+        self._close_confirmed = True
+        self.close()
+
+    def action(self, action_id: str) -> QAction:
+        return self.actions_by_id[action_id]

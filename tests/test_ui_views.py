@@ -1,0 +1,353 @@
+"""The window's views driven as a user does, each on a real knowledge base: the background
+runner, search as you type, the reader's links, the editor (save, lint, drafts, the
+unsaved-changes prompt), the browse panel and the new-document dialog."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from helpers import git, write_doc
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMessageBox
+
+from kbapp.drafts import DraftStore
+from kbapp.ui.browse import BrowseView, Shelf
+from kbapp.ui.editor import EditorView
+from kbapp.ui.new_document import NewDocumentDialog
+from kbapp.ui.reader import ReaderView
+from kbapp.ui.search_view import SearchView
+from kbapp.ui.tasks import Tasks
+from kbapp.workspace import Workspace
+
+pytestmark = pytest.mark.gui
+
+FAILOVER = """---
+id: kb-0b000001
+title: Fail over the payments database
+type: sop
+status: published
+owner_org: partner
+systems:
+  - payments-db
+tags:
+  - failover
+---
+# Fail over the payments database
+
+## Purpose
+
+Move the primary role to db02 when db01 is lost.
+
+## Steps
+
+1. Check replication lag with `SELECT now() - pg_last_xact_replay_timestamp();`
+2. Promote db02:
+
+```bash
+pg_ctl promote -D /var/lib/postgresql/data
+```
+
+See [[kb-0b000002]] and [the VPN guide](vpn.md#reset) and
+[the vendor page](https://vendor.example/docs) and [a file](file:///etc/passwd).
+"""
+
+VPN = """---
+id: kb-0b000002
+title: Reset a VPN token
+type: sop
+status: draft
+owner_org: internal
+systems:
+  - vpn
+---
+# Reset a VPN token
+
+## Reset
+
+Open the admin console.
+"""
+
+
+@pytest.fixture
+def tasks(qtbot) -> Tasks:  # type: ignore[no-untyped-def]
+    runner = Tasks()
+    yield runner
+    runner.wait()
+
+
+@pytest.fixture
+def docs_kb(kb: Workspace) -> Workspace:
+    write_doc(kb, "sops/failover.md", FAILOVER)
+    write_doc(kb, "sops/vpn.md", VPN)
+    kb.git.commit(["sops/failover.md", "sops/vpn.md"], "Add documents")
+    kb.refresh()
+    return kb
+
+
+def test_stale_answers_are_dropped(qtbot, tasks: Tasks) -> None:  # type: ignore[no-untyped-def]
+    release = threading.Event()
+    shown: list[str] = []
+    tasks.run(lambda: (release.wait(5), "old")[1], shown.append, key="search")
+    tasks.run(lambda: "new", shown.append, key="search")
+    qtbot.waitUntil(lambda: shown == ["new"])
+    release.set()
+    assert tasks.wait()
+    assert shown == ["new"]  # the older answer arrived last and was dropped
+    errors: list[Exception] = []
+    tasks.run(lambda: 1 / 0, shown.append, errors.append)
+    qtbot.waitUntil(lambda: bool(errors))
+    assert isinstance(errors[0], ZeroDivisionError)
+
+
+def test_search_as_you_type_opens_the_document(qtbot, docs_kb: Workspace,  # type: ignore[no-untyped-def]
+                                               tasks: Tasks) -> None:
+    view = SearchView(docs_kb, tasks)
+    qtbot.addWidget(view)
+    view.show()
+    view.start()
+    qtbot.waitUntil(lambda: view.index is not None, timeout=10000)
+    opened: list[str] = []
+    view.open_requested.connect(opened.append)
+    view.focus_field()
+    qtbot.keyClicks(view.field, "failover")
+    # The first answer may come before the first index build is done; it is asked again.
+    qtbot.waitUntil(lambda: view.model.rowCount() >= 1, timeout=10000)
+    assert view.selected_hit().path == "sops/failover.md"
+    assert "1 result" in view.status.text()
+    qtbot.keyClick(view.field, Qt.Key.Key_Return)
+    assert opened == ["sops/failover.md"]
+
+    # Facet filters narrow the answer; a filter nothing matches gives the empty state.
+    with qtbot.waitSignal(view.results_shown, timeout=10000):
+        view.set_filter("owner_org", "internal")
+    assert view.query_text() == "failover owner_org:internal"
+    assert view.model.rowCount() == 0 and view.empty.isVisible()
+    assert "Create a document titled “failover”" in view.empty.create_button.text()
+    titles: list[str] = []
+    view.create_requested.connect(titles.append)
+    view.empty.create_button.click()
+    assert titles == ["failover"]
+
+    # Esc clears the field and the results.
+    qtbot.keyClick(view.field, Qt.Key.Key_Escape)
+    assert view.field.text() == ""
+    qtbot.waitUntil(lambda: view.model.rowCount() == 0)
+
+
+def test_reader_links_copy_history_and_refusals(qtbot, docs_kb: Workspace,  # type: ignore[no-untyped-def]
+                                                 tasks: Tasks) -> None:
+    write_doc(docs_kb, "sops/vpn.md", VPN)
+    reader = ReaderView(docs_kb, tasks)
+    qtbot.addWidget(reader)
+    reader.show()
+    messages: list[tuple[str, str]] = []
+    reader.message.connect(lambda text, level: messages.append((text, level)))
+    with qtbot.waitSignal(reader.document_shown):
+        reader.open("sops/failover.md")
+    text = reader.browser.toPlainText()
+    assert "Fail over the payments database" in text and "payments-db" in text
+    assert "never" in text  # never reviewed, said in the metadata block
+    assert [reader.toc.item(i).text().strip() for i in range(reader.toc.count())] == \
+        ["Purpose", "Steps"]
+
+    reader.follow_link("copy:0")
+    assert QGuiApplication.clipboard().text() == "pg_ctl promote -D /var/lib/postgresql/data"
+
+    reader.follow_link("file:///etc/passwd")
+    assert "are not opened" in messages[-1][0] and reader.path == "sops/failover.md"
+
+    reader.follow_link("https://vendor.example/docs")
+    box = reader.external_prompt
+    assert box is not None and box.isVisible()
+    assert box.informativeText() == "https://vendor.example/docs"
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert reader.external_prompt is None
+
+    with qtbot.waitSignal(reader.document_shown):
+        reader.follow_link("kb:kb-0b000002")
+    assert reader.path == "sops/vpn.md"
+    with qtbot.waitSignal(reader.document_shown):
+        assert reader.go_back()
+    assert reader.path == "sops/failover.md"
+    with qtbot.waitSignal(reader.document_shown):
+        assert reader.go_forward()
+    assert reader.path == "sops/vpn.md"
+    with qtbot.waitSignal(reader.document_shown):
+        reader.go_back()
+    with qtbot.waitSignal(reader.document_shown):
+        reader.follow_link("vpn.md#reset")
+    assert reader.path == "sops/vpn.md"
+
+    reader.open_find()
+    qtbot.keyClicks(reader.find_bar.edit, "admin console")
+    assert reader.browser.textCursor().selectedText() == "admin console"
+    qtbot.keyClicks(reader.find_bar.edit, " nowhere")
+    assert reader.find_bar.status.text() == "Not found"
+    size = reader.browser.font().pointSizeF()
+    reader.zoom(2)
+    assert reader.browser.font().pointSizeF() > size
+    reader.zoom(0)
+    assert reader.browser.font().pointSizeF() == size
+
+
+def _editor(workspace: Workspace, tasks: Tasks, qtbot) -> EditorView:  # type: ignore[no-untyped-def]
+    editor = EditorView(workspace, tasks, DraftStore(workspace.root))
+    qtbot.addWidget(editor)
+    editor.show()
+    return editor
+
+
+def test_editor_saves_and_commits_with_lint_and_undo(qtbot, docs_kb: Workspace,  # type: ignore[no-untyped-def]
+                                                     tasks: Tasks) -> None:
+    editor = _editor(docs_kb, tasks, qtbot)
+    editor.open_path("sops/vpn.md")
+    assert not editor.dirty
+    editor.text.moveCursor(editor.text.textCursor().MoveOperation.End)
+    qtbot.keyClick(editor.text, Qt.Key.Key_Return)
+    qtbot.keyClicks(editor.text, "Then press Reset.")
+    assert editor.dirty
+    editor.undo()
+    editor.redo()
+    qtbot.keyClicks(editor.form.list_edits["tags"], "vpn, tokens")
+    qtbot.waitUntil(lambda: "press Reset" in editor.preview.toPlainText(), timeout=5000)
+    qtbot.keyClick(editor.text, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)  # no-op here
+    assert editor.save()
+    assert not editor.dirty
+    saved = (docs_kb.root / "sops/vpn.md").read_text()
+    assert "Then press Reset." in saved and "  - tokens" in saved
+    assert "id: kb-0b000002" in saved  # untouched fields stay as they were
+    assert git(docs_kb.root, "log", "-1", "--format=%s") == "Update: Reset a VPN token"
+    assert git(docs_kb.root, "status", "--porcelain") == ""
+    assert DraftStore(docs_kb.root).load("sops/vpn.md") is None
+
+    # Lint problems point at their line; a click takes the cursor there.
+    editor.text.moveCursor(editor.text.textCursor().MoveOperation.End)
+    qtbot.keyClick(editor.text, Qt.Key.Key_Return)
+    qtbot.keyClicks(editor.text, "See [[No such runbook]].")
+    qtbot.waitUntil(lambda: any(p.code == "broken-link" for p in editor.problems), timeout=5000)
+    row = next(i for i in range(editor.problem_list.count())
+               if "No such runbook" in editor.problem_list.item(i).text())
+    item = editor.problem_list.item(row)
+    assert item.text().startswith("line ")
+    editor.problem_list.itemClicked.emit(item)
+    assert "No such runbook" in editor.text.textCursor().block().text()
+
+    # A policy refusal keeps the text and says why.
+    messages: list[str] = []
+    editor.message.connect(lambda text, _level: messages.append(text))
+    editor.form.sensitivity_combo.setCurrentText("internal")
+    assert not editor.save()
+    assert messages[-1].startswith("Not saved:") and editor.dirty
+
+
+def test_unsaved_changes_prompt(qtbot, docs_kb: Workspace, tasks: Tasks) -> None:  # type: ignore[no-untyped-def]
+    editor = _editor(docs_kb, tasks, qtbot)
+    editor.open_path("sops/vpn.md")
+    left: list[str] = []
+    editor.maybe_leave(lambda: left.append("clean"))
+    assert left == ["clean"] and editor.leave_prompt is None  # nothing to ask
+
+    qtbot.keyClicks(editor.text, "Draft line. ")
+    editor.maybe_leave(lambda: left.append("after cancel"))
+    box = editor.leave_prompt
+    assert box is not None and box.isVisible() and "Reset a VPN token" in box.text()
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert left == ["clean"] and editor.dirty  # still editing, nothing lost
+
+    editor.maybe_leave(lambda: left.append("saved"))
+    editor.leave_prompt.button(QMessageBox.StandardButton.Save).click()
+    assert left[-1] == "saved" and not editor.dirty
+    assert "Draft line." in (docs_kb.root / "sops/vpn.md").read_text()
+
+    qtbot.keyClicks(editor.text, "Throw away. ")
+    editor.maybe_leave(lambda: left.append("discarded"))
+    editor.leave_prompt.button(QMessageBox.StandardButton.Discard).click()
+    assert left[-1] == "discarded"
+    assert "Throw away." not in (docs_kb.root / "sops/vpn.md").read_text()
+    assert DraftStore(docs_kb.root).load("sops/vpn.md") is None
+
+
+def test_drafts_come_back_and_disk_changes_are_never_overwritten(  # type: ignore[no-untyped-def]
+        qtbot, docs_kb: Workspace, tasks: Tasks) -> None:
+    editor = _editor(docs_kb, tasks, qtbot)
+    editor.open_path("sops/vpn.md")
+    qtbot.keyClicks(editor.text, "Typed before the crash. ")
+    qtbot.waitUntil(lambda: DraftStore(docs_kb.root).load("sops/vpn.md") is not None,
+                    timeout=5000)  # autosaved after a pause in typing
+    draft = DraftStore(docs_kb.root).load("sops/vpn.md")
+    assert "Typed before the crash." in draft.body
+    assert not str(DraftStore(docs_kb.root).folder).startswith(str(docs_kb.root))
+
+    # A new editor (after a restart) finds the typing again.
+    second = _editor(docs_kb, tasks, qtbot)
+    second.open_path("sops/vpn.md")
+    assert "Typed before the crash." in second.body_text() and second.dirty
+    assert "Recovered unsaved changes" in second.notice.label.text()
+
+    # Someone else changes the file: saving refuses, the merge is offered.
+    other = (docs_kb.root / "sops/vpn.md").read_text().replace("Open the admin console.",
+                                                              "Open the new admin portal.")
+    write_doc(docs_kb, "sops/vpn.md", other)
+    merges: list[tuple[str, str, str, str]] = []
+    second.merge_requested.connect(lambda *args: merges.append(args))
+    second.on_disk_changed()
+    assert second.notice.isVisible() and "never" not in second.notice.label.text()
+    assert "Typed before the crash." in second.body_text()
+    assert not second.save()
+    assert (docs_kb.root / "sops/vpn.md").read_text() == other  # untouched
+    second.request_merge()
+    path, mine, theirs, base = merges[-1]
+    assert "Typed before the crash." in mine and theirs == other and "admin console" in base
+
+
+def test_new_document_dialog_opens_an_unsaved_draft(qtbot, docs_kb: Workspace,  # type: ignore[no-untyped-def]
+                                                    tasks: Tasks) -> None:
+    dialog = NewDocumentDialog(docs_kb, title="")
+    qtbot.addWidget(dialog)
+    created: list[object] = []
+    dialog.created.connect(created.append)
+    dialog.accept()
+    assert "title" in dialog.error_label.text() and not created
+    dialog.template_combo.setCurrentIndex(dialog.template_combo.findData("runbook"))
+    qtbot.keyClicks(dialog.title_edit, "Disk full on db01")
+    qtbot.keyClicks(dialog.systems_edit, "db01")
+    dialog.accept()
+    doc = created[0]
+    assert doc.title == "Disk full on db01" and doc.systems == ["db01"] and doc.type == "runbook"
+    assert not (docs_kb.root / doc.path).exists()
+
+    editor = _editor(docs_kb, tasks, qtbot)
+    editor.open_new(doc)
+    assert editor.dirty and DraftStore(docs_kb.root).load(doc.path) is not None
+    assert editor.save()
+    assert git(docs_kb.root, "log", "-1", "--format=%s") == "Create: Disk full on db01"
+
+
+def test_browse_tree_groups_and_pins(qtbot, docs_kb: Workspace, tasks: Tasks) -> None:  # type: ignore[no-untyped-def]
+    shelf = Shelf(docs_kb.data_dir)
+    view = BrowseView(docs_kb, tasks, shelf)
+    qtbot.addWidget(view)
+    view.show()
+    view.reload()
+    qtbot.waitUntil(lambda: bool(view.outline.titles), timeout=5000)
+    view.groups["Folders"].setExpanded(True)
+    sops = view.groups["Folders"].child(0)
+    assert sops.text(0) == "sops/ (2)"
+    sops.setExpanded(True)
+    assert [sops.child(i).text(0) for i in range(sops.childCount())] == \
+        ["Fail over the payments database", "Reset a VPN token"]
+    view.groups["By system"].setExpanded(True)
+    systems = [view.groups["By system"].child(i).text(0)
+               for i in range(view.groups["By system"].childCount())]
+    assert systems == ["payments-db (1)", "vpn (1)"]
+    opened: list[str] = []
+    view.open_requested.connect(opened.append)
+    view.tree.itemActivated.emit(sops.child(1), 0)
+    assert opened == ["sops/vpn.md"]
+
+    assert shelf.toggle_pin("sops/vpn.md")
+    view.refresh_shelf()
+    assert view.find_item("sops/vpn.md", "Pinned") is not None
+    assert Shelf(docs_kb.data_dir).pinned == ["sops/vpn.md"]  # kept for the next start

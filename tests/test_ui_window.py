@@ -1,0 +1,282 @@
+"""The main window end to end, driven with the keyboard as an engineer does, on real clones of a
+real shared repository: search → open → edit → save → commit → sync → the other clone has it;
+a conflict between two clones resolved in the resolution view; history restore; the
+unsaved-changes prompt on closing; a draft recovered after a crash; the command palette."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import SharedRepo, git
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from kbapp import conflicts, sync
+from kbapp.drafts import DraftStore
+from kbapp.ui import actions
+from kbapp.ui.window import MainWindow
+from kbapp.workspace import Workspace
+
+pytestmark = pytest.mark.gui
+CTRL = Qt.KeyboardModifier.ControlModifier
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+
+
+def open_window(qtbot, workspace: Workspace) -> MainWindow:  # type: ignore[no-untyped-def]
+    workspace.settings.fetch_interval_minutes = 0
+    window = MainWindow(workspace)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    qtbot.waitUntil(lambda: window.search.index is not None, timeout=15000)
+    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=15000)
+    return window
+
+
+def finish(window: MainWindow) -> None:
+    window.tasks.wait()
+
+
+def search_and_open(qtbot, window: MainWindow, words: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(window, Qt.Key.Key_K, CTRL)
+    assert window.search.field.hasFocus()
+    qtbot.keyClicks(window.search.field, words)
+    qtbot.waitUntil(lambda: window.search.selected_hit() is not None
+                    and window.search.selected_hit().path == path, timeout=10000)
+    with qtbot.waitSignal(window.reader.document_shown, timeout=10000):
+        qtbot.keyClick(window.search.field, Qt.Key.Key_Return)
+    assert window.current_page() == "reader" and window.reader.path == path
+
+
+def test_search_open_edit_save_sync_reaches_the_other_clone(qtbot, shared: SharedRepo) -> None:  # type: ignore[no-untyped-def]
+    ana, jo = shared.ana, shared.jo
+    path = ana.create("runbook", "Payments API returns 503").path
+    window = open_window(qtbot, ana)
+    assert window.search.field.hasFocus()  # the cursor is in the search field at start
+
+    search_and_open(qtbot, window, "payments 503", path)
+    qtbot.keyClick(window, Qt.Key.Key_E, CTRL)
+    assert window.current_page() == "editor" and window.editor.path == path
+    editor = window.editor
+    editor.text.moveCursor(editor.text.textCursor().MoveOperation.End)
+    qtbot.keyClicks(editor.text, "Restart the pods after a failover.")
+    assert editor.dirty and window.windowTitle().startswith("• ")
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
+    assert not editor.dirty
+    assert git(ana.root, "log", "-1", "--format=%s") == "Update: Payments API returns 503"
+    assert "Restart the pods" in git(ana.root, "show", "HEAD:" + path)
+
+    with qtbot.waitSignal(window.sync.synced, timeout=30000) as synced:
+        qtbot.keyClick(window, Qt.Key.Key_S, CTRL_SHIFT)
+    assert synced.args[0].pushed
+    qtbot.waitUntil(lambda: window.sync.indicator.text().startswith("✓ In sync"), timeout=10000)
+
+    report = sync.sync(jo)
+    assert path in report.changed_paths
+    assert "Restart the pods after a failover." in (jo.root / path).read_text()
+    finish(window)
+
+
+def test_conflict_between_two_clones_is_resolved_in_the_view(qtbot, shared: SharedRepo) -> None:  # type: ignore[no-untyped-def]
+    ana, jo = shared.ana, shared.jo
+    path = ana.create("runbook", "Disk full on db01").path
+    sync.sync(ana)
+    sync.sync(jo)
+    for workspace, line in ((ana, "Delete old WAL files."), (jo, "Grow the volume by 50 GB.")):
+        doc = workspace.load(path)
+        doc.body = doc.body.replace("## Impact", f"## Impact\n\n{line}")
+        workspace.save(doc)
+    sync.sync(jo)
+
+    window = open_window(qtbot, ana)
+    with qtbot.waitSignal(window.sync.synced, timeout=30000) as synced:
+        window.action("sync.now").trigger()
+    assert synced.args[0].conflicts == [path]
+    assert "choose what stays" in window.notice.label.text()
+    qtbot.waitUntil(lambda: window.sync.indicator.text().startswith("⚠ 1 conflict"), timeout=10000)
+
+    qtbot.keyClick(window, Qt.Key.Key_C, CTRL_SHIFT)
+    view = window.conflicts
+    qtbot.waitUntil(lambda: view.case is not None, timeout=10000)
+    assert window.current_page() == "conflicts"
+    assert "Delete old WAL files." in view.mine.toPlainText()
+    assert "Grow the volume by 50 GB." in view.theirs.toPlainText()
+    assert view.mine.extraSelections() and view.theirs.extraSelections()  # differences marked
+    assert "<<<<<<<" in view.merged.toPlainText()  # the conflicting lines are shown in place
+    view.resolve_button.click()
+    assert "conflict marker" in view.error.text()  # markers are never accepted
+    merged = view.case.theirs.replace("Grow the volume by 50 GB.",
+                                      "Grow the volume by 50 GB, then delete old WAL files.")
+    view.merged.setPlainText(merged)
+    with qtbot.waitSignal(view.resolved):
+        view.resolve_button.click()
+    assert conflicts.list_conflicts(ana) == []
+    assert git(ana.root, "log", "-1", "--format=%s").startswith("Resolve: ")
+    sync.sync(ana)
+    sync.sync(jo)
+    assert "then delete old WAL files" in (jo.root / path).read_text()
+    finish(window)
+
+
+def test_history_restore(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
+    path = kb.create("sop", "Rotate the VPN keys").path
+    for text in ("First version of the steps.", "Second version of the steps."):
+        doc = kb.load(path)
+        doc.body = doc.body.rstrip("\n") + f"\n\n{text}\n"
+        kb.save(doc)
+    window = open_window(qtbot, kb)
+    window.open_document(path)
+    qtbot.waitUntil(lambda: window.reader.path == path)
+    qtbot.keyClick(window, Qt.Key.Key_Y, CTRL_SHIFT)
+    history = window.history
+    qtbot.waitUntil(lambda: history.table.rowCount() == 3, timeout=10000)
+    assert window.current_page() == "history"
+    assert history.table.item(0, 1).text() == "Ana Ribeiro"
+    assert history.table.item(0, 2).text() == "internal"
+    assert history.table.item(2, 3).text() == "Create: Rotate the VPN keys"
+
+    history.select(0)  # the newest version: what it changed
+    qtbot.waitUntil(lambda: "+Second version" in history.raw.toPlainText(), timeout=10000)
+    history.select(0, 2)  # any two versions
+    qtbot.waitUntil(lambda: "First version" in history.raw.toPlainText()
+                    and "+Second version" in history.raw.toPlainText(), timeout=10000)
+    assert "Second version" in history.rendered.toPlainText()
+
+    history.select(1)
+    with qtbot.waitSignal(history.restored):
+        history.restore_button.click()
+    text = (kb.root / path).read_text()
+    assert "First version" in text and "Second version" not in text
+    assert git(kb.root, "status", "--porcelain") == ""
+    qtbot.waitUntil(lambda: history.table.rowCount() == 4, timeout=10000)
+    finish(window)
+
+
+def test_closing_with_unsaved_changes_asks(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
+    path = kb.create("sop", "Grant database access").path
+    window = open_window(qtbot, kb)
+    window.edit_document(path)
+    qtbot.keyClicks(window.editor.text, "Unsaved words. ")
+    assert not window.close()  # not closed: the question is asked instead
+    box = window.editor.leave_prompt
+    assert box is not None and box.isVisible()
+    assert box.text() == "Save your changes to “Grant database access”?"
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert window.isVisible() and window.editor.dirty
+
+    window.close()
+    window.editor.leave_prompt.button(QMessageBox.StandardButton.Save).click()
+    assert not window.isVisible()
+    assert "Unsaved words." in (kb.root / path).read_text()
+    assert git(kb.root, "status", "--porcelain") == ""
+
+
+CRASH_SCRIPT = textwrap.dedent("""
+    import os, sys
+    from PySide6.QtWidgets import QApplication
+    from kbapp.settings import Settings
+    from kbapp.ui.window import MainWindow
+    from kbapp.workspace import Workspace
+    app = QApplication([])
+    ws = Workspace.open(sys.argv[1], Settings(user_name="Ana", user_email="ana@internal.example",
+                                              fetch_interval_minutes=0))
+    window = MainWindow(ws)
+    window.show()
+    window.edit_document(sys.argv[2])
+    window.editor.text.insertPlainText("Typed just before the power cut. ")
+    window.editor.autosave_timer.timeout.connect(lambda: os._exit(9))  # after the autosave
+    app.exec()
+""")
+
+
+def test_draft_recovered_after_a_crash(qtbot, kb: Workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = kb.create("sop", "Renew the payments certificate").path
+    script = tmp_path / "crash.py"
+    script.write_text(CRASH_SCRIPT)
+    done = subprocess.run([sys.executable, str(script), str(kb.root), path],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 9, done.stderr  # died without saving or closing
+    assert "power cut" not in (kb.root / path).read_text()
+
+    window = open_window(qtbot, kb)
+    assert window.notice.isVisible()
+    assert "Renew the payments certificate" in window.notice.label.text()
+    window.open_drafts()
+    assert window.current_page() == "editor" and window.editor.path == path
+    assert "Typed just before the power cut." in window.editor.body_text()
+    assert window.editor.dirty
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
+    assert "Typed just before the power cut." in (kb.root / path).read_text()
+    assert DraftStore(kb.root).all() == []
+    finish(window)
+
+
+def test_palette_lists_every_action_with_its_shortcut(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
+    window = open_window(qtbot, kb)
+    qtbot.keyClick(window, Qt.Key.Key_P, CTRL_SHIFT)
+    palette = window.palette_dialog
+    assert palette is not None and palette.isVisible()
+    declared = actions.all_actions()
+    rows = palette.rows()
+    assert len(rows) == len(declared)
+    for action, (title, shortcut) in zip(declared, rows):
+        assert title == action.title.replace("&", "")
+        if action.shortcut:
+            assert shortcut, action.id
+    shortcuts = [a.shortcut for a in declared if a.shortcut]
+    assert len(shortcuts) == len(set(shortcuts)), "two actions share a shortcut"
+    # Every menu entry comes from the same list.
+    in_menus = {a.objectName() for menu in window.menuBar().actions() if menu.menu()
+                for a in menu.menu().actions()}
+    assert in_menus == {a.id for a in declared}
+
+    qtbot.keyClicks(palette.filter_edit, "history")
+    assert [title for title, _ in palette.rows()] == ["History of this document"]
+    palette.filter_edit.clear()
+    qtbot.keyClicks(palette.filter_edit, "new doc")
+    qtbot.keyClick(palette.filter_edit, Qt.Key.Key_Return)
+    dialog = window.new_document_dialog
+    assert dialog.isVisible() and not palette.isVisible()
+    dialog.reject()
+    finish(window)
+
+
+def test_sync_under_an_open_editor_offers_a_merge(qtbot, shared: SharedRepo) -> None:  # type: ignore[no-untyped-def]
+    ana, jo = shared.ana, shared.jo
+    path = ana.create("runbook", "Certificate expiring soon").path
+    sync.sync(ana)
+    sync.sync(jo)
+    doc = jo.load(path)
+    doc.body = doc.body.replace("## Impact", "## Impact\n\nThe partner's new paragraph.")
+    jo.save(doc)
+    sync.sync(jo)
+
+    window = open_window(qtbot, ana)
+    window.edit_document(path)
+    editor = window.editor
+    editor.text.moveCursor(editor.text.textCursor().MoveOperation.End)
+    qtbot.keyClicks(editor.text, "My unsaved closing line.")
+    with qtbot.waitSignal(window.sync.synced, timeout=30000):
+        window.sync_now()
+    assert "The partner's new paragraph." in (ana.root / path).read_text()
+    assert "My unsaved closing line." in editor.body_text()  # never overwritten
+    assert editor.notice.isVisible() and "Merge…" in [
+        editor.notice.buttons.itemAt(i).widget().text() for i in range(editor.notice.buttons.count())]
+
+    editor.request_merge()
+    view = window.conflicts
+    qtbot.waitUntil(lambda: view.case is not None and view.case.path == path, timeout=10000)
+    assert window.current_page() == "conflicts"
+    merged = view.merged.toPlainText()
+    assert "The partner's new paragraph." in merged and "My unsaved closing line." in merged
+    view.resolve_button.click()  # different places: merged cleanly, nothing to choose
+    assert window.current_page() == "editor"
+    assert editor.dirty and not editor.changed_underneath()
+    qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
+    saved = (ana.root / path).read_text()
+    assert "The partner's new paragraph." in saved and "My unsaved closing line." in saved
+    finish(window)
