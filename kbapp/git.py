@@ -23,6 +23,7 @@ from pathlib import Path
 import git as gitpython
 
 from kbapp.errors import NotAKnowledgeBase, SyncError
+from kbapp.fsutil import save_error
 
 log = logging.getLogger(__name__)
 _TRACE = bool(os.environ.get("KBAPP_GIT_TRACE"))
@@ -170,8 +171,11 @@ class Git:
         with self._thread_lock:
             if self._lock_depth == 0:
                 lock_path = self.git_dir / "kbapp" / "write.lock"
-                lock_path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    lock_path.parent.mkdir(parents=True, exist_ok=True)
+                    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+                except OSError as exc:  # a read-only knowledge base (share, mount, rights)
+                    raise save_error(self.root, exc) from exc
                 deadline = time.monotonic() + timeout
                 while True:
                     try:
