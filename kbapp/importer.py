@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kbapp import documents, policy, recovery
+from kbapp import documents, journal, policy
 from kbapp.errors import DocumentError, KbError
 from kbapp.fsutil import MAX_DOCUMENT_BYTES, atomic_write
 
@@ -126,7 +126,7 @@ def import_folder(
     files = _markdown_files(src)
     written: list[str] = []
     planned = [_target(src, source, into) for source in files]
-    with workspace.git.write_lock(), recovery.pending_commit(
+    with workspace.git.write_lock(), journal.pending_commit(
         workspace, planned, f"Import: documents from {src.name}", kind="import"
     ):
         for number, (source, relative) in enumerate(zip(files, planned), start=1):

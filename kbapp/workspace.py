@@ -132,10 +132,10 @@ class Workspace:
     def _on_open(self) -> None:
         """Repairs and set-up every time a knowledge base is opened (each step is cheap when
         there is nothing to do)."""
-        from kbapp import recovery
+        from kbapp import journal
 
         #: What the repair after an interrupted write did (empty almost always).
-        self.repairs: list[str] = recovery.repair(self)
+        self.repairs: list[str] = journal.repair(self)
 
     def close(self) -> None:
         for service in self._services.values():
@@ -368,8 +368,8 @@ class Workspace:
         Raises :class:`~kbapp.errors.PolicyError` (nothing written) and
         :class:`~kbapp.errors.SaveError` (disk full, read-only folder: the file on disk is
         unchanged; the caller keeps the edit). A crash after the write is finished by the next
-        open (:mod:`kbapp.recovery`)."""
-        from kbapp import recovery
+        open (:mod:`kbapp.journal`)."""
+        from kbapp import journal
 
         data = documents.serialise(doc)
         policy.enforce(policy.check_document(doc, data, self.config))
@@ -381,7 +381,7 @@ class Workspace:
             full = self.full_path(doc.path)
             existed = full.exists()
             text = message or f"{verb or ('Update' if existed else 'Create')}: {doc.title}"
-            with recovery.pending_commit(self, [doc.path], text):
+            with journal.pending_commit(self, [doc.path], text):
                 documents.write(doc, full)
                 commit = self.git.commit([doc.path], text, trailers=self.trailers())
         changes = self.refresh_paths([doc.path])
