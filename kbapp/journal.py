@@ -1,4 +1,4 @@
-"""The write journal: what a kbapp killed mid-write leaves behind, and how the next start
+"""The write journal: what a kbapp killed mid-write leaves behind, and how the next start repairs it.
 
 Every write that ends in a commit (a save, an import) runs inside :func:`pending_commit`: a small
 journal (``.git/kbapp/pending.json``) names the paths and the commit message before the first
