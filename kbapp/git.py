@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import subprocess
 import tempfile
 import threading
 import time
@@ -115,7 +116,7 @@ class Git:
         *args: str,
         check: bool = True,
         env: dict[str, str] | None = None,
-        input: str | None = None,  # noqa: A002 - mirrors subprocess
+        input: str | bytes | None = None,  # noqa: A002 - mirrors subprocess
         strip: bool = True,
         timeout: float | None = None,
     ) -> GitResult:
@@ -131,7 +132,7 @@ class Git:
         try:
             if input is not None:  # Popen needs a real file for stdin
                 stdin = tempfile.TemporaryFile()
-                stdin.write(input.encode("utf-8"))
+                stdin.write(input.encode("utf-8") if isinstance(input, str) else input)
                 stdin.seek(0)
             status, stdout, stderr = self.repo.git.execute(
                 command,
@@ -218,15 +219,6 @@ class Git:
         ).stdout
         return sorted({p for p in out.split("\0") if p})
 
-    def read_blob(self, spec: str) -> bytes | None:
-        """The bytes of a blob (``<rev>:<path>``, ``:<path>`` for the index, or an id), read
-        through one long-lived ``git cat-file --batch``; None when there is no such blob."""
-        try:
-            _sha, kind, _size, data = self.repo.git.get_object_data(spec)
-        except (ValueError, gitpython.GitCommandError):
-            return None
-        return bytes(data) if kind == b"blob" or kind == "blob" else None
-
     def config_get(self, key: str) -> str:
         result = self.run("config", "--get", key, check=False)
         return result.stdout if result.status == 0 else ""
@@ -276,6 +268,123 @@ class Git:
                 self.run(*args, env=checked)
             return self.out("rev-parse", "HEAD")
 
+    # ------------------------------------------------------------------ objects and refs
+
+    def read_blob(self, spec: str) -> bytes | None:
+        """The bytes of a blob (``<rev>:<path>``, ``:2:<path>``, a blob id), None if absent."""
+        try:
+            status, stdout, _ = self.repo.git.execute(
+                ["git", "cat-file", "blob", spec], with_extended_output=True,
+                with_exceptions=False, env=dict(_BASE_ENV), stdout_as_string=False,
+                strip_newline_in_stdout=False,
+            )
+        except gitpython.GitCommandError:
+            return None
+        return bytes(stdout) if status == 0 else None
+
+    def write_blob(self, data: bytes) -> str:
+        """Store ``data`` as a blob; returns its id."""
+        return self.out("hash-object", "-w", "--stdin", input=data)
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        return self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).status == 0
+
+    def rev(self, spec: str) -> str | None:
+        result = self.run("rev-parse", "--verify", "-q", spec + "^{commit}", check=False)
+        return result.stdout if result.status == 0 else None
+
+    def refs(self, prefix: str) -> list[tuple[str, str]]:
+        """(ref name, object id) of every ref under ``prefix``."""
+        out = self.out("for-each-ref", "--format=%(refname) %(objectname)", prefix)
+        return [tuple(line.split(" ", 1)) for line in out.splitlines() if line]  # type: ignore[misc]
+
+    def ensure_config(self, values: dict[str, str]) -> bool:
+        """Set the repository's own (local) git config keys that differ; True if any changed."""
+        current = {}
+        listed = self.run("config", "--local", "--list", "-z", check=False, strip=False)
+        for item in listed.stdout.split("\0"):
+            key, _, value = item.partition("\n")
+            current[key.lower()] = value
+        changed = False
+        for key, value in values.items():
+            if current.get(key.lower()) != value:
+                self.run("config", "--local", key, value)
+                changed = True
+        return changed
+
+    # ------------------------------------------------------------------ repairs
+
+    def unfinished_operation(self) -> str | None:
+        """A merge, rebase, cherry-pick or revert that was started and not finished."""
+        if (self.git_dir / "rebase-merge").is_dir() or (self.git_dir / "rebase-apply").is_dir():
+            return "rebase"
+        for name, marker in (("merge", "MERGE_HEAD"), ("cherry-pick", "CHERRY_PICK_HEAD"),
+                             ("revert", "REVERT_HEAD")):
+            if (self.git_dir / marker).exists():
+                return name
+        unmerged = self.run("ls-files", "-u", "-z", strip=False, check=False).stdout
+        return "unmerged" if unmerged.strip("\0") else None
+
+    def snapshot(self, message: str) -> str:
+        """A commit (on no branch) of the whole work tree as it is now, tracked and untracked
+        files alike, made with a temporary index so the real one is left alone."""
+        index = self.git_dir / "kbapp" / "snapshot-index"
+        index.parent.mkdir(parents=True, exist_ok=True)
+        index.unlink(missing_ok=True)
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            head = self.head()
+            if head:
+                self.run("read-tree", head, env=env)
+            self.run("add", "-A", "--", ".", env=env)
+            tree = self.out("write-tree", env=env)
+        finally:
+            index.unlink(missing_ok=True)
+        parents = ["-p", head] if head else []
+        return self.out("commit-tree", tree, *parents, "-m", message)
+
+    def remove_stale_locks(self, older_than: float = 10.0) -> list[str]:
+        """Delete lock files a killed git left behind (``index.lock``, ``HEAD.lock``, a ref's
+        ``.lock``..., and the ``.merge_file_*`` copies it makes for a merge driver). Call while holding :meth:`write_lock`: then no kbapp is writing, and a
+        lock counts as stale when it is old or no git process is running in this repository."""
+        locks = [p for p in (self.git_dir.glob("*.lock")) if p.is_file()]
+        refs_dir = self.git_dir / "refs"
+        if refs_dir.is_dir():
+            locks += [p for p in refs_dir.rglob("*.lock") if p.is_file()]
+        # the temporary copies git writes at the top of the work tree for a merge driver
+        locks += [p for p in self.root.glob(".merge_file_*") if p.is_file()]
+        if not locks:
+            return []
+        busy = _git_running_in(self.root)
+        removed = []
+        for lock in locks:
+            try:
+                age = time.time() - lock.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            if busy and age < older_than:
+                continue
+            try:
+                lock.unlink()
+                removed.append(lock.name if lock.parent == self.root
+                               else lock.relative_to(self.git_dir).as_posix())
+            except FileNotFoundError:
+                pass
+        return removed
+
+    @staticmethod
+    def clone(url: str, path: Path, timeout: float = 600) -> None:
+        """``git clone URL PATH`` (no prompts); raises :class:`SyncError` with git's message."""
+        env = dict(os.environ)
+        env.update(_BASE_ENV)
+        env.update(network_env())
+        done = subprocess.run(
+            ["git", "clone", "--quiet", "--", url, str(path)], env=env, capture_output=True,
+            text=True, timeout=timeout, check=False,
+        )
+        if done.returncode != 0:
+            raise remote_error("clone", done.stderr)
+
 
 _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
 
@@ -291,3 +400,104 @@ def _first_error_line(stderr: str, args: Sequence[str]) -> str:
             return "git " + args[0] + ": " + line.split(":", 1)[1].strip()
     lines = [line for line in stderr.splitlines() if line.strip()]
     return f"git {args[0]} failed" + (f": {lines[-1].strip()}" if lines else "")
+
+
+def merge_file(
+    base: bytes,
+    mine: bytes,
+    theirs: bytes,
+    *,
+    labels: Sequence[str] = ("mine", "base", "theirs"),
+    favor: str | None = None,
+) -> tuple[bytes, int]:
+    """git's three-way line merge of three texts (``git merge-file -p``), outside any repository.
+
+    Returns the merged bytes and the number of conflicts left (marked with ``labels``);
+    ``favor="ours"|"theirs"`` resolves every conflict to that side instead (no markers)."""
+    with tempfile.TemporaryDirectory(prefix="kbapp-merge-") as folder:
+        names = []
+        for name, data in (("mine", mine), ("base", base), ("theirs", theirs)):
+            (Path(folder) / name).write_bytes(data)
+            names.append(name)
+        args = ["git", "merge-file", "-p"]
+        if favor:
+            args.append(f"--{favor}")
+        for label in labels:
+            args += ["-L", label]
+        env = dict(os.environ)
+        env.update(_BASE_ENV)
+        done = subprocess.run(
+            [*args, *names], cwd=folder, env=env, capture_output=True, timeout=120, check=False
+        )
+    if done.returncode < 0 or done.returncode > 127:
+        raise SyncError("git merge-file failed", details=done.stderr.decode("utf-8", "replace"))
+    return done.stdout, done.returncode
+
+
+def network_env() -> dict[str, str]:
+    """Environment for git talking to a remote: ssh never asks and gives up on a dead host."""
+    if os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH"):
+        return {}
+    return {"GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=20"}
+
+
+#: What git prints when the remote cannot be reached at all (as opposed to refusing us).
+_OFFLINE_HINTS = (
+    "could not resolve host", "connection refused", "connection timed out", "timed out",
+    "network is unreachable", "no route to host", "unable to connect", "failed to connect",
+    "could not connect", "connection reset", "name or service not known",
+    "temporary failure in name resolution", "the remote end hung up unexpectedly",
+)
+_AUTH_HINTS = (
+    "authentication failed", "permission denied", "could not read username",
+    "terminal prompts disabled", "returned error: 403", "returned error: 401",
+    "access denied", "not authorized",
+    "invalid credentials", "host key verification failed",
+)
+
+
+class RemoteError(SyncError):
+    """Talking to the remote failed; ``kind`` is ``offline``, ``auth`` or ``other``."""
+
+    def __init__(self, message: str, details: str = "", kind: str = "other") -> None:
+        super().__init__(message, details)
+        self.kind = kind
+
+
+def remote_error(action: str, stderr: str) -> RemoteError:
+    """One clear sentence for a failed fetch/push/clone, git's own words in ``details``."""
+    text = stderr.lower()
+    if "does not appear to be a git repository" in text or "not exported" in text \
+            or "repository not found" in text or "no such file or directory" in text:
+        return RemoteError(
+            f"The shared repository was not found ({action}); check its address", stderr.strip())
+    if any(hint in text for hint in _AUTH_HINTS):
+        return RemoteError(
+            f"The shared repository refused your credentials ({action}); check your access "
+            "(SSH key, token) and try again", stderr.strip(), "auth")
+    if any(hint in text for hint in _OFFLINE_HINTS):
+        return RemoteError(
+            f"The shared repository cannot be reached ({action}); your work is kept here and "
+            "goes out at the next sync", stderr.strip(), "offline")
+    return RemoteError(_first_error_line(stderr, [action]), stderr.strip())
+
+
+def _git_running_in(root: Path) -> bool:
+    """Whether a git process has its working directory in ``root`` (Linux /proc; elsewhere
+    we cannot tell and assume one might be)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    target = str(root.resolve())
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() not in ("git", "git-remote-http", "git-merge"):
+                continue
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if cwd == target or cwd.startswith(target + os.sep):
+            return True
+    return False

@@ -33,6 +33,7 @@ from kbapp.errors import KbError, SaveError
 from kbapp.fsutil import atomic_write
 
 if TYPE_CHECKING:
+    from kbapp.git import Git
     from kbapp.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def _repair_locked(workspace: Workspace, journal: Path) -> list[str]:
         _remove(journal)
         return ["removed an unreadable journal of an interrupted write"]
     done: list[str] = []
-    removed_locks = _remove_git_locks(workspace.git.git_dir)
+    removed_locks = _remove_git_locks(workspace.git)
     if removed_locks:
         done.append("removed git lock files left by an interrupted commit: " + ", ".join(removed_locks))
     folders = {str(Path(p).parent) for p in paths}
@@ -111,8 +112,6 @@ def _repair_locked(workspace: Workspace, journal: Path) -> list[str]:
     if commit:
         done.append(f"committed {len(paths)} path(s) an interrupted kbapp had written ({commit[:10]})")
     _remove(journal)
-    for line in done:
-        log.warning("repair: %s", line)
     return done
 
 
@@ -127,26 +126,13 @@ def _stale_temporaries(folder: Path) -> list[Path]:
     return found
 
 
-def _remove_git_locks(git_dir: Path) -> list[str]:
+def _remove_git_locks(git: Git) -> list[str]:
     """Remove lock files an interrupted git left, after giving a git process that outlived its
     kbapp a moment to finish (it holds no kbapp lock, so only time tells)."""
-    candidates = [git_dir / "index.lock", git_dir / "HEAD.lock", git_dir / "packed-refs.lock",
-                  git_dir / "config.lock", git_dir / "ORIG_HEAD.lock"]
-    refs = git_dir / "refs"
-    if refs.is_dir():
-        candidates += list(refs.rglob("*.lock"))
     deadline = time.monotonic() + GIT_LOCK_GRACE_S
-    while any(c.exists() for c in candidates) and time.monotonic() < deadline:
+    while (git.git_dir / "index.lock").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    removed = []
-    for lock in candidates:
-        if lock.exists():
-            try:
-                lock.unlink()
-                removed.append(str(lock.relative_to(git_dir)))
-            except OSError:
-                pass
-    return removed
+    return git.remove_stale_locks(older_than=GIT_LOCK_GRACE_S)
 
 
 def _remove(path: Path) -> None:

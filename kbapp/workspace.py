@@ -77,6 +77,8 @@ class Workspace:
         self._catalog: Catalog | None = None
         self._templates: TemplateLibrary | None = None
         self._services: dict[str, Any] = {}
+        #: What opening repaired (a crash's leftovers), in sentences, for the window to show.
+        self.repairs: list[str] = []
 
     # ------------------------------------------------------------------ opening
 
@@ -131,11 +133,18 @@ class Workspace:
 
     def _on_open(self) -> None:
         """Repairs and set-up every time a knowledge base is opened (each step is cheap when
-        there is nothing to do)."""
-        from kbapp import journal
+        there is nothing to do): the merge driver in the clone's git config, stale git locks,
+        a merge or rebase a crash left half-done (see :func:`kbapp.recovery.prepare`), then a
+        save or import cut off before its commit (:func:`kbapp.journal.repair`)."""
+        from kbapp import journal, recovery  # imported here: they need the workspace's type only
 
-        #: What the repair after an interrupted write did (empty almost always).
-        self.repairs: list[str] = journal.repair(self)
+        try:
+            self.repairs = recovery.prepare(self)
+        except KbError as exc:  # a read-only clone still opens; sync will say what is wrong
+            log.warning("could not prepare %s for sync: %s", self.root, exc)
+        self.repairs += journal.repair(self)
+        for sentence in self.repairs:
+            log.warning("%s: %s", self.root, sentence)
 
     def close(self) -> None:
         for service in self._services.values():

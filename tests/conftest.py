@@ -12,7 +12,7 @@ import pytest
 # Qt without a display (CI, ssh sessions): set before anything imports Qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from helpers import CORPORA, REPO_ROOT, CliResult  # noqa: E402
+from helpers import CORPORA, PARTNER, REPO_ROOT, CliResult, GitDaemon, SharedRepo, git  # noqa: E402
 
 from kbapp.settings import Settings  # noqa: E402
 from kbapp.workspace import Workspace  # noqa: E402
@@ -79,3 +79,51 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+# --------------------------------------------------------------------------- sync fixtures
+
+
+@pytest.fixture
+def transport() -> str:
+    """How the clones reach the shared repository: "file" (a path) or "daemon" (git://
+    on 127.0.0.1). Tests parametrize it directly to run the same scenario over both."""
+    return "file"
+
+
+@pytest.fixture
+def git_daemon(tmp_path: Path) -> Iterator[GitDaemon]:
+    """A real ``git daemon`` serving (and accepting pushes to) ``tmp_path/served``."""
+    daemon = GitDaemon(tmp_path / "served")
+    daemon.start()
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture
+def shared(tmp_path: Path, settings: Settings, transport: str,
+           request: pytest.FixtureRequest) -> Iterator[SharedRepo]:
+    """A shared bare repository and two clones: Ana (internal) who created the knowledge base,
+    and Jo (partner) who cloned it with kbapp."""
+    from kbapp import sync
+
+    served = tmp_path / "served"
+    served.mkdir()
+    remote = served / "kb.git"
+    git(served, "init", "-q", "--bare", str(remote))
+    if transport == "daemon":
+        daemon: GitDaemon = request.getfixturevalue("git_daemon")
+        url = daemon.url("kb.git")
+    else:
+        url = str(remote)
+    ana = Workspace.init(
+        tmp_path / "ana", "Shared KB", ["internal", "partner"], settings=settings,
+        domains={"internal": ["internal.example"], "partner": ["partner.example"]},
+    )
+    git(ana.root, "remote", "add", "origin", url)
+    sync.sync(ana)
+    jo = sync.clone(url, tmp_path / "jo", PARTNER)
+    repo = SharedRepo(remote, url, tmp_path, ana, jo)
+    yield repo
+    for workspace in repo.opened:
+        workspace.close()

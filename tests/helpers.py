@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from kbapp.settings import Settings
 from kbapp.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,3 +43,77 @@ def run_kbapp(*argv: str, cwd: Path | None = None, timeout: float = 120) -> subp
         [sys.executable, "-m", "kbapp", *argv], cwd=cwd, capture_output=True, text=True,
         timeout=timeout,
     )
+
+
+PARTNER = Settings(user_name="Jo Okafor", user_email="jo@partner.example")
+
+
+@dataclass
+class SharedRepo:
+    """A bare shared repository and the kbapp clones of the two organisations."""
+
+    remote: Path
+    url: str
+    tmp: Path
+    ana: Workspace
+    jo: Workspace
+    opened: list[Workspace] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.opened += [self.ana, self.jo]
+
+    def plain_clone(self, name: str = "sam") -> Path:
+        """A third engineer of the partner with only the git command line."""
+        target = self.tmp / name
+        git(self.tmp, "clone", "-q", self.url, str(target))
+        git(target, "config", "user.name", "Sam Plain")
+        git(target, "config", "user.email", "sam@partner.example")
+        return target
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class GitDaemon:
+    """``git daemon --enable=receive-pack`` on 127.0.0.1 and a random free port."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}"
+
+    def start(self) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
+        for _ in range(5):
+            self.port = free_port()
+            self.process = subprocess.Popen(
+                ["git", "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack",
+                 "--informative-errors", "--listen=127.0.0.1", f"--port={self.port}",
+                 f"--base-path={self.base}", str(self.base)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.process.poll() is None:
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                        return
+                except OSError:
+                    time.sleep(0.05)
+            self.stop()
+        raise RuntimeError("git daemon did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None

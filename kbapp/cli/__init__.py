@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from kbapp import __version__
 from kbapp.cli import documents as documents_commands
 from kbapp.cli import lifecycle as lifecycle_commands
+from kbapp.cli import sync as sync_commands
 from kbapp.cli import trust as trust_commands
 from kbapp.cli.common import Context, fail
 from kbapp.errors import KbError
@@ -24,6 +25,7 @@ from kbapp.errors import KbError
 COMMAND_MODULES = [
     documents_commands,
     lifecycle_commands,
+    sync_commands,
     trust_commands,
 ]
 

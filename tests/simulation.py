@@ -1,0 +1,418 @@
+"""The two-organisation simulation, shared by tests/test_sync_simulation.py (a fast subset) and
+bench/sync_simulation.py (many seeds).
+
+Three clones of one bare repository: Ana (internal) and Jo (partner) work through kbapp; Sam
+(partner) uses only the ``git`` command line and a text editor, with kbapp's merge driver set
+up as docs/sync.md tells partners to. A seeded random sequence of creates, edits (same line,
+different sections, front matter on both sides), renames, deletions and syncs runs in random
+order; some kbapp syncs are real ``kbapp sync`` processes killed with SIGKILL part-way. Then
+everyone syncs and resolves until nothing is left, and :meth:`Simulation.check` asserts that
+the clones converged, every saved version is reachable in the shared repository's history,
+and no commit anywhere contains a conflict marker.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kbapp import conflicts, sync
+from kbapp.policy import conflict_marker_line
+from kbapp.settings import Settings
+from kbapp.workspace import Workspace
+
+PEOPLE = {
+    "ana": Settings(user_name="Ana Ribeiro", user_email="ana@internal.example"),
+    "jo": Settings(user_name="Jo Okafor", user_email="jo@partner.example"),
+}
+SECTIONS = ("## Meaning", "## Impact", "## Diagnosis", "## Mitigation", "## Escalation")
+STATUSES = ("draft", "in-review", "published", "retired")
+WORDS = ("disk", "queue", "dns", "vpn", "backup", "cert", "ldap", "proxy", "kafka", "redis")
+
+
+def run_git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=check)
+
+
+@dataclass
+class Simulation:
+    base: Path
+    seed: int
+    steps: int = 30
+    kill_rate: float = 0.25  # share of kbapp syncs run as a process that gets killed
+    log: list[str] = field(default_factory=list)
+    saved: list[str] = field(default_factory=list)  # every commit a save made, in any clone
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.remote = self.base / "shared.git"
+        self.counter = 0
+        self.kills = 0  # kbapp syncs killed with SIGKILL
+        self.conflicts_met = 0  # documents kbapp kept provisionally for a decision
+        self.plain_conflicts = 0  # files the plain-git partner had to settle by hand
+        self.syncs = 0
+
+    # ------------------------------------------------------------------ set-up
+
+    def setup(self) -> None:
+        run_git(self.base, "init", "-q", "--bare", "--initial-branch=main", str(self.remote))
+        self.ana = Workspace.init(
+            self.base / "ana", "Simulated KB", ["internal", "partner"], settings=PEOPLE["ana"],
+            domains={"internal": ["internal.example"], "partner": ["partner.example"]},
+        )
+        run_git(self.ana.root, "remote", "add", "origin", str(self.remote))
+        for n in range(3):
+            self._kb_create(self.ana, f"seed {n}")
+        sync.sync(self.ana)
+        self.jo = sync.clone(str(self.remote), self.base / "jo", PEOPLE["jo"])
+        self.sam = self.base / "sam"
+        run_git(self.base, "clone", "-q", str(self.remote), str(self.sam))
+        for key, value in (("user.name", "Sam Plain"), ("user.email", "sam@partner.example"),
+                           ("merge.kbapp.driver", sync.driver_command()),
+                           ("pull.rebase", "false"), ("commit.gpgsign", "false")):
+            run_git(self.sam, "config", key, value)
+
+    def close(self) -> None:
+        for ws in (self.ana, self.jo):
+            ws.close()
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> None:
+        self.setup()
+        actions = ["create", "same_line", "section", "front_matter", "front_matter", "rename",
+                   "delete", "sync", "sync", "sync", "resolve"]
+        for _ in range(self.steps):
+            actor = self.rng.choice(["ana", "jo", "sam"])
+            action = self.rng.choice(actions)
+            self.log.append(f"{actor} {action}")
+            getattr(self, f"_{action}")(actor)
+        self.settle()
+
+    def settle(self, rounds: int = 8) -> None:
+        """Everyone syncs and resolves until all agree."""
+        for _ in range(rounds):
+            for actor in ("ana", "jo", "sam"):
+                self._sync(actor, killable=False)
+                if actor != "sam":
+                    self._resolve(actor, everything=True)
+            heads = {self._head(a) for a in ("ana", "jo", "sam")}
+            waiting = conflicts.conflict_refs(self.ana) + conflicts.conflict_refs(self.jo)
+            remote_head = run_git(self.remote, "rev-parse", "main").stdout.strip()
+            if heads == {remote_head} and not waiting:
+                return
+        raise AssertionError(f"seed {self.seed}: clones did not converge: {self.log}")
+
+    # ------------------------------------------------------------------ checks
+
+    def check(self) -> None:
+        remote_head = run_git(self.remote, "rev-parse", "main").stdout.strip()
+        trees = {a: run_git(self._root(a), "rev-parse", "HEAD^{tree}").stdout.strip()
+                 for a in ("ana", "jo", "sam")}
+        assert len(set(trees.values())) == 1, f"seed {self.seed}: trees differ {trees}"
+        for actor in ("ana", "jo", "sam"):
+            status = run_git(self._root(actor), "status", "--porcelain").stdout
+            assert status == "", f"seed {self.seed}: {actor} has uncommitted changes: {status}"
+        reachable = set(run_git(self.remote, "rev-list", "main").stdout.split())
+        lost = [c for c in self.saved if c not in reachable]
+        assert not lost, f"seed {self.seed}: saved versions not in the shared history: {lost}"
+        assert remote_head in reachable
+        marked = markers_in_history(self.remote)
+        assert not marked, f"seed {self.seed}: conflict markers committed: {marked}"
+
+    # ------------------------------------------------------------------ helpers
+
+    def _root(self, actor: str) -> Path:
+        return self.sam if actor == "sam" else self._ws(actor).root
+
+    def _ws(self, actor: str) -> Workspace:
+        return self.ana if actor == "ana" else self.jo
+
+    def _head(self, actor: str) -> str:
+        return run_git(self._root(actor), "rev-parse", "HEAD").stdout.strip()
+
+    def _docs(self, actor: str) -> list[str]:
+        root = self._root(actor)
+        out = run_git(root, "ls-files", "*.md").stdout.split()
+        return sorted(p for p in out if not p.startswith(".") and (root / p).is_file())
+
+    def _pick(self, actor: str) -> str | None:
+        docs = self._docs(actor)
+        return self.rng.choice(docs) if docs else None
+
+    def _title(self) -> str:
+        self.counter += 1
+        return f"{self.rng.choice(WORDS)} {self.rng.choice(WORDS)} {self.seed}-{self.counter}"
+
+    def _kb_create(self, ws: Workspace, title: str) -> None:
+        result = ws.create("runbook", title, tags=[self.rng.choice(WORDS)])
+        if result.commit:
+            self.saved.append(result.commit)
+
+    def _edit_text(self, actor: str, path: str, change: object, message: str) -> None:
+        """Apply ``change(text) -> text`` to a document as this actor saves."""
+        root = self._root(actor)
+        text = (root / path).read_text(encoding="utf-8")
+        new = change(text)  # type: ignore[operator]
+        if new == text:
+            return
+        if actor == "sam":
+            (root / path).write_text(new, encoding="utf-8")
+            run_git(root, "commit", "-qam", message)
+            self.saved.append(self._head("sam"))
+        else:
+            ws = self._ws(actor)
+            from kbapp import documents
+
+            doc = documents.parse(new.encode("utf-8"), path)
+            result = ws.save(doc)
+            if result.commit:
+                self.saved.append(result.commit)
+
+    # ------------------------------------------------------------------ actions
+
+    def _create(self, actor: str) -> None:
+        title = self._title()
+        if actor == "sam":
+            slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+            path = self.sam / "runbooks" / f"{slug}.md"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"---\ntitle: {title}\ntype: runbook\nstatus: draft\ntags:\n  - "
+                            f"{self.rng.choice(WORDS)}\n---\n# {title}\n\n"
+                            + "".join(f"{s}\n\nText.\n\n" for s in SECTIONS), encoding="utf-8")
+            run_git(self.sam, "add", "-A")
+            run_git(self.sam, "commit", "-qm", f"Create: {title}")
+            self.saved.append(self._head("sam"))
+        else:
+            self._kb_create(self._ws(actor), title)
+
+    def _same_line(self, actor: str) -> None:
+        """Everyone rewrites the first line after ## Impact: the classic same-line conflict."""
+        path = self._pick(actor)
+        if path is None:
+            return
+        line = f"{actor} says {self.rng.randint(0, 10**6)}"
+
+        def change(text: str) -> str:
+            lines = text.split("\n")
+            for number, current in enumerate(lines):
+                if current.strip() == "## Impact" and number + 2 < len(lines):
+                    lines[number + 2] = line
+                    return "\n".join(lines)
+            return text + f"\n## Impact\n\n{line}\n"
+
+        self._edit_text(actor, path, change, "Update: impact")
+
+    def _section(self, actor: str) -> None:
+        path = self._pick(actor)
+        if path is None:
+            return
+        heading = self.rng.choice(SECTIONS)
+        note = f"Note from {actor} {self.rng.randint(0, 10**6)}."
+
+        def change(text: str) -> str:
+            index = text.find(heading + "\n")
+            if index < 0:
+                return text + f"\n{heading}\n\n{note}\n"
+            end = index + len(heading) + 1
+            return text[:end] + f"\n{note}\n" + text[end:]
+
+        self._edit_text(actor, path, change, f"Update: {heading[3:]}")
+
+    def _front_matter(self, actor: str) -> None:
+        path = self._pick(actor)
+        if path is None:
+            return
+        kind = self.rng.choice(["tag", "status", "reviewed", "owner"])
+        if actor != "sam":
+            ws = self._ws(actor)
+            doc = ws.load(path)
+            if doc.front_matter_error is not None:
+                return
+            if kind == "tag":
+                doc.set("tags", doc.tags + [f"{self.rng.choice(WORDS)}{self.rng.randint(0, 99)}"])
+            elif kind == "status":
+                doc.set("status", self.rng.choice(STATUSES))
+            elif kind == "reviewed":
+                doc.set_review(last_reviewed=f"2026-{self.rng.randint(1, 12):02d}-"
+                               f"{self.rng.randint(1, 28):02d}", reviewed_by=PEOPLE[actor].user_email)
+            else:
+                doc.set("owner_org", self.rng.choice(["internal", "partner"]) + str(self.rng.randint(0, 3)))
+            result = ws.save(doc)
+            if result.commit:
+                self.saved.append(result.commit)
+            return
+
+        def change(text: str) -> str:
+            if not text.startswith("---\n"):
+                return text
+            end = text.find("\n---\n", 4)
+            front, rest = text[: end + 1], text[end + 1:]
+            if kind == "tag" and "\ntags:\n" in front:
+                front = front.replace("\ntags:\n", f"\ntags:\n  - sam{self.rng.randint(0, 99)}\n", 1)
+            elif kind == "status" and re.search(r"^status: .*$", front, re.M):
+                front = re.sub(r"^status: .*$", f"status: {self.rng.choice(STATUSES)}", front,
+                               count=1, flags=re.M)
+            else:
+                front = re.sub(r"^owner_org: .*\n", "", front, flags=re.M)
+                front += f"owner_org: partner{self.rng.randint(0, 3)}\n"
+            return front + rest
+
+        self._edit_text(actor, path, change, "Update: front matter")
+
+    def _rename(self, actor: str) -> None:
+        path = self._pick(actor)
+        if path is None:
+            return
+        new = f"moved/{self.rng.randint(0, 10**6)}-{Path(path).name}"
+        if actor == "sam":
+            (self.sam / "moved").mkdir(exist_ok=True)
+            run_git(self.sam, "mv", path, new)
+            run_git(self.sam, "commit", "-qm", f"Move: {path}")
+            self.saved.append(self._head("sam"))
+        else:
+            result = self._ws(actor).move(path, new)
+            if result.commit:
+                self.saved.append(result.commit)
+
+    def _delete(self, actor: str) -> None:
+        if self.rng.random() < 0.5:  # deletions are rarer than edits
+            return
+        path = self._pick(actor)
+        if path is None:
+            return
+        if actor == "sam":
+            run_git(self.sam, "rm", "-q", path)
+            run_git(self.sam, "commit", "-qm", f"Delete: {path}")
+            self.saved.append(self._head("sam"))
+        else:
+            ws = self._ws(actor)
+            (ws.root / path).unlink()
+            commit = ws.git.commit([path], f"Delete: {path}", trailers=ws.trailers())
+            if commit:
+                self.saved.append(commit)
+            ws.refresh_paths([path])
+
+    def _resolve(self, actor: str, everything: bool = False) -> None:
+        if actor == "sam":
+            return
+        ws = self._ws(actor)
+        for conflict in conflicts.list_conflicts(ws):
+            if not everything and self.rng.random() < 0.5:
+                continue
+            choice = self.rng.choice(["mine", "theirs"])
+            if choice == "mine":
+                text = None if conflict.mine_deleted else conflict.mine
+            else:
+                text = None if conflict.theirs_deleted else conflict.theirs
+            result = conflicts.resolve(ws, conflict.path, text=text)
+            if result.commit:
+                self.saved.append(result.commit)
+
+    def _sync(self, actor: str, killable: bool = True) -> None:
+        if actor == "sam":
+            self._sam_sync()
+            return
+        ws = self._ws(actor)
+        if killable and self.rng.random() < self.kill_rate:
+            self._killed_sync(actor)
+            return
+        before = set(conflicts.conflict_refs(ws))
+        report = sync.sync(ws)
+        self.syncs += 1
+        assert not report.offline, report.message
+        self.conflicts_met += len(set(conflicts.conflict_refs(ws)) - before)
+
+    def _killed_sync(self, actor: str) -> None:
+        """A real ``kbapp sync`` process killed at a checkpoint or a random moment, then the
+        next start of kbapp (a new Workspace) that repairs."""
+        ws = self._ws(actor)
+        root = ws.root
+        env = dict(os.environ)
+        point = self.rng.choice([*sync.CHECKPOINTS, "timer", "timer"])
+        if point != "timer":
+            env["KBAPP_SYNC_CRASH_AT"] = point
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kbapp", "--kb", str(root), "--quiet", "sync", "--json"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        if point == "timer":
+            time.sleep(self.rng.uniform(0.6, 1.6))
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        code = process.wait(timeout=120)
+        self.syncs += 1
+        if code == -signal.SIGKILL:
+            self.kills += 1
+        self.log.append(f"{actor} sync killed at {point} (exit {code})")
+        ws.close()
+        reopened = Workspace.open(root, PEOPLE[actor])
+        if actor == "ana":
+            self.ana = reopened
+        else:
+            self.jo = reopened
+
+    def _sam_sync(self) -> None:
+        """The plain-git partner: pull (merge, with kbapp's driver), settle conflicts by
+        taking a side, push; a rejected push waits for the next pull."""
+        pulled = run_git(self.sam, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main",
+                         check=False)
+        if pulled.returncode != 0:
+            unmerged: dict[str, set[int]] = {}
+            for line in run_git(self.sam, "ls-files", "-u").stdout.splitlines():
+                info, path = line.split("\t", 1)
+                unmerged.setdefault(path, set()).add(int(info.split()[2]))
+            if not unmerged:
+                raise AssertionError(f"seed {self.seed}: sam's pull failed: {pulled.stderr}")
+            self.plain_conflicts += len(unmerged)
+            for path, stages in unmerged.items():
+                # a careful engineer takes one side's file as that side committed it (for
+                # rename conflicts git's own stages can hold a two-way merge with markers)
+                commit = self.rng.choice(["HEAD", "MERGE_HEAD"])
+                shown = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=self.sam,
+                                       capture_output=True)
+                if shown.returncode == 0:
+                    (self.sam / path).parent.mkdir(parents=True, exist_ok=True)
+                    (self.sam / path).write_bytes(shown.stdout)
+                    run_git(self.sam, "add", "--", path)
+                else:
+                    run_git(self.sam, "rm", "-q", "--cached", "--", path)
+                    (self.sam / path).unlink(missing_ok=True)
+            run_git(self.sam, "commit", "-q", "--no-edit")
+            self.saved.append(self._head("sam"))
+        run_git(self.sam, "push", "-q", "origin", "HEAD:main", check=False)
+
+
+def markers_in_history(repo: Path) -> list[str]:
+    """Every (commit-reachable) Markdown blob of ``repo`` that contains a conflict marker."""
+    objects = run_git(repo, "rev-list", "--objects", "--all").stdout.splitlines()
+    blobs = {}
+    for line in objects:
+        sha, _, path = line.partition(" ")
+        if path.endswith(".md"):
+            blobs[sha] = path
+    if not blobs:
+        return []
+    batch = subprocess.run(["git", "cat-file", "--batch"], cwd=repo,
+                           input=("\n".join(blobs) + "\n").encode(),
+                           capture_output=True, check=True).stdout
+    found = []
+    offset = 0
+    while offset < len(batch):
+        header_end = batch.index(b"\n", offset)
+        sha, _kind, size = batch[offset:header_end].decode().split()
+        body = batch[header_end + 1: header_end + 1 + int(size)]
+        offset = header_end + 1 + int(size) + 1
+        if conflict_marker_line(body.decode("utf-8", errors="replace")) is not None:
+            found.append(f"{blobs[sha]} ({sha[:10]})")
+    return found
