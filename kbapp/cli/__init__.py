@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from kbapp import __version__
 from kbapp.cli import documents as documents_commands
 from kbapp.cli import lifecycle as lifecycle_commands
+from kbapp.cli import search as search_commands
 from kbapp.cli import sync as sync_commands
 from kbapp.cli import trust as trust_commands
 from kbapp.cli.common import Context, fail
@@ -25,6 +26,7 @@ from kbapp.errors import KbError
 COMMAND_MODULES = [
     documents_commands,
     lifecycle_commands,
+    search_commands,
     sync_commands,
     trust_commands,
 ]

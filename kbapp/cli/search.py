@@ -1,0 +1,127 @@
+"""Commands on the search index: ``kbapp search`` and ``kbapp index``."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import sys
+from pathlib import Path
+
+from kbapp.cli.common import Context, Progress, print_json
+from kbapp.errors import KbError
+from kbapp.search import SearchIndex, SearchResponse
+
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "search",
+        help="search the knowledge base",
+        description=(
+            'Words (all of them first, then some), "quoted phrases", -excluded words, filters '
+            "type:sop tag:failover system:payments-db org:partner status:draft id:kb-..., "
+            "retired documents only with status:retired. Typos are forgiven."
+        ),
+    )
+    p.add_argument("query", nargs="?", help="what to look for (quote it in the shell)")
+    p.add_argument("--limit", "-n", type=int, default=20, help="how many results (default 20)")
+    p.add_argument("--json", action="store_true", help="print results, facets and suggestion as JSON")
+    p.add_argument("--batch", metavar="FILE",
+                   help="answer one query per line of FILE ('-': standard input); with --json, "
+                        "one JSON object per line")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("index", help="bring the search index up to date (or --rebuild it)")
+    p.add_argument("--rebuild", action="store_true", help="index every document afresh")
+    p.set_defaults(func=cmd_index)
+
+
+def _index(ctx: Context) -> SearchIndex:
+    index = SearchIndex.for_workspace(ctx.workspace)
+    progress = Progress("Indexing", enabled=None if not ctx.args.quiet else False)
+    index.catch_up(progress=progress)
+    progress.finish()
+    return index
+
+
+def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
+    if args.limit < 1:
+        raise KbError("--limit must be 1 or more")
+    if args.batch is None and not args.query:
+        raise KbError("give a query, or --batch FILE")
+    if args.batch is not None and args.query:
+        raise KbError("give either a query or --batch FILE, not both")
+    index = _index(ctx)
+    if args.batch is not None:
+        return _batch(index, args)
+    response = index.search(args.query, args.limit, snippets=args.limit)
+    if args.json:
+        print_json(response.to_dict())
+        return 0
+    _print_response(response, ctx)
+    return 0
+
+
+def _batch(index: SearchIndex, args: argparse.Namespace) -> int:
+    if args.batch == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        try:
+            lines = Path(args.batch).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KbError(f"cannot read {args.batch}: {exc}") from None
+    for line in lines:
+        query = line.strip()
+        if not query or query.startswith("#"):
+            continue
+        # a batch query is complete: a trailing space stops "last word as prefix"
+        response = index.search(query + " ", args.limit, snippets=min(args.limit, 10))
+        data = {"query": query, **response.to_dict()}
+        if args.json:
+            sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        else:
+            print(f"{query}\t{response.total}\t{response.elapsed_ms:.1f} ms\t"
+                  + " ".join(hit.id for hit in response.hits))
+    sys.stdout.flush()
+    return 0
+
+
+def _print_response(response: SearchResponse, ctx: Context) -> None:
+    if response.indexing:
+        ctx.info("The search index is being built; results may be incomplete.")
+    if response.suggestion:
+        print(f"Did you mean: {response.suggestion}")
+    if not response.hits:
+        print("No documents found.")
+        return
+    for hit in response.hits:
+        review = "" if hit.review_state in ("ok", "") else f"  [{hit.review_state}]"
+        print(f"{hit.id}  {hit.title}  ({hit.type}, {hit.status}, {hit.owner_org or '-'}){review}")
+        print(f"    {hit.path}")
+        for snippet in hit.snippets:
+            text = _TAG_RE.sub("", snippet.replace('<b class="match">', "[").replace("</b>", "]"))
+            print(f"    {_unescape(text)}")
+    shown = len(response.hits)
+    more = f", {response.total - shown} more (--limit)" if response.total > shown else ""
+    ctx.info(f"{response.total} found in {response.elapsed_ms:.0f} ms{more}")
+
+
+def _unescape(text: str) -> str:
+    return html.unescape(text)
+
+
+def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
+    index = SearchIndex.for_workspace(ctx.workspace)
+    progress = Progress("Indexing", enabled=None if not args.quiet else False)
+    if args.rebuild:
+        count = index.rebuild(progress=progress)
+        progress.finish()
+        print(f"Indexed {count} documents.")
+        return 0
+    count = index.catch_up(progress=progress)
+    progress.finish()
+    print(f"Indexed {count} changed documents." if count else "The search index is up to date.")
+    return 0

@@ -1,0 +1,218 @@
+"""How text becomes index terms: prose is stemmed, identifiers survive whole and by their parts.
+
+One pass of one regular expression does the work of a Whoosh analyser chain (tokeniser,
+lowercase, stop words, stemmer) without a generator per filter; Whoosh's own chain was the
+largest single cost of a full build. A word such as ``ORA-00600``, ``kube-apiserver``,
+``db01.prod.example.com``, ``/var/log/syslog``, ``snake_case`` or ``etcdNoLeader`` is indexed
+
+- whole, lowercased (``ora-00600``, ``etcdnoleader``), so the whole identifier matches exactly;
+- joined without separators (``kubeapiserver``, ``snakecase``), so a user who leaves out the
+  hyphen still finds it;
+- by its parts (``ora`` ``00600``; ``etcd`` ``no`` ``leader``), at consecutive positions, so
+  ``etcd no leader`` and the phrase ``"etcd no leader"`` find the alert.
+
+The whole word and the first part share a position, so a phrase may mix identifiers and prose.
+A query keeps each word whole (``query`` mode); a quoted phrase uses the parts (``phrase``
+mode), which line up with the positions in the index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from whoosh.analysis import Token, Tokenizer
+from whoosh.lang.porter import stem as _porter_stem
+
+#: A word, or an identifier made of words joined by - . / \ _ @ (no separator at either end).
+WORD_RE = re.compile(r"\w+(?:[-./\\@]\w+)*", re.UNICODE)
+_SEPARATORS_RE = re.compile(r"[-./\\@_]+")
+#: Where a CamelCase word splits: etcdNoLeader, KubeAPIServerDown, HTTPServer2Error.
+_CAMEL_PART_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_CAMEL_RE = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
+
+STOP_WORDS = frozenset(
+    "a an and are as at be by for from has have if in into is it its of on or that the "
+    "then there these this to was were will with".split()
+)
+
+_stems: dict[str, str] = {}
+
+
+def stem(word: str) -> str:
+    """Porter stem of a lowercase word; identifiers with digits are left alone."""
+    found = _stems.get(word)
+    if found is None:
+        found = _porter_stem(word) if word.isalpha() else word
+        if len(_stems) < 200_000:
+            _stems[word] = found
+    return found
+
+
+_HEX_RE = re.compile(r"0[xX][0-9a-fA-F]{2,}")
+
+
+def is_simple(word: str) -> bool:
+    """A plain word: letters and digits only, not CamelCase nor 0x... (the fast path)."""
+    return word.isalnum() and not _CAMEL_RE.search(word) and not _HEX_RE.fullmatch(word)
+
+
+def parts_of(word: str) -> list[str]:
+    """The lowercase parts of an identifier: split at separators, CamelCase and 0x prefixes."""
+    out: list[str] = []
+    for piece in _SEPARATORS_RE.split(word):
+        if not piece:
+            continue
+        if _CAMEL_RE.search(piece):
+            out.extend(p.lower() for p in _CAMEL_PART_RE.findall(piece))
+        else:
+            out.append(piece.lower())
+    return out
+
+
+#: word as written -> ((term, position offset), ...) and how many positions it takes. Words
+#: follow a Zipf distribution, so nearly every word of a document is a dictionary hit.
+_word_cache: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
+_plain_cache: dict[str, tuple[str, ...]] = {}
+_CACHE_LIMIT = 500_000
+
+
+def _analyse_word(word: str) -> tuple[tuple[tuple[str, int], ...], int]:
+    if is_simple(word):
+        lower = word.lower()
+        if lower in STOP_WORDS:
+            return (), 0
+        return ((stem(lower), 0),), 1
+    items = list(dict.fromkeys(_identifier_terms(word, 0)))
+    width = max(offset for _, offset in items) + 1
+    return tuple(items), width
+
+
+def index_terms(text: str) -> dict[str, list[int]]:
+    """Every term of ``text`` with its positions, as the index stores them."""
+    terms: dict[str, list[int]] = {}
+    pos = 0
+    cache = _word_cache
+    for word in WORD_RE.findall(text):
+        entry = cache.get(word)
+        if entry is None:
+            entry = _analyse_word(word)
+            if len(cache) < _CACHE_LIMIT:
+                cache[word] = entry
+        items, width = entry
+        if not width:
+            continue
+        for term, offset in items:
+            found = terms.get(term)
+            if found is None:
+                terms[term] = [pos + offset]
+            elif found[-1] != pos + offset:
+                found.append(pos + offset)
+        pos += width
+    return terms
+
+
+def _identifier_terms(word: str, pos: int) -> list[tuple[str, int]]:
+    lower = word.lower()
+    if _HEX_RE.fullmatch(word):  # 0x80070005 is also found as 80070005
+        return [(lower, pos), (lower[2:], pos)]
+    parts = [p for p in parts_of(word) if len(p) > 1 and p not in STOP_WORDS]
+    out = [(stem(lower), pos)]
+    joined = "".join(parts)
+    if joined and joined != lower and len(parts) > 1:
+        out.append((stem(joined), pos))
+    if len(parts) > 1 or (parts and parts[0] != lower):
+        out.extend((stem(part), pos + offset) for offset, part in enumerate(parts))
+    return out
+
+
+def word_terms(word: str) -> list[str]:
+    """The terms one query word is looked up as (the word whole, lowercased and stemmed)."""
+    lower = word.lower()
+    if lower in STOP_WORDS:
+        return []
+    return [stem(lower)]
+
+
+def query_words(text: str) -> list[str]:
+    """The words of a query text, each kept whole (identifiers are not split)."""
+    return [m.group() for m in WORD_RE.finditer(text) if m.group().lower() not in STOP_WORDS]
+
+
+def phrase_terms(text: str) -> list[str]:
+    """The terms of a quoted phrase, identifiers split into parts to line up with positions."""
+    out: list[str] = []
+    for match in WORD_RE.finditer(text):
+        word = match.group()
+        if is_simple(word):
+            out.extend(word_terms(word))
+            continue
+        parts = [p for p in parts_of(word) if len(p) > 1 and p not in STOP_WORDS]
+        if _HEX_RE.fullmatch(word):
+            parts = [word.lower()]
+        out.extend(stem(p) for p in (parts or [word.lower()]))
+    return out
+
+
+def _plain_forms(word: str) -> tuple[str, ...]:
+    candidates = [word.lower()] if is_simple(word) else [word.lower(), *parts_of(word)]
+    return tuple(c for c in candidates if len(c) > 2 and c not in STOP_WORDS)
+
+
+def plain_words(text: str) -> list[str]:
+    """Lowercase unstemmed words of three letters or more (spelling vocabulary and prefixes)."""
+    out: set[str] = set()
+    cache = _plain_cache
+    for word in set(WORD_RE.findall(text)):
+        forms = cache.get(word)
+        if forms is None:
+            forms = _plain_forms(word)
+            if len(cache) < _CACHE_LIMIT:
+                cache[word] = forms
+        out.update(forms)
+    return sorted(out)
+
+
+class KbAnalyzer(Tokenizer):
+    """The same analysis as a Whoosh analyser, for Whoosh's own tools (highlighting, the
+    query parser in tests) and for inspecting what a text becomes (``kbapp`` tests)."""
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if mode == "query":
+            for offset, word in enumerate(query_words(value)):
+                for term in word_terms(word):
+                    token.text = term
+                    token.pos = start_pos + offset
+                    token.boost = 1.0
+                    token.stopped = False
+                    yield token
+            return
+        for term, poslist in index_terms(value).items():
+            for pos in poslist:
+                token.text = term
+                token.pos = start_pos + pos
+                token.boost = 1.0
+                token.stopped = False
+                yield token
+
+
+def analyze(text: str) -> list[str]:
+    """All terms of ``text`` in index order (for tests and ``kbapp search --explain``)."""
+    by_pos: list[tuple[int, str]] = [
+        (pos, term) for term, poslist in index_terms(text).items() for pos in poslist
+    ]
+    return [term for _, term in sorted(by_pos)]

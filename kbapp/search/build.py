@@ -1,0 +1,149 @@
+"""Full builds in worker processes: each worker reads, analyses and writes its own segment.
+
+Whoosh's single writer files every posting in one Python loop; on a 2-core machine that loop,
+not the analysis, is the larger half of a build. Here each worker owns a ``SegmentWriter``
+(as Whoosh's ``MpWriter`` with ``multisegment=True`` does, but fed with paths instead of
+pickled documents), and the parent only writes the table of contents that lists the
+finished segments. Searching a few segments costs little; later updates add small segments
+that Whoosh merges as usual.
+
+Workers are plain ``python -m kbapp.search.build`` processes rather than ``multiprocessing``
+children: a forked child of the (threaded) window can deadlock, and a spawned one re-imports
+the parent's ``__main__``, which an embedding script may not guard.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.index import TOC, clean_files
+from whoosh.writing import SegmentWriter
+
+from kbapp.errors import KbError
+from kbapp.search.schema import CODEC, read_document
+
+PROGRESS_EVERY = 25
+
+
+def build_segment(
+    index_dir: str, root: str, paths: list[str], limitmb: int,
+    report: Callable[[int], None] | None = None,
+) -> tuple[Any, dict[str, str], list[str]]:
+    """Index ``paths`` into a new segment of the index at ``index_dir``.
+    Returns (segment or None, {path: content hash}, spelling words)."""
+    ix = whoosh_index.open_dir(index_dir)
+    writer = SegmentWriter(ix, _lk=False, compound=False, limitmb=limitmb, codec=CODEC)
+    digests: dict[str, str] = {}
+    words: set[str] = set()
+    for number, relative in enumerate(paths, start=1):
+        doc = read_document(root, relative)
+        if doc.fields is not None:
+            writer.add_document(**doc.fields)
+            words.update(doc.words)
+        if doc.digest:
+            digests[relative] = doc.digest
+        if report and number % PROGRESS_EVERY == 0:
+            report(number)
+    segment = writer._finalize_segment() if writer.doc_count() else None
+    writer.is_closed = True
+    return segment, digests, sorted(words)
+
+
+def parallel_build(
+    index_dir: Path,
+    root: str,
+    paths: list[str],
+    workers: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, str], set[str]]:
+    """Fill the empty index at ``index_dir`` from ``paths`` using ``workers`` processes."""
+    shares = [share for share in (paths[i::workers] for i in range(workers)) if share]
+    scratch = Path(tempfile.mkdtemp(prefix="kbapp-build-", dir=index_dir.parent))
+    done_counts = [0] * len(shares)
+    lock = threading.Lock()
+    package_parent = str(Path(__file__).resolve().parent.parent.parent)
+    env = {**os.environ, "PYTHONPATH": package_parent + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    try:
+        procs = []
+        for number, share in enumerate(shares):
+            listing = scratch / f"share-{number}.txt"
+            listing.write_text("\n".join(share), encoding="utf-8")
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "kbapp.search.build", str(index_dir), root, str(listing)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            ))
+
+        def follow(number: int, proc: subprocess.Popen[str]) -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith("progress "):
+                    with lock:
+                        done_counts[number] = int(line.split()[1])
+                        done = sum(done_counts)
+                    if progress:
+                        progress(min(done, len(paths) - 1), len(paths))
+
+        readers = [threading.Thread(target=follow, args=(n, p), daemon=True) for n, p in enumerate(procs)]
+        for reader in readers:
+            reader.start()
+        errors = []
+        for proc, reader in zip(procs, readers):
+            assert proc.stderr is not None
+            stderr = proc.stderr.read()
+            proc.wait()
+            reader.join()
+            proc.stderr.close()
+            if proc.stdout is not None:
+                proc.stdout.close()
+            if proc.returncode != 0:
+                errors.append(stderr.strip())
+        if errors:
+            raise KbError("building the search index failed", details="\n\n".join(errors))
+        segments = []
+        digests: dict[str, str] = {}
+        words: set[str] = set()
+        for number in range(len(shares)):
+            with open(scratch / f"share-{number}.txt.out", "rb") as handle:
+                segment, found, share_words = pickle.load(handle)
+            if segment is not None:
+                segments.append(segment)
+            digests.update(found)
+            words.update(share_words)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    ix = whoosh_index.open_dir(str(index_dir))
+    generation = ix.latest_generation() + 1
+    TOC(ix.schema, segments, generation).write(ix.storage, ix.indexname)
+    clean_files(ix.storage, ix.indexname, generation, segments)
+    ix.close()
+    shutil.rmtree(index_dir / f"{ix.indexname}.tmp", ignore_errors=True)
+    if progress:
+        progress(len(paths), len(paths))
+    return digests, words
+
+
+def _worker(index_dir: str, root: str, listing: str) -> int:
+    paths = Path(listing).read_text(encoding="utf-8").split("\n")
+
+    def report(done: int) -> None:
+        print(f"progress {done}", flush=True)
+
+    result = build_segment(index_dir, root, [p for p in paths if p], 192, report)
+    with open(listing + ".out", "wb") as handle:
+        pickle.dump(result, handle)
+    print(f"progress {len(paths)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_worker(*sys.argv[1:4]))

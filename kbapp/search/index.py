@@ -1,0 +1,628 @@
+"""The search index of one workspace: where it lives, keeping it in step, answering queries.
+
+The index is derived data under ``.git/kbapp/index``; it is never the source of truth. It
+follows the files three ways: a save announces the changed document
+(``workspace.documents_changed``) and that one document is re-indexed; :meth:`catch_up`
+asks the catalog which files changed outside kbapp (a partner's plain-git edit, a pull) and
+indexes just those; an index that is missing, unreadable or from another kbapp version is
+rebuilt, and search answers with an "indexing N%" state meanwhile.
+
+Writers are serialised by a lock file next to the index, so a second kbapp process that
+wants to write waits for the first (up to :attr:`SearchIndex.write_timeout`) instead of
+failing. One searcher stays open and is refreshed only when the index has changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from whoosh import index as whoosh_index
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+from whoosh.searching import Searcher
+from whoosh.util.filelock import FileLock
+
+from kbapp import frontmatter
+from kbapp.catalog import CatalogChanges
+from kbapp.errors import KbError
+from kbapp.review import review_info
+from kbapp.search.query import parse_query
+from kbapp.search.schema import (
+    CODEC,
+    SCHEMA_VERSION,
+    IndexedDocument,
+    make_schema,
+    read_document,
+)
+from kbapp.search import vocabulary
+from kbapp.search.build import parallel_build
+from kbapp.search.searcher import DocTable, QueryRunner, SegmentTable, synonym_groups
+from kbapp.search.snippets import Highlighter
+
+if TYPE_CHECKING:
+    from kbapp.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+META_FILE = "kbapp-index.json"
+MANIFEST_FILE = "kbapp-manifest.json"
+#: From this many documents on, a full build runs in worker processes.
+PARALLEL_FROM = 400
+#: A catch-up with more changed documents than this (and half the index) rebuilds instead.
+REBUILD_FROM = 2000
+
+
+@dataclass(frozen=True)
+class IndexState:
+    ready: bool
+    indexing: bool = False
+    percent: int = 0
+    message: str = ""
+
+
+@dataclass
+class SearchHit:
+    id: str
+    path: str
+    title: str
+    type: str
+    status: str
+    owner_org: str
+    review_state: str
+    score: float
+    snippets: list[str] = field(default_factory=list)
+    kb: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "path": self.path,
+            "title": self.title,
+            "type": self.type,
+            "status": self.status,
+            "owner_org": self.owner_org,
+            "review_state": self.review_state,
+            "score": round(self.score, 4),
+            "snippets": list(self.snippets),
+            "kb": self.kb,
+        }
+
+
+@dataclass
+class SearchResponse:
+    hits: list[SearchHit] = field(default_factory=list)
+    total: int = 0
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    suggestion: str | None = None
+    elapsed_ms: float = 0.0
+    indexing: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "results": [hit.to_dict() for hit in self.hits],
+            "total": self.total,
+            "facets": {k: [[v, n] for v, n in values] for k, values in self.facets.items()},
+            "suggestion": self.suggestion,
+            "elapsed_ms": round(self.elapsed_ms, 2),
+            "indexing": self.indexing,
+        }
+
+
+class IndexUnusable(Exception):
+    """The index on disk cannot be used as it is (missing, corrupt, another version)."""
+
+
+class SearchIndex:
+    """The workspace's full-text index. Get it with :meth:`for_workspace`."""
+
+    #: Seconds a writer waits for another process's writer before giving up.
+    write_timeout = 600.0
+    #: Seconds between checks for commits made by another process.
+    recheck_seconds = 0.5
+
+    @classmethod
+    def for_workspace(cls, ws: Workspace) -> SearchIndex:
+        index: SearchIndex = ws.service("search", cls)
+        return index
+
+    def __init__(self, ws: Workspace, directory: Path | None = None) -> None:
+        self.ws = ws
+        self.directory = Path(directory) if directory else ws.data_dir / "index"
+        self._lock_path = self.directory.with_name(self.directory.name + ".lock")
+        self._searcher_lock = threading.RLock()
+        self._write_mutex = threading.Lock()
+        self._pending: set[str] = set()
+        self._pending_lock = threading.Lock()
+        self._quiet_thread: int | None = None
+        self._ix: Any = None
+        self._searcher: Searcher | None = None
+        self._leaf_readers: dict[tuple[str, int], Any] = {}
+        self._generation = -1
+        self._runner: QueryRunner | None = None
+        self._segment_tables: dict[str, SegmentTable] = {}
+        self._checked_at = 0.0
+        self._needs_rebuild = False
+        self._state = IndexState(ready=False, message="not opened")
+        self._config_seen: Any = None
+        self._synonyms: dict[str, list[str]] = {}
+        self._closed = False
+        self._vocabulary = vocabulary.Vocabulary(self.directory)
+        self._open()
+        ws.documents_changed.connect(self._on_documents_changed)
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def state(self) -> IndexState:
+        return self._state
+
+    @property
+    def needs_rebuild(self) -> bool:
+        return self._needs_rebuild
+
+    def _set_state(self, **changes: Any) -> None:
+        self._state = dataclasses.replace(self._state, **changes)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.ws.documents_changed.disconnect(self._on_documents_changed)
+        with self._searcher_lock:
+            for reader in self._leaf_readers.values():
+                reader.close()
+            self._leaf_readers = {}
+            self._searcher = None
+            self._runner = None
+            if self._ix is not None:
+                self._ix.close()
+            self._ix = None
+
+    # ------------------------------------------------------------------ opening and checking
+
+    def _open(self, locked: bool = False) -> None:
+        try:
+            ix, meta = self._open_on_disk(locked)
+        except IndexUnusable as exc:
+            log.info("search index at %s: %s; it will be rebuilt", self.directory, exc)
+            self._needs_rebuild = True
+            self._set_state(ready=False, indexing=False, percent=0,
+                            message=f"The search index {exc}; it will be rebuilt.")
+            return
+        with self._searcher_lock:
+            self._ix = ix
+            for reader in self._leaf_readers.values():
+                reader.close()
+            self._leaf_readers = {}
+            self._searcher = None
+            self._runner = None
+        self._needs_rebuild = False
+        if self.ws.catalog.get_meta("search_index") != meta.get("uuid"):
+            # The catalog's record of what is indexed belongs to another index.
+            self.ws.catalog.forget_indexing()
+            self.ws.catalog.set_meta("search_index", str(meta.get("uuid")))
+        self._set_state(ready=True, indexing=False, percent=100, message="")
+
+    def _open_on_disk(self, locked: bool = False) -> tuple[Any, dict[str, Any]]:
+        """Open and check the index; raises :class:`IndexUnusable` with the reason."""
+        if not self.directory.is_dir():
+            raise IndexUnusable("does not exist yet")
+        try:
+            meta = json.loads((self.directory / META_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise IndexUnusable("has no version record") from None
+        if meta.get("schema") != SCHEMA_VERSION:
+            raise IndexUnusable(f"is from another kbapp version (format {meta.get('schema')})")
+        self._check_manifest(locked)
+        try:
+            ix = whoosh_index.open_dir(str(self.directory))
+            with ix.searcher() as searcher:
+                searcher.doc_count()
+                for _ in searcher.lexicon("path"):
+                    pass
+        except Exception as exc:  # whoosh raises many kinds for a damaged index
+            raise IndexUnusable(f"cannot be read ({type(exc).__name__}: {exc})") from None
+        return ix, meta
+
+    def _check_manifest(self, locked: bool = False) -> None:
+        """Every file the last writer left must still be there with the same size (a deleted or
+        truncated file otherwise shows up only when a query happens to read it)."""
+        try:
+            manifest = json.loads((self.directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        lock = FileLock(str(self._lock_path))
+        if not locked and not lock.acquire(blocking=False):
+            return  # a writer is at work: its files are in flux, trust it
+        try:
+            manifest = json.loads((self.directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+            for name, size in manifest.get("files", {}).items():
+                try:
+                    actual = (self.directory / name).stat().st_size
+                except OSError:
+                    raise IndexUnusable(f"is damaged ({name} is missing)") from None
+                if actual != size:
+                    raise IndexUnusable(f"is damaged ({name} is {actual} bytes, not {size})")
+        except (OSError, ValueError):
+            return
+        finally:
+            if not locked:
+                lock.release()
+
+    def _write_manifest(self, directory: Path) -> None:
+        files = {
+            entry.name: entry.stat().st_size
+            for entry in os.scandir(directory)
+            if entry.is_file() and not entry.name.endswith(".lock") and not entry.name.startswith("kbapp-")
+        }
+        data = json.dumps({"files": files}, sort_keys=True).encode()
+        tmp = directory / (MANIFEST_FILE + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, directory / MANIFEST_FILE)
+
+    # ------------------------------------------------------------------ the searcher
+
+    def _current_runner(self) -> QueryRunner | None:
+        """The long-lived searcher's runner, reopened only when the index changed."""
+        if self._ix is None:
+            return None
+        now = time.monotonic()
+        if self._searcher is None:
+            self._reopen_searcher()
+        elif now - self._checked_at > self.recheck_seconds:
+            self._checked_at = now
+            if self._ix.latest_generation() != self._generation:
+                self._reopen_searcher()
+        if self.ws.config is not self._config_seen:  # .kb/config.toml was reloaded
+            self._config_seen = self.ws.config
+            self._synonyms = synonym_groups(self.ws.config.synonyms)
+            self._runner = None
+        if self._runner is None and self._searcher is not None:
+            table = DocTable(self._searcher, self._segment_tables)
+            self._runner = QueryRunner(self._searcher, table, self._synonyms, self._vocabulary)
+        return self._runner
+
+    def _reopen_searcher(self) -> None:
+        """A searcher on the latest commit that reuses the readers of unchanged segments.
+
+        Whoosh's own ``Searcher.refresh()`` reuses a segment's reader even when documents of
+        it were deleted since (it matches segments by id only), so a re-indexed document
+        would show twice; here a reader is reused only if its deletions are unchanged too.
+        """
+        toc = self._ix._read_toc()
+        previous = self._leaf_readers
+        fresh: dict[tuple[str, int], Any] = {}
+        readers = []
+        for segment in toc.segments:
+            key = (segment.segment_id(), segment.deleted_count())
+            leaf = previous.pop(key, None) or SegmentReader(
+                self._ix.storage, toc.schema, segment, generation=toc.generation
+            )
+            fresh[key] = leaf
+            readers.append(leaf)
+        for unused in previous.values():
+            unused.close()
+        self._leaf_readers = fresh
+        if not readers:
+            reader: Any = EmptyReader(toc.schema)
+        elif len(readers) == 1:
+            reader = readers[0]
+        else:
+            reader = MultiReader(readers, generation=toc.generation)
+        self._searcher = Searcher(reader, fromindex=self._ix)
+        self._generation = toc.generation
+        self._checked_at = time.monotonic()
+        self._runner = None
+
+    def _after_commit(self) -> None:
+        with self._searcher_lock:
+            if self._searcher is not None:
+                self._reopen_searcher()
+
+    # ------------------------------------------------------------------ searching
+
+    def search(self, query: str, limit: int = 20, *, snippets: int = 10) -> SearchResponse:
+        """Search; never raises for what the user typed. ``snippets``: how many of the first
+        hits get highlighted fragments (the ones on screen)."""
+        started = time.perf_counter()
+        indexing = self._state.indexing or self._needs_rebuild
+        parsed = parse_query(query or "")
+        if parsed.empty or self._closed:
+            return SearchResponse(indexing=indexing, elapsed_ms=_ms(started))
+        try:
+            with self._searcher_lock:
+                runner = self._current_runner()
+                if runner is None:
+                    return SearchResponse(indexing=True, elapsed_ms=_ms(started))
+                outcome = runner.run(query, parsed, max(1, limit))
+                facets = runner.facets(outcome.hit_docs)
+                stored = [runner.searcher.stored_fields(d) for d, _ in outcome.ranked]
+        except Exception as exc:  # a damaged index: rebuild it, answer "indexing"
+            log.warning("search failed, the index will be rebuilt: %r", exc, exc_info=True)
+            self._needs_rebuild = True
+            self._set_state(ready=False, message="The search index is damaged; rebuilding it.")
+            return SearchResponse(indexing=True, elapsed_ms=_ms(started))
+        hits = self._hits(outcome, stored, snippets)
+        return SearchResponse(hits, outcome.total, facets, outcome.suggestion, _ms(started), indexing)
+
+    def _hits(self, outcome: Any, stored: list[dict[str, Any]], snippets: int) -> list[SearchHit]:
+        highlighter = Highlighter(outcome.highlight_terms, outcome.highlight_prefix)
+        hits = []
+        config = self.ws.config
+        for number, ((_docnum, score), fields_) in enumerate(zip(outcome.ranked, stored)):
+            review = fields_.get("review") or (None, None, "")
+            last = review[0]
+            info = review_info(
+                doc_type=fields_.get("type", ""),
+                status=fields_.get("status", ""),
+                last_reviewed=dt.date.fromisoformat(last) if last else None,
+                interval_days=review[1],
+                config=config,
+            )
+            hit = SearchHit(
+                id=fields_.get("doc_id", ""),
+                path=fields_.get("path", ""),
+                title=fields_.get("title", ""),
+                type=fields_.get("type", ""),
+                status=fields_.get("status", ""),
+                owner_org=fields_.get("owner_org", ""),
+                review_state=info.state.value,
+                score=score,
+                kb=config.name,
+            )
+            if number < snippets:
+                hit.snippets = highlighter.fragments(self._body_text(hit.path))
+            hits.append(hit)
+        return hits
+
+    def _body_text(self, relative: str) -> str:
+        try:
+            text = (self.ws.root / relative).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        block = frontmatter.find_block(text)
+        return text[block.end :] if block is not None else text
+
+    # ------------------------------------------------------------------ writing
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """This process's one writer, and the lock file that makes other processes wait."""
+        self._write_mutex.acquire()
+        try:
+            lock = FileLock(str(self._lock_path))
+            deadline = time.monotonic() + self.write_timeout
+            delay = 0.02
+            while not lock.acquire(blocking=False):
+                if time.monotonic() > deadline:
+                    raise KbError(
+                        "the search index is being written by another kbapp process; "
+                        "try again when it has finished"
+                    )
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+            try:
+                yield
+                self._flush_pending()
+            finally:
+                lock.release()
+        finally:
+            self._write_mutex.release()
+        self._drain()
+
+    def _on_documents_changed(self, changes: CatalogChanges) -> None:
+        if threading.get_ident() == self._quiet_thread:
+            return  # catch_up indexes what its own refresh found
+        paths = changes.changed_paths + changes.removed
+        if not paths:
+            return
+        with self._pending_lock:
+            self._pending.update(paths)
+        self._drain()
+
+    def _drain(self) -> None:
+        """Index pending paths now, unless another thread is writing (it will, before it
+        lets go) or the index is to be rebuilt anyway."""
+        while self._pending and not self._needs_rebuild and not self._closed:
+            if not self._write_mutex.acquire(blocking=False):
+                return
+            self._write_mutex.release()
+            with self._writing():
+                pass
+
+    def _flush_pending(self) -> None:
+        while not self._needs_rebuild:
+            with self._pending_lock:
+                paths, self._pending = sorted(self._pending), set()
+            if not paths:
+                return
+            self._update_locked(paths, None)
+
+    def update(self, paths: Sequence[str], progress: Progress | None = None) -> int:
+        """Re-index ``paths`` (added, changed or removed); returns how many were read."""
+        paths = list(dict.fromkeys(paths))
+        if not paths:
+            return 0
+        if self._needs_rebuild:
+            return self.rebuild(progress)
+        with self._writing():
+            return self._update_locked(paths, progress)
+
+    def _update_locked(self, paths: list[str], progress: Progress | None) -> int:
+        if self._ix is None or self._needs_rebuild:
+            return 0
+        writer = self._ix.writer(
+            timeout=self.write_timeout, delay=0.05, compound=False, codec=CODEC
+        )
+        digests: dict[str, str] = {}
+        words: set[str] = set()
+        try:
+            for doc in self._read_many(paths, progress):
+                writer.delete_by_term("path", doc.path)
+                if doc.fields is not None:
+                    writer.add_document(**doc.fields)
+                    words.update(doc.words)
+                if doc.digest:
+                    digests[doc.path] = doc.digest
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+        self._write_manifest(self.directory)
+        vocabulary.append(self.directory, sorted(words))
+        self.ws.catalog.mark_indexed(digests)
+        self._after_commit()
+        return len(paths)
+
+    def _read_many(self, paths: list[str], progress: Progress | None) -> Iterator[IndexedDocument]:
+        """Read and analyse documents, reporting progress."""
+        total = len(paths)
+        root = str(self.ws.root)
+        step = max(1, total // 100)
+        for number, relative in enumerate(paths, start=1):
+            yield read_document(root, relative)
+            if number % step == 0 or number == total:
+                self._set_state(percent=min(99, 100 * number // total))
+                if progress:
+                    progress(number, total)
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Index every document afresh into a new index, then swap it in; searches answer from
+        the old index (if it is readable) until then. Returns the number of documents."""
+        with self._writing():
+            return self._rebuild_locked(progress)
+
+    def _rebuild_locked(self, progress: Progress | None) -> int:
+        self._set_state(indexing=True, percent=0, message="Indexing…")
+        try:
+            self._refresh_catalog()
+            paths = sorted(e.path for e in self.ws.catalog.all())
+            new_dir = self.directory.with_name(self.directory.name + ".new")
+            shutil.rmtree(new_dir, ignore_errors=True)
+            new_dir.mkdir(parents=True)
+            ix = whoosh_index.create_in(str(new_dir), make_schema())
+            ix.close()
+            workers = min(os.cpu_count() or 1, 4)
+
+            def report(done: int, total: int) -> None:
+                self._set_state(percent=min(99, 100 * done // max(1, total)))
+                if progress:
+                    progress(done, total)
+
+            if len(paths) >= PARALLEL_FROM and workers > 1:
+                digests, words = parallel_build(new_dir, str(self.ws.root), paths, workers, report)
+            else:
+                digests, words = self._build_here(new_dir, paths, report)
+            vocabulary.write(new_dir, words)
+            index_id = uuid.uuid4().hex
+            (new_dir / META_FILE).write_text(
+                json.dumps({"schema": SCHEMA_VERSION, "uuid": index_id}), encoding="utf-8"
+            )
+            self._write_manifest(new_dir)
+            with self._searcher_lock:
+                old = self.directory.with_name(self.directory.name + f".old-{os.getpid()}")
+                if self.directory.exists():
+                    os.replace(self.directory, old)
+                os.replace(new_dir, self.directory)
+                shutil.rmtree(old, ignore_errors=True)
+                for reader in self._leaf_readers.values():
+                    reader.close()
+                self._leaf_readers = {}
+                self._searcher = None
+                self._runner = None
+                self._segment_tables.clear()
+                catalog = self.ws.catalog
+                catalog.forget_indexing()
+                catalog.mark_indexed(digests)
+                catalog.set_meta("search_index", index_id)
+                self._ix = whoosh_index.open_dir(str(self.directory))
+                self._needs_rebuild = False
+            self._set_state(ready=True, indexing=False, percent=100, message="")
+            return len(paths)
+        except BaseException:
+            self._set_state(indexing=False, message="Indexing failed; it will be tried again.")
+            raise
+
+    def _build_here(
+        self, directory: Path, paths: list[str], progress: Progress
+    ) -> tuple[dict[str, str], set[str]]:
+        """A small build in this process, with one writer."""
+        ix = whoosh_index.open_dir(str(directory))
+        writer = ix.writer(limitmb=128, compound=False, codec=CODEC)
+        digests: dict[str, str] = {}
+        words: set[str] = set()
+        try:
+            for number, relative in enumerate(paths, start=1):
+                doc = read_document(str(self.ws.root), relative)
+                if doc.fields is not None:
+                    writer.add_document(**doc.fields)
+                    words.update(doc.words)
+                if doc.digest:
+                    digests[doc.path] = doc.digest
+                if number % 50 == 0:
+                    progress(number, len(paths))
+            writer.commit(merge=False)
+        except BaseException:
+            writer.cancel()
+            raise
+        finally:
+            ix.close()
+        progress(len(paths), len(paths))
+        return digests, words
+
+    def _refresh_catalog(self) -> None:
+        """Bring the catalog up to date without this index re-indexing on the event."""
+        self._quiet_thread = threading.get_ident()
+        try:
+            self.ws.refresh()
+        finally:
+            self._quiet_thread = None
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Index what changed since the index last saw the files (rebuilding it when it is
+        missing or damaged). Returns the number of documents (re)indexed or removed."""
+        if self._needs_rebuild:
+            with self._writing():
+                # Another process may have rebuilt it while this one waited.
+                if self._needs_rebuild:
+                    self._open(locked=True)
+                if self._needs_rebuild:
+                    return self._rebuild_locked(progress)
+        self._refresh_catalog()
+        catalog = self.ws.catalog
+        stale = [e.path for e in catalog.needs_indexing()]
+        known = {e.path for e in catalog.all()}
+        with self._searcher_lock:
+            runner = self._current_runner()
+            indexed = (
+                {t.decode("utf-8") for t in runner.reader.lexicon("path")} if runner else set()
+            )
+        gone = sorted(indexed - known)
+        paths = stale + gone
+        if not paths:
+            return 0
+        if len(paths) > REBUILD_FROM and len(paths) * 2 > len(known):
+            return self.rebuild(progress)
+        self._set_state(indexing=True, percent=0, message=f"Indexing {len(paths)} documents…")
+        try:
+            with self._writing():
+                return self._update_locked(paths, progress)
+        finally:
+            self._set_state(indexing=False, percent=100, message="")
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,256 @@
+"""The Whoosh schema of the search index, and how one document becomes its field values.
+
+Field values are analysed here in one pass (:mod:`kbapp.search.analysis`) and handed to
+Whoosh already split into terms, so a full build can do the analysis in worker processes and
+the writer only files postings. Change the schema or the analysis → bump
+:data:`SCHEMA_VERSION`; an index of another version is rebuilt on open.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whoosh import fields, formats
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.system import _INT_SIZE, emptybytes, pack_uint
+
+from kbapp import documents
+from kbapp.errors import DocumentError
+from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
+from kbapp.fsutil import read_document_bytes
+from kbapp.search.analysis import KbAnalyzer, index_terms, plain_words
+from kbapp.search.vocabulary import spelling_words
+
+SCHEMA_VERSION = 7
+
+#: Text fields a plain word is looked up in, with their weight over the body (BM25F).
+TEXT_FIELDS: dict[str, float] = {
+    "title": 5.0,
+    "labels": 3.0,  # tags, systems, incidents, id
+    "headings": 2.0,
+    "body": 1.0,
+    "code": 0.8,
+}
+#: Filters a query may use (``type:sop``) and the index field each one reads.
+FILTER_FIELDS: dict[str, str] = {
+    "type": "type",
+    "status": "status",
+    "org": "owner_org",
+    "owner_org": "owner_org",
+    "tag": "tag",
+    "tags": "tag",
+    "system": "system",
+    "systems": "system",
+    "id": "doc_id",
+    "sensitivity": "sensitivity",
+    "incident": "incident",
+}
+FACET_FIELDS = {"type": "type", "owner_org": "owner_org", "tags": "tag", "systems": "system"}
+PREFIX_MIN, PREFIX_MAX = 2, 16
+
+_FENCE_RE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+
+
+#: Posting storage: no zlib on blocks (most blocks hold a handful of postings and
+#: compressing them cost more than writing them), terms with under 8 postings kept inline in
+#: the term table instead of a block of their own.
+CODEC = W3Codec(compression=0, inlinelimit=8)
+
+
+class CompactPositions(formats.Positions):
+    """Positions as a count and an array of deltas (Whoosh pickles a list per posting)."""
+
+    def encode(self, poslist: list[int]) -> bytes:
+        deltas = array("I", poslist)
+        if len(poslist) > 1:
+            deltas = array("I", [poslist[0]] + [b - a for a, b in zip(poslist, poslist[1:])])
+        return pack_uint(len(poslist)) + deltas.tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        deltas = array("I")
+        deltas.frombytes(valuestring[_INT_SIZE:])
+        return list(itertools.accumulate(deltas))
+
+    def decode_position_boosts(self, valuestring: bytes) -> list[tuple[int, float]]:
+        return [(pos, 1.0) for pos in self.decode_positions(valuestring)]
+
+
+class AnalyzedText(fields.FieldType):
+    """Text analysed by :func:`~kbapp.search.analysis.index_terms`; the value may be the text or
+    its ``{term: [positions]}`` already computed (by a worker process)."""
+
+    def __init__(self, field_boost: float = 1.0, stored: bool = False) -> None:
+        super().__init__(
+            CompactPositions(field_boost=field_boost), KbAnalyzer(), scorable=True, stored=stored
+        )
+
+    def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        terms = index_terms(value) if isinstance(value, str) else value
+        boost = self.format.field_boost
+        encode = self.format.encode
+        for term, positions in terms.items():
+            yield term.encode("utf-8"), len(positions), len(positions) * boost, encode(positions)
+
+
+class WeightedWords(fields.FieldType):
+    """Exact lowercase words with a weight each and no positions: the as-you-type prefixes,
+    the spelling vocabulary, tags and systems. The value is ``{word: weight}`` or a list."""
+
+    def __init__(self, stored: bool = False) -> None:
+        super().__init__(formats.Frequency(), None, scorable=False, stored=stored)
+
+    def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        items = value.items() if isinstance(value, dict) else ((w, 1.0) for w in value)
+        one = pack_uint(1)
+        for word, weight in items:
+            yield word.encode("utf-8"), 1, float(weight), one
+
+    def process_text(self, qstring: str, mode: str = "", **kwargs: Any) -> Iterator[str]:
+        yield qstring.lower()
+
+
+class Exact(fields.FieldType):
+    """One lowercase keyword (type, status, organisation), stored for the result list."""
+
+    def __init__(self, stored: bool = True) -> None:
+        super().__init__(formats.Existence(), None, scorable=False, stored=stored)
+
+    def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        if value:
+            yield str(value).lower().encode("utf-8"), 1, 1.0, emptybytes
+
+    def process_text(self, qstring: str, mode: str = "", **kwargs: Any) -> Iterator[str]:
+        yield qstring.lower()
+
+
+def make_schema() -> fields.Schema:
+    # Field weights are applied as query boosts (linear), not as posting weights, which BM25's
+    # term-frequency saturation would mostly flatten.
+    text = {name: AnalyzedText(stored=(name == "title")) for name in TEXT_FIELDS}
+    return fields.Schema(
+        path=fields.ID(stored=True, unique=True),
+        doc_id=Exact(),
+        type=Exact(),
+        status=Exact(),
+        owner_org=Exact(),
+        sensitivity=Exact(stored=False),
+        tag=WeightedWords(),
+        system=WeightedWords(),
+        incident=WeightedWords(),
+        prefix=WeightedWords(),
+        review=fields.STORED(),
+        **text,
+    )
+
+
+@dataclass
+class IndexedDocument:
+    """What the index holds for one file: field values (analysed) and the content hash."""
+
+    path: str
+    digest: str
+    fields: dict[str, Any] | None  # None: not a usable document (binary, not UTF-8...)
+    #: Its plain words, for the spelling vocabulary (kept outside the index).
+    words: list[str] = field(default_factory=list)
+
+
+def split_code(body: str) -> tuple[str, str]:
+    """(prose, code): fenced code blocks go to the code field, the rest is prose."""
+    prose: list[str] = []
+    code: list[str] = []
+    fence: str | None = None
+    for line in body.split("\n"):
+        marker = _FENCE_RE.match(line)
+        if marker:
+            token = marker.group(1)
+            if fence is None:
+                fence = token
+                continue
+            if token[0] == fence[0] and len(token) >= len(fence):
+                fence = None
+                continue
+        (code if fence is not None else prose).append(line)
+    return "\n".join(prose), "\n".join(code)
+
+
+def prefixes(weighted_texts: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """Edge n-grams (2–16 letters) of the words in titles, file names, tags, systems and
+    top-level headings, each
+    with the weight of the strongest field it came from."""
+    out: dict[str, float] = {}
+    for text, weight in weighted_texts:
+        for word in plain_words(text):
+            for end in range(PREFIX_MIN, min(len(word), PREFIX_MAX) + 1):
+                gram = word[:end]
+                if out.get(gram, 0.0) < weight:
+                    out[gram] = weight
+    return out
+
+
+def document_fields(doc: documents.Document) -> dict[str, Any]:
+    """Field values of a parsed document (analysed, ready for ``writer.add_document``)."""
+    prose, code = split_code(doc.body)
+    found = doc.headings()
+    headings = [h.text for h in found]
+    top_headings = [h.text for h in found if h.level == 1]
+    title = doc.title
+    labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id])
+    review = doc.review
+    last = doc.last_reviewed
+    return {
+        "path": doc.path,
+        "doc_id": doc.id,
+        "type": doc.type,
+        "status": doc.status,
+        "owner_org": doc.owner_org,
+        "sensitivity": doc.sensitivity,
+        "tag": [t.lower() for t in doc.tags],
+        "system": [s.lower() for s in doc.systems],
+        "incident": [i.lower() for i in doc.incidents],
+        "title": index_terms(title),
+        "_stored_title": title,
+        "labels": index_terms(labels),
+        "headings": index_terms("\n".join(headings)),
+        "body": index_terms(prose),
+        "code": index_terms(code),
+        "prefix": prefixes([
+            (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),
+            (" ".join([*doc.tags, *doc.systems, *top_headings]), 2.0),
+        ]),
+        "review": (
+            last.isoformat() if last else None,
+            doc.review_interval_days,
+            str(review.get("reviewed_by") or ""),
+        ),
+    }
+
+
+def read_document(root: str | Path, relative: str) -> IndexedDocument:
+    """Read and analyse one file (runs in worker processes during a full build)."""
+    full = Path(root) / relative
+    if not full.is_file():  # removed (or renamed away)
+        return IndexedDocument(relative, "", None)
+    try:
+        data = read_document_bytes(full, relative)
+    except (DocumentError, OSError):
+        return IndexedDocument(relative, _digest_or_empty(full), None)
+    digest = documents.content_hash(data)
+    try:
+        doc = documents.parse(data, relative)
+    except DocumentError:
+        return IndexedDocument(relative, digest, None)
+    words = spelling_words(plain_words(doc.title + "\n" + doc.body))
+    return IndexedDocument(relative, digest, document_fields(doc), words)
+
+
+def _digest_or_empty(full: Path) -> str:
+    try:
+        return documents.content_hash(full.read_bytes())
+    except OSError:
+        return ""

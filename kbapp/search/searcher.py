@@ -1,0 +1,485 @@
+"""Answering one query on an open Whoosh searcher: doc sets, BM25F ranking, facets, typos.
+
+Which documents match is worked out with Python sets of document numbers, one per term,
+read straight from the posting blocks and cached while the index does not change; Whoosh
+only scores the candidates (BM25F, title/labels/headings above the body). That keeps the
+total count and the facet counts over every hit cheap, and lets "all words first, then
+some words" be two small scored passes instead of one big one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.searching import Searcher
+
+from kbapp.search.analysis import phrase_terms, query_words, stem, word_terms
+from kbapp.search.query import ParsedQuery
+from kbapp.search.vocabulary import Vocabulary
+from kbapp.search.schema import FACET_FIELDS, PREFIX_MAX, PREFIX_MIN, TEXT_FIELDS
+
+log = logging.getLogger(__name__)
+
+#: Published documents rank above in-review and drafts with the same text score.
+STATUS_FACTOR = {"published": 1.0, "in-review": 0.85, "draft": 0.7}
+PHRASE_FIELDS = ("title", "headings", "labels", "body", "code")
+FACET_LIMIT = 20
+#: Up to this many candidates are scored one by one (skip_to on each term's postings);
+#: beyond, Whoosh scores the query with its block-max shortcuts.
+CANDIDATE_LIMIT = 400
+_EMPTY: frozenset[int] = frozenset()
+
+
+class SegmentTable:
+    """Per-document facet values of one segment (segments never change, so this is built once
+    per segment: a refresh after a 10-document update only builds the new small segment)."""
+
+    def __init__(self, reader: Any) -> None:
+        size = reader.doc_count_all()
+        self.values: dict[str, list[Any]] = {}
+        for name in ("type", "status", "owner_org"):
+            column: list[str] = [""] * size
+            for term in reader.lexicon(name):
+                value = term.decode("utf-8")
+                for docnum in _leaf_ids(reader, name, term):
+                    column[docnum] = value
+            self.values[name] = column
+        for name in ("tag", "system"):
+            lists: list[tuple[str, ...]] = [()] * size
+            for term in reader.lexicon(name):
+                value = term.decode("utf-8")
+                for docnum in _leaf_ids(reader, name, term):
+                    lists[docnum] = (*lists[docnum], value)
+            self.values[name] = lists
+
+
+class DocTable:
+    """Facet values for every document number of one searcher (segments concatenated)."""
+
+    def __init__(self, searcher: Searcher, cache: dict[str, SegmentTable]) -> None:
+        self.values: dict[str, list[Any]] = {n: [] for n in ("type", "status", "owner_org", "tag", "system")}
+        used: dict[str, SegmentTable] = {}
+        for reader, _offset in searcher.reader().leaf_readers():
+            key = _segment_key(reader)
+            table = cache.get(key) or SegmentTable(reader)
+            used[key] = table
+            for name, column in table.values.items():
+                self.values[name].extend(column)
+        cache.clear()
+        cache.update(used)
+
+
+def _segment_key(reader: Any) -> str:
+    try:
+        return str(reader.segment().segment_id())
+    except Exception:  # not a segment reader: do not cache
+        return f"id-{id(reader)}"
+
+
+def _leaf_ids(reader: Any, fieldname: str, btext: bytes) -> list[int]:
+    """Document numbers of one term in one segment, read a block at a time (the matcher's
+    own ``all_ids`` costs a Python call per posting)."""
+    matcher = reader.postings(fieldname, btext)
+    deleted = None
+    if isinstance(matcher, FilterMatcher):
+        deleted = reader.deleted_docs_set
+        matcher = matcher.child
+    ids: list[int] = []
+    try:
+        while matcher.is_active():
+            if getattr(matcher, "_ids", None) is None and hasattr(matcher, "_read_ids"):
+                matcher._read_ids()
+            block = getattr(matcher, "_ids", None)
+            if block is None or not hasattr(matcher, "_next_block"):
+                ids.extend(matcher.all_ids())
+                break
+            ids.extend(block[matcher._i : matcher._blocklength])
+            matcher._next_block()
+    except AttributeError:  # another codec: the slow, general way
+        ids = list(reader.postings(fieldname, btext).all_ids())
+        deleted = None
+    if deleted:
+        ids = [i for i in ids if i not in deleted]
+    return ids
+
+
+def _leaf_items(reader: Any, fieldname: str, btext: bytes, wanted: set[int]) -> Iterator[tuple[int, bytes]]:
+    """(docnum, value) of one term's postings in one segment, for the wanted documents."""
+    matcher = reader.postings(fieldname, btext)
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    if hasattr(matcher, "_next_block") and hasattr(matcher, "_read_values"):
+        while matcher.is_active():
+            if matcher._ids is None:
+                matcher._read_ids()
+            if matcher._values is None:
+                matcher._read_values()
+            for docnum, value in zip(matcher._ids, matcher._values):
+                if docnum in wanted:
+                    yield docnum, value
+            matcher._next_block()
+        return
+    while matcher.is_active():  # inline postings and other matchers
+        if matcher.id() in wanted:
+            yield matcher.id(), matcher.value()
+        matcher.next()
+
+
+class TermSets:
+    """Cached document sets of terms on one searcher."""
+
+    def __init__(self, searcher: Searcher, size: int = 4096) -> None:
+        self.searcher = searcher
+        self.leaves = searcher.reader().leaf_readers()
+        self._cache: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
+        self._size = size
+
+    def docs(self, fieldname: str, term: str) -> frozenset[int]:
+        key = (fieldname, term)
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found
+        btext = term.encode("utf-8")
+        ids: list[int] = []
+        for reader, offset in self.leaves:
+            if (fieldname, btext) in reader:
+                local = _leaf_ids(reader, fieldname, btext)
+                ids.extend(local if not offset else [d + offset for d in local])
+        found = frozenset(ids)
+        self._cache[key] = found
+        if len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return found
+
+    def values(self, fieldname: str, term: str, wanted: set[int]) -> dict[int, bytes]:
+        """The posting values (encoded positions) of ``term`` in the ``wanted`` documents,
+        read a block at a time."""
+        btext = term.encode("utf-8")
+        out: dict[int, bytes] = {}
+        for reader, offset in self.leaves:
+            if (fieldname, btext) not in reader:
+                continue
+            local = {d - offset for d in wanted if offset <= d < offset + reader.doc_count_all()}
+            if not local:
+                continue
+            for docnum, value in _leaf_items(reader, fieldname, btext, local):
+                out[docnum + offset] = value
+        return out
+
+    def phrase_docs(self, terms: list[str]) -> frozenset[int]:
+        """Documents where ``terms`` follow each other in one field: the documents having all
+        the terms, then their positions checked, rarest term first (Whoosh's span matcher
+        was 50x slower)."""
+        found: set[int] = set()
+        for fieldname in PHRASE_FIELDS:
+            order = sorted(range(len(terms)), key=lambda i: len(self.docs(fieldname, terms[i])))
+            candidates: frozenset[int] | None = None
+            for i in order:
+                docs = self.docs(fieldname, terms[i])
+                candidates = docs if candidates is None else candidates & docs
+                if not candidates:
+                    break
+            if not candidates:
+                continue
+            # starts[d]: positions where the phrase could start in document d
+            starts: dict[int, set[int]] = {}
+            alive = set(candidates)
+            decode = self.searcher.schema[fieldname].format.decode_positions
+            for step, i in enumerate(order):
+                values = self.values(fieldname, terms[i], alive)
+                survivors = set()
+                for docnum, value in values.items():
+                    shifted = {p - i for p in decode(value)}
+                    if step:
+                        shifted &= starts[docnum]
+                    if shifted:
+                        starts[docnum] = shifted
+                        survivors.add(docnum)
+                alive = survivors
+                if not alive:
+                    break
+            found.update(alive)
+        return frozenset(found)
+
+
+# --------------------------------------------------------------------------- query plan
+
+
+@dataclass
+class Alternative:
+    """One way a word may match: a term, or a phrase (a multi-word synonym)."""
+
+    terms: list[str]
+    prefix: str | None = None
+
+    def specs(self) -> list[tuple[str, str, float]]:
+        """(field, term, boost) of every term that scores this alternative."""
+        if self.prefix is not None:
+            return [("prefix", self.prefix, 1.0)]
+        return [(f, t, b) for t in self.terms for f, b in TEXT_FIELDS.items()]
+
+    def query(self) -> wq.Query:
+        return wq.Or([wq.Term(f, t, boost=b) for f, t, b in self.specs()])
+
+    def docs(self, sets: TermSets) -> frozenset[int]:
+        if self.prefix is not None:
+            return sets.docs("prefix", self.prefix)
+        if len(self.terms) == 1:
+            return frozenset().union(*(sets.docs(f, self.terms[0]) for f in TEXT_FIELDS))
+        return sets.phrase_docs(self.terms)
+
+
+@dataclass
+class WordPlan:
+    word: str
+    alternatives: list[Alternative] = field(default_factory=list)
+    corrections: list[str] = field(default_factory=list)
+
+    def specs(self) -> list[tuple[str, str, float]]:
+        return [spec for a in self.alternatives for spec in a.specs()]
+
+    def docs(self, sets: TermSets) -> frozenset[int]:
+        return frozenset().union(*(a.docs(sets) for a in self.alternatives))
+
+    def terms(self) -> list[str]:
+        return [t for a in self.alternatives for t in a.terms]
+
+
+@dataclass
+class Outcome:
+    ranked: list[tuple[int, float]]
+    total: int
+    hit_docs: frozenset[int]
+    suggestion: str | None
+    highlight_terms: set[str]
+    highlight_prefix: str | None
+
+
+def synonym_groups(synonyms: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Synonyms both ways: k8s → kubernetes and kubernetes → k8s."""
+    groups: dict[str, list[str]] = {}
+    for word, alternatives in synonyms.items():
+        for alt in alternatives:
+            groups.setdefault(word, []).append(alt)
+            groups.setdefault(alt, []).append(word)
+    return {k: list(dict.fromkeys(v)) for k, v in groups.items()}
+
+
+class QueryRunner:
+    """Runs parsed queries on one searcher (a new runner per searcher generation)."""
+
+    def __init__(
+        self,
+        searcher: Searcher,
+        table: DocTable,
+        synonyms: dict[str, list[str]],
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
+        self.searcher = searcher
+        self.vocabulary = vocabulary
+        self.table = table
+        self.sets = TermSets(searcher)
+        self.synonyms = synonyms
+        self.reader = searcher.reader()
+
+    # ------------------------------------------------------------------ planning
+
+    def plan_word(self, word: str, is_prefix: bool) -> WordPlan | None:
+        terms = word_terms(word)
+        plan = WordPlan(word)
+        if terms:
+            plan.alternatives.append(Alternative(terms))
+        lower = word.lower()
+        for synonym in self.synonyms.get(lower, []):
+            syn_terms = phrase_terms(synonym)
+            if syn_terms:
+                plan.alternatives.append(Alternative(syn_terms))
+        if is_prefix and PREFIX_MIN <= len(lower) and lower.isalnum():
+            # the index keeps prefixes of up to PREFIX_MAX letters
+            plan.alternatives.append(Alternative([], prefix=lower[:PREFIX_MAX]))
+        return plan if plan.alternatives else None
+
+    def correct(self, plan: WordPlan) -> None:
+        """Add spelling corrections of a word that matches nothing."""
+        lower = plan.word.lower()
+        if len(lower) < 4 or not lower.isalpha() or self.vocabulary is None:
+            return
+        scored = []
+        for candidate in self.vocabulary.near(lower):
+            term = stem(candidate)
+            frequency = sum(self.reader.doc_frequency(f, term) for f in TEXT_FIELDS)
+            if frequency:  # words of deleted documents are still in the vocabulary
+                scored.append((-frequency, candidate))
+        ranked = [w for _, w in sorted(scored)[:3]]
+        plan.corrections = ranked
+        for candidate in ranked:
+            plan.alternatives.append(Alternative([stem(candidate)]))
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, text: str, parsed: ParsedQuery, limit: int) -> Outcome:
+        sets = self.sets
+        required: list[frozenset[int]] = []
+        phrase_specs: list[tuple[str, str, float]] = []
+        highlight: set[str] = set()
+        # Phrases and filters must match.
+        for phrase in parsed.phrases:
+            terms = phrase_terms(phrase)
+            if not terms:
+                continue
+            highlight.update(terms)
+            alt = Alternative(terms)
+            required.append(alt.docs(sets))
+            phrase_specs.extend(alt.specs())
+        for name, value in parsed.filters:
+            required.append(sets.docs(name, value.lower()))
+        # Words: each one a union over its alternatives.
+        plans: list[WordPlan] = []
+        words = [w for chunk in parsed.words for w in query_words(chunk)]
+        prefix_word = None
+        if parsed.prefix is not None:
+            tail = query_words(parsed.prefix)
+            prefix_word = tail[-1] if tail else None
+        for index, word in enumerate(words):
+            plan = self.plan_word(word, is_prefix=(index == len(words) - 1 and word == prefix_word))
+            if plan is not None:
+                plans.append(plan)
+        word_docs = [p.docs(sets) for p in plans]
+        suggestion_words: dict[str, str] = {}
+        for plan, docs in zip(plans, word_docs):
+            if not docs:
+                self.correct(plan)
+                if plan.corrections:
+                    suggestion_words[plan.word] = plan.corrections[0]
+        word_docs = [p.docs(sets) if p.corrections else d for p, d in zip(plans, word_docs)]
+        for plan in plans:
+            highlight.update(plan.terms())
+        # What is never shown: exclusions, and retired documents unless asked for.
+        masked: set[int] = set()
+        if not parsed.wants_retired():
+            masked.update(sets.docs("status", "retired"))
+        for word in parsed.excluded_words:
+            for w in query_words(word):
+                masked.update(Alternative(word_terms(w)).docs(sets) if word_terms(w) else ())
+        for phrase in parsed.excluded_phrases:
+            terms = phrase_terms(phrase)
+            if terms:
+                masked.update(Alternative(terms).docs(sets))
+        for name, value in parsed.excluded_filters:
+            masked.update(sets.docs(name, value.lower()))
+
+        if not plans and not required:
+            return Outcome([], 0, _EMPTY, None, highlight, None)
+        base: frozenset[int] | None = None
+        for docs in required:
+            base = docs if base is None else base & docs
+        every = base
+        for docs in word_docs:
+            every = docs if every is None else every & docs
+        all_docs = frozenset(every or ()) - masked
+        specs = [spec for plan in plans for spec in plan.specs()] + phrase_specs
+        if len(plans) <= 2:
+            # One or two words: documents with all of them, then those with some.
+            ranked = self._ranked(all_docs, specs, limit, frozenset(masked))
+            hit_docs, total = all_docs, len(all_docs)
+            if len(plans) == 2 and len(ranked) < limit:
+                some = (word_docs[0] | word_docs[1]) - masked - all_docs
+                if base is not None:
+                    some &= base
+                ranked += self._ranked(some, specs, limit - len(ranked), None)
+                hit_docs, total = all_docs | some, total + len(some)
+        else:
+            # Three words or more (a symptom in the user's own words): documents with at
+            # least three quarters of them first, ranked by BM25F times the share of the
+            # words they have (squared); then documents with fewer.
+            coverage = Counter(itertools.chain.from_iterable(word_docs))
+            need = int(len(plans) * 0.75)
+            candidates = frozenset(coverage) - masked
+            if base is not None:
+                candidates &= base
+            enough = frozenset(d for d in candidates if coverage[d] >= need)
+            ranked = self._ranked(enough, specs, limit, None, coverage, len(plans))
+            if len(ranked) < limit:
+                ranked += self._ranked(candidates - enough, specs, limit - len(ranked), None,
+                                       coverage, len(plans))
+            hit_docs, total = candidates, len(candidates)
+        suggestion = None
+        if suggestion_words:
+            suggestion = text
+            for wrong, right in suggestion_words.items():
+                suggestion = suggestion.replace(wrong, right)
+        prefix = prefix_word.lower() if prefix_word else None
+        return Outcome(ranked, total, hit_docs, suggestion, highlight, prefix)
+
+    def _ranked(
+        self,
+        docs: frozenset[int],
+        specs: list[tuple[str, str, float]],
+        limit: int,
+        masked: frozenset[int] | None,
+        coverage: Counter[int] | None = None,
+        words: int = 1,
+    ) -> list[tuple[int, float]]:
+        """The best ``limit`` of ``docs`` by BM25F, times the status factor and, given
+        ``coverage`` (how many of the ``words`` each document has), the squared share."""
+        if not docs or limit <= 0:
+            return []
+        status = self.table.values["status"]
+        if not specs:  # filters only: published first, then index order
+            ordered = sorted(docs, key=lambda d: -STATUS_FACTOR.get(status[d], 0.8))
+            return [(d, 0.0) for d in ordered[:limit]]
+        if len(docs) <= CANDIDATE_LIMIT:
+            scores = self._score(sorted(docs), specs)
+            ranked = [(d, scores.get(d, 0.0) * STATUS_FACTOR.get(status[d], 0.8)) for d in docs]
+        else:
+            q = wq.Or([wq.Term(f, t, boost=b) for f, t, b in specs])
+            want = max(limit * 4, 40)
+            if masked is not None:  # docs = everything the query matches, less the masked
+                results = self.searcher.search(q, limit=want, mask=set(masked) or None)
+            else:
+                results = self.searcher.search(q, limit=want, filter=set(docs))
+            ranked = [(hit.docnum, hit.score * STATUS_FACTOR.get(status[hit.docnum], 0.8))
+                      for hit in results if hit.docnum in docs]
+        if coverage is not None:
+            ranked = [(d, score * (coverage[d] / words) ** 2) for d, score in ranked]
+        ranked.sort(key=lambda item: (-item[1], item[0]))
+        return ranked[:limit]
+
+    def _score(self, docs: list[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
+        """BM25F of a few candidate documents: each term's postings are skipped to them."""
+        scores: dict[int, float] = dict.fromkeys(docs, 0.0)
+        for fieldname, term, boost in specs:
+            matcher = wq.Term(fieldname, term, boost=boost).matcher(self.searcher)
+            for docnum in docs:
+                if not matcher.is_active():
+                    break
+                current = matcher.id()
+                if current < docnum:
+                    matcher.skip_to(docnum)
+                    if not matcher.is_active():
+                        break
+                    current = matcher.id()
+                if current == docnum:
+                    scores[docnum] += matcher.score()
+        return scores
+
+    def facets(self, docs: Iterable[int]) -> dict[str, list[tuple[str, int]]]:
+        docs = list(docs)
+        out: dict[str, list[tuple[str, int]]] = {}
+        for key, name in FACET_FIELDS.items():
+            column = self.table.values[name]
+            if name in ("tag", "system"):
+                counts = Counter(itertools.chain.from_iterable(map(column.__getitem__, docs)))
+            else:
+                counts = Counter(map(column.__getitem__, docs))
+                counts.pop("", None)
+            out[key] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
+        return out

@@ -1,0 +1,148 @@
+"""Highlighted fragments of a document's text, made only for the results on screen.
+
+The index stores no character offsets (they would double its size and build time). Instead the
+query's terms become one case-insensitive regular expression over their stems; each candidate
+it finds is checked by analysing just that word, so ``failing`` matches the term ``fail`` and
+``etcdNoLeader`` matches ``leader``. A 10 kB document takes well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+
+from kbapp.search.analysis import WORD_RE, index_terms, parts_of
+
+FRAGMENT_CHARS = 160
+MAX_FRAGMENTS = 3
+_SPACE_RE = re.compile(r"\s+")
+_WORD_CHARS = re.compile(r"[\w\-./\\@]")
+
+
+class Highlighter:
+    """Finds the query's terms in a text; build one per query, use it for each shown hit."""
+
+    def __init__(self, terms: Iterable[str], prefix: str | None = None) -> None:
+        self.terms = {t for t in terms if t}
+        #: The word being typed: any word starting with it matches.
+        self.prefix = prefix.lower() if prefix else None
+        self._verdicts: dict[str, bool] = {}
+        wanted = {_stem_prefix(t) for t in self.terms}
+        if self.prefix:
+            wanted.add(self.prefix)
+        stems = sorted(wanted, key=len, reverse=True)
+        self._pattern = (
+            re.compile("|".join(re.escape(s) for s in stems), re.IGNORECASE) if stems else None
+        )
+
+    def matches(self, text: str, limit: int = 40) -> list[tuple[int, int]]:
+        """(start, end) of the first ``limit`` words in ``text`` that the terms match."""
+        if self._pattern is None:
+            return []
+        verdicts = self._verdicts
+        found: list[tuple[int, int]] = []
+        last_end = -1
+        for candidate in self._pattern.finditer(text):
+            if candidate.start() < last_end:
+                continue
+            start, end = _word_around(text, candidate.start(), candidate.end())
+            if start < last_end:
+                continue
+            word_match = WORD_RE.match(text, start)
+            if word_match is None:
+                continue
+            end = max(end, word_match.end()) if word_match.end() <= end else end
+            word = text[start:end]
+            verdict = verdicts.get(word)
+            if verdict is None:
+                verdict = bool(self.terms.intersection(index_terms(word))) or bool(
+                    self.prefix and any(p.startswith(self.prefix) for p in _plain_parts(word))
+                )
+                verdicts[word] = verdict
+            if verdict:
+                found.append((start, end))
+                last_end = end
+                if len(found) >= limit:
+                    break
+            else:
+                last_end = candidate.end()
+        return found
+
+    def fragments(self, text: str, limit: int = MAX_FRAGMENTS) -> list[str]:
+        """Up to ``limit`` HTML fragments, matches wrapped in ``<b class="match">``."""
+        if limit <= 0:
+            return []
+        spans = self.matches(text)
+        if not spans:
+            return []
+        chosen: list[tuple[int, int]] = []  # fragment windows
+        seen_words: set[str] = set()
+        # Prefer windows that show a term not shown yet, in document order.
+        for start, end in spans:
+            word = text[start:end].lower()
+            if word in seen_words and len(spans) > limit:
+                continue
+            if chosen and start < chosen[-1][1]:
+                continue
+            win_start, win_end = _window(text, start, end)
+            if chosen:
+                win_start = max(win_start, chosen[-1][1])
+            chosen.append((win_start, win_end))
+            seen_words.update(text[s:e].lower() for s, e in spans if win_start <= s < win_end)
+            if len(chosen) >= limit:
+                break
+        out = []
+        for win_start, win_end in chosen:
+            inside = [(s, e) for s, e in spans if s >= win_start and e <= win_end]
+            out.append(_render(text, win_start, win_end, inside))
+        return out
+
+
+def _plain_parts(word: str) -> list[str]:
+    return [word.lower(), *parts_of(word)]
+
+
+def _stem_prefix(term: str) -> str:
+    # Porter stems are nearly always a prefix of the word once the last letter is dropped
+    # ("happi" <- "happy"); the analysis of the whole word then decides.
+    return term[:-1] if len(term) > 4 and term[-1] in "ie" else term
+
+
+def _word_around(text: str, start: int, end: int) -> tuple[int, int]:
+    while start > 0 and _WORD_CHARS.match(text[start - 1]):
+        start -= 1
+    n = len(text)
+    while end < n and _WORD_CHARS.match(text[end]):
+        end += 1
+    while end > start and text[end - 1] in "-./\\@":
+        end -= 1
+    while start < end and text[start] in "-./\\@":
+        start += 1
+    return start, end
+
+
+def _window(text: str, start: int, end: int) -> tuple[int, int]:
+    room = max(FRAGMENT_CHARS - (end - start), 20)
+    win_start = max(0, start - room // 3)
+    win_end = min(len(text), end + room - (start - win_start))
+    if win_start > 0:
+        space = text.find(" ", win_start, start)
+        win_start = space + 1 if space >= 0 else win_start
+    if win_end < len(text):
+        space = text.rfind(" ", end, win_end)
+        win_end = space if space >= 0 else win_end
+    return win_start, win_end
+
+
+def _render(text: str, win_start: int, win_end: int, spans: list[tuple[int, int]]) -> str:
+    pieces: list[str] = ["…" if win_start > 0 else ""]
+    cursor = win_start
+    for start, end in spans:
+        pieces.append(html.escape(_SPACE_RE.sub(" ", text[cursor:start])))
+        pieces.append(f'<b class="match">{html.escape(text[start:end])}</b>')
+        cursor = end
+    pieces.append(html.escape(_SPACE_RE.sub(" ", text[cursor:win_end])))
+    if win_end < len(text):
+        pieces.append("…")
+    return "".join(pieces).strip()

@@ -1,0 +1,41 @@
+"""Corrections to whoosh-reloaded 2.7.5, applied when kbapp's search is imported.
+
+- ``W3PerDocReader._cached_reader`` remembers that a field has *no* length column only when it
+  has one: for every posting of a field that is not scorable (tags, prefixes, the spelling
+  vocabulary...) it asked the file system again. Writing a segment of 300 runbooks made
+  180,000 ``stat`` calls and took most of the commit. Segment files never change once
+  written, so the answer can be cached either way.
+- Posting lists short enough to be "inlined" in the term table call ``set_inline`` on the
+  term info, which is named ``set_inlined``: the default ``inlinelimit=1`` never inlines, so
+  nobody noticed. kbapp inlines terms with fewer than 8 postings (most terms), which saves a
+  block write each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from whoosh.codec import whoosh3
+
+_applied = False
+
+
+def _cached_reader(self: Any, fieldname: str, column: Any) -> Any:
+    readers = self._readers
+    if fieldname in readers:
+        return readers[fieldname]
+    reader = self.column_reader(fieldname, column) if self.has_column(fieldname) else None
+    readers[fieldname] = reader
+    return reader
+
+
+def apply() -> None:
+    global _applied
+    if not _applied:
+        whoosh3.W3PerDocReader._cached_reader = _cached_reader
+        if not hasattr(whoosh3.W3TermInfo, "set_inline"):
+            whoosh3.W3TermInfo.set_inline = whoosh3.W3TermInfo.set_inlined
+        _applied = True
+
+
+apply()

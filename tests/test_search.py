@@ -1,0 +1,281 @@
+"""Search: analysis of identifiers, the query language, ranking, results (real on-disk index)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from search_helpers import populate
+
+from kbapp.search import SearchIndex, SearchResponse
+from kbapp.search.analysis import analyze, phrase_terms, query_words, word_terms
+from kbapp.search.query import parse_query
+from kbapp.settings import Settings
+from kbapp.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
+    """One indexed fixture KB shared by the read-only tests of this module."""
+    home = tmp_path_factory.mktemp("search-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KBAPP_CONFIG_DIR", str(home / "config"))
+        gitconfig = home / "gitconfig"
+        gitconfig.write_text("[user]\n\tname = T\n\temail = t@internal.example\n"
+                             "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n")
+        mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        ws = Workspace.init(home / "kb", "Fixture KB", ["internal", "partner"],
+                            settings=Settings(user_name="T", user_email="t@internal.example"))
+        populate(ws)
+        idx = SearchIndex.for_workspace(ws)
+        idx.catch_up()
+        yield idx
+        ws.close()
+
+
+def paths(response: SearchResponse) -> list[str]:
+    return [hit.path for hit in response.hits]
+
+
+def top(index: SearchIndex, query: str) -> str:
+    response = index.search(query)
+    assert response.hits, f"nothing found for {query!r}"
+    return response.hits[0].path
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ORA-00600", {"ora-00600", "ora", "00600", "ora00600"}),
+        ("0x80070005", {"0x80070005", "80070005"}),
+        ("HTTP 503", {"http", "503"}),
+        ("CVE-2024-3094", {"cve-2024-3094", "cve", "2024", "3094"}),
+        ("db01.prod.example.com.", {"db01.prod.example.com", "db01", "prod", "com"}),
+        ("/var/log/syslog", {"var/log/syslog", "var", "log", "syslog"}),
+        ("kube-apiserver", {"kube-apiserver", "kube", "kubeapiserv"}),
+        ("snake_case", {"snake_case", "snake", "case", "snakecas"}),
+        ("etcdNoLeader", {"etcdnolead", "etcd", "no", "leader"}),
+        ("KubeAPIServerDown", {"kube", "api", "server", "down"}),
+    ],
+)
+def test_identifiers_are_indexed_whole_and_by_parts(text: str, expected: set[str]) -> None:
+    assert expected <= set(analyze(text))
+
+
+def test_prose_is_stemmed_and_case_folded() -> None:
+    assert analyze("The Pods are FAILING repeatedly") == ["pod", "fail", "repeatedli"]
+    assert word_terms("Failed") == ["fail"]
+
+
+def test_query_words_stay_whole_and_phrases_use_parts() -> None:
+    assert query_words("ORA-00600 on db01.prod.example.com") == [
+        "ORA-00600", "db01.prod.example.com"]
+    # phrase terms line up with the positions of the parts in the index
+    assert phrase_terms("ORA-00600 internal error") == ["ora", "00600", "intern", "error"]
+
+
+def test_query_parser_reads_every_kind_of_term() -> None:
+    parsed = parse_query('disk "no space left" -tmp type:sop tag:"failover" -status:draft orac')
+    assert parsed.words == ["disk", "orac"]
+    assert parsed.phrases == ["no space left"]
+    assert parsed.excluded_words == ["tmp"]
+    assert parsed.filters == [("type", "sop"), ("tag", "failover")]
+    assert parsed.excluded_filters == [("status", "draft")]
+    assert parsed.prefix == "orac"
+    assert parse_query("orac ").prefix is None
+    assert parse_query("foo:bar").words == ["foo:bar"]  # not a filter: words
+    # a short option of a pasted command is not an exclusion
+    assert parse_query("df -hi").words == ["df", "-hi"]
+    assert parse_query("kubectl get pods -o wide").excluded_words == []
+
+
+# --------------------------------------------------------------------------- identifiers found
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("ORA-00600", "known-errors/ora-600.md"),
+        ("ora-00600", "known-errors/ora-600.md"),
+        ("00600", "known-errors/ora-600.md"),
+        ("0x80070005", "troubleshooting/access-denied.md"),
+        ("80070005", "troubleshooting/access-denied.md"),
+        ("HTTP 503", "runbooks/http-503.md"),
+        ("CVE-2024-3094", "known-errors/xz.md"),
+        ("cve 3094", "known-errors/xz.md"),
+        ("db01.prod.example.com", "known-errors/ora-600.md"),
+        ("db01", "known-errors/ora-600.md"),
+        ("/var/log/syslog", "known-errors/ora-600.md"),
+        ("syslog", "known-errors/ora-600.md"),
+        ("kube-apiserver", "runbooks/http-503.md"),
+        ("apiserver", "runbooks/http-503.md"),
+        ("max_connections", "runbooks/http-503.md"),
+        ("max connections", "runbooks/http-503.md"),
+        ("etcd no leader", "runbooks/etcd-no-leader.md"),
+        ("etcdnoleader", "runbooks/etcd-no-leader.md"),
+        ("EtcdNoLeader", "runbooks/etcd-no-leader.md"),
+        ("etcdctl", "runbooks/etcd-no-leader.md"),  # inside a code block
+    ],
+)
+def test_identifier_forms_are_found(index: SearchIndex, query: str, expected: str) -> None:
+    assert top(index, query + " ") == expected
+
+
+# --------------------------------------------------------------------------- query features
+
+
+def test_documents_with_all_words_come_before_partial_matches(index: SearchIndex) -> None:
+    found = paths(index.search("replica latency "))
+    # nothing has both words: partial matches are still listed
+    assert "runbooks/payments-latency.md" in found
+    assert "sops/payments-failover.md" in found
+    both = paths(index.search("postgres locks "))
+    assert both[0] == "runbooks/payments-latency.md"  # the only one with both words
+    assert len(both) > 1
+
+
+def test_longer_queries_rank_by_how_many_words_a_document_has(index: SearchIndex) -> None:
+    # no document has all four words; the one with three of them comes first
+    found = paths(index.search("promote replica postgres zeppelin "))
+    assert found[0] in ("sops/payments-failover.md", "sops/payments-failover-draft.md")
+    assert "runbooks/payments-latency.md" in found  # one word only: still listed, later
+    assert found.index("runbooks/payments-latency.md") > 1
+
+
+def test_quoted_phrase_matches_words_in_order_only(index: SearchIndex) -> None:
+    assert paths(index.search('"internal error"')) == ["known-errors/ora-600.md"]
+    assert paths(index.search('"error internal"')) == []
+    assert paths(index.search('"ORA-00600: internal error"')) == ["known-errors/ora-600.md"]
+
+
+def test_excluded_words_phrases_and_filters(index: SearchIndex) -> None:
+    assert "runbooks/payments-latency.md" in paths(index.search("payments "))
+    assert "runbooks/payments-latency.md" not in paths(index.search("payments -latency"))
+    assert "sops/payments-failover-draft.md" not in paths(index.search("failover -status:draft"))
+    assert paths(index.search('failover -"payments database"')) == ["runbooks/payments-latency.md"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("type:sop failover", {"sops/payments-failover.md", "sops/payments-failover-draft.md"}),
+        ("tag:postgres", {"sops/payments-failover.md", "sops/payments-failover-draft.md"}),
+        ("system:payments-db", {"sops/payments-failover.md", "sops/payments-failover-draft.md",
+                                "known-errors/ora-600.md"}),
+        ("org:partner", {"sops/payments-failover.md", "known-errors/ora-600.md"}),
+        ("status:draft", {"sops/payments-failover-draft.md"}),
+        ("id:kb-00000007", {"known-errors/xz.md"}),
+        ("type:known-error", {"known-errors/ora-600.md", "known-errors/xz.md"}),
+    ],
+)
+def test_field_filters(index: SearchIndex, query: str, expected: set[str]) -> None:
+    assert set(paths(index.search(query))) == expected
+
+
+def test_last_word_is_a_prefix_while_typing(index: SearchIndex) -> None:
+    assert top(index, "etcdnol") == "runbooks/etcd-no-leader.md"
+    assert "sops/payments-failover.md" in paths(index.search("failo"))
+    finished = index.search("failo ")  # a finished word is not a prefix: a typo then
+    assert finished.suggestion is not None
+    response = index.search("payments datab")
+    assert response.hits[0].path == "sops/payments-failover.md"
+
+
+def test_typos_are_forgiven_and_corrected(index: SearchIndex) -> None:
+    response = index.search("failovr ")
+    assert response.suggestion == "failovr ".replace("failovr", "failover")
+    assert "sops/payments-failover.md" in paths(response)
+    response = index.search("replicaton promote ")
+    assert response.suggestion is not None and "replication" in response.suggestion
+    assert response.hits[0].path in ("sops/payments-failover.md", "sops/payments-failover-draft.md")
+    assert index.search("failover ").suggestion is None
+
+
+def test_synonyms_from_the_config_work_both_ways(index: SearchIndex) -> None:
+    assert "runbooks/restart-deployment.md" in paths(index.search("kubernetes deployment "))
+    assert "runbooks/node-not-ready.md" in paths(index.search("k8s node "))
+    ws = index.ws
+    config = (ws.root / ".kb/config.toml").read_text()
+    try:
+        (ws.root / ".kb/config.toml").write_text(config + '\n[search.synonyms.lb]\n'
+                                                  if False else config.replace(
+            "[search.synonyms]", '[search.synonyms]\nlb = ["load balancer"]'))
+        ws.reload_config()
+        assert top(index, "lb ") == "runbooks/http-503.md"
+    finally:
+        (ws.root / ".kb/config.toml").write_text(config)
+        ws.reload_config()
+
+
+@pytest.mark.parametrize(
+    "query", ['"unclosed phrase', "type:", "-", "(((", "AND OR NOT", "***", 'tag:"', "-\"\"",
+              "kb-", ":", "\\", "a" * 300, "status:retired -status:retired", "id:", "日本語"]
+)
+def test_unreadable_queries_never_raise(index: SearchIndex, query: str) -> None:
+    response = index.search(query)
+    assert isinstance(response, SearchResponse)
+
+
+def test_retired_documents_only_when_asked(index: SearchIndex) -> None:
+    assert "sops/old-failover.md" not in paths(index.search("failover "))
+    assert paths(index.search("status:retired failover")) == ["sops/old-failover.md"]
+
+
+# --------------------------------------------------------------------------- ranking and results
+
+
+def test_published_ranks_above_draft_with_the_same_text(index: SearchIndex) -> None:
+    found = paths(index.search("promote replica "))
+    assert found.index("sops/payments-failover.md") < found.index("sops/payments-failover-draft.md")
+
+
+def test_title_and_tags_weigh_more_than_the_body(index: SearchIndex) -> None:
+    # "failover" is a tag and in the title of the SOP, only in the body of the latency runbook
+    found = paths(index.search("failover "))
+    assert found.index("sops/payments-failover.md") < found.index("runbooks/payments-latency.md")
+    # the title "HTTP 503 from the load balancer" beats a body mention
+    assert top(index, "load balancer") == "runbooks/http-503.md"
+
+
+def test_hits_carry_fields_review_state_snippets_and_facets(index: SearchIndex) -> None:
+    response = index.search("failover ", limit=10, snippets=1)
+    first = response.hits[0]
+    assert (first.id, first.type, first.status, first.owner_org) == (
+        "kb-00000004", "sop", "published", "partner")
+    assert first.title == "Fail over the payments database"
+    assert first.review_state == "overdue"  # shown, not hidden
+    assert first.kb == "Fixture KB" and first.score > 0
+    assert first.snippets == [] or all("<b class=\"match\">" in s for s in first.snippets)
+    assert all(hit.snippets == [] for hit in response.hits[1:])  # only the shown ones
+    assert response.total == 3
+    assert dict(response.facets["type"]) == {"sop": 2, "runbook": 1}
+    assert dict(response.facets["tags"])["failover"] == 2
+    assert dict(response.facets["systems"])["payments-db"] == 2
+    assert dict(response.facets["owner_org"]) == {"partner": 1, "internal": 2}
+    assert response.elapsed_ms > 0 and response.indexing is False
+
+
+def test_snippets_are_escaped_and_highlight_word_forms(index: SearchIndex) -> None:
+    response = index.search("leader etcd")
+    snippet = response.hits[0].snippets[0]
+    assert '<b class="match">leader</b>' in snippet
+    assert '<b class="match">etcdNoLeader</b>' in snippet
+    ora = index.search("kcbgtcr_13 ").hits[0].snippets[0]
+    assert "<b class=\"match\">kcbgtcr_13</b>" in ora
+    assert "<script" not in "".join(index.search("installer ").hits[0].snippets)
+
+
+def test_limit_and_snippet_count(index: SearchIndex) -> None:
+    response = index.search("payments ", limit=2, snippets=0)
+    assert len(response.hits) == 2 and response.total >= 3
+    assert all(not hit.snippets for hit in response.hits)
+
+
+def test_empty_query_is_empty(index: SearchIndex, tmp_path: Path) -> None:
+    response = index.search("   ")
+    assert response.hits == [] and response.total == 0

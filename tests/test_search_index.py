@@ -1,0 +1,233 @@
+"""The search index keeps in step with the files and repairs itself (real index, real git)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import REPO_ROOT, git, write_doc
+from search_helpers import DOCS, front, populate
+
+from kbapp.search import SearchIndex
+from kbapp.search.index import MANIFEST_FILE, META_FILE
+from kbapp.settings import Settings
+from kbapp.workspace import Workspace
+
+
+@pytest.fixture
+def indexed(kb: Workspace) -> SearchIndex:
+    populate(kb)
+    index = SearchIndex.for_workspace(kb)
+    assert index.state.ready is False  # no index yet: it will be built
+    assert index.catch_up() == len(DOCS)
+    assert index.state.ready
+    return index
+
+
+def paths(index: SearchIndex, query: str) -> list[str]:
+    return [hit.path for hit in index.search(query).hits]
+
+
+def test_one_index_per_workspace(indexed: SearchIndex) -> None:
+    assert SearchIndex.for_workspace(indexed.ws) is indexed
+    assert (indexed.ws.data_dir / "index" / META_FILE).is_file()
+
+
+def test_save_reindexes_the_one_document(indexed: SearchIndex) -> None:
+    ws = indexed.ws
+    doc = ws.load("kb-00000003")
+    doc.body = doc.body.replace("elevated", "as administrator with quokka privileges")
+    ws.save(doc)
+    assert paths(indexed, "quokka ") == ["troubleshooting/access-denied.md"]
+    assert paths(indexed, "elevated ") == []
+    assert indexed.catch_up() == 0  # the catalog agrees nothing is left to index
+
+
+def test_new_document_rename_and_delete(indexed: SearchIndex) -> None:
+    ws = indexed.ws
+    created = ws.create("runbook", "Rotate the wombat certificates")
+    assert paths(indexed, "wombat ") == [created.path]
+    moved = ws.move(created.path, "runbooks/certs/wombat.md")
+    assert paths(indexed, "wombat ") == ["runbooks/certs/wombat.md"]
+    assert moved.path == "runbooks/certs/wombat.md"
+    git(ws.root, "rm", "-q", "runbooks/certs/wombat.md")
+    git(ws.root, "commit", "-q", "-m", "Remove wombat")
+    ws.refresh()  # what the window does after an outside change
+    assert paths(indexed, "wombat ") == []
+    # a deleted document also leaves the facets
+    assert indexed.search("type:runbook").total == 5
+
+
+def test_changes_pulled_with_plain_git_are_indexed_by_catch_up(
+    indexed: SearchIndex, tmp_path: Path
+) -> None:
+    ws = indexed.ws
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(ws.root, "remote", "add", "origin", str(remote))
+    git(ws.root, "push", "-q", "origin", "HEAD:main")
+    partner = tmp_path / "partner"
+    git(tmp_path, "clone", "-q", str(remote), str(partner))
+    (partner / "known-errors" / "xz.md").write_text(
+        front("kb-00000007", "xz backdoor", "known-error") + "Platypus mitigation.\n")
+    (partner / "runbooks" / "new.md").write_text(
+        front("kb-000000ff", "Echidna alert", "runbook") + "Echidna.\n")
+    (partner / "runbooks" / "http-503.md").unlink()
+    git(partner, "add", "-A")
+    git(partner, "commit", "-q", "-m", "Partner edits")
+    git(partner, "push", "-q", "origin", "HEAD:main")
+    git(ws.root, "pull", "-q", "origin", "main")
+    # nothing told the index; catch_up finds exactly the three changes through the catalog
+    assert indexed.catch_up() == 3
+    assert paths(indexed, "platypus ") == ["known-errors/xz.md"]
+    assert paths(indexed, "cve ") == []
+    assert paths(indexed, "echidna ") == ["runbooks/new.md"]
+    assert "runbooks/http-503.md" not in paths(indexed, "haproxy ")
+
+
+def test_files_changed_while_kbapp_was_closed_are_found_on_start(
+    indexed: SearchIndex, settings: Settings
+) -> None:
+    ws = indexed.ws
+    root = ws.root
+    ws.close()
+    write_doc(ws, "runbooks/node-not-ready.md",
+              front("kb-0000000a", "Node not ready", "runbook") + "Cordon the narwhal node.\n")
+    git(root, "commit", "-q", "-am", "plain edit")
+    reopened = Workspace.open(root, settings)
+    try:
+        index = SearchIndex.for_workspace(reopened)
+        assert index.state.ready  # the index on disk is fine: no rebuild
+        assert index.catch_up() == 1  # only the edited document
+        assert paths(index, "narwhal ") == ["runbooks/node-not-ready.md"]
+    finally:
+        reopened.close()
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from kbapp.search import SearchIndex
+    from kbapp.settings import Settings
+    from kbapp.workspace import Workspace
+    root, relative, word, hold = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    ws = Workspace.open(root, Settings(user_name="W", user_email="w@internal.example"))
+    index = SearchIndex.for_workspace(ws)
+    (ws.root / relative).write_text("# " + word + "\\n\\n" + word + " body\\n")
+    print("start", time.time(), flush=True)
+    with index._writing():       # hold the write lock like a long build would
+        time.sleep(hold)
+        index._update_locked([relative], None)
+    print("done", time.time(), flush=True)
+    ws.close()
+    """
+)
+
+
+def test_two_processes_writing_at_once_wait_for_each_other(indexed: SearchIndex) -> None:
+    ws = indexed.ws
+    env_path = str(REPO_ROOT)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(ws.root), relative, word, hold],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": env_path},
+        )
+        for relative, word, hold in (("runbooks/first.md", "aardvark", "1.0"),
+                                     ("runbooks/second.md", "axolotl", "0.1"))
+    ]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0, err
+        assert "done" in out
+    assert paths(indexed, "aardvark ") == ["runbooks/first.md"]
+    assert paths(indexed, "axolotl ") == ["runbooks/second.md"]
+
+
+def _segment_files(index_dir: Path) -> list[Path]:
+    return sorted(
+        (p for p in index_dir.iterdir() if p.suffix in (".seg", ".pst", ".trm", ".dci", ".dcz")
+         or p.name.endswith((".pst", ".trm"))),
+        key=lambda p: p.stat().st_size, reverse=True,
+    )
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "toc", "old-format", "whole-folder"])
+def test_a_damaged_index_is_rebuilt_and_search_says_so_meanwhile(
+    indexed: SearchIndex, settings: Settings, damage: str
+) -> None:
+    ws = indexed.ws
+    root = ws.root
+    index_dir = ws.data_dir / "index"
+    ws.close()
+    if damage == "delete":
+        _segment_files(index_dir)[0].unlink()
+    elif damage == "truncate":
+        target = _segment_files(index_dir)[0]
+        target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
+    elif damage == "toc":
+        for toc in index_dir.glob("*.toc"):
+            toc.write_bytes(b"\x00garbage")
+    elif damage == "old-format":
+        (index_dir / META_FILE).write_text('{"schema": 1, "uuid": "x"}')
+    else:
+        import shutil
+
+        shutil.rmtree(index_dir)
+    reopened = Workspace.open(root, settings)
+    try:
+        index = SearchIndex.for_workspace(reopened)
+        assert not index.state.ready and index.needs_rebuild
+        waiting = index.search("etcd ")
+        assert waiting.indexing and waiting.hits == []
+        assert index.catch_up() == len(DOCS)
+        assert index.state.ready and not index.needs_rebuild
+        response = index.search("etcd no leader")
+        assert not response.indexing
+        assert response.hits[0].path == "runbooks/etcd-no-leader.md"
+        assert (reopened.data_dir / "index" / MANIFEST_FILE).is_file()
+    finally:
+        reopened.close()
+
+
+def test_damage_found_during_a_search_triggers_a_rebuild(indexed: SearchIndex) -> None:
+    index_dir = indexed.ws.data_dir / "index"
+    indexed.search("etcd ")  # the long-lived searcher is open
+    for path in _segment_files(index_dir):
+        if path.suffix in (".pst", ".trm"):
+            path.write_bytes(b"")
+    response = indexed.search("payments replica postgres")
+    assert response.indexing and indexed.needs_rebuild
+    indexed.catch_up()
+    assert paths(indexed, "etcdnoleader ") == ["runbooks/etcd-no-leader.md"]
+
+
+def test_update_of_removed_and_unreadable_files(indexed: SearchIndex) -> None:
+    ws = indexed.ws
+    (ws.root / "runbooks" / "binary.md").write_bytes(b"\x00\x01\x02 binary wombat")
+    (ws.root / "runbooks" / "latin1.md").write_bytes("caf\xe9 wombat".encode("latin-1"))
+    assert indexed.update(["runbooks/binary.md", "runbooks/latin1.md", "runbooks/gone.md"]) == 3
+    assert paths(indexed, "wombat ") == []
+
+
+def test_a_large_rebuild_runs_in_worker_processes(
+    kb: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kbapp.search.index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_FROM", 5)
+    populate(kb)
+    index = SearchIndex.for_workspace(kb)
+    seen: list[tuple[int, int]] = []
+    assert index.rebuild(progress=lambda done, total: seen.append((done, total))) == len(DOCS)
+    assert seen[-1] == (len(DOCS), len(DOCS))
+    cpus = os.cpu_count() or 1
+    # one segment per worker process (one process when the machine has one core)
+    assert len(index._ix._read_toc().segments) == (min(cpus, 4) if cpus > 1 else 1)
+    assert paths(index, "etcdnoleader ") == ["runbooks/etcd-no-leader.md"]
+    assert index.search("failovr ").suggestion == "failover "
+    assert index.catch_up() == 0  # the catalog knows everything is indexed
