@@ -158,7 +158,7 @@ def test_sigkill_during_import_then_import_again_completes(kb: Workspace, tmp_pa
     root = kb.root
     kb.close()
     src = tmp_path / "wiki"
-    for number in range(240):
+    for number in range(400):
         folder = src / f"area-{number % 6}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"page-{number}.md").write_text(
@@ -169,7 +169,7 @@ def test_sigkill_during_import_then_import_again_completes(kb: Workspace, tmp_pa
     kills = 3
     for _ in range(kills):
         proc = _spawn(IMPORT_RUN, str(root), str(src))
-        _kill_after(proc, rng.uniform(0.2, 1.5))
+        _kill_after(proc, rng.uniform(0.05, 0.6))
         for state in _leftovers(root):
             states[state] = states.get(state, 0) + 1
         _assert_sound(root).close()
@@ -179,7 +179,7 @@ def test_sigkill_during_import_then_import_again_completes(kb: Workspace, tmp_pa
     ws.close()
     ws = _assert_sound(root)
     imported = [p for p in ws.document_paths() if p.startswith("imported/")]
-    assert len(imported) == 240
+    assert len(imported) == 400
     ws.close()
     FIGURES["import_kills"] = kills
     FIGURES["import_kill_states"] = states
