@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import random
+import re
 import resource
 import shutil
 import sqlite3
@@ -211,6 +212,7 @@ def make_queries(docs: list[dict], n: int, seed: int) -> dict[str, list[tuple[st
     live = [d for d in docs if d["status"] != "retired"]
 
     def words_of(text: str) -> list[str]:
+        text = re.sub(r"^```.*$", "", text, flags=re.M)  # fence lines are not content
         return [w for w in (m.group() for m in WORD_RE.finditer(text))
                 if w.isalpha() and len(w) > 3 and w.lower() not in STOP_WORDS]
 
@@ -229,7 +231,8 @@ def make_queries(docs: list[dict], n: int, seed: int) -> dict[str, list[tuple[st
         out["three_words"].append((" ".join(three) + " ", " ".join(f'"{w}"' for w in three)))
         while True:
             doc = rng.choice(live)
-            body_words = [m.group() for m in WORD_RE.finditer(doc["body"][:3000])]
+            body_words = [m.group() for m in WORD_RE.finditer(
+                re.sub(r"^```.*$", "", doc["body"][:3000], flags=re.M))]
             pairs = [(a, b) for a, b in zip(body_words, body_words[1:])
                      if a.isalpha() and b.isalpha() and len(a) > 3 and len(b) > 3
                      and a.lower() not in STOP_WORDS and b.lower() not in STOP_WORDS]
@@ -286,7 +289,7 @@ def run_child(args: list[str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def child_build(kb: str) -> None:
+def child_build(kb: str, reuse: bool = False) -> None:
     from kbapp.search import SearchIndex
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
@@ -295,7 +298,7 @@ def child_build(kb: str) -> None:
     ws.refresh()
     index = SearchIndex.for_workspace(ws)
     started = time.perf_counter()
-    count = index.rebuild()
+    count = index.catch_up() if reuse else index.rebuild()
     elapsed = time.perf_counter() - started
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -341,7 +344,7 @@ class Fts5:
 
 
 def bench_corpus(label: str, kb: Path, docs_meta: list[dict] | None, n_queries: int,
-                 seed: int, kinds: list[str]) -> dict:
+                 seed: int, kinds: list[str], reuse_index: bool = False) -> dict:
     from kbapp.search import SearchIndex
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
@@ -359,7 +362,7 @@ def bench_corpus(label: str, kb: Path, docs_meta: list[dict] | None, n_queries: 
 
     print(f"[{label}] {len(docs)} documents, {result['words'] / max(1, len(docs)):.0f} words "
           f"on average; building the index in a fresh process...", flush=True)
-    build = run_child(["--child-build", str(kb)])
+    build = run_child(["--child-build", str(kb)] + (["--reuse"] if reuse_index else []))
     result["build"] = build
     result["index_mb"] = dir_size(kb / ".git" / "kbapp" / "index") / 1e6
     print(f"  build: {build['seconds']:.1f} s ({build['count'] / build['seconds']:.0f} docs/s), "
@@ -447,7 +450,7 @@ def bench_corpus(label: str, kb: Path, docs_meta: list[dict] | None, n_queries: 
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child-build":
-        child_build(sys.argv[2])
+        child_build(sys.argv[2], "--reuse" in sys.argv)
         return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--child-open":
         child_open(sys.argv[2], sys.argv[3])
@@ -463,6 +466,8 @@ def main() -> int:
                         help="where generated knowledge bases are kept between runs")
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--json", type=Path, help="also write all figures to this file")
+    parser.add_argument("--reuse-index", action="store_true",
+                        help="keep an existing index (catch up) instead of timing a full build")
     args = parser.parse_args()
     os.environ.setdefault("KBAPP_CONFIG_DIR", tempfile.mkdtemp(prefix="kbapp-bench-cfg-"))
     from kbapp.settings import Settings
@@ -481,7 +486,8 @@ def main() -> int:
             started = time.perf_counter()
             generate(kb, size, args.seed)
             print(f"generated {size} documents in {time.perf_counter() - started:.1f} s", flush=True)
-        results.append(bench_corpus(f"synthetic-{size}", kb, None, args.queries, args.seed, kinds))
+        results.append(bench_corpus(f"synthetic-{size}", kb, None, args.queries, args.seed, kinds,
+                                    args.reuse_index))
     for corpus in args.corpus:
         kb = args.cache / f"corpus-{corpus.name}" / "kb"
         if not (kb / ".kb" / "config.toml").exists():
@@ -491,7 +497,8 @@ def main() -> int:
             ws = Workspace.init(kb, corpus.name, ORGS, settings=settings)
             import_folder(ws, corpus)
             ws.close()
-        results.append(bench_corpus(corpus.name, kb, None, args.queries, args.seed, kinds))
+        results.append(bench_corpus(corpus.name, kb, None, args.queries, args.seed, kinds,
+                                    args.reuse_index))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -9,13 +9,15 @@ and tells the search index which documents changed since it last looked (``index
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,6 +178,21 @@ def entry_values(doc: documents.Document) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def _open_lock(db_path: Path) -> Iterator[None]:
+    try:
+        fd = os.open(f"{db_path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # read-only data folder: nobody can rebuild, nothing to serialise
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 class Catalog:
     """The SQLite catalog of one knowledge base."""
 
@@ -187,6 +204,12 @@ class Catalog:
     # ------------------------------------------------------------------ opening
 
     def _open(self) -> Engine:
+        # Two kbapps opening at once (window + CLI) must not both rebuild: one would delete
+        # the file (and its -wal) the other is already using.
+        with _open_lock(self.db_path):
+            return self._open_locked()
+
+    def _open_locked(self) -> Engine:
         try:
             engine = self._connect()
             if self._version(engine) == SCHEMA_VERSION:

@@ -46,3 +46,16 @@ class SyncError(KbError):
 
 class PolicyError(KbError):
     """A commit was refused by a local policy (secrets, sensitivity, conflict markers)."""
+
+
+class SaveError(KbError):
+    """A document could not be written: the disk is full, the folder is read-only, ...
+
+    The file on disk is unchanged (saves are atomic). ``reason`` is one of ``disk-full``,
+    ``read-only``, ``permission``, ``too-large``, ``other``; the window keeps the user's edit as
+    a draft when it sees this, the CLI prints the message."""
+
+    def __init__(self, message: str, *, path: str = "", reason: str = "other", details: str = "") -> None:
+        super().__init__(message, details)
+        self.path = path
+        self.reason = reason

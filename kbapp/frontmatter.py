@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 try:  # libyaml is in every PyYAML wheel; the pure-Python loader is a slow but correct fallback
     from yaml import CSafeDumper as _Dumper
@@ -122,6 +123,10 @@ def parse_yaml(text: str, first_line: int = 1) -> tuple[dict[str, Any], dict[str
         node = loader.get_single_node()
         if node is None:
             return {}, {}
+        if _depth(node) > MAX_DEPTH:
+            raise FrontMatterError(
+                f"front matter is nested more than {MAX_DEPTH} levels deep", line=first_line
+            )
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -141,6 +146,26 @@ def parse_yaml(text: str, first_line: int = 1) -> tuple[dict[str, Any], dict[str
     lines: dict[str, int] = {}
     _collect_lines(node, "", first_line, lines)
     return {str(k): v for k, v in data.items()}, lines
+
+
+#: Deeper front matter is refused: constructing and copying it would exhaust the stack.
+MAX_DEPTH = 32
+
+
+def _depth(root: yaml.Node) -> int:
+    """How deeply ``root`` nests (iteratively: the input may be hostile)."""
+    deepest = 0
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend((value, depth + 1) for _key, value in node.value)
+    return deepest
 
 
 def _has_alias(text: str) -> bool:
@@ -184,7 +209,7 @@ def dump_new(meta: dict[str, Any], newline: str = "\n") -> str:
     """Front matter text (without fences) for a document that had none, in canonical order."""
     tree = CommentedMap()
     for key in sorted(meta, key=_canonical_rank):
-        tree[key] = _to_tree(meta[key])
+        tree[_key(key)] = _to_tree(meta[key])
     return _dump(_round_trip_yaml(), tree, newline)
 
 
@@ -261,8 +286,11 @@ def _emit(key: str, value: Any, offset: int, newline: str) -> str:
         {key: value}, Dumper=_Dumper, default_flow_style=False, sort_keys=False,
         allow_unicode=True, width=4096,
     )
-    if offset:
-        text = re.sub(r"^(\s*)- ", lambda m: m.group(1) + " " * offset + "- ", text, flags=re.M)
+    if offset and isinstance(value, (list, tuple)) and value:
+        # PyYAML writes the list's items at the key's column; shift the whole value so that it
+        # matches the file's "  - item" layout (nested content moves with its item).
+        first, _, rest = text.partition("\n")
+        text = first + "\n" + re.sub(r"^(?=.)", " " * offset, rest, flags=re.M)
     return text.replace("\n", newline)
 
 
@@ -279,7 +307,7 @@ def _apply(tree: CommentedMap, old: dict[str, Any], new: dict[str, Any]) -> None
         elif key in tree:
             tree[key] = _to_tree(value)
         else:
-            tree.insert(_insert_position(tree, key), key, _to_tree(value))
+            tree.insert(_insert_position(tree, key), _key(key), _to_tree(value))
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -304,15 +332,38 @@ def _insert_position(tree: CommentedMap, key: str) -> int:
     return position
 
 
+_RESOLVER = yaml.resolver.Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+#: Line breaks YAML knows besides \n, control characters, the BOM and other non-characters.
+_ODD_CHARS_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+
+
+def _key(key: Any) -> Any:
+    return _quoted_if_needed(key) if isinstance(key, str) else key
+
+
+def _quoted_if_needed(text: str) -> Any:
+    """``text`` quoted when the reader (YAML 1.1: on, yes, 1e3, 2026-01-01...) would otherwise
+    take it for something other than a string; ruamel writes YAML 1.2 and leaves those bare."""
+    if _ODD_CHARS_RE.search(text):  # written escaped, or the readers would fold them
+        return DoubleQuotedScalarString(text)
+    if _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) != _STR_TAG:
+        return SingleQuotedScalarString(text)
+    return text
+
+
 def _to_tree(value: Any) -> Any:
     if isinstance(value, dict):
         out = CommentedMap()
         for key, item in value.items():
-            out[key] = _to_tree(item)
+            out[_key(key)] = _to_tree(item)
         return out
     if isinstance(value, (list, tuple)):
         seq = CommentedSeq(_to_tree(item) for item in value)
         return seq
+    if isinstance(value, str) and not isinstance(value, (SingleQuotedScalarString,
+                                                         DoubleQuotedScalarString)):
+        return _quoted_if_needed(value)
     return value
 
 

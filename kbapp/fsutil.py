@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
 
-from kbapp.errors import DocumentError, KbError
+from kbapp.errors import DocumentError, SaveError
 
 #: Larger files are refused with a message instead of being parsed, indexed or rendered.
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
@@ -20,12 +21,15 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
     work (import) that flushes once at the end.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kbtmp", dir=path.parent)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            mode: int | None = path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = None
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kbtmp", dir=path.parent)
+    except OSError as exc:
+        raise save_error(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -40,9 +44,28 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
             os.unlink(tmp)
         except OSError:
             pass
-        raise KbError(f"Could not save {path}: {exc.strerror or exc}") from exc
+        raise save_error(path, exc) from exc
     if durable:
         _fsync_dir(path.parent)
+
+
+_REASONS = {
+    errno.ENOSPC: ("disk-full", "the disk is full"),
+    errno.EDQUOT: ("disk-full", "your disk quota is used up"),
+    errno.EFBIG: ("too-large", "the file is larger than this system allows"),
+    errno.EROFS: ("read-only", "the folder is on a read-only file system"),
+    errno.EACCES: ("permission", "you have no permission to write in this folder"),
+    errno.EPERM: ("permission", "you have no permission to write in this folder"),
+}
+
+
+def save_error(path: Path | str, exc: OSError) -> SaveError:
+    """The :class:`SaveError` for an ``OSError`` met while writing ``path``."""
+    reason, words = _REASONS.get(exc.errno or 0, ("other", exc.strerror or str(exc)))
+    return SaveError(
+        f"Could not save {path}: {words}. The file on disk is unchanged.",
+        path=str(path), reason=reason, details=str(exc),
+    )
 
 
 def _fsync_dir(directory: Path) -> None:

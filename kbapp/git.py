@@ -24,6 +24,7 @@ from pathlib import Path
 import git as gitpython
 
 from kbapp.errors import NotAKnowledgeBase, SyncError
+from kbapp.fsutil import save_error
 
 log = logging.getLogger(__name__)
 _TRACE = bool(os.environ.get("KBAPP_GIT_TRACE"))
@@ -171,8 +172,11 @@ class Git:
         with self._thread_lock:
             if self._lock_depth == 0:
                 lock_path = self.git_dir / "kbapp" / "write.lock"
-                lock_path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    lock_path.parent.mkdir(parents=True, exist_ok=True)
+                    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+                except OSError as exc:  # a read-only knowledge base (share, mount, rights)
+                    raise save_error(self.root, exc) from exc
                 deadline = time.monotonic() + timeout
                 while True:
                     try:
@@ -256,10 +260,12 @@ class Git:
             args = ["commit", "-q", "--no-edit", "-F", str(message_file)]
             if allow_empty:
                 args.append("--allow-empty")
+            # kbapp ran the commit policy already: its own pre-commit hook need not run again.
+            checked = {"KBAPP_POLICY_CHECKED": "1"}
             if paths and mine:  # only what we staged, never someone's unrelated staged work
-                self.run(*args, *_FROM_STDIN, input=_nul_list(mine))
+                self.run(*args, *_FROM_STDIN, input=_nul_list(mine), env=checked)
             else:
-                self.run(*args)
+                self.run(*args, env=checked)
             return self.out("rev-parse", "HEAD")
 
     # ------------------------------------------------------------------ objects and refs

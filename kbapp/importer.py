@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kbapp import documents, policy
+from kbapp import documents, journal, policy
 from kbapp.errors import DocumentError, KbError
 from kbapp.fsutil import MAX_DOCUMENT_BYTES, atomic_write
 
@@ -125,14 +125,14 @@ def import_folder(
     org = owner_org if owner_org is not None else workspace.identity.org
     files = _markdown_files(src)
     written: list[str] = []
-    with workspace.git.write_lock():
-        for number, source in enumerate(files, start=1):
+    planned = [_target(src, source, into) for source in files]
+    with workspace.git.write_lock(), journal.pending_commit(
+        workspace, planned, f"Import: documents from {src.name}", kind="import"
+    ):
+        for number, (source, relative) in enumerate(zip(files, planned), start=1):
             if progress and (number % 100 == 0 or number == len(files)):
                 progress(number, len(files))
             shown = source.relative_to(src).as_posix()
-            relative = f"{into}/{shown}" if into else shown
-            if relative.lower().endswith(".markdown"):
-                relative = relative[: -len(".markdown")] + ".md"
             if workspace.config.is_excluded(relative):
                 report.skipped.append((shown, "not a document here (matches 'exclude' in .kb/config.toml)"))
                 continue
@@ -148,7 +148,7 @@ def import_folder(
             data = documents.serialise(doc)
             violations = policy.check_document(doc, data, workspace.config)
             if violations:
-                report.skipped.append((shown, f"not imported: {violations[0].message}"))
+                report.skipped.append((shown, f"not imported: {violations[0]}"))
                 continue
             atomic_write(workspace.root / relative, data, durable=False)
             written.append(relative)
@@ -164,6 +164,15 @@ def import_folder(
     workspace.refresh()
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def _target(src: Path, source: Path, into: str) -> str:
+    """Where ``source`` lands in the knowledge base (relative path)."""
+    shown = source.relative_to(src).as_posix()
+    relative = f"{into}/{shown}" if into else shown
+    if relative.lower().endswith(".markdown"):
+        relative = relative[: -len(".markdown")] + ".md"
+    return relative
 
 
 def _read_foreign(source: Path, relative: str) -> tuple[documents.Document, list[str]]:

@@ -1,7 +1,16 @@
 """Checks every commit kbapp makes must pass, before anything is written to git.
 
-One place, called by :meth:`kbapp.workspace.Workspace.save` (and the sync's commit of pending
-work). The same rules run in the git hooks kbapp installs for people on plain git.
+One place, called by :meth:`kbapp.workspace.Workspace.save`, the importer (and the sync's
+commit of pending work). The same rules run in the git hooks kbapp installs: the pre-commit
+hook for people on plain git (``kbapp hooks install`` -> ``kbapp policy-check``) and the
+server's pre-receive hook (:mod:`kbapp.serverhook`), which adds the rules only a server can
+enforce (protected paths, who pushed).
+
+- sensitivity: an ``internal`` document cannot be committed to a ``shared`` knowledge base;
+- conflict markers: never committed;
+- secrets (:mod:`kbapp.secrets`): keys, passwords, tokens, with the line that tripped;
+- front matter (server side, where nobody can fix it by hand later): readable YAML and valid
+  core fields.
 """
 
 from __future__ import annotations
@@ -10,9 +19,13 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kbapp.errors import PolicyError
+from kbapp import documents
+from kbapp.errors import DocumentError, PolicyError
+from kbapp.secrets import ALLOW_MARKER, SecretsPolicy, scan_text
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from kbapp.config import KbConfig
     from kbapp.documents import Document
 
@@ -44,8 +57,12 @@ class Violation:
         return f"{self.path}:{self.line}: {self.message} [{self.rule}]"
 
 
-def check_document(doc: Document, data: bytes, config: KbConfig) -> list[Violation]:
-    """Everything that must stop ``doc`` (about to be written as ``data``) from being committed."""
+def check_document(
+    doc: Document, data: bytes, config: KbConfig, *, lines: Iterable[int] | None = None
+) -> list[Violation]:
+    """Everything that must stop ``doc`` (about to be written as ``data``) from being committed.
+
+    ``lines`` limits the secret scan to those (added) lines; ``None`` scans the whole file."""
     found: list[Violation] = []
     if config.sensitivity == "shared" and doc.sensitivity == "internal":
         line = doc.field_lines.get("sensitivity", 1)
@@ -59,12 +76,85 @@ def check_document(doc: Document, data: bytes, config: KbConfig) -> list[Violati
                 "sensitivity",
             )
         )
-    marker = conflict_marker_line(data.decode("utf-8", errors="replace"))
+    found.extend(check_text(doc.path, data.decode("utf-8", errors="replace"), config, lines=lines))
+    return sorted(found, key=lambda v: v.line)
+
+
+def check_text(
+    path: str, text: str, config: KbConfig | None, *, lines: Iterable[int] | None = None
+) -> list[Violation]:
+    """Conflict markers and secrets in any text file (a document, a template, the config)."""
+    found: list[Violation] = []
+    marker = conflict_marker_line(text)
     if marker is not None:
+        found.append(Violation(path, marker, "conflict-marker", "contains a merge conflict marker"))
+    for hit in scan_text(text, path, SecretsPolicy.from_config(config), lines=lines):
         found.append(
-            Violation(doc.path, marker, "conflict-marker", "contains a merge conflict marker")
+            Violation(
+                path,
+                hit.line,
+                hit.rule,
+                f"looks like a secret: {hit.description} ({hit.preview}); remove it (use a "
+                f"vault reference), or mark a reviewed false positive with '{ALLOW_MARKER}'",
+            )
         )
     return found
+
+
+def check_front_matter(doc: Document) -> list[Violation]:
+    """Front matter that must be readable and valid before it reaches the shared remote."""
+    found: list[Violation] = []
+    error = doc.front_matter_error
+    if error is not None:
+        found.append(Violation(doc.path, error.line or 1, "front-matter", str(error)))
+        return found
+    meta = doc.meta
+    checks = (
+        ("id", lambda v: isinstance(v, str) and bool(documents.ID_RE.match(v)),
+         "is not an id like kb-3f9c2a1e"),
+        ("status", lambda v: v in documents.STATUSES, f"is not one of {', '.join(documents.STATUSES)}"),
+        ("sensitivity", lambda v: v in documents.SENSITIVITIES, "is not 'shared' or 'internal'"),
+        ("review", lambda v: isinstance(v, dict), "must hold interval_days, last_reviewed, reviewed_by"),
+    )
+    for name, valid, problem in checks:
+        if name in meta and not valid(meta[name]):
+            found.append(Violation(doc.path, doc.field_lines.get(name, 1), "front-matter",
+                                   f"{name}: {meta[name]!r} {problem}"))
+    return found
+
+
+def check_file(
+    path: str,
+    data: bytes,
+    config: KbConfig,
+    *,
+    lines: Iterable[int] | None = None,
+    front_matter: bool = False,
+) -> list[Violation]:
+    """The policy for one file of a commit, whatever it is: documents get the document rules,
+    other text files conflict markers and secrets, binary files nothing."""
+    if b"\x00" in data[:8192]:
+        return []
+    if is_document_path(path, config):
+        try:
+            doc = documents.parse(data, path)
+        except DocumentError as exc:
+            return [Violation(path, exc.line or 1, "unreadable", exc.reason)] if front_matter else []
+        found = check_document(doc, data, config, lines=lines)
+        if front_matter:
+            found = sorted(found + check_front_matter(doc), key=lambda v: v.line)
+        return found
+    return check_text(path, data.decode("utf-8", errors="replace"), config, lines=lines)
+
+
+def is_document_path(path: str, config: KbConfig) -> bool:
+    """Whether ``path`` is a knowledge document (the rules of ``Workspace.document_paths``)."""
+    return (
+        path.endswith(".md")
+        and not path.startswith(".")
+        and "/." not in path
+        and not config.is_excluded(path)
+    )
 
 
 def _inside_fence(text: str, offset: int) -> bool:

@@ -5,7 +5,10 @@ turns them into HTML, then nh3 (ammonia) keeps only an allow-list of tags and at
 script, no event handlers, no style attributes, no iframes/objects/SVG, links only to
 http(s)/mailto and kbapp's own ``kb:`` / ``copy:`` schemes, images only from relative paths
 (remote images are replaced by a note, since loading them would tell a tracker who read what).
-Oversized input is shown as plain text instead of being parsed.
+Input that would make Python-Markdown slow or crash is shown as plain text instead of being
+parsed: more than 2 MB, a line longer than 50 KB, thousands of consecutive non-blank lines (the
+block parser re-scans the rest of a block for each line it splits off: quadratic), huge tables,
+or nesting deeper than any real document (recursion). See tests/test_hostile.py.
 """
 
 from __future__ import annotations
@@ -23,6 +26,14 @@ from kbapp.mdext import AlertExtension, TaskListExtension, WikiLinkExtension, Wi
 #: Bodies larger than this, or with a longer line, are shown as plain text (no parsing).
 MAX_RENDER_CHARS = 2_000_000
 MAX_RENDER_LINE = 50_000
+#: Limits past which formatting time grows too fast (measured in tests/test_hostile.py).
+MAX_BLOCK_LINES = 3_000  # consecutive non-blank lines outside code fences
+MAX_TABLE_CELLS = 50_000  # '|' characters in the whole body
+MAX_INDENT = 400  # leading spaces: about 100 levels of nested lists
+MAX_QUOTE_DEPTH = 100  # '>' at the start of a line
+MAX_BLOCKS = 8_000  # blank-line separated blocks (the block parser inserts into a list)
+MAX_BRACKET_COST = 30_000_000  # sum over paragraphs of '[' count x length (about 2.5 s)
+MAX_TICK_COST = 300_000_000  # the same for '`' (about 0.7 s)
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div",
@@ -67,6 +78,9 @@ class Rendered:
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     if tag == "img" and attribute == "src" and _SCHEME_RE.match(value):
         return None  # remote (or data:/file:) image: never fetched
+    if attribute == "href" and value.lstrip().startswith(("//", "\\", "/\\", "\\/")):
+        return None  # protocol-relative or UNC: resolved against a file: base it reaches a
+        # network share (and hands it the user's credentials on Windows)
     if attribute == "class":
         # Only kbapp's own class names (and Pygments' short ones) survive: no page-wide tricks.
         kept = [c for c in value.split() if re.fullmatch(r"[a-zA-Z][\w-]{0,40}", c)]
@@ -119,17 +133,20 @@ def render_markdown(
     extensions: list[markdown.Extension] | None = None,
 ) -> Rendered:
     """Render a document body (front matter already removed) to sanitised HTML."""
-    longest = max((len(line) for line in body.split("\n")), default=0)
-    if len(body) > MAX_RENDER_CHARS or longest > MAX_RENDER_LINE:
+    reason = plain_text_reason(body)
+    md = _markdown(resolver, list(extensions or []))
+    if reason is None:
+        try:
+            raw = md.convert(body)
+        except RecursionError:
+            reason = "it is nested too deeply to format"
+    if reason is not None:
         note = (
             '<div class="admonition warning"><p class="admonition-title">Shown as plain text</p>'
-            "<p>This document is too large to format safely "
-            f"({len(body) // 1024} KB, longest line {longest // 1024} KB).</p></div>"
+            f"<p>This document is shown unformatted: {html.escape(reason)}.</p></div>"
         )
         return Rendered(note + "<pre>" + html.escape(body[:MAX_RENDER_CHARS]) + "</pre>",
                         plain_text_fallback=True)
-    md = _markdown(resolver, list(extensions or []))
-    raw = md.convert(body)
     clean = sanitise(raw)
     clean = _IMG_NO_SRC_RE.sub(_blocked_image, clean)
     clean, blocks = _add_copy_links(clean)
@@ -138,6 +155,54 @@ def render_markdown(
         for m in _HEADING_RE.finditer(clean)
     ]
     return Rendered(clean, toc, blocks, getattr(md, "task_count", 0))
+
+
+def plain_text_reason(body: str) -> str | None:
+    """Why ``body`` must not be given to the Markdown parser, or None when it is safe."""
+    if len(body) > MAX_RENDER_CHARS:
+        return f"it is too large to format safely ({len(body) // 1024} KB)"
+    if body.count("|") > MAX_TABLE_CELLS:
+        return "its tables are too large to format safely"
+    run = blocks = 0
+    fence: str | None = None
+    # Unclosed links and code spans make the inline parser rescan the rest of their paragraph:
+    # the cost grows with (brackets in a paragraph) x (its length).
+    block_chars = block_brackets = block_ticks = 0
+    bracket_cost = tick_cost = 0
+    for line in body.split("\n") + [""]:
+        if len(line) > MAX_RENDER_LINE:
+            return f"a line is too long to format safely ({len(line) // 1024} KB)"
+        stripped = line.lstrip(" \t")
+        in_code = fence is not None
+        if stripped.startswith(("```", "~~~")):
+            marker = stripped[:3]
+            fence = None if fence == marker else (fence or marker)
+            in_code = True
+        if in_code or not stripped:
+            blocks += 1 if run else 0
+            if blocks > MAX_BLOCKS:
+                return f"it has more than {MAX_BLOCKS} paragraphs"
+            bracket_cost += block_brackets * block_chars
+            tick_cost += block_ticks * block_chars
+            block_chars = block_brackets = block_ticks = run = 0
+            if bracket_cost > MAX_BRACKET_COST or tick_cost > MAX_TICK_COST:
+                return "it has too many unclosed links or code spans to format safely"
+            continue
+        run += 1
+        if run > MAX_BLOCK_LINES:
+            return f"it has more than {MAX_BLOCK_LINES} lines without a blank line"
+        if not stripped.startswith("|"):  # table cells are parsed one by one
+            block_chars += len(line) + 1
+            block_brackets += line.count("[")
+            block_ticks += line.count("`")
+        leading = line[: len(line) - len(stripped)]
+        if len(leading) + 3 * leading.count("\t") > MAX_INDENT:
+            return "it is nested too deeply to format"
+        if stripped.startswith(">"):
+            quotes = stripped[: len(stripped) - len(stripped.lstrip("> \t"))]
+            if quotes.count(">") > MAX_QUOTE_DEPTH:
+                return "it is nested too deeply to format"
+    return None
 
 
 def _blocked_image(match: re.Match[str]) -> str:

@@ -134,13 +134,15 @@ class Workspace:
     def _on_open(self) -> None:
         """Repairs and set-up every time a knowledge base is opened (each step is cheap when
         there is nothing to do): the merge driver in the clone's git config, stale git locks,
-        a merge or rebase a crash left half-done (see :func:`kbapp.recovery.prepare`)."""
-        from kbapp import recovery  # imported here: it needs the workspace's type only
+        a merge or rebase a crash left half-done (see :func:`kbapp.recovery.prepare`), then a
+        save or import cut off before its commit (:func:`kbapp.journal.repair`)."""
+        from kbapp import journal, recovery  # imported here: they need the workspace's type only
 
         try:
             self.repairs = recovery.prepare(self)
         except KbError as exc:  # a read-only clone still opens; sync will say what is wrong
             log.warning("could not prepare %s for sync: %s", self.root, exc)
+        self.repairs += journal.repair(self)
         for sentence in self.repairs:
             log.warning("%s: %s", self.root, sentence)
 
@@ -216,9 +218,7 @@ class Workspace:
     def document_paths(self) -> list[str]:
         """Every document of the knowledge base (tracked or new, not ignored), relative."""
         return [
-            path
-            for path in self.git.list_files("*.md")
-            if not path.startswith(".") and "/." not in path and not self.config.is_excluded(path)
+            path for path in self.git.list_files("*.md") if policy.is_document_path(path, self.config)
         ]
 
     def full_path(self, relative: str) -> Path:
@@ -384,19 +384,36 @@ class Workspace:
 
     def save(self, doc: Document, verb: str | None = None, message: str | None = None) -> SaveResult:
         """Write ``doc`` atomically and commit it (``Update: <title>``), after the commit
-        policy (sensitivity, conflict markers, secrets) has passed."""
-        full = self.full_path(doc.path)
-        existed = full.exists()
-        verb = verb or ("Update" if existed else "Create")
+        policy (sensitivity, conflict markers, secrets) has passed.
+
+        Raises :class:`~kbapp.errors.PolicyError` (nothing written) and
+        :class:`~kbapp.errors.SaveError` (disk full, read-only folder: the file on disk is
+        unchanged; the caller keeps the edit). A crash after the write is finished by the next
+        open (:mod:`kbapp.journal`)."""
+        from kbapp import journal
+
         data = documents.serialise(doc)
         policy.enforce(policy.check_document(doc, data, self.config))
         with self.git.write_lock():
-            documents.write(doc, full)
-            commit = self.git.commit(
-                [doc.path], message or f"{verb}: {doc.title}", trailers=self.trailers()
-            )
+            if doc.source is None and (self.root / doc.path).exists():
+                # A new document never replaces another one, even one that another kbapp
+                # created under the same name a moment ago.
+                doc.path = self._free_path(doc.path)
+            full = self.full_path(doc.path)
+            existed = full.exists()
+            text = message or f"{verb or ('Update' if existed else 'Create')}: {doc.title}"
+            with journal.pending_commit(self, [doc.path], text):
+                documents.write(doc, full)
+                commit = self.git.commit([doc.path], text, trailers=self.trailers())
         changes = self.refresh_paths([doc.path])
         return SaveResult(doc.path, commit, changes)
+
+    def _free_path(self, relative: str) -> str:
+        stem, _, suffix = relative.rpartition(".")
+        number = 2
+        while (self.root / f"{stem}-{number}.{suffix}").exists():
+            number += 1
+        return f"{stem}-{number}.{suffix}"
 
     def move(self, ref: str, new_path: str) -> SaveResult:
         """Rename or move a document; its id (and so every [[kb-id]] link) stays the same."""

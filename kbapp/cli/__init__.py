@@ -19,6 +19,7 @@ from kbapp.cli import documents as documents_commands
 from kbapp.cli import lifecycle as lifecycle_commands
 from kbapp.cli import search as search_commands
 from kbapp.cli import sync as sync_commands
+from kbapp.cli import trust as trust_commands
 from kbapp.cli.common import Context, fail
 from kbapp.errors import KbError
 
@@ -29,6 +30,7 @@ COMMAND_MODULES = [
     search_commands,
     sync_commands,
     cosourcing_commands,
+    trust_commands,
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS = 0, 1, 2, 3

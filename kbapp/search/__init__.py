@@ -7,5 +7,6 @@ step with the files, :mod:`kbapp.search.analysis` for what a word becomes, and
 """
 
 from kbapp.search.index import IndexState, SearchHit, SearchIndex, SearchResponse
+from kbapp.search.multi import search_all
 
-__all__ = ["IndexState", "SearchHit", "SearchIndex", "SearchResponse"]
+__all__ = ["IndexState", "SearchHit", "SearchIndex", "SearchResponse", "search_all"]

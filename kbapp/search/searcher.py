@@ -315,7 +315,7 @@ class QueryRunner:
         scored = []
         for candidate in self.vocabulary.near(lower):
             term = stem(candidate)
-            frequency = sum(self.reader.doc_frequency(f, term) for f in ("title", "body"))
+            frequency = sum(self.reader.doc_frequency(f, term) for f in TEXT_FIELDS)
             if frequency:  # words of deleted documents are still in the vocabulary
                 scored.append((-frequency, candidate))
         ranked = [w for _, w in sorted(scored)[:3]]

@@ -9,6 +9,10 @@
   term info, which is named ``set_inlined``: the default ``inlinelimit=1`` never inlines, so
   nobody noticed. kbapp inlines terms with fewer than 8 postings (most terms), which saves a
   block write each.
+- ``ListMatcher.value()`` (the matcher of inlined postings) answers ``''``, a str, for a field
+  without values; merging segments (Whoosh does it after a few small commits, e.g. a handful
+  of saves) then fails with ``AssertionError: vbytes=''``. It answers ``b''``. (Found by
+  tests/test_search_trust.py.)
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from whoosh.codec import whoosh3
+from whoosh.matching.mcore import ListMatcher
 
 _applied = False
 
@@ -29,12 +34,21 @@ def _cached_reader(self: Any, fieldname: str, column: Any) -> Any:
     return reader
 
 
+_list_value = ListMatcher.value
+
+
+def _list_matcher_value(self: Any) -> Any:
+    value = _list_value(self)
+    return b"" if isinstance(value, str) and not value else value
+
+
 def apply() -> None:
     global _applied
     if not _applied:
         whoosh3.W3PerDocReader._cached_reader = _cached_reader
         if not hasattr(whoosh3.W3TermInfo, "set_inline"):
             whoosh3.W3TermInfo.set_inline = whoosh3.W3TermInfo.set_inlined
+        ListMatcher.value = _list_matcher_value
         _applied = True
 
 

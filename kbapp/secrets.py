@@ -1,0 +1,547 @@
+"""Secret scanning: keys, passwords and tokens must never reach a commit.
+
+Two sources of rules, run over a file's whole text:
+
+- kbapp's own rules for what runbooks leak in practice: private key blocks, passwords in
+  connection strings and ``KEY=value`` lines, cloud and API tokens with well-known prefixes,
+  ``Authorization: Bearer/Basic`` headers;
+- the detectors of `detect-secrets <https://github.com/Yelp/detect-secrets>`_ (AWS, Azure,
+  GitHub, GitLab, Slack, Stripe, JWT, quoted ``password = "..."`` assignments, ...), used
+  directly as plugin objects (no global settings, no network verification).
+
+Each detector's regular expressions first run over the whole text (fast: most documents have
+no hit at all); only lines that match are then checked in full, so a 50k-document import stays
+quick and a 10 MB line cannot make a scan slow.
+
+A reviewed false positive is allowed by ``kbapp:allow-secret`` on the same line or on the line
+before (e.g. ``<!-- kbapp:allow-secret -->``), or by the ``[secrets]`` table of
+``.kb/config.toml``::
+
+    [secrets]
+    allow = ["AKIAIOSFODNN7EXAMPLE", "sha256:9f86d0..."]  # values (or their SHA-256) to accept
+    allow_paths = ["training/**"]                        # files that are not scanned
+    disable = ["detect-secrets:TwilioKeyDetector"]       # rules that are switched off
+    entropy = false                                      # also flag random-looking strings
+    inline_allow = true                                  # honour kbapp:allow-secret markers
+"""
+
+from __future__ import annotations
+
+import bisect
+import fnmatch
+import functools
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kbapp.config import KbConfig
+
+#: The inline marker that accepts a reviewed false positive (same line or the line before).
+ALLOW_MARKER = "kbapp:allow-secret"
+_ALLOW_RE = re.compile(r"kbapp:allow-secret|pragma: allowlist secret", re.I)
+
+#: Lines longer than this are checked in windows around each candidate match.
+_WINDOW = 4096
+
+_PLACEHOLDER_WORDS = {
+    "password", "passwd", "pass", "pwd", "secret", "token", "changeme", "redacted", "example",
+    "placeholder", "yourpassword", "your-password", "your_password", "mypassword", "none",
+    "null", "true", "false", "required", "optional", "string", "value", "xxxxxx",
+}
+
+
+@dataclass(frozen=True)
+class SecretHit:
+    """One line that looks like it holds a secret."""
+
+    path: str
+    line: int  # 1-based
+    rule: str  # e.g. "private-key", "detect-secrets:AWSKeyDetector"
+    description: str  # what was found, in words
+    preview: str  # the secret shortened to its first characters, never the whole value
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.description} ({self.preview}) [{self.rule}]"
+
+
+@dataclass
+class SecretsPolicy:
+    """The ``[secrets]`` table of ``.kb/config.toml``."""
+
+    allow: list[str] = field(default_factory=list)
+    allow_paths: list[str] = field(default_factory=list)
+    disable: list[str] = field(default_factory=list)
+    entropy: bool = False
+    inline_allow: bool = True
+
+    @classmethod
+    def from_config(cls, config: KbConfig | None) -> SecretsPolicy:
+        if config is None:
+            return cls()
+        raw = config.section("secrets")
+
+        def strings(key: str) -> list[str]:
+            value = raw.get(key, [])
+            return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+        return cls(
+            allow=strings("allow"),
+            allow_paths=strings("allow_paths"),
+            disable=strings("disable"),
+            entropy=bool(raw.get("entropy", False)),
+            inline_allow=bool(raw.get("inline_allow", True)),
+        )
+
+    def skips_path(self, path: str) -> bool:
+        return any(_glob_match(path, pattern) for pattern in self.allow_paths)
+
+    def allows_value(self, value: str) -> bool:
+        if not self.allow:
+            return False
+        digest = "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+        return any(entry == digest or (entry and entry in value) for entry in self.allow)
+
+
+def _glob_match(path: str, pattern: str) -> bool:
+    pattern = pattern.lstrip("/")
+    if pattern.endswith("/**"):
+        return path.startswith(pattern[:-2])
+    return fnmatch.fnmatchcase(path, pattern.replace("**/", "*"))
+
+
+# --------------------------------------------------------------------------- kbapp's own rules
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    description: str
+    pattern: re.Pattern[str]
+    #: Literal strings one of which a line must hold before the pattern is tried: lower-case
+    #: ones are looked for in the lower-cased text, the others as written.
+    triggers: tuple[str, ...]
+    group: int = 0  # the group holding the secret value
+    needs_strength: bool = False  # value must look like a real password, not a word
+
+
+_RULES: tuple[_Rule, ...] = (
+    _Rule(
+        "connection-string-password",
+        "password in a connection URL",
+        re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@'\"<>]{1,100}:([^\s@/'\"<>]{3,200})@[\w.\[-]"),
+        ("@",),
+        1,
+    ),
+    _Rule(
+        "connection-string-password",
+        "password in a connection string",
+        re.compile(
+            r"(?i)(?:server|host|data source|user id|uid|username|database|initial catalog)"
+            r"\s*=[^;\n]{0,200};[^\n]{0,400}?\b(?:password|pwd)\s*=\s*([^;'\"\s]{3,200})"
+        ),
+        ("password", "pwd"),
+        1,
+    ),
+    _Rule(
+        "connection-string-password",
+        "password in a URL query",
+        re.compile(r"(?i)[?&](?:password|passwd|pwd)=([^&\s'\"#<>]{3,200})"),
+        ("password=", "pwd=", "passwd="),
+        1,
+    ),
+    _Rule(
+        "password-assignment",
+        "password or secret assigned in plain text",
+        re.compile(
+            r"(?i)(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|auth[_-]?token)"
+            r"(?![\w-])[ \t]*[:=][ \t]*(?!['\"`])([^\s'\"`,;]{6,200})"
+        ),
+        ("pass", "pwd", "secret", "key", "token"),
+        1,
+        needs_strength=True,
+    ),
+    _Rule(
+        "bearer-token",
+        "bearer token in an Authorization header",
+        re.compile(r"(?i)\bbearer[ \t]+([A-Za-z0-9._~+/-]{16,}=*)"),
+        ("bearer",),
+        1,
+    ),
+    _Rule(
+        "basic-auth-header",
+        "credentials in an Authorization: Basic header",
+        re.compile(r"(?i)\bauthorization[\"']?\s*:\s*[\"']?basic[ \t]+([A-Za-z0-9+/]{8,}={0,2})"),
+        ("basic",),
+        1,
+    ),
+    _Rule(
+        "cloud-token",
+        "Google API key",
+        re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![\w-])"),
+        ("AIza",),
+    ),
+    _Rule(
+        "cloud-token",
+        "AWS secret access key",
+        re.compile(r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"),
+        ("aws",),
+        1,
+    ),
+    _Rule(
+        "cloud-token",
+        "Azure shared access signature",
+        re.compile(r"[?&]sig=([A-Za-z0-9%+/]{30,}={0,2})"),
+        ("sig=",),
+        1,
+    ),
+    _Rule(
+        "cloud-token",
+        "HashiCorp Vault token",
+        re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{24,}"),
+        ("hvs.", "hvb.", "hvr."),
+    ),
+    _Rule(
+        "api-token",
+        "GitHub token",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    ),
+    _Rule(
+        "api-token",
+        "GitLab token",
+        re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"),
+        ("glpat-",),
+    ),
+    _Rule(
+        "api-token",
+        "Slack webhook URL",
+        re.compile(r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{16,}"),
+        ("hooks.slack.com",),
+    ),
+    _Rule(
+        "api-token",
+        "API key with a live-key prefix",
+        re.compile(r"\b(?:sk|rk)_live_[0-9a-zA-Z]{16,}|\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}"),
+        ("_live_", "sk-"),
+    ),
+)
+
+_PRIVATE_KEY_RE = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d+:"
+)
+_KEY_BODY_RE = re.compile(r"^[ \t>]*[A-Za-z0-9+/=]{40,}[ \t]*$")
+
+
+# --------------------------------------------------------------------------- detect-secrets
+
+#: detect-secrets plugins left out: kbapp's own rules do their job with fewer false alarms
+#: (BasicAuth, PrivateKey), or they flag what runbooks are full of (public IP addresses).
+_SKIPPED_PLUGINS = {"IPPublicDetector", "BasicAuthDetector", "PrivateKeyDetector"}
+_ENTROPY_PLUGINS = {"Base64HighEntropyString", "HexHighEntropyString"}
+
+#: Literals one of which a line must hold for a detect-secrets plugin to be run on it (each
+#: plugin's own patterns need one of them); plugins not listed run their patterns over the
+#: whole text to find their lines.
+_PLUGIN_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "ArtifactoryDetector": ("AKC", "AP"),
+    "AWSKeyDetector": ("A3T", "ABIA", "ACCA", "AKIA", "ASIA", "aws"),
+    "AzureStorageKeyDetector": ("AccountKey=",),
+    "CloudantDetector": ("cloudant",),
+    "GitHubTokenDetector": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    "IbmCloudIamDetector": ("key", "pwd", "pass", "token"),
+    "IbmCosHmacDetector": ("secret",),
+    "JwtTokenDetector": ("eyJ",),
+    "KeywordDetector": ("key", "pass", "pwd", "secret", "contrase"),
+    "MailchimpDetector": ("-us",),
+    "NpmDetector": ("_authtoken",),
+    "OpenAIDetector": ("T3BlbkFJ",),
+    "PypiTokenDetector": ("pypi-",),
+    "SendGridDetector": ("SG.",),
+    "SlackDetector": ("xox", "hooks.slack.com"),
+    "SoftlayerDetector": ("softlayer", "sl_", "sl-", "slkey", "slpass", "slpwd", "sltoken",
+                          "slapi"),
+    "SquareOAuthDetector": ("sq0csp-",),
+    "StripeDetector": ("k_live_",),
+    "Base64HighEntropyString": ('"', "'"),
+    "HexHighEntropyString": ('"', "'"),
+}
+
+
+#: ...and what the line must also hold (KeywordDetector only looks at quoted values).
+_PLUGIN_REQUIRES: dict[str, tuple[str, ...]] = {"KeywordDetector": ("'", '"', "`")}
+
+
+@dataclass
+class _Plugin:
+    name: str
+    description: str
+    instance: Any
+    triggers: tuple[str, ...]
+    patterns: list[re.Pattern[str]]  # when there are no triggers: run over the whole text
+    requires: tuple[str, ...] = ()
+
+
+@functools.lru_cache(maxsize=2)
+def _plugins(entropy: bool) -> tuple[_Plugin, ...]:
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    found: list[_Plugin] = []
+    plugin_class: Any
+    for plugin_class in get_mapping_from_secret_type_to_class().values():
+        name = plugin_class.__name__
+        if name in _SKIPPED_PLUGINS or (name in _ENTROPY_PLUGINS and not entropy):
+            continue
+        if name == "Base64HighEntropyString":
+            instance = plugin_class(limit=4.5)
+        elif name == "HexHighEntropyString":
+            instance = plugin_class(limit=3.0)
+        else:
+            instance = plugin_class()
+        triggers = _PLUGIN_TRIGGERS.get(name, ())
+        patterns = [] if triggers else [
+            re.compile(p.pattern, p.flags | re.M) for p in getattr(instance, "denylist", ())
+        ]
+        if not triggers and not patterns:
+            continue  # nothing tells where to look: a future plugin kbapp does not know yet
+        found.append(_Plugin(name, str(plugin_class.secret_type), instance, triggers, patterns,
+                             _PLUGIN_REQUIRES.get(name, ())))
+    return tuple(found)
+
+
+def _keyword_filtered(secret: str, line: str) -> bool:
+    """detect-secrets' own heuristics for values that are not real secrets."""
+    from detect_secrets.filters import heuristic
+
+    return (
+        heuristic.is_templated_secret(secret)
+        or heuristic.is_prefixed_with_dollar_sign(secret)
+        or heuristic.is_indirect_reference(line)
+        or heuristic.is_sequential_string(secret)
+        or heuristic.is_potential_uuid(secret)
+        or heuristic.is_not_alphanumeric_string(secret)
+    )
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+class _Text:
+    """A text with its lines numbered on first use, and where trigger literals occur."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lower: str | None = None
+        self._starts: list[int] | None = None
+        self._chunks: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+
+    @property
+    def lower(self) -> str:
+        if self._lower is None:
+            self._lower = self.text.lower()
+        return self._lower
+
+    @property
+    def starts(self) -> list[int]:
+        if self._starts is None:
+            starts = [0]
+            find = self.text.find
+            pos = find("\n")
+            while pos != -1:
+                starts.append(pos + 1)
+                pos = find("\n", pos + 1)
+            self._starts = starts
+        return self._starts
+
+    def number(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
+
+    def line(self, number: int) -> str:
+        start = self.starts[number - 1]
+        end = self.text.find("\n", start)
+        return self.text[start : end if end != -1 else len(self.text)]
+
+    def chunks(self, triggers: tuple[str, ...]) -> list[tuple[int, str]]:
+        """(line number, text) of every line holding one of ``triggers``; a long line gives
+        windows around its occurrences instead of its whole text."""
+        if triggers in self._chunks:
+            return self._chunks[triggers]
+        offsets: list[int] = []
+        for trigger in triggers:
+            haystack = self.lower if trigger == trigger.lower() else self.text
+            find = haystack.find
+            pos = find(trigger)
+            while pos != -1:
+                offsets.append(pos)
+                pos = find(trigger, pos + 1)
+        out: list[tuple[int, str]] = []
+        covered = -1  # offset up to which the text has been handed out already
+        for pos in sorted(set(offsets)):
+            if pos < covered:
+                continue
+            number = self.number(pos)
+            start = self.starts[number - 1]
+            end = self.text.find("\n", pos)
+            end = len(self.text) if end == -1 else end
+            if end - start > _WINDOW:  # a long line: a window around this occurrence
+                start = max(start, pos - _WINDOW // 2)
+                end = min(end, pos + _WINDOW // 2)
+            out.append((number, self.text[start:end]))
+            covered = end
+        self._chunks[triggers] = out
+        return out
+
+    def chunks_for_patterns(self, patterns: list[re.Pattern[str]]) -> list[tuple[int, str]]:
+        out: list[tuple[int, str]] = []
+        covered = -1
+        for pattern in patterns:
+            for match in pattern.finditer(self.text):
+                if match.start() < covered:
+                    continue
+                number = self.number(match.start())
+                start = self.starts[number - 1]
+                end = self.text.find("\n", match.start())
+                end = len(self.text) if end == -1 else end
+                if end - start > _WINDOW:
+                    start = max(start, match.start() - _WINDOW // 2)
+                    end = min(end, match.end() + _WINDOW // 2)
+                out.append((number, self.text[start:end]))
+                covered = end
+            covered = -1
+        return out
+
+
+def scan_text(
+    text: str,
+    path: str,
+    policy: SecretsPolicy | None = None,
+    lines: Iterable[int] | None = None,
+) -> list[SecretHit]:
+    """Every line of ``text`` that looks like it holds a secret, in line order (one hit per
+    line, kbapp's own rules first since they say more precisely what they found).
+
+    ``lines`` limits the hits to those line numbers (the lines a commit added); the whole text
+    is still read so that a multi-line private key is recognised."""
+    policy = policy or SecretsPolicy()
+    if policy.skips_path(path):
+        return []
+    wanted = set(lines) if lines is not None else None
+    if wanted is not None and not wanted:
+        return []
+    index = _Text(text)
+    hits: dict[int, SecretHit] = {}
+    disabled = set(policy.disable)
+
+    def add(number: int, rule: str, description: str, value: str) -> None:
+        if number in hits or (wanted is not None and number not in wanted):
+            return
+        if rule in disabled or rule.split(":")[0] in disabled:
+            return
+        if policy.allows_value(value) or _looks_like_placeholder(value):
+            return
+        if policy.inline_allow and _allowed_inline(index, number):
+            return
+        hits[number] = SecretHit(path, number, rule, description, _preview(value))
+
+    if "private key" in index.lower or "putty-user-key" in index.lower:
+        for number, value in _private_keys(index):
+            add(number, "private-key", "private key", value)
+    for rule in _RULES:
+        for number, chunk in index.chunks(rule.triggers):
+            for match in rule.pattern.finditer(chunk):
+                value = match.group(rule.group)
+                if rule.needs_strength and not _looks_strong(value):
+                    continue
+                add(number, rule.name, rule.description, value)
+    for plugin in _plugins(policy.entropy):
+        rule_name = f"detect-secrets:{plugin.name}"
+        if rule_name in disabled:
+            continue
+        chunks = (
+            index.chunks(plugin.triggers) if plugin.triggers
+            else index.chunks_for_patterns(plugin.patterns)
+        )
+        for number, chunk in chunks:
+            if number in hits or (wanted is not None and number not in wanted):
+                continue
+            if plugin.requires and not any(r in chunk for r in plugin.requires):
+                continue
+            for value in _confirm(plugin, path, chunk, number):
+                add(number, rule_name, plugin.description, value)
+    return [hits[number] for number in sorted(hits)]
+
+
+def _confirm(plugin: _Plugin, path: str, chunk: str, number: int) -> Iterator[str]:
+    try:
+        found = plugin.instance.analyze_line(filename=path, line=chunk, line_number=number)
+    except Exception:  # a plugin bug must not stop a save; kbapp's own rules still ran
+        return
+    for secret in found:
+        value = str(secret.secret_value or "")
+        if plugin.name == "KeywordDetector" and _keyword_filtered(value, chunk):
+            continue
+        yield value
+
+
+def _private_keys(index: _Text) -> Iterator[tuple[int, str]]:
+    """Private key blocks with a body (a header alone is an illustration, not a key)."""
+    for match in _PRIVATE_KEY_RE.finditer(index.text):
+        number = index.number(match.start())
+        if match.group(0).startswith("PuTTY"):
+            yield number, match.group(0)
+            continue
+        for following in range(number + 1, min(number + 6, len(index.starts) + 1)):
+            line = index.line(following)
+            if not line.strip() or ":" in line[:40]:  # Proc-Type:, DEK-Info: headers
+                continue
+            if _KEY_BODY_RE.match(line[:_WINDOW]):
+                yield number, match.group(0)
+            break
+
+
+def _allowed_inline(index: _Text, number: int) -> bool:
+    if _ALLOW_RE.search(index.line(number)[: _WINDOW * 4]):
+        return True
+    return number > 1 and bool(_ALLOW_RE.search(index.line(number - 1)[: _WINDOW * 4]))
+
+
+def _looks_like_placeholder(value: str) -> bool:
+    stripped = value.strip().strip("'\"`")
+    if not stripped:
+        return True
+    if stripped[0] in "<{[$%(" or stripped.startswith(("%{", "{{", "${", "$(")):
+        return True
+    lowered = stripped.lower()
+    if lowered in _PLACEHOLDER_WORDS or "example" in lowered or "redacted" in lowered:
+        return True
+    if len(set(stripped)) <= 2 or re.search(r"(?i)x{6,}|0{8,}|\*{4,}", stripped):
+        return True  # ****, xxxxxx, T00000000/B00000000/XXXXXXXX
+    if re.fullmatch(r"[A-Za-z]+(?:[-_][A-Za-z]+)+", stripped):
+        return True  # words joined up: wrong-password, client_secret_value
+    return bool(re.fullmatch(r"(?i)(?:your|my|the)[-_]?\w+|\w*_here|<.*>|\.\.\.+", stripped))
+
+
+def _looks_strong(value: str) -> bool:
+    """A value that reads like a real password rather than a word of prose or a variable."""
+    if re.fullmatch(r"[A-Z][A-Z0-9_]+", value):  # an environment variable's name
+        return False
+    has_digit = any(c.isdigit() for c in value)
+    has_symbol = any(not c.isalnum() for c in value)
+    mixed_case = any(c.islower() for c in value) and any(c.isupper() for c in value)
+    if "/" in value or value.endswith((".md", ".txt", ".yaml", ".json")):
+        return False  # a path or file name
+    return has_digit or has_symbol or (mixed_case and len(value) >= 10)
+
+
+def _preview(value: str) -> str:
+    value = value.strip()
+    if len(value) <= 6:
+        return "*" * len(value)
+    return value[:4] + "…" + f"({len(value)} characters)"
+
+
+def hits_for_config(text: str, path: str, config: KbConfig | None) -> list[SecretHit]:
+    """:func:`scan_text` with the knowledge base's ``[secrets]`` settings."""
+    return scan_text(text, path, SecretsPolicy.from_config(config))

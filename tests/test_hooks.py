@@ -1,0 +1,252 @@
+"""Hooks with plain git: the pre-commit hook in a clone, the pre-receive hook in a real bare
+repository (pushes from the git command line), and the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import CliResult, git, write_doc
+
+from kbapp.settings import Settings
+from kbapp.workspace import Workspace
+
+SECRET_LINE = "export PGPASSWORD=s3cr3t-Value9"
+
+DOC = """---
+id: kb-{id}
+title: {title}
+type: runbook
+status: published
+owner_org: {org}
+---
+# {title}
+
+{body}
+"""
+
+
+def _doc(title: str, body: str = "Steps.", org: str = "partner", id: str = "1234abcd") -> str:
+    return DOC.format(id=id, title=title, body=body, org=org)
+
+
+def _git_run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+# --------------------------------------------------------------------------- pre-commit
+
+
+def test_pre_commit_hook_blocks_plain_git_commits_like_kbapp_does(
+    kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
+    result = cli("--kb", kb.root, "hooks", "install")
+    assert result.code == 0, result.err
+    hook = Path(result.out.strip())
+    assert hook == kb.root / ".git/hooks/pre-commit" and hook.stat().st_mode & 0o111
+    head = git(kb.root, "rev-parse", "HEAD")
+
+    write_doc(kb, "runbooks/db.md", _doc("DB", f"Line one.\n\n{SECRET_LINE}\n"))
+    git(kb.root, "add", "runbooks/db.md")
+    refused = _git_run(kb.root, "commit", "-m", "Add db runbook")
+    assert refused.returncode != 0
+    assert "runbooks/db.md:12:" in refused.stderr and "[password-assignment]" in refused.stderr
+    assert git(kb.root, "rev-parse", "HEAD") == head
+
+    write_doc(kb, "runbooks/db.md", _doc("DB", "Line one.\n\nexport PGPASSWORD=$(vault read -field=pw db)\n"))
+    git(kb.root, "add", "runbooks/db.md")
+    assert _git_run(kb.root, "commit", "-m", "Add db runbook").returncode == 0
+
+    write_doc(kb, "runbooks/private.md", _doc("Private", "x").replace(
+        "owner_org: partner", "owner_org: partner\nsensitivity: internal"))
+    git(kb.root, "add", "runbooks/private.md")
+    refused = _git_run(kb.root, "commit", "-m", "internal doc")
+    assert refused.returncode != 0 and "[sensitivity]" in refused.stderr
+    git(kb.root, "reset", "-q", "runbooks/private.md")
+
+    # kbapp's own saves still work with the hook installed (and do not run the check twice).
+    assert kb.create("runbook", "Saved by kbapp").commit
+
+
+def test_hooks_install_keeps_a_foreign_hook_unless_forced(
+    kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
+    hook = kb.root / ".git/hooks/pre-commit"
+    hook.write_text("#!/bin/sh\necho mine\n")
+    result = cli("--kb", kb.root, "hooks", "install")
+    assert result.code == 1 and "not kbapp's" in result.err and "--force" in result.err
+    assert hook.read_text() == "#!/bin/sh\necho mine\n"
+    assert cli("--kb", kb.root, "hooks", "install", "--force").code == 0
+    assert "installed by kbapp" in hook.read_text()
+
+
+def test_policy_check_on_paths_reports_file_line_rule(
+    kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
+    write_doc(kb, "a.md", _doc("A", f"{SECRET_LINE}\n"))
+    write_doc(kb, "b.md", _doc("B", "<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> other\n"))
+    write_doc(kb, "c.md", _doc("C"))
+    result = cli("--kb", kb.root, "policy-check", "--json", kb.root / "a.md", kb.root / "b.md",
+                 kb.root / "c.md")
+    assert result.code == 1
+    found = {(v["path"], v["line"], v["rule"]) for v in json.loads(result.out)}
+    assert found == {("a.md", 10, "password-assignment"), ("b.md", 10, "conflict-marker")}
+
+
+# --------------------------------------------------------------------------- pre-receive
+
+
+@pytest.fixture
+def remote(kb: Workspace, tmp_path: Path, cli: Callable[..., CliResult]) -> dict[str, Path]:
+    """A bare repository with kbapp's pre-receive hook, the internal clone (kb) and a partner
+    clone made with plain git."""
+    config = kb.root / ".kb/config.toml"
+    config.write_text(config.read_text() + '\n[[policy.protected]]\npaths = ["security/**"]\n'
+                      'orgs = ["internal"]\n')
+    write_doc(kb, "security/access.md", _doc("Access", org="internal", id="0000aaaa"))
+    git(kb.root, "add", "-A")
+    git(kb.root, "commit", "-q", "-m", "Protect security/")
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    result = cli("server-hook", "install", bare)
+    assert result.code == 0, result.err
+    git(kb.root, "remote", "add", "origin", str(bare))
+    git(kb.root, "push", "-q", "-u", "origin", "main")
+    partner = tmp_path / "partner"
+    git(tmp_path, "clone", "-q", str(bare), str(partner))
+    git(partner, "config", "user.name", "Pat Partner")
+    git(partner, "config", "user.email", "pat@partner.example")
+    return {"bare": bare, "partner": partner, "internal": kb.root}
+
+
+def _push_change(clone: Path, files: dict[str, str], message: str = "Change") -> subprocess.CompletedProcess[str]:
+    for relative, text in files.items():
+        target = clone / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "--no-verify", "-m", message)
+    return _git_run(clone, "push", "origin", "HEAD:main")
+
+
+def _assert_rejected(push: subprocess.CompletedProcess[str], remote: dict[str, Path], *needles: str) -> None:
+    assert push.returncode != 0, push.stderr
+    assert "push rejected" in push.stderr and "pre-receive hook declined" in push.stderr
+    for needle in needles:
+        assert needle in push.stderr, push.stderr
+    clone = remote["partner"]
+    assert git(remote["bare"], "rev-parse", "main") == git(clone, "rev-parse", "origin/main")
+    git(clone, "reset", "-q", "--hard", "origin/main")
+
+
+@pytest.mark.parametrize(
+    ("files", "needles"),
+    [
+        ({"runbooks/db.md": _doc("DB", f"Intro.\n\n{SECRET_LINE}\n")},
+         ["runbooks/db.md:12:", "[password-assignment]"]),
+        ({"runbooks/internal.md": _doc("Int").replace("status: published", "status: published\nsensitivity: internal")},
+         ["runbooks/internal.md:6:", "[sensitivity]"]),
+        ({"runbooks/merge.md": _doc("M", "<<<<<<< HEAD\na\n=======\nb\n>>>>>>> x\n")},
+         ["runbooks/merge.md:10:", "[conflict-marker]"]),
+        ({"runbooks/yaml.md": "---\ntitle: [broken\n---\n# Broken\n"}, ["runbooks/yaml.md", "[front-matter]"]),
+        ({"runbooks/status.md": _doc("S").replace("status: published", "status: finished")},
+         ["status: 'finished'", "[front-matter]"]),
+        ({"security/access.md": _doc("Access", "Changed by the partner.", org="internal", id="0000aaaa")},
+         ["security/access.md", "[protected-path]", "only internal may change"]),
+        ({".kb/config.toml": "name = [unclosed\n"}, [".kb/config.toml", "[config]"]),
+    ],
+    ids=["secret", "internal-doc", "conflict-marker", "bad-yaml", "bad-status", "protected", "config"],
+)
+def test_server_rejects_bad_pushes_from_plain_git(
+    remote: dict[str, Path], files: dict[str, str], needles: list[str]
+) -> None:
+    _assert_rejected(_push_change(remote["partner"], files), remote, *needles)
+
+
+def test_server_accepts_good_pushes_and_the_owner_may_change_protected_paths(
+    remote: dict[str, Path],
+) -> None:
+    push = _push_change(remote["partner"], {"runbooks/ok.md": _doc("Fine", f"{SECRET_LINE}  # kbapp:allow-secret\n")})
+    assert push.returncode == 0, push.stderr
+    internal = remote["internal"]
+    git(internal, "pull", "-q", "--no-rebase", "origin", "main")
+    push = _push_change(internal, {"security/access.md": _doc("Access", "Changed by us.", org="internal", id="0000aaaa")})
+    assert push.returncode == 0, push.stderr
+    # The partner merges that and pushes the merge: the protected change is not theirs.
+    partner = remote["partner"]
+    _push_change(partner, {"runbooks/other.md": _doc("Other", id="2222bbbb")})  # rejected: behind
+    git(partner, "pull", "-q", "--no-rebase", "origin", "main")
+    push = _git_run(partner, "push", "origin", "HEAD:main")
+    assert push.returncode == 0, push.stderr
+
+
+def test_server_judges_by_the_rules_before_the_push_and_checks_identity(
+    remote: dict[str, Path],
+) -> None:
+    partner = remote["partner"]
+    config = (partner / ".kb/config.toml").read_text()
+    loosened = config.split("[[policy.protected]]")[0]
+    push = _push_change(partner, {".kb/config.toml": loosened,
+                                  "security/access.md": _doc("Access", "Mine now.", org="internal", id="0000aaaa")})
+    _assert_rejected(push, remote, "[protected-path]")
+
+    (partner / "runbooks").mkdir(exist_ok=True)
+    (partner / "runbooks/forged.md").write_text(_doc("Forged", id="3333cccc"))
+    git(partner, "add", "-A")
+    git(partner, "commit", "-q", "-m", "Create: Forged\n\nKB-Org: internal")
+    _assert_rejected(_git_run(partner, "push", "origin", "HEAD:main"), remote, "[identity]",
+                     "KB-Org: internal", "belongs to partner")
+
+
+def test_server_only_flags_secrets_on_added_lines(remote: dict[str, Path], tmp_path: Path) -> None:
+    """A secret already in history (from before the hook) does not block unrelated edits."""
+    bare = remote["bare"]
+    hook = bare / "hooks/pre-receive"
+    hook.rename(tmp_path / "hook")
+    partner = remote["partner"]
+    assert _push_change(partner, {"runbooks/old.md": _doc("Old", f"{SECRET_LINE}\n")}).returncode == 0
+    (tmp_path / "hook").rename(hook)
+    text = (partner / "runbooks/old.md").read_text() + "\nA new, harmless line.\n"
+    assert _push_change(partner, {"runbooks/old.md": text}).returncode == 0
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def test_audit_lists_changes_with_org_kind_and_documents(
+    kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
+    created = kb.create("runbook", "Restart DNS")
+    kb.move(created.path, "runbooks/dns/restart.md")
+    partner = Workspace.open(kb.root, Settings(user_name="Pat", user_email="pat@partner.example"))
+    doc = partner.load("runbooks/dns/restart.md")
+    doc.body += "\nPartner note.\n"
+    partner.save(doc)
+    partner.close()
+    write_doc(kb, "notes/plain.md", "# Plain\n")
+    subprocess.run(["git", "add", "-A"], cwd=kb.root, check=True)
+    subprocess.run(["git", "-c", "user.email=eve@partner.example", "commit", "-q", "-m",
+                    "hand edit\n\nKB-Org: internal"], cwd=kb.root, check=True)
+
+    result = cli("--kb", kb.root, "audit", "--json")
+    assert result.code == 0, result.err
+    entries = json.loads(result.out)
+    summary = [(e["kind"], e["org"], e["org_source"], [(d["path"], d["change"]) for d in e["documents"]])
+               for e in entries]
+    assert summary[0] == ("edit", "internal", "mismatch", [("notes/plain.md", "added")])
+    assert summary[1] == ("update", "partner", "trailer", [("runbooks/dns/restart.md", "changed")])
+    assert summary[2][0:2] == ("move", "internal") and summary[2][3][0][1] == "moved"
+    assert summary[3][0] == "create" and summary[3][3] == [(created.path, "added")]
+    assert entries[1]["author"] == "Pat" and entries[1]["email"] == "pat@partner.example"
+
+    only_partner = json.loads(cli("--kb", kb.root, "audit", "--org", "partner", "--json").out)
+    assert [e["subject"] for e in only_partner] == ["Update: Restart DNS"]
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    assert json.loads(cli("--kb", kb.root, "audit", "--since", tomorrow, "--json").out) == []
+    assert len(json.loads(cli("--kb", kb.root, "audit", "--since", "2000-01-01", "--json").out)) == 5
+    table = cli("--kb", kb.root, "audit")
+    assert "internal (!)" in table.out and "runbooks/dns/restart.md (changed)" in table.out

@@ -1,0 +1,150 @@
+"""Secret scanning: what is caught (file, line, rule), what is allowed, and the save/import path."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from helpers import git, write_doc
+
+from kbapp import documents
+from kbapp.config import update_config_text
+from kbapp.errors import PolicyError
+from kbapp.importer import import_folder
+from kbapp.secrets import SecretsPolicy, scan_text
+from kbapp.workspace import Workspace
+
+# Built from parts so that this file itself does not hold a secret-looking line.
+AWS_ID = "AKIA" + "Z7Q3L5M2N8P4R6T1"
+GITHUB = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5"
+KEY_BODY = "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi8sUvQYd2EEIcAqVnk0mNjVZ2bX0oe"
+
+CAUGHT = [
+    ("private-key", f"-----BEGIN RSA PRIVATE KEY-----\n{KEY_BODY}\n-----END RSA PRIVATE KEY-----"),
+    ("private-key", f"-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_BODY}\n"),
+    ("connection-string-password", "psql postgres://app:Tr0ub4dor3x@db.internal:5432/app"),
+    ("connection-string-password", "Server=db01;Database=pay;User Id=sa;Password=Hunter2!x;"),
+    ("connection-string-password", "jdbc:mysql://db/pay?user=app&password=Zx9-Qw8-Er7"),
+    ("password-assignment", "export PGPASSWORD=s3cr3t-Value9"),
+    ("password-assignment", "--client-secret=Q8s_Zk2Lp9vX"),
+    ("bearer-token", 'curl -H "Authorization: Bearer 4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"'),
+    ("basic-auth-header", "Authorization: Basic YWRtaW46aHVudGVyMg=="),
+    ("detect-secrets:AWSKeyDetector", f"aws configure set aws_access_key_id {AWS_ID}"),
+    ("cloud-token", "aws_secret_access_key = " + "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8Vb3nA2c"),
+    ("cloud-token", "key=AIza" + "SyD4f8G2h6J9k3L5m7N1p0Q2r4S6t8U0v2W"),
+    ("cloud-token", "https://acct.blob.core.windows.net/c?sv=2022&sig=" + "q8Zk2Lp9vXa4Mn7Bc1Df3Gh5Jk7Lm9Np%2B"),
+    ("cloud-token", "VAULT_TOKEN=hvs." + "CAESIJk3mN8pQ2rS5tU7vW9xY1zA3bC5dE7f"),
+    ("api-token", f"git clone https://{GITHUB}@github.com/org/repo"),
+    ("api-token", "glpat-" + "Xy7Zk2Lp9vXa4Mn7Bc1D"),
+    ("detect-secrets:KeywordDetector", 'db_password = "Zq8-vX2-Lp9"'),
+    ("detect-secrets:SlackDetector", "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"),
+]
+
+NOT_SECRETS = [
+    "password: <from the vault, entry db/pay>",
+    "psql postgres://app:${PGPASSWORD}@db.internal/app",
+    "Authorization: Bearer $TOKEN",
+    "The password policy requires 12 characters.",
+    "password: required",
+    "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----",  # an illustration
+    "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",  # AWS's own documentation key
+    "Server=db01;Database=pay;User Id=sa;Password=<password>;",
+    "git log 3f9c2a1e7d4b5a6c8e0f1a2b3c4d5e6f7a8b9c0d",
+    "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+]
+
+
+@pytest.mark.parametrize(("rule", "text"), CAUGHT)
+def test_each_kind_of_secret_is_caught_with_its_line_and_rule(rule: str, text: str) -> None:
+    body = "# Runbook\n\nSome words.\n\n" + text + "\n\nMore words.\n"
+    hits = scan_text(body, "runbooks/x.md")
+    assert [h.rule for h in hits] == [rule], hits
+    assert hits[0].line == 5 and hits[0].path == "runbooks/x.md"
+    assert text.split("\n")[0][-12:] not in str(hits[0])  # the message never repeats the secret
+
+
+@pytest.mark.parametrize("text", NOT_SECRETS)
+def test_placeholders_and_prose_are_not_secrets(text: str) -> None:
+    assert scan_text("# Doc\n\n" + text + "\n", "x.md") == []
+
+
+def test_inline_marker_on_the_line_or_the_line_before_allows_a_reviewed_value() -> None:
+    line = "export PGPASSWORD=s3cr3t-Value9"
+    assert scan_text(f"{line}  # kbapp:allow-secret\n", "x.md") == []
+    assert scan_text(f"<!-- kbapp:allow-secret -->\n{line}\n", "x.md") == []
+    assert scan_text(f"{line}\n<!-- kbapp:allow-secret -->\n", "x.md") != []  # after: no
+    assert scan_text(f"{line}  # kbapp:allow-secret\n", "x.md", SecretsPolicy(inline_allow=False))
+
+
+def test_config_allowlist_by_value_hash_path_and_rule() -> None:
+    import hashlib
+
+    line = "export PGPASSWORD=s3cr3t-Value9\n"
+    digest = "sha256:" + hashlib.sha256(b"s3cr3t-Value9").hexdigest()
+    assert scan_text(line, "x.md", SecretsPolicy(allow=["s3cr3t-Value9"])) == []
+    assert scan_text(line, "x.md", SecretsPolicy(allow=[digest])) == []
+    assert scan_text(line, "training/x.md", SecretsPolicy(allow_paths=["training/**"])) == []
+    assert scan_text(line, "x.md", SecretsPolicy(disable=["password-assignment"])) == []
+    assert scan_text(line, "x.md", SecretsPolicy(allow=["other"])) != []
+
+
+def test_only_the_given_lines_are_reported() -> None:
+    text = "a\nexport PGPASSWORD=s3cr3t-Value9\nb\nexport MYSQL_PWD=Zx9-Qw8-Er7\n"
+    assert [h.line for h in scan_text(text, "x.md")] == [2, 4]
+    assert [h.line for h in scan_text(text, "x.md", lines=[4])] == [4]
+    assert scan_text(text, "x.md", lines=[]) == []
+
+
+def test_a_huge_line_is_scanned_quickly() -> None:
+    text = "password=" + "a1" * 5_000_000 + "\n" + ("key token secret pass " * 200_000)
+    started = time.perf_counter()
+    scan_text(text, "x.md")
+    assert time.perf_counter() - started < 10
+
+
+def test_save_refuses_a_secret_naming_file_line_and_rule(kb: Workspace) -> None:
+    doc = kb.draft_from_template("runbook", "Rotate the payments DB password")
+    doc.body += "\nexport PGPASSWORD=s3cr3t-Value9\n"
+    line = documents.serialise(doc).decode().split("\n").index("export PGPASSWORD=s3cr3t-Value9") + 1
+    before = git(kb.root, "rev-parse", "HEAD")
+    with pytest.raises(PolicyError) as info:
+        kb.save(doc)
+    assert f"{doc.path}:{line}:" in str(info.value) and "[password-assignment]" in str(info.value)
+    assert "s3cr3t-Value9" not in str(info.value)
+    assert not (kb.root / doc.path).exists() and git(kb.root, "rev-parse", "HEAD") == before
+    doc.body = doc.body.replace("s3cr3t-Value9", "s3cr3t-Value9  <!-- kbapp:allow-secret -->")
+    assert kb.save(doc).commit
+
+
+def test_config_allowlist_applies_to_saves(kb: Workspace) -> None:
+    config = kb.root / ".kb/config.toml"
+    config.write_text(update_config_text(config.read_text(), {"secrets": {"allow": ["Zx9-Qw8-Er7"]}}))
+    kb.reload_config()
+    doc = kb.draft_from_template("runbook", "Allowed example")
+    doc.body += "\nexport MYSQL_PWD=Zx9-Qw8-Er7\n"
+    assert kb.save(doc).commit
+
+
+def test_import_skips_files_with_secrets_and_names_the_line(kb: Workspace, tmp_path: Path) -> None:
+    src = tmp_path / "wiki"
+    src.mkdir()
+    (src / "clean.md").write_text("# Clean\n\nNothing here.\n")
+    (src / "leaky.md").write_text("# Leaky\n\nline\n\nexport PGPASSWORD=s3cr3t-Value9\n")
+    report = import_folder(kb, src)
+    assert [f.path for f in report.imported] == ["clean.md"]
+    (skipped, why), = report.skipped
+    assert skipped == "leaky.md" and "password-assignment" in why and "leaky.md:" in why
+    assert not (kb.root / "leaky.md").exists()
+
+
+def test_bundled_templates_and_demo_hold_no_secret_hits() -> None:
+    from importlib import resources
+
+    roots = [resources.files("kbapp") / "templates", resources.files("kbapp") / "resources"]
+    checked = 0
+    for root in roots:
+        for path in Path(str(root)).rglob("*.md"):
+            assert scan_text(path.read_text(encoding="utf-8"), str(path)) == [], path
+            checked += 1
+    assert checked >= 5
