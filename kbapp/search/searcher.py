@@ -196,13 +196,15 @@ def _leaf_items(reader: Any, fieldname: str, btext: bytes, wanted: set[int]) -> 
 class TermSets:
     """Cached document sets of terms on one searcher."""
 
-    def __init__(self, searcher: Searcher, size: int = 4096) -> None:
+    def __init__(self, searcher: Searcher, size: int = 1024) -> None:
         self.searcher = searcher
         self.leaves = searcher.reader().leaf_readers()
-        self._cache: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], tuple[frozenset[int], list[int], list[float]]]
+        self._cache = OrderedDict()
         self._size = size
 
-    def docs(self, fieldname: str, term: str) -> frozenset[int]:
+    def postings(self, fieldname: str, term: str) -> tuple[frozenset[int], list[int], list[float]]:
+        """(document set, document numbers, weights) of a term, read once per searcher."""
         key = (fieldname, term)
         found = self._cache.get(key)
         if found is not None:
@@ -210,15 +212,28 @@ class TermSets:
             return found
         btext = term.encode("utf-8")
         ids: list[int] = []
+        weights: list[float] = []
         for reader, offset in self.leaves:
-            if (fieldname, btext) in reader:
-                local = _leaf_ids(reader, fieldname, btext)
-                ids.extend(local if not offset else [d + offset for d in local])
-        found = frozenset(ids)
+            if (fieldname, btext) not in reader:
+                continue
+            deleted = reader.deleted_docs_set if reader.has_deletions() else None
+            for block_ids, block_weights in _leaf_blocks(reader, fieldname, btext):
+                if deleted or offset:
+                    pairs = [(d + offset, w) for d, w in zip(block_ids, block_weights)
+                             if not deleted or d not in deleted]
+                    ids.extend(d for d, _ in pairs)
+                    weights.extend(w for _, w in pairs)
+                else:
+                    ids.extend(block_ids)
+                    weights.extend(block_weights)
+        found = (frozenset(ids), ids, weights)
         self._cache[key] = found
         if len(self._cache) > self._size:
             self._cache.popitem(last=False)
         return found
+
+    def docs(self, fieldname: str, term: str) -> frozenset[int]:
+        return self.postings(fieldname, term)[0]
 
     def values(self, fieldname: str, term: str, wanted: set[int]) -> dict[int, bytes]:
         """The posting values (encoded positions) of ``term`` in the ``wanted`` documents,
@@ -228,7 +243,8 @@ class TermSets:
         for reader, offset in self.leaves:
             if (fieldname, btext) not in reader:
                 continue
-            local = {d - offset for d in wanted if offset <= d < offset + reader.doc_count_all()}
+            end = offset + reader.doc_count_all()
+            local = {d - offset for d in wanted if offset <= d < end}
             if not local:
                 continue
             for docnum, value in _leaf_items(reader, fieldname, btext, local):
@@ -258,7 +274,7 @@ class TermSets:
                 values = self.values(fieldname, terms[i], alive)
                 survivors = set()
                 for docnum, value in values.items():
-                    shifted = {p - i for p in decode(value)}
+                    shifted = set(map((-i).__add__, decode(value))) if i else set(decode(value))
                     if step:
                         shifted &= starts[docnum]
                     if shifted:
@@ -516,28 +532,24 @@ class QueryRunner:
         get = scores.get
         searcher = self.searcher
         for fieldname, term, boost in specs:
-            btext = term.encode("utf-8")
-            scorable = fieldname in TEXT_FIELDS
-            if scorable:
-                if not any((fieldname, btext) in reader for reader, _o, _t in self.table.leaves):
-                    continue
+            _docset, ids, weights = self.sets.postings(fieldname, term)
+            if not ids:
+                continue
+            if fieldname in TEXT_FIELDS:
                 idf = searcher.idf(fieldname, term) * boost
                 average = searcher.avg_field_length(fieldname) or 1.0
                 lengths = self.table.lengths(fieldname)
-            for reader, offset, _table in self.table.leaves:
-                if (fieldname, btext) not in reader:
-                    continue
-                for ids, weights in _leaf_blocks(reader, fieldname, btext):
-                    for local, tf in zip(ids, weights):
-                        docnum = local + offset
-                        if docnum not in docs:
-                            continue
-                        if scorable:
-                            value = idf * tf * (k1 + 1) / (
-                                tf + k1 * ((1 - b) + b * lengths[docnum] / average))
-                        else:
-                            value = tf * boost
-                        scores[docnum] = get(docnum, 0.0) + value
+                top = idf * (k1 + 1)
+                base = k1 * (1 - b)
+                slope = k1 * b / average
+                for docnum, tf in zip(ids, weights):
+                    if docnum in docs:
+                        scores[docnum] = get(docnum, 0.0) + top * tf / (
+                            tf + base + slope * lengths[docnum])
+            else:
+                for docnum, tf in zip(ids, weights):
+                    if docnum in docs:
+                        scores[docnum] = get(docnum, 0.0) + tf * boost
         return scores
 
     def facets(self, docs: Iterable[int]) -> dict[str, list[tuple[str, int]]]:
