@@ -149,8 +149,8 @@ def _leaf_ids(reader: Any, fieldname: str, btext: bytes) -> list[int]:
     return ids
 
 
-def _leaf_blocks(reader: Any, fieldname: str, btext: bytes) -> Iterator[tuple[Any, Any]]:
-    """(ids, weights) of one term's postings in one segment, a block at a time."""
+def _leaf_blocks(reader: Any, fieldname: str, btext: bytes) -> Iterator[tuple[Any, Any, Any]]:
+    """(ids, weights, values) of one term's postings in one segment, a block at a time."""
     matcher = reader.postings(fieldname, btext)
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
@@ -160,37 +160,18 @@ def _leaf_blocks(reader: Any, fieldname: str, btext: bytes) -> Iterator[tuple[An
                 matcher._read_ids()
             if matcher._weights is None:
                 matcher._read_weights()
-            yield matcher._ids, matcher._weights
+            if matcher._values is None:
+                matcher._read_values()
+            yield matcher._ids, matcher._weights, matcher._values
             matcher._next_block()
         return
-    ids, weights = [], []
+    ids, weights, values = [], [], []
     while matcher.is_active():
         ids.append(matcher.id())
         weights.append(matcher.weight())
+        values.append(matcher.value())
         matcher.next()
-    yield ids, weights
-
-
-def _leaf_items(reader: Any, fieldname: str, btext: bytes, wanted: set[int]) -> Iterator[tuple[int, bytes]]:
-    """(docnum, value) of one term's postings in one segment, for the wanted documents."""
-    matcher = reader.postings(fieldname, btext)
-    if isinstance(matcher, FilterMatcher):
-        matcher = matcher.child
-    if hasattr(matcher, "_next_block") and hasattr(matcher, "_read_values"):
-        while matcher.is_active():
-            if matcher._ids is None:
-                matcher._read_ids()
-            if matcher._values is None:
-                matcher._read_values()
-            for docnum, value in zip(matcher._ids, matcher._values):
-                if docnum in wanted:
-                    yield docnum, value
-            matcher._next_block()
-        return
-    while matcher.is_active():  # inline postings and other matchers
-        if matcher.id() in wanted:
-            yield matcher.id(), matcher.value()
-        matcher.next()
+    yield ids, weights, values
 
 
 class TermSets:
@@ -199,12 +180,17 @@ class TermSets:
     def __init__(self, searcher: Searcher, size: int = 1024) -> None:
         self.searcher = searcher
         self.leaves = searcher.reader().leaf_readers()
-        self._cache: OrderedDict[tuple[str, str], tuple[frozenset[int], list[int], list[float]]]
+        self._cache: OrderedDict[
+            tuple[str, str], tuple[frozenset[int], list[int], list[float], list[bytes]]
+        ]
         self._cache = OrderedDict()
         self._size = size
 
-    def postings(self, fieldname: str, term: str) -> tuple[frozenset[int], list[int], list[float]]:
-        """(document set, document numbers, weights) of a term, read once per searcher."""
+    def postings(
+        self, fieldname: str, term: str
+    ) -> tuple[frozenset[int], list[int], list[float], list[bytes]]:
+        """(document set, document numbers, weights, values) of a term, read once per
+        searcher (values are the encoded positions phrases need)."""
         key = (fieldname, term)
         found = self._cache.get(key)
         if found is not None:
@@ -213,20 +199,23 @@ class TermSets:
         btext = term.encode("utf-8")
         ids: list[int] = []
         weights: list[float] = []
+        values: list[bytes] = []
         for reader, offset in self.leaves:
             if (fieldname, btext) not in reader:
                 continue
             deleted = reader.deleted_docs_set if reader.has_deletions() else None
-            for block_ids, block_weights in _leaf_blocks(reader, fieldname, btext):
+            for block_ids, block_weights, block_values in _leaf_blocks(reader, fieldname, btext):
                 if deleted or offset:
-                    pairs = [(d + offset, w) for d, w in zip(block_ids, block_weights)
-                             if not deleted or d not in deleted]
-                    ids.extend(d for d, _ in pairs)
-                    weights.extend(w for _, w in pairs)
+                    for d, w, v in zip(block_ids, block_weights, block_values):
+                        if not deleted or d not in deleted:
+                            ids.append(d + offset)
+                            weights.append(w)
+                            values.append(v)
                 else:
                     ids.extend(block_ids)
                     weights.extend(block_weights)
-        found = (frozenset(ids), ids, weights)
+                    values.extend(block_values)
+        found = (frozenset(ids), ids, weights, values)
         self._cache[key] = found
         if len(self._cache) > self._size:
             self._cache.popitem(last=False)
@@ -236,20 +225,9 @@ class TermSets:
         return self.postings(fieldname, term)[0]
 
     def values(self, fieldname: str, term: str, wanted: set[int]) -> dict[int, bytes]:
-        """The posting values (encoded positions) of ``term`` in the ``wanted`` documents,
-        read a block at a time."""
-        btext = term.encode("utf-8")
-        out: dict[int, bytes] = {}
-        for reader, offset in self.leaves:
-            if (fieldname, btext) not in reader:
-                continue
-            end = offset + reader.doc_count_all()
-            local = {d - offset for d in wanted if offset <= d < end}
-            if not local:
-                continue
-            for docnum, value in _leaf_items(reader, fieldname, btext, local):
-                out[docnum + offset] = value
-        return out
+        """The posting values (encoded positions) of ``term`` in the ``wanted`` documents."""
+        _docs, ids, _weights, values = self.postings(fieldname, term)
+        return {d: v for d, v in zip(ids, values) if d in wanted}
 
     def phrase_docs(self, terms: list[str]) -> frozenset[int]:
         """Documents where ``terms`` follow each other in one field: the documents having all
@@ -532,7 +510,7 @@ class QueryRunner:
         get = scores.get
         searcher = self.searcher
         for fieldname, term, boost in specs:
-            _docset, ids, weights = self.sets.postings(fieldname, term)
+            _docset, ids, weights, _values = self.sets.postings(fieldname, term)
             if not ids:
                 continue
             if fieldname in TEXT_FIELDS:
