@@ -17,7 +17,6 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import bisect
 import itertools
 import json
 import os
@@ -41,22 +40,8 @@ KINDS = ("one_word", "three_words", "phrase", "prefix", "typo", "filter_word")
 
 # --------------------------------------------------------------------------- corpus
 
-IT_WORDS = """
-server database replica failover backup restore disk memory cpu network latency timeout
-certificate expired renew dns resolver load balancer proxy cache queue message broker
-cluster node pod container deployment service ingress volume storage snapshot quota
-login password account locked permission denied access token session firewall port
-upgrade patch rollback release pipeline build deploy monitor alert threshold metric log
-error warning critical outage incident escalate ticket oncall customer payment invoice
-printer driver laptop vpn wifi email mailbox calendar license antivirus scan update kernel
-process thread socket connection refused reset handshake tls ssl cipher key rotate secret
-vault config file path directory mount filesystem inode full cleanup rotate journal syslog
-restart stop start enable disable status check verify health probe readiness liveness
-replication lag primary secondary standby promote demote consistency transaction lock
-deadlock query slow index vacuum analyze table schema migration user group role policy
-""".split()
-SYLLABLES = ("ka ro mi tel van sor dex lum pra qui zen bal cor fit gan hol jup kev lor mun "
-             "nap ost pex rud sim tov ulm vex wor yan zol bri cle dro fla gri").split()
+IT_WORDS = ["server", "database", "replica", "failover", "backup", "restore", "disk", "memory", "cpu", "network", "latency", "timeout", "certificate", "expired", "renew", "dns", "resolver", "load", "balancer", "proxy", "cache", "queue", "message", "broker", "cluster", "node", "pod", "container", "deployment", "service", "ingress", "volume", "storage", "snapshot", "quota", "login", "password", "account", "locked", "permission", "denied", "access", "token", "session", "firewall", "port", "upgrade", "patch", "rollback", "release", "pipeline", "build", "deploy", "monitor", "alert", "threshold", "metric", "log", "error", "warning", "critical", "outage", "incident", "escalate", "ticket", "oncall", "customer", "payment", "invoice", "printer", "driver", "laptop", "vpn", "wifi", "email", "mailbox", "calendar", "license", "antivirus", "scan", "update", "kernel", "process", "thread", "socket", "connection", "refused", "reset", "handshake", "tls", "ssl", "cipher", "key", "rotate", "secret", "vault", "config", "file", "path", "directory", "mount", "filesystem", "inode", "full", "cleanup", "rotate", "journal", "syslog", "restart", "stop", "start", "enable", "disable", "status", "check", "verify", "health", "probe", "readiness", "liveness", "replication", "lag", "primary", "secondary", "standby", "promote", "demote", "consistency", "transaction", "lock", "deadlock", "query", "slow", "index", "vacuum", "analyze", "table", "schema", "migration", "user", "group", "role", "policy"]
+SYLLABLES = ["ka", "ro", "mi", "tel", "van", "sor", "dex", "lum", "pra", "qui", "zen", "bal", "cor", "fit", "gan", "hol", "jup", "kev", "lor", "mun", "nap", "ost", "pex", "rud", "sim", "tov", "ulm", "vex", "wor", "yan", "zol", "bri", "cle", "dro", "fla", "gri"]
 SYSTEMS = [f"{a}-{b}" for a in ("payments", "billing", "crm", "erp", "hr", "web", "auth", "mail",
                                 "files", "print") for b in ("db", "api", "app", "web", "queue")]
 TAGS = ["failover", "postgres", "oracle", "windows", "linux", "network", "security", "backup",
@@ -212,7 +197,7 @@ def make_queries(docs: list[dict], n: int, seed: int) -> dict[str, list[tuple[st
     live = [d for d in docs if d["status"] != "retired"]
 
     def words_of(text: str) -> list[str]:
-        text = re.sub(r"^```.*$", "", text, flags=re.M)  # fence lines are not content
+        text = re.sub(r"^```.*$", "", text, flags=re.MULTILINE)  # fence lines are not content
         return [w for w in (m.group() for m in WORD_RE.finditer(text))
                 if w.isalpha() and len(w) > 3 and w.lower() not in STOP_WORDS]
 
@@ -232,7 +217,7 @@ def make_queries(docs: list[dict], n: int, seed: int) -> dict[str, list[tuple[st
         while True:
             doc = rng.choice(live)
             body_words = [m.group() for m in WORD_RE.finditer(
-                re.sub(r"^```.*$", "", doc["body"][:3000], flags=re.M))]
+                re.sub(r"^```.*$", "", doc["body"][:3000], flags=re.MULTILINE))]
             pairs = [(a, b) for a, b in zip(body_words, body_words[1:])
                      if a.isalpha() and b.isalpha() and len(a) > 3 and len(b) > 3
                      and a.lower() not in STOP_WORDS and b.lower() not in STOP_WORDS]

@@ -6,6 +6,7 @@ step with the files, :mod:`kbapp.search.analysis` for what a word becomes, and
 :mod:`kbapp.search.query` for the query language.
 """
 
-from kbapp.search.index import IndexState, SearchHit, SearchIndex, SearchResponse
+from kbapp.search.index import SearchIndex
+from kbapp.search.results import IndexState, SearchHit, SearchResponse
 
 __all__ = ["IndexState", "SearchHit", "SearchIndex", "SearchResponse"]

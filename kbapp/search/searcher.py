@@ -19,13 +19,13 @@ from typing import Any
 
 from whoosh import query as wq
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.util.numeric import byte_to_length
 from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
 
 from kbapp.search.analysis import phrase_terms, query_words, stem, word_terms
 from kbapp.search.query import ParsedQuery
-from kbapp.search.vocabulary import Vocabulary
 from kbapp.search.schema import FACET_FIELDS, PREFIX_MAX, PREFIX_MIN, TEXT_FIELDS
+from kbapp.search.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
