@@ -40,8 +40,22 @@ KINDS = ("one_word", "three_words", "phrase", "prefix", "typo", "filter_word")
 
 # --------------------------------------------------------------------------- corpus
 
-IT_WORDS = ["server", "database", "replica", "failover", "backup", "restore", "disk", "memory", "cpu", "network", "latency", "timeout", "certificate", "expired", "renew", "dns", "resolver", "load", "balancer", "proxy", "cache", "queue", "message", "broker", "cluster", "node", "pod", "container", "deployment", "service", "ingress", "volume", "storage", "snapshot", "quota", "login", "password", "account", "locked", "permission", "denied", "access", "token", "session", "firewall", "port", "upgrade", "patch", "rollback", "release", "pipeline", "build", "deploy", "monitor", "alert", "threshold", "metric", "log", "error", "warning", "critical", "outage", "incident", "escalate", "ticket", "oncall", "customer", "payment", "invoice", "printer", "driver", "laptop", "vpn", "wifi", "email", "mailbox", "calendar", "license", "antivirus", "scan", "update", "kernel", "process", "thread", "socket", "connection", "refused", "reset", "handshake", "tls", "ssl", "cipher", "key", "rotate", "secret", "vault", "config", "file", "path", "directory", "mount", "filesystem", "inode", "full", "cleanup", "rotate", "journal", "syslog", "restart", "stop", "start", "enable", "disable", "status", "check", "verify", "health", "probe", "readiness", "liveness", "replication", "lag", "primary", "secondary", "standby", "promote", "demote", "consistency", "transaction", "lock", "deadlock", "query", "slow", "index", "vacuum", "analyze", "table", "schema", "migration", "user", "group", "role", "policy"]
-SYLLABLES = ["ka", "ro", "mi", "tel", "van", "sor", "dex", "lum", "pra", "qui", "zen", "bal", "cor", "fit", "gan", "hol", "jup", "kev", "lor", "mun", "nap", "ost", "pex", "rud", "sim", "tov", "ulm", "vex", "wor", "yan", "zol", "bri", "cle", "dro", "fla", "gri"]
+IT_WORDS = """
+server database replica failover backup restore disk memory cpu network latency timeout
+certificate expired renew dns resolver load balancer proxy cache queue message broker
+cluster node pod container deployment service ingress volume storage snapshot quota
+login password account locked permission denied access token session firewall port
+upgrade patch rollback release pipeline build deploy monitor alert threshold metric log
+error warning critical outage incident escalate ticket oncall customer payment invoice
+printer driver laptop vpn wifi email mailbox calendar license antivirus scan update kernel
+process thread socket connection refused reset handshake tls ssl cipher key rotate secret
+vault config file path directory mount filesystem inode full cleanup rotate journal syslog
+restart stop start enable disable status check verify health probe readiness liveness
+replication lag primary secondary standby promote demote consistency transaction lock
+deadlock query slow index vacuum analyze table schema migration user group role policy
+""".split()
+SYLLABLES = ("ka ro mi tel van sor dex lum pra qui zen bal cor fit gan hol jup kev lor mun "
+             "nap ost pex rud sim tov ulm vex wor yan zol bri cle dro fla gri").split()
 SYSTEMS = [f"{a}-{b}" for a in ("payments", "billing", "crm", "erp", "hr", "web", "auth", "mail",
                                 "files", "print") for b in ("db", "api", "app", "web", "queue")]
 TAGS = ["failover", "postgres", "oracle", "windows", "linux", "network", "security", "backup",
