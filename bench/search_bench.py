@@ -17,7 +17,6 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import bisect
 import itertools
 import json
 import os
@@ -212,7 +211,7 @@ def make_queries(docs: list[dict], n: int, seed: int) -> dict[str, list[tuple[st
     live = [d for d in docs if d["status"] != "retired"]
 
     def words_of(text: str) -> list[str]:
-        text = re.sub(r"^```.*$", "", text, flags=re.M)  # fence lines are not content
+        text = re.sub(r"^```.*$", "", text, flags=re.MULTILINE)  # fence lines are not content
         return [w for w in (m.group() for m in WORD_RE.finditer(text))
                 if w.isalpha() and len(w) > 3 and w.lower() not in STOP_WORDS]
 
@@ -232,7 +231,7 @@ def make_queries(docs: list[dict], n: int, seed: int) -> dict[str, list[tuple[st
         while True:
             doc = rng.choice(live)
             body_words = [m.group() for m in WORD_RE.finditer(
-                re.sub(r"^```.*$", "", doc["body"][:3000], flags=re.M))]
+                re.sub(r"^```.*$", "", doc["body"][:3000], flags=re.MULTILINE))]
             pairs = [(a, b) for a, b in zip(body_words, body_words[1:])
                      if a.isalpha() and b.isalpha() and len(a) > 3 and len(b) > 3
                      and a.lower() not in STOP_WORDS and b.lower() not in STOP_WORDS]

@@ -6,7 +6,8 @@ step with the files, :mod:`kbapp.search.analysis` for what a word becomes, and
 :mod:`kbapp.search.query` for the query language.
 """
 
-from kbapp.search.index import IndexState, SearchHit, SearchIndex, SearchResponse
+from kbapp.search.index import SearchIndex
+from kbapp.search.results import IndexState, SearchHit, SearchResponse
 from kbapp.search.multi import search_all
 
 __all__ = ["IndexState", "SearchHit", "SearchIndex", "SearchResponse", "search_all"]

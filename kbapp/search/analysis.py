@@ -33,8 +33,7 @@ _CAMEL_PART_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _CAMEL_RE = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
 
 STOP_WORDS = frozenset(
-    "a an and are as at be by for from has have if in into is it its of on or that the "
-    "then there these this to was were will with".split()
+    ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "if", "in", "into", "is", "it", "its", "of", "on", "or", "that", "the", "then", "there", "these", "this", "to", "was", "were", "will", "with"]
 )
 
 _stems: dict[str, str] = {}

@@ -25,7 +25,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +37,10 @@ from kbapp import frontmatter
 from kbapp.catalog import CatalogChanges
 from kbapp.errors import KbError
 from kbapp.review import review_info
+from kbapp.search import vocabulary
+from kbapp.search.build import parallel_build
 from kbapp.search.query import parse_query
+from kbapp.search.results import IndexState, SearchHit, SearchResponse
 from kbapp.search.schema import (
     CODEC,
     SCHEMA_VERSION,
@@ -46,8 +48,6 @@ from kbapp.search.schema import (
     make_schema,
     read_document,
 )
-from kbapp.search import vocabulary
-from kbapp.search.build import parallel_build
 from kbapp.search.searcher import DocTable, QueryRunner, SegmentTable, synonym_groups
 from kbapp.search.snippets import Highlighter
 
@@ -63,62 +63,6 @@ MANIFEST_FILE = "kbapp-manifest.json"
 PARALLEL_FROM = 400
 #: A catch-up with more changed documents than this (and half the index) rebuilds instead.
 REBUILD_FROM = 2000
-
-
-@dataclass(frozen=True)
-class IndexState:
-    ready: bool
-    indexing: bool = False
-    percent: int = 0
-    message: str = ""
-
-
-@dataclass
-class SearchHit:
-    id: str
-    path: str
-    title: str
-    type: str
-    status: str
-    owner_org: str
-    review_state: str
-    score: float
-    snippets: list[str] = field(default_factory=list)
-    kb: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "path": self.path,
-            "title": self.title,
-            "type": self.type,
-            "status": self.status,
-            "owner_org": self.owner_org,
-            "review_state": self.review_state,
-            "score": round(self.score, 4),
-            "snippets": list(self.snippets),
-            "kb": self.kb,
-        }
-
-
-@dataclass
-class SearchResponse:
-    hits: list[SearchHit] = field(default_factory=list)
-    total: int = 0
-    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    suggestion: str | None = None
-    elapsed_ms: float = 0.0
-    indexing: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "results": [hit.to_dict() for hit in self.hits],
-            "total": self.total,
-            "facets": {k: [[v, n] for v, n in values] for k, values in self.facets.items()},
-            "suggestion": self.suggestion,
-            "elapsed_ms": round(self.elapsed_ms, 2),
-            "indexing": self.indexing,
-        }
 
 
 class IndexUnusable(Exception):

@@ -22,8 +22,8 @@ from whoosh.system import _INT_SIZE, emptybytes, pack_uint
 
 from kbapp import documents
 from kbapp.errors import DocumentError
-from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
 from kbapp.fsutil import read_document_bytes
+from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
 from kbapp.search.analysis import KbAnalyzer, index_terms, plain_words
 from kbapp.search.vocabulary import spelling_words
 

@@ -1,0 +1,62 @@
+"""What a search answers: the index's state, the hits and the response (plain data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IndexState:
+    ready: bool
+    indexing: bool = False
+    percent: int = 0
+    message: str = ""
+
+
+@dataclass
+class SearchHit:
+    id: str
+    path: str
+    title: str
+    type: str
+    status: str
+    owner_org: str
+    review_state: str
+    score: float
+    snippets: list[str] = field(default_factory=list)
+    kb: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "path": self.path,
+            "title": self.title,
+            "type": self.type,
+            "status": self.status,
+            "owner_org": self.owner_org,
+            "review_state": self.review_state,
+            "score": round(self.score, 4),
+            "snippets": list(self.snippets),
+            "kb": self.kb,
+        }
+
+
+@dataclass
+class SearchResponse:
+    hits: list[SearchHit] = field(default_factory=list)
+    total: int = 0
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    suggestion: str | None = None
+    elapsed_ms: float = 0.0
+    indexing: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "results": [hit.to_dict() for hit in self.hits],
+            "total": self.total,
+            "facets": {k: [[v, n] for v, n in values] for k, values in self.facets.items()},
+            "suggestion": self.suggestion,
+            "elapsed_ms": round(self.elapsed_ms, 2),
+            "indexing": self.indexing,
+        }
