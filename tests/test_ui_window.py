@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import SharedRepo, git
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDockWidget, QMessageBox
 
 from kbapp import conflicts, sync
 from kbapp.drafts import DraftStore
@@ -280,3 +280,70 @@ def test_sync_under_an_open_editor_offers_a_merge(qtbot, shared: SharedRepo) -> 
     saved = (ana.root / path).read_text()
     assert "The partner's new paragraph." in saved and "My unsaved closing line." in saved
     finish(window)
+
+
+START_SCRIPT = textwrap.dedent("""
+    import sys
+    from kbapp.settings import Settings
+    from kbapp.ui.app import application, choose_kb
+    from kbapp.ui.window import MainWindow
+    from kbapp.workspace import Workspace
+    app = application()
+    settings = Settings(user_name="Ana", user_email="ana@internal.example",
+                        fetch_interval_minutes=0)
+    window = MainWindow(Workspace.open(choose_kb(sys.argv[1], settings), settings))
+    window.show()
+    window.search.focus_field()
+    app.processEvents()  # the first paint
+    assert window.search.field.hasFocus()
+    heavy = sorted({m.split(".")[0] for m in sys.modules} & {"sqlalchemy", "jinja2", "whoosh"})
+    print("imported before the window was shown:", heavy)
+    window.start()
+    window.tasks.wait()
+    assert window.search.index is not None and window._lifecycle is not None
+    window.close()
+""")
+
+
+def test_window_shows_before_the_heavy_modules_load(kb: Workspace, tmp_path: Path) -> None:
+    """Start-up: the window is shown with the cursor in the search field before SQLAlchemy
+    (catalog, activity store), Jinja2 (report) and Whoosh (index) are imported on the GUI
+    thread; workers load them afterwards."""
+    kb.close()
+    script = tmp_path / "start.py"
+    script.write_text(START_SCRIPT)
+    done = subprocess.run([sys.executable, str(script), str(kb.root)], capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert "imported before the window was shown: []" in done.stdout, done.stdout
+
+
+def test_lifecycle_views_come_after_the_first_paint_and_keep_the_focus(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
+    kb.settings.fetch_interval_minutes = 0
+    window = MainWindow(kb)
+    qtbot.addWidget(window)
+    window.show()
+    assert window._lifecycle is None and window.findChild(QDockWidget, "dock-review-queue") is None
+    window.start()
+    qtbot.waitUntil(window.search.field.hasFocus, timeout=5000)
+    assert window._lifecycle is None
+    qtbot.keyClicks(window.search.field, "cert")  # typing while they are built
+    qtbot.waitUntil(lambda: window._lifecycle is not None, timeout=15000)
+    assert window.findChild(QDockWidget, "dock-review-queue") is not None
+    assert window.search.field.hasFocus() and window.search.field.text() == "cert"
+    window.tasks.wait()
+
+
+def test_lifecycle_action_before_the_views_are_built(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
+    """A shortcut pressed in the first instant builds the views it needs at once."""
+    kb.settings.fetch_interval_minutes = 0
+    window = MainWindow(kb)
+    qtbot.addWidget(window)
+    window.show()
+    window.search.focus_field()
+    qtbot.waitUntil(window.search.field.hasFocus, timeout=5000)
+    assert window._lifecycle is None
+    qtbot.keyClick(window.search.field, Qt.Key.Key_R, CTRL_SHIFT)  # Review queue
+    dock = window.findChild(QDockWidget, "dock-review-queue")
+    assert dock is not None and dock.isVisible()
+    window.tasks.wait()

@@ -11,6 +11,7 @@ the code behind a button: look its title up here, then the handler in ``window.p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,15 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.ui import cosourcing, lifecycle
-
 
 @dataclass(frozen=True)
 class Action:
     id: str
     title: str
     shortcut: str
-    handler: str  # MainWindow method, or "lifecycle.<method>" / "cosourcing.<method>"
+    handler: str  # MainWindow method; in the two lists below, a method of their views
     menu: str
     toolbar: bool = False
     tip: str = ""
@@ -79,14 +78,43 @@ ACTIONS: tuple[Action, ...] = (
 )
 
 
+#: The lifecycle views' actions; handlers are methods of
+#: :class:`~kbapp.ui.lifecycle.LifecycleViews`. Declared here, not in that module, so that the
+#: menus exist before those views (and the activity database behind them) are loaded.
+LIFECYCLE_ACTIONS: tuple[Action, ...] = (
+    Action("incident.start", "Start incident…", "Ctrl+I", "start_incident", "&Knowledge",
+           tip="Focused mode with a timer; steps, notes and searches are recorded"),
+    Action("incident.note", "Incident note", "Ctrl+Shift+N", "focus_note", "&Knowledge"),
+    Action("incident.end", "End incident and capture…", "Ctrl+Shift+I", "end_incident",
+           "&Knowledge"),
+    Action("review.queue", "Review queue", "Ctrl+Shift+R", "show_review_queue", "&Knowledge"),
+    Action("report.dashboard", "Knowledge base health", "Ctrl+Shift+H", "show_dashboard",
+           "&Knowledge"),
+    Action("report.export", "Export health report…", "", "export_report", "&Knowledge"),
+)
+
+#: The co-sourcing views' actions; handlers are methods of
+#: :class:`~kbapp.ui.cosourcing.CosourcingViews`.
+COSOURCING_ACTIONS: tuple[Action, ...] = (
+    Action("matrix.show", "Responsibility matrix", "Ctrl+Shift+M", "show_matrix",
+           "&Organisations", tip="Systems × document types: who is responsible, and the gaps"),
+    Action("matrix.export", "Export responsibility matrix…", "", "export_matrix",
+           "&Organisations"),
+    Action("handover.show", "Handovers", "Ctrl+Shift+O", "show_handovers", "&Organisations",
+           tip="Procedures being handed over between the organisations, step by step"),
+    Action("onboarding.show", "Onboarding path", "", "show_onboarding", "&Organisations",
+           tip="Reading list for a new engineer, ticked as you read"),
+)
+
+
 def all_actions() -> tuple[Action, ...]:
     """The window's own actions, then the lifecycle views' (incident, reviews, health) and the
-    co-sourcing views' (responsibility matrix, handovers, onboarding)."""
+    co-sourcing views' (responsibility matrix, handovers, onboarding), their handlers named
+    ``lifecycle.<method>`` and ``cosourcing.<method>``."""
     joined = tuple(
-        Action(a.id, a.title, a.shortcut, f"{owner}.{a.handler}", "&" + a.menu.lstrip("&"),
-               tip=a.tip)
-        for owner, declared in (("lifecycle", lifecycle.ACTIONS),
-                                ("cosourcing", cosourcing.ACTIONS))
+        dataclasses.replace(a, handler=f"{owner}.{a.handler}")
+        for owner, declared in (("lifecycle", LIFECYCLE_ACTIONS),
+                                ("cosourcing", COSOURCING_ACTIONS))
         for a in declared
     )
     return ACTIONS + joined
