@@ -347,3 +347,54 @@ def test_lifecycle_action_before_the_views_are_built(qtbot, kb: Workspace) -> No
     dock = window.findChild(QDockWidget, "dock-review-queue")
     assert dock is not None and dock.isVisible()
     window.tasks.wait()
+
+
+def test_ticket_ids_link_to_their_ticket_system_after_showing_the_address(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path, settings) -> None:
+    """Issue 8: an incident in the reader's metadata header and a ticket id in a search result
+    are links to the ticket system of .kb/config.toml; clicking one shows the address and opens
+    nothing until the user says so (and the result row is not opened instead)."""
+    from PySide6.QtCore import QPoint, QPointF
+
+    from kbapp.demo import ensure_demo
+
+    url = "https://servicedesk.tidewater.example/incident/INC-20417"
+    ws = Workspace.open(ensure_demo(tmp_path / "demo"), settings)
+    window = open_window(qtbot, ws)
+
+    # A search result's snippet.
+    qtbot.keyClicks(window.search.field, "INC-20417")
+    qtbot.waitUntil(lambda: window.search.response is not None
+                    and bool(window.search.response.hits), timeout=10000)
+    rows = window.search.model.hits
+    row = next(i for i, hit in enumerate(rows) if any("INC-20417" in s for s in hit.snippets))
+    view = window.search.list
+    rect = view.visualRect(window.search.model.index(row, 0))
+    spot = next(QPoint(x, y) for y in range(rect.top(), rect.bottom(), 3)
+                for x in range(rect.left(), rect.right(), 3)
+                if window.search.delegate.link_at(rows[row], rect, QPointF(x, y)) == url)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=spot)
+    prompt = window.reader.external_prompt
+    assert prompt is not None and prompt.isVisible()
+    assert prompt.informativeText() == url
+    prompt.button(QMessageBox.StandardButton.Cancel).click()
+    assert window.reader.external_prompt is None
+    assert window.current_page() == "start"  # the click went to the link, not the row
+
+    # The reader's metadata header (incidents) of the failover SOP.
+    with qtbot.waitSignal(window.reader.document_shown, timeout=10000):
+        window.open_document("sops/payments-database-failover.md")
+    browser = window.reader.browser
+    assert f'href="{url}"' in browser.toHtml()
+    assert browser.find("INC-20417")  # the first occurrence: the header, under the title
+    end_of_id = browser.cursorRect().center()
+    cursor = browser.textCursor()
+    cursor.clearSelection()
+    browser.setTextCursor(cursor)
+    qtbot.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton,
+                     pos=end_of_id - QPoint(12, 0))
+    prompt = window.reader.external_prompt
+    assert prompt is not None and prompt.isVisible() and prompt.informativeText() == url
+    prompt.button(QMessageBox.StandardButton.Cancel).click()
+    finish(window)
+    ws.close()

@@ -191,7 +191,8 @@ class MainWindow(QMainWindow):
         # it again at once (Qt would on the next turn of the event loop) and keep the focus.
         focused, central = QApplication.focusWidget(), self.centralWidget()
         self._lifecycle = LifecycleViews(self, self.workspace, self.tasks)
-        central.show()
+        if central is not None:
+            central.show()
         self._lifecycle.open_requested.connect(self.open_document)
         self._lifecycle.fix_requested.connect(self.edit_document)
         self._cosourcing = CosourcingViews(self, self.workspace)
@@ -223,6 +224,7 @@ class MainWindow(QMainWindow):
         for view in (self.reader, self.editor, self.history, self.conflicts, self.sync):
             view.message.connect(self.show_message)
         self.search.open_requested.connect(self.open_document)
+        self.search.link_activated.connect(self.reader.follow_link)  # asks first
         self.search.create_requested.connect(lambda title: self.new_document(title))
         self.search.searched.connect(
             lambda query, hits: self.lifecycle.record_search(query, hits))
