@@ -233,6 +233,12 @@ def test_palette_lists_every_action_with_its_shortcut(qtbot, kb: Workspace) -> N
     in_menus = {a.objectName() for menu in window.menuBar().actions() if menu.menu()
                 for a in menu.menu().actions()}
     assert in_menus == {a.id for a in declared}
+    # The toolbar's actions carry an icon beside their text (the theme's, else Qt's own).
+    from PySide6.QtWidgets import QToolBar
+
+    toolbar = window.findChild(QToolBar, "main-toolbar")
+    assert [a.objectName() for a in toolbar.actions()] == [a.id for a in declared if a.toolbar]
+    assert all(not a.icon().isNull() for a in toolbar.actions())
 
     qtbot.keyClicks(palette.filter_edit, "history")
     assert [title for title, _ in palette.rows()] == ["History of this document"]

@@ -15,8 +15,8 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QLabel,
@@ -24,6 +24,9 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -39,16 +42,28 @@ class Action:
     menu: str
     toolbar: bool = False
     tip: str = ""
+    icon: str = ""  # a freedesktop icon name; Qt's own icon when the desktop has no theme
+
+
+#: Qt's built-in icon for each icon name used below, for desktops without an icon theme
+#: (Windows, macOS, a bare Linux session).
+FALLBACK_ICONS = {
+    "document-new": QStyle.StandardPixmap.SP_FileIcon,
+    "document-save": QStyle.StandardPixmap.SP_DialogSaveButton,
+    "edit-find": QStyle.StandardPixmap.SP_FileDialogContentsView,
+    "view-list-details": QStyle.StandardPixmap.SP_FileDialogListView,
+    "view-refresh": QStyle.StandardPixmap.SP_BrowserReload,
+}
 
 
 ACTIONS: tuple[Action, ...] = (
     # File
     Action("doc.new", "New document…", "Ctrl+N", "new_document", "&File", toolbar=True,
-           tip="Write a new document from a template"),
+           tip="Write a new document from a template", icon="document-new"),
     Action("doc.edit", "Edit document", "Ctrl+E", "edit_document", "&File",
            tip="Open the document being read in the editor"),
     Action("doc.save", "Save and commit", "Ctrl+S", "save_document", "&File", toolbar=True,
-           tip="Save the document being edited and commit it"),
+           tip="Save the document being edited and commit it", icon="document-save"),
     Action("doc.close", "Close document", "Ctrl+W", "close_document", "&File"),
     Action("kb.open", "Open knowledge base…", "Ctrl+O", "open_knowledge_base", "&File"),
     Action("app.quit", "Quit", "Ctrl+Q", "close", "&File"),
@@ -58,12 +73,12 @@ ACTIONS: tuple[Action, ...] = (
     Action("doc.find", "Find in page", "Ctrl+F", "find_in_page", "&Edit"),
     # Go
     Action("go.search", "Search", "Ctrl+K", "focus_search", "&Go", toolbar=True,
-           tip="Back to the search field from anywhere"),
+           tip="Back to the search field from anywhere", icon="edit-find"),
     Action("go.browse", "Browse folders, types and systems", "Ctrl+B", "focus_browse", "&Go"),
     Action("go.back", "Back", "Alt+Left", "go_back", "&Go"),
     Action("go.forward", "Forward", "Alt+Right", "go_forward", "&Go"),
     Action("go.palette", "Command palette…", "Ctrl+Shift+P", "show_palette", "&Go", toolbar=True,
-           tip="Every action with its shortcut"),
+           tip="Every action with its shortcut", icon="view-list-details"),
     # Document
     Action("doc.pin", "Pin or unpin document", "Ctrl+D", "toggle_pin", "&Document"),
     Action("doc.history", "History of this document", "Ctrl+Shift+Y", "show_history",
@@ -73,7 +88,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("view.zoom_reset", "Actual size", "Ctrl+0", "zoom_reset", "&Document"),
     # Sync
     Action("sync.now", "Sync now", "Ctrl+Shift+S", "sync_now", "&Sync", toolbar=True,
-           tip="Publish your commits and bring in the other organisation's"),
+           tip="Publish your commits and bring in the other organisation's", icon="view-refresh"),
     Action("sync.conflicts", "Resolve conflicts", "Ctrl+Shift+C", "show_conflicts", "&Sync"),
 )
 
@@ -128,10 +143,12 @@ def install(window: QMainWindow, resolve: Callable[[str], Callable[[], object]],
     toolbar = QToolBar("Main", window)
     toolbar.setObjectName("main-toolbar")
     toolbar.setMovable(False)
-    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     for action in actions or all_actions():
         qaction = QAction(action.title, window)
         qaction.setObjectName(action.id)
+        if action.icon:
+            qaction.setIcon(icon(action.icon, window))
         if action.shortcut:
             qaction.setShortcut(QKeySequence(action.shortcut))
             qaction.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -153,6 +170,33 @@ def install(window: QMainWindow, resolve: Callable[[str], Callable[[], object]],
     return made
 
 
+def icon(name: str, widget: QWidget) -> QIcon:
+    """The desktop theme's icon called ``name``, else Qt's own (:data:`FALLBACK_ICONS`)."""
+    themed = QIcon.fromTheme(name)
+    if not themed.isNull():
+        return themed
+    return widget.style().standardIcon(FALLBACK_ICONS[name])
+
+
+class _ShortcutColumn(QStyledItemDelegate):
+    """Paints a palette row's shortcut right-aligned, so the shortcuts form a column."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        super().paint(painter, option, index)
+        shortcut = index.data(Qt.ItemDataRole.UserRole + 2)
+        if not shortcut:
+            return
+        painter.save()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        roles = QPalette.ColorRole
+        painter.setPen(option.palette.color(
+            roles.HighlightedText if selected else roles.PlaceholderText))
+        painter.drawText(option.rect.adjusted(0, 0, -8, 0),
+                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, shortcut)
+        painter.restore()
+
+
 class CommandPalette(QDialog):
     """Type to filter every action; Enter runs the selected one."""
 
@@ -167,6 +211,7 @@ class CommandPalette(QDialog):
         self.filter_edit.returnPressed.connect(self._run_selected)
         self.filter_edit.installEventFilter(self)
         self.list = QListWidget()
+        self.list.setItemDelegate(_ShortcutColumn(self.list))
         self.list.itemActivated.connect(lambda _item: self._run_selected())
         self.hint = QLabel("↑↓ to choose, Enter to run, Esc to close")
         self.hint.setObjectName("hint")
@@ -194,8 +239,7 @@ class CommandPalette(QDialog):
             haystack = f"{title} {action_id} {shortcut}".casefold()
             if not all(word in haystack for word in words):
                 continue
-            label = f"{title}\t{shortcut}" if shortcut else title
-            item = QListWidgetItem(label.replace("\t", "    —    ") if shortcut else label)
+            item = QListWidgetItem(title)
             item.setData(Qt.ItemDataRole.UserRole, action_id)
             item.setData(Qt.ItemDataRole.UserRole + 1, title)
             item.setData(Qt.ItemDataRole.UserRole + 2, shortcut)

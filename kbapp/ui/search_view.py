@@ -118,6 +118,23 @@ def row_html(hit: SearchHit, muted: str, linker: TicketLinker | None = None) -> 
     )
 
 
+def whole_lines_height(doc: QTextDocument, limit: float) -> float:
+    """The height of ``doc``'s lines that fit whole within ``limit`` (from the top)."""
+    fitted = 0.0
+    block = doc.begin()
+    while block.isValid():
+        top = doc.documentLayout().blockBoundingRect(block).top()
+        layout = block.layout()
+        for number in range(layout.lineCount()):
+            line = layout.lineAt(number)
+            bottom = top + line.y() + line.height()
+            if bottom > limit:
+                return fitted
+            fitted = bottom
+        block = block.next()
+    return limit
+
+
 class ResultDelegate(QStyledItemDelegate):
     """Paints a row from a cached rich-text document (made on first paint). A click on a link
     in it (a ticket id) is reported by :attr:`link_activated` instead of opening the row."""
@@ -136,7 +153,8 @@ class ResultDelegate(QStyledItemDelegate):
         dark = style.is_dark(palette)
         self.muted = "#9AA4AE" if dark else "#5F6B76"
         match = "#6B5B00" if dark else "#FFE680"
-        self.css = f"b.match {{ background-color: {match}; }}"
+        link = "#8AB4F8" if dark else "#1A5FB4"  # a ticket id: readable on either background
+        self.css = f"b.match {{ background-color: {match}; }} a {{ color: {link}; }}"
 
     def _document(self, hit: SearchHit, width: int) -> QTextDocument:
         key = (id(hit), width)
@@ -161,7 +179,9 @@ class ResultDelegate(QStyledItemDelegate):
         doc = self._document(hit, rect.width() - 8)
         painter.save()
         painter.translate(rect.left() + 4, rect.top() + 2)
-        painter.setClipRect(QRectF(0, 0, rect.width() - 8, rect.height() - 4))
+        # A long title or snippet is cut after its last whole line, never through a line.
+        painter.setClipRect(QRectF(0, 0, rect.width() - 8, whole_lines_height(
+            doc, rect.height() - 4)))
         doc.drawContents(painter)
         painter.restore()
         painter.save()
