@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kbapp import documents
-from kbapp.catalog import Entry
 from kbapp.errors import KbError
 from kbapp.workspace import SaveResult, Workspace
+
+if TYPE_CHECKING:
+    from kbapp.catalog import Entry  # SQLAlchemy loads on first use, not at start-up
 
 _SEP = "\x1f"
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp import documents, policy
-from kbapp.catalog import Catalog, CatalogChanges, Entry
 from kbapp.config import CONFIG_PATH, KbConfig, load_config, new_config_text
 from kbapp.errors import KbError, NotAKnowledgeBase
 from kbapp.events import Event
@@ -31,6 +30,9 @@ from kbapp.settings import Settings
 from kbapp.templates import TemplateLibrary
 
 if TYPE_CHECKING:
+    # SQLAlchemy (half a second to import) loads when the catalog is first used, so the
+    # window can show before it.
+    from kbapp.catalog import Catalog, CatalogChanges, Entry
     from kbapp.documents import Document
 
 log = logging.getLogger(__name__)
@@ -201,6 +203,8 @@ class Workspace:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
+            from kbapp.catalog import Catalog
+
             self._catalog = Catalog(self.data_dir / "catalog.sqlite")
         return self._catalog
 

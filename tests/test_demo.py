@@ -80,3 +80,29 @@ def test_demo_shows_the_cosourcing_model(tmp_path: Path) -> None:
         assert ws.ticket_linker().url("PRT-4471") == "https://portal.kestrel-ms.example/tickets/PRT-4471"
         html = ws.render(ws.load("kb-a43f8019")).html
         assert 'href="https://servicedesk.tidewater.example/change/CHG-8812"' in html
+
+
+def test_demo_runbook_steps_render_as_one_list_with_their_code(tmp_path: Path) -> None:
+    """A code block inside a numbered step stays inside it: the list does not restart after
+    it (``<ol start=...>``) and no step turns into a paragraph that starts with its number.
+    Python-Markdown nests a fence under ``1.`` only when it is indented by four spaces."""
+    import re
+
+    from kbapp.checklist import checklist_steps
+
+    root = ensure_demo(tmp_path)
+    with Workspace.open(root, Settings()) as ws:
+        ws.refresh()
+        with_code_in_steps = 0
+        for entry in ws.catalog.all():
+            doc = ws.load(entry.path)
+            html = ws.render(doc).html
+            outside_code = re.sub(r"<pre>.*?</pre>", "", html, flags=re.S)
+            assert '<ol start="' not in html, entry.path
+            assert not re.search(r"(?m)^\d+\. \w", outside_code), entry.path
+            if re.search(r"<li>\s*<p>.*?</p>\s*<div class=\"codehilite\"", html):
+                with_code_in_steps += 1
+        assert with_code_in_steps >= 15
+        failover = ws.load("sops/payments-database-failover.md")
+        steps = checklist_steps(failover.body)
+        assert len(steps) >= 12  # every step a checklist item in incident mode, code or not

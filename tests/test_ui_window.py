@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import SharedRepo, git
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDockWidget, QMessageBox
 
 from kbapp import conflicts, sync
 from kbapp.drafts import DraftStore
@@ -233,6 +233,12 @@ def test_palette_lists_every_action_with_its_shortcut(qtbot, kb: Workspace) -> N
     in_menus = {a.objectName() for menu in window.menuBar().actions() if menu.menu()
                 for a in menu.menu().actions()}
     assert in_menus == {a.id for a in declared}
+    # The toolbar's actions carry an icon beside their text (the theme's, else Qt's own).
+    from PySide6.QtWidgets import QToolBar
+
+    toolbar = window.findChild(QToolBar, "main-toolbar")
+    assert [a.objectName() for a in toolbar.actions()] == [a.id for a in declared if a.toolbar]
+    assert all(not a.icon().isNull() for a in toolbar.actions())
 
     qtbot.keyClicks(palette.filter_edit, "history")
     assert [title for title, _ in palette.rows()] == ["History of this document"]
@@ -280,3 +286,121 @@ def test_sync_under_an_open_editor_offers_a_merge(qtbot, shared: SharedRepo) -> 
     saved = (ana.root / path).read_text()
     assert "The partner's new paragraph." in saved and "My unsaved closing line." in saved
     finish(window)
+
+
+START_SCRIPT = textwrap.dedent("""
+    import sys
+    from kbapp.settings import Settings
+    from kbapp.ui.app import application, choose_kb
+    from kbapp.ui.window import MainWindow
+    from kbapp.workspace import Workspace
+    app = application()
+    settings = Settings(user_name="Ana", user_email="ana@internal.example",
+                        fetch_interval_minutes=0)
+    window = MainWindow(Workspace.open(choose_kb(sys.argv[1], settings), settings))
+    window.show()
+    window.search.focus_field()
+    app.processEvents()  # the first paint
+    assert window.search.field.hasFocus()
+    heavy = sorted({m.split(".")[0] for m in sys.modules} & {"sqlalchemy", "jinja2", "whoosh"})
+    print("imported before the window was shown:", heavy)
+    window.start()
+    window.tasks.wait()
+    assert window.search.index is not None and window._lifecycle is not None
+    window.close()
+""")
+
+
+def test_window_shows_before_the_heavy_modules_load(kb: Workspace, tmp_path: Path) -> None:
+    """Start-up: the window is shown with the cursor in the search field before SQLAlchemy
+    (catalog, activity store), Jinja2 (report) and Whoosh (index) are imported on the GUI
+    thread; workers load them afterwards."""
+    kb.close()
+    script = tmp_path / "start.py"
+    script.write_text(START_SCRIPT)
+    done = subprocess.run([sys.executable, str(script), str(kb.root)], capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert "imported before the window was shown: []" in done.stdout, done.stdout
+
+
+def test_lifecycle_views_come_after_the_first_paint_and_keep_the_focus(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
+    kb.settings.fetch_interval_minutes = 0
+    window = MainWindow(kb)
+    qtbot.addWidget(window)
+    window.show()
+    assert window._lifecycle is None and window.findChild(QDockWidget, "dock-review-queue") is None
+    window.start()
+    qtbot.waitUntil(window.search.field.hasFocus, timeout=5000)
+    assert window._lifecycle is None
+    qtbot.keyClicks(window.search.field, "cert")  # typing while they are built
+    qtbot.waitUntil(lambda: window._lifecycle is not None, timeout=15000)
+    assert window.findChild(QDockWidget, "dock-review-queue") is not None
+    assert window.search.field.hasFocus() and window.search.field.text() == "cert"
+    window.tasks.wait()
+
+
+def test_lifecycle_action_before_the_views_are_built(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
+    """A shortcut pressed in the first instant builds the views it needs at once."""
+    kb.settings.fetch_interval_minutes = 0
+    window = MainWindow(kb)
+    qtbot.addWidget(window)
+    window.show()
+    window.search.focus_field()
+    qtbot.waitUntil(window.search.field.hasFocus, timeout=5000)
+    assert window._lifecycle is None
+    qtbot.keyClick(window.search.field, Qt.Key.Key_R, CTRL_SHIFT)  # Review queue
+    dock = window.findChild(QDockWidget, "dock-review-queue")
+    assert dock is not None and dock.isVisible()
+    window.tasks.wait()
+
+
+def test_ticket_ids_link_to_their_ticket_system_after_showing_the_address(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path, settings) -> None:
+    """Issue 8: an incident in the reader's metadata header and a ticket id in a search result
+    are links to the ticket system of .kb/config.toml; clicking one shows the address and opens
+    nothing until the user says so (and the result row is not opened instead)."""
+    from PySide6.QtCore import QPoint, QPointF
+
+    from kbapp.demo import ensure_demo
+
+    url = "https://servicedesk.tidewater.example/incident/INC-20417"
+    ws = Workspace.open(ensure_demo(tmp_path / "demo"), settings)
+    window = open_window(qtbot, ws)
+
+    # A search result's snippet.
+    qtbot.keyClicks(window.search.field, "INC-20417")
+    qtbot.waitUntil(lambda: window.search.response is not None
+                    and bool(window.search.response.hits), timeout=10000)
+    rows = window.search.model.hits
+    row = next(i for i, hit in enumerate(rows) if any("INC-20417" in s for s in hit.snippets))
+    view = window.search.list
+    rect = view.visualRect(window.search.model.index(row, 0))
+    spot = next(QPoint(x, y) for y in range(rect.top(), rect.bottom(), 3)
+                for x in range(rect.left(), rect.right(), 3)
+                if window.search.delegate.link_at(rows[row], rect, QPointF(x, y)) == url)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=spot)
+    prompt = window.reader.external_prompt
+    assert prompt is not None and prompt.isVisible()
+    assert prompt.informativeText() == url
+    prompt.button(QMessageBox.StandardButton.Cancel).click()
+    assert window.reader.external_prompt is None
+    assert window.current_page() == "start"  # the click went to the link, not the row
+
+    # The reader's metadata header (incidents) of the failover SOP.
+    with qtbot.waitSignal(window.reader.document_shown, timeout=10000):
+        window.open_document("sops/payments-database-failover.md")
+    browser = window.reader.browser
+    assert f'href="{url}"' in browser.toHtml()
+    assert browser.find("INC-20417")  # the first occurrence: the header, under the title
+    end_of_id = browser.cursorRect().center()
+    cursor = browser.textCursor()
+    cursor.clearSelection()
+    browser.setTextCursor(cursor)
+    qtbot.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton,
+                     pos=end_of_id - QPoint(12, 0))
+    prompt = window.reader.external_prompt
+    assert prompt is not None and prompt.isVisible() and prompt.informativeText() == url
+    prompt.button(QMessageBox.StandardButton.Cancel).click()
+    finish(window)
+    ws.close()

@@ -11,11 +11,12 @@ the code behind a button: look its title up here, then the handler in ``window.p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QLabel,
@@ -23,12 +24,13 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
-
-from kbapp.ui import cosourcing, lifecycle
 
 
 @dataclass(frozen=True)
@@ -36,20 +38,32 @@ class Action:
     id: str
     title: str
     shortcut: str
-    handler: str  # MainWindow method, or "lifecycle.<method>" / "cosourcing.<method>"
+    handler: str  # MainWindow method; in the two lists below, a method of their views
     menu: str
     toolbar: bool = False
     tip: str = ""
+    icon: str = ""  # a freedesktop icon name; Qt's own icon when the desktop has no theme
+
+
+#: Qt's built-in icon for each icon name used below, for desktops without an icon theme
+#: (Windows, macOS, a bare Linux session).
+FALLBACK_ICONS = {
+    "document-new": QStyle.StandardPixmap.SP_FileIcon,
+    "document-save": QStyle.StandardPixmap.SP_DialogSaveButton,
+    "edit-find": QStyle.StandardPixmap.SP_FileDialogContentsView,
+    "view-list-details": QStyle.StandardPixmap.SP_FileDialogListView,
+    "view-refresh": QStyle.StandardPixmap.SP_BrowserReload,
+}
 
 
 ACTIONS: tuple[Action, ...] = (
     # File
     Action("doc.new", "New document…", "Ctrl+N", "new_document", "&File", toolbar=True,
-           tip="Write a new document from a template"),
+           tip="Write a new document from a template", icon="document-new"),
     Action("doc.edit", "Edit document", "Ctrl+E", "edit_document", "&File",
            tip="Open the document being read in the editor"),
     Action("doc.save", "Save and commit", "Ctrl+S", "save_document", "&File", toolbar=True,
-           tip="Save the document being edited and commit it"),
+           tip="Save the document being edited and commit it", icon="document-save"),
     Action("doc.close", "Close document", "Ctrl+W", "close_document", "&File"),
     Action("kb.open", "Open knowledge base…", "Ctrl+O", "open_knowledge_base", "&File"),
     Action("app.quit", "Quit", "Ctrl+Q", "close", "&File"),
@@ -59,12 +73,12 @@ ACTIONS: tuple[Action, ...] = (
     Action("doc.find", "Find in page", "Ctrl+F", "find_in_page", "&Edit"),
     # Go
     Action("go.search", "Search", "Ctrl+K", "focus_search", "&Go", toolbar=True,
-           tip="Back to the search field from anywhere"),
+           tip="Back to the search field from anywhere", icon="edit-find"),
     Action("go.browse", "Browse folders, types and systems", "Ctrl+B", "focus_browse", "&Go"),
     Action("go.back", "Back", "Alt+Left", "go_back", "&Go"),
     Action("go.forward", "Forward", "Alt+Right", "go_forward", "&Go"),
     Action("go.palette", "Command palette…", "Ctrl+Shift+P", "show_palette", "&Go", toolbar=True,
-           tip="Every action with its shortcut"),
+           tip="Every action with its shortcut", icon="view-list-details"),
     # Document
     Action("doc.pin", "Pin or unpin document", "Ctrl+D", "toggle_pin", "&Document"),
     Action("doc.history", "History of this document", "Ctrl+Shift+Y", "show_history",
@@ -74,19 +88,48 @@ ACTIONS: tuple[Action, ...] = (
     Action("view.zoom_reset", "Actual size", "Ctrl+0", "zoom_reset", "&Document"),
     # Sync
     Action("sync.now", "Sync now", "Ctrl+Shift+S", "sync_now", "&Sync", toolbar=True,
-           tip="Publish your commits and bring in the other organisation's"),
+           tip="Publish your commits and bring in the other organisation's", icon="view-refresh"),
     Action("sync.conflicts", "Resolve conflicts", "Ctrl+Shift+C", "show_conflicts", "&Sync"),
+)
+
+
+#: The lifecycle views' actions; handlers are methods of
+#: :class:`~kbapp.ui.lifecycle.LifecycleViews`. Declared here, not in that module, so that the
+#: menus exist before those views (and the activity database behind them) are loaded.
+LIFECYCLE_ACTIONS: tuple[Action, ...] = (
+    Action("incident.start", "Start incident…", "Ctrl+I", "start_incident", "&Knowledge",
+           tip="Focused mode with a timer; steps, notes and searches are recorded"),
+    Action("incident.note", "Incident note", "Ctrl+Shift+N", "focus_note", "&Knowledge"),
+    Action("incident.end", "End incident and capture…", "Ctrl+Shift+I", "end_incident",
+           "&Knowledge"),
+    Action("review.queue", "Review queue", "Ctrl+Shift+R", "show_review_queue", "&Knowledge"),
+    Action("report.dashboard", "Knowledge base health", "Ctrl+Shift+H", "show_dashboard",
+           "&Knowledge"),
+    Action("report.export", "Export health report…", "", "export_report", "&Knowledge"),
+)
+
+#: The co-sourcing views' actions; handlers are methods of
+#: :class:`~kbapp.ui.cosourcing.CosourcingViews`.
+COSOURCING_ACTIONS: tuple[Action, ...] = (
+    Action("matrix.show", "Responsibility matrix", "Ctrl+Shift+M", "show_matrix",
+           "&Organisations", tip="Systems × document types: who is responsible, and the gaps"),
+    Action("matrix.export", "Export responsibility matrix…", "", "export_matrix",
+           "&Organisations"),
+    Action("handover.show", "Handovers", "Ctrl+Shift+O", "show_handovers", "&Organisations",
+           tip="Procedures being handed over between the organisations, step by step"),
+    Action("onboarding.show", "Onboarding path", "", "show_onboarding", "&Organisations",
+           tip="Reading list for a new engineer, ticked as you read"),
 )
 
 
 def all_actions() -> tuple[Action, ...]:
     """The window's own actions, then the lifecycle views' (incident, reviews, health) and the
-    co-sourcing views' (responsibility matrix, handovers, onboarding)."""
+    co-sourcing views' (responsibility matrix, handovers, onboarding), their handlers named
+    ``lifecycle.<method>`` and ``cosourcing.<method>``."""
     joined = tuple(
-        Action(a.id, a.title, a.shortcut, f"{owner}.{a.handler}", "&" + a.menu.lstrip("&"),
-               tip=a.tip)
-        for owner, declared in (("lifecycle", lifecycle.ACTIONS),
-                                ("cosourcing", cosourcing.ACTIONS))
+        dataclasses.replace(a, handler=f"{owner}.{a.handler}")
+        for owner, declared in (("lifecycle", LIFECYCLE_ACTIONS),
+                                ("cosourcing", COSOURCING_ACTIONS))
         for a in declared
     )
     return ACTIONS + joined
@@ -100,10 +143,12 @@ def install(window: QMainWindow, resolve: Callable[[str], Callable[[], object]],
     toolbar = QToolBar("Main", window)
     toolbar.setObjectName("main-toolbar")
     toolbar.setMovable(False)
-    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     for action in actions or all_actions():
         qaction = QAction(action.title, window)
         qaction.setObjectName(action.id)
+        if action.icon:
+            qaction.setIcon(icon(action.icon, window))
         if action.shortcut:
             qaction.setShortcut(QKeySequence(action.shortcut))
             qaction.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -125,6 +170,33 @@ def install(window: QMainWindow, resolve: Callable[[str], Callable[[], object]],
     return made
 
 
+def icon(name: str, widget: QWidget) -> QIcon:
+    """The desktop theme's icon called ``name``, else Qt's own (:data:`FALLBACK_ICONS`)."""
+    themed = QIcon.fromTheme(name)
+    if not themed.isNull():
+        return themed
+    return widget.style().standardIcon(FALLBACK_ICONS[name])
+
+
+class _ShortcutColumn(QStyledItemDelegate):
+    """Paints a palette row's shortcut right-aligned, so the shortcuts form a column."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        super().paint(painter, option, index)
+        shortcut = index.data(Qt.ItemDataRole.UserRole + 2)
+        if not shortcut:
+            return
+        painter.save()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        roles = QPalette.ColorRole
+        painter.setPen(option.palette.color(
+            roles.HighlightedText if selected else roles.PlaceholderText))
+        painter.drawText(option.rect.adjusted(0, 0, -8, 0),
+                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, shortcut)
+        painter.restore()
+
+
 class CommandPalette(QDialog):
     """Type to filter every action; Enter runs the selected one."""
 
@@ -139,6 +211,7 @@ class CommandPalette(QDialog):
         self.filter_edit.returnPressed.connect(self._run_selected)
         self.filter_edit.installEventFilter(self)
         self.list = QListWidget()
+        self.list.setItemDelegate(_ShortcutColumn(self.list))
         self.list.itemActivated.connect(lambda _item: self._run_selected())
         self.hint = QLabel("↑↓ to choose, Enter to run, Esc to close")
         self.hint.setObjectName("hint")
@@ -166,8 +239,7 @@ class CommandPalette(QDialog):
             haystack = f"{title} {action_id} {shortcut}".casefold()
             if not all(word in haystack for word in words):
                 continue
-            label = f"{title}\t{shortcut}" if shortcut else title
-            item = QListWidgetItem(label.replace("\t", "    —    ") if shortcut else label)
+            item = QListWidgetItem(title)
             item.setData(Qt.ItemDataRole.UserRole, action_id)
             item.setData(Qt.ItemDataRole.UserRole + 1, title)
             item.setData(Qt.ItemDataRole.UserRole + 2, shortcut)

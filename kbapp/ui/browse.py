@@ -13,14 +13,17 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from kbapp.catalog import CatalogChanges
 from kbapp.fsutil import atomic_write
 from kbapp.ui.tasks import Tasks, relay
 from kbapp.workspace import Workspace
+
+if TYPE_CHECKING:
+    from kbapp.catalog import CatalogChanges  # SQLAlchemy loads on first use, not at start-up
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,15 @@
 """How the co-sourcing views join a main window, and the user actions they add.
 
-Like :mod:`kbapp.ui.lifecycle`: :data:`ACTIONS` declares the actions as data (id, title,
-shortcut, the name of the :class:`CosourcingViews` method that handles it) for
-``kbapp/ui/actions.py``; :class:`CosourcingViews` creates the responsibility matrix, the
-handovers and the onboarding checklist as docks on a ``QMainWindow`` and holds the handlers.
+Like :mod:`kbapp.ui.lifecycle`: :data:`ACTIONS` (declared in ``kbapp/ui/actions.py``) names
+the :class:`CosourcingViews` method that handles each action; :class:`CosourcingViews` creates
+the responsibility matrix, the handovers and the onboarding checklist as docks on a
+``QMainWindow`` and holds the handlers.
 The window tells it which document the user opened (:meth:`document_opened`: an onboarding
 path shows as a checklist) and opens what it asks for through ``open_requested``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -20,31 +19,14 @@ from kbapp import matrix as matrix_module
 from kbapp.documents import Document
 from kbapp.fsutil import atomic_write
 from kbapp.onboarding import TYPE as ONBOARDING_TYPE
+from kbapp.ui.actions import COSOURCING_ACTIONS
 from kbapp.ui.handover_view import HandoverView
 from kbapp.ui.matrix_view import MatrixView
 from kbapp.ui.onboarding_view import OnboardingView
 from kbapp.workspace import Workspace
 
-
-@dataclasses.dataclass(frozen=True)
-class CosourcingAction:
-    id: str
-    title: str
-    shortcut: str
-    handler: str  # method of CosourcingViews
-    menu: str = "Organisations"
-    tip: str = ""
-
-
-ACTIONS: tuple[CosourcingAction, ...] = (
-    CosourcingAction("matrix.show", "Responsibility matrix", "Ctrl+Shift+M", "show_matrix",
-                     tip="Systems × document types: who is responsible, and the gaps"),
-    CosourcingAction("matrix.export", "Export responsibility matrix…", "", "export_matrix"),
-    CosourcingAction("handover.show", "Handovers", "Ctrl+Shift+O", "show_handovers",
-                     tip="Procedures being handed over between the organisations, step by step"),
-    CosourcingAction("onboarding.show", "Onboarding path", "", "show_onboarding",
-                     tip="Reading list for a new engineer, ticked as you read"),
-)
+#: This module's actions, declared with the window's others (see :mod:`kbapp.ui.actions`).
+ACTIONS = COSOURCING_ACTIONS
 
 
 class CosourcingViews(QObject):

@@ -5,6 +5,7 @@ after their next sync)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
@@ -25,10 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp import handover
-from kbapp.catalog import CatalogChanges
 from kbapp.errors import KbError
 from kbapp.ui.incident import follow
 from kbapp.workspace import Workspace
+
+if TYPE_CHECKING:
+    from kbapp.catalog import CatalogChanges  # SQLAlchemy loads on first use, not at start-up
 
 COLUMNS = ("Document", "Handover", "Steps", "Next")
 

@@ -1,17 +1,16 @@
 """How the lifecycle views join a main window, and the user actions they add.
 
-:data:`ACTIONS` declares the actions as data (id, title, shortcut, the name of the
-:class:`LifecycleViews` method that handles it), for ``kbapp/ui/actions.py`` to put in the menu
-bar, toolbar, shortcuts and command palette. :class:`LifecycleViews` creates the views on a
-``QMainWindow`` (incident banner above the central widget, checklist, review queue and
-dashboard as docks) and holds the handlers, so the window's own files change by a few lines.
-The window tells it what the user searches and opens (:meth:`record_search`,
-:meth:`document_opened`); it asks the window to open a path through ``open_requested``.
+:data:`ACTIONS` (declared in ``kbapp/ui/actions.py`` with the window's others) names the
+:class:`LifecycleViews` method that handles each action of the menu bar, shortcuts and command
+palette. :class:`LifecycleViews` creates the views on a ``QMainWindow`` (incident banner above
+the central widget, checklist, review queue and dashboard as docks) and holds the handlers, so
+the window's own files change by a few lines. The window tells it what the user searches and
+opens (:meth:`record_search`, :meth:`document_opened`); it asks the window to open a path
+through ``open_requested``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from kbapp.documents import Document
 from kbapp.errors import KbError
 from kbapp.incident import incidents_for
 from kbapp.interaction import Level
+from kbapp.ui.actions import LIFECYCLE_ACTIONS
 from kbapp.ui.capture import CaptureDialog
 from kbapp.ui.dashboard import DashboardView
 from kbapp.ui.incident import IncidentMode, StartIncidentDialog
@@ -32,27 +32,8 @@ from kbapp.ui.review_queue import ReviewQueueView
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
-
-@dataclasses.dataclass(frozen=True)
-class LifecycleAction:
-    id: str
-    title: str
-    shortcut: str
-    handler: str  # method of LifecycleViews
-    menu: str = "Knowledge"
-    tip: str = ""
-
-
-ACTIONS: tuple[LifecycleAction, ...] = (
-    LifecycleAction("incident.start", "Start incident…", "Ctrl+I", "start_incident",
-                    tip="Focused mode with a timer; steps, notes and searches are recorded"),
-    LifecycleAction("incident.note", "Incident note", "Ctrl+Shift+N", "focus_note"),
-    LifecycleAction("incident.end", "End incident and capture…", "Ctrl+Shift+I", "end_incident"),
-    LifecycleAction("review.queue", "Review queue", "Ctrl+Shift+R", "show_review_queue"),
-    LifecycleAction("report.dashboard", "Knowledge base health", "Ctrl+Shift+H",
-                    "show_dashboard"),
-    LifecycleAction("report.export", "Export health report…", "", "export_report"),
-)
+#: This module's actions, declared with the window's others (see :mod:`kbapp.ui.actions`).
+ACTIONS = LIFECYCLE_ACTIONS
 
 
 class LifecycleViews(QObject):

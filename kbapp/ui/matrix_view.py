@@ -3,6 +3,8 @@ gaps highlighted, and the list of gaps below. Double-click opens the document be
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -17,10 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.catalog import CatalogChanges
 from kbapp.matrix import Matrix, build_matrix, cell_text
 from kbapp.ui.incident import follow
 from kbapp.workspace import Workspace
+
+if TYPE_CHECKING:
+    from kbapp.catalog import CatalogChanges  # SQLAlchemy loads on first use, not at start-up
 
 GAP_COLOUR = QColor("#fdecea")
 PATH_ROLE = Qt.ItemDataRole.UserRole

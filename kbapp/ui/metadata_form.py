@@ -98,14 +98,17 @@ class MetadataForm(QWidget):
         for column, (label, widget) in enumerate(row):
             grid.addWidget(QLabel(label), 1, column * 2)
             grid.addWidget(widget, 1, column * 2 + 1)
-        lists = [("Owners", "owners"), ("Systems", "systems"), ("Tags", "tags")]
-        for column, (label, name) in enumerate(lists):
-            grid.addWidget(QLabel(label), 2, column * 2)
-            grid.addWidget(self.list_edits[name], 2, column * 2 + 1)
-        grid.addWidget(QLabel("Review every"), 2, 6)
-        grid.addWidget(self.interval_spin, 2, 7)
-        grid.addWidget(QLabel("Incidents"), 3, 0)
-        grid.addWidget(self.list_edits["incidents"], 3, 1, 1, 3)
+        # Owners are e-mail addresses: a wide field, so that a whole address shows.
+        grid.addWidget(QLabel("Owners"), 2, 0)
+        grid.addWidget(self.list_edits["owners"], 2, 1, 1, 3)
+        grid.addWidget(QLabel("Incidents"), 2, 4)
+        grid.addWidget(self.list_edits["incidents"], 2, 5, 1, 3)
+        grid.addWidget(QLabel("Systems"), 3, 0)
+        grid.addWidget(self.list_edits["systems"], 3, 1)
+        grid.addWidget(QLabel("Tags"), 3, 2)
+        grid.addWidget(self.list_edits["tags"], 3, 3)
+        grid.addWidget(QLabel("Review every"), 3, 4)
+        grid.addWidget(self.interval_spin, 3, 5, Qt.AlignmentFlag.AlignLeft)
         for column in (1, 3, 5):
             grid.setColumnStretch(column, 1)
 

@@ -44,6 +44,10 @@ class NewDocumentDialog(QDialog):
         self.description = QLabel()
         self.description.setObjectName("hint")
         self.description.setWordWrap(True)
+        # Room for two lines whatever the template: the dialog is sized before the text is set
+        # and a word-wrapped label does not make it grow, so a longer text was cut off.
+        self.description.setMinimumHeight(self.description.fontMetrics().lineSpacing() * 2 + 4)
+        self.description.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.template_combo.currentIndexChanged.connect(self._on_template_changed)
         self.title_edit = QLineEdit(title)
         self.title_edit.setPlaceholderText("e.g. Fail over the payments database")

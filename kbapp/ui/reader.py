@@ -69,7 +69,8 @@ def load_page(workspace: Workspace, path: str) -> Page:
 
 def header_html(workspace: Workspace, doc: Document, today: dt.date | None = None) -> str:
     """Title, then type · status · organisation · review state, then owners, systems, tags,
-    last review and incidents: what an engineer checks before trusting a runbook."""
+    last review and incidents: what an engineer checks before trusting a runbook. Ticket ids
+    link to their ticket system (``.kb/config.toml``); the reader asks before opening them."""
     info = review_state_of(doc, workspace.config, today)
     esc = html.escape
     badges = [style.badge(doc.type or "document", "type"), style.badge(doc.status, doc.status)]
@@ -94,8 +95,11 @@ def header_html(workspace: Workspace, doc: Document, today: dt.date | None = Non
         rows.append(("Reviewed", "never"))
     if doc.incidents:
         rows.append(("Incidents", ", ".join(doc.incidents)))
+    linker = workspace.ticket_linker()
+    # Values are escaped; ticket ids (incidents, a ticket in a tag) then link to their system.
     details = "".join(
-        f"<tr><td style='color:gray; padding-right:10px'>{esc(k)}</td><td>{esc(v)}</td></tr>"
+        f"<tr><td style='color:gray; padding-right:10px'>{esc(k)}</td>"
+        f"<td>{linker.link_html(esc(v))}</td></tr>"
         for k, v in rows
     )
     first = next((h for h in doc.headings() if h.level == 1), None)

@@ -8,7 +8,7 @@ It adapts :func:`kbapp.review.review_queue` and :mod:`kbapp.review_actions` (cor
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.catalog import CatalogChanges
 from kbapp.errors import KbError
 from kbapp.review import ReviewItem, ReviewState, queue_sort_key, review_queue
 from kbapp.review_actions import (
@@ -50,6 +49,9 @@ from kbapp.review_actions import (
 )
 from kbapp.ui.incident import follow
 from kbapp.workspace import Workspace
+
+if TYPE_CHECKING:
+    from kbapp.catalog import CatalogChanges  # SQLAlchemy loads on first use, not at start-up
 
 COLUMNS = ("State", "Due", "Days", "Title", "Type", "Organisation", "Owners")
 STATE_COLOURS = {

@@ -15,18 +15,21 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractListModel,
     QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPointF,
+    QRect,
     QRectF,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QKeyEvent, QPainter, QPalette, QTextDocument
+from PySide6.QtGui import QHelpEvent, QKeyEvent, QMouseEvent, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -38,6 +41,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -48,6 +52,7 @@ from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:  # Whoosh loads on the worker that opens the index, not at start-up
     from kbapp.search import SearchHit, SearchIndex, SearchResponse
+    from kbapp.tickets import TicketLinker
 
 DEBOUNCE_MS = 90
 SETTLE_MS = 2500  # a query unchanged this long counts as one search (incident timeline)
@@ -93,8 +98,9 @@ class ResultsModel(QAbstractListModel):
         return None
 
 
-def row_html(hit: SearchHit, muted: str) -> str:
-    """A result row: title, badges and path, then the highlighted snippet."""
+def row_html(hit: SearchHit, muted: str, linker: TicketLinker | None = None) -> str:
+    """A result row: title, badges and path, then the highlighted snippet, its ticket ids
+    linked to their ticket system."""
     badges = [style.badge(hit.type or "document", "type"), style.badge(hit.status, hit.status)]
     if hit.owner_org:
         badges.append(style.badge(hit.owner_org, "org"))
@@ -102,6 +108,8 @@ def row_html(hit: SearchHit, muted: str) -> str:
         label = "review overdue" if hit.review_state == "overdue" else "review due"
         badges.append(style.badge(label, hit.review_state))
     snippet = hit.snippets[0] if hit.snippets else ""
+    if linker is not None:
+        snippet = linker.link_html(snippet)
     return (
         f"<div style='font-size:large; font-weight:600'>{html.escape(hit.title)}</div>"
         f"<div>{' '.join(badges)}&nbsp;&nbsp;<span style='color:{muted}; font-size:small'>"
@@ -110,21 +118,43 @@ def row_html(hit: SearchHit, muted: str) -> str:
     )
 
 
+def whole_lines_height(doc: QTextDocument, limit: float) -> float:
+    """The height of ``doc``'s lines that fit whole within ``limit`` (from the top)."""
+    fitted = 0.0
+    block = doc.begin()
+    while block.isValid():
+        top = doc.documentLayout().blockBoundingRect(block).top()
+        layout = block.layout()
+        for number in range(layout.lineCount()):
+            line = layout.lineAt(number)
+            bottom = top + line.y() + line.height()
+            if bottom > limit:
+                return fitted
+            fitted = bottom
+        block = block.next()
+    return limit
+
+
 class ResultDelegate(QStyledItemDelegate):
-    """Paints a row from a cached rich-text document (made on first paint)."""
+    """Paints a row from a cached rich-text document (made on first paint). A click on a link
+    in it (a ticket id) is reported by :attr:`link_activated` instead of opening the row."""
+
+    link_activated = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._cache: dict[tuple[int, int], QTextDocument] = {}
         self.css = ""
         self.muted = "#5F6B76"
+        self.linker: TicketLinker | None = None
 
     def clear(self, palette: QPalette) -> None:
         self._cache.clear()
         dark = style.is_dark(palette)
         self.muted = "#9AA4AE" if dark else "#5F6B76"
         match = "#6B5B00" if dark else "#FFE680"
-        self.css = f"b.match {{ background-color: {match}; }}"
+        link = "#8AB4F8" if dark else "#1A5FB4"  # a ticket id: readable on either background
+        self.css = f"b.match {{ background-color: {match}; }} a {{ color: {link}; }}"
 
     def _document(self, hit: SearchHit, width: int) -> QTextDocument:
         key = (id(hit), width)
@@ -133,7 +163,7 @@ class ResultDelegate(QStyledItemDelegate):
             doc = QTextDocument()
             doc.setDefaultStyleSheet(self.css)
             doc.setDocumentMargin(6)
-            doc.setHtml(row_html(hit, self.muted))
+            doc.setHtml(row_html(hit, self.muted, self.linker))
             doc.setTextWidth(width)
             self._cache[key] = doc
         return doc
@@ -149,7 +179,9 @@ class ResultDelegate(QStyledItemDelegate):
         doc = self._document(hit, rect.width() - 8)
         painter.save()
         painter.translate(rect.left() + 4, rect.top() + 2)
-        painter.setClipRect(QRectF(0, 0, rect.width() - 8, rect.height() - 4))
+        # A long title or snippet is cut after its last whole line, never through a line.
+        painter.setClipRect(QRectF(0, 0, rect.width() - 8, whole_lines_height(
+            doc, rect.height() - 4)))
         doc.drawContents(painter)
         painter.restore()
         painter.save()
@@ -159,6 +191,30 @@ class ResultDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802
         return QSize(200, ROW_HEIGHT)
+
+    def link_at(self, hit: SearchHit, rect: QRect, pos: QPointF) -> str:
+        """The link under ``pos`` (view coordinates) in the row drawn in ``rect``, or ""."""
+        doc = self._document(hit, rect.width() - 8)
+        return doc.documentLayout().anchorAt(pos - QPointF(rect.left() + 4, rect.top() + 2))
+
+    def editorEvent(self, event: QEvent, model: QAbstractItemModel,  # noqa: N802
+                    option: QStyleOptionViewItem, index: Index) -> bool:
+        if (isinstance(event, QMouseEvent) and event.type() == QEvent.Type.MouseButtonRelease
+                and event.button() == Qt.MouseButton.LeftButton):
+            href = self.link_at(index.data(HIT_ROLE), option.rect, event.position())
+            if href:
+                self.link_activated.emit(href)
+                return True
+        return super().editorEvent(event, model, option, index)
+
+    def helpEvent(self, event: QHelpEvent, view: QAbstractItemView,  # noqa: N802
+                  option: QStyleOptionViewItem, index: Index) -> bool:
+        href = self.link_at(index.data(HIT_ROLE), option.rect, QPointF(event.pos()))
+        if href:
+            QToolTip.showText(event.globalPos(), f"{href}\n(asks before opening your browser)",
+                              view)
+            return True
+        return super().helpEvent(event, view, option, index)
 
 
 class EmptyState(QWidget):
@@ -202,6 +258,8 @@ class SearchView(QWidget):
     searched = Signal(str, int)
     #: An answer was shown (tests, benchmarks).
     results_shown = Signal(object)
+    #: A link in a result (a ticket id) was clicked: the window asks before opening it.
+    link_activated = Signal(str)
 
     def __init__(self, workspace: Workspace, tasks: Tasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -243,6 +301,7 @@ class SearchView(QWidget):
         self.model = ResultsModel()
         self.delegate = ResultDelegate(self)
         self.delegate.clear(self.palette())
+        self.delegate.link_activated.connect(self.link_activated)
         self.list = QListView()
         self.list.setObjectName("results")
         self.list.setModel(self.model)
@@ -358,6 +417,7 @@ class SearchView(QWidget):
         self.response = response
         self._shown_query = query
         self.delegate.clear(self.palette())
+        self.delegate.linker = self.workspace.ticket_linker()
         self.model.set_hits(response.hits)
         self._fill_facets(response)
         has_hits = bool(response.hits)

@@ -11,12 +11,15 @@ names (one method per action, in the order of the menus).
 from __future__ import annotations
 
 import html
+import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -28,22 +31,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.catalog import CatalogChanges
 from kbapp.drafts import DraftStore
 from kbapp.interaction import Level
 from kbapp.ui import actions as action_list
 from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.conflicts_view import ConflictsView
-from kbapp.ui.cosourcing import CosourcingViews
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
-from kbapp.ui.lifecycle import LifecycleViews
 from kbapp.ui.new_document import NewDocumentDialog
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
 from kbapp.ui.sync_view import SyncController
 from kbapp.ui.tasks import Tasks, relay
 from kbapp.workspace import Workspace
+
+if TYPE_CHECKING:
+    from kbapp.catalog import CatalogChanges
+    from kbapp.ui.cosourcing import CosourcingViews
+    from kbapp.ui.lifecycle import LifecycleViews
+
+#: Core modules behind the lifecycle and co-sourcing views (SQLAlchemy for the activity store
+#: and the catalog, Jinja2 for the report, ...): a worker imports them after the window is
+#: shown, and the views are built when they are in (see :meth:`MainWindow.start`).
+DEFERRED_MODULES = ("kbapp.catalog", "kbapp.incident", "kbapp.capture", "kbapp.report_html",
+                    "kbapp.review_actions", "kbapp.matrix", "kbapp.handover", "kbapp.onboarding")
+
+
+def _import_deferred() -> None:
+    for name in DEFERRED_MODULES:
+        importlib.import_module(name)
 
 
 class WindowInteraction:
@@ -101,9 +117,10 @@ class MainWindow(QMainWindow):
         self._close_confirmed = False
         self.setObjectName("mainWindow")
         self.setWindowTitle(f"{workspace.config.name} — kbapp")
+        self._lifecycle: LifecycleViews | None = None
+        self._cosourcing: CosourcingViews | None = None
         self._create_views()
         self._create_layout()
-        self._create_lifecycle()
         self._create_actions()
         self._create_status_bar()
         self._connect_views()
@@ -147,12 +164,41 @@ class MainWindow(QMainWindow):
         return {"start": self.start_page, "reader": self.reader, "editor": self.editor,
                 "history": self.history, "conflicts": self.conflicts}[name]
 
-    def _create_lifecycle(self) -> None:
-        self.lifecycle = LifecycleViews(self, self.workspace, self.tasks)
-        self.lifecycle.open_requested.connect(self.open_document)
-        self.lifecycle.fix_requested.connect(self.edit_document)
-        self.cosourcing = CosourcingViews(self, self.workspace)
-        self.cosourcing.open_requested.connect(self.open_document)
+    @property
+    def lifecycle(self) -> LifecycleViews:
+        """Incident mode, review queue, health dashboard: built after the first paint
+        (:meth:`start`), or here on first use if that is sooner."""
+        if self._lifecycle is None:
+            self._create_deferred_views()
+        assert self._lifecycle is not None
+        return self._lifecycle
+
+    @property
+    def cosourcing(self) -> CosourcingViews:
+        """Responsibility matrix, handovers, onboarding: built like :attr:`lifecycle`."""
+        if self._cosourcing is None:
+            self._create_deferred_views()
+        assert self._cosourcing is not None
+        return self._cosourcing
+
+    def _create_deferred_views(self) -> None:
+        from kbapp.ui.cosourcing import CosourcingViews
+        from kbapp.ui.lifecycle import LifecycleViews
+
+        if self._lifecycle is not None:
+            return
+        # The incident banner goes above the central widget, which is re-parented for it: show
+        # it again at once (Qt would on the next turn of the event loop) and keep the focus.
+        focused, central = QApplication.focusWidget(), self.centralWidget()
+        self._lifecycle = LifecycleViews(self, self.workspace, self.tasks)
+        if central is not None:
+            central.show()
+        self._lifecycle.open_requested.connect(self.open_document)
+        self._lifecycle.fix_requested.connect(self.edit_document)
+        self._cosourcing = CosourcingViews(self, self.workspace)
+        self._cosourcing.open_requested.connect(self.open_document)
+        if focused is not None:
+            focused.setFocus()
 
     def _create_actions(self) -> None:
         self.actions_by_id = action_list.install(self, self._handler)
@@ -162,8 +208,10 @@ class MainWindow(QMainWindow):
 
     def _handler(self, name: str) -> Callable[[], object]:
         owner, _, method = name.rpartition(".")
-        views = {"": self, "lifecycle": self.lifecycle, "cosourcing": self.cosourcing}
-        return getattr(views[owner], method)
+        if not owner:
+            return getattr(self, method)
+        # The views behind these are built after the first paint: look them up when triggered.
+        return lambda: getattr(getattr(self, owner), method)()
 
     def _create_status_bar(self) -> None:
         self.sync = SyncController(self.workspace, self.tasks, self)
@@ -176,8 +224,10 @@ class MainWindow(QMainWindow):
         for view in (self.reader, self.editor, self.history, self.conflicts, self.sync):
             view.message.connect(self.show_message)
         self.search.open_requested.connect(self.open_document)
+        self.search.link_activated.connect(self.reader.follow_link)  # asks first
         self.search.create_requested.connect(lambda title: self.new_document(title))
-        self.search.searched.connect(self.lifecycle.record_search)
+        self.search.searched.connect(
+            lambda query, hits: self.lifecycle.record_search(query, hits))
         self.browse.open_requested.connect(self.open_document)
         self.reader.document_shown.connect(self._on_document_shown)
         self.editor.saved.connect(self._on_saved)
@@ -192,12 +242,14 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """After the window is shown: open the index, fill the panels, check sync, offer
-        drafts left behind by a crash. Everything slow runs in the background."""
+        drafts left behind by a crash, and build the lifecycle and co-sourcing views once a
+        worker has imported what they need. Everything slow runs in the background."""
         self.search.focus_field()
         self.search.start()
         self.browse.reload()
         self.sync.start()
         self.offer_drafts()
+        self.tasks.run(_import_deferred, lambda _none: self._create_deferred_views(), owner=self)
 
     # ------------------------------------------------------------------ pages
 
