@@ -28,7 +28,7 @@ DOCS: dict[str, str] = {
     "runbooks/etcd-no-leader.md": front(
         "kb-00000001", "etcdNoLeader", "runbook", tags=("etcd",), systems=("openshift",),
         last_reviewed="2099-01-01",
-    ) + "# etcdNoLeader\n\n## Meaning\n\nThe etcd cluster has lost its leader.\n\n"
+    ) + "# etcdNoLeader\n\n## Meaning\n\netcdNoLeader fires: the etcd cluster has lost its leader.\n\n"
         "```shell\netcdctl endpoint status --cluster\n```\n",
     "known-errors/ora-600.md": front(
         "kb-00000002", "Oracle internal error", "known-error", org="partner",

@@ -11,6 +11,7 @@ from search_helpers import populate
 from kbapp.search import SearchIndex, SearchResponse
 from kbapp.search.analysis import analyze, phrase_terms, query_words, word_terms
 from kbapp.search.query import parse_query
+from kbapp.search.snippets import Highlighter, readable_text
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
 
@@ -250,7 +251,9 @@ def test_hits_carry_fields_review_state_snippets_and_facets(index: SearchIndex) 
     assert first.title == "Fail over the payments database"
     assert first.review_state == "overdue"  # shown, not hidden
     assert first.kb == "Fixture KB" and first.score > 0
-    assert first.snippets == [] or all("<b class=\"match\">" in s for s in first.snippets)
+    # "failover" is only in its tags: the row shows the text's opening, without Markdown marks
+    assert first.snippets == ["Steps: Promote the replica, then repoint the payments application. "
+                              "Postgres replication must be healthy."]
     assert all(hit.snippets == [] for hit in response.hits[1:])  # only the shown ones
     assert response.total == 3
     assert dict(response.facets["type"]) == {"sop": 2, "runbook": 1}
@@ -268,6 +271,25 @@ def test_snippets_are_escaped_and_highlight_word_forms(index: SearchIndex) -> No
     ora = index.search("kcbgtcr_13 ").hits[0].snippets[0]
     assert "<b class=\"match\">kcbgtcr_13</b>" in ora
     assert "<script" not in "".join(index.search("installer ").hits[0].snippets)
+
+
+def test_snippets_read_as_text_not_markdown() -> None:
+    body = (
+        "# Restart the API\n\n## Steps\n\n1. Check `kubectl get pods` first.\n"
+        "   ```bash\n   kubectl -n pay rollout restart deploy/api | tail\n   ```\n"
+        "- [x] See [[kb-1234abcd|the failover SOP]] and [[kb-0000beef]].\n"
+        "> **Note**: read the [vendor guide](https://example.com/x_(y)) <br/>first.\n\n"
+        "| Step | Who |\n|------|:---:|\n| restart | partner |\n"
+    )
+    text = readable_text(body, title="Restart the API")
+    assert " ".join(text.split()) == (
+        "Steps: 1. Check kubectl get pods first. kubectl -n pay rollout restart deploy/api | tail "
+        "See the failover SOP and kb-0000beef. Note: read the vendor guide first. "
+        "Step · Who restart · partner")
+    fragment = Highlighter({"restart"}).fragments(text)[0]
+    assert '<b class="match">restart</b>' in fragment and "#" not in fragment
+    # a heading other than the title stays, as words
+    assert " ".join(readable_text("# Other\nbody", title="Restart").split()) == "Other: body"
 
 
 def test_limit_and_snippet_count(index: SearchIndex) -> None:

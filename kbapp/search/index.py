@@ -49,7 +49,7 @@ from kbapp.search.schema import (
     read_document,
 )
 from kbapp.search.searcher import DocTable, QueryRunner, SegmentTable, synonym_groups
-from kbapp.search.snippets import Highlighter
+from kbapp.search.snippets import Highlighter, readable_text
 
 if TYPE_CHECKING:
     from kbapp.workspace import Workspace
@@ -328,7 +328,7 @@ class SearchIndex:
                 kb=config.name,
             )
             if number < snippets:
-                hit.snippets = highlighter.fragments(self._body_text(hit.path))
+                hit.snippets = highlighter.fragments(readable_text(self._body_text(hit.path), hit.title))
             hits.append(hit)
         return hits
 

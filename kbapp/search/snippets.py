@@ -19,6 +19,40 @@ MAX_FRAGMENTS = 3
 _SPACE_RE = re.compile(r"\s+")
 _WORD_CHARS = re.compile(r"[\w\-./\\@]")
 
+# Markdown syntax a reader does not want in a result row. Every pattern is bounded and linear:
+# the text is untrusted and this runs on each keystroke.
+_FENCE_RE = re.compile(r"^[ \t]*(?:```|~~~)[^\n]*$", re.M)
+_HEADING_RE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+([^\n]*?)[ \t#]*$", re.M)
+_WIKI_RE = re.compile(r"\[\[([^\]|\n]{1,200})(?:\|([^\]\n]{1,200}))?\]\]")
+_LINK_RE = re.compile(r"!?\[([^\]\n]{0,300})\]\((?:[^()\n]|\([^()\n]{0,200}\)){0,1000}\)")
+_TABLE_RULE_RE = re.compile(r"^[ \t]*\|?[ \t:|-]*-[ \t:|-]*$", re.M)
+_TAG_RE = re.compile(r"</?[A-Za-z][^<>\n]{0,300}>|<!--[^\n]{0,300}?-->")
+_MARKS_RE = re.compile(r"\*\*|__|`+|^[ \t]*>[ \t]?|^[ \t]*[-*+][ \t]+(?:\[[ xX]\][ \t]+)?", re.M)
+_TABLE_ROW_RE = re.compile(r"^[ \t]*\|([^\n]*?)\|?[ \t]*$", re.M)
+_CELL_RE = re.compile(r"[ \t]*\|[ \t]*")
+
+
+def readable_text(body: str, title: str = "") -> str:
+    """``body`` as a reader sees it, for fragments: no heading marks, backticks, link targets,
+    HTML tags or table rules; ``[[kb-id|label]]`` becomes its label. A first heading that only
+    repeats ``title`` (shown above the fragments) is dropped."""
+    text = _FENCE_RE.sub("", body)
+    first = _HEADING_RE.search(text)
+    if first and title and first.group(1).strip().casefold() == title.strip().casefold():
+        text = text[: first.start()] + text[first.end() :]
+    text = _HEADING_RE.sub(lambda m: _heading(m.group(1)), text)
+    text = _WIKI_RE.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _LINK_RE.sub(r"\1", text)
+    text = _TABLE_RULE_RE.sub("", text)
+    text = _TAG_RE.sub(" ", text)
+    text = _TABLE_ROW_RE.sub(lambda m: _CELL_RE.sub(" · ", m.group(1).strip()), text)
+    return _MARKS_RE.sub("", text).strip()
+
+
+def _heading(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".:?!" else f"{text}:"
+
 
 class Highlighter:
     """Finds the query's terms in a text; build one per query, use it for each shown hit."""
@@ -74,8 +108,9 @@ class Highlighter:
         if limit <= 0:
             return []
         spans = self.matches(text)
-        if not spans:
-            return []
+        if not spans:  # matched on a field, not the text: the text's opening says what it is
+            opening = _window(text, 0, 0)
+            return [_render(text, *opening, [])] if text.strip() else []
         chosen: list[tuple[int, int]] = []  # fragment windows
         seen_words: set[str] = set()
         # Prefer windows that show a term not shown yet, in document order.
