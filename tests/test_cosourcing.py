@@ -458,3 +458,32 @@ def test_health_report_has_a_handover_section_with_ticket_links(kb: Workspace, t
     written = {p.name: p for p in write_csv(report, tmp_path / "csv")}
     lines = written["handovers.csv"].read_text().splitlines()
     assert lines[1].startswith("kb-30000001,Fail over,internal,partner,2026-09-01,3,4,")
+
+
+def test_ticket_ids_are_searched_as_identifiers(kb: Workspace) -> None:
+    from helpers import git, write_doc
+    from search_helpers import front
+
+    from kbapp.search import SearchIndex
+
+    write_doc(kb, "post-incident/vpn.md", front(
+        "kb-0000a001", "Site-to-site VPN outage", "post-incident",
+        extra="incidents:\n  - PRT-4471") + "The tunnel dropped after ISP maintenance.\n")
+    write_doc(kb, "runbooks/vpn.md", front("kb-0000a002", "VPN tunnel down", "runbook")
+              + "Seen in INC-20417 and PRT-4471; restart the tunnel.\n")
+    write_doc(kb, "runbooks/other.md", front("kb-0000a003", "Disk full", "runbook")
+              + "Ticket INC-20418 was about a disk, 4471 bytes left.\n")
+    git(kb.root, "add", "-A")
+    git(kb.root, "commit", "-q", "-m", "tickets")
+    index = SearchIndex.for_workspace(kb)
+    index.catch_up()
+
+    def found(query: str) -> list[str]:
+        return [hit.id for hit in index.search(query).hits]
+
+    # the whole id, in any case, with or without its dash; the front matter counts
+    assert found("PRT-4471")[:2] == ["kb-0000a001", "kb-0000a002"]
+    assert found("prt4471")[:2] == ["kb-0000a001", "kb-0000a002"]
+    assert found("INC-20417") == ["kb-0000a002"]  # not INC-20418
+    hit = index.search("INC-20417").hits[0]
+    assert '<b class="match">INC-20417</b>' in hit.snippets[0]
