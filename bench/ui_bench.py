@@ -59,7 +59,7 @@ CHILD = r"""
 import json, os, sys, time
 started = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
-from PySide6.QtCore import QElapsedTimer, QTimer, Qt
+from PySide6.QtCore import QEventLoop, QTimer, Qt
 from PySide6.QtTest import QTest
 from kbapp.settings import Settings
 from kbapp.ui.app import application, open_window
@@ -80,6 +80,13 @@ while window.tasks.busy and time.monotonic() < deadline:
     app.processEvents()
     time.sleep(0.005)
 
+def wait(ms):
+    # Not QTest.qWait: it keeps the GIL while it spins, so the search workers hardly run
+    # (a pure-Python thread ran 200 times slower). An event loop waits as app.exec() does.
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
 stalls = []
 last = [time.perf_counter()]
 worst = [0.0]
@@ -91,27 +98,36 @@ timer = QTimer()
 timer.setTimerType(Qt.TimerType.PreciseTimer)
 timer.timeout.connect(tick)
 timer.start(1)
+answered = {}
+window.search.results_shown.connect(
+    lambda r: answered.setdefault(window.search.field.text(), time.perf_counter()))
 results = []
 for query in sys.argv[3].split(","):
     window.search.field.clear()
-    QTest.qWait(300)
+    wait(300)
+    answered.clear()
     per_key = []
     for char in query:
         last[0] = time.perf_counter(); worst[0] = 0.0
         QTest.keyClick(window.search.field, char)
-        QTest.qWait(150)
+        typed = time.perf_counter()
+        wait(150)
         per_key.append(worst[0])
-    shown_answer = []
-    window.search.results_shown.connect(lambda r: shown_answer.append(r))
     last[0] = time.perf_counter(); worst[0] = 0.0
-    QTest.qWait(600)
+    deadline = time.monotonic() + 5
+    while query not in answered and time.monotonic() < deadline:
+        wait(5)
+    wait(100)
     per_key[-1] = max(per_key[-1], worst[0])
     total = window.search.response.total if window.search.response else -1
+    latency = (answered[query] - typed) * 1000 if query in answered else None
     results.append({"query": query, "stalls_ms": [round(s * 1000, 1) for s in per_key],
-                    "total": total})
+                    "total": total, "answer_ms": latency})
 timer.stop()
-print(json.dumps({"shown": shown, "index_open": index_open, "typing": results}))
-window.close()
+print(json.dumps({"shown": shown, "index_open": index_open, "typing": results}), flush=True)
+window.close()  # as the app does when it quits
+app.processEvents()
+window.workspace.close()
 """
 
 
@@ -154,8 +170,16 @@ def main() -> int:
     print(f"UI-thread stall per keystroke over {len(stalls)} keystrokes: "
           f"median {statistics.median(stalls):.1f} ms, p95 "
           f"{sorted(stalls)[int(len(stalls) * 0.95) - 1]:.1f} ms, max {max(stalls):.1f} ms")
+    answers = [q["answer_ms"] for r in runs for q in r["typing"]]
+    if None in answers:
+        print(f"  {answers.count(None)} typed queries got no answer within 5 s")
+    answers = [a for a in answers if a is not None]
+    if answers:
+        print(f"last keystroke → its results on screen over {len(answers)} queries: median "
+              f"{statistics.median(answers):.0f} ms, max {max(answers):.0f} ms")
     for query in runs[0]["typing"]:
-        print(f"  {query['query']!r}: {query['total']} results; stalls {query['stalls_ms']} ms")
+        print(f"  {query['query']!r}: {query['total']} results; stalls {query['stalls_ms']} ms; "
+              f"answer {query['answer_ms'] or 0:.0f} ms")
     return 0
 
 

@@ -136,6 +136,50 @@ def test_search_as_you_type_opens_the_document(qtbot, docs_kb: Workspace,  # typ
     qtbot.waitUntil(lambda: view.model.rowCount() == 0)
 
 
+def test_one_search_at_a_time_and_the_last_text_wins(qtbot, docs_kb: Workspace,  # type: ignore[no-untyped-def]
+                                                     tasks: Tasks) -> None:
+    """Keys typed while a search runs do not start searches beside it (they would only fight
+    over the GIL); the text as it is when the search ends is searched next, and an answer to
+    a text that has changed since is never shown."""
+    view = SearchView(docs_kb, tasks)
+    qtbot.addWidget(view)
+    view.show()
+    view.start()
+    qtbot.waitUntil(lambda: view.index is not None and not tasks.busy, timeout=10000)
+    real = view.index
+    gate = threading.Event()
+    running: list[str] = []
+    asked: list[str] = []
+    overlaps: list[int] = []
+
+    class Watched:  # the real index, watched: how many searches run at once
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def search(self, query: str, *args: object, **kwargs: object) -> object:
+            running.append(query)
+            asked.append(query)
+            overlaps.append(len(running))
+            gate.wait(5)
+            try:
+                return real.search(query, *args, **kwargs)
+            finally:
+                running.remove(query)
+
+    view.index = Watched()  # type: ignore[assignment]
+    shown: list[str] = []
+    view.results_shown.connect(lambda _r: shown.append(view.field.text()))
+    qtbot.keyClicks(view.field, "vp")
+    qtbot.waitUntil(lambda: asked == ["vp"], timeout=5000)
+    qtbot.keyClicks(view.field, "n re")  # typed while "vp" is held
+    qtbot.wait(300)  # several debounce intervals: nothing more may start
+    assert asked == ["vp"]
+    gate.set()
+    qtbot.waitUntil(lambda: shown == ["vpn re"], timeout=10000)
+    assert asked == ["vp", "vpn re"] and max(overlaps) == 1  # "vp"'s answer was dropped
+    assert view.selected_hit().path == "sops/vpn.md"
+
+
 def test_reader_links_copy_history_and_refusals(qtbot, docs_kb: Workspace,  # type: ignore[no-untyped-def]
                                                  tasks: Tasks) -> None:
     write_doc(docs_kb, "sops/vpn.md", VPN)

@@ -269,6 +269,8 @@ class SearchView(QWidget):
         self.response: SearchResponse | None = None
         self.filters: dict[str, str] = {}
         self._shown_query = ""
+        self._searching = False  # a search is running on the pool
+        self._rerun = False  # the text changed while it ran: search again when it ends
         self._recorded = ""
         self._create_field()
         self._create_facets()
@@ -402,16 +404,33 @@ class SearchView(QWidget):
         self.debounce.stop()
         query = self.query_text()
         if not query:
-            self.tasks.cancel("search")
+            self._rerun = False  # the running search's answer is dropped as stale
             self._clear_results()
             return
         if self.index is None:
             return  # runs when the index is open
+        if self._searching:
+            # One search at a time: queries run side by side only fight over the GIL and the
+            # searcher, so each answer comes later. The newest text runs when this one ends.
+            self._rerun = True
+            return
+        self._searching = True
         index = self.index
         limit = max(self.workspace.settings.search_limit, 10)
         self.tasks.run(lambda: index.search(query, limit, snippets=10),
-                       lambda response: self.show_response(query, response),
+                       lambda response: self._answered(query, response),
                        self._on_search_failed, owner=self, key="search")
+
+    def _answered(self, query: str, response: SearchResponse) -> None:
+        self._search_ended()
+        if query == self.query_text():  # else stale: the text changed while it ran
+            self.show_response(query, response)
+
+    def _search_ended(self) -> None:
+        self._searching = False
+        if self._rerun:
+            self._rerun = False
+            self.run_query()
 
     def show_response(self, query: str, response: SearchResponse) -> None:
         self.response = response
@@ -439,6 +458,7 @@ class SearchView(QWidget):
         self.status.setText(f"{response.total:,} {noun}{more} · {response.elapsed_ms:.0f} ms{note}")
 
     def _on_search_failed(self, error: Exception) -> None:
+        self._search_ended()
         self.status.setText(f"Search failed: {error}")
 
     def _clear_results(self) -> None:
