@@ -186,7 +186,7 @@ def matrix_for(workspace: Workspace) -> Matrix:
 def cell_text(cell: Cell) -> str:
     if not cell.docs:
         return "-"
-    orgs = "/".join(cell.responsible) or "?"
+    orgs = "/".join(cell.responsible) or "nobody named"
     return f"{orgs} ({len(cell.docs)})"
 
 

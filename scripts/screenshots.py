@@ -176,6 +176,21 @@ def main() -> int:
     over(window, palette, out, "window-palette.png")
     palette.hide()
 
+    # 8. Co-sourcing: the responsibility matrix with its gaps, and the handovers, each dock
+    # taken out of the window at a readable size.
+    window.search.field.clear()
+    for show, dock, name in ((window.cosourcing.show_matrix, "matrix_dock", "window-matrix.png"),
+                             (window.cosourcing.show_handovers, "handover_dock",
+                              "window-handovers.png")):
+        show()
+        panel = getattr(window.cosourcing, dock)
+        panel.setFloating(True)
+        panel.resize(1100, 620)
+        settle(app, window)
+        save(panel, out, name)
+        panel.setFloating(False)
+        panel.hide()
+
     if args.dark:
         app.setPalette(dark_palette())
         from kbapp.ui import style

@@ -155,7 +155,7 @@ def test_matrix_cells_and_gaps_on_a_fixture_kb(matrix_kb: Workspace) -> None:
     assert m.cell("vpn", "sop").responsible == ["partner"]  # a person counts for their org
     assert m.cell("erp", "runbook").docs == []  # retired documents are left out
     assert matrix.cell_text(m.cell("payments-db", "sop")) == "internal/partner (2)"
-    assert matrix.cell_text(m.cell("vpn", "runbook")) == "? (1)"
+    assert matrix.cell_text(m.cell("vpn", "runbook")) == "nobody named (1)"
     gaps = {(g.kind, g.system, g.doc_type): g for g in m.gaps}
     assert set(gaps) == {
         ("no-runbook", "erp", "runbook"),

@@ -56,8 +56,8 @@ def test_matrix_view_shows_responsibility_and_highlights_gaps(kb: Workspace, qtb
     assert view.is_gap("vpn", "runbook") and view.cell_text_at("vpn", "runbook") == ""
     assert not view.is_gap("vpn", "sop")
     gaps = [view.gap_list.item(i).text() for i in range(view.gap_list.count())]
-    assert gaps[0] == "no-runbook: vpn has no published runbook"
-    assert any(g.startswith("disagreement: runbook documents of db") for g in gaps)
+    assert gaps[0] == "vpn has no published runbook"
+    assert any(g.startswith("runbook documents of db disagree on who is responsible") for g in gaps)
     assert "2 systems · 2 gaps" in view.summary_label.text()
     row, column = view.matrix.systems.index("db"), view.matrix.types.index("runbook")  # type: ignore[union-attr]
     with qtbot.waitSignal(view.open_requested) as opened:

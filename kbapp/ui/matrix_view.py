@@ -75,7 +75,8 @@ class MatrixView(QWidget):
                 self.table.setItem(row, column, self._cell_item(matrix, system, doc_type))
         self.gap_list.clear()
         for gap in matrix.gaps:
-            item = QListWidgetItem(f"{gap.kind}: {gap.message}")
+            item = QListWidgetItem(gap.message)  # says what is missing or who disagrees
+            item.setToolTip(gap.message)
             item.setData(PATH_ROLE, gap.docs[0].path if gap.docs else "")
             self.gap_list.addItem(item)
         self.summary_label.setText(
