@@ -35,8 +35,6 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
-    create_engine,
-    event,
     func,
     select,
     text,
@@ -44,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from kbapp.dbengine import sqlite_engine
 from kbapp.errors import KbError
 from kbapp.events import Event
 from kbapp.interaction import Level
@@ -281,19 +280,7 @@ class ActivityStore:
         return len(self.migrations)
 
     def _connect(self) -> Engine:
-        engine = create_engine(
-            f"sqlite:///{self.db_path}", connect_args={"timeout": 30, "check_same_thread": False}
-        )
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(connection: Any, _record: Any) -> None:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")  # the window and the CLI at once
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
+        return sqlite_engine(self.db_path)
 
     def _open(self) -> Engine:
         try:

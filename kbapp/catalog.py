@@ -29,9 +29,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    create_engine,
     delete,
-    event,
     select,
     text,
     update,
@@ -40,6 +38,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from kbapp import documents, frontmatter
+from kbapp.dbengine import sqlite_engine
 from kbapp.errors import DocumentError
 from kbapp.links import extract_links
 
@@ -227,19 +226,7 @@ class Catalog:
         return engine
 
     def _connect(self) -> Engine:
-        engine = create_engine(
-            f"sqlite:///{self.db_path}", connect_args={"timeout": 30, "check_same_thread": False}
-        )
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(connection: Any, _record: Any) -> None:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")  # the window and the CLI at once
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        return engine
+        return sqlite_engine(self.db_path)
 
     def _version(self, engine: Engine) -> int | None:
         with engine.connect() as conn:

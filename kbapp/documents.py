@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kbapp import frontmatter
+from kbapp import frontmatter, mdlines
 from kbapp.errors import DocumentError
 from kbapp.fsutil import atomic_write, read_document_bytes
 
@@ -32,7 +32,6 @@ BOM = b"\xef\xbb\xbf"
 _H1_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
 _HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _SETEXT_H1_RE = re.compile(r"^(?P<title>[^\n]+)\n=+[ \t]*$", re.M)
-_FENCE_RE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 
 
 def new_id() -> str:
@@ -181,17 +180,8 @@ class Document:
     def headings(self) -> list[Heading]:
         """ATX headings outside fenced code blocks."""
         found: list[Heading] = []
-        fence: str | None = None
-        for number, line in enumerate(self.body.split("\n"), start=1):
-            marker = _FENCE_RE.match(line)
-            if marker:
-                token = marker.group(1)
-                if fence is None:
-                    fence = token
-                elif token[0] == fence[0] and len(token) >= len(fence):
-                    fence = None
-                continue
-            if fence is not None:
+        for number, line, kind in mdlines.lines(self.body):
+            if kind != "text":
                 continue
             match = _HEADING_RE.match(line)
             if match:

@@ -7,11 +7,12 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from kbapp import mdlines
+
 WIKI_LINK_RE = re.compile(r"\[\[([^\[\]|\n]{1,200})(?:\|([^\[\]\n]{1,200}))?\]\]")
 _MD_LINK_RE = re.compile(r"(?<!!)\[(?:[^\[\]\n]|\[[^\[\]\n]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _REF_DEF_RE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s.*)?$", re.M)
 _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-_FENCE_RE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
 _INLINE_CODE_RE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 
@@ -29,19 +30,10 @@ class Link:
 def extract_links(body: str) -> list[Link]:
     """Internal links in a Markdown body, outside code blocks and inline code."""
     found: list[Link] = []
-    fence: str | None = None
     if "<!--" in body:  # guidance comments mention [[kb-id]] as an example
         body = _COMMENT_RE.sub(lambda m: "\n" * m.group(0).count("\n"), body)
-    for number, line in enumerate(body.split("\n"), start=1):
-        marker = _FENCE_RE.match(line)
-        if marker:
-            token = marker.group(1)
-            if fence is None:
-                fence = token
-            elif token[0] == fence[0] and len(token) >= len(fence):
-                fence = None
-            continue
-        if fence is not None or line.startswith(("    ", "\t")):
+    for number, line, kind in mdlines.lines(body):
+        if kind != "text" or line.startswith(("    ", "\t")):
             continue
         if "[" not in line:
             continue

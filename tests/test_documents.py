@@ -136,6 +136,28 @@ def test_headings_ignore_code_blocks() -> None:
     assert [(h.level, h.text) for h in doc.headings()] == [(1, "Title"), (2, "Real")]
 
 
+def test_fenced_code_lines_follow_commonmark() -> None:
+    from kbapp import mdlines
+
+    body = ("a\n````md\n```\nstill code\n~~~\n````\n# b\n  ~~~\n~~~~~ x\n  ~~~~\n"
+            "text [[kb-0000000a]]\n```\nunclosed")
+    kinds = [(n, k) for n, _line, k in mdlines.lines(body)]
+    assert kinds == [
+        (1, "text"), (2, "fence"), (3, "code"), (4, "code"), (5, "code"), (6, "fence"),
+        (7, "text"), (8, "fence"), (9, "code"), (10, "fence"), (11, "text"), (12, "fence"),
+        (13, "code"),
+    ]
+    # the same rule for headings, links and the index's code field
+    doc = documents.parse(("---\ntitle: t\n---\n" + body).encode(), "x.md")
+    assert [h.text for h in doc.headings()] == ["b"]
+    from kbapp.links import extract_links
+    from kbapp.search.schema import split_code
+
+    assert [link.target for link in extract_links(body)] == ["kb-0000000a"]
+    prose, code = split_code(body)
+    assert prose.split("\n") == ["a", "# b", "text [[kb-0000000a]]"] and "unclosed" in code
+
+
 def test_broken_yaml_keeps_the_body_and_says_where() -> None:
     doc = documents.parse(b"---\ntitle: ok\ntags: [unclosed\n---\n# Body\n", "b.md")
     assert doc.front_matter_error is not None

@@ -20,7 +20,7 @@ from whoosh import fields, formats
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.system import _INT_SIZE, emptybytes, pack_uint
 
-from kbapp import documents
+from kbapp import documents, mdlines
 from kbapp.errors import DocumentError
 from kbapp.fsutil import read_document_bytes
 from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
@@ -54,7 +54,6 @@ FILTER_FIELDS: dict[str, str] = {
 FACET_FIELDS = {"type": "type", "owner_org": "owner_org", "tags": "tag", "systems": "system"}
 PREFIX_MIN, PREFIX_MAX = 2, 16
 
-_FENCE_RE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 
 
 #: Posting storage: no zlib on blocks (most blocks hold a handful of postings and
@@ -164,18 +163,9 @@ def split_code(body: str) -> tuple[str, str]:
     """(prose, code): fenced code blocks go to the code field, the rest is prose."""
     prose: list[str] = []
     code: list[str] = []
-    fence: str | None = None
-    for line in body.split("\n"):
-        marker = _FENCE_RE.match(line)
-        if marker:
-            token = marker.group(1)
-            if fence is None:
-                fence = token
-                continue
-            if token[0] == fence[0] and len(token) >= len(fence):
-                fence = None
-                continue
-        (code if fence is not None else prose).append(line)
+    for _number, line, kind in mdlines.lines(body):
+        if kind != "fence":
+            (code if kind == "code" else prose).append(line)
     return "\n".join(prose), "\n".join(code)
 
 

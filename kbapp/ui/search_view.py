@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kbapp.review import ReviewState
 from kbapp.ui import style
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
@@ -104,9 +105,8 @@ def row_html(hit: SearchHit, muted: str, linker: TicketLinker | None = None) -> 
     badges = [style.badge(hit.type or "document", "type"), style.badge(hit.status, hit.status)]
     if hit.owner_org:
         badges.append(style.badge(hit.owner_org, "org"))
-    if hit.review_state in ("overdue", "due"):
-        label = "review overdue" if hit.review_state == "overdue" else "review due"
-        badges.append(style.badge(label, hit.review_state))
+    if hit.review_state in (ReviewState.OVERDUE, ReviewState.DUE):
+        badges.append(style.badge(ReviewState(hit.review_state).label, hit.review_state))
     snippet = hit.snippets[0] if hit.snippets else ""
     if linker is not None:
         snippet = linker.link_html(snippet)
