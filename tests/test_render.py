@@ -86,3 +86,24 @@ def test_oversized_input_is_shown_as_plain_text_quickly() -> None:
     rendered = render_markdown("x" * 3_000_000)
     assert rendered.plain_text_fallback and "too large to format" in rendered.html
     assert time.perf_counter() - started < 5
+
+
+def test_rendered_changes_mark_whole_blocks_as_the_reader_shows_them() -> None:
+    from kbapp.renderdiff import rendered_changes
+
+    steps = "".join(f"{n}. step {n}\n" for n in range(1, 4))
+    filler = "".join(f"Paragraph {n}.\n\n" for n in range(8))
+    old = f"# Restart\n\n{filler}{steps}\n```bash\nsystemctl restart api\n```\n\nEnd.\n"
+    new = old.replace("2. step 2", "2. step two, **carefully**").replace("End.", "> New note")
+    blocks = rendered_changes(old, new)
+    kinds = [b.change for b in blocks]
+    # the unchanged start shortened to a gap and the two blocks before the change
+    assert kinds == ["gap", "same", "same", "removed", "added", "same", "removed", "added"]
+    assert [b.html for b in blocks[1:3]] == ["<p>Paragraph 6.</p>", "<p>Paragraph 7.</p>"]
+    removed, added = blocks[3].html, blocks[4].html
+    assert removed.startswith("<ol>") and "step 2" in removed
+    assert "<strong>carefully</strong>" in added and "**" not in added
+    assert blocks[5].html.startswith('<div class="codehilite">') and "copy:" not in blocks[5].html
+    assert blocks[7].html.startswith("<blockquote>")
+    # a first version: everything added
+    assert {b.change for b in rendered_changes("", "# T\n\nText.\n")} == {"added"}

@@ -145,6 +145,10 @@ def test_history_restore(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyp
     qtbot.waitUntil(lambda: "First version" in history.raw.toPlainText()
                     and "+Second version" in history.raw.toPlainText(), timeout=10000)
     assert "Second version" in history.rendered.toPlainText()
+    assert history.tabs.currentWidget() is history.changes  # rendered, as the reader shows it
+    changes = history.changes.toHtml()
+    assert "Second version of the steps." in history.changes.toPlainText()
+    assert "#d4f4dd" in changes.lower() and "##" not in history.changes.toPlainText()
 
     history.select(1)
     with qtbot.waitSignal(history.restored):

@@ -29,13 +29,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp import history
+from kbapp import documents, history
 from kbapp.errors import KbError
 from kbapp.interaction import Level
+from kbapp.renderdiff import Block, rendered_changes
+from kbapp.ui import style
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
 COLUMNS = ("When", "Who", "Organisation", "Message")
+#: Background of added and removed blocks and lines.
+ADDED, REMOVED = "#D4F4DD", "#FADBD8"
 
 
 def side_by_side_html(old: str, new: str, old_label: str = "", new_label: str = "") -> str:
@@ -60,14 +64,33 @@ def side_by_side_html(old: str, new: str, old_label: str = "", new_label: str = 
             now = right[index] if index < len(right) else None
             if was is not None and now is not None:
                 marked_was, marked_now = _word_diff(was, now)
-                rows.append(_row(marked_was, marked_now, "#FADBD8", "#D4F4DD"))
+                rows.append(_row(marked_was, marked_now, REMOVED, ADDED))
             else:
                 rows.append(_row(html.escape(was) if was is not None else "",
                                  html.escape(now) if now is not None else "",
-                                 "#FADBD8" if was is not None else "",
-                                 "#D4F4DD" if now is not None else ""))
+                                 REMOVED if was is not None else "",
+                                 ADDED if now is not None else ""))
     return ("<table width='100%' cellspacing='0' cellpadding='2' "
             "style='font-family: monospace'>" + "".join(rows) + "</table>")
+
+
+def rendered_changes_html(blocks: list[Block], old_label: str = "", new_label: str = "") -> str:
+    """The new version rendered, changed blocks on a coloured band with + or − beside them,
+    removed blocks shown where they were."""
+    parts = []
+    if old_label or new_label:
+        parts.append(f"<p><b>{html.escape(old_label)}</b> → <b>{html.escape(new_label)}</b></p>")
+    for block in blocks:
+        if block.change == "gap":
+            parts.append("<p align='center' style='color: gray'>⋯ unchanged ⋯</p>")
+        elif block.change == "same":
+            parts.append(block.html)
+        else:
+            sign, colour = ("+", ADDED) if block.change == "added" else ("−", REMOVED)
+            parts.append(f"<table width='100%' cellspacing='0' cellpadding='4' bgcolor='{colour}'>"
+                         f"<tr><td width='14' valign='top'><b>{sign}</b></td>"
+                         f"<td>{block.html}</td></tr></table>")
+    return "".join(parts)
 
 
 def _flat(matcher: difflib.SequenceMatcher[str]) -> list[tuple[str, int, int, int, int]]:
@@ -160,6 +183,10 @@ class HistoryView(QWidget):
         self.hint = QLabel("Select one version to see what it changed, or two (Ctrl+click) to "
                            "compare them.")
         self.hint.setObjectName("hint")
+        self.changes = QTextBrowser()  # both versions rendered, changed blocks marked
+        self.changes.setObjectName("renderedChanges")
+        self.changes.setOpenLinks(False)
+        self.changes.document().setDefaultStyleSheet(style.reader_css(self.palette()))
         self.rendered = QTextBrowser()
         self.rendered.setObjectName("renderedDiff")
         self.raw = QPlainTextEdit()
@@ -170,6 +197,7 @@ class HistoryView(QWidget):
         self.raw.setFont(font)
         self.raw_highlighter = DiffHighlighter(self.raw.document())
         self.tabs = QTabWidget()
+        self.tabs.addTab(self.changes, "Rendered changes")
         self.tabs.addTab(self.rendered, "Side by side")
         self.tabs.addTab(self.raw, "Unified diff")
         self.restore_button = QPushButton("Restore this version")
@@ -249,19 +277,23 @@ class HistoryView(QWidget):
         path = self.path
         workspace = self.workspace
 
-        def work() -> tuple[str, str]:
+        def work() -> tuple[str, str, str]:
             new = history.version_text(workspace, path, to_rev)
             old = history.version_text(workspace, path, from_rev) if from_rev else ""
             raw = history.diff(workspace, path, from_rev, to_rev) if from_rev else \
                 "\n".join("+" + line for line in new.split("\n"))
-            return raw, side_by_side_html(old, new, from_label, to_label)
+            blocks = rendered_changes(documents.parse(old.encode(), path).body if old else "",
+                                      documents.parse(new.encode(), path).body)
+            return (raw, side_by_side_html(old, new, from_label, to_label),
+                    rendered_changes_html(blocks, from_label, to_label))
 
         self.tasks.run(work, self._show_diff_texts, self._on_failed, owner=self, key="history-diff")
 
-    def _show_diff_texts(self, texts: tuple[str, str]) -> None:
-        raw, rendered = texts
+    def _show_diff_texts(self, texts: tuple[str, str, str]) -> None:
+        raw, side_by_side, changes = texts
         self.raw.setPlainText(raw)
-        self.rendered.setHtml(rendered)
+        self.rendered.setHtml(side_by_side)
+        self.changes.setHtml(changes)
 
     # ------------------------------------------------------------------ restoring
 
