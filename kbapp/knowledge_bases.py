@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kbapp import conflicts, documents, journal
+from kbapp.config import load_config
 from kbapp.errors import KbError
 from kbapp.git import find_root
 from kbapp.interaction import Interaction
@@ -65,6 +66,36 @@ def remove_searched(settings: Settings, path: Path | str) -> bool:
     removed = len(kept) != len(settings.also_search)
     settings.also_search = kept
     return removed
+
+
+def make_current(settings: Settings, previous: Path, current: Path) -> None:
+    """The user switched from ``previous`` to ``current``: it becomes the default and the
+    most recent, and when it was searched together with ``previous``, ``previous`` now is
+    searched together with it (the same knowledge bases stay in reach). Saved by the caller."""
+    settings.remember_kb(current)
+    settings.default_kb = _key(current)
+    if remove_searched(settings, current):
+        add_searched(settings, previous)
+
+
+def candidates(settings: Settings, current: Path) -> list[str]:
+    """Knowledge bases a document could be moved to: those searched together, then the ones
+    opened recently (absolute paths, without ``current``)."""
+    own = _key(current)
+    found = searched_together(settings, current)
+    for path in settings.knowledge_bases:
+        key = _key(path)
+        if key != own and key not in found and Path(key).is_dir():
+            found.append(key)
+    return found
+
+
+def display_name(path: str) -> str:
+    """A knowledge base's name from its configuration, else its folder's name."""
+    try:
+        return load_config(Path(path)).name
+    except (KbError, OSError):
+        return Path(path).name
 
 
 @dataclass
