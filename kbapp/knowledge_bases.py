@@ -166,8 +166,8 @@ class KbMove:
         return self.old_id != self.new_id
 
     def sentences(self) -> list[str]:
-        said = [f"Moved “{self.title}” from {self.source_kb} to {self.target_kb} "
-                f"({self.target_path})."]
+        said = [(f"Moved “{self.title}” from {self.source_kb} to {self.target_kb} "
+                 f"({self.target_path}).")]
         if self.target_path != self.source_path:
             said.append(f"{self.source_path} was taken there, so it is {self.target_path}.")
         if self.id_changed:
