@@ -196,4 +196,5 @@ def test_an_internal_document_is_not_moved_into_the_shared_kb_from_the_window(
     assert "this document is marked 'internal' and this knowledge base is shared" in box.text()
     assert git(two.shared.root, "rev-parse", "HEAD") == before
     assert (two.internal.root / "runbooks/failover-secret-site.md").read_text() == INTERNAL_DOC
+    box.close()
     window.close()

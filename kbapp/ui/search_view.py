@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 
 from kbapp.errors import KbError
 from kbapp.ui import style
-from kbapp.ui.tasks import Tasks
+from kbapp.ui.tasks import Tasks, Ticket
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:  # Whoosh loads on the worker that opens the index, not at start-up
@@ -398,10 +398,13 @@ class SearchView(QWidget):
                     ws.close()
                     continue
                 indexes.append(index)
+            if asked and asked[0].stale:  # a newer reload was asked meanwhile: nobody takes these
+                others.close()
             return others, indexes
 
-        self.tasks.run(open_others, self._on_others_open, self._on_index_failed, owner=self,
-                       key="other-kbs")
+        asked: list[Ticket] = []
+        asked.append(self.tasks.run(open_others, self._on_others_open, self._on_index_failed,
+                                    owner=self, key="other-kbs"))
 
     def _on_others_open(self, opened: tuple[OtherKnowledgeBases, list[SearchIndex]]) -> None:
         self.close_others()
