@@ -47,6 +47,9 @@ class Settings:
     #: Knowledge bases the user has opened, most recent first.
     knowledge_bases: list[str] = field(default_factory=list)
     default_kb: str = ""
+    #: Other knowledge bases searched together with the one open (an internal-only one beside
+    #: the shared one); see :mod:`kbapp.knowledge_bases`.
+    also_search: list[str] = field(default_factory=list)
     theme: str = "system"  # system | light | dark
     zoom: int = 100
     editor_font_size: int = 11

@@ -9,12 +9,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kbapp.errors import KbError
 from kbapp.interaction import ConsoleInteraction
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
+
+if TYPE_CHECKING:
+    from kbapp.knowledge_bases import OtherKnowledgeBases
 
 
 class Context:
@@ -28,6 +31,7 @@ class Context:
             quiet=getattr(args, "quiet", False),
         )
         self._workspace: Workspace | None = None
+        self._others: OtherKnowledgeBases | None = None
 
     def kb_path(self) -> Path:
         chosen = self.args.kb or os.environ.get("KBAPP_KB") or self.settings.default_kb
@@ -44,13 +48,29 @@ class Context:
             self._workspace = Workspace.open(self.kb_path(), self.settings, self.interaction)
         return self._workspace
 
+    def other_kbs(self) -> OtherKnowledgeBases:
+        """The knowledge bases searched together with this one (``settings.also_search``);
+        each one skipped is said in one line on stderr."""
+        if self._others is None:
+            from kbapp.knowledge_bases import open_others
+
+            self._others = open_others(self.settings, self.workspace.root, self.interaction)
+            for warning in self._others.warnings:
+                self.warn(warning)
+        return self._others
+
     def close(self) -> None:
+        if self._others is not None:
+            self._others.close()
         if self._workspace is not None:
             self._workspace.close()
 
     def info(self, message: str) -> None:
         if not self.args.quiet:
             print(message, file=sys.stderr)
+
+    def warn(self, message: str) -> None:
+        print(f"kbapp: warning: {message}", file=sys.stderr)
 
 
 def fail(exc: KbError, debug: bool = False) -> int:

@@ -81,9 +81,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="set up the demo knowledge base and print its folder")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("settings", help="show or change your settings (name, e-mail, ...)")
+    p = sub.add_parser(
+        "settings", help="show or change your settings (name, e-mail, ...)",
+        description="Lists are given comma-separated, or changed one item at a time with "
+                    "--add/--remove: 'kbapp settings also_search --add ~/internal-kb' searches "
+                    "that knowledge base together with the one open.")
     p.add_argument("key", nargs="?", help="setting to show or change (e.g. user_email)")
     p.add_argument("value", nargs="?", help="new value")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--add", metavar="ITEM", help="add ITEM to a list setting")
+    group.add_argument("--remove", metavar="ITEM", help="remove ITEM from a list setting")
     p.set_defaults(func=cmd_settings)
 
 
@@ -252,10 +259,16 @@ def cmd_settings(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     if args.key not in names:
         raise KbError(f"there is no setting {args.key!r}; settings: {', '.join(names)}")
-    if args.value is None:
-        print(getattr(settings, args.key))
-        return 0
     current = getattr(settings, args.key)
+    if args.add is not None or args.remove is not None:
+        return _change_list(settings, args)
+    if args.value is None:
+        if isinstance(current, list):
+            for item in current:
+                print(item)
+        else:
+            print(current)
+        return 0
     value: Any = args.value
     if isinstance(current, bool):
         value = args.value.lower() in ("1", "true", "yes", "on")
@@ -267,5 +280,31 @@ def cmd_settings(args: argparse.Namespace, ctx: Context) -> int:
     elif isinstance(current, list):
         value = [part for part in args.value.split(",") if part]
     setattr(settings, args.key, value)
+    settings.save()
+    return 0
+
+
+def _change_list(settings: Settings, args: argparse.Namespace) -> int:
+    """``--add``/``--remove`` one item of a list setting; knowledge bases by their folder."""
+    from kbapp import knowledge_bases
+
+    items = getattr(settings, args.key)
+    if not isinstance(items, list) or args.value is not None:
+        raise KbError(f"--add and --remove change a list setting on their own; {args.key} "
+                      f"is {'a list' if isinstance(items, list) else 'not a list'}")
+    if args.key == "also_search":
+        if args.add is not None:
+            root = knowledge_bases.add_searched(settings, args.add)
+            print(f"Searching {root} together with the knowledge base open.")
+        elif not knowledge_bases.remove_searched(settings, args.remove):
+            raise KbError(f"{args.remove} is not searched together (see 'kbapp settings "
+                          "also_search')")
+    elif args.add is not None:
+        if args.add not in items:
+            setattr(settings, args.key, [*items, args.add])
+    elif args.remove in items:
+        setattr(settings, args.key, [item for item in items if item != args.remove])
+    else:
+        raise KbError(f"{args.remove!r} is not in {args.key}")
     settings.save()
     return 0

@@ -1,4 +1,7 @@
-"""Commands on the search index: ``kbapp search`` and ``kbapp index``."""
+"""Commands on the search index: ``kbapp search`` and ``kbapp index``.
+
+``kbapp search`` covers the knowledge base given and those searched together with it
+(``kbapp settings also_search --add PATH``); ``--only-this`` limits it to the one given."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from pathlib import Path
 
 from kbapp.cli.common import Context, Progress, print_json
 from kbapp.errors import KbError
-from kbapp.search import SearchIndex, SearchResponse
+from kbapp.search import SearchIndex, SearchResponse, search_all
 
 _TAG_RE = re.compile(r"<[^>]+>")
 
@@ -32,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", metavar="FILE",
                    help="answer one query per line of FILE ('-': standard input); with --json, "
                         "one JSON object per line")
+    p.add_argument("--only-this", action="store_true",
+                   help="search only this knowledge base, not those searched together with it "
+                        "(setting also_search)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("index", help="bring the search index up to date (or --rebuild it)")
@@ -47,6 +53,43 @@ def _index(ctx: Context) -> SearchIndex:
     return index
 
 
+class Indexes:
+    """The indexes one ``kbapp search`` asks: this knowledge base's, then the others'."""
+
+    def __init__(self, ctx: Context, only_this: bool) -> None:
+        self.indexes = [_index(ctx)]
+        self.skipped: list[tuple[str, str]] = []
+        if only_this:
+            return
+        others = ctx.other_kbs()
+        self.skipped = list(others.skipped)
+        for ws in others.workspaces:
+            try:
+                index = SearchIndex.for_workspace(ws)
+                progress = Progress(f"Indexing {ws.config.name}",
+                                    enabled=None if not ctx.args.quiet else False)
+                index.catch_up(progress=progress)
+                progress.finish()
+            except (KbError, OSError) as exc:
+                self.skipped.append((str(ws.root), str(exc)))
+                ctx.warn(f"Not searching {ws.root}: {exc}")
+                continue
+            self.indexes.append(index)
+
+    @property
+    def several(self) -> bool:
+        return len(self.indexes) > 1
+
+    def search(self, query: str, limit: int, snippets: int) -> SearchResponse:
+        if not self.several:
+            return self.indexes[0].search(query, limit, snippets=snippets)
+        return search_all(self.indexes, query, limit, snippets=snippets)
+
+    def knowledge_bases(self) -> list[dict[str, str]]:
+        return [{"name": index.ws.config.name, "path": str(index.ws.root)}
+                for index in self.indexes]
+
+
 def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
     if args.limit < 1:
         raise KbError("--limit must be 1 or more")
@@ -54,18 +97,19 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
         raise KbError("give a query, or --batch FILE")
     if args.batch is not None and args.query:
         raise KbError("give either a query or --batch FILE, not both")
-    index = _index(ctx)
+    searcher = Indexes(ctx, args.only_this)
     if args.batch is not None:
-        return _batch(index, args)
-    response = index.search(args.query, args.limit, snippets=args.limit)
+        return _batch(searcher, args)
+    response = searcher.search(args.query, args.limit, snippets=args.limit)
     if args.json:
-        print_json(response.to_dict())
+        print_json({**response.to_dict(), "knowledge_bases": searcher.knowledge_bases(),
+                    "skipped": [{"path": p, "reason": why} for p, why in searcher.skipped]})
         return 0
-    _print_response(response, ctx)
+    _print_response(response, ctx, searcher.several)
     return 0
 
 
-def _batch(index: SearchIndex, args: argparse.Namespace) -> int:
+def _batch(index: Indexes, args: argparse.Namespace) -> int:
     if args.batch == "-":
         lines = sys.stdin.read().splitlines()
     else:
@@ -89,7 +133,7 @@ def _batch(index: SearchIndex, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_response(response: SearchResponse, ctx: Context) -> None:
+def _print_response(response: SearchResponse, ctx: Context, several: bool) -> None:
     if response.indexing:
         ctx.info("The search index is being built; results may be incomplete.")
     if response.suggestion:
@@ -100,7 +144,7 @@ def _print_response(response: SearchResponse, ctx: Context) -> None:
     for hit in response.hits:
         review = "" if hit.review_state in ("ok", "") else f"  [{hit.review_state}]"
         print(f"{hit.id}  {hit.title}  ({hit.type}, {hit.status}, {hit.owner_org or '-'}){review}")
-        print(f"    {hit.path}")
+        print(f"    {hit.path}  (in {hit.kb}, {hit.kb_path})" if several else f"    {hit.path}")
         for snippet in hit.snippets:
             text = _TAG_RE.sub("", snippet.replace('<b class="match">', "[").replace("</b>", "]"))
             print(f"    {_unescape(text)}")

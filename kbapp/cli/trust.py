@@ -1,5 +1,6 @@
 """Commands for trust between the organisations: hooks, the policy check, the server's
-pre-receive hook, and the audit trail."""
+pre-receive hook, the audit trail, and moving a document to another knowledge base (an
+internal-only one, or back)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, help="at most this many changes")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser(
+        "move-to-kb", help="move a document to another knowledge base (e.g. an internal one)",
+        description="Commits the document into the other knowledge base (same path and id "
+                    "unless taken there), then removes it from this one. An 'internal' document "
+                    "never goes into a shared knowledge base.")
+    p.add_argument("ref", help="the document: kb-3f9c2a1e, a path, or an exact title")
+    p.add_argument("--to", required=True, metavar="PATH", help="the other knowledge base's folder")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_move_to_kb)
 
 
 def cmd_hooks_install(args: argparse.Namespace, ctx: Context) -> int:
@@ -116,4 +127,19 @@ def cmd_audit(args: argparse.Namespace, ctx: Context) -> int:
     if any(e.org_source == "mismatch" for e in entries):
         ctx.info("(!) the KB-Org trailer names another organisation than the author's e-mail.")
     ctx.info(f"{len(entries)} changes")
+    return 0
+
+
+def cmd_move_to_kb(args: argparse.Namespace, ctx: Context) -> int:
+    from kbapp.knowledge_bases import move_to_kb
+    from kbapp.workspace import Workspace
+
+    with Workspace.open(Path(args.to).expanduser(), ctx.settings, ctx.interaction) as target:
+        moved = move_to_kb(ctx.workspace, args.ref, target)
+    if args.json:
+        print_json(moved.to_dict())
+        return 0
+    print(Path(moved.target_root) / moved.target_path)
+    for sentence in moved.sentences():
+        ctx.info(sentence)
     return 0

@@ -326,6 +326,7 @@ class SearchIndex:
                 review_state=info.state.value,
                 score=score,
                 kb=config.name,
+                kb_path=str(self.ws.root),
             )
             if number < snippets:
                 hit.snippets = highlighter.fragments(readable_text(self._body_text(hit.path), hit.title))

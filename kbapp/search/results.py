@@ -26,6 +26,8 @@ class SearchHit:
     score: float
     snippets: list[str] = field(default_factory=list)
     kb: str = ""
+    #: The folder of the knowledge base it is in (two may share a name).
+    kb_path: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +41,7 @@ class SearchHit:
             "score": round(self.score, 4),
             "snippets": list(self.snippets),
             "kb": self.kb,
+            "kb_path": self.kb_path,
         }
 
 

@@ -86,6 +86,8 @@ def main(kb: str | None = None, argv: Sequence[str] | None = None) -> int:
         QMessageBox.critical(None, "kbapp", f"Could not open the knowledge base: {exc}")
         return 1
     code = app.exec()
+    while window.successor is not None:  # switched to another knowledge base meanwhile
+        window = window.successor
     window.workspace.close()
     return int(code)
 

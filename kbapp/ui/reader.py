@@ -8,6 +8,10 @@ links only do what their scheme allows: ``kb:`` and relative links open document
 copies a code block, http(s)/mailto open in the browser only after the user has seen the
 address, and everything else (``file:``, ``javascript:`` …) is refused. Only images inside the
 knowledge base are loaded.
+
+A document from another knowledge base (a search result from one searched together) is shown
+read-only, under a line that says where it is, with a button to switch the window to that
+knowledge base (:attr:`ReaderView.switch_requested`); its links stay in that knowledge base.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,13 +63,17 @@ class Page:
     rendered: Rendered
     header: str
     toc: list[TocEntry] = field(default_factory=list)
+    #: The knowledge base it is in when that is not the window's (shown read-only).
+    elsewhere: Workspace | None = None
 
 
-def load_page(workspace: Workspace, path: str) -> Page:
-    """Load and render ``path`` (runs on a worker thread)."""
+def load_page(workspace: Workspace, path: str, *, elsewhere: bool = False) -> Page:
+    """Load and render ``path`` of ``workspace`` (runs on a worker thread); ``elsewhere``
+    when that is not the window's knowledge base."""
     doc = workspace.load(path)
     rendered = workspace.render(doc)
-    return Page(doc.path, doc, rendered, header_html(workspace, doc), rendered.toc)
+    return Page(doc.path, doc, rendered, header_html(workspace, doc), rendered.toc,
+                workspace if elsewhere else None)
 
 
 def header_html(workspace: Workspace, doc: Document, today: dt.date | None = None) -> str:
@@ -226,14 +235,17 @@ class ReaderView(QWidget):
     edit_requested = Signal(str)
     #: Something for the status bar or a message box: (message, level).
     message = Signal(str, str)
+    #: Switch the window to the knowledge base at this folder (from a page shown from there).
+    switch_requested = Signal(str)
 
     def __init__(self, workspace: Workspace, tasks: Tasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.tasks = tasks
         self.page: Page | None = None
-        self.back_stack: list[tuple[str, int]] = []
-        self.forward_stack: list[tuple[str, int]] = []
+        #: (path, scroll, the other knowledge base or None) of pages to go back/forward to.
+        self.back_stack: list[tuple[str, int, Workspace | None]] = []
+        self.forward_stack: list[tuple[str, int, Workspace | None]] = []
         self.zoom_steps = 0
         self.external_prompt: QMessageBox | None = None
         self._pending_anchor = ""
@@ -250,6 +262,21 @@ class ReaderView(QWidget):
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.header_buttons = QHBoxLayout()
         self.header_buttons.setSpacing(4)
+        # A document from another knowledge base: where it is, and switching there to edit.
+        self.elsewhere_label = QLabel()
+        self.elsewhere_label.setObjectName("elsewhereNote")
+        self.elsewhere_label.setWordWrap(True)
+        self.switch_button = QPushButton()
+        self.switch_button.setObjectName("switchKb")
+        self.switch_button.clicked.connect(self._on_switch_clicked)
+        self.elsewhere_box = QWidget()
+        self.elsewhere_box.setObjectName("elsewhereBox")
+        self.elsewhere_box.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        row = QHBoxLayout(self.elsewhere_box)
+        row.setContentsMargins(8, 4, 4, 4)
+        row.addWidget(self.elsewhere_label, 1)
+        row.addWidget(self.switch_button)
+        self.elsewhere_box.hide()
 
     def _create_browser(self) -> None:
         self.browser = _Browser(self.workspace.root)
@@ -288,6 +315,7 @@ class ReaderView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(header_box)
+        layout.addWidget(self.elsewhere_box)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.find_bar)
 
@@ -302,28 +330,48 @@ class ReaderView(QWidget):
 
     @property
     def path(self) -> str | None:
-        return self.page.path if self.page else None
+        """The path of the document shown, when it is one of the window's knowledge base."""
+        return self.page.path if self.page and self.page.elsewhere is None else None
 
-    def open(self, path: str, anchor: str = "", *, remember: bool = True) -> None:
-        """Load and render ``path`` in the background, then show it."""
-        if remember and self.page is not None and self.page.path != path:
-            self.back_stack.append((self.page.path, self._scroll()))
+    @property
+    def elsewhere(self) -> Workspace | None:
+        """The other knowledge base the document shown is in (None: the window's own)."""
+        return self.page.elsewhere if self.page else None
+
+    def _loader(self, path: str, kb: Workspace | None) -> Callable[[], Page]:
+        if kb is None or kb.root == self.workspace.root:
+            return lambda: load_page(self.workspace, path)
+        return lambda: load_page(kb, path, elsewhere=True)
+
+    def open(self, path: str, anchor: str = "", *, remember: bool = True,
+             kb: Workspace | None = None) -> None:
+        """Load and render ``path`` in the background, then show it; ``kb``: the other
+        knowledge base it is in (shown read-only)."""
+        if remember and self.page is not None and (self.page.path, self.page.elsewhere) != (
+                path, kb):
+            self.back_stack.append((self.page.path, self._scroll(), self.page.elsewhere))
             self.forward_stack.clear()
         self._pending_anchor = anchor
-        self.tasks.run(lambda: load_page(self.workspace, path), self.show_page,
+        self.tasks.run(self._loader(path, kb), self.show_page,
                        self._on_failed, owner=self, key="reader")
 
     def reload(self) -> None:
         if self.page is not None:
             scroll = self._scroll()
-            self.tasks.run(lambda: load_page(self.workspace, self.page.path if self.page else ""),
+            self.tasks.run(self._loader(self.page.path, self.page.elsewhere),
                            lambda page: self.show_page(page, scroll), self._on_failed,
                            owner=self, key="reader")
+
+    def _page_workspace(self) -> Workspace:
+        return self.elsewhere or self.workspace
 
     def show_page(self, page: Page, scroll: int | None = None) -> None:
         self.page = page
         self.header.setText(page.path)
-        self.browser.current_folder = (self.workspace.root / page.path).parent
+        self._show_elsewhere(page.elsewhere)
+        kb = self._page_workspace()
+        self.browser.root = kb.root
+        self.browser.current_folder = (kb.root / page.path).parent
         self.browser.document().setDefaultStyleSheet(style.reader_css(self.palette()))
         self.browser.setHtml(with_header(page.rendered.html, page.header))
         self.toc.clear()
@@ -342,19 +390,34 @@ class ReaderView(QWidget):
             self.browser.verticalScrollBar().setValue(scroll)
         self.document_shown.emit(page.doc)
 
+    def _show_elsewhere(self, kb: Workspace | None) -> None:
+        if kb is None:
+            self.elsewhere_box.hide()
+            return
+        name = kb.config.name
+        self.elsewhere_label.setText(f"In {name} — open that knowledge base to edit")
+        self.elsewhere_label.setToolTip(str(kb.root))
+        self.switch_button.setText(f"Switch to {name}")
+        self.elsewhere_box.show()
+
+    def _on_switch_clicked(self) -> None:
+        if self.elsewhere is not None:
+            self.switch_requested.emit(str(self.elsewhere.root))
+
     def go_back(self) -> bool:
         return self._step(self.back_stack, self.forward_stack)
 
     def go_forward(self) -> bool:
         return self._step(self.forward_stack, self.back_stack)
 
-    def _step(self, source: list[tuple[str, int]], target: list[tuple[str, int]]) -> bool:
+    def _step(self, source: list[tuple[str, int, Workspace | None]],
+              target: list[tuple[str, int, Workspace | None]]) -> bool:
         if not source:
             return False
-        path, scroll = source.pop()
+        path, scroll, kb = source.pop()
         if self.page is not None:
-            target.append((self.page.path, self._scroll()))
-        self.tasks.run(lambda: load_page(self.workspace, path),
+            target.append((self.page.path, self._scroll(), self.page.elsewhere))
+        self.tasks.run(self._loader(path, kb),
                        lambda page: self.show_page(page, scroll), self._on_failed, owner=self, key="reader")
         return True
 
@@ -411,22 +474,22 @@ class ReaderView(QWidget):
             self._open_relative(href)
 
     def _open_id(self, doc_id: str) -> None:
-        entries = self.workspace.catalog.by_id(doc_id)
+        entries = self._page_workspace().catalog.by_id(doc_id)
         if not entries:
             self.message.emit(f"No document has the id {doc_id}.", Level.WARNING.value)
             return
-        self.open(entries[0].path)
+        self.open(entries[0].path, kb=self.elsewhere)
 
     def _open_relative(self, href: str) -> None:
         target, _, anchor = href.partition("#")
         if self.page is None:
             return
-        found = self.workspace.resolve_link(self.page.path, "path", QUrl.fromPercentEncoding(
-            target.encode()))
+        found = self._page_workspace().resolve_link(
+            self.page.path, "path", QUrl.fromPercentEncoding(target.encode()))
         if found is None:
             self.message.emit(f"The link {href} points to no document.", Level.WARNING.value)
             return
-        self.open(found, anchor)
+        self.open(found, anchor, kb=self.elsewhere)
 
     def _copy_block(self, number: str) -> None:
         if self.page is None:

@@ -7,6 +7,10 @@ Each keystroke only restarts a short timer; the query itself runs on the backgro
 asked. Result rows are painted from one small rich-text document each, made when first shown.
 When nothing matches, the view offers the index's spelling suggestion and a button to write the
 missing document.
+
+The knowledge bases of ``Settings.also_search`` are searched too (:mod:`kbapp.knowledge_bases`,
+opened on the worker with the index); then each row carries a badge naming the knowledge base
+it is in, and opening a row from another one asks the window to show it read-only.
 """
 
 from __future__ import annotations
@@ -46,12 +50,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kbapp.errors import KbError
 from kbapp.review import ReviewState
 from kbapp.ui import style
-from kbapp.ui.tasks import Tasks
+from kbapp.ui.tasks import Tasks, Ticket
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:  # Whoosh loads on the worker that opens the index, not at start-up
+    from kbapp.knowledge_bases import OtherKnowledgeBases
     from kbapp.search import SearchHit, SearchIndex, SearchResponse
     from kbapp.tickets import TicketLinker
 
@@ -99,10 +105,13 @@ class ResultsModel(QAbstractListModel):
         return None
 
 
-def row_html(hit: SearchHit, muted: str, linker: TicketLinker | None = None) -> str:
+def row_html(hit: SearchHit, muted: str, linker: TicketLinker | None = None,
+             show_kb: bool = False) -> str:
     """A result row: title, badges and path, then the highlighted snippet, its ticket ids
-    linked to their ticket system."""
-    badges = [style.badge(hit.type or "document", "type"), style.badge(hit.status, hit.status)]
+    linked to their ticket system. With ``show_kb`` (several knowledge bases searched), the
+    first badge names the knowledge base the document is in."""
+    badges = [style.badge(hit.kb, "kb")] if show_kb and hit.kb else []
+    badges += [style.badge(hit.type or "document", "type"), style.badge(hit.status, hit.status)]
     if hit.owner_org:
         badges.append(style.badge(hit.owner_org, "org"))
     if hit.review_state in (ReviewState.OVERDUE, ReviewState.DUE):
@@ -147,6 +156,7 @@ class ResultDelegate(QStyledItemDelegate):
         self.css = ""
         self.muted = "#5F6B76"
         self.linker: TicketLinker | None = None
+        self.show_kb = False
 
     def clear(self, palette: QPalette) -> None:
         self._cache.clear()
@@ -163,7 +173,7 @@ class ResultDelegate(QStyledItemDelegate):
             doc = QTextDocument()
             doc.setDefaultStyleSheet(self.css)
             doc.setDocumentMargin(6)
-            doc.setHtml(row_html(hit, self.muted, self.linker))
+            doc.setHtml(row_html(hit, self.muted, self.linker, self.show_kb))
             doc.setTextWidth(width)
             self._cache[key] = doc
         return doc
@@ -260,12 +270,19 @@ class SearchView(QWidget):
     results_shown = Signal(object)
     #: A link in a result (a ticket id) was clicked: the window asks before opening it.
     link_activated = Signal(str)
+    #: The user opened a result from another knowledge base: (its folder, the path in it).
+    open_elsewhere_requested = Signal(str, str)
+    #: A knowledge base searched together could not be opened (one line, for the status bar).
+    warning = Signal(str)
 
     def __init__(self, workspace: Workspace, tasks: Tasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.tasks = tasks
         self.index: SearchIndex | None = None
+        #: The knowledge bases searched together with this one, and their indexes.
+        self.others: OtherKnowledgeBases | None = None
+        self.other_indexes: list[SearchIndex] = []
         self.response: SearchResponse | None = None
         self.filters: dict[str, str] = {}
         self._shown_query = ""
@@ -362,6 +379,51 @@ class SearchView(QWidget):
             self.run_query()
         self.tasks.run(lambda report: index.catch_up(report), self._on_caught_up,
                        self._on_index_failed, owner=self, progress=self._on_index_progress)
+        self.reload_others()
+
+    def reload_others(self) -> None:
+        """(Re)open the knowledge bases searched together (``Settings.also_search``) on the
+        worker, with their indexes caught up; then search again."""
+        def open_others() -> tuple[OtherKnowledgeBases, list[SearchIndex]]:
+            from kbapp.knowledge_bases import open_others as open_all
+            from kbapp.search import SearchIndex
+
+            others = open_all(self.workspace.settings, self.workspace.root)
+            indexes = []
+            for ws in list(others.workspaces):
+                try:
+                    index = SearchIndex.for_workspace(ws)
+                    index.catch_up()
+                except (KbError, OSError) as exc:
+                    others.skipped.append((str(ws.root), str(exc)))
+                    others.workspaces.remove(ws)
+                    ws.close()
+                    continue
+                indexes.append(index)
+            if asked and asked[0].stale:  # a newer reload was asked meanwhile: nobody takes these
+                others.close()
+            return others, indexes
+
+        asked: list[Ticket] = []
+        asked.append(self.tasks.run(open_others, self._on_others_open, self._on_index_failed,
+                                    owner=self, key="other-kbs"))
+
+    def _on_others_open(self, opened: tuple[OtherKnowledgeBases, list[SearchIndex]]) -> None:
+        self.close_others()
+        self.others, self.other_indexes = opened
+        for warning in self.others.warnings:
+            self.warning.emit(warning)
+        if self.field.text().strip():
+            self.run_query()
+
+    def close_others(self) -> None:
+        if self.others is not None:
+            self.others.close()
+        self.others, self.other_indexes = None, []
+
+    def searched_kbs(self) -> list[Workspace]:
+        """This knowledge base, then those searched together with it."""
+        return [self.workspace, *(self.others.workspaces if self.others else [])]
 
     def _on_index_progress(self, done: int, total: int) -> None:
         percent = 100 * done // total if total else 100
@@ -415,9 +477,17 @@ class SearchView(QWidget):
             self._rerun = True
             return
         self._searching = True
-        index = self.index
+        indexes = [self.index, *self.other_indexes]
         limit = max(self.workspace.settings.search_limit, 10)
-        self.tasks.run(lambda: index.search(query, limit, snippets=10),
+
+        def search() -> SearchResponse:
+            from kbapp.search import search_all
+
+            if len(indexes) == 1:
+                return indexes[0].search(query, limit, snippets=10)
+            return search_all(indexes, query, limit, snippets=10)
+
+        self.tasks.run(search,
                        lambda response: self._answered(query, response),
                        self._on_search_failed, owner=self, key="search")
 
@@ -437,6 +507,8 @@ class SearchView(QWidget):
         self._shown_query = query
         self.delegate.clear(self.palette())
         self.delegate.linker = self.workspace.ticket_linker()
+        self.delegate.show_kb = len({hit.kb_path for hit in response.hits}) > 1 or bool(
+            self.other_indexes)
         self.model.set_hits(response.hits)
         self._fill_facets(response)
         has_hits = bool(response.hits)
@@ -514,7 +586,10 @@ class SearchView(QWidget):
         if hit is None:
             return False
         self._record()
-        self.open_requested.emit(hit.path)
+        if hit.kb_path and hit.kb_path != str(self.workspace.root):
+            self.open_elsewhere_requested.emit(hit.kb_path, hit.path)
+        else:
+            self.open_requested.emit(hit.path)
         return True
 
     def _on_activated(self, index: QModelIndex) -> None:

@@ -24,6 +24,7 @@ BADGE_COLOURS = {
     "never": ("#7F8C8D", "#FFFFFF"),
     "internal": ("#922B21", "#FFFFFF"),
     "conflict": ("#C0392B", "#FFFFFF"),
+    "kb": ("#1F6F78", "#FFFFFF"),  # which knowledge base a result is in (several searched)
 }
 
 

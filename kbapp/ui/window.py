@@ -13,14 +13,12 @@ from __future__ import annotations
 import html
 import importlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -32,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp.drafts import DraftStore
+from kbapp.errors import KbError
 from kbapp.interaction import Level
 from kbapp.ui import actions as action_list
 from kbapp.ui.browse import BrowseView, Shelf
@@ -39,6 +38,7 @@ from kbapp.ui.conflicts_view import ConflictsView
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
 from kbapp.ui.new_document import NewDocumentDialog
+from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
 from kbapp.ui.sync_view import SyncController
@@ -115,6 +115,8 @@ class MainWindow(QMainWindow):
         self.shelf = Shelf(workspace.data_dir)
         self.drafts = DraftStore(workspace.root)
         self._close_confirmed = False
+        #: The window that replaced this one (File → Open knowledge base, "Switch to …").
+        self.successor: MainWindow | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle(f"{workspace.config.name} — kbapp")
         self._lifecycle: LifecycleViews | None = None
@@ -137,6 +139,7 @@ class MainWindow(QMainWindow):
         self.history = HistoryView(ws, tasks)
         self.conflicts = ConflictsView(ws, tasks)
         self.start_page = StartPage(ws)
+        self.other_kbs = OtherKbActions(self)
         self.notice = Notice()
 
     def _create_layout(self) -> None:
@@ -224,6 +227,9 @@ class MainWindow(QMainWindow):
         for view in (self.reader, self.editor, self.history, self.conflicts, self.sync):
             view.message.connect(self.show_message)
         self.search.open_requested.connect(self.open_document)
+        self.search.open_elsewhere_requested.connect(self.open_elsewhere)
+        self.search.warning.connect(lambda text: self.show_message(text, Level.WARNING.value))
+        self.reader.switch_requested.connect(self.switch_knowledge_base)
         self.search.link_activated.connect(self.reader.follow_link)  # asks first
         self.search.create_requested.connect(lambda title: self.new_document(title))
         self.search.searched.connect(
@@ -264,9 +270,25 @@ class MainWindow(QMainWindow):
         self.reader.open(path)
         self.show_page("reader")
 
+    def open_elsewhere(self, kb_path: str, path: str) -> None:
+        """Show ``path`` of another knowledge base searched together, read-only."""
+        kb = self.search.others.by_root(kb_path) if self.search.others else None
+        if kb is None:
+            self.show_message(f"{kb_path} is no longer searched together with this one.",
+                              Level.WARNING.value)
+            return
+        self.reader.open(path, kb=kb)
+        self.show_page("reader")
+
     def _on_document_shown(self, doc: object) -> None:
         from kbapp.documents import Document
 
+        own = self.reader.elsewhere is None
+        for action_id in ("doc.edit", "doc.history", "doc.pin", "doc.move_kb"):
+            self.actions_by_id[action_id].setEnabled(own)
+        if not own:
+            self._update_title()
+            return
         if isinstance(doc, Document):
             self.shelf.opened(doc.path)
             self.browse.refresh_shelf()
@@ -281,7 +303,9 @@ class MainWindow(QMainWindow):
             mark = "• " if self.editor.dirty else ""
             self.setWindowTitle(f"{mark}{self.editor.doc.title} (editing) — {name} — kbapp")
         elif self.reader.page is not None:
-            self.setWindowTitle(f"{self.reader.page.doc.title} — {name} — kbapp")
+            where = self.reader.elsewhere
+            kb = f" (in {where.config.name})" if where is not None else ""
+            self.setWindowTitle(f"{self.reader.page.doc.title}{kb} — {name} — kbapp")
         else:
             self.setWindowTitle(f"{name} — kbapp")
 
@@ -364,18 +388,41 @@ class MainWindow(QMainWindow):
             self.show_page("start")
             self._update_title()
 
-    def open_knowledge_base(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open knowledge base",
-                                                  str(self.workspace.root.parent))
+    def open_knowledge_base(self, folder: str = "") -> None:
+        """Open another knowledge base in this window (in place of this one)."""
         if folder:
-            self.workspace.settings.remember_kb(Path(folder))
-            self.workspace.settings.default_kb = folder
+            self.switch_knowledge_base(folder)
+        else:
+            self.other_kbs.ask_folder("Open knowledge base", self.switch_knowledge_base)
+
+    def switch_knowledge_base(self, root: str) -> None:
+        """Replace this window by one on the knowledge base at ``root`` (same place and size),
+        after unsaved edits were saved or dropped. The new window is :attr:`successor`."""
+        def go() -> None:
+            from kbapp.knowledge_bases import make_current
+
+            settings = self.workspace.settings
             try:
-                self.workspace.settings.save()
+                workspace = Workspace.open(root, settings)
+            except (KbError, OSError) as exc:
+                self.show_message(f"Could not open the knowledge base {root}: {exc}",
+                                  Level.ERROR.value)
+                return
+            make_current(settings, self.workspace.root, workspace.root)
+            try:
+                settings.save()
             except OSError:
                 pass
-            self.show_message("Restart kbapp to open the other knowledge base "
-                              f"({folder}); it is now the default.")
+            successor = MainWindow(workspace)
+            successor.setGeometry(self.geometry())
+            successor.show()
+            successor.start()
+            self.successor = successor
+            self._close_confirmed = True
+            self.close()
+            self.workspace.close()
+
+        self.editor.maybe_leave(go)
 
     # ------------------------------------------------------------------ Edit actions
 
@@ -541,6 +588,7 @@ class MainWindow(QMainWindow):
             return
         self.sync.stop()
         self.tasks.wait(10000)
+        self.search.close_others()
         super().closeEvent(event)
 
     def _close_now(self) -> None:
