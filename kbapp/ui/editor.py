@@ -394,6 +394,7 @@ class EditorView(QWidget):
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         box.buttonClicked.connect(lambda button: self._on_leave_answered(box, button, then))
         self.leave_prompt = box
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
     def _on_leave_answered(self, box: QMessageBox, button: Any,

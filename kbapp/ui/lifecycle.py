@@ -104,6 +104,7 @@ class LifecycleViews(QObject):
     def start_incident(self) -> StartIncidentDialog:
         systems = self.workspace.catalog.distinct_values("systems")
         dialog = StartIncidentDialog(self.incidents, systems, self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
 
@@ -118,6 +119,7 @@ class LifecycleViews(QObject):
     def open_capture(self, ticket: str) -> CaptureDialog:
         dialog = CaptureDialog(self.workspace, ticket, self.window)
         dialog.captured.connect(self._on_captured)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
 

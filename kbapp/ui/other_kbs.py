@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from kbapp.errors import KbError
@@ -35,6 +35,7 @@ class OtherKbActions(QObject):
 
     def ask_folder(self, title: str, then: Callable[[str], object]) -> QFileDialog:
         dialog = QFileDialog(self.window, title, str(self.window.workspace.root.parent))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.setFileMode(QFileDialog.FileMode.Directory)
         dialog.setOption(QFileDialog.Option.ShowDirsOnly)
         dialog.fileSelected.connect(lambda folder: then(folder) if folder else None)
@@ -51,6 +52,7 @@ class OtherKbActions(QObject):
         choices = {f"{display_name(p)} — {p}": p for p in paths}
         other_label = "Another folder…"
         dialog = QInputDialog(self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per question, not kept
         dialog.setWindowTitle(title)
         dialog.setLabelText(label)
         dialog.setComboBoxItems([*choices, *([other_label] if other else [])])

@@ -512,6 +512,7 @@ class ReaderView(QWidget):
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.finished.connect(lambda result: self._on_external_answered(url, result))
         self.external_prompt = box
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
     def _on_external_answered(self, url: QUrl, result: int) -> None:

@@ -204,6 +204,7 @@ class SyncController(QObject):
         if details:
             box.setDetailedText(details)
         self.failure_box = box
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.message.emit(text, Level.ERROR.value)
         self.refresh_status()

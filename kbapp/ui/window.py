@@ -77,6 +77,7 @@ class WindowInteraction:
             if details:
                 box.setDetailedText(details)
             self.last_box = box
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.open()
 
     def confirm(self, question: str, default: bool = False) -> bool:
@@ -322,6 +323,7 @@ class MainWindow(QMainWindow):
         dialog = NewDocumentDialog(self.workspace, title=title, parent=self)
         dialog.created.connect(self._on_document_created)
         self.new_document_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
 
