@@ -148,7 +148,7 @@ def test_history_restore(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyp
     assert history.tabs.currentWidget() is history.changes  # rendered, as the reader shows it
     changes = history.changes.toHtml()
     assert "Second version of the steps." in history.changes.toPlainText()
-    assert "#d4f4dd" in changes.lower() and "##" not in history.changes.toPlainText()
+    assert "#d4f4dd" in changes.lower() and "##" not in history.changes.toPlainText()  # green
 
     history.select(1)
     with qtbot.waitSignal(history.restored):
@@ -206,8 +206,10 @@ def test_draft_recovered_after_a_crash(qtbot, kb: Workspace, tmp_path: Path) -> 
     assert done.returncode == 9, done.stderr  # died without saving or closing
     assert "power cut" not in (kb.root / path).read_text()
 
+    assert [d.path for d in DraftStore(kb.root).all()] == [path], done.stderr  # kept by the crash
+
     window = open_window(qtbot, kb)
-    assert window.notice.isVisible()
+    assert window.notice.isVisible(), (window.isVisible(), window.notice.label.text())
     assert "Renew the payments certificate" in window.notice.label.text()
     window.open_drafts()
     assert window.current_page() == "editor" and window.editor.path == path

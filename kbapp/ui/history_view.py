@@ -86,9 +86,9 @@ def rendered_changes_html(blocks: list[Block], old_label: str = "", new_label: s
         elif block.change == "same":
             parts.append(block.html)
         else:
-            sign, colour = ("+", ADDED) if block.change == "added" else ("−", REMOVED)
-            parts.append(f"<table width='100%' cellspacing='0' cellpadding='4' bgcolor='{colour}'>"
-                         f"<tr><td width='14' valign='top'><b>{sign}</b></td>"
+            sign = "+" if block.change == "added" else "−"  # colours: resources/ui/reader.css
+            parts.append(f"<table class='{block.change}' width='100%' cellspacing='0' "
+                         f"cellpadding='4'><tr><td width='14' valign='top'><b>{sign}</b></td>"
                          f"<td>{block.html}</td></tr></table>")
     return "".join(parts)
 
