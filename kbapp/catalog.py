@@ -178,7 +178,10 @@ def entry_values(doc: documents.Document) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _open_lock(db_path: Path) -> Iterator[None]:
+def _writer_lock(db_path: Path) -> Iterator[None]:
+    """One process at a time opens (maybe rebuilds) or refreshes the catalog: a refresh reads
+    what is known, then writes what changed, and two of them interleaved (a CLI save beside
+    the window's) inserted the same new path twice."""
     try:
         fd = os.open(f"{db_path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     except OSError:  # read-only data folder: nobody can rebuild, nothing to serialise
@@ -205,7 +208,7 @@ class Catalog:
     def _open(self) -> Engine:
         # Two kbapps opening at once (window + CLI) must not both rebuild: one would delete
         # the file (and its -wal) the other is already using.
-        with _open_lock(self.db_path):
+        with _writer_lock(self.db_path):
             return self._open_locked()
 
     def _open_locked(self) -> Engine:
@@ -274,7 +277,7 @@ class Catalog:
         started = time.perf_counter()
         changes = CatalogChanges()
         wanted = set(paths)
-        with self.session() as session:
+        with _writer_lock(self.db_path), self.session() as session:
             known = {
                 row.path: (row.size, row.mtime_ns, row.content_hash)
                 for row in session.execute(

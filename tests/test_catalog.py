@@ -110,3 +110,28 @@ def test_index_bookkeeping(kb: Workspace) -> None:
     assert kb.catalog.needs_indexing() == []
     kb.catalog.forget_indexing()
     assert len(kb.catalog.needs_indexing()) == 3
+
+
+def test_refreshes_from_several_processes_at_once_agree(kb: Workspace) -> None:
+    """Each refresh reads what is known, then writes what changed; run side by side (the
+    window and a CLI save), both saw a new file as new and inserted it twice."""
+    import subprocess
+    import sys
+
+    for n in range(150):
+        write_doc(kb, f"runbooks/new-{n}.md", f"---\nid: kb-{n:08x}\ntitle: New {n}\n---\nText\n")
+    script = (
+        "import sys; from pathlib import Path; from kbapp.catalog import Catalog\n"
+        "root = Path(sys.argv[1]); paths = [str(p.relative_to(root)) for p in "
+        "root.rglob('*.md') if '.kb' not in p.parts]\n"
+        "print(len(Catalog(Path(sys.argv[2])).refresh(root, paths).added))\n"
+    )
+    db = kb.data_dir / "catalog.sqlite"
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(kb.root), str(db)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _out, err in outputs]
+    added = sorted(int(out) for out, _err in outputs)
+    assert added[-1] >= 150 and added[:-1] == [0, 0, 0]  # one of them added them, once
+    assert sum(1 for e in Catalog(db).all() if e.path.startswith("runbooks/new-")) == 150
