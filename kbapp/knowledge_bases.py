@@ -160,6 +160,8 @@ class KbMove:
     new_id: str
     target_commit: str | None
     source_commit: str | None
+    #: Titles of the source's documents whose links pointed at it (they no longer reach it).
+    linked_from: list[str] = field(default_factory=list)
 
     @property
     def id_changed(self) -> bool:
@@ -173,6 +175,11 @@ class KbMove:
         if self.id_changed:
             said.append(f"Its id {self.old_id} was taken there, so it is now {self.new_id}; "
                         f"links to {self.old_id} no longer reach it.")
+        if self.linked_from:
+            n = len(self.linked_from)
+            said.append(f"{n} document{'s' if n > 1 else ''} in {self.source_kb} linked to it "
+                        f"and no longer reach{'' if n > 1 else 'es'} it: "
+                        + "; ".join(self.linked_from))
         return said
 
     def to_dict(self) -> dict[str, Any]:
@@ -183,6 +190,7 @@ class KbMove:
             "to": {"kb": self.target_kb, "kb_path": self.target_root, "path": self.target_path,
                    "id": self.new_id, "commit": self.target_commit},
             "id_changed": self.id_changed,
+            "linked_from": self.linked_from,
         }
 
 
@@ -202,8 +210,11 @@ def move_to_kb(source: Workspace, ref: str, target: Workspace) -> KbMove:
     has conflicts waiting; nothing is written then."""
     if source.root == target.root:
         raise KbError(f"the document is already in {target.config.name} ({target.root})")
+    from kbapp.review_actions import linking_documents
+
     path = source.resolve(ref)
     doc = source.load(path)
+    linked_from = [entry.title for entry in linking_documents(source, path)]
     waiting = waiting_conflicts(target)
     if waiting:
         raise KbError(
@@ -230,7 +241,7 @@ def move_to_kb(source: Workspace, ref: str, target: Workspace) -> KbMove:
     source.refresh_paths([path])
     return KbMove(doc.title, source.config.name, target.config.name, str(source.root),
                   str(target.root), path, result.path, old_id, new_id, result.commit,
-                  source_commit)
+                  source_commit, linked_from)
 
 
 def _free_path(ws: Workspace, relative: str) -> str:

@@ -215,6 +215,25 @@ def test_move_to_kb_commits_in_the_target_then_removes_from_the_source(
     assert [e.path for e in two.shared.catalog.by_id("kb-0de00001")] == ["runbooks/rotate-certificates.md"]
 
 
+def test_move_to_kb_names_the_documents_whose_links_no_longer_reach_it(
+    cli: Cli, two: TwoKbs
+) -> None:
+    write_doc(two.internal, "sops/checkout-release.md",
+              "---\nid: kb-0de00002\ntitle: Release checkout\ntype: sop\nstatus: published\n"
+              "---\n# Release checkout\n\nFirst renew the certificates: [[kb-0de00001]].\n")
+    commit_all(two.internal)
+    result = cli("--kb", two.internal.root, "move-to-kb", "kb-0de00001", "--to", two.shared.root)
+    assert result.code == 0, result.err
+    assert "1 document in Internal KB linked to it and no longer reaches it: Release checkout" in (
+        result.err)
+    # and for tools
+    write_doc(two.shared, "sops/uses-failover.md",
+              "---\nid: kb-0de00003\ntitle: Uses failover\n---\nSee [[kb-5a4ed001]].\n")
+    commit_all(two.shared)
+    moved = knowledge_bases.move_to_kb(two.shared, "kb-5a4ed001", two.internal)
+    assert moved.to_dict()["linked_from"] == ["Uses failover"]
+
+
 def test_move_to_kb_takes_a_free_path_and_a_new_id_when_both_are_taken(
     cli: Cli, two: TwoKbs
 ) -> None:
