@@ -123,6 +123,9 @@ def main() -> int:
     window.search.run_query()
     settle(app, window)
     save(window, out, "window-no-results.png")
+    window.search.field.setText("vpn tunnel down")  # what the next screens are about
+    window.search.run_query()
+    settle(app, window)
 
     # 4. The new-document dialog, then the editor on the new draft (template guidance, lint).
     dialog = window.new_document("Kafka consumer lag on the orders topic")
