@@ -8,26 +8,28 @@ the writer only files postings. Change the schema or the analysis → bump
 
 from __future__ import annotations
 
-import itertools
 import re
-from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from whoosh import fields, formats
+from whoosh import columns, fields, formats
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.system import _INT_SIZE, emptybytes, pack_uint
+from whoosh.system import emptybytes, pack_uint
 
 from kbapp import documents
 from kbapp.errors import DocumentError
 from kbapp.fsutil import read_document_bytes
 from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
-from kbapp.search.analysis import KbAnalyzer, index_terms, plain_words
+from kbapp.search.analysis import KbAnalyzer, index_terms, plain_words, term_sequence
 from kbapp.search.vocabulary import spelling_words
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
+#: A per-document column (not indexed): the term sequences of all text fields, for phrases.
+SEQUENCE_FIELD = "sequence"
+#: Between two fields in the sequence column: not a term, so no phrase runs across it.
+FIELD_BREAK = "\n"
 
 #: Text fields a plain word is looked up in, with their weight over the body (BM25F).
 TEXT_FIELDS: dict[str, float] = {
@@ -63,22 +65,11 @@ _FENCE_RE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 CODEC = W3Codec(compression=0, inlinelimit=8)
 
 
-class CompactPositions(formats.Positions):
-    """Positions as a count and an array of deltas (Whoosh pickles a list per posting)."""
-
-    def encode(self, poslist: list[int]) -> bytes:
-        deltas = array("I", poslist)
-        if len(poslist) > 1:
-            deltas = array("I", [poslist[0]] + [b - a for a, b in zip(poslist, poslist[1:])])
-        return pack_uint(len(poslist)) + deltas.tobytes()
-
-    def decode_positions(self, valuestring: bytes) -> list[int]:
-        deltas = array("I")
-        deltas.frombytes(valuestring[_INT_SIZE:])
-        return list(itertools.accumulate(deltas))
-
-    def decode_position_boosts(self, valuestring: bytes) -> list[tuple[int, float]]:
-        return [(pos, 1.0) for pos in self.decode_positions(valuestring)]
+class TermCounts(formats.Existence):
+    """Postings of a text field: a weight (the term's count in the field) and no value. Phrases
+    are matched on the field's term sequence (:data:`SEQUENCE_FIELD`), so postings carry no
+    positions: Whoosh decoded a pickled value per posting, and checking a phrase of two
+    common words decoded thousands of them per query."""
 
 
 class AnalyzedText(fields.FieldType):
@@ -87,15 +78,15 @@ class AnalyzedText(fields.FieldType):
 
     def __init__(self, field_boost: float = 1.0, stored: bool = False) -> None:
         super().__init__(
-            CompactPositions(field_boost=field_boost), KbAnalyzer(), scorable=True, stored=stored
+            TermCounts(field_boost=field_boost), KbAnalyzer(), scorable=True, stored=stored
         )
 
     def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
         terms = index_terms(value) if isinstance(value, str) else value
         boost = self.format.field_boost
-        encode = self.format.encode
         for term, positions in terms.items():
-            yield term.encode("utf-8"), len(positions), len(positions) * boost, encode(positions)
+            count = len(positions)
+            yield term.encode("utf-8"), count, count * boost, emptybytes
 
 
 class WeightedWords(fields.FieldType):
@@ -145,6 +136,7 @@ def make_schema() -> fields.Schema:
         incident=WeightedWords(),
         prefix=WeightedWords(),
         review=fields.STORED(),
+        sequence=fields.COLUMN(columns.VarBytesColumn()),
         **text,
     )
 
@@ -201,6 +193,7 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
     top_headings = [h.text for h in found if h.level == 1]
     title = doc.title
     labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id])
+    heading_text = "\n".join(headings)
     review = doc.review
     last = doc.last_reviewed
     return {
@@ -216,9 +209,12 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
         "title": index_terms(title),
         "_stored_title": title,
         "labels": index_terms(labels),
-        "headings": index_terms("\n".join(headings)),
+        "headings": index_terms(heading_text),
         "body": index_terms(prose),
         "code": index_terms(code),
+        SEQUENCE_FIELD: FIELD_BREAK.join(
+            term_sequence(t) for t in (title, labels, heading_text, prose, code)
+        ).encode("utf-8"),
         "prefix": prefixes([
             (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),
             (" ".join([*doc.tags, *doc.systems, *top_headings]), 2.0),
