@@ -20,6 +20,7 @@ is a substring search in the few documents that have all its terms.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -162,6 +163,19 @@ def phrase_form(word: str) -> tuple[str, ...]:
 def phrase_terms(text: str) -> list[str]:
     """The terms of a quoted phrase, identifiers split into parts (see :func:`phrase_form`)."""
     return [term for word in WORD_RE.findall(text) for term in phrase_form(word)]
+
+
+def pair_hash(first: str, second: str) -> int:
+    """A stable 32-bit number for two neighbouring phrase terms (the index keeps each
+    document's set of them, sorted, so a two-word phrase is a binary search per document)."""
+    return zlib.crc32(f"{first} {second}".encode("utf-8"))
+
+
+def sequence_pair_hashes(sequence: str) -> set[int]:
+    """:func:`pair_hash` of every two neighbouring terms in a :func:`term_sequence`."""
+    terms = sequence.split(" ")
+    crc = zlib.crc32
+    return {crc(f"{a} {b}".encode("utf-8")) for a, b in zip(terms, terms[1:]) if a and b}
 
 
 def term_sequence(text: str) -> str:

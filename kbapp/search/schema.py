@@ -9,6 +9,7 @@ the writer only files postings. Change the schema or the analysis → bump
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +23,22 @@ from kbapp import documents
 from kbapp.errors import DocumentError
 from kbapp.fsutil import read_document_bytes
 from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
-from kbapp.search.analysis import KbAnalyzer, index_terms, plain_words, term_sequence
+from kbapp.search.analysis import (
+    KbAnalyzer,
+    index_terms,
+    plain_words,
+    sequence_pair_hashes,
+    term_sequence,
+)
 from kbapp.search.vocabulary import spelling_words
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 #: A per-document column (not indexed): the term sequences of all text fields, for phrases.
 SEQUENCE_FIELD = "sequence"
 #: Between two fields in the sequence column: not a term, so no phrase runs across it.
 FIELD_BREAK = "\n"
+#: A per-document column: the sorted 32-bit hashes of all pairs of neighbouring phrase terms.
+PAIRS_FIELD = "pairs"
 
 #: Text fields a plain word is looked up in, with their weight over the body (BM25F).
 TEXT_FIELDS: dict[str, float] = {
@@ -137,6 +146,7 @@ def make_schema() -> fields.Schema:
         prefix=WeightedWords(),
         review=fields.STORED(),
         sequence=fields.COLUMN(columns.VarBytesColumn()),
+        pairs=fields.COLUMN(columns.VarBytesColumn()),
         **text,
     )
 
@@ -194,6 +204,7 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
     title = doc.title
     labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id])
     heading_text = "\n".join(headings)
+    sequences = [term_sequence(t) for t in (title, labels, heading_text, prose, code)]
     review = doc.review
     last = doc.last_reviewed
     return {
@@ -212,9 +223,8 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
         "headings": index_terms(heading_text),
         "body": index_terms(prose),
         "code": index_terms(code),
-        SEQUENCE_FIELD: FIELD_BREAK.join(
-            term_sequence(t) for t in (title, labels, heading_text, prose, code)
-        ).encode("utf-8"),
+        SEQUENCE_FIELD: FIELD_BREAK.join(sequences).encode("utf-8"),
+        PAIRS_FIELD: array("I", sorted(set().union(*map(sequence_pair_hashes, sequences)))).tobytes(),
         "prefix": prefixes([
             (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),
             (" ".join([*doc.tags, *doc.systems, *top_headings]), 2.0),

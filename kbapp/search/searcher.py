@@ -15,7 +15,7 @@ import itertools
 import logging
 import mmap
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +24,12 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from kbapp.search.analysis import phrase_terms, query_words, stem, word_terms
+from kbapp.search.analysis import pair_hash, phrase_terms, query_words, stem, word_terms
 from kbapp.search.query import ParsedQuery
 from kbapp.search.schema import (
     FACET_FIELDS,
     PREFIX_MAX,
+    PAIRS_FIELD,
     PREFIX_MIN,
     SEQUENCE_FIELD,
     TEXT_FIELDS,
@@ -67,12 +68,13 @@ class SegmentTable:
                 for docnum in _leaf_ids(reader, name, term):
                     lists[docnum] = (*lists[docnum], value)
             self.values[name] = lists
-        self._sequences: Sequences | None = None
+        self._columns: dict[str, MappedColumn] = {}
 
-    def sequences(self, reader: Any) -> Sequences:
-        if self._sequences is None:
-            self._sequences = Sequences(reader)
-        return self._sequences
+    def column(self, reader: Any, fieldname: str) -> MappedColumn:
+        found = self._columns.get(fieldname)
+        if found is None:
+            found = self._columns[fieldname] = MappedColumn(reader, fieldname)
+        return found
 
     def lengths(self, reader: Any, fieldname: str) -> list[int]:
         """Each document's length of a text field (BM25's normalisation), read once."""
@@ -83,42 +85,69 @@ class SegmentTable:
         return found
 
 
-class Sequences:
-    """The term sequences (:func:`~kbapp.search.analysis.term_sequence`) of one segment's
-    documents, searched in place: the column file is memory-mapped and a phrase is one
-    ``find`` per candidate document (a few microseconds), with no bytes copied or decoded."""
+class MappedColumn:
+    """One per-document bytes column of one segment (the term sequences, the pair hashes),
+    read in place: the column file is memory-mapped, so checking a document is one C call on
+    its bytes (a ``find``, a binary search), with nothing copied or decoded."""
 
-    def __init__(self, reader: Any) -> None:
+    def __init__(self, reader: Any, fieldname: str) -> None:
         self._column: Any = None
         self._map: mmap.mmap | None = None
+        self._view: memoryview | None = None
         self._offsets: Any = ()
         self._lengths: Any = ()
         self._base = 0
-        if not reader.has_column(SEQUENCE_FIELD):
+        if not reader.has_column(fieldname):
             return
-        column = reader.column_reader(SEQUENCE_FIELD, translate=False)
+        column = reader.column_reader(fieldname, translate=False)
         self._column = column
         try:  # Whoosh's VarBytesColumn reader: its offsets, lengths and file
             self._offsets, self._lengths = column._offsets, column._lengths
             self._base = column._basepos
             handle = column._dbfile.file
             self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            self._view = memoryview(self._map)
         except (AttributeError, OSError, ValueError):  # another codec, or no file to map
-            self._map = None
+            self._map = self._view = None
+
+    def _bytes(self, docnum: int) -> Any:
+        if self._view is not None:
+            start = self._base + self._offsets[docnum]
+            return self._view[start : start + self._lengths[docnum]]
+        return memoryview(self._column[docnum])
 
     def containing(self, docnums: Iterable[int], needle: bytes) -> list[int]:
-        """The segment-local ``docnums`` whose sequence contains ``needle``."""
+        """The segment-local ``docnums`` whose value contains ``needle``."""
         if self._column is None:
             return []
-        found = self._map.find if self._map is not None else None
-        offsets, lengths, base = self._offsets, self._lengths, self._base
+        if self._map is None:
+            return [d for d in docnums if needle in self._column[d]]
+        find, offsets, lengths, base = self._map.find, self._offsets, self._lengths, self._base
         out = []
         for docnum in docnums:
-            if found is not None:
-                start = base + offsets[docnum]
-                if found(needle, start, start + lengths[docnum]) >= 0:
-                    out.append(docnum)
-            elif needle in self._column[docnum]:
+            start = base + offsets[docnum]
+            if find(needle, start, start + lengths[docnum]) >= 0:
+                out.append(docnum)
+        return out
+
+    def having(self, docnums: Iterable[int], numbers: list[int]) -> list[int]:
+        """The segment-local ``docnums`` whose value, a sorted array of unsigned 32-bit
+        numbers, holds all of ``numbers``."""
+        if self._column is None:
+            return []
+        values = self._bytes
+        out = []
+        for docnum in docnums:
+            try:
+                array_ = values(docnum).cast("I")
+            except TypeError:  # not a whole number of items: not ours
+                continue
+            size = len(array_)
+            for number in numbers:
+                i = bisect.bisect_left(array_, number)
+                if i == size or array_[i] != number:
+                    break
+            else:
                 out.append(docnum)
         return out
 
@@ -160,6 +189,16 @@ class DocTable:
 
     def containing(self, docnums: frozenset[int], needle: bytes) -> frozenset[int]:
         """The documents of ``docnums`` whose term sequence contains ``needle``."""
+        return self._per_segment(docnums, SEQUENCE_FIELD, lambda c, d: c.containing(d, needle))
+
+    def having_pairs(self, docnums: frozenset[int], hashes: list[int]) -> frozenset[int]:
+        """The documents of ``docnums`` that have all the term pairs ``hashes``."""
+        return self._per_segment(docnums, PAIRS_FIELD, lambda c, d: c.having(d, hashes))
+
+    def _per_segment(
+        self, docnums: frozenset[int], fieldname: str,
+        check: Callable[[MappedColumn, Iterable[int]], list[int]],
+    ) -> frozenset[int]:
         out: list[int] = []
         ordered = sorted(docnums)
         for reader, offset, table in self.leaves:
@@ -168,7 +207,7 @@ class DocTable:
             if lo == hi:
                 continue
             local = map((-offset).__add__, ordered[lo:hi]) if offset else ordered[lo:hi]
-            found = table.sequences(reader).containing(local, needle)
+            found = check(table.column(reader, fieldname), local)
             out.extend(map(offset.__add__, found) if offset else found)
         return frozenset(out)
 
@@ -301,8 +340,16 @@ class TermSets:
             candidates = docs if candidates is None else candidates & docs
             if not candidates:
                 return _EMPTY
-        needle = (" " + " ".join(terms) + " ").encode("utf-8")
-        return self.table.containing(candidates or _EMPTY, needle)
+        # Every pair of neighbours must be one of the document's pairs (a binary search in
+        # its sorted pair hashes); a longer phrase is then looked for in the survivors' term
+        # sequences. (A 32-bit hash: a document has a pair it lacks only if two of its own
+        # pairs collide with the phrase's, about once in 5 million documents checked.)
+        hashes = sorted({pair_hash(a, b) for a, b in zip(terms, terms[1:])})
+        found = self.table.having_pairs(candidates or _EMPTY, hashes)
+        if len(terms) > 2 and found:
+            needle = (" " + " ".join(terms) + " ").encode("utf-8")
+            found = self.table.containing(found, needle)
+        return found
 
 
 # --------------------------------------------------------------------------- query plan
