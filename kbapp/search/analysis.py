@@ -183,8 +183,11 @@ def term_sequence(text: str) -> str:
     a phrase occurs in the text if and only if ``" " + " ".join(phrase_terms(phrase)) + " "``
     is a substring of it. Punctuation and stop words are not in the sequence, so a phrase
     runs across them (as in Lucene and SQLite FTS5)."""
-    form = phrase_form
-    return " " + " ".join([t for word in WORD_RE.findall(text) for t in form(word)]) + " "
+    cache, form = _phrase_cache, phrase_form
+    out: list[str] = []
+    for word in WORD_RE.findall(text):
+        out.extend(cache.get(word) or form(word))
+    return " " + " ".join(out) + " "
 
 
 def _plain_forms(word: str) -> tuple[str, ...]:

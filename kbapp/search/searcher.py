@@ -94,6 +94,7 @@ class MappedColumn:
         self._column: Any = None
         self._map: mmap.mmap | None = None
         self._view: memoryview | None = None
+        self._numbers: memoryview | None = None
         self._offsets: Any = ()
         self._lengths: Any = ()
         self._base = 0
@@ -109,12 +110,6 @@ class MappedColumn:
             self._view = memoryview(self._map)
         except (AttributeError, OSError, ValueError):  # another codec, or no file to map
             self._map = self._view = None
-
-    def _bytes(self, docnum: int) -> Any:
-        if self._view is not None:
-            start = self._base + self._offsets[docnum]
-            return self._view[start : start + self._lengths[docnum]]
-        return memoryview(self._column[docnum])
 
     def containing(self, docnums: Iterable[int], needle: bytes) -> list[int]:
         """The segment-local ``docnums`` whose value contains ``needle``."""
@@ -135,13 +130,26 @@ class MappedColumn:
         numbers, holds all of ``numbers``."""
         if self._column is None:
             return []
-        values = self._bytes
         out = []
+        if self._view is not None and self._lengths:
+            # the whole column as one array: each document's numbers are a slice of it
+            if self._numbers is None:
+                total = self._offsets[-1] + self._lengths[-1]
+                self._numbers = self._view[self._base : self._base + total].cast("I")
+            numbers_ = self._numbers
+            offsets, lengths, bisect_left = self._offsets, self._lengths, bisect.bisect_left
+            for docnum in docnums:
+                lo = offsets[docnum] >> 2
+                hi = lo + (lengths[docnum] >> 2)
+                for number in numbers:
+                    i = bisect_left(numbers_, number, lo, hi)
+                    if i == hi or numbers_[i] != number:
+                        break
+                else:
+                    out.append(docnum)
+            return out
         for docnum in docnums:
-            try:
-                array_ = values(docnum).cast("I")
-            except TypeError:  # not a whole number of items: not ours
-                continue
+            array_ = memoryview(self._column[docnum]).cast("I")
             size = len(array_)
             for number in numbers:
                 i = bisect.bisect_left(array_, number)
@@ -429,6 +437,9 @@ class QueryRunner:
         self.vocabulary = vocabulary
         self.table = table
         self.sets = TermSets(searcher, table)
+        self._scores: OrderedDict[tuple[str, str, float], tuple[frozenset[int], list[int], list[float]]]
+        self._scores = OrderedDict()
+        self._status_factors: list[float] | None = None
         self.synonyms = synonyms
         self.reader = searcher.reader()
 
@@ -578,44 +589,97 @@ class QueryRunner:
         if not specs:  # filters only: published first, then index order
             ordered = sorted(docs, key=lambda d: -STATUS_FACTOR.get(status[d], 0.8))
             return [(d, 0.0) for d in ordered[:limit]]
-        scores = self._bm25(docs, specs)
-        factor = STATUS_FACTOR.get
+        scores = self._bm25(docs, specs).get
+        if self._status_factors is None:
+            self._status_factors = [STATUS_FACTOR.get(s, 0.8) for s in status]
+        factors = self._status_factors
+        # in document order, so that equal scores keep it (nlargest is stable)
         if coverage is not None:
-            items = ((d, scores.get(d, 0.0) * factor(status[d], 0.8) * (coverage[d] / words) ** 2)
-                     for d in docs)
+            shares = [(c / words) ** 2 for c in range(words + 1)]
+            final = {d: scores(d, 0.0) * factors[d] * shares[coverage[d]] for d in sorted(docs)}
         else:
-            items = ((d, scores.get(d, 0.0) * factor(status[d], 0.8)) for d in docs)
-        return heapq.nsmallest(limit, items, key=lambda item: (-item[1], item[0]))
+            final = {d: scores(d, 0.0) * factors[d] for d in sorted(docs)}
+        return [(d, final[d]) for d in heapq.nlargest(limit, final, key=final.__getitem__)]
 
     def _bm25(self, docs: frozenset[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
         """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs``, from postings read a block
         at a time and document lengths read once per segment. Whoosh's own collector costs a
         Python call per posting and per length lookup, and its union matcher cannot skip
         blocks: scoring 10,000 hits took 100-500 ms."""
-        k1, b = 1.2, 0.75
         scores: dict[int, float] = {}
         get = scores.get
-        searcher = self.searcher
+        # A word looked up in every text field with the usual weights (the common case) is
+        # scored from one list merged over the fields, not five.
+        by_term: dict[str, set[str]] = {}
         for fieldname, term, boost in specs:
-            _docset, ids, weights = self.sets.postings(fieldname, term)
+            if TEXT_FIELDS.get(fieldname) == boost:
+                by_term.setdefault(term, set()).add(fieldname)
+        whole = {t for t, names in by_term.items() if len(names) == len(TEXT_FIELDS)}
+        merged = [("", t, 0.0) for t in sorted(whole)]
+        rest = [spec for spec in specs if not (spec[1] in whole and spec[0] in TEXT_FIELDS)]
+        for fieldname, term, boost in merged + rest:
+            if fieldname:
+                docset, ids, contributions = self._contributions(fieldname, term, boost)
+            else:
+                docset, ids, contributions = self._all_fields(term)
             if not ids:
                 continue
-            if fieldname in TEXT_FIELDS:
-                idf = searcher.idf(fieldname, term) * boost
-                average = searcher.avg_field_length(fieldname) or 1.0
-                lengths = self.table.lengths(fieldname)
-                top = idf * (k1 + 1)
-                base = k1 * (1 - b)
-                slope = k1 * b / average
-                for docnum, tf in zip(ids, weights):
-                    if docnum in docs:
-                        scores[docnum] = get(docnum, 0.0) + top * tf / (
-                            tf + base + slope * lengths[docnum])
+            if docset <= docs:
+                for docnum, value in zip(ids, contributions):
+                    scores[docnum] = get(docnum, 0.0) + value
             else:
-                for docnum, tf in zip(ids, weights):
+                for docnum, value in zip(ids, contributions):
                     if docnum in docs:
-                        scores[docnum] = get(docnum, 0.0) + tf * boost
+                        scores[docnum] = get(docnum, 0.0) + value
         return scores
+
+    def _all_fields(self, term: str) -> tuple[frozenset[int], list[int], list[float]]:
+        """:meth:`_contributions` of ``term`` summed over all text fields with their weights."""
+        key = ("", term, 0.0)
+        found = self._scores.get(key)
+        if found is not None:
+            self._scores.move_to_end(key)
+            return found
+        sums: dict[int, float] = {}
+        get = sums.get
+        for fieldname, boost in TEXT_FIELDS.items():
+            _docset, ids, values = self._contributions(fieldname, term, boost)
+            for docnum, value in zip(ids, values):
+                sums[docnum] = get(docnum, 0.0) + value
+        found = (frozenset(sums), list(sums), list(sums.values()))
+        self._scores[key] = found
+        if len(self._scores) > 256:
+            self._scores.popitem(last=False)
+        return found
+
+    def _contributions(
+        self, fieldname: str, term: str, boost: float
+    ) -> tuple[frozenset[int], list[int], list[float]]:
+        """(document set, document numbers, each one's BM25F share) of a term in a field: it
+        depends only on the index, so it is worked out once per searcher."""
+        key = (fieldname, term, boost)
+        found = self._scores.get(key)
+        if found is not None:
+            self._scores.move_to_end(key)
+            return found
+        docset, ids, weights = self.sets.postings(fieldname, term)
+        if fieldname in TEXT_FIELDS and ids:
+            k1, b = 1.2, 0.75
+            searcher = self.searcher
+            idf = searcher.idf(fieldname, term) * boost
+            average = searcher.avg_field_length(fieldname) or 1.0
+            lengths = self.table.lengths(fieldname)
+            top = idf * (k1 + 1)
+            base = k1 * (1 - b)
+            slope = k1 * b / average
+            values = [top * tf / (tf + base + slope * lengths[d]) for d, tf in zip(ids, weights)]
+        else:
+            values = [tf * boost for tf in weights]
+        found = (docset, ids, values)
+        self._scores[key] = found
+        if len(self._scores) > 256:
+            self._scores.popitem(last=False)
+        return found
 
     def facets(self, docs: Iterable[int]) -> dict[str, list[tuple[str, int]]]:
         docs = list(docs)
