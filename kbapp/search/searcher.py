@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 STATUS_FACTOR = {"published": 1.0, "in-review": 0.85, "draft": 0.7}
 PHRASE_FIELDS = ("title", "headings", "labels", "body", "code")
 FACET_LIMIT = 20
+#: Facets with at most this many values are counted by set intersections.
+FACET_SETS_UP_TO = 64
 _EMPTY: frozenset[int] = frozenset()
 
 
@@ -440,6 +442,7 @@ class QueryRunner:
         self._scores: OrderedDict[tuple[str, str, float], tuple[frozenset[int], list[int], list[float]]]
         self._scores = OrderedDict()
         self._status_factors: list[float] | None = None
+        self._facets: dict[str, list[tuple[str, frozenset[int]]]] = {}
         self.synonyms = synonyms
         self.reader = searcher.reader()
 
@@ -633,6 +636,18 @@ class QueryRunner:
                         scores[docnum] = get(docnum, 0.0) + value
         return scores
 
+    def _facet_values(self, name: str) -> list[tuple[str, frozenset[int]]]:
+        """Every value of a facet field with its documents, read once per searcher."""
+        found = self._facets.get(name)
+        if found is None:
+            words = [t.decode("utf-8") for t in self.reader.lexicon(name)]
+            if len(words) <= FACET_SETS_UP_TO:
+                found = [(w, self.sets.docs(name, w)) for w in words]
+            else:
+                found = [(w, _EMPTY) for w in words]
+            self._facets[name] = found
+        return found
+
     def _all_fields(self, term: str) -> tuple[frozenset[int], list[int], list[float]]:
         """:meth:`_contributions` of ``term`` summed over all text fields with their weights."""
         key = ("", term, 0.0)
@@ -682,14 +697,23 @@ class QueryRunner:
         return found
 
     def facets(self, docs: Iterable[int]) -> dict[str, list[tuple[str, int]]]:
-        docs = list(docs)
+        """Counts of each facet value over ``docs``: one set intersection per value when a
+        facet has few values (type, organisation, a team's tags: C loops), else a count over
+        the documents' own values."""
+        hits = docs if isinstance(docs, (set, frozenset)) else frozenset(docs)
         out: dict[str, list[tuple[str, int]]] = {}
         for key, name in FACET_FIELDS.items():
-            column = self.table.values[name]
-            if name in ("tag", "system"):
-                counts = Counter(itertools.chain.from_iterable(map(column.__getitem__, docs)))
+            values = self._facet_values(name)
+            if len(values) <= FACET_SETS_UP_TO:
+                counted = [(value, len(members & hits)) for value, members in values]
+                items = [(value, count) for value, count in counted if count]
             else:
-                counts = Counter(map(column.__getitem__, docs))
-                counts.pop("", None)
-            out[key] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
+                column = self.table.values[name]
+                if name in ("tag", "system"):
+                    counts = Counter(itertools.chain.from_iterable(map(column.__getitem__, hits)))
+                else:
+                    counts = Counter(map(column.__getitem__, hits))
+                    counts.pop("", None)
+                items = list(counts.items())
+            out[key] = sorted(items, key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
         return out
