@@ -72,6 +72,10 @@ _FENCE_RE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 #: compressing them cost more than writing them), terms with under 8 postings kept inline in
 #: the term table instead of a block of their own.
 CODEC = W3Codec(compression=0, inlinelimit=8)
+#: Whoosh looks up the field length of every posting it writes, only to keep each term's
+#: shortest and longest document for its own block-skipping scorer, which kbapp does not
+#: use (its BM25F reads the length columns). Zero there only makes that estimate looser.
+CODEC.length_stats = False
 
 
 class TermCounts(formats.Existence):

@@ -56,18 +56,24 @@ class SegmentTable:
         self.size = size
         self._lengths: dict[str, list[int]] = {}
         self.values: dict[str, list[Any]] = {}
+        #: facet field -> value -> its documents (deleted ones too: hits never include them)
+        self.members: dict[str, dict[str, list[int]]] = {}
         for name in ("type", "status", "owner_org"):
             column: list[str] = [""] * size
+            members = self.members[name] = {}
             for term in reader.lexicon(name):
                 value = term.decode("utf-8")
-                for docnum in _leaf_ids(reader, name, term):
+                members[value] = ids = _leaf_ids(reader, name, term, with_deleted=True)
+                for docnum in ids:
                     column[docnum] = value
             self.values[name] = column
         for name in ("tag", "system"):
             lists: list[tuple[str, ...]] = [()] * size
+            members = self.members[name] = {}
             for term in reader.lexicon(name):
                 value = term.decode("utf-8")
-                for docnum in _leaf_ids(reader, name, term):
+                members[value] = ids = _leaf_ids(reader, name, term, with_deleted=True)
+                for docnum in ids:
                     lists[docnum] = (*lists[docnum], value)
             self.values[name] = lists
         self._columns: dict[str, MappedColumn] = {}
@@ -196,6 +202,20 @@ class DocTable:
                 self.values[name].extend(column)
         cache.clear()
         cache.update(used)
+        self._facet_sets: dict[str, dict[str, frozenset[int]]] = {}
+
+    def facet_sets(self, name: str) -> dict[str, frozenset[int]]:
+        """Each value of a facet field with its documents (from the segment tables, so an
+        update reads nothing again)."""
+        found = self._facet_sets.get(name)
+        if found is None:
+            merged: dict[str, list[int]] = {}
+            for _reader, offset, table in self.leaves:
+                for value, ids in table.members[name].items():
+                    merged.setdefault(value, []).extend(
+                        map(offset.__add__, ids) if offset else ids)
+            found = self._facet_sets[name] = {v: frozenset(ids) for v, ids in merged.items()}
+        return found
 
     def containing(self, docnums: frozenset[int], needle: bytes) -> frozenset[int]:
         """The documents of ``docnums`` whose term sequence contains ``needle``."""
@@ -238,13 +258,13 @@ def _segment_key(reader: Any) -> str:
         return f"id-{id(reader)}"
 
 
-def _leaf_ids(reader: Any, fieldname: str, btext: bytes) -> list[int]:
+def _leaf_ids(reader: Any, fieldname: str, btext: bytes, with_deleted: bool = False) -> list[int]:
     """Document numbers of one term in one segment, read a block at a time (the matcher's
     own ``all_ids`` costs a Python call per posting)."""
     matcher = reader.postings(fieldname, btext)
     deleted = None
     if isinstance(matcher, FilterMatcher):
-        deleted = reader.deleted_docs_set
+        deleted = None if with_deleted else reader.deleted_docs_set
         matcher = matcher.child
     ids: list[int] = []
     try:
@@ -442,7 +462,6 @@ class QueryRunner:
         self._scores: OrderedDict[tuple[str, str, float], tuple[frozenset[int], list[int], list[float]]]
         self._scores = OrderedDict()
         self._status_factors: list[float] | None = None
-        self._facets: dict[str, list[tuple[str, frozenset[int]]]] = {}
         self.synonyms = synonyms
         self.reader = searcher.reader()
 
@@ -636,18 +655,6 @@ class QueryRunner:
                         scores[docnum] = get(docnum, 0.0) + value
         return scores
 
-    def _facet_values(self, name: str) -> list[tuple[str, frozenset[int]]]:
-        """Every value of a facet field with its documents, read once per searcher."""
-        found = self._facets.get(name)
-        if found is None:
-            words = [t.decode("utf-8") for t in self.reader.lexicon(name)]
-            if len(words) <= FACET_SETS_UP_TO:
-                found = [(w, self.sets.docs(name, w)) for w in words]
-            else:
-                found = [(w, _EMPTY) for w in words]
-            self._facets[name] = found
-        return found
-
     def _all_fields(self, term: str) -> tuple[frozenset[int], list[int], list[float]]:
         """:meth:`_contributions` of ``term`` summed over all text fields with their weights."""
         key = ("", term, 0.0)
@@ -703,9 +710,9 @@ class QueryRunner:
         hits = docs if isinstance(docs, (set, frozenset)) else frozenset(docs)
         out: dict[str, list[tuple[str, int]]] = {}
         for key, name in FACET_FIELDS.items():
-            values = self._facet_values(name)
+            values = self.table.facet_sets(name)
             if len(values) <= FACET_SETS_UP_TO:
-                counted = [(value, len(members & hits)) for value, members in values]
+                counted = [(value, len(members & hits)) for value, members in values.items()]
                 items = [(value, count) for value, count in counted if count]
             else:
                 column = self.table.values[name]
