@@ -19,6 +19,7 @@ is a substring search in the few documents that have all its terms.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 from collections.abc import Iterator
@@ -168,14 +169,14 @@ def phrase_terms(text: str) -> list[str]:
 def pair_hash(first: str, second: str) -> int:
     """A stable 32-bit number for two neighbouring phrase terms (the index keeps each
     document's set of them, sorted, so a two-word phrase is a binary search per document)."""
-    return zlib.crc32(f"{first} {second}".encode("utf-8"))
+    return zlib.crc32(f"{first} {second}".encode())
 
 
 def sequence_pair_hashes(sequence: str) -> set[int]:
     """:func:`pair_hash` of every two neighbouring terms in a :func:`term_sequence`."""
     terms = sequence.split(" ")
     crc = zlib.crc32
-    return {crc(f"{a} {b}".encode("utf-8")) for a, b in zip(terms, terms[1:]) if a and b}
+    return {crc(f"{a} {b}".encode()) for a, b in itertools.pairwise(terms) if a and b}
 
 
 def term_sequence(text: str) -> str:

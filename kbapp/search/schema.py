@@ -209,6 +209,7 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
     labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id])
     heading_text = "\n".join(headings)
     sequences = [term_sequence(t) for t in (title, labels, heading_text, prose, code)]
+    pairs: set[int] = set().union(*map(sequence_pair_hashes, sequences))
     review = doc.review
     last = doc.last_reviewed
     return {
@@ -228,7 +229,7 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
         "body": index_terms(prose),
         "code": index_terms(code),
         SEQUENCE_FIELD: FIELD_BREAK.join(sequences).encode("utf-8"),
-        PAIRS_FIELD: array("I", sorted(set().union(*map(sequence_pair_hashes, sequences)))).tobytes(),
+        PAIRS_FIELD: array("I", sorted(pairs)).tobytes(),
         "prefix": prefixes([
             (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),
             (" ".join([*doc.tags, *doc.systems, *top_headings]), 2.0),

@@ -28,8 +28,8 @@ from kbapp.search.analysis import pair_hash, phrase_terms, query_words, stem, wo
 from kbapp.search.query import ParsedQuery
 from kbapp.search.schema import (
     FACET_FIELDS,
-    PREFIX_MAX,
     PAIRS_FIELD,
+    PREFIX_MAX,
     PREFIX_MIN,
     SEQUENCE_FIELD,
     TEXT_FIELDS,
@@ -45,6 +45,8 @@ FACET_LIMIT = 20
 #: Facets with at most this many values are counted by set intersections.
 FACET_SETS_UP_TO = 64
 _EMPTY: frozenset[int] = frozenset()
+#: (document set, document numbers, one number each): a term's postings or BM25F shares.
+_Shares = tuple[frozenset[int], list[int], list[float]]
 
 
 class SegmentTable:
@@ -374,7 +376,7 @@ class TermSets:
         # its sorted pair hashes); a longer phrase is then looked for in the survivors' term
         # sequences. (A 32-bit hash: a document has a pair it lacks only if two of its own
         # pairs collide with the phrase's, about once in 5 million documents checked.)
-        hashes = sorted({pair_hash(a, b) for a, b in zip(terms, terms[1:])})
+        hashes = sorted({pair_hash(a, b) for a, b in itertools.pairwise(terms)})
         found = self.table.having_pairs(candidates or _EMPTY, hashes)
         if len(terms) > 2 and found:
             needle = (" " + " ".join(terms) + " ").encode("utf-8")
@@ -459,8 +461,7 @@ class QueryRunner:
         self.vocabulary = vocabulary
         self.table = table
         self.sets = TermSets(searcher, table)
-        self._scores: OrderedDict[tuple[str, str, float], tuple[frozenset[int], list[int], list[float]]]
-        self._scores = OrderedDict()
+        self._scores: OrderedDict[tuple[str, str, float], _Shares] = OrderedDict()
         self._status_factors: list[float] | None = None
         self.synonyms = synonyms
         self.reader = searcher.reader()
@@ -624,10 +625,11 @@ class QueryRunner:
         return [(d, final[d]) for d in heapq.nlargest(limit, final, key=final.__getitem__)]
 
     def _bm25(self, docs: frozenset[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
-        """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs``, from postings read a block
-        at a time and document lengths read once per segment. Whoosh's own collector costs a
-        Python call per posting and per length lookup, and its union matcher cannot skip
-        blocks: scoring 10,000 hits took 100-500 ms."""
+        """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs`` (the result may hold others
+        too), from postings read a block at a time and document lengths read once per
+        segment. Whoosh's own collector costs a Python call per posting and per length
+        lookup, and its union matcher cannot skip blocks: scoring 10,000 hits took 100-500
+        ms."""
         scores: dict[int, float] = {}
         get = scores.get
         # A word looked up in every text field with the usual weights (the common case) is
@@ -641,12 +643,14 @@ class QueryRunner:
         rest = [spec for spec in specs if not (spec[1] in whole and spec[0] in TEXT_FIELDS)]
         for fieldname, term, boost in merged + rest:
             if fieldname:
-                docset, ids, contributions = self._contributions(fieldname, term, boost)
+                _docset, ids, contributions = self._contributions(fieldname, term, boost)
             else:
-                docset, ids, contributions = self._all_fields(term)
+                _docset, ids, contributions = self._all_fields(term)
             if not ids:
                 continue
-            if docset <= docs:
+            if len(ids) <= 2 * len(docs):
+                # most postings are wanted: scoring the others too is cheaper than asking
+                # (callers read the scores of ``docs`` only)
                 for docnum, value in zip(ids, contributions):
                     scores[docnum] = get(docnum, 0.0) + value
             else:
