@@ -79,8 +79,14 @@ class SegmentTable:
                     lists[docnum] = (*lists[docnum], value)
             self.values[name] = lists
         self._columns: dict[str, MappedColumn] = {}
+        self._columns_reader: Any = None
 
     def column(self, reader: Any, fieldname: str) -> MappedColumn:
+        """A per-document column of this segment, opened through ``reader`` (a segment whose
+        deletions changed gets a new reader and the old one is closed: open again)."""
+        if self._columns_reader is not reader:
+            self._columns = {}
+            self._columns_reader = reader
         found = self._columns.get(fieldname)
         if found is None:
             found = self._columns[fieldname] = MappedColumn(reader, fieldname)
