@@ -231,3 +231,23 @@ def test_a_large_rebuild_runs_in_worker_processes(
     assert paths(index, "etcdnoleader ") == ["runbooks/etcd-no-leader.md"]
     assert index.search("failovr ").suggestion == "failover "
     assert index.catch_up() == 0  # the catalog knows everything is indexed
+
+
+def test_facets_by_set_intersection_and_by_counting_agree(
+    indexed: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Few-valued facets are counted by intersecting value sets, many-valued ones by counting
+    each hit's values: both give the same counts, also after a save (a deleted posting)."""
+    import kbapp.search.searcher as searcher_module
+
+    ws = indexed.ws
+    doc = ws.load("kb-00000004")
+    doc.set("tags", [*doc.tags, "wombat-tag"])
+    ws.save(doc)
+    queries = ["failover ", "payments ", "type:sop", "postgres replica "]
+    by_sets = [indexed.search(q).facets for q in queries]
+    assert dict(by_sets[0]["tags"])["wombat-tag"] == 1
+    monkeypatch.setattr(searcher_module, "FACET_SETS_UP_TO", 0)
+    indexed._runner = None  # a new runner reads the setting
+    by_counting = [indexed.search(q).facets for q in queries]
+    assert by_counting == by_sets

@@ -11,14 +11,17 @@ largest single cost of a full build. A word such as ``ORA-00600``, ``kube-apiser
 - by its parts (``ora`` ``00600``; ``etcd`` ``no`` ``leader``), at consecutive positions, so
   ``etcd no leader`` and the phrase ``"etcd no leader"`` find the alert.
 
-The whole word and the first part share a position, so a phrase may mix identifiers and prose.
-A query keeps each word whole (``query`` mode); a quoted phrase uses the parts (``phrase``
-mode), which line up with the positions in the index.
+A query keeps each word whole (``query`` mode). Phrases are matched on a second form of each
+text field, the sequence of its phrase terms (a plain word's stem, an identifier's parts; see
+:func:`term_sequence`), which the index keeps per document beside the postings: a quoted phrase
+is a substring search in the few documents that have all its terms.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,6 +77,7 @@ def parts_of(word: str) -> list[str]:
 #: follow a Zipf distribution, so nearly every word of a document is a dictionary hit.
 _word_cache: dict[str, tuple[tuple[tuple[str, int], ...], int]] = {}
 _plain_cache: dict[str, tuple[str, ...]] = {}
+_phrase_cache: dict[str, tuple[str, ...]] = {}
 _CACHE_LIMIT = 500_000
 
 
@@ -139,19 +143,52 @@ def query_words(text: str) -> list[str]:
     return [m.group() for m in WORD_RE.finditer(text) if m.group().lower() not in STOP_WORDS]
 
 
-def phrase_terms(text: str) -> list[str]:
-    """The terms of a quoted phrase, identifiers split into parts to line up with positions."""
-    out: list[str] = []
-    for match in WORD_RE.finditer(text):
-        word = match.group()
+def phrase_form(word: str) -> tuple[str, ...]:
+    """The terms one word takes in a phrase: a plain word its stem, an identifier its parts
+    (``ORA-00600`` → ``ora 00600``), ``0x80070005`` its digits. The index keeps each text field
+    as this sequence of terms (:func:`term_sequence`), so a phrase is a run of it."""
+    found = _phrase_cache.get(word)
+    if found is None:
         if is_simple(word):
-            out.extend(word_terms(word))
-            continue
-        parts = [p for p in parts_of(word) if len(p) > 1 and p not in STOP_WORDS]
-        if _HEX_RE.fullmatch(word):
-            parts = [word.lower()]
-        out.extend(stem(p) for p in (parts or [word.lower()]))
-    return out
+            found = tuple(word_terms(word))
+        elif _HEX_RE.fullmatch(word):
+            found = (word.lower()[2:],)
+        else:
+            parts = [p for p in parts_of(word) if len(p) > 1 and p not in STOP_WORDS]
+            found = tuple(stem(p) for p in parts) or (stem(word.lower()),)
+        if len(_phrase_cache) < _CACHE_LIMIT:
+            _phrase_cache[word] = found
+    return found
+
+
+def phrase_terms(text: str) -> list[str]:
+    """The terms of a quoted phrase, identifiers split into parts (see :func:`phrase_form`)."""
+    return [term for word in WORD_RE.findall(text) for term in phrase_form(word)]
+
+
+def pair_hash(first: str, second: str) -> int:
+    """A stable 32-bit number for two neighbouring phrase terms (the index keeps each
+    document's set of them, sorted, so a two-word phrase is a binary search per document)."""
+    return zlib.crc32(f"{first} {second}".encode())
+
+
+def sequence_pair_hashes(sequence: str) -> set[int]:
+    """:func:`pair_hash` of every two neighbouring terms in a :func:`term_sequence`."""
+    terms = sequence.split(" ")
+    crc = zlib.crc32
+    return {crc(f"{a} {b}".encode()) for a, b in itertools.pairwise(terms) if a and b}
+
+
+def term_sequence(text: str) -> str:
+    """``text`` as the space-separated sequence of its phrase terms, with a space at both ends:
+    a phrase occurs in the text if and only if ``" " + " ".join(phrase_terms(phrase)) + " "``
+    is a substring of it. Punctuation and stop words are not in the sequence, so a phrase
+    runs across them (as in Lucene and SQLite FTS5)."""
+    cache, form = _phrase_cache, phrase_form
+    out: list[str] = []
+    for word in WORD_RE.findall(text):
+        out.extend(cache.get(word) or form(word))
+    return " " + " ".join(out) + " "
 
 
 def _plain_forms(word: str) -> tuple[str, ...]:

@@ -63,6 +63,9 @@ MANIFEST_FILE = "kbapp-manifest.json"
 PARALLEL_FROM = 400
 #: A catch-up with more changed documents than this (and half the index) rebuilds instead.
 REBUILD_FROM = 2000
+#: Segments of fewer documents are "small" (left by saves), and are merged once this many
+#: of them have piled up (see :func:`merge_small_segments`).
+SMALL_SEGMENT, MERGE_SMALL_AT = 500, 10
 
 
 class IndexUnusable(Exception):
@@ -422,7 +425,7 @@ class SearchIndex:
                     words.update(doc.words)
                 if doc.digest:
                     digests[doc.path] = doc.digest
-            writer.commit()
+            writer.commit(mergetype=merge_small_segments)
         except BaseException:
             writer.cancel()
             raise
@@ -567,6 +570,22 @@ class SearchIndex:
                 return self._update_locked(paths, progress)
         finally:
             self._set_state(indexing=False, percent=100, message="")
+
+
+def merge_small_segments(writer: Any, segments: list[Any]) -> list[Any]:
+    """Whoosh merge policy for updates: segments whose documents are all deleted are dropped;
+    the small segments that saves leave behind are merged into one only once
+    :data:`MERGE_SMALL_AT` of them have piled up. (Whoosh's own policy merged every few
+    commits, and sometimes a large segment too: one save in five took 0.3-2.5 s.)"""
+    kept = [s for s in segments if s.doc_count_all() > s.deleted_count()]
+    small = [s for s in kept if s.doc_count_all() < SMALL_SEGMENT]
+    if len(small) < MERGE_SMALL_AT:
+        return kept
+    for segment in small:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in kept if s not in small]
 
 
 def _ms(started: float) -> float:

@@ -8,7 +8,6 @@ the writer only files postings. Change the schema or the analysis → bump
 
 from __future__ import annotations
 
-import itertools
 import re
 from array import array
 from collections.abc import Iterable, Iterator
@@ -16,18 +15,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from whoosh import fields, formats
+from whoosh import columns, fields, formats
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.system import _INT_SIZE, emptybytes, pack_uint
+from whoosh.system import emptybytes, pack_uint
 
 from kbapp import documents, mdlines
 from kbapp.errors import DocumentError
 from kbapp.fsutil import read_document_bytes
 from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
-from kbapp.search.analysis import KbAnalyzer, index_terms, plain_words
+from kbapp.search.analysis import (
+    KbAnalyzer,
+    index_terms,
+    plain_words,
+    sequence_pair_hashes,
+    term_sequence,
+)
 from kbapp.search.vocabulary import spelling_words
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 9
+#: A per-document column (not indexed): the term sequences of all text fields, for phrases.
+SEQUENCE_FIELD = "sequence"
+#: Between two fields in the sequence column: not a term, so no phrase runs across it.
+FIELD_BREAK = "\n"
+#: A per-document column: the sorted 32-bit hashes of all pairs of neighbouring phrase terms.
+PAIRS_FIELD = "pairs"
 
 #: Text fields a plain word is looked up in, with their weight over the body (BM25F).
 TEXT_FIELDS: dict[str, float] = {
@@ -60,24 +71,17 @@ PREFIX_MIN, PREFIX_MAX = 2, 16
 #: compressing them cost more than writing them), terms with under 8 postings kept inline in
 #: the term table instead of a block of their own.
 CODEC = W3Codec(compression=0, inlinelimit=8)
+#: Whoosh looks up the field length of every posting it writes, only to keep each term's
+#: shortest and longest document for its own block-skipping scorer, which kbapp does not
+#: use (its BM25F reads the length columns). Zero there only makes that estimate looser.
+CODEC.length_stats = False
 
 
-class CompactPositions(formats.Positions):
-    """Positions as a count and an array of deltas (Whoosh pickles a list per posting)."""
-
-    def encode(self, poslist: list[int]) -> bytes:
-        deltas = array("I", poslist)
-        if len(poslist) > 1:
-            deltas = array("I", [poslist[0]] + [b - a for a, b in zip(poslist, poslist[1:])])
-        return pack_uint(len(poslist)) + deltas.tobytes()
-
-    def decode_positions(self, valuestring: bytes) -> list[int]:
-        deltas = array("I")
-        deltas.frombytes(valuestring[_INT_SIZE:])
-        return list(itertools.accumulate(deltas))
-
-    def decode_position_boosts(self, valuestring: bytes) -> list[tuple[int, float]]:
-        return [(pos, 1.0) for pos in self.decode_positions(valuestring)]
+class TermCounts(formats.Existence):
+    """Postings of a text field: a weight (the term's count in the field) and no value. Phrases
+    are matched on the field's term sequence (:data:`SEQUENCE_FIELD`), so postings carry no
+    positions: Whoosh decoded a pickled value per posting, and checking a phrase of two
+    common words decoded thousands of them per query."""
 
 
 class AnalyzedText(fields.FieldType):
@@ -86,15 +90,15 @@ class AnalyzedText(fields.FieldType):
 
     def __init__(self, field_boost: float = 1.0, stored: bool = False) -> None:
         super().__init__(
-            CompactPositions(field_boost=field_boost), KbAnalyzer(), scorable=True, stored=stored
+            TermCounts(field_boost=field_boost), KbAnalyzer(), scorable=True, stored=stored
         )
 
     def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
         terms = index_terms(value) if isinstance(value, str) else value
         boost = self.format.field_boost
-        encode = self.format.encode
         for term, positions in terms.items():
-            yield term.encode("utf-8"), len(positions), len(positions) * boost, encode(positions)
+            count = len(positions)
+            yield term.encode("utf-8"), count, count * boost, emptybytes
 
 
 class WeightedWords(fields.FieldType):
@@ -144,6 +148,8 @@ def make_schema() -> fields.Schema:
         incident=WeightedWords(),
         prefix=WeightedWords(),
         review=fields.STORED(),
+        sequence=fields.COLUMN(columns.VarBytesColumn()),
+        pairs=fields.COLUMN(columns.VarBytesColumn()),
         **text,
     )
 
@@ -191,6 +197,9 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
     top_headings = [h.text for h in found if h.level == 1]
     title = doc.title
     labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id])
+    heading_text = "\n".join(headings)
+    sequences = [term_sequence(t) for t in (title, labels, heading_text, prose, code)]
+    pairs: set[int] = set().union(*map(sequence_pair_hashes, sequences))
     review = doc.review
     last = doc.last_reviewed
     return {
@@ -206,9 +215,11 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
         "title": index_terms(title),
         "_stored_title": title,
         "labels": index_terms(labels),
-        "headings": index_terms("\n".join(headings)),
+        "headings": index_terms(heading_text),
         "body": index_terms(prose),
         "code": index_terms(code),
+        SEQUENCE_FIELD: FIELD_BREAK.join(sequences).encode("utf-8"),
+        PAIRS_FIELD: array("I", sorted(pairs)).tobytes(),
         "prefix": prefixes([
             (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),
             (" ".join([*doc.tags, *doc.systems, *top_headings]), 2.0),

@@ -9,11 +9,13 @@ some words" be two small scored passes instead of one big one.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import logging
+import mmap
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,9 +24,16 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from kbapp.search.analysis import phrase_terms, query_words, stem, word_terms
+from kbapp.search.analysis import pair_hash, phrase_terms, query_words, stem, word_terms
 from kbapp.search.query import ParsedQuery
-from kbapp.search.schema import FACET_FIELDS, PREFIX_MAX, PREFIX_MIN, TEXT_FIELDS
+from kbapp.search.schema import (
+    FACET_FIELDS,
+    PAIRS_FIELD,
+    PREFIX_MAX,
+    PREFIX_MIN,
+    SEQUENCE_FIELD,
+    TEXT_FIELDS,
+)
 from kbapp.search.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -33,7 +42,11 @@ log = logging.getLogger(__name__)
 STATUS_FACTOR = {"published": 1.0, "in-review": 0.85, "draft": 0.7}
 PHRASE_FIELDS = ("title", "headings", "labels", "body", "code")
 FACET_LIMIT = 20
+#: Facets with at most this many values are counted by set intersections.
+FACET_SETS_UP_TO = 64
 _EMPTY: frozenset[int] = frozenset()
+#: (document set, document numbers, one number each): a term's postings or BM25F shares.
+_Shares = tuple[frozenset[int], list[int], list[float]]
 
 
 class SegmentTable:
@@ -45,21 +58,39 @@ class SegmentTable:
         self.size = size
         self._lengths: dict[str, list[int]] = {}
         self.values: dict[str, list[Any]] = {}
+        #: facet field -> value -> its documents (deleted ones too: hits never include them)
+        self.members: dict[str, dict[str, list[int]]] = {}
         for name in ("type", "status", "owner_org"):
             column: list[str] = [""] * size
+            members = self.members[name] = {}
             for term in reader.lexicon(name):
                 value = term.decode("utf-8")
-                for docnum in _leaf_ids(reader, name, term):
+                members[value] = ids = _leaf_ids(reader, name, term, with_deleted=True)
+                for docnum in ids:
                     column[docnum] = value
             self.values[name] = column
         for name in ("tag", "system"):
             lists: list[tuple[str, ...]] = [()] * size
+            members = self.members[name] = {}
             for term in reader.lexicon(name):
                 value = term.decode("utf-8")
-                for docnum in _leaf_ids(reader, name, term):
+                members[value] = ids = _leaf_ids(reader, name, term, with_deleted=True)
+                for docnum in ids:
                     lists[docnum] = (*lists[docnum], value)
             self.values[name] = lists
+        self._columns: dict[str, MappedColumn] = {}
+        self._columns_reader: Any = None
 
+    def column(self, reader: Any, fieldname: str) -> MappedColumn:
+        """A per-document column of this segment, opened through ``reader`` (a segment whose
+        deletions changed gets a new reader and the old one is closed: open again)."""
+        if self._columns_reader is not reader:
+            self._columns = {}
+            self._columns_reader = reader
+        found = self._columns.get(fieldname)
+        if found is None:
+            found = self._columns[fieldname] = MappedColumn(reader, fieldname)
+        return found
 
     def lengths(self, reader: Any, fieldname: str) -> list[int]:
         """Each document's length of a text field (BM25's normalisation), read once."""
@@ -68,6 +99,81 @@ class SegmentTable:
             found = _field_lengths(reader, fieldname, self.size)
             self._lengths[fieldname] = found
         return found
+
+
+class MappedColumn:
+    """One per-document bytes column of one segment (the term sequences, the pair hashes),
+    read in place: the column file is memory-mapped, so checking a document is one C call on
+    its bytes (a ``find``, a binary search), with nothing copied or decoded."""
+
+    def __init__(self, reader: Any, fieldname: str) -> None:
+        self._column: Any = None
+        self._map: mmap.mmap | None = None
+        self._view: memoryview | None = None
+        self._numbers: memoryview | None = None
+        self._offsets: Any = ()
+        self._lengths: Any = ()
+        self._base = 0
+        if not reader.has_column(fieldname):
+            return
+        column = reader.column_reader(fieldname, translate=False)
+        self._column = column
+        try:  # Whoosh's VarBytesColumn reader: its offsets, lengths and file
+            self._offsets, self._lengths = column._offsets, column._lengths
+            self._base = column._basepos
+            handle = column._dbfile.file
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            self._view = memoryview(self._map)
+        except (AttributeError, OSError, ValueError):  # another codec, or no file to map
+            self._map = self._view = None
+
+    def containing(self, docnums: Iterable[int], needle: bytes) -> list[int]:
+        """The segment-local ``docnums`` whose value contains ``needle``."""
+        if self._column is None:
+            return []
+        if self._map is None:
+            return [d for d in docnums if needle in self._column[d]]
+        find, offsets, lengths, base = self._map.find, self._offsets, self._lengths, self._base
+        out = []
+        for docnum in docnums:
+            start = base + offsets[docnum]
+            if find(needle, start, start + lengths[docnum]) >= 0:
+                out.append(docnum)
+        return out
+
+    def having(self, docnums: Iterable[int], numbers: list[int]) -> list[int]:
+        """The segment-local ``docnums`` whose value, a sorted array of unsigned 32-bit
+        numbers, holds all of ``numbers``."""
+        if self._column is None:
+            return []
+        out = []
+        if self._view is not None and self._lengths:
+            # the whole column as one array: each document's numbers are a slice of it
+            if self._numbers is None:
+                total = self._offsets[-1] + self._lengths[-1]
+                self._numbers = self._view[self._base : self._base + total].cast("I")
+            numbers_ = self._numbers
+            offsets, lengths, bisect_left = self._offsets, self._lengths, bisect.bisect_left
+            for docnum in docnums:
+                lo = offsets[docnum] >> 2
+                hi = lo + (lengths[docnum] >> 2)
+                for number in numbers:
+                    i = bisect_left(numbers_, number, lo, hi)
+                    if i == hi or numbers_[i] != number:
+                        break
+                else:
+                    out.append(docnum)
+            return out
+        for docnum in docnums:
+            array_ = memoryview(self._column[docnum]).cast("I")
+            size = len(array_)
+            for number in numbers:
+                i = bisect.bisect_left(array_, number)
+                if i == size or array_[i] != number:
+                    break
+            else:
+                out.append(docnum)
+        return out
 
 
 _BYTE_LENGTH = [byte_to_length(i) for i in range(256)]
@@ -104,6 +210,44 @@ class DocTable:
                 self.values[name].extend(column)
         cache.clear()
         cache.update(used)
+        self._facet_sets: dict[str, dict[str, frozenset[int]]] = {}
+
+    def facet_sets(self, name: str) -> dict[str, frozenset[int]]:
+        """Each value of a facet field with its documents (from the segment tables, so an
+        update reads nothing again)."""
+        found = self._facet_sets.get(name)
+        if found is None:
+            merged: dict[str, list[int]] = {}
+            for _reader, offset, table in self.leaves:
+                for value, ids in table.members[name].items():
+                    merged.setdefault(value, []).extend(
+                        map(offset.__add__, ids) if offset else ids)
+            found = self._facet_sets[name] = {v: frozenset(ids) for v, ids in merged.items()}
+        return found
+
+    def containing(self, docnums: frozenset[int], needle: bytes) -> frozenset[int]:
+        """The documents of ``docnums`` whose term sequence contains ``needle``."""
+        return self._per_segment(docnums, SEQUENCE_FIELD, lambda c, d: c.containing(d, needle))
+
+    def having_pairs(self, docnums: frozenset[int], hashes: list[int]) -> frozenset[int]:
+        """The documents of ``docnums`` that have all the term pairs ``hashes``."""
+        return self._per_segment(docnums, PAIRS_FIELD, lambda c, d: c.having(d, hashes))
+
+    def _per_segment(
+        self, docnums: frozenset[int], fieldname: str,
+        check: Callable[[MappedColumn, Iterable[int]], list[int]],
+    ) -> frozenset[int]:
+        out: list[int] = []
+        ordered = sorted(docnums)
+        for reader, offset, table in self.leaves:
+            lo = bisect.bisect_left(ordered, offset)
+            hi = bisect.bisect_left(ordered, offset + table.size)
+            if lo == hi:
+                continue
+            local = map((-offset).__add__, ordered[lo:hi]) if offset else ordered[lo:hi]
+            found = check(table.column(reader, fieldname), local)
+            out.extend(map(offset.__add__, found) if offset else found)
+        return frozenset(out)
 
     def lengths(self, fieldname: str) -> list[int]:
         found = self._lengths.get(fieldname)
@@ -122,13 +266,13 @@ def _segment_key(reader: Any) -> str:
         return f"id-{id(reader)}"
 
 
-def _leaf_ids(reader: Any, fieldname: str, btext: bytes) -> list[int]:
+def _leaf_ids(reader: Any, fieldname: str, btext: bytes, with_deleted: bool = False) -> list[int]:
     """Document numbers of one term in one segment, read a block at a time (the matcher's
     own ``all_ids`` costs a Python call per posting)."""
     matcher = reader.postings(fieldname, btext)
     deleted = None
     if isinstance(matcher, FilterMatcher):
-        deleted = reader.deleted_docs_set
+        deleted = None if with_deleted else reader.deleted_docs_set
         matcher = matcher.child
     ids: list[int] = []
     try:
@@ -149,8 +293,8 @@ def _leaf_ids(reader: Any, fieldname: str, btext: bytes) -> list[int]:
     return ids
 
 
-def _leaf_blocks(reader: Any, fieldname: str, btext: bytes) -> Iterator[tuple[Any, Any, Any]]:
-    """(ids, weights, values) of one term's postings in one segment, a block at a time."""
+def _leaf_blocks(reader: Any, fieldname: str, btext: bytes) -> Iterator[tuple[Any, Any]]:
+    """(ids, weights) of one term's postings in one segment, a block at a time."""
     matcher = reader.postings(fieldname, btext)
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
@@ -160,37 +304,30 @@ def _leaf_blocks(reader: Any, fieldname: str, btext: bytes) -> Iterator[tuple[An
                 matcher._read_ids()
             if matcher._weights is None:
                 matcher._read_weights()
-            if matcher._values is None:
-                matcher._read_values()
-            yield matcher._ids, matcher._weights, matcher._values
+            yield matcher._ids, matcher._weights
             matcher._next_block()
         return
-    ids, weights, values = [], [], []
+    ids, weights = [], []
     while matcher.is_active():
         ids.append(matcher.id())
         weights.append(matcher.weight())
-        values.append(matcher.value())
         matcher.next()
-    yield ids, weights, values
+    yield ids, weights
 
 
 class TermSets:
     """Cached document sets of terms on one searcher."""
 
-    def __init__(self, searcher: Searcher, size: int = 1024) -> None:
+    def __init__(self, searcher: Searcher, table: DocTable, size: int = 1024) -> None:
         self.searcher = searcher
+        self.table = table
         self.leaves = searcher.reader().leaf_readers()
-        self._cache: OrderedDict[
-            tuple[str, str], tuple[frozenset[int], list[int], list[float], list[bytes]]
-        ]
+        self._cache: OrderedDict[tuple[str, str], tuple[frozenset[int], list[int], list[float]]]
         self._cache = OrderedDict()
         self._size = size
 
-    def postings(
-        self, fieldname: str, term: str
-    ) -> tuple[frozenset[int], list[int], list[float], list[bytes]]:
-        """(document set, document numbers, weights, values) of a term, read once per
-        searcher (values are the encoded positions phrases need)."""
+    def postings(self, fieldname: str, term: str) -> tuple[frozenset[int], list[int], list[float]]:
+        """(document set, document numbers, weights) of a term, read once per searcher."""
         key = (fieldname, term)
         found = self._cache.get(key)
         if found is not None:
@@ -199,23 +336,20 @@ class TermSets:
         btext = term.encode("utf-8")
         ids: list[int] = []
         weights: list[float] = []
-        values: list[bytes] = []
         for reader, offset in self.leaves:
             if (fieldname, btext) not in reader:
                 continue
             deleted = reader.deleted_docs_set if reader.has_deletions() else None
-            for block_ids, block_weights, block_values in _leaf_blocks(reader, fieldname, btext):
-                if deleted or offset:
-                    for d, w, v in zip(block_ids, block_weights, block_values):
-                        if not deleted or d not in deleted:
+            for block_ids, block_weights in _leaf_blocks(reader, fieldname, btext):
+                if deleted:
+                    for d, w in zip(block_ids, block_weights):
+                        if d not in deleted:
                             ids.append(d + offset)
                             weights.append(w)
-                            values.append(v)
                 else:
-                    ids.extend(block_ids)
+                    ids.extend(map(offset.__add__, block_ids) if offset else block_ids)
                     weights.extend(block_weights)
-                    values.extend(block_values)
-        found = (frozenset(ids), ids, weights, values)
+        found = (frozenset(ids), ids, weights)
         self._cache[key] = found
         if len(self._cache) > self._size:
             self._cache.popitem(last=False)
@@ -224,45 +358,36 @@ class TermSets:
     def docs(self, fieldname: str, term: str) -> frozenset[int]:
         return self.postings(fieldname, term)[0]
 
-    def values(self, fieldname: str, term: str, wanted: set[int]) -> dict[int, bytes]:
-        """The posting values (encoded positions) of ``term`` in the ``wanted`` documents."""
-        _docs, ids, _weights, values = self.postings(fieldname, term)
-        return {d: v for d, v in zip(ids, values) if d in wanted}
+    def any_field(self, term: str) -> frozenset[int]:
+        """Documents having ``term`` in any text field."""
+        key = ("", term)
+        found = self._cache.get(key)
+        if found is None:
+            docs = frozenset().union(*(self.docs(f, term) for f in PHRASE_FIELDS))
+            found = (docs, [], [])
+            self._cache[key] = found
+        return found[0]
 
     def phrase_docs(self, terms: list[str]) -> frozenset[int]:
         """Documents where ``terms`` follow each other in one field: the documents having all
-        the terms, then their positions checked, rarest term first (Whoosh's span matcher
-        was 50x slower)."""
-        found: set[int] = set()
-        for fieldname in PHRASE_FIELDS:
-            order = sorted(range(len(terms)), key=lambda i: len(self.docs(fieldname, terms[i])))
-            candidates: frozenset[int] | None = None
-            for i in order:
-                docs = self.docs(fieldname, terms[i])
-                candidates = docs if candidates is None else candidates & docs
-                if not candidates:
-                    break
+        the terms (rarest first), then the phrase looked for in their term sequences."""
+        if len(terms) == 1:
+            return self.any_field(terms[0])
+        candidates: frozenset[int] | None = None
+        for docs in sorted((self.any_field(t) for t in terms), key=len):
+            candidates = docs if candidates is None else candidates & docs
             if not candidates:
-                continue
-            # starts[d]: positions where the phrase could start in document d
-            starts: dict[int, set[int]] = {}
-            alive = set(candidates)
-            decode = self.searcher.schema[fieldname].format.decode_positions
-            for step, i in enumerate(order):
-                values = self.values(fieldname, terms[i], alive)
-                survivors = set()
-                for docnum, value in values.items():
-                    shifted = set(map((-i).__add__, decode(value))) if i else set(decode(value))
-                    if step:
-                        shifted &= starts[docnum]
-                    if shifted:
-                        starts[docnum] = shifted
-                        survivors.add(docnum)
-                alive = survivors
-                if not alive:
-                    break
-            found.update(alive)
-        return frozenset(found)
+                return _EMPTY
+        # Every pair of neighbours must be one of the document's pairs (a binary search in
+        # its sorted pair hashes); a longer phrase is then looked for in the survivors' term
+        # sequences. (A 32-bit hash: a document has a pair it lacks only if two of its own
+        # pairs collide with the phrase's, about once in 5 million documents checked.)
+        hashes = sorted({pair_hash(a, b) for a, b in itertools.pairwise(terms)})
+        found = self.table.having_pairs(candidates or _EMPTY, hashes)
+        if len(terms) > 2 and found:
+            needle = (" " + " ".join(terms) + " ").encode("utf-8")
+            found = self.table.containing(found, needle)
+        return found
 
 
 # --------------------------------------------------------------------------- query plan
@@ -341,7 +466,9 @@ class QueryRunner:
         self.searcher = searcher
         self.vocabulary = vocabulary
         self.table = table
-        self.sets = TermSets(searcher)
+        self.sets = TermSets(searcher, table)
+        self._scores: OrderedDict[tuple[str, str, float], _Shares] = OrderedDict()
+        self._status_factors: list[float] | None = None
         self.synonyms = synonyms
         self.reader = searcher.reader()
 
@@ -491,54 +618,119 @@ class QueryRunner:
         if not specs:  # filters only: published first, then index order
             ordered = sorted(docs, key=lambda d: -STATUS_FACTOR.get(status[d], 0.8))
             return [(d, 0.0) for d in ordered[:limit]]
-        scores = self._bm25(docs, specs)
-        factor = STATUS_FACTOR.get
+        scores = self._bm25(docs, specs).get
+        if self._status_factors is None:
+            self._status_factors = [STATUS_FACTOR.get(s, 0.8) for s in status]
+        factors = self._status_factors
+        # in document order, so that equal scores keep it (nlargest is stable)
         if coverage is not None:
-            items = ((d, scores.get(d, 0.0) * factor(status[d], 0.8) * (coverage[d] / words) ** 2)
-                     for d in docs)
+            shares = [(c / words) ** 2 for c in range(words + 1)]
+            final = {d: scores(d, 0.0) * factors[d] * shares[coverage[d]] for d in sorted(docs)}
         else:
-            items = ((d, scores.get(d, 0.0) * factor(status[d], 0.8)) for d in docs)
-        return heapq.nsmallest(limit, items, key=lambda item: (-item[1], item[0]))
+            final = {d: scores(d, 0.0) * factors[d] for d in sorted(docs)}
+        return [(d, final[d]) for d in heapq.nlargest(limit, final, key=final.__getitem__)]
 
     def _bm25(self, docs: frozenset[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
-        """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs``, from postings read a block
-        at a time and document lengths read once per segment. Whoosh's own collector costs a
-        Python call per posting and per length lookup, and its union matcher cannot skip
-        blocks: scoring 10,000 hits took 100-500 ms."""
-        k1, b = 1.2, 0.75
+        """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs`` (the result may hold others
+        too), from postings read a block at a time and document lengths read once per
+        segment. Whoosh's own collector costs a Python call per posting and per length
+        lookup, and its union matcher cannot skip blocks: scoring 10,000 hits took 100-500
+        ms."""
         scores: dict[int, float] = {}
         get = scores.get
-        searcher = self.searcher
+        # A word looked up in every text field with the usual weights (the common case) is
+        # scored from one list merged over the fields, not five.
+        by_term: dict[str, set[str]] = {}
         for fieldname, term, boost in specs:
-            _docset, ids, weights, _values = self.sets.postings(fieldname, term)
+            if TEXT_FIELDS.get(fieldname) == boost:
+                by_term.setdefault(term, set()).add(fieldname)
+        whole = {t for t, names in by_term.items() if len(names) == len(TEXT_FIELDS)}
+        merged = [("", t, 0.0) for t in sorted(whole)]
+        rest = [spec for spec in specs if not (spec[1] in whole and spec[0] in TEXT_FIELDS)]
+        for fieldname, term, boost in merged + rest:
+            if fieldname:
+                _docset, ids, contributions = self._contributions(fieldname, term, boost)
+            else:
+                _docset, ids, contributions = self._all_fields(term)
             if not ids:
                 continue
-            if fieldname in TEXT_FIELDS:
-                idf = searcher.idf(fieldname, term) * boost
-                average = searcher.avg_field_length(fieldname) or 1.0
-                lengths = self.table.lengths(fieldname)
-                top = idf * (k1 + 1)
-                base = k1 * (1 - b)
-                slope = k1 * b / average
-                for docnum, tf in zip(ids, weights):
-                    if docnum in docs:
-                        scores[docnum] = get(docnum, 0.0) + top * tf / (
-                            tf + base + slope * lengths[docnum])
+            if len(ids) <= 2 * len(docs):
+                # most postings are wanted: scoring the others too is cheaper than asking
+                # (callers read the scores of ``docs`` only)
+                for docnum, value in zip(ids, contributions):
+                    scores[docnum] = get(docnum, 0.0) + value
             else:
-                for docnum, tf in zip(ids, weights):
+                for docnum, value in zip(ids, contributions):
                     if docnum in docs:
-                        scores[docnum] = get(docnum, 0.0) + tf * boost
+                        scores[docnum] = get(docnum, 0.0) + value
         return scores
 
+    def _all_fields(self, term: str) -> tuple[frozenset[int], list[int], list[float]]:
+        """:meth:`_contributions` of ``term`` summed over all text fields with their weights."""
+        key = ("", term, 0.0)
+        found = self._scores.get(key)
+        if found is not None:
+            self._scores.move_to_end(key)
+            return found
+        sums: dict[int, float] = {}
+        get = sums.get
+        for fieldname, boost in TEXT_FIELDS.items():
+            _docset, ids, values = self._contributions(fieldname, term, boost)
+            for docnum, value in zip(ids, values):
+                sums[docnum] = get(docnum, 0.0) + value
+        found = (frozenset(sums), list(sums), list(sums.values()))
+        self._scores[key] = found
+        if len(self._scores) > 256:
+            self._scores.popitem(last=False)
+        return found
+
+    def _contributions(
+        self, fieldname: str, term: str, boost: float
+    ) -> tuple[frozenset[int], list[int], list[float]]:
+        """(document set, document numbers, each one's BM25F share) of a term in a field: it
+        depends only on the index, so it is worked out once per searcher."""
+        key = (fieldname, term, boost)
+        found = self._scores.get(key)
+        if found is not None:
+            self._scores.move_to_end(key)
+            return found
+        docset, ids, weights = self.sets.postings(fieldname, term)
+        if fieldname in TEXT_FIELDS and ids:
+            k1, b = 1.2, 0.75
+            searcher = self.searcher
+            idf = searcher.idf(fieldname, term) * boost
+            average = searcher.avg_field_length(fieldname) or 1.0
+            lengths = self.table.lengths(fieldname)
+            top = idf * (k1 + 1)
+            base = k1 * (1 - b)
+            slope = k1 * b / average
+            values = [top * tf / (tf + base + slope * lengths[d]) for d, tf in zip(ids, weights)]
+        else:
+            values = [tf * boost for tf in weights]
+        found = (docset, ids, values)
+        self._scores[key] = found
+        if len(self._scores) > 256:
+            self._scores.popitem(last=False)
+        return found
+
     def facets(self, docs: Iterable[int]) -> dict[str, list[tuple[str, int]]]:
-        docs = list(docs)
+        """Counts of each facet value over ``docs``: one set intersection per value when a
+        facet has few values (type, organisation, a team's tags: C loops), else a count over
+        the documents' own values."""
+        hits = docs if isinstance(docs, (set, frozenset)) else frozenset(docs)
         out: dict[str, list[tuple[str, int]]] = {}
         for key, name in FACET_FIELDS.items():
-            column = self.table.values[name]
-            if name in ("tag", "system"):
-                counts = Counter(itertools.chain.from_iterable(map(column.__getitem__, docs)))
+            values = self.table.facet_sets(name)
+            if len(values) <= FACET_SETS_UP_TO:
+                counted = [(value, len(members & hits)) for value, members in values.items()]
+                items = [(value, count) for value, count in counted if count]
             else:
-                counts = Counter(map(column.__getitem__, docs))
-                counts.pop("", None)
-            out[key] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
+                column = self.table.values[name]
+                if name in ("tag", "system"):
+                    counts = Counter(itertools.chain.from_iterable(map(column.__getitem__, hits)))
+                else:
+                    counts = Counter(map(column.__getitem__, hits))
+                    counts.pop("", None)
+                items = list(counts.items())
+            out[key] = sorted(items, key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
         return out

@@ -13,10 +13,18 @@
   without values; merging segments (Whoosh does it after a few small commits, e.g. a handful
   of saves) then fails with ``AssertionError: vbytes=''``. It answers ``b''``. (Found by
   tests/test_search_trust.py.)
+
+And two speed-ups with the same results: the codec turns document numbers into gaps and
+back with Python generators (one call per posting, on every block read and written); here
+``itertools.accumulate`` and ``map(operator.sub, ...)`` do it in C. Reading the postings of a
+term in 9,000 documents was a third of a three-word query's time.
 """
 
 from __future__ import annotations
 
+import itertools
+import operator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from whoosh.codec import whoosh3
@@ -42,6 +50,15 @@ def _list_matcher_value(self: Any) -> Any:
     return b"" if isinstance(value, str) and not value else value
 
 
+def _delta_decode(nums: Iterable[int]) -> Iterator[int]:
+    return itertools.accumulate(nums)
+
+
+def _delta_encode(nums: Iterable[int]) -> Iterator[int]:
+    nums = list(nums)
+    return map(operator.sub, nums, [0, *nums[:-1]])
+
+
 def apply() -> None:
     global _applied
     if not _applied:
@@ -49,6 +66,8 @@ def apply() -> None:
         if not hasattr(whoosh3.W3TermInfo, "set_inline"):
             whoosh3.W3TermInfo.set_inline = whoosh3.W3TermInfo.set_inlined
         ListMatcher.value = _list_matcher_value
+        whoosh3.delta_decode = _delta_decode
+        whoosh3.delta_encode = _delta_encode
         _applied = True
 
 
