@@ -251,6 +251,7 @@ class MainWindow(QMainWindow):
         """After the window is shown: open the index, fill the panels, check sync, offer
         drafts left behind by a crash, and build the lifecycle and co-sourcing views once a
         worker has imported what they need. Everything slow runs in the background."""
+        self.activateWindow()  # the keyboard goes to the new window, whatever was active before
         self.search.focus_field()
         self.search.start()
         self.browse.reload()
