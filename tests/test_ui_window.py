@@ -338,8 +338,9 @@ def test_lifecycle_views_come_after_the_first_paint_and_keep_the_focus(qtbot, kb
     assert window._lifecycle is None and window.findChild(QDockWidget, "dock-review-queue") is None
     window.start()
     qtbot.waitUntil(window.search.field.hasFocus, timeout=5000)
-    assert window._lifecycle is None
-    qtbot.keyClicks(window.search.field, "cert")  # typing while they are built
+    # typing while they are built (or just after: with the modules already imported in this
+    # process the worker finishes at once)
+    qtbot.keyClicks(window.search.field, "cert")
     qtbot.waitUntil(lambda: window._lifecycle is not None, timeout=15000)
     assert window.findChild(QDockWidget, "dock-review-queue") is not None
     assert window.search.field.hasFocus() and window.search.field.text() == "cert"

@@ -57,7 +57,14 @@ class LifecycleViews(QObject):
         self.mode.ended.connect(self._on_incident_ended)
         self.mode.active_changed.connect(self._on_incident_active_changed)
         self.mode.panel.draft_requested.connect(self.write_gap)
+        # The banner goes on top of the central widget's own column when it has one (kbapp's
+        # window): re-parenting the central widget instead hid it for a moment, and the
+        # keyboard focus left the search field for whatever Qt found next.
         central = self.window.centralWidget()
+        column = central.layout() if central is not None else None
+        if isinstance(column, QVBoxLayout):
+            column.insertWidget(0, self.mode.banner)
+            return
         holder = QWidget()
         layout = QVBoxLayout(holder)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -191,18 +190,11 @@ class MainWindow(QMainWindow):
 
         if self._lifecycle is not None:
             return
-        # The incident banner goes above the central widget, which is re-parented for it: show
-        # it again at once (Qt would on the next turn of the event loop) and keep the focus.
-        focused, central = QApplication.focusWidget(), self.centralWidget()
         self._lifecycle = LifecycleViews(self, self.workspace, self.tasks)
-        if central is not None:
-            central.show()
         self._lifecycle.open_requested.connect(self.open_document)
         self._lifecycle.fix_requested.connect(self.edit_document)
         self._cosourcing = CosourcingViews(self, self.workspace)
         self._cosourcing.open_requested.connect(self.open_document)
-        if focused is not None:
-            focused.setFocus()
 
     def _create_actions(self) -> None:
         self.actions_by_id = action_list.install(self, self._handler)
