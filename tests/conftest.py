@@ -12,7 +12,21 @@ import pytest
 # Qt without a display (CI, ssh sessions): set before anything imports Qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from helpers import CORPORA, PARTNER, REPO_ROOT, CliResult, GitDaemon, SharedRepo, git  # noqa: E402
+from helpers import (  # noqa: E402
+    CORPORA,
+    INTERNAL_DOC,
+    PARTNER,
+    PLAIN_DOC,
+    REPO_ROOT,
+    SHARED_DOC,
+    CliResult,
+    GitDaemon,
+    SharedRepo,
+    TwoKbs,
+    commit_all,
+    git,
+    write_doc,
+)
 
 from kbapp.settings import Settings  # noqa: E402
 from kbapp.workspace import Workspace  # noqa: E402
@@ -127,3 +141,19 @@ def shared(tmp_path: Path, settings: Settings, transport: str,
     yield repo
     for workspace in repo.opened:
         workspace.close()
+
+
+@pytest.fixture
+def two(tmp_path: Path, settings: Settings) -> Iterator[TwoKbs]:
+    shared = Workspace.init(tmp_path / "shared", "Shared KB", ["internal", "partner"],
+                            settings=settings)
+    internal = Workspace.init(tmp_path / "internal", "Internal KB", ["internal"],
+                              sensitivity="internal", settings=settings)
+    write_doc(shared, "sops/payments-failover.md", SHARED_DOC)
+    commit_all(shared)
+    write_doc(internal, "runbooks/failover-secret-site.md", INTERNAL_DOC)
+    write_doc(internal, "runbooks/rotate-certificates.md", PLAIN_DOC)
+    commit_all(internal)
+    yield TwoKbs(shared, internal)
+    shared.close()
+    internal.close()

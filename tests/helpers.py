@@ -117,3 +117,53 @@ class GitDaemon:
                 self.process.kill()
                 self.process.wait()
             self.process = None
+
+
+# --------------------------------------------------------------------------- two knowledge bases
+# A shared one (with the partner) and an internal-only one: the `two` fixture in conftest.py.
+
+SHARED_DOC = """---
+id: kb-5a4ed001
+title: Fail over the payments database
+type: sop
+status: published
+owner_org: partner
+---
+# Fail over the payments database
+
+Promote the replica, then repoint the payments service.
+"""
+
+INTERNAL_DOC = """---
+id: kb-1a7e0001
+title: Fail over to the secret site
+type: runbook
+status: published
+sensitivity: internal
+---
+# Fail over to the secret site
+
+Our own failover steps for payments, with the site's address.
+"""
+
+PLAIN_DOC = """---
+id: kb-0de00001
+title: Rotate the checkout certificates
+type: runbook
+status: published
+---
+# Rotate the checkout certificates
+
+Renew before expiry; checkout breaks without it.
+"""
+
+
+@dataclass
+class TwoKbs:
+    shared: Workspace
+    internal: Workspace
+
+
+def commit_all(ws: Workspace, message: str = "add") -> None:
+    git(ws.root, "add", "-A")
+    git(ws.root, "commit", "-q", "-m", message)

@@ -9,12 +9,11 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import CliResult, git, write_doc
+from helpers import INTERNAL_DOC, PLAIN_DOC, CliResult, TwoKbs, commit_all, git, write_doc
 
 from kbapp import knowledge_bases
 from kbapp.errors import KbError, PolicyError
@@ -22,69 +21,6 @@ from kbapp.settings import Settings
 from kbapp.workspace import Workspace
 
 Cli = Callable[..., CliResult]
-
-SHARED_DOC = """---
-id: kb-5a4ed001
-title: Fail over the payments database
-type: sop
-status: published
-owner_org: partner
----
-# Fail over the payments database
-
-Promote the replica, then repoint the payments service.
-"""
-
-INTERNAL_DOC = """---
-id: kb-1a7e0001
-title: Fail over to the secret site
-type: runbook
-status: published
-sensitivity: internal
----
-# Fail over to the secret site
-
-Our own failover steps for payments, with the site's address.
-"""
-
-PLAIN_DOC = """---
-id: kb-0de00001
-title: Rotate the checkout certificates
-type: runbook
-status: published
----
-# Rotate the checkout certificates
-
-Renew before expiry; checkout breaks without it.
-"""
-
-
-@dataclass
-class TwoKbs:
-    shared: Workspace
-    internal: Workspace
-
-
-def commit_all(ws: Workspace, message: str = "add") -> None:
-    git(ws.root, "add", "-A")
-    git(ws.root, "commit", "-q", "-m", message)
-
-
-@pytest.fixture
-def two(tmp_path: Path, settings: Settings) -> Iterator[TwoKbs]:
-    shared = Workspace.init(tmp_path / "shared", "Shared KB", ["internal", "partner"],
-                            settings=settings)
-    internal = Workspace.init(tmp_path / "internal", "Internal KB", ["internal"],
-                              sensitivity="internal", settings=settings)
-    write_doc(shared, "sops/payments-failover.md", SHARED_DOC)
-    commit_all(shared)
-    write_doc(internal, "runbooks/failover-secret-site.md", INTERNAL_DOC)
-    write_doc(internal, "runbooks/rotate-certificates.md", PLAIN_DOC)
-    commit_all(internal)
-    yield TwoKbs(shared, internal)
-    shared.close()
-    internal.close()
-
 
 def subjects(ws: Workspace, count: int = 1) -> list[str]:
     return git(ws.root, "log", f"-{count}", "--format=%s").splitlines()

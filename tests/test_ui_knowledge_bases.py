@@ -5,41 +5,20 @@ another knowledge base…" (real repositories, real indexes, real widgets)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import git
+from helpers import INTERNAL_DOC, TwoKbs, git
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
-from test_knowledge_bases import INTERNAL_DOC, PLAIN_DOC, SHARED_DOC, TwoKbs, commit_all
 from test_ui_window import open_window
 
 from kbapp.settings import Settings
 from kbapp.ui.search_view import row_html
 from kbapp.ui.window import MainWindow
-from kbapp.workspace import Workspace
 
 pytestmark = pytest.mark.gui
 CTRL = Qt.KeyboardModifier.ControlModifier
-
-
-@pytest.fixture
-def two(tmp_path: Path, settings: Settings) -> Iterator[TwoKbs]:
-    from helpers import write_doc
-
-    shared = Workspace.init(tmp_path / "shared", "Shared KB", ["internal", "partner"],
-                            settings=settings)
-    internal = Workspace.init(tmp_path / "internal", "Internal KB", ["internal"],
-                              sensitivity="internal", settings=settings)
-    write_doc(shared, "sops/payments-failover.md", SHARED_DOC)
-    commit_all(shared)
-    write_doc(internal, "runbooks/failover-secret-site.md", INTERNAL_DOC)
-    write_doc(internal, "runbooks/rotate-certificates.md", PLAIN_DOC)
-    commit_all(internal)
-    yield TwoKbs(shared, internal)
-    shared.close()
-    internal.close()
 
 
 def window_with_both(qtbot, two: TwoKbs) -> MainWindow:  # type: ignore[no-untyped-def]

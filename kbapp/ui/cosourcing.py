@@ -13,13 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from kbapp import matrix as matrix_module
 from kbapp.documents import Document
 from kbapp.fsutil import atomic_write
 from kbapp.onboarding import TYPE as ONBOARDING_TYPE
 from kbapp.ui.actions import COSOURCING_ACTIONS
+from kbapp.ui.docks import add_dock
 from kbapp.ui.handover_view import HandoverView
 from kbapp.ui.matrix_view import MatrixView
 from kbapp.ui.onboarding_view import OnboardingView
@@ -43,26 +44,18 @@ class CosourcingViews(QObject):
     def _create_docks(self) -> None:
         self.matrix = MatrixView(self.workspace, lazy=True)
         self.matrix.open_requested.connect(self.open_requested)
-        self.matrix_dock = self._dock("matrix", "Responsibility matrix", self.matrix,
-                                      Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.matrix_dock = add_dock(self.window, "matrix", "Responsibility matrix", self.matrix,
+                                    Qt.DockWidgetArea.BottomDockWidgetArea)
         self.handovers = HandoverView(self.workspace, lazy=True)
         self.handovers.open_requested.connect(self.open_requested)
-        self.handover_dock = self._dock("handovers", "Handovers", self.handovers,
-                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.handover_dock = add_dock(self.window, "handovers", "Handovers", self.handovers,
+                                      Qt.DockWidgetArea.BottomDockWidgetArea)
         self.onboarding = OnboardingView(self.workspace)
         self.onboarding.open_requested.connect(self.open_requested)
-        self.onboarding_dock = self._dock("onboarding", "Onboarding path", self.onboarding,
-                                          Qt.DockWidgetArea.RightDockWidgetArea)
+        self.onboarding_dock = add_dock(self.window, "onboarding", "Onboarding path",
+                                        self.onboarding, Qt.DockWidgetArea.RightDockWidgetArea)
         for dock in (self.matrix_dock, self.handover_dock, self.onboarding_dock):
             dock.hide()
-
-    def _dock(self, name: str, title: str, widget: QWidget,
-              area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self.window)
-        dock.setObjectName(f"dock-{name}")
-        dock.setWidget(widget)
-        self.window.addDockWidget(area, dock)
-        return dock
 
     # ------------------------------------------------------------------ what the window reports
 

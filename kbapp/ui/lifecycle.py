@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QVBoxLayout, QWidget
 
 from kbapp.activity import Incident
 from kbapp.capture import create_for_gap
@@ -27,6 +27,7 @@ from kbapp.interaction import Level
 from kbapp.ui.actions import LIFECYCLE_ACTIONS
 from kbapp.ui.capture import CaptureDialog
 from kbapp.ui.dashboard import DashboardView
+from kbapp.ui.docks import add_dock
 from kbapp.ui.incident import IncidentMode, StartIncidentDialog
 from kbapp.ui.review_queue import ReviewQueueView
 from kbapp.ui.tasks import Tasks
@@ -75,27 +76,19 @@ class LifecycleViews(QObject):
         self.window.setCentralWidget(holder)
 
     def _create_docks(self) -> None:
-        self.checklist_dock = self._dock("incident", "Incident", self.mode.panel,
-                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.checklist_dock = add_dock(self.window, "incident", "Incident", self.mode.panel,
+                                       Qt.DockWidgetArea.RightDockWidgetArea)
         self.checklist_dock.setVisible(self.mode.active)
         self.review_queue = ReviewQueueView(self.workspace, lazy=True)
         self.review_queue.open_requested.connect(self.open_requested)
-        self.review_dock = self._dock("review-queue", "Review queue", self.review_queue,
-                                      Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.review_dock = add_dock(self.window, "review-queue", "Review queue", self.review_queue,
+                                    Qt.DockWidgetArea.BottomDockWidgetArea)
         self.review_dock.hide()
         self.dashboard = DashboardView(self.workspace, runner=self._background)
         self.dashboard.open_requested.connect(self.open_requested)
-        self.dashboard_dock = self._dock("dashboard", "Knowledge base health", self.dashboard,
-                                         Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.dashboard_dock = add_dock(self.window, "dashboard", "Knowledge base health",
+                                       self.dashboard, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.dashboard_dock.hide()
-
-    def _dock(self, name: str, title: str, widget: QWidget,
-              area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self.window)
-        dock.setObjectName(f"dock-{name}")
-        dock.setWidget(widget)
-        self.window.addDockWidget(area, dock)
-        return dock
 
     # ------------------------------------------------------------------ what the window reports
 
