@@ -465,6 +465,8 @@ class Git:
                 break
             time.sleep(0.05)
         reader.join(5)
+        if process.stderr is not None:
+            process.stderr.close()
         stderr = "\n".join(lines)
         if stopped or process.returncode != 0:
             _remove_partial_clone(target, existed)
