@@ -39,7 +39,7 @@ def ask(prompt: str, address: str, token: str) -> str | None:
             pipe.write(request)
             reply = _read_line(pipe.read)
     else:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:  # type: ignore[attr-defined]
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.connect(address)
             sock.sendall(request)
             reply = _read_line(sock.recv)
