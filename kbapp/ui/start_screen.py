@@ -81,10 +81,11 @@ class KbChooser(QWidget):
         layout.setContentsMargins(24, 18, 24, 18)
         title = QLabel("<h2>Open a knowledge base</h2>")
         layout.addWidget(title)
-        self.note = QLabel(note)
+        self.note = QLabel(note or "A knowledge base is a git repository of Markdown documents. "
+                           "Clone the one your team shares with its partner, open one already "
+                           "on this computer, start a new one, or look around in the demo.")
         self.note.setObjectName("chooserNote")
         self.note.setWordWrap(True)
-        self.note.setVisible(bool(note))
         layout.addWidget(self.note)
         layout.addWidget(QLabel("Recent:"))
         self.recent = QListWidget()
@@ -390,7 +391,7 @@ class StartWindow(QMainWindow):
             self.settings.save()
         except OSError:
             pass
-        self.successor = open_window_on(workspace, geometry=self.geometry())
+        self.successor = open_window_on(workspace)  # its own size, placed by the desktop
         self.close()
         return self.successor
 
