@@ -435,6 +435,7 @@ class Git:
         env = dict(os.environ)
         env.update(_BASE_ENV)
         global_ssh = subprocess.run(["git", "config", "--get", "core.sshCommand"], env=env,
+                                    cwd=tempfile.gettempdir(),  # the user's config, no repository's
                                     capture_output=True, text=True, check=False).stdout.strip()
         env.update(network_env(prompting, own_ssh=bool(global_ssh)))
         try:
