@@ -30,7 +30,7 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -207,7 +207,7 @@ class SshAgent:
         while not self.socket.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
 
-    def keys(self) -> str:
+    def listed_keys(self) -> str:
         done = subprocess.run(["ssh-add", "-l"], env=dict(os.environ, SSH_AUTH_SOCK=str(self.socket)),
                               capture_output=True, text=True, check=False)
         return done.stdout

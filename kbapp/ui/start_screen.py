@@ -50,7 +50,7 @@ def folder_for(url: str, parent: Path | None = None) -> str:
     """A sensible folder for a clone of ``url``: its last path segment, without ``.git``, in
     the home folder (``git@host:ops/kb.git`` → ``~/kb``)."""
     name = url.rstrip("/").replace("\\", "/").replace(":", "/").rsplit("/", 1)[-1]
-    name = name[:-4] if name.endswith(".git") else name
+    name = name.removesuffix(".git")
     return str((parent or Path.home()) / (name or "knowledge-base"))
 
 
@@ -210,7 +210,7 @@ class KbChooser(QWidget):
         if path and item.flags() & Qt.ItemFlag.ItemIsEnabled:
             self.chosen.emit(str(path))
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and self.forms.currentIndex() and not self.busy:
             self.show_form("")
             return
@@ -395,7 +395,7 @@ class StartWindow(QMainWindow):
         self.close()
         return self.successor
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.chooser.busy:
             self.chooser.cancel_clone()
         self.tasks.wait(10000)
