@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import git
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QLabel, QLineEdit
 from servers import HttpGitServer, SshAgent, SshGitServer
 
 from kbapp import sync
@@ -34,11 +34,13 @@ class Answers:
     def __init__(self, replies: list[str | None]) -> None:
         self.replies = list(replies)
         self.asked: list[tuple[str, bool]] = []  # (prompt, typed hidden)
+        self.hints: list[str] = []  # what the dialog says under the field
         askpass_server().asked.connect(self._on_asked)
 
     def _on_asked(self, dialog: CredentialDialog) -> None:
         hidden = dialog.field.echoMode() == QLineEdit.EchoMode.Password
         self.asked.append((dialog.prompt, hidden))
+        self.hints.append(dialog.findChild(QLabel, "hint").text())
         reply = self.replies.pop(0) if self.replies else None
         QTimer.singleShot(50, lambda: self._type(dialog, reply))
 
@@ -118,6 +120,7 @@ def test_http_clone_and_sync_ask_once_and_git_remembers(
     assert [hidden for _prompt, hidden in prompts] == [False, True]  # user name seen, token hidden
     assert prompts[0][0].startswith("Username for 'http://127.0.0.1")
     assert "ana:tok-3f9c@127.0.0.1" in credential_store.read_text()  # git's helper stored it
+    assert "credential helper (store) remembers" in answers[0].hints[1]
     assert window.workspace.root == tmp_path / "jo"
     assert str(tmp_path / "jo") == settings.knowledge_bases[0] == settings.default_kb
 
@@ -159,6 +162,7 @@ def test_cancelling_the_dialog_cancels_the_clone_cleanly(
     qtbot.waitUntil(lambda: not chooser.busy and chooser.status.text() != "", timeout=60000)
     assert chooser.status.text().startswith("Cancelled")
     assert len(answers[0].asked) == 1
+    assert "no credential helper" in answers[0].hints[0]  # no helper: asked at each sync
     assert not (tmp_path / "jo").exists()
     start.close()
 

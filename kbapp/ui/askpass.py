@@ -51,7 +51,7 @@ class CredentialDialog(QDialog):
     """One question from git or ssh: its prompt, a field (hidden for secrets), OK/Cancel; for
     a host key question, Yes/No."""
 
-    def __init__(self, prompt: str, parent: QWidget | None = None) -> None:
+    def __init__(self, prompt: str, parent: QWidget | None = None, helper: str = "") -> None:
         super().__init__(parent)
         self.prompt = prompt
         self.setObjectName("credentialDialog")
@@ -81,9 +81,18 @@ class CredentialDialog(QDialog):
             buttons.accepted.connect(lambda: self._answer(self.field.text()))
         buttons.rejected.connect(self.reject)
         layout.addWidget(self.field)
-        note = QLabel("git's credential helper remembers what works; kbapp keeps nothing."
-                      if not is_question(prompt) else
-                      "Answer Yes only if this is the shared repository's server.")
+        if is_question(prompt):
+            hint = "Answer Yes only if this is the shared repository's server."
+        elif "passphrase" in prompt.lower():
+            hint = ("kbapp keeps nothing; with 'AddKeysToAgent yes' in your ssh configuration, "
+                    "ssh-agent keeps the key unlocked until you log out.")
+        elif helper:
+            hint = f"git's credential helper ({helper}) remembers what works; kbapp keeps nothing."
+        else:
+            hint = ("kbapp keeps nothing, and git has no credential helper, so you will be asked "
+                    "at each sync; to be asked once: git config --global credential.helper "
+                    "libsecret (or store, osxkeychain, manager).")
+        note = QLabel(hint)
         note.setObjectName("hint")
         note.setWordWrap(True)
         layout.addWidget(note)
@@ -122,6 +131,20 @@ class AskpassServer(QObject):
     def close(self) -> None:
         self.server.close()
 
+    def credential_helper(self) -> str:
+        """git's configured ``credential.helper`` ("" when none), to say in the dialog."""
+        import subprocess
+        import tempfile
+
+        try:
+            done = subprocess.run(["git", "config", "--get-all", "credential.helper"],
+                                  cwd=tempfile.gettempdir(), capture_output=True, text=True,
+                                  timeout=5, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        helpers = [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
+        return helpers[-1] if helpers else ""
+
     def _on_new_connection(self) -> None:
         while self.server.hasPendingConnections():
             socket = self.server.nextPendingConnection()
@@ -149,7 +172,7 @@ class AskpassServer(QObject):
         self._ask(socket, prompt)
 
     def _ask(self, socket: QLocalSocket, prompt: str) -> None:
-        dialog = CredentialDialog(prompt, QApplication.activeWindow())
+        dialog = CredentialDialog(prompt, QApplication.activeWindow(), self.credential_helper())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.dialogs.append(dialog)
 
