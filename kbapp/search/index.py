@@ -312,12 +312,14 @@ class SearchIndex:
         for number, ((_docnum, score), fields_) in enumerate(zip(outcome.ranked, stored)):
             review = fields_.get("review") or (None, None, "")
             last = review[0]
+            due = review[3] if len(review) > 3 else None  # stored before review.due existed
             info = review_info(
                 doc_type=fields_.get("type", ""),
                 status=fields_.get("status", ""),
                 last_reviewed=dt.date.fromisoformat(last) if last else None,
                 interval_days=review[1],
                 config=config,
+                scheduled=dt.date.fromisoformat(due) if due else None,
             )
             hit = SearchHit(
                 id=fields_.get("doc_id", ""),
