@@ -164,6 +164,7 @@ class _Planned:
     reason: str
     data: bytes = b""
     findings: list[HeldBack] = field(default_factory=list)
+    scheduled: dt.date | None = None  # the first review import gave it
 
 
 def import_folder(
@@ -201,9 +202,7 @@ def import_folder(
     workspace.refresh()
     files = _markdown_files(src)
     planned = _read_all(workspace, src, files, into, status, owner_org, report, step)
-    report.reviews = _schedule_first_reviews(
-        planned, workspace, review_start or _default_review_start()
-    )
+    _schedule_first_reviews(planned, workspace, review_start or _default_review_start())
     allowed = _check_all(workspace, planned, report, allow_secrets)
     writing = [p for p in planned if not p.findings or allowed]
     written: list[str] = []
@@ -232,6 +231,9 @@ def import_folder(
                 trailers=workspace.trailers(),
             )
             step("Committing", 1, 1)
+            dates = [item.scheduled for item in writing if item.scheduled is not None]
+            if dates:
+                report.reviews = (len(dates), min(dates), max(dates))
     workspace.refresh(progress=lambda done, total: step("Cataloguing", done, total))
     if build_index and written:
         from kbapp.search.index import SearchIndex  # the index is only needed here
@@ -286,9 +288,7 @@ def _default_review_start() -> dt.date:
     return dt.date.today() + dt.timedelta(days=DUE_SOON_DAYS + 1)
 
 
-def _schedule_first_reviews(
-    planned: list[_Planned], workspace: Workspace, start: dt.date
-) -> tuple[int, dt.date, dt.date] | None:
+def _schedule_first_reviews(planned: list[_Planned], workspace: Workspace, start: dt.date) -> None:
     """Give each document that has no review date a first one (``review.due``), spread evenly
     over its type's review interval from ``start``, neighbours in the folder tree together."""
     by_type: dict[str, list[_Planned]] = {}
@@ -299,15 +299,13 @@ def _schedule_first_reviews(
         if doc.last_reviewed is not None or doc.review_due is not None:
             continue
         by_type.setdefault(doc.type, []).append(item)
-    dates: list[dt.date] = []
     for doc_type, items in by_type.items():
         items.sort(key=lambda i: i.relative)
         interval = workspace.config.review_interval(doc_type)
         for number, item in enumerate(items):
             due = start + dt.timedelta(days=number * interval // len(items))
             item.doc.set_review(due=due)
-            dates.append(due)
-    return (len(dates), min(dates), max(dates)) if dates else None
+            item.scheduled = due
 
 
 def _check_all(
