@@ -234,13 +234,20 @@ def import_folder(
             dates = [item.scheduled for item in writing if item.scheduled is not None]
             if dates:
                 report.reviews = (len(dates), min(dates), max(dates))
-    workspace.refresh(progress=lambda done, total: step("Cataloguing", done, total))
+    def cataloguing(done: int, total: int) -> None:
+        step("Cataloguing", done, total)
+
     if build_index and written:
         from kbapp.search.index import SearchIndex  # the index is only needed here
 
+        # The index refreshes the catalog itself, so that it indexes the new files in one
+        # build (with progress) rather than file by file as the catalog announces them.
         SearchIndex.for_workspace(workspace).catch_up(
-            progress=lambda done, total: step("Indexing", done, total)
+            progress=lambda done, total: step("Indexing", done, total),
+            refresh_progress=cataloguing,
         )
+    else:
+        workspace.refresh(progress=cataloguing)
     report.elapsed = time.perf_counter() - started
     return report
 

@@ -533,25 +533,29 @@ class SearchIndex:
         progress(len(paths), len(paths))
         return digests, words
 
-    def _refresh_catalog(self) -> None:
+    def _refresh_catalog(self, progress: Progress | None = None) -> None:
         """Bring the catalog up to date without this index re-indexing on the event."""
         self._quiet_thread = threading.get_ident()
         try:
-            self.ws.refresh()
+            self.ws.refresh(progress=progress)
         finally:
             self._quiet_thread = None
 
-    def catch_up(self, progress: Progress | None = None) -> int:
+    def catch_up(
+        self, progress: Progress | None = None, *, refresh_progress: Progress | None = None
+    ) -> int:
         """Index what changed since the index last saw the files (rebuilding it when it is
-        missing or damaged). Returns the number of documents (re)indexed or removed."""
+        missing or damaged). Returns the number of documents (re)indexed or removed.
+        ``refresh_progress`` follows the catalog's refresh that comes first."""
         if self._needs_rebuild:
             with self._writing():
                 # Another process may have rebuilt it while this one waited.
                 if self._needs_rebuild:
                     self._open(locked=True)
                 if self._needs_rebuild:
+                    self._refresh_catalog(refresh_progress)
                     return self._rebuild_locked(progress)
-        self._refresh_catalog()
+        self._refresh_catalog(refresh_progress)
         catalog = self.ws.catalog
         stale = [e.path for e in catalog.needs_indexing()]
         known = {e.path for e in catalog.all()}
