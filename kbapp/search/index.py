@@ -310,7 +310,7 @@ class SearchIndex:
         hits = []
         config = self.ws.config
         for number, ((_docnum, score), fields_) in enumerate(zip(outcome.ranked, stored)):
-            review = fields_.get("review") or (None, None, "")
+            review = fields_.get("review") or (None, None, "", None)
             last = review[0]
             due = review[3] if len(review) > 3 else None  # stored before review.due existed
             info = review_info(

@@ -41,7 +41,7 @@ class ImportFlow(QObject):
         dialog.setWindowTitle("Importing")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # One commit at the end, all or nothing: stopping half-way would only waste the work.
-        dialog.setCancelButton(None)  # type: ignore[arg-type]
+        dialog.setCancelButton(None)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(0)
         dialog.setMinimumWidth(420)
