@@ -33,8 +33,13 @@ def test_import_from_the_window(qtbot, kb: Workspace, tmp_path: Path) -> None:  
     chooser.close()
     progress = window.importing.progress
     assert isinstance(progress, QProgressDialog) and progress.isVisible()
+    seen_open: list[bool] = []
+    window.importing._progressed.connect(
+        lambda *_: seen_open.append(window.importing.progress is not None
+                                    and window.importing.progress.isVisible()))
     with qtbot.waitSignal(window.importing.finished, timeout=60000) as blocker:
         pass
+    assert seen_open and all(seen_open)  # open through every phase, not closed after the first
     report = blocker.args[0]
     assert len(report.imported) == 81
     assert list(dict.fromkeys(phases)) == ["Reading", "Writing", "Committing", "Cataloguing",

@@ -44,6 +44,9 @@ class ImportFlow(QObject):
         dialog.setCancelButton(None)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(0)
+        # Each phase runs to its maximum: the dialog must not close itself at the first one.
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
         dialog.setMinimumWidth(420)
         dialog.show()
         self.progress = dialog
