@@ -10,7 +10,6 @@ CLI on the same repository), logs timing when ``KBAPP_GIT_TRACE`` is set, and tu
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import re
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import git as gitpython
+from filelock import FileLock, Timeout
 
 from kbapp.errors import NotAKnowledgeBase, SyncError
 from kbapp.fsutil import save_error
@@ -137,7 +137,7 @@ class Git:
         self.prompting = NO_PROMPTS
         self._thread_lock = threading.RLock()
         self._lock_depth = 0
-        self._lock_file: int | None = None
+        self._lock_file: FileLock | None = None
 
     @staticmethod
     def init_repository(root: Path, bare: bool = False) -> None:
@@ -211,37 +211,30 @@ class Git:
     @contextlib.contextmanager
     def write_lock(self, timeout: float = 60.0) -> Iterator[None]:
         """Hold the repository's write lock: one writer at a time, in this process (re-entrant)
-        and across processes (an ``flock`` on ``.git/kbapp/write.lock``)."""
+        and across processes (a :class:`filelock.FileLock` on ``.git/kbapp/write.lock``)."""
         with self._thread_lock:
             if self._lock_depth == 0:
                 lock_path = self.git_dir / "kbapp" / "write.lock"
+                # thread_local=False: the re-entrant RLock above already serialises threads.
+                lock = FileLock(lock_path, timeout=timeout, thread_local=False)
                 try:
                     lock_path.parent.mkdir(parents=True, exist_ok=True)
-                    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+                    lock.acquire(poll_interval=0.05)
+                except Timeout:
+                    raise SyncError(
+                        "another kbapp is still writing to this knowledge base; "
+                        "try again in a moment"
+                    ) from None
                 except OSError as exc:  # a read-only knowledge base (share, mount, rights)
                     raise save_error(self.root, exc) from exc
-                deadline = time.monotonic() + timeout
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() > deadline:
-                            os.close(fd)
-                            raise SyncError(
-                                "another kbapp is still writing to this knowledge base; "
-                                "try again in a moment"
-                            ) from None
-                        time.sleep(0.05)
-                self._lock_file = fd
+                self._lock_file = lock
             self._lock_depth += 1
             try:
                 yield
             finally:
                 self._lock_depth -= 1
                 if self._lock_depth == 0 and self._lock_file is not None:
-                    fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-                    os.close(self._lock_file)
+                    self._lock_file.release()
                     self._lock_file = None
 
     # ------------------------------------------------------------------ common queries
