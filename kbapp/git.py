@@ -169,7 +169,7 @@ class Git:
         stdin = None
         try:
             if input is not None:  # Popen needs a real file for stdin
-                stdin = tempfile.TemporaryFile()
+                stdin = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally
                 stdin.write(input.encode("utf-8") if isinstance(input, str) else input)
                 stdin.seek(0)
             status, stdout, stderr = self.repo.git.execute(
