@@ -26,14 +26,13 @@ against.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import tomllib
 from dataclasses import dataclass
 
 from kbapp import policy
-from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict
+from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict, path_matches
 from kbapp.errors import ConfigError
 from kbapp.git import Git
 
@@ -65,14 +64,7 @@ class ProtectedPaths:
     orgs: tuple[str, ...]
 
     def matches(self, path: str) -> bool:
-        return any(_glob(path, pattern) for pattern in self.patterns)
-
-
-def _glob(path: str, pattern: str) -> bool:
-    pattern = pattern.lstrip("/")
-    if pattern.endswith("/**"):
-        return path.startswith(pattern[:-2]) or path == pattern[:-3]
-    return fnmatch.fnmatchcase(path, pattern)
+        return path_matches(path, self.patterns)  # gitignore's rules, as all of config.toml
 
 
 def protected_paths(config: KbConfig) -> list[ProtectedPaths]:
