@@ -201,7 +201,7 @@ def config_from_dict(raw: dict[str, Any], default_name: str = "Knowledge base") 
         try:
             ticket.compiled()
         except re.error as exc:
-            raise ConfigError(f"{CONFIG_PATH}: tickets[{index}].pattern is not a regex: {exc}")
+            raise ConfigError(f"{CONFIG_PATH}: tickets[{index}].pattern is not a regex: {exc}") from None
         cfg.tickets.append(ticket)
     return cfg
 

@@ -10,6 +10,7 @@ CLI on the same repository), logs timing when ``KBAPP_GIT_TRACE`` is set, and tu
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import re
@@ -238,6 +239,38 @@ class Git:
                     self._lock_file = None
 
     # ------------------------------------------------------------------ common queries
+
+    def log(
+        self,
+        *revisions: str,
+        paths: Sequence[str] = (),
+        follow: bool = False,
+        no_merges: bool = False,
+        since: str | None = None,
+        changed_line: str | None = None,
+        limit: int | None = None,
+    ) -> list[LogEntry]:
+        """The commits ``git log`` lists (newest first) with their files, parsed once, here.
+
+        ``revisions`` as git takes them (``a..b``; none: from HEAD), ``paths`` limit to those
+        files (``follow``: one file across renames), ``since`` anything ``--since`` takes,
+        ``changed_line`` a regex of lines added or removed (``-G``). Renames are detected.
+        An empty repository, or a revision git does not know, has no commits."""
+        args = ["-c", "core.quotepath=off", "log", "-M", "--name-status", "-z", "--no-color",
+                f"--format={_LOG_FORMAT}"]
+        if follow:
+            args.append("--follow")
+        if no_merges:
+            args.append("--no-merges")
+        if since:
+            args.append(f"--since={since}")
+        if changed_line:
+            args += ["-G", changed_line]
+        if limit is not None:
+            args.append(f"-{int(limit)}")
+        args += [*revisions, "--", *paths]
+        return parse_log(self.run(*args, check=False, strip=False).stdout)
+
 
     def head(self) -> str | None:
         result = self.run("rev-parse", "--verify", "-q", "HEAD", check=False)
@@ -539,6 +572,71 @@ _STAGES = _stage_names()
 
 
 _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file a commit changed: git's status letter (A, M, D, R, C, T), its path after the
+    commit, and for a rename or copy its path before."""
+
+    status: str
+    path: str
+    old_path: str = ""
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit of :meth:`Git.log`. ``org_trailer`` is the ``KB-Org`` trailer's value ('' when
+    none): :meth:`kbapp.config.KbConfig.commit_org` turns it and ``email`` into the
+    organisation."""
+
+    rev: str
+    author: str
+    email: str
+    date: dt.datetime
+    subject: str
+    body: str
+    org_trailer: str
+    files: tuple[FileChange, ...] = ()
+
+    @property
+    def path(self) -> str:
+        """The first file's path ('' when none): with ``follow``, the document's path then."""
+        return self.files[0].path if self.files else ""
+
+
+#: Each commit: a record separator, then NUL-separated fields (no field can hold a NUL), then,
+#: with ``-z --name-status``, NUL-separated status letters and paths.
+_LOG_FORMAT = ("%x1e%H%x00%aN%x00%aE%x00%aI%x00%s%x00"
+               "%(trailers:key=KB-Org,valueonly,separator=%x2C)%x00%B%x00")
+_LOG_FIELDS = 7
+
+
+def parse_log(out: str) -> list[LogEntry]:
+    """Parse ``git log -z --name-status --format=`` :data:`_LOG_FORMAT` output."""
+    entries: list[LogEntry] = []
+    for record in out.split("\x1e")[1:]:
+        fields = record.split("\0")
+        if len(fields) < _LOG_FIELDS:
+            continue
+        rev, author, email, date, subject, trailer, body = fields[:_LOG_FIELDS]
+        # "\0\n" ends the header, then "R100\0old\0new\0M\0path\0..." (no path is empty)
+        tokens = [t for t in "\0".join(fields[_LOG_FIELDS:]).lstrip("\0\n").split("\0") if t]
+        files: list[FileChange] = []
+        i = 0
+        while i < len(tokens):
+            status = tokens[i][:1]
+            if status in ("R", "C") and i + 2 < len(tokens):
+                files.append(FileChange(status, tokens[i + 2], tokens[i + 1]))
+                i += 3
+            elif i + 1 < len(tokens):
+                files.append(FileChange(status, tokens[i + 1]))
+                i += 2
+            else:
+                break
+        entries.append(LogEntry(rev, author, email, dt.datetime.fromisoformat(date), subject,
+                                body.strip("\n"), trailer.strip(), tuple(files)))
+    return entries
 
 
 def _nul_list(paths: Sequence[str]) -> str:
