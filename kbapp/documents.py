@@ -206,7 +206,7 @@ class Document:
     def is_modified(self) -> bool:
         if self.source is None:
             return True
-        return self.body != self.source.body or not _deep_equal(self.meta, self.source.meta)
+        return self.body != self.source.body or not deep_equal(self.meta, self.source.meta)
 
     def set(self, key: str, value: Any) -> None:
         """Set a front matter field; ``None`` or an empty list removes it."""
@@ -225,13 +225,15 @@ class Document:
         self.set("review", review or None)
 
 
-def _deep_equal(a: Any, b: Any) -> bool:
+def deep_equal(a: Any, b: Any) -> bool:
+    """Front matter values equal in value and in type (``1`` is not ``True``, ``"1"`` is not
+    ``1``), through nested mappings and lists: what "unchanged" means for metadata."""
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_deep_equal(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(deep_equal(a[k], b[k]) for k in a)
     if isinstance(a, list):
-        return len(a) == len(b) and all(_deep_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(deep_equal(x, y) for x, y in zip(a, b))
     return bool(a == b)
 
 
@@ -331,7 +333,7 @@ def serialise(doc: Document) -> bytes:
     """The bytes to write for ``doc``: identical to what was read when nothing changed."""
     src = doc.source
     newline = src.newline if src else "\n"
-    if src is not None and _deep_equal(doc.meta, src.meta):
+    if src is not None and deep_equal(doc.meta, src.meta):
         front = src.block.raw if src.block is not None else ""
     elif src is not None and src.block is not None:
         if doc.front_matter_error is not None:

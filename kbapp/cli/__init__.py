@@ -20,7 +20,7 @@ from kbapp.cli import lifecycle as lifecycle_commands
 from kbapp.cli import search as search_commands
 from kbapp.cli import sync as sync_commands
 from kbapp.cli import trust as trust_commands
-from kbapp.cli.common import Context, fail
+from kbapp.cli.common import EXIT_CONFLICTS, EXIT_ERROR, EXIT_OK, EXIT_USAGE, Context, fail
 from kbapp.errors import KbError
 
 #: Modules that add subcommands, in the order ``kbapp --help`` lists them.
@@ -33,7 +33,7 @@ COMMAND_MODULES = [
     trust_commands,
 ]
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS = 0, 1, 2, 3
+__all__ = ["EXIT_CONFLICTS", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:

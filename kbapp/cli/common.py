@@ -19,6 +19,10 @@ from kbapp.workspace import Workspace
 if TYPE_CHECKING:
     from kbapp.knowledge_bases import OtherKnowledgeBases
 
+#: Every command's exit status: done, an error (one sentence printed), bad usage (argparse),
+#: conflicts waiting to be resolved (sync, status, resolve).
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS = 0, 1, 2, 3
+
 
 class Context:
     """Per-invocation state: settings, the open workspace, how to talk to the user."""

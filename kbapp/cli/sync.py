@@ -11,10 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kbapp.cli.common import Context, Progress, print_json, print_table
+from kbapp.cli.common import EXIT_CONFLICTS, Context, Progress, print_json, print_table
 from kbapp.errors import KbError
-
-EXIT_CONFLICTS = 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:
