@@ -169,7 +169,10 @@ def cmd_incident_steps(args: argparse.Namespace, ctx: Context) -> int:
             section = step.section
             print(f"  {section}" if section else "")
         box = "[x]" if step.number in ticked else "[ ]"
-        print(f"    {box} {step.number:>2}. {'  ' * step.depth}{step.text}")
+        indent = "  " * step.depth
+        print(f"    {box} {step.number:>2}. {indent}{step.text}")
+        for line in step.commands.split("\n") if step.code else []:
+            print(f"             {indent}{line}")  # verbatim, to copy from the terminal
     return 0
 
 
