@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -36,6 +37,7 @@ from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.conflicts_view import ConflictsView
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
+from kbapp.ui.keyboard import KeyboardPolicy, ShortcutSheet
 from kbapp.ui.new_document import NewDocumentDialog
 from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.reader import ReaderView
@@ -201,6 +203,14 @@ class MainWindow(QMainWindow):
         for action_id in ("doc.edit", "doc.history", "doc.pin"):
             self.reader.add_header_action(self.actions_by_id[action_id])
         self.palette_dialog: action_list.CommandPalette | None = None
+        self.shortcut_sheet: ShortcutSheet | None = None
+        self.actions_by_id["incident.capture"].setVisible(False)  # until one waits for it
+        # The window's shortcuts win over a text field's own bindings (Ctrl+E in the search
+        # field), and closed combo boxes keep their value under the arrows: every view.
+        self.keyboard = KeyboardPolicy(self, self.actions_by_id.values())
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.keyboard)
 
     def _handler(self, name: str) -> Callable[[], object]:
         owner, _, method = name.rpartition(".")
@@ -455,11 +465,45 @@ class MainWindow(QMainWindow):
 
     def show_palette(self) -> action_list.CommandPalette:
         if self.palette_dialog is None:
-            self.palette_dialog = action_list.CommandPalette(self.actions_by_id, self)
+            self.palette_dialog = action_list.CommandPalette(
+                self.actions_by_id, self, documents=self.workspace.catalog.titles,
+                settings=self._setting_rows, open_document=self.open_document,
+                open_setting=self.open_setting)
         self.palette_dialog.show()
         self.palette_dialog.raise_()
         self.palette_dialog.activateWindow()
         return self.palette_dialog
+
+    def _setting_rows(self) -> list[tuple[str, str, str]]:
+        """(name, title, value) of each setting a user may change, for the palette."""
+        import dataclasses
+
+        settings = self.workspace.settings
+        hidden = {"version", "path", "knowledge_bases"}
+        return [(f.name, f.name.replace("_", " ").capitalize(),
+                 str(getattr(settings, f.name)))
+                for f in dataclasses.fields(settings) if f.name not in hidden]
+
+    def open_setting(self, name: str) -> None:
+        """The palette chose a setting: open the Settings dialog (action ``settings``) at it,
+        or, where there is none, say its value and where it is kept."""
+        action = self.actions_by_id.get("settings")
+        if action is not None:
+            action.trigger()
+            return
+        value = getattr(self.workspace.settings, name, "")
+        where = self.workspace.settings.path
+        title = name.replace("_", " ").capitalize()
+        self.show_message(f"{title} is “{value}”" + (f"; it is kept in {where}." if where else "."))
+
+    def show_shortcuts(self) -> ShortcutSheet:
+        if self.shortcut_sheet is None:
+            self.shortcut_sheet = ShortcutSheet(action_list.all_actions(), self)
+        self.shortcut_sheet.show()
+        self.shortcut_sheet.raise_()
+        self.shortcut_sheet.activateWindow()
+        self.shortcut_sheet.table.setFocus()
+        return self.shortcut_sheet
 
     # ------------------------------------------------------------------ Document actions
 
