@@ -279,3 +279,69 @@ def test_lifecycle_views_join_a_main_window(kb: Workspace, qtbot) -> None:  # ty
     assert views.dashboard.tile_value("documents") == "5"  # with the capture saved
     views.show_review_queue()
     assert views.review_dock.isVisible() and views.review_queue.rows()
+
+
+def test_checklist_shows_commands_verbatim_to_copy(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QGuiApplication
+
+    write_doc(kb, "runbooks/vpn.md", doc_text("kb-0a000009", "VPN tunnel down", body=(
+        "## Diagnosis\n\n1. Ping both ends:\n\n    ```bash\n    ping -c 5 203.0.113.40\n"
+        "    ping -c 5 9.9.9.9\n    ```\n\n2. Ask the partner\n")))
+    kb.save(kb.load("runbooks/vpn.md"))
+    incidents = incidents_for(kb)
+    mode = IncidentMode(incidents)
+    window = _window(mode)
+    qtbot.addWidget(window)
+    window.show()
+    incidents.start("INC-9", "VPN down")
+    mode.record_open(kb.load("kb-0a000009"))
+    panel = mode.panel
+    first, second = panel.step_items()
+    # In the list, the commands sit under the step, one per line, never joined.
+    assert first.text() == ("1. Ping both ends:\n      ping -c 5 203.0.113.40\n"
+                            "      ping -c 5 9.9.9.9")
+    panel.steps.setFocus()  # the first step not ticked yet is the one chosen
+    assert panel.current_step() is not None and panel.current_step().number == 1
+    shown = panel.step_view.toPlainText()
+    assert "ping -c 5 203.0.113.40\nping -c 5 9.9.9.9" in shown and "Copy" in shown
+    assert "copy:0" in panel.step_view.toHtml()  # the block's own Copy link
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(panel.steps, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == "ping -c 5 203.0.113.40\nping -c 5 9.9.9.9"
+    assert panel.copy_status.text() == "Copied 2 command lines."
+    qtbot.keyClick(panel.steps, Qt.Key.Key_Space)  # ticks the step chosen
+    assert incidents.session().ticked_steps("kb-0a000009") == {1}
+    qtbot.keyClick(panel.steps, Qt.Key.Key_Down)
+    assert panel.current_step().number == 2 and not panel.copy_button.isEnabled()
+
+
+def test_closed_filters_do_not_change_under_the_arrow_keys(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMainWindow
+
+    from kbapp.ui.actions import install
+    from kbapp.ui.keyboard import KeyboardPolicy
+
+    _kb(kb)
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    view = ReviewQueueView(kb, today=TODAY)
+    window.setCentralWidget(view)
+    policy = KeyboardPolicy(window, install(window, lambda _name: lambda: None).values())
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.instance().installEventFilter(policy)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    rows = [i.title for i in view.rows()]
+    assert rows
+    view.table.setFocus()
+    qtbot.keyClick(view.table, Qt.Key.Key_Backtab)  # back to the filters, then Down
+    combo = QApplication.focusWidget()
+    assert combo in (view.org_combo, view.owner_combo, view.horizon_combo)
+    before = combo.currentIndex()
+    qtbot.keyClick(combo, Qt.Key.Key_Down)
+    assert combo.currentIndex() == before and [i.title for i in view.rows()] == rows
+    qtbot.waitUntil(combo.view().isVisible)  # Down opened the list to choose from instead
+    combo.hidePopup()
+    QApplication.instance().removeEventFilter(policy)

@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QFont, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -213,11 +213,9 @@ class ChecklistPanel(QWidget):
         self.steps.itemChanged.connect(self._on_step_changed)
         self.steps.currentItemChanged.connect(lambda *_: self._show_step())
         self._steps: list[Step] = []
-        copy = QAction("Copy the step's commands", self.steps)
-        copy.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
-        copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        copy.triggered.connect(self.copy_commands)
-        self.steps.addAction(copy)
+        self._steps_doc: Document | None = None
+        # Ctrl+C copies the step's commands (the list's own Ctrl+C copies the item's label).
+        self.steps.installEventFilter(self)
         # The step chosen, as the reader shows it: its commands verbatim, each block with a
         # Copy link (Tab reaches the links, Enter follows one).
         self.step_view = QTextBrowser()
@@ -281,6 +279,9 @@ class ChecklistPanel(QWidget):
 
     def _fill_steps(self) -> None:
         self._filling = True
+        keep = self.current_step()
+        keep_number = keep.number if keep is not None and self._steps_doc == self.document \
+            else None
         try:
             self.steps.clear()
             doc = self.document
@@ -317,8 +318,17 @@ class ChecklistPanel(QWidget):
                 item.setCheckState(Qt.CheckState.Checked if step.number in ticked
                                    else Qt.CheckState.Unchecked)
                 self.steps.addItem(item)
+            # The keys start on the step being worked on: the one chosen before a redraw,
+            # else the first not ticked yet.
+            items = self.step_items()
+            chosen = next((i for i in items if i.data(STEP_ROLE) == keep_number), None) or next(
+                (i for i in items if i.checkState() != Qt.CheckState.Checked), None) or (
+                items[0] if items else None)
+            if chosen is not None:
+                self.steps.setCurrentItem(chosen)
         finally:
             self._filling = False
+            self._steps_doc = self.document
         self._show_step()
 
     def current_step(self) -> Step | None:
@@ -352,6 +362,16 @@ class ChecklistPanel(QWidget):
         what = "command line" if step.code else "step text line"
         self.copy_status.setText(f"Copied {lines} {what}{'s' if lines != 1 else ''}.")
         return True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.steps and isinstance(event, QKeyEvent) \
+                and event.matches(QKeySequence.StandardKey.Copy):
+            if event.type() == QEvent.Type.KeyPress:
+                self.copy_commands()
+            else:
+                event.accept()  # ShortcutOverride: the key is the list's, not a shortcut's
+            return True
+        return super().eventFilter(watched, event)
 
     def _on_step_link(self, url: QUrl) -> None:
         step = self.current_step()

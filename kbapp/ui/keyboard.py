@@ -9,6 +9,7 @@
 - **A closed combo box does not change under the arrow keys or the wheel.** Tab into the review
   queue's filters then Down used to switch the filter and empty the table without a word; now
   Down (or Alt+Down, F4, Space) opens the list, where the arrows choose and Enter confirms.
+- **Tab leaves a table** (the arrows move between its cells) instead of walking its cells.
 - :class:`ShortcutSheet` (F1, Ctrl+/): every action and its shortcut, built from the one list
   of actions (:mod:`kbapp.ui.actions`), so it cannot fall behind.
 """
@@ -20,6 +21,7 @@ from collections.abc import Iterable
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QAbstractSpinBox,
     QComboBox,
     QDialog,
@@ -70,6 +72,12 @@ class KeyboardPolicy(QObject):
             if watched.window() is self.window and self._window_shortcut(event):
                 event.ignore()  # not taken by the field: the window's shortcut runs
                 return True
+        elif kind == QEvent.Type.KeyPress and isinstance(watched, QAbstractItemView) \
+                and isinstance(event, QKeyEvent) \
+                and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+            # Tab leaves a table for the next part of the view (arrows move between cells):
+            # a table that kept Tab was a trap for a keyboard user.
+            watched.setTabKeyNavigation(False)
         elif isinstance(watched, QComboBox) and not watched.isEditable():
             if kind == QEvent.Type.Wheel and not watched.view().isVisible():
                 event.ignore()  # scrolling the page over a filter must not change it
