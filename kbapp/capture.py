@@ -234,10 +234,10 @@ def _fill_body(
     for use in session.runbooks:
         if not _is_reference(use):
             continue
-        steps = f", {len(use.ticked)} steps ticked" if use.ticked else ""
+        ticked = f", {len(use.ticked)} steps ticked" if use.ticked else ""
         verdict = {"right": ", was right", "needs-fix": ", needs a fix"}.get(
             verdicts.get(use.doc_id, ""), "")
-        links.append(f"- [[{use.doc_id}]] {use.title}{steps}{verdict}")
+        links.append(f"- [[{use.doc_id}]] {use.title}{ticked}{verdict}")
     return fill_section(body, "Links", "\n".join(links))
 
 

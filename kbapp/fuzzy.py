@@ -70,7 +70,7 @@ def score(query: str, candidate: Candidate) -> float:
             tier = 95.0  # a word starts with it
         elif len(squeezed) >= 2 and initials.startswith(squeezed):
             tier = 92.0
-        elif q in text:
+        elif len(q) >= 3 and q in text:  # two letters inside a word match almost anything
             tier = 88.0
         elif len(q) >= 3:
             near = fuzz.partial_ratio(q, text)
@@ -99,8 +99,9 @@ class Matcher:
         # C++ over every title at once (thousands of documents while the user types).
         chosen: set[int] = set()
         for index, candidate in enumerate(self.candidates):
-            if any(q in text for text in candidate.folded) or any(
-                    i.startswith(q.replace(" ", "")) for i in candidate.initials):
+            inside = any(q in text if len(q) >= 3 else f" {q}" in f" {text}"
+                         for text in candidate.folded)
+            if inside or any(i.startswith(q.replace(" ", "")) for i in candidate.initials):
                 chosen.add(index)
         if len(q) >= 3:
             near = process.extract(q, self._folded_titles, scorer=fuzz.partial_ratio,

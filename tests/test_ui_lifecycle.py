@@ -108,8 +108,7 @@ def test_incident_mode_start_tick_note_end(kb: Workspace, qtbot) -> None:  # typ
     prompt = mode.request_end()
     assert prompt is not None
     with qtbot.waitSignal(mode.ended) as ended:
-        prompt.buttons()[0].click() if prompt.buttons()[0].text() == "End incident" \
-            else prompt.buttons()[1].click()
+        next(b for b in prompt.buttons() if b.text() == "&End incident").click()
     assert ended.args[0].ticket == "INC-20417"
     assert not mode.banner.isVisible() and incidents.active() is None
     # Not captured yet: the window keeps offering it until captured or dismissed.
@@ -260,7 +259,7 @@ def test_lifecycle_views_join_a_main_window(kb: Workspace, qtbot) -> None:  # ty
     assert not capture_action.isVisible()
     prompt = views.end_incident()  # asks, then opens the capture flow
     assert prompt is not None and views.incidents.active() is not None
-    next(b for b in prompt.buttons() if b.text() == "End incident").click()
+    next(b for b in prompt.buttons() if b.text() == "&End incident").click()
     capture = window.findChild(CaptureDialog)
     assert capture is not None and capture.isVisible() and capture.ticket == "INC-42"
     capture.later_button.click()  # "Later" leaves a way back: a banner and a menu entry

@@ -271,10 +271,8 @@ class CommandPalette(QDialog):
                 continue
             declared = self.declared.get(action_id)
             shortcut = qaction.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            menu = declared.menu.replace("&", "") if declared else ""
-            keywords = f"{declared.keywords} {menu}" if declared else menu
             candidates.append(Candidate(ACTION, action_id, qaction.text().replace("&", ""),
-                                        keywords.strip(), shortcut))
+                                        declared.keywords if declared else "", shortcut))
         for name, title, value in self.settings() if self.settings else []:
             candidates.append(Candidate(SETTING, name, f"Settings: {title}", name, value))
         for path, title, doc_type in self.documents() if self.documents else []:

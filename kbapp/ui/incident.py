@@ -527,8 +527,8 @@ class IncidentMode(QObject):
                           f"{format_duration(utc_now() - incident.started_at)}?",
                           parent=self.banner.window())
         box.setInformativeText("The capture opens next, pre-filled from what was recorded.")
-        end = box.addButton("End incident", QMessageBox.ButtonRole.AcceptRole)
-        keep = box.addButton("Keep it running", QMessageBox.ButtonRole.RejectRole)
+        end = box.addButton("&End incident", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("&Keep it running", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(keep)
         box.setEscapeButton(keep)
         box.finished.connect(lambda _result: self._on_end_answered(box.clickedButton() is end))

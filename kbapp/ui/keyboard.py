@@ -110,10 +110,15 @@ class ShortcutSheet(QDialog):
                 QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText)
                 for k in (action.shortcut, action.also) if k)
             rows.append((action.menu.replace("&", ""), action.title, keys or "—"))
-        rows.sort(key=lambda row: (row[2] == "—", row[0]))  # those with a key first, by menu
+        # By menu, in the menu bar's order; in each, those with a key first.
+        menus = list(dict.fromkeys(row[0] for row in rows))
+        rows.sort(key=lambda row: (menus.index(row[0]), row[2] == "—"))
         self.table = QTableWidget(len(rows), 3)
         self.table.setHorizontalHeaderLabels(["Menu", "Action", "Shortcut"])
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         for r, values in enumerate(rows):
@@ -136,5 +141,9 @@ class ShortcutSheet(QDialog):
         self.resize(620, 560)
 
     def rows(self) -> list[tuple[str, str, str]]:
-        return [tuple(self.table.item(r, c).text() for c in range(3))  # type: ignore[misc]
-                for r in range(self.table.rowCount())]
+        out: list[tuple[str, str, str]] = []
+        for r in range(self.table.rowCount()):
+            cells = [self.table.item(r, c) for c in range(3)]
+            menu, title, keys = (cell.text() if cell is not None else "" for cell in cells)
+            out.append((menu, title, keys))
+        return out
