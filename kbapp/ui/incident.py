@@ -167,10 +167,10 @@ class CaptureBanner(QFrame):
         if self.incident is None:
             self.hide()
             return
-        ended = self.incident.ended_at or utc_now()
-        ago = format_duration(utc_now() - ended)
+        ended = (self.incident.ended_at or utc_now()).astimezone()
+        when = ended.strftime("%H:%M" if ended.date() == dt.date.today() else "%Y-%m-%d %H:%M")
         title = f" ({self.incident.title})" if self.incident.title else ""
-        self.label.setText(f"{self.incident.ticket}{title} ended {ago} ago and is not captured "
+        self.label.setText(f"{self.incident.ticket}{title} ended at {when} and is not captured "
                            "yet: write down what it taught while it is fresh.")
         self.show()
 
@@ -306,9 +306,11 @@ class ChecklistPanel(QWidget):
                     header.setFont(font)
                     self.steps.addItem(header)
                 indent = "    " * step.depth
-                # The commands under the step, line for line (never joined into one).
-                code = "".join(f"\n{indent}      {line}" for line in step.commands.split("\n")
-                               ) if step.code else ""
+                # The commands themselves are shown below the list, line for line (a narrow
+                # list would wrap them into what looks like other commands).
+                lines = step.commands.count("\n") + 1 if step.code else 0
+                code = (f"\n{indent}      ⧉ {lines} command line{'s' if lines != 1 else ''}"
+                        " (Ctrl+C copies)") if lines else ""
                 item = QListWidgetItem(f"{step.number}. {indent}{step.text}{code}")
                 item.setData(STEP_ROLE, step.number)
                 flags = Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable
