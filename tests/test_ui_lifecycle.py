@@ -343,3 +343,41 @@ def test_closed_filters_do_not_change_under_the_arrow_keys(kb: Workspace, qtbot)
     qtbot.waitUntil(combo.view().isVisible)  # Down opened the list to choose from instead
     combo.hidePopup()
     QApplication.instance().removeEventFilter(policy)
+
+
+def test_the_keyboard_focus_is_visible_in_every_kind_of_widget(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import (
+        QApplication,
+        QComboBox,
+        QLineEdit,
+        QListWidget,
+        QPushButton,
+        QTableWidget,
+        QTextBrowser,
+    )
+
+    from kbapp.ui import style
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    layout = QVBoxLayout(window)
+    widgets = [QLineEdit(), QListWidget(), QTableWidget(3, 3), QTextBrowser(),
+               QPushButton("Mark reviewed"), QComboBox()]
+    for widget in widgets:
+        layout.addWidget(widget)
+    sheet = style.stylesheet(QApplication.instance().palette())
+    window.setStyleSheet(sheet)
+    accent = QColor(sheet.split("QAbstractItemView:focus, QListView#results:focus {")[1]
+                    .split("solid ")[1].split(";")[0])
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    for widget in widgets:
+        edge = (0, widget.height() // 2)
+        widget.clearFocus()
+        before = widget.grab().toImage().pixelColor(*edge)
+        widget.setFocus()
+        qtbot.waitUntil(widget.hasFocus)
+        after = widget.grab().toImage().pixelColor(*edge)
+        assert after == accent != before, type(widget).__name__

@@ -121,6 +121,9 @@ LIFECYCLE_ACTIONS: tuple[Action, ...] = (
            tip="Focused mode with a timer; steps, notes and searches are recorded",
            keywords="new incident begin outage"),
     Action("incident.note", "Incident note", "Ctrl+Shift+N", "focus_note", "&Knowledge"),
+    Action("incident.steps", "Runbook steps of the incident", "Ctrl+Shift+K", "focus_steps",
+           "&Knowledge", tip="The checklist: ↑↓ choose a step, Space ticks it, Ctrl+C copies "
+           "its commands", keywords="checklist tick copy commands"),
     Action("incident.end", "End incident and capture…", "Ctrl+Shift+I", "end_incident",
            "&Knowledge", keywords="stop finish resolve"),
     # Its title names the incident waiting to be captured; hidden while none is.

@@ -119,6 +119,13 @@ class LifecycleViews(QObject):
             self.checklist_dock.show()
             self.mode.panel.note_edit.setFocus()
 
+    def focus_steps(self) -> None:
+        if not self.mode.active:
+            self.workspace.interaction.notify("No incident is running (Ctrl+I starts one).")
+            return
+        self.checklist_dock.show()
+        self.mode.panel.steps.setFocus()
+
     def end_incident(self) -> QMessageBox | None:
         """Ctrl+Shift+I: asks first; the capture opens once the user said yes."""
         if not self.mode.active:
@@ -153,11 +160,13 @@ class LifecycleViews(QObject):
         self.review_queue.refresh()
         self.review_dock.show()
         self.review_dock.raise_()
+        self.review_queue.table.setFocus()  # the keys go to the view just opened
 
     def show_dashboard(self) -> None:
         self.dashboard_dock.show()
         self.dashboard_dock.raise_()
         self.dashboard.refresh()
+        self.dashboard.setFocus()
 
     def export_report(self) -> None:
         if self.dashboard.report is None:
