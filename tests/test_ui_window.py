@@ -299,6 +299,18 @@ def test_application_shortcuts_win_over_the_search_field(qtbot, kb: Workspace) -
     assert window.search.field.hasFocus()  # Enter opened it; the field still has the keys
     qtbot.keyClick(window.search.field, Qt.Key.Key_E, CTRL)  # not "end of line": edit it
     assert window.current_page() == "editor" and window.editor.path == "sops/vpn.md"
+    # F6 and Shift+F6 move the keys between the parts of the window, wrapping around.
+    window.close_document()
+    assert window.current_page() == "reader"
+    window.focus_search()
+    qtbot.keyClick(window.search.field, Qt.Key.Key_F6)
+    assert window.reader.browser.hasFocus()
+    panes = window.panes()
+    for _ in panes:
+        window.next_pane()
+    assert window.reader.browser.hasFocus()  # round the panes and back
+    qtbot.keyClick(window.reader.browser, Qt.Key.Key_F6, Qt.KeyboardModifier.ShiftModifier)
+    assert window.search.field.hasFocus()
     # Where the desktop binds Ctrl+E to "end of line" (X11, macOS) the field claims the key
     # first (ShortcutOverride; offscreen has no such binding): the window's policy refuses
     # the claim for the window's own shortcuts, and only for those.

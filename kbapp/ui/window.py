@@ -19,6 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -99,7 +100,9 @@ class StartPage(QLabel):
         keys = [("Ctrl+K", "search from anywhere"), ("↑ ↓ Enter", "choose and open a result"),
                 ("Ctrl+N", "new document from a template"), ("Ctrl+E", "edit what you read"),
                 ("Ctrl+S", "save and commit"), ("Ctrl+Shift+S", "sync with the other organisation"),
-                ("Ctrl+I", "start an incident"), ("Ctrl+Shift+P", "every command")]
+                ("Ctrl+I", "start an incident"), ("F6", "next part of the window"),
+                ("Ctrl+Shift+P", "every command, document and setting"),
+                ("F1", "every shortcut")]
         rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in keys)
         self.setText(f"<h2>{name}</h2><p>Type in the search field: a few words, an alert name "
                      f"or an error code.</p><table cellpadding='3'>{rows}</table>")
@@ -462,6 +465,50 @@ class MainWindow(QMainWindow):
     def go_forward(self) -> None:
         if self.current_page() == "reader":
             self.reader.go_forward()
+
+    def next_pane(self) -> QWidget | None:
+        """F6: the keys go to the next part of the window (the search column, the document,
+        each side panel shown), wrapping around; Shift+F6 goes back."""
+        return self._step_pane(1)
+
+    def previous_pane(self) -> QWidget | None:
+        return self._step_pane(-1)
+
+    def panes(self) -> list[QWidget]:
+        """The parts of the window F6 moves between, in reading order."""
+        candidates = [self.side.currentWidget(), self.pages.currentWidget()]
+        candidates += [dock.widget() for dock in self.findChildren(QDockWidget)
+                       if dock.isVisible() and not dock.isFloating()]
+        return [pane for pane in candidates if pane is not None and pane.isVisible()]
+
+    def _step_pane(self, step: int) -> QWidget | None:
+        panes = self.panes()
+        if not panes:
+            return None
+        focused = QApplication.focusWidget()
+        here = next((i for i, pane in enumerate(panes)
+                     if focused is not None and (pane is focused or pane.isAncestorOf(focused))),
+                    -1 if step > 0 else 0)
+        target = self._pane_focus(panes[(here + step) % len(panes)])
+        target.setFocus(Qt.FocusReason.TabFocusReason)
+        return target
+
+    def _pane_focus(self, pane: QWidget) -> QWidget:
+        """Where the keys land in ``pane``: its main widget, else its first focusable one."""
+        main = {self.search: self.search.field, self.browse: self.browse.tree,
+                self.reader: self.reader.browser, self.editor: self.editor.text}.get(pane)
+        if main is not None:
+            return main
+        widget = pane.nextInFocusChain()
+        for _ in range(500):
+            if widget is pane or not pane.isAncestorOf(widget):
+                widget = widget.nextInFocusChain()
+                continue
+            if widget.isVisible() and widget.isEnabled() \
+                    and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                return widget
+            widget = widget.nextInFocusChain()
+        return pane
 
     def show_palette(self) -> action_list.CommandPalette:
         if self.palette_dialog is None:
