@@ -499,12 +499,11 @@ class MainWindow(QMainWindow):
                 self.reader: self.reader.browser, self.editor: self.editor.text}.get(pane)
         if main is not None:
             return main
-        widget = pane.nextInFocusChain()
-        for _ in range(500):
-            if widget is pane or not pane.isAncestorOf(widget):
-                widget = widget.nextInFocusChain()
-                continue
-            if widget.isVisible() and widget.isEnabled() \
+        widget: QWidget | None = pane.nextInFocusChain()
+        for _ in range(500):  # the chain is a ring: stop after going round
+            if widget is None or widget is pane:
+                break
+            if pane.isAncestorOf(widget) and widget.isVisible() and widget.isEnabled() \
                     and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
                 return widget
             widget = widget.nextInFocusChain()
