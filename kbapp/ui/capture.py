@@ -112,6 +112,7 @@ class CaptureDialog(QDialog):
         self.save_button = self.buttons.addButton("Save draft",
                                                   QDialogButtonBox.ButtonRole.AcceptRole)
         self.later_button = self.buttons.addButton("Later", QDialogButtonBox.ButtonRole.RejectRole)
+        self.later_button.setToolTip("It stays offered: a banner and Knowledge → Capture incident")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.error_label = QLabel()
