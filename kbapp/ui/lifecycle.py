@@ -160,13 +160,11 @@ class LifecycleViews(QObject):
         self.review_queue.refresh()
         self.review_dock.show()
         self.review_dock.raise_()
-        self.review_queue.table.setFocus()  # the keys go to the view just opened
 
     def show_dashboard(self) -> None:
         self.dashboard_dock.show()
         self.dashboard_dock.raise_()
         self.dashboard.refresh()
-        self.dashboard.setFocus()
 
     def export_report(self) -> None:
         if self.dashboard.report is None:
