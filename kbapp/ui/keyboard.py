@@ -49,6 +49,7 @@ TEXT_FIELD_KEYS = (
     QKeySequence.StandardKey.Backspace,
 )
 _TEXT_FIELDS = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
+_WATCHED = frozenset({QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress, QEvent.Type.Wheel})
 _COMBO_MOVES = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
                 Qt.Key.Key_Home, Qt.Key.Key_End}
 
@@ -66,11 +67,26 @@ class KeyboardPolicy(QObject):
                 for action in self.actions if action.isEnabled() for key in action.shortcuts()}
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        # Every event of the application passes here: leave at once unless it is a key or
+        # the wheel (paints and timers must not pay for this).
         kind = event.type()
-        if kind == QEvent.Type.ShortcutOverride and isinstance(watched, _TEXT_FIELDS):
-            assert isinstance(event, QKeyEvent)
-            if watched.window() is self.window and self._window_shortcut(event):
+        if kind not in _WATCHED:
+            return False
+        if kind == QEvent.Type.ShortcutOverride:
+            if isinstance(watched, _TEXT_FIELDS) and isinstance(event, QKeyEvent) \
+                    and watched.window() is self.window and self._window_shortcut(event):
                 event.ignore()  # not taken by the field: the window's shortcut runs
+                return True
+            return False
+        if isinstance(watched, QComboBox):
+            if watched.isEditable() or watched.view().isVisible():
+                return False
+            if kind == QEvent.Type.Wheel:
+                event.ignore()  # scrolling the page over a filter must not change it
+                return True
+            if isinstance(event, QKeyEvent) and event.key() in _COMBO_MOVES \
+                    and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+                watched.showPopup()  # choose in the open list; Esc leaves it as it was
                 return True
         elif kind == QEvent.Type.KeyPress and isinstance(watched, QAbstractItemView) \
                 and isinstance(event, QKeyEvent) \
@@ -78,15 +94,6 @@ class KeyboardPolicy(QObject):
             # Tab leaves a table for the next part of the view (arrows move between cells):
             # a table that kept Tab was a trap for a keyboard user.
             watched.setTabKeyNavigation(False)
-        elif isinstance(watched, QComboBox) and not watched.isEditable():
-            if kind == QEvent.Type.Wheel and not watched.view().isVisible():
-                event.ignore()  # scrolling the page over a filter must not change it
-                return True
-            if kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) \
-                    and event.key() in _COMBO_MOVES and not watched.view().isVisible() \
-                    and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
-                watched.showPopup()  # choose in the open list; Esc leaves it as it was
-                return True
         return False
 
     def _window_shortcut(self, event: QKeyEvent) -> bool:
