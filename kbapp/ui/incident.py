@@ -9,6 +9,7 @@ is recorded or how; a restart finds the incident again because the core keeps it
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,7 @@ BANNER_STYLE = (
     "QFrame#incidentBanner QPushButton { padding: 3px 10px; }"
 )
 STEP_ROLE = Qt.ItemDataRole.UserRole + 1
+_CODE_SPAN_RE = re.compile(r"`([^`]+)`")
 
 
 def follow(owner: QObject, event: Event[Any], handler: Callable[[Any], object]) -> None:
@@ -287,6 +289,7 @@ class ChecklistPanel(QWidget):
             doc = self.document
             if doc is None:
                 self.runbook_label.setText("Open a runbook to follow its steps here.")
+                self._steps = []
                 return
             steps = checklist_steps(doc.body)
             self._steps = steps
@@ -311,7 +314,8 @@ class ChecklistPanel(QWidget):
                 lines = step.commands.count("\n") + 1 if step.code else 0
                 code = (f"\n{indent}      ⧉ {lines} command line{'s' if lines != 1 else ''}"
                         " (Ctrl+C copies)") if lines else ""
-                item = QListWidgetItem(f"{step.number}. {indent}{step.text}{code}")
+                plain = _CODE_SPAN_RE.sub(r"\1", step.text)  # the view below renders them
+                item = QListWidgetItem(f"{step.number}. {indent}{plain}{code}")
                 item.setData(STEP_ROLE, step.number)
                 flags = Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable
                 if active is not None:
@@ -331,7 +335,7 @@ class ChecklistPanel(QWidget):
         finally:
             self._filling = False
             self._steps_doc = self.document
-        self._show_step()
+            self._show_step()
 
     def current_step(self) -> Step | None:
         item = self.steps.currentItem()
