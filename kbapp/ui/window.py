@@ -533,6 +533,10 @@ class MainWindow(QMainWindow):
     def open_setting(self, name: str) -> None:
         """The palette chose a setting: open the Settings dialog (action ``settings``) at it,
         or, where there is none, say its value and where it is kept."""
+        show_settings = getattr(self, "show_settings", None)  # the Settings dialog (i12)
+        if callable(show_settings):
+            show_settings(name)  # opened at that setting
+            return
         action = self.actions_by_id.get("settings")
         if action is not None:
             action.trigger()
