@@ -287,6 +287,14 @@ def test_palette_is_fuzzy_and_finds_documents_and_settings(qtbot, kb: Workspace)
     qtbot.keyClick(palette.filter_edit, Qt.Key.Key_Return)
     if "settings" not in window.actions_by_id:
         assert "Editor font size is “11”" in window.statusBar().currentMessage()
+    else:  # the Settings dialog, once the window has one
+        from PySide6.QtWidgets import QApplication
+
+        shown = [w for w in QApplication.topLevelWidgets()
+                 if w.isVisible() and "Settings" in w.windowTitle()]
+        assert shown
+        for dialog in shown:
+            dialog.close()
     finish(window)
 
 
