@@ -234,7 +234,8 @@ def _fill_body(
     for use in session.runbooks:
         if not _is_reference(use):
             continue
-        ticked = f", {len(use.ticked)} steps ticked" if use.ticked else ""
+        n = len(use.ticked)
+        ticked = f", {n} step{'s' if n != 1 else ''} ticked" if n else ""
         verdict = {"right": ", was right", "needs-fix": ", needs a fix"}.get(
             verdicts.get(use.doc_id, ""), "")
         links.append(f"- [[{use.doc_id}]] {use.title}{ticked}{verdict}")
