@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kbapp import documents
+from kbapp import documents, mdlines
 from kbapp.errors import DocumentError, PolicyError
 from kbapp.secrets import ALLOW_MARKER, SecretsPolicy, scan_text
 
@@ -161,8 +161,8 @@ def is_document_path(path: str, config: KbConfig) -> bool:
 
 
 def _inside_fence(text: str, offset: int) -> bool:
-    before = text[:offset]
-    return (before.count("\n```") + before.count("\n~~~")) % 2 == 1
+    number = text.count("\n", 0, offset) + 1  # fences as CommonMark closes them: mdlines
+    return any(n == number and kind == "code" for n, _, kind in mdlines.lines(text[:offset + 1]))
 
 
 def enforce(violations: list[Violation]) -> None:
