@@ -94,6 +94,7 @@ def test_no_display_is_said_before_qt_is_started(monkeypatch: pytest.MonkeyPatch
     assert tasks.qt_platform_problem() == ""
 
 
+@pytest.mark.slow
 def test_fast_leaves_out_the_slow_tests(tmp_path: Path) -> None:
     """``tasks.py test --fast``: pytest with the arguments it gets collects no test marked slow."""
     assert tasks.pytest_args(["-x"])[-1] == "-x" and "not slow" not in tasks.pytest_args(["-x"])
