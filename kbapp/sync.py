@@ -352,6 +352,8 @@ def _commit_pending(ws: Workspace) -> list[str]:
             index += 1
         if path.endswith(".kbtmp") or path.startswith(".merge_file_"):
             continue  # an atomic save in progress, or git's merge driver copies a crash left
+        if code == "??" and (ws.root / path).is_symlink():
+            continue  # a symbolic link is never part of a knowledge base (lint reports it)
         paths.append(path)
         if code == "??" or code[0] == "A":
             added.add(path)
@@ -360,7 +362,7 @@ def _commit_pending(ws: Workspace) -> list[str]:
     titles: list[str] = []
     for path in paths:
         full = ws.root / path
-        if not full.is_file():
+        if not full.is_file() or full.is_symlink():
             continue
         try:
             data = full.read_bytes()
