@@ -26,6 +26,7 @@ from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict, load_config
 from kbapp.errors import ConfigError, KbError
 from kbapp.fsutil import atomic_write
 from kbapp.git import Git, find_root
+from kbapp.interaction import terminal_safe
 from kbapp.secrets import ALLOW_MARKER
 
 MARKER = "# installed by kbapp"
@@ -119,7 +120,7 @@ def check_files(root: Path, paths: list[str], config: KbConfig) -> list[policy.V
 
 def print_violations(violations: list[policy.Violation]) -> None:
     for violation in violations:
-        print(violation, file=sys.stderr)
+        print(terminal_safe(str(violation)), file=sys.stderr)
     if violations:
         print(f"kbapp: not committed: {len(violations)} problem(s). A reviewed false positive "
               f"can be allowed with '{ALLOW_MARKER}' on its line or the line before, or in "

@@ -37,6 +37,7 @@ from kbapp import policy
 from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict
 from kbapp.errors import ConfigError
 from kbapp.git import Git
+from kbapp.interaction import terminal_safe
 
 ZERO = "0" * 40
 _TRAILER_RE = re.compile(r"^KB-Org:[ \t]*(\S+)[ \t]*$", re.M)
@@ -429,7 +430,7 @@ def _all_lines(data: bytes | None) -> set[int]:
 
 def report(rejections: list[Rejection]) -> str:
     lines = [f"kbapp: push rejected: {len(rejections)} problem(s) in the pushed commits"]
-    lines += [f"  {r}" for r in rejections[:50]]
+    lines += [f"  {terminal_safe(str(r))}" for r in rejections[:50]]
     if len(rejections) > 50:
         lines.append(f"  ... and {len(rejections) - 50} more")
     lines.append("Fix them in new commits (or rewrite the commits), then push again. "
