@@ -46,6 +46,10 @@ def conflict_marker_line(text: str) -> int | None:
     return None
 
 
+SYMLINK_MESSAGE = ("is a symbolic link; a knowledge base holds only real files (a link can "
+                   "point at the reader's own files, such as .git/config)")
+
+
 @dataclass(frozen=True)
 class Violation:
     path: str

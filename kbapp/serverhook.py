@@ -255,11 +255,7 @@ def _check_contents(git: Git, commit: str, bases: list[str], changes: list[_Chan
     for change in kept:
         path = change.path
         if change.mode == "120000":
-            found.append(policy.Violation(
-                path, 0, "symlink",
-                "is a symbolic link; a knowledge base holds only real files (a link can point "
-                "at the reader's own files)",
-            ))
+            found.append(policy.Violation(path, 0, "symlink", policy.SYMLINK_MESSAGE))
             continue
         if change.mode == "160000":
             continue  # a submodule: a commit id, not a file
