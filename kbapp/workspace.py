@@ -354,6 +354,8 @@ class Workspace:
                 return candidate
 
     def path_for_new(self, doc_type: str, title: str, folder: str | None = None) -> str:
+        if folder is not None and Path(folder).expanduser().is_absolute():
+            folder = self.relative(folder)  # refuses a folder outside the knowledge base
         base = folder.strip("/") if folder is not None else self.config.folder_for(doc_type)
         if base:
             self.full_path(base)  # refuses a folder outside the knowledge base or in .git
