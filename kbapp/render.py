@@ -87,6 +87,9 @@ def browser_url(value: str) -> str:
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     if attribute in ("href", "src"):
         value = browser_url(value)  # judged, and handed on, as the browser will read it
+        scheme = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*):", value)
+        if scheme and scheme.group(1).lower() not in URL_SCHEMES:
+            return None  # javascript:, file:, data:... however it was written
     if tag == "img" and attribute == "src" and (_SCHEME_RE.match(value) or value.startswith("/")):
         return None  # remote (or data:/file:) image: never fetched; nor one by absolute path
         # (a file of the reader's machine, or a share: file:///host/share)

@@ -33,6 +33,7 @@ import fnmatch
 import functools
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -438,7 +439,7 @@ def scan_text(
     wanted = set(lines) if lines is not None else None
     if wanted is not None and not wanted:
         return []
-    index = _Text(text)
+    index = _Text(_canonical(text))
     hits: dict[int, SecretHit] = {}
     disabled = set(policy.disable)
 
@@ -521,6 +522,24 @@ _NEXT_LINE_RE = re.compile(
     r"|auth[_-]?token|token)[\"']?[ \t]*:[ \t]*(?:[|>][-+0-9]{0,3}[ \t]*)?(?:#[^\n]*)?\r?\n"
     r"(?:[ \t]*\r?\n){0,3}([ \t]+)([^\s#][^\n]{0,200})"
 )
+
+
+#: Invisible characters that split a keyword without changing how it reads: zero-width
+#: space/joiners, word joiner, soft hyphen, byte-order mark, bidirectional marks.
+_INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x180E, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063,
+     0x2064, 0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+
+
+def _canonical(text: str) -> str:
+    """``text`` as it reads: invisible characters dropped and compatibility forms folded
+    (fullwidth ``ｐａｓｓｗｏｒｄ`` is ``password``), so neither hides a keyword. Line breaks are
+    kept where they are, so line numbers still point at the file's lines."""
+    if text.isascii():
+        return text
+    text = text.translate(_INVISIBLE)
+    return unicodedata.normalize("NFKC", text) if not text.isascii() else text
 
 
 def _next_line_values(index: _Text) -> Iterator[tuple[int, str]]:

@@ -474,7 +474,7 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
         base = git.read_blob(blobs[1]) if 1 in blobs else None
         mine = _side(git, blobs.get(2), head, path)
         theirs = _side(git, blobs.get(3), upstream, path)
-        full = ws.root / path
+        full = ws.full_path(path)  # never written through a symbolic link (or into .git)
         author, org = authors.get(path, ("", ""))
         if mine is not None and theirs is not None:
             result = mergedriver.merge(base, mine, theirs, path)
