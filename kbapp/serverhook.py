@@ -132,12 +132,16 @@ def check_push(git: Git, updates: list[RefUpdate], pusher_email: str | None = No
             continue  # a deleted branch adds nothing
         config = _config_before(git, update)
         pusher_org = config.org_for_email(pusher_email) if pusher_email else ""
+        # The first push to an empty repository brings the rules with it: nothing was anyone's
+        # to protect yet, so only the file rules apply to it.
+        first = update.old == ZERO and git.rev("HEAD") is None
         commits = git.out("rev-list", "--reverse", "--topo-order", update.new, "--not", "--all")
         for commit in commits.split():
             if commit not in seen:
                 seen.add(commit)
-                found.extend(check_commit(git, commit, config, pusher_org))
-        found.extend(_check_result(git, update, config, pusher_org, commits.split(), found))
+                found.extend(check_commit(git, commit, config, pusher_org, protect=not first))
+        if not first:
+            found.extend(_check_result(git, update, config, pusher_org, commits.split(), found))
     return found
 
 
@@ -182,7 +186,8 @@ def _commit_orgs(git: Git, commit: str, config: KbConfig) -> tuple[str, str, str
     return email, config.org_for_email(email), trailers[-1] if trailers else "", body
 
 
-def check_commit(git: Git, commit: str, config: KbConfig, pusher_org: str = "") -> list[Rejection]:
+def check_commit(git: Git, commit: str, config: KbConfig, pusher_org: str = "",
+                 protect: bool = True) -> list[Rejection]:
     found: list[policy.Violation] = []
     email, email_org, trailer_org, body = _commit_orgs(git, commit, config)
     if trailer_org and email_org and trailer_org != email_org:
@@ -194,9 +199,10 @@ def check_commit(git: Git, commit: str, config: KbConfig, pusher_org: str = "") 
     org = pusher_org or email_org or trailer_org
     parents = git.out("rev-list", "--parents", "-n", "1", commit).split()[1:]
     changes = _changed_paths(git, commit, parents)
-    for path in sorted({p for change in changes for p in change.paths}):
-        found.extend(_protected_path(path, config, {org}))
-    found.extend(_settings_change(git, commit, parents[:1], changes, config, {org}))
+    if protect:
+        for path in sorted({p for change in changes for p in change.paths}):
+            found.extend(_protected_path(path, config, {org}))
+        found.extend(_settings_change(git, commit, parents[:1], changes, config, {org}))
     found.extend(policy.check_commit_message(body, config))
     found.extend(_check_contents(git, commit, parents[:1], changes, config))
     return [Rejection(commit, v) for v in found]
