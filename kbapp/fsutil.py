@@ -174,7 +174,9 @@ def check_inside(root: Path, relative: str) -> Path:
         except OSError:
             break  # does not exist (yet): nothing below it can be a link either
         if is_link:
-            raise KbError(f"{relative}: {current.relative_to(root).as_posix()} {SYMLINK_REASON}")
+            link = current.relative_to(root).as_posix()
+            where = link if link == "/".join(parts) else f"{'/'.join(parts)}: {link}"
+            raise KbError(f"{where} {SYMLINK_REASON}")
     return Path(root).joinpath(*parts)
 
 
