@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomlkit
 
 from kbapp.errors import ConfigError
 
@@ -192,6 +191,8 @@ def new_config_text(
     domains: dict[str, list[str]] | None = None,
 ) -> str:
     """The commented ``.kb/config.toml`` that ``kbapp init`` writes."""
+    import tomlkit  # only for writing: reading is tomllib
+
     doc = tomlkit.document()
     doc.add(tomlkit.comment("kbapp knowledge base settings, shared by every organisation."))
     doc.add(tomlkit.comment("Plain TOML: edit it with any editor; kbapp keeps your comments."))
@@ -227,6 +228,8 @@ def new_config_text(
 
 def update_config_text(text: str, changes: dict[str, Any]) -> str:
     """Set top-level keys in config text, keeping everything else as written."""
+    import tomlkit
+
     doc = tomlkit.parse(text)
     for key, value in changes.items():
         doc[key] = value
