@@ -249,9 +249,13 @@ class EmptyState(QWidget):
         layout.addWidget(self.create_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addStretch(1)
 
-    def show_for(self, query: str, suggestion: str | None) -> None:
+    def show_for(self, query: str, suggestion: str | None, indexing: str = "") -> None:
+        """``indexing``: what to say while the index is still being built ("" when it is not)."""
         self.query = query
         text = f"No document matches “{html.escape(query)}”."
+        if indexing:
+            text = (f"The search index is {html.escape(indexing)}: no document matches "
+                    f"“{html.escape(query)}” yet.")
         if suggestion:
             text += (f"<br><br>Did you mean <a href='{html.escape(suggestion, quote=True)}'>"
                      f"{html.escape(suggestion)}</a>?")
@@ -427,6 +431,14 @@ class SearchView(QWidget):
 
     def _on_index_progress(self, done: int, total: int) -> None:
         percent = 100 * done // total if total else 100
+        if self.response is not None and self.response.indexing:
+            # results are shown: say how far the build is beside them, and in the empty view
+            self.response.indexing_percent = percent
+            self._show_counts(self.response)
+            if not self.response.hits:
+                self.empty.show_for(self.field.text().strip(), self.response.suggestion,
+                                    self.response.indexing_note())
+            return
         self.status.setText(f"Indexing {done:,} of {total:,} documents ({percent}%)…")
 
     def _on_caught_up(self, count: int) -> None:
@@ -517,7 +529,8 @@ class SearchView(QWidget):
         if has_hits:
             self.list.setCurrentIndex(self.model.index(0, 0))
         else:
-            self.empty.show_for(self.field.text().strip(), response.suggestion)
+            self.empty.show_for(self.field.text().strip(), response.suggestion,
+                                response.indexing_note())
         self._show_counts(response)
         self.settle.start()
         self.results_shown.emit(response)
@@ -525,7 +538,7 @@ class SearchView(QWidget):
     def _show_counts(self, response: SearchResponse) -> None:
         shown = len(response.hits)
         more = f" (showing {shown})" if response.total > shown else ""
-        note = " · still indexing, results may be incomplete" if response.indexing else ""
+        note = f" · {response.indexing_note()}" if response.indexing else ""
         noun = "result" if response.total == 1 else "results"
         self.status.setText(f"{response.total:,} {noun}{more} · {response.elapsed_ms:.0f} ms{note}")
 
