@@ -80,9 +80,9 @@ class Indexes:
     def several(self) -> bool:
         return len(self.indexes) > 1
 
-    def search(self, query: str, limit: int, snippets: int) -> SearchResponse:
+    def search(self, query: str, limit: int, snippets: int, facets: bool = True) -> SearchResponse:
         if not self.several:
-            return self.indexes[0].search(query, limit, snippets=snippets)
+            return self.indexes[0].search(query, limit, snippets=snippets, facets=facets)
         return search_all(self.indexes, query, limit, snippets=snippets)
 
     def knowledge_bases(self) -> list[dict[str, str]]:
@@ -100,7 +100,8 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
     searcher = Indexes(ctx, args.only_this)
     if args.batch is not None:
         return _batch(searcher, args)
-    response = searcher.search(args.query, args.limit, snippets=args.limit)
+    # the printed list shows no facet counts: only --json asks for them
+    response = searcher.search(args.query, args.limit, snippets=args.limit, facets=args.json)
     if args.json:
         print_json({**response.to_dict(), "knowledge_bases": searcher.knowledge_bases(),
                     "skipped": [{"path": p, "reason": why} for p, why in searcher.skipped]})

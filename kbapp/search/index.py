@@ -39,7 +39,6 @@ from whoosh.util.filelock import FileLock
 from kbapp.errors import KbError
 from kbapp.review import review_info
 from kbapp.search import stamp, vocabulary
-from kbapp.search.build import parallel_build
 from kbapp.search.query import parse_query
 from kbapp.search.results import IndexState, SearchHit, SearchResponse
 from kbapp.search.schema import (
@@ -206,9 +205,9 @@ class SearchIndex:
         if meta.get("schema") != SCHEMA_VERSION:
             raise IndexUnusable(f"is from another kbapp version (format {meta.get('schema')})")
         self._check_manifest(locked)
-        try:
+        try:  # the table of contents (the segments' files are checked by the manifest)
             ix = whoosh_index.open_dir(str(self.directory))
-            ix.doc_count()
+            ix._read_toc()
         except CORRUPTION_ERRORS as exc:
             raise IndexUnusable(f"cannot be read ({type(exc).__name__}: {exc})") from None
         return ix, meta
@@ -310,9 +309,12 @@ class SearchIndex:
 
     # ------------------------------------------------------------------ searching
 
-    def search(self, query: str, limit: int = 20, *, snippets: int = 10) -> SearchResponse:
+    def search(
+        self, query: str, limit: int = 20, *, snippets: int = 10, facets: bool = True
+    ) -> SearchResponse:
         """Search; never raises for what the user typed. ``snippets``: how many of the first
-        hits get highlighted fragments (the ones on screen)."""
+        hits get highlighted fragments (the ones on screen); ``facets=False``: no facet
+        counts (a printed result list shows none)."""
         started = time.perf_counter()
         percent = self.indexing_percent()
         indexing = percent is not None
@@ -327,7 +329,7 @@ class SearchIndex:
                     return SearchResponse(indexing=True, elapsed_ms=_ms(started),
                                           indexing_percent=percent or 0)
                 outcome = runner.run(query, parsed, max(1, limit))
-                facets = runner.facets(outcome.hit_docs)
+                counts = runner.facets(outcome.hit_docs) if facets else {}
                 stored = [runner.searcher.stored_fields(d) for d, _ in outcome.ranked]
                 texts = self._snippet_texts(runner, [d for d, _ in outcome.ranked[:snippets]])
         except CORRUPTION_ERRORS as exc:  # a damaged index: rebuild it, answer "indexing"
@@ -336,7 +338,7 @@ class SearchIndex:
             self._set_state(ready=False, message="The search index is damaged; rebuilding it.")
             return SearchResponse(indexing=True, elapsed_ms=_ms(started), indexing_percent=0)
         hits = self._hits(outcome, stored, texts)
-        return SearchResponse(hits, outcome.total, facets, outcome.suggestion, _ms(started),
+        return SearchResponse(hits, outcome.total, counts, outcome.suggestion, _ms(started),
                               indexing, percent)
 
     def indexing_percent(self) -> int | None:
@@ -537,6 +539,8 @@ class SearchIndex:
                     progress(done, total)
 
             if len(paths) >= PARALLEL_FROM and workers > 1:
+                from kbapp.search.build import parallel_build  # worker processes: not for searches
+
                 digests, words = parallel_build(new_dir, str(self.ws.root), paths, workers, report)
             else:
                 digests, words = self._build_here(new_dir, paths, report)

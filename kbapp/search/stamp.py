@@ -40,10 +40,14 @@ def take(
     """The stamp of ``files`` ((relative path, size, mtime_ns) as the catalog read them)
     under ``root``; ``began_ns``: when the catch-up that read them started."""
     base = str(root)
-    documents: dict[str, list[int]] = {}
+    paths: list[str] = []
+    sizes: list[int] = []
+    mtimes: list[int] = []
     folders: set[str] = {""}
     for relative, size, mtime_ns in files:
-        documents[relative] = [size, mtime_ns]
+        paths.append(relative)
+        sizes.append(size)
+        mtimes.append(mtime_ns)
         folder = relative.rpartition("/")[0]
         while folder and folder not in folders:
             folders.add(folder)
@@ -53,29 +57,46 @@ def take(
         mtime = _mtime(os.path.join(base, folder) if folder else base)
         folder_times[folder] = 0 if mtime >= began_ns else mtime
     settings = {name: _mtime(os.path.join(base, name)) for name in SETTING_FILES}
-    return {"documents": documents, "folders": folder_times, "settings": settings}
+    # flat lists: JSON reads them twice as fast as a list per document
+    return {"paths": paths, "sizes": sizes, "mtimes": mtimes, "folders": folder_times,
+            "settings": settings}
 
 
 def unchanged(root: Path, stamp: dict[str, object]) -> bool:
     """Whether every file and folder of ``stamp`` is as recorded (one ``stat`` each)."""
     base = str(root)
     join, stat = os.path.join, os.stat
+    root_fd = None
     try:
         settings: dict[str, int] = stamp["settings"]  # type: ignore[assignment]
         folders: dict[str, int] = stamp["folders"]  # type: ignore[assignment]
-        documents: dict[str, list[int]] = stamp["documents"]  # type: ignore[assignment]
+        paths: list[str] = stamp["paths"]  # type: ignore[assignment]
+        sizes: list[int] = stamp["sizes"]  # type: ignore[assignment]
+        mtimes: list[int] = stamp["mtimes"]  # type: ignore[assignment]
+        if not len(paths) == len(sizes) == len(mtimes):
+            return False
         for name, mtime in settings.items():
             if _mtime(join(base, name)) != mtime:
                 return False
         for folder, mtime in folders.items():
             if _mtime(join(base, folder) if folder else base) != mtime:
                 return False
-        for relative, (size, mtime) in documents.items():
-            st = stat(join(base, relative))
-            if st.st_mtime_ns != mtime or st.st_size != size:
-                return False
+        if os.stat in os.supports_dir_fd:  # paths looked up from the root: no joins
+            root_fd = os.open(base, os.O_RDONLY)
+            for relative, size, mtime in zip(paths, sizes, mtimes):
+                st = stat(relative, dir_fd=root_fd)
+                if st.st_mtime_ns != mtime or st.st_size != size:
+                    return False
+        else:
+            for relative, size, mtime in zip(paths, sizes, mtimes):
+                st = stat(join(base, relative))
+                if st.st_mtime_ns != mtime or st.st_size != size:
+                    return False
     except (OSError, KeyError, TypeError, ValueError, AttributeError):
         return False
+    finally:
+        if root_fd is not None:
+            os.close(root_fd)
     return True
 
 
