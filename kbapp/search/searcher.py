@@ -49,7 +49,7 @@ _EMPTY: frozenset[int] = frozenset()
 _Shares = tuple[frozenset[int], list[int], list[float]]
 
 
-class _Loaded(dict):  # type: ignore[type-arg]
+class _Loaded(dict[str, Any]):
     """A dict whose entries are made on first use (by ``load(key)``, which stores them)."""
 
     def __init__(self, load: Callable[[str], None]) -> None:

@@ -171,7 +171,8 @@ def _word_around(text: str, start: int, end: int) -> tuple[int, int]:
         lo = max(0, start - _LONGEST_WORD)
         found = _RUN_TO_END.search(text, lo, start)
         start = found.start() if found else start
-    end = _RUN.match(text, end).end()
+    run = _RUN.match(text, end)  # "*": always matches, maybe empty
+    end = run.end() if run else end
     while end > start and text[end - 1] in "-./\\@":
         end -= 1
     while start < end and text[start] in "-./\\@":
