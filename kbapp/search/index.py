@@ -378,14 +378,16 @@ class SearchIndex:
         hits = []
         config = self.ws.config
         for number, ((_docnum, score), fields_) in enumerate(zip(outcome.ranked, stored)):
-            review = fields_.get("review") or (None, None, "")
+            review = fields_.get("review") or (None, None, "", None)
             last = review[0]
+            due = review[3] if len(review) > 3 else None  # stored before review.due existed
             info = review_info(
                 doc_type=fields_.get("type", ""),
                 status=fields_.get("status", ""),
                 last_reviewed=dt.date.fromisoformat(last) if last else None,
                 interval_days=review[1],
                 config=config,
+                scheduled=dt.date.fromisoformat(due) if due else None,
             )
             hit = SearchHit(
                 id=fields_.get("doc_id", ""),
@@ -618,11 +620,11 @@ class SearchIndex:
         progress(len(paths), len(paths))
         return digests, words
 
-    def _refresh_catalog(self) -> None:
+    def _refresh_catalog(self, progress: Progress | None = None) -> None:
         """Bring the catalog up to date without this index re-indexing on the event."""
         self._quiet_thread = threading.get_ident()
         try:
-            self.ws.refresh()
+            self.ws.refresh(progress=progress)
         finally:
             self._quiet_thread = None
 
@@ -634,9 +636,16 @@ class SearchIndex:
         found = stamp.load(self.directory)
         return found is not None and stamp.unchanged(self.ws.root, found)
 
-    def catch_up(self, progress: Progress | None = None, *, wait: bool = True) -> int:
+    def catch_up(
+        self,
+        progress: Progress | None = None,
+        *,
+        refresh_progress: Progress | None = None,
+        wait: bool = True,
+    ) -> int:
         """Index what changed since the index last saw the files (rebuilding it when it is
         missing or damaged). Returns the number of documents (re)indexed or removed.
+        ``refresh_progress`` follows the catalog's refresh that comes first.
 
         Costs a ``stat`` per document when nothing changed. ``wait=False``: when another
         process is building the index, return at once (searches then answer "still
@@ -651,9 +660,10 @@ class SearchIndex:
                 if self._needs_rebuild:
                     self._open(locked=True)
                 if self._needs_rebuild:
+                    self._refresh_catalog(refresh_progress)
                     return self._rebuild_locked(progress)
         began = time.time_ns()
-        self._refresh_catalog()
+        self._refresh_catalog(refresh_progress)
         catalog = self.ws.catalog
         self._check_catalog_record()
         stale = catalog.stale_paths()
