@@ -72,6 +72,8 @@ REBUILD_FROM = 2000
 SMALL_SEGMENT, MERGE_SMALL_AT = 500, 10
 
 
+#: The share (percent) of a full build's progress given to the catalog's reading of the files.
+READ_SHARE = 30
 #: Where the process building the index says how far it is (other processes read it).
 BUILDING_FILE = "kbapp-building.json"
 
@@ -516,13 +518,27 @@ class SearchIndex:
         with self._writing():
             return self._rebuild_locked(progress)
 
-    def _rebuild_locked(self, progress: Progress | None) -> int:
+    def _rebuild_locked(
+        self, progress: Progress | None, refresh_progress: Progress | None = None
+    ) -> int:
         self._set_state(indexing=True, percent=0, message="Indexing…")
         building = self.directory.with_name(self.directory.name + "." + BUILDING_FILE)
         self._say_building(building, 0)
+
+        def say(percent: int) -> None:
+            if percent != self._state.percent:
+                self._set_state(percent=percent)
+                self._say_building(building, percent)
+
+        def reading(done: int, total: int) -> None:
+            # the catalog reads new files first (a first build: every file)
+            say(READ_SHARE * done // max(1, total))
+            if refresh_progress:
+                refresh_progress(done, total)
+
         try:
             began = time.time_ns()
-            self._refresh_catalog()
+            self._refresh_catalog(reading)
             files = self.ws.catalog.files()
             paths = sorted(path for path, _size, _mtime in files)
             new_dir = self.directory.with_name(self.directory.name + ".new")
@@ -533,10 +549,7 @@ class SearchIndex:
             workers = min(os.cpu_count() or 1, 4)
 
             def report(done: int, total: int) -> None:
-                percent = min(99, 100 * done // max(1, total))
-                if percent != self._state.percent:
-                    self._set_state(percent=percent)
-                    self._say_building(building, percent)
+                say(min(99, READ_SHARE + (100 - READ_SHARE) * done // max(1, total)))
                 if progress:
                     progress(done, total)
 
@@ -660,8 +673,7 @@ class SearchIndex:
                 if self._needs_rebuild:
                     self._open(locked=True)
                 if self._needs_rebuild:
-                    self._refresh_catalog(refresh_progress)
-                    return self._rebuild_locked(progress)
+                    return self._rebuild_locked(progress, refresh_progress)
         began = time.time_ns()
         self._refresh_catalog(refresh_progress)
         catalog = self.ws.catalog

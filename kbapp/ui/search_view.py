@@ -254,8 +254,8 @@ class EmptyState(QWidget):
         self.query = query
         text = f"No document matches “{html.escape(query)}”."
         if indexing:
-            text = (f"The search index is {html.escape(indexing)}: no document matches "
-                    f"“{html.escape(query)}” yet.")
+            text = (f"No document matches “{html.escape(query)}” yet: the search index is "
+                    f"{html.escape(indexing.removesuffix(', results so far'))}.")
         if suggestion:
             text += (f"<br><br>Did you mean <a href='{html.escape(suggestion, quote=True)}'>"
                      f"{html.escape(suggestion)}</a>?")
@@ -381,7 +381,8 @@ class SearchView(QWidget):
         self._show_state()
         if self.field.text().strip():
             self.run_query()
-        self.tasks.run(lambda report: index.catch_up(report), self._on_caught_up,
+        self.tasks.run(lambda report: index.catch_up(report, refresh_progress=report),
+                       self._on_caught_up,
                        self._on_index_failed, owner=self, progress=self._on_index_progress)
         self.reload_others()
 
@@ -430,7 +431,9 @@ class SearchView(QWidget):
         return [self.workspace, *(self.others.workspaces if self.others else [])]
 
     def _on_index_progress(self, done: int, total: int) -> None:
-        percent = 100 * done // total if total else 100
+        # the index's own figure covers both phases (reading the files, then indexing them)
+        found = self.index.indexing_percent() if self.index else None
+        percent = found if found is not None else (100 * done // total if total else 100)
         if self.response is not None and self.response.indexing:
             # results are shown: say how far the build is beside them, and in the empty view
             self.response.indexing_percent = percent
@@ -439,7 +442,7 @@ class SearchView(QWidget):
                 self.empty.show_for(self.field.text().strip(), self.response.suggestion,
                                     self.response.indexing_note())
             return
-        self.status.setText(f"Indexing {done:,} of {total:,} documents ({percent}%)…")
+        self.status.setText(f"Indexing the knowledge base ({percent} %)…")
 
     def _on_caught_up(self, count: int) -> None:
         self._show_state()
