@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import re
@@ -567,7 +568,7 @@ def _read_progress(process: subprocess.Popen[bytes], lines: list[str],
                    message: str = "") -> None:
             if progress is None:
                 return
-            stage = _STAGES.get(op_code & RemoteProgress.OP_MASK, "")
+            stage = _stage_names().get(op_code & RemoteProgress.OP_MASK, "")
             total = int(float(max_count or 0))
             progress(stage, int(float(cur_count or 0)), total)
 
@@ -601,7 +602,10 @@ def _remove_partial_clone(target: Path, existed: bool) -> None:
         shutil.rmtree(target, ignore_errors=True)
 
 
+@functools.cache
 def _stage_names() -> dict[int, str]:
+    """git's progress stages by GitPython's codes (asked on the first clone: a search never
+    loads GitPython)."""
     from git.remote import RemoteProgress as P
 
     return {P.COUNTING: "Counting objects", P.COMPRESSING: "Compressing objects",
@@ -609,8 +613,6 @@ def _stage_names() -> dict[int, str]:
             P.FINDING_SOURCES: "Finding sources", P.CHECKING_OUT: "Updating files",
             P.WRITING: "Writing objects"}
 
-
-_STAGES = _stage_names()
 
 
 _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
