@@ -239,6 +239,8 @@ def update_config_text(text: str, changes: dict[str, Any]) -> str:
 def allow_secrets_text(text: str, allowances: list[tuple[str, str]]) -> str:
     """Add reviewed false positives to ``[secrets] allow`` in config text, each as its
     ``sha256:`` digest with a comment saying where it was found; comments and layout kept."""
+    import tomlkit
+
     doc = tomlkit.parse(text)
     section = doc.get("secrets")
     if section is None:
