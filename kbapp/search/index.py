@@ -189,7 +189,16 @@ class SearchIndex:
     def _check_catalog_record(self) -> None:
         """The catalog's record of what is indexed must belong to this index (else it is
         forgotten: every document counts as not indexed)."""
-        if self._catalog_checked or self._ix is None:
+        if self._ix is None:
+            return
+        try:  # another process may have rebuilt the index (a new id) since it was opened
+            meta = json.loads((self.directory / META_FILE).read_text(encoding="utf-8"))
+            current = str(meta.get("uuid"))
+        except (OSError, ValueError, AttributeError):
+            current = self._index_id
+        if current != self._index_id:
+            self._index_id, self._catalog_checked = current, False
+        if self._catalog_checked:
             return
         if self.ws.catalog.get_meta("search_index") != self._index_id:
             self.ws.catalog.forget_indexing()
