@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomlkit
 
 from kbapp.errors import ConfigError
 
@@ -204,6 +203,8 @@ def new_config_text(
     domains: dict[str, list[str]] | None = None,
 ) -> str:
     """The commented ``.kb/config.toml`` that ``kbapp init`` writes."""
+    import tomlkit  # only for writing: reading is tomllib
+
     doc = tomlkit.document()
     doc.add(tomlkit.comment("kbapp knowledge base settings, shared by every organisation."))
     doc.add(tomlkit.comment("Plain TOML: edit it with any editor; kbapp keeps your comments."))
@@ -239,6 +240,8 @@ def new_config_text(
 
 def update_config_text(text: str, changes: dict[str, Any]) -> str:
     """Set top-level keys in config text, keeping everything else as written."""
+    import tomlkit
+
     doc = tomlkit.parse(text)
     for key, value in changes.items():
         doc[key] = value
@@ -248,6 +251,8 @@ def update_config_text(text: str, changes: dict[str, Any]) -> str:
 def allow_secrets_text(text: str, allowances: list[tuple[str, str]]) -> str:
     """Add reviewed false positives to ``[secrets] allow`` in config text, each as its
     ``sha256:`` digest with a comment saying where it was found; comments and layout kept."""
+    import tomlkit
+
     doc = tomlkit.parse(text)
     section = doc.get("secrets")
     if section is None:

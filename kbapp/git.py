@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import re
@@ -23,11 +24,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import git as gitpython
+from typing import TYPE_CHECKING, Any
 
 from kbapp.errors import NotAKnowledgeBase, SyncError
 from kbapp.fsutil import save_error
+
+if TYPE_CHECKING:
+    import git as gitpython_types
 
 log = logging.getLogger(__name__)
 _TRACE = bool(os.environ.get("KBAPP_GIT_TRACE"))
@@ -104,12 +107,47 @@ class GitResult:
     stderr: str
 
 
+def _gitpython() -> Any:
+    """GitPython, imported on first use: a search (``kbapp search``) never runs git, and the
+    import alone is 60-80 ms of a 150 ms answer."""
+    import git as gitpython
+
+    return gitpython
+
+
+def _plain_git_dir(root: Path) -> Path | None:
+    """``root``'s git directory when ``root`` is the top of an ordinary work tree (``.git`` a
+    folder, or a file ``gitdir: ...`` in a linked worktree); None when git's environment
+    variables or anything unusual are in play (GitPython decides then)."""
+    if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
+        return None
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return dot_git if (dot_git / "HEAD").is_file() else None
+    if dot_git.is_file():
+        try:
+            first = dot_git.read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, UnicodeDecodeError, IndexError):
+            return None
+        if first.startswith("gitdir:"):
+            found = Path(first[7:].strip())
+            found = found if found.is_absolute() else root / found
+            return found if (found / "HEAD").is_file() else None
+    return None
+
+
 def find_root(path: Path) -> Path:
     """The top of the git work tree containing ``path``."""
     if not path.exists():
         raise NotAKnowledgeBase(f"{path} does not exist")
     if not path.is_dir():
         raise NotAKnowledgeBase(f"{path} is a file; a knowledge base is a folder")
+    for candidate in (path.resolve(), *path.resolve().parents):
+        if (candidate / ".git").exists():
+            if _plain_git_dir(candidate) is not None:
+                return candidate
+            break
+    gitpython = _gitpython()
     try:
         repo = gitpython.Repo(path, search_parent_directories=True)
     except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
@@ -125,23 +163,52 @@ def find_root(path: Path) -> Path:
 class Git:
     """git for one repository. Thread-safe; writes are serialised (see :meth:`write_lock`)."""
 
-    def __init__(self, root: Path, identity: Identity | None = None) -> None:
+    def __init__(
+        self, root: Path, identity: Identity | Callable[[], Identity] | None = None
+    ) -> None:
+        """``identity`` may be a function, asked on first use (finding it can run git)."""
         self.root = Path(root)
-        try:
-            self.repo = gitpython.Repo(self.root)
-        except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
-            raise NotAKnowledgeBase(f"{self.root} is not a git repository") from None
-        self.git_dir = Path(self.repo.git_dir)
-        self.identity = identity or Identity("", "")
+        self._repo: gitpython_types.Repo | None = None
+        plain = _plain_git_dir(self.root)
+        self.git_dir = plain if plain is not None else Path(self.repo.git_dir)
+        self._identity: Identity | None = None
+        self._identity_source: Callable[[], Identity] | None = None
+        if callable(identity):
+            self._identity_source = identity
+        else:
+            self._identity = identity or Identity("", "")
         #: How a fetch or push may ask for credentials (the window and the CLI set it).
         self.prompting = NO_PROMPTS
         self._thread_lock = threading.RLock()
         self._lock_depth = 0
         self._lock_file: int | None = None
 
+    @property
+    def identity(self) -> Identity:
+        if self._identity is None:
+            assert self._identity_source is not None
+            self._identity = self._identity_source()
+        return self._identity
+
+    @identity.setter
+    def identity(self, value: Identity) -> None:
+        self._identity = value
+
+    @property
+    def repo(self) -> gitpython_types.Repo:
+        """GitPython's repository object, made on first use."""
+        if self._repo is None:
+            gitpython = _gitpython()
+            try:
+                self._repo = gitpython.Repo(self.root)
+            except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
+                raise NotAKnowledgeBase(f"{self.root} is not a git repository") from None
+        return self._repo
+
     @staticmethod
     def init_repository(root: Path, bare: bool = False) -> None:
         """``git init`` with ``main`` as the first branch."""
+        gitpython = _gitpython()
         try:
             gitpython.Repo.init(root, bare=bare, initial_branch="main")
         except gitpython.GitCommandError as exc:
@@ -160,6 +227,7 @@ class Git:
     ) -> GitResult:
         """Run ``git <args>`` in the repository. Raises :class:`SyncError` when git fails and
         ``check`` is true; the message is git's first error line, ``details`` all of stderr."""
+        gitpython = _gitpython()
         full_env = dict(_BASE_ENV)
         full_env.update(self.identity.env())
         if env:
@@ -315,6 +383,7 @@ class Git:
 
     def read_blob(self, spec: str) -> bytes | None:
         """The bytes of a blob (``<rev>:<path>``, ``:2:<path>``, a blob id), None if absent."""
+        gitpython = _gitpython()
         try:
             status, stdout, _ = self.repo.git.execute(
                 ["git", "cat-file", "blob", spec], with_extended_output=True,
@@ -499,7 +568,7 @@ def _read_progress(process: subprocess.Popen[bytes], lines: list[str],
                    message: str = "") -> None:
             if progress is None:
                 return
-            stage = _STAGES.get(op_code & RemoteProgress.OP_MASK, "")
+            stage = _stage_names().get(op_code & RemoteProgress.OP_MASK, "")
             total = int(float(max_count or 0))
             progress(stage, int(float(cur_count or 0)), total)
 
@@ -533,7 +602,10 @@ def _remove_partial_clone(target: Path, existed: bool) -> None:
         shutil.rmtree(target, ignore_errors=True)
 
 
+@functools.cache
 def _stage_names() -> dict[int, str]:
+    """git's progress stages by GitPython's codes (asked on the first clone: a search never
+    loads GitPython)."""
     from git.remote import RemoteProgress as P
 
     return {P.COUNTING: "Counting objects", P.COMPRESSING: "Compressing objects",
@@ -541,8 +613,6 @@ def _stage_names() -> dict[int, str]:
             P.FINDING_SOURCES: "Finding sources", P.CHECKING_OUT: "Updating files",
             P.WRITING: "Writing objects"}
 
-
-_STAGES = _stage_names()
 
 
 _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")

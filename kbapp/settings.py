@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 
 from kbapp.fsutil import atomic_write
 
@@ -29,12 +28,20 @@ APP_NAME = "kbapp"
 
 def config_dir() -> Path:
     override = os.environ.get("KBAPP_CONFIG_DIR")
-    return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME, False))
+    if override:
+        return Path(override)
+    import platformdirs  # only when not given by the environment
+
+    return Path(platformdirs.user_config_dir(APP_NAME, False))
 
 
 def data_dir() -> Path:
     override = os.environ.get("KBAPP_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, False))
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, False))
 
 
 @dataclass

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kbapp import documents, policy
 from kbapp.config import CONFIG_PATH, KbConfig, load_config, new_config_text
 from kbapp.errors import KbError, NotAKnowledgeBase
 from kbapp.events import Event
@@ -27,13 +26,16 @@ from kbapp.git import Git, Identity, find_root
 from kbapp.interaction import Interaction, SilentInteraction
 from kbapp.links import resolve_relative
 from kbapp.settings import Settings
-from kbapp.templates import TemplateLibrary
 
 if TYPE_CHECKING:
     # SQLAlchemy (half a second to import) loads when the catalog is first used, so the
     # window can show before it.
     from kbapp.catalog import Catalog, CatalogChanges, Entry
     from kbapp.documents import Document
+    from kbapp.templates import TemplateLibrary
+
+# Documents, the commit policy and the templates (YAML and the secret scanners: 100 ms) load
+# on first use: a search opens the workspace and needs none of them.
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ class Workspace:
         self.settings = settings or Settings()
         self.interaction: Interaction = interaction or SilentInteraction()
         self.config: KbConfig = load_config(self.root)
-        self.git = Git(self.root, self._identity())
+        self.git = Git(self.root, self._identity)  # found on first use
         self.data_dir = self.git.git_dir / "kbapp"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         #: Emitted with the catalog changes after documents were written, pulled or found
@@ -90,11 +92,16 @@ class Workspace:
         path: Path | str,
         settings: Settings | None = None,
         interaction: Interaction | None = None,
+        *,
+        repair: bool = True,
     ) -> Workspace:
-        """Open the knowledge base at ``path`` (or the repository containing it)."""
+        """Open the knowledge base at ``path`` (or the repository containing it).
+        ``repair=False``: for a use that only reads (a search), which leaves the repairs
+        and set-up of :meth:`_on_open` (a few git processes) to the next open."""
         root = find_root(Path(path).expanduser())
         workspace = cls(root, settings, interaction)
-        workspace._on_open()
+        if repair:
+            workspace._on_open()
         return workspace
 
     @classmethod
@@ -211,6 +218,8 @@ class Workspace:
     @property
     def templates(self) -> TemplateLibrary:
         if self._templates is None:
+            from kbapp.templates import TemplateLibrary
+
             self._templates = TemplateLibrary(self.root)
         return self._templates
 
@@ -222,6 +231,8 @@ class Workspace:
     def document_paths(self) -> list[str]:
         """Every document of the knowledge base (tracked or new, not ignored), relative. A
         symbolic link is never a document (see :meth:`symlinks`)."""
+        from kbapp import policy
+
         return [
             path for path in self.git.list_files("*.md")
             if policy.is_document_path(path, self.config) and not (self.root / path).is_symlink()
@@ -272,6 +283,8 @@ class Workspace:
 
     def resolve(self, ref: str) -> str:
         """The relative path of a document given by id, path or exact title."""
+        from kbapp import documents
+
         ref = ref.strip()
         if documents.ID_RE.match(ref):
             entries = self.catalog.by_id(ref)
@@ -295,6 +308,8 @@ class Workspace:
         raise KbError(f"no document matches {ref!r} (give an id such as kb-3f9c2a1e or a path)")
 
     def load(self, ref: str) -> Document:
+        from kbapp import documents
+
         relative = self.resolve(ref)
         return documents.load(self.full_path(relative), relative)
 
@@ -310,6 +325,8 @@ class Workspace:
 
     def resolve_link(self, from_path: str, kind: str, target: str) -> str | None:
         """Where an internal link points (relative path), or None when it points nowhere."""
+        from kbapp import documents
+
         if kind == "wiki":
             label = target.split("|", 1)[0].strip()
             if documents.ID_RE.match(label):
@@ -322,6 +339,8 @@ class Workspace:
 
     def wiki_target(self, target: str) -> tuple[str, str] | None:
         """(id, title) of the document a ``[[...]]`` link names, or None."""
+        from kbapp import documents
+
         label = target.split("|", 1)[0].strip()
         entries = (
             self.catalog.by_id(label) if documents.ID_RE.match(label) else self.catalog.by_title(label)
@@ -347,6 +366,8 @@ class Workspace:
         return TicketLinker(self.config.tickets)
 
     def new_unique_id(self) -> str:
+        from kbapp import documents
+
         taken = self.catalog.ids()
         while True:
             candidate = documents.new_id()
@@ -410,7 +431,7 @@ class Workspace:
         :class:`~kbapp.errors.SaveError` (disk full, read-only folder: the file on disk is
         unchanged; the caller keeps the edit). A crash after the write is finished by the next
         open (:mod:`kbapp.journal`)."""
-        from kbapp import journal
+        from kbapp import documents, journal, policy
 
         data = documents.serialise(doc)
         policy.enforce(policy.check_document(doc, data, self.config)

@@ -53,6 +53,16 @@ class Context:
             self._workspace.git.prompting = Prompting.for_console()
         return self._workspace
 
+    @property
+    def reading_workspace(self) -> Workspace:
+        """The workspace for a command that only reads it (a search): opened without the
+        repairs a writing command makes first."""
+        if self._workspace is None:
+            self._workspace = Workspace.open(
+                self.kb_path(), self.settings, self.interaction, repair=False
+            )
+        return self._workspace
+
     def other_kbs(self) -> OtherKnowledgeBases:
         """The knowledge bases searched together with this one (``settings.also_search``);
         each one skipped is said in one line on stderr."""

@@ -13,13 +13,13 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import columns, fields, formats
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.system import emptybytes, pack_uint
 
-from kbapp import documents, mdlines
+from kbapp import mdlines
 from kbapp.errors import DocumentError
 from kbapp.fsutil import read_document_bytes
 from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
@@ -30,15 +30,22 @@ from kbapp.search.analysis import (
     sequence_pair_hashes,
     term_sequence,
 )
+from kbapp.search.snippets import readable_text
 from kbapp.search.vocabulary import spelling_words
 
-SCHEMA_VERSION = 9
+if TYPE_CHECKING:
+    from kbapp import documents
+
+SCHEMA_VERSION = 10
 #: A per-document column (not indexed): the term sequences of all text fields, for phrases.
 SEQUENCE_FIELD = "sequence"
 #: Between two fields in the sequence column: not a term, so no phrase runs across it.
 FIELD_BREAK = "\n"
 #: A per-document column: the sorted 32-bit hashes of all pairs of neighbouring phrase terms.
 PAIRS_FIELD = "pairs"
+#: A per-document column (zlib): the text as a reader sees it, for the snippets of a hit (so
+#: showing ten hits reads and cleans no file).
+SNIPPET_FIELD = "snippet_text"
 
 #: Text fields a plain word is looked up in, with their weight over the body (BM25F).
 TEXT_FIELDS: dict[str, float] = {
@@ -150,6 +157,7 @@ def make_schema() -> fields.Schema:
         review=fields.STORED(),
         sequence=fields.COLUMN(columns.VarBytesColumn()),
         pairs=fields.COLUMN(columns.VarBytesColumn()),
+        snippet_text=fields.COLUMN(columns.CompressedBytesColumn(level=1)),
         **text,
     )
 
@@ -220,6 +228,7 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
         "code": index_terms(code),
         SEQUENCE_FIELD: FIELD_BREAK.join(sequences).encode("utf-8"),
         PAIRS_FIELD: array("I", sorted(pairs)).tobytes(),
+        SNIPPET_FIELD: readable_text(doc.body, title).encode("utf-8"),
         "prefix": prefixes([
             (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),
             (" ".join([*doc.tags, *doc.systems, *top_headings]), 2.0),
@@ -235,6 +244,8 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
 
 def read_document(root: str | Path, relative: str) -> IndexedDocument:
     """Read and analyse one file (runs in worker processes during a full build)."""
+    from kbapp import documents  # front matter parsing (YAML) loads only for indexing
+
     full = Path(root) / relative
     if not full.is_file():  # removed (or renamed away)
         return IndexedDocument(relative, "", None)
@@ -252,6 +263,8 @@ def read_document(root: str | Path, relative: str) -> IndexedDocument:
 
 
 def _digest_or_empty(full: Path) -> str:
+    from kbapp import documents
+
     try:
         return documents.content_hash(full.read_bytes())
     except OSError:
