@@ -49,9 +49,14 @@ log = logging.getLogger(__name__)
 #: Published documents rank above in-review and drafts with the same text score.
 STATUS_FACTOR = {"published": 1.0, "in-review": 0.85, "draft": 0.7}
 PHRASE_FIELDS = ("title", "headings", "labels", "body", "code")
-#: Words together: a document's score is multiplied by 1 + PROXIMITY_WEIGHT × the share of the
-#: query's neighbouring word pairs it has as neighbours too (Lucene edismax's pf2, as a factor).
-PROXIMITY_WEIGHT = 1.5
+#: Words together: a document's score is multiplied by (1 + the share of the query's
+#: neighbouring word pairs it has as neighbours too) ** PROXIMITY_POWER (Lucene edismax's pf2,
+#: as a factor): a pasted message held word for word ranks above its words spread apart.
+PROXIMITY_POWER = 3.0
+PROXIMITY_POWER_PER_PAIR = 0.75
+#: Words found in more than this share of the documents ("when", "I", "after") still score
+#: but do not count in the share of the query's words a document must have.
+COMMON_WORD_SHARE = 1.0
 #: How many of the best documents by BM25F are re-ranked with the proximity factor.
 PROXIMITY_DEPTH = 300
 #: A synonym (another member of the word's group) scores at this share of the word itself.
@@ -747,17 +752,21 @@ class QueryRunner:
         else:
             # Three words or more (a symptom in the user's own words): documents with at
             # least three quarters of them first, ranked by BM25F times the share of the
-            # words they have (squared); then documents with fewer.
-            coverage = Counter(itertools.chain.from_iterable(word_docs))
-            need = int(len(plans) * 0.75)
-            candidates = frozenset(coverage) - masked
+            # words they have (squared); then documents with fewer. Words found nearly
+            # everywhere are left out of that count.
+            common = COMMON_WORD_SHARE * max(self.reader.doc_count(), 1)
+            telling = [docs for docs in word_docs if len(docs) <= common] or word_docs
+            coverage = Counter(itertools.chain.from_iterable(telling))
+            words_counted = len(telling)
+            need = int(words_counted * 0.75)
+            candidates = frozenset().union(*word_docs) - masked
             if base is not None:
                 candidates &= base
             enough = frozenset(d for d in candidates if coverage[d] >= need)
-            ranked = self._ranked(enough, specs, limit, None, coverage, len(plans), pairs)
+            ranked = self._ranked(enough, specs, limit, None, coverage, words_counted, pairs)
             if len(ranked) < limit:
                 ranked += self._ranked(candidates - enough, specs, limit - len(ranked), None,
-                                       coverage, len(plans), pairs)
+                                       coverage, words_counted, pairs)
             hit_docs, total = candidates, len(candidates)
         suggestion = None
         if suggestion_words:
@@ -802,8 +811,11 @@ class QueryRunner:
             depth = max(PROXIMITY_DEPTH, limit)
             best = heapq.nlargest(depth, final, key=final.__getitem__) if len(final) > depth else list(final)
             counts = self.table.pair_counts(best, pairs)
-            scale = PROXIMITY_WEIGHT / len(pairs)
-            final = {d: final[d] * (1.0 + scale * counts.get(d, 0)) for d in sorted(best)}
+            size = len(pairs)
+            # the longer the query, the more its word order says (a pasted message)
+            power = min(PROXIMITY_POWER, PROXIMITY_POWER_PER_PAIR * size)
+            factor = [(1.0 + c / size) ** power for c in range(size + 1)]
+            final = {d: final[d] * factor[counts.get(d, 0)] for d in sorted(best)}
         return [(d, final[d]) for d in heapq.nlargest(limit, final, key=final.__getitem__)]
 
     def _bm25(self, docs: frozenset[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
