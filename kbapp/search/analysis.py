@@ -40,6 +40,19 @@ STOP_WORDS = frozenset(
     ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "if", "in", "into", "is", "it", "its", "of", "on", "or", "that", "the", "then", "there", "these", "this", "to", "was", "were", "will", "with"]
 )
 
+#: Words of a sentence typed as a query ("my drives disappear when I open ...") that say
+#: nothing about the problem: in a query of three words or more a document need not have
+#: them (they still count for the words' order). Documents are indexed with them.
+QUERY_NOISE = frozenset(
+    ["i", "me", "my", "we", "our", "you", "your", "he", "she", "they", "them", "their",
+     "when", "whenever", "what", "why", "how", "which", "who", "where", "after", "before",
+     "do", "does", "did", "doing", "get", "gets", "got", "getting", "keep", "keeps",
+     "need", "needs", "want", "wants", "some", "any", "just", "also", "still", "very",
+     "really", "so", "but", "can", "could", "would", "should", "may", "might", "again",
+     "every", "each", "about", "because", "while", "help", "please", "t", "s", "d", "ve",
+     "ll", "re", "m"]
+)
+
 _stems: dict[str, str] = {}
 
 

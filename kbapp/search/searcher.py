@@ -25,6 +25,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from kbapp.search.analysis import (
+    QUERY_NOISE,
     join_identifiers,
     pair_hash,
     phrase_form,
@@ -513,9 +514,9 @@ class WordPlan:
         return [t for a in self.alternatives for t in a.terms]
 
 
-def _pair_hashes(plans: list[WordPlan]) -> list[int]:
+def _pair_hashes(words: list[str]) -> list[int]:
     """Hashes of the neighbouring phrase terms of the query's words, in the order typed."""
-    terms = [term for plan in plans for word in plan.words for term in phrase_form(word)]
+    terms = [term for word in words for term in phrase_form(word)]
     return sorted({pair_hash(a, b) for a, b in itertools.pairwise(terms) if a != b})
 
 
@@ -704,7 +705,11 @@ class QueryRunner:
             if word_plan is not None:
                 plans.append(word_plan)
             index += 1
-        pairs = _pair_hashes(plans) if len(plans) > 1 else []
+        pairs = _pair_hashes(words) if len(plans) > 1 else []
+        if len(plans) >= 3:
+            telling = [p for p in plans if p.word.lower() not in QUERY_NOISE or p.corrections]
+            if len(telling) >= 2:
+                plans = telling
         word_docs = [p.docs(sets) for p in plans]
         suggestion_words: dict[str, str] = {}
         for plan, docs in zip(plans, word_docs):
