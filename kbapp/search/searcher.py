@@ -13,6 +13,7 @@ import bisect
 import heapq
 import itertools
 import logging
+import math
 import mmap
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -60,6 +61,13 @@ PROXIMITY_POWER_PER_PAIR = 0.75
 COMMON_WORD_SHARE = 1.0
 #: How many of the best documents by BM25F are re-ranked with the proximity factor.
 PROXIMITY_DEPTH = 300
+#: Pseudo-relevance feedback (RM3) for queries of three words or more: the words that weigh
+#: most in the best PRF_DOCS documents (by their share of each document's text, weighted by the
+#: document's score, times their rarity) are added, PRF_TERMS of them at up to PRF_WEIGHT of a
+#: query word, to re-rank the documents the query found (never to find others). 0 turns it off.
+PRF_TERMS = 0
+PRF_DOCS = 5
+PRF_WEIGHT = 0.3
 #: A synonym (another member of the word's group) scores at this share of the word itself.
 SYNONYM_WEIGHT = 0.8
 #: Longest phrase (in words) looked up in the synonym table.
@@ -163,6 +171,15 @@ class MappedColumn:
             if find(needle, start, start + lengths[docnum]) >= 0:
                 out.append(docnum)
         return out
+
+    def value(self, docnum: int) -> bytes:
+        """One document's bytes."""
+        if self._column is None:
+            return b""
+        if self._map is None:
+            return bytes(self._column[docnum])
+        start = self._base + self._offsets[docnum]
+        return self._map[start : start + self._lengths[docnum]]
 
     def counts(self, docnums: Iterable[int], numbers: list[int]) -> list[int]:
         """How many of ``numbers`` each of ``docnums`` holds in its sorted array (0 without)."""
@@ -288,6 +305,14 @@ class DocTable:
     def having_pairs(self, docnums: frozenset[int], hashes: list[int]) -> frozenset[int]:
         """The documents of ``docnums`` that have all the term pairs ``hashes``."""
         return self._per_segment(docnums, PAIRS_FIELD, lambda c, d: c.having(d, hashes))
+
+    def sequence(self, docnum: int) -> str:
+        """A document's term sequences (all text fields, see :data:`SEQUENCE_FIELD`)."""
+        for reader, offset, table in self.leaves:
+            if offset <= docnum < offset + table.size:
+                raw = table.column(reader, SEQUENCE_FIELD).value(docnum - offset)
+                return raw.decode("utf-8", errors="replace")
+        return ""
 
     def pair_counts(self, docnums: Iterable[int], hashes: list[int]) -> dict[int, int]:
         """How many of the term pairs ``hashes`` each of ``docnums`` has."""
@@ -772,6 +797,15 @@ class QueryRunner:
             if len(ranked) < limit:
                 ranked += self._ranked(candidates - enough, specs, limit - len(ranked), None,
                                        coverage, words_counted, pairs)
+            if PRF_TERMS and ranked:
+                extra = self._feedback(ranked, plans)
+                if extra:
+                    ranked = self._ranked(enough, specs + extra, limit, None, coverage,
+                                          words_counted, pairs)
+                    if len(ranked) < limit:
+                        ranked += self._ranked(candidates - enough, specs + extra,
+                                               limit - len(ranked), None, coverage,
+                                               words_counted, pairs)
             hit_docs, total = candidates, len(candidates)
         suggestion = None
         if suggestion_words:
@@ -822,6 +856,43 @@ class QueryRunner:
             factor = [(1.0 + c / size) ** power for c in range(size + 1)]
             final = {d: final[d] * factor[counts.get(d, 0)] for d in sorted(best)}
         return [(d, final[d]) for d in heapq.nlargest(limit, final, key=final.__getitem__)]
+
+    def _feedback(
+        self, ranked: list[tuple[int, float]], plans: list[WordPlan]
+    ) -> list[tuple[str, str, float]]:
+        """RM3 expansion terms (as scoring specs) from the best ranked documents."""
+        top = [(d, s) for d, s in ranked[:PRF_DOCS] if s > 0]
+        total = sum(s for _, s in top)
+        if not top or total <= 0:
+            return []
+        known = {t for plan in plans for t in plan.terms()}
+        weights: Counter[str] = Counter()
+        seen_in: Counter[str] = Counter()
+        for docnum, score in top:
+            terms = self.table.sequence(docnum).split()
+            if not terms:
+                continue
+            counts = Counter(terms)
+            share = score / total / len(terms)
+            for term, count in counts.items():
+                weights[term] += share * count
+                seen_in[term] += 1
+        n = max(self.reader.doc_count(), 1)
+        scored = []
+        for term, weight in weights.items():
+            if term in known or len(term) < 3 or term.isdigit() or seen_in[term] < 2:
+                continue
+            frequency = self.reader.doc_frequency("body", term)
+            if not frequency or frequency > n * 0.1:
+                continue
+            scored.append((weight * math.log(n / frequency), term))
+        scored.sort(reverse=True)
+        chosen = scored[:PRF_TERMS]
+        if not chosen:
+            return []
+        best = chosen[0][0]
+        return [(f, term, b * PRF_WEIGHT * value / best)
+                for value, term in chosen for f, b in TEXT_FIELDS.items()]
 
     def _bm25(self, docs: frozenset[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
         """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs`` (the result may hold others
