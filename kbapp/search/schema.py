@@ -35,7 +35,7 @@ from kbapp.search.analysis import (
 )
 from kbapp.search.vocabulary import spelling_words
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 #: A per-document column (not indexed): the term sequences of all text fields, for phrases.
 SEQUENCE_FIELD = "sequence"
 #: Between two fields in the sequence column: not a term, so no phrase runs across it.
@@ -67,6 +67,8 @@ FILTER_FIELDS: dict[str, str] = {
 }
 FACET_FIELDS = {"type": "type", "owner_org": "owner_org", "tags": "tag", "systems": "system"}
 PREFIX_MIN, PREFIX_MAX = 2, 16
+#: Front matter keys whose text is searched with the headings (a document's summary).
+SUMMARY_KEYS = ("description", "summary")
 
 
 
@@ -198,6 +200,12 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
     prose, code = split_code(body)
     found = dataclasses.replace(doc, body=body).headings() if body != doc.body else doc.headings()
     headings = [h.text for h in found]
+    # a summary in the front matter ("description:", "summary:") says what the document is
+    # about in other words than its title: searched with the headings' weight
+    for key in SUMMARY_KEYS:
+        summary = doc.meta.get(key)
+        if isinstance(summary, str) and summary.strip():
+            headings.append(clean_markup(summary.strip()[:1000]))
     top_headings = [h.text for h in found if h.level == 1]
     title = doc.title
     # a document's own KB number ("KB number: 327825") labels it, as its id does
