@@ -70,6 +70,10 @@ PRF_DOCS = 5
 PRF_WEIGHT = 0.3
 #: A synonym (another member of the word's group) scores at this share of the word itself.
 SYNONYM_WEIGHT = 0.8
+#: Share of a long query's words a document must have to rank in the first tier.
+COVERAGE_NEED = 0.5
+#: The score is multiplied by (share of the query's words the document has) ** COVERAGE_POWER.
+COVERAGE_POWER = 2.0
 #: Longest phrase (in words) looked up in the synonym table.
 SYNONYM_SPAN = 4
 FACET_LIMIT = 20
@@ -781,14 +785,13 @@ class QueryRunner:
                 hit_docs, total = all_docs | some, total + len(some)
         else:
             # Three words or more (a symptom in the user's own words): documents with at
-            # least three quarters of them first, ranked by BM25F times the share of the
-            # words they have (squared); then documents with fewer. Words found nearly
-            # everywhere are left out of that count.
+            # least half of them first (COVERAGE_NEED), ranked by BM25F times the share of
+            # the words they have (squared), then documents with fewer.
             common = COMMON_WORD_SHARE * max(self.reader.doc_count(), 1)
             telling = [docs for docs in word_docs if len(docs) <= common] or word_docs
             coverage = Counter(itertools.chain.from_iterable(telling))
             words_counted = len(telling)
-            need = int(words_counted * 0.75)
+            need = int(words_counted * COVERAGE_NEED)
             candidates = frozenset().union(*word_docs) - masked
             if base is not None:
                 candidates &= base
@@ -842,7 +845,7 @@ class QueryRunner:
         factors = self._status_factors
         # in document order, so that equal scores keep it (nlargest is stable)
         if coverage is not None:
-            shares = [(c / words) ** 2 for c in range(words + 1)]
+            shares = [(c / words) ** COVERAGE_POWER for c in range(words + 1)]
             final = {d: scores(d, 0.0) * factors[d] * shares[coverage[d]] for d in sorted(docs)}
         else:
             final = {d: scores(d, 0.0) * factors[d] for d in sorted(docs)}
