@@ -56,9 +56,6 @@ PHRASE_FIELDS = ("title", "headings", "labels", "body", "code")
 #: as a factor): a pasted message held word for word ranks above its words spread apart.
 PROXIMITY_POWER = 3.0
 PROXIMITY_POWER_PER_PAIR = 0.75
-#: Words found in more than this share of the documents ("when", "I", "after") still score
-#: but do not count in the share of the query's words a document must have.
-COMMON_WORD_SHARE = 1.0
 #: How many of the best documents by BM25F are re-ranked with the proximity factor.
 PROXIMITY_DEPTH = 300
 #: Pseudo-relevance feedback (RM3) for queries of three words or more: the words that weigh
@@ -736,9 +733,9 @@ class QueryRunner:
             index += 1
         pairs = _pair_hashes(words) if len(plans) > 1 else []
         if len(plans) >= 3:
-            telling = [p for p in plans if p.word.lower() not in QUERY_NOISE or p.corrections]
-            if len(telling) >= 2:
-                plans = telling
+            content = [p for p in plans if p.word.lower() not in QUERY_NOISE or p.corrections]
+            if len(content) >= 2:
+                plans = content
         word_docs = [p.docs(sets) for p in plans]
         suggestion_words: dict[str, str] = {}
         for plan, docs in zip(plans, word_docs):
@@ -787,10 +784,8 @@ class QueryRunner:
             # Three words or more (a symptom in the user's own words): documents with at
             # least half of them first (COVERAGE_NEED), ranked by BM25F times the share of
             # the words they have (squared), then documents with fewer.
-            common = COMMON_WORD_SHARE * max(self.reader.doc_count(), 1)
-            telling = [docs for docs in word_docs if len(docs) <= common] or word_docs
-            coverage = Counter(itertools.chain.from_iterable(telling))
-            words_counted = len(telling)
+            coverage = Counter(itertools.chain.from_iterable(word_docs))
+            words_counted = len(plans)
             need = int(words_counted * COVERAGE_NEED)
             candidates = frozenset().union(*word_docs) - masked
             if base is not None:
@@ -869,7 +864,7 @@ class QueryRunner:
         if not top or total <= 0:
             return []
         known = {t for plan in plans for t in plan.terms()}
-        weights: Counter[str] = Counter()
+        weights: dict[str, float] = {}
         seen_in: Counter[str] = Counter()
         for docnum, score in top:
             terms = self.table.sequence(docnum).split()
@@ -878,7 +873,7 @@ class QueryRunner:
             counts = Counter(terms)
             share = score / total / len(terms)
             for term, count in counts.items():
-                weights[term] += share * count
+                weights[term] = weights.get(term, 0.0) + share * count
                 seen_in[term] += 1
         n = max(self.reader.doc_count(), 1)
         scored = []
