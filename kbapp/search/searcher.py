@@ -57,7 +57,7 @@ PHRASE_FIELDS = ("title", "headings", "labels", "body", "code")
 PROXIMITY_POWER = 3.0
 PROXIMITY_POWER_PER_PAIR = 0.75
 #: How many of the best documents by BM25F are re-ranked with the proximity factor.
-PROXIMITY_DEPTH = 300
+PROXIMITY_DEPTH = 100
 #: Pseudo-relevance feedback (RM3) for queries of three words or more: the words that weigh
 #: most in the best PRF_DOCS documents (by their share of each document's text, weighted by the
 #: document's score, times their rarity) are added, PRF_TERMS of them at up to PRF_WEIGHT of a
