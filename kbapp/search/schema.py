@@ -8,6 +8,7 @@ the writer only files postings. Change the schema or the analysis → bump
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from array import array
 from collections.abc import Iterable, Iterator
@@ -25,6 +26,8 @@ from kbapp.fsutil import read_document_bytes
 from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
 from kbapp.search.analysis import (
     KbAnalyzer,
+    clean_markup,
+    declared_kb_numbers,
     index_terms,
     plain_words,
     sequence_pair_hashes,
@@ -36,7 +39,7 @@ from kbapp.search.vocabulary import spelling_words
 if TYPE_CHECKING:
     from kbapp import documents
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 12
 #: A per-document column (not indexed): the term sequences of all text fields, for phrases.
 SEQUENCE_FIELD = "sequence"
 #: Between two fields in the sequence column: not a term, so no phrase runs across it.
@@ -71,6 +74,8 @@ FILTER_FIELDS: dict[str, str] = {
 }
 FACET_FIELDS = {"type": "type", "owner_org": "owner_org", "tags": "tag", "systems": "system"}
 PREFIX_MIN, PREFIX_MAX = 2, 16
+#: Front matter keys whose text is searched with the headings (a document's summary).
+SUMMARY_KEYS = ("description", "summary")
 
 
 
@@ -199,12 +204,21 @@ def prefixes(weighted_texts: Iterable[tuple[str, float]]) -> dict[str, float]:
 
 def document_fields(doc: documents.Document) -> dict[str, Any]:
     """Field values of a parsed document (analysed, ready for ``writer.add_document``)."""
-    prose, code = split_code(doc.body)
-    found = doc.headings()
+    body = clean_markup(doc.body)
+    prose, code = split_code(body)
+    found = dataclasses.replace(doc, body=body).headings() if body != doc.body else doc.headings()
     headings = [h.text for h in found]
+    # a summary in the front matter ("description:", "summary:") says what the document is
+    # about in other words than its title: searched with the headings' weight
+    for key in SUMMARY_KEYS:
+        summary = doc.meta.get(key)
+        if isinstance(summary, str) and summary.strip():
+            headings.append(clean_markup(summary.strip()[:1000]))
     top_headings = [h.text for h in found if h.level == 1]
     title = doc.title
-    labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id])
+    # a document's own KB number ("KB number: 327825") labels it, as its id does
+    own_numbers = [f"KB{n}" for n in declared_kb_numbers(prose)]
+    labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id, *own_numbers])
     heading_text = "\n".join(headings)
     sequences = [term_sequence(t) for t in (title, labels, heading_text, prose, code)]
     pairs: set[int] = set().union(*map(sequence_pair_hashes, sequences))

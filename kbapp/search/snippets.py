@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Iterable
 
-from kbapp.search.analysis import WORD_RE, index_terms, parts_of
+from kbapp.search.analysis import WORD_RE, clean_markup, index_terms, parts_of
 
 FRAGMENT_CHARS = 160
 MAX_FRAGMENTS = 3
@@ -44,8 +44,9 @@ _CELL_RE = re.compile(r"[ \t]*\|[ \t]*")
 def readable_text(body: str, title: str = "") -> str:
     """``body`` as a reader sees it, for fragments: no heading marks, backticks, link targets,
     HTML tags or table rules; ``[[kb-id|label]]`` becomes its label. A first heading that only
-    repeats ``title`` (shown above the fragments) is dropped."""
-    text = _FENCE_RE.sub("\n", "\n" + body)
+    repeats ``title`` (shown above the fragments) is dropped. Comments, DocFX/Hugo markup
+    and entities go first (:func:`~kbapp.search.analysis.clean_markup`, as for the index)."""
+    text = _FENCE_RE.sub("\n", "\n" + clean_markup(body))
     first = _HEADING_RE.search(text)
     if first and title and first.group(1).strip().casefold() == title.strip().casefold():
         text = text[: first.start()] + "\n" + text[first.end() :]
