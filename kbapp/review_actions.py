@@ -75,10 +75,7 @@ def mark_reviewed(
         raise KbError(f"{doc.title} is retired; retired documents are not reviewed")
     if doc.front_matter_error is not None:
         raise KbError(f"{doc.path}: fix its front matter first ({doc.front_matter_error})")
-    reviewer = workspace.identity.email or workspace.identity.name
-    if not reviewer:
-        raise KbError("kbapp does not know who you are; set it with "
-                      "'kbapp settings user_email you@example.com'")
+    reviewer = workspace.require_identity().email
     doc.set_review(last_reviewed=today or dt.date.today(), reviewed_by=reviewer)
     if doc.status == "in-review":
         doc.set("status", "published")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -40,6 +40,7 @@ from kbapp.ui.new_document import NewDocumentDialog
 from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
+from kbapp.ui.settings_dialog import SettingsActions, SettingsDialog
 from kbapp.ui.sync_view import SyncController
 from kbapp.ui.tasks import Tasks, relay
 from kbapp.workspace import Workspace
@@ -71,6 +72,8 @@ class WindowInteraction:
 
     def notify(self, message: str, level: Level = Level.INFO, details: str = "") -> None:
         self.window.statusBar().showMessage(message, 8000)
+        if level is not Level.INFO and self.window.settings_ui.open_for_message(message):
+            return  # "kbapp settings KEY" is for the command line: Settings opens there
         if level is Level.ERROR:
             box = QMessageBox(QMessageBox.Icon.Warning, "kbapp", message, parent=self.window)
             if details:
@@ -82,6 +85,9 @@ class WindowInteraction:
     def confirm(self, question: str, default: bool = False) -> bool:
         answer = QMessageBox.question(self.window, "kbapp", question)
         return answer == QMessageBox.StandardButton.Yes
+
+    def ask_settings(self, reason: str, keys: Sequence[str]) -> bool:
+        return self.window.settings_ui.ask_settings(reason, keys)
 
 
 class StartPage(QLabel):
@@ -121,6 +127,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{workspace.config.name} — kbapp")
         self._lifecycle: LifecycleViews | None = None
         self._cosourcing: CosourcingViews | None = None
+        self._create_identity()
         self._create_views()
         self._create_layout()
         self._create_actions()
@@ -129,6 +136,10 @@ class MainWindow(QMainWindow):
         self.resize(1320, 860)
 
     # ------------------------------------------------------------------ construction
+
+    def _create_identity(self) -> None:
+        """Who the user is (first-run dialog, Settings) and settings applied live."""
+        self.settings_ui = SettingsActions(self)
 
     def _create_views(self) -> None:
         ws, tasks = self.workspace, self.tasks
@@ -249,6 +260,7 @@ class MainWindow(QMainWindow):
         self.browse.reload()
         self.sync.start()
         self.offer_drafts()
+        self.settings_ui.offer_first_run()
         self.tasks.run(_import_deferred, lambda _none: self._create_deferred_views(), owner=self)
 
     # ------------------------------------------------------------------ pages
@@ -453,6 +465,10 @@ class MainWindow(QMainWindow):
         if self.current_page() == "reader":
             self.reader.go_forward()
 
+    def show_settings(self, focus_key: str | None = None) -> SettingsDialog:
+        """Ctrl+,: the Settings dialog, at the setting ``focus_key`` when one is named."""
+        return self.settings_ui.show_settings(focus_key)
+
     def show_palette(self) -> action_list.CommandPalette:
         if self.palette_dialog is None:
             self.palette_dialog = action_list.CommandPalette(self.actions_by_id, self)
@@ -582,6 +598,7 @@ class MainWindow(QMainWindow):
             self.editor.maybe_leave(self._close_now)
             return
         self.sync.stop()
+        self.settings_ui.close()
         self.tasks.wait(10000)
         self.search.close_others()
         super().closeEvent(event)
