@@ -187,6 +187,8 @@ class SettingsActions:
 
     def _first_run_closed(self) -> None:
         self.first_run = None
+        # The keyboard goes back to the window (Ctrl+S ...), once the dialog is gone.
+        QTimer.singleShot(0, self.window.activateWindow)
 
     def ask_settings(self, reason: str, keys: Sequence[str]) -> bool:
         """``Interaction.ask_settings``: a dialog that waits for the answer (on the GUI thread
@@ -210,6 +212,7 @@ class SettingsActions:
         finally:
             self.first_run = None
             dialog.deleteLater()
+            QTimer.singleShot(0, self.window.activateWindow)
         if not answered:  # the error that follows is not a reason to ask again
             self._just_declined = True
             QTimer.singleShot(0, self._forget_declined)
