@@ -151,5 +151,5 @@ LABELS: dict[str, str] = {
     "organisation": "Your organisation",
     "editor_font_size": "Editor font size",
     "search_limit": "Search results shown",
-    "fetch_interval_minutes": "Look for changes every (minutes)",
+    "fetch_interval_minutes": "Look for the other side's changes every",
 }

@@ -124,6 +124,7 @@ def test_new_user_answers_first_run_then_saves_reviews_and_syncs(
     views = window.lifecycle
     views.show_review_queue()
     queue = views.review_queue
+    assert queue.owner_combo.findData("jo@partner.example") > 0  # "Me" is who answered
     queue.horizon_combo.setCurrentIndex(queue.horizon_combo.findText("Everything"))
     assert queue.select(workspace.load(path).id)
     with qtbot.waitSignal(queue.reviewed, timeout=10000):
@@ -175,7 +176,9 @@ def test_not_now_then_save_asks_and_goes_through(
     qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
     assert window.editor.dirty and git(root, "status", "--porcelain") == ""
     assert "More." not in (root / path).read_text()
-    assert window.statusBar().currentMessage().startswith("Not saved: kbapp does not know who")
+    assert window.statusBar().currentMessage() == (
+        "Not saved: kbapp does not know who you are yet and git has no identity either.")
+    assert window.interaction.last_box is None  # no box repeating the question just declined
     window.tasks.wait()
 
 

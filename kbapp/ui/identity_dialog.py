@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp import identity
-from kbapp.config import KbConfig
+from kbapp.config import KbConfig, Organisation
 from kbapp.git import git_identity
 from kbapp.settings import LABELS, Settings
 from kbapp.workspace import Workspace
@@ -44,18 +44,17 @@ class IdentityFields(QWidget):
         self.config = config
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("user_name")
-        self.name_edit.setPlaceholderText("Ana Ribeiro")
+        self.name_edit.setPlaceholderText("First and last name, as your colleagues know you")
         self.email_edit = QLineEdit()
         self.email_edit.setObjectName("user_email")
         domain = next((d for org in config.organisations for d in org.domains), "example.org")
-        self.email_edit.setPlaceholderText(f"ana.ribeiro@{domain.lstrip('@')}")
+        self.email_edit.setPlaceholderText(f"name@{domain.lstrip('@')}")
         self.org_combo = QComboBox()
         self.org_combo.setObjectName("organisation")
         self.org_combo.addItem("From my e-mail address", FROM_EMAIL)
         for org in config.organisations:
             domains = ", ".join(org.domains)
-            label = org.display + (f" ({org.name})" if org.title else "")
-            self.org_combo.addItem(label + (f" · {domains}" if domains else ""), org.name)
+            self.org_combo.addItem(_named(org) + (f" · {domains}" if domains else ""), org.name)
         self.org_hint = QLabel()
         self.org_hint.setObjectName("hint")
         self.org_hint.setWordWrap(True)
@@ -96,10 +95,17 @@ class IdentityFields(QWidget):
         elif not values["user_email"]:
             self.org_hint.setText("Taken from your e-mail's domain, or choose it above.")
         else:
-            derived = self.config.org_for_email(values["user_email"])
+            derived = self.config.organisation(self.config.org_for_email(values["user_email"]))
             self.org_hint.setText(
-                f"From your e-mail: {derived}." if derived else
+                f"From your e-mail: {_named(derived)}." if derived else
                 "Your e-mail's domain matches no organisation here: choose yours above.")
+
+
+def _named(org: Organisation) -> str:
+    """"Kestrel Managed Services (partner)"; just "partner" when the title says no more."""
+    if org.title and org.title.casefold() != org.name.casefold():
+        return f"{org.title} ({org.name})"
+    return org.name
 
 
 class FirstRunDialog(QDialog):

@@ -41,6 +41,15 @@ if TYPE_CHECKING:
 _SETTING_RE = re.compile(r"kbapp settings ([a-z_]+)")
 
 
+def for_window(message: str) -> str:
+    """``message`` without the part that tells a command-line user which ``kbapp settings``
+    command to run (the window opens Settings instead)."""
+    if _SETTING_RE.search(message) is None:
+        return message
+    reason = re.split(r"[;:,(]?[^;:,(]*kbapp settings", message, maxsplit=1)[0].strip()
+    return reason.rstrip(".;,: ") + "." if reason else ""
+
+
 class SettingsDialog(QDialog):
     """The user's settings as a form; OK or Apply writes them and they apply at once."""
 
@@ -200,7 +209,8 @@ class SettingsActions:
             return False
         dialog: QDialog
         if set(keys) & {"user_name", "user_email"}:
-            first = FirstRunDialog(self.workspace, reason, self.window)
+            first = FirstRunDialog(self.workspace, "Before kbapp commits this, tell it who you "
+                                   "are.", self.window)
             self.first_run = first
             dialog = first
         else:
@@ -223,13 +233,14 @@ class SettingsActions:
 
     def open_for_message(self, message: str) -> bool:
         """A message meant for the command line ("... kbapp settings user_email ..."): open
-        Settings at that setting instead, the message's first part as the reason. True when
-        the message was taken care of so."""
+        Settings at that setting instead, with the message's first part (:func:`for_window`)
+        as the reason; not again right after the user declined to answer. True when the
+        message needs no other showing than the status bar."""
         found = _SETTING_RE.search(message)
-        if found is None or self._just_declined:
+        if found is None:
             return False
-        reason = re.split(r"[;:,(]?[^;:,(]*kbapp settings", message, maxsplit=1)[0].strip()
-        self.show_settings(found[1], reason.rstrip(".;,: ") + "." if reason else "")
+        if not self._just_declined:
+            self.show_settings(found[1], for_window(message))
         return True
 
     # ------------------------------------------------------------------ live changes

@@ -40,7 +40,7 @@ from kbapp.ui.new_document import NewDocumentDialog
 from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
-from kbapp.ui.settings_dialog import SettingsActions, SettingsDialog
+from kbapp.ui.settings_dialog import SettingsActions, SettingsDialog, for_window
 from kbapp.ui.sync_view import SyncController
 from kbapp.ui.tasks import Tasks, relay
 from kbapp.workspace import Workspace
@@ -71,7 +71,7 @@ class WindowInteraction:
         self.last_box: QMessageBox | None = None
 
     def notify(self, message: str, level: Level = Level.INFO, details: str = "") -> None:
-        self.window.statusBar().showMessage(message, 8000)
+        self.window.statusBar().showMessage(for_window(message), 8000)
         if level is not Level.INFO and self.window.settings_ui.open_for_message(message):
             return  # "kbapp settings KEY" is for the command line: Settings opens there
         if level is Level.ERROR:
