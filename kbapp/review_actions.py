@@ -76,7 +76,8 @@ def mark_reviewed(
     if doc.front_matter_error is not None:
         raise KbError(f"{doc.path}: fix its front matter first ({doc.front_matter_error})")
     reviewer = workspace.require_identity().email
-    doc.set_review(last_reviewed=today or dt.date.today(), reviewed_by=reviewer)
+    # A review moves the next one on: the scheduled first review (``due``) has been done.
+    doc.set_review(last_reviewed=today or dt.date.today(), reviewed_by=reviewer, due=None)
     if doc.status == "in-review":
         doc.set("status", "published")
     return workspace.save(doc, message=_commit_message("Review", doc, note))
