@@ -63,7 +63,10 @@ def check(name: str, email: str, root: Path | None) -> str:
         return "Give your name as your colleagues know it."
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
         return "Give your work e-mail address (name@example.org)."
-    found = git_identity(root, name, email)
+    try:
+        found = git_identity(root, name, email)
+    except KbError as exc:  # git itself is missing
+        return str(exc)
     if found.problem:
         return f"git does not accept this: {found.problem}"
     return ""
