@@ -256,3 +256,38 @@ def test_failed_commit_is_said_and_the_next_save_commits(qtbot, kb: Workspace) -
     qtbot.keyClick(window, Qt.Key.Key_S, CTRL)
     assert window.statusBar().currentMessage() == "Nothing to save."
     window.tasks.wait()
+
+
+def test_start_screen_new_kb_asks_who_makes_the_first_commit(
+        qtbot, no_identity: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A new user creates a knowledge base from the start screen: the first-run dialog asks
+    (with the organisations typed offered), then the knowledge base is made by them."""
+    from kbapp.ui.start_screen import StartWindow
+
+    settings = Settings.load()
+    start = StartWindow(settings)
+    qtbot.addWidget(start)
+    start.show()
+    chooser = start.chooser
+    chooser.new_folder_edit.setText(str(tmp_path / "ops"))
+    chooser.new_orgs_edit.setText("internal=internal.example, partner=partner.example")
+    asked: list[FirstRunDialog] = []
+
+    def reply() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, FirstRunDialog):
+            QTimer.singleShot(50, reply)
+            return
+        asked.append(dialog)
+        assert dialog.fields.org_combo.findData("partner") > 0
+        answer(qtbot, dialog, "Jo Okafor", "jo@partner.example")
+
+    QTimer.singleShot(50, reply)
+    with qtbot.waitSignal(chooser.chosen, timeout=30000):
+        chooser.create_kb()
+    assert asked and settings.user_email == "jo@partner.example"
+    assert git(tmp_path / "ops", "log", "-1", "--format=%s by %an") == (
+        "Create knowledge base: Operations knowledge base by Jo Okafor")
+    for window in QApplication.topLevelWidgets():
+        if isinstance(window, MainWindow):
+            window.tasks.wait()

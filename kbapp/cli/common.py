@@ -45,7 +45,11 @@ class Context:
     @property
     def workspace(self) -> Workspace:
         if self._workspace is None:
+            from kbapp.git import Prompting
+
             self._workspace = Workspace.open(self.kb_path(), self.settings, self.interaction)
+            # git and ssh may ask for credentials on the terminal, never without one
+            self._workspace.git.prompting = Prompting.for_console()
         return self._workspace
 
     def other_kbs(self) -> OtherKnowledgeBases:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -30,7 +31,7 @@ from kbapp import identity
 from kbapp.config import KbConfig, Organisation
 from kbapp.git import git_identity
 from kbapp.settings import LABELS, Settings
-from kbapp.workspace import Workspace
+
 
 #: The organisation combo's first entry: none chosen, the e-mail's domain decides.
 FROM_EMAIL = ""
@@ -111,10 +112,13 @@ def _named(org: Organisation) -> str:
 class FirstRunDialog(QDialog):
     """"Who are you?": asked once, before kbapp makes its first commit for this person."""
 
-    def __init__(self, workspace: Workspace, reason: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, config: KbConfig, root: Path | None,
+                 reason: str = "", parent: QWidget | None = None) -> None:
+        """``config``: the knowledge base's (its organisations are offered); ``root``: its work
+        tree (its own git identity counts), None for one not made yet."""
         super().__init__(parent)
-        self.workspace = workspace
+        self.settings = settings
+        self.root = root
         self.setObjectName("firstRunDialog")
         self.setWindowTitle("Welcome to kbapp")
         intro = QLabel(
@@ -127,9 +131,8 @@ class FirstRunDialog(QDialog):
         self.reason_label.setObjectName("hint")
         self.reason_label.setWordWrap(True)
         self.reason_label.setVisible(bool(reason))
-        self.fields = IdentityFields(workspace.config)
-        settings = workspace.settings
-        known = git_identity(workspace.root)  # what git has configured, to start from
+        self.fields = IdentityFields(config)
+        known = git_identity(root)  # what git has configured, to start from
         self.fields.load(settings.user_name or known.name, settings.user_email or known.email,
                          settings.organisation)
         self.error_label = QLabel()
@@ -155,11 +158,11 @@ class FirstRunDialog(QDialog):
 
     def accept(self) -> None:
         values = self.fields.values()
-        problem = identity.check(values["user_name"], values["user_email"], self.workspace.root)
+        problem = identity.check(values["user_name"], values["user_email"], self.root)
         if problem:
             self.error_label.setText(problem)
             return
-        if not apply(self.workspace.settings, values, self.error_label):
+        if not apply(self.settings, values, self.error_label):
             return
         super().accept()
 

@@ -188,7 +188,8 @@ class SettingsActions:
         """At start: when nobody is known to commit as, ask (not blocking the window)."""
         if self.workspace.identity.known or self.first_run is not None:
             return None
-        dialog = FirstRunDialog(self.workspace, parent=self.window)
+        ws = self.workspace
+        dialog = FirstRunDialog(ws.settings, ws.config, ws.root, parent=self.window)
         dialog.finished.connect(lambda _result: self._first_run_closed())
         self.first_run = dialog
         dialog.open()
@@ -209,8 +210,9 @@ class SettingsActions:
             return False
         dialog: QDialog
         if set(keys) & {"user_name", "user_email"}:
-            first = FirstRunDialog(self.workspace, "Before kbapp commits this, tell it who you "
-                                   "are.", self.window)
+            ws = self.workspace
+            first = FirstRunDialog(ws.settings, ws.config, ws.root,
+                                   "Before kbapp commits this, tell it who you are.", self.window)
             self.first_run = first
             dialog = first
         else:
