@@ -89,6 +89,18 @@ class KbConfig:
     def org_names(self) -> list[str]:
         return [org.name for org in self.organisations]
 
+    @property
+    def owner_org(self) -> str:
+        """The organisation that owns the knowledge base's settings: ``owner = "..."`` in
+        ``.kb/config.toml``, else the first organisation listed ('' when there is none). Only
+        it may change the settings file (the rules both sides are judged by), unless a
+        ``[[policy.protected]]`` rule for the file says otherwise, and only it may change the
+        knowledge base's sensitivity or owner."""
+        owner = self.raw.get("owner")
+        if isinstance(owner, str) and owner in self.org_names:
+            return owner
+        return self.organisations[0].name if self.organisations else ""
+
     def organisation(self, name: str) -> Organisation | None:
         return next((org for org in self.organisations if org.name == name), None)
 

@@ -22,7 +22,7 @@ from kbapp import documents, identity, policy
 from kbapp.config import CONFIG_PATH, KbConfig, load_config, new_config_text
 from kbapp.errors import KbError, NotAKnowledgeBase, NotCommitted, SettingNeeded, SyncError
 from kbapp.events import Event
-from kbapp.fsutil import atomic_write
+from kbapp.fsutil import atomic_write, check_inside
 from kbapp.git import Git, Identity, find_root
 from kbapp.interaction import Interaction, SilentInteraction
 from kbapp.links import resolve_relative
@@ -267,23 +267,35 @@ class Workspace:
     # ------------------------------------------------------------------ files
 
     def document_paths(self) -> list[str]:
-        """Every document of the knowledge base (tracked or new, not ignored), relative."""
+        """Every document of the knowledge base (tracked or new, not ignored), relative. A
+        symbolic link is never a document (see :meth:`symlinks`)."""
         return [
-            path for path in self.git.list_files("*.md") if policy.is_document_path(path, self.config)
+            path for path in self.git.list_files("*.md")
+            if policy.is_document_path(path, self.config) and not (self.root / path).is_symlink()
         ]
 
+    def symlinks(self) -> list[str]:
+        """Symbolic links in the knowledge base (tracked or new): never read, written, indexed
+        or imported; ``kbapp lint`` reports them and the server's hook refuses them."""
+        return [path for path in self.git.list_files("*") if (self.root / path).is_symlink()]
+
     def full_path(self, relative: str) -> Path:
-        full = (self.root / relative).resolve()
-        if self.root != full and self.root not in full.parents:
-            raise KbError(f"{relative} is outside the knowledge base")
-        return full
+        """Where ``relative`` is on disk; refuses a path outside the knowledge base, inside
+        ``.git`` (any case) or through a symbolic link."""
+        return check_inside(self.root, relative)
 
     def relative(self, path: Path | str) -> str:
         full = Path(path).expanduser()
         if not full.is_absolute():
             full = Path.cwd() / full
+        if full.name not in ("", ".", ".."):
+            # The folders on the way may be links (a home folder); the file itself is never
+            # followed: a link is not a document, whatever it points at.
+            full = full.parent.resolve() / full.name
+        else:
+            full = full.resolve()
         try:
-            return full.resolve().relative_to(self.root).as_posix()
+            return full.relative_to(self.root).as_posix()
         except ValueError:
             raise KbError(f"{path} is not inside the knowledge base {self.root}") from None
 
@@ -389,7 +401,11 @@ class Workspace:
                 return candidate
 
     def path_for_new(self, doc_type: str, title: str, folder: str | None = None) -> str:
+        if folder is not None and Path(folder).expanduser().is_absolute():
+            folder = self.relative(folder)  # refuses a folder outside the knowledge base
         base = folder.strip("/") if folder is not None else self.config.folder_for(doc_type)
+        if base:
+            self.full_path(base)  # refuses a folder outside the knowledge base or in .git
         stem = slugify(title) or "untitled"
         candidate = f"{base}/{stem}.md" if base else f"{stem}.md"
         number = 2
@@ -444,7 +460,8 @@ class Workspace:
         from kbapp import journal
 
         data = documents.serialise(doc)
-        policy.enforce(policy.check_document(doc, data, self.config))
+        policy.enforce(policy.check_document(doc, data, self.config)
+                       + policy.check_commit_message(message or "", self.config))
         self.require_identity()
         with self.git.write_lock():
             if doc.source is None and (self.root / doc.path).exists():
@@ -522,7 +539,7 @@ class Workspace:
     def move(self, ref: str, new_path: str) -> SaveResult:
         """Rename or move a document; its id (and so every [[kb-id]] link) stays the same."""
         old = self.resolve(ref)
-        new = new_path.strip("/")
+        new = self.relative(new_path) if Path(new_path).is_absolute() else new_path.rstrip("/")
         if not new.endswith(".md"):
             new += ".md"
         target = self.full_path(new)

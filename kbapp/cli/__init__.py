@@ -20,7 +20,7 @@ from kbapp.cli import lifecycle as lifecycle_commands
 from kbapp.cli import search as search_commands
 from kbapp.cli import sync as sync_commands
 from kbapp.cli import trust as trust_commands
-from kbapp.cli.common import Context, fail
+from kbapp.cli.common import Context, fail, terminal_safe_output
 from kbapp.errors import KbError
 
 #: Modules that add subcommands, in the order ``kbapp --help`` lists them.
@@ -70,22 +70,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         return _open_window(args)
     ctx = Context(args)
-    try:
-        return int(args.func(args, ctx) or 0)
-    except KbError as exc:
-        return fail(exc, debug=args.debug)
-    except KeyboardInterrupt:
-        print("kbapp: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # never a bare traceback for a user
-        if args.debug:
-            raise
-        print(f"kbapp: unexpected error: {exc!r} (run with --debug for details)", file=sys.stderr)
-        return EXIT_ERROR
-    finally:
-        ctx.close()
+    with terminal_safe_output():  # messages quote titles and paths from the other side
+        try:
+            return int(args.func(args, ctx) or 0)
+        except KbError as exc:
+            return fail(exc, debug=args.debug)
+        except KeyboardInterrupt:
+            print("kbapp: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            return 0
+        except Exception as exc:  # never a bare traceback for a user
+            if args.debug:
+                raise
+            print(f"kbapp: unexpected error: {exc!r} (run with --debug for details)", file=sys.stderr)
+            return EXIT_ERROR
+        finally:
+            ctx.close()
 
 
 def _open_window(args: argparse.Namespace) -> int:

@@ -35,7 +35,8 @@ from whoosh.util.filelock import FileLock
 
 from kbapp import frontmatter
 from kbapp.catalog import CatalogChanges
-from kbapp.errors import KbError
+from kbapp.errors import DocumentError, KbError
+from kbapp.fsutil import read_document_bytes
 from kbapp.review import review_info
 from kbapp.search import vocabulary
 from kbapp.search.build import parallel_build
@@ -339,9 +340,9 @@ class SearchIndex:
         return hits
 
     def _body_text(self, relative: str) -> str:
-        try:
-            text = (self.ws.root / relative).read_text(encoding="utf-8", errors="replace")
-        except OSError:
+        try:  # never through a link swapped in since the index was built
+            text = read_document_bytes(self.ws.root / relative, relative).decode("utf-8", "replace")
+        except (OSError, DocumentError):
             return ""
         block = frontmatter.find_block(text)
         return text[block.end :] if block is not None else text

@@ -70,6 +70,8 @@ class Vocabulary:
 
     def near(self, word: str) -> set[str]:
         """Known words one edit away (two for words of 7 letters or more)."""
+        if len(word) > MAX_CORRECTED_LENGTH:
+            return set()  # a pasted token, not a misspelt word (and its edits grow cubically)
         words = self.words
         first = _edits(word)
         found = {w for w in first if w in words}
@@ -77,6 +79,11 @@ class Vocabulary:
             found = {w for e in first for w in _edits(e, cheap=True) if w in words}
         found.discard(word)
         return found
+
+
+#: Longer words get no spelling suggestions: no word of any language is this long, and the
+#: edits of a 2,000-character token take minutes to build.
+MAX_CORRECTED_LENGTH = 24
 
 
 def _edits(word: str, cheap: bool = False) -> set[str]:
