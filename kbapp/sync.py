@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp import conflicts as conflict_store
-from kbapp import documents, mergedriver, policy, recovery
+from kbapp import documents, journal, mergedriver, policy, recovery
 from kbapp.errors import KbError, PolicyError, SyncError
 from kbapp.fsutil import atomic_write
 from kbapp.git import NO_PROMPTS, CloneProgress, Git, Prompting, RemoteError, remote_error
@@ -136,9 +136,12 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
     step(0)
     branch = _branch(git)
     remote = _remote(git)
+    ws.require_identity()  # sync commits (pending work, merges): who, before anything changes
     with git.write_lock():
         report.repaired = repair(ws)
-        pending = _commit_pending(ws)
+        finished = journal.pending_paths(ws)  # saves whose commit failed: their own messages
+        journal.finish(ws)
+        pending = list(dict.fromkeys(finished + _commit_pending(ws)))
     recovery.checkpoint("committed")
     step(1)
     changed: dict[str, None] = dict.fromkeys(pending)
