@@ -84,6 +84,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("edit.undo", "Undo", "Ctrl+Z", "undo", "&Edit"),
     Action("edit.redo", "Redo", "Ctrl+Shift+Z", "redo", "&Edit"),
     Action("doc.find", "Find in page", "Ctrl+F", "find_in_page", "&Edit"),
+    Action("settings", "Settings…", "Ctrl+,", "show_settings", "&Edit",
+           tip="Who you are (name, e-mail, organisation), the editor, search and sync"),
     # Go
     Action("go.search", "Search", "Ctrl+K", "focus_search", "&Go", toolbar=True,
            tip="Back to the search field from anywhere", icon="edit-find"),
