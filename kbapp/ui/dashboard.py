@@ -87,6 +87,8 @@ class DashboardView(QWidget):
         self.runner = runner
         self.today = today
         self.report: HealthReport | None = None
+        #: A report is being made.
+        self.busy = False
         self._create_header()
         self._create_tiles()
         self._create_sections()
@@ -154,12 +156,14 @@ class DashboardView(QWidget):
     def refresh(self) -> None:
         """Build the report (through the runner: in the background in the window)."""
         self.refresh_button.setEnabled(False)
+        self.busy = True
         self.status_label.setText("Reading documents and history…")
         workspace, today = self.workspace, self.today
         self.runner(lambda: build_report(workspace, today=today), self.show_report)
 
     def show_report(self, report: HealthReport) -> None:
         self.report = report
+        self.busy = False
         self.refresh_button.setEnabled(True)
         self.heading.setText(f"{report.kb_name}: health as of {report.today.isoformat()}")
         self.status_label.setText(f"this period: since {report.since.isoformat()}")
@@ -189,6 +193,7 @@ class DashboardView(QWidget):
         self.report_ready.emit(report)
 
     def show_error(self, error: Exception) -> None:
+        self.busy = False
         self.refresh_button.setEnabled(True)
         self.status_label.setText(f"The report could not be made: {error}")
 
