@@ -89,8 +89,8 @@ class CosourcingViews(QObject):
     def show_onboarding(self, ref: str | None = None, focus: bool = True,
                         front: bool = True) -> None:
         if ref is None:
-            paths = [e for e in self.workspace.catalog.all()
-                     if e.type == ONBOARDING_TYPE and e.status != "retired"]
+            paths = [e for e in self.workspace.catalog.query(type=ONBOARDING_TYPE)
+                     if e.status != "retired"]
             if not paths:
                 self.workspace.interaction.notify(
                     "There is no onboarding path yet: create one from the Onboarding path "

@@ -159,9 +159,14 @@ class DashboardView(QWidget):
         self.busy = True
         self.status_label.setText("Reading documents and history…")
         workspace, today = self.workspace, self.today
-        self.runner(lambda: build_report(workspace, today=today), self.show_report)
 
-    def show_report(self, report: HealthReport) -> None:
+        def work() -> tuple[HealthReport, dict[str, Any]]:
+            report = build_report(workspace, today=today)
+            return report, charts(report)  # the charts too: months of dates to count
+
+        self.runner(work, lambda made: self.show_report(*made))
+
+    def show_report(self, report: HealthReport, svgs: dict[str, Any] | None = None) -> None:
         self.report = report
         self.busy = False
         self.refresh_button.setEnabled(True)
@@ -187,7 +192,7 @@ class DashboardView(QWidget):
         problems = [[f"{p.path}:{p.line}", p.message] for p in report.broken_links]
         problems += [[d.path, "no owner"] for d in report.without_owners]
         _fill(self.problems_table, problems)
-        svgs = charts(report)
+        svgs = svgs if svgs is not None else charts(report)
         for kind, widget in self.charts.items():
             widget.load(QByteArray(str(svgs[kind]).encode("utf-8")))
         self.report_ready.emit(report)
@@ -227,14 +232,21 @@ def _table(headers: list[str]) -> QTableWidget:
     return table
 
 
+#: Rows a section shows at most; the rest is counted in a last row (the export has them all).
+MAX_ROWS = 100
+
+
 def _fill(table: QTableWidget, rows: list[list[Any]], keys: list[str] | None = None) -> None:
+    more = len(rows) - MAX_ROWS
+    if more > 0:  # thousands of rows would freeze the window while they are made
+        rows = rows[:MAX_ROWS] + [[f"… and {more} more (Export health report… lists all)"]]
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
             item = QTableWidgetItem(str(value))
             if isinstance(value, int):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if c == 0 and keys is not None:
+            if c == 0 and keys is not None and r < len(keys):
                 item.setData(Qt.ItemDataRole.UserRole, keys[r])
             table.setItem(r, c, item)
     table.setFixedHeight(min(36 + 30 * max(len(rows), 1), 330))

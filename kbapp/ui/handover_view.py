@@ -128,7 +128,7 @@ class HandoverView(QWidget):
             return
         self.title_label.setText("Reading the knowledge base…")
         self.tasks.run(work, self.show_handovers, lambda error: self.message_label.setText(
-            str(error)), owner=self, key="handovers")
+            str(error)), owner=self, key="handovers", heavy=True)
 
     def show_handovers(self, items: list[handover.Handover]) -> None:
         self.handovers = items

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 GAP_COLOUR = QColor("#fdecea")
 PATH_ROLE = Qt.ItemDataRole.UserRole
+#: What the matrix reads of each document (kbapp.catalog.Catalog.summaries).
+ENTRY_COLUMNS = ("path", "doc_id", "title", "type", "status", "owner_org", "systems", "meta")
 
 
 class MatrixView(QWidget):
@@ -74,7 +76,7 @@ class MatrixView(QWidget):
         workspace = self.workspace
 
         def work() -> Matrix:
-            return build_matrix(workspace.catalog.all(), workspace.config)
+            return build_matrix(workspace.catalog.summaries(ENTRY_COLUMNS), workspace.config)
 
         if self.tasks is None:
             self.show_matrix(work())
@@ -82,7 +84,7 @@ class MatrixView(QWidget):
         self.summary_label.setText("Reading the knowledge base…")
         self.tasks.run(work, self.show_matrix,
                        lambda error: self.summary_label.setText(str(error)),
-                       owner=self, key="matrix")
+                       owner=self, key="matrix", heavy=True)
 
     def show_matrix(self, matrix: Matrix) -> None:
         self.matrix = matrix

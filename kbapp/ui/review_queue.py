@@ -75,6 +75,9 @@ STATE_COLOURS = {
 HORIZONS = (("Due within 14 days", 14), ("Due within 30 days", 30),
             ("Due within 90 days", 90), ("Everything", None))
 Index = QModelIndex | QPersistentModelIndex
+#: What the queue reads of each document (kbapp.catalog.Catalog.summaries).
+ENTRY_COLUMNS = ("path", "doc_id", "title", "type", "status", "owner_org", "owners",
+                 "review_interval", "last_reviewed")
 
 
 def sort_key(column: int) -> Callable[[ReviewItem], Any]:
@@ -324,14 +327,16 @@ class ReviewQueueView(QWidget):
 
         def work() -> list[ReviewItem]:
             workspace.refresh()
-            return review_queue(workspace.catalog.all(), config, today=today, org=org,
-                                owner=owner, within_days=within, include_ok=within is None)
+            return review_queue(workspace.catalog.summaries(ENTRY_COLUMNS), config, today=today,
+                                org=org, owner=owner, within_days=within,
+                                include_ok=within is None)
 
         if self.tasks is None:
             self.show_items(work())
             return
         self.count_label.setText("Reading the knowledge base…")
-        self.tasks.run(work, self.show_items, self._on_failed, owner=self, key="review-queue")
+        self.tasks.run(work, self.show_items, self._on_failed, owner=self, key="review-queue",
+                       heavy=True)
 
     def show_items(self, items: list[ReviewItem]) -> None:
         self.model.set_items(items)

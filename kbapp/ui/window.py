@@ -44,8 +44,8 @@ from kbapp.ui.new_document import NewDocumentDialog
 from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
-from kbapp.ui.sync_view import SyncController
-from kbapp.ui.tasks import Tasks, relay
+from kbapp.ui.sync_view import SyncController, changes_summary
+from kbapp.ui.tasks import Tasks, relay, settle_heap
 from kbapp.ui.view_area import ViewArea
 from kbapp.workspace import Workspace
 
@@ -262,7 +262,8 @@ class MainWindow(QMainWindow):
         self.history.restored.connect(self._on_restored)
         self.conflicts.resolved.connect(self._on_conflict_resolved)
         self.sync.synced.connect(self._on_synced)
-        self.sync.notification.connect(lambda text: self.notice.show_message(text, []))
+        self.sync.others_changed.connect(self._on_others_changed)
+        self.sync.incoming.connect(self._on_incoming)
         self.sync.conflicts_requested.connect(self.show_conflicts)
         self.views.current_changed.connect(lambda _name: self._update_title())
         self.views.views_changed.connect(self._on_views_changed)
@@ -284,6 +285,7 @@ class MainWindow(QMainWindow):
     def _on_deferred_imported(self) -> None:
         self._create_deferred_views()
         self.restore_views()
+        settle_heap()
 
     # ------------------------------------------------------------------ views
 
@@ -601,6 +603,49 @@ class MainWindow(QMainWindow):
             self.notice.show_message(
                 f"{n} {noun} changed on both sides in the same place: choose what stays. "
                 "Everything else is synced.", [("Resolve…", self.show_conflicts)])
+
+    def _on_others_changed(self, report: object) -> None:
+        """The banner after a sync that brought the other organisation's changes: what they
+        changed, with Open and Show changes (a menu when several documents changed)."""
+        changes = [c for c in getattr(report, "changed_by_others", [])
+                   if c.kind != "removed" and (self.workspace.root / c.path).is_file()]
+        text = changes_summary(report)
+        if not changes:
+            self.notice.show_message(text, [])
+            return
+        def opener(path: str) -> Callable[[], None]:
+            return lambda: self.open_document(path)
+
+        def shower(path: str) -> Callable[[], None]:
+            return lambda: self.show_changes(path)
+
+        if len(changes) == 1:
+            path = changes[0].path
+            self.notice.show_message(text, [("Open", opener(path)),
+                                            ("Show changes", shower(path))])
+            return
+        self.notice.show_message(text, [
+            ("Open", [(c.title, opener(c.path)) for c in changes]),
+            ("Show changes", [(c.title, shower(c.path)) for c in changes])])
+
+    def _on_incoming(self, count: int) -> None:
+        def sync() -> None:
+            self.notice.hide()
+            self.sync_now()
+
+        self.notice.show_message(
+            f"{count} incoming change{'s' if count != 1 else ''} from the other organisation.",
+            [("Sync now", sync)])
+
+    def show_changes(self, path: str) -> None:
+        """History of ``path`` with its newest version selected: what the last change did."""
+        self.notice.hide()
+        title = path
+        entry = self.workspace.catalog.get(path)
+        if entry is not None:
+            title = entry.title
+        self.history.show_document(path, title)
+        self.views.show_view("history", f"History: {title}")
 
     def _on_conflict_resolved(self, _path: str) -> None:
         self.sync.refresh_status()
