@@ -80,6 +80,7 @@ class HandoverView(QWidget):
         self.title_label = QLabel()
         self.title_label.setWordWrap(True)
         self.steps_list = QListWidget()
+        self.steps_list.setWordWrap(True)
         self.date_edit = QDateEdit(QDate.currentDate())
         self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("yyyy-MM-dd")

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 #: Room left for the window manager's title bar and borders before the frame is known.
 FRAME_ALLOWANCE = (16, 48)
-#: The share of a large screen a new window takes.
+#: The share of a large screen a new window takes; a laptop's screen it fills.
 SHARE = 0.85
+MINIMUM = (1280, 800)
 #: Views reopened on the document they showed, and how.
 DOCUMENT_VIEWS = ("reader", "editor", "history")
 #: Views reopened as they are (they fill themselves from the knowledge base).
@@ -43,8 +44,8 @@ def fit_to_screen(window: QWidget) -> None:
     one, never more than the screen (the frame included)."""
     area = available(window)
     extra_w, extra_h = FRAME_ALLOWANCE
-    width = min(max(int(area.width() * SHARE), 1200), area.width() - extra_w)
-    height = min(max(int(area.height() * SHARE), 780), area.height() - extra_h)
+    width = min(max(int(area.width() * SHARE), MINIMUM[0]), area.width() - extra_w)
+    height = min(max(int(area.height() * SHARE), MINIMUM[1]), area.height() - extra_h)
     window.resize(width, height)
     window.move(area.x() + (area.width() - width - extra_w) // 2,
                 area.y() + (area.height() - height - extra_h) // 2)

@@ -154,7 +154,8 @@ class ReviewQueueModel(QAbstractTableModel):
             return font
         if role == Qt.ItemDataRole.ToolTipRole:
             last = info.last_reviewed.isoformat() if info.last_reviewed else "never"
-            return f"{item.path}\nLast reviewed: {last}; every {info.interval_days} days"
+            return (f"{item.title}\n{item.path}\nLast reviewed: {last}; every "
+                    f"{info.interval_days} days")
         return None
 
 
@@ -254,6 +255,7 @@ class ReviewQueueView(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)  # one line a document; the whole title is its tip
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.setAccessibleName("Documents to review")
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
@@ -310,7 +312,7 @@ class ReviewQueueView(QWidget):
         layout.addWidget(splitter, 1)
         self.setFocusProxy(self.table)
         for combo in (self.org_combo, self.owner_combo, self.horizon_combo):
-            combo.setMinimumContentsLength(8)
+            combo.setMinimumContentsLength(12)
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
 

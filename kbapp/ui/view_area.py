@@ -60,6 +60,8 @@ class ViewArea(QWidget):
         self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
         self.tabs.setUsesScrollButtons(True)
         self.tabs.tabBar().setExpanding(False)
+        # Past a handful of tabs they scroll rather than shrink to "H…".
+        self.tabs.tabBar().setStyleSheet("QTabBar::tab { min-width: 7em; max-width: 18em; }")
         self.tabs.tabBar().setSelectionBehaviorOnRemove(QTabBar.SelectionBehavior.SelectPreviousTab)
         self.tabs.tabCloseRequested.connect(lambda index: self.close_view(self._name_at(index)))
         self.tabs.currentChanged.connect(self._on_current_changed)
