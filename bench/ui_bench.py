@@ -138,6 +138,13 @@ if sys.argv[4] == "views":
         if time.monotonic() > deadline:
             break
     window._create_deferred_views()
+    close_id = "view.close" if "view.close" in window.actions_by_id else "doc.close"
+
+    def close_all(left=12):
+        window.action(close_id).trigger()
+        if left > 1 and getattr(window, "views", None) is not None and window.views.open_names():
+            QTimer.singleShot(50, lambda: close_all(left - 1))
+
     steps = [
         ("reader", lambda: window.search.open_selected(),
          lambda: window.reader.page is not None and idle()),
@@ -150,7 +157,8 @@ if sys.argv[4] == "views":
         ("matrix", lambda: window.action("matrix.show").trigger(), idle),
         ("handovers", lambda: window.action("handover.show").trigger(), idle),
         ("conflicts", lambda: window.action("sync.conflicts").trigger(), idle),
-        ("close all (Ctrl+W each)", lambda: [window.close_view() for _ in range(12)], idle),
+        ("close every view, one Ctrl+W every 50 ms", close_all,
+         lambda: idle() and not getattr(window, "views", None) or not window.views.open_names()),
     ]
     for name, trigger, done in steps:
         wait(200)
@@ -181,6 +189,8 @@ def main() -> int:
     parser.add_argument("--kb", type=Path, help="build/reuse the knowledge base here")
     parser.add_argument("--starts", type=int, default=5)
     parser.add_argument("--no-views", action="store_true", help="skip opening the views")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the kbapp checkout to measure (another branch, to compare)")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     env_dir = Path(tempfile.mkdtemp(prefix="kbapp-uibench-"))
@@ -198,7 +208,8 @@ def main() -> int:
     runs = []
     for number in range(args.starts):
         views = "views" if number == 0 and not args.no_views else "-"
-        done = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(kb), ",".join(QUERIES),
+        done = subprocess.run([sys.executable, "-c", CHILD, str(args.root), str(kb),
+                               ",".join(QUERIES),
                                views], capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             print(done.stderr, file=sys.stderr)
