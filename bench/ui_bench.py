@@ -158,7 +158,8 @@ if sys.argv[4] == "views":
         ("handovers", lambda: window.action("handover.show").trigger(), idle),
         ("conflicts", lambda: window.action("sync.conflicts").trigger(), idle),
         ("close every view, one Ctrl+W every 50 ms", close_all,
-         lambda: idle() and not getattr(window, "views", None) or not window.views.open_names()),
+         lambda: idle() and (getattr(window, "views", None) is None
+                             or not window.views.open_names())),
     ]
     for name, trigger, done in steps:
         wait(200)
