@@ -48,13 +48,16 @@ class CosourcingViews(QObject):
     def _create_views(self) -> None:
         self.matrix = MatrixView(self.workspace, lazy=True, tasks=self.tasks)
         self.matrix.open_requested.connect(self.open_requested)
-        self.area.register("matrix", "Responsibility matrix", self.matrix)
+        self.area.register("matrix", "Responsibility matrix", self.matrix,
+                           focus=self.matrix.table)
         self.handovers = HandoverView(self.workspace, lazy=True, tasks=self.tasks)
         self.handovers.open_requested.connect(self.open_requested)
-        self.area.register("handovers", "Handovers", self.handovers)
+        self.area.register("handovers", "Handovers", self.handovers,
+                           focus=self.handovers.table)
         self.onboarding = OnboardingView(self.workspace)
         self.onboarding.open_requested.connect(self.open_requested)
-        self.area.register("onboarding", "Onboarding", self.onboarding)
+        self.area.register("onboarding", "Onboarding", self.onboarding,
+                           focus=self.onboarding.list)
 
     # ------------------------------------------------------------------ what the window reports
 

@@ -147,6 +147,7 @@ class DashboardView(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
+        self.scroll = scroll  # takes the keyboard: the arrows and PgDn scroll the report
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -160,25 +161,22 @@ class DashboardView(QWidget):
         self.status_label.setText("Reading documents and history…")
         workspace, today = self.workspace, self.today
 
-        def work() -> tuple[HealthReport, dict[str, Any]]:
+        def work() -> tuple[HealthReport, dict[str, Any], dict[str, int]]:
             report = build_report(workspace, today=today)
-            return report, charts(report)  # the charts too: months of dates to count
+            # The charts and the counts too: months of dates and thousands of documents to go
+            # through, not on the window's thread.
+            return report, charts(report), tile_values(report)
 
         self.runner(work, lambda made: self.show_report(*made))
 
-    def show_report(self, report: HealthReport, svgs: dict[str, Any] | None = None) -> None:
+    def show_report(self, report: HealthReport, svgs: dict[str, Any] | None = None,
+                    values: dict[str, int] | None = None) -> None:
         self.report = report
         self.busy = False
         self.refresh_button.setEnabled(True)
         self.heading.setText(f"{report.kb_name}: health as of {report.today.isoformat()}")
         self.status_label.setText(f"this period: since {report.since.isoformat()}")
-        values = {
-            "documents": report.documents, "overdue": len(report.overdue),
-            "due": len(report.due_soon), "never": len(report.never_reviewed),
-            "no_owner": len(report.without_owners), "lint": report.lint_errors,
-            "links": len(report.broken_links), "captured": len(report.captured),
-            "gaps": len(report.content_gaps),
-        }
+        values = values if values is not None else tile_values(report)
         for key, tile in self.tiles.items():
             tile.set_value(values[key], self.tones[key])
         _fill(self.review_table, [[org, row["overdue"], row["due"], row["never"], row["ok"]]
@@ -221,6 +219,17 @@ class DashboardView(QWidget):
             self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole))
 
 
+def tile_values(report: HealthReport) -> dict[str, int]:
+    """The number on each tile."""
+    return {
+        "documents": report.documents, "overdue": len(report.overdue),
+        "due": len(report.due_soon), "never": len(report.never_reviewed),
+        "no_owner": len(report.without_owners), "lint": report.lint_errors,
+        "links": len(report.broken_links), "captured": len(report.captured),
+        "gaps": len(report.content_gaps),
+    }
+
+
 def _table(headers: list[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
@@ -240,6 +249,7 @@ def _fill(table: QTableWidget, rows: list[list[Any]], keys: list[str] | None = N
     more = len(rows) - MAX_ROWS
     if more > 0:  # thousands of rows would freeze the window while they are made
         rows = rows[:MAX_ROWS] + [[f"… and {more} more (Export health report… lists all)"]]
+    table.setUpdatesEnabled(False)
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
@@ -250,3 +260,4 @@ def _fill(table: QTableWidget, rows: list[list[Any]], keys: list[str] | None = N
                 item.setData(Qt.ItemDataRole.UserRole, keys[r])
             table.setItem(r, c, item)
     table.setFixedHeight(min(36 + 30 * max(len(rows), 1), 330))
+    table.setUpdatesEnabled(True)

@@ -85,10 +85,11 @@ class LifecycleViews(QObject):
         self.checklist_dock.setVisible(self.mode.active)
         self.review_queue = ReviewQueueView(self.workspace, lazy=True, tasks=self.tasks)
         self.review_queue.open_requested.connect(self.open_requested)
-        self.area.register("review-queue", "Review queue", self.review_queue)
+        self.area.register("review-queue", "Review queue", self.review_queue,
+                           focus=self.review_queue.table)
         self.dashboard = DashboardView(self.workspace, runner=self._background)
         self.dashboard.open_requested.connect(self.open_requested)
-        self.area.register("health", "Health", self.dashboard)
+        self.area.register("health", "Health", self.dashboard, focus=self.dashboard.scroll)
 
     # ------------------------------------------------------------------ what the window reports
 

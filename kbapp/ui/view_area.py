@@ -34,6 +34,8 @@ class View:
     guard: Guard | None = None
     #: Esc closes it (not in a view where one types text).
     escape_closes: bool = True
+    #: What takes the keyboard when the view is shown (its list or table; else the view).
+    focus: QWidget | None = None
 
 
 class ViewArea(QWidget):
@@ -75,10 +77,11 @@ class ViewArea(QWidget):
     # ------------------------------------------------------------------ views
 
     def register(self, name: str, title: str, widget: QWidget, *, guard: Guard | None = None,
-                 escape_closes: bool = True) -> None:
-        """Make ``widget`` a view called ``name`` (not shown yet)."""
+                 escape_closes: bool = True, focus: QWidget | None = None) -> None:
+        """Make ``widget`` a view called ``name`` (not shown yet); ``focus`` is the part of it
+        that takes the keyboard when it is shown."""
         widget.setObjectName(widget.objectName() or f"view-{name}")
-        self.views[name] = View(name, title, widget, guard, escape_closes)
+        self.views[name] = View(name, title, widget, guard, escape_closes, focus)
 
     def show_view(self, name: str, title: str | None = None, *, focus: bool = True) -> QWidget:
         """Open the view ``name`` (or bring it to the front) and give it the keyboard."""
@@ -96,7 +99,7 @@ class ViewArea(QWidget):
         self.stack.setCurrentWidget(self.tabs)
         self._touch(name)
         if focus and not view.widget.isAncestorOf(self.focusWidget()):
-            view.widget.setFocus(Qt.FocusReason.OtherFocusReason)
+            (view.focus or view.widget).setFocus(Qt.FocusReason.OtherFocusReason)
         return view.widget
 
     def set_title(self, name: str, title: str) -> None:
@@ -126,7 +129,8 @@ class ViewArea(QWidget):
                     self.stack.setCurrentWidget(self.start_page)
                     self.current_changed.emit("start")
                 else:
-                    self.tabs.currentWidget().setFocus(Qt.FocusReason.OtherFocusReason)
+                    front = self.views[self._name_at(self.tabs.currentIndex())]
+                    (front.focus or front.widget).setFocus(Qt.FocusReason.OtherFocusReason)
                 self.views_changed.emit()
                 self.closed.emit(name)
             if then is not None:
@@ -154,7 +158,8 @@ class ViewArea(QWidget):
         count = self.tabs.count()
         if count > 1:
             self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % count)
-            self.tabs.currentWidget().setFocus(Qt.FocusReason.TabFocusReason)
+            front = self.views[self._name_at(self.tabs.currentIndex())]
+            (front.focus or front.widget).setFocus(Qt.FocusReason.TabFocusReason)
 
     # ------------------------------------------------------------------ state
 

@@ -153,11 +153,12 @@ class MainWindow(QMainWindow):
         self.side.addTab(self.search, "Search")
         self.side.addTab(self.browse, "Browse")
         self.views = ViewArea(self.start_page)
-        self.views.register("reader", "Reader", self.reader)
+        self.views.register("reader", "Reader", self.reader, focus=self.reader.browser)
         self.views.register("editor", "Editor", self.editor, guard=self._leave_editor,
-                            escape_closes=False)  # Esc in the text one types never closes it
-        self.views.register("history", "History", self.history)
-        self.views.register("conflicts", "Conflicts", self.conflicts)
+                            escape_closes=False,  # Esc in the text one types never closes it
+                            focus=self.editor.text)
+        self.views.register("history", "History", self.history, focus=self.history.table)
+        self.views.register("conflicts", "Conflicts", self.conflicts, focus=self.conflicts.list)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.setChildrenCollapsible(False)
@@ -353,7 +354,8 @@ class MainWindow(QMainWindow):
     def open_document(self, path: str) -> None:
         """Show ``path`` in the reader (the editor keeps its text; Ctrl+E returns to it)."""
         self.reader.open(path)
-        self.views.show_view("reader", self._short(path))
+        # The keyboard stays where it was (the search: ↓ and Enter open the next result).
+        self.views.show_view("reader", self._short(path), focus=False)
 
     def open_elsewhere(self, kb_path: str, path: str) -> None:
         """Show ``path`` of another knowledge base searched together, read-only."""
@@ -363,7 +365,7 @@ class MainWindow(QMainWindow):
                               Level.WARNING.value)
             return
         self.reader.open(path, kb=kb)
-        self.views.show_view("reader", self._short(path))
+        self.views.show_view("reader", self._short(path), focus=False)
 
     @staticmethod
     def _short(path: str) -> str:
