@@ -13,12 +13,15 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
+import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import git as gitpython
@@ -42,6 +45,39 @@ _BASE_ENV = {
     "SSH_ASKPASS": "",
     "GIT_ASKPASS": "",
 }
+
+
+@dataclass(frozen=True)
+class Prompting:
+    """How git and ssh may ask for a credential (a user name and password or token, a key's
+    passphrase, a new host key) during a network operation.
+
+    - ``askpass`` (the window): git and ssh run that program (``GIT_ASKPASS``, ``SSH_ASKPASS``
+      with ``SSH_ASKPASS_REQUIRE=force``), which asks the window (:mod:`kbapp.askpass`);
+      ``env`` tells it where the window listens.
+    - ``terminal`` (the CLI in a terminal): git and ssh prompt on the terminal, as plain git does.
+    - neither (the default; the CLI without a terminal, scripts, cron): nothing is asked, a
+      missing credential fails at once with a clear message instead of hanging.
+
+    Whatever answers, git's own credential helper (``credential.helper``) stores what worked;
+    kbapp never stores a credential.
+    """
+
+    askpass: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+    terminal: bool = False
+
+    @classmethod
+    def for_console(cls) -> Prompting:
+        """The CLI's: prompt on the terminal when there is one, never otherwise."""
+        try:
+            interactive = sys.stdin is not None and sys.stdin.isatty()
+        except (ValueError, OSError):
+            interactive = False
+        return cls(terminal=interactive)
+
+
+NO_PROMPTS = Prompting()
 
 
 @dataclass(frozen=True)
@@ -97,6 +133,8 @@ class Git:
             raise NotAKnowledgeBase(f"{self.root} is not a git repository") from None
         self.git_dir = Path(self.repo.git_dir)
         self.identity = identity or Identity("", "")
+        #: How a fetch or push may ask for credentials (the window and the CLI set it).
+        self.prompting = NO_PROMPTS
         self._thread_lock = threading.RLock()
         self._lock_depth = 0
         self._lock_file: int | None = None
@@ -158,6 +196,11 @@ class Git:
         if check and result.status != 0:
             raise SyncError(_first_error_line(result.stderr, args), details=result.stderr.strip())
         return result
+
+    def network_env(self) -> dict[str, str]:
+        """Environment for a fetch or push from this repository (see :class:`Prompting`)."""
+        own_ssh = bool(self.config_get("core.sshCommand"))
+        return network_env(self.prompting, own_ssh=own_ssh)
 
     def out(self, *args: str, **kwargs: object) -> str:
         """stdout of a git command that must succeed."""
@@ -373,17 +416,133 @@ class Git:
         return removed
 
     @staticmethod
-    def clone(url: str, path: Path, timeout: float = 600) -> None:
-        """``git clone URL PATH`` (no prompts); raises :class:`SyncError` with git's message."""
+    def clone(
+        url: str,
+        path: Path,
+        timeout: float = 600,
+        *,
+        prompting: Prompting = NO_PROMPTS,
+        progress: CloneProgress | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> None:
+        """``git clone --progress URL PATH``; raises :class:`RemoteError` with git's message.
+
+        ``progress(stage, done, total)`` hears git's progress lines ("Receiving objects", 45,
+        100), parsed by GitPython's :class:`~git.RemoteProgress`. When ``cancelled()`` becomes
+        true git is stopped and what it had written is removed (:class:`CloneCancelled`)."""
+        target = Path(path)
+        existed = target.exists()
         env = dict(os.environ)
         env.update(_BASE_ENV)
-        env.update(network_env())
-        done = subprocess.run(
-            ["git", "clone", "--quiet", "--", url, str(path)], env=env, capture_output=True,
-            text=True, timeout=timeout, check=False,
-        )
-        if done.returncode != 0:
-            raise remote_error("clone", done.stderr)
+        global_ssh = subprocess.run(["git", "config", "--get", "core.sshCommand"], env=env,
+                                    cwd=tempfile.gettempdir(),  # the user's config, no repository's
+                                    capture_output=True, text=True, check=False).stdout.strip()
+        env.update(network_env(prompting, own_ssh=bool(global_ssh)))
+        try:
+            process = subprocess.Popen(
+                ["git", "clone", "--progress", "--", url, str(target)], env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError:
+            raise SyncError("git is not installed or not on PATH") from None
+        lines: list[str] = []
+        reader = threading.Thread(target=_read_progress, args=(process, lines, progress),
+                                  daemon=True)
+        reader.start()
+        deadline = time.monotonic() + timeout
+        stopped = ""
+        while process.poll() is None:
+            if cancelled is not None and cancelled():
+                stopped = "cancelled"
+            elif time.monotonic() > deadline:
+                stopped = "timeout"
+            if stopped:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                break
+            time.sleep(0.05)
+        reader.join(5)
+        if process.stderr is not None:
+            process.stderr.close()
+        stderr = "\n".join(lines)
+        if stopped or process.returncode != 0:
+            _remove_partial_clone(target, existed)
+        if stopped == "cancelled":
+            raise CloneCancelled("Cloning was cancelled; nothing was kept", stderr)
+        if stopped == "timeout":
+            raise RemoteError(f"git clone did not finish within {timeout:.0f} s; nothing was "
+                              "kept", stderr, "offline")
+        if process.returncode != 0:
+            raise remote_error("clone", stderr)
+
+
+#: ``progress(stage, done, total)`` during a clone: git's stage ("Receiving objects") and counts.
+CloneProgress = Callable[[str, int, int], None]
+
+
+class CloneCancelled(SyncError):
+    """The user stopped a clone; nothing of it was kept."""
+
+
+def _read_progress(process: subprocess.Popen[bytes], lines: list[str],
+                   progress: CloneProgress | None) -> None:
+    """Read git's stderr, split at the carriage returns of its progress meter; progress lines go
+    to ``progress``, the rest (errors, hints, "Cloning into") is kept in ``lines``."""
+    from git.remote import RemoteProgress
+
+    class _Relay(RemoteProgress):
+        def update(self, op_code: int, cur_count: str | float, max_count: str | float | None = None,
+                   message: str = "") -> None:
+            if progress is None:
+                return
+            stage = _STAGES.get(op_code & RemoteProgress.OP_MASK, "")
+            total = int(float(max_count or 0))
+            progress(stage, int(float(cur_count or 0)), total)
+
+    relay = _Relay()
+    handle = relay.new_message_handler()
+    assert process.stderr is not None
+    buffer = b""
+    while True:
+        chunk = process.stderr.read1(4096) if hasattr(process.stderr, "read1") else \
+            process.stderr.read(4096)
+        if not chunk:
+            break
+        buffer += chunk
+        *complete, buffer = re.split(rb"[\r\n]", buffer)
+        for raw in complete:
+            line = raw.decode("utf-8", "replace")
+            if line.strip():
+                handle(line)
+    if buffer.strip():
+        handle(buffer.decode("utf-8", "replace"))
+    lines.extend(relay.error_lines + relay.other_lines)
+
+
+def _remove_partial_clone(target: Path, existed: bool) -> None:
+    if not target.exists():
+        return
+    if existed:  # an empty folder the user chose: leave it, empty
+        for child in target.iterdir():
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    else:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def _stage_names() -> dict[int, str]:
+    from git.remote import RemoteProgress as P
+
+    return {P.COUNTING: "Counting objects", P.COMPRESSING: "Compressing objects",
+            P.RECEIVING: "Receiving objects", P.RESOLVING: "Resolving deltas",
+            P.FINDING_SOURCES: "Finding sources", P.CHECKING_OUT: "Updating files",
+            P.WRITING: "Writing objects"}
+
+
+_STAGES = _stage_names()
 
 
 _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
@@ -434,11 +593,38 @@ def merge_file(
     return done.stdout, done.returncode
 
 
-def network_env() -> dict[str, str]:
-    """Environment for git talking to a remote: ssh never asks and gives up on a dead host."""
-    if os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH"):
-        return {}
-    return {"GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=20"}
+def network_env(prompting: Prompting = NO_PROMPTS, *, own_ssh: bool = False) -> dict[str, str]:
+    """Environment for git talking to a remote, following ``prompting`` (:class:`Prompting`).
+
+    ssh gives up on a dead host after 20 s and, when nothing may be asked, never asks
+    (``BatchMode``). A user's own ssh command (``GIT_SSH_COMMAND``, ``GIT_SSH``, or
+    ``core.sshCommand``: ``own_ssh``) is left as it is."""
+    from kbapp import askpass
+
+    env: dict[str, str] = {}
+    if prompting.askpass:
+        env.update({
+            "GIT_ASKPASS": prompting.askpass, "SSH_ASKPASS": prompting.askpass,
+            # OpenSSH >= 8.4 asks through askpass even with a terminal; older ssh do when
+            # the desktop session has a DISPLAY
+            "SSH_ASKPASS_REQUIRE": "force",
+            "GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": os.environ.get("GCM_INTERACTIVE", "auto"),
+        })
+        env.update(prompting.env)
+        ssh = "ssh -o ConnectTimeout=20"
+    elif prompting.terminal:
+        env.update({
+            "GIT_ASKPASS": os.environ.get("GIT_ASKPASS", ""),
+            "SSH_ASKPASS": os.environ.get("SSH_ASKPASS", ""),
+            "GIT_TERMINAL_PROMPT": "1", "GCM_INTERACTIVE": os.environ.get("GCM_INTERACTIVE", "auto"),
+        })
+        ssh = "ssh -o ConnectTimeout=20"
+    else:
+        env.update({askpass.ADDRESS_ENV: "", askpass.TOKEN_ENV: ""})
+        ssh = "ssh -o BatchMode=yes -o ConnectTimeout=20"
+    if not (own_ssh or os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH")):
+        env["GIT_SSH_COMMAND"] = ssh
+    return env
 
 
 #: What git prints when the remote cannot be reached at all (as opposed to refusing us).
@@ -466,15 +652,29 @@ class RemoteError(SyncError):
 
 def remote_error(action: str, stderr: str) -> RemoteError:
     """One clear sentence for a failed fetch/push/clone, git's own words in ``details``."""
+    from kbapp.askpass import CANCELLED
+
     text = stderr.lower()
+    if CANCELLED in stderr:
+        return RemoteError(
+            f"Cancelled: no credentials were given, so nothing was done ({action})",
+            stderr.strip(), "cancelled")
+    if "terminal prompts disabled" in text or "could not read username" in text \
+            or "could not read password" in text:
+        return RemoteError(
+            f"The shared repository refused your credentials ({action}): it asks for a user "
+            "name and password or token, and there is no terminal or window to ask you; run "
+            "kbapp in a terminal or its window, or let git's credential helper remember them",
+            stderr.strip(), "auth")
     if "does not appear to be a git repository" in text or "not exported" in text \
             or "repository not found" in text or "no such file or directory" in text:
         return RemoteError(
             f"The shared repository was not found ({action}); check its address", stderr.strip())
     if any(hint in text for hint in _AUTH_HINTS):
         return RemoteError(
-            f"The shared repository refused your credentials ({action}); check your access "
-            "(SSH key, token) and try again", stderr.strip(), "auth")
+            f"The shared repository refused your credentials ({action}): the user name, "
+            "password or token, or the SSH key or its passphrase, was not accepted; check them "
+            "and try again", stderr.strip(), "auth")
     if any(hint in text for hint in _OFFLINE_HINTS):
         return RemoteError(
             f"The shared repository cannot be reached ({action}); your work is kept here and "

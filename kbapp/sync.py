@@ -45,7 +45,7 @@ from kbapp import conflicts as conflict_store
 from kbapp import documents, mergedriver, policy, recovery
 from kbapp.errors import KbError, PolicyError, SyncError
 from kbapp.fsutil import atomic_write
-from kbapp.git import Git, RemoteError, network_env, remote_error
+from kbapp.git import NO_PROMPTS, CloneProgress, Git, Prompting, RemoteError, remote_error
 from kbapp.recovery import BACKUP_PREFIX, CHECKPOINTS, backups, driver_command, prepare, repair
 
 __all__ = [
@@ -279,17 +279,24 @@ def clone(
     path: Path | str,
     settings: Settings | None = None,
     interaction: Interaction | None = None,
+    *,
+    prompting: Prompting = NO_PROMPTS,
+    progress: CloneProgress | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> Workspace:
     """Clone the shared repository at ``url`` into ``path`` and open it: the merge driver is
-    configured and the catalog built (the search index catches up from the catalog)."""
+    configured and the catalog built (the search index catches up from the catalog).
+    ``prompting`` says how credentials are asked for (and is kept for the workspace's syncs),
+    ``progress`` hears git's progress, ``cancelled()`` stops it (see :meth:`Git.clone`)."""
     from kbapp.workspace import Workspace
 
     target = Path(path).expanduser()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise KbError(f"{target} already exists and is not empty; choose a new folder")
-    Git.clone(url, target)
+    Git.clone(url, target, prompting=prompting, progress=progress, cancelled=cancelled)
     _check_out_shared_branch(Git(target))
     workspace = Workspace.open(target, settings, interaction)
+    workspace.git.prompting = prompting
     workspace.refresh()
     return workspace
 
@@ -401,7 +408,7 @@ def _fetch(ws: Workspace, remote: str, branch: str) -> str | None:
     tracking = f"refs/remotes/{remote}/{branch}"
     result = git.run(
         "fetch", "--no-tags", "--quiet", remote, f"+refs/heads/{branch}:{tracking}",
-        check=False, env=network_env(), timeout=NETWORK_TIMEOUT,
+        check=False, env=git.network_env(), timeout=NETWORK_TIMEOUT,
     )
     if result.status != 0:
         if "couldn't find remote ref" in result.stderr.lower():
@@ -535,7 +542,7 @@ def _has_marker(data: bytes) -> bool:
 def _push(ws: Workspace, remote: str, branch: str) -> None:
     git = ws.git
     result = git.run("push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", check=False,
-                     env=network_env(), timeout=NETWORK_TIMEOUT)
+                     env=git.network_env(), timeout=NETWORK_TIMEOUT)
     if result.status == 0:
         if not git.config_get(f"branch.{branch}.remote"):
             git.run("config", f"branch.{branch}.remote", remote)

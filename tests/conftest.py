@@ -31,6 +31,8 @@ from helpers import (  # noqa: E402
     write_doc,
 )
 
+from servers import HttpGitServer, SshGitServer  # noqa: E402
+
 from kbapp.settings import Settings  # noqa: E402
 from kbapp.workspace import Workspace  # noqa: E402
 
@@ -160,3 +162,38 @@ def two(tmp_path: Path, settings: Settings) -> Iterator[TwoKbs]:
     yield TwoKbs(shared, internal)
     shared.close()
     internal.close()
+
+
+# --------------------------------------------------------------------------- credential servers
+
+
+@pytest.fixture
+def credential_store(_fresh_settings: Path, tmp_path: Path) -> Path:
+    """git's own ``store`` credential helper, writing to a file of this test (as a user's
+    ``credential.helper`` would: libsecret, osxkeychain, manager)."""
+    store = tmp_path / "git-credentials"
+    with (_fresh_settings / "gitconfig").open("a") as config:
+        config.write(f"[credential]\n\thelper = store --file {store}\n")
+    return store
+
+
+@pytest.fixture
+def http_git(tmp_path: Path) -> Iterator[HttpGitServer]:
+    """git's smart HTTP with Basic auth (user ``ana``, password ``tok-3f9c``) on 127.0.0.1."""
+    server = HttpGitServer(tmp_path / "http-served", "ana", "tok-3f9c")
+    (tmp_path / "http-served").mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ssh_git(tmp_path: Path) -> Iterator[SshGitServer]:
+    """sshd on a free port of 127.0.0.1 taking one key, whose passphrase is ``open sesame``."""
+    missing = SshGitServer.missing()
+    if missing:
+        pytest.skip(f"no SSH server test: {missing}")
+    server = SshGitServer(tmp_path / "sshd", "open sesame")
+    server.start()
+    yield server
+    server.stop()

@@ -231,8 +231,17 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_clone(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp import sync
+    from kbapp.cli.common import Progress
+    from kbapp.git import Prompting
 
-    ws = sync.clone(args.url, args.path, ctx.settings, ctx.interaction)
+    bars: dict[str, Progress] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage and total:
+            bars.setdefault(stage, Progress(f"{stage:<20}"))(done, total)
+
+    ws = sync.clone(args.url, args.path, ctx.settings, ctx.interaction,
+                    prompting=Prompting.for_console(), progress=progress)
     try:
         _catch_up_index(ws)
         identity = ws.identity

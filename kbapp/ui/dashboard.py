@@ -147,7 +147,7 @@ class DashboardView(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
-        self.scroll = scroll  # takes the keyboard: the arrows and PgDn scroll the report
+        self.scroll_area = scroll  # takes the keyboard: the arrows and PgDn scroll the report
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)

@@ -89,7 +89,7 @@ class LifecycleViews(QObject):
                            focus=self.review_queue.table)
         self.dashboard = DashboardView(self.workspace, runner=self._background)
         self.dashboard.open_requested.connect(self.open_requested)
-        self.area.register("health", "Health", self.dashboard, focus=self.dashboard.scroll)
+        self.area.register("health", "Health", self.dashboard, focus=self.dashboard.scroll_area)
 
     # ------------------------------------------------------------------ what the window reports
 

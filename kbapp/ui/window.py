@@ -35,12 +35,14 @@ from kbapp.drafts import DraftStore
 from kbapp.errors import KbError
 from kbapp.interaction import Level
 from kbapp.ui import actions as action_list
+from kbapp.ui.askpass import askpass_server
 from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.conflicts_view import ConflictsView
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
 from kbapp.ui.layout import WindowLayout, fit_to_screen
 from kbapp.ui.new_document import NewDocumentDialog
+from kbapp.ui.import_flow import ImportFlow
 from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
@@ -115,6 +117,7 @@ class MainWindow(QMainWindow):
         self.tasks = Tasks(self)
         self.interaction = WindowInteraction(self)
         workspace.interaction = self.interaction
+        workspace.git.prompting = askpass_server().prompting()  # credentials asked in a dialog
         self.shelf = Shelf(workspace.data_dir)
         self.drafts = DraftStore(workspace.root)
         self._close_confirmed = False
@@ -145,6 +148,7 @@ class MainWindow(QMainWindow):
         self.conflicts = ConflictsView(ws, tasks)
         self.start_page = StartPage(ws)
         self.other_kbs = OtherKbActions(self)
+        self.importing = ImportFlow(self)
         self.notice = Notice()
 
     def _create_layout(self) -> None:
@@ -469,11 +473,16 @@ class MainWindow(QMainWindow):
         self.sync.refresh_status()
 
     def open_knowledge_base(self, folder: str = "") -> None:
-        """Open another knowledge base in this window (in place of this one)."""
+        """Open another knowledge base in this window (in place of this one): ``Ctrl+O`` lists
+        the recent ones and offers to clone, open, create or the demo, as the start screen."""
         if folder:
             self.switch_knowledge_base(folder)
-        else:
-            self.other_kbs.ask_folder("Open knowledge base", self.switch_knowledge_base)
+            return
+        from kbapp.ui.start_screen import KbChooserDialog
+
+        self.kb_chooser = KbChooserDialog(self)
+        self.kb_chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.kb_chooser.open()
 
     def switch_knowledge_base(self, root: str) -> None:
         """Replace this window by one on the knowledge base at ``root`` (same place and size),
