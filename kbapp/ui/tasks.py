@@ -210,20 +210,6 @@ class Tasks(QObject):
             self.busy_changed.emit(False)
 
 
-_heap_settled = False
-
-
-def settle_heap() -> None:
-    """Once per process, after start-up: move what exists now (modules, widgets, the index) out
-    of the garbage collector's way (:func:`gc.freeze`). A full collection otherwise walks all of
-    it while holding the GIL, and one triggered by a worker reading thousands of catalog
-    entries froze the window for 0.3–0.5 s on a 5,900-document knowledge base."""
-    global _heap_settled
-    if not _heap_settled:
-        _heap_settled = True
-        gc.freeze()
-
-
 class _EventRelay(QObject):
     fired = Signal(object)
 

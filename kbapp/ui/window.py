@@ -47,7 +47,7 @@ from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
 from kbapp.ui.sync_view import SyncController, changes_summary
-from kbapp.ui.tasks import Tasks, relay, settle_heap
+from kbapp.ui.tasks import Tasks, relay
 from kbapp.ui.view_area import ViewArea
 from kbapp.workspace import Workspace
 
@@ -290,7 +290,6 @@ class MainWindow(QMainWindow):
     def _on_deferred_imported(self) -> None:
         self._create_deferred_views()
         self.restore_views()
-        settle_heap()
 
     # ------------------------------------------------------------------ views
 
