@@ -333,14 +333,10 @@ class MainWindow(QMainWindow):
             self._show_editor()
 
     def _leave_editor(self, then: Callable[[], None]) -> None:
-        """Before the editor closes: unsaved text is saved or dropped (asks), the reader
-        shows the saved text."""
-        path = self.editor.path
-
+        """Before the editor closes: unsaved text is saved or dropped (asks; a save reloads
+        the reader, see :meth:`_on_saved`)."""
         def left() -> None:
             self.editor.doc = None
-            if path and self.reader.path == path:
-                self.reader.reload()
             then()
 
         self.editor.maybe_leave(left)
