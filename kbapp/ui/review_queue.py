@@ -256,7 +256,12 @@ class ReviewQueueView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)  # one line a document; the whole title is its tip
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        # Narrow columns around the title, so that the title keeps the room beside the
+        # incident checklist on a laptop screen.
+        for column, width in ((0, 110), (1, 90), (2, 50), (4, 100), (5, 90), (6, 150)):
+            header.resizeSection(column, width)
         self.table.setAccessibleName("Documents to review")
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.table.doubleClicked.connect(lambda _index: self._on_open())
