@@ -381,6 +381,15 @@ class Catalog:
                 session.scalars(select(Entry).where(Entry.title.collate("NOCASE") == title))
             )
 
+    def titles(self) -> list[tuple[str, str, str]]:
+        """(path, title, type) of every usable document, by path: what the palette offers."""
+        with self.session() as session:
+            rows = session.execute(
+                select(Entry.path, Entry.title, Entry.type)
+                .where(or_(Entry.error == "", Entry.error.startswith("front matter")))
+                .order_by(Entry.path))
+            return [(path, title or path, doc_type) for path, title, doc_type in rows]
+
     def ids(self) -> set[str]:
         with self.session() as session:
             return set(session.scalars(select(Entry.doc_id)))

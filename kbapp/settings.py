@@ -56,6 +56,8 @@ class Settings:
     search_limit: int = 50
     #: Minutes between background fetches in the window (0 = never).
     fetch_interval_minutes: int = 5
+    #: The template the last new document was made from: the next one starts there.
+    last_template: str = ""
 
     path: Path | None = field(default=None, compare=False, repr=False)
 

@@ -13,6 +13,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
 from kbapp.drafts import DraftStore
+from kbapp.settings import Settings
 from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.editor import EditorView
 from kbapp.ui.new_document import NewDocumentDialog
@@ -350,6 +351,7 @@ def test_new_document_dialog_opens_an_unsaved_draft(qtbot, docs_kb: Workspace,  
                                                     tasks: Tasks) -> None:
     dialog = NewDocumentDialog(docs_kb, title="")
     qtbot.addWidget(dialog)
+    assert dialog.template_combo.currentData() == "sop"  # an everyday kind, not "Known error"
     created: list[object] = []
     dialog.created.connect(created.append)
     dialog.accept()
@@ -361,6 +363,10 @@ def test_new_document_dialog_opens_an_unsaved_draft(qtbot, docs_kb: Workspace,  
     doc = created[0]
     assert doc.title == "Disk full on db01" and doc.systems == ["db01"] and doc.type == "runbook"
     assert not (docs_kb.root / doc.path).exists()
+    again = NewDocumentDialog(docs_kb, title="")  # the next one starts from the last used
+    qtbot.addWidget(again)
+    assert again.template_combo.currentData() == "runbook"
+    assert Settings.load(docs_kb.settings.path).last_template == "runbook"  # kept on disk
 
     editor = _editor(docs_kb, tasks, qtbot)
     editor.open_new(doc)

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -40,6 +42,7 @@ from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.conflicts_view import ConflictsView
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
+from kbapp.ui.keyboard import KeyboardPolicy, ShortcutSheet
 from kbapp.ui.layout import WindowLayout, fit_to_screen
 from kbapp.ui.new_document import NewDocumentDialog
 from kbapp.ui.import_flow import ImportFlow
@@ -104,7 +107,9 @@ class StartPage(QLabel):
         keys = [("Ctrl+K", "search from anywhere"), ("↑ ↓ Enter", "choose and open a result"),
                 ("Ctrl+N", "new document from a template"), ("Ctrl+E", "edit what you read"),
                 ("Ctrl+S", "save and commit"), ("Ctrl+Shift+S", "sync with the other organisation"),
-                ("Ctrl+I", "start an incident"), ("Ctrl+Shift+P", "every command")]
+                ("Ctrl+I", "start an incident"), ("F6", "next part of the window"),
+                ("Ctrl+Shift+P", "every command, document and setting"),
+                ("F1", "every shortcut")]
         rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in keys)
         self.setText(f"<h2>{name}</h2><p>Type in the search field: a few words, an alert name "
                      f"or an error code.</p><table cellpadding='3'>{rows}</table>")
@@ -218,6 +223,14 @@ class MainWindow(QMainWindow):
         for action_id in ("doc.edit", "doc.history", "doc.pin"):
             self.reader.add_header_action(self.actions_by_id[action_id])
         self.palette_dialog: action_list.CommandPalette | None = None
+        self.shortcut_sheet: ShortcutSheet | None = None
+        self.actions_by_id["incident.capture"].setVisible(False)  # until one waits for it
+        # The window's shortcuts win over a text field's own bindings (Ctrl+E in the search
+        # field), and closed combo boxes keep their value under the arrows: every view.
+        self.keyboard = KeyboardPolicy(self, self.actions_by_id.values())
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.keyboard)
 
     def _handler(self, name: str) -> Callable[[], object]:
         owner, _, method = name.rpartition(".")
@@ -544,13 +557,98 @@ class MainWindow(QMainWindow):
         if self.current_page() == "reader":
             self.reader.go_forward()
 
+    def next_pane(self) -> QWidget | None:
+        """F6: the keys go to the next part of the window (the search column, the document,
+        each side panel shown), wrapping around; Shift+F6 goes back."""
+        return self._step_pane(1)
+
+    def previous_pane(self) -> QWidget | None:
+        return self._step_pane(-1)
+
+    def panes(self) -> list[QWidget]:
+        """The parts of the window F6 moves between, in reading order."""
+        front = self.views.current()
+        candidates = [self.side.currentWidget(),
+                      self.start_page if front == "start" else self.views.views[front].widget]
+        candidates += [dock.widget() for dock in self.findChildren(QDockWidget)
+                       if dock.isVisible() and not dock.isFloating()]
+        return [pane for pane in candidates if pane is not None and pane.isVisible()]
+
+    def _step_pane(self, step: int) -> QWidget | None:
+        panes = self.panes()
+        if not panes:
+            return None
+        focused = QApplication.focusWidget()
+        here = next((i for i, pane in enumerate(panes)
+                     if focused is not None and (pane is focused or pane.isAncestorOf(focused))),
+                    -1 if step > 0 else 0)
+        target = self._pane_focus(panes[(here + step) % len(panes)])
+        target.setFocus(Qt.FocusReason.TabFocusReason)
+        return target
+
+    def _pane_focus(self, pane: QWidget) -> QWidget:
+        """Where the keys land in ``pane``: its main widget, else its first focusable one."""
+        mains: dict[QWidget, QWidget] = {self.search: self.search.field,
+                                         self.browse: self.browse.tree}
+        mains.update({v.widget: v.focus for v in self.views.views.values() if v.focus})
+        main = mains.get(pane)
+        if main is not None:
+            return main
+        widget: QWidget | None = pane.nextInFocusChain()
+        for _ in range(500):  # the chain is a ring: stop after going round
+            if widget is None or widget is pane:
+                break
+            if pane.isAncestorOf(widget) and widget.isVisible() and widget.isEnabled() \
+                    and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                return widget
+            widget = widget.nextInFocusChain()
+        return pane
+
     def show_palette(self) -> action_list.CommandPalette:
         if self.palette_dialog is None:
-            self.palette_dialog = action_list.CommandPalette(self.actions_by_id, self)
+            self.palette_dialog = action_list.CommandPalette(
+                self.actions_by_id, self, documents=self.workspace.catalog.titles,
+                settings=self._setting_rows, open_document=self.open_document,
+                open_setting=self.open_setting)
         self.palette_dialog.show()
         self.palette_dialog.raise_()
         self.palette_dialog.activateWindow()
         return self.palette_dialog
+
+    def _setting_rows(self) -> list[tuple[str, str, str]]:
+        """(name, title, value) of each setting a user may change, for the palette."""
+        import dataclasses
+
+        settings = self.workspace.settings
+        hidden = {"version", "path", "knowledge_bases"}
+        return [(f.name, f.name.replace("_", " ").capitalize(),
+                 str(getattr(settings, f.name)))
+                for f in dataclasses.fields(settings) if f.name not in hidden]
+
+    def open_setting(self, name: str) -> None:
+        """The palette chose a setting: open the Settings dialog (action ``settings``) at it,
+        or, where there is none, say its value and where it is kept."""
+        show_settings = getattr(self, "show_settings", None)  # the Settings dialog (i12)
+        if callable(show_settings):
+            show_settings(name)  # opened at that setting
+            return
+        action = self.actions_by_id.get("settings")
+        if action is not None:
+            action.trigger()
+            return
+        value = getattr(self.workspace.settings, name, "")
+        where = self.workspace.settings.path
+        title = name.replace("_", " ").capitalize()
+        self.show_message(f"{title} is “{value}”" + (f"; it is kept in {where}." if where else "."))
+
+    def show_shortcuts(self) -> ShortcutSheet:
+        if self.shortcut_sheet is None:
+            self.shortcut_sheet = ShortcutSheet(action_list.all_actions(), self)
+        self.shortcut_sheet.show()
+        self.shortcut_sheet.raise_()
+        self.shortcut_sheet.activateWindow()
+        self.shortcut_sheet.table.setFocus()
+        return self.shortcut_sheet
 
     # ------------------------------------------------------------------ Document actions
 
