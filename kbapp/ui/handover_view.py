@@ -129,7 +129,7 @@ class HandoverView(QWidget):
             return
         self.title_label.setText("Reading the knowledge base…")
         self.tasks.run(work, self.show_handovers, lambda error: self.message_label.setText(
-            str(error)), owner=self, key="handovers", heavy=True)
+            str(error)), owner=self, key="handovers")
 
     def show_handovers(self, items: list[handover.Handover]) -> None:
         self.handovers = items

@@ -186,8 +186,7 @@ class LifecycleViews(QObject):
     def _background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """Slow work (the report) on the window's background runner; the result comes back
         on the GUI thread, an older report is dropped when a newer one was asked for."""
-        self.tasks.run(work, done, self.dashboard.show_error, owner=self, key="health-report",
-                       heavy=True)
+        self.tasks.run(work, done, self.dashboard.show_error, owner=self, key="health-report")
 
     # ------------------------------------------------------------------ events
 

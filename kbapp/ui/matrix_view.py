@@ -84,7 +84,7 @@ class MatrixView(QWidget):
         self.summary_label.setText("Reading the knowledge base…")
         self.tasks.run(work, self.show_matrix,
                        lambda error: self.summary_label.setText(str(error)),
-                       owner=self, key="matrix", heavy=True)
+                       owner=self, key="matrix")
 
     def show_matrix(self, matrix: Matrix) -> None:
         self.matrix = matrix

@@ -342,8 +342,7 @@ class ReviewQueueView(QWidget):
             self.show_items(work())
             return
         self.count_label.setText("Reading the knowledge base…")
-        self.tasks.run(work, self.show_items, self._on_failed, owner=self, key="review-queue",
-                       heavy=True)
+        self.tasks.run(work, self.show_items, self._on_failed, owner=self, key="review-queue")
 
     def show_items(self, items: list[ReviewItem]) -> None:
         self.model.set_items(items)

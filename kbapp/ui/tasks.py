@@ -12,12 +12,9 @@ e.g. during a sync) onto the GUI thread.
 
 from __future__ import annotations
 
-import gc
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from typing import Any
 
 import shiboken6
@@ -40,46 +37,19 @@ class _Relay(QObject):
     progressed = Signal(int, int)
 
 
-_gc_lock = threading.Lock()
-_gc_holds = 0
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """No automatic garbage collection while the block runs (reference counting still frees
-    almost everything at once). For work that reads thousands of documents: a full collection
-    it triggers walks every object it holds while keeping the GIL, and the window (which
-    needs the GIL for each event it handles) stood still for up to half a second."""
-    global _gc_holds
-    with _gc_lock:
-        _gc_holds += 1
-        if _gc_holds == 1:
-            gc.disable()
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_holds -= 1
-            if _gc_holds == 0:
-                gc.enable()
-
-
 class _Job(QRunnable):
-    def __init__(self, work: Callable[..., Any], relay: _Relay, with_progress: bool,
-                 heavy: bool = False) -> None:
+    def __init__(self, work: Callable[..., Any], relay: _Relay, with_progress: bool) -> None:
         super().__init__()
         self.work = work
         self.relay = relay
         self.with_progress = with_progress
-        self.heavy = heavy
 
     def run(self) -> None:
         try:
-            with collector_paused() if self.heavy else nullcontext():
-                if self.with_progress:
-                    result = self.work(self.relay.progressed.emit)
-                else:
-                    result = self.work()
+            if self.with_progress:
+                result = self.work(self.relay.progressed.emit)
+            else:
+                result = self.work()
         except Exception as exc:  # noqa: BLE001 - handed to the GUI thread to show
             outcome, value = self.relay.failed, exc
         else:
@@ -127,7 +97,6 @@ class Tasks(QObject):
         key: str | None = None,
         owner: QObject | None = None,
         progress: ProgressHandler | None = None,
-        heavy: bool = False,
     ) -> Ticket:
         """Run ``work()`` on the pool; ``done(result)`` or ``failed(error)`` on the GUI thread.
 
@@ -135,8 +104,7 @@ class Tasks(QObject):
         ``report(done, total)`` whose calls reach ``progress`` on the GUI thread. With ``key``,
         starting new work with the same key makes this one stale: its answer is dropped.
         With ``owner`` (the widget that shows the answer), nothing is delivered once the owner
-        is gone (the window closed while the work ran). ``heavy`` work (reading every
-        document) runs with the garbage collector paused (:func:`collector_paused`).
+        is gone (the window closed while the work ran).
         """
         generation = 0
         if key is not None:
@@ -177,7 +145,7 @@ class Tasks(QObject):
         relay.finished.connect(finish)
         relay.failed.connect(fail)
         relay.progressed.connect(report)
-        self.pool.start(_Job(work, relay, progress is not None, heavy))
+        self.pool.start(_Job(work, relay, progress is not None))
         return ticket
 
     def cancel(self, key: str) -> None:
