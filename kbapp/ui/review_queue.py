@@ -257,10 +257,11 @@ class ReviewQueueView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)  # one line a document; the whole title is its tip
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        # Narrow columns around the title, so that the title keeps the room beside the
-        # incident checklist on a laptop screen.
-        for column, width in ((0, 110), (1, 90), (2, 50), (4, 100), (5, 90), (6, 150)):
+        # Title and owners share what the narrow columns leave, so that the title keeps
+        # some room beside the incident checklist on a laptop screen.
+        for column in (3, 6):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((0, 100), (1, 85), (2, 45), (4, 90), (5, 80)):
             header.resizeSection(column, width)
         self.table.setAccessibleName("Documents to review")
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
