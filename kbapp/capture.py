@@ -383,7 +383,7 @@ def draft_for_gap(
     (and as a tag line the next search will hit), the running incident's systems and ticket."""
     query = " ".join(query.split())
     if not query:
-        raise KbError("give the search that found nothing")
+        raise KbError("--gap needs the words of the search that found nothing, e.g. --gap \"vpn drops every hour\"")
     incident = incidents_for(workspace).active()
     chosen = template or suggest_template(query, incident_running=incident is not None)
     doc = workspace.draft_from_template(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import re
@@ -23,11 +24,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import git as gitpython
+from typing import TYPE_CHECKING, Any
 
 from kbapp.errors import NotAKnowledgeBase, SyncError
 from kbapp.fsutil import save_error
+
+if TYPE_CHECKING:
+    import git as gitpython_types
 
 log = logging.getLogger(__name__)
 _TRACE = bool(os.environ.get("KBAPP_GIT_TRACE"))
@@ -82,19 +85,81 @@ NO_PROMPTS = Prompting()
 
 @dataclass(frozen=True)
 class Identity:
-    """Who commits: from the user's settings, else from git's own configuration."""
+    """Who commits: from the user's settings, else from git's own configuration.
+
+    Every git command kbapp runs gets it as ``-c user.name=… -c user.email=…`` (see
+    :meth:`config_args`), so commits, merge commits and ``commit-tree`` all carry it without
+    touching anyone's git configuration."""
 
     name: str
     email: str
     org: str = ""
 
+    @property
+    def known(self) -> bool:
+        """Both a name and an e-mail: enough for git to commit."""
+        return bool(self.name.strip() and self.email.strip())
+
+    def config_args(self) -> list[str]:
+        """``git -c`` options: the name and e-mail when set; and git never makes one up from
+        the login and host name (``user.useConfigOnly``), it asks, as kbapp does."""
+        args = ["-c", "user.useConfigOnly=true"]
+        if self.name.strip():
+            args += ["-c", f"user.name={_one_line(self.name)}"]
+        if self.email.strip():
+            args += ["-c", f"user.email={_one_line(self.email)}"]
+        return args
+
     def env(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        if self.name:
-            out["GIT_AUTHOR_NAME"] = out["GIT_COMMITTER_NAME"] = self.name
-        if self.email:
-            out["GIT_AUTHOR_EMAIL"] = out["GIT_COMMITTER_EMAIL"] = self.email
-        return out
+        """Extra environment for git (none here; the demo dates its commits with it)."""
+        return {}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class GitIdentity:
+    """What git makes of an identity in a repository (see :func:`git_identity`)."""
+
+    name: str
+    email: str
+    #: git's own words when it has no complete identity ("no email was given ..."), else "".
+    problem: str = ""
+
+
+_IDENT_RE = re.compile(r"^(?P<name>.*) <(?P<email>[^<>]*)> \d+ [+-]\d{4}$")
+
+
+def git_identity(root: Path | None, name: str = "", email: str = "") -> GitIdentity:
+    """Who git would commit as in the work tree ``root`` (``None``: outside any repository,
+    the user's own git configuration only), given kbapp's ``name`` and ``email`` (either may be
+    empty; git's configured value then fills in). git decides, with ``git var``, exactly as it
+    would for a commit; when it cannot, ``problem`` says why and ``name``/``email`` hold what
+    git has configured (to prefill a form)."""
+    env = dict(os.environ)
+    env.update(_BASE_ENV)
+    if root is None:  # never the repository the process happens to run in
+        env["GIT_DIR"] = str(Path(tempfile.gettempdir()) / "kbapp-no-repository")
+    cwd = str(root) if root is not None else None
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True,
+                                  text=True, timeout=30, check=False)
+        except FileNotFoundError:
+            raise SyncError("git is not installed or not on PATH") from None
+
+    done = git(*Identity(name, email).config_args(), "var", "GIT_COMMITTER_IDENT")
+    match = _IDENT_RE.match(done.stdout.strip()) if done.returncode == 0 else None
+    if match:
+        return GitIdentity(match["name"], match["email"])
+    configured = {key: git("config", "--get", f"user.{key}").stdout.strip()
+                  for key in ("name", "email")}
+    problem = _first_error_line(done.stderr, ["var"]).removeprefix("git var: ")
+    return GitIdentity(name.strip() or configured["name"], email.strip() or configured["email"],
+                       problem)
 
 
 @dataclass(frozen=True)
@@ -104,12 +169,47 @@ class GitResult:
     stderr: str
 
 
+def _gitpython() -> Any:
+    """GitPython, imported on first use: a search (``kbapp search``) never runs git, and the
+    import alone is 60-80 ms of a 150 ms answer."""
+    import git as gitpython
+
+    return gitpython
+
+
+def _plain_git_dir(root: Path) -> Path | None:
+    """``root``'s git directory when ``root`` is the top of an ordinary work tree (``.git`` a
+    folder, or a file ``gitdir: ...`` in a linked worktree); None when git's environment
+    variables or anything unusual are in play (GitPython decides then)."""
+    if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
+        return None
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return dot_git if (dot_git / "HEAD").is_file() else None
+    if dot_git.is_file():
+        try:
+            first = dot_git.read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, UnicodeDecodeError, IndexError):
+            return None
+        if first.startswith("gitdir:"):
+            found = Path(first[7:].strip())
+            found = found if found.is_absolute() else root / found
+            return found if (found / "HEAD").is_file() else None
+    return None
+
+
 def find_root(path: Path) -> Path:
     """The top of the git work tree containing ``path``."""
     if not path.exists():
         raise NotAKnowledgeBase(f"{path} does not exist")
     if not path.is_dir():
         raise NotAKnowledgeBase(f"{path} is a file; a knowledge base is a folder")
+    for candidate in (path.resolve(), *path.resolve().parents):
+        if (candidate / ".git").exists():
+            if _plain_git_dir(candidate) is not None:
+                return candidate
+            break
+    gitpython = _gitpython()
     try:
         repo = gitpython.Repo(path, search_parent_directories=True)
     except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
@@ -125,23 +225,52 @@ def find_root(path: Path) -> Path:
 class Git:
     """git for one repository. Thread-safe; writes are serialised (see :meth:`write_lock`)."""
 
-    def __init__(self, root: Path, identity: Identity | None = None) -> None:
+    def __init__(
+        self, root: Path, identity: Identity | Callable[[], Identity] | None = None
+    ) -> None:
+        """``identity`` may be a function, asked on first use (finding it can run git)."""
         self.root = Path(root)
-        try:
-            self.repo = gitpython.Repo(self.root)
-        except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
-            raise NotAKnowledgeBase(f"{self.root} is not a git repository") from None
-        self.git_dir = Path(self.repo.git_dir)
-        self.identity = identity or Identity("", "")
+        self._repo: gitpython_types.Repo | None = None
+        plain = _plain_git_dir(self.root)
+        self.git_dir = plain if plain is not None else Path(self.repo.git_dir)
+        self._identity: Identity | None = None
+        self._identity_source: Callable[[], Identity] | None = None
+        if callable(identity):
+            self._identity_source = identity
+        else:
+            self._identity = identity or Identity("", "")
         #: How a fetch or push may ask for credentials (the window and the CLI set it).
         self.prompting = NO_PROMPTS
         self._thread_lock = threading.RLock()
         self._lock_depth = 0
         self._lock_file: int | None = None
 
+    @property
+    def identity(self) -> Identity:
+        if self._identity is None:
+            assert self._identity_source is not None
+            self._identity = self._identity_source()
+        return self._identity
+
+    @identity.setter
+    def identity(self, value: Identity) -> None:
+        self._identity = value
+
+    @property
+    def repo(self) -> gitpython_types.Repo:
+        """GitPython's repository object, made on first use."""
+        if self._repo is None:
+            gitpython = _gitpython()
+            try:
+                self._repo = gitpython.Repo(self.root)
+            except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
+                raise NotAKnowledgeBase(f"{self.root} is not a git repository") from None
+        return self._repo
+
     @staticmethod
     def init_repository(root: Path, bare: bool = False) -> None:
         """``git init`` with ``main`` as the first branch."""
+        gitpython = _gitpython()
         try:
             gitpython.Repo.init(root, bare=bare, initial_branch="main")
         except gitpython.GitCommandError as exc:
@@ -160,11 +289,12 @@ class Git:
     ) -> GitResult:
         """Run ``git <args>`` in the repository. Raises :class:`SyncError` when git fails and
         ``check`` is true; the message is git's first error line, ``details`` all of stderr."""
+        gitpython = _gitpython()
         full_env = dict(_BASE_ENV)
         full_env.update(self.identity.env())
         if env:
             full_env.update(env)
-        command = ["git", *args]
+        command = ["git", *self.identity.config_args(), *args]
         started = time.perf_counter()
         stdin = None
         try:
@@ -315,6 +445,7 @@ class Git:
 
     def read_blob(self, spec: str) -> bytes | None:
         """The bytes of a blob (``<rev>:<path>``, ``:2:<path>``, a blob id), None if absent."""
+        gitpython = _gitpython()
         try:
             status, stdout, _ = self.repo.git.execute(
                 ["git", "cat-file", "blob", spec], with_extended_output=True,
@@ -384,7 +515,9 @@ class Git:
         finally:
             index.unlink(missing_ok=True)
         parents = ["-p", head] if head else []
-        return self.out("commit-tree", tree, *parents, "-m", message)
+        # A backup on no branch: made even before the user has said who they are.
+        return self.out("commit-tree", tree, *parents, "-m", message,
+                        env=None if self.identity.known else _STAND_IN)
 
     def remove_stale_locks(self, older_than: float = 10.0) -> list[str]:
         """Delete lock files a killed git left behind (``index.lock``, ``HEAD.lock``, a ref's
@@ -499,7 +632,7 @@ def _read_progress(process: subprocess.Popen[bytes], lines: list[str],
                    message: str = "") -> None:
             if progress is None:
                 return
-            stage = _STAGES.get(op_code & RemoteProgress.OP_MASK, "")
+            stage = _stage_names().get(op_code & RemoteProgress.OP_MASK, "")
             total = int(float(max_count or 0))
             progress(stage, int(float(cur_count or 0)), total)
 
@@ -533,7 +666,10 @@ def _remove_partial_clone(target: Path, existed: bool) -> None:
         shutil.rmtree(target, ignore_errors=True)
 
 
+@functools.cache
 def _stage_names() -> dict[int, str]:
+    """git's progress stages by GitPython's codes (asked on the first clone: a search never
+    loads GitPython)."""
     from git.remote import RemoteProgress as P
 
     return {P.COUNTING: "Counting objects", P.COMPRESSING: "Compressing objects",
@@ -542,10 +678,12 @@ def _stage_names() -> dict[int, str]:
             P.WRITING: "Writing objects"}
 
 
-_STAGES = _stage_names()
-
 
 _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
+
+#: Author of kbapp's own backup commits (never on a branch) when the user is not known yet.
+_STAND_IN = {"GIT_AUTHOR_NAME": "kbapp", "GIT_AUTHOR_EMAIL": "kbapp@localhost",
+             "GIT_COMMITTER_NAME": "kbapp", "GIT_COMMITTER_EMAIL": "kbapp@localhost"}
 
 
 def _nul_list(paths: Sequence[str]) -> str:

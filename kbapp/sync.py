@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp import conflicts as conflict_store
-from kbapp import documents, mergedriver, policy, recovery
+from kbapp import documents, journal, mergedriver, policy, recovery
 from kbapp.errors import KbError, PolicyError, SyncError
 from kbapp.fsutil import atomic_write
 from kbapp.git import NO_PROMPTS, CloneProgress, Git, Prompting, RemoteError, remote_error
@@ -136,9 +136,12 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
     step(0)
     branch = _branch(git)
     remote = _remote(git)
+    ws.require_identity()  # sync commits (pending work, merges): who, before anything changes
     with git.write_lock():
         report.repaired = repair(ws)
-        pending = _commit_pending(ws)
+        finished = journal.pending_paths(ws)  # saves whose commit failed: their own messages
+        journal.finish(ws)
+        pending = list(dict.fromkeys(finished + _commit_pending(ws)))
     recovery.checkpoint("committed")
     step(1)
     changed: dict[str, None] = dict.fromkeys(pending)
@@ -359,6 +362,8 @@ def _commit_pending(ws: Workspace) -> list[str]:
             index += 1
         if path.endswith(".kbtmp") or path.startswith(".merge_file_"):
             continue  # an atomic save in progress, or git's merge driver copies a crash left
+        if code == "??" and (ws.root / path).is_symlink():
+            continue  # a symbolic link is never part of a knowledge base (lint reports it)
         paths.append(path)
         if code == "??" or code[0] == "A":
             added.add(path)
@@ -367,7 +372,7 @@ def _commit_pending(ws: Workspace) -> list[str]:
     titles: list[str] = []
     for path in paths:
         full = ws.root / path
-        if not full.is_file():
+        if not full.is_file() or full.is_symlink():
             continue
         try:
             data = full.read_bytes()
@@ -479,7 +484,7 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
         base = git.read_blob(blobs[1]) if 1 in blobs else None
         mine = _side(git, blobs.get(2), head, path)
         theirs = _side(git, blobs.get(3), upstream, path)
-        full = ws.root / path
+        full = ws.full_path(path)  # never written through a symbolic link (or into .git)
         author, org = authors.get(path, ("", ""))
         if mine is not None and theirs is not None:
             result = mergedriver.merge(base, mine, theirs, path)

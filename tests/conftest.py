@@ -58,6 +58,23 @@ def _fresh_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 
 @pytest.fixture
+def no_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new user's machine: a fresh HOME, git configured without any identity (and unable to
+    guess one), kbapp without settings. Returns HOME."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
+                         "[protocol \"file\"]\n\tallow = always\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                 "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
 def settings() -> Settings:
     return Settings(user_name="Ana Ribeiro", user_email="ana@internal.example")
 

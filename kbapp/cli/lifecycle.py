@@ -277,7 +277,7 @@ def cmd_capture(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp import capture, documents
 
     workspace = ctx.workspace
-    if args.gap:
+    if args.gap is not None:
         doc = capture.draft_for_gap(workspace, args.gap, template=args.template, title=args.title,
                                     today=args.today)
         if args.dry_run:

@@ -86,6 +86,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("edit.undo", "Undo", "Ctrl+Z", "undo", "&Edit"),
     Action("edit.redo", "Redo", "Ctrl+Shift+Z", "redo", "&Edit"),
     Action("doc.find", "Find in page", "Ctrl+F", "find_in_page", "&Edit"),
+    Action("settings", "Settings…", "Ctrl+,", "show_settings", "&Edit",
+           tip="Who you are (name, e-mail, organisation), the editor, search and sync"),
     # View: the views of the main area; each toggles (see Action.view)
     Action("view.close", "Close view", "Ctrl+W", "close_view", "&View",
            tip="Close the view in front (Esc too, except in the editor)"),

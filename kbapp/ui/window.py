@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from kbapp.drafts import DraftStore
 from kbapp.errors import KbError
 from kbapp.interaction import Level
+from kbapp.settings import LABELS
 from kbapp.ui import actions as action_list
 from kbapp.ui.askpass import askpass_server
 from kbapp.ui.browse import BrowseView, Shelf
@@ -49,6 +50,7 @@ from kbapp.ui.import_flow import ImportFlow
 from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
+from kbapp.ui.settings_dialog import SettingsActions, SettingsDialog, for_window
 from kbapp.ui.sync_view import SyncController, changes_summary
 from kbapp.ui.tasks import Tasks, relay
 from kbapp.ui.view_area import ViewArea
@@ -80,7 +82,9 @@ class WindowInteraction:
         self.last_box: QMessageBox | None = None
 
     def notify(self, message: str, level: Level = Level.INFO, details: str = "") -> None:
-        self.window.statusBar().showMessage(message, 8000)
+        self.window.statusBar().showMessage(for_window(message), 8000)
+        if level is not Level.INFO and self.window.settings_ui.open_for_message(message):
+            return  # "kbapp settings KEY" is for the command line: Settings opens there
         if level is Level.ERROR:
             box = QMessageBox(QMessageBox.Icon.Warning, "kbapp", message, parent=self.window)
             if details:
@@ -92,6 +96,9 @@ class WindowInteraction:
     def confirm(self, question: str, default: bool = False) -> bool:
         answer = QMessageBox.question(self.window, "kbapp", question)
         return answer == QMessageBox.StandardButton.Yes
+
+    def ask_settings(self, reason: str, keys: Sequence[str]) -> bool:
+        return self.window.settings_ui.ask_settings(reason, keys)
 
 
 class StartPage(QLabel):
@@ -132,6 +139,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{workspace.config.name} — kbapp")
         self._lifecycle: LifecycleViews | None = None
         self._cosourcing: CosourcingViews | None = None
+        self._create_identity()
         self._create_views()
         self._create_layout()
         self._create_actions()
@@ -142,6 +150,10 @@ class MainWindow(QMainWindow):
             fit_to_screen(self)
 
     # ------------------------------------------------------------------ construction
+
+    def _create_identity(self) -> None:
+        """Who the user is (first-run dialog, Settings) and settings applied live."""
+        self.settings_ui = SettingsActions(self)
 
     def _create_views(self) -> None:
         ws, tasks = self.workspace, self.tasks
@@ -298,6 +310,7 @@ class MainWindow(QMainWindow):
         self.browse.reload()
         self.sync.start()
         self.offer_drafts()
+        self.settings_ui.offer_first_run()
         self.tasks.run(_import_deferred, lambda _none: self._on_deferred_imported(), owner=self)
 
     def _on_deferred_imported(self) -> None:
@@ -557,6 +570,10 @@ class MainWindow(QMainWindow):
         if self.current_page() == "reader":
             self.reader.go_forward()
 
+    def show_settings(self, focus_key: str | None = None) -> SettingsDialog:
+        """Ctrl+,: the Settings dialog, at the setting ``focus_key`` when one is named."""
+        return self.settings_ui.show_settings(focus_key)
+
     def next_pane(self) -> QWidget | None:
         """F6: the keys go to the next part of the window (the search column, the document,
         each side panel shown), wrapping around; Shift+F6 goes back."""
@@ -621,20 +638,15 @@ class MainWindow(QMainWindow):
 
         settings = self.workspace.settings
         hidden = {"version", "path", "knowledge_bases"}
-        return [(f.name, f.name.replace("_", " ").capitalize(),
+        return [(f.name, LABELS.get(f.name, f.name.replace("_", " ").capitalize()),
                  str(getattr(settings, f.name)))
                 for f in dataclasses.fields(settings) if f.name not in hidden]
 
     def open_setting(self, name: str) -> None:
-        """The palette chose a setting: open the Settings dialog (action ``settings``) at it,
-        or, where there is none, say its value and where it is kept."""
-        show_settings = getattr(self, "show_settings", None)  # the Settings dialog (i12)
-        if callable(show_settings):
-            show_settings(name)  # opened at that setting
-            return
-        action = self.actions_by_id.get("settings")
-        if action is not None:
-            action.trigger()
+        """The palette chose a setting: the Settings dialog at it; for one the dialog does
+        not hold, its value and where it is kept."""
+        if name in LABELS:
+            self.show_settings(name)
             return
         value = getattr(self.workspace.settings, name, "")
         where = self.workspace.settings.path
@@ -815,6 +827,7 @@ class MainWindow(QMainWindow):
             return
         self.save_layout()
         self.sync.stop()
+        self.settings_ui.close()
         self.tasks.wait(10000)
         self.search.close_others()
         super().closeEvent(event)
