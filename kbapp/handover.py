@@ -187,8 +187,8 @@ def handovers(workspace: Workspace, *, include_complete: bool = True,
     if refresh:
         workspace.refresh()
     out = []
-    for entry in workspace.catalog.all():
-        if not entry.usable or entry.status == "retired":
+    for entry in workspace.catalog.summaries(("path", "doc_id", "title", "status", "meta")):
+        if entry.status == "retired":
             continue
         found = read(entry.meta or {}, workspace.config, doc_id=entry.doc_id, title=entry.title,
                      path=entry.path)

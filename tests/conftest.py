@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-# Qt without a display (CI, ssh sessions): set before anything imports Qt.
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Qt without a display (CI, ssh sessions): set before anything imports Qt. The offscreen
+# screen is a 1366×768 laptop's (tests/offscreen-1366x768.json), the smallest kbapp fits.
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    _SCREEN = Path(__file__).resolve().parent / "offscreen-1366x768.json"
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 
 from helpers import (
     CORPORA,

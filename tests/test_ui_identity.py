@@ -125,7 +125,8 @@ def test_new_user_answers_first_run_then_saves_reviews_and_syncs(
     views.show_review_queue()
     queue = views.review_queue
     assert queue.owner_combo.findData("jo@partner.example") > 0  # "Me" is who answered
-    queue.horizon_combo.setCurrentIndex(queue.horizon_combo.findText("Everything"))
+    with qtbot.waitSignal(queue.filled, timeout=20000):  # filled from the thread pool
+        queue.horizon_combo.setCurrentIndex(queue.horizon_combo.findText("Everything"))
     assert queue.select(workspace.load(path).id)
     with qtbot.waitSignal(queue.reviewed, timeout=10000):
         qtbot.mouseClick(queue.reviewed_button, Qt.MouseButton.LeftButton)

@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import (
+    QMenu,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -66,8 +67,13 @@ def lint_text(doc: documents.Document, ctx: LintContext) -> tuple[list[Problem],
     return lint_document(fresh, ctx), fresh.body_start_line()
 
 
+#: A notice's button: what it does, or a menu of (label, what it does) when there are several.
+NoticeAction = Callable[[], None] | list[tuple[str, Callable[[], None]]]
+
+
 class Notice(QFrame):
-    """A bar above the text: what happened, and the buttons to deal with it."""
+    """A bar above the text: what happened, and the buttons to deal with it (a button with a
+    list offers a menu: one entry per document)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -81,18 +87,35 @@ class Notice(QFrame):
         layout.addLayout(self.buttons)
         self.hide()
 
-    def show_message(self, text: str, buttons: list[tuple[str, Callable[[], None]]]) -> None:
+    def show_message(self, text: str, buttons: list[tuple[str, NoticeAction]]) -> None:
         while self.buttons.count():
             item = self.buttons.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
         self.label.setText(text)
-        for label, handler in buttons + [("Dismiss", self.hide)]:
+        dismiss: list[tuple[str, NoticeAction]] = [("Dismiss", self.hide)]
+        for label, handler in buttons + dismiss:
             button = QPushButton(label)
-            button.clicked.connect(lambda _c=False, h=handler: h())
+            if isinstance(handler, list):
+                menu = QMenu(button)
+                for entry, run in handler:
+                    menu.addAction(entry).triggered.connect(lambda _c=False, r=run: r())
+                button.setMenu(menu)
+            else:
+                button.clicked.connect(lambda _c=False, h=handler: h())
             self.buttons.addWidget(button)
         self.show()
+
+    def button_texts(self) -> list[str]:
+        """The buttons' labels, in order (Dismiss last)."""
+        texts = []
+        for index in range(self.buttons.count()):
+            item = self.buttons.itemAt(index)
+            widget = item.widget() if item is not None else None
+            if isinstance(widget, QPushButton):
+                texts.append(widget.text())
+        return texts
 
 
 class EditorView(QWidget):

@@ -11,7 +11,6 @@ merge instead, see :meth:`kbapp.ui.editor.EditorView.on_disk_changed`).
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Callable
 from typing import Any
 
@@ -75,8 +74,10 @@ class SyncController(QObject):
     #: The indicator was clicked while there are conflicts.
     conflicts_requested = Signal()
     message = Signal(str, str)
-    #: What the other organisation changed (a sentence), after a sync or fetch.
-    notification = Signal(str)
+    #: What the other organisation changed (the :class:`kbapp.sync.SyncReport`), after a sync.
+    others_changed = Signal(object)
+    #: How many of the other organisation's commits a background fetch found waiting.
+    incoming = Signal(int)
 
     def __init__(self, workspace: Workspace, tasks: Tasks, parent: QWidget) -> None:
         super().__init__(parent)
@@ -151,10 +152,7 @@ class SyncController(QObject):
 
     def _on_fetched(self, report: Any) -> None:
         if getattr(report, "incoming", 0):
-            n = report.incoming
-            self.notification.emit(
-                f"{n} incoming change{'s' if n != 1 else ''} from the other organisation; "
-                "Sync now (Ctrl+Shift+S) to bring them in.")
+            self.incoming.emit(report.incoming)
         self.refresh_status()
 
     def sync_now(self) -> bool:
@@ -185,9 +183,8 @@ class SyncController(QObject):
     def _on_synced(self, report: Any) -> None:
         self.running = False
         self.progress.hide()
-        summary = changes_summary(report)
-        if summary:
-            self.notification.emit(summary)
+        if report.changed_by_others:
+            self.others_changed.emit(report)
         if report.conflicts:
             n = len(report.conflicts)
             self.message.emit(f"Sync finished with {n} conflict{'s' if n != 1 else ''} to "
@@ -200,10 +197,12 @@ class SyncController(QObject):
     def _on_failed(self, error: Exception) -> None:
         self.running = False
         self.progress.hide()
-        text = str(error) if isinstance(error, KbError) else f"Sync failed: {error!r}"
+        text = str(error) if isinstance(error, KbError) else f"Sync failed: {error}"
         details = getattr(error, "details", "") or ""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Sync failed", html.escape(text),
+        # One box, in plain text (git's words contain quotes and < >, never markup).
+        box = QMessageBox(QMessageBox.Icon.Warning, "Sync failed", text,
                           parent=self.parent_widget)
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText("Nothing was lost: your saved work is committed locally and the "
                                "next sync finishes the job.")
         if details:
@@ -211,5 +210,5 @@ class SyncController(QObject):
         self.failure_box = box
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
-        self.message.emit(text, Level.ERROR.value)
+        self.message.emit(text, Level.WARNING.value)  # the status bar only: the box says it
         self.refresh_status()
