@@ -355,6 +355,13 @@ class Catalog:
         with self.session() as session:
             return list(session.scalars(select(Entry).order_by(Entry.path)))
 
+    def outline_rows(self) -> list[tuple[str, str, str, list[str]]]:
+        """(path, title, type, systems) of every document, light rows for the browse tree."""
+        stmt = select(Entry.path, Entry.title, Entry.type, Entry.systems)
+        with self.session() as session:
+            return [(path, title or "", doc_type or "", [str(s) for s in systems or []])
+                    for path, title, doc_type, systems in session.execute(stmt)]
+
     def summaries(self, columns: Sequence[str]) -> list[Any]:
         """Just ``columns`` of every usable document, ordered by path, as light rows with
         attribute access like an :class:`Entry` (``row.title``). For views over thousands of
