@@ -98,7 +98,7 @@ def check_staged(git: Git) -> list[policy.Violation]:
     for path in (n for n in names if n):
         data = git.read_blob(f":{path}")
         if data is not None:
-            found.extend(policy.check_file(path, data, config))
+            found.extend(policy.check_commit_file(path, data, config))
     return found
 
 

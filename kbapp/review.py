@@ -64,7 +64,10 @@ def review_info(
         return ReviewInfo(ReviewState.RETIRED, None, last_reviewed, interval)
     if last_reviewed is None:
         return ReviewInfo(ReviewState.NEVER, None, None, interval)
-    due = last_reviewed + dt.timedelta(days=interval)
+    try:
+        due = last_reviewed + dt.timedelta(days=interval)
+    except OverflowError:  # a last review in the year 9999: due after the end of the calendar
+        due = dt.date.max
     left = (due - today).days
     if left < 0:
         state = ReviewState.OVERDUE

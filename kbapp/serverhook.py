@@ -169,19 +169,8 @@ def check_commit(git: Git, commit: str, config: KbConfig, pusher_org: str = "") 
         data = git.read_blob(f"{commit}:{path}")
         if data is None:
             continue  # a submodule or a symlink to nowhere: nothing to read
-        if path == CONFIG_PATH:
-            found.extend(_check_config(path, data))
-        found.extend(policy.check_file(path, data, config, lines=added.get(path, set()),
-                                       front_matter=True))
+        found.extend(policy.check_commit_file(path, data, config, lines=added.get(path, set())))
     return [Rejection(commit, v) for v in found]
-
-
-def _check_config(path: str, data: bytes) -> list[policy.Violation]:
-    try:
-        config_from_dict(tomllib.loads(data.decode("utf-8")))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ConfigError) as exc:
-        return [policy.Violation(path, 1, "config", f"the knowledge base settings are broken: {exc}")]
-    return []
 
 
 def _changed_paths(git: Git, commit: str, parents: list[str]) -> list[tuple[str, list[str]]]:

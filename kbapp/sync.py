@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from kbapp import conflicts as conflict_store
 from kbapp import documents, mergedriver, policy, recovery
-from kbapp.errors import KbError, PolicyError, SyncError
+from kbapp.errors import KbError, SyncError
 from kbapp.fsutil import atomic_write
 from kbapp.git import Git, RemoteError, network_env, remote_error
 from kbapp.recovery import BACKUP_PREFIX, CHECKPOINTS, backups, driver_command, prepare, repair
@@ -358,32 +358,33 @@ def _commit_pending(ws: Workspace) -> list[str]:
     if not paths:
         return []
     titles: list[str] = []
+    refused: list[policy.Violation] = []
     for path in paths:
         full = ws.root / path
-        if not full.is_file():
+        if not full.is_file() or full.is_symlink():
             continue
         try:
             data = full.read_bytes()
-            doc = documents.parse(data, path)
-        except KbError:
-            continue  # not text (binary...): committed as a file
+        except OSError as exc:
+            raise SyncError(f"{path} cannot be read ({exc.strerror or exc}); nothing was sent "
+                            "or changed") from None
+        # The very rules the shared repository's hook applies to a pushed file: what passes
+        # here is never refused there (docs/security.md).
+        refused.extend(policy.check_commit_file(path, data, ws.config))
         if path.endswith(".md"):
-            violations = policy.check_document(doc, data, ws.config)
-        else:  # any other text file: at least never a conflict marker
-            line = policy.conflict_marker_line(data.decode("utf-8", errors="replace"))
-            violations = [policy.Violation(path, line, "conflict-marker",
-                                           "contains a merge conflict marker")] if line else []
-        if violations:
             try:
-                policy.enforce(violations)
-            except PolicyError as exc:
-                raise SyncError(
-                    f"{path} was changed outside kbapp and cannot be committed ({violations[0].message}); "
-                    "fix the file and sync again — nothing was sent or changed",
-                    details=exc.details,
-                ) from None
-        if path.endswith(".md"):
-            titles.append(doc.title)
+                titles.append(documents.parse(data, path).title)
+            except KbError:
+                pass
+    if refused:
+        first = refused[0]
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        raise SyncError(
+            f"{first.path} was changed outside kbapp and cannot be committed: line {first.line}: "
+            f"{first.message} [{first.rule}]{more}; fix the file and sync again — nothing was "
+            "sent or changed",
+            details="\n".join(str(v) for v in refused),
+        )
     if len(paths) == 1:
         verb = "Create" if paths[0] in added else (
             "Delete" if not (ws.root / paths[0]).exists() else "Update")

@@ -397,7 +397,7 @@ class Workspace:
         from kbapp import journal
 
         data = documents.serialise(doc)
-        policy.enforce(policy.check_document(doc, data, self.config))
+        policy.enforce(policy.check_commit_file(doc.path, data, self.config))
         with self.git.write_lock():
             if doc.source is None and (self.root / doc.path).exists():
                 # A new document never replaces another one, even one that another kbapp
