@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from kbapp.workspace import Workspace
 
 BACKUP_PREFIX = "refs/kbapp/backup/"
+#: Work that was never in a commit (hand edits met by a repair) or commits a rewrite replaced:
+#: kept here until the user deletes the ref (never pruned).
+KEPT_PREFIX = "refs/kbapp/kept/"
 BACKUP_DAYS = 30
 STATE_FILE = "sync.json"
 
@@ -118,6 +121,14 @@ def checkpoint(name: str) -> None:
 def backup(git: Git, commit: str, reason: str) -> str:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     ref = f"{BACKUP_PREFIX}{stamp}-{reason}"
+    git.run("update-ref", ref, commit)
+    return ref
+
+
+def keep(git: Git, commit: str, reason: str) -> str:
+    """Like :func:`backup`, under :data:`KEPT_PREFIX`: never pruned."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    ref = f"{KEPT_PREFIX}{stamp}-{reason}"
     git.run("update-ref", ref, commit)
     return ref
 

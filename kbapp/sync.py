@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp import conflicts as conflict_store
-from kbapp import documents, mergedriver, policy, recovery
+from kbapp import documents, mergedriver, policy, recovery, refused
 from kbapp.errors import KbError, SyncError
 from kbapp.fsutil import atomic_write
 from kbapp.git import Git, RemoteError, network_env, remote_error
@@ -182,6 +182,10 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
         outgoing = _changes(ws, upstream, head, f"{upstream}..{head}") if upstream else \
             _changes(ws, None, head, head)
         recovery.checkpoint("before-push")
+        refusals = refused.check_unpublished(ws, upstream)
+        if refusals:
+            recovery.save_state(ws, offline=False)
+            raise refused.refused_error(refusals, by_server=False)
         try:
             _push(ws, remote, branch)
         except RemoteError as exc:
@@ -550,6 +554,9 @@ def _push(ws: Workspace, remote: str, branch: str) -> None:
         raise RemoteError("The other organisation pushed at the same time", text.strip(),
                           "rejected")
     if "[remote rejected]" in lowered or "hook declined" in lowered:
+        refusals = refused.parse_hook_output(result.stderr)
+        if refusals:
+            raise refused.refused_error(refusals, by_server=True)
         lines = [line[len("remote:"):].strip() for line in result.stderr.splitlines()
                  if line.startswith("remote:") and line[len("remote:"):].strip()]
         reason = lines[0] if lines else "the server's policy refused it"
