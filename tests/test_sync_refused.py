@@ -144,3 +144,41 @@ def test_one_document_with_a_huge_integer_never_takes_the_others_down(
         assert "unexpected error" not in result.err, (argv, result.err)
         assert result.code in (0, 1, 3), (argv, result.err)
     assert "Fine queue" in cli("--kb", ana.root, "search", "queue").out
+
+
+@pytest.mark.gui
+def test_the_window_offers_the_way_out_of_a_refused_sync(qtbot, hooked: SharedRepo) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMessageBox
+
+    from kbapp.ui.window import MainWindow
+
+    ana = hooked.ana
+    plain_commit(ana.root, {"scripts/env.sh": SECRET, "notes/ok.txt": "keep me\n"}, "Env")
+    ana.settings.fetch_interval_minutes = 0
+    window = MainWindow(ana)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=15000)
+    window.action("sync.now").trigger()
+    qtbot.waitUntil(lambda: window.sync.failure_box is not None
+                    and window.sync.failure_box.isVisible(), timeout=30000)
+    box = window.sync.failure_box
+    assert "scripts/env.sh, line 1" in box.text()
+    take_out = next(b for b in box.buttons() if b.text() == "Take refused content out…")
+    take_out.click()
+    qtbot.waitUntil(lambda: window.sync.drop_box is not None and window.sync.drop_box.isVisible(),
+                    timeout=10000)
+    assert "scripts/env.sh" in window.sync.drop_box.text()
+    go = next(b for b in window.sync.drop_box.buttons() if b.text() == "Take out")
+    go.click()
+    qtbot.waitUntil(lambda: bool(git(ana.root, "for-each-ref", "refs/kbapp/kept/")), timeout=15000)
+    window.tasks.wait()
+    assert not refused.check_unpublished(ana)
+    (ana.root / "scripts/env.sh").write_text("export PGPASSWORD=$(vault read)\n")
+    with qtbot.waitSignal(window.sync.synced, timeout=30000) as synced:
+        window.action("sync.now").trigger()
+    assert synced.args[0].pushed
+    assert git(hooked.remote, "show", "main:notes/ok.txt") == "keep me"
+    assert isinstance(box, QMessageBox)
+    window.tasks.wait()

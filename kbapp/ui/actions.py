@@ -96,6 +96,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("sync.now", "Sync now", "Ctrl+Shift+S", "sync_now", "&Sync", toolbar=True,
            tip="Publish your commits and bring in the other organisation's", icon="view-refresh"),
     Action("sync.conflicts", "Resolve conflicts", "Ctrl+Shift+C", "show_conflicts", "&Sync"),
+    Action("sync.drop_refused", "Take refused content out…", "", "sync.drop_refused", "&Sync",
+           tip="Rebuild your unpublished commits without what the shared repository refuses"),
 )
 
 
