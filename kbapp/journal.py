@@ -62,8 +62,9 @@ def pending_commit(
     atomic_write(journal, json.dumps(record).encode("utf-8"))
     try:
         yield
-    except SaveError:
-        _remove(journal)
+    except SaveError as exc:
+        if not exc.written:
+            _remove(journal)
         raise
     _remove(journal)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import shutil
 import unicodedata
@@ -20,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from kbapp import documents, policy
 from kbapp.config import CONFIG_PATH, KbConfig, load_config, new_config_text
-from kbapp.errors import KbError, NotAKnowledgeBase
+from kbapp.errors import KbError, NotAKnowledgeBase, SaveError, SyncError
 from kbapp.events import Event
-from kbapp.fsutil import atomic_write
+from kbapp.fsutil import atomic_write, disk_full_error, is_disk_full, low_space
 from kbapp.git import Git, Identity, find_root
-from kbapp.interaction import Interaction, SilentInteraction
+from kbapp.interaction import Interaction, Level, SilentInteraction
 from kbapp.links import resolve_relative
 from kbapp.settings import Settings
 from kbapp.templates import TemplateLibrary
@@ -405,12 +406,56 @@ class Workspace:
                 doc.path = self._free_path(doc.path)
             full = self.full_path(doc.path)
             existed = full.exists()
+            previous = _keep_aside(full) if existed and full.is_file() else None
             text = message or f"{verb or ('Update' if existed else 'Create')}: {doc.title}"
-            with journal.pending_commit(self, [doc.path], text):
-                documents.write(doc, full)
-                commit = self.git.commit([doc.path], text, trailers=self.trailers())
-        changes = self.refresh_paths([doc.path])
+            try:
+                with journal.pending_commit(self, [doc.path], text):
+                    documents.write(doc, full)
+                    try:
+                        commit = self.git.commit([doc.path], text, trailers=self.trailers())
+                    except SyncError as exc:
+                        if not (is_disk_full(f"{exc}\n{exc.details}") or low_space(full.parent)):
+                            raise
+                        self._undo_write(doc.path, full, previous, exc)
+            except SaveError as exc:
+                _drop_aside(previous)
+                if exc.reason == "disk-full" and not exc.written and exc.path != str(full):
+                    raise disk_full_error(full, exc.details) from None  # e.g. the journal
+                raise
+            except BaseException:
+                _drop_aside(previous)
+                raise
+            _drop_aside(previous)
+        try:
+            changes = self.refresh_paths([doc.path])
+        except SaveError as exc:  # derived data only: the save itself is committed
+            self.interaction.notify(str(exc), Level.WARNING)
+            from kbapp.catalog import CatalogChanges
+
+            changes = CatalogChanges()
         return SaveResult(doc.path, commit, changes)
+
+    def _undo_write(self, relative: str, full: Path, previous: Path | bytes | None,
+                    exc: SyncError) -> None:
+        """git could not commit a written document (a full disk): put the file back as it
+        was, so what is on disk is what is committed; raises the :class:`SaveError` to show.
+        The old file was kept aside as a hard link, so putting it back is a rename: it needs
+        no free space."""
+        self.git.run("reset", "-q", "--", relative, check=False)  # unstage, when git got that far
+        try:
+            if previous is None:
+                full.unlink(missing_ok=True)
+            elif isinstance(previous, Path):
+                os.replace(previous, full)
+            else:
+                atomic_write(full, previous)
+        except (OSError, SaveError):
+            raise SaveError(
+                f"Could not commit {full}: the disk is full. Your edit is on disk; kbapp "
+                "commits it once there is space again (at the next start or sync).",
+                path=str(full), reason="disk-full", details=exc.details, written=True,
+            ) from None
+        raise disk_full_error(full, exc.details)
 
     def _free_path(self, relative: str) -> str:
         stem, _, suffix = relative.rpartition(".")
@@ -455,3 +500,24 @@ def _append_once(path: Path, block: str) -> None:
         return
     joined = (existing.rstrip("\n") + "\n\n" if existing.strip() else "") + block
     atomic_write(path, joined.encode("utf-8"))
+
+
+def _keep_aside(full: Path) -> Path | bytes:
+    """A hard link to the file about to be replaced (``.name.XXXX.kbtmp``, cleaned by the
+    journal's repair after a crash), to put it back without needing disk space; its bytes
+    where the file system has no hard links."""
+    aside = full.with_name(f".{full.name}.{os.getpid()}.old.kbtmp")
+    try:
+        aside.unlink(missing_ok=True)
+        os.link(full, aside)
+    except OSError:
+        return full.read_bytes()
+    return aside
+
+
+def _drop_aside(aside: Path | bytes | None) -> None:
+    if isinstance(aside, Path):
+        try:
+            aside.unlink(missing_ok=True)
+        except OSError:
+            pass
