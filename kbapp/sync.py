@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from kbapp import conflicts as conflict_store
 from kbapp import documents, mergedriver, policy, recovery, refused
 from kbapp.errors import KbError, SyncError
-from kbapp.fsutil import atomic_write
+from kbapp.fsutil import atomic_write, is_disk_full, low_space
 from kbapp.git import Git, RemoteError, network_env, remote_error
 from kbapp.recovery import BACKUP_PREFIX, CHECKPOINTS, backups, driver_command, prepare, repair
 
@@ -426,8 +426,12 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
     if head == upstream or git.is_ancestor(upstream, head):
         return []
     if git.is_ancestor(head, upstream):
-        recovery.write_state(ws, "merging", {"head": head, "upstream": upstream})
-        git.run("merge", "-q", "--ff-only", upstream)
+        recovery.write_state(ws, "merging", {"head": head, "upstream": upstream, "ff": True})
+        try:
+            git.run("merge", "-q", "--ff-only", upstream)
+            _check_written(git)
+        except KbError as exc:
+            _roll_back(ws, exc)
         recovery.remove_state(ws, "merging")
         return []
     if git.run("merge-base", head, upstream, check=False).status != 0:
@@ -440,19 +444,57 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
         )
     recovery.backup(git, head, "before-merge")
     recovery.write_state(ws, "merging", {"head": head, "upstream": upstream})
-    merged = git.run("merge", "--no-ff", "--no-commit", "--no-edit", upstream, check=False)
-    if merged.status not in (0, 1):
-        git.run("merge", "--abort", check=False)
-        recovery.remove_state(ws, "merging")
-        raise SyncError("The other organisation's changes could not be merged; nothing was "
-                        "changed here", details=(merged.stderr or merged.stdout))
-    recovery.checkpoint("merge-started")
-    met = _settle_unmerged(ws, head, upstream)
-    recovery.checkpoint("merge-settled")
-    message = f"Merge: changes from the shared repository ({remote}/{branch})"
-    git.commit([], message, trailers=ws.trailers(), allow_empty=True)
+    try:
+        merged = git.run("merge", "--no-ff", "--no-commit", "--no-edit", upstream, check=False)
+        if merged.status not in (0, 1):
+            raise SyncError("The other organisation's changes could not be merged",
+                            details=(merged.stderr or merged.stdout))
+        recovery.checkpoint("merge-started")
+        met = _settle_unmerged(ws, head, upstream)
+        recovery.checkpoint("merge-settled")
+        _check_written(git)
+        message = f"Merge: changes from the shared repository ({remote}/{branch})"
+        git.commit([], message, trailers=ws.trailers(), allow_empty=True)
+    except KbError as exc:
+        _roll_back(ws, exc)
     recovery.remove_state(ws, "merging")
     return met
+
+
+def _check_written(git: Git) -> None:
+    """Every file the merge wrote is on disk exactly as git has it in the index: a write that
+    a full disk cut short (git's own or the merge driver's) is found here, before anything is
+    committed, never committed later as if it were the user's edit."""
+    out = git.run("-c", "core.quotepath=off", "diff", "--name-only", "-z", check=False,
+                  strip=False).stdout
+    short = [p for p in out.split("\0") if p]
+    if short:
+        raise SyncError("A file of the merge was not written completely: " + ", ".join(short[:5]),
+                        details="work tree differs from the merged index: " + ", ".join(short))
+
+
+def _roll_back(ws: Workspace, exc: KbError) -> None:
+    """A merge that failed part-way is undone at once (the repair of an interrupted merge:
+    hand edits saved first and put back); raises the error to show. When even that fails (the
+    disk is still full) the merge state stays and the next sync or start undoes it first:
+    nothing half-written is ever committed."""
+    text = f"{exc}\n{getattr(exc, 'details', '')}"
+    full = is_disk_full(text) or low_space(ws.root)
+    why = " (the disk is full)" if full else ""
+    try:
+        recovery.repair(ws)
+    except KbError as second:
+        raise SyncError(
+            f"The other organisation's changes could not be merged{why}; the half-done merge "
+            "is undone at the next sync or start (nothing is lost)"
+            + (" — free some space first" if full else ""),
+            details=f"{text}\n{second}\n{getattr(second, 'details', '')}",
+        ) from None
+    raise SyncError(
+        f"The other organisation's changes could not be merged{why}; nothing was changed here"
+        + (" — free some space and sync again" if full else ""),
+        details=text,
+    ) from None
 
 
 def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
