@@ -83,6 +83,17 @@ def low_space(path: Path | str) -> bool:
         return False
 
 
+def write_failed_for_space(text: str, path: Path | str) -> bool:
+    """Whether a tool that failed (``text``: its error output) did so because the disk holding
+    ``path`` is full: it says so, or it could not write and almost no space is left (git's
+    "couldn't write '...lock'" gives no reason)."""
+    if is_disk_full(text):
+        return True
+    lowered = text.lower()
+    return any(sign in lowered for sign in ("couldn't write", "unable to write", "write error",
+                                            "could not write")) and low_space(path)
+
+
 def disk_full_error(path: Path | str, details: str = "") -> SaveError:
     """The documented message for a save that met a full disk (the file is unchanged)."""
     return SaveError(f"Could not save {path}: the disk is full. The file on disk is unchanged.",

@@ -24,7 +24,7 @@ from pathlib import Path
 import git as gitpython
 
 from kbapp.errors import NotAKnowledgeBase, SyncError
-from kbapp.fsutil import save_error
+from kbapp.fsutil import save_error, write_failed_for_space
 
 log = logging.getLogger(__name__)
 _TRACE = bool(os.environ.get("KBAPP_GIT_TRACE"))
@@ -156,6 +156,9 @@ class Git:
                         1000 * (time.perf_counter() - started))
         result = GitResult(int(status or 0), str(stdout), str(stderr))
         if check and result.status != 0:
+            if write_failed_for_space(result.stderr, self.git_dir):
+                raise SyncError("The disk is full: git could not write; free some space and try "
+                                "again", details=result.stderr.strip())
             raise SyncError(_first_error_line(result.stderr, args), details=result.stderr.strip())
         return result
 

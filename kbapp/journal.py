@@ -63,7 +63,7 @@ def pending_commit(
     try:
         yield
     except SaveError as exc:
-        if not exc.written:
+        if not (exc.written or exc.unfinished):
             _remove(journal)
         raise
     _remove(journal)

@@ -173,6 +173,9 @@ def _put_back(git: Git, snapshot: str, head: str, touched: set[str], upstream: s
                 continue
             if _artefact(git, data, path, head, upstream):
                 continue  # the merge's own (partial) write: the next sync merges again
+            if data is not None and _has_marker(data):
+                kept.append(path)  # a conflict half-resolved by hand: not put back as it is
+                continue
         full = git.root / path
         try:
             if data is None:
@@ -200,10 +203,8 @@ def _artefact(git: Git, data: bytes | None, path: str, head: str, upstream: str)
     the merge result (with or without markers), or a piece of one of those."""
     if data is None:
         return True  # git deletes a file the other side deleted
-    from kbapp import mergedriver, policy
+    from kbapp import mergedriver
 
-    if policy.conflict_marker_line(data.decode("utf-8", errors="replace")) is not None:
-        return True
     mine = git.read_blob(f"{head}:{path}")
     theirs = git.read_blob(f"{upstream}:{path}")
     candidates = [c for c in (mine, theirs) if c is not None]
@@ -225,6 +226,12 @@ def _dirty(git: Git, commit: str, paths: set[str]) -> list[str]:
     out = git.run("-c", "core.quotepath=off", "--no-optional-locks", "--literal-pathspecs", "diff", "--name-only",
                   "-z", commit, "--", *sorted(paths), check=False, strip=False).stdout
     return [p for p in out.split("\0") if p]
+
+
+def _has_marker(data: bytes) -> bool:
+    from kbapp import policy
+
+    return policy.conflict_marker_line(data.decode("utf-8", errors="replace")) is not None
 
 
 def _check_clean(git: Git, head: str, touched: set[str]) -> None:

@@ -340,7 +340,8 @@ def _commit_pending(ws: Workspace) -> list[str]:
     commit): nothing the user saved stays uncommitted. Documents must pass the commit policy;
     one that does not stops the sync with the reason and the file untouched."""
     git = ws.git
-    out = git.run("status", "--porcelain=v1", "-z", "--untracked-files=all", strip=False).stdout
+    out = git.run("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+                  strip=False).stdout
     paths: list[str] = []
     added: set[str] = set()
     items = out.split("\0")

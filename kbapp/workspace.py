@@ -441,7 +441,9 @@ class Workspace:
         was, so what is on disk is what is committed; raises the :class:`SaveError` to show.
         The old file was kept aside as a hard link, so putting it back is a rename: it needs
         no free space."""
-        self.git.run("reset", "-q", "--", relative, check=False)  # unstage, when git got that far
+        # Unstage, when git got that far; on a disk too full even for that, the journal stays
+        # and the next start re-commits the (unchanged) file, which puts the index right.
+        unstaged = self.git.run("reset", "-q", "--", relative, check=False).status == 0
         try:
             if previous is None:
                 full.unlink(missing_ok=True)
@@ -455,7 +457,9 @@ class Workspace:
                 "commits it once there is space again (at the next start or sync).",
                 path=str(full), reason="disk-full", details=exc.details, written=True,
             ) from None
-        raise disk_full_error(full, exc.details)
+        error = disk_full_error(full, exc.details)
+        error.unfinished = not unstaged
+        raise error
 
     def _free_path(self, relative: str) -> str:
         stem, _, suffix = relative.rpartition(".")
