@@ -70,6 +70,8 @@ class DropReport:
     kept: str = ""  # the ref keeping the commits as they were
     left_unfixed: list[Refusal] = field(default_factory=list)  # not about a file (a commit's identity)
     message: str = ""
+    #: each unpublished commit -> the commit that replaces it (its parent's when dropped)
+    replaced: dict[str, str] = field(default_factory=dict)
 
 
 def tracking_ref(ws: Workspace) -> str:
@@ -173,6 +175,7 @@ def drop_refused(ws: Workspace, paths: list[str] | None = None) -> DropReport:
         for commit in commits:
             mapping[commit] = _rebuilt(git, commit, upstream, paths, mapping, report)
         new_head = mapping[head]
+        report.replaced = {old: new for old, new in mapping.items() if old != new}
         # Branch and index move; the work tree keeps every file as it is (the user's own
         # version of the refused files shows as a change still to commit).
         git.run("reset", "-q", "--mixed", new_head)
