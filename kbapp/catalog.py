@@ -45,7 +45,7 @@ from kbapp.links import extract_links
 log = logging.getLogger(__name__)
 
 #: Bump when the tables change; a catalog with another version is rebuilt from the files.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class Base(DeclarativeBase):
@@ -75,6 +75,7 @@ class Entry(Base):
     review_interval: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_reviewed: Mapped[str | None] = mapped_column(String, nullable=True)
     reviewed_by: Mapped[str] = mapped_column(String, default="")
+    review_due: Mapped[str | None] = mapped_column(String, nullable=True)
     owners: Mapped[list[str]] = mapped_column(JSON, default=list)
     systems: Mapped[list[str]] = mapped_column(JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -95,6 +96,10 @@ class Entry(Base):
     @property
     def last_reviewed_date(self) -> dt.date | None:
         return documents.as_date(self.last_reviewed)
+
+    @property
+    def review_due_date(self) -> dt.date | None:
+        return documents.as_date(self.review_due)
 
     @property
     def usable(self) -> bool:
@@ -120,6 +125,7 @@ class Entry(Base):
                 "interval_days": self.review_interval,
                 "last_reviewed": self.last_reviewed,
                 "reviewed_by": self.reviewed_by,
+                "due": self.review_due,
             },
             "error": self.error,
         }
@@ -164,6 +170,7 @@ def entry_values(doc: documents.Document) -> dict[str, Any]:
         "review_interval": interval,
         "last_reviewed": last.isoformat() if last else None,
         "reviewed_by": str(review.get("reviewed_by") or ""),
+        "review_due": due.isoformat() if (due := doc.review_due) else None,
         "owners": doc.owners,
         "systems": doc.systems,
         "tags": doc.tags,

@@ -231,3 +231,25 @@ def update_config_text(text: str, changes: dict[str, Any]) -> str:
     for key, value in changes.items():
         doc[key] = value
     return tomlkit.dumps(doc)
+
+
+def allow_secrets_text(text: str, allowances: list[tuple[str, str]]) -> str:
+    """Add reviewed false positives to ``[secrets] allow`` in config text, each as its
+    ``sha256:`` digest with a comment saying where it was found; comments and layout kept."""
+    doc = tomlkit.parse(text)
+    section = doc.get("secrets")
+    if section is None:
+        section = tomlkit.table()
+        doc["secrets"] = section
+    current = section.get("allow")
+    known = {str(v) for v in current} if current is not None else set()
+    array = tomlkit.array()
+    for value in current or []:
+        array.add_line(str(value))
+    for digest, where in allowances:
+        if digest not in known:
+            known.add(digest)
+            array.add_line(digest, comment=f"reviewed false positive: {where}")
+    array.add_line(indent="")
+    section["allow"] = array
+    return tomlkit.dumps(doc)

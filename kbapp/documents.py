@@ -162,6 +162,12 @@ class Document:
         return as_date(self.review.get("last_reviewed"))
 
     @property
+    def review_due(self) -> dt.date | None:
+        """``review.due``: the next review is not due before this date (set by an import that
+        spreads first reviews over the interval, or by hand to postpone one)."""
+        return as_date(self.review.get("due"))
+
+    @property
     def reviewed_by(self) -> str:
         value = self.review.get("reviewed_by")
         return str(value) if value else ""

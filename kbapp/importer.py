@@ -9,6 +9,7 @@ guessed and why.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import time
@@ -19,13 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp import documents, journal, policy
+from kbapp.config import CONFIG_PATH, allow_secrets_text
 from kbapp.errors import DocumentError, KbError
 from kbapp.fsutil import MAX_DOCUMENT_BYTES, atomic_write
 
 if TYPE_CHECKING:
     from kbapp.workspace import Workspace
 
-_DATE_KEYS = ("last_reviewed", "lastmod", "ms.date", "date", "updated")
 _TAG_KEYS = ("tags", "keywords", "categories")
 
 
@@ -38,12 +39,33 @@ class ImportedFile:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class HeldBack:
+    """A line of a file to import that looks like a secret."""
+
+    source: str  # path in the folder being imported
+    line: int  # line in that (source) file
+    rule: str
+    message: str
+    digest: str  # sha256 of the value, what [secrets] allow records
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}"
+
+
 @dataclass
 class ImportReport:
     source: str
     into: str
     imported: list[ImportedFile] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source path, why)
+    #: Files not imported because a line looks like a secret (the user did not allow them).
+    held_back: list[HeldBack] = field(default_factory=list)
+    #: Secret-looking lines the user accepted as reviewed false positives.
+    allowed: list[HeldBack] = field(default_factory=list)
+    #: First reviews scheduled: (how many, earliest, latest).
+    reviews: tuple[int, dt.date, dt.date] | None = None
     commit: str | None = None
     elapsed: float = 0.0
 
@@ -57,6 +79,13 @@ class ImportReport:
             "imported": len(self.imported),
             "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
             "types": self.type_counts(),
+            "held_back": [dataclasses.asdict(h) for h in self.held_back],
+            "allowed_secrets": [dataclasses.asdict(h) for h in self.allowed],
+            "first_reviews": None if self.reviews is None else {
+                "documents": self.reviews[0],
+                "from": self.reviews[1].isoformat(),
+                "to": self.reviews[2].isoformat(),
+            },
             "commit": self.commit,
             "elapsed_s": round(self.elapsed, 2),
             "files": [
@@ -79,6 +108,25 @@ class ImportReport:
             lines.append("Types were guessed from:")
             for reason, count in guessed.most_common(8):
                 lines.append(f"  {count:6d}  {reason}")
+        if self.reviews is not None:
+            count, first, last = self.reviews
+            lines.append(f"First reviews of {count} documents spread from {first} to {last}.")
+        if self.allowed:
+            lines.append(
+                f"Accepted {len(self.allowed)} secret-looking lines as reviewed false positives "
+                "(recorded by hash in .kb/config.toml, [secrets] allow)."
+            )
+        if self.held_back:
+            files = sorted({h.source for h in self.held_back})
+            lines.append(f"Held back {len(files)} files: these lines look like secrets "
+                         "(line numbers in the files you imported):")
+            for held in self.held_back[:20]:
+                lines.append(f"  {held.where}: {held.message.split(';')[0]} [{held.rule}]")
+            if len(self.held_back) > 20:
+                lines.append(f"  ... and {len(self.held_back) - 20} more (see --json)")
+            lines.append("If they are samples, not real secrets, import again with "
+                         "--allow-secrets: each value is then recorded as a reviewed false "
+                         "positive.")
         if self.skipped:
             lines.append(f"Skipped {len(self.skipped)} files:")
             for source, why in self.skipped[:20]:
@@ -98,6 +146,27 @@ def _markdown_files(src: Path) -> list[Path]:
     return found
 
 
+#: ``progress(phase, done, total)``: phases are "Reading", "Writing", "Committing",
+#: "Cataloguing" and "Indexing", in that order.
+ImportProgress = Callable[[str, int, int], None]
+#: Asked once with every file that looks like it holds a secret; True imports them and records
+#: each value in ``[secrets] allow`` as a reviewed false positive, False holds them back.
+SecretsDecision = Callable[[list[HeldBack]], bool]
+
+
+@dataclass
+class _Planned:
+    source: Path
+    shown: str  # path in the source folder
+    relative: str  # path in the knowledge base
+    doc: documents.Document
+    notes: list[str]
+    reason: str
+    data: bytes = b""
+    findings: list[HeldBack] = field(default_factory=list)
+    scheduled: dt.date | None = None  # the first review import gave it
+
+
 def import_folder(
     workspace: Workspace,
     src: Path | str,
@@ -105,8 +174,18 @@ def import_folder(
     *,
     status: str = "published",
     owner_org: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    review_start: dt.date | None = None,
+    allow_secrets: bool | SecretsDecision = False,
+    progress: ImportProgress | None = None,
+    build_index: bool = True,
 ) -> ImportReport:
+    """Import every Markdown file under ``src`` into ``into`` in one commit.
+
+    First reviews are spread over each type's review interval from ``review_start`` (default:
+    after the coming "due soon" fortnight), so an import never floods the review queue. Files
+    whose text looks like it holds a secret are listed (line numbers in the source file) and
+    imported only when ``allow_secrets`` says so. The catalog and the search index are brought
+    up to date before returning, so the first search after an import answers."""
     started = time.perf_counter()
     src = Path(src).expanduser()
     if not src.is_dir():
@@ -119,51 +198,186 @@ def import_folder(
     if src.resolve() == workspace.root or workspace.root in src.resolve().parents:
         raise KbError("the folder to import is inside the knowledge base already")
     report = ImportReport(str(src), into)
+    step = progress or (lambda phase, done, total: None)
     workspace.refresh()
-    taken = workspace.catalog.ids()
-    known_types = set(workspace.known_types())
-    org = owner_org if owner_org is not None else workspace.identity.org
     files = _markdown_files(src)
+    planned = _read_all(workspace, src, files, into, status, owner_org, report, step)
+    _schedule_first_reviews(planned, workspace, review_start or _default_review_start())
+    allowed = _check_all(workspace, planned, report, allow_secrets)
+    writing = [p for p in planned if not p.findings or allowed]
     written: list[str] = []
-    planned = [_target(src, source, into) for source in files]
+    paths = [CONFIG_PATH] if allowed else []
     with workspace.git.write_lock(), journal.pending_commit(
-        workspace, planned, f"Import: documents from {src.name}", kind="import"
+        workspace, paths + [p.relative for p in writing], f"Import: documents from {src.name}",
+        kind="import",
     ):
-        for number, (source, relative) in enumerate(zip(files, planned), start=1):
-            if progress and (number % 100 == 0 or number == len(files)):
-                progress(number, len(files))
-            shown = source.relative_to(src).as_posix()
-            if workspace.config.is_excluded(relative):
-                report.skipped.append((shown, "not a document here (matches 'exclude' in .kb/config.toml)"))
-                continue
-            if (workspace.root / relative).exists():
-                report.skipped.append((shown, f"{relative} already exists in the knowledge base"))
-                continue
-            try:
-                doc, notes = _read_foreign(source, relative)
-            except DocumentError as exc:
-                report.skipped.append((shown, exc.reason))
-                continue
-            reason = _adopt(doc, notes, taken, known_types, status, org)
-            data = documents.serialise(doc)
-            violations = policy.check_document(doc, data, workspace.config)
-            if violations:
-                report.skipped.append((shown, f"not imported: {violations[0]}"))
-                continue
-            atomic_write(workspace.root / relative, data, durable=False)
-            written.append(relative)
-            report.imported.append(ImportedFile(shown, relative, doc.type, reason, notes))
+        if allowed:
+            _record_allowances(workspace, planned)
+        for number, item in enumerate(writing, start=1):
+            if number % 50 == 0 or number == len(writing):
+                step("Writing", number, len(writing))
+            atomic_write(workspace.root / item.relative, item.data, durable=False)
+            written.append(item.relative)
+            report.imported.append(
+                ImportedFile(item.shown, item.relative, item.doc.type, item.reason, item.notes)
+            )
         if written:
             if hasattr(os, "sync"):  # one flush for the batch instead of one per file
                 os.sync()
+            step("Committing", 0, 1)
             report.commit = workspace.git.commit(
-                [into] if into else written,
+                paths + ([into] if into else written),
                 f"Import: {len(written)} documents from {src.name}",
                 trailers=workspace.trailers(),
             )
-    workspace.refresh()
+            step("Committing", 1, 1)
+            dates = [item.scheduled for item in writing if item.scheduled is not None]
+            if dates:
+                report.reviews = (len(dates), min(dates), max(dates))
+    def cataloguing(done: int, total: int) -> None:
+        step("Cataloguing", done, total)
+
+    if build_index and written:
+        from kbapp.search.index import SearchIndex  # the index is only needed here
+
+        # The index refreshes the catalog itself, so that it indexes the new files in one
+        # build (with progress) rather than file by file as the catalog announces them.
+        SearchIndex.for_workspace(workspace).catch_up(
+            progress=lambda done, total: step("Indexing", done, total),
+            refresh_progress=cataloguing,
+        )
+    else:
+        workspace.refresh(progress=cataloguing)
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def _read_all(
+    workspace: Workspace,
+    src: Path,
+    files: list[Path],
+    into: str,
+    status: str,
+    owner_org: str | None,
+    report: ImportReport,
+    step: ImportProgress,
+) -> list[_Planned]:
+    """Read and adopt every file; what cannot be imported goes to ``report.skipped``."""
+    taken = workspace.catalog.ids()
+    known_types = set(workspace.known_types())
+    org = owner_org if owner_org is not None else workspace.identity.org
+    planned: list[_Planned] = []
+    for number, source in enumerate(files, start=1):
+        if number % 50 == 0 or number == len(files):
+            step("Reading", number, len(files))
+        shown = source.relative_to(src).as_posix()
+        relative = _target(src, source, into)
+        if workspace.config.is_excluded(relative):
+            report.skipped.append((shown, "not a document here (matches 'exclude' in .kb/config.toml)"))
+            continue
+        if (workspace.root / relative).exists():
+            report.skipped.append((shown, f"{relative} already exists in the knowledge base"))
+            continue
+        try:
+            doc, notes = _read_foreign(source, relative)
+        except DocumentError as exc:
+            report.skipped.append((shown, exc.reason))
+            continue
+        reason = _adopt(doc, notes, taken, known_types, status, org)
+        planned.append(_Planned(source, shown, relative, doc, notes, reason))
+    return planned
+
+
+def _default_review_start() -> dt.date:
+    """The day after the "due soon" window: an import adds no review work for the next two weeks."""
+    from kbapp.review import DUE_SOON_DAYS
+
+    return dt.date.today() + dt.timedelta(days=DUE_SOON_DAYS + 1)
+
+
+def _schedule_first_reviews(planned: list[_Planned], workspace: Workspace, start: dt.date) -> None:
+    """Give each document that has no review date a first one (``review.due``), spread evenly
+    over its type's review interval from ``start``, neighbours in the folder tree together."""
+    by_type: dict[str, list[_Planned]] = {}
+    for item in planned:
+        doc = item.doc
+        if doc.status not in ("published", "in-review"):
+            continue
+        if doc.last_reviewed is not None or doc.review_due is not None:
+            continue
+        by_type.setdefault(doc.type, []).append(item)
+    for doc_type, items in by_type.items():
+        items.sort(key=lambda i: i.relative)
+        interval = workspace.config.review_interval(doc_type)
+        for number, item in enumerate(items):
+            due = start + dt.timedelta(days=number * interval // len(items))
+            item.doc.set_review(due=due)
+            item.scheduled = due
+
+
+def _check_all(
+    workspace: Workspace,
+    planned: list[_Planned],
+    report: ImportReport,
+    allow_secrets: bool | SecretsDecision,
+) -> bool:
+    """Serialise each document and check it against the commit policy. Files with other
+    violations are skipped; files whose only problem looks like a secret wait for the decision,
+    which is returned (True: import them and record the values as reviewed false positives)."""
+    keep: list[_Planned] = []
+    for item in planned:
+        item.data = documents.serialise(item.doc)
+        violations = policy.check_document(item.doc, item.data, workspace.config)
+        if not violations:
+            keep.append(item)
+            continue
+        source_text = item.source.read_bytes().decode("utf-8", errors="replace")
+        found = [
+            HeldBack(item.shown, _source_line(item.data, source_text, v.line), v.rule,
+                     v.message, v.digest)
+            for v in violations
+        ]
+        if all(v.digest for v in violations):
+            item.findings = found
+            keep.append(item)
+        else:
+            bad = next(f for f, v in zip(found, violations) if not v.digest)
+            report.skipped.append((item.shown, f"not imported: {bad.where}: {bad.message} [{bad.rule}]"))
+    planned[:] = keep
+    held = [f for item in planned for f in item.findings]
+    if not held:
+        return False
+    allowed = allow_secrets(held) if callable(allow_secrets) else allow_secrets
+    if allowed:
+        report.allowed = held
+    else:
+        report.held_back = held
+        planned[:] = [item for item in planned if not item.findings]
+    return bool(allowed)
+
+
+def _record_allowances(workspace: Workspace, planned: list[_Planned]) -> None:
+    """Write the allowed values into ``.kb/config.toml`` (committed with the import)."""
+    allowances = [(f.digest, f.where) for item in planned for f in item.findings]
+    path = workspace.root / CONFIG_PATH
+    text = allow_secrets_text(path.read_text(encoding="utf-8"), allowances)
+    atomic_write(path, text.encode("utf-8"))
+    workspace.reload_config()
+
+
+def _source_line(written: bytes, source_text: str, line: int) -> int:
+    """The line of the source file that became ``line`` of the imported file (front matter was
+    added or rewritten, and Windows-1252 files were converted, so numbers shift)."""
+    lines = written.decode("utf-8", errors="replace").splitlines()
+    if not 1 <= line <= len(lines):
+        return line
+    wanted = lines[line - 1].strip()
+    source_lines = source_text.splitlines()
+    shift = len(lines) - len(source_lines)  # where the line would be if only a header was added
+    candidates = [n for n, text in enumerate(source_lines, start=1) if text.strip() == wanted]
+    if not candidates:
+        return max(1, line - shift)
+    return min(candidates, key=lambda n: abs(n - (line - shift)))
 
 
 def _target(src: Path, source: Path, into: str) -> str:
@@ -248,12 +462,12 @@ def _adopt(
         meta["tags"] = [part.strip() for part in meta["tags"].split(",") if part.strip()]
 
     if "review" not in meta:
-        for key in _DATE_KEYS:
-            when = _parse_date(meta.get(key))
-            if when is not None:
-                meta["review"] = {"last_reviewed": when}
-                notes.append(f"last_reviewed from {key}")
-                break
+        # A foreign "last_reviewed" is a review; ms.date, lastmod and the like say when the
+        # text was written, so they stay as they are and the first review is scheduled.
+        when = _parse_date(meta.get("last_reviewed"))
+        if when is not None:
+            meta["review"] = {"last_reviewed": when}
+            notes.append("last_reviewed kept")
     return reason
 
 

@@ -54,6 +54,8 @@ class Violation:
     line: int
     rule: str
     message: str
+    #: For a secret: ``sha256:<hex>`` of the value (see :func:`kbapp.secrets.value_digest`).
+    digest: str = ""
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message} [{self.rule}]"
@@ -98,6 +100,7 @@ def check_text(
                 hit.rule,
                 f"looks like a secret: {hit.description} ({hit.preview}); remove it (use a "
                 f"vault reference), or mark a reviewed false positive with '{ALLOW_MARKER}'",
+                hit.digest,
             )
         )
     return found

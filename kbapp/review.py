@@ -1,7 +1,8 @@
 """When a document is due for review, and what state its review is in.
 
 Due date = ``review.last_reviewed`` + interval (the document's own ``review.interval_days``,
-else the type's default from ``.kb/config.toml``). States: ``ok``, ``due`` (within
+else the type's default from ``.kb/config.toml``), and never before ``review.due`` when a
+document has one (an import schedules first reviews that way; a review clears it). States: ``ok``, ``due`` (within
 :data:`DUE_SOON_DAYS`), ``overdue``, ``never`` (never reviewed). Retired documents are not
 reviewed (``retired``).
 """
@@ -57,17 +58,21 @@ def review_info(
     interval_days: int | None,
     config: KbConfig,
     today: dt.date | None = None,
+    scheduled: dt.date | None = None,
 ) -> ReviewInfo:
     today = today or dt.date.today()
     interval = interval_days or config.review_interval(doc_type)
     if status == "retired":
         return ReviewInfo(ReviewState.RETIRED, None, last_reviewed, interval)
-    if last_reviewed is None:
+    if last_reviewed is None and scheduled is None:
         return ReviewInfo(ReviewState.NEVER, None, None, interval)
-    try:
-        due = last_reviewed + dt.timedelta(days=interval)
-    except OverflowError:  # a last review in the year 9999: due after the end of the calendar
-        due = dt.date.max
+    candidates = [d for d in (scheduled,) if d is not None]
+    if last_reviewed is not None:
+        try:
+            candidates.append(last_reviewed + dt.timedelta(days=interval))
+        except OverflowError:  # a last review in the year 9999: due after the calendar ends
+            candidates.append(dt.date.max)
+    due = max(candidates)
     left = (due - today).days
     if left < 0:
         state = ReviewState.OVERDUE
@@ -87,6 +92,9 @@ def review_state_of(entry: object, config: KbConfig, today: dt.date | None = Non
     interval = getattr(entry, "review_interval", None)
     if interval is None:
         interval = getattr(entry, "review_interval_days", None)
+    scheduled = getattr(entry, "review_due_date", None)
+    if scheduled is None and not hasattr(entry, "review_due_date"):
+        scheduled = getattr(entry, "review_due", None)
     return review_info(
         doc_type=str(getattr(entry, "type", "")),
         status=str(getattr(entry, "status", "")),
@@ -94,6 +102,7 @@ def review_state_of(entry: object, config: KbConfig, today: dt.date | None = Non
         interval_days=interval if isinstance(interval, int) else None,
         config=config,
         today=today,
+        scheduled=scheduled if isinstance(scheduled, dt.date) else None,
     )
 
 

@@ -79,7 +79,8 @@ def mark_reviewed(
     if not reviewer:
         raise KbError("kbapp does not know who you are; set it with "
                       "'kbapp settings user_email you@example.com'")
-    doc.set_review(last_reviewed=today or dt.date.today(), reviewed_by=reviewer)
+    # A review moves the next one on: the scheduled first review (``due``) has been done.
+    doc.set_review(last_reviewed=today or dt.date.today(), reviewed_by=reviewer, due=None)
     if doc.status == "in-review":
         doc.set("status", "published")
     return workspace.save(doc, message=_commit_message("Review", doc, note))

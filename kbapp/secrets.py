@@ -62,6 +62,9 @@ class SecretHit:
     rule: str  # e.g. "private-key", "detect-secrets:AWSKeyDetector"
     description: str  # what was found, in words
     preview: str  # the secret shortened to its first characters, never the whole value
+    #: ``sha256:<hex>`` of the value: what ``[secrets] allow`` takes to accept a reviewed false
+    #: positive without writing the value itself into the configuration.
+    digest: str = ""
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.description} ({self.preview}) [{self.rule}]"
@@ -101,8 +104,13 @@ class SecretsPolicy:
     def allows_value(self, value: str) -> bool:
         if not self.allow:
             return False
-        digest = "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+        digest = value_digest(value)
         return any(entry == digest or (entry and entry in value) for entry in self.allow)
+
+
+def value_digest(value: str) -> str:
+    """How ``[secrets] allow`` names a value without holding it: ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def _glob_match(path: str, pattern: str) -> bool:
@@ -443,7 +451,8 @@ def scan_text(
             return
         if policy.inline_allow and _allowed_inline(index, number):
             return
-        hits[number] = SecretHit(path, number, rule, description, _preview(value))
+        hits[number] = SecretHit(path, number, rule, description, _preview(value),
+                                 value_digest(value))
 
     if "private key" in index.lower or "putty-user-key" in index.lower:
         for number, value in _private_keys(index):

@@ -128,16 +128,54 @@ def test_config_allowlist_applies_to_saves(kb: Workspace) -> None:
     assert kb.save(doc).commit
 
 
-def test_import_skips_files_with_secrets_and_names_the_line(kb: Workspace, tmp_path: Path) -> None:
+def _wiki_with_sample_password(tmp_path: Path) -> Path:
     src = tmp_path / "wiki"
     src.mkdir()
     (src / "clean.md").write_text("# Clean\n\nNothing here.\n")
-    (src / "leaky.md").write_text("# Leaky\n\nline\n\nexport PGPASSWORD=s3cr3t-Value9\n")
-    report = import_folder(kb, src)
+    # Front matter that import rewrites: the line numbers of the written file shift, the
+    # report must still name the line of the file the user has.
+    (src / "leaky.md").write_text(
+        "---\ntitle: Leaky\nms.date: 05/25/2020\n---\n# Leaky\n\nline\n\n"
+        "export PGPASSWORD=s3cr3t-Value9\n"
+    )
+    return src
+
+
+def test_import_holds_back_files_with_secrets_naming_the_source_line(
+    kb: Workspace, tmp_path: Path
+) -> None:
+    report = import_folder(kb, _wiki_with_sample_password(tmp_path))
     assert [f.path for f in report.imported] == ["clean.md"]
-    (skipped, why), = report.skipped
-    assert skipped == "leaky.md" and "password-assignment" in why and "leaky.md:" in why
+    (held,) = report.held_back
+    assert (held.source, held.line, held.rule) == ("leaky.md", 9, "password-assignment")
+    assert held.digest.startswith("sha256:")
     assert not (kb.root / "leaky.md").exists()
+    summary = report.summary()
+    assert "leaky.md:9" in summary and "--allow-secrets" in summary
+
+
+def test_import_allows_reviewed_false_positives_in_one_step(kb: Workspace, tmp_path: Path) -> None:
+    """The user sees the list once, says they are samples: the files are imported and each
+    value is recorded by its hash in [secrets] allow, in the same commit."""
+    asked: list[list[str]] = []
+
+    def decide(held: list) -> bool:  # type: ignore[type-arg]
+        asked.append([h.where for h in held])
+        return True
+
+    report = import_folder(kb, _wiki_with_sample_password(tmp_path), allow_secrets=decide)
+    assert asked == [["leaky.md:9"]]
+    assert sorted(f.path for f in report.imported) == ["clean.md", "leaky.md"]
+    config = (kb.root / ".kb/config.toml").read_text()
+    assert report.allowed[0].digest in config and "s3cr3t-Value9" not in config
+    assert "reviewed false positive: leaky.md:9" in config
+    assert git(kb.root, "status", "--porcelain") == ""
+    assert ".kb/config.toml" in git(kb.root, "show", "--name-only", "--format=", "HEAD")
+    # The allowance is the value, not the file: a real secret added later is still refused.
+    doc = kb.load("leaky.md")
+    doc.body += "\nexport MYSQL_PWD=Other-Value-77x\n"
+    with pytest.raises(PolicyError):
+        kb.save(doc)
 
 
 def test_bundled_templates_and_demo_hold_no_secret_hits() -> None:

@@ -137,3 +137,31 @@ class Progress:
             sys.stderr.write("\n")
             sys.stderr.flush()
             self._shown = False
+
+
+class PhaseProgress:
+    """Progress of work done in phases, called with (phase, done, total): a bar per phase on a
+    terminal, one line per phase otherwise (a log or a pipe still shows that work goes on)."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.terminal = sys.stderr.isatty() if enabled is None else enabled
+        self._phase = ""
+        self._bar: Progress | None = None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self._phase:
+            self.finish()
+            self._phase = phase
+            if self.terminal:
+                self._bar = Progress(phase)
+            else:
+                sys.stderr.write(f"{phase} ({total:,})...\n" if total > 1 else f"{phase}...\n")
+                sys.stderr.flush()
+        if self._bar is not None:
+            self._bar(done, total)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.finish()
+            self._bar = None
+            self._shown = False

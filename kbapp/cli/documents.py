@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from kbapp import documents
-from kbapp.cli.common import Context, Progress, print_json, print_table
+from kbapp.cli.common import Context, PhaseProgress, print_json, print_table
 from kbapp.errors import KbError
 from kbapp.settings import Settings
 
@@ -42,6 +44,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="status for documents that have none (default: published)")
     p.add_argument("--org", help="owning organisation for documents that name none "
                    "(default: yours)")
+    p.add_argument("--review-start", type=_date, metavar="YYYY-MM-DD",
+                   help="first reviews are spread over each type's review interval from this "
+                   "day (default: in 15 days, after the 'due soon' window)")
+    p.add_argument("--allow-secrets", action="store_true",
+                   help="import files whose lines look like secrets, recording each value as a "
+                   "reviewed false positive (without it you are asked on a terminal; elsewhere "
+                   "those files are held back and listed)")
+    p.add_argument("--no-index", dest="index", action="store_false",
+                   help="do not bring the search index up to date afterwards")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(func=cmd_import)
 
@@ -130,15 +141,42 @@ def cmd_new(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp.importer import import_folder
 
-    progress = Progress("Importing")
+    progress = PhaseProgress()
+    allow: bool | Callable[[list[Any]], bool] = args.allow_secrets
+    if not allow and sys.stdin.isatty() and sys.stderr.isatty() and not args.json:
+        allow = _ask_about_secrets(progress)
     report = import_folder(ctx.workspace, args.source, args.into, status=args.status,
-                           owner_org=args.org, progress=progress)
+                           owner_org=args.org, review_start=args.review_start,
+                           allow_secrets=allow, progress=progress, build_index=args.index)
     progress.finish()
     if args.json:
         print_json(report.to_dict())
     else:
         print(report.summary())
     return 0
+
+
+def _ask_about_secrets(progress: PhaseProgress) -> Callable[[list[Any]], bool]:
+    """On a terminal: list the secret-looking lines and ask once whether they are samples."""
+
+    def ask(held: list[Any]) -> bool:
+        progress.finish()
+        files = sorted({h.source for h in held})
+        print(f"{len(files)} files have lines that look like secrets:", file=sys.stderr)
+        for item in held:
+            print(f"  {item.where}: {item.message.split(';')[0]} [{item.rule}]", file=sys.stderr)
+        answer = input("Are these samples, not real secrets? Import them and record each value "
+                       "as a reviewed false positive [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2027-01-15") from None
 
 
 def cmd_list(args: argparse.Namespace, ctx: Context) -> int:

@@ -310,14 +310,16 @@ class SearchIndex:
         hits = []
         config = self.ws.config
         for number, ((_docnum, score), fields_) in enumerate(zip(outcome.ranked, stored)):
-            review = fields_.get("review") or (None, None, "")
+            review = fields_.get("review") or (None, None, "", None)
             last = review[0]
+            due = review[3] if len(review) > 3 else None  # stored before review.due existed
             info = review_info(
                 doc_type=fields_.get("type", ""),
                 status=fields_.get("status", ""),
                 last_reviewed=dt.date.fromisoformat(last) if last else None,
                 interval_days=review[1],
                 config=config,
+                scheduled=dt.date.fromisoformat(due) if due else None,
             )
             hit = SearchHit(
                 id=fields_.get("doc_id", ""),
@@ -531,25 +533,29 @@ class SearchIndex:
         progress(len(paths), len(paths))
         return digests, words
 
-    def _refresh_catalog(self) -> None:
+    def _refresh_catalog(self, progress: Progress | None = None) -> None:
         """Bring the catalog up to date without this index re-indexing on the event."""
         self._quiet_thread = threading.get_ident()
         try:
-            self.ws.refresh()
+            self.ws.refresh(progress=progress)
         finally:
             self._quiet_thread = None
 
-    def catch_up(self, progress: Progress | None = None) -> int:
+    def catch_up(
+        self, progress: Progress | None = None, *, refresh_progress: Progress | None = None
+    ) -> int:
         """Index what changed since the index last saw the files (rebuilding it when it is
-        missing or damaged). Returns the number of documents (re)indexed or removed."""
+        missing or damaged). Returns the number of documents (re)indexed or removed.
+        ``refresh_progress`` follows the catalog's refresh that comes first."""
         if self._needs_rebuild:
             with self._writing():
                 # Another process may have rebuilt it while this one waited.
                 if self._needs_rebuild:
                     self._open(locked=True)
                 if self._needs_rebuild:
+                    self._refresh_catalog(refresh_progress)
                     return self._rebuild_locked(progress)
-        self._refresh_catalog()
+        self._refresh_catalog(refresh_progress)
         catalog = self.ws.catalog
         stale = [e.path for e in catalog.needs_indexing()]
         known = {e.path for e in catalog.all()}

@@ -228,6 +228,7 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
             last.isoformat() if last else None,
             doc.review_interval_days,
             str(review.get("reviewed_by") or ""),
+            due.isoformat() if (due := doc.review_due) else None,
         ),
     }
 

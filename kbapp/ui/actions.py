@@ -70,6 +70,8 @@ ACTIONS: tuple[Action, ...] = (
            "&File", tip="Search results also from another knowledge base (an internal one)"),
     Action("kb.search_less", "Stop searching another knowledge base…", "", "other_kbs.stop_searching_kb",
            "&File"),
+    Action("kb.import", "Import a folder of Markdown…", "", "importing.import_folder", "&File",
+           tip="Import another wiki's export or a runbook repository, with progress"),
     Action("app.quit", "Quit", "Ctrl+Q", "close", "&File"),
     # Edit
     Action("edit.undo", "Undo", "Ctrl+Z", "undo", "&Edit"),

@@ -37,6 +37,7 @@ from kbapp.ui.conflicts_view import ConflictsView
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
 from kbapp.ui.new_document import NewDocumentDialog
+from kbapp.ui.import_flow import ImportFlow
 from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self.conflicts = ConflictsView(ws, tasks)
         self.start_page = StartPage(ws)
         self.other_kbs = OtherKbActions(self)
+        self.importing = ImportFlow(self)
         self.notice = Notice()
 
     def _create_layout(self) -> None:
