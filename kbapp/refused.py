@@ -13,8 +13,9 @@ help, the old commit is still in the push. kbapp therefore
   Take refused content out…*): the unpublished commits are rebuilt with the refused files as
   the shared repository has them, every other change kept, commit by commit (authors, dates
   and messages unchanged). The user's own version of each refused file stays in the work tree,
-  uncommitted, to be fixed (the next sync commits it once it passes); the commits as they were
-  stay reachable from ``refs/kbapp/kept/<time>-before-drop-refused`` (never pruned).
+  uncommitted, to be fixed (the next sync commits it once it passes); a ``KB-Org`` trailer
+  that contradicts its committer's e-mail is taken out of the commit message; the commits as
+  they were stay reachable from ``refs/kbapp/kept/<time>-before-drop-refused`` (never pruned).
 
 Nothing here rewrites a published commit: only commits not on the shared branch are rebuilt.
 """
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 REMOTE = "origin"
 #: A problem line of the hook's report (:func:`kbapp.serverhook.report`), after ``remote:``.
+_TRAILER_RE = re.compile(r"^KB-Org:.*\n?", re.M)
 _HOOK_LINE_RE = re.compile(r"^\s*([0-9a-f]{7,40}) (.+?):(\d+): (.*) \[([A-Za-z0-9_.-]+)\]\s*$")
 
 
@@ -157,13 +159,17 @@ def drop_refused(ws: Workspace, paths: list[str] | None = None) -> DropReport:
         if not branch:
             raise SyncError("This knowledge base is not on a branch; nothing was changed")
         upstream = git.rev(f"refs/remotes/{REMOTE}/{branch}")
+        identity: set[str] = set()
         if paths is None:
             refusals = check_unpublished(ws, upstream)
-            report.left_unfixed = [r for r in refusals if r.path.startswith("(")]
+            # A KB-Org trailer that contradicts the committer's e-mail: the trailer goes.
+            identity = {r.commit for r in refusals if r.rule == "identity"}
+            report.left_unfixed = [r for r in refusals
+                                   if r.path.startswith("(") and r.rule != "identity"]
             paths = sorted({r.path for r in refusals if not r.path.startswith("(")})
         report.paths = list(paths)
         commits = unpublished(git, upstream)
-        if not commits or not paths:
+        if not commits or not (paths or identity):
             report.message = "Nothing to take out: the shared repository refuses nothing " \
                 "in your unpublished changes" if not report.left_unfixed else \
                 "The refused part is not in a file: " + str(report.left_unfixed[0])
@@ -173,7 +179,8 @@ def drop_refused(ws: Workspace, paths: list[str] | None = None) -> DropReport:
         report.kept = recovery.keep(git, head, "before-drop-refused")
         mapping: dict[str, str] = {}
         for commit in commits:
-            mapping[commit] = _rebuilt(git, commit, upstream, paths, mapping, report)
+            mapping[commit] = _rebuilt(git, commit, upstream, paths, mapping, report,
+                                       commit in identity)
         new_head = mapping[head]
         report.replaced = {old: new for old, new in mapping.items() if old != new}
         # Branch and index move; the work tree keeps every file as it is (the user's own
@@ -187,7 +194,7 @@ def drop_refused(ws: Workspace, paths: list[str] | None = None) -> DropReport:
 
 
 def _rebuilt(git: Git, commit: str, upstream: str | None, paths: list[str],
-             mapping: dict[str, str], report: DropReport) -> str:
+             mapping: dict[str, str], report: DropReport, drop_trailer: bool = False) -> str:
     parents = git.out("rev-list", "--parents", "-n", "1", commit).split()[1:]
     new_parents = [mapping.get(p, p) for p in parents]
     base = ""
@@ -213,9 +220,10 @@ def _rebuilt(git: Git, commit: str, upstream: str | None, paths: list[str],
     finally:
         index.unlink(missing_ok=True)
     original_tree = git.out("rev-parse", f"{commit}^{{tree}}")
-    if tree == original_tree and new_parents == parents:
+    if tree == original_tree and new_parents == parents and not drop_trailer:
         return commit  # untouched, and so is everything before it
-    if len(new_parents) == 1 and tree == git.out("rev-parse", f"{new_parents[0]}^{{tree}}"):
+    if len(new_parents) == 1 and tree != original_tree and \
+            tree == git.out("rev-parse", f"{new_parents[0]}^{{tree}}"):
         report.dropped += 1
         return new_parents[0]
     if len(new_parents) > 1 and len(set(new_parents)) == 1:
@@ -223,6 +231,8 @@ def _rebuilt(git: Git, commit: str, upstream: str | None, paths: list[str],
     fields = git.out("show", "-s", "--format=%an%x00%ae%x00%aD%x00%cn%x00%ce%x00%cD", commit)
     an, ae, ad, cn, ce, cd = (fields.split("\0") + [""] * 6)[:6]
     message = git.run("show", "-s", "--format=%B", commit, strip=False).stdout
+    if drop_trailer:
+        message = _TRAILER_RE.sub("", message).rstrip() + "\n"
     env = {"GIT_AUTHOR_NAME": an, "GIT_AUTHOR_EMAIL": ae, "GIT_AUTHOR_DATE": ad,
            "GIT_COMMITTER_NAME": cn, "GIT_COMMITTER_EMAIL": ce, "GIT_COMMITTER_DATE": cd}
     args = ["commit-tree", tree]

@@ -182,3 +182,18 @@ def test_the_window_offers_the_way_out_of_a_refused_sync(qtbot, hooked: SharedRe
     assert git(hooked.remote, "show", "main:notes/ok.txt") == "keep me"
     assert isinstance(box, QMessageBox)
     window.tasks.wait()
+
+
+def test_a_trailer_contradicting_the_committer_is_taken_out(hooked: SharedRepo) -> None:
+    ana = hooked.ana
+    (ana.root / "notes.txt").write_text("plain note\n")
+    git(ana.root, "add", "notes.txt")
+    git(ana.root, "commit", "-q", "--no-verify", "-m", "Note\n\nKB-Org: partner")
+    with pytest.raises(refused.RefusedError) as caught:
+        sync.sync(ana)
+    assert caught.value.refusals[0].rule == "identity"
+    report = refused.drop_refused(ana)
+    assert not report.left_unfixed and report.rewritten == 1
+    assert sync.sync(ana).pushed
+    assert git(hooked.remote, "show", "main:notes.txt") == "plain note"
+    assert "KB-Org: partner" not in git(hooked.remote, "log", "--format=%B", "main")
