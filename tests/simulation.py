@@ -183,7 +183,14 @@ class Simulation:
 
     def _pick(self, actor: str) -> str | None:
         docs = self._docs(actor)
-        return self.rng.choice(docs) if docs else None
+        if not docs:
+            return None
+        path = self.rng.choice(docs)
+        try:  # a document that is not UTF-8 (refused content not taken out yet): left alone
+            (self._root(actor) / path).read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return path
 
     def _title(self) -> str:
         self.counter += 1
