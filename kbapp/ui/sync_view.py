@@ -11,7 +11,6 @@ merge instead, see :meth:`kbapp.ui.editor.EditorView.on_disk_changed`).
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Callable
 from typing import Any
 
@@ -198,8 +197,9 @@ class SyncController(QObject):
         self.progress.hide()
         text = str(error) if isinstance(error, KbError) else f"Sync failed: {error!r}"
         details = getattr(error, "details", "") or ""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Sync failed", html.escape(text),
+        box = QMessageBox(QMessageBox.Icon.Warning, "Sync failed", text,
                           parent=self.parent_widget)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # file names and git's words, shown as is
         box.setInformativeText("Nothing was lost: your saved work is committed locally and the "
                                "next sync finishes the job.")
         if details:
@@ -214,7 +214,9 @@ class SyncController(QObject):
         self.failure_box = box
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
-        self.message.emit(text, Level.ERROR.value)
+        # The box above is the error; the status bar repeats it (an ERROR level would open a
+        # second box on top of this one).
+        self.message.emit(text, Level.WARNING.value)
         self.refresh_status()
 
     # ------------------------------------------------------------------ refused content
