@@ -7,6 +7,7 @@ or a script would, bypassing kbapp's checks)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -197,3 +198,16 @@ def test_a_trailer_contradicting_the_committer_is_taken_out(hooked: SharedRepo) 
     assert sync.sync(ana).pushed
     assert git(hooked.remote, "show", "main:notes.txt") == "plain note"
     assert "KB-Org: partner" not in git(hooked.remote, "log", "--format=%B", "main")
+
+
+def test_out_of_range_review_intervals_are_refused_in_the_settings_too(kb) -> None:  # type: ignore[no-untyped-def]
+    from kbapp import policy
+
+    text = (kb.root / ".kb/config.toml").read_text()
+    assert re.search(r"^runbook = \d+$", text, re.M), text
+    for days in ("99999999999999999999999", "0", "40000"):
+        data = re.sub(r"^runbook = \d+$", f"runbook = {days}", text, flags=re.M).encode()
+        found = policy.check_commit_file(".kb/config.toml", data, kb.config)
+        assert [v.rule for v in found] == ["config"], (days, found)
+    fine = re.sub(r"^runbook = \d+$", "runbook = 365", text, flags=re.M).encode()
+    assert policy.check_commit_file(".kb/config.toml", fine, kb.config) == []
