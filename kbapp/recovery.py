@@ -59,6 +59,10 @@ def prepare(ws: Workspace) -> list[str]:
         return []
     try:
         return repair(ws)
+    except KbError as exc:
+        # A full disk, say: the knowledge base still opens (reading a runbook must work during
+        # an incident); sync runs the repair again first and stops there if it still fails.
+        return [f"could not finish a repair yet: {exc}"]
     finally:
         lock.__exit__(None, None, None)
 
