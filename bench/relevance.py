@@ -1,14 +1,23 @@
 #!/usr/bin/env python3
-"""Relevance: do the right runbooks come first? kbapp search against SQLite FTS5 bm25.
+"""Relevance: do the right documents come first? kbapp search against SQLite FTS5 bm25.
 
-    python bench/relevance.py [--queries bench/queries] [--cache DIR] [--show-misses]
+    python bench/relevance.py [--set runbooks|support|all] [--split dev|held|all]
+                              [--cache DIR] [--show-misses] [--json FILE]
 
-Builds (once, kept in --cache) a knowledge base by importing three public runbook
-collections from ../shared/corpora into openshift/, prometheus/ and gitlab/, indexes it, and
-runs every query of bench/queries/*.tsv (``QUERY<TAB>path | path``: the documents that answer
-it). Prints MRR@10, success@1 and success@3 for kbapp and for FTS5 (bm25 over title and
-body, title weighted 5, the query's words OR-ed: FTS5's implicit AND finds nothing for most
-natural-language queries). Record the figures in docs/benchmarks.md.
+Two collections, each built once (kept in --cache) by importing public corpora from
+../shared/corpora into a knowledge base and indexing it:
+
+- ``runbooks``: three runbook collections imported into openshift/, prometheus/ and gitlab/;
+  queries in bench/queries/runbooks.tsv (``QUERY<TAB>path | path``).
+- ``support``: the 5,883 SupportArticles imported as they are; queries in
+  bench/queries/supportarticles.tsv (``SPLIT<TAB>KIND<TAB>QUERY<TAB>path | path``), judged by
+  reading the articles, split into a ``dev`` part (looked at while tuning) and a ``held`` part
+  (evaluated at checkpoints only).
+
+Prints MRR@10, success@1, success@3 and success@10 per kind of query, for kbapp and for FTS5
+(bm25 over title and body, title weighted 5; the query's words AND-ed, then OR-ed to fill up
+to ten results: FTS5's implicit AND alone finds nothing for most natural-language queries).
+Record the figures in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,20 +42,33 @@ SOURCES = {
     "prometheus": "prometheus-operator__runbooks",
     "gitlab": "mattrussi__gitlab-com-runbooks",
 }
+SUPPORT = "gautamanand-dot__SupportArticles-docs"
+KINDS = ["code", "message", "symptom", "typo", "short", "ident"]
 
 
-def load_queries(folder: Path) -> list[tuple[str, list[str]]]:
+@dataclass
+class Query:
+    text: str
+    relevant: list[str]
+    kind: str = "all"
+    split: str = "dev"
+
+
+def load_queries(path: Path) -> list[Query]:
     queries = []
-    for path in sorted(folder.glob("*.tsv")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip() or line.startswith("#"):
-                continue
-            text, relevant = line.split("\t")
-            queries.append((text, [r.strip() for r in relevant.split("|")]))
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        cells = line.split("\t")
+        relevant = [r.strip() for r in cells[-1].split("|")]
+        if len(cells) == 2:
+            queries.append(Query(cells[0], relevant))
+        else:
+            queries.append(Query(cells[2], relevant, kind=cells[1], split=cells[0]))
     return queries
 
 
-def build_kb(kb: Path, corpora: Path):  # type: ignore[no-untyped-def]
+def build_kb(kb: Path, corpora: Path, sources: dict[str, str]):  # type: ignore[no-untyped-def]
     from kbapp.importer import import_folder
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
@@ -53,15 +76,16 @@ def build_kb(kb: Path, corpora: Path):  # type: ignore[no-untyped-def]
     settings = Settings(user_name="Bench", user_email="bench@internal.example")
     if (kb / ".kb" / "config.toml").exists():
         return Workspace.open(kb, settings)
-    ws = Workspace.init(kb, "Runbooks", ["internal", "partner"], settings=settings)
-    for into, name in SOURCES.items():
+    ws = Workspace.init(kb, "Bench", ["internal", "partner"], settings=settings)
+    for into, name in sources.items():
         import_folder(ws, corpora / name, into)
     return ws
 
 
 def metrics(ranks: list[int | None]) -> dict[str, float]:
-    n = len(ranks)
+    n = len(ranks) or 1
     return {
+        "n": len(ranks),
         "mrr@10": sum(1 / r for r in ranks if r and r <= 10) / n,
         "success@1": sum(1 for r in ranks if r == 1) / n,
         "success@3": sum(1 for r in ranks if r and r <= 3) / n,
@@ -76,29 +100,8 @@ def first_relevant(found: list[str], relevant: list[str]) -> int | None:
     return None
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--queries", type=Path, default=ROOT / "bench" / "queries")
-    parser.add_argument("--corpora", type=Path, default=CORPORA)
-    parser.add_argument("--cache", type=Path,
-                        default=Path(tempfile.gettempdir()) / "kbapp-relevance")
-    parser.add_argument("--show-misses", action="store_true")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    os.environ.setdefault("KBAPP_CONFIG_DIR", tempfile.mkdtemp(prefix="kbapp-bench-cfg-"))
+def fts5_table(ws) -> sqlite3.Connection:  # type: ignore[no-untyped-def]
     from kbapp import documents
-    from kbapp.search import SearchIndex
-
-    ws = build_kb(args.cache / "kb", args.corpora)
-    index = SearchIndex.for_workspace(ws)
-    index.catch_up()
-    queries = load_queries(args.queries)
-    known = {e.path for e in ws.catalog.all()}
-    for text, relevant in queries:
-        for path in relevant:
-            if path not in known:
-                print(f"warning: {path} (for {text!r}) is not in the knowledge base")
 
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, path UNINDEXED, "
@@ -107,40 +110,105 @@ def main() -> int:
         if entry.usable:
             doc = documents.load(ws.root / entry.path, entry.path)
             db.execute("INSERT INTO docs VALUES (?,?,?)", (doc.title, doc.body, entry.path))
+    return db
 
-    ours: list[int | None] = []
-    theirs: list[int | None] = []
+
+def fts5_search(db: sqlite3.Connection, text: str) -> list[str]:
+    """bm25 (title ×5): all the words, then any of them to fill up to ten."""
+    words = re.findall(r"\w+", text)
+    if not words:
+        return []
+    sql = "SELECT path FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 5.0, 1.0) LIMIT 10"
+    quoted = [f'"{w}"' for w in words]
+    found = [row[0] for row in db.execute(sql, (" ".join(quoted),))]
+    if len(found) < 10 and len(words) > 1:
+        for (path,) in db.execute(sql.replace("LIMIT 10", "LIMIT 20"), (" OR ".join(quoted),)):
+            if path not in found:
+                found.append(path)
+    return found[:10]
+
+
+def run_set(name: str, ws, queries: list[Query], show_misses: bool) -> dict:  # type: ignore[no-untyped-def]
+    from kbapp.search import SearchIndex
+
+    index = SearchIndex.for_workspace(ws)
+    index.catch_up()
+    known = {e.path for e in ws.catalog.all()}
+    for q in queries:
+        for path in q.relevant:
+            if path not in known:
+                print(f"warning: {path} (for {q.text!r}) is not in the knowledge base")
+    db = fts5_table(ws)
     rows = []
     started = time.perf_counter()
-    for text, relevant in queries:
-        response = index.search(text, 10, snippets=0)  # as typed: the last word may be a prefix
+    for q in queries:
+        response = index.search(q.text, 10, snippets=0)  # as typed: the last word may be a prefix
         found = [hit.path for hit in response.hits]
-        words = re.findall(r"\w+", text)
-        match = " OR ".join(f'"{w}"' for w in words)
-        fts = [row[0] for row in db.execute(
-            "SELECT path FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 5.0, 1.0) LIMIT 10",
-            (match,))] if words else []
-        ours.append(first_relevant(found, relevant))
-        theirs.append(first_relevant(fts, relevant))
-        rows.append({"query": text, "kbapp_rank": ours[-1], "fts5_rank": theirs[-1],
-                     "kbapp_top": found[:3], "fts5_top": fts[:3], "suggestion": response.suggestion})
+        fts = fts5_search(db, q.text)
+        rows.append({"query": q.text, "kind": q.kind, "split": q.split, "relevant": q.relevant,
+                     "kbapp_rank": first_relevant(found, q.relevant),
+                     "fts5_rank": first_relevant(fts, q.relevant),
+                     "kbapp_top": found[:3], "fts5_top": fts[:3],
+                     "suggestion": response.suggestion})
     elapsed = time.perf_counter() - started
-    result = {"queries": len(queries), "documents": len(known), "kbapp": metrics(ours),
-              "fts5_bm25": metrics(theirs)}
-    print(f"{len(queries)} queries over {len(known)} documents ({elapsed:.1f} s)")
-    print(f"{'':10} {'MRR@10':>7} {'s@1':>6} {'s@3':>6} {'s@10':>6}")
-    for name in ("kbapp", "fts5_bm25"):
-        m = result[name]
-        print(f"{name:10} {m['mrr@10']:7.3f} {m['success@1']:6.3f} {m['success@3']:6.3f} "
-              f"{m['success@10']:6.3f}")
-    if args.show_misses:
+    print(f"\n[{name}] {len(queries)} queries over {len(known)} documents ({elapsed:.1f} s)")
+    print(f"{'split':6} {'kind':8} {'n':>3}  {'kbapp MRR':>9} {'s@1':>5} {'s@3':>5} {'s@10':>5}"
+          f"   {'FTS5 MRR':>8} {'s@1':>5} {'s@3':>5} {'s@10':>5}")
+    summary: dict[str, dict] = {}
+    splits = sorted({q.split for q in queries}) + (["all"] if len({q.split for q in queries}) > 1 else [])
+    kinds = [k for k in KINDS if any(q.kind == k for q in queries)]
+    for split in splits:
+        chosen = [r for r in rows if split in ("all", r["split"])]
+        for kind in ["all", *kinds]:
+            part = [r for r in chosen if kind in ("all", r["kind"])]
+            if not part:
+                continue
+            ours = metrics([r["kbapp_rank"] for r in part])
+            theirs = metrics([r["fts5_rank"] for r in part])
+            summary[f"{split}/{kind}"] = {"kbapp": ours, "fts5": theirs}
+            print(f"{split:6} {kind:8} {len(part):3}  {ours['mrr@10']:9.3f} {ours['success@1']:5.2f} "
+                  f"{ours['success@3']:5.2f} {ours['success@10']:5.2f}   {theirs['mrr@10']:8.3f} "
+                  f"{theirs['success@1']:5.2f} {theirs['success@3']:5.2f} {theirs['success@10']:5.2f}")
+    if show_misses:
         for row in rows:
-            if row["kbapp_rank"] != 1:
-                print(f"  {row['query']!r}: kbapp rank {row['kbapp_rank']}, FTS5 {row['fts5_rank']}; "
-                      f"kbapp top {row['kbapp_top']}")
+            if row["kbapp_rank"] != 1 and row["split"] != "held":
+                print(f"  [{row['kind']}] {row['query']!r}: kbapp {row['kbapp_rank']}, "
+                      f"FTS5 {row['fts5_rank']}; kbapp top {row['kbapp_top']}")
+    return {"summary": summary, "queries": rows}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", choices=["runbooks", "support", "all"], default="all")
+    parser.add_argument("--split", choices=["dev", "held", "all"], default="dev",
+                        help="which part of the SupportArticles set (default: dev)")
+    parser.add_argument("--queries", type=Path, default=ROOT / "bench" / "queries")
+    parser.add_argument("--corpora", type=Path, default=CORPORA)
+    parser.add_argument("--cache", type=Path,
+                        default=Path(tempfile.gettempdir()) / "kbapp-relevance")
+    parser.add_argument("--show-misses", action="store_true",
+                        help="list the queries kbapp does not rank first (dev part only)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    os.environ.setdefault("KBAPP_CONFIG_DIR", tempfile.mkdtemp(prefix="kbapp-bench-cfg-"))
+    out = {}
+    if args.set in ("runbooks", "all"):
+        ws = build_kb(args.cache / "kb", args.corpora, SOURCES)
+        out["runbooks"] = run_set("runbooks", ws, load_queries(args.queries / "runbooks.tsv"),
+                                  args.show_misses)
+        ws.close()
+    if args.set in ("support", "all"):
+        if not (args.corpora / SUPPORT).is_dir():
+            print(f"skipped: {args.corpora / SUPPORT} is not there")
+        else:
+            ws = build_kb(args.cache / "support-kb", args.corpora, {"": SUPPORT})
+            queries = [q for q in load_queries(args.queries / "supportarticles.tsv")
+                       if args.split in ("all", q.split)]
+            out["support"] = run_set("support", ws, queries, args.show_misses)
+            ws.close()
     if args.json:
-        args.json.write_text(json.dumps({"summary": result, "queries": rows}, indent=2))
-    ws.close()
+        args.json.write_text(json.dumps(out, indent=2))
     return 0
 
 

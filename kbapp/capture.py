@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from kbapp.activity import Incident
+from kbapp.checklist import Step, checklist_steps
 from kbapp.config import KbConfig
 from kbapp.documents import Document
 from kbapp.errors import KbError
@@ -37,6 +38,7 @@ from kbapp.incident import (
     incidents_for,
     normalise_ticket,
 )
+from kbapp.mdlines import fence
 from kbapp.workspace import SaveResult, Workspace
 
 CAPTURE_TEMPLATE = "post-incident"
@@ -131,10 +133,29 @@ def draft_capture(
         if used:
             related = doc.list_field("related")
             doc.set("related", related + [i for i in used if i not in related])
-        doc.body = _fill_body(doc.body, workspace.config, ticket, incident, session, verdicts, tz)
+        steps = {use.doc_id: _runbook_steps(workspace, use.doc_id) for use in session.runbooks
+                 if use.ticked}
+        doc.body = _fill_body(doc.body, workspace.config, ticket, incident, session, verdicts, tz,
+                              steps)
     elif incident is not None or title:
         doc.body = fill_section(doc.body, "Links", f"- Ticket: {ticket_link(workspace.config, ticket)}")
     return CaptureDraft(doc, incident, session, list(session.runbooks) if session else [])
+
+
+def _runbook_steps(workspace: Workspace, doc_id: str) -> list[Step]:
+    """The runbook's steps as it reads now (for the commands of the steps ticked)."""
+    try:
+        return checklist_steps(workspace.load(doc_id).body)
+    except (KbError, OSError):
+        return []  # removed or unreadable since: the step texts recorded still say what was done
+
+
+def _ticked_step(steps: list[Step], number: int, text: str) -> Step | None:
+    """The step that was ticked: by its number while its text is the one recorded, else the
+    step with that text (the runbook was edited since), else none."""
+    if 0 < number <= len(steps) and steps[number - 1].text == text:
+        return steps[number - 1]
+    return next((step for step in steps if step.text == text), None)
 
 
 def _is_reference(use: RunbookUse) -> bool:
@@ -150,8 +171,10 @@ def _fill_body(
     session: Session,
     verdicts: dict[str, str],
     tz: dt.tzinfo | None,
+    steps: dict[str, list[Step]] | None = None,
 ) -> str:
     assert incident is not None
+    steps = steps or {}
     start = _local(incident.started_at, tz)
     day = start.date()
     zone = start.strftime("%Z") or start.strftime("UTC%z")
@@ -166,22 +189,30 @@ def _fill_body(
     if incident.systems:
         body = fill_section(body, "Environment", "Systems: " + ", ".join(incident.systems))
 
-    resolution = []
+    resolution: list[tuple[dt.datetime, str, Step | None]] = []
     for use in session.runbooks:
         for number, (text, at) in sorted(use.ticked.items(), key=lambda kv: kv[1][1]):
             resolution.append((at, f"{text} (step {number} of [[{use.doc_id}]], "
-                                   f"{_clock(at, tz, day)})"))
+                                   f"{_clock(at, tz, day)})",
+                               _ticked_step(steps.get(use.doc_id, []), number, text)))
     resolution.sort(key=lambda item: item[0])
     if resolution:
-        body = fill_section(body, "Resolution",
-                            "\n".join(f"{n}. {line}" for n, (_, line) in
-                                      enumerate(resolution, start=1)),
+        items = []
+        for n, (_, line, step) in enumerate(resolution, start=1):
+            # The step's commands go under it verbatim, fenced inside the list item: never
+            # joined into its line ("ping -c 5 a ping -c 5 b" would be wrong knowledge).
+            indent = " " * max(4, len(f"{n}. "))  # Python-Markdown nests at 4
+            blocks = [fence(block.text, block.lang, indent) for block in step.code] \
+                if step is not None else []
+            items.append("\n\n".join([f"{n}. {line}", *blocks]))
+        loose = any(step is not None and step.code for _, _, step in resolution)
+        body = fill_section(body, "Resolution", ("\n\n" if loose else "\n").join(items),
                             drop_placeholder_items=True)
 
     commands = [e.text[1:].strip() if e.text.startswith("$") else e.text.strip("`").strip()
                 for e in session.notes if e.text.startswith(("$", "`"))]
     if commands:
-        body = fill_section(body, "Commands", "```\n" + "\n".join(commands) + "\n```",
+        body = fill_section(body, "Commands", fence("\n".join(commands)),
                             drop_empty_fences=True)
 
     body = fill_section(body, "Timeline",
@@ -203,10 +234,11 @@ def _fill_body(
     for use in session.runbooks:
         if not _is_reference(use):
             continue
-        steps = f", {len(use.ticked)} steps ticked" if use.ticked else ""
+        n = len(use.ticked)
+        ticked = f", {n} step{'s' if n != 1 else ''} ticked" if n else ""
         verdict = {"right": ", was right", "needs-fix": ", needs a fix"}.get(
             verdicts.get(use.doc_id, ""), "")
-        links.append(f"- [[{use.doc_id}]] {use.title}{steps}{verdict}")
+        links.append(f"- [[{use.doc_id}]] {use.title}{ticked}{verdict}")
     return fill_section(body, "Links", "\n".join(links))
 
 
@@ -351,7 +383,7 @@ def draft_for_gap(
     (and as a tag line the next search will hit), the running incident's systems and ticket."""
     query = " ".join(query.split())
     if not query:
-        raise KbError("give the search that found nothing")
+        raise KbError("--gap needs the words of the search that found nothing, e.g. --gap \"vpn drops every hour\"")
     incident = incidents_for(workspace).active()
     chosen = template or suggest_template(query, incident_running=incident is not None)
     doc = workspace.draft_from_template(

@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     delete,
+    or_,
     select,
     text,
     update,
@@ -355,6 +356,20 @@ class Catalog:
         with self.session() as session:
             return list(session.scalars(select(Entry).order_by(Entry.path)))
 
+    def files(self) -> list[tuple[str, int, int]]:
+        """(path, size, mtime_ns) of every document as last read: no ORM objects, so 6 ms
+        where :meth:`all` takes 200 for 6,000 documents."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(Entry.path, Entry.size, Entry.mtime_ns))
+            return [(str(p), int(s or 0), int(m or 0)) for p, s, m in rows]
+
+    def stale_paths(self) -> list[str]:
+        """Paths whose indexed content is not their current content."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Entry.path).where(Entry.indexed_hash != Entry.content_hash))
+            return [str(row[0]) for row in rows]
+
     def get(self, path: str) -> Entry | None:
         with self.session() as session:
             return session.get(Entry, path)
@@ -368,6 +383,15 @@ class Catalog:
             return list(
                 session.scalars(select(Entry).where(Entry.title.collate("NOCASE") == title))
             )
+
+    def titles(self) -> list[tuple[str, str, str]]:
+        """(path, title, type) of every usable document, by path: what the palette offers."""
+        with self.session() as session:
+            rows = session.execute(
+                select(Entry.path, Entry.title, Entry.type)
+                .where(or_(Entry.error == "", Entry.error.startswith("front matter")))
+                .order_by(Entry.path))
+            return [(path, title or path, doc_type) for path, title, doc_type in rows]
 
     def ids(self) -> set[str]:
         with self.session() as session:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomlkit
 
 from kbapp.documents import MAX_INTERVAL_DAYS, valid_interval
 from kbapp.errors import ConfigError
@@ -89,6 +88,18 @@ class KbConfig:
     @property
     def org_names(self) -> list[str]:
         return [org.name for org in self.organisations]
+
+    @property
+    def owner_org(self) -> str:
+        """The organisation that owns the knowledge base's settings: ``owner = "..."`` in
+        ``.kb/config.toml``, else the first organisation listed ('' when there is none). Only
+        it may change the settings file (the rules both sides are judged by), unless a
+        ``[[policy.protected]]`` rule for the file says otherwise, and only it may change the
+        knowledge base's sensitivity or owner."""
+        owner = self.raw.get("owner")
+        if isinstance(owner, str) and owner in self.org_names:
+            return owner
+        return self.organisations[0].name if self.organisations else ""
 
     def organisation(self, name: str) -> Organisation | None:
         return next((org for org in self.organisations if org.name == name), None)
@@ -194,6 +205,8 @@ def new_config_text(
     domains: dict[str, list[str]] | None = None,
 ) -> str:
     """The commented ``.kb/config.toml`` that ``kbapp init`` writes."""
+    import tomlkit  # only for writing: reading is tomllib
+
     doc = tomlkit.document()
     doc.add(tomlkit.comment("kbapp knowledge base settings, shared by every organisation."))
     doc.add(tomlkit.comment("Plain TOML: edit it with any editor; kbapp keeps your comments."))
@@ -229,6 +242,8 @@ def new_config_text(
 
 def update_config_text(text: str, changes: dict[str, Any]) -> str:
     """Set top-level keys in config text, keeping everything else as written."""
+    import tomlkit
+
     doc = tomlkit.parse(text)
     for key, value in changes.items():
         doc[key] = value
@@ -238,6 +253,8 @@ def update_config_text(text: str, changes: dict[str, Any]) -> str:
 def allow_secrets_text(text: str, allowances: list[tuple[str, str]]) -> str:
     """Add reviewed false positives to ``[secrets] allow`` in config text, each as its
     ``sha256:`` digest with a comment saying where it was found; comments and layout kept."""
+    import tomlkit
+
     doc = tomlkit.parse(text)
     section = doc.get("secrets")
     if section is None:

@@ -66,3 +66,29 @@ class SaveError(KbError):
         #: True when git's index still holds part of the failed save (the file on disk is
         #: unchanged): the journal stays so that the next start puts the index right.
         self.unfinished = unfinished
+
+
+class SettingNeeded(KbError):
+    """kbapp needs one of the user's own settings before it can go on (``key``, as in
+    ``kbapp settings KEY``); nothing was changed. The window opens its Settings dialog there."""
+
+    def __init__(self, message: str, *, key: str, details: str = "") -> None:
+        super().__init__(message, details)
+        self.key = key
+
+
+class IdentityMissing(SettingNeeded):
+    """Neither kbapp's settings nor git say who the user is, so nothing can be committed;
+    raised before anything is changed."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message, key="user_name", details=details)
+
+
+class NotCommitted(KbError):
+    """The file was written (atomically) but its commit failed: the change is kept on disk,
+    pending, and the next save or sync commits it. ``result`` is what the save produced."""
+
+    def __init__(self, message: str, *, result: object = None, details: str = "") -> None:
+        super().__init__(message, details)
+        self.result = result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -37,8 +38,9 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        # mkstemp makes the file 0600; a new file gets what the user's umask gives any file
+        # (the partner's tools and backups must be able to read it where the umask says so).
+        os.chmod(tmp, mode if mode is not None else new_file_mode())
         os.replace(tmp, path)
     except OSError as exc:
         try:
@@ -48,6 +50,26 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
         raise save_error(path, exc) from exc
     if durable:
         _fsync_dir(path.parent)
+
+
+_UMASK: list[int] = []
+
+
+def new_file_mode() -> int:
+    """The permission bits a new file gets under this process's umask (0o666 & ~umask)."""
+    if not _UMASK:
+        try:  # Linux tells it without changing it
+            with open("/proc/self/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("Umask:"):
+                        _UMASK.append(int(line.split()[1], 8))
+        except (OSError, ValueError):
+            pass
+        if not _UMASK:
+            current = os.umask(0o022)  # elsewhere: read it by setting it, and put it back
+            os.umask(current)
+            _UMASK.append(current)
+    return 0o666 & ~_UMASK[0]
 
 
 _REASONS = {
@@ -123,17 +145,29 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def read_document_bytes(path: Path, display: str | None = None) -> bytes:
-    """Read a file that should be a Markdown document, refusing what is not."""
+    """Read a file that should be a Markdown document, refusing what is not: a symbolic link
+    is never followed (one committed by the other organisation could point at
+    ``.git/config`` or ``/etc/passwd``), a folder or device is not a document."""
     shown = display or str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
-            raise DocumentError(
-                f"file is {size / 1024 / 1024:.0f} MB; documents larger than "
-                f"{MAX_DOCUMENT_BYTES // 1024 // 1024} MB are not opened",
-                path=shown,
-            )
-        return path.read_bytes()
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            raise DocumentError(SYMLINK_REASON, path=shown)
+        if not stat.S_ISREG(info.st_mode):
+            if stat.S_ISDIR(info.st_mode):
+                raise DocumentError("is a folder, not a document", path=shown)
+            raise DocumentError("is not a regular file", path=shown)
+        # O_NOFOLLOW: a link swapped in after the check above is refused too (ELOOP).
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_DOCUMENT_BYTES:
+                raise DocumentError(
+                    f"file is {size / 1024 / 1024:.0f} MB; documents larger than "
+                    f"{MAX_DOCUMENT_BYTES // 1024 // 1024} MB are not opened",
+                    path=shown,
+                )
+            return handle.read()
     except FileNotFoundError:
         raise DocumentError("no such file", path=shown) from None
     except IsADirectoryError:
@@ -141,7 +175,50 @@ def read_document_bytes(path: Path, display: str | None = None) -> bytes:
     except PermissionError:
         raise DocumentError("permission denied", path=shown) from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DocumentError(SYMLINK_REASON, path=shown) from None
         raise DocumentError(f"cannot be read ({exc.strerror or exc})", path=shown) from None
+
+
+SYMLINK_REASON = "is a symbolic link; kbapp never follows links in a knowledge base"
+
+
+def is_git_dir_name(part: str) -> bool:
+    """Whether a path part names git's own folder as some file system sees it: ``.git``,
+    ``.GIT``, ``.git.`` or ``.git `` (Windows drops trailing dots and spaces), ``git~1``
+    (its Windows short name)."""
+    folded = part.casefold().rstrip(". ")
+    return folded == ".git" or folded == "git~1"
+
+
+def check_inside(root: Path, relative: str) -> Path:
+    """``root / relative`` if that stays inside ``root`` without passing through a symbolic
+    link or git's own folder; raises :class:`KbError` otherwise. Nothing is resolved, so a
+    link committed by someone else can never redirect a read or a write."""
+    from kbapp.errors import KbError
+
+    text = relative.replace("\\", "/")
+    if not text.strip("/ ") or Path(text).is_absolute() or text.startswith("/") or (
+            len(text) > 1 and text[1] == ":"):
+        raise KbError(f"{relative} is outside the knowledge base")
+    parts = [part for part in text.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        raise KbError(f"{relative} is outside the knowledge base")
+    if any(is_git_dir_name(part) for part in parts):
+        raise KbError(f"{relative} is inside git's own folder (.git), which is not part of the "
+                      "knowledge base")
+    current = Path(root)
+    for part in parts:
+        current = current / part
+        try:
+            is_link = stat.S_ISLNK(os.lstat(current).st_mode)
+        except OSError:
+            break  # does not exist (yet): nothing below it can be a link either
+        if is_link:
+            link = current.relative_to(root).as_posix()
+            where = link if link == "/".join(parts) else f"{'/'.join(parts)}: {link}"
+            raise KbError(f"{where} {SYMLINK_REASON}")
+    return Path(root).joinpath(*parts)
 
 
 def remove_stale_temporaries(directory: Path) -> list[Path]:

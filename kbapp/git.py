@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import os
+import re
+import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import git as gitpython
+from typing import TYPE_CHECKING, Any
 
 from kbapp.errors import NotAKnowledgeBase, SyncError
 from kbapp.fsutil import save_error, write_failed_for_space
+
+if TYPE_CHECKING:
+    import git as gitpython_types
 
 log = logging.getLogger(__name__)
 _TRACE = bool(os.environ.get("KBAPP_GIT_TRACE"))
@@ -45,20 +51,115 @@ _BASE_ENV = {
 
 
 @dataclass(frozen=True)
+class Prompting:
+    """How git and ssh may ask for a credential (a user name and password or token, a key's
+    passphrase, a new host key) during a network operation.
+
+    - ``askpass`` (the window): git and ssh run that program (``GIT_ASKPASS``, ``SSH_ASKPASS``
+      with ``SSH_ASKPASS_REQUIRE=force``), which asks the window (:mod:`kbapp.askpass`);
+      ``env`` tells it where the window listens.
+    - ``terminal`` (the CLI in a terminal): git and ssh prompt on the terminal, as plain git does.
+    - neither (the default; the CLI without a terminal, scripts, cron): nothing is asked, a
+      missing credential fails at once with a clear message instead of hanging.
+
+    Whatever answers, git's own credential helper (``credential.helper``) stores what worked;
+    kbapp never stores a credential.
+    """
+
+    askpass: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+    terminal: bool = False
+
+    @classmethod
+    def for_console(cls) -> Prompting:
+        """The CLI's: prompt on the terminal when there is one, never otherwise."""
+        try:
+            interactive = sys.stdin is not None and sys.stdin.isatty()
+        except (ValueError, OSError):
+            interactive = False
+        return cls(terminal=interactive)
+
+
+NO_PROMPTS = Prompting()
+
+
+@dataclass(frozen=True)
 class Identity:
-    """Who commits: from the user's settings, else from git's own configuration."""
+    """Who commits: from the user's settings, else from git's own configuration.
+
+    Every git command kbapp runs gets it as ``-c user.name=… -c user.email=…`` (see
+    :meth:`config_args`), so commits, merge commits and ``commit-tree`` all carry it without
+    touching anyone's git configuration."""
 
     name: str
     email: str
     org: str = ""
 
+    @property
+    def known(self) -> bool:
+        """Both a name and an e-mail: enough for git to commit."""
+        return bool(self.name.strip() and self.email.strip())
+
+    def config_args(self) -> list[str]:
+        """``git -c`` options: the name and e-mail when set; and git never makes one up from
+        the login and host name (``user.useConfigOnly``), it asks, as kbapp does."""
+        args = ["-c", "user.useConfigOnly=true"]
+        if self.name.strip():
+            args += ["-c", f"user.name={_one_line(self.name)}"]
+        if self.email.strip():
+            args += ["-c", f"user.email={_one_line(self.email)}"]
+        return args
+
     def env(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        if self.name:
-            out["GIT_AUTHOR_NAME"] = out["GIT_COMMITTER_NAME"] = self.name
-        if self.email:
-            out["GIT_AUTHOR_EMAIL"] = out["GIT_COMMITTER_EMAIL"] = self.email
-        return out
+        """Extra environment for git (none here; the demo dates its commits with it)."""
+        return {}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class GitIdentity:
+    """What git makes of an identity in a repository (see :func:`git_identity`)."""
+
+    name: str
+    email: str
+    #: git's own words when it has no complete identity ("no email was given ..."), else "".
+    problem: str = ""
+
+
+_IDENT_RE = re.compile(r"^(?P<name>.*) <(?P<email>[^<>]*)> \d+ [+-]\d{4}$")
+
+
+def git_identity(root: Path | None, name: str = "", email: str = "") -> GitIdentity:
+    """Who git would commit as in the work tree ``root`` (``None``: outside any repository,
+    the user's own git configuration only), given kbapp's ``name`` and ``email`` (either may be
+    empty; git's configured value then fills in). git decides, with ``git var``, exactly as it
+    would for a commit; when it cannot, ``problem`` says why and ``name``/``email`` hold what
+    git has configured (to prefill a form)."""
+    env = dict(os.environ)
+    env.update(_BASE_ENV)
+    if root is None:  # never the repository the process happens to run in
+        env["GIT_DIR"] = str(Path(tempfile.gettempdir()) / "kbapp-no-repository")
+    cwd = str(root) if root is not None else None
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True,
+                                  text=True, timeout=30, check=False)
+        except FileNotFoundError:
+            raise SyncError("git is not installed or not on PATH") from None
+
+    done = git(*Identity(name, email).config_args(), "var", "GIT_COMMITTER_IDENT")
+    match = _IDENT_RE.match(done.stdout.strip()) if done.returncode == 0 else None
+    if match:
+        return GitIdentity(match["name"], match["email"])
+    configured = {key: git("config", "--get", f"user.{key}").stdout.strip()
+                  for key in ("name", "email")}
+    problem = _first_error_line(done.stderr, ["var"]).removeprefix("git var: ")
+    return GitIdentity(name.strip() or configured["name"], email.strip() or configured["email"],
+                       problem)
 
 
 @dataclass(frozen=True)
@@ -68,12 +169,47 @@ class GitResult:
     stderr: str
 
 
+def _gitpython() -> Any:
+    """GitPython, imported on first use: a search (``kbapp search``) never runs git, and the
+    import alone is 60-80 ms of a 150 ms answer."""
+    import git as gitpython
+
+    return gitpython
+
+
+def _plain_git_dir(root: Path) -> Path | None:
+    """``root``'s git directory when ``root`` is the top of an ordinary work tree (``.git`` a
+    folder, or a file ``gitdir: ...`` in a linked worktree); None when git's environment
+    variables or anything unusual are in play (GitPython decides then)."""
+    if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
+        return None
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return dot_git if (dot_git / "HEAD").is_file() else None
+    if dot_git.is_file():
+        try:
+            first = dot_git.read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, UnicodeDecodeError, IndexError):
+            return None
+        if first.startswith("gitdir:"):
+            found = Path(first[7:].strip())
+            found = found if found.is_absolute() else root / found
+            return found if (found / "HEAD").is_file() else None
+    return None
+
+
 def find_root(path: Path) -> Path:
     """The top of the git work tree containing ``path``."""
     if not path.exists():
         raise NotAKnowledgeBase(f"{path} does not exist")
     if not path.is_dir():
         raise NotAKnowledgeBase(f"{path} is a file; a knowledge base is a folder")
+    for candidate in (path.resolve(), *path.resolve().parents):
+        if (candidate / ".git").exists():
+            if _plain_git_dir(candidate) is not None:
+                return candidate
+            break
+    gitpython = _gitpython()
     try:
         repo = gitpython.Repo(path, search_parent_directories=True)
     except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
@@ -89,21 +225,52 @@ def find_root(path: Path) -> Path:
 class Git:
     """git for one repository. Thread-safe; writes are serialised (see :meth:`write_lock`)."""
 
-    def __init__(self, root: Path, identity: Identity | None = None) -> None:
+    def __init__(
+        self, root: Path, identity: Identity | Callable[[], Identity] | None = None
+    ) -> None:
+        """``identity`` may be a function, asked on first use (finding it can run git)."""
         self.root = Path(root)
-        try:
-            self.repo = gitpython.Repo(self.root)
-        except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
-            raise NotAKnowledgeBase(f"{self.root} is not a git repository") from None
-        self.git_dir = Path(self.repo.git_dir)
-        self.identity = identity or Identity("", "")
+        self._repo: gitpython_types.Repo | None = None
+        plain = _plain_git_dir(self.root)
+        self.git_dir = plain if plain is not None else Path(self.repo.git_dir)
+        self._identity: Identity | None = None
+        self._identity_source: Callable[[], Identity] | None = None
+        if callable(identity):
+            self._identity_source = identity
+        else:
+            self._identity = identity or Identity("", "")
+        #: How a fetch or push may ask for credentials (the window and the CLI set it).
+        self.prompting = NO_PROMPTS
         self._thread_lock = threading.RLock()
         self._lock_depth = 0
         self._lock_file: int | None = None
 
+    @property
+    def identity(self) -> Identity:
+        if self._identity is None:
+            assert self._identity_source is not None
+            self._identity = self._identity_source()
+        return self._identity
+
+    @identity.setter
+    def identity(self, value: Identity) -> None:
+        self._identity = value
+
+    @property
+    def repo(self) -> gitpython_types.Repo:
+        """GitPython's repository object, made on first use."""
+        if self._repo is None:
+            gitpython = _gitpython()
+            try:
+                self._repo = gitpython.Repo(self.root)
+            except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
+                raise NotAKnowledgeBase(f"{self.root} is not a git repository") from None
+        return self._repo
+
     @staticmethod
     def init_repository(root: Path, bare: bool = False) -> None:
         """``git init`` with ``main`` as the first branch."""
+        gitpython = _gitpython()
         try:
             gitpython.Repo.init(root, bare=bare, initial_branch="main")
         except gitpython.GitCommandError as exc:
@@ -122,11 +289,12 @@ class Git:
     ) -> GitResult:
         """Run ``git <args>`` in the repository. Raises :class:`SyncError` when git fails and
         ``check`` is true; the message is git's first error line, ``details`` all of stderr."""
+        gitpython = _gitpython()
         full_env = dict(_BASE_ENV)
         full_env.update(self.identity.env())
         if env:
             full_env.update(env)
-        command = ["git", *args]
+        command = ["git", *self.identity.config_args(), *args]
         started = time.perf_counter()
         stdin = None
         try:
@@ -161,6 +329,11 @@ class Git:
                                 "again", details=result.stderr.strip())
             raise SyncError(_first_error_line(result.stderr, args), details=result.stderr.strip())
         return result
+
+    def network_env(self) -> dict[str, str]:
+        """Environment for a fetch or push from this repository (see :class:`Prompting`)."""
+        own_ssh = bool(self.config_get("core.sshCommand"))
+        return network_env(self.prompting, own_ssh=own_ssh)
 
     def out(self, *args: str, **kwargs: object) -> str:
         """stdout of a git command that must succeed."""
@@ -275,6 +448,7 @@ class Git:
 
     def read_blob(self, spec: str) -> bytes | None:
         """The bytes of a blob (``<rev>:<path>``, ``:2:<path>``, a blob id), None if absent."""
+        gitpython = _gitpython()
         try:
             status, stdout, _ = self.repo.git.execute(
                 ["git", "cat-file", "blob", spec], with_extended_output=True,
@@ -344,7 +518,9 @@ class Git:
         finally:
             index.unlink(missing_ok=True)
         parents = ["-p", head] if head else []
-        return self.out("commit-tree", tree, *parents, "-m", message)
+        # A backup on no branch: made even before the user has said who they are.
+        return self.out("commit-tree", tree, *parents, "-m", message,
+                        env=None if self.identity.known else _STAND_IN)
 
     def remove_stale_locks(self, older_than: float = 10.0) -> list[str]:
         """Delete lock files a killed git left behind (``index.lock``, ``HEAD.lock``, a ref's
@@ -376,20 +552,141 @@ class Git:
         return removed
 
     @staticmethod
-    def clone(url: str, path: Path, timeout: float = 600) -> None:
-        """``git clone URL PATH`` (no prompts); raises :class:`SyncError` with git's message."""
+    def clone(
+        url: str,
+        path: Path,
+        timeout: float = 600,
+        *,
+        prompting: Prompting = NO_PROMPTS,
+        progress: CloneProgress | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> None:
+        """``git clone --progress URL PATH``; raises :class:`RemoteError` with git's message.
+
+        ``progress(stage, done, total)`` hears git's progress lines ("Receiving objects", 45,
+        100), parsed by GitPython's :class:`~git.RemoteProgress`. When ``cancelled()`` becomes
+        true git is stopped and what it had written is removed (:class:`CloneCancelled`)."""
+        target = Path(path)
+        existed = target.exists()
         env = dict(os.environ)
         env.update(_BASE_ENV)
-        env.update(network_env())
-        done = subprocess.run(
-            ["git", "clone", "--quiet", "--", url, str(path)], env=env, capture_output=True,
-            text=True, timeout=timeout, check=False,
-        )
-        if done.returncode != 0:
-            raise remote_error("clone", done.stderr)
+        global_ssh = subprocess.run(["git", "config", "--get", "core.sshCommand"], env=env,
+                                    cwd=tempfile.gettempdir(),  # the user's config, no repository's
+                                    capture_output=True, text=True, check=False).stdout.strip()
+        env.update(network_env(prompting, own_ssh=bool(global_ssh)))
+        try:
+            process = subprocess.Popen(
+                ["git", "clone", "--progress", "--", url, str(target)], env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError:
+            raise SyncError("git is not installed or not on PATH") from None
+        lines: list[str] = []
+        reader = threading.Thread(target=_read_progress, args=(process, lines, progress),
+                                  daemon=True)
+        reader.start()
+        deadline = time.monotonic() + timeout
+        stopped = ""
+        while process.poll() is None:
+            if cancelled is not None and cancelled():
+                stopped = "cancelled"
+            elif time.monotonic() > deadline:
+                stopped = "timeout"
+            if stopped:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                break
+            time.sleep(0.05)
+        reader.join(5)
+        if process.stderr is not None:
+            process.stderr.close()
+        stderr = "\n".join(lines)
+        if stopped or process.returncode != 0:
+            _remove_partial_clone(target, existed)
+        if stopped == "cancelled":
+            raise CloneCancelled("Cloning was cancelled; nothing was kept", stderr)
+        if stopped == "timeout":
+            raise RemoteError(f"git clone did not finish within {timeout:.0f} s; nothing was "
+                              "kept", stderr, "offline")
+        if process.returncode != 0:
+            raise remote_error("clone", stderr)
+
+
+#: ``progress(stage, done, total)`` during a clone: git's stage ("Receiving objects") and counts.
+CloneProgress = Callable[[str, int, int], None]
+
+
+class CloneCancelled(SyncError):
+    """The user stopped a clone; nothing of it was kept."""
+
+
+def _read_progress(process: subprocess.Popen[bytes], lines: list[str],
+                   progress: CloneProgress | None) -> None:
+    """Read git's stderr, split at the carriage returns of its progress meter; progress lines go
+    to ``progress``, the rest (errors, hints, "Cloning into") is kept in ``lines``."""
+    from git.remote import RemoteProgress
+
+    class _Relay(RemoteProgress):
+        def update(self, op_code: int, cur_count: str | float, max_count: str | float | None = None,
+                   message: str = "") -> None:
+            if progress is None:
+                return
+            stage = _stage_names().get(op_code & RemoteProgress.OP_MASK, "")
+            total = int(float(max_count or 0))
+            progress(stage, int(float(cur_count or 0)), total)
+
+    relay = _Relay()
+    handle = relay.new_message_handler()
+    assert process.stderr is not None
+    buffer = b""
+    while True:
+        chunk = process.stderr.read1(4096) if hasattr(process.stderr, "read1") else \
+            process.stderr.read(4096)
+        if not chunk:
+            break
+        buffer += chunk
+        *complete, buffer = re.split(rb"[\r\n]", buffer)
+        for raw in complete:
+            line = raw.decode("utf-8", "replace")
+            if line.strip():
+                handle(line)
+    if buffer.strip():
+        handle(buffer.decode("utf-8", "replace"))
+    lines.extend(relay.error_lines + relay.other_lines)
+
+
+def _remove_partial_clone(target: Path, existed: bool) -> None:
+    if not target.exists():
+        return
+    if existed:  # an empty folder the user chose: leave it, empty
+        for child in target.iterdir():
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    else:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+@functools.cache
+def _stage_names() -> dict[int, str]:
+    """git's progress stages by GitPython's codes (asked on the first clone: a search never
+    loads GitPython)."""
+    from git.remote import RemoteProgress as P
+
+    return {P.COUNTING: "Counting objects", P.COMPRESSING: "Compressing objects",
+            P.RECEIVING: "Receiving objects", P.RESOLVING: "Resolving deltas",
+            P.FINDING_SOURCES: "Finding sources", P.CHECKING_OUT: "Updating files",
+            P.WRITING: "Writing objects"}
+
 
 
 _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
+
+#: Author of kbapp's own backup commits (never on a branch) when the user is not known yet.
+_STAND_IN = {"GIT_AUTHOR_NAME": "kbapp", "GIT_AUTHOR_EMAIL": "kbapp@localhost",
+             "GIT_COMMITTER_NAME": "kbapp", "GIT_COMMITTER_EMAIL": "kbapp@localhost"}
 
 
 def _nul_list(paths: Sequence[str]) -> str:
@@ -437,11 +734,38 @@ def merge_file(
     return done.stdout, done.returncode
 
 
-def network_env() -> dict[str, str]:
-    """Environment for git talking to a remote: ssh never asks and gives up on a dead host."""
-    if os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH"):
-        return {}
-    return {"GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=20"}
+def network_env(prompting: Prompting = NO_PROMPTS, *, own_ssh: bool = False) -> dict[str, str]:
+    """Environment for git talking to a remote, following ``prompting`` (:class:`Prompting`).
+
+    ssh gives up on a dead host after 20 s and, when nothing may be asked, never asks
+    (``BatchMode``). A user's own ssh command (``GIT_SSH_COMMAND``, ``GIT_SSH``, or
+    ``core.sshCommand``: ``own_ssh``) is left as it is."""
+    from kbapp import askpass
+
+    env: dict[str, str] = {}
+    if prompting.askpass:
+        env.update({
+            "GIT_ASKPASS": prompting.askpass, "SSH_ASKPASS": prompting.askpass,
+            # OpenSSH >= 8.4 asks through askpass even with a terminal; older ssh do when
+            # the desktop session has a DISPLAY
+            "SSH_ASKPASS_REQUIRE": "force",
+            "GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": os.environ.get("GCM_INTERACTIVE", "auto"),
+        })
+        env.update(prompting.env)
+        ssh = "ssh -o ConnectTimeout=20"
+    elif prompting.terminal:
+        env.update({
+            "GIT_ASKPASS": os.environ.get("GIT_ASKPASS", ""),
+            "SSH_ASKPASS": os.environ.get("SSH_ASKPASS", ""),
+            "GIT_TERMINAL_PROMPT": "1", "GCM_INTERACTIVE": os.environ.get("GCM_INTERACTIVE", "auto"),
+        })
+        ssh = "ssh -o ConnectTimeout=20"
+    else:
+        env.update({askpass.ADDRESS_ENV: "", askpass.TOKEN_ENV: ""})
+        ssh = "ssh -o BatchMode=yes -o ConnectTimeout=20"
+    if not (own_ssh or os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH")):
+        env["GIT_SSH_COMMAND"] = ssh
+    return env
 
 
 #: What git prints when the remote cannot be reached at all (as opposed to refusing us).
@@ -469,15 +793,29 @@ class RemoteError(SyncError):
 
 def remote_error(action: str, stderr: str) -> RemoteError:
     """One clear sentence for a failed fetch/push/clone, git's own words in ``details``."""
+    from kbapp.askpass import CANCELLED
+
     text = stderr.lower()
+    if CANCELLED in stderr:
+        return RemoteError(
+            f"Cancelled: no credentials were given, so nothing was done ({action})",
+            stderr.strip(), "cancelled")
+    if "terminal prompts disabled" in text or "could not read username" in text \
+            or "could not read password" in text:
+        return RemoteError(
+            f"The shared repository refused your credentials ({action}): it asks for a user "
+            "name and password or token, and there is no terminal or window to ask you; run "
+            "kbapp in a terminal or its window, or let git's credential helper remember them",
+            stderr.strip(), "auth")
     if "does not appear to be a git repository" in text or "not exported" in text \
             or "repository not found" in text or "no such file or directory" in text:
         return RemoteError(
             f"The shared repository was not found ({action}); check its address", stderr.strip())
     if any(hint in text for hint in _AUTH_HINTS):
         return RemoteError(
-            f"The shared repository refused your credentials ({action}); check your access "
-            "(SSH key, token) and try again", stderr.strip(), "auth")
+            f"The shared repository refused your credentials ({action}): the user name, "
+            "password or token, or the SSH key or its passphrase, was not accepted; check them "
+            "and try again", stderr.strip(), "auth")
     if any(hint in text for hint in _OFFLINE_HINTS):
         return RemoteError(
             f"The shared repository cannot be reached ({action}); your work is kept here and "

@@ -26,6 +26,7 @@ from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict, load_config
 from kbapp.errors import ConfigError, KbError
 from kbapp.fsutil import atomic_write
 from kbapp.git import Git, find_root
+from kbapp.interaction import terminal_safe
 from kbapp.secrets import ALLOW_MARKER
 
 MARKER = "# installed by kbapp"
@@ -40,7 +41,7 @@ def _script(hook: str) -> str:
         f"{MARKER}: the knowledge base's commit policy (see docs/security.md)\n"
         f'PYTHONPATH={package_parent}${{PYTHONPATH:+:$PYTHONPATH}}\n'
         "export PYTHONPATH\n"
-        f"exec {python} -m kbapp.hooks {hook}\n"
+        f'exec {python} -m kbapp.hooks {hook} "$@"\n'
     )
 
 
@@ -56,11 +57,14 @@ def _install(hook: Path, force: bool) -> Path:
 
 
 def install_pre_commit(git: Git, force: bool = False) -> Path:
-    """Install the pre-commit hook in the clone ``git`` works on (honours core.hooksPath)."""
+    """Install the pre-commit hook (and the commit-msg hook that scans the message for
+    secrets) in the clone ``git`` works on (honours core.hooksPath)."""
     hooks_dir = Path(git.out("rev-parse", "--git-path", "hooks"))
     if not hooks_dir.is_absolute():
         hooks_dir = git.root / hooks_dir
-    return _install(hooks_dir / "pre-commit", force)
+    hook = _install(hooks_dir / "pre-commit", force)
+    _install(hooks_dir / "commit-msg", force)
+    return hook
 
 
 def install_pre_receive(bare: Path, force: bool = False) -> Path:
@@ -92,10 +96,15 @@ def check_staged(git: Git) -> list[policy.Violation]:
     if os.environ.get("KBAPP_POLICY_CHECKED") == "1":
         return []  # a commit kbapp makes itself, after running the same checks
     config = staged_config(git)
-    names = git.run("-c", "core.quotepath=off", "diff", "--cached", "--name-only", "-z",
-                    "--diff-filter=ACMRT", strip=False).stdout.split("\0")
+    fields = git.run("-c", "core.quotepath=off", "diff", "--cached", "--raw", "-z",
+                     "--no-abbrev", "--no-renames", "--diff-filter=ACMRT",
+                     strip=False).stdout.split("\0")
     found: list[policy.Violation] = []
-    for path in (n for n in names if n):
+    # ":<old mode> <new mode> <old id> <new id> <status>" then the name, NUL-separated
+    for meta, path in zip(fields[0::2], fields[1::2]):
+        if meta.split(" ")[1:2] == ["120000"]:
+            found.append(policy.Violation(path, 0, "symlink", policy.SYMLINK_MESSAGE))
+            continue
         data = git.read_blob(f":{path}")
         if data is not None:
             found.extend(policy.check_commit_file(path, data, config))
@@ -119,7 +128,7 @@ def check_files(root: Path, paths: list[str], config: KbConfig) -> list[policy.V
 
 def print_violations(violations: list[policy.Violation]) -> None:
     for violation in violations:
-        print(violation, file=sys.stderr)
+        print(terminal_safe(str(violation)), file=sys.stderr)
     if violations:
         print(f"kbapp: not committed: {len(violations)} problem(s). A reviewed false positive "
               f"can be allowed with '{ALLOW_MARKER}' on its line or the line before, or in "
@@ -128,6 +137,19 @@ def print_violations(violations: list[policy.Violation]) -> None:
 
 def run_pre_commit(root: Path) -> int:
     violations = check_staged(Git(find_root(root)))
+    print_violations(violations)
+    return 1 if violations else 0
+
+
+def run_commit_msg(root: Path, message_file: Path) -> int:
+    """The commit message, like the files, must hold no secret (it is pushed too)."""
+    if os.environ.get("KBAPP_POLICY_CHECKED") == "1":
+        return 0  # a commit kbapp makes itself, after running the same checks
+    git = Git(find_root(root))
+    message = Path(message_file).read_text(encoding="utf-8", errors="replace")
+    # The lines git adds for the editor ("# Please enter the commit message...") are dropped.
+    text = "\n".join(line for line in message.split("\n") if not line.startswith("#"))
+    violations = policy.check_commit_message(text, staged_config(git))
     print_violations(violations)
     return 1 if violations else 0
 
@@ -149,10 +171,12 @@ def main(argv: list[str]) -> int:
             return run_pre_commit(Path.cwd())
         if argv[:1] == ["pre-receive"]:
             return run_pre_receive(Path.cwd(), sys.stdin.read())
+        if argv[:1] == ["commit-msg"] and len(argv) > 1:
+            return run_commit_msg(Path.cwd(), Path(argv[1]))
     except KbError as exc:
         print(f"kbapp: {exc}", file=sys.stderr)
         return 1
-    print("usage: python -m kbapp.hooks pre-commit|pre-receive", file=sys.stderr)
+    print("usage: python -m kbapp.hooks pre-commit|commit-msg FILE|pre-receive", file=sys.stderr)
     return 2
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from kbapp import documents, journal, policy
 from kbapp.config import CONFIG_PATH, allow_secrets_text
 from kbapp.errors import DocumentError, KbError
-from kbapp.fsutil import MAX_DOCUMENT_BYTES, atomic_write
+from kbapp.fsutil import SYMLINK_REASON, atomic_write, read_document_bytes
 
 if TYPE_CHECKING:
     from kbapp.workspace import Workspace
@@ -136,14 +136,22 @@ class ImportReport:
         return "\n".join(lines)
 
 
-def _markdown_files(src: Path) -> list[Path]:
-    found = []
+def _markdown_files(src: Path) -> tuple[list[Path], list[Path]]:
+    """The Markdown files under ``src``, and the symbolic links met (never followed: a link
+    in a folder to import could pull in any file of this machine)."""
+    found: list[Path] = []
+    links: list[Path] = []
     for directory, dirnames, filenames in os.walk(src):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        links.extend(Path(directory) / d for d in dirnames if (Path(directory) / d).is_symlink())
+        dirnames[:] = sorted(d for d in dirnames
+                             if not d.startswith(".") and not (Path(directory) / d).is_symlink())
         for name in sorted(filenames):
             if name.lower().endswith((".md", ".markdown")) and not name.startswith("."):
-                found.append(Path(directory) / name)
-    return found
+                if (Path(directory) / name).is_symlink():
+                    links.append(Path(directory) / name)
+                else:
+                    found.append(Path(directory) / name)
+    return found, sorted(links)
 
 
 #: ``progress(phase, done, total)``: phases are "Reading", "Writing", "Committing",
@@ -197,10 +205,12 @@ def import_folder(
         workspace.full_path(into)  # refuses a folder outside the knowledge base
     if src.resolve() == workspace.root or workspace.root in src.resolve().parents:
         raise KbError("the folder to import is inside the knowledge base already")
+    workspace.require_identity()  # before anything is written: the import ends in a commit
     report = ImportReport(str(src), into)
     step = progress or (lambda phase, done, total: None)
     workspace.refresh()
-    files = _markdown_files(src)
+    files, links = _markdown_files(src)
+    report.skipped.extend((link.relative_to(src).as_posix(), SYMLINK_REASON) for link in links)
     planned = _read_all(workspace, src, files, into, status, owner_org, report, step)
     _schedule_first_reviews(planned, workspace, review_start or _default_review_start())
     allowed = _check_all(workspace, planned, report, allow_secrets)
@@ -391,10 +401,7 @@ def _target(src: Path, source: Path, into: str) -> str:
 
 def _read_foreign(source: Path, relative: str) -> tuple[documents.Document, list[str]]:
     notes: list[str] = []
-    size = source.stat().st_size
-    if size > MAX_DOCUMENT_BYTES:
-        raise DocumentError(f"{size // 1024 // 1024} MB is too large for a document", path=relative)
-    data = source.read_bytes()
+    data = read_document_bytes(source, relative)  # refuses a link swapped in since the walk
     try:
         doc = documents.parse(data, relative)
     except DocumentError as exc:

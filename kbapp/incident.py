@@ -40,6 +40,8 @@ _TICKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._#/:-]{0,63}$")
 START, END, TICK, UNTICK, NOTE, VERDICT, SEARCH, OPEN = (
     "start", "end", "tick", "untick", "note", "verdict", "search", "open",
 )
+#: Recorded when the user says an ended incident needs no capture (not on the timeline).
+DISMISS = "dismiss-capture"
 
 
 def normalise_ticket(ticket: str) -> str:
@@ -256,6 +258,23 @@ class Incidents:
                 row.captured_doc = doc_id
                 session.commit()
                 incident.captured_doc = doc_id
+        self._changed(incident)
+
+    def waiting_capture(self) -> Incident | None:
+        """The latest incident that ended and was neither captured nor dismissed: the window
+        keeps offering its capture (a banner, a menu entry) until one of the two happens."""
+        with self.store.session() as session:
+            dismissed = select(IncidentEvent.incident_id).where(IncidentEvent.kind == DISMISS)
+            return session.scalars(
+                select(Incident)
+                .where(Incident.ended_at.is_not(None), Incident.captured_doc == "",
+                       Incident.id.not_in(dismissed))
+                .order_by(Incident.ended_at.desc(), Incident.id.desc())
+            ).first()
+
+    def dismiss_capture(self, incident: Incident, *, now: dt.datetime | None = None) -> None:
+        """Stop offering the capture of ``incident`` (it can still be captured by its ticket)."""
+        self._event(DISMISS, incident=incident, now=now)
 
     # ------------------------------------------------------------------ reading back
 
@@ -296,6 +315,8 @@ class Incidents:
                     item.ticked.pop(ev.step or 0, None)
                 timeline.append(TimelineEntry(ev.at, ev.kind, ev.step_text, ev.doc_id,
                                               ev.doc_title, ev.step))
+            elif ev.kind == DISMISS:
+                continue
             elif ev.kind == VERDICT:
                 use(ev.doc_id, ev.doc_title).verdict = ev.text
                 timeline.append(TimelineEntry(ev.at, VERDICT, ev.text, ev.doc_id, ev.doc_title))

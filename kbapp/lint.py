@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kbapp import documents, handover, responsibility
+from kbapp import documents, handover, policy, responsibility
 from kbapp.config import KbConfig
 from kbapp.errors import DocumentError
 from kbapp.links import extract_links, resolve_relative
@@ -102,6 +102,12 @@ def lint_document(doc: documents.Document, ctx: LintContext) -> list[Problem]:
                 line=1)
     else:
         _check_fields(doc, ctx, problem)
+    marker = policy.conflict_marker_line(doc.body)
+    if marker is not None:
+        problem(ERROR, "conflict-marker",
+                "holds an unresolved merge conflict (<<<<<<< ... >>>>>>>), committed without "
+                "kbapp; keep the right lines, delete the markers and save",
+                line=doc.body_start_line() + marker - 1)
     _check_links(doc, ctx, problem)
     _check_sections(doc, ctx, problem)
     return out
@@ -265,6 +271,13 @@ def lint_workspace(workspace: Workspace, paths: Iterable[str] | None = None) -> 
             report.problems.append(Problem(relative, exc.line or 0, ERROR, "unreadable", exc.reason))
             continue
         report.problems.extend(lint_document(doc, ctx))
+    if paths is None:
+        for relative in workspace.symlinks():
+            report.problems.append(Problem(
+                relative, 0, ERROR, "symlink",
+                "is a symbolic link: kbapp never reads, writes, indexes or imports links (one "
+                "could point at files outside the knowledge base); replace it with a real file "
+                "or delete it"))
     for problem in workspace.templates.problems:
         report.problems.append(Problem(".kb/templates", 0, ERROR, "template", problem))
     return report

@@ -74,6 +74,10 @@ def merge(base: bytes | None, mine: bytes, theirs: bytes, path: str = "document.
     base_data = base or b""
     if mine == theirs or base_data == theirs:
         return MergeResult(mine, mine, mine)
+    if _has_marker(theirs) and not _has_marker(mine) and not _has_marker(base_data):
+        # A plain-git partner committed an unresolved conflict: merging it would carry its
+        # markers into this side's commit. Keep mine and let the user compare the two.
+        return MergeResult(mine, mine, theirs, ["conflict markers in their version"])
     if base_data == mine:
         return MergeResult(theirs, theirs, theirs)
     if not path.lower().endswith(".md"):
@@ -88,6 +92,12 @@ def merge(base: bytes | None, mine: bytes, theirs: bytes, path: str = "document.
         return _merge_documents(*docs)
     except KbError:  # a value the front matter writer cannot express: fall back to lines
         return merge_text(base_data, mine, theirs)
+
+
+def _has_marker(data: bytes) -> bool:
+    from kbapp.policy import conflict_marker_line
+
+    return b"<<<<<<<" in data and conflict_marker_line(data.decode("utf-8", "replace")) is not None
 
 
 def merge_text(base: bytes, mine: bytes, theirs: bytes) -> MergeResult:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from kbapp import documents
 from kbapp.config import CONFIG_PATH, config_from_dict
 from kbapp.errors import ConfigError, DocumentError, PolicyError
-from kbapp.secrets import ALLOW_MARKER, SecretsPolicy, scan_text
+from kbapp.secrets import ALLOW_MARKER, SecretsPolicy, decode_for_scan, scan_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -46,6 +46,10 @@ def conflict_marker_line(text: str) -> int | None:
         if _CONFLICT_END_RE.search(text, start.end()):
             return text.count("\n", 0, start.start()) + 1
     return None
+
+
+SYMLINK_MESSAGE = ("is a symbolic link; a knowledge base holds only real files (a link can "
+                   "point at the reader's own files, such as .git/config)")
 
 
 @dataclass(frozen=True)
@@ -92,18 +96,23 @@ def check_text(
     marker = conflict_marker_line(text)
     if marker is not None:
         found.append(Violation(path, marker, "conflict-marker", "contains a merge conflict marker"))
-    for hit in scan_text(text, path, SecretsPolicy.from_config(config), lines=lines):
-        found.append(
-            Violation(
-                path,
-                hit.line,
-                hit.rule,
-                f"looks like a secret: {hit.description} ({hit.preview}); remove it (use a "
-                f"vault reference), or mark a reviewed false positive with '{ALLOW_MARKER}'",
-                hit.digest,
-            )
+    return found + _secrets(path, text, config, lines)
+
+
+def _secrets(
+    path: str, text: str, config: KbConfig | None, lines: Iterable[int] | None
+) -> list[Violation]:
+    return [
+        Violation(
+            path,
+            hit.line,
+            hit.rule,
+            f"looks like a secret: {hit.description} ({hit.preview}); remove it (use a "
+            f"vault reference), or mark a reviewed false positive with '{ALLOW_MARKER}'",
+            hit.digest,
         )
-    return found
+        for hit in scan_text(text, path, SecretsPolicy.from_config(config), lines=lines)
+    ]
 
 
 def check_front_matter(doc: Document) -> list[Violation]:
@@ -143,19 +152,34 @@ def check_file(
     front_matter: bool = False,
 ) -> list[Violation]:
     """The policy for one file of a commit, whatever it is: documents get the document rules,
-    other text files conflict markers and secrets, binary files nothing."""
-    if b"\x00" in data[:8192]:
-        return []
+    other text files conflict markers and secrets, and every file, in whatever encoding
+    (UTF-16 from PowerShell, a leading NUL byte, a binary), the secret scan."""
+    text, is_text = decode_for_scan(data)
+    if not is_text:
+        return _secrets(path, text, config, lines)
     if is_document_path(path, config):
         try:
             doc = documents.parse(data, path)
         except DocumentError as exc:
-            return [Violation(path, exc.line or 1, "unreadable", exc.reason)] if front_matter else []
+            found = [Violation(path, exc.line or 1, "unreadable", exc.reason)] if front_matter else []
+            return found + check_text(path, text, config, lines=lines)
         found = check_document(doc, data, config, lines=lines)
         if front_matter:
             found = sorted(found + check_front_matter(doc), key=lambda v: v.line)
         return found
-    return check_text(path, data.decode("utf-8", errors="replace"), config, lines=lines)
+    return check_text(path, text, config, lines=lines)
+
+
+def check_commit_message(message: str, config: KbConfig | None) -> list[Violation]:
+    """Secrets in a commit message: it is pushed to the other organisation like a file."""
+    policy = SecretsPolicy.from_config(config)
+    policy.allow_paths = []  # the message is no file an allow_paths pattern could mean
+    return [
+        Violation("(commit message)", hit.line, hit.rule,
+                  f"looks like a secret: {hit.description} ({hit.preview}); reword the commit "
+                  "message (git commit --amend, or rebase to reword an older one)")
+        for hit in scan_text(message, "(commit message)", policy)
+    ]
 
 
 def check_commit_file(

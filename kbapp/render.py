@@ -75,10 +75,25 @@ class Rendered:
     plain_text_fallback: bool = False
 
 
+def browser_url(value: str) -> str:
+    """``value`` as a browser reads it (the WHATWG URL parser): leading and trailing C0
+    controls and spaces dropped, tabs and newlines dropped anywhere, backslashes read as
+    slashes. ``\\\\host\\share\\x.png`` and ``/<tab>/host/x.png`` are both ``//host/...``."""
+    value = value.strip("".join(chr(c) for c in range(0x21)))
+    value = value.replace("\t", "").replace("\n", "").replace("\r", "")
+    return value.replace("\\", "/")
+
+
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
-    if tag == "img" and attribute == "src" and _SCHEME_RE.match(value):
-        return None  # remote (or data:/file:) image: never fetched
-    if attribute == "href" and value.lstrip().startswith(("//", "\\", "/\\", "\\/")):
+    if attribute in ("href", "src"):
+        value = browser_url(value)  # judged, and handed on, as the browser will read it
+        scheme = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*):", value)
+        if scheme and scheme.group(1).lower() not in URL_SCHEMES:
+            return None  # javascript:, file:, data:... however it was written
+    if tag == "img" and attribute == "src" and (_SCHEME_RE.match(value) or value.startswith("/")):
+        return None  # remote (or data:/file:) image: never fetched; nor one by absolute path
+        # (a file of the reader's machine, or a share: file:///host/share)
+    if attribute == "href" and value.startswith("//"):
         return None  # protocol-relative or UNC: resolved against a file: base it reaches a
         # network share (and hands it the user's credentials on Windows)
     if attribute == "class":

@@ -28,10 +28,12 @@ before (e.g. ``<!-- kbapp:allow-secret -->``), or by the ``[secrets]`` table of
 from __future__ import annotations
 
 import bisect
+import codecs
 import fnmatch
 import functools
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -161,17 +163,6 @@ _RULES: tuple[_Rule, ...] = (
         1,
     ),
     _Rule(
-        "password-assignment",
-        "password or secret assigned in plain text",
-        re.compile(
-            r"(?i)(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|auth[_-]?token)"
-            r"(?![\w-])[ \t]*[:=][ \t]*(?!['\"`])([^\s'\"`,;]{6,200})"
-        ),
-        ("pass", "pwd", "secret", "key", "token"),
-        1,
-        needs_strength=True,
-    ),
-    _Rule(
         "bearer-token",
         "bearer token in an Authorization header",
         re.compile(r"(?i)\bbearer[ \t]+([A-Za-z0-9._~+/-]{16,}=*)"),
@@ -235,12 +226,30 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(r"\b(?:sk|rk)_live_[0-9a-zA-Z]{16,}|\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}"),
         ("_live_", "sk-"),
     ),
+    # The generic rule last: a value a specific rule names says more about what was found.
+    _Rule(
+        "password-assignment",
+        "password or secret assigned in plain text",
+        re.compile(
+            r"(?i)(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|auth[_-]?token)"
+            r"(?![\w-])[ \t]*[:=][ \t]*(?!['\"`])([^\s'\"`,;]{6,200})"
+        ),
+        ("pass", "pwd", "secret", "key", "token"),
+        1,
+        needs_strength=True,
+    ),
 )
 
 _PRIVATE_KEY_RE = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-\d+:"
+    r"(?i)-{4,5} ?BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)? ?-{4,5}|PuTTY-User-Key-File-\d+:"
 )
-_KEY_BODY_RE = re.compile(r"^[ \t>]*[A-Za-z0-9+/=]{40,}[ \t]*$")
+#: A line of a key's body, whatever it is wrapped in: quoted, indented, a list item, a table
+#: cell, a comment, a line of a YAML block or of a JSON string with ``\n`` escapes.
+_KEY_BODY_RE = re.compile(
+    r"^[ \t>#/*|\"'`,+-]*(?:\\n)?([A-Za-z0-9+/]{24,}={0,2})(?:\\n)*[ \t\"'`,|\\]*$"
+)
+#: A body on the header's own line: ``"-----BEGIN ... KEY-----\nMIIE..."`` in JSON or YAML.
+_INLINE_BODY_RE = re.compile(r"(?:\\n|\\r|[ \t])+[A-Za-z0-9+/]{40,}")
 
 
 # --------------------------------------------------------------------------- detect-secrets
@@ -438,7 +447,7 @@ def scan_text(
     wanted = set(lines) if lines is not None else None
     if wanted is not None and not wanted:
         return []
-    index = _Text(text)
+    index = _Text(_canonical(text))
     hits: dict[int, SecretHit] = {}
     disabled = set(policy.disable)
 
@@ -457,6 +466,8 @@ def scan_text(
     if "private key" in index.lower or "putty-user-key" in index.lower:
         for number, value in _private_keys(index):
             add(number, "private-key", "private key", value)
+    for number, value in _next_line_values(index):
+        add(number, "password-assignment", "password or secret on the line below its key", value)
     for rule in _RULES:
         for number, chunk in index.chunks(rule.triggers):
             for match in rule.pattern.finditer(chunk):
@@ -501,13 +512,58 @@ def _private_keys(index: _Text) -> Iterator[tuple[int, str]]:
         if match.group(0).startswith("PuTTY"):
             yield number, match.group(0)
             continue
-        for following in range(number + 1, min(number + 6, len(index.starts) + 1)):
-            line = index.line(following)
-            if not line.strip() or ":" in line[:40]:  # Proc-Type:, DEK-Info: headers
-                continue
-            if _KEY_BODY_RE.match(line[:_WINDOW]):
+        if _INLINE_BODY_RE.match(index.text, match.end(), match.end() + _WINDOW):
+            yield number, match.group(0)
+            continue
+        for following in range(number + 1, min(number + 10, len(index.starts) + 1)):
+            line = index.line(following)[:_WINDOW].strip()
+            if not line or line.startswith(("```", "~~~")) or ":" in line[:40]:
+                continue  # blank, a code fence, Proc-Type:/DEK-Info:/Version:/Comment: headers
+            if _KEY_BODY_RE.match(line):
                 yield number, match.group(0)
             break
+
+
+_NEXT_LINE_KEYS = ("pass", "pwd", "secret", "token", "key")
+_NEXT_LINE_RE = re.compile(
+    r"(?im)^([ \t]*(?:-[ \t]+)?)[\"']?[\w.-]{0,60}?"
+    r"(?:password|passwd|pwd|passphrase|secret|api[_-]?key|access[_-]?key|secret[_-]?key"
+    r"|auth[_-]?token|token)[\"']?[ \t]*:[ \t]*(?:[|>][-+0-9]{0,3}[ \t]*)?(?:#[^\n]*)?\r?\n"
+    r"(?:[ \t]*\r?\n){0,3}([ \t]+)([^\s#][^\n]{0,200})"
+)
+
+
+#: Invisible characters that split a keyword without changing how it reads: zero-width
+#: space/joiners, word joiner, soft hyphen, byte-order mark, bidirectional marks.
+_INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x180E, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063,
+     0x2064, 0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+
+
+def _canonical(text: str) -> str:
+    """``text`` as it reads: invisible characters dropped and compatibility forms folded
+    (fullwidth ``ｐａｓｓｗｏｒｄ`` is ``password``), so neither hides a keyword. Line breaks are
+    kept where they are, so line numbers still point at the file's lines."""
+    if text.isascii():
+        return text
+    text = text.translate(_INVISIBLE)
+    return unicodedata.normalize("NFKC", text) if not text.isascii() else text
+
+
+def _next_line_values(index: _Text) -> Iterator[tuple[int, str]]:
+    """YAML keys whose value is on the next, more indented line (``password:`` then the value,
+    or a ``|``/``>`` block)."""
+    if not any(key in index.lower for key in _NEXT_LINE_KEYS):
+        return
+    for match in _NEXT_LINE_RE.finditer(index.text):
+        if len(match.group(2).expandtabs()) <= len(match.group(1).expandtabs()):
+            continue  # not indented below the key: the next key, not its value
+        value = match.group(3).strip().strip("'\"")
+        if " " in value and not _looks_like_passphrase(value.replace(" ", "-")):
+            continue  # prose, not a value
+        if _looks_strong(value.replace(" ", "-")):
+            yield index.number(match.start(3)), value
 
 
 def _allowed_inline(index: _Text, number: int) -> bool:
@@ -516,20 +572,82 @@ def _allowed_inline(index: _Text, number: int) -> bool:
     return number > 1 and bool(_ALLOW_RE.search(index.line(number - 1)[: _WINDOW * 4]))
 
 
+#: Words that make a hyphenated value read as a description ("your-db-password"), not as a
+#: passphrase made of random words ("correct-horse-battery-staple").
+_PLACEHOLDER_PARTS = _PLACEHOLDER_WORDS | {
+    "your", "my", "the", "a", "an", "of", "to", "for", "in", "on", "and", "or", "not", "no",
+    "here", "goes", "real", "fake", "dummy", "sample", "test", "wrong", "new", "old", "db",
+    "api", "key", "user", "name", "client", "change", "me", "this", "that", "see", "vault",
+    "from", "get", "set", "read", "only", "write", "access", "auth", "service", "account",
+    "app", "admin", "root", "default", "same", "as", "above", "below", "env", "var",
+}
+
+_BRACKETS = {"<": ">", "{": "}", "[": "]", "(": ")", "%": "%"}
+_VARIABLE_RE = re.compile(r"\$(?:env:)?([A-Za-z_][A-Za-z0-9_]*)")
+
+
 def _looks_like_placeholder(value: str) -> bool:
     stripped = value.strip().strip("'\"`")
     if not stripped:
         return True
-    if stripped[0] in "<{[$%(" or stripped.startswith(("%{", "{{", "${", "$(")):
+    if _looks_like_reference(stripped):
         return True
     lowered = stripped.lower()
-    if lowered in _PLACEHOLDER_WORDS or "example" in lowered or "redacted" in lowered:
+    if lowered in _PLACEHOLDER_WORDS or "redacted" in lowered:
         return True
+    if "example" in lowered and re.fullmatch(r"[a-z_-]*", lowered.replace("example", "")):
+        return True  # example, example-password, my_example
+    if re.fullmatch(r"[A-Z0-9/+]*EXAMPLE(?:KEY)?", stripped.replace("/", "")):
+        return True  # AWS's documentation keys: AKIAIOSFODNN7EXAMPLE, wJalr...EXAMPLEKEY
     if len(set(stripped)) <= 2 or re.search(r"(?i)x{6,}|0{8,}|\*{4,}", stripped):
         return True  # ****, xxxxxx, T00000000/B00000000/XXXXXXXX
-    if re.fullmatch(r"[A-Za-z]+(?:[-_][A-Za-z]+)+", stripped):
-        return True  # words joined up: wrong-password, client_secret_value
-    return bool(re.fullmatch(r"(?i)(?:your|my|the)[-_]?\w+|\w*_here|<.*>|\.\.\.+", stripped))
+    if re.fullmatch(r"[A-Za-z]+(?:_[A-Za-z]+)+", stripped):
+        return True  # an identifier: client_secret_value
+    if re.fullmatch(r"[A-Za-z]+(?:-[A-Za-z]+)+", stripped):
+        return not _looks_like_passphrase(stripped)  # wrong-password, but not a passphrase
+    return bool(re.fullmatch(r"(?i)(?:your|my|the)[-_]?[a-z_]+|[a-z_]*_here|\.\.\.+", stripped))
+
+
+def _looks_like_reference(value: str) -> bool:
+    """A variable, template or command that fetches the value elsewhere (``$DB_PASS``,
+    ``${DB_PASS}``, ``$(vault read ...)``, ``%DB_PASS%``, ``{{ db_pass }}``, ``<password>``,
+    ``[REDACTED]``), not a password that merely starts with one of those characters."""
+    variable = _VARIABLE_RE.fullmatch(value)
+    if variable:
+        return _name_like(variable.group(1))  # $DB_PASS, $dbPass; $Summer2024 is a password
+    for prefix in ("${", "$(", "%{", "{{", "{%"):
+        if value.startswith(prefix):
+            closing = {"${": "}", "$(": ")", "%{": "}", "{{": "}}", "{%": "%}"}[prefix]
+            inner = value[len(prefix):]
+            if inner.endswith(closing) or re.fullmatch(r"[ \t]*[A-Za-z_][A-Za-z_.]*", inner):
+                return True  # closed, or cut off at a space after a plain word: $(vault
+            return False
+    opening = value[0]
+    if opening in _BRACKETS:
+        end = value.find(_BRACKETS[opening], 1)
+        if end == -1:  # cut off at a space: "<from the vault>" arrives as "<from"
+            return bool(re.fullmatch(r"[A-Za-z_][A-Za-z_.-]*", value[1:]))
+        inner = value[1:end]
+        if _looks_like_reference(inner) if inner[:1] in _BRACKETS else False:
+            return True  # [<DomainName>]
+        return bool(re.fullmatch(r"\d*|[A-Za-z_][A-Za-z0-9_. -]*", inner)) and (
+            inner.isdigit() or not inner or _name_like(inner))
+    return False
+
+
+def _name_like(name: str) -> bool:
+    """``DB_PASS``, ``db_pass``, ``dbPass``, ``your password``: not ``Summer2024``."""
+    return name.isupper() or name.islower() or " " in name or not any(c.isdigit() for c in name)
+
+
+def _looks_like_passphrase(value: str) -> bool:
+    """Three or more words joined by hyphens, none of them the words of a description."""
+    words = value.lower().split("-")
+    return (
+        len(words) >= 3
+        and sum(len(word) >= 4 for word in words) >= 2
+        and not any(word in _PLACEHOLDER_PARTS for word in words)
+    )
 
 
 def _looks_strong(value: str) -> bool:
@@ -539,9 +657,19 @@ def _looks_strong(value: str) -> bool:
     has_digit = any(c.isdigit() for c in value)
     has_symbol = any(not c.isalnum() for c in value)
     mixed_case = any(c.islower() for c in value) and any(c.isupper() for c in value)
-    if "/" in value or value.endswith((".md", ".txt", ".yaml", ".json")):
-        return False  # a path or file name
+    if value.endswith((".md", ".txt", ".yaml", ".yml", ".json", ".pem", ".key", ".conf")):
+        return False  # a file name
+    if "/" in value and _looks_like_path(value):
+        return False  # vault/prod/db, /etc/app/secret
     return has_digit or has_symbol or (mixed_case and len(value) >= 10)
+
+
+def _looks_like_path(value: str) -> bool:
+    """A file or vault path rather than a password with a slash in it (``Sup3r/S3cret``)."""
+    if not re.fullmatch(r"(?:[A-Za-z]:|~|\.{1,2})?/?(?:[a-z0-9._@-]+/)+[a-z0-9._@-]*", value):
+        return False
+    anchored = value.startswith(("/", "./", "../", "~/")) or value[1:3] == ":/"
+    return anchored or value.count("/") >= 2 or not any(c.isdigit() for c in value)
 
 
 def _preview(value: str) -> str:
@@ -549,6 +677,42 @@ def _preview(value: str) -> str:
     if len(value) <= 6:
         return "*" * len(value)
     return value[:4] + "…" + f"({len(value)} characters)"
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def decode_for_scan(data: bytes) -> tuple[str, bool]:
+    """The text to scan in a file's bytes, and whether the file is text at all.
+
+    A byte-order mark says the encoding (PowerShell's ``>`` writes UTF-16 with one); UTF-16
+    or UTF-32 without one shows as NUL bytes in every second or every fourth place; anything
+    else with NUL bytes (a binary file, a text that starts with a NUL) is scanned with the NUL
+    bytes removed, so text inside it is still seen. A secret must not get past the scan by
+    being saved in another encoding."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(encoding, errors="replace"), True
+    if b"\x00" not in data:
+        return data.decode("utf-8", errors="replace"), True
+    sample = data[:65536]
+    quarter = max(1, len(sample) // 4)
+    nuls = [sample[offset::4].count(0) for offset in range(4)]
+    if nuls[1] + nuls[2] + nuls[3] > 2.7 * quarter and nuls[0] < 0.1 * quarter:
+        return data.decode("utf-32-le", errors="replace"), True
+    if nuls[0] + nuls[1] + nuls[2] > 2.7 * quarter and nuls[3] < 0.1 * quarter:
+        return data.decode("utf-32-be", errors="replace"), True
+    if nuls[1] + nuls[3] > 1.6 * quarter and nuls[0] + nuls[2] < 0.1 * quarter:
+        return data.decode("utf-16-le", errors="replace"), True
+    if nuls[0] + nuls[2] > 1.6 * quarter and nuls[1] + nuls[3] < 0.1 * quarter:
+        return data.decode("utf-16-be", errors="replace"), True
+    return data.replace(b"\x00", b"").decode("utf-8", errors="replace"), False
 
 
 def hits_for_config(text: str, path: str, config: KbConfig | None) -> list[SecretHit]:

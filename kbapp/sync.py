@@ -42,10 +42,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp import conflicts as conflict_store
-from kbapp import documents, mergedriver, policy, recovery, refused
-from kbapp.errors import KbError, SyncError
+from kbapp import documents, journal, mergedriver, policy, recovery, refused
+from kbapp.errors import KbError, PolicyError, SyncError
 from kbapp.fsutil import atomic_write, is_disk_full, low_space
-from kbapp.git import Git, RemoteError, network_env, remote_error
+from kbapp.git import NO_PROMPTS, CloneProgress, Git, Prompting, RemoteError, remote_error
 from kbapp.recovery import BACKUP_PREFIX, CHECKPOINTS, backups, driver_command, prepare, repair
 
 __all__ = [
@@ -136,9 +136,12 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
     step(0)
     branch = _branch(git)
     remote = _remote(git)
+    ws.require_identity()  # sync commits (pending work, merges): who, before anything changes
     with git.write_lock():
         report.repaired = repair(ws)
-        pending = _commit_pending(ws)
+        finished = journal.pending_paths(ws)  # saves whose commit failed: their own messages
+        journal.finish(ws)
+        pending = list(dict.fromkeys(finished + _commit_pending(ws)))
     recovery.checkpoint("committed")
     step(1)
     changed: dict[str, None] = dict.fromkeys(pending)
@@ -283,17 +286,24 @@ def clone(
     path: Path | str,
     settings: Settings | None = None,
     interaction: Interaction | None = None,
+    *,
+    prompting: Prompting = NO_PROMPTS,
+    progress: CloneProgress | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> Workspace:
     """Clone the shared repository at ``url`` into ``path`` and open it: the merge driver is
-    configured and the catalog built (the search index catches up from the catalog)."""
+    configured and the catalog built (the search index catches up from the catalog).
+    ``prompting`` says how credentials are asked for (and is kept for the workspace's syncs),
+    ``progress`` hears git's progress, ``cancelled()`` stops it (see :meth:`Git.clone`)."""
     from kbapp.workspace import Workspace
 
     target = Path(path).expanduser()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise KbError(f"{target} already exists and is not empty; choose a new folder")
-    Git.clone(url, target)
+    Git.clone(url, target, prompting=prompting, progress=progress, cancelled=cancelled)
     _check_out_shared_branch(Git(target))
     workspace = Workspace.open(target, settings, interaction)
+    workspace.git.prompting = prompting
     workspace.refresh()
     return workspace
 
@@ -357,6 +367,8 @@ def _commit_pending(ws: Workspace) -> list[str]:
             index += 1
         if path.endswith(".kbtmp") or path.startswith(".merge_file_"):
             continue  # an atomic save in progress, or git's merge driver copies a crash left
+        if code == "??" and (ws.root / path).is_symlink():
+            continue  # a symbolic link is never part of a knowledge base (lint reports it)
         paths.append(path)
         if code == "??" or code[0] == "A":
             added.add(path)
@@ -407,7 +419,7 @@ def _fetch(ws: Workspace, remote: str, branch: str) -> str | None:
     tracking = f"refs/remotes/{remote}/{branch}"
     result = git.run(
         "fetch", "--no-tags", "--quiet", remote, f"+refs/heads/{branch}:{tracking}",
-        check=False, env=network_env(), timeout=NETWORK_TIMEOUT,
+        check=False, env=git.network_env(), timeout=NETWORK_TIMEOUT,
     )
     if result.status != 0:
         if "couldn't find remote ref" in result.stderr.lower():
@@ -520,7 +532,7 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
         base = git.read_blob(blobs[1]) if 1 in blobs else None
         mine = _side(git, blobs.get(2), head, path)
         theirs = _side(git, blobs.get(3), upstream, path)
-        full = ws.root / path
+        full = ws.full_path(path)  # never written through a symbolic link (or into .git)
         author, org = authors.get(path, ("", ""))
         if mine is not None and theirs is not None:
             result = mergedriver.merge(base, mine, theirs, path)
@@ -583,7 +595,7 @@ def _has_marker(data: bytes) -> bool:
 def _push(ws: Workspace, remote: str, branch: str) -> None:
     git = ws.git
     result = git.run("push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", check=False,
-                     env=network_env(), timeout=NETWORK_TIMEOUT)
+                     env=git.network_env(), timeout=NETWORK_TIMEOUT)
     if result.status == 0:
         if not git.config_get(f"branch.{branch}.remote"):
             git.run("config", f"branch.{branch}.remote", remote)

@@ -29,6 +29,8 @@ from helpers import (  # noqa: E402
     write_doc,
 )
 
+from servers import HttpGitServer, SshGitServer  # noqa: E402
+
 from kbapp.settings import Settings  # noqa: E402
 from kbapp.workspace import Workspace  # noqa: E402
 
@@ -50,6 +52,23 @@ def _fresh_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     # Subprocesses (git hooks, the merge driver, crash tests) import this checkout's kbapp.
     monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return home
+
+
+@pytest.fixture
+def no_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new user's machine: a fresh HOME, git configured without any identity (and unable to
+    guess one), kbapp without settings. Returns HOME."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
+                         "[protocol \"file\"]\n\tallow = always\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                 "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
     return home
 
 
@@ -177,3 +196,38 @@ def two(tmp_path: Path, settings: Settings) -> Iterator[TwoKbs]:
     yield TwoKbs(shared, internal)
     shared.close()
     internal.close()
+
+
+# --------------------------------------------------------------------------- credential servers
+
+
+@pytest.fixture
+def credential_store(_fresh_settings: Path, tmp_path: Path) -> Path:
+    """git's own ``store`` credential helper, writing to a file of this test (as a user's
+    ``credential.helper`` would: libsecret, osxkeychain, manager)."""
+    store = tmp_path / "git-credentials"
+    with (_fresh_settings / "gitconfig").open("a") as config:
+        config.write(f"[credential]\n\thelper = store --file {store}\n")
+    return store
+
+
+@pytest.fixture
+def http_git(tmp_path: Path) -> Iterator[HttpGitServer]:
+    """git's smart HTTP with Basic auth (user ``ana``, password ``tok-3f9c``) on 127.0.0.1."""
+    server = HttpGitServer(tmp_path / "http-served", "ana", "tok-3f9c")
+    (tmp_path / "http-served").mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ssh_git(tmp_path: Path) -> Iterator[SshGitServer]:
+    """sshd on a free port of 127.0.0.1 taking one key, whose passphrase is ``open sesame``."""
+    missing = SshGitServer.missing()
+    if missing:
+        pytest.skip(f"no SSH server test: {missing}")
+    server = SshGitServer(tmp_path / "sshd", "open sesame")
+    server.start()
+    yield server
+    server.stop()

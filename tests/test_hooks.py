@@ -250,3 +250,152 @@ def test_audit_lists_changes_with_org_kind_and_documents(
     assert len(json.loads(cli("--kb", kb.root, "audit", "--since", "2000-01-01", "--json").out)) == 5
     table = cli("--kb", kb.root, "audit")
     assert "internal (!)" in table.out and "runbooks/dns/restart.md (changed)" in table.out
+
+
+# --------------------------------------------------------------------------- what one side
+# could slip past the other (issue 14): the hook judges the result, whatever the graph, names
+# and encodings
+
+
+def _commit_tree(clone: Path, tree: str, message: str, *parents: str) -> str:
+    args = ["commit-tree", tree, "-m", message]
+    for parent in parents:
+        args += ["-p", parent]
+    return git(clone, *args)
+
+
+def _protect_more(remote: dict[str, Path]) -> tuple[str, str]:
+    """Internal adds a protected folder; returns (the commit before, the commit after)."""
+    internal = remote["internal"]
+    before = git(internal, "rev-parse", "HEAD")
+    config = internal / ".kb/config.toml"
+    config.write_text(config.read_text() + '\n[[policy.protected]]\npaths = ["policies/**"]\n'
+                      'orgs = ["internal"]\n')
+    git(internal, "commit", "-q", "-am", "Protect policies/")
+    git(internal, "push", "-q", "origin", "main")
+    return before, git(internal, "rev-parse", "HEAD")
+
+
+def test_a_hand_made_merge_or_a_forced_push_cannot_revert_the_protected_config(
+    remote: dict[str, Path],
+) -> None:
+    old, new = _protect_more(remote)
+    partner = remote["partner"]
+    git(partner, "fetch", "-q", "origin")
+    old_tree = git(partner, "rev-parse", f"{old}^{{tree}}")
+    # Merge commits whose tree is the old one: second parent old, or first parent old.
+    for parents in ((new, old), (old, new)):
+        merge = _commit_tree(partner, old_tree, "Merge branch 'old'", *parents)
+        push = _git_run(partner, "push", "origin", f"{merge}:refs/heads/main")
+        _assert_rejected(push, remote, ".kb/config.toml", "[protected-path]")
+    # A forced push back to the old commit adds no commit at all.
+    push = _git_run(partner, "push", "-f", "origin", f"{old}:refs/heads/main")
+    _assert_rejected(push, remote, ".kb/config.toml", "[protected-path]", "forced push")
+    assert git(remote["bare"], "rev-parse", "main") == new
+    # An honest merge of the same history is accepted.
+    git(partner, "reset", "-q", "--hard", "origin/main")
+    assert _push_change(partner, {"runbooks/fine.md": _doc("Fine", id="5555eeee")}).returncode == 0
+
+
+def test_the_config_is_protected_by_default_and_case_variants_count(remote: dict[str, Path]) -> None:
+    partner = remote["partner"]
+    config = (partner / ".kb/config.toml").read_text()
+    push = _push_change(partner, {".kb/config.toml": config + '\n[synonyms]\nvpn = ["tunnel"]\n'})
+    _assert_rejected(push, remote, ".kb/config.toml", "[protected-path]", "only internal")
+    for variant in ("SECURITY/access.md", "Security/new.md", ".KB/config.toml",
+                    ".kb/Config.toml."):
+        push = _push_change(partner, {variant: _doc("Sneaky", org="internal", id="0000bbbb")})
+        _assert_rejected(push, remote, "[protected-path]")
+    # The owning organisation still changes its rules.
+    internal = remote["internal"]
+    assert _push_change(internal, {".kb/config.toml": config + '\n[synonyms]\nvpn = ["tunnel"]\n'}
+                        ).returncode == 0
+
+
+def test_only_the_owning_organisation_changes_the_sensitivity(remote: dict[str, Path]) -> None:
+    internal, partner = remote["internal"], remote["partner"]
+    config = (internal / ".kb/config.toml").read_text()
+    shared_rules = config + '\n[[policy.protected]]\npaths = [".kb/config.toml"]\norgs = ["internal", "partner"]\n'
+    assert _push_change(internal, {".kb/config.toml": shared_rules}).returncode == 0
+    git(partner, "pull", "-q", "--no-rebase", "origin", "main")
+    # The partner may edit the settings now, but not flip the sensitivity or the owner.
+    assert _push_change(partner, {".kb/config.toml": shared_rules + '\n[synonyms]\ndb = ["database"]\n'}
+                        ).returncode == 0
+    flipped = (partner / ".kb/config.toml").read_text().replace('sensitivity = "shared"', 'sensitivity = "internal"')
+    assert flipped != (partner / ".kb/config.toml").read_text()
+    push = _push_change(partner, {".kb/config.toml": flipped})
+    _assert_rejected(push, remote, "[protected-setting]", "sensitivity changed from 'shared' to 'internal'")
+    owned = 'owner = "partner"\n' + (partner / ".kb/config.toml").read_text()
+    _assert_rejected(_push_change(partner, {".kb/config.toml": owned}), remote, "[protected-setting]", "owner")
+    # ... and with the flip refused, an internal document is still refused.
+    push = _push_change(partner, {"runbooks/int.md": _doc("Int").replace(
+        "status: published", "status: published\nsensitivity: internal")})
+    _assert_rejected(push, remote, "[sensitivity]")
+    git(internal, "pull", "-q", "--no-rebase", "origin", "main")
+    flipped = (internal / ".kb/config.toml").read_text().replace('sensitivity = "shared"', 'sensitivity = "internal"')
+    assert _push_change(internal, {".kb/config.toml": flipped}).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["run books/db.md", "tab\there.txt", 'quote".md', "new\nline.txt", "back\\slash.txt",
+     "ünï code/x.md", " leading.txt", "trailing .txt", "-dash.txt"],
+)
+def test_the_hook_scans_files_whatever_their_names(remote: dict[str, Path], name: str) -> None:
+    partner = remote["partner"]
+    body = _doc("Named", id="6666ffff") if name.endswith(".md") else "notes\n"
+    assert _push_change(partner, {name: body}).returncode == 0  # clean first: a change next
+    _assert_rejected(_push_change(partner, {name: body + f"\n{SECRET_LINE}\n"}), remote,
+                     "[password-assignment]")
+    _assert_rejected(_push_change(partner, {name + "2": f"{SECRET_LINE}\n"}), remote,
+                     "[password-assignment]")
+
+
+def test_the_hook_refuses_symbolic_links(remote: dict[str, Path], tmp_path: Path) -> None:
+    partner = remote["partner"]
+    (partner / "runbooks").mkdir(exist_ok=True)
+    (partner / "runbooks/config.md").symlink_to("../.git/config")
+    (partner / "passwd.md").symlink_to("/etc/passwd")
+    git(partner, "add", "-A")
+    git(partner, "commit", "-q", "--no-verify", "-m", "links")
+    _assert_rejected(_git_run(partner, "push", "origin", "HEAD:main"), remote,
+                     "runbooks/config.md:0:", "passwd.md:0:", "[symlink]")
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"notes/ps.txt": ("\ufeffhost db01\r\n" + SECRET_LINE + "\r\n").encode("utf-16-le")}, "c"),
+        ({"notes/ps-be.txt": ("host db01\n" + SECRET_LINE + "\n").encode("utf-16")}, "c"),
+        ({"notes/nul.txt": b"\x00" + SECRET_LINE.encode() + b"\n"}, "c"),
+        ({"notes/key.yaml": b"db:\n  password:\n    Zq8vX2Lp9!x\n"}, "c"),
+        ({"notes/fine.txt": b"fine\n"}, f"Fix db\n\nIt was {SECRET_LINE}\n"),
+    ],
+    ids=["utf-16-le", "utf-16-bom", "leading-nul", "yaml-next-line", "commit-message"],
+)
+def test_the_hook_scans_every_encoding_and_the_commit_message(
+    remote: dict[str, Path], files: dict[str, bytes], message: str
+) -> None:
+    partner = remote["partner"]
+    for relative, data in files.items():
+        (partner / relative).parent.mkdir(parents=True, exist_ok=True)
+        (partner / relative).write_bytes(data)
+    git(partner, "add", "-A")
+    git(partner, "commit", "-q", "--no-verify", "-m", message)
+    _assert_rejected(_git_run(partner, "push", "origin", "HEAD:main"), remote, "looks like a secret")
+
+
+def test_plain_git_hooks_refuse_a_secret_in_the_message_and_a_staged_link(
+    kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
+    assert cli("--kb", kb.root, "hooks", "install").code == 0
+    assert (kb.root / ".git/hooks/commit-msg").stat().st_mode & 0o111
+    write_doc(kb, "runbooks/a.md", _doc("A"))
+    git(kb.root, "add", "-A")
+    refused = _git_run(kb.root, "commit", "-m", f"Add A\n\n{SECRET_LINE}")
+    assert refused.returncode != 0 and "(commit message):3:" in refused.stderr
+    assert _git_run(kb.root, "commit", "-m", "Add A").returncode == 0
+    (kb.root / "runbooks/link.md").symlink_to("../.git/config")
+    git(kb.root, "add", "-A")
+    refused = _git_run(kb.root, "commit", "-m", "link")
+    assert refused.returncode != 0 and "runbooks/link.md:0:" in refused.stderr and "[symlink]" in refused.stderr

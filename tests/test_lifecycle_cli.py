@@ -110,3 +110,24 @@ def test_retire_feedback_gap_and_report(kb: Workspace, cli: Cli, tmp_path: Path)
     assert "3 documents" in summary.out and "1 never reviewed" in summary.out
     data = json.loads(cli("--kb", root, "report", "--json", "--today", "2026-06-15").out)
     assert data["feedback"][0]["not_helpful"] == 1
+
+
+def test_an_ended_incident_stays_offered_until_dismissed(kb: Workspace, cli: Cli) -> None:
+    from kbapp.incident import incidents_for
+
+    root = _setup(kb)
+    write_doc(kb, "runbooks/etcd.md", doc_text("kb-c1100003", "etcd down", body=(
+        "1. Check health:\n\n    ```bash\n    etcdctl endpoint health \\\n"
+        "      --cluster\n    ```\n")))
+    steps = cli("--kb", root, "incident", "steps", "kb-c1100003").out
+    assert "etcdctl endpoint health \\\n" in steps and "  --cluster" in steps  # line for line
+    assert cli("--kb", root, "incident", "dismiss").code == 1  # nothing ended yet
+    cli("--kb", root, "incident", "start", "INC-9")
+    cli("--kb", root, "incident", "end")
+    incidents = incidents_for(kb)
+    assert incidents.waiting_capture() is not None and incidents.waiting_capture().ticket == "INC-9"
+    dismissed = cli("--kb", root, "incident", "dismiss")
+    assert dismissed.code == 0 and "INC-9 will not be offered" in dismissed.out
+    assert incidents.waiting_capture() is None
+    status = cli("--kb", root, "incident", "status", "INC-9", "--json").out
+    assert json.loads(status)["ticket"] == "INC-9" and "dismiss" not in status  # not a step

@@ -71,6 +71,60 @@ def test_checklist_steps_are_ordered_items_and_task_items() -> None:
     assert [s.text for s in ext.steps] == ["one", "two"]
 
 
+COMMAND_RUNBOOK = """\
+## Diagnosis
+
+1. Is it the tunnel or the line? Ping both:
+
+    ```bash
+    ping -c 5 203.0.113.40
+    ping -c 5 9.9.9.9
+    ```
+
+2. Check etcd (`etcdctl` on a master):
+   ```
+   sudo ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 \\
+     --cacert=/etc/ssl/etcd/ca.crt endpoint health
+   ```
+    1. Nested, with a fence that holds a fence:
+
+        ````markdown
+        ```
+        inner
+        ```
+        ````
+
+- [ ] Restart the receiver
+
+        systemctl restart wal-receiver
+"""
+
+
+def test_checklist_keeps_code_blocks_verbatim_and_apart_from_the_text() -> None:
+    steps = checklist_steps(COMMAND_RUNBOOK)
+    assert [(s.number, s.depth, s.text) for s in steps] == [
+        (1, 0, "Is it the tunnel or the line? Ping both:"),
+        (2, 0, "Check etcd (`etcdctl` on a master):"),
+        (3, 1, "Nested, with a fence that holds a fence:"),
+        (4, 0, "Restart the receiver"),
+    ]
+    assert [(b.lang, b.text) for b in steps[0].code] == [
+        ("bash", "ping -c 5 203.0.113.40\nping -c 5 9.9.9.9")]
+    assert steps[1].commands == (
+        "sudo ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 \\\n"
+        "  --cacert=/etc/ssl/etcd/ca.crt endpoint health")
+    assert steps[2].code[0].text == "```\ninner\n```"  # a nested list's step has its own
+    assert steps[3].commands == "systemctl restart wal-receiver"  # indented code too
+    # As Markdown, each block is fenced again so that nothing inside can close it.
+    again = checklist_steps("1. " + steps[2].markdown("    "))
+    assert again[0].code == steps[2].code and again[0].text == steps[2].text
+    from kbapp import mdlines
+
+    fenced = mdlines.fence(steps[2].commands, "markdown")
+    assert [kind for _, _, kind in mdlines.lines(fenced)] == ["fence", "code", "code", "code",
+                                                               "fence"]
+
+
 def test_ticket_ids() -> None:
     assert normalise_ticket(" inc-20417 ") == "INC-20417"
     assert normalise_ticket("CHG0031337") == "CHG0031337"
@@ -209,6 +263,33 @@ def test_capture_is_prefilled_from_the_recorded_session(kb: Workspace) -> None:
     assert incidents_for(kb).get("INC-20417").captured_doc == doc.id
     report = lint_workspace(kb, [result.path])
     assert not report.errors  # a draft whose links all resolve
+
+
+def test_capture_copies_the_commands_of_the_steps_ticked_verbatim(kb: Workspace) -> None:
+    from kbapp.render import render_markdown
+
+    write_doc(kb, "runbooks/vpn.md", doc_text("kb-1a9e0003", "VPN tunnel down",
+                                              body=COMMAND_RUNBOOK))
+    kb.refresh()
+    incidents = incidents_for(kb)
+    incidents.start("INC-5", "VPN down", now=at("2026-06-15 09:00"))
+    runbook = kb.load("kb-1a9e0003")
+    incidents.record_open(runbook, now=at("2026-06-15 09:01"))
+    incidents.tick(runbook, 1, now=at("2026-06-15 09:02"))
+    incidents.tick(runbook, 2, now=at("2026-06-15 09:03"))
+    incidents.note("$ ip xfrm state flush", now=at("2026-06-15 09:04"))
+    incidents.end("Tunnel back", now=at("2026-06-15 09:10"))
+    body = draft_capture(kb, "INC-5", from_session=True, tz=UTC).document.body
+    resolution = body.split("## Resolution")[1].split("## ")[0]
+    assert "ping -c 5 203.0.113.40 ping -c 5 9.9.9.9" not in body
+    assert ("1. Is it the tunnel or the line? Ping both: (step 1 of [[kb-1a9e0003]], 09:02)\n\n"
+            "    ```bash\n    ping -c 5 203.0.113.40\n    ping -c 5 9.9.9.9\n    ```\n\n"
+            "2. Check etcd") in resolution
+    # What a reader of the capture gets: the same blocks, line for line.
+    blocks = render_markdown(body).code_blocks
+    assert "ping -c 5 203.0.113.40\nping -c 5 9.9.9.9" in blocks
+    assert checklist_steps(COMMAND_RUNBOOK)[1].commands in blocks
+    assert "ip xfrm state flush" in blocks
 
 
 def test_capture_without_session_and_ticket_links(kb: Workspace) -> None:

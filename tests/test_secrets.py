@@ -188,3 +188,83 @@ def test_bundled_templates_and_demo_hold_no_secret_hits() -> None:
             assert scan_text(path.read_text(encoding="utf-8"), str(path)) == [], path
             checked += 1
     assert checked >= 5
+
+
+# Issue 14: what the scan missed on client and server alike (each value built so that this
+# file does not trip the scan itself).
+MISSED_BEFORE = [
+    ("password-assignment", "password=$" + "ecretP@ss1"),
+    ("password-assignment", "DB_PASSWORD=$" + "Summer2024"),
+    ("password-assignment", "password: %" + "Tr0ub4dor9"),
+    ("password-assignment", "password: (" + "Hunter2!x"),
+    ("password-assignment", "password=[" + "Qw3rty!9"),
+    ("password-assignment", "secret: {" + "Zx9Lp2!q"),
+    ("password-assignment", "password=<" + "Tr0ub4dor&3"),
+    ("password-assignment", "password=Sup3r/" + "S3cret"),
+    ("password-assignment", "password=MyExample#" + "2024"),
+    ("password-assignment", "password: correct-horse-" + "battery-staple"),
+    ("password-assignment", "db:\n  password:\n    Zq8vX2" + "Lp9!"),
+    ("password-assignment", "db:\n  password: |\n    Zq8vX2" + "Lp9!"),
+    ("private-key", "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: x\n" + KEY_BODY),
+    ("private-key", '{"key": "-----BEGIN RSA PRIVATE KEY-----\\n' + KEY_BODY + '\\n-----END"}'),
+    ("private-key", "tls:\n  key: |\n    -----BEGIN EC PRIVATE KEY-----\n    " + KEY_BODY),
+    ("private-key", "-----BEGIN RSA PRIVATE KEY-----\r\n" + KEY_BODY + "\r\n"),
+    ("private-key", '"-----BEGIN PRIVATE KEY-----",\n"' + KEY_BODY + '",\n'),
+    ("private-key", "| -----BEGIN PRIVATE KEY----- |\n| " + KEY_BODY + " |\n"),
+]
+
+STILL_NOT_SECRETS = [
+    "password: $DB_PASSWORD",
+    "password=%DB_PASS%",
+    "password: {{ vault_db_password }}",
+    "password: [REDACTED]",
+    "password: your-password-here",
+    "password: not-a-real-password",
+    "password: example",
+    "vault_path=secret/data/prod/db",
+    "password=$env:DbPass",
+    "password:\n  required\n",
+    "password:\nnext_key: value\n",
+    "Nltest.exe /sc_change_pwd:[<DomainName>]",
+    "Password={2};Integrated Security=false",
+    "client_secret=<AZURE_CLIENT_SECRET>&scope=https://vault.azure.net/.default",
+]
+
+
+@pytest.mark.parametrize(("rule", "text"), MISSED_BEFORE)
+def test_values_the_scan_used_to_miss_are_caught(rule: str, text: str) -> None:
+    hits = scan_text("# Runbook\n\n" + text + "\n", "runbooks/x.md")
+    assert [h.rule for h in hits] == [rule], hits
+
+
+@pytest.mark.parametrize("text", STILL_NOT_SECRETS)
+def test_references_and_descriptions_are_still_not_secrets(text: str) -> None:
+    assert scan_text("# Doc\n\n" + text + "\n", "x.md") == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ("\ufeff" + "x\r\nexport PGPASSWORD=s3cr3t-Value9\r\n").encode("utf-16-le"),
+        ("x\nexport PGPASSWORD=s3cr3t-Value9\n").encode("utf-16"),
+        ("x\nexport PGPASSWORD=s3cr3t-Value9\n").encode("utf-16-be"),  # no byte-order mark
+        ("x\nexport PGPASSWORD=s3cr3t-Value9\n").encode("utf-32"),
+        b"\x00x\nexport PGPASSWORD=s3cr3t-Value9\n",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\nexport PGPASSWORD=s3cr3t-Value9\n\x00\x00",
+    ],
+    ids=["utf-16-le-bom", "utf-16-bom", "utf-16-be", "utf-32", "leading-nul", "inside-binary"],
+)
+@pytest.mark.parametrize("path", ["notes/ps.txt", "runbooks/ps.md"])
+def test_every_encoding_is_decoded_before_the_scan(kb: Workspace, data: bytes, path: str) -> None:
+    from kbapp import policy
+
+    found = policy.check_file(path, data, kb.config)
+    assert "password-assignment" in [v.rule for v in found], found
+
+
+def test_kbapp_refuses_a_secret_in_its_own_commit_message(kb: Workspace) -> None:
+    doc = kb.draft_from_template("runbook", "Rotate")
+    with pytest.raises(PolicyError) as info:
+        kb.save(doc, message="Rotate\n\nold one was PGPASSWORD=s3cr3t-Value9")
+    assert "(commit message):3:" in str(info.value)
+    assert not (kb.root / doc.path).exists()

@@ -99,10 +99,22 @@ def test_incident_mode_start_tick_note_end(kb: Workspace, qtbot) -> None:  # typ
         qtbot.mouseClick(panel.write_gap_button, Qt.MouseButton.LeftButton)
     assert drafted.args == ["PaymentsReplicaLag"]
 
+    # Ending asks first; Esc (or "Keep it running") leaves the incident running.
+    qtbot.mouseClick(mode.banner.end_button, Qt.MouseButton.LeftButton)
+    prompt = mode.end_prompt
+    assert prompt is not None and prompt.isVisible() and "End INC-20417" in prompt.text()
+    qtbot.keyClick(prompt, Qt.Key.Key_Escape)
+    assert incidents.active() is not None and mode.banner.isVisible()
+    prompt = mode.request_end()
+    assert prompt is not None
     with qtbot.waitSignal(mode.ended) as ended:
-        qtbot.mouseClick(mode.banner.end_button, Qt.MouseButton.LeftButton)
+        next(b for b in prompt.buttons() if b.text() == "&End incident").click()
     assert ended.args[0].ticket == "INC-20417"
     assert not mode.banner.isVisible() and incidents.active() is None
+    # Not captured yet: the window keeps offering it until captured or dismissed.
+    assert mode.capture_banner.isVisible() and "INC-20417" in mode.capture_banner.label.text()
+    mode.capture_banner.dismiss_button.click()
+    assert not mode.capture_banner.isVisible() and incidents.waiting_capture() is None
 
 
 def test_incident_mode_comes_back_after_a_restart(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -212,6 +224,7 @@ def test_dashboard_shows_the_report(kb: Workspace, qtbot, tmp_path) -> None:  # 
 
 
 def test_lifecycle_views_join_a_main_window(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QMainWindow, QTextBrowser
 
     from kbapp.ui.lifecycle import ACTIONS, LifecycleViews
@@ -220,7 +233,11 @@ def test_lifecycle_views_join_a_main_window(kb: Workspace, qtbot) -> None:  # ty
     window = QMainWindow()
     window.setCentralWidget(QTextBrowser())
     qtbot.addWidget(window)
+    capture_action = QAction("Capture incident…", window)
+    capture_action.setObjectName("incident.capture")  # as actions.install() names it
+    window.addAction(capture_action)
     views = LifecycleViews(window, kb)
+    capture_action.triggered.connect(views.capture_incident)
     window.show()
     assert {a.shortcut for a in ACTIONS if a.id == "incident.start"} == {"Ctrl+I"}
     assert all(callable(getattr(views, a.handler)) for a in ACTIONS)
@@ -238,14 +255,27 @@ def test_lifecycle_views_join_a_main_window(kb: Workspace, qtbot) -> None:  # ty
         qtbot.mouseClick(views.mode.panel.write_gap_button, Qt.MouseButton.LeftButton)
     assert kb.load(opened.args[0]).title == "Nothing like this"
 
-    views.end_incident()  # opens the capture flow
+    capture_action = window.findChild(QAction, "incident.capture")
+    assert not capture_action.isVisible()
+    prompt = views.end_incident()  # asks, then opens the capture flow
+    assert prompt is not None and views.incidents.active() is not None
+    next(b for b in prompt.buttons() if b.text() == "&End incident").click()
     capture = window.findChild(CaptureDialog)
     assert capture is not None and capture.isVisible() and capture.ticket == "INC-42"
-    capture.reject()
+    capture.later_button.click()  # "Later" leaves a way back: a banner and a menu entry
     assert not views.checklist_dock.isVisible()
+    assert views.mode.capture_banner.isVisible()
+    assert capture_action.isVisible() and capture_action.text() == "Capture incident INC-42…"
+    capture_action.trigger()
+    again = next(d for d in window.findChildren(CaptureDialog) if d.isVisible())
+    assert again.ticket == "INC-42"
+    with qtbot.waitSignal(again.captured):
+        again.save_button.click()
+    assert not views.mode.capture_banner.isVisible() and not capture_action.isVisible()
 
     with qtbot.waitSignal(views.dashboard.report_ready, timeout=20000):
         views.show_dashboard()  # built on the thread pool, shown on the GUI thread
-    assert views.dashboard.tile_value("documents") == "4"
+    assert views.dashboard.tile_value("documents") == "5"  # with the capture saved
     views.show_review_queue()
     assert views.review_dock.isVisible() and views.review_queue.rows()
+

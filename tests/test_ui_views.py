@@ -13,6 +13,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
 from kbapp.drafts import DraftStore
+from kbapp.settings import Settings
 from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.editor import EditorView
 from kbapp.ui.new_document import NewDocumentDialog
@@ -350,6 +351,7 @@ def test_new_document_dialog_opens_an_unsaved_draft(qtbot, docs_kb: Workspace,  
                                                     tasks: Tasks) -> None:
     dialog = NewDocumentDialog(docs_kb, title="")
     qtbot.addWidget(dialog)
+    assert dialog.template_combo.currentData() == "sop"  # an everyday kind, not "Known error"
     created: list[object] = []
     dialog.created.connect(created.append)
     dialog.accept()
@@ -361,6 +363,10 @@ def test_new_document_dialog_opens_an_unsaved_draft(qtbot, docs_kb: Workspace,  
     doc = created[0]
     assert doc.title == "Disk full on db01" and doc.systems == ["db01"] and doc.type == "runbook"
     assert not (docs_kb.root / doc.path).exists()
+    again = NewDocumentDialog(docs_kb, title="")  # the next one starts from the last used
+    qtbot.addWidget(again)
+    assert again.template_combo.currentData() == "runbook"
+    assert Settings.load(docs_kb.settings.path).last_template == "runbook"  # kept on disk
 
     editor = _editor(docs_kb, tasks, qtbot)
     editor.open_new(doc)
@@ -395,3 +401,38 @@ def test_browse_tree_groups_and_pins(qtbot, docs_kb: Workspace, tasks: Tasks) ->
     view.refresh_shelf()
     assert view.find_item("sops/vpn.md", "Pinned") is not None
     assert Shelf(docs_kb.data_dir).pinned == ["sops/vpn.md"]  # kept for the next start
+
+
+def test_search_while_the_index_is_built_says_still_indexing(  # type: ignore[no-untyped-def]
+        qtbot, docs_kb: Workspace, tasks: Tasks) -> None:
+    from kbapp.search import SearchIndex
+
+    index = SearchIndex.for_workspace(docs_kb)
+    index.catch_up()
+    reached, release = threading.Event(), threading.Event()
+
+    def progress(done: int, total: int) -> None:
+        if done == total:  # the last report, before the new index replaces the old one
+            reached.set()
+            release.wait(30)
+
+    builder = threading.Thread(target=index.rebuild, args=(progress,))
+    builder.start()
+    try:
+        assert reached.wait(30)
+        view = SearchView(docs_kb, tasks)
+        qtbot.addWidget(view)
+        view.show()
+        view.start()
+        qtbot.waitUntil(lambda: view.index is not None, timeout=10000)
+        qtbot.keyClicks(view.field, "failover")
+        qtbot.waitUntil(lambda: "still indexing (" in view.status.text(), timeout=10000)
+        assert "results so far" in view.status.text()
+        assert view.model.rowCount() >= 1  # the old index answers meanwhile
+        view.field.clear()
+        qtbot.keyClicks(view.field, "zzqqxxvv")
+        qtbot.waitUntil(lambda: view.empty.isVisible(), timeout=10000)
+        assert "yet: the search index is still indexing (" in view.empty.label.text()
+    finally:
+        release.set()
+        builder.join(30)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp.errors import KbError
-from kbapp.interaction import ConsoleInteraction
+from kbapp.interaction import ConsoleInteraction, terminal_safe
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
 
@@ -45,7 +46,21 @@ class Context:
     @property
     def workspace(self) -> Workspace:
         if self._workspace is None:
+            from kbapp.git import Prompting
+
             self._workspace = Workspace.open(self.kb_path(), self.settings, self.interaction)
+            # git and ssh may ask for credentials on the terminal, never without one
+            self._workspace.git.prompting = Prompting.for_console()
+        return self._workspace
+
+    @property
+    def reading_workspace(self) -> Workspace:
+        """The workspace for a command that only reads it (a search): opened without the
+        repairs a writing command makes first."""
+        if self._workspace is None:
+            self._workspace = Workspace.open(
+                self.kb_path(), self.settings, self.interaction, repair=False
+            )
         return self._workspace
 
     def other_kbs(self) -> OtherKnowledgeBases:
@@ -83,6 +98,53 @@ def fail(exc: KbError, debug: bool = False) -> int:
 
         traceback.print_exception(exc, file=sys.stderr)
     return 1
+
+
+class _SafeBuffer:
+    """A binary stream for ``sys.stdout.buffer`` that filters like :class:`TerminalSafeStream`."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def write(self, data: bytes) -> int:
+        self._raw.write(terminal_safe(bytes(data).decode("utf-8", "replace")).encode("utf-8"))
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+class TerminalSafeStream:
+    """Wraps ``sys.stdout``/``sys.stderr``: titles, bodies and messages from the other
+    organisation reach the terminal as text, never as control sequences. Raw bytes written to
+    ``.buffer`` (``show --raw``, ``--dry-run``) stay untouched when they go to a file or pipe."""
+
+    def __init__(self, stream: Any) -> None:
+        self.unfiltered = stream
+
+    def write(self, text: str) -> int:
+        self.unfiltered.write(terminal_safe(text))
+        return len(text)
+
+    @property
+    def buffer(self) -> Any:
+        raw = self.unfiltered.buffer
+        return _SafeBuffer(raw) if self.unfiltered.isatty() else raw
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.unfiltered, name)
+
+
+@contextlib.contextmanager
+def terminal_safe_output() -> Iterator[None]:
+    """Everything printed inside goes through :func:`terminal_safe` (the one place)."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout = TerminalSafeStream(saved[0])
+    sys.stderr = TerminalSafeStream(saved[1])
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def print_json(data: Any) -> None:
@@ -124,10 +186,12 @@ class Progress:
         width = 30
         filled = int(width * done / total) if total else width
         percent = 100 * done // total if total else 100
-        sys.stderr.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done}/{total}"
+        stream = getattr(sys.stderr, "unfiltered", sys.stderr)  # its \r is kbapp's own
+        stream.write(
+            f"\r{terminal_safe(self.label)} [{'#' * filled}{'.' * (width - filled)}] "
+            f"{percent:3d}% {done}/{total}"
         )
-        sys.stderr.flush()
+        stream.flush()
         self._shown = True
         if done >= total:
             self.finish()

@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = inc.add_parser("list", help="incidents recorded on this machine")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_incident_list)
+    q = inc.add_parser("dismiss", help="stop offering to capture an ended incident")
+    q.add_argument("ticket", nargs="?", help="default: the one waiting to be captured")
+    q.set_defaults(func=cmd_incident_dismiss)
 
     # ---------------------------------------------------------------- capture
     p = sub.add_parser("capture", help="write a post-incident document (or a missing one)")
@@ -169,7 +172,10 @@ def cmd_incident_steps(args: argparse.Namespace, ctx: Context) -> int:
             section = step.section
             print(f"  {section}" if section else "")
         box = "[x]" if step.number in ticked else "[ ]"
-        print(f"    {box} {step.number:>2}. {'  ' * step.depth}{step.text}")
+        indent = "  " * step.depth
+        print(f"    {box} {step.number:>2}. {indent}{step.text}")
+        for line in step.commands.split("\n") if step.code else []:
+            print(f"             {indent}{line}")  # verbatim, to copy from the terminal
     return 0
 
 
@@ -235,6 +241,21 @@ def cmd_incident_status(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def cmd_incident_dismiss(args: argparse.Namespace, ctx: Context) -> int:
+    from kbapp.errors import KbError
+    from kbapp.incident import incidents_for
+
+    incidents = incidents_for(ctx.workspace)
+    incident = incidents.get(args.ticket) if args.ticket else incidents.waiting_capture()
+    if incident is None:
+        raise KbError("no ended incident waits to be captured")
+    incidents.dismiss_capture(incident)
+    print(f"{incident.ticket} will not be offered for capture again")
+    ctx.info(f"It can still be captured: kbapp capture --incident {incident.ticket} "
+             "--from-session")
+    return 0
+
+
 def cmd_incident_list(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp.incident import format_duration, incidents_for
 
@@ -256,7 +277,7 @@ def cmd_capture(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp import capture, documents
 
     workspace = ctx.workspace
-    if args.gap:
+    if args.gap is not None:
         doc = capture.draft_for_gap(workspace, args.gap, template=args.template, title=args.title,
                                     today=args.today)
         if args.dry_run:

@@ -46,9 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _index(ctx: Context) -> SearchIndex:
-    index = SearchIndex.for_workspace(ctx.workspace)
+    index = SearchIndex.for_workspace(ctx.reading_workspace)
     progress = Progress("Indexing", enabled=None if not ctx.args.quiet else False)
-    index.catch_up(progress=progress)
+    index.catch_up(progress=progress, wait=False)
     progress.finish()
     return index
 
@@ -59,7 +59,7 @@ class Indexes:
     def __init__(self, ctx: Context, only_this: bool) -> None:
         self.indexes = [_index(ctx)]
         self.skipped: list[tuple[str, str]] = []
-        if only_this:
+        if only_this or not ctx.settings.also_search:
             return
         others = ctx.other_kbs()
         self.skipped = list(others.skipped)
@@ -68,7 +68,7 @@ class Indexes:
                 index = SearchIndex.for_workspace(ws)
                 progress = Progress(f"Indexing {ws.config.name}",
                                     enabled=None if not ctx.args.quiet else False)
-                index.catch_up(progress=progress)
+                index.catch_up(progress=progress, wait=False)
                 progress.finish()
             except (KbError, OSError) as exc:
                 self.skipped.append((str(ws.root), str(exc)))
@@ -80,9 +80,9 @@ class Indexes:
     def several(self) -> bool:
         return len(self.indexes) > 1
 
-    def search(self, query: str, limit: int, snippets: int) -> SearchResponse:
+    def search(self, query: str, limit: int, snippets: int, facets: bool = True) -> SearchResponse:
         if not self.several:
-            return self.indexes[0].search(query, limit, snippets=snippets)
+            return self.indexes[0].search(query, limit, snippets=snippets, facets=facets)
         return search_all(self.indexes, query, limit, snippets=snippets)
 
     def knowledge_bases(self) -> list[dict[str, str]]:
@@ -100,7 +100,8 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
     searcher = Indexes(ctx, args.only_this)
     if args.batch is not None:
         return _batch(searcher, args)
-    response = searcher.search(args.query, args.limit, snippets=args.limit)
+    # the printed list shows no facet counts: only --json asks for them
+    response = searcher.search(args.query, args.limit, snippets=args.limit, facets=args.json)
     if args.json:
         print_json({**response.to_dict(), "knowledge_bases": searcher.knowledge_bases(),
                     "skipped": [{"path": p, "reason": why} for p, why in searcher.skipped]})
@@ -135,11 +136,12 @@ def _batch(index: Indexes, args: argparse.Namespace) -> int:
 
 def _print_response(response: SearchResponse, ctx: Context, several: bool) -> None:
     if response.indexing:
-        ctx.info("The search index is being built; results may be incomplete.")
+        # on stdout, with the results: a user who sees no result must learn why
+        print(f"The search index is {response.indexing_note()}.")
     if response.suggestion:
         print(f"Did you mean: {response.suggestion}")
     if not response.hits:
-        print("No documents found.")
+        print("No documents found so far." if response.indexing else "No documents found.")
         return
     for hit in response.hits:
         review = "" if hit.review_state in ("ok", "") else f"  [{hit.review_state}]"

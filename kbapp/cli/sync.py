@@ -13,6 +13,7 @@ from typing import Any
 
 from kbapp.cli.common import Context, Progress, print_json, print_table
 from kbapp.errors import KbError
+from kbapp.identity import MISSING
 
 EXIT_CONFLICTS = 3
 
@@ -267,16 +268,24 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_clone(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp import sync
+    from kbapp.cli.common import Progress
+    from kbapp.git import Prompting
 
-    ws = sync.clone(args.url, args.path, ctx.settings, ctx.interaction)
+    bars: dict[str, Progress] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage and total:
+            bars.setdefault(stage, Progress(f"{stage:<20}"))(done, total)
+
+    ws = sync.clone(args.url, args.path, ctx.settings, ctx.interaction,
+                    prompting=Prompting.for_console(), progress=progress)
     try:
         _catch_up_index(ws)
         identity = ws.identity
         count = ws.catalog.count()
         print(f"cloned {args.url} into {ws.root} ({count} documents)")
-        if not identity.name or not identity.email:
-            print("kbapp: set who you are before saving: 'kbapp settings user_name \"Your Name\"' "
-                  "and 'kbapp settings user_email you@example.org'", file=sys.stderr)
+        if not identity.known:
+            print(f"kbapp: {MISSING}", file=sys.stderr)
         elif not identity.org:
             print(f"kbapp: {identity.email} matches no organisation in .kb/config.toml; set "
                   "'kbapp settings organisation NAME'", file=sys.stderr)

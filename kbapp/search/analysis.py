@@ -19,6 +19,7 @@ is a substring search in the few documents that have all its terms.
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 import zlib
@@ -39,6 +40,19 @@ STOP_WORDS = frozenset(
     ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "if", "in", "into", "is", "it", "its", "of", "on", "or", "that", "the", "then", "there", "these", "this", "to", "was", "were", "will", "with"]
 )
 
+#: Words of a sentence typed as a query ("my drives disappear when I open ...") that say
+#: nothing about the problem: in a query of three words or more a document need not have
+#: them (they still count for the words' order). Documents are indexed with them.
+QUERY_NOISE = frozenset(
+    ["i", "me", "my", "we", "our", "you", "your", "he", "she", "they", "them", "their",
+     "when", "whenever", "what", "why", "how", "which", "who", "where", "after", "before",
+     "do", "does", "did", "doing", "get", "gets", "got", "getting", "keep", "keeps",
+     "need", "needs", "want", "wants", "some", "any", "just", "also", "still", "very",
+     "really", "so", "but", "can", "could", "would", "should", "may", "might", "again",
+     "every", "each", "about", "because", "while", "help", "please", "t", "s", "d", "ve",
+     "ll", "re", "m"]
+)
+
 _stems: dict[str, str] = {}
 
 
@@ -53,6 +67,91 @@ def stem(word: str) -> str:
 
 
 _HEX_RE = re.compile(r"0[xX][0-9a-fA-F]{2,}")
+#: A KB article number written as one word: KB327825 (also Q327825, the older form).
+_KB_WORD_RE = re.compile(r"kb(\d{4,8})|q(\d{6})")
+#: Words allowed between "KB" and its number: "KB number: 327825", "KB article 327825".
+_KB_FILLERS = frozenset(["number", "article", "no", "id", "nr"])
+
+
+_KB_DECLARED_RE = re.compile(r"\bKB (?:article )?(?:number|ID|no\.?):[ \t]*(\d{4,8})\b", re.IGNORECASE)
+
+
+def declared_kb_numbers(text: str) -> list[str]:
+    """The numbers a text declares as its own KB number ("Original KB number: 327825")."""
+    return list(dict.fromkeys(_KB_DECLARED_RE.findall(text[:3000]))) if "KB" in text[:3000] else []
+
+
+def hex_terms(lower: str) -> list[str]:
+    """The terms of a hexadecimal code ``0x...`` (lowercase): whole, without ``0x``, and
+    without leading zeros (``0x0000007b`` -> ``0x0000007b 0000007b 7b``)."""
+    digits = lower[2:]
+    short = digits.lstrip("0") or "0"
+    return list(dict.fromkeys([lower, digits, short]))
+
+
+def kb_term(number: str) -> str:
+    """The one term a KB article number is indexed and searched as: ``KB327825``, ``KB
+    327825``, ``KB number: 327825`` and ``Q327825`` all become ``kb327825``."""
+    return "kb" + number
+
+
+_DOCFX_ALERT_RE = re.compile(
+    r"\[!(?:INCLUDE\s*\[[^\]\n]{0,200}\]\([^)\n]{0,300}\)|[A-Za-z-]{2,20}(?:\s[^\]\n]{0,200})?)\]"
+)
+_TRIPLE_COLON_RE = re.compile(r":::[ \t]*[\w-]+((?:[^:\n]|:(?!::)){0,1000}):::")
+_TRIPLE_COLON_LINE_RE = re.compile(r"\n[ \t]*:::[^\n]{0,200}")
+_ALT_TEXT_RE = re.compile(r'alt-text="([^"\n]{0,300})"')
+_SHORTCODE_RE = re.compile(r"\{\{[<%][^\n]{0,300}?[%>]\}\}")
+_EMPHASIS_LABEL_RE = re.compile(r"(?<![\w\\])_([^_\n]{1,80}?)_(?!\w)")
+_ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()<>#+!|~-])")
+
+
+def clean_markup(text: str) -> str:
+    """Markdown as its reader reads it, before it is indexed or shown in a fragment: no HTML
+    comments (template guidance such as ``<!-- What must be true before starting -->`` is not
+    the document's text), no DocFX/Hugo markup (``[!NOTE]``, ``[!INCLUDE [...](...)]``,
+    ``:::image ...:::`` (its alt text is kept), ``{{< ... >}}``), no emphasis around labels
+    (``_Applies to:_``), no backslash escapes, HTML entities decoded (``&nbsp;``). Line
+    structure is kept, so headings, lists and code fences are still recognised afterwards."""
+    if "<!--" in text:
+        text = _drop_comments(text)
+    if "[!" in text:
+        text = _DOCFX_ALERT_RE.sub("", text)
+    if ":::" in text:
+        text = _TRIPLE_COLON_RE.sub(_triple_colon, text)
+        text = _TRIPLE_COLON_LINE_RE.sub("\n", "\n" + text)[1:]
+    if "{{" in text:
+        text = _SHORTCODE_RE.sub("", text)
+    if "_" in text:
+        text = _EMPHASIS_LABEL_RE.sub(r"\1", text)
+    if "\\" in text:
+        text = _ESCAPE_RE.sub(r"\1", text)
+    if "&" in text:
+        text = html.unescape(text).replace("\xa0", " ")
+    return text
+
+
+def _drop_comments(text: str) -> str:
+    """``text`` without ``<!-- ... -->`` (an unclosed one runs to the end, as in a browser),
+    the lines it spanned kept as empty lines. A loop of ``find``: linear on any input."""
+    out: list[str] = []
+    cursor = 0
+    while True:
+        start = text.find("<!--", cursor)
+        if start < 0:
+            out.append(text[cursor:])
+            break
+        out.append(text[cursor:start])
+        end = text.find("-->", start + 4)
+        stop = len(text) if end < 0 else end + 3
+        out.append("\n" * text.count("\n", start, stop))
+        cursor = stop
+    return "".join(out)
+
+
+def _triple_colon(match: re.Match[str]) -> str:
+    alt = _ALT_TEXT_RE.search(match.group(1))
+    return alt.group(1) if alt else ""
 
 
 def is_simple(word: str) -> bool:
@@ -97,6 +196,7 @@ def index_terms(text: str) -> dict[str, list[int]]:
     terms: dict[str, list[int]] = {}
     pos = 0
     cache = _word_cache
+    kb_pending = 0  # words left in which a number is the KB number announced by "KB"
     for word in WORD_RE.findall(text):
         entry = cache.get(word)
         if entry is None:
@@ -104,6 +204,21 @@ def index_terms(text: str) -> dict[str, list[int]]:
             if len(cache) < _CACHE_LIMIT:
                 cache[word] = entry
         items, width = entry
+        if kb_pending:
+            kb_pending -= 1
+            if word.isdigit() and 4 <= len(word) <= 8:
+                items = (*items, (kb_term(word), 0))
+                kb_pending = 0
+            elif word.lower() not in _KB_FILLERS:
+                kb_pending = 0
+        if len(word) <= 10 and word[:1] in "kKqQ":
+            lower = word.lower()
+            if lower == "kb":
+                kb_pending = 3
+            else:
+                found_kb = _KB_WORD_RE.fullmatch(lower)
+                if found_kb:
+                    items = ((kb_term((found_kb.group(1) or found_kb.group(2))), 0), ((found_kb.group(1) or found_kb.group(2)), 0))
         if not width:
             continue
         for term, offset in items:
@@ -118,8 +233,8 @@ def index_terms(text: str) -> dict[str, list[int]]:
 
 def _identifier_terms(word: str, pos: int) -> list[tuple[str, int]]:
     lower = word.lower()
-    if _HEX_RE.fullmatch(word):  # 0x80070005 is also found as 80070005
-        return [(lower, pos), (lower[2:], pos)]
+    if _HEX_RE.fullmatch(word):  # 0x80070005 is also found as 80070005; 0x0000007B as 7b
+        return [(term, pos) for term in hex_terms(lower)]
     parts = [p for p in parts_of(word) if len(p) > 1 and p not in STOP_WORDS]
     out = [(stem(lower), pos)]
     joined = "".join(parts)
@@ -131,11 +246,36 @@ def _identifier_terms(word: str, pos: int) -> list[tuple[str, int]]:
 
 
 def word_terms(word: str) -> list[str]:
-    """The terms one query word is looked up as (the word whole, lowercased and stemmed)."""
+    """The terms one query word is looked up as (the word whole, lowercased and stemmed; a KB
+    number as :func:`kb_term`, a hex code without ``0x`` and leading zeros)."""
     lower = word.lower()
     if lower in STOP_WORDS:
         return []
+    found_kb = _KB_WORD_RE.fullmatch(lower)
+    if found_kb:
+        return [kb_term((found_kb.group(1) or found_kb.group(2)))]
+    if _HEX_RE.fullmatch(word):
+        return [hex_terms(lower)[-1]]
     return [stem(lower)]
+
+
+def join_identifiers(words: list[str]) -> list[str]:
+    """Query words with a KB number written apart made one word: ``KB 327825`` and ``KB
+    number 327825`` -> ``KB327825`` (the index keeps all three forms as :func:`kb_term`)."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if words[i].lower() == "kb":
+            j = i + 1
+            while j < len(words) and j - i <= 2 and words[j].lower() in _KB_FILLERS:
+                j += 1
+            if j < len(words) and words[j].isdigit() and 4 <= len(words[j]) <= 8:
+                out.append("KB" + words[j])
+                i = j + 1
+                continue
+        out.append(words[i])
+        i += 1
+    return out
 
 
 def query_words(text: str) -> list[str]:

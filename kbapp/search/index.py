@@ -19,10 +19,13 @@ import datetime as dt
 import json
 import logging
 import os
+import pickle
 import shutil
+import struct
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,25 +36,26 @@ from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 from whoosh.util.filelock import FileLock
 
-from kbapp import frontmatter
-from kbapp.catalog import CatalogChanges
 from kbapp.errors import KbError
 from kbapp.review import review_info
-from kbapp.search import vocabulary
-from kbapp.search.build import parallel_build
+from kbapp.search import stamp, vocabulary
 from kbapp.search.query import parse_query
 from kbapp.search.results import IndexState, SearchHit, SearchResponse
 from kbapp.search.schema import (
     CODEC,
     SCHEMA_VERSION,
+    SNIPPET_FIELD,
     IndexedDocument,
     make_schema,
     read_document,
 )
 from kbapp.search.searcher import DocTable, QueryRunner, SegmentTable, synonym_groups
-from kbapp.search.snippets import Highlighter, readable_text
+from kbapp.search.snippets import Highlighter
 
 if TYPE_CHECKING:
+    # The catalog (SQLAlchemy) is used only when something changed: a search whose files
+    # are as the index last saw them never loads it.
+    from kbapp.catalog import CatalogChanges
     from kbapp.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -66,6 +70,24 @@ REBUILD_FROM = 2000
 #: Segments of fewer documents are "small" (left by saves), and are merged once this many
 #: of them have piled up (see :func:`merge_small_segments`).
 SMALL_SEGMENT, MERGE_SMALL_AT = 500, 10
+
+
+#: The share (percent) of a full build's progress given to the catalog's reading of the files.
+READ_SHARE = 30
+#: Where the process building the index says how far it is (other processes read it).
+BUILDING_FILE = "kbapp-building.json"
+
+#: What reading a damaged index raises: a file missing or cut short, bytes that do not
+#: decode. Anything else (AttributeError, TypeError, KeyError...) is a bug in kbapp or a
+#: Whoosh that changed under it, and is raised, not hidden behind a rebuild.
+CORRUPTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    EOFError,
+    struct.error,
+    zlib.error,
+    pickle.UnpicklingError,
+    whoosh_index.IndexError,
+)
 
 
 class IndexUnusable(Exception):
@@ -104,6 +126,9 @@ class SearchIndex:
         self._needs_rebuild = False
         self._state = IndexState(ready=False, message="not opened")
         self._config_seen: Any = None
+        self._index_id = ""
+        self._catalog_checked = False
+        self._snippet_column: Any = None
         self._synonyms: dict[str, list[str]] = {}
         self._closed = False
         self._vocabulary = vocabulary.Vocabulary(self.directory)
@@ -157,11 +182,28 @@ class SearchIndex:
             self._searcher = None
             self._runner = None
         self._needs_rebuild = False
-        if self.ws.catalog.get_meta("search_index") != meta.get("uuid"):
-            # The catalog's record of what is indexed belongs to another index.
-            self.ws.catalog.forget_indexing()
-            self.ws.catalog.set_meta("search_index", str(meta.get("uuid")))
+        self._index_id = str(meta.get("uuid"))
+        self._catalog_checked = False
         self._set_state(ready=True, indexing=False, percent=100, message="")
+
+    def _check_catalog_record(self) -> None:
+        """The catalog's record of what is indexed must belong to this index (else it is
+        forgotten: every document counts as not indexed)."""
+        if self._ix is None:
+            return
+        try:  # another process may have rebuilt the index (a new id) since it was opened
+            meta = json.loads((self.directory / META_FILE).read_text(encoding="utf-8"))
+            current = str(meta.get("uuid"))
+        except (OSError, ValueError, AttributeError):
+            current = self._index_id
+        if current != self._index_id:
+            self._index_id, self._catalog_checked = current, False
+        if self._catalog_checked:
+            return
+        if self.ws.catalog.get_meta("search_index") != self._index_id:
+            self.ws.catalog.forget_indexing()
+            self.ws.catalog.set_meta("search_index", self._index_id)
+        self._catalog_checked = True
 
     def _open_on_disk(self, locked: bool = False) -> tuple[Any, dict[str, Any]]:
         """Open and check the index; raises :class:`IndexUnusable` with the reason."""
@@ -174,13 +216,10 @@ class SearchIndex:
         if meta.get("schema") != SCHEMA_VERSION:
             raise IndexUnusable(f"is from another kbapp version (format {meta.get('schema')})")
         self._check_manifest(locked)
-        try:
+        try:  # the table of contents (the segments' files are checked by the manifest)
             ix = whoosh_index.open_dir(str(self.directory))
-            with ix.searcher() as searcher:
-                searcher.doc_count()
-                for _ in searcher.lexicon("path"):
-                    pass
-        except Exception as exc:  # whoosh raises many kinds for a damaged index
+            ix._read_toc()
+        except CORRUPTION_ERRORS as exc:
             raise IndexUnusable(f"cannot be read ({type(exc).__name__}: {exc})") from None
         return ix, meta
 
@@ -281,31 +320,71 @@ class SearchIndex:
 
     # ------------------------------------------------------------------ searching
 
-    def search(self, query: str, limit: int = 20, *, snippets: int = 10) -> SearchResponse:
+    def search(
+        self, query: str, limit: int = 20, *, snippets: int = 10, facets: bool = True
+    ) -> SearchResponse:
         """Search; never raises for what the user typed. ``snippets``: how many of the first
-        hits get highlighted fragments (the ones on screen)."""
+        hits get highlighted fragments (the ones on screen); ``facets=False``: no facet
+        counts (a printed result list shows none)."""
         started = time.perf_counter()
-        indexing = self._state.indexing or self._needs_rebuild
+        percent = self.indexing_percent()
+        indexing = percent is not None
         parsed = parse_query(query or "")
         if parsed.empty or self._closed:
-            return SearchResponse(indexing=indexing, elapsed_ms=_ms(started))
+            return SearchResponse(indexing=indexing, elapsed_ms=_ms(started),
+                                  indexing_percent=percent)
         try:
             with self._searcher_lock:
                 runner = self._current_runner()
                 if runner is None:
-                    return SearchResponse(indexing=True, elapsed_ms=_ms(started))
+                    return SearchResponse(indexing=True, elapsed_ms=_ms(started),
+                                          indexing_percent=percent or 0)
                 outcome = runner.run(query, parsed, max(1, limit))
-                facets = runner.facets(outcome.hit_docs)
+                counts = runner.facets(outcome.hit_docs) if facets else {}
                 stored = [runner.searcher.stored_fields(d) for d, _ in outcome.ranked]
-        except Exception as exc:  # a damaged index: rebuild it, answer "indexing"
+                texts = self._snippet_texts(runner, [d for d, _ in outcome.ranked[:snippets]])
+        except CORRUPTION_ERRORS as exc:  # a damaged index: rebuild it, answer "indexing"
             log.warning("search failed, the index will be rebuilt: %r", exc, exc_info=True)
             self._needs_rebuild = True
             self._set_state(ready=False, message="The search index is damaged; rebuilding it.")
-            return SearchResponse(indexing=True, elapsed_ms=_ms(started))
-        hits = self._hits(outcome, stored, snippets)
-        return SearchResponse(hits, outcome.total, facets, outcome.suggestion, _ms(started), indexing)
+            return SearchResponse(indexing=True, elapsed_ms=_ms(started), indexing_percent=0)
+        hits = self._hits(outcome, stored, texts)
+        return SearchResponse(hits, outcome.total, counts, outcome.suggestion, _ms(started),
+                              indexing, percent)
 
-    def _hits(self, outcome: Any, stored: list[dict[str, Any]], snippets: int) -> list[SearchHit]:
+    def indexing_percent(self) -> int | None:
+        """How far an index build is (this process's or another's), None when none runs."""
+        if self._state.indexing:
+            return self._state.percent
+        if self._needs_rebuild:
+            return 0
+        return self._other_build_percent()
+
+    def _other_build_percent(self) -> int | None:
+        """How far another process's build is, from what it writes (None: no build)."""
+        try:
+            found = json.loads(
+                self.directory.with_name(self.directory.name + "." + BUILDING_FILE)
+                .read_text(encoding="utf-8"))
+            return int(found["percent"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _snippet_texts(self, runner: QueryRunner, docnums: list[int]) -> list[str]:
+        """The readable text of each document, stored (compressed) in the index when it was
+        indexed: a hit's snippets need no read and no clean-up of its whole file."""
+        if not docnums:
+            return []
+        column = self._snippet_column
+        if column is None or column[0] is not runner:
+            reader = runner.reader
+            found = reader.column_reader(SNIPPET_FIELD) if reader.has_column(SNIPPET_FIELD) else None
+            column = self._snippet_column = (runner, found)
+        if column[1] is None:
+            return [""] * len(docnums)
+        return [bytes(column[1][d]).decode("utf-8", "replace") for d in docnums]
+
+    def _hits(self, outcome: Any, stored: list[dict[str, Any]], texts: list[str]) -> list[SearchHit]:
         highlighter = Highlighter(outcome.highlight_terms, outcome.highlight_prefix)
         hits = []
         config = self.ws.config
@@ -333,18 +412,10 @@ class SearchIndex:
                 kb=config.name,
                 kb_path=str(self.ws.root),
             )
-            if number < snippets:
-                hit.snippets = highlighter.fragments(readable_text(self._body_text(hit.path), hit.title))
+            if number < len(texts):
+                hit.snippets = highlighter.fragments(texts[number])
             hits.append(hit)
         return hits
-
-    def _body_text(self, relative: str) -> str:
-        try:
-            text = (self.ws.root / relative).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        block = frontmatter.find_block(text)
-        return text[block.end :] if block is not None else text
 
     # ------------------------------------------------------------------ writing
 
@@ -414,6 +485,7 @@ class SearchIndex:
     def _update_locked(self, paths: list[str], progress: Progress | None) -> int:
         if self._ix is None or self._needs_rebuild:
             return 0
+        self._check_catalog_record()
         writer = self._ix.writer(
             timeout=self.write_timeout, delay=0.05, compound=False, codec=CODEC
         )
@@ -432,7 +504,7 @@ class SearchIndex:
             writer.cancel()
             raise
         self._write_manifest(self.directory)
-        vocabulary.append(self.directory, sorted(words))
+        self._vocabulary.add(words)
         self.ws.catalog.mark_indexed(digests)
         self._after_commit()
         return len(paths)
@@ -455,11 +527,29 @@ class SearchIndex:
         with self._writing():
             return self._rebuild_locked(progress)
 
-    def _rebuild_locked(self, progress: Progress | None) -> int:
+    def _rebuild_locked(
+        self, progress: Progress | None, refresh_progress: Progress | None = None
+    ) -> int:
         self._set_state(indexing=True, percent=0, message="Indexing…")
+        building = self.directory.with_name(self.directory.name + "." + BUILDING_FILE)
+        self._say_building(building, 0)
+
+        def say(percent: int) -> None:
+            if percent != self._state.percent:
+                self._set_state(percent=percent)
+                self._say_building(building, percent)
+
+        def reading(done: int, total: int) -> None:
+            # the catalog reads new files first (a first build: every file)
+            say(READ_SHARE * done // max(1, total))
+            if refresh_progress:
+                refresh_progress(done, total)
+
         try:
-            self._refresh_catalog()
-            paths = sorted(e.path for e in self.ws.catalog.all())
+            began = time.time_ns()
+            self._refresh_catalog(reading)
+            files = self.ws.catalog.files()
+            paths = sorted(path for path, _size, _mtime in files)
             new_dir = self.directory.with_name(self.directory.name + ".new")
             shutil.rmtree(new_dir, ignore_errors=True)
             new_dir.mkdir(parents=True)
@@ -468,11 +558,13 @@ class SearchIndex:
             workers = min(os.cpu_count() or 1, 4)
 
             def report(done: int, total: int) -> None:
-                self._set_state(percent=min(99, 100 * done // max(1, total)))
+                say(min(99, READ_SHARE + (100 - READ_SHARE) * done // max(1, total)))
                 if progress:
                     progress(done, total)
 
             if len(paths) >= PARALLEL_FROM and workers > 1:
+                from kbapp.search.build import parallel_build  # worker processes: not for searches
+
                 digests, words = parallel_build(new_dir, str(self.ws.root), paths, workers, report)
             else:
                 digests, words = self._build_here(new_dir, paths, report)
@@ -482,6 +574,7 @@ class SearchIndex:
                 json.dumps({"schema": SCHEMA_VERSION, "uuid": index_id}), encoding="utf-8"
             )
             self._write_manifest(new_dir)
+            stamp.save(new_dir, stamp.take(self.ws.root, files, began))
             with self._searcher_lock:
                 old = self.directory.with_name(self.directory.name + f".old-{os.getpid()}")
                 if self.directory.exists():
@@ -499,12 +592,28 @@ class SearchIndex:
                 catalog.mark_indexed(digests)
                 catalog.set_meta("search_index", index_id)
                 self._ix = whoosh_index.open_dir(str(self.directory))
+                self._index_id = index_id
+                self._catalog_checked = True
+                self._vocabulary = vocabulary.Vocabulary(self.directory)
+                self._runner = None
                 self._needs_rebuild = False
             self._set_state(ready=True, indexing=False, percent=100, message="")
             return len(paths)
         except BaseException:
             self._set_state(indexing=False, message="Indexing failed; it will be tried again.")
             raise
+        finally:
+            building.unlink(missing_ok=True)
+
+    @staticmethod
+    def _say_building(path: Path, percent: int) -> None:
+        """Tell other processes (a ``kbapp search`` beside the window) how far the build is."""
+        try:
+            tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"percent": percent, "pid": os.getpid()}), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass
 
     def _build_here(
         self, directory: Path, paths: list[str], progress: Progress
@@ -541,24 +650,46 @@ class SearchIndex:
         finally:
             self._quiet_thread = None
 
+    def up_to_date(self) -> bool:
+        """Whether the files are as the index last saw them (see :mod:`kbapp.search.stamp`):
+        a ``stat`` per document, no catalog, no git."""
+        if self._needs_rebuild or self._ix is None:
+            return False
+        found = stamp.load(self.directory)
+        return found is not None and stamp.unchanged(self.ws.root, found)
+
     def catch_up(
-        self, progress: Progress | None = None, *, refresh_progress: Progress | None = None
+        self,
+        progress: Progress | None = None,
+        *,
+        refresh_progress: Progress | None = None,
+        wait: bool = True,
     ) -> int:
         """Index what changed since the index last saw the files (rebuilding it when it is
         missing or damaged). Returns the number of documents (re)indexed or removed.
-        ``refresh_progress`` follows the catalog's refresh that comes first."""
+        ``refresh_progress`` follows the catalog's refresh that comes first.
+
+        Costs a ``stat`` per document when nothing changed. ``wait=False``: when another
+        process is building the index, return at once (searches then answer "still
+        indexing" from what there is) instead of waiting for it."""
+        if self.up_to_date():
+            return 0
+        if not wait and not self._state.indexing and self._other_build_percent() is not None:
+            return 0  # another process is building
         if self._needs_rebuild:
             with self._writing():
                 # Another process may have rebuilt it while this one waited.
                 if self._needs_rebuild:
                     self._open(locked=True)
                 if self._needs_rebuild:
-                    self._refresh_catalog(refresh_progress)
-                    return self._rebuild_locked(progress)
+                    return self._rebuild_locked(progress, refresh_progress)
+        began = time.time_ns()
         self._refresh_catalog(refresh_progress)
         catalog = self.ws.catalog
-        stale = [e.path for e in catalog.needs_indexing()]
-        known = {e.path for e in catalog.all()}
+        self._check_catalog_record()
+        stale = catalog.stale_paths()
+        files = catalog.files()
+        known = {path for path, _size, _mtime in files}
         with self._searcher_lock:
             runner = self._current_runner()
             indexed = (
@@ -567,13 +698,17 @@ class SearchIndex:
         gone = sorted(indexed - known)
         paths = stale + gone
         if not paths:
+            stamp.save(self.directory, stamp.take(self.ws.root, files, began))
             return 0
         if len(paths) > REBUILD_FROM and len(paths) * 2 > len(known):
             return self.rebuild(progress)
         self._set_state(indexing=True, percent=0, message=f"Indexing {len(paths)} documents…")
         try:
             with self._writing():
-                return self._update_locked(paths, progress)
+                count = self._update_locked(paths, progress)
+            if not self._needs_rebuild:
+                stamp.save(self.directory, stamp.take(self.ws.root, files, began))
+            return count
         finally:
             self._set_state(indexing=False, percent=100, message="")
 

@@ -37,4 +37,6 @@ def search_all(
         suggestion=next((a.suggestion for a in answers if a.suggestion), None),
         elapsed_ms=(time.perf_counter() - started) * 1000,
         indexing=any(answer.indexing for answer in answers),
+        indexing_percent=min((a.indexing_percent for a in answers
+                              if a.indexing and a.indexing_percent is not None), default=None),
     )

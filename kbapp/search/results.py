@@ -53,6 +53,15 @@ class SearchResponse:
     suggestion: str | None = None
     elapsed_ms: float = 0.0
     indexing: bool = False
+    #: How far the index build is while ``indexing`` (None when unknown).
+    indexing_percent: int | None = None
+
+    def indexing_note(self) -> str:
+        """What to say about an index build still running, or ""."""
+        if not self.indexing:
+            return ""
+        percent = f" ({self.indexing_percent} %)" if self.indexing_percent is not None else ""
+        return f"still indexing{percent}, results so far"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,4 +71,5 @@ class SearchResponse:
             "suggestion": self.suggestion,
             "elapsed_ms": round(self.elapsed_ms, 2),
             "indexing": self.indexing,
+            "indexing_percent": self.indexing_percent,
         }

@@ -8,37 +8,47 @@ the writer only files postings. Change the schema or the analysis → bump
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import columns, fields, formats
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.system import emptybytes, pack_uint
 
-from kbapp import documents, mdlines
+from kbapp import mdlines
 from kbapp.errors import DocumentError
 from kbapp.fsutil import read_document_bytes
 from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
 from kbapp.search.analysis import (
     KbAnalyzer,
+    clean_markup,
+    declared_kb_numbers,
     index_terms,
     plain_words,
     sequence_pair_hashes,
     term_sequence,
 )
+from kbapp.search.snippets import readable_text
 from kbapp.search.vocabulary import spelling_words
 
-SCHEMA_VERSION = 9
+if TYPE_CHECKING:
+    from kbapp import documents
+
+SCHEMA_VERSION = 12
 #: A per-document column (not indexed): the term sequences of all text fields, for phrases.
 SEQUENCE_FIELD = "sequence"
 #: Between two fields in the sequence column: not a term, so no phrase runs across it.
 FIELD_BREAK = "\n"
 #: A per-document column: the sorted 32-bit hashes of all pairs of neighbouring phrase terms.
 PAIRS_FIELD = "pairs"
+#: A per-document column (zlib): the text as a reader sees it, for the snippets of a hit (so
+#: showing ten hits reads and cleans no file).
+SNIPPET_FIELD = "snippet_text"
 
 #: Text fields a plain word is looked up in, with their weight over the body (BM25F).
 TEXT_FIELDS: dict[str, float] = {
@@ -64,6 +74,8 @@ FILTER_FIELDS: dict[str, str] = {
 }
 FACET_FIELDS = {"type": "type", "owner_org": "owner_org", "tags": "tag", "systems": "system"}
 PREFIX_MIN, PREFIX_MAX = 2, 16
+#: Front matter keys whose text is searched with the headings (a document's summary).
+SUMMARY_KEYS = ("description", "summary")
 
 
 
@@ -150,6 +162,7 @@ def make_schema() -> fields.Schema:
         review=fields.STORED(),
         sequence=fields.COLUMN(columns.VarBytesColumn()),
         pairs=fields.COLUMN(columns.VarBytesColumn()),
+        snippet_text=fields.COLUMN(columns.CompressedBytesColumn(level=1)),
         **text,
     )
 
@@ -191,12 +204,21 @@ def prefixes(weighted_texts: Iterable[tuple[str, float]]) -> dict[str, float]:
 
 def document_fields(doc: documents.Document) -> dict[str, Any]:
     """Field values of a parsed document (analysed, ready for ``writer.add_document``)."""
-    prose, code = split_code(doc.body)
-    found = doc.headings()
+    body = clean_markup(doc.body)
+    prose, code = split_code(body)
+    found = dataclasses.replace(doc, body=body).headings() if body != doc.body else doc.headings()
     headings = [h.text for h in found]
+    # a summary in the front matter ("description:", "summary:") says what the document is
+    # about in other words than its title: searched with the headings' weight
+    for key in SUMMARY_KEYS:
+        summary = doc.meta.get(key)
+        if isinstance(summary, str) and summary.strip():
+            headings.append(clean_markup(summary.strip()[:1000]))
     top_headings = [h.text for h in found if h.level == 1]
     title = doc.title
-    labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id])
+    # a document's own KB number ("KB number: 327825") labels it, as its id does
+    own_numbers = [f"KB{n}" for n in declared_kb_numbers(prose)]
+    labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id, *own_numbers])
     heading_text = "\n".join(headings)
     sequences = [term_sequence(t) for t in (title, labels, heading_text, prose, code)]
     pairs: set[int] = set().union(*map(sequence_pair_hashes, sequences))
@@ -220,6 +242,7 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
         "code": index_terms(code),
         SEQUENCE_FIELD: FIELD_BREAK.join(sequences).encode("utf-8"),
         PAIRS_FIELD: array("I", sorted(pairs)).tobytes(),
+        SNIPPET_FIELD: readable_text(doc.body, title).encode("utf-8"),
         "prefix": prefixes([
             (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),
             (" ".join([*doc.tags, *doc.systems, *top_headings]), 2.0),
@@ -235,6 +258,8 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
 
 def read_document(root: str | Path, relative: str) -> IndexedDocument:
     """Read and analyse one file (runs in worker processes during a full build)."""
+    from kbapp import documents  # front matter parsing (YAML) loads only for indexing
+
     full = Path(root) / relative
     if not full.is_file():  # removed (or renamed away)
         return IndexedDocument(relative, "", None)
@@ -252,6 +277,8 @@ def read_document(root: str | Path, relative: str) -> IndexedDocument:
 
 
 def _digest_or_empty(full: Path) -> str:
+    from kbapp import documents
+
     try:
         return documents.content_hash(full.read_bytes())
     except OSError:

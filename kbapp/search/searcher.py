@@ -13,6 +13,7 @@ import bisect
 import heapq
 import itertools
 import logging
+import math
 import mmap
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +25,16 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from kbapp.search.analysis import pair_hash, phrase_terms, query_words, stem, word_terms
+from kbapp.search.analysis import (
+    QUERY_NOISE,
+    join_identifiers,
+    pair_hash,
+    phrase_form,
+    phrase_terms,
+    query_words,
+    stem,
+    word_terms,
+)
 from kbapp.search.query import ParsedQuery
 from kbapp.search.schema import (
     FACET_FIELDS,
@@ -41,6 +51,28 @@ log = logging.getLogger(__name__)
 #: Published documents rank above in-review and drafts with the same text score.
 STATUS_FACTOR = {"published": 1.0, "in-review": 0.85, "draft": 0.7}
 PHRASE_FIELDS = ("title", "headings", "labels", "body", "code")
+#: Words together: a document's score is multiplied by (1 + the share of the query's
+#: neighbouring word pairs it has as neighbours too) ** PROXIMITY_POWER (Lucene edismax's pf2,
+#: as a factor): a pasted message held word for word ranks above its words spread apart.
+PROXIMITY_POWER = 3.0
+PROXIMITY_POWER_PER_PAIR = 0.75
+#: How many of the best documents by BM25F are re-ranked with the proximity factor.
+PROXIMITY_DEPTH = 100
+#: Pseudo-relevance feedback (RM3) for queries of three words or more: the words that weigh
+#: most in the best PRF_DOCS documents (by their share of each document's text, weighted by the
+#: document's score, times their rarity) are added, PRF_TERMS of them at up to PRF_WEIGHT of a
+#: query word, to re-rank the documents the query found (never to find others). 0 turns it off.
+PRF_TERMS = 0
+PRF_DOCS = 5
+PRF_WEIGHT = 0.3
+#: A synonym (another member of the word's group) scores at this share of the word itself.
+SYNONYM_WEIGHT = 0.8
+#: Share of a long query's words a document must have to rank in the first tier.
+COVERAGE_NEED = 0.5
+#: The score is multiplied by (share of the query's words the document has) ** COVERAGE_POWER.
+COVERAGE_POWER = 2.0
+#: Longest phrase (in words) looked up in the synonym table.
+SYNONYM_SPAN = 4
 FACET_LIMIT = 20
 #: Facets with at most this many values are counted by set intersections.
 FACET_SETS_UP_TO = 64
@@ -49,37 +81,55 @@ _EMPTY: frozenset[int] = frozenset()
 _Shares = tuple[frozenset[int], list[int], list[float]]
 
 
+class _Loaded(dict[str, Any]):
+    """A dict whose entries are made on first use (by ``load(key)``, which stores them)."""
+
+    def __init__(self, load: Callable[[str], None]) -> None:
+        super().__init__()
+        self._load = load
+
+    def __missing__(self, key: str) -> Any:
+        self._load(key)
+        return dict.__getitem__(self, key)
+
+
 class SegmentTable:
     """Per-document facet values of one segment (segments never change, so this is built once
-    per segment: a refresh after a 10-document update only builds the new small segment)."""
+    per segment: a refresh after a 10-document update only builds the new small segment).
+    Each field is read on first use: a search process that shows no facets reads the
+    status only (the ranking's factor), not all five (60 ms on 6,000 documents)."""
 
     def __init__(self, reader: Any) -> None:
         size = reader.doc_count_all()
         self.size = size
+        self._reader = reader
         self._lengths: dict[str, list[int]] = {}
-        self.values: dict[str, list[Any]] = {}
+        self.values: dict[str, list[Any]] = _Loaded(self._load)
         #: facet field -> value -> its documents (deleted ones too: hits never include them)
-        self.members: dict[str, dict[str, list[int]]] = {}
-        for name in ("type", "status", "owner_org"):
-            column: list[str] = [""] * size
-            members = self.members[name] = {}
-            for term in reader.lexicon(name):
-                value = term.decode("utf-8")
-                members[value] = ids = _leaf_ids(reader, name, term, with_deleted=True)
-                for docnum in ids:
-                    column[docnum] = value
-            self.values[name] = column
-        for name in ("tag", "system"):
+        self.members: dict[str, dict[str, list[int]]] = _Loaded(self._load)
+        self._columns: dict[str, MappedColumn] = {}
+        self._columns_reader: Any = None
+
+    def _load(self, name: str) -> None:
+        reader, size = self._reader, self.size
+        members: dict[str, list[int]] = {}
+        if name in ("tag", "system"):
             lists: list[tuple[str, ...]] = [()] * size
-            members = self.members[name] = {}
             for term in reader.lexicon(name):
                 value = term.decode("utf-8")
                 members[value] = ids = _leaf_ids(reader, name, term, with_deleted=True)
                 for docnum in ids:
                     lists[docnum] = (*lists[docnum], value)
-            self.values[name] = lists
-        self._columns: dict[str, MappedColumn] = {}
-        self._columns_reader: Any = None
+            dict.__setitem__(self.values, name, lists)
+        else:
+            column: list[str] = [""] * size
+            for term in reader.lexicon(name):
+                value = term.decode("utf-8")
+                members[value] = ids = _leaf_ids(reader, name, term, with_deleted=True)
+                for docnum in ids:
+                    column[docnum] = value
+            dict.__setitem__(self.values, name, column)
+        dict.__setitem__(self.members, name, members)
 
     def column(self, reader: Any, fieldname: str) -> MappedColumn:
         """A per-document column of this segment, opened through ``reader`` (a segment whose
@@ -141,6 +191,48 @@ class MappedColumn:
                 out.append(docnum)
         return out
 
+    def value(self, docnum: int) -> bytes:
+        """One document's bytes."""
+        if self._column is None:
+            return b""
+        if self._map is None:
+            return bytes(self._column[docnum])
+        start = self._base + self._offsets[docnum]
+        return self._map[start : start + self._lengths[docnum]]
+
+    def counts(self, docnums: Iterable[int], numbers: list[int]) -> list[int]:
+        """How many of ``numbers`` each of ``docnums`` holds in its sorted array (0 without)."""
+        docnums = list(docnums)
+        if self._column is None:
+            return [0] * len(docnums)
+        out = []
+        if self._view is not None and self._lengths:
+            if self._numbers is None:
+                total = self._offsets[-1] + self._lengths[-1]
+                self._numbers = self._view[self._base : self._base + total].cast("I")
+            array_: Any = self._numbers
+            offsets, lengths, bisect_left = self._offsets, self._lengths, bisect.bisect_left
+            for docnum in docnums:
+                lo = offsets[docnum] >> 2
+                hi = lo + (lengths[docnum] >> 2)
+                count = 0
+                for number in numbers:
+                    i = bisect_left(array_, number, lo, hi)
+                    if i < hi and array_[i] == number:
+                        count += 1
+                out.append(count)
+            return out
+        for docnum in docnums:
+            one = memoryview(self._column[docnum]).cast("I")
+            size = len(one)
+            count = 0
+            for number in numbers:
+                i = bisect.bisect_left(one, number)
+                if i < size and one[i] == number:
+                    count += 1
+            out.append(count)
+        return out
+
     def having(self, docnums: Iterable[int], numbers: list[int]) -> list[int]:
         """The segment-local ``docnums`` whose value, a sorted array of unsigned 32-bit
         numbers, holds all of ``numbers``."""
@@ -197,20 +289,25 @@ class DocTable:
     """Facet values for every document number of one searcher (segments concatenated)."""
 
     def __init__(self, searcher: Searcher, cache: dict[str, SegmentTable]) -> None:
-        self.values: dict[str, list[Any]] = {n: [] for n in ("type", "status", "owner_org", "tag", "system")}
+        self.values: dict[str, list[Any]] = _Loaded(self._load_values)
         used: dict[str, SegmentTable] = {}
         self.leaves: list[tuple[Any, int, SegmentTable]] = []
         self._lengths: dict[str, list[int]] = {}
         for reader, offset in searcher.reader().leaf_readers():
             key = _segment_key(reader)
             table = cache.get(key) or SegmentTable(reader)
+            table._reader = reader  # the live reader (fields not read yet are read through it)
             used[key] = table
             self.leaves.append((reader, offset, table))
-            for name, column in table.values.items():
-                self.values[name].extend(column)
         cache.clear()
         cache.update(used)
         self._facet_sets: dict[str, dict[str, frozenset[int]]] = {}
+
+    def _load_values(self, name: str) -> None:
+        joined: list[Any] = []
+        for _reader, _offset, table in self.leaves:
+            joined.extend(table.values[name])
+        dict.__setitem__(self.values, name, joined)
 
     def facet_sets(self, name: str) -> dict[str, frozenset[int]]:
         """Each value of a facet field with its documents (from the segment tables, so an
@@ -232,6 +329,28 @@ class DocTable:
     def having_pairs(self, docnums: frozenset[int], hashes: list[int]) -> frozenset[int]:
         """The documents of ``docnums`` that have all the term pairs ``hashes``."""
         return self._per_segment(docnums, PAIRS_FIELD, lambda c, d: c.having(d, hashes))
+
+    def sequence(self, docnum: int) -> str:
+        """A document's term sequences (all text fields, see :data:`SEQUENCE_FIELD`)."""
+        for reader, offset, table in self.leaves:
+            if offset <= docnum < offset + table.size:
+                raw = table.column(reader, SEQUENCE_FIELD).value(docnum - offset)
+                return raw.decode("utf-8", errors="replace")
+        return ""
+
+    def pair_counts(self, docnums: Iterable[int], hashes: list[int]) -> dict[int, int]:
+        """How many of the term pairs ``hashes`` each of ``docnums`` has."""
+        out: dict[int, int] = {}
+        ordered = sorted(docnums)
+        for reader, offset, table in self.leaves:
+            lo = bisect.bisect_left(ordered, offset)
+            hi = bisect.bisect_left(ordered, offset + table.size)
+            if lo == hi:
+                continue
+            local = [d - offset for d in ordered[lo:hi]]
+            found = table.column(reader, PAIRS_FIELD).counts(local, hashes)
+            out.update(zip(ordered[lo:hi], found))
+        return out
 
     def _per_segment(
         self, docnums: frozenset[int], fieldname: str,
@@ -399,12 +518,15 @@ class Alternative:
 
     terms: list[str]
     prefix: str | None = None
+    #: Below 1 for a synonym or a weaker form of the word (its score share).
+    weight: float = 1.0
 
     def specs(self) -> list[tuple[str, str, float]]:
         """(field, term, boost) of every term that scores this alternative."""
         if self.prefix is not None:
-            return [("prefix", self.prefix, 1.0)]
-        return [(f, t, b) for t in self.terms for f, b in TEXT_FIELDS.items()]
+            return [("prefix", self.prefix, self.weight)]
+        w = self.weight
+        return [(f, t, b * w) for t in self.terms for f, b in TEXT_FIELDS.items()]
 
     def query(self) -> wq.Query:
         return wq.Or([wq.Term(f, t, boost=b) for f, t, b in self.specs()])
@@ -422,15 +544,29 @@ class WordPlan:
     word: str
     alternatives: list[Alternative] = field(default_factory=list)
     corrections: list[str] = field(default_factory=list)
+    #: The words as typed (several for a phrase found in the synonym table).
+    words: list[str] = field(default_factory=list)
 
     def specs(self) -> list[tuple[str, str, float]]:
-        return [spec for a in self.alternatives for spec in a.specs()]
+        best: dict[tuple[str, str], float] = {}
+        for a in self.alternatives:
+            for fieldname, term, boost in a.specs():
+                key = (fieldname, term)
+                if boost > best.get(key, 0.0):
+                    best[key] = boost
+        return [(f, t, b) for (f, t), b in best.items()]
 
     def docs(self, sets: TermSets) -> frozenset[int]:
         return frozenset().union(*(a.docs(sets) for a in self.alternatives))
 
     def terms(self) -> list[str]:
         return [t for a in self.alternatives for t in a.terms]
+
+
+def _pair_hashes(words: list[str]) -> list[int]:
+    """Hashes of the neighbouring phrase terms of the query's words, in the order typed."""
+    terms = [term for word in words for term in phrase_form(word)]
+    return sorted({pair_hash(a, b) for a, b in itertools.pairwise(terms) if a != b})
 
 
 @dataclass
@@ -443,14 +579,75 @@ class Outcome:
     highlight_prefix: str | None
 
 
-def synonym_groups(synonyms: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Synonyms both ways: k8s → kubernetes and kubernetes → k8s."""
+_BUILTIN_SYNONYMS: list[list[str]] | None = None
+
+
+def builtin_synonyms() -> list[list[str]]:
+    """The IT synonym groups shipped with kbapp (``kbapp/search/synonyms.txt``)."""
+    global _BUILTIN_SYNONYMS
+    if _BUILTIN_SYNONYMS is None:
+        from importlib.resources import files
+
+        text = files("kbapp.search").joinpath("synonyms.txt").read_text(encoding="utf-8")
+        groups = []
+        for line in text.splitlines():
+            line = line.split("#", 1)[0].strip()
+            members = [m.strip().lower() for m in line.split(",") if m.strip()]
+            if len(members) > 1:
+                groups.append(members)
+        _BUILTIN_SYNONYMS = groups
+    return _BUILTIN_SYNONYMS
+
+
+def synonym_groups(
+    synonyms: dict[str, list[str]], builtin: bool = True
+) -> dict[str, list[str]]:
+    """Synonyms both ways: k8s → kubernetes and kubernetes → k8s; the shipped groups (every
+    member stands for every other) and then the knowledge base's own (``.kb/config.toml``)."""
     groups: dict[str, list[str]] = {}
+    for members in builtin_synonyms() if builtin else []:
+        for word in members:
+            groups.setdefault(word, []).extend(m for m in members if m != word)
     for word, alternatives in synonyms.items():
         for alt in alternatives:
             groups.setdefault(word, []).append(alt)
             groups.setdefault(alt, []).append(word)
     return {k: list(dict.fromkeys(v)) for k, v in groups.items()}
+
+
+def _synonym_terms(text: str) -> tuple[str, ...]:
+    """The phrase terms of a synonym; none for a phrase that stop words reduce to one word
+    ("log on" would otherwise stand for every "log", "sign in" for every "sign")."""
+    terms = tuple(phrase_terms(text))
+    if len(terms) == 1 and len(text.split()) > 1:
+        return ()
+    return terms
+
+
+class SynonymTable:
+    """Synonym groups keyed by their phrase terms (stems), so that ``network drives`` finds
+    the entry ``network drive`` and ``cmd.exe`` the entry ``cmd.exe``."""
+
+    def __init__(self, groups: dict[str, list[str]]) -> None:
+        self.entries: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        for key, alternatives in groups.items():
+            key_terms = _synonym_terms(key)
+            if not key_terms:
+                continue
+            alts = self.entries.setdefault(key_terms, [])
+            for alt in alternatives:
+                alt_terms = _synonym_terms(alt)
+                if alt_terms and alt_terms != key_terms and alt_terms not in alts:
+                    alts.append(alt_terms)
+        self.span = max((len(k) for k in self.entries), default=0)
+
+    def match(self, forms: list[tuple[str, ...]], start: int) -> tuple[int, tuple[str, ...]] | None:
+        """The longest entry made of the words ``forms[start:]`` begin with: (words, key)."""
+        for end in range(min(len(forms), start + SYNONYM_SPAN), start, -1):
+            key = tuple(term for form in forms[start:end] for term in form)
+            if key in self.entries:
+                return end - start, key
+        return None
 
 
 class QueryRunner:
@@ -470,20 +667,24 @@ class QueryRunner:
         self._scores: OrderedDict[tuple[str, str, float], _Shares] = OrderedDict()
         self._status_factors: list[float] | None = None
         self.synonyms = synonyms
+        self.synonym_table = SynonymTable(synonyms)
         self.reader = searcher.reader()
 
     # ------------------------------------------------------------------ planning
 
-    def plan_word(self, word: str, is_prefix: bool) -> WordPlan | None:
+    def plan_word(
+        self, word: str, is_prefix: bool, synonyms: list[tuple[str, ...]] = ()  # type: ignore[assignment]
+    ) -> WordPlan | None:
         terms = word_terms(word)
-        plan = WordPlan(word)
+        plan = WordPlan(word, words=[word])
         if terms:
             plan.alternatives.append(Alternative(terms))
+            if terms[0].startswith("kb") and terms[0][2:].isdigit():
+                # a KB number also finds the documents that only mention the number
+                plan.alternatives.append(Alternative([terms[0][2:]], weight=0.5))
         lower = word.lower()
-        for synonym in self.synonyms.get(lower, []):
-            syn_terms = phrase_terms(synonym)
-            if syn_terms:
-                plan.alternatives.append(Alternative(syn_terms))
+        for syn_terms in synonyms:
+            plan.alternatives.append(Alternative(list(syn_terms), weight=SYNONYM_WEIGHT))
         if is_prefix and PREFIX_MIN <= len(lower) and lower.isalnum():
             # the index keeps prefixes of up to PREFIX_MAX letters
             plan.alternatives.append(Alternative([], prefix=lower[:PREFIX_MAX]))
@@ -525,15 +726,39 @@ class QueryRunner:
             required.append(sets.docs(name, value.lower()))
         # Words: each one a union over its alternatives.
         plans: list[WordPlan] = []
-        words = [w for chunk in parsed.words for w in query_words(chunk)]
+        words = join_identifiers([w for chunk in parsed.words for w in query_words(chunk)])
         prefix_word = None
         if parsed.prefix is not None:
             tail = query_words(parsed.prefix)
             prefix_word = tail[-1] if tail else None
-        for index, word in enumerate(words):
-            plan = self.plan_word(word, is_prefix=(index == len(words) - 1 and word == prefix_word))
-            if plan is not None:
+        forms = [phrase_form(w) for w in words]
+        table = self.synonym_table
+        index = 0
+        while index < len(words):
+            word = words[index]
+            found = table.match(forms, index) if table.entries else None
+            if found is not None and found[0] > 1:
+                # a phrase of the synonym table: one concept, its words together or a synonym
+                span, key = found
+                plan = WordPlan(" ".join(words[index : index + span]),
+                                words=words[index : index + span])
+                plan.alternatives.append(Alternative(list(key)))
+                plan.alternatives.extend(Alternative(list(alt), weight=SYNONYM_WEIGHT)
+                                         for alt in table.entries[key])
                 plans.append(plan)
+                index += span
+                continue
+            is_prefix = index == len(words) - 1 and word == prefix_word
+            synonyms = table.entries[found[1]] if found is not None else []
+            word_plan = self.plan_word(word, is_prefix, synonyms)
+            if word_plan is not None:
+                plans.append(word_plan)
+            index += 1
+        pairs = _pair_hashes(words) if len(plans) > 1 else []
+        if len(plans) >= 3:
+            content = [p for p in plans if p.word.lower() not in QUERY_NOISE or p.corrections]
+            if len(content) >= 2:
+                plans = content
         word_docs = [p.docs(sets) for p in plans]
         suggestion_words: dict[str, str] = {}
         for plan, docs in zip(plans, word_docs):
@@ -570,28 +795,38 @@ class QueryRunner:
         specs = [spec for plan in plans for spec in plan.specs()] + phrase_specs
         if len(plans) <= 2:
             # One or two words: documents with all of them, then those with some.
-            ranked = self._ranked(all_docs, specs, limit, frozenset(masked))
+            ranked = self._ranked(all_docs, specs, limit, frozenset(masked), pairs=pairs)
             hit_docs, total = all_docs, len(all_docs)
             if len(plans) == 2 and len(ranked) < limit:
                 some = (word_docs[0] | word_docs[1]) - masked - all_docs
                 if base is not None:
                     some &= base
-                ranked += self._ranked(some, specs, limit - len(ranked), None)
+                ranked += self._ranked(some, specs, limit - len(ranked), None, pairs=pairs)
                 hit_docs, total = all_docs | some, total + len(some)
         else:
             # Three words or more (a symptom in the user's own words): documents with at
-            # least three quarters of them first, ranked by BM25F times the share of the
-            # words they have (squared); then documents with fewer.
+            # least half of them first (COVERAGE_NEED), ranked by BM25F times the share of
+            # the words they have (squared), then documents with fewer.
             coverage = Counter(itertools.chain.from_iterable(word_docs))
-            need = int(len(plans) * 0.75)
-            candidates = frozenset(coverage) - masked
+            words_counted = len(plans)
+            need = int(words_counted * COVERAGE_NEED)
+            candidates = frozenset().union(*word_docs) - masked
             if base is not None:
                 candidates &= base
             enough = frozenset(d for d in candidates if coverage[d] >= need)
-            ranked = self._ranked(enough, specs, limit, None, coverage, len(plans))
+            ranked = self._ranked(enough, specs, limit, None, coverage, words_counted, pairs)
             if len(ranked) < limit:
                 ranked += self._ranked(candidates - enough, specs, limit - len(ranked), None,
-                                       coverage, len(plans))
+                                       coverage, words_counted, pairs)
+            if PRF_TERMS and ranked:
+                extra = self._feedback(ranked, plans)
+                if extra:
+                    ranked = self._ranked(enough, specs + extra, limit, None, coverage,
+                                          words_counted, pairs)
+                    if len(ranked) < limit:
+                        ranked += self._ranked(candidates - enough, specs + extra,
+                                               limit - len(ranked), None, coverage,
+                                               words_counted, pairs)
             hit_docs, total = candidates, len(candidates)
         suggestion = None
         if suggestion_words:
@@ -609,9 +844,13 @@ class QueryRunner:
         masked: frozenset[int] | None,
         coverage: Counter[int] | None = None,
         words: int = 1,
+        pairs: list[int] | None = None,
     ) -> list[tuple[int, float]]:
         """The best ``limit`` of ``docs`` by BM25F, times the status factor and, given
-        ``coverage`` (how many of the ``words`` each document has), the squared share."""
+        ``coverage`` (how many of the ``words`` each document has), the squared share; given
+        the hashes of the query's neighbouring word ``pairs``, the best
+        :data:`PROXIMITY_DEPTH` of those are then re-ranked by the share of the pairs they
+        have (words together, in the query's order, rank above the same words apart)."""
         if not docs or limit <= 0:
             return []
         status = self.table.values["status"]
@@ -624,11 +863,57 @@ class QueryRunner:
         factors = self._status_factors
         # in document order, so that equal scores keep it (nlargest is stable)
         if coverage is not None:
-            shares = [(c / words) ** 2 for c in range(words + 1)]
+            shares = [(c / words) ** COVERAGE_POWER for c in range(words + 1)]
             final = {d: scores(d, 0.0) * factors[d] * shares[coverage[d]] for d in sorted(docs)}
         else:
             final = {d: scores(d, 0.0) * factors[d] for d in sorted(docs)}
+        if pairs:
+            depth = max(PROXIMITY_DEPTH, limit)
+            best = heapq.nlargest(depth, final, key=final.__getitem__) if len(final) > depth else list(final)
+            counts = self.table.pair_counts(best, pairs)
+            size = len(pairs)
+            # the longer the query, the more its word order says (a pasted message)
+            power = min(PROXIMITY_POWER, PROXIMITY_POWER_PER_PAIR * size)
+            factor = [(1.0 + c / size) ** power for c in range(size + 1)]
+            final = {d: final[d] * factor[counts.get(d, 0)] for d in sorted(best)}
         return [(d, final[d]) for d in heapq.nlargest(limit, final, key=final.__getitem__)]
+
+    def _feedback(
+        self, ranked: list[tuple[int, float]], plans: list[WordPlan]
+    ) -> list[tuple[str, str, float]]:
+        """RM3 expansion terms (as scoring specs) from the best ranked documents."""
+        top = [(d, s) for d, s in ranked[:PRF_DOCS] if s > 0]
+        total = sum(s for _, s in top)
+        if not top or total <= 0:
+            return []
+        known = {t for plan in plans for t in plan.terms()}
+        weights: dict[str, float] = {}
+        seen_in: Counter[str] = Counter()
+        for docnum, score in top:
+            terms = self.table.sequence(docnum).split()
+            if not terms:
+                continue
+            counts = Counter(terms)
+            share = score / total / len(terms)
+            for term, count in counts.items():
+                weights[term] = weights.get(term, 0.0) + share * count
+                seen_in[term] += 1
+        n = max(self.reader.doc_count(), 1)
+        scored = []
+        for term, weight in weights.items():
+            if term in known or len(term) < 3 or term.isdigit() or seen_in[term] < 2:
+                continue
+            frequency = self.reader.doc_frequency("body", term)
+            if not frequency or frequency > n * 0.1:
+                continue
+            scored.append((weight * math.log(n / frequency), term))
+        scored.sort(reverse=True)
+        chosen = scored[:PRF_TERMS]
+        if not chosen:
+            return []
+        best = chosen[0][0]
+        return [(f, term, b * PRF_WEIGHT * value / best)
+                for value, term in chosen for f, b in TEXT_FIELDS.items()]
 
     def _bm25(self, docs: frozenset[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
         """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs`` (the result may hold others

@@ -1,7 +1,9 @@
 """The spelling vocabulary: every plain word of the knowledge base, unstemmed, for "did you mean".
 
 It lives next to the index in two text files (one word a line): ``kbapp-vocab.txt`` written by a
-full build and ``kbapp-vocab-added.txt`` that updates append to. Keeping it out of the Whoosh
+full build and ``kbapp-vocab-added.txt`` that updates append the words it does not hold yet
+to (a save appends nothing when its words are known, so the file stays bounded by the number
+of distinct words; once it holds :data:`FOLD_AT` words it is folded into the main file). Keeping it out of the Whoosh
 index saves a posting per distinct word per document (a third of all postings, and of the
 build time). Words of deleted documents stay until the next full build; a correction is only
 offered when its stem is still in the index, so a stale word is never suggested.
@@ -25,6 +27,10 @@ def write(directory: Path, words: Iterable[str]) -> None:
     (directory / ADDED_FILE).unlink(missing_ok=True)
 
 
+#: Words in the added file that make an update fold it into the main file.
+FOLD_AT = 5000
+
+
 def append(directory: Path, words: Iterable[str]) -> None:
     text = "\n".join(words)
     if text:
@@ -44,6 +50,24 @@ class Vocabulary:
         self.directory = directory
         self._words: set[str] = set()
         self._stamp: tuple[float, ...] | None = None
+        self._added = 0
+
+    def add(self, words: Iterable[str]) -> None:
+        """Record the words of updated documents: only those not known yet are written, and
+        this process's copy is kept in step without reading the files again. (Call with the
+        index's write lock held.)"""
+        known = self.words
+        new = sorted(set(words) - known)
+        if not new:
+            return
+        if self._added + len(new) >= FOLD_AT:
+            write(self.directory, known | set(new))
+            self._added = 0
+        else:
+            append(self.directory, new)
+            self._added += len(new)
+        known.update(new)
+        self._stamp = self._current_stamp()
 
     def _current_stamp(self) -> tuple[float, ...]:
         stamp = []
@@ -62,14 +86,19 @@ class Vocabulary:
             words: set[str] = set()
             for name in (MAIN_FILE, ADDED_FILE):
                 try:
-                    words.update((self.directory / name).read_text(encoding="utf-8").split())
+                    found = (self.directory / name).read_text(encoding="utf-8").split()
                 except OSError:
-                    pass
+                    continue
+                words.update(found)
+                if name == ADDED_FILE:
+                    self._added = len(found)
             self._words, self._stamp = words, stamp
         return self._words
 
     def near(self, word: str) -> set[str]:
         """Known words one edit away (two for words of 7 letters or more)."""
+        if len(word) > MAX_CORRECTED_LENGTH:
+            return set()  # a pasted token, not a misspelt word (and its edits grow cubically)
         words = self.words
         first = _edits(word)
         found = {w for w in first if w in words}
@@ -77,6 +106,11 @@ class Vocabulary:
             found = {w for e in first for w in _edits(e, cheap=True) if w in words}
         found.discard(word)
         return found
+
+
+#: Longer words get no spelling suggestions: no word of any language is this long, and the
+#: edits of a 2,000-character token take minutes to build.
+MAX_CORRECTED_LENGTH = 24
 
 
 def _edits(word: str, cheap: bool = False) -> set[str]:

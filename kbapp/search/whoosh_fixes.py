@@ -18,6 +18,13 @@ And two speed-ups with the same results: the codec turns document numbers into g
 back with Python generators (one call per posting, on every block read and written); here
 ``itertools.accumulate`` and ``map(operator.sub, ...)`` do it in C. Reading the postings of a
 term in 9,000 documents was a third of a three-word query's time.
+
+The version is pinned in pyproject.toml (``whoosh-reloaded==2.7.5``; upstream has been
+dormant since 2024) and checked here: these patches, and the block readers of
+:mod:`kbapp.search.searcher` and :mod:`kbapp.search.build`, use Whoosh's private names, which
+another version may rename. :func:`missing_private_names` lists those that are gone
+(tests/test_search_lifecycle.py runs it), so a Whoosh that changed under kbapp fails loudly
+instead of searching wrongly.
 """
 
 from __future__ import annotations
@@ -27,8 +34,43 @@ import operator
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import whoosh
+from whoosh import index as whoosh_index
+from whoosh import writing
 from whoosh.codec import whoosh3
 from whoosh.matching.mcore import ListMatcher
+from whoosh.reading import SegmentReader
+
+#: The Whoosh these corrections and kbapp's use of its private names were written for.
+WHOOSH_VERSION = (2, 7, 5)
+
+#: Private names kbapp reads or replaces, on classes and modules (the block readers' instance
+#: attributes -- ``_ids``, ``_offsets``... -- are checked on a real index by the tests).
+PRIVATE_NAMES: list[tuple[Any, str]] = [
+    (whoosh3.W3PerDocReader, "_cached_reader"),
+    (whoosh3.W3TermInfo, "set_inlined"),
+    (whoosh3.W3LeafMatcher, "_read_ids"),
+    (whoosh3.W3LeafMatcher, "_read_weights"),
+    (whoosh3.W3LeafMatcher, "_next_block"),
+    (whoosh3, "delta_decode"),
+    (whoosh3, "delta_encode"),
+    (whoosh3, "LENGTHS_COLUMN"),
+    (ListMatcher, "value"),
+    (whoosh_index.FileIndex, "_read_toc"),
+    (writing.SegmentWriter, "_finalize_segment"),
+    (SegmentReader, "segment"),
+]
+
+
+class WhooshChanged(RuntimeError):
+    """The installed Whoosh is not the one kbapp's search was written for."""
+
+
+def missing_private_names() -> list[str]:
+    """The private names of :data:`PRIVATE_NAMES` that the installed Whoosh lacks."""
+    return [f"{getattr(owner, '__name__', owner)}.{name}"
+            for owner, name in PRIVATE_NAMES if not hasattr(owner, name)]
+
 
 _applied = False
 
@@ -62,6 +104,13 @@ def _delta_encode(nums: Iterable[int]) -> Iterator[int]:
 def apply() -> None:
     global _applied
     if not _applied:
+        if tuple(whoosh.__version__[:3]) != WHOOSH_VERSION:
+            raise WhooshChanged(
+                f"kbapp's search needs whoosh-reloaded {'.'.join(map(str, WHOOSH_VERSION))}, "
+                f"not {whoosh.versionstring()}; reinstall kbapp to get it")
+        missing = missing_private_names()
+        if missing:
+            raise WhooshChanged("the installed Whoosh lacks " + ", ".join(missing))
         whoosh3.W3PerDocReader._cached_reader = _cached_reader
         if not hasattr(whoosh3.W3TermInfo, "set_inline"):
             whoosh3.W3TermInfo.set_inline = whoosh3.W3TermInfo.set_inlined

@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kbapp.fuzzy import ACTION, DOCUMENT, SETTING, Candidate, Matcher
+
 
 @dataclass(frozen=True)
 class Action:
@@ -43,6 +45,10 @@ class Action:
     toolbar: bool = False
     tip: str = ""
     icon: str = ""  # a freedesktop icon name; Qt's own icon when the desktop has no theme
+    #: Other words the command palette finds it by ("new incident" for "Start incident…").
+    keywords: str = ""
+    #: A second shortcut (F1 and Ctrl+/ both show the shortcut sheet).
+    also: str = ""
 
 
 #: Qt's built-in icon for each icon name used below, for desktops without an icon theme
@@ -59,9 +65,10 @@ FALLBACK_ICONS = {
 ACTIONS: tuple[Action, ...] = (
     # File
     Action("doc.new", "New document…", "Ctrl+N", "new_document", "&File", toolbar=True,
-           tip="Write a new document from a template", icon="document-new"),
+           tip="Write a new document from a template", icon="document-new",
+           keywords="create write template add"),
     Action("doc.edit", "Edit document", "Ctrl+E", "edit_document", "&File",
-           tip="Open the document being read in the editor"),
+           tip="Open the document being read in the editor", keywords="change modify"),
     Action("doc.save", "Save and commit", "Ctrl+S", "save_document", "&File", toolbar=True,
            tip="Save the document being edited and commit it", icon="document-save"),
     Action("doc.close", "Close document", "Ctrl+W", "close_document", "&File"),
@@ -77,10 +84,17 @@ ACTIONS: tuple[Action, ...] = (
     Action("edit.undo", "Undo", "Ctrl+Z", "undo", "&Edit"),
     Action("edit.redo", "Redo", "Ctrl+Shift+Z", "redo", "&Edit"),
     Action("doc.find", "Find in page", "Ctrl+F", "find_in_page", "&Edit"),
+    Action("settings", "Settings…", "Ctrl+,", "show_settings", "&Edit",
+           tip="Who you are (name, e-mail, organisation), the editor, search and sync"),
     # Go
     Action("go.search", "Search", "Ctrl+K", "focus_search", "&Go", toolbar=True,
            tip="Back to the search field from anywhere", icon="edit-find"),
     Action("go.browse", "Browse folders, types and systems", "Ctrl+B", "focus_browse", "&Go"),
+    Action("go.next_pane", "Next pane", "F6", "next_pane", "&Go",
+           tip="Move the keys to the next part of the window: search, document, side panels",
+           keywords="focus switch panel reader"),
+    Action("go.previous_pane", "Previous pane", "Shift+F6", "previous_pane", "&Go",
+           keywords="focus switch panel"),
     Action("go.back", "Back", "Alt+Left", "go_back", "&Go"),
     Action("go.forward", "Forward", "Alt+Right", "go_forward", "&Go"),
     Action("go.palette", "Command palette…", "Ctrl+Shift+P", "show_palette", "&Go", toolbar=True,
@@ -88,7 +102,8 @@ ACTIONS: tuple[Action, ...] = (
     # Document
     Action("doc.pin", "Pin or unpin document", "Ctrl+D", "toggle_pin", "&Document"),
     Action("doc.history", "History of this document", "Ctrl+Shift+Y", "show_history",
-           "&Document", tip="Versions, differences and restore"),
+           "&Document", tip="Versions, differences and restore",
+           keywords="versions diff changes log restore"),
     Action("doc.move_kb", "Move to another knowledge base…", "", "other_kbs.move_to_other_kb",
            "&Document", tip="Commit it into another knowledge base, then remove it from this one"),
     Action("view.zoom_in", "Zoom in", "Ctrl+=", "zoom_in", "&Document"),
@@ -96,10 +111,17 @@ ACTIONS: tuple[Action, ...] = (
     Action("view.zoom_reset", "Actual size", "Ctrl+0", "zoom_reset", "&Document"),
     # Sync
     Action("sync.now", "Sync now", "Ctrl+Shift+S", "sync_now", "&Sync", toolbar=True,
-           tip="Publish your commits and bring in the other organisation's", icon="view-refresh"),
-    Action("sync.conflicts", "Resolve conflicts", "Ctrl+Shift+C", "show_conflicts", "&Sync"),
+           tip="Publish your commits and bring in the other organisation's", icon="view-refresh",
+           keywords="publish pull push fetch"),
+    Action("sync.conflicts", "Resolve conflicts", "Ctrl+Shift+C", "show_conflicts", "&Sync",
+           keywords="merge"),
     Action("sync.drop_refused", "Take refused content out…", "", "sync.drop_refused", "&Sync",
-           tip="Rebuild your unpublished commits without what the shared repository refuses"),
+           tip="Rebuild your unpublished commits without what the shared repository refuses",
+           keywords="refused rejected hook policy"),
+    # Help
+    Action("help.shortcuts", "Keyboard shortcuts", "F1", "show_shortcuts", "&Help",
+           also="Ctrl+/", tip="Every action and its shortcut on one sheet",
+           keywords="keys help cheat sheet"),
 )
 
 
@@ -108,13 +130,22 @@ ACTIONS: tuple[Action, ...] = (
 #: menus exist before those views (and the activity database behind them) are loaded.
 LIFECYCLE_ACTIONS: tuple[Action, ...] = (
     Action("incident.start", "Start incident…", "Ctrl+I", "start_incident", "&Knowledge",
-           tip="Focused mode with a timer; steps, notes and searches are recorded"),
+           tip="Focused mode with a timer; steps, notes and searches are recorded",
+           keywords="new incident begin outage"),
     Action("incident.note", "Incident note", "Ctrl+Shift+N", "focus_note", "&Knowledge"),
+    Action("incident.steps", "Runbook steps of the incident", "Ctrl+Shift+K", "focus_steps",
+           "&Knowledge", tip="The checklist: ↑↓ choose a step, Space ticks it, Ctrl+C copies "
+           "its commands", keywords="checklist tick copy commands"),
     Action("incident.end", "End incident and capture…", "Ctrl+Shift+I", "end_incident",
-           "&Knowledge"),
-    Action("review.queue", "Review queue", "Ctrl+Shift+R", "show_review_queue", "&Knowledge"),
+           "&Knowledge", keywords="stop finish resolve"),
+    # Its title names the incident waiting to be captured; hidden while none is.
+    Action("incident.capture", "Capture incident…", "", "capture_incident", "&Knowledge",
+           tip="Write down what the last incident taught, while it is fresh",
+           keywords="post-incident postmortem write"),
+    Action("review.queue", "Review queue", "Ctrl+Shift+R", "show_review_queue", "&Knowledge",
+           keywords="due overdue stale"),
     Action("report.dashboard", "Knowledge base health", "Ctrl+Shift+H", "show_dashboard",
-           "&Knowledge"),
+           "&Knowledge", keywords="dashboard report statistics"),
     Action("report.export", "Export health report…", "", "export_report", "&Knowledge"),
 )
 
@@ -160,7 +191,7 @@ def install(window: QMainWindow, resolve: Callable[[str], Callable[[], object]],
         if action.icon:
             qaction.setIcon(icon(action.icon, window))
         if action.shortcut:
-            qaction.setShortcut(QKeySequence(action.shortcut))
+            qaction.setShortcuts([QKeySequence(k) for k in (action.shortcut, action.also) if k])
             qaction.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         tip = action.tip or action.title
         qaction.setToolTip(f"{tip} ({action.shortcut})" if action.shortcut else tip)
@@ -208,19 +239,34 @@ class _ShortcutColumn(QStyledItemDelegate):
 
 
 class CommandPalette(QDialog):
-    """Type to filter every action; Enter runs the selected one."""
+    """Ctrl+Shift+P: type to find an action, a document (by title) or a setting; typos and
+    initials are forgiven and the best match comes first (:mod:`kbapp.fuzzy`). Enter runs
+    the action, opens the document, or opens the settings at that setting."""
 
-    def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None) -> None:
+    def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None, *,
+                 declared: tuple[Action, ...] | None = None,
+                 documents: Callable[[], list[tuple[str, str, str]]] | None = None,
+                 settings: Callable[[], list[tuple[str, str, str]]] | None = None,
+                 open_document: Callable[[str], object] | None = None,
+                 open_setting: Callable[[str], object] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("commandPalette")
         self.setWindowTitle("Command palette")
         self.actions_by_id = actions
+        self.declared = {a.id: a for a in (declared or all_actions())}
+        self.documents = documents
+        self.settings = settings
+        self.open_document = open_document
+        self.open_setting = open_setting
+        self.matcher = Matcher([])
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Type a command…")
+        self.filter_edit.setPlaceholderText("Type a command, a document's title or a setting…")
+        self.filter_edit.setAccessibleName("Command palette search")
         self.filter_edit.textChanged.connect(self._fill)
         self.filter_edit.returnPressed.connect(self._run_selected)
         self.filter_edit.installEventFilter(self)
         self.list = QListWidget()
+        self.list.setObjectName("paletteList")
         self.list.setItemDelegate(_ShortcutColumn(self.list))
         self.list.itemActivated.connect(lambda _item: self._run_selected())
         self.hint = QLabel("↑↓ to choose, Enter to run, Esc to close")
@@ -229,43 +275,71 @@ class CommandPalette(QDialog):
         layout.addWidget(self.filter_edit)
         layout.addWidget(self.list)
         layout.addWidget(self.hint)
-        self.resize(560, 420)
-        self._fill("")
+        self.resize(620, 440)
+        self.reload()
+
+    def reload(self) -> None:
+        """Gather what can be found: the actions shown now, the catalog's titles, settings."""
+        candidates: list[Candidate] = []
+        for action_id, qaction in self.actions_by_id.items():
+            if not qaction.isVisible():
+                continue
+            declared = self.declared.get(action_id)
+            shortcut = qaction.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            candidates.append(Candidate(ACTION, action_id, qaction.text().replace("&", ""),
+                                        declared.keywords if declared else "", shortcut))
+        for name, title, value in self.settings() if self.settings else []:
+            candidates.append(Candidate(SETTING, name, f"Settings: {title}", name, value))
+        for path, title, doc_type in self.documents() if self.documents else []:
+            candidates.append(Candidate(DOCUMENT, path, title, "", doc_type or "document"))
+        self.matcher = Matcher(candidates)
+        self._fill(self.filter_edit.text())
 
     def rows(self) -> list[tuple[str, str]]:
-        """(title, shortcut) of every row shown."""
+        """(title, shortcut or kind) of every row shown."""
         return [
             (self.list.item(i).data(Qt.ItemDataRole.UserRole + 1),
              self.list.item(i).data(Qt.ItemDataRole.UserRole + 2))
             for i in range(self.list.count())
         ]
 
+    def kinds(self) -> list[str]:
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole)[0]
+                for i in range(self.list.count())]
+
     def _fill(self, text: str) -> None:
-        words = text.casefold().split()
         self.list.clear()
-        for action_id, qaction in self.actions_by_id.items():
-            title = qaction.text().replace("&", "")
-            shortcut = qaction.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            haystack = f"{title} {action_id} {shortcut}".casefold()
-            if not all(word in haystack for word in words):
-                continue
-            item = QListWidgetItem(title)
-            item.setData(Qt.ItemDataRole.UserRole, action_id)
-            item.setData(Qt.ItemDataRole.UserRole + 1, title)
-            item.setData(Qt.ItemDataRole.UserRole + 2, shortcut)
-            item.setToolTip(qaction.statusTip())
-            item.setFlags(item.flags() if qaction.isEnabled() else Qt.ItemFlag.NoItemFlags)
+        for match in self.matcher.rank(text, limit=60):
+            candidate = match.candidate
+            item = QListWidgetItem(candidate.title)
+            item.setData(Qt.ItemDataRole.UserRole, (candidate.kind, candidate.key))
+            item.setData(Qt.ItemDataRole.UserRole + 1, candidate.title)
+            item.setData(Qt.ItemDataRole.UserRole + 2, candidate.detail)
+            if candidate.kind == ACTION:
+                qaction = self.actions_by_id[candidate.key]
+                item.setToolTip(qaction.statusTip())
+                if not qaction.isEnabled():
+                    item.setFlags(Qt.ItemFlag.NoItemFlags)
+            elif candidate.kind == DOCUMENT:
+                item.setToolTip(candidate.key)
             self.list.addItem(item)
-        if self.list.count():
-            self.list.setCurrentRow(0)
+        first = next((i for i in range(self.list.count())
+                      if self.list.item(i).flags() & Qt.ItemFlag.ItemIsEnabled), -1)
+        if first >= 0:
+            self.list.setCurrentRow(first)
 
     def _run_selected(self) -> None:
         item = self.list.currentItem()
-        if item is None:
+        if item is None or not item.flags() & Qt.ItemFlag.ItemIsEnabled:
             return
-        qaction = self.actions_by_id[item.data(Qt.ItemDataRole.UserRole)]
+        kind, key = item.data(Qt.ItemDataRole.UserRole)
         self.accept()
-        qaction.trigger()
+        if kind == ACTION:
+            self.actions_by_id[key].trigger()
+        elif kind == DOCUMENT and self.open_document is not None:
+            self.open_document(key)
+        elif kind == SETTING and self.open_setting is not None:
+            self.open_setting(key)
 
     def eventFilter(self, watched: object, event: object) -> bool:  # noqa: N802
         from PySide6.QtCore import QEvent
@@ -281,5 +355,8 @@ class CommandPalette(QDialog):
 
     def showEvent(self, event: object) -> None:  # noqa: N802
         super().showEvent(event)  # type: ignore[arg-type]
+        self.filter_edit.blockSignals(True)
         self.filter_edit.clear()
+        self.filter_edit.blockSignals(False)
+        self.reload()  # documents added, an incident waiting to be captured
         self.filter_edit.setFocus()

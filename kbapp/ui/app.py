@@ -1,8 +1,9 @@
 """Start the window: ``kbapp`` without a command, or ``kbapp-gui``.
 
 Opens the knowledge base given by ``--kb``, else ``$KBAPP_KB``, else the default in the
-settings, else the bundled demo knowledge base (set up on first use), and shows the window
-with the cursor in the search field. The look follows the system: light or dark palette,
+settings, and shows the window with the cursor in the search field. With none of these, or
+when the knowledge base is gone, the start screen (:mod:`kbapp.ui.start_screen`) offers the
+recent ones, cloning the shared one, opening a folder, creating one and the demo. The look follows the system: light or dark palette,
 high-DPI scaling (Qt 6 scales by default; fractional factors are passed through unrounded).
 """
 
@@ -16,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMainWindow
 
 from kbapp.demo import ensure_demo
 from kbapp.errors import KbError
@@ -32,10 +33,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def choose_kb(kb: str | None, settings: Settings) -> Path:
-    """Where the knowledge base is: the argument, $KBAPP_KB, the settings, or the demo."""
+def choose_kb(kb: str | None, settings: Settings) -> Path | None:
+    """Where the knowledge base is: the argument, $KBAPP_KB, the settings; None when none
+    is configured (the start screen then asks)."""
     chosen = kb or os.environ.get("KBAPP_KB") or settings.default_kb
-    return Path(chosen).expanduser() if chosen else ensure_demo()
+    return Path(chosen).expanduser() if chosen else None
 
 
 def application(argv: Sequence[str] | None = None) -> QApplication:
@@ -61,34 +63,68 @@ def apply_style(app: QApplication) -> None:
 
 
 def open_window(kb: str | None = None, settings: Settings | None = None) -> MainWindow:
-    """Open the knowledge base and return the shown, started window (tests, benchmarks)."""
+    """Open the knowledge base (the demo when none is configured) and return the shown,
+    started window (tests, benchmarks)."""
+    settings = settings or Settings.load()
+    workspace = Workspace.open(choose_kb(kb, settings) or ensure_demo(), settings)
+    return open_window_on(workspace)
+
+
+def open_window_on(workspace: Workspace, geometry: QRect | None = None) -> MainWindow:
+    """The main window on ``workspace``, shown (at ``geometry``) and started."""
     from kbapp.ui.window import MainWindow
 
-    settings = settings or Settings.load()
-    workspace = Workspace.open(choose_kb(kb, settings), settings)
     window = MainWindow(workspace)
+    if geometry is not None:
+        window.setGeometry(geometry)
     window.show()
     window.start()
     return window
 
 
-def main(kb: str | None = None, argv: Sequence[str] | None = None) -> int:
+def first_window(kb: str | None, settings: Settings, demo_when_none: bool = False) -> QMainWindow:
+    """The main window on the knowledge base configured, else the start screen (saying why
+    when the configured one could not be opened); with ``demo_when_none``, the demo knowledge
+    base when none is configured at all."""
+    from kbapp.ui.start_screen import StartWindow
+
+    path = choose_kb(kb, settings)
+    if path is None and demo_when_none:
+        path = ensure_demo()
+    note = ""
+    if path is not None and not path.is_dir():
+        note = f"The knowledge base at {path} is no longer there. Choose another one."
+    elif path is not None:
+        try:
+            return open_window_on(Workspace.open(path, settings))
+        except KbError as exc:
+            note = f"Could not open the knowledge base at {path}: {exc}"
+    start = StartWindow(settings, note)
+    start.show()
+    return start
+
+
+def main(kb: str | None = None, argv: Sequence[str] | None = None,
+         demo_when_none: bool = False) -> int:
     if argv is not None or kb is None:
         parser = argparse.ArgumentParser(prog="kbapp-gui", description="The kbapp window.")
         parser.add_argument("--kb", metavar="PATH", help="the knowledge base to open")
+        parser.add_argument("--demo-when-none", action="store_true",
+                            help="with no knowledge base configured, open the demo one")
         args, _qt_args = parser.parse_known_args(list(argv) if argv is not None else sys.argv[1:])
         kb = kb or args.kb
+        demo_when_none = demo_when_none or args.demo_when_none
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app = application()
-    try:
-        window = open_window(kb)
-    except KbError as exc:
-        QMessageBox.critical(None, "kbapp", f"Could not open the knowledge base: {exc}")
-        return 1
+    window: QMainWindow | None = first_window(kb, Settings.load(), demo_when_none)
     code = app.exec()
-    while window.successor is not None:  # switched to another knowledge base meanwhile
-        window = window.successor
-    window.workspace.close()
+    last = None
+    while window is not None:  # the start screen opened a window, which switched to another
+        last = window
+        window = getattr(window, "successor", None)
+    workspace = getattr(last, "workspace", None)
+    if workspace is not None:
+        workspace.close()
     return int(code)
 
 

@@ -84,7 +84,8 @@ class CaptureDialog(QDialog):
             layout.addWidget(QLabel("No runbook was opened during this incident."))
         for use in used:
             row = QHBoxLayout()
-            ticked = f" ({len(use.ticked)} steps ticked)" if use.ticked else ""
+            n = len(use.ticked)
+            ticked = f" ({n} step{'s' if n != 1 else ''} ticked)" if n else ""
             row.addWidget(QLabel(f"{use.title}{ticked}"), 1)
             group = QButtonGroup(self)
             for index, (value, label) in enumerate(VERDICTS):
@@ -112,6 +113,7 @@ class CaptureDialog(QDialog):
         self.save_button = self.buttons.addButton("Save draft",
                                                   QDialogButtonBox.ButtonRole.AcceptRole)
         self.later_button = self.buttons.addButton("Later", QDialogButtonBox.ButtonRole.RejectRole)
+        self.later_button.setToolTip("It stays offered: a banner and Knowledge → Capture incident")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.error_label = QLabel()

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from kbapp import documents
 from kbapp.drafts import Draft, DraftStore
-from kbapp.errors import DocumentError, KbError
+from kbapp.errors import DocumentError, KbError, NotCommitted
 from kbapp.interaction import Level
 from kbapp.lint import LintContext, Problem, context_for, lint_document
 from kbapp.ui import style
@@ -359,24 +359,48 @@ class EditorView(QWidget):
             return False
         doc = self.current_document()
         if not doc.is_modified:
-            self.message.emit("Nothing to save.", Level.INFO.value)
-            return True
+            return self._commit_pending(doc)
         try:
             result: SaveResult = self.workspace.save(doc)
+        except NotCommitted as exc:
+            # The file holds what was typed: it is saved, and the new base to compare with
+            # (never "changed on disk" by someone else); its commit waits for the next save.
+            self._saved(doc, exc.result)
+            self.message.emit(str(exc), Level.WARNING.value)
+            return True
         except KbError as exc:
             self.message.emit(f"Not saved: {exc}", Level.ERROR.value)
             return False
+        self._saved(doc, result)
+        short = (result.commit or "")[:8]
+        self.message.emit(f"Saved {doc.path}" + (f" (commit {short})" if short else ""),
+                          Level.INFO.value)
+        return True
+
+    def _saved(self, doc: documents.Document, result: object) -> None:
         self.autosave_timer.stop()
         self.drafts.discard(doc.path)
         self.doc = doc  # write() gave it its new source
         self.base_text = disk_text(self.workspace, doc.path) or ""
         self._set_dirty(False)
         self.notice.hide()
-        short = (result.commit or "")[:8]
-        self.message.emit(f"Saved {doc.path}" + (f" (commit {short})" if short else ""),
-                          Level.INFO.value)
         self.saved.emit(result)
         self.update_lint()
+
+    def _commit_pending(self, doc: documents.Document) -> bool:
+        """Ctrl+S with nothing typed since the last save: commit what is saved but not
+        committed yet (an earlier commit failed); "Nothing to save" only when there is none."""
+        try:
+            result = self.workspace.commit_pending(doc.path)
+        except KbError as exc:
+            self.message.emit(f"Saved to disk; still not committed: {exc}", Level.WARNING.value)
+            return False
+        if result is None:
+            self.message.emit("Nothing to save.", Level.INFO.value)
+            return True
+        self.message.emit(f"Committed {doc.path} (commit {(result.commit or '')[:8]})",
+                          Level.INFO.value)
+        self.saved.emit(result)
         return True
 
     def maybe_leave(self, then: Callable[[], object]) -> None:

@@ -9,11 +9,12 @@ is recorded or how; a restart finds the incident again because the core keeps it
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QFont, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -24,7 +25,9 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -34,7 +37,9 @@ from kbapp.checklist import Step, checklist_steps
 from kbapp.documents import Document
 from kbapp.errors import KbError
 from kbapp.events import Event
-from kbapp.incident import Incidents, TimelineEntry, normalise_ticket
+from kbapp.incident import Incidents, TimelineEntry, format_duration, normalise_ticket
+from kbapp.render import render_markdown
+from kbapp.ui import style
 
 BANNER_STYLE = (
     "QFrame#incidentBanner { background: #B03A2E; border-radius: 4px; }"
@@ -42,6 +47,7 @@ BANNER_STYLE = (
     "QFrame#incidentBanner QPushButton { padding: 3px 10px; }"
 )
 STEP_ROLE = Qt.ItemDataRole.UserRole + 1
+_CODE_SPAN_RE = re.compile(r"`([^`]+)`")
 
 
 def follow(owner: QObject, event: Event[Any], handler: Callable[[Any], object]) -> None:
@@ -92,9 +98,9 @@ class IncidentBanner(QFrame):
         self.timer_label.setAccessibleName("Time since the incident started")
 
     def _create_buttons(self) -> None:
-        self.note_button = QPushButton("Note…")
+        self.note_button = QPushButton("&Note…")
         self.note_button.clicked.connect(self.note_requested)
-        self.end_button = QPushButton("End incident")
+        self.end_button = QPushButton("&End incident…")
         self.end_button.clicked.connect(self.end_requested)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
@@ -132,9 +138,57 @@ class IncidentBanner(QFrame):
         self.refresh()
 
 
+class CaptureBanner(QFrame):
+    """Under the window's toolbar after an incident ended and until it is captured or
+    dismissed: "Later" in the capture dialog must leave a way back to it."""
+
+    capture_requested = Signal(str)  # the ticket
+
+    def __init__(self, incidents: Incidents, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.incidents = incidents
+        self.incident: Incident | None = None
+        self.setObjectName("notice")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.capture_button = QPushButton("&Capture…")
+        self.capture_button.clicked.connect(self._on_capture)
+        self.dismiss_button = QPushButton("Don't capture")
+        self.dismiss_button.setToolTip("Stop offering it (kbapp capture --incident still can)")
+        self.dismiss_button.clicked.connect(self._on_dismiss)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 6, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.capture_button)
+        layout.addWidget(self.dismiss_button)
+        follow(self, incidents.changed, lambda _incident: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.incident = None if self.incidents.active() else self.incidents.waiting_capture()
+        if self.incident is None:
+            self.hide()
+            return
+        ended = (self.incident.ended_at or utc_now()).astimezone()
+        when = ended.strftime("%H:%M" if ended.date() == dt.date.today() else "%Y-%m-%d %H:%M")
+        title = f" ({self.incident.title})" if self.incident.title else ""
+        self.label.setText(f"{self.incident.ticket}{title} ended at {when} and is not captured "
+                           "yet: write down what it taught while it is fresh.")
+        self.show()
+
+    def _on_capture(self) -> None:
+        if self.incident is not None:
+            self.capture_requested.emit(self.incident.ticket)
+
+    def _on_dismiss(self) -> None:
+        if self.incident is not None:
+            self.incidents.dismiss_capture(self.incident)
+
+
 class ChecklistPanel(QWidget):
-    """Beside the reader during an incident: the runbook's steps to tick, a note box, the
-    timeline so far, and searches that found nothing (each one click from a new draft)."""
+    """Beside the reader during an incident: the runbook's steps to tick (Space), the step
+    chosen rendered with its commands as blocks to copy (Ctrl+C, or the Copy links), a note
+    box, the timeline so far, and searches that found nothing (each one click from a draft)."""
 
     draft_requested = Signal(str)  # a search that found nothing
 
@@ -154,9 +208,31 @@ class ChecklistPanel(QWidget):
         self.runbook_label = QLabel("Open a runbook to follow its steps here.")
         self.runbook_label.setWordWrap(True)
         self.steps = QListWidget()
+        self.steps.setObjectName("incidentSteps")
         self.steps.setAccessibleName("Runbook steps")
+        self.steps.setToolTip("Space ticks the step; Ctrl+C copies its commands")
         self.steps.setWordWrap(True)
         self.steps.itemChanged.connect(self._on_step_changed)
+        self.steps.currentItemChanged.connect(lambda *_: self._show_step())
+        self._steps: list[Step] = []
+        self._steps_doc: Document | None = None
+        # Ctrl+C copies the step's commands (the list's own Ctrl+C copies the item's label).
+        self.steps.installEventFilter(self)
+        # The step chosen, as the reader shows it: its commands verbatim, each block with a
+        # Copy link (Tab reaches the links, Enter follows one).
+        self.step_view = QTextBrowser()
+        self.step_view.setObjectName("stepView")
+        self.step_view.setAccessibleName("The step chosen, with its commands")
+        self.step_view.setOpenLinks(False)
+        self.step_view.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextBrowserInteraction
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        self.step_view.anchorClicked.connect(self._on_step_link)
+        self.copy_button = QPushButton("Copy commands")
+        self.copy_button.setToolTip("Copy the step's commands, line for line (Ctrl+C)")
+        self.copy_button.clicked.connect(self.copy_commands)
+        self.copy_status = QLabel()
+        self.copy_status.setObjectName("hint")
 
     def _create_notes(self) -> None:
         self.note_edit = QLineEdit()
@@ -178,6 +254,11 @@ class ChecklistPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.runbook_label)
         layout.addWidget(self.steps, 3)
+        layout.addWidget(self.step_view, 2)
+        copy_row = QHBoxLayout()
+        copy_row.addWidget(self.copy_status, 1)
+        copy_row.addWidget(self.copy_button)
+        layout.addLayout(copy_row)
         layout.addWidget(self.note_edit)
         layout.addWidget(QLabel("Timeline"))
         layout.addWidget(self.timeline, 2)
@@ -200,13 +281,18 @@ class ChecklistPanel(QWidget):
 
     def _fill_steps(self) -> None:
         self._filling = True
+        keep = self.current_step()
+        keep_number = keep.number if keep is not None and self._steps_doc == self.document \
+            else None
         try:
             self.steps.clear()
             doc = self.document
             if doc is None:
                 self.runbook_label.setText("Open a runbook to follow its steps here.")
+                self._steps = []
                 return
             steps = checklist_steps(doc.body)
+            self._steps = steps
             active = self.incidents.active()
             ticked = self.incidents.session(active).ticked_steps(doc.id) if active else set()
             self.runbook_label.setText(
@@ -222,7 +308,14 @@ class ChecklistPanel(QWidget):
                     font.setBold(True)
                     header.setFont(font)
                     self.steps.addItem(header)
-                item = QListWidgetItem(f"{step.number}. {'    ' * step.depth}{step.text}")
+                indent = "    " * step.depth
+                # The commands themselves are shown below the list, line for line (a narrow
+                # list would wrap them into what looks like other commands).
+                lines = step.commands.count("\n") + 1 if step.code else 0
+                code = (f"\n{indent}      ⧉ {lines} command line{'s' if lines != 1 else ''}"
+                        " (Ctrl+C copies)") if lines else ""
+                plain = _CODE_SPAN_RE.sub(r"\1", step.text)  # the view below renders them
+                item = QListWidgetItem(f"{step.number}. {indent}{plain}{code}")
                 item.setData(STEP_ROLE, step.number)
                 flags = Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable
                 if active is not None:
@@ -231,8 +324,69 @@ class ChecklistPanel(QWidget):
                 item.setCheckState(Qt.CheckState.Checked if step.number in ticked
                                    else Qt.CheckState.Unchecked)
                 self.steps.addItem(item)
+            # The keys start on the step being worked on: the one chosen before a redraw,
+            # else the first not ticked yet.
+            items = self.step_items()
+            chosen = next((i for i in items if i.data(STEP_ROLE) == keep_number), None) or next(
+                (i for i in items if i.checkState() != Qt.CheckState.Checked), None) or (
+                items[0] if items else None)
+            if chosen is not None:
+                self.steps.setCurrentItem(chosen)
         finally:
             self._filling = False
+            self._steps_doc = self.document
+            self._show_step()
+
+    def current_step(self) -> Step | None:
+        item = self.steps.currentItem()
+        number = item.data(STEP_ROLE) if item is not None else None
+        if number is None or not 0 < int(number) <= len(self._steps):
+            return None
+        return self._steps[int(number) - 1]
+
+    def _show_step(self) -> None:
+        step = self.current_step()
+        self.copy_button.setEnabled(bool(step and step.code))
+        self.copy_status.clear()
+        if step is None:
+            self.step_view.setHtml("<p>Choose a step (↑↓) to see it here with its commands."
+                                   "</p>" if self._steps else "")
+            return
+        workspace = self.incidents.workspace
+        rendered = render_markdown(step.markdown(), resolver=workspace.wiki_target)
+        self.step_view.document().setDefaultStyleSheet(style.reader_css(self.palette()))
+        self.step_view.setHtml(rendered.html)
+
+    def copy_commands(self) -> bool:
+        """Put the chosen step's commands on the clipboard, verbatim (its text if none)."""
+        step = self.current_step()
+        if step is None:
+            return False
+        text = step.commands if step.code else step.text
+        QGuiApplication.clipboard().setText(text)
+        lines = text.count("\n") + 1
+        what = "command line" if step.code else "step text line"
+        self.copy_status.setText(f"Copied {lines} {what}{'s' if lines != 1 else ''}.")
+        return True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.steps and isinstance(event, QKeyEvent) \
+                and event.matches(QKeySequence.StandardKey.Copy):
+            if event.type() == QEvent.Type.KeyPress:
+                self.copy_commands()
+            else:
+                event.accept()  # ShortcutOverride: the key is the list's, not a shortcut's
+            return True
+        return super().eventFilter(watched, event)
+
+    def _on_step_link(self, url: QUrl) -> None:
+        step = self.current_step()
+        if url.scheme() == "copy" and step is not None and url.path().isdigit() \
+                and int(url.path()) < len(step.code):
+            block = step.code[int(url.path())].text
+            QGuiApplication.clipboard().setText(block)
+            lines = block.count("\n") + 1
+            self.copy_status.setText(f"Copied {lines} line{'s' if lines != 1 else ''}.")
 
     def _fill_timeline(self) -> None:
         self.timeline.clear()
@@ -353,7 +507,9 @@ class IncidentMode(QObject):
         self.incidents = incidents
         self.banner = IncidentBanner(incidents)
         self.panel = ChecklistPanel(incidents)
-        self.banner.end_requested.connect(self.end)
+        self.capture_banner = CaptureBanner(incidents)
+        self.end_prompt: QMessageBox | None = None
+        self.banner.end_requested.connect(self.request_end)
         self.banner.note_requested.connect(self.panel.note_edit.setFocus)
         self._was_active = incidents.active() is not None
         follow(self, incidents.changed, self._on_incident_changed)
@@ -364,6 +520,33 @@ class IncidentMode(QObject):
 
     def start(self, ticket: str, title: str = "", systems: list[str] | None = None) -> Incident:
         return self.incidents.start(ticket, title, systems or [])
+
+    def request_end(self) -> QMessageBox | None:
+        """Ask before ending (one keystroke must not end an incident); Yes ends it and opens
+        the capture."""
+        incident = self.incidents.active()
+        if incident is None:
+            return None
+        title = f" ({incident.title})" if incident.title else ""
+        box = QMessageBox(QMessageBox.Icon.Question, "End incident?",
+                          f"End {incident.ticket}{title} after "
+                          f"{format_duration(utc_now() - incident.started_at)}?",
+                          parent=self.banner.window())
+        box.setInformativeText("The capture opens next, pre-filled from what was recorded.")
+        end = box.addButton("&End incident", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("&Keep it running", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.finished.connect(lambda _result: self._on_end_answered(box.clickedButton() is end))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.end_prompt = box
+        box.open()
+        return box
+
+    def _on_end_answered(self, confirmed: bool) -> None:
+        self.end_prompt = None
+        if confirmed:
+            self.end()
 
     def end(self, summary: str = "") -> Incident | None:
         if not self.active:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from kbapp.activity import Incident
 from kbapp.capture import create_for_gap
@@ -28,7 +29,7 @@ from kbapp.ui.actions import LIFECYCLE_ACTIONS
 from kbapp.ui.capture import CaptureDialog
 from kbapp.ui.dashboard import DashboardView
 from kbapp.ui.docks import add_dock
-from kbapp.ui.incident import IncidentMode, StartIncidentDialog
+from kbapp.ui.incident import IncidentMode, StartIncidentDialog, follow
 from kbapp.ui.review_queue import ReviewQueueView
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
@@ -58,6 +59,9 @@ class LifecycleViews(QObject):
         self.mode.ended.connect(self._on_incident_ended)
         self.mode.active_changed.connect(self._on_incident_active_changed)
         self.mode.panel.draft_requested.connect(self.write_gap)
+        self.mode.capture_banner.capture_requested.connect(self.open_capture)
+        follow(self, self.incidents.changed, lambda _incident: self._update_capture_action())
+        self._update_capture_action()
         # The banner goes on top of the central widget's own column when it has one (kbapp's
         # window): re-parenting the central widget instead hid it for a moment, and the
         # keyboard focus left the search field for whatever Qt found next.
@@ -65,12 +69,14 @@ class LifecycleViews(QObject):
         column = central.layout() if central is not None else None
         if isinstance(column, QVBoxLayout):
             column.insertWidget(0, self.mode.banner)
+            column.insertWidget(1, self.mode.capture_banner)
             return
         holder = QWidget()
         layout = QVBoxLayout(holder)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.mode.banner)
+        layout.addWidget(self.mode.capture_banner)
         if central is not None:
             layout.addWidget(central, 1)
         self.window.setCentralWidget(holder)
@@ -113,8 +119,35 @@ class LifecycleViews(QObject):
             self.checklist_dock.show()
             self.mode.panel.note_edit.setFocus()
 
-    def end_incident(self) -> Incident | None:
-        return self.mode.end()
+    def focus_steps(self) -> None:
+        if not self.mode.active:
+            self.workspace.interaction.notify("No incident is running (Ctrl+I starts one).")
+            return
+        self.checklist_dock.show()
+        self.mode.panel.steps.setFocus()
+
+    def end_incident(self) -> QMessageBox | None:
+        """Ctrl+Shift+I: asks first; the capture opens once the user said yes."""
+        if not self.mode.active:
+            self.workspace.interaction.notify("No incident is running.")
+            return None
+        return self.mode.request_end()
+
+    def capture_incident(self) -> CaptureDialog | None:
+        """The incident that ended and waits to be captured (after "Later")."""
+        waiting = self.incidents.waiting_capture()
+        if waiting is None:
+            self.workspace.interaction.notify("No ended incident waits to be captured.")
+            return None
+        return self.open_capture(waiting.ticket)
+
+    def _update_capture_action(self) -> None:
+        action = self.window.findChild(QAction, "incident.capture")
+        if action is None:
+            return
+        waiting = None if self.mode.active else self.incidents.waiting_capture()
+        action.setVisible(waiting is not None)
+        action.setText(f"Capture incident {waiting.ticket}…" if waiting else "Capture incident…")
 
     def open_capture(self, ticket: str) -> CaptureDialog:
         dialog = CaptureDialog(self.workspace, ticket, self.window)

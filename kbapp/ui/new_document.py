@@ -21,6 +21,9 @@ from kbapp.errors import KbError
 from kbapp.ui.metadata_form import ListCompleter, split_list
 from kbapp.workspace import Workspace
 
+#: What a new document most often is, when the user has not made one yet.
+DEFAULT_TEMPLATES = ("sop", "troubleshooting")
+
 
 class NewDocumentDialog(QDialog):
     #: The unsaved :class:`~kbapp.documents.Document` to open in the editor.
@@ -37,10 +40,7 @@ class NewDocumentDialog(QDialog):
             self.template_combo.addItem(item.label, item.name)
             self.template_combo.setItemData(self.template_combo.count() - 1, item.description,
                                             Qt.ItemDataRole.ToolTipRole)
-        if template:
-            index = self.template_combo.findData(template)
-            if index >= 0:
-                self.template_combo.setCurrentIndex(index)
+        self.template_combo.setCurrentIndex(self._default_index(template))
         self.description = QLabel()
         self.description.setObjectName("hint")
         self.description.setWordWrap(True)
@@ -78,6 +78,15 @@ class NewDocumentDialog(QDialog):
         self._on_template_changed()
         self.title_edit.setFocus()
 
+    def _default_index(self, asked: str) -> int:
+        """The template asked for, else the last one used, else the everyday kinds (an SOP,
+        then a troubleshooting guide): not the first in the list ("Known error")."""
+        for name in (asked, self.workspace.settings.last_template, *DEFAULT_TEMPLATES):
+            index = self.template_combo.findData(name) if name else -1
+            if index >= 0:
+                return index
+        return 0
+
     def _on_template_changed(self, *_args: object) -> None:
         self.description.setText(self.template_combo.currentData(Qt.ItemDataRole.ToolTipRole)
                                  or "")
@@ -95,5 +104,13 @@ class NewDocumentDialog(QDialog):
         except KbError as exc:
             self.error_label.setText(str(exc))
             return
+        settings = self.workspace.settings
+        chosen = str(self.template_combo.currentData())
+        if settings.last_template != chosen:
+            settings.last_template = chosen
+            try:
+                settings.save()
+            except OSError:
+                pass  # a read-only config folder: only the default is lost
         super().accept()
         self.created.emit(doc)

@@ -150,9 +150,7 @@ class ReviewQueueView(QWidget):
             self.org_combo.addItem(org.display, org.name)
         self.owner_combo = QComboBox()
         self.owner_combo.addItem("Any owner", None)
-        me = self.workspace.identity.email
-        if me:
-            self.owner_combo.addItem(f"Me ({me})", me)
+        self._update_me()
         self.horizon_combo = QComboBox()
         for label, days in HORIZONS:
             self.horizon_combo.addItem(label, days)
@@ -231,7 +229,21 @@ class ReviewQueueView(QWidget):
 
     # ------------------------------------------------------------------ content
 
+    def _update_me(self) -> None:
+        """The "Me" owner follows who the user is (answered after the queue was built)."""
+        me = self.workspace.identity.email
+        index = 1 if self.owner_combo.count() > 1 else -1
+        if index > 0 and self.owner_combo.itemData(index) == me:
+            return
+        self.owner_combo.blockSignals(True)
+        if index > 0:
+            self.owner_combo.removeItem(index)
+        if me:
+            self.owner_combo.addItem(f"Me ({me})", me)
+        self.owner_combo.blockSignals(False)
+
     def refresh(self) -> None:
+        self._update_me()
         selected = self.current_item()
         self.workspace.refresh()
         items = review_queue(

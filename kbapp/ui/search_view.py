@@ -249,9 +249,13 @@ class EmptyState(QWidget):
         layout.addWidget(self.create_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addStretch(1)
 
-    def show_for(self, query: str, suggestion: str | None) -> None:
+    def show_for(self, query: str, suggestion: str | None, indexing: str = "") -> None:
+        """``indexing``: what to say while the index is still being built ("" when it is not)."""
         self.query = query
         text = f"No document matches “{html.escape(query)}”."
+        if indexing:
+            text = (f"No document matches “{html.escape(query)}” yet: the search index is "
+                    f"{html.escape(indexing.removesuffix(', results so far'))}.")
         if suggestion:
             text += (f"<br><br>Did you mean <a href='{html.escape(suggestion, quote=True)}'>"
                      f"{html.escape(suggestion)}</a>?")
@@ -377,7 +381,8 @@ class SearchView(QWidget):
         self._show_state()
         if self.field.text().strip():
             self.run_query()
-        self.tasks.run(lambda report: index.catch_up(report), self._on_caught_up,
+        self.tasks.run(lambda report: index.catch_up(report, refresh_progress=report),
+                       self._on_caught_up,
                        self._on_index_failed, owner=self, progress=self._on_index_progress)
         self.reload_others()
 
@@ -426,8 +431,18 @@ class SearchView(QWidget):
         return [self.workspace, *(self.others.workspaces if self.others else [])]
 
     def _on_index_progress(self, done: int, total: int) -> None:
-        percent = 100 * done // total if total else 100
-        self.status.setText(f"Indexing {done:,} of {total:,} documents ({percent}%)…")
+        # the index's own figure covers both phases (reading the files, then indexing them)
+        found = self.index.indexing_percent() if self.index else None
+        percent = found if found is not None else (100 * done // total if total else 100)
+        if self.response is not None and self.response.indexing:
+            # results are shown: say how far the build is beside them, and in the empty view
+            self.response.indexing_percent = percent
+            self._show_counts(self.response)
+            if not self.response.hits:
+                self.empty.show_for(self.field.text().strip(), self.response.suggestion,
+                                    self.response.indexing_note())
+            return
+        self.status.setText(f"Indexing the knowledge base ({percent} %)…")
 
     def _on_caught_up(self, count: int) -> None:
         self._show_state()
@@ -517,7 +532,8 @@ class SearchView(QWidget):
         if has_hits:
             self.list.setCurrentIndex(self.model.index(0, 0))
         else:
-            self.empty.show_for(self.field.text().strip(), response.suggestion)
+            self.empty.show_for(self.field.text().strip(), response.suggestion,
+                                response.indexing_note())
         self._show_counts(response)
         self.settle.start()
         self.results_shown.emit(response)
@@ -525,7 +541,7 @@ class SearchView(QWidget):
     def _show_counts(self, response: SearchResponse) -> None:
         shown = len(response.hits)
         more = f" (showing {shown})" if response.total > shown else ""
-        note = " · still indexing, results may be incomplete" if response.indexing else ""
+        note = f" · {response.indexing_note()}" if response.indexing else ""
         noun = "result" if response.total == 1 else "results"
         self.status.setText(f"{response.total:,} {noun}{more} · {response.elapsed_ms:.0f} ms{note}")
 

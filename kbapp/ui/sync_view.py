@@ -162,6 +162,11 @@ class SyncController(QObject):
         if self.running:
             self.message.emit("A sync is already running.", Level.INFO.value)
             return False
+        try:  # asked here, on the GUI thread: sync commits, and a worker cannot ask
+            self.workspace.require_identity()
+        except KbError as exc:
+            self.message.emit(f"Not synced: {exc}", Level.WARNING.value)
+            return False
         if self.before_sync is not None:
             self.before_sync()
         self.running = True

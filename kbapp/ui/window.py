@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import html
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -31,16 +33,20 @@ from PySide6.QtWidgets import (
 from kbapp.drafts import DraftStore
 from kbapp.errors import KbError
 from kbapp.interaction import Level
+from kbapp.settings import LABELS
 from kbapp.ui import actions as action_list
+from kbapp.ui.askpass import askpass_server
 from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.conflicts_view import ConflictsView
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
+from kbapp.ui.keyboard import KeyboardPolicy, ShortcutSheet
 from kbapp.ui.new_document import NewDocumentDialog
 from kbapp.ui.import_flow import ImportFlow
 from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
+from kbapp.ui.settings_dialog import SettingsActions, SettingsDialog, for_window
 from kbapp.ui.sync_view import SyncController
 from kbapp.ui.tasks import Tasks, relay
 from kbapp.workspace import Workspace
@@ -71,7 +77,9 @@ class WindowInteraction:
         self.last_box: QMessageBox | None = None
 
     def notify(self, message: str, level: Level = Level.INFO, details: str = "") -> None:
-        self.window.statusBar().showMessage(message, 8000)
+        self.window.statusBar().showMessage(for_window(message), 8000)
+        if level is not Level.INFO and self.window.settings_ui.open_for_message(message):
+            return  # "kbapp settings KEY" is for the command line: Settings opens there
         if level is Level.ERROR:
             box = QMessageBox(QMessageBox.Icon.Warning, "kbapp", message, parent=self.window)
             if details:
@@ -83,6 +91,9 @@ class WindowInteraction:
     def confirm(self, question: str, default: bool = False) -> bool:
         answer = QMessageBox.question(self.window, "kbapp", question)
         return answer == QMessageBox.StandardButton.Yes
+
+    def ask_settings(self, reason: str, keys: Sequence[str]) -> bool:
+        return self.window.settings_ui.ask_settings(reason, keys)
 
 
 class StartPage(QLabel):
@@ -98,7 +109,9 @@ class StartPage(QLabel):
         keys = [("Ctrl+K", "search from anywhere"), ("↑ ↓ Enter", "choose and open a result"),
                 ("Ctrl+N", "new document from a template"), ("Ctrl+E", "edit what you read"),
                 ("Ctrl+S", "save and commit"), ("Ctrl+Shift+S", "sync with the other organisation"),
-                ("Ctrl+I", "start an incident"), ("Ctrl+Shift+P", "every command")]
+                ("Ctrl+I", "start an incident"), ("F6", "next part of the window"),
+                ("Ctrl+Shift+P", "every command, document and setting"),
+                ("F1", "every shortcut")]
         rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in keys)
         self.setText(f"<h2>{name}</h2><p>Type in the search field: a few words, an alert name "
                      f"or an error code.</p><table cellpadding='3'>{rows}</table>")
@@ -113,6 +126,7 @@ class MainWindow(QMainWindow):
         self.tasks = Tasks(self)
         self.interaction = WindowInteraction(self)
         workspace.interaction = self.interaction
+        workspace.git.prompting = askpass_server().prompting()  # credentials asked in a dialog
         self.shelf = Shelf(workspace.data_dir)
         self.drafts = DraftStore(workspace.root)
         self._close_confirmed = False
@@ -122,6 +136,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{workspace.config.name} — kbapp")
         self._lifecycle: LifecycleViews | None = None
         self._cosourcing: CosourcingViews | None = None
+        self._create_identity()
         self._create_views()
         self._create_layout()
         self._create_actions()
@@ -130,6 +145,10 @@ class MainWindow(QMainWindow):
         self.resize(1320, 860)
 
     # ------------------------------------------------------------------ construction
+
+    def _create_identity(self) -> None:
+        """Who the user is (first-run dialog, Settings) and settings applied live."""
+        self.settings_ui = SettingsActions(self)
 
     def _create_views(self) -> None:
         ws, tasks = self.workspace, self.tasks
@@ -203,6 +222,14 @@ class MainWindow(QMainWindow):
         for action_id in ("doc.edit", "doc.history", "doc.pin"):
             self.reader.add_header_action(self.actions_by_id[action_id])
         self.palette_dialog: action_list.CommandPalette | None = None
+        self.shortcut_sheet: ShortcutSheet | None = None
+        self.actions_by_id["incident.capture"].setVisible(False)  # until one waits for it
+        # The window's shortcuts win over a text field's own bindings (Ctrl+E in the search
+        # field), and closed combo boxes keep their value under the arrows: every view.
+        self.keyboard = KeyboardPolicy(self, self.actions_by_id.values())
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.keyboard)
 
     def _handler(self, name: str) -> Callable[[], object]:
         owner, _, method = name.rpartition(".")
@@ -251,6 +278,7 @@ class MainWindow(QMainWindow):
         self.browse.reload()
         self.sync.start()
         self.offer_drafts()
+        self.settings_ui.offer_first_run()
         self.tasks.run(_import_deferred, lambda _none: self._create_deferred_views(), owner=self)
 
     # ------------------------------------------------------------------ pages
@@ -386,11 +414,16 @@ class MainWindow(QMainWindow):
             self._update_title()
 
     def open_knowledge_base(self, folder: str = "") -> None:
-        """Open another knowledge base in this window (in place of this one)."""
+        """Open another knowledge base in this window (in place of this one): ``Ctrl+O`` lists
+        the recent ones and offers to clone, open, create or the demo, as the start screen."""
         if folder:
             self.switch_knowledge_base(folder)
-        else:
-            self.other_kbs.ask_folder("Open knowledge base", self.switch_knowledge_base)
+            return
+        from kbapp.ui.start_screen import KbChooserDialog
+
+        self.kb_chooser = KbChooserDialog(self)
+        self.kb_chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.kb_chooser.open()
 
     def switch_knowledge_base(self, root: str) -> None:
         """Replace this window by one on the knowledge base at ``root`` (same place and size),
@@ -455,13 +488,93 @@ class MainWindow(QMainWindow):
         if self.current_page() == "reader":
             self.reader.go_forward()
 
+    def show_settings(self, focus_key: str | None = None) -> SettingsDialog:
+        """Ctrl+,: the Settings dialog, at the setting ``focus_key`` when one is named."""
+        return self.settings_ui.show_settings(focus_key)
+
+    def next_pane(self) -> QWidget | None:
+        """F6: the keys go to the next part of the window (the search column, the document,
+        each side panel shown), wrapping around; Shift+F6 goes back."""
+        return self._step_pane(1)
+
+    def previous_pane(self) -> QWidget | None:
+        return self._step_pane(-1)
+
+    def panes(self) -> list[QWidget]:
+        """The parts of the window F6 moves between, in reading order."""
+        candidates = [self.side.currentWidget(), self.pages.currentWidget()]
+        candidates += [dock.widget() for dock in self.findChildren(QDockWidget)
+                       if dock.isVisible() and not dock.isFloating()]
+        return [pane for pane in candidates if pane is not None and pane.isVisible()]
+
+    def _step_pane(self, step: int) -> QWidget | None:
+        panes = self.panes()
+        if not panes:
+            return None
+        focused = QApplication.focusWidget()
+        here = next((i for i, pane in enumerate(panes)
+                     if focused is not None and (pane is focused or pane.isAncestorOf(focused))),
+                    -1 if step > 0 else 0)
+        target = self._pane_focus(panes[(here + step) % len(panes)])
+        target.setFocus(Qt.FocusReason.TabFocusReason)
+        return target
+
+    def _pane_focus(self, pane: QWidget) -> QWidget:
+        """Where the keys land in ``pane``: its main widget, else its first focusable one."""
+        main = {self.search: self.search.field, self.browse: self.browse.tree,
+                self.reader: self.reader.browser, self.editor: self.editor.text}.get(pane)
+        if main is not None:
+            return main
+        widget: QWidget | None = pane.nextInFocusChain()
+        for _ in range(500):  # the chain is a ring: stop after going round
+            if widget is None or widget is pane:
+                break
+            if pane.isAncestorOf(widget) and widget.isVisible() and widget.isEnabled() \
+                    and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                return widget
+            widget = widget.nextInFocusChain()
+        return pane
+
     def show_palette(self) -> action_list.CommandPalette:
         if self.palette_dialog is None:
-            self.palette_dialog = action_list.CommandPalette(self.actions_by_id, self)
+            self.palette_dialog = action_list.CommandPalette(
+                self.actions_by_id, self, documents=self.workspace.catalog.titles,
+                settings=self._setting_rows, open_document=self.open_document,
+                open_setting=self.open_setting)
         self.palette_dialog.show()
         self.palette_dialog.raise_()
         self.palette_dialog.activateWindow()
         return self.palette_dialog
+
+    def _setting_rows(self) -> list[tuple[str, str, str]]:
+        """(name, title, value) of each setting a user may change, for the palette."""
+        import dataclasses
+
+        settings = self.workspace.settings
+        hidden = {"version", "path", "knowledge_bases"}
+        return [(f.name, LABELS.get(f.name, f.name.replace("_", " ").capitalize()),
+                 str(getattr(settings, f.name)))
+                for f in dataclasses.fields(settings) if f.name not in hidden]
+
+    def open_setting(self, name: str) -> None:
+        """The palette chose a setting: the Settings dialog at it; for one the dialog does
+        not hold, its value and where it is kept."""
+        if name in LABELS:
+            self.show_settings(name)
+            return
+        value = getattr(self.workspace.settings, name, "")
+        where = self.workspace.settings.path
+        title = name.replace("_", " ").capitalize()
+        self.show_message(f"{title} is “{value}”" + (f"; it is kept in {where}." if where else "."))
+
+    def show_shortcuts(self) -> ShortcutSheet:
+        if self.shortcut_sheet is None:
+            self.shortcut_sheet = ShortcutSheet(action_list.all_actions(), self)
+        self.shortcut_sheet.show()
+        self.shortcut_sheet.raise_()
+        self.shortcut_sheet.activateWindow()
+        self.shortcut_sheet.table.setFocus()
+        return self.shortcut_sheet
 
     # ------------------------------------------------------------------ Document actions
 
@@ -584,6 +697,7 @@ class MainWindow(QMainWindow):
             self.editor.maybe_leave(self._close_now)
             return
         self.sync.stop()
+        self.settings_ui.close()
         self.tasks.wait(10000)
         self.search.close_others()
         super().closeEvent(event)

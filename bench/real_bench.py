@@ -1,0 +1,278 @@
+"""Search speed on a real knowledge base, side by side with SQLite FTS5 in the same run.
+
+    python bench/real_bench.py KB [--queries bench/queries/support_speed.txt] [--rounds 15]
+                                  [--skip-rebuild]
+
+KB is a knowledge base made with ``kbapp init`` + ``kbapp import`` (the issue's 5.9k
+SupportArticles). Measured, each figure beside FTS5's (porter unicode61, bm25 with the title
+weighted 5, AND of the words then OR when fewer than 10 match, ``snippet()`` on the body):
+
+- a search *process* (what a user at a terminal gets): ``kbapp search Q -n 10`` against a
+  Python process that opens the FTS5 file and answers the same query; the two alternate, so
+  load on the (shared) machine hits both alike; median wall time and peak RSS of each;
+- in process, each query with 10 snippets: p50/p95 over all queries and rounds;
+- a full rebuild (``kbapp index --rebuild``, worker processes) against building the FTS5
+  table from the same texts;
+- an update of 10 documents (each file changed on disk, then re-indexed) against FTS5's
+  delete + insert of the same 10 rows.
+
+Figures are printed; docs/benchmarks.md records them with the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KBAPP = [sys.executable, "-m", "kbapp"]
+WORD_RE = re.compile(r"[A-Za-z0-9_]+")
+
+FTS_CHILD = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+sql = ("SELECT path, title, snippet(docs, 1, '[', ']', '...', 24) FROM docs WHERE docs MATCH ? "
+       "ORDER BY bm25(docs, 5.0, 1.0) LIMIT 10")
+rows = db.execute(sql, (sys.argv[2],)).fetchall()
+if len(rows) < 10 and sys.argv[3]:
+    rows += db.execute(sql, (sys.argv[3],)).fetchall()
+for path, title, snippet in rows[:10]:
+    print(path, title, snippet, sep="\\n    ")
+"""
+
+
+#: The least a Whoosh search process can cost: the interpreter and Whoosh's modules.
+FLOOR_CHILD = "import whoosh.index, whoosh.searching, whoosh.reading, whoosh.fields"
+
+
+def fts_expressions(query: str) -> tuple[str, str]:
+    words = WORD_RE.findall(query)
+    quoted = [f'"{w}"' for w in words]
+    return " ".join(quoted), " OR ".join(quoted) if len(quoted) > 1 else ""
+
+
+def documents(kb: Path) -> list[tuple[str, str, str]]:
+    """(path, title, body) of every document (front matter dropped)."""
+    listed = subprocess.run(["git", "-C", str(kb), "ls-files", "-z", "--", "*.md"],
+                            capture_output=True, text=True, check=True).stdout
+    out = []
+    for path in sorted(p for p in listed.split("\0") if p):
+        text = (kb / path).read_text(encoding="utf-8", errors="replace")
+        title = ""
+        if text.startswith("---\n"):
+            end = text.find("\n---\n", 4)
+            if end > 0:
+                found = re.search(r"^title:\s*['\"]?(.*?)['\"]?\s*$", text[4:end], re.M)
+                title = found.group(1) if found else ""
+                text = text[end + 5:]
+        out.append((path, title, text))
+    return out
+
+
+class Fts5:
+    def __init__(self, path: Path, docs: list[tuple[str, str, str]]) -> None:
+        path.unlink(missing_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path)
+        started = time.perf_counter()
+        self.db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, path UNINDEXED, "
+                        "tokenize='porter unicode61')")
+        self.db.executemany("INSERT INTO docs(rowid, title, body, path) VALUES (?,?,?,?)",
+                            [(n, t, b, p) for n, (p, t, b) in enumerate(docs, start=1)])
+        self.db.commit()
+        self.rowids = {p: n for n, (p, _t, _b) in enumerate(docs, start=1)}
+        self.build_seconds = time.perf_counter() - started
+
+    def search(self, query: str, fallback: bool = True) -> list[tuple[str, str, str]]:
+        sql = ("SELECT path, title, snippet(docs, 1, '<b>', '</b>', '…', 24) FROM docs "
+               "WHERE docs MATCH ? ORDER BY bm25(docs, 5.0, 1.0) LIMIT 10")
+        every, some = fts_expressions(query)
+        rows = self.db.execute(sql, (every,)).fetchall() if every else []
+        if len(rows) < 10 and some and fallback:
+            rows += self.db.execute(sql, (some,)).fetchall()
+        return rows[:10]
+
+    def update(self, docs: list[tuple[str, str, str]]) -> float:
+        started = time.perf_counter()
+        for path, _title, _body in docs:
+            self.db.execute("DELETE FROM docs WHERE rowid = ?", (self.rowids[path],))
+        self.db.executemany("INSERT INTO docs(rowid, title, body, path) VALUES (?,?,?,?)",
+                            [(self.rowids[p], t, b, p) for p, t, b in docs])
+        self.db.commit()
+        return time.perf_counter() - started
+
+
+def timed_child(command: list[str]) -> tuple[float, float, float, str]:
+    """(wall seconds, CPU seconds, peak RSS MiB, stdout) of one process. The peak RSS is
+    measured by /usr/bin/time (a child forked from this big process would count its
+    pages); the CPU time (user + system) is what the process itself cost, whatever else
+    runs on the machine."""
+    timer = ["/usr/bin/time", "-f", "RSS %M"] if Path("/usr/bin/time").exists() else []
+    started = time.perf_counter()
+    proc = subprocess.Popen([*timer, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out, err = proc.communicate()
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"{command} failed ({proc.returncode}): {err}")
+    found = re.search(r"RSS (\d+)", err)
+    rss = int(found.group(1)) / 1024 if found else float("nan")
+    return elapsed, 0.0, rss, out
+
+
+def cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kb", type=Path)
+    parser.add_argument("--queries", type=Path, default=ROOT / "bench/queries/support_speed.txt")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--skip-rebuild", action="store_true")
+    args = parser.parse_args()
+    kb = args.kb.resolve()
+    queries = [q.strip() for q in args.queries.read_text().splitlines()
+               if q.strip() and not q.startswith("#")]
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+          f"{len(queries)} queries")
+
+    docs = documents(kb)
+    fts = Fts5(kb.parent / (kb.name + "-fts5.sqlite"), docs)
+    print(f"documents: {len(docs)}")
+    results: dict[str, object] = {"documents": len(docs), "load": load}
+
+    # --- full rebuild, then FTS5's build (timed above; built again here, beside it)
+    if not args.skip_rebuild:
+        rebuild_s, _, rebuild_rss, _ = timed_child([*KBAPP, "--kb", str(kb), "-q", "index",
+                                                  "--rebuild"])
+        fts = Fts5(fts.path, docs)
+        print(f"full rebuild: kbapp {rebuild_s:.1f} s (parent RSS {rebuild_rss:.0f} MiB), "
+              f"FTS5 {fts.build_seconds:.1f} s, ratio {rebuild_s / fts.build_seconds:.1f}x")
+        results["rebuild_s"], results["fts5_build_s"] = rebuild_s, fts.build_seconds
+    subprocess.run([*KBAPP, "--kb", str(kb), "-q", "index"], check=True,
+                   capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    # --- a search process, alternating with an FTS5 process
+    kb_wall, kb_cpu, kb_rss, fts_wall, fts_cpu, fts_rss = [], [], [], [], [], []
+    floor_wall: list[float] = []
+    floor_cpu: list[float] = []
+    process_queries = [queries[i % len(queries)] for i in range(args.rounds)]
+    for query in process_queries:
+        before = cpu_of_children()
+        wall, _, rss, _ = timed_child([*KBAPP, "--kb", str(kb), "search", query, "-n", "10"])
+        kb_cpu.append(cpu_of_children() - before)
+        kb_wall.append(wall)
+        kb_rss.append(rss)
+        every, some = fts_expressions(query)
+        before = cpu_of_children()
+        wall, _, rss, _ = timed_child(
+            [sys.executable, "-c", FTS_CHILD, str(fts.path), every, some])
+        fts_cpu.append(cpu_of_children() - before)
+        fts_wall.append(wall)
+        fts_rss.append(rss)
+        before = cpu_of_children()
+        wall, _, rss, _ = timed_child([sys.executable, "-c", FLOOR_CHILD])
+        floor_cpu.append(cpu_of_children() - before)
+        floor_wall.append(wall)
+    med = {name: statistics.median(values) * 1000 for name, values in
+           (("kb", kb_wall), ("fts", fts_wall), ("kb_cpu", kb_cpu), ("fts_cpu", fts_cpu),
+            ("floor", floor_wall), ("floor_cpu", floor_cpu))}
+    print(f"search process (median of {len(kb_wall)}): wall kbapp {med['kb']:.0f} ms, FTS5 "
+          f"{med['fts']:.0f} ms, ratio {med['kb'] / med['fts']:.1f}x; CPU kbapp "
+          f"{med['kb_cpu']:.0f} ms, FTS5 {med['fts_cpu']:.0f} ms, ratio "
+          f"{med['kb_cpu'] / med['fts_cpu']:.1f}x; peak RSS kbapp {max(kb_rss):.0f} MiB, "
+          f"FTS5 {max(fts_rss):.0f} MiB; the floor (Python importing Whoosh) wall "
+          f"{med['floor']:.0f} ms, CPU {med['floor_cpu']:.0f} ms: kbapp/floor wall "
+          f"{med['kb'] / med['floor']:.2f}x, CPU {med['kb_cpu'] / med['floor_cpu']:.2f}x")
+    results["process_ms"] = {**med, "kbapp_rss": max(kb_rss), "fts5_rss": max(fts_rss)}
+
+    # --- in process, 10 snippets per query
+    sys.path.insert(0, str(ROOT))
+    from kbapp.search import SearchIndex
+    from kbapp.settings import Settings
+    from kbapp.workspace import Workspace
+
+    ws = Workspace.open(kb, Settings(user_name="Bench", user_email="bench@internal.example"),
+                        repair=False)
+    index = SearchIndex.for_workspace(ws)
+    index.catch_up()
+    kb_ms: list[float] = []
+    fts_ms: list[float] = []
+    fts_and_ms: list[float] = []
+    first_kb: list[float] = []
+    for round_number in range(3):
+        for query in queries:
+            started = time.perf_counter()
+            index.search(query + " ", 10, snippets=10)
+            elapsed = (time.perf_counter() - started) * 1000
+            (first_kb if round_number == 0 else kb_ms).append(elapsed)
+            started = time.perf_counter()
+            fts.search(query)
+            if round_number:
+                fts_ms.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            fts.search(query, fallback=False)
+            if round_number:
+                fts_and_ms.append((time.perf_counter() - started) * 1000)
+    print(f"in process, 10 snippets (warm, {len(kb_ms)} searches): kbapp p50/p95 "
+          f"{pct(kb_ms, 50):.1f}/{pct(kb_ms, 95):.1f} ms, FTS5 {pct(fts_ms, 50):.1f}/"
+          f"{pct(fts_ms, 95):.1f} ms (AND only {pct(fts_and_ms, 50):.1f}/{pct(fts_and_ms, 95):.1f}), "
+          f"p95 ratio to AND only {pct(kb_ms, 95) / pct(fts_and_ms, 95):.1f}x; "
+          f"first round (cold caches) kbapp p50/p95 {pct(first_kb, 50):.1f}/"
+          f"{pct(first_kb, 95):.1f} ms")
+    results["in_process_ms"] = {"kbapp_p50": pct(kb_ms, 50), "kbapp_p95": pct(kb_ms, 95),
+                                "fts5_p50": pct(fts_ms, 50), "fts5_p95": pct(fts_ms, 95),
+                                "fts5_and_p50": pct(fts_and_ms, 50),
+                                "fts5_and_p95": pct(fts_and_ms, 95),
+                                "kbapp_cold_p50": pct(first_kb, 50),
+                                "kbapp_cold_p95": pct(first_kb, 95)}
+
+    # --- an update of 10 documents
+    chosen = [p for p, _t, _b in docs[:: max(1, len(docs) // 10)]][:10]
+    originals = {p: (kb / p).read_bytes() for p in chosen}
+    times = {p: (kb / p).stat() for p in chosen}
+    # what a running window has loaded already: the catalog and the spelling vocabulary
+    ws.catalog.count()
+    len(index._vocabulary.words)
+    try:
+        for path in chosen:
+            (kb / path).write_bytes(originals[path] + b"\nUpdated for the benchmark.\n")
+        started = time.perf_counter()
+        index.update(chosen)
+        update_s = time.perf_counter() - started
+        changed = [(p, t, b + "\nUpdated for the benchmark.\n") for p, t, b in docs if p in chosen]
+        fts_update_s = fts.update(changed)
+        print(f"update of 10 documents: kbapp {update_s * 1000:.0f} ms, FTS5 "
+              f"{fts_update_s * 1000:.0f} ms")
+        results["update_ms"] = {"kbapp": update_s * 1000, "fts5": fts_update_s * 1000}
+    finally:
+        for path, data in originals.items():
+            (kb / path).write_bytes(data)
+            os.utime(kb / path, ns=(times[path].st_atime_ns, times[path].st_mtime_ns))
+        index.update(chosen)
+    ws.close()
+    self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"(this process peaked at {self_rss:.0f} MiB)")
+    print(json.dumps(results, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The window's keyboard rules, applied to every view at once, and the shortcut sheet.
+
+- **Application shortcuts win over a text field's own bindings.** A line edit takes Ctrl+E
+  (end of line), Ctrl+K (delete to the end) and others before the window's shortcuts see them
+  (Qt's ``ShortcutOverride``): after opening a result with Enter, Ctrl+E moved the cursor
+  instead of editing the document. The field keeps what everyone expects of a text field
+  (undo, redo, copy, cut, paste, select all, word moves); every other key that is one of the
+  window's shortcuts goes to the window.
+- **A closed combo box does not change under the arrow keys or the wheel.** Tab into the review
+  queue's filters then Down used to switch the filter and empty the table without a word; now
+  Down (or Alt+Down, F4, Space) opens the list, where the arrows choose and Enter confirms.
+- **Tab leaves a table** (the arrows move between its cells) instead of walking its cells.
+- :class:`ShortcutSheet` (F1, Ctrl+/): every action and its shortcut, built from the one list
+  of actions (:mod:`kbapp.ui.actions`), so it cannot fall behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kbapp.ui.actions import Action
+
+#: What a text field keeps even when the window has a shortcut on the same keys.
+TEXT_FIELD_KEYS = (
+    QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo, QKeySequence.StandardKey.Copy,
+    QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Paste,
+    QKeySequence.StandardKey.SelectAll, QKeySequence.StandardKey.MoveToPreviousWord,
+    QKeySequence.StandardKey.MoveToNextWord, QKeySequence.StandardKey.SelectPreviousWord,
+    QKeySequence.StandardKey.SelectNextWord, QKeySequence.StandardKey.Delete,
+    QKeySequence.StandardKey.Backspace,
+)
+_TEXT_FIELDS = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
+_WATCHED = frozenset({QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress, QEvent.Type.Wheel})
+_COMBO_MOVES = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
+                Qt.Key.Key_Home, Qt.Key.Key_End}
+
+
+class KeyboardPolicy(QObject):
+    """Installed on the application for one window: see the module's docstring."""
+
+    def __init__(self, window: QWidget, actions: Iterable[QAction]) -> None:
+        super().__init__(window)
+        self.window = window
+        self.actions = list(actions)
+
+    def shortcuts(self) -> set[str]:
+        return {key.toString(QKeySequence.SequenceFormat.PortableText)
+                for action in self.actions if action.isEnabled() for key in action.shortcuts()}
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        # Every event of the application passes here: leave at once unless it is a key or
+        # the wheel (paints and timers must not pay for this).
+        kind = event.type()
+        if kind not in _WATCHED:
+            return False
+        if kind == QEvent.Type.ShortcutOverride:
+            if isinstance(watched, _TEXT_FIELDS) and isinstance(event, QKeyEvent) \
+                    and watched.window() is self.window and self._window_shortcut(event):
+                event.ignore()  # not taken by the field: the window's shortcut runs
+                return True
+            return False
+        if isinstance(watched, QComboBox):
+            if watched.isEditable() or watched.view().isVisible():
+                return False
+            if kind == QEvent.Type.Wheel:
+                event.ignore()  # scrolling the page over a filter must not change it
+                return True
+            if isinstance(event, QKeyEvent) and event.key() in _COMBO_MOVES \
+                    and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+                watched.showPopup()  # choose in the open list; Esc leaves it as it was
+                return True
+        elif kind == QEvent.Type.KeyPress and isinstance(watched, QAbstractItemView) \
+                and isinstance(event, QKeyEvent) \
+                and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+            # Tab leaves a table for the next part of the view (arrows move between cells):
+            # a table that kept Tab was a trap for a keyboard user.
+            watched.setTabKeyNavigation(False)
+        return False
+
+    def _window_shortcut(self, event: QKeyEvent) -> bool:
+        if any(event.matches(key) for key in TEXT_FIELD_KEYS):
+            return False
+        pressed = QKeySequence(event.keyCombination()).toString(
+            QKeySequence.SequenceFormat.PortableText)
+        return pressed in self.shortcuts()
+
+
+class ShortcutSheet(QDialog):
+    """Every action with its shortcut, by menu (F1 or Ctrl+/)."""
+
+    def __init__(self, declared: Iterable[Action], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("shortcutSheet")
+        self.setWindowTitle("Keyboard shortcuts")
+        rows: list[tuple[str, str, str]] = []
+        for action in declared:
+            keys = " or ".join(
+                QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText)
+                for k in (action.shortcut, action.also) if k)
+            rows.append((action.menu.replace("&", ""), action.title, keys or "—"))
+        # By menu, in the menu bar's order; in each, those with a key first.
+        menus = list(dict.fromkeys(row[0] for row in rows))
+        rows.sort(key=lambda row: (menus.index(row[0]), row[2] == "—"))
+        self.table = QTableWidget(len(rows), 3)
+        self.table.setHorizontalHeaderLabels(["Menu", "Action", "Shortcut"])
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        for r, values in enumerate(rows):
+            for c, value in enumerate(values):
+                self.table.setItem(r, c, QTableWidgetItem(value))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        hint = QLabel("In a list: ↑↓ choose, Enter opens, Space ticks a step. Tab moves between "
+                      "parts of a view, Esc closes a dialog.")
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(hint)
+        layout.addWidget(buttons)
+        self.resize(620, 560)
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        out: list[tuple[str, str, str]] = []
+        for r in range(self.table.rowCount()):
+            cells = [self.table.item(r, c) for c in range(3)]
+            menu, title, keys = (cell.text() if cell is not None else "" for cell in cells)
+            out.append((menu, title, keys))
+        return out
