@@ -90,7 +90,7 @@ def test_what_the_hook_refuses_in_a_hand_edit_is_refused_before_committing(
     ana = hooked.ana
     head = git(ana.root, "rev-parse", "HEAD")
     # Not UTF-8 and not Markdown: kbapp used to commit both, then the hook refused the push.
-    (ana.root / "creds.txt").write_bytes(b"\xff\xfe" + SECRET.encode())
+    (ana.root / "creds.txt").write_bytes(b"caf\xe9 (Latin-1)\n" + SECRET.encode())
     (ana.root / "bad.md").write_text("---\nid: kb-0000bad1\nstatus: finished\n---\n# Bad\n")
     with pytest.raises(sync.SyncError) as caught:
         sync.sync(ana)
