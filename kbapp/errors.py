@@ -55,10 +55,17 @@ class SaveError(KbError):
     ``read-only``, ``permission``, ``too-large``, ``other``; the window keeps the user's edit as
     a draft when it sees this, the CLI prints the message."""
 
-    def __init__(self, message: str, *, path: str = "", reason: str = "other", details: str = "") -> None:
+    def __init__(self, message: str, *, path: str = "", reason: str = "other", details: str = "",
+                 written: bool = False, unfinished: bool = False) -> None:
         super().__init__(message, details)
         self.path = path
         self.reason = reason
+        #: True when the new content is on disk but could not be committed (its journal stays
+        #: and the next start or sync commits it).
+        self.written = written
+        #: True when git's index still holds part of the failed save (the file on disk is
+        #: unchanged): the journal stays so that the next start puts the index right.
+        self.unfinished = unfinished
 
 
 class SettingNeeded(KbError):

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp.errors import NotAKnowledgeBase, SyncError
-from kbapp.fsutil import save_error
+from kbapp.fsutil import save_error, write_failed_for_space
 
 if TYPE_CHECKING:
     import git as gitpython_types
@@ -325,6 +325,9 @@ class Git:
                         1000 * (time.perf_counter() - started))
         result = GitResult(int(status or 0), str(stdout), str(stderr))
         if check and result.status != 0:
+            if write_failed_for_space(result.stderr, self.git_dir):
+                raise SyncError("The disk is full: git could not write; free some space and try "
+                                "again", details=result.stderr.strip())
             raise SyncError(_first_error_line(result.stderr, args), details=result.stderr.strip())
         return result
 

@@ -71,8 +71,9 @@ def pending_commit(
     _write_records(journal, [*records, record])
     try:
         yield
-    except SaveError:
-        _forget(journal, record)
+    except SaveError as exc:
+        if not (exc.written or exc.unfinished):
+            _forget(journal, record)
         raise
     except BaseException:
         _forget(journal, record, keep_as={**record, "failed": True})

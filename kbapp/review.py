@@ -68,7 +68,10 @@ def review_info(
         return ReviewInfo(ReviewState.NEVER, None, None, interval)
     candidates = [d for d in (scheduled,) if d is not None]
     if last_reviewed is not None:
-        candidates.append(last_reviewed + dt.timedelta(days=interval))
+        try:
+            candidates.append(last_reviewed + dt.timedelta(days=interval))
+        except OverflowError:  # a last review in the year 9999: due after the calendar ends
+            candidates.append(dt.date.max)
     due = max(candidates)
     left = (due - today).days
     if left < 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import shutil
 import unicodedata
@@ -20,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from kbapp import identity
 from kbapp.config import CONFIG_PATH, KbConfig, load_config, new_config_text
-from kbapp.errors import KbError, NotAKnowledgeBase, NotCommitted, SettingNeeded, SyncError
+from kbapp.errors import KbError, NotAKnowledgeBase, NotCommitted, SaveError, SettingNeeded, SyncError
 from kbapp.events import Event
-from kbapp.fsutil import atomic_write, check_inside
+from kbapp.fsutil import atomic_write, check_inside, disk_full_error, is_disk_full, low_space
 from kbapp.git import Git, Identity, find_root
-from kbapp.interaction import Interaction, SilentInteraction
+from kbapp.interaction import Interaction, Level, SilentInteraction
 from kbapp.links import resolve_relative
 from kbapp.settings import Settings
 
@@ -482,7 +483,7 @@ class Workspace:
         from kbapp import documents, journal, policy
 
         data = documents.serialise(doc)
-        policy.enforce(policy.check_document(doc, data, self.config)
+        policy.enforce(policy.check_commit_file(doc.path, data, self.config)
                        + policy.check_commit_message(message or "", self.config))
         self.require_identity()
         with self.git.write_lock():
@@ -492,19 +493,67 @@ class Workspace:
                 doc.path = self._free_path(doc.path)
             full = self.full_path(doc.path)
             existed = full.exists()
+            previous = _keep_aside(full) if existed and full.is_file() else None
             text = message or f"{verb or ('Update' if existed else 'Create')}: {doc.title}"
             earlier = self._finish_pending()
             try:
                 with journal.pending_commit(self, [doc.path], text):
                     documents.write(doc, full)
-                    commit = self.git.commit([doc.path], text, trailers=self.trailers())
+                    try:
+                        commit = self.git.commit([doc.path], text, trailers=self.trailers())
+                    except SyncError as exc:
+                        if not (is_disk_full(f"{exc}\n{exc.details}") or low_space(full.parent)):
+                            raise
+                        self._undo_write(doc.path, full, previous, exc)
+            except SaveError as exc:
+                _drop_aside(previous)
+                if exc.reason == "disk-full" and not exc.written and exc.path != str(full):
+                    raise disk_full_error(full, exc.details) from None  # e.g. the journal
+                raise
             except SyncError as exc:  # written, not committed: say exactly that
+                _drop_aside(previous)
                 changes = self.refresh_paths([doc.path, *earlier])
                 raise NotCommitted(f"Saved to disk; not committed yet: {exc}",
                                    result=SaveResult(doc.path, None, changes),
                                    details=exc.details) from None
-        changes = self.refresh_paths([doc.path, *earlier])
+            except BaseException:
+                _drop_aside(previous)
+                raise
+            _drop_aside(previous)
+        try:
+            changes = self.refresh_paths([doc.path, *earlier])
+        except SaveError as exc:  # derived data only: the save itself is committed
+            self.interaction.notify(str(exc), Level.WARNING)
+            from kbapp.catalog import CatalogChanges
+
+            changes = CatalogChanges()
         return SaveResult(doc.path, commit, changes)
+
+    def _undo_write(self, relative: str, full: Path, previous: Path | bytes | None,
+                    exc: SyncError) -> None:
+        """git could not commit a written document (a full disk): put the file back as it
+        was, so what is on disk is what is committed; raises the :class:`SaveError` to show.
+        The old file was kept aside as a hard link, so putting it back is a rename: it needs
+        no free space."""
+        # Unstage, when git got that far; on a disk too full even for that, the journal stays
+        # and the next start re-commits the (unchanged) file, which puts the index right.
+        unstaged = self.git.run("reset", "-q", "--", relative, check=False).status == 0
+        try:
+            if previous is None:
+                full.unlink(missing_ok=True)
+            elif isinstance(previous, Path):
+                os.replace(previous, full)
+            else:
+                atomic_write(full, previous)
+        except (OSError, SaveError):
+            raise SaveError(
+                f"Could not commit {full}: the disk is full. Your edit is on disk; kbapp "
+                "commits it once there is space again (at the next start or sync).",
+                path=str(full), reason="disk-full", details=exc.details, written=True,
+            ) from None
+        error = disk_full_error(full, exc.details)
+        error.unfinished = not unstaged
+        raise error
 
     def _finish_pending(self) -> list[str]:
         """Commit what earlier saves wrote but could not commit (before this save's own
@@ -595,6 +644,27 @@ def _append_once(path: Path, block: str) -> None:
         return
     joined = (existing.rstrip("\n") + "\n\n" if existing.strip() else "") + block
     atomic_write(path, joined.encode("utf-8"))
+
+
+def _keep_aside(full: Path) -> Path | bytes:
+    """A hard link to the file about to be replaced (``.name.XXXX.kbtmp``, cleaned by the
+    journal's repair after a crash), to put it back without needing disk space; its bytes
+    where the file system has no hard links."""
+    aside = full.with_name(f".{full.name}.{os.getpid()}.old.kbtmp")
+    try:
+        aside.unlink(missing_ok=True)
+        os.link(full, aside)
+    except OSError:
+        return full.read_bytes()
+    return aside
+
+
+def _drop_aside(aside: Path | bytes | None) -> None:
+    if isinstance(aside, Path):
+        try:
+            aside.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _require_identity_for_init(root: Path, settings: Settings,

@@ -25,6 +25,7 @@ from helpers import (
     CliResult,
     GitDaemon,
     SharedRepo,
+    SmallDisk,
     TwoKbs,
     commit_all,
     git,
@@ -201,6 +202,25 @@ def shared(tmp_path: Path, settings: Settings, transport: str,
     yield repo
     for workspace in repo.opened:
         workspace.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 16 MB tmpfs mounted at ``tmp_path/disk`` (needs root; skipped cleanly otherwise)."""
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("a real full disk needs root (mount -t tmpfs)")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield SmallDisk(mount)
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
 
 
 @pytest.fixture

@@ -127,6 +127,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("sync.now", "Sync now", "Ctrl+Shift+S", "sync_now", "&Sync", toolbar=True,
            tip="Publish your commits and bring in the other organisation's", icon="view-refresh",
            keywords="publish pull push fetch"),
+    Action("sync.drop_refused", "Take refused content out…", "", "sync.drop_refused", "&Sync",
+           tip="Rebuild your unpublished commits without what the shared repository refuses",
+           keywords="refused rejected hook policy"),
     # Help
     Action("help.shortcuts", "Keyboard shortcuts", "F1", "show_shortcuts", "&Help",
            also="Ctrl+/", tip="Every action and its shortcut on one sheet",

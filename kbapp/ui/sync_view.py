@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QToolButton, QWidget
 
-from kbapp import sync
+from kbapp import refused, sync
 from kbapp.errors import KbError
 from kbapp.interaction import Level
 from kbapp.ui.tasks import Tasks
@@ -87,6 +87,7 @@ class SyncController(QObject):
         self.status: Any = None
         self.running = False
         self.failure_box: QMessageBox | None = None
+        self.drop_box: QMessageBox | None = None
         self.before_sync: Callable[[], None] | None = None
         self.indicator = QToolButton(parent)
         self.indicator.setObjectName("syncIndicator")
@@ -207,8 +208,51 @@ class SyncController(QObject):
                                "next sync finishes the job.")
         if details:
             box.setDetailedText(details)
+        if isinstance(error, refused.RefusedError):
+            box.setInformativeText("Nothing was lost. The shared repository refuses part of "
+                                   "your unpublished changes; take it out to sync the rest.")
+            take_out = box.addButton("Take refused content out…",
+                                     QMessageBox.ButtonRole.AcceptRole)
+            take_out.clicked.connect(self.drop_refused)
+            box.addButton(QMessageBox.StandardButton.Close)
         self.failure_box = box
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
-        self.message.emit(text, Level.WARNING.value)  # the status bar only: the box says it
+        # The box above is the error; the status bar repeats it (an ERROR level would open a
+        # second box on top of this one).
+        self.message.emit(text, Level.WARNING.value)
+        self.refresh_status()
+
+    # ------------------------------------------------------------------ refused content
+
+    def drop_refused(self) -> None:
+        """Sync > Take refused content out…: what the shared repository refuses in the
+        unpublished commits, and (after the user agrees) the commits rebuilt without it."""
+        found = refused.check_unpublished(self.workspace)
+        if not found:
+            self.message.emit("Nothing refused: the shared repository accepts your unpublished "
+                              "changes.", Level.INFO.value)
+            return
+        listed = "\n".join(f"• {r}" for r in found[:8])
+        more = f"\n… and {len(found) - 8} more" if len(found) > 8 else ""
+        box = QMessageBox(QMessageBox.Icon.Question, "Take refused content out",
+                          "The shared repository refuses this in your unpublished changes:\n"
+                          f"{listed}{more}", parent=self.parent_widget)
+        box.setInformativeText(
+            "Rebuild your unpublished commits with these files as the shared repository has "
+            "them? Every other change is kept; your version of these files stays on disk for "
+            "you to fix, and the commits as they were stay under refs/kbapp/kept/.")
+        go = box.addButton("Take out", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        go.clicked.connect(self._start_drop)
+        self.drop_box = box
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _start_drop(self) -> None:
+        self.tasks.run(lambda: refused.drop_refused(self.workspace), self._on_dropped,
+                       self._on_failed, owner=self, key="sync-drop-refused")
+
+    def _on_dropped(self, report: Any) -> None:
+        self.message.emit(report.message, Level.INFO.value)
         self.refresh_status()
