@@ -14,13 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kbapp.documents import MAX_INTERVAL_DAYS, valid_interval
 from kbapp.errors import ConfigError
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
 
 CONFIG_PATH = ".kb/config.toml"
+
+#: The longest review interval, in days, a document or the configuration may ask for (100 years:
+#: longer would overflow date arithmetic).
+MAX_INTERVAL_DAYS = 36500
+
+
+def valid_interval(value: Any) -> bool:
+    """Whether ``value`` is a usable review interval in days (1 to :data:`MAX_INTERVAL_DAYS`):
+    ``review.interval_days`` in a document, ``[review_days]`` in the configuration."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INTERVAL_DAYS
 
 DEFAULT_REVIEW_DAYS: dict[str, int] = {
     "sop": 180,

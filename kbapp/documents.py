@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from kbapp import frontmatter, mdlines
+from kbapp.config import MAX_INTERVAL_DAYS as MAX_INTERVAL_DAYS  # one bound for documents
+from kbapp.config import valid_interval  # and for .kb/config.toml's review_days
 from kbapp.errors import DocumentError
 from kbapp.fsutil import atomic_write, read_document_bytes
 
@@ -28,7 +30,6 @@ STATUSES = ("draft", "in-review", "published", "retired")
 SENSITIVITIES = ("shared", "internal")
 ID_RE = re.compile(r"^kb-[0-9a-f]{8}$")
 #: A review interval longer than a century is a typo (or an attack on date arithmetic).
-MAX_INTERVAL_DAYS = 36500
 BOM = b"\xef\xbb\xbf"
 
 _H1_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
@@ -244,11 +245,6 @@ def _plain_heading(text: str) -> str:
     text = re.sub(r"[*_`]", "", text)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     return text.strip()
-
-
-def valid_interval(value: Any) -> bool:
-    """Whether ``value`` is a usable ``review.interval_days`` (1 to :data:`MAX_INTERVAL_DAYS`)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INTERVAL_DAYS
 
 
 def as_date(value: Any) -> dt.date | None:
