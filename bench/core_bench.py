@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kbapp.importer import import_folder  # noqa: E402
+from kbapp.documents.importer import import_folder  # noqa: E402
 from kbapp.settings import Settings  # noqa: E402
 from kbapp.workspace import Workspace  # noqa: E402
 

@@ -69,7 +69,7 @@ def load_queries(path: Path) -> list[Query]:
 
 
 def build_kb(kb: Path, corpora: Path, sources: dict[str, str]):  # type: ignore[no-untyped-def]
-    from kbapp.importer import import_folder
+    from kbapp.documents.importer import import_folder
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 
@@ -101,7 +101,7 @@ def first_relevant(found: list[str], relevant: list[str]) -> int | None:
 
 
 def fts5_table(ws) -> sqlite3.Connection:  # type: ignore[no-untyped-def]
-    from kbapp import documents
+    from kbapp.documents import model as documents
 
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, path UNINDEXED, "

@@ -189,7 +189,7 @@ def generate(kb_root: Path, size: int, seed: int) -> list[dict]:
 
 def load_docs(ws) -> list[dict]:  # type: ignore[no-untyped-def]
     """Title, body and type of every document (for queries and the FTS5 table)."""
-    from kbapp import documents
+    from kbapp.documents import model as documents
 
     out = []
     for entry in ws.catalog.all():
@@ -490,7 +490,7 @@ def main() -> int:
     for corpus in args.corpus:
         kb = args.cache / f"corpus-{corpus.name}" / "kb"
         if not (kb / ".kb" / "config.toml").exists():
-            from kbapp.importer import import_folder
+            from kbapp.documents.importer import import_folder
 
             shutil.rmtree(kb.parent, ignore_errors=True)
             ws = Workspace.init(kb, corpus.name, ORGS, settings=settings)

@@ -75,8 +75,8 @@ def main() -> int:
     base.mkdir(parents=True, exist_ok=True)
     isolated_environment(base)
 
-    from kbapp import sync
-    from kbapp.importer import import_folder
+    from kbapp.sync import sync
+    from kbapp.documents.importer import import_folder
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 

@@ -37,7 +37,7 @@ QUERIES = ("proxy", "print", "azure", "disks", "cache")
 
 def build(kb: Path, corpus: Path) -> None:
     sys.path.insert(0, str(ROOT))
-    from kbapp.importer import import_folder
+    from kbapp.documents.importer import import_folder
     from kbapp.search import SearchIndex
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace

@@ -38,10 +38,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from kbapp import documents, frontmatter
+from kbapp.documents import model as documents
+from kbapp.documents import frontmatter
 from kbapp.dbengine import sqlite_engine
 from kbapp.errors import DocumentError
-from kbapp.links import extract_links
+from kbapp.documents.links import extract_links
 
 log = logging.getLogger(__name__)
 

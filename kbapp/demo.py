@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from kbapp import documents
+from kbapp.documents import model as documents
 from kbapp.errors import KbError
-from kbapp.git import Git, Identity
+from kbapp.sync.git import Git, Identity
 from kbapp.bundled import resource
 from kbapp.settings import data_dir
 

@@ -2,7 +2,7 @@
 
 kbapp's own settings come first (``user_name``, ``user_email``, ``organisation``); what they
 leave empty comes from git's configuration (repository, then global), exactly as git itself
-would read it (:func:`kbapp.git.git_identity`). git is never allowed to make an identity up
+would read it (:func:`kbapp.sync.git.git_identity`). git is never allowed to make an identity up
 from the login and host name. When neither says who the user is, nothing is changed: the
 window asks (its first-run dialog), the command line stops with :data:`MISSING`.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kbapp.config import KbConfig
 from kbapp.errors import IdentityMissing, KbError
-from kbapp.git import GitIdentity, Identity, git_identity
+from kbapp.sync.git import GitIdentity, Identity, git_identity
 from kbapp.settings import Settings
 
 #: The one sentence the command line prints when nobody is known (names both commands).

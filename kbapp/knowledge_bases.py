@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kbapp import conflicts, documents, journal
+from kbapp.sync import conflicts
+from kbapp.documents import model as documents
+from kbapp.sync import journal
 from kbapp.config import load_config
 from kbapp.errors import KbError
-from kbapp.git import find_root
+from kbapp.sync.git import find_root
 from kbapp.interaction import Interaction
-from kbapp.recovery import checkpoint
+from kbapp.sync.recovery import checkpoint
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
 
@@ -212,7 +214,7 @@ def move_to_kb(source: Workspace, ref: str, target: Workspace) -> KbMove:
         raise KbError(f"the document is already in {target.config.name} ({target.root})")
     source.require_identity()  # both commits need it: asked before either is made
     target.require_identity()
-    from kbapp.review_actions import linking_documents
+    from kbapp.lifecycle.review_actions import linking_documents
 
     path = source.resolve(ref)
     doc = source.load(path)

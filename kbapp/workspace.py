@@ -24,17 +24,17 @@ from kbapp.config import CONFIG_PATH, KbConfig, load_config, new_config_text
 from kbapp.errors import KbError, NotAKnowledgeBase, NotCommitted, SaveError, SettingNeeded, SyncError
 from kbapp.events import Event
 from kbapp.fsutil import atomic_write, check_inside, disk_full_error, is_disk_full, low_space
-from kbapp.git import Git, Identity, find_root
+from kbapp.sync.git import Git, Identity, find_root
 from kbapp.interaction import Interaction, Level, SilentInteraction
-from kbapp.links import resolve_relative
+from kbapp.documents.links import resolve_relative
 from kbapp.settings import Settings
 
 if TYPE_CHECKING:
     # SQLAlchemy (half a second to import) loads when the catalog is first used, so the
     # window can show before it.
     from kbapp.catalog import Catalog, CatalogChanges, Entry
-    from kbapp.documents import Document
-    from kbapp.templates import TemplateLibrary
+    from kbapp.documents.model import Document
+    from kbapp.documents.templates import TemplateLibrary
 
 # Documents, the commit policy and the templates (YAML and the secret scanners: 100 ms) load
 # on first use: a search opens the workspace and needs none of them.
@@ -166,9 +166,10 @@ class Workspace:
     def _on_open(self) -> None:
         """Repairs and set-up every time a knowledge base is opened (each step is cheap when
         there is nothing to do): the merge driver in the clone's git config, stale git locks,
-        a merge or rebase a crash left half-done (see :func:`kbapp.recovery.prepare`), then a
-        save or import cut off before its commit (:func:`kbapp.journal.repair`)."""
-        from kbapp import journal, recovery  # imported here: they need the workspace's type only
+        a merge or rebase a crash left half-done (see :func:`kbapp.sync.recovery.prepare`), then a
+        save or import cut off before its commit (:func:`kbapp.sync.journal.repair`)."""
+        from kbapp.sync import journal
+        from kbapp.sync import recovery
 
         try:
             self.repairs = recovery.prepare(self)
@@ -267,7 +268,7 @@ class Workspace:
     @property
     def templates(self) -> TemplateLibrary:
         if self._templates is None:
-            from kbapp.templates import TemplateLibrary
+            from kbapp.documents.templates import TemplateLibrary
 
             self._templates = TemplateLibrary(self.root)
         return self._templates
@@ -280,7 +281,7 @@ class Workspace:
     def document_paths(self) -> list[str]:
         """Every document of the knowledge base (tracked or new, not ignored), relative. A
         symbolic link is never a document (see :meth:`symlinks`)."""
-        from kbapp import policy
+        from kbapp.trust import policy
 
         return [
             path for path in self.git.list_files("*.md")
@@ -332,7 +333,7 @@ class Workspace:
 
     def resolve(self, ref: str) -> str:
         """The relative path of a document given by id, path or exact title."""
-        from kbapp import documents
+        from kbapp.documents import model as documents
 
         ref = ref.strip()
         if documents.ID_RE.match(ref):
@@ -357,7 +358,7 @@ class Workspace:
         raise KbError(f"no document matches {ref!r} (give an id such as kb-3f9c2a1e or a path)")
 
     def load(self, ref: str) -> Document:
-        from kbapp import documents
+        from kbapp.documents import model as documents
 
         relative = self.resolve(ref)
         return documents.load(self.full_path(relative), relative)
@@ -374,7 +375,7 @@ class Workspace:
 
     def resolve_link(self, from_path: str, kind: str, target: str) -> str | None:
         """Where an internal link points (relative path), or None when it points nowhere."""
-        from kbapp import documents
+        from kbapp.documents import model as documents
 
         if kind == "wiki":
             label = target.split("|", 1)[0].strip()
@@ -388,7 +389,7 @@ class Workspace:
 
     def wiki_target(self, target: str) -> tuple[str, str] | None:
         """(id, title) of the document a ``[[...]]`` link names, or None."""
-        from kbapp import documents
+        from kbapp.documents import model as documents
 
         label = target.split("|", 1)[0].strip()
         entries = (
@@ -397,9 +398,9 @@ class Workspace:
         return (entries[0].doc_id, entries[0].title) if entries else None
 
     def render(self, doc: Document) -> Any:
-        """The document's body as sanitised HTML (:class:`kbapp.render.Rendered`)."""
-        from kbapp.mdext import TicketLinkExtension
-        from kbapp.render import render_markdown  # Markdown and Pygments load on first use
+        """The document's body as sanitised HTML (:class:`kbapp.documents.render.Rendered`)."""
+        from kbapp.documents.mdext import TicketLinkExtension
+        from kbapp.documents.render import render_markdown  # Markdown and Pygments load on first use
 
         linker = self.ticket_linker()
         extensions = []
@@ -409,13 +410,13 @@ class Workspace:
         return render_markdown(doc.body, resolver=self.wiki_target, extensions=extensions)
 
     def ticket_linker(self) -> Any:
-        """The :class:`kbapp.tickets.TicketLinker` of this knowledge base's ticket systems."""
-        from kbapp.tickets import TicketLinker
+        """The :class:`kbapp.cosourcing.tickets.TicketLinker` of this knowledge base's ticket systems."""
+        from kbapp.cosourcing.tickets import TicketLinker
 
         return TicketLinker(self.config.tickets)
 
     def new_unique_id(self) -> str:
-        from kbapp import documents
+        from kbapp.documents import model as documents
 
         taken = self.catalog.ids()
         while True:
@@ -479,8 +480,10 @@ class Workspace:
         Raises :class:`~kbapp.errors.PolicyError` (nothing written) and
         :class:`~kbapp.errors.SaveError` (disk full, read-only folder: the file on disk is
         unchanged; the caller keeps the edit). A crash after the write is finished by the next
-        open (:mod:`kbapp.journal`)."""
-        from kbapp import documents, journal, policy
+        open (:mod:`kbapp.sync.journal`)."""
+        from kbapp.documents import model as documents
+        from kbapp.sync import journal
+        from kbapp.trust import policy
 
         data = documents.serialise(doc)
         policy.enforce(policy.check_commit_file(doc.path, data, self.config)
@@ -559,7 +562,7 @@ class Workspace:
         """Commit what earlier saves wrote but could not commit (before this save's own
         commit, each with its own message); returns their paths. A commit that fails again
         stays pending, and this save goes on."""
-        from kbapp import journal
+        from kbapp.sync import journal
 
         paths = journal.pending_paths(self)
         if not paths:
@@ -575,7 +578,7 @@ class Workspace:
         then the document ``path`` if it differs from its last commit (``Update: <title>``).
         None when everything was committed already; raises git's error when it still cannot
         commit (nothing is lost: the files stay as they are)."""
-        from kbapp import journal
+        from kbapp.sync import journal
 
         earlier = journal.pending_paths(self)
         if not earlier and not self._uncommitted(path):

@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QSplitter, QTextBrowser, QVBoxLayout, QWidget  # noqa: E402
 
-from kbapp.activity import activity_for  # noqa: E402
-from kbapp.incident import incidents_for  # noqa: E402
+from kbapp.lifecycle.activity import activity_for  # noqa: E402
+from kbapp.lifecycle.incident import incidents_for  # noqa: E402
 from kbapp.settings import Settings  # noqa: E402
 from kbapp.ui.dashboard import DashboardView  # noqa: E402
 from kbapp.ui.incident import IncidentMode  # noqa: E402

@@ -29,7 +29,7 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QPainter, QPalette, QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from kbapp import sync  # noqa: E402
+from kbapp.sync import sync
 from kbapp.demo import DEMO_PEOPLE, ensure_demo  # noqa: E402
 from kbapp.settings import Settings  # noqa: E402
 from kbapp.ui.app import application  # noqa: E402

@@ -180,7 +180,7 @@ def shared(tmp_path: Path, settings: Settings, transport: str,
            request: pytest.FixtureRequest) -> Iterator[SharedRepo]:
     """A shared bare repository and two clones: Ana (internal) who created the knowledge base,
     and Jo (partner) who cloned it with kbapp."""
-    from kbapp import sync
+    from kbapp.sync import sync
 
     served = tmp_path / "served"
     served.mkdir()

@@ -14,7 +14,7 @@ The shared repository runs kbapp's pre-receive hook (``kbapp server-hook install
 steps commit, with plain git inside a kbapp clone, what the hook refuses (a secret in a
 script, a document that is not UTF-8, an invalid status, a huge integer); the next sync of
 that clone is refused before anything leaves, and the simulated user takes the way out
-(:func:`kbapp.refused.drop_refused`) and fixes the file. When run as root, Ana's clone lives on
+(:func:`kbapp.sync.refused.drop_refused`) and fixes the file. When run as root, Ana's clone lives on
 a small tmpfs and some steps fill it up before a save or a sync (disk-full moments): they
 must fail with a clear message or succeed, and never publish a piece of a file (every
 Markdown version in the shared history ends with a newline, as every writer here ends it).
@@ -32,9 +32,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kbapp import conflicts, refused, sync
+from kbapp.sync import conflicts
+from kbapp.sync import refused
+from kbapp.sync import sync
 from kbapp.errors import KbError, PolicyError
-from kbapp.policy import conflict_marker_line
+from kbapp.trust.policy import conflict_marker_line
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
 
@@ -214,7 +216,7 @@ class Simulation:
             self.saved.append(self._head("sam"))
         else:
             ws = self._ws(actor)
-            from kbapp import documents
+            from kbapp.documents import model as documents
 
             doc = documents.parse(new.encode("utf-8"), path)
             try:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kbapp import documents
-from kbapp.importer import import_folder
+from kbapp.documents import model as documents
+from kbapp.documents.importer import import_folder
 from kbapp.workspace import Workspace
 
 
@@ -55,7 +55,7 @@ def test_runbook_corpora_import(kb: Workspace, corpora: Path, folder: str, expec
 @pytest.mark.slow
 def test_support_articles_import(kb: Workspace, corpora: Path) -> None:
     source = corpora / "gautamanand-dot__SupportArticles-docs"
-    from kbapp.review import review_queue
+    from kbapp.lifecycle.review import review_queue
     from kbapp.search.index import SearchIndex
 
     phases: list[str] = []

@@ -13,11 +13,15 @@ from pathlib import Path
 import pytest
 from helpers import CliResult, git, write_doc
 
-from kbapp import documents, handover, matrix, onboarding, responsibility
+from kbapp.documents import model as documents
+from kbapp.cosourcing import handover
+from kbapp.cosourcing import matrix
+from kbapp.cosourcing import onboarding
+from kbapp.cosourcing import responsibility
 from kbapp.config import CONFIG_PATH, update_config_text
 from kbapp.errors import KbError
-from kbapp.lint import lint_workspace
-from kbapp.mergedriver import merge
+from kbapp.documents.lint import lint_workspace
+from kbapp.sync.mergedriver import merge
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
 
@@ -434,7 +438,7 @@ def test_config_tickets_round_trip_through_update_config_text(kb: Workspace) -> 
 
 
 def test_health_report_has_a_handover_section_with_ticket_links(kb: Workspace, tmp_path: Path) -> None:
-    from kbapp.report import build_report, render_html, write_csv
+    from kbapp.lifecycle.report import build_report, render_html, write_csv
 
     _with_tickets(kb)
     path = _handover_doc(kb)

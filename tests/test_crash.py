@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from helpers import git
 
-from kbapp import documents
+from kbapp.documents import model as documents
 from kbapp.errors import SaveError
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
@@ -35,7 +35,7 @@ FIGURES: dict[str, object] = {}
 SAVE_LOOP = textwrap.dedent(
     """
     import sys
-    from kbapp.documents import Document
+    from kbapp.documents.model import Document
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 
@@ -64,7 +64,7 @@ SAVE_LOOP = textwrap.dedent(
 IMPORT_RUN = textwrap.dedent(
     """
     import sys
-    from kbapp.importer import import_folder
+    from kbapp.documents.importer import import_folder
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 
@@ -189,7 +189,7 @@ def test_sigkill_during_import_then_import_again_completes(kb: Workspace, tmp_pa
             states[state] = states.get(state, 0) + 1
         _assert_sound(root).close()
     ws = Workspace.open(root, Settings(user_name="Checker", user_email="check@internal.example"))
-    import_folder_again = __import__("kbapp.importer", fromlist=["import_folder"]).import_folder
+    import_folder_again = __import__("kbapp.documents.importer", fromlist=["import_folder"]).import_folder
     import_folder_again(ws, src, "imported")
     ws.close()
     ws = _assert_sound(root)

@@ -18,8 +18,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QLineEdit
 from servers import HttpGitServer, SshAgent, SshGitServer
 
-from kbapp import sync
-from kbapp.git import NO_PROMPTS, CloneCancelled, Git, Prompting
+from kbapp.sync import sync
+from kbapp.sync.git import NO_PROMPTS, CloneCancelled, Git, Prompting
 from kbapp.settings import Settings
 from kbapp.ui.askpass import CredentialDialog, askpass_server
 from kbapp.ui.start_screen import StartWindow
@@ -183,7 +183,7 @@ def test_cli_without_a_terminal_never_asks_and_never_hangs(
 def test_console_prompting_follows_the_terminal() -> None:
     """``kbapp`` in a terminal lets git and ssh ask there (as plain git does); otherwise
     nothing may ask and ssh runs in batch mode."""
-    from kbapp.git import network_env
+    from kbapp.sync.git import network_env
 
     terminal = network_env(Prompting(terminal=True))
     assert terminal["GIT_TERMINAL_PROMPT"] == "1" and "BatchMode" not in terminal.get(

@@ -9,8 +9,8 @@ from pathlib import Path
 from helpers import CliResult, git
 
 from kbapp.demo import DEMO_PEOPLE, demo_paths, ensure_demo
-from kbapp.lint import lint_workspace
-from kbapp.review import ReviewState, review_state_of
+from kbapp.documents.lint import lint_workspace
+from kbapp.lifecycle.review import ReviewState, review_state_of
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
 
@@ -66,7 +66,9 @@ def test_demo_command_and_lint_from_the_command_line(cli: Callable[..., CliResul
 
 
 def test_demo_shows_the_cosourcing_model(tmp_path: Path) -> None:
-    from kbapp import handover, matrix, onboarding
+    from kbapp.cosourcing import handover
+    from kbapp.cosourcing import matrix
+    from kbapp.cosourcing import onboarding
 
     with Workspace.open(ensure_demo(tmp_path), Settings()) as ws:
         found = {h.doc_id: h for h in handover.handovers(ws)}
@@ -88,7 +90,7 @@ def test_demo_runbook_steps_render_as_one_list_with_their_code(tmp_path: Path) -
     Python-Markdown nests a fence under ``1.`` only when it is indented by four spaces."""
     import re
 
-    from kbapp.checklist import checklist_steps
+    from kbapp.lifecycle.checklist import checklist_steps
 
     root = ensure_demo(tmp_path)
     with Workspace.open(root, Settings()) as ws:

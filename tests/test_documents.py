@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from kbapp import documents
+from kbapp.documents import model as documents
 from kbapp.errors import DocumentError
 
 FULL = b"""---
@@ -137,7 +137,7 @@ def test_headings_ignore_code_blocks() -> None:
 
 
 def test_fenced_code_lines_follow_commonmark() -> None:
-    from kbapp import mdlines
+    from kbapp.documents import mdlines
 
     body = ("a\n````md\n```\nstill code\n~~~\n````\n# b\n  ~~~\n~~~~~ x\n  ~~~~\n"
             "text [[kb-0000000a]]\n```\nunclosed")
@@ -150,7 +150,7 @@ def test_fenced_code_lines_follow_commonmark() -> None:
     # the same rule for headings, links and the index's code field
     doc = documents.parse(("---\ntitle: t\n---\n" + body).encode(), "x.md")
     assert [h.text for h in doc.headings()] == ["b"]
-    from kbapp.links import extract_links
+    from kbapp.documents.links import extract_links
     from kbapp.search.schema import split_code
 
     assert [link.target for link in extract_links(body)] == ["kb-0000000a"]
@@ -220,7 +220,7 @@ def test_new_ids_look_right() -> None:
 def test_conflict_markers_inside_fenced_code_are_text() -> None:
     """The commit policy asks mdlines, the one place that knows fences, whether a conflict
     marker is inside code: a ```` fence is not closed by a shorter ``` one."""
-    from kbapp.policy import conflict_marker_line
+    from kbapp.trust.policy import conflict_marker_line
 
     block = "<<<<<<< ours\nmine\n=======\ntheirs\n>>>>>>> theirs\n"
     assert conflict_marker_line("# Doc\n\n" + block) == 3

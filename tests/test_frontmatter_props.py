@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kbapp import documents
+from kbapp.documents import model as documents
 from kbapp.errors import DocumentError
 
 #: KBAPP_FUZZ_EXAMPLES raises the count for a longer fuzzing run (docs/benchmarks.md).

@@ -1,4 +1,4 @@
-"""The one ``git log`` parser (kbapp.git.Git.log) and the one commit -> organisation rule
+"""The one ``git log`` parser (kbapp.sync.git.Git.log) and the one commit -> organisation rule
 (kbapp.config.KbConfig.commit_org), on a real repository."""
 
 from __future__ import annotations

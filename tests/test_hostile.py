@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from kbapp import documents
+from kbapp.documents import model as documents
 from kbapp.errors import DocumentError
-from kbapp.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown
+from kbapp.documents.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown
 
 CORPUS = Path(__file__).with_name("hostile")
 #: Every input must render within this (generous: the test machine may be busy).

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from helpers import CliResult, git
 
-from kbapp import journal, sync
+from kbapp.sync import journal
+from kbapp.sync import sync
 from kbapp.errors import IdentityMissing, NotCommitted, SyncError
 from kbapp.identity import MISSING
 from kbapp.settings import Settings

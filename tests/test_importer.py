@@ -9,7 +9,7 @@ import pytest
 from helpers import git
 
 from kbapp.errors import KbError
-from kbapp.importer import import_folder
+from kbapp.documents.importer import import_folder
 from kbapp.workspace import Workspace
 
 
@@ -81,8 +81,8 @@ def _articles(src: Path, count: int, *, dated: str = "01/02/2016") -> Path:
 def test_import_spreads_first_reviews(kb: Workspace, tmp_path: Path) -> None:
     """An import of old articles does not flood the review queue: first reviews are spread over
     the type's interval, none inside the coming fortnight; a review clears the schedule."""
-    from kbapp.review import review_queue
-    from kbapp.review_actions import mark_reviewed
+    from kbapp.lifecycle.review import review_queue
+    from kbapp.lifecycle.review_actions import mark_reviewed
 
     report = import_folder(kb, _articles(tmp_path / "old", 60))
     today = dt.date.today()

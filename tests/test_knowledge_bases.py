@@ -205,7 +205,7 @@ def test_an_internal_document_never_moves_into_a_shared_knowledge_base(
 
 
 def test_move_to_kb_refuses_a_target_with_conflicts_waiting(two: TwoKbs) -> None:
-    from kbapp import conflicts
+    from kbapp.sync import conflicts
 
     conflicts.record(two.shared, "sops/payments-failover.md", base=b"a\n", mine=b"b\n",
                      theirs=b"c\n", theirs_merged=b"c\n", fields=["body"])

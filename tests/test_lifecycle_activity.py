@@ -9,7 +9,7 @@ import pytest
 from lifecycle_helpers import at
 from sqlalchemy import Connection, text
 
-from kbapp.activity import MIGRATIONS, ActivityStore, ActivityStoreError, activity_for
+from kbapp.lifecycle.activity import MIGRATIONS, ActivityStore, ActivityStoreError, activity_for
 from kbapp.interaction import Level, SilentInteraction
 from kbapp.workspace import Workspace
 

@@ -113,7 +113,7 @@ def test_retire_feedback_gap_and_report(kb: Workspace, cli: Cli, tmp_path: Path)
 
 
 def test_an_ended_incident_stays_offered_until_dismissed(kb: Workspace, cli: Cli) -> None:
-    from kbapp.incident import incidents_for
+    from kbapp.lifecycle.incident import incidents_for
 
     root = _setup(kb)
     write_doc(kb, "runbooks/etcd.md", doc_text("kb-c1100003", "etcd down", body=(

@@ -11,8 +11,8 @@ import pytest
 from helpers import git, write_doc
 from lifecycle_helpers import UTC, at, doc_text
 
-from kbapp.activity import activity_for
-from kbapp.capture import (
+from kbapp.lifecycle.activity import activity_for
+from kbapp.lifecycle.capture import (
     draft_capture,
     draft_for_gap,
     fill_section,
@@ -21,10 +21,10 @@ from kbapp.capture import (
     save_capture,
     suggest_template,
 )
-from kbapp.checklist import ChecklistExtension, checklist_steps
+from kbapp.lifecycle.checklist import ChecklistExtension, checklist_steps
 from kbapp.errors import KbError
-from kbapp.incident import format_duration, incidents_for, normalise_ticket
-from kbapp.lint import lint_workspace
+from kbapp.lifecycle.incident import format_duration, incidents_for, normalise_ticket
+from kbapp.documents.lint import lint_workspace
 from kbapp.workspace import Workspace
 
 RUNBOOK = """\
@@ -118,7 +118,7 @@ def test_checklist_keeps_code_blocks_verbatim_and_apart_from_the_text() -> None:
     # As Markdown, each block is fenced again so that nothing inside can close it.
     again = checklist_steps("1. " + steps[2].markdown("    "))
     assert again[0].code == steps[2].code and again[0].text == steps[2].text
-    from kbapp import mdlines
+    from kbapp.documents import mdlines
 
     fenced = mdlines.fence(steps[2].commands, "markdown")
     assert [kind for _, _, kind in mdlines.lines(fenced)] == ["fence", "code", "code", "code",
@@ -266,7 +266,7 @@ def test_capture_is_prefilled_from_the_recorded_session(kb: Workspace) -> None:
 
 
 def test_capture_copies_the_commands_of_the_steps_ticked_verbatim(kb: Workspace) -> None:
-    from kbapp.render import render_markdown
+    from kbapp.documents.render import render_markdown
 
     write_doc(kb, "runbooks/vpn.md", doc_text("kb-1a9e0003", "VPN tunnel down",
                                               body=COMMAND_RUNBOOK))

@@ -11,13 +11,13 @@ from helpers import git, write_doc
 from lifecycle_helpers import doc_text
 
 from kbapp.errors import KbError
-from kbapp.review import (
+from kbapp.lifecycle.review import (
     ReviewState,
     parse_within,
     review_info,
     review_queue,
 )
-from kbapp.review_actions import (
+from kbapp.lifecycle.review_actions import (
     changes_since_review,
     linking_documents,
     mark_reviewed,
@@ -245,7 +245,7 @@ def test_review_commit_reaches_the_other_clone_through_a_bare_remote(
 def _sync(workspace: Workspace) -> None:
     """Exchange commits with the remote: kbapp's sync when this checkout has it."""
     try:
-        from kbapp.sync import sync
+        from kbapp.sync.sync import sync
     except ImportError:
         git(workspace.root, "pull", "-q", "--rebase", "origin", "main")
         git(workspace.root, "push", "-q", "origin", "main")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from helpers import write_doc
 
-from kbapp.lint import lint_workspace
+from kbapp.documents.lint import lint_workspace
 from kbapp.workspace import Workspace
 
 

@@ -19,9 +19,9 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from kbapp import documents
-from kbapp.mergedriver import STATUS_RANK, merge, merge_lists, merge_meta
-from kbapp.policy import conflict_marker_line
+from kbapp.documents import model as documents
+from kbapp.sync.mergedriver import STATUS_RANK, merge, merge_lists, merge_meta
+from kbapp.trust.policy import conflict_marker_line
 
 EXAMPLES = int(os.environ.get("KBAPP_FUZZ_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,

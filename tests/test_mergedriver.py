@@ -9,9 +9,9 @@ from pathlib import Path
 
 from helpers import git
 
-from kbapp import documents
-from kbapp.mergedriver import merge, merge_lists, merge_meta
-from kbapp.policy import conflict_marker_line
+from kbapp.documents import model as documents
+from kbapp.sync.mergedriver import merge, merge_lists, merge_meta
+from kbapp.trust.policy import conflict_marker_line
 
 BASE = """\
 ---

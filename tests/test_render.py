@@ -7,8 +7,8 @@ import time
 import markdown
 import pytest
 
-from kbapp.mdext import AlertExtension, TaskListExtension, WikiLinkExtension
-from kbapp.render import render_markdown
+from kbapp.documents.mdext import AlertExtension, TaskListExtension, WikiLinkExtension
+from kbapp.documents.render import render_markdown
 
 
 def _resolver(target: str) -> tuple[str, str] | None:
@@ -89,7 +89,7 @@ def test_oversized_input_is_shown_as_plain_text_quickly() -> None:
 
 
 def test_rendered_changes_mark_whole_blocks_as_the_reader_shows_them() -> None:
-    from kbapp.renderdiff import rendered_changes
+    from kbapp.documents.renderdiff import rendered_changes
 
     steps = "".join(f"{n}. step {n}\n" for n in range(1, 4))
     filler = "".join(f"Paragraph {n}.\n\n" for n in range(8))

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from lifecycle_helpers import at, commit_at, doc_text
 
-from kbapp.activity import activity_for
-from kbapp.report import HealthReport, build_report, csv_tables, render_html, write_csv
-from kbapp.trends import month_keys, trends
+from kbapp.lifecycle.activity import activity_for
+from kbapp.lifecycle.report import HealthReport, build_report, csv_tables, render_html, write_csv
+from kbapp.lifecycle.trends import month_keys, trends
 from kbapp.workspace import Workspace
 
 TODAY = dt.date(2026, 6, 15)
@@ -227,7 +227,7 @@ def test_csv_files_hold_the_same_figures(report: HealthReport, tmp_path: Path) -
 
 
 def test_csv_cells_from_the_other_organisation_are_not_formulas() -> None:
-    from kbapp.report import _cell
+    from kbapp.lifecycle.report import _cell
 
     assert [_cell(v) for v in ("=1+2", "+1", "-x", "@SUM(A1)", "plain", 3)] == [
         "'=1+2", "'+1", "'-x", "'@SUM(A1)", "plain", 3]

@@ -46,7 +46,7 @@ import sys
 from kbapp.cli import main
 status = main(["--kb", sys.argv[1], "search", sys.argv[2]])
 loaded = [name for name in ("sqlalchemy", "git", "yaml", "ruamel.yaml", "tomlkit",
-                            "kbapp.catalog", "kbapp.documents", "kbapp.cli.sync",
+                            "kbapp.catalog", "kbapp.documents.model", "kbapp.cli.sync",
                             "kbapp.cli.documents", "kbapp.cli.lifecycle") if name in sys.modules]
 print("LOADED", ",".join(loaded), status)
 """

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from helpers import git, write_doc
 
-from kbapp import documents
+from kbapp.documents import model as documents
 from kbapp.config import update_config_text
 from kbapp.errors import PolicyError
-from kbapp.importer import import_folder
-from kbapp.secrets import SecretsPolicy, scan_text
+from kbapp.documents.importer import import_folder
+from kbapp.trust.secrets import SecretsPolicy, scan_text
 from kbapp.workspace import Workspace
 
 # Built from parts so that this file itself does not hold a secret-looking line.
@@ -256,7 +256,7 @@ def test_references_and_descriptions_are_still_not_secrets(text: str) -> None:
 )
 @pytest.mark.parametrize("path", ["notes/ps.txt", "runbooks/ps.md"])
 def test_every_encoding_is_decoded_before_the_scan(kb: Workspace, data: bytes, path: str) -> None:
-    from kbapp import policy
+    from kbapp.trust import policy
 
     found = policy.check_file(path, data, kb.config)
     assert "password-assignment" in [v.rule for v in found], found

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from helpers import SharedRepo, git, write_doc
 
-from kbapp import conflicts, sync
+from kbapp.sync import conflicts
+from kbapp.sync import sync
 from kbapp.errors import PolicyError, SyncError
-from kbapp.policy import conflict_marker_line
+from kbapp.trust.policy import conflict_marker_line
 from kbapp.workspace import Workspace
 
 BOTH = pytest.mark.parametrize("transport", ["file", "daemon"])

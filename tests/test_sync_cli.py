@@ -7,7 +7,8 @@ from pathlib import Path
 
 from helpers import SharedRepo, git
 
-from kbapp import history, sync
+from kbapp.sync import history
+from kbapp.sync import sync
 from kbapp.workspace import Workspace
 
 

@@ -9,8 +9,9 @@ import subprocess
 import pytest
 from helpers import SharedRepo, git, killed_sync
 
-from kbapp import conflicts, sync
-from kbapp.policy import conflict_marker_line
+from kbapp.sync import conflicts
+from kbapp.sync import sync
+from kbapp.trust.policy import conflict_marker_line
 from kbapp.workspace import Workspace
 
 

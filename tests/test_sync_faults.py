@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from helpers import PARTNER, CliResult, SharedRepo, SmallDisk, git, killed_sync
 
-from kbapp import mergedriver, sync
+from kbapp.sync import mergedriver
+from kbapp.sync import sync
 from kbapp.errors import KbError, SaveError
-from kbapp.policy import conflict_marker_line
+from kbapp.trust.policy import conflict_marker_line
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from helpers import CliResult, SharedRepo, git, write_doc
 
-from kbapp import refused, sync
+from kbapp.sync import refused
+from kbapp.sync import sync
 from kbapp.errors import PolicyError
 
 SECRET = "export PGPASSWORD=s3cr3t-Value9\n"
@@ -201,7 +202,7 @@ def test_a_trailer_contradicting_the_committer_is_taken_out(hooked: SharedRepo) 
 
 
 def test_out_of_range_review_intervals_are_refused_in_the_settings_too(kb) -> None:  # type: ignore[no-untyped-def]
-    from kbapp import policy
+    from kbapp.trust import policy
 
     text = (kb.root / ".kb/config.toml").read_text()
     assert re.search(r"^runbook = \d+$", text, re.M), text

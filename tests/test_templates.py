@@ -8,7 +8,7 @@ import pytest
 from helpers import write_doc
 
 from kbapp.errors import KbError
-from kbapp.templates import TemplateLibrary
+from kbapp.documents.templates import TemplateLibrary
 from kbapp.workspace import Workspace
 
 STANDARD = {"sop", "runbook", "troubleshooting", "known-error", "post-incident"}

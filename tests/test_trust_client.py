@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from helpers import CliResult, git, write_doc
 
-from kbapp import mergedriver
-from kbapp.importer import import_folder
-from kbapp.render import render_markdown
+from kbapp.sync import mergedriver
+from kbapp.documents.importer import import_folder
+from kbapp.documents.render import render_markdown
 from kbapp.workspace import Workspace
 
 DOC = """---

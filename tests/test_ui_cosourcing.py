@@ -11,7 +11,7 @@ from helpers import git, write_doc
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QMainWindow, QTextEdit
 
-from kbapp import handover
+from kbapp.cosourcing import handover
 from kbapp.catalog import CatalogChanges
 from kbapp.settings import Settings
 from kbapp.ui.cosourcing import ACTIONS, CosourcingViews

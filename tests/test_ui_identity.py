@@ -13,7 +13,7 @@ from helpers import git
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-from kbapp import sync
+from kbapp.sync import sync
 from kbapp.interaction import Level
 from kbapp.settings import Settings
 from kbapp.ui.identity_dialog import FirstRunDialog

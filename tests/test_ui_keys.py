@@ -12,7 +12,7 @@ from lifecycle_helpers import doc_text
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from kbapp.incident import incidents_for
+from kbapp.lifecycle.incident import incidents_for
 from kbapp.ui.incident import IncidentMode
 from kbapp.ui.review_queue import ReviewQueueView
 from kbapp.workspace import Workspace

@@ -10,7 +10,7 @@ from lifecycle_helpers import doc_text
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
-from kbapp.incident import incidents_for
+from kbapp.lifecycle.incident import incidents_for
 from kbapp.ui.capture import CaptureDialog
 from kbapp.ui.dashboard import DashboardView
 from kbapp.ui.incident import IncidentMode, StartIncidentDialog, clock

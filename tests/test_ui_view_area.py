@@ -14,9 +14,9 @@ from helpers import SharedRepo
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
-from kbapp import sync
+from kbapp.sync import sync
 from kbapp.demo import ensure_demo
-from kbapp.review_actions import mark_reviewed
+from kbapp.lifecycle.review_actions import mark_reviewed
 from kbapp.settings import Settings, config_dir
 from kbapp.ui.window import MainWindow
 from kbapp.workspace import Workspace

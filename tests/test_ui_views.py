@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
-from kbapp.drafts import DraftStore
+from kbapp.documents.drafts import DraftStore
 from kbapp.settings import Settings
 from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.editor import EditorView

@@ -15,8 +15,9 @@ from helpers import SharedRepo, git, write_doc
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from kbapp import conflicts, sync
-from kbapp.drafts import DraftStore
+from kbapp.sync import conflicts
+from kbapp.sync import sync
+from kbapp.documents.drafts import DraftStore
 from kbapp.ui import actions
 from kbapp.ui.window import MainWindow
 from kbapp.workspace import Workspace

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import git, write_doc
 
-from kbapp import documents
+from kbapp.documents import model as documents
 from kbapp.config import load_config
 from kbapp.errors import KbError, NotAKnowledgeBase, PolicyError
 from kbapp.settings import Settings
@@ -189,8 +189,8 @@ def test_every_path_list_in_the_config_matches_exactly_as_git_does(tmp_path: Pat
     """``exclude``, ``[secrets] allow_paths`` and ``[[policy.protected]] paths`` share one
     matcher, and it agrees with ``git check-ignore`` on each path."""
     from kbapp.config import KbConfig, path_matches
-    from kbapp.secrets import SecretsPolicy
-    from kbapp.serverhook import ProtectedPaths
+    from kbapp.trust.secrets import SecretsPolicy
+    from kbapp.trust.serverhook import ProtectedPaths
 
     git(tmp_path, "init", "-q")
     (tmp_path / ".gitignore").write_text("\n".join(GITIGNORE_PATTERNS) + "\n")

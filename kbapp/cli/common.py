@@ -46,7 +46,7 @@ class Context:
     @property
     def workspace(self) -> Workspace:
         if self._workspace is None:
-            from kbapp.git import Prompting
+            from kbapp.sync.git import Prompting
 
             self._workspace = Workspace.open(self.kb_path(), self.settings, self.interaction)
             # git and ssh may ask for credentials on the terminal, never without one

@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_matrix(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import matrix as matrix_module
+    from kbapp.cosourcing import matrix as matrix_module
     from kbapp.fsutil import atomic_write
 
     workspace = ctx.workspace
@@ -93,7 +93,7 @@ def cmd_matrix(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_handover_start(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import handover
+    from kbapp.cosourcing import handover
 
     result = handover.start(ctx.workspace, args.ref, args.to, from_org=args.from_org,
                             restart=args.restart)
@@ -104,7 +104,7 @@ def cmd_handover_start(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_handover_step(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import handover
+    from kbapp.cosourcing import handover
 
     date = None
     if args.date:
@@ -120,7 +120,7 @@ def cmd_handover_step(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_handover_status(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import handover
+    from kbapp.cosourcing import handover
 
     workspace = ctx.workspace
     if args.ref:
@@ -154,7 +154,7 @@ def cmd_handover_status(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_onboarding(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import onboarding
+    from kbapp.cosourcing import onboarding
 
     workspace = ctx.workspace
     if args.read or args.unread:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from kbapp import documents
+from kbapp.documents import model as documents
 from kbapp.cli.common import Context, PhaseProgress, print_json, print_table
 from kbapp.errors import KbError
 from kbapp.settings import Settings
@@ -139,7 +139,7 @@ def cmd_new(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.importer import import_folder
+    from kbapp.documents.importer import import_folder
 
     progress = PhaseProgress()
     allow: bool | Callable[[list[Any]], bool] = args.allow_secrets
@@ -203,7 +203,7 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
         print(workspace.render(doc).html)
         return 0
     if args.json:
-        from kbapp.frontmatter import plain
+        from kbapp.documents.frontmatter import plain
 
         print_json({"id": doc.id, "path": doc.path, "title": doc.title, "type": doc.type,
                     "status": doc.status, "meta": plain(doc.meta), "body": doc.body})
@@ -236,7 +236,7 @@ def _header(doc: documents.Document) -> str:
 
 
 def cmd_lint(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.lint import lint_workspace
+    from kbapp.documents.lint import lint_workspace
 
     workspace = ctx.workspace
     paths = [workspace.resolve(p) for p in args.paths] if args.paths else None
@@ -260,7 +260,7 @@ def cmd_move(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_templates(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.templates import TemplateLibrary
+    from kbapp.documents.templates import TemplateLibrary
 
     try:  # the knowledge base's own templates when one is given, else the standard ones
         library = ctx.workspace.templates

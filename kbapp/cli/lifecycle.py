@@ -135,7 +135,7 @@ def _local_time(moment: dt.datetime) -> str:
 
 
 def cmd_incident_start(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.incident import incidents_for
+    from kbapp.lifecycle.incident import incidents_for
 
     incident = incidents_for(ctx.workspace).start(args.ticket, args.title, args.system)
     print(f"{incident.ticket} started {_local_time(incident.started_at)}"
@@ -145,7 +145,7 @@ def cmd_incident_start(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_incident_note(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.incident import incidents_for
+    from kbapp.lifecycle.incident import incidents_for
 
     event = incidents_for(ctx.workspace).note(" ".join(args.text))
     print(f"{event.at.astimezone():%H:%M} note added")
@@ -153,8 +153,8 @@ def cmd_incident_note(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_incident_steps(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.checklist import checklist_steps
-    from kbapp.incident import incidents_for
+    from kbapp.lifecycle.checklist import checklist_steps
+    from kbapp.lifecycle.incident import incidents_for
 
     workspace = ctx.workspace
     incidents = incidents_for(workspace)
@@ -180,7 +180,7 @@ def cmd_incident_steps(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_incident_tick(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.incident import incidents_for
+    from kbapp.lifecycle.incident import incidents_for
 
     incidents = incidents_for(ctx.workspace)
     doc = ctx.workspace.load(args.ref)
@@ -192,7 +192,7 @@ def cmd_incident_tick(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_incident_end(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.incident import format_duration, incidents_for
+    from kbapp.lifecycle.incident import format_duration, incidents_for
 
     incident = incidents_for(ctx.workspace).end(args.summary)
     print(f"{incident.ticket} ended after {format_duration(incident.duration())}")
@@ -202,7 +202,7 @@ def cmd_incident_end(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_incident_status(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.incident import format_duration, incidents_for
+    from kbapp.lifecycle.incident import format_duration, incidents_for
 
     incidents = incidents_for(ctx.workspace)
     if args.ticket is None and incidents.active() is None:
@@ -243,7 +243,7 @@ def cmd_incident_status(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_incident_dismiss(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp.errors import KbError
-    from kbapp.incident import incidents_for
+    from kbapp.lifecycle.incident import incidents_for
 
     incidents = incidents_for(ctx.workspace)
     incident = incidents.get(args.ticket) if args.ticket else incidents.waiting_capture()
@@ -257,7 +257,7 @@ def cmd_incident_dismiss(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_incident_list(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.incident import format_duration, incidents_for
+    from kbapp.lifecycle.incident import format_duration, incidents_for
 
     rows = incidents_for(ctx.workspace).all()
     if args.json:
@@ -274,7 +274,8 @@ def cmd_incident_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_capture(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import capture, documents
+    from kbapp.lifecycle import capture
+    from kbapp.documents import model as documents
 
     workspace = ctx.workspace
     if args.gap is not None:
@@ -313,7 +314,7 @@ def cmd_capture(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.review import parse_within, review_queue
+    from kbapp.lifecycle.review import parse_within, review_queue
 
     workspace = ctx.workspace
     workspace.refresh()
@@ -356,7 +357,7 @@ def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_review_done(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.review_actions import mark_reviewed
+    from kbapp.lifecycle.review_actions import mark_reviewed
 
     result = mark_reviewed(ctx.workspace, args.ref, note=args.note, today=args.today)
     print(f"reviewed: {result.path}" + (f" ({result.commit[:8]})" if result.commit else ""))
@@ -364,7 +365,7 @@ def cmd_review_done(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_review_needs_changes(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.review_actions import needs_changes
+    from kbapp.lifecycle.review_actions import needs_changes
 
     result = needs_changes(ctx.workspace, args.ref, note=args.note)
     print(f"in review: {result.path}" + (f" ({result.commit[:8]})" if result.commit else ""))
@@ -372,7 +373,7 @@ def cmd_review_needs_changes(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_review_diff(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.review_actions import changes_since_review
+    from kbapp.lifecycle.review_actions import changes_since_review
 
     changes = changes_since_review(ctx.workspace, args.ref)
     if changes.reviewed_in is None:
@@ -390,7 +391,7 @@ def cmd_review_diff(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_retire(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.review_actions import linking_documents, retire
+    from kbapp.lifecycle.review_actions import linking_documents, retire
 
     workspace = ctx.workspace
     linked = linking_documents(workspace, args.ref)
@@ -407,8 +408,8 @@ def cmd_retire(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.activity import activity_for
-    from kbapp.incident import incidents_for
+    from kbapp.lifecycle.activity import activity_for
+    from kbapp.lifecycle.incident import incidents_for
 
     workspace = ctx.workspace
     doc = workspace.load(args.ref)
@@ -424,8 +425,8 @@ def cmd_feedback(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.report import build_report, write_csv, write_html
-    from kbapp.review import parse_within
+    from kbapp.lifecycle.report import build_report, write_csv, write_html
+    from kbapp.lifecycle.review import parse_within
 
     report = build_report(ctx.workspace, today=args.today, period_days=parse_within(args.period))
     if args.html:

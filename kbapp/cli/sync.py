@@ -96,7 +96,7 @@ def _change_rows(changes: list[Any]) -> list[list[str]]:
 
 
 def cmd_sync(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import sync
+    from kbapp.sync import sync
 
     progress = Progress("sync", enabled=None if not (args.json or args.quiet) else False)
     report = sync.sync(ctx.workspace, progress=progress)
@@ -128,7 +128,7 @@ def cmd_sync(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_refused(args: argparse.Namespace, ctx: Context) -> int:
     from dataclasses import asdict
 
-    from kbapp import refused
+    from kbapp.sync import refused
 
     if args.drop:
         report = refused.drop_refused(ctx.workspace)
@@ -151,7 +151,7 @@ def cmd_refused(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import sync
+    from kbapp.sync import sync
 
     report = sync.fetch(ctx.workspace)
     if args.json:
@@ -163,7 +163,7 @@ def cmd_fetch(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import sync
+    from kbapp.sync import sync
 
     status = sync.status(ctx.workspace)
     if args.json:
@@ -179,7 +179,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_conflicts(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import conflicts
+    from kbapp.sync import conflicts
 
     waiting = conflicts.list_conflicts(ctx.workspace)
     if args.json:
@@ -196,7 +196,7 @@ def cmd_conflicts(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import conflicts
+    from kbapp.sync import conflicts
 
     ws = ctx.workspace
     path = _conflict_path(ctx, args.path)
@@ -233,7 +233,7 @@ def _conflict_path(ctx: Context, given: str) -> str:
 
 
 def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import history
+    from kbapp.sync import history
 
     versions = history.history(ctx.workspace, args.ref)
     if args.json:
@@ -248,14 +248,14 @@ def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_diff(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import history
+    from kbapp.sync import history
 
     sys.stdout.write(history.diff(ctx.workspace, args.ref, args.from_rev, args.to_rev))
     return 0
 
 
 def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import history
+    from kbapp.sync import history
 
     result = history.restore(ctx.workspace, args.ref, args.rev)
     if result.commit:
@@ -266,9 +266,9 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_clone(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp import sync
+    from kbapp.sync import sync
     from kbapp.cli.common import Progress
-    from kbapp.git import Prompting
+    from kbapp.sync.git import Prompting
 
     bars: dict[str, Progress] = {}
 
@@ -305,6 +305,6 @@ def _catch_up_index(ws: Any) -> None:
 
 
 def cmd_merge_driver(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.mergedriver import run_driver
+    from kbapp.sync.mergedriver import run_driver
 
     return run_driver(args.base, args.mine, args.theirs, args.path)

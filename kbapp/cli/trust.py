@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_hooks_install(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.hooks import install_pre_commit
+    from kbapp.sync.hooks import install_pre_commit
 
     hook = install_pre_commit(ctx.workspace.git, force=args.force)
     print(hook)
@@ -66,8 +66,8 @@ def cmd_hooks_install(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_policy_check(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp.config import load_config
-    from kbapp.git import Git, find_root
-    from kbapp.hooks import check_files, check_staged, print_violations
+    from kbapp.sync.git import Git, find_root
+    from kbapp.sync.hooks import check_files, check_staged, print_violations
 
     root = find_root(Path(args.kb or ".").expanduser().resolve())
     git = Git(root)
@@ -91,13 +91,13 @@ def cmd_policy_check(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_pre_receive(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.hooks import run_pre_receive
+    from kbapp.sync.hooks import run_pre_receive
 
     return run_pre_receive(Path.cwd(), sys.stdin.read())
 
 
 def cmd_server_install(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.hooks import install_pre_receive
+    from kbapp.sync.hooks import install_pre_receive
 
     hook = install_pre_receive(Path(args.bare), force=args.force)
     print(hook)
@@ -106,7 +106,7 @@ def cmd_server_install(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_audit(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.audit import audit
+    from kbapp.trust.audit import audit
 
     entries = audit(ctx.workspace, since=args.since, org=args.org, limit=args.limit)
     if args.json:

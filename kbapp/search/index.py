@@ -37,7 +37,7 @@ from whoosh.searching import Searcher
 from whoosh.util.filelock import FileLock
 
 from kbapp.errors import KbError
-from kbapp.review import review_info
+from kbapp.lifecycle.review import review_info
 from kbapp.search import stamp, vocabulary
 from kbapp.search.query import parse_query
 from kbapp.search.results import IndexState, SearchHit, SearchResponse

@@ -20,7 +20,7 @@ from whoosh import columns, fields, formats
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.system import emptybytes, pack_uint
 
-from kbapp import mdlines
+from kbapp.documents import mdlines
 from kbapp.errors import DocumentError
 from kbapp.fsutil import read_document_bytes
 from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
@@ -37,7 +37,7 @@ from kbapp.search.snippets import readable_text
 from kbapp.search.vocabulary import spelling_words
 
 if TYPE_CHECKING:
-    from kbapp import documents
+    from kbapp.documents import model as documents
 
 SCHEMA_VERSION = 12
 #: A per-document column (not indexed): the term sequences of all text fields, for phrases.
@@ -258,7 +258,7 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
 
 def read_document(root: str | Path, relative: str) -> IndexedDocument:
     """Read and analyse one file (runs in worker processes during a full build)."""
-    from kbapp import documents  # front matter parsing (YAML) loads only for indexing
+    from kbapp.documents import model as documents
 
     full = Path(root) / relative
     if not full.is_file():  # removed (or renamed away)
@@ -277,7 +277,7 @@ def read_document(root: str | Path, relative: str) -> IndexedDocument:
 
 
 def _digest_or_empty(full: Path) -> str:
-    from kbapp import documents
+    from kbapp.documents import model as documents
 
     try:
         return documents.content_hash(full.read_bytes())

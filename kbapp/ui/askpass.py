@@ -1,9 +1,9 @@
-"""The window's side of ``kbapp-askpass`` (:mod:`kbapp.askpass`): git and ssh ask for a
+"""The window's side of ``kbapp-askpass`` (:mod:`kbapp.sync.askpass`): git and ssh ask for a
 credential, the window shows a small dialog and answers.
 
 One :class:`AskpassServer` per application listens on a :class:`QLocalServer` with a random
 name (a Unix socket only this user may open, a named pipe on Windows) and checks a random
-token on every request. :meth:`AskpassServer.prompting` is the :class:`~kbapp.git.Prompting`
+token on every request. :meth:`AskpassServer.prompting` is the :class:`~kbapp.sync.git.Prompting`
 that the window gives its workspaces and clones, so that git's environment names the askpass
 program, the server and the token. Answers are never kept here: git's credential helper stores
 what worked (``credential.helper``), ssh-agent keeps a key unlocked (``AddKeysToAgent``).
@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp import askpass
-from kbapp.git import NO_PROMPTS, Prompting
+from kbapp.sync import askpass
+from kbapp.sync.git import NO_PROMPTS, Prompting
 
 _LIMIT = 64 * 1024
 

@@ -1,7 +1,7 @@
 """The capture flow: after an incident ends, a pre-filled post-incident draft to check and
 save, and for each runbook used a choice: "this runbook was right" or "needs a fix".
 
-The dialog adapts :mod:`kbapp.capture`; saving, the verdict commits and the notes for a fix
+The dialog adapts :mod:`kbapp.lifecycle.capture`; saving, the verdict commits and the notes for a fix
 all come from there. Runbooks that need a fix are handed back (``fixes``) for the window to
 open in the editor with the incident's notes beside them.
 """
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.capture import (
+from kbapp.lifecycle.capture import (
     CaptureDraft,
     draft_capture,
     runbook_needs_fix,

@@ -2,10 +2,10 @@
 a merged text to pick or edit, and Resolve.
 
 Two uses, one view. After a sync, the documents both organisations changed in the same place
-(:func:`kbapp.conflicts.list_conflicts`): Resolve saves and commits the merged text through
-:func:`kbapp.conflicts.resolve`. In the editor, when a sync changed the file under unsaved
+(:func:`kbapp.sync.conflicts.list_conflicts`): Resolve saves and commits the merged text through
+:func:`kbapp.sync.conflicts.resolve`. In the editor, when a sync changed the file under unsaved
 typing: the merged text goes back into the editor (:meth:`ConflictsView.merge_for_editor`).
-The merged text starts as the merge by meaning (:func:`kbapp.mergedriver.merge`); text still
+The merged text starts as the merge by meaning (:func:`kbapp.sync.mergedriver.merge`); text still
 carrying conflict markers is never accepted.
 """
 
@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp import conflicts, mergedriver, policy
+from kbapp.sync import conflicts
+from kbapp.sync import mergedriver
+from kbapp.trust import policy
 from kbapp.errors import KbError
 from kbapp.interaction import Level
 from kbapp.ui import style

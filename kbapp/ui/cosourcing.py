@@ -15,10 +15,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
-from kbapp import matrix as matrix_module
-from kbapp.documents import Document
+from kbapp.cosourcing import matrix as matrix_module
+from kbapp.documents.model import Document
 from kbapp.fsutil import atomic_write
-from kbapp.onboarding import TYPE as ONBOARDING_TYPE
+from kbapp.cosourcing.onboarding import TYPE as ONBOARDING_TYPE
 from kbapp.ui.actions import COSOURCING_ACTIONS
 from kbapp.ui.handover_view import HandoverView
 from kbapp.ui.matrix_view import MatrixView

@@ -1,8 +1,8 @@
-"""The dashboard: the health report (:mod:`kbapp.report`) in the window, for the joint review
+"""The dashboard: the health report (:mod:`kbapp.lifecycle.report`) in the window, for the joint review
 meeting. The same figures and the same SVG charts as the HTML report, which it can export.
 
 Building a report reads every document and a year of git history, so the window runs
-:func:`kbapp.report.build_report` in the background and hands the result to :meth:`show_report`.
+:func:`kbapp.lifecycle.report.build_report` in the background and hands the result to :meth:`show_report`.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.report import HealthReport, build_report, write_csv, write_html
-from kbapp.report_html import charts
+from kbapp.lifecycle.report import HealthReport, build_report, write_csv, write_html
+from kbapp.lifecycle.report_html import charts
 from kbapp.workspace import Workspace
 
 #: Runs ``work`` (slow, plain Python) and calls ``done`` with its result on the GUI thread.

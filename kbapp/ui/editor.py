@@ -3,7 +3,7 @@ lint problems with the line they point at, undo/redo, and Ctrl+S to save and com
 the core (:meth:`Workspace.save`: atomic write, commit policy, commit).
 
 Typing is never lost: while there are unsaved changes, a draft is written every few seconds
-outside the repository (:class:`kbapp.drafts.DraftStore`) and offered back after a crash.
+outside the repository (:class:`kbapp.documents.drafts.DraftStore`) and offered back after a crash.
 Closing or leaving with unsaved changes asks first. When the file changes underneath (a sync,
 another program) the editor never overwrites it: unsaved text is kept and a merge is offered.
 """
@@ -32,11 +32,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp import documents
-from kbapp.drafts import Draft, DraftStore
+from kbapp.documents import model as documents
+from kbapp.documents.drafts import Draft, DraftStore
 from kbapp.errors import DocumentError, KbError, NotCommitted
 from kbapp.interaction import Level
-from kbapp.lint import LintContext, Problem, context_for, lint_document
+from kbapp.documents.lint import LintContext, Problem, context_for, lint_document
 from kbapp.ui import style
 from kbapp.ui.markdown_highlighter import MarkdownHighlighter
 from kbapp.ui.metadata_form import LIST_FIELDS, MetadataForm

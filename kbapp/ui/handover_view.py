@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp import handover
+from kbapp.cosourcing import handover
 from kbapp.errors import KbError
 from kbapp.ui.incident import follow
 from kbapp.ui.tasks import Tasks

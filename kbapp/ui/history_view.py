@@ -2,7 +2,7 @@
 difference between any two (side by side with changed words marked, or the raw unified diff),
 and restoring a version (a new commit; the versions after it stay in the history).
 
-It adapts :mod:`kbapp.history` (core); reading git runs in the background.
+It adapts :mod:`kbapp.sync.history` (core); reading git runs in the background.
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp import documents, history
+from kbapp.documents import model as documents
+from kbapp.sync import history
 from kbapp.errors import KbError
 from kbapp.interaction import Level
-from kbapp.renderdiff import Block, rendered_changes
+from kbapp.documents.renderdiff import Block, rendered_changes
 from kbapp.ui import style
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace

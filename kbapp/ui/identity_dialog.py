@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from kbapp import identity
 from kbapp.config import KbConfig, Organisation
-from kbapp.git import git_identity
+from kbapp.sync.git import git_identity
 from kbapp.settings import LABELS, Settings
 
 

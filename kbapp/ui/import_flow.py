@@ -1,4 +1,4 @@
-"""File → Import a folder of Markdown…: the core's :func:`kbapp.importer.import_folder` on a
+"""File → Import a folder of Markdown…: the core's :func:`kbapp.documents.importer.import_folder` on a
 worker, a progress dialog phase by phase (reading, writing, committing, cataloguing, indexing),
 then the report. Files held back because a line looks like a secret are listed with the line
 of the file the user has; one button imports them as reviewed false positives.
@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog
 
 from kbapp.errors import KbError
-from kbapp.importer import ImportReport, import_folder
+from kbapp.documents.importer import ImportReport, import_folder
 from kbapp.interaction import Level
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ class ImportFlow(QObject):
 
     #: (phase, done, total) from the worker; queued onto the GUI thread by Qt.
     _progressed = Signal(str, int, int)
-    #: The import finished (its :class:`~kbapp.importer.ImportReport`).
+    #: The import finished (its :class:`~kbapp.documents.importer.ImportReport`).
     finished = Signal(object)
 
     def __init__(self, window: MainWindow) -> None:

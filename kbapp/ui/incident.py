@@ -1,7 +1,7 @@
 """Incident mode in the window: the banner with its running timer, the checklist of the
 runbook being read, notes, the timeline, and the searches that found nothing.
 
-The widgets adapt :class:`kbapp.incident.Incidents` (core, no Qt): they call it when the user
+The widgets adapt :class:`kbapp.lifecycle.incident.Incidents` (core, no Qt): they call it when the user
 ticks or types, and redraw from it when its ``changed`` event fires. Nothing here decides what
 is recorded or how; a restart finds the incident again because the core keeps it in SQLite.
 """
@@ -32,13 +32,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.activity import Incident, utc_now
-from kbapp.checklist import Step, checklist_steps
-from kbapp.documents import Document
+from kbapp.lifecycle.activity import Incident, utc_now
+from kbapp.lifecycle.checklist import Step, checklist_steps
+from kbapp.documents.model import Document
 from kbapp.errors import KbError
 from kbapp.events import Event
-from kbapp.incident import Incidents, TimelineEntry, format_duration, normalise_ticket
-from kbapp.render import render_markdown
+from kbapp.lifecycle.incident import Incidents, TimelineEntry, format_duration, normalise_ticket
+from kbapp.documents.render import render_markdown
 from kbapp.ui import style
 
 BANNER_STYLE = (

@@ -20,11 +20,11 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
-from kbapp.activity import Incident
-from kbapp.capture import create_for_gap
-from kbapp.documents import Document
+from kbapp.lifecycle.activity import Incident
+from kbapp.lifecycle.capture import create_for_gap
+from kbapp.documents.model import Document
 from kbapp.errors import KbError
-from kbapp.incident import incidents_for
+from kbapp.lifecycle.incident import incidents_for
 from kbapp.interaction import Level
 from kbapp.ui.actions import LIFECYCLE_ACTIONS
 from kbapp.ui.capture import CaptureDialog

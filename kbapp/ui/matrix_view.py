@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.matrix import Matrix, build_matrix, cell_text
+from kbapp.cosourcing.matrix import Matrix, build_matrix, cell_text
 from kbapp.ui.incident import follow
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace

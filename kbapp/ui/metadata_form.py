@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.documents import SENSITIVITIES, STATUSES, Document
+from kbapp.documents.model import SENSITIVITIES, STATUSES, Document
 from kbapp.workspace import Workspace
 
 LIST_FIELDS = ("owners", "systems", "tags", "incidents")

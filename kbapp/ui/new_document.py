@@ -26,7 +26,7 @@ DEFAULT_TEMPLATES = ("sop", "troubleshooting")
 
 
 class NewDocumentDialog(QDialog):
-    #: The unsaved :class:`~kbapp.documents.Document` to open in the editor.
+    #: The unsaved :class:`~kbapp.documents.model.Document` to open in the editor.
     created = Signal(object)
 
     def __init__(self, workspace: Workspace, title: str = "", template: str = "",

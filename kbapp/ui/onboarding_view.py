@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QProgressBar, QVBoxLayout, QWidget
 
-from kbapp import onboarding
+from kbapp.cosourcing import onboarding
 from kbapp.errors import KbError
 from kbapp.workspace import Workspace
 

@@ -41,11 +41,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.documents import Document
+from kbapp.documents.model import Document
 from kbapp.errors import KbError
 from kbapp.interaction import Level
-from kbapp.render import Rendered, TocEntry
-from kbapp.review import ReviewState, review_state_of
+from kbapp.documents.render import Rendered, TocEntry
+from kbapp.lifecycle.review import ReviewState, review_state_of
 from kbapp.ui import style
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace

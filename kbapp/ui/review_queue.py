@@ -1,9 +1,9 @@
 """The review queue: documents due, overdue or never reviewed, sortable and filtered by
 organisation, owner and horizon; the selected one shows what changed since its last review,
-rendered the way History renders it (changed blocks marked, :mod:`kbapp.renderdiff`), with
+rendered the way History renders it (changed blocks marked, :mod:`kbapp.documents.renderdiff`), with
 "Mark reviewed", "Needs changes" and "Retire" at hand.
 
-It adapts :func:`kbapp.review.review_queue` and :mod:`kbapp.review_actions` (core, no Qt).
+It adapts :func:`kbapp.lifecycle.review.review_queue` and :mod:`kbapp.lifecycle.review_actions` (core, no Qt).
 With a :class:`~kbapp.ui.tasks.Tasks` (in the window) the queue and the changes are worked out
 in the background, so a knowledge base of thousands of documents never freezes the window.
 """
@@ -43,12 +43,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp import documents
+from kbapp.documents import model as documents
 from kbapp.errors import KbError
-from kbapp.render import render_markdown
-from kbapp.renderdiff import rendered_changes
-from kbapp.review import ReviewItem, ReviewState, queue_sort_key, review_queue
-from kbapp.review_actions import (
+from kbapp.documents.render import render_markdown
+from kbapp.documents.renderdiff import rendered_changes
+from kbapp.lifecycle.review import ReviewItem, ReviewState, queue_sort_key, review_queue
+from kbapp.lifecycle.review_actions import (
     ReviewChanges,
     changes_since_review,
     linking_documents,

@@ -51,7 +51,7 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp.errors import KbError
-from kbapp.review import ReviewState
+from kbapp.lifecycle.review import ReviewState
 from kbapp.ui import style
 from kbapp.ui.tasks import Tasks, Ticket
 from kbapp.workspace import Workspace
@@ -59,7 +59,7 @@ from kbapp.workspace import Workspace
 if TYPE_CHECKING:  # Whoosh loads on the worker that opens the index, not at start-up
     from kbapp.knowledge_bases import OtherKnowledgeBases
     from kbapp.search import SearchHit, SearchIndex, SearchResponse
-    from kbapp.tickets import TicketLinker
+    from kbapp.cosourcing.tickets import TicketLinker
 
 DEBOUNCE_MS = 90
 SETTLE_MS = 2500  # a query unchanged this long counts as one search (incident timeline)

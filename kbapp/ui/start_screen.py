@@ -7,7 +7,7 @@ credentials asked through :mod:`kbapp.ui.askpass`), open a folder, create a new 
 (:meth:`Workspace.init`) and open the demo (:func:`kbapp.demo.ensure_demo`). It emits
 :attr:`KbChooser.chosen` with the folder; :class:`StartWindow` then opens the main window on
 it, and :class:`KbChooserDialog` switches the running window to it. The work is the core's
-(:func:`kbapp.sync.clone`, ``Workspace.init``), on a worker.
+(:func:`kbapp.sync.sync.clone`, ``Workspace.init``), on a worker.
 """
 
 from __future__ import annotations
@@ -310,7 +310,7 @@ class KbChooser(QWidget):
     def start_clone(self) -> None:
         """Clone the address into the folder: git's progress is shown, Cancel stops it and
         removes what was written; credentials are asked in a dialog when git needs them."""
-        from kbapp import sync
+        from kbapp.sync import sync
         from kbapp.ui.askpass import askpass_server
 
         url, folder = self.url_edit.text().strip(), self.folder_edit.text().strip()

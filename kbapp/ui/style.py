@@ -9,7 +9,7 @@ from string import Template
 from PySide6.QtGui import QColor, QPalette
 
 from kbapp.bundled import read_text
-from kbapp.render import pygments_css
+from kbapp.documents.render import pygments_css
 
 #: Badge colours (background, text) by kind: type, status, review state, organisation.
 BADGE_COLOURS = {

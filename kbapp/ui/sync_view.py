@@ -3,7 +3,7 @@ offline / conflicts, and when the last sync was), Sync now (Ctrl+Shift+S) with p
 periodic background fetch that says what the other organisation changed, and a clear message
 when sync fails.
 
-It adapts :mod:`kbapp.sync` (core). Sync runs on the background runner; the window is told what
+It adapts :mod:`kbapp.sync.sync` (core). Sync runs on the background runner; the window is told what
 changed (:attr:`SyncController.synced`) so that an open editor is never overwritten (it offers a
 merge instead, see :meth:`kbapp.ui.editor.EditorView.on_disk_changed`).
 """
@@ -17,7 +17,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QToolButton, QWidget
 
-from kbapp import refused, sync
+from kbapp.sync import refused
+from kbapp.sync import sync
 from kbapp.errors import KbError
 from kbapp.interaction import Level
 from kbapp.ui.tasks import Tasks
@@ -36,7 +37,7 @@ def when(moment: dt.datetime | None) -> str:
 
 
 def indicator_text(status: Any) -> tuple[str, str]:
-    """(short text, kind) for the indicator from a :class:`kbapp.sync.SyncStatus`."""
+    """(short text, kind) for the indicator from a :class:`kbapp.sync.sync.SyncStatus`."""
     last = f" · synced {when(status.last_sync)}"
     if status.conflicts:
         n = status.conflicts if isinstance(status.conflicts, int) else len(status.conflicts)
@@ -69,12 +70,12 @@ def changes_summary(report: Any) -> str:
 
 
 class SyncController(QObject):
-    #: A sync finished (the :class:`kbapp.sync.SyncReport`).
+    #: A sync finished (the :class:`kbapp.sync.sync.SyncReport`).
     synced = Signal(object)
     #: The indicator was clicked while there are conflicts.
     conflicts_requested = Signal()
     message = Signal(str, str)
-    #: What the other organisation changed (the :class:`kbapp.sync.SyncReport`), after a sync.
+    #: What the other organisation changed (the :class:`kbapp.sync.sync.SyncReport`), after a sync.
     others_changed = Signal(object)
     #: How many of the other organisation's commits a background fetch found waiting.
     incoming = Signal(int)

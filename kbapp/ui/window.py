@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.drafts import DraftStore
+from kbapp.documents.drafts import DraftStore
 from kbapp.errors import KbError
 from kbapp.interaction import Level
 from kbapp.settings import LABELS
@@ -64,8 +64,8 @@ if TYPE_CHECKING:
 #: Core modules behind the lifecycle and co-sourcing views (SQLAlchemy for the activity store
 #: and the catalog, Jinja2 for the report, ...): a worker imports them after the window is
 #: shown, and the views are built when they are in (see :meth:`MainWindow.start`).
-DEFERRED_MODULES = ("kbapp.catalog", "kbapp.incident", "kbapp.capture", "kbapp.report_html",
-                    "kbapp.review_actions", "kbapp.matrix", "kbapp.handover", "kbapp.onboarding")
+DEFERRED_MODULES = ("kbapp.catalog", "kbapp.lifecycle.incident", "kbapp.lifecycle.capture", "kbapp.lifecycle.report_html",
+                    "kbapp.lifecycle.review_actions", "kbapp.cosourcing.matrix", "kbapp.cosourcing.handover", "kbapp.cosourcing.onboarding")
 
 
 def _import_deferred() -> None:
@@ -398,7 +398,7 @@ class MainWindow(QMainWindow):
         return path.rsplit("/", 1)[-1].removesuffix(".md")
 
     def _on_document_shown(self, doc: object) -> None:
-        from kbapp.documents import Document
+        from kbapp.documents.model import Document
 
         own = self.reader.elsewhere is None
         if isinstance(getattr(doc, "title", None), str):

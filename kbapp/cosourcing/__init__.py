@@ -1,0 +1,1 @@
+"""Working with the partner: the responsibility matrix, handovers, onboarding paths and ticket links."""

@@ -1,0 +1,1 @@
+"""Documents: the model and its front matter, templates, rendering, lint, links, import and drafts."""

@@ -1,0 +1,202 @@
+"""kbapp's Python-Markdown extensions. Each is a ``markdown.Extension`` tested by calling
+``markdown.markdown(...)`` directly (tests/test_render.py).
+
+- :class:`WikiLinkExtension`: ``[[kb-3f9c2a1e]]``, ``[[Title]]``, ``[[kb-id|label]]`` become
+  internal links (``kb:<id>``), or a visibly broken link when nothing matches.
+- :class:`AlertExtension`: DocFX/GitHub alerts (``> [!NOTE]``) become admonition boxes.
+- :class:`TaskListExtension`: ``- [ ]`` / ``- [x]`` items become checkbox glyphs (the reader is
+  a QTextBrowser, which has no form controls) numbered for incident checklists.
+- :class:`TicketLinkExtension`: ticket ids (``INC-20417``) in text link to their ticket system
+  (patterns from ``.kb/config.toml``, see :mod:`kbapp.cosourcing.tickets`).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+from collections.abc import Callable
+from typing import Any
+
+import markdown
+from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
+from markdown.treeprocessors import Treeprocessor
+
+from kbapp.documents.links import WIKI_LINK_RE
+
+#: Given the text inside [[...]], return (id, title) of the document it names, or None.
+WikiResolver = Callable[[str], "tuple[str, str] | None"]
+
+
+def _no_document(target: str) -> tuple[str, str] | None:
+    return None
+
+
+class _WikiLinkProcessor(InlineProcessor):
+    def __init__(self, pattern: str, resolver: WikiResolver | None) -> None:
+        super().__init__(pattern)
+        self.resolver = resolver
+
+    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element, int, int]:  # noqa: N802
+        target = m.group(1).strip()
+        label = (m.group(2) or "").strip()
+        found = self.resolver(target) if self.resolver else None
+        if found is None:
+            el = etree.Element("span")
+            el.set("class", "kblink broken")
+            el.set("title", f"No document matches {target}")
+            el.text = label or target
+        else:
+            doc_id, title = found
+            el = etree.Element("a")
+            el.set("href", f"kb:{doc_id}")
+            el.set("class", "kblink")
+            el.set("title", title)
+            el.text = label or title
+        return el, m.start(0), m.end(0)
+
+
+class WikiLinkExtension(Extension):
+    def __init__(self, **kwargs: Any) -> None:
+        # A callable default: Python-Markdown turns a None default into a bool.
+        self.config = {"resolver": [_no_document, "callable: target -> (id, title) or None"]}
+        super().__init__(**kwargs)
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
+        processor = _WikiLinkProcessor(WIKI_LINK_RE.pattern, self.getConfig("resolver"))
+        # Before 'link' (170) so that [[...]] is not read as a reference link.
+        md.inlinePatterns.register(processor, "kb_wikilink", 175)
+
+
+_ALERT_RE = re.compile(r"^\s*\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*", re.I)
+
+
+class _AlertProcessor(Treeprocessor):
+    def run(self, root: etree.Element) -> None:
+        for parent in root.iter():
+            for index, child in enumerate(list(parent)):
+                if child.tag != "blockquote" or not len(child):
+                    continue
+                first = child[0]
+                if first.tag != "p" or not first.text:
+                    continue
+                match = _ALERT_RE.match(first.text)
+                if not match:
+                    continue
+                kind = match.group(1).lower()
+                first.text = first.text[match.end() :].lstrip("\n")
+                box = etree.Element("div")
+                box.set("class", f"admonition {kind}")
+                title = etree.SubElement(box, "p")
+                title.set("class", "admonition-title")
+                title.text = kind.capitalize()
+                if not first.text and not len(first):
+                    child.remove(first)
+                for item in list(child):
+                    box.append(item)
+                box.tail = child.tail
+                parent.remove(child)
+                parent.insert(index, box)
+
+
+class AlertExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
+        md.treeprocessors.register(_AlertProcessor(md), "kb_alerts", 15)
+
+
+_TASK_RE = re.compile(r"^\[([ xX])\]\s+")
+
+
+class _TaskListProcessor(Treeprocessor):
+    def run(self, root: etree.Element) -> None:
+        number = 0
+        for li in root.iter("li"):
+            holder = li[0] if len(li) and li[0].tag == "p" and not (li.text or "").strip() else li
+            text = holder.text or ""
+            match = _TASK_RE.match(text)
+            if not match:
+                continue
+            done = match.group(1) != " "
+            number += 1
+            holder.text = text[match.end() :]
+            box = etree.Element("span")
+            box.set("class", "task done" if done else "task")
+            box.text = "\u2611 " if done else "\u2610 "
+            box.tail = holder.text
+            holder.text = None
+            holder.insert(0, box)
+            li.set("class", "task-item done" if done else "task-item")
+            li.set("id", f"task-{number}")
+        self.md.task_count = number
+
+
+class TaskListExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
+        md.treeprocessors.register(_TaskListProcessor(md), "kb_tasklist", 14)
+
+
+#: Given text, return (start, end, url, org) of each ticket id in it.
+TicketFinder = Callable[[str], "list[tuple[int, int, str, str]]"]
+
+
+def _no_tickets(text: str) -> list[tuple[int, int, str, str]]:
+    return []
+
+
+class _TicketLinkProcessor(Treeprocessor):
+    """Ticket ids in text become links to their ticket system. Runs after the inline patterns,
+    on text and tails only, never inside links, code or preformatted blocks."""
+
+    SKIP = {"a", "code", "pre", "kbd", "samp"}
+
+    def __init__(self, md: markdown.Markdown, finder: TicketFinder) -> None:
+        super().__init__(md)
+        self.finder = finder
+
+    def run(self, root: etree.Element) -> None:
+        self._walk(root)
+
+    def _walk(self, parent: etree.Element) -> None:
+        if parent.tag in self.SKIP:
+            return
+        if parent.text:
+            links, parent.text = self._split(parent.text)
+            for offset, link in enumerate(links):
+                parent.insert(offset, link)
+        for child in list(parent):
+            self._walk(child)
+            if child.tail:
+                links, child.tail = self._split(child.tail)
+                index = list(parent).index(child) + 1
+                for offset, link in enumerate(links):
+                    parent.insert(index + offset, link)
+
+    def _split(self, text: str) -> tuple[list[etree.Element], str]:
+        """(links to insert after the node, the text left before the first link)."""
+        found = self.finder(text)
+        if not found:
+            return [], text
+        links: list[etree.Element] = []
+        head = text[: found[0][0]]
+        for number, (start, end, url, org) in enumerate(found):
+            link = etree.Element("a")
+            link.set("href", url)
+            link.set("class", "ticket")
+            if org:
+                link.set("title", org)
+            link.text = text[start:end]
+            following = found[number + 1][0] if number + 1 < len(found) else len(text)
+            link.tail = text[end:following]
+            links.append(link)
+        return links, head
+
+
+class TicketLinkExtension(Extension):
+    def __init__(self, **kwargs: Any) -> None:
+        self.config = {"finder": [_no_tickets, "callable: text -> [(start, end, url, org)]"]}
+        super().__init__(**kwargs)
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
+        # After 'inline' (20), so code spans and links are already elements that are skipped.
+        md.treeprocessors.register(_TicketLinkProcessor(md, self.getConfig("finder")),
+                                   "kb_tickets", 13)

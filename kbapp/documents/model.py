@@ -1,0 +1,398 @@
+"""Documents: Markdown with a YAML front matter block, read and written without loss.
+
+A :class:`Document` holds the front matter as a plain ``dict`` (``meta``) and the body with
+``\\n`` line endings. It remembers the exact text it was read from, so writing a document that
+was not changed gives back the same bytes (BOM, CRLF, comments, key order, trailing newline),
+and writing one that was changed touches only what changed (see :mod:`kbapp.documents.frontmatter`).
+
+Documents without front matter (an imported folder, a file a partner wrote by hand) load fine:
+the properties derive what kbapp needs, and front matter is only written when the user saves.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kbapp.documents import frontmatter
+from kbapp.documents import mdlines
+from kbapp.config import MAX_INTERVAL_DAYS as MAX_INTERVAL_DAYS  # one bound for documents
+from kbapp.config import valid_interval  # and for .kb/config.toml's review_days
+from kbapp.errors import DocumentError
+from kbapp.fsutil import atomic_write, read_document_bytes
+
+STATUSES = ("draft", "in-review", "published", "retired")
+SENSITIVITIES = ("shared", "internal")
+ID_RE = re.compile(r"^kb-[0-9a-f]{8}$")
+#: A review interval longer than a century is a typo (or an attack on date arithmetic).
+BOM = b"\xef\xbb\xbf"
+
+_H1_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
+_HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_SETEXT_H1_RE = re.compile(r"^(?P<title>[^\n]+)\n=+[ \t]*$", re.M)
+
+
+def new_id() -> str:
+    """A fresh document id: ``kb-`` and 8 random hex digits. Uniqueness across a repository is
+    checked by :meth:`kbapp.workspace.Workspace.new_unique_id`."""
+    return "kb-" + secrets.token_hex(4)
+
+
+def derived_id(path: str) -> str:
+    """The id a document without one is known by until it is saved (stable for its path)."""
+    return "kb-" + hashlib.sha1(path.encode("utf-8")).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a document was read from, to write it back exactly."""
+
+    bom: bool
+    newline: str
+    block: frontmatter.Block | None
+    meta: dict[str, Any]
+    body_raw: str
+    body: str
+
+
+@dataclass
+class Heading:
+    level: int
+    text: str
+    line: int  # 1-based line in the body
+
+
+@dataclass
+class Document:
+    """One knowledge document. ``path`` is relative to the knowledge base, with ``/``."""
+
+    path: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    body: str = ""
+    source: Source | None = field(default=None, repr=False, compare=False)
+    #: Why the front matter could not be read, when it could not (the body is still usable).
+    front_matter_error: frontmatter.FrontMatterError | None = field(default=None, compare=False)
+    #: 1-based file line of each front matter field ("review.last_reviewed", "tags[0]", ...).
+    field_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    # ------------------------------------------------------------------ identity and fields
+
+    @property
+    def has_front_matter(self) -> bool:
+        return self.source is not None and self.source.block is not None
+
+    @property
+    def id(self) -> str:
+        value = self.meta.get("id")
+        return value if isinstance(value, str) and value else derived_id(self.path)
+
+    @property
+    def title(self) -> str:
+        value = self.meta.get("title")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        match = _H1_RE.search(self.body) or _SETEXT_H1_RE.search(self.body)
+        if match:
+            return _plain_heading(match.group(1) if match.re is _H1_RE else match.group("title"))
+        stem = Path(self.path).stem
+        return re.sub(r"[-_]+", " ", stem).strip().capitalize() or self.path
+
+    @property
+    def type(self) -> str:
+        value = self.meta.get("type")
+        return str(value) if value else guess_type(self.body)[0]
+
+    @property
+    def status(self) -> str:
+        value = self.meta.get("status")
+        return str(value) if value else "draft"
+
+    @property
+    def owner_org(self) -> str:
+        value = self.meta.get("owner_org")
+        return str(value) if value else ""
+
+    @property
+    def sensitivity(self) -> str:
+        value = self.meta.get("sensitivity")
+        return str(value) if value else "shared"
+
+    @property
+    def owners(self) -> list[str]:
+        return self.list_field("owners")
+
+    @property
+    def systems(self) -> list[str]:
+        return self.list_field("systems")
+
+    @property
+    def tags(self) -> list[str]:
+        values = self.list_field("tags")
+        return values or self.list_field("keywords")  # Hugo and friends
+
+    @property
+    def incidents(self) -> list[str]:
+        return self.list_field("incidents")
+
+    @property
+    def related(self) -> list[str]:
+        return self.list_field("related")
+
+    @property
+    def template(self) -> str:
+        value = self.meta.get("template")
+        return str(value) if value else ""
+
+    @property
+    def review(self) -> dict[str, Any]:
+        value = self.meta.get("review")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def review_interval_days(self) -> int | None:
+        value = self.review.get("interval_days")
+        return value if valid_interval(value) else None
+
+    @property
+    def last_reviewed(self) -> dt.date | None:
+        return as_date(self.review.get("last_reviewed"))
+
+    @property
+    def review_due(self) -> dt.date | None:
+        """``review.due``: the next review is not due before this date (set by an import that
+        spreads first reviews over the interval, or by hand to postpone one)."""
+        return as_date(self.review.get("due"))
+
+    @property
+    def reviewed_by(self) -> str:
+        value = self.review.get("reviewed_by")
+        return str(value) if value else ""
+
+    def list_field(self, name: str) -> list[str]:
+        """A list field as strings; a single value (``tags: failover``) counts as one item."""
+        value = self.meta.get(name)
+        if value is None or value == "":
+            return []
+        if isinstance(value, (list, tuple)):
+            return [str(item) for item in value if item is not None and str(item).strip()]
+        if isinstance(value, str) and name in ("tags", "keywords") and "," in value:
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return [str(value)]
+
+    # ------------------------------------------------------------------ structure
+
+    def headings(self) -> list[Heading]:
+        """ATX headings outside fenced code blocks."""
+        found: list[Heading] = []
+        for number, line, kind in mdlines.lines(self.body):
+            if kind != "text":
+                continue
+            match = _HEADING_RE.match(line)
+            if match:
+                found.append(Heading(len(match.group(1)), _plain_heading(match.group(2)), number))
+        return found
+
+    def body_start_line(self) -> int:
+        """1-based file line where the body starts (after the front matter)."""
+        if self.source is None or self.source.block is None:
+            return 1
+        return self.source.block.raw.count("\n") + 1
+
+    # ------------------------------------------------------------------ change tracking
+
+    @property
+    def is_modified(self) -> bool:
+        if self.source is None:
+            return True
+        return self.body != self.source.body or not deep_equal(self.meta, self.source.meta)
+
+    def set(self, key: str, value: Any) -> None:
+        """Set a front matter field; ``None`` or an empty list removes it."""
+        if value is None or value == []:
+            self.meta.pop(key, None)
+        else:
+            self.meta[key] = value
+
+    def set_review(self, **fields: Any) -> None:
+        review = dict(self.review)
+        for key, value in fields.items():
+            if value is None:
+                review.pop(key, None)
+            else:
+                review[key] = value
+        self.set("review", review or None)
+
+
+def deep_equal(a: Any, b: Any) -> bool:
+    """Front matter values equal in value and in type (``1`` is not ``True``, ``"1"`` is not
+    ``1``), through nested mappings and lists: what "unchanged" means for metadata."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(deep_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(deep_equal(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+def _plain_heading(text: str) -> str:
+    text = re.sub(r"\{#[^}]*\}\s*$", "", text)  # {#custom-anchor}
+    text = re.sub(r"[*_`]", "", text)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return text.strip()
+
+
+def as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+# --------------------------------------------------------------------------- type guessing
+
+#: Section names that give a document's kind away, strongest signal first.
+_TYPE_SIGNALS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("post-incident", ("timeline", "root cause", "lessons learned", "incident summary")),
+    ("known-error", ("workaround", "known error", "permanent fix", "affected versions")),
+    ("runbook", ("meaning", "impact", "diagnosis", "mitigation", "alert", "escalation")),
+    ("troubleshooting", ("symptoms", "symptom", "cause", "resolution", "more information")),
+    ("sop", ("procedure", "prerequisites", "steps", "rollback", "verification", "scope", "purpose")),
+)
+
+
+def guess_type(body: str) -> tuple[str, str]:
+    """Guess a document's type from its headings: ``(type, reason)``."""
+    best_hits: list[str]
+    names = {
+        _plain_heading(m.group(2)).lower().rstrip(":")
+        for m in (_HEADING_RE.match(line) for line in body.split("\n"))
+        if m
+    }
+    best, best_hits = "", []
+    for type_name, signals in _TYPE_SIGNALS:
+        hits = [s for s in signals if any(n == s or n.startswith(s + " ") for n in names)]
+        if len(hits) > len(best_hits):
+            best, best_hits = type_name, hits
+    if best and (len(best_hits) >= 2 or best in ("post-incident", "known-error")):
+        return best, "headings " + ", ".join(h.title() for h in best_hits)
+    if best:
+        return best, f"heading {best_hits[0].title()} only"
+    return "troubleshooting", "no telling headings; troubleshooting is the default"
+
+
+# --------------------------------------------------------------------------- parse / write
+
+
+def parse(data: bytes, path: str) -> Document:
+    """Parse a document from its bytes. Raises :class:`DocumentError` for what is not a text
+    document at all (binary, not UTF-8); unreadable front matter is kept and reported in
+    ``front_matter_error`` so that the body stays searchable and the file is never lost."""
+    if b"\x00" in data[:8192]:
+        raise DocumentError("is a binary file, not a Markdown document", path=path)
+    bom = data.startswith(BOM)
+    try:
+        text = data[len(BOM) if bom else 0 :].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DocumentError("is not UTF-8 text", path=path, line=line) from None
+    newline = _dominant_newline(text)
+    block = frontmatter.find_block(text)
+    meta: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    error: frontmatter.FrontMatterError | None = None
+    if block is not None:
+        try:
+            meta, lines = frontmatter.parse_block(block)
+        except frontmatter.FrontMatterError as exc:
+            error = exc
+        body_raw = text[block.end :]
+    else:
+        body_raw = text
+    body = body_raw.replace("\r\n", "\n")
+    source = Source(bom, newline, block, copy.deepcopy(meta), body_raw, body)
+    return Document(path, meta, body, source, error, lines)
+
+
+def _dominant_newline(text: str) -> str:
+    crlf = text.count("\r\n")
+    if not crlf:
+        return "\n"
+    return "\r\n" if crlf * 2 >= text.count("\n") else "\n"
+
+
+def serialise(doc: Document) -> bytes:
+    """The bytes to write for ``doc``: identical to what was read when nothing changed."""
+    src = doc.source
+    newline = src.newline if src else "\n"
+    if src is not None and deep_equal(doc.meta, src.meta):
+        front = src.block.raw if src.block is not None else ""
+    elif src is not None and src.block is not None:
+        if doc.front_matter_error is not None:
+            raise DocumentError(
+                "its front matter cannot be read, so fields cannot be changed; fix the YAML "
+                f"first ({doc.front_matter_error})",
+                path=doc.path,
+                line=doc.front_matter_error.line,
+            )
+        if src.block.fence == "---":
+            opening, closing = _fence_lines(src.block)
+            text = frontmatter.patch(src.block.text, src.meta, doc.meta, newline)
+            front = opening + text + closing
+        else:  # TOML front matter: kbapp writes YAML from then on
+            front = _new_front(doc.meta, newline)
+    else:
+        front = _new_front(doc.meta, newline) if doc.meta else ""
+    if src is not None and doc.body == src.body:
+        body = src.body_raw
+    else:
+        body = doc.body.replace("\r\n", "\n")
+        if newline != "\n":
+            body = body.replace("\n", newline)
+    data = (front + body).encode("utf-8")
+    return (BOM + data) if src is not None and src.bom else data
+
+
+def _fence_lines(block: frontmatter.Block) -> tuple[str, str]:
+    first_end = block.raw.find("\n") + 1
+    opening = block.raw[:first_end]
+    closing = block.raw[first_end + len(block.text) :]
+    return opening, closing
+
+
+def _new_front(meta: dict[str, Any], newline: str) -> str:
+    return f"---{newline}" + frontmatter.dump_new(meta, newline) + f"---{newline}"
+
+
+def load(path: Path, relative: str) -> Document:
+    """Read and parse the document at ``path`` (``relative`` is how it is named to the user)."""
+    return parse(read_document_bytes(path, relative), relative)
+
+
+def write(doc: Document, path: Path) -> bytes:
+    """Atomically write ``doc`` to ``path``; returns the bytes written. Afterwards the document
+    counts as unmodified (its new text is its source)."""
+    data = serialise(doc)
+    atomic_write(path, data)
+    fresh = parse(data, doc.path)
+    doc.meta, doc.body = fresh.meta, fresh.body
+    doc.source = fresh.source
+    doc.field_lines = fresh.field_lines
+    doc.front_matter_error = fresh.front_matter_error
+    return data
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
