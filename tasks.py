@@ -40,47 +40,80 @@ def ensure_venv(with_tests: bool) -> None:
     if not PYTHON.exists():
         print(f"Creating a virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("Installing kbapp and its test tools ..." if with_tests else "Installing kbapp ...",
-          flush=True)
+    print(
+        "Installing kbapp and its test tools ..." if with_tests else "Installing kbapp ...",
+        flush=True,
+    )
     subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
     target = f"{ROOT}[test]" if with_tests else str(ROOT)
     subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "-e", target], check=True)
     stamp.write_text(wanted + (" test" if with_tests else ""))
     if not with_tests:
-        print(f"kbapp is installed: {BIN / 'kbapp'} (the window and the command line). To have "
-              f"it on your PATH: add {BIN} to PATH, or install it for your user with "
-              "'pipx install .'", flush=True)
+        print(
+            f"kbapp is installed: {BIN / 'kbapp'} (the window and the command line). To have "
+            f"it on your PATH: add {BIN} to PATH, or install it for your user with "
+            "'pipx install .'",
+            flush=True,
+        )
 
 
 # --------------------------------------------------------------------------- Qt's system libraries
 
 #: System packages that provide the libraries Qt's xcb platform plugin links to.
 APT_PACKAGES = {
-    "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4",
-    "libxcb-keysyms.so.1": "libxcb-keysyms1", "libxcb-image.so.0": "libxcb-image0",
-    "libxcb-render-util.so.0": "libxcb-render-util0", "libxcb-util.so.1": "libxcb-util1",
-    "libxcb-randr.so.0": "libxcb-randr0", "libxcb-shape.so.0": "libxcb-shape0",
-    "libxcb-shm.so.0": "libxcb-shm0", "libxcb-sync.so.1": "libxcb-sync1",
-    "libxcb-xfixes.so.0": "libxcb-xfixes0", "libxcb-render.so.0": "libxcb-render0",
-    "libxcb-xkb.so.1": "libxcb-xkb1", "libxcb-xinerama.so.0": "libxcb-xinerama0",
-    "libxcb-xinput.so.0": "libxcb-xinput0", "libxcb-glx.so.0": "libxcb-glx0",
-    "libxcb.so.1": "libxcb1", "libX11-xcb.so.1": "libx11-xcb1", "libX11.so.6": "libx11-6",
-    "libxkbcommon.so.0": "libxkbcommon0", "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
-    "libGL.so.1": "libgl1", "libEGL.so.1": "libegl1", "libOpenGL.so.0": "libopengl0",
-    "libfontconfig.so.1": "libfontconfig1", "libfreetype.so.6": "libfreetype6",
-    "libdbus-1.so.3": "libdbus-1-3", "libglib-2.0.so.0": "libglib2.0-0",
-    "libgthread-2.0.so.0": "libglib2.0-0", "libSM.so.6": "libsm6", "libICE.so.6": "libice6",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxcb-xinerama.so.0": "libxcb-xinerama0",
+    "libxcb-xinput.so.0": "libxcb-xinput0",
+    "libxcb-glx.so.0": "libxcb-glx0",
+    "libxcb.so.1": "libxcb1",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libX11.so.6": "libx11-6",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libGL.so.1": "libgl1",
+    "libEGL.so.1": "libegl1",
+    "libOpenGL.so.0": "libopengl0",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libdbus-1.so.3": "libdbus-1-3",
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+    "libSM.so.6": "libsm6",
+    "libICE.so.6": "libice6",
 }
 DNF_PACKAGES = {
-    "libxcb-cursor.so.0": "xcb-util-cursor", "libxcb-icccm.so.4": "xcb-util-wm",
-    "libxcb-keysyms.so.1": "xcb-util-keysyms", "libxcb-image.so.0": "xcb-util-image",
-    "libxcb-render-util.so.0": "xcb-util-renderutil", "libxcb-util.so.1": "xcb-util",
-    "libX11-xcb.so.1": "libX11-xcb", "libX11.so.6": "libX11",
-    "libxkbcommon.so.0": "libxkbcommon", "libxkbcommon-x11.so.0": "libxkbcommon-x11",
-    "libGL.so.1": "libglvnd-glx", "libEGL.so.1": "libglvnd-egl", "libOpenGL.so.0": "libglvnd-opengl",
-    "libfontconfig.so.1": "fontconfig", "libfreetype.so.6": "freetype",
-    "libdbus-1.so.3": "dbus-libs", "libglib-2.0.so.0": "glib2", "libgthread-2.0.so.0": "glib2",
-    "libSM.so.6": "libSM", "libICE.so.6": "libICE",
+    "libxcb-cursor.so.0": "xcb-util-cursor",
+    "libxcb-icccm.so.4": "xcb-util-wm",
+    "libxcb-keysyms.so.1": "xcb-util-keysyms",
+    "libxcb-image.so.0": "xcb-util-image",
+    "libxcb-render-util.so.0": "xcb-util-renderutil",
+    "libxcb-util.so.1": "xcb-util",
+    "libX11-xcb.so.1": "libX11-xcb",
+    "libX11.so.6": "libX11",
+    "libxkbcommon.so.0": "libxkbcommon",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11",
+    "libGL.so.1": "libglvnd-glx",
+    "libEGL.so.1": "libglvnd-egl",
+    "libOpenGL.so.0": "libglvnd-opengl",
+    "libfontconfig.so.1": "fontconfig",
+    "libfreetype.so.6": "freetype",
+    "libdbus-1.so.3": "dbus-libs",
+    "libglib-2.0.so.0": "glib2",
+    "libgthread-2.0.so.0": "glib2",
+    "libSM.so.6": "libSM",
+    "libICE.so.6": "libICE",
 }
 
 
@@ -109,7 +142,7 @@ def install_commands(missing: list[str]) -> dict[str, str]:
 
 
 def package_manager(os_release: str) -> str:
-    """"apt", "dnf" or "" from the text of /etc/os-release."""
+    """ "apt", "dnf" or "" from the text of /etc/os-release."""
     ids = " ".join(re.findall(r"^(?:ID|ID_LIKE)=\"?([^\"\n]*)", os_release, flags=re.MULTILINE))
     if re.search(r"\b(debian|ubuntu)\b", ids):
         return "apt"
@@ -129,12 +162,18 @@ def qt_platform_problem() -> str:
     if not os.environ.get("DISPLAY"):
         if os.environ.get("WAYLAND_DISPLAY"):
             return ""
-        return ("kbapp's window needs a desktop session, and there is none here (DISPLAY is not "
-                f"set). The command line works without one: {BIN / 'kbapp'} --help")
+        return (
+            "kbapp's window needs a desktop session, and there is none here (DISPLAY is not "
+            f"set). The command line works without one: {BIN / 'kbapp'} --help"
+        )
     if not shutil.which("ldd"):
         return ""
-    folder = subprocess.run([str(PYTHON), "-c", "import PySide6, os; print(os.path.dirname(PySide6.__file__))"],
-                            capture_output=True, text=True, check=False).stdout.strip()
+    folder = subprocess.run(
+        [str(PYTHON), "-c", "import PySide6, os; print(os.path.dirname(PySide6.__file__))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     plugin = Path(folder) / "Qt" / "plugins" / "platforms" / "libqxcb.so"
     if not folder or not plugin.is_file():
         return ""
@@ -147,10 +186,18 @@ def qt_platform_problem() -> str:
     except OSError:
         manager = ""
     commands = install_commands(missing)
-    lines = [commands[manager]] if manager else [commands["apt"] + "   (Debian, Ubuntu)",
-                                                 commands["dnf"] + "   (Fedora, RHEL)"]
-    return ("Qt cannot open kbapp's window: these system libraries are missing: "
-            + ", ".join(missing) + ".\nInstall them with:\n\n    " + "\n    ".join(lines) + "\n")
+    lines = (
+        [commands[manager]]
+        if manager
+        else [commands["apt"] + "   (Debian, Ubuntu)", commands["dnf"] + "   (Fedora, RHEL)"]
+    )
+    return (
+        "Qt cannot open kbapp's window: these system libraries are missing: "
+        + ", ".join(missing)
+        + ".\nInstall them with:\n\n    "
+        + "\n    ".join(lines)
+        + "\n"
+    )
 
 
 def run_app(args: list[str]) -> int:
@@ -191,17 +238,17 @@ def pytest_args(args: list[str]) -> list[str]:
 def run_tests(args: list[str]) -> int:
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     steps = [
-        # Issue 16: enabled once the tree is ruff-clean (the lead's repo-wide ruff check --fix /
-        # ruff format after the parallel branches are merged; see docs/architecture.md).
-        # ("lint", [str(BIN / "ruff"), "check", "."]),
-        # ("format", [str(BIN / "ruff"), "format", "--check", "."]),
+        ("lint", [str(BIN / "ruff"), "check", "."]),
+        ("format", [str(BIN / "ruff"), "format", "--check", "."]),
         ("import contracts", [str(BIN / "lint-imports"), "--no-cache"]),
         ("type check", [str(PYTHON), "-m", "mypy"]),
         ("tests", [str(PYTHON), "-m", "pytest", *pytest_args(args)]),
     ]
     for name, command in steps:
-        print(f"== {name}: {' '.join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command))}",
-              flush=True)
+        print(
+            f"== {name}: {' '.join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command))}",
+            flush=True,
+        )
         code = subprocess.call(command, cwd=ROOT, env=env)
         if code:
             print(f"== {name} failed (exit {code})", flush=True)

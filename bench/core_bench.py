@@ -41,9 +41,13 @@ def timed(fn, repeat: int = 5) -> tuple[float, list[float]]:  # type: ignore[no-
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--keep", type=Path, help="build the KB here and keep it (for other benches)")
+    parser.add_argument(
+        "--keep", type=Path, help="build the KB here and keep it (for other benches)"
+    )
     args = parser.parse_args()
     if not args.corpus.is_dir():
         print(f"corpus {args.corpus} not found", file=sys.stderr)
@@ -51,22 +55,33 @@ def main() -> int:
     os.environ.setdefault("KBAPP_CONFIG_DIR", tempfile.mkdtemp(prefix="kbapp-bench-cfg-"))
     base = args.keep or Path(tempfile.mkdtemp(prefix="kbapp-bench-"))
     settings = Settings(user_name="Bench", user_email="bench@internal.example")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
     print(f"corpus: {args.corpus} ({sum(1 for _ in args.corpus.rglob('*.md'))} .md files)")
 
-    ws = Workspace.init(base / "kb", "Bench KB", ["internal", "partner"], settings=settings,
-                        domains={"internal": ["internal.example"]})
+    ws = Workspace.init(
+        base / "kb",
+        "Bench KB",
+        ["internal", "partner"],
+        settings=settings,
+        domains={"internal": ["internal.example"]},
+    )
     started = time.perf_counter()
     report = import_folder(ws, args.corpus, into="support")
     elapsed = time.perf_counter() - started
-    print(f"import: {len(report.imported)} documents in {elapsed:.1f} s "
-          f"({len(report.imported) / elapsed:.0f} docs/s), skipped {len(report.skipped)}; "
-          f"types {report.type_counts()}")
+    print(
+        f"import: {len(report.imported)} documents in {elapsed:.1f} s "
+        f"({len(report.imported) / elapsed:.0f} docs/s), skipped {len(report.skipped)}; "
+        f"types {report.type_counts()}"
+    )
 
     median, runs = timed(ws.refresh)
-    print(f"catalog refresh, nothing changed: median {median * 1000:.0f} ms "
-          f"(runs: {', '.join(f'{r * 1000:.0f}' for r in runs)})")
+    print(
+        f"catalog refresh, nothing changed: median {median * 1000:.0f} ms "
+        f"(runs: {', '.join(f'{r * 1000:.0f}' for r in runs)})"
+    )
 
     paths = ws.document_paths()
     rng = random.Random(7)
@@ -74,7 +89,9 @@ def main() -> int:
     def change_ten() -> None:
         for relative in rng.sample(paths, 10):
             full = ws.root / relative
-            full.write_text(full.read_text(encoding="utf-8") + "\nEdited by the benchmark.\n", encoding="utf-8")
+            full.write_text(
+                full.read_text(encoding="utf-8") + "\nEdited by the benchmark.\n", encoding="utf-8"
+            )
 
     samples = []
     for _ in range(5):
@@ -83,14 +100,18 @@ def main() -> int:
         changes = ws.refresh()
         samples.append(time.perf_counter() - started)
         assert len(changes.modified) == 10, changes
-    print(f"catalog refresh, 10 files changed: median {statistics.median(samples) * 1000:.0f} ms "
-          f"(runs: {', '.join(f'{r * 1000:.0f}' for r in samples)})")
+    print(
+        f"catalog refresh, 10 files changed: median {statistics.median(samples) * 1000:.0f} ms "
+        f"(runs: {', '.join(f'{r * 1000:.0f}' for r in samples)})"
+    )
 
     ws.close()
     started = time.perf_counter()
     again = Workspace.open(base / "kb", settings)
     again.refresh()
-    print(f"open + refresh in a fresh workspace object: {(time.perf_counter() - started) * 1000:.0f} ms")
+    print(
+        f"open + refresh in a fresh workspace object: {(time.perf_counter() - started) * 1000:.0f} ms"
+    )
     again.close()
     if not args.keep:
         print(f"(knowledge base left in {base}; delete it when done)")

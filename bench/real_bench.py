@@ -62,8 +62,12 @@ def fts_expressions(query: str) -> tuple[str, str]:
 
 def documents(kb: Path) -> list[tuple[str, str, str]]:
     """(path, title, body) of every document (front matter dropped)."""
-    listed = subprocess.run(["git", "-C", str(kb), "ls-files", "-z", "--", "*.md"],
-                            capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        ["git", "-C", str(kb), "ls-files", "-z", "--", "*.md"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     out = []
     for path in sorted(p for p in listed.split("\0") if p):
         text = (kb / path).read_text(encoding="utf-8", errors="replace")
@@ -73,7 +77,7 @@ def documents(kb: Path) -> list[tuple[str, str, str]]:
             if end > 0:
                 found = re.search(r"^title:\s*['\"]?(.*?)['\"]?\s*$", text[4:end], re.M)
                 title = found.group(1) if found else ""
-                text = text[end + 5:]
+                text = text[end + 5 :]
         out.append((path, title, text))
     return out
 
@@ -84,17 +88,23 @@ class Fts5:
         self.path = path
         self.db = sqlite3.connect(path)
         started = time.perf_counter()
-        self.db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, path UNINDEXED, "
-                        "tokenize='porter unicode61')")
-        self.db.executemany("INSERT INTO docs(rowid, title, body, path) VALUES (?,?,?,?)",
-                            [(n, t, b, p) for n, (p, t, b) in enumerate(docs, start=1)])
+        self.db.execute(
+            "CREATE VIRTUAL TABLE docs USING fts5(title, body, path UNINDEXED, "
+            "tokenize='porter unicode61')"
+        )
+        self.db.executemany(
+            "INSERT INTO docs(rowid, title, body, path) VALUES (?,?,?,?)",
+            [(n, t, b, p) for n, (p, t, b) in enumerate(docs, start=1)],
+        )
         self.db.commit()
         self.rowids = {p: n for n, (p, _t, _b) in enumerate(docs, start=1)}
         self.build_seconds = time.perf_counter() - started
 
     def search(self, query: str, fallback: bool = True) -> list[tuple[str, str, str]]:
-        sql = ("SELECT path, title, snippet(docs, 1, '<b>', '</b>', '…', 24) FROM docs "
-               "WHERE docs MATCH ? ORDER BY bm25(docs, 5.0, 1.0) LIMIT 10")
+        sql = (
+            "SELECT path, title, snippet(docs, 1, '<b>', '</b>', '…', 24) FROM docs "
+            "WHERE docs MATCH ? ORDER BY bm25(docs, 5.0, 1.0) LIMIT 10"
+        )
         every, some = fts_expressions(query)
         rows = self.db.execute(sql, (every,)).fetchall() if every else []
         if len(rows) < 10 and some and fallback:
@@ -105,8 +115,10 @@ class Fts5:
         started = time.perf_counter()
         for path, _title, _body in docs:
             self.db.execute("DELETE FROM docs WHERE rowid = ?", (self.rowids[path],))
-        self.db.executemany("INSERT INTO docs(rowid, title, body, path) VALUES (?,?,?,?)",
-                            [(self.rowids[p], t, b, p) for p, t, b in docs])
+        self.db.executemany(
+            "INSERT INTO docs(rowid, title, body, path) VALUES (?,?,?,?)",
+            [(self.rowids[p], t, b, p) for p, t, b in docs],
+        )
         self.db.commit()
         return time.perf_counter() - started
 
@@ -118,8 +130,13 @@ def timed_child(command: list[str]) -> tuple[float, float, float, str]:
     runs on the machine."""
     timer = ["/usr/bin/time", "-f", "RSS %M"] if Path("/usr/bin/time").exists() else []
     started = time.perf_counter()
-    proc = subprocess.Popen([*timer, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [*timer, *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     out, err = proc.communicate()
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
@@ -136,7 +153,7 @@ def cpu_of_children() -> float:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> int:
@@ -147,11 +164,16 @@ def main() -> int:
     parser.add_argument("--skip-rebuild", action="store_true")
     args = parser.parse_args()
     kb = args.kb.resolve()
-    queries = [q.strip() for q in args.queries.read_text().splitlines()
-               if q.strip() and not q.startswith("#")]
+    queries = [
+        q.strip()
+        for q in args.queries.read_text().splitlines()
+        if q.strip() and not q.startswith("#")
+    ]
     load = os.getloadavg()
-    print(f"machine: {os.cpu_count()} cores, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
-          f"{len(queries)} queries")
+    print(
+        f"machine: {os.cpu_count()} cores, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+        f"{len(queries)} queries"
+    )
 
     docs = documents(kb)
     fts = Fts5(kb.parent / (kb.name + "-fts5.sqlite"), docs)
@@ -160,14 +182,21 @@ def main() -> int:
 
     # --- full rebuild, then FTS5's build (timed above; built again here, beside it)
     if not args.skip_rebuild:
-        rebuild_s, _, rebuild_rss, _ = timed_child([*KBAPP, "--kb", str(kb), "-q", "index",
-                                                  "--rebuild"])
+        rebuild_s, _, rebuild_rss, _ = timed_child(
+            [*KBAPP, "--kb", str(kb), "-q", "index", "--rebuild"]
+        )
         fts = Fts5(fts.path, docs)
-        print(f"full rebuild: kbapp {rebuild_s:.1f} s (parent RSS {rebuild_rss:.0f} MiB), "
-              f"FTS5 {fts.build_seconds:.1f} s, ratio {rebuild_s / fts.build_seconds:.1f}x")
+        print(
+            f"full rebuild: kbapp {rebuild_s:.1f} s (parent RSS {rebuild_rss:.0f} MiB), "
+            f"FTS5 {fts.build_seconds:.1f} s, ratio {rebuild_s / fts.build_seconds:.1f}x"
+        )
         results["rebuild_s"], results["fts5_build_s"] = rebuild_s, fts.build_seconds
-    subprocess.run([*KBAPP, "--kb", str(kb), "-q", "index"], check=True,
-                   capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [*KBAPP, "--kb", str(kb), "-q", "index"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
     # --- a search process, alternating with an FTS5 process
     kb_wall, kb_cpu, kb_rss, fts_wall, fts_cpu, fts_rss = [], [], [], [], [], []
@@ -182,8 +211,7 @@ def main() -> int:
         kb_rss.append(rss)
         every, some = fts_expressions(query)
         before = cpu_of_children()
-        wall, _, rss, _ = timed_child(
-            [sys.executable, "-c", FTS_CHILD, str(fts.path), every, some])
+        wall, _, rss, _ = timed_child([sys.executable, "-c", FTS_CHILD, str(fts.path), every, some])
         fts_cpu.append(cpu_of_children() - before)
         fts_wall.append(wall)
         fts_rss.append(rss)
@@ -191,16 +219,26 @@ def main() -> int:
         wall, _, rss, _ = timed_child([sys.executable, "-c", FLOOR_CHILD])
         floor_cpu.append(cpu_of_children() - before)
         floor_wall.append(wall)
-    med = {name: statistics.median(values) * 1000 for name, values in
-           (("kb", kb_wall), ("fts", fts_wall), ("kb_cpu", kb_cpu), ("fts_cpu", fts_cpu),
-            ("floor", floor_wall), ("floor_cpu", floor_cpu))}
-    print(f"search process (median of {len(kb_wall)}): wall kbapp {med['kb']:.0f} ms, FTS5 "
-          f"{med['fts']:.0f} ms, ratio {med['kb'] / med['fts']:.1f}x; CPU kbapp "
-          f"{med['kb_cpu']:.0f} ms, FTS5 {med['fts_cpu']:.0f} ms, ratio "
-          f"{med['kb_cpu'] / med['fts_cpu']:.1f}x; peak RSS kbapp {max(kb_rss):.0f} MiB, "
-          f"FTS5 {max(fts_rss):.0f} MiB; the floor (Python importing Whoosh) wall "
-          f"{med['floor']:.0f} ms, CPU {med['floor_cpu']:.0f} ms: kbapp/floor wall "
-          f"{med['kb'] / med['floor']:.2f}x, CPU {med['kb_cpu'] / med['floor_cpu']:.2f}x")
+    med = {
+        name: statistics.median(values) * 1000
+        for name, values in (
+            ("kb", kb_wall),
+            ("fts", fts_wall),
+            ("kb_cpu", kb_cpu),
+            ("fts_cpu", fts_cpu),
+            ("floor", floor_wall),
+            ("floor_cpu", floor_cpu),
+        )
+    }
+    print(
+        f"search process (median of {len(kb_wall)}): wall kbapp {med['kb']:.0f} ms, FTS5 "
+        f"{med['fts']:.0f} ms, ratio {med['kb'] / med['fts']:.1f}x; CPU kbapp "
+        f"{med['kb_cpu']:.0f} ms, FTS5 {med['fts_cpu']:.0f} ms, ratio "
+        f"{med['kb_cpu'] / med['fts_cpu']:.1f}x; peak RSS kbapp {max(kb_rss):.0f} MiB, "
+        f"FTS5 {max(fts_rss):.0f} MiB; the floor (Python importing Whoosh) wall "
+        f"{med['floor']:.0f} ms, CPU {med['floor_cpu']:.0f} ms: kbapp/floor wall "
+        f"{med['kb'] / med['floor']:.2f}x, CPU {med['kb_cpu'] / med['floor_cpu']:.2f}x"
+    )
     results["process_ms"] = {**med, "kbapp_rss": max(kb_rss), "fts5_rss": max(fts_rss)}
 
     # --- in process, 10 snippets per query
@@ -209,8 +247,9 @@ def main() -> int:
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 
-    ws = Workspace.open(kb, Settings(user_name="Bench", user_email="bench@internal.example"),
-                        repair=False)
+    ws = Workspace.open(
+        kb, Settings(user_name="Bench", user_email="bench@internal.example"), repair=False
+    )
     index = SearchIndex.for_workspace(ws)
     index.catch_up()
     kb_ms: list[float] = []
@@ -231,18 +270,24 @@ def main() -> int:
             fts.search(query, fallback=False)
             if round_number:
                 fts_and_ms.append((time.perf_counter() - started) * 1000)
-    print(f"in process, 10 snippets (warm, {len(kb_ms)} searches): kbapp p50/p95 "
-          f"{pct(kb_ms, 50):.1f}/{pct(kb_ms, 95):.1f} ms, FTS5 {pct(fts_ms, 50):.1f}/"
-          f"{pct(fts_ms, 95):.1f} ms (AND only {pct(fts_and_ms, 50):.1f}/{pct(fts_and_ms, 95):.1f}), "
-          f"p95 ratio to AND only {pct(kb_ms, 95) / pct(fts_and_ms, 95):.1f}x; "
-          f"first round (cold caches) kbapp p50/p95 {pct(first_kb, 50):.1f}/"
-          f"{pct(first_kb, 95):.1f} ms")
-    results["in_process_ms"] = {"kbapp_p50": pct(kb_ms, 50), "kbapp_p95": pct(kb_ms, 95),
-                                "fts5_p50": pct(fts_ms, 50), "fts5_p95": pct(fts_ms, 95),
-                                "fts5_and_p50": pct(fts_and_ms, 50),
-                                "fts5_and_p95": pct(fts_and_ms, 95),
-                                "kbapp_cold_p50": pct(first_kb, 50),
-                                "kbapp_cold_p95": pct(first_kb, 95)}
+    print(
+        f"in process, 10 snippets (warm, {len(kb_ms)} searches): kbapp p50/p95 "
+        f"{pct(kb_ms, 50):.1f}/{pct(kb_ms, 95):.1f} ms, FTS5 {pct(fts_ms, 50):.1f}/"
+        f"{pct(fts_ms, 95):.1f} ms (AND only {pct(fts_and_ms, 50):.1f}/{pct(fts_and_ms, 95):.1f}), "
+        f"p95 ratio to AND only {pct(kb_ms, 95) / pct(fts_and_ms, 95):.1f}x; "
+        f"first round (cold caches) kbapp p50/p95 {pct(first_kb, 50):.1f}/"
+        f"{pct(first_kb, 95):.1f} ms"
+    )
+    results["in_process_ms"] = {
+        "kbapp_p50": pct(kb_ms, 50),
+        "kbapp_p95": pct(kb_ms, 95),
+        "fts5_p50": pct(fts_ms, 50),
+        "fts5_p95": pct(fts_ms, 95),
+        "fts5_and_p50": pct(fts_and_ms, 50),
+        "fts5_and_p95": pct(fts_and_ms, 95),
+        "kbapp_cold_p50": pct(first_kb, 50),
+        "kbapp_cold_p95": pct(first_kb, 95),
+    }
 
     # --- an update of 10 documents
     chosen = [p for p, _t, _b in docs[:: max(1, len(docs) // 10)]][:10]
@@ -259,8 +304,10 @@ def main() -> int:
         update_s = time.perf_counter() - started
         changed = [(p, t, b + "\nUpdated for the benchmark.\n") for p, t, b in docs if p in chosen]
         fts_update_s = fts.update(changed)
-        print(f"update of 10 documents: kbapp {update_s * 1000:.0f} ms, FTS5 "
-              f"{fts_update_s * 1000:.0f} ms")
+        print(
+            f"update of 10 documents: kbapp {update_s * 1000:.0f} ms, FTS5 "
+            f"{fts_update_s * 1000:.0f} ms"
+        )
         results["update_ms"] = {"kbapp": update_s * 1000, "fts5": fts_update_s * 1000}
     finally:
         for path, data in originals.items():

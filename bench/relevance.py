@@ -36,7 +36,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CORPORA = next((p for p in (ROOT.parent / "shared" / "corpora", ROOT.parent.parent / "shared" / "corpora") if p.is_dir()), ROOT.parent / "shared" / "corpora")
+CORPORA = next(
+    (
+        p
+        for p in (ROOT.parent / "shared" / "corpora", ROOT.parent.parent / "shared" / "corpora")
+        if p.is_dir()
+    ),
+    ROOT.parent / "shared" / "corpora",
+)
 SOURCES = {
     "openshift": "openshift__runbooks",
     "prometheus": "prometheus-operator__runbooks",
@@ -104,8 +111,10 @@ def fts5_table(ws) -> sqlite3.Connection:  # type: ignore[no-untyped-def]
     from kbapp.documents import model as documents
 
     db = sqlite3.connect(":memory:")
-    db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, path UNINDEXED, "
-               "tokenize='porter unicode61')")
+    db.execute(
+        "CREATE VIRTUAL TABLE docs USING fts5(title, body, path UNINDEXED, "
+        "tokenize='porter unicode61')"
+    )
     for entry in ws.catalog.all():
         if entry.usable:
             doc = documents.load(ws.root / entry.path, entry.path)
@@ -145,17 +154,29 @@ def run_set(name: str, ws, queries: list[Query], show_misses: bool) -> dict:  # 
         response = index.search(q.text, 10, snippets=0)  # as typed: the last word may be a prefix
         found = [hit.path for hit in response.hits]
         fts = fts5_search(db, q.text)
-        rows.append({"query": q.text, "kind": q.kind, "split": q.split, "relevant": q.relevant,
-                     "kbapp_rank": first_relevant(found, q.relevant),
-                     "fts5_rank": first_relevant(fts, q.relevant),
-                     "kbapp_top": found[:3], "fts5_top": fts[:3],
-                     "suggestion": response.suggestion})
+        rows.append(
+            {
+                "query": q.text,
+                "kind": q.kind,
+                "split": q.split,
+                "relevant": q.relevant,
+                "kbapp_rank": first_relevant(found, q.relevant),
+                "fts5_rank": first_relevant(fts, q.relevant),
+                "kbapp_top": found[:3],
+                "fts5_top": fts[:3],
+                "suggestion": response.suggestion,
+            }
+        )
     elapsed = time.perf_counter() - started
     print(f"\n[{name}] {len(queries)} queries over {len(known)} documents ({elapsed:.1f} s)")
-    print(f"{'split':6} {'kind':8} {'n':>3}  {'kbapp MRR':>9} {'s@1':>5} {'s@3':>5} {'s@10':>5}"
-          f"   {'FTS5 MRR':>8} {'s@1':>5} {'s@3':>5} {'s@10':>5}")
+    print(
+        f"{'split':6} {'kind':8} {'n':>3}  {'kbapp MRR':>9} {'s@1':>5} {'s@3':>5} {'s@10':>5}"
+        f"   {'FTS5 MRR':>8} {'s@1':>5} {'s@3':>5} {'s@10':>5}"
+    )
     summary: dict[str, dict] = {}
-    splits = sorted({q.split for q in queries}) + (["all"] if len({q.split for q in queries}) > 1 else [])
+    splits = sorted({q.split for q in queries}) + (
+        ["all"] if len({q.split for q in queries}) > 1 else []
+    )
     kinds = [k for k in KINDS if any(q.kind == k for q in queries)]
     for split in splits:
         chosen = [r for r in rows if split in ("all", r["split"])]
@@ -166,45 +187,62 @@ def run_set(name: str, ws, queries: list[Query], show_misses: bool) -> dict:  # 
             ours = metrics([r["kbapp_rank"] for r in part])
             theirs = metrics([r["fts5_rank"] for r in part])
             summary[f"{split}/{kind}"] = {"kbapp": ours, "fts5": theirs}
-            print(f"{split:6} {kind:8} {len(part):3}  {ours['mrr@10']:9.3f} {ours['success@1']:5.2f} "
-                  f"{ours['success@3']:5.2f} {ours['success@10']:5.2f}   {theirs['mrr@10']:8.3f} "
-                  f"{theirs['success@1']:5.2f} {theirs['success@3']:5.2f} {theirs['success@10']:5.2f}")
+            print(
+                f"{split:6} {kind:8} {len(part):3}  {ours['mrr@10']:9.3f} {ours['success@1']:5.2f} "
+                f"{ours['success@3']:5.2f} {ours['success@10']:5.2f}   {theirs['mrr@10']:8.3f} "
+                f"{theirs['success@1']:5.2f} {theirs['success@3']:5.2f} {theirs['success@10']:5.2f}"
+            )
     if show_misses:
         for row in rows:
             if row["kbapp_rank"] != 1 and row["split"] != "held":
-                print(f"  [{row['kind']}] {row['query']!r}: kbapp {row['kbapp_rank']}, "
-                      f"FTS5 {row['fts5_rank']}; kbapp top {row['kbapp_top']}")
+                print(
+                    f"  [{row['kind']}] {row['query']!r}: kbapp {row['kbapp_rank']}, "
+                    f"FTS5 {row['fts5_rank']}; kbapp top {row['kbapp_top']}"
+                )
     return {"summary": summary, "queries": rows}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--set", choices=["runbooks", "support", "all"], default="all")
-    parser.add_argument("--split", choices=["dev", "held", "all"], default="dev",
-                        help="which part of the SupportArticles set (default: dev)")
+    parser.add_argument(
+        "--split",
+        choices=["dev", "held", "all"],
+        default="dev",
+        help="which part of the SupportArticles set (default: dev)",
+    )
     parser.add_argument("--queries", type=Path, default=ROOT / "bench" / "queries")
     parser.add_argument("--corpora", type=Path, default=CORPORA)
-    parser.add_argument("--cache", type=Path,
-                        default=Path(tempfile.gettempdir()) / "kbapp-relevance")
-    parser.add_argument("--show-misses", action="store_true",
-                        help="list the queries kbapp does not rank first (dev part only)")
+    parser.add_argument(
+        "--cache", type=Path, default=Path(tempfile.gettempdir()) / "kbapp-relevance"
+    )
+    parser.add_argument(
+        "--show-misses",
+        action="store_true",
+        help="list the queries kbapp does not rank first (dev part only)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     os.environ.setdefault("KBAPP_CONFIG_DIR", tempfile.mkdtemp(prefix="kbapp-bench-cfg-"))
     out = {}
     if args.set in ("runbooks", "all"):
         ws = build_kb(args.cache / "kb", args.corpora, SOURCES)
-        out["runbooks"] = run_set("runbooks", ws, load_queries(args.queries / "runbooks.tsv"),
-                                  args.show_misses)
+        out["runbooks"] = run_set(
+            "runbooks", ws, load_queries(args.queries / "runbooks.tsv"), args.show_misses
+        )
         ws.close()
     if args.set in ("support", "all"):
         if not (args.corpora / SUPPORT).is_dir():
             print(f"skipped: {args.corpora / SUPPORT} is not there")
         else:
             ws = build_kb(args.cache / "support-kb", args.corpora, {"": SUPPORT})
-            queries = [q for q in load_queries(args.queries / "supportarticles.tsv")
-                       if args.split in ("all", q.split)]
+            queries = [
+                q
+                for q in load_queries(args.queries / "supportarticles.tsv")
+                if args.split in ("all", q.split)
+            ]
             out["support"] = run_set("support", ws, queries, args.show_misses)
             ws.close()
     if args.json:

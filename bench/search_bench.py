@@ -40,26 +40,211 @@ KINDS = ("one_word", "three_words", "phrase", "prefix", "typo", "filter_word")
 
 # --------------------------------------------------------------------------- corpus
 
-IT_WORDS = """
-server database replica failover backup restore disk memory cpu network latency timeout
-certificate expired renew dns resolver load balancer proxy cache queue message broker
-cluster node pod container deployment service ingress volume storage snapshot quota
-login password account locked permission denied access token session firewall port
-upgrade patch rollback release pipeline build deploy monitor alert threshold metric log
-error warning critical outage incident escalate ticket oncall customer payment invoice
-printer driver laptop vpn wifi email mailbox calendar license antivirus scan update kernel
-process thread socket connection refused reset handshake tls ssl cipher key rotate secret
-vault config file path directory mount filesystem inode full cleanup rotate journal syslog
-restart stop start enable disable status check verify health probe readiness liveness
-replication lag primary secondary standby promote demote consistency transaction lock
-deadlock query slow index vacuum analyze table schema migration user group role policy
-""".split()
-SYLLABLES = ("ka ro mi tel van sor dex lum pra qui zen bal cor fit gan hol jup kev lor mun "
-             "nap ost pex rud sim tov ulm vex wor yan zol bri cle dro fla gri").split()
-SYSTEMS = [f"{a}-{b}" for a in ("payments", "billing", "crm", "erp", "hr", "web", "auth", "mail",
-                                "files", "print") for b in ("db", "api", "app", "web", "queue")]
-TAGS = ["failover", "postgres", "oracle", "windows", "linux", "network", "security", "backup",
-        "kubernetes", "vmware", "storage", "monitoring", "identity", "email", "printing"]
+IT_WORDS = [
+    "server",
+    "database",
+    "replica",
+    "failover",
+    "backup",
+    "restore",
+    "disk",
+    "memory",
+    "cpu",
+    "network",
+    "latency",
+    "timeout",
+    "certificate",
+    "expired",
+    "renew",
+    "dns",
+    "resolver",
+    "load",
+    "balancer",
+    "proxy",
+    "cache",
+    "queue",
+    "message",
+    "broker",
+    "cluster",
+    "node",
+    "pod",
+    "container",
+    "deployment",
+    "service",
+    "ingress",
+    "volume",
+    "storage",
+    "snapshot",
+    "quota",
+    "login",
+    "password",
+    "account",
+    "locked",
+    "permission",
+    "denied",
+    "access",
+    "token",
+    "session",
+    "firewall",
+    "port",
+    "upgrade",
+    "patch",
+    "rollback",
+    "release",
+    "pipeline",
+    "build",
+    "deploy",
+    "monitor",
+    "alert",
+    "threshold",
+    "metric",
+    "log",
+    "error",
+    "warning",
+    "critical",
+    "outage",
+    "incident",
+    "escalate",
+    "ticket",
+    "oncall",
+    "customer",
+    "payment",
+    "invoice",
+    "printer",
+    "driver",
+    "laptop",
+    "vpn",
+    "wifi",
+    "email",
+    "mailbox",
+    "calendar",
+    "license",
+    "antivirus",
+    "scan",
+    "update",
+    "kernel",
+    "process",
+    "thread",
+    "socket",
+    "connection",
+    "refused",
+    "reset",
+    "handshake",
+    "tls",
+    "ssl",
+    "cipher",
+    "key",
+    "rotate",
+    "secret",
+    "vault",
+    "config",
+    "file",
+    "path",
+    "directory",
+    "mount",
+    "filesystem",
+    "inode",
+    "full",
+    "cleanup",
+    "rotate",
+    "journal",
+    "syslog",
+    "restart",
+    "stop",
+    "start",
+    "enable",
+    "disable",
+    "status",
+    "check",
+    "verify",
+    "health",
+    "probe",
+    "readiness",
+    "liveness",
+    "replication",
+    "lag",
+    "primary",
+    "secondary",
+    "standby",
+    "promote",
+    "demote",
+    "consistency",
+    "transaction",
+    "lock",
+    "deadlock",
+    "query",
+    "slow",
+    "index",
+    "vacuum",
+    "analyze",
+    "table",
+    "schema",
+    "migration",
+    "user",
+    "group",
+    "role",
+    "policy",
+]
+SYLLABLES = [
+    "ka",
+    "ro",
+    "mi",
+    "tel",
+    "van",
+    "sor",
+    "dex",
+    "lum",
+    "pra",
+    "qui",
+    "zen",
+    "bal",
+    "cor",
+    "fit",
+    "gan",
+    "hol",
+    "jup",
+    "kev",
+    "lor",
+    "mun",
+    "nap",
+    "ost",
+    "pex",
+    "rud",
+    "sim",
+    "tov",
+    "ulm",
+    "vex",
+    "wor",
+    "yan",
+    "zol",
+    "bri",
+    "cle",
+    "dro",
+    "fla",
+    "gri",
+]
+SYSTEMS = [
+    f"{a}-{b}"
+    for a in ("payments", "billing", "crm", "erp", "hr", "web", "auth", "mail", "files", "print")
+    for b in ("db", "api", "app", "web", "queue")
+]
+TAGS = [
+    "failover",
+    "postgres",
+    "oracle",
+    "windows",
+    "linux",
+    "network",
+    "security",
+    "backup",
+    "kubernetes",
+    "vmware",
+    "storage",
+    "monitoring",
+    "identity",
+    "email",
+    "printing",
+]
 TYPES = ["sop", "runbook", "troubleshooting", "known-error", "post-incident"]
 ORGS = ["internal", "partner"]
 STATUSES = ["published"] * 8 + ["draft", "in-review", "retired"]
@@ -84,7 +269,7 @@ class Vocabulary:
         # IT words spread over the head of the distribution, invented words fill the tail
         rng.shuffle(words)
         self.words = words
-        weights = [1 / (rank ** s) for rank in range(1, size + 1)]
+        weights = [1 / (rank**s) for rank in range(1, size + 1)]
         self.cum = list(itertools.accumulate(weights))
 
     def sample(self, rng: random.Random, k: int) -> list[str]:
@@ -92,18 +277,22 @@ class Vocabulary:
 
 
 def error_code(rng: random.Random) -> str:
-    return rng.choice([
-        lambda: f"ORA-{rng.randint(0, 99999):05d}",
-        lambda: f"0x8007{rng.randint(0, 0xFFFF):04X}",
-        lambda: f"HTTP {rng.choice((500, 502, 503, 504, 401, 403, 404))}",
-        lambda: f"CVE-20{rng.randint(15, 25)}-{rng.randint(1000, 49999)}",
-        lambda: f"E{rng.randint(1000, 9999)}",
-    ])()
+    return rng.choice(
+        [
+            lambda: f"ORA-{rng.randint(0, 99999):05d}",
+            lambda: f"0x8007{rng.randint(0, 0xFFFF):04X}",
+            lambda: f"HTTP {rng.choice((500, 502, 503, 504, 401, 403, 404))}",
+            lambda: f"CVE-20{rng.randint(15, 25)}-{rng.randint(1000, 49999)}",
+            lambda: f"E{rng.randint(1000, 9999)}",
+        ]
+    )()
 
 
 def host(rng: random.Random) -> str:
-    return f"{rng.choice(('db', 'web', 'app', 'mq', 'dc', 'fs'))}{rng.randint(1, 40):02d}." \
-           f"{rng.choice(('prod', 'stage', 'dr'))}.example.com"
+    return (
+        f"{rng.choice(('db', 'web', 'app', 'mq', 'dc', 'fs'))}{rng.randint(1, 40):02d}."
+        f"{rng.choice(('prod', 'stage', 'dr'))}.example.com"
+    )
 
 
 def alert_name(rng: random.Random, vocab: Vocabulary) -> str:
@@ -113,14 +302,16 @@ def alert_name(rng: random.Random, vocab: Vocabulary) -> str:
 
 def command(rng: random.Random, vocab: Vocabulary) -> str:
     word = vocab.sample(rng, 1)[0]
-    return rng.choice([
-        f"systemctl restart {word}.service",
-        f"journalctl -u {word} --since -1h | grep -i {rng.choice(('error', 'fail', 'timeout'))}",
-        f"kubectl -n {word} get pods -o wide",
-        f"grep -R {word} /var/log/{word}/",
-        f"psql -h {host(rng)} -c 'select * from pg_stat_replication'",
-        f"Get-EventLog -LogName System -Source {word.capitalize()} -Newest 50",
-    ])
+    return rng.choice(
+        [
+            f"systemctl restart {word}.service",
+            f"journalctl -u {word} --since -1h | grep -i {rng.choice(('error', 'fail', 'timeout'))}",
+            f"kubectl -n {word} get pods -o wide",
+            f"grep -R {word} /var/log/{word}/",
+            f"psql -h {host(rng)} -c 'select * from pg_stat_replication'",
+            f"Get-EventLog -LogName System -Source {word.capitalize()} -Newest 50",
+        ]
+    )
 
 
 def make_document(rng: random.Random, vocab: Vocabulary, number: int) -> tuple[str, dict]:
@@ -159,8 +350,14 @@ def make_document(rng: random.Random, vocab: Vocabulary, number: int) -> tuple[s
         "tags": rng.sample(TAGS, rng.randint(0, 3)),
         "last_reviewed": f"202{rng.randint(3, 6)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
     }
-    lines = ["---", f"id: {meta['id']}", f"title: {title}", f"type: {doc_type}",
-             f"status: {meta['status']}", f"owner_org: {meta['owner_org']}"]
+    lines = [
+        "---",
+        f"id: {meta['id']}",
+        f"title: {title}",
+        f"type: {doc_type}",
+        f"status: {meta['status']}",
+        f"owner_org: {meta['owner_org']}",
+    ]
     for key in ("systems", "tags"):
         if meta[key]:
             lines.append(f"{key}:")
@@ -196,12 +393,20 @@ def load_docs(ws) -> list[dict]:  # type: ignore[no-untyped-def]
         if not entry.usable:
             continue
         doc = documents.load(ws.root / entry.path, entry.path)
-        out.append({"path": entry.path, "title": doc.title, "body": doc.body, "type": doc.type,
-                    "status": doc.status})
+        out.append(
+            {
+                "path": entry.path,
+                "title": doc.title,
+                "body": doc.body,
+                "type": doc.type,
+                "status": doc.status,
+            }
+        )
     return out
 
 
 # --------------------------------------------------------------------------- queries
+
 
 def make_queries(docs: list[dict], n: int, seed: int) -> dict[str, list[tuple[str, str]]]:
     """(kbapp query, FTS5 MATCH expression or '') per kind, drawn from the documents' text."""
@@ -212,8 +417,11 @@ def make_queries(docs: list[dict], n: int, seed: int) -> dict[str, list[tuple[st
 
     def words_of(text: str) -> list[str]:
         text = re.sub(r"^```.*$", "", text, flags=re.MULTILINE)  # fence lines are not content
-        return [w for w in (m.group() for m in WORD_RE.finditer(text))
-                if w.isalpha() and len(w) > 3 and w.lower() not in STOP_WORDS]
+        return [
+            w
+            for w in (m.group() for m in WORD_RE.finditer(text))
+            if w.isalpha() and len(w) > 3 and w.lower() not in STOP_WORDS
+        ]
 
     def pick_words(k: int) -> list[str]:
         while True:
@@ -230,11 +438,22 @@ def make_queries(docs: list[dict], n: int, seed: int) -> dict[str, list[tuple[st
         out["three_words"].append((" ".join(three) + " ", " ".join(f'"{w}"' for w in three)))
         while True:
             doc = rng.choice(live)
-            body_words = [m.group() for m in WORD_RE.finditer(
-                re.sub(r"^```.*$", "", doc["body"][:3000], flags=re.MULTILINE))]
-            pairs = [(a, b) for a, b in zip(body_words, body_words[1:])
-                     if a.isalpha() and b.isalpha() and len(a) > 3 and len(b) > 3
-                     and a.lower() not in STOP_WORDS and b.lower() not in STOP_WORDS]
+            body_words = [
+                m.group()
+                for m in WORD_RE.finditer(
+                    re.sub(r"^```.*$", "", doc["body"][:3000], flags=re.MULTILINE)
+                )
+            ]
+            pairs = [
+                (a, b)
+                for a, b in itertools.pairwise(body_words)
+                if a.isalpha()
+                and b.isalpha()
+                and len(a) > 3
+                and len(b) > 3
+                and a.lower() not in STOP_WORDS
+                and b.lower() not in STOP_WORDS
+            ]
             if pairs:
                 a, b = rng.choice(pairs)
                 out["phrase"].append((f'"{a.lower()} {b.lower()}"', f'"{a.lower()} {b.lower()}"'))
@@ -259,19 +478,20 @@ def typo(rng: random.Random, word: str) -> str:
     i = rng.randrange(1, len(word) - 1)
     kind = rng.choice(("swap", "drop", "replace"))
     if kind == "swap":
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     if kind == "drop":
-        return word[:i] + word[i + 1:]
-    return word[:i] + rng.choice("aeiourstln".replace(word[i], "")) + word[i + 1:]
+        return word[:i] + word[i + 1 :]
+    return word[:i] + rng.choice("aeiourstln".replace(word[i], "")) + word[i + 1 :]
 
 
 # --------------------------------------------------------------------------- measuring
+
 
 def percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
 
     def at(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
     return {"p50": at(50), "p95": at(95), "p99": at(99), "mean": statistics.fmean(ordered)}
 
@@ -281,8 +501,12 @@ def dir_size(path: Path) -> int:
 
 
 def run_child(args: list[str]) -> dict:
-    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     if done.returncode != 0:
         raise SystemExit(f"child {args} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -302,8 +526,16 @@ def child_build(kb: str, reuse: bool = False) -> None:
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     ws.close()
-    print(json.dumps({"count": count, "seconds": elapsed, "rss_mb": self_rss / 1024,
-                      "worker_rss_mb": child_rss / 1024}))
+    print(
+        json.dumps(
+            {
+                "count": count,
+                "seconds": elapsed,
+                "rss_mb": self_rss / 1024,
+                "worker_rss_mb": child_rss / 1024,
+            }
+        )
+    )
 
 
 def child_open(kb: str, query: str) -> None:
@@ -317,7 +549,9 @@ def child_open(kb: str, query: str) -> None:
     index = SearchIndex.for_workspace(ws)
     response = index.search(query, 10, snippets=10)
     t2 = time.perf_counter()
-    print(json.dumps({"import_s": t1 - t0, "open_to_result_s": t2 - t1, "hits": len(response.hits)}))
+    print(
+        json.dumps({"import_s": t1 - t0, "open_to_result_s": t2 - t1, "hits": len(response.hits)})
+    )
 
 
 class Fts5:
@@ -325,25 +559,40 @@ class Fts5:
         path.unlink(missing_ok=True)
         self.db = sqlite3.connect(path)
         started = time.perf_counter()
-        self.db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, path UNINDEXED, "
-                        "type UNINDEXED, tokenize='porter unicode61')")
-        self.db.executemany("INSERT INTO docs(title, body, path, type) VALUES (?,?,?,?)",
-                            [(d["title"], d["body"], d["path"], d["type"]) for d in docs])
+        self.db.execute(
+            "CREATE VIRTUAL TABLE docs USING fts5(title, body, path UNINDEXED, "
+            "type UNINDEXED, tokenize='porter unicode61')"
+        )
+        self.db.executemany(
+            "INSERT INTO docs(title, body, path, type) VALUES (?,?,?,?)",
+            [(d["title"], d["body"], d["path"], d["type"]) for d in docs],
+        )
         self.db.commit()
         self.build_seconds = time.perf_counter() - started
         self.size = path.stat().st_size
 
     def search(self, match: str) -> list:
-        sql = ("SELECT path, title, snippet(docs, 1, '<b>', '</b>', '…', 24) FROM docs "
-               "WHERE docs MATCH ? {extra} ORDER BY bm25(docs, 5.0, 1.0) LIMIT 10")
+        sql = (
+            "SELECT path, title, snippet(docs, 1, '<b>', '</b>', '…', 24) FROM docs "
+            "WHERE docs MATCH ? {extra} ORDER BY bm25(docs, 5.0, 1.0) LIMIT 10"
+        )
         if "\t" in match:
             expression, doc_type = match.split("\t")
-            return self.db.execute(sql.format(extra="AND type = ?"), (expression, doc_type)).fetchall()
+            return self.db.execute(
+                sql.format(extra="AND type = ?"), (expression, doc_type)
+            ).fetchall()
         return self.db.execute(sql.format(extra=""), (match,)).fetchall()
 
 
-def bench_corpus(label: str, kb: Path, docs_meta: list[dict] | None, n_queries: int,
-                 seed: int, kinds: list[str], reuse_index: bool = False) -> dict:
+def bench_corpus(
+    label: str,
+    kb: Path,
+    docs_meta: list[dict] | None,
+    n_queries: int,
+    seed: int,
+    kinds: list[str],
+    reuse_index: bool = False,
+) -> dict:
     from kbapp.search import SearchIndex
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
@@ -359,14 +608,20 @@ def bench_corpus(label: str, kb: Path, docs_meta: list[dict] | None, n_queries: 
     result["words"] = sum(len(d["body"].split()) for d in docs)
     ws.close()
 
-    print(f"[{label}] {len(docs)} documents, {result['words'] / max(1, len(docs)):.0f} words "
-          f"on average; building the index in a fresh process...", flush=True)
+    print(
+        f"[{label}] {len(docs)} documents, {result['words'] / max(1, len(docs)):.0f} words "
+        f"on average; building the index in a fresh process...",
+        flush=True,
+    )
     build = run_child(["--child-build", str(kb)] + (["--reuse"] if reuse_index else []))
     result["build"] = build
     result["index_mb"] = dir_size(kb / ".git" / "kbapp" / "index") / 1e6
-    print(f"  build: {build['seconds']:.1f} s ({build['count'] / build['seconds']:.0f} docs/s), "
-          f"peak RSS {build['rss_mb']:.0f} MB (+ workers {build['worker_rss_mb']:.0f} MB), "
-          f"{result['index_mb']:.0f} MB on disk", flush=True)
+    print(
+        f"  build: {build['seconds']:.1f} s ({build['count'] / build['seconds']:.0f} docs/s), "
+        f"peak RSS {build['rss_mb']:.0f} MB (+ workers {build['worker_rss_mb']:.0f} MB), "
+        f"{result['index_mb']:.0f} MB on disk",
+        flush=True,
+    )
 
     queries = make_queries(docs, n_queries, seed)
     opens = [run_child(["--child-open", str(kb), queries["one_word"][i][0]]) for i in range(3)]
@@ -374,8 +629,11 @@ def bench_corpus(label: str, kb: Path, docs_meta: list[dict] | None, n_queries: 
         "open_to_result_s": statistics.median(o["open_to_result_s"] for o in opens),
         "import_s": statistics.median(o["import_s"] for o in opens),
     }
-    print(f"  cold open to first result: {result['cold_open']['open_to_result_s'] * 1000:.0f} ms "
-          f"(+ {result['cold_open']['import_s'] * 1000:.0f} ms of imports)", flush=True)
+    print(
+        f"  cold open to first result: {result['cold_open']['open_to_result_s'] * 1000:.0f} ms "
+        f"(+ {result['cold_open']['import_s'] * 1000:.0f} ms of imports)",
+        flush=True,
+    )
 
     ws = Workspace.open(kb, settings)
     index = SearchIndex.for_workspace(ws)
@@ -412,8 +670,11 @@ def bench_corpus(label: str, kb: Path, docs_meta: list[dict] | None, n_queries: 
     result["update10_ms"] = statistics.median(updates) * 1000
     result["first_query_after_update_ms"] = statistics.median(first_after) * 1000
     ws.close()
-    print(f"  update of 10 documents: {result['update10_ms']:.0f} ms median of 5 "
-          f"(first query after it: {result['first_query_after_update_ms']:.0f} ms)", flush=True)
+    print(
+        f"  update of 10 documents: {result['update10_ms']:.0f} ms median of 5 "
+        f"(first query after it: {result['first_query_after_update_ms']:.0f} ms)",
+        flush=True,
+    )
 
     fts = Fts5(kb.parent / f"fts5-{label}.sqlite", docs)
     result["fts5_build_s"] = fts.build_seconds
@@ -431,15 +692,19 @@ def bench_corpus(label: str, kb: Path, docs_meta: list[dict] | None, n_queries: 
         fts_latency[kind] = {**percentiles(times), "empty": empty}
     result["fts5_latency"] = fts_latency
 
-    print(f"  {'kind':<12} {'p50':>7} {'p95':>7} {'p99':>7}  | FTS5 {'p50':>6} {'p95':>6} "
-          f"{'p99':>6} | p95 ratio  (ms; empty results kbapp/FTS5)")
+    print(
+        f"  {'kind':<12} {'p50':>7} {'p95':>7} {'p99':>7}  | FTS5 {'p50':>6} {'p95':>6} "
+        f"{'p99':>6} | p95 ratio  (ms; empty results kbapp/FTS5)"
+    )
     for kind in kinds:
         ours = latency[kind]
         theirs = fts_latency.get(kind)
         if theirs:
             ratio = ours["p95"] / theirs["p95"] if theirs["p95"] else float("inf")
-            base = (f"{theirs['p50']:6.1f} {theirs['p95']:6.1f} {theirs['p99']:6.1f} | "
-                    f"{ratio:5.2f}x    ({ours['empty']}/{theirs['empty']})")
+            base = (
+                f"{theirs['p50']:6.1f} {theirs['p95']:6.1f} {theirs['p99']:6.1f} | "
+                f"{ratio:5.2f}x    ({ours['empty']}/{theirs['empty']})"
+            )
         else:
             base = f"{'-':>6} {'-':>6} {'-':>6} |   n/a     ({ours['empty']}/-)"
         print(f"  {kind:<12} {ours['p50']:7.1f} {ours['p95']:7.1f} {ours['p99']:7.1f}  | {base}")
@@ -454,26 +719,42 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child-open":
         child_open(sys.argv[2], sys.argv[3])
         return 0
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,10000", help="synthetic corpus sizes")
-    parser.add_argument("--corpus", type=Path, action="append", default=[],
-                        help="a real folder of Markdown to import and measure (repeatable)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        default=[],
+        help="a real folder of Markdown to import and measure (repeatable)",
+    )
     parser.add_argument("--queries", type=int, default=200, help="queries per kind")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "kbapp-search-bench",
-                        help="where generated knowledge bases are kept between runs")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "kbapp-search-bench",
+        help="where generated knowledge bases are kept between runs",
+    )
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--json", type=Path, help="also write all figures to this file")
-    parser.add_argument("--reuse-index", action="store_true",
-                        help="keep an existing index (catch up) instead of timing a full build")
+    parser.add_argument(
+        "--reuse-index",
+        action="store_true",
+        help="keep an existing index (catch up) instead of timing a full build",
+    )
     args = parser.parse_args()
     os.environ.setdefault("KBAPP_CONFIG_DIR", tempfile.mkdtemp(prefix="kbapp-bench-cfg-"))
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python "
-          f"{platform.python_version()}, {platform.system()} {platform.release()}", flush=True)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python "
+        f"{platform.python_version()}, {platform.system()} {platform.release()}",
+        flush=True,
+    )
     settings = Settings(user_name="Bench", user_email="bench@internal.example")
     kinds = [k for k in args.kinds.split(",") if k]
     results = []
@@ -484,9 +765,14 @@ def main() -> int:
             Workspace.init(kb, f"Synthetic {size}", ORGS, settings=settings).close()
             started = time.perf_counter()
             generate(kb, size, args.seed)
-            print(f"generated {size} documents in {time.perf_counter() - started:.1f} s", flush=True)
-        results.append(bench_corpus(f"synthetic-{size}", kb, None, args.queries, args.seed, kinds,
-                                    args.reuse_index))
+            print(
+                f"generated {size} documents in {time.perf_counter() - started:.1f} s", flush=True
+            )
+        results.append(
+            bench_corpus(
+                f"synthetic-{size}", kb, None, args.queries, args.seed, kinds, args.reuse_index
+            )
+        )
     for corpus in args.corpus:
         kb = args.cache / f"corpus-{corpus.name}" / "kb"
         if not (kb / ".kb" / "config.toml").exists():
@@ -496,8 +782,9 @@ def main() -> int:
             ws = Workspace.init(kb, corpus.name, ORGS, settings=settings)
             import_folder(ws, corpus)
             ws.close()
-        results.append(bench_corpus(corpus.name, kb, None, args.queries, args.seed, kinds,
-                                    args.reuse_index))
+        results.append(
+            bench_corpus(corpus.name, kb, None, args.queries, args.seed, kinds, args.reuse_index)
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

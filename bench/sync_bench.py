@@ -40,8 +40,10 @@ def default_corpus() -> Path:
 
 def isolated_environment(base: Path) -> None:
     gitconfig = base / "gitconfig"
-    gitconfig.write_text("[user]\n\tname = Bench\n\temail = bench@internal.example\n"
-                         "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n")
+    gitconfig.write_text(
+        "[user]\n\tname = Bench\n\temail = bench@internal.example\n"
+        "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
+    )
     os.environ["GIT_CONFIG_GLOBAL"] = str(gitconfig)
     os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
     os.environ["KBAPP_CONFIG_DIR"] = str(base / "config")
@@ -63,8 +65,9 @@ def ms(values: list[float]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, default=default_corpus())
     parser.add_argument("--keep", type=Path, help="build everything here and keep it")
     args = parser.parse_args()
@@ -75,17 +78,25 @@ def main() -> int:
     base.mkdir(parents=True, exist_ok=True)
     isolated_environment(base)
 
-    from kbapp.sync import sync
     from kbapp.documents.importer import import_folder
     from kbapp.settings import Settings
+    from kbapp.sync import sync
     from kbapp.workspace import Workspace
 
-    git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python "
-          f"{platform.python_version()}, {git_version}")
-    ana = Workspace.init(base / "ana", "Bench KB", ["internal", "partner"],
-                         settings=Settings(user_name="Ana", user_email="ana@internal.example"),
-                         domains={"internal": ["internal.example"], "partner": ["partner.example"]})
+    git_version = subprocess.run(
+        ["git", "--version"], capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python "
+        f"{platform.python_version()}, {git_version}"
+    )
+    ana = Workspace.init(
+        base / "ana",
+        "Bench KB",
+        ["internal", "partner"],
+        settings=Settings(user_name="Ana", user_email="ana@internal.example"),
+        domains={"internal": ["internal.example"], "partner": ["partner.example"]},
+    )
     started = time.perf_counter()
     report = import_folder(ana, args.corpus, into="support")
     print(f"import: {len(report.imported)} documents in {time.perf_counter() - started:.1f} s")
@@ -107,10 +118,13 @@ def main() -> int:
     sync.sync(ana)
     print(f"first publish (push of the whole KB): {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
-    jo = sync.clone(str(remote), base / "jo",
-                    Settings(user_name="Jo", user_email="jo@partner.example"))
-    print(f"kbapp clone (checkout, merge driver, catalog of {jo.catalog.count()} documents): "
-          f"{time.perf_counter() - started:.1f} s")
+    jo = sync.clone(
+        str(remote), base / "jo", Settings(user_name="Jo", user_email="jo@partner.example")
+    )
+    print(
+        f"kbapp clone (checkout, merge driver, catalog of {jo.catalog.count()} documents): "
+        f"{time.perf_counter() - started:.1f} s"
+    )
 
     sync.sync(ana)  # warm: the first call after the import also loads the catalog
     median, runs = timed(lambda: sync.sync(ana))
@@ -122,20 +136,27 @@ def main() -> int:
     print(f"status with a local change: median {median * 1000:.0f} ms (runs: {ms(runs)})")
     (ana.root / "scratch.md").unlink()
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "kbapp", "--kb", str(ana.root), "status"],
-                          capture_output=True, text=True)
-    print(f"'kbapp status' as a new process (Python start and imports included): "
-          f"{(time.perf_counter() - started) * 1000:.0f} ms (exit {done.returncode})")
+    done = subprocess.run(
+        [sys.executable, "-m", "kbapp", "--kb", str(ana.root), "status"],
+        capture_output=True,
+        text=True,
+    )
+    print(
+        f"'kbapp status' as a new process (Python start and imports included): "
+        f"{(time.perf_counter() - started) * 1000:.0f} ms (exit {done.returncode})"
+    )
 
     paths = sorted(jo.document_paths())
     events: list[int] = []
     ana.documents_changed.connect(lambda changes: events.append(len(changes.changed_paths)))
     for round_number, merge in ((1, False), (2, True)):
-        chosen = paths[(round_number - 1) * 100: round_number * 100]
+        chosen = paths[(round_number - 1) * 100 : round_number * 100]
         for relative in chosen:
             full = jo.root / relative
-            full.write_text(full.read_text(encoding="utf-8")
-                            + f"\nPartner note, round {round_number}.\n", encoding="utf-8")
+            full.write_text(
+                full.read_text(encoding="utf-8") + f"\nPartner note, round {round_number}.\n",
+                encoding="utf-8",
+            )
         jo.git.commit(chosen, f"Update: {len(chosen)} documents", trailers={"KB-Org": "partner"})
         sync.sync(jo)
         if merge:
@@ -144,14 +165,20 @@ def main() -> int:
         started = time.perf_counter()
         report = sync.sync(ana)
         elapsed = time.perf_counter() - started
-        updated = sum(1 for r in chosen if (entry := ana.catalog.get(r)) is not None
-                      and "Partner note, round" in (ana.root / r).read_text(encoding="utf-8")
-                      and entry.content_hash)
+        updated = sum(
+            1
+            for r in chosen
+            if (entry := ana.catalog.get(r)) is not None
+            and "Partner note, round" in (ana.root / r).read_text(encoding="utf-8")
+            and entry.content_hash
+        )
         kind = "as a merge with a local commit" if merge else "fast-forward"
-        print(f"pull of 100 changed documents ({kind}), catalog updated"
-              f"{' and index' if index is not None else ''}: {elapsed * 1000:.0f} ms "
-              f"[target <= 3000]; {len(report.changed_by_others)} reported changed by others, "
-              f"{updated} in the catalog, documents_changed carried {sum(events)} paths")
+        print(
+            f"pull of 100 changed documents ({kind}), catalog updated"
+            f"{' and index' if index is not None else ''}: {elapsed * 1000:.0f} ms "
+            f"[target <= 3000]; {len(report.changed_by_others)} reported changed by others, "
+            f"{updated} in the catalog, documents_changed carried {sum(events)} paths"
+        )
     ana.close()
     jo.close()
     if not args.keep:

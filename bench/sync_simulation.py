@@ -31,8 +31,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 def isolated_environment(base: Path) -> None:
     """No real user's settings or git configuration: like the test suite's fixtures."""
     gitconfig = base / "gitconfig"
-    gitconfig.write_text("[user]\n\tname = Bench\n\temail = bench@internal.example\n"
-                         "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n")
+    gitconfig.write_text(
+        "[user]\n\tname = Bench\n\temail = bench@internal.example\n"
+        "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
+    )
     os.environ["GIT_CONFIG_GLOBAL"] = str(gitconfig)
     os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
     os.environ["KBAPP_CONFIG_DIR"] = str(base / "config")
@@ -41,8 +43,9 @@ def isolated_environment(base: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--first", type=int, default=1)
     parser.add_argument("--steps", type=int, default=30)
@@ -53,8 +56,17 @@ def main() -> int:
     isolated_environment(work)
     from simulation import Simulation
 
-    totals = {"steps": 0, "syncs": 0, "kills": 0, "conflicts": 0, "plain": 0, "saved": 0,
-              "refused": 0, "full": 0, "full_failed": 0}
+    totals = {
+        "steps": 0,
+        "syncs": 0,
+        "kills": 0,
+        "conflicts": 0,
+        "plain": 0,
+        "saved": 0,
+        "refused": 0,
+        "full": 0,
+        "full_failed": 0,
+    }
     failures: list[tuple[int, str]] = []
     started = time.perf_counter()
     for seed in range(args.first, args.first + args.seeds):
@@ -64,7 +76,7 @@ def main() -> int:
         try:
             simulation.run()
             simulation.check()
-        except Exception as exc:  # a failed seed is reported, the others still run
+        except Exception as exc:  # noqa: BLE001 - a failed seed is reported, the others still run
             failures.append((seed, f"{type(exc).__name__}: {exc}"))
             print(f"seed {seed}: FAILED {type(exc).__name__}: {str(exc)[:300]}", flush=True)
             if os.environ.get("KBAPP_SIM_TRACEBACK"):
@@ -72,7 +84,7 @@ def main() -> int:
         finally:
             try:
                 simulation.close()
-            except Exception:
+            except Exception:  # noqa: BLE001 - cleaning up after a failed seed
                 pass
         totals["steps"] += args.steps
         totals["syncs"] += simulation.syncs
@@ -84,19 +96,23 @@ def main() -> int:
         totals["full"] += simulation.full_moments
         totals["full_failed"] += simulation.full_failures
         if not (failures and failures[-1][0] == seed):
-            print(f"seed {seed}: ok ({simulation.syncs} syncs, {simulation.kills} killed, "
-                  f"{simulation.refusals} refused, {simulation.full_moments} full-disk moments)",
-                  flush=True)
+            print(
+                f"seed {seed}: ok ({simulation.syncs} syncs, {simulation.kills} killed, "
+                f"{simulation.refusals} refused, {simulation.full_moments} full-disk moments)",
+                flush=True,
+            )
         if not (args.keep and failures and failures[-1][0] == seed):
             shutil.rmtree(base, ignore_errors=True)
     elapsed = time.perf_counter() - started
-    print(f"{args.seeds} seeds x {args.steps} steps in {elapsed:.0f} s: {len(failures)} failed; "
-          f"{totals['syncs']} syncs ({totals['kills']} killed with SIGKILL), "
-          f"{totals['conflicts']} conflicts kept for a decision in kbapp clones, "
-          f"{totals['plain']} settled by the plain-git partner, "
-          f"{totals['saved']} saved versions all checked reachable; "
-          f"{totals['refused']} refused syncs taken out and fixed; {totals['full']} steps on a "
-          f"full disk ({totals['full_failed']} failed with a message, the rest went through)")
+    print(
+        f"{args.seeds} seeds x {args.steps} steps in {elapsed:.0f} s: {len(failures)} failed; "
+        f"{totals['syncs']} syncs ({totals['kills']} killed with SIGKILL), "
+        f"{totals['conflicts']} conflicts kept for a decision in kbapp clones, "
+        f"{totals['plain']} settled by the plain-git partner, "
+        f"{totals['saved']} saved versions all checked reachable; "
+        f"{totals['refused']} refused syncs taken out and fixed; {totals['full']} steps on a "
+        f"full disk ({totals['full_failed']} failed with a message, the rest went through)"
+    )
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failures else 0

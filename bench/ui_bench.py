@@ -46,8 +46,13 @@ def build(kb: Path, corpus: Path) -> None:
     if (kb / ".kb" / "config.toml").is_file():
         ws = Workspace.open(kb, settings)
     else:
-        ws = Workspace.init(kb, "Bench KB", ["internal", "partner"], settings=settings,
-                            domains={"internal": ["internal.example"]})
+        ws = Workspace.init(
+            kb,
+            "Bench KB",
+            ["internal", "partner"],
+            settings=settings,
+            domains={"internal": ["internal.example"]},
+        )
         started = time.perf_counter()
         report = import_folder(ws, corpus, into="support")
         print(f"import: {len(report.imported)} documents in {time.perf_counter() - started:.1f} s")
@@ -184,14 +189,19 @@ window.workspace.close()
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--kb", type=Path, help="build/reuse the knowledge base here")
     parser.add_argument("--starts", type=int, default=5)
     parser.add_argument("--no-views", action="store_true", help="skip opening the views")
-    parser.add_argument("--root", type=Path, default=ROOT,
-                        help="the kbapp checkout to measure (another branch, to compare)")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=ROOT,
+        help="the kbapp checkout to measure (another branch, to compare)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     env_dir = Path(tempfile.mkdtemp(prefix="kbapp-uibench-"))
@@ -203,15 +213,20 @@ def main() -> int:
             print(f"corpus {args.corpus} not found", file=sys.stderr)
             return 1
         build(kb, args.corpus)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python "
-          f"{platform.python_version()}, {platform.system()} {platform.release()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python "
+        f"{platform.python_version()}, {platform.system()} {platform.release()}"
+    )
     print(f"knowledge base: {kb}")
     runs = []
     for number in range(args.starts):
         views = "views" if number == 0 and not args.no_views else "-"
-        done = subprocess.run([sys.executable, "-c", CHILD, str(args.root), str(kb),
-                               ",".join(QUERIES),
-                               views], capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(args.root), str(kb), ",".join(QUERIES), views],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode != 0:
             print(done.stderr, file=sys.stderr)
             return 1
@@ -219,29 +234,41 @@ def main() -> int:
         runs.append(json.loads(line))
     shown = [r["shown"] * 1000 for r in runs]
     index_open = [r["index_open"] * 1000 for r in runs]
-    print(f"window shown, cursor in the search field: median {statistics.median(shown):.0f} ms "
-          f"(runs {', '.join(f'{v:.0f}' for v in shown)})")
-    print(f"search index open (queries run): median {statistics.median(index_open):.0f} ms "
-          f"(runs {', '.join(f'{v:.0f}' for v in index_open)})")
+    print(
+        f"window shown, cursor in the search field: median {statistics.median(shown):.0f} ms "
+        f"(runs {', '.join(f'{v:.0f}' for v in shown)})"
+    )
+    print(
+        f"search index open (queries run): median {statistics.median(index_open):.0f} ms "
+        f"(runs {', '.join(f'{v:.0f}' for v in index_open)})"
+    )
     stalls = [s for r in runs for q in r["typing"] for s in q["stalls_ms"]]
-    print(f"UI-thread stall per keystroke over {len(stalls)} keystrokes: "
-          f"median {statistics.median(stalls):.1f} ms, p95 "
-          f"{sorted(stalls)[int(len(stalls) * 0.95) - 1]:.1f} ms, max {max(stalls):.1f} ms")
+    print(
+        f"UI-thread stall per keystroke over {len(stalls)} keystrokes: "
+        f"median {statistics.median(stalls):.1f} ms, p95 "
+        f"{sorted(stalls)[int(len(stalls) * 0.95) - 1]:.1f} ms, max {max(stalls):.1f} ms"
+    )
     answers = [q["answer_ms"] for r in runs for q in r["typing"]]
     if None in answers:
         print(f"  {answers.count(None)} typed queries got no answer within 5 s")
     answers = [a for a in answers if a is not None]
     if answers:
-        print(f"last keystroke → its results on screen over {len(answers)} queries: median "
-              f"{statistics.median(answers):.0f} ms, max {max(answers):.0f} ms")
+        print(
+            f"last keystroke → its results on screen over {len(answers)} queries: median "
+            f"{statistics.median(answers):.0f} ms, max {max(answers):.0f} ms"
+        )
     for query in runs[0]["typing"]:
-        print(f"  {query['query']!r}: {query['total']} results; stalls {query['stalls_ms']} ms; "
-              f"answer {query['answer_ms'] or 0:.0f} ms")
+        print(
+            f"  {query['query']!r}: {query['total']} results; stalls {query['stalls_ms']} ms; "
+            f"answer {query['answer_ms'] or 0:.0f} ms"
+        )
     if runs[0]["views"]:
         print("opening each view (all stay open): longest UI-thread stall, time until filled")
         for name, figures in runs[0]["views"].items():
-            print(f"  {name}: stall {figures['stall_ms']:.0f} ms, filled after "
-                  f"{figures['filled_ms']} ms")
+            print(
+                f"  {name}: stall {figures['stall_ms']:.0f} ms, filled after "
+                f"{figures['filled_ms']} ms"
+            )
     return 0
 
 

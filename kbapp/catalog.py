@@ -38,11 +38,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from kbapp.documents import model as documents
-from kbapp.documents import frontmatter
 from kbapp.dbengine import sqlite_engine
-from kbapp.errors import DocumentError
+from kbapp.documents import frontmatter
+from kbapp.documents import model as documents
 from kbapp.documents.links import extract_links
+from kbapp.errors import DocumentError
 
 log = logging.getLogger(__name__)
 
@@ -360,8 +360,10 @@ class Catalog:
         """(path, title, type, systems) of every document, light rows for the browse tree."""
         stmt = select(Entry.path, Entry.title, Entry.type, Entry.systems)
         with self.session() as session:
-            return [(path, title or "", doc_type or "", [str(s) for s in systems or []])
-                    for path, title, doc_type, systems in session.execute(stmt)]
+            return [
+                (path, title or "", doc_type or "", [str(s) for s in systems or []])
+                for path, title, doc_type, systems in session.execute(stmt)
+            ]
 
     def summaries(self, columns: Sequence[str]) -> list[Any]:
         """Just ``columns`` of every usable document, ordered by path, as light rows with
@@ -384,8 +386,7 @@ class Catalog:
     def stale_paths(self) -> list[str]:
         """Paths whose indexed content is not their current content."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(Entry.path).where(Entry.indexed_hash != Entry.content_hash))
+            rows = conn.execute(select(Entry.path).where(Entry.indexed_hash != Entry.content_hash))
             return [str(row[0]) for row in rows]
 
     def get(self, path: str) -> Entry | None:
@@ -408,7 +409,8 @@ class Catalog:
             rows = session.execute(
                 select(Entry.path, Entry.title, Entry.type)
                 .where(or_(Entry.error == "", Entry.error.startswith("front matter")))
-                .order_by(Entry.path))
+                .order_by(Entry.path)
+            )
             return [(path, title or path, doc_type) for path, title, doc_type in rows]
 
     def ids(self) -> set[str]:
@@ -510,4 +512,3 @@ def _unusable(relative: str, reason: str, digest: str) -> dict[str, Any]:
 
 def dumps_entries(entries: Iterable[Entry]) -> str:
     return json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False)
-

@@ -31,6 +31,7 @@ def valid_interval(value: Any) -> bool:
     ``review.interval_days`` in a document, ``[review_days]`` in the configuration."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INTERVAL_DAYS
 
+
 DEFAULT_REVIEW_DAYS: dict[str, int] = {
     "sop": 180,
     "runbook": 90,
@@ -213,7 +214,9 @@ def config_from_dict(raw: dict[str, Any], default_name: str = "Knowledge base") 
     for doc_type, folder in (raw.get("folders") or {}).items():
         cfg.folders[doc_type] = str(folder).strip("/")
     search = raw.get("search", {})
-    for word, alternatives in (search.get("synonyms", {}) if isinstance(search, dict) else {}).items():
+    for word, alternatives in (
+        search.get("synonyms", {}) if isinstance(search, dict) else {}
+    ).items():
         if isinstance(alternatives, str):
             alternatives = [alternatives]
         cfg.synonyms[str(word).lower()] = [str(a).lower() for a in alternatives]
@@ -226,7 +229,9 @@ def config_from_dict(raw: dict[str, Any], default_name: str = "Knowledge base") 
         try:
             ticket.compiled()
         except re.error as exc:
-            raise ConfigError(f"{CONFIG_PATH}: tickets[{index}].pattern is not a regex: {exc}") from None
+            raise ConfigError(
+                f"{CONFIG_PATH}: tickets[{index}].pattern is not a regex: {exc}"
+            ) from None
         cfg.tickets.append(ticket)
     return cfg
 

@@ -45,8 +45,9 @@ def sqlite_engine(db_path: Path) -> Engine:
             raise SaveError(
                 f"Could not update {db_path.name}: the disk is full. Free some space; kbapp "
                 "catches up by itself (your documents and commits are not affected).",
-                path=str(db_path), reason="disk-full", details=str(original),
+                path=str(db_path),
+                reason="disk-full",
+                details=str(original),
             )
 
     return engine
-

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from kbapp.bundled import resource
 from kbapp.documents import model as documents
 from kbapp.errors import KbError
-from kbapp.sync.git import Git, Identity
-from kbapp.bundled import resource
 from kbapp.settings import data_dir
+from kbapp.sync.git import Git, Identity
 
 DEMO_PEOPLE = {
     "internal": Identity("Ana Ribeiro", "ana.ribeiro@tidewater.example", "internal"),
@@ -81,14 +81,20 @@ def _commit_history(root: Path) -> None:
             continue
         org = doc.owner_org if doc.owner_org in DEMO_PEOPLE else "internal"
         reviewed = doc.last_reviewed
-        created = reviewed - dt.timedelta(days=7) if reviewed else _FIRST_DAY + dt.timedelta(
-            days=len(documents_by_date) * 11)
+        created = (
+            reviewed - dt.timedelta(days=7)
+            if reviewed
+            else _FIRST_DAY + dt.timedelta(days=len(documents_by_date) * 11)
+        )
         documents_by_date.append((max(created, _FIRST_DAY), org, relative, doc.title))
     git = Git(root, _dated(DEMO_PEOPLE["internal"], _FIRST_DAY - dt.timedelta(days=1)))
     (root / ".gitattributes").write_text("*.md merge=kbapp\n", encoding="utf-8")
     (root / ".gitignore").write_text(".*.kbtmp\n", encoding="utf-8")
-    git.commit([*setup, ".gitattributes", ".gitignore"], "Create knowledge base: demo",
-               trailers={"KB-Org": "internal"})
+    git.commit(
+        [*setup, ".gitattributes", ".gitignore"],
+        "Create knowledge base: demo",
+        trailers={"KB-Org": "internal"},
+    )
     for day, org, relative, title in sorted(documents_by_date):
         git.identity = _dated(DEMO_PEOPLE[org], day)
         git.commit([relative], f"Create: {title}", trailers={"KB-Org": org})
@@ -112,4 +118,6 @@ class _DatedIdentity(Identity):
 
 
 def _dated(person: Identity, day: dt.date) -> Identity:
-    return _DatedIdentity(person.name, person.email, person.org, f"{day.isoformat()}T10:00:00+00:00")
+    return _DatedIdentity(
+        person.name, person.email, person.org, f"{day.isoformat()}T10:00:00+00:00"
+    )

@@ -55,8 +55,16 @@ class SaveError(KbError):
     ``read-only``, ``permission``, ``too-large``, ``other``; the window keeps the user's edit as
     a draft when it sees this, the CLI prints the message."""
 
-    def __init__(self, message: str, *, path: str = "", reason: str = "other", details: str = "",
-                 written: bool = False, unfinished: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "",
+        reason: str = "other",
+        details: str = "",
+        written: bool = False,
+        unfinished: bool = False,
+    ) -> None:
         super().__init__(message, details)
         self.path = path
         self.reason = reason

@@ -83,8 +83,12 @@ _REASONS = {
 
 
 #: How git (and other tools) say that the disk is full, in their C-locale messages.
-_DISK_FULL_SIGNS = ("no space left on device", "out of diskspace", "disk quota exceeded",
-                    "database or disk is full")
+_DISK_FULL_SIGNS = (
+    "no space left on device",
+    "out of diskspace",
+    "disk quota exceeded",
+    "database or disk is full",
+)
 
 
 def is_disk_full(text: str) -> bool:
@@ -112,14 +116,20 @@ def write_failed_for_space(text: str, path: Path | str) -> bool:
     if is_disk_full(text):
         return True
     lowered = text.lower()
-    return any(sign in lowered for sign in ("couldn't write", "unable to write", "write error",
-                                            "could not write")) and low_space(path)
+    return any(
+        sign in lowered
+        for sign in ("couldn't write", "unable to write", "write error", "could not write")
+    ) and low_space(path)
 
 
 def disk_full_error(path: Path | str, details: str = "") -> SaveError:
     """The documented message for a save that met a full disk (the file is unchanged)."""
-    return SaveError(f"Could not save {path}: the disk is full. The file on disk is unchanged.",
-                     path=str(path), reason="disk-full", details=details)
+    return SaveError(
+        f"Could not save {path}: the disk is full. The file on disk is unchanged.",
+        path=str(path),
+        reason="disk-full",
+        details=details,
+    )
 
 
 def save_error(path: Path | str, exc: OSError) -> SaveError:
@@ -127,7 +137,9 @@ def save_error(path: Path | str, exc: OSError) -> SaveError:
     reason, words = _REASONS.get(exc.errno or 0, ("other", exc.strerror or str(exc)))
     return SaveError(
         f"Could not save {path}: {words}. The file on disk is unchanged.",
-        path=str(path), reason=reason, details=str(exc),
+        path=str(path),
+        reason=reason,
+        details=str(exc),
     )
 
 
@@ -198,15 +210,20 @@ def check_inside(root: Path, relative: str) -> Path:
     from kbapp.errors import KbError
 
     text = relative.replace("\\", "/")
-    if not text.strip("/ ") or Path(text).is_absolute() or text.startswith("/") or (
-            len(text) > 1 and text[1] == ":"):
+    if (
+        not text.strip("/ ")
+        or Path(text).is_absolute()
+        or text.startswith("/")
+        or (len(text) > 1 and text[1] == ":")
+    ):
         raise KbError(f"{relative} is outside the knowledge base")
     parts = [part for part in text.split("/") if part not in ("", ".")]
     if ".." in parts:
         raise KbError(f"{relative} is outside the knowledge base")
     if any(is_git_dir_name(part) for part in parts):
-        raise KbError(f"{relative} is inside git's own folder (.git), which is not part of the "
-                      "knowledge base")
+        raise KbError(
+            f"{relative} is inside git's own folder (.git), which is not part of the knowledge base"
+        )
     current = Path(root)
     for part in parts:
         current = current / part

@@ -42,8 +42,9 @@ class Candidate:
     def __post_init__(self) -> None:
         texts = [t for t in (self.title, self.keywords) if t]
         object.__setattr__(self, "folded", tuple(_fold(t) for t in texts))
-        object.__setattr__(self, "initials", tuple(
-            "".join(w[0] for w in _WORD_RE.findall(t)) for t in self.folded))
+        object.__setattr__(
+            self, "initials", tuple("".join(w[0] for w in _WORD_RE.findall(t)) for t in self.folded)
+        )
 
 
 @dataclass(frozen=True)
@@ -99,16 +100,23 @@ class Matcher:
         # C++ over every title at once (thousands of documents while the user types).
         chosen: set[int] = set()
         for index, candidate in enumerate(self.candidates):
-            inside = any(q in text if len(q) >= 3 else f" {q}" in f" {text}"
-                         for text in candidate.folded)
+            inside = any(
+                q in text if len(q) >= 3 else f" {q}" in f" {text}" for text in candidate.folded
+            )
             if inside or any(i.startswith(q.replace(" ", "")) for i in candidate.initials):
                 chosen.add(index)
         if len(q) >= 3:
-            near = process.extract(q, self._folded_titles, scorer=fuzz.partial_ratio,
-                                   score_cutoff=FUZZY_CUTOFF, limit=max(limit * 4, 200))
+            near = process.extract(
+                q,
+                self._folded_titles,
+                scorer=fuzz.partial_ratio,
+                score_cutoff=FUZZY_CUTOFF,
+                limit=max(limit * 4, 200),
+            )
             chosen.update(index for _, _, index in near)
-            chosen.update(i for i, c in enumerate(self.candidates)
-                          if c.kind != DOCUMENT and len(c.folded) > 1)  # keywords too
+            chosen.update(
+                i for i, c in enumerate(self.candidates) if c.kind != DOCUMENT and len(c.folded) > 1
+            )  # keywords too
         scored = [(score(query, self.candidates[i]), i) for i in chosen]
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         return [Match(self.candidates[i], s) for s, i in scored if s > 0][:limit]

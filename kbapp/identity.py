@@ -13,20 +13,21 @@ from pathlib import Path
 
 from kbapp.config import KbConfig
 from kbapp.errors import IdentityMissing, KbError
-from kbapp.sync.git import GitIdentity, Identity, git_identity
 from kbapp.settings import Settings
+from kbapp.sync.git import GitIdentity, Identity, git_identity
 
 #: The one sentence the command line prints when nobody is known (names both commands).
-MISSING = ("kbapp does not know who you are yet and git has no identity either; tell it once "
-           "with 'kbapp settings user_name \"Your Name\"' and 'kbapp settings user_email "
-           "you@example.org'")
+MISSING = (
+    "kbapp does not know who you are yet and git has no identity either; tell it once "
+    "with 'kbapp settings user_name \"Your Name\"' and 'kbapp settings user_email "
+    "you@example.org'"
+)
 
 #: Settings that change who commits.
 KEYS = ("user_name", "user_email", "organisation")
 
 
-def resolve(settings: Settings, config: KbConfig | None,
-            root: Path | None) -> tuple[Identity, str]:
+def resolve(settings: Settings, config: KbConfig | None, root: Path | None) -> tuple[Identity, str]:
     """The identity to commit with in the work tree ``root`` (``None``: outside any
     repository) and, when there is none, git's reason. kbapp's settings come first, completed
     from git's configuration; the organisation is the one set, else the one whose e-mail

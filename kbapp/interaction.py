@@ -19,8 +19,7 @@ from typing import Protocol
 #: moves that fake screen text, OSC 52 clipboard writes, window titles), C1 controls (8-bit
 #: CSI, OSC), and bidirectional overrides that make text read in another order. A carriage
 #: return that ends a line (CRLF: a Windows file in a diff) is harmless and kept.
-_UNSAFE_RE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
+_UNSAFE_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
 
 
 def terminal_safe(text: str) -> str:

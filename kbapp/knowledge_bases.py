@@ -19,15 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kbapp.sync import conflicts
-from kbapp.documents import model as documents
-from kbapp.sync import journal
 from kbapp.config import load_config
+from kbapp.documents import model as documents
 from kbapp.errors import KbError
-from kbapp.sync.git import find_root
 from kbapp.interaction import Interaction
-from kbapp.sync.recovery import checkpoint
 from kbapp.settings import Settings
+from kbapp.sync import conflicts, journal
+from kbapp.sync.git import find_root
+from kbapp.sync.recovery import checkpoint
 from kbapp.workspace import Workspace
 
 #: Where ``KBAPP_SYNC_CRASH_AT`` can kill a move (crash tests): after the target's commit, and
@@ -170,27 +169,44 @@ class KbMove:
         return self.old_id != self.new_id
 
     def sentences(self) -> list[str]:
-        said = [(f"Moved “{self.title}” from {self.source_kb} to {self.target_kb} "
-                 f"({self.target_path}).")]
+        said = [
+            (
+                f"Moved “{self.title}” from {self.source_kb} to {self.target_kb} "
+                f"({self.target_path})."
+            )
+        ]
         if self.target_path != self.source_path:
             said.append(f"{self.source_path} was taken there, so it is {self.target_path}.")
         if self.id_changed:
-            said.append(f"Its id {self.old_id} was taken there, so it is now {self.new_id}; "
-                        f"links to {self.old_id} no longer reach it.")
+            said.append(
+                f"Its id {self.old_id} was taken there, so it is now {self.new_id}; "
+                f"links to {self.old_id} no longer reach it."
+            )
         if self.linked_from:
             n = len(self.linked_from)
-            said.append(f"{n} document{'s' if n > 1 else ''} in {self.source_kb} linked to it "
-                        f"and no longer reach{'' if n > 1 else 'es'} it: "
-                        + "; ".join(self.linked_from))
+            said.append(
+                f"{n} document{'s' if n > 1 else ''} in {self.source_kb} linked to it "
+                f"and no longer reach{'' if n > 1 else 'es'} it: " + "; ".join(self.linked_from)
+            )
         return said
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "title": self.title,
-            "from": {"kb": self.source_kb, "kb_path": self.source_root, "path": self.source_path,
-                     "id": self.old_id, "commit": self.source_commit},
-            "to": {"kb": self.target_kb, "kb_path": self.target_root, "path": self.target_path,
-                   "id": self.new_id, "commit": self.target_commit},
+            "from": {
+                "kb": self.source_kb,
+                "kb_path": self.source_root,
+                "path": self.source_path,
+                "id": self.old_id,
+                "commit": self.source_commit,
+            },
+            "to": {
+                "kb": self.target_kb,
+                "kb_path": self.target_root,
+                "path": self.target_path,
+                "id": self.new_id,
+                "commit": self.target_commit,
+            },
             "id_changed": self.id_changed,
             "linked_from": self.linked_from,
         }
@@ -223,7 +239,8 @@ def move_to_kb(source: Workspace, ref: str, target: Workspace) -> KbMove:
     if waiting:
         raise KbError(
             f"{target.config.name} has conflicts waiting to be resolved; resolve them there "
-            f"first (kbapp --kb {target.root} conflicts)")
+            f"first (kbapp --kb {target.root} conflicts)"
+        )
     target.refresh()
     old_id = doc.id
     new_id = old_id
@@ -243,9 +260,20 @@ def move_to_kb(source: Workspace, ref: str, target: Workspace) -> KbMove:
         checkpoint(MOVE_CHECKPOINTS[1])
         source_commit = source.git.commit([path], message, trailers=source.trailers())
     source.refresh_paths([path])
-    return KbMove(doc.title, source.config.name, target.config.name, str(source.root),
-                  str(target.root), path, result.path, old_id, new_id, result.commit,
-                  source_commit, linked_from)
+    return KbMove(
+        doc.title,
+        source.config.name,
+        target.config.name,
+        str(source.root),
+        str(target.root),
+        path,
+        result.path,
+        old_id,
+        new_id,
+        result.commit,
+        source_commit,
+        linked_from,
+    )
 
 
 def _free_path(ws: Workspace, relative: str) -> str:

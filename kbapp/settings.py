@@ -122,7 +122,9 @@ class Settings:
             ):
                 setattr(settings, key, value)
             else:
-                log.warning("settings: ignoring %s=%r (expected %s)", key, value, type(default).__name__)
+                log.warning(
+                    "settings: ignoring %s=%r (expected %s)", key, value, type(default).__name__
+                )
         return settings
 
     def save(self) -> None:

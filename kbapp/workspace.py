@@ -21,13 +21,20 @@ from typing import TYPE_CHECKING, Any
 
 from kbapp import identity
 from kbapp.config import CONFIG_PATH, KbConfig, load_config, new_config_text
-from kbapp.errors import KbError, NotAKnowledgeBase, NotCommitted, SaveError, SettingNeeded, SyncError
+from kbapp.documents.links import resolve_relative
+from kbapp.errors import (
+    KbError,
+    NotAKnowledgeBase,
+    NotCommitted,
+    SaveError,
+    SettingNeeded,
+    SyncError,
+)
 from kbapp.events import Event
 from kbapp.fsutil import atomic_write, check_inside, disk_full_error, is_disk_full, low_space
-from kbapp.sync.git import Git, Identity, find_root
 from kbapp.interaction import Interaction, Level, SilentInteraction
-from kbapp.documents.links import resolve_relative
 from kbapp.settings import Settings
+from kbapp.sync.git import Git, Identity, find_root
 
 if TYPE_CHECKING:
     # SQLAlchemy (half a second to import) loads when the catalog is first used, so the
@@ -51,7 +58,6 @@ GITIGNORE = """\
 # temporary files of interrupted atomic saves
 .*.kbtmp
 """
-
 
 
 @dataclass
@@ -142,8 +148,10 @@ class Workspace:
             if not (root / ".git").exists():
                 Git.init_repository(root)
             for relative, text in (
-                    (CONFIG_PATH, new_config_text(name, orgs, sensitivity, domains)),
-                    (".gitattributes", GITATTRIBUTES), (".gitignore", GITIGNORE)):
+                (CONFIG_PATH, new_config_text(name, orgs, sensitivity, domains)),
+                (".gitattributes", GITATTRIBUTES),
+                (".gitignore", GITIGNORE),
+            ):
                 undo.record_file(relative)
                 if relative == CONFIG_PATH:
                     atomic_write(root / CONFIG_PATH, text.encode())
@@ -168,8 +176,7 @@ class Workspace:
         there is nothing to do): the merge driver in the clone's git config, stale git locks,
         a merge or rebase a crash left half-done (see :func:`kbapp.sync.recovery.prepare`), then a
         save or import cut off before its commit (:func:`kbapp.sync.journal.repair`)."""
-        from kbapp.sync import journal
-        from kbapp.sync import recovery
+        from kbapp.sync import journal, recovery
 
         try:
             self.repairs = recovery.prepare(self)
@@ -235,20 +242,24 @@ class Workspace:
         :class:`~kbapp.errors.SettingNeeded`) naming the ``kbapp settings`` commands."""
         if not self.identity.known:
             if self.interaction.ask_settings(
-                    "kbapp commits every change with your name and e-mail; tell it who you "
-                    "are once.", identity.KEYS):
+                "kbapp commits every change with your name and e-mail; tell it who you are once.",
+                identity.KEYS,
+            ):
                 self.reload_identity()
             if not self.identity.known:
                 raise identity.missing(self.identity_problem)
         if organisation and not self.identity.org:
             names = ", ".join(self.config.org_names) or "none is configured"
-            reason = (f"{self.identity.email} matches no organisation of {self.config.name} "
-                      f"({names})")
+            reason = (
+                f"{self.identity.email} matches no organisation of {self.config.name} ({names})"
+            )
             if self.interaction.ask_settings(f"{reason}: choose yours.", ("organisation",)):
                 self.reload_identity()
             if not self.identity.org:
-                raise SettingNeeded(f"{reason}; set yours with 'kbapp settings organisation "
-                                    "NAME'", key="organisation")
+                raise SettingNeeded(
+                    f"{reason}; set yours with 'kbapp settings organisation NAME'",
+                    key="organisation",
+                )
         return self.identity
 
     def trailers(self) -> dict[str, str]:
@@ -284,7 +295,8 @@ class Workspace:
         from kbapp.trust import policy
 
         return [
-            path for path in self.git.list_files("*.md")
+            path
+            for path in self.git.list_files("*.md")
             if policy.is_document_path(path, self.config) and not (self.root / path).is_symlink()
         ]
 
@@ -393,20 +405,29 @@ class Workspace:
 
         label = target.split("|", 1)[0].strip()
         entries = (
-            self.catalog.by_id(label) if documents.ID_RE.match(label) else self.catalog.by_title(label)
+            self.catalog.by_id(label)
+            if documents.ID_RE.match(label)
+            else self.catalog.by_title(label)
         )
         return (entries[0].doc_id, entries[0].title) if entries else None
 
     def render(self, doc: Document) -> Any:
         """The document's body as sanitised HTML (:class:`kbapp.documents.render.Rendered`)."""
         from kbapp.documents.mdext import TicketLinkExtension
-        from kbapp.documents.render import render_markdown  # Markdown and Pygments load on first use
+        from kbapp.documents.render import (
+            render_markdown,  # Markdown and Pygments load on first use
+        )
 
         linker = self.ticket_linker()
         extensions = []
         if linker:
-            extensions.append(TicketLinkExtension(finder=lambda text: [
-                (ref.start, ref.end, ref.url, ref.org) for ref in linker.find(text)]))
+            extensions.append(
+                TicketLinkExtension(
+                    finder=lambda text: [
+                        (ref.start, ref.end, ref.url, ref.org) for ref in linker.find(text)
+                    ]
+                )
+            )
         return render_markdown(doc.body, resolver=self.wiki_target, extensions=extensions)
 
     def ticket_linker(self) -> Any:
@@ -473,7 +494,9 @@ class Workspace:
         doc = self.draft_from_template(template_name, title, **kwargs)
         return self.save(doc, verb="Create")
 
-    def save(self, doc: Document, verb: str | None = None, message: str | None = None) -> SaveResult:
+    def save(
+        self, doc: Document, verb: str | None = None, message: str | None = None
+    ) -> SaveResult:
         """Write ``doc`` atomically and commit it (``Update: <title>``), after the commit
         policy (sensitivity, conflict markers, secrets) has passed.
 
@@ -486,8 +509,10 @@ class Workspace:
         from kbapp.trust import policy
 
         data = documents.serialise(doc)
-        policy.enforce(policy.check_commit_file(doc.path, data, self.config)
-                       + policy.check_commit_message(message or "", self.config))
+        policy.enforce(
+            policy.check_commit_file(doc.path, data, self.config)
+            + policy.check_commit_message(message or "", self.config)
+        )
         self.require_identity()
         with self.git.write_lock():
             if doc.source is None and (self.root / doc.path).exists():
@@ -516,9 +541,11 @@ class Workspace:
             except SyncError as exc:  # written, not committed: say exactly that
                 _drop_aside(previous)
                 changes = self.refresh_paths([doc.path, *earlier])
-                raise NotCommitted(f"Saved to disk; not committed yet: {exc}",
-                                   result=SaveResult(doc.path, None, changes),
-                                   details=exc.details) from None
+                raise NotCommitted(
+                    f"Saved to disk; not committed yet: {exc}",
+                    result=SaveResult(doc.path, None, changes),
+                    details=exc.details,
+                ) from None
             except BaseException:
                 _drop_aside(previous)
                 raise
@@ -532,8 +559,9 @@ class Workspace:
             changes = CatalogChanges()
         return SaveResult(doc.path, commit, changes)
 
-    def _undo_write(self, relative: str, full: Path, previous: Path | bytes | None,
-                    exc: SyncError) -> None:
+    def _undo_write(
+        self, relative: str, full: Path, previous: Path | bytes | None, exc: SyncError
+    ) -> None:
         """git could not commit a written document (a full disk): put the file back as it
         was, so what is on disk is what is committed; raises the :class:`SaveError` to show.
         The old file was kept aside as a hard link, so putting it back is a rename: it needs
@@ -552,7 +580,10 @@ class Workspace:
             raise SaveError(
                 f"Could not commit {full}: the disk is full. Your edit is on disk; kbapp "
                 "commits it once there is space again (at the next start or sync).",
-                path=str(full), reason="disk-full", details=exc.details, written=True,
+                path=str(full),
+                reason="disk-full",
+                details=exc.details,
+                written=True,
             ) from None
         error = disk_full_error(full, exc.details)
         error.unfinished = not unstaged
@@ -594,14 +625,18 @@ class Workspace:
                 except KbError:
                     title = path
                 verb = "Update" if (self.root / path).exists() else "Delete"
-                commit = self.git.commit([path], f"{verb}: {title}",
-                                         trailers=self.trailers()) or commit
+                commit = (
+                    self.git.commit([path], f"{verb}: {title}", trailers=self.trailers()) or commit
+                )
         changes = self.refresh_paths([path, *earlier])
         return SaveResult(path, commit, changes) if commit else None
 
     def _uncommitted(self, path: str) -> bool:
-        return bool(self.git.run("status", "--porcelain", "--untracked-files=all", "--",
-                                 path).stdout.strip())
+        return bool(
+            self.git.run(
+                "status", "--porcelain", "--untracked-files=all", "--", path
+            ).stdout.strip()
+        )
 
     def _free_path(self, relative: str) -> str:
         stem, _, suffix = relative.rpartition(".")
@@ -670,8 +705,9 @@ def _drop_aside(aside: Path | bytes | None) -> None:
             pass
 
 
-def _require_identity_for_init(root: Path, settings: Settings,
-                               interaction: Interaction | None) -> None:
+def _require_identity_for_init(
+    root: Path, settings: Settings, interaction: Interaction | None
+) -> None:
     """Before ``init`` creates anything: somebody must be known to make the first commit
     (in a folder that is a repository already, its own git identity counts too)."""
     here = root if (root / ".git").exists() else None
@@ -679,8 +715,9 @@ def _require_identity_for_init(root: Path, settings: Settings,
     if found.known:
         return
     if interaction is not None and interaction.ask_settings(
-            "kbapp commits every change with your name and e-mail; tell it who you are once.",
-            identity.KEYS):
+        "kbapp commits every change with your name and e-mail; tell it who you are once.",
+        identity.KEYS,
+    ):
         found, problem = identity.resolve(settings, None, here)
         if found.known:
             return
@@ -742,4 +779,3 @@ class _InitUndo:
                     git.run("rm", "--cached", "-q", "--ignore-unmatch", "--", *new, check=False)
         except KbError as exc:
             log.warning("could not unstage init's files in %s: %s", self.root, exc)
-

@@ -25,13 +25,13 @@ _TMP = Path(tempfile.mkdtemp(prefix="kbapp-shots-"))
 os.environ["KBAPP_DATA_DIR"] = str(_TMP / "data")
 os.environ["KBAPP_CONFIG_DIR"] = str(_TMP / "config")
 
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
+from PySide6.QtCore import QPoint  # noqa: E402
 from PySide6.QtGui import QColor, QPainter, QPalette, QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from kbapp.sync import sync
 from kbapp.demo import DEMO_PEOPLE, ensure_demo  # noqa: E402
 from kbapp.settings import Settings  # noqa: E402
+from kbapp.sync import sync  # noqa: E402
 from kbapp.ui.app import application  # noqa: E402
 from kbapp.ui.window import MainWindow  # noqa: E402
 from kbapp.workspace import Workspace  # noqa: E402
@@ -65,22 +65,25 @@ def over(window: QWidget, dialog: QWidget, out: Path, name: str) -> None:
 
 def dark_palette() -> QPalette:
     palette = QPalette()
-    for role, colour in ((QPalette.ColorRole.Window, "#2B2F33"),
-                         (QPalette.ColorRole.WindowText, "#E6E6E6"),
-                         (QPalette.ColorRole.Base, "#1F2226"),
-                         (QPalette.ColorRole.AlternateBase, "#2B2F33"),
-                         (QPalette.ColorRole.Text, "#E6E6E6"),
-                         (QPalette.ColorRole.Button, "#33383D"),
-                         (QPalette.ColorRole.ButtonText, "#E6E6E6"),
-                         (QPalette.ColorRole.Highlight, "#3D8FD1"),
-                         (QPalette.ColorRole.HighlightedText, "#FFFFFF")):
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#2B2F33"),
+        (QPalette.ColorRole.WindowText, "#E6E6E6"),
+        (QPalette.ColorRole.Base, "#1F2226"),
+        (QPalette.ColorRole.AlternateBase, "#2B2F33"),
+        (QPalette.ColorRole.Text, "#E6E6E6"),
+        (QPalette.ColorRole.Button, "#33383D"),
+        (QPalette.ColorRole.ButtonText, "#E6E6E6"),
+        (QPalette.ColorRole.Highlight, "#3D8FD1"),
+        (QPalette.ColorRole.HighlightedText, "#FFFFFF"),
+    ):
         palette.setColor(role, QColor(colour))
     return palette
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     parser.add_argument("--dark", action="store_true", help="also render the search in dark")
     args = parser.parse_args()
@@ -94,8 +97,11 @@ def main() -> int:
     workspace = Workspace.open(root, settings)
     partner = DEMO_PEOPLE["partner"]
     remote = root.parent / "demo-remote.git"
-    jo = sync.clone(str(remote), _TMP / "partner-clone",
-                    Settings(user_name=partner.name, user_email=partner.email))
+    jo = sync.clone(
+        str(remote),
+        _TMP / "partner-clone",
+        Settings(user_name=partner.name, user_email=partner.email),
+    )
 
     window = MainWindow(workspace)
     window.resize(1280, 720)  # a 1366×768 laptop's screen, less the panel and the frame
@@ -144,8 +150,10 @@ def main() -> int:
 
     # 5. A conflict: both organisations changed the same step of the same runbook.
     path = "runbooks/vpn-tunnel-down.md"
-    for ws, words in ((jo, "Page the partner's network on-call first."),
-                      (workspace, "Check the firewall change calendar first.")):
+    for ws, words in (
+        (jo, "Page the partner's network on-call first."),
+        (workspace, "Check the firewall change calendar first."),
+    ):
         doc = ws.load(path)
         doc.body = doc.body.replace("## ", f"> {words}\n\n## ", 1)
         ws.save(doc)
@@ -197,9 +205,11 @@ def main() -> int:
     queue.select(workspace.load(path).id)
     settle(app, window)
     save(window, out, "window-review-queue.png")
-    for action_id, name in (("report.dashboard", "window-health.png"),
-                            ("matrix.show", "window-matrix.png"),
-                            ("handover.show", "window-handovers.png")):
+    for action_id, name in (
+        ("report.dashboard", "window-health.png"),
+        ("matrix.show", "window-matrix.png"),
+        ("handover.show", "window-handovers.png"),
+    ):
         window.action(action_id).trigger()
         settle(app, window)
         save(window, out, name)

@@ -40,7 +40,9 @@ from kbapp.workspace import Workspace
 
 
 @pytest.fixture(autouse=True)
-def _fresh_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _fresh_settings(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """No test touches the user's own settings, data or git configuration."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("KBAPP_CONFIG_DIR", str(home / "config"))
@@ -50,7 +52,7 @@ def _fresh_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     gitconfig.write_text(
         "[user]\n\tname = Test Runner\n\temail = runner@internal.example\n"
         "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
-        "[protocol \"file\"]\n\tallow = always\n"
+        '[protocol "file"]\n\tallow = always\n'
     )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
@@ -67,11 +69,18 @@ def no_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     gitconfig = home / ".gitconfig"
-    gitconfig.write_text("[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
-                         "[protocol \"file\"]\n\tallow = always\n")
+    gitconfig.write_text(
+        "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
+        '[protocol "file"]\n\tallow = always\n'
+    )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                 "GIT_COMMITTER_EMAIL", "EMAIL"):
+    for name in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "EMAIL",
+    ):
         monkeypatch.delenv(name, raising=False)
     return home
 
@@ -119,12 +128,18 @@ def readonly_search_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         mp.setenv("KBAPP_CONFIG_DIR", str(home / "config"))
         mp.setenv("KBAPP_DATA_DIR", str(home / "data"))
         gitconfig = home / "gitconfig"
-        gitconfig.write_text("[user]\n\tname = T\n\temail = t@internal.example\n"
-                             "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n")
+        gitconfig.write_text(
+            "[user]\n\tname = T\n\temail = t@internal.example\n"
+            "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
+        )
         mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
         mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        ws = Workspace.init(home / "kb", "Fixture KB", ["internal", "partner"],
-                            settings=Settings(user_name="T", user_email="t@internal.example"))
+        ws = Workspace.init(
+            home / "kb",
+            "Fixture KB",
+            ["internal", "partner"],
+            settings=Settings(user_name="T", user_email="t@internal.example"),
+        )
         populate(ws)
         index = SearchIndex.for_workspace(ws)
         index.catch_up()
@@ -176,8 +191,9 @@ def git_daemon(tmp_path: Path) -> Iterator[GitDaemon]:
 
 
 @pytest.fixture
-def shared(tmp_path: Path, settings: Settings, transport: str,
-           request: pytest.FixtureRequest) -> Iterator[SharedRepo]:
+def shared(
+    tmp_path: Path, settings: Settings, transport: str, request: pytest.FixtureRequest
+) -> Iterator[SharedRepo]:
     """A shared bare repository and two clones: Ana (internal) who created the knowledge base,
     and Jo (partner) who cloned it with kbapp."""
     from kbapp.sync import sync
@@ -192,7 +208,10 @@ def shared(tmp_path: Path, settings: Settings, transport: str,
     else:
         url = str(remote)
     ana = Workspace.init(
-        tmp_path / "ana", "Shared KB", ["internal", "partner"], settings=settings,
+        tmp_path / "ana",
+        "Shared KB",
+        ["internal", "partner"],
+        settings=settings,
         domains={"internal": ["internal.example"], "partner": ["partner.example"]},
     )
     git(ana.root, "remote", "add", "origin", url)
@@ -213,8 +232,12 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
     mount.mkdir()
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         pytest.skip("a real full disk needs root (mount -t tmpfs)")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
-                             capture_output=True, text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
@@ -225,10 +248,16 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
 
 @pytest.fixture
 def two(tmp_path: Path, settings: Settings) -> Iterator[TwoKbs]:
-    shared = Workspace.init(tmp_path / "shared", "Shared KB", ["internal", "partner"],
-                            settings=settings)
-    internal = Workspace.init(tmp_path / "internal", "Internal KB", ["internal"],
-                              sensitivity="internal", settings=settings)
+    shared = Workspace.init(
+        tmp_path / "shared", "Shared KB", ["internal", "partner"], settings=settings
+    )
+    internal = Workspace.init(
+        tmp_path / "internal",
+        "Internal KB",
+        ["internal"],
+        sensitivity="internal",
+        settings=settings,
+    )
     write_doc(shared, "sops/payments-failover.md", SHARED_DOC)
     commit_all(shared)
     write_doc(internal, "runbooks/failover-secret-site.md", INTERNAL_DOC)

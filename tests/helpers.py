@@ -39,10 +39,15 @@ class CliResult:
     err: str
 
 
-def run_kbapp(*argv: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_kbapp(
+    *argv: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """``python -m kbapp ARGS`` in a real subprocess."""
     return subprocess.run(
-        [sys.executable, "-m", "kbapp", *argv], cwd=cwd, capture_output=True, text=True,
+        [sys.executable, "-m", "kbapp", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
 
@@ -95,10 +100,20 @@ class GitDaemon:
         for _ in range(5):
             self.port = free_port()
             self.process = subprocess.Popen(
-                ["git", "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack",
-                 "--informative-errors", "--listen=127.0.0.1", f"--port={self.port}",
-                 f"--base-path={self.base}", str(self.base)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    "git",
+                    "daemon",
+                    "--reuseaddr",
+                    "--export-all",
+                    "--enable=receive-pack",
+                    "--informative-errors",
+                    "--listen=127.0.0.1",
+                    f"--port={self.port}",
+                    f"--base-path={self.base}",
+                    str(self.base),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and self.process.poll() is None:
@@ -208,7 +223,10 @@ def killed_sync(root: object, crash_at: str | None = None, after: float | None =
         env["KBAPP_SYNC_CRASH_AT"] = crash_at
     process = subprocess.Popen(
         [sys.executable, "-m", "kbapp", "--kb", str(root), "sync", "--json"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     if after is not None:
         time.sleep(after)

@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def at(text: str) -> dt.datetime:
@@ -31,8 +31,14 @@ def doc_text(
     related: Iterable[str] = (),
     body: str = "",
 ) -> str:
-    lines = ["---", f"id: {doc_id}", f"title: {title}", f"type: {doc_type}", f"status: {status}",
-             f"owner_org: {org}"]
+    lines = [
+        "---",
+        f"id: {doc_id}",
+        f"title: {title}",
+        f"type: {doc_type}",
+        f"status: {status}",
+        f"owner_org: {org}",
+    ]
     for name, values in (("owners", owners), ("incidents", incidents), ("related", related)):
         values = list(values)
         if values:
@@ -65,12 +71,20 @@ def commit_at(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
     stamp = f"{when}T12:00:00+00:00"
-    env = dict(os.environ, GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp,
-               GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
-               GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email)
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_DATE=stamp,
+        GIT_COMMITTER_DATE=stamp,
+        GIT_AUTHOR_NAME=name,
+        GIT_AUTHOR_EMAIL=email,
+        GIT_COMMITTER_NAME=name,
+        GIT_COMMITTER_EMAIL=email,
+    )
     full = message + (f"\n\nKB-Org: {org}\n" if org else "\n")
     subprocess.run(["git", "add", "--", *files], cwd=root, check=True, capture_output=True)
-    subprocess.run(["git", "commit", "-q", "-m", full], cwd=root, check=True,
-                   capture_output=True, env=env)
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    subprocess.run(
+        ["git", "commit", "-q", "-m", full], cwd=root, check=True, capture_output=True, env=env
+    )
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()

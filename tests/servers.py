@@ -50,8 +50,13 @@ class HttpGitServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}/{name}"
 
     def start(self) -> None:
-        self._server = make_server("127.0.0.1", 0, self._app, server_class=_ThreadingWSGIServer,
-                                   handler_class=_QuietHandler)
+        self._server = make_server(
+            "127.0.0.1",
+            0,
+            self._app,
+            server_class=_ThreadingWSGIServer,
+            handler_class=_QuietHandler,
+        )
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
@@ -71,18 +76,28 @@ class HttpGitServer:
         path = environ.get("PATH_INFO", "")
         if not self._authorised(environ):
             self.requests.append((environ["REQUEST_METHOD"], path, 401))
-            start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="kb"'),
-                                                ("Content-Type", "text/plain")])
+            start_response(
+                "401 Unauthorized",
+                [("WWW-Authenticate", 'Basic realm="kb"'), ("Content-Type", "text/plain")],
+            )
             return [b"authentication required\n"]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        cgi_env = {key: value for key, value in environ.items()
-                   if isinstance(value, str) and key.isupper()}
-        cgi_env.update({"GIT_PROJECT_ROOT": str(self.base), "GIT_HTTP_EXPORT_ALL": "1",
-                        "REMOTE_USER": self.user, "PATH": os.environ.get("PATH", ""),
-                        "GATEWAY_INTERFACE": "CGI/1.1"})
-        done = subprocess.run(["git", "http-backend"], input=body, env=cgi_env,
-                              capture_output=True, check=False)
+        cgi_env = {
+            key: value for key, value in environ.items() if isinstance(value, str) and key.isupper()
+        }
+        cgi_env.update(
+            {
+                "GIT_PROJECT_ROOT": str(self.base),
+                "GIT_HTTP_EXPORT_ALL": "1",
+                "REMOTE_USER": self.user,
+                "PATH": os.environ.get("PATH", ""),
+                "GATEWAY_INTERFACE": "CGI/1.1",
+            }
+        )
+        done = subprocess.run(
+            ["git", "http-backend"], input=body, env=cgi_env, capture_output=True, check=False
+        )
         head, _, payload = done.stdout.partition(b"\r\n\r\n")
         if not _:
             head, _, payload = done.stdout.partition(b"\n\n")
@@ -118,9 +133,12 @@ class SshGitServer:
     def missing() -> str:
         """Why this machine cannot run the server ("" when it can)."""
         sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if Path("/usr/sbin/sshd").exists() else "")
-        for tool, found in (("sshd", sshd), ("ssh", shutil.which("ssh")),
-                            ("ssh-keygen", shutil.which("ssh-keygen")),
-                            ("ssh-agent", shutil.which("ssh-agent"))):
+        for tool, found in (
+            ("sshd", sshd),
+            ("ssh", shutil.which("ssh")),
+            ("ssh-keygen", shutil.which("ssh-keygen")),
+            ("ssh-agent", shutil.which("ssh-agent")),
+        ):
             if not found:
                 return f"{tool} is not installed (Debian/Ubuntu: openssh-server openssh-client)"
         return ""
@@ -132,10 +150,24 @@ class SshGitServer:
         self.base.mkdir(parents=True, exist_ok=True)
         os.chmod(self.base, 0o700)
         host_key = self.base / "host_ed25519"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)],
-                       check=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", self.passphrase, "-C",
-                        "kbapp-test", "-f", str(self.key)], check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True
+        )
+        subprocess.run(
+            [
+                "ssh-keygen",
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                self.passphrase,
+                "-C",
+                "kbapp-test",
+                "-f",
+                str(self.key),
+            ],
+            check=True,
+        )
         authorized = self.base / "authorized_keys"
         authorized.write_text(Path(f"{self.key}.pub").read_text())
         authorized.chmod(0o600)
@@ -156,8 +188,11 @@ class SshGitServer:
                 f"AllowUsers {self.user}\nSubsystem sftp internal-sftp\n"
                 f"SetEnv PATH={os.environ.get('PATH', '/usr/bin:/bin')}\n"
             )
-            self.process = subprocess.Popen([sshd, "-D", "-e", "-f", str(config), "-E", str(log)],
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.process = subprocess.Popen(
+                [sshd, "-D", "-e", "-f", str(config), "-E", str(log)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and self.process.poll() is None:
                 try:
@@ -201,15 +236,23 @@ class SshAgent:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(["ssh-agent", "-D", "-a", str(self.socket)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            ["ssh-agent", "-D", "-a", str(self.socket)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while not self.socket.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def listed_keys(self) -> str:
-        done = subprocess.run(["ssh-add", "-l"], env=dict(os.environ, SSH_AUTH_SOCK=str(self.socket)),
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["ssh-add", "-l"],
+            env=dict(os.environ, SSH_AUTH_SOCK=str(self.socket)),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         return done.stdout
 
     def stop(self) -> None:

@@ -31,13 +31,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
-from kbapp.sync import conflicts
-from kbapp.sync import refused
-from kbapp.sync import sync
 from kbapp.errors import KbError, PolicyError
-from kbapp.trust.policy import conflict_marker_line
 from kbapp.settings import Settings
+from kbapp.sync import conflicts, refused, sync
+from kbapp.trust.policy import conflict_marker_line
 from kbapp.workspace import Workspace
 
 PEOPLE = {
@@ -82,19 +81,28 @@ class Simulation:
     def setup(self) -> None:
         run_git(self.base, "init", "-q", "--bare", "--initial-branch=main", str(self.remote))
         if self.hook:
-            subprocess.run([sys.executable, "-m", "kbapp", "server-hook", "install",
-                            str(self.remote)], check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "kbapp", "server-hook", "install", str(self.remote)],
+                check=True,
+                capture_output=True,
+            )
         ana_root = self.base / "ana"
         if self.disk_full and hasattr(os, "geteuid") and os.geteuid() == 0:
             mount = self.base / "disk"
             mount.mkdir()
-            mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs",
-                                      str(mount)], capture_output=True, check=False)
+            mounted = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)],
+                capture_output=True,
+                check=False,
+            )
             if mounted.returncode == 0:
                 self.disk = mount
                 ana_root = mount / "ana"
         self.ana = Workspace.init(
-            ana_root, "Simulated KB", ["internal", "partner"], settings=PEOPLE["ana"],
+            ana_root,
+            "Simulated KB",
+            ["internal", "partner"],
+            settings=PEOPLE["ana"],
             domains={"internal": ["internal.example"], "partner": ["partner.example"]},
         )
         run_git(self.ana.root, "remote", "add", "origin", str(self.remote))
@@ -104,9 +112,13 @@ class Simulation:
         self.jo = sync.clone(str(self.remote), self.base / "jo", PEOPLE["jo"])
         self.sam = self.base / "sam"
         run_git(self.base, "clone", "-q", str(self.remote), str(self.sam))
-        for key, value in (("user.name", "Sam Plain"), ("user.email", "sam@partner.example"),
-                           ("merge.kbapp.driver", sync.driver_command()),
-                           ("pull.rebase", "false"), ("commit.gpgsign", "false")):
+        for key, value in (
+            ("user.name", "Sam Plain"),
+            ("user.email", "sam@partner.example"),
+            ("merge.kbapp.driver", sync.driver_command()),
+            ("pull.rebase", "false"),
+            ("commit.gpgsign", "false"),
+        ):
             run_git(self.sam, "config", key, value)
 
     def close(self) -> None:
@@ -121,8 +133,19 @@ class Simulation:
 
     def run(self) -> None:
         self.setup()
-        actions = ["create", "same_line", "section", "front_matter", "front_matter", "rename",
-                   "delete", "sync", "sync", "sync", "resolve"]
+        actions = [
+            "create",
+            "same_line",
+            "section",
+            "front_matter",
+            "front_matter",
+            "rename",
+            "delete",
+            "sync",
+            "sync",
+            "sync",
+            "resolve",
+        ]
         if self.hook:
             actions.append("refused")
         if self.disk is not None:
@@ -152,8 +175,10 @@ class Simulation:
 
     def check(self) -> None:
         remote_head = run_git(self.remote, "rev-parse", "main").stdout.strip()
-        trees = {a: run_git(self._root(a), "rev-parse", "HEAD^{tree}").stdout.strip()
-                 for a in ("ana", "jo", "sam")}
+        trees = {
+            a: run_git(self._root(a), "rev-parse", "HEAD^{tree}").stdout.strip()
+            for a in ("ana", "jo", "sam")
+        }
         assert len(set(trees.values())) == 1, f"seed {self.seed}: trees differ {trees}"
         for actor in ("ana", "jo", "sam"):
             status = run_git(self._root(actor), "status", "--porcelain").stdout
@@ -235,9 +260,12 @@ class Simulation:
             slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
             path = self.sam / "runbooks" / f"{slug}.md"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(f"---\ntitle: {title}\ntype: runbook\nstatus: draft\ntags:\n  - "
-                            f"{self.rng.choice(WORDS)}\n---\n# {title}\n\n"
-                            + "".join(f"{s}\n\nText.\n\n" for s in SECTIONS), encoding="utf-8")
+            path.write_text(
+                f"---\ntitle: {title}\ntype: runbook\nstatus: draft\ntags:\n  - "
+                f"{self.rng.choice(WORDS)}\n---\n# {title}\n\n"
+                + "".join(f"{s}\n\nText.\n\n" for s in SECTIONS),
+                encoding="utf-8",
+            )
             run_git(self.sam, "add", "-A")
             run_git(self.sam, "commit", "-qm", f"Create: {title}")
             self.saved.append(self._head("sam"))
@@ -292,10 +320,16 @@ class Simulation:
             elif kind == "status":
                 doc.set("status", self.rng.choice(STATUSES))
             elif kind == "reviewed":
-                doc.set_review(last_reviewed=f"2026-{self.rng.randint(1, 12):02d}-"
-                               f"{self.rng.randint(1, 28):02d}", reviewed_by=PEOPLE[actor].user_email)
+                doc.set_review(
+                    last_reviewed=f"2026-{self.rng.randint(1, 12):02d}-"
+                    f"{self.rng.randint(1, 28):02d}",
+                    reviewed_by=PEOPLE[actor].user_email,
+                )
             else:
-                doc.set("owner_org", self.rng.choice(["internal", "partner"]) + str(self.rng.randint(0, 3)))
+                doc.set(
+                    "owner_org",
+                    self.rng.choice(["internal", "partner"]) + str(self.rng.randint(0, 3)),
+                )
             try:
                 result = ws.save(doc)
             except PolicyError as exc:
@@ -309,12 +343,19 @@ class Simulation:
             if not text.startswith("---\n"):
                 return text
             end = text.find("\n---\n", 4)
-            front, rest = text[: end + 1], text[end + 1:]
+            front, rest = text[: end + 1], text[end + 1 :]
             if kind == "tag" and "\ntags:\n" in front:
-                front = front.replace("\ntags:\n", f"\ntags:\n  - sam{self.rng.randint(0, 99)}\n", 1)
+                front = front.replace(
+                    "\ntags:\n", f"\ntags:\n  - sam{self.rng.randint(0, 99)}\n", 1
+                )
             elif kind == "status" and re.search(r"^status: .*$", front, re.M):
-                front = re.sub(r"^status: .*$", f"status: {self.rng.choice(STATUSES)}", front,
-                               count=1, flags=re.M)
+                front = re.sub(
+                    r"^status: .*$",
+                    f"status: {self.rng.choice(STATUSES)}",
+                    front,
+                    count=1,
+                    flags=re.M,
+                )
             else:
                 front = re.sub(r"^owner_org: .*\n", "", front, flags=re.M)
                 front += f"owner_org: partner{self.rng.randint(0, 3)}\n"
@@ -393,18 +434,28 @@ class Simulation:
     # ------------------------------------------------------------------ refused pushes
 
     #: what the hook refuses, by kind: (path, bytes committed, the fixed text)
-    _REFUSED = {
-        "secret": ("scripts/env-{n}.sh", b"export PGPASSWORD=s3cr3t-Value{n}\n",
-                   "export PGPASSWORD=$(vault read db/{n})\n"),
-        "encoding": ("notes/latin-{n}.md", b"# Caf\xe9 {n}\n\nNot UTF-8.\n",
-                     "# Cafe {n}\n\nUTF-8 now.\n"),
-        "status": ("runbooks/bad-status-{n}.md",
-                   b"---\ntitle: Bad status {n}\nstatus: finished\n---\n# Bad status {n}\n",
-                   "---\ntitle: Bad status {n}\nstatus: draft\n---\n# Bad status {n}\n"),
-        "huge": ("runbooks/huge-{n}.md",
-                 b"---\ntitle: Huge {n}\nreview:\n  interval_days: 99999999999999999999999\n"
-                 b"---\n# Huge {n}\n",
-                 "---\ntitle: Huge {n}\nreview:\n  interval_days: 90\n---\n# Huge {n}\n"),
+    _REFUSED: ClassVar[dict[str, tuple[str, bytes, str]]] = {
+        "secret": (
+            "scripts/env-{n}.sh",
+            b"export PGPASSWORD=s3cr3t-Value{n}\n",
+            "export PGPASSWORD=$(vault read db/{n})\n",
+        ),
+        "encoding": (
+            "notes/latin-{n}.md",
+            b"# Caf\xe9 {n}\n\nNot UTF-8.\n",
+            "# Cafe {n}\n\nUTF-8 now.\n",
+        ),
+        "status": (
+            "runbooks/bad-status-{n}.md",
+            b"---\ntitle: Bad status {n}\nstatus: finished\n---\n# Bad status {n}\n",
+            "---\ntitle: Bad status {n}\nstatus: draft\n---\n# Bad status {n}\n",
+        ),
+        "huge": (
+            "runbooks/huge-{n}.md",
+            b"---\ntitle: Huge {n}\nreview:\n  interval_days: 99999999999999999999999\n"
+            b"---\n# Huge {n}\n",
+            "---\ntitle: Huge {n}\nreview:\n  interval_days: 90\n---\n# Huge {n}\n",
+        ),
     }
 
     def _refused(self, actor: str) -> None:
@@ -436,9 +487,14 @@ class Simulation:
                 continue
             name = Path(path).name
             number = (re.findall(r"(\d+)\.\w+$", name) or ["0"])[0]
-            fixed = next((t[2] for t in self._REFUSED.values()
-                          if name.endswith(Path(t[0]).name.format(n=number))),
-                         "# Fixed {n}\n\nNothing secret.\n")
+            fixed = next(
+                (
+                    t[2]
+                    for t in self._REFUSED.values()
+                    if name.endswith(Path(t[0]).name.format(n=number))
+                ),
+                "# Fixed {n}\n\nNothing secret.\n",
+            )
             target.write_text(fixed.format(n=number), encoding="utf-8")
         self.refusals += 1
         self.log.append(f"{actor} took {report.paths} out of {report.rewritten} commits")
@@ -490,7 +546,9 @@ class Simulation:
             env["KBAPP_SYNC_CRASH_AT"] = point
         process = subprocess.Popen(
             [sys.executable, "-m", "kbapp", "--kb", str(root), "--quiet", "sync", "--json"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         if point == "timer":
@@ -514,8 +572,9 @@ class Simulation:
     def _sam_sync(self) -> None:
         """The plain-git partner: pull (merge, with kbapp's driver), settle conflicts by
         taking a side, push; a rejected push waits for the next pull."""
-        pulled = run_git(self.sam, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main",
-                         check=False)
+        pulled = run_git(
+            self.sam, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main", check=False
+        )
         if pulled.returncode != 0:
             unmerged: dict[str, set[int]] = {}
             for line in run_git(self.sam, "ls-files", "-u").stdout.splitlines():
@@ -524,12 +583,13 @@ class Simulation:
             if not unmerged:
                 raise AssertionError(f"seed {self.seed}: sam's pull failed: {pulled.stderr}")
             self.plain_conflicts += len(unmerged)
-            for path, stages in unmerged.items():
+            for path, _stages in unmerged.items():
                 # a careful engineer takes one side's file as that side committed it (for
                 # rename conflicts git's own stages can hold a two-way merge with markers)
                 commit = self.rng.choice(["HEAD", "MERGE_HEAD"])
-                shown = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=self.sam,
-                                       capture_output=True)
+                shown = subprocess.run(
+                    ["git", "show", f"{commit}:{path}"], cwd=self.sam, capture_output=True
+                )
                 if shown.returncode == 0:
                     (self.sam / path).parent.mkdir(parents=True, exist_ok=True)
                     (self.sam / path).write_bytes(shown.stdout)
@@ -552,15 +612,19 @@ def markers_in_history(repo: Path) -> list[str]:
             blobs[sha] = path
     if not blobs:
         return []
-    batch = subprocess.run(["git", "cat-file", "--batch"], cwd=repo,
-                           input=("\n".join(blobs) + "\n").encode(),
-                           capture_output=True, check=True).stdout
+    batch = subprocess.run(
+        ["git", "cat-file", "--batch"],
+        cwd=repo,
+        input=("\n".join(blobs) + "\n").encode(),
+        capture_output=True,
+        check=True,
+    ).stdout
     found = []
     offset = 0
     while offset < len(batch):
         header_end = batch.index(b"\n", offset)
         sha, _kind, size = batch[offset:header_end].decode().split()
-        body = batch[header_end + 1: header_end + 1 + int(size)]
+        body = batch[header_end + 1 : header_end + 1 + int(size)]
         offset = header_end + 1 + int(size) + 1
         if conflict_marker_line(body.decode("utf-8", errors="replace")) is not None:
             found.append(f"{blobs[sha]} ({sha[:10]})")
@@ -575,8 +639,9 @@ def cut_short_in_history(repo: Path) -> list[str]:
     for line in objects:
         sha, _, path = line.partition(" ")
         if path.endswith(".md"):
-            data = subprocess.run(["git", "cat-file", "blob", sha], cwd=repo,
-                                  capture_output=True, check=True).stdout
+            data = subprocess.run(
+                ["git", "cat-file", "blob", sha], cwd=repo, capture_output=True, check=True
+            ).stdout
             if data and not data.endswith(b"\n"):
                 found.append(f"{path} ({sha[:10]})")
     return found

@@ -26,9 +26,19 @@ tags:
 
 
 def _fill(kb: Workspace) -> None:
-    write_doc(kb, "a/one.md", DOC.format(n=1, type="sop", status="published", org="internal", tag="failover"))
-    write_doc(kb, "a/two.md", DOC.format(n=2, type="runbook", status="draft", org="partner", tag="postgres"))
-    write_doc(kb, "b/three.md", DOC.format(n=3, type="sop", status="draft", org="partner", tag="Failover"))
+    write_doc(
+        kb,
+        "a/one.md",
+        DOC.format(n=1, type="sop", status="published", org="internal", tag="failover"),
+    )
+    write_doc(
+        kb,
+        "a/two.md",
+        DOC.format(n=2, type="runbook", status="draft", org="partner", tag="postgres"),
+    )
+    write_doc(
+        kb, "b/three.md", DOC.format(n=3, type="sop", status="draft", org="partner", tag="Failover")
+    )
 
 
 def test_refresh_finds_added_modified_and_removed(kb: Workspace) -> None:
@@ -95,7 +105,9 @@ def test_catalog_from_another_version_is_rebuilt(kb: Workspace) -> None:
     db = kb.catalog.db_path
     kb.catalog.close()
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 5),))
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 5),)
+        )
     catalog = Catalog(db)
     assert catalog.count() == 0
     assert catalog.get_meta("schema_version") == str(SCHEMA_VERSION)
@@ -127,9 +139,15 @@ def test_refreshes_from_several_processes_at_once_agree(kb: Workspace) -> None:
         "print(len(Catalog(Path(sys.argv[2])).refresh(root, paths).added))\n"
     )
     db = kb.data_dir / "catalog.sqlite"
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(kb.root), str(db)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(kb.root), str(db)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _out, err in outputs]
     added = sorted(int(out) for out, _err in outputs)
@@ -141,8 +159,11 @@ def test_outline_rows_and_the_shelf_are_core(kb: Workspace) -> None:
     """What the browse panel shows comes from the core: the catalog's rows, the shelf's file."""
     from kbapp.settings import Shelf
 
-    write_doc(kb, "sops/vpn.md", "---\nid: kb-0000aa01\ntitle: VPN\ntype: sop\nsystems: [vpn, fw]\n"
-                                 "---\n# VPN\n")
+    write_doc(
+        kb,
+        "sops/vpn.md",
+        "---\nid: kb-0000aa01\ntitle: VPN\ntype: sop\nsystems: [vpn, fw]\n---\n# VPN\n",
+    )
     kb.refresh()
     rows = {row[0]: row for row in kb.catalog.outline_rows()}
     assert rows["sops/vpn.md"] == ("sops/vpn.md", "VPN", "sop", ["vpn", "fw"])

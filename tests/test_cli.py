@@ -13,10 +13,21 @@ from kbapp.workspace import Workspace
 
 def test_init_new_list_show_lint_round(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     kb = tmp_path / "kb"
-    result = cli("init", kb, "--name", "Ops KB", "--org", "internal=internal.example", "--org", "partner")
+    result = cli(
+        "init", kb, "--name", "Ops KB", "--org", "internal=internal.example", "--org", "partner"
+    )
     assert result.code == 0 and result.out.strip() == str(kb)
-    result = cli("--kb", kb, "new", "--type", "troubleshooting", "--title", "Payments API returns HTTP 503",
-                 "--system", "payments-api")
+    result = cli(
+        "--kb",
+        kb,
+        "new",
+        "--type",
+        "troubleshooting",
+        "--title",
+        "Payments API returns HTTP 503",
+        "--system",
+        "payments-api",
+    )
     assert result.code == 0
     created = Path(result.out.strip())
     assert created == kb / "troubleshooting/payments-api-returns-http-503.md" and created.is_file()
@@ -28,9 +39,13 @@ def test_init_new_list_show_lint_round(tmp_path: Path, cli) -> None:  # type: ig
     doc_id = listed[0]["id"]
 
     shown = cli("--kb", kb, "show", doc_id)
-    assert shown.code == 0 and "Payments API returns HTTP 503" in shown.out and "payments-api" in shown.out
+    assert (
+        shown.code == 0
+        and "Payments API returns HTTP 503" in shown.out
+        and "payments-api" in shown.out
+    )
     html = cli("--kb", kb, "show", doc_id, "--html").out
-    assert "<h2 id=\"symptoms\">Symptoms</h2>" in html and "<!--" not in html
+    assert '<h2 id="symptoms">Symptoms</h2>' in html and "<!--" not in html
     assert cli("--kb", kb, "show", str(created), "--raw").out == created.read_text()
 
     lint = cli("--kb", kb, "lint", "--json")
@@ -53,8 +68,12 @@ def test_lint_exits_1_on_errors_and_names_the_line(kb: Workspace, cli) -> None: 
 def test_import_reports_what_was_guessed(kb: Workspace, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     src = tmp_path / "export"
     (src / "alerts").mkdir(parents=True)
-    (src / "alerts/DiskFull.md").write_text("# DiskFull\n## Meaning\nx\n## Impact\ny\n## Mitigation\nz\n")
-    (src / "howto.md").write_text("---\ntitle: Reset a password\ntags: accounts, sso\n---\n## Symptoms\n## Resolution\n")
+    (src / "alerts/DiskFull.md").write_text(
+        "# DiskFull\n## Meaning\nx\n## Impact\ny\n## Mitigation\nz\n"
+    )
+    (src / "howto.md").write_text(
+        "---\ntitle: Reset a password\ntags: accounts, sso\n---\n## Symptoms\n## Resolution\n"
+    )
     (src / "logo.md").write_bytes(b"\x89PNG\x00\x00")
     result = cli("--kb", kb.root, "import", src, "--into", "imported")
     assert result.code == 0
@@ -81,7 +100,9 @@ def test_import_reports_what_was_guessed(kb: Workspace, cli, tmp_path: Path) -> 
         ("kb", ["settings", "colour", "blue"], "there is no setting 'colour'"),
     ],
 )
-def test_bad_input_gives_one_clear_message(tmp_path: Path, settings, cli, setup: str, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_gives_one_clear_message(
+    tmp_path: Path, settings, cli, setup: str, args: list[str], message: str
+) -> None:  # type: ignore[no-untyped-def]
     prefix: list[str] = []
     if setup == "missing":
         prefix = ["--kb", str(tmp_path / "nope")]
@@ -115,7 +136,17 @@ def test_settings_round_trip(cli) -> None:  # type: ignore[no-untyped-def]
 def test_help_documents_every_command() -> None:
     result = run_kbapp("--help")
     assert result.returncode == 0
-    for command in ("init", "new", "import", "list", "show", "lint", "templates", "demo", "settings"):
+    for command in (
+        "init",
+        "new",
+        "import",
+        "list",
+        "show",
+        "lint",
+        "templates",
+        "demo",
+        "settings",
+    ):
         assert command in result.stdout
 
 

@@ -33,10 +33,16 @@ def test_every_corpus_file_round_trips_byte_for_byte(corpora: Path) -> None:
         ("mattrussi__gitlab-com-runbooks", None),
     ],
 )
-def test_runbook_corpora_import(kb: Workspace, corpora: Path, folder: str, expected_type: str | None) -> None:
+def test_runbook_corpora_import(
+    kb: Workspace, corpora: Path, folder: str, expected_type: str | None
+) -> None:
     source = corpora / folder
     report = import_folder(kb, source, into=folder.split("__")[0])
-    sources = [p for p in source.rglob("*.md") if not any(part.startswith(".") for part in p.relative_to(source).parts)]
+    sources = [
+        p
+        for p in source.rglob("*.md")
+        if not any(part.startswith(".") for part in p.relative_to(source).parts)
+    ]
     held = {h.source for h in report.held_back}
     assert len(report.imported) + len(report.skipped) + len(held) == len(sources)
     # Public docs show sample passwords ('hunter1'); the commit policy holds such files back
@@ -59,10 +65,16 @@ def test_support_articles_import(kb: Workspace, corpora: Path) -> None:
     from kbapp.search.index import SearchIndex
 
     phases: list[str] = []
-    report = import_folder(kb, source, into="support",
-                           progress=lambda phase, done, total: phases.append(phase))
-    assert list(dict.fromkeys(phases)) == ["Reading", "Writing", "Committing", "Cataloguing",
-                                           "Indexing"]
+    report = import_folder(
+        kb, source, into="support", progress=lambda phase, done, total: phases.append(phase)
+    )
+    assert list(dict.fromkeys(phases)) == [
+        "Reading",
+        "Writing",
+        "Committing",
+        "Cataloguing",
+        "Indexing",
+    ]
     assert _unexplained_skips(report) == []
     held = {h.source for h in report.held_back}
     assert len(report.imported) + len(report.skipped) + len(held) == 5883
@@ -71,13 +83,19 @@ def test_support_articles_import(kb: Workspace, corpora: Path) -> None:
         line = (source / finding.source).read_text(errors="replace").splitlines()[finding.line - 1]
         assert line.strip(), finding
     assert report.type_counts()["troubleshooting"] > 2000
-    docfx = next(f for f in report.imported if f.source.endswith("track-software-update-deployment-process.md"))
+    docfx = next(
+        f
+        for f in report.imported
+        if f.source.endswith("track-software-update-deployment-process.md")
+    )
     doc = kb.load(docfx.path)
     assert doc.meta["ms.date"] == "05/25/2020"  # foreign keys kept
     assert doc.last_reviewed is None and doc.review_due is not None  # a first review, scheduled
     assert kb.catalog.count() == len(report.imported)
     # The review queue is not flooded: at most a tenth is due within the next two weeks.
-    assert len(review_queue(kb.catalog.all(), kb.config, within_days=14)) <= len(report.imported) / 10
+    assert (
+        len(review_queue(kb.catalog.all(), kb.config, within_days=14)) <= len(report.imported) / 10
+    )
     # The first search after the import finds, without waiting for an index build.
     index = SearchIndex.for_workspace(kb)
     hits = index.search("mapped drives elevated command prompt").hits

@@ -13,16 +13,13 @@ from pathlib import Path
 import pytest
 from helpers import CliResult, git, write_doc
 
-from kbapp.documents import model as documents
-from kbapp.cosourcing import handover
-from kbapp.cosourcing import matrix
-from kbapp.cosourcing import onboarding
-from kbapp.cosourcing import responsibility
 from kbapp.config import CONFIG_PATH, update_config_text
-from kbapp.errors import KbError
+from kbapp.cosourcing import handover, matrix, onboarding, responsibility
+from kbapp.documents import model as documents
 from kbapp.documents.lint import lint_workspace
-from kbapp.sync.mergedriver import merge
+from kbapp.errors import KbError
 from kbapp.settings import Settings
+from kbapp.sync.mergedriver import merge
 from kbapp.workspace import Workspace
 
 TICKETS = """
@@ -38,13 +35,23 @@ org = "partner"
 """
 
 
-def doc_text(doc_id: str, title: str, doc_type: str = "runbook", *, status: str = "published",
-             org: str = "internal", systems: tuple[str, ...] = ("payments-db",),
-             extra: str = "", body: str = "") -> str:
+def doc_text(
+    doc_id: str,
+    title: str,
+    doc_type: str = "runbook",
+    *,
+    status: str = "published",
+    org: str = "internal",
+    systems: tuple[str, ...] = ("payments-db",),
+    extra: str = "",
+    body: str = "",
+) -> str:
     system_lines = "".join(f"  - {s}\n" for s in systems)
-    return (f"---\nid: {doc_id}\ntitle: {title}\ntype: {doc_type}\nstatus: {status}\n"
-            f"owner_org: {org}\nowners:\n  - someone@{org}.example\nsystems:\n{system_lines}"
-            f"{extra}---\n# {title}\n\n{body}")
+    return (
+        f"---\nid: {doc_id}\ntitle: {title}\ntype: {doc_type}\nstatus: {status}\n"
+        f"owner_org: {org}\nowners:\n  - someone@{org}.example\nsystems:\n{system_lines}"
+        f"{extra}---\n# {title}\n\n{body}"
+    )
 
 
 def _codes(kb: Workspace, path: str) -> dict[str, tuple[str, int, str]]:
@@ -55,13 +62,20 @@ def _codes(kb: Workspace, path: str) -> dict[str, tuple[str, int, str]]:
 # --------------------------------------------------------------------------- RACI and escalation
 
 
-def test_raci_and_escalation_are_parsed_with_people_mapped_to_their_organisation(kb: Workspace) -> None:
-    meta = documents.parse(doc_text(
-        "kb-10000001", "Fail over", extra="responsible:\n  - partner\naccountable: internal\n"
-        "consulted:\n  - dba@internal.example\n  - ops@partner.example\n"
-        "escalation:\n  - org: partner\n    contact: Partner DBA on-call\n    phone: '+1 555 0100'\n"
-        "    hours: 24x7\n  - org: internal\n    rotation: internal-dba\n    hours: Mon-Fri 08-18\n",
-    ).encode(), "x.md").meta
+def test_raci_and_escalation_are_parsed_with_people_mapped_to_their_organisation(
+    kb: Workspace,
+) -> None:
+    meta = documents.parse(
+        doc_text(
+            "kb-10000001",
+            "Fail over",
+            extra="responsible:\n  - partner\naccountable: internal\n"
+            "consulted:\n  - dba@internal.example\n  - ops@partner.example\n"
+            "escalation:\n  - org: partner\n    contact: Partner DBA on-call\n    phone: '+1 555 0100'\n"
+            "    hours: 24x7\n  - org: internal\n    rotation: internal-dba\n    hours: Mon-Fri 08-18\n",
+        ).encode(),
+        "x.md",
+    ).meta
     config = kb.config
     assert responsibility.orgs_for(meta, "responsible", config) == ["partner"]
     assert responsibility.orgs_for(meta, "accountable", config) == ["internal"]
@@ -74,13 +88,19 @@ def test_raci_and_escalation_are_parsed_with_people_mapped_to_their_organisation
 
 
 def test_lint_names_unknown_organisations_in_raci_and_escalation(kb: Workspace) -> None:
-    write_doc(kb, "r.md", doc_text(
-        "kb-10000002", "Bad RACI",
-        extra="responsible:\n  - partner\n  - acme\naccountable:\n  - internal\n  - partner\n"
-        "informed:\n  - someone@elsewhere.example\nconsulted: [internal]\n"
-        "escalation:\n  - org: vendor\n    contact: Vendor support\n    hours: 24x7\n"
-        "  - org: internal\n  - just a string\n",
-        body="## Meaning\n\nx\n"))
+    write_doc(
+        kb,
+        "r.md",
+        doc_text(
+            "kb-10000002",
+            "Bad RACI",
+            extra="responsible:\n  - partner\n  - acme\naccountable:\n  - internal\n  - partner\n"
+            "informed:\n  - someone@elsewhere.example\nconsulted: [internal]\n"
+            "escalation:\n  - org: vendor\n    contact: Vendor support\n    hours: 24x7\n"
+            "  - org: internal\n  - just a string\n",
+            body="## Meaning\n\nx\n",
+        ),
+    )
     codes = _codes(kb, "r.md")
     severity, line, message = codes["unknown-org:responsible[1]"]
     assert severity == "error" and line == 13 and "'acme' is not an organisation" in message
@@ -88,28 +108,44 @@ def test_lint_names_unknown_organisations_in_raci_and_escalation(kb: Workspace) 
     assert codes["unknown-org:informed[0]"][0] == "warning"
     assert codes["flow-list:consulted"][0] == "warning"
     assert codes["unknown-org:escalation[0]"][:2] == ("error", 21)
-    second = {(p.severity, p.message) for p in lint_workspace(kb, ["r.md"]).problems
-              if p.field == "escalation[1]"}
-    assert second == {("error", "give a contact or an on-call rotation"),
-                      ("warning", "say which hours this contact covers (e.g. 24x7, Mon-Fri 08:00-18:00)")}
+    second = {
+        (p.severity, p.message)
+        for p in lint_workspace(kb, ["r.md"]).problems
+        if p.field == "escalation[1]"
+    }
+    assert second == {
+        ("error", "give a contact or an on-call rotation"),
+        ("warning", "say which hours this contact covers (e.g. 24x7, Mon-Fri 08:00-18:00)"),
+    }
     assert codes["invalid-value:escalation[2]"][0] == "error"
     assert "unknown-org:responsible[0]" not in codes
 
 
 def test_a_valid_raci_and_escalation_lint_clean(kb: Workspace) -> None:
-    write_doc(kb, "ok.md", doc_text(
-        "kb-10000003", "Good RACI", "sop", status="draft",
-        extra="responsible:\n  - partner\naccountable:\n  - internal\n"
-        "informed:\n  - ana@internal.example\n"
-        "escalation:\n  - org: partner\n    contact: NOC\n    hours: 24x7\n"))
+    write_doc(
+        kb,
+        "ok.md",
+        doc_text(
+            "kb-10000003",
+            "Good RACI",
+            "sop",
+            status="draft",
+            extra="responsible:\n  - partner\naccountable:\n  - internal\n"
+            "informed:\n  - ana@internal.example\n"
+            "escalation:\n  - org: partner\n    contact: NOC\n    hours: 24x7\n",
+        ),
+    )
     assert [str(p) for p in lint_workspace(kb, ["ok.md"]).problems] == []
 
 
-def test_templates_carry_raci_and_escalation_filled_with_the_writers_organisation(kb: Workspace) -> None:
+def test_templates_carry_raci_and_escalation_filled_with_the_writers_organisation(
+    kb: Workspace,
+) -> None:
     doc = kb.draft_from_template("runbook", "etcdNoLeader", systems=["kubernetes"])
     assert doc.meta["responsible"] == ["internal"] and doc.meta["accountable"] == ["internal"]
-    assert doc.meta["escalation"] == [{"org": "internal", "contact": "ana@internal.example",
-                                       "hours": ""}]
+    assert doc.meta["escalation"] == [
+        {"org": "internal", "contact": "ana@internal.example", "hours": ""}
+    ]
     assert "consulted" not in doc.meta  # empty lists are not written
     text = documents.serialise(doc).decode()
     assert text.index("responsible:") < text.index("escalation:") < text.index("template:")
@@ -128,22 +164,64 @@ def test_templates_carry_raci_and_escalation_filled_with_the_writers_organisatio
 def matrix_kb(kb: Workspace) -> Workspace:
     """Known answers: see test_matrix_cells_and_gaps_on_a_fixture_kb."""
     R, A = "responsible:\n  - {}\n", "accountable:\n  - internal\n"
-    write_doc(kb, "a.md", doc_text("kb-20000001", "DB failover", "sop",
-                                   extra=R.format("partner") + A))
-    write_doc(kb, "b.md", doc_text("kb-20000002", "DB disk full", "runbook",
-                                   extra=R.format("partner")))
-    write_doc(kb, "c.md", doc_text("kb-20000003", "DB replication lag", "runbook",
-                                   extra=R.format("internal")))  # disagrees with b
+    write_doc(
+        kb, "a.md", doc_text("kb-20000001", "DB failover", "sop", extra=R.format("partner") + A)
+    )
+    write_doc(
+        kb, "b.md", doc_text("kb-20000002", "DB disk full", "runbook", extra=R.format("partner"))
+    )
+    write_doc(
+        kb,
+        "c.md",
+        doc_text("kb-20000003", "DB replication lag", "runbook", extra=R.format("internal")),
+    )  # disagrees with b
     write_doc(kb, "d.md", doc_text("kb-20000004", "VPN down", "runbook", systems=("vpn",)))
-    write_doc(kb, "e.md", doc_text("kb-20000005", "Patch Windows", "sop",
-                                   systems=("windows", "vpn"), extra=R.format("j@partner.example")))
-    write_doc(kb, "f.md", doc_text("kb-20000006", "Windows runbook draft", "runbook",
-                                   status="draft", systems=("windows",), extra=R.format("partner")))
-    write_doc(kb, "g.md", doc_text("kb-20000007", "Old ERP runbook", "runbook", status="retired",
-                                   systems=("erp",), extra=R.format("partner")))
+    write_doc(
+        kb,
+        "e.md",
+        doc_text(
+            "kb-20000005",
+            "Patch Windows",
+            "sop",
+            systems=("windows", "vpn"),
+            extra=R.format("j@partner.example"),
+        ),
+    )
+    write_doc(
+        kb,
+        "f.md",
+        doc_text(
+            "kb-20000006",
+            "Windows runbook draft",
+            "runbook",
+            status="draft",
+            systems=("windows",),
+            extra=R.format("partner"),
+        ),
+    )
+    write_doc(
+        kb,
+        "g.md",
+        doc_text(
+            "kb-20000007",
+            "Old ERP runbook",
+            "runbook",
+            status="retired",
+            systems=("erp",),
+            extra=R.format("partner"),
+        ),
+    )
     write_doc(kb, "h.md", doc_text("kb-20000008", "ERP error", "known-error", systems=("erp",)))
-    write_doc(kb, "i.md", doc_text("kb-20000010", "DB access", "sop",  # overlaps a: no gap
-                                   extra="responsible:\n  - internal\n  - partner\n"))
+    write_doc(
+        kb,
+        "i.md",
+        doc_text(
+            "kb-20000010",
+            "DB access",
+            "sop",  # overlaps a: no gap
+            extra="responsible:\n  - internal\n  - partner\n",
+        ),
+    )
     return kb
 
 
@@ -167,15 +245,27 @@ def test_matrix_cells_and_gaps_on_a_fixture_kb(matrix_kb: Workspace) -> None:
         ("disagreement", "payments-db", "runbook"),
         ("no-responsible", "vpn", "runbook"),
     }
-    assert "only drafts: Windows runbook draft" in gaps[("no-runbook", "windows", "runbook")].message
+    assert (
+        "only drafts: Windows runbook draft" in gaps[("no-runbook", "windows", "runbook")].message
+    )
     assert [d.doc_id for d in gaps[("no-responsible", "vpn", "runbook")].docs] == ["kb-20000004"]
     assert m.gaps[0].kind == "no-runbook" and m.gaps[-1].kind == "no-responsible"
 
 
-def test_matrix_command_writes_html_and_csv(matrix_kb: Workspace, cli: Callable[..., CliResult],
-                                            tmp_path: Path) -> None:
-    write_doc(matrix_kb, "x.md", doc_text("kb-20000009", "<script>alert(1)</script>", "runbook",
-                                          systems=("=cmd|calc",), extra="responsible:\n  - partner\n"))
+def test_matrix_command_writes_html_and_csv(
+    matrix_kb: Workspace, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    write_doc(
+        matrix_kb,
+        "x.md",
+        doc_text(
+            "kb-20000009",
+            "<script>alert(1)</script>",
+            "runbook",
+            systems=("=cmd|calc",),
+            extra="responsible:\n  - partner\n",
+        ),
+    )
     html_file, csv_file = tmp_path / "out" / "m.html", tmp_path / "m.csv"
     result = cli("--kb", matrix_kb.root, "matrix", "--html", html_file, "--csv", csv_file)
     assert result.code == 0, result.err
@@ -198,8 +288,16 @@ def test_matrix_command_writes_html_and_csv(matrix_kb: Workspace, cli: Callable[
 
 def _handover_doc(kb: Workspace) -> str:
     path = "sops/failover.md"
-    write_doc(kb, path, doc_text("kb-30000001", "Fail over", "sop",
-                                 extra="responsible:\n  - internal\naccountable:\n  - internal\n"))
+    write_doc(
+        kb,
+        path,
+        doc_text(
+            "kb-30000001",
+            "Fail over",
+            "sop",
+            extra="responsible:\n  - internal\naccountable:\n  - internal\n",
+        ),
+    )
     kb.git.commit([path], "Create: Fail over")
     return path
 
@@ -223,8 +321,14 @@ def test_a_handover_goes_through_its_steps_in_commits(kb: Workspace) -> None:
         handover.record_step(partner, path, "partner-reviewed", today=day + dt.timedelta(days=14))
         with pytest.raises(KbError, match="needs the ticket"):
             handover.record_step(partner, path, "supervised-run")
-        handover.record_step(partner, path, "supervised-run", date=dt.date(2026, 10, 2),
-                             ticket="CHG-8890", note="ran   it with Ana watching")
+        handover.record_step(
+            partner,
+            path,
+            "supervised-run",
+            date=dt.date(2026, 10, 2),
+            ticket="CHG-8890",
+            note="ran   it with Ana watching",
+        )
         with pytest.raises(KbError, match="recorded by internal; your organisation is partner"):
             handover.record_step(partner, path, "signed-off")
     state = handover.of_document(kb.load(path), kb.config)
@@ -239,8 +343,12 @@ def test_a_handover_goes_through_its_steps_in_commits(kb: Workspace) -> None:
     assert state is not None and state.complete and state.state == "complete"
     assert doc.meta["responsible"] == ["partner"]  # sign-off hands execution over
     assert doc.meta["handover"]["steps"][2] == {
-        "step": "supervised-run", "date": dt.date(2026, 10, 2), "by": "jo@partner.example",
-        "ticket": "CHG-8890", "note": "ran it with Ana watching"}
+        "step": "supervised-run",
+        "date": dt.date(2026, 10, 2),
+        "by": "jo@partner.example",
+        "ticket": "CHG-8890",
+        "note": "ran it with Ana watching",
+    }
     log = git(kb.root, "log", "--format=%ae %s", "--", path).splitlines()
     assert log == [
         "ana@internal.example Handover: signed off by the accountable organisation: Fail over",
@@ -256,12 +364,20 @@ def test_a_handover_goes_through_its_steps_in_commits(kb: Workspace) -> None:
 
 
 def test_lint_checks_a_hand_written_handover(kb: Workspace) -> None:
-    write_doc(kb, "h.md", doc_text(
-        "kb-30000002", "Hand-written", "sop", status="draft",
-        extra="accountable:\n  - internal\nhandover:\n  from: internal\n  to: vendor\n"
-        "  started: soon\n  steps:\n    - step: supervised-run\n      date: 2026-10-02\n"
-        "    - step: signed-off\n      date: 2026-10-03\n      by: jo@partner.example\n"
-        "    - step: celebrate\n"))
+    write_doc(
+        kb,
+        "h.md",
+        doc_text(
+            "kb-30000002",
+            "Hand-written",
+            "sop",
+            status="draft",
+            extra="accountable:\n  - internal\nhandover:\n  from: internal\n  to: vendor\n"
+            "  started: soon\n  steps:\n    - step: supervised-run\n      date: 2026-10-02\n"
+            "    - step: signed-off\n      date: 2026-10-03\n      by: jo@partner.example\n"
+            "    - step: celebrate\n",
+        ),
+    )
     codes = _codes(kb, "h.md")
     assert codes["unknown-org:handover.to"][0] == "error"
     assert codes["invalid-value:handover.started"][0] == "error"
@@ -272,16 +388,23 @@ def test_lint_checks_a_hand_written_handover(kb: Workspace) -> None:
 
 
 def _driver(repo: Path) -> None:
-    git(repo, "config", "merge.kbapp.driver",
-        f"{shlex.quote(sys.executable)} -m kbapp merge-driver %O %A %B %P")
+    git(
+        repo,
+        "config",
+        "merge.kbapp.driver",
+        f"{shlex.quote(sys.executable)} -m kbapp merge-driver %O %A %B %P",
+    )
 
 
 def test_handover_steps_recorded_in_two_clones_are_both_kept_after_sync(tmp_path: Path) -> None:
     remote = tmp_path / "remote.git"
-    origin = Workspace.init(tmp_path / "origin", "KB", ["internal", "partner"],
-                            settings=Settings(user_name="Ana", user_email="ana@internal.example"),
-                            domains={"internal": ["internal.example"],
-                                     "partner": ["partner.example"]})
+    origin = Workspace.init(
+        tmp_path / "origin",
+        "KB",
+        ["internal", "partner"],
+        settings=Settings(user_name="Ana", user_email="ana@internal.example"),
+        domains={"internal": ["internal.example"], "partner": ["partner.example"]},
+    )
     _handover_doc(origin)
     handover.start(origin, "kb-30000001", "partner", today=dt.date(2026, 9, 1))
     handover.record_step(origin, "kb-30000001", "knowledge-transfer", today=dt.date(2026, 9, 8))
@@ -306,39 +429,61 @@ def test_handover_steps_recorded_in_two_clones_are_both_kept_after_sync(tmp_path
         ws.refresh()
         state = handover.of_document(ws.load("kb-30000001"), ws.config)
         assert state is not None and [s.name for s in state.completed_steps] == [
-            "knowledge-transfer", "reviewed"]
+            "knowledge-transfer",
+            "reviewed",
+        ]
         assert ws.load("kb-30000001").meta["informed"] == ["partner"]
         ws.close()
 
 
 def test_merge_keeps_handover_steps_recorded_on_both_sides_and_unites_raci() -> None:
-    base = doc_text("kb-30000003", "Fail over", "sop", extra=(
-        "responsible:\n  - internal\nconsulted:\n  - internal\n"
-        "handover:\n  from: internal\n  to: partner\n  started: 2026-09-01\n  steps:\n"
-        "    - step: knowledge-transfer\n      date: 2026-09-08\n      by: ana@internal.example\n"))
-    mine = base.replace("consulted:\n  - internal\n", "consulted:\n  - internal\n  - dba@internal.example\n").replace(
+    base = doc_text(
+        "kb-30000003",
+        "Fail over",
+        "sop",
+        extra=(
+            "responsible:\n  - internal\nconsulted:\n  - internal\n"
+            "handover:\n  from: internal\n  to: partner\n  started: 2026-09-01\n  steps:\n"
+            "    - step: knowledge-transfer\n      date: 2026-09-08\n      by: ana@internal.example\n"
+        ),
+    )
+    mine = base.replace(
+        "consulted:\n  - internal\n", "consulted:\n  - internal\n  - dba@internal.example\n"
+    ).replace(
         "      by: ana@internal.example\n",
         "      by: ana@internal.example\n    - step: reviewed\n      date: 2026-09-15\n"
-        "      by: jo@partner.example\n")
-    theirs = base.replace("consulted:\n  - internal\n", "consulted:\n  - internal\n  - partner\n").replace(
+        "      by: jo@partner.example\n",
+    )
+    theirs = base.replace(
+        "consulted:\n  - internal\n", "consulted:\n  - internal\n  - partner\n"
+    ).replace(
         "      by: ana@internal.example\n",
         "      by: ana@internal.example\n    - step: reviewed\n      date: 2026-09-16\n"
-        "      by: kim@partner.example\n")
+        "      by: kim@partner.example\n",
+    )
     result = merge(base.encode(), mine.encode(), theirs.encode(), "sops/failover.md")
     assert result.clean and result.text == result.mine == result.theirs
     meta = documents.parse(result.text, "x.md").meta
     assert meta["consulted"] == ["internal", "dba@internal.example", "partner"]
     assert [(s["step"], s["by"]) for s in meta["handover"]["steps"]] == [
-        ("knowledge-transfer", "ana@internal.example"), ("reviewed", "jo@partner.example"),
-        ("reviewed", "kim@partner.example")]
+        ("knowledge-transfer", "ana@internal.example"),
+        ("reviewed", "jo@partner.example"),
+        ("reviewed", "kim@partner.example"),
+    ]
 
 
 def test_merge_of_a_handover_started_on_both_sides_keeps_the_earlier_start() -> None:
     base = doc_text("kb-30000004", "Fail over", "sop")
-    started = "handover:\n  from: internal\n  to: partner\n  started: {}\n  steps:\n" \
-              "    - step: knowledge-transfer\n      date: {}\n      by: {}\n"
-    mine = base.replace("---\n# ", started.format("2026-09-03", "2026-09-03", "a@internal.example") + "---\n# ", 1)
-    theirs = base.replace("---\n# ", started.format("2026-09-01", "2026-09-02", "b@internal.example") + "---\n# ", 1)
+    started = (
+        "handover:\n  from: internal\n  to: partner\n  started: {}\n  steps:\n"
+        "    - step: knowledge-transfer\n      date: {}\n      by: {}\n"
+    )
+    mine = base.replace(
+        "---\n# ", started.format("2026-09-03", "2026-09-03", "a@internal.example") + "---\n# ", 1
+    )
+    theirs = base.replace(
+        "---\n# ", started.format("2026-09-01", "2026-09-02", "b@internal.example") + "---\n# ", 1
+    )
     result = merge(base.encode(), mine.encode(), theirs.encode(), "x.md")
     assert result.clean, result.conflicts
     value = documents.parse(result.text, "x.md").meta["handover"]
@@ -357,18 +502,34 @@ def _with_tickets(kb: Workspace) -> None:
 
 def test_ticket_ids_render_as_links_to_their_organisations_system(kb: Workspace) -> None:
     _with_tickets(kb)
-    write_doc(kb, "t.md", doc_text("kb-40000001", "Tickets", body=(
-        "Seen in INC-20417 and PRT-4471; not `INC-1`, not [INC-2](https://x.example), "
-        "not XINC-3.\n\n```\nINC-4\n```\n")))
+    write_doc(
+        kb,
+        "t.md",
+        doc_text(
+            "kb-40000001",
+            "Tickets",
+            body=(
+                "Seen in INC-20417 and PRT-4471; not `INC-1`, not [INC-2](https://x.example), "
+                "not XINC-3.\n\n```\nINC-4\n```\n"
+            ),
+        ),
+    )
     html = kb.render(kb.load("t.md")).html
-    assert ('<a class="ticket" href="https://desk.internal.example/incident/INC-20417" '
-            'title="internal"') in html
+    assert (
+        '<a class="ticket" href="https://desk.internal.example/incident/INC-20417" title="internal"'
+    ) in html
     assert 'href="https://portal.partner.example/t/PRT-4471"' in html
     assert "<code>INC-1</code>" in html and html.count('class="ticket"') == 2
     linker = kb.ticket_linker()
-    assert linker.url("PRT-9") == "https://portal.partner.example/t/PRT-9" and linker.url("X-1") is None
+    assert (
+        linker.url("PRT-9") == "https://portal.partner.example/t/PRT-9"
+        and linker.url("X-1") is None
+    )
     snippet = linker.link_html('cause of <b class="match">INC-20417</b> was &lt;INC-5&gt;')
-    assert '<b class="match"><a class="ticket" href="https://desk.internal.example/incident/INC-20417"' in snippet
+    assert (
+        '<b class="match"><a class="ticket" href="https://desk.internal.example/incident/INC-20417"'
+        in snippet
+    )
     assert '&lt;<a class="ticket" href="https://desk.internal.example/incident/INC-5"' in snippet
 
 
@@ -380,15 +541,20 @@ def test_without_ticket_systems_nothing_is_linked(kb: Workspace) -> None:
 # --------------------------------------------------------------------------- onboarding
 
 
-def test_onboarding_reading_list_with_local_read_tracking(kb: Workspace,
-                                                          cli: Callable[..., CliResult]) -> None:
+def test_onboarding_reading_list_with_local_read_tracking(
+    kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
     write_doc(kb, "a.md", doc_text("kb-50000001", "Fail over the database", "sop"))
     write_doc(kb, "b.md", doc_text("kb-50000002", "etcdNoLeader"))
     doc = kb.draft_from_template("onboarding", "Night on-call for payments")
-    doc.body = doc.body.replace("## Reading list\n", "## Reading list\n\n"
-                                "1. [[kb-50000001]]: before your first shift\n"
-                                "2. [the etcd runbook](../b.md)\n"
-                                "3. Shadow a night shift with [[kb-50000001|the DBA]]\n", 1)
+    doc.body = doc.body.replace(
+        "## Reading list\n",
+        "## Reading list\n\n"
+        "1. [[kb-50000001]]: before your first shift\n"
+        "2. [the etcd runbook](../b.md)\n"
+        "3. Shadow a night shift with [[kb-50000001|the DBA]]\n",
+        1,
+    )
     kb.save(doc)
     before = git(kb.root, "status", "--porcelain"), git(kb.root, "rev-parse", "HEAD")
     state = onboarding.progress(kb, doc.id)
@@ -417,9 +583,20 @@ def test_handover_commands(kb: Workspace, cli: Callable[..., CliResult]) -> None
     root = kb.root
     started = cli("--kb", root, "handover", "start", "kb-30000001", "--to", "partner")
     assert started.code == 0, started.err
-    step = cli("--kb", root, "handover", "step", "kb-30000001", "knowledge-transfer",
-               "--date", "2026-09-08")
-    assert step.code == 0 and step.out.strip() == "1/4, next: receiving organisation reviewed the document"
+    step = cli(
+        "--kb",
+        root,
+        "handover",
+        "step",
+        "kb-30000001",
+        "knowledge-transfer",
+        "--date",
+        "2026-09-08",
+    )
+    assert (
+        step.code == 0
+        and step.out.strip() == "1/4, next: receiving organisation reviewed the document"
+    )
     wrong = cli("--kb", root, "handover", "step", "kb-30000001", "reviewed")
     assert wrong.code == 1 and "recorded by partner" in wrong.err
     bad = cli("--kb", root, "handover", "step", "kb-30000001", "dance")
@@ -437,7 +614,9 @@ def test_config_tickets_round_trip_through_update_config_text(kb: Workspace) -> 
     assert 'pattern = "INC-\\\\d+"' in text
 
 
-def test_health_report_has_a_handover_section_with_ticket_links(kb: Workspace, tmp_path: Path) -> None:
+def test_health_report_has_a_handover_section_with_ticket_links(
+    kb: Workspace, tmp_path: Path
+) -> None:
     from kbapp.lifecycle.report import build_report, render_html, write_csv
 
     _with_tickets(kb)
@@ -446,18 +625,28 @@ def test_health_report_has_a_handover_section_with_ticket_links(kb: Workspace, t
     handover.record_step(kb, path, "knowledge-transfer", today=dt.date(2026, 9, 8))
     with _as(kb, "Jo", "jo@partner.example") as partner:
         handover.record_step(partner, path, "reviewed", today=dt.date(2026, 9, 9))
-        handover.record_step(partner, path, "supervised-run", ticket="INC-20417",
-                             date=dt.date(2026, 9, 10))
+        handover.record_step(
+            partner, path, "supervised-run", ticket="INC-20417", date=dt.date(2026, 9, 10)
+        )
     report = build_report(kb, today=dt.date(2026, 9, 30))
     [row] = report.handovers
     assert (row.doc.doc_id, row.from_org, row.to_org, row.done, row.total, row.complete) == (
-        "kb-30000001", "internal", "partner", 3, 4, False)
+        "kb-30000001",
+        "internal",
+        "partner",
+        3,
+        4,
+        False,
+    )
     assert row.next_step == "Signed off by the accountable organisation" and row.idle_days == 20
     assert report.handovers_open == [row]
     page = render_html(report)
-    section = page[page.index('<section id="handovers">'):page.index('<section id="gaps">')]
+    section = page[page.index('<section id="handovers">') : page.index('<section id="gaps">')]
     assert "internal → partner" in section and "3/4" in section
-    assert '<a class="ticket" href="https://desk.internal.example/incident/INC-20417">INC-20417</a>' in section
+    assert (
+        '<a class="ticket" href="https://desk.internal.example/incident/INC-20417">INC-20417</a>'
+        in section
+    )
     assert "handovers in progress" in page
     written = {p.name: p for p in write_csv(report, tmp_path / "csv")}
     lines = written["handovers.csv"].read_text().splitlines()
@@ -470,13 +659,29 @@ def test_ticket_ids_are_searched_as_identifiers(kb: Workspace) -> None:
 
     from kbapp.search import SearchIndex
 
-    write_doc(kb, "post-incident/vpn.md", front(
-        "kb-0000a001", "Site-to-site VPN outage", "post-incident",
-        extra="incidents:\n  - PRT-4471") + "The tunnel dropped after ISP maintenance.\n")
-    write_doc(kb, "runbooks/vpn.md", front("kb-0000a002", "VPN tunnel down", "runbook")
-              + "Seen in INC-20417 and PRT-4471; restart the tunnel.\n")
-    write_doc(kb, "runbooks/other.md", front("kb-0000a003", "Disk full", "runbook")
-              + "Ticket INC-20418 was about a disk, 4471 bytes left.\n")
+    write_doc(
+        kb,
+        "post-incident/vpn.md",
+        front(
+            "kb-0000a001",
+            "Site-to-site VPN outage",
+            "post-incident",
+            extra="incidents:\n  - PRT-4471",
+        )
+        + "The tunnel dropped after ISP maintenance.\n",
+    )
+    write_doc(
+        kb,
+        "runbooks/vpn.md",
+        front("kb-0000a002", "VPN tunnel down", "runbook")
+        + "Seen in INC-20417 and PRT-4471; restart the tunnel.\n",
+    )
+    write_doc(
+        kb,
+        "runbooks/other.md",
+        front("kb-0000a003", "Disk full", "runbook")
+        + "Ticket INC-20418 was about a disk, 4471 bytes left.\n",
+    )
     git(kb.root, "add", "-A")
     git(kb.root, "commit", "-q", "-m", "tickets")
     index = SearchIndex.for_workspace(kb)

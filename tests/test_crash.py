@@ -78,8 +78,11 @@ IMPORT_RUN = textwrap.dedent(
 
 def _spawn(script: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
+        [sys.executable, "-c", script, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 
@@ -120,8 +123,9 @@ def _assert_sound(root: Path) -> Workspace:
     """Open (and so repair) the knowledge base and check everything a user relies on."""
     ws = Workspace.open(root, Settings(user_name="Checker", user_email="check@internal.example"))
     assert git(root, "status", "--porcelain", "--untracked-files=all") == ""
-    subprocess.run(["git", "fsck", "--strict", "--no-progress"], cwd=root, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "fsck", "--strict", "--no-progress"], cwd=root, check=True, capture_output=True
+    )
     assert not (root / ".git/index.lock").exists()
     ws.refresh()
     paths = ws.document_paths()
@@ -189,7 +193,9 @@ def test_sigkill_during_import_then_import_again_completes(kb: Workspace, tmp_pa
             states[state] = states.get(state, 0) + 1
         _assert_sound(root).close()
     ws = Workspace.open(root, Settings(user_name="Checker", user_email="check@internal.example"))
-    import_folder_again = __import__("kbapp.documents.importer", fromlist=["import_folder"]).import_folder
+    import_folder_again = __import__(
+        "kbapp.documents.importer", fromlist=["import_folder"]
+    ).import_folder
     import_folder_again(ws, src, "imported")
     ws.close()
     ws = _assert_sound(root)
@@ -209,8 +215,9 @@ def test_interrupted_commit_is_finished_on_open(kb: Workspace) -> None:
     doc.body += "\nAn edit that was written but not committed.\n"
     full = kb.root / doc.path
     documents.write(doc, full)
-    (kb.data_dir / "pending.json").write_text(json.dumps(
-        {"kind": "save", "pid": 1, "message": "Update: Half saved", "paths": [doc.path]}))
+    (kb.data_dir / "pending.json").write_text(
+        json.dumps({"kind": "save", "pid": 1, "message": "Update: Half saved", "paths": [doc.path]})
+    )
     (kb.root / ".git/index.lock").write_text("")
     (full.parent / f".{full.name}.abc123.kbtmp").write_text("partial")
     kb.close()
@@ -263,8 +270,12 @@ def _assert_unchanged(kb: Workspace, path: str, data: bytes, head: str) -> None:
 
 def test_file_size_limit_at_save_gives_a_clear_error_and_keeps_the_original(kb: Workspace) -> None:
     path, data, head = _saved_doc(kb)
-    proc = subprocess.run([sys.executable, "-c", SAVE_BIG, str(kb.root), path, "200000"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", SAVE_BIG, str(kb.root), path, "200000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     result = json.loads(proc.stdout)
     assert result == {"saved": False, "reason": "too-large", "message": result["message"]}
     assert "The file on disk is unchanged" in result["message"] and path in result["message"]
@@ -274,8 +285,9 @@ def test_file_size_limit_at_save_gives_a_clear_error_and_keeps_the_original(kb: 
 def _userns_available() -> bool:
     if shutil.which("unshare") is None:
         return False
-    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"],
-                           capture_output=True)
+    probe = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "true"], capture_output=True
+    )
     return probe.returncode == 0
 
 
@@ -284,7 +296,9 @@ def _run_in_namespace(shell: str, *args: str) -> subprocess.CompletedProcess[str
     mount read-only binds and small tmpfs without touching the real system."""
     return subprocess.run(
         ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", shell, "sh", *args],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -294,16 +308,28 @@ def test_read_only_folder_at_save_gives_a_clear_error_and_keeps_the_original(kb:
     if os.geteuid() != 0:
         folder.chmod(0o555)
         try:
-            proc = subprocess.run([sys.executable, "-c", SAVE_BIG, str(kb.root), path, "0"],
-                                  capture_output=True, text=True, timeout=60)
+            proc = subprocess.run(
+                [sys.executable, "-c", SAVE_BIG, str(kb.root), path, "0"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
         finally:
             folder.chmod(0o755)
         expected = {"permission"}
     else:  # root writes through permission bits: make the folder a read-only mount instead
         if not _userns_available():
-            pytest.skip("running as root without user namespaces: no way to make a folder read-only")
-        proc = _run_in_namespace('mount --bind -o ro "$1" "$1" && exec "$2" -c "$3" "$4" "$5" 0',
-                                 str(folder), sys.executable, SAVE_BIG, str(kb.root), path)
+            pytest.skip(
+                "running as root without user namespaces: no way to make a folder read-only"
+            )
+        proc = _run_in_namespace(
+            'mount --bind -o ro "$1" "$1" && exec "$2" -c "$3" "$4" "$5" 0',
+            str(folder),
+            sys.executable,
+            SAVE_BIG,
+            str(kb.root),
+            path,
+        )
         expected = {"read-only"}
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
@@ -316,8 +342,13 @@ def test_whole_knowledge_base_read_only_opens_and_refuses_saves_clearly(kb: Work
     path, data, head = _saved_doc(kb)
     if not _userns_available():
         pytest.skip("needs user namespaces for a read-only mount")
-    proc = _run_in_namespace('mount --bind -o ro "$1" "$1" && exec "$2" -c "$3" "$1" "$4" 0',
-                             str(kb.root), sys.executable, SAVE_BIG, path)
+    proc = _run_in_namespace(
+        'mount --bind -o ro "$1" "$1" && exec "$2" -c "$3" "$1" "$4" 0',
+        str(kb.root),
+        sys.executable,
+        SAVE_BIG,
+        path,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["saved"] is False and result["reason"] == "read-only", result
@@ -338,8 +369,16 @@ def test_really_full_disk_at_save_keeps_the_original(kb: Workspace) -> None:
         '&& { dd if=/dev/zero of="$1/.filler" bs=4k 2>/dev/null; true; } '
         '&& "$4" -c "$5" "$6" "$7" 0 && cmp -s "$2/doc.md" "$1/$3" && echo INTACT'
     )
-    proc = _run_in_namespace(shell, str(folder), str(stash), path.rsplit("/", 1)[1],
-                             sys.executable, SAVE_BIG, str(kb.root), path)
+    proc = _run_in_namespace(
+        shell,
+        str(folder),
+        str(stash),
+        path.rsplit("/", 1)[1],
+        sys.executable,
+        SAVE_BIG,
+        str(kb.root),
+        path,
+    )
     if "mount" in proc.stderr and proc.returncode != 0:
         pytest.skip(f"tmpfs cannot be mounted here: {proc.stderr.strip()}")
     assert proc.returncode == 0, proc.stderr
@@ -356,9 +395,23 @@ def test_really_full_disk_at_save_keeps_the_original(kb: Workspace) -> None:
 def test_parallel_cli_saves_and_an_open_window_do_not_corrupt_anything(kb: Workspace) -> None:
     titles = ["Same title"] * 4 + ["Restart DNS", "Rotate certs"]
     procs = [
-        subprocess.Popen([sys.executable, "-m", "kbapp", "--kb", str(kb.root), "new",
-                          "--type", "runbook", "--title", title],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kbapp",
+                "--kb",
+                str(kb.root),
+                "new",
+                "--type",
+                "runbook",
+                "--title",
+                title,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for title in titles
     ]
     # Meanwhile the already open workspace (the window) saves too.

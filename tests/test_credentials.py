@@ -18,9 +18,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QLineEdit
 from servers import HttpGitServer, SshAgent, SshGitServer
 
+from kbapp.settings import Settings
 from kbapp.sync import sync
 from kbapp.sync.git import NO_PROMPTS, CloneCancelled, Git, Prompting
-from kbapp.settings import Settings
 from kbapp.ui.askpass import CredentialDialog, askpass_server
 from kbapp.ui.start_screen import StartWindow
 from kbapp.workspace import Workspace
@@ -69,8 +69,13 @@ def answers() -> Iterator[list[Answers]]:
 def shared_kb(tmp_path: Path, settings: Settings, bare: Path) -> Workspace:
     """Ana's knowledge base, pushed (over the file system) to ``bare``, which a server serves."""
     git(tmp_path, "init", "-q", "--bare", str(bare))
-    ana = Workspace.init(tmp_path / "ana", "Shared KB", ["internal", "partner"], settings=settings,
-                         domains={"internal": ["internal.example"], "partner": ["partner.example"]})
+    ana = Workspace.init(
+        tmp_path / "ana",
+        "Shared KB",
+        ["internal", "partner"],
+        settings=settings,
+        domains={"internal": ["internal.example"], "partner": ["partner.example"]},
+    )
     ana.create("runbook", "Restart the payments API")
     git(ana.root, "remote", "add", "origin", str(bare))
     sync.sync(ana)
@@ -109,8 +114,13 @@ def close_all(start: StartWindow) -> None:
 
 
 def test_http_clone_and_sync_ask_once_and_git_remembers(
-        qtbot, tmp_path: Path, settings: Settings, http_git: HttpGitServer,  # type: ignore[no-untyped-def]
-        credential_store: Path, answers: list[Answers]) -> None:
+    qtbot,
+    tmp_path: Path,
+    settings: Settings,
+    http_git: HttpGitServer,  # type: ignore[no-untyped-def]
+    credential_store: Path,
+    answers: list[Answers],
+) -> None:
     ana = shared_kb(tmp_path, settings, http_git.base / "kb.git")
     answers.append(Answers(["ana", "tok-3f9c"]))
     start = clone_from_start_screen(qtbot, settings, http_git.url("kb.git"), tmp_path / "jo")
@@ -131,15 +141,22 @@ def test_http_clone_and_sync_ask_once_and_git_remembers(
     assert len(prompts) == 2
     log = git(http_git.base / "kb.git", "log", "--format=%s", "main")
     assert "Create: Written by Jo over HTTP" in log
-    assert any(method == "POST" and path.endswith("git-receive-pack") and status == 200
-               for method, path, status in http_git.requests)
+    assert any(
+        method == "POST" and path.endswith("git-receive-pack") and status == 200
+        for method, path, status in http_git.requests
+    )
     close_all(start)
     ana.close()
 
 
 def test_http_wrong_password_says_so_and_keeps_nothing(
-        qtbot, tmp_path: Path, settings: Settings, http_git: HttpGitServer,  # type: ignore[no-untyped-def]
-        credential_store: Path, answers: list[Answers]) -> None:
+    qtbot,
+    tmp_path: Path,
+    settings: Settings,
+    http_git: HttpGitServer,  # type: ignore[no-untyped-def]
+    credential_store: Path,
+    answers: list[Answers],
+) -> None:
     shared_kb(tmp_path, settings, http_git.base / "kb.git").close()
     answers.append(Answers(["ana", "wrong"]))
     start = clone_from_start_screen(qtbot, settings, http_git.url("kb.git"), tmp_path / "jo")
@@ -153,8 +170,12 @@ def test_http_wrong_password_says_so_and_keeps_nothing(
 
 
 def test_cancelling_the_dialog_cancels_the_clone_cleanly(
-        qtbot, tmp_path: Path, settings: Settings, http_git: HttpGitServer,  # type: ignore[no-untyped-def]
-        answers: list[Answers]) -> None:
+    qtbot,
+    tmp_path: Path,
+    settings: Settings,
+    http_git: HttpGitServer,  # type: ignore[no-untyped-def]
+    answers: list[Answers],
+) -> None:
     shared_kb(tmp_path, settings, http_git.base / "kb.git").close()
     answers.append(Answers([None]))
     start = clone_from_start_screen(qtbot, settings, http_git.url("kb.git"), tmp_path / "jo")
@@ -168,12 +189,18 @@ def test_cancelling_the_dialog_cancels_the_clone_cleanly(
 
 
 def test_cli_without_a_terminal_never_asks_and_never_hangs(
-        tmp_path: Path, settings: Settings, http_git: HttpGitServer) -> None:
+    tmp_path: Path, settings: Settings, http_git: HttpGitServer
+) -> None:
     shared_kb(tmp_path, settings, http_git.base / "kb.git").close()
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "kbapp", "clone", http_git.url("kb.git"),
-                           str(tmp_path / "jo")], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "kbapp", "clone", http_git.url("kb.git"), str(tmp_path / "jo")],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1
     assert "no terminal or window to ask you" in done.stderr
     assert "Traceback" not in done.stderr
@@ -187,9 +214,12 @@ def test_console_prompting_follows_the_terminal() -> None:
 
     terminal = network_env(Prompting(terminal=True))
     assert terminal["GIT_TERMINAL_PROMPT"] == "1" and "BatchMode" not in terminal.get(
-        "GIT_SSH_COMMAND", "")
+        "GIT_SSH_COMMAND", ""
+    )
     quiet = network_env(NO_PROMPTS)
-    assert quiet.get("GIT_TERMINAL_PROMPT", "0") == "0" and "BatchMode=yes" in quiet["GIT_SSH_COMMAND"]
+    assert (
+        quiet.get("GIT_TERMINAL_PROMPT", "0") == "0" and "BatchMode=yes" in quiet["GIT_SSH_COMMAND"]
+    )
     window = network_env(Prompting(askpass="/x/kbapp-askpass", env={"KBAPP_ASKPASS_TOKEN": "t"}))
     assert window["GIT_ASKPASS"] == window["SSH_ASKPASS"] == "/x/kbapp-askpass"
     assert window["SSH_ASKPASS_REQUIRE"] == "force" and window["KBAPP_ASKPASS_TOKEN"] == "t"
@@ -203,7 +233,9 @@ def test_clone_reports_git_progress_and_cancel_keeps_nothing(tmp_path: Path) -> 
     source = tmp_path / "source"
     git(tmp_path, "init", "-q", str(source))
     for number in range(400):
-        (source / f"doc-{number}.md").write_text(f"# Doc {number}\n\n" + "text " * 200 * (number % 7 + 1))
+        (source / f"doc-{number}.md").write_text(
+            f"# Doc {number}\n\n" + "text " * 200 * (number % 7 + 1)
+        )
     git(source, "add", ".")
     git(source, "commit", "-qm", "many")
     url = (source / ".git").as_uri()  # file:// uses the pack protocol, with progress
@@ -215,8 +247,12 @@ def test_clone_reports_git_progress_and_cancel_keeps_nothing(tmp_path: Path) -> 
     assert (tmp_path / "copy" / "doc-399.md").is_file()
 
     with pytest.raises(CloneCancelled, match="cancelled"):
-        Git.clone(url, tmp_path / "cancelled", progress=lambda *args: seen.append(args),
-                  cancelled=lambda: len(seen) > 0)
+        Git.clone(
+            url,
+            tmp_path / "cancelled",
+            progress=lambda *args: seen.append(args),
+            cancelled=lambda: len(seen) > 0,
+        )
     assert not (tmp_path / "cancelled").exists()
 
 
@@ -239,8 +275,14 @@ def use_ssh_config(home: Path, server: SshGitServer) -> None:
 
 
 def test_ssh_clone_and_sync_ask_the_passphrase_once(
-        qtbot, tmp_path: Path, settings: Settings, ssh_git: SshGitServer,  # type: ignore[no-untyped-def]
-        ssh_agent: SshAgent, _fresh_settings: Path, answers: list[Answers]) -> None:
+    qtbot,
+    tmp_path: Path,
+    settings: Settings,
+    ssh_git: SshGitServer,  # type: ignore[no-untyped-def]
+    ssh_agent: SshAgent,
+    _fresh_settings: Path,
+    answers: list[Answers],
+) -> None:
     """The key's passphrase is asked once in the window; ssh then keeps the key unlocked in
     the user's ssh-agent (``AddKeysToAgent yes`` in their ssh config) and the sync that follows
     asks nothing. (Without an agent ssh asks once per connection, each sync.)"""
@@ -250,8 +292,13 @@ def test_ssh_clone_and_sync_ask_the_passphrase_once(
     use_ssh_config(_fresh_settings, ssh_git)
     answers.append(Answers(["open sesame"]))
     start = clone_from_start_screen(qtbot, settings, ssh_git.url(bare), tmp_path / "jo")
-    qtbot.waitUntil(lambda: start.successor is not None or
-                    (not start.chooser.busy and start.chooser.status.text() != ""), timeout=60000)
+    qtbot.waitUntil(
+        lambda: (
+            start.successor is not None
+            or (not start.chooser.busy and start.chooser.status.text() != "")
+        ),
+        timeout=60000,
+    )
     assert start.successor is not None, start.chooser.status.text()
     prompts = answers[0].asked
     assert len(prompts) == 1 and "passphrase" in prompts[0][0] and prompts[0][1]
@@ -266,8 +313,14 @@ def test_ssh_clone_and_sync_ask_the_passphrase_once(
 
 
 def test_ssh_wrong_passphrase_says_so(
-        qtbot, tmp_path: Path, settings: Settings, ssh_git: SshGitServer,  # type: ignore[no-untyped-def]
-        _fresh_settings: Path, answers: list[Answers], monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot,
+    tmp_path: Path,
+    settings: Settings,
+    ssh_git: SshGitServer,  # type: ignore[no-untyped-def]
+    _fresh_settings: Path,
+    answers: list[Answers],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     bare = tmp_path / "ssh-served" / "kb.git"
     bare.parent.mkdir()

@@ -28,11 +28,17 @@ def test_demo_builds_lints_clean_and_has_both_organisations_history(tmp_path: Pa
         assert {e.owner_org for e in entries} == {"internal", "partner"}
         assert {"draft", "in-review", "published", "retired"} <= {e.status for e in entries}
         assert {"sop", "runbook", "troubleshooting", "known-error", "post-incident"} <= {
-            e.type for e in entries}
+            e.type for e in entries
+        }
         # As of the day the demo was written, its reviews are a mix of every state.
         states = {review_state_of(e, ws.config, DEMO_DAY).state for e in entries}
-        assert {ReviewState.OK, ReviewState.DUE, ReviewState.OVERDUE, ReviewState.NEVER,
-                ReviewState.RETIRED} <= states
+        assert {
+            ReviewState.OK,
+            ReviewState.DUE,
+            ReviewState.OVERDUE,
+            ReviewState.NEVER,
+            ReviewState.RETIRED,
+        } <= states
         assert ws.config.org_names == ["internal", "partner"]
         assert ws.config.org_for_email("j.okafor@kestrel-ms.example") == "partner"
     authors = set(git(root, "log", "--format=%ae").splitlines())
@@ -66,20 +72,24 @@ def test_demo_command_and_lint_from_the_command_line(cli: Callable[..., CliResul
 
 
 def test_demo_shows_the_cosourcing_model(tmp_path: Path) -> None:
-    from kbapp.cosourcing import handover
-    from kbapp.cosourcing import matrix
-    from kbapp.cosourcing import onboarding
+    from kbapp.cosourcing import handover, matrix, onboarding
 
     with Workspace.open(ensure_demo(tmp_path), Settings()) as ws:
         found = {h.doc_id: h for h in handover.handovers(ws)}
         assert {k: (h.progress[0], h.complete) for k, h in found.items()} == {
-            "kb-1a4e7c20": (4, True), "kb-2b7d9e41": (2, False), "kb-92e5f608": (0, False)}
+            "kb-1a4e7c20": (4, True),
+            "kb-2b7d9e41": (2, False),
+            "kb-92e5f608": (0, False),
+        }
         m = matrix.matrix_for(ws)
         assert {g.kind for g in m.gaps} == {"no-runbook", "disagreement", "no-responsible"}
         assert m.cell("etcd", "runbook").responsible == ["partner"]
         path = onboarding.progress(ws, "kb-e8f90a1b")
         assert len(path.items) == 9 and all(item.doc_id for item in path.items)
-        assert ws.ticket_linker().url("PRT-4471") == "https://portal.kestrel-ms.example/tickets/PRT-4471"
+        assert (
+            ws.ticket_linker().url("PRT-4471")
+            == "https://portal.kestrel-ms.example/tickets/PRT-4471"
+        )
         html = ws.render(ws.load("kb-a43f8019")).html
         assert 'href="https://servicedesk.tidewater.example/change/CHG-8812"' in html
 

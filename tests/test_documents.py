@@ -90,7 +90,9 @@ def test_adding_front_matter_to_a_plain_file_puts_known_keys_first() -> None:
     assert doc.title == "Restart the VPN"
     doc.meta.update(tags=["vpn"], id="kb-00000001", title=doc.title, type="sop")
     out = documents.serialise(doc).decode()
-    assert out.startswith("---\nid: kb-00000001\ntitle: Restart the VPN\ntype: sop\ntags:\n  - vpn\n---\n")
+    assert out.startswith(
+        "---\nid: kb-00000001\ntitle: Restart the VPN\ntype: sop\ntags:\n  - vpn\n---\n"
+    )
     assert out.endswith("# Restart the VPN\n\nSteps.\n")
 
 
@@ -108,7 +110,9 @@ def test_fields_and_field_lines() -> None:
 
 
 def test_documents_without_front_matter_derive_what_is_needed() -> None:
-    doc = documents.parse(b"Intro\n\n## Symptoms\nx\n## Cause\ny\n## Resolution\nz\n", "a/disk-full.md")
+    doc = documents.parse(
+        b"Intro\n\n## Symptoms\nx\n## Cause\ny\n## Resolution\nz\n", "a/disk-full.md"
+    )
     assert doc.title == "Disk full"
     assert doc.type == "troubleshooting"
     assert doc.status == "draft"
@@ -117,14 +121,19 @@ def test_documents_without_front_matter_derive_what_is_needed() -> None:
 
 
 def test_hugo_and_docfx_front_matter_load() -> None:
-    hugo = documents.parse(b"---\ntitle: Alertmanager Down\nweight: 20\n---\n# AlertmanagerDown\n## Meaning\n## Impact\n", "h.md")
+    hugo = documents.parse(
+        b"---\ntitle: Alertmanager Down\nweight: 20\n---\n# AlertmanagerDown\n## Meaning\n## Impact\n",
+        "h.md",
+    )
     assert hugo.title == "Alertmanager Down" and hugo.type == "runbook"
     docfx = documents.parse(b"---\ntitle: T\nms.date: 05/25/2020\nkeywords: a, b\n---\nx", "d.md")
     assert docfx.meta["ms.date"] == "05/25/2020" and docfx.tags == ["a", "b"]
 
 
 def test_guess_type_from_headings() -> None:
-    assert documents.guess_type("## Meaning\n## Impact\n## Diagnosis\n## Mitigation\n")[0] == "runbook"
+    assert (
+        documents.guess_type("## Meaning\n## Impact\n## Diagnosis\n## Mitigation\n")[0] == "runbook"
+    )
     assert documents.guess_type("## Symptoms\n## Cause\n## Resolution\n")[0] == "troubleshooting"
     assert documents.guess_type("## Workaround\n")[0] == "known-error"
     kind, reason = documents.guess_type("nothing here")
@@ -139,12 +148,24 @@ def test_headings_ignore_code_blocks() -> None:
 def test_fenced_code_lines_follow_commonmark() -> None:
     from kbapp.documents import mdlines
 
-    body = ("a\n````md\n```\nstill code\n~~~\n````\n# b\n  ~~~\n~~~~~ x\n  ~~~~\n"
-            "text [[kb-0000000a]]\n```\nunclosed")
+    body = (
+        "a\n````md\n```\nstill code\n~~~\n````\n# b\n  ~~~\n~~~~~ x\n  ~~~~\n"
+        "text [[kb-0000000a]]\n```\nunclosed"
+    )
     kinds = [(n, k) for n, _line, k in mdlines.lines(body)]
     assert kinds == [
-        (1, "text"), (2, "fence"), (3, "code"), (4, "code"), (5, "code"), (6, "fence"),
-        (7, "text"), (8, "fence"), (9, "code"), (10, "fence"), (11, "text"), (12, "fence"),
+        (1, "text"),
+        (2, "fence"),
+        (3, "code"),
+        (4, "code"),
+        (5, "code"),
+        (6, "fence"),
+        (7, "text"),
+        (8, "fence"),
+        (9, "code"),
+        (10, "fence"),
+        (11, "text"),
+        (12, "fence"),
         (13, "code"),
     ]
     # the same rule for headings, links and the index's code field

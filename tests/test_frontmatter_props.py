@@ -20,10 +20,15 @@ from kbapp.errors import DocumentError
 
 #: KBAPP_FUZZ_EXAMPLES raises the count for a longer fuzzing run (docs/benchmarks.md).
 EXAMPLES = int(os.environ.get("KBAPP_FUZZ_EXAMPLES", "150"))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
-_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
+)
 _key = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
 _scalar = st.one_of(
     _text,
@@ -38,14 +43,37 @@ _value = st.recursive(
     max_leaves=8,
 )
 _meta = st.dictionaries(_key, _value, max_size=6)
-_body = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=200)
+_body = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=200
+)
 
 # Text that looks like Markdown with front matter, to reach deep into the parser.
 _yamlish = st.lists(
     st.one_of(
-        st.sampled_from(["---", "...", "+++", "- item", "  - nested", "key: value", "a: [1, 2",
-                         "b: {c: d}", "&anchor x", "*anchor", "!!python/object:os.system", "? complex",
-                         "date: 2026-02-30", "\t", "'quoted", '"dq', "|", ">", "# comment", ""]),
+        st.sampled_from(
+            [
+                "---",
+                "...",
+                "+++",
+                "- item",
+                "  - nested",
+                "key: value",
+                "a: [1, 2",
+                "b: {c: d}",
+                "&anchor x",
+                "*anchor",
+                "!!python/object:os.system",
+                "? complex",
+                "date: 2026-02-30",
+                "\t",
+                "'quoted",
+                '"dq',
+                "|",
+                ">",
+                "# comment",
+                "",
+            ]
+        ),
         _text,
     ),
     max_size=12,
@@ -74,15 +102,27 @@ def test_any_bytes_parse_or_fail_with_a_clear_error(data: bytes) -> None:
 
 @SETTINGS
 @given(_yamlish, _body, st.sampled_from(["\n", "\r\n"]), st.booleans())
-def test_front_matter_like_text_round_trips_byte_for_byte(front: str, body: str, newline: str, bom: bool) -> None:
+def test_front_matter_like_text_round_trips_byte_for_byte(
+    front: str, body: str, newline: str, bom: bool
+) -> None:
     text = f"---{newline}{front.replace(chr(10), newline)}{newline}---{newline}{body}"
     data = (documents.BOM if bom else b"") + text.encode("utf-8")
     doc = documents.parse(data, "fuzz.md")
     assert documents.serialise(doc) == data
     if doc.front_matter_error is None:
         assert isinstance(doc.meta, dict)
-    _ = (doc.title, doc.type, doc.status, doc.tags, doc.owners, doc.review, doc.last_reviewed,
-         doc.headings(), doc.related, doc.review_interval_days)  # properties never raise
+    _ = (
+        doc.title,
+        doc.type,
+        doc.status,
+        doc.tags,
+        doc.owners,
+        doc.review,
+        doc.last_reviewed,
+        doc.headings(),
+        doc.related,
+        doc.review_interval_days,
+    )  # properties never raise
 
 
 @SETTINGS
@@ -101,7 +141,9 @@ def test_new_front_matter_reads_back_as_written(meta: dict[str, Any], body: str)
 def test_patched_front_matter_reads_back_as_the_new_data(
     original: dict[str, Any], changes: dict[str, Any], removed: list[str], body: str
 ) -> None:
-    start = documents.parse(documents.serialise(documents.Document("f.md", dict(original), body)), "f.md")
+    start = documents.parse(
+        documents.serialise(documents.Document("f.md", dict(original), body)), "f.md"
+    )
     edited = documents.parse(documents.serialise(start), "f.md")
     for key in removed:
         edited.meta.pop(key, None)

@@ -42,14 +42,17 @@ def test_typos_initials_and_ranking() -> None:
     assert matcher.rank("qqqzzz") == []
     # Ranked: a prefix beats a word, a word beats a substring, a substring beats a typo.
     doc = Candidate(DOCUMENT, "x", "Rotate certificates")
-    assert score("rotate", doc) > score("certif", doc) > score("tate", doc) \
-        > score("rotaet", doc) > 0
+    assert (
+        score("rotate", doc) > score("certif", doc) > score("tate", doc) > score("rotaet", doc) > 0
+    )
     assert score("xyz", doc) == 0
 
 
 def test_thousands_of_titles_rank_while_typing() -> None:
-    docs = [Candidate(DOCUMENT, f"d/{i}.md", f"Article {i} about service {i % 97} failover")
-            for i in range(6000)]
+    docs = [
+        Candidate(DOCUMENT, f"d/{i}.md", f"Article {i} about service {i % 97} failover")
+        for i in range(6000)
+    ]
     matcher = Matcher(ACTIONS + docs + [Candidate(DOCUMENT, "x.md", "Replica lag on payments")])
     started = time.perf_counter()
     for query in ("r", "re", "rep", "repl", "replca", "replca l", "replca lag"):

@@ -57,12 +57,21 @@ def test_pre_commit_hook_blocks_plain_git_commits_like_kbapp_does(
     assert "runbooks/db.md:12:" in refused.stderr and "[password-assignment]" in refused.stderr
     assert git(kb.root, "rev-parse", "HEAD") == head
 
-    write_doc(kb, "runbooks/db.md", _doc("DB", "Line one.\n\nexport PGPASSWORD=$(vault read -field=pw db)\n"))
+    write_doc(
+        kb,
+        "runbooks/db.md",
+        _doc("DB", "Line one.\n\nexport PGPASSWORD=$(vault read -field=pw db)\n"),
+    )
     git(kb.root, "add", "runbooks/db.md")
     assert _git_run(kb.root, "commit", "-m", "Add db runbook").returncode == 0
 
-    write_doc(kb, "runbooks/private.md", _doc("Private", "x").replace(
-        "owner_org: partner", "owner_org: partner\nsensitivity: internal"))
+    write_doc(
+        kb,
+        "runbooks/private.md",
+        _doc("Private", "x").replace(
+            "owner_org: partner", "owner_org: partner\nsensitivity: internal"
+        ),
+    )
     git(kb.root, "add", "runbooks/private.md")
     refused = _git_run(kb.root, "commit", "-m", "internal doc")
     assert refused.returncode != 0 and "[sensitivity]" in refused.stderr
@@ -90,8 +99,15 @@ def test_policy_check_on_paths_reports_file_line_rule(
     write_doc(kb, "a.md", _doc("A", f"{SECRET_LINE}\n"))
     write_doc(kb, "b.md", _doc("B", "<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> other\n"))
     write_doc(kb, "c.md", _doc("C"))
-    result = cli("--kb", kb.root, "policy-check", "--json", kb.root / "a.md", kb.root / "b.md",
-                 kb.root / "c.md")
+    result = cli(
+        "--kb",
+        kb.root,
+        "policy-check",
+        "--json",
+        kb.root / "a.md",
+        kb.root / "b.md",
+        kb.root / "c.md",
+    )
     assert result.code == 1
     found = {(v["path"], v["line"], v["rule"]) for v in json.loads(result.out)}
     assert found == {("a.md", 10, "password-assignment"), ("b.md", 10, "conflict-marker")}
@@ -105,8 +121,10 @@ def remote(kb: Workspace, tmp_path: Path, cli: Callable[..., CliResult]) -> dict
     """A bare repository with kbapp's pre-receive hook, the internal clone (kb) and a partner
     clone made with plain git."""
     config = kb.root / ".kb/config.toml"
-    config.write_text(config.read_text() + '\n[[policy.protected]]\npaths = ["security/**"]\n'
-                      'orgs = ["internal"]\n')
+    config.write_text(
+        config.read_text() + '\n[[policy.protected]]\npaths = ["security/**"]\n'
+        'orgs = ["internal"]\n'
+    )
     write_doc(kb, "security/access.md", _doc("Access", org="internal", id="0000aaaa"))
     git(kb.root, "add", "-A")
     git(kb.root, "commit", "-q", "-m", "Protect security/")
@@ -123,7 +141,9 @@ def remote(kb: Workspace, tmp_path: Path, cli: Callable[..., CliResult]) -> dict
     return {"bare": bare, "partner": partner, "internal": kb.root}
 
 
-def _push_change(clone: Path, files: dict[str, str], message: str = "Change") -> subprocess.CompletedProcess[str]:
+def _push_change(
+    clone: Path, files: dict[str, str], message: str = "Change"
+) -> subprocess.CompletedProcess[str]:
     for relative, text in files.items():
         target = clone / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +153,9 @@ def _push_change(clone: Path, files: dict[str, str], message: str = "Change") ->
     return _git_run(clone, "push", "origin", "HEAD:main")
 
 
-def _assert_rejected(push: subprocess.CompletedProcess[str], remote: dict[str, Path], *needles: str) -> None:
+def _assert_rejected(
+    push: subprocess.CompletedProcess[str], remote: dict[str, Path], *needles: str
+) -> None:
     assert push.returncode != 0, push.stderr
     assert "push rejected" in push.stderr and "pre-receive hook declined" in push.stderr
     for needle in needles:
@@ -146,20 +168,49 @@ def _assert_rejected(push: subprocess.CompletedProcess[str], remote: dict[str, P
 @pytest.mark.parametrize(
     ("files", "needles"),
     [
-        ({"runbooks/db.md": _doc("DB", f"Intro.\n\n{SECRET_LINE}\n")},
-         ["runbooks/db.md:12:", "[password-assignment]"]),
-        ({"runbooks/internal.md": _doc("Int").replace("status: published", "status: published\nsensitivity: internal")},
-         ["runbooks/internal.md:6:", "[sensitivity]"]),
-        ({"runbooks/merge.md": _doc("M", "<<<<<<< HEAD\na\n=======\nb\n>>>>>>> x\n")},
-         ["runbooks/merge.md:10:", "[conflict-marker]"]),
-        ({"runbooks/yaml.md": "---\ntitle: [broken\n---\n# Broken\n"}, ["runbooks/yaml.md", "[front-matter]"]),
-        ({"runbooks/status.md": _doc("S").replace("status: published", "status: finished")},
-         ["status: 'finished'", "[front-matter]"]),
-        ({"security/access.md": _doc("Access", "Changed by the partner.", org="internal", id="0000aaaa")},
-         ["security/access.md", "[protected-path]", "only internal may change"]),
+        (
+            {"runbooks/db.md": _doc("DB", f"Intro.\n\n{SECRET_LINE}\n")},
+            ["runbooks/db.md:12:", "[password-assignment]"],
+        ),
+        (
+            {
+                "runbooks/internal.md": _doc("Int").replace(
+                    "status: published", "status: published\nsensitivity: internal"
+                )
+            },
+            ["runbooks/internal.md:6:", "[sensitivity]"],
+        ),
+        (
+            {"runbooks/merge.md": _doc("M", "<<<<<<< HEAD\na\n=======\nb\n>>>>>>> x\n")},
+            ["runbooks/merge.md:10:", "[conflict-marker]"],
+        ),
+        (
+            {"runbooks/yaml.md": "---\ntitle: [broken\n---\n# Broken\n"},
+            ["runbooks/yaml.md", "[front-matter]"],
+        ),
+        (
+            {"runbooks/status.md": _doc("S").replace("status: published", "status: finished")},
+            ["status: 'finished'", "[front-matter]"],
+        ),
+        (
+            {
+                "security/access.md": _doc(
+                    "Access", "Changed by the partner.", org="internal", id="0000aaaa"
+                )
+            },
+            ["security/access.md", "[protected-path]", "only internal may change"],
+        ),
         ({".kb/config.toml": "name = [unclosed\n"}, [".kb/config.toml", "[config]"]),
     ],
-    ids=["secret", "internal-doc", "conflict-marker", "bad-yaml", "bad-status", "protected", "config"],
+    ids=[
+        "secret",
+        "internal-doc",
+        "conflict-marker",
+        "bad-yaml",
+        "bad-status",
+        "protected",
+        "config",
+    ],
 )
 def test_server_rejects_bad_pushes_from_plain_git(
     remote: dict[str, Path], files: dict[str, str], needles: list[str]
@@ -170,11 +221,17 @@ def test_server_rejects_bad_pushes_from_plain_git(
 def test_server_accepts_good_pushes_and_the_owner_may_change_protected_paths(
     remote: dict[str, Path],
 ) -> None:
-    push = _push_change(remote["partner"], {"runbooks/ok.md": _doc("Fine", f"{SECRET_LINE}  # kbapp:allow-secret\n")})
+    push = _push_change(
+        remote["partner"],
+        {"runbooks/ok.md": _doc("Fine", f"{SECRET_LINE}  # kbapp:allow-secret\n")},
+    )
     assert push.returncode == 0, push.stderr
     internal = remote["internal"]
     git(internal, "pull", "-q", "--no-rebase", "origin", "main")
-    push = _push_change(internal, {"security/access.md": _doc("Access", "Changed by us.", org="internal", id="0000aaaa")})
+    push = _push_change(
+        internal,
+        {"security/access.md": _doc("Access", "Changed by us.", org="internal", id="0000aaaa")},
+    )
     assert push.returncode == 0, push.stderr
     # The partner merges that and pushes the merge: the protected change is not theirs.
     partner = remote["partner"]
@@ -190,16 +247,26 @@ def test_server_judges_by_the_rules_before_the_push_and_checks_identity(
     partner = remote["partner"]
     config = (partner / ".kb/config.toml").read_text()
     loosened = config.split("[[policy.protected]]")[0]
-    push = _push_change(partner, {".kb/config.toml": loosened,
-                                  "security/access.md": _doc("Access", "Mine now.", org="internal", id="0000aaaa")})
+    push = _push_change(
+        partner,
+        {
+            ".kb/config.toml": loosened,
+            "security/access.md": _doc("Access", "Mine now.", org="internal", id="0000aaaa"),
+        },
+    )
     _assert_rejected(push, remote, "[protected-path]")
 
     (partner / "runbooks").mkdir(exist_ok=True)
     (partner / "runbooks/forged.md").write_text(_doc("Forged", id="3333cccc"))
     git(partner, "add", "-A")
     git(partner, "commit", "-q", "-m", "Create: Forged\n\nKB-Org: internal")
-    _assert_rejected(_git_run(partner, "push", "origin", "HEAD:main"), remote, "[identity]",
-                     "KB-Org: internal", "belongs to partner")
+    _assert_rejected(
+        _git_run(partner, "push", "origin", "HEAD:main"),
+        remote,
+        "[identity]",
+        "KB-Org: internal",
+        "belongs to partner",
+    )
 
 
 def test_server_only_flags_secrets_on_added_lines(remote: dict[str, Path], tmp_path: Path) -> None:
@@ -208,7 +275,9 @@ def test_server_only_flags_secrets_on_added_lines(remote: dict[str, Path], tmp_p
     hook = bare / "hooks/pre-receive"
     hook.rename(tmp_path / "hook")
     partner = remote["partner"]
-    assert _push_change(partner, {"runbooks/old.md": _doc("Old", f"{SECRET_LINE}\n")}).returncode == 0
+    assert (
+        _push_change(partner, {"runbooks/old.md": _doc("Old", f"{SECRET_LINE}\n")}).returncode == 0
+    )
     (tmp_path / "hook").rename(hook)
     text = (partner / "runbooks/old.md").read_text() + "\nA new, harmless line.\n"
     assert _push_change(partner, {"runbooks/old.md": text}).returncode == 0
@@ -229,14 +298,27 @@ def test_audit_lists_changes_with_org_kind_and_documents(
     partner.close()
     write_doc(kb, "notes/plain.md", "# Plain\n")
     subprocess.run(["git", "add", "-A"], cwd=kb.root, check=True)
-    subprocess.run(["git", "-c", "user.email=eve@partner.example", "commit", "-q", "-m",
-                    "hand edit\n\nKB-Org: internal"], cwd=kb.root, check=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.email=eve@partner.example",
+            "commit",
+            "-q",
+            "-m",
+            "hand edit\n\nKB-Org: internal",
+        ],
+        cwd=kb.root,
+        check=True,
+    )
 
     result = cli("--kb", kb.root, "audit", "--json")
     assert result.code == 0, result.err
     entries = json.loads(result.out)
-    summary = [(e["kind"], e["org"], e["org_source"], [(d["path"], d["change"]) for d in e["documents"]])
-               for e in entries]
+    summary = [
+        (e["kind"], e["org"], e["org_source"], [(d["path"], d["change"]) for d in e["documents"]])
+        for e in entries
+    ]
     assert summary[0] == ("edit", "internal", "mismatch", [("notes/plain.md", "added")])
     assert summary[1] == ("update", "partner", "trailer", [("runbooks/dns/restart.md", "changed")])
     assert summary[2][0:2] == ("move", "internal") and summary[2][3][0][1] == "moved"
@@ -247,7 +329,9 @@ def test_audit_lists_changes_with_org_kind_and_documents(
     assert [e["subject"] for e in only_partner] == ["Update: Restart DNS"]
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
     assert json.loads(cli("--kb", kb.root, "audit", "--since", tomorrow, "--json").out) == []
-    assert len(json.loads(cli("--kb", kb.root, "audit", "--since", "2000-01-01", "--json").out)) == 5
+    assert (
+        len(json.loads(cli("--kb", kb.root, "audit", "--since", "2000-01-01", "--json").out)) == 5
+    )
     table = cli("--kb", kb.root, "audit")
     assert "internal (!)" in table.out and "runbooks/dns/restart.md (changed)" in table.out
 
@@ -269,8 +353,10 @@ def _protect_more(remote: dict[str, Path]) -> tuple[str, str]:
     internal = remote["internal"]
     before = git(internal, "rev-parse", "HEAD")
     config = internal / ".kb/config.toml"
-    config.write_text(config.read_text() + '\n[[policy.protected]]\npaths = ["policies/**"]\n'
-                      'orgs = ["internal"]\n')
+    config.write_text(
+        config.read_text() + '\n[[policy.protected]]\npaths = ["policies/**"]\n'
+        'orgs = ["internal"]\n'
+    )
     git(internal, "commit", "-q", "-am", "Protect policies/")
     git(internal, "push", "-q", "origin", "main")
     return before, git(internal, "rev-parse", "HEAD")
@@ -297,58 +383,99 @@ def test_a_hand_made_merge_or_a_forced_push_cannot_revert_the_protected_config(
     assert _push_change(partner, {"runbooks/fine.md": _doc("Fine", id="5555eeee")}).returncode == 0
 
 
-def test_the_config_is_protected_by_default_and_case_variants_count(remote: dict[str, Path]) -> None:
+def test_the_config_is_protected_by_default_and_case_variants_count(
+    remote: dict[str, Path],
+) -> None:
     partner = remote["partner"]
     config = (partner / ".kb/config.toml").read_text()
     push = _push_change(partner, {".kb/config.toml": config + '\n[synonyms]\nvpn = ["tunnel"]\n'})
     _assert_rejected(push, remote, ".kb/config.toml", "[protected-path]", "only internal")
-    for variant in ("SECURITY/access.md", "Security/new.md", ".KB/config.toml",
-                    ".kb/Config.toml."):
+    for variant in ("SECURITY/access.md", "Security/new.md", ".KB/config.toml", ".kb/Config.toml."):
         push = _push_change(partner, {variant: _doc("Sneaky", org="internal", id="0000bbbb")})
         _assert_rejected(push, remote, "[protected-path]")
     # The owning organisation still changes its rules.
     internal = remote["internal"]
-    assert _push_change(internal, {".kb/config.toml": config + '\n[synonyms]\nvpn = ["tunnel"]\n'}
-                        ).returncode == 0
+    assert (
+        _push_change(
+            internal, {".kb/config.toml": config + '\n[synonyms]\nvpn = ["tunnel"]\n'}
+        ).returncode
+        == 0
+    )
 
 
 def test_only_the_owning_organisation_changes_the_sensitivity(remote: dict[str, Path]) -> None:
     internal, partner = remote["internal"], remote["partner"]
     config = (internal / ".kb/config.toml").read_text()
-    shared_rules = config + '\n[[policy.protected]]\npaths = [".kb/config.toml"]\norgs = ["internal", "partner"]\n'
+    shared_rules = (
+        config
+        + '\n[[policy.protected]]\npaths = [".kb/config.toml"]\norgs = ["internal", "partner"]\n'
+    )
     assert _push_change(internal, {".kb/config.toml": shared_rules}).returncode == 0
     git(partner, "pull", "-q", "--no-rebase", "origin", "main")
     # The partner may edit the settings now, but not flip the sensitivity or the owner.
-    assert _push_change(partner, {".kb/config.toml": shared_rules + '\n[synonyms]\ndb = ["database"]\n'}
-                        ).returncode == 0
-    flipped = (partner / ".kb/config.toml").read_text().replace('sensitivity = "shared"', 'sensitivity = "internal"')
+    assert (
+        _push_change(
+            partner, {".kb/config.toml": shared_rules + '\n[synonyms]\ndb = ["database"]\n'}
+        ).returncode
+        == 0
+    )
+    flipped = (
+        (partner / ".kb/config.toml")
+        .read_text()
+        .replace('sensitivity = "shared"', 'sensitivity = "internal"')
+    )
     assert flipped != (partner / ".kb/config.toml").read_text()
     push = _push_change(partner, {".kb/config.toml": flipped})
-    _assert_rejected(push, remote, "[protected-setting]", "sensitivity changed from 'shared' to 'internal'")
+    _assert_rejected(
+        push, remote, "[protected-setting]", "sensitivity changed from 'shared' to 'internal'"
+    )
     owned = 'owner = "partner"\n' + (partner / ".kb/config.toml").read_text()
-    _assert_rejected(_push_change(partner, {".kb/config.toml": owned}), remote, "[protected-setting]", "owner")
+    _assert_rejected(
+        _push_change(partner, {".kb/config.toml": owned}), remote, "[protected-setting]", "owner"
+    )
     # ... and with the flip refused, an internal document is still refused.
-    push = _push_change(partner, {"runbooks/int.md": _doc("Int").replace(
-        "status: published", "status: published\nsensitivity: internal")})
+    push = _push_change(
+        partner,
+        {
+            "runbooks/int.md": _doc("Int").replace(
+                "status: published", "status: published\nsensitivity: internal"
+            )
+        },
+    )
     _assert_rejected(push, remote, "[sensitivity]")
     git(internal, "pull", "-q", "--no-rebase", "origin", "main")
-    flipped = (internal / ".kb/config.toml").read_text().replace('sensitivity = "shared"', 'sensitivity = "internal"')
+    flipped = (
+        (internal / ".kb/config.toml")
+        .read_text()
+        .replace('sensitivity = "shared"', 'sensitivity = "internal"')
+    )
     assert _push_change(internal, {".kb/config.toml": flipped}).returncode == 0
 
 
 @pytest.mark.parametrize(
     "name",
-    ["run books/db.md", "tab\there.txt", 'quote".md', "new\nline.txt", "back\\slash.txt",
-     "ünï code/x.md", " leading.txt", "trailing .txt", "-dash.txt"],
+    [
+        "run books/db.md",
+        "tab\there.txt",
+        'quote".md',
+        "new\nline.txt",
+        "back\\slash.txt",
+        "ünï code/x.md",
+        " leading.txt",
+        "trailing .txt",
+        "-dash.txt",
+    ],
 )
 def test_the_hook_scans_files_whatever_their_names(remote: dict[str, Path], name: str) -> None:
     partner = remote["partner"]
     body = _doc("Named", id="6666ffff") if name.endswith(".md") else "notes\n"
     assert _push_change(partner, {name: body}).returncode == 0  # clean first: a change next
-    _assert_rejected(_push_change(partner, {name: body + f"\n{SECRET_LINE}\n"}), remote,
-                     "[password-assignment]")
-    _assert_rejected(_push_change(partner, {name + "2": f"{SECRET_LINE}\n"}), remote,
-                     "[password-assignment]")
+    _assert_rejected(
+        _push_change(partner, {name: body + f"\n{SECRET_LINE}\n"}), remote, "[password-assignment]"
+    )
+    _assert_rejected(
+        _push_change(partner, {name + "2": f"{SECRET_LINE}\n"}), remote, "[password-assignment]"
+    )
 
 
 def test_the_hook_refuses_symbolic_links(remote: dict[str, Path], tmp_path: Path) -> None:
@@ -358,8 +485,13 @@ def test_the_hook_refuses_symbolic_links(remote: dict[str, Path], tmp_path: Path
     (partner / "passwd.md").symlink_to("/etc/passwd")
     git(partner, "add", "-A")
     git(partner, "commit", "-q", "--no-verify", "-m", "links")
-    _assert_rejected(_git_run(partner, "push", "origin", "HEAD:main"), remote,
-                     "runbooks/config.md:0:", "passwd.md:0:", "[symlink]")
+    _assert_rejected(
+        _git_run(partner, "push", "origin", "HEAD:main"),
+        remote,
+        "runbooks/config.md:0:",
+        "passwd.md:0:",
+        "[symlink]",
+    )
 
 
 @pytest.mark.parametrize(
@@ -382,7 +514,9 @@ def test_the_hook_scans_every_encoding_and_the_commit_message(
         (partner / relative).write_bytes(data)
     git(partner, "add", "-A")
     git(partner, "commit", "-q", "--no-verify", "-m", message)
-    _assert_rejected(_git_run(partner, "push", "origin", "HEAD:main"), remote, "looks like a secret")
+    _assert_rejected(
+        _git_run(partner, "push", "origin", "HEAD:main"), remote, "looks like a secret"
+    )
 
 
 def test_plain_git_hooks_refuse_a_secret_in_the_message_and_a_staged_link(
@@ -398,4 +532,8 @@ def test_plain_git_hooks_refuse_a_secret_in_the_message_and_a_staged_link(
     (kb.root / "runbooks/link.md").symlink_to("../.git/config")
     git(kb.root, "add", "-A")
     refused = _git_run(kb.root, "commit", "-m", "link")
-    assert refused.returncode != 0 and "runbooks/link.md:0:" in refused.stderr and "[symlink]" in refused.stderr
+    assert (
+        refused.returncode != 0
+        and "runbooks/link.md:0:" in refused.stderr
+        and "[symlink]" in refused.stderr
+    )

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from kbapp.documents import model as documents
-from kbapp.errors import DocumentError
 from kbapp.documents.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown
+from kbapp.errors import DocumentError
 
 CORPUS = Path(__file__).with_name("hostile")
 #: Every input must render within this (generous: the test machine may be busy).
@@ -29,8 +29,14 @@ SAFE_SCHEMES = ("http:", "https:", "mailto:", "kb:", "copy:", "ticket:")
 def _generated() -> dict[str, str]:
     row = "| " + " | ".join("cell" for _ in range(40)) + " |\n"
     return {
-        "huge-table": "| " + " | ".join(f"h{i}" for i in range(40)) + " |\n|" + "---|" * 40 + "\n" + row * 5000,
-        "big-table-still-formatted": "| a | b | c |\n|---|---|---|\n" + "| x | [l](https://ok.example) | `c` |\n" * 1500,
+        "huge-table": "| "
+        + " | ".join(f"h{i}" for i in range(40))
+        + " |\n|"
+        + "---|" * 40
+        + "\n"
+        + row * 5000,
+        "big-table-still-formatted": "| a | b | c |\n|---|---|---|\n"
+        + "| x | [l](https://ok.example) | `c` |\n" * 1500,
         "deep-list": "".join("   " * i + "1. item\n" for i in range(1000)),
         "deep-list-bullets": "".join("  " * i + "- item\n" for i in range(2000)),
         "list-100-deep": "".join("    " * i + "- item\n" for i in range(100)),
@@ -78,7 +84,11 @@ class _Checker(HTMLParser):
             squashed = "".join(html.unescape(value).split()).lower()
             if name not in allowed:
                 self.problems.append(f"attribute {name} on <{tag}>")
-            if name == "href" and ":" in squashed.split("/")[0] and not squashed.startswith(SAFE_SCHEMES):
+            if (
+                name == "href"
+                and ":" in squashed.split("/")[0]
+                and not squashed.startswith(SAFE_SCHEMES)
+            ):
                 self.problems.append(f"link to {value!r}")
             if name == "href" and squashed.startswith("//"):
                 self.problems.append(f"protocol-relative link {value!r}")
@@ -114,8 +124,19 @@ def test_hostile_input_renders_safely_and_quickly(name: str, text: str) -> None:
 
 def test_the_corpus_covers_every_kind_of_attack() -> None:
     names = {name for name, _ in CASES}
-    for expected in ("scripts.md", "links.md", "handlers.md", "svg.md", "frames.md", "tracking.md",
-                     "css.md", "billion-laughs.md", "huge-table", "deep-list", "line-10mb"):
+    for expected in (
+        "scripts.md",
+        "links.md",
+        "handlers.md",
+        "svg.md",
+        "frames.md",
+        "tracking.md",
+        "css.md",
+        "billion-laughs.md",
+        "huge-table",
+        "deep-list",
+        "line-10mb",
+    ):
         assert expected in names
     assert len(CASES) >= 30
 
@@ -127,7 +148,9 @@ def test_yaml_bombs_and_tags_are_refused_not_expanded() -> None:
         assert time.perf_counter() - started < 2
         assert doc.front_matter_error is not None, name  # reported, body still readable
         assert doc.title  # from the heading
-    assert "aliases" in str(documents.parse((CORPUS / "billion-laughs.md").read_bytes(), "b").front_matter_error)
+    assert "aliases" in str(
+        documents.parse((CORPUS / "billion-laughs.md").read_bytes(), "b").front_matter_error
+    )
 
 
 def test_formatting_survives_where_it_is_safe() -> None:
@@ -146,8 +169,11 @@ def test_formatting_survives_where_it_is_safe() -> None:
 
 def test_show_html_from_the_command_line_is_sanitised(kb, cli) -> None:  # type: ignore[no-untyped-def]
     target = kb.root / "hostile.md"
-    target.write_text((CORPUS / "handlers.md").read_text() + "\nText after.\n\n"
-                      + (CORPUS / "scripts.md").read_text())
+    target.write_text(
+        (CORPUS / "handlers.md").read_text()
+        + "\nText after.\n\n"
+        + (CORPUS / "scripts.md").read_text()
+    )
     result = cli("--kb", kb.root, "show", "--html", target)
     assert result.code == 0 and "Text after." in result.out and "hover" in result.out
     checker = _Checker()

@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 from helpers import CliResult, git
 
-from kbapp.sync import journal
-from kbapp.sync import sync
 from kbapp.errors import IdentityMissing, NotCommitted, SyncError
 from kbapp.identity import MISSING
 from kbapp.settings import Settings
+from kbapp.sync import journal, sync
 from kbapp.workspace import Workspace
 
 ANA = {"user_name": "Ana Ribeiro", "user_email": "ana@internal.example"}
@@ -29,8 +28,11 @@ def tree(root: Path) -> list[str]:
     store (git keeps what was staged until its garbage collection; nothing refers to it)."""
     if not root.exists():
         return []
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
-                  if not p.relative_to(root).as_posix().startswith(".git/objects/"))
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if not p.relative_to(root).as_posix().startswith(".git/objects/")
+    )
 
 
 def failing_hook(hooks: Path) -> Path:
@@ -51,7 +53,8 @@ def status(root: Path) -> str:
 
 
 def test_init_without_identity_stops_first_and_leaves_nothing(
-        no_identity: Path, tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    no_identity: Path, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
     target = tmp_path / "kb"
     result = cli("init", target, "--name", "Ops KB", *ORGS)
     assert result.code == 1
@@ -70,7 +73,8 @@ def test_init_without_identity_stops_first_and_leaves_nothing(
     made = cli("init", target, "--name", "Ops KB", *ORGS)
     assert made.code == 0, made.err
     assert git(target, "log", "-1", "--format=%an <%ae> / %cn <%ce>") == (
-        "Ana Ribeiro <ana@internal.example> / Ana Ribeiro <ana@internal.example>")
+        "Ana Ribeiro <ana@internal.example> / Ana Ribeiro <ana@internal.example>"
+    )
     assert "KB-Org: internal" in git(target, "log", "-1", "--format=%B")
     assert status(target) == ""
     # kbapp passes the identity with -c: nobody's git configuration was written
@@ -79,7 +83,8 @@ def test_init_without_identity_stops_first_and_leaves_nothing(
 
 
 def test_init_failing_late_takes_everything_back_and_can_run_again(
-        no_identity: Path, tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    no_identity: Path, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
     """The first commit is refused (a hook every new repository gets from the user's git
     configuration): no folder, no repository, no staged files are left; once the hook is
     gone, a second init works."""
@@ -98,8 +103,19 @@ def test_init_failing_late_takes_everything_back_and_can_run_again(
     git(existing, "init", "-q")
     (existing / ".gitignore").write_text("*.log\n")
     git(existing, "add", ".gitignore")
-    git(existing, "-c", "core.hooksPath=/dev/null", "-c", "user.name=Someone",
-        "-c", "user.email=s@example.org", "commit", "-q", "-m", "start")
+    git(
+        existing,
+        "-c",
+        "core.hooksPath=/dev/null",
+        "-c",
+        "user.name=Someone",
+        "-c",
+        "user.email=s@example.org",
+        "commit",
+        "-q",
+        "-m",
+        "start",
+    )
     before = tree(existing)
     assert cli("init", existing, "--name", "Ops KB").code == 1
     assert status(existing) == "" and (existing / ".gitignore").read_text() == "*.log\n"
@@ -108,14 +124,22 @@ def test_init_failing_late_takes_everything_back_and_can_run_again(
     (hooks / "pre-commit").unlink()
     assert cli("init", target, "--name", "Ops KB").code == 0
     assert cli("init", existing, "--name", "Ops KB").code == 0
-    assert git(existing, "log", "-1", "--format=%s %an") == "Create knowledge base: Ops KB Ana Ribeiro"
+    assert (
+        git(existing, "log", "-1", "--format=%s %an") == "Create knowledge base: Ops KB Ana Ribeiro"
+    )
 
 
 def test_commands_without_identity_change_nothing(
-        no_identity: Path, tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    no_identity: Path, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
     """Every command that commits stops before it changes anything, with the same sentence."""
-    kb = Workspace.init(tmp_path / "kb", "Ops KB", ["internal"], settings=Settings(**ANA),
-                        domains={"internal": ["internal.example"]})
+    kb = Workspace.init(
+        tmp_path / "kb",
+        "Ops KB",
+        ["internal"],
+        settings=Settings(**ANA),
+        domains={"internal": ["internal.example"]},
+    )
     doc = kb.create("runbook", "Restart the VPN gateway")
     bare = tmp_path / "shared.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))
@@ -148,33 +172,55 @@ def test_settings_identity_wins_over_gits_and_applies_live(tmp_path: Path) -> No
     """The conftest's git identity is "Test Runner"; kbapp's own settings come first, and a
     change to them applies to an open workspace at once."""
     settings = Settings()
-    kb = Workspace.init(tmp_path / "kb", "Ops KB", ["internal", "partner"], settings=settings,
-                        domains={"internal": ["internal.example"], "partner": ["partner.example"]})
-    assert git(kb.root, "log", "-1", "--format=%an <%ae>") == "Test Runner <runner@internal.example>"
+    kb = Workspace.init(
+        tmp_path / "kb",
+        "Ops KB",
+        ["internal", "partner"],
+        settings=settings,
+        domains={"internal": ["internal.example"], "partner": ["partner.example"]},
+    )
+    assert (
+        git(kb.root, "log", "-1", "--format=%an <%ae>") == "Test Runner <runner@internal.example>"
+    )
     assert kb.identity.org == "internal"  # from git's e-mail domain
 
     settings.update({"user_name": "Jo Okafor", "user_email": "jo@partner.example"})
     assert (kb.identity.name, kb.identity.email, kb.identity.org) == (
-        "Jo Okafor", "jo@partner.example", "partner")
+        "Jo Okafor",
+        "jo@partner.example",
+        "partner",
+    )
     kb.create("runbook", "Fail over the database")
-    assert git(kb.root, "log", "-1", "--format=%an <%ae>|%cn|%(trailers:key=KB-Org,valueonly)"
-               ).strip() == "Jo Okafor <jo@partner.example>|Jo Okafor|partner"
+    assert (
+        git(kb.root, "log", "-1", "--format=%an <%ae>|%cn|%(trailers:key=KB-Org,valueonly)").strip()
+        == "Jo Okafor <jo@partner.example>|Jo Okafor|partner"
+    )
     assert Settings.load().user_email == "jo@partner.example"  # written, too
     kb.close()
 
 
 def test_a_name_git_refuses_is_no_identity(no_identity: Path, tmp_path: Path) -> None:
     with pytest.raises(IdentityMissing) as raised:
-        Workspace.init(tmp_path / "kb", "Ops KB", [],
-                       settings=Settings(user_name="...", user_email="a@internal.example"))
+        Workspace.init(
+            tmp_path / "kb",
+            "Ops KB",
+            [],
+            settings=Settings(user_name="...", user_email="a@internal.example"),
+        )
     assert "disallowed characters" in raised.value.details
     assert not (tmp_path / "kb").exists()
 
 
-def test_identity_answered_later_unblocks_an_open_workspace(no_identity: Path,
-                                                            tmp_path: Path) -> None:
-    kb = Workspace.init(tmp_path / "kb", "Ops KB", ["internal"], settings=Settings(**ANA),
-                        domains={"internal": ["internal.example"]})
+def test_identity_answered_later_unblocks_an_open_workspace(
+    no_identity: Path, tmp_path: Path
+) -> None:
+    kb = Workspace.init(
+        tmp_path / "kb",
+        "Ops KB",
+        ["internal"],
+        settings=Settings(**ANA),
+        domains={"internal": ["internal.example"]},
+    )
     kb.close()
     settings = Settings()
     ws = Workspace.open(kb.root, settings)
@@ -234,7 +280,10 @@ def test_failed_commit_then_next_save_and_nothing_to_save(kb: Workspace) -> None
     third.body += "\nA third edit, with the hook gone.\n"
     kb.save(third)  # commits the two waiting saves first, each with its own message
     assert git(kb.root, "log", "-3", "--format=%s").splitlines() == [
-        "Update: Rotate the keys", "Update: Rotate the keys", "Update: Reset a VPN token"]
+        "Update: Rotate the keys",
+        "Update: Rotate the keys",
+        "Update: Reset a VPN token",
+    ]
     assert "refused" in git(kb.root, "show", f"HEAD~2:{first.path}")
     assert status(kb.root) == "" and journal.pending_paths(kb) == []
 
@@ -255,15 +304,17 @@ def test_sync_commits_a_save_whose_commit_failed(shared) -> None:  # type: ignor
     assert "Restart the pods." in git(shared.remote, "show", f"main:{path}")
 
 
-def test_unsaved_identity_at_open_leaves_the_journal_for_later(no_identity: Path,
-                                                               tmp_path: Path) -> None:
+def test_unsaved_identity_at_open_leaves_the_journal_for_later(
+    no_identity: Path, tmp_path: Path
+) -> None:
     """A save cut off before its commit, opened on a machine where nobody is known yet: the
     work stays on disk, pending, and is committed once the user says who they are."""
     kb = Workspace.init(tmp_path / "kb", "Ops KB", [], settings=Settings(**ANA))
     path = kb.create("runbook", "Half saved").path
     (kb.root / path).write_text((kb.root / path).read_text() + "\nWritten, not committed.\n")
-    (kb.data_dir / "pending.json").write_text(json.dumps(
-        {"kind": "save", "pid": 1, "message": "Update: Half saved", "paths": [path]}))
+    (kb.data_dir / "pending.json").write_text(
+        json.dumps({"kind": "save", "pid": 1, "message": "Update: Half saved", "paths": [path]})
+    )
     kb.close()
     settings = Settings()
     ws = Workspace.open(kb.root, settings)

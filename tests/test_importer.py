@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import git
 
-from kbapp.errors import KbError
 from kbapp.documents.importer import import_folder
+from kbapp.errors import KbError
 from kbapp.workspace import Workspace
 
 
@@ -17,8 +17,13 @@ from kbapp.workspace import Workspace
 def export(tmp_path: Path) -> Path:
     src = tmp_path / "export"
     (src / "sub").mkdir(parents=True)
-    (src / "hugo.md").write_text("---\ntitle: Node Down\ntype: docs\nweight: 20\ndraft: true\n---\n# NodeDown\n## Meaning\n## Impact\n## Diagnosis\n")
-    (src / "docfx.md").write_text("---\ntitle: Error 0x80070005\ndescription: Access denied\nms.date: 05/25/2020\nms.author: someone\n---\n## Symptoms\n## Cause\n## Resolution\n", newline="\r\n")
+    (src / "hugo.md").write_text(
+        "---\ntitle: Node Down\ntype: docs\nweight: 20\ndraft: true\n---\n# NodeDown\n## Meaning\n## Impact\n## Diagnosis\n"
+    )
+    (src / "docfx.md").write_text(
+        "---\ntitle: Error 0x80070005\ndescription: Access denied\nms.date: 05/25/2020\nms.author: someone\n---\n## Symptoms\n## Cause\n## Resolution\n",
+        newline="\r\n",
+    )
     (src / "sub/plain.md").write_text("# Reset the VPN\n\n## Procedure\n1. x\n## Rollback\n")
     (src / "sub/latin.md").write_bytes("# Caf\xe9 menu\n".encode("cp1252"))
     (src / ".hidden/secret.md").parent.mkdir()
@@ -61,7 +66,9 @@ def test_import_never_overwrites(kb: Workspace, export: Path) -> None:
     assert "already exists" in again.skipped[0][1]
 
 
-def test_import_refuses_its_own_knowledge_base_and_outside_targets(kb: Workspace, export: Path) -> None:
+def test_import_refuses_its_own_knowledge_base_and_outside_targets(
+    kb: Workspace, export: Path
+) -> None:
     with pytest.raises(KbError, match="inside the knowledge base"):
         import_folder(kb, kb.root)
     with pytest.raises(KbError, match="outside the knowledge base"):
@@ -95,8 +102,12 @@ def test_import_spreads_first_reviews(kb: Workspace, tmp_path: Path) -> None:
     assert report.reviews == (60, dues[0], dues[-1])
     assert "First reviews of 60 documents" in report.summary()
 
-    later = review_queue(kb.catalog.all(), kb.config, within_days=None,
-                         today=today + dt.timedelta(days=15 + interval))
+    later = review_queue(
+        kb.catalog.all(),
+        kb.config,
+        within_days=None,
+        today=today + dt.timedelta(days=15 + interval),
+    )
     assert len(later) == 60 and all(item.state.value in ("due", "overdue") for item in later)
 
     first = report.imported[0].path
@@ -108,7 +119,9 @@ def test_import_review_start_date(kb: Workspace, tmp_path: Path) -> None:
     start = dt.date(2027, 3, 1)
     report = import_folder(kb, _articles(tmp_path / "old", 10), review_start=start)
     dues = sorted(kb.load(f.path).review_due for f in report.imported)  # type: ignore[type-var]
-    assert dues[0] == start and dues[-1] < start + dt.timedelta(days=kb.config.review_interval("troubleshooting"))
+    assert dues[0] == start and dues[-1] < start + dt.timedelta(
+        days=kb.config.review_interval("troubleshooting")
+    )
 
 
 def test_import_reports_progress_and_indexes(kb: Workspace, tmp_path: Path) -> None:
@@ -116,7 +129,9 @@ def test_import_reports_progress_and_indexes(kb: Workspace, tmp_path: Path) -> N
     from kbapp.search.index import SearchIndex
 
     src = _articles(tmp_path / "old", 120)
-    (src / "vpn.md").write_text("# Reset the VPN concentrator\n\n## Procedure\n1. Reboot vpn-gw-01\n")
+    (src / "vpn.md").write_text(
+        "# Reset the VPN concentrator\n\n## Procedure\n1. Reboot vpn-gw-01\n"
+    )
     seen: list[tuple[str, int, int]] = []
     import_folder(kb, src, progress=lambda phase, done, total: seen.append((phase, done, total)))
     phases = list(dict.fromkeys(phase for phase, _, _ in seen))

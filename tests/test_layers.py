@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO_ROOT
 
-BLOCKER = r'''
+BLOCKER = r"""
 import sys, importlib.abc, pkgutil, importlib
 
 class Block(importlib.abc.MetaPathFinder):
@@ -32,17 +32,18 @@ code = main(["templates", "--json"])
 assert code == 0, code
 assert not [m for m in sys.modules if m.startswith(("PySide6", "shiboken6"))]
 print("imported", len(names), "core modules without Qt")
-'''
+"""
 
 
 def test_core_runs_without_qt(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-c", BLOCKER], capture_output=True, text=True,
-                            cwd=tmp_path, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCKER], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "core modules without Qt" in result.stdout
 
 
-NO_FCNTL = r'''
+NO_FCNTL = r"""
 import sys, importlib.abc, pkgutil, importlib
 
 class Block(importlib.abc.MetaPathFinder):
@@ -60,13 +61,18 @@ for name in names:
     importlib.import_module(name)
 assert "fcntl" not in sys.modules
 print("imported", len(names), "core modules without fcntl")
-'''
+"""
 
 
 def test_core_imports_without_fcntl(tmp_path: Path) -> None:
     """Windows has no ``fcntl``: the writer locks go through filelock, nothing imports it."""
-    result = subprocess.run([sys.executable, "-W", "ignore", "-c", NO_FCNTL], capture_output=True,
-                            text=True, cwd=tmp_path, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", NO_FCNTL],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "core modules without fcntl" in result.stdout
 
@@ -75,5 +81,7 @@ def test_import_contracts_hold() -> None:
     lint_imports = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
     if lint_imports is None:
         pytest.skip("import-linter is not installed")
-    result = subprocess.run([lint_imports, "--no-cache"], cwd=REPO_ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [lint_imports, "--no-cache"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -9,8 +9,8 @@ import pytest
 from lifecycle_helpers import at
 from sqlalchemy import Connection, text
 
-from kbapp.lifecycle.activity import MIGRATIONS, ActivityStore, ActivityStoreError, activity_for
 from kbapp.interaction import Level, SilentInteraction
+from kbapp.lifecycle.activity import MIGRATIONS, ActivityStore, ActivityStoreError, activity_for
 from kbapp.workspace import Workspace
 
 
@@ -24,13 +24,15 @@ def test_new_store_is_at_the_latest_schema_and_keeps_data(tmp_path: Path) -> Non
     store = ActivityStore(path)
     store.record_search("  vpn   down ", 0, at=at("2026-06-01 10:00"))
     store.record_search("", 0)  # nothing typed: not recorded
-    store.record_feedback("kb-00000001", False, comment=" wrong port ", by="a@x.example",
-                          at=at("2026-06-01 10:05"))
+    store.record_feedback(
+        "kb-00000001", False, comment=" wrong port ", by="a@x.example", at=at("2026-06-01 10:05")
+    )
     store.close()
     assert _version(path) == len(MIGRATIONS)
     again = ActivityStore(path)
     assert [(s.query, s.hits, s.at) for s in again.searches()] == [
-        ("vpn down", 0, at("2026-06-01 10:00"))]
+        ("vpn down", 0, at("2026-06-01 10:00"))
+    ]
     assert [(f.helpful, f.comment) for f in again.feedback()] == [(False, "wrong port")]
     again.close()
 
@@ -38,15 +40,21 @@ def test_new_store_is_at_the_latest_schema_and_keeps_data(tmp_path: Path) -> Non
 def test_content_gaps_group_case_and_space_and_count(tmp_path: Path) -> None:
     store = ActivityStore(tmp_path / "a.sqlite")
     for when, query, hits in [
-        ("2026-05-01 09:00", "ORA-00060", 0), ("2026-05-02 09:00", "ora-00060 ", 0),
-        ("2026-05-03 09:00", "ORA-00060", 0), ("2026-05-03 10:00", "vpn split tunnel", 0),
-        ("2026-05-04 09:00", "vpn", 3), ("2026-01-01 09:00", "old gap", 0),
+        ("2026-05-01 09:00", "ORA-00060", 0),
+        ("2026-05-02 09:00", "ora-00060 ", 0),
+        ("2026-05-03 09:00", "ORA-00060", 0),
+        ("2026-05-03 10:00", "vpn split tunnel", 0),
+        ("2026-05-04 09:00", "vpn", 3),
+        ("2026-01-01 09:00", "old gap", 0),
         ("2026-05-05 09:00", "cert expiry", 0),
     ]:
         store.record_search(query, hits, at=at(when))
     gaps = store.content_gaps(since=at("2026-04-01 00:00"))
-    assert [(q, n) for q, n, _ in gaps] == [("ORA-00060", 3), ("cert expiry", 1),
-                                            ("vpn split tunnel", 1)]
+    assert [(q, n) for q, n, _ in gaps] == [
+        ("ORA-00060", 3),
+        ("cert expiry", 1),
+        ("vpn split tunnel", 1),
+    ]
     assert gaps[0][2] == at("2026-05-03 09:00")
     store.close()
 
@@ -93,7 +101,8 @@ def test_migrations_run_in_order_after_a_backup(tmp_path: Path) -> None:
     assert _version(backup) == len(MIGRATIONS)
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT query, pinned FROM searches").fetchall() == [
-            ("kept across the migration", 0)]
+            ("kept across the migration", 0)
+        ]
 
 
 def test_one_store_per_workspace_closed_with_it(kb: Workspace) -> None:

@@ -16,12 +16,29 @@ RUNBOOK = "## Mitigation\n\n1. Drain the node\n2. Restart the service\n"
 
 
 def _setup(kb: Workspace) -> str:
-    write_doc(kb, "runbooks/api.md", doc_text(
-        "kb-c1100001", "Restart the API", org="partner", owners=["jo@partner.example"],
-        last_reviewed="2026-01-01", body=RUNBOOK))
-    write_doc(kb, "sops/vpn.md", doc_text(
-        "kb-c1100002", "Reset a VPN token", doc_type="sop", owners=["ana@internal.example"],
-        body="Use [[kb-c1100001]] when the API is down.\n"))
+    write_doc(
+        kb,
+        "runbooks/api.md",
+        doc_text(
+            "kb-c1100001",
+            "Restart the API",
+            org="partner",
+            owners=["jo@partner.example"],
+            last_reviewed="2026-01-01",
+            body=RUNBOOK,
+        ),
+    )
+    write_doc(
+        kb,
+        "sops/vpn.md",
+        doc_text(
+            "kb-c1100002",
+            "Reset a VPN token",
+            doc_type="sop",
+            owners=["ana@internal.example"],
+            body="Use [[kb-c1100001]] when the API is down.\n",
+        ),
+    )
     kb.save(kb.load("runbooks/api.md"))
     kb.save(kb.load("sops/vpn.md"))
     return str(kb.root)
@@ -29,15 +46,17 @@ def _setup(kb: Workspace) -> str:
 
 def test_incident_to_capture_from_the_command_line(kb: Workspace, cli: Cli) -> None:
     root = _setup(kb)
-    started = cli("--kb", root, "incident", "start", "inc-555", "--title", "API down",
-                  "--system", "api")
+    started = cli(
+        "--kb", root, "incident", "start", "inc-555", "--title", "API down", "--system", "api"
+    )
     assert started.code == 0 and started.out.startswith("INC-555 started")
     steps = cli("--kb", root, "incident", "steps", "kb-c1100001")
     assert "[ ]  1. Drain the node" in steps.out and "[ ]  2. Restart the service" in steps.out
     assert cli("--kb", root, "incident", "tick", "kb-c1100001", "1", "2").code == 0
     assert cli("--kb", root, "incident", "note", "$", "systemctl", "restart", "api").code == 0
-    assert "[x]  2. Restart the service" in cli("--kb", root, "incident", "steps",
-                                                 "kb-c1100001").out
+    assert (
+        "[x]  2. Restart the service" in cli("--kb", root, "incident", "steps", "kb-c1100001").out
+    )
     status = json.loads(cli("--kb", root, "incident", "status", "--json").out)
     assert status["ticket"] == "INC-555" and status["running"] is True
     assert status["runbooks"][0]["ticked"] == [1, 2]
@@ -45,8 +64,9 @@ def test_incident_to_capture_from_the_command_line(kb: Workspace, cli: Cli) -> N
     assert ended.code == 0 and "kbapp capture --incident INC-555 --from-session" in ended.err
     assert cli("--kb", root, "incident", "note", "late").code == 1  # nothing running
 
-    captured = cli("--kb", root, "capture", "--incident", "INC-555", "--from-session",
-                   "--right", "kb-c1100001")
+    captured = cli(
+        "--kb", root, "capture", "--incident", "INC-555", "--from-session", "--right", "kb-c1100001"
+    )
     assert captured.code == 0, captured.err
     path = Path(captured.out.strip())
     text = path.read_text()
@@ -62,27 +82,46 @@ def test_review_commands(kb: Workspace, cli: Cli) -> None:
     root = _setup(kb)
     due = cli("--kb", root, "review", "due", "--today", "2026-06-15")
     assert due.code == 0
-    assert "kb-c1100001  75 days overdue" in due.out          # runbook: 2026-01-01 + 90
+    assert "kb-c1100001  75 days overdue" in due.out  # runbook: 2026-01-01 + 90
     assert "kb-c1100002  never reviewed" in due.out
-    anas = json.loads(cli("--kb", root, "review", "due", "--owner", "ana@internal.example",
-                          "--json", "--today", "2026-06-15").out)
+    anas = json.loads(
+        cli(
+            "--kb",
+            root,
+            "review",
+            "due",
+            "--owner",
+            "ana@internal.example",
+            "--json",
+            "--today",
+            "2026-06-15",
+        ).out
+    )
     assert [i["id"] for i in anas] == ["kb-c1100002"]  # Ana owns the SOP only
     # "me" is whoever runs it: here git's user.email, runner@internal.example, owns nothing
     assert json.loads(cli("--kb", root, "review", "due", "--owner", "me", "--json").out) == []
-    partner = json.loads(cli("--kb", root, "review", "due", "--org", "partner", "--json",
-                             "--today", "2026-06-15").out)
+    partner = json.loads(
+        cli(
+            "--kb", root, "review", "due", "--org", "partner", "--json", "--today", "2026-06-15"
+        ).out
+    )
     assert [i["id"] for i in partner] == ["kb-c1100001"]
     assert cli("--kb", root, "review", "due", "--org", "nobody").code == 1
     assert cli("--kb", root, "review", "due", "--within", "soon").code == 1
 
-    done = cli("--kb", root, "review", "done", "kb-c1100001", "--note", "ok", "--today",
-               "2026-06-15")
+    done = cli(
+        "--kb", root, "review", "done", "kb-c1100001", "--note", "ok", "--today", "2026-06-15"
+    )
     assert done.code == 0 and done.out.startswith("reviewed: runbooks/api.md")
     assert "last_reviewed: 2026-06-15" in (kb.root / "runbooks/api.md").read_text()
     assert "Nothing changed since." in cli("--kb", root, "review", "diff", "kb-c1100001").out
     assert cli("--kb", root, "review", "needs-changes", "kb-c1100002").code == 2  # --note needed
-    assert cli("--kb", root, "review", "needs-changes", "kb-c1100002", "--note",
-               "step 2 is wrong").code == 0
+    assert (
+        cli(
+            "--kb", root, "review", "needs-changes", "kb-c1100002", "--note", "step 2 is wrong"
+        ).code
+        == 0
+    )
     assert git(kb.root, "log", "-1", "--format=%s") == "Needs changes: Reset a VPN token"
 
 
@@ -90,11 +129,15 @@ def test_retire_feedback_gap_and_report(kb: Workspace, cli: Cli, tmp_path: Path)
     root = _setup(kb)
     retired = cli("--kb", root, "--yes", "retire", "kb-c1100001", "--reason", "API replaced")
     assert retired.code == 0
-    assert "1 documents link to it" in retired.err and "kb-c1100002 Reset a VPN token" in retired.err
+    assert (
+        "1 documents link to it" in retired.err and "kb-c1100002 Reset a VPN token" in retired.err
+    )
     assert "status: retired" in (kb.root / "runbooks/api.md").read_text()
 
-    assert cli("--kb", root, "feedback", "kb-c1100002", "--not-helpful", "--comment",
-               "outdated").code == 0
+    assert (
+        cli("--kb", root, "feedback", "kb-c1100002", "--not-helpful", "--comment", "outdated").code
+        == 0
+    )
     assert cli("--kb", root, "feedback", "kb-c1100002").code == 2  # must say which
 
     gap = cli("--kb", root, "capture", "--gap", "how to rotate the VPN certificate")
@@ -116,9 +159,18 @@ def test_an_ended_incident_stays_offered_until_dismissed(kb: Workspace, cli: Cli
     from kbapp.lifecycle.incident import incidents_for
 
     root = _setup(kb)
-    write_doc(kb, "runbooks/etcd.md", doc_text("kb-c1100003", "etcd down", body=(
-        "1. Check health:\n\n    ```bash\n    etcdctl endpoint health \\\n"
-        "      --cluster\n    ```\n")))
+    write_doc(
+        kb,
+        "runbooks/etcd.md",
+        doc_text(
+            "kb-c1100003",
+            "etcd down",
+            body=(
+                "1. Check health:\n\n    ```bash\n    etcdctl endpoint health \\\n"
+                "      --cluster\n    ```\n"
+            ),
+        ),
+    )
     steps = cli("--kb", root, "incident", "steps", "kb-c1100003").out
     assert "etcdctl endpoint health \\\n" in steps and "  --cluster" in steps  # line for line
     assert cli("--kb", root, "incident", "dismiss").code == 1  # nothing ended yet

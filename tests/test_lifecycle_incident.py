@@ -11,6 +11,8 @@ import pytest
 from helpers import git, write_doc
 from lifecycle_helpers import UTC, at, doc_text
 
+from kbapp.documents.lint import lint_workspace
+from kbapp.errors import KbError
 from kbapp.lifecycle.activity import activity_for
 from kbapp.lifecycle.capture import (
     draft_capture,
@@ -22,9 +24,7 @@ from kbapp.lifecycle.capture import (
     suggest_template,
 )
 from kbapp.lifecycle.checklist import ChecklistExtension, checklist_steps
-from kbapp.errors import KbError
 from kbapp.lifecycle.incident import format_duration, incidents_for, normalise_ticket
-from kbapp.documents.lint import lint_workspace
 from kbapp.workspace import Workspace
 
 RUNBOOK = """\
@@ -47,9 +47,18 @@ RUNBOOK = """\
 
 
 def _runbook(kb: Workspace) -> None:
-    write_doc(kb, "runbooks/lag.md", doc_text(
-        "kb-1a9e0001", "Payments DB replica lag", org="partner", owners=["dba@partner.example"],
-        incidents=["INC-100"], body=RUNBOOK))
+    write_doc(
+        kb,
+        "runbooks/lag.md",
+        doc_text(
+            "kb-1a9e0001",
+            "Payments DB replica lag",
+            org="partner",
+            owners=["dba@partner.example"],
+            incidents=["INC-100"],
+            body=RUNBOOK,
+        ),
+    )
     write_doc(kb, "runbooks/other.md", doc_text("kb-1a9e0002", "API 5xx", body="1. Look\n"))
     kb.refresh()
 
@@ -57,8 +66,13 @@ def _runbook(kb: Workspace) -> None:
 def test_checklist_steps_are_ordered_items_and_task_items() -> None:
     steps = checklist_steps(RUNBOOK)
     assert [(s.number, s.section, s.kind, s.depth, s.text) for s in steps] == [
-        (1, "Diagnosis", "ordered", 0,
-         "Check the lag: `SELECT now() - pg_last_xact_replay_timestamp();`"),
+        (
+            1,
+            "Diagnosis",
+            "ordered",
+            0,
+            "Check the lag: `SELECT now() - pg_last_xact_replay_timestamp();`",
+        ),
         (2, "Diagnosis", "ordered", 0, "Check disk IO on the replica"),
         (3, "Diagnosis", "ordered", 1, "Look at `iostat -x 5`"),
         (4, "Mitigation", "task", 0, "Restart the WAL receiver"),
@@ -109,10 +123,12 @@ def test_checklist_keeps_code_blocks_verbatim_and_apart_from_the_text() -> None:
         (4, 0, "Restart the receiver"),
     ]
     assert [(b.lang, b.text) for b in steps[0].code] == [
-        ("bash", "ping -c 5 203.0.113.40\nping -c 5 9.9.9.9")]
+        ("bash", "ping -c 5 203.0.113.40\nping -c 5 9.9.9.9")
+    ]
     assert steps[1].commands == (
         "sudo ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 \\\n"
-        "  --cacert=/etc/ssl/etcd/ca.crt endpoint health")
+        "  --cacert=/etc/ssl/etcd/ca.crt endpoint health"
+    )
     assert steps[2].code[0].text == "```\ninner\n```"  # a nested list's step has its own
     assert steps[3].commands == "systemctl restart wal-receiver"  # indented code too
     # As Markdown, each block is fenced again so that nothing inside can close it.
@@ -121,8 +137,13 @@ def test_checklist_keeps_code_blocks_verbatim_and_apart_from_the_text() -> None:
     from kbapp.documents import mdlines
 
     fenced = mdlines.fence(steps[2].commands, "markdown")
-    assert [kind for _, _, kind in mdlines.lines(fenced)] == ["fence", "code", "code", "code",
-                                                               "fence"]
+    assert [kind for _, _, kind in mdlines.lines(fenced)] == [
+        "fence",
+        "code",
+        "code",
+        "code",
+        "fence",
+    ]
 
 
 def test_ticket_ids() -> None:
@@ -139,8 +160,12 @@ def test_ticket_ids() -> None:
 def _record_session(kb: Workspace) -> None:
     """INC-20417, 09:00-10:12 UTC on 2026-06-15: the session every capture test reads."""
     incidents = incidents_for(kb)
-    incidents.start("inc-20417", "Payments API slow", ["payments-db", "payments-api"],
-                    now=at("2026-06-15 09:00"))
+    incidents.start(
+        "inc-20417",
+        "Payments API slow",
+        ["payments-db", "payments-api"],
+        now=at("2026-06-15 09:00"),
+    )
     incidents.record_search("replica lag", 1, now=at("2026-06-15 09:02"))
     incidents.record_search("PaymentsReplicaLagHigh", 0, now=at("2026-06-15 09:03"))
     incidents.record_search("paymentsreplicalaghigh", 0, now=at("2026-06-15 09:03:30"))
@@ -160,7 +185,7 @@ def test_incident_session_is_recorded_and_survives_a_restart(kb: Workspace) -> N
     incidents = incidents_for(kb)
     assert incidents.active() is None
     incident = incidents.start("INC-1", "Disk full", now=at("2026-06-15 08:00"))
-    assert incidents.start("inc-1") .id == incident.id  # Ctrl+I again resumes it
+    assert incidents.start("inc-1").id == incident.id  # Ctrl+I again resumes it
     with pytest.raises(KbError, match="INC-1 is still running"):
         incidents.start("INC-2")
     seen: list[str] = []
@@ -182,7 +207,10 @@ def test_incident_session_is_recorded_and_survives_a_restart(kb: Workspace) -> N
         assert running.started_at == at("2026-06-15 08:00")
         session = again.session()
         assert [(e.kind, e.text) for e in session.timeline] == [
-            ("start", "Disk full"), ("note", "first note"), ("tick", "Page the DBA on-call")]
+            ("start", "Disk full"),
+            ("note", "first note"),
+            ("tick", "Page the DBA on-call"),
+        ]
         assert session.ticked_steps("kb-1a9e0001") == {5}
         again.end(now=at("2026-06-15 08:30"))
         assert again.active() is None
@@ -201,8 +229,19 @@ def test_session_timeline_and_runbooks_used(kb: Workspace) -> None:
     _record_session(kb)
     session = incidents_for(kb).session(incidents_for(kb).get("INC-20417"))
     assert [e.kind for e in session.timeline] == [
-        "start", "search", "search", "search", "open", "tick", "tick", "untick", "note", "note",
-        "tick", "end"]
+        "start",
+        "search",
+        "search",
+        "search",
+        "open",
+        "tick",
+        "tick",
+        "untick",
+        "note",
+        "note",
+        "tick",
+        "end",
+    ]
     [use] = session.runbooks
     assert (use.doc_id, use.opens) == ("kb-1a9e0001", 1)
     assert sorted(use.ticked) == [1, 4]  # step 2 was unticked again
@@ -212,8 +251,9 @@ def test_session_timeline_and_runbooks_used(kb: Workspace) -> None:
 def test_capture_is_prefilled_from_the_recorded_session(kb: Workspace) -> None:
     _runbook(kb)
     _record_session(kb)
-    draft = draft_capture(kb, "INC-20417", from_session=True, tz=UTC,
-                          verdicts={"kb-1a9e0001": "needs-fix"})
+    draft = draft_capture(
+        kb, "INC-20417", from_session=True, tz=UTC, verdicts={"kb-1a9e0001": "needs-fix"}
+    )
     doc = draft.document
     assert doc.title == "Payments API slow"
     assert doc.type == "post-incident" and doc.status == "draft"
@@ -222,13 +262,17 @@ def test_capture_is_prefilled_from_the_recorded_session(kb: Workspace) -> None:
     assert doc.related == ["kb-1a9e0001"]
     assert doc.path == "post-incidents/payments-api-slow.md"
     body = doc.body
-    assert ("INC-20417: Payments API slow — started 2026-06-15 09:00 UTC, resolved 10:12 "
-            "(1 h 12 min).\n\nRestarted the WAL receiver; lag back to 0") in body
+    assert (
+        "INC-20417: Payments API slow — started 2026-06-15 09:00 UTC, resolved 10:12 "
+        "(1 h 12 min).\n\nRestarted the WAL receiver; lag back to 0"
+    ) in body
     assert "Systems: payments-db, payments-api" in body
     resolution = body.split("## Resolution")[1].split("## ")[0]
-    assert "1. Check the lag: `SELECT now() - pg_last_xact_replay_timestamp();` " \
-           "(step 1 of [[kb-1a9e0001]], 09:06)\n" \
-           "2. Restart the WAL receiver (step 4 of [[kb-1a9e0001]], 09:21)" in resolution
+    assert (
+        "1. Check the lag: `SELECT now() - pg_last_xact_replay_timestamp();` "
+        "(step 1 of [[kb-1a9e0001]], 09:06)\n"
+        "2. Restart the WAL receiver (step 4 of [[kb-1a9e0001]], 09:21)" in resolution
+    )
     assert "\n1. \n" not in resolution  # the template's empty item was replaced
     assert "```\nsystemctl restart postgresql-wal-receiver\n```" in body
     timeline = body.split("## Timeline")[1].split("## ")[0]
@@ -255,8 +299,10 @@ def test_capture_is_prefilled_from_the_recorded_session(kb: Workspace) -> None:
     assert "- [ ] Fix [[kb-1a9e0001]] (Payments DB replica lag)" in follow_up
     assert "- [ ] Nothing was found for “PaymentsReplicaLagHigh”: write it down?" in follow_up
     links = body.split("## Links")[1]
-    assert "- Ticket: INC-20417\n- [[kb-1a9e0001]] Payments DB replica lag, 2 steps ticked, " \
-           "needs a fix" in links
+    assert (
+        "- Ticket: INC-20417\n- [[kb-1a9e0001]] Payments DB replica lag, 2 steps ticked, "
+        "needs a fix" in links
+    )
 
     result = save_capture(kb, draft)
     assert git(kb.root, "log", "-1", "--format=%s") == "Capture: Payments API slow"
@@ -268,8 +314,9 @@ def test_capture_is_prefilled_from_the_recorded_session(kb: Workspace) -> None:
 def test_capture_copies_the_commands_of_the_steps_ticked_verbatim(kb: Workspace) -> None:
     from kbapp.documents.render import render_markdown
 
-    write_doc(kb, "runbooks/vpn.md", doc_text("kb-1a9e0003", "VPN tunnel down",
-                                              body=COMMAND_RUNBOOK))
+    write_doc(
+        kb, "runbooks/vpn.md", doc_text("kb-1a9e0003", "VPN tunnel down", body=COMMAND_RUNBOOK)
+    )
     kb.refresh()
     incidents = incidents_for(kb)
     incidents.start("INC-5", "VPN down", now=at("2026-06-15 09:00"))
@@ -282,9 +329,11 @@ def test_capture_copies_the_commands_of_the_steps_ticked_verbatim(kb: Workspace)
     body = draft_capture(kb, "INC-5", from_session=True, tz=UTC).document.body
     resolution = body.split("## Resolution")[1].split("## ")[0]
     assert "ping -c 5 203.0.113.40 ping -c 5 9.9.9.9" not in body
-    assert ("1. Is it the tunnel or the line? Ping both: (step 1 of [[kb-1a9e0003]], 09:02)\n\n"
-            "    ```bash\n    ping -c 5 203.0.113.40\n    ping -c 5 9.9.9.9\n    ```\n\n"
-            "2. Check etcd") in resolution
+    assert (
+        "1. Is it the tunnel or the line? Ping both: (step 1 of [[kb-1a9e0003]], 09:02)\n\n"
+        "    ```bash\n    ping -c 5 203.0.113.40\n    ping -c 5 9.9.9.9\n    ```\n\n"
+        "2. Check etcd"
+    ) in resolution
     # What a reader of the capture gets: the same blocks, line for line.
     blocks = render_markdown(body).code_blocks
     assert "ping -c 5 203.0.113.40\nping -c 5 9.9.9.9" in blocks
@@ -295,7 +344,8 @@ def test_capture_copies_the_commands_of_the_steps_ticked_verbatim(kb: Workspace)
 def test_capture_without_session_and_ticket_links(kb: Workspace) -> None:
     (kb.root / ".kb/config.toml").write_text(
         (kb.root / ".kb/config.toml").read_text()
-        + '\n[[tickets]]\npattern = "INC-\\\\d+"\nurl = "https://itsm.example/incident/{id}"\n')
+        + '\n[[tickets]]\npattern = "INC-\\\\d+"\nurl = "https://itsm.example/incident/{id}"\n'
+    )
     kb.reload_config()
     with pytest.raises(KbError, match="no incident session INC-7"):
         draft_capture(kb, "INC-7", from_session=True)
@@ -311,16 +361,17 @@ def test_runbook_right_adds_the_incident_and_needs_fix_gives_the_notes(kb: Works
     result = runbook_was_right(kb, "kb-1a9e0001", "INC-20417")
     assert result is not None
     assert kb.load("kb-1a9e0001").incidents == ["INC-100", "INC-20417"]
-    assert git(kb.root, "log", "-1", "--format=%s") == \
-        "Used in INC-20417: Payments DB replica lag"
+    assert git(kb.root, "log", "-1", "--format=%s") == "Used in INC-20417: Payments DB replica lag"
     assert runbook_was_right(kb, "kb-1a9e0001", "INC-20417") is None  # already listed
     assert kb.catalog.by_id("kb-1a9e0001")[0].incidents == ["INC-100", "INC-20417"]
 
     doc, notes = runbook_needs_fix(kb, "kb-1a9e0002", "INC-20417")
     assert doc.id == "kb-1a9e0002"
     assert "Lag is 40 min; a long vacuum on the primary" in notes
-    verdicts = {u.doc_id: u.verdict for u in incidents_for(kb).session(
-        incidents_for(kb).get("INC-20417")).runbooks}
+    verdicts = {
+        u.doc_id: u.verdict
+        for u in incidents_for(kb).session(incidents_for(kb).get("INC-20417")).runbooks
+    }
     assert verdicts == {"kb-1a9e0001": "right", "kb-1a9e0002": "needs-fix"}
 
 
@@ -336,8 +387,9 @@ def test_runbook_right_adds_the_incident_and_needs_fix_gives_the_notes(kb: Works
         ("payments slow at night", False, "troubleshooting"),
     ],
 )
-def test_suggested_template_for_a_search_that_found_nothing(query: str, running: bool,
-                                                            template: str) -> None:
+def test_suggested_template_for_a_search_that_found_nothing(
+    query: str, running: bool, template: str
+) -> None:
     assert suggest_template(query, incident_running=running) == template
 
 
@@ -355,7 +407,9 @@ def test_fill_section_adds_missing_sections_and_keeps_guidance() -> None:
     body = "# T\n\n## Cause\n\n<!-- why -->\n\n## Links\n"
     filled = fill_section(body, "Cause", "A full disk.")
     assert filled == "# T\n\n## Cause\n\n<!-- why -->\n\nA full disk.\n\n## Links\n"
-    assert fill_section(body, "Timeline", "- 09:00 x").endswith("## Links\n\n## Timeline\n\n- 09:00 x\n")
+    assert fill_section(body, "Timeline", "- 09:00 x").endswith(
+        "## Links\n\n## Timeline\n\n- 09:00 x\n"
+    )
 
 
 def test_usage_is_recorded_outside_incidents_too(kb: Workspace) -> None:

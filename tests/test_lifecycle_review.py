@@ -30,29 +30,41 @@ from kbapp.workspace import Workspace
 TODAY = dt.date(2026, 6, 15)
 
 
-def _info(kb: Workspace, last: str | None, *, doc_type: str = "runbook",
-          status: str = "published", interval: int | None = None,
-          today: dt.date = TODAY) -> tuple[ReviewState, int | None]:
-    info = review_info(doc_type=doc_type, status=status,
-                       last_reviewed=dt.date.fromisoformat(last) if last else None,
-                       interval_days=interval, config=kb.config, today=today)
+def _info(
+    kb: Workspace,
+    last: str | None,
+    *,
+    doc_type: str = "runbook",
+    status: str = "published",
+    interval: int | None = None,
+    today: dt.date = TODAY,
+) -> tuple[ReviewState, int | None]:
+    info = review_info(
+        doc_type=doc_type,
+        status=status,
+        last_reviewed=dt.date.fromisoformat(last) if last else None,
+        interval_days=interval,
+        config=kb.config,
+        today=today,
+    )
     return info.state, info.days_left
 
 
 @pytest.mark.parametrize(
     ("last", "expected", "days_left"),
     [
-        ("2026-06-01", ReviewState.OK, 76),        # due 2026-08-30
-        ("2026-04-01", ReviewState.OK, 15),        # due 2026-06-30: one day outside "soon"
-        ("2026-03-31", ReviewState.DUE, 14),       # due 2026-06-29: first day of "due soon"
-        ("2026-03-17", ReviewState.DUE, 0),        # due today
-        ("2026-03-16", ReviewState.OVERDUE, -1),   # due yesterday
+        ("2026-06-01", ReviewState.OK, 76),  # due 2026-08-30
+        ("2026-04-01", ReviewState.OK, 15),  # due 2026-06-30: one day outside "soon"
+        ("2026-03-31", ReviewState.DUE, 14),  # due 2026-06-29: first day of "due soon"
+        ("2026-03-17", ReviewState.DUE, 0),  # due today
+        ("2026-03-16", ReviewState.OVERDUE, -1),  # due yesterday
         ("2025-01-01", ReviewState.OVERDUE, -440),
         (None, ReviewState.NEVER, None),
     ],
 )
-def test_review_state_boundaries_for_a_runbook(kb: Workspace, last: str | None,
-                                               expected: ReviewState, days_left: int | None) -> None:
+def test_review_state_boundaries_for_a_runbook(
+    kb: Workspace, last: str | None, expected: ReviewState, days_left: int | None
+) -> None:
     # Runbooks default to 90 days in a new knowledge base's config.
     assert kb.config.review_interval("runbook") == 90
     assert _info(kb, last) == (expected, days_left)
@@ -67,9 +79,15 @@ def test_document_interval_wins_over_type_default_and_retired_is_never_due(kb: W
 
 
 def test_the_same_document_moves_through_the_states_as_days_pass(kb: Workspace) -> None:
-    states = [_info(kb, "2026-01-01", today=day)[0]
-              for day in (dt.date(2026, 1, 1), dt.date(2026, 3, 18), dt.date(2026, 4, 1),
-                          dt.date(2026, 4, 2))]
+    states = [
+        _info(kb, "2026-01-01", today=day)[0]
+        for day in (
+            dt.date(2026, 1, 1),
+            dt.date(2026, 3, 18),
+            dt.date(2026, 4, 1),
+            dt.date(2026, 4, 2),
+        )
+    ]
     assert states == [ReviewState.OK, ReviewState.DUE, ReviewState.DUE, ReviewState.OVERDUE]
 
 
@@ -80,19 +98,56 @@ def test_parse_within() -> None:
 
 
 def _queue_kb(kb: Workspace) -> None:
-    write_doc(kb, "a.md", doc_text("kb-0000000a", "Alpha", org="internal",
-                                   owners=["ana@internal.example"], last_reviewed="2026-03-01"))
-    write_doc(kb, "b.md", doc_text("kb-0000000b", "Bravo", org="partner",
-                                   owners=["jo@partner.example"], last_reviewed="2026-03-25"))
+    write_doc(
+        kb,
+        "a.md",
+        doc_text(
+            "kb-0000000a",
+            "Alpha",
+            org="internal",
+            owners=["ana@internal.example"],
+            last_reviewed="2026-03-01",
+        ),
+    )
+    write_doc(
+        kb,
+        "b.md",
+        doc_text(
+            "kb-0000000b",
+            "Bravo",
+            org="partner",
+            owners=["jo@partner.example"],
+            last_reviewed="2026-03-25",
+        ),
+    )
     write_doc(kb, "c.md", doc_text("kb-0000000c", "Charlie", org="partner", owners=[]))
-    write_doc(kb, "d.md", doc_text("kb-0000000d", "Delta", org="internal",
-                                   owners=["ana@internal.example", "jo@partner.example"],
-                                   last_reviewed="2026-04-01"))  # due 06-30: 15 days
+    write_doc(
+        kb,
+        "d.md",
+        doc_text(
+            "kb-0000000d",
+            "Delta",
+            org="internal",
+            owners=["ana@internal.example", "jo@partner.example"],
+            last_reviewed="2026-04-01",
+        ),
+    )  # due 06-30: 15 days
     write_doc(kb, "e.md", doc_text("kb-0000000e", "Echo", status="draft"))
-    write_doc(kb, "f.md", doc_text("kb-0000000f", "Foxtrot", status="retired",
-                                   last_reviewed="2020-01-01"))
-    write_doc(kb, "g.md", doc_text("kb-00000001", "Golf", status="in-review", org="partner",
-                                   owners=["jo@partner.example"], last_reviewed="2026-02-01"))
+    write_doc(
+        kb, "f.md", doc_text("kb-0000000f", "Foxtrot", status="retired", last_reviewed="2020-01-01")
+    )
+    write_doc(
+        kb,
+        "g.md",
+        doc_text(
+            "kb-00000001",
+            "Golf",
+            status="in-review",
+            org="partner",
+            owners=["jo@partner.example"],
+            last_reviewed="2026-02-01",
+        ),
+    )
     kb.refresh()
 
 
@@ -102,23 +157,29 @@ def test_queue_is_ordered_by_urgency_and_filtered(kb: Workspace) -> None:
     queue = review_queue(entries, kb.config, today=TODAY)
     # overdue (longest first), never reviewed, due soon; drafts, retired and ok left out
     assert [(i.title, i.state.value, i.info.days_left) for i in queue] == [
-        ("Golf", "overdue", -44), ("Alpha", "overdue", -16), ("Charlie", "never", None),
+        ("Golf", "overdue", -44),
+        ("Alpha", "overdue", -16),
+        ("Charlie", "never", None),
         ("Bravo", "due", 8),
     ]
-    assert [i.title for i in review_queue(entries, kb.config, today=TODAY, org="partner")] == \
-        ["Golf", "Charlie", "Bravo"]
-    assert [i.title for i in review_queue(entries, kb.config, today=TODAY,
-                                          owner="JO@partner.example")] == ["Golf", "Bravo"]
-    assert [i.title for i in review_queue(entries, kb.config, today=TODAY,
-                                          within_days=30)][-1] == "Delta"
+    assert [i.title for i in review_queue(entries, kb.config, today=TODAY, org="partner")] == [
+        "Golf",
+        "Charlie",
+        "Bravo",
+    ]
+    assert [
+        i.title for i in review_queue(entries, kb.config, today=TODAY, owner="JO@partner.example")
+    ] == ["Golf", "Bravo"]
+    assert [i.title for i in review_queue(entries, kb.config, today=TODAY, within_days=30)][
+        -1
+    ] == "Delta"
     everything = review_queue(entries, kb.config, today=TODAY, include_ok=True)
     assert {i.title for i in everything} == {"Alpha", "Bravo", "Charlie", "Delta", "Golf"}
 
 
 def test_mark_reviewed_sets_fields_publishes_and_commits(kb: Workspace) -> None:
     _queue_kb(kb)
-    result = mark_reviewed(kb, "kb-00000001", note="Checked every step against prod.",
-                           today=TODAY)
+    result = mark_reviewed(kb, "kb-00000001", note="Checked every step against prod.", today=TODAY)
     doc = kb.load("kb-00000001")
     assert doc.last_reviewed == TODAY
     assert doc.reviewed_by == "ana@internal.example"
@@ -140,19 +201,26 @@ def test_needs_changes_and_retire_transitions(kb: Workspace) -> None:
     needs_changes(kb, "kb-0000000a", note="Step 3 uses the old VPN host.")
     assert kb.load("kb-0000000a").status == "in-review"
     assert git(kb.root, "log", "-1", "--format=%B").startswith(
-        "Needs changes: Alpha\n\nStep 3 uses the old VPN host.")
+        "Needs changes: Alpha\n\nStep 3 uses the old VPN host."
+    )
     # still in the queue (in review and overdue) until someone marks it reviewed
     assert "Alpha" in [i.title for i in review_queue(kb.catalog.all(), kb.config, today=TODAY)]
 
     with pytest.raises(KbError, match="why"):
         retire(kb, "kb-0000000a", reason="")
-    retire(kb, "kb-0000000a", reason="Replaced by the new VPN runbook.",
-           replaced_by="kb-0000000b", today=TODAY)
+    retire(
+        kb,
+        "kb-0000000a",
+        reason="Replaced by the new VPN runbook.",
+        replaced_by="kb-0000000b",
+        today=TODAY,
+    )
     doc = kb.load("kb-0000000a")
     assert doc.status == "retired"
     assert doc.body.startswith(
         "# Alpha\n\n> [!WARNING]\n> Retired on 2026-06-15: Replaced by the new VPN runbook. "
-        "Use [[kb-0000000b]] instead.\n")
+        "Use [[kb-0000000b]] instead.\n"
+    )
     assert git(kb.root, "log", "-1", "--format=%s") == "Retire: Alpha"
     assert "Alpha" not in [i.title for i in review_queue(kb.catalog.all(), kb.config, today=TODAY)]
     with pytest.raises(KbError, match="not reviewed"):
@@ -168,15 +236,26 @@ def test_retire_warns_about_documents_linking_to_it(kb: Workspace) -> None:
     write_doc(kb, "sub/path.md", doc_text("kb-0000dddd", "By path", body="[x](../target.md)\n"))
     write_doc(kb, "rel.md", doc_text("kb-0000eeee", "Related", related=["kb-0000aaaa"]))
     write_doc(kb, "none.md", doc_text("kb-0000ffff", "Unrelated", body="[[kb-0000bbbb]]\n"))
-    write_doc(kb, "old.md", doc_text("kb-00001111", "Retired one", status="retired",
-                                     body="[[kb-0000aaaa]]\n"))
+    write_doc(
+        kb,
+        "old.md",
+        doc_text("kb-00001111", "Retired one", status="retired", body="[[kb-0000aaaa]]\n"),
+    )
     linked = linking_documents(kb, "kb-0000aaaa")
     assert sorted(e.title for e in linked) == ["By id", "By path", "By title", "Related"]
 
 
 def test_changes_since_review_diff_from_the_reviewing_commit(kb: Workspace) -> None:
-    write_doc(kb, "r.md", doc_text("kb-00002222", "Restart the API", owners=["a@internal.example"],
-                                   body="1. Drain\n2. Restart\n"))
+    write_doc(
+        kb,
+        "r.md",
+        doc_text(
+            "kb-00002222",
+            "Restart the API",
+            owners=["a@internal.example"],
+            body="1. Drain\n2. Restart\n",
+        ),
+    )
     kb.save(kb.load("r.md"))
     assert changes_since_review(kb, "r.md").reviewed_in is None  # never reviewed
     reviewed = mark_reviewed(kb, "r.md", today=TODAY)
@@ -190,8 +269,10 @@ def test_changes_since_review_diff_from_the_reviewing_commit(kb: Workspace) -> N
     kb.move("r.md", "runbooks/restart-api.md")  # a rename since the review is followed
     changes = changes_since_review(kb, "kb-00002222")
     assert changes.reviewed_in.rev == reviewed.commit  # type: ignore[union-attr]
-    assert [c.subject for c in changes.commits] == ["Move: Restart the API",
-                                                    "Update: Restart the API"]
+    assert [c.subject for c in changes.commits] == [
+        "Move: Restart the API",
+        "Update: Restart the API",
+    ]
     assert "+3. Check the health endpoint" in changes.diff
     assert "-2. Restart" not in changes.diff
 
@@ -212,20 +293,30 @@ def test_a_partner_hand_edit_of_last_reviewed_counts_as_the_review(kb: Workspace
 def test_review_commit_reaches_the_other_clone_through_a_bare_remote(
     kb: Workspace, tmp_path: Path
 ) -> None:
-    write_doc(kb, "s.md", doc_text("kb-00004444", "Shared SOP", doc_type="sop", org="partner",
-                                   owners=["jo@partner.example"], last_reviewed="2025-10-01"))
+    write_doc(
+        kb,
+        "s.md",
+        doc_text(
+            "kb-00004444",
+            "Shared SOP",
+            doc_type="sop",
+            org="partner",
+            owners=["jo@partner.example"],
+            last_reviewed="2025-10-01",
+        ),
+    )
     kb.save(kb.load("s.md"))
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     git(kb.root, "remote", "add", "origin", str(remote))
     git(kb.root, "push", "-q", "-u", "origin", "main")
     git(tmp_path, "clone", "-q", str(remote), str(tmp_path / "partner"))
-    partner = Workspace.open(tmp_path / "partner",
-                             Settings(user_name="Jo Okafor", user_email="jo@partner.example"))
+    partner = Workspace.open(
+        tmp_path / "partner", Settings(user_name="Jo Okafor", user_email="jo@partner.example")
+    )
     try:
         partner.refresh()
-        before = review_queue(partner.catalog.all(), partner.config, today=TODAY,
-                              include_ok=True)
+        before = review_queue(partner.catalog.all(), partner.config, today=TODAY, include_ok=True)
         assert [i.state for i in before] == [ReviewState.OVERDUE]  # sop: 180 days
 
         mark_reviewed(partner, "kb-00004444", note="Still right.", today=TODAY)
@@ -233,8 +324,10 @@ def test_review_commit_reaches_the_other_clone_through_a_bare_remote(
         _sync(kb)
         doc = kb.load("kb-00004444")
         assert doc.last_reviewed == TODAY and doc.reviewed_by == "jo@partner.example"
-        assert git(kb.root, "log", "-1", "--format=%s%n%(trailers:key=KB-Org,valueonly)") == \
-            "Review: Shared SOP\npartner"
+        assert (
+            git(kb.root, "log", "-1", "--format=%s%n%(trailers:key=KB-Org,valueonly)")
+            == "Review: Shared SOP\npartner"
+        )
         kb.refresh()
         after = review_queue(kb.catalog.all(), kb.config, today=TODAY, include_ok=True)
         assert [i.state for i in after] == [ReviewState.OK]

@@ -16,7 +16,9 @@ def _codes(kb: Workspace, path: str) -> dict[str, tuple[str, int, str]]:
 def test_a_complete_document_from_a_template_is_clean(kb: Workspace) -> None:
     doc = kb.draft_from_template("troubleshooting", "Disk full on db01", systems=["payments-db"])
     for section in ("Symptoms", "Environment", "Cause", "Resolution", "More information"):
-        doc.body = doc.body.replace(f"## {section}\n", f"## {section}\n\nReal text about {section}.\n")
+        doc.body = doc.body.replace(
+            f"## {section}\n", f"## {section}\n\nReal text about {section}.\n"
+        )
     doc.meta["status"] = "published"
     kb.save(doc)
     report = lint_workspace(kb, [doc.path])
@@ -24,11 +26,18 @@ def test_a_complete_document_from_a_template_is_clean(kb: Workspace) -> None:
 
 
 def test_schema_problems_name_field_and_line(kb: Workspace) -> None:
-    write_doc(kb, "bad.md", "---\nid: kb-xyz\ntitle: Bad\ntype: recipe\nstatus: publised\nowner_org: acme\n"
-              "sensitivity: secret\nreview:\n  interval_days: -3\n  last_reviewed: someday\ntags: [a, b]\n---\n# Bad\n")
+    write_doc(
+        kb,
+        "bad.md",
+        "---\nid: kb-xyz\ntitle: Bad\ntype: recipe\nstatus: publised\nowner_org: acme\n"
+        "sensitivity: secret\nreview:\n  interval_days: -3\n  last_reviewed: someday\ntags: [a, b]\n---\n# Bad\n",
+    )
     codes = _codes(kb, "bad.md")
     assert codes["invalid-value:id"][:2] == ("error", 2)
-    assert codes["unknown-type:type"][:2] == ("error", 4) and "known types: known-error" in codes["unknown-type:type"][2]
+    assert (
+        codes["unknown-type:type"][:2] == ("error", 4)
+        and "known types: known-error" in codes["unknown-type:type"][2]
+    )
     assert codes["invalid-value:status"][:2] == ("error", 5)
     assert codes["unknown-org:owner_org"][:2] == ("error", 6)
     assert codes["invalid-value:sensitivity"][:2] == ("error", 7)
@@ -53,10 +62,18 @@ def test_duplicate_ids(kb: Workspace) -> None:
 
 
 def test_links_that_point_nowhere(kb: Workspace) -> None:
-    write_doc(kb, "a/target.md", "---\nid: kb-22222222\ntitle: Target\ntype: sop\nstatus: draft\nowner_org: internal\n---\n")
-    write_doc(kb, "a/source.md", "---\nid: kb-33333333\ntitle: Source\ntype: sop\nstatus: draft\nowner_org: internal\n"
-              "related:\n  - kb-22222222\n  - kb-99999999\n---\n# Source\n\nOk: [t](target.md) [[kb-22222222]] [[Target]]\n"
-              "Bad: [x](missing.md) [[kb-44444444]] [[No such title]]\n\n```\n[[kb-55555555]] in code is fine\n```\n")
+    write_doc(
+        kb,
+        "a/target.md",
+        "---\nid: kb-22222222\ntitle: Target\ntype: sop\nstatus: draft\nowner_org: internal\n---\n",
+    )
+    write_doc(
+        kb,
+        "a/source.md",
+        "---\nid: kb-33333333\ntitle: Source\ntype: sop\nstatus: draft\nowner_org: internal\n"
+        "related:\n  - kb-22222222\n  - kb-99999999\n---\n# Source\n\nOk: [t](target.md) [[kb-22222222]] [[Target]]\n"
+        "Bad: [x](missing.md) [[kb-44444444]] [[No such title]]\n\n```\n[[kb-55555555]] in code is fine\n```\n",
+    )
     report = lint_workspace(kb, ["a/source.md"])
     broken = sorted((p.line, p.message) for p in report.problems if p.code == "broken-link")
     assert broken == [
@@ -73,7 +90,10 @@ def test_required_sections_and_placeholders_depend_on_status(kb: Workspace) -> N
     doc.body = doc.body.replace("## Mitigation", "## Removed")
     kb.save(doc)
     draft = _codes(kb, doc.path)
-    assert draft["missing-section:"][0] == "warning" and "'## Mitigation'" in draft["missing-section:"][2]
+    assert (
+        draft["missing-section:"][0] == "warning"
+        and "'## Mitigation'" in draft["missing-section:"][2]
+    )
     assert draft["placeholder-section:"][0] == "warning"
     doc = kb.load(doc.path)
     doc.meta["status"] = "published"
@@ -81,17 +101,33 @@ def test_required_sections_and_placeholders_depend_on_status(kb: Workspace) -> N
     published = _codes(kb, doc.path)
     assert published["missing-section:"][0] == "error"
     assert published["placeholder-section:"][0] == "error"
-    heading_line = next(i for i, line in enumerate((kb.root / doc.path).read_text().split("\n"), 1) if line == "## Meaning")
-    assert any(p.line == heading_line for p in lint_workspace(kb, [doc.path]).problems if p.code == "placeholder-section")
+    heading_line = next(
+        i
+        for i, line in enumerate((kb.root / doc.path).read_text().split("\n"), 1)
+        if line == "## Meaning"
+    )
+    assert any(
+        p.line == heading_line
+        for p in lint_workspace(kb, [doc.path]).problems
+        if p.code == "placeholder-section"
+    )
 
 
 def test_files_without_front_matter_get_a_gentle_warning(kb: Workspace) -> None:
     write_doc(kb, "plain.md", "# Plain\n\nText.\n")
     assert _codes(kb, "plain.md") == {
-        "no-front-matter:": ("warning", 1, "no front matter yet; kbapp adds it (id, type, status...) when the document is saved")
+        "no-front-matter:": (
+            "warning",
+            1,
+            "no front matter yet; kbapp adds it (id, type, status...) when the document is saved",
+        )
     }
 
 
 def test_internal_document_in_shared_kb_is_an_error(kb: Workspace) -> None:
-    write_doc(kb, "secret.md", "---\nid: kb-66666666\ntitle: S\ntype: sop\nstatus: draft\nowner_org: internal\nsensitivity: internal\n---\n")
+    write_doc(
+        kb,
+        "secret.md",
+        "---\nid: kb-66666666\ntitle: S\ntype: sop\nstatus: draft\nowner_org: internal\nsensitivity: internal\n---\n",
+    )
     assert _codes(kb, "secret.md")["sensitivity:sensitivity"][0] == "error"

@@ -24,13 +24,27 @@ from kbapp.sync.mergedriver import STATUS_RANK, merge, merge_lists, merge_meta
 from kbapp.trust.policy import conflict_marker_line
 
 EXAMPLES = int(os.environ.get("KBAPP_FUZZ_EXAMPLES", "60"))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 _items = st.sampled_from(["failover", "postgres", "dns", "k8s", "backup", "tls", "vpn", "ldap"])
 _item_lists = st.lists(_items, unique=True, max_size=5)
-_lines = st.sampled_from(["Stop writes.", "Promote the replica.", "Check lag.", "## Steps",
-                          "## Verification", "", "1. Restart.", "Run the smoke test.", "Note."])
+_lines = st.sampled_from(
+    [
+        "Stop writes.",
+        "Promote the replica.",
+        "Check lag.",
+        "## Steps",
+        "## Verification",
+        "",
+        "1. Restart.",
+        "Run the smoke test.",
+        "Note.",
+    ]
+)
 _dates = st.dates(min_value=dt.date(2025, 1, 1), max_value=dt.date(2026, 12, 31))
 
 
@@ -42,18 +56,30 @@ def _base(draw: st.DrawFn) -> tuple[dict[str, Any], list[str]]:
         "type": "sop",
         "status": draw(st.sampled_from(sorted(STATUS_RANK))),
         "tags": draw(_item_lists),
-        "owners": draw(st.lists(st.sampled_from(["ana@x.example", "pat@y.example", "li@x.example"]),
-                                unique=True, max_size=3)),
-        "review": {"interval_days": 90, "last_reviewed": draw(_dates),
-                   "reviewed_by": "ana@x.example"},
+        "owners": draw(
+            st.lists(
+                st.sampled_from(["ana@x.example", "pat@y.example", "li@x.example"]),
+                unique=True,
+                max_size=3,
+            )
+        ),
+        "review": {
+            "interval_days": 90,
+            "last_reviewed": draw(_dates),
+            "reviewed_by": "ana@x.example",
+        },
     }
     return meta, draw(st.lists(_lines, min_size=1, max_size=8))
 
 
 @st.composite
-def _edited(draw: st.DrawFn, base: tuple[dict[str, Any], list[str]], who: str) -> tuple[dict[str, Any], list[str]]:
-    meta = {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
-            for k, v in base[0].items()}
+def _edited(
+    draw: st.DrawFn, base: tuple[dict[str, Any], list[str]], who: str
+) -> tuple[dict[str, Any], list[str]]:
+    meta = {
+        k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+        for k, v in base[0].items()
+    }
     if draw(st.booleans()):
         meta["tags"] = [t for t in meta["tags"] if draw(st.booleans())] + draw(_item_lists)
         meta["tags"] = list(dict.fromkeys(meta["tags"]))
@@ -62,7 +88,9 @@ def _edited(draw: st.DrawFn, base: tuple[dict[str, Any], list[str]], who: str) -
     if draw(st.booleans()):
         meta["status"] = draw(st.sampled_from(sorted(STATUS_RANK)))
     if draw(st.booleans()):
-        meta["review"] = dict(meta["review"], last_reviewed=draw(_dates), reviewed_by=f"{who}@z.example")
+        meta["review"] = dict(
+            meta["review"], last_reviewed=draw(_dates), reviewed_by=f"{who}@z.example"
+        )
     if draw(st.booleans()):
         meta["title"] = f"Fail over ({who})"
     body = list(base[1])
@@ -90,7 +118,9 @@ def _three(draw: st.DrawFn) -> tuple[tuple[dict[str, Any], list[str]], ...]:
 
 @SETTINGS
 @given(_item_lists, _item_lists, _item_lists)
-def test_list_merge_keeps_every_addition_and_is_symmetric(base: list[str], mine: list[str], theirs: list[str]) -> None:
+def test_list_merge_keeps_every_addition_and_is_symmetric(
+    base: list[str], mine: list[str], theirs: list[str]
+) -> None:
     merged = merge_lists(base, mine, theirs)
     for item in set(mine) | set(theirs):
         if item not in base or (item in mine and item in theirs):
@@ -106,7 +136,7 @@ def test_list_merge_keeps_every_addition_and_is_symmetric(base: list[str], mine:
 def test_front_matter_merge_is_symmetric_and_loses_no_list_item(three: Any) -> None:
     (base, _), (mine, _), (theirs, _) = three
     one_mine, one_theirs, conflicts = merge_meta(base, mine, theirs)
-    two_mine, two_theirs, conflicts_swapped = merge_meta(base, theirs, mine)
+    two_mine, _two_theirs, conflicts_swapped = merge_meta(base, theirs, mine)
     assert sorted(conflicts) == sorted(conflicts_swapped)
     for name in ("tags", "owners"):
         assert sorted(one_mine[name]) == sorted(two_mine[name])
@@ -119,8 +149,11 @@ def test_front_matter_merge_is_symmetric_and_loses_no_list_item(three: Any) -> N
     statuses = [s["status"] for s in (mine, theirs) if s["status"] != base["status"]]
     if len(statuses) == 2:
         assert one_mine["status"] == max(statuses, key=STATUS_RANK.__getitem__)
-    dates = [s["review"]["last_reviewed"] for s in (mine, theirs)
-             if s["review"]["last_reviewed"] != base["review"]["last_reviewed"]]
+    dates = [
+        s["review"]["last_reviewed"]
+        for s in (mine, theirs)
+        if s["review"]["last_reviewed"] != base["review"]["last_reviewed"]
+    ]
     expected = max(dates) if dates else base["review"]["last_reviewed"]
     if len(dates) == 1:
         expected = dates[0]
@@ -129,12 +162,17 @@ def test_front_matter_merge_is_symmetric_and_loses_no_list_item(three: Any) -> N
         assert one_mine == one_theirs
 
 
-@settings(max_examples=max(20, EXAMPLES // 2), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=max(20, EXAMPLES // 2),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(_three())
 def test_whole_document_merge_never_emits_a_marker_in_what_sync_commits(three: Any) -> None:
     (base, base_body), (mine, mine_body), (theirs, theirs_body) = three
-    result = merge(_data(base, base_body), _data(mine, mine_body), _data(theirs, theirs_body), "x.md")
+    result = merge(
+        _data(base, base_body), _data(mine, mine_body), _data(theirs, theirs_body), "x.md"
+    )
     event("conflict: " + ",".join(result.conflicts) if result.conflicts else "clean")
     for candidate in (result.mine, result.theirs):
         assert conflict_marker_line(candidate.decode("utf-8")) is None
@@ -145,5 +183,7 @@ def test_whole_document_merge_never_emits_a_marker_in_what_sync_commits(three: A
     if result.clean:
         assert result.text == result.mine == result.theirs
         assert conflict_marker_line(result.text.decode("utf-8")) is None
-    swapped = merge(_data(base, base_body), _data(theirs, theirs_body), _data(mine, mine_body), "x.md")
+    swapped = merge(
+        _data(base, base_body), _data(theirs, theirs_body), _data(mine, mine_body), "x.md"
+    )
     assert swapped.clean == result.clean

@@ -81,10 +81,16 @@ def test_lists_are_united_in_order_and_removals_are_kept() -> None:
 
 
 def test_later_review_wins_with_its_reviewer() -> None:
-    mine = edit(BASE, ("last_reviewed: 2026-01-10", "last_reviewed: 2026-03-01"),
-                ("reviewed_by: ana@internal.example", "reviewed_by: jo@partner.example"))
-    theirs = edit(BASE, ("last_reviewed: 2026-01-10", "last_reviewed: 2026-04-02"),
-                  ("reviewed_by: ana@internal.example", "reviewed_by: li@internal.example"))
+    mine = edit(
+        BASE,
+        ("last_reviewed: 2026-01-10", "last_reviewed: 2026-03-01"),
+        ("reviewed_by: ana@internal.example", "reviewed_by: jo@partner.example"),
+    )
+    theirs = edit(
+        BASE,
+        ("last_reviewed: 2026-01-10", "last_reviewed: 2026-04-02"),
+        ("reviewed_by: ana@internal.example", "reviewed_by: li@internal.example"),
+    )
     result = merge(BASE.encode(), mine, theirs, "sop.md")
     assert result.clean, result.conflicts
     review = meta_of(result.text)["review"]
@@ -101,8 +107,11 @@ def test_status_takes_the_more_conservative_value() -> None:
 
 
 def test_a_scalar_changed_on_both_sides_is_a_field_conflict_with_clean_candidates() -> None:
-    mine = edit(BASE, ("owner_org: partner", "owner_org: internal"),
-                ("Run the smoke test.", "Run the smoke test twice."))
+    mine = edit(
+        BASE,
+        ("owner_org: partner", "owner_org: internal"),
+        ("Run the smoke test.", "Run the smoke test twice."),
+    )
     theirs = edit(BASE, ("owner_org: partner", "owner_org: shared-ops"))
     result = merge(BASE.encode(), mine, theirs, "sop.md")
     assert result.conflicts == ["owner_org"]
@@ -114,15 +123,20 @@ def test_a_scalar_changed_on_both_sides_is_a_field_conflict_with_clean_candidate
         assert conflict_marker_line(candidate.decode()) is None
     marked = result.text.decode()
     assert conflict_marker_line(marked) is not None
-    block = marked[marked.index("<<<<<<<"): marked.index(">>>>>>>")]
+    block = marked[marked.index("<<<<<<<") : marked.index(">>>>>>>")]
     assert "owner_org: internal" in block and "owner_org: shared-ops" in block
     assert "title:" not in block  # only the conflicting field is inside the markers
 
 
 def test_same_line_edited_on_both_sides_is_a_body_conflict() -> None:
-    mine = edit(BASE, ("2. Promote the replica.", "2. Promote the replica with pg_ctl promote."),
-                ("tags:\n", "tags:\n  - critical\n"))
-    theirs = edit(BASE, ("2. Promote the replica.", "2. Promote the replica (patronictl failover)."))
+    mine = edit(
+        BASE,
+        ("2. Promote the replica.", "2. Promote the replica with pg_ctl promote."),
+        ("tags:\n", "tags:\n  - critical\n"),
+    )
+    theirs = edit(
+        BASE, ("2. Promote the replica.", "2. Promote the replica (patronictl failover).")
+    )
     result = merge(BASE.encode(), mine, theirs, "sop.md")
     assert result.conflicts == ["body"]
     assert b"pg_ctl promote" in result.mine and b"patronictl" not in result.mine
@@ -153,7 +167,9 @@ def test_added_on_both_sides_and_files_without_front_matter() -> None:
 
 def test_broken_yaml_and_binary_fall_back_without_losing_either_side() -> None:
     broken = BASE.replace("tags:\n", "tags: [unclosed\n")
-    result = merge(BASE.encode(), broken.encode(), edit(BASE, ("status: published", "status: draft")), "a.md")
+    result = merge(
+        BASE.encode(), broken.encode(), edit(BASE, ("status: published", "status: draft")), "a.md"
+    )
     assert isinstance(result.text, bytes)  # a line merge, no crash
     result = merge(b"\0a", b"\0b", b"\0c", "img.md")
     assert result.conflicts == ["binary"] and result.mine == b"\0b" and result.theirs == b"\0c"
@@ -188,7 +204,12 @@ def test_git_runs_the_driver_for_a_partner_on_plain_git(tmp_path: Path) -> None:
     (repo / "sop.md").write_bytes(edit(BASE, ("  - postgres\n", "  - postgres\n  - payments\n")))
     git(repo, "commit", "-qam", "mine")
     git(repo, "merge", "-q", "--no-edit", "other")  # git's text merge would conflict here
-    assert meta_of((repo / "sop.md").read_bytes())["tags"] == ["failover", "postgres", "payments", "dr"]
+    assert meta_of((repo / "sop.md").read_bytes())["tags"] == [
+        "failover",
+        "postgres",
+        "payments",
+        "dr",
+    ]
 
 
 def test_driver_leaves_markers_and_a_conflict_for_git(tmp_path: Path) -> None:
@@ -201,7 +222,9 @@ def test_driver_leaves_markers_and_a_conflict_for_git(tmp_path: Path) -> None:
     git(repo, "switch", "-q", "main")
     (repo / "sop.md").write_bytes(edit(BASE, ("Stop writes.", "Stop all writes.")))
     git(repo, "commit", "-qam", "mine")
-    done = subprocess.run(["git", "merge", "--no-edit", "other"], cwd=repo, capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "merge", "--no-edit", "other"], cwd=repo, capture_output=True, text=True
+    )
     assert done.returncode == 1
     assert "sop.md" in git(repo, "diff", "--name-only", "--diff-filter=U")
     assert conflict_marker_line((repo / "sop.md").read_text()) is not None

@@ -13,16 +13,32 @@ from helpers import REPO_ROOT
 
 
 def test_the_package_holds_no_symlinks() -> None:
-    links = [p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "kbapp").rglob("*")
-             if p.is_symlink()]
+    links = [
+        p.relative_to(REPO_ROOT).as_posix()
+        for p in (REPO_ROOT / "kbapp").rglob("*")
+        if p.is_symlink()
+    ]
     assert links == []
 
 
 @pytest.mark.slow
 def test_the_wheel_has_no_symlinks_and_carries_the_package_data(tmp_path: Path) -> None:
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-                            "-w", str(tmp_path), str(REPO_ROOT)],
-                           capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO_ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("kbapp-*.whl")
     with zipfile.ZipFile(wheel) as archive:
@@ -33,9 +49,14 @@ def test_the_wheel_has_no_symlinks_and_carries_the_package_data(tmp_path: Path) 
         templates = sorted(p.name for p in (REPO_ROOT / "kbapp" / "templates").glob("*.md"))
         assert len(templates) >= 5
         assert {f"kbapp/templates/{name}" for name in templates} <= names
-        for resource in ("kbapp/resources/ui/reader.css", "kbapp/resources/report/health.html.j2",
-                         "kbapp/resources/demo-kb/.kb/config.toml"):
+        for resource in (
+            "kbapp/resources/ui/reader.css",
+            "kbapp/resources/report/health.html.j2",
+            "kbapp/resources/demo-kb/.kb/config.toml",
+        ):
             assert resource in names
         # the files are the files, not a link's target path
-        assert archive.read("kbapp/templates/sop.md") == (
-            REPO_ROOT / "kbapp" / "templates" / "sop.md").read_bytes()
+        assert (
+            archive.read("kbapp/templates/sop.md")
+            == (REPO_ROOT / "kbapp" / "templates" / "sop.md").read_bytes()
+        )

@@ -12,14 +12,19 @@ from kbapp.documents.render import render_markdown
 
 
 def _resolver(target: str) -> tuple[str, str] | None:
-    return {"kb-3f9c2a1e": ("kb-3f9c2a1e", "Fail over"), "Fail over": ("kb-3f9c2a1e", "Fail over")}.get(target)
+    return {
+        "kb-3f9c2a1e": ("kb-3f9c2a1e", "Fail over"),
+        "Fail over": ("kb-3f9c2a1e", "Fail over"),
+    }.get(target)
 
 
 def test_wiki_links_by_id_title_and_label() -> None:
-    html = markdown.markdown("[[kb-3f9c2a1e]] [[Fail over|the failover]] [[Nowhere]]",
-                             extensions=[WikiLinkExtension(resolver=_resolver)])
+    html = markdown.markdown(
+        "[[kb-3f9c2a1e]] [[Fail over|the failover]] [[Nowhere]]",
+        extensions=[WikiLinkExtension(resolver=_resolver)],
+    )
     assert '<a class="kblink" href="kb:kb-3f9c2a1e" title="Fail over">Fail over</a>' in html
-    assert '>the failover</a>' in html
+    assert ">the failover</a>" in html
     assert '<span class="kblink broken" title="No document matches Nowhere">Nowhere</span>' in html
 
 
@@ -34,7 +39,9 @@ def test_docfx_alerts_become_admonitions() -> None:
 def test_task_lists_are_numbered_checkboxes() -> None:
     md = markdown.Markdown(extensions=[TaskListExtension()])
     html = md.convert("- [ ] drain node\n- [x] page the DBA\n- plain item\n")
-    assert '<li class="task-item" id="task-1"><span class="task">\u2610 </span>drain node</li>' in html
+    assert (
+        '<li class="task-item" id="task-1"><span class="task">\u2610 </span>drain node</li>' in html
+    )
     assert 'id="task-2"' in html and "\u2611" in html
     assert md.task_count == 2  # type: ignore[attr-defined]
 
@@ -43,7 +50,10 @@ def test_full_rendering_tables_code_headings_and_copy_links() -> None:
     body = "# Title\n\n## Steps\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```bash\necho 'a < b'\n```\n"
     rendered = render_markdown(body)
     assert "<table>" in rendered.html and '<h2 id="steps">Steps</h2>' in rendered.html
-    assert [(t.level, t.title, t.anchor) for t in rendered.toc] == [(1, "Title", "title"), (2, "Steps", "steps")]
+    assert [(t.level, t.title, t.anchor) for t in rendered.toc] == [
+        (1, "Title", "title"),
+        (2, "Steps", "steps"),
+    ]
     assert rendered.code_blocks == ["echo 'a < b'"]
     assert '<a href="copy:0"' in rendered.html
     assert 'class="codehilite"' in rendered.html

@@ -26,61 +26,175 @@ ANA = {"email": "ana@internal.example", "name": "Ana Ribeiro", "org": "internal"
 JO = {"email": "jo@partner.example", "name": "Jo Okafor"}  # no trailer: org from the domain
 
 R1 = dict(doc_type="runbook", org="internal", owners=["ana@internal.example"])
-R2 = dict(doc_type="runbook", org="partner", owners=["jo@partner.example"],
-          incidents=["INC-1", "INC-2"])
+R2 = dict(
+    doc_type="runbook", org="partner", owners=["jo@partner.example"], incidents=["INC-1", "INC-2"]
+)
 R3 = dict(doc_type="runbook", org="partner", owners=["jo@partner.example"])
-P1 = dict(doc_type="post-incident", org="internal", owners=["ana@internal.example"],
-          incidents=["INC-1"])
+P1 = dict(
+    doc_type="post-incident", org="internal", owners=["ana@internal.example"], incidents=["INC-1"]
+)
 
 
 def _build(kb: Workspace) -> None:
     root = kb.root
     broken = "See [[kb-deadbeef]] first.\n"
-    commit_at(root, "2025-06-20", "Create: Old known error", {
-        "k1.md": doc_text("kb-00000007", "Old known error", doc_type="known-error")}, **ANA)
-    commit_at(root, "2025-07-05", "Import: 2 documents", {
-        "r1.md": doc_text("kb-00000001", "Restart the API", last_reviewed="2025-07-01",
-                          incidents=["INC-1"], body=broken, **R1),  # type: ignore[arg-type]
-        "s1.md": doc_text("kb-00000004", "Onboard a laptop", doc_type="sop"),
-    }, **ANA)
-    commit_at(root, "2025-09-12", "Add our runbooks", {
-        "r2.md": doc_text("kb-00000002", "Fail over the database", last_reviewed="2025-12-01",
-                          **R2),  # type: ignore[arg-type]
-        "r3.md": doc_text("kb-00000003", "Clear the mail queue", **R3),  # type: ignore[arg-type]
-        "t1.md": doc_text("kb-00000006", "VPN drops every hour", doc_type="troubleshooting",
-                          status="in-review", org="partner",
-                          owners=["jo@partner.example", "ana@internal.example"],
-                          last_reviewed="2025-06-01", interval=365),
-    }, **JO)
-    commit_at(root, "2025-12-01", "Capture INC-2", {
-        "p2.md": doc_text("kb-00000009", "Printer outage", doc_type="post-incident",
-                          status="draft", org="partner", owners=["jo@partner.example"],
-                          incidents=["INC-2"])}, **JO)
-    commit_at(root, "2026-01-15", "Create: Offboard a laptop", {
-        "s2.md": doc_text("kb-00000005", "Offboard a laptop", doc_type="sop", status="draft",
-                          owners=["ana@internal.example"])}, **ANA)
-    commit_at(root, "2026-02-10", "Typo", {
-        "r1.md": doc_text("kb-00000001", "Restart the API", last_reviewed="2025-07-01",
-                          incidents=["INC-1"], body=broken + "Fixed a typo.\n",
-                          **R1)}, **ANA)  # type: ignore[arg-type]
-    commit_at(root, "2026-03-01", "reviewed failover", {
-        "r2.md": doc_text("kb-00000002", "Fail over the database", last_reviewed="2026-03-01",
-                          **R2)}, **JO)  # type: ignore[arg-type]
-    commit_at(root, "2026-03-25", "reviewed mail queue", {
-        "r3.md": doc_text("kb-00000003", "Clear the mail queue", last_reviewed="2026-03-25",
-                          **R3)}, **JO)  # type: ignore[arg-type]
-    commit_at(root, "2026-04-10", "Retire: Old known error", {
-        "k1.md": doc_text("kb-00000007", "Old known error", doc_type="known-error",
-                          status="retired")}, **ANA)
-    commit_at(root, "2026-05-01", "Review: Restart the API", {
-        "r1.md": doc_text("kb-00000001", "Restart the API", last_reviewed="2026-05-01",
-                          incidents=["INC-1"], body=broken + "Fixed a typo.\n",
-                          **R1)}, **ANA)  # type: ignore[arg-type]
-    commit_at(root, "2026-05-20", "Capture: Checkout errors", {
-        "p1.md": doc_text("kb-00000008", "Checkout errors", **P1)}, **ANA)  # type: ignore[arg-type]
-    commit_at(root, "2026-06-01", "Review: Checkout errors", {
-        "p1.md": doc_text("kb-00000008", "Checkout errors", last_reviewed="2026-06-01",
-                          **P1)}, **ANA)  # type: ignore[arg-type]
+    commit_at(
+        root,
+        "2025-06-20",
+        "Create: Old known error",
+        {"k1.md": doc_text("kb-00000007", "Old known error", doc_type="known-error")},
+        **ANA,
+    )
+    commit_at(
+        root,
+        "2025-07-05",
+        "Import: 2 documents",
+        {
+            "r1.md": doc_text(
+                "kb-00000001",
+                "Restart the API",
+                last_reviewed="2025-07-01",
+                incidents=["INC-1"],
+                body=broken,
+                **R1,
+            ),  # type: ignore[arg-type]
+            "s1.md": doc_text("kb-00000004", "Onboard a laptop", doc_type="sop"),
+        },
+        **ANA,
+    )
+    commit_at(
+        root,
+        "2025-09-12",
+        "Add our runbooks",
+        {
+            "r2.md": doc_text(
+                "kb-00000002", "Fail over the database", last_reviewed="2025-12-01", **R2
+            ),  # type: ignore[arg-type]
+            "r3.md": doc_text("kb-00000003", "Clear the mail queue", **R3),  # type: ignore[arg-type]
+            "t1.md": doc_text(
+                "kb-00000006",
+                "VPN drops every hour",
+                doc_type="troubleshooting",
+                status="in-review",
+                org="partner",
+                owners=["jo@partner.example", "ana@internal.example"],
+                last_reviewed="2025-06-01",
+                interval=365,
+            ),
+        },
+        **JO,
+    )
+    commit_at(
+        root,
+        "2025-12-01",
+        "Capture INC-2",
+        {
+            "p2.md": doc_text(
+                "kb-00000009",
+                "Printer outage",
+                doc_type="post-incident",
+                status="draft",
+                org="partner",
+                owners=["jo@partner.example"],
+                incidents=["INC-2"],
+            )
+        },
+        **JO,
+    )
+    commit_at(
+        root,
+        "2026-01-15",
+        "Create: Offboard a laptop",
+        {
+            "s2.md": doc_text(
+                "kb-00000005",
+                "Offboard a laptop",
+                doc_type="sop",
+                status="draft",
+                owners=["ana@internal.example"],
+            )
+        },
+        **ANA,
+    )
+    commit_at(
+        root,
+        "2026-02-10",
+        "Typo",
+        {
+            "r1.md": doc_text(
+                "kb-00000001",
+                "Restart the API",
+                last_reviewed="2025-07-01",
+                incidents=["INC-1"],
+                body=broken + "Fixed a typo.\n",
+                **R1,
+            )
+        },
+        **ANA,
+    )  # type: ignore[arg-type]
+    commit_at(
+        root,
+        "2026-03-01",
+        "reviewed failover",
+        {
+            "r2.md": doc_text(
+                "kb-00000002", "Fail over the database", last_reviewed="2026-03-01", **R2
+            )
+        },
+        **JO,
+    )  # type: ignore[arg-type]
+    commit_at(
+        root,
+        "2026-03-25",
+        "reviewed mail queue",
+        {
+            "r3.md": doc_text(
+                "kb-00000003", "Clear the mail queue", last_reviewed="2026-03-25", **R3
+            )
+        },
+        **JO,
+    )  # type: ignore[arg-type]
+    commit_at(
+        root,
+        "2026-04-10",
+        "Retire: Old known error",
+        {
+            "k1.md": doc_text(
+                "kb-00000007", "Old known error", doc_type="known-error", status="retired"
+            )
+        },
+        **ANA,
+    )
+    commit_at(
+        root,
+        "2026-05-01",
+        "Review: Restart the API",
+        {
+            "r1.md": doc_text(
+                "kb-00000001",
+                "Restart the API",
+                last_reviewed="2026-05-01",
+                incidents=["INC-1"],
+                body=broken + "Fixed a typo.\n",
+                **R1,
+            )
+        },
+        **ANA,
+    )  # type: ignore[arg-type]
+    commit_at(
+        root,
+        "2026-05-20",
+        "Capture: Checkout errors",
+        {"p1.md": doc_text("kb-00000008", "Checkout errors", **P1)},
+        **ANA,
+    )  # type: ignore[arg-type]
+    commit_at(
+        root,
+        "2026-06-01",
+        "Review: Checkout errors",
+        {"p1.md": doc_text("kb-00000008", "Checkout errors", last_reviewed="2026-06-01", **P1)},
+        **ANA,
+    )  # type: ignore[arg-type]
 
     store = activity_for(kb)
     for when in ("2026-06-01 10:00", "2026-06-02 10:00", "2026-06-03 10:00"):
@@ -88,15 +202,19 @@ def _build(kb: Workspace) -> None:
     store.record_open("kb-00000001", at=at("2026-06-04 10:00"))
     store.record_open("kb-00000002", at=at("2026-01-04 10:00"))  # before the period
     for when, query, hits in [
-        ("2026-05-01 09:00", "ORA-00060", 0), ("2026-05-02 09:00", "ora-00060", 0),
-        ("2026-05-03 09:00", "ORA-00060 ", 0), ("2026-05-04 09:00", "vpn split tunnel", 0),
-        ("2026-05-05 09:00", "restart api", 2), ("2026-01-05 09:00", "forgotten", 0),
+        ("2026-05-01 09:00", "ORA-00060", 0),
+        ("2026-05-02 09:00", "ora-00060", 0),
+        ("2026-05-03 09:00", "ORA-00060 ", 0),
+        ("2026-05-04 09:00", "vpn split tunnel", 0),
+        ("2026-05-05 09:00", "restart api", 2),
+        ("2026-01-05 09:00", "forgotten", 0),
     ]:
         store.record_search(query, hits, at=at(when))
     store.record_feedback("kb-00000001", True, at=at("2026-06-01 11:00"))
     store.record_feedback("kb-00000001", True, at=at("2026-06-02 11:00"))
-    store.record_feedback("kb-00000001", False, comment="=HYPERLINK(\"http://evil\")",
-                          at=at("2026-06-03 11:00"))
+    store.record_feedback(
+        "kb-00000001", False, comment='=HYPERLINK("http://evil")', at=at("2026-06-03 11:00")
+    )
     kb.refresh()
 
 
@@ -133,10 +251,10 @@ def test_reviews_per_organisation_and_owner(report: HealthReport) -> None:
         "(no owner)": {"overdue": 0, "due": 0, "never": 1, "ok": 0},
     }
     assert [(i.title, i.state.value, i.info.days_left) for i in report.review_items] == [
-        ("Fail over the database", "overdue", -16),   # 2026-03-01 + 90
-        ("VPN drops every hour", "overdue", -14),     # 2025-06-01 + its own 365
+        ("Fail over the database", "overdue", -16),  # 2026-03-01 + 90
+        ("VPN drops every hour", "overdue", -14),  # 2025-06-01 + its own 365
         ("Onboard a laptop", "never", None),
-        ("Clear the mail queue", "due", 8),           # 2026-03-25 + 90
+        ("Clear the mail queue", "due", 8),  # 2026-03-25 + 90
     ]
     assert [d.title for d in report.without_owners] == ["Onboard a laptop"]  # retired ones aside
 
@@ -144,20 +262,26 @@ def test_reviews_per_organisation_and_owner(report: HealthReport) -> None:
 def test_quality_usage_incidents_and_gaps(report: HealthReport) -> None:
     assert report.lint_errors == 1
     assert [(p.path, p.message) for p in report.broken_links] == [
-        ("r1.md", "link [[kb-deadbeef]] points to no document")]
+        ("r1.md", "link [[kb-deadbeef]] points to no document")
+    ]
     assert report.lint_by_code == {"broken-link": 1}
-    assert [(u.doc.title, u.incidents, u.opens, u.helpful, u.not_helpful)
-            for u in report.most_used] == [
+    assert [
+        (u.doc.title, u.incidents, u.opens, u.helpful, u.not_helpful) for u in report.most_used
+    ] == [
         ("Fail over the database", 2, 0, 0, 0),
         ("Restart the API", 1, 1, 2, 1),
         ("Clear the mail queue", 0, 3, 0, 0),
     ]
     assert [(c.doc.title, c.date, c.org, c.incidents) for c in report.captured] == [
-        ("Checkout errors", dt.date(2026, 5, 20), "internal", ("INC-1",))]
+        ("Checkout errors", dt.date(2026, 5, 20), "internal", ("INC-1",))
+    ]
     assert [(g.query, g.times) for g in report.content_gaps] == [
-        ("ORA-00060", 3), ("vpn split tunnel", 1)]
+        ("ORA-00060", 3),
+        ("vpn split tunnel", 1),
+    ]
     assert [(f.doc.title, f.helpful, f.not_helpful) for f in report.feedback] == [
-        ("Restart the API", 2, 1)]
+        ("Restart the API", 2, 1)
+    ]
 
 
 def test_trends_from_one_pass_over_git_history(kb: Workspace, report: HealthReport) -> None:
@@ -166,7 +290,10 @@ def test_trends_from_one_pass_over_git_history(kb: Workspace, report: HealthRepo
     assert history.orgs == ["internal", "partner"]
     created = history.table("created")
     assert {m: n for m, n in created["internal"].items() if n} == {
-        "2025-07": 2, "2026-01": 1, "2026-05": 1}  # k1.md (2025-06) is before the window
+        "2025-07": 2,
+        "2026-01": 1,
+        "2026-05": 1,
+    }  # k1.md (2025-06) is before the window
     assert {m: n for m, n in created["partner"].items() if n} == {"2025-09": 3, "2025-12": 1}
     reviewed = history.table("reviewed")
     assert {m: n for m, n in reviewed["partner"].items() if n} == {"2026-03": 2}
@@ -187,17 +314,28 @@ def test_html_is_one_self_contained_printable_file(report: HealthReport) -> None
     assert "Fail over the database" in page and "ORA-00060" in page
     assert "Documents created per month and organisation" in page
     # the summary tiles show the known figures
-    for figure, label in [(9, "documents"), (2, "reviews overdue"),
-                          (1, "reviews due within 14 days"), (1, "never reviewed"),
-                          (1, "without owners"), (1, "lint errors"), (1, "broken links"),
-                          (1, "incidents captured this period"),
-                          (2, "searches that found nothing")]:
+    for figure, label in [
+        (9, "documents"),
+        (2, "reviews overdue"),
+        (1, "reviews due within 14 days"),
+        (1, "never reviewed"),
+        (1, "without owners"),
+        (1, "lint errors"),
+        (1, "broken links"),
+        (1, "incidents captured this period"),
+        (2, "searches that found nothing"),
+    ]:
         assert f'<span class="n">{figure}</span><span class="l">{label}</span>' in page
 
 
 def test_untrusted_text_is_escaped_in_html(kb: Workspace) -> None:
-    commit_at(kb.root, "2026-06-01", "evil", {"x.md": doc_text(
-        "kb-0000e711", "<img src=x onerror=alert(1)>", owners=[])}, **JO)
+    commit_at(
+        kb.root,
+        "2026-06-01",
+        "evil",
+        {"x.md": doc_text("kb-0000e711", "<img src=x onerror=alert(1)>", owners=[])},
+        **JO,
+    )
     activity_for(kb).record_search("<script>alert(1)</script>", 0, at=at("2026-06-01 10:00"))
     page = render_html(build_report(kb, today=TODAY))
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
@@ -217,11 +355,20 @@ def test_csv_files_hold_the_same_figures(report: HealthReport, tmp_path: Path) -
         {"organisation": "partner", "overdue": "2", "due": "1", "never": "0", "ok": "0"},
     ]
     assert [r["id"] for r in rows("review_queue.csv")] == [
-        "kb-00000002", "kb-00000006", "kb-00000004", "kb-00000003"]
+        "kb-00000002",
+        "kb-00000006",
+        "kb-00000004",
+        "kb-00000003",
+    ]
     trend_rows = rows("trends.csv")
     assert len(trend_rows) == 12 * 2
-    assert {"month": "2025-09", "organisation": "partner", "created": "3", "reviewed": "0",
-            "retired": "0"} in trend_rows
+    assert {
+        "month": "2025-09",
+        "organisation": "partner",
+        "created": "3",
+        "reviewed": "0",
+        "retired": "0",
+    } in trend_rows
     assert rows("content_gaps.csv")[0]["query"] == "ORA-00060"
     assert rows("feedback.csv")[0]["comments"] == '− =HYPERLINK("http://evil")'
 
@@ -230,7 +377,13 @@ def test_csv_cells_from_the_other_organisation_are_not_formulas() -> None:
     from kbapp.lifecycle.report import _cell
 
     assert [_cell(v) for v in ("=1+2", "+1", "-x", "@SUM(A1)", "plain", 3)] == [
-        "'=1+2", "'+1", "'-x", "'@SUM(A1)", "plain", 3]
+        "'=1+2",
+        "'+1",
+        "'-x",
+        "'@SUM(A1)",
+        "plain",
+        3,
+    ]
 
 
 def test_report_json_is_plain_data(report: HealthReport) -> None:
@@ -239,8 +392,13 @@ def test_report_json_is_plain_data(report: HealthReport) -> None:
     data = json.loads(json.dumps(report.to_dict()))
     assert data["documents"] == 9
     assert data["review_items"][0]["id"] == "kb-00000002"
-    assert data["trends"]["rows"][0] == {"month": "2025-07", "organisation": "internal",
-                                         "created": 2, "reviewed": 0, "retired": 0}
+    assert data["trends"]["rows"][0] == {
+        "month": "2025-07",
+        "organisation": "internal",
+        "created": 2,
+        "reviewed": 0,
+        "retired": 0,
+    }
 
 
 def test_moving_a_document_is_not_creating_it(kb: Workspace) -> None:

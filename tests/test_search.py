@@ -57,7 +57,9 @@ def test_prose_is_stemmed_and_case_folded() -> None:
 
 def test_query_words_stay_whole_and_phrases_use_parts() -> None:
     assert query_words("ORA-00600 on db01.prod.example.com") == [
-        "ORA-00600", "db01.prod.example.com"]
+        "ORA-00600",
+        "db01.prod.example.com",
+    ]
     # phrase terms line up with the positions of the parts in the index
     assert phrase_terms("ORA-00600 internal error") == ["ora", "00600", "intern", "error"]
 
@@ -148,8 +150,14 @@ def test_excluded_words_phrases_and_filters(index: SearchIndex) -> None:
     [
         ("type:sop failover", {"sops/payments-failover.md", "sops/payments-failover-draft.md"}),
         ("tag:postgres", {"sops/payments-failover.md", "sops/payments-failover-draft.md"}),
-        ("system:payments-db", {"sops/payments-failover.md", "sops/payments-failover-draft.md",
-                                "known-errors/ora-600.md"}),
+        (
+            "system:payments-db",
+            {
+                "sops/payments-failover.md",
+                "sops/payments-failover-draft.md",
+                "known-errors/ora-600.md",
+            },
+        ),
         ("org:partner", {"sops/payments-failover.md", "known-errors/ora-600.md"}),
         ("status:draft", {"sops/payments-failover-draft.md"}),
         ("id:kb-00000007", {"known-errors/xz.md"}),
@@ -185,9 +193,11 @@ def test_synonyms_from_the_config_work_both_ways(index: SearchIndex) -> None:
     ws = index.ws
     config = (ws.root / ".kb/config.toml").read_text()
     try:
-        (ws.root / ".kb/config.toml").write_text(config + '\n[search.synonyms.lb]\n'
-                                                  if False else config.replace(
-            "[search.synonyms]", '[search.synonyms]\nlb = ["load balancer"]'))
+        (ws.root / ".kb/config.toml").write_text(
+            config + "\n[search.synonyms.lb]\n"
+            if False
+            else config.replace("[search.synonyms]", '[search.synonyms]\nlb = ["load balancer"]')
+        )
         ws.reload_config()
         assert top(index, "lb ") == "runbooks/http-503.md"
     finally:
@@ -196,8 +206,24 @@ def test_synonyms_from_the_config_work_both_ways(index: SearchIndex) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ['"unclosed phrase', "type:", "-", "(((", "AND OR NOT", "***", 'tag:"', "-\"\"",
-              "kb-", ":", "\\", "a" * 300, "status:retired -status:retired", "id:", "日本語"]
+    "query",
+    [
+        '"unclosed phrase',
+        "type:",
+        "-",
+        "(((",
+        "AND OR NOT",
+        "***",
+        'tag:"',
+        '-""',
+        "kb-",
+        ":",
+        "\\",
+        "a" * 300,
+        "status:retired -status:retired",
+        "id:",
+        "日本語",
+    ],
 )
 def test_unreadable_queries_never_raise(index: SearchIndex, query: str) -> None:
     response = index.search(query)
@@ -229,13 +255,19 @@ def test_hits_carry_fields_review_state_snippets_and_facets(index: SearchIndex) 
     response = index.search("failover ", limit=10, snippets=1)
     first = response.hits[0]
     assert (first.id, first.type, first.status, first.owner_org) == (
-        "kb-00000004", "sop", "published", "partner")
+        "kb-00000004",
+        "sop",
+        "published",
+        "partner",
+    )
     assert first.title == "Fail over the payments database"
     assert first.review_state == "overdue"  # shown, not hidden
     assert first.kb == "Fixture KB" and first.score > 0
     # "failover" is only in its tags: the row shows the text's opening, without Markdown marks
-    assert first.snippets == ["Steps: Promote the replica, then repoint the payments application. "
-                              "Postgres replication must be healthy."]
+    assert first.snippets == [
+        "Steps: Promote the replica, then repoint the payments application. "
+        "Postgres replication must be healthy."
+    ]
     assert all(hit.snippets == [] for hit in response.hits[1:])  # only the shown ones
     assert response.total == 3
     assert dict(response.facets["type"]) == {"sop": 2, "runbook": 1}
@@ -251,7 +283,7 @@ def test_snippets_are_escaped_and_highlight_word_forms(index: SearchIndex) -> No
     assert '<b class="match">leader</b>' in snippet
     assert '<b class="match">etcdNoLeader</b>' in snippet
     ora = index.search("kcbgtcr_13 ").hits[0].snippets[0]
-    assert "<b class=\"match\">kcbgtcr_13</b>" in ora
+    assert '<b class="match">kcbgtcr_13</b>' in ora
     assert "<script" not in "".join(index.search("installer ").hits[0].snippets)
 
 
@@ -267,7 +299,8 @@ def test_snippets_read_as_text_not_markdown() -> None:
     assert " ".join(text.split()) == (
         "Steps: 1. Check kubectl get pods first. kubectl -n pay rollout restart deploy/api | tail "
         "See the failover SOP and kb-0000beef. Note: read the vendor guide first. "
-        "Step · Who restart · partner")
+        "Step · Who restart · partner"
+    )
     fragment = Highlighter({"restart"}).fragments(text)[0]
     assert '<b class="match">restart</b>' in fragment and "#" not in fragment
     # a heading other than the title stays, as words

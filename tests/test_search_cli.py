@@ -33,8 +33,17 @@ def test_search_json_has_results_facets_and_suggestion(kb: Workspace, cli: Cli) 
     assert data["suggestion"] == "failover"
     assert len(data["results"]) == 2
     hit = data["results"][0]
-    assert set(hit) >= {"id", "path", "title", "type", "status", "owner_org", "review_state",
-                        "score", "snippets"}
+    assert set(hit) >= {
+        "id",
+        "path",
+        "title",
+        "type",
+        "status",
+        "owner_org",
+        "review_state",
+        "score",
+        "snippets",
+    }
     assert hit["path"] == "sops/payments-failover.md" and hit["review_state"] == "overdue"
     assert {"type", "owner_org", "tags", "systems"} <= set(data["facets"])
     assert data["total"] >= 3
@@ -47,8 +56,11 @@ def test_batch_answers_one_json_line_per_query(kb: Workspace, cli: Cli, tmp_path
     result = cli("--kb", kb.root, "search", "--batch", queries, "--json")
     assert result.code == 0, result.err
     lines = [json.loads(line) for line in result.out.splitlines()]
-    assert [line["query"] for line in lines] == ["ORA-00600", "kube-apiserver 503",
-                                                 "nothing-matches-this"]
+    assert [line["query"] for line in lines] == [
+        "ORA-00600",
+        "kube-apiserver 503",
+        "nothing-matches-this",
+    ]
     assert lines[0]["results"][0]["id"] == "kb-00000002"
     assert lines[1]["results"][0]["path"] == "runbooks/http-503.md"
     assert lines[2]["results"] == [] and all("elapsed_ms" in line for line in lines)

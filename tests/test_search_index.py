@@ -73,9 +73,11 @@ def test_changes_pulled_with_plain_git_are_indexed_by_catch_up(
     partner = tmp_path / "partner"
     git(tmp_path, "clone", "-q", str(remote), str(partner))
     (partner / "known-errors" / "xz.md").write_text(
-        front("kb-00000007", "xz backdoor", "known-error") + "Platypus mitigation.\n")
+        front("kb-00000007", "xz backdoor", "known-error") + "Platypus mitigation.\n"
+    )
     (partner / "runbooks" / "new.md").write_text(
-        front("kb-000000ff", "Echidna alert", "runbook") + "Echidna.\n")
+        front("kb-000000ff", "Echidna alert", "runbook") + "Echidna.\n"
+    )
     (partner / "runbooks" / "http-503.md").unlink()
     git(partner, "add", "-A")
     git(partner, "commit", "-q", "-m", "Partner edits")
@@ -95,8 +97,11 @@ def test_files_changed_while_kbapp_was_closed_are_found_on_start(
     ws = indexed.ws
     root = ws.root
     ws.close()
-    write_doc(ws, "runbooks/node-not-ready.md",
-              front("kb-0000000a", "Node not ready", "runbook") + "Cordon the narwhal node.\n")
+    write_doc(
+        ws,
+        "runbooks/node-not-ready.md",
+        front("kb-0000000a", "Node not ready", "runbook") + "Cordon the narwhal node.\n",
+    )
     git(root, "commit", "-q", "-am", "plain edit")
     reopened = Workspace.open(root, settings)
     try:
@@ -134,11 +139,15 @@ def test_two_processes_writing_at_once_wait_for_each_other(indexed: SearchIndex)
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(ws.root), relative, word, hold],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, "PYTHONPATH": env_path},
         )
-        for relative, word, hold in (("runbooks/first.md", "aardvark", "1.0"),
-                                     ("runbooks/second.md", "axolotl", "0.1"))
+        for relative, word, hold in (
+            ("runbooks/first.md", "aardvark", "1.0"),
+            ("runbooks/second.md", "axolotl", "0.1"),
+        )
     ]
     outputs = [p.communicate(timeout=60) for p in procs]
     for proc, (out, err) in zip(procs, outputs):
@@ -150,9 +159,14 @@ def test_two_processes_writing_at_once_wait_for_each_other(indexed: SearchIndex)
 
 def _segment_files(index_dir: Path) -> list[Path]:
     return sorted(
-        (p for p in index_dir.iterdir() if p.suffix in (".seg", ".pst", ".trm", ".dci", ".dcz")
-         or p.name.endswith((".pst", ".trm"))),
-        key=lambda p: p.stat().st_size, reverse=True,
+        (
+            p
+            for p in index_dir.iterdir()
+            if p.suffix in (".seg", ".pst", ".trm", ".dci", ".dcz")
+            or p.name.endswith((".pst", ".trm"))
+        ),
+        key=lambda p: p.stat().st_size,
+        reverse=True,
     )
 
 

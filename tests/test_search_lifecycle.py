@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import whoosh
-from helpers import REPO_ROOT, git, write_doc
+from helpers import REPO_ROOT, write_doc
 from search_helpers import DOCS, front, populate
 
 from kbapp.search import SearchIndex, stamp, vocabulary, whoosh_fixes
@@ -55,8 +55,12 @@ print("LOADED", ",".join(loaded), status)
 def test_a_search_process_loads_neither_sqlalchemy_nor_git(indexed: SearchIndex) -> None:
     root = indexed.ws.root
     indexed.ws.close()
-    done = subprocess.run([sys.executable, "-c", SEARCH_PROCESS, str(root), "etcd leader"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SEARCH_PROCESS, str(root), "etcd leader"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "runbooks/etcd-no-leader.md" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "LOADED  0"
@@ -67,10 +71,17 @@ def test_a_search_process_after_a_change_catches_up_and_answers(
 ) -> None:
     root = indexed.ws.root
     indexed.ws.close()
-    write_doc(Workspace(root, settings), "runbooks/kraken.md",
-              front("kb-0000c0de", "Kraken alert", "runbook") + "Release the kraken.\n")
-    done = subprocess.run([sys.executable, "-c", SEARCH_PROCESS, str(root), "kraken"],
-                          capture_output=True, text=True, timeout=120)
+    write_doc(
+        Workspace(root, settings),
+        "runbooks/kraken.md",
+        front("kb-0000c0de", "Kraken alert", "runbook") + "Release the kraken.\n",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", SEARCH_PROCESS, str(root), "kraken"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "runbooks/kraken.md" in done.stdout
     # something changed: the exact path (catalog) ran, and left a new stamp behind
@@ -112,8 +123,9 @@ def test_nothing_changed_is_answered_without_the_catalog(
         index.ws.close()
 
 
-@pytest.mark.parametrize("change", ["edit", "same-size-edit", "add", "add-folder", "delete",
-                                    "rename", "gitignore"])
+@pytest.mark.parametrize(
+    "change", ["edit", "same-size-edit", "add", "add-folder", "delete", "rename", "gitignore"]
+)
 def test_every_kind_of_change_is_seen(
     indexed: SearchIndex, settings: Settings, change: str
 ) -> None:
@@ -129,11 +141,13 @@ def test_every_kind_of_change_is_seen(
         os.utime(target, ns=(time.time_ns(), time.time_ns() + 10**9))
     elif change == "add":
         (root / "runbooks" / "walrus.md").write_text(
-            front("kb-0000aa01", "Walrus", "runbook") + "Walrus.\n")
+            front("kb-0000aa01", "Walrus", "runbook") + "Walrus.\n"
+        )
     elif change == "add-folder":
         (root / "runbooks" / "deep" / "er").mkdir(parents=True)
         (root / "runbooks" / "deep" / "er" / "walrus.md").write_text(
-            front("kb-0000aa02", "Walrus", "runbook") + "Walrus.\n")
+            front("kb-0000aa02", "Walrus", "runbook") + "Walrus.\n"
+        )
     elif change == "delete":
         target.unlink()
     elif change == "rename":
@@ -266,13 +280,19 @@ def test_search_during_a_rebuild_says_how_far_it_is_here_and_in_another_process(
         assert here.hits  # results so far: the old index answers meanwhile
         done = subprocess.run(
             [sys.executable, "-m", "kbapp", "--kb", str(root), "search", "etcd leader"],
-            capture_output=True, text=True, timeout=60)
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         assert "still indexing (" in done.stdout and "results so far" in done.stdout
         assert "runbooks/etcd-no-leader.md" in done.stdout
         answer = subprocess.run(
             [sys.executable, "-m", "kbapp", "--kb", str(root), "search", "--json", "zzzz"],
-            capture_output=True, text=True, timeout=60)
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         data = json.loads(answer.stdout)
         assert data["indexing"] is True and isinstance(data["indexing_percent"], int)
     finally:

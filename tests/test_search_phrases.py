@@ -22,10 +22,13 @@ def paths(index: SearchIndex, query: str) -> set[str]:
 @pytest.fixture
 def index(populated_kb: Workspace) -> SearchIndex:
     kb = populated_kb
-    write_doc(kb, "runbooks/disk-full.md", front("kb-000000d1", "Disk full on the mail relay",
-                                                 "runbook", tags=("storage",))
-              + "## Symptoms\n\nThe queue grows. The disk is full. Restart the service after "
-                "cleanup.\n\n```shell\ndf -h /var/spool/postfix\nsystemctl restart postfix\n```\n")
+    write_doc(
+        kb,
+        "runbooks/disk-full.md",
+        front("kb-000000d1", "Disk full on the mail relay", "runbook", tags=("storage",))
+        + "## Symptoms\n\nThe queue grows. The disk is full. Restart the service after "
+        "cleanup.\n\n```shell\ndf -h /var/spool/postfix\nsystemctl restart postfix\n```\n",
+    )
     found = SearchIndex.for_workspace(kb)
     found.catch_up()
     return found
@@ -102,7 +105,7 @@ def _expected(texts: dict[str, str], phrase: list[str]) -> set[str]:
     out = set()
     for path, text in texts.items():
         words = re.findall(r"[a-z]+", text)
-        if any(words[i:i + len(phrase)] == phrase for i in range(len(words) - len(phrase) + 1)):
+        if any(words[i : i + len(phrase)] == phrase for i in range(len(words) - len(phrase) + 1)):
             out.add(path)
     return out
 
@@ -139,8 +142,11 @@ def test_phrases_agree_with_a_naive_scan_after_updates(
         changed = rng.sample(sorted(texts), 5)
         for path in changed:
             texts[path] = _random_text(rng)
-            write_doc(kb, path, front(f"kb-1{int(path[7:9]):07x}", f"Note {path}", "runbook")
-                      + texts[path])
+            write_doc(
+                kb,
+                path,
+                front(f"kb-1{int(path[7:9]):07x}", f"Note {path}", "runbook") + texts[path],
+            )
         gone = sorted(texts)[round_number]
         (kb.root / gone).unlink()
         del texts[gone]

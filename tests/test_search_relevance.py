@@ -22,17 +22,17 @@ DOCS: dict[str, str] = {
     + f"{FILLER}\n\nYou receive this message:\n\n> The destination could not be initialized "
     "due to the following problem.\n\n" + FILLER,
     # the same words apart, several of them in the title
-    "known-errors/destination-apart.md": front(
-        "kb-10000002", "Integration notes", "known-error"
-    ) + "The destination was initialized. The following problem could not be seen: the "
+    "known-errors/destination-apart.md": front("kb-10000002", "Integration notes", "known-error")
+    + "The destination was initialized. The following problem could not be seen: the "
     "integration is due tomorrow.\n",
     # DocFX article with its own KB number and a hex stop code
-    "support/kerberos-groups.md": front("kb-10000003", "Kerberos authentication problems",
-                                        "troubleshooting")
+    "support/kerberos-groups.md": front(
+        "kb-10000003", "Kerberos authentication problems", "troubleshooting"
+    )
     + "# Problems with Kerberos authentication when a user belongs to many groups\n\n"
     "_Applies to:_ &nbsp; Windows Server 2012 R2  \n_Original KB number:_ &nbsp; 327825\n\n"
     "> [!NOTE]\n> This article applies to old versions.\n\n"
-    ":::image type=\"content\" source=\"media/token.png\" alt-text=\"Screenshot of the token size\":::\n\n"
+    ':::image type="content" source="media/token.png" alt-text="Screenshot of the token size":::\n\n'
     "## Symptoms\n\nThe computer stops with Stop 0x0000007B after the token grows.\n",
     # mentions the number only, in a link
     "support/mentions.md": front("kb-10000004", "Token size notes", "reference")
@@ -51,8 +51,12 @@ DOCS: dict[str, str] = {
     + "<!-- What must be true before starting: prerequisites, approvals -->\n\n"
     "## Steps\n\nRotate the vault tokens with the rotation script.\n",
     # a summary in the front matter, in other words than the title and body
-    "support/duplex.md": front("kb-10000010", "Printing options", "troubleshooting",
-                               extra="description: Printouts ignore the deployed duplex settings.")
+    "support/duplex.md": front(
+        "kb-10000010",
+        "Printing options",
+        "troubleshooting",
+        extra="description: Printouts ignore the deployed duplex settings.",
+    )
     + "The settings are not applied to applications.\n",
     "support/logon-only.md": front("kb-10000011", "Logon script", "reference")
     + "The logon script maps the drives.\n",
@@ -65,12 +69,18 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KBAPP_CONFIG_DIR", str(home / "config"))
         gitconfig = home / "gitconfig"
-        gitconfig.write_text("[user]\n\tname = T\n\temail = t@internal.example\n"
-                             "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n")
+        gitconfig.write_text(
+            "[user]\n\tname = T\n\temail = t@internal.example\n"
+            "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
+        )
         mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
         mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        ws = Workspace.init(home / "kb", "Relevance KB", ["internal", "partner"],
-                            settings=Settings(user_name="T", user_email="t@internal.example"))
+        ws = Workspace.init(
+            home / "kb",
+            "Relevance KB",
+            ["internal", "partner"],
+            settings=Settings(user_name="T", user_email="t@internal.example"),
+        )
         populate(ws, DOCS)
         idx = SearchIndex.for_workspace(ws)
         idx.catch_up()
@@ -123,8 +133,9 @@ def test_some_words_of_a_message_still_find_something(index: SearchIndex) -> Non
 # --------------------------------------------------------------------------- identifiers
 
 
-@pytest.mark.parametrize("query", ["KB327825", "kb327825 ", "KB 327825", "KB number 327825",
-                                   "Q327825", "327825"])
+@pytest.mark.parametrize(
+    "query", ["KB327825", "kb327825 ", "KB 327825", "KB number 327825", "Q327825", "327825"]
+)
 def test_a_kb_number_as_engineers_write_it_finds_the_article_first(
     index: SearchIndex, query: str
 ) -> None:
@@ -179,8 +190,11 @@ def test_a_knowledge_base_adds_its_own_phrase_synonyms(index: SearchIndex) -> No
     config = config_path.read_text()
     assert "support/frobnicator.md" not in paths(index.search("blue widget "))
     try:
-        config_path.write_text(config.replace(
-            "[search.synonyms]", '[search.synonyms]\n"blue widget" = ["frobnicator"]'))
+        config_path.write_text(
+            config.replace(
+                "[search.synonyms]", '[search.synonyms]\n"blue widget" = ["frobnicator"]'
+            )
+        )
         ws.reload_config()
         assert top(index, "blue widget ") == "support/frobnicator.md"
         assert top(index, "frobnicator ") == "support/frobnicator.md"
@@ -203,22 +217,25 @@ def test_snippets_hold_no_markup(index: SearchIndex) -> None:
     text = " ".join(hit.snippets)
     for residue in ("&nbsp;", "_Applies", "[!NOTE]", ":::", "<!--"):
         assert residue not in text
-    shown = " ".join(h for hit in index.search("Applies to Windows Server 2012 ").hits
-                     for h in hit.snippets)
-    assert "Applies to:" in shown.replace("<b class=\"match\">", "").replace("</b>", "")
+    shown = " ".join(
+        h for hit in index.search("Applies to Windows Server 2012 ").hits for h in hit.snippets
+    )
+    assert "Applies to:" in shown.replace('<b class="match">', "").replace("</b>", "")
 
 
 def test_clean_markup_keeps_words_and_lines() -> None:
-    text = ("<!-- guidance\nspanning lines -->\n# Title\n_Applies to:_ &nbsp; Windows\n"
-            "> [!NOTE]\n> A note. [!INCLUDE [x](../x.md)]\n:::zone pivot=\"a\"\nZone text\n"
-            ":::zone-end\n{{< hint >}}\nsnake_case_name stays, \\<escaped>\n")
+    text = (
+        "<!-- guidance\nspanning lines -->\n# Title\n_Applies to:_ &nbsp; Windows\n"
+        '> [!NOTE]\n> A note. [!INCLUDE [x](../x.md)]\n:::zone pivot="a"\nZone text\n'
+        ":::zone-end\n{{< hint >}}\nsnake_case_name stays, \\<escaped>\n"
+    )
     cleaned = clean_markup(text)
     assert cleaned.count("\n") == text.count("\n") - 0  # line structure kept
     for residue in ("<!--", "guidance", "&nbsp;", "_Applies", "[!", ":::", "{{<", "\\<"):
         assert residue not in cleaned
     for kept in ("# Title", "Applies to:", "A note.", "Zone text", "snake_case_name", "<escaped>"):
         assert kept in cleaned
-    assert clean_markup("<!-- never closed\n" + "x " * 10000) .strip() == ""
+    assert clean_markup("<!-- never closed\n" + "x " * 10000).strip() == ""
 
 
 # --------------------------------------------------------------------------- summaries, feedback

@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import git, write_doc
+from helpers import git
 
-from kbapp.documents import model as documents
 from kbapp.config import update_config_text
-from kbapp.errors import PolicyError
+from kbapp.documents import model as documents
 from kbapp.documents.importer import import_folder
+from kbapp.errors import PolicyError
 from kbapp.trust.secrets import SecretsPolicy, scan_text
 from kbapp.workspace import Workspace
 
@@ -33,12 +33,18 @@ CAUGHT = [
     ("detect-secrets:AWSKeyDetector", f"aws configure set aws_access_key_id {AWS_ID}"),
     ("cloud-token", "aws_secret_access_key = " + "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8Vb3nA2c"),
     ("cloud-token", "key=AIza" + "SyD4f8G2h6J9k3L5m7N1p0Q2r4S6t8U0v2W"),
-    ("cloud-token", "https://acct.blob.core.windows.net/c?sv=2022&sig=" + "q8Zk2Lp9vXa4Mn7Bc1Df3Gh5Jk7Lm9Np%2B"),
+    (
+        "cloud-token",
+        "https://acct.blob.core.windows.net/c?sv=2022&sig=" + "q8Zk2Lp9vXa4Mn7Bc1Df3Gh5Jk7Lm9Np%2B",
+    ),
     ("cloud-token", "VAULT_TOKEN=hvs." + "CAESIJk3mN8pQ2rS5tU7vW9xY1zA3bC5dE7f"),
     ("api-token", f"git clone https://{GITHUB}@github.com/org/repo"),
     ("api-token", "glpat-" + "Xy7Zk2Lp9vXa4Mn7Bc1D"),
     ("detect-secrets:KeywordDetector", 'db_password = "Zq8-vX2-Lp9"'),
-    ("detect-secrets:SlackDetector", "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"),
+    (
+        "detect-secrets:SlackDetector",
+        "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+    ),
 ]
 
 NOT_SECRETS = [
@@ -108,7 +114,9 @@ def test_a_huge_line_is_scanned_quickly() -> None:
 def test_save_refuses_a_secret_naming_file_line_and_rule(kb: Workspace) -> None:
     doc = kb.draft_from_template("runbook", "Rotate the payments DB password")
     doc.body += "\nexport PGPASSWORD=s3cr3t-Value9\n"
-    line = documents.serialise(doc).decode().split("\n").index("export PGPASSWORD=s3cr3t-Value9") + 1
+    line = (
+        documents.serialise(doc).decode().split("\n").index("export PGPASSWORD=s3cr3t-Value9") + 1
+    )
     before = git(kb.root, "rev-parse", "HEAD")
     with pytest.raises(PolicyError) as info:
         kb.save(doc)
@@ -121,7 +129,9 @@ def test_save_refuses_a_secret_naming_file_line_and_rule(kb: Workspace) -> None:
 
 def test_config_allowlist_applies_to_saves(kb: Workspace) -> None:
     config = kb.root / ".kb/config.toml"
-    config.write_text(update_config_text(config.read_text(), {"secrets": {"allow": ["Zx9-Qw8-Er7"]}}))
+    config.write_text(
+        update_config_text(config.read_text(), {"secrets": {"allow": ["Zx9-Qw8-Er7"]}})
+    )
     kb.reload_config()
     doc = kb.draft_from_template("runbook", "Allowed example")
     doc.body += "\nexport MYSQL_PWD=Zx9-Qw8-Er7\n"

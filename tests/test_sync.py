@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from helpers import SharedRepo, git, write_doc
 
-from kbapp.sync import conflicts
-from kbapp.sync import sync
 from kbapp.errors import PolicyError, SyncError
+from kbapp.sync import conflicts, sync
 from kbapp.trust.policy import conflict_marker_line
 from kbapp.workspace import Workspace
 
@@ -66,7 +65,11 @@ def test_edits_to_different_documents_reach_the_other_side(shared: SharedRepo) -
     report = sync.sync(jo)
     assert [c.path for c in report.changed_by_others] == [created.path]
     change = report.changed_by_others[0]
-    assert (change.title, change.author, change.org) == ("Disk full on db01", "Ana Ribeiro", "internal")
+    assert (change.title, change.author, change.org) == (
+        "Disk full on db01",
+        "Ana Ribeiro",
+        "internal",
+    )
     assert created.path in report.changed_paths
     assert jo.catalog.get(created.path) is not None  # the catalog was refreshed
 
@@ -263,7 +266,7 @@ def test_offline_keeps_work_and_the_next_sync_sends_it(shared: SharedRepo) -> No
 
 
 class _Refuse(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self.send_response(401)
         self.send_header("WWW-Authenticate", 'Basic realm="kb"')
         self.end_headers()
@@ -282,7 +285,9 @@ def refusing_server() -> Iterator[str]:
     server.server_close()
 
 
-def test_refused_credentials_give_one_sentence_and_keep_work(shared: SharedRepo, refusing_server: str) -> None:
+def test_refused_credentials_give_one_sentence_and_keep_work(
+    shared: SharedRepo, refusing_server: str
+) -> None:
     ana = shared.ana
     ana.create("runbook", "Kept")
     head = git(ana.root, "rev-parse", "HEAD")
@@ -368,8 +373,8 @@ def test_status_counts_without_the_network(shared: SharedRepo) -> None:
 def test_old_backups_are_pruned(shared: SharedRepo) -> None:
     ana = shared.ana
     head = git(ana.root, "rev-parse", "HEAD")
-    old = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=31)).strftime("%Y%m%dT%H%M%S%fZ")
-    recent = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)).strftime("%Y%m%dT%H%M%S%fZ")
+    old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=31)).strftime("%Y%m%dT%H%M%S%fZ")
+    recent = (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).strftime("%Y%m%dT%H%M%S%fZ")
     git(ana.root, "update-ref", f"refs/kbapp/backup/{old}-before-merge", head)
     git(ana.root, "update-ref", f"refs/kbapp/backup/{recent}-before-merge", head)
     sync.sync(ana)
@@ -388,7 +393,9 @@ def test_opening_repairs_a_stale_lock_and_a_half_done_merge(shared: SharedRepo, 
     git(ana.root, "fetch", "-q")
     head = git(ana.root, "rev-parse", "HEAD")
     # what a sync killed in the middle of its merge leaves behind
-    os.system(f"cd '{ana.root}' && git -c merge.kbapp.driver=false merge -q --no-commit origin/main >/dev/null 2>&1")
+    os.system(
+        f"cd '{ana.root}' && git -c merge.kbapp.driver=false merge -q --no-commit origin/main >/dev/null 2>&1"
+    )
     assert (ana.git.git_dir / "MERGE_HEAD").exists()
     (ana.git.git_dir / "index.lock").write_text("")
     os.utime(ana.git.git_dir / "index.lock", (0, 0))

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from helpers import SharedRepo, git
 
-from kbapp.sync import history
-from kbapp.sync import sync
+from kbapp.sync import history, sync
 from kbapp.workspace import Workspace
 
 
@@ -30,7 +29,10 @@ def test_history_follows_renames_and_names_each_organisation(shared: SharedRepo)
     sync.sync(ana)
     versions = history.history(ana, doc_id)
     assert [v.message for v in versions] == [
-        "Move: Certificate expiry", "Update: Certificate expiry", "Create: Certificate expiry"]
+        "Move: Certificate expiry",
+        "Update: Certificate expiry",
+        "Create: Certificate expiry",
+    ]
     assert [v.org for v in versions] == ["partner", "partner", "internal"]
     assert [v.path for v in versions] == [moved, created.path, created.path]
     assert versions[-1].author == "Ana Ribeiro"
@@ -88,7 +90,9 @@ def test_cli_sync_status_conflicts_resolve(shared: SharedRepo, cli) -> None:
     assert result.code == 0 and "published" in result.out.lower()
 
 
-def test_cli_resolve_with_an_edited_file_and_errors(shared: SharedRepo, cli, tmp_path: Path) -> None:
+def test_cli_resolve_with_an_edited_file_and_errors(
+    shared: SharedRepo, cli, tmp_path: Path
+) -> None:
     ana, jo = shared.ana, shared.jo
     doc = ana.create("runbook", "Backups").path
     sync.sync(ana)

@@ -9,8 +9,7 @@ import subprocess
 import pytest
 from helpers import SharedRepo, git, killed_sync
 
-from kbapp.sync import conflicts
-from kbapp.sync import sync
+from kbapp.sync import conflicts, sync
 from kbapp.trust.policy import conflict_marker_line
 from kbapp.workspace import Workspace
 
@@ -24,7 +23,9 @@ def edit(ws: Workspace, path: str, old: str, new: str) -> str:
 
 
 @pytest.mark.parametrize("point", sync.CHECKPOINTS)
-def test_sync_killed_at_each_point_is_finished_by_the_next(shared: SharedRepo, settings, point: str) -> None:
+def test_sync_killed_at_each_point_is_finished_by_the_next(
+    shared: SharedRepo, settings, point: str
+) -> None:
     ana, jo = shared.ana, shared.jo
     doc = ana.create("runbook", "Crash me").path
     sync.sync(ana)
@@ -50,8 +51,12 @@ def test_sync_killed_at_each_point_is_finished_by_the_next(shared: SharedRepo, s
     assert git(shared.remote, "rev-parse", "main") == head
     assert git(again.root, "status", "--porcelain") == ""
     for commit in saved:
-        assert subprocess.run(["git", "merge-base", "--is-ancestor", commit, "main"],
-                              cwd=shared.remote).returncode == 0
+        assert (
+            subprocess.run(
+                ["git", "merge-base", "--is-ancestor", commit, "main"], cwd=shared.remote
+            ).returncode
+            == 0
+        )
     assert conflict_marker_line((again.root / doc).read_text()) is None
     assert not (again.git.git_dir / "MERGE_HEAD").exists()
     sync.sync(jo)

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 from helpers import PARTNER, CliResult, SharedRepo, SmallDisk, git, killed_sync
 
-from kbapp.sync import mergedriver
-from kbapp.sync import sync
 from kbapp.errors import KbError, SaveError
-from kbapp.trust.policy import conflict_marker_line
 from kbapp.settings import Settings
+from kbapp.sync import mergedriver, sync
+from kbapp.trust.policy import conflict_marker_line
 from kbapp.workspace import Workspace
 
 DOC = """---
@@ -37,13 +36,19 @@ Writes fail.
 def _clones(tmp: Path, ana_root: Path, settings: Settings) -> tuple[Path, Workspace, Workspace]:
     remote = tmp / "kb.git"
     git(tmp, "init", "-q", "--bare", str(remote))
-    ana = Workspace.init(ana_root, "Shared KB", ["internal", "partner"], settings=settings,
-                         domains={"internal": ["internal.example"], "partner": ["partner.example"]})
+    ana = Workspace.init(
+        ana_root,
+        "Shared KB",
+        ["internal", "partner"],
+        settings=settings,
+        domains={"internal": ["internal.example"], "partner": ["partner.example"]},
+    )
     git(ana.root, "remote", "add", "origin", str(remote))
     (ana.root / "runbooks").mkdir()
     (ana.root / "runbooks/disk.md").write_text(DOC)
-    (ana.root / "runbooks/other.md").write_text(DOC.replace("0000d15c", "0000d15d")
-                                                .replace("db01", "db02"))
+    (ana.root / "runbooks/other.md").write_text(
+        DOC.replace("0000d15c", "0000d15d").replace("db01", "db02")
+    )
     assert sync.sync(ana).pushed
     jo = sync.clone(str(remote), tmp / "jo", PARTNER)
     return remote, ana, jo
@@ -60,8 +65,10 @@ def _big_partner_edit(jo: Workspace) -> list[str]:
 
 
 def _versions(remote: Path, path: str) -> list[str]:
-    return [git(remote, "show", f"{rev}:{path}")
-            for rev in git(remote, "rev-list", "main", "--", path).split()]
+    return [
+        git(remote, "show", f"{rev}:{path}")
+        for rev in git(remote, "rev-list", "main", "--", path).split()
+    ]
 
 
 # --------------------------------------------------------------------------- full disk
@@ -69,7 +76,8 @@ def _versions(remote: Path, path: str) -> list[str]:
 
 @pytest.mark.parametrize("free_kb", [0, 24, 96, 200, 320, 8000])
 def test_a_full_disk_during_the_merge_never_publishes_a_truncated_file(
-        tmp_path: Path, settings: Settings, small_disk: SmallDisk, free_kb: int) -> None:
+    tmp_path: Path, settings: Settings, small_disk: SmallDisk, free_kb: int
+) -> None:
     remote, ana, jo = _clones(tmp_path, small_disk.mount / "ana", settings)
     lines = _big_partner_edit(jo)
     doc = ana.load("runbooks/disk.md")
@@ -108,8 +116,9 @@ def test_the_merge_driver_leaves_the_old_file_when_the_disk_is_full(small_disk: 
         files[name] = small_disk.mount / name
         files[name].write_bytes(data)
     small_disk.fill(8 * 1024)
-    code = mergedriver.run_driver(str(files["base"]), str(files["mine"]), str(files["theirs"]),
-                                  "runbooks/disk.md")
+    code = mergedriver.run_driver(
+        str(files["base"]), str(files["mine"]), str(files["theirs"]), "runbooks/disk.md"
+    )
     assert code == 2  # git records a conflict and keeps all three versions
     assert files["mine"].read_bytes() == mine
     assert not [p for p in small_disk.mount.iterdir() if p.name.endswith(".kbtmp")]
@@ -117,8 +126,12 @@ def test_the_merge_driver_leaves_the_old_file_when_the_disk_is_full(small_disk: 
 
 @pytest.mark.parametrize("free_kb", [0, 8, 16, 32])
 def test_disk_full_on_review_done_gives_the_documented_message(
-        tmp_path: Path, settings: Settings, small_disk: SmallDisk,
-        cli: Callable[..., CliResult], free_kb: int) -> None:
+    tmp_path: Path,
+    settings: Settings,
+    small_disk: SmallDisk,
+    cli: Callable[..., CliResult],
+    free_kb: int,
+) -> None:
     ws = Workspace.init(small_disk.mount / "kb", "KB", ["internal"], settings=settings)
     path = ws.create("runbook", "Rotate the logs").path
     head = git(ws.root, "rev-parse", "HEAD")
@@ -130,8 +143,10 @@ def test_disk_full_on_review_done_gives_the_documented_message(
     small_disk.release()
     assert "unexpected error" not in result.err
     if result.code != 0:
-        assert f"Could not save {ws.root / path}: the disk is full. The file on disk is " \
-               "unchanged." in result.err, result.err
+        assert (
+            f"Could not save {ws.root / path}: the disk is full. The file on disk is "
+            "unchanged." in result.err
+        ), result.err
         assert (ws.root / path).read_bytes() == before
         assert git(ws.root, "rev-parse", "HEAD") == head
     else:  # enough space for the commit: only derived data may have been left behind
@@ -142,7 +157,8 @@ def test_disk_full_on_review_done_gives_the_documented_message(
 
 
 def test_disk_full_on_save_keeps_the_file_and_the_commit_unchanged(
-        settings: Settings, small_disk: SmallDisk) -> None:
+    settings: Settings, small_disk: SmallDisk
+) -> None:
     ws = Workspace.init(small_disk.mount / "kb", "KB", ["internal"], settings=settings)
     path = ws.create("runbook", "Rotate the logs").path
     before = (ws.root / path).read_bytes()
@@ -158,8 +174,10 @@ def test_disk_full_on_save_keeps_the_file_and_the_commit_unchanged(
                 ws.save(doc)
             except SaveError as exc:
                 outcomes.add(exc.reason)
-                assert str(exc) == f"Could not save {ws.root / path}: the disk is full. The " \
+                assert (
+                    str(exc) == f"Could not save {ws.root / path}: the disk is full. The "
                     "file on disk is unchanged."
+                )
                 assert (ws.root / path).read_bytes() == before
                 assert git(ws.root, "rev-parse", "HEAD") == head
             else:
@@ -222,7 +240,8 @@ def test_hand_edits_after_a_killed_merge_are_kept(shared: SharedRepo, settings: 
 
 
 def test_a_half_done_merge_by_hand_is_aborted_without_losing_hand_edits(
-        shared: SharedRepo, settings: Settings) -> None:
+    shared: SharedRepo, settings: Settings
+) -> None:
     ana, jo = shared.ana, shared.jo
     path = ana.create("runbook", "Both edit").path
     other = ana.create("sop", "Only here").path
@@ -236,8 +255,12 @@ def test_a_half_done_merge_by_hand_is_aborted_without_losing_hand_edits(
     git(ana.root, "fetch", "-q", "origin")
     # A plain-git merge without kbapp's driver conflicts, and is left half-done; meanwhile a
     # hand edit in another file and a hand resolution in the conflicting one.
-    subprocess.run(["git", "-c", "merge.kbapp.driver=false", "merge", "origin/main"],
-                   cwd=ana.root, capture_output=True, check=False)
+    subprocess.run(
+        ["git", "-c", "merge.kbapp.driver=false", "merge", "origin/main"],
+        cwd=ana.root,
+        capture_output=True,
+        check=False,
+    )
     assert (ana.git.git_dir / "MERGE_HEAD").exists()
     (ana.root / other).write_text((ana.root / other).read_text() + "\nHand edit.\n")
     (ana.root / path).write_text("# Both edit\n\nMy resolution by hand.\n")
@@ -247,8 +270,11 @@ def test_a_half_done_merge_by_hand_is_aborted_without_losing_hand_edits(
     said = " ".join(again.repairs)
     assert "aborted an unfinished merge" in said
     assert "Hand edit." in (again.root / other).read_text()
-    ref = next(p for p in git(again.root, "for-each-ref", "--format=%(refname)",
-                              "refs/kbapp/kept/").split() if "unfinished-merge" in p)
+    ref = next(
+        p
+        for p in git(again.root, "for-each-ref", "--format=%(refname)", "refs/kbapp/kept/").split()
+        if "unfinished-merge" in p
+    )
     assert f"{path}" in said and ref in said
     assert "My resolution by hand." in git(again.root, "show", f"{ref}:{path}")
     assert not (again.git.git_dir / "MERGE_HEAD").exists()

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from helpers import CliResult, SharedRepo, git, write_doc
 
-from kbapp.sync import refused
-from kbapp.sync import sync
 from kbapp.errors import PolicyError
+from kbapp.sync import refused, sync
 
 SECRET = "export PGPASSWORD=s3cr3t-Value9\n"
 
@@ -46,17 +45,24 @@ def remote_head(shared: SharedRepo) -> str:
 
 
 def test_a_refused_commit_is_named_with_file_line_rule_and_dropped_safely(
-        hooked: SharedRepo, cli: Callable[..., CliResult]) -> None:
+    hooked: SharedRepo, cli: Callable[..., CliResult]
+) -> None:
     ana = hooked.ana
     before = remote_head(hooked)
     doc_path = ana.create("runbook", "Restart the payments queue").path
     # A script commits a secret in a non-Markdown file next to a good edit, then the user
     # "fixes" the file in a new commit: the hook judges every pushed commit, so that alone
     # never helps.
-    plain_commit(ana.root, {"scripts/env.sh": "#!/bin/sh\n" + SECRET,
-                            "notes/ok.txt": "keep me\n"}, "Add env script")
-    plain_commit(ana.root, {"scripts/env.sh": "#!/bin/sh\nexport PGPASSWORD=$(vault read)\n"},
-                 "Fix env script")
+    plain_commit(
+        ana.root,
+        {"scripts/env.sh": "#!/bin/sh\n" + SECRET, "notes/ok.txt": "keep me\n"},
+        "Add env script",
+    )
+    plain_commit(
+        ana.root,
+        {"scripts/env.sh": "#!/bin/sh\nexport PGPASSWORD=$(vault read)\n"},
+        "Fix env script",
+    )
     with pytest.raises(refused.RefusedError) as caught:
         sync.sync(ana)
     message = str(caught.value)
@@ -65,7 +71,9 @@ def test_a_refused_commit_is_named_with_file_line_rule_and_dropped_safely(
     assert remote_head(hooked) == before  # nothing left the machine
 
     listed = cli("--kb", ana.root, "refused")
-    assert listed.code == 1 and "scripts/env.sh" in listed.out and "password-assignment" in listed.out
+    assert (
+        listed.code == 1 and "scripts/env.sh" in listed.out and "password-assignment" in listed.out
+    )
     original = git(ana.root, "rev-parse", "HEAD")
     dropped = cli("--kb", ana.root, "refused", "--drop")
     assert dropped.code == 0, dropped.err
@@ -87,7 +95,8 @@ def test_a_refused_commit_is_named_with_file_line_rule_and_dropped_safely(
 
 
 def test_what_the_hook_refuses_in_a_hand_edit_is_refused_before_committing(
-        hooked: SharedRepo) -> None:
+    hooked: SharedRepo,
+) -> None:
     ana = hooked.ana
     head = git(ana.root, "rev-parse", "HEAD")
     # Not UTF-8 and not Markdown: kbapp used to commit both, then the hook refused the push.
@@ -96,7 +105,9 @@ def test_what_the_hook_refuses_in_a_hand_edit_is_refused_before_committing(
     with pytest.raises(sync.SyncError) as caught:
         sync.sync(ana)
     assert "line" in str(caught.value) and "nothing was sent or changed" in str(caught.value)
-    assert {"creds.txt", "bad.md"} <= {line.split(":")[0] for line in caught.value.details.splitlines()}
+    assert {"creds.txt", "bad.md"} <= {
+        line.split(":")[0] for line in caught.value.details.splitlines()
+    }
     assert git(ana.root, "rev-parse", "HEAD") == head
 
 
@@ -104,16 +115,19 @@ def test_a_save_is_refused_when_the_hook_would_refuse_its_front_matter(hooked: S
     ana = hooked.ana
     doc = ana.load(ana.create("runbook", "Rotate keys").path)
     doc.set_review(interval_days=10**30)
-    with pytest.raises(PolicyError, match="out of range|between 1"):
+    with pytest.raises(PolicyError, match=r"out of range|between 1"):
         ana.save(doc)
 
 
 def test_a_refusal_only_the_server_knows_is_read_from_its_answer(
-        hooked: SharedRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    hooked: SharedRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ana = hooked.ana
     config = ana.root / ".kb/config.toml"
-    config.write_text(config.read_text() + '\n[[policy.protected]]\npaths = ["security/**"]\n'
-                      'orgs = ["internal"]\n')
+    config.write_text(
+        config.read_text() + '\n[[policy.protected]]\npaths = ["security/**"]\n'
+        'orgs = ["internal"]\n'
+    )
     assert sync.sync(ana).pushed
     write_doc(ana, "security/access.md", "---\nid: kb-0000aaa1\ntitle: Access\n---\n# Access\n")
     # The server knows who pushed (and it is not who the commit says): only it can refuse.
@@ -126,15 +140,21 @@ def test_a_refusal_only_the_server_knows_is_read_from_its_answer(
 
 
 def test_one_document_with_a_huge_integer_never_takes_the_others_down(
-        shared: SharedRepo, cli: Callable[..., CliResult]) -> None:
+    shared: SharedRepo, cli: Callable[..., CliResult]
+) -> None:
     sam = shared.plain_clone()
-    plain_commit(sam, {"runbooks/huge.md": "---\nid: kb-0000b001\ntitle: Huge\nreview:\n"
-                       "  interval_days: 99999999999999999999999\n  last_reviewed: 2026-01-01\n"
-                       "---\n# Huge\n",
-                       "runbooks/far.md": "---\nid: kb-0000b002\ntitle: Far\nreview:\n"
-                       "  interval_days: 3650000\n  last_reviewed: 9999-12-01\n---\n# Far\n",
-                       "runbooks/fine.md": "---\nid: kb-0000b003\ntitle: Fine queue\n---\n"
-                       "# Fine queue\n"}, "Partner docs")
+    plain_commit(
+        sam,
+        {
+            "runbooks/huge.md": "---\nid: kb-0000b001\ntitle: Huge\nreview:\n"
+            "  interval_days: 99999999999999999999999\n  last_reviewed: 2026-01-01\n"
+            "---\n# Huge\n",
+            "runbooks/far.md": "---\nid: kb-0000b002\ntitle: Far\nreview:\n"
+            "  interval_days: 3650000\n  last_reviewed: 9999-12-01\n---\n# Far\n",
+            "runbooks/fine.md": "---\nid: kb-0000b003\ntitle: Fine queue\n---\n# Fine queue\n",
+        },
+        "Partner docs",
+    )
     git(sam, "push", "-q", "origin", "HEAD:main")
     ana = shared.ana
     assert sync.sync(ana).pushed
@@ -163,14 +183,17 @@ def test_the_window_offers_the_way_out_of_a_refused_sync(qtbot, hooked: SharedRe
     window.start()
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=15000)
     window.action("sync.now").trigger()
-    qtbot.waitUntil(lambda: window.sync.failure_box is not None
-                    and window.sync.failure_box.isVisible(), timeout=30000)
+    qtbot.waitUntil(
+        lambda: window.sync.failure_box is not None and window.sync.failure_box.isVisible(),
+        timeout=30000,
+    )
     box = window.sync.failure_box
     assert "scripts/env.sh, line 1" in box.text()
     take_out = next(b for b in box.buttons() if b.text() == "Take refused content out…")
     take_out.click()
-    qtbot.waitUntil(lambda: window.sync.drop_box is not None and window.sync.drop_box.isVisible(),
-                    timeout=10000)
+    qtbot.waitUntil(
+        lambda: window.sync.drop_box is not None and window.sync.drop_box.isVisible(), timeout=10000
+    )
     assert "scripts/env.sh" in window.sync.drop_box.text()
     go = next(b for b in window.sync.drop_box.buttons() if b.text() == "Take out")
     go.click()

@@ -43,16 +43,18 @@ def test_debian_package_names_follow_debian_rules_beyond_the_table() -> None:
     assert tasks.apt_package("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"
     assert tasks.apt_package("libxcb-present.so.0") == "libxcb-present0"  # not in the table
     assert tasks.apt_package("libfoo2.so.1") == "libfoo2-1"
-    assert tasks.install_commands(["libxcb-present.so.0"])["dnf"] == \
-        "sudo dnf install 'libxcb-present.so.0()(64bit)'"
+    assert (
+        tasks.install_commands(["libxcb-present.so.0"])["dnf"]
+        == "sudo dnf install 'libxcb-present.so.0()(64bit)'"
+    )
 
 
 def test_the_package_manager_comes_from_os_release() -> None:
-    assert tasks.package_manager('ID=ubuntu\nID_LIKE=debian\n') == "apt"
+    assert tasks.package_manager("ID=ubuntu\nID_LIKE=debian\n") == "apt"
     assert tasks.package_manager('ID="linuxmint"\nID_LIKE="ubuntu debian"\n') == "apt"
-    assert tasks.package_manager('ID=fedora\n') == "dnf"
+    assert tasks.package_manager("ID=fedora\n") == "dnf"
     assert tasks.package_manager('ID="rocky"\nID_LIKE="rhel centos fedora"\n') == "dnf"
-    assert tasks.package_manager('ID=arch\n') == ""
+    assert tasks.package_manager("ID=arch\n") == ""
 
 
 def _pyside_plugins() -> Path:
@@ -66,11 +68,15 @@ def test_real_ldd_output_of_a_qt_plugin_with_a_missing_library() -> None:
     """A real plugin whose library is not on this machine (Qt's MySQL driver without the
     MySQL client library), and the real xcb plugin, through the real ldd."""
     plugin = _pyside_plugins() / "sqldrivers" / "libqsqlmysql.so"
-    mysql_present = "libmysqlclient.so.21" in subprocess.run(
-        ["ldconfig", "-p"], capture_output=True, text=True, check=False).stdout
+    mysql_present = (
+        "libmysqlclient.so.21"
+        in subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=False).stdout
+    )
     if not plugin.is_file() or mysql_present:
         pytest.skip("no Qt plugin with a missing library on this machine")
-    output = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, check=False).stdout
+    output = subprocess.run(
+        ["ldd", str(plugin)], capture_output=True, text=True, check=False
+    ).stdout
     missing = tasks.missing_libraries(output)
     assert "libmysqlclient.so.21" in missing
     assert not any(lib.startswith(("libc.so", "libQt6Core")) for lib in missing)
@@ -79,8 +85,12 @@ def test_real_ldd_output_of_a_qt_plugin_with_a_missing_library() -> None:
     xcb = _pyside_plugins() / "platforms" / "libqxcb.so"
     output = subprocess.run(["ldd", str(xcb)], capture_output=True, text=True, check=False).stdout
     for lib in tasks.missing_libraries(output):  # whatever is missing here is really absent
-        assert lib not in subprocess.run(["ldconfig", "-p"], capture_output=True, check=False,
-                                         text=True).stdout
+        assert (
+            lib
+            not in subprocess.run(
+                ["ldconfig", "-p"], capture_output=True, check=False, text=True
+            ).stdout
+        )
 
 
 def test_no_display_is_said_before_qt_is_started(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,9 +113,24 @@ def test_fast_leaves_out_the_slow_tests(tmp_path: Path) -> None:
     for fast in (False, True):
         args = tasks.pytest_args(["--fast", target] if fast else [target])
         assert "--fast" not in args
-        done = subprocess.run([sys.executable, "-m", "pytest", *args, "-n", "0", "--collect-only",
-                               "-q", "-p", "no:cacheprovider"], capture_output=True, text=True,
-                              cwd=tasks.ROOT, timeout=120)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                *args,
+                "-n",
+                "0",
+                "--collect-only",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tasks.ROOT,
+            timeout=120,
+        )
         collected[fast] = {line for line in done.stdout.splitlines() if "::" in line}
     slow = "tests/test_packaging.py::test_the_wheel_has_no_symlinks_and_carries_the_package_data"
     assert slow in collected[False] and slow not in collected[True]

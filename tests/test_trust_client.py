@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from helpers import CliResult, git, write_doc
 
-from kbapp.sync import mergedriver
 from kbapp.documents.importer import import_folder
 from kbapp.documents.render import render_markdown
+from kbapp.sync import mergedriver
 from kbapp.workspace import Workspace
 
 DOC = """---
@@ -32,7 +32,9 @@ owner_org: partner
 {body}
 """
 
-needs_symlinks = pytest.mark.skipif(os.name == "nt", reason="symbolic links need privileges on Windows")
+needs_symlinks = pytest.mark.skipif(
+    os.name == "nt", reason="symbolic links need privileges on Windows"
+)
 
 
 def _doc(title: str, body: str = "Steps.", id: str = "1234abcd") -> str:
@@ -45,7 +47,9 @@ def linked(kb: Workspace, tmp_path: Path) -> dict[str, Path]:
     outside (a stand-in for /etc/passwd, with a word search could find)."""
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / "passwd.md").write_text(_doc("Outside file", "zorkmidword root:x:0:0", id="9999aaaa"))
+    (outside / "passwd.md").write_text(
+        _doc("Outside file", "zorkmidword root:x:0:0", id="9999aaaa")
+    )
     write_doc(kb, "runbooks/real.md", _doc("Real runbook", id="1111aaaa"))
     (kb.root / "runbooks/config.md").symlink_to("../.git/config")
     (kb.root / "runbooks/passwd.md").symlink_to(outside / "passwd.md")
@@ -67,17 +71,26 @@ def test_symlinks_are_never_read_written_listed_or_searched(
 
     found = cli("--kb", kb.root, "search", "zorkmidword")
     assert "Outside file" not in found.out and "zorkmidword" not in found.out
-    for argv in (["show", "runbooks/config.md"], ["show", "runbooks/passwd.md"],
-                 ["review", "done", "runbooks/config.md"], ["review", "done", "runbooks/passwd.md"],
-                 ["show", str(kb.root / "runbooks/config.md")], ["show", "linked-dir/passwd.md"]):
+    for argv in (
+        ["show", "runbooks/config.md"],
+        ["show", "runbooks/passwd.md"],
+        ["review", "done", "runbooks/config.md"],
+        ["review", "done", "runbooks/passwd.md"],
+        ["show", str(kb.root / "runbooks/config.md")],
+        ["show", "linked-dir/passwd.md"],
+    ):
         result = cli("--kb", kb.root, *argv)
         assert result.code != 0, argv
-        assert any(why in result.err for why in ("symbolic link", "no document matches",
-                                                 "not inside the knowledge base")), result.err
+        assert any(
+            why in result.err
+            for why in ("symbolic link", "no document matches", "not inside the knowledge base")
+        ), result.err
         assert "Traceback" not in result.err
     assert linked["config"].read_bytes() == config_before
     assert "kb-9999aaaa" not in (linked["outside"] / "passwd.md").read_text().split("id: ")[0]
-    assert (linked["outside"] / "passwd.md").read_text() == _doc("Outside file", "zorkmidword root:x:0:0", id="9999aaaa")
+    assert (linked["outside"] / "passwd.md").read_text() == _doc(
+        "Outside file", "zorkmidword root:x:0:0", id="9999aaaa"
+    )
     assert cli("--kb", kb.root, "list").code == 0  # everything else keeps working
 
     lint = cli("--kb", kb.root, "lint")
@@ -109,11 +122,22 @@ def test_no_path_inside_git_or_outside_the_knowledge_base(
     kb: Workspace, cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
     hooks_before = sorted(p.name for p in (kb.root / ".git/hooks").iterdir())
-    for folder in (".git/hooks", ".GIT/hooks", "docs/.Git/x", ".git./hooks", "../elsewhere", "/tmp/abs"):
-        result = cli("--kb", kb.root, "new", "--type", "runbook", "--title", "Evil", "--folder", folder)
+    for folder in (
+        ".git/hooks",
+        ".GIT/hooks",
+        "docs/.Git/x",
+        ".git./hooks",
+        "../elsewhere",
+        "/tmp/abs",
+    ):
+        result = cli(
+            "--kb", kb.root, "new", "--type", "runbook", "--title", "Evil", "--folder", folder
+        )
         assert result.code != 0, folder
-        assert any(why in result.err for why in (".git", "outside the knowledge base",
-                                                 "not inside the knowledge base")), result.err
+        assert any(
+            why in result.err
+            for why in (".git", "outside the knowledge base", "not inside the knowledge base")
+        ), result.err
     created = kb.create("runbook", "Movable")
     for target in (".git/x", ".GIT/hooks/post-checkout", "../outside", str(tmp_path / "abs")):
         result = cli("--kb", kb.root, "move", created.path, target)
@@ -134,7 +158,9 @@ def test_files_kbapp_creates_follow_the_umask(kb: Workspace) -> None:
         assert mode == 0o644
 
 
-def test_capture_gap_without_words_says_what_is_missing(kb: Workspace, cli: Callable[..., CliResult]) -> None:
+def test_capture_gap_without_words_says_what_is_missing(
+    kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
     for words in ("", "   "):
         result = cli("--kb", kb.root, "capture", "--gap", words)
         assert result.code != 0
@@ -142,17 +168,29 @@ def test_capture_gap_without_words_says_what_is_missing(kb: Workspace, cli: Call
         assert "unexpected" not in result.err
 
 
-def test_terminal_output_never_carries_escape_sequences(kb: Workspace, cli: Callable[..., CliResult]) -> None:
+def test_terminal_output_never_carries_escape_sequences(
+    kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
     # YAML's double-quoted escapes make real control characters: OSC 52 (clipboard), clear
     # screen and cursor home (fake screen text), a right-to-left override, an 8-bit CSI.
     title = r"Fake\e]52;c;Y3VybCBldmlsLnNoIHwgc2g=\a title\e[2J\e[1;1H\u202egnp.exe\x9b31m"
     text = _doc("X", "Body.").replace("title: X", f'title: "{title}"')
-    write_doc(kb, "runbooks/escape.md", text + "\nBody line\x1b]0;owned\x07 with \x1b[31mred\x1b[0m\r fake\n")
+    write_doc(
+        kb,
+        "runbooks/escape.md",
+        text + "\nBody line\x1b]0;owned\x07 with \x1b[31mred\x1b[0m\r fake\n",
+    )
     kb.refresh()
     doc = kb.load("runbooks/escape.md")
     assert "\x1b" in doc.title  # the YAML escapes made real control characters
-    for argv in (["show", "runbooks/escape.md"], ["list"], ["search", "fake"], ["lint"],
-                 ["show", "runbooks/escape.md", "--json"], ["show", "runbooks/escape.md", "--html"]):
+    for argv in (
+        ["show", "runbooks/escape.md"],
+        ["list"],
+        ["search", "fake"],
+        ["lint"],
+        ["show", "runbooks/escape.md", "--json"],
+        ["show", "runbooks/escape.md", "--html"],
+    ):
         result = cli("--kb", kb.root, *argv)
         for char in ("\x1b", "\x07", "\x9b", "\r", "\u202e"):
             assert char not in result.out and char not in result.err, (argv, char)
@@ -162,9 +200,19 @@ def test_terminal_output_never_carries_escape_sequences(kb: Workspace, cli: Call
 
 @pytest.mark.parametrize(
     "url",
-    ["\\\\host\\share\\x.png", "/\t/host/x.png", "/&#9;/host/x.png", "&#9;//host/x.png",
-     "\x01//host/x.png", "&#x5c;&#x5c;host/share/x.png", "/&#x5c;host/x.png", "/\n/host/x.png",
-     "/etc/passwd", "&#x0a;//host/x", " \\/host/x.png"],
+    [
+        "\\\\host\\share\\x.png",
+        "/\t/host/x.png",
+        "/&#9;/host/x.png",
+        "&#9;//host/x.png",
+        "\x01//host/x.png",
+        "&#x5c;&#x5c;host/share/x.png",
+        "/&#x5c;host/x.png",
+        "/\n/host/x.png",
+        "/etc/passwd",
+        "&#x0a;//host/x",
+        " \\/host/x.png",
+    ],
 )
 def test_urls_are_judged_as_browsers_read_them(url: str) -> None:
     rendered = render_markdown(f'<img src="{url}"> <a href="{url}">link</a>\n').html
@@ -182,7 +230,9 @@ def test_committed_conflict_markers_are_reported_and_not_merged_on(
 ) -> None:
     base = _doc("Shared", "Line one.\n\nLine two.\n").encode()
     mine = _doc("Shared", "Line one, mine.\n\nLine two.\n").encode()
-    theirs = _doc("Shared", "Line one.\n\n<<<<<<< HEAD\nLine two.\n=======\nLine 2.\n>>>>>>> x\n").encode()
+    theirs = _doc(
+        "Shared", "Line one.\n\n<<<<<<< HEAD\nLine two.\n=======\nLine 2.\n>>>>>>> x\n"
+    ).encode()
     result = mergedriver.merge(base, mine, theirs, "runbooks/shared.md")
     assert not result.clean and result.mine == mine and b"<<<<<<<" not in result.text
     write_doc(kb, "runbooks/shared.md", theirs.decode())

@@ -11,37 +11,64 @@ from helpers import git, write_doc
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QMainWindow, QTextEdit
 
-from kbapp.cosourcing import handover
 from kbapp.catalog import CatalogChanges
+from kbapp.cosourcing import handover
 from kbapp.settings import Settings
 from kbapp.ui.cosourcing import ACTIONS, CosourcingViews
-from kbapp.ui.view_area import ViewArea
 from kbapp.ui.handover_view import HandoverView
 from kbapp.ui.matrix_view import MatrixView
 from kbapp.ui.onboarding_view import OnboardingView
+from kbapp.ui.view_area import ViewArea
 from kbapp.workspace import Workspace
 
 pytestmark = pytest.mark.gui
 
 
-def text(doc_id: str, title: str, doc_type: str, systems: list[str], extra: str = "",
-         body: str = "") -> str:
+def text(
+    doc_id: str, title: str, doc_type: str, systems: list[str], extra: str = "", body: str = ""
+) -> str:
     lines = "".join(f"  - {s}\n" for s in systems)
-    return (f"---\nid: {doc_id}\ntitle: {title}\ntype: {doc_type}\nstatus: published\n"
-            f"owner_org: internal\nowners:\n  - ana@internal.example\nsystems:\n{lines}{extra}"
-            f"---\n# {title}\n\n{body}")
+    return (
+        f"---\nid: {doc_id}\ntitle: {title}\ntype: {doc_type}\nstatus: published\n"
+        f"owner_org: internal\nowners:\n  - ana@internal.example\nsystems:\n{lines}{extra}"
+        f"---\n# {title}\n\n{body}"
+    )
 
 
 def _kb(kb: Workspace) -> None:
-    write_doc(kb, "a.md", text("kb-60000001", "DB disk full", "runbook", ["db"],
-                               "responsible:\n  - partner\n"))
-    write_doc(kb, "b.md", text("kb-60000002", "DB lag", "runbook", ["db"],
-                               "responsible:\n  - internal\n"))
-    write_doc(kb, "c.md", text("kb-60000003", "VPN rotate keys", "sop", ["vpn"],
-                               "responsible:\n  - internal\naccountable:\n  - internal\n"))
-    write_doc(kb, "o.md", text("kb-60000004", "Onboarding", "onboarding", ["db"], body=(
-        "## Who this is for\n\nNew night engineers.\n\n## Reading list\n\n"
-        "1. [[kb-60000001]]: first\n2. [[kb-60000003]]: second\n")))
+    write_doc(
+        kb,
+        "a.md",
+        text("kb-60000001", "DB disk full", "runbook", ["db"], "responsible:\n  - partner\n"),
+    )
+    write_doc(
+        kb, "b.md", text("kb-60000002", "DB lag", "runbook", ["db"], "responsible:\n  - internal\n")
+    )
+    write_doc(
+        kb,
+        "c.md",
+        text(
+            "kb-60000003",
+            "VPN rotate keys",
+            "sop",
+            ["vpn"],
+            "responsible:\n  - internal\naccountable:\n  - internal\n",
+        ),
+    )
+    write_doc(
+        kb,
+        "o.md",
+        text(
+            "kb-60000004",
+            "Onboarding",
+            "onboarding",
+            ["db"],
+            body=(
+                "## Who this is for\n\nNew night engineers.\n\n## Reading list\n\n"
+                "1. [[kb-60000001]]: first\n2. [[kb-60000003]]: second\n"
+            ),
+        ),
+    )
     for path in ("a.md", "b.md", "c.md", "o.md"):
         kb.save(kb.load(path))
 
@@ -87,9 +114,12 @@ def test_handover_view_records_the_next_step_as_a_commit(kb: Workspace, qtbot) -
         qtbot.mouseClick(view.record_button, Qt.MouseButton.LeftButton)
     assert view.table.item(0, 2).text() == "1/4"
     assert view.steps_list.item(0).text() == (
-        "\u2611 Knowledge transfer done: 2026-09-08 (ana@internal.example, two sessions)")
-    assert git(kb.root, "log", "-1", "--format=%s") == \
-        "Handover: knowledge transfer done: VPN rotate keys"
+        "\u2611 Knowledge transfer done: 2026-09-08 (ana@internal.example, two sessions)"
+    )
+    assert (
+        git(kb.root, "log", "-1", "--format=%s")
+        == "Handover: knowledge transfer done: VPN rotate keys"
+    )
     # The next step is the partner's: Ana is told so, nothing is committed.
     head = git(kb.root, "rev-parse", "HEAD")
     qtbot.mouseClick(view.record_button, Qt.MouseButton.LeftButton)
@@ -116,7 +146,9 @@ def test_onboarding_view_ticks_reading_locally(kb: Workspace, qtbot) -> None:  #
     qtbot.addWidget(view)
     view.set_document("kb-60000004")
     assert [view.list.item(i).text() for i in range(view.list.count())] == [
-        "1. DB disk full: first", "2. VPN rotate keys: second"]
+        "1. DB disk full: first",
+        "2. VPN rotate keys: second",
+    ]
     assert "0 of 2 read" in view.title_label.text()
     view.list.item(1).setCheckState(Qt.CheckState.Checked)
     assert "1 of 2 read" in view.title_label.text() and view.progress_bar.value() == 1
@@ -129,7 +161,9 @@ def test_onboarding_view_ticks_reading_locally(kb: Workspace, qtbot) -> None:  #
     assert opened.args == ["a.md"]
 
 
-def test_views_join_a_main_window_through_declared_actions(kb: Workspace, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_views_join_a_main_window_through_declared_actions(
+    kb: Workspace, qtbot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     _kb(kb)
     window = QMainWindow()
     area = ViewArea(QTextEdit())
@@ -139,7 +173,9 @@ def test_views_join_a_main_window_through_declared_actions(kb: Workspace, qtbot,
     window.show()
     for action in ACTIONS:
         assert callable(getattr(views, action.handler)), action.id
-    assert len({a.shortcut for a in ACTIONS if a.shortcut}) == len([a for a in ACTIONS if a.shortcut])
+    assert len({a.shortcut for a in ACTIONS if a.shortcut}) == len(
+        [a for a in ACTIONS if a.shortcut]
+    )
     assert not views.matrix.isVisible() and area.current() == "start"
     with qtbot.waitSignal(views.matrix.filled, timeout=20000):
         views.show_matrix()  # worked out on the thread pool

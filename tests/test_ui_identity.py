@@ -13,9 +13,9 @@ from helpers import git
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-from kbapp.sync import sync
 from kbapp.interaction import Level
 from kbapp.settings import Settings
+from kbapp.sync import sync
 from kbapp.ui.identity_dialog import FirstRunDialog
 from kbapp.ui.window import MainWindow
 from kbapp.workspace import Workspace
@@ -34,8 +34,9 @@ def team(no_identity: Path, tmp_path: Path) -> tuple[Path, str]:
     returns the remote and the runbook's path."""
     served = tmp_path / "shared.git"
     git(tmp_path, "init", "-q", "--bare", str(served))
-    ana = Workspace.init(tmp_path / "ana", "Ops KB", ["internal", "partner"], settings=ANA,
-                         domains=DOMAINS)
+    ana = Workspace.init(
+        tmp_path / "ana", "Ops KB", ["internal", "partner"], settings=ANA, domains=DOMAINS
+    )
     path = ana.create("runbook", "Reset a VPN token").path
     doc = ana.load(path)
     doc.set("status", "published")  # published documents are reviewed
@@ -95,14 +96,16 @@ def edit_and_save(qtbot, window: MainWindow, path: str, text: str) -> None:  # t
 
 
 def test_new_user_answers_first_run_then_saves_reviews_and_syncs(
-        qtbot, team: tuple[Path, str], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    qtbot, team: tuple[Path, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     served, path = team
     window = new_user_window(qtbot, served, tmp_path)
     dialog = window.settings_ui.first_run
     assert dialog is not None and dialog.isVisible() and dialog.isModal()
     assert dialog.fields.name_edit.text() == "" and dialog.fields.email_edit.text() == ""
-    organisations = [dialog.fields.org_combo.itemData(i)
-                     for i in range(dialog.fields.org_combo.count())]
+    organisations = [
+        dialog.fields.org_combo.itemData(i) for i in range(dialog.fields.org_combo.count())
+    ]
     assert organisations == ["", "internal", "partner"]  # offered from .kb/config.toml
     qtbot.keyClicks(dialog.fields.name_edit, "Jo Okafor")
     qtbot.keyClicks(dialog.fields.email_edit, "jo@partner.example")
@@ -111,15 +114,22 @@ def test_new_user_answers_first_run_then_saves_reviews_and_syncs(
     assert not dialog.isVisible() and window.settings_ui.first_run is None
     workspace = window.workspace
     assert (workspace.identity.name, workspace.identity.email, workspace.identity.org) == (
-        "Jo Okafor", "jo@partner.example", "partner")
+        "Jo Okafor",
+        "jo@partner.example",
+        "partner",
+    )
     assert Settings.load().user_email == "jo@partner.example"  # remembered for next time
 
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # the keyboard is back
 
     edit_and_save(qtbot, window, path, "Check the token's expiry first.")
     assert not window.editor.dirty, window.statusBar().currentMessage()
-    assert git(workspace.root, "log", "-1", "--format=%s|%an <%ae>|%(trailers:key=KB-Org,valueonly)"
-               ).strip() == "Update: Reset a VPN token|Jo Okafor <jo@partner.example>|partner"
+    assert (
+        git(
+            workspace.root, "log", "-1", "--format=%s|%an <%ae>|%(trailers:key=KB-Org,valueonly)"
+        ).strip()
+        == "Update: Reset a VPN token|Jo Okafor <jo@partner.example>|partner"
+    )
 
     views = window.lifecycle
     views.show_review_queue()
@@ -130,27 +140,33 @@ def test_new_user_answers_first_run_then_saves_reviews_and_syncs(
     assert queue.select(workspace.load(path).id)
     with qtbot.waitSignal(queue.reviewed, timeout=10000):
         qtbot.mouseClick(queue.reviewed_button, Qt.MouseButton.LeftButton)
-    assert git(workspace.root, "log", "-1", "--format=%s %an") == "Review: Reset a VPN token Jo Okafor"
+    assert (
+        git(workspace.root, "log", "-1", "--format=%s %an") == "Review: Reset a VPN token Jo Okafor"
+    )
     assert workspace.load(path).meta["review"]["reviewed_by"] == "jo@partner.example"
 
     with qtbot.waitSignal(window.sync.synced, timeout=30000) as synced:
         qtbot.keyClick(window, Qt.Key.Key_S, CTRL_SHIFT)
     assert synced.args[0].pushed
     assert git(served, "log", "-2", "--format=%s by %an", "main").splitlines() == [
-        "Review: Reset a VPN token by Jo Okafor", "Update: Reset a VPN token by Jo Okafor"]
+        "Review: Reset a VPN token by Jo Okafor",
+        "Update: Reset a VPN token by Jo Okafor",
+    ]
     window.tasks.wait()
 
 
 def test_not_now_then_save_asks_and_goes_through(
-        qtbot, team: tuple[Path, str], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    qtbot, team: tuple[Path, str], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     """The user put the first-run question off; Ctrl+S asks it again and, once answered, the
     save goes through: written, committed, nothing half-done."""
     served, path = team
     window = new_user_window(qtbot, served, tmp_path)
     dialog = window.settings_ui.first_run
     assert dialog is not None
-    qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel),
-                     Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel), Qt.MouseButton.LeftButton
+    )
     assert window.settings_ui.first_run is None and not window.workspace.identity.known
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
 
@@ -178,7 +194,8 @@ def test_not_now_then_save_asks_and_goes_through(
     assert window.editor.dirty and git(root, "status", "--porcelain") == ""
     assert "More." not in (root / path).read_text()
     assert window.statusBar().currentMessage() == (
-        "Not saved: kbapp does not know who you are yet and git has no identity either.")
+        "Not saved: kbapp does not know who you are yet and git has no identity either."
+    )
     assert window.interaction.last_box is None  # no box repeating the question just declined
     window.tasks.wait()
 
@@ -206,7 +223,8 @@ def test_settings_dialog_applies_live(qtbot, kb: Workspace) -> None:  # type: ig
     assert window.editor.text.font().pointSize() == 15  # no restart
     assert (kb.identity.email, kb.identity.org) == ("ana@partner.example", "partner")
     assert window.statusBar().currentMessage() == (
-        "You commit as Ana Ribeiro <ana@partner.example> (partner).")
+        "You commit as Ana Ribeiro <ana@partner.example> (partner)."
+    )
     kb.create("runbook", "Rotate the keys")
     assert git(kb.root, "log", "-1", "--format=%ae") == "ana@partner.example"
 
@@ -221,8 +239,11 @@ def test_settings_dialog_applies_live(qtbot, kb: Workspace) -> None:  # type: ig
 
     # A message written for the command line opens Settings at the setting instead.
     dialog.hide()
-    window.interaction.notify("jo@else.example matches no organisation of Test KB; set yours "
-                              "with 'kbapp settings organisation NAME'", Level.ERROR)
+    window.interaction.notify(
+        "jo@else.example matches no organisation of Test KB; set yours "
+        "with 'kbapp settings organisation NAME'",
+        Level.ERROR,
+    )
     assert dialog.isVisible()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.identity_fields.org_combo)
     assert dialog.reason_label.text() == "jo@else.example matches no organisation of Test KB."
@@ -260,7 +281,8 @@ def test_failed_commit_is_said_and_the_next_save_commits(qtbot, kb: Workspace) -
 
 
 def test_start_screen_new_kb_asks_who_makes_the_first_commit(
-        qtbot, no_identity: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    qtbot, no_identity: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     """A new user creates a knowledge base from the start screen: the first-run dialog asks
     (with the organisations typed offered), then the knowledge base is made by them."""
     from kbapp.ui.start_screen import StartWindow
@@ -288,7 +310,8 @@ def test_start_screen_new_kb_asks_who_makes_the_first_commit(
         chooser.create_kb()
     assert asked and settings.user_email == "jo@partner.example"
     assert git(tmp_path / "ops", "log", "-1", "--format=%s by %an") == (
-        "Create knowledge base: Operations knowledge base by Jo Okafor")
+        "Create knowledge base: Operations knowledge base by Jo Okafor"
+    )
     for window in QApplication.topLevelWidgets():
         if isinstance(window, MainWindow):
             window.tasks.wait()

@@ -19,7 +19,9 @@ def test_import_from_the_window(qtbot, kb: Workspace, tmp_path: Path) -> None:  
     src = tmp_path / "wiki"
     src.mkdir()
     for number in range(80):
-        (src / f"note-{number:02d}.md").write_text(f"# Note {number}\n\n## Symptoms\nfan noise {number}\n")
+        (src / f"note-{number:02d}.md").write_text(
+            f"# Note {number}\n\n## Symptoms\nfan noise {number}\n"
+        )
     (src / "vpn.md").write_text("# Reset the VPN concentrator\n\n## Procedure\n1. Reboot it\n")
     (src / "sample.md").write_text("# Sample\n\ntext\n\nexport PGPASSWORD=s3cr3t-Value9\n")
     window = open_window(qtbot, kb)
@@ -35,15 +37,22 @@ def test_import_from_the_window(qtbot, kb: Workspace, tmp_path: Path) -> None:  
     assert isinstance(progress, QProgressDialog) and progress.isVisible()
     seen_open: list[bool] = []
     window.importing._progressed.connect(
-        lambda *_: seen_open.append(window.importing.progress is not None
-                                    and window.importing.progress.isVisible()))
+        lambda *_: seen_open.append(
+            window.importing.progress is not None and window.importing.progress.isVisible()
+        )
+    )
     with qtbot.waitSignal(window.importing.finished, timeout=60000) as blocker:
         pass
     assert seen_open and all(seen_open)  # open through every phase, not closed after the first
     report = blocker.args[0]
     assert len(report.imported) == 81
-    assert list(dict.fromkeys(phases)) == ["Reading", "Writing", "Committing", "Cataloguing",
-                                           "Indexing"]
+    assert list(dict.fromkeys(phases)) == [
+        "Reading",
+        "Writing",
+        "Committing",
+        "Cataloguing",
+        "Indexing",
+    ]
     box = window.importing.result_box
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert "Imported 81 documents" in box.text() and "sample.md:5" in box.text()
@@ -61,6 +70,11 @@ def test_import_from_the_window(qtbot, kb: Workspace, tmp_path: Path) -> None:  
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=15000)
     window.focus_search()
     qtbot.keyClicks(window.search.field, "vpn concentrator")
-    qtbot.waitUntil(lambda: window.search.selected_hit() is not None
-                    and window.search.selected_hit().path == "vpn.md", timeout=15000)
+    qtbot.waitUntil(
+        lambda: (
+            window.search.selected_hit() is not None
+            and window.search.selected_hit().path == "vpn.md"
+        ),
+        timeout=15000,
+    )
     finish(window)

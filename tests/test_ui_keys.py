@@ -33,18 +33,36 @@ def _window(mode: IncidentMode) -> QWidget:
 def _due(kb: Workspace) -> None:
     for n, title in enumerate(("Replica lag", "Clear the mail queue"), start=1):
         path = f"runbooks/r{n}.md"
-        write_doc(kb, path, doc_text(f"kb-0c00000{n}", title, org="partner",
-                                     owners=["jo@partner.example"], last_reviewed="2026-01-01",
-                                     body="1. Step\n"))
+        write_doc(
+            kb,
+            path,
+            doc_text(
+                f"kb-0c00000{n}",
+                title,
+                org="partner",
+                owners=["jo@partner.example"],
+                last_reviewed="2026-01-01",
+                body="1. Step\n",
+            ),
+        )
         kb.save(kb.load(path))
 
 
 def test_checklist_shows_commands_verbatim_to_copy(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtGui import QGuiApplication
 
-    write_doc(kb, "runbooks/vpn.md", doc_text("kb-0a000009", "VPN tunnel down", body=(
-        "## Diagnosis\n\n1. Ping both ends:\n\n    ```bash\n    ping -c 5 203.0.113.40\n"
-        "    ping -c 5 9.9.9.9\n    ```\n\n2. Ask the partner\n")))
+    write_doc(
+        kb,
+        "runbooks/vpn.md",
+        doc_text(
+            "kb-0a000009",
+            "VPN tunnel down",
+            body=(
+                "## Diagnosis\n\n1. Ping both ends:\n\n    ```bash\n    ping -c 5 203.0.113.40\n"
+                "    ping -c 5 9.9.9.9\n    ```\n\n2. Ask the partner\n"
+            ),
+        ),
+    )
     kb.save(kb.load("runbooks/vpn.md"))
     incidents = incidents_for(kb)
     mode = IncidentMode(incidents)
@@ -54,7 +72,7 @@ def test_checklist_shows_commands_verbatim_to_copy(kb: Workspace, qtbot) -> None
     incidents.start("INC-9", "VPN down")
     mode.record_open(kb.load("kb-0a000009"))
     panel = mode.panel
-    first, second = panel.step_items()
+    first, _second = panel.step_items()
     # In the list, the step says it has commands; below the list they are shown line for line.
     assert first.text() == "1. Ping both ends:\n      ⧉ 2 command lines (Ctrl+C copies)"
     panel.steps.setFocus()  # the first step not ticked yet is the one chosen
@@ -121,14 +139,23 @@ def test_the_keyboard_focus_is_visible_in_every_kind_of_widget(qtbot) -> None:  
     window = QWidget()
     qtbot.addWidget(window)
     layout = QVBoxLayout(window)
-    widgets = [QLineEdit(), QListWidget(), QTableWidget(3, 3), QTextBrowser(),
-               QPushButton("Mark reviewed"), QComboBox()]
+    widgets = [
+        QLineEdit(),
+        QListWidget(),
+        QTableWidget(3, 3),
+        QTextBrowser(),
+        QPushButton("Mark reviewed"),
+        QComboBox(),
+    ]
     for widget in widgets:
         layout.addWidget(widget)
     sheet = style.stylesheet(QApplication.instance().palette())
     window.setStyleSheet(sheet)
-    accent = QColor(sheet.split("QAbstractItemView:focus, QListView#results:focus {")[1]
-                    .split("solid ")[1].split(";")[0])
+    accent = QColor(
+        sheet.split("QAbstractItemView:focus, QListView#results:focus {")[1]
+        .split("solid ")[1]
+        .split(";")[0]
+    )
     window.show()
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)

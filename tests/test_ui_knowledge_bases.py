@@ -36,12 +36,15 @@ def search(qtbot, window: MainWindow, words: str) -> list[tuple[str, str]]:  # t
 
 
 def test_results_from_both_with_a_badge_and_another_kbs_document_is_read_only(
-    qtbot, two: TwoKbs  # type: ignore[no-untyped-def]
+    qtbot,
+    two: TwoKbs,  # type: ignore[no-untyped-def]
 ) -> None:
     window = window_with_both(qtbot, two)
     found = search(qtbot, window, "failover payments")
-    assert set(found) == {("Shared KB", "sops/payments-failover.md"),
-                          ("Internal KB", "runbooks/failover-secret-site.md")}
+    assert set(found) == {
+        ("Shared KB", "sops/payments-failover.md"),
+        ("Internal KB", "runbooks/failover-secret-site.md"),
+    }
     assert window.search.delegate.show_kb
     hit = next(h for h in window.search.model.hits if h.kb == "Internal KB")
     assert ">&nbsp;Internal KB&nbsp;<" in row_html(hit, "#000", None, True)
@@ -90,14 +93,19 @@ def test_results_from_both_with_a_badge_and_another_kbs_document_is_read_only(
     assert saved.default_kb == str(two.internal.root)
     assert saved.also_search == [str(two.shared.root)]  # the shared one stays in reach
     qtbot.waitUntil(lambda: successor.search.others is not None, timeout=15000)
-    assert [ws.config.name for ws in successor.search.searched_kbs()] == ["Internal KB", "Shared KB"]
+    assert [ws.config.name for ws in successor.search.searched_kbs()] == [
+        "Internal KB",
+        "Shared KB",
+    ]
     successor.close()
     successor.tasks.wait()
     successor.workspace.close()
 
 
 def test_file_menu_adds_and_removes_a_knowledge_base_and_a_missing_one_is_skipped(
-    qtbot, two: TwoKbs, tmp_path: Path  # type: ignore[no-untyped-def]
+    qtbot,
+    two: TwoKbs,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     window = window_with_both(qtbot, two)
     window.action("kb.search_less").trigger()
@@ -120,15 +128,18 @@ def test_file_menu_adds_and_removes_a_knowledge_base_and_a_missing_one_is_skippe
     window.tasks.wait()
     assert Settings.load().also_search == [str(two.internal.root)]
     assert "Searching" in window.statusBar().currentMessage()
-    assert {kb for kb, _ in search(qtbot, window, "failover payments")} == {"Shared KB",
-                                                                           "Internal KB"}
+    assert {kb for kb, _ in search(qtbot, window, "failover payments")} == {
+        "Shared KB",
+        "Internal KB",
+    }
 
     # A knowledge base moved away since: one line in the status bar, the rest still searched.
     two.shared.settings.also_search.append(str(tmp_path / "moved-away"))
     window.search.reload_others()
     window.tasks.wait()
     assert window.statusBar().currentMessage() == (
-        f"Not searching {tmp_path / 'moved-away'}: {tmp_path / 'moved-away'} does not exist")
+        f"Not searching {tmp_path / 'moved-away'}: {tmp_path / 'moved-away'} does not exist"
+    )
     assert len(window.search.searched_kbs()) == 2
     window.close()
 
@@ -146,12 +157,15 @@ def test_move_to_another_knowledge_base_from_the_window(qtbot, two: TwoKbs) -> N
         dialog.accept()
     assert moved.args[0].target_path == "sops/payments-failover.md"
     assert git(two.internal.root, "log", "-1", "--format=%s") == (
-        "Move in: Fail over the payments database (from Shared KB)")
+        "Move in: Fail over the payments database (from Shared KB)"
+    )
     assert git(two.shared.root, "log", "-1", "--format=%s") == (
-        "Move out: Fail over the payments database (to Internal KB)")
+        "Move out: Fail over the payments database (to Internal KB)"
+    )
     assert not (two.shared.root / "sops/payments-failover.md").exists()
     assert "Moved “Fail over the payments database” from Shared KB to Internal KB" in (
-        window.statusBar().currentMessage())
+        window.statusBar().currentMessage()
+    )
     # The reader now shows it where it is, read-only.
     qtbot.waitUntil(lambda: window.reader.elsewhere is not None, timeout=10000)
     assert window.reader.elsewhere_label.text().startswith("In Internal KB")
@@ -161,7 +175,8 @@ def test_move_to_another_knowledge_base_from_the_window(qtbot, two: TwoKbs) -> N
 
 
 def test_an_internal_document_is_not_moved_into_the_shared_kb_from_the_window(
-    qtbot, two: TwoKbs  # type: ignore[no-untyped-def]
+    qtbot,
+    two: TwoKbs,  # type: ignore[no-untyped-def]
 ) -> None:
     two.internal.settings.also_search = [str(two.shared.root)]
     window = open_window(qtbot, two.internal)

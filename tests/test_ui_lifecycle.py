@@ -19,20 +19,48 @@ from kbapp.workspace import Workspace
 
 pytestmark = pytest.mark.gui
 TODAY = dt.date(2026, 6, 15)
-RUNBOOK = "## Diagnosis\n\n1. Check the lag\n2. Check disk IO\n\n## Mitigation\n\n" \
-          "- [ ] Restart the WAL receiver\n"
+RUNBOOK = (
+    "## Diagnosis\n\n1. Check the lag\n2. Check disk IO\n\n## Mitigation\n\n"
+    "- [ ] Restart the WAL receiver\n"
+)
 
 
 def _kb(kb: Workspace) -> None:
-    write_doc(kb, "runbooks/lag.md", doc_text(
-        "kb-0a000001", "Replica lag", org="partner", owners=["jo@partner.example"],
-        last_reviewed="2026-03-01", body=RUNBOOK))
-    write_doc(kb, "sops/vpn.md", doc_text(
-        "kb-0a000002", "Reset a VPN token", doc_type="sop", owners=["ana@internal.example"],
-        body="See [[kb-0a000001]].\n"))
-    write_doc(kb, "sops/mail.md", doc_text(
-        "kb-0a000003", "Clear the mail queue", doc_type="sop", org="partner",
-        owners=["jo@partner.example"], last_reviewed="2026-01-01"))
+    write_doc(
+        kb,
+        "runbooks/lag.md",
+        doc_text(
+            "kb-0a000001",
+            "Replica lag",
+            org="partner",
+            owners=["jo@partner.example"],
+            last_reviewed="2026-03-01",
+            body=RUNBOOK,
+        ),
+    )
+    write_doc(
+        kb,
+        "sops/vpn.md",
+        doc_text(
+            "kb-0a000002",
+            "Reset a VPN token",
+            doc_type="sop",
+            owners=["ana@internal.example"],
+            body="See [[kb-0a000001]].\n",
+        ),
+    )
+    write_doc(
+        kb,
+        "sops/mail.md",
+        doc_text(
+            "kb-0a000003",
+            "Clear the mail queue",
+            doc_type="sop",
+            org="partner",
+            owners=["jo@partner.example"],
+            last_reviewed="2026-01-01",
+        ),
+    )
     for path in ("runbooks/lag.md", "sops/vpn.md", "sops/mail.md"):
         kb.save(kb.load(path))
 
@@ -77,8 +105,11 @@ def test_incident_mode_start_tick_note_end(kb: Workspace, qtbot) -> None:  # typ
     mode.record_open(kb.load("kb-0a000001"))
     panel = mode.panel
     items = panel.step_items()
-    assert [i.text() for i in items] == ["1. Check the lag", "2. Check disk IO",
-                                         "3. Restart the WAL receiver"]
+    assert [i.text() for i in items] == [
+        "1. Check the lag",
+        "2. Check disk IO",
+        "3. Restart the WAL receiver",
+    ]
     assert "0 of 3 steps done" in panel.runbook_label.text()
     # tick step 2 with the keyboard, as an engineer with hands on the keys would
     panel.steps.setFocus()
@@ -92,8 +123,13 @@ def test_incident_mode_start_tick_note_end(kb: Workspace, qtbot) -> None:  # typ
     qtbot.keyClick(panel.note_edit, Qt.Key.Key_Return)
     assert panel.note_edit.text() == ""
     timeline = [panel.timeline.item(i).text()[7:] for i in range(panel.timeline.count())]
-    assert timeline == ["Started: Payments slow", "Searched “PaymentsReplicaLag” (nothing)",
-                        "Opened Replica lag", "✓ Check disk IO", "Note: vacuum running on primary"]
+    assert timeline == [
+        "Started: Payments slow",
+        "Searched “PaymentsReplicaLag” (nothing)",
+        "Opened Replica lag",
+        "✓ Check disk IO",
+        "Note: vacuum running on primary",
+    ]
     assert [panel.gaps.item(i).text() for i in range(panel.gaps.count())] == ["PaymentsReplicaLag"]
     with qtbot.waitSignal(panel.draft_requested) as drafted:
         qtbot.mouseClick(panel.write_gap_button, Qt.MouseButton.LeftButton)
@@ -158,9 +194,12 @@ def test_capture_dialog_saves_the_draft_and_the_verdicts(kb: Workspace, qtbot) -
     assert saved.title == "Payments slow: replica lag" and saved.incidents == ["INC-7"]
     assert kb.load("kb-0a000001").incidents == ["INC-7"]  # "was right" is a reuse signal
     assert [(f.title, "restarted the receiver" in f.notes) for f in dialog.fixes] == [
-        ("Reset a VPN token", True)]
+        ("Reset a VPN token", True)
+    ]
     assert git(kb.root, "log", "-2", "--format=%s").splitlines() == [
-        "Used in INC-7: Replica lag", "Capture: Payments slow: replica lag"]
+        "Used in INC-7: Replica lag",
+        "Capture: Payments slow: replica lag",
+    ]
 
 
 def test_review_queue_sort_filter_and_act(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -169,15 +208,19 @@ def test_review_queue_sort_filter_and_act(kb: Workspace, qtbot) -> None:  # type
     qtbot.addWidget(view)
     view.show()
     assert [(i.title, i.state.value) for i in view.rows()] == [
-        ("Replica lag", "overdue"), ("Reset a VPN token", "never"),
+        ("Replica lag", "overdue"),
+        ("Reset a VPN token", "never"),
     ]  # the mail SOP (180 days from 2026-01-01) is due 2026-06-30: 15 days, not yet
     view.horizon_combo.setCurrentIndex(1)  # within 30 days
     assert [i.title for i in view.rows()][-1] == "Clear the mail queue"
     view.org_combo.setCurrentIndex(view.org_combo.findData("partner"))
     assert [i.title for i in view.rows()] == ["Replica lag", "Clear the mail queue"]
     header = view.table.horizontalHeader()  # click "Title" to sort by it
-    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
-                     pos=QPoint(header.sectionViewportPosition(3) + 5, 5))
+    qtbot.mouseClick(
+        header.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=QPoint(header.sectionViewportPosition(3) + 5, 5),
+    )
     assert [i.title for i in view.rows()] == ["Clear the mail queue", "Replica lag"]
 
     assert view.select("kb-0a000001")
@@ -189,7 +232,8 @@ def test_review_queue_sort_filter_and_act(kb: Workspace, qtbot) -> None:  # type
     with qtbot.waitSignal(view.reviewed):
         qtbot.mouseClick(view.reviewed_button, Qt.MouseButton.LeftButton)
     assert git(kb.root, "log", "-1", "--format=%B").startswith(
-        "Review: Replica lag\n\nChecked against PostgreSQL 16")
+        "Review: Replica lag\n\nChecked against PostgreSQL 16"
+    )
     assert [i.title for i in view.rows()] == ["Clear the mail queue"]
     assert view.message_label.text() == "Marked reviewed: Replica lag"
 
@@ -198,7 +242,9 @@ def test_retire_dialog_lists_links_and_needs_a_reason(kb: Workspace, qtbot) -> N
     _kb(kb)
     dialog = RetireDialog(kb, "kb-0a000001", today=TODAY)
     qtbot.addWidget(dialog)
-    assert dialog.linked_list.count() == 1 and "Reset a VPN token" in dialog.linked_list.item(0).text()
+    assert (
+        dialog.linked_list.count() == 1 and "Reset a VPN token" in dialog.linked_list.item(0).text()
+    )
     dialog.accept()
     assert "why" in dialog.error_label.text()
     qtbot.keyClicks(dialog.reason_edit, "Replaced by managed replicas")

@@ -15,8 +15,12 @@ from kbapp.ui.window import MainWindow
 pytestmark = pytest.mark.gui
 
 
-def test_start_screen_unless_the_demo_is_asked_for(qtbot, settings: Settings, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_start_screen_unless_the_demo_is_asked_for(
+    qtbot,
+    settings: Settings,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("KBAPP_KB", raising=False)
     start = first_window(None, settings)
     qtbot.addWidget(start)

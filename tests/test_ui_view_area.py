@@ -14,10 +14,10 @@ from helpers import SharedRepo
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
-from kbapp.sync import sync
 from kbapp.demo import ensure_demo
 from kbapp.lifecycle.review_actions import mark_reviewed
 from kbapp.settings import Settings, config_dir
+from kbapp.sync import sync
 from kbapp.ui.window import MainWindow
 from kbapp.workspace import Workspace
 
@@ -34,8 +34,9 @@ def open_window(qtbot, workspace: Workspace) -> MainWindow:  # type: ignore[no-u
     window.show()
     window.start()
     qtbot.waitUntil(lambda: window._lifecycle is not None, timeout=15000)
-    qtbot.waitUntil(lambda: window.search.index is not None and not window.tasks.busy,
-                    timeout=20000)
+    qtbot.waitUntil(
+        lambda: window.search.index is not None and not window.tasks.busy, timeout=20000
+    )
     return window
 
 
@@ -52,8 +53,13 @@ def open_every_view(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyp
     window.edit_document()
     window.show_history()
     window.show_conflicts()
-    for action_id in ("review.queue", "report.dashboard", "matrix.show", "handover.show",
-                      "onboarding.show"):
+    for action_id in (
+        "review.queue",
+        "report.dashboard",
+        "matrix.show",
+        "handover.show",
+        "onboarding.show",
+    ):
         window.action(action_id).trigger()
     window.tasks.wait(30000)
 
@@ -64,9 +70,18 @@ def test_views_open_as_tabs_and_close_from_the_keyboard(qtbot, demo: Workspace) 
     assert views.current() == "start" and views.open_names() == []
     view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     titles = [a.text() for a in view_menu.actions()]
-    for title in ("Close view", "Reader", "Editor", "History of this document",
-                  "Resolve conflicts", "Review queue", "Knowledge base health",
-                  "Responsibility matrix", "Handovers", "Onboarding path"):
+    for title in (
+        "Close view",
+        "Reader",
+        "Editor",
+        "History of this document",
+        "Resolve conflicts",
+        "Review queue",
+        "Knowledge base health",
+        "Responsibility matrix",
+        "Handovers",
+        "Onboarding path",
+    ):
         assert title in titles
 
     with qtbot.waitSignal(window.reader.document_shown, timeout=10000):
@@ -124,8 +139,11 @@ def test_every_view_open_at_once_fits_a_1366x768_screen(qtbot, demo: Workspace) 
     qtbot.keyClicks(dialog.ticket_edit, "INC-4242")
     dialog.accept()
     doc = demo.load(FAILOVER)
-    doc.set("title", "Fail over the payments database when the primary in the Frankfurt data "
-            "centre stops answering and replication to the standby has stalled")
+    doc.set(
+        "title",
+        "Fail over the payments database when the primary in the Frankfurt data "
+        "centre stops answering and replication to the standby has stalled",
+    )
     demo.save(doc)
     open_every_view(qtbot, window)
     QApplication.processEvents()
@@ -167,8 +185,9 @@ def test_layout_and_open_views_come_back_on_the_next_start(qtbot, demo: Workspac
     assert (config_dir() / "window.ini").is_file()  # kbapp's settings folder (a test's own)
 
     second = open_window(qtbot, demo)
-    qtbot.waitUntil(lambda: second.views.open_names() == ["reader", "review-queue", "matrix"],
-                    timeout=10000)
+    qtbot.waitUntil(
+        lambda: second.views.open_names() == ["reader", "review-queue", "matrix"], timeout=10000
+    )
     assert second.views.current() == "review-queue"
     assert second.reader.path == FAILOVER
     assert second.search.field.hasFocus()  # restoring never takes the keyboard
@@ -250,8 +269,9 @@ def test_sync_banner_offers_open_and_show_changes(qtbot, shared: SharedRepo) -> 
     show = next(b for b in notice.findChildren(QPushButton) if b.text() == "Show changes")
     show.click()
     assert window.views.current() == "history" and window.history.path == path
-    qtbot.waitUntil(lambda: "openssl s_client" in window.history.changes.toPlainText(),
-                    timeout=10000)
+    qtbot.waitUntil(
+        lambda: "openssl s_client" in window.history.changes.toPlainText(), timeout=10000
+    )
     window.tasks.wait()
 
 

@@ -102,8 +102,11 @@ def test_stale_answers_are_dropped(qtbot, tasks: Tasks) -> None:  # type: ignore
     assert isinstance(errors[0], ZeroDivisionError)
 
 
-def test_search_as_you_type_opens_the_document(qtbot, docs_kb: Workspace,  # type: ignore[no-untyped-def]
-                                               tasks: Tasks) -> None:
+def test_search_as_you_type_opens_the_document(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+) -> None:
     view = SearchView(docs_kb, tasks)
     qtbot.addWidget(view)
     view.show()
@@ -137,8 +140,11 @@ def test_search_as_you_type_opens_the_document(qtbot, docs_kb: Workspace,  # typ
     qtbot.waitUntil(lambda: view.model.rowCount() == 0)
 
 
-def test_one_search_at_a_time_and_the_last_text_wins(qtbot, docs_kb: Workspace,  # type: ignore[no-untyped-def]
-                                                     tasks: Tasks) -> None:
+def test_one_search_at_a_time_and_the_last_text_wins(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+) -> None:
     """Keys typed while a search runs do not start searches beside it (they would only fight
     over the GIL); the text as it is when the search ends is searched next, and an answer to
     a text that has changed since is never shown."""
@@ -181,8 +187,11 @@ def test_one_search_at_a_time_and_the_last_text_wins(qtbot, docs_kb: Workspace, 
     assert view.selected_hit().path == "sops/vpn.md"
 
 
-def test_reader_links_copy_history_and_refusals(qtbot, docs_kb: Workspace,  # type: ignore[no-untyped-def]
-                                                 tasks: Tasks) -> None:
+def test_reader_links_copy_history_and_refusals(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+) -> None:
     write_doc(docs_kb, "sops/vpn.md", VPN)
     reader = ReaderView(docs_kb, tasks)
     qtbot.addWidget(reader)
@@ -194,8 +203,10 @@ def test_reader_links_copy_history_and_refusals(qtbot, docs_kb: Workspace,  # ty
     text = reader.browser.toPlainText()
     assert "Fail over the payments database" in text and "payments-db" in text
     assert "never" in text  # never reviewed, said in the metadata block
-    assert [reader.toc.item(i).text().strip() for i in range(reader.toc.count())] == \
-        ["Purpose", "Steps"]
+    assert [reader.toc.item(i).text().strip() for i in range(reader.toc.count())] == [
+        "Purpose",
+        "Steps",
+    ]
 
     reader.follow_link("copy:0")
     assert QGuiApplication.clipboard().text() == "pg_ctl promote -D /var/lib/postgresql/data"
@@ -244,8 +255,11 @@ def _editor(workspace: Workspace, tasks: Tasks, qtbot) -> EditorView:  # type: i
     return editor
 
 
-def test_editor_saves_and_commits_with_lint_and_undo(qtbot, docs_kb: Workspace,  # type: ignore[no-untyped-def]
-                                                     tasks: Tasks) -> None:
+def test_editor_saves_and_commits_with_lint_and_undo(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+) -> None:
     editor = _editor(docs_kb, tasks, qtbot)
     editor.open_path("sops/vpn.md")
     assert not editor.dirty
@@ -272,8 +286,11 @@ def test_editor_saves_and_commits_with_lint_and_undo(qtbot, docs_kb: Workspace, 
     qtbot.keyClick(editor.text, Qt.Key.Key_Return)
     qtbot.keyClicks(editor.text, "See [[No such runbook]].")
     qtbot.waitUntil(lambda: any(p.code == "broken-link" for p in editor.problems), timeout=5000)
-    row = next(i for i in range(editor.problem_list.count())
-               if "No such runbook" in editor.problem_list.item(i).text())
+    row = next(
+        i
+        for i in range(editor.problem_list.count())
+        if "No such runbook" in editor.problem_list.item(i).text()
+    )
     item = editor.problem_list.item(row)
     assert item.text().startswith("line ")
     editor.problem_list.itemClicked.emit(item)
@@ -315,12 +332,14 @@ def test_unsaved_changes_prompt(qtbot, docs_kb: Workspace, tasks: Tasks) -> None
 
 
 def test_drafts_come_back_and_disk_changes_are_never_overwritten(  # type: ignore[no-untyped-def]
-        qtbot, docs_kb: Workspace, tasks: Tasks) -> None:
+    qtbot, docs_kb: Workspace, tasks: Tasks
+) -> None:
     editor = _editor(docs_kb, tasks, qtbot)
     editor.open_path("sops/vpn.md")
     qtbot.keyClicks(editor.text, "Typed before the crash. ")
-    qtbot.waitUntil(lambda: DraftStore(docs_kb.root).load("sops/vpn.md") is not None,
-                    timeout=5000)  # autosaved after a pause in typing
+    qtbot.waitUntil(
+        lambda: DraftStore(docs_kb.root).load("sops/vpn.md") is not None, timeout=5000
+    )  # autosaved after a pause in typing
     draft = DraftStore(docs_kb.root).load("sops/vpn.md")
     assert "Typed before the crash." in draft.body
     assert not str(DraftStore(docs_kb.root).folder).startswith(str(docs_kb.root))
@@ -332,8 +351,11 @@ def test_drafts_come_back_and_disk_changes_are_never_overwritten(  # type: ignor
     assert "Recovered unsaved changes" in second.notice.label.text()
 
     # Someone else changes the file: saving refuses, the merge is offered.
-    other = (docs_kb.root / "sops/vpn.md").read_text().replace("Open the admin console.",
-                                                              "Open the new admin portal.")
+    other = (
+        (docs_kb.root / "sops/vpn.md")
+        .read_text()
+        .replace("Open the admin console.", "Open the new admin portal.")
+    )
     write_doc(docs_kb, "sops/vpn.md", other)
     merges: list[tuple[str, str, str, str]] = []
     second.merge_requested.connect(lambda *args: merges.append(args))
@@ -343,12 +365,15 @@ def test_drafts_come_back_and_disk_changes_are_never_overwritten(  # type: ignor
     assert not second.save()
     assert (docs_kb.root / "sops/vpn.md").read_text() == other  # untouched
     second.request_merge()
-    path, mine, theirs, base = merges[-1]
+    _path, mine, theirs, base = merges[-1]
     assert "Typed before the crash." in mine and theirs == other and "admin console" in base
 
 
-def test_new_document_dialog_opens_an_unsaved_draft(qtbot, docs_kb: Workspace,  # type: ignore[no-untyped-def]
-                                                    tasks: Tasks) -> None:
+def test_new_document_dialog_opens_an_unsaved_draft(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+) -> None:
     dialog = NewDocumentDialog(docs_kb, title="")
     qtbot.addWidget(dialog)
     assert dialog.template_combo.currentData() == "sop"  # an everyday kind, not "Known error"
@@ -386,11 +411,15 @@ def test_browse_tree_groups_and_pins(qtbot, docs_kb: Workspace, tasks: Tasks) ->
     sops = view.groups["Folders"].child(0)
     assert sops.text(0) == "sops/ (2)"
     sops.setExpanded(True)
-    assert [sops.child(i).text(0) for i in range(sops.childCount())] == \
-        ["Fail over the payments database", "Reset a VPN token"]
+    assert [sops.child(i).text(0) for i in range(sops.childCount())] == [
+        "Fail over the payments database",
+        "Reset a VPN token",
+    ]
     view.groups["By system"].setExpanded(True)
-    systems = [view.groups["By system"].child(i).text(0)
-               for i in range(view.groups["By system"].childCount())]
+    systems = [
+        view.groups["By system"].child(i).text(0)
+        for i in range(view.groups["By system"].childCount())
+    ]
     assert systems == ["payments-db (1)", "vpn (1)"]
     opened: list[str] = []
     view.open_requested.connect(opened.append)
@@ -404,7 +433,8 @@ def test_browse_tree_groups_and_pins(qtbot, docs_kb: Workspace, tasks: Tasks) ->
 
 
 def test_search_while_the_index_is_built_says_still_indexing(  # type: ignore[no-untyped-def]
-        qtbot, docs_kb: Workspace, tasks: Tasks) -> None:
+    qtbot, docs_kb: Workspace, tasks: Tasks
+) -> None:
     from kbapp.search import SearchIndex
 
     index = SearchIndex.for_workspace(docs_kb)

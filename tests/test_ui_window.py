@@ -15,9 +15,8 @@ from helpers import SharedRepo, git, write_doc
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from kbapp.sync import conflicts
-from kbapp.sync import sync
 from kbapp.documents.drafts import DraftStore
+from kbapp.sync import conflicts, sync
 from kbapp.ui import actions
 from kbapp.ui.window import MainWindow
 from kbapp.workspace import Workspace
@@ -46,8 +45,12 @@ def search_and_open(qtbot, window: MainWindow, words: str, path: str) -> None:  
     qtbot.keyClick(window, Qt.Key.Key_K, CTRL)
     assert window.search.field.hasFocus()
     qtbot.keyClicks(window.search.field, words)
-    qtbot.waitUntil(lambda: window.search.selected_hit() is not None
-                    and window.search.selected_hit().path == path, timeout=10000)
+    qtbot.waitUntil(
+        lambda: (
+            window.search.selected_hit() is not None and window.search.selected_hit().path == path
+        ),
+        timeout=10000,
+    )
     with qtbot.waitSignal(window.reader.document_shown, timeout=10000):
         qtbot.keyClick(window.search.field, Qt.Key.Key_Return)
     assert window.current_page() == "reader" and window.reader.path == path
@@ -110,8 +113,9 @@ def test_conflict_between_two_clones_is_resolved_in_the_view(qtbot, shared: Shar
     assert "<<<<<<<" in view.merged.toPlainText()  # the conflicting lines are shown in place
     view.resolve_button.click()
     assert "conflict marker" in view.error.text()  # markers are never accepted
-    merged = view.case.theirs.replace("Grow the volume by 50 GB.",
-                                      "Grow the volume by 50 GB, then delete old WAL files.")
+    merged = view.case.theirs.replace(
+        "Grow the volume by 50 GB.", "Grow the volume by 50 GB, then delete old WAL files."
+    )
     view.merged.setPlainText(merged)
     with qtbot.waitSignal(view.resolved):
         view.resolve_button.click()
@@ -143,8 +147,13 @@ def test_history_restore(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyp
     history.select(0)  # the newest version: what it changed
     qtbot.waitUntil(lambda: "+Second version" in history.raw.toPlainText(), timeout=10000)
     history.select(0, 2)  # any two versions
-    qtbot.waitUntil(lambda: "First version" in history.raw.toPlainText()
-                    and "+Second version" in history.raw.toPlainText(), timeout=10000)
+    qtbot.waitUntil(
+        lambda: (
+            "First version" in history.raw.toPlainText()
+            and "+Second version" in history.raw.toPlainText()
+        ),
+        timeout=10000,
+    )
     assert "Second version" in history.rendered.toPlainText()
     assert history.tabs.currentWidget() is history.changes  # rendered, as the reader shows it
     changes = history.changes.toHtml()
@@ -202,8 +211,12 @@ def test_draft_recovered_after_a_crash(qtbot, kb: Workspace, tmp_path: Path) -> 
     path = kb.create("sop", "Renew the payments certificate").path
     script = tmp_path / "crash.py"
     script.write_text(CRASH_SCRIPT)
-    done = subprocess.run([sys.executable, str(script), str(kb.root), path],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(script), str(kb.root), path],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 9, done.stderr  # died without saving or closing
     assert "power cut" not in (kb.root / path).read_text()
 
@@ -238,8 +251,12 @@ def test_palette_lists_every_action_with_its_shortcut(qtbot, kb: Workspace) -> N
     shortcuts = [a.shortcut for a in declared if a.shortcut]
     assert len(shortcuts) == len(set(shortcuts)), "two actions share a shortcut"
     # Every menu entry comes from the same list.
-    in_menus = {a.objectName() for menu in window.menuBar().actions() if menu.menu()
-                for a in menu.menu().actions()}
+    in_menus = {
+        a.objectName()
+        for menu in window.menuBar().actions()
+        if menu.menu()
+        for a in menu.menu().actions()
+    }
     assert in_menus == {a.id for a in declared}
     # The toolbar's actions carry an icon beside their text (the theme's, else Qt's own).
     from PySide6.QtWidgets import QToolBar
@@ -249,7 +266,7 @@ def test_palette_lists_every_action_with_its_shortcut(qtbot, kb: Workspace) -> N
     assert all(not a.icon().isNull() for a in toolbar.actions())
 
     qtbot.keyClicks(palette.filter_edit, "history")
-    assert [title for title, _ in palette.rows()][0] == "History of this document"
+    assert next(title for title, _ in palette.rows()) == "History of this document"
     palette.filter_edit.clear()
     qtbot.keyClicks(palette.filter_edit, "new doc")
     qtbot.keyClick(palette.filter_edit, Qt.Key.Key_Return)
@@ -260,8 +277,11 @@ def test_palette_lists_every_action_with_its_shortcut(qtbot, kb: Workspace) -> N
 
 
 def test_palette_is_fuzzy_and_finds_documents_and_settings(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
-    write_doc(kb, "runbooks/lag.md", "---\nid: kb-0b000001\ntitle: Payments replica lag\n"
-              "type: runbook\n---\n\n1. Check\n")
+    write_doc(
+        kb,
+        "runbooks/lag.md",
+        "---\nid: kb-0b000001\ntitle: Payments replica lag\ntype: runbook\n---\n\n1. Check\n",
+    )
     kb.refresh()
     window = open_window(qtbot, kb)
     qtbot.keyClick(window, Qt.Key.Key_P, CTRL_SHIFT)
@@ -291,8 +311,11 @@ def test_palette_is_fuzzy_and_finds_documents_and_settings(qtbot, kb: Workspace)
     else:  # the Settings dialog, once the window has one
         from PySide6.QtWidgets import QApplication
 
-        shown = [w for w in QApplication.topLevelWidgets()
-                 if w.isVisible() and "Settings" in w.windowTitle()]
+        shown = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if w.isVisible() and "Settings" in w.windowTitle()
+        ]
         assert shown
         for dialog in shown:
             dialog.close()
@@ -300,8 +323,11 @@ def test_palette_is_fuzzy_and_finds_documents_and_settings(qtbot, kb: Workspace)
 
 
 def test_application_shortcuts_win_over_the_search_field(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
-    write_doc(kb, "sops/vpn.md", "---\nid: kb-0b000002\ntitle: Reset a VPN token\ntype: sop\n"
-              "---\n\nSteps.\n")
+    write_doc(
+        kb,
+        "sops/vpn.md",
+        "---\nid: kb-0b000002\ntitle: Reset a VPN token\ntype: sop\n---\n\nSteps.\n",
+    )
     kb.refresh()
     window = open_window(qtbot, kb)
     search_and_open(qtbot, window, "vpn token", "sops/vpn.md")
@@ -345,7 +371,10 @@ def test_application_shortcuts_win_over_the_search_field(qtbot, kb: Workspace) -
     sheet = window.shortcut_sheet
     assert sheet is not None and sheet.isVisible()
     listed = {(title, keys) for _, title, keys in sheet.rows()}
-    assert ("Edit document", "Ctrl+E") in listed and ("Keyboard shortcuts", "F1 or Ctrl+/") in listed
+    assert ("Edit document", "Ctrl+E") in listed and (
+        "Keyboard shortcuts",
+        "F1 or Ctrl+/",
+    ) in listed
     assert len(sheet.rows()) == len(actions.all_actions())
     sheet.reject()
     finish(window)
@@ -371,7 +400,9 @@ def test_sync_under_an_open_editor_offers_a_merge(qtbot, shared: SharedRepo) -> 
     assert "The partner's new paragraph." in (ana.root / path).read_text()
     assert "My unsaved closing line." in editor.body_text()  # never overwritten
     assert editor.notice.isVisible() and "Merge…" in [
-        editor.notice.buttons.itemAt(i).widget().text() for i in range(editor.notice.buttons.count())]
+        editor.notice.buttons.itemAt(i).widget().text()
+        for i in range(editor.notice.buttons.count())
+    ]
 
     editor.request_merge()
     view = window.conflicts
@@ -418,13 +449,20 @@ def test_window_shows_before_the_heavy_modules_load(kb: Workspace, tmp_path: Pat
     kb.close()
     script = tmp_path / "start.py"
     script.write_text(START_SCRIPT)
-    done = subprocess.run([sys.executable, str(script), str(kb.root)], capture_output=True,
-                          text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, str(script), str(kb.root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert done.returncode == 0, done.stderr
     assert "imported before the window was shown: []" in done.stdout, done.stdout
 
 
-def test_lifecycle_views_come_after_the_first_paint_and_keep_the_focus(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
+def test_lifecycle_views_come_after_the_first_paint_and_keep_the_focus(
+    qtbot, kb: Workspace
+) -> None:  # type: ignore[no-untyped-def]
     kb.settings.fetch_interval_minutes = 0
     window = MainWindow(kb)
     qtbot.addWidget(window)
@@ -457,7 +495,8 @@ def test_lifecycle_action_before_the_views_are_built(qtbot, kb: Workspace) -> No
 
 
 def test_ticket_ids_link_to_their_ticket_system_after_showing_the_address(  # type: ignore[no-untyped-def]
-        qtbot, tmp_path: Path, settings) -> None:
+    qtbot, tmp_path: Path, settings
+) -> None:
     """Issue 8: an incident in the reader's metadata header and a ticket id in a search result
     are links to the ticket system of .kb/config.toml; clicking one shows the address and opens
     nothing until the user says so (and the result row is not opened instead)."""
@@ -471,15 +510,20 @@ def test_ticket_ids_link_to_their_ticket_system_after_showing_the_address(  # ty
 
     # A search result's snippet.
     qtbot.keyClicks(window.search.field, "INC-20417")
-    qtbot.waitUntil(lambda: window.search.response is not None
-                    and bool(window.search.response.hits), timeout=10000)
+    qtbot.waitUntil(
+        lambda: window.search.response is not None and bool(window.search.response.hits),
+        timeout=10000,
+    )
     rows = window.search.model.hits
     row = next(i for i, hit in enumerate(rows) if any("INC-20417" in s for s in hit.snippets))
     view = window.search.list
     rect = view.visualRect(window.search.model.index(row, 0))
-    spot = next(QPoint(x, y) for y in range(rect.top(), rect.bottom(), 3)
-                for x in range(rect.left(), rect.right(), 3)
-                if window.search.delegate.link_at(rows[row], rect, QPointF(x, y)) == url)
+    spot = next(
+        QPoint(x, y)
+        for y in range(rect.top(), rect.bottom(), 3)
+        for x in range(rect.left(), rect.right(), 3)
+        if window.search.delegate.link_at(rows[row], rect, QPointF(x, y)) == url
+    )
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=spot)
     prompt = window.reader.external_prompt
     assert prompt is not None and prompt.isVisible()
@@ -498,8 +542,7 @@ def test_ticket_ids_link_to_their_ticket_system_after_showing_the_address(  # ty
     cursor = browser.textCursor()
     cursor.clearSelection()
     browser.setTextCursor(cursor)
-    qtbot.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton,
-                     pos=end_of_id - QPoint(12, 0))
+    qtbot.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton, pos=end_of_id - QPoint(12, 0))
     prompt = window.reader.external_prompt
     assert prompt is not None and prompt.isVisible() and prompt.informativeText() == url
     prompt.button(QMessageBox.StandardButton.Cancel).click()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import git, write_doc
 
-from kbapp.documents import model as documents
 from kbapp.config import load_config
+from kbapp.documents import model as documents
 from kbapp.errors import KbError, NotAKnowledgeBase, PolicyError
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace, slugify
@@ -45,8 +45,12 @@ def test_open_explains_what_is_wrong(tmp_path: Path, kind: str) -> None:
     with pytest.raises(NotAKnowledgeBase) as info:
         Workspace.open(target)
     message = str(info.value)
-    expected = {"missing": "does not exist", "file": "is a file",
-                "plain-folder": "not a git repository", "bare": "bare git repository"}[kind]
+    expected = {
+        "missing": "does not exist",
+        "file": "is a file",
+        "plain-folder": "not a git repository",
+        "bare": "bare git repository",
+    }[kind]
     assert expected in message
 
 
@@ -62,8 +66,13 @@ def test_identity_and_organisation_come_from_settings_and_config(kb: Workspace) 
 
 
 def test_identity_falls_back_to_git_config(tmp_path: Path) -> None:
-    ws = Workspace.init(tmp_path / "kb", "KB", ["internal"], settings=Settings(),
-                        domains={"internal": ["internal.example"]})
+    ws = Workspace.init(
+        tmp_path / "kb",
+        "KB",
+        ["internal"],
+        settings=Settings(),
+        domains={"internal": ["internal.example"]},
+    )
     assert ws.identity.email == "runner@internal.example"  # from the test gitconfig
     assert ws.identity.org == "internal"
 
@@ -177,12 +186,38 @@ def test_exclude_patterns_are_gitignore_like(kb: Workspace) -> None:
 
 #: Patterns and paths where fnmatch-style matchers and git disagree ('*' across '/', '**',
 #: anchoring, a folder's contents, negation).
-GITIGNORE_PATTERNS = ["/README.md", "*.pem", "docs/*.md", "security/**", "a/**/b.md", "build/",
-                      "tmp", "logs/*", "!logs/keep.md"]
-GITIGNORE_PATHS = ["README.md", "sub/README.md", "k.pem", "x/y/k.pem", "docs/a.md", "docs/x/a.md",
-                   "security/x.md", "security/a/b.md", "securityx/a.md", "a/b.md", "a/x/y/b.md",
-                   "build/out.md", "src/build/out.md", "logs/today.md", "logs/keep.md",
-                   "x/logs/a.md", "x/tmp/a.md", "tmp", "notes.md"]
+GITIGNORE_PATTERNS = [
+    "/README.md",
+    "*.pem",
+    "docs/*.md",
+    "security/**",
+    "a/**/b.md",
+    "build/",
+    "tmp",
+    "logs/*",
+    "!logs/keep.md",
+]
+GITIGNORE_PATHS = [
+    "README.md",
+    "sub/README.md",
+    "k.pem",
+    "x/y/k.pem",
+    "docs/a.md",
+    "docs/x/a.md",
+    "security/x.md",
+    "security/a/b.md",
+    "securityx/a.md",
+    "a/b.md",
+    "a/x/y/b.md",
+    "build/out.md",
+    "src/build/out.md",
+    "logs/today.md",
+    "logs/keep.md",
+    "x/logs/a.md",
+    "x/tmp/a.md",
+    "tmp",
+    "notes.md",
+]
 
 
 def test_every_path_list_in_the_config_matches_exactly_as_git_does(tmp_path: Path) -> None:
@@ -194,8 +229,13 @@ def test_every_path_list_in_the_config_matches_exactly_as_git_does(tmp_path: Pat
 
     git(tmp_path, "init", "-q")
     (tmp_path / ".gitignore").write_text("\n".join(GITIGNORE_PATTERNS) + "\n")
-    done = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], cwd=tmp_path,
-                          input="\n".join(GITIGNORE_PATHS) + "\n", capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", "--stdin"],
+        cwd=tmp_path,
+        input="\n".join(GITIGNORE_PATHS) + "\n",
+        capture_output=True,
+        text=True,
+    )
     ignored_by_git = set(done.stdout.split())
     assert ignored_by_git  # git answered (exit 1 only when nothing matches)
     config = KbConfig(exclude=GITIGNORE_PATTERNS)
@@ -208,7 +248,23 @@ def test_every_path_list_in_the_config_matches_exactly_as_git_does(tmp_path: Pat
         assert secrets_policy.skips_path(path) is expected, path
         assert protected.matches(path) is expected, path
     # the cases fnmatch got wrong, spelled out
-    assert {"docs/a.md", "x/y/k.pem", "security/a/b.md", "a/x/y/b.md", "src/build/out.md",
-            "x/tmp/a.md", "logs/today.md"} <= ignored_by_git
-    assert not {"docs/x/a.md", "sub/README.md", "securityx/a.md", "logs/keep.md",
-                "x/logs/a.md", "notes.md"} & ignored_by_git
+    assert {
+        "docs/a.md",
+        "x/y/k.pem",
+        "security/a/b.md",
+        "a/x/y/b.md",
+        "src/build/out.md",
+        "x/tmp/a.md",
+        "logs/today.md",
+    } <= ignored_by_git
+    assert (
+        not {
+            "docs/x/a.md",
+            "sub/README.md",
+            "securityx/a.md",
+            "logs/keep.md",
+            "x/logs/a.md",
+            "notes.md",
+        }
+        & ignored_by_git
+    )

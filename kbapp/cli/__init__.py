@@ -50,6 +50,7 @@ def _command_word(argv: Sequence[str]) -> str | None:
             return word
     return None
 
+
 #: Every command's exit status (the one definition; the command modules import it from here):
 #: done, an error (one sentence printed), bad usage (argparse), conflicts waiting (sync, status,
 #: resolve).
@@ -71,9 +72,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--kb", metavar="PATH", help="the knowledge base to work on")
-    parser.add_argument("--demo-when-none", action="store_true",
-                        help="window: with no knowledge base configured, open the demo one "
-                        "instead of the start screen (what 'python3 tasks.py run' does)")
+    parser.add_argument(
+        "--demo-when-none",
+        action="store_true",
+        help="window: with no knowledge base configured, open the demo one "
+        "instead of the start screen (what 'python3 tasks.py run' does)",
+    )
     parser.add_argument("-y", "--yes", action="store_true", help="answer yes to every question")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
     parser.add_argument("--debug", action="store_true", help="show details and tracebacks")
@@ -112,7 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:  # never a bare traceback for a user
             if args.debug:
                 raise
-            print(f"kbapp: unexpected error: {exc!r} (run with --debug for details)", file=sys.stderr)
+            print(
+                f"kbapp: unexpected error: {exc!r} (run with --debug for details)", file=sys.stderr
+            )
             return EXIT_ERROR
         finally:
             ctx.close()
@@ -122,7 +128,9 @@ def _open_window(args: argparse.Namespace) -> int:
     try:
         from kbapp.ui.app import main as window_main  # the one place the CLI reaches for Qt
     except ImportError as exc:
-        print(f"kbapp: the window is not available ({exc}); see 'kbapp --help' for commands",
-              file=sys.stderr)
+        print(
+            f"kbapp: the window is not available ({exc}); see 'kbapp --help' for commands",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     return int(window_main(kb=args.kb, demo_when_none=args.demo_when_none) or 0)

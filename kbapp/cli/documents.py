@@ -9,8 +9,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from kbapp.documents import model as documents
 from kbapp.cli.common import Context, PhaseProgress, print_json, print_table
+from kbapp.documents import model as documents
 from kbapp.errors import KbError
 from kbapp.settings import Settings
 
@@ -20,17 +20,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", help="folder to create or use")
     p.add_argument("--name", required=True, help='what the knowledge base is called ("Ops KB")')
     p.add_argument(
-        "--org", action="append", default=[], metavar="NAME[=DOMAIN,...]",
+        "--org",
+        action="append",
+        default=[],
+        metavar="NAME[=DOMAIN,...]",
         help="an organisation taking part, with its e-mail domains "
         "(repeat: --org internal=corp.example --org partner=msp.example)",
     )
-    p.add_argument("--sensitivity", choices=["shared", "internal"], default="shared",
-                   help="shared: both organisations push here (default); internal: yours only")
+    p.add_argument(
+        "--sensitivity",
+        choices=["shared", "internal"],
+        default="shared",
+        help="shared: both organisations push here (default); internal: yours only",
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("new", help="create a document from a template; prints its path")
-    p.add_argument("--type", "-t", required=True, dest="template",
-                   help="template: sop, runbook, troubleshooting, known-error, post-incident, ...")
+    p.add_argument(
+        "--type",
+        "-t",
+        required=True,
+        dest="template",
+        help="template: sop, runbook, troubleshooting, known-error, post-incident, ...",
+    )
     p.add_argument("--title", required=True)
     p.add_argument("--system", action="append", default=[], help="a system it is about (repeat)")
     p.add_argument("--tag", action="append", default=[], help="a tag (repeat)")
@@ -40,19 +52,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="import a folder of Markdown files")
     p.add_argument("source", help="folder to import (its sub-folders are kept)")
     p.add_argument("--into", default="", metavar="DIR", help="folder in the knowledge base")
-    p.add_argument("--status", default="published", choices=documents.STATUSES,
-                   help="status for documents that have none (default: published)")
-    p.add_argument("--org", help="owning organisation for documents that name none "
-                   "(default: yours)")
-    p.add_argument("--review-start", type=_date, metavar="YYYY-MM-DD",
-                   help="first reviews are spread over each type's review interval from this "
-                   "day (default: in 15 days, after the 'due soon' window)")
-    p.add_argument("--allow-secrets", action="store_true",
-                   help="import files whose lines look like secrets, recording each value as a "
-                   "reviewed false positive (without it you are asked on a terminal; elsewhere "
-                   "those files are held back and listed)")
-    p.add_argument("--no-index", dest="index", action="store_false",
-                   help="do not bring the search index up to date afterwards")
+    p.add_argument(
+        "--status",
+        default="published",
+        choices=documents.STATUSES,
+        help="status for documents that have none (default: published)",
+    )
+    p.add_argument(
+        "--org", help="owning organisation for documents that name none (default: yours)"
+    )
+    p.add_argument(
+        "--review-start",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="first reviews are spread over each type's review interval from this "
+        "day (default: in 15 days, after the 'due soon' window)",
+    )
+    p.add_argument(
+        "--allow-secrets",
+        action="store_true",
+        help="import files whose lines look like secrets, recording each value as a "
+        "reviewed false positive (without it you are asked on a terminal; elsewhere "
+        "those files are held back and listed)",
+    )
+    p.add_argument(
+        "--no-index",
+        dest="index",
+        action="store_false",
+        help="do not bring the search index up to date afterwards",
+    )
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(func=cmd_import)
 
@@ -93,10 +121,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
-        "settings", help="show or change your settings (name, e-mail, ...)",
+        "settings",
+        help="show or change your settings (name, e-mail, ...)",
         description="Lists are given comma-separated, or changed one item at a time with "
-                    "--add/--remove: 'kbapp settings also_search --add ~/internal-kb' searches "
-                    "that knowledge base together with the one open.")
+        "--add/--remove: 'kbapp settings also_search --add ~/internal-kb' searches "
+        "that knowledge base together with the one open.",
+    )
     p.add_argument("key", nargs="?", help="setting to show or change (e.g. user_email)")
     p.add_argument("value", nargs="?", help="new value")
     group = p.add_mutually_exclusive_group()
@@ -120,9 +150,15 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
             raise KbError(f"--org {spec!r}: give a name, like --org partner=msp.example")
         orgs.append(name)
         domains[name] = [d.strip() for d in domain_text.split(",") if d.strip()]
-    workspace = Workspace.init(args.path, args.name, orgs, sensitivity=args.sensitivity,
-                               settings=ctx.settings, interaction=ctx.interaction,
-                               domains=domains)
+    workspace = Workspace.init(
+        args.path,
+        args.name,
+        orgs,
+        sensitivity=args.sensitivity,
+        settings=ctx.settings,
+        interaction=ctx.interaction,
+        domains=domains,
+    )
     ctx.settings.remember_kb(workspace.root)
     ctx.settings.save()
     print(workspace.root)
@@ -145,9 +181,17 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
     allow: bool | Callable[[list[Any]], bool] = args.allow_secrets
     if not allow and sys.stdin.isatty() and sys.stderr.isatty() and not args.json:
         allow = _ask_about_secrets(progress)
-    report = import_folder(ctx.workspace, args.source, args.into, status=args.status,
-                           owner_org=args.org, review_start=args.review_start,
-                           allow_secrets=allow, progress=progress, build_index=args.index)
+    report = import_folder(
+        ctx.workspace,
+        args.source,
+        args.into,
+        status=args.status,
+        owner_org=args.org,
+        review_start=args.review_start,
+        allow_secrets=allow,
+        progress=progress,
+        build_index=args.index,
+    )
     progress.finish()
     if args.json:
         print_json(report.to_dict())
@@ -165,8 +209,10 @@ def _ask_about_secrets(progress: PhaseProgress) -> Callable[[list[Any]], bool]:
         print(f"{len(files)} files have lines that look like secrets:", file=sys.stderr)
         for item in held:
             print(f"  {item.where}: {item.message.split(';')[0]} [{item.rule}]", file=sys.stderr)
-        answer = input("Are these samples, not real secrets? Import them and record each value "
-                       "as a reviewed false positive [y/N] ")
+        answer = input(
+            "Are these samples, not real secrets? Import them and record each value "
+            "as a reviewed false positive [y/N] "
+        )
         return answer.strip().lower() in ("y", "yes")
 
     return ask
@@ -182,8 +228,14 @@ def _date(text: str) -> dt.date:
 def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     workspace = ctx.workspace
     workspace.refresh()
-    entries = workspace.catalog.query(type=args.type, status=args.status, org=args.org,
-                                      tag=args.tag, system=args.system, owner=args.owner)
+    entries = workspace.catalog.query(
+        type=args.type,
+        status=args.status,
+        org=args.org,
+        tag=args.tag,
+        system=args.system,
+        owner=args.owner,
+    )
     if args.json:
         print_json([e.to_dict() for e in entries])
         return 0
@@ -205,8 +257,17 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         from kbapp.documents.frontmatter import plain
 
-        print_json({"id": doc.id, "path": doc.path, "title": doc.title, "type": doc.type,
-                    "status": doc.status, "meta": plain(doc.meta), "body": doc.body})
+        print_json(
+            {
+                "id": doc.id,
+                "path": doc.path,
+                "title": doc.title,
+                "type": doc.type,
+                "status": doc.status,
+                "meta": plain(doc.meta),
+                "body": doc.body,
+            }
+        )
         return 0
     print(_header(doc))
     print(doc.body)
@@ -248,8 +309,10 @@ def cmd_lint(args: argparse.Namespace, ctx: Context) -> int:
             if args.errors_only and problem.severity != "error":
                 continue
             print(problem)
-        ctx.info(f"{report.checked} documents checked: {len(report.errors)} errors, "
-                 f"{len(report.warnings)} warnings")
+        ctx.info(
+            f"{report.checked} documents checked: {len(report.errors)} errors, "
+            f"{len(report.warnings)} warnings"
+        )
     return 1 if report.errors else 0
 
 
@@ -267,15 +330,26 @@ def cmd_templates(args: argparse.Namespace, ctx: Context) -> int:
     except KbError:
         library = TemplateLibrary()
     if args.json:
-        print_json([
-            {"name": t.name, "version": t.version, "type": t.type, "label": t.label,
-             "origin": t.origin, "required_sections": t.required_sections,
-             "required_fields": t.required_fields, "description": t.description}
-            for t in library
-        ])
+        print_json(
+            [
+                {
+                    "name": t.name,
+                    "version": t.version,
+                    "type": t.type,
+                    "label": t.label,
+                    "origin": t.origin,
+                    "required_sections": t.required_sections,
+                    "required_fields": t.required_fields,
+                    "description": t.description,
+                }
+                for t in library
+            ]
+        )
     else:
-        print_table([(t.name, str(t.version), t.origin, t.label) for t in library],
-                    ["NAME", "VERSION", "FROM", "WHAT IT IS FOR"])
+        print_table(
+            [(t.name, str(t.version), t.origin, t.label) for t in library],
+            ["NAME", "VERSION", "FROM", "WHAT IT IS FOR"],
+        )
     for problem in library.problems:
         print(f"warning: {problem}", file=sys.stderr)
     return 0
@@ -328,15 +402,18 @@ def _change_list(settings: Settings, args: argparse.Namespace) -> int:
 
     items = getattr(settings, args.key)
     if not isinstance(items, list) or args.value is not None:
-        raise KbError(f"--add and --remove change a list setting on their own; {args.key} "
-                      f"is {'a list' if isinstance(items, list) else 'not a list'}")
+        raise KbError(
+            f"--add and --remove change a list setting on their own; {args.key} "
+            f"is {'a list' if isinstance(items, list) else 'not a list'}"
+        )
     if args.key == "also_search":
         if args.add is not None:
             root = knowledge_bases.add_searched(settings, args.add)
             print(f"Searching {root} together with the knowledge base open.")
         elif not knowledge_bases.remove_searched(settings, args.remove):
-            raise KbError(f"{args.remove} is not searched together (see 'kbapp settings "
-                          "also_search')")
+            raise KbError(
+                f"{args.remove} is not searched together (see 'kbapp settings also_search')"
+            )
     elif args.add is not None:
         if args.add not in items:
             setattr(settings, args.key, [*items, args.add])

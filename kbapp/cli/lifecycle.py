@@ -61,18 +61,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("capture", help="write a post-incident document (or a missing one)")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--incident", metavar="INC-…", help="the incident's ticket")
-    group.add_argument("--gap", metavar="QUERY",
-                       help="a search that found nothing: create a draft for it")
-    p.add_argument("--from-session", action="store_true",
-                   help="pre-fill from the incident session recorded on this machine")
+    group.add_argument(
+        "--gap", metavar="QUERY", help="a search that found nothing: create a draft for it"
+    )
+    p.add_argument(
+        "--from-session",
+        action="store_true",
+        help="pre-fill from the incident session recorded on this machine",
+    )
     p.add_argument("--title", help="title (default: the incident's)")
     p.add_argument("--type", dest="template", help="template for --gap (default: guessed)")
-    p.add_argument("--right", action="append", default=[], metavar="ID",
-                   help="a runbook used that was right: adds the incident to its list (repeat)")
-    p.add_argument("--needs-fix", action="append", default=[], metavar="ID",
-                   help="a runbook used that needs a fix: listed in Follow-up (repeat)")
-    p.add_argument("--print", action="store_true", dest="dry_run",
-                   help="print the document instead of saving it")
+    p.add_argument(
+        "--right",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a runbook used that was right: adds the incident to its list (repeat)",
+    )
+    p.add_argument(
+        "--needs-fix",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a runbook used that needs a fix: listed in Follow-up (repeat)",
+    )
+    p.add_argument(
+        "--print",
+        action="store_true",
+        dest="dry_run",
+        help="print the document instead of saving it",
+    )
     _add_today(p)
     p.set_defaults(func=cmd_capture)
 
@@ -82,10 +100,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = rev.add_parser("due", help="documents due or overdue for review, most urgent first")
     q.add_argument("--org", help="owning organisation")
     q.add_argument("--owner", help="an owner's e-mail, or 'me'")
-    q.add_argument("--within", default="14d", metavar="PERIOD",
-                   help="due within this period: 30d, 6w, 3m (default 14d)")
-    q.add_argument("--sort", choices=["urgency", "due", "title", "org", "owner"],
-                   default="urgency")
+    q.add_argument(
+        "--within",
+        default="14d",
+        metavar="PERIOD",
+        help="due within this period: 30d, 6w, 3m (default 14d)",
+    )
+    q.add_argument("--sort", choices=["urgency", "due", "title", "org", "owner"], default="urgency")
     q.add_argument("--json", action="store_true")
     _add_today(q)
     q.set_defaults(func=cmd_review_due)
@@ -138,8 +159,10 @@ def cmd_incident_start(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp.lifecycle.incident import incidents_for
 
     incident = incidents_for(ctx.workspace).start(args.ticket, args.title, args.system)
-    print(f"{incident.ticket} started {_local_time(incident.started_at)}"
-          + (f": {incident.title}" if incident.title else ""))
+    print(
+        f"{incident.ticket} started {_local_time(incident.started_at)}"
+        + (f": {incident.title}" if incident.title else "")
+    )
     ctx.info("Record with 'kbapp incident steps|tick|note'; finish with 'kbapp incident end'.")
     return 0
 
@@ -196,8 +219,9 @@ def cmd_incident_end(args: argparse.Namespace, ctx: Context) -> int:
 
     incident = incidents_for(ctx.workspace).end(args.summary)
     print(f"{incident.ticket} ended after {format_duration(incident.duration())}")
-    ctx.info(f"Capture it while it is fresh: kbapp capture --incident {incident.ticket} "
-             "--from-session")
+    ctx.info(
+        f"Capture it while it is fresh: kbapp capture --incident {incident.ticket} --from-session"
+    )
     return 0
 
 
@@ -214,23 +238,47 @@ def cmd_incident_status(args: argparse.Namespace, ctx: Context) -> int:
     session = incidents.session(incidents.get(args.ticket))
     incident = session.incident
     if args.json:
-        print_json({
-            "ticket": incident.ticket, "title": incident.title, "systems": incident.systems,
-            "started": incident.started_at, "ended": incident.ended_at,
-            "running": incident.active, "duration_s": int(incident.duration().total_seconds()),
-            "captured_doc": incident.captured_doc or None,
-            "runbooks": [{"id": u.doc_id, "title": u.title, "opens": u.opens,
-                          "ticked": sorted(u.ticked), "verdict": u.verdict or None}
-                         for u in session.runbooks],
-            "timeline": [{"at": e.at, "kind": e.kind, "text": e.text, "doc_id": e.doc_id or None,
-                          "step": e.step, "hits": e.hits} for e in session.timeline],
-        })
+        print_json(
+            {
+                "ticket": incident.ticket,
+                "title": incident.title,
+                "systems": incident.systems,
+                "started": incident.started_at,
+                "ended": incident.ended_at,
+                "running": incident.active,
+                "duration_s": int(incident.duration().total_seconds()),
+                "captured_doc": incident.captured_doc or None,
+                "runbooks": [
+                    {
+                        "id": u.doc_id,
+                        "title": u.title,
+                        "opens": u.opens,
+                        "ticked": sorted(u.ticked),
+                        "verdict": u.verdict or None,
+                    }
+                    for u in session.runbooks
+                ],
+                "timeline": [
+                    {
+                        "at": e.at,
+                        "kind": e.kind,
+                        "text": e.text,
+                        "doc_id": e.doc_id or None,
+                        "step": e.step,
+                        "hits": e.hits,
+                    }
+                    for e in session.timeline
+                ],
+            }
+        )
         return 0
     state = "running" if incident.active else "ended"
     print(f"{incident.ticket} {incident.title}".rstrip())
-    print(f"  {state}, {format_duration(incident.duration())} since "
-          f"{_local_time(incident.started_at)}"
-          + (f"; systems: {', '.join(incident.systems)}" if incident.systems else ""))
+    print(
+        f"  {state}, {format_duration(incident.duration())} since "
+        f"{_local_time(incident.started_at)}"
+        + (f"; systems: {', '.join(incident.systems)}" if incident.systems else "")
+    )
     if incident.captured_doc:
         print(f"  captured as {incident.captured_doc}")
     for use in session.runbooks:
@@ -251,8 +299,7 @@ def cmd_incident_dismiss(args: argparse.Namespace, ctx: Context) -> int:
         raise KbError("no ended incident waits to be captured")
     incidents.dismiss_capture(incident)
     print(f"{incident.ticket} will not be offered for capture again")
-    ctx.info(f"It can still be captured: kbapp capture --incident {incident.ticket} "
-             "--from-session")
+    ctx.info(f"It can still be captured: kbapp capture --incident {incident.ticket} --from-session")
     return 0
 
 
@@ -261,12 +308,32 @@ def cmd_incident_list(args: argparse.Namespace, ctx: Context) -> int:
 
     rows = incidents_for(ctx.workspace).all()
     if args.json:
-        print_json([{"ticket": i.ticket, "title": i.title, "started": i.started_at,
-                     "ended": i.ended_at, "captured_doc": i.captured_doc or None} for i in rows])
+        print_json(
+            [
+                {
+                    "ticket": i.ticket,
+                    "title": i.title,
+                    "started": i.started_at,
+                    "ended": i.ended_at,
+                    "captured_doc": i.captured_doc or None,
+                }
+                for i in rows
+            ]
+        )
         return 0
-    print_table([(i.ticket, _local_time(i.started_at), format_duration(i.duration()),
-                  i.captured_doc or ("running" if i.active else "not captured"), i.title)
-                 for i in rows], ["TICKET", "STARTED", "LASTED", "CAPTURED", "TITLE"])
+    print_table(
+        [
+            (
+                i.ticket,
+                _local_time(i.started_at),
+                format_duration(i.duration()),
+                i.captured_doc or ("running" if i.active else "not captured"),
+                i.title,
+            )
+            for i in rows
+        ],
+        ["TICKET", "STARTED", "LASTED", "CAPTURED", "TITLE"],
+    )
     return 0
 
 
@@ -274,13 +341,14 @@ def cmd_incident_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_capture(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.lifecycle import capture
     from kbapp.documents import model as documents
+    from kbapp.lifecycle import capture
 
     workspace = ctx.workspace
     if args.gap is not None:
-        doc = capture.draft_for_gap(workspace, args.gap, template=args.template, title=args.title,
-                                    today=args.today)
+        doc = capture.draft_for_gap(
+            workspace, args.gap, template=args.template, title=args.title, today=args.today
+        )
         if args.dry_run:
             sys.stdout.buffer.write(documents.serialise(doc))
             return 0
@@ -290,8 +358,14 @@ def cmd_capture(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     verdicts = {workspace.entry(ref).doc_id: "right" for ref in args.right}
     verdicts.update({workspace.entry(ref).doc_id: "needs-fix" for ref in args.needs_fix})
-    draft = capture.draft_capture(workspace, args.incident, from_session=args.from_session,
-                                  title=args.title, verdicts=verdicts, today=args.today)
+    draft = capture.draft_capture(
+        workspace,
+        args.incident,
+        from_session=args.from_session,
+        title=args.title,
+        verdicts=verdicts,
+        today=args.today,
+    )
     if args.dry_run:
         sys.stdout.buffer.write(documents.serialise(draft.document))
         return 0
@@ -303,10 +377,14 @@ def cmd_capture(args: argparse.Namespace, ctx: Context) -> int:
     for ref in args.needs_fix:
         doc, _notes = capture.runbook_needs_fix(workspace, ref, ticket)
         ctx.info(f"{doc.title} needs a fix: {workspace.root / doc.path}")
-    undecided = [u for u in draft.runbooks if u.doc_id not in verdicts and u.doc_type != "post-incident"]
+    undecided = [
+        u for u in draft.runbooks if u.doc_id not in verdicts and u.doc_type != "post-incident"
+    ]
     for use in undecided:
-        ctx.info(f"Used {use.doc_id} {use.title}: was it right? --right {use.doc_id} "
-                 f"or --needs-fix {use.doc_id}")
+        ctx.info(
+            f"Used {use.doc_id} {use.title}: was it right? --right {use.doc_id} "
+            f"or --needs-fix {use.doc_id}"
+        )
     return 0
 
 
@@ -322,13 +400,23 @@ def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
     if owner == "me":
         owner = workspace.identity.email
         if not owner:
-            raise KbError("kbapp does not know your e-mail; set it with "
-                          "'kbapp settings user_email you@example.com'")
+            raise KbError(
+                "kbapp does not know your e-mail; set it with "
+                "'kbapp settings user_email you@example.com'"
+            )
     if args.org and workspace.config.organisations and args.org not in workspace.config.org_names:
-        raise KbError(f"{args.org!r} is not an organisation of this knowledge base "
-                      f"({', '.join(workspace.config.org_names)})")
-    items = review_queue(workspace.catalog.all(), workspace.config, today=args.today,
-                         org=args.org, owner=owner, within_days=parse_within(args.within))
+        raise KbError(
+            f"{args.org!r} is not an organisation of this knowledge base "
+            f"({', '.join(workspace.config.org_names)})"
+        )
+    items = review_queue(
+        workspace.catalog.all(),
+        workspace.config,
+        today=args.today,
+        org=args.org,
+        owner=owner,
+        within_days=parse_within(args.within),
+    )
     if args.sort != "urgency":
         key = {
             "due": lambda i: (i.info.due or dt.date.min, i.title.casefold()),
@@ -349,9 +437,20 @@ def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
             return f"{-info.days_left} days overdue"
         return "due today" if info.days_left == 0 else f"due in {info.days_left} days"
 
-    print_table([(i.doc_id, when(i), i.info.due.isoformat() if i.info.due else "-",
-                  i.owner_org or "-", ", ".join(i.owners) or "-", i.title) for i in items],
-                ["ID", "STATE", "DUE", "ORG", "OWNERS", "TITLE"])
+    print_table(
+        [
+            (
+                i.doc_id,
+                when(i),
+                i.info.due.isoformat() if i.info.due else "-",
+                i.owner_org or "-",
+                ", ".join(i.owners) or "-",
+                i.title,
+            )
+            for i in items
+        ],
+        ["ID", "STATE", "DUE", "ORG", "OWNERS", "TITLE"],
+    )
     ctx.info(f"{len(items)} documents to review")
     return 0
 
@@ -401,8 +500,9 @@ def cmd_retire(args: argparse.Namespace, ctx: Context) -> int:
         if not ctx.interaction.confirm("Retire it anyway?", default=True):
             print("Not retired.", file=sys.stderr)
             return 1
-    result = retire(workspace, args.ref, reason=args.reason, replaced_by=args.replaced_by,
-                    today=args.today)
+    result = retire(
+        workspace, args.ref, reason=args.reason, replaced_by=args.replaced_by, today=args.today
+    )
     print(f"retired: {result.path}")
     return 0
 
@@ -415,8 +515,13 @@ def cmd_feedback(args: argparse.Namespace, ctx: Context) -> int:
     doc = workspace.load(args.ref)
     active = incidents_for(workspace).active()
     activity_for(workspace).record_feedback(
-        doc.id, args.helpful, title=doc.title, comment=args.comment,
-        by=workspace.identity.email, incident_id=active.id if active else None)
+        doc.id,
+        args.helpful,
+        title=doc.title,
+        comment=args.comment,
+        by=workspace.identity.email,
+        incident_id=active.id if active else None,
+    )
     print(f"{'helpful' if args.helpful else 'not helpful'}: {doc.title}")
     return 0
 
@@ -437,11 +542,13 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         print_json(report.to_dict())
     if not (args.html or args.csv or args.json):
-        print(f"{report.kb_name}, as of {report.today}: {report.documents} documents, "
-              f"{len(report.overdue)} reviews overdue, {len(report.due_soon)} due soon, "
-              f"{len(report.never_reviewed)} never reviewed, {len(report.without_owners)} "
-              f"without owners, {report.lint_errors} lint errors, {len(report.broken_links)} "
-              f"broken links, {len(report.captured)} incidents captured, "
-              f"{len(report.content_gaps)} searches that found nothing.")
+        print(
+            f"{report.kb_name}, as of {report.today}: {report.documents} documents, "
+            f"{len(report.overdue)} reviews overdue, {len(report.due_soon)} due soon, "
+            f"{len(report.never_reviewed)} never reviewed, {len(report.without_owners)} "
+            f"without owners, {report.lint_errors} lint errors, {len(report.broken_links)} "
+            f"broken links, {len(report.captured)} incidents captured, "
+            f"{len(report.content_gaps)} searches that found nothing."
+        )
         ctx.info("Write it out with --html FILE and/or --csv DIR.")
     return 0

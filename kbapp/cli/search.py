@@ -31,13 +31,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("query", nargs="?", help="what to look for (quote it in the shell)")
     p.add_argument("--limit", "-n", type=int, default=20, help="how many results (default 20)")
-    p.add_argument("--json", action="store_true", help="print results, facets and suggestion as JSON")
-    p.add_argument("--batch", metavar="FILE",
-                   help="answer one query per line of FILE ('-': standard input); with --json, "
-                        "one JSON object per line")
-    p.add_argument("--only-this", action="store_true",
-                   help="search only this knowledge base, not those searched together with it "
-                        "(setting also_search)")
+    p.add_argument(
+        "--json", action="store_true", help="print results, facets and suggestion as JSON"
+    )
+    p.add_argument(
+        "--batch",
+        metavar="FILE",
+        help="answer one query per line of FILE ('-': standard input); with --json, "
+        "one JSON object per line",
+    )
+    p.add_argument(
+        "--only-this",
+        action="store_true",
+        help="search only this knowledge base, not those searched together with it "
+        "(setting also_search)",
+    )
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("index", help="bring the search index up to date (or --rebuild it)")
@@ -66,8 +74,9 @@ class Indexes:
         for ws in others.workspaces:
             try:
                 index = SearchIndex.for_workspace(ws)
-                progress = Progress(f"Indexing {ws.config.name}",
-                                    enabled=None if not ctx.args.quiet else False)
+                progress = Progress(
+                    f"Indexing {ws.config.name}", enabled=None if not ctx.args.quiet else False
+                )
                 index.catch_up(progress=progress, wait=False)
                 progress.finish()
             except (KbError, OSError) as exc:
@@ -86,8 +95,9 @@ class Indexes:
         return search_all(self.indexes, query, limit, snippets=snippets)
 
     def knowledge_bases(self) -> list[dict[str, str]]:
-        return [{"name": index.ws.config.name, "path": str(index.ws.root)}
-                for index in self.indexes]
+        return [
+            {"name": index.ws.config.name, "path": str(index.ws.root)} for index in self.indexes
+        ]
 
 
 def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
@@ -103,8 +113,13 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
     # the printed list shows no facet counts: only --json asks for them
     response = searcher.search(args.query, args.limit, snippets=args.limit, facets=args.json)
     if args.json:
-        print_json({**response.to_dict(), "knowledge_bases": searcher.knowledge_bases(),
-                    "skipped": [{"path": p, "reason": why} for p, why in searcher.skipped]})
+        print_json(
+            {
+                **response.to_dict(),
+                "knowledge_bases": searcher.knowledge_bases(),
+                "skipped": [{"path": p, "reason": why} for p, why in searcher.skipped],
+            }
+        )
         return 0
     _print_response(response, ctx, searcher.several)
     return 0
@@ -128,8 +143,10 @@ def _batch(index: Indexes, args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         else:
-            print(f"{query}\t{response.total}\t{response.elapsed_ms:.1f} ms\t"
-                  + " ".join(hit.id for hit in response.hits))
+            print(
+                f"{query}\t{response.total}\t{response.elapsed_ms:.1f} ms\t"
+                + " ".join(hit.id for hit in response.hits)
+            )
     sys.stdout.flush()
     return 0
 

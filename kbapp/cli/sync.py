@@ -23,13 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser(
-        "refused", help="what the shared repository refuses in your unpublished changes",
+        "refused",
+        help="what the shared repository refuses in your unpublished changes",
         description="Checks your unpublished commits with the shared repository's own policy "
         "(file, line, rule). --drop rebuilds them with the refused files as the shared "
         "repository has them, keeping every other change; your version of those files stays "
-        "on disk to be fixed, the commits as they were stay under refs/kbapp/kept/.")
-    p.add_argument("--drop", action="store_true",
-                   help="take the refused files out of the unpublished commits")
+        "on disk to be fixed, the commits as they were stay under refs/kbapp/kept/.",
+    )
+    p.add_argument(
+        "--drop", action="store_true", help="take the refused files out of the unpublished commits"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_refused)
 
@@ -49,10 +52,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", help="the document's path (as 'kbapp conflicts' lists it)")
     choice = p.add_mutually_exclusive_group(required=True)
     choice.add_argument("--mine", action="store_true", help="keep the version you have now")
-    choice.add_argument("--theirs", action="store_true",
-                        help="take the other side's version (with your other changes)")
-    choice.add_argument("--file", metavar="EDITED.md", type=Path,
-                        help="use this file's text (for instance a version you merged by hand)")
+    choice.add_argument(
+        "--theirs",
+        action="store_true",
+        help="take the other side's version (with your other changes)",
+    )
+    choice.add_argument(
+        "--file",
+        metavar="EDITED.md",
+        type=Path,
+        help="use this file's text (for instance a version you merged by hand)",
+    )
     p.set_defaults(func=cmd_resolve)
 
     p = sub.add_parser("history", help="a document's versions: who, organisation, when, what")
@@ -91,8 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _change_rows(changes: list[Any]) -> list[list[str]]:
-    return [[c.kind, c.path, c.author + (f" ({c.org})" if c.org else ""), c.title]
-            for c in changes]
+    return [[c.kind, c.path, c.author + (f" ({c.org})" if c.org else ""), c.title] for c in changes]
 
 
 def cmd_sync(args: argparse.Namespace, ctx: Context) -> int:
@@ -113,8 +122,10 @@ def cmd_sync(args: argparse.Namespace, ctx: Context) -> int:
             print("Published:")
             print_table(_change_rows(report.published), ["change", "path", "by", "title"])
         if report.conflicts:
-            print("Conflicts waiting (see 'kbapp conflicts', settle with 'kbapp resolve PATH "
-                  "--mine|--theirs|--file F'):")
+            print(
+                "Conflicts waiting (see 'kbapp conflicts', settle with 'kbapp resolve PATH "
+                "--mine|--theirs|--file F'):"
+            )
             for path in report.conflicts:
                 print(f"  {path}")
         print(report.message)
@@ -144,8 +155,10 @@ def cmd_refused(args: argparse.Namespace, ctx: Context) -> int:
     elif not found:
         print("Nothing refused: the shared repository accepts your unpublished changes.")
     else:
-        print_table([[r.path, str(r.line or ""), r.rule, r.commit[:10], r.message] for r in found],
-                    ["file", "line", "rule", "commit", "problem"])
+        print_table(
+            [[r.path, str(r.line or ""), r.rule, r.commit[:10], r.message] for r in found],
+            ["file", "line", "rule", "commit", "problem"],
+        )
         print("Take them out with 'kbapp refused --drop' (your version stays on disk).")
     return 1 if found else 0
 
@@ -155,8 +168,9 @@ def cmd_fetch(args: argparse.Namespace, ctx: Context) -> int:
 
     report = sync.fetch(ctx.workspace)
     if args.json:
-        print_json({"incoming": report.incoming, "offline": report.offline,
-                    "message": report.message})
+        print_json(
+            {"incoming": report.incoming, "offline": report.offline, "message": report.message}
+        )
     else:
         print(report.message)
     return 1 if report.offline else 0
@@ -171,10 +185,14 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     when = status.last_sync.astimezone().strftime("%Y-%m-%d %H:%M") if status.last_sync else "never"
     print(f"branch {status.branch or '(detached)'} -> {status.remote or '(no shared repository)'}")
-    print(f"{status.local_changes} file(s) changed and not committed, {status.ahead} commit(s) to "
-          f"publish, {status.behind} to get")
-    print(f"{status.conflicts} conflict(s) waiting; last sync {when}"
-          + ("; the shared repository was unreachable last time" if status.offline else ""))
+    print(
+        f"{status.local_changes} file(s) changed and not committed, {status.ahead} commit(s) to "
+        f"publish, {status.behind} to get"
+    )
+    print(
+        f"{status.conflicts} conflict(s) waiting; last sync {when}"
+        + ("; the shared repository was unreachable last time" if status.offline else "")
+    )
     return 0
 
 
@@ -188,8 +206,10 @@ def cmd_conflicts(args: argparse.Namespace, ctx: Context) -> int:
         print("No conflicts.")
     else:
         print_table(
-            [[c.path, c.their_author + (f" ({c.their_org})" if c.their_org else ""), c.summary]
-             for c in waiting],
+            [
+                [c.path, c.their_author + (f" ({c.their_org})" if c.their_org else ""), c.summary]
+                for c in waiting
+            ],
             ["path", "other side", "what"],
         )
     return EXIT_CONFLICTS if waiting else 0
@@ -215,8 +235,11 @@ def cmd_resolve(args: argparse.Namespace, ctx: Context) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise KbError(f"{args.file} cannot be read: {exc}") from None
     result = conflicts.resolve(ws, path, text=text)
-    ctx.info(f"resolved {path}" + (f" ({result.commit[:10]})" if result.commit else "")
-             + "; 'kbapp sync' publishes it")
+    ctx.info(
+        f"resolved {path}"
+        + (f" ({result.commit[:10]})" if result.commit else "")
+        + "; 'kbapp sync' publishes it"
+    )
     left = conflicts.conflict_paths(ws)
     return EXIT_CONFLICTS if left else 0
 
@@ -240,8 +263,10 @@ def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
         print_json([v.to_dict() for v in versions])
         return 0
     print_table(
-        [[v.rev[:10], v.date.strftime("%Y-%m-%d %H:%M"), v.author, v.org, v.path, v.message]
-         for v in versions],
+        [
+            [v.rev[:10], v.date.strftime("%Y-%m-%d %H:%M"), v.author, v.org, v.path, v.message]
+            for v in versions
+        ],
         ["rev", "date", "author", "org", "path", "message"],
     )
     return 0
@@ -266,8 +291,8 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_clone(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.sync import sync
     from kbapp.cli.common import Progress
+    from kbapp.sync import sync
     from kbapp.sync.git import Prompting
 
     bars: dict[str, Progress] = {}
@@ -276,8 +301,14 @@ def cmd_clone(args: argparse.Namespace, ctx: Context) -> int:
         if stage and total:
             bars.setdefault(stage, Progress(f"{stage:<20}"))(done, total)
 
-    ws = sync.clone(args.url, args.path, ctx.settings, ctx.interaction,
-                    prompting=Prompting.for_console(), progress=progress)
+    ws = sync.clone(
+        args.url,
+        args.path,
+        ctx.settings,
+        ctx.interaction,
+        prompting=Prompting.for_console(),
+        progress=progress,
+    )
     try:
         _catch_up_index(ws)
         identity = ws.identity
@@ -286,8 +317,11 @@ def cmd_clone(args: argparse.Namespace, ctx: Context) -> int:
         if not identity.known:
             print(f"kbapp: {MISSING}", file=sys.stderr)
         elif not identity.org:
-            print(f"kbapp: {identity.email} matches no organisation in .kb/config.toml; set "
-                  "'kbapp settings organisation NAME'", file=sys.stderr)
+            print(
+                f"kbapp: {identity.email} matches no organisation in .kb/config.toml; set "
+                "'kbapp settings organisation NAME'",
+                file=sys.stderr,
+            )
         else:
             ctx.info(f"you commit as {identity.name} <{identity.email}> ({identity.org})")
     finally:

@@ -15,13 +15,17 @@ from kbapp.errors import KbError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("hooks", help="install git hooks that run kbapp's commit policy")
     hooks_sub = p.add_subparsers(dest="hooks_command", metavar="ACTION", required=True)
-    q = hooks_sub.add_parser("install", help="install the pre-commit hook in this clone "
-                             "(for committing with plain git)")
+    q = hooks_sub.add_parser(
+        "install", help="install the pre-commit hook in this clone (for committing with plain git)"
+    )
     q.add_argument("--force", action="store_true", help="replace a pre-commit hook not from kbapp")
     q.set_defaults(func=cmd_hooks_install)
 
-    p = sub.add_parser("policy-check", help="check files against the commit policy (secrets, "
-                       "sensitivity, conflict markers); exit status 1 when something is wrong")
+    p = sub.add_parser(
+        "policy-check",
+        help="check files against the commit policy (secrets, "
+        "sensitivity, conflict markers); exit status 1 when something is wrong",
+    )
     p.add_argument("paths", nargs="*", help="files to check (default: what is staged)")
     p.add_argument("--staged", action="store_true", help="check the staged files (the default)")
     p.add_argument("--json", action="store_true")
@@ -29,8 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("server-hook", help="the shared remote's policy (pre-receive hook)")
     server_sub = p.add_subparsers(dest="server_command", metavar="ACTION", required=True)
-    q = server_sub.add_parser("pre-receive", help="run as the bare repository's pre-receive "
-                              "hook: reads the pushed refs on stdin, exit 1 rejects the push")
+    q = server_sub.add_parser(
+        "pre-receive",
+        help="run as the bare repository's pre-receive "
+        "hook: reads the pushed refs on stdin, exit 1 rejects the push",
+    )
     q.set_defaults(func=cmd_pre_receive)
     q = server_sub.add_parser("install", help="install the pre-receive hook in a bare repository")
     q.add_argument("bare", help="path of the bare repository both organisations push to")
@@ -38,17 +45,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=cmd_server_install)
 
     p = sub.add_parser("audit", help="every change with author, organisation, documents and kind")
-    p.add_argument("--since", metavar="DATE", help="only changes since DATE (2026-01-31, '2 weeks ago')")
+    p.add_argument(
+        "--since", metavar="DATE", help="only changes since DATE (2026-01-31, '2 weeks ago')"
+    )
     p.add_argument("--org", help="only changes by this organisation")
     p.add_argument("--limit", type=int, help="at most this many changes")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser(
-        "move-to-kb", help="move a document to another knowledge base (e.g. an internal one)",
+        "move-to-kb",
+        help="move a document to another knowledge base (e.g. an internal one)",
         description="Commits the document into the other knowledge base (same path and id "
-                    "unless taken there), then removes it from this one. An 'internal' document "
-                    "never goes into a shared knowledge base.")
+        "unless taken there), then removes it from this one. An 'internal' document "
+        "never goes into a shared knowledge base.",
+    )
     p.add_argument("ref", help="the document: kb-3f9c2a1e, a path, or an exact title")
     p.add_argument("--to", required=True, metavar="PATH", help="the other knowledge base's folder")
     p.add_argument("--json", action="store_true")
@@ -83,8 +94,12 @@ def cmd_policy_check(args: argparse.Namespace, ctx: Context) -> int:
     else:
         violations = check_staged(git)
     if args.json:
-        print_json([{"path": v.path, "line": v.line, "rule": v.rule, "message": v.message}
-                    for v in violations])
+        print_json(
+            [
+                {"path": v.path, "line": v.line, "rule": v.rule, "message": v.message}
+                for v in violations
+            ]
+        )
     else:
         print_violations(violations)
     return 1 if violations else 0
@@ -121,8 +136,16 @@ def cmd_audit(args: argparse.Namespace, ctx: Context) -> int:
         org = entry.org or "?"
         if entry.org_source == "mismatch":
             org += " (!)"
-        rows.append((entry.date.strftime("%Y-%m-%d %H:%M"), entry.commit[:10], org,
-                     entry.author, entry.kind, shown or entry.subject))
+        rows.append(
+            (
+                entry.date.strftime("%Y-%m-%d %H:%M"),
+                entry.commit[:10],
+                org,
+                entry.author,
+                entry.kind,
+                shown or entry.subject,
+            )
+        )
     print_table(rows, ["DATE", "COMMIT", "ORG", "AUTHOR", "KIND", "DOCUMENTS"])
     if any(e.org_source == "mismatch" for e in entries):
         ctx.info("(!) the KB-Org trailer names another organisation than the author's e-mail.")

@@ -36,9 +36,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kbapp.documents import model as documents
-from kbapp.cosourcing import responsibility
 from kbapp.config import KbConfig
+from kbapp.cosourcing import responsibility
+from kbapp.documents import model as documents
 from kbapp.errors import KbError
 
 if TYPE_CHECKING:
@@ -67,9 +67,16 @@ STEP_NAMES = tuple(step.name for step in STEPS)
 
 def step_named(name: str) -> Step:
     wanted = name.strip().lower().replace("_", "-").replace(" ", "-")
-    aliases = {"transfer": "knowledge-transfer", "kt": "knowledge-transfer",
-               "partner-reviewed": "reviewed", "review": "reviewed", "supervised": "supervised-run",
-               "executed": "supervised-run", "signoff": "signed-off", "sign-off": "signed-off"}
+    aliases = {
+        "transfer": "knowledge-transfer",
+        "kt": "knowledge-transfer",
+        "partner-reviewed": "reviewed",
+        "review": "reviewed",
+        "supervised": "supervised-run",
+        "executed": "supervised-run",
+        "signoff": "signed-off",
+        "sign-off": "signed-off",
+    }
     wanted = aliases.get(wanted, wanted)
     for step in STEPS:
         if step.name == wanted:
@@ -137,23 +144,38 @@ class Handover:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.doc_id, "title": self.title, "path": self.path,
-            "from": self.from_org, "to": self.to_org,
+            "id": self.doc_id,
+            "title": self.title,
+            "path": self.path,
+            "from": self.from_org,
+            "to": self.to_org,
             "started": self.started.isoformat() if self.started else None,
-            "complete": self.complete, "state": self.state,
+            "complete": self.complete,
+            "state": self.state,
             "next_step": self.next_step.name if self.next_step else None,
             "accountable": self.accountable,
             "steps": [
-                {"step": s.name, "label": s.label,
-                 "records": [{"date": r.date.isoformat() if r.date else None, "by": r.by,
-                              "ticket": r.ticket, "note": r.note} for r in self.done(s.name)]}
+                {
+                    "step": s.name,
+                    "label": s.label,
+                    "records": [
+                        {
+                            "date": r.date.isoformat() if r.date else None,
+                            "by": r.by,
+                            "ticket": r.ticket,
+                            "note": r.note,
+                        }
+                        for r in self.done(s.name)
+                    ],
+                }
                 for s in STEPS
             ],
         }
 
 
-def read(meta: Mapping[str, Any], config: KbConfig, *, doc_id: str = "", title: str = "",
-         path: str = "") -> Handover | None:
+def read(
+    meta: Mapping[str, Any], config: KbConfig, *, doc_id: str = "", title: str = "", path: str = ""
+) -> Handover | None:
     """The handover in a document's front matter, or None when it has none."""
     value = meta.get(FIELD)
     if not isinstance(value, dict):
@@ -161,16 +183,21 @@ def read(meta: Mapping[str, Any], config: KbConfig, *, doc_id: str = "", title: 
     records = []
     for item in value.get("steps") or []:
         if isinstance(item, dict) and item.get("step"):
-            records.append(StepRecord(
-                step=str(item["step"]),
-                date=documents.as_date(item.get("date")),
-                by=str(item.get("by") or ""),
-                ticket=str(item.get("ticket") or ""),
-                note=str(item.get("note") or ""),
-            ))
+            records.append(
+                StepRecord(
+                    step=str(item["step"]),
+                    date=documents.as_date(item.get("date")),
+                    by=str(item.get("by") or ""),
+                    ticket=str(item.get("ticket") or ""),
+                    note=str(item.get("note") or ""),
+                )
+            )
     return Handover(
-        doc_id=doc_id, title=title, path=path,
-        from_org=str(value.get("from") or ""), to_org=str(value.get("to") or ""),
+        doc_id=doc_id,
+        title=title,
+        path=path,
+        from_org=str(value.get("from") or ""),
+        to_org=str(value.get("to") or ""),
         started=documents.as_date(value.get("started")),
         records=records,
         accountable=responsibility.orgs_for(meta, "accountable", config),
@@ -181,8 +208,9 @@ def of_document(doc: documents.Document, config: KbConfig) -> Handover | None:
     return read(doc.meta, config, doc_id=doc.id, title=doc.title, path=doc.path)
 
 
-def handovers(workspace: Workspace, *, include_complete: bool = True,
-              refresh: bool = True) -> list[Handover]:
+def handovers(
+    workspace: Workspace, *, include_complete: bool = True, refresh: bool = True
+) -> list[Handover]:
     """Every handover in the knowledge base (from the catalog), unfinished ones first.
     ``refresh=False`` trusts the catalog as it is (a view reacting to a change of it)."""
     if refresh:
@@ -191,8 +219,13 @@ def handovers(workspace: Workspace, *, include_complete: bool = True,
     for entry in workspace.catalog.summaries(("path", "doc_id", "title", "status", "meta")):
         if entry.status == "retired":
             continue
-        found = read(entry.meta or {}, workspace.config, doc_id=entry.doc_id, title=entry.title,
-                     path=entry.path)
+        found = read(
+            entry.meta or {},
+            workspace.config,
+            doc_id=entry.doc_id,
+            title=entry.title,
+            path=entry.path,
+        )
         if found is not None and (include_complete or not found.complete):
             out.append(found)
     out.sort(key=lambda h: (h.complete, -h.progress[0], h.title.casefold()))
@@ -202,15 +235,24 @@ def handovers(workspace: Workspace, *, include_complete: bool = True,
 # --------------------------------------------------------------------------- recording
 
 
-def start(workspace: Workspace, ref: str, to_org: str, *, from_org: str | None = None,
-          today: dt.date | None = None, restart: bool = False) -> SaveResult:
+def start(
+    workspace: Workspace,
+    ref: str,
+    to_org: str,
+    *,
+    from_org: str | None = None,
+    today: dt.date | None = None,
+    restart: bool = False,
+) -> SaveResult:
     """Start handing the document's procedure over to ``to_org`` (one commit)."""
     config = workspace.config
     doc = workspace.load(ref)
     current = of_document(doc, config)
     if current is not None and not current.complete and not restart:
-        raise KbError(f"{doc.title} already has a handover in progress ({current.from_org} → "
-                      f"{current.to_org}, {current.state}); use --restart to begin again")
+        raise KbError(
+            f"{doc.title} already has a handover in progress ({current.from_org} → "
+            f"{current.to_org}, {current.state}); use --restart to begin again"
+        )
     if from_org is None:
         responsible = responsibility.orgs_for(doc.meta, "responsible", config)
         from_org = responsible[0] if len(responsible) == 1 else doc.owner_org
@@ -218,13 +260,22 @@ def start(workspace: Workspace, ref: str, to_org: str, *, from_org: str | None =
     _known_org(config, from_org, "from")
     if from_org == to_org:
         raise KbError(f"a handover goes from one organisation to another, not {to_org} to itself")
-    doc.set(FIELD, {"from": from_org, "to": to_org, "started": today or dt.date.today(),
-                    "steps": []})
+    doc.set(
+        FIELD, {"from": from_org, "to": to_org, "started": today or dt.date.today(), "steps": []}
+    )
     return workspace.save(doc, message=f"Handover started: {doc.title} ({from_org} → {to_org})")
 
 
-def record_step(workspace: Workspace, ref: str, step_name: str, *, date: dt.date | None = None,
-                ticket: str = "", note: str = "", today: dt.date | None = None) -> SaveResult:
+def record_step(
+    workspace: Workspace,
+    ref: str,
+    step_name: str,
+    *,
+    date: dt.date | None = None,
+    ticket: str = "",
+    note: str = "",
+    today: dt.date | None = None,
+) -> SaveResult:
     """Record that a handover step was done, by the current user (one commit)."""
     config = workspace.config
     doc = workspace.load(ref)
@@ -234,22 +285,32 @@ def record_step(workspace: Workspace, ref: str, step_name: str, *, date: dt.date
     step = step_named(step_name)
     if current.done(step.name):
         first = current.done(step.name)[0]
-        raise KbError(f"'{step.label}' is already recorded for {doc.title} "
-                      f"({first.date or 'no date'}, {first.by or 'unknown'})")
+        raise KbError(
+            f"'{step.label}' is already recorded for {doc.title} "
+            f"({first.date or 'no date'}, {first.by or 'unknown'})"
+        )
     missing = [s for s in STEPS[: STEPS.index(step)] if not current.done(s.name)]
     if missing:
         raise KbError(f"record '{missing[0].label}' first (handover steps are done in order)")
-    allowed = {"from": [current.from_org], "to": [current.to_org],
-               "accountable": current.signing_orgs}.get(step.who)
+    allowed = {
+        "from": [current.from_org],
+        "to": [current.to_org],
+        "accountable": current.signing_orgs,
+    }.get(step.who)
     identity = workspace.require_identity(organisation=allowed is not None)
     if allowed is not None and identity.org not in allowed:
-        raise KbError(f"'{step.label}' is recorded by {' or '.join(allowed)}; "
-                      f"your organisation is {identity.org}")
+        raise KbError(
+            f"'{step.label}' is recorded by {' or '.join(allowed)}; "
+            f"your organisation is {identity.org}"
+        )
     ticket = ticket.strip()
     if step.needs_ticket and not ticket:
         raise KbError(f"'{step.label}' needs the ticket it was done under (--ticket)")
-    record: dict[str, Any] = {"step": step.name, "date": date or today or dt.date.today(),
-                              "by": identity.email or identity.name}
+    record: dict[str, Any] = {
+        "step": step.name,
+        "date": date or today or dt.date.today(),
+        "by": identity.email or identity.name,
+    }
     if ticket:
         record["ticket"] = ticket
     if note.strip():
@@ -263,8 +324,9 @@ def record_step(workspace: Workspace, ref: str, step_name: str, *, date: dt.date
 
 
 def _make_responsible(doc: documents.Document, config: KbConfig, old: str, new: str) -> None:
-    items = [item for item in responsibility.parties(doc.meta, "responsible", config)
-             if item.org != old]
+    items = [
+        item for item in responsibility.parties(doc.meta, "responsible", config) if item.org != old
+    ]
     texts = [item.text for item in items]
     if new not in [item.org for item in items]:
         texts.append(new)
@@ -275,15 +337,21 @@ def _known_org(config: KbConfig, org: str, what: str) -> None:
     if not org:
         raise KbError(f"say which organisation the handover goes {what} (--{what})")
     if config.org_names and org not in config.org_names:
-        raise KbError(f"{org!r} is not an organisation of this knowledge base "
-                      f"({', '.join(config.org_names)})")
+        raise KbError(
+            f"{org!r} is not an organisation of this knowledge base ({', '.join(config.org_names)})"
+        )
 
 
 # --------------------------------------------------------------------------- lint
 
 
-def check(meta: Mapping[str, Any], config: KbConfig, problem: Callable[..., None],
-          error: str = "error", warning: str = "warning") -> None:
+def check(
+    meta: Mapping[str, Any],
+    config: KbConfig,
+    problem: Callable[..., None],
+    error: str = "error",
+    warning: str = "warning",
+) -> None:
     value = meta.get(FIELD)
     if value is None:
         return
@@ -294,29 +362,46 @@ def check(meta: Mapping[str, Any], config: KbConfig, problem: Callable[..., None
     for key in ("from", "to"):
         org = value.get(key)
         if not org:
-            problem(error, "missing-field", f"which organisation the handover goes {key}",
-                    f"{FIELD}.{key}")
+            problem(
+                error,
+                "missing-field",
+                f"which organisation the handover goes {key}",
+                f"{FIELD}.{key}",
+            )
         elif known and org not in known:
-            problem(error, "unknown-org", f"{org!r} is not an organisation of this knowledge "
-                    f"base ({', '.join(known)})", f"{FIELD}.{key}")
+            problem(
+                error,
+                "unknown-org",
+                f"{org!r} is not an organisation of this knowledge base ({', '.join(known)})",
+                f"{FIELD}.{key}",
+            )
     if value.get("from") and value.get("from") == value.get("to"):
-        problem(error, "invalid-value", "a handover goes from one organisation to another",
-                f"{FIELD}.to")
+        problem(
+            error,
+            "invalid-value",
+            "a handover goes from one organisation to another",
+            f"{FIELD}.to",
+        )
     if value.get("started") is not None and documents.as_date(value.get("started")) is None:
         problem(error, "invalid-value", "not a date (YYYY-MM-DD)", f"{FIELD}.started")
     steps = value.get("steps")
     if steps is None:
         return
     if not isinstance(steps, list):
-        problem(error, "invalid-value", "steps is a list, one '- step: ...' per step",
-                f"{FIELD}.steps")
+        problem(
+            error, "invalid-value", "steps is a list, one '- step: ...' per step", f"{FIELD}.steps"
+        )
         return
     seen: list[str] = []
     for index, item in enumerate(steps):
         where = f"{FIELD}.steps[{index}]"
         if not isinstance(item, dict) or item.get("step") not in STEP_NAMES:
-            problem(error, "invalid-value", f"each step is '- step: NAME' with NAME one of "
-                    f"{', '.join(STEP_NAMES)}", where)
+            problem(
+                error,
+                "invalid-value",
+                f"each step is '- step: NAME' with NAME one of {', '.join(STEP_NAMES)}",
+                where,
+            )
             continue
         name = str(item["step"])
         if documents.as_date(item.get("date")) is None:
@@ -333,8 +418,13 @@ def check(meta: Mapping[str, Any], config: KbConfig, problem: Callable[..., None
         for record in handover.done("signed-off"):
             signer = config.org_for_email(record.by) if "@" in record.by else ""
             if signer and handover.signing_orgs and signer not in handover.signing_orgs:
-                problem(warning, "raci", f"signed off by {record.by} ({signer}), not by the "
-                        f"accountable organisation ({', '.join(handover.signing_orgs)})", FIELD)
+                problem(
+                    warning,
+                    "raci",
+                    f"signed off by {record.by} ({signer}), not by the "
+                    f"accountable organisation ({', '.join(handover.signing_orgs)})",
+                    FIELD,
+                )
 
 
 def describe(handovers_: Iterable[Handover]) -> list[tuple[str, str, str, str, str]]:

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kbapp.cosourcing import responsibility
 from kbapp.config import KbConfig
+from kbapp.cosourcing import responsibility
 
 if TYPE_CHECKING:
     from kbapp.workspace import Workspace
@@ -55,8 +55,13 @@ class Gap:
     docs: tuple[MatrixDoc, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "system": self.system, "type": self.doc_type,
-                "message": self.message, "documents": [d.doc_id for d in self.docs]}
+        return {
+            "kind": self.kind,
+            "system": self.system,
+            "type": self.doc_type,
+            "message": self.message,
+            "documents": [d.doc_id for d in self.docs],
+        }
 
 
 @dataclass
@@ -81,7 +86,7 @@ class Cell:
         answers, such as 'internal and partner' beside 'partner', are shared work, not a
         disagreement)."""
         named = [set(doc.responsible) for doc in self.docs if doc.responsible]
-        return any(not (a & b) for i, a in enumerate(named) for b in named[i + 1:])
+        return any(not (a & b) for i, a in enumerate(named) for b in named[i + 1 :])
 
 
 @dataclass
@@ -96,17 +101,31 @@ class Matrix:
         return self.cells.get((system, doc_type)) or Cell(system, doc_type)
 
     def gaps_for(self, system: str, doc_type: str | None = None) -> list[Gap]:
-        return [g for g in self.gaps
-                if g.system == system and (doc_type is None or g.doc_type in ("", doc_type))]
+        return [
+            g
+            for g in self.gaps
+            if g.system == system and (doc_type is None or g.doc_type in ("", doc_type))
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "systems": self.systems,
             "types": self.types,
             "cells": [
-                {"system": c.system, "type": c.doc_type, "responsible": c.responsible,
-                 "documents": [{"id": d.doc_id, "title": d.title, "status": d.status,
-                                "responsible": list(d.responsible)} for d in c.docs]}
+                {
+                    "system": c.system,
+                    "type": c.doc_type,
+                    "responsible": c.responsible,
+                    "documents": [
+                        {
+                            "id": d.doc_id,
+                            "title": d.title,
+                            "status": d.status,
+                            "responsible": list(d.responsible),
+                        }
+                        for d in c.docs
+                    ],
+                }
                 for c in self.cells.values()
             ],
             "gaps": [g.to_dict() for g in self.gaps],
@@ -116,8 +135,12 @@ class Matrix:
 def _doc(entry: Any, config: KbConfig) -> MatrixDoc:
     meta = entry.meta or {}
     return MatrixDoc(
-        doc_id=entry.doc_id, title=entry.title, path=entry.path, type=entry.type or "",
-        status=entry.status or "draft", owner_org=entry.owner_org or "",
+        doc_id=entry.doc_id,
+        title=entry.title,
+        path=entry.path,
+        type=entry.type or "",
+        status=entry.status or "draft",
+        owner_org=entry.owner_org or "",
         responsible=tuple(responsibility.orgs_for(meta, "responsible", config)),
         accountable=tuple(responsibility.orgs_for(meta, "accountable", config)),
     )
@@ -151,27 +174,52 @@ def build_matrix(entries: Iterable[Any], config: KbConfig) -> Matrix:
         runbooks = [d for t in RUNBOOK_TYPES for d in cells.get((system, t), Cell(system, t)).docs]
         live = [d for d in runbooks if d.status in LIVE_STATUSES]
         if not live:
-            note = (f" (only drafts: {', '.join(d.title for d in runbooks)})" if runbooks else "")
-            gaps.append(Gap("no-runbook", system, RUNBOOK_TYPES[0],
-                            f"{system} has no published runbook{note}", tuple(runbooks)))
+            note = f" (only drafts: {', '.join(d.title for d in runbooks)})" if runbooks else ""
+            gaps.append(
+                Gap(
+                    "no-runbook",
+                    system,
+                    RUNBOOK_TYPES[0],
+                    f"{system} has no published runbook{note}",
+                    tuple(runbooks),
+                )
+            )
     for (system, doc_type), cell in sorted(cells.items()):
         if cell.disagrees:
-            named = "; ".join(f"{d.title}: {', '.join(d.responsible)}"
-                              for d in cell.docs if d.responsible)
-            gaps.append(Gap("disagreement", system, doc_type,
-                            f"{doc_type} documents of {system} disagree on who is responsible "
-                            f"({named})", tuple(d for d in cell.docs if d.responsible)))
+            named = "; ".join(
+                f"{d.title}: {', '.join(d.responsible)}" for d in cell.docs if d.responsible
+            )
+            gaps.append(
+                Gap(
+                    "disagreement",
+                    system,
+                    doc_type,
+                    f"{doc_type} documents of {system} disagree on who is responsible ({named})",
+                    tuple(d for d in cell.docs if d.responsible),
+                )
+            )
     seen: set[str] = set()
     for doc, systems_ in docs:
         if doc.type in responsibility.PROCEDURE_TYPES and not doc.responsible:
             if doc.doc_id in seen:
                 continue
             seen.add(doc.doc_id)
-            gaps.append(Gap("no-responsible", systems_[0], doc.type,
-                            f"{doc.title} ({doc.type}) names no responsible organisation",
-                            (doc,)))
-    gaps.sort(key=lambda g: (("no-runbook", "disagreement", "no-responsible").index(g.kind),
-                             g.system.casefold(), g.message))
+            gaps.append(
+                Gap(
+                    "no-responsible",
+                    systems_[0],
+                    doc.type,
+                    f"{doc.title} ({doc.type}) names no responsible organisation",
+                    (doc,),
+                )
+            )
+    gaps.sort(
+        key=lambda g: (
+            ("no-runbook", "disagreement", "no-responsible").index(g.kind),
+            g.system.casefold(),
+            g.message,
+        )
+    )
     return Matrix(systems, types, cells, gaps, list(config.org_names))
 
 
@@ -201,11 +249,15 @@ def csv_text(matrix: Matrix) -> str:
             gaps = matrix.gaps_for(system, doc_type)
             if not cell.docs and not gaps:
                 continue
-            writer.writerow([
-                _safe(system), _safe(doc_type), " ".join(cell.responsible),
-                " | ".join(_safe(f"{d.doc_id} {d.title} [{d.status}]") for d in cell.docs),
-                " | ".join(_safe(g.message) for g in gaps),
-            ])
+            writer.writerow(
+                [
+                    _safe(system),
+                    _safe(doc_type),
+                    " ".join(cell.responsible),
+                    " | ".join(_safe(f"{d.doc_id} {d.title} [{d.status}]") for d in cell.docs),
+                    " | ".join(_safe(g.message) for g in gaps),
+                ]
+            )
     return buffer.getvalue()
 
 
@@ -221,7 +273,8 @@ def render_html(matrix: Matrix, kb_name: str = "") -> str:
     from kbapp import __version__
     from kbapp.bundled import read_text
 
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
     template = env.from_string(read_text("report", "matrix.html.j2"))
     return template.render(m=matrix, kb_name=kb_name, version=__version__)

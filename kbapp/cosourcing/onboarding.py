@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kbapp.documents import model as documents
-from kbapp.lifecycle.activity import activity_for
-from kbapp.errors import KbError
 from kbapp.documents.links import extract_links
 from kbapp.documents.templates import section_texts
+from kbapp.errors import KbError
+from kbapp.lifecycle.activity import activity_for
 
 if TYPE_CHECKING:
     from kbapp.workspace import Workspace
@@ -61,11 +61,22 @@ class OnboardingProgress:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.doc_id, "title": self.title, "done": self.done, "total": len(self.items),
-            "items": [{"number": i.number, "text": i.text, "id": i.doc_id, "title": i.title,
-                       "path": i.path, "read": i.key in self.read,
-                       "read_at": self.read[i.key].isoformat() if i.key in self.read else None}
-                      for i in self.items],
+            "id": self.doc_id,
+            "title": self.title,
+            "done": self.done,
+            "total": len(self.items),
+            "items": [
+                {
+                    "number": i.number,
+                    "text": i.text,
+                    "id": i.doc_id,
+                    "title": i.title,
+                    "path": i.path,
+                    "read": i.key in self.read,
+                    "read_at": self.read[i.key].isoformat() if i.key in self.read else None,
+                }
+                for i in self.items
+            ],
         }
 
 
@@ -124,5 +135,7 @@ def _find_item(items: list[ReadingItem], wanted: str) -> ReadingItem:
     for item in items:
         if wanted == str(item.number) or (item.doc_id and wanted == item.doc_id):
             return item
-    raise KbError(f"the reading list has no item {wanted!r}; give its number (1-{len(items)}) "
-                  "or the id of the document it links to")
+    raise KbError(
+        f"the reading list has no item {wanted!r}; give its number (1-{len(items)}) "
+        "or the id of the document it links to"
+    )

@@ -101,18 +101,25 @@ def escalation(meta: Mapping[str, Any]) -> list[Contact]:
     out = []
     for item in value:
         if isinstance(item, dict):
-            out.append(Contact(
-                org=str(item.get("org") or ""),
-                contact=str(item.get("contact") or ""),
-                hours=str(item.get("hours") or ""),
-                phone=str(item.get("phone") or ""),
-                rotation=str(item.get("rotation") or ""),
-            ))
+            out.append(
+                Contact(
+                    org=str(item.get("org") or ""),
+                    contact=str(item.get("contact") or ""),
+                    hours=str(item.get("hours") or ""),
+                    phone=str(item.get("phone") or ""),
+                    rotation=str(item.get("rotation") or ""),
+                )
+            )
     return out
 
 
-def check(meta: Mapping[str, Any], config: KbConfig, problem: Callable[..., None],
-          error: str = "error", warning: str = "warning") -> None:
+def check(
+    meta: Mapping[str, Any],
+    config: KbConfig,
+    problem: Callable[..., None],
+    error: str = "error",
+    warning: str = "warning",
+) -> None:
     """Report RACI and escalation problems through ``problem(severity, code, message, field)``."""
     known = config.org_names
     for role in RACI_FIELDS:
@@ -127,43 +134,69 @@ def check(meta: Mapping[str, Any], config: KbConfig, problem: Callable[..., None
             if item.org or not known:
                 continue
             if item.is_person:
-                problem(warning, "unknown-org",
-                        f"{item.text} is not at a domain of any organisation "
-                        f"({', '.join(known)})", where)
+                problem(
+                    warning,
+                    "unknown-org",
+                    f"{item.text} is not at a domain of any organisation ({', '.join(known)})",
+                    where,
+                )
             else:
-                problem(error, "unknown-org",
-                        f"{item.text!r} is not an organisation of this knowledge base "
-                        f"({', '.join(known)}); give an organisation or an e-mail address",
-                        where)
+                problem(
+                    error,
+                    "unknown-org",
+                    f"{item.text!r} is not an organisation of this knowledge base "
+                    f"({', '.join(known)}); give an organisation or an e-mail address",
+                    where,
+                )
     accountable = orgs_for(meta, "accountable", config)
     if len(accountable) > 1:
-        problem(warning, "raci", "more than one organisation is accountable "
-                f"({', '.join(accountable)}); name the one that answers for it", "accountable")
+        problem(
+            warning,
+            "raci",
+            "more than one organisation is accountable "
+            f"({', '.join(accountable)}); name the one that answers for it",
+            "accountable",
+        )
 
     value = meta.get(ESCALATION_FIELD)
     if value is None:
         return
     if not isinstance(value, list):
-        problem(error, "invalid-value",
-                "escalation is a list of contacts: '- org: ...' with contact and hours",
-                ESCALATION_FIELD)
+        problem(
+            error,
+            "invalid-value",
+            "escalation is a list of contacts: '- org: ...' with contact and hours",
+            ESCALATION_FIELD,
+        )
         return
     for index, item in enumerate(value):
         where = f"{ESCALATION_FIELD}[{index}]"
         if not isinstance(item, dict):
-            problem(error, "invalid-value",
-                    "each escalation step needs org, contact (or rotation) and hours", where)
+            problem(
+                error,
+                "invalid-value",
+                "each escalation step needs org, contact (or rotation) and hours",
+                where,
+            )
             continue
         org = item.get("org")
         if not org:
-            problem(error, "missing-field", "which organisation this contact belongs to (org)",
-                    where)
+            problem(
+                error, "missing-field", "which organisation this contact belongs to (org)", where
+            )
         elif known and org not in known:
-            problem(error, "unknown-org",
-                    f"{org!r} is not an organisation of this knowledge base ({', '.join(known)})",
-                    where)
+            problem(
+                error,
+                "unknown-org",
+                f"{org!r} is not an organisation of this knowledge base ({', '.join(known)})",
+                where,
+            )
         if not item.get("contact") and not item.get("rotation"):
             problem(error, "missing-field", "give a contact or an on-call rotation", where)
         if not item.get("hours"):
-            problem(warning, "missing-field",
-                    "say which hours this contact covers (e.g. 24x7, Mon-Fri 08:00-18:00)", where)
+            problem(
+                warning,
+                "missing-field",
+                "say which hours this contact covers (e.g. 24x7, Mon-Fri 08:00-18:00)",
+                where,
+            )

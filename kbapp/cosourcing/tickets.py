@@ -42,7 +42,8 @@ class TicketLinker:
         self._compiled = [(system, system.compiled()) for system in self.systems]
         self.pattern: re.Pattern[str] | None = (
             re.compile("|".join(f"(?:{c.pattern})" for _, c in self._compiled))
-            if self._compiled else None
+            if self._compiled
+            else None
         )
 
     def __bool__(self) -> bool:
@@ -96,9 +97,11 @@ class TicketLinker:
         pieces = []
         last = 0
         for ref in self.find(escaped):
-            pieces.append(escaped[last:ref.start])
-            pieces.append(f'<a class="ticket" href="{html.escape(ref.url)}" '
-                          f'title="{html.escape(ref.org or "ticket")}">{escaped[ref.start:ref.end]}</a>')
+            pieces.append(escaped[last : ref.start])
+            pieces.append(
+                f'<a class="ticket" href="{html.escape(ref.url)}" '
+                f'title="{html.escape(ref.org or "ticket")}">{escaped[ref.start : ref.end]}</a>'
+            )
             last = ref.end
         pieces.append(escaped[last:])
         return "".join(pieces)

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kbapp.documents import model as documents
 from kbapp.documents import frontmatter
+from kbapp.documents import model as documents
 from kbapp.fsutil import atomic_write
 from kbapp.settings import data_dir
 

@@ -302,7 +302,7 @@ def _insert_keys(text: str, added: dict[str, Any], newline: str) -> str | None:
         rank = _canonical_rank(key)[0]
         after = -1  # line index after which to insert; -1 = the very top
         if rank < len(CANONICAL_ORDER):
-            for number, (index, existing) in enumerate(starts):
+            for number, (_index, existing) in enumerate(starts):
                 if _canonical_rank(existing)[0] < rank:
                     end = starts[number + 1][0] if number + 1 < len(starts) else len(lines)
                     after = end - 1
@@ -321,8 +321,12 @@ def _insert_keys(text: str, added: dict[str, Any], newline: str) -> str | None:
 def _emit(key: str, value: Any, offset: int, newline: str) -> str:
     """YAML text for one key, in kbapp's layout (lists one item per line)."""
     text = yaml.dump(
-        {key: value}, Dumper=_Dumper, default_flow_style=False, sort_keys=False,
-        allow_unicode=True, width=4096,
+        {key: value},
+        Dumper=_Dumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=4096,
     )
     if offset and isinstance(value, (list, tuple)) and value:
         # PyYAML writes the list's items at the key's column; shift the whole value so that it
@@ -399,8 +403,9 @@ def _to_tree(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         seq = CommentedSeq(_to_tree(item) for item in value)
         return seq
-    if isinstance(value, str) and not isinstance(value, (SingleQuotedScalarString,
-                                                         DoubleQuotedScalarString)):
+    if isinstance(value, str) and not isinstance(
+        value, (SingleQuotedScalarString, DoubleQuotedScalarString)
+    ):
         return _quoted_if_needed(value)
     return value
 

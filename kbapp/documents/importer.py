@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kbapp.documents import model as documents
-from kbapp.sync import journal
-from kbapp.trust import policy
 from kbapp.config import CONFIG_PATH, allow_secrets_text
+from kbapp.documents import model as documents
 from kbapp.errors import DocumentError, KbError
 from kbapp.fsutil import SYMLINK_REASON, atomic_write, read_document_bytes
+from kbapp.sync import journal
+from kbapp.trust import policy
 
 if TYPE_CHECKING:
     from kbapp.workspace import Workspace
@@ -83,7 +83,9 @@ class ImportReport:
             "types": self.type_counts(),
             "held_back": [dataclasses.asdict(h) for h in self.held_back],
             "allowed_secrets": [dataclasses.asdict(h) for h in self.allowed],
-            "first_reviews": None if self.reviews is None else {
+            "first_reviews": None
+            if self.reviews is None
+            else {
                 "documents": self.reviews[0],
                 "from": self.reviews[1].isoformat(),
                 "to": self.reviews[2].isoformat(),
@@ -91,8 +93,13 @@ class ImportReport:
             "commit": self.commit,
             "elapsed_s": round(self.elapsed, 2),
             "files": [
-                {"source": f.source, "path": f.path, "type": f.type, "reason": f.reason,
-                 "notes": f.notes}
+                {
+                    "source": f.source,
+                    "path": f.path,
+                    "type": f.type,
+                    "reason": f.reason,
+                    "notes": f.notes,
+                }
                 for f in self.imported
             ],
         }
@@ -120,15 +127,19 @@ class ImportReport:
             )
         if self.held_back:
             files = sorted({h.source for h in self.held_back})
-            lines.append(f"Held back {len(files)} files: these lines look like secrets "
-                         "(line numbers in the files you imported):")
+            lines.append(
+                f"Held back {len(files)} files: these lines look like secrets "
+                "(line numbers in the files you imported):"
+            )
             for held in self.held_back[:20]:
                 lines.append(f"  {held.where}: {held.message.split(';')[0]} [{held.rule}]")
             if len(self.held_back) > 20:
                 lines.append(f"  ... and {len(self.held_back) - 20} more (see --json)")
-            lines.append("If they are samples, not real secrets, import again with "
-                         "--allow-secrets: each value is then recorded as a reviewed false "
-                         "positive.")
+            lines.append(
+                "If they are samples, not real secrets, import again with "
+                "--allow-secrets: each value is then recorded as a reviewed false "
+                "positive."
+            )
         if self.skipped:
             lines.append(f"Skipped {len(self.skipped)} files:")
             for source, why in self.skipped[:20]:
@@ -145,8 +156,9 @@ def _markdown_files(src: Path) -> tuple[list[Path], list[Path]]:
     links: list[Path] = []
     for directory, dirnames, filenames in os.walk(src):
         links.extend(Path(directory) / d for d in dirnames if (Path(directory) / d).is_symlink())
-        dirnames[:] = sorted(d for d in dirnames
-                             if not d.startswith(".") and not (Path(directory) / d).is_symlink())
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and not (Path(directory) / d).is_symlink()
+        )
         for name in sorted(filenames):
             if name.lower().endswith((".md", ".markdown")) and not name.startswith("."):
                 if (Path(directory) / name).is_symlink():
@@ -219,9 +231,14 @@ def import_folder(
     writing = [p for p in planned if not p.findings or allowed]
     written: list[str] = []
     paths = [CONFIG_PATH] if allowed else []
-    with workspace.git.write_lock(), journal.pending_commit(
-        workspace, paths + [p.relative for p in writing], f"Import: documents from {src.name}",
-        kind="import",
+    with (
+        workspace.git.write_lock(),
+        journal.pending_commit(
+            workspace,
+            paths + [p.relative for p in writing],
+            f"Import: documents from {src.name}",
+            kind="import",
+        ),
     ):
         if allowed:
             _record_allowances(workspace, planned)
@@ -246,6 +263,7 @@ def import_folder(
             dates = [item.scheduled for item in writing if item.scheduled is not None]
             if dates:
                 report.reviews = (len(dates), min(dates), max(dates))
+
     def cataloguing(done: int, total: int) -> None:
         step("Cataloguing", done, total)
 
@@ -285,7 +303,9 @@ def _read_all(
         shown = source.relative_to(src).as_posix()
         relative = _target(src, source, into)
         if workspace.config.is_excluded(relative):
-            report.skipped.append((shown, "not a document here (matches 'exclude' in .kb/config.toml)"))
+            report.skipped.append(
+                (shown, "not a document here (matches 'exclude' in .kb/config.toml)")
+            )
             continue
         if (workspace.root / relative).exists():
             report.skipped.append((shown, f"{relative} already exists in the knowledge base"))
@@ -345,8 +365,13 @@ def _check_all(
             continue
         source_text = item.source.read_bytes().decode("utf-8", errors="replace")
         found = [
-            HeldBack(item.shown, _source_line(item.data, source_text, v.line), v.rule,
-                     v.message, v.digest)
+            HeldBack(
+                item.shown,
+                _source_line(item.data, source_text, v.line),
+                v.rule,
+                v.message,
+                v.digest,
+            )
             for v in violations
         ]
         if all(v.digest for v in violations):
@@ -354,7 +379,9 @@ def _check_all(
             keep.append(item)
         else:
             bad = next(f for f, v in zip(found, violations) if not v.digest)
-            report.skipped.append((item.shown, f"not imported: {bad.where}: {bad.message} [{bad.rule}]"))
+            report.skipped.append(
+                (item.shown, f"not imported: {bad.where}: {bad.message} [{bad.rule}]")
+            )
     planned[:] = keep
     held = [f for item in planned for f in item.findings]
     if not held:
@@ -414,7 +441,9 @@ def _read_foreign(source: Path, relative: str) -> tuple[documents.Document, list
         doc = documents.parse(text.encode("utf-8"), relative)
         notes.append("converted from Windows-1252 to UTF-8")
     if doc.front_matter_error is not None:
-        raise DocumentError(f"front matter cannot be read ({doc.front_matter_error})", path=relative)
+        raise DocumentError(
+            f"front matter cannot be read ({doc.front_matter_error})", path=relative
+        )
     return doc, notes
 
 
@@ -431,7 +460,11 @@ def _adopt(
     title = doc.title
     meta.setdefault("title", title)
     foreign_id = meta.get("id")
-    if not (isinstance(foreign_id, str) and documents.ID_RE.match(foreign_id) and foreign_id not in taken):
+    if not (
+        isinstance(foreign_id, str)
+        and documents.ID_RE.match(foreign_id)
+        and foreign_id not in taken
+    ):
         if foreign_id is not None:
             meta["source_id"] = foreign_id
             notes.append("original id kept as source_id")
@@ -462,9 +495,11 @@ def _adopt(
         for key in _TAG_KEYS[1:]:
             value = meta.get(key)
             if value:
-                meta["tags"] = [str(v) for v in value] if isinstance(value, list) else [
-                    part.strip() for part in str(value).split(",") if part.strip()
-                ]
+                meta["tags"] = (
+                    [str(v) for v in value]
+                    if isinstance(value, list)
+                    else [part.strip() for part in str(value).split(",") if part.strip()]
+                )
                 notes.append(f"tags from {key}")
                 break
     elif isinstance(meta["tags"], str):

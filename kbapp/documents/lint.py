@@ -14,15 +14,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kbapp.documents import model as documents
-from kbapp.cosourcing import handover
-from kbapp.trust import policy
-from kbapp.cosourcing import responsibility
 from kbapp.config import KbConfig
-from kbapp.errors import DocumentError
-from kbapp.documents.links import extract_links, resolve_relative
+from kbapp.cosourcing import handover, responsibility
 from kbapp.cosourcing.responsibility import RACI_FIELDS
+from kbapp.documents import model as documents
+from kbapp.documents.links import extract_links, resolve_relative
 from kbapp.documents.templates import TemplateLibrary, section_texts
+from kbapp.errors import DocumentError
+from kbapp.trust import policy
 
 if TYPE_CHECKING:
     from kbapp.workspace import Workspace
@@ -98,19 +97,30 @@ def lint_document(doc: documents.Document, ctx: LintContext) -> list[Problem]:
         out.append(Problem(path, line, severity, code, message, fld))
 
     if doc.front_matter_error is not None:
-        problem(ERROR, "front-matter", str(doc.front_matter_error), line=doc.front_matter_error.line or 1)
+        problem(
+            ERROR,
+            "front-matter",
+            str(doc.front_matter_error),
+            line=doc.front_matter_error.line or 1,
+        )
     elif not doc.has_front_matter:
-        problem(WARNING, "no-front-matter",
-                "no front matter yet; kbapp adds it (id, type, status...) when the document is saved",
-                line=1)
+        problem(
+            WARNING,
+            "no-front-matter",
+            "no front matter yet; kbapp adds it (id, type, status...) when the document is saved",
+            line=1,
+        )
     else:
         _check_fields(doc, ctx, problem)
     marker = policy.conflict_marker_line(doc.body)
     if marker is not None:
-        problem(ERROR, "conflict-marker",
-                "holds an unresolved merge conflict (<<<<<<< ... >>>>>>>), committed without "
-                "kbapp; keep the right lines, delete the markers and save",
-                line=doc.body_start_line() + marker - 1)
+        problem(
+            ERROR,
+            "conflict-marker",
+            "holds an unresolved merge conflict (<<<<<<< ... >>>>>>>), committed without "
+            "kbapp; keep the right lines, delete the markers and save",
+            line=doc.body_start_line() + marker - 1,
+        )
     _check_links(doc, ctx, problem)
     _check_sections(doc, ctx, problem)
     return out
@@ -121,7 +131,9 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
     published = meta.get("status") == "published"
     raw_id = meta.get("id")
     if raw_id is None:
-        problem(ERROR, "missing-field", "every document needs an id (kb- and 8 hex digits)", "id", 1)
+        problem(
+            ERROR, "missing-field", "every document needs an id (kb- and 8 hex digits)", "id", 1
+        )
     elif not isinstance(raw_id, str) or not documents.ID_RE.match(raw_id):
         problem(ERROR, "invalid-value", f"{raw_id!r} is not an id like kb-3f9c2a1e", "id")
     elif len(ctx.ids.get(raw_id, [])) > 1:
@@ -137,30 +149,48 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
     if doc_type is None:
         problem(ERROR, "missing-field", f"no type (one of {', '.join(known_types)})", "type", 1)
     elif doc_type not in known_types:
-        problem(ERROR, "unknown-type",
-                f"unknown type {doc_type!r}; known types: {', '.join(known_types)}", "type")
+        problem(
+            ERROR,
+            "unknown-type",
+            f"unknown type {doc_type!r}; known types: {', '.join(known_types)}",
+            "type",
+        )
 
     status = meta.get("status")
     if status is None:
         problem(WARNING, "missing-field", "no status; counted as draft", "status", 1)
     elif status not in documents.STATUSES:
-        problem(ERROR, "invalid-value",
-                f"{status!r} is not one of {', '.join(documents.STATUSES)}", "status")
+        problem(
+            ERROR,
+            "invalid-value",
+            f"{status!r} is not one of {', '.join(documents.STATUSES)}",
+            "status",
+        )
 
     org = meta.get("owner_org")
     if org is None or org == "":
         problem(WARNING, "missing-field", "no owning organisation", "owner_org", 1)
     elif ctx.config.organisations and org not in ctx.config.org_names:
-        problem(ERROR, "unknown-org",
-                f"{org!r} is not an organisation of this knowledge base "
-                f"({', '.join(ctx.config.org_names)})", "owner_org")
+        problem(
+            ERROR,
+            "unknown-org",
+            f"{org!r} is not an organisation of this knowledge base "
+            f"({', '.join(ctx.config.org_names)})",
+            "owner_org",
+        )
 
     sensitivity = meta.get("sensitivity")
     if sensitivity is not None and sensitivity not in documents.SENSITIVITIES:
-        problem(ERROR, "invalid-value", f"{sensitivity!r} is not 'shared' or 'internal'", "sensitivity")
+        problem(
+            ERROR, "invalid-value", f"{sensitivity!r} is not 'shared' or 'internal'", "sensitivity"
+        )
     elif sensitivity == "internal" and ctx.config.sensitivity == "shared":
-        problem(ERROR, "sensitivity",
-                "marked internal in a knowledge base shared with another organisation", "sensitivity")
+        problem(
+            ERROR,
+            "sensitivity",
+            "marked internal in a knowledge base shared with another organisation",
+            "sensitivity",
+        )
 
     # Who does what (RACI, escalation) and the handover name known organisations.
     responsibility.check(meta, ctx.config, problem, ERROR, WARNING)
@@ -172,36 +202,65 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
             problem(WARNING, "not-a-list", "write a list, one item per line", name)
     raw_front = doc.source.block.text if doc.source and doc.source.block else ""
     for match in _FLOW_LIST_RE.finditer(raw_front):
-        problem(WARNING, "flow-list",
-                "write lists one item per line ('- item') so that merges stay clean",
-                match.group(1))
+        problem(
+            WARNING,
+            "flow-list",
+            "write lists one item per line ('- item') so that merges stay clean",
+            match.group(1),
+        )
 
     for index, related in enumerate(doc.related):
         if related not in ctx.ids:
-            problem(ERROR, "broken-link", f"related document {related} does not exist", "related",
-                    doc.field_lines.get(f"related[{index}]", 0))
+            problem(
+                ERROR,
+                "broken-link",
+                f"related document {related} does not exist",
+                "related",
+                doc.field_lines.get(f"related[{index}]", 0),
+            )
 
     review = meta.get("review")
     if review is not None and not isinstance(review, dict):
-        problem(ERROR, "invalid-value", "review must hold interval_days, last_reviewed, reviewed_by", "review")
+        problem(
+            ERROR,
+            "invalid-value",
+            "review must hold interval_days, last_reviewed, reviewed_by",
+            "review",
+        )
     elif isinstance(review, dict):
         interval = review.get("interval_days")
         if interval is not None and not documents.valid_interval(interval):
-            problem(ERROR, "invalid-value", f"{interval!r} is not a number of days between 1 "
-                    f"and {documents.MAX_INTERVAL_DAYS}", "review.interval_days")
+            problem(
+                ERROR,
+                "invalid-value",
+                f"{interval!r} is not a number of days between 1 and {documents.MAX_INTERVAL_DAYS}",
+                "review.interval_days",
+            )
         last = review.get("last_reviewed")
         if last is not None and documents.as_date(last) is None:
-            problem(ERROR, "invalid-value", f"{last!r} is not a date (YYYY-MM-DD)", "review.last_reviewed")
+            problem(
+                ERROR,
+                "invalid-value",
+                f"{last!r} is not a date (YYYY-MM-DD)",
+                "review.last_reviewed",
+            )
         elif last is not None and documents.as_date(last) > dt.date.today():  # type: ignore[operator]
-            problem(WARNING, "invalid-value", "last_reviewed is in the future", "review.last_reviewed")
+            problem(
+                WARNING, "invalid-value", "last_reviewed is in the future", "review.last_reviewed"
+            )
 
     template = ctx.templates.for_document(doc) if doc.template else None
     if template is not None:
         for name in template.required_fields:
             value = _field_value(meta, name)
             if value in (None, "", []):
-                problem(ERROR if published else WARNING, "required-field",
-                        f"required by the {template.label} template", name, 1)
+                problem(
+                    ERROR if published else WARNING,
+                    "required-field",
+                    f"required by the {template.label} template",
+                    name,
+                    1,
+                )
 
 
 def _field_value(meta: dict[str, Any], dotted: str) -> Any:
@@ -211,7 +270,9 @@ def _field_value(meta: dict[str, Any], dotted: str) -> Any:
     return value
 
 
-def _check_sections(doc: documents.Document, ctx: LintContext, problem: Callable[..., None]) -> None:
+def _check_sections(
+    doc: documents.Document, ctx: LintContext, problem: Callable[..., None]
+) -> None:
     if not doc.has_front_matter or not doc.template:
         return  # imported or hand-written: not held to a template's sections
     template = ctx.templates.for_document(doc)
@@ -224,12 +285,19 @@ def _check_sections(doc: documents.Document, ctx: LintContext, problem: Callable
     for name in template.required_sections:
         key = name.lower()
         if key not in sections:
-            problem(ERROR if published else WARNING, "missing-section",
-                    f"the {template.label} template requires a '## {name}' section", line=1)
+            problem(
+                ERROR if published else WARNING,
+                "missing-section",
+                f"the {template.label} template requires a '## {name}' section",
+                line=1,
+            )
         elif template.guidance_only(key, sections[key]):
-            problem(ERROR if published else WARNING, "placeholder-section",
-                    f"section '{name}' still holds only the template's guidance",
-                    line=heading_lines.get(key, 0) + offset)
+            problem(
+                ERROR if published else WARNING,
+                "placeholder-section",
+                f"section '{name}' still holds only the template's guidance",
+                line=heading_lines.get(key, 0) + offset,
+            )
 
 
 def _check_links(doc: documents.Document, ctx: LintContext, problem: Callable[..., None]) -> None:
@@ -237,12 +305,16 @@ def _check_links(doc: documents.Document, ctx: LintContext, problem: Callable[..
     for link in extract_links(doc.body):
         if link.kind == "wiki":
             target = link.target.split("|", 1)[0].strip()
-            ok = target in ctx.ids if documents.ID_RE.match(target) else target.lower() in ctx.titles
+            ok = (
+                target in ctx.ids if documents.ID_RE.match(target) else target.lower() in ctx.titles
+            )
         else:
             ok = ctx.exists(resolve_relative(doc.path, link.target))
         if not ok:
             shown = f"[[{link.target}]]" if link.kind == "wiki" else link.target
-            problem(ERROR, "broken-link", f"link {shown} points to no document", line=link.line + offset)
+            problem(
+                ERROR, "broken-link", f"link {shown} points to no document", line=link.line + offset
+            )
 
 
 def context_for(workspace: Workspace) -> LintContext:
@@ -271,16 +343,24 @@ def lint_workspace(workspace: Workspace, paths: Iterable[str] | None = None) -> 
         try:
             doc = documents.load(workspace.full_path(relative), relative)
         except DocumentError as exc:
-            report.problems.append(Problem(relative, exc.line or 0, ERROR, "unreadable", exc.reason))
+            report.problems.append(
+                Problem(relative, exc.line or 0, ERROR, "unreadable", exc.reason)
+            )
             continue
         report.problems.extend(lint_document(doc, ctx))
     if paths is None:
         for relative in workspace.symlinks():
-            report.problems.append(Problem(
-                relative, 0, ERROR, "symlink",
-                "is a symbolic link: kbapp never reads, writes, indexes or imports links (one "
-                "could point at files outside the knowledge base); replace it with a real file "
-                "or delete it"))
+            report.problems.append(
+                Problem(
+                    relative,
+                    0,
+                    ERROR,
+                    "symlink",
+                    "is a symbolic link: kbapp never reads, writes, indexes or imports links (one "
+                    "could point at files outside the knowledge base); replace it with a real file "
+                    "or delete it",
+                )
+            )
     for problem in workspace.templates.problems:
         report.problems.append(Problem(".kb/templates", 0, ERROR, "template", problem))
     return report

@@ -147,7 +147,7 @@ class _TicketLinkProcessor(Treeprocessor):
     """Ticket ids in text become links to their ticket system. Runs after the inline patterns,
     on text and tails only, never inside links, code or preformatted blocks."""
 
-    SKIP = {"a", "code", "pre", "kbd", "samp"}
+    SKIP = frozenset({"a", "code", "pre", "kbd", "samp"})
 
     def __init__(self, md: markdown.Markdown, finder: TicketFinder) -> None:
         super().__init__(md)
@@ -198,5 +198,6 @@ class TicketLinkExtension(Extension):
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
         # After 'inline' (20), so code spans and links are already elements that are skipped.
-        md.treeprocessors.register(_TicketLinkProcessor(md, self.getConfig("finder")),
-                                   "kb_tickets", 13)
+        md.treeprocessors.register(
+            _TicketLinkProcessor(md, self.getConfig("finder")), "kb_tickets", 13
+        )

@@ -29,7 +29,7 @@ def lines(body: str) -> Iterator[tuple[int, str, Kind]]:
                 yield number, line, "fence"
                 continue
             closes = token[0] == fence[0] and len(token) >= len(fence)
-            if closes and not line[marker.end():].strip():  # a closer has no info string
+            if closes and not line[marker.end() :].strip():  # a closer has no info string
                 fence = None
                 yield number, line, "fence"
                 continue
@@ -40,9 +40,16 @@ def fence(code: str, info: str = "", indent: str = "") -> str:
     """``code`` as a fenced block that none of its own lines can close (the fence is one
     backtick longer than any fence-like run inside it), each line prefixed with ``indent``
     (to sit inside a list item). The code is kept verbatim: no line is joined or re-wrapped."""
-    longest = max((len(m.group(1)) for line in code.split("\n")
-                   if (m := FENCE_RE.match(line)) and m.group(1)[0] == "`"), default=0)
+    longest = max(
+        (
+            len(m.group(1))
+            for line in code.split("\n")
+            if (m := FENCE_RE.match(line)) and m.group(1)[0] == "`"
+        ),
+        default=0,
+    )
     marker = "`" * max(3, longest + 1)
     body = code.rstrip("\n").split("\n")
-    return "\n".join(indent + line if line else line
-                     for line in [marker + info.strip(), *body, marker])
+    return "\n".join(
+        indent + line if line else line for line in [marker + info.strip(), *body, marker]
+    )

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kbapp.documents import frontmatter
-from kbapp.documents import mdlines
 from kbapp.config import MAX_INTERVAL_DAYS as MAX_INTERVAL_DAYS  # one bound for documents
 from kbapp.config import valid_interval  # and for .kb/config.toml's review_days
+from kbapp.documents import frontmatter, mdlines
 from kbapp.errors import DocumentError
 from kbapp.fsutil import atomic_write, read_document_bytes
 
@@ -269,7 +268,10 @@ _TYPE_SIGNALS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("known-error", ("workaround", "known error", "permanent fix", "affected versions")),
     ("runbook", ("meaning", "impact", "diagnosis", "mitigation", "alert", "escalation")),
     ("troubleshooting", ("symptoms", "symptom", "cause", "resolution", "more information")),
-    ("sop", ("procedure", "prerequisites", "steps", "rollback", "verification", "scope", "purpose")),
+    (
+        "sop",
+        ("procedure", "prerequisites", "steps", "rollback", "verification", "scope", "purpose"),
+    ),
 )
 
 

@@ -36,10 +36,55 @@ MAX_BRACKET_COST = 30_000_000  # sum over paragraphs of '[' count x length (abou
 MAX_TICK_COST = 300_000_000  # the same for '`' (about 0.7 s)
 
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div",
-    "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
-    "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub",
-    "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+    "var",
 }
 ALLOWED_ATTRIBUTES = {
     "*": {"class", "id", "title"},
@@ -160,8 +205,10 @@ def render_markdown(
             '<div class="admonition warning"><p class="admonition-title">Shown as plain text</p>'
             f"<p>This document is shown unformatted: {html.escape(reason)}.</p></div>"
         )
-        return Rendered(note + "<pre>" + html.escape(body[:MAX_RENDER_CHARS]) + "</pre>",
-                        plain_text_fallback=True)
+        return Rendered(
+            note + "<pre>" + html.escape(body[:MAX_RENDER_CHARS]) + "</pre>",
+            plain_text_fallback=True,
+        )
     clean = sanitise(raw)
     clean = _IMG_NO_SRC_RE.sub(_blocked_image, clean)
     clean, blocks = _add_copy_links(clean)
@@ -239,4 +286,3 @@ def _add_copy_links(clean: str) -> tuple[str, list[str]]:
 
 def pygments_css(style: str = "default") -> str:
     return HtmlFormatter(style=style).get_style_defs(".codehilite")
-

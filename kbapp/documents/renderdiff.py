@@ -8,6 +8,7 @@ so a reviewer sees the changed step of a runbook rendered, not its Markdown sour
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -32,7 +33,7 @@ class Block:
 class _TopLevel(HTMLParser):
     """Offsets where each top-level element (or run of loose text) starts."""
 
-    VOID = {"br", "hr", "img", "input", "wbr", "col", "source", "meta", "link"}
+    VOID = frozenset({"br", "hr", "img", "input", "wbr", "col", "source", "meta", "link"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
@@ -48,7 +49,7 @@ class _TopLevel(HTMLParser):
         self.feed(text)
         self.close()
         cuts = sorted(set(self.starts)) + [len(text)]
-        blocks = [text[a:b].strip() for a, b in zip(cuts, cuts[1:])]
+        blocks = [text[a:b].strip() for a, b in itertools.pairwise(cuts)]
         head = text[: cuts[0]].strip()
         return ([head] if head else []) + [b for b in blocks if b]
 
@@ -92,7 +93,9 @@ def rendered_changes(old_body: str, new_body: str) -> list[Block]:
             if len(same) > keep_head + keep_tail + 1:
                 out += [Block("same", b) for b in same[:keep_head]]
                 out.append(Block("gap", ""))
-                out += [Block("same", b) for b in same[len(same) - keep_tail:]] if keep_tail else []
+                out += (
+                    [Block("same", b) for b in same[len(same) - keep_tail :]] if keep_tail else []
+                )
             else:
                 out += [Block("same", b) for b in same]
             continue

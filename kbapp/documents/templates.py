@@ -19,9 +19,9 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from kbapp.bundled import templates_dir
 from kbapp.documents import model as documents
 from kbapp.errors import DocumentError, KbError
-from kbapp.bundled import templates_dir
 
 TEMPLATE_KEY = "kbapp-template"
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
@@ -117,8 +117,11 @@ def _fill_responsibility(meta: dict[str, Any], owner_org: str, owner: str) -> No
                     step["org"] = owner_org
                 if not step.get("contact") and not step.get("rotation") and owner:
                     step["contact"] = owner
-        meta["escalation"] = [s for s in steps if not isinstance(s, dict) or s.get("org")
-                              or s.get("contact") or s.get("rotation")]
+        meta["escalation"] = [
+            s
+            for s in steps
+            if not isinstance(s, dict) or s.get("org") or s.get("contact") or s.get("rotation")
+        ]
 
 
 def _squash(text: str) -> str:
@@ -179,7 +182,9 @@ def parse_template(data: bytes, origin: str) -> Template:
         meta=meta,
         body=doc.body,
         origin=origin,
-        section_text={k: _COMMENT_RE.sub("", v).strip() for k, v in section_texts(doc.body).items()},
+        section_text={
+            k: _COMMENT_RE.sub("", v).strip() for k, v in section_texts(doc.body).items()
+        },
     )
 
 

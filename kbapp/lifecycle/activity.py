@@ -56,7 +56,7 @@ FILE_NAME = "activity.sqlite"
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -70,13 +70,13 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("activity times must be timezone-aware")
-        return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         parsed = dt.datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 # --------------------------------------------------------------------------- schema and migrations
@@ -144,15 +144,17 @@ def _migration_1(conn: Connection) -> None:
 
 def _migration_2(conn: Connection) -> None:
     """Onboarding read-tracking: which items of a reading list this person has read."""
-    conn.execute(text(
-        """CREATE TABLE onboarding_reads (
+    conn.execute(
+        text(
+            """CREATE TABLE onboarding_reads (
             id INTEGER PRIMARY KEY,
             path_id TEXT NOT NULL,
             item TEXT NOT NULL,
             at TEXT NOT NULL,
             UNIQUE (path_id, item)
         )"""
-    ))
+        )
+    )
 
 
 #: MIGRATIONS[n] takes a database at schema version n to n + 1. Append, never edit or reorder:
@@ -349,7 +351,11 @@ class ActivityStore:
         return record
 
     def record_search(
-        self, query: str, hits: int, *, incident_id: int | None = None,
+        self,
+        query: str,
+        hits: int,
+        *,
+        incident_id: int | None = None,
         at: dt.datetime | None = None,
     ) -> Search | None:
         """Remember a search the user settled on (not every keystroke: the window calls this
@@ -357,32 +363,63 @@ class ActivityStore:
         query = " ".join(query.split())
         if not query:
             return None
-        record = Search(at=at or utc_now(), query=query[:500], hits=max(0, int(hits)),
-                        incident_id=incident_id)
+        record = Search(
+            at=at or utc_now(), query=query[:500], hits=max(0, int(hits)), incident_id=incident_id
+        )
         return self.add(record, "search")
 
     def record_open(
-        self, doc_id: str, *, path: str = "", title: str = "", doc_type: str = "",
-        incident_id: int | None = None, at: dt.datetime | None = None,
+        self,
+        doc_id: str,
+        *,
+        path: str = "",
+        title: str = "",
+        doc_type: str = "",
+        incident_id: int | None = None,
+        at: dt.datetime | None = None,
     ) -> Open:
-        record = Open(at=at or utc_now(), doc_id=doc_id, path=path, title=title, type=doc_type,
-                      incident_id=incident_id)
+        record = Open(
+            at=at or utc_now(),
+            doc_id=doc_id,
+            path=path,
+            title=title,
+            type=doc_type,
+            incident_id=incident_id,
+        )
         return self.add(record, "open")
 
     def record_feedback(
-        self, doc_id: str, helpful: bool, *, title: str = "", comment: str = "", by: str = "",
-        incident_id: int | None = None, at: dt.datetime | None = None,
+        self,
+        doc_id: str,
+        helpful: bool,
+        *,
+        title: str = "",
+        comment: str = "",
+        by: str = "",
+        incident_id: int | None = None,
+        at: dt.datetime | None = None,
     ) -> Feedback:
-        record = Feedback(at=at or utc_now(), doc_id=doc_id, title=title, helpful=bool(helpful),
-                          comment=comment.strip(), by=by, incident_id=incident_id)
+        record = Feedback(
+            at=at or utc_now(),
+            doc_id=doc_id,
+            title=title,
+            helpful=bool(helpful),
+            comment=comment.strip(),
+            by=by,
+            incident_id=incident_id,
+        )
         return self.add(record, "feedback")
 
-    def mark_read(self, path_id: str, item: str, read: bool = True,
-                  at: dt.datetime | None = None) -> None:
+    def mark_read(
+        self, path_id: str, item: str, read: bool = True, at: dt.datetime | None = None
+    ) -> None:
         """Tick (or untick) one item of the onboarding path ``path_id``."""
         with self.session() as session:
-            existing = session.scalars(select(OnboardingRead).where(
-                OnboardingRead.path_id == path_id, OnboardingRead.item == item)).first()
+            existing = session.scalars(
+                select(OnboardingRead).where(
+                    OnboardingRead.path_id == path_id, OnboardingRead.item == item
+                )
+            ).first()
             if read and existing is None:
                 session.add(OnboardingRead(path_id=path_id, item=item, at=at or utc_now()))
             elif not read and existing is not None:
@@ -405,7 +442,9 @@ class ActivityStore:
         with self.session() as session:
             return list(session.scalars(stmt))
 
-    def content_gaps(self, since: dt.datetime | None = None, limit: int = 50) -> list[tuple[str, int, dt.datetime]]:
+    def content_gaps(
+        self, since: dt.datetime | None = None, limit: int = 50
+    ) -> list[tuple[str, int, dt.datetime]]:
         """Searches that found nothing: (query as first typed, times, last time), most frequent
         first. Queries are grouped case- and space-insensitively."""
         groups: dict[str, list[Search]] = {}
@@ -424,7 +463,9 @@ class ActivityStore:
         with self.session() as session:
             return {str(doc_id): int(count) for doc_id, count in session.execute(stmt)}
 
-    def feedback(self, doc_id: str | None = None, since: dt.datetime | None = None) -> list[Feedback]:
+    def feedback(
+        self, doc_id: str | None = None, since: dt.datetime | None = None
+    ) -> list[Feedback]:
         stmt = select(Feedback).order_by(Feedback.at)
         if doc_id is not None:
             stmt = stmt.where(Feedback.doc_id == doc_id)

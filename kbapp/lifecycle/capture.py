@@ -16,11 +16,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from kbapp.lifecycle.activity import Incident
-from kbapp.lifecycle.checklist import Step, checklist_steps
 from kbapp.config import KbConfig
+from kbapp.documents.mdlines import fence
 from kbapp.documents.model import Document
 from kbapp.errors import KbError
+from kbapp.lifecycle.activity import Incident
+from kbapp.lifecycle.checklist import Step, checklist_steps
 from kbapp.lifecycle.incident import (
     END,
     NOTE,
@@ -38,7 +39,6 @@ from kbapp.lifecycle.incident import (
     incidents_for,
     normalise_ticket,
 )
-from kbapp.documents.mdlines import fence
 from kbapp.workspace import SaveResult, Workspace
 
 CAPTURE_TEMPLATE = "post-incident"
@@ -46,9 +46,14 @@ _COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
 _ALERT_NAME_RE = re.compile(r"^[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*){1,}$")  # PaymentsApiHigh5xxRate
 _ERROR_CODE_RE = re.compile(
     r"\b(?:0x[0-9a-f]{4,}|[A-Z]{2,}[-_]?\d{2,}|E\d{3,}|ORA-\d+|errno|exit code|error|exception"
-    r"|failed|timeout|refused|denied)\b", re.I)
-_HOW_TO_RE = re.compile(r"^(?:how (?:to|do i)|procedure|steps to|set ?up|install|rotate|renew|"
-                        r"add|create|onboard|offboard|restore|fail ?over|upgrade|patch)\b", re.I)
+    r"|failed|timeout|refused|denied)\b",
+    re.I,
+)
+_HOW_TO_RE = re.compile(
+    r"^(?:how (?:to|do i)|procedure|steps to|set ?up|install|rotate|renew|"
+    r"add|create|onboard|offboard|restore|fail ?over|upgrade|patch)\b",
+    re.I,
+)
 
 
 @dataclass
@@ -117,9 +122,12 @@ def draft_capture(
             for system in entries[0].systems if entries else []:
                 if system not in systems:
                     systems.append(system)
-    day = (today or (incident.started_at.date() if incident else None) or dt.date.today())
+    day = today or (incident.started_at.date() if incident else None) or dt.date.today()
     doc = workspace.draft_from_template(
-        CAPTURE_TEMPLATE, chosen_title, systems=systems, today=day,
+        CAPTURE_TEMPLATE,
+        chosen_title,
+        systems=systems,
+        today=day,
         variables={"ticket": ticket},
     )
     incidents_list = doc.list_field("incidents")
@@ -133,12 +141,18 @@ def draft_capture(
         if used:
             related = doc.list_field("related")
             doc.set("related", related + [i for i in used if i not in related])
-        steps = {use.doc_id: _runbook_steps(workspace, use.doc_id) for use in session.runbooks
-                 if use.ticked}
-        doc.body = _fill_body(doc.body, workspace.config, ticket, incident, session, verdicts, tz,
-                              steps)
+        steps = {
+            use.doc_id: _runbook_steps(workspace, use.doc_id)
+            for use in session.runbooks
+            if use.ticked
+        }
+        doc.body = _fill_body(
+            doc.body, workspace.config, ticket, incident, session, verdicts, tz, steps
+        )
     elif incident is not None or title:
-        doc.body = fill_section(doc.body, "Links", f"- Ticket: {ticket_link(workspace.config, ticket)}")
+        doc.body = fill_section(
+            doc.body, "Links", f"- Ticket: {ticket_link(workspace.config, ticket)}"
+        )
     return CaptureDraft(doc, incident, session, list(session.runbooks) if session else [])
 
 
@@ -178,11 +192,15 @@ def _fill_body(
     start = _local(incident.started_at, tz)
     day = start.date()
     zone = start.strftime("%Z") or start.strftime("UTC%z")
-    end_text = (f", resolved {_clock(incident.ended_at, tz, day)} "
-                f"({format_duration(incident.duration())})" if incident.ended_at else
-                " (still running when this was written)")
-    issue = [f"{ticket}: {incident.title or 'incident'} — started {start:%Y-%m-%d %H:%M} {zone}"
-             f"{end_text}."]
+    end_text = (
+        f", resolved {_clock(incident.ended_at, tz, day)} ({format_duration(incident.duration())})"
+        if incident.ended_at
+        else " (still running when this was written)"
+    )
+    issue = [
+        f"{ticket}: {incident.title or 'incident'} — started {start:%Y-%m-%d %H:%M} {zone}"
+        f"{end_text}."
+    ]
     if incident.summary:
         issue += ["", incident.summary]
     body = fill_section(body, "Issue", "\n".join(issue))
@@ -192,9 +210,13 @@ def _fill_body(
     resolution: list[tuple[dt.datetime, str, Step | None]] = []
     for use in session.runbooks:
         for number, (text, at) in sorted(use.ticked.items(), key=lambda kv: kv[1][1]):
-            resolution.append((at, f"{text} (step {number} of [[{use.doc_id}]], "
-                                   f"{_clock(at, tz, day)})",
-                               _ticked_step(steps.get(use.doc_id, []), number, text)))
+            resolution.append(
+                (
+                    at,
+                    f"{text} (step {number} of [[{use.doc_id}]], {_clock(at, tz, day)})",
+                    _ticked_step(steps.get(use.doc_id, []), number, text),
+                )
+            )
     resolution.sort(key=lambda item: item[0])
     if resolution:
         items = []
@@ -202,29 +224,40 @@ def _fill_body(
             # The step's commands go under it verbatim, fenced inside the list item: never
             # joined into its line ("ping -c 5 a ping -c 5 b" would be wrong knowledge).
             indent = " " * max(4, len(f"{n}. "))  # Python-Markdown nests at 4
-            blocks = [fence(block.text, block.lang, indent) for block in step.code] \
-                if step is not None else []
+            blocks = (
+                [fence(block.text, block.lang, indent) for block in step.code]
+                if step is not None
+                else []
+            )
             items.append("\n\n".join([f"{n}. {line}", *blocks]))
         loose = any(step is not None and step.code for _, _, step in resolution)
-        body = fill_section(body, "Resolution", ("\n\n" if loose else "\n").join(items),
-                            drop_placeholder_items=True)
+        body = fill_section(
+            body, "Resolution", ("\n\n" if loose else "\n").join(items), drop_placeholder_items=True
+        )
 
-    commands = [e.text[1:].strip() if e.text.startswith("$") else e.text.strip("`").strip()
-                for e in session.notes if e.text.startswith(("$", "`"))]
+    commands = [
+        e.text[1:].strip() if e.text.startswith("$") else e.text.strip("`").strip()
+        for e in session.notes
+        if e.text.startswith(("$", "`"))
+    ]
     if commands:
-        body = fill_section(body, "Commands", fence("\n".join(commands)),
-                            drop_empty_fences=True)
+        body = fill_section(body, "Commands", fence("\n".join(commands)), drop_empty_fences=True)
 
-    body = fill_section(body, "Timeline",
-                        f"Times are {zone}, starting {day.isoformat()}.\n\n"
-                        + "\n".join(_timeline_line(e, tz, day) for e in session.timeline))
+    body = fill_section(
+        body,
+        "Timeline",
+        f"Times are {zone}, starting {day.isoformat()}.\n\n"
+        + "\n".join(_timeline_line(e, tz, day) for e in session.timeline),
+    )
 
     follow_up = []
     for use in session.runbooks:
         verdict = verdicts.get(use.doc_id, "")
         if verdict == "needs-fix":
-            follow_up.append(f"- [ ] Fix [[{use.doc_id}]] ({use.title}): it did not match "
-                             "what was needed during this incident")
+            follow_up.append(
+                f"- [ ] Fix [[{use.doc_id}]] ({use.title}): it did not match "
+                "what was needed during this incident"
+            )
     for query in session.failed_searches:
         follow_up.append(f"- [ ] Nothing was found for “{query}”: write it down?")
     if follow_up:
@@ -237,7 +270,8 @@ def _fill_body(
         n = len(use.ticked)
         ticked = f", {n} step{'s' if n != 1 else ''} ticked" if n else ""
         verdict = {"right": ", was right", "needs-fix": ", needs a fix"}.get(
-            verdicts.get(use.doc_id, ""), "")
+            verdicts.get(use.doc_id, ""), ""
+        )
         links.append(f"- [[{use.doc_id}]] {use.title}{ticked}{verdict}")
     return fill_section(body, "Links", "\n".join(links))
 
@@ -277,13 +311,20 @@ def fill_section(
     """Put ``content`` in the ``## heading`` section, after the template's guidance comment
     (kept, so the writer still sees it). A section the template lacks is added at the end."""
     lines = body.split("\n")
-    start = next((i for i, line in enumerate(lines)
-                  if re.match(rf"^##[ \t]+{re.escape(heading)}[ \t#]*$", line, re.I)), None)
+    start = next(
+        (
+            i
+            for i, line in enumerate(lines)
+            if re.match(rf"^##[ \t]+{re.escape(heading)}[ \t#]*$", line, re.I)
+        ),
+        None,
+    )
     if start is None:
         return body.rstrip("\n") + f"\n\n## {heading}\n\n{content}\n"
-    end = next((i for i in range(start + 1, len(lines)) if re.match(r"^#{1,2}[ \t]", lines[i])),
-               len(lines))
-    section = "\n".join(lines[start + 1:end])
+    end = next(
+        (i for i in range(start + 1, len(lines)) if re.match(r"^#{1,2}[ \t]", lines[i])), len(lines)
+    )
+    section = "\n".join(lines[start + 1 : end])
     comments = "\n\n".join(m.group(0) for m in _COMMENT_RE.finditer(section))
     rest = _COMMENT_RE.sub("", section)
     if drop_placeholder_items:
@@ -293,7 +334,7 @@ def fill_section(
     kept = rest.strip()
     parts = [p for p in (comments, kept, content.strip()) if p]
     new_section = ["", *"\n\n".join(parts).split("\n"), ""]
-    return "\n".join(lines[:start + 1] + new_section + lines[end:])
+    return "\n".join(lines[: start + 1] + new_section + lines[end:])
 
 
 def save_capture(workspace: Workspace, draft: CaptureDraft) -> SaveResult:
@@ -346,8 +387,11 @@ def notes_for_fix(incidents: Incidents, ticket: str, doc_id: str) -> str:
         return f"No session of {ticket} was recorded on this machine."
     day = session.incident.started_at.astimezone().date()
     lines = [f"### {ticket}: {session.incident.title or 'incident'}", ""]
-    relevant = [e for e in session.timeline
-                if e.kind == NOTE or (e.doc_id == doc_id and e.kind in (TICK, UNTICK))]
+    relevant = [
+        e
+        for e in session.timeline
+        if e.kind == NOTE or (e.doc_id == doc_id and e.kind in (TICK, UNTICK))
+    ]
     lines += [_timeline_line(e, None, day) for e in relevant] or ["(no notes were taken)"]
     return "\n".join(lines) + "\n"
 
@@ -383,21 +427,28 @@ def draft_for_gap(
     (and as a tag line the next search will hit), the running incident's systems and ticket."""
     query = " ".join(query.split())
     if not query:
-        raise KbError("--gap needs the words of the search that found nothing, e.g. --gap \"vpn drops every hour\"")
+        raise KbError(
+            '--gap needs the words of the search that found nothing, e.g. --gap "vpn drops every hour"'
+        )
     incident = incidents_for(workspace).active()
     chosen = template or suggest_template(query, incident_running=incident is not None)
     doc = workspace.draft_from_template(
-        chosen, title or _title_from_query(query),
-        systems=list(incident.systems) if incident else None, today=today,
+        chosen,
+        title or _title_from_query(query),
+        systems=list(incident.systems) if incident else None,
+        today=today,
     )
     if incident is not None:
         doc.set("incidents", [incident.ticket])
-    note = (f"<!-- Written because a search for “{query}” found nothing"
-            + (f" during {incident.ticket}" if incident else "") + ". Keep those words in the "
-            "text so the next search finds this. -->")
+    note = (
+        f"<!-- Written because a search for “{query}” found nothing"
+        + (f" during {incident.ticket}" if incident else "")
+        + ". Keep those words in the "
+        "text so the next search finds this. -->"
+    )
     lines = doc.body.split("\n")
     heading = next((i for i, line in enumerate(lines) if line.startswith("# ")), -1)
-    lines[heading + 1:heading + 1] = ["", note]
+    lines[heading + 1 : heading + 1] = ["", note]
     doc.body = "\n".join(lines)
     return doc
 

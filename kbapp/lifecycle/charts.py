@@ -17,7 +17,7 @@ def _nice_max(value: int) -> int:
     """A round axis maximum at or above ``value`` (1, 2, 5 × 10^n)."""
     if value <= 0:
         return 1
-    exponent = 10 ** int(math.floor(math.log10(value)))
+    exponent = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 5, 10):
         if value <= step * exponent:
             return step * exponent
@@ -50,11 +50,15 @@ def grouped_bars(
     for tick in range(0, steps + 1):
         value = top * tick / steps
         y = upper + plot_h - plot_h * tick / steps
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
-                   f'stroke="#ddd" stroke-width="1"/>')
-        out.append(f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" '
-                   f'font-size="10" fill="#555">{value:.0f}</text>')
-    for index, category in enumerate(categories):
+        out.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+            f'stroke="#ddd" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" '
+            f'font-size="10" fill="#555">{value:.0f}</text>'
+        )
+    for index, _category in enumerate(categories):
         x0 = left + index * group_w + group_w * 0.1
         for number, name in enumerate(names):
             value = series[name][index] if index < len(series[name]) else 0
@@ -66,14 +70,20 @@ def grouped_bars(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 1:.1f}" height="{h:.1f}" '
                 f'fill="{colour}"><title>{escape(f"{name}, {labels[index]}: {value}")}</title></rect>'
             )
-        out.append(f'<text x="{left + index * group_w + group_w / 2:.1f}" y="{height - lower + 14}" '
-                   f'text-anchor="middle" font-size="10" fill="#333">{escape(labels[index])}</text>')
+        out.append(
+            f'<text x="{left + index * group_w + group_w / 2:.1f}" y="{height - lower + 14}" '
+            f'text-anchor="middle" font-size="10" fill="#333">{escape(labels[index])}</text>'
+        )
     legend_x = left
     for number, name in enumerate(names):
         colour = PALETTE[number % len(PALETTE)]
-        out.append(f'<rect x="{legend_x}" y="{height - 12}" width="10" height="10" fill="{colour}"/>')
-        out.append(f'<text x="{legend_x + 14}" y="{height - 3}" font-size="10" fill="#333">'
-                   f'{escape(name)}</text>')
+        out.append(
+            f'<rect x="{legend_x}" y="{height - 12}" width="10" height="10" fill="{colour}"/>'
+        )
+        out.append(
+            f'<text x="{legend_x + 14}" y="{height - 3}" font-size="10" fill="#333">'
+            f"{escape(name)}</text>"
+        )
         legend_x += 24 + 7 * len(name)
     out.append("</svg>")
     return "".join(out)
@@ -98,11 +108,15 @@ def stacked_bar(
         if value <= 0:
             continue
         w = width * value / total
-        out.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" fill="{colour}">'
-                   f"<title>{escape(f'{label}: {value}')}</title></rect>")
+        out.append(
+            f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" fill="{colour}">'
+            f"<title>{escape(f'{label}: {value}')}</title></rect>"
+        )
         if w > 40:
-            out.append(f'<text x="{x + w / 2:.1f}" y="{height / 2 + 4:.1f}" text-anchor="middle" '
-                       f'font-size="11" fill="#fff">{escape(f"{label} {value}")}</text>')
+            out.append(
+                f'<text x="{x + w / 2:.1f}" y="{height / 2 + 4:.1f}" text-anchor="middle" '
+                f'font-size="11" fill="#fff">{escape(f"{label} {value}")}</text>'
+            )
         x += w
     out.append("</svg>")
     return "".join(out)

@@ -92,7 +92,7 @@ class _StepCollector(Treeprocessor):
             text = _own_text(element, blocks)
             task = _TASK_RE.match(text)
             if task:
-                text = text[task.end():]
+                text = text[task.end() :]
             elif parent is None or parent.tag != "ol":
                 continue
             if self.md.htmlStash.rawHtmlBlocks:
@@ -109,8 +109,14 @@ class _StepCollector(Treeprocessor):
                     depth += 1
                 node = parents.get(node)
             self.sink.append(
-                Step(len(self.sink) + 1, text[:MAX_STEP_CHARS], section,
-                     "task" if task else "ordered", max(depth - 1, 0), tuple(blocks))
+                Step(
+                    len(self.sink) + 1,
+                    text[:MAX_STEP_CHARS],
+                    section,
+                    "task" if task else "ordered",
+                    max(depth - 1, 0),
+                    tuple(blocks),
+                )
             )
 
 
@@ -185,7 +191,14 @@ def checklist_steps(body: str) -> list[Step]:
         return []
     collector = ChecklistExtension()
     markdown.markdown(
-        body, extensions=["sane_lists", "pymdownx.superfences", collector],
-        extension_configs={"pymdownx.superfences": {"custom_fences": [
-            {"name": "*", "class": "kbcode", "format": collector.fence_format}]}})
+        body,
+        extensions=["sane_lists", "pymdownx.superfences", collector],
+        extension_configs={
+            "pymdownx.superfences": {
+                "custom_fences": [
+                    {"name": "*", "class": "kbcode", "format": collector.fence_format}
+                ]
+            }
+        },
+    )
     return list(collector.steps)

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from kbapp.documents.model import Document
+from kbapp.errors import KbError
+from kbapp.events import Event
 from kbapp.lifecycle.activity import (
     ActivityStore,
     Incident,
@@ -29,16 +32,20 @@ from kbapp.lifecycle.activity import (
     utc_now,
 )
 from kbapp.lifecycle.checklist import Step, checklist_steps
-from kbapp.documents.model import Document
-from kbapp.errors import KbError
-from kbapp.events import Event
 from kbapp.workspace import Workspace
 
 _TICKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._#/:-]{0,63}$")
 
 # Timeline entry kinds, in the words the timeline shows.
 START, END, TICK, UNTICK, NOTE, VERDICT, SEARCH, OPEN = (
-    "start", "end", "tick", "untick", "note", "verdict", "search", "open",
+    "start",
+    "end",
+    "tick",
+    "untick",
+    "note",
+    "verdict",
+    "search",
+    "open",
 )
 #: Recorded when the user says an ended incident needs no capture (not on the timeline).
 DISMISS = "dismiss-capture"
@@ -48,9 +55,7 @@ def normalise_ticket(ticket: str) -> str:
     """``inc-20417 `` -> ``INC-20417``; refuses what cannot be a ticket id."""
     value = ticket.strip()
     if not value or not _TICKET_RE.match(value):
-        raise KbError(
-            f"{ticket!r} is not a ticket id; give the incident's ticket, like INC-20417"
-        )
+        raise KbError(f"{ticket!r} is not a ticket id; give the incident's ticket, like INC-20417")
     return value.upper() if re.match(r"^[A-Za-z]+-\d+$", value) else value
 
 
@@ -164,9 +169,7 @@ class Incidents:
         if running is not None:
             if running.ticket == ticket:
                 return running  # pressing Ctrl+I twice resumes, it does not restart
-            raise KbError(
-                f"{running.ticket} is still running; end it first ('kbapp incident end')"
-            )
+            raise KbError(f"{running.ticket} is still running; end it first ('kbapp incident end')")
         now = now or utc_now()
         incident = Incident(
             ticket=ticket,
@@ -178,8 +181,9 @@ class Incidents:
         with self.store.session() as session:
             session.add(incident)
             session.flush()
-            session.add(IncidentEvent(incident_id=incident.id, at=now, kind=START,
-                                      text=incident.title))
+            session.add(
+                IncidentEvent(incident_id=incident.id, at=now, kind=START, text=incident.title)
+            )
             session.commit()
         self._changed(incident)
         return incident
@@ -192,8 +196,9 @@ class Incidents:
             assert row is not None
             row.ended_at = max(now, row.started_at)
             row.summary = summary.strip()
-            session.add(IncidentEvent(incident_id=row.id, at=row.ended_at, kind=END,
-                                      text=row.summary))
+            session.add(
+                IncidentEvent(incident_id=row.id, at=row.ended_at, kind=END, text=row.summary)
+            )
             session.commit()
             incident = row
         self._changed(incident)
@@ -219,24 +224,37 @@ class Incidents:
         if not 1 <= number <= len(steps):
             raise KbError(
                 f"{doc.title} has {len(steps)} steps; there is no step {number}"
-                if steps else f"{doc.title} has no numbered steps or task items to tick"
+                if steps
+                else f"{doc.title} has no numbered steps or task items to tick"
             )
         chosen = steps[number - 1]
-        return self._event(TICK if done else UNTICK, doc=doc, step=number,
-                           step_text=chosen.text, now=now)
+        return self._event(
+            TICK if done else UNTICK, doc=doc, step=number, step_text=chosen.text, now=now
+        )
 
-    def verdict(self, doc_id: str, title: str, verdict: str, *, incident: Incident | None = None,
-                now: dt.datetime | None = None) -> IncidentEvent:
+    def verdict(
+        self,
+        doc_id: str,
+        title: str,
+        verdict: str,
+        *,
+        incident: Incident | None = None,
+        now: dt.datetime | None = None,
+    ) -> IncidentEvent:
         if verdict not in ("right", "needs-fix"):
             raise ValueError(verdict)
-        return self._event(VERDICT, text=verdict, doc_id=doc_id, doc_title=title,
-                           incident=incident, now=now)
+        return self._event(
+            VERDICT, text=verdict, doc_id=doc_id, doc_title=title, incident=incident, now=now
+        )
 
-    def record_search(self, query: str, hits: int, *, now: dt.datetime | None = None) -> Search | None:
+    def record_search(
+        self, query: str, hits: int, *, now: dt.datetime | None = None
+    ) -> Search | None:
         """Record a search (with the running incident, if any)."""
         active = self.active()
-        search = self.store.record_search(query, hits, incident_id=active.id if active else None,
-                                          at=now)
+        search = self.store.record_search(
+            query, hits, incident_id=active.id if active else None, at=now
+        )
         if active is not None and search is not None:
             self._changed(active)
         return search
@@ -244,9 +262,14 @@ class Incidents:
     def record_open(self, doc: Document, *, now: dt.datetime | None = None) -> Open:
         """Record that a document was opened (with the running incident, if any)."""
         active = self.active()
-        opened = self.store.record_open(doc.id, path=doc.path, title=doc.title,
-                                        doc_type=doc.type, incident_id=active.id if active else None,
-                                        at=now)
+        opened = self.store.record_open(
+            doc.id,
+            path=doc.path,
+            title=doc.title,
+            doc_type=doc.type,
+            incident_id=active.id if active else None,
+            at=now,
+        )
         if active is not None:
             self._changed(active)
         return opened
@@ -267,8 +290,11 @@ class Incidents:
             dismissed = select(IncidentEvent.incident_id).where(IncidentEvent.kind == DISMISS)
             return session.scalars(
                 select(Incident)
-                .where(Incident.ended_at.is_not(None), Incident.captured_doc == "",
-                       Incident.id.not_in(dismissed))
+                .where(
+                    Incident.ended_at.is_not(None),
+                    Incident.captured_doc == "",
+                    Incident.id.not_in(dismissed),
+                )
                 .order_by(Incident.ended_at.desc(), Incident.id.desc())
             ).first()
 
@@ -282,13 +308,23 @@ class Incidents:
         """Timeline and runbooks used of ``incident`` (default: the running one)."""
         incident = incident or self.get()
         with self.store.session() as session:
-            events = list(session.scalars(
-                select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
-                .order_by(IncidentEvent.at, IncidentEvent.id)))
-            searches = list(session.scalars(
-                select(Search).where(Search.incident_id == incident.id).order_by(Search.at)))
-            opens = list(session.scalars(
-                select(Open).where(Open.incident_id == incident.id).order_by(Open.at)))
+            events = list(
+                session.scalars(
+                    select(IncidentEvent)
+                    .where(IncidentEvent.incident_id == incident.id)
+                    .order_by(IncidentEvent.at, IncidentEvent.id)
+                )
+            )
+            searches = list(
+                session.scalars(
+                    select(Search).where(Search.incident_id == incident.id).order_by(Search.at)
+                )
+            )
+            opens = list(
+                session.scalars(
+                    select(Open).where(Open.incident_id == incident.id).order_by(Open.at)
+                )
+            )
         timeline: list[TimelineEntry] = []
         uses: dict[str, RunbookUse] = {}
 
@@ -302,8 +338,9 @@ class Incidents:
             item.path, item.doc_type = opened.path, opened.type
             item.opens += 1
             item.first_opened = item.first_opened or opened.at
-            timeline.append(TimelineEntry(opened.at, OPEN, opened.title, opened.doc_id,
-                                          opened.title))
+            timeline.append(
+                TimelineEntry(opened.at, OPEN, opened.title, opened.doc_id, opened.title)
+            )
         for search in searches:
             timeline.append(TimelineEntry(search.at, SEARCH, search.query, hits=search.hits))
         for ev in events:
@@ -313,8 +350,9 @@ class Incidents:
                     item.ticked[ev.step or 0] = (ev.step_text, ev.at)
                 else:
                     item.ticked.pop(ev.step or 0, None)
-                timeline.append(TimelineEntry(ev.at, ev.kind, ev.step_text, ev.doc_id,
-                                              ev.doc_title, ev.step))
+                timeline.append(
+                    TimelineEntry(ev.at, ev.kind, ev.step_text, ev.doc_id, ev.doc_title, ev.step)
+                )
             elif ev.kind == DISMISS:
                 continue
             elif ev.kind == VERDICT:
@@ -324,7 +362,7 @@ class Incidents:
                 timeline.append(TimelineEntry(ev.at, ev.kind, ev.text))
         order = {START: 0, OPEN: 1, SEARCH: 1, TICK: 2, UNTICK: 2, NOTE: 2, VERDICT: 3, END: 4}
         timeline.sort(key=lambda e: (e.at, order.get(e.kind, 2)))
-        runbooks = sorted(uses.values(), key=lambda u: (u.first_opened or incident.started_at))
+        runbooks = sorted(uses.values(), key=lambda u: u.first_opened or incident.started_at)
         return Session(incident, timeline, runbooks)
 
     # ------------------------------------------------------------------ helpers
@@ -346,8 +384,14 @@ class Incidents:
         if doc is not None:
             doc_id, doc_title = doc.id, doc.title
         record = IncidentEvent(
-            incident_id=incident.id, at=now or utc_now(), kind=kind, doc_id=doc_id,
-            doc_title=doc_title, step=step, step_text=step_text, text=text,
+            incident_id=incident.id,
+            at=now or utc_now(),
+            kind=kind,
+            doc_id=doc_id,
+            doc_title=doc_title,
+            step=step,
+            step_text=step_text,
+            text=text,
         )
         self.store.add(record, "incident")
         self._changed(incident)

@@ -24,10 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from kbapp.cosourcing import handover as handover_module
-from kbapp.lifecycle.activity import activity_for
-from kbapp.documents.model import STATUSES
 from kbapp.documents.lint import Problem, lint_workspace
-from kbapp.lifecycle.review import REVIEWED_STATUSES, ReviewItem, ReviewState, review_queue, review_state_of
+from kbapp.documents.model import STATUSES
+from kbapp.lifecycle.activity import activity_for
+from kbapp.lifecycle.review import (
+    REVIEWED_STATUSES,
+    ReviewItem,
+    ReviewState,
+    review_queue,
+    review_state_of,
+)
 from kbapp.lifecycle.trends import Trends, trends
 from kbapp.workspace import Workspace
 
@@ -161,8 +167,11 @@ class HealthReport:
         data = asdict(self)
         data["review_items"] = [item.to_dict() for item in self.review_items]
         data["broken_links"] = [p.to_dict() for p in self.broken_links]
-        data["trends"] = {"months": self.trends.months, "orgs": self.trends.orgs,
-                          "rows": self.trends.rows()}
+        data["trends"] = {
+            "months": self.trends.months,
+            "orgs": self.trends.orgs,
+            "rows": self.trends.rows(),
+        }
         return _plain(data)
 
 
@@ -192,7 +201,7 @@ def build_report(
     ``period_days`` days."""
     today = today or dt.date.today()
     since = today - dt.timedelta(days=period_days)
-    since_time = dt.datetime.combine(since, dt.time(), tzinfo=dt.timezone.utc)
+    since_time = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
     config = workspace.config
     lint = lint_workspace(workspace)  # refreshes the catalog first
     entries = workspace.catalog.all()
@@ -208,15 +217,17 @@ def build_report(
         org_row = by_org.setdefault(entry.owner_org or NO_ORG, {})
         org_row[status] = org_row.get(status, 0) + 1
 
-    review_by_org: dict[str, dict[str, int]] = {org: {s.value: 0 for s in REVIEW_STATES}
-                                               for org in orgs}
+    review_by_org: dict[str, dict[str, int]] = {
+        org: {s.value: 0 for s in REVIEW_STATES} for org in orgs
+    }
     review_by_owner: dict[str, dict[str, int]] = {}
     for entry in usable:
         if entry.status not in REVIEWED_STATUSES:
             continue
         state = review_state_of(entry, config, today).state.value
-        org_row = review_by_org.setdefault(entry.owner_org or NO_ORG,
-                                           {s.value: 0 for s in REVIEW_STATES})
+        org_row = review_by_org.setdefault(
+            entry.owner_org or NO_ORG, {s.value: 0 for s in REVIEW_STATES}
+        )
         org_row[state] += 1
         for owner in entry.owners or [NO_OWNER]:
             owner_row = review_by_owner.setdefault(owner, {s.value: 0 for s in REVIEW_STATES})
@@ -252,7 +263,8 @@ def build_report(
     for item in store.feedback(since=since_time):
         if item.comment:
             comments.setdefault(item.doc_id, []).append(
-                ("+ " if item.helpful else "− ") + item.comment)
+                ("+ " if item.helpful else "− ") + item.comment
+            )
     feedback = []
     for doc_id, (yes, no) in feedback_counts.items():
         known = by_id.get(doc_id)
@@ -260,23 +272,35 @@ def build_report(
         feedback.append(FeedbackRow(ref, yes, no, tuple(comments.get(doc_id, []))))
     feedback.sort(key=lambda row: (-row.not_helpful, -row.helpful, row.doc.title.casefold()))
 
-    sessions = [SessionRow(i.ticket, i.title, i.started_at, i.ended_at, i.captured_doc)
-                for i in store.incidents(since_time)]
+    sessions = [
+        SessionRow(i.ticket, i.title, i.started_at, i.ended_at, i.captured_doc)
+        for i in store.incidents(since_time)
+    ]
     gaps = [GapRow(q, n, last) for q, n, last in store.content_gaps(since_time)]
 
     handovers = []
     for ongoing in handover_module.handovers(workspace):
         last = ongoing.last_activity()
         listed = workspace.catalog.get(ongoing.path)
-        handovers.append(HandoverRow(
-            doc=_ref(listed) if listed is not None else DocRef(ongoing.doc_id, ongoing.title,
-                                                               ongoing.path),
-            from_org=ongoing.from_org, to_org=ongoing.to_org, started=ongoing.started,
-            done=ongoing.progress[0], total=ongoing.progress[1], complete=ongoing.complete,
-            next_step=ongoing.next_step.label if ongoing.next_step and not ongoing.complete else "",
-            last_activity=last, idle_days=(today - last).days if last else None,
-            tickets=tuple(r.ticket for r in ongoing.records if r.ticket),
-        ))
+        handovers.append(
+            HandoverRow(
+                doc=_ref(listed)
+                if listed is not None
+                else DocRef(ongoing.doc_id, ongoing.title, ongoing.path),
+                from_org=ongoing.from_org,
+                to_org=ongoing.to_org,
+                started=ongoing.started,
+                done=ongoing.progress[0],
+                total=ongoing.progress[1],
+                complete=ongoing.complete,
+                next_step=ongoing.next_step.label
+                if ongoing.next_step and not ongoing.complete
+                else "",
+                last_activity=last,
+                idle_days=(today - last).days if last else None,
+                tickets=tuple(r.ticket for r in ongoing.records if r.ticket),
+            )
+        )
     linker = workspace.ticket_linker()
     shown = {t for row in captured for t in row.incidents} | {s.ticket for s in sessions}
     shown |= {t for row in handovers for t in row.tickets}
@@ -292,9 +316,12 @@ def build_report(
         by_type=dict(sorted(by_type.items())),
         by_org=by_org,
         review_by_org=review_by_org,
-        review_by_owner=dict(sorted(review_by_owner.items(),
-                                    key=lambda kv: (-kv[1]["overdue"], -kv[1]["never"],
-                                                    -kv[1]["due"], kv[0]))),
+        review_by_owner=dict(
+            sorted(
+                review_by_owner.items(),
+                key=lambda kv: (-kv[1]["overdue"], -kv[1]["never"], -kv[1]["due"], kv[0]),
+            )
+        ),
         review_items=review_items,
         without_owners=sorted(without_owners, key=lambda d: d.title.casefold()),
         lint_errors=len(lint.errors),
@@ -346,48 +373,144 @@ def csv_tables(report: HealthReport) -> dict[str, tuple[list[str], list[list[Any
     """file name -> (header, rows) of every table of the report."""
     states = [s.value for s in REVIEW_STATES]
     tables: dict[str, tuple[list[str], list[list[Any]]]] = {
-        "by_type.csv": (["type", *report.statuses, "total"], [
-            [t, *[row.get(s, 0) for s in report.statuses], sum(row.values())]
-            for t, row in report.by_type.items()]),
-        "by_organisation.csv": (["organisation", *report.statuses, "total"], [
-            [o, *[row.get(s, 0) for s in report.statuses], sum(row.values())]
-            for o, row in report.by_org.items()]),
-        "reviews_by_organisation.csv": (["organisation", *states], [
-            [o, *[row[s] for s in states]] for o, row in report.review_by_org.items()]),
-        "reviews_by_owner.csv": (["owner", *states], [
-            [o, *[row[s] for s in states]] for o, row in report.review_by_owner.items()]),
+        "by_type.csv": (
+            ["type", *report.statuses, "total"],
+            [
+                [t, *[row.get(s, 0) for s in report.statuses], sum(row.values())]
+                for t, row in report.by_type.items()
+            ],
+        ),
+        "by_organisation.csv": (
+            ["organisation", *report.statuses, "total"],
+            [
+                [o, *[row.get(s, 0) for s in report.statuses], sum(row.values())]
+                for o, row in report.by_org.items()
+            ],
+        ),
+        "reviews_by_organisation.csv": (
+            ["organisation", *states],
+            [[o, *[row[s] for s in states]] for o, row in report.review_by_org.items()],
+        ),
+        "reviews_by_owner.csv": (
+            ["owner", *states],
+            [[o, *[row[s] for s in states]] for o, row in report.review_by_owner.items()],
+        ),
         "review_queue.csv": (
-            ["id", "title", "type", "status", "organisation", "owners", "state", "due",
-             "days_left", "last_reviewed", "path"],
-            [[i.doc_id, i.title, i.type, i.status, i.owner_org, " ".join(i.owners),
-              i.state.value, i.info.due or "", "" if i.info.days_left is None else i.info.days_left,
-              i.info.last_reviewed or "", i.path] for i in report.review_items]),
-        "without_owners.csv": (["id", "title", "type", "status", "organisation", "path"], [
-            [d.doc_id, d.title, d.type, d.status, d.owner_org, d.path]
-            for d in report.without_owners]),
-        "broken_links.csv": (["path", "line", "message"], [
-            [p.path, p.line, p.message] for p in report.broken_links]),
-        "most_used.csv": (["id", "title", "type", "incidents", "opens", "helpful",
-                           "not_helpful", "path"], [
-            [u.doc.doc_id, u.doc.title, u.doc.type, u.incidents, u.opens, u.helpful,
-             u.not_helpful, u.doc.path] for u in report.most_used]),
-        "incidents_captured.csv": (["date", "id", "title", "organisation", "incidents", "path"], [
-            [c.date, c.doc.doc_id, c.doc.title, c.org, " ".join(c.incidents), c.doc.path]
-            for c in report.captured]),
-        "content_gaps.csv": (["query", "times", "last"], [
-            [g.query, g.times, g.last.isoformat(timespec="minutes")] for g in report.content_gaps]),
-        "feedback.csv": (["id", "title", "helpful", "not_helpful", "comments"], [
-            [f.doc.doc_id, f.doc.title, f.helpful, f.not_helpful, " | ".join(f.comments)]
-            for f in report.feedback]),
+            [
+                "id",
+                "title",
+                "type",
+                "status",
+                "organisation",
+                "owners",
+                "state",
+                "due",
+                "days_left",
+                "last_reviewed",
+                "path",
+            ],
+            [
+                [
+                    i.doc_id,
+                    i.title,
+                    i.type,
+                    i.status,
+                    i.owner_org,
+                    " ".join(i.owners),
+                    i.state.value,
+                    i.info.due or "",
+                    "" if i.info.days_left is None else i.info.days_left,
+                    i.info.last_reviewed or "",
+                    i.path,
+                ]
+                for i in report.review_items
+            ],
+        ),
+        "without_owners.csv": (
+            ["id", "title", "type", "status", "organisation", "path"],
+            [
+                [d.doc_id, d.title, d.type, d.status, d.owner_org, d.path]
+                for d in report.without_owners
+            ],
+        ),
+        "broken_links.csv": (
+            ["path", "line", "message"],
+            [[p.path, p.line, p.message] for p in report.broken_links],
+        ),
+        "most_used.csv": (
+            ["id", "title", "type", "incidents", "opens", "helpful", "not_helpful", "path"],
+            [
+                [
+                    u.doc.doc_id,
+                    u.doc.title,
+                    u.doc.type,
+                    u.incidents,
+                    u.opens,
+                    u.helpful,
+                    u.not_helpful,
+                    u.doc.path,
+                ]
+                for u in report.most_used
+            ],
+        ),
+        "incidents_captured.csv": (
+            ["date", "id", "title", "organisation", "incidents", "path"],
+            [
+                [c.date, c.doc.doc_id, c.doc.title, c.org, " ".join(c.incidents), c.doc.path]
+                for c in report.captured
+            ],
+        ),
+        "content_gaps.csv": (
+            ["query", "times", "last"],
+            [[g.query, g.times, g.last.isoformat(timespec="minutes")] for g in report.content_gaps],
+        ),
+        "feedback.csv": (
+            ["id", "title", "helpful", "not_helpful", "comments"],
+            [
+                [f.doc.doc_id, f.doc.title, f.helpful, f.not_helpful, " | ".join(f.comments)]
+                for f in report.feedback
+            ],
+        ),
         "handovers.csv": (
-            ["id", "title", "from", "to", "started", "done", "total", "next_step",
-             "last_activity", "idle_days", "tickets", "path"],
-            [[h.doc.doc_id, h.doc.title, h.from_org, h.to_org, h.started or "", h.done, h.total,
-              h.next_step, h.last_activity or "", "" if h.idle_days is None else h.idle_days,
-              " ".join(h.tickets), h.doc.path] for h in report.handovers]),
-        "trends.csv": (["month", "organisation", "created", "reviewed", "retired"], [
-            [r["month"], r["organisation"], r["created"], r["reviewed"], r["retired"]]
-            for r in report.trends.rows()]),
+            [
+                "id",
+                "title",
+                "from",
+                "to",
+                "started",
+                "done",
+                "total",
+                "next_step",
+                "last_activity",
+                "idle_days",
+                "tickets",
+                "path",
+            ],
+            [
+                [
+                    h.doc.doc_id,
+                    h.doc.title,
+                    h.from_org,
+                    h.to_org,
+                    h.started or "",
+                    h.done,
+                    h.total,
+                    h.next_step,
+                    h.last_activity or "",
+                    "" if h.idle_days is None else h.idle_days,
+                    " ".join(h.tickets),
+                    h.doc.path,
+                ]
+                for h in report.handovers
+            ],
+        ),
+        "trends.csv": (
+            ["month", "organisation", "created", "reviewed", "retired"],
+            [
+                [r["month"], r["organisation"], r["created"], r["reviewed"], r["retired"]]
+                for r in report.trends.rows()
+            ],
+        ),
     }
     return tables
 

@@ -21,8 +21,12 @@ if TYPE_CHECKING:
 #: Longest list the page prints in full; the CSV files hold every row.
 MAX_ROWS = 200
 STATE_COLOURS = {"overdue": "#C0392B", "due": "#E69F00", "never": "#7F8C8D", "ok": "#009E73"}
-STATE_LABELS = {"overdue": "Overdue", "due": "Due within 14 days", "never": "Never reviewed",
-                "ok": "Reviewed"}
+STATE_LABELS = {
+    "overdue": "Overdue",
+    "due": "Due within 14 days",
+    "never": "Never reviewed",
+    "ok": "Reviewed",
+}
 
 
 def _month_label(key: str) -> str:
@@ -34,17 +38,24 @@ def charts(report: HealthReport) -> dict[str, Markup]:
     out: dict[str, Markup] = {}
     for kind in KINDS:
         table = report.trends.table(kind)
-        out[kind] = Markup(grouped_bars(
-            f"Documents {kind} per month and organisation",
-            report.trends.months,
-            {org: [table[org][m] for m in report.trends.months] for org in report.trends.orgs},
-            category_labels=labels,
-        ))
+        out[kind] = Markup(
+            grouped_bars(
+                f"Documents {kind} per month and organisation",
+                report.trends.months,
+                {org: [table[org][m] for m in report.trends.months] for org in report.trends.orgs},
+                category_labels=labels,
+            )
+        )
     for org, row in report.review_by_org.items():
-        out[f"review:{org}"] = Markup(stacked_bar(
-            f"Review state of {org}'s documents",
-            [(STATE_LABELS[s], row[s], STATE_COLOURS[s]) for s in ("overdue", "due", "never", "ok")],
-        ))
+        out[f"review:{org}"] = Markup(
+            stacked_bar(
+                f"Review state of {org}'s documents",
+                [
+                    (STATE_LABELS[s], row[s], STATE_COLOURS[s])
+                    for s in ("overdue", "due", "never", "ok")
+                ],
+            )
+        )
     return out
 
 

@@ -161,7 +161,9 @@ class ReviewItem:
             "state": self.info.state.value,
             "due": self.info.due.isoformat() if self.info.due else None,
             "days_left": self.info.days_left,
-            "last_reviewed": self.info.last_reviewed.isoformat() if self.info.last_reviewed else None,
+            "last_reviewed": self.info.last_reviewed.isoformat()
+            if self.info.last_reviewed
+            else None,
             "interval_days": self.info.interval_days,
         }
 
@@ -209,7 +211,17 @@ def review_queue(
         if info.state is ReviewState.OK and not include_ok:
             if within_days is None or info.days_left is None or info.days_left > within_days:
                 continue
-        items.append(ReviewItem(entry.doc_id, entry.path, entry.title, entry.type, entry.status,
-                                entry.owner_org, owners, info))
+        items.append(
+            ReviewItem(
+                entry.doc_id,
+                entry.path,
+                entry.title,
+                entry.type,
+                entry.status,
+                entry.owner_org,
+                owners,
+                info,
+            )
+        )
     items.sort(key=queue_sort_key)
     return items

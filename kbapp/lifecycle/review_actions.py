@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from kbapp.catalog import Entry  # SQLAlchemy loads on first use, not at start-up
 
 
-
 @dataclass(frozen=True)
 class Commit:
     rev: str
@@ -83,13 +82,11 @@ def mark_reviewed(
     return workspace.save(doc, message=_commit_message("Review", doc, note))
 
 
-def needs_changes(
-    workspace: Workspace, ref: str, *, note: str
-) -> SaveResult:
+def needs_changes(workspace: Workspace, ref: str, *, note: str) -> SaveResult:
     """Move the document to ``in-review`` and commit ``Needs changes: <title>`` with the note
     saying what to change."""
     if not note.strip():
-        raise KbError("say what needs to change (--note \"...\")")
+        raise KbError('say what needs to change (--note "...")')
     doc = workspace.load(ref)
     if doc.status == "retired":
         raise KbError(f"{doc.title} is retired")
@@ -139,7 +136,7 @@ def retire(
     document, so whoever lands on it (in kbapp, on a git host or in an editor) sees why and
     what to read instead."""
     if not reason.strip():
-        raise KbError("say why it is retired (--reason \"...\")")
+        raise KbError('say why it is retired (--reason "...")')
     doc = workspace.load(ref)
     if doc.status == "retired":
         raise KbError(f"{doc.title} is already retired")
@@ -148,8 +145,9 @@ def retire(
     if replaced_by:
         successor = workspace.entry(replaced_by)
         instead = f" Use [[{successor.doc_id}]] instead."
-    notice = (f"> [!WARNING]\n> Retired on {today.isoformat()}: {' '.join(reason.split())}"
-              f"{instead}\n")
+    notice = (
+        f"> [!WARNING]\n> Retired on {today.isoformat()}: {' '.join(reason.split())}{instead}\n"
+    )
     doc.body = _insert_after_title(doc.body, notice)
     doc.set("status", "retired")
     return workspace.save(doc, message=_commit_message("Retire", doc, reason))
@@ -160,7 +158,9 @@ def _insert_after_title(body: str, block: str) -> str:
     index = next((i for i, line in enumerate(lines) if line.startswith("# ")), None)
     if index is None:
         return block + "\n" + body
-    return "\n".join(lines[: index + 1] + ["", *block.rstrip("\n").split("\n")] + lines[index + 1:])
+    return "\n".join(
+        lines[: index + 1] + ["", *block.rstrip("\n").split("\n")] + lines[index + 1 :]
+    )
 
 
 # --------------------------------------------------------------------------- since the last review
@@ -173,8 +173,11 @@ def _commits(entries: list[LogEntry]) -> list[Commit]:
 def last_review_commit(workspace: Workspace, path: str) -> Commit | None:
     """The latest commit that changed the document's ``last_reviewed`` line (kbapp's
     ``Review:`` commits and a partner's hand edit alike), following renames."""
-    commits = _commits(workspace.git.log(paths=[path], follow=True, limit=1,
-                                         changed_line=r"^[[:space:]]*last_reviewed:"))
+    commits = _commits(
+        workspace.git.log(
+            paths=[path], follow=True, limit=1, changed_line=r"^[[:space:]]*last_reviewed:"
+        )
+    )
     return commits[0] if commits else None
 
 
@@ -187,7 +190,16 @@ def changes_since_review(workspace: Workspace, ref: str) -> ReviewChanges:
     since = _commits(workspace.git.log(f"{reviewed.rev}..HEAD", paths=[path], follow=True))
     old_path = reviewed.path or path
     diff = workspace.git.run(
-        "-c", "core.quotepath=off", "diff", "--no-color", "-M", reviewed.rev, "--",
-        old_path, path, check=False, strip=False,
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "--no-color",
+        "-M",
+        reviewed.rev,
+        "--",
+        old_path,
+        path,
+        check=False,
+        strip=False,
     ).stdout
     return ReviewChanges(path, reviewed, since, diff)

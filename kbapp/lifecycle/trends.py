@@ -49,7 +49,8 @@ class Trends:
 
     def count(self, kind: str, month: str | None = None, org: str | None = None) -> int:
         return sum(
-            1 for e in self.events
+            1
+            for e in self.events
             if e.kind == kind
             and (month is None or e.date.strftime("%Y-%m") == month)
             and (org is None or e.org == org)
@@ -66,8 +67,13 @@ class Trends:
         tables = {kind: self.table(kind) for kind in KINDS}
         for month in self.months:
             for org in self.orgs:
-                out.append({"month": month, "organisation": org,
-                            **{kind: tables[kind][org][month] for kind in KINDS}})
+                out.append(
+                    {
+                        "month": month,
+                        "organisation": org,
+                        **{kind: tables[kind][org][month] for kind in KINDS},
+                    }
+                )
         return out
 
 
@@ -104,11 +110,22 @@ def trends(workspace: Workspace, *, today: dt.date | None = None, months: int = 
     first = dt.date.fromisoformat(keys[0] + "-01")
     config = workspace.config
     result = workspace.git.run(
-        "-c", "core.quotepath=off", "log", "--no-merges", "-M", "--no-color",
-        "--no-ext-diff", f"--since={first.isoformat()}T00:00:00",
+        "-c",
+        "core.quotepath=off",
+        "log",
+        "--no-merges",
+        "-M",
+        "--no-color",
+        "--no-ext-diff",
+        f"--since={first.isoformat()}T00:00:00",
         f"--format={_SEP}%H{_SEP}%aI{_SEP}%ae{_SEP}%(trailers:key=KB-Org,valueonly,separator=%x2C)",
-        "-p", "-U0", "--diff-filter=AMDR", "--", "*.md",
-        check=False, strip=False,
+        "-p",
+        "-U0",
+        "--diff-filter=AMDR",
+        "--",
+        "*.md",
+        check=False,
+        strip=False,
     )
     events: list[HistoryEvent] = []
     rev, date, org = "", today, UNKNOWN_ORG
@@ -118,8 +135,12 @@ def trends(workspace: Workspace, *, today: dt.date | None = None, months: int = 
     retired_added = retired_removed = False
 
     def document(p: str) -> bool:
-        return p.endswith(".md") and not p.startswith(".") and "/." not in p \
+        return (
+            p.endswith(".md")
+            and not p.startswith(".")
+            and "/." not in p
             and not config.is_excluded(p)
+        )
 
     def flush() -> None:
         nonlocal added_reviews, removed_reviews, retired_added, retired_removed

@@ -7,7 +7,7 @@ step with the files, :mod:`kbapp.search.analysis` for what a word becomes, and
 """
 
 from kbapp.search.index import SearchIndex
-from kbapp.search.results import IndexState, SearchHit, SearchResponse
 from kbapp.search.multi import search_all
+from kbapp.search.results import IndexState, SearchHit, SearchResponse
 
 __all__ = ["IndexState", "SearchHit", "SearchIndex", "SearchResponse", "search_all"]

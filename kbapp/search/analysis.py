@@ -37,20 +37,114 @@ _CAMEL_PART_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _CAMEL_RE = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
 
 STOP_WORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "if", "in", "into", "is", "it", "its", "of", "on", "or", "that", "the", "then", "there", "these", "this", "to", "was", "were", "will", "with"]
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "then",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "were",
+        "will",
+        "with",
+    ]
 )
 
 #: Words of a sentence typed as a query ("my drives disappear when I open ...") that say
 #: nothing about the problem: in a query of three words or more a document need not have
 #: them (they still count for the words' order). Documents are indexed with them.
 QUERY_NOISE = frozenset(
-    ["i", "me", "my", "we", "our", "you", "your", "he", "she", "they", "them", "their",
-     "when", "whenever", "what", "why", "how", "which", "who", "where", "after", "before",
-     "do", "does", "did", "doing", "get", "gets", "got", "getting", "keep", "keeps",
-     "need", "needs", "want", "wants", "some", "any", "just", "also", "still", "very",
-     "really", "so", "but", "can", "could", "would", "should", "may", "might", "again",
-     "every", "each", "about", "because", "while", "help", "please", "t", "s", "d", "ve",
-     "ll", "re", "m"]
+    [
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "he",
+        "she",
+        "they",
+        "them",
+        "their",
+        "when",
+        "whenever",
+        "what",
+        "why",
+        "how",
+        "which",
+        "who",
+        "where",
+        "after",
+        "before",
+        "do",
+        "does",
+        "did",
+        "doing",
+        "get",
+        "gets",
+        "got",
+        "getting",
+        "keep",
+        "keeps",
+        "need",
+        "needs",
+        "want",
+        "wants",
+        "some",
+        "any",
+        "just",
+        "also",
+        "still",
+        "very",
+        "really",
+        "so",
+        "but",
+        "can",
+        "could",
+        "would",
+        "should",
+        "may",
+        "might",
+        "again",
+        "every",
+        "each",
+        "about",
+        "because",
+        "while",
+        "help",
+        "please",
+        "t",
+        "s",
+        "d",
+        "ve",
+        "ll",
+        "re",
+        "m",
+    ]
 )
 
 _stems: dict[str, str] = {}
@@ -73,7 +167,9 @@ _KB_WORD_RE = re.compile(r"kb(\d{4,8})|q(\d{6})")
 _KB_FILLERS = frozenset(["number", "article", "no", "id", "nr"])
 
 
-_KB_DECLARED_RE = re.compile(r"\bKB (?:article )?(?:number|ID|no\.?):[ \t]*(\d{4,8})\b", re.IGNORECASE)
+_KB_DECLARED_RE = re.compile(
+    r"\bKB (?:article )?(?:number|ID|no\.?):[ \t]*(\d{4,8})\b", re.IGNORECASE
+)
 
 
 def declared_kb_numbers(text: str) -> list[str]:
@@ -218,7 +314,10 @@ def index_terms(text: str) -> dict[str, list[int]]:
             else:
                 found_kb = _KB_WORD_RE.fullmatch(lower)
                 if found_kb:
-                    items = ((kb_term((found_kb.group(1) or found_kb.group(2))), 0), ((found_kb.group(1) or found_kb.group(2)), 0))
+                    items = (
+                        (kb_term((found_kb.group(1) or found_kb.group(2))), 0),
+                        ((found_kb.group(1) or found_kb.group(2)), 0),
+                    )
         if not width:
             continue
         for term, offset in items:
@@ -253,7 +352,7 @@ def word_terms(word: str) -> list[str]:
         return []
     found_kb = _KB_WORD_RE.fullmatch(lower)
     if found_kb:
-        return [kb_term((found_kb.group(1) or found_kb.group(2)))]
+        return [kb_term(found_kb.group(1) or found_kb.group(2))]
     if _HEX_RE.fullmatch(word):
         return [hex_terms(lower)[-1]]
     return [stem(lower)]

@@ -36,7 +36,10 @@ PROGRESS_EVERY = 25
 
 
 def build_segment(
-    index_dir: str, root: str, paths: list[str], limitmb: int,
+    index_dir: str,
+    root: str,
+    paths: list[str],
+    limitmb: int,
     report: Callable[[int], None] | None = None,
 ) -> tuple[Any, dict[str, str], list[str]]:
     """Index ``paths`` into a new segment of the index at ``index_dir``.
@@ -72,16 +75,31 @@ def parallel_build(
     done_counts = [0] * len(shares)
     lock = threading.Lock()
     package_parent = str(Path(__file__).resolve().parent.parent.parent)
-    env = {**os.environ, "PYTHONPATH": package_parent + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": package_parent + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     try:
         procs = []
         for number, share in enumerate(shares):
             listing = scratch / f"share-{number}.txt"
             listing.write_text("\n".join(share), encoding="utf-8")
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "kbapp.search.build", str(index_dir), root, str(listing)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-            ))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "kbapp.search.build",
+                        str(index_dir),
+                        root,
+                        str(listing),
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=env,
+                )
+            )
 
         def follow(number: int, proc: subprocess.Popen[str]) -> None:
             assert proc.stdout is not None
@@ -93,7 +111,9 @@ def parallel_build(
                     if progress:
                         progress(min(done, len(paths) - 1), len(paths))
 
-        readers = [threading.Thread(target=follow, args=(n, p), daemon=True) for n, p in enumerate(procs)]
+        readers = [
+            threading.Thread(target=follow, args=(n, p), daemon=True) for n, p in enumerate(procs)
+        ]
         for reader in readers:
             reader.start()
         errors = []

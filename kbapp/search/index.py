@@ -171,8 +171,12 @@ class SearchIndex:
         except IndexUnusable as exc:
             log.info("search index at %s: %s; it will be rebuilt", self.directory, exc)
             self._needs_rebuild = True
-            self._set_state(ready=False, indexing=False, percent=0,
-                            message=f"The search index {exc}; it will be rebuilt.")
+            self._set_state(
+                ready=False,
+                indexing=False,
+                percent=0,
+                message=f"The search index {exc}; it will be rebuilt.",
+            )
             return
         with self._searcher_lock:
             self._ix = ix
@@ -252,7 +256,9 @@ class SearchIndex:
         files = {
             entry.name: entry.stat().st_size
             for entry in os.scandir(directory)
-            if entry.is_file() and not entry.name.endswith(".lock") and not entry.name.startswith("kbapp-")
+            if entry.is_file()
+            and not entry.name.endswith(".lock")
+            and not entry.name.startswith("kbapp-")
         }
         data = json.dumps({"files": files}, sort_keys=True).encode()
         tmp = directory / (MANIFEST_FILE + ".tmp")
@@ -331,14 +337,16 @@ class SearchIndex:
         indexing = percent is not None
         parsed = parse_query(query or "")
         if parsed.empty or self._closed:
-            return SearchResponse(indexing=indexing, elapsed_ms=_ms(started),
-                                  indexing_percent=percent)
+            return SearchResponse(
+                indexing=indexing, elapsed_ms=_ms(started), indexing_percent=percent
+            )
         try:
             with self._searcher_lock:
                 runner = self._current_runner()
                 if runner is None:
-                    return SearchResponse(indexing=True, elapsed_ms=_ms(started),
-                                          indexing_percent=percent or 0)
+                    return SearchResponse(
+                        indexing=True, elapsed_ms=_ms(started), indexing_percent=percent or 0
+                    )
                 outcome = runner.run(query, parsed, max(1, limit))
                 counts = runner.facets(outcome.hit_docs) if facets else {}
                 stored = [runner.searcher.stored_fields(d) for d, _ in outcome.ranked]
@@ -349,8 +357,9 @@ class SearchIndex:
             self._set_state(ready=False, message="The search index is damaged; rebuilding it.")
             return SearchResponse(indexing=True, elapsed_ms=_ms(started), indexing_percent=0)
         hits = self._hits(outcome, stored, texts)
-        return SearchResponse(hits, outcome.total, counts, outcome.suggestion, _ms(started),
-                              indexing, percent)
+        return SearchResponse(
+            hits, outcome.total, counts, outcome.suggestion, _ms(started), indexing, percent
+        )
 
     def indexing_percent(self) -> int | None:
         """How far an index build is (this process's or another's), None when none runs."""
@@ -364,8 +373,10 @@ class SearchIndex:
         """How far another process's build is, from what it writes (None: no build)."""
         try:
             found = json.loads(
-                self.directory.with_name(self.directory.name + "." + BUILDING_FILE)
-                .read_text(encoding="utf-8"))
+                self.directory.with_name(self.directory.name + "." + BUILDING_FILE).read_text(
+                    encoding="utf-8"
+                )
+            )
             return int(found["percent"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -378,13 +389,17 @@ class SearchIndex:
         column = self._snippet_column
         if column is None or column[0] is not runner:
             reader = runner.reader
-            found = reader.column_reader(SNIPPET_FIELD) if reader.has_column(SNIPPET_FIELD) else None
+            found = (
+                reader.column_reader(SNIPPET_FIELD) if reader.has_column(SNIPPET_FIELD) else None
+            )
             column = self._snippet_column = (runner, found)
         if column[1] is None:
             return [""] * len(docnums)
         return [bytes(column[1][d]).decode("utf-8", "replace") for d in docnums]
 
-    def _hits(self, outcome: Any, stored: list[dict[str, Any]], texts: list[str]) -> list[SearchHit]:
+    def _hits(
+        self, outcome: Any, stored: list[dict[str, Any]], texts: list[str]
+    ) -> list[SearchHit]:
         highlighter = Highlighter(outcome.highlight_terms, outcome.highlight_prefix)
         hits = []
         config = self.ws.config

@@ -22,8 +22,9 @@ def search_all(
     user typed (each index answers for itself)."""
     started = time.perf_counter()
     answers = [index.search(query, limit, snippets=snippets) for index in indexes]
-    hits = sorted((hit for answer in answers for hit in answer.hits),
-                  key=lambda hit: hit.score, reverse=True)[:limit]
+    hits = sorted(
+        (hit for answer in answers for hit in answer.hits), key=lambda hit: hit.score, reverse=True
+    )[:limit]
     facets: dict[str, Counter[str]] = {}
     for answer in answers:
         for name, values in answer.facets.items():
@@ -37,6 +38,8 @@ def search_all(
         suggestion=next((a.suggestion for a in answers if a.suggestion), None),
         elapsed_ms=(time.perf_counter() - started) * 1000,
         indexing=any(answer.indexing for answer in answers),
-        indexing_percent=min((a.indexing_percent for a in answers
-                              if a.indexing and a.indexing_percent is not None), default=None),
+        indexing_percent=min(
+            (a.indexing_percent for a in answers if a.indexing and a.indexing_percent is not None),
+            default=None,
+        ),
     )

@@ -9,7 +9,6 @@ the writer only files postings. Change the schema or the analysis → bump
 from __future__ import annotations
 
 import dataclasses
-import re
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -76,7 +75,6 @@ FACET_FIELDS = {"type": "type", "owner_org": "owner_org", "tags": "tag", "system
 PREFIX_MIN, PREFIX_MAX = 2, 16
 #: Front matter keys whose text is searched with the headings (a document's summary).
 SUMMARY_KEYS = ("description", "summary")
-
 
 
 #: Posting storage: no zlib on blocks (most blocks hold a handful of postings and
@@ -243,10 +241,12 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
         SEQUENCE_FIELD: FIELD_BREAK.join(sequences).encode("utf-8"),
         PAIRS_FIELD: array("I", sorted(pairs)).tobytes(),
         SNIPPET_FIELD: readable_text(doc.body, title).encode("utf-8"),
-        "prefix": prefixes([
-            (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),
-            (" ".join([*doc.tags, *doc.systems, *top_headings]), 2.0),
-        ]),
+        "prefix": prefixes(
+            [
+                (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),
+                (" ".join([*doc.tags, *doc.systems, *top_headings]), 2.0),
+            ]
+        ),
         "review": (
             last.isoformat() if last else None,
             doc.review_interval_days,

@@ -281,7 +281,7 @@ def _field_lengths(reader: Any, fieldname: str, size: int) -> list[int]:
         raw = column._dbfile.get(column._basepos, column._count)
         lengths = [_BYTE_LENGTH[b] for b in raw]
         return lengths + [0] * (size - len(lengths))
-    except Exception:  # another codec: one document at a time
+    except Exception:  # noqa: BLE001 - another codec: one document at a time
         return [reader.doc_field_length(d, fieldname) or 0 for d in range(size)]
 
 
@@ -317,8 +317,7 @@ class DocTable:
             merged: dict[str, list[int]] = {}
             for _reader, offset, table in self.leaves:
                 for value, ids in table.members[name].items():
-                    merged.setdefault(value, []).extend(
-                        map(offset.__add__, ids) if offset else ids)
+                    merged.setdefault(value, []).extend(map(offset.__add__, ids) if offset else ids)
             found = self._facet_sets[name] = {v: frozenset(ids) for v, ids in merged.items()}
         return found
 
@@ -353,7 +352,9 @@ class DocTable:
         return out
 
     def _per_segment(
-        self, docnums: frozenset[int], fieldname: str,
+        self,
+        docnums: frozenset[int],
+        fieldname: str,
         check: Callable[[MappedColumn, Iterable[int]], list[int]],
     ) -> frozenset[int]:
         out: list[int] = []
@@ -381,7 +382,7 @@ class DocTable:
 def _segment_key(reader: Any) -> str:
     try:
         return str(reader.segment().segment_id())
-    except Exception:  # not a segment reader: do not cache
+    except Exception:  # noqa: BLE001 - not a segment reader: do not cache
         return f"id-{id(reader)}"
 
 
@@ -599,9 +600,7 @@ def builtin_synonyms() -> list[list[str]]:
     return _BUILTIN_SYNONYMS
 
 
-def synonym_groups(
-    synonyms: dict[str, list[str]], builtin: bool = True
-) -> dict[str, list[str]]:
+def synonym_groups(synonyms: dict[str, list[str]], builtin: bool = True) -> dict[str, list[str]]:
     """Synonyms both ways: k8s → kubernetes and kubernetes → k8s; the shipped groups (every
     member stands for every other) and then the knowledge base's own (``.kb/config.toml``)."""
     groups: dict[str, list[str]] = {}
@@ -673,7 +672,10 @@ class QueryRunner:
     # ------------------------------------------------------------------ planning
 
     def plan_word(
-        self, word: str, is_prefix: bool, synonyms: list[tuple[str, ...]] = ()  # type: ignore[assignment]
+        self,
+        word: str,
+        is_prefix: bool,
+        synonyms: list[tuple[str, ...]] = (),  # type: ignore[assignment]
     ) -> WordPlan | None:
         terms = word_terms(word)
         plan = WordPlan(word, words=[word])
@@ -685,7 +687,7 @@ class QueryRunner:
         lower = word.lower()
         for syn_terms in synonyms:
             plan.alternatives.append(Alternative(list(syn_terms), weight=SYNONYM_WEIGHT))
-        if is_prefix and PREFIX_MIN <= len(lower) and lower.isalnum():
+        if is_prefix and len(lower) >= PREFIX_MIN and lower.isalnum():
             # the index keeps prefixes of up to PREFIX_MAX letters
             plan.alternatives.append(Alternative([], prefix=lower[:PREFIX_MAX]))
         return plan if plan.alternatives else None
@@ -740,11 +742,13 @@ class QueryRunner:
             if found is not None and found[0] > 1:
                 # a phrase of the synonym table: one concept, its words together or a synonym
                 span, key = found
-                plan = WordPlan(" ".join(words[index : index + span]),
-                                words=words[index : index + span])
+                plan = WordPlan(
+                    " ".join(words[index : index + span]), words=words[index : index + span]
+                )
                 plan.alternatives.append(Alternative(list(key)))
-                plan.alternatives.extend(Alternative(list(alt), weight=SYNONYM_WEIGHT)
-                                         for alt in table.entries[key])
+                plan.alternatives.extend(
+                    Alternative(list(alt), weight=SYNONYM_WEIGHT) for alt in table.entries[key]
+                )
                 plans.append(plan)
                 index += span
                 continue
@@ -816,17 +820,31 @@ class QueryRunner:
             enough = frozenset(d for d in candidates if coverage[d] >= need)
             ranked = self._ranked(enough, specs, limit, None, coverage, words_counted, pairs)
             if len(ranked) < limit:
-                ranked += self._ranked(candidates - enough, specs, limit - len(ranked), None,
-                                       coverage, words_counted, pairs)
+                ranked += self._ranked(
+                    candidates - enough,
+                    specs,
+                    limit - len(ranked),
+                    None,
+                    coverage,
+                    words_counted,
+                    pairs,
+                )
             if PRF_TERMS and ranked:
                 extra = self._feedback(ranked, plans)
                 if extra:
-                    ranked = self._ranked(enough, specs + extra, limit, None, coverage,
-                                          words_counted, pairs)
+                    ranked = self._ranked(
+                        enough, specs + extra, limit, None, coverage, words_counted, pairs
+                    )
                     if len(ranked) < limit:
-                        ranked += self._ranked(candidates - enough, specs + extra,
-                                               limit - len(ranked), None, coverage,
-                                               words_counted, pairs)
+                        ranked += self._ranked(
+                            candidates - enough,
+                            specs + extra,
+                            limit - len(ranked),
+                            None,
+                            coverage,
+                            words_counted,
+                            pairs,
+                        )
             hit_docs, total = candidates, len(candidates)
         suggestion = None
         if suggestion_words:
@@ -869,7 +887,11 @@ class QueryRunner:
             final = {d: scores(d, 0.0) * factors[d] for d in sorted(docs)}
         if pairs:
             depth = max(PROXIMITY_DEPTH, limit)
-            best = heapq.nlargest(depth, final, key=final.__getitem__) if len(final) > depth else list(final)
+            best = (
+                heapq.nlargest(depth, final, key=final.__getitem__)
+                if len(final) > depth
+                else list(final)
+            )
             counts = self.table.pair_counts(best, pairs)
             size = len(pairs)
             # the longer the query, the more its word order says (a pasted message)
@@ -912,8 +934,11 @@ class QueryRunner:
         if not chosen:
             return []
         best = chosen[0][0]
-        return [(f, term, b * PRF_WEIGHT * value / best)
-                for value, term in chosen for f, b in TEXT_FIELDS.items()]
+        return [
+            (f, term, b * PRF_WEIGHT * value / best)
+            for value, term in chosen
+            for f, b in TEXT_FIELDS.items()
+        ]
 
     def _bm25(self, docs: frozenset[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
         """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs`` (the result may hold others

@@ -87,9 +87,7 @@ class Highlighter:
         # A stem of one or two letters ("i", "as") is looked for as a whole word only: found
         # inside words it made a candidate of every "i" of a long article (0.5 s a query).
         alternatives = [re.escape(s) if len(s) > 2 else rf"\b{re.escape(s)}\b" for s in stems]
-        self._pattern = (
-            re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
-        )
+        self._pattern = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
 
     def matches(self, text: str, limit: int = 40) -> list[tuple[int, int]]:
         """(start, end) of the first ``limit`` words in ``text`` that the terms match."""

@@ -34,9 +34,7 @@ def _mtime(path: str) -> int:
         return -1
 
 
-def take(
-    root: Path, files: Iterable[tuple[str, int, int]], began_ns: int
-) -> dict[str, object]:
+def take(root: Path, files: Iterable[tuple[str, int, int]], began_ns: int) -> dict[str, object]:
     """The stamp of ``files`` ((relative path, size, mtime_ns) as the catalog read them)
     under ``root``; ``began_ns``: when the catch-up that read them started."""
     base = str(root)
@@ -58,8 +56,13 @@ def take(
         folder_times[folder] = 0 if mtime >= began_ns else mtime
     settings = {name: _mtime(os.path.join(base, name)) for name in SETTING_FILES}
     # flat lists: JSON reads them twice as fast as a list per document
-    return {"paths": paths, "sizes": sizes, "mtimes": mtimes, "folders": folder_times,
-            "settings": settings}
+    return {
+        "paths": paths,
+        "sizes": sizes,
+        "mtimes": mtimes,
+        "folders": folder_times,
+        "settings": settings,
+    }
 
 
 def unchanged(root: Path, stamp: dict[str, object]) -> bool:

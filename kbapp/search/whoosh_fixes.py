@@ -68,8 +68,11 @@ class WhooshChanged(RuntimeError):
 
 def missing_private_names() -> list[str]:
     """The private names of :data:`PRIVATE_NAMES` that the installed Whoosh lacks."""
-    return [f"{getattr(owner, '__name__', owner)}.{name}"
-            for owner, name in PRIVATE_NAMES if not hasattr(owner, name)]
+    return [
+        f"{getattr(owner, '__name__', owner)}.{name}"
+        for owner, name in PRIVATE_NAMES
+        if not hasattr(owner, name)
+    ]
 
 
 _applied = False
@@ -107,7 +110,8 @@ def apply() -> None:
         if tuple(whoosh.__version__[:3]) != WHOOSH_VERSION:
             raise WhooshChanged(
                 f"kbapp's search needs whoosh-reloaded {'.'.join(map(str, WHOOSH_VERSION))}, "
-                f"not {whoosh.versionstring()}; reinstall kbapp to get it")
+                f"not {whoosh.versionstring()}; reinstall kbapp to get it"
+            )
         missing = missing_private_names()
         if missing:
             raise WhooshChanged("the installed Whoosh lacks " + ", ".join(missing))

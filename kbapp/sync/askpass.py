@@ -83,8 +83,10 @@ def program() -> str:
     wrapper = data_dir() / "bin" / "kbapp-askpass"
     # the folder holding the kbapp package, so that the module is found even uninstalled
     top = Path(__spec__.origin).resolve().parent.parent if __spec__ and __spec__.origin else ""
-    text = (f"#!/bin/sh\nPYTHONPATH='{top}'${{PYTHONPATH:+:$PYTHONPATH}}\nexport PYTHONPATH\n"
-            f"exec '{sys.executable}' -m kbapp.sync.askpass \"$@\"\n")
+    text = (
+        f"#!/bin/sh\nPYTHONPATH='{top}'${{PYTHONPATH:+:$PYTHONPATH}}\nexport PYTHONPATH\n"
+        f"exec '{sys.executable}' -m kbapp.sync.askpass \"$@\"\n"
+    )
     try:
         if not wrapper.is_file() or wrapper.read_text() != text:
             wrapper.parent.mkdir(parents=True, exist_ok=True)

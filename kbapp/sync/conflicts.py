@@ -68,11 +68,19 @@ class Conflict:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "path": self.path, "title": self.title, "fields": self.fields,
-            "summary": self.summary, "mine_deleted": self.mine_deleted,
-            "theirs_deleted": self.theirs_deleted, "their_author": self.their_author,
-            "their_org": self.their_org, "created": self.created, "ref": self.ref,
-            "mine": self.mine, "theirs": self.theirs, "base": self.base,
+            "path": self.path,
+            "title": self.title,
+            "fields": self.fields,
+            "summary": self.summary,
+            "mine_deleted": self.mine_deleted,
+            "theirs_deleted": self.theirs_deleted,
+            "their_author": self.their_author,
+            "their_org": self.their_org,
+            "created": self.created,
+            "ref": self.ref,
+            "mine": self.mine,
+            "theirs": self.theirs,
+            "base": self.base,
         }
 
 
@@ -97,14 +105,22 @@ def record(
     text = mine if mine is not None else theirs
     title = _title(path, text) if text is not None else path
     info = {
-        "path": path, "title": title, "fields": fields,
-        "mine_deleted": mine is None, "theirs_deleted": theirs is None,
-        "their_author": their_author, "their_org": their_org,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "path": path,
+        "title": title,
+        "fields": fields,
+        "mine_deleted": mine is None,
+        "theirs_deleted": theirs is None,
+        "their_author": their_author,
+        "their_org": their_org,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     entries = {"record.json": json.dumps(info, indent=2).encode("utf-8")}
-    for name, data in (("base", base), ("mine", mine), ("theirs", theirs),
-                       ("theirs-merged", theirs_merged)):
+    for name, data in (
+        ("base", base),
+        ("mine", mine),
+        ("theirs", theirs),
+        ("theirs-merged", theirs_merged),
+    ):
         if data is not None:
             entries[name] = data
     listing = "".join(
@@ -186,8 +202,9 @@ def resolve(ws: Workspace, path: str, *, text: str | None) -> SaveResult:
             full = ws.full_path(path)
             if full.exists():
                 full.unlink()
-            commit = ws.git.commit([path], f"Resolve: {conflict.title} (deleted)",
-                                   trailers=ws.trailers())
+            commit = ws.git.commit(
+                [path], f"Resolve: {conflict.title} (deleted)", trailers=ws.trailers()
+            )
             changes = ws.refresh_paths([path])
             result = SaveResult(path, commit, changes)
         else:

@@ -147,8 +147,15 @@ def git_identity(root: Path | None, name: str = "", email: str = "") -> GitIdent
 
     def git(*args: str) -> subprocess.CompletedProcess[str]:
         try:
-            return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True,
-                                  text=True, timeout=30, check=False)
+            return subprocess.run(
+                ["git", *args],
+                cwd=cwd,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
         except FileNotFoundError:
             raise SyncError("git is not installed or not on PATH") from None
 
@@ -156,11 +163,13 @@ def git_identity(root: Path | None, name: str = "", email: str = "") -> GitIdent
     match = _IDENT_RE.match(done.stdout.strip()) if done.returncode == 0 else None
     if match:
         return GitIdentity(match["name"], match["email"])
-    configured = {key: git("config", "--get", f"user.{key}").stdout.strip()
-                  for key in ("name", "email")}
+    configured = {
+        key: git("config", "--get", f"user.{key}").stdout.strip() for key in ("name", "email")
+    }
     problem = _first_error_line(done.stderr, ["var"]).removeprefix("git var: ")
-    return GitIdentity(name.strip() or configured["name"], email.strip() or configured["email"],
-                       problem)
+    return GitIdentity(
+        name.strip() or configured["name"], email.strip() or configured["email"], problem
+    )
 
 
 @dataclass(frozen=True)
@@ -321,13 +330,19 @@ class Git:
             if stdin is not None:
                 stdin.close()
         if _TRACE:
-            log.warning("git %s -> %s (%.0f ms)", " ".join(args), status,
-                        1000 * (time.perf_counter() - started))
+            log.warning(
+                "git %s -> %s (%.0f ms)",
+                " ".join(args),
+                status,
+                1000 * (time.perf_counter() - started),
+            )
         result = GitResult(int(status or 0), str(stdout), str(stderr))
         if check and result.status != 0:
             if write_failed_for_space(result.stderr, self.git_dir):
-                raise SyncError("The disk is full: git could not write; free some space and try "
-                                "again", details=result.stderr.strip())
+                raise SyncError(
+                    "The disk is full: git could not write; free some space and try again",
+                    details=result.stderr.strip(),
+                )
             raise SyncError(_first_error_line(result.stderr, args), details=result.stderr.strip())
         return result
 
@@ -391,8 +406,16 @@ class Git:
         files (``follow``: one file across renames), ``since`` anything ``--since`` takes,
         ``changed_line`` a regex of lines added or removed (``-G``). Renames are detected.
         An empty repository, or a revision git does not know, has no commits."""
-        args = ["-c", "core.quotepath=off", "log", "-M", "--name-status", "-z", "--no-color",
-                f"--format={_LOG_FORMAT}"]
+        args = [
+            "-c",
+            "core.quotepath=off",
+            "log",
+            "-M",
+            "--name-status",
+            "-z",
+            "--no-color",
+            f"--format={_LOG_FORMAT}",
+        ]
         if follow:
             args.append("--follow")
         if no_merges:
@@ -406,7 +429,6 @@ class Git:
         args += [*revisions, "--", *paths]
         return parse_log(self.run(*args, check=False, strip=False).stdout)
 
-
     def head(self) -> str | None:
         result = self.run("rev-parse", "--verify", "-q", "HEAD", check=False)
         return result.stdout if result.status == 0 else None
@@ -418,8 +440,16 @@ class Git:
     def list_files(self, pattern: str = "*.md") -> list[str]:
         """Tracked and untracked (not ignored) files matching ``pattern``, relative, with '/'."""
         out = self.run(
-            "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--others",
-            "--exclude-standard", "--", pattern, strip=False,
+            "-c",
+            "core.quotepath=off",
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "--",
+            pattern,
+            strip=False,
         ).stdout
         return sorted({p for p in out.split("\0") if p})
 
@@ -446,10 +476,18 @@ class Git:
             if present:
                 self.run("add", "-A", *_FROM_STDIN, input=_nul_list(present))
             if gone:
-                self.run("rm", "--cached", "-r", "-q", "--ignore-unmatch", *_FROM_STDIN,
-                         input=_nul_list(gone))
-            staged = self.run("diff", "--cached", "--name-only", "-z", "--no-renames",
-                              strip=False).stdout.split("\0")
+                self.run(
+                    "rm",
+                    "--cached",
+                    "-r",
+                    "-q",
+                    "--ignore-unmatch",
+                    *_FROM_STDIN,
+                    input=_nul_list(gone),
+                )
+            staged = self.run(
+                "diff", "--cached", "--name-only", "-z", "--no-renames", strip=False
+            ).stdout.split("\0")
             if paths:
                 exact = set(paths)
                 folders = tuple(p.rstrip("/") + "/" for p in paths if (self.root / p).is_dir())
@@ -479,8 +517,11 @@ class Git:
         gitpython = _gitpython()
         try:
             status, stdout, _ = self.repo.git.execute(
-                ["git", "cat-file", "blob", spec], with_extended_output=True,
-                with_exceptions=False, env=dict(_BASE_ENV), stdout_as_string=False,
+                ["git", "cat-file", "blob", spec],
+                with_extended_output=True,
+                with_exceptions=False,
+                env=dict(_BASE_ENV),
+                stdout_as_string=False,
                 strip_newline_in_stdout=False,
             )
         except gitpython.GitCommandError:
@@ -492,7 +533,9 @@ class Git:
         return self.out("hash-object", "-w", "--stdin", input=data)
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        return self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).status == 0
+        return (
+            self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).status == 0
+        )
 
     def rev(self, spec: str) -> str | None:
         result = self.run("rev-parse", "--verify", "-q", spec + "^{commit}", check=False)
@@ -523,8 +566,11 @@ class Git:
         """A merge, rebase, cherry-pick or revert that was started and not finished."""
         if (self.git_dir / "rebase-merge").is_dir() or (self.git_dir / "rebase-apply").is_dir():
             return "rebase"
-        for name, marker in (("merge", "MERGE_HEAD"), ("cherry-pick", "CHERRY_PICK_HEAD"),
-                             ("revert", "REVERT_HEAD")):
+        for name, marker in (
+            ("merge", "MERGE_HEAD"),
+            ("cherry-pick", "CHERRY_PICK_HEAD"),
+            ("revert", "REVERT_HEAD"),
+        ):
             if (self.git_dir / marker).exists():
                 return name
         unmerged = self.run("ls-files", "-u", "-z", strip=False, check=False).stdout
@@ -547,8 +593,14 @@ class Git:
             index.unlink(missing_ok=True)
         parents = ["-p", head] if head else []
         # A backup on no branch: made even before the user has said who they are.
-        return self.out("commit-tree", tree, *parents, "-m", message,
-                        env=None if self.identity.known else _STAND_IN)
+        return self.out(
+            "commit-tree",
+            tree,
+            *parents,
+            "-m",
+            message,
+            env=None if self.identity.known else _STAND_IN,
+        )
 
     def remove_stale_locks(self, older_than: float = 10.0) -> list[str]:
         """Delete lock files a killed git left behind (``index.lock``, ``HEAD.lock``, a ref's
@@ -573,8 +625,11 @@ class Git:
                 continue
             try:
                 lock.unlink()
-                removed.append(lock.name if lock.parent == self.root
-                               else lock.relative_to(self.git_dir).as_posix())
+                removed.append(
+                    lock.name
+                    if lock.parent == self.root
+                    else lock.relative_to(self.git_dir).as_posix()
+                )
             except FileNotFoundError:
                 pass
         return removed
@@ -598,20 +653,29 @@ class Git:
         existed = target.exists()
         env = dict(os.environ)
         env.update(_BASE_ENV)
-        global_ssh = subprocess.run(["git", "config", "--get", "core.sshCommand"], env=env,
-                                    cwd=tempfile.gettempdir(),  # the user's config, no repository's
-                                    capture_output=True, text=True, check=False).stdout.strip()
+        global_ssh = subprocess.run(
+            ["git", "config", "--get", "core.sshCommand"],
+            env=env,
+            cwd=tempfile.gettempdir(),  # the user's config, no repository's
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
         env.update(network_env(prompting, own_ssh=bool(global_ssh)))
         try:
             process = subprocess.Popen(
-                ["git", "clone", "--progress", "--", url, str(target)], env=env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                ["git", "clone", "--progress", "--", url, str(target)],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
         except FileNotFoundError:
             raise SyncError("git is not installed or not on PATH") from None
         lines: list[str] = []
-        reader = threading.Thread(target=_read_progress, args=(process, lines, progress),
-                                  daemon=True)
+        reader = threading.Thread(
+            target=_read_progress, args=(process, lines, progress), daemon=True
+        )
         reader.start()
         deadline = time.monotonic() + timeout
         stopped = ""
@@ -638,8 +702,11 @@ class Git:
         if stopped == "cancelled":
             raise CloneCancelled("Cloning was cancelled; nothing was kept", stderr)
         if stopped == "timeout":
-            raise RemoteError(f"git clone did not finish within {timeout:.0f} s; nothing was "
-                              "kept", stderr, "offline")
+            raise RemoteError(
+                f"git clone did not finish within {timeout:.0f} s; nothing was kept",
+                stderr,
+                "offline",
+            )
         if process.returncode != 0:
             raise remote_error("clone", stderr)
 
@@ -652,15 +719,21 @@ class CloneCancelled(SyncError):
     """The user stopped a clone; nothing of it was kept."""
 
 
-def _read_progress(process: subprocess.Popen[bytes], lines: list[str],
-                   progress: CloneProgress | None) -> None:
+def _read_progress(
+    process: subprocess.Popen[bytes], lines: list[str], progress: CloneProgress | None
+) -> None:
     """Read git's stderr, split at the carriage returns of its progress meter; progress lines go
     to ``progress``, the rest (errors, hints, "Cloning into") is kept in ``lines``."""
     from git.remote import RemoteProgress
 
     class _Relay(RemoteProgress):
-        def update(self, op_code: int, cur_count: str | float, max_count: str | float | None = None,
-                   message: str = "") -> None:
+        def update(
+            self,
+            op_code: int,
+            cur_count: str | float,
+            max_count: str | float | None = None,
+            message: str = "",
+        ) -> None:
             if progress is None:
                 return
             stage = _stage_names().get(op_code & RemoteProgress.OP_MASK, "")
@@ -672,8 +745,11 @@ def _read_progress(process: subprocess.Popen[bytes], lines: list[str],
     assert process.stderr is not None
     buffer = b""
     while True:
-        chunk = process.stderr.read1(4096) if hasattr(process.stderr, "read1") else \
-            process.stderr.read(4096)
+        chunk = (
+            process.stderr.read1(4096)
+            if hasattr(process.stderr, "read1")
+            else process.stderr.read(4096)
+        )
         if not chunk:
             break
         buffer += chunk
@@ -703,18 +779,26 @@ def _stage_names() -> dict[int, str]:
     loads GitPython)."""
     from git.remote import RemoteProgress as P
 
-    return {P.COUNTING: "Counting objects", P.COMPRESSING: "Compressing objects",
-            P.RECEIVING: "Receiving objects", P.RESOLVING: "Resolving deltas",
-            P.FINDING_SOURCES: "Finding sources", P.CHECKING_OUT: "Updating files",
-            P.WRITING: "Writing objects"}
-
+    return {
+        P.COUNTING: "Counting objects",
+        P.COMPRESSING: "Compressing objects",
+        P.RECEIVING: "Receiving objects",
+        P.RESOLVING: "Resolving deltas",
+        P.FINDING_SOURCES: "Finding sources",
+        P.CHECKING_OUT: "Updating files",
+        P.WRITING: "Writing objects",
+    }
 
 
 _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
 
 #: Author of kbapp's own backup commits (never on a branch) when the user is not known yet.
-_STAND_IN = {"GIT_AUTHOR_NAME": "kbapp", "GIT_AUTHOR_EMAIL": "kbapp@localhost",
-             "GIT_COMMITTER_NAME": "kbapp", "GIT_COMMITTER_EMAIL": "kbapp@localhost"}
+_STAND_IN = {
+    "GIT_AUTHOR_NAME": "kbapp",
+    "GIT_AUTHOR_EMAIL": "kbapp@localhost",
+    "GIT_COMMITTER_NAME": "kbapp",
+    "GIT_COMMITTER_EMAIL": "kbapp@localhost",
+}
 
 
 @dataclass(frozen=True)
@@ -750,8 +834,9 @@ class LogEntry:
 
 #: Each commit: a record separator, then NUL-separated fields (no field can hold a NUL), then,
 #: with ``-z --name-status``, NUL-separated status letters and paths.
-_LOG_FORMAT = ("%x1e%H%x00%aN%x00%aE%x00%aI%x00%s%x00"
-               "%(trailers:key=KB-Org,valueonly,separator=%x2C)%x00%B%x00")
+_LOG_FORMAT = (
+    "%x1e%H%x00%aN%x00%aE%x00%aI%x00%s%x00%(trailers:key=KB-Org,valueonly,separator=%x2C)%x00%B%x00"
+)
 _LOG_FIELDS = 7
 
 
@@ -777,8 +862,18 @@ def parse_log(out: str) -> list[LogEntry]:
                 i += 2
             else:
                 break
-        entries.append(LogEntry(rev, author, email, dt.datetime.fromisoformat(date), subject,
-                                body.strip("\n"), trailer.strip(), tuple(files)))
+        entries.append(
+            LogEntry(
+                rev,
+                author,
+                email,
+                dt.datetime.fromisoformat(date),
+                subject,
+                body.strip("\n"),
+                trailer.strip(),
+                tuple(files),
+            )
+        )
     return entries
 
 
@@ -837,21 +932,28 @@ def network_env(prompting: Prompting = NO_PROMPTS, *, own_ssh: bool = False) -> 
 
     env: dict[str, str] = {}
     if prompting.askpass:
-        env.update({
-            "GIT_ASKPASS": prompting.askpass, "SSH_ASKPASS": prompting.askpass,
-            # OpenSSH >= 8.4 asks through askpass even with a terminal; older ssh do when
-            # the desktop session has a DISPLAY
-            "SSH_ASKPASS_REQUIRE": "force",
-            "GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": os.environ.get("GCM_INTERACTIVE", "auto"),
-        })
+        env.update(
+            {
+                "GIT_ASKPASS": prompting.askpass,
+                "SSH_ASKPASS": prompting.askpass,
+                # OpenSSH >= 8.4 asks through askpass even with a terminal; older ssh do when
+                # the desktop session has a DISPLAY
+                "SSH_ASKPASS_REQUIRE": "force",
+                "GIT_TERMINAL_PROMPT": "0",
+                "GCM_INTERACTIVE": os.environ.get("GCM_INTERACTIVE", "auto"),
+            }
+        )
         env.update(prompting.env)
         ssh = "ssh -o ConnectTimeout=20"
     elif prompting.terminal:
-        env.update({
-            "GIT_ASKPASS": os.environ.get("GIT_ASKPASS", ""),
-            "SSH_ASKPASS": os.environ.get("SSH_ASKPASS", ""),
-            "GIT_TERMINAL_PROMPT": "1", "GCM_INTERACTIVE": os.environ.get("GCM_INTERACTIVE", "auto"),
-        })
+        env.update(
+            {
+                "GIT_ASKPASS": os.environ.get("GIT_ASKPASS", ""),
+                "SSH_ASKPASS": os.environ.get("SSH_ASKPASS", ""),
+                "GIT_TERMINAL_PROMPT": "1",
+                "GCM_INTERACTIVE": os.environ.get("GCM_INTERACTIVE", "auto"),
+            }
+        )
         ssh = "ssh -o ConnectTimeout=20"
     else:
         env.update({askpass.ADDRESS_ENV: "", askpass.TOKEN_ENV: ""})
@@ -863,16 +965,31 @@ def network_env(prompting: Prompting = NO_PROMPTS, *, own_ssh: bool = False) -> 
 
 #: What git prints when the remote cannot be reached at all (as opposed to refusing us).
 _OFFLINE_HINTS = (
-    "could not resolve host", "connection refused", "connection timed out", "timed out",
-    "network is unreachable", "no route to host", "unable to connect", "failed to connect",
-    "could not connect", "connection reset", "name or service not known",
-    "temporary failure in name resolution", "the remote end hung up unexpectedly",
+    "could not resolve host",
+    "connection refused",
+    "connection timed out",
+    "timed out",
+    "network is unreachable",
+    "no route to host",
+    "unable to connect",
+    "failed to connect",
+    "could not connect",
+    "connection reset",
+    "name or service not known",
+    "temporary failure in name resolution",
+    "the remote end hung up unexpectedly",
 )
 _AUTH_HINTS = (
-    "authentication failed", "permission denied", "could not read username",
-    "terminal prompts disabled", "returned error: 403", "returned error: 401",
-    "access denied", "not authorized",
-    "invalid credentials", "host key verification failed",
+    "authentication failed",
+    "permission denied",
+    "could not read username",
+    "terminal prompts disabled",
+    "returned error: 403",
+    "returned error: 401",
+    "access denied",
+    "not authorized",
+    "invalid credentials",
+    "host key verification failed",
 )
 
 
@@ -892,27 +1009,45 @@ def remote_error(action: str, stderr: str) -> RemoteError:
     if CANCELLED in stderr:
         return RemoteError(
             f"Cancelled: no credentials were given, so nothing was done ({action})",
-            stderr.strip(), "cancelled")
-    if "terminal prompts disabled" in text or "could not read username" in text \
-            or "could not read password" in text:
+            stderr.strip(),
+            "cancelled",
+        )
+    if (
+        "terminal prompts disabled" in text
+        or "could not read username" in text
+        or "could not read password" in text
+    ):
         return RemoteError(
             f"The shared repository refused your credentials ({action}): it asks for a user "
             "name and password or token, and there is no terminal or window to ask you; run "
             "kbapp in a terminal or its window, or let git's credential helper remember them",
-            stderr.strip(), "auth")
-    if "does not appear to be a git repository" in text or "not exported" in text \
-            or "repository not found" in text or "no such file or directory" in text:
+            stderr.strip(),
+            "auth",
+        )
+    if (
+        "does not appear to be a git repository" in text
+        or "not exported" in text
+        or "repository not found" in text
+        or "no such file or directory" in text
+    ):
         return RemoteError(
-            f"The shared repository was not found ({action}); check its address", stderr.strip())
+            f"The shared repository was not found ({action}); check its address", stderr.strip()
+        )
     if any(hint in text for hint in _AUTH_HINTS):
         return RemoteError(
             f"The shared repository refused your credentials ({action}): the user name, "
             "password or token, or the SSH key or its passphrase, was not accepted; check them "
-            "and try again", stderr.strip(), "auth")
+            "and try again",
+            stderr.strip(),
+            "auth",
+        )
     if any(hint in text for hint in _OFFLINE_HINTS):
         return RemoteError(
             f"The shared repository cannot be reached ({action}); your work is kept here and "
-            "goes out at the next sync", stderr.strip(), "offline")
+            "goes out at the next sync",
+            stderr.strip(),
+            "offline",
+        )
     return RemoteError(_first_error_line(stderr, [action]), stderr.strip())
 
 

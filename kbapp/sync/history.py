@@ -30,8 +30,15 @@ class Version:
     path: str  # where the document was at this version
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rev": self.rev, "author": self.author, "email": self.email, "org": self.org,
-                "date": self.date.isoformat(), "message": self.message, "path": self.path}
+        return {
+            "rev": self.rev,
+            "author": self.author,
+            "email": self.email,
+            "org": self.org,
+            "date": self.date.isoformat(),
+            "message": self.message,
+            "path": self.path,
+        }
 
 
 def document_path(ws: Workspace, ref: str) -> str:
@@ -41,8 +48,10 @@ def document_path(ws: Workspace, ref: str) -> str:
         return ws.resolve(ref)
     except KbError:
         candidate = ref.strip().lstrip("./")
-        if candidate and ws.git.run("log", "-1", "--format=%H", "--", candidate,
-                                    check=False).stdout:
+        if (
+            candidate
+            and ws.git.run("log", "-1", "--format=%H", "--", candidate, check=False).stdout
+        ):
             return candidate
         raise
 
@@ -50,9 +59,18 @@ def document_path(ws: Workspace, ref: str) -> str:
 def history(ws: Workspace, ref: str) -> list[Version]:
     """Every version of the document, newest first, following renames."""
     path = document_path(ws, ref)
-    return [Version(c.rev, c.author, c.email, ws.config.commit_org(c.org_trailer, c.email),
-                    c.date, c.subject, c.path or path)
-            for c in ws.git.log(paths=[path], follow=True)]
+    return [
+        Version(
+            c.rev,
+            c.author,
+            c.email,
+            ws.config.commit_org(c.org_trailer, c.email),
+            c.date,
+            c.subject,
+            c.path or path,
+        )
+        for c in ws.git.log(paths=[path], follow=True)
+    ]
 
 
 def _version(ws: Workspace, ref: str, rev: str) -> tuple[str, str]:
@@ -87,8 +105,10 @@ def diff(ws: Workspace, ref: str, from_rev: str, to_rev: str) -> str:
     old = (ws.git.read_blob(f"{old_rev}:{old_path}") or b"").decode("utf-8", errors="replace")
     new = (ws.git.read_blob(f"{new_rev}:{new_path}") or b"").decode("utf-8", errors="replace")
     lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True),
-        fromfile=f"{old_path}@{old_rev[:10]}", tofile=f"{new_path}@{new_rev[:10]}",
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=f"{old_path}@{old_rev[:10]}",
+        tofile=f"{new_path}@{new_rev[:10]}",
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 

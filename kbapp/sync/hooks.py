@@ -21,12 +21,12 @@ import sys
 from pathlib import Path
 
 import kbapp
-from kbapp.trust import policy
 from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict, load_config
 from kbapp.errors import ConfigError, KbError
 from kbapp.fsutil import atomic_write
-from kbapp.sync.git import Git, find_root
 from kbapp.interaction import terminal_safe
+from kbapp.sync.git import Git, find_root
+from kbapp.trust import policy
 from kbapp.trust.secrets import ALLOW_MARKER
 
 MARKER = "# installed by kbapp"
@@ -39,14 +39,18 @@ def _script(hook: str) -> str:
     return (
         "#!/bin/sh\n"
         f"{MARKER}: the knowledge base's commit policy (see docs/security.md)\n"
-        f'PYTHONPATH={package_parent}${{PYTHONPATH:+:$PYTHONPATH}}\n'
+        f"PYTHONPATH={package_parent}${{PYTHONPATH:+:$PYTHONPATH}}\n"
         "export PYTHONPATH\n"
         f'exec {python} -m kbapp.hooks {hook} "$@"\n'
     )
 
 
 def _install(hook: Path, force: bool) -> Path:
-    if hook.exists() and MARKER not in hook.read_text(encoding="utf-8", errors="replace") and not force:
+    if (
+        hook.exists()
+        and MARKER not in hook.read_text(encoding="utf-8", errors="replace")
+        and not force
+    ):
         raise KbError(
             f"{hook} exists and is not kbapp's; add '{sys.executable} -m kbapp.hooks {hook.name}' "
             "to it, or run again with --force to replace it"
@@ -96,9 +100,18 @@ def check_staged(git: Git) -> list[policy.Violation]:
     if os.environ.get("KBAPP_POLICY_CHECKED") == "1":
         return []  # a commit kbapp makes itself, after running the same checks
     config = staged_config(git)
-    fields = git.run("-c", "core.quotepath=off", "diff", "--cached", "--raw", "-z",
-                     "--no-abbrev", "--no-renames", "--diff-filter=ACMRT",
-                     strip=False).stdout.split("\0")
+    fields = git.run(
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "--cached",
+        "--raw",
+        "-z",
+        "--no-abbrev",
+        "--no-renames",
+        "--diff-filter=ACMRT",
+        strip=False,
+    ).stdout.split("\0")
     found: list[policy.Violation] = []
     # ":<old mode> <new mode> <old id> <new id> <status>" then the name, NUL-separated
     for meta, path in zip(fields[0::2], fields[1::2]):
@@ -130,9 +143,12 @@ def print_violations(violations: list[policy.Violation]) -> None:
     for violation in violations:
         print(terminal_safe(str(violation)), file=sys.stderr)
     if violations:
-        print(f"kbapp: not committed: {len(violations)} problem(s). A reviewed false positive "
-              f"can be allowed with '{ALLOW_MARKER}' on its line or the line before, or in "
-              "[secrets] of .kb/config.toml.", file=sys.stderr)
+        print(
+            f"kbapp: not committed: {len(violations)} problem(s). A reviewed false positive "
+            f"can be allowed with '{ALLOW_MARKER}' on its line or the line before, or in "
+            "[secrets] of .kb/config.toml.",
+            file=sys.stderr,
+        )
 
 
 def run_pre_commit(root: Path) -> int:

@@ -66,8 +66,13 @@ def pending_commit(
         records = _read_records(journal)
     except ValueError:  # a journal cut short: its write had not started
         records = []
-    record = {"kind": kind, "pid": os.getpid(), "message": message, "paths": list(paths),
-              "started": time.time()}
+    record = {
+        "kind": kind,
+        "pid": os.getpid(),
+        "message": message,
+        "paths": list(paths),
+        "started": time.time(),
+    }
     _write_records(journal, [*records, record])
     try:
         yield
@@ -106,8 +111,9 @@ def finish(workspace: Workspace) -> list[str]:
         message = str(record.get("message") or "Save")
         if not record.get("failed"):
             message += "\n\n(finished by kbapp after an interruption)"
-        commit = workspace.git.commit([str(p) for p in record.get("paths", [])], message,
-                                      trailers=workspace.trailers())
+        commit = workspace.git.commit(
+            [str(p) for p in record.get("paths", [])], message, trailers=workspace.trailers()
+        )
         if commit:
             commits.append(commit)
         records.pop(0)
@@ -142,7 +148,9 @@ def _repair_locked(workspace: Workspace, journal: Path) -> list[str]:
     done: list[str] = []
     removed_locks = _remove_git_locks(workspace.git)
     if removed_locks:
-        done.append("removed git lock files left by an interrupted commit: " + ", ".join(removed_locks))
+        done.append(
+            "removed git lock files left by an interrupted commit: " + ", ".join(removed_locks)
+        )
     folders = {str(Path(p).parent) for p in paths}
     for folder in sorted(folders):
         full = workspace.root / folder
@@ -150,8 +158,10 @@ def _repair_locked(workspace: Workspace, journal: Path) -> list[str]:
             for tmp in _stale_temporaries(full):
                 done.append(f"removed temporary file {tmp.relative_to(workspace.root)}")
     if not workspace.identity.known:
-        done.append(f"{len(paths)} saved path(s) are not committed yet: kbapp does not know "
-                    "who you are; the next save or sync commits them")
+        done.append(
+            f"{len(paths)} saved path(s) are not committed yet: kbapp does not know "
+            "who you are; the next save or sync commits them"
+        )
         return done
     try:
         commits = finish(workspace)
@@ -160,8 +170,10 @@ def _repair_locked(workspace: Workspace, journal: Path) -> list[str]:
         done.append(f"could not finish the interrupted commit yet: {exc}")
         return done
     if commits:
-        done.append(f"committed {len(paths)} path(s) an interrupted kbapp had written "
-                    f"({', '.join(c[:10] for c in commits)})")
+        done.append(
+            f"committed {len(paths)} path(s) an interrupted kbapp had written "
+            f"({', '.join(c[:10] for c in commits)})"
+        )
     return done
 
 
@@ -184,8 +196,7 @@ def _write_records(journal: Path, records: list[dict[str, Any]]) -> None:
     atomic_write(journal, json.dumps(records).encode("utf-8"))
 
 
-def _forget(journal: Path, record: dict[str, Any],
-            keep_as: dict[str, Any] | None = None) -> None:
+def _forget(journal: Path, record: dict[str, Any], keep_as: dict[str, Any] | None = None) -> None:
     """Remove ``record`` from the journal (or replace it by ``keep_as``)."""
     try:
         records = _read_records(journal)
@@ -225,4 +236,3 @@ def _remove(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
-

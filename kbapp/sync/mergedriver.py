@@ -121,7 +121,9 @@ def _merge_documents(
     if body_conflicts:
         conflicts.append("body")
         mine_body = merge_file(body_base, body_mine, body_theirs, favor="ours")[0].decode("utf-8")
-        theirs_body = merge_file(body_base, body_mine, body_theirs, favor="theirs")[0].decode("utf-8")
+        theirs_body = merge_file(body_base, body_mine, body_theirs, favor="theirs")[0].decode(
+            "utf-8"
+        )
     else:
         mine_body = theirs_body = marked_body.decode("utf-8")
     mine_data = _written(mine, meta_mine, mine_body)
@@ -168,7 +170,9 @@ def _merge_map(
     keys = list(mine) + [k for k in theirs if k not in mine]
     for key in keys:
         value_mine, value_theirs, found = _merge_field(
-            prefix + str(key), base.get(key, MISSING), mine.get(key, MISSING),
+            prefix + str(key),
+            base.get(key, MISSING),
+            mine.get(key, MISSING),
             theirs.get(key, MISSING),
         )
         if value_mine is not MISSING:
@@ -290,7 +294,7 @@ def run_driver(base_path: str, mine_path: str, theirs_path: str, path: str = "")
         return 2
     try:
         result = merge(base, mine, theirs, path or mine_path)
-    except Exception as exc:  # never leave git without an answer: plain line merge instead
+    except Exception as exc:  # noqa: BLE001 - never leave git without an answer: plain line merge instead
         print(f"kbapp merge-driver: {path}: {exc!r}; merged by lines", file=sys.stderr)
         result = merge_text(base, mine, theirs)
     try:
@@ -301,8 +305,10 @@ def run_driver(base_path: str, mine_path: str, theirs_path: str, path: str = "")
         print(f"kbapp merge-driver: {path or mine_path}: {exc}", file=sys.stderr)
         return 2  # git records a conflict and keeps the three versions: nothing is lost
     if result.conflicts:
-        print(f"kbapp merge-driver: {path or mine_path}: conflict in "
-              + ", ".join(result.conflicts), file=sys.stderr)
+        print(
+            f"kbapp merge-driver: {path or mine_path}: conflict in " + ", ".join(result.conflicts),
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -48,10 +48,12 @@ def driver_command() -> str:
 def prepare(ws: Workspace) -> list[str]:
     """Per-open set-up and repairs (called by ``Workspace._on_open``): the merge driver in the
     clone's git config, then :func:`repair` if no other kbapp is writing right now."""
-    ws.git.ensure_config({
-        "merge.kbapp.name": "kbapp: front matter by meaning, body by lines",
-        "merge.kbapp.driver": driver_command(),
-    })
+    ws.git.ensure_config(
+        {
+            "merge.kbapp.name": "kbapp: front matter by meaning, body by lines",
+            "merge.kbapp.driver": driver_command(),
+        }
+    )
     lock = ws.git.write_lock(timeout=0)
     try:
         lock.__enter__()
@@ -82,10 +84,19 @@ def repair(ws: Workspace) -> list[str]:
     if removed:
         done.append("removed stale git lock files: " + ", ".join(removed))
     ours = load_json(ws.data_dir / "merging.json")
-    if ours.get("ff") and ours.get("upstream") and git.head() == ours["upstream"] and \
-            not _dirty(git, ours["upstream"], _touched(git, str(ours["head"]), str(ours["upstream"]))):
+    if (
+        ours.get("ff")
+        and ours.get("upstream")
+        and git.head() == ours["upstream"]
+        and not _dirty(
+            git, ours["upstream"], _touched(git, str(ours["head"]), str(ours["upstream"]))
+        )
+    ):
         ours = {"ff": True}  # the fast-forward finished, files and all
-    if ours.get("head") and git.head() in (ours["head"], ours.get("upstream") if ours.get("ff") else None):
+    if ours.get("head") and git.head() in (
+        ours["head"],
+        ours.get("upstream") if ours.get("ff") else None,
+    ):
         # Our own integration was cut off (kbapp writes this file just before it starts and
         # removes it once the merge is committed). The work tree matched HEAD when it began
         # (pending work is committed first, under the same lock), so what differs now is a
@@ -96,12 +107,13 @@ def repair(ws: Workspace) -> list[str]:
         snapshot = git.snapshot("kbapp backup before undoing an interrupted sync merge")
         git.run("merge", "--abort", check=False)
         git.run("reset", "-q", "--hard", head)  # raises on failure: the state file stays
-        ref, note, restored = _put_back(git, snapshot, head, touched, upstream,
-                                        "interrupted-sync")
+        ref, note, restored = _put_back(git, snapshot, head, touched, upstream, "interrupted-sync")
         _check_clean(git, head, touched - set(restored))
         remove_state(ws, "merging")
-        done.append(f"undid a sync that was interrupted while merging (the state before is kept "
-                    f"as {ref}){note}; the next sync does it again")
+        done.append(
+            f"undid a sync that was interrupted while merging (the state before is kept "
+            f"as {ref}){note}; the next sync does it again"
+        )
     elif ours:
         remove_state(ws, "merging")  # the merge was committed before the interruption
     operation = git.unfinished_operation()
@@ -113,19 +125,26 @@ def repair(ws: Workspace) -> list[str]:
         if operation == "unmerged":
             git.run("reset", "-q", check=False)
         else:
-            command = {"rebase": "rebase", "merge": "merge", "cherry-pick": "cherry-pick",
-                       "revert": "revert"}[operation]
+            command = {
+                "rebase": "rebase",
+                "merge": "merge",
+                "cherry-pick": "cherry-pick",
+                "revert": "revert",
+            }[operation]
             aborted = git.run(command, "--abort", check=False)
             if aborted.status != 0:
                 git.run("reset", "-q", "--merge", check=False)
         after = git.head() or before
         if after != before:  # a rebase went back to where it started
             touched |= _touched(git, after, before, direct=True)
-        ref, note, _restored = _put_back(git, snapshot, after, touched, "",
-                                         f"unfinished-{operation}")
+        ref, note, _restored = _put_back(
+            git, snapshot, after, touched, "", f"unfinished-{operation}"
+        )
         remove_state(ws, "merging")
-        done.append(f"aborted an unfinished {operation} (the state before is kept as {ref})"
-                    f"{note}; the next sync does it again")
+        done.append(
+            f"aborted an unfinished {operation} (the state before is kept as {ref})"
+            f"{note}; the next sync does it again"
+        )
     return done
 
 
@@ -137,32 +156,63 @@ def _touched(git: Git, head: str, other: str | None, *, direct: bool = False) ->
     base = head if direct else git.run("merge-base", head, other, check=False).stdout.strip()
     if not base:
         base = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # the empty tree
-    out = git.run("-c", "core.quotepath=off", "diff", "--name-only", "-z", "--no-renames",
-                  base, other, check=False, strip=False).stdout
+    out = git.run(
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        base,
+        other,
+        check=False,
+        strip=False,
+    ).stdout
     return {p for p in out.split("\0") if p}
 
 
 def _staged(git: Git) -> set[str]:
     """Paths the index holds differently from HEAD (what a half-done operation wrote)."""
-    out = git.run("-c", "core.quotepath=off", "diff", "--cached", "--name-only", "-z",
-                  "--no-renames", check=False, strip=False).stdout
-    unmerged = git.run("-c", "core.quotepath=off", "ls-files", "-u", "-z", check=False,
-                       strip=False).stdout
+    out = git.run(
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "--cached",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        check=False,
+        strip=False,
+    ).stdout
+    unmerged = git.run(
+        "-c", "core.quotepath=off", "ls-files", "-u", "-z", check=False, strip=False
+    ).stdout
     paths = {p for p in out.split("\0") if p}
     paths |= {item.split("\t", 1)[1] for item in unmerged.split("\0") if "\t" in item}
     return paths
 
 
-def _put_back(git: Git, snapshot: str, head: str, touched: set[str], upstream: str,
-              reason: str) -> tuple[str, str, list[str]]:
+def _put_back(
+    git: Git, snapshot: str, head: str, touched: set[str], upstream: str, reason: str
+) -> tuple[str, str, list[str]]:
     """Put every hand edit of ``snapshot`` (the work tree before the repair) back on disk.
     A path the interrupted operation wrote (``touched``) comes back only when its content is
     not something the operation itself produced (a copy of a side, a merge result, a piece
     of one: a write cut off by a crash or a full disk); otherwise it stays in the snapshot.
     Returns (the ref keeping the snapshot, a sentence fragment for the report, the paths
     put back)."""
-    out = git.run("-c", "core.quotepath=off", "diff", "--name-status", "-z", "--no-renames",
-                  head, snapshot, check=False, strip=False).stdout.split("\0")
+    out = git.run(
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "--name-status",
+        "-z",
+        "--no-renames",
+        head,
+        snapshot,
+        check=False,
+        strip=False,
+    ).stdout.split("\0")
     changes = [(out[i], out[i + 1]) for i in range(0, len(out) - 1, 2) if out[i]]
     restored: list[str] = []
     kept: list[str] = []
@@ -197,8 +247,9 @@ def _put_back(git: Git, snapshot: str, head: str, touched: set[str], upstream: s
     if restored:
         note += f"; your uncommitted changes to {', '.join(restored)} are back on disk"
     if kept:
-        note += (f"; your version of {', '.join(kept)} at the time is kept there "
-                 f"('git show {ref}:PATH')")
+        note += (
+            f"; your version of {', '.join(kept)} at the time is kept there ('git show {ref}:PATH')"
+        )
     return ref, note, restored
 
 
@@ -227,8 +278,20 @@ def _dirty(git: Git, commit: str, paths: set[str]) -> list[str]:
     """Which of ``paths`` differ on disk from ``commit``."""
     if not paths:
         return []
-    out = git.run("-c", "core.quotepath=off", "--no-optional-locks", "--literal-pathspecs", "diff", "--name-only",
-                  "-z", commit, "--", *sorted(paths), check=False, strip=False).stdout
+    out = git.run(
+        "-c",
+        "core.quotepath=off",
+        "--no-optional-locks",
+        "--literal-pathspecs",
+        "diff",
+        "--name-only",
+        "-z",
+        commit,
+        "--",
+        *sorted(paths),
+        check=False,
+        strip=False,
+    ).stdout
     return [p for p in out.split("\0") if p]
 
 
@@ -243,8 +306,10 @@ def _check_clean(git: Git, head: str, touched: set[str]) -> None:
     cut short raises here, and the repair is tried again next time)."""
     left = _dirty(git, head, touched)
     if left:
-        raise SyncError(f"Could not undo the interrupted merge completely ({', '.join(left)}); "
-                        "nothing is lost, kbapp tries again at the next start or sync")
+        raise SyncError(
+            f"Could not undo the interrupted merge completely ({', '.join(left)}); "
+            "nothing is lost, kbapp tries again at the next start or sync"
+        )
 
 
 #: The points of a sync where the crash tests kill it (see tests/test_sync_crash.py).
@@ -261,7 +326,7 @@ def checkpoint(name: str) -> None:
 
 
 def backup(git: Git, commit: str, reason: str) -> str:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     ref = f"{BACKUP_PREFIX}{stamp}-{reason}"
     git.run("update-ref", ref, commit)
     return ref
@@ -269,7 +334,7 @@ def backup(git: Git, commit: str, reason: str) -> str:
 
 def keep(git: Git, commit: str, reason: str) -> str:
     """Like :func:`backup`, under :data:`KEPT_PREFIX`: never pruned."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     ref = f"{KEPT_PREFIX}{stamp}-{reason}"
     git.run("update-ref", ref, commit)
     return ref
@@ -278,9 +343,9 @@ def keep(git: Git, commit: str, reason: str) -> str:
 def backups(git: Git) -> list[tuple[str, dt.datetime]]:
     out = []
     for name, _ in git.refs(BACKUP_PREFIX):
-        stamp = name[len(BACKUP_PREFIX):].split("-", 1)[0]
+        stamp = name[len(BACKUP_PREFIX) :].split("-", 1)[0]
         try:
-            when = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=dt.timezone.utc)
+            when = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=dt.UTC)
         except ValueError:
             continue
         out.append((name, when))
@@ -288,7 +353,7 @@ def backups(git: Git) -> list[tuple[str, dt.datetime]]:
 
 
 def prune_backups(git: Git, days: int = BACKUP_DAYS) -> None:
-    limit = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
+    limit = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     old = [name for name, when in backups(git) if when < limit]
     if old:
         git.run("update-ref", "--stdin", input="".join(f"delete {name}\n" for name in old))
@@ -308,14 +373,15 @@ def load_json(path: Path) -> dict[str, Any]:
 
 def save_state(ws: Workspace, *, offline: bool, synced: bool = False) -> None:
     state = load_state(ws)
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     state["offline"] = offline
     if not offline:
         state["last_contact"] = now
     if synced:
         state["last_sync"] = now
-    atomic_write(ws.data_dir / STATE_FILE, json.dumps(state, indent=2).encode("utf-8"),
-                 durable=False)
+    atomic_write(
+        ws.data_dir / STATE_FILE, json.dumps(state, indent=2).encode("utf-8"), durable=False
+    )
 
 
 def write_state(ws: Workspace, name: str, data: dict[str, Any]) -> None:

@@ -27,10 +27,10 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kbapp.sync import recovery
-from kbapp.trust import serverhook
 from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict
 from kbapp.errors import ConfigError, KbError, SyncError
+from kbapp.sync import recovery
+from kbapp.trust import serverhook
 
 if TYPE_CHECKING:
     from kbapp.sync.git import Git
@@ -71,7 +71,9 @@ class DropReport:
     dropped: int = 0  # commits that held nothing but refused content
     paths: list[str] = field(default_factory=list)  # refused files taken out of the commits
     kept: str = ""  # the ref keeping the commits as they were
-    left_unfixed: list[Refusal] = field(default_factory=list)  # not about a file (a commit's identity)
+    left_unfixed: list[Refusal] = field(
+        default_factory=list
+    )  # not about a file (a commit's identity)
     message: str = ""
     #: each unpublished commit -> the commit that replaces it (its parent's when dropped)
     replaced: dict[str, str] = field(default_factory=dict)
@@ -128,7 +130,7 @@ def parse_hook_output(text: str) -> list[Refusal]:
     found = []
     for line in text.splitlines():
         if line.startswith("remote:"):
-            line = line[len("remote:"):]
+            line = line[len("remote:") :]
         match = _HOOK_LINE_RE.match(line)
         if match:
             commit, path, number, message, rule = match.groups()
@@ -139,8 +141,11 @@ def parse_hook_output(text: str) -> list[Refusal]:
 def refused_error(refusals: list[Refusal], *, by_server: bool) -> RefusedError:
     first = refusals[0]
     more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
-    who = "The shared repository refused your changes" if by_server else \
-        "Not sent: the shared repository would refuse your changes"
+    who = (
+        "The shared repository refused your changes"
+        if by_server
+        else "Not sent: the shared repository would refuse your changes"
+    )
     where = first.path + (f", line {first.line}" if first.line else "")
     return RefusedError(
         f"{who}: {where}: {first.message} [{first.rule}]{more}. Nothing was lost; take the "
@@ -165,23 +170,28 @@ def drop_refused(ws: Workspace, paths: list[str] | None = None) -> DropReport:
             refusals = check_unpublished(ws, upstream)
             # A KB-Org trailer that contradicts the committer's e-mail: the trailer goes.
             identity = {r.commit for r in refusals if r.rule == "identity"}
-            report.left_unfixed = [r for r in refusals
-                                   if r.path.startswith("(") and r.rule != "identity"]
+            report.left_unfixed = [
+                r for r in refusals if r.path.startswith("(") and r.rule != "identity"
+            ]
             paths = sorted({r.path for r in refusals if not r.path.startswith("(")})
         report.paths = list(paths)
         commits = unpublished(git, upstream)
         if not commits or not (paths or identity):
-            report.message = "Nothing to take out: the shared repository refuses nothing " \
-                "in your unpublished changes" if not report.left_unfixed else \
-                "The refused part is not in a file: " + str(report.left_unfixed[0])
+            report.message = (
+                "Nothing to take out: the shared repository refuses nothing "
+                "in your unpublished changes"
+                if not report.left_unfixed
+                else "The refused part is not in a file: " + str(report.left_unfixed[0])
+            )
             return report
         head = git.head()
         assert head is not None
         report.kept = recovery.keep(git, head, "before-drop-refused")
         mapping: dict[str, str] = {}
         for commit in commits:
-            mapping[commit] = _rebuilt(git, commit, upstream, paths, mapping, report,
-                                       commit in identity)
+            mapping[commit] = _rebuilt(
+                git, commit, upstream, paths, mapping, report, commit in identity
+            )
         new_head = mapping[head]
         report.replaced = {old: new for old, new in mapping.items() if old != new}
         # Branch and index move; the work tree keeps every file as it is (the user's own
@@ -190,12 +200,20 @@ def drop_refused(ws: Workspace, paths: list[str] | None = None) -> DropReport:
     report.message = (
         f"Took {', '.join(paths)} out of {report.rewritten} unpublished commit(s) "
         f"({report.dropped} left empty and dropped); your version stays on disk, fix it and "
-        f"sync again. The commits as they were are kept as {report.kept}")
+        f"sync again. The commits as they were are kept as {report.kept}"
+    )
     return report
 
 
-def _rebuilt(git: Git, commit: str, upstream: str | None, paths: list[str],
-             mapping: dict[str, str], report: DropReport, drop_trailer: bool = False) -> str:
+def _rebuilt(
+    git: Git,
+    commit: str,
+    upstream: str | None,
+    paths: list[str],
+    mapping: dict[str, str],
+    report: DropReport,
+    drop_trailer: bool = False,
+) -> str:
     parents = git.out("rev-list", "--parents", "-n", "1", commit).split()[1:]
     new_parents = [mapping.get(p, p) for p in parents]
     base = ""
@@ -223,8 +241,11 @@ def _rebuilt(git: Git, commit: str, upstream: str | None, paths: list[str],
     original_tree = git.out("rev-parse", f"{commit}^{{tree}}")
     if tree == original_tree and new_parents == parents and not drop_trailer:
         return commit  # untouched, and so is everything before it
-    if len(new_parents) == 1 and tree != original_tree and \
-            tree == git.out("rev-parse", f"{new_parents[0]}^{{tree}}"):
+    if (
+        len(new_parents) == 1
+        and tree != original_tree
+        and tree == git.out("rev-parse", f"{new_parents[0]}^{{tree}}")
+    ):
         report.dropped += 1
         return new_parents[0]
     if len(new_parents) > 1 and len(set(new_parents)) == 1:
@@ -234,15 +255,22 @@ def _rebuilt(git: Git, commit: str, upstream: str | None, paths: list[str],
     message = git.run("show", "-s", "--format=%B", commit, strip=False).stdout
     if drop_trailer:
         message = _TRAILER_RE.sub("", message).rstrip() + "\n"
-    env = {"GIT_AUTHOR_NAME": an, "GIT_AUTHOR_EMAIL": ae, "GIT_AUTHOR_DATE": ad,
-           "GIT_COMMITTER_NAME": cn, "GIT_COMMITTER_EMAIL": ce, "GIT_COMMITTER_DATE": cd}
+    env = {
+        "GIT_AUTHOR_NAME": an,
+        "GIT_AUTHOR_EMAIL": ae,
+        "GIT_AUTHOR_DATE": ad,
+        "GIT_COMMITTER_NAME": cn,
+        "GIT_COMMITTER_EMAIL": ce,
+        "GIT_COMMITTER_DATE": cd,
+    }
     args = ["commit-tree", tree]
     for parent in new_parents:
         args += ["-p", parent]
     try:
         new = git.out(*args, "-F", "-", input=message, env=env)
     except KbError as exc:
-        raise SyncError("The unpublished commits could not be rebuilt; nothing was changed",
-                        details=exc.details) from None
+        raise SyncError(
+            "The unpublished commits could not be rebuilt; nothing was changed", details=exc.details
+        ) from None
     report.rewritten += 1
     return new

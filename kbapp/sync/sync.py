@@ -41,21 +41,30 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kbapp.sync import conflicts as conflict_store
 from kbapp.documents import model as documents
-from kbapp.sync import journal
-from kbapp.sync import mergedriver
-from kbapp.trust import policy
-from kbapp.sync import recovery
-from kbapp.sync import refused
-from kbapp.errors import KbError, PolicyError, SyncError
+from kbapp.errors import KbError, SyncError
 from kbapp.fsutil import atomic_write, is_disk_full, low_space
+from kbapp.sync import conflicts as conflict_store
+from kbapp.sync import journal, mergedriver, recovery, refused
 from kbapp.sync.git import NO_PROMPTS, CloneProgress, Git, Prompting, RemoteError, remote_error
 from kbapp.sync.recovery import BACKUP_PREFIX, CHECKPOINTS, backups, driver_command, prepare, repair
+from kbapp.trust import policy
 
 __all__ = [
-    "BACKUP_PREFIX", "CHECKPOINTS", "Change", "FetchReport", "SyncReport", "SyncStatus",
-    "backups", "clone", "driver_command", "fetch", "prepare", "repair", "status", "sync",
+    "BACKUP_PREFIX",
+    "CHECKPOINTS",
+    "Change",
+    "FetchReport",
+    "SyncReport",
+    "SyncStatus",
+    "backups",
+    "clone",
+    "driver_command",
+    "fetch",
+    "prepare",
+    "repair",
+    "status",
+    "sync",
 ]
 
 if TYPE_CHECKING:
@@ -186,8 +195,11 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
             report.pushed = True
             recovery.save_state(ws, offline=False, synced=True)
             break
-        outgoing = _changes(ws, upstream, head, f"{upstream}..{head}") if upstream else \
-            _changes(ws, None, head, head)
+        outgoing = (
+            _changes(ws, upstream, head, f"{upstream}..{head}")
+            if upstream
+            else _changes(ws, None, head, head)
+        )
         recovery.checkpoint("before-push")
         refusals = refused.check_unpublished(ws, upstream)
         if refusals:
@@ -242,34 +254,44 @@ def fetch(ws: Workspace) -> FetchReport:
     if not upstream or not head:
         return FetchReport(0, False, "nothing new")
     count = int(git.out("rev-list", "--count", f"{head}..{upstream}") or 0)
-    return FetchReport(count, False, f"{count} new change(s) from the shared repository"
-                       if count else "nothing new")
+    return FetchReport(
+        count,
+        False,
+        f"{count} new change(s) from the shared repository" if count else "nothing new",
+    )
 
 
 def status(ws: Workspace) -> SyncStatus:
     """What waits locally and remotely, without touching the network (fast: two git calls)."""
     git = ws.git
     result = SyncStatus()
-    out = git.run("--no-optional-locks", "status", "--porcelain=v2", "--branch", "-z",
-                  "--untracked-files=all", check=False, strip=False).stdout
+    out = git.run(
+        "--no-optional-locks",
+        "status",
+        "--porcelain=v2",
+        "--branch",
+        "-z",
+        "--untracked-files=all",
+        check=False,
+        strip=False,
+    ).stdout
     upstream_name = ""
     for item in out.split("\0"):
         if not item:
             continue
         if item.startswith("# branch.head "):
-            head = item[len("# branch.head "):]
+            head = item[len("# branch.head ") :]
             result.branch = "" if head == "(detached)" else head
         elif item.startswith("# branch.upstream "):
-            upstream_name = item[len("# branch.upstream "):]
+            upstream_name = item[len("# branch.upstream ") :]
         elif item.startswith("# branch.ab "):
-            ahead, behind = item[len("# branch.ab "):].split()
+            ahead, behind = item[len("# branch.ab ") :].split()
             result.ahead, result.behind = int(ahead), -int(behind)
         elif item[0] in "12u?":
             result.local_changes += 1
     if result.branch and not upstream_name:
         tracking = f"refs/remotes/{REMOTE}/{result.branch}"
-        counted = git.run("rev-list", "--left-right", "--count", f"HEAD...{tracking}",
-                          check=False)
+        counted = git.run("rev-list", "--left-right", "--count", f"HEAD...{tracking}", check=False)
         if counted.status == 0:
             ahead, behind = counted.stdout.split()
             result.ahead, result.behind = int(ahead), int(behind)
@@ -317,7 +339,9 @@ def _check_out_shared_branch(git: Git) -> None:
     push ``main``) clones to an empty, unborn branch: check out the shared one instead."""
     if git.head() is not None:
         return
-    names = [name[len(f"refs/remotes/{REMOTE}/"):] for name, _ in git.refs(f"refs/remotes/{REMOTE}/")]
+    names = [
+        name[len(f"refs/remotes/{REMOTE}/") :] for name, _ in git.refs(f"refs/remotes/{REMOTE}/")
+    ]
     names = [n for n in names if n != "HEAD"]
     if not names:
         return  # an empty shared repository: the first sync pushes the first branch
@@ -354,8 +378,14 @@ def _commit_pending(ws: Workspace) -> list[str]:
     commit): nothing the user saved stays uncommitted. Documents must pass the commit policy;
     one that does not stops the sync with the reason and the file untouched."""
     git = ws.git
-    out = git.run("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
-                  strip=False).stdout
+    out = git.run(
+        "--no-optional-locks",
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        strip=False,
+    ).stdout
     paths: list[str] = []
     added: set[str] = set()
     items = out.split("\0")
@@ -387,8 +417,9 @@ def _commit_pending(ws: Workspace) -> list[str]:
         try:
             data = full.read_bytes()
         except OSError as exc:
-            raise SyncError(f"{path} cannot be read ({exc.strerror or exc}); nothing was sent "
-                            "or changed") from None
+            raise SyncError(
+                f"{path} cannot be read ({exc.strerror or exc}); nothing was sent or changed"
+            ) from None
         # The very rules the shared repository's hook applies to a pushed file: what passes
         # here is never refused there (docs/security.md).
         refused.extend(policy.check_commit_file(path, data, ws.config))
@@ -407,12 +438,16 @@ def _commit_pending(ws: Workspace) -> list[str]:
             details="\n".join(str(v) for v in refused),
         )
     if len(paths) == 1:
-        verb = "Create" if paths[0] in added else (
-            "Delete" if not (ws.root / paths[0]).exists() else "Update")
+        verb = (
+            "Create"
+            if paths[0] in added
+            else ("Delete" if not (ws.root / paths[0]).exists() else "Update")
+        )
         message = f"{verb}: {titles[0] if titles else paths[0]}"
     else:
         message = f"Update: {len(paths)} files changed outside kbapp\n\n" + "\n".join(
-            f"- {p}" for p in paths)
+            f"- {p}" for p in paths
+        )
     git.commit(paths, message, trailers=ws.trailers())
     return paths
 
@@ -422,8 +457,14 @@ def _fetch(ws: Workspace, remote: str, branch: str) -> str | None:
     git = ws.git
     tracking = f"refs/remotes/{remote}/{branch}"
     result = git.run(
-        "fetch", "--no-tags", "--quiet", remote, f"+refs/heads/{branch}:{tracking}",
-        check=False, env=git.network_env(), timeout=NETWORK_TIMEOUT,
+        "fetch",
+        "--no-tags",
+        "--quiet",
+        remote,
+        f"+refs/heads/{branch}:{tracking}",
+        check=False,
+        env=git.network_env(),
+        timeout=NETWORK_TIMEOUT,
     )
     if result.status != 0:
         if "couldn't find remote ref" in result.stderr.lower():
@@ -457,15 +498,17 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
             "another repository, or was re-created); nothing was changed here — check the "
             "remote's address",
             details=f"no common commit between {branch} ({head[:10]}) and {remote}/{branch} "
-                    f"({upstream[:10]})",
+            f"({upstream[:10]})",
         )
     recovery.backup(git, head, "before-merge")
     recovery.write_state(ws, "merging", {"head": head, "upstream": upstream})
     try:
         merged = git.run("merge", "--no-ff", "--no-commit", "--no-edit", upstream, check=False)
         if merged.status not in (0, 1):
-            raise SyncError("The other organisation's changes could not be merged",
-                            details=(merged.stderr or merged.stdout))
+            raise SyncError(
+                "The other organisation's changes could not be merged",
+                details=(merged.stderr or merged.stdout),
+            )
         recovery.checkpoint("merge-started")
         met = _settle_unmerged(ws, head, upstream)
         recovery.checkpoint("merge-settled")
@@ -482,12 +525,15 @@ def _check_written(git: Git) -> None:
     """Every file the merge wrote is on disk exactly as git has it in the index: a write that
     a full disk cut short (git's own or the merge driver's) is found here, before anything is
     committed, never committed later as if it were the user's edit."""
-    out = git.run("-c", "core.quotepath=off", "diff", "--name-only", "-z", check=False,
-                  strip=False).stdout
+    out = git.run(
+        "-c", "core.quotepath=off", "diff", "--name-only", "-z", check=False, strip=False
+    ).stdout
     short = [p for p in out.split("\0") if p]
     if short:
-        raise SyncError("A file of the merge was not written completely: " + ", ".join(short[:5]),
-                        details="work tree differs from the merged index: " + ", ".join(short))
+        raise SyncError(
+            "A file of the merge was not written completely: " + ", ".join(short[:5]),
+            details="work tree differs from the merged index: " + ", ".join(short),
+        )
 
 
 def _roll_back(ws: Workspace, exc: KbError) -> None:
@@ -543,9 +589,17 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
             atomic_write(full, _without_markers(result.mine, result.theirs, mine, theirs))
             to_add.append(path)
             if not result.clean:
-                conflict_store.record(ws, path, base=base, mine=mine, theirs=theirs,
-                                      theirs_merged=result.theirs, fields=result.conflicts,
-                                      their_author=author, their_org=org)
+                conflict_store.record(
+                    ws,
+                    path,
+                    base=base,
+                    mine=mine,
+                    theirs=theirs,
+                    theirs_merged=result.theirs,
+                    fields=result.conflicts,
+                    their_author=author,
+                    their_org=org,
+                )
                 met.append(Change(path, _title_of(ws, path), author, org, "conflict"))
         elif mine is not None or theirs is not None:
             kept = mine if mine is not None else theirs
@@ -556,19 +610,39 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
                 continue
             atomic_write(full, kept)
             to_add.append(path)
-            conflict_store.record(ws, path, base=base, mine=mine, theirs=theirs,
-                                  theirs_merged=theirs, fields=["deleted"],
-                                  their_author=author, their_org=org)
+            conflict_store.record(
+                ws,
+                path,
+                base=base,
+                mine=mine,
+                theirs=theirs,
+                theirs_merged=theirs,
+                fields=["deleted"],
+                their_author=author,
+                their_org=org,
+            )
             met.append(Change(path, _title_of(ws, path), author, org, "conflict"))
         else:
             full.unlink(missing_ok=True)
             to_remove.append(path)
     if to_add:
-        git.run("add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul",
-                input="".join(p + "\0" for p in to_add))
+        git.run(
+            "add",
+            "-f",
+            "--pathspec-from-file=-",
+            "--pathspec-file-nul",
+            input="".join(p + "\0" for p in to_add),
+        )
     if to_remove:
-        git.run("rm", "-q", "--cached", "--ignore-unmatch", "--pathspec-from-file=-",
-                "--pathspec-file-nul", input="".join(p + "\0" for p in to_remove))
+        git.run(
+            "rm",
+            "-q",
+            "--cached",
+            "--ignore-unmatch",
+            "--pathspec-from-file=-",
+            "--pathspec-file-nul",
+            input="".join(p + "\0" for p in to_remove),
+        )
     return met
 
 
@@ -598,8 +672,15 @@ def _has_marker(data: bytes) -> bool:
 
 def _push(ws: Workspace, remote: str, branch: str) -> None:
     git = ws.git
-    result = git.run("push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", check=False,
-                     env=git.network_env(), timeout=NETWORK_TIMEOUT)
+    result = git.run(
+        "push",
+        "--porcelain",
+        remote,
+        f"HEAD:refs/heads/{branch}",
+        check=False,
+        env=git.network_env(),
+        timeout=NETWORK_TIMEOUT,
+    )
     if result.status == 0:
         if not git.config_get(f"branch.{branch}.remote"):
             git.run("config", f"branch.{branch}.remote", remote)
@@ -607,20 +688,35 @@ def _push(ws: Workspace, remote: str, branch: str) -> None:
         return
     text = result.stdout + "\n" + result.stderr
     lowered = text.lower()
-    raced = ("[rejected]", "non-fast-forward", "fetch first", "cannot lock ref",
-             "failed to update ref", "but expected", "incorrect old value")
+    raced = (
+        "[rejected]",
+        "non-fast-forward",
+        "fetch first",
+        "cannot lock ref",
+        "failed to update ref",
+        "but expected",
+        "incorrect old value",
+    )
     if any(sign in lowered for sign in raced):  # the other side pushed after our fetch
-        raise RemoteError("The other organisation pushed at the same time", text.strip(),
-                          "rejected")
+        raise RemoteError(
+            "The other organisation pushed at the same time", text.strip(), "rejected"
+        )
     if "[remote rejected]" in lowered or "hook declined" in lowered:
         refusals = refused.parse_hook_output(result.stderr)
         if refusals:
             raise refused.refused_error(refusals, by_server=True)
-        lines = [line[len("remote:"):].strip() for line in result.stderr.splitlines()
-                 if line.startswith("remote:") and line[len("remote:"):].strip()]
+        lines = [
+            line[len("remote:") :].strip()
+            for line in result.stderr.splitlines()
+            if line.startswith("remote:") and line[len("remote:") :].strip()
+        ]
         reason = lines[0] if lines else "the server's policy refused it"
-        raise RemoteError(f"The shared repository refused your changes: {reason}; they are kept "
-                          "here, fix what it names and sync again", text.strip(), "refused")
+        raise RemoteError(
+            f"The shared repository refused your changes: {reason}; they are kept "
+            "here, fix what it names and sync again",
+            text.strip(),
+            "refused",
+        )
     raise remote_error("push", result.stderr)
 
 
@@ -633,14 +729,30 @@ def _changes(ws: Workspace, old: str | None, new: str, log_range: str) -> list[C
     git = ws.git
     if old is None:
         old = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # the empty tree
-    out = git.run("-c", "core.quotepath=off", "diff", "--name-status", "-z", "-M",
-                  "--no-ext-diff", old, new, strip=False).stdout
+    out = git.run(
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "--name-status",
+        "-z",
+        "-M",
+        "--no-ext-diff",
+        old,
+        new,
+        strip=False,
+    ).stdout
     items = out.split("\0")
     authors = _last_authors(ws, log_range)
     changes: list[Change] = []
     index = 0
-    kinds = {"A": "added", "M": "modified", "D": "removed", "R": "renamed", "T": "modified",
-             "C": "added"}
+    kinds = {
+        "A": "added",
+        "M": "modified",
+        "D": "removed",
+        "R": "renamed",
+        "T": "modified",
+        "C": "added",
+    }
     while index < len(items) - 1:
         code = items[index]
         if not code:
@@ -653,8 +765,16 @@ def _changes(ws: Workspace, old: str | None, new: str, log_range: str) -> list[C
             old_path, path = "", items[index + 1]
             index += 2
         author, org = authors.get(path, ("", ""))
-        changes.append(Change(path, _title_of(ws, path), author, org, kinds.get(code[0],
-                              "modified"), old_path if code[0] == "R" else ""))
+        changes.append(
+            Change(
+                path,
+                _title_of(ws, path),
+                author,
+                org,
+                kinds.get(code[0], "modified"),
+                old_path if code[0] == "R" else "",
+            )
+        )
     return changes
 
 

@@ -18,8 +18,14 @@ if TYPE_CHECKING:
     from kbapp.workspace import Workspace
 
 _VERB_RE = re.compile(r"^([A-Z][A-Za-z-]{1,20}):\s")
-_STATUS_WORDS = {"A": "added", "M": "changed", "D": "deleted", "R": "moved", "C": "copied",
-                 "T": "changed"}
+_STATUS_WORDS = {
+    "A": "added",
+    "M": "changed",
+    "D": "deleted",
+    "R": "moved",
+    "C": "copied",
+    "T": "changed",
+}
 
 
 @dataclass
@@ -73,8 +79,16 @@ def audit(
             source = "email" if from_email else ""
         if org is not None and who != org:
             continue
-        entry = AuditEntry(commit.rev, commit.date, commit.author, commit.email, who, source,
-                           _kind(commit.subject, commit.body), commit.subject)
+        entry = AuditEntry(
+            commit.rev,
+            commit.date,
+            commit.author,
+            commit.email,
+            who,
+            source,
+            _kind(commit.subject, commit.body),
+            commit.subject,
+        )
         for change in commit.files:
             word = _STATUS_WORDS.get(change.status, "changed")
             entry.documents.append(DocumentChange(change.path, word, change.old_path))

@@ -20,9 +20,9 @@ import tomllib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kbapp.documents import model as documents
-from kbapp.documents import mdlines
 from kbapp.config import CONFIG_PATH, config_from_dict
+from kbapp.documents import mdlines
+from kbapp.documents import model as documents
 from kbapp.errors import ConfigError, DocumentError, PolicyError
 from kbapp.trust.secrets import ALLOW_MARKER, SecretsPolicy, decode_for_scan, scan_text
 
@@ -49,8 +49,10 @@ def conflict_marker_line(text: str) -> int | None:
     return None
 
 
-SYMLINK_MESSAGE = ("is a symbolic link; a knowledge base holds only real files (a link can "
-                   "point at the reader's own files, such as .git/config)")
+SYMLINK_MESSAGE = (
+    "is a symbolic link; a knowledge base holds only real files (a link can "
+    "point at the reader's own files, such as .git/config)"
+)
 
 
 @dataclass(frozen=True)
@@ -125,22 +127,48 @@ def check_front_matter(doc: Document) -> list[Violation]:
         return found
     meta = doc.meta
     checks = (
-        ("id", lambda v: isinstance(v, str) and bool(documents.ID_RE.match(v)),
-         "is not an id like kb-3f9c2a1e"),
-        ("status", lambda v: v in documents.STATUSES, f"is not one of {', '.join(documents.STATUSES)}"),
+        (
+            "id",
+            lambda v: isinstance(v, str) and bool(documents.ID_RE.match(v)),
+            "is not an id like kb-3f9c2a1e",
+        ),
+        (
+            "status",
+            lambda v: v in documents.STATUSES,
+            f"is not one of {', '.join(documents.STATUSES)}",
+        ),
         ("sensitivity", lambda v: v in documents.SENSITIVITIES, "is not 'shared' or 'internal'"),
-        ("review", lambda v: isinstance(v, dict), "must hold interval_days, last_reviewed, reviewed_by"),
+        (
+            "review",
+            lambda v: isinstance(v, dict),
+            "must hold interval_days, last_reviewed, reviewed_by",
+        ),
     )
     review = meta.get("review")
-    if isinstance(review, dict) and "interval_days" in review and \
-            not documents.valid_interval(review["interval_days"]):
-        found.append(Violation(doc.path, doc.field_lines.get("review.interval_days", 1),
-                               "front-matter", f"review.interval_days: {review['interval_days']!r} "
-                               f"is not a number of days between 1 and {documents.MAX_INTERVAL_DAYS}"))
+    if (
+        isinstance(review, dict)
+        and "interval_days" in review
+        and not documents.valid_interval(review["interval_days"])
+    ):
+        found.append(
+            Violation(
+                doc.path,
+                doc.field_lines.get("review.interval_days", 1),
+                "front-matter",
+                f"review.interval_days: {review['interval_days']!r} "
+                f"is not a number of days between 1 and {documents.MAX_INTERVAL_DAYS}",
+            )
+        )
     for name, valid, problem in checks:
         if name in meta and not valid(meta[name]):
-            found.append(Violation(doc.path, doc.field_lines.get(name, 1), "front-matter",
-                                   f"{name}: {meta[name]!r} {problem}"))
+            found.append(
+                Violation(
+                    doc.path,
+                    doc.field_lines.get(name, 1),
+                    "front-matter",
+                    f"{name}: {meta[name]!r} {problem}",
+                )
+            )
     return found
 
 
@@ -162,7 +190,9 @@ def check_file(
         try:
             doc = documents.parse(data, path)
         except DocumentError as exc:
-            found = [Violation(path, exc.line or 1, "unreadable", exc.reason)] if front_matter else []
+            found = (
+                [Violation(path, exc.line or 1, "unreadable", exc.reason)] if front_matter else []
+            )
             return found + check_text(path, text, config, lines=lines)
         found = check_document(doc, data, config, lines=lines)
         if front_matter:
@@ -176,9 +206,13 @@ def check_commit_message(message: str, config: KbConfig | None) -> list[Violatio
     policy = SecretsPolicy.from_config(config)
     policy.allow_paths = []  # the message is no file an allow_paths pattern could mean
     return [
-        Violation("(commit message)", hit.line, hit.rule,
-                  f"looks like a secret: {hit.description} ({hit.preview}); reword the commit "
-                  "message (git commit --amend, or rebase to reword an older one)")
+        Violation(
+            "(commit message)",
+            hit.line,
+            hit.rule,
+            f"looks like a secret: {hit.description} ({hit.preview}); reword the commit "
+            "message (git commit --amend, or rebase to reword an older one)",
+        )
         for hit in scan_text(message, "(commit message)", policy)
     ]
 
@@ -218,7 +252,7 @@ def is_document_path(path: str, config: KbConfig) -> bool:
 
 def _inside_fence(text: str, offset: int) -> bool:
     number = text.count("\n", 0, offset) + 1  # fences as CommonMark closes them: mdlines
-    return any(n == number and kind == "code" for n, _, kind in mdlines.lines(text[:offset + 1]))
+    return any(n == number and kind == "code" for n, _, kind in mdlines.lines(text[: offset + 1]))
 
 
 def enforce(violations: list[Violation]) -> None:

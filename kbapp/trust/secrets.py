@@ -50,9 +50,29 @@ _ALLOW_RE = re.compile(r"kbapp:allow-secret|pragma: allowlist secret", re.I)
 _WINDOW = 4096
 
 _PLACEHOLDER_WORDS = {
-    "password", "passwd", "pass", "pwd", "secret", "token", "changeme", "redacted", "example",
-    "placeholder", "yourpassword", "your-password", "your_password", "mypassword", "none",
-    "null", "true", "false", "required", "optional", "string", "value", "xxxxxx",
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "changeme",
+    "redacted",
+    "example",
+    "placeholder",
+    "yourpassword",
+    "your-password",
+    "your_password",
+    "mypassword",
+    "none",
+    "null",
+    "true",
+    "false",
+    "required",
+    "optional",
+    "string",
+    "value",
+    "xxxxxx",
 }
 
 
@@ -135,7 +155,9 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         "connection-string-password",
         "password in a connection URL",
-        re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@'\"<>]{1,100}:([^\s@/'\"<>]{3,200})@[\w.\[-]"),
+        re.compile(
+            r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@'\"<>]{1,100}:([^\s@/'\"<>]{3,200})@[\w.\[-]"
+        ),
         ("@",),
         1,
     ),
@@ -179,7 +201,9 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         "cloud-token",
         "AWS secret access key",
-        re.compile(r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"),
+        re.compile(
+            r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
+        ),
         ("aws",),
         1,
     ),
@@ -272,8 +296,16 @@ _PLUGIN_TRIGGERS: dict[str, tuple[str, ...]] = {
     "PypiTokenDetector": ("pypi-",),
     "SendGridDetector": ("SG.",),
     "SlackDetector": ("xox", "hooks.slack.com"),
-    "SoftlayerDetector": ("softlayer", "sl_", "sl-", "slkey", "slpass", "slpwd", "sltoken",
-                          "slapi"),
+    "SoftlayerDetector": (
+        "softlayer",
+        "sl_",
+        "sl-",
+        "slkey",
+        "slpass",
+        "slpwd",
+        "sltoken",
+        "slapi",
+    ),
     "SquareOAuthDetector": ("sq0csp-",),
     "StripeDetector": ("k_live_",),
     "Base64HighEntropyString": ('"', "'"),
@@ -312,13 +344,23 @@ def _plugins(entropy: bool) -> tuple[_Plugin, ...]:
         else:
             instance = plugin_class()
         triggers = _PLUGIN_TRIGGERS.get(name, ())
-        patterns = [] if triggers else [
-            re.compile(p.pattern, p.flags | re.M) for p in getattr(instance, "denylist", ())
-        ]
+        patterns = (
+            []
+            if triggers
+            else [re.compile(p.pattern, p.flags | re.M) for p in getattr(instance, "denylist", ())]
+        )
         if not triggers and not patterns:
             continue  # nothing tells where to look: a future plugin kbapp does not know yet
-        found.append(_Plugin(name, str(plugin_class.secret_type), instance, triggers, patterns,
-                             _PLUGIN_REQUIRES.get(name, ())))
+        found.append(
+            _Plugin(
+                name,
+                str(plugin_class.secret_type),
+                instance,
+                triggers,
+                patterns,
+                _PLUGIN_REQUIRES.get(name, ()),
+            )
+        )
     return tuple(found)
 
 
@@ -454,8 +496,9 @@ def scan_text(
             return
         if policy.inline_allow and _allowed_inline(index, number):
             return
-        hits[number] = SecretHit(path, number, rule, description, _preview(value),
-                                 value_digest(value))
+        hits[number] = SecretHit(
+            path, number, rule, description, _preview(value), value_digest(value)
+        )
 
     if "private key" in index.lower or "putty-user-key" in index.lower:
         for number, value in _private_keys(index):
@@ -474,7 +517,8 @@ def scan_text(
         if rule_name in disabled:
             continue
         chunks = (
-            index.chunks(plugin.triggers) if plugin.triggers
+            index.chunks(plugin.triggers)
+            if plugin.triggers
             else index.chunks_for_patterns(plugin.patterns)
         )
         for number, chunk in chunks:
@@ -490,7 +534,7 @@ def scan_text(
 def _confirm(plugin: _Plugin, path: str, chunk: str, number: int) -> Iterator[str]:
     try:
         found = plugin.instance.analyze_line(filename=path, line=chunk, line_number=number)
-    except Exception:  # a plugin bug must not stop a save; kbapp's own rules still ran
+    except Exception:  # noqa: BLE001 - a plugin bug must not stop a save; kbapp's own rules still ran
         return
     for secret in found:
         value = str(secret.secret_value or "")
@@ -530,8 +574,23 @@ _NEXT_LINE_RE = re.compile(
 #: Invisible characters that split a keyword without changing how it reads: zero-width
 #: space/joiners, word joiner, soft hyphen, byte-order mark, bidirectional marks.
 _INVISIBLE = dict.fromkeys(
-    [0x00AD, 0x180E, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063,
-     0x2064, 0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+    [
+        0x00AD,
+        0x180E,
+        0x200B,
+        0x200C,
+        0x200D,
+        0x200E,
+        0x200F,
+        0x2060,
+        0x2061,
+        0x2062,
+        0x2063,
+        0x2064,
+        0xFEFF,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
 )
 
 
@@ -569,11 +628,62 @@ def _allowed_inline(index: _Text, number: int) -> bool:
 #: Words that make a hyphenated value read as a description ("your-db-password"), not as a
 #: passphrase made of random words ("correct-horse-battery-staple").
 _PLACEHOLDER_PARTS = _PLACEHOLDER_WORDS | {
-    "your", "my", "the", "a", "an", "of", "to", "for", "in", "on", "and", "or", "not", "no",
-    "here", "goes", "real", "fake", "dummy", "sample", "test", "wrong", "new", "old", "db",
-    "api", "key", "user", "name", "client", "change", "me", "this", "that", "see", "vault",
-    "from", "get", "set", "read", "only", "write", "access", "auth", "service", "account",
-    "app", "admin", "root", "default", "same", "as", "above", "below", "env", "var",
+    "your",
+    "my",
+    "the",
+    "a",
+    "an",
+    "of",
+    "to",
+    "for",
+    "in",
+    "on",
+    "and",
+    "or",
+    "not",
+    "no",
+    "here",
+    "goes",
+    "real",
+    "fake",
+    "dummy",
+    "sample",
+    "test",
+    "wrong",
+    "new",
+    "old",
+    "db",
+    "api",
+    "key",
+    "user",
+    "name",
+    "client",
+    "change",
+    "me",
+    "this",
+    "that",
+    "see",
+    "vault",
+    "from",
+    "get",
+    "set",
+    "read",
+    "only",
+    "write",
+    "access",
+    "auth",
+    "service",
+    "account",
+    "app",
+    "admin",
+    "root",
+    "default",
+    "same",
+    "as",
+    "above",
+    "below",
+    "env",
+    "var",
 }
 
 _BRACKETS = {"<": ">", "{": "}", "[": "]", "(": ")", "%": "%"}
@@ -612,10 +722,11 @@ def _looks_like_reference(value: str) -> bool:
     for prefix in ("${", "$(", "%{", "{{", "{%"):
         if value.startswith(prefix):
             closing = {"${": "}", "$(": ")", "%{": "}", "{{": "}}", "{%": "%}"}[prefix]
-            inner = value[len(prefix):]
-            if inner.endswith(closing) or re.fullmatch(r"[ \t]*[A-Za-z_][A-Za-z_.]*", inner):
-                return True  # closed, or cut off at a space after a plain word: $(vault
-            return False
+            inner = value[len(prefix) :]
+            # closed, or cut off at a space after a plain word: $(vault
+            return bool(
+                inner.endswith(closing) or re.fullmatch(r"[ \t]*[A-Za-z_][A-Za-z_.]*", inner)
+            )
     opening = value[0]
     if opening in _BRACKETS:
         end = value.find(_BRACKETS[opening], 1)
@@ -625,7 +736,8 @@ def _looks_like_reference(value: str) -> bool:
         if _looks_like_reference(inner) if inner[:1] in _BRACKETS else False:
             return True  # [<DomainName>]
         return bool(re.fullmatch(r"\d*|[A-Za-z_][A-Za-z0-9_. -]*", inner)) and (
-            inner.isdigit() or not inner or _name_like(inner))
+            inner.isdigit() or not inner or _name_like(inner)
+        )
     return False
 
 
@@ -692,7 +804,7 @@ def decode_for_scan(data: bytes) -> tuple[str, bool]:
     being saved in another encoding."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return data[len(bom):].decode(encoding, errors="replace"), True
+            return data[len(bom) :].decode(encoding, errors="replace"), True
     if b"\x00" not in data:
         return data.decode("utf-8", errors="replace"), True
     sample = data[:65536]

@@ -32,11 +32,11 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass
 
-from kbapp.trust import policy
 from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict, path_matches
 from kbapp.errors import ConfigError
-from kbapp.sync.git import Git
 from kbapp.interaction import terminal_safe
+from kbapp.sync.git import Git
+from kbapp.trust import policy
 
 ZERO = "0" * 40
 _TRAILER_RE = re.compile(r"^KB-Org:[ \t]*(\S+)[ \t]*$", re.M)
@@ -91,8 +91,9 @@ def protected_paths(config: KbConfig) -> list[ProtectedPaths]:
     for index, rule in enumerate(rules if isinstance(rules, list) else []):
         if not isinstance(rule, dict):
             raise ConfigError(f"{CONFIG_PATH}: policy.protected[{index}] must be a table")
-        out.append(ProtectedPaths(_strings(rule.get("paths")),
-                                  _strings(rule.get("orgs", rule.get("org")))))
+        out.append(
+            ProtectedPaths(_strings(rule.get("paths")), _strings(rule.get("orgs", rule.get("org"))))
+        )
     owner = config.owner_org
     if owner and not any(rule.matches(CONFIG_PATH) for rule in out):
         out.append(ProtectedPaths((CONFIG_PATH,), (owner,)))
@@ -114,7 +115,9 @@ def parse_updates(text: str) -> list[RefUpdate]:
     return updates
 
 
-def check_push(git: Git, updates: list[RefUpdate], pusher_email: str | None = None) -> list[Rejection]:
+def check_push(
+    git: Git, updates: list[RefUpdate], pusher_email: str | None = None
+) -> list[Rejection]:
     """Everything wrong with a push (empty: accept it): each commit it adds, and the tree each
     branch ends up with, against the rules the branch had before the push."""
     if pusher_email is None:
@@ -180,16 +183,21 @@ def _commit_orgs(git: Git, commit: str, config: KbConfig) -> tuple[str, str, str
     return email, config.org_for_email(email), trailers[-1] if trailers else "", body
 
 
-def check_commit(git: Git, commit: str, config: KbConfig, pusher_org: str = "",
-                 protect: bool = True) -> list[Rejection]:
+def check_commit(
+    git: Git, commit: str, config: KbConfig, pusher_org: str = "", protect: bool = True
+) -> list[Rejection]:
     found: list[policy.Violation] = []
     email, email_org, trailer_org, body = _commit_orgs(git, commit, config)
     if trailer_org and email_org and trailer_org != email_org:
-        found.append(policy.Violation(
-            "(commit)", 0, "identity",
-            f"the commit says 'KB-Org: {trailer_org}' but its committer {email} belongs to "
-            f"{email_org}",
-        ))
+        found.append(
+            policy.Violation(
+                "(commit)",
+                0,
+                "identity",
+                f"the commit says 'KB-Org: {trailer_org}' but its committer {email} belongs to "
+                f"{email_org}",
+            )
+        )
     org = pusher_org or email_org or trailer_org
     parents = git.out("rev-list", "--parents", "-n", "1", commit).split()[1:]
     changes = _changed_paths(git, commit, parents)
@@ -209,18 +217,28 @@ def _protected_path(path: str, config: KbConfig, orgs: set[str]) -> list[policy.
         if rule.matches(path) and (strangers or not orgs):
             allowed = ", ".join(rule.orgs) or "nobody"
             if not orgs:
-                why = (f"only {allowed} may change this path, and no commit of this push from "
-                       "them changes it (a forced push or a merge that takes an old version?)")
+                why = (
+                    f"only {allowed} may change this path, and no commit of this push from "
+                    "them changes it (a forced push or a merge that takes an old version?)"
+                )
             else:
-                who = f"organisation '{strangers[0]}'" if strangers[0] else "an unknown organisation"
+                who = (
+                    f"organisation '{strangers[0]}'" if strangers[0] else "an unknown organisation"
+                )
                 why = f"only {allowed} may change this path; this change is from {who}"
             found.append(policy.Violation(path, 0, "protected-path", why))
             break
     return found
 
 
-def _settings_change(git: Git, commit: str, bases: list[str], changes: list[_Change],
-                     config: KbConfig, orgs: set[str]) -> list[policy.Violation]:
+def _settings_change(
+    git: Git,
+    commit: str,
+    bases: list[str],
+    changes: list[_Change],
+    config: KbConfig,
+    orgs: set[str],
+) -> list[policy.Violation]:
     """The knowledge base's sensitivity and owner are the owning organisation's to change,
     whatever the protected-path rules say."""
     if not any(fold_path(p) == CONFIG_PATH for c in changes for p in c.paths):
@@ -233,20 +251,31 @@ def _settings_change(git: Git, commit: str, bases: list[str], changes: list[_Cha
     if not owner or orgs == {owner}:
         return []
     found = []
-    for name, old, new in (("sensitivity", before.sensitivity, after.sensitivity),
-                           ("owner", before.owner_org, after.owner_org)):
+    for name, old, new in (
+        ("sensitivity", before.sensitivity, after.sensitivity),
+        ("owner", before.owner_org, after.owner_org),
+    ):
         if old != new:
-            found.append(policy.Violation(
-                CONFIG_PATH, 1, "protected-setting",
-                f"{name} changed from '{old}' to '{new}': only {owner} (the organisation that "
-                f"owns this knowledge base) may change it",
-            ))
+            found.append(
+                policy.Violation(
+                    CONFIG_PATH,
+                    1,
+                    "protected-setting",
+                    f"{name} changed from '{old}' to '{new}': only {owner} (the organisation that "
+                    f"owns this knowledge base) may change it",
+                )
+            )
     return found
 
 
-def _check_contents(git: Git, commit: str, bases: list[str], changes: list[_Change],
-                    config: KbConfig, skip: set[tuple[str, str]] | None = None,
-                    ) -> list[policy.Violation]:
+def _check_contents(
+    git: Git,
+    commit: str,
+    bases: list[str],
+    changes: list[_Change],
+    config: KbConfig,
+    skip: set[tuple[str, str]] | None = None,
+) -> list[policy.Violation]:
     """The file rules (secrets on added lines, sensitivity, front matter, conflict markers,
     symbolic links) for the files of ``changes`` as ``commit`` has them."""
     found: list[policy.Violation] = []
@@ -272,8 +301,14 @@ def _check_contents(git: Git, commit: str, bases: list[str], changes: list[_Chan
     return found
 
 
-def _check_result(git: Git, update: RefUpdate, config: KbConfig, pusher_org: str,
-                  commits: list[str], already: list[Rejection]) -> list[Rejection]:
+def _check_result(
+    git: Git,
+    update: RefUpdate,
+    config: KbConfig,
+    pusher_org: str,
+    commits: list[str],
+    already: list[Rejection],
+) -> list[Rejection]:
     """The branch's tree after the push against its tree before, whatever the commit graph
     between them: a hand-made merge that takes an old ``.kb/config.toml`` from its second
     parent, or a forced push back to an old commit, changes the result without any one commit
@@ -297,13 +332,22 @@ def _check_result(git: Git, update: RefUpdate, config: KbConfig, pusher_org: str
     for path in sorted({p for change in changes for p in change.paths}):
         orgs = {pusher_org} if pusher_org else {orgs_of[c] for c in touched.get(path, ())}
         found.extend(_protected_path(path, config, orgs))
-    config_orgs = {pusher_org} if pusher_org else {
-        orgs_of[c] for path, by in touched.items() if fold_path(path) == CONFIG_PATH for c in by}
-    found.extend(_settings_change(git, update.new, [base] if base else [], changes, config,
-                                  config_orgs or {""}))
+    config_orgs = (
+        {pusher_org}
+        if pusher_org
+        else {
+            orgs_of[c] for path, by in touched.items() if fold_path(path) == CONFIG_PATH for c in by
+        }
+    )
+    found.extend(
+        _settings_change(
+            git, update.new, [base] if base else [], changes, config, config_orgs or {""}
+        )
+    )
     reported = {(r.violation.path, r.violation.rule) for r in already}
-    found.extend(_check_contents(git, update.new, [base] if base else [], changes, config,
-                                 skip=reported))
+    found.extend(
+        _check_contents(git, update.new, [base] if base else [], changes, config, skip=reported)
+    )
     known = {(r.violation.path, r.violation.rule, r.violation.line) for r in already}
     return [Rejection(update.new, v) for v in found if (v.path, v.rule, v.line) not in known]
 
@@ -324,8 +368,9 @@ def _changed_paths(git: Git, commit: str, parents: list[str]) -> list[_Change]:
     """What ``commit`` changes (file names read NUL-separated, never split on whitespace). For
     a merge, only what differs from every parent (what the merge itself decided)."""
     if not parents:
-        records = git.run("-c", "core.quotepath=off", "ls-tree", "-r", "-z", "--full-tree",
-                          commit, strip=False).stdout.split("\0")
+        records = git.run(
+            "-c", "core.quotepath=off", "ls-tree", "-r", "-z", "--full-tree", commit, strip=False
+        ).stdout.split("\0")
         out = []
         for record in records:
             info, tab, name = record.partition("\t")
@@ -340,8 +385,20 @@ def _changed_paths(git: Git, commit: str, parents: list[str]) -> list[_Change]:
 
 
 def _diff_names(git: Git, parent: str, commit: str) -> list[_Change]:
-    fields = git.run("-c", "core.quotepath=off", "diff-tree", "-r", "-z", "-M", "--no-commit-id",
-                     "--raw", "--no-abbrev", parent, commit, strip=False).stdout.split("\0")
+    fields = git.run(
+        "-c",
+        "core.quotepath=off",
+        "diff-tree",
+        "-r",
+        "-z",
+        "-M",
+        "--no-commit-id",
+        "--raw",
+        "--no-abbrev",
+        parent,
+        commit,
+        strip=False,
+    ).stdout.split("\0")
     out: list[_Change] = []
     index = 0
     while index < len(fields) and fields[index].startswith(":"):
@@ -354,16 +411,32 @@ def _diff_names(git: Git, parent: str, commit: str) -> list[_Change]:
     return out
 
 
-def _added_lines(git: Git, commit: str, parents: list[str], paths: list[str]) -> dict[str, set[int]]:
+def _added_lines(
+    git: Git, commit: str, parents: list[str], paths: list[str]
+) -> dict[str, set[int]]:
     """Line numbers each path gained in ``commit`` (against its first parent). A path missing
     from the answer could not be matched in git's patch: the caller scans it in full."""
     if not paths:
         return {}
     if not parents:  # a first commit adds every line
         return {p: _all_lines(git.read_blob(f"{commit}:{p}")) for p in paths}
-    patch = git.run("-c", "core.quotepath=off", "diff", "-U0", "--no-color", "--no-ext-diff",
-                    "--no-textconv", "-M", "--dst-prefix=b/", "--src-prefix=a/", parents[0],
-                    commit, "--", *(f":(literal){p}" for p in paths), strip=False).stdout
+    patch = git.run(
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "-U0",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "-M",
+        "--dst-prefix=b/",
+        "--src-prefix=a/",
+        parents[0],
+        commit,
+        "--",
+        *(f":(literal){p}" for p in paths),
+        strip=False,
+    ).stdout
     added: dict[str, set[int]] = {}
     current: set[int] | None = None
     for line in patch.split("\n"):
@@ -419,6 +492,7 @@ def report(rejections: list[Rejection]) -> str:
     lines += [f"  {terminal_safe(str(r))}" for r in rejections[:50]]
     if len(rejections) > 50:
         lines.append(f"  ... and {len(rejections) - 50} more")
-    lines.append("Fix them in new commits (or rewrite the commits), then push again. "
-                 "See docs/security.md.")
+    lines.append(
+        "Fix them in new commits (or rewrite the commits), then push again. See docs/security.md."
+    )
     return "\n".join(lines)

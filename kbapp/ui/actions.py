@@ -67,73 +67,208 @@ FALLBACK_ICONS = {
 
 ACTIONS: tuple[Action, ...] = (
     # File
-    Action("doc.new", "New document…", "Ctrl+N", "new_document", "&File", toolbar=True,
-           tip="Write a new document from a template", icon="document-new",
-           keywords="create write template add"),
-    Action("doc.edit", "Edit document", "Ctrl+E", "edit_document", "&File",
-           tip="Open the document being read in the editor", keywords="change modify"),
-    Action("doc.save", "Save and commit", "Ctrl+S", "save_document", "&File", toolbar=True,
-           tip="Save the document being edited and commit it", icon="document-save"),
+    Action(
+        "doc.new",
+        "New document…",
+        "Ctrl+N",
+        "new_document",
+        "&File",
+        toolbar=True,
+        tip="Write a new document from a template",
+        icon="document-new",
+        keywords="create write template add",
+    ),
+    Action(
+        "doc.edit",
+        "Edit document",
+        "Ctrl+E",
+        "edit_document",
+        "&File",
+        tip="Open the document being read in the editor",
+        keywords="change modify",
+    ),
+    Action(
+        "doc.save",
+        "Save and commit",
+        "Ctrl+S",
+        "save_document",
+        "&File",
+        toolbar=True,
+        tip="Save the document being edited and commit it",
+        icon="document-save",
+    ),
     Action("kb.open", "Open knowledge base…", "Ctrl+O", "open_knowledge_base", "&File"),
-    Action("kb.search_also", "Search another knowledge base too…", "", "other_kbs.search_another_kb",
-           "&File", tip="Search results also from another knowledge base (an internal one)"),
-    Action("kb.search_less", "Stop searching another knowledge base…", "", "other_kbs.stop_searching_kb",
-           "&File"),
-    Action("kb.import", "Import a folder of Markdown…", "", "importing.import_folder", "&File",
-           tip="Import another wiki's export or a runbook repository, with progress"),
+    Action(
+        "kb.search_also",
+        "Search another knowledge base too…",
+        "",
+        "other_kbs.search_another_kb",
+        "&File",
+        tip="Search results also from another knowledge base (an internal one)",
+    ),
+    Action(
+        "kb.search_less",
+        "Stop searching another knowledge base…",
+        "",
+        "other_kbs.stop_searching_kb",
+        "&File",
+    ),
+    Action(
+        "kb.import",
+        "Import a folder of Markdown…",
+        "",
+        "importing.import_folder",
+        "&File",
+        tip="Import another wiki's export or a runbook repository, with progress",
+    ),
     Action("app.quit", "Quit", "Ctrl+Q", "close", "&File"),
     # Edit
     Action("edit.undo", "Undo", "Ctrl+Z", "undo", "&Edit"),
     Action("edit.redo", "Redo", "Ctrl+Shift+Z", "redo", "&Edit"),
     Action("doc.find", "Find in page", "Ctrl+F", "find_in_page", "&Edit"),
-    Action("settings", "Settings…", "Ctrl+,", "show_settings", "&Edit",
-           tip="Who you are (name, e-mail, organisation), the editor, search and sync"),
+    Action(
+        "settings",
+        "Settings…",
+        "Ctrl+,",
+        "show_settings",
+        "&Edit",
+        tip="Who you are (name, e-mail, organisation), the editor, search and sync",
+    ),
     # View: the views of the main area; each toggles (see Action.view)
-    Action("view.close", "Close view", "Ctrl+W", "close_view", "&View",
-           tip="Close the view in front (Esc too, except in the editor)"),
+    Action(
+        "view.close",
+        "Close view",
+        "Ctrl+W",
+        "close_view",
+        "&View",
+        tip="Close the view in front (Esc too, except in the editor)",
+    ),
     Action("view.next", "Next view", "Ctrl+PgDown", "next_view", "&View"),
     Action("view.previous", "Previous view", "Ctrl+PgUp", "previous_view", "&View"),
-    Action("view.reader", "Reader", "", "show_reader", "&View", view="reader",
-           tip="The document last opened"),
-    Action("view.editor", "Editor", "", "show_editor", "&View", view="editor",
-           tip="The document being edited"),
-    Action("doc.history", "History of this document", "Ctrl+Shift+Y", "show_history",
-           "&View", tip="Versions, differences and restore", view="history",
-           keywords="versions diff changes log restore"),
-    Action("sync.conflicts", "Resolve conflicts", "Ctrl+Shift+C", "show_conflicts", "&View",
-           view="conflicts", tip="Documents both organisations changed in the same place",
-           keywords="merge"),
+    Action(
+        "view.reader",
+        "Reader",
+        "",
+        "show_reader",
+        "&View",
+        view="reader",
+        tip="The document last opened",
+    ),
+    Action(
+        "view.editor",
+        "Editor",
+        "",
+        "show_editor",
+        "&View",
+        view="editor",
+        tip="The document being edited",
+    ),
+    Action(
+        "doc.history",
+        "History of this document",
+        "Ctrl+Shift+Y",
+        "show_history",
+        "&View",
+        tip="Versions, differences and restore",
+        view="history",
+        keywords="versions diff changes log restore",
+    ),
+    Action(
+        "sync.conflicts",
+        "Resolve conflicts",
+        "Ctrl+Shift+C",
+        "show_conflicts",
+        "&View",
+        view="conflicts",
+        tip="Documents both organisations changed in the same place",
+        keywords="merge",
+    ),
     # Go
-    Action("go.search", "Search", "Ctrl+K", "focus_search", "&Go", toolbar=True,
-           tip="Back to the search field from anywhere", icon="edit-find"),
+    Action(
+        "go.search",
+        "Search",
+        "Ctrl+K",
+        "focus_search",
+        "&Go",
+        toolbar=True,
+        tip="Back to the search field from anywhere",
+        icon="edit-find",
+    ),
     Action("go.browse", "Browse folders, types and systems", "Ctrl+B", "focus_browse", "&Go"),
-    Action("go.next_pane", "Next pane", "F6", "next_pane", "&Go",
-           tip="Move the keys to the next part of the window: search, document, side panels",
-           keywords="focus switch panel reader"),
-    Action("go.previous_pane", "Previous pane", "Shift+F6", "previous_pane", "&Go",
-           keywords="focus switch panel"),
+    Action(
+        "go.next_pane",
+        "Next pane",
+        "F6",
+        "next_pane",
+        "&Go",
+        tip="Move the keys to the next part of the window: search, document, side panels",
+        keywords="focus switch panel reader",
+    ),
+    Action(
+        "go.previous_pane",
+        "Previous pane",
+        "Shift+F6",
+        "previous_pane",
+        "&Go",
+        keywords="focus switch panel",
+    ),
     Action("go.back", "Back", "Alt+Left", "go_back", "&Go"),
     Action("go.forward", "Forward", "Alt+Right", "go_forward", "&Go"),
-    Action("go.palette", "Command palette…", "Ctrl+Shift+P", "show_palette", "&Go", toolbar=True,
-           tip="Every action with its shortcut", icon="view-list-details"),
+    Action(
+        "go.palette",
+        "Command palette…",
+        "Ctrl+Shift+P",
+        "show_palette",
+        "&Go",
+        toolbar=True,
+        tip="Every action with its shortcut",
+        icon="view-list-details",
+    ),
     # Document
     Action("doc.pin", "Pin or unpin document", "Ctrl+D", "toggle_pin", "&Document"),
-    Action("doc.move_kb", "Move to another knowledge base…", "", "other_kbs.move_to_other_kb",
-           "&Document", tip="Commit it into another knowledge base, then remove it from this one"),
+    Action(
+        "doc.move_kb",
+        "Move to another knowledge base…",
+        "",
+        "other_kbs.move_to_other_kb",
+        "&Document",
+        tip="Commit it into another knowledge base, then remove it from this one",
+    ),
     Action("view.zoom_in", "Zoom in", "Ctrl+=", "zoom_in", "&Document"),
     Action("view.zoom_out", "Zoom out", "Ctrl+-", "zoom_out", "&Document"),
     Action("view.zoom_reset", "Actual size", "Ctrl+0", "zoom_reset", "&Document"),
     # Sync
-    Action("sync.now", "Sync now", "Ctrl+Shift+S", "sync_now", "&Sync", toolbar=True,
-           tip="Publish your commits and bring in the other organisation's", icon="view-refresh",
-           keywords="publish pull push fetch"),
-    Action("sync.drop_refused", "Take refused content out…", "", "sync.drop_refused", "&Sync",
-           tip="Rebuild your unpublished commits without what the shared repository refuses",
-           keywords="refused rejected hook policy"),
+    Action(
+        "sync.now",
+        "Sync now",
+        "Ctrl+Shift+S",
+        "sync_now",
+        "&Sync",
+        toolbar=True,
+        tip="Publish your commits and bring in the other organisation's",
+        icon="view-refresh",
+        keywords="publish pull push fetch",
+    ),
+    Action(
+        "sync.drop_refused",
+        "Take refused content out…",
+        "",
+        "sync.drop_refused",
+        "&Sync",
+        tip="Rebuild your unpublished commits without what the shared repository refuses",
+        keywords="refused rejected hook policy",
+    ),
     # Help
-    Action("help.shortcuts", "Keyboard shortcuts", "F1", "show_shortcuts", "&Help",
-           also="Ctrl+/", tip="Every action and its shortcut on one sheet",
-           keywords="keys help cheat sheet"),
+    Action(
+        "help.shortcuts",
+        "Keyboard shortcuts",
+        "F1",
+        "show_shortcuts",
+        "&Help",
+        also="Ctrl+/",
+        tip="Every action and its shortcut on one sheet",
+        keywords="keys help cheat sheet",
+    ),
 )
 
 
@@ -141,40 +276,96 @@ ACTIONS: tuple[Action, ...] = (
 #: :class:`~kbapp.ui.lifecycle.LifecycleViews`. Declared here, not in that module, so that the
 #: menus exist before those views (and the activity database behind them) are loaded.
 LIFECYCLE_ACTIONS: tuple[Action, ...] = (
-    Action("incident.start", "Start incident…", "Ctrl+I", "start_incident", "&Knowledge",
-           tip="Focused mode with a timer; steps, notes and searches are recorded",
-           keywords="new incident begin outage"),
+    Action(
+        "incident.start",
+        "Start incident…",
+        "Ctrl+I",
+        "start_incident",
+        "&Knowledge",
+        tip="Focused mode with a timer; steps, notes and searches are recorded",
+        keywords="new incident begin outage",
+    ),
     Action("incident.note", "Incident note", "Ctrl+Shift+N", "focus_note", "&Knowledge"),
-    Action("incident.steps", "Runbook steps of the incident", "Ctrl+Shift+K", "focus_steps",
-           "&Knowledge", tip="The checklist: ↑↓ choose a step, Space ticks it, Ctrl+C copies "
-           "its commands", keywords="checklist tick copy commands"),
-    Action("incident.end", "End incident and capture…", "Ctrl+Shift+I", "end_incident",
-           "&Knowledge", keywords="stop finish resolve"),
+    Action(
+        "incident.steps",
+        "Runbook steps of the incident",
+        "Ctrl+Shift+K",
+        "focus_steps",
+        "&Knowledge",
+        tip="The checklist: ↑↓ choose a step, Space ticks it, Ctrl+C copies its commands",
+        keywords="checklist tick copy commands",
+    ),
+    Action(
+        "incident.end",
+        "End incident and capture…",
+        "Ctrl+Shift+I",
+        "end_incident",
+        "&Knowledge",
+        keywords="stop finish resolve",
+    ),
     # Its title names the incident waiting to be captured; hidden while none is.
-    Action("incident.capture", "Capture incident…", "", "capture_incident", "&Knowledge",
-           tip="Write down what the last incident taught, while it is fresh",
-           keywords="post-incident postmortem write"),
-    Action("review.queue", "Review queue", "Ctrl+Shift+R", "show_review_queue", "&View",
-           view="review-queue", tip="Documents due, overdue or never reviewed",
-           keywords="due overdue stale"),
-    Action("report.dashboard", "Knowledge base health", "Ctrl+Shift+H", "show_dashboard",
-           "&View", view="health", keywords="dashboard report statistics"),
+    Action(
+        "incident.capture",
+        "Capture incident…",
+        "",
+        "capture_incident",
+        "&Knowledge",
+        tip="Write down what the last incident taught, while it is fresh",
+        keywords="post-incident postmortem write",
+    ),
+    Action(
+        "review.queue",
+        "Review queue",
+        "Ctrl+Shift+R",
+        "show_review_queue",
+        "&View",
+        view="review-queue",
+        tip="Documents due, overdue or never reviewed",
+        keywords="due overdue stale",
+    ),
+    Action(
+        "report.dashboard",
+        "Knowledge base health",
+        "Ctrl+Shift+H",
+        "show_dashboard",
+        "&View",
+        view="health",
+        keywords="dashboard report statistics",
+    ),
     Action("report.export", "Export health report…", "", "export_report", "&Knowledge"),
 )
 
 #: The co-sourcing views' actions; handlers are methods of
 #: :class:`~kbapp.ui.cosourcing.CosourcingViews`.
 COSOURCING_ACTIONS: tuple[Action, ...] = (
-    Action("matrix.show", "Responsibility matrix", "Ctrl+Shift+M", "show_matrix",
-           "&View", tip="Systems × document types: who is responsible, and the gaps",
-           view="matrix"),
-    Action("matrix.export", "Export responsibility matrix…", "", "export_matrix",
-           "&Organisations"),
-    Action("handover.show", "Handovers", "Ctrl+Shift+O", "show_handovers", "&View",
-           tip="Procedures being handed over between the organisations, step by step",
-           view="handovers"),
-    Action("onboarding.show", "Onboarding path", "", "show_onboarding", "&View",
-           tip="Reading list for a new engineer, ticked as you read", view="onboarding"),
+    Action(
+        "matrix.show",
+        "Responsibility matrix",
+        "Ctrl+Shift+M",
+        "show_matrix",
+        "&View",
+        tip="Systems × document types: who is responsible, and the gaps",
+        view="matrix",
+    ),
+    Action("matrix.export", "Export responsibility matrix…", "", "export_matrix", "&Organisations"),
+    Action(
+        "handover.show",
+        "Handovers",
+        "Ctrl+Shift+O",
+        "show_handovers",
+        "&View",
+        tip="Procedures being handed over between the organisations, step by step",
+        view="handovers",
+    ),
+    Action(
+        "onboarding.show",
+        "Onboarding path",
+        "",
+        "show_onboarding",
+        "&View",
+        tip="Reading list for a new engineer, ticked as you read",
+        view="onboarding",
+    ),
 )
 
 
@@ -184,15 +375,20 @@ def all_actions() -> tuple[Action, ...]:
     ``lifecycle.<method>`` and ``cosourcing.<method>``."""
     joined = tuple(
         dataclasses.replace(a, handler=f"{owner}.{a.handler}")
-        for owner, declared in (("lifecycle", LIFECYCLE_ACTIONS),
-                                ("cosourcing", COSOURCING_ACTIONS))
+        for owner, declared in (
+            ("lifecycle", LIFECYCLE_ACTIONS),
+            ("cosourcing", COSOURCING_ACTIONS),
+        )
         for a in declared
     )
     return ACTIONS + joined
 
 
-def install(window: QMainWindow, resolve: Callable[[str], Callable[[], object]],
-            actions: tuple[Action, ...] | None = None) -> dict[str, QAction]:
+def install(
+    window: QMainWindow,
+    resolve: Callable[[str], Callable[[], object]],
+    actions: tuple[Action, ...] | None = None,
+) -> dict[str, QAction]:
     """Create the QActions, menus, toolbar and shortcuts; returns them by id."""
     made: dict[str, QAction] = {}
     menus: dict[str, object] = {}
@@ -237,8 +433,12 @@ def icon(name: str, widget: QWidget) -> QIcon:
 class _ShortcutColumn(QStyledItemDelegate):
     """Paints a palette row's shortcut right-aligned, so the shortcuts form a column."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         super().paint(painter, option, index)
         shortcut = index.data(Qt.ItemDataRole.UserRole + 2)
         if not shortcut:
@@ -246,10 +446,14 @@ class _ShortcutColumn(QStyledItemDelegate):
         painter.save()
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         roles = QPalette.ColorRole
-        painter.setPen(option.palette.color(
-            roles.HighlightedText if selected else roles.PlaceholderText))
-        painter.drawText(option.rect.adjusted(0, 0, -8, 0),
-                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, shortcut)
+        painter.setPen(
+            option.palette.color(roles.HighlightedText if selected else roles.PlaceholderText)
+        )
+        painter.drawText(
+            option.rect.adjusted(0, 0, -8, 0),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            shortcut,
+        )
         painter.restore()
 
 
@@ -258,12 +462,17 @@ class CommandPalette(QDialog):
     initials are forgiven and the best match comes first (:mod:`kbapp.fuzzy`). Enter runs
     the action, opens the document, or opens the settings at that setting."""
 
-    def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None, *,
-                 declared: tuple[Action, ...] | None = None,
-                 documents: Callable[[], list[tuple[str, str, str]]] | None = None,
-                 settings: Callable[[], list[tuple[str, str, str]]] | None = None,
-                 open_document: Callable[[str], object] | None = None,
-                 open_setting: Callable[[str], object] | None = None) -> None:
+    def __init__(
+        self,
+        actions: dict[str, QAction],
+        parent: QWidget | None = None,
+        *,
+        declared: tuple[Action, ...] | None = None,
+        documents: Callable[[], list[tuple[str, str, str]]] | None = None,
+        settings: Callable[[], list[tuple[str, str, str]]] | None = None,
+        open_document: Callable[[str], object] | None = None,
+        open_setting: Callable[[str], object] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("commandPalette")
         self.setWindowTitle("Command palette")
@@ -301,8 +510,15 @@ class CommandPalette(QDialog):
                 continue
             declared = self.declared.get(action_id)
             shortcut = qaction.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            candidates.append(Candidate(ACTION, action_id, qaction.text().replace("&", ""),
-                                        declared.keywords if declared else "", shortcut))
+            candidates.append(
+                Candidate(
+                    ACTION,
+                    action_id,
+                    qaction.text().replace("&", ""),
+                    declared.keywords if declared else "",
+                    shortcut,
+                )
+            )
         for name, title, value in self.settings() if self.settings else []:
             candidates.append(Candidate(SETTING, name, f"Settings: {title}", name, value))
         for path, title, doc_type in self.documents() if self.documents else []:
@@ -313,14 +529,17 @@ class CommandPalette(QDialog):
     def rows(self) -> list[tuple[str, str]]:
         """(title, shortcut or kind) of every row shown."""
         return [
-            (self.list.item(i).data(Qt.ItemDataRole.UserRole + 1),
-             self.list.item(i).data(Qt.ItemDataRole.UserRole + 2))
+            (
+                self.list.item(i).data(Qt.ItemDataRole.UserRole + 1),
+                self.list.item(i).data(Qt.ItemDataRole.UserRole + 2),
+            )
             for i in range(self.list.count())
         ]
 
     def kinds(self) -> list[str]:
-        return [self.list.item(i).data(Qt.ItemDataRole.UserRole)[0]
-                for i in range(self.list.count())]
+        return [
+            self.list.item(i).data(Qt.ItemDataRole.UserRole)[0] for i in range(self.list.count())
+        ]
 
     def _fill(self, text: str) -> None:
         self.list.clear()
@@ -338,8 +557,14 @@ class CommandPalette(QDialog):
             elif candidate.kind == DOCUMENT:
                 item.setToolTip(candidate.key)
             self.list.addItem(item)
-        first = next((i for i in range(self.list.count())
-                      if self.list.item(i).flags() & Qt.ItemFlag.ItemIsEnabled), -1)
+        first = next(
+            (
+                i
+                for i in range(self.list.count())
+                if self.list.item(i).flags() & Qt.ItemFlag.ItemIsEnabled
+            ),
+            -1,
+        )
         if first >= 0:
             self.list.setCurrentRow(first)
 
@@ -356,7 +581,7 @@ class CommandPalette(QDialog):
         elif kind == SETTING and self.open_setting is not None:
             self.open_setting(key)
 
-    def eventFilter(self, watched: object, event: object) -> bool:  # noqa: N802
+    def eventFilter(self, watched: object, event: object) -> bool:
         from PySide6.QtCore import QEvent
         from PySide6.QtGui import QKeyEvent
 
@@ -368,7 +593,7 @@ class CommandPalette(QDialog):
                 return True
         return super().eventFilter(watched, event)  # type: ignore[arg-type]
 
-    def showEvent(self, event: object) -> None:  # noqa: N802
+    def showEvent(self, event: object) -> None:
         super().showEvent(event)  # type: ignore[arg-type]
         self.filter_edit.blockSignals(True)
         self.filter_edit.clear()

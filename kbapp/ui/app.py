@@ -46,7 +46,8 @@ def application(argv: Sequence[str] | None = None) -> QApplication:
     if isinstance(existing, QApplication):
         return existing
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
-        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
     app = QApplication(list(argv or sys.argv[:1]))
     app.setApplicationName("kbapp")
     app.setOrganizationName("kbapp")
@@ -104,13 +105,17 @@ def first_window(kb: str | None, settings: Settings, demo_when_none: bool = Fals
     return start
 
 
-def main(kb: str | None = None, argv: Sequence[str] | None = None,
-         demo_when_none: bool = False) -> int:
+def main(
+    kb: str | None = None, argv: Sequence[str] | None = None, demo_when_none: bool = False
+) -> int:
     if argv is not None or kb is None:
         parser = argparse.ArgumentParser(prog="kbapp-gui", description="The kbapp window.")
         parser.add_argument("--kb", metavar="PATH", help="the knowledge base to open")
-        parser.add_argument("--demo-when-none", action="store_true",
-                            help="with no knowledge base configured, open the demo one")
+        parser.add_argument(
+            "--demo-when-none",
+            action="store_true",
+            help="with no knowledge base configured, open the demo one",
+        )
         args, _qt_args = parser.parse_known_args(list(argv) if argv is not None else sys.argv[1:])
         kb = kb or args.kb
         demo_when_none = demo_when_none or args.demo_when_none

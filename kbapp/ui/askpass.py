@@ -55,8 +55,11 @@ class CredentialDialog(QDialog):
         super().__init__(parent)
         self.prompt = prompt
         self.setObjectName("credentialDialog")
-        self.setWindowTitle("Sign in to the shared repository" if not is_question(prompt)
-                            else "Connect to the shared repository?")
+        self.setWindowTitle(
+            "Sign in to the shared repository"
+            if not is_question(prompt)
+            else "Connect to the shared repository?"
+        )
         self.setModal(True)
         layout = QVBoxLayout(self)
         self.label = QLabel(prompt.strip().rstrip(":").strip())
@@ -84,14 +87,18 @@ class CredentialDialog(QDialog):
         if is_question(prompt):
             hint = "Answer Yes only if this is the shared repository's server."
         elif "passphrase" in prompt.lower():
-            hint = ("kbapp keeps nothing; with 'AddKeysToAgent yes' in your ssh configuration, "
-                    "ssh-agent keeps the key unlocked until you log out.")
+            hint = (
+                "kbapp keeps nothing; with 'AddKeysToAgent yes' in your ssh configuration, "
+                "ssh-agent keeps the key unlocked until you log out."
+            )
         elif helper:
             hint = f"git's credential helper ({helper}) remembers what works; kbapp keeps nothing."
         else:
-            hint = ("kbapp keeps nothing, and git has no credential helper, so you will be asked "
-                    "at each sync; to be asked once: git config --global credential.helper "
-                    "libsecret (or store, osxkeychain, manager).")
+            hint = (
+                "kbapp keeps nothing, and git has no credential helper, so you will be asked "
+                "at each sync; to be asked once: git config --global credential.helper "
+                "libsecret (or store, osxkeychain, manager)."
+            )
         note = QLabel(hint)
         note.setObjectName("hint")
         note.setWordWrap(True)
@@ -125,8 +132,10 @@ class AskpassServer(QObject):
         """How git run by this window asks for credentials: through this server."""
         if not self.listening or not self.program:
             return NO_PROMPTS
-        return Prompting(askpass=self.program, env={
-            askpass.ADDRESS_ENV: self.server.fullServerName(), askpass.TOKEN_ENV: self.token})
+        return Prompting(
+            askpass=self.program,
+            env={askpass.ADDRESS_ENV: self.server.fullServerName(), askpass.TOKEN_ENV: self.token},
+        )
 
     def close(self) -> None:
         self.server.close()
@@ -137,9 +146,14 @@ class AskpassServer(QObject):
         import tempfile
 
         try:
-            done = subprocess.run(["git", "config", "--get-all", "credential.helper"],
-                                  cwd=tempfile.gettempdir(), capture_output=True, text=True,
-                                  timeout=5, check=False)
+            done = subprocess.run(
+                ["git", "config", "--get-all", "credential.helper"],
+                cwd=tempfile.gettempdir(),
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired):
             return ""
         helpers = [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
@@ -179,7 +193,10 @@ class AskpassServer(QObject):
         def finished(_result: int) -> None:
             if dialog in self.dialogs:
                 self.dialogs.remove(dialog)
-            if shiboken6.isValid(socket) and socket.state() == QLocalSocket.LocalSocketState.ConnectedState:
+            if (
+                shiboken6.isValid(socket)
+                and socket.state() == QLocalSocket.LocalSocketState.ConnectedState
+            ):
                 reply = {"answer": dialog.answer} if dialog.answer is not None else {}
                 socket.write((json.dumps(reply) + "\n").encode("utf-8"))
                 socket.flush()

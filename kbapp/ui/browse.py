@@ -72,8 +72,9 @@ class BrowseView(QWidget):
 
     GROUPS = ("Pinned", "Recent", "Folders", "By type", "By system")
 
-    def __init__(self, workspace: Workspace, tasks: Tasks, shelf: Shelf,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace, tasks: Tasks, shelf: Shelf, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.tasks = tasks
@@ -105,7 +106,9 @@ class BrowseView(QWidget):
 
     def reload(self) -> None:
         """Re-read the catalog in the background and redraw."""
-        self.tasks.run(lambda: build_outline(self.workspace), self.show_outline, owner=self, key="browse")
+        self.tasks.run(
+            lambda: build_outline(self.workspace), self.show_outline, owner=self, key="browse"
+        )
 
     def show_outline(self, outline: Outline) -> None:
         expanded = self._expanded_keys()
@@ -156,7 +159,7 @@ class BrowseView(QWidget):
         if key == "Folders":
             key = "folder:"
         if key.startswith("folder:"):
-            for entry in outline.folders.get(key[len("folder:"):], []):
+            for entry in outline.folders.get(key[len("folder:") :], []):
                 if entry.endswith("/"):
                     name = entry.rstrip("/").rsplit("/", 1)[-1]
                     count = len(outline.folders.get(entry.rstrip("/"), []))
@@ -175,7 +178,8 @@ class BrowseView(QWidget):
         item.addChildren(children)
         if not children:
             item.setChildIndicatorPolicy(
-                QTreeWidgetItem.ChildIndicatorPolicy.DontShowIndicatorWhenChildless)
+                QTreeWidgetItem.ChildIndicatorPolicy.DontShowIndicatorWhenChildless
+            )
 
     def _expanded_keys(self) -> list[str]:
         keys: list[str] = []

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kbapp.errors import KbError
 from kbapp.lifecycle.capture import (
     CaptureDraft,
     draft_capture,
@@ -34,7 +35,6 @@ from kbapp.lifecycle.capture import (
     runbook_was_right,
     save_capture,
 )
-from kbapp.errors import KbError
 from kbapp.workspace import Workspace
 
 VERDICTS = (("right", "Was right"), ("needs-fix", "Needs a fix"), ("", "Not sure"))
@@ -110,8 +110,9 @@ class CaptureDialog(QDialog):
 
     def _create_buttons(self) -> None:
         self.buttons = QDialogButtonBox()
-        self.save_button = self.buttons.addButton("Save draft",
-                                                  QDialogButtonBox.ButtonRole.AcceptRole)
+        self.save_button = self.buttons.addButton(
+            "Save draft", QDialogButtonBox.ButtonRole.AcceptRole
+        )
         self.later_button = self.buttons.addButton("Later", QDialogButtonBox.ButtonRole.RejectRole)
         self.later_button.setToolTip("It stays offered: a banner and Knowledge → Capture incident")
         self.buttons.accepted.connect(self.accept)
@@ -126,8 +127,12 @@ class CaptureDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.verdict_box)
-        layout.addWidget(QLabel("Pre-filled from the incident: edit what needs it, then save "
-                                "(it is saved as a draft)."))
+        layout.addWidget(
+            QLabel(
+                "Pre-filled from the incident: edit what needs it, then save "
+                "(it is saved as a draft)."
+            )
+        )
         layout.addWidget(self.preview, 1)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
@@ -148,8 +153,9 @@ class CaptureDialog(QDialog):
         if self._edited:
             return  # never throw away what the user typed
         title = self.title_edit.text().strip() or None
-        self.draft = draft_capture(self.workspace, self.ticket, from_session=True, title=title,
-                                   verdicts=self.verdicts())
+        self.draft = draft_capture(
+            self.workspace, self.ticket, from_session=True, title=title, verdicts=self.verdicts()
+        )
         self.preview.blockSignals(True)
         self.preview.setPlainText(self.draft.document.body)
         self.preview.blockSignals(False)

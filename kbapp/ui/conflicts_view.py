@@ -30,11 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.sync import conflicts
-from kbapp.sync import mergedriver
-from kbapp.trust import policy
 from kbapp.errors import KbError
 from kbapp.interaction import Level
+from kbapp.sync import conflicts, mergedriver
+from kbapp.trust import policy
 from kbapp.ui import style
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
@@ -59,10 +58,18 @@ class Case:
 
 def prepare(path: str, title: str, mine: str, theirs: str, base: str) -> Case:
     """Merge by meaning what can be merged (runs on a worker: git merge-file)."""
-    result = mergedriver.merge(base.encode("utf-8") if base else None, mine.encode("utf-8"),
-                               theirs.encode("utf-8"), path)
-    return Case(path, title, mine, theirs, base, result.text.decode("utf-8", "replace"),
-                list(result.conflicts))
+    result = mergedriver.merge(
+        base.encode("utf-8") if base else None, mine.encode("utf-8"), theirs.encode("utf-8"), path
+    )
+    return Case(
+        path,
+        title,
+        mine,
+        theirs,
+        base,
+        result.text.decode("utf-8", "replace"),
+        list(result.conflicts),
+    )
 
 
 def changed_lines(text: str, other: str) -> list[int]:
@@ -157,8 +164,11 @@ class ConflictsView(QWidget):
 
     def _create_layout(self) -> None:
         sides = QSplitter(Qt.Orientation.Horizontal)
-        for label, pane in (("Mine (this clone)", self.mine), ("Base (before both)", self.base),
-                            ("Theirs (the other side)", self.theirs)):
+        for label, pane in (
+            ("Mine (this clone)", self.mine),
+            ("Base (before both)", self.base),
+            ("Theirs (the other side)", self.theirs),
+        ):
             box = QWidget()
             column = QVBoxLayout(box)
             column.setContentsMargins(0, 0, 0, 0)
@@ -168,8 +178,9 @@ class ConflictsView(QWidget):
         merged_box = QWidget()
         merged_layout = QVBoxLayout(merged_box)
         merged_layout.setContentsMargins(0, 0, 0, 0)
-        merged_layout.addWidget(QLabel("<b>Merged</b> — pick a side or edit; this is what is "
-                                       "saved"))
+        merged_layout.addWidget(
+            QLabel("<b>Merged</b> — pick a side or edit; this is what is saved")
+        )
         merged_layout.addWidget(self.merged)
         buttons = QHBoxLayout()
         buttons.addWidget(self.take_mine)
@@ -198,18 +209,26 @@ class ConflictsView(QWidget):
         self._editor_callback = None
 
         def work() -> list[Case]:
-            return [prepare(c.path, c.title, c.mine, c.theirs, c.base)
-                    for c in conflicts.list_conflicts(self.workspace)]
+            return [
+                prepare(c.path, c.title, c.mine, c.theirs, c.base)
+                for c in conflicts.list_conflicts(self.workspace)
+            ]
 
         self.tasks.run(work, self.show_cases, self._on_failed, owner=self, key="conflicts")
 
-    def merge_for_editor(self, path: str, mine: str, theirs: str, base: str,
-                         done: Callable[[str], None]) -> None:
+    def merge_for_editor(
+        self, path: str, mine: str, theirs: str, base: str, done: Callable[[str], None]
+    ) -> None:
         """Merge unsaved editor text with what a sync wrote; ``done(merged)`` on Resolve."""
         self._editor_callback = done
         title = path.rsplit("/", 1)[-1]
-        self.tasks.run(lambda: [prepare(path, title, mine, theirs, base)], self.show_cases,
-                       self._on_failed, owner=self, key="conflicts")
+        self.tasks.run(
+            lambda: [prepare(path, title, mine, theirs, base)],
+            self.show_cases,
+            self._on_failed,
+            owner=self,
+            key="conflicts",
+        )
 
     def show_cases(self, cases: list[Case]) -> None:
         self.cases = cases
@@ -234,10 +253,14 @@ class ConflictsView(QWidget):
     def show_case(self, case: Case) -> None:
         self.case = case
         where = ", ".join(case.conflicting) or "nothing (merged cleanly)"
-        intro = ("Your unsaved text and the version a sync brought in" if self._editor_callback
-                 else "Both organisations changed this document")
-        self.title.setText(f"<b>{case.title}</b> — {case.path}<br>{intro}; "
-                           f"still conflicting: {where}.")
+        intro = (
+            "Your unsaved text and the version a sync brought in"
+            if self._editor_callback
+            else "Both organisations changed this document"
+        )
+        self.title.setText(
+            f"<b>{case.title}</b> — {case.path}<br>{intro}; still conflicting: {where}."
+        )
         self.mine.setPlainText(case.mine)
         self.base.setPlainText(case.base)
         self.theirs.setPlainText(case.theirs)
@@ -246,8 +269,9 @@ class ConflictsView(QWidget):
         dark = 1 if style.is_dark(self.palette()) else 0
         highlight(self.mine, changed_lines(case.mine, case.theirs), MINE_COLOUR[dark])
         highlight(self.theirs, changed_lines(case.theirs, case.mine), THEIRS_COLOUR[dark])
-        base_changed = sorted(set(changed_lines(case.base, case.mine))
-                              | set(changed_lines(case.base, case.theirs)))
+        base_changed = sorted(
+            set(changed_lines(case.base, case.mine)) | set(changed_lines(case.base, case.theirs))
+        )
         highlight(self.base, base_changed, BASE_COLOUR[dark])
         marker = policy.conflict_marker_line(case.merged)
         reveal(self.merged, (marker - 1) if marker else (base_changed[0] if base_changed else 0))

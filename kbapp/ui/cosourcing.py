@@ -16,9 +16,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from kbapp.cosourcing import matrix as matrix_module
+from kbapp.cosourcing.onboarding import TYPE as ONBOARDING_TYPE
 from kbapp.documents.model import Document
 from kbapp.fsutil import atomic_write
-from kbapp.cosourcing.onboarding import TYPE as ONBOARDING_TYPE
 from kbapp.ui.actions import COSOURCING_ACTIONS
 from kbapp.ui.handover_view import HandoverView
 from kbapp.ui.matrix_view import MatrixView
@@ -36,8 +36,14 @@ class CosourcingViews(QObject):
 
     open_requested = Signal(str)  # a path the window should show in the reader
 
-    def __init__(self, window: QMainWindow, workspace: Workspace, tasks: Tasks | None = None,
-                 *, area: ViewArea) -> None:
+    def __init__(
+        self,
+        window: QMainWindow,
+        workspace: Workspace,
+        tasks: Tasks | None = None,
+        *,
+        area: ViewArea,
+    ) -> None:
         super().__init__(window)
         self.window = window
         self.workspace = workspace
@@ -48,16 +54,13 @@ class CosourcingViews(QObject):
     def _create_views(self) -> None:
         self.matrix = MatrixView(self.workspace, lazy=True, tasks=self.tasks)
         self.matrix.open_requested.connect(self.open_requested)
-        self.area.register("matrix", "Responsibility matrix", self.matrix,
-                           focus=self.matrix.table)
+        self.area.register("matrix", "Responsibility matrix", self.matrix, focus=self.matrix.table)
         self.handovers = HandoverView(self.workspace, lazy=True, tasks=self.tasks)
         self.handovers.open_requested.connect(self.open_requested)
-        self.area.register("handovers", "Handovers", self.handovers,
-                           focus=self.handovers.table)
+        self.area.register("handovers", "Handovers", self.handovers, focus=self.handovers.table)
         self.onboarding = OnboardingView(self.workspace)
         self.onboarding.open_requested.connect(self.open_requested)
-        self.area.register("onboarding", "Onboarding", self.onboarding,
-                           focus=self.onboarding.list)
+        self.area.register("onboarding", "Onboarding", self.onboarding, focus=self.onboarding.list)
 
     # ------------------------------------------------------------------ what the window reports
 
@@ -75,13 +78,18 @@ class CosourcingViews(QObject):
 
     def export_matrix(self, path: Path | None = None) -> Path | None:
         if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(self.window, "Export responsibility matrix",
-                                                    "responsibility-matrix.html", "HTML (*.html)")
+            chosen, _ = QFileDialog.getSaveFileName(
+                self.window,
+                "Export responsibility matrix",
+                "responsibility-matrix.html",
+                "HTML (*.html)",
+            )
             if not chosen:
                 return None
             path = Path(chosen)
-        page = matrix_module.render_html(matrix_module.matrix_for(self.workspace),
-                                          self.workspace.config.name)
+        page = matrix_module.render_html(
+            matrix_module.matrix_for(self.workspace), self.workspace.config.name
+        )
         atomic_write(path, page.encode("utf-8"))
         return path
 
@@ -89,15 +97,19 @@ class CosourcingViews(QObject):
         self.area.show_view("handovers", focus=focus)
         self.handovers.refresh()  # in the background
 
-    def show_onboarding(self, ref: str | None = None, focus: bool = True,
-                        front: bool = True) -> None:
+    def show_onboarding(
+        self, ref: str | None = None, focus: bool = True, front: bool = True
+    ) -> None:
         if ref is None:
-            paths = [e for e in self.workspace.catalog.query(type=ONBOARDING_TYPE)
-                     if e.status != "retired"]
+            paths = [
+                e
+                for e in self.workspace.catalog.query(type=ONBOARDING_TYPE)
+                if e.status != "retired"
+            ]
             if not paths:
                 self.workspace.interaction.notify(
-                    "There is no onboarding path yet: create one from the Onboarding path "
-                    "template.")
+                    "There is no onboarding path yet: create one from the Onboarding path template."
+                )
                 return
             ref = paths[0].doc_id
         self.onboarding.set_document(ref)

@@ -55,8 +55,7 @@ class Tile(QFrame):
 
     def set_value(self, value: int, bad_when_positive: str = "") -> None:
         self.number.setText(str(value))
-        colour = {"bad": "#C0392B", "warn": "#B9770E"}.get(bad_when_positive if value else "",
-                                                          "")
+        colour = {"bad": "#C0392B", "warn": "#B9770E"}.get(bad_when_positive if value else "", "")
         style = "font-size: 22px; font-weight: 600;"
         self.number.setStyleSheet(style + (f" color: {colour};" if colour else ""))
 
@@ -80,8 +79,13 @@ class DashboardView(QWidget):
     open_requested = Signal(str)  # path
     report_ready = Signal(object)  # the HealthReport shown
 
-    def __init__(self, workspace: Workspace, parent: QWidget | None = None,
-                 runner: Runner = run_now, today: dt.date | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        parent: QWidget | None = None,
+        runner: Runner = run_now,
+        today: dt.date | None = None,
+    ) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.runner = runner
@@ -108,8 +112,9 @@ class DashboardView(QWidget):
     def _create_sections(self) -> None:
         self.review_table = _table(["Organisation", "Overdue", "Due soon", "Never", "Reviewed"])
         self.owner_table = _table(["Owner", "Overdue", "Due soon", "Never", "Reviewed"])
-        self.used_table = _table(["Document", "Type", "Incidents", "Opens", "Helpful",
-                                  "Not helpful"])
+        self.used_table = _table(
+            ["Document", "Type", "Incidents", "Opens", "Helpful", "Not helpful"]
+        )
         self.gaps_table = _table(["Search that found nothing", "Times"])
         self.problems_table = _table(["Where", "Problem"])
         self.charts = {kind: QSvgWidget() for kind in ("created", "reviewed", "retired")}
@@ -169,8 +174,12 @@ class DashboardView(QWidget):
 
         self.runner(work, lambda made: self.show_report(*made))
 
-    def show_report(self, report: HealthReport, svgs: dict[str, Any] | None = None,
-                    values: dict[str, int] | None = None) -> None:
+    def show_report(
+        self,
+        report: HealthReport,
+        svgs: dict[str, Any] | None = None,
+        values: dict[str, int] | None = None,
+    ) -> None:
         self.report = report
         self.busy = False
         self.refresh_button.setEnabled(True)
@@ -179,13 +188,28 @@ class DashboardView(QWidget):
         values = values if values is not None else tile_values(report)
         for key, tile in self.tiles.items():
             tile.set_value(values[key], self.tones[key])
-        _fill(self.review_table, [[org, row["overdue"], row["due"], row["never"], row["ok"]]
-                                  for org, row in report.review_by_org.items()])
-        _fill(self.owner_table, [[owner, row["overdue"], row["due"], row["never"], row["ok"]]
-                                 for owner, row in report.review_by_owner.items()])
-        _fill(self.used_table, [[u.doc.title, u.doc.type, u.incidents, u.opens, u.helpful,
-                                 u.not_helpful] for u in report.most_used],
-              keys=[u.doc.path for u in report.most_used])
+        _fill(
+            self.review_table,
+            [
+                [org, row["overdue"], row["due"], row["never"], row["ok"]]
+                for org, row in report.review_by_org.items()
+            ],
+        )
+        _fill(
+            self.owner_table,
+            [
+                [owner, row["overdue"], row["due"], row["never"], row["ok"]]
+                for owner, row in report.review_by_owner.items()
+            ],
+        )
+        _fill(
+            self.used_table,
+            [
+                [u.doc.title, u.doc.type, u.incidents, u.opens, u.helpful, u.not_helpful]
+                for u in report.most_used
+            ],
+            keys=[u.doc.path for u in report.most_used],
+        )
         _fill(self.gaps_table, [[g.query, g.times] for g in report.content_gaps])
         problems = [[f"{p.path}:{p.line}", p.message] for p in report.broken_links]
         problems += [[d.path, "no owner"] for d in report.without_owners]
@@ -222,10 +246,14 @@ class DashboardView(QWidget):
 def tile_values(report: HealthReport) -> dict[str, int]:
     """The number on each tile."""
     return {
-        "documents": report.documents, "overdue": len(report.overdue),
-        "due": len(report.due_soon), "never": len(report.never_reviewed),
-        "no_owner": len(report.without_owners), "lint": report.lint_errors,
-        "links": len(report.broken_links), "captured": len(report.captured),
+        "documents": report.documents,
+        "overdue": len(report.overdue),
+        "due": len(report.due_soon),
+        "never": len(report.never_reviewed),
+        "no_owner": len(report.without_owners),
+        "lint": report.lint_errors,
+        "links": len(report.broken_links),
+        "captured": len(report.captured),
         "gaps": len(report.content_gaps),
     }
 

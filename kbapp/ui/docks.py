@@ -6,8 +6,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 
-def add_dock(window: QMainWindow, name: str, title: str, widget: QWidget,
-             area: Qt.DockWidgetArea) -> QDockWidget:
+def add_dock(
+    window: QMainWindow, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea
+) -> QDockWidget:
     """``widget`` in a dock called ``title`` on ``window`` (object name ``dock-<name>``, which
     the tests and the saved window state use)."""
     dock = QDockWidget(title, window)

@@ -17,12 +17,12 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import (
-    QMenu,
     QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
 
 from kbapp.documents import model as documents
 from kbapp.documents.drafts import Draft, DraftStore
+from kbapp.documents.lint import LintContext, Problem, context_for, lint_document
 from kbapp.errors import DocumentError, KbError, NotCommitted
 from kbapp.interaction import Level
-from kbapp.documents.lint import LintContext, Problem, context_for, lint_document
 from kbapp.ui import style
 from kbapp.ui.markdown_highlighter import MarkdownHighlighter
 from kbapp.ui.metadata_form import LIST_FIELDS, MetadataForm
@@ -127,8 +127,9 @@ class EditorView(QWidget):
     #: The file changed underneath unsaved text: (path, mine, theirs, base) to merge.
     merge_requested = Signal(str, str, str, str)
 
-    def __init__(self, workspace: Workspace, tasks: Tasks, drafts: DraftStore,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace, tasks: Tasks, drafts: DraftStore, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.tasks = tasks
@@ -268,7 +269,8 @@ class EditorView(QWidget):
         else:
             self.notice.show_message(
                 f"Recovered unsaved changes from {draft.saved_at.replace('T', ' ')}.",
-                [("Discard them", self.discard)])
+                [("Discard them", self.discard)],
+            )
 
     def set_notes(self, notes: str) -> None:
         """Notes shown beside the text (the incident notes when a runbook needs a fix)."""
@@ -277,6 +279,7 @@ class EditorView(QWidget):
 
     def _load_support(self) -> None:
         """Completion values and the lint context come from the whole catalog: off-thread."""
+
         def work() -> tuple[dict[str, list[str]], LintContext]:
             catalog = self.workspace.catalog
             values = {name: catalog.distinct_values(name) for name in LIST_FIELDS}
@@ -300,8 +303,14 @@ class EditorView(QWidget):
         if self.doc is None:
             raise KbError("nothing is being edited")
         base = self.doc
-        doc = documents.Document(base.path, copy.deepcopy(base.meta), self.body_text(),
-                                 base.source, base.front_matter_error, dict(base.field_lines))
+        doc = documents.Document(
+            base.path,
+            copy.deepcopy(base.meta),
+            self.body_text(),
+            base.source,
+            base.front_matter_error,
+            dict(base.field_lines),
+        )
         self.form.apply(doc)
         return doc
 
@@ -341,10 +350,17 @@ class EditorView(QWidget):
         if self.doc is None or not self._dirty:
             return
         doc = self.current_document()
-        self.drafts.save(Draft(doc.path, doc.meta, doc.body,
-                               base_hash=documents.content_hash(self.base_text.encode("utf-8"))
-                               if self.base_text else "",
-                               base_text=self.base_text))
+        self.drafts.save(
+            Draft(
+                doc.path,
+                doc.meta,
+                doc.body,
+                base_hash=documents.content_hash(self.base_text.encode("utf-8"))
+                if self.base_text
+                else "",
+                base_text=self.base_text,
+            )
+        )
 
     def discard(self) -> None:
         """Forget unsaved changes: back to what is on disk."""
@@ -375,10 +391,13 @@ class EditorView(QWidget):
         if self.doc is None:
             return False
         if self.changed_underneath():
-            self._offer_merge("This document changed on disk since you started editing; "
-                              "merge before saving so that neither version is lost.")
-            self.message.emit("Not saved: the document changed underneath. Merge first.",
-                              Level.WARNING.value)
+            self._offer_merge(
+                "This document changed on disk since you started editing; "
+                "merge before saving so that neither version is lost."
+            )
+            self.message.emit(
+                "Not saved: the document changed underneath. Merge first.", Level.WARNING.value
+            )
             return False
         doc = self.current_document()
         if not doc.is_modified:
@@ -396,8 +415,9 @@ class EditorView(QWidget):
             return False
         self._saved(doc, result)
         short = (result.commit or "")[:8]
-        self.message.emit(f"Saved {doc.path}" + (f" (commit {short})" if short else ""),
-                          Level.INFO.value)
+        self.message.emit(
+            f"Saved {doc.path}" + (f" (commit {short})" if short else ""), Level.INFO.value
+        )
         return True
 
     def _saved(self, doc: documents.Document, result: object) -> None:
@@ -421,8 +441,9 @@ class EditorView(QWidget):
         if result is None:
             self.message.emit("Nothing to save.", Level.INFO.value)
             return True
-        self.message.emit(f"Committed {doc.path} (commit {(result.commit or '')[:8]})",
-                          Level.INFO.value)
+        self.message.emit(
+            f"Committed {doc.path} (commit {(result.commit or '')[:8]})", Level.INFO.value
+        )
         self.saved.emit(result)
         return True
 
@@ -432,20 +453,25 @@ class EditorView(QWidget):
         if self.doc is None or not self._dirty:
             then()
             return
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          f"Save your changes to “{self.current_document().title}”?", parent=self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Unsaved changes",
+            f"Save your changes to “{self.current_document().title}”?",
+            parent=self,
+        )
         box.setInformativeText("If you discard them, they are gone for good.")
-        box.setStandardButtons(QMessageBox.StandardButton.Save
-                               | QMessageBox.StandardButton.Discard
-                               | QMessageBox.StandardButton.Cancel)
+        box.setStandardButtons(
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel
+        )
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         box.buttonClicked.connect(lambda button: self._on_leave_answered(box, button, then))
         self.leave_prompt = box
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
-    def _on_leave_answered(self, box: QMessageBox, button: Any,
-                           then: Callable[[], object]) -> None:
+    def _on_leave_answered(self, box: QMessageBox, button: Any, then: Callable[[], object]) -> None:
         self.leave_prompt = None
         answer = box.standardButton(button)
         if answer == QMessageBox.StandardButton.Save:
@@ -465,18 +491,24 @@ class EditorView(QWidget):
         if theirs is None:
             self._set_dirty(True)
             self.autosave()
-            self.notice.show_message("This document was deleted on disk; your text is kept "
-                                     "here and saving brings it back.", [])
+            self.notice.show_message(
+                "This document was deleted on disk; your text is kept "
+                "here and saving brings it back.",
+                [],
+            )
             self.base_text = ""
             return
         if not self._dirty:
             self._start(documents.parse(theirs.encode("utf-8"), self.doc.path), theirs)
-            self.message.emit(f"{self.doc.path} was updated by a sync; showing the new version.",
-                              Level.INFO.value)
+            self.message.emit(
+                f"{self.doc.path} was updated by a sync; showing the new version.", Level.INFO.value
+            )
             return
         self.autosave()
-        self._offer_merge("This document was changed by a sync while you were editing. Your "
-                          "text is kept; nothing was overwritten.")
+        self._offer_merge(
+            "This document was changed by a sync while you were editing. Your "
+            "text is kept; nothing was overwritten."
+        )
 
     def _offer_merge(self, text: str) -> None:
         self.notice.show_message(text, [("Merge…", self.request_merge)])
@@ -493,8 +525,11 @@ class EditorView(QWidget):
         if self.doc is None:
             return
         theirs = disk_text(self.workspace, self.doc.path)
-        base = documents.parse(theirs.encode("utf-8"), self.doc.path) if theirs is not None \
+        base = (
+            documents.parse(theirs.encode("utf-8"), self.doc.path)
+            if theirs is not None
             else documents.Document(self.doc.path)
+        )
         merged = documents.parse(text.encode("utf-8"), self.doc.path)
         self._start(base, theirs or "")
         self._loading = True
@@ -513,8 +548,12 @@ class EditorView(QWidget):
             return
         doc = self.current_document()
         css = style.reader_css(self.palette())
-        self.tasks.run(lambda: self.workspace.render(doc),
-                       lambda rendered: self._show_preview(rendered.html, css), owner=self, key="preview")
+        self.tasks.run(
+            lambda: self.workspace.render(doc),
+            lambda rendered: self._show_preview(rendered.html, css),
+            owner=self,
+            key="preview",
+        )
 
     def _show_preview(self, html: str, css: str) -> None:
         scroll = self.preview.verticalScrollBar().value()
@@ -543,7 +582,9 @@ class EditorView(QWidget):
         self.problems_label.setText(
             f"Problems: {errors} error{'s' if errors != 1 else ''}, "
             f"{warnings} warning{'s' if warnings != 1 else ''} (click one to go to its line)"
-            if self.problems else "No problems found")
+            if self.problems
+            else "No problems found"
+        )
         self.problem_list.setVisible(bool(self.problems))
 
     def _on_problem_activated(self, item: QListWidgetItem) -> None:

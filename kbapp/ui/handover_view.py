@@ -45,8 +45,13 @@ class HandoverView(QWidget):
     step_recorded = Signal(str)  # path, after a step was committed
     filled = Signal()
 
-    def __init__(self, workspace: Workspace, parent: QWidget | None = None,
-                 lazy: bool = False, tasks: Tasks | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        parent: QWidget | None = None,
+        lazy: bool = False,
+        tasks: Tasks | None = None,
+    ) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.tasks = tasks
@@ -128,17 +133,25 @@ class HandoverView(QWidget):
             self.show_handovers(work())
             return
         self.title_label.setText("Reading the knowledge base…")
-        self.tasks.run(work, self.show_handovers, lambda error: self.message_label.setText(
-            str(error)), owner=self, key="handovers")
+        self.tasks.run(
+            work,
+            self.show_handovers,
+            lambda error: self.message_label.setText(str(error)),
+            owner=self,
+            key="handovers",
+        )
 
     def show_handovers(self, items: list[handover.Handover]) -> None:
         self.handovers = items
         self.table.setRowCount(len(self.handovers))
         for row, item in enumerate(self.handovers):
             done, total = item.progress
-            nxt = "signed off" if item.complete else (item.next_step.label if item.next_step else "")
-            for column, text in enumerate((item.title, f"{item.from_org} → {item.to_org}",
-                                           f"{done}/{total}", nxt)):
+            nxt = (
+                "signed off" if item.complete else (item.next_step.label if item.next_step else "")
+            )
+            for column, text in enumerate(
+                (item.title, f"{item.from_org} → {item.to_org}", f"{done}/{total}", nxt)
+            ):
                 cell = QTableWidgetItem(text)
                 if column == 2:
                     cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -166,21 +179,28 @@ class HandoverView(QWidget):
             self.title_label.setText("No handover in progress.")
             self.record_button.setEnabled(False)
             return
-        self.title_label.setText(f"<b>{_escape(item.title)}</b>: {item.from_org} → {item.to_org}, "
-                                 f"started {item.started or '?'}")
+        self.title_label.setText(
+            f"<b>{_escape(item.title)}</b>: {item.from_org} → {item.to_org}, "
+            f"started {item.started or '?'}"
+        )
         for step in handover.STEPS:
             records = item.done(step.name)
             if records:
                 for record in records:
                     extra = ", ".join(x for x in (record.by, record.ticket, record.note) if x)
-                    self.steps_list.addItem(QListWidgetItem(
-                        f"\u2611 {step.label}: {record.date or '?'}" + (f" ({extra})" if extra else "")))
+                    self.steps_list.addItem(
+                        QListWidgetItem(
+                            f"\u2611 {step.label}: {record.date or '?'}"
+                            + (f" ({extra})" if extra else "")
+                        )
+                    )
             else:
                 self.steps_list.addItem(QListWidgetItem(f"\u2610 {step.label}"))
         nxt = item.next_step
         self.record_button.setEnabled(nxt is not None and not item.complete)
-        self.record_button.setText(f"Record: {nxt.label}" if nxt and not item.complete
-                                   else "Handover complete")
+        self.record_button.setText(
+            f"Record: {nxt.label}" if nxt and not item.complete else "Handover complete"
+        )
 
     # ------------------------------------------------------------------ actions
 
@@ -191,8 +211,13 @@ class HandoverView(QWidget):
         step = item.next_step
         try:
             result = handover.record_step(
-                self.workspace, item.path, step.name, date=_as_date(self.date_edit.date()),
-                ticket=self.ticket_edit.text(), note=self.note_edit.text())
+                self.workspace,
+                item.path,
+                step.name,
+                date=_as_date(self.date_edit.date()),
+                ticket=self.ticket_edit.text(),
+                note=self.note_edit.text(),
+            )
         except KbError as exc:
             self.message_label.setText(str(exc))
             return

@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp.documents import model as documents
-from kbapp.sync import history
+from kbapp.documents.renderdiff import Block, rendered_changes
 from kbapp.errors import KbError
 from kbapp.interaction import Level
-from kbapp.documents.renderdiff import Block, rendered_changes
+from kbapp.sync import history
 from kbapp.ui import style
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
@@ -48,8 +48,10 @@ def side_by_side_html(old: str, new: str, old_label: str = "", new_label: str = 
     old_lines, new_lines = old.split("\n"), new.split("\n")
     rows: list[str] = []
     if old_label or new_label:
-        rows.append(f"<tr><th width='50%'>{html.escape(old_label)}</th>"
-                    f"<th width='50%'>{html.escape(new_label)}</th></tr>")
+        rows.append(
+            f"<tr><th width='50%'>{html.escape(old_label)}</th>"
+            f"<th width='50%'>{html.escape(new_label)}</th></tr>"
+        )
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in _flat(matcher):
         if tag == "gap":
@@ -67,12 +69,18 @@ def side_by_side_html(old: str, new: str, old_label: str = "", new_label: str = 
                 marked_was, marked_now = _word_diff(was, now)
                 rows.append(_row(marked_was, marked_now, REMOVED, ADDED))
             else:
-                rows.append(_row(html.escape(was) if was is not None else "",
-                                 html.escape(now) if now is not None else "",
-                                 REMOVED if was is not None else "",
-                                 ADDED if now is not None else ""))
-    return ("<table width='100%' cellspacing='0' cellpadding='2' "
-            "style='font-family: monospace'>" + "".join(rows) + "</table>")
+                rows.append(
+                    _row(
+                        html.escape(was) if was is not None else "",
+                        html.escape(now) if now is not None else "",
+                        REMOVED if was is not None else "",
+                        ADDED if now is not None else "",
+                    )
+                )
+    return (
+        "<table width='100%' cellspacing='0' cellpadding='2' "
+        "style='font-family: monospace'>" + "".join(rows) + "</table>"
+    )
 
 
 def rendered_changes_html(blocks: list[Block], old_label: str = "", new_label: str = "") -> str:
@@ -88,9 +96,11 @@ def rendered_changes_html(blocks: list[Block], old_label: str = "", new_label: s
             parts.append(block.html)
         else:
             sign = "+" if block.change == "added" else "−"  # colours: resources/ui/reader.css
-            parts.append(f"<table class='{block.change}' width='100%' cellspacing='0' "
-                         f"cellpadding='4'><tr><td width='14' valign='top'><b>{sign}</b></td>"
-                         f"<td>{block.html}</td></tr></table>")
+            parts.append(
+                f"<table class='{block.change}' width='100%' cellspacing='0' "
+                f"cellpadding='4'><tr><td width='14' valign='top'><b>{sign}</b></td>"
+                f"<td>{block.html}</td></tr></table>"
+            )
     return "".join(parts)
 
 
@@ -131,8 +141,11 @@ def _word_diff(old: str, new: str) -> tuple[str, str]:
 
 
 def _label(version: Any) -> str:
-    when = version.date.strftime("%Y-%m-%d %H:%M") if hasattr(version.date, "strftime") \
+    when = (
+        version.date.strftime("%Y-%m-%d %H:%M")
+        if hasattr(version.date, "strftime")
         else str(version.date)
+    )
     return f"{when} · {version.author}" + (f" ({version.org})" if version.org else "")
 
 
@@ -147,7 +160,7 @@ class DiffHighlighter(QSyntaxHighlighter):
             fmt.setForeground(QColor(colour))
             self.styles[prefix] = fmt
 
-    def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt override
+    def highlightBlock(self, text: str) -> None:
         if text.startswith(("+++", "---")):
             return
         fmt = self.styles.get(text[:1])
@@ -182,8 +195,9 @@ class HistoryView(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
-        self.hint = QLabel("Select one version to see what it changed, or two (Ctrl+click) to "
-                           "compare them.")
+        self.hint = QLabel(
+            "Select one version to see what it changed, or two (Ctrl+click) to compare them."
+        )
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
         self.changes = QTextBrowser()  # both versions rendered, changed blocks marked
@@ -231,15 +245,23 @@ class HistoryView(QWidget):
     def show_document(self, path: str, title: str = "") -> None:
         self.path = path
         self.title.setText(f"<b>History of {html.escape(title or path)}</b> — {html.escape(path)}")
-        self.tasks.run(lambda: history.history(self.workspace, path), self.show_versions,
-                       self._on_failed, owner=self, key="history")
+        self.tasks.run(
+            lambda: history.history(self.workspace, path),
+            self.show_versions,
+            self._on_failed,
+            owner=self,
+            key="history",
+        )
 
     def show_versions(self, versions: list[Any]) -> None:
         self.versions = list(versions)
         self.table.setRowCount(len(self.versions))
         for row, version in enumerate(self.versions):
-            when = version.date.strftime("%Y-%m-%d %H:%M") if hasattr(version.date, "strftime") \
+            when = (
+                version.date.strftime("%Y-%m-%d %H:%M")
+                if hasattr(version.date, "strftime")
                 else str(version.date)
+            )
             values = (when, version.author, version.org or "—", version.message.split("\n")[0])
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
@@ -260,9 +282,10 @@ class HistoryView(QWidget):
         from PySide6.QtCore import QItemSelectionModel
 
         for row in rows:
-            model.select(self.table.model().index(row, 0),
-                         QItemSelectionModel.SelectionFlag.Select
-                         | QItemSelectionModel.SelectionFlag.Rows)
+            model.select(
+                self.table.model().index(row, 0),
+                QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+            )
 
     def _on_selection_changed(self) -> None:
         rows = self.selected_rows()
@@ -270,25 +293,41 @@ class HistoryView(QWidget):
         if not rows:
             return
         newer = self.versions[rows[0]]
-        older = self.versions[rows[-1] + 1] if len(rows) == 1 and rows[0] + 1 < len(self.versions) \
+        older = (
+            self.versions[rows[-1] + 1]
+            if len(rows) == 1 and rows[0] + 1 < len(self.versions)
             else (self.versions[rows[-1]] if len(rows) > 1 else None)
-        self.show_diff(older.rev if older else None, newer.rev,
-                       _label(older) if older else "(nothing before)", _label(newer))
+        )
+        self.show_diff(
+            older.rev if older else None,
+            newer.rev,
+            _label(older) if older else "(nothing before)",
+            _label(newer),
+        )
 
-    def show_diff(self, from_rev: str | None, to_rev: str, from_label: str = "",
-                  to_label: str = "") -> None:
+    def show_diff(
+        self, from_rev: str | None, to_rev: str, from_label: str = "", to_label: str = ""
+    ) -> None:
         path = self.path
         workspace = self.workspace
 
         def work() -> tuple[str, str, str]:
             new = history.version_text(workspace, path, to_rev)
             old = history.version_text(workspace, path, from_rev) if from_rev else ""
-            raw = history.diff(workspace, path, from_rev, to_rev) if from_rev else \
-                "\n".join("+" + line for line in new.split("\n"))
-            blocks = rendered_changes(documents.parse(old.encode(), path).body if old else "",
-                                      documents.parse(new.encode(), path).body)
-            return (raw, side_by_side_html(old, new, from_label, to_label),
-                    rendered_changes_html(blocks, from_label, to_label))
+            raw = (
+                history.diff(workspace, path, from_rev, to_rev)
+                if from_rev
+                else "\n".join("+" + line for line in new.split("\n"))
+            )
+            blocks = rendered_changes(
+                documents.parse(old.encode(), path).body if old else "",
+                documents.parse(new.encode(), path).body,
+            )
+            return (
+                raw,
+                side_by_side_html(old, new, from_label, to_label),
+                rendered_changes_html(blocks, from_label, to_label),
+            )
 
         self.tasks.run(work, self._show_diff_texts, self._on_failed, owner=self, key="history-diff")
 
@@ -310,10 +349,16 @@ class HistoryView(QWidget):
         except KbError as exc:
             self.message.emit(f"Not restored: {exc}", Level.ERROR.value)
             return False
-        when = version.date.strftime("%Y-%m-%d %H:%M") if hasattr(version.date, "strftime") \
+        when = (
+            version.date.strftime("%Y-%m-%d %H:%M")
+            if hasattr(version.date, "strftime")
             else str(version.date)
-        self.message.emit(f"Restored the version of {when} by {version.author}; the later "
-                          "versions stay in the history.", Level.INFO.value)
+        )
+        self.message.emit(
+            f"Restored the version of {when} by {version.author}; the later "
+            "versions stay in the history.",
+            Level.INFO.value,
+        )
         self.restored.emit(self.path)
         self.show_document(self.path)
         return True

@@ -29,9 +29,8 @@ from PySide6.QtWidgets import (
 
 from kbapp import identity
 from kbapp.config import KbConfig, Organisation
-from kbapp.sync.git import git_identity
 from kbapp.settings import LABELS, Settings
-
+from kbapp.sync.git import git_identity
 
 #: The organisation combo's first entry: none chosen, the e-mail's domain decides.
 FROM_EMAIL = ""
@@ -78,9 +77,11 @@ class IdentityFields(QWidget):
     def values(self) -> dict[str, str]:
         """The settings as typed: ``user_name``, ``user_email``, ``organisation`` ("" when
         the e-mail's domain decides)."""
-        return {"user_name": " ".join(self.name_edit.text().split()),
-                "user_email": self.email_edit.text().strip(),
-                "organisation": str(self.org_combo.currentData() or "")}
+        return {
+            "user_name": " ".join(self.name_edit.text().split()),
+            "user_email": self.email_edit.text().strip(),
+            "organisation": str(self.org_combo.currentData() or ""),
+        }
 
     def organisation(self) -> str:
         """The organisation the answer amounts to ("" when none is known)."""
@@ -98,22 +99,30 @@ class IdentityFields(QWidget):
         else:
             derived = self.config.organisation(self.config.org_for_email(values["user_email"]))
             self.org_hint.setText(
-                f"From your e-mail: {_named(derived)}." if derived else
-                "Your e-mail's domain matches no organisation here: choose yours above.")
+                f"From your e-mail: {_named(derived)}."
+                if derived
+                else "Your e-mail's domain matches no organisation here: choose yours above."
+            )
 
 
 def _named(org: Organisation) -> str:
-    """"Kestrel Managed Services (partner)"; just "partner" when the title says no more."""
+    """ "Kestrel Managed Services (partner)"; just "partner" when the title says no more."""
     if org.title and org.title.casefold() != org.name.casefold():
         return f"{org.title} ({org.name})"
     return org.name
 
 
 class FirstRunDialog(QDialog):
-    """"Who are you?": asked once, before kbapp makes its first commit for this person."""
+    """ "Who are you?": asked once, before kbapp makes its first commit for this person."""
 
-    def __init__(self, settings: Settings, config: KbConfig, root: Path | None,
-                 reason: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        config: KbConfig,
+        root: Path | None,
+        reason: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
         """``config``: the knowledge base's (its organisations are offered); ``root``: its work
         tree (its own git identity counts), None for one not made yet."""
         super().__init__(parent)
@@ -124,7 +133,8 @@ class FirstRunDialog(QDialog):
         intro = QLabel(
             "<b>Who are you?</b><br>kbapp records every change in git with your name and "
             "e-mail, so that both organisations see who wrote and reviewed what. You say it "
-            "once; change it later in Settings (Ctrl+,).")
+            "once; change it later in Settings (Ctrl+,)."
+        )
         intro.setWordWrap(True)
         intro.setTextFormat(Qt.TextFormat.RichText)
         self.reason_label = QLabel(html.escape(reason))
@@ -133,14 +143,18 @@ class FirstRunDialog(QDialog):
         self.reason_label.setVisible(bool(reason))
         self.fields = IdentityFields(config)
         known = git_identity(root)  # what git has configured, to start from
-        self.fields.load(settings.user_name or known.name, settings.user_email or known.email,
-                         settings.organisation)
+        self.fields.load(
+            settings.user_name or known.name,
+            settings.user_email or known.email,
+            settings.organisation,
+        )
         self.error_label = QLabel()
         self.error_label.setObjectName("error")
         self.error_label.setStyleSheet("color: #C0392B")
         self.error_label.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Save")
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Not now")
         self.buttons.accepted.connect(self.accept)
@@ -152,8 +166,10 @@ class FirstRunDialog(QDialog):
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
         self.resize(520, 0)
-        first_empty = next((edit for edit in (self.fields.name_edit, self.fields.email_edit)
-                            if not edit.text()), self.fields.name_edit)
+        first_empty = next(
+            (edit for edit in (self.fields.name_edit, self.fields.email_edit) if not edit.text()),
+            self.fields.name_edit,
+        )
         first_empty.setFocus()
 
     def accept(self) -> None:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog
 
-from kbapp.errors import KbError
 from kbapp.documents.importer import ImportReport, import_folder
+from kbapp.errors import KbError
 from kbapp.interaction import Level
 
 if TYPE_CHECKING:
@@ -59,11 +59,13 @@ class ImportFlow(QObject):
         self.progress = dialog
 
         def work() -> ImportReport:
-            return import_folder(workspace, folder, allow_secrets=allow_secrets,
-                                 progress=self._progressed.emit)
+            return import_folder(
+                workspace, folder, allow_secrets=allow_secrets, progress=self._progressed.emit
+            )
 
-        self.window.tasks.run(work, lambda report: self._on_finished(folder, report),
-                              self._on_failed, owner=self)
+        self.window.tasks.run(
+            work, lambda report: self._on_finished(folder, report), self._on_failed, owner=self
+        )
 
     # ------------------------------------------------------------------ results
 
@@ -94,16 +96,24 @@ class ImportFlow(QObject):
             open_now=False,
         )
         if report.held_back:
-            allow = box.addButton("Import them as reviewed false positives",
-                                  QMessageBox.ButtonRole.AcceptRole)
+            allow = box.addButton(
+                "Import them as reviewed false positives", QMessageBox.ButtonRole.AcceptRole
+            )
             box.addButton("Leave them out", QMessageBox.ButtonRole.RejectRole)
             allow.clicked.connect(lambda: self.start(folder, allow_secrets=True))
         else:
             box.addButton(QMessageBox.StandardButton.Ok)
         box.open()
 
-    def _show(self, icon: QMessageBox.Icon, title: str, text: str, *, details: str = "",
-              open_now: bool = True) -> QMessageBox:
+    def _show(
+        self,
+        icon: QMessageBox.Icon,
+        title: str,
+        text: str,
+        *,
+        details: str = "",
+        open_now: bool = True,
+    ) -> QMessageBox:
         box = QMessageBox(icon, title, text, QMessageBox.StandardButton.NoButton, self.window)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setTextFormat(Qt.TextFormat.PlainText)
@@ -117,25 +127,32 @@ class ImportFlow(QObject):
 
 
 def _headline(report: ImportReport) -> str:
-    lines = [f"Imported {len(report.imported):,} documents in {report.elapsed:.0f} s; "
-             "they are in the search already."]
+    lines = [
+        f"Imported {len(report.imported):,} documents in {report.elapsed:.0f} s; "
+        "they are in the search already."
+    ]
     if report.reviews is not None:
-        count, first, last = report.reviews
+        _count, first, last = report.reviews
         lines.append(f"Their first reviews are spread from {first:%d %b %Y} to {last:%d %b %Y}.")
     if report.allowed:
-        lines.append(f"{len(report.allowed)} secret-looking lines were accepted as reviewed "
-                     "false positives.")
+        lines.append(
+            f"{len(report.allowed)} secret-looking lines were accepted as reviewed false positives."
+        )
     if report.held_back:
         files = sorted({h.source for h in report.held_back})
         lines.append("")
-        lines.append(f"{len(files)} files were held back: these lines look like secrets "
-                     "(line numbers in your files):")
+        lines.append(
+            f"{len(files)} files were held back: these lines look like secrets "
+            "(line numbers in your files):"
+        )
         lines.extend(f"  {h.where}  ({h.rule})" for h in report.held_back[:12])
         if len(report.held_back) > 12:
             lines.append(f"  … and {len(report.held_back) - 12} more (Show Details)")
         lines.append("")
-        lines.append("If they are samples, not real secrets, import them now: each value is "
-                     "recorded in .kb/config.toml as a reviewed false positive.")
+        lines.append(
+            "If they are samples, not real secrets, import them now: each value is "
+            "recorded in .kb/config.toml as a reviewed false positive."
+        )
     if report.skipped:
         lines.append(f"{len(report.skipped)} files were skipped (Show Details says why).")
     return "\n".join(lines)

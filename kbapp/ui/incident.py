@@ -32,13 +32,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.lifecycle.activity import Incident, utc_now
-from kbapp.lifecycle.checklist import Step, checklist_steps
 from kbapp.documents.model import Document
+from kbapp.documents.render import render_markdown
 from kbapp.errors import KbError
 from kbapp.events import Event
+from kbapp.lifecycle.activity import Incident, utc_now
+from kbapp.lifecycle.checklist import Step, checklist_steps
 from kbapp.lifecycle.incident import Incidents, TimelineEntry, format_duration, normalise_ticket
-from kbapp.documents.render import render_markdown
 from kbapp.ui import style
 
 BANNER_STYLE = (
@@ -172,8 +172,10 @@ class CaptureBanner(QFrame):
         ended = (self.incident.ended_at or utc_now()).astimezone()
         when = ended.strftime("%H:%M" if ended.date() == dt.date.today() else "%Y-%m-%d %H:%M")
         title = f" ({self.incident.title})" if self.incident.title else ""
-        self.label.setText(f"{self.incident.ticket}{title} ended at {when} and is not captured "
-                           "yet: write down what it taught while it is fresh.")
+        self.label.setText(
+            f"{self.incident.ticket}{title} ended at {when} and is not captured "
+            "yet: write down what it taught while it is fresh."
+        )
         self.show()
 
     def _on_capture(self) -> None:
@@ -226,7 +228,8 @@ class ChecklistPanel(QWidget):
         self.step_view.setOpenLinks(False)
         self.step_view.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextBrowserInteraction
-            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
         self.step_view.anchorClicked.connect(self._on_step_link)
         self.copy_button = QPushButton("Copy commands")
         self.copy_button.setToolTip("Copy the step's commands, line for line (Ctrl+C)")
@@ -282,8 +285,7 @@ class ChecklistPanel(QWidget):
     def _fill_steps(self) -> None:
         self._filling = True
         keep = self.current_step()
-        keep_number = keep.number if keep is not None and self._steps_doc == self.document \
-            else None
+        keep_number = keep.number if keep is not None and self._steps_doc == self.document else None
         try:
             self.steps.clear()
             doc = self.document
@@ -297,7 +299,9 @@ class ChecklistPanel(QWidget):
             ticked = self.incidents.session(active).ticked_steps(doc.id) if active else set()
             self.runbook_label.setText(
                 f"<b>{_escape(doc.title)}</b> — {len(ticked)} of {len(steps)} steps done"
-                if steps else f"<b>{_escape(doc.title)}</b> has no numbered steps to tick.")
+                if steps
+                else f"<b>{_escape(doc.title)}</b> has no numbered steps to tick."
+            )
             section = None
             for step in steps:
                 if step.section != section:
@@ -312,8 +316,14 @@ class ChecklistPanel(QWidget):
                 # The commands themselves are shown below the list, line for line (a narrow
                 # list would wrap them into what looks like other commands).
                 lines = step.commands.count("\n") + 1 if step.code else 0
-                code = (f"\n{indent}      ⧉ {lines} command line{'s' if lines != 1 else ''}"
-                        " (Ctrl+C copies)") if lines else ""
+                code = (
+                    (
+                        f"\n{indent}      ⧉ {lines} command line{'s' if lines != 1 else ''}"
+                        " (Ctrl+C copies)"
+                    )
+                    if lines
+                    else ""
+                )
                 plain = _CODE_SPAN_RE.sub(r"\1", step.text)  # the view below renders them
                 item = QListWidgetItem(f"{step.number}. {indent}{plain}{code}")
                 item.setData(STEP_ROLE, step.number)
@@ -321,15 +331,18 @@ class ChecklistPanel(QWidget):
                 if active is not None:
                     flags |= Qt.ItemFlag.ItemIsEnabled
                 item.setFlags(flags)
-                item.setCheckState(Qt.CheckState.Checked if step.number in ticked
-                                   else Qt.CheckState.Unchecked)
+                item.setCheckState(
+                    Qt.CheckState.Checked if step.number in ticked else Qt.CheckState.Unchecked
+                )
                 self.steps.addItem(item)
             # The keys start on the step being worked on: the one chosen before a redraw,
             # else the first not ticked yet.
             items = self.step_items()
-            chosen = next((i for i in items if i.data(STEP_ROLE) == keep_number), None) or next(
-                (i for i in items if i.checkState() != Qt.CheckState.Checked), None) or (
-                items[0] if items else None)
+            chosen = (
+                next((i for i in items if i.data(STEP_ROLE) == keep_number), None)
+                or next((i for i in items if i.checkState() != Qt.CheckState.Checked), None)
+                or (items[0] if items else None)
+            )
             if chosen is not None:
                 self.steps.setCurrentItem(chosen)
         finally:
@@ -349,8 +362,9 @@ class ChecklistPanel(QWidget):
         self.copy_button.setEnabled(bool(step and step.code))
         self.copy_status.clear()
         if step is None:
-            self.step_view.setHtml("<p>Choose a step (↑↓) to see it here with its commands."
-                                   "</p>" if self._steps else "")
+            self.step_view.setHtml(
+                "<p>Choose a step (↑↓) to see it here with its commands.</p>" if self._steps else ""
+            )
             return
         workspace = self.incidents.workspace
         rendered = render_markdown(step.markdown(), resolver=workspace.wiki_target)
@@ -369,9 +383,12 @@ class ChecklistPanel(QWidget):
         self.copy_status.setText(f"Copied {lines} {what}{'s' if lines != 1 else ''}.")
         return True
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if watched is self.steps and isinstance(event, QKeyEvent) \
-                and event.matches(QKeySequence.StandardKey.Copy):
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.steps
+            and isinstance(event, QKeyEvent)
+            and event.matches(QKeySequence.StandardKey.Copy)
+        ):
             if event.type() == QEvent.Type.KeyPress:
                 self.copy_commands()
             else:
@@ -381,8 +398,12 @@ class ChecklistPanel(QWidget):
 
     def _on_step_link(self, url: QUrl) -> None:
         step = self.current_step()
-        if url.scheme() == "copy" and step is not None and url.path().isdigit() \
-                and int(url.path()) < len(step.code):
+        if (
+            url.scheme() == "copy"
+            and step is not None
+            and url.path().isdigit()
+            and int(url.path()) < len(step.code)
+        ):
             block = step.code[int(url.path())].text
             QGuiApplication.clipboard().setText(block)
             lines = block.count("\n") + 1
@@ -401,8 +422,11 @@ class ChecklistPanel(QWidget):
         self.gaps.addItems(session.failed_searches)
 
     def step_items(self) -> list[QListWidgetItem]:
-        return [self.steps.item(i) for i in range(self.steps.count())
-                if self.steps.item(i).data(STEP_ROLE) is not None]
+        return [
+            self.steps.item(i)
+            for i in range(self.steps.count())
+            if self.steps.item(i).data(STEP_ROLE) is not None
+        ]
 
     # ------------------------------------------------------------------ user actions
 
@@ -455,8 +479,9 @@ def _escape(text: str) -> str:
 class StartIncidentDialog(QDialog):
     """Ctrl+I: ticket, title and systems of the incident to start."""
 
-    def __init__(self, incidents: Incidents, systems: list[str] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, incidents: Incidents, systems: list[str] | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.incidents = incidents
         self.incident: Incident | None = None
@@ -473,8 +498,9 @@ class StartIncidentDialog(QDialog):
         form.addRow("&Ticket", self.ticket_edit)
         form.addRow("T&itle", self.title_edit)
         form.addRow("&Systems", self.systems_edit)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -487,8 +513,10 @@ class StartIncidentDialog(QDialog):
         try:
             normalise_ticket(self.ticket_edit.text())
             self.incident = self.incidents.start(
-                self.ticket_edit.text(), self.title_edit.text(),
-                [s for s in self.systems_edit.text().split(",") if s.strip()])
+                self.ticket_edit.text(),
+                self.title_edit.text(),
+                [s for s in self.systems_edit.text().split(",") if s.strip()],
+            )
         except KbError as exc:
             self.error_label.setText(str(exc))
             return
@@ -528,10 +556,13 @@ class IncidentMode(QObject):
         if incident is None:
             return None
         title = f" ({incident.title})" if incident.title else ""
-        box = QMessageBox(QMessageBox.Icon.Question, "End incident?",
-                          f"End {incident.ticket}{title} after "
-                          f"{format_duration(utc_now() - incident.started_at)}?",
-                          parent=self.banner.window())
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "End incident?",
+            f"End {incident.ticket}{title} after "
+            f"{format_duration(utc_now() - incident.started_at)}?",
+            parent=self.banner.window(),
+        )
         box.setInformativeText("The capture opens next, pre-filled from what was recorded.")
         end = box.addButton("&End incident", QMessageBox.ButtonRole.AcceptRole)
         keep = box.addButton("&Keep it running", QMessageBox.ButtonRole.RejectRole)

@@ -41,17 +41,29 @@ from kbapp.ui.actions import Action
 
 #: What a text field keeps even when the window has a shortcut on the same keys.
 TEXT_FIELD_KEYS = (
-    QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo, QKeySequence.StandardKey.Copy,
-    QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Paste,
-    QKeySequence.StandardKey.SelectAll, QKeySequence.StandardKey.MoveToPreviousWord,
-    QKeySequence.StandardKey.MoveToNextWord, QKeySequence.StandardKey.SelectPreviousWord,
-    QKeySequence.StandardKey.SelectNextWord, QKeySequence.StandardKey.Delete,
+    QKeySequence.StandardKey.Undo,
+    QKeySequence.StandardKey.Redo,
+    QKeySequence.StandardKey.Copy,
+    QKeySequence.StandardKey.Cut,
+    QKeySequence.StandardKey.Paste,
+    QKeySequence.StandardKey.SelectAll,
+    QKeySequence.StandardKey.MoveToPreviousWord,
+    QKeySequence.StandardKey.MoveToNextWord,
+    QKeySequence.StandardKey.SelectPreviousWord,
+    QKeySequence.StandardKey.SelectNextWord,
+    QKeySequence.StandardKey.Delete,
     QKeySequence.StandardKey.Backspace,
 )
 _TEXT_FIELDS = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
 _WATCHED = frozenset({QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress, QEvent.Type.Wheel})
-_COMBO_MOVES = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
-                Qt.Key.Key_Home, Qt.Key.Key_End}
+_COMBO_MOVES = {
+    Qt.Key.Key_Up,
+    Qt.Key.Key_Down,
+    Qt.Key.Key_PageUp,
+    Qt.Key.Key_PageDown,
+    Qt.Key.Key_Home,
+    Qt.Key.Key_End,
+}
 
 
 class KeyboardPolicy(QObject):
@@ -63,18 +75,26 @@ class KeyboardPolicy(QObject):
         self.actions = list(actions)
 
     def shortcuts(self) -> set[str]:
-        return {key.toString(QKeySequence.SequenceFormat.PortableText)
-                for action in self.actions if action.isEnabled() for key in action.shortcuts()}
+        return {
+            key.toString(QKeySequence.SequenceFormat.PortableText)
+            for action in self.actions
+            if action.isEnabled()
+            for key in action.shortcuts()
+        }
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # Every event of the application passes here: leave at once unless it is a key or
         # the wheel (paints and timers must not pay for this).
         kind = event.type()
         if kind not in _WATCHED:
             return False
         if kind == QEvent.Type.ShortcutOverride:
-            if isinstance(watched, _TEXT_FIELDS) and isinstance(event, QKeyEvent) \
-                    and watched.window() is self.window and self._window_shortcut(event):
+            if (
+                isinstance(watched, _TEXT_FIELDS)
+                and isinstance(event, QKeyEvent)
+                and watched.window() is self.window
+                and self._window_shortcut(event)
+            ):
                 event.ignore()  # not taken by the field: the window's shortcut runs
                 return True
             return False
@@ -84,13 +104,19 @@ class KeyboardPolicy(QObject):
             if kind == QEvent.Type.Wheel:
                 event.ignore()  # scrolling the page over a filter must not change it
                 return True
-            if isinstance(event, QKeyEvent) and event.key() in _COMBO_MOVES \
-                    and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            if (
+                isinstance(event, QKeyEvent)
+                and event.key() in _COMBO_MOVES
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            ):
                 watched.showPopup()  # choose in the open list; Esc leaves it as it was
                 return True
-        elif kind == QEvent.Type.KeyPress and isinstance(watched, QAbstractItemView) \
-                and isinstance(event, QKeyEvent) \
-                and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+        elif (
+            kind == QEvent.Type.KeyPress
+            and isinstance(watched, QAbstractItemView)
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
+        ):
             # Tab leaves a table for the next part of the view (arrows move between cells):
             # a table that kept Tab was a trap for a keyboard user.
             watched.setTabKeyNavigation(False)
@@ -100,7 +126,8 @@ class KeyboardPolicy(QObject):
         if any(event.matches(key) for key in TEXT_FIELD_KEYS):
             return False
         pressed = QKeySequence(event.keyCombination()).toString(
-            QKeySequence.SequenceFormat.PortableText)
+            QKeySequence.SequenceFormat.PortableText
+        )
         return pressed in self.shortcuts()
 
 
@@ -115,7 +142,9 @@ class ShortcutSheet(QDialog):
         for action in declared:
             keys = " or ".join(
                 QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText)
-                for k in (action.shortcut, action.also) if k)
+                for k in (action.shortcut, action.also)
+                if k
+            )
             rows.append((action.menu.replace("&", ""), action.title, keys or "—"))
         # By menu, in the menu bar's order; in each, those with a key first.
         menus = list(dict.fromkeys(row[0] for row in rows))
@@ -135,8 +164,10 @@ class ShortcutSheet(QDialog):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        hint = QLabel("In a list: ↑↓ choose, Enter opens, Space ticks a step. Tab moves between "
-                      "parts of a view, Esc closes a dialog.")
+        hint = QLabel(
+            "In a list: ↑↓ choose, Enter opens, Space ticks a step. Tab moves between "
+            "parts of a view, Esc closes a dialog."
+        )
         hint.setObjectName("hint")
         hint.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -47,8 +47,10 @@ def fit_to_screen(window: QWidget) -> None:
     width = min(max(int(area.width() * SHARE), MINIMUM[0]), area.width() - extra_w)
     height = min(max(int(area.height() * SHARE), MINIMUM[1]), area.height() - extra_h)
     window.resize(width, height)
-    window.move(area.x() + (area.width() - width - extra_w) // 2,
-                area.y() + (area.height() - height - extra_h) // 2)
+    window.move(
+        area.x() + (area.width() - width - extra_w) // 2,
+        area.y() + (area.height() - height - extra_h) // 2,
+    )
 
 
 def keep_on_screen(window: QWidget) -> None:
@@ -119,8 +121,7 @@ class WindowLayout:
         settings.beginGroup(self.group)
         names = _strings(settings.value("views"))
         current = str(settings.value("current") or "")
-        shown = {key: str(settings.value(key) or "")
-                 for key in (*DOCUMENT_VIEWS, "onboarding")}
+        shown = {key: str(settings.value(key) or "") for key in (*DOCUMENT_VIEWS, "onboarding")}
         settings.endGroup()
         return names, current, shown
 
@@ -157,16 +158,17 @@ class WindowLayout:
                 window._update_title()
             else:
                 window.history.show_document(path, path)
-                window.views.show_view("history", f"History: {window._short(path)}",
-                                       focus=False)
+                window.views.show_view("history", f"History: {window._short(path)}", focus=False)
         elif name == "onboarding":
             if shown.get("onboarding"):
                 window.cosourcing.show_onboarding(shown["onboarding"], focus=False)
         elif name in OTHER_VIEWS:
-            {"review-queue": window.lifecycle.show_review_queue,
-             "health": window.lifecycle.show_dashboard,
-             "matrix": window.cosourcing.show_matrix,
-             "handovers": window.cosourcing.show_handovers}[name](focus=False)
+            {
+                "review-queue": window.lifecycle.show_review_queue,
+                "health": window.lifecycle.show_dashboard,
+                "matrix": window.cosourcing.show_matrix,
+                "handovers": window.cosourcing.show_handovers,
+            }[name](focus=False)
 
 
 def _strings(value: Any) -> list[str]:

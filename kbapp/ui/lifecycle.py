@@ -20,12 +20,12 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
-from kbapp.lifecycle.activity import Incident
-from kbapp.lifecycle.capture import create_for_gap
 from kbapp.documents.model import Document
 from kbapp.errors import KbError
-from kbapp.lifecycle.incident import incidents_for
 from kbapp.interaction import Level
+from kbapp.lifecycle.activity import Incident
+from kbapp.lifecycle.capture import create_for_gap
+from kbapp.lifecycle.incident import incidents_for
 from kbapp.ui.actions import LIFECYCLE_ACTIONS
 from kbapp.ui.capture import CaptureDialog
 from kbapp.ui.dashboard import DashboardView
@@ -46,8 +46,14 @@ class LifecycleViews(QObject):
     open_requested = Signal(str)  # a path the window should show in the reader
     fix_requested = Signal(str, str)  # path to open in the editor, notes to show beside it
 
-    def __init__(self, window: QMainWindow, workspace: Workspace,
-                 tasks: Tasks | None = None, *, area: ViewArea) -> None:
+    def __init__(
+        self,
+        window: QMainWindow,
+        workspace: Workspace,
+        tasks: Tasks | None = None,
+        *,
+        area: ViewArea,
+    ) -> None:
         super().__init__(window)
         self.window = window
         self.workspace = workspace
@@ -86,13 +92,19 @@ class LifecycleViews(QObject):
 
     def _create_views(self) -> None:
         # The checklist is read beside the runbook: a side panel, not a view of its own.
-        self.checklist_dock = add_dock(self.window, "incident", "Incident", self.mode.panel,
-                                       Qt.DockWidgetArea.RightDockWidgetArea)
+        self.checklist_dock = add_dock(
+            self.window,
+            "incident",
+            "Incident",
+            self.mode.panel,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+        )
         self.checklist_dock.setVisible(self.mode.active)
         self.review_queue = ReviewQueueView(self.workspace, lazy=True, tasks=self.tasks)
         self.review_queue.open_requested.connect(self.open_requested)
-        self.area.register("review-queue", "Review queue", self.review_queue,
-                           focus=self.review_queue.table)
+        self.area.register(
+            "review-queue", "Review queue", self.review_queue, focus=self.review_queue.table
+        )
         self.dashboard = DashboardView(self.workspace, runner=self._background)
         self.dashboard.open_requested.connect(self.open_requested)
         self.area.register("health", "Health", self.dashboard, focus=self.dashboard.scroll_area)
@@ -170,8 +182,9 @@ class LifecycleViews(QObject):
         if self.dashboard.report is None:
             self.show_dashboard()
             return
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export health report",
-                                              "kb-health.html", "HTML (*.html)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Export health report", "kb-health.html", "HTML (*.html)"
+        )
         if path:
             self.dashboard.export_html(Path(path))
 
@@ -201,5 +214,3 @@ class LifecycleViews(QObject):
         dialog = self.sender()
         for fix in getattr(dialog, "fixes", []):
             self.fix_requested.emit(fix.path, fix.notes)
-
-

@@ -24,8 +24,9 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
-def _format(colour: str, bold: bool = False, italic: bool = False, mono: bool = False,
-            background: str = "") -> QTextCharFormat:
+def _format(
+    colour: str, bold: bool = False, italic: bool = False, mono: bool = False, background: str = ""
+) -> QTextCharFormat:
     fmt = QTextCharFormat()
     fmt.setForeground(QColor(colour))
     if bold:
@@ -50,12 +51,15 @@ class MarkdownHighlighter(QSyntaxHighlighter):
             "emphasis": _format("#E8E8E8" if dark else "#111111", italic=True),
             "link": _format("#6FC3DF" if dark else "#0B6E99"),
             "code": _format("#E6B673" if dark else "#8A3B12", mono=True),
-            "fence": _format("#E6B673" if dark else "#8A3B12", mono=True,
-                             background="#2A2E33" if dark else "#F4F6F8"),
+            "fence": _format(
+                "#E6B673" if dark else "#8A3B12",
+                mono=True,
+                background="#2A2E33" if dark else "#F4F6F8",
+            ),
             "comment": _format("#7F8C8D", italic=True),
         }
 
-    def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt override
+    def highlightBlock(self, text: str) -> None:
         state = self.previousBlockState()
         if state == IN_FENCE or _FENCE_RE.match(text):
             self.setFormat(0, len(text), self.formats["fence"])

@@ -41,8 +41,13 @@ class MatrixView(QWidget):
     open_requested = Signal(str)  # path of a document to open in the reader
     filled = Signal()
 
-    def __init__(self, workspace: Workspace, parent: QWidget | None = None,
-                 lazy: bool = False, tasks: Tasks | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        parent: QWidget | None = None,
+        lazy: bool = False,
+        tasks: Tasks | None = None,
+    ) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.tasks = tasks
@@ -82,9 +87,13 @@ class MatrixView(QWidget):
             self.show_matrix(work())
             return
         self.summary_label.setText("Reading the knowledge base…")
-        self.tasks.run(work, self.show_matrix,
-                       lambda error: self.summary_label.setText(str(error)),
-                       owner=self, key="matrix")
+        self.tasks.run(
+            work,
+            self.show_matrix,
+            lambda error: self.summary_label.setText(str(error)),
+            owner=self,
+            key="matrix",
+        )
 
     def show_matrix(self, matrix: Matrix) -> None:
         self.matrix = matrix
@@ -106,15 +115,18 @@ class MatrixView(QWidget):
         self.table.setUpdatesEnabled(True)
         self.summary_label.setText(
             f"{len(matrix.systems)} systems · {len(matrix.gaps)} gaps "
-            "(highlighted; double-click a cell or a gap to open its document)")
+            "(highlighted; double-click a cell or a gap to open its document)"
+        )
         self.filled.emit()
 
     def _cell_item(self, matrix: Matrix, system: str, doc_type: str) -> QTableWidgetItem:
         cell = matrix.cell(system, doc_type)
         gaps = matrix.gaps_for(system, doc_type)
         item = QTableWidgetItem(cell_text(cell) if cell.docs else "")
-        lines = [f"{d.title} ({d.status}) — responsible: {', '.join(d.responsible) or 'not named'}"
-                 for d in cell.docs]
+        lines = [
+            f"{d.title} ({d.status}) — responsible: {', '.join(d.responsible) or 'not named'}"
+            for d in cell.docs
+        ]
         lines += [f"Gap: {g.message}" for g in gaps]
         item.setToolTip("\n".join(lines))
         item.setData(PATH_ROLE, cell.docs[0].path if cell.docs else "")
@@ -132,7 +144,11 @@ class MatrixView(QWidget):
         return item is not None and item.background().color() == GAP_COLOUR
 
     def _item_for(self, system: str, doc_type: str) -> QTableWidgetItem | None:
-        if self.matrix is None or system not in self.matrix.systems or doc_type not in self.matrix.types:
+        if (
+            self.matrix is None
+            or system not in self.matrix.systems
+            or doc_type not in self.matrix.types
+        ):
             return None
         return self.table.item(self.matrix.systems.index(system), self.matrix.types.index(doc_type))
 

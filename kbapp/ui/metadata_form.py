@@ -31,10 +31,10 @@ LIST_FIELDS = ("owners", "systems", "tags", "incidents")
 class ListCompleter(QCompleter):
     """Completes the last item of a comma-separated list, keeping the items before it."""
 
-    def splitPath(self, path: str) -> list[str]:  # noqa: N802 - Qt override
+    def splitPath(self, path: str) -> list[str]:
         return [path.rsplit(",", 1)[-1].strip()]
 
-    def pathFromIndex(self, index: Any) -> str:  # noqa: N802 - Qt override
+    def pathFromIndex(self, index: Any) -> str:
         chosen = str(super().pathFromIndex(index))
         widget = self.widget()
         text = widget.text() if isinstance(widget, QLineEdit) else ""
@@ -86,7 +86,8 @@ class MetadataForm(QWidget):
             combo.currentIndexChanged.connect(self._on_edited)
             # As narrow as the editor needs on a laptop screen, wider when there is room.
             combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
             combo.setMinimumContentsLength(4)
         self.interval_spin.valueChanged.connect(self._on_edited)
 
@@ -97,8 +98,12 @@ class MetadataForm(QWidget):
         grid.setVerticalSpacing(4)
         grid.addWidget(QLabel("Title"), 0, 0)
         grid.addWidget(self.title_edit, 0, 1, 1, 7)
-        row = [("Type", self.type_combo), ("Status", self.status_combo),
-               ("Organisation", self.org_combo), ("Sensitivity", self.sensitivity_combo)]
+        row = [
+            ("Type", self.type_combo),
+            ("Status", self.status_combo),
+            ("Organisation", self.org_combo),
+            ("Sensitivity", self.sensitivity_combo),
+        ]
         for column, (label, widget) in enumerate(row):
             grid.addWidget(QLabel(label), 1, column * 2)
             grid.addWidget(widget, 1, column * 2 + 1)
@@ -167,9 +172,13 @@ class MetadataForm(QWidget):
         """Put the cursor in the field a lint problem names; False when there is none."""
         top = name.split(".")[0].split("[")[0]
         widgets: dict[str, QWidget] = {
-            "title": self.title_edit, "type": self.type_combo, "status": self.status_combo,
-            "owner_org": self.org_combo, "sensitivity": self.sensitivity_combo,
-            "review": self.interval_spin, **self.list_edits,
+            "title": self.title_edit,
+            "type": self.type_combo,
+            "status": self.status_combo,
+            "owner_org": self.org_combo,
+            "sensitivity": self.sensitivity_combo,
+            "review": self.interval_spin,
+            **self.list_edits,
         }
         widget = widgets.get(top)
         if widget is None:

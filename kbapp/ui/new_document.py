@@ -29,8 +29,13 @@ class NewDocumentDialog(QDialog):
     #: The unsaved :class:`~kbapp.documents.model.Document` to open in the editor.
     created = Signal(object)
 
-    def __init__(self, workspace: Workspace, title: str = "", template: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        title: str = "",
+        template: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.setWindowTitle("New document")
@@ -38,8 +43,9 @@ class NewDocumentDialog(QDialog):
         self.template_combo = QComboBox()
         for item in workspace.templates:
             self.template_combo.addItem(item.label, item.name)
-            self.template_combo.setItemData(self.template_combo.count() - 1, item.description,
-                                            Qt.ItemDataRole.ToolTipRole)
+            self.template_combo.setItemData(
+                self.template_combo.count() - 1, item.description, Qt.ItemDataRole.ToolTipRole
+            )
         self.template_combo.setCurrentIndex(self._default_index(template))
         self.description = QLabel()
         self.description.setObjectName("hint")
@@ -55,13 +61,16 @@ class NewDocumentDialog(QDialog):
         self.systems_edit.setPlaceholderText("comma-separated, e.g. payments-db, api")
         completer = ListCompleter(self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setModel(QStringListModel(workspace.catalog.distinct_values("systems"), completer))
+        completer.setModel(
+            QStringListModel(workspace.catalog.distinct_values("systems"), completer)
+        )
         self.systems_edit.setCompleter(completer)
         self.error_label = QLabel()
         self.error_label.setStyleSheet("color: #C0392B")
         self.error_label.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create and edit")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -88,8 +97,7 @@ class NewDocumentDialog(QDialog):
         return 0
 
     def _on_template_changed(self, *_args: object) -> None:
-        self.description.setText(self.template_combo.currentData(Qt.ItemDataRole.ToolTipRole)
-                                 or "")
+        self.description.setText(self.template_combo.currentData(Qt.ItemDataRole.ToolTipRole) or "")
 
     def accept(self) -> None:
         title = self.title_edit.text().strip()
@@ -99,8 +107,10 @@ class NewDocumentDialog(QDialog):
             return
         try:
             doc = self.workspace.draft_from_template(
-                str(self.template_combo.currentData()), title,
-                systems=split_list(self.systems_edit.text()) or None)
+                str(self.template_combo.currentData()),
+                title,
+                systems=split_list(self.systems_edit.text()) or None,
+            )
         except KbError as exc:
             self.error_label.setText(str(exc))
             return

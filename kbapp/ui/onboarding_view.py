@@ -4,7 +4,14 @@ double-click an item to open the document."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kbapp.cosourcing import onboarding
 from kbapp.errors import KbError
@@ -57,16 +64,18 @@ class OnboardingView(QWidget):
         for item in state.items:
             row = QListWidgetItem(f"{item.number}. {item.text}")
             row.setFlags(row.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            row.setCheckState(Qt.CheckState.Checked if state.is_read(item)
-                              else Qt.CheckState.Unchecked)
+            row.setCheckState(
+                Qt.CheckState.Checked if state.is_read(item) else Qt.CheckState.Unchecked
+            )
             row.setData(KEY_ROLE, item.number)
             row.setData(PATH_ROLE, item.path)
             if not item.doc_id:
                 row.setToolTip("This item links to no document of the knowledge base")
             self.list.addItem(row)
         self.list.blockSignals(False)
-        self.title_label.setText(f"<b>{_escape(state.title)}</b>: {state.done} of "
-                                 f"{len(state.items)} read")
+        self.title_label.setText(
+            f"<b>{_escape(state.title)}</b>: {state.done} of {len(state.items)} read"
+        )
         self.progress_bar.setRange(0, max(len(state.items), 1))
         self.progress_bar.setValue(state.done)
 

@@ -43,8 +43,14 @@ class OtherKbActions(QObject):
         dialog.open()
         return dialog
 
-    def ask_kb(self, title: str, label: str, paths: list[str],
-               then: Callable[[str], object], other: bool = False) -> QInputDialog:
+    def ask_kb(
+        self,
+        title: str,
+        label: str,
+        paths: list[str],
+        then: Callable[[str], object],
+        other: bool = False,
+    ) -> QInputDialog:
         """Choose one of ``paths`` (shown with their names); with ``other``, a last item
         asks for a folder."""
         from kbapp.knowledge_bases import display_name
@@ -97,10 +103,16 @@ class OtherKbActions(QObject):
         if not folder:
             together = searched_together(settings, self.window.workspace.root)
             if not together:
-                self.window.show_message("No other knowledge base is searched together with this one.")
+                self.window.show_message(
+                    "No other knowledge base is searched together with this one."
+                )
                 return
-            self.ask_kb("Stop searching another knowledge base", "Stop searching:",
-                         together, self.stop_searching_kb)
+            self.ask_kb(
+                "Stop searching another knowledge base",
+                "Stop searching:",
+                together,
+                self.stop_searching_kb,
+            )
             return
         if remove_searched(settings, folder):
             try:
@@ -118,23 +130,32 @@ class OtherKbActions(QObject):
 
         path = self.window._current_path()
         if not path:
-            self.window.show_message("Open a document of this knowledge base first; a document "
-                              "from another one is moved from there.")
+            self.window.show_message(
+                "Open a document of this knowledge base first; a document "
+                "from another one is moved from there."
+            )
             return
         if not target:
-            title = self.window.reader.page.doc.title if self.window.reader.page and self.window.reader.path == path \
+            title = (
+                self.window.reader.page.doc.title
+                if self.window.reader.page and self.window.reader.path == path
                 else path
-            self.ask_kb(f"Move “{title}” to another knowledge base",
-                         "It is committed there, then removed from "
-                         f"{self.window.workspace.config.name}:",
-                         candidates(self.window.workspace.settings, self.window.workspace.root),
-                         self.move_to_other_kb, other=True)
+            )
+            self.ask_kb(
+                f"Move “{title}” to another knowledge base",
+                f"It is committed there, then removed from {self.window.workspace.config.name}:",
+                candidates(self.window.workspace.settings, self.window.workspace.root),
+                self.move_to_other_kb,
+                other=True,
+            )
             return
 
         def work() -> object:
             from kbapp.knowledge_bases import move_to_kb
 
-            opened = self.window.search.others.by_root(target) if self.window.search.others else None
+            opened = (
+                self.window.search.others.by_root(target) if self.window.search.others else None
+            )
             kb = opened or Workspace.open(target, self.window.workspace.settings)
             try:
                 return move_to_kb(self.window.workspace, path, kb)

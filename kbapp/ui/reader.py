@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QUrl, Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QTextDocument
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -42,9 +42,9 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp.documents.model import Document
+from kbapp.documents.render import Rendered, TocEntry
 from kbapp.errors import KbError
 from kbapp.interaction import Level
-from kbapp.documents.render import Rendered, TocEntry
 from kbapp.lifecycle.review import ReviewState, review_state_of
 from kbapp.ui import style
 from kbapp.ui.tasks import Tasks
@@ -72,8 +72,14 @@ def load_page(workspace: Workspace, path: str, *, elsewhere: bool = False) -> Pa
     when that is not the window's knowledge base."""
     doc = workspace.load(path)
     rendered = workspace.render(doc)
-    return Page(doc.path, doc, rendered, header_html(workspace, doc), rendered.toc,
-                workspace if elsewhere else None)
+    return Page(
+        doc.path,
+        doc,
+        rendered,
+        header_html(workspace, doc),
+        rendered.toc,
+        workspace if elsewhere else None,
+    )
 
 
 def header_html(workspace: Workspace, doc: Document, today: dt.date | None = None) -> str:
@@ -113,8 +119,11 @@ def header_html(workspace: Workspace, doc: Document, today: dt.date | None = Non
     )
     first = next((h for h in doc.headings() if h.level == 1), None)
     # The body's own first heading usually is the title; say it once.
-    title = "" if first is not None and first.text.strip() == doc.title else (
-        f"<h1>{esc(doc.title)}</h1>")
+    title = (
+        ""
+        if first is not None and first.text.strip() == doc.title
+        else (f"<h1>{esc(doc.title)}</h1>")
+    )
     return (
         f"{title}<p>{' '.join(badges)}</p>"
         f"<table class='docmeta' cellspacing='0' cellpadding='1'>{details}</table><hr>"
@@ -129,7 +138,7 @@ def with_header(body_html: str, header: str) -> str:
     match = _LEADING_H1_RE.match(body_html)
     if match is None:
         return header + body_html
-    return body_html[: match.end()] + header + body_html[match.end():]
+    return body_html[: match.end()] + header + body_html[match.end() :]
 
 
 class _Browser(QTextBrowser):
@@ -140,7 +149,7 @@ class _Browser(QTextBrowser):
         self.root = root.resolve()
         self.current_folder = self.root
 
-    def loadResource(self, kind: int, name: QUrl | str) -> Any:  # noqa: N802
+    def loadResource(self, kind: int, name: QUrl | str) -> Any:
         name = QUrl(name) if isinstance(name, str) else name
         if kind != int(QTextDocument.ResourceType.ImageResource.value) or name.scheme():
             return None
@@ -219,7 +228,9 @@ class FindBar(QWidget):
         if not found:  # wrap around
             cursor = self.browser.textCursor()
             backward = bool(flags & QTextDocument.FindFlag.FindBackward)
-            cursor.movePosition(cursor.MoveOperation.End if backward else cursor.MoveOperation.Start)
+            cursor.movePosition(
+                cursor.MoveOperation.End if backward else cursor.MoveOperation.Start
+            )
             self.browser.setTextCursor(cursor)
             found = self.browser.find(text, flags)
         self.status.setText("" if found else "Not found")
@@ -344,24 +355,33 @@ class ReaderView(QWidget):
             return lambda: load_page(self.workspace, path)
         return lambda: load_page(kb, path, elsewhere=True)
 
-    def open(self, path: str, anchor: str = "", *, remember: bool = True,
-             kb: Workspace | None = None) -> None:
+    def open(
+        self, path: str, anchor: str = "", *, remember: bool = True, kb: Workspace | None = None
+    ) -> None:
         """Load and render ``path`` in the background, then show it; ``kb``: the other
         knowledge base it is in (shown read-only)."""
-        if remember and self.page is not None and (self.page.path, self.page.elsewhere) != (
-                path, kb):
+        if (
+            remember
+            and self.page is not None
+            and (self.page.path, self.page.elsewhere) != (path, kb)
+        ):
             self.back_stack.append((self.page.path, self._scroll(), self.page.elsewhere))
             self.forward_stack.clear()
         self._pending_anchor = anchor
-        self.tasks.run(self._loader(path, kb), self.show_page,
-                       self._on_failed, owner=self, key="reader")
+        self.tasks.run(
+            self._loader(path, kb), self.show_page, self._on_failed, owner=self, key="reader"
+        )
 
     def reload(self) -> None:
         if self.page is not None:
             scroll = self._scroll()
-            self.tasks.run(self._loader(self.page.path, self.page.elsewhere),
-                           lambda page: self.show_page(page, scroll), self._on_failed,
-                           owner=self, key="reader")
+            self.tasks.run(
+                self._loader(self.page.path, self.page.elsewhere),
+                lambda page: self.show_page(page, scroll),
+                self._on_failed,
+                owner=self,
+                key="reader",
+            )
 
     def _page_workspace(self) -> Workspace:
         return self.elsewhere or self.workspace
@@ -376,8 +396,11 @@ class ReaderView(QWidget):
         self.browser.document().setDefaultStyleSheet(style.reader_css(self.palette()))
         self.browser.setHtml(with_header(page.rendered.html, page.header))
         self.toc.clear()
-        entries = [e for e in page.toc if e.level > 1] if sum(
-            1 for e in page.toc if e.level == 1) == 1 else page.toc
+        entries = (
+            [e for e in page.toc if e.level > 1]
+            if sum(1 for e in page.toc if e.level == 1) == 1
+            else page.toc
+        )
         for entry in entries:
             indent = "    " * (entry.level - min(e.level for e in entries))
             item = QListWidgetItem(indent + entry.title)
@@ -411,22 +434,32 @@ class ReaderView(QWidget):
     def go_forward(self) -> bool:
         return self._step(self.forward_stack, self.back_stack)
 
-    def _step(self, source: list[tuple[str, int, Workspace | None]],
-              target: list[tuple[str, int, Workspace | None]]) -> bool:
+    def _step(
+        self,
+        source: list[tuple[str, int, Workspace | None]],
+        target: list[tuple[str, int, Workspace | None]],
+    ) -> bool:
         if not source:
             return False
         path, scroll, kb = source.pop()
         if self.page is not None:
             target.append((self.page.path, self._scroll(), self.page.elsewhere))
-        self.tasks.run(self._loader(path, kb),
-                       lambda page: self.show_page(page, scroll), self._on_failed, owner=self, key="reader")
+        self.tasks.run(
+            self._loader(path, kb),
+            lambda page: self.show_page(page, scroll),
+            self._on_failed,
+            owner=self,
+            key="reader",
+        )
         return True
 
     def _scroll(self) -> int:
         return self.browser.verticalScrollBar().value()
 
     def _on_failed(self, error: Exception) -> None:
-        text = str(error) if isinstance(error, KbError) else f"Could not show the document: {error!r}"
+        text = (
+            str(error) if isinstance(error, KbError) else f"Could not show the document: {error!r}"
+        )
         self.message.emit(text, Level.ERROR.value)
 
     # ------------------------------------------------------------------ find and zoom
@@ -468,7 +501,8 @@ class ReaderView(QWidget):
         elif scheme:
             self.message.emit(
                 f"Links of the kind {scheme}: are not opened from a document ({href}).",
-                Level.WARNING.value)
+                Level.WARNING.value,
+            )
         elif href.startswith("#"):
             self.browser.scrollToAnchor(href[1:])
         else:
@@ -486,7 +520,8 @@ class ReaderView(QWidget):
         if self.page is None:
             return
         found = self._page_workspace().resolve_link(
-            self.page.path, "path", QUrl.fromPercentEncoding(target.encode()))
+            self.page.path, "path", QUrl.fromPercentEncoding(target.encode())
+        )
         if found is None:
             self.message.emit(f"The link {href} points to no document.", Level.WARNING.value)
             return
@@ -501,13 +536,18 @@ class ReaderView(QWidget):
             return
         QGuiApplication.clipboard().setText(text)
         lines = text.count("\n") + 1
-        self.message.emit(f"Copied {lines} line{'s' if lines != 1 else ''} to the clipboard.",
-                          Level.INFO.value)
+        self.message.emit(
+            f"Copied {lines} line{'s' if lines != 1 else ''} to the clipboard.", Level.INFO.value
+        )
 
     def _confirm_external(self, url: QUrl) -> None:
         """Say where the link goes before anything opens it (the text may lie about it)."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Open link in your browser?",
-                          "This link leaves kbapp and opens in your web browser:", parent=self)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Open link in your browser?",
+            "This link leaves kbapp and opens in your web browser:",
+            parent=self,
+        )
         box.setInformativeText(url.toString())
         box.setStandardButtons(QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)

@@ -44,9 +44,9 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp.documents import model as documents
-from kbapp.errors import KbError
 from kbapp.documents.render import render_markdown
 from kbapp.documents.renderdiff import rendered_changes
+from kbapp.errors import KbError
 from kbapp.lifecycle.review import ReviewItem, ReviewState, queue_sort_key, review_queue
 from kbapp.lifecycle.review_actions import (
     ReviewChanges,
@@ -72,12 +72,25 @@ STATE_COLOURS = {
     ReviewState.NEVER: "#7F8C8D",
     ReviewState.OK: "#1E8449",
 }
-HORIZONS = (("Due within 14 days", 14), ("Due within 30 days", 30),
-            ("Due within 90 days", 90), ("Everything", None))
+HORIZONS = (
+    ("Due within 14 days", 14),
+    ("Due within 30 days", 30),
+    ("Due within 90 days", 90),
+    ("Everything", None),
+)
 Index = QModelIndex | QPersistentModelIndex
 #: What the queue reads of each document (kbapp.catalog.Catalog.summaries).
-ENTRY_COLUMNS = ("path", "doc_id", "title", "type", "status", "owner_org", "owners",
-                 "review_interval", "last_reviewed")
+ENTRY_COLUMNS = (
+    "path",
+    "doc_id",
+    "title",
+    "type",
+    "status",
+    "owner_org",
+    "owners",
+    "review_interval",
+    "last_reviewed",
+)
 
 
 def sort_key(column: int) -> Callable[[ReviewItem], Any]:
@@ -85,8 +98,10 @@ def sort_key(column: int) -> Callable[[ReviewItem], Any]:
     if column == 0:
         return queue_sort_key
     if column in (1, 2):
-        return lambda item: (item.info.days_left if item.info.days_left is not None
-                             else -10**6, item.title.casefold())
+        return lambda item: (
+            item.info.days_left if item.info.days_left is not None else -(10**6),
+            item.title.casefold(),
+        )
     attribute = {3: "title", 4: "type", 5: "owner_org"}.get(column)
     if attribute is not None:
         return lambda item: str(getattr(item, attribute)).casefold()
@@ -118,14 +133,15 @@ class ReviewQueueModel(QAbstractTableModel):
         column, order = self.sorted_by
         self.items.sort(key=sort_key(column), reverse=order == Qt.SortOrder.DescendingOrder)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.items)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         return None
@@ -154,8 +170,9 @@ class ReviewQueueModel(QAbstractTableModel):
             return font
         if role == Qt.ItemDataRole.ToolTipRole:
             last = info.last_reviewed.isoformat() if info.last_reviewed else "never"
-            return (f"{item.title}\n{item.path}\nLast reviewed: {last}; every "
-                    f"{info.interval_days} days")
+            return (
+                f"{item.title}\n{item.path}\nLast reviewed: {last}; every {info.interval_days} days"
+            )
         return None
 
 
@@ -176,12 +193,18 @@ def review_detail(workspace: Workspace, item: ReviewItem) -> Detail:
     title = html.escape(item.title)
     current = workspace.load(item.path).body
     if changes.reviewed_in is None:
-        return Detail(item.path, f"<b>{title}</b> was never reviewed: read all of it.",
-                      render_markdown(current).html, True)
+        return Detail(
+            item.path,
+            f"<b>{title}</b> was never reviewed: read all of it.",
+            render_markdown(current).html,
+            True,
+        )
     rev = changes.reviewed_in
     since = f"{len(changes.commits)} changes since" if changes.commits else "no change since"
-    heading = (f"<b>{title}</b>: last reviewed {rev.date:%Y-%m-%d} by "
-               f"{html.escape(rev.author)} ({rev.short}), {since}.")
+    heading = (
+        f"<b>{title}</b>: last reviewed {rev.date:%Y-%m-%d} by "
+        f"{html.escape(rev.author)} ({rev.short}), {since}."
+    )
     if not changes.changed:
         return Detail(item.path, heading, "<p>Nothing changed since the last review.</p>", False)
     return Detail(item.path, heading, _changes_html(workspace, changes, current), True)
@@ -210,9 +233,14 @@ class ReviewQueueView(QWidget):
     #: The detail pane shows the selected document's changes.
     detail_shown = Signal(str)
 
-    def __init__(self, workspace: Workspace, parent: QWidget | None = None,
-                 today: dt.date | None = None, lazy: bool = False,
-                 tasks: Tasks | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        parent: QWidget | None = None,
+        today: dt.date | None = None,
+        lazy: bool = False,
+        tasks: Tasks | None = None,
+    ) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.today = today
@@ -301,8 +329,12 @@ class ReviewQueueView(QWidget):
         detail_layout.addWidget(self.diff_view, 1)
         detail_layout.addWidget(self.note_edit)
         buttons = QHBoxLayout()
-        for button in (self.open_button, self.reviewed_button, self.changes_button,
-                       self.retire_button):
+        for button in (
+            self.open_button,
+            self.reviewed_button,
+            self.changes_button,
+            self.retire_button,
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
         detail_layout.addLayout(buttons)
@@ -318,7 +350,8 @@ class ReviewQueueView(QWidget):
         for combo in (self.org_combo, self.owner_combo, self.horizon_combo):
             combo.setMinimumContentsLength(12)
             combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
 
     # ------------------------------------------------------------------ content
 
@@ -347,9 +380,15 @@ class ReviewQueueView(QWidget):
 
         def work() -> list[ReviewItem]:
             workspace.refresh()
-            return review_queue(workspace.catalog.summaries(ENTRY_COLUMNS), config, today=today,
-                                org=org, owner=owner, within_days=within,
-                                include_ok=within is None)
+            return review_queue(
+                workspace.catalog.summaries(ENTRY_COLUMNS),
+                config,
+                today=today,
+                org=org,
+                owner=owner,
+                within_days=within,
+                include_ok=within is None,
+            )
 
         if self.tasks is None:
             self.show_items(work())
@@ -388,8 +427,9 @@ class ReviewQueueView(QWidget):
     def _show_detail(self, item: ReviewItem | None) -> None:
         self._set_actions_enabled(item is not None)
         if item is None:
-            self.detail_title.setText("Select a document to see what changed since its last "
-                                      "review.")
+            self.detail_title.setText(
+                "Select a document to see what changed since its last review."
+            )
             self.diff_view.clear()
             return
         workspace = self.workspace
@@ -398,8 +438,13 @@ class ReviewQueueView(QWidget):
             return
         self.detail_title.setText(f"<b>{_escape(item.title)}</b>: reading its history…")
         self.diff_view.clear()
-        self.tasks.run(lambda: review_detail(workspace, item), self.show_detail,
-                       self._on_failed, owner=self, key="review-detail")
+        self.tasks.run(
+            lambda: review_detail(workspace, item),
+            self.show_detail,
+            self._on_failed,
+            owner=self,
+            key="review-detail",
+        )
 
     def show_detail(self, detail: Detail) -> None:
         current = self.current_item()
@@ -413,8 +458,12 @@ class ReviewQueueView(QWidget):
         self.message_label.setText(f"<span style='color:#B03A2E'>{_escape(str(error))}</span>")
 
     def _set_actions_enabled(self, enabled: bool) -> None:
-        for button in (self.open_button, self.reviewed_button, self.changes_button,
-                       self.retire_button):
+        for button in (
+            self.open_button,
+            self.reviewed_button,
+            self.changes_button,
+            self.retire_button,
+        ):
             button.setEnabled(enabled)
 
     # ------------------------------------------------------------------ user actions
@@ -472,8 +521,13 @@ class ReviewQueueView(QWidget):
 class RetireDialog(QDialog):
     """Asks for the reason, shows the documents linking to it, and retires it."""
 
-    def __init__(self, workspace: Workspace, ref: str, parent: QWidget | None = None,
-                 today: dt.date | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        ref: str,
+        parent: QWidget | None = None,
+        today: dt.date | None = None,
+    ) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.ref = ref
@@ -499,8 +553,10 @@ class RetireDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         if self.linked:
-            warning = QLabel(f"⚠ {len(self.linked)} documents link to it; their links will "
-                             "lead to a retired document:")
+            warning = QLabel(
+                f"⚠ {len(self.linked)} documents link to it; their links will "
+                "lead to a retired document:"
+            )
             warning.setWordWrap(True)
             layout.addWidget(warning)
             layout.addWidget(self.linked_list)
@@ -511,8 +567,13 @@ class RetireDialog(QDialog):
 
     def accept(self) -> None:
         try:
-            retire(self.workspace, self.ref, reason=self.reason_edit.text(),
-                   replaced_by=self.replaced_edit.text().strip() or None, today=self.today)
+            retire(
+                self.workspace,
+                self.ref,
+                reason=self.reason_edit.text(),
+                replaced_by=self.replaced_edit.text().strip() or None,
+                today=self.today,
+            )
         except KbError as exc:
             self.error_label.setText(str(exc))
             return

@@ -57,9 +57,9 @@ from kbapp.ui.tasks import Tasks, Ticket
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:  # Whoosh loads on the worker that opens the index, not at start-up
+    from kbapp.cosourcing.tickets import TicketLinker
     from kbapp.knowledge_bases import OtherKnowledgeBases
     from kbapp.search import SearchHit, SearchIndex, SearchResponse
-    from kbapp.cosourcing.tickets import TicketLinker
 
 DEBOUNCE_MS = 90
 SETTLE_MS = 2500  # a query unchanged this long counts as one search (incident timeline)
@@ -89,7 +89,7 @@ class ResultsModel(QAbstractListModel):
         self.hits = list(hits)
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.hits)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -105,8 +105,9 @@ class ResultsModel(QAbstractListModel):
         return None
 
 
-def row_html(hit: SearchHit, muted: str, linker: TicketLinker | None = None,
-             show_kb: bool = False) -> str:
+def row_html(
+    hit: SearchHit, muted: str, linker: TicketLinker | None = None, show_kb: bool = False
+) -> str:
     """A result row: title, badges and path, then the highlighted snippet, its ticket ids
     linked to their ticket system. With ``show_kb`` (several knowledge bases searched), the
     first badge names the knowledge base the document is in."""
@@ -184,14 +185,16 @@ class ResultDelegate(QStyledItemDelegate):
         rect = option.rect
         option_style = widget.style() if widget else None
         if option_style is not None:
-            option_style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option,
-                                       painter, widget)
+            option_style.drawPrimitive(
+                QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget
+            )
         doc = self._document(hit, rect.width() - 8)
         painter.save()
         painter.translate(rect.left() + 4, rect.top() + 2)
         # A long title or snippet is cut after its last whole line, never through a line.
-        painter.setClipRect(QRectF(0, 0, rect.width() - 8, whole_lines_height(
-            doc, rect.height() - 4)))
+        painter.setClipRect(
+            QRectF(0, 0, rect.width() - 8, whole_lines_height(doc, rect.height() - 4))
+        )
         doc.drawContents(painter)
         painter.restore()
         painter.save()
@@ -199,7 +202,7 @@ class ResultDelegate(QStyledItemDelegate):
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
         painter.restore()
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         return QSize(200, ROW_HEIGHT)
 
     def link_at(self, hit: SearchHit, rect: QRect, pos: QPointF) -> str:
@@ -207,22 +210,28 @@ class ResultDelegate(QStyledItemDelegate):
         doc = self._document(hit, rect.width() - 8)
         return doc.documentLayout().anchorAt(pos - QPointF(rect.left() + 4, rect.top() + 2))
 
-    def editorEvent(self, event: QEvent, model: QAbstractItemModel,  # noqa: N802
-                    option: QStyleOptionViewItem, index: Index) -> bool:
-        if (isinstance(event, QMouseEvent) and event.type() == QEvent.Type.MouseButtonRelease
-                and event.button() == Qt.MouseButton.LeftButton):
+    def editorEvent(
+        self, event: QEvent, model: QAbstractItemModel, option: QStyleOptionViewItem, index: Index
+    ) -> bool:
+        if (
+            isinstance(event, QMouseEvent)
+            and event.type() == QEvent.Type.MouseButtonRelease
+            and event.button() == Qt.MouseButton.LeftButton
+        ):
             href = self.link_at(index.data(HIT_ROLE), option.rect, event.position())
             if href:
                 self.link_activated.emit(href)
                 return True
         return super().editorEvent(event, model, option, index)
 
-    def helpEvent(self, event: QHelpEvent, view: QAbstractItemView,  # noqa: N802
-                  option: QStyleOptionViewItem, index: Index) -> bool:
+    def helpEvent(
+        self, event: QHelpEvent, view: QAbstractItemView, option: QStyleOptionViewItem, index: Index
+    ) -> bool:
         href = self.link_at(index.data(HIT_ROLE), option.rect, QPointF(event.pos()))
         if href:
-            QToolTip.showText(event.globalPos(), f"{href}\n(asks before opening your browser)",
-                              view)
+            QToolTip.showText(
+                event.globalPos(), f"{href}\n(asks before opening your browser)", view
+            )
             return True
         return super().helpEvent(event, view, option, index)
 
@@ -254,11 +263,15 @@ class EmptyState(QWidget):
         self.query = query
         text = f"No document matches “{html.escape(query)}”."
         if indexing:
-            text = (f"No document matches “{html.escape(query)}” yet: the search index is "
-                    f"{html.escape(indexing.removesuffix(', results so far'))}.")
+            text = (
+                f"No document matches “{html.escape(query)}” yet: the search index is "
+                f"{html.escape(indexing.removesuffix(', results so far'))}."
+            )
         if suggestion:
-            text += (f"<br><br>Did you mean <a href='{html.escape(suggestion, quote=True)}'>"
-                     f"{html.escape(suggestion)}</a>?")
+            text += (
+                f"<br><br>Did you mean <a href='{html.escape(suggestion, quote=True)}'>"
+                f"{html.escape(suggestion)}</a>?"
+            )
         self.label.setText(text)
         self.create_button.setText(f"Create a document titled “{query}”")
 
@@ -321,7 +334,8 @@ class SearchView(QWidget):
             # Shares the column's width: four combos sized to their longest value made the
             # search column (and the window) wider than a 1366-pixel screen allows.
             combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
             combo.setMinimumContentsLength(2)
             self.facet_combos[key] = combo
 
@@ -372,27 +386,32 @@ class SearchView(QWidget):
 
     def start(self) -> None:
         """Open the index in the background, then catch up with what changed since last time."""
+
         def open_index() -> SearchIndex:
             from kbapp.search import SearchIndex
 
             return SearchIndex.for_workspace(self.workspace)
 
-        self.tasks.run(open_index, self._on_index_open,
-                       self._on_index_failed, owner=self)
+        self.tasks.run(open_index, self._on_index_open, self._on_index_failed, owner=self)
 
     def _on_index_open(self, index: SearchIndex) -> None:
         self.index = index
         self._show_state()
         if self.field.text().strip():
             self.run_query()
-        self.tasks.run(lambda report: index.catch_up(report, refresh_progress=report),
-                       self._on_caught_up,
-                       self._on_index_failed, owner=self, progress=self._on_index_progress)
+        self.tasks.run(
+            lambda report: index.catch_up(report, refresh_progress=report),
+            self._on_caught_up,
+            self._on_index_failed,
+            owner=self,
+            progress=self._on_index_progress,
+        )
         self.reload_others()
 
     def reload_others(self) -> None:
         """(Re)open the knowledge bases searched together (``Settings.also_search``) on the
         worker, with their indexes caught up; then search again."""
+
         def open_others() -> tuple[OtherKnowledgeBases, list[SearchIndex]]:
             from kbapp.knowledge_bases import open_others as open_all
             from kbapp.search import SearchIndex
@@ -414,8 +433,15 @@ class SearchView(QWidget):
             return others, indexes
 
         asked: list[Ticket] = []
-        asked.append(self.tasks.run(open_others, self._on_others_open, self._on_index_failed,
-                                    owner=self, key="other-kbs"))
+        asked.append(
+            self.tasks.run(
+                open_others,
+                self._on_others_open,
+                self._on_index_failed,
+                owner=self,
+                key="other-kbs",
+            )
+        )
 
     def _on_others_open(self, opened: tuple[OtherKnowledgeBases, list[SearchIndex]]) -> None:
         self.close_others()
@@ -443,8 +469,11 @@ class SearchView(QWidget):
             self.response.indexing_percent = percent
             self._show_counts(self.response)
             if not self.response.hits:
-                self.empty.show_for(self.field.text().strip(), self.response.suggestion,
-                                    self.response.indexing_note())
+                self.empty.show_for(
+                    self.field.text().strip(),
+                    self.response.suggestion,
+                    self.response.indexing_note(),
+                )
             return
         self.status.setText(f"Indexing the knowledge base ({percent} %)…")
 
@@ -506,9 +535,13 @@ class SearchView(QWidget):
                 return indexes[0].search(query, limit, snippets=10)
             return search_all(indexes, query, limit, snippets=10)
 
-        self.tasks.run(search,
-                       lambda response: self._answered(query, response),
-                       self._on_search_failed, owner=self, key="search")
+        self.tasks.run(
+            search,
+            lambda response: self._answered(query, response),
+            self._on_search_failed,
+            owner=self,
+            key="search",
+        )
 
     def _answered(self, query: str, response: SearchResponse) -> None:
         self._search_ended()
@@ -527,7 +560,8 @@ class SearchView(QWidget):
         self.delegate.clear(self.palette())
         self.delegate.linker = self.workspace.ticket_linker()
         self.delegate.show_kb = len({hit.kb_path for hit in response.hits}) > 1 or bool(
-            self.other_indexes)
+            self.other_indexes
+        )
         self.model.set_hits(response.hits)
         self._fill_facets(response)
         has_hits = bool(response.hits)
@@ -536,8 +570,9 @@ class SearchView(QWidget):
         if has_hits:
             self.list.setCurrentIndex(self.model.index(0, 0))
         else:
-            self.empty.show_for(self.field.text().strip(), response.suggestion,
-                                response.indexing_note())
+            self.empty.show_for(
+                self.field.text().strip(), response.suggestion, response.indexing_note()
+            )
         self._show_counts(response)
         self.settle.start()
         self.results_shown.emit(response)
@@ -624,7 +659,7 @@ class SearchView(QWidget):
             self._recorded = query
             self.searched.emit(query, response.total)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
             return super().eventFilter(watched, event)
         key = event.key()
@@ -665,7 +700,11 @@ class SearchView(QWidget):
         if not count:
             return
         row = self.list.currentIndex().row() if self.list.currentIndex().isValid() else -1
-        step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 5,
-                Qt.Key.Key_PageUp: -5}[Qt.Key(key)]
+        step = {
+            Qt.Key.Key_Down: 1,
+            Qt.Key.Key_Up: -1,
+            Qt.Key.Key_PageDown: 5,
+            Qt.Key.Key_PageUp: -5,
+        }[Qt.Key(key)]
         row = max(0, min(count - 1, row + step))
         self.list.setCurrentIndex(self.model.index(row, 0))

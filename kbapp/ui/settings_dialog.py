@@ -82,9 +82,11 @@ class SettingsDialog(QDialog):
         self.error_label.setObjectName("error")
         self.error_label.setStyleSheet("color: #C0392B")
         self.error_label.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Apply
-                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Apply
+            | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
@@ -111,8 +113,11 @@ class SettingsDialog(QDialog):
         """Show the settings as they are now."""
         settings = self.workspace.settings
         shown = self.workspace.identity
-        self.identity_fields.load(settings.user_name or shown.name,
-                                  settings.user_email or shown.email, settings.organisation)
+        self.identity_fields.load(
+            settings.user_name or shown.name,
+            settings.user_email or shown.email,
+            settings.organisation,
+        )
         self.font_size.setValue(settings.editor_font_size)
         self.search_limit.setValue(settings.search_limit)
         self.fetch_interval.setValue(settings.fetch_interval_minutes)
@@ -143,8 +148,9 @@ class SettingsDialog(QDialog):
         values = self.values()
         settings = self.workspace.settings
         name, email = str(values["user_name"]), str(values["user_email"])
-        if (name, email) != (settings.user_name, settings.user_email) and (name or email
-                                                                           or settings.user_name):
+        if (name, email) != (settings.user_name, settings.user_email) and (
+            name or email or settings.user_name
+        ):
             problem = identity.check(name, email, self.workspace.root)
             if problem:
                 self.error_label.setText(problem)
@@ -211,8 +217,13 @@ class SettingsActions:
         dialog: QDialog
         if set(keys) & {"user_name", "user_email"}:
             ws = self.workspace
-            first = FirstRunDialog(ws.settings, ws.config, ws.root,
-                                   "Before kbapp commits this, tell it who you are.", self.window)
+            first = FirstRunDialog(
+                ws.settings,
+                ws.config,
+                ws.root,
+                "Before kbapp commits this, tell it who you are.",
+                self.window,
+            )
             self.first_run = first
             dialog = first
         else:
@@ -262,5 +273,6 @@ class SettingsActions:
             who = self.workspace.identity
             if who.known:
                 org = f" ({who.org})" if who.org else ""
-                window.statusBar().showMessage(f"You commit as {who.name} <{who.email}>{org}.",
-                                               8000)
+                window.statusBar().showMessage(
+                    f"You commit as {who.name} <{who.email}>{org}.", 8000
+                )

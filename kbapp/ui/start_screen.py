@@ -62,8 +62,9 @@ class KbChooser(QWidget):
     #: (stage, done, total) of a running clone; emitted from the worker, delivered queued.
     clone_progressed = Signal(str, int, int)
 
-    def __init__(self, settings: Settings, tasks: Tasks, note: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: Settings, tasks: Tasks, note: str = "", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("kbChooser")
         self.settings = settings
@@ -81,9 +82,12 @@ class KbChooser(QWidget):
         layout.setContentsMargins(24, 18, 24, 18)
         title = QLabel("<h2>Open a knowledge base</h2>")
         layout.addWidget(title)
-        self.note = QLabel(note or "A knowledge base is a git repository of Markdown documents. "
-                           "Clone the one your team shares with its partner, open one already "
-                           "on this computer, start a new one, or look around in the demo.")
+        self.note = QLabel(
+            note
+            or "A knowledge base is a git repository of Markdown documents. "
+            "Clone the one your team shares with its partner, open one already "
+            "on this computer, start a new one, or look around in the demo."
+        )
         self.note.setObjectName("chooserNote")
         self.note.setWordWrap(True)
         layout.addWidget(self.note)
@@ -122,7 +126,9 @@ class KbChooser(QWidget):
         form = QFormLayout(box)
         self.url_edit = QLineEdit()
         self.url_edit.setObjectName("cloneUrl")
-        self.url_edit.setPlaceholderText("https://git.example.org/ops/kb.git or git@git.example.org:ops/kb.git")
+        self.url_edit.setPlaceholderText(
+            "https://git.example.org/ops/kb.git or git@git.example.org:ops/kb.git"
+        )
         self.url_edit.textEdited.connect(self._on_url_edited)
         self.folder_edit = QLineEdit()
         self.folder_edit.setObjectName("cloneFolder")
@@ -166,8 +172,10 @@ class KbChooser(QWidget):
         self.new_name_edit.setObjectName("newName")
         self.new_orgs_edit = QLineEdit("internal, partner")
         self.new_orgs_edit.setObjectName("newOrgs")
-        self.new_orgs_edit.setToolTip("Organisations sharing it, each optionally with its e-mail "
-                                      "domains: internal=corp.example, partner=msp.example")
+        self.new_orgs_edit.setToolTip(
+            "Organisations sharing it, each optionally with its e-mail "
+            "domains: internal=corp.example, partner=msp.example"
+        )
         browse = QPushButton("Browse…")
         browse.setAutoDefault(False)
         browse.clicked.connect(lambda: self._browse_into(self.new_folder_edit))
@@ -197,8 +205,14 @@ class KbChooser(QWidget):
             if not present:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
             self.recent.addItem(item)
-        first = next((i for i in range(self.recent.count())
-                      if self.recent.item(i).flags() & Qt.ItemFlag.ItemIsEnabled), None)
+        first = next(
+            (
+                i
+                for i in range(self.recent.count())
+                if self.recent.item(i).flags() & Qt.ItemFlag.ItemIsEnabled
+            ),
+            None,
+        )
         if first is not None:
             self.recent.setCurrentRow(first)
         else:
@@ -274,8 +288,9 @@ class KbChooser(QWidget):
             return
 
         def work() -> str:
-            workspace = Workspace.init(Path(folder).expanduser(), name, orgs, settings=settings,
-                                       domains=domains)
+            workspace = Workspace.init(
+                Path(folder).expanduser(), name, orgs, settings=settings, domains=domains
+            )
             root = str(workspace.root)
             workspace.close()
             return root
@@ -283,8 +298,9 @@ class KbChooser(QWidget):
         self._start_work(f"Creating {name}…")
         self.tasks.run(work, self._on_ready, self._on_failed, owner=self)
 
-    def _ask_identity(self, root: Path, name: str, orgs: list[str],
-                      domains: dict[str, list[str]]) -> bool:
+    def _ask_identity(
+        self, root: Path, name: str, orgs: list[str], domains: dict[str, list[str]]
+    ) -> bool:
         """Who makes the first commit: asked here, on the GUI thread, when nobody is known
         yet (the worker that creates the knowledge base cannot ask)."""
         from kbapp import identity
@@ -294,10 +310,13 @@ class KbChooser(QWidget):
         here = root if (root / ".git").exists() else None
         if identity.resolve(self.settings, None, here)[0].known:
             return True
-        config = KbConfig(name=name, organisations=[
-            Organisation(org, domains=domains.get(org, [])) for org in orgs])
-        dialog = FirstRunDialog(self.settings, config, here,
-                                f"kbapp makes the first commit of {name} with them.", self)
+        config = KbConfig(
+            name=name,
+            organisations=[Organisation(org, domains=domains.get(org, [])) for org in orgs],
+        )
+        dialog = FirstRunDialog(
+            self.settings, config, here, f"kbapp makes the first commit of {name} with them.", self
+        )
         if dialog.exec() == QDialog.DialogCode.Accepted:
             return True
         self.show_error("Tell kbapp who you are first: it commits with your name and e-mail.")
@@ -325,8 +344,14 @@ class KbChooser(QWidget):
         settings, report = self.settings, self.clone_progressed.emit
 
         def work() -> str:
-            workspace = sync.clone(url, Path(folder).expanduser(), settings, prompting=prompting,
-                                   progress=report, cancelled=cancelled)
+            workspace = sync.clone(
+                url,
+                Path(folder).expanduser(),
+                settings,
+                prompting=prompting,
+                progress=report,
+                cancelled=cancelled,
+            )
             root = str(workspace.root)
             workspace.close()
             return root
@@ -355,14 +380,24 @@ class KbChooser(QWidget):
     def _start_work(self, text: str) -> None:
         self.busy = True
         self.status.setText(text)
-        for button in (self.clone_button, self.open_button, self.create_button,
-                       self.demo_button, self.start_clone_button):
+        for button in (
+            self.clone_button,
+            self.open_button,
+            self.create_button,
+            self.demo_button,
+            self.start_clone_button,
+        ):
             button.setEnabled(False)
 
     def _stop_work(self) -> None:
         self.busy = False
-        for button in (self.clone_button, self.open_button, self.create_button,
-                       self.demo_button, self.start_clone_button):
+        for button in (
+            self.clone_button,
+            self.open_button,
+            self.create_button,
+            self.demo_button,
+            self.start_clone_button,
+        ):
             button.setEnabled(True)
         self.cancel_clone_button.setEnabled(False)
         self.clone_progress.hide()
@@ -375,8 +410,7 @@ class KbChooser(QWidget):
 
     def _on_failed(self, error: Exception) -> None:
         self._stop_work()
-        self.show_error(str(error) if isinstance(error, KbError) else
-                        f"That did not work: {error}")
+        self.show_error(str(error) if isinstance(error, KbError) else f"That did not work: {error}")
 
     def show_error(self, text: str) -> None:
         self.status.setText(text)

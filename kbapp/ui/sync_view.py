@@ -17,10 +17,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QToolButton, QWidget
 
-from kbapp.sync import refused
-from kbapp.sync import sync
 from kbapp.errors import KbError
 from kbapp.interaction import Level
+from kbapp.sync import refused, sync
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
@@ -46,7 +45,9 @@ def indicator_text(status: Any) -> tuple[str, str]:
         return f"Offline{last}", "offline"
     parts = []
     if status.local_changes:
-        parts.append(f"{status.local_changes} local change{'s' if status.local_changes != 1 else ''}")
+        parts.append(
+            f"{status.local_changes} local change{'s' if status.local_changes != 1 else ''}"
+        )
     if status.ahead:
         parts.append(f"↑{status.ahead} to publish")
     if status.behind:
@@ -122,8 +123,13 @@ class SyncController(QObject):
     # ------------------------------------------------------------------ status
 
     def refresh_status(self) -> None:
-        self.tasks.run(lambda: sync.status(self.workspace), self.show_status,
-                       lambda error: self.indicator.setText("Sync: unknown"), owner=self, key="sync-status")
+        self.tasks.run(
+            lambda: sync.status(self.workspace),
+            self.show_status,
+            lambda error: self.indicator.setText("Sync: unknown"),
+            owner=self,
+            key="sync-status",
+        )
 
     def show_status(self, status: Any) -> None:
         self.status = status
@@ -135,7 +141,8 @@ class SyncController(QObject):
         self.indicator.setToolTip(
             f"Local changes: {status.local_changes}\nTo publish: {status.ahead}\n"
             f"Incoming: {status.behind}\nLast sync: {when(status.last_sync)}\n"
-            "Click to sync now (Ctrl+Shift+S)")
+            "Click to sync now (Ctrl+Shift+S)"
+        )
 
     def _on_indicator_clicked(self) -> None:
         if self.status is not None and self.status.conflicts:
@@ -149,8 +156,13 @@ class SyncController(QObject):
         """Background check for the other organisation's changes (nothing is merged)."""
         if self.running:
             return
-        self.tasks.run(lambda: sync.fetch(self.workspace), self._on_fetched,
-                       lambda error: None, owner=self, key="sync-fetch")
+        self.tasks.run(
+            lambda: sync.fetch(self.workspace),
+            self._on_fetched,
+            lambda error: None,
+            owner=self,
+            key="sync-fetch",
+        )
 
     def _on_fetched(self, report: Any) -> None:
         if getattr(report, "incoming", 0):
@@ -173,8 +185,14 @@ class SyncController(QObject):
         self.indicator.setText("Syncing…")
         self.progress.setRange(0, 0)
         self.progress.show()
-        self.tasks.run(lambda report: sync.sync(self.workspace, progress=report),
-                       self._on_synced, self._on_failed, owner=self, key="sync", progress=self._on_progress)
+        self.tasks.run(
+            lambda report: sync.sync(self.workspace, progress=report),
+            self._on_synced,
+            self._on_failed,
+            owner=self,
+            key="sync",
+            progress=self._on_progress,
+        )
         return True
 
     def _on_progress(self, done: int, total: int) -> None:
@@ -189,8 +207,11 @@ class SyncController(QObject):
             self.others_changed.emit(report)
         if report.conflicts:
             n = len(report.conflicts)
-            self.message.emit(f"Sync finished with {n} conflict{'s' if n != 1 else ''} to "
-                              "resolve; everything else is synced.", Level.WARNING.value)
+            self.message.emit(
+                f"Sync finished with {n} conflict{'s' if n != 1 else ''} to "
+                "resolve; everything else is synced.",
+                Level.WARNING.value,
+            )
         else:
             self.message.emit(report.message or "Sync finished.", Level.INFO.value)
         self.synced.emit(report)
@@ -202,18 +223,20 @@ class SyncController(QObject):
         text = str(error) if isinstance(error, KbError) else f"Sync failed: {error}"
         details = getattr(error, "details", "") or ""
         # One box, in plain text (git's words contain quotes and < >, never markup).
-        box = QMessageBox(QMessageBox.Icon.Warning, "Sync failed", text,
-                          parent=self.parent_widget)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Sync failed", text, parent=self.parent_widget)
         box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setInformativeText("Nothing was lost: your saved work is committed locally and the "
-                               "next sync finishes the job.")
+        box.setInformativeText(
+            "Nothing was lost: your saved work is committed locally and the "
+            "next sync finishes the job."
+        )
         if details:
             box.setDetailedText(details)
         if isinstance(error, refused.RefusedError):
-            box.setInformativeText("Nothing was lost. The shared repository refuses part of "
-                                   "your unpublished changes; take it out to sync the rest.")
-            take_out = box.addButton("Take refused content out…",
-                                     QMessageBox.ButtonRole.AcceptRole)
+            box.setInformativeText(
+                "Nothing was lost. The shared repository refuses part of "
+                "your unpublished changes; take it out to sync the rest."
+            )
+            take_out = box.addButton("Take refused content out…", QMessageBox.ButtonRole.AcceptRole)
             take_out.clicked.connect(self.drop_refused)
             box.addButton(QMessageBox.StandardButton.Close)
         self.failure_box = box
@@ -231,18 +254,24 @@ class SyncController(QObject):
         unpublished commits, and (after the user agrees) the commits rebuilt without it."""
         found = refused.check_unpublished(self.workspace)
         if not found:
-            self.message.emit("Nothing refused: the shared repository accepts your unpublished "
-                              "changes.", Level.INFO.value)
+            self.message.emit(
+                "Nothing refused: the shared repository accepts your unpublished changes.",
+                Level.INFO.value,
+            )
             return
         listed = "\n".join(f"• {r}" for r in found[:8])
         more = f"\n… and {len(found) - 8} more" if len(found) > 8 else ""
-        box = QMessageBox(QMessageBox.Icon.Question, "Take refused content out",
-                          "The shared repository refuses this in your unpublished changes:\n"
-                          f"{listed}{more}", parent=self.parent_widget)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Take refused content out",
+            f"The shared repository refuses this in your unpublished changes:\n{listed}{more}",
+            parent=self.parent_widget,
+        )
         box.setInformativeText(
             "Rebuild your unpublished commits with these files as the shared repository has "
             "them? Every other change is kept; your version of these files stays on disk for "
-            "you to fix, and the commits as they were stay under refs/kbapp/kept/.")
+            "you to fix, and the commits as they were stay under refs/kbapp/kept/."
+        )
         go = box.addButton("Take out", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         go.clicked.connect(self._start_drop)
@@ -251,8 +280,13 @@ class SyncController(QObject):
         box.open()
 
     def _start_drop(self) -> None:
-        self.tasks.run(lambda: refused.drop_refused(self.workspace), self._on_dropped,
-                       self._on_failed, owner=self, key="sync-drop-refused")
+        self.tasks.run(
+            lambda: refused.drop_refused(self.workspace),
+            self._on_dropped,
+            self._on_failed,
+            owner=self,
+            key="sync-drop-refused",
+        )
 
     def _on_dropped(self, report: Any) -> None:
         self.message.emit(report.message, Level.INFO.value)

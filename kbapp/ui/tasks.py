@@ -46,10 +46,7 @@ class _Job(QRunnable):
 
     def run(self) -> None:
         try:
-            if self.with_progress:
-                result = self.work(self.relay.progressed.emit)
-            else:
-                result = self.work()
+            result = self.work(self.relay.progressed.emit) if self.with_progress else self.work()
         except Exception as exc:  # noqa: BLE001 - handed to the GUI thread to show
             outcome, value = self.relay.failed, exc
         else:
@@ -154,6 +151,7 @@ class Tasks(QObject):
 
     def runner(self, failed: Failed | None = None) -> Callable[[Callable[[], Any], Done], None]:
         """A ``(work, done)`` callable for views that take a plain runner (the dashboard)."""
+
         def run(work: Callable[[], Any], done: Done) -> None:
             self.run(work, done, failed)
 

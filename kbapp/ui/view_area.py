@@ -76,8 +76,16 @@ class ViewArea(QWidget):
 
     # ------------------------------------------------------------------ views
 
-    def register(self, name: str, title: str, widget: QWidget, *, guard: Guard | None = None,
-                 escape_closes: bool = True, focus: QWidget | None = None) -> None:
+    def register(
+        self,
+        name: str,
+        title: str,
+        widget: QWidget,
+        *,
+        guard: Guard | None = None,
+        escape_closes: bool = True,
+        focus: QWidget | None = None,
+    ) -> None:
         """Make ``widget`` a view called ``name`` (not shown yet); ``focus`` is the part of it
         that takes the keyboard when it is shown."""
         widget.setObjectName(widget.objectName() or f"view-{name}")
@@ -187,7 +195,7 @@ class ViewArea(QWidget):
         return next((v.name for v in self.views.values() if v.widget is widget), "start")
 
     def _label(self, index: int, view: View) -> None:
-        text = view.title if len(view.title) <= TITLE_CHARS else view.title[:TITLE_CHARS - 1] + "…"
+        text = view.title if len(view.title) <= TITLE_CHARS else view.title[: TITLE_CHARS - 1] + "…"
         self.tabs.setTabText(index, text.replace("&", "&&"))
         self.tabs.setTabToolTip(index, view.title)
 
@@ -201,7 +209,7 @@ class ViewArea(QWidget):
         self._touch(name)
         self.current_changed.emit(name)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         # Esc that no widget inside used (the find bar closes itself first) closes the view.
         if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
             name = self.current()

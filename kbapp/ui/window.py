@@ -43,10 +43,10 @@ from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.conflicts_view import ConflictsView
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
+from kbapp.ui.import_flow import ImportFlow
 from kbapp.ui.keyboard import KeyboardPolicy, ShortcutSheet
 from kbapp.ui.layout import WindowLayout, fit_to_screen
 from kbapp.ui.new_document import NewDocumentDialog
-from kbapp.ui.import_flow import ImportFlow
 from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
@@ -64,8 +64,16 @@ if TYPE_CHECKING:
 #: Core modules behind the lifecycle and co-sourcing views (SQLAlchemy for the activity store
 #: and the catalog, Jinja2 for the report, ...): a worker imports them after the window is
 #: shown, and the views are built when they are in (see :meth:`MainWindow.start`).
-DEFERRED_MODULES = ("kbapp.catalog", "kbapp.lifecycle.incident", "kbapp.lifecycle.capture", "kbapp.lifecycle.report_html",
-                    "kbapp.lifecycle.review_actions", "kbapp.cosourcing.matrix", "kbapp.cosourcing.handover", "kbapp.cosourcing.onboarding")
+DEFERRED_MODULES = (
+    "kbapp.catalog",
+    "kbapp.lifecycle.incident",
+    "kbapp.lifecycle.capture",
+    "kbapp.lifecycle.report_html",
+    "kbapp.lifecycle.review_actions",
+    "kbapp.cosourcing.matrix",
+    "kbapp.cosourcing.handover",
+    "kbapp.cosourcing.onboarding",
+)
 
 
 def _import_deferred() -> None:
@@ -111,15 +119,23 @@ class StartPage(QLabel):
         self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.setTextFormat(Qt.TextFormat.RichText)
         name = html.escape(workspace.config.name)
-        keys = [("Ctrl+K", "search from anywhere"), ("↑ ↓ Enter", "choose and open a result"),
-                ("Ctrl+N", "new document from a template"), ("Ctrl+E", "edit what you read"),
-                ("Ctrl+S", "save and commit"), ("Ctrl+Shift+S", "sync with the other organisation"),
-                ("Ctrl+I", "start an incident"), ("F6", "next part of the window"),
-                ("Ctrl+Shift+P", "every command, document and setting"),
-                ("F1", "every shortcut")]
+        keys = [
+            ("Ctrl+K", "search from anywhere"),
+            ("↑ ↓ Enter", "choose and open a result"),
+            ("Ctrl+N", "new document from a template"),
+            ("Ctrl+E", "edit what you read"),
+            ("Ctrl+S", "save and commit"),
+            ("Ctrl+Shift+S", "sync with the other organisation"),
+            ("Ctrl+I", "start an incident"),
+            ("F6", "next part of the window"),
+            ("Ctrl+Shift+P", "every command, document and setting"),
+            ("F1", "every shortcut"),
+        ]
         rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in keys)
-        self.setText(f"<h2>{name}</h2><p>Type in the search field: a few words, an alert name "
-                     f"or an error code.</p><table cellpadding='3'>{rows}</table>")
+        self.setText(
+            f"<h2>{name}</h2><p>Type in the search field: a few words, an alert name "
+            f"or an error code.</p><table cellpadding='3'>{rows}</table>"
+        )
 
 
 class MainWindow(QMainWindow):
@@ -175,9 +191,14 @@ class MainWindow(QMainWindow):
         self.side.addTab(self.browse, "Browse")
         self.views = ViewArea(self.start_page)
         self.views.register("reader", "Reader", self.reader, focus=self.reader.browser)
-        self.views.register("editor", "Editor", self.editor, guard=self._leave_editor,
-                            escape_closes=False,  # Esc in the text one types never closes it
-                            focus=self.editor.text)
+        self.views.register(
+            "editor",
+            "Editor",
+            self.editor,
+            guard=self._leave_editor,
+            escape_closes=False,  # Esc in the text one types never closes it
+            focus=self.editor.text,
+        )
         self.views.register("history", "History", self.history, focus=self.history.table)
         self.views.register("conflicts", "Conflicts", self.conflicts, focus=self.conflicts.list)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -228,8 +249,9 @@ class MainWindow(QMainWindow):
         #: handler name → the view it shows, for the actions that toggle a view (View menu).
         self._view_of_handler = {a.handler: a.view for a in action_list.all_actions() if a.view}
         self.actions_by_id = action_list.install(self, self._handler)
-        self._view_actions = {a.view: self.actions_by_id[a.id]
-                              for a in action_list.all_actions() if a.view}
+        self._view_actions = {
+            a.view: self.actions_by_id[a.id] for a in action_list.all_actions() if a.view
+        }
         for qaction in self._view_actions.values():
             qaction.setCheckable(True)
         for action_id in ("doc.edit", "doc.history", "doc.pin"):
@@ -253,6 +275,7 @@ class MainWindow(QMainWindow):
             # triggered.
             def run() -> object:
                 return getattr(getattr(self, owner), method)()
+
         view = self._view_of_handler.get(name)
         if view is None:
             return run
@@ -282,8 +305,7 @@ class MainWindow(QMainWindow):
         self.reader.switch_requested.connect(self.switch_knowledge_base)
         self.search.link_activated.connect(self.reader.follow_link)  # asks first
         self.search.create_requested.connect(lambda title: self.new_document(title))
-        self.search.searched.connect(
-            lambda query, hits: self.lifecycle.record_search(query, hits))
+        self.search.searched.connect(lambda query, hits: self.lifecycle.record_search(query, hits))
         self.browse.open_requested.connect(self.open_document)
         self.reader.document_shown.connect(self._on_document_shown)
         self.editor.saved.connect(self._on_saved)
@@ -361,6 +383,7 @@ class MainWindow(QMainWindow):
     def _leave_editor(self, then: Callable[[], None]) -> None:
         """Before the editor closes: unsaved text is saved or dropped (asks; a save reloads
         the reader, see :meth:`_on_saved`)."""
+
         def left() -> None:
             self.editor.doc = None
             then()
@@ -386,8 +409,9 @@ class MainWindow(QMainWindow):
         """Show ``path`` of another knowledge base searched together, read-only."""
         kb = self.search.others.by_root(kb_path) if self.search.others else None
         if kb is None:
-            self.show_message(f"{kb_path} is no longer searched together with this one.",
-                              Level.WARNING.value)
+            self.show_message(
+                f"{kb_path} is no longer searched together with this one.", Level.WARNING.value
+            )
             return
         self.reader.open(path, kb=kb)
         self.views.show_view("reader", self._short(path), focus=False)
@@ -435,8 +459,9 @@ class MainWindow(QMainWindow):
         if level == "hover":
             self.statusBar().showMessage(text, 3000)
             return
-        self.interaction.notify(text, Level(level) if level in Level._value2member_map_
-                                else Level.INFO)
+        self.interaction.notify(
+            text, Level(level) if level in Level._value2member_map_ else Level.INFO
+        )
 
     # ------------------------------------------------------------------ File actions
 
@@ -508,6 +533,7 @@ class MainWindow(QMainWindow):
     def switch_knowledge_base(self, root: str) -> None:
         """Replace this window by one on the knowledge base at ``root`` (same place and size),
         after unsaved edits were saved or dropped. The new window is :attr:`successor`."""
+
         def go() -> None:
             from kbapp.knowledge_bases import make_current
 
@@ -515,8 +541,9 @@ class MainWindow(QMainWindow):
             try:
                 workspace = Workspace.open(root, settings)
             except (KbError, OSError) as exc:
-                self.show_message(f"Could not open the knowledge base {root}: {exc}",
-                                  Level.ERROR.value)
+                self.show_message(
+                    f"Could not open the knowledge base {root}: {exc}", Level.ERROR.value
+                )
                 return
             make_current(settings, self.workspace.root, workspace.root)
             try:
@@ -585,10 +612,15 @@ class MainWindow(QMainWindow):
     def panes(self) -> list[QWidget]:
         """The parts of the window F6 moves between, in reading order."""
         front = self.views.current()
-        candidates = [self.side.currentWidget(),
-                      self.start_page if front == "start" else self.views.views[front].widget]
-        candidates += [dock.widget() for dock in self.findChildren(QDockWidget)
-                       if dock.isVisible() and not dock.isFloating()]
+        candidates = [
+            self.side.currentWidget(),
+            self.start_page if front == "start" else self.views.views[front].widget,
+        ]
+        candidates += [
+            dock.widget()
+            for dock in self.findChildren(QDockWidget)
+            if dock.isVisible() and not dock.isFloating()
+        ]
         return [pane for pane in candidates if pane is not None and pane.isVisible()]
 
     def _step_pane(self, step: int) -> QWidget | None:
@@ -596,17 +628,24 @@ class MainWindow(QMainWindow):
         if not panes:
             return None
         focused = QApplication.focusWidget()
-        here = next((i for i, pane in enumerate(panes)
-                     if focused is not None and (pane is focused or pane.isAncestorOf(focused))),
-                    -1 if step > 0 else 0)
+        here = next(
+            (
+                i
+                for i, pane in enumerate(panes)
+                if focused is not None and (pane is focused or pane.isAncestorOf(focused))
+            ),
+            -1 if step > 0 else 0,
+        )
         target = self._pane_focus(panes[(here + step) % len(panes)])
         target.setFocus(Qt.FocusReason.TabFocusReason)
         return target
 
     def _pane_focus(self, pane: QWidget) -> QWidget:
         """Where the keys land in ``pane``: its main widget, else its first focusable one."""
-        mains: dict[QWidget, QWidget] = {self.search: self.search.field,
-                                         self.browse: self.browse.tree}
+        mains: dict[QWidget, QWidget] = {
+            self.search: self.search.field,
+            self.browse: self.browse.tree,
+        }
         mains.update({v.widget: v.focus for v in self.views.views.values() if v.focus})
         main = mains.get(pane)
         if main is not None:
@@ -615,8 +654,12 @@ class MainWindow(QMainWindow):
         for _ in range(500):  # the chain is a ring: stop after going round
             if widget is None or widget is pane:
                 break
-            if pane.isAncestorOf(widget) and widget.isVisible() and widget.isEnabled() \
-                    and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+            if (
+                pane.isAncestorOf(widget)
+                and widget.isVisible()
+                and widget.isEnabled()
+                and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+            ):
                 return widget
             widget = widget.nextInFocusChain()
         return pane
@@ -624,9 +667,13 @@ class MainWindow(QMainWindow):
     def show_palette(self) -> action_list.CommandPalette:
         if self.palette_dialog is None:
             self.palette_dialog = action_list.CommandPalette(
-                self.actions_by_id, self, documents=self.workspace.catalog.titles,
-                settings=self._setting_rows, open_document=self.open_document,
-                open_setting=self.open_setting)
+                self.actions_by_id,
+                self,
+                documents=self.workspace.catalog.titles,
+                settings=self._setting_rows,
+                open_document=self.open_document,
+                open_setting=self.open_setting,
+            )
         self.palette_dialog.show()
         self.palette_dialog.raise_()
         self.palette_dialog.activateWindow()
@@ -638,9 +685,15 @@ class MainWindow(QMainWindow):
 
         settings = self.workspace.settings
         hidden = {"version", "path", "knowledge_bases"}
-        return [(f.name, LABELS.get(f.name, f.name.replace("_", " ").capitalize()),
-                 str(getattr(settings, f.name)))
-                for f in dataclasses.fields(settings) if f.name not in hidden]
+        return [
+            (
+                f.name,
+                LABELS.get(f.name, f.name.replace("_", " ").capitalize()),
+                str(getattr(settings, f.name)),
+            )
+            for f in dataclasses.fields(settings)
+            if f.name not in hidden
+        ]
 
     def open_setting(self, name: str) -> None:
         """The palette chose a setting: the Settings dialog at it; for one the dialog does
@@ -684,8 +737,9 @@ class MainWindow(QMainWindow):
         if not path:
             self.show_message("Open a document first to see its history.")
             return
-        title = self.reader.page.doc.title if self.reader.page and self.reader.path == path \
-            else path
+        title = (
+            self.reader.page.doc.title if self.reader.page and self.reader.path == path else path
+        )
         self.history.show_document(path, title)
         self.views.show_view("history", f"History: {title}")
 
@@ -718,17 +772,23 @@ class MainWindow(QMainWindow):
             noun = "document was" if n == 1 else "documents were"
             self.notice.show_message(
                 f"{n} {noun} changed on both sides in the same place: choose what stays. "
-                "Everything else is synced.", [("Resolve…", self.show_conflicts)])
+                "Everything else is synced.",
+                [("Resolve…", self.show_conflicts)],
+            )
 
     def _on_others_changed(self, report: object) -> None:
         """The banner after a sync that brought the other organisation's changes: what they
         changed, with Open and Show changes (a menu when several documents changed)."""
-        changes = [c for c in getattr(report, "changed_by_others", [])
-                   if c.kind != "removed" and (self.workspace.root / c.path).is_file()]
+        changes = [
+            c
+            for c in getattr(report, "changed_by_others", [])
+            if c.kind != "removed" and (self.workspace.root / c.path).is_file()
+        ]
         text = changes_summary(report)
         if not changes:
             self.notice.show_message(text, [])
             return
+
         def opener(path: str) -> Callable[[], None]:
             return lambda: self.open_document(path)
 
@@ -737,12 +797,15 @@ class MainWindow(QMainWindow):
 
         if len(changes) == 1:
             path = changes[0].path
-            self.notice.show_message(text, [("Open", opener(path)),
-                                            ("Show changes", shower(path))])
+            self.notice.show_message(text, [("Open", opener(path)), ("Show changes", shower(path))])
             return
-        self.notice.show_message(text, [
-            ("Open", [(c.title, opener(c.path)) for c in changes]),
-            ("Show changes", [(c.title, shower(c.path)) for c in changes])])
+        self.notice.show_message(
+            text,
+            [
+                ("Open", [(c.title, opener(c.path)) for c in changes]),
+                ("Show changes", [(c.title, shower(c.path)) for c in changes]),
+            ],
+        )
 
     def _on_incoming(self, count: int) -> None:
         def sync() -> None:
@@ -751,7 +814,8 @@ class MainWindow(QMainWindow):
 
         self.notice.show_message(
             f"{count} incoming change{'s' if count != 1 else ''} from the other organisation.",
-            [("Sync now", sync)])
+            [("Sync now", sync)],
+        )
 
     def show_changes(self, path: str) -> None:
         """History of ``path`` with its newest version selected: what the last change did."""
@@ -784,8 +848,11 @@ class MainWindow(QMainWindow):
             self.reader.reload()
 
     def _on_documents_changed(self, changes: CatalogChanges) -> None:
-        if self.editor.path and self.editor.path in changes.modified + changes.removed \
-                and self.editor.changed_underneath():
+        if (
+            self.editor.path
+            and self.editor.path in changes.modified + changes.removed
+            and self.editor.changed_underneath()
+        ):
             self.editor.on_disk_changed()
 
     def _on_background_failed(self, error: Exception) -> None:
@@ -803,7 +870,8 @@ class MainWindow(QMainWindow):
         self.notice.show_message(
             f"Unsaved changes to “{first.title}” from {first.saved_at.replace('T', ' ')} were "
             f"kept{more}.",
-            [("Open them", self.open_drafts)])
+            [("Open them", self.open_drafts)],
+        )
 
     def open_drafts(self) -> None:
         drafts = self.drafts.all()
@@ -820,7 +888,7 @@ class MainWindow(QMainWindow):
 
         self.editor.maybe_leave(go)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         if not self._close_confirmed and self.editor.dirty:
             event.ignore()
             self.editor.maybe_leave(self._close_now)
