@@ -23,6 +23,7 @@ from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -66,13 +67,35 @@ _COMBO_MOVES = {
 }
 
 
+#: The widgets the policy is about: everything else never sees it.
+_POLICED = (*_TEXT_FIELDS, QComboBox, QAbstractItemView)
+
+
 class KeyboardPolicy(QObject):
-    """Installed on the application for one window: see the module's docstring."""
+    """The rules for one window (see the module's docstring), installed as an event filter on
+    the widgets they are about: its text fields, combo boxes and tables, those there now
+    (:meth:`watch`) and those that get the keyboard later (focus changes). Not on the whole
+    application: a Python filter there ran for every event of every thread (paints, timers,
+    worker threads' events), and PySide crashed in garbage collection under that load."""
 
     def __init__(self, window: QWidget, actions: Iterable[QAction]) -> None:
         super().__init__(window)
         self.window = window
         self.actions = list(actions)
+        self.watch(window)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._on_focus_changed)
+
+    def watch(self, root: QWidget) -> None:
+        """Apply the rules to ``root`` and every text field, combo box and table in it."""
+        for widget in (root, *root.findChildren(QWidget)):
+            if isinstance(widget, _POLICED):
+                widget.installEventFilter(self)  # installing twice keeps one filter
+
+    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None and isinstance(new, _POLICED):
+            new.installEventFilter(self)
 
     def shortcuts(self) -> set[str]:
         return {
@@ -83,8 +106,7 @@ class KeyboardPolicy(QObject):
         }
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        # Every event of the application passes here: leave at once unless it is a key or
-        # the wheel (paints and timers must not pay for this).
+        # Only keys and the wheel matter here (paints and timers leave at once).
         kind = event.type()
         if kind not in _WATCHED:
             return False

@@ -262,9 +262,7 @@ class MainWindow(QMainWindow):
         # The window's shortcuts win over a text field's own bindings (Ctrl+E in the search
         # field), and closed combo boxes keep their value under the arrows: every view.
         self.keyboard = KeyboardPolicy(self, self.actions_by_id.values())
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self.keyboard)
+        self.views.views_changed.connect(lambda: self.keyboard.watch(self.views))
 
     def _handler(self, name: str) -> Callable[[], object]:
         owner, _, method = name.rpartition(".")
