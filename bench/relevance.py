@@ -43,7 +43,7 @@ SOURCES = {
     "gitlab": "mattrussi__gitlab-com-runbooks",
 }
 SUPPORT = "gautamanand-dot__SupportArticles-docs"
-KINDS = ["code", "message", "symptom", "typo", "short", "ident"]
+KINDS = ["code", "message", "symptom", "own-words", "typo", "short", "ident"]
 
 
 @dataclass
@@ -152,7 +152,7 @@ def run_set(name: str, ws, queries: list[Query], show_misses: bool) -> dict:  # 
                      "suggestion": response.suggestion})
     elapsed = time.perf_counter() - started
     print(f"\n[{name}] {len(queries)} queries over {len(known)} documents ({elapsed:.1f} s)")
-    print(f"{'split':6} {'kind':8} {'n':>3}  {'kbapp MRR':>9} {'s@1':>5} {'s@3':>5} {'s@10':>5}"
+    print(f"{'split':6} {'kind':9} {'n':>3}  {'kbapp MRR':>9} {'s@1':>5} {'s@3':>5} {'s@10':>5}"
           f"   {'FTS5 MRR':>8} {'s@1':>5} {'s@3':>5} {'s@10':>5}")
     summary: dict[str, dict] = {}
     splits = sorted({q.split for q in queries}) + (["all"] if len({q.split for q in queries}) > 1 else [])
@@ -166,12 +166,12 @@ def run_set(name: str, ws, queries: list[Query], show_misses: bool) -> dict:  # 
             ours = metrics([r["kbapp_rank"] for r in part])
             theirs = metrics([r["fts5_rank"] for r in part])
             summary[f"{split}/{kind}"] = {"kbapp": ours, "fts5": theirs}
-            print(f"{split:6} {kind:8} {len(part):3}  {ours['mrr@10']:9.3f} {ours['success@1']:5.2f} "
+            print(f"{split:6} {kind:9} {len(part):3}  {ours['mrr@10']:9.3f} {ours['success@1']:5.2f} "
                   f"{ours['success@3']:5.2f} {ours['success@10']:5.2f}   {theirs['mrr@10']:8.3f} "
                   f"{theirs['success@1']:5.2f} {theirs['success@3']:5.2f} {theirs['success@10']:5.2f}")
     if show_misses:
         for row in rows:
-            if row["kbapp_rank"] != 1 and row["split"] != "held":
+            if row["kbapp_rank"] != 1 and row["split"] == "dev":
                 print(f"  [{row['kind']}] {row['query']!r}: kbapp {row['kbapp_rank']}, "
                       f"FTS5 {row['fts5_rank']}; kbapp top {row['kbapp_top']}")
     return {"summary": summary, "queries": rows}
@@ -181,7 +181,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", choices=["runbooks", "support", "all"], default="all")
-    parser.add_argument("--split", choices=["dev", "held", "all"], default="dev",
+    parser.add_argument("--split", choices=["dev", "held", "fresh", "all"], default="dev",
                         help="which part of the SupportArticles set (default: dev)")
     parser.add_argument("--queries", type=Path, default=ROOT / "bench" / "queries")
     parser.add_argument("--corpora", type=Path, default=CORPORA)
