@@ -50,7 +50,15 @@ QUERY_NOISE = frozenset(
      "need", "needs", "want", "wants", "some", "any", "just", "also", "still", "very",
      "really", "so", "but", "can", "could", "would", "should", "may", "might", "again",
      "every", "each", "about", "because", "while", "help", "please", "t", "s", "d", "ve",
-     "ll", "re", "m"]
+     "ll", "re", "m",
+     # conversational filler of a symptom told in one's own words (issue 15)
+     "suddenly", "already", "even", "though", "although", "anymore", "always", "never",
+     "all", "few", "one", "more", "make", "makes", "come", "comes", "came", "go", "goes",
+     "went", "gone", "saying", "says", "said", "throws", "soon", "like", "out", "up", "off",
+     "it", "its", "this", "that", "these", "those", "there", "thing", "things", "something",
+     "someone", "somebody", "stuff", "try", "tries", "tried", "trying", "seem", "seems",
+     "happen", "happens", "happened", "way", "now", "today", "anyone", "show", "shows",
+     "showing", "shown", "stays", "stay", "let", "lets", "whole", "bit", "lot", "lots"]
 )
 
 _stems: dict[str, str] = {}
