@@ -181,7 +181,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", choices=["runbooks", "support", "all"], default="all")
-    parser.add_argument("--split", choices=["dev", "held", "fresh", "all"], default="dev",
+    parser.add_argument("--split", choices=["dev", "held", "fresh", "blind", "all"], default="dev",
                         help="which part of the SupportArticles set (default: dev)")
     parser.add_argument("--queries", type=Path, default=ROOT / "bench" / "queries")
     parser.add_argument("--corpora", type=Path, default=CORPORA)
