@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Relevance: do the right documents come first? kbapp search against SQLite FTS5 bm25.
 
-    python bench/relevance.py [--set runbooks|support|all] [--split dev|held|all]
+    python bench/relevance.py [--set runbooks|support|all] [--split dev|held|fresh|blind|all]
                               [--cache DIR] [--show-misses] [--json FILE]
 
 Two collections, each built once (kept in --cache) by importing public corpora from
