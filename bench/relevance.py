@@ -11,8 +11,9 @@ Two collections, each built once (kept in --cache) by importing public corpora f
   queries in bench/queries/runbooks.tsv (``QUERY<TAB>path | path``).
 - ``support``: the 5,883 SupportArticles imported as they are; queries in
   bench/queries/supportarticles.tsv (``SPLIT<TAB>KIND<TAB>QUERY<TAB>path | path``), judged by
-  reading the articles, split into a ``dev`` part (looked at while tuning) and a ``held`` part
-  (evaluated at checkpoints only).
+  reading the articles, split into a ``dev`` part (looked at while tuning), a ``held`` part
+  (evaluated at checkpoints only) and two own-words parts written for issue 15: ``fresh``
+  (before its levers) and ``blind`` (after them, never looked at query by query).
 
 Prints MRR@10, success@1, success@3 and success@10 per kind of query, for kbapp and for FTS5
 (bm25 over title and body, title weighted 5; the query's words AND-ed, then OR-ed to fill up
