@@ -158,7 +158,10 @@ def run_app(args: list[str]) -> int:
         print(problem, file=sys.stderr, flush=True)
         if not os.environ.get("WAYLAND_DISPLAY"):  # on Wayland Qt may not need xcb at all
             return 1
-    return subprocess.call([str(PYTHON), "-m", "kbapp", *args], cwd=ROOT)
+    # The README's first command shows the demo when no knowledge base is configured yet
+    # (Ctrl+O in it lists the rest: clone the shared one, open, create); 'kbapp' on its own
+    # shows the start screen then.
+    return subprocess.call([str(PYTHON), "-m", "kbapp", "--demo-when-none", *args], cwd=ROOT)
 
 
 def ensure_ssh_server() -> None:

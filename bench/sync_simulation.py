@@ -3,9 +3,11 @@
 
     python bench/sync_simulation.py [--seeds 200] [--first 1] [--steps 30] [--kill-rate 0.25]
 
-Each seed: three clones (two through kbapp, one on plain git) do a random sequence of creates,
-edits, front matter changes, renames, deletions and syncs, some syncs killed with SIGKILL;
-then everyone syncs and resolves. A seed fails when the clones do not converge, a saved version
+Each seed: three clones (two through kbapp, one on plain git) of a shared repository that runs
+kbapp's pre-receive hook do a random sequence of creates, edits, front matter changes, renames,
+deletions and syncs, some syncs killed with SIGKILL, some commits refused by the hook (taken
+out with the way out kbapp offers), and, as root, disk-full moments on a tmpfs under Ana's
+clone; then everyone syncs and resolves. A seed fails when the clones do not converge, a saved version
 is missing from the shared history, a conflict marker was committed, or any step raised.
 Prints one line per failure and a summary; record it in docs/benchmarks.md.
 """
@@ -51,7 +53,8 @@ def main() -> int:
     isolated_environment(work)
     from simulation import Simulation
 
-    totals = {"steps": 0, "syncs": 0, "kills": 0, "conflicts": 0, "plain": 0, "saved": 0}
+    totals = {"steps": 0, "syncs": 0, "kills": 0, "conflicts": 0, "plain": 0, "saved": 0,
+              "refused": 0, "full": 0, "full_failed": 0}
     failures: list[tuple[int, str]] = []
     started = time.perf_counter()
     for seed in range(args.first, args.first + args.seeds):
@@ -77,6 +80,13 @@ def main() -> int:
         totals["conflicts"] += simulation.conflicts_met
         totals["plain"] += simulation.plain_conflicts
         totals["saved"] += len(simulation.saved)
+        totals["refused"] += simulation.refusals
+        totals["full"] += simulation.full_moments
+        totals["full_failed"] += simulation.full_failures
+        if not (failures and failures[-1][0] == seed):
+            print(f"seed {seed}: ok ({simulation.syncs} syncs, {simulation.kills} killed, "
+                  f"{simulation.refusals} refused, {simulation.full_moments} full-disk moments)",
+                  flush=True)
         if not (args.keep and failures and failures[-1][0] == seed):
             shutil.rmtree(base, ignore_errors=True)
     elapsed = time.perf_counter() - started
@@ -84,7 +94,9 @@ def main() -> int:
           f"{totals['syncs']} syncs ({totals['kills']} killed with SIGKILL), "
           f"{totals['conflicts']} conflicts kept for a decision in kbapp clones, "
           f"{totals['plain']} settled by the plain-git partner, "
-          f"{totals['saved']} saved versions all checked reachable")
+          f"{totals['saved']} saved versions all checked reachable; "
+          f"{totals['refused']} refused syncs taken out and fixed; {totals['full']} steps on a "
+          f"full disk ({totals['full_failed']} failed with a message, the rest went through)")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failures else 0

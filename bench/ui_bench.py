@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Window speed on a large knowledge base: time to a usable window, and how long the UI thread
-is blocked per keystroke while a query is typed.
+"""Window speed on a large knowledge base: time to a usable window, how long the UI thread
+is blocked per keystroke while a query is typed, and the longest stall opening each view.
 
     python bench/ui_bench.py [--corpus PATH] [--kb DIR]
 
@@ -9,8 +9,10 @@ index) and reused by later runs. Each start is measured in a fresh process (impo
 from the start of the process to the window shown with the cursor in the search field, and
 to the index being open (a query can run). Typing: a 5-letter query is typed one key every
 150 ms; a 1 ms timer measures the event loop's longest stall per keystroke (from the key until
-the next keystroke, or until the last answer is painted). Record the figures in
-docs/benchmarks.md ("Window").
+the next keystroke, or until the last answer is painted). Views (first start only): each view
+of the main area is opened through its action, one after the other (all stay open), and the
+same timer gives the longest stall from the action until the view is filled (no background work
+left). Record the figures in docs/benchmarks.md ("Window").
 """
 
 from __future__ import annotations
@@ -123,8 +125,58 @@ for query in sys.argv[3].split(","):
     latency = (answered[query] - typed) * 1000 if query in answered else None
     results.append({"query": query, "stalls_ms": [round(s * 1000, 1) for s in per_key],
                     "total": total, "answer_ms": latency})
+views = {}
+if sys.argv[4] == "views":
+    def idle():
+        return not window.tasks.busy
+    window.search.field.clear()
+    wait(300)
+    window.search.field.setText(sys.argv[3].split(",")[0])
+    deadline = time.monotonic() + 10
+    while not window.search.response or not window.search.response.hits:
+        wait(20)
+        if time.monotonic() > deadline:
+            break
+    window._create_deferred_views()
+    close_id = "view.close" if "view.close" in window.actions_by_id else "doc.close"
+
+    def close_all(left=12):
+        window.action(close_id).trigger()
+        if left > 1 and getattr(window, "views", None) is not None and window.views.open_names():
+            QTimer.singleShot(50, lambda: close_all(left - 1))
+
+    steps = [
+        ("reader", lambda: window.search.open_selected(),
+         lambda: window.reader.page is not None and idle()),
+        ("editor", lambda: window.action("doc.edit").trigger(), idle),
+        ("history", lambda: window.action("doc.history").trigger(), idle),
+        ("review queue", lambda: window.action("review.queue").trigger(), idle),
+        ("review queue: one document's changes",
+         lambda: window.lifecycle.review_queue.table.selectRow(1), idle),
+        ("health", lambda: window.action("report.dashboard").trigger(), idle),
+        ("matrix", lambda: window.action("matrix.show").trigger(), idle),
+        ("handovers", lambda: window.action("handover.show").trigger(), idle),
+        ("conflicts", lambda: window.action("sync.conflicts").trigger(), idle),
+        ("close every view, one Ctrl+W every 50 ms", close_all,
+         lambda: idle() and (getattr(window, "views", None) is None
+                             or not window.views.open_names())),
+    ]
+    for name, trigger, done in steps:
+        wait(200)
+        last[0] = time.perf_counter(); worst[0] = 0.0
+        started = time.perf_counter()
+        QTimer.singleShot(0, trigger)
+        wait(20)
+        deadline = time.monotonic() + 120
+        while not done() and time.monotonic() < deadline:
+            wait(10)
+        filled = time.perf_counter() - started
+        wait(100)
+        views[name] = {"stall_ms": round(worst[0] * 1000, 1), "filled_ms": round(filled * 1000)}
+    window.editor.discard()
 timer.stop()
-print(json.dumps({"shown": shown, "index_open": index_open, "typing": results}), flush=True)
+print(json.dumps({"shown": shown, "index_open": index_open, "typing": results,
+                  "views": views}), flush=True)
 window.close()  # as the app does when it quits
 app.processEvents()
 window.workspace.close()
@@ -137,6 +189,9 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--kb", type=Path, help="build/reuse the knowledge base here")
     parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--no-views", action="store_true", help="skip opening the views")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the kbapp checkout to measure (another branch, to compare)")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     env_dir = Path(tempfile.mkdtemp(prefix="kbapp-uibench-"))
@@ -152,9 +207,11 @@ def main() -> int:
           f"{platform.python_version()}, {platform.system()} {platform.release()}")
     print(f"knowledge base: {kb}")
     runs = []
-    for _ in range(args.starts):
-        done = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(kb), ",".join(QUERIES)],
-                              capture_output=True, text=True, timeout=300)
+    for number in range(args.starts):
+        views = "views" if number == 0 and not args.no_views else "-"
+        done = subprocess.run([sys.executable, "-c", CHILD, str(args.root), str(kb),
+                               ",".join(QUERIES),
+                               views], capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             print(done.stderr, file=sys.stderr)
             return 1
@@ -180,6 +237,11 @@ def main() -> int:
     for query in runs[0]["typing"]:
         print(f"  {query['query']!r}: {query['total']} results; stalls {query['stalls_ms']} ms; "
               f"answer {query['answer_ms'] or 0:.0f} ms")
+    if runs[0]["views"]:
+        print("opening each view (all stay open): longest UI-thread stall, time until filled")
+        for name, figures in runs[0]["views"].items():
+            print(f"  {name}: stall {figures['stall_ms']:.0f} ms, filled after "
+                  f"{figures['filled_ms']} ms")
     return 0
 
 

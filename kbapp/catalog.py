@@ -17,7 +17,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -355,6 +355,17 @@ class Catalog:
     def all(self) -> list[Entry]:
         with self.session() as session:
             return list(session.scalars(select(Entry).order_by(Entry.path)))
+
+    def summaries(self, columns: Sequence[str]) -> list[Any]:
+        """Just ``columns`` of every usable document, ordered by path, as light rows with
+        attribute access like an :class:`Entry` (``row.title``). For views over thousands of
+        documents (review queue, responsibility matrix, handovers): no ORM objects, about a
+        fifth of the objects and several times faster than :meth:`all`, so a worker building
+        them hardly competes with the window for the interpreter."""
+        usable = or_(Entry.error == "", Entry.error.startswith("front matter"))
+        stmt = select(*(getattr(Entry, name) for name in columns)).where(usable)
+        with self.session() as session:
+            return list(session.execute(stmt.order_by(Entry.path)))
 
     def files(self) -> list[tuple[str, int, int]]:
         """(path, size, mtime_ns) of every document as last read: no ORM objects, so 6 ms

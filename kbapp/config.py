@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 
+from kbapp.documents import MAX_INTERVAL_DAYS, valid_interval
 from kbapp.errors import ConfigError
 
 CONFIG_PATH = ".kb/config.toml"
@@ -170,9 +171,10 @@ def config_from_dict(raw: dict[str, Any], default_name: str = "Knowledge base") 
     review = raw.get("review", {})
     days = review.get("interval_days", {}) if isinstance(review, dict) else {}
     for doc_type, value in days.items():
-        if not isinstance(value, int) or value <= 0:
+        if not valid_interval(value):
             raise ConfigError(
-                f"{CONFIG_PATH}: review.interval_days.{doc_type} must be a positive number of days"
+                f"{CONFIG_PATH}: review.interval_days.{doc_type} must be a number of days "
+                f"between 1 and {MAX_INTERVAL_DAYS}"
             )
         cfg.review_days[doc_type] = value
     for doc_type, folder in (raw.get("folders") or {}).items():

@@ -180,6 +180,7 @@ def resolve(ws: Workspace, path: str, *, text: str | None) -> SaveResult:
         waiting = conflict_paths(ws)
         hint = f"; waiting: {', '.join(waiting)}" if waiting else ""
         raise KbError(f"no conflict is waiting for {path}{hint}")
+    ws.require_identity()
     with ws.git.write_lock():
         if text is None:
             full = ws.full_path(path)

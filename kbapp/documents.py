@@ -27,6 +27,8 @@ from kbapp.fsutil import atomic_write, read_document_bytes
 STATUSES = ("draft", "in-review", "published", "retired")
 SENSITIVITIES = ("shared", "internal")
 ID_RE = re.compile(r"^kb-[0-9a-f]{8}$")
+#: A review interval longer than a century is a typo (or an attack on date arithmetic).
+MAX_INTERVAL_DAYS = 36500
 BOM = b"\xef\xbb\xbf"
 
 _H1_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
@@ -153,7 +155,7 @@ class Document:
     @property
     def review_interval_days(self) -> int | None:
         value = self.review.get("interval_days")
-        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+        return value if valid_interval(value) else None
 
     @property
     def last_reviewed(self) -> dt.date | None:
@@ -240,6 +242,11 @@ def _plain_heading(text: str) -> str:
     text = re.sub(r"[*_`]", "", text)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     return text.strip()
+
+
+def valid_interval(value: Any) -> bool:
+    """Whether ``value`` is a usable ``review.interval_days`` (1 to :data:`MAX_INTERVAL_DAYS`)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INTERVAL_DAYS
 
 
 def as_date(value: Any) -> dt.date | None:

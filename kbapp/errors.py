@@ -55,7 +55,40 @@ class SaveError(KbError):
     ``read-only``, ``permission``, ``too-large``, ``other``; the window keeps the user's edit as
     a draft when it sees this, the CLI prints the message."""
 
-    def __init__(self, message: str, *, path: str = "", reason: str = "other", details: str = "") -> None:
+    def __init__(self, message: str, *, path: str = "", reason: str = "other", details: str = "",
+                 written: bool = False, unfinished: bool = False) -> None:
         super().__init__(message, details)
         self.path = path
         self.reason = reason
+        #: True when the new content is on disk but could not be committed (its journal stays
+        #: and the next start or sync commits it).
+        self.written = written
+        #: True when git's index still holds part of the failed save (the file on disk is
+        #: unchanged): the journal stays so that the next start puts the index right.
+        self.unfinished = unfinished
+
+
+class SettingNeeded(KbError):
+    """kbapp needs one of the user's own settings before it can go on (``key``, as in
+    ``kbapp settings KEY``); nothing was changed. The window opens its Settings dialog there."""
+
+    def __init__(self, message: str, *, key: str, details: str = "") -> None:
+        super().__init__(message, details)
+        self.key = key
+
+
+class IdentityMissing(SettingNeeded):
+    """Neither kbapp's settings nor git say who the user is, so nothing can be committed;
+    raised before anything is changed."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message, key="user_name", details=details)
+
+
+class NotCommitted(KbError):
+    """The file was written (atomically) but its commit failed: the change is kept on disk,
+    pending, and the next save or sync commits it. ``result`` is what the save produced."""
+
+    def __init__(self, message: str, *, result: object = None, details: str = "") -> None:
+        super().__init__(message, details)
+        self.result = result

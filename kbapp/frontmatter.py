@@ -108,6 +108,7 @@ def parse_block(block: Block) -> tuple[dict[str, Any], dict[str, int]]:
             data = tomllib.loads(block.text)
         except tomllib.TOMLDecodeError as exc:
             raise FrontMatterError(f"TOML front matter cannot be read: {exc}", line=1) from None
+        check_ranges(data, {})
         return data, {}
     return parse_yaml(block.text, first_line=2)
 
@@ -145,7 +146,44 @@ def parse_yaml(text: str, first_line: int = 1) -> tuple[dict[str, Any], dict[str
         )
     lines: dict[str, int] = {}
     _collect_lines(node, "", first_line, lines)
+    check_ranges(data, lines)
     return {str(k): v for k, v in data.items()}, lines
+
+
+#: Integers a front matter value may hold: what SQLite, JSON consumers and date arithmetic
+#: can take (a signed 64-bit integer). Bigger ones make the document's front matter unreadable
+#: (reported by lint, refused by the hook) instead of failing every command later.
+INT_RANGE = (-(2**63), 2**63 - 1)
+
+
+def check_ranges(data: Any, lines: dict[str, int], prefix: str = "") -> None:
+    """Refuse values no consumer can store or compute with (the schema boundary: every reader
+    of front matter gets values that fit, so no insert or computation needs its own guard)."""
+    stack: list[tuple[str, Any]] = [(prefix, data)]
+    while stack:
+        name, value = stack.pop()
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            shown = str(value) if len(str(value)) <= 30 else str(value)[:27] + "..."
+            raise FrontMatterError(
+                f"{name or 'value'}: {shown} is out of range (a number here must lie between "
+                f"{INT_RANGE[0]} and {INT_RANGE[1]})",
+                line=lines.get(name) or _nearest_line(name, lines),
+            )
+        if isinstance(value, dict):
+            stack.extend((f"{name}.{k}" if name else str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{name}[{i}]", v) for i, v in enumerate(value))
+
+
+def _nearest_line(name: str, lines: dict[str, int]) -> int | None:
+    while name:
+        cut = max(name.rfind("."), name.rfind("["))
+        name = name[:cut] if cut > 0 else ""
+        if name in lines:
+            return lines[name]
+    return None
 
 
 #: Deeper front matter is refused: constructing and copying it would exhaust the stack.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -79,6 +80,46 @@ _REASONS = {
     errno.EACCES: ("permission", "you have no permission to write in this folder"),
     errno.EPERM: ("permission", "you have no permission to write in this folder"),
 }
+
+
+#: How git (and other tools) say that the disk is full, in their C-locale messages.
+_DISK_FULL_SIGNS = ("no space left on device", "out of diskspace", "disk quota exceeded",
+                    "database or disk is full")
+
+
+def is_disk_full(text: str) -> bool:
+    """Whether a tool's error output says the disk (or the quota) is full."""
+    lowered = text.lower()
+    return any(sign in lowered for sign in _DISK_FULL_SIGNS)
+
+
+#: Less free space than this, and a write that failed without saying why, means a full disk.
+LOW_SPACE_BYTES = 1024 * 1024
+
+
+def low_space(path: Path | str) -> bool:
+    """Whether the file system holding ``path`` is (nearly) full."""
+    try:
+        return shutil.disk_usage(path).free < LOW_SPACE_BYTES
+    except OSError:
+        return False
+
+
+def write_failed_for_space(text: str, path: Path | str) -> bool:
+    """Whether a tool that failed (``text``: its error output) did so because the disk holding
+    ``path`` is full: it says so, or it could not write and almost no space is left (git's
+    "couldn't write '...lock'" gives no reason)."""
+    if is_disk_full(text):
+        return True
+    lowered = text.lower()
+    return any(sign in lowered for sign in ("couldn't write", "unable to write", "write error",
+                                            "could not write")) and low_space(path)
+
+
+def disk_full_error(path: Path | str, details: str = "") -> SaveError:
+    """The documented message for a save that met a full disk (the file is unchanged)."""
+    return SaveError(f"Could not save {path}: the disk is full. The file on disk is unchanged.",
+                     path=str(path), reason="disk-full", details=details)
 
 
 def save_error(path: Path | str, exc: OSError) -> SaveError:

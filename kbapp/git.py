@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp.errors import NotAKnowledgeBase, SyncError
-from kbapp.fsutil import save_error
+from kbapp.fsutil import save_error, write_failed_for_space
 
 if TYPE_CHECKING:
     import git as gitpython_types
@@ -85,19 +85,81 @@ NO_PROMPTS = Prompting()
 
 @dataclass(frozen=True)
 class Identity:
-    """Who commits: from the user's settings, else from git's own configuration."""
+    """Who commits: from the user's settings, else from git's own configuration.
+
+    Every git command kbapp runs gets it as ``-c user.name=… -c user.email=…`` (see
+    :meth:`config_args`), so commits, merge commits and ``commit-tree`` all carry it without
+    touching anyone's git configuration."""
 
     name: str
     email: str
     org: str = ""
 
+    @property
+    def known(self) -> bool:
+        """Both a name and an e-mail: enough for git to commit."""
+        return bool(self.name.strip() and self.email.strip())
+
+    def config_args(self) -> list[str]:
+        """``git -c`` options: the name and e-mail when set; and git never makes one up from
+        the login and host name (``user.useConfigOnly``), it asks, as kbapp does."""
+        args = ["-c", "user.useConfigOnly=true"]
+        if self.name.strip():
+            args += ["-c", f"user.name={_one_line(self.name)}"]
+        if self.email.strip():
+            args += ["-c", f"user.email={_one_line(self.email)}"]
+        return args
+
     def env(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        if self.name:
-            out["GIT_AUTHOR_NAME"] = out["GIT_COMMITTER_NAME"] = self.name
-        if self.email:
-            out["GIT_AUTHOR_EMAIL"] = out["GIT_COMMITTER_EMAIL"] = self.email
-        return out
+        """Extra environment for git (none here; the demo dates its commits with it)."""
+        return {}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class GitIdentity:
+    """What git makes of an identity in a repository (see :func:`git_identity`)."""
+
+    name: str
+    email: str
+    #: git's own words when it has no complete identity ("no email was given ..."), else "".
+    problem: str = ""
+
+
+_IDENT_RE = re.compile(r"^(?P<name>.*) <(?P<email>[^<>]*)> \d+ [+-]\d{4}$")
+
+
+def git_identity(root: Path | None, name: str = "", email: str = "") -> GitIdentity:
+    """Who git would commit as in the work tree ``root`` (``None``: outside any repository,
+    the user's own git configuration only), given kbapp's ``name`` and ``email`` (either may be
+    empty; git's configured value then fills in). git decides, with ``git var``, exactly as it
+    would for a commit; when it cannot, ``problem`` says why and ``name``/``email`` hold what
+    git has configured (to prefill a form)."""
+    env = dict(os.environ)
+    env.update(_BASE_ENV)
+    if root is None:  # never the repository the process happens to run in
+        env["GIT_DIR"] = str(Path(tempfile.gettempdir()) / "kbapp-no-repository")
+    cwd = str(root) if root is not None else None
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True,
+                                  text=True, timeout=30, check=False)
+        except FileNotFoundError:
+            raise SyncError("git is not installed or not on PATH") from None
+
+    done = git(*Identity(name, email).config_args(), "var", "GIT_COMMITTER_IDENT")
+    match = _IDENT_RE.match(done.stdout.strip()) if done.returncode == 0 else None
+    if match:
+        return GitIdentity(match["name"], match["email"])
+    configured = {key: git("config", "--get", f"user.{key}").stdout.strip()
+                  for key in ("name", "email")}
+    problem = _first_error_line(done.stderr, ["var"]).removeprefix("git var: ")
+    return GitIdentity(name.strip() or configured["name"], email.strip() or configured["email"],
+                       problem)
 
 
 @dataclass(frozen=True)
@@ -232,7 +294,7 @@ class Git:
         full_env.update(self.identity.env())
         if env:
             full_env.update(env)
-        command = ["git", *args]
+        command = ["git", *self.identity.config_args(), *args]
         started = time.perf_counter()
         stdin = None
         try:
@@ -262,6 +324,9 @@ class Git:
                         1000 * (time.perf_counter() - started))
         result = GitResult(int(status or 0), str(stdout), str(stderr))
         if check and result.status != 0:
+            if write_failed_for_space(result.stderr, self.git_dir):
+                raise SyncError("The disk is full: git could not write; free some space and try "
+                                "again", details=result.stderr.strip())
             raise SyncError(_first_error_line(result.stderr, args), details=result.stderr.strip())
         return result
 
@@ -453,7 +518,9 @@ class Git:
         finally:
             index.unlink(missing_ok=True)
         parents = ["-p", head] if head else []
-        return self.out("commit-tree", tree, *parents, "-m", message)
+        # A backup on no branch: made even before the user has said who they are.
+        return self.out("commit-tree", tree, *parents, "-m", message,
+                        env=None if self.identity.known else _STAND_IN)
 
     def remove_stale_locks(self, older_than: float = 10.0) -> list[str]:
         """Delete lock files a killed git left behind (``index.lock``, ``HEAD.lock``, a ref's
@@ -616,6 +683,10 @@ def _stage_names() -> dict[int, str]:
 
 
 _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
+
+#: Author of kbapp's own backup commits (never on a branch) when the user is not known yet.
+_STAND_IN = {"GIT_AUTHOR_NAME": "kbapp", "GIT_AUTHOR_EMAIL": "kbapp@localhost",
+             "GIT_COMMITTER_NAME": "kbapp", "GIT_COMMITTER_EMAIL": "kbapp@localhost"}
 
 
 def _nul_list(paths: Sequence[str]) -> str:

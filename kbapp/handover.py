@@ -187,8 +187,8 @@ def handovers(workspace: Workspace, *, include_complete: bool = True,
     if refresh:
         workspace.refresh()
     out = []
-    for entry in workspace.catalog.all():
-        if not entry.usable or entry.status == "retired":
+    for entry in workspace.catalog.summaries(("path", "doc_id", "title", "status", "meta")):
+        if entry.status == "retired":
             continue
         found = read(entry.meta or {}, workspace.config, doc_id=entry.doc_id, title=entry.title,
                      path=entry.path)
@@ -238,13 +238,12 @@ def record_step(workspace: Workspace, ref: str, step_name: str, *, date: dt.date
     missing = [s for s in STEPS[: STEPS.index(step)] if not current.done(s.name)]
     if missing:
         raise KbError(f"record '{missing[0].label}' first (handover steps are done in order)")
-    identity = workspace.identity
     allowed = {"from": [current.from_org], "to": [current.to_org],
                "accountable": current.signing_orgs}.get(step.who)
+    identity = workspace.require_identity(organisation=allowed is not None)
     if allowed is not None and identity.org not in allowed:
-        yours = identity.org or "unknown (set your e-mail: kbapp settings user_email ...)"
         raise KbError(f"'{step.label}' is recorded by {' or '.join(allowed)}; "
-                      f"your organisation is {yours}")
+                      f"your organisation is {identity.org}")
     ticket = ticket.strip()
     if step.needs_ticket and not ticket:
         raise KbError(f"'{step.label}' needs the ticket it was done under (--ticket)")

@@ -107,7 +107,7 @@ def check_staged(git: Git) -> list[policy.Violation]:
             continue
         data = git.read_blob(f":{path}")
         if data is not None:
-            found.extend(policy.check_file(path, data, config))
+            found.extend(policy.check_commit_file(path, data, config))
     return found
 
 

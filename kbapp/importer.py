@@ -205,6 +205,7 @@ def import_folder(
         workspace.full_path(into)  # refuses a folder outside the knowledge base
     if src.resolve() == workspace.root or workspace.root in src.resolve().parents:
         raise KbError("the folder to import is inside the knowledge base already")
+    workspace.require_identity()  # before anything is written: the import ends in a commit
     report = ImportReport(str(src), into)
     step = progress or (lambda phase, done, total: None)
     workspace.refresh()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from enum import Enum
 from typing import Protocol
 
@@ -39,6 +40,13 @@ class Interaction(Protocol):
 
     def confirm(self, question: str, default: bool = False) -> bool: ...
 
+    def ask_settings(self, reason: str, keys: Sequence[str]) -> bool:
+        """kbapp needs the user's settings ``keys`` (who they are) before it goes on: ask for
+        them, ``reason`` saying why. True when the user answered (the settings then hold the
+        answer); False when they did not, or when this face cannot ask (the command line: it
+        stops with a sentence naming the ``kbapp settings`` commands instead)."""
+        ...
+
 
 class ConsoleInteraction:
     """Messages to stderr; questions answered on the terminal, or by ``assume_yes``."""
@@ -62,6 +70,9 @@ class ConsoleInteraction:
         answer = input(terminal_safe(f"{question} {hint} ")).strip().lower()
         return default if not answer else answer in ("y", "yes")
 
+    def ask_settings(self, reason: str, keys: Sequence[str]) -> bool:
+        return False  # the caller's error names the 'kbapp settings' commands
+
 
 class SilentInteraction:
     """For library use and tests: records what would have been shown."""
@@ -76,3 +87,7 @@ class SilentInteraction:
     def confirm(self, question: str, default: bool = False) -> bool:
         self.messages.append((Level.INFO, question))
         return self.answer
+
+    def ask_settings(self, reason: str, keys: Sequence[str]) -> bool:
+        self.messages.append((Level.INFO, reason))
+        return False

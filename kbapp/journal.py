@@ -15,6 +15,10 @@ When kbapp is killed (power cut, SIGKILL, a full disk mid-commit) the journal st
 3. commits what had been written but not committed yet, so that every saved edit ends up in a
    commit, as if the save had finished.
 
+A save whose commit failed (git refused it: a hook, a lock) keeps its record, marked
+``failed``: the file is saved, its commit is pending, and the next save (:func:`finish`) or
+sync commits it. The journal holds a list of such records, oldest first.
+
 A repository kbapp cannot write to (a read-only share) is opened without repairs.
 """
 
@@ -54,18 +58,64 @@ def pending_commit(
     """Record that ``paths`` are about to be written and committed with ``message``.
 
     Call with the write lock held. The record is removed when the block finishes, and also
-    when a :class:`SaveError` shows nothing was written; any other failure (or death) leaves it
-    for :func:`repair` to finish the commit."""
+    when a :class:`SaveError` shows nothing was written. A failed commit leaves it marked
+    ``failed`` (the next save or sync commits it, see :func:`finish`); a death leaves it for
+    :func:`repair` to finish the commit at the next start."""
     journal = journal_path(workspace)
+    try:
+        records = _read_records(journal)
+    except ValueError:  # a journal cut short: its write had not started
+        records = []
     record = {"kind": kind, "pid": os.getpid(), "message": message, "paths": list(paths),
               "started": time.time()}
-    atomic_write(journal, json.dumps(record).encode("utf-8"))
+    _write_records(journal, [*records, record])
     try:
         yield
-    except SaveError:
-        _remove(journal)
+    except SaveError as exc:
+        if not (exc.written or exc.unfinished):
+            _forget(journal, record)
         raise
-    _remove(journal)
+    except BaseException:
+        _forget(journal, record, keep_as={**record, "failed": True})
+        raise
+    _forget(journal, record)
+
+
+def pending_paths(workspace: Workspace) -> list[str]:
+    """The paths earlier saves wrote but did not commit (their commit failed, or kbapp died)."""
+    try:
+        records = _read_records(journal_path(workspace))
+    except ValueError:
+        return []
+    return list(dict.fromkeys(str(p) for record in records for p in record.get("paths", [])))
+
+
+def finish(workspace: Workspace) -> list[str]:
+    """Commit, oldest first, what earlier saves wrote but did not commit; returns the new
+    commit ids. A commit that fails again raises its error and stays pending with the ones
+    after it. Call with the write lock held."""
+    journal = journal_path(workspace)
+    try:
+        records = _read_records(journal)
+    except ValueError:
+        _remove(journal)
+        return []
+    commits: list[str] = []
+    while records:
+        record = records[0]
+        message = str(record.get("message") or "Save")
+        if not record.get("failed"):
+            message += "\n\n(finished by kbapp after an interruption)"
+        commit = workspace.git.commit([str(p) for p in record.get("paths", [])], message,
+                                      trailers=workspace.trailers())
+        if commit:
+            commits.append(commit)
+        records.pop(0)
+        if records:
+            _write_records(journal, records)
+        else:
+            _remove(journal)
+    return commits
 
 
 def repair(workspace: Workspace) -> list[str]:
@@ -84,12 +134,11 @@ def repair(workspace: Workspace) -> list[str]:
 
 def _repair_locked(workspace: Workspace, journal: Path) -> list[str]:
     try:
-        record: dict[str, Any] = json.loads(journal.read_text(encoding="utf-8"))
-        paths = [str(p) for p in record.get("paths", [])]
-        message = str(record.get("message") or "Save")
-    except (OSError, ValueError):  # a journal cut short: the write had not started
+        records = _read_records(journal)
+    except ValueError:  # a journal cut short: the write had not started
         _remove(journal)
         return ["removed an unreadable journal of an interrupted write"]
+    paths = list(dict.fromkeys(str(p) for record in records for p in record.get("paths", [])))
     done: list[str] = []
     removed_locks = _remove_git_locks(workspace.git)
     if removed_locks:
@@ -100,19 +149,55 @@ def _repair_locked(workspace: Workspace, journal: Path) -> list[str]:
         if full.is_dir():
             for tmp in _stale_temporaries(full):
                 done.append(f"removed temporary file {tmp.relative_to(workspace.root)}")
+    if not workspace.identity.known:
+        done.append(f"{len(paths)} saved path(s) are not committed yet: kbapp does not know "
+                    "who you are; the next save or sync commits them")
+        return done
     try:
-        commit = workspace.git.commit(
-            paths, f"{message}\n\n(finished by kbapp after an interruption)",
-            trailers=workspace.trailers(),
-        )
+        commits = finish(workspace)
     except KbError as exc:
         log.warning("could not finish the interrupted commit in %s: %s", workspace.root, exc)
         done.append(f"could not finish the interrupted commit yet: {exc}")
         return done
-    if commit:
-        done.append(f"committed {len(paths)} path(s) an interrupted kbapp had written ({commit[:10]})")
-    _remove(journal)
+    if commits:
+        done.append(f"committed {len(paths)} path(s) an interrupted kbapp had written "
+                    f"({', '.join(c[:10] for c in commits)})")
     return done
+
+
+def _read_records(journal: Path) -> list[dict[str, Any]]:
+    """The journal's records, oldest first ([] without a journal); ValueError when it is
+    unreadable. One record (a dict) is what kbapp wrote before it kept several."""
+    try:
+        raw = json.loads(journal.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise ValueError(str(exc)) from None
+    records = raw if isinstance(raw, list) else [raw]
+    if not all(isinstance(r, dict) and isinstance(r.get("paths", []), list) for r in records):
+        raise ValueError("not a list of records")
+    return records
+
+
+def _write_records(journal: Path, records: list[dict[str, Any]]) -> None:
+    atomic_write(journal, json.dumps(records).encode("utf-8"))
+
+
+def _forget(journal: Path, record: dict[str, Any],
+            keep_as: dict[str, Any] | None = None) -> None:
+    """Remove ``record`` from the journal (or replace it by ``keep_as``)."""
+    try:
+        records = _read_records(journal)
+    except ValueError:
+        records = []
+    rest = [r for r in records if r != record]
+    if keep_as is not None:
+        rest = [keep_as if r == record else r for r in records]
+    if rest:
+        _write_records(journal, rest)
+    else:
+        _remove(journal)
 
 
 def _stale_temporaries(folder: Path) -> list[Path]:

@@ -210,6 +210,8 @@ def move_to_kb(source: Workspace, ref: str, target: Workspace) -> KbMove:
     has conflicts waiting; nothing is written then."""
     if source.root == target.root:
         raise KbError(f"the document is already in {target.config.name} ({target.root})")
+    source.require_identity()  # both commits need it: asked before either is made
+    target.require_identity()
     from kbapp.review_actions import linking_documents
 
     path = source.resolve(ref)

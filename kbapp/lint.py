@@ -183,9 +183,9 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
         problem(ERROR, "invalid-value", "review must hold interval_days, last_reviewed, reviewed_by", "review")
     elif isinstance(review, dict):
         interval = review.get("interval_days")
-        if interval is not None and (isinstance(interval, bool) or not isinstance(interval, int) or interval <= 0):
-            problem(ERROR, "invalid-value", f"{interval!r} is not a positive number of days",
-                    "review.interval_days")
+        if interval is not None and not documents.valid_interval(interval):
+            problem(ERROR, "invalid-value", f"{interval!r} is not a number of days between 1 "
+                    f"and {documents.MAX_INTERVAL_DAYS}", "review.interval_days")
         last = review.get("last_reviewed")
         if last is not None and documents.as_date(last) is None:
             problem(ERROR, "invalid-value", f"{last!r} is not a date (YYYY-MM-DD)", "review.last_reviewed")

@@ -37,6 +37,7 @@ from typing import Any
 
 from kbapp import documents
 from kbapp.errors import KbError
+from kbapp.fsutil import atomic_write
 from kbapp.git import merge_file
 
 #: How conservative a status is: a merge keeps the more conservative of two changed statuses.
@@ -298,7 +299,13 @@ def run_driver(base_path: str, mine_path: str, theirs_path: str, path: str = "")
     except Exception as exc:  # never leave git without an answer: plain line merge instead
         print(f"kbapp merge-driver: {path}: {exc!r}; merged by lines", file=sys.stderr)
         result = merge_text(base, mine, theirs)
-    mine_file.write_bytes(result.text)
+    try:
+        # Atomic (temporary file, fsync, rename): git takes whatever %A holds as the merge, so
+        # a write cut short by a full disk must leave the old %A, never a piece of the new one.
+        atomic_write(mine_file, result.text)
+    except KbError as exc:
+        print(f"kbapp merge-driver: {path or mine_path}: {exc}", file=sys.stderr)
+        return 2  # git records a conflict and keeps the three versions: nothing is lost
     if result.conflicts:
         print(f"kbapp merge-driver: {path or mine_path}: conflict in "
               + ", ".join(result.conflicts), file=sys.stderr)

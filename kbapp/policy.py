@@ -16,11 +16,13 @@ enforce (protected paths, who pushed).
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kbapp import documents
-from kbapp.errors import DocumentError, PolicyError
+from kbapp.config import CONFIG_PATH, config_from_dict
+from kbapp.errors import ConfigError, DocumentError, PolicyError
 from kbapp.secrets import ALLOW_MARKER, SecretsPolicy, decode_for_scan, scan_text
 
 if TYPE_CHECKING:
@@ -128,6 +130,12 @@ def check_front_matter(doc: Document) -> list[Violation]:
         ("sensitivity", lambda v: v in documents.SENSITIVITIES, "is not 'shared' or 'internal'"),
         ("review", lambda v: isinstance(v, dict), "must hold interval_days, last_reviewed, reviewed_by"),
     )
+    review = meta.get("review")
+    if isinstance(review, dict) and "interval_days" in review and \
+            not documents.valid_interval(review["interval_days"]):
+        found.append(Violation(doc.path, doc.field_lines.get("review.interval_days", 1),
+                               "front-matter", f"review.interval_days: {review['interval_days']!r} "
+                               f"is not a number of days between 1 and {documents.MAX_INTERVAL_DAYS}"))
     for name, valid, problem in checks:
         if name in meta and not valid(meta[name]):
             found.append(Violation(doc.path, doc.field_lines.get(name, 1), "front-matter",
@@ -172,6 +180,29 @@ def check_commit_message(message: str, config: KbConfig | None) -> list[Violatio
                   "message (git commit --amend, or rebase to reword an older one)")
         for hit in scan_text(message, "(commit message)", policy)
     ]
+
+
+def check_commit_file(
+    path: str, data: bytes, config: KbConfig, *, lines: Iterable[int] | None = None
+) -> list[Violation]:
+    """Everything the shared repository refuses in one file of a commit: **the** content rule,
+    run by the server's pre-receive hook on every pushed file (:mod:`kbapp.serverhook`) and by
+    the client on every file before it commits it (saves, sync, the pre-commit hook), so
+    that nothing kbapp commits is refused later. ``lines``: the added lines (the hook); None
+    scans the whole file (the client)."""
+    found = check_file(path, data, config, lines=lines, front_matter=True)
+    if path == CONFIG_PATH:
+        found = check_config(path, data) + found
+    return found
+
+
+def check_config(path: str, data: bytes) -> list[Violation]:
+    """``.kb/config.toml`` must stay readable: every clone and the hook read their rules in it."""
+    try:
+        config_from_dict(tomllib.loads(data.decode("utf-8")))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ConfigError) as exc:
+        return [Violation(path, 1, "config", f"the knowledge base settings are broken: {exc}")]
+    return []
 
 
 def is_document_path(path: str, config: KbConfig) -> bool:

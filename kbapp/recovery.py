@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kbapp.errors import SyncError
+from kbapp.errors import KbError, SyncError
 from kbapp.fsutil import atomic_write
 from kbapp.git import Git
 
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from kbapp.workspace import Workspace
 
 BACKUP_PREFIX = "refs/kbapp/backup/"
+#: Work that was never in a commit (hand edits met by a repair) or commits a rewrite replaced:
+#: kept here until the user deletes the ref (never pruned).
+KEPT_PREFIX = "refs/kbapp/kept/"
 BACKUP_DAYS = 30
 STATE_FILE = "sync.json"
 
@@ -56,37 +59,57 @@ def prepare(ws: Workspace) -> list[str]:
         return []
     try:
         return repair(ws)
+    except KbError as exc:
+        # A full disk, say: the knowledge base still opens (reading a runbook must work during
+        # an incident); sync runs the repair again first and stops there if it still fails.
+        return [f"could not finish a repair yet: {exc}"]
     finally:
         lock.__exit__(None, None, None)
 
 
 def repair(ws: Workspace) -> list[str]:
     """Undo what a killed git or kbapp left behind; returns what was done, in sentences.
-    Call with the write lock held."""
+    Call with the write lock held.
+
+    Work that is not in a commit is never discarded: the whole work tree is saved in a
+    snapshot commit first (kept under :data:`KEPT_PREFIX`, never pruned, when it holds hand
+    edits), the half-done operation is undone, then every hand edit is put back
+    (:func:`_put_back`); only a file the interrupted operation itself was writing may stay in
+    the snapshot alone, and the sentence says where."""
     git = ws.git
     done: list[str] = []
     removed = git.remove_stale_locks()
     if removed:
         done.append("removed stale git lock files: " + ", ".join(removed))
     ours = load_json(ws.data_dir / "merging.json")
-    if ours.get("head") and git.head() == ours["head"]:
+    if ours.get("ff") and ours.get("upstream") and git.head() == ours["upstream"] and \
+            not _dirty(git, ours["upstream"], _touched(git, str(ours["head"]), str(ours["upstream"]))):
+        ours = {"ff": True}  # the fast-forward finished, files and all
+    if ours.get("head") and git.head() in (ours["head"], ours.get("upstream") if ours.get("ff") else None):
         # Our own integration was cut off (kbapp writes this file just before it starts and
         # removes it once the merge is committed). The work tree matched HEAD when it began
-        # (pending work is committed first, under the same lock), so whatever differs now is
-        # a partial merge: put HEAD back. A snapshot keeps the tree as it was, just in case.
+        # (pending work is committed first, under the same lock), so what differs now is a
+        # partial merge, plus whatever the user edited since.
+        head = str(ours["head"])
+        upstream = str(ours.get("upstream") or "")
+        touched = _touched(git, head, upstream) | _staged(git)
         snapshot = git.snapshot("kbapp backup before undoing an interrupted sync merge")
-        ref = backup(git, snapshot, "interrupted-sync")
         git.run("merge", "--abort", check=False)
-        git.run("reset", "-q", "--hard", str(ours["head"]))
+        git.run("reset", "-q", "--hard", head)  # raises on failure: the state file stays
+        ref, note, restored = _put_back(git, snapshot, head, touched, upstream,
+                                        "interrupted-sync")
+        _check_clean(git, head, touched - set(restored))
         remove_state(ws, "merging")
         done.append(f"undid a sync that was interrupted while merging (the state before is kept "
-                    f"as {ref}); the next sync does it again")
+                    f"as {ref}){note}; the next sync does it again")
     elif ours:
         remove_state(ws, "merging")  # the merge was committed before the interruption
     operation = git.unfinished_operation()
     if operation:
+        before = git.head() or ""
+        other = git.rev("MERGE_HEAD") or git.rev("CHERRY_PICK_HEAD") or git.rev("REVERT_HEAD")
+        touched = _staged(git) | (_touched(git, before, other) if before and other else set())
         snapshot = git.snapshot(f"kbapp backup before aborting an unfinished {operation}")
-        ref = backup(git, snapshot, f"unfinished-{operation}")
         if operation == "unmerged":
             git.run("reset", "-q", check=False)
         else:
@@ -95,11 +118,133 @@ def repair(ws: Workspace) -> list[str]:
             aborted = git.run(command, "--abort", check=False)
             if aborted.status != 0:
                 git.run("reset", "-q", "--merge", check=False)
+        after = git.head() or before
+        if after != before:  # a rebase went back to where it started
+            touched |= _touched(git, after, before, direct=True)
+        ref, note, _restored = _put_back(git, snapshot, after, touched, "",
+                                         f"unfinished-{operation}")
         remove_state(ws, "merging")
-        done.append(f"aborted an unfinished {operation} (the state before is kept as {ref}); "
-                    "the next sync does it again")
+        done.append(f"aborted an unfinished {operation} (the state before is kept as {ref})"
+                    f"{note}; the next sync does it again")
     return done
 
+
+def _touched(git: Git, head: str, other: str | None, *, direct: bool = False) -> set[str]:
+    """Paths an integration of ``other`` into ``head`` writes (what ``other`` changed since
+    their common ancestor; ``direct``: what differs between the two)."""
+    if not other or not head:
+        return set()
+    base = head if direct else git.run("merge-base", head, other, check=False).stdout.strip()
+    if not base:
+        base = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # the empty tree
+    out = git.run("-c", "core.quotepath=off", "diff", "--name-only", "-z", "--no-renames",
+                  base, other, check=False, strip=False).stdout
+    return {p for p in out.split("\0") if p}
+
+
+def _staged(git: Git) -> set[str]:
+    """Paths the index holds differently from HEAD (what a half-done operation wrote)."""
+    out = git.run("-c", "core.quotepath=off", "diff", "--cached", "--name-only", "-z",
+                  "--no-renames", check=False, strip=False).stdout
+    unmerged = git.run("-c", "core.quotepath=off", "ls-files", "-u", "-z", check=False,
+                       strip=False).stdout
+    paths = {p for p in out.split("\0") if p}
+    paths |= {item.split("\t", 1)[1] for item in unmerged.split("\0") if "\t" in item}
+    return paths
+
+
+def _put_back(git: Git, snapshot: str, head: str, touched: set[str], upstream: str,
+              reason: str) -> tuple[str, str, list[str]]:
+    """Put every hand edit of ``snapshot`` (the work tree before the repair) back on disk.
+    A path the interrupted operation wrote (``touched``) comes back only when its content is
+    not something the operation itself produced (a copy of a side, a merge result, a piece
+    of one: a write cut off by a crash or a full disk); otherwise it stays in the snapshot.
+    Returns (the ref keeping the snapshot, a sentence fragment for the report, the paths
+    put back)."""
+    out = git.run("-c", "core.quotepath=off", "diff", "--name-status", "-z", "--no-renames",
+                  head, snapshot, check=False, strip=False).stdout.split("\0")
+    changes = [(out[i], out[i + 1]) for i in range(0, len(out) - 1, 2) if out[i]]
+    restored: list[str] = []
+    kept: list[str] = []
+    for status, path in changes:
+        name = path.rsplit("/", 1)[-1]
+        if name.startswith(".merge_file_") or name.endswith(".kbtmp"):
+            continue
+        data = None if status == "D" else git.read_blob(f"{snapshot}:{path}")
+        if path in touched:
+            if not upstream:  # a hand-started operation: its files stay in the snapshot
+                kept.append(path)
+                continue
+            if _artefact(git, data, path, head, upstream):
+                continue  # the merge's own (partial) write: the next sync merges again
+            if data is not None and _has_marker(data):
+                kept.append(path)  # a conflict half-resolved by hand: not put back as it is
+                continue
+        full = git.root / path
+        try:
+            if data is None:
+                full.unlink(missing_ok=True)
+            else:
+                atomic_write(full, data)
+        except (OSError, KbError):
+            kept.append(path)
+            continue
+        restored.append(path)
+    if not restored and not kept:
+        return backup(git, snapshot, reason), "", []
+    ref = keep(git, snapshot, reason)
+    note = ""
+    if restored:
+        note += f"; your uncommitted changes to {', '.join(restored)} are back on disk"
+    if kept:
+        note += (f"; your version of {', '.join(kept)} at the time is kept there "
+                 f"('git show {ref}:PATH')")
+    return ref, note, restored
+
+
+def _artefact(git: Git, data: bytes | None, path: str, head: str, upstream: str) -> bool:
+    """Whether ``data`` (a file after an interrupted merge) is the merge's own doing: one side,
+    the merge result (with or without markers), or a piece of one of those."""
+    if data is None:
+        return True  # git deletes a file the other side deleted
+    from kbapp import mergedriver
+
+    mine = git.read_blob(f"{head}:{path}")
+    theirs = git.read_blob(f"{upstream}:{path}")
+    candidates = [c for c in (mine, theirs) if c is not None]
+    if mine is not None and theirs is not None:
+        base_commit = git.run("merge-base", head, upstream, check=False).stdout.strip()
+        base = git.read_blob(f"{base_commit}:{path}") if base_commit else None
+        try:
+            result = mergedriver.merge(base, mine, theirs, path)
+            candidates += [result.text, result.mine, result.theirs]
+        except Exception:  # noqa: BLE001 - only a hint; keep the file aside when unsure
+            return True
+    return any(candidate.startswith(data) for candidate in candidates)
+
+
+def _dirty(git: Git, commit: str, paths: set[str]) -> list[str]:
+    """Which of ``paths`` differ on disk from ``commit``."""
+    if not paths:
+        return []
+    out = git.run("-c", "core.quotepath=off", "--no-optional-locks", "--literal-pathspecs", "diff", "--name-only",
+                  "-z", commit, "--", *sorted(paths), check=False, strip=False).stdout
+    return [p for p in out.split("\0") if p]
+
+
+def _has_marker(data: bytes) -> bool:
+    from kbapp import policy
+
+    return policy.conflict_marker_line(data.decode("utf-8", errors="replace")) is not None
+
+
+def _check_clean(git: Git, head: str, touched: set[str]) -> None:
+    """After undoing a merge, every path it wrote is as HEAD has it (a reset that a full disk
+    cut short raises here, and the repair is tried again next time)."""
+    left = _dirty(git, head, touched)
+    if left:
+        raise SyncError(f"Could not undo the interrupted merge completely ({', '.join(left)}); "
+                        "nothing is lost, kbapp tries again at the next start or sync")
 
 
 #: The points of a sync where the crash tests kill it (see tests/test_sync_crash.py).
@@ -118,6 +263,14 @@ def checkpoint(name: str) -> None:
 def backup(git: Git, commit: str, reason: str) -> str:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     ref = f"{BACKUP_PREFIX}{stamp}-{reason}"
+    git.run("update-ref", ref, commit)
+    return ref
+
+
+def keep(git: Git, commit: str, reason: str) -> str:
+    """Like :func:`backup`, under :data:`KEPT_PREFIX`: never pruned."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    ref = f"{KEPT_PREFIX}{stamp}-{reason}"
     git.run("update-ref", ref, commit)
     return ref
 

@@ -68,7 +68,10 @@ def review_info(
         return ReviewInfo(ReviewState.NEVER, None, None, interval)
     candidates = [d for d in (scheduled,) if d is not None]
     if last_reviewed is not None:
-        candidates.append(last_reviewed + dt.timedelta(days=interval))
+        try:
+            candidates.append(last_reviewed + dt.timedelta(days=interval))
+        except OverflowError:  # a last review in the year 9999: due after the calendar ends
+            candidates.append(dt.date.max)
     due = max(candidates)
     left = (due - today).days
     if left < 0:
@@ -95,12 +98,24 @@ def review_state_of(entry: object, config: KbConfig, today: dt.date | None = Non
     return review_info(
         doc_type=str(getattr(entry, "type", "")),
         status=str(getattr(entry, "status", "")),
-        last_reviewed=last if isinstance(last, dt.date) else None,
+        last_reviewed=_date(last),
         interval_days=interval if isinstance(interval, int) else None,
         config=config,
         today=today,
         scheduled=scheduled if isinstance(scheduled, dt.date) else None,
     )
+
+
+def _date(value: object) -> dt.date | None:
+    """A date, or the ISO text a catalog row holds (``2026-01-31``)."""
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
 
 
 # --------------------------------------------------------------------------- the review queue

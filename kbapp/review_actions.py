@@ -75,10 +75,7 @@ def mark_reviewed(
         raise KbError(f"{doc.title} is retired; retired documents are not reviewed")
     if doc.front_matter_error is not None:
         raise KbError(f"{doc.path}: fix its front matter first ({doc.front_matter_error})")
-    reviewer = workspace.identity.email or workspace.identity.name
-    if not reviewer:
-        raise KbError("kbapp does not know who you are; set it with "
-                      "'kbapp settings user_email you@example.com'")
+    reviewer = workspace.require_identity().email
     # A review moves the next one on: the scheduled first review (``due``) has been done.
     doc.set_review(last_reviewed=today or dt.date.today(), reviewed_by=reviewer, due=None)
     if doc.status == "in-review":

@@ -268,13 +268,11 @@ def _check_contents(git: Git, commit: str, bases: list[str], changes: list[_Chan
         data = git.read_blob(f"{commit}:{path}")
         if data is None:
             continue
-        if path == CONFIG_PATH:
-            found.extend(_check_config(path, data))
         lines = added.get(path)
         if lines is None and change.status in "RC" and bases:
             lines = set()  # renamed or copied unchanged: git's patch has no hunk for it
         # Any other path whose added lines could not be told is scanned in full (fail closed).
-        found.extend(policy.check_file(path, data, config, lines=lines, front_matter=True))
+        found.extend(policy.check_commit_file(path, data, config, lines=lines))
     if skip:
         found = [v for v in found if (v.path, v.rule) not in skip]
     return found
@@ -326,14 +324,6 @@ def _result_base(git: Git, update: RefUpdate) -> str:
         return ""
     result = git.run("merge-base", head, update.new, check=False)
     return result.stdout.split()[0] if result.status == 0 and result.stdout else ""
-
-
-def _check_config(path: str, data: bytes) -> list[policy.Violation]:
-    try:
-        config_from_dict(tomllib.loads(data.decode("utf-8")))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ConfigError) as exc:
-        return [policy.Violation(path, 1, "config", f"the knowledge base settings are broken: {exc}")]
-    return []
 
 
 def _changed_paths(git: Git, commit: str, parents: list[str]) -> list[_Change]:

@@ -13,11 +13,13 @@ import dataclasses
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 
+from kbapp.events import Event
 from kbapp.fsutil import atomic_write
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,35 @@ class Settings:
 
     path: Path | None = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        #: Emitted with the names of the settings :meth:`update` changed, so that a running
+        #: window and its workspaces apply them at once (who commits, the editor's font, ...).
+        self.changed: Event[set[str]] = Event()
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        """The names of the settings (``kbapp settings KEY``), in schema order."""
+        return [f.name for f in dataclasses.fields(cls) if f.name not in ("path", "version")]
+
+    def update(self, values: Mapping[str, Any]) -> set[str]:
+        """Change settings, write them, and announce (:attr:`changed`) those whose value is
+        new; returns their names. Unknown names and values of the wrong type are refused
+        (``ValueError``); a settings file that cannot be written raises ``OSError`` after the
+        change was applied and announced (it holds for this session)."""
+        known = set(self.keys())
+        for key, value in values.items():
+            if key not in known:
+                raise ValueError(f"there is no setting {key!r}")
+            if type(value) is not type(getattr(self, key)):
+                raise ValueError(f"{key} must be a {type(getattr(self, key)).__name__}")
+        changed = {key for key, value in values.items() if getattr(self, key) != value}
+        for key in changed:
+            setattr(self, key, values[key])
+        if changed:
+            self.changed.emit(changed)
+            self.save()
+        return changed
+
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
         """Read the settings file; a missing or broken file gives the defaults (and a log line)."""
@@ -82,10 +113,9 @@ class Settings:
             return settings
         if not isinstance(raw, dict):
             return settings
-        known = {f.name: f for f in dataclasses.fields(cls) if f.name not in ("path", "version")}
+        known = set(cls.keys())
         for key, value in raw.items():
-            spec = known.get(key)
-            if spec is None:
+            if key not in known:
                 continue  # a key from a newer kbapp; kept on disk by save()
             default = getattr(settings, key)
             if isinstance(default, bool) is isinstance(value, bool) and isinstance(
@@ -106,7 +136,7 @@ class Settings:
         except (OSError, ValueError):
             existing = {}
         defaults = Settings()
-        known = [f.name for f in dataclasses.fields(self) if f.name not in ("path", "version")]
+        known = self.keys()
         out: dict[str, Any] = {k: v for k, v in existing.items() if k not in known}
         for name in known:
             value = getattr(self, name)
@@ -120,3 +150,15 @@ class Settings:
         self.knowledge_bases = [text] + [p for p in self.knowledge_bases if p != text][:19]
         if not self.default_kb:
             self.default_kb = text
+
+
+#: The settings a person changes by hand, as the window calls them (the Settings dialog and
+#: the command palette list these; the others are kept by kbapp itself).
+LABELS: dict[str, str] = {
+    "user_name": "Your name",
+    "user_email": "Your e-mail",
+    "organisation": "Your organisation",
+    "editor_font_size": "Editor font size",
+    "search_limit": "Search results shown",
+    "fetch_interval_minutes": "Look for the other side's changes every",
+}

@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp import conflicts as conflict_store
-from kbapp import documents, mergedriver, policy, recovery
+from kbapp import documents, journal, mergedriver, policy, recovery, refused
 from kbapp.errors import KbError, PolicyError, SyncError
-from kbapp.fsutil import atomic_write
+from kbapp.fsutil import atomic_write, is_disk_full, low_space
 from kbapp.git import NO_PROMPTS, CloneProgress, Git, Prompting, RemoteError, remote_error
 from kbapp.recovery import BACKUP_PREFIX, CHECKPOINTS, backups, driver_command, prepare, repair
 
@@ -136,9 +136,12 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
     step(0)
     branch = _branch(git)
     remote = _remote(git)
+    ws.require_identity()  # sync commits (pending work, merges): who, before anything changes
     with git.write_lock():
         report.repaired = repair(ws)
-        pending = _commit_pending(ws)
+        finished = journal.pending_paths(ws)  # saves whose commit failed: their own messages
+        journal.finish(ws)
+        pending = list(dict.fromkeys(finished + _commit_pending(ws)))
     recovery.checkpoint("committed")
     step(1)
     changed: dict[str, None] = dict.fromkeys(pending)
@@ -182,6 +185,10 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
         outgoing = _changes(ws, upstream, head, f"{upstream}..{head}") if upstream else \
             _changes(ws, None, head, head)
         recovery.checkpoint("before-push")
+        refusals = refused.check_unpublished(ws, upstream)
+        if refusals:
+            recovery.save_state(ws, offline=False)
+            raise refused.refused_error(refusals, by_server=False)
         try:
             _push(ws, remote, branch)
         except RemoteError as exc:
@@ -343,7 +350,8 @@ def _commit_pending(ws: Workspace) -> list[str]:
     commit): nothing the user saved stays uncommitted. Documents must pass the commit policy;
     one that does not stops the sync with the reason and the file untouched."""
     git = ws.git
-    out = git.run("status", "--porcelain=v1", "-z", "--untracked-files=all", strip=False).stdout
+    out = git.run("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+                  strip=False).stdout
     paths: list[str] = []
     added: set[str] = set()
     items = out.split("\0")
@@ -367,32 +375,33 @@ def _commit_pending(ws: Workspace) -> list[str]:
     if not paths:
         return []
     titles: list[str] = []
+    refused: list[policy.Violation] = []
     for path in paths:
         full = ws.root / path
         if not full.is_file() or full.is_symlink():
             continue
         try:
             data = full.read_bytes()
-            doc = documents.parse(data, path)
-        except KbError:
-            continue  # not text (binary...): committed as a file
+        except OSError as exc:
+            raise SyncError(f"{path} cannot be read ({exc.strerror or exc}); nothing was sent "
+                            "or changed") from None
+        # The very rules the shared repository's hook applies to a pushed file: what passes
+        # here is never refused there (docs/security.md).
+        refused.extend(policy.check_commit_file(path, data, ws.config))
         if path.endswith(".md"):
-            violations = policy.check_document(doc, data, ws.config)
-        else:  # any other text file: at least never a conflict marker
-            line = policy.conflict_marker_line(data.decode("utf-8", errors="replace"))
-            violations = [policy.Violation(path, line, "conflict-marker",
-                                           "contains a merge conflict marker")] if line else []
-        if violations:
             try:
-                policy.enforce(violations)
-            except PolicyError as exc:
-                raise SyncError(
-                    f"{path} was changed outside kbapp and cannot be committed ({violations[0].message}); "
-                    "fix the file and sync again — nothing was sent or changed",
-                    details=exc.details,
-                ) from None
-        if path.endswith(".md"):
-            titles.append(doc.title)
+                titles.append(documents.parse(data, path).title)
+            except KbError:
+                pass
+    if refused:
+        first = refused[0]
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        raise SyncError(
+            f"{first.path} was changed outside kbapp and cannot be committed: line {first.line}: "
+            f"{first.message} [{first.rule}]{more}; fix the file and sync again — nothing was "
+            "sent or changed",
+            details="\n".join(str(v) for v in refused),
+        )
     if len(paths) == 1:
         verb = "Create" if paths[0] in added else (
             "Delete" if not (ws.root / paths[0]).exists() else "Update")
@@ -430,8 +439,12 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
     if head == upstream or git.is_ancestor(upstream, head):
         return []
     if git.is_ancestor(head, upstream):
-        recovery.write_state(ws, "merging", {"head": head, "upstream": upstream})
-        git.run("merge", "-q", "--ff-only", upstream)
+        recovery.write_state(ws, "merging", {"head": head, "upstream": upstream, "ff": True})
+        try:
+            git.run("merge", "-q", "--ff-only", upstream)
+            _check_written(git)
+        except KbError as exc:
+            _roll_back(ws, exc)
         recovery.remove_state(ws, "merging")
         return []
     if git.run("merge-base", head, upstream, check=False).status != 0:
@@ -444,19 +457,57 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
         )
     recovery.backup(git, head, "before-merge")
     recovery.write_state(ws, "merging", {"head": head, "upstream": upstream})
-    merged = git.run("merge", "--no-ff", "--no-commit", "--no-edit", upstream, check=False)
-    if merged.status not in (0, 1):
-        git.run("merge", "--abort", check=False)
-        recovery.remove_state(ws, "merging")
-        raise SyncError("The other organisation's changes could not be merged; nothing was "
-                        "changed here", details=(merged.stderr or merged.stdout))
-    recovery.checkpoint("merge-started")
-    met = _settle_unmerged(ws, head, upstream)
-    recovery.checkpoint("merge-settled")
-    message = f"Merge: changes from the shared repository ({remote}/{branch})"
-    git.commit([], message, trailers=ws.trailers(), allow_empty=True)
+    try:
+        merged = git.run("merge", "--no-ff", "--no-commit", "--no-edit", upstream, check=False)
+        if merged.status not in (0, 1):
+            raise SyncError("The other organisation's changes could not be merged",
+                            details=(merged.stderr or merged.stdout))
+        recovery.checkpoint("merge-started")
+        met = _settle_unmerged(ws, head, upstream)
+        recovery.checkpoint("merge-settled")
+        _check_written(git)
+        message = f"Merge: changes from the shared repository ({remote}/{branch})"
+        git.commit([], message, trailers=ws.trailers(), allow_empty=True)
+    except KbError as exc:
+        _roll_back(ws, exc)
     recovery.remove_state(ws, "merging")
     return met
+
+
+def _check_written(git: Git) -> None:
+    """Every file the merge wrote is on disk exactly as git has it in the index: a write that
+    a full disk cut short (git's own or the merge driver's) is found here, before anything is
+    committed, never committed later as if it were the user's edit."""
+    out = git.run("-c", "core.quotepath=off", "diff", "--name-only", "-z", check=False,
+                  strip=False).stdout
+    short = [p for p in out.split("\0") if p]
+    if short:
+        raise SyncError("A file of the merge was not written completely: " + ", ".join(short[:5]),
+                        details="work tree differs from the merged index: " + ", ".join(short))
+
+
+def _roll_back(ws: Workspace, exc: KbError) -> None:
+    """A merge that failed part-way is undone at once (the repair of an interrupted merge:
+    hand edits saved first and put back); raises the error to show. When even that fails (the
+    disk is still full) the merge state stays and the next sync or start undoes it first:
+    nothing half-written is ever committed."""
+    text = f"{exc}\n{getattr(exc, 'details', '')}"
+    full = is_disk_full(text) or low_space(ws.root)
+    why = " (the disk is full)" if full else ""
+    try:
+        recovery.repair(ws)
+    except KbError as second:
+        raise SyncError(
+            f"The other organisation's changes could not be merged{why}; the half-done merge "
+            "is undone at the next sync or start (nothing is lost)"
+            + (" — free some space first" if full else ""),
+            details=f"{text}\n{second}\n{getattr(second, 'details', '')}",
+        ) from None
+    raise SyncError(
+        f"The other organisation's changes could not be merged{why}; nothing was changed here"
+        + (" — free some space and sync again" if full else ""),
+        details=text,
+    ) from None
 
 
 def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
@@ -558,6 +609,9 @@ def _push(ws: Workspace, remote: str, branch: str) -> None:
         raise RemoteError("The other organisation pushed at the same time", text.strip(),
                           "rejected")
     if "[remote rejected]" in lowered or "hook declined" in lowered:
+        refusals = refused.parse_hook_output(result.stderr)
+        if refusals:
+            raise refused.refused_error(refusals, by_server=True)
         lines = [line[len("remote:"):].strip() for line in result.stderr.splitlines()
                  if line.startswith("remote:") and line[len("remote:"):].strip()]
         reason = lines[0] if lines else "the server's policy refused it"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import shutil
 import unicodedata
@@ -18,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kbapp import identity
 from kbapp.config import CONFIG_PATH, KbConfig, load_config, new_config_text
-from kbapp.errors import KbError, NotAKnowledgeBase
+from kbapp.errors import KbError, NotAKnowledgeBase, NotCommitted, SaveError, SettingNeeded, SyncError
 from kbapp.events import Event
-from kbapp.fsutil import atomic_write, check_inside
+from kbapp.fsutil import atomic_write, check_inside, disk_full_error, is_disk_full, low_space
 from kbapp.git import Git, Identity, find_root
-from kbapp.interaction import Interaction, SilentInteraction
+from kbapp.interaction import Interaction, Level, SilentInteraction
 from kbapp.links import resolve_relative
 from kbapp.settings import Settings
 
@@ -72,7 +74,10 @@ class Workspace:
         self.settings = settings or Settings()
         self.interaction: Interaction = interaction or SilentInteraction()
         self.config: KbConfig = load_config(self.root)
-        self.git = Git(self.root, self._identity)  # found on first use
+        #: git's reason when nobody is known to commit as ("no email was given ...").
+        self.identity_problem = ""
+        self.git = Git(self.root, self._identity)  # found on first use (it runs git)
+        self.settings.changed.connect(self._on_settings_changed)
         self.data_dir = self.git.git_dir / "kbapp"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         #: Emitted with the catalog changes after documents were written, pulled or found
@@ -117,7 +122,11 @@ class Workspace:
         domains: dict[str, list[str]] | None = None,
     ) -> Workspace:
         """Make ``path`` a knowledge base: a git repository with ``.kb/config.toml``,
-        ``.gitattributes`` and a first commit. An existing repository gains the files."""
+        ``.gitattributes`` and a first commit. An existing repository gains the files.
+
+        All or nothing: who commits is settled before anything is created (else
+        :class:`~kbapp.errors.IdentityMissing`), and a step that fails takes back every
+        earlier one (folder, repository, files), so that ``init`` can simply be run again."""
         root = Path(path).expanduser()
         if root.exists() and not root.is_dir():
             raise NotAKnowledgeBase(f"{root} is a file; give a folder for the knowledge base")
@@ -125,18 +134,32 @@ class Workspace:
             raise KbError(f"{root} is already a knowledge base ({CONFIG_PATH} exists)")
         if sensitivity not in ("shared", "internal"):
             raise KbError("sensitivity must be 'shared' or 'internal'")
-        root.mkdir(parents=True, exist_ok=True)
-        if not (root / ".git").exists():
-            Git.init_repository(root)
-        atomic_write(root / CONFIG_PATH, new_config_text(name, orgs, sensitivity, domains).encode())
-        _append_once(root / ".gitattributes", GITATTRIBUTES)
-        _append_once(root / ".gitignore", GITIGNORE)
-        workspace = cls(root, settings, interaction)
-        workspace.git.commit(
-            [CONFIG_PATH, ".gitattributes", ".gitignore"],
-            f"Create knowledge base: {name}",
-            trailers=workspace.trailers(),
-        )
+        settings = settings or Settings()
+        _require_identity_for_init(root, settings, interaction)
+        undo = _InitUndo(root)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            if not (root / ".git").exists():
+                Git.init_repository(root)
+            for relative, text in (
+                    (CONFIG_PATH, new_config_text(name, orgs, sensitivity, domains)),
+                    (".gitattributes", GITATTRIBUTES), (".gitignore", GITIGNORE)):
+                undo.record_file(relative)
+                if relative == CONFIG_PATH:
+                    atomic_write(root / CONFIG_PATH, text.encode())
+                else:
+                    _append_once(root / relative, text)
+            workspace = cls(root, settings, interaction)
+            undo.workspace = workspace
+            workspace.require_identity()
+            workspace.git.commit(
+                [CONFIG_PATH, ".gitattributes", ".gitignore"],
+                f"Create knowledge base: {name}",
+                trailers=workspace.trailers(),
+            )
+        except BaseException:
+            undo.run()
+            raise
         workspace._on_open()
         return workspace
 
@@ -156,6 +179,7 @@ class Workspace:
             log.warning("%s: %s", self.root, sentence)
 
     def close(self) -> None:
+        self.settings.changed.disconnect(self._on_settings_changed)
         for service in self._services.values():
             closer = getattr(service, "close", None)
             if callable(closer):
@@ -185,21 +209,46 @@ class Workspace:
     # ------------------------------------------------------------------ identity
 
     def _identity(self) -> Identity:
-        name = self.settings.user_name
-        email = self.settings.user_email
-        if not name or not email:
-            try:
-                probe = Git(self.root)
-                name = name or probe.config_get("user.name")
-                email = email or probe.config_get("user.email")
-            except KbError:
-                pass
-        org = self.settings.organisation or self.config.org_for_email(email)
-        return Identity(name, email, org)
+        found, self.identity_problem = identity.resolve(self.settings, self.config, self.root)
+        return found
+
+    def reload_identity(self) -> Identity:
+        """Take who the user is from the settings (and git) again: a running window applies
+        a changed name or e-mail at once."""
+        self.git.identity = self._identity()
+        return self.git.identity
+
+    def _on_settings_changed(self, keys: set[str]) -> None:
+        if keys & set(identity.KEYS):
+            self.reload_identity()
 
     @property
     def identity(self) -> Identity:
         return self.git.identity
+
+    def require_identity(self, *, organisation: bool = False) -> Identity:
+        """Who commits; called before anything is changed. When nobody is known (or, with
+        ``organisation``, their organisation is not), the user is asked through the
+        interaction (the window's dialog); when they do not answer, or cannot be asked (the
+        command line), raises :class:`~kbapp.errors.IdentityMissing` (or
+        :class:`~kbapp.errors.SettingNeeded`) naming the ``kbapp settings`` commands."""
+        if not self.identity.known:
+            if self.interaction.ask_settings(
+                    "kbapp commits every change with your name and e-mail; tell it who you "
+                    "are once.", identity.KEYS):
+                self.reload_identity()
+            if not self.identity.known:
+                raise identity.missing(self.identity_problem)
+        if organisation and not self.identity.org:
+            names = ", ".join(self.config.org_names) or "none is configured"
+            reason = (f"{self.identity.email} matches no organisation of {self.config.name} "
+                      f"({names})")
+            if self.interaction.ask_settings(f"{reason}: choose yours.", ("organisation",)):
+                self.reload_identity()
+            if not self.identity.org:
+                raise SettingNeeded(f"{reason}; set yours with 'kbapp settings organisation "
+                                    "NAME'", key="organisation")
+        return self.identity
 
     def trailers(self) -> dict[str, str]:
         org = self.identity.org
@@ -434,8 +483,9 @@ class Workspace:
         from kbapp import documents, journal, policy
 
         data = documents.serialise(doc)
-        policy.enforce(policy.check_document(doc, data, self.config)
+        policy.enforce(policy.check_commit_file(doc.path, data, self.config)
                        + policy.check_commit_message(message or "", self.config))
+        self.require_identity()
         with self.git.write_lock():
             if doc.source is None and (self.root / doc.path).exists():
                 # A new document never replaces another one, even one that another kbapp
@@ -443,12 +493,112 @@ class Workspace:
                 doc.path = self._free_path(doc.path)
             full = self.full_path(doc.path)
             existed = full.exists()
+            previous = _keep_aside(full) if existed and full.is_file() else None
             text = message or f"{verb or ('Update' if existed else 'Create')}: {doc.title}"
-            with journal.pending_commit(self, [doc.path], text):
-                documents.write(doc, full)
-                commit = self.git.commit([doc.path], text, trailers=self.trailers())
-        changes = self.refresh_paths([doc.path])
+            earlier = self._finish_pending()
+            try:
+                with journal.pending_commit(self, [doc.path], text):
+                    documents.write(doc, full)
+                    try:
+                        commit = self.git.commit([doc.path], text, trailers=self.trailers())
+                    except SyncError as exc:
+                        if not (is_disk_full(f"{exc}\n{exc.details}") or low_space(full.parent)):
+                            raise
+                        self._undo_write(doc.path, full, previous, exc)
+            except SaveError as exc:
+                _drop_aside(previous)
+                if exc.reason == "disk-full" and not exc.written and exc.path != str(full):
+                    raise disk_full_error(full, exc.details) from None  # e.g. the journal
+                raise
+            except SyncError as exc:  # written, not committed: say exactly that
+                _drop_aside(previous)
+                changes = self.refresh_paths([doc.path, *earlier])
+                raise NotCommitted(f"Saved to disk; not committed yet: {exc}",
+                                   result=SaveResult(doc.path, None, changes),
+                                   details=exc.details) from None
+            except BaseException:
+                _drop_aside(previous)
+                raise
+            _drop_aside(previous)
+        try:
+            changes = self.refresh_paths([doc.path, *earlier])
+        except SaveError as exc:  # derived data only: the save itself is committed
+            self.interaction.notify(str(exc), Level.WARNING)
+            from kbapp.catalog import CatalogChanges
+
+            changes = CatalogChanges()
         return SaveResult(doc.path, commit, changes)
+
+    def _undo_write(self, relative: str, full: Path, previous: Path | bytes | None,
+                    exc: SyncError) -> None:
+        """git could not commit a written document (a full disk): put the file back as it
+        was, so what is on disk is what is committed; raises the :class:`SaveError` to show.
+        The old file was kept aside as a hard link, so putting it back is a rename: it needs
+        no free space."""
+        # Unstage, when git got that far; on a disk too full even for that, the journal stays
+        # and the next start re-commits the (unchanged) file, which puts the index right.
+        unstaged = self.git.run("reset", "-q", "--", relative, check=False).status == 0
+        try:
+            if previous is None:
+                full.unlink(missing_ok=True)
+            elif isinstance(previous, Path):
+                os.replace(previous, full)
+            else:
+                atomic_write(full, previous)
+        except (OSError, SaveError):
+            raise SaveError(
+                f"Could not commit {full}: the disk is full. Your edit is on disk; kbapp "
+                "commits it once there is space again (at the next start or sync).",
+                path=str(full), reason="disk-full", details=exc.details, written=True,
+            ) from None
+        error = disk_full_error(full, exc.details)
+        error.unfinished = not unstaged
+        raise error
+
+    def _finish_pending(self) -> list[str]:
+        """Commit what earlier saves wrote but could not commit (before this save's own
+        commit, each with its own message); returns their paths. A commit that fails again
+        stays pending, and this save goes on."""
+        from kbapp import journal
+
+        paths = journal.pending_paths(self)
+        if not paths:
+            return []
+        try:
+            journal.finish(self)
+        except KbError as exc:
+            log.info("earlier saves in %s are still not committed: %s", self.root, exc)
+        return paths
+
+    def commit_pending(self, path: str) -> SaveResult | None:
+        """Commit saved work that is not committed yet: earlier saves whose commit failed,
+        then the document ``path`` if it differs from its last commit (``Update: <title>``).
+        None when everything was committed already; raises git's error when it still cannot
+        commit (nothing is lost: the files stay as they are)."""
+        from kbapp import journal
+
+        earlier = journal.pending_paths(self)
+        if not earlier and not self._uncommitted(path):
+            return None
+        self.require_identity()
+        commit = None
+        with self.git.write_lock():
+            for made in journal.finish(self):
+                commit = made
+            if self._uncommitted(path):
+                try:
+                    title = self.load(path).title
+                except KbError:
+                    title = path
+                verb = "Update" if (self.root / path).exists() else "Delete"
+                commit = self.git.commit([path], f"{verb}: {title}",
+                                         trailers=self.trailers()) or commit
+        changes = self.refresh_paths([path, *earlier])
+        return SaveResult(path, commit, changes) if commit else None
+
+    def _uncommitted(self, path: str) -> bool:
+        return bool(self.git.run("status", "--porcelain", "--untracked-files=all", "--",
+                                 path).stdout.strip())
 
     def _free_path(self, relative: str) -> str:
         stem, _, suffix = relative.rpartition(".")
@@ -467,6 +617,7 @@ class Workspace:
         if target.exists():
             raise KbError(f"{new} already exists")
         doc = self.load(old)
+        self.require_identity()
         with self.git.write_lock():
             target.parent.mkdir(parents=True, exist_ok=True)
             tracked = self.git.run("ls-files", "--error-unmatch", "--", old, check=False)
@@ -493,3 +644,99 @@ def _append_once(path: Path, block: str) -> None:
         return
     joined = (existing.rstrip("\n") + "\n\n" if existing.strip() else "") + block
     atomic_write(path, joined.encode("utf-8"))
+
+
+def _keep_aside(full: Path) -> Path | bytes:
+    """A hard link to the file about to be replaced (``.name.XXXX.kbtmp``, cleaned by the
+    journal's repair after a crash), to put it back without needing disk space; its bytes
+    where the file system has no hard links."""
+    aside = full.with_name(f".{full.name}.{os.getpid()}.old.kbtmp")
+    try:
+        aside.unlink(missing_ok=True)
+        os.link(full, aside)
+    except OSError:
+        return full.read_bytes()
+    return aside
+
+
+def _drop_aside(aside: Path | bytes | None) -> None:
+    if isinstance(aside, Path):
+        try:
+            aside.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _require_identity_for_init(root: Path, settings: Settings,
+                               interaction: Interaction | None) -> None:
+    """Before ``init`` creates anything: somebody must be known to make the first commit
+    (in a folder that is a repository already, its own git identity counts too)."""
+    here = root if (root / ".git").exists() else None
+    found, problem = identity.resolve(settings, None, here)
+    if found.known:
+        return
+    if interaction is not None and interaction.ask_settings(
+            "kbapp commits every change with your name and e-mail; tell it who you are once.",
+            identity.KEYS):
+        found, problem = identity.resolve(settings, None, here)
+        if found.known:
+            return
+    raise identity.missing(problem)
+
+
+class _InitUndo:
+    """What ``init`` made, to take it all back when a later step fails: no half-made
+    knowledge base is ever left, and a second ``init`` works."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.made_root = not root.exists()
+        self.made_repository = not (root / ".git").exists()
+        self.made_data_dir = not (root / ".git" / "kbapp").exists()
+        self.files: dict[str, bytes | None] = {}  # relative path -> content before (None: new)
+        self.workspace: Workspace | None = None
+
+    def record_file(self, relative: str) -> None:
+        full = self.root / relative
+        self.files[relative] = full.read_bytes() if full.is_file() else None
+
+    def run(self) -> None:
+        if self.workspace is not None:
+            self.workspace.close()
+        try:
+            if self.made_root:
+                shutil.rmtree(self.root, ignore_errors=True)
+                return
+            for relative, before in self.files.items():
+                full = self.root / relative
+                if before is None:
+                    full.unlink(missing_ok=True)
+                else:
+                    atomic_write(full, before)
+            if self.made_repository:
+                shutil.rmtree(self.root / ".git", ignore_errors=True)
+            else:
+                if self.files:
+                    self._unstage()
+                if self.made_data_dir:
+                    shutil.rmtree(self.root / ".git" / "kbapp", ignore_errors=True)
+            kb_dir = (self.root / CONFIG_PATH).parent
+            if kb_dir.is_dir() and not any(kb_dir.iterdir()):
+                kb_dir.rmdir()
+        except OSError as exc:  # best effort: the error that stopped init is what matters
+            log.warning("could not take back the half-made knowledge base %s: %s", self.root, exc)
+
+    def _unstage(self) -> None:
+        """Leave the existing repository's index as it was for the files init touched."""
+        try:
+            git = Git(self.root)
+            paths = list(self.files)
+            if git.head():
+                git.run("reset", "-q", "--", *paths, check=False)
+            else:
+                new = [p for p, before in self.files.items() if before is None]
+                if new:
+                    git.run("rm", "--cached", "-q", "--ignore-unmatch", "--", *new, check=False)
+        except KbError as exc:
+            log.warning("could not unstage init's files in %s: %s", self.root, exc)
+

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Render the window's main screens offscreen on the bundled demo knowledge base, into
-docs/img/ (the README shows them).
+docs/img/ (the README shows them): the whole window at a laptop's size, each view in the main
+area as the user sees it.
 
     python scripts/screenshots.py [--out docs/img] [--dark]
 
@@ -97,7 +98,7 @@ def main() -> int:
                     Settings(user_name=partner.name, user_email=partner.email))
 
     window = MainWindow(workspace)
-    window.resize(1360, 860)
+    window.resize(1280, 720)  # a 1366×768 laptop's screen, less the panel and the frame
     window.show()
     window.start()
     settle(app, window)
@@ -179,20 +180,29 @@ def main() -> int:
     over(window, palette, out, "window-palette.png")
     palette.hide()
 
-    # 8. Co-sourcing: the responsibility matrix with its gaps, and the handovers, each dock
-    # taken out of the window at a readable size.
-    window.search.field.clear()
-    for show, dock, name in ((window.cosourcing.show_matrix, "matrix_dock", "window-matrix.png"),
-                             (window.cosourcing.show_handovers, "handover_dock",
-                              "window-handovers.png")):
-        show()
-        panel = getattr(window.cosourcing, dock)
-        panel.setFloating(True)
-        panel.resize(1100, 620)
+    # 8. The views of the main area, each in front as the user opens it from the View menu:
+    # the review queue on the runbook changed since its last review (rendered like History),
+    # the health dashboard, the responsibility matrix with its gaps, the handovers.
+    for _ in range(len(window.views.open_names())):
+        window.close_view()
+    window.search.field.setText("vpn")
+    window.search.run_query()
+    settle(app, window)
+    window.open_document(path)
+    settle(app, window)
+    queue = window.lifecycle.review_queue
+    queue.horizon_combo.setCurrentIndex(queue.horizon_combo.count() - 1)  # everything
+    window.action("review.queue").trigger()
+    settle(app, window)
+    queue.select(workspace.load(path).id)
+    settle(app, window)
+    save(window, out, "window-review-queue.png")
+    for action_id, name in (("report.dashboard", "window-health.png"),
+                            ("matrix.show", "window-matrix.png"),
+                            ("handover.show", "window-handovers.png")):
+        window.action(action_id).trigger()
         settle(app, window)
-        save(panel, out, name)
-        panel.setFloating(False)
-        panel.hide()
+        save(window, out, name)
 
     if args.dark:
         app.setPalette(dark_palette())

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-# Qt without a display (CI, ssh sessions): set before anything imports Qt.
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Qt without a display (CI, ssh sessions): set before anything imports Qt. The offscreen
+# screen is a 1366×768 laptop's (tests/offscreen-1366x768.json), the smallest kbapp fits.
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    _SCREEN = Path(__file__).resolve().parent / "offscreen-1366x768.json"
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 
 from helpers import (  # noqa: E402
     CORPORA,
@@ -22,6 +25,7 @@ from helpers import (  # noqa: E402
     CliResult,
     GitDaemon,
     SharedRepo,
+    SmallDisk,
     TwoKbs,
     commit_all,
     git,
@@ -51,6 +55,23 @@ def _fresh_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     # Subprocesses (git hooks, the merge driver, crash tests) import this checkout's kbapp.
     monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return home
+
+
+@pytest.fixture
+def no_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new user's machine: a fresh HOME, git configured without any identity (and unable to
+    guess one), kbapp without settings. Returns HOME."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
+                         "[protocol \"file\"]\n\tallow = always\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                 "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
     return home
 
 
@@ -143,6 +164,25 @@ def shared(tmp_path: Path, settings: Settings, transport: str,
     yield repo
     for workspace in repo.opened:
         workspace.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 16 MB tmpfs mounted at ``tmp_path/disk`` (needs root; skipped cleanly otherwise)."""
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("a real full disk needs root (mount -t tmpfs)")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield SmallDisk(mount)
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -167,3 +169,51 @@ class TwoKbs:
 def commit_all(ws: Workspace, message: str = "add") -> None:
     git(ws.root, "add", "-A")
     git(ws.root, "commit", "-q", "-m", message)
+
+
+# --------------------------------------------------------------------------- a small disk
+
+
+class SmallDisk:
+    """A real tmpfs of a few MB mounted for one test (root only): disk-full moments for real,
+    no mocked ``write``. :meth:`fill` leaves exactly ``free`` bytes, :meth:`release` frees all."""
+
+    def __init__(self, mount: Path) -> None:
+        self.mount = mount
+        self.filler = mount / ".filler"
+
+    def fill(self, free: int = 0) -> None:
+        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        try:
+            for chunk in (1 << 20, 1 << 16, 1 << 12):
+                try:
+                    while True:
+                        os.write(fd, b"\0" * chunk)
+                except OSError:
+                    pass
+        finally:
+            os.close(fd)
+        if free:
+            size = self.filler.stat().st_size
+            os.truncate(self.filler, max(0, size - free))
+
+    def release(self) -> None:
+        self.filler.unlink(missing_ok=True)
+
+
+def killed_sync(root: object, crash_at: str | None = None, after: float | None = None) -> int:
+    """``kbapp sync`` in its own process group, killed at a checkpoint or after a delay."""
+    env = dict(os.environ)
+    if crash_at:
+        env["KBAPP_SYNC_CRASH_AT"] = crash_at
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kbapp", "--kb", str(root), "sync", "--json"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    if after is not None:
+        time.sleep(after)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return process.wait(timeout=120)

@@ -9,6 +9,15 @@ order; some kbapp syncs are real ``kbapp sync`` processes killed with SIGKILL pa
 everyone syncs and resolves until nothing is left, and :meth:`Simulation.check` asserts that
 the clones converged, every saved version is reachable in the shared repository's history,
 and no commit anywhere contains a conflict marker.
+
+The shared repository runs kbapp's pre-receive hook (``kbapp server-hook install``). Some
+steps commit, with plain git inside a kbapp clone, what the hook refuses (a secret in a
+script, a document that is not UTF-8, an invalid status, a huge integer); the next sync of
+that clone is refused before anything leaves, and the simulated user takes the way out
+(:func:`kbapp.refused.drop_refused`) and fixes the file. When run as root, Ana's clone lives on
+a small tmpfs and some steps fill it up before a save or a sync (disk-full moments): they
+must fail with a clear message or succeed, and never publish a piece of a file (every
+Markdown version in the shared history ends with a newline, as every writer here ends it).
 """
 
 from __future__ import annotations
@@ -23,7 +32,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kbapp import conflicts, sync
+from kbapp import conflicts, refused, sync
+from kbapp.errors import KbError, PolicyError
 from kbapp.policy import conflict_marker_line
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
@@ -47,6 +57,8 @@ class Simulation:
     seed: int
     steps: int = 30
     kill_rate: float = 0.25  # share of kbapp syncs run as a process that gets killed
+    hook: bool = True  # the shared repository runs kbapp's pre-receive hook
+    disk_full: bool = True  # disk-full moments on a tmpfs for Ana's clone (root only)
     log: list[str] = field(default_factory=list)
     saved: list[str] = field(default_factory=list)  # every commit a save made, in any clone
 
@@ -58,13 +70,29 @@ class Simulation:
         self.conflicts_met = 0  # documents kbapp kept provisionally for a decision
         self.plain_conflicts = 0  # files the plain-git partner had to settle by hand
         self.syncs = 0
+        self.refusals = 0  # syncs refused (before sending) and cleared with the way out
+        self.full_moments = 0  # steps run on a full disk
+        self.full_failures = 0  # ... of which failed with a message (the rest succeeded)
+        self.disk: Path | None = None
 
     # ------------------------------------------------------------------ set-up
 
     def setup(self) -> None:
         run_git(self.base, "init", "-q", "--bare", "--initial-branch=main", str(self.remote))
+        if self.hook:
+            subprocess.run([sys.executable, "-m", "kbapp", "server-hook", "install",
+                            str(self.remote)], check=True, capture_output=True)
+        ana_root = self.base / "ana"
+        if self.disk_full and hasattr(os, "geteuid") and os.geteuid() == 0:
+            mount = self.base / "disk"
+            mount.mkdir()
+            mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs",
+                                      str(mount)], capture_output=True, check=False)
+            if mounted.returncode == 0:
+                self.disk = mount
+                ana_root = mount / "ana"
         self.ana = Workspace.init(
-            self.base / "ana", "Simulated KB", ["internal", "partner"], settings=PEOPLE["ana"],
+            ana_root, "Simulated KB", ["internal", "partner"], settings=PEOPLE["ana"],
             domains={"internal": ["internal.example"], "partner": ["partner.example"]},
         )
         run_git(self.ana.root, "remote", "add", "origin", str(self.remote))
@@ -80,8 +108,12 @@ class Simulation:
             run_git(self.sam, "config", key, value)
 
     def close(self) -> None:
-        for ws in (self.ana, self.jo):
-            ws.close()
+        for ws in (getattr(self, "ana", None), getattr(self, "jo", None)):
+            if ws is not None:
+                ws.close()
+        if self.disk is not None:
+            subprocess.run(["umount", "-l", str(self.disk)], capture_output=True, check=False)
+            self.disk = None
 
     # ------------------------------------------------------------------ running
 
@@ -89,6 +121,10 @@ class Simulation:
         self.setup()
         actions = ["create", "same_line", "section", "front_matter", "front_matter", "rename",
                    "delete", "sync", "sync", "sync", "resolve"]
+        if self.hook:
+            actions.append("refused")
+        if self.disk is not None:
+            actions.append("full_disk")
         for _ in range(self.steps):
             actor = self.rng.choice(["ana", "jo", "sam"])
             action = self.rng.choice(actions)
@@ -126,6 +162,8 @@ class Simulation:
         assert remote_head in reachable
         marked = markers_in_history(self.remote)
         assert not marked, f"seed {self.seed}: conflict markers committed: {marked}"
+        cut = cut_short_in_history(self.remote)
+        assert not cut, f"seed {self.seed}: a piece of a file was committed: {cut}"
 
     # ------------------------------------------------------------------ helpers
 
@@ -145,7 +183,14 @@ class Simulation:
 
     def _pick(self, actor: str) -> str | None:
         docs = self._docs(actor)
-        return self.rng.choice(docs) if docs else None
+        if not docs:
+            return None
+        path = self.rng.choice(docs)
+        try:  # a document that is not UTF-8 (refused content not taken out yet): left alone
+            (self._root(actor) / path).read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return path
 
     def _title(self) -> str:
         self.counter += 1
@@ -172,7 +217,11 @@ class Simulation:
             from kbapp import documents
 
             doc = documents.parse(new.encode("utf-8"), path)
-            result = ws.save(doc)
+            try:
+                result = ws.save(doc)
+            except PolicyError as exc:  # e.g. a refused document not taken out yet
+                self.log.append(f"{actor} save refused: {exc}")
+                return
             if result.commit:
                 self.saved.append(result.commit)
 
@@ -245,7 +294,11 @@ class Simulation:
                                f"{self.rng.randint(1, 28):02d}", reviewed_by=PEOPLE[actor].user_email)
             else:
                 doc.set("owner_org", self.rng.choice(["internal", "partner"]) + str(self.rng.randint(0, 3)))
-            result = ws.save(doc)
+            try:
+                result = ws.save(doc)
+            except PolicyError as exc:
+                self.log.append(f"{actor} save refused: {exc}")
+                return
             if result.commit:
                 self.saved.append(result.commit)
             return
@@ -325,10 +378,104 @@ class Simulation:
             self._killed_sync(actor)
             return
         before = set(conflicts.conflict_refs(ws))
-        report = sync.sync(ws)
+        try:
+            report = sync.sync(ws)
+        except refused.RefusedError as exc:
+            self.syncs += 1
+            self._take_out(actor, exc)
+            return
         self.syncs += 1
         assert not report.offline, report.message
         self.conflicts_met += len(set(conflicts.conflict_refs(ws)) - before)
+
+    # ------------------------------------------------------------------ refused pushes
+
+    #: what the hook refuses, by kind: (path, bytes committed, the fixed text)
+    _REFUSED = {
+        "secret": ("scripts/env-{n}.sh", b"export PGPASSWORD=s3cr3t-Value{n}\n",
+                   "export PGPASSWORD=$(vault read db/{n})\n"),
+        "encoding": ("notes/latin-{n}.md", b"# Caf\xe9 {n}\n\nNot UTF-8.\n",
+                     "# Cafe {n}\n\nUTF-8 now.\n"),
+        "status": ("runbooks/bad-status-{n}.md",
+                   b"---\ntitle: Bad status {n}\nstatus: finished\n---\n# Bad status {n}\n",
+                   "---\ntitle: Bad status {n}\nstatus: draft\n---\n# Bad status {n}\n"),
+        "huge": ("runbooks/huge-{n}.md",
+                 b"---\ntitle: Huge {n}\nreview:\n  interval_days: 99999999999999999999999\n"
+                 b"---\n# Huge {n}\n",
+                 "---\ntitle: Huge {n}\nreview:\n  interval_days: 90\n---\n# Huge {n}\n"),
+    }
+
+    def _refused(self, actor: str) -> None:
+        """A script (or a hand commit with plain git) puts into a kbapp clone what the shared
+        repository's hook refuses, bypassing kbapp's checks."""
+        if actor == "sam":
+            return  # a plain-git partner sees the hook's answer and rewrites by hand
+        kind = self.rng.choice(sorted(self._REFUSED))
+        self.counter += 1
+        template, data, _fixed = self._REFUSED[kind]
+        path = template.format(n=self.counter)
+        root = self._root(actor)
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data.replace(b"{n}", str(self.counter).encode()))
+        run_git(root, "add", "--", path)
+        run_git(root, "commit", "-q", "--no-verify", "-m", f"Script: {kind}")
+        self.log.append(f"{actor} committed refused content ({kind}) in {path}")
+
+    def _take_out(self, actor: str, exc: refused.RefusedError) -> None:
+        """The way out: take the refused files out of the unpublished commits, fix them."""
+        ws = self._ws(actor)
+        report = refused.drop_refused(ws)
+        assert not report.left_unfixed, report.message
+        assert report.paths, f"seed {self.seed}: refused ({exc}) but nothing to take out"
+        self.saved = [report.replaced.get(c, c) for c in self.saved]
+        for path in report.paths:
+            target = ws.root / path
+            if not target.exists():
+                continue
+            name = Path(path).name
+            number = (re.findall(r"(\d+)\.\w+$", name) or ["0"])[0]
+            fixed = next((t[2] for t in self._REFUSED.values()
+                          if name.endswith(Path(t[0]).name.format(n=number))),
+                         "# Fixed {n}\n\nNothing secret.\n")
+            target.write_text(fixed.format(n=number), encoding="utf-8")
+        self.refusals += 1
+        self.log.append(f"{actor} took {report.paths} out of {report.rewritten} commits")
+
+    # ------------------------------------------------------------------ full disk
+
+    def _full_disk(self, actor: str) -> None:
+        """Ana's disk fills up, then she saves or syncs; afterwards space is freed and kbapp
+        starts again. Either the step worked, or it failed with a message; the invariants
+        (nothing lost, no piece of a file published) are checked at the end."""
+        if self.disk is None:
+            return
+        free = self.rng.choice([0, 4, 8, 16, 32, 64, 128, 256]) * 1024
+        operation = self.rng.choice(["section", "front_matter", "sync", "sync"])
+        filler = self.disk / ".filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        try:
+            for chunk in (1 << 20, 1 << 16, 1 << 12):
+                try:
+                    while True:
+                        os.write(fd, b"\0" * chunk)
+                except OSError:
+                    pass
+        finally:
+            os.close(fd)
+        os.truncate(filler, max(0, filler.stat().st_size - free))
+        self.full_moments += 1
+        try:
+            if operation == "sync":
+                self._sync("ana", killable=False)
+            else:
+                getattr(self, f"_{operation}")("ana")
+        except KbError as exc:
+            self.full_failures += 1
+            self.log.append(f"ana {operation} on a full disk ({free} bytes free): {exc}")
+        finally:
+            filler.unlink(missing_ok=True)
+        self.ana.close()
+        self.ana = Workspace.open(self.ana.root, PEOPLE["ana"])
 
     def _killed_sync(self, actor: str) -> None:
         """A real ``kbapp sync`` process killed at a checkpoint or a random moment, then the
@@ -415,4 +562,19 @@ def markers_in_history(repo: Path) -> list[str]:
         offset = header_end + 1 + int(size) + 1
         if conflict_marker_line(body.decode("utf-8", errors="replace")) is not None:
             found.append(f"{blobs[sha]} ({sha[:10]})")
+    return found
+
+
+def cut_short_in_history(repo: Path) -> list[str]:
+    """Markdown blobs in ``repo``'s history that do not end with a newline: every writer in
+    the simulation ends its files with one, so such a blob is a write cut short."""
+    objects = run_git(repo, "rev-list", "--objects", "--all").stdout.splitlines()
+    found = []
+    for line in objects:
+        sha, _, path = line.partition(" ")
+        if path.endswith(".md"):
+            data = subprocess.run(["git", "cat-file", "blob", sha], cwd=repo,
+                                  capture_output=True, check=True).stdout
+            if data and not data.endswith(b"\n"):
+                found.append(f"{path} ({sha[:10]})")
     return found

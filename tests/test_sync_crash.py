@@ -3,14 +3,11 @@ sync repairs or resumes by itself, loses nothing and commits no conflict marker.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
-from helpers import SharedRepo, git
+from helpers import SharedRepo, git, killed_sync
 
 from kbapp import conflicts, sync
 from kbapp.policy import conflict_marker_line
@@ -23,24 +20,6 @@ def edit(ws: Workspace, path: str, old: str, new: str) -> str:
     result = ws.save(doc)
     assert result.commit
     return result.commit
-
-
-def killed_sync(root: object, crash_at: str | None = None, after: float | None = None) -> int:
-    """``kbapp sync`` in its own process group, killed at a checkpoint or after a delay."""
-    env = dict(os.environ)
-    if crash_at:
-        env["KBAPP_SYNC_CRASH_AT"] = crash_at
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kbapp", "--kb", str(root), "sync", "--json"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    if after is not None:
-        time.sleep(after)
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return process.wait(timeout=120)
 
 
 @pytest.mark.parametrize("point", sync.CHECKPOINTS)

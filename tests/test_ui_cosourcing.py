@@ -15,6 +15,7 @@ from kbapp import handover
 from kbapp.catalog import CatalogChanges
 from kbapp.settings import Settings
 from kbapp.ui.cosourcing import ACTIONS, CosourcingViews
+from kbapp.ui.view_area import ViewArea
 from kbapp.ui.handover_view import HandoverView
 from kbapp.ui.matrix_view import MatrixView
 from kbapp.ui.onboarding_view import OnboardingView
@@ -131,18 +132,21 @@ def test_onboarding_view_ticks_reading_locally(kb: Workspace, qtbot) -> None:  #
 def test_views_join_a_main_window_through_declared_actions(kb: Workspace, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _kb(kb)
     window = QMainWindow()
-    window.setCentralWidget(QTextEdit())
+    area = ViewArea(QTextEdit())
+    window.setCentralWidget(area)
     qtbot.addWidget(window)
-    views = CosourcingViews(window, kb)
+    views = CosourcingViews(window, kb, area=area)
     window.show()
     for action in ACTIONS:
         assert callable(getattr(views, action.handler)), action.id
     assert len({a.shortcut for a in ACTIONS if a.shortcut}) == len([a for a in ACTIONS if a.shortcut])
-    assert not views.matrix_dock.isVisible()
-    views.show_matrix()
-    assert views.matrix_dock.isVisible()
+    assert not views.matrix.isVisible() and area.current() == "start"
+    with qtbot.waitSignal(views.matrix.filled, timeout=20000):
+        views.show_matrix()  # worked out on the thread pool
+    assert views.matrix.isVisible() and area.current() == "matrix"
     views.document_opened(kb.load("kb-60000004"))
-    assert views.onboarding_dock.isVisible() and views.onboarding.list.count() == 2
+    assert area.is_open("onboarding") and views.onboarding.list.count() == 2
+    assert area.current() == "matrix"  # the checklist opens behind what is being read
     exported = views.export_matrix(tmp_path / "m.html")
     assert exported is not None and "responsibility matrix" in exported.read_text()
     with qtbot.waitSignal(views.open_requested) as opened:

@@ -230,13 +230,16 @@ def test_lifecycle_views_join_a_main_window(kb: Workspace, qtbot) -> None:  # ty
     from kbapp.ui.lifecycle import ACTIONS, LifecycleViews
 
     _kb(kb)
+    from kbapp.ui.view_area import ViewArea
+
     window = QMainWindow()
-    window.setCentralWidget(QTextBrowser())
+    area = ViewArea(QTextBrowser())
+    window.setCentralWidget(area)
     qtbot.addWidget(window)
     capture_action = QAction("Capture incident…", window)
     capture_action.setObjectName("incident.capture")  # as actions.install() names it
     window.addAction(capture_action)
-    views = LifecycleViews(window, kb)
+    views = LifecycleViews(window, kb, area=area)
     capture_action.triggered.connect(views.capture_incident)
     window.show()
     assert {a.shortcut for a in ACTIONS if a.id == "incident.start"} == {"Ctrl+I"}
@@ -276,6 +279,8 @@ def test_lifecycle_views_join_a_main_window(kb: Workspace, qtbot) -> None:  # ty
     with qtbot.waitSignal(views.dashboard.report_ready, timeout=20000):
         views.show_dashboard()  # built on the thread pool, shown on the GUI thread
     assert views.dashboard.tile_value("documents") == "5"  # with the capture saved
-    views.show_review_queue()
-    assert views.review_dock.isVisible() and views.review_queue.rows()
-
+    assert area.current() == "health" and views.dashboard.isVisible()
+    with qtbot.waitSignal(views.review_queue.filled, timeout=20000):
+        views.show_review_queue()  # filled from the thread pool
+    assert area.current() == "review-queue" and views.review_queue.rows()
+    assert area.open_names() == ["health", "review-queue"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import SharedRepo, git, write_doc
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from kbapp import conflicts, sync
 from kbapp.drafts import DraftStore
@@ -428,14 +428,14 @@ def test_lifecycle_views_come_after_the_first_paint_and_keep_the_focus(qtbot, kb
     window = MainWindow(kb)
     qtbot.addWidget(window)
     window.show()
-    assert window._lifecycle is None and window.findChild(QDockWidget, "dock-review-queue") is None
+    assert window._lifecycle is None and "review-queue" not in window.views.views
     window.start()
     qtbot.waitUntil(window.search.field.hasFocus, timeout=5000)
     # typing while they are built (or just after: with the modules already imported in this
     # process the worker finishes at once)
     qtbot.keyClicks(window.search.field, "cert")
     qtbot.waitUntil(lambda: window._lifecycle is not None, timeout=15000)
-    assert window.findChild(QDockWidget, "dock-review-queue") is not None
+    assert "review-queue" in window.views.views and not window.views.is_open("review-queue")
     assert window.search.field.hasFocus() and window.search.field.text() == "cert"
     window.tasks.wait()
 
@@ -450,8 +450,8 @@ def test_lifecycle_action_before_the_views_are_built(qtbot, kb: Workspace) -> No
     qtbot.waitUntil(window.search.field.hasFocus, timeout=5000)
     assert window._lifecycle is None
     qtbot.keyClick(window.search.field, Qt.Key.Key_R, CTRL_SHIFT)  # Review queue
-    dock = window.findChild(QDockWidget, "dock-review-queue")
-    assert dock is not None and dock.isVisible()
+    assert window.views.current() == "review-queue"
+    assert window.lifecycle.review_queue.isVisible()
     window.tasks.wait()
 
 

@@ -68,6 +68,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--kb", metavar="PATH", help="the knowledge base to work on")
+    parser.add_argument("--demo-when-none", action="store_true",
+                        help="window: with no knowledge base configured, open the demo one "
+                        "instead of the start screen (what 'python3 tasks.py run' does)")
     parser.add_argument("-y", "--yes", action="store_true", help="answer yes to every question")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
     parser.add_argument("--debug", action="store_true", help="show details and tracebacks")
@@ -119,4 +122,4 @@ def _open_window(args: argparse.Namespace) -> int:
         print(f"kbapp: the window is not available ({exc}); see 'kbapp --help' for commands",
               file=sys.stderr)
         return EXIT_ERROR
-    return int(window_main(kb=args.kb) or 0)
+    return int(window_main(kb=args.kb, demo_when_none=args.demo_when_none) or 0)

@@ -13,6 +13,7 @@ from typing import Any
 
 from kbapp.cli.common import Context, Progress, print_json, print_table
 from kbapp.errors import KbError
+from kbapp.identity import MISSING
 
 EXIT_CONFLICTS = 3
 
@@ -21,6 +22,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sync", help="commit pending work, get the other side's, publish yours")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser(
+        "refused", help="what the shared repository refuses in your unpublished changes",
+        description="Checks your unpublished commits with the shared repository's own policy "
+        "(file, line, rule). --drop rebuilds them with the refused files as the shared "
+        "repository has them, keeping every other change; your version of those files stays "
+        "on disk to be fixed, the commits as they were stay under refs/kbapp/kept/.")
+    p.add_argument("--drop", action="store_true",
+                   help="take the refused files out of the unpublished commits")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_refused)
 
     p = sub.add_parser("fetch", help="look for new changes in the shared repository (no merge)")
     p.add_argument("--json", action="store_true")
@@ -112,6 +124,31 @@ def cmd_sync(args: argparse.Namespace, ctx: Context) -> int:
             print("kbapp: " + report.message, file=sys.stderr)
         return 1
     return EXIT_CONFLICTS if report.conflicts else 0
+
+
+def cmd_refused(args: argparse.Namespace, ctx: Context) -> int:
+    from dataclasses import asdict
+
+    from kbapp import refused
+
+    if args.drop:
+        report = refused.drop_refused(ctx.workspace)
+        if args.json:
+            data = asdict(report)
+            print_json(data)
+        else:
+            print(report.message)
+        return 1 if report.left_unfixed else 0
+    found = refused.check_unpublished(ctx.workspace)
+    if args.json:
+        print_json([asdict(r) for r in found])
+    elif not found:
+        print("Nothing refused: the shared repository accepts your unpublished changes.")
+    else:
+        print_table([[r.path, str(r.line or ""), r.rule, r.commit[:10], r.message] for r in found],
+                    ["file", "line", "rule", "commit", "problem"])
+        print("Take them out with 'kbapp refused --drop' (your version stays on disk).")
+    return 1 if found else 0
 
 
 def cmd_fetch(args: argparse.Namespace, ctx: Context) -> int:
@@ -247,9 +284,8 @@ def cmd_clone(args: argparse.Namespace, ctx: Context) -> int:
         identity = ws.identity
         count = ws.catalog.count()
         print(f"cloned {args.url} into {ws.root} ({count} documents)")
-        if not identity.name or not identity.email:
-            print("kbapp: set who you are before saving: 'kbapp settings user_name \"Your Name\"' "
-                  "and 'kbapp settings user_email you@example.org'", file=sys.stderr)
+        if not identity.known:
+            print(f"kbapp: {MISSING}", file=sys.stderr)
         elif not identity.org:
             print(f"kbapp: {identity.email} matches no organisation in .kb/config.toml; set "
                   "'kbapp settings organisation NAME'", file=sys.stderr)

@@ -45,6 +45,9 @@ class Action:
     toolbar: bool = False
     tip: str = ""
     icon: str = ""  # a freedesktop icon name; Qt's own icon when the desktop has no theme
+    #: The view of the main area (kbapp/ui/view_area.py) it shows: the action is checked while
+    #: that view is open, and triggering it while the view is in front closes it.
+    view: str = ""
     #: Other words the command palette finds it by ("new incident" for "Start incident…").
     keywords: str = ""
     #: A second shortcut (F1 and Ctrl+/ both show the shortcut sheet).
@@ -71,7 +74,6 @@ ACTIONS: tuple[Action, ...] = (
            tip="Open the document being read in the editor", keywords="change modify"),
     Action("doc.save", "Save and commit", "Ctrl+S", "save_document", "&File", toolbar=True,
            tip="Save the document being edited and commit it", icon="document-save"),
-    Action("doc.close", "Close document", "Ctrl+W", "close_document", "&File"),
     Action("kb.open", "Open knowledge base…", "Ctrl+O", "open_knowledge_base", "&File"),
     Action("kb.search_also", "Search another knowledge base too…", "", "other_kbs.search_another_kb",
            "&File", tip="Search results also from another knowledge base (an internal one)"),
@@ -84,6 +86,23 @@ ACTIONS: tuple[Action, ...] = (
     Action("edit.undo", "Undo", "Ctrl+Z", "undo", "&Edit"),
     Action("edit.redo", "Redo", "Ctrl+Shift+Z", "redo", "&Edit"),
     Action("doc.find", "Find in page", "Ctrl+F", "find_in_page", "&Edit"),
+    Action("settings", "Settings…", "Ctrl+,", "show_settings", "&Edit",
+           tip="Who you are (name, e-mail, organisation), the editor, search and sync"),
+    # View: the views of the main area; each toggles (see Action.view)
+    Action("view.close", "Close view", "Ctrl+W", "close_view", "&View",
+           tip="Close the view in front (Esc too, except in the editor)"),
+    Action("view.next", "Next view", "Ctrl+PgDown", "next_view", "&View"),
+    Action("view.previous", "Previous view", "Ctrl+PgUp", "previous_view", "&View"),
+    Action("view.reader", "Reader", "", "show_reader", "&View", view="reader",
+           tip="The document last opened"),
+    Action("view.editor", "Editor", "", "show_editor", "&View", view="editor",
+           tip="The document being edited"),
+    Action("doc.history", "History of this document", "Ctrl+Shift+Y", "show_history",
+           "&View", tip="Versions, differences and restore", view="history",
+           keywords="versions diff changes log restore"),
+    Action("sync.conflicts", "Resolve conflicts", "Ctrl+Shift+C", "show_conflicts", "&View",
+           view="conflicts", tip="Documents both organisations changed in the same place",
+           keywords="merge"),
     # Go
     Action("go.search", "Search", "Ctrl+K", "focus_search", "&Go", toolbar=True,
            tip="Back to the search field from anywhere", icon="edit-find"),
@@ -99,9 +118,6 @@ ACTIONS: tuple[Action, ...] = (
            tip="Every action with its shortcut", icon="view-list-details"),
     # Document
     Action("doc.pin", "Pin or unpin document", "Ctrl+D", "toggle_pin", "&Document"),
-    Action("doc.history", "History of this document", "Ctrl+Shift+Y", "show_history",
-           "&Document", tip="Versions, differences and restore",
-           keywords="versions diff changes log restore"),
     Action("doc.move_kb", "Move to another knowledge base…", "", "other_kbs.move_to_other_kb",
            "&Document", tip="Commit it into another knowledge base, then remove it from this one"),
     Action("view.zoom_in", "Zoom in", "Ctrl+=", "zoom_in", "&Document"),
@@ -111,8 +127,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("sync.now", "Sync now", "Ctrl+Shift+S", "sync_now", "&Sync", toolbar=True,
            tip="Publish your commits and bring in the other organisation's", icon="view-refresh",
            keywords="publish pull push fetch"),
-    Action("sync.conflicts", "Resolve conflicts", "Ctrl+Shift+C", "show_conflicts", "&Sync",
-           keywords="merge"),
+    Action("sync.drop_refused", "Take refused content out…", "", "sync.drop_refused", "&Sync",
+           tip="Rebuild your unpublished commits without what the shared repository refuses",
+           keywords="refused rejected hook policy"),
     # Help
     Action("help.shortcuts", "Keyboard shortcuts", "F1", "show_shortcuts", "&Help",
            also="Ctrl+/", tip="Every action and its shortcut on one sheet",
@@ -137,10 +154,11 @@ LIFECYCLE_ACTIONS: tuple[Action, ...] = (
     Action("incident.capture", "Capture incident…", "", "capture_incident", "&Knowledge",
            tip="Write down what the last incident taught, while it is fresh",
            keywords="post-incident postmortem write"),
-    Action("review.queue", "Review queue", "Ctrl+Shift+R", "show_review_queue", "&Knowledge",
+    Action("review.queue", "Review queue", "Ctrl+Shift+R", "show_review_queue", "&View",
+           view="review-queue", tip="Documents due, overdue or never reviewed",
            keywords="due overdue stale"),
     Action("report.dashboard", "Knowledge base health", "Ctrl+Shift+H", "show_dashboard",
-           "&Knowledge", keywords="dashboard report statistics"),
+           "&View", view="health", keywords="dashboard report statistics"),
     Action("report.export", "Export health report…", "", "export_report", "&Knowledge"),
 )
 
@@ -148,13 +166,15 @@ LIFECYCLE_ACTIONS: tuple[Action, ...] = (
 #: :class:`~kbapp.ui.cosourcing.CosourcingViews`.
 COSOURCING_ACTIONS: tuple[Action, ...] = (
     Action("matrix.show", "Responsibility matrix", "Ctrl+Shift+M", "show_matrix",
-           "&Organisations", tip="Systems × document types: who is responsible, and the gaps"),
+           "&View", tip="Systems × document types: who is responsible, and the gaps",
+           view="matrix"),
     Action("matrix.export", "Export responsibility matrix…", "", "export_matrix",
            "&Organisations"),
-    Action("handover.show", "Handovers", "Ctrl+Shift+O", "show_handovers", "&Organisations",
-           tip="Procedures being handed over between the organisations, step by step"),
-    Action("onboarding.show", "Onboarding path", "", "show_onboarding", "&Organisations",
-           tip="Reading list for a new engineer, ticked as you read"),
+    Action("handover.show", "Handovers", "Ctrl+Shift+O", "show_handovers", "&View",
+           tip="Procedures being handed over between the organisations, step by step",
+           view="handovers"),
+    Action("onboarding.show", "Onboarding path", "", "show_onboarding", "&View",
+           tip="Reading list for a new engineer, ticked as you read", view="onboarding"),
 )
 
 

@@ -82,12 +82,15 @@ def open_window_on(workspace: Workspace, geometry: QRect | None = None) -> MainW
     return window
 
 
-def first_window(kb: str | None, settings: Settings) -> QMainWindow:
+def first_window(kb: str | None, settings: Settings, demo_when_none: bool = False) -> QMainWindow:
     """The main window on the knowledge base configured, else the start screen (saying why
-    when the configured one could not be opened)."""
+    when the configured one could not be opened); with ``demo_when_none``, the demo knowledge
+    base when none is configured at all."""
     from kbapp.ui.start_screen import StartWindow
 
     path = choose_kb(kb, settings)
+    if path is None and demo_when_none:
+        path = ensure_demo()
     note = ""
     if path is not None and not path.is_dir():
         note = f"The knowledge base at {path} is no longer there. Choose another one."
@@ -101,15 +104,19 @@ def first_window(kb: str | None, settings: Settings) -> QMainWindow:
     return start
 
 
-def main(kb: str | None = None, argv: Sequence[str] | None = None) -> int:
+def main(kb: str | None = None, argv: Sequence[str] | None = None,
+         demo_when_none: bool = False) -> int:
     if argv is not None or kb is None:
         parser = argparse.ArgumentParser(prog="kbapp-gui", description="The kbapp window.")
         parser.add_argument("--kb", metavar="PATH", help="the knowledge base to open")
+        parser.add_argument("--demo-when-none", action="store_true",
+                            help="with no knowledge base configured, open the demo one")
         args, _qt_args = parser.parse_known_args(list(argv) if argv is not None else sys.argv[1:])
         kb = kb or args.kb
+        demo_when_none = demo_when_none or args.demo_when_none
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app = application()
-    window: QMainWindow | None = first_window(kb, Settings.load())
+    window: QMainWindow | None = first_window(kb, Settings.load(), demo_when_none)
     code = app.exec()
     last = None
     while window is not None:  # the start screen opened a window, which switched to another

@@ -2,8 +2,8 @@
 
 Like :mod:`kbapp.ui.lifecycle`: :data:`ACTIONS` (declared in ``kbapp/ui/actions.py``) names
 the :class:`CosourcingViews` method that handles each action; :class:`CosourcingViews` creates
-the responsibility matrix, the handovers and the onboarding checklist as docks on a
-``QMainWindow`` and holds the handlers.
+the responsibility matrix, the handovers and the onboarding checklist as views of the window's
+main area (:class:`~kbapp.ui.view_area.ViewArea`) and holds the handlers.
 The window tells it which document the user opened (:meth:`document_opened`: an onboarding
 path shows as a checklist) and opens what it asks for through ``open_requested``.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from kbapp import matrix as matrix_module
@@ -20,10 +20,11 @@ from kbapp.documents import Document
 from kbapp.fsutil import atomic_write
 from kbapp.onboarding import TYPE as ONBOARDING_TYPE
 from kbapp.ui.actions import COSOURCING_ACTIONS
-from kbapp.ui.docks import add_dock
 from kbapp.ui.handover_view import HandoverView
 from kbapp.ui.matrix_view import MatrixView
 from kbapp.ui.onboarding_view import OnboardingView
+from kbapp.ui.tasks import Tasks
+from kbapp.ui.view_area import ViewArea
 from kbapp.workspace import Workspace
 
 #: This module's actions, declared with the window's others (see :mod:`kbapp.ui.actions`).
@@ -35,41 +36,42 @@ class CosourcingViews(QObject):
 
     open_requested = Signal(str)  # a path the window should show in the reader
 
-    def __init__(self, window: QMainWindow, workspace: Workspace) -> None:
+    def __init__(self, window: QMainWindow, workspace: Workspace, tasks: Tasks | None = None,
+                 *, area: ViewArea) -> None:
         super().__init__(window)
         self.window = window
         self.workspace = workspace
-        self._create_docks()
+        self.tasks = tasks or Tasks(self)
+        self.area = area
+        self._create_views()
 
-    def _create_docks(self) -> None:
-        self.matrix = MatrixView(self.workspace, lazy=True)
+    def _create_views(self) -> None:
+        self.matrix = MatrixView(self.workspace, lazy=True, tasks=self.tasks)
         self.matrix.open_requested.connect(self.open_requested)
-        self.matrix_dock = add_dock(self.window, "matrix", "Responsibility matrix", self.matrix,
-                                    Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.handovers = HandoverView(self.workspace, lazy=True)
+        self.area.register("matrix", "Responsibility matrix", self.matrix,
+                           focus=self.matrix.table)
+        self.handovers = HandoverView(self.workspace, lazy=True, tasks=self.tasks)
         self.handovers.open_requested.connect(self.open_requested)
-        self.handover_dock = add_dock(self.window, "handovers", "Handovers", self.handovers,
-                                      Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.area.register("handovers", "Handovers", self.handovers,
+                           focus=self.handovers.table)
         self.onboarding = OnboardingView(self.workspace)
         self.onboarding.open_requested.connect(self.open_requested)
-        self.onboarding_dock = add_dock(self.window, "onboarding", "Onboarding path",
-                                        self.onboarding, Qt.DockWidgetArea.RightDockWidgetArea)
-        for dock in (self.matrix_dock, self.handover_dock, self.onboarding_dock):
-            dock.hide()
+        self.area.register("onboarding", "Onboarding", self.onboarding,
+                           focus=self.onboarding.list)
 
     # ------------------------------------------------------------------ what the window reports
 
     def document_opened(self, doc: Document) -> None:
-        """An onboarding path the user opens also shows as a checklist beside it."""
+        """An onboarding path the user opens also shows as a checklist (a view of its own,
+        behind the reader)."""
         if doc.type == ONBOARDING_TYPE:
-            self.show_onboarding(doc.id)
+            self.show_onboarding(doc.id, focus=False, front=False)
 
     # ------------------------------------------------------------------ action handlers
 
-    def show_matrix(self) -> None:
-        self.matrix_dock.show()
-        self.matrix_dock.raise_()
-        self.matrix.refresh()
+    def show_matrix(self, focus: bool = True) -> None:
+        self.area.show_view("matrix", focus=focus)
+        self.matrix.refresh()  # in the background
 
     def export_matrix(self, path: Path | None = None) -> Path | None:
         if path is None:
@@ -83,15 +85,15 @@ class CosourcingViews(QObject):
         atomic_write(path, page.encode("utf-8"))
         return path
 
-    def show_handovers(self) -> None:
-        self.handover_dock.show()
-        self.handover_dock.raise_()
-        self.handovers.refresh()
+    def show_handovers(self, focus: bool = True) -> None:
+        self.area.show_view("handovers", focus=focus)
+        self.handovers.refresh()  # in the background
 
-    def show_onboarding(self, ref: str | None = None) -> None:
+    def show_onboarding(self, ref: str | None = None, focus: bool = True,
+                        front: bool = True) -> None:
         if ref is None:
-            paths = [e for e in self.workspace.catalog.all()
-                     if e.type == ONBOARDING_TYPE and e.status != "retired"]
+            paths = [e for e in self.workspace.catalog.query(type=ONBOARDING_TYPE)
+                     if e.status != "retired"]
             if not paths:
                 self.workspace.interaction.notify(
                     "There is no onboarding path yet: create one from the Onboarding path "
@@ -99,5 +101,8 @@ class CosourcingViews(QObject):
                 return
             ref = paths[0].doc_id
         self.onboarding.set_document(ref)
-        self.onboarding_dock.show()
-        self.onboarding_dock.raise_()
+        title = self.onboarding.state.title if self.onboarding.state else "Onboarding"
+        current = self.area.current()
+        self.area.show_view("onboarding", f"Onboarding: {title}", focus=focus)
+        if not front and current != "start":
+            self.area.show_view(current, focus=False)

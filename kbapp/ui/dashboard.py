@@ -87,6 +87,8 @@ class DashboardView(QWidget):
         self.runner = runner
         self.today = today
         self.report: HealthReport | None = None
+        #: A report is being made.
+        self.busy = False
         self._create_header()
         self._create_tiles()
         self._create_sections()
@@ -145,6 +147,7 @@ class DashboardView(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
+        self.scroll_area = scroll  # takes the keyboard: the arrows and PgDn scroll the report
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -154,22 +157,26 @@ class DashboardView(QWidget):
     def refresh(self) -> None:
         """Build the report (through the runner: in the background in the window)."""
         self.refresh_button.setEnabled(False)
+        self.busy = True
         self.status_label.setText("Reading documents and history…")
         workspace, today = self.workspace, self.today
-        self.runner(lambda: build_report(workspace, today=today), self.show_report)
 
-    def show_report(self, report: HealthReport) -> None:
+        def work() -> tuple[HealthReport, dict[str, Any], dict[str, int]]:
+            report = build_report(workspace, today=today)
+            # The charts and the counts too: months of dates and thousands of documents to go
+            # through, not on the window's thread.
+            return report, charts(report), tile_values(report)
+
+        self.runner(work, lambda made: self.show_report(*made))
+
+    def show_report(self, report: HealthReport, svgs: dict[str, Any] | None = None,
+                    values: dict[str, int] | None = None) -> None:
         self.report = report
+        self.busy = False
         self.refresh_button.setEnabled(True)
         self.heading.setText(f"{report.kb_name}: health as of {report.today.isoformat()}")
         self.status_label.setText(f"this period: since {report.since.isoformat()}")
-        values = {
-            "documents": report.documents, "overdue": len(report.overdue),
-            "due": len(report.due_soon), "never": len(report.never_reviewed),
-            "no_owner": len(report.without_owners), "lint": report.lint_errors,
-            "links": len(report.broken_links), "captured": len(report.captured),
-            "gaps": len(report.content_gaps),
-        }
+        values = values if values is not None else tile_values(report)
         for key, tile in self.tiles.items():
             tile.set_value(values[key], self.tones[key])
         _fill(self.review_table, [[org, row["overdue"], row["due"], row["never"], row["ok"]]
@@ -183,12 +190,13 @@ class DashboardView(QWidget):
         problems = [[f"{p.path}:{p.line}", p.message] for p in report.broken_links]
         problems += [[d.path, "no owner"] for d in report.without_owners]
         _fill(self.problems_table, problems)
-        svgs = charts(report)
+        svgs = svgs if svgs is not None else charts(report)
         for kind, widget in self.charts.items():
             widget.load(QByteArray(str(svgs[kind]).encode("utf-8")))
         self.report_ready.emit(report)
 
     def show_error(self, error: Exception) -> None:
+        self.busy = False
         self.refresh_button.setEnabled(True)
         self.status_label.setText(f"The report could not be made: {error}")
 
@@ -211,6 +219,17 @@ class DashboardView(QWidget):
             self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole))
 
 
+def tile_values(report: HealthReport) -> dict[str, int]:
+    """The number on each tile."""
+    return {
+        "documents": report.documents, "overdue": len(report.overdue),
+        "due": len(report.due_soon), "never": len(report.never_reviewed),
+        "no_owner": len(report.without_owners), "lint": report.lint_errors,
+        "links": len(report.broken_links), "captured": len(report.captured),
+        "gaps": len(report.content_gaps),
+    }
+
+
 def _table(headers: list[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
@@ -222,14 +241,23 @@ def _table(headers: list[str]) -> QTableWidget:
     return table
 
 
+#: Rows a section shows at most; the rest is counted in a last row (the export has them all).
+MAX_ROWS = 100
+
+
 def _fill(table: QTableWidget, rows: list[list[Any]], keys: list[str] | None = None) -> None:
+    more = len(rows) - MAX_ROWS
+    if more > 0:  # thousands of rows would freeze the window while they are made
+        rows = rows[:MAX_ROWS] + [[f"… and {more} more (Export health report… lists all)"]]
+    table.setUpdatesEnabled(False)
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
             item = QTableWidgetItem(str(value))
             if isinstance(value, int):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if c == 0 and keys is not None:
+            if c == 0 and keys is not None and r < len(keys):
                 item.setData(Qt.ItemDataRole.UserRole, keys[r])
             table.setItem(r, c, item)
     table.setFixedHeight(min(36 + 30 * max(len(rows), 1), 330))
+    table.setUpdatesEnabled(True)

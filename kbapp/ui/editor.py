@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import (
+    QMenu,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from kbapp import documents
 from kbapp.drafts import Draft, DraftStore
-from kbapp.errors import DocumentError, KbError
+from kbapp.errors import DocumentError, KbError, NotCommitted
 from kbapp.interaction import Level
 from kbapp.lint import LintContext, Problem, context_for, lint_document
 from kbapp.ui import style
@@ -66,8 +67,13 @@ def lint_text(doc: documents.Document, ctx: LintContext) -> tuple[list[Problem],
     return lint_document(fresh, ctx), fresh.body_start_line()
 
 
+#: A notice's button: what it does, or a menu of (label, what it does) when there are several.
+NoticeAction = Callable[[], None] | list[tuple[str, Callable[[], None]]]
+
+
 class Notice(QFrame):
-    """A bar above the text: what happened, and the buttons to deal with it."""
+    """A bar above the text: what happened, and the buttons to deal with it (a button with a
+    list offers a menu: one entry per document)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -81,18 +87,35 @@ class Notice(QFrame):
         layout.addLayout(self.buttons)
         self.hide()
 
-    def show_message(self, text: str, buttons: list[tuple[str, Callable[[], None]]]) -> None:
+    def show_message(self, text: str, buttons: list[tuple[str, NoticeAction]]) -> None:
         while self.buttons.count():
             item = self.buttons.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
         self.label.setText(text)
-        for label, handler in buttons + [("Dismiss", self.hide)]:
+        dismiss: list[tuple[str, NoticeAction]] = [("Dismiss", self.hide)]
+        for label, handler in buttons + dismiss:
             button = QPushButton(label)
-            button.clicked.connect(lambda _c=False, h=handler: h())
+            if isinstance(handler, list):
+                menu = QMenu(button)
+                for entry, run in handler:
+                    menu.addAction(entry).triggered.connect(lambda _c=False, r=run: r())
+                button.setMenu(menu)
+            else:
+                button.clicked.connect(lambda _c=False, h=handler: h())
             self.buttons.addWidget(button)
         self.show()
+
+    def button_texts(self) -> list[str]:
+        """The buttons' labels, in order (Dismiss last)."""
+        texts = []
+        for index in range(self.buttons.count()):
+            item = self.buttons.itemAt(index)
+            widget = item.widget() if item is not None else None
+            if isinstance(widget, QPushButton):
+                texts.append(widget.text())
+        return texts
 
 
 class EditorView(QWidget):
@@ -359,24 +382,48 @@ class EditorView(QWidget):
             return False
         doc = self.current_document()
         if not doc.is_modified:
-            self.message.emit("Nothing to save.", Level.INFO.value)
-            return True
+            return self._commit_pending(doc)
         try:
             result: SaveResult = self.workspace.save(doc)
+        except NotCommitted as exc:
+            # The file holds what was typed: it is saved, and the new base to compare with
+            # (never "changed on disk" by someone else); its commit waits for the next save.
+            self._saved(doc, exc.result)
+            self.message.emit(str(exc), Level.WARNING.value)
+            return True
         except KbError as exc:
             self.message.emit(f"Not saved: {exc}", Level.ERROR.value)
             return False
+        self._saved(doc, result)
+        short = (result.commit or "")[:8]
+        self.message.emit(f"Saved {doc.path}" + (f" (commit {short})" if short else ""),
+                          Level.INFO.value)
+        return True
+
+    def _saved(self, doc: documents.Document, result: object) -> None:
         self.autosave_timer.stop()
         self.drafts.discard(doc.path)
         self.doc = doc  # write() gave it its new source
         self.base_text = disk_text(self.workspace, doc.path) or ""
         self._set_dirty(False)
         self.notice.hide()
-        short = (result.commit or "")[:8]
-        self.message.emit(f"Saved {doc.path}" + (f" (commit {short})" if short else ""),
-                          Level.INFO.value)
         self.saved.emit(result)
         self.update_lint()
+
+    def _commit_pending(self, doc: documents.Document) -> bool:
+        """Ctrl+S with nothing typed since the last save: commit what is saved but not
+        committed yet (an earlier commit failed); "Nothing to save" only when there is none."""
+        try:
+            result = self.workspace.commit_pending(doc.path)
+        except KbError as exc:
+            self.message.emit(f"Saved to disk; still not committed: {exc}", Level.WARNING.value)
+            return False
+        if result is None:
+            self.message.emit("Nothing to save.", Level.INFO.value)
+            return True
+        self.message.emit(f"Committed {doc.path} (commit {(result.commit or '')[:8]})",
+                          Level.INFO.value)
+        self.saved.emit(result)
         return True
 
     def maybe_leave(self, then: Callable[[], object]) -> None:

@@ -1,6 +1,7 @@
 """Handovers in the window: every handover with its progress, the steps of the selected one,
 and recording its next step (committed like any other edit, so the other organisation sees it
-after their next sync)."""
+after their next sync). With a :class:`~kbapp.ui.tasks.Tasks` (in the window) the handovers are
+read in the background."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 from kbapp import handover
 from kbapp.errors import KbError
 from kbapp.ui.incident import follow
+from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -41,11 +43,14 @@ class HandoverView(QWidget):
 
     open_requested = Signal(str)
     step_recorded = Signal(str)  # path, after a step was committed
+    filled = Signal()
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None,
-                 lazy: bool = False) -> None:
+                 lazy: bool = False, tasks: Tasks | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
+        self.tasks = tasks
+        self._keep = ""
         self.handovers: list[handover.Handover] = []
         self._create_table()
         self._create_detail()
@@ -75,6 +80,7 @@ class HandoverView(QWidget):
         self.title_label = QLabel()
         self.title_label.setWordWrap(True)
         self.steps_list = QListWidget()
+        self.steps_list.setWordWrap(True)
         self.date_edit = QDateEdit(QDate.currentDate())
         self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("yyyy-MM-dd")
@@ -104,13 +110,29 @@ class HandoverView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(left, 3)
         layout.addLayout(detail, 2)
+        self.setFocusProxy(self.table)
 
     # ------------------------------------------------------------------ state
 
     def refresh(self) -> None:
+        """Read the handovers again (in the background with tasks) and show them."""
         selected = self.current()
-        self.handovers = handover.handovers(self.workspace, refresh=False,
-                                            include_complete=self.show_complete.isChecked())
+        if selected is not None:
+            self._keep = selected.doc_id
+        workspace, complete = self.workspace, self.show_complete.isChecked()
+
+        def work() -> list[handover.Handover]:
+            return handover.handovers(workspace, refresh=False, include_complete=complete)
+
+        if self.tasks is None:
+            self.show_handovers(work())
+            return
+        self.title_label.setText("Reading the knowledge base…")
+        self.tasks.run(work, self.show_handovers, lambda error: self.message_label.setText(
+            str(error)), owner=self, key="handovers")
+
+    def show_handovers(self, items: list[handover.Handover]) -> None:
+        self.handovers = items
         self.table.setRowCount(len(self.handovers))
         for row, item in enumerate(self.handovers):
             done, total = item.progress
@@ -121,11 +143,12 @@ class HandoverView(QWidget):
                 if column == 2:
                     cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.table.setItem(row, column, cell)
-        keep = next((i for i, h in enumerate(self.handovers)
-                     if selected is not None and h.doc_id == selected.doc_id), 0)
+        wanted, self._keep = self._keep, ""
+        keep = next((i for i, h in enumerate(self.handovers) if h.doc_id == wanted), 0)
         if self.handovers:
             self.table.selectRow(keep)
         self._show_detail()
+        self.filled.emit()
 
     def current(self) -> handover.Handover | None:
         row = self.table.currentRow()

@@ -171,6 +171,7 @@ class HistoryView(QWidget):
     def _create_widgets(self) -> None:
         self.title = QLabel()
         self.title.setObjectName("historyTitle")
+        self.title.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("versions")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
@@ -183,6 +184,7 @@ class HistoryView(QWidget):
         self.hint = QLabel("Select one version to see what it changed, or two (Ctrl+click) to "
                            "compare them.")
         self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
         self.changes = QTextBrowser()  # both versions rendered, changed blocks marked
         self.changes.setObjectName("renderedChanges")
         self.changes.setOpenLinks(False)

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog
 
+from kbapp.errors import KbError
 from kbapp.importer import ImportReport, import_folder
+from kbapp.interaction import Level
 
 if TYPE_CHECKING:
     from kbapp.ui.window import MainWindow
@@ -37,6 +39,11 @@ class ImportFlow(QObject):
 
     def start(self, folder: str, allow_secrets: bool = False) -> None:
         workspace = self.window.workspace
+        try:  # asked here, on the GUI thread: the import ends in a commit, a worker cannot ask
+            workspace.require_identity()
+        except KbError as exc:
+            self.window.show_message(f"Not imported: {exc}", Level.WARNING.value)
+            return
         dialog = QProgressDialog("Reading the files…", "", 0, 0, self.window)
         dialog.setWindowTitle("Importing")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

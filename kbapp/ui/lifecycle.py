@@ -3,8 +3,9 @@
 :data:`ACTIONS` (declared in ``kbapp/ui/actions.py`` with the window's others) names the
 :class:`LifecycleViews` method that handles each action of the menu bar, shortcuts and command
 palette. :class:`LifecycleViews` creates the views on a ``QMainWindow`` (incident banner above
-the central widget, checklist, review queue and dashboard as docks) and holds the handlers, so
-the window's own files change by a few lines. The window tells it what the user searches and
+the central widget, the incident checklist in a dock beside the document, review queue and
+dashboard as views of the window's main area, :class:`~kbapp.ui.view_area.ViewArea`) and holds
+the handlers, so the window's own files change by a few lines. The window tells it what the user searches and
 opens (:meth:`record_search`, :meth:`document_opened`); it asks the window to open a path
 through ``open_requested``.
 """
@@ -32,6 +33,7 @@ from kbapp.ui.docks import add_dock
 from kbapp.ui.incident import IncidentMode, StartIncidentDialog, follow
 from kbapp.ui.review_queue import ReviewQueueView
 from kbapp.ui.tasks import Tasks
+from kbapp.ui.view_area import ViewArea
 from kbapp.workspace import Workspace
 
 #: This module's actions, declared with the window's others (see :mod:`kbapp.ui.actions`).
@@ -45,14 +47,15 @@ class LifecycleViews(QObject):
     fix_requested = Signal(str, str)  # path to open in the editor, notes to show beside it
 
     def __init__(self, window: QMainWindow, workspace: Workspace,
-                 tasks: Tasks | None = None) -> None:
+                 tasks: Tasks | None = None, *, area: ViewArea) -> None:
         super().__init__(window)
         self.window = window
         self.workspace = workspace
         self.tasks = tasks or Tasks(self)
+        self.area = area
         self.incidents = incidents_for(workspace)
         self._create_incident_mode()
-        self._create_docks()
+        self._create_views()
 
     def _create_incident_mode(self) -> None:
         self.mode = IncidentMode(self.incidents, self)
@@ -81,20 +84,18 @@ class LifecycleViews(QObject):
             layout.addWidget(central, 1)
         self.window.setCentralWidget(holder)
 
-    def _create_docks(self) -> None:
+    def _create_views(self) -> None:
+        # The checklist is read beside the runbook: a side panel, not a view of its own.
         self.checklist_dock = add_dock(self.window, "incident", "Incident", self.mode.panel,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.checklist_dock.setVisible(self.mode.active)
-        self.review_queue = ReviewQueueView(self.workspace, lazy=True)
+        self.review_queue = ReviewQueueView(self.workspace, lazy=True, tasks=self.tasks)
         self.review_queue.open_requested.connect(self.open_requested)
-        self.review_dock = add_dock(self.window, "review-queue", "Review queue", self.review_queue,
-                                    Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.review_dock.hide()
+        self.area.register("review-queue", "Review queue", self.review_queue,
+                           focus=self.review_queue.table)
         self.dashboard = DashboardView(self.workspace, runner=self._background)
         self.dashboard.open_requested.connect(self.open_requested)
-        self.dashboard_dock = add_dock(self.window, "dashboard", "Knowledge base health",
-                                       self.dashboard, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.dashboard_dock.hide()
+        self.area.register("health", "Health", self.dashboard, focus=self.dashboard.scroll_area)
 
     # ------------------------------------------------------------------ what the window reports
 
@@ -156,15 +157,14 @@ class LifecycleViews(QObject):
         dialog.open()
         return dialog
 
-    def show_review_queue(self) -> None:
-        self.review_queue.refresh()
-        self.review_dock.show()
-        self.review_dock.raise_()
+    def show_review_queue(self, focus: bool = True) -> None:
+        self.area.show_view("review-queue", focus=focus)
+        self.review_queue.refresh()  # in the background; the table fills when it is read
 
-    def show_dashboard(self) -> None:
-        self.dashboard_dock.show()
-        self.dashboard_dock.raise_()
-        self.dashboard.refresh()
+    def show_dashboard(self, focus: bool = True) -> None:
+        self.area.show_view("health", focus=focus)
+        if not self.dashboard.busy:
+            self.dashboard.refresh()
 
     def export_report(self) -> None:
         if self.dashboard.report is None:

@@ -1,5 +1,7 @@
 """The responsibility matrix in the window: systems × types, responsible organisation per cell,
-gaps highlighted, and the list of gaps below. Double-click opens the document behind a cell."""
+gaps highlighted, and the list of gaps below. Double-click opens the document behind a cell.
+With a :class:`~kbapp.ui.tasks.Tasks` (in the window) the matrix is worked out in the
+background."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from kbapp.matrix import Matrix, build_matrix, cell_text
 from kbapp.ui.incident import follow
+from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -28,17 +31,21 @@ if TYPE_CHECKING:
 
 GAP_COLOUR = QColor("#fdecea")
 PATH_ROLE = Qt.ItemDataRole.UserRole
+#: What the matrix reads of each document (kbapp.catalog.Catalog.summaries).
+ENTRY_COLUMNS = ("path", "doc_id", "title", "type", "status", "owner_org", "systems", "meta")
 
 
 class MatrixView(QWidget):
     """Who is responsible for what, and where the knowledge base has gaps."""
 
     open_requested = Signal(str)  # path of a document to open in the reader
+    filled = Signal()
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None,
-                 lazy: bool = False) -> None:
+                 lazy: bool = False, tasks: Tasks | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
+        self.tasks = tasks
         self.matrix: Matrix | None = None
         self._create_widgets()
         follow(self, workspace.documents_changed, self._on_documents_changed)
@@ -47,6 +54,7 @@ class MatrixView(QWidget):
 
     def _create_widgets(self) -> None:
         self.summary_label = QLabel()
+        self.summary_label.setWordWrap(True)
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -60,11 +68,27 @@ class MatrixView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary_label)
         layout.addWidget(splitter, 1)
+        self.setFocusProxy(self.table)
 
     def refresh(self) -> None:
-        """Rebuild from the catalog as it is (the window refreshes the catalog)."""
-        matrix = build_matrix(self.workspace.catalog.all(), self.workspace.config)
+        """Rebuild from the catalog as it is (the window refreshes the catalog); in the
+        background with tasks."""
+        workspace = self.workspace
+
+        def work() -> Matrix:
+            return build_matrix(workspace.catalog.summaries(ENTRY_COLUMNS), workspace.config)
+
+        if self.tasks is None:
+            self.show_matrix(work())
+            return
+        self.summary_label.setText("Reading the knowledge base…")
+        self.tasks.run(work, self.show_matrix,
+                       lambda error: self.summary_label.setText(str(error)),
+                       owner=self, key="matrix")
+
+    def show_matrix(self, matrix: Matrix) -> None:
         self.matrix = matrix
+        self.table.setUpdatesEnabled(False)
         self.table.clear()
         self.table.setRowCount(len(matrix.systems))
         self.table.setColumnCount(len(matrix.types))
@@ -79,9 +103,11 @@ class MatrixView(QWidget):
             item.setToolTip(gap.message)
             item.setData(PATH_ROLE, gap.docs[0].path if gap.docs else "")
             self.gap_list.addItem(item)
+        self.table.setUpdatesEnabled(True)
         self.summary_label.setText(
             f"{len(matrix.systems)} systems · {len(matrix.gaps)} gaps "
             "(highlighted; double-click a cell or a gap to open its document)")
+        self.filled.emit()
 
     def _cell_item(self, matrix: Matrix, system: str, doc_type: str) -> QTableWidgetItem:
         cell = matrix.cell(system, doc_type)

@@ -84,6 +84,10 @@ class MetadataForm(QWidget):
         self.title_edit.textEdited.connect(self._on_edited)
         for combo in (self.type_combo, self.status_combo, self.org_combo, self.sensitivity_combo):
             combo.currentIndexChanged.connect(self._on_edited)
+            # As narrow as the editor needs on a laptop screen, wider when there is room.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(4)
         self.interval_spin.valueChanged.connect(self._on_edited)
 
     def _create_layout(self) -> None:

@@ -160,7 +160,7 @@ class OtherKbActions(QObject):
             if self.window.search.others and self.window.search.others.by_root(moved.target_root):
                 self.window.open_elsewhere(moved.target_root, moved.target_path)
             else:
-                self.window.show_page("start")
+                self.window.views.close_view("reader")
         self.window._update_title()
         self.window.show_message(" ".join(moved.sentences()))
         self.window.search.run_query()

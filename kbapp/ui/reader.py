@@ -259,6 +259,7 @@ class ReaderView(QWidget):
         # scrolls with the text and is never clipped).
         self.header = QLabel()
         self.header.setObjectName("readerHeader")
+        self.header.setWordWrap(True)  # a long title or list of owners wraps, never widens
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.header_buttons = QHBoxLayout()
         self.header_buttons.setSpacing(4)

@@ -1,20 +1,25 @@
 """The review queue: documents due, overdue or never reviewed, sortable and filtered by
 organisation, owner and horizon; the selected one shows what changed since its last review,
-with "Mark reviewed", "Needs changes" and "Retire" at hand.
+rendered the way History renders it (changed blocks marked, :mod:`kbapp.renderdiff`), with
+"Mark reviewed", "Needs changes" and "Retire" at hand.
 
 It adapts :func:`kbapp.review.review_queue` and :mod:`kbapp.review_actions` (core, no Qt).
+With a :class:`~kbapp.ui.tasks.Tasks` (in the window) the queue and the changes are worked out
+in the background, so a knowledge base of thousands of documents never freezes the window.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -30,24 +35,31 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTableView,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
+from kbapp import documents
 from kbapp.errors import KbError
+from kbapp.render import render_markdown
+from kbapp.renderdiff import rendered_changes
 from kbapp.review import ReviewItem, ReviewState, queue_sort_key, review_queue
 from kbapp.review_actions import (
+    ReviewChanges,
     changes_since_review,
     linking_documents,
     mark_reviewed,
     needs_changes,
     retire,
 )
+from kbapp.ui import style
+from kbapp.ui.history_view import rendered_changes_html
 from kbapp.ui.incident import follow
+from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -62,19 +74,49 @@ STATE_COLOURS = {
 }
 HORIZONS = (("Due within 14 days", 14), ("Due within 30 days", 30),
             ("Due within 90 days", 90), ("Everything", None))
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
+#: What the queue reads of each document (kbapp.catalog.Catalog.summaries).
+ENTRY_COLUMNS = ("path", "doc_id", "title", "type", "status", "owner_org", "owners",
+                 "review_interval", "last_reviewed")
+
+
+def sort_key(column: int) -> Callable[[ReviewItem], Any]:
+    """How a column sorts: state by urgency, dates by days left, text without case."""
+    if column == 0:
+        return queue_sort_key
+    if column in (1, 2):
+        return lambda item: (item.info.days_left if item.info.days_left is not None
+                             else -10**6, item.title.casefold())
+    attribute = {3: "title", 4: "type", 5: "owner_org"}.get(column)
+    if attribute is not None:
+        return lambda item: str(getattr(item, attribute)).casefold()
+    return lambda item: ", ".join(item.owners).casefold()
 
 
 class ReviewQueueModel(QAbstractTableModel):
+    """The queue's rows; sorted in Python (a proxy model calls back into Python for every
+    comparison: seconds for thousands of rows)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.items: list[ReviewItem] = []
+        self.sorted_by = (0, Qt.SortOrder.AscendingOrder)
 
     def set_items(self, items: list[ReviewItem]) -> None:
         self.beginResetModel()
         self.items = list(items)
+        self._sort_items()
         self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.sorted_by = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        self._sort_items()
+        self.layoutChanged.emit()
+
+    def _sort_items(self) -> None:
+        column, order = self.sorted_by
+        self.items.sort(key=sort_key(column), reverse=order == Qt.SortOrder.DescendingOrder)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(self.items)
@@ -104,12 +146,6 @@ class ReviewQueueModel(QAbstractTableModel):
                 item.owner_org,
                 ", ".join(item.owners),
             )[column]
-        if role == SORT_ROLE:
-            if column == 0:
-                return queue_sort_key(item)[0] * 100000 + (info.days_left or 0)
-            if column in (1, 2):
-                return info.days_left if info.days_left is not None else -10**6
-            return self.data(index, Qt.ItemDataRole.DisplayRole).casefold()
         if role == Qt.ItemDataRole.ForegroundRole and column == 0:
             return QBrush(QColor(STATE_COLOURS.get(item.state, "#000")))
         if role == Qt.ItemDataRole.FontRole and column == 0:
@@ -118,8 +154,50 @@ class ReviewQueueModel(QAbstractTableModel):
             return font
         if role == Qt.ItemDataRole.ToolTipRole:
             last = info.last_reviewed.isoformat() if info.last_reviewed else "never"
-            return f"{item.path}\nLast reviewed: {last}; every {info.interval_days} days"
+            return (f"{item.title}\n{item.path}\nLast reviewed: {last}; every "
+                    f"{info.interval_days} days")
         return None
+
+
+@dataclass
+class Detail:
+    """What the detail pane shows for one document: the sentence above, and the rendered
+    changes since its last review (or the whole document when it was never reviewed)."""
+
+    path: str
+    title_html: str
+    body_html: str
+    changed: bool
+
+
+def review_detail(workspace: Workspace, item: ReviewItem) -> Detail:
+    """Works out (slowly: git log, two renders) what changed since ``item`` was reviewed."""
+    changes = changes_since_review(workspace, item.path)
+    title = html.escape(item.title)
+    current = workspace.load(item.path).body
+    if changes.reviewed_in is None:
+        return Detail(item.path, f"<b>{title}</b> was never reviewed: read all of it.",
+                      render_markdown(current).html, True)
+    rev = changes.reviewed_in
+    since = f"{len(changes.commits)} changes since" if changes.commits else "no change since"
+    heading = (f"<b>{title}</b>: last reviewed {rev.date:%Y-%m-%d} by "
+               f"{html.escape(rev.author)} ({rev.short}), {since}.")
+    if not changes.changed:
+        return Detail(item.path, heading, "<p>Nothing changed since the last review.</p>", False)
+    return Detail(item.path, heading, _changes_html(workspace, changes, current), True)
+
+
+def _changes_html(workspace: Workspace, changes: ReviewChanges, current: str) -> str:
+    reviewed = changes.reviewed_in
+    assert reviewed is not None
+    old_path = reviewed.path or changes.path
+    data = workspace.git.read_blob(f"{reviewed.rev}:{old_path}")  # the path it had then
+    try:
+        old = documents.parse(data, old_path).body if data is not None else ""
+    except KbError:
+        old = ""
+    label = f"Reviewed {reviewed.date:%Y-%m-%d} ({reviewed.short})"
+    return rendered_changes_html(rendered_changes(old, current), label, "now")
 
 
 class ReviewQueueView(QWidget):
@@ -127,12 +205,19 @@ class ReviewQueueView(QWidget):
 
     open_requested = Signal(str)  # path of the document to open in the reader
     reviewed = Signal(str)  # path, after any review action committed
+    #: The table was filled (from the background in the window).
+    filled = Signal()
+    #: The detail pane shows the selected document's changes.
+    detail_shown = Signal(str)
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None,
-                 today: dt.date | None = None, lazy: bool = False) -> None:
+                 today: dt.date | None = None, lazy: bool = False,
+                 tasks: Tasks | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.today = today
+        self.tasks = tasks
+        self._wanted_selection = ""
         self._create_filters()
         self._create_table()
         self._create_detail()
@@ -150,9 +235,7 @@ class ReviewQueueView(QWidget):
             self.org_combo.addItem(org.display, org.name)
         self.owner_combo = QComboBox()
         self.owner_combo.addItem("Any owner", None)
-        me = self.workspace.identity.email
-        if me:
-            self.owner_combo.addItem(f"Me ({me})", me)
+        self._update_me()
         self.horizon_combo = QComboBox()
         for label, days in HORIZONS:
             self.horizon_combo.addItem(label, days)
@@ -162,18 +245,22 @@ class ReviewQueueView(QWidget):
 
     def _create_table(self) -> None:
         self.model = ReviewQueueModel()
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SORT_ROLE)
         self.table = QTableView()
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)  # one line a document; the whole title is its tip
+        header = self.table.horizontalHeader()
+        # Title and owners share what the narrow columns leave, so that the title keeps
+        # some room beside the incident checklist on a laptop screen.
+        for column in (3, 6):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((0, 100), (1, 85), (2, 45), (4, 90), (5, 80)):
+            header.resizeSection(column, width)
         self.table.setAccessibleName("Documents to review")
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.table.doubleClicked.connect(lambda _index: self._on_open())
@@ -181,12 +268,11 @@ class ReviewQueueView(QWidget):
     def _create_detail(self) -> None:
         self.detail_title = QLabel("Select a document to see what changed since its last review.")
         self.detail_title.setWordWrap(True)
-        self.diff_view = QPlainTextEdit()
-        self.diff_view.setReadOnly(True)
+        self.diff_view = QTextBrowser()  # rendered as the reader shows it, changes marked
+        self.diff_view.setObjectName("reviewChanges")
+        self.diff_view.setOpenLinks(False)
         self.diff_view.setAccessibleName("Changes since the last review")
-        mono = QFont("monospace")
-        mono.setStyleHint(QFont.StyleHint.Monospace)
-        self.diff_view.setFont(mono)
+        self.diff_view.document().setDefaultStyleSheet(style.reader_css(self.palette()))
         self.note_edit = QLineEdit()
         self.note_edit.setPlaceholderText("Note: what you checked, or what needs to change")
         self.open_button = QPushButton("&Open")
@@ -228,43 +314,74 @@ class ReviewQueueView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
         layout.addWidget(splitter, 1)
+        self.setFocusProxy(self.table)
+        for combo in (self.org_combo, self.owner_combo, self.horizon_combo):
+            combo.setMinimumContentsLength(12)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
 
     # ------------------------------------------------------------------ content
 
+    def _update_me(self) -> None:
+        """The "Me" owner follows who the user is (answered after the queue was built)."""
+        me = self.workspace.identity.email
+        index = 1 if self.owner_combo.count() > 1 else -1
+        if index > 0 and self.owner_combo.itemData(index) == me:
+            return
+        self.owner_combo.blockSignals(True)
+        if index > 0:
+            self.owner_combo.removeItem(index)
+        if me:
+            self.owner_combo.addItem(f"Me ({me})", me)
+        self.owner_combo.blockSignals(False)
+
     def refresh(self) -> None:
+        """Work the queue out again (in the background with tasks) and show it."""
+        self._update_me()
         selected = self.current_item()
-        self.workspace.refresh()
-        items = review_queue(
-            self.workspace.catalog.all(), self.workspace.config, today=self.today,
-            org=self.org_combo.currentData(), owner=self.owner_combo.currentData(),
-            within_days=self.horizon_combo.currentData(),
-            include_ok=self.horizon_combo.currentData() is None,
-        )
+        if selected is not None:
+            self._wanted_selection = selected.doc_id
+        workspace, config, today = self.workspace, self.workspace.config, self.today
+        org, owner = self.org_combo.currentData(), self.owner_combo.currentData()
+        within = self.horizon_combo.currentData()
+
+        def work() -> list[ReviewItem]:
+            workspace.refresh()
+            return review_queue(workspace.catalog.summaries(ENTRY_COLUMNS), config, today=today,
+                                org=org, owner=owner, within_days=within,
+                                include_ok=within is None)
+
+        if self.tasks is None:
+            self.show_items(work())
+            return
+        self.count_label.setText("Reading the knowledge base…")
+        self.tasks.run(work, self.show_items, self._on_failed, owner=self, key="review-queue")
+
+    def show_items(self, items: list[ReviewItem]) -> None:
         self.model.set_items(items)
         overdue = sum(1 for i in items if i.state is ReviewState.OVERDUE)
         self.count_label.setText(f"{len(items)} to review, {overdue} overdue")
-        if selected is not None:
-            self.select(selected.doc_id)
-        if self.current_item() is None:
+        wanted, self._wanted_selection = self._wanted_selection, ""
+        if not (wanted and self.select(wanted)) and self.current_item() is None:
             self._show_detail(None)
+        self.filled.emit()
 
     def rows(self) -> list[ReviewItem]:
         """The items in the order the table shows them."""
-        return [self.model.items[self.proxy.mapToSource(self.proxy.index(r, 0)).row()]
-                for r in range(self.proxy.rowCount())]
+        return list(self.model.items)
 
     def current_item(self) -> ReviewItem | None:
         index = self.table.currentIndex()
         if not index.isValid():
             return None
-        row = self.proxy.mapToSource(index).row()
+        row = index.row()
         return self.model.items[row] if 0 <= row < len(self.model.items) else None
 
     def select(self, doc_id: str) -> bool:
-        for row, item in enumerate(self.rows()):
+        for row, item in enumerate(self.model.items):
             if item.doc_id == doc_id:
                 self.table.selectRow(row)
-                self.table.setCurrentIndex(self.proxy.index(row, 0))
+                self.table.setCurrentIndex(self.model.index(row, 0))
                 return True
         return False
 
@@ -275,19 +392,25 @@ class ReviewQueueView(QWidget):
                                       "review.")
             self.diff_view.clear()
             return
-        changes = changes_since_review(self.workspace, item.path)
-        if changes.reviewed_in is None:
-            self.detail_title.setText(f"<b>{_escape(item.title)}</b> was never reviewed: read "
-                                      "all of it.")
-            self.diff_view.setPlainText("")
+        workspace = self.workspace
+        if self.tasks is None:
+            self.show_detail(review_detail(workspace, item))
             return
-        rev = changes.reviewed_in
-        since = f"{len(changes.commits)} changes since" if changes.commits else "no change since"
-        self.detail_title.setText(
-            f"<b>{_escape(item.title)}</b>: last reviewed {rev.date:%Y-%m-%d} by "
-            f"{_escape(rev.author)} ({rev.short}), {since}.")
-        self.diff_view.setPlainText(changes.diff if changes.changed
-                                    else "Nothing changed since the last review.")
+        self.detail_title.setText(f"<b>{_escape(item.title)}</b>: reading its history…")
+        self.diff_view.clear()
+        self.tasks.run(lambda: review_detail(workspace, item), self.show_detail,
+                       self._on_failed, owner=self, key="review-detail")
+
+    def show_detail(self, detail: Detail) -> None:
+        current = self.current_item()
+        if current is None or current.path != detail.path:
+            return  # another row was chosen meanwhile
+        self.detail_title.setText(detail.title_html)
+        self.diff_view.setHtml(detail.body_html)
+        self.detail_shown.emit(detail.path)
+
+    def _on_failed(self, error: Exception) -> None:
+        self.message_label.setText(f"<span style='color:#B03A2E'>{_escape(str(error))}</span>")
 
     def _set_actions_enabled(self, enabled: bool) -> None:
         for button in (self.open_button, self.reviewed_button, self.changes_button,

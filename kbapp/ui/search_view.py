@@ -308,6 +308,7 @@ class SearchView(QWidget):
         self.field.installEventFilter(self)
         self.status = QLabel("Opening the search index…")
         self.status.setObjectName("searchStatus")
+        self.status.setWordWrap(True)  # the column stays narrow on a laptop screen
 
     def _create_facets(self) -> None:
         self.facet_combos: dict[str, QComboBox] = {}
@@ -317,7 +318,11 @@ class SearchView(QWidget):
             combo.setToolTip(f"Only results of this {label.lower()}")
             combo.addItem(f"{label}: any", "")
             combo.activated.connect(lambda _i, k=key: self._on_facet_chosen(k))
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            # Shares the column's width: four combos sized to their longest value made the
+            # search column (and the window) wider than a 1366-pixel screen allows.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(2)
             self.facet_combos[key] = combo
 
     def _create_results(self) -> None:
@@ -353,8 +358,7 @@ class SearchView(QWidget):
         facets = QHBoxLayout()
         facets.setSpacing(4)
         for combo in self.facet_combos.values():
-            facets.addWidget(combo)
-        facets.addStretch(1)
+            facets.addWidget(combo, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 0)
         layout.setSpacing(6)

@@ -270,6 +270,8 @@ class KbChooser(QWidget):
             self.show_error("Name at least one organisation, like: internal, partner.")
             return
         settings = self.settings
+        if not self._ask_identity(Path(folder).expanduser(), name, orgs, domains):
+            return
 
         def work() -> str:
             workspace = Workspace.init(Path(folder).expanduser(), name, orgs, settings=settings,
@@ -280,6 +282,26 @@ class KbChooser(QWidget):
 
         self._start_work(f"Creating {name}…")
         self.tasks.run(work, self._on_ready, self._on_failed, owner=self)
+
+    def _ask_identity(self, root: Path, name: str, orgs: list[str],
+                      domains: dict[str, list[str]]) -> bool:
+        """Who makes the first commit: asked here, on the GUI thread, when nobody is known
+        yet (the worker that creates the knowledge base cannot ask)."""
+        from kbapp import identity
+        from kbapp.config import KbConfig, Organisation
+        from kbapp.ui.identity_dialog import FirstRunDialog
+
+        here = root if (root / ".git").exists() else None
+        if identity.resolve(self.settings, None, here)[0].known:
+            return True
+        config = KbConfig(name=name, organisations=[
+            Organisation(org, domains=domains.get(org, [])) for org in orgs])
+        dialog = FirstRunDialog(self.settings, config, here,
+                                f"kbapp makes the first commit of {name} with them.", self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            return True
+        self.show_error("Tell kbapp who you are first: it commits with your name and e-mail.")
+        return False
 
     def _on_url_edited(self, text: str) -> None:
         if not self._folder_touched:

@@ -11,14 +11,13 @@ merge instead, see :meth:`kbapp.ui.editor.EditorView.on_disk_changed`).
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QToolButton, QWidget
 
-from kbapp import sync
+from kbapp import refused, sync
 from kbapp.errors import KbError
 from kbapp.interaction import Level
 from kbapp.ui.tasks import Tasks
@@ -75,8 +74,10 @@ class SyncController(QObject):
     #: The indicator was clicked while there are conflicts.
     conflicts_requested = Signal()
     message = Signal(str, str)
-    #: What the other organisation changed (a sentence), after a sync or fetch.
-    notification = Signal(str)
+    #: What the other organisation changed (the :class:`kbapp.sync.SyncReport`), after a sync.
+    others_changed = Signal(object)
+    #: How many of the other organisation's commits a background fetch found waiting.
+    incoming = Signal(int)
 
     def __init__(self, workspace: Workspace, tasks: Tasks, parent: QWidget) -> None:
         super().__init__(parent)
@@ -86,6 +87,7 @@ class SyncController(QObject):
         self.status: Any = None
         self.running = False
         self.failure_box: QMessageBox | None = None
+        self.drop_box: QMessageBox | None = None
         self.before_sync: Callable[[], None] | None = None
         self.indicator = QToolButton(parent)
         self.indicator.setObjectName("syncIndicator")
@@ -151,16 +153,18 @@ class SyncController(QObject):
 
     def _on_fetched(self, report: Any) -> None:
         if getattr(report, "incoming", 0):
-            n = report.incoming
-            self.notification.emit(
-                f"{n} incoming change{'s' if n != 1 else ''} from the other organisation; "
-                "Sync now (Ctrl+Shift+S) to bring them in.")
+            self.incoming.emit(report.incoming)
         self.refresh_status()
 
     def sync_now(self) -> bool:
         """Ctrl+Shift+S. False when a sync is already running."""
         if self.running:
             self.message.emit("A sync is already running.", Level.INFO.value)
+            return False
+        try:  # asked here, on the GUI thread: sync commits, and a worker cannot ask
+            self.workspace.require_identity()
+        except KbError as exc:
+            self.message.emit(f"Not synced: {exc}", Level.WARNING.value)
             return False
         if self.before_sync is not None:
             self.before_sync()
@@ -180,9 +184,8 @@ class SyncController(QObject):
     def _on_synced(self, report: Any) -> None:
         self.running = False
         self.progress.hide()
-        summary = changes_summary(report)
-        if summary:
-            self.notification.emit(summary)
+        if report.changed_by_others:
+            self.others_changed.emit(report)
         if report.conflicts:
             n = len(report.conflicts)
             self.message.emit(f"Sync finished with {n} conflict{'s' if n != 1 else ''} to "
@@ -195,16 +198,61 @@ class SyncController(QObject):
     def _on_failed(self, error: Exception) -> None:
         self.running = False
         self.progress.hide()
-        text = str(error) if isinstance(error, KbError) else f"Sync failed: {error!r}"
+        text = str(error) if isinstance(error, KbError) else f"Sync failed: {error}"
         details = getattr(error, "details", "") or ""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Sync failed", html.escape(text),
+        # One box, in plain text (git's words contain quotes and < >, never markup).
+        box = QMessageBox(QMessageBox.Icon.Warning, "Sync failed", text,
                           parent=self.parent_widget)
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText("Nothing was lost: your saved work is committed locally and the "
                                "next sync finishes the job.")
         if details:
             box.setDetailedText(details)
+        if isinstance(error, refused.RefusedError):
+            box.setInformativeText("Nothing was lost. The shared repository refuses part of "
+                                   "your unpublished changes; take it out to sync the rest.")
+            take_out = box.addButton("Take refused content out…",
+                                     QMessageBox.ButtonRole.AcceptRole)
+            take_out.clicked.connect(self.drop_refused)
+            box.addButton(QMessageBox.StandardButton.Close)
         self.failure_box = box
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
-        self.message.emit(text, Level.ERROR.value)
+        # The box above is the error; the status bar repeats it (an ERROR level would open a
+        # second box on top of this one).
+        self.message.emit(text, Level.WARNING.value)
+        self.refresh_status()
+
+    # ------------------------------------------------------------------ refused content
+
+    def drop_refused(self) -> None:
+        """Sync > Take refused content out…: what the shared repository refuses in the
+        unpublished commits, and (after the user agrees) the commits rebuilt without it."""
+        found = refused.check_unpublished(self.workspace)
+        if not found:
+            self.message.emit("Nothing refused: the shared repository accepts your unpublished "
+                              "changes.", Level.INFO.value)
+            return
+        listed = "\n".join(f"• {r}" for r in found[:8])
+        more = f"\n… and {len(found) - 8} more" if len(found) > 8 else ""
+        box = QMessageBox(QMessageBox.Icon.Question, "Take refused content out",
+                          "The shared repository refuses this in your unpublished changes:\n"
+                          f"{listed}{more}", parent=self.parent_widget)
+        box.setInformativeText(
+            "Rebuild your unpublished commits with these files as the shared repository has "
+            "them? Every other change is kept; your version of these files stays on disk for "
+            "you to fix, and the commits as they were stay under refs/kbapp/kept/.")
+        go = box.addButton("Take out", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        go.clicked.connect(self._start_drop)
+        self.drop_box = box
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _start_drop(self) -> None:
+        self.tasks.run(lambda: refused.drop_refused(self.workspace), self._on_dropped,
+                       self._on_failed, owner=self, key="sync-drop-refused")
+
+    def _on_dropped(self, report: Any) -> None:
+        self.message.emit(report.message, Level.INFO.value)
         self.refresh_status()

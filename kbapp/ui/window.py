@@ -1,7 +1,11 @@
-"""The main window: search and browse on the left, the document on the right (reader, editor,
-history or conflicts), sync in the status bar, the lifecycle views (incident banner, review
-queue, health dashboard) and the co-sourcing views (responsibility matrix, handovers,
-onboarding) joined in.
+"""The main window: search and browse on the left, the views a user works in on the right as
+tabs of one main area (:class:`~kbapp.ui.view_area.ViewArea`: reader, editor, history,
+conflicts, and the lifecycle and co-sourcing views: review queue, health, responsibility
+matrix, handovers, onboarding), the incident checklist beside them while an incident runs, sync
+in the status bar.
+
+The window is sized to the screen it opens on and never grows itself; its place, the splitter
+and the open views come back on the next start (:mod:`kbapp.ui.layout`).
 
 The window adapts the core and owns no business logic: each view module does one job, and
 this class wires them together and holds the action handlers that ``kbapp/ui/actions.py``
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import html
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -24,7 +28,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
-    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -33,6 +36,7 @@ from PySide6.QtWidgets import (
 from kbapp.drafts import DraftStore
 from kbapp.errors import KbError
 from kbapp.interaction import Level
+from kbapp.settings import LABELS
 from kbapp.ui import actions as action_list
 from kbapp.ui.askpass import askpass_server
 from kbapp.ui.browse import BrowseView, Shelf
@@ -40,13 +44,16 @@ from kbapp.ui.conflicts_view import ConflictsView
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
 from kbapp.ui.keyboard import KeyboardPolicy, ShortcutSheet
+from kbapp.ui.layout import WindowLayout, fit_to_screen
 from kbapp.ui.new_document import NewDocumentDialog
 from kbapp.ui.import_flow import ImportFlow
 from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
-from kbapp.ui.sync_view import SyncController
+from kbapp.ui.settings_dialog import SettingsActions, SettingsDialog, for_window
+from kbapp.ui.sync_view import SyncController, changes_summary
 from kbapp.ui.tasks import Tasks, relay
+from kbapp.ui.view_area import ViewArea
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -75,7 +82,9 @@ class WindowInteraction:
         self.last_box: QMessageBox | None = None
 
     def notify(self, message: str, level: Level = Level.INFO, details: str = "") -> None:
-        self.window.statusBar().showMessage(message, 8000)
+        self.window.statusBar().showMessage(for_window(message), 8000)
+        if level is not Level.INFO and self.window.settings_ui.open_for_message(message):
+            return  # "kbapp settings KEY" is for the command line: Settings opens there
         if level is Level.ERROR:
             box = QMessageBox(QMessageBox.Icon.Warning, "kbapp", message, parent=self.window)
             if details:
@@ -87,6 +96,9 @@ class WindowInteraction:
     def confirm(self, question: str, default: bool = False) -> bool:
         answer = QMessageBox.question(self.window, "kbapp", question)
         return answer == QMessageBox.StandardButton.Yes
+
+    def ask_settings(self, reason: str, keys: Sequence[str]) -> bool:
+        return self.window.settings_ui.ask_settings(reason, keys)
 
 
 class StartPage(QLabel):
@@ -111,8 +123,6 @@ class StartPage(QLabel):
 
 
 class MainWindow(QMainWindow):
-    PAGES = ("start", "reader", "editor", "history", "conflicts")
-
     def __init__(self, workspace: Workspace) -> None:
         super().__init__()
         self.workspace = workspace
@@ -129,14 +139,21 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{workspace.config.name} — kbapp")
         self._lifecycle: LifecycleViews | None = None
         self._cosourcing: CosourcingViews | None = None
+        self._create_identity()
         self._create_views()
         self._create_layout()
         self._create_actions()
         self._create_status_bar()
         self._connect_views()
-        self.resize(1320, 860)
+        self.layout_store = WindowLayout(workspace.root)
+        if not self.layout_store.restore_window(self):
+            fit_to_screen(self)
 
     # ------------------------------------------------------------------ construction
+
+    def _create_identity(self) -> None:
+        """Who the user is (first-run dialog, Settings) and settings applied live."""
+        self.settings_ui = SettingsActions(self)
 
     def _create_views(self) -> None:
         ws, tasks = self.workspace, self.tasks
@@ -156,14 +173,20 @@ class MainWindow(QMainWindow):
         self.side.setObjectName("sidePanel")
         self.side.addTab(self.search, "Search")
         self.side.addTab(self.browse, "Browse")
-        self.pages = QStackedWidget()
-        for name in self.PAGES:
-            self.pages.addWidget(self._page(name))
+        self.views = ViewArea(self.start_page)
+        self.views.register("reader", "Reader", self.reader, focus=self.reader.browser)
+        self.views.register("editor", "Editor", self.editor, guard=self._leave_editor,
+                            escape_closes=False,  # Esc in the text one types never closes it
+                            focus=self.editor.text)
+        self.views.register("history", "History", self.history, focus=self.history.table)
+        self.views.register("conflicts", "Conflicts", self.conflicts, focus=self.conflicts.list)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.side)
-        self.splitter.addWidget(self.pages)
+        self.splitter.addWidget(self.views)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([470, 850])
+        self.splitter.setSizes([420, 900])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -171,10 +194,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.notice)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
-
-    def _page(self, name: str) -> QWidget:
-        return {"start": self.start_page, "reader": self.reader, "editor": self.editor,
-                "history": self.history, "conflicts": self.conflicts}[name]
 
     @property
     def lifecycle(self) -> LifecycleViews:
@@ -199,14 +218,20 @@ class MainWindow(QMainWindow):
 
         if self._lifecycle is not None:
             return
-        self._lifecycle = LifecycleViews(self, self.workspace, self.tasks)
+        self._lifecycle = LifecycleViews(self, self.workspace, self.tasks, area=self.views)
         self._lifecycle.open_requested.connect(self.open_document)
         self._lifecycle.fix_requested.connect(self.edit_document)
-        self._cosourcing = CosourcingViews(self, self.workspace)
+        self._cosourcing = CosourcingViews(self, self.workspace, self.tasks, area=self.views)
         self._cosourcing.open_requested.connect(self.open_document)
 
     def _create_actions(self) -> None:
+        #: handler name → the view it shows, for the actions that toggle a view (View menu).
+        self._view_of_handler = {a.handler: a.view for a in action_list.all_actions() if a.view}
         self.actions_by_id = action_list.install(self, self._handler)
+        self._view_actions = {a.view: self.actions_by_id[a.id]
+                              for a in action_list.all_actions() if a.view}
+        for qaction in self._view_actions.values():
+            qaction.setCheckable(True)
         for action_id in ("doc.edit", "doc.history", "doc.pin"):
             self.reader.add_header_action(self.actions_by_id[action_id])
         self.palette_dialog: action_list.CommandPalette | None = None
@@ -222,9 +247,24 @@ class MainWindow(QMainWindow):
     def _handler(self, name: str) -> Callable[[], object]:
         owner, _, method = name.rpartition(".")
         if not owner:
-            return getattr(self, method)
-        # The views behind these are built after the first paint: look them up when triggered.
-        return lambda: getattr(getattr(self, owner), method)()
+            run: Callable[[], object] = getattr(self, method)
+        else:
+            # The views behind these are built after the first paint: look them up when
+            # triggered.
+            def run() -> object:
+                return getattr(getattr(self, owner), method)()
+        view = self._view_of_handler.get(name)
+        if view is None:
+            return run
+
+        def toggle() -> None:
+            if self.views.current() == view:
+                self.views.close_view(view)
+            else:
+                run()
+            self._on_views_changed()
+
+        return toggle
 
     def _create_status_bar(self) -> None:
         self.sync = SyncController(self.workspace, self.tasks, self)
@@ -252,8 +292,12 @@ class MainWindow(QMainWindow):
         self.history.restored.connect(self._on_restored)
         self.conflicts.resolved.connect(self._on_conflict_resolved)
         self.sync.synced.connect(self._on_synced)
-        self.sync.notification.connect(lambda text: self.notice.show_message(text, []))
+        self.sync.others_changed.connect(self._on_others_changed)
+        self.sync.incoming.connect(self._on_incoming)
         self.sync.conflicts_requested.connect(self.show_conflicts)
+        self.views.current_changed.connect(lambda _name: self._update_title())
+        self.views.views_changed.connect(self._on_views_changed)
+        self.views.closed.connect(self._on_view_closed)
         relay(self, self.workspace.documents_changed, self._on_documents_changed)
 
     def start(self) -> None:
@@ -266,20 +310,77 @@ class MainWindow(QMainWindow):
         self.browse.reload()
         self.sync.start()
         self.offer_drafts()
-        self.tasks.run(_import_deferred, lambda _none: self._create_deferred_views(), owner=self)
+        self.settings_ui.offer_first_run()
+        self.tasks.run(_import_deferred, lambda _none: self._on_deferred_imported(), owner=self)
 
-    # ------------------------------------------------------------------ pages
+    def _on_deferred_imported(self) -> None:
+        self._create_deferred_views()
+        self.restore_views()
+
+    # ------------------------------------------------------------------ views
 
     def show_page(self, name: str) -> None:
-        self.pages.setCurrentIndex(self.PAGES.index(name))
+        """Bring the view ``name`` to the front ("start": close the view in front)."""
+        if name == "start":
+            self.views.close_current()
+        else:
+            self.views.show_view(name)
 
     def current_page(self) -> str:
-        return self.PAGES[self.pages.currentIndex()]
+        """The view in front ("start" when none is open)."""
+        return self.views.current()
+
+    def close_view(self) -> None:
+        """Ctrl+W: close the view in front (the editor asks about unsaved changes first)."""
+        if self.views.current() == "start":
+            self.show_message("No view is open; Ctrl+K searches.")
+            return
+        self.views.close_current()
+
+    def close_document(self) -> None:
+        self.close_view()
+
+    def next_view(self) -> None:
+        self.views.cycle(1)
+
+    def previous_view(self) -> None:
+        self.views.cycle(-1)
+
+    def show_reader(self) -> None:
+        if self.reader.page is None:
+            self.show_message("Nothing has been read yet: Ctrl+K searches, Enter opens.")
+            return
+        self.views.show_view("reader")
+
+    def show_editor(self) -> None:
+        if self.editor.doc is None:
+            self.edit_document()
+        else:
+            self._show_editor()
+
+    def _leave_editor(self, then: Callable[[], None]) -> None:
+        """Before the editor closes: unsaved text is saved or dropped (asks; a save reloads
+        the reader, see :meth:`_on_saved`)."""
+        def left() -> None:
+            self.editor.doc = None
+            then()
+
+        self.editor.maybe_leave(left)
+
+    def _on_views_changed(self) -> None:
+        for name, qaction in self._view_actions.items():
+            qaction.setChecked(self.views.is_open(name))
+
+    def _on_view_closed(self, _name: str) -> None:
+        if self.views.current() == "start":
+            self.search.focus_field()
+        self._update_title()
 
     def open_document(self, path: str) -> None:
         """Show ``path`` in the reader (the editor keeps its text; Ctrl+E returns to it)."""
         self.reader.open(path)
-        self.show_page("reader")
+        # The keyboard stays where it was (the search: ↓ and Enter open the next result).
+        self.views.show_view("reader", self._short(path), focus=False)
 
     def open_elsewhere(self, kb_path: str, path: str) -> None:
         """Show ``path`` of another knowledge base searched together, read-only."""
@@ -289,12 +390,19 @@ class MainWindow(QMainWindow):
                               Level.WARNING.value)
             return
         self.reader.open(path, kb=kb)
-        self.show_page("reader")
+        self.views.show_view("reader", self._short(path), focus=False)
+
+    @staticmethod
+    def _short(path: str) -> str:
+        """A tab's title until the document's own title is known."""
+        return path.rsplit("/", 1)[-1].removesuffix(".md")
 
     def _on_document_shown(self, doc: object) -> None:
         from kbapp.documents import Document
 
         own = self.reader.elsewhere is None
+        if isinstance(getattr(doc, "title", None), str):
+            self.views.set_title("reader", doc.title)  # type: ignore[attr-defined]
         for action_id in ("doc.edit", "doc.history", "doc.pin", "doc.move_kb"):
             self.actions_by_id[action_id].setEnabled(own)
         if not own:
@@ -310,10 +418,13 @@ class MainWindow(QMainWindow):
     def _update_title(self, *_args: object) -> None:
         page = self.current_page()
         name = self.workspace.config.name
+        if self.editor.doc is not None:
+            mark = "• " if self.editor.dirty else ""
+            self.views.set_title("editor", f"{mark}Edit: {self.editor.doc.title}")
         if page == "editor" and self.editor.doc is not None:
             mark = "• " if self.editor.dirty else ""
             self.setWindowTitle(f"{mark}{self.editor.doc.title} (editing) — {name} — kbapp")
-        elif self.reader.page is not None:
+        elif page == "reader" and self.reader.page is not None:
             where = self.reader.elsewhere
             kb = f" (in {where.config.name})" if where is not None else ""
             self.setWindowTitle(f"{self.reader.page.doc.title}{kb} — {name} — kbapp")
@@ -340,7 +451,7 @@ class MainWindow(QMainWindow):
     def _on_document_created(self, doc: object) -> None:
         def go() -> None:
             self.editor.open_new(doc)  # type: ignore[arg-type]
-            self.show_page("editor")
+            self.views.show_view("editor")
             self._update_title()
             self.editor.form.title_edit.setFocus()
 
@@ -365,7 +476,7 @@ class MainWindow(QMainWindow):
         self.editor.maybe_leave(go)
 
     def _show_editor(self) -> None:
-        self.show_page("editor")
+        self.views.show_view("editor")
         self._update_title()
         self.editor.text.setFocus()
 
@@ -381,24 +492,6 @@ class MainWindow(QMainWindow):
         if self.reader.path == path:
             self.reader.reload()
         self.sync.refresh_status()
-
-    def close_document(self) -> None:
-        if self.current_page() == "editor":
-            path = self.editor.path
-
-            def leave() -> None:
-                self.editor.doc = None
-                if path and self.reader.path == path:
-                    self.reader.reload()
-                    self.show_page("reader")
-                else:
-                    self.show_page("start")
-                self._update_title()
-
-            self.editor.maybe_leave(leave)
-        else:
-            self.show_page("start")
-            self._update_title()
 
     def open_knowledge_base(self, folder: str = "") -> None:
         """Open another knowledge base in this window (in place of this one): ``Ctrl+O`` lists
@@ -430,6 +523,7 @@ class MainWindow(QMainWindow):
                 settings.save()
             except OSError:
                 pass
+            self.save_layout()
             successor = MainWindow(workspace)
             successor.setGeometry(self.geometry())
             successor.show()
@@ -467,13 +561,18 @@ class MainWindow(QMainWindow):
 
     def go_back(self) -> None:
         if self.current_page() != "reader":
-            self.show_page("reader" if self.reader.page else "start")
+            if self.reader.page is not None:
+                self.views.show_view("reader")
             return
         self.reader.go_back()
 
     def go_forward(self) -> None:
         if self.current_page() == "reader":
             self.reader.go_forward()
+
+    def show_settings(self, focus_key: str | None = None) -> SettingsDialog:
+        """Ctrl+,: the Settings dialog, at the setting ``focus_key`` when one is named."""
+        return self.settings_ui.show_settings(focus_key)
 
     def next_pane(self) -> QWidget | None:
         """F6: the keys go to the next part of the window (the search column, the document,
@@ -485,7 +584,9 @@ class MainWindow(QMainWindow):
 
     def panes(self) -> list[QWidget]:
         """The parts of the window F6 moves between, in reading order."""
-        candidates = [self.side.currentWidget(), self.pages.currentWidget()]
+        front = self.views.current()
+        candidates = [self.side.currentWidget(),
+                      self.start_page if front == "start" else self.views.views[front].widget]
         candidates += [dock.widget() for dock in self.findChildren(QDockWidget)
                        if dock.isVisible() and not dock.isFloating()]
         return [pane for pane in candidates if pane is not None and pane.isVisible()]
@@ -504,8 +605,10 @@ class MainWindow(QMainWindow):
 
     def _pane_focus(self, pane: QWidget) -> QWidget:
         """Where the keys land in ``pane``: its main widget, else its first focusable one."""
-        main = {self.search: self.search.field, self.browse: self.browse.tree,
-                self.reader: self.reader.browser, self.editor: self.editor.text}.get(pane)
+        mains: dict[QWidget, QWidget] = {self.search: self.search.field,
+                                         self.browse: self.browse.tree}
+        mains.update({v.widget: v.focus for v in self.views.views.values() if v.focus})
+        main = mains.get(pane)
         if main is not None:
             return main
         widget: QWidget | None = pane.nextInFocusChain()
@@ -535,20 +638,15 @@ class MainWindow(QMainWindow):
 
         settings = self.workspace.settings
         hidden = {"version", "path", "knowledge_bases"}
-        return [(f.name, f.name.replace("_", " ").capitalize(),
+        return [(f.name, LABELS.get(f.name, f.name.replace("_", " ").capitalize()),
                  str(getattr(settings, f.name)))
                 for f in dataclasses.fields(settings) if f.name not in hidden]
 
     def open_setting(self, name: str) -> None:
-        """The palette chose a setting: open the Settings dialog (action ``settings``) at it,
-        or, where there is none, say its value and where it is kept."""
-        show_settings = getattr(self, "show_settings", None)  # the Settings dialog (i12)
-        if callable(show_settings):
-            show_settings(name)  # opened at that setting
-            return
-        action = self.actions_by_id.get("settings")
-        if action is not None:
-            action.trigger()
+        """The palette chose a setting: the Settings dialog at it; for one the dialog does
+        not hold, its value and where it is kept."""
+        if name in LABELS:
+            self.show_settings(name)
             return
         value = getattr(self.workspace.settings, name, "")
         where = self.workspace.settings.path
@@ -589,7 +687,7 @@ class MainWindow(QMainWindow):
         title = self.reader.page.doc.title if self.reader.page and self.reader.path == path \
             else path
         self.history.show_document(path, title)
-        self.show_page("history")
+        self.views.show_view("history", f"History: {title}")
 
     def zoom_in(self) -> None:
         self.reader.zoom(1)
@@ -607,7 +705,7 @@ class MainWindow(QMainWindow):
 
     def show_conflicts(self) -> None:
         self.conflicts.load_conflicts()
-        self.show_page("conflicts")
+        self.views.show_view("conflicts")
 
     def _on_synced(self, report: object) -> None:
         changed = set(getattr(report, "changed_paths", []) or [])
@@ -622,6 +720,49 @@ class MainWindow(QMainWindow):
                 f"{n} {noun} changed on both sides in the same place: choose what stays. "
                 "Everything else is synced.", [("Resolve…", self.show_conflicts)])
 
+    def _on_others_changed(self, report: object) -> None:
+        """The banner after a sync that brought the other organisation's changes: what they
+        changed, with Open and Show changes (a menu when several documents changed)."""
+        changes = [c for c in getattr(report, "changed_by_others", [])
+                   if c.kind != "removed" and (self.workspace.root / c.path).is_file()]
+        text = changes_summary(report)
+        if not changes:
+            self.notice.show_message(text, [])
+            return
+        def opener(path: str) -> Callable[[], None]:
+            return lambda: self.open_document(path)
+
+        def shower(path: str) -> Callable[[], None]:
+            return lambda: self.show_changes(path)
+
+        if len(changes) == 1:
+            path = changes[0].path
+            self.notice.show_message(text, [("Open", opener(path)),
+                                            ("Show changes", shower(path))])
+            return
+        self.notice.show_message(text, [
+            ("Open", [(c.title, opener(c.path)) for c in changes]),
+            ("Show changes", [(c.title, shower(c.path)) for c in changes])])
+
+    def _on_incoming(self, count: int) -> None:
+        def sync() -> None:
+            self.notice.hide()
+            self.sync_now()
+
+        self.notice.show_message(
+            f"{count} incoming change{'s' if count != 1 else ''} from the other organisation.",
+            [("Sync now", sync)])
+
+    def show_changes(self, path: str) -> None:
+        """History of ``path`` with its newest version selected: what the last change did."""
+        self.notice.hide()
+        title = path
+        entry = self.workspace.catalog.get(path)
+        if entry is not None:
+            title = entry.title
+        self.history.show_document(path, title)
+        self.views.show_view("history", f"History: {title}")
+
     def _on_conflict_resolved(self, _path: str) -> None:
         self.sync.refresh_status()
         if not self.conflicts.cases:
@@ -634,7 +775,7 @@ class MainWindow(QMainWindow):
             self.show_message("Merged. Review the text, then save (Ctrl+S).")
 
         self.conflicts.merge_for_editor(path, mine, theirs, base, merged)
-        self.show_page("conflicts")
+        self.views.show_view("conflicts")
 
     def _on_restored(self, path: str) -> None:
         if self.editor.path == path:
@@ -684,10 +825,23 @@ class MainWindow(QMainWindow):
             event.ignore()
             self.editor.maybe_leave(self._close_now)
             return
+        self.save_layout()
         self.sync.stop()
+        self.settings_ui.close()
         self.tasks.wait(10000)
         self.search.close_others()
         super().closeEvent(event)
+
+    # ------------------------------------------------------------------ layout kept between starts
+
+    def save_layout(self) -> None:
+        """Where the window is, the splitter, the open views and what they show."""
+        self.layout_store.save(self)
+
+    def restore_views(self) -> None:
+        """The views open at the last close, once the lifecycle and co-sourcing ones are
+        built (just after the first paint)."""
+        self.layout_store.restore_views(self)
 
     def _close_now(self) -> None:
         self._close_confirmed = True
