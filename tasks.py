@@ -3,6 +3,7 @@
 
     python3 tasks.py run      # make a virtual environment, install the app, open it
     python3 tasks.py test     # the same plus the test tools (the "test" extra), run the suite
+    python3 tasks.py test --fast   # ... without the tests marked slow (corpora, simulations, wheel)
 
 Standard library only: this script runs before anything is installed. The environment lives
 in .venv and is reused while pyproject.toml is unchanged. On Linux, ``run`` first checks that
@@ -179,12 +180,24 @@ def ensure_ssh_server() -> None:
         subprocess.call(install, env=env, stdout=subprocess.DEVNULL)
 
 
+def pytest_args(args: list[str]) -> list[str]:
+    """pytest's arguments for ``tasks.py test ARGS``: ``--fast`` leaves out the tests marked
+    ``slow`` (the corpora, the sync simulation, the wheel build), the rest goes to pytest."""
+    if "--fast" not in args:
+        return ["-n", "2", "--timeout", "600", *args]
+    return ["-n", "2", "--timeout", "600", "-m", "not slow", *(a for a in args if a != "--fast")]
+
+
 def run_tests(args: list[str]) -> int:
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     steps = [
+        # Issue 16: enabled once the tree is ruff-clean (the lead's repo-wide ruff check --fix /
+        # ruff format after the parallel branches are merged; see docs/architecture.md).
+        # ("lint", [str(BIN / "ruff"), "check", "."]),
+        # ("format", [str(BIN / "ruff"), "format", "--check", "."]),
         ("import contracts", [str(BIN / "lint-imports"), "--no-cache"]),
         ("type check", [str(PYTHON), "-m", "mypy"]),
-        ("tests", [str(PYTHON), "-m", "pytest", "-n", "2", "--timeout", "600", *args]),
+        ("tests", [str(PYTHON), "-m", "pytest", *pytest_args(args)]),
     ]
     for name, command in steps:
         print(f"== {name}: {' '.join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command))}",

@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kbapp.workspace import Workspace
 
-_RECORD = "\x1e"
-_TRAILER_RE = re.compile(r"^KB-Org:[ \t]*(\S+)[ \t]*$", re.M)
 _VERB_RE = re.compile(r"^([A-Z][A-Za-z-]{1,20}):\s")
 _STATUS_WORDS = {"A": "added", "M": "changed", "D": "deleted", "R": "moved", "C": "copied",
                  "T": "changed"}
@@ -59,41 +57,27 @@ def audit(
 ) -> list[AuditEntry]:
     """Changes to the knowledge base, newest first. ``since`` is anything ``git log --since``
     understands (2026-01-31, "2 weeks ago"); ``org`` keeps one organisation's changes."""
-    args = ["-c", "core.quotepath=off", "log", "-M", "--name-status", "--no-color",
-            f"--format={_RECORD}%H%x00%aN%x00%aE%x00%aI%x00%s%x00%B%x00"]
-    if since:
-        args.append(f"--since={since}")
     if workspace.git.head() is None:
         return []
-    out = workspace.git.run(*args, strip=False).stdout
     entries: list[AuditEntry] = []
     config = workspace.config
-    for record in out.split(_RECORD)[1:]:
-        fields = record.split("\0")
-        if len(fields) < 7:
-            continue
-        commit, author, email, date, subject, body, files = fields[:7]
-        trailer = (_TRAILER_RE.findall(body) or [""])[-1]
-        from_email = config.org_for_email(email)
+    for commit in workspace.git.log(since=since):
+        trailer = commit.org_trailer.split(",")[0].strip()
+        from_email = config.org_for_email(commit.email)
+        who = config.commit_org(commit.org_trailer, commit.email)
         if trailer and from_email and trailer != from_email:
-            who, source = trailer, "mismatch"
+            source = "mismatch"
         elif trailer:
-            who, source = trailer, "trailer"
+            source = "trailer"
         else:
-            who, source = from_email, "email" if from_email else ""
+            source = "email" if from_email else ""
         if org is not None and who != org:
             continue
-        entry = AuditEntry(commit, dt.datetime.fromisoformat(date), author, email, who, source,
-                           _kind(subject, body), subject)
-        for line in files.strip("\n").split("\n"):
-            parts = line.split("\t")
-            if len(parts) < 2 or not parts[0]:
-                continue
-            change = _STATUS_WORDS.get(parts[0][0], "changed")
-            if parts[0][0] in "RC" and len(parts) == 3:
-                entry.documents.append(DocumentChange(parts[2], change, parts[1]))
-            else:
-                entry.documents.append(DocumentChange(parts[1], change))
+        entry = AuditEntry(commit.rev, commit.date, commit.author, commit.email, who, source,
+                           _kind(commit.subject, commit.body), commit.subject)
+        for change in commit.files:
+            word = _STATUS_WORDS.get(change.status, "changed")
+            entry.documents.append(DocumentChange(change.path, word, change.old_path))
         entries.append(entry)
         if limit is not None and len(entries) >= limit:
             break

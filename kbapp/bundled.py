@@ -1,4 +1,5 @@
-"""Files bundled inside the package (templates/, resources/), read with importlib.resources."""
+"""Files bundled inside the package (``kbapp/templates/``, ``kbapp/resources/``: real folders, no
+symlinks, so the wheel carries them on every platform), read with importlib.resources."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from importlib.resources.abc import Traversable
 
 
 def templates_dir() -> Traversable:
-    """The standard document templates (``templates/*.md`` in the source tree)."""
+    """The standard document templates (``kbapp/templates/*.md``)."""
     return importlib.resources.files("kbapp") / "templates"
 
 
 def resource(*parts: str) -> Traversable:
-    """A file or folder under ``resources/`` (icons, stylesheet, the demo knowledge base)."""
+    """A file or folder under ``kbapp/resources/`` (icons, stylesheet, the demo knowledge base)."""
     node = importlib.resources.files("kbapp") / "resources"
     for part in parts:
         node = node / part

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -190,17 +190,16 @@ def _writer_lock(db_path: Path) -> Iterator[None]:
     """One process at a time opens (maybe rebuilds) or refreshes the catalog: a refresh reads
     what is known, then writes what changed, and two of them interleaved (a CLI save beside
     the window's) inserted the same new path twice."""
+    lock = FileLock(f"{db_path}.lock")  # waits as long as it takes, like the refresh itself
     try:
-        fd = os.open(f"{db_path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        lock.acquire()
     except OSError:  # read-only data folder: nobody can rebuild, nothing to serialise
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        lock.release()
 
 
 class Catalog:
@@ -355,6 +354,13 @@ class Catalog:
     def all(self) -> list[Entry]:
         with self.session() as session:
             return list(session.scalars(select(Entry).order_by(Entry.path)))
+
+    def outline_rows(self) -> list[tuple[str, str, str, list[str]]]:
+        """(path, title, type, systems) of every document, light rows for the browse tree."""
+        stmt = select(Entry.path, Entry.title, Entry.type, Entry.systems)
+        with self.session() as session:
+            return [(path, title or "", doc_type or "", [str(s) for s in systems or []])
+                    for path, title, doc_type, systems in session.execute(stmt)]
 
     def summaries(self, columns: Sequence[str]) -> list[Any]:
         """Just ``columns`` of every usable document, ordered by path, as light rows with

@@ -6,18 +6,30 @@ written with tomlkit, which keeps the team's comments and layout.
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-
-from kbapp.documents import MAX_INTERVAL_DAYS, valid_interval
 from kbapp.errors import ConfigError
 
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
+
 CONFIG_PATH = ".kb/config.toml"
+
+#: The longest review interval, in days, a document or the configuration may ask for (100 years:
+#: longer would overflow date arithmetic).
+MAX_INTERVAL_DAYS = 36500
+
+
+def valid_interval(value: Any) -> bool:
+    """Whether ``value`` is a usable review interval in days (1 to :data:`MAX_INTERVAL_DAYS`):
+    ``review.interval_days`` in a document, ``[review_days]`` in the configuration."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INTERVAL_DAYS
 
 DEFAULT_REVIEW_DAYS: dict[str, int] = {
     "sop": 180,
@@ -121,17 +133,38 @@ class KbConfig:
         return self.folders.get(doc_type, doc_type.replace("_", "-") + "s")
 
     def is_excluded(self, relative: str) -> bool:
-        """gitignore-like: a pattern with a '/' matches from the top ('/README.md' is only the
-        top-level README), one without matches the file name at any depth."""
-        name = relative.rsplit("/", 1)[-1]
-        return any(
-            fnmatch.fnmatchcase(relative if "/" in pattern else name, pattern.lstrip("/"))
-            for pattern in self.exclude
-        )
+        """Whether ``exclude`` names the file, read as git reads .gitignore (see
+        :func:`path_matches`): '/README.md' is only the top-level README."""
+        return path_matches(relative, self.exclude)
+
+    def commit_org(self, trailer: str, email: str) -> str:
+        """The organisation that made a commit: its ``KB-Org`` trailer (kbapp writes it; the
+        first when there are several), else the author's e-mail domain; '' when neither says.
+        The one rule history, sync, trends and the audit use."""
+        return trailer.split(",")[0].strip() or self.org_for_email(email)
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.raw.get(name)
         return value if isinstance(value, dict) else {}
+
+
+def path_matches(path: str, patterns: Iterable[str]) -> bool:
+    """Whether the repository path ``path`` ('/'-separated, from the top) matches ``patterns``
+    read exactly as git reads a .gitignore (pathspec's GitIgnoreSpec), the one matcher for
+    every list of paths in .kb/config.toml (``exclude``, ``[secrets] allow_paths``,
+    ``[[policy.protected]] paths``): a pattern with a '/' is anchored at the top ('/README.md',
+    'docs/*.md'), one without matches a name at any depth ('*.pem'); '*' stays within a folder,
+    '**' crosses folders ('a/**/b.md'), 'security/**' is everything inside security/; a
+    pattern that matches a folder matches what it holds; '!x' takes x back out (also inside an
+    excluded folder, where git, which never looks into it, could not)."""
+    return _gitignore_spec(tuple(patterns)).match_file(path)
+
+
+@functools.lru_cache(maxsize=256)
+def _gitignore_spec(patterns: tuple[str, ...]) -> GitIgnoreSpec:
+    from pathspec import GitIgnoreSpec  # loaded on first use: start-up stays short
+
+    return GitIgnoreSpec.from_lines(patterns)
 
 
 def load_config(root: Path) -> KbConfig:
@@ -193,7 +226,7 @@ def config_from_dict(raw: dict[str, Any], default_name: str = "Knowledge base") 
         try:
             ticket.compiled()
         except re.error as exc:
-            raise ConfigError(f"{CONFIG_PATH}: tickets[{index}].pattern is not a regex: {exc}")
+            raise ConfigError(f"{CONFIG_PATH}: tickets[{index}].pattern is not a regex: {exc}") from None
         cfg.tickets.append(ticket)
     return cfg
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from kbapp import frontmatter, mdlines
+from kbapp.config import MAX_INTERVAL_DAYS as MAX_INTERVAL_DAYS  # one bound for documents
+from kbapp.config import valid_interval  # and for .kb/config.toml's review_days
 from kbapp.errors import DocumentError
 from kbapp.fsutil import atomic_write, read_document_bytes
 
@@ -28,7 +30,6 @@ STATUSES = ("draft", "in-review", "published", "retired")
 SENSITIVITIES = ("shared", "internal")
 ID_RE = re.compile(r"^kb-[0-9a-f]{8}$")
 #: A review interval longer than a century is a typo (or an attack on date arithmetic).
-MAX_INTERVAL_DAYS = 36500
 BOM = b"\xef\xbb\xbf"
 
 _H1_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
@@ -208,7 +209,7 @@ class Document:
     def is_modified(self) -> bool:
         if self.source is None:
             return True
-        return self.body != self.source.body or not _deep_equal(self.meta, self.source.meta)
+        return self.body != self.source.body or not deep_equal(self.meta, self.source.meta)
 
     def set(self, key: str, value: Any) -> None:
         """Set a front matter field; ``None`` or an empty list removes it."""
@@ -227,13 +228,15 @@ class Document:
         self.set("review", review or None)
 
 
-def _deep_equal(a: Any, b: Any) -> bool:
+def deep_equal(a: Any, b: Any) -> bool:
+    """Front matter values equal in value and in type (``1`` is not ``True``, ``"1"`` is not
+    ``1``), through nested mappings and lists: what "unchanged" means for metadata."""
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_deep_equal(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(deep_equal(a[k], b[k]) for k in a)
     if isinstance(a, list):
-        return len(a) == len(b) and all(_deep_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(deep_equal(x, y) for x, y in zip(a, b))
     return bool(a == b)
 
 
@@ -242,11 +245,6 @@ def _plain_heading(text: str) -> str:
     text = re.sub(r"[*_`]", "", text)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     return text.strip()
-
-
-def valid_interval(value: Any) -> bool:
-    """Whether ``value`` is a usable ``review.interval_days`` (1 to :data:`MAX_INTERVAL_DAYS`)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INTERVAL_DAYS
 
 
 def as_date(value: Any) -> dt.date | None:
@@ -338,7 +336,7 @@ def serialise(doc: Document) -> bytes:
     """The bytes to write for ``doc``: identical to what was read when nothing changed."""
     src = doc.source
     newline = src.newline if src else "\n"
-    if src is not None and _deep_equal(doc.meta, src.meta):
+    if src is not None and deep_equal(doc.meta, src.meta):
         front = src.block.raw if src.block is not None else ""
     elif src is not None and src.block is not None:
         if doc.front_matter_error is not None:

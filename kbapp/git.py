@@ -10,7 +10,7 @@ CLI on the same repository), logs timing when ``KBAPP_GIT_TRACE`` is set, and tu
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import datetime as dt
 import functools
 import logging
 import os
@@ -31,6 +31,7 @@ from kbapp.fsutil import save_error, write_failed_for_space
 
 if TYPE_CHECKING:
     import git as gitpython_types
+    from filelock import FileLock
 
 log = logging.getLogger(__name__)
 _TRACE = bool(os.environ.get("KBAPP_GIT_TRACE"))
@@ -243,7 +244,7 @@ class Git:
         self.prompting = NO_PROMPTS
         self._thread_lock = threading.RLock()
         self._lock_depth = 0
-        self._lock_file: int | None = None
+        self._lock_file: FileLock | None = None
 
     @property
     def identity(self) -> Identity:
@@ -299,7 +300,7 @@ class Git:
         stdin = None
         try:
             if input is not None:  # Popen needs a real file for stdin
-                stdin = tempfile.TemporaryFile()
+                stdin = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally
                 stdin.write(input.encode("utf-8") if isinstance(input, str) else input)
                 stdin.seek(0)
             status, stdout, stderr = self.repo.git.execute(
@@ -344,40 +345,67 @@ class Git:
     @contextlib.contextmanager
     def write_lock(self, timeout: float = 60.0) -> Iterator[None]:
         """Hold the repository's write lock: one writer at a time, in this process (re-entrant)
-        and across processes (an ``flock`` on ``.git/kbapp/write.lock``)."""
+        and across processes (a :class:`filelock.FileLock` on ``.git/kbapp/write.lock``)."""
         with self._thread_lock:
             if self._lock_depth == 0:
                 lock_path = self.git_dir / "kbapp" / "write.lock"
+                from filelock import FileLock, Timeout  # loaded on the first write
+
+                # thread_local=False: the re-entrant RLock above already serialises threads.
+                lock = FileLock(lock_path, timeout=timeout, thread_local=False)
                 try:
                     lock_path.parent.mkdir(parents=True, exist_ok=True)
-                    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+                    lock.acquire(poll_interval=0.05)
+                except Timeout:
+                    raise SyncError(
+                        "another kbapp is still writing to this knowledge base; "
+                        "try again in a moment"
+                    ) from None
                 except OSError as exc:  # a read-only knowledge base (share, mount, rights)
                     raise save_error(self.root, exc) from exc
-                deadline = time.monotonic() + timeout
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() > deadline:
-                            os.close(fd)
-                            raise SyncError(
-                                "another kbapp is still writing to this knowledge base; "
-                                "try again in a moment"
-                            ) from None
-                        time.sleep(0.05)
-                self._lock_file = fd
+                self._lock_file = lock
             self._lock_depth += 1
             try:
                 yield
             finally:
                 self._lock_depth -= 1
                 if self._lock_depth == 0 and self._lock_file is not None:
-                    fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-                    os.close(self._lock_file)
+                    self._lock_file.release()
                     self._lock_file = None
 
     # ------------------------------------------------------------------ common queries
+
+    def log(
+        self,
+        *revisions: str,
+        paths: Sequence[str] = (),
+        follow: bool = False,
+        no_merges: bool = False,
+        since: str | None = None,
+        changed_line: str | None = None,
+        limit: int | None = None,
+    ) -> list[LogEntry]:
+        """The commits ``git log`` lists (newest first) with their files, parsed once, here.
+
+        ``revisions`` as git takes them (``a..b``; none: from HEAD), ``paths`` limit to those
+        files (``follow``: one file across renames), ``since`` anything ``--since`` takes,
+        ``changed_line`` a regex of lines added or removed (``-G``). Renames are detected.
+        An empty repository, or a revision git does not know, has no commits."""
+        args = ["-c", "core.quotepath=off", "log", "-M", "--name-status", "-z", "--no-color",
+                f"--format={_LOG_FORMAT}"]
+        if follow:
+            args.append("--follow")
+        if no_merges:
+            args.append("--no-merges")
+        if since:
+            args.append(f"--since={since}")
+        if changed_line:
+            args += ["-G", changed_line]
+        if limit is not None:
+            args.append(f"-{int(limit)}")
+        args += [*revisions, "--", *paths]
+        return parse_log(self.run(*args, check=False, strip=False).stdout)
+
 
     def head(self) -> str | None:
         result = self.run("rev-parse", "--verify", "-q", "HEAD", check=False)
@@ -687,6 +715,71 @@ _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
 #: Author of kbapp's own backup commits (never on a branch) when the user is not known yet.
 _STAND_IN = {"GIT_AUTHOR_NAME": "kbapp", "GIT_AUTHOR_EMAIL": "kbapp@localhost",
              "GIT_COMMITTER_NAME": "kbapp", "GIT_COMMITTER_EMAIL": "kbapp@localhost"}
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file a commit changed: git's status letter (A, M, D, R, C, T), its path after the
+    commit, and for a rename or copy its path before."""
+
+    status: str
+    path: str
+    old_path: str = ""
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit of :meth:`Git.log`. ``org_trailer`` is the ``KB-Org`` trailer's value ('' when
+    none): :meth:`kbapp.config.KbConfig.commit_org` turns it and ``email`` into the
+    organisation."""
+
+    rev: str
+    author: str
+    email: str
+    date: dt.datetime
+    subject: str
+    body: str
+    org_trailer: str
+    files: tuple[FileChange, ...] = ()
+
+    @property
+    def path(self) -> str:
+        """The first file's path ('' when none): with ``follow``, the document's path then."""
+        return self.files[0].path if self.files else ""
+
+
+#: Each commit: a record separator, then NUL-separated fields (no field can hold a NUL), then,
+#: with ``-z --name-status``, NUL-separated status letters and paths.
+_LOG_FORMAT = ("%x1e%H%x00%aN%x00%aE%x00%aI%x00%s%x00"
+               "%(trailers:key=KB-Org,valueonly,separator=%x2C)%x00%B%x00")
+_LOG_FIELDS = 7
+
+
+def parse_log(out: str) -> list[LogEntry]:
+    """Parse ``git log -z --name-status --format=`` :data:`_LOG_FORMAT` output."""
+    entries: list[LogEntry] = []
+    for record in out.split("\x1e")[1:]:
+        fields = record.split("\0")
+        if len(fields) < _LOG_FIELDS:
+            continue
+        rev, author, email, date, subject, trailer, body = fields[:_LOG_FIELDS]
+        # "\0\n" ends the header, then "R100\0old\0new\0M\0path\0..." (no path is empty)
+        tokens = [t for t in "\0".join(fields[_LOG_FIELDS:]).lstrip("\0\n").split("\0") if t]
+        files: list[FileChange] = []
+        i = 0
+        while i < len(tokens):
+            status = tokens[i][:1]
+            if status in ("R", "C") and i + 2 < len(tokens):
+                files.append(FileChange(status, tokens[i + 2], tokens[i + 1]))
+                i += 3
+            elif i + 1 < len(tokens):
+                files.append(FileChange(status, tokens[i + 1]))
+                i += 2
+            else:
+                break
+        entries.append(LogEntry(rev, author, email, dt.datetime.fromisoformat(date), subject,
+                                body.strip("\n"), trailer.strip(), tuple(files)))
+    return entries
 
 
 def _nul_list(paths: Sequence[str]) -> str:

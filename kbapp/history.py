@@ -18,9 +18,6 @@ from kbapp.errors import KbError
 if TYPE_CHECKING:
     from kbapp.workspace import SaveResult, Workspace
 
-_REC = "\x1e"
-_SEP = "\x1f"
-
 
 @dataclass
 class Version:
@@ -53,21 +50,9 @@ def document_path(ws: Workspace, ref: str) -> str:
 def history(ws: Workspace, ref: str) -> list[Version]:
     """Every version of the document, newest first, following renames."""
     path = document_path(ws, ref)
-    out = ws.git.run(
-        "-c", "core.quotepath=off", "log", "--follow", "-M", "--name-only",
-        f"--format={_REC}%H{_SEP}%an{_SEP}%ae{_SEP}%aI{_SEP}%s{_SEP}"
-        "%(trailers:key=KB-Org,valueonly,separator=%x2C)",
-        "--", path, check=False, strip=False,
-    ).stdout
-    versions: list[Version] = []
-    for chunk in out.split(_REC)[1:]:
-        header, _, names = chunk.partition("\n")
-        rev, author, email, date, subject, trailer = (header.split(_SEP) + [""] * 6)[:6]
-        name = next((line.strip() for line in names.splitlines() if line.strip()), path)
-        org = trailer.split(",")[0].strip() or ws.config.org_for_email(email)
-        versions.append(Version(rev, author, email, org, dt.datetime.fromisoformat(date),
-                                subject, name))
-    return versions
+    return [Version(c.rev, c.author, c.email, ws.config.commit_org(c.org_trailer, c.email),
+                    c.date, c.subject, c.path or path)
+            for c in ws.git.log(paths=[path], follow=True)]
 
 
 def _version(ws: Workspace, ref: str, rev: str) -> tuple[str, str]:

@@ -239,13 +239,7 @@ def _contains(items: list[Any], value: Any) -> bool:
 def _equal(a: Any, b: Any) -> bool:
     if a is MISSING or b is MISSING:
         return a is b
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
-    return bool(a == b)
+    return documents.deep_equal(a, b)
 
 
 def _later_side(mine: Any, theirs: Any) -> str | None:

@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kbapp import documents
+from kbapp import documents, mdlines
 from kbapp.config import CONFIG_PATH, config_from_dict
 from kbapp.errors import ConfigError, DocumentError, PolicyError
 from kbapp.secrets import ALLOW_MARKER, SecretsPolicy, decode_for_scan, scan_text
@@ -216,8 +216,8 @@ def is_document_path(path: str, config: KbConfig) -> bool:
 
 
 def _inside_fence(text: str, offset: int) -> bool:
-    before = text[:offset]
-    return (before.count("\n```") + before.count("\n~~~")) % 2 == 1
+    number = text.count("\n", 0, offset) + 1  # fences as CommonMark closes them: mdlines
+    return any(n == number and kind == "code" for n, _, kind in mdlines.lines(text[:offset + 1]))
 
 
 def enforce(violations: list[Violation]) -> None:

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from kbapp import documents
 from kbapp.errors import KbError
+from kbapp.git import LogEntry
 from kbapp.workspace import SaveResult, Workspace
 
 if TYPE_CHECKING:
     from kbapp.catalog import Entry  # SQLAlchemy loads on first use, not at start-up
 
-_SEP = "\x1f"
 
 
 @dataclass(frozen=True)
@@ -166,33 +166,15 @@ def _insert_after_title(body: str, block: str) -> str:
 # --------------------------------------------------------------------------- since the last review
 
 
-def _parse_log(out: str) -> list[Commit]:
-    commits: list[Commit] = []
-    current: list[str] | None = None
-    for line in out.split("\n"):
-        if line.startswith(_SEP):
-            parts = line[1:].split(_SEP)
-            current = parts
-            commits.append(Commit(parts[0], dt.datetime.fromisoformat(parts[1]), parts[2],
-                                  parts[3], parts[4]))
-        elif line.strip() and current is not None and commits and not commits[-1].path:
-            last = commits[-1]
-            commits[-1] = Commit(last.rev, last.date, last.author, last.email, last.subject,
-                                 line.strip())
-    return commits
-
-
-_FORMAT = f"--format={_SEP}%H{_SEP}%aI{_SEP}%an{_SEP}%ae{_SEP}%s"
+def _commits(entries: list[LogEntry]) -> list[Commit]:
+    return [Commit(e.rev, e.date, e.author, e.email, e.subject, e.path) for e in entries]
 
 
 def last_review_commit(workspace: Workspace, path: str) -> Commit | None:
     """The latest commit that changed the document's ``last_reviewed`` line (kbapp's
     ``Review:`` commits and a partner's hand edit alike), following renames."""
-    out = workspace.git.run(
-        "-c", "core.quotepath=off", "log", "-1", "--follow", "--name-only", _FORMAT,
-        "-G", r"^[[:space:]]*last_reviewed:", "--", path, check=False,
-    ).stdout
-    commits = _parse_log(out)
+    commits = _commits(workspace.git.log(paths=[path], follow=True, limit=1,
+                                         changed_line=r"^[[:space:]]*last_reviewed:"))
     return commits[0] if commits else None
 
 
@@ -202,13 +184,10 @@ def changes_since_review(workspace: Workspace, ref: str) -> ReviewChanges:
     reviewed = last_review_commit(workspace, path)
     if reviewed is None:
         return ReviewChanges(path, None)
-    log_out = workspace.git.run(
-        "-c", "core.quotepath=off", "log", "--follow", "--name-only", _FORMAT,
-        f"{reviewed.rev}..HEAD", "--", path, check=False,
-    ).stdout
+    since = _commits(workspace.git.log(f"{reviewed.rev}..HEAD", paths=[path], follow=True))
     old_path = reviewed.path or path
     diff = workspace.git.run(
         "-c", "core.quotepath=off", "diff", "--no-color", "-M", reviewed.rev, "--",
         old_path, path, check=False, strip=False,
     ).stdout
-    return ReviewChanges(path, reviewed, _parse_log(log_out), diff)
+    return ReviewChanges(path, reviewed, since, diff)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import bisect
 import codecs
-import fnmatch
 import functools
 import hashlib
 import re
@@ -37,6 +36,8 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from kbapp.config import path_matches
 
 if TYPE_CHECKING:
     from kbapp.config import KbConfig
@@ -101,7 +102,7 @@ class SecretsPolicy:
         )
 
     def skips_path(self, path: str) -> bool:
-        return any(_glob_match(path, pattern) for pattern in self.allow_paths)
+        return path_matches(path, self.allow_paths)  # gitignore's rules, as all of config.toml
 
     def allows_value(self, value: str) -> bool:
         if not self.allow:
@@ -113,13 +114,6 @@ class SecretsPolicy:
 def value_digest(value: str) -> str:
     """How ``[secrets] allow`` names a value without holding it: ``sha256:<hex>``."""
     return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def _glob_match(path: str, pattern: str) -> bool:
-    pattern = pattern.lstrip("/")
-    if pattern.endswith("/**"):
-        return path.startswith(pattern[:-2])
-    return fnmatch.fnmatchcase(path, pattern.replace("**/", "*"))
 
 
 # --------------------------------------------------------------------------- kbapp's own rules

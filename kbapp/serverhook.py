@@ -26,7 +26,6 @@ against.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import tomllib
@@ -34,7 +33,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from kbapp import policy
-from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict
+from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict, path_matches
 from kbapp.errors import ConfigError
 from kbapp.git import Git
 from kbapp.interaction import terminal_safe
@@ -67,7 +66,9 @@ class ProtectedPaths:
     orgs: tuple[str, ...]
 
     def matches(self, path: str) -> bool:
-        return any(_glob(path, pattern) for pattern in self.patterns)
+        # gitignore's rules (as every path list in config.toml), on paths as a case-insensitive
+        # file system sees them
+        return path_matches(fold_path(path), [fold_path(p) for p in self.patterns])
 
 
 def fold_path(path: str) -> str:
@@ -79,13 +80,6 @@ def fold_path(path: str) -> str:
     path = "".join(c for c in path if unicodedata.category(c) != "Cf").casefold()
     parts = [part.split("::", 1)[0].rstrip(". ") for part in path.split("/")]
     return "/".join(parts)
-
-
-def _glob(path: str, pattern: str) -> bool:
-    path, pattern = fold_path(path), fold_path(pattern.lstrip("/"))
-    if pattern.endswith("/**"):
-        return path.startswith(pattern[:-2]) or path == pattern[:-3]
-    return fnmatch.fnmatchcase(path, pattern)
 
 
 def protected_paths(config: KbConfig) -> list[ProtectedPaths]:

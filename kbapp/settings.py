@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from kbapp.events import Event
 from kbapp.fsutil import atomic_write
 
@@ -162,3 +161,48 @@ LABELS: dict[str, str] = {
     "search_limit": "Search results shown",
     "fetch_interval_minutes": "Look for the other side's changes every",
 }
+
+
+#: How many recently opened documents the browse panel lists.
+RECENT_LIMIT = 15
+
+
+class Shelf:
+    """Pinned and recently opened documents of one clone (``<data folder>/shelf.json``, the
+    browse panel shows them): this clone's own, never committed."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.file = data_dir / "shelf.json"
+        self.pinned: list[str] = []
+        self.recent: list[str] = []
+        try:
+            raw = json.loads(self.file.read_text(encoding="utf-8"))
+            self.pinned = [str(p) for p in raw.get("pinned", [])]
+            self.recent = [str(p) for p in raw.get("recent", [])]
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, AttributeError) as exc:
+            log.warning("%s is unreadable (%s); starting empty", self.file, exc)
+
+    def opened(self, path: str) -> None:
+        self.recent = [path] + [p for p in self.recent if p != path][: RECENT_LIMIT - 1]
+        self._save()
+
+    def toggle_pin(self, path: str) -> bool:
+        """Pin ``path`` or unpin it; True when it is pinned now."""
+        if path in self.pinned:
+            self.pinned.remove(path)
+        else:
+            self.pinned.append(path)
+        self._save()
+        return path in self.pinned
+
+    def forget(self, paths: list[str]) -> None:
+        gone = set(paths)
+        self.pinned = [p for p in self.pinned if p not in gone]
+        self.recent = [p for p in self.recent if p not in gone]
+        self._save()
+
+    def _save(self) -> None:
+        data = {"pinned": self.pinned, "recent": self.recent}
+        atomic_write(self.file, json.dumps(data, indent=1).encode("utf-8"), durable=False)

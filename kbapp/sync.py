@@ -63,7 +63,6 @@ log = logging.getLogger(__name__)
 REMOTE = "origin"
 PUSH_ATTEMPTS = 5
 NETWORK_TIMEOUT = 120.0
-_SEP = "\x1f"
 
 Progress = Callable[[int, int], None]
 
@@ -656,22 +655,11 @@ def _changes(ws: Workspace, old: str | None, new: str, log_range: str) -> list[C
 
 def _last_authors(ws: Workspace, log_range: str) -> dict[str, tuple[str, str]]:
     """path -> (author, organisation) of the newest commit in ``log_range`` touching it."""
-    git = ws.git
-    out = git.run(
-        "-c", "core.quotepath=off", "log", "--no-merges", "--name-only", "-z",
-        f"--format={_SEP}%an{_SEP}%ae{_SEP}%(trailers:key=KB-Org,valueonly,separator=%x2C)",
-        log_range, check=False, strip=False,
-    ).stdout
     found: dict[str, tuple[str, str]] = {}
-    author = org = ""
-    for item in out.split("\0"):
-        for line in item.split("\n"):
-            if line.startswith(_SEP):
-                _, name, email, trailer = (line.split(_SEP) + ["", "", "", ""])[:4]
-                author = name
-                org = trailer.split(",")[0].strip() or ws.config.org_for_email(email)
-            elif line.strip():
-                found.setdefault(line.strip(), (author, org))
+    for commit in ws.git.log(log_range, no_merges=True):
+        org = ws.config.commit_org(commit.org_trailer, commit.email)
+        for change in commit.files:
+            found.setdefault(change.path, (commit.author, org))
     return found
 
 

@@ -138,8 +138,7 @@ def trends(workspace: Workspace, *, today: dt.date | None = None, months: int = 
             parts = line[1:].split(_SEP)
             rev = parts[0]
             date = dt.datetime.fromisoformat(parts[1]).date()
-            trailer = parts[3].split(",")[0].strip() if len(parts) > 3 else ""
-            org = trailer or config.org_for_email(parts[2]) or UNKNOWN_ORG
+            org = config.commit_org(parts[3] if len(parts) > 3 else "", parts[2]) or UNKNOWN_ORG
         elif line.startswith("diff --git "):
             flush()
             path, added_file = "", False

@@ -15,7 +15,7 @@ if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
     _SCREEN = Path(__file__).resolve().parent / "offscreen-1366x768.json"
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 
-from helpers import (  # noqa: E402
+from helpers import (
     CORPORA,
     INTERNAL_DOC,
     PARTNER,
@@ -31,11 +31,12 @@ from helpers import (  # noqa: E402
     git,
     write_doc,
 )
+from search_helpers import populate
+from servers import HttpGitServer, SshGitServer
 
-from servers import HttpGitServer, SshGitServer  # noqa: E402
-
-from kbapp.settings import Settings  # noqa: E402
-from kbapp.workspace import Workspace  # noqa: E402
+from kbapp.search import SearchIndex
+from kbapp.settings import Settings
+from kbapp.workspace import Workspace
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +93,43 @@ def kb(tmp_path: Path, settings: Settings) -> Iterator[Workspace]:
     )
     yield workspace
     workspace.close()
+
+
+@pytest.fixture
+def populated_kb(kb: Workspace) -> Workspace:
+    """``kb`` with the search fixtures (tests/search_helpers.py DOCS) committed."""
+    populate(kb)
+    return kb
+
+
+@pytest.fixture
+def search_index(populated_kb: Workspace) -> SearchIndex:
+    """A real on-disk index of ``populated_kb``, caught up."""
+    index = SearchIndex.for_workspace(populated_kb)
+    index.catch_up()
+    return index
+
+
+@pytest.fixture(scope="module")
+def readonly_search_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
+    """One index of the search fixtures shared by a module's tests that only read it (built
+    once per module: a module's tests must not change it)."""
+    home = tmp_path_factory.mktemp("search-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KBAPP_CONFIG_DIR", str(home / "config"))
+        mp.setenv("KBAPP_DATA_DIR", str(home / "data"))
+        gitconfig = home / "gitconfig"
+        gitconfig.write_text("[user]\n\tname = T\n\temail = t@internal.example\n"
+                             "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n")
+        mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        ws = Workspace.init(home / "kb", "Fixture KB", ["internal", "partner"],
+                            settings=Settings(user_name="T", user_email="t@internal.example"))
+        populate(ws)
+        index = SearchIndex.for_workspace(ws)
+        index.catch_up()
+        yield index
+        ws.close()
 
 
 @pytest.fixture

@@ -135,3 +135,21 @@ def test_refreshes_from_several_processes_at_once_agree(kb: Workspace) -> None:
     added = sorted(int(out) for out, _err in outputs)
     assert added[-1] >= 150 and added[:-1] == [0, 0, 0]  # one of them added them, once
     assert sum(1 for e in Catalog(db).all() if e.path.startswith("runbooks/new-")) == 150
+
+
+def test_outline_rows_and_the_shelf_are_core(kb: Workspace) -> None:
+    """What the browse panel shows comes from the core: the catalog's rows, the shelf's file."""
+    from kbapp.settings import Shelf
+
+    write_doc(kb, "sops/vpn.md", "---\nid: kb-0000aa01\ntitle: VPN\ntype: sop\nsystems: [vpn, fw]\n"
+                                 "---\n# VPN\n")
+    kb.refresh()
+    rows = {row[0]: row for row in kb.catalog.outline_rows()}
+    assert rows["sops/vpn.md"] == ("sops/vpn.md", "VPN", "sop", ["vpn", "fw"])
+    shelf = Shelf(kb.data_dir)
+    shelf.opened("sops/vpn.md")
+    assert shelf.toggle_pin("sops/vpn.md") is True
+    again = Shelf(kb.data_dir)
+    assert again.pinned == ["sops/vpn.md"] and again.recent == ["sops/vpn.md"]
+    again.forget(["sops/vpn.md"])
+    assert Shelf(kb.data_dir).pinned == []

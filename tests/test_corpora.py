@@ -24,6 +24,7 @@ def test_every_corpus_file_round_trips_byte_for_byte(corpora: Path) -> None:
     assert mismatched == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("folder", "expected_type"),
     [

@@ -135,6 +135,7 @@ def _assert_sound(root: Path) -> Workspace:
     return ws
 
 
+@pytest.mark.slow
 def test_sigkill_during_saves_loses_no_saved_document(kb: Workspace) -> None:
     root = kb.root
     kb.close()
@@ -167,6 +168,7 @@ def test_sigkill_during_saves_loses_no_saved_document(kb: Workspace) -> None:
     _write_figures()
 
 
+@pytest.mark.slow
 def test_sigkill_during_import_then_import_again_completes(kb: Workspace, tmp_path: Path) -> None:
     root = kb.root
     kb.close()
@@ -350,6 +352,7 @@ def test_really_full_disk_at_save_keeps_the_original(kb: Workspace) -> None:
 # --------------------------------------------------------------------------- two processes at once
 
 
+@pytest.mark.slow
 def test_parallel_cli_saves_and_an_open_window_do_not_corrupt_anything(kb: Workspace) -> None:
     titles = ["Same title"] * 4 + ["Restart DNS", "Rotate certs"]
     procs = [

@@ -215,3 +215,15 @@ def test_write_is_atomic_and_leaves_no_temporaries(tmp_path) -> None:  # type: i
 def test_new_ids_look_right() -> None:
     ids = {documents.new_id() for _ in range(200)}
     assert len(ids) == 200 and all(documents.ID_RE.match(i) for i in ids)
+
+
+def test_conflict_markers_inside_fenced_code_are_text() -> None:
+    """The commit policy asks mdlines, the one place that knows fences, whether a conflict
+    marker is inside code: a ```` fence is not closed by a shorter ``` one."""
+    from kbapp.policy import conflict_marker_line
+
+    block = "<<<<<<< ours\nmine\n=======\ntheirs\n>>>>>>> theirs\n"
+    assert conflict_marker_line("# Doc\n\n" + block) == 3
+    assert conflict_marker_line("# Doc\n\n```text\n" + block + "```\n") is None
+    assert conflict_marker_line("````md\n```\n```\n" + block + "````\n") is None
+    assert conflict_marker_line("```\ncode\n```\n" + block) == 4

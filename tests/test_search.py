@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from search_helpers import populate
 
 from kbapp.search import SearchIndex, SearchResponse
 from kbapp.search.analysis import analyze, phrase_terms, query_words, word_terms
 from kbapp.search.query import parse_query
 from kbapp.search.snippets import Highlighter, readable_text
-from kbapp.settings import Settings
-from kbapp.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
-    """One indexed fixture KB shared by the read-only tests of this module."""
-    home = tmp_path_factory.mktemp("search-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KBAPP_CONFIG_DIR", str(home / "config"))
-        gitconfig = home / "gitconfig"
-        gitconfig.write_text("[user]\n\tname = T\n\temail = t@internal.example\n"
-                             "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n")
-        mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        ws = Workspace.init(home / "kb", "Fixture KB", ["internal", "partner"],
-                            settings=Settings(user_name="T", user_email="t@internal.example"))
-        populate(ws)
-        idx = SearchIndex.for_workspace(ws)
-        idx.catch_up()
-        yield idx
-        ws.close()
+def index(readonly_search_index: SearchIndex) -> SearchIndex:
+    """The read-only tests of this module share one index (tests/conftest.py)."""
+    return readonly_search_index
 
 
 def paths(response: SearchResponse) -> list[str]:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 from helpers import write_doc
-from search_helpers import front, populate
+from search_helpers import front
 
 from kbapp.search import SearchIndex
 from kbapp.search.analysis import term_sequence
@@ -20,8 +20,8 @@ def paths(index: SearchIndex, query: str) -> set[str]:
 
 
 @pytest.fixture
-def index(kb: Workspace) -> SearchIndex:
-    populate(kb)
+def index(populated_kb: Workspace) -> SearchIndex:
+    kb = populated_kb
     write_doc(kb, "runbooks/disk-full.md", front("kb-000000d1", "Disk full on the mail relay",
                                                  "runbook", tags=("storage",))
               + "## Symptoms\n\nThe queue grows. The disk is full. Restart the service after "

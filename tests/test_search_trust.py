@@ -46,11 +46,8 @@ def test_query_parser_never_raises(text: str) -> None:
 
 
 @pytest.fixture
-def index(kb: Workspace) -> SearchIndex:
-    populate(kb)
-    built = SearchIndex.for_workspace(kb)
-    built.catch_up()
-    return built
+def index(search_index: SearchIndex) -> SearchIndex:
+    return search_index
 
 
 @settings(max_examples=max(30, EXAMPLES // 3), deadline=None,

@@ -57,6 +57,7 @@ def test_sync_killed_at_each_point_is_finished_by_the_next(shared: SharedRepo, s
     assert git(jo.root, "rev-parse", "HEAD^{tree}") == git(again.root, "rev-parse", "HEAD^{tree}")
 
 
+@pytest.mark.slow
 def test_sync_killed_at_random_moments_never_needs_manual_git(shared: SharedRepo, settings) -> None:
     ana, jo = shared.ana, shared.jo
     docs = [ana.create("sop", f"Procedure {n}").path for n in range(4)]

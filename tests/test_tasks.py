@@ -92,3 +92,21 @@ def test_no_display_is_said_before_qt_is_started(monkeypatch: pytest.MonkeyPatch
     assert "needs a desktop session" in tasks.qt_platform_problem()
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert tasks.qt_platform_problem() == ""
+
+
+@pytest.mark.slow
+def test_fast_leaves_out_the_slow_tests(tmp_path: Path) -> None:
+    """``tasks.py test --fast``: pytest with the arguments it gets collects no test marked slow."""
+    assert tasks.pytest_args(["-x"])[-1] == "-x" and "not slow" not in tasks.pytest_args(["-x"])
+    target = str(Path(tasks.ROOT) / "tests" / "test_packaging.py")
+    collected = {}
+    for fast in (False, True):
+        args = tasks.pytest_args(["--fast", target] if fast else [target])
+        assert "--fast" not in args
+        done = subprocess.run([sys.executable, "-m", "pytest", *args, "-n", "0", "--collect-only",
+                               "-q", "-p", "no:cacheprovider"], capture_output=True, text=True,
+                              cwd=tasks.ROOT, timeout=120)
+        collected[fast] = {line for line in done.stdout.splitlines() if "::" in line}
+    slow = "tests/test_packaging.py::test_the_wheel_has_no_symlinks_and_carries_the_package_data"
+    assert slow in collected[False] and slow not in collected[True]
+    assert collected[True] and collected[True] < collected[False]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,42 @@ def test_exclude_patterns_are_gitignore_like(kb: Workspace) -> None:
     write_doc(kb, "README.md", "# About\n")
     write_doc(kb, "service/README.md", "# Service overview\n")
     assert kb.document_paths() == ["service/README.md"]  # "/README.md" is the top one only
+
+
+#: Patterns and paths where fnmatch-style matchers and git disagree ('*' across '/', '**',
+#: anchoring, a folder's contents, negation).
+GITIGNORE_PATTERNS = ["/README.md", "*.pem", "docs/*.md", "security/**", "a/**/b.md", "build/",
+                      "tmp", "logs/*", "!logs/keep.md"]
+GITIGNORE_PATHS = ["README.md", "sub/README.md", "k.pem", "x/y/k.pem", "docs/a.md", "docs/x/a.md",
+                   "security/x.md", "security/a/b.md", "securityx/a.md", "a/b.md", "a/x/y/b.md",
+                   "build/out.md", "src/build/out.md", "logs/today.md", "logs/keep.md",
+                   "x/logs/a.md", "x/tmp/a.md", "tmp", "notes.md"]
+
+
+def test_every_path_list_in_the_config_matches_exactly_as_git_does(tmp_path: Path) -> None:
+    """``exclude``, ``[secrets] allow_paths`` and ``[[policy.protected]] paths`` share one
+    matcher, and it agrees with ``git check-ignore`` on each path."""
+    from kbapp.config import KbConfig, path_matches
+    from kbapp.secrets import SecretsPolicy
+    from kbapp.serverhook import ProtectedPaths
+
+    git(tmp_path, "init", "-q")
+    (tmp_path / ".gitignore").write_text("\n".join(GITIGNORE_PATTERNS) + "\n")
+    done = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], cwd=tmp_path,
+                          input="\n".join(GITIGNORE_PATHS) + "\n", capture_output=True, text=True)
+    ignored_by_git = set(done.stdout.split())
+    assert ignored_by_git  # git answered (exit 1 only when nothing matches)
+    config = KbConfig(exclude=GITIGNORE_PATTERNS)
+    secrets_policy = SecretsPolicy(allow_paths=GITIGNORE_PATTERNS)
+    protected = ProtectedPaths(tuple(GITIGNORE_PATTERNS), ("internal",))
+    for path in GITIGNORE_PATHS:
+        expected = path in ignored_by_git
+        assert path_matches(path, GITIGNORE_PATTERNS) is expected, path
+        assert config.is_excluded(path) is expected, path
+        assert secrets_policy.skips_path(path) is expected, path
+        assert protected.matches(path) is expected, path
+    # the cases fnmatch got wrong, spelled out
+    assert {"docs/a.md", "x/y/k.pem", "security/a/b.md", "a/x/y/b.md", "src/build/out.md",
+            "x/tmp/a.md", "logs/today.md"} <= ignored_by_git
+    assert not {"docs/x/a.md", "sub/README.md", "securityx/a.md", "logs/keep.md",
+                "x/logs/a.md", "notes.md"} & ignored_by_git

@@ -50,6 +50,9 @@ def _command_word(argv: Sequence[str]) -> str | None:
             return word
     return None
 
+#: Every command's exit status (the one definition; the command modules import it from here):
+#: done, an error (one sentence printed), bad usage (argparse), conflicts waiting (sync, status,
+#: resolve).
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS = 0, 1, 2, 3
 
 

@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kbapp.cli import EXIT_CONFLICTS
 from kbapp.cli.common import Context, Progress, print_json, print_table
 from kbapp.errors import KbError
 from kbapp.identity import MISSING
-
-EXIT_CONFLICTS = 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:

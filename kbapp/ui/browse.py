@@ -9,16 +9,14 @@ are not shared with the other organisation.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from kbapp.fsutil import atomic_write
+from kbapp.settings import Shelf
 from kbapp.ui.tasks import Tasks, relay
 from kbapp.workspace import Workspace
 
@@ -29,47 +27,6 @@ log = logging.getLogger(__name__)
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 BRANCH_ROLE = Qt.ItemDataRole.UserRole + 2
-RECENT_LIMIT = 15
-
-
-class Shelf:
-    """Pinned and recently opened documents of one clone."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.file = data_dir / "shelf.json"
-        self.pinned: list[str] = []
-        self.recent: list[str] = []
-        try:
-            raw = json.loads(self.file.read_text(encoding="utf-8"))
-            self.pinned = [str(p) for p in raw.get("pinned", [])]
-            self.recent = [str(p) for p in raw.get("recent", [])]
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, AttributeError) as exc:
-            log.warning("%s is unreadable (%s); starting empty", self.file, exc)
-
-    def opened(self, path: str) -> None:
-        self.recent = [path] + [p for p in self.recent if p != path][: RECENT_LIMIT - 1]
-        self._save()
-
-    def toggle_pin(self, path: str) -> bool:
-        """Pin ``path`` or unpin it; True when it is pinned now."""
-        if path in self.pinned:
-            self.pinned.remove(path)
-        else:
-            self.pinned.append(path)
-        self._save()
-        return path in self.pinned
-
-    def forget(self, paths: list[str]) -> None:
-        gone = set(paths)
-        self.pinned = [p for p in self.pinned if p not in gone]
-        self.recent = [p for p in self.recent if p not in gone]
-        self._save()
-
-    def _save(self) -> None:
-        data = {"pinned": self.pinned, "recent": self.recent}
-        atomic_write(self.file, json.dumps(data, indent=1).encode("utf-8"), durable=False)
 
 
 @dataclass
@@ -85,10 +42,7 @@ class Outline:
 def build_outline(workspace: Workspace) -> Outline:
     """Read the catalog into the groupings (runs on a worker thread)."""
     outline = Outline()
-    with workspace.catalog.engine.connect() as conn:
-        from sqlalchemy import text
-
-        rows = conn.execute(text("SELECT path, title, type, systems FROM documents")).all()
+    rows = workspace.catalog.outline_rows()
     folders: dict[str, set[str]] = {"": set()}
     for path, title, doc_type, systems in rows:
         outline.titles[path] = title or path
@@ -100,7 +54,7 @@ def build_outline(workspace: Workspace) -> Outline:
             folders.setdefault(folder, set())
         folders.setdefault("/".join(parts[:-1]), set()).add(path)
         outline.by_type.setdefault(doc_type or "untyped", []).append(path)
-        for system in json.loads(systems or "[]"):
+        for system in systems:
             outline.by_system.setdefault(str(system), []).append(path)
 
     def order(key: str) -> tuple[int, str]:
