@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Relevance: do the right documents come first? kbapp search against SQLite FTS5 bm25.
 
-    python bench/relevance.py [--set runbooks|support|all] [--split dev|held|all]
+    python bench/relevance.py [--set runbooks|support|all] [--split dev|held|fresh|blind|all]
                               [--cache DIR] [--show-misses] [--json FILE]
 
 Two collections, each built once (kept in --cache) by importing public corpora from
@@ -11,8 +11,9 @@ Two collections, each built once (kept in --cache) by importing public corpora f
   queries in bench/queries/runbooks.tsv (``QUERY<TAB>path | path``).
 - ``support``: the 5,883 SupportArticles imported as they are; queries in
   bench/queries/supportarticles.tsv (``SPLIT<TAB>KIND<TAB>QUERY<TAB>path | path``), judged by
-  reading the articles, split into a ``dev`` part (looked at while tuning) and a ``held`` part
-  (evaluated at checkpoints only).
+  reading the articles, split into a ``dev`` part (looked at while tuning), a ``held`` part
+  (evaluated at checkpoints only) and two own-words parts written for issue 15: ``fresh``
+  (before its levers) and ``blind`` (after them, never looked at query by query).
 
 Prints MRR@10, success@1, success@3 and success@10 per kind of query, for kbapp and for FTS5
 (bm25 over title and body, title weighted 5; the query's words AND-ed, then OR-ed to fill up
@@ -50,7 +51,7 @@ SOURCES = {
     "gitlab": "mattrussi__gitlab-com-runbooks",
 }
 SUPPORT = "gautamanand-dot__SupportArticles-docs"
-KINDS = ["code", "message", "symptom", "typo", "short", "ident"]
+KINDS = ["code", "message", "symptom", "own-words", "typo", "short", "ident"]
 
 
 @dataclass
@@ -76,7 +77,7 @@ def load_queries(path: Path) -> list[Query]:
 
 
 def build_kb(kb: Path, corpora: Path, sources: dict[str, str]):  # type: ignore[no-untyped-def]
-    from kbapp.documents.importer import import_folder
+    from kbapp.importer import import_folder
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 
@@ -170,7 +171,7 @@ def run_set(name: str, ws, queries: list[Query], show_misses: bool) -> dict:  # 
     elapsed = time.perf_counter() - started
     print(f"\n[{name}] {len(queries)} queries over {len(known)} documents ({elapsed:.1f} s)")
     print(
-        f"{'split':6} {'kind':8} {'n':>3}  {'kbapp MRR':>9} {'s@1':>5} {'s@3':>5} {'s@10':>5}"
+        f"{'split':6} {'kind':9} {'n':>3}  {'kbapp MRR':>9} {'s@1':>5} {'s@3':>5} {'s@10':>5}"
         f"   {'FTS5 MRR':>8} {'s@1':>5} {'s@3':>5} {'s@10':>5}"
     )
     summary: dict[str, dict] = {}
@@ -188,13 +189,13 @@ def run_set(name: str, ws, queries: list[Query], show_misses: bool) -> dict:  # 
             theirs = metrics([r["fts5_rank"] for r in part])
             summary[f"{split}/{kind}"] = {"kbapp": ours, "fts5": theirs}
             print(
-                f"{split:6} {kind:8} {len(part):3}  {ours['mrr@10']:9.3f} {ours['success@1']:5.2f} "
+                f"{split:6} {kind:9} {len(part):3}  {ours['mrr@10']:9.3f} {ours['success@1']:5.2f} "
                 f"{ours['success@3']:5.2f} {ours['success@10']:5.2f}   {theirs['mrr@10']:8.3f} "
                 f"{theirs['success@1']:5.2f} {theirs['success@3']:5.2f} {theirs['success@10']:5.2f}"
             )
     if show_misses:
         for row in rows:
-            if row["kbapp_rank"] != 1 and row["split"] != "held":
+            if row["kbapp_rank"] != 1 and row["split"] == "dev":
                 print(
                     f"  [{row['kind']}] {row['query']!r}: kbapp {row['kbapp_rank']}, "
                     f"FTS5 {row['fts5_rank']}; kbapp top {row['kbapp_top']}"
@@ -209,7 +210,7 @@ def main() -> int:
     parser.add_argument("--set", choices=["runbooks", "support", "all"], default="all")
     parser.add_argument(
         "--split",
-        choices=["dev", "held", "all"],
+        choices=["dev", "held", "fresh", "blind", "all"],
         default="dev",
         help="which part of the SupportArticles set (default: dev)",
     )

@@ -60,6 +60,21 @@ DOCS: dict[str, str] = {
     + "The settings are not applied to applications.\n",
     "support/logon-only.md": front("kb-10000011", "Logon script", "reference")
     + "The logon script maps the drives.\n",
+    # own words (issue 15): the article's vocabulary, and distractors holding the query's words
+    "support/rdp-disconnects.md": front(
+        "kb-10000012", "Remote Desktop disconnects frequently", "troubleshooting"
+    )
+    + "Remote Desktop sessions to the Azure VM disconnect after the listener is misconfigured.\n",
+    "support/backup-schedule.md": front("kb-10000013", "Azure machine backup schedule", "reference")
+    + "Backups of the Azure machine run every few hours; copies are kept.\n",
+    "support/policy-startup.md": front(
+        "kb-10000014", "Group Policy not applied at startup", "troubleshooting"
+    )
+    + "On Windows 7 the Group Policy settings are not applied when the system starts up.\n",
+    "support/computer-policy.md": front("kb-10000015", "Computer policy reference", "reference")
+    + "A computer policy lists the settings of a computer.\n",
+    "support/happenings.md": front("kb-10000016", "Things that happen", "reference")
+    + "It seems something suddenly shows up, then it goes away again: that is the way it is.\n",
 }
 
 
@@ -176,6 +191,22 @@ def test_shipped_synonyms_bridge_the_engineers_words(index: SearchIndex) -> None
     # network drive -> mapped drive, cmd -> command prompt, as administrator -> elevated
     assert top(index, "network drives not available in cmd ") == "support/mapped.md"
     assert top(index, "mapped drive ") == "support/mapped.md"
+
+
+def test_general_it_vocabulary_bridges_a_symptom_told_in_own_words(index: SearchIndex) -> None:
+    # keeps dropping -> disconnects: the backup note holds more of the query's literal words
+    query = "remote desktop to my azure machine keeps dropping every few minutes"
+    assert top(index, query) == "support/rdp-disconnects.md"
+    # win7 -> Windows 7, skips -> not applied, boot -> startup
+    assert top(index, "win7 skips computer policy at boot") == "support/policy-startup.md"
+
+
+def test_conversational_filler_is_optional_in_a_long_query(index: SearchIndex) -> None:
+    # "suddenly", "it", "seems", "something", "goes" describe no problem: the document
+    # full of them must not outrank the one with the problem's words
+    query = "frobnicator suddenly crashes, it seems something goes wrong"
+    assert top(index, query) == "support/frobnicator.md"
+    assert "support/happenings.md" not in paths(index.search(query))[:1]
 
 
 def test_a_phrase_that_stop_words_reduce_to_one_word_is_no_synonym(index: SearchIndex) -> None:
