@@ -43,7 +43,7 @@ SAVE_LOOP = textwrap.dedent(
     ws = Workspace.open(root, Settings(user_name="Crash Test", user_email="crash@internal.example"))
     # Load the secret scanner's detectors now (a one-off ~0.5 s, more on a busy machine), so
     # that the kills land in saves rather than all before the first one.
-    from kbapp import policy
+    from kbapp.trust import policy
     policy.check_text("warm-up.md", "warm up", ws.config)
     print("ready", flush=True)
     i = start
