@@ -537,3 +537,108 @@ def test_plain_git_hooks_refuse_a_secret_in_the_message_and_a_staged_link(
         and "runbooks/link.md:0:" in refused.stderr
         and "[symlink]" in refused.stderr
     )
+
+
+# --------------------------------------------------------------------------- .gitattributes
+
+
+def _push_blob(clone: Path, path: str, text: str) -> subprocess.CompletedProcess[str]:
+    """Commit ``text`` as ``path`` with git's plumbing (a ``working-tree-encoding`` in it would
+    make ``git add`` itself fail in this clone) and push it."""
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"],
+        cwd=clone,
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    git(clone, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+    git(clone, "commit", "-q", "--no-verify", "-m", f"Change {path}")
+    return _git_run(clone, "push", "origin", "HEAD:main")
+
+
+def test_gitattributes_are_protected_and_attributes_that_break_kbapp_are_refused(
+    remote: dict[str, Path], kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
+    partner, internal = remote["partner"], remote["internal"]
+    attributes = (partner / ".gitattributes").read_text()
+    assert "*.md merge=kbapp" in attributes
+    # The partner may not change it at all, harmless or not, at any depth or in any case.
+    for name, text in (
+        (".gitattributes", attributes + "*.md working-tree-encoding=UTF-16LE-BOM\n"),
+        (".gitattributes", attributes + "*.png -diff\n"),
+        ("runbooks/.GitAttributes", "*.md merge=text\n"),
+    ):
+        push = _push_blob(partner, name, text)
+        _assert_rejected(push, remote, name, "[protected-path]", "only internal")
+    bad = attributes + "*.md working-tree-encoding=UTF-16LE-BOM\n"
+    push = _push_blob(partner, ".gitattributes", bad)
+    _assert_rejected(push, remote, ".gitattributes:4:", "[gitattributes]", "working-tree-encoding")
+
+    # Not even the owner may give Markdown documents attributes that break kbapp.
+    for line, needle in (
+        ("*.md merge=text", "merge"),
+        ("* -text", "sets text"),
+        ("docs/*.MD eol=crlf", "sets eol"),
+        ("*.md filter=lfs", "sets filter"),
+        ("* binary", "sets diff"),
+        ("[attr]sneaky working-tree-encoding=UTF-16\n*.md sneaky", "working-tree-encoding"),
+    ):
+        push = _push_change(internal, {".gitattributes": attributes + line + "\n"})
+        assert push.returncode != 0 and "[gitattributes]" in push.stderr, push.stderr
+        assert needle in push.stderr and ".gitattributes:" in push.stderr, push.stderr
+        git(internal, "reset", "-q", "--hard", "origin/main")
+    # The owner changes it in ways that leave documents alone.
+    push = _push_change(internal, {".gitattributes": attributes + "*.png binary\n*.md -diff x\n"})
+    assert push.returncode != 0  # '*.md -diff' is refused ...
+    git(internal, "reset", "-q", "--hard", "origin/main")
+    fine = attributes + "*.png binary\n*.pdf -diff\n*.md linguist-documentation export-ignore\n"
+    assert _push_change(internal, {".gitattributes": fine}).returncode == 0
+
+    # The client refuses them too, before committing: policy-check (the pre-commit hook).
+    (kb.root / ".gitattributes").write_text(attributes + "*.md merge=text\n")
+    result = cli("--kb", kb.root, "policy-check", "--json", kb.root / ".gitattributes")
+    assert result.code == 1, result.out
+    found = {(v["path"], v["line"], v["rule"]) for v in json.loads(result.out)}
+    assert found == {(".gitattributes", 4, "gitattributes")}
+
+
+def test_half_conflict_blocks_are_refused_by_hook_lint_and_policy_check(
+    remote: dict[str, Path], kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
+    partner = remote["partner"]
+    end_only = "mine\n=======\ntheirs\n>>>>>>> 1234abc (partner edit)\n"
+    start_only = "Intro.\n\n<<<<<<< HEAD\nmine\n"
+    underline = "Heading\n=======\n\n```\n<<<<<<< HEAD\n>>>>>>> x\n```\n"
+    _assert_rejected(
+        _push_change(partner, {"runbooks/end.md": _doc("End", end_only)}),
+        remote,
+        "runbooks/end.md:13:",
+        "[conflict-marker]",
+    )
+    _assert_rejected(
+        _push_change(partner, {"runbooks/start.md": _doc("Start", start_only)}),
+        remote,
+        "runbooks/start.md:12:",
+        "[conflict-marker]",
+    )
+    push = _push_change(partner, {"runbooks/fine.md": _doc("Fine", underline, id="7777aaaa")})
+    assert push.returncode == 0, push.stderr
+
+    write_doc(kb, "end.md", _doc("End", end_only))
+    write_doc(kb, "start.md", _doc("Start", start_only, id="1234abce"))
+    write_doc(kb, "fine.md", _doc("Fine", underline, id="1234abcf"))
+    paths = [kb.root / "end.md", kb.root / "start.md", kb.root / "fine.md"]
+    result = cli("--kb", kb.root, "policy-check", "--json", *paths)
+    assert result.code == 1
+    found = {(v["path"], v["line"], v["rule"]) for v in json.loads(result.out)}
+    assert found == {("end.md", 13, "conflict-marker"), ("start.md", 12, "conflict-marker")}
+    result = cli("--kb", kb.root, "lint", "--json")
+    assert '"conflict-marker"' in result.out
+    lint = [
+        (p["path"], p["line"])
+        for p in json.loads(result.out)["problems"]
+        if p["code"] == "conflict-marker"
+    ]
+    assert sorted(lint) == [("end.md", 13), ("start.md", 12)]

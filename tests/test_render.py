@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import PurePosixPath, PureWindowsPath
 
 import markdown
 import pytest
 
 from kbapp.documents.mdext import AlertExtension, TaskListExtension, WikiLinkExtension
-from kbapp.documents.render import render_markdown
+from kbapp.documents.render import local_image_path, render_markdown
 
 
 def _resolver(target: str) -> tuple[str, str] | None:
@@ -117,3 +118,63 @@ def test_rendered_changes_mark_whole_blocks_as_the_reader_shows_them() -> None:
     assert blocks[7].html.startswith("<blockquote>")
     # a first version: everything added
     assert {b.change for b in rendered_changes("", "# T\n\nText.\n")} == {"added"}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "%5C%5Cevil.example%5Cshare%5Ct.png",
+        "%2F%2Fevil.example/share/t.png",
+        "%252F%252Fevil.example/share/t.png",
+        "/%2Fevil.example/share/t.png",
+        "%5C%5C?%5CUNC%5Cevil.example%5Cshare%5Ct.png",
+        "C%3A%5CUsers%5Cme%5Ct.png",
+    ],
+)
+def test_percent_encoded_unc_and_absolute_image_sources_are_dropped(source: str) -> None:
+    html = render_markdown(f"![b]({source}) [l]({source})").html
+    assert "evil" not in html and "Users" not in html, html
+    html = render_markdown("![b](%2Fetc%2Fpasswd.png)").html
+    assert "passwd" not in html, html
+
+
+def test_relative_percent_encoded_images_and_links_still_work() -> None:
+    html = render_markdown("![b](img/a%20b.png) [l](other%20doc.md)").html
+    assert 'src="img/a%20b.png"' in html and 'href="other%20doc.md"' in html
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "\\\\evil.example\\share\\t.png",
+        "//evil.example/share/t.png",
+        "\\\\?\\UNC\\evil.example\\share\\t.png",
+        "C:\\Users\\t.png",
+        "C:t.png",
+        "/t.png",
+        "\\t.png",
+        "../../../../outside.png",
+        "../../../t.png",
+        "img/../../../../t.png",
+        "t.png:stream",
+        "",
+    ],
+)
+@pytest.mark.parametrize("flavour", [PureWindowsPath, PurePosixPath])
+def test_image_paths_outside_the_knowledge_base_are_refused_by_pure_path_logic(
+    source: str, flavour: type[PureWindowsPath] | type[PurePosixPath]
+) -> None:
+    assert local_image_path("runbooks/net", source, flavour) is None
+
+
+@pytest.mark.parametrize("flavour", [PureWindowsPath, PurePosixPath])
+def test_image_paths_inside_the_knowledge_base_are_kept(
+    flavour: type[PureWindowsPath] | type[PurePosixPath],
+) -> None:
+    assert local_image_path("runbooks/net", "img/a b.png", flavour) == PurePosixPath(
+        "runbooks/net/img/a b.png"
+    )
+    assert local_image_path("runbooks/net", "../../shared/t.png", flavour) == PurePosixPath(
+        "shared/t.png"
+    )
+    assert local_image_path("", "./t.png", flavour) == PurePosixPath("t.png")

@@ -5,6 +5,7 @@ unsaved-changes prompt), the browse panel and the new-document dialog."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from helpers import git, write_doc
@@ -466,3 +467,31 @@ def test_search_while_the_index_is_built_says_still_indexing(  # type: ignore[no
     finally:
         release.set()
         builder.join(30)
+
+
+def test_reader_browser_loads_only_images_inside_the_knowledge_base(  # type: ignore[no-untyped-def]
+    qtbot, kb: Workspace, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QTextDocument
+
+    from kbapp.ui.reader import _Browser
+
+    (kb.root / "runbooks/img").mkdir(parents=True)
+    (kb.root / "runbooks/img/net.png").write_bytes(b"\x89PNG inside")
+    (kb.root / "top.png").write_bytes(b"\x89PNG top")
+    (tmp_path / "outside.png").write_bytes(b"\x89PNG outside")
+    browser = _Browser(kb.root)
+    qtbot.addWidget(browser)
+    browser.current_folder = kb.root / "runbooks"
+    image = int(QTextDocument.ResourceType.ImageResource.value)
+    assert browser.loadResource(image, QUrl("img/net.png")) == b"\x89PNG inside"
+    assert browser.loadResource(image, QUrl("../top.png")) == b"\x89PNG top"
+    for source in (
+        "../../outside.png",
+        "%5C%5Cevil.example%5Cshare%5Ct.png",
+        "%2F%2Fevil.example/share/t.png",
+        str(tmp_path / "outside.png"),
+        "img/net.png:stream",
+    ):
+        assert browser.loadResource(image, QUrl(source)) is None, source

@@ -117,8 +117,8 @@ def lint_document(doc: documents.Document, ctx: LintContext) -> list[Problem]:
         problem(
             ERROR,
             "conflict-marker",
-            "holds an unresolved merge conflict (<<<<<<< ... >>>>>>>), committed without "
-            "kbapp; keep the right lines, delete the markers and save",
+            "holds an unresolved merge conflict marker (<<<<<<< or >>>>>>>), committed "
+            "without kbapp; keep the right lines, delete the markers and save",
             line=doc.body_start_line() + marker - 1,
         )
     _check_links(doc, ctx, problem)

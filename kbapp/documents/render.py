@@ -16,6 +16,8 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePath, PurePosixPath
+from urllib.parse import unquote
 
 import markdown
 import nh3
@@ -129,18 +131,35 @@ def browser_url(value: str) -> str:
     return value.replace("\\", "/")
 
 
+def decoded_url(value: str) -> str:
+    """``value`` percent-decoded until nothing changes (``%255C`` too), then read as a browser
+    reads it: the path a viewer that decodes ``%5C%5Chost`` or ``%2F%2Fhost`` would open."""
+    for _ in range(5):
+        decoded = unquote(value)
+        if decoded == value:
+            break
+        value = decoded
+    return browser_url(value)
+
+
+def _url_refused(tag: str, attribute: str, value: str) -> bool:
+    scheme = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*):", value)
+    if scheme and scheme.group(1).lower() not in URL_SCHEMES:
+        return True  # javascript:, file:, data:, a drive letter... however it was written
+    if tag == "img" and attribute == "src" and (_SCHEME_RE.match(value) or value.startswith("/")):
+        return True  # remote (or data:/file:) image: never fetched; nor one by absolute path
+        # (a file of the reader's machine, or a share: file:///host/share)
+    # protocol-relative or UNC: resolved against a file: base it reaches a network share (and
+    # hands it the user's credentials on Windows)
+    return attribute == "href" and value.startswith("//")
+
+
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     if attribute in ("href", "src"):
         value = browser_url(value)  # judged, and handed on, as the browser will read it
-        scheme = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*):", value)
-        if scheme and scheme.group(1).lower() not in URL_SCHEMES:
-            return None  # javascript:, file:, data:... however it was written
-    if tag == "img" and attribute == "src" and (_SCHEME_RE.match(value) or value.startswith("/")):
-        return None  # remote (or data:/file:) image: never fetched; nor one by absolute path
-        # (a file of the reader's machine, or a share: file:///host/share)
-    if attribute == "href" and value.startswith("//"):
-        return None  # protocol-relative or UNC: resolved against a file: base it reaches a
-        # network share (and hands it the user's credentials on Windows)
+        # ... and as a viewer that percent-decodes the path first reads it (Qt's QUrl.path())
+        if _url_refused(tag, attribute, value) or _url_refused(tag, attribute, decoded_url(value)):
+            return None
     if attribute == "class":
         # Only kbapp's own class names (and Pygments' short ones) survive: no page-wide tricks.
         kept = [c for c in value.split() if re.fullmatch(r"[a-zA-Z][\w-]{0,40}", c)]
@@ -282,6 +301,36 @@ def _add_copy_links(clean: str) -> tuple[str, list[str]]:
         return link + match.group(0)
 
     return _PRE_RE.sub(replace, clean), blocks
+
+
+def local_image_path(
+    folder: str, source: str, flavour: type[PurePath] = PurePath
+) -> PurePosixPath | None:
+    """The knowledge-base path (relative, '/'-separated) of an image ``source`` (an already
+    percent-decoded URL path) referenced by a document in ``folder`` (relative to the
+    knowledge base), or None when it is not a plain relative path that stays inside: absolute,
+    UNC (``\\\\host\\share``, ``//host/share``), drive-letter (``C:x``), alternate data
+    stream or ``..`` escaping, as ``flavour`` (``PureWindowsPath``, ``PurePosixPath``; the
+    running system's by default) would read it. Pure path logic only: judged before any
+    file-system call, which on Windows would already open an SMB connection to the host."""
+    if not source or "\\" in source or ":" in source or "\0" in source:
+        return None
+    path = flavour(source)
+    if path.is_absolute() or path.drive or path.root or path.anchor:
+        return None
+    parts: list[str] = [p for p in PurePosixPath(folder).parts if p not in ("", ".")]
+    if any(p == ".." or p.startswith("/") for p in parts):
+        return None
+    for part in path.parts:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
+    return PurePosixPath(*parts) if parts else None
 
 
 def pygments_css(style: str = "default") -> str:

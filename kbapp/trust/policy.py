@@ -32,20 +32,16 @@ if TYPE_CHECKING:
     from kbapp.config import KbConfig
     from kbapp.documents.model import Document
 
-_CONFLICT_START_RE = re.compile(r"^<{7}(?: |\r?$)", re.M)
-_CONFLICT_END_RE = re.compile(r"^>{7}(?: |\r?$)", re.M)
+_CONFLICT_MARKER_RE = re.compile(r"^(?:<{7}|>{7})(?: |\r?$)", re.M)
 
 
 def conflict_marker_line(text: str) -> int | None:
-    """1-based line of a git conflict block (``<<<<<<<`` ... ``>>>>>>>``) outside code fences.
-
-    A lone ``=======`` is a Markdown heading underline, not a marker, so only a start marker
-    followed later by an end marker counts."""
-    for start in _CONFLICT_START_RE.finditer(text):
-        if _inside_fence(text, start.start()):
-            continue
-        if _CONFLICT_END_RE.search(text, start.end()):
-            return text.count("\n", 0, start.start()) + 1
+    """1-based line of the first git conflict marker outside code fences: a ``<<<<<<<`` start
+    or a ``>>>>>>>`` end line, each on its own (half a block left by a hand edit is as broken
+    as a whole one). A lone ``=======`` is a Markdown heading underline, not a marker."""
+    for marker in _CONFLICT_MARKER_RE.finditer(text):
+        if not _inside_fence(text, marker.start()):
+            return text.count("\n", 0, marker.start()) + 1
     return None
 
 
@@ -181,9 +177,12 @@ def check_file(
     front_matter: bool = False,
 ) -> list[Violation]:
     """The policy for one file of a commit, whatever it is: documents get the document rules,
-    other text files conflict markers and secrets, and every file, in whatever encoding
+    ``.gitattributes`` the attributes Markdown documents may not have, other text files
+    conflict markers and secrets, and every file, in whatever encoding
     (UTF-16 from PowerShell, a leading NUL byte, a binary), the secret scan."""
     text, is_text = decode_for_scan(data)
+    if is_gitattributes_path(path):
+        return check_gitattributes(path, data) + check_text(path, text, config, lines=lines)
     if not is_text:
         return _secrets(path, text, config, lines)
     if is_document_path(path, config):
@@ -229,6 +228,119 @@ def check_commit_file(
     if path == CONFIG_PATH:
         found = check_config(path, data) + found
     return found
+
+
+GITATTRIBUTES_NAME = ".gitattributes"
+
+#: Attributes that change what git writes to or reads from a Markdown document (encoding,
+#: line ends, filters, ``$Id$`` expansion), make it binary to diff or merge, or change the
+#: conflict markers kbapp looks for. ``merge`` is allowed only as ``merge=kbapp``.
+_BREAKING_ATTRIBUTES = {
+    "working-tree-encoding": "re-encodes documents in the working tree (kbapp reads and "
+    "writes UTF-8: commits fail with 'failed to encode' and search sees binary files)",
+    "text": "changes how git converts documents' line ends (or makes them binary)",
+    "eol": "changes documents' line ends in the working tree",
+    "crlf": "changes documents' line ends in the working tree",
+    "filter": "runs a filter over documents' content",
+    "ident": "rewrites $Id$ in documents' content",
+    "diff": "changes how git diffs documents (or makes them binary)",
+    "conflict-marker-size": "changes the conflict markers kbapp looks for",
+    "lockable": "checks documents out read-only",
+}
+_BUILTIN_MACROS = {"binary": ["-diff", "-merge", "-text"]}
+_GLOB_CHARS = set("*?[")
+
+
+def is_gitattributes_path(path: str) -> bool:
+    """Whether ``path`` is a ``.gitattributes`` file (at any depth, as a case-insensitive file
+    system or NTFS sees the name)."""
+    return path.rsplit("/", 1)[-1].split("::", 1)[0].rstrip(". ").casefold() == GITATTRIBUTES_NAME
+
+
+def check_gitattributes(path: str, data: bytes) -> list[Violation]:
+    """Attributes a ``.gitattributes`` file may not give Markdown documents, for anyone: they
+    would break every kbapp clone (``.gitattributes`` is part of the repository contract)."""
+    text = data.decode("utf-8", errors="replace")
+    macros = {name: list(attrs) for name, attrs in _BUILTIN_MACROS.items()}
+    found: list[Violation] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = _attribute_fields(line)
+        if not fields:
+            continue
+        pattern, attrs = fields[0], fields[1:]
+        if pattern.startswith("[attr]"):
+            macros[pattern[len("[attr]") :]] = attrs
+            continue
+        if not _may_match_markdown(pattern):
+            continue
+        for name, value in _expand(attrs, macros):
+            if name == "merge" and value == "kbapp":
+                continue
+            if name == "merge":
+                why = "switches kbapp's merge driver off (only merge=kbapp is allowed)"
+            elif name in _BREAKING_ATTRIBUTES:
+                why = _BREAKING_ATTRIBUTES[name]
+            else:
+                continue
+            found.append(
+                Violation(
+                    path,
+                    number,
+                    "gitattributes",
+                    f"'{pattern}' sets {name} on Markdown documents, which {why}; remove it",
+                )
+            )
+            break
+    return found
+
+
+def _attribute_fields(line: str) -> list[str]:
+    line = line.strip()
+    if not line or line.startswith("#"):
+        return []
+    if line.startswith('"'):  # a quoted pattern (git's C-style quoting)
+        end = line.find('"', 1)
+        while end > 0 and line[end - 1] == "\\":
+            end = line.find('"', end + 1)
+        if end < 0:
+            return line.split()
+        return [line[1:end], *line[end + 1 :].split()]
+    return line.split()
+
+
+def _expand(attrs: list[str], macros: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """``(name, value)`` of each attribute, macros expanded (value: ``set``, ``unset``,
+    ``unspecified`` or the string after ``=``)."""
+    out: list[tuple[str, str]] = []
+    todo, seen = list(attrs), set()
+    while todo:
+        attr = todo.pop(0)
+        if attr.startswith("-"):
+            name, value = attr[1:], "unset"
+        elif attr.startswith("!"):
+            name, value = attr[1:], "unspecified"
+        elif "=" in attr:
+            name, value = attr.split("=", 1)
+        else:
+            name, value = attr, "set"
+        out.append((name, value))
+        if name in macros and name not in seen and value == "set":
+            seen.add(name)
+            todo.extend(macros[name])
+    return out
+
+
+def _may_match_markdown(pattern: str) -> bool:
+    """Whether a gitattributes pattern could match a ``.md`` file (conservative: a wildcard in
+    the last part counts unless it ends in a literal extension other than ``.md``)."""
+    last = pattern.rstrip("/").rsplit("/", 1)[-1].casefold()
+    if not _GLOB_CHARS & set(last):
+        return last.endswith(".md")
+    if "." in last:
+        extension = last.rsplit(".", 1)[1]
+        if extension and not _GLOB_CHARS & set(extension) and "\\" not in extension:
+            return extension == "md"
+    return True
 
 
 def check_config(path: str, data: bytes) -> list[Violation]:

@@ -7,7 +7,8 @@ a hand-made commit never runs them. So the bare repository both organisations pu
 - adds a line that looks like a secret (only added lines count: history is what it is),
 - adds or changes a document marked ``internal`` in a ``shared`` knowledge base,
 - holds a conflict marker, or front matter that is unreadable or has invalid core fields,
-- breaks ``.kb/config.toml``,
+- breaks ``.kb/config.toml``, or gives Markdown documents attributes that break kbapp in
+  ``.gitattributes``,
 - changes a path protected for one organisation, when the commit comes from another.
 
 Rules come from ``.kb/config.toml`` *as the branch has it before the push*, so a push cannot
@@ -83,9 +84,10 @@ def fold_path(path: str) -> str:
 
 
 def protected_paths(config: KbConfig) -> list[ProtectedPaths]:
-    """The ``[[policy.protected]]`` rules, plus the default one: ``.kb/config.toml`` (the
-    rules themselves) may only be changed by the organisation that owns it, unless a rule of
-    its own names the file."""
+    """The ``[[policy.protected]]`` rules, plus the default ones: ``.kb/config.toml`` (the
+    rules themselves) and ``.gitattributes`` (how git treats the documents) may only be
+    changed by the organisation that owns the config, unless a rule of its own names the
+    file."""
     rules = config.section("policy").get("protected", [])
     out = []
     for index, rule in enumerate(rules if isinstance(rules, list) else []):
@@ -97,6 +99,10 @@ def protected_paths(config: KbConfig) -> list[ProtectedPaths]:
     owner = config.owner_org
     if owner and not any(rule.matches(CONFIG_PATH) for rule in out):
         out.append(ProtectedPaths((CONFIG_PATH,), (owner,)))
+    # .gitattributes (at any depth) decides how every clone encodes, converts and merges the
+    # documents: part of the repository contract, protected like the config.
+    if owner and not any(rule.matches(policy.GITATTRIBUTES_NAME) for rule in out):
+        out.append(ProtectedPaths((policy.GITATTRIBUTES_NAME,), (owner,)))
     return out
 
 

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp.documents.model import Document
-from kbapp.documents.render import Rendered, TocEntry
+from kbapp.documents.render import Rendered, TocEntry, local_image_path
 from kbapp.errors import KbError
 from kbapp.interaction import Level
 from kbapp.lifecycle.review import ReviewState, review_state_of
@@ -153,8 +153,16 @@ class _Browser(QTextBrowser):
         name = QUrl(name) if isinstance(name, str) else name
         if kind != int(QTextDocument.ResourceType.ImageResource.value) or name.scheme():
             return None
-        target = (self.current_folder / name.path()).resolve()
-        if self.root not in target.parents or target.suffix.lower() not in IMAGE_SUFFIXES:
+        # Judged by pure path logic first: resolving a UNC path on Windows already opens it.
+        try:
+            folder = self.current_folder.relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+        relative = local_image_path(folder, name.path())
+        if relative is None or relative.suffix.lower() not in IMAGE_SUFFIXES:
+            return None
+        target = self.root.joinpath(*relative.parts).resolve()
+        if self.root not in target.parents:
             return None
         try:
             return target.read_bytes()
