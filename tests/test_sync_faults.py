@@ -16,7 +16,7 @@ from helpers import PARTNER, CliResult, SharedRepo, SmallDisk, git, killed_sync
 
 from kbapp.errors import KbError, SaveError
 from kbapp.settings import Settings
-from kbapp.sync import mergedriver, sync
+from kbapp.sync import mergedriver, recovery, sync
 from kbapp.trust.policy import conflict_marker_line
 from kbapp.workspace import Workspace
 
@@ -105,6 +105,63 @@ def test_a_full_disk_during_the_merge_never_publishes_a_truncated_file(
         assert text.rstrip().endswith(("Writes fail.", lines[-1]))
         assert conflict_marker_line(text) is None
     assert git(ana.root, "status", "--porcelain") == ""
+
+
+def _new_partner_runbook(jo: Workspace) -> str:
+    """The partner adds a long new document and pushes it: a new file for the other clone."""
+    path = jo.create("runbook", "Partner runbook, long").path
+    doc = jo.load(path)
+    doc.body += "\n" + "".join(
+        f"Partner line {i:05d}: lorem ipsum dolor sit.\n" for i in range(5000)
+    )
+    jo.save(doc)
+    assert sync.sync(jo).pushed
+    return path
+
+
+def _authors(remote: Path, path: str) -> set[str]:
+    return set(git(remote, "log", "--format=%ae", "main", "--", path).split())
+
+
+@pytest.mark.parametrize("pending", [True, False], ids=["merge", "fast-forward"])
+@pytest.mark.parametrize("free_kb", [0, 16, 48, 96, 160])
+def test_a_full_disk_never_publishes_a_piece_of_the_partners_new_file(
+    tmp_path: Path, settings: Settings, small_disk: SmallDisk, free_kb: int, pending: bool
+) -> None:
+    """The adversary's sequence: the partner pushes a large NEW file; the sync runs out of
+    disk while writing it and undoes the merge; a second sync, still short of space; then
+    space is freed. The piece of the new file the merge wrote must never be committed as
+    the user's own ("Create: ..." or "changed outside kbapp")."""
+    remote, ana, jo = _clones(tmp_path, small_disk.mount / "ana", settings)
+    path = _new_partner_runbook(jo)
+    partner_versions = _versions(remote, path)
+    if pending:  # a local edit too: a real merge rather than a fast-forward
+        doc = ana.load("runbooks/disk.md")
+        doc.body = doc.body.replace("## Impact", "## Impact (Ana: check the WAL first.)")
+        ana.save(doc)
+    git(ana.root, "fetch", "-q", "origin")  # the partner's objects are here already
+    for free in (free_kb, 16):
+        small_disk.release()
+        small_disk.fill(free * 1024)
+        try:
+            sync.sync(ana)
+        except KbError as exc:
+            assert "disk is full" in str(exc), str(exc)
+        ana.close()
+        ana = Workspace.open(ana.root, settings)
+    small_disk.release()
+    ana.close()
+    again = Workspace.open(ana.root, settings)  # the start's repair undoes what is left
+    try:
+        on_disk = again.root / path
+        assert not on_disk.exists() or git(again.root, "ls-files", path) == path
+        assert sync.sync(again).pushed
+        assert sync.sync(again).pushed  # nothing left over for a second round
+    finally:
+        again.close()
+    assert _versions(remote, path) == partner_versions  # no version of anyone else's
+    assert _authors(remote, path) == {"jo@partner.example"}
+    assert git(again.root, "status", "--porcelain") == ""
 
 
 def test_the_merge_driver_leaves_the_old_file_when_the_disk_is_full(small_disk: SmallDisk) -> None:
@@ -279,3 +336,113 @@ def test_a_half_done_merge_by_hand_is_aborted_without_losing_hand_edits(
     assert "My resolution by hand." in git(again.root, "show", f"{ref}:{path}")
     assert not (again.git.git_dir / "MERGE_HEAD").exists()
     assert sync.sync(again).pushed
+
+
+def test_a_new_file_a_killed_merge_wrote_in_part_is_removed_not_committed(
+    shared: SharedRepo, settings: Settings
+) -> None:
+    """The merge created a file (new in the incoming tree, absent before) and was cut off
+    while writing it: the repair removes it instead of keeping it as a hand edit, and a
+    file the user created by hand meanwhile stays."""
+    ana, jo = shared.ana, shared.jo
+    path = _new_partner_runbook(jo)
+    whole = git(shared.remote, "show", f"main:{path}")
+    mine = ana.create("sop", "Ana's own").path  # diverged: a real merge
+    assert killed_sync(ana.root, crash_at="merge-started") == -signal.SIGKILL
+    written = (ana.root / path).read_bytes()
+    (ana.root / path).write_bytes(written[: len(written) // 3])  # a write cut short
+    (ana.root / "notes.md").write_text("# Notes\n\nBy hand.\n")
+    ana.close()
+    again = Workspace.open(ana.root, settings)
+    shared.opened.append(again)
+    assert not (again.root / path).exists()
+    assert "By hand." in (again.root / "notes.md").read_text()
+    report = sync.sync(again)
+    assert report.pushed, report.message
+    assert git(shared.remote, "show", f"main:{path}") == whole
+    assert _authors(shared.remote, path) == {"jo@partner.example"}
+    assert "By hand." in git(shared.remote, "show", "main:notes.md")
+    assert git(shared.remote, "show", f"main:{mine}")
+
+
+def test_a_new_file_edited_after_a_killed_merge_is_kept_aside_not_left_on_disk(
+    shared: SharedRepo, settings: Settings
+) -> None:
+    ana, jo = shared.ana, shared.jo
+    path = _new_partner_runbook(jo)
+    ana.create("sop", "Ana's own")
+    assert killed_sync(ana.root, crash_at="merge-started") == -signal.SIGKILL
+    (ana.root / path).write_text((ana.root / path).read_text() + "\nAna's remark.\n")
+    ana.close()
+    again = Workspace.open(ana.root, settings)
+    shared.opened.append(again)
+    said = " ".join(again.repairs)
+    ref = git(again.root, "for-each-ref", "--format=%(refname)", "refs/kbapp/kept/")
+    assert f"your version of {path}" in said and ref in said, said
+    assert "Ana's remark." in git(again.root, "show", f"{ref}:{path}")
+    assert not (again.root / path).exists()
+    assert sync.sync(again).pushed
+    assert _authors(shared.remote, path) == {"jo@partner.example"}
+
+
+def test_a_file_there_before_the_merge_is_kept_by_the_repair(
+    shared: SharedRepo, settings: Settings
+) -> None:
+    """What ``begin_merge`` records: a file at a path the incoming tree adds that was on
+    disk before the merge began is the user's, not the merge's, and stays."""
+    ana, jo = shared.ana, shared.jo
+    path = _new_partner_runbook(jo)
+    git(ana.root, "fetch", "-q", "origin")
+    head = git(ana.root, "rev-parse", "HEAD")
+    upstream = git(ana.root, "rev-parse", "origin/main")
+    (ana.root / path).parent.mkdir(parents=True, exist_ok=True)
+    (ana.root / path).write_text("# Mine\n\nWritten by hand before the merge.\n")
+    with ana.git.write_lock():
+        recovery.begin_merge(ana, head, upstream, ff=True)
+        # the fast-forward refuses to overwrite the untracked file; the sync's roll-back
+        assert ana.git.run("merge", "-q", "--ff-only", upstream, check=False).status != 0
+        recovery.repair(ana)
+    assert "Written by hand" in (ana.root / path).read_text()
+
+
+def test_a_partial_copy_of_the_incoming_version_is_never_committed(shared: SharedRepo) -> None:
+    """The second line of defence: a pending file that is a strict prefix of the fetched
+    shared version of its path (and not a cut of HEAD's) is refused, nothing sent."""
+    ana, jo = shared.ana, shared.jo
+    path = _new_partner_runbook(jo)
+    git(ana.root, "fetch", "-q", "origin")
+    whole = git(ana.root, "show", f"origin/main:{path}").encode()
+    (ana.root / path).parent.mkdir(parents=True, exist_ok=True)
+    (ana.root / path).write_bytes(whole[:4096])  # e.g. a plain 'git merge' on a full disk
+    head = git(ana.root, "rev-parse", "HEAD")
+    with pytest.raises(KbError, match="partly written copy"):
+        sync.sync(ana)
+    assert git(ana.root, "rev-parse", "HEAD") == head
+    assert (ana.root / path).read_bytes() == whole[:4096]
+    (ana.root / path).unlink()
+    assert sync.sync(ana).pushed
+    assert _authors(shared.remote, path) == {"jo@partner.example"}
+
+
+def test_shortening_a_document_the_partner_extended_is_still_committed(
+    shared: SharedRepo,
+) -> None:
+    """Not a false alarm: the user's cut of HEAD's version is a prefix of the partner's
+    longer version too, and is the user's edit."""
+    ana, jo = shared.ana, shared.jo
+    path = ana.create("runbook", "Shorten me").path
+    sync.sync(ana)
+    sync.sync(jo)
+    doc = jo.load(path)
+    doc.body += "\nMore from the partner.\n"
+    jo.save(doc)
+    sync.sync(jo)
+    git(ana.root, "fetch", "-q", "origin")
+    text = (ana.root / path).read_text()
+    cut = text[: text.index("## Impact")]
+    (ana.root / path).write_text(cut)
+    report = sync.sync(ana)
+    assert report.pushed, report.message
+    commits = git(ana.root, "log", "--format=%H %ae", "--no-merges", "-2", "--", path)
+    mine = next(line.split()[0] for line in commits.splitlines() if "ana@" in line)
+    assert git(ana.root, "show", f"{mine}:{path}") == cut.rstrip("\n")

@@ -104,11 +104,18 @@ def repair(ws: Workspace) -> list[str]:
         head = str(ours["head"])
         upstream = str(ours.get("upstream") or "")
         touched = _touched(git, head, upstream) | _staged(git)
+        # Files the merge itself created: new in the incoming tree and not on disk before it
+        # began. 'git reset --hard' leaves them (untracked to HEAD); a piece of one left there
+        # would be committed by the next sync as if the user had written it.
+        present = {str(p) for p in ours.get("present") or []}
+        created = (_added(git, head, upstream) & touched) - present
         snapshot = git.snapshot("kbapp backup before undoing an interrupted sync merge")
         git.run("merge", "--abort", check=False)
         git.run("reset", "-q", "--hard", head)  # raises on failure: the state file stays
-        ref, note, restored = _put_back(git, snapshot, head, touched, upstream, "interrupted-sync")
-        _check_clean(git, head, touched - set(restored))
+        ref, note, restored = _put_back(
+            git, snapshot, head, touched, upstream, "interrupted-sync", created
+        )
+        _check_clean(git, head, touched - set(restored), created)
         remove_state(ws, "merging")
         done.append(
             f"undid a sync that was interrupted while merging (the state before is kept "
@@ -138,7 +145,7 @@ def repair(ws: Workspace) -> list[str]:
         if after != before:  # a rebase went back to where it started
             touched |= _touched(git, after, before, direct=True)
         ref, note, _restored = _put_back(
-            git, snapshot, after, touched, "", f"unfinished-{operation}"
+            git, snapshot, after, touched, "", f"unfinished-{operation}", set()
         )
         remove_state(ws, "merging")
         done.append(
@@ -146,6 +153,38 @@ def repair(ws: Workspace) -> list[str]:
             f"{note}; the next sync does it again"
         )
     return done
+
+
+def begin_merge(ws: Workspace, head: str, upstream: str, *, ff: bool = False) -> None:
+    """Note, just before a sync integrates ``upstream`` into ``head``, what :func:`repair`
+    needs to undo it: the two commits, and which of the paths the merge adds were on disk
+    already (the user's own files, kept by a repair; any other file at such a path after a
+    failed merge is the merge's own write, removed)."""
+    present = sorted(p for p in _added(ws.git, head, upstream) if os.path.lexists(ws.root / p))
+    data: dict[str, Any] = {"head": head, "upstream": upstream, "present": present}
+    if ff:
+        data["ff"] = True
+    write_state(ws, "merging", data)
+
+
+def _added(git: Git, head: str, other: str) -> set[str]:
+    """Paths ``other``'s tree has and ``head``'s has not (what integrating it creates)."""
+    if not other or not head:
+        return set()
+    out = git.run(
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--diff-filter=A",
+        head,
+        other,
+        check=False,
+        strip=False,
+    ).stdout
+    return {p for p in out.split("\0") if p}
 
 
 def _touched(git: Git, head: str, other: str | None, *, direct: bool = False) -> set[str]:
@@ -193,12 +232,21 @@ def _staged(git: Git) -> set[str]:
 
 
 def _put_back(
-    git: Git, snapshot: str, head: str, touched: set[str], upstream: str, reason: str
+    git: Git,
+    snapshot: str,
+    head: str,
+    touched: set[str],
+    upstream: str,
+    reason: str,
+    created: set[str],
 ) -> tuple[str, str, list[str]]:
     """Put every hand edit of ``snapshot`` (the work tree before the repair) back on disk.
     A path the interrupted operation wrote (``touched``) comes back only when its content is
     not something the operation itself produced (a copy of a side, a merge result, a piece
     of one: a write cut off by a crash or a full disk); otherwise it stays in the snapshot.
+    A file the merge created (``created``: new in the incoming tree, absent before the merge)
+    never stays on disk: the reset leaves it, so it is removed here, and kept in the snapshot
+    (said in the report) unless it is the merge's own write.
     Returns (the ref keeping the snapshot, a sentence fragment for the report, the paths
     put back)."""
     out = git.run(
@@ -225,6 +273,10 @@ def _put_back(
             if not upstream:  # a hand-started operation: its files stay in the snapshot
                 kept.append(path)
                 continue
+            if path in created:  # removed below; in the snapshot when not the merge's own
+                if not _artefact(git, data, path, head, upstream):
+                    kept.append(path)
+                continue
             if _artefact(git, data, path, head, upstream):
                 continue  # the merge's own (partial) write: the next sync merges again
             if data is not None and _has_marker(data):
@@ -240,6 +292,8 @@ def _put_back(
             kept.append(path)
             continue
         restored.append(path)
+    for path in sorted(created):
+        _remove(git.root, path)
     if not restored and not kept:
         return backup(git, snapshot, reason), "", []
     ref = keep(git, snapshot, reason)
@@ -251,6 +305,26 @@ def _put_back(
             f"; your version of {', '.join(kept)} at the time is kept there ('git show {ref}:PATH')"
         )
     return ref, note, restored
+
+
+def _remove(root: Path, path: str) -> None:
+    """Delete a file the undone merge created, and the folders it made for it that are now
+    empty. A file that cannot be deleted stops the repair (the state stays; tried again)."""
+    full = root / path
+    try:
+        full.unlink(missing_ok=True)
+    except OSError as exc:
+        raise SyncError(
+            f"Could not undo the interrupted merge completely ({path}: "
+            f"{exc.strerror or exc}); nothing is lost, kbapp tries again at the next start or sync"
+        ) from None
+    parent = full.parent
+    while parent != root and root in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
 
 
 def _artefact(git: Git, data: bytes | None, path: str, head: str, upstream: str) -> bool:
@@ -301,10 +375,12 @@ def _has_marker(data: bytes) -> bool:
     return policy.conflict_marker_line(data.decode("utf-8", errors="replace")) is not None
 
 
-def _check_clean(git: Git, head: str, touched: set[str]) -> None:
-    """After undoing a merge, every path it wrote is as HEAD has it (a reset that a full disk
-    cut short raises here, and the repair is tried again next time)."""
+def _check_clean(git: Git, head: str, touched: set[str], created: set[str]) -> None:
+    """After undoing a merge, every path it wrote is as HEAD has it and every file it created
+    is gone (a reset that a full disk cut short raises here, and the repair is tried again
+    next time)."""
     left = _dirty(git, head, touched)
+    left += sorted(p for p in created if os.path.lexists(git.root / p) and p not in left)
     if left:
         raise SyncError(
             f"Could not undo the interrupted merge completely ({', '.join(left)}); "

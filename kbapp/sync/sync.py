@@ -410,6 +410,7 @@ def _commit_pending(ws: Workspace) -> list[str]:
         return []
     titles: list[str] = []
     refused: list[policy.Violation] = []
+    incoming = _incoming_paths(git)
     for path in paths:
         full = ws.root / path
         if not full.is_file() or full.is_symlink():
@@ -420,6 +421,8 @@ def _commit_pending(ws: Workspace) -> list[str]:
             raise SyncError(
                 f"{path} cannot be read ({exc.strerror or exc}); nothing was sent or changed"
             ) from None
+        if path in incoming:
+            _refuse_partial_copy(git, path, data, incoming[path])
         # The very rules the shared repository's hook applies to a pushed file: what passes
         # here is never refused there (docs/security.md).
         refused.extend(policy.check_commit_file(path, data, ws.config))
@@ -450,6 +453,50 @@ def _commit_pending(ws: Workspace) -> list[str]:
         )
     git.commit(paths, message, trailers=ws.trailers())
     return paths
+
+
+def _incoming_paths(git: Git) -> dict[str, str]:
+    """path -> the fetched shared branch, for the paths where it differs from HEAD (what an
+    integration writes); empty when there is no fetched branch."""
+    branch = git.current_branch()
+    tracking = git.rev(f"refs/remotes/{REMOTE}/{branch}") if branch else None
+    head = git.head()
+    if not tracking or not head or tracking == head:
+        return {}
+    out = git.run(
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--diff-filter=AM",
+        head,
+        tracking,
+        check=False,
+        strip=False,
+    ).stdout
+    return {p: tracking for p in out.split("\0") if p}
+
+
+def _refuse_partial_copy(git: Git, path: str, data: bytes, tracking: str) -> None:
+    """A second line of defence (the first is :func:`recovery.repair`, which removes what an
+    undone merge wrote): a file on disk that is a strict prefix of the fetched shared version
+    of that path, and not a cut of HEAD's version (the user shortening a document), is a
+    write a crash or a full disk cut short, never committed as the user's edit. Nothing is
+    lost by deleting it: the shared version holds all of it."""
+    theirs = git.read_blob(f"{tracking}:{path}")
+    if theirs is None or len(data) >= len(theirs) or not theirs.startswith(data):
+        return
+    mine = git.read_blob(f"HEAD:{path}")
+    if mine is not None and mine.startswith(data):
+        return
+    raise SyncError(
+        f"{path} is a partly written copy of the shared repository's version (a write cut "
+        "short, by a full disk for instance), so it is not committed; delete it (the next "
+        "sync brings the whole file) and sync again — nothing was sent or changed",
+        details=f"{path}: {len(data)} of the {len(theirs)} bytes of {tracking[:10]}:{path}",
+    )
 
 
 def _fetch(ws: Workspace, remote: str, branch: str) -> str | None:
@@ -484,7 +531,7 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
     if head == upstream or git.is_ancestor(upstream, head):
         return []
     if git.is_ancestor(head, upstream):
-        recovery.write_state(ws, "merging", {"head": head, "upstream": upstream, "ff": True})
+        recovery.begin_merge(ws, head, upstream, ff=True)
         try:
             git.run("merge", "-q", "--ff-only", upstream)
             _check_written(git)
@@ -501,7 +548,7 @@ def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[C
             f"({upstream[:10]})",
         )
     recovery.backup(git, head, "before-merge")
-    recovery.write_state(ws, "merging", {"head": head, "upstream": upstream})
+    recovery.begin_merge(ws, head, upstream)
     try:
         merged = git.run("merge", "--no-ff", "--no-commit", "--no-edit", upstream, check=False)
         if merged.status not in (0, 1):
