@@ -61,6 +61,23 @@ def _fresh_settings(
     return home
 
 
+@pytest.fixture(autouse=True)
+def _garbage_collected_on_the_gui_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """GUI tests run as the app does: Python's cycle collection only on the GUI thread between
+    events (kbapp.ui.tasks.GarbageCollector), never inside a Qt callback or a worker."""
+    if not {"qtbot", "qapp"} & set(request.fixturenames):
+        yield
+        return
+    import gc
+
+    from kbapp.ui.tasks import collect_garbage_on_gui_thread
+
+    collect_garbage_on_gui_thread(request.getfixturevalue("qapp"))
+    gc.disable()
+    yield
+    gc.enable()
+
+
 @pytest.fixture
 def no_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A new user's machine: a fresh HOME, git configured without any identity (and unable to

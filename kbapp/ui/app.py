@@ -25,6 +25,7 @@ from kbapp.demo import ensure_demo
 from kbapp.errors import KbError
 from kbapp.settings import Settings
 from kbapp.ui import style
+from kbapp.ui.tasks import collect_garbage_on_gui_thread
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ def application(argv: Sequence[str] | None = None) -> QApplication:
     app.setStyle("Fusion")  # the same widgets everywhere; its palette follows the system
     apply_style(app)
     app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_style(app))
+    collect_garbage_on_gui_thread(app)
     return app
 
 

@@ -12,13 +12,14 @@ e.g. during a sync) onto the GUI thread.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from kbapp.events import Event
 
@@ -188,3 +189,32 @@ def relay(owner: QObject, event: Event[Any], handler: Callable[[Any], object]) -
     emit = bridge.fired.emit
     event.connect(emit)
     owner.destroyed.connect(lambda *_: event.disconnect(emit))
+
+
+class GarbageCollector(QObject):
+    """Python's cycle collection on the GUI thread, between events, instead of wherever an
+    allocation crosses the threshold: inside a Qt callback (an event filter, a widget being
+    built) or on a worker thread, where collecting a cycle that holds Qt wrappers crashed the
+    window (segfaults "Garbage-collecting" with a search index build running in a worker).
+    The usual PyQt/PySide remedy: automatic collection off, the same thresholds checked on a
+    timer of the GUI thread."""
+
+    def __init__(self, parent: QObject, interval_ms: int = 250) -> None:
+        super().__init__(parent)
+        gc.disable()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.collect)
+        self.timer.start(interval_ms)
+
+    def collect(self) -> None:
+        first, second, third = gc.get_threshold()
+        zero, one, two = gc.get_count()
+        if zero > first:
+            generation = 2 if two > third else 1 if one > second else 0
+            gc.collect(generation)
+
+
+def collect_garbage_on_gui_thread(app: QCoreApplication) -> GarbageCollector:
+    """Install :class:`GarbageCollector` on ``app`` once; returns it."""
+    existing = app.findChild(GarbageCollector)
+    return existing if existing is not None else GarbageCollector(app)
