@@ -519,6 +519,27 @@ def test_the_hook_scans_every_encoding_and_the_commit_message(
     )
 
 
+def test_the_hook_refuses_a_secret_in_an_annotated_tag_message(
+    remote: dict[str, Path],
+) -> None:
+    partner = remote["partner"]
+    assert _push_change(partner, {"runbooks/tagged.md": _doc("Tagged")}).returncode == 0
+    git(partner, "tag", "-a", "v1", "-m", f"Release 1\n\n{SECRET_LINE}")
+    refused = _git_run(partner, "push", "origin", "refs/tags/v1")
+    assert refused.returncode != 0 and "(tag message):3:" in refused.stderr, refused.stderr
+    assert "looks like a secret" in refused.stderr
+    assert _git_run(remote["bare"], "rev-parse", "-q", "--verify", "refs/tags/v1").returncode
+    git(partner, "tag", "-a", "v2", "-m", "Release 2")  # a clean message, and a light tag
+    git(partner, "tag", "v3")
+    assert _git_run(partner, "push", "origin", "v2", "v3").returncode == 0
+
+
+def test_the_hook_refuses_a_secret_in_a_file_name(remote: dict[str, Path]) -> None:
+    name = "notes/" + SECRET_LINE.split()[-1] + ".md"  # PGPASSWORD=<value>.md
+    pushed = _push_change(remote["partner"], {name: _doc("Named", id="7777aaaa")})
+    _assert_rejected(pushed, remote, "file name looks like a secret", "[password-assignment]")
+
+
 def test_plain_git_hooks_refuse_a_secret_in_the_message_and_a_staged_link(
     kb: Workspace, cli: Callable[..., CliResult]
 ) -> None:

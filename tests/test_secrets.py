@@ -278,3 +278,80 @@ def test_kbapp_refuses_a_secret_in_its_own_commit_message(kb: Workspace) -> None
         kb.save(doc, message="Rotate\n\nold one was PGPASSWORD=s3cr3t-Value9")
     assert "(commit message):3:" in str(info.value)
     assert not (kb.root / doc.path).exists()
+
+
+# Command-line options, table rows, ``pass:`` and non-English keywords (values built from parts
+# so that this file does not trip the scan itself).
+PW = "Zq8vTr4k" + "Lp2w"
+CLI_CAUGHT = [
+    ("command-line-password", "mysql -u root -p" + PW + " appdb"),
+    ("command-line-password", "mariadb -h db01 -u app -p'" + PW + "'"),
+    ("command-line-password", "mysqldump -uroot -p" + PW + " --all-databases"),
+    ("command-line-password", "sshpass -p " + PW + " ssh admin@host"),
+    ("command-line-password", "sshpass -p '" + PW + "' scp a host:b"),
+    ("command-line-password", "curl -u admin:" + PW + " https://api.example.org"),
+    ("command-line-password", "curl --user 'admin:" + PW + "' https://x"),
+    ("command-line-password", "wget --user=admin:" + PW + " https://x"),
+    ("command-line-password", "wget --user admin --password " + PW + " https://x"),
+    ("command-line-password", "az vm create --admin-password " + PW),
+    ("password-assignment", "| db01 | password | " + PW + " |"),
+    ("password-assignment", "| db01 | Passwort | `" + PW + "` |"),
+    ("password-assignment", "pass: " + PW),
+    ("password-assignment", "Passwort: " + PW),
+    ("password-assignment", "Kennwort = " + PW),
+    ("password-assignment", "mot de passe : " + PW),
+    ("password-assignment", "contraseña: " + PW),
+    ("password-assignment", "hasło: " + PW),
+]
+
+CLI_ALLOWED = [
+    "mysql -u root -p<password> appdb",
+    "mysql -u root -p appdb",
+    "mysql -u root -p$MYSQL_PWD",
+    "mysql -u root -p" + "SECRET",
+    "mysqldump -u root -p --all-databases > dump.sql",
+    'sshpass -p "$SSHPASS" ssh host',
+    "sshpass -p <password> ssh host",
+    "sshpass -f ~/.pw ssh host",
+    "curl -u admin:<password> https://x",
+    'curl -u "$USER:$PASS" https://x',
+    "curl -u admin https://x",
+    "curl -u user:pass https://x",
+    "--password <password>",
+    "--password $PW",
+    "az vm repair create --repair-password 'password!234'",
+    "| db01 | password | <password> |",
+    "| password | string | The password of the account |",
+    "| db01 | password | `****` |",
+    "pass: true",
+    "pass: 5/5",
+    "Test pass: 12 of 12",
+    "bypass: " + "ABCdef123",
+    "Passwort: <Passwort>",
+    "mot de passe : ********",
+    "pass: ${DB_PASS}",
+]
+
+
+@pytest.mark.parametrize(("rule", "text"), CLI_CAUGHT)
+def test_command_lines_table_rows_and_other_languages_are_caught(rule: str, text: str) -> None:
+    hits = scan_text("# Runbook\n\n" + text + "\n", "runbooks/x.md")
+    assert [(h.rule, h.line) for h in hits] == [(rule, 3)], hits
+    assert PW not in hits[0].preview
+
+
+@pytest.mark.parametrize("text", CLI_ALLOWED)
+def test_command_line_samples_and_placeholders_stay_allowed(text: str) -> None:
+    assert scan_text("# Doc\n\n" + text + "\n", "x.md") == []
+
+
+def test_file_names_and_tag_messages_are_scanned() -> None:
+    from kbapp.trust.policy import check_file_name, check_tag_message
+
+    found = check_file_name("ops/PGPASSWORD=" + PW + ".md", None)
+    assert [(v.rule, v.line) for v in found] == [("password-assignment", 0)]
+    assert "file name looks like a secret" in found[0].message
+    assert check_file_name("runbooks/password-reset.md", None) == []
+    assert check_file_name("runbooks/mysql -p.md", None) == []
+    found = check_tag_message("Release 1.2\n\nPGPASSWORD=" + PW + "\n", None)
+    assert [(v.path, v.line) for v in found] == [("(tag message)", 3)]

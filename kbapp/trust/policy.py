@@ -202,17 +202,46 @@ def check_file(
 
 def check_commit_message(message: str, config: KbConfig | None) -> list[Violation]:
     """Secrets in a commit message: it is pushed to the other organisation like a file."""
-    policy = SecretsPolicy.from_config(config)
-    policy.allow_paths = []  # the message is no file an allow_paths pattern could mean
+    return _text_secrets(
+        message,
+        "(commit message)",
+        "reword the commit message (git commit --amend, or rebase to reword an older one)",
+        config,
+    )
+
+
+def check_tag_message(message: str, config: KbConfig | None) -> list[Violation]:
+    """Secrets in an annotated tag's message: it is pushed like a commit message."""
+    return _text_secrets(
+        message,
+        "(tag message)",
+        "delete the tag (git tag -d) and create it again with another message",
+        config,
+    )
+
+
+def check_file_name(path: str, config: KbConfig | None) -> list[Violation]:
+    """Secrets in a file's name (``PGPASSWORD=....md``): names are pushed like contents."""
+    # Each folder and the name without its extension on a line of its own: "x.md" would read
+    # as a file name, not as a value.
+    parts = path.split("/")
+    stem, dot, _ = parts[-1].rpartition(".")
+    text = "\n".join([*parts[:-1], stem if dot and stem else parts[-1]])
     return [
-        Violation(
-            "(commit message)",
-            hit.line,
-            hit.rule,
-            f"looks like a secret: {hit.description} ({hit.preview}); reword the commit "
-            "message (git commit --amend, or rebase to reword an older one)",
-        )
-        for hit in scan_text(message, "(commit message)", policy)
+        Violation(path, 0, v.rule, v.message)
+        for v in _text_secrets(text, path, "rename the file (git mv)", config, label="file name")
+    ]
+
+
+def _text_secrets(
+    text: str, where: str, fix: str, config: KbConfig | None, label: str = ""
+) -> list[Violation]:
+    policy = SecretsPolicy.from_config(config)
+    policy.allow_paths = []  # the text is no file an allow_paths pattern could mean
+    what = f"{label} looks like a secret" if label else "looks like a secret"
+    return [
+        Violation(where, hit.line, hit.rule, f"{what}: {hit.description} ({hit.preview}); {fix}")
+        for hit in scan_text(text, where, policy)
     ]
 
 

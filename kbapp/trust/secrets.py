@@ -244,6 +244,84 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(r"\b(?:sk|rk)_live_[0-9a-zA-Z]{16,}|\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}"),
         ("_live_", "sk-"),
     ),
+    _Rule(
+        "command-line-password",
+        "password glued to a MySQL/MariaDB client's -p option",
+        re.compile(
+            r"(?i)\b(?:mysql|mariadb|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow)\b"
+            r"[^\n|;&]{0,200}?(?<!\S)-p['\"]?([^\s'\"`]{3,200})"
+        ),
+        ("mysql", "mariadb"),
+        1,
+        needs_strength=True,
+    ),
+    _Rule(
+        "command-line-password",
+        "password given to sshpass -p",
+        re.compile(r"(?i)\bsshpass\b[^\n|;&]{0,100}?(?<!\S)-p[ \t]*['\"]?([^\s'\"`]{3,200})"),
+        ("sshpass",),
+        1,
+        needs_strength=True,
+    ),
+    _Rule(
+        "command-line-password",
+        "user:password given to curl/wget -u/--user",
+        re.compile(
+            r"(?i)\b(?:curl|wget)\b[^\n|;&]{0,300}?(?<!\S)(?:-u|--user)(?:[ \t]+|=)?['\"]?"
+            r"[^\s:'\"`]{1,100}:([^\s'\"`]{3,200})"
+        ),
+        ("curl", "wget"),
+        1,
+        needs_strength=True,
+    ),
+    _Rule(
+        "command-line-password",
+        "password given to a --password option",
+        re.compile(
+            r"(?i)(?<![\w-])--(?:[a-z]+-)?password[ \t]+['\"]?"
+            r"(?![^\s'\"`]*password)([^\s'\"`-][^\s'\"`]{2,200})"  # not 'Password123!' samples
+        ),
+        ("-password",),
+        1,
+        needs_strength=True,
+    ),
+    _Rule(
+        "password-assignment",
+        "password in a table row",
+        re.compile(
+            r"(?i)\|[ \t]*(?:password|passwd|pwd|pass|passphrase|passwort|kennwort"
+            r"|mot de passe|contrase[nñ]a|senha|wachtwoord|has[lł]o|parola|salasana|l[oö]senord)"
+            r"[ \t]*\|[ \t]*`?([^\s|`]{4,200})`?[ \t]*\|"
+        ),
+        ("|",),
+        1,
+        needs_strength=True,
+    ),
+    _Rule(
+        "password-assignment",
+        "password assigned in plain text",
+        re.compile(
+            r"(?i)(?<![\w-])(?:pass|passwort|kennwort|mot[ _-]de[ _-]passe|contrase[nñ]a|senha"
+            r"|wachtwoord|has[lł]o|parola|salasana|l[oö]senord|adgangskode|passord|lozinka)"
+            r"(?![\w-])[ \t]*[:=][ \t]*(?!['\"`])([^\s'\"`,;]{6,200})"
+        ),
+        (
+            "pass",
+            "kennwort",
+            "contrase",
+            "senha",
+            "wachtwoord",
+            "haslo",
+            "hasło",
+            "parola",
+            "salasana",
+            "senord",
+            "adgangskode",
+            "lozinka",
+        ),
+        1,
+        needs_strength=True,
+    ),
     # The generic rule last: a value a specific rule names says more about what was found.
     _Rule(
         "password-assignment",

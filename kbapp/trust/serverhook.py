@@ -134,6 +134,7 @@ def check_push(
         if update.new == ZERO:
             continue  # a deleted branch adds nothing
         config = _config_before(git, update)
+        found.extend(_check_tag(git, update, config))
         pusher_org = config.org_for_email(pusher_email) if pusher_email else ""
         # The first push to an empty repository brings the rules with it: nothing was anyone's
         # to protect yet, so only the file rules apply to it.
@@ -146,6 +147,16 @@ def check_push(
         if not first:
             found.extend(_check_result(git, update, config, pusher_org, commits.split(), found))
     return found
+
+
+def _check_tag(git: Git, update: RefUpdate, config: KbConfig) -> list[Rejection]:
+    """Secrets in the message of an annotated tag (a lightweight tag has none)."""
+    if not update.ref.startswith("refs/tags/"):
+        return []
+    if git.out("cat-file", "-t", update.new).strip() != "tag":
+        return []
+    message = git.out("cat-file", "tag", update.new).partition("\n\n")[2]
+    return [Rejection(update.new, v) for v in policy.check_tag_message(message, config)]
 
 
 def _config_before(git: Git, update: RefUpdate) -> KbConfig:
@@ -212,6 +223,8 @@ def check_commit(
             found.extend(_protected_path(path, config, {org}))
         found.extend(_settings_change(git, commit, parents[:1], changes, config, {org}))
     found.extend(policy.check_commit_message(body, config))
+    for path in sorted({c.path for c in changes if c.status != "D"}):
+        found.extend(policy.check_file_name(path, config))
     found.extend(_check_contents(git, commit, parents[:1], changes, config))
     return [Rejection(commit, v) for v in found]
 
