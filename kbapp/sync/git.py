@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -485,9 +485,7 @@ class Git:
                     *_FROM_STDIN,
                     input=_nul_list(gone),
                 )
-            staged = self.run(
-                "diff", "--cached", "--name-only", "-z", "--no-renames", strip=False
-            ).stdout.split("\0")
+            staged = self.diff_names(cached=True, check=True)
             if paths:
                 exact = set(paths)
                 folders = tuple(p.rstrip("/") + "/" for p in paths if (self.root / p).is_dir())
@@ -536,6 +534,31 @@ class Git:
         return (
             self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).status == 0
         )
+
+    def diff_names(
+        self,
+        *revs: str,
+        cached: bool = False,
+        diff_filter: str = "",
+        renames: bool = False,
+        paths: Iterable[str] = (),
+        check: bool = False,
+    ) -> list[str]:
+        """The paths ``git diff --name-only`` lists between ``revs`` (the index and the work
+        tree when none), read NUL-separated so that any file name comes back as it is."""
+        args = ["-c", "core.quotepath=off", "--no-optional-locks", "--literal-pathspecs"]
+        args += ["diff", "--name-only", "-z"]
+        if cached:
+            args.append("--cached")
+        if not renames:
+            args.append("--no-renames")
+        if diff_filter:
+            args.append(f"--diff-filter={diff_filter}")
+        args += revs
+        if paths:
+            args += ["--", *paths]
+        out = self.run(*args, check=check, strip=False).stdout
+        return [p for p in out.split("\0") if p]
 
     def rev(self, spec: str) -> str | None:
         result = self.run("rev-parse", "--verify", "-q", spec + "^{commit}", check=False)

@@ -171,20 +171,7 @@ def _added(git: Git, head: str, other: str) -> set[str]:
     """Paths ``other``'s tree has and ``head``'s has not (what integrating it creates)."""
     if not other or not head:
         return set()
-    out = git.run(
-        "-c",
-        "core.quotepath=off",
-        "diff",
-        "--name-only",
-        "-z",
-        "--no-renames",
-        "--diff-filter=A",
-        head,
-        other,
-        check=False,
-        strip=False,
-    ).stdout
-    return {p for p in out.split("\0") if p}
+    return set(git.diff_names(head, other, diff_filter="A"))
 
 
 def _touched(git: Git, head: str, other: str | None, *, direct: bool = False) -> set[str]:
@@ -195,38 +182,15 @@ def _touched(git: Git, head: str, other: str | None, *, direct: bool = False) ->
     base = head if direct else git.run("merge-base", head, other, check=False).stdout.strip()
     if not base:
         base = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # the empty tree
-    out = git.run(
-        "-c",
-        "core.quotepath=off",
-        "diff",
-        "--name-only",
-        "-z",
-        "--no-renames",
-        base,
-        other,
-        check=False,
-        strip=False,
-    ).stdout
-    return {p for p in out.split("\0") if p}
+    return set(git.diff_names(base, other))
 
 
 def _staged(git: Git) -> set[str]:
     """Paths the index holds differently from HEAD (what a half-done operation wrote)."""
-    out = git.run(
-        "-c",
-        "core.quotepath=off",
-        "diff",
-        "--cached",
-        "--name-only",
-        "-z",
-        "--no-renames",
-        check=False,
-        strip=False,
-    ).stdout
+    paths = set(git.diff_names(cached=True))
     unmerged = git.run(
         "-c", "core.quotepath=off", "ls-files", "-u", "-z", check=False, strip=False
     ).stdout
-    paths = {p for p in out.split("\0") if p}
     paths |= {item.split("\t", 1)[1] for item in unmerged.split("\0") if "\t" in item}
     return paths
 
@@ -352,21 +316,7 @@ def _dirty(git: Git, commit: str, paths: set[str]) -> list[str]:
     """Which of ``paths`` differ on disk from ``commit``."""
     if not paths:
         return []
-    out = git.run(
-        "-c",
-        "core.quotepath=off",
-        "--no-optional-locks",
-        "--literal-pathspecs",
-        "diff",
-        "--name-only",
-        "-z",
-        commit,
-        "--",
-        *sorted(paths),
-        check=False,
-        strip=False,
-    ).stdout
-    return [p for p in out.split("\0") if p]
+    return git.diff_names(commit, renames=True, paths=sorted(paths))
 
 
 def _has_marker(data: bytes) -> bool:

@@ -463,20 +463,7 @@ def _incoming_paths(git: Git) -> dict[str, str]:
     head = git.head()
     if not tracking or not head or tracking == head:
         return {}
-    out = git.run(
-        "-c",
-        "core.quotepath=off",
-        "diff",
-        "--name-only",
-        "-z",
-        "--no-renames",
-        "--diff-filter=AM",
-        head,
-        tracking,
-        check=False,
-        strip=False,
-    ).stdout
-    return {p: tracking for p in out.split("\0") if p}
+    return {p: tracking for p in git.diff_names(head, tracking, diff_filter="AM")}
 
 
 def _refuse_partial_copy(git: Git, path: str, data: bytes, tracking: str) -> None:
@@ -572,10 +559,7 @@ def _check_written(git: Git) -> None:
     """Every file the merge wrote is on disk exactly as git has it in the index: a write that
     a full disk cut short (git's own or the merge driver's) is found here, before anything is
     committed, never committed later as if it were the user's edit."""
-    out = git.run(
-        "-c", "core.quotepath=off", "diff", "--name-only", "-z", check=False, strip=False
-    ).stdout
-    short = [p for p in out.split("\0") if p]
+    short = git.diff_names(renames=True)
     if short:
         raise SyncError(
             "A file of the merge was not written completely: " + ", ".join(short[:5]),
