@@ -655,6 +655,10 @@ class Workspace:
         if target.exists():
             raise KbError(f"{new} already exists")
         doc = self.load(old)
+        from kbapp.trust import policy
+
+        # A name is pushed like a content: the shared repository refuses a secret in it.
+        policy.enforce(policy.check_file_name(new, self.config))
         self.require_identity()
         with self.git.write_lock():
             target.parent.mkdir(parents=True, exist_ok=True)

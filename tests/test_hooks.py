@@ -663,3 +663,97 @@ def test_half_conflict_blocks_are_refused_by_hook_lint_and_policy_check(
         if p["code"] == "conflict-marker"
     ]
     assert sorted(lint) == [("end.md", 13), ("start.md", 12)]
+
+
+# --------------------------------------------------------------------------- one rule, every layer
+
+
+def test_a_secret_in_a_file_name_is_refused_before_committing_too(
+    remote: dict[str, Path], kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
+    """The hook refuses a secret in a file's name; so does every way the client commits."""
+    from kbapp.errors import PolicyError, SyncError
+    from kbapp.sync import sync
+
+    secret_name = "notes/" + SECRET_LINE.split()[-1] + ".md"  # PGPASSWORD=<value>.md
+    head = git(kb.root, "rev-parse", "HEAD")
+    doc = kb.create("runbook", "Named later")
+    head = git(kb.root, "rev-parse", "HEAD")
+    with pytest.raises(PolicyError) as moved:
+        kb.move(doc.path, secret_name)
+    assert secret_name in str(moved.value) and "[password-assignment]" in str(moved.value)
+    assert (kb.root / doc.path).exists() and not (kb.root / secret_name).exists()
+
+    write_doc(kb, secret_name, _doc("Named", id="7777bbbb"))  # made by hand, then a sync
+    with pytest.raises(SyncError) as synced:
+        sync.sync(kb)
+    assert secret_name in str(synced.value) and "file name looks like a secret" in str(synced.value)
+    assert "[password-assignment]" in str(synced.value)
+    assert git(kb.root, "rev-parse", "HEAD") == head
+    assert git(remote["bare"], "rev-parse", "main") != head  # nothing sent
+
+    assert cli("--kb", kb.root, "hooks", "install").code == 0
+    git(kb.root, "add", "--", secret_name)
+    committed = _git_run(kb.root, "commit", "-m", "Add notes")
+    assert committed.returncode != 0
+    assert secret_name in committed.stderr and "[password-assignment]" in committed.stderr
+    checked = cli("--kb", kb.root, "policy-check", str(kb.root / secret_name))
+    assert checked.code != 0 and "file name looks like a secret" in checked.out + checked.err
+    assert git(kb.root, "rev-parse", "HEAD") == head
+
+
+def test_a_front_matter_key_given_twice_is_refused_by_lint_client_and_hook(
+    remote: dict[str, Path], kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
+    """``sensitivity: internal`` then ``sensitivity: shared``: one reader sees an internal
+    document, another a shared one. One rule refuses it wherever it is checked."""
+    from kbapp.documents import model as documents
+    from kbapp.errors import KbError, SyncError
+    from kbapp.sync import sync
+
+    text = _doc("Twice", id="8888aaaa").replace(
+        "status: published\n", "sensitivity: internal\nstatus: published\nsensitivity: shared\n"
+    )
+    pushed = _push_change(remote["partner"], {"runbooks/twice.md": text})
+    _assert_rejected(
+        pushed, remote, "runbooks/twice.md:7:", "sensitivity is given twice", "[front-matter]"
+    )
+    nested = _doc("Nested", id="8888bbbb").replace(
+        "status: published\n",
+        "status: published\nreview:\n  interval_days: 30\n  interval_days: 3650\n",
+    )
+    pushed = _push_change(remote["partner"], {"runbooks/nested.md": nested})
+    _assert_rejected(pushed, remote, "review.interval_days is given twice", "[front-matter]")
+
+    head = git(kb.root, "rev-parse", "HEAD")
+    write_doc(kb, "runbooks/twice.md", text)
+    linted = cli("--kb", kb.root, "lint")
+    assert linted.code != 0 and "runbooks/twice.md" in linted.out
+    assert "sensitivity is given twice (lines 5 and 7)" in linted.out
+    with pytest.raises(SyncError) as synced:
+        sync.sync(kb)
+    assert "runbooks/twice.md" in str(synced.value) and "given twice" in str(synced.value)
+    with pytest.raises(KbError, match="given twice"):
+        doc = documents.parse(text.encode(), "runbooks/twice.md")
+        doc.set("title", "Twice, renamed")
+        kb.save(doc)
+    assert cli("--kb", kb.root, "hooks", "install").code == 0
+    git(kb.root, "add", "runbooks/twice.md")
+    committed = _git_run(kb.root, "commit", "-m", "Twice")
+    assert committed.returncode != 0 and "sensitivity is given twice" in committed.stderr
+    assert git(kb.root, "rev-parse", "HEAD") == head
+    git(kb.root, "reset", "-q", "runbooks/twice.md")
+    # One key each: accepted everywhere.
+    write_doc(kb, "runbooks/twice.md", text.replace("sensitivity: shared\n", ""))
+    (kb.root / "runbooks/twice.md").write_text(text.replace("sensitivity: internal\n", ""))
+    assert sync.sync(kb).pushed
+
+
+def test_the_templates_are_protected_like_the_config(remote: dict[str, Path]) -> None:
+    """A partner must not change the templates the other organisation writes from."""
+    template = "---\ntitle: '{{title}}'\ntype: sop\nsensitivity: shared\n---\n# {{title}}\n"
+    partner, internal = remote["partner"], remote["internal"]
+    for variant in (".kb/templates/sop.md", ".KB/Templates/sop.md", ".kb/templates./new.md"):
+        pushed = _push_change(partner, {variant: template})
+        _assert_rejected(pushed, remote, "[protected-path]", "only internal may change")
+    assert _push_change(internal, {".kb/templates/sop.md": template}).returncode == 0

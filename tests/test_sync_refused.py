@@ -235,3 +235,29 @@ def test_out_of_range_review_intervals_are_refused_in_the_settings_too(kb) -> No
         assert [v.rule for v in found] == ["config"], (days, found)
     fine = re.sub(r"^runbook = \d+$", "runbook = 365", text, flags=re.M).encode()
     assert policy.check_commit_file(".kb/config.toml", fine, kb.config) == []
+
+
+def test_a_partner_changing_the_templates_is_refused_before_committing(
+    hooked: SharedRepo,
+) -> None:
+    """``.kb/templates/`` is the owner's, like ``.kb/config.toml``: the partner's kbapp refuses
+    a hand edit there before committing it (naming file and rule), as the hook would."""
+    ana, jo = hooked.ana, hooked.jo
+    template = "---\ntitle: '{{title}}'\ntype: sop\n---\n# {{title}}\n\nSteps.\n"
+    head = git(jo.root, "rev-parse", "HEAD")
+    write_doc(jo, ".kb/templates/sop.md", template)
+    with pytest.raises(sync.SyncError) as caught:
+        sync.sync(jo)
+    message = str(caught.value)
+    assert ".kb/templates/sop.md" in message and "[protected-path]" in message
+    assert "only internal may change" in message and "nothing was sent" in message
+    assert git(jo.root, "rev-parse", "HEAD") == head
+    (jo.root / ".kb/templates/sop.md").unlink()
+    # The owner changes them; the partner then gets them and may not delete them either.
+    write_doc(ana, ".kb/templates/sop.md", template)
+    assert sync.sync(ana).pushed
+    sync.sync(jo)
+    assert (jo.root / ".kb/templates/sop.md").read_text() == template
+    (jo.root / ".kb/templates/sop.md").unlink()
+    with pytest.raises(sync.SyncError, match=r"\.kb/templates/sop\.md.*protected-path"):
+        sync.sync(jo)

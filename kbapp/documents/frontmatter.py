@@ -128,7 +128,10 @@ def parse_yaml(text: str, first_line: int = 1) -> tuple[dict[str, Any], dict[str
             raise FrontMatterError(
                 f"front matter is nested more than {MAX_DEPTH} levels deep", line=first_line
             )
+        check_unique_keys(node, first_line)
         data = loader.construct_document(node)
+    except FrontMatterError:
+        raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = first_line + mark.line if mark is not None else None
@@ -204,6 +207,39 @@ def _depth(root: yaml.Node) -> int:
         elif isinstance(node, yaml.MappingNode):
             stack.extend((value, depth + 1) for _key, value in node.value)
     return deepest
+
+
+def check_unique_keys(root: yaml.Node, first_line: int = 1) -> None:
+    """Refuse a key given twice in one mapping (``sensitivity: internal`` then
+    ``sensitivity: shared``). YAML forbids it, and readers disagree on which one counts
+    (PyYAML keeps the last, others the first or refuse the file): a document one tool reads as
+    ``shared`` and another as ``internal`` must never be accepted. The one rule behind lint,
+    every commit kbapp makes, the pre-commit hook and the server hook (all read front matter
+    through this parse)."""
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    while stack:
+        node, prefix = stack.pop()
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, f"{prefix}[{i}]") for i, child in enumerate(node.value))
+            continue
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        seen: dict[tuple[str, str], int] = {}
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                name = f"{prefix}.{key.value}" if prefix else key.value
+                line = first_line + key.start_mark.line
+                earlier = seen.get((key.tag, key.value))
+                if earlier is not None:
+                    raise FrontMatterError(
+                        f"{name} is given twice (lines {earlier} and {line}); YAML allows a key "
+                        "once and tools disagree on which one counts: keep one",
+                        line=line,
+                    )
+                seen[(key.tag, key.value)] = line
+                stack.append((value, name))
+            else:
+                stack.append((value, prefix))
 
 
 def _has_alias(text: str) -> bool:

@@ -359,7 +359,9 @@ def _check_all(
     keep: list[_Planned] = []
     for item in planned:
         item.data = documents.serialise(item.doc)
-        violations = policy.check_document(item.doc, item.data, workspace.config)
+        violations = policy.check_file_name(
+            item.relative, workspace.config
+        ) + policy.check_document(item.doc, item.data, workspace.config)
         if not violations:
             keep.append(item)
             continue

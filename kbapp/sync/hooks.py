@@ -132,6 +132,7 @@ def check_files(root: Path, paths: list[str], config: KbConfig) -> list[policy.V
             data = (root / relative).read_bytes()
         except OSError as exc:
             raise KbError(f"{relative} cannot be read: {exc.strerror or exc}") from None
+        found.extend(policy.check_file_name(relative, config))
         found.extend(policy.check_file(relative, data, config))
     return found
 

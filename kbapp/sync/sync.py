@@ -48,7 +48,7 @@ from kbapp.sync import conflicts as conflict_store
 from kbapp.sync import journal, mergedriver, recovery, refused
 from kbapp.sync.git import NO_PROMPTS, CloneProgress, Git, Prompting, RemoteError, remote_error
 from kbapp.sync.recovery import BACKUP_PREFIX, CHECKPOINTS, backups, driver_command, prepare, repair
-from kbapp.trust import policy
+from kbapp.trust import policy, serverhook
 
 __all__ = [
     "BACKUP_PREFIX",
@@ -409,8 +409,16 @@ def _commit_pending(ws: Workspace) -> list[str]:
     if not paths:
         return []
     titles: list[str] = []
-    refused: list[policy.Violation] = []
+    problems: list[policy.Violation] = []
     incoming = _incoming_paths(git)
+    # Paths the shared repository keeps for one organisation (the settings, .gitattributes,
+    # the templates, [[policy.protected]]): judged by the rules the shared branch has, as its
+    # hook will judge the push, before a commit exists that only 'kbapp refused --drop' undoes.
+    rules = refused.shared_config(git, git.rev(refused.tracking_ref(ws)), ws.config)
+    me = ws.identity
+    problems.extend(
+        serverhook.protected_changes(paths, rules, rules.org_for_email(me.email) or me.org)
+    )
     for path in paths:
         full = ws.root / path
         if not full.is_file() or full.is_symlink():
@@ -425,20 +433,21 @@ def _commit_pending(ws: Workspace) -> list[str]:
             _refuse_partial_copy(git, path, data, incoming[path])
         # The very rules the shared repository's hook applies to a pushed file: what passes
         # here is never refused there (docs/security.md).
-        refused.extend(policy.check_commit_file(path, data, ws.config))
+        problems.extend(policy.check_commit_file(path, data, ws.config))
         if path.endswith(".md"):
             try:
                 titles.append(documents.parse(data, path).title)
             except KbError:
                 pass
-    if refused:
-        first = refused[0]
-        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        where = f"line {first.line}: " if first.line else ""
         raise SyncError(
-            f"{first.path} was changed outside kbapp and cannot be committed: line {first.line}: "
+            f"{first.path} was changed outside kbapp and cannot be committed: {where}"
             f"{first.message} [{first.rule}]{more}; fix the file and sync again — nothing was "
             "sent or changed",
-            details="\n".join(str(v) for v in refused),
+            details="\n".join(str(v) for v in problems),
         )
     if len(paths) == 1:
         verb = (

@@ -252,8 +252,11 @@ def check_commit_file(
     run by the server's pre-receive hook on every pushed file (:mod:`kbapp.trust.serverhook`) and by
     the client on every file before it commits it (saves, sync, the pre-commit hook), so
     that nothing kbapp commits is refused later. ``lines``: the added lines (the hook); None
-    scans the whole file (the client)."""
-    found = check_file(path, data, config, lines=lines, front_matter=True)
+    scans the whole file (the client). The file's name is checked too: it is pushed like its
+    contents (``PGPASSWORD=....md``)."""
+    found = check_file_name(path, config) + check_file(
+        path, data, config, lines=lines, front_matter=True
+    )
     if path == CONFIG_PATH:
         found = check_config(path, data) + found
     return found

@@ -43,6 +43,9 @@ ZERO = "0" * 40
 _TRAILER_RE = re.compile(r"^KB-Org:[ \t]*(\S+)[ \t]*$", re.M)
 _HUNK_RE = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 PUSHER_VARIABLES = ("KBAPP_PUSHER_EMAIL", "GITEA_PUSHER_EMAIL")
+#: The knowledge base's own templates (``.kb/templates/``), protected by default like the config.
+TEMPLATES_PATTERN = "/.kb/templates"
+TEMPLATES_PROBE = ".kb/templates/template.md"  # how a rule of the config's own is seen to name them
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,10 @@ def protected_paths(config: KbConfig) -> list[ProtectedPaths]:
     # documents: part of the repository contract, protected like the config.
     if owner and not any(rule.matches(policy.GITATTRIBUTES_NAME) for rule in out):
         out.append(ProtectedPaths((policy.GITATTRIBUTES_NAME,), (owner,)))
+    # The team's templates are what both organisations' new documents are written from (their
+    # guidance, fields and sensitivity): a partner must not change them for the owner.
+    if owner and not any(rule.matches(TEMPLATES_PROBE) for rule in out):
+        out.append(ProtectedPaths((TEMPLATES_PATTERN,), (owner,)))
     return out
 
 
@@ -223,10 +230,17 @@ def check_commit(
             found.extend(_protected_path(path, config, {org}))
         found.extend(_settings_change(git, commit, parents[:1], changes, config, {org}))
     found.extend(policy.check_commit_message(body, config))
-    for path in sorted({c.path for c in changes if c.status != "D"}):
-        found.extend(policy.check_file_name(path, config))
     found.extend(_check_contents(git, commit, parents[:1], changes, config))
     return [Rejection(commit, v) for v in found]
+
+
+def protected_changes(paths: list[str], config: KbConfig, org: str) -> list[policy.Violation]:
+    """What the hook would refuse when ``org`` changes ``paths``: the rule a client runs before
+    it commits (case variants included; ``config``: the shared branch's rules)."""
+    found: list[policy.Violation] = []
+    for path in sorted(set(paths)):
+        found.extend(_protected_path(path, config, {org}))
+    return found
 
 
 def _protected_path(path: str, config: KbConfig, orgs: set[str]) -> list[policy.Violation]:
@@ -302,6 +316,8 @@ def _check_contents(
     added = _added_lines(git, commit, bases, [c.path for c in kept])
     for change in kept:
         path = change.path
+        if change.mode in ("120000", "160000"):
+            found.extend(policy.check_file_name(path, config))  # a file's is in its rules
         if change.mode == "120000":
             found.append(policy.Violation(path, 0, "symlink", policy.SYMLINK_MESSAGE))
             continue
