@@ -757,3 +757,77 @@ def test_the_templates_are_protected_like_the_config(remote: dict[str, Path]) ->
         pushed = _push_change(partner, {variant: template})
         _assert_rejected(pushed, remote, "[protected-path]", "only internal may change")
     assert _push_change(internal, {".kb/templates/sop.md": template}).returncode == 0
+
+
+# --------------------------------------------------------------------------- adversarial findings
+
+
+def test_a_new_branch_is_judged_by_the_existing_rules_whatever_head_names(
+    remote: dict[str, Path],
+) -> None:
+    """``git init --bare`` may leave HEAD naming a branch nobody pushes ('master'): a push of
+    a new branch to such a repository is still judged by the rules the repository has, never
+    by the rules the pushed commit brings."""
+    bare, partner = remote["bare"], remote["partner"]
+    git(bare, "symbolic-ref", "HEAD", "refs/heads/master")
+    config = (partner / ".kb/config.toml").read_text()
+    loosened = config.replace('sensitivity = "shared"', 'sensitivity = "internal"')
+    loosened += '\n[secrets]\nallow_paths = ["**"]\n'
+    files = {
+        ".kb/config.toml": loosened,
+        "runbooks/db.md": _doc("DB", f"Intro.\n\n{SECRET_LINE}\n", id="9999aaaa"),
+        "security/access.md": _doc("Access", "Taken over.", org="internal", id="0000aaaa"),
+    }
+    for relative, text in files.items():
+        (partner / relative).parent.mkdir(parents=True, exist_ok=True)
+        (partner / relative).write_text(text)
+    git(partner, "add", "-A")
+    git(partner, "commit", "-q", "--no-verify", "-m", "Loosen the rules")
+    for branch in ("evil", "master"):
+        pushed = _git_run(partner, "push", "origin", f"HEAD:{branch}")
+        assert pushed.returncode != 0, pushed.stderr
+        for needle in ("[password-assignment]", "[protected-path]", "security/access.md"):
+            assert needle in pushed.stderr, pushed.stderr
+        assert _git_run(bare, "rev-parse", "-q", "--verify", f"refs/heads/{branch}").returncode
+    git(partner, "reset", "-q", "--hard", "origin/main")
+    # A clean new branch is still accepted.
+    git(partner, "switch", "-q", "-c", "topic")
+    assert _push_change(partner, {"runbooks/ok.md": _doc("Ok", id="9999bbbb")}).returncode == 0
+
+
+def test_a_secret_added_while_renaming_a_binary_or_utf16_file_is_found(
+    remote: dict[str, Path],
+) -> None:
+    partner = remote["partner"]
+    (partner / "tools").mkdir()
+    (partner / "tools/blob.bin").write_bytes(b"\x00\x01binary\x00data\n")
+    (partner / "tools/env.ps1").write_bytes("# settings\r\n".encode("utf-16"))
+    git(partner, "add", "-A")
+    git(partner, "commit", "-q", "--no-verify", "-m", "Clean files")
+    assert _git_run(partner, "push", "origin", "HEAD:main").returncode == 0
+    git(partner, "mv", "tools/blob.bin", "tools/blob2.bin")
+    git(partner, "mv", "tools/env.ps1", "tools/env2.ps1")
+    with (partner / "tools/blob2.bin").open("ab") as out:
+        out.write(b"export PGPASSWORD=Sup3rS3cretValue9\n")
+    (partner / "tools/env2.ps1").write_bytes(
+        '# settings\r\n$env:DB_PASSWORD = "Tr0ub4dor-Horse-77"\r\n'.encode("utf-16")
+    )
+    git(partner, "add", "-A")
+    git(partner, "commit", "-q", "--no-verify", "-m", "Rename")
+    pushed = _git_run(partner, "push", "origin", "HEAD:main")
+    _assert_rejected(pushed, remote, "tools/blob2.bin", "tools/env2.ps1", "looks like a secret")
+
+
+def test_a_private_key_whose_body_comes_in_a_later_commit_is_refused(
+    remote: dict[str, Path],
+) -> None:
+    partner = remote["partner"]
+    body = "\n".join(["MIIEowIBAAKCAQEAx1kZ9bQ2p5Zr8n4VtKc3Yw0pL7qM2sD9fH1jK3lN5pR7tV9x"] * 6)
+    illustration = (
+        "```\n-----BEGIN RSA PRIVATE KEY-----\n<key body>\n-----END RSA PRIVATE KEY-----\n```"
+    )
+    pushed = _push_change(partner, {"runbooks/key.md": _doc("Key", illustration, id="6666aaaa")})
+    assert pushed.returncode == 0, pushed.stderr  # a header without a body is an illustration
+    real = illustration.replace("<key body>", body)
+    pushed = _push_change(partner, {"runbooks/key.md": _doc("Key", real, id="6666aaaa")})
+    _assert_rejected(pushed, remote, "runbooks/key.md:11:", "[private-key]")

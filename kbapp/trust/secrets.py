@@ -565,8 +565,11 @@ def scan_text(
     hits: dict[int, SecretHit] = {}
     disabled = set(policy.disable)
 
-    def add(number: int, rule: str, description: str, value: str) -> None:
-        if number in hits or (wanted is not None and number not in wanted):
+    def add(number: int, rule: str, description: str, value: str, last: int = 0) -> None:
+        # A secret over several lines (a private key: header, body, end) counts as added when
+        # any of its lines is: a commit that fills a key's body in under an old header adds it.
+        span = range(number, max(number, last) + 1)
+        if number in hits or (wanted is not None and wanted.isdisjoint(span)):
             return
         if rule in disabled or rule.split(":")[0] in disabled:
             return
@@ -579,8 +582,8 @@ def scan_text(
         )
 
     if "private key" in index.lower or "putty-user-key" in index.lower:
-        for number, value in _private_keys(index):
-            add(number, "private-key", "private key", value)
+        for number, value, last in _private_keys(index):
+            add(number, "private-key", "private key", value, last)
     for number, value in _next_line_values(index):
         add(number, "password-assignment", "password or secret on the line below its key", value)
     for rule in _RULES:
@@ -621,23 +624,49 @@ def _confirm(plugin: _Plugin, path: str, chunk: str, number: int) -> Iterator[st
         yield value
 
 
-def _private_keys(index: _Text) -> Iterator[tuple[int, str]]:
-    """Private key blocks with a body (a header alone is an illustration, not a key)."""
+#: How far a key's body may run below its header (a 16384-bit RSA key in PEM is ~220 lines).
+_KEY_SPAN = 400
+
+
+def _private_keys(index: _Text) -> Iterator[tuple[int, str, int]]:
+    """Private key blocks with a body (a header alone is an illustration, not a key): the
+    header's line, the header, and the last line of the block (its END line, or the last line
+    a key body could be on)."""
+    total = len(index.starts)
     for match in _PRIVATE_KEY_RE.finditer(index.text):
         number = index.number(match.start())
+        last = _key_end(index, number, min(number + _KEY_SPAN, total))
         if match.group(0).startswith("PuTTY"):
-            yield number, match.group(0)
+            yield number, match.group(0), last
             continue
         if _INLINE_BODY_RE.match(index.text, match.end(), match.end() + _WINDOW):
-            yield number, match.group(0)
+            yield number, match.group(0), number
             continue
-        for following in range(number + 1, min(number + 10, len(index.starts) + 1)):
+        for following in range(number + 1, min(number + 10, total + 1)):
             line = index.line(following)[:_WINDOW].strip()
             if not line or line.startswith(("```", "~~~")) or ":" in line[:40]:
                 continue  # blank, a code fence, Proc-Type:/DEK-Info:/Version:/Comment: headers
             if _KEY_BODY_RE.match(line):
-                yield number, match.group(0)
+                yield number, match.group(0), last
             break
+
+
+_KEY_END_RE = re.compile(r"(?i)-{4,5} ?END (?:[A-Z0-9]+ )*PRIVATE KEY|Private-MAC:")
+
+
+def _key_end(index: _Text, number: int, limit: int) -> int:
+    """The line that ends the key block starting at ``number``: its END line, else the last
+    line that still reads as part of a key (body, blank, ``Name: value`` headers)."""
+    last = number
+    for following in range(number + 1, limit + 1):
+        line = index.line(following)[:_WINDOW]
+        if _KEY_END_RE.search(line):
+            return following
+        stripped = line.strip()
+        if stripped and not _KEY_BODY_RE.match(stripped) and ":" not in stripped[:40]:
+            break
+        last = following
+    return last
 
 
 _NEXT_LINE_KEYS = ("pass", "pwd", "secret", "token", "key")

@@ -144,8 +144,10 @@ def check_push(
         found.extend(_check_tag(git, update, config))
         pusher_org = config.org_for_email(pusher_email) if pusher_email else ""
         # The first push to an empty repository brings the rules with it: nothing was anyone's
-        # to protect yet, so only the file rules apply to it.
-        first = update.old == ZERO and git.rev("HEAD") is None
+        # to protect yet, so only the file rules apply to it. A repository with any branch is
+        # not empty, whatever its HEAD names (git init --bare may point HEAD at a 'master'
+        # that never exists while everyone pushes 'main').
+        first = update.old == ZERO and default_branch(git) is None
         commits = git.out("rev-list", "--reverse", "--topo-order", update.new, "--not", "--all")
         for commit in commits.split():
             if commit not in seen:
@@ -166,15 +168,33 @@ def _check_tag(git: Git, update: RefUpdate, config: KbConfig) -> list[Rejection]
     return [Rejection(update.new, v) for v in policy.check_tag_message(message, config)]
 
 
+def default_branch(git: Git) -> str | None:
+    """The commit of the repository's default branch before the push: HEAD's, else (HEAD
+    names a branch that does not exist) ``main``'s, ``master``'s or the first branch's; None
+    only when the repository has no branch at all (the pushed refs are not in place yet
+    while a pre-receive hook runs)."""
+    head = git.rev("HEAD")
+    if head is not None:
+        return head
+    branches = git.out("for-each-ref", "--format=%(refname)", "refs/heads/").split()
+    for preferred in ("refs/heads/main", "refs/heads/master"):
+        if preferred in branches:
+            return git.rev(preferred)
+    return git.rev(branches[0]) if branches else None
+
+
 def _config_before(git: Git, update: RefUpdate) -> KbConfig:
     """The rules the branch had before this push (the default branch's for a new branch; the
     pushed commit's own only for the very first push to an empty repository)."""
-    for base in (update.old, "HEAD", update.new):
-        if base == ZERO:
-            continue
-        config = _config_at(git, base)
-        if config is not None:
-            return config
+    default = default_branch(git)
+    # Never the pushed commit's own rules while any branch exists: a push must not bring the
+    # rules it is judged by.
+    bases = [update.old, default] if default is not None else [update.old, update.new]
+    for base in bases:
+        if base and base != ZERO:
+            config = _config_at(git, base)
+            if config is not None:
+                return config
     return KbConfig()
 
 
@@ -193,6 +213,8 @@ class _Change:
     status: str  # git's letter: A, M, D, R, C, T
     paths: tuple[str, ...]  # a rename or copy gives both names, the new one last
     mode: str  # the new file mode ('120000' is a symbolic link, '160000' a submodule)
+    #: the content is the old one, byte for byte (a rename or copy that changed nothing inside)
+    same_content: bool = False
 
     @property
     def path(self) -> str:
@@ -327,9 +349,10 @@ def _check_contents(
         if data is None:
             continue
         lines = added.get(path)
-        if lines is None and change.status in "RC" and bases:
-            lines = set()  # renamed or copied unchanged: git's patch has no hunk for it
-        # Any other path whose added lines could not be told is scanned in full (fail closed).
+        if lines is None and change.status in "RC" and bases and change.same_content:
+            lines = set()  # renamed or copied unchanged (same blob): git's patch has no hunk
+        # Any other path whose added lines could not be told (a binary or UTF-16 file, also
+        # one renamed in the same commit) is scanned in full (fail closed).
         found.extend(policy.check_commit_file(path, data, config, lines=lines))
     if skip:
         found = [v for v in found if (v.path, v.rule) not in skip]
@@ -392,7 +415,7 @@ def _result_base(git: Git, update: RefUpdate) -> str:
     leaves the default branch ('' for the first push to an empty repository)."""
     if update.old != ZERO:
         return update.old
-    head = git.rev("HEAD")
+    head = default_branch(git)
     if head is None:
         return ""
     result = git.run("merge-base", head, update.new, check=False)
@@ -441,7 +464,11 @@ def _diff_names(git: Git, parent: str, commit: str) -> list[_Change]:
         meta = fields[index][1:].split(" ")
         status = meta[4][:1]
         count = 2 if status in "RC" else 1
-        out.append(_Change(status, tuple(fields[index + 1 : index + 1 + count]), meta[1]))
+        out.append(
+            _Change(
+                status, tuple(fields[index + 1 : index + 1 + count]), meta[1], meta[2] == meta[3]
+            )
+        )
         index += 1 + count
     return out
 
