@@ -283,13 +283,27 @@ def test_hand_edits_after_a_killed_merge_are_kept(shared: SharedRepo, settings: 
     assert "Hand edit one." in (again.root / other).read_text()
     assert "Hand edit three." in (again.root / "notes.md").read_text()
     assert "Hand edit four." in (again.root / theirs_only).read_text()
-    # The half-resolved conflict is not put back with its markers: kept, and said where.
+    # The half-resolved conflict is back on disk too, markers and all, and the sentence says
+    # so: sync refuses to commit it (naming it) until the user has finished resolving it.
     ref = git(again.root, "for-each-ref", "--format=%(refname)", "refs/kbapp/kept/")
-    assert "interrupted-sync" in ref and f"your version of {path}" in said and ref in said
+    assert "interrupted-sync" in ref and ref in said
+    assert f"{path} still with conflict markers" in said, said
+    half = (again.root / path).read_text()
+    assert "Hand edit two." in half and conflict_marker_line(half) is not None
     assert "Hand edit two." in git(again.root, "show", f"{ref}:{path}")
+    with pytest.raises(KbError, match=rf"{path}.*conflict marker"):
+        sync.sync(again)
+    (again.root / path).write_text(
+        "\n".join(
+            line
+            for line in half.splitlines()
+            if not line.startswith(("<<<<<<<", ">>>>>>>", "======="))
+        )
+        + "\n"
+    )
     report = sync.sync(again)
     assert report.pushed, report.message
-    assert "Theirs." in git(shared.remote, "show", f"main:{path}") or report.conflicts
+    assert "Hand edit two." in git(shared.remote, "show", f"main:{path}")
     assert "Hand edit one." in git(shared.remote, "show", f"main:{other}")
     assert "Hand edit three." in git(shared.remote, "show", "main:notes.md")
     both = git(shared.remote, "show", f"main:{theirs_only}")
@@ -332,10 +346,13 @@ def test_a_half_done_merge_by_hand_is_aborted_without_losing_hand_edits(
         for p in git(again.root, "for-each-ref", "--format=%(refname)", "refs/kbapp/kept/").split()
         if "unfinished-merge" in p
     )
-    assert f"{path}" in said and ref in said
+    assert f"your uncommitted changes to {path}" in said and ref in said, said
+    # The hand resolution is the user's work: back on disk, not only under the kept ref.
+    assert (again.root / path).read_text() == "# Both edit\n\nMy resolution by hand.\n"
     assert "My resolution by hand." in git(again.root, "show", f"{ref}:{path}")
     assert not (again.git.git_dir / "MERGE_HEAD").exists()
     assert sync.sync(again).pushed
+    assert "My resolution by hand." in git(shared.remote, "show", f"main:{path}")
 
 
 def test_a_new_file_a_killed_merge_wrote_in_part_is_removed_not_committed(
@@ -365,9 +382,12 @@ def test_a_new_file_a_killed_merge_wrote_in_part_is_removed_not_committed(
     assert git(shared.remote, "show", f"main:{mine}")
 
 
-def test_a_new_file_edited_after_a_killed_merge_is_kept_aside_not_left_on_disk(
+def test_a_new_file_edited_after_a_killed_merge_is_put_back_on_disk(
     shared: SharedRepo, settings: Settings
 ) -> None:
+    """The merge created a file, the user edited it after the crash: the edit is the user's
+    work and comes back into the work tree (not only under a kept ref); the next sync
+    commits and merges it."""
     ana, jo = shared.ana, shared.jo
     path = _new_partner_runbook(jo)
     ana.create("sop", "Ana's own")
@@ -378,11 +398,12 @@ def test_a_new_file_edited_after_a_killed_merge_is_kept_aside_not_left_on_disk(
     shared.opened.append(again)
     said = " ".join(again.repairs)
     ref = git(again.root, "for-each-ref", "--format=%(refname)", "refs/kbapp/kept/")
-    assert f"your version of {path}" in said and ref in said, said
+    assert f"your uncommitted changes to {path} are back on disk" in said and ref in said, said
     assert "Ana's remark." in git(again.root, "show", f"{ref}:{path}")
-    assert not (again.root / path).exists()
-    assert sync.sync(again).pushed
-    assert _authors(shared.remote, path) == {"jo@partner.example"}
+    assert "Ana's remark." in (again.root / path).read_text()
+    report = sync.sync(again)
+    assert report.pushed or report.conflicts, report.message
+    assert "Ana's remark." in (again.root / path).read_text()
 
 
 def test_a_file_there_before_the_merge_is_kept_by_the_repair(

@@ -76,8 +76,10 @@ def repair(ws: Workspace) -> list[str]:
     Work that is not in a commit is never discarded: the whole work tree is saved in a
     snapshot commit first (kept under :data:`KEPT_PREFIX`, never pruned, when it holds hand
     edits), the half-done operation is undone, then every hand edit is put back
-    (:func:`_put_back`); only a file the interrupted operation itself was writing may stay in
-    the snapshot alone, and the sentence says where."""
+    (:func:`_put_back`), a conflict half-resolved by hand and a file the merge created and the
+    user then edited included; only what the operation itself wrote is dropped (the next sync
+    writes it again), and when an edit cannot be put back (a rebase's, a full disk) the
+    sentence names the file and the ref that keeps it."""
     git = ws.git
     done: list[str] = []
     removed = git.remove_stale_locks()
@@ -115,7 +117,7 @@ def repair(ws: Workspace) -> list[str]:
         ref, note, restored = _put_back(
             git, snapshot, head, touched, upstream, "interrupted-sync", created
         )
-        _check_clean(git, head, touched - set(restored), created)
+        _check_clean(git, head, touched - set(restored), created - set(restored))
         remove_state(ws, "merging")
         done.append(
             f"undid a sync that was interrupted while merging (the state before is kept "
@@ -145,7 +147,15 @@ def repair(ws: Workspace) -> list[str]:
         if after != before:  # a rebase went back to where it started
             touched |= _touched(git, after, before, direct=True)
         ref, note, _restored = _put_back(
-            git, snapshot, after, touched, "", f"unfinished-{operation}", set()
+            git,
+            snapshot,
+            after,
+            touched,
+            # A merge's own writes are told from the user's by comparing with its two sides
+            # and its result; a cherry-pick's or revert's cannot be (another base).
+            other if operation == "merge" and other and after == before else "",
+            f"unfinished-{operation}",
+            set(),
         )
         remove_state(ws, "merging")
         done.append(
@@ -205,12 +215,13 @@ def _put_back(
     created: set[str],
 ) -> tuple[str, str, list[str]]:
     """Put every hand edit of ``snapshot`` (the work tree before the repair) back on disk.
-    A path the interrupted operation wrote (``touched``) comes back only when its content is
-    not something the operation itself produced (a copy of a side, a merge result, a piece
-    of one: a write cut off by a crash or a full disk); otherwise it stays in the snapshot.
-    A file the merge created (``created``: new in the incoming tree, absent before the merge)
-    never stays on disk: the reset leaves it, so it is removed here, and kept in the snapshot
-    (said in the report) unless it is the merge's own write.
+    A path the interrupted operation wrote (``touched``) comes back unless its content is
+    something the operation itself produced (a copy of a side, a merge result, a piece of
+    one: a write cut off by a crash or a full disk); with markers still in it, the report says
+    so. A file the merge created (``created``: new in the incoming tree, absent before the
+    merge) is removed (the reset leaves it) unless the user edited it since. Without
+    ``upstream`` (a rebase or cherry-pick: nothing to tell its writes from the user's) the
+    paths it wrote stay in the snapshot, named in the report.
     Returns (the ref keeping the snapshot, a sentence fragment for the report, the paths
     put back)."""
     out = git.run(
@@ -228,24 +239,23 @@ def _put_back(
     changes = [(out[i], out[i + 1]) for i in range(0, len(out) - 1, 2) if out[i]]
     restored: list[str] = []
     kept: list[str] = []
+    marked: list[str] = []
     for status, path in changes:
         name = path.rsplit("/", 1)[-1]
         if name.startswith(".merge_file_") or name.endswith(".kbtmp"):
             continue
         data = None if status == "D" else git.read_blob(f"{snapshot}:{path}")
         if path in touched:
-            if not upstream:  # a hand-started operation: its files stay in the snapshot
+            if not upstream:  # a rebase, a cherry-pick: which write is the user's is unknown
                 kept.append(path)
                 continue
-            if path in created:  # removed below; in the snapshot when not the merge's own
-                if not _artefact(git, data, path, head, upstream):
-                    kept.append(path)
-                continue
             if _artefact(git, data, path, head, upstream):
-                continue  # the merge's own (partial) write: the next sync merges again
+                continue  # the operation's own (partial) write: the next sync merges again
+            # Anything else is the user's: put back, even a file the merge created (then the
+            # user's own new file) or a conflict half-resolved by hand (markers and all: sync
+            # refuses to commit it until it is resolved, naming the file).
             if data is not None and _has_marker(data):
-                kept.append(path)  # a conflict half-resolved by hand: not put back as it is
-                continue
+                marked.append(path)
         full = git.root / path
         try:
             if data is None:
@@ -256,7 +266,7 @@ def _put_back(
             kept.append(path)
             continue
         restored.append(path)
-    for path in sorted(created):
+    for path in sorted(created - set(restored)):
         _remove(git.root, path)
     if not restored and not kept:
         return backup(git, snapshot, reason), "", []
@@ -264,6 +274,11 @@ def _put_back(
     note = ""
     if restored:
         note += f"; your uncommitted changes to {', '.join(restored)} are back on disk"
+    if marked:
+        note += (
+            f" ({', '.join(marked)} still with conflict markers: finish resolving "
+            f"{'it' if len(marked) == 1 else 'them'}, then sync)"
+        )
     if kept:
         note += (
             f"; your version of {', '.join(kept)} at the time is kept there ('git show {ref}:PATH')"
