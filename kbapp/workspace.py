@@ -491,7 +491,16 @@ class Workspace:
 
     def create(self, template_name: str, title: str, **kwargs: Any) -> SaveResult:
         """Create, save and commit a document from a template (``Create: <title>``)."""
-        doc = self.draft_from_template(template_name, title, **kwargs)
+        try:
+            doc = self.draft_from_template(template_name, title, **kwargs)
+        except SaveError as exc:
+            if exc.reason != "disk-full":
+                raise
+            # The catalog (derived data) could not be brought up to date first: nothing was
+            # written; the sentence a save on a full disk gives, for the file it would be.
+            template = self.templates.get(template_name)
+            path = self.path_for_new(template.type, title.strip(), kwargs.get("folder"))
+            raise disk_full_error(self.root / path, exc.details) from None
         return self.save(doc, verb="Create")
 
     def save(

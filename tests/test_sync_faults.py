@@ -467,3 +467,66 @@ def test_shortening_a_document_the_partner_extended_is_still_committed(
     commits = git(ana.root, "log", "--format=%H %ae", "--no-merges", "-2", "--", path)
     mine = next(line.split()[0] for line in commits.splitlines() if "ana@" in line)
     assert git(ana.root, "show", f"{mine}:{path}") == cut.rstrip("\n")
+
+
+@pytest.mark.parametrize("free_kb", [0, 4, 8, 16, 32, 64])
+def test_disk_full_on_new_gives_the_documented_message(
+    settings: Settings,
+    small_disk: SmallDisk,
+    cli: Callable[..., CliResult],
+    free_kb: int,
+) -> None:
+    ws = Workspace.init(small_disk.mount / "kb", "KB", ["internal"], settings=settings)
+    ws.create("runbook", "Something first")
+    head = git(ws.root, "rev-parse", "HEAD")
+    ws.refresh()
+    ws.close()
+    small_disk.fill(free_kb * 1024)
+    result = cli("--kb", ws.root, "new", "--type", "runbook", "--title", "Rotate the logs")
+    small_disk.release()
+    assert "unexpected error" not in result.err and "Traceback" not in result.err, result.err
+    if result.code != 0:
+        sentence = result.err.splitlines()[0].removeprefix("kbapp: ")  # then git's words
+        assert sentence.startswith("Could not save ") and sentence.endswith(
+            ": the disk is full. The file on disk is unchanged."
+        ), result.err
+        assert git(ws.root, "rev-parse", "HEAD") == head
+    else:  # enough space for the commit
+        assert git(ws.root, "log", "-1", "--format=%s") == "Create: Rotate the logs"
+    Workspace.open(ws.root, settings).close()  # the next start puts git's index right
+    if result.code != 0:
+        assert git(ws.root, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+@pytest.mark.parametrize("free_kb", [0, 4, 8, 16, 32])
+def test_disk_full_on_sync_commit_gives_the_documented_message(
+    tmp_path: Path,
+    settings: Settings,
+    small_disk: SmallDisk,
+    cli: Callable[..., CliResult],
+    free_kb: int,
+) -> None:
+    """A hand edit that sync commits before it exchanges anything, on a full disk."""
+    remote, ana, jo = _clones(tmp_path, small_disk.mount / "ana", settings)
+    jo.close()
+    edited = ana.root / "runbooks/other.md"
+    edited.write_text(edited.read_text() + "\nA hand edit.\n" * 200)
+    ana.close()
+    head = git(ana.root, "rev-parse", "HEAD")
+    small_disk.fill(free_kb * 1024)
+    result = cli("--kb", ana.root, "sync")
+    small_disk.release()
+    assert "unexpected error" not in result.err and "Traceback" not in result.err, result.err
+    if result.code != 0:
+        assert "the disk is full" in result.err, result.err
+        assert "nothing was sent or changed" in result.err, result.err
+        assert result.err.startswith("kbapp: Could not commit your changes: the disk is full")
+        assert all(line.startswith("  ") for line in result.err.splitlines()[1:])  # details
+        assert git(ana.root, "rev-parse", "HEAD") == head
+        assert "A hand edit." in edited.read_text()
+    again = Workspace.open(ana.root, settings)
+    try:
+        assert sync.sync(again).pushed
+    finally:
+        again.close()
+    assert "A hand edit." in git(remote, "show", "main:runbooks/other.md")

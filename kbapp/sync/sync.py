@@ -42,8 +42,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp.documents import model as documents
-from kbapp.errors import KbError, SyncError
-from kbapp.fsutil import atomic_write, is_disk_full, low_space
+from kbapp.errors import KbError, SaveError, SyncError
+from kbapp.fsutil import atomic_write, is_disk_full, low_space, write_failed_for_space
+from kbapp.interaction import Level
 from kbapp.sync import conflicts as conflict_store
 from kbapp.sync import journal, mergedriver, recovery, refused
 from kbapp.sync.git import NO_PROMPTS, CloneProgress, Git, Prompting, RemoteError, remote_error
@@ -151,10 +152,20 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
     remote = _remote(git)
     ws.require_identity()  # sync commits (pending work, merges): who, before anything changes
     with git.write_lock():
-        report.repaired = repair(ws)
-        finished = journal.pending_paths(ws)  # saves whose commit failed: their own messages
-        journal.finish(ws)
-        pending = list(dict.fromkeys(finished + _commit_pending(ws)))
+        try:
+            report.repaired = repair(ws)
+            finished = journal.pending_paths(ws)  # saves whose commit failed: their messages
+            journal.finish(ws)
+            pending = list(dict.fromkeys(finished + _commit_pending(ws)))
+        except KbError as exc:
+            text = f"{exc}\n{getattr(exc, 'details', '')}"
+            if not write_failed_for_space(text, ws.root):
+                raise
+            raise SyncError(
+                "Could not commit your changes: the disk is full; nothing was sent or changed "
+                "(your files are as they were) — free some space and sync again",
+                details=text.strip(),
+            ) from None
     recovery.checkpoint("committed")
     step(1)
     changed: dict[str, None] = dict.fromkeys(pending)
@@ -229,7 +240,10 @@ def sync(ws: Workspace, progress: Progress | None = None) -> SyncReport:
     report.published = published
     report.changed_paths = list(changed)
     if report.changed_paths:
-        ws.refresh_paths(report.changed_paths)
+        try:
+            ws.refresh_paths(report.changed_paths)
+        except SaveError as exc:  # derived data only: the sync itself is done
+            ws.interaction.notify(str(exc), Level.WARNING)
     report.conflicts = conflict_store.conflict_paths(ws)
     if not report.message:
         report.message = _summary(report)
