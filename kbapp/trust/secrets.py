@@ -151,6 +151,45 @@ class _Rule:
     needs_strength: bool = False  # value must look like a real password, not a word
 
 
+#: Words that name a password, in English and in the other languages runbooks are written
+#: in: (regular expression, literals one of which a line holding it contains, whether the
+#: generic "password or secret" rule below already covers it). The one table the table-row
+#: and the plain-text rules are built from.
+_PASSWORD_WORDS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("password", ("pass",), True),
+    ("passwd", ("pass",), True),
+    ("pwd", ("pwd",), True),
+    ("passphrase", ("pass",), False),
+    ("pass", ("pass",), False),
+    ("passwort", ("pass",), False),
+    ("kennwort", ("kennwort",), False),
+    ("mot[ _-]de[ _-]passe", ("passe",), False),
+    ("contrase[nñ]a", ("contrase",), False),
+    ("senha", ("senha",), False),
+    ("wachtwoord", ("wachtwoord",), False),
+    ("has[lł]o", ("haslo", "hasło"), False),
+    ("parola", ("parola",), False),
+    ("salasana", ("salasana",), False),
+    ("l[oö]senord", ("senord",), False),
+    ("adgangskode", ("adgangskode",), False),
+    ("passord", ("pass",), False),
+    ("lozinka", ("lozinka",), False),
+)
+
+
+def _words(*, generic: bool = True) -> str:
+    """The password words as one alternation (``generic=False``: those only the specific
+    rule looks for)."""
+    return "|".join(word for word, _, covered in _PASSWORD_WORDS if generic or not covered)
+
+
+def _word_triggers(*, generic: bool = True) -> tuple[str, ...]:
+    found = (
+        t for _, triggers, covered in _PASSWORD_WORDS if generic or not covered for t in triggers
+    )
+    return tuple(dict.fromkeys(found))
+
+
 _RULES: tuple[_Rule, ...] = (
     _Rule(
         "connection-string-password",
@@ -288,11 +327,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         "password-assignment",
         "password in a table row",
-        re.compile(
-            r"(?i)\|[ \t]*(?:password|passwd|pwd|pass|passphrase|passwort|kennwort"
-            r"|mot de passe|contrase[nñ]a|senha|wachtwoord|has[lł]o|parola|salasana|l[oö]senord)"
-            r"[ \t]*\|[ \t]*`?([^\s|`]{4,200})`?[ \t]*\|"
-        ),
+        re.compile(rf"(?i)\|[ \t]*(?:{_words()})[ \t]*\|[ \t]*`?([^\s|`]{{4,200}})`?[ \t]*\|"),
         ("|",),
         1,
         needs_strength=True,
@@ -301,24 +336,10 @@ _RULES: tuple[_Rule, ...] = (
         "password-assignment",
         "password assigned in plain text",
         re.compile(
-            r"(?i)(?<![\w-])(?:pass|passwort|kennwort|mot[ _-]de[ _-]passe|contrase[nñ]a|senha"
-            r"|wachtwoord|has[lł]o|parola|salasana|l[oö]senord|adgangskode|passord|lozinka)"
+            rf"(?i)(?<![\w-])(?:{_words(generic=False)})"
             r"(?![\w-])[ \t]*[:=][ \t]*(?!['\"`])([^\s'\"`,;]{6,200})"
         ),
-        (
-            "pass",
-            "kennwort",
-            "contrase",
-            "senha",
-            "wachtwoord",
-            "haslo",
-            "hasło",
-            "parola",
-            "salasana",
-            "senord",
-            "adgangskode",
-            "lozinka",
-        ),
+        _word_triggers(generic=False),
         1,
         needs_strength=True,
     ),
@@ -350,49 +371,53 @@ _INLINE_BODY_RE = re.compile(r"(?:\\n|\\r|[ \t])+[A-Za-z0-9+/]{40,}")
 
 # --------------------------------------------------------------------------- detect-secrets
 
-#: detect-secrets plugins left out: kbapp's own rules do their job with fewer false alarms
-#: (BasicAuth, PrivateKey), or they flag what runbooks are full of (public IP addresses).
-_SKIPPED_PLUGINS = {"IPPublicDetector", "BasicAuthDetector", "PrivateKeyDetector"}
-_ENTROPY_PLUGINS = {"Base64HighEntropyString", "HexHighEntropyString"}
 
-#: Literals one of which a line must hold for a detect-secrets plugin to be run on it (each
-#: plugin's own patterns need one of them); plugins not listed run their patterns over the
-#: whole text to find their lines.
-_PLUGIN_TRIGGERS: dict[str, tuple[str, ...]] = {
-    "ArtifactoryDetector": ("AKC", "AP"),
-    "AWSKeyDetector": ("A3T", "ABIA", "ACCA", "AKIA", "ASIA", "aws"),
-    "AzureStorageKeyDetector": ("AccountKey=",),
-    "CloudantDetector": ("cloudant",),
-    "GitHubTokenDetector": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
-    "IbmCloudIamDetector": ("key", "pwd", "pass", "token"),
-    "IbmCosHmacDetector": ("secret",),
-    "JwtTokenDetector": ("eyJ",),
-    "KeywordDetector": ("key", "pass", "pwd", "secret", "contrase"),
-    "MailchimpDetector": ("-us",),
-    "NpmDetector": ("_authtoken",),
-    "OpenAIDetector": ("T3BlbkFJ",),
-    "PypiTokenDetector": ("pypi-",),
-    "SendGridDetector": ("SG.",),
-    "SlackDetector": ("xox", "hooks.slack.com"),
-    "SoftlayerDetector": (
-        "softlayer",
-        "sl_",
-        "sl-",
-        "slkey",
-        "slpass",
-        "slpwd",
-        "sltoken",
-        "slapi",
+@dataclass(frozen=True)
+class _Detector:
+    """How kbapp uses one detect-secrets plugin."""
+
+    #: Literals one of which a line must hold for the plugin to be run on it (its own patterns
+    #: need one of them); none: its patterns run over the whole text to find its lines.
+    triggers: tuple[str, ...] = ()
+    #: ...and what the line must also hold (KeywordDetector only looks at quoted values).
+    requires: tuple[str, ...] = ()
+    #: "on", "entropy" (only with ``[secrets] entropy = true``, with this limit) or "off":
+    #: kbapp's own rules do the job with fewer false alarms (BasicAuth, PrivateKey), or the
+    #: plugin flags what runbooks are full of (public IP addresses).
+    use: str = "on"
+    limit: float = 0.0
+
+
+#: The one table of detect-secrets plugins: a plugin not listed runs with its own patterns.
+_DETECTORS: dict[str, _Detector] = {
+    "ArtifactoryDetector": _Detector(("AKC", "AP")),
+    "AWSKeyDetector": _Detector(("A3T", "ABIA", "ACCA", "AKIA", "ASIA", "aws")),
+    "AzureStorageKeyDetector": _Detector(("AccountKey=",)),
+    "CloudantDetector": _Detector(("cloudant",)),
+    "GitHubTokenDetector": _Detector(("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
+    "IbmCloudIamDetector": _Detector(("key", "pwd", "pass", "token")),
+    "IbmCosHmacDetector": _Detector(("secret",)),
+    "JwtTokenDetector": _Detector(("eyJ",)),
+    "KeywordDetector": _Detector(
+        ("key", "pwd", "secret", *_word_triggers()), requires=("'", '"', "`")
     ),
-    "SquareOAuthDetector": ("sq0csp-",),
-    "StripeDetector": ("k_live_",),
-    "Base64HighEntropyString": ('"', "'"),
-    "HexHighEntropyString": ('"', "'"),
+    "MailchimpDetector": _Detector(("-us",)),
+    "NpmDetector": _Detector(("_authtoken",)),
+    "OpenAIDetector": _Detector(("T3BlbkFJ",)),
+    "PypiTokenDetector": _Detector(("pypi-",)),
+    "SendGridDetector": _Detector(("SG.",)),
+    "SlackDetector": _Detector(("xox", "hooks.slack.com")),
+    "SoftlayerDetector": _Detector(
+        ("softlayer", "sl_", "sl-", "slkey", "slpass", "slpwd", "sltoken", "slapi")
+    ),
+    "SquareOAuthDetector": _Detector(("sq0csp-",)),
+    "StripeDetector": _Detector(("k_live_",)),
+    "Base64HighEntropyString": _Detector(('"', "'"), use="entropy", limit=4.5),
+    "HexHighEntropyString": _Detector(('"', "'"), use="entropy", limit=3.0),
+    "IPPublicDetector": _Detector(use="off"),
+    "BasicAuthDetector": _Detector(use="off"),
+    "PrivateKeyDetector": _Detector(use="off"),
 }
-
-
-#: ...and what the line must also hold (KeywordDetector only looks at quoted values).
-_PLUGIN_REQUIRES: dict[str, tuple[str, ...]] = {"KeywordDetector": ("'", '"', "`")}
 
 
 @dataclass
@@ -413,15 +438,11 @@ def _plugins(entropy: bool) -> tuple[_Plugin, ...]:
     plugin_class: Any
     for plugin_class in get_mapping_from_secret_type_to_class().values():
         name = plugin_class.__name__
-        if name in _SKIPPED_PLUGINS or (name in _ENTROPY_PLUGINS and not entropy):
+        detector = _DETECTORS.get(name, _Detector())
+        if detector.use == "off" or (detector.use == "entropy" and not entropy):
             continue
-        if name == "Base64HighEntropyString":
-            instance = plugin_class(limit=4.5)
-        elif name == "HexHighEntropyString":
-            instance = plugin_class(limit=3.0)
-        else:
-            instance = plugin_class()
-        triggers = _PLUGIN_TRIGGERS.get(name, ())
+        instance = plugin_class(limit=detector.limit) if detector.limit else plugin_class()
+        triggers = detector.triggers
         patterns = (
             []
             if triggers
@@ -436,7 +457,7 @@ def _plugins(entropy: bool) -> tuple[_Plugin, ...]:
                 instance,
                 triggers,
                 patterns,
-                _PLUGIN_REQUIRES.get(name, ()),
+                detector.requires,
             )
         )
     return tuple(found)
