@@ -831,3 +831,48 @@ def test_a_private_key_whose_body_comes_in_a_later_commit_is_refused(
     real = illustration.replace("<key body>", body)
     pushed = _push_change(partner, {"runbooks/key.md": _doc("Key", real, id="6666aaaa")})
     _assert_rejected(pushed, remote, "runbooks/key.md:11:", "[private-key]")
+
+
+def test_the_hook_is_told_who_pushed_or_says_it_cannot_tell(
+    remote: dict[str, Path], tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """A forged committer passes the protected-path rules unless the server tells the hook
+    who pushed: ``server-hook install`` warns, every push says so, and a user-name map makes
+    GitLab/gitolite/http-backend user names count."""
+    import os
+
+    bare, partner = remote["bare"], remote["partner"]
+    installed = cli("server-hook", "install", bare, "--force")
+    assert installed.code == 0
+    assert "cannot tell who pushes" in installed.err
+    for server in ("GITEA_PUSHER_EMAIL", "GL_USERNAME", "GL_USER", "REMOTE_USER"):
+        assert server in installed.err
+    # A partner writes commits that claim an internal committer.
+    git(partner, "config", "user.email", "ana@internal.example")
+    forged = _doc("Access", "Changed by the partner.", org="internal", id="0000aaaa")
+    (partner / "security/access.md").write_text(forged)
+    git(partner, "commit", "-q", "--no-verify", "-am", "Forged")
+
+    def push(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "push", "origin", "HEAD:main"],
+            cwd=partner,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, **env},
+        )
+
+    said = push(GL_USERNAME="pat")  # the server gives a user name, and pat is not mapped yet
+    assert "the server says pat pushed (GL_USERNAME)" in said.stderr, said.stderr
+    assert "'Who pushed'" in said.stderr
+    git(bare, "update-ref", "refs/heads/main", git(partner, "rev-parse", "HEAD~1"))
+
+    pushers = tmp_path / "pushers.toml"
+    pushers.write_text('[pushers]\npat = "pat@partner.example"\nana = "ana@internal.example"\n')
+    installed = cli("server-hook", "install", bare, "--force", "--pushers", pushers)
+    assert installed.code == 0 and "cannot tell who pushes" not in installed.err
+    refused = push(GL_USERNAME="pat")
+    assert refused.returncode != 0 and "[protected-path]" in refused.stderr, refused.stderr
+    assert "security/access.md" in refused.stderr and "'Who pushed'" not in refused.stderr
+    assert push(GL_USERNAME="ana").returncode == 0  # the internal engineer may

@@ -42,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = server_sub.add_parser("install", help="install the pre-receive hook in a bare repository")
     q.add_argument("bare", help="path of the bare repository both organisations push to")
     q.add_argument("--force", action="store_true", help="replace a pre-receive hook not from kbapp")
+    q.add_argument(
+        "--pushers",
+        metavar="FILE",
+        help='TOML file mapping the server\'s user names to e-mails ([pushers] alice = "a@x"), '
+        "for GitLab, gitolite or http-backend, which tell hooks a user name",
+    )
     q.set_defaults(func=cmd_server_install)
 
     p = sub.add_parser("audit", help="every change with author, organisation, documents and kind")
@@ -112,11 +118,15 @@ def cmd_pre_receive(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_server_install(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.sync.hooks import install_pre_receive
+    from kbapp.sync.hooks import install_pre_receive, pusher_warning
 
-    hook = install_pre_receive(Path(args.bare), force=args.force)
+    pushers = Path(args.pushers) if args.pushers else None
+    hook = install_pre_receive(Path(args.bare), force=args.force, pushers=pushers)
     print(hook)
     ctx.info("Pushes to this repository are now checked by kbapp's server policy.")
+    warning = pusher_warning(Path(args.bare))
+    if warning:
+        ctx.warn(warning)
     return 0
 
 

@@ -71,12 +71,58 @@ def install_pre_commit(git: Git, force: bool = False) -> Path:
     return hook
 
 
-def install_pre_receive(bare: Path, force: bool = False) -> Path:
-    """Install the pre-receive hook in the bare repository at ``bare``."""
+def install_pre_receive(bare: Path, force: bool = False, pushers: Path | None = None) -> Path:
+    """Install the pre-receive hook in the bare repository at ``bare``; ``pushers``: a TOML
+    file mapping the server's user names to e-mails (``[pushers] alice = "a@corp.example"``),
+    copied into the repository for servers that give the hook a user name."""
+    from kbapp.trust.serverhook import PUSHERS_FILE
+
     bare = Path(bare).expanduser().resolve()
     if not (bare / "HEAD").is_file() or not (bare / "objects").is_dir():
         raise KbError(f"{bare} is not a bare git repository (the shared remote)")
+    if pushers is not None:
+        import tomllib
+
+        try:
+            data = Path(pushers).expanduser().read_bytes()
+            table = tomllib.loads(data.decode("utf-8")).get("pushers")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise KbError(f"{pushers} cannot be read as TOML: {exc}") from None
+        if not isinstance(table, dict) or not all(
+            isinstance(v, str) and "@" in v for v in table.values()
+        ):
+            raise KbError(f'{pushers} needs a [pushers] table of user = "e-mail" lines')
+        atomic_write(bare / PUSHERS_FILE, data)
     return _install(bare / "hooks" / "pre-receive", force)
+
+
+#: Printed by ``kbapp server-hook install`` when nothing tells the hook who pushes.
+PUSHER_WARNING = """\
+this hook cannot tell who pushes. Commit authors and committers are written by the
+pusher, so without the server's word a partner can claim an internal e-mail address and change
+paths protected for the internal organisation (the settings, the templates, security/...).
+Tell the hook who authenticated, depending on the server:
+  - Gitea / Forgejo: nothing to do (they set GITEA_PUSHER_EMAIL for hooks).
+  - GitLab (server hooks set GL_USERNAME), gitolite (GL_USER), git http-backend behind a web
+    server's login (REMOTE_USER): map user names to e-mails with
+    kbapp server-hook install REPO --pushers pushers.toml   ([pushers] alice = "alice@corp.example").
+  - plain SSH: set KBAPP_PUSHER_EMAIL per key, e.g. in authorized_keys:
+    command="env KBAPP_PUSHER_EMAIL=alice@corp.example git-shell -c \\"$SSH_ORIGINAL_COMMAND\\"" ssh-ed25519 ...
+Until then every push prints a note saying so. See docs/security.md, 'Who pushed'."""
+
+
+def pusher_warning(bare: Path) -> str:
+    """:data:`PUSHER_WARNING` unless the repository says who pushes: a pushers map, or Gitea's
+    (or Forgejo's) own hooks next to kbapp's (those servers set ``GITEA_PUSHER_EMAIL``)."""
+    from kbapp.trust.serverhook import pushers_map
+
+    bare = Path(bare).expanduser().resolve()
+    if pushers_map(bare):
+        return ""
+    gitea = bare / "hooks" / "pre-receive.d" / "gitea"
+    if gitea.is_file():
+        return ""
+    return PUSHER_WARNING
 
 
 # --------------------------------------------------------------------------- pre-commit check
@@ -172,13 +218,22 @@ def run_commit_msg(root: Path, message_file: Path) -> int:
 
 
 def run_pre_receive(git_dir: Path, stdin: str) -> int:
-    from kbapp.trust.serverhook import check_push, parse_updates, report
+    from kbapp.trust.serverhook import (
+        UNKNOWN_PUSHER_NOTE,
+        check_push,
+        parse_updates,
+        pusher,
+        report,
+    )
 
-    rejections = check_push(Git(git_dir), parse_updates(stdin))
+    git = Git(git_dir)
+    who = pusher(git.git_dir, os.environ)
+    rejections = check_push(git, parse_updates(stdin), who.email)
     if rejections:
         print(report(rejections), file=sys.stderr)
-        return 1
-    return 0
+    if not who.email:  # every push says so, until the server is set up to tell
+        print(UNKNOWN_PUSHER_NOTE.format(problem=who.problem), file=sys.stderr)
+    return 1 if rejections else 0
 
 
 def main(argv: list[str]) -> int:

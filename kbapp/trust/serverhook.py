@@ -31,7 +31,9 @@ import os
 import re
 import tomllib
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict, path_matches
 from kbapp.errors import ConfigError
@@ -42,7 +44,16 @@ from kbapp.trust import policy
 ZERO = "0" * 40
 _TRAILER_RE = re.compile(r"^KB-Org:[ \t]*(\S+)[ \t]*$", re.M)
 _HUNK_RE = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+#: Where a server puts the authenticated pusher's e-mail: kbapp's own (an SSH forced command
+#: or a wrapper sets it), Gitea's and Forgejo's.
 PUSHER_VARIABLES = ("KBAPP_PUSHER_EMAIL", "GITEA_PUSHER_EMAIL")
+#: Where a server puts the authenticated pusher's *user name* (no e-mail): GitLab's server
+#: hooks, gitolite, git http-backend behind a web server's login. kbapp maps the name to an
+#: e-mail with :data:`PUSHERS_FILE`.
+USER_VARIABLES = ("GL_USERNAME", "GL_USER", "REMOTE_USER")
+#: In the bare repository (the server's side: no push can change it): ``[pushers]`` user name
+#: = e-mail, for servers that give a user name.
+PUSHERS_FILE = "kbapp-pushers.toml"
 #: The knowledge base's own templates (``.kb/templates/``), protected by default like the config.
 TEMPLATES_PATTERN = "/.kb/templates"
 TEMPLATES_PROBE = ".kb/templates/template.md"  # how a rule of the config's own is seen to name them
@@ -134,7 +145,7 @@ def check_push(
     """Everything wrong with a push (empty: accept it): each commit it adds, and the tree each
     branch ends up with, against the rules the branch had before the push."""
     if pusher_email is None:
-        pusher_email = next((os.environ[v] for v in PUSHER_VARIABLES if os.environ.get(v)), "")
+        pusher_email = pusher(git.git_dir, os.environ).email
     found: list[Rejection] = []
     seen: set[str] = set()
     for update in updates:
@@ -156,6 +167,53 @@ def check_push(
         if not first:
             found.extend(_check_result(git, update, config, pusher_org, commits.split(), found))
     return found
+
+
+@dataclass(frozen=True)
+class Pusher:
+    """Who the server says pushed: ``email`` ('' when unknown) and, when it is unknown, why."""
+
+    email: str
+    problem: str = ""
+
+
+def pusher(git_dir: Path, environ: Mapping[str, str]) -> Pusher:
+    """The authenticated pusher, from what the server sets for its hooks (never from the
+    commits, which the pusher writes)."""
+    for variable in PUSHER_VARIABLES:
+        if environ.get(variable):
+            return Pusher(environ[variable].strip())
+    for variable in USER_VARIABLES:
+        user = environ.get(variable, "").strip()
+        if user:
+            email = pushers_map(git_dir).get(user, "")
+            if email:
+                return Pusher(email)
+            return Pusher(
+                "",
+                f"the server says {user} pushed ({variable}), and {PUSHERS_FILE} gives no "
+                "e-mail for them",
+            )
+    return Pusher("", "the server does not say who pushed (KBAPP_PUSHER_EMAIL is not set)")
+
+
+def pushers_map(git_dir: Path) -> dict[str, str]:
+    """``[pushers]`` of :data:`PUSHERS_FILE` in the bare repository: user name -> e-mail."""
+    try:
+        data = tomllib.loads((git_dir / PUSHERS_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    table = data.get("pushers")
+    if not isinstance(table, dict):
+        return {}
+    return {str(user): str(email) for user, email in table.items() if isinstance(email, str)}
+
+
+UNKNOWN_PUSHER_NOTE = (
+    "kbapp: note: {problem}; protected paths are judged by the committer e-mail the commits "
+    "claim, which the pusher writes. The server administrator can fix this: see "
+    "docs/security.md, 'Who pushed'."
+)
 
 
 def _check_tag(git: Git, update: RefUpdate, config: KbConfig) -> list[Rejection]:
