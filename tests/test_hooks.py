@@ -876,3 +876,77 @@ def test_the_hook_is_told_who_pushed_or_says_it_cannot_tell(
     assert refused.returncode != 0 and "[protected-path]" in refused.stderr, refused.stderr
     assert "security/access.md" in refused.stderr and "'Who pushed'" not in refused.stderr
     assert push(GL_USERNAME="ana").returncode == 0  # the internal engineer may
+
+
+@pytest.mark.parametrize("name", ["docs/.git", "docs/.GIT", "docs/git~1", "docs/.git."])
+def test_the_hook_refuses_tree_entries_git_will_not_check_out(
+    remote: dict[str, Path], name: str
+) -> None:
+    """Built with plumbing (no checkout would make it): one such entry would make every
+    clone's sync fail for good."""
+    partner = remote["partner"]
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"],
+        cwd=partner,
+        input="gitdir: /tmp\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    folder, _, leaf = name.partition("/")
+    inner = subprocess.run(
+        ["git", "mktree"],
+        cwd=partner,
+        input=f"100644 blob {blob}\t{leaf}\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    top = git(partner, "ls-tree", "HEAD")
+    tree = subprocess.run(
+        ["git", "mktree"],
+        cwd=partner,
+        input=f"{top}\n040000 tree {inner}\t{folder}\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    commit = git(partner, "commit-tree", tree, "-p", "HEAD", "-m", "Sneaky tree")
+    pushed = _git_run(partner, "push", "origin", f"{commit}:refs/heads/main")
+    _assert_rejected(pushed, remote, name, "[path]", "refuses to check out")
+
+
+def test_a_partner_mailmap_never_relabels_who_changed_what(
+    remote: dict[str, Path], kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
+    from kbapp.sync import sync
+
+    partner = remote["partner"]
+    mailmap = "Ana Int <ana@internal.example> <pat@partner.example>\n"
+    assert _push_change(partner, {".mailmap": mailmap}, "Names").returncode == 0
+    edited = _doc("Access", "Edited by the partner.", org="internal", id="0000aaaa")
+    pushed = _push_change(partner, {"runbooks/pat.md": edited.replace("0000aaaa", "4444dddd")})
+    assert pushed.returncode == 0, pushed.stderr
+    sync.sync(kb)
+    audited = cli("--kb", kb.root, "audit", "--json")
+    entries = json.loads(audited.out)
+    by_pat = [e for e in entries if "pat@partner.example" in json.dumps(e)]
+    assert len(by_pat) == 2, audited.out
+    assert all("partner" in json.dumps(e) for e in by_pat)
+    assert not any("Ana Int" in json.dumps(e) for e in entries)
+
+
+def test_a_partner_gitignore_never_keeps_saved_work_out_of_a_commit(
+    remote: dict[str, Path], kb: Workspace
+) -> None:
+    from kbapp.sync import sync
+
+    assert _push_change(remote["partner"], {".gitignore": "*.md\n!README.md\n"}).returncode == 0
+    sync.sync(kb)
+    saved = kb.create("runbook", "Written after the ignore rule")
+    assert saved.commit
+    assert saved.path in git(kb.root, "ls-files")
+    assert saved.path in {e.path for e in kb.catalog.all()} or kb.resolve(saved.path)
+    report = sync.sync(kb)
+    assert report.pushed, report.message
+    assert saved.path in git(remote["bare"], "ls-tree", "-r", "--name-only", "main")

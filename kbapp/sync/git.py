@@ -473,8 +473,14 @@ class Git:
         with self.write_lock():
             present = [p for p in paths if (self.root / p).exists()]
             gone = [p for p in paths if not (self.root / p).exists()]
-            if present:
-                self.run("add", "-A", *_FROM_STDIN, input=_nul_list(present))
+            files = [p for p in present if not (self.root / p).is_dir()]
+            folders = [p for p in present if (self.root / p).is_dir()]
+            if files:
+                # '-f': a file kbapp commits by name is committed even when a .gitignore the
+                # other organisation pushed ('*.md') matches it; saved work must reach a commit.
+                self.run("add", "-A", "-f", *_FROM_STDIN, input=_nul_list(files))
+            if folders:  # an imported folder: what .gitignore leaves out stays out
+                self.run("add", "-A", *_FROM_STDIN, input=_nul_list(folders))
             if gone:
                 self.run(
                     "rm",
@@ -856,9 +862,11 @@ class LogEntry:
 
 
 #: Each commit: a record separator, then NUL-separated fields (no field can hold a NUL), then,
-#: with ``-z --name-status``, NUL-separated status letters and paths.
+#: with ``-z --name-status``, NUL-separated status letters and paths. Author name and e-mail
+#: as the commit has them (``%an``/``%ae``), never through ``.mailmap``: that file is part of
+#: the shared tree, and a partner could map their own address to an internal engineer's.
 _LOG_FORMAT = (
-    "%x1e%H%x00%aN%x00%aE%x00%aI%x00%s%x00%(trailers:key=KB-Org,valueonly,separator=%x2C)%x00%B%x00"
+    "%x1e%H%x00%an%x00%ae%x00%aI%x00%s%x00%(trailers:key=KB-Org,valueonly,separator=%x2C)%x00%B%x00"
 )
 _LOG_FIELDS = 7
 

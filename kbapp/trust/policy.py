@@ -24,6 +24,7 @@ from kbapp.config import CONFIG_PATH, config_from_dict
 from kbapp.documents import mdlines
 from kbapp.documents import model as documents
 from kbapp.errors import ConfigError, DocumentError, PolicyError
+from kbapp.fsutil import is_git_dir_name
 from kbapp.trust.secrets import ALLOW_MARKER, SecretsPolicy, decode_for_scan, scan_text
 
 if TYPE_CHECKING:
@@ -245,6 +246,26 @@ def _text_secrets(
     ]
 
 
+def check_path(path: str) -> list[Violation]:
+    """A path git refuses to check out (a part naming git's own folder as some file system
+    sees it: ``.git``, ``.GIT``, ``.git.``, ``git~1``, an NTFS stream of one; or ``.``/``..``):
+    one such entry in the shared tree makes every clone's checkout, merge and sync fail."""
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts) or any(
+        is_git_dir_name(part.split("::", 1)[0]) for part in parts
+    ):
+        return [
+            Violation(
+                path,
+                0,
+                "path",
+                "is a path git refuses to check out (a part names git's own folder .git, or "
+                "is '.' or '..'): every clone would fail to sync; rename it",
+            )
+        ]
+    return []
+
+
 def check_commit_file(
     path: str, data: bytes, config: KbConfig, *, lines: Iterable[int] | None = None
 ) -> list[Violation]:
@@ -254,8 +275,10 @@ def check_commit_file(
     that nothing kbapp commits is refused later. ``lines``: the added lines (the hook); None
     scans the whole file (the client). The file's name is checked too: it is pushed like its
     contents (``PGPASSWORD=....md``)."""
-    found = check_file_name(path, config) + check_file(
-        path, data, config, lines=lines, front_matter=True
+    found = (
+        check_path(path)
+        + check_file_name(path, config)
+        + check_file(path, data, config, lines=lines, front_matter=True)
     )
     if path == CONFIG_PATH:
         found = check_config(path, data) + found

@@ -396,8 +396,8 @@ def _check_contents(
     added = _added_lines(git, commit, bases, [c.path for c in kept])
     for change in kept:
         path = change.path
-        if change.mode in ("120000", "160000"):
-            found.extend(policy.check_file_name(path, config))  # a file's is in its rules
+        if change.mode in ("120000", "160000"):  # a file's are in its rules
+            found.extend(policy.check_path(path) + policy.check_file_name(path, config))
         if change.mode == "120000":
             found.append(policy.Violation(path, 0, "symlink", policy.SYMLINK_MESSAGE))
             continue
