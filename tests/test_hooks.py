@@ -950,3 +950,16 @@ def test_a_partner_gitignore_never_keeps_saved_work_out_of_a_commit(
     report = sync.sync(kb)
     assert report.pushed, report.message
     assert saved.path in git(remote["bare"], "ls-tree", "-r", "--name-only", "main")
+
+
+def test_a_document_cannot_take_the_id_of_another(remote: dict[str, Path]) -> None:
+    """A partner cannot shadow a protected document by giving a copy of their own its id;
+    a rename keeps its id and is accepted."""
+    partner = remote["partner"]
+    copy = _doc("Access", "Call the partner hotline instead.", org="internal", id="0000aaaa")
+    pushed = _push_change(partner, {"a-ops/access.md": copy})
+    _assert_rejected(pushed, remote, "a-ops/access.md", "[duplicate-id]", "security/access.md")
+    assert _push_change(partner, {"runbooks/own.md": _doc("Own", id="3333cccc")}).returncode == 0
+    git(partner, "mv", "runbooks/own.md", "runbooks/renamed.md")
+    git(partner, "commit", "-q", "--no-verify", "-m", "Rename")
+    assert _git_run(partner, "push", "origin", "HEAD:main").returncode == 0

@@ -392,6 +392,7 @@ def _check_contents(
     """The file rules (secrets on added lines, sensitivity, front matter, conflict markers,
     symbolic links) for the files of ``changes`` as ``commit`` has them."""
     found: list[policy.Violation] = []
+    ids: dict[str, str] = {}
     kept = [c for c in changes if c.status != "D"]
     added = _added_lines(git, commit, bases, [c.path for c in kept])
     for change in kept:
@@ -412,9 +413,73 @@ def _check_contents(
         # Any other path whose added lines could not be told (a binary or UTF-16 file, also
         # one renamed in the same commit) is scanned in full (fail closed).
         found.extend(policy.check_commit_file(path, data, config, lines=lines))
+        if policy.is_document_path(path, config):
+            doc_id = _front_matter_id(data, path)
+            if doc_id:
+                ids[path] = doc_id
+    found.extend(_duplicate_ids(git, commit, bases, ids))
     if skip:
         found = [v for v in found if (v.path, v.rule) not in skip]
     return found
+
+
+def _front_matter_id(data: bytes, path: str) -> str:
+    from kbapp.documents import model as documents
+    from kbapp.errors import KbError
+
+    try:
+        doc = documents.parse(data, path)
+    except KbError:
+        return ""
+    value = doc.meta.get("id")
+    return value if isinstance(value, str) and documents.ID_RE.match(value) else ""
+
+
+def _duplicate_ids(
+    git: Git, commit: str, bases: list[str], ids: dict[str, str]
+) -> list[policy.Violation]:
+    """A document whose id another document already has: ``[[kb-id]]`` links and the window
+    would open either one, so a partner could shadow a protected document with a copy of
+    their own under its id. Only a clash the change brings is refused (one already in the
+    tree before it is lint's to report)."""
+    if not ids:
+        return []
+    now = _paths_by_id(git, commit, set(ids.values()))
+    before = _paths_by_id(git, bases[0], set(ids.values())) if bases else {}
+    found = []
+    for path, doc_id in sorted(ids.items()):
+        holders = now.get(doc_id, set())
+        others = holders - {path}
+        if others and not holders <= before.get(doc_id, set()):
+            found.append(
+                policy.Violation(
+                    path,
+                    1,
+                    "duplicate-id",
+                    f"id {doc_id} is already the id of {', '.join(sorted(others))}; links and "
+                    "readers could open either: give this document a new id",
+                )
+            )
+    return found
+
+
+def _paths_by_id(git: Git, commit: str, ids: set[str]) -> dict[str, set[str]]:
+    """id -> the documents of ``commit``'s tree whose front matter has it (one git grep for
+    all of them, then each candidate's front matter read)."""
+    args = ["-c", "core.quotepath=off", "grep", "-l", "-z", "-F", "--full-name"]
+    for doc_id in sorted(ids):
+        args += ["-e", doc_id]
+    result = git.run(*args, commit, "--", "*.md", check=False, strip=False)
+    out: dict[str, set[str]] = {}
+    for item in result.stdout.split("\0"):
+        path = item.partition(":")[2] if item.startswith(commit + ":") else ""
+        if not path:
+            continue
+        data = git.read_blob(f"{commit}:{path}")
+        doc_id = _front_matter_id(data or b"", path)
+        if doc_id in ids:
+            out.setdefault(doc_id, set()).add(path)
+    return out
 
 
 def _check_result(
