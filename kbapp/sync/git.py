@@ -473,14 +473,14 @@ class Git:
         with self.write_lock():
             present = [p for p in paths if (self.root / p).exists()]
             gone = [p for p in paths if not (self.root / p).exists()]
-            files = [p for p in present if not (self.root / p).is_dir()]
-            folders = [p for p in present if (self.root / p).is_dir()]
-            if files:
+            named = [p for p in present if not (self.root / p).is_dir()]
+            trees = [p for p in present if (self.root / p).is_dir()]
+            if named:
                 # '-f': a file kbapp commits by name is committed even when a .gitignore the
                 # other organisation pushed ('*.md') matches it; saved work must reach a commit.
-                self.run("add", "-A", "-f", *_FROM_STDIN, input=_nul_list(files))
-            if folders:  # an imported folder: what .gitignore leaves out stays out
-                self.run("add", "-A", *_FROM_STDIN, input=_nul_list(folders))
+                self.run("add", "-A", "-f", *_FROM_STDIN, input=_nul_list(named))
+            if trees:  # an imported folder: what .gitignore leaves out stays out
+                self.run("add", "-A", *_FROM_STDIN, input=_nul_list(trees))
             if gone:
                 self.run(
                     "rm",
