@@ -417,7 +417,7 @@ def _check_contents(
             doc_id = _front_matter_id(data, path)
             if doc_id:
                 ids[path] = doc_id
-    found.extend(_duplicate_ids(git, commit, bases, ids))
+    found.extend(_duplicate_ids(git, commit, bases, ids, config))
     if skip:
         found = [v for v in found if (v.path, v.rule) not in skip]
     return found
@@ -436,7 +436,7 @@ def _front_matter_id(data: bytes, path: str) -> str:
 
 
 def _duplicate_ids(
-    git: Git, commit: str, bases: list[str], ids: dict[str, str]
+    git: Git, commit: str, bases: list[str], ids: dict[str, str], config: KbConfig
 ) -> list[policy.Violation]:
     """A document whose id another document already has: ``[[kb-id]]`` links and the window
     would open either one, so a partner could shadow a protected document with a copy of
@@ -444,8 +444,8 @@ def _duplicate_ids(
     tree before it is lint's to report)."""
     if not ids:
         return []
-    now = _paths_by_id(git, commit, set(ids.values()))
-    before = _paths_by_id(git, bases[0], set(ids.values())) if bases else {}
+    now = _paths_by_id(git, commit, set(ids.values()), config)
+    before = _paths_by_id(git, bases[0], set(ids.values()), config) if bases else {}
     found = []
     for path, doc_id in sorted(ids.items()):
         holders = now.get(doc_id, set())
@@ -463,7 +463,7 @@ def _duplicate_ids(
     return found
 
 
-def _paths_by_id(git: Git, commit: str, ids: set[str]) -> dict[str, set[str]]:
+def _paths_by_id(git: Git, commit: str, ids: set[str], config: KbConfig) -> dict[str, set[str]]:
     """id -> the documents of ``commit``'s tree whose front matter has it (one git grep for
     all of them, then each candidate's front matter read)."""
     args = ["-c", "core.quotepath=off", "grep", "-l", "-z", "-F", "--full-name"]
@@ -473,7 +473,7 @@ def _paths_by_id(git: Git, commit: str, ids: set[str]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for item in result.stdout.split("\0"):
         path = item.partition(":")[2] if item.startswith(commit + ":") else ""
-        if not path:
+        if not path or not policy.is_document_path(path, config):
             continue
         data = git.read_blob(f"{commit}:{path}")
         doc_id = _front_matter_id(data or b"", path)
