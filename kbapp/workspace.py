@@ -643,7 +643,7 @@ class Workspace:
     def _uncommitted(self, path: str) -> bool:
         return bool(
             self.git.run(
-                "status", "--porcelain", "--untracked-files=all", "--", path
+                "--literal-pathspecs", "status", "--porcelain", "--untracked-files=all", "--", path
             ).stdout.strip()
         )
 
@@ -671,9 +671,11 @@ class Workspace:
         self.require_identity()
         with self.git.write_lock():
             target.parent.mkdir(parents=True, exist_ok=True)
-            tracked = self.git.run("ls-files", "--error-unmatch", "--", old, check=False)
+            tracked = self.git.run(
+                "--literal-pathspecs", "ls-files", "--error-unmatch", "--", old, check=False
+            )
             if tracked.status == 0:
-                self.git.run("mv", "--", old, new)
+                self.git.run("--literal-pathspecs", "mv", "--", old, new)
             else:
                 shutil.move(str(self.full_path(old)), target)
             commit = self.git.commit([old, new], f"Move: {doc.title}", trailers=self.trailers())

@@ -963,3 +963,42 @@ def test_a_document_cannot_take_the_id_of_another(remote: dict[str, Path]) -> No
     git(partner, "mv", "runbooks/own.md", "runbooks/renamed.md")
     git(partner, "commit", "-q", "--no-verify", "-m", "Rename")
     assert _git_run(partner, "push", "origin", "HEAD:main").returncode == 0
+
+
+def test_names_that_break_clones_or_hide_from_the_rules_are_refused(
+    remote: dict[str, Path], kb: Workspace
+) -> None:
+    """A name that is not UTF-8 (every kbapp command in every clone used to fail on it), and
+    an internal document saved as ``.MD`` (kbapp does not list it, the sensitivity rule still
+    applies); a document named like a pathspec (``:(glob)x.md``) is committed as itself."""
+    from kbapp.errors import SyncError
+    from kbapp.sync import sync
+
+    partner = bytes(remote["partner"])
+    (Path(partner.decode()) / "runbooks").mkdir(exist_ok=True)
+    with open(partner + b"/runbooks/caf\xe9.md", "wb") as out:
+        out.write(_doc("Cafe", id="2222aaaa").encode())
+    git(remote["partner"], "add", "-A")
+    git(remote["partner"], "commit", "-q", "--no-verify", "-m", "Latin-1 name")
+    pushed = _git_run(remote["partner"], "push", "origin", "HEAD:main")
+    _assert_rejected(pushed, remote, "not UTF-8", "[path]")
+
+    internal = _doc("Layoffs", "Confidential.", id="2222bbbb").replace(
+        "status: published", "status: published\nsensitivity: internal"
+    )
+    pushed = _push_change(remote["partner"], {"plans/Layoffs.MD": internal})
+    _assert_rejected(pushed, remote, "plans/Layoffs.MD", "[sensitivity]")
+    head = git(kb.root, "rev-parse", "HEAD")
+    write_doc(kb, "plans/Layoffs.MD", internal)
+    with pytest.raises(SyncError, match=r"Layoffs\.MD.*\[sensitivity\]"):
+        sync.sync(kb)
+    assert git(kb.root, "rev-parse", "HEAD") == head
+    (kb.root / "plans/Layoffs.MD").unlink()
+
+    write_doc(kb, ":(glob)x.md", _doc("Glob", id="2222cccc"))
+    write_doc(kb, "a[b].md", _doc("Bracket", id="2222dddd"))
+    assert sync.sync(kb).pushed
+    doc = kb.load(":(glob)x.md")
+    doc.set("title", "Glob, reviewed")
+    assert kb.save(doc).commit
+    assert git(kb.root, "status", "--porcelain") == ""

@@ -478,11 +478,12 @@ class Git:
             if named:
                 # '-f': a file kbapp commits by name is committed even when a .gitignore the
                 # other organisation pushed ('*.md') matches it; saved work must reach a commit.
-                self.run("add", "-A", "-f", *_FROM_STDIN, input=_nul_list(named))
+                self.run(LITERAL, "add", "-A", "-f", *_FROM_STDIN, input=_nul_list(named))
             if trees:  # an imported folder: what .gitignore leaves out stays out
-                self.run("add", "-A", *_FROM_STDIN, input=_nul_list(trees))
+                self.run(LITERAL, "add", "-A", *_FROM_STDIN, input=_nul_list(trees))
             if gone:
                 self.run(
+                    LITERAL,
                     "rm",
                     "--cached",
                     "-r",
@@ -509,7 +510,7 @@ class Git:
             # kbapp ran the commit policy already: its own pre-commit hook need not run again.
             checked = {"KBAPP_POLICY_CHECKED": "1"}
             if paths and mine:  # only what we staged, never someone's unrelated staged work
-                self.run(*args, *_FROM_STDIN, input=_nul_list(mine), env=checked)
+                self.run(LITERAL, *args, *_FROM_STDIN, input=_nul_list(mine), env=checked)
             else:
                 self.run(*args, env=checked)
             return self.out("rev-parse", "HEAD")
@@ -906,6 +907,11 @@ def parse_log(out: str) -> list[LogEntry]:
             )
         )
     return entries
+
+
+#: Paths kbapp passes to git are file names, never pathspecs: a partner's file named
+#: ``:(glob)x.md``, ``*.md`` or ``a[b].md`` means itself.
+LITERAL = "--literal-pathspecs"
 
 
 def _nul_list(paths: Sequence[str]) -> str:

@@ -186,7 +186,7 @@ def check_file(
         return check_gitattributes(path, data) + check_text(path, text, config, lines=lines)
     if not is_text:
         return _secrets(path, text, config, lines)
-    if is_document_path(path, config):
+    if is_document_path(path, config) or _markdown_any_case(path, config):
         try:
             doc = documents.parse(data, path)
         except DocumentError as exc:
@@ -250,6 +250,16 @@ def check_path(path: str) -> list[Violation]:
     """A path git refuses to check out (a part naming git's own folder as some file system
     sees it: ``.git``, ``.GIT``, ``.git.``, ``git~1``, an NTFS stream of one; or ``.``/``..``):
     one such entry in the shared tree makes every clone's checkout, merge and sync fail."""
+    if any("\udc80" <= char <= "\udcff" for char in path):  # bytes that are not UTF-8
+        return [
+            Violation(
+                path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
+                0,
+                "path",
+                "has a name that is not UTF-8 text, which kbapp and many tools cannot read; "
+                "rename it",
+            )
+        ]
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts) or any(
         is_git_dir_name(part.split("::", 1)[0]) for part in parts
@@ -414,6 +424,15 @@ def is_document_path(path: str, config: KbConfig) -> bool:
         and not path.startswith(".")
         and "/." not in path
         and not config.is_excluded(path)
+    )
+
+
+def _markdown_any_case(path: str, config: KbConfig) -> bool:
+    """A Markdown file kbapp does not list (``x.MD``, ``x.markdown``, as Windows tools write
+    them) still gets the document rules (sensitivity above all) when it is committed."""
+    lowered = path.casefold()
+    return is_document_path(
+        lowered[:-9] + ".md" if lowered.endswith(".markdown") else lowered, config
     )
 
 
