@@ -78,7 +78,8 @@ class Field:
     #: The values it may take, when kbapp fixes them.
     allowed: tuple[str, ...] = ()
     #: Where its values come from when the knowledge base decides: "templates" (the document
-    #: types), "organisations" (``.kb/config.toml``), "ids" (other documents).
+    #: types), "organisations" (``.kb/config.toml``), "parties" (organisations or people's
+    #: e-mail addresses), "ids" (other documents).
     vocabulary: str = ""
     merge: Merge = Merge.SCALAR
     #: The catalog column that keeps it ("" = only in the catalog's copy of all front matter).
@@ -148,7 +149,7 @@ def _is_date(value: Any) -> bool:
 
 
 def _raci(name: str, label: str) -> Field:
-    return Field(name, list, label, items=str, merge=Merge.SET, vocabulary="organisations")
+    return Field(name, list, label, items=str, merge=Merge.SET, vocabulary="parties")
 
 
 #: Every field kbapp knows, in the order kbapp writes them; unknown keys follow, in their order.
