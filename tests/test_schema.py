@@ -156,3 +156,9 @@ def test_merge_rules_match_the_value_shapes() -> None:
             assert fld.merge not in (schema.Merge.SET, schema.Merge.MAP), fld.name
     assert schema.merge_rule("custom_field") is schema.Merge.SCALAR
     assert set(schema.STATUS_RANK) == set(schema.STATUSES)
+
+
+def test_every_status_has_its_badge_colour() -> None:
+    from kbapp.ui.style import BADGE_COLOURS
+
+    assert set(schema.STATUSES) <= set(BADGE_COLOURS)
