@@ -425,6 +425,7 @@ def _check_contents(
 
 def _front_matter_id(data: bytes, path: str) -> str:
     from kbapp.documents import model as documents
+    from kbapp.documents.schema import ID_RE
     from kbapp.errors import KbError
 
     try:
@@ -432,7 +433,7 @@ def _front_matter_id(data: bytes, path: str) -> str:
     except KbError:
         return ""
     value = doc.meta.get("id")
-    return value if isinstance(value, str) and documents.ID_RE.match(value) else ""
+    return value if isinstance(value, str) and ID_RE.match(value) else ""
 
 
 def _duplicate_ids(
