@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 
 from kbapp.documents import model as documents
 from kbapp.documents.render import render_markdown
-from kbapp.documents.renderdiff import rendered_changes
+from kbapp.documents.renderdiff import rendered_changes, rendered_changes_html
 from kbapp.errors import KbError
 from kbapp.lifecycle.review import ReviewItem, ReviewState, queue_sort_key, review_queue
 from kbapp.lifecycle.review_actions import (
@@ -57,7 +57,6 @@ from kbapp.lifecycle.review_actions import (
     retire,
 )
 from kbapp.ui import style
-from kbapp.ui.history_view import rendered_changes_html
 from kbapp.ui.incident import follow
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
