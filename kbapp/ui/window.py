@@ -58,6 +58,7 @@ from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
     from kbapp.catalog import CatalogChanges
+    from kbapp.knowledge_bases import KbMove
     from kbapp.ui.cosourcing import CosourcingViews
     from kbapp.ui.lifecycle import LifecycleViews
 
@@ -180,7 +181,9 @@ class MainWindow(QMainWindow):
         self.history = HistoryView(ws, tasks)
         self.conflicts = ConflictsView(ws, tasks)
         self.start_page = StartPage(ws)
-        self.other_kbs = OtherKbActions(self)
+        self.other_kbs = OtherKbActions(
+            self, ws, tasks, self.search, self.editor, self.current_document
+        )
         self.importing = ImportFlow(self)
         self.notice = Notice()
 
@@ -295,8 +298,16 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.sync.indicator)
 
     def _connect_views(self) -> None:
-        for view in (self.reader, self.editor, self.history, self.conflicts, self.sync):
+        for view in (
+            self.reader,
+            self.editor,
+            self.history,
+            self.conflicts,
+            self.sync,
+            self.other_kbs,
+        ):
             view.message.connect(self.show_message)
+        self.other_kbs.document_moved.connect(self._on_document_moved)
         self.search.open_requested.connect(self.open_document)
         self.search.open_elsewhere_requested.connect(self.open_elsewhere)
         self.search.warning.connect(lambda text: self.show_message(text, Level.WARNING.value))
@@ -715,29 +726,34 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ Document actions
 
-    def _current_path(self) -> str | None:
+    def current_document(self) -> tuple[str, str] | None:
+        """(path, title) of the document in front: edited, its history shown, or read."""
         if self.current_page() == "editor" and self.editor.path:
-            return self.editor.path
-        if self.current_page() == "history" and self.history.path:
-            return self.history.path
-        return self.reader.path
+            path = self.editor.path
+        elif self.current_page() == "history" and self.history.path:
+            path = self.history.path
+        elif self.reader.path:
+            path = self.reader.path
+        else:
+            return None
+        page = self.reader.page
+        return path, page.doc.title if page and self.reader.path == path else path
 
     def toggle_pin(self) -> None:
-        path = self._current_path()
-        if not path:
+        current = self.current_document()
+        if current is None:
             return
+        path = current[0]
         pinned = self.shelf.toggle_pin(path)
         self.browse.refresh_shelf()
         self.show_message(("Pinned " if pinned else "Unpinned ") + path)
 
     def show_history(self) -> None:
-        path = self._current_path()
-        if not path:
+        current = self.current_document()
+        if current is None:
             self.show_message("Open a document first to see its history.")
             return
-        title = (
-            self.reader.page.doc.title if self.reader.page and self.reader.path == path else path
-        )
+        path, title = current
         self.history.show_document(path, title)
         self.views.show_view("history", f"History: {title}")
 
@@ -838,6 +854,19 @@ class MainWindow(QMainWindow):
 
         self.conflicts.merge_for_editor(path, mine, theirs, base, merged)
         self.views.show_view("conflicts")
+
+    def _on_document_moved(self, moved: KbMove) -> None:
+        """A document went to another knowledge base: close it here, show it there."""
+        if self.editor.path == moved.source_path:
+            self.editor.doc = None
+        if self.reader.path == moved.source_path:
+            if self.search.others and self.search.others.by_root(moved.target_root):
+                self.open_elsewhere(moved.target_root, moved.target_path)
+            else:
+                self.views.close_view("reader")
+        self._update_title()
+        self.show_message(" ".join(moved.sentences()))
+        self.search.run_query()
 
     def _on_restored(self, path: str) -> None:
         if self.editor.path == path:
