@@ -14,29 +14,17 @@ names (one method per action, in the order of the menus).
 
 from __future__ import annotations
 
-import html
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import (
-    QApplication,
-    QDockWidget,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QSplitter,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from kbapp.documents.drafts import DraftStore
 from kbapp.errors import KbError
 from kbapp.interaction import Level
-from kbapp.settings import LABELS
 from kbapp.ui import actions as action_list
 from kbapp.ui.askpass import askpass_server
 from kbapp.ui.browse import BrowseView, Shelf
@@ -44,16 +32,19 @@ from kbapp.ui.conflicts_view import ConflictsView
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
 from kbapp.ui.import_flow import ImportFlow
-from kbapp.ui.keyboard import KeyboardPolicy, ShortcutSheet
+from kbapp.ui.interaction import WindowInteraction
+from kbapp.ui.keyboard import KeyboardPolicy, PaneCycle, ShortcutSheet
 from kbapp.ui.layout import WindowLayout, fit_to_screen
 from kbapp.ui.new_document import NewDocumentDialog
 from kbapp.ui.other_kbs import OtherKbActions
+from kbapp.ui.palette import CommandPalette, setting_rows
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.search_view import SearchView
-from kbapp.ui.settings_dialog import SettingsActions, SettingsDialog, for_window
-from kbapp.ui.sync_view import SyncController, changes_summary
+from kbapp.ui.settings_dialog import SettingsActions, SettingsDialog
+from kbapp.ui.sync_flow import SyncFlow
+from kbapp.ui.sync_view import SyncController
 from kbapp.ui.tasks import Tasks, relay
-from kbapp.ui.view_area import ViewArea
+from kbapp.ui.view_area import StartPage, ViewArea
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -82,71 +73,11 @@ def _import_deferred() -> None:
         importlib.import_module(name)
 
 
-class WindowInteraction:
-    """How the core talks to the user in the window (kbapp.interaction protocol): messages in
-    the status bar, errors in a message box that does not block the window."""
-
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.last_box: QMessageBox | None = None
-
-    def notify(self, message: str, level: Level = Level.INFO, details: str = "") -> None:
-        self.window.statusBar().showMessage(for_window(message), 8000)
-        if level is not Level.INFO and self.window.settings_ui.open_for_message(message):
-            return  # "kbapp settings KEY" is for the command line: Settings opens there
-        if level is Level.ERROR:
-            box = QMessageBox(QMessageBox.Icon.Warning, "kbapp", message, parent=self.window)
-            if details:
-                box.setDetailedText(details)
-            self.last_box = box
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.open()
-
-    def confirm(self, question: str, default: bool = False) -> bool:
-        answer = QMessageBox.question(self.window, "kbapp", question)
-        return answer == QMessageBox.StandardButton.Yes
-
-    def ask_settings(self, reason: str, keys: Sequence[str]) -> bool:
-        return self.window.settings_ui.ask_settings(reason, keys)
-
-
-class StartPage(QLabel):
-    """What the right side shows before a document is opened."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        super().__init__()
-        self.setObjectName("emptyState")
-        self.setWordWrap(True)
-        self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.setTextFormat(Qt.TextFormat.RichText)
-        name = html.escape(workspace.config.name)
-        keys = [
-            ("Ctrl+K", "search from anywhere"),
-            ("↑ ↓ Enter", "choose and open a result"),
-            ("Ctrl+N", "new document from a template"),
-            ("Ctrl+E", "edit what you read"),
-            ("Ctrl+S", "save and commit"),
-            ("Ctrl+Shift+S", "sync with the other organisation"),
-            ("Ctrl+I", "start an incident"),
-            ("F6", "next part of the window"),
-            ("Ctrl+Shift+P", "every command, document and setting"),
-            ("F1", "every shortcut"),
-        ]
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in keys)
-        self.setText(
-            f"<h2>{name}</h2><p>Type in the search field: a few words, an alert name "
-            f"or an error code.</p><table cellpadding='3'>{rows}</table>"
-        )
-
-
 class MainWindow(QMainWindow):
     def __init__(self, workspace: Workspace) -> None:
         super().__init__()
         self.workspace = workspace
         self.tasks = Tasks(self)
-        self.interaction = WindowInteraction(self)
-        workspace.interaction = self.interaction
-        workspace.git.prompting = askpass_server().prompting()  # credentials asked in a dialog
         self.shelf = Shelf(workspace.data_dir)
         self.drafts = DraftStore(workspace.root)
         self._close_confirmed = False
@@ -160,7 +91,7 @@ class MainWindow(QMainWindow):
         self._create_views()
         self._create_layout()
         self._create_actions()
-        self._create_status_bar()
+        self._create_sync()
         self._connect_views()
         self.layout_store = WindowLayout(workspace.root)
         if not self.layout_store.restore_window(self):
@@ -169,8 +100,12 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ construction
 
     def _create_identity(self) -> None:
-        """Who the user is (first-run dialog, Settings) and settings applied live."""
+        """Who the user is (first-run dialog, Settings), settings applied live, and how the
+        core asks and tells the user things (messages, confirmations, credentials)."""
         self.settings_ui = SettingsActions(self)
+        self.interaction = WindowInteraction(self, self.settings_ui)
+        self.workspace.interaction = self.interaction
+        self.workspace.git.prompting = askpass_server().prompting()  # asked in a dialog
 
     def _create_views(self) -> None:
         ws, tasks = self.workspace, self.tasks
@@ -218,6 +153,12 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.notice)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
+        self.pane_cycle = PaneCycle(
+            self,
+            self.side,
+            self.views,
+            {self.search: self.search.field, self.browse: self.browse.tree},
+        )
 
     @property
     def lifecycle(self) -> LifecycleViews:
@@ -259,7 +200,7 @@ class MainWindow(QMainWindow):
             qaction.setCheckable(True)
         for action_id in ("doc.edit", "doc.history", "doc.pin"):
             self.reader.add_header_action(self.actions_by_id[action_id])
-        self.palette_dialog: action_list.CommandPalette | None = None
+        self.palette_dialog: CommandPalette | None = None
         self.shortcut_sheet: ShortcutSheet | None = None
         self.actions_by_id["incident.capture"].setVisible(False)  # until one waits for it
         # The window's shortcuts win over a text field's own bindings (Ctrl+E in the search
@@ -290,12 +231,25 @@ class MainWindow(QMainWindow):
 
         return toggle
 
-    def _create_status_bar(self) -> None:
+    def _create_sync(self) -> None:
+        """Sync in the status bar (progress, state), and what the views do around a sync."""
         self.sync = SyncController(self.workspace, self.tasks, self)
         self.sync.before_sync = self.editor.autosave
         bar = self.statusBar()
         bar.addPermanentWidget(self.sync.progress)
         bar.addPermanentWidget(self.sync.indicator)
+        self.sync_flow = SyncFlow(
+            self.workspace,
+            self.sync,
+            self.notice,
+            self.views,
+            reader=self.reader,
+            editor=self.editor,
+            history=self.history,
+            conflicts=self.conflicts,
+            open_document=self.open_document,
+            show_editor=self._show_editor,
+        )
 
     def _connect_views(self) -> None:
         for view in (
@@ -304,6 +258,7 @@ class MainWindow(QMainWindow):
             self.history,
             self.conflicts,
             self.sync,
+            self.sync_flow,
             self.other_kbs,
         ):
             view.message.connect(self.show_message)
@@ -319,13 +274,7 @@ class MainWindow(QMainWindow):
         self.reader.document_shown.connect(self._on_document_shown)
         self.editor.saved.connect(self._on_saved)
         self.editor.dirty_changed.connect(self._update_title)
-        self.editor.merge_requested.connect(self._on_merge_requested)
         self.history.restored.connect(self._on_restored)
-        self.conflicts.resolved.connect(self._on_conflict_resolved)
-        self.sync.synced.connect(self._on_synced)
-        self.sync.others_changed.connect(self._on_others_changed)
-        self.sync.incoming.connect(self._on_incoming)
-        self.sync.conflicts_requested.connect(self.show_conflicts)
         self.views.current_changed.connect(lambda _name: self._update_title())
         self.views.views_changed.connect(self._on_views_changed)
         self.views.closed.connect(self._on_view_closed)
@@ -613,107 +562,29 @@ class MainWindow(QMainWindow):
     def next_pane(self) -> QWidget | None:
         """F6: the keys go to the next part of the window (the search column, the document,
         each side panel shown), wrapping around; Shift+F6 goes back."""
-        return self._step_pane(1)
+        return self.pane_cycle.step(1)
 
     def previous_pane(self) -> QWidget | None:
-        return self._step_pane(-1)
+        return self.pane_cycle.step(-1)
 
     def panes(self) -> list[QWidget]:
         """The parts of the window F6 moves between, in reading order."""
-        front = self.views.current()
-        candidates = [
-            self.side.currentWidget(),
-            self.start_page if front == "start" else self.views.views[front].widget,
-        ]
-        candidates += [
-            dock.widget()
-            for dock in self.findChildren(QDockWidget)
-            if dock.isVisible() and not dock.isFloating()
-        ]
-        return [pane for pane in candidates if pane is not None and pane.isVisible()]
+        return self.pane_cycle.panes()
 
-    def _step_pane(self, step: int) -> QWidget | None:
-        panes = self.panes()
-        if not panes:
-            return None
-        focused = QApplication.focusWidget()
-        here = next(
-            (
-                i
-                for i, pane in enumerate(panes)
-                if focused is not None and (pane is focused or pane.isAncestorOf(focused))
-            ),
-            -1 if step > 0 else 0,
-        )
-        target = self._pane_focus(panes[(here + step) % len(panes)])
-        target.setFocus(Qt.FocusReason.TabFocusReason)
-        return target
-
-    def _pane_focus(self, pane: QWidget) -> QWidget:
-        """Where the keys land in ``pane``: its main widget, else its first focusable one."""
-        mains: dict[QWidget, QWidget] = {
-            self.search: self.search.field,
-            self.browse: self.browse.tree,
-        }
-        mains.update({v.widget: v.focus for v in self.views.views.values() if v.focus})
-        main = mains.get(pane)
-        if main is not None:
-            return main
-        widget: QWidget | None = pane.nextInFocusChain()
-        for _ in range(500):  # the chain is a ring: stop after going round
-            if widget is None or widget is pane:
-                break
-            if (
-                pane.isAncestorOf(widget)
-                and widget.isVisible()
-                and widget.isEnabled()
-                and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
-            ):
-                return widget
-            widget = widget.nextInFocusChain()
-        return pane
-
-    def show_palette(self) -> action_list.CommandPalette:
+    def show_palette(self) -> CommandPalette:
         if self.palette_dialog is None:
-            self.palette_dialog = action_list.CommandPalette(
+            self.palette_dialog = CommandPalette(
                 self.actions_by_id,
                 self,
                 documents=self.workspace.catalog.titles,
-                settings=self._setting_rows,
+                settings=lambda: setting_rows(self.workspace.settings),
                 open_document=self.open_document,
-                open_setting=self.open_setting,
+                open_setting=self.settings_ui.open_setting,
             )
         self.palette_dialog.show()
         self.palette_dialog.raise_()
         self.palette_dialog.activateWindow()
         return self.palette_dialog
-
-    def _setting_rows(self) -> list[tuple[str, str, str]]:
-        """(name, title, value) of each setting a user may change, for the palette."""
-        import dataclasses
-
-        settings = self.workspace.settings
-        hidden = {"version", "path", "knowledge_bases"}
-        return [
-            (
-                f.name,
-                LABELS.get(f.name, f.name.replace("_", " ").capitalize()),
-                str(getattr(settings, f.name)),
-            )
-            for f in dataclasses.fields(settings)
-            if f.name not in hidden
-        ]
-
-    def open_setting(self, name: str) -> None:
-        """The palette chose a setting: the Settings dialog at it; for one the dialog does
-        not hold, its value and where it is kept."""
-        if name in LABELS:
-            self.show_settings(name)
-            return
-        value = getattr(self.workspace.settings, name, "")
-        where = self.workspace.settings.path
-        title = name.replace("_", " ").capitalize()
-        self.show_message(f"{title} is “{value}”" + (f"; it is kept in {where}." if where else "."))
 
     def show_shortcuts(self) -> ShortcutSheet:
         if self.shortcut_sheet is None:
@@ -772,88 +643,7 @@ class MainWindow(QMainWindow):
         return self.sync.sync_now()
 
     def show_conflicts(self) -> None:
-        self.conflicts.load_conflicts()
-        self.views.show_view("conflicts")
-
-    def _on_synced(self, report: object) -> None:
-        changed = set(getattr(report, "changed_paths", []) or [])
-        if self.editor.path and self.editor.path in changed:
-            self.editor.on_disk_changed()
-        if self.reader.path and self.reader.path in changed:
-            self.reader.reload()
-        if getattr(report, "conflicts", None):
-            n = len(report.conflicts)  # type: ignore[attr-defined]
-            noun = "document was" if n == 1 else "documents were"
-            self.notice.show_message(
-                f"{n} {noun} changed on both sides in the same place: choose what stays. "
-                "Everything else is synced.",
-                [("Resolve…", self.show_conflicts)],
-            )
-
-    def _on_others_changed(self, report: object) -> None:
-        """The banner after a sync that brought the other organisation's changes: what they
-        changed, with Open and Show changes (a menu when several documents changed)."""
-        changes = [
-            c
-            for c in getattr(report, "changed_by_others", [])
-            if c.kind != "removed" and (self.workspace.root / c.path).is_file()
-        ]
-        text = changes_summary(report)
-        if not changes:
-            self.notice.show_message(text, [])
-            return
-
-        def opener(path: str) -> Callable[[], None]:
-            return lambda: self.open_document(path)
-
-        def shower(path: str) -> Callable[[], None]:
-            return lambda: self.show_changes(path)
-
-        if len(changes) == 1:
-            path = changes[0].path
-            self.notice.show_message(text, [("Open", opener(path)), ("Show changes", shower(path))])
-            return
-        self.notice.show_message(
-            text,
-            [
-                ("Open", [(c.title, opener(c.path)) for c in changes]),
-                ("Show changes", [(c.title, shower(c.path)) for c in changes]),
-            ],
-        )
-
-    def _on_incoming(self, count: int) -> None:
-        def sync() -> None:
-            self.notice.hide()
-            self.sync_now()
-
-        self.notice.show_message(
-            f"{count} incoming change{'s' if count != 1 else ''} from the other organisation.",
-            [("Sync now", sync)],
-        )
-
-    def show_changes(self, path: str) -> None:
-        """History of ``path`` with its newest version selected: what the last change did."""
-        self.notice.hide()
-        title = path
-        entry = self.workspace.catalog.get(path)
-        if entry is not None:
-            title = entry.title
-        self.history.show_document(path, title)
-        self.views.show_view("history", f"History: {title}")
-
-    def _on_conflict_resolved(self, _path: str) -> None:
-        self.sync.refresh_status()
-        if not self.conflicts.cases:
-            self.notice.hide()
-
-    def _on_merge_requested(self, path: str, mine: str, theirs: str, base: str) -> None:
-        def merged(text: str) -> None:
-            self.editor.apply_merged(text)
-            self._show_editor()
-            self.show_message("Merged. Review the text, then save (Ctrl+S).")
-
-        self.conflicts.merge_for_editor(path, mine, theirs, base, merged)
-        self.views.show_view("conflicts")
+        self.sync_flow.show_conflicts()
 
     def _on_document_moved(self, moved: KbMove) -> None:
         """A document went to another knowledge base: close it here, show it there."""
