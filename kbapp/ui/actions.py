@@ -25,13 +25,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kbapp.ui.view_area import ViewArea
+
 
 @dataclass(frozen=True)
 class Action:
     id: str
     title: str
     shortcut: str
-    handler: str  # MainWindow method; in the two lists below, a method of their views
+    #: A MainWindow method, or ``<part>.<method>`` of one of its parts (``editing``,
+    #: ``other_kbs``, ...); in the two lists below, a method of their views.
+    handler: str
     menu: str
     toolbar: bool = False
     tip: str = ""
@@ -62,7 +66,7 @@ ACTIONS: tuple[Action, ...] = (
         "doc.new",
         "New document…",
         "Ctrl+N",
-        "new_document",
+        "editing.new_document",
         "&File",
         toolbar=True,
         tip="Write a new document from a template",
@@ -73,7 +77,7 @@ ACTIONS: tuple[Action, ...] = (
         "doc.edit",
         "Edit document",
         "Ctrl+E",
-        "edit_document",
+        "editing.edit_document",
         "&File",
         tip="Open the document being read in the editor",
         keywords="change modify",
@@ -82,7 +86,7 @@ ACTIONS: tuple[Action, ...] = (
         "doc.save",
         "Save and commit",
         "Ctrl+S",
-        "save_document",
+        "editing.save_document",
         "&File",
         toolbar=True,
         tip="Save the document being edited and commit it",
@@ -114,9 +118,9 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("app.quit", "Quit", "Ctrl+Q", "close", "&File"),
     # Edit
-    Action("edit.undo", "Undo", "Ctrl+Z", "undo", "&Edit"),
-    Action("edit.redo", "Redo", "Ctrl+Shift+Z", "redo", "&Edit"),
-    Action("doc.find", "Find in page", "Ctrl+F", "find_in_page", "&Edit"),
+    Action("edit.undo", "Undo", "Ctrl+Z", "editing.undo", "&Edit"),
+    Action("edit.redo", "Redo", "Ctrl+Shift+Z", "editing.redo", "&Edit"),
+    Action("doc.find", "Find in page", "Ctrl+F", "reading.find_in_page", "&Edit"),
     Action(
         "settings",
         "Settings…",
@@ -140,7 +144,7 @@ ACTIONS: tuple[Action, ...] = (
         "view.reader",
         "Reader",
         "",
-        "show_reader",
+        "reading.show_reader",
         "&View",
         view="reader",
         tip="The document last opened",
@@ -149,7 +153,7 @@ ACTIONS: tuple[Action, ...] = (
         "view.editor",
         "Editor",
         "",
-        "show_editor",
+        "editing.show_editor",
         "&View",
         view="editor",
         tip="The document being edited",
@@ -158,7 +162,7 @@ ACTIONS: tuple[Action, ...] = (
         "doc.history",
         "History of this document",
         "Ctrl+Shift+Y",
-        "show_history",
+        "reading.show_history",
         "&View",
         tip="Versions, differences and restore",
         view="history",
@@ -203,8 +207,8 @@ ACTIONS: tuple[Action, ...] = (
         "&Go",
         keywords="focus switch panel",
     ),
-    Action("go.back", "Back", "Alt+Left", "go_back", "&Go"),
-    Action("go.forward", "Forward", "Alt+Right", "go_forward", "&Go"),
+    Action("go.back", "Back", "Alt+Left", "reading.go_back", "&Go"),
+    Action("go.forward", "Forward", "Alt+Right", "reading.go_forward", "&Go"),
     Action(
         "go.palette",
         "Command palette…",
@@ -216,7 +220,7 @@ ACTIONS: tuple[Action, ...] = (
         icon="view-list-details",
     ),
     # Document
-    Action("doc.pin", "Pin or unpin document", "Ctrl+D", "toggle_pin", "&Document"),
+    Action("doc.pin", "Pin or unpin document", "Ctrl+D", "reading.toggle_pin", "&Document"),
     Action(
         "doc.move_kb",
         "Move to another knowledge base…",
@@ -225,9 +229,9 @@ ACTIONS: tuple[Action, ...] = (
         "&Document",
         tip="Commit it into another knowledge base, then remove it from this one",
     ),
-    Action("view.zoom_in", "Zoom in", "Ctrl+=", "zoom_in", "&Document"),
-    Action("view.zoom_out", "Zoom out", "Ctrl+-", "zoom_out", "&Document"),
-    Action("view.zoom_reset", "Actual size", "Ctrl+0", "zoom_reset", "&Document"),
+    Action("view.zoom_in", "Zoom in", "Ctrl+=", "reading.zoom_in", "&Document"),
+    Action("view.zoom_out", "Zoom out", "Ctrl+-", "reading.zoom_out", "&Document"),
+    Action("view.zoom_reset", "Actual size", "Ctrl+0", "reading.zoom_reset", "&Document"),
     # Sync
     Action(
         "sync.now",
@@ -411,6 +415,46 @@ def install(
         made[action.id] = qaction
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
     return made
+
+
+def window_handlers(
+    owner: object, views: ViewArea, toggled: Callable[[], None]
+) -> Callable[[str], Callable[[], object]]:
+    """How :func:`install` finds the handler an action names on the window (``owner``): a
+    method of it, or ``<part>.<method>`` of one of its parts, looked up when triggered (the
+    lifecycle views are built after the first paint). An action that shows a view closes it
+    instead when that view is in front; ``toggled`` runs after either."""
+    view_of_handler = {a.handler: a.view for a in all_actions() if a.view}
+
+    def resolve(name: str) -> Callable[[], object]:
+        part, _, method = name.rpartition(".")
+
+        def run() -> object:
+            return getattr(getattr(owner, part) if part else owner, method)()
+
+        view = view_of_handler.get(name)
+        if view is None:
+            return run
+
+        def toggle() -> None:
+            if views.current() == view:
+                views.close_view(view)
+            else:
+                run()
+            toggled()
+
+        return toggle
+
+    return resolve
+
+
+def view_actions(actions_by_id: dict[str, QAction]) -> dict[str, QAction]:
+    """The actions that show a view (View menu), by the view's name, made checkable: the
+    window checks them while their view is open."""
+    found = {a.view: actions_by_id[a.id] for a in all_actions() if a.view}
+    for qaction in found.values():
+        qaction.setCheckable(True)
+    return found
 
 
 def icon(name: str, widget: QWidget) -> QIcon:

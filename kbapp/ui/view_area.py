@@ -32,6 +32,11 @@ Guard = Callable[[Callable[[], None]], None]
 TITLE_CHARS = 40
 
 
+def short_title(path: str) -> str:
+    """A document's tab title until its own title is known: the file name without ``.md``."""
+    return path.rsplit("/", 1)[-1].removesuffix(".md")
+
+
 @dataclass
 class View:
     name: str

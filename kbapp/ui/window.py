@@ -8,14 +8,18 @@ The window is sized to the screen it opens on and never grows itself; its place,
 and the open views come back on the next start (:mod:`kbapp.ui.layout`).
 
 The window adapts the core and owns no business logic: each view module does one job, and
-this class wires them together and holds the action handlers that ``kbapp/ui/actions.py``
-names (one method per action, in the order of the menus).
+this class builds them and wires them together, in named steps (``_create_*``). The handlers
+of the actions ``kbapp/ui/actions.py`` declares live in the window's parts: reading
+(:mod:`kbapp.ui.reading`), editing (:mod:`kbapp.ui.editing`), other knowledge bases
+(:mod:`kbapp.ui.other_kbs`), what happens around a sync (:mod:`kbapp.ui.sync_flow`), the
+lifecycle and co-sourcing views; the window keeps those about itself (views, panes, palette,
+switching the knowledge base, closing). The core talks to the user through
+:mod:`kbapp.ui.interaction`.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -29,16 +33,17 @@ from kbapp.ui import actions as action_list
 from kbapp.ui.askpass import askpass_server
 from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.conflicts_view import ConflictsView
+from kbapp.ui.editing import Editing
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
 from kbapp.ui.import_flow import ImportFlow
 from kbapp.ui.interaction import WindowInteraction
 from kbapp.ui.keyboard import KeyboardPolicy, PaneCycle, ShortcutSheet
 from kbapp.ui.layout import WindowLayout, fit_to_screen
-from kbapp.ui.new_document import NewDocumentDialog
 from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.palette import CommandPalette, setting_rows
 from kbapp.ui.reader import ReaderView
+from kbapp.ui.reading import Reading
 from kbapp.ui.search_view import SearchView
 from kbapp.ui.settings_dialog import SettingsActions, SettingsDialog
 from kbapp.ui.sync_flow import SyncFlow
@@ -48,8 +53,6 @@ from kbapp.ui.view_area import StartPage, ViewArea
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
-    from kbapp.catalog import CatalogChanges
-    from kbapp.knowledge_bases import KbMove
     from kbapp.ui.cosourcing import CosourcingViews
     from kbapp.ui.lifecycle import LifecycleViews
 
@@ -90,6 +93,7 @@ class MainWindow(QMainWindow):
         self._create_identity()
         self._create_views()
         self._create_layout()
+        self._create_handlers()
         self._create_actions()
         self._create_sync()
         self._connect_views()
@@ -116,10 +120,6 @@ class MainWindow(QMainWindow):
         self.history = HistoryView(ws, tasks)
         self.conflicts = ConflictsView(ws, tasks)
         self.start_page = StartPage(ws)
-        self.other_kbs = OtherKbActions(
-            self, ws, tasks, self.search, self.editor, self.current_document
-        )
-        self.importing = ImportFlow(self)
         self.notice = Notice()
 
     def _create_layout(self) -> None:
@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
             "editor",
             "Editor",
             self.editor,
-            guard=self._leave_editor,
+            guard=lambda then: self.editing.leave(then),
             escape_closes=False,  # Esc in the text one types never closes it
             focus=self.editor.text,
         )
@@ -160,6 +160,40 @@ class MainWindow(QMainWindow):
             {self.search: self.search.field, self.browse: self.browse.tree},
         )
 
+    def _create_handlers(self) -> None:
+        """The handlers of the reading and editing actions, of the other knowledge bases' and
+        of import (each its own module: the window only joins them)."""
+        ws, tasks = self.workspace, self.tasks
+        self.reading = Reading(
+            self,
+            self.views,
+            reader=self.reader,
+            editor=self.editor,
+            history=self.history,
+            search=self.search,
+            browse=self.browse,
+            shelf=self.shelf,
+            update_title=self.update_title,
+        )
+        self.editing = Editing(
+            self,
+            ws,
+            self.views,
+            editor=self.editor,
+            reader=self.reader,
+            notice=self.notice,
+            drafts=self.drafts,
+            update_title=self.update_title,
+        )
+        self.other_kbs = OtherKbActions(
+            self, ws, tasks, self.search, self.editor, self.reading.current_document
+        )
+        self.importing = ImportFlow(self)
+
+    def edit_document(self, path: str = "", notes: str = "") -> None:
+        """Edit ``path`` (else what is read), with ``notes`` beside it (:class:`Editing`)."""
+        self.editing.edit_document(path, notes)
+
     @property
     def lifecycle(self) -> LifecycleViews:
         """Incident mode, review queue, health dashboard: built after the first paint
@@ -185,19 +219,16 @@ class MainWindow(QMainWindow):
             return
         self._lifecycle = LifecycleViews(self, self.workspace, self.tasks, area=self.views)
         self._lifecycle.open_requested.connect(self.open_document)
-        self._lifecycle.fix_requested.connect(self.edit_document)
+        self._lifecycle.fix_requested.connect(self.editing.edit_document)
         self._cosourcing = CosourcingViews(self, self.workspace, self.tasks, area=self.views)
         self._cosourcing.open_requested.connect(self.open_document)
 
     def _create_actions(self) -> None:
-        #: handler name → the view it shows, for the actions that toggle a view (View menu).
-        self._view_of_handler = {a.handler: a.view for a in action_list.all_actions() if a.view}
-        self.actions_by_id = action_list.install(self, self._handler)
-        self._view_actions = {
-            a.view: self.actions_by_id[a.id] for a in action_list.all_actions() if a.view
-        }
-        for qaction in self._view_actions.values():
-            qaction.setCheckable(True)
+        """Menus, toolbar and shortcuts from the one list of actions (:mod:`kbapp.ui.actions`);
+        the keyboard rules over every view."""
+        resolve = action_list.window_handlers(self, self.views, self._on_views_changed)
+        self.actions_by_id = action_list.install(self, resolve)
+        self._view_actions = action_list.view_actions(self.actions_by_id)
         for action_id in ("doc.edit", "doc.history", "doc.pin"):
             self.reader.add_header_action(self.actions_by_id[action_id])
         self.palette_dialog: CommandPalette | None = None
@@ -207,29 +238,6 @@ class MainWindow(QMainWindow):
         # field), and closed combo boxes keep their value under the arrows: every view.
         self.keyboard = KeyboardPolicy(self, self.actions_by_id.values())
         self.views.views_changed.connect(lambda: self.keyboard.watch(self.views))
-
-    def _handler(self, name: str) -> Callable[[], object]:
-        owner, _, method = name.rpartition(".")
-        if not owner:
-            run: Callable[[], object] = getattr(self, method)
-        else:
-            # The views behind these are built after the first paint: look them up when
-            # triggered.
-            def run() -> object:
-                return getattr(getattr(self, owner), method)()
-
-        view = self._view_of_handler.get(name)
-        if view is None:
-            return run
-
-        def toggle() -> None:
-            if self.views.current() == view:
-                self.views.close_view(view)
-            else:
-                run()
-            self._on_views_changed()
-
-        return toggle
 
     def _create_sync(self) -> None:
         """Sync in the status bar (progress, state), and what the views do around a sync."""
@@ -248,7 +256,7 @@ class MainWindow(QMainWindow):
             history=self.history,
             conflicts=self.conflicts,
             open_document=self.open_document,
-            show_editor=self._show_editor,
+            show_editor=self.editing.show,
         )
 
     def _connect_views(self) -> None:
@@ -259,26 +267,28 @@ class MainWindow(QMainWindow):
             self.conflicts,
             self.sync,
             self.sync_flow,
+            self.reading,
+            self.editing,
             self.other_kbs,
         ):
             view.message.connect(self.show_message)
-        self.other_kbs.document_moved.connect(self._on_document_moved)
+        self.other_kbs.document_moved.connect(self.reading.on_document_moved)
         self.search.open_requested.connect(self.open_document)
-        self.search.open_elsewhere_requested.connect(self.open_elsewhere)
+        self.search.open_elsewhere_requested.connect(self.reading.open_elsewhere)
         self.search.warning.connect(lambda text: self.show_message(text, Level.WARNING.value))
         self.reader.switch_requested.connect(self.switch_knowledge_base)
         self.search.link_activated.connect(self.reader.follow_link)  # asks first
-        self.search.create_requested.connect(lambda title: self.new_document(title))
+        self.search.create_requested.connect(lambda title: self.editing.new_document(title))
         self.search.searched.connect(lambda query, hits: self.lifecycle.record_search(query, hits))
         self.browse.open_requested.connect(self.open_document)
         self.reader.document_shown.connect(self._on_document_shown)
         self.editor.saved.connect(self._on_saved)
-        self.editor.dirty_changed.connect(self._update_title)
-        self.history.restored.connect(self._on_restored)
-        self.views.current_changed.connect(lambda _name: self._update_title())
+        self.editor.dirty_changed.connect(self.update_title)
+        self.history.restored.connect(self.editing.on_restored)
+        self.views.current_changed.connect(lambda _name: self.update_title())
         self.views.views_changed.connect(self._on_views_changed)
         self.views.closed.connect(self._on_view_closed)
-        relay(self, self.workspace.documents_changed, self._on_documents_changed)
+        relay(self, self.workspace.documents_changed, self.editing.on_documents_changed)
 
     def start(self) -> None:
         """After the window is shown: open the index, fill the panels, check sync, offer
@@ -289,7 +299,7 @@ class MainWindow(QMainWindow):
         self.search.start()
         self.browse.reload()
         self.sync.start()
-        self.offer_drafts()
+        self.editing.offer_drafts()
         self.settings_ui.offer_first_run()
         self.tasks.run(_import_deferred, lambda _none: self._on_deferred_imported(), owner=self)
 
@@ -326,28 +336,6 @@ class MainWindow(QMainWindow):
     def previous_view(self) -> None:
         self.views.cycle(-1)
 
-    def show_reader(self) -> None:
-        if self.reader.page is None:
-            self.show_message("Nothing has been read yet: Ctrl+K searches, Enter opens.")
-            return
-        self.views.show_view("reader")
-
-    def show_editor(self) -> None:
-        if self.editor.doc is None:
-            self.edit_document()
-        else:
-            self._show_editor()
-
-    def _leave_editor(self, then: Callable[[], None]) -> None:
-        """Before the editor closes: unsaved text is saved or dropped (asks; a save reloads
-        the reader, see :meth:`_on_saved`)."""
-
-        def left() -> None:
-            self.editor.doc = None
-            then()
-
-        self.editor.maybe_leave(left)
-
     def _on_views_changed(self) -> None:
         for name, qaction in self._view_actions.items():
             qaction.setChecked(self.views.is_open(name))
@@ -355,29 +343,11 @@ class MainWindow(QMainWindow):
     def _on_view_closed(self, _name: str) -> None:
         if self.views.current() == "start":
             self.search.focus_field()
-        self._update_title()
+        self.update_title()
 
     def open_document(self, path: str) -> None:
-        """Show ``path`` in the reader (the editor keeps its text; Ctrl+E returns to it)."""
-        self.reader.open(path)
-        # The keyboard stays where it was (the search: ↓ and Enter open the next result).
-        self.views.show_view("reader", self._short(path), focus=False)
-
-    def open_elsewhere(self, kb_path: str, path: str) -> None:
-        """Show ``path`` of another knowledge base searched together, read-only."""
-        kb = self.search.others.by_root(kb_path) if self.search.others else None
-        if kb is None:
-            self.show_message(
-                f"{kb_path} is no longer searched together with this one.", Level.WARNING.value
-            )
-            return
-        self.reader.open(path, kb=kb)
-        self.views.show_view("reader", self._short(path), focus=False)
-
-    @staticmethod
-    def _short(path: str) -> str:
-        """A tab's title until the document's own title is known."""
-        return path.rsplit("/", 1)[-1].removesuffix(".md")
+        """Show ``path`` in the reader (:class:`~kbapp.ui.reading.Reading`)."""
+        self.reading.open_document(path)
 
     def _on_document_shown(self, doc: object) -> None:
         from kbapp.documents.model import Document
@@ -388,16 +358,16 @@ class MainWindow(QMainWindow):
         for action_id in ("doc.edit", "doc.history", "doc.pin", "doc.move_kb"):
             self.actions_by_id[action_id].setEnabled(own)
         if not own:
-            self._update_title()
+            self.update_title()
             return
         if isinstance(doc, Document):
             self.shelf.opened(doc.path)
             self.browse.refresh_shelf()
             self.lifecycle.document_opened(doc)
             self.cosourcing.document_opened(doc)
-            self._update_title()
+            self.update_title()
 
-    def _update_title(self, *_args: object) -> None:
+    def update_title(self, *_args: object) -> None:
         page = self.current_page()
         name = self.workspace.config.name
         if self.editor.doc is not None:
@@ -421,60 +391,14 @@ class MainWindow(QMainWindow):
             text, Level(level) if level in Level._value2member_map_ else Level.INFO
         )
 
-    # ------------------------------------------------------------------ File actions
-
-    def new_document(self, title: str = "") -> NewDocumentDialog:
-        dialog = NewDocumentDialog(self.workspace, title=title, parent=self)
-        dialog.created.connect(self._on_document_created)
-        self.new_document_dialog = dialog
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-        return dialog
-
-    def _on_document_created(self, doc: object) -> None:
-        def go() -> None:
-            self.editor.open_new(doc)  # type: ignore[arg-type]
-            self.views.show_view("editor")
-            self._update_title()
-            self.editor.form.title_edit.setFocus()
-
-        self.editor.maybe_leave(go)
-
-    def edit_document(self, path: str = "", notes: str = "") -> None:
-        """Ctrl+E: edit the document being read (or ``path``), with ``notes`` beside it."""
-        target = path or (self.reader.path or "") or (self.editor.path or "")
-        if not target:
-            self.show_message("Open a document first (Ctrl+K to search).")
-            return
-        if self.editor.path == target and self.editor.doc is not None:
-            if notes:
-                self.editor.set_notes(notes)
-            self._show_editor()
-            return
-
-        def go() -> None:
-            self.editor.open_path(target, notes)
-            self._show_editor()
-
-        self.editor.maybe_leave(go)
-
-    def _show_editor(self) -> None:
-        self.views.show_view("editor")
-        self._update_title()
-        self.editor.text.setFocus()
-
-    def save_document(self) -> bool:
-        if self.current_page() != "editor" or self.editor.doc is None:
-            self.show_message("Nothing is being edited.")
-            return False
-        return self.editor.save()
-
     def _on_saved(self, result: object) -> None:
-        self._update_title()
+        self.update_title()
         path = getattr(result, "path", "")
         if self.reader.path == path:
             self.reader.reload()
         self.sync.refresh_status()
+
+    # ------------------------------------------------------------------ File actions
 
     def open_knowledge_base(self, folder: str = "") -> None:
         """Open another knowledge base in this window (in place of this one): ``Ctrl+O`` lists
@@ -520,20 +444,6 @@ class MainWindow(QMainWindow):
 
         self.editor.maybe_leave(go)
 
-    # ------------------------------------------------------------------ Edit actions
-
-    def undo(self) -> None:
-        if self.current_page() == "editor":
-            self.editor.undo()
-
-    def redo(self) -> None:
-        if self.current_page() == "editor":
-            self.editor.redo()
-
-    def find_in_page(self) -> None:
-        if self.current_page() == "reader":
-            self.reader.open_find()
-
     # ------------------------------------------------------------------ Go actions
 
     def focus_search(self) -> None:
@@ -543,17 +453,6 @@ class MainWindow(QMainWindow):
     def focus_browse(self) -> None:
         self.side.setCurrentWidget(self.browse)
         self.browse.tree.setFocus()
-
-    def go_back(self) -> None:
-        if self.current_page() != "reader":
-            if self.reader.page is not None:
-                self.views.show_view("reader")
-            return
-        self.reader.go_back()
-
-    def go_forward(self) -> None:
-        if self.current_page() == "reader":
-            self.reader.go_forward()
 
     def show_settings(self, focus_key: str | None = None) -> SettingsDialog:
         """Ctrl+,: the Settings dialog, at the setting ``focus_key`` when one is named."""
@@ -595,48 +494,6 @@ class MainWindow(QMainWindow):
         self.shortcut_sheet.table.setFocus()
         return self.shortcut_sheet
 
-    # ------------------------------------------------------------------ Document actions
-
-    def current_document(self) -> tuple[str, str] | None:
-        """(path, title) of the document in front: edited, its history shown, or read."""
-        if self.current_page() == "editor" and self.editor.path:
-            path = self.editor.path
-        elif self.current_page() == "history" and self.history.path:
-            path = self.history.path
-        elif self.reader.path:
-            path = self.reader.path
-        else:
-            return None
-        page = self.reader.page
-        return path, page.doc.title if page and self.reader.path == path else path
-
-    def toggle_pin(self) -> None:
-        current = self.current_document()
-        if current is None:
-            return
-        path = current[0]
-        pinned = self.shelf.toggle_pin(path)
-        self.browse.refresh_shelf()
-        self.show_message(("Pinned " if pinned else "Unpinned ") + path)
-
-    def show_history(self) -> None:
-        current = self.current_document()
-        if current is None:
-            self.show_message("Open a document first to see its history.")
-            return
-        path, title = current
-        self.history.show_document(path, title)
-        self.views.show_view("history", f"History: {title}")
-
-    def zoom_in(self) -> None:
-        self.reader.zoom(1)
-
-    def zoom_out(self) -> None:
-        self.reader.zoom(-1)
-
-    def zoom_reset(self) -> None:
-        self.reader.zoom(0)
-
     # ------------------------------------------------------------------ Sync actions
 
     def sync_now(self) -> bool:
@@ -645,65 +502,7 @@ class MainWindow(QMainWindow):
     def show_conflicts(self) -> None:
         self.sync_flow.show_conflicts()
 
-    def _on_document_moved(self, moved: KbMove) -> None:
-        """A document went to another knowledge base: close it here, show it there."""
-        if self.editor.path == moved.source_path:
-            self.editor.doc = None
-        if self.reader.path == moved.source_path:
-            if self.search.others and self.search.others.by_root(moved.target_root):
-                self.open_elsewhere(moved.target_root, moved.target_path)
-            else:
-                self.views.close_view("reader")
-        self._update_title()
-        self.show_message(" ".join(moved.sentences()))
-        self.search.run_query()
-
-    def _on_restored(self, path: str) -> None:
-        if self.editor.path == path:
-            self.editor.on_disk_changed()
-        if self.reader.path == path:
-            self.reader.reload()
-
-    def _on_documents_changed(self, changes: CatalogChanges) -> None:
-        if (
-            self.editor.path
-            and self.editor.path in changes.modified + changes.removed
-            and self.editor.changed_underneath()
-        ):
-            self.editor.on_disk_changed()
-
-    def _on_background_failed(self, error: Exception) -> None:
-        self.show_message(str(error), Level.WARNING.value)
-
-    # ------------------------------------------------------------------ drafts and closing
-
-    def offer_drafts(self) -> None:
-        """Typing left unsaved by a crash: say so and offer to open it."""
-        drafts = self.drafts.all()
-        if not drafts:
-            return
-        first = drafts[0]
-        more = f" (and {len(drafts) - 1} more)" if len(drafts) > 1 else ""
-        self.notice.show_message(
-            f"Unsaved changes to “{first.title}” from {first.saved_at.replace('T', ' ')} were "
-            f"kept{more}.",
-            [("Open them", self.open_drafts)],
-        )
-
-    def open_drafts(self) -> None:
-        drafts = self.drafts.all()
-        if not drafts:
-            return
-        draft = drafts[0]
-
-        def go() -> None:
-            self.editor.open_draft(draft)
-            self._show_editor()
-            self.notice.hide()
-            if len(drafts) > 1:
-                self.offer_drafts()
-
-        self.editor.maybe_leave(go)
+    # ------------------------------------------------------------------ closing
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._close_confirmed and self.editor.dirty:
