@@ -19,7 +19,6 @@ switching the knowledge base, closing). The core talks to the user through
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -33,6 +32,7 @@ from kbapp.ui import actions as action_list
 from kbapp.ui.askpass import askpass_server
 from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.conflicts_view import ConflictsView
+from kbapp.ui.deferred import import_deferred
 from kbapp.ui.editing import Editing
 from kbapp.ui.editor import EditorView, Notice
 from kbapp.ui.history_view import HistoryView
@@ -55,25 +55,6 @@ from kbapp.workspace import Workspace
 if TYPE_CHECKING:
     from kbapp.ui.cosourcing import CosourcingViews
     from kbapp.ui.lifecycle import LifecycleViews
-
-#: Core modules behind the lifecycle and co-sourcing views (SQLAlchemy for the activity store
-#: and the catalog, Jinja2 for the report, ...): a worker imports them after the window is
-#: shown, and the views are built when they are in (see :meth:`MainWindow.start`).
-DEFERRED_MODULES = (
-    "kbapp.catalog",
-    "kbapp.lifecycle.incident",
-    "kbapp.lifecycle.capture",
-    "kbapp.lifecycle.report_html",
-    "kbapp.lifecycle.review_actions",
-    "kbapp.cosourcing.matrix",
-    "kbapp.cosourcing.handover",
-    "kbapp.cosourcing.onboarding",
-)
-
-
-def _import_deferred() -> None:
-    for name in DEFERRED_MODULES:
-        importlib.import_module(name)
 
 
 class MainWindow(QMainWindow):
@@ -301,7 +282,7 @@ class MainWindow(QMainWindow):
         self.sync.start()
         self.editing.offer_drafts()
         self.settings_ui.offer_first_run()
-        self.tasks.run(_import_deferred, lambda _none: self._on_deferred_imported(), owner=self)
+        self.tasks.run(import_deferred, lambda _none: self._on_deferred_imported(), owner=self)
 
     def _on_deferred_imported(self) -> None:
         self._create_deferred_views()
