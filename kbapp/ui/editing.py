@@ -17,8 +17,9 @@ from PySide6.QtWidgets import QWidget
 
 from kbapp.documents.drafts import DraftStore
 from kbapp.interaction import Level
-from kbapp.ui.editor import EditorView, Notice
+from kbapp.ui.editor import EditorView
 from kbapp.ui.new_document import NewDocumentDialog
+from kbapp.ui.notice import Notice
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.view_area import ViewArea
 from kbapp.workspace import Workspace

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QKeyEvent, QKeySequence
@@ -35,11 +33,11 @@ from PySide6.QtWidgets import (
 from kbapp.documents.model import Document
 from kbapp.documents.render import render_markdown
 from kbapp.errors import KbError
-from kbapp.events import Event
 from kbapp.lifecycle.activity import Incident, utc_now
 from kbapp.lifecycle.checklist import Step, checklist_steps
 from kbapp.lifecycle.incident import Incidents, TimelineEntry, format_duration, normalise_ticket
 from kbapp.ui import style
+from kbapp.ui.tasks import relay
 
 BANNER_STYLE = (
     "QFrame#incidentBanner { background: #B03A2E; border-radius: 4px; }"
@@ -48,15 +46,6 @@ BANNER_STYLE = (
 )
 STEP_ROLE = Qt.ItemDataRole.UserRole + 1
 _CODE_SPAN_RE = re.compile(r"`([^`]+)`")
-
-
-def follow(owner: QObject, event: Event[Any], handler: Callable[[Any], object]) -> None:
-    """Subscribe ``handler`` to a core event for as long as the Qt object ``owner`` lives.
-    The handler runs on the GUI thread even when the event fires on a worker (a sync, the
-    index catching up), through :func:`kbapp.ui.tasks.relay`."""
-    from kbapp.ui.tasks import relay
-
-    relay(owner, event, handler)
 
 
 def clock(delta: dt.timedelta) -> str:
@@ -80,7 +69,7 @@ class IncidentBanner(QFrame):
         self._create_labels()
         self._create_buttons()
         self._create_timer()
-        follow(self, incidents.changed, self._on_incident_changed)
+        relay(self, incidents.changed, self._on_incident_changed)
         self.refresh()
 
     def _create_labels(self) -> None:
@@ -161,7 +150,7 @@ class CaptureBanner(QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.capture_button)
         layout.addWidget(self.dismiss_button)
-        follow(self, incidents.changed, lambda _incident: self.refresh())
+        relay(self, incidents.changed, lambda _incident: self.refresh())
         self.refresh()
 
     def refresh(self) -> None:
@@ -203,7 +192,7 @@ class ChecklistPanel(QWidget):
         self._create_notes()
         self._create_timeline()
         self._create_layout()
-        follow(self, incidents.changed, self._on_incident_changed)
+        relay(self, incidents.changed, self._on_incident_changed)
         self.refresh()
 
     def _create_checklist(self) -> None:
@@ -540,7 +529,7 @@ class IncidentMode(QObject):
         self.banner.end_requested.connect(self.request_end)
         self.banner.note_requested.connect(self.panel.note_edit.setFocus)
         self._was_active = incidents.active() is not None
-        follow(self, incidents.changed, self._on_incident_changed)
+        relay(self, incidents.changed, self._on_incident_changed)
 
     @property
     def active(self) -> bool:

@@ -15,8 +15,9 @@ from PySide6.QtCore import QObject, Signal
 
 from kbapp.interaction import Level
 from kbapp.ui.conflicts_view import ConflictsView
-from kbapp.ui.editor import EditorView, Notice
+from kbapp.ui.editor import EditorView
 from kbapp.ui.history_view import HistoryView
+from kbapp.ui.notice import Notice
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.sync_view import SyncController, changes_summary
 from kbapp.ui.view_area import ViewArea

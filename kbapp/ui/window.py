@@ -34,12 +34,13 @@ from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.conflicts_view import ConflictsView
 from kbapp.ui.deferred import import_deferred
 from kbapp.ui.editing import Editing
-from kbapp.ui.editor import EditorView, Notice
+from kbapp.ui.editor import EditorView
 from kbapp.ui.history_view import HistoryView
 from kbapp.ui.import_flow import ImportFlow
 from kbapp.ui.interaction import WindowInteraction
 from kbapp.ui.keyboard import KeyboardPolicy, PaneCycle, ShortcutSheet
 from kbapp.ui.layout import WindowLayout, fit_to_screen
+from kbapp.ui.notice import Notice
 from kbapp.ui.other_kbs import OtherKbActions
 from kbapp.ui.palette import CommandPalette, setting_rows
 from kbapp.ui.reader import ReaderView
