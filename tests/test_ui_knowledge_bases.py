@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 from test_ui_window import open_window
 
 from kbapp.settings import Settings
-from kbapp.ui.search_view import row_html
+from kbapp.ui.search_results import row_html
 from kbapp.ui.window import MainWindow
 
 pytestmark = pytest.mark.gui
