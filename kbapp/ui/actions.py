@@ -2,12 +2,13 @@
 dicts).
 
 :data:`ACTIONS` says what each action is called, its shortcut, which menu it sits in, whether
-the toolbar shows it, and the name of the :class:`~kbapp.ui.window.MainWindow` method that
-handles it (``lifecycle.<name>`` for the handlers of :class:`~kbapp.ui.lifecycle.LifecycleViews`).
-:func:`install` turns the list into ``QAction`` objects, the menu bar, the toolbar and the
-window's shortcuts; the command palette (``Ctrl+Shift+P``, :mod:`kbapp.ui.palette`) lists the
-same actions. To find
-the code behind a button: look its title up here, then the handler in ``window.py``.
+the toolbar shows it, and the name of its handler: a :class:`~kbapp.ui.window.MainWindow`
+method, or ``<part>.<method>`` of one of the window's parts (``reading`` in
+:mod:`kbapp.ui.reading`, ``editing`` in :mod:`kbapp.ui.editing`, ``other_kbs``, ``lifecycle``,
+``cosourcing``). :func:`install` turns the list into ``QAction`` objects, the menu bar, the
+toolbar and the window's shortcuts; the command palette (``Ctrl+Shift+P``,
+:mod:`kbapp.ui.palette`) lists the same actions. To find the code behind a button: look its
+title up here, then its handler.
 """
 
 from __future__ import annotations
