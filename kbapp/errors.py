@@ -52,7 +52,8 @@ class SaveError(KbError):
     """A document could not be written: the disk is full, the folder is read-only, ...
 
     The file on disk is unchanged (saves are atomic). ``reason`` is one of ``disk-full``,
-    ``read-only``, ``permission``, ``too-large``, ``other``; the window keeps the user's edit as
+    ``read-only``, ``permission``, ``too-large``, ``changed-on-disk`` (the file changed after
+    it was read: nothing written), ``other``; the window keeps the user's edit as
     a draft when it sees this, the CLI prints the message."""
 
     def __init__(

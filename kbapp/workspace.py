@@ -522,6 +522,14 @@ class Workspace:
                 # created under the same name a moment ago.
                 doc.path = self._free_path(doc.path)
             full = self.full_path(doc.path)
+            if documents.changed_on_disk(doc, full):
+                raise SaveError(
+                    f"Could not save {doc.path}: it changed on disk after kbapp read it "
+                    "(another program or kbapp process saved it meanwhile); nothing was "
+                    "written, the file keeps that change. Run it again on the new text.",
+                    path=doc.path,
+                    reason="changed-on-disk",
+                )
             existed = full.exists()
             previous = _keep_aside(full) if existed and full.is_file() else None
             text = message or f"{verb or ('Update' if existed else 'Create')}: {doc.title}"

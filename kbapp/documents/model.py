@@ -12,6 +12,7 @@ the properties derive what kbapp needs, and front matter is only written when th
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -57,6 +58,16 @@ class Source:
     meta: dict[str, Any]
     body_raw: str
     body: str
+    #: A digest of the file's bytes when the document was read from (or written to) disk by
+    #: :func:`load` / :func:`write`; ``None`` for text from elsewhere (a form, an old version).
+    #: A save compares it with the file under the write lock: never overwrite an edit made
+    #: on disk after the read.
+    disk_digest: str | None = None
+
+
+def digest(data: bytes) -> str:
+    """The fingerprint :attr:`Source.disk_digest` holds."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 @dataclass
@@ -368,7 +379,22 @@ def _new_front(meta: dict[str, Any], newline: str) -> str:
 
 def load(path: Path, relative: str) -> Document:
     """Read and parse the document at ``path`` (``relative`` is how it is named to the user)."""
-    return parse(read_document_bytes(path, relative), relative)
+    data = read_document_bytes(path, relative)
+    doc = parse(data, relative)
+    if doc.source is not None:
+        doc.source = dataclasses.replace(doc.source, disk_digest=digest(data))
+    return doc
+
+
+def changed_on_disk(doc: Document, path: Path) -> bool:
+    """True when ``doc`` was read from ``path`` and the file no longer holds those bytes
+    (another program saved it, or it was deleted, since)."""
+    if doc.source is None or doc.source.disk_digest is None:
+        return False
+    try:
+        return digest(path.read_bytes()) != doc.source.disk_digest
+    except FileNotFoundError:
+        return True
 
 
 def write(doc: Document, path: Path) -> bytes:
@@ -378,7 +404,8 @@ def write(doc: Document, path: Path) -> bytes:
     atomic_write(path, data)
     fresh = parse(data, doc.path)
     doc.meta, doc.body = fresh.meta, fresh.body
-    doc.source = fresh.source
+    if fresh.source is not None:
+        doc.source = dataclasses.replace(fresh.source, disk_digest=digest(data))
     doc.field_lines = fresh.field_lines
     doc.front_matter_error = fresh.front_matter_error
     return data

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from kbapp.documents import model as documents
 from kbapp.documents.drafts import Draft, DraftStore
 from kbapp.documents.lint import LintContext, Problem, context_for
-from kbapp.errors import KbError, NotCommitted
+from kbapp.errors import KbError, NotCommitted, SaveError
 from kbapp.interaction import Level
 from kbapp.ui import style
 from kbapp.ui.markdown_highlighter import MarkdownHighlighter
@@ -336,6 +336,11 @@ class EditorView(QWidget):
             self._saved(doc, exc.result)
             self.message.emit(str(exc), Level.WARNING.value)
             return True
+        except SaveError as exc:
+            if exc.reason == "changed-on-disk":  # saved by someone else while this waited
+                self._offer_merge(str(exc))
+            self.message.emit(f"Not saved: {exc}", Level.ERROR.value)
+            return False
         except KbError as exc:
             self.message.emit(f"Not saved: {exc}", Level.ERROR.value)
             return False
