@@ -14,7 +14,7 @@ import pytest
 from helpers import write_doc
 
 from kbapp.search import SearchIndex
-from kbapp.search.semantic import looks_like_sentence, rerank
+from kbapp.search.semantic import DocumentVectors, looks_like_sentence, rerank
 from kbapp.workspace import Workspace
 
 
@@ -188,3 +188,17 @@ def test_a_search_without_the_setting_never_imports_the_model(meaning_kb: Worksp
     assert done.returncode == 0, done.stderr
     assert "sops/a-queue.md" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_vectors_written_by_another_process_are_read_again(tmp_path: Path) -> None:
+    pytest.importorskip("wordllama", reason="the semantic extra is not installed")
+    window = DocumentVectors(tmp_path / "semantic")
+    assert not window.ready()
+    terminal = DocumentVectors(tmp_path / "semantic")  # `kbapp index` beside the window
+    assert terminal.replace({"a.md": "disk full", "b.md": "vpn drops"}, complete=True) == 2
+    assert window.count() == 2
+    terminal.mark_stale(["a.md"])
+    assert window.stale() == {"a.md"}
+    (tmp_path / "semantic" / "vectors.npy").unlink()  # half gone: no vectors, no error
+    (tmp_path / "semantic" / "documents.json").write_text("{}", encoding="utf-8")
+    assert not window.ready()

@@ -121,22 +121,37 @@ class DocumentVectors:
         self._paths: list[str] = []
         self._stale: set[str] = set()
         self._matrix: Any = None
+        self._seen: tuple[int, int] | None = None
 
     # ---------------------------------------------------------------- files
 
     def _load(self) -> None:
-        if self._loaded:
+        """Read the files, again when another process (``kbapp index`` beside the window)
+        wrote them since: one ``stat`` when nothing changed."""
+        try:
+            found = (self.directory / "documents.json").stat()
+            seen: tuple[int, int] | None = (found.st_mtime_ns, found.st_size)
+        except OSError:
+            seen = None
+        if self._loaded and seen == self._seen:
             return
-        self._loaded = True
+        self._loaded, self._seen = True, seen
         try:
             meta = json.loads((self.directory / "documents.json").read_text(encoding="utf-8"))
             import numpy as np
 
             matrix = np.load(self.directory / "vectors.npy")
         except (OSError, ValueError):
-            return
+            meta, matrix = {}, None
         paths, keys = list(meta.get("paths", [])), list(meta.get("keys", []))
-        if meta.get("model") != PACKAGE or len(paths) != len(keys) or len(paths) != len(matrix):
+        if (
+            matrix is None
+            or meta.get("model") != PACKAGE
+            or len(paths) != len(keys)
+            or len(paths) != len(matrix)
+        ):  # none yet, or half written: none until the next build
+            self._paths, self._keys, self._matrix, self._rows = [], [], None, {}
+            self._stale = set()
             return
         self._paths, self._keys, self._matrix = paths, keys, matrix
         self._rows = {p: i for i, p in enumerate(paths)}
@@ -159,6 +174,8 @@ class DocumentVectors:
         tmp_meta = self.directory / f"documents.{os.getpid()}.tmp"
         tmp_meta.write_text(json.dumps(meta), encoding="utf-8")
         os.replace(tmp_meta, self.directory / "documents.json")
+        found = (self.directory / "documents.json").stat()
+        self._seen = (found.st_mtime_ns, found.st_size)
 
     # ---------------------------------------------------------------- state
 
