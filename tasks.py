@@ -45,7 +45,8 @@ def ensure_venv(with_tests: bool) -> None:
         flush=True,
     )
     subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    target = f"{ROOT}[test]" if with_tests else str(ROOT)
+    # the tests run with the optional extras too, so that what they add is tested for real
+    target = f"{ROOT}[test,semantic]" if with_tests else str(ROOT)
     subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "-e", target], check=True)
     stamp.write_text(wanted + (" test" if with_tests else ""))
     if not with_tests:

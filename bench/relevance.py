@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Relevance: do the right documents come first? kbapp search against SQLite FTS5 bm25.
 
-    python bench/relevance.py [--set runbooks|support|all] [--split dev|held|fresh|blind|all]
+    python bench/relevance.py [--set runbooks|support|all] [--split dev|held|fresh|blind|blind2|blind3|all]
                               [--cache DIR] [--show-misses] [--json FILE]
 
 Two collections, each built once (kept in --cache) by importing public corpora from
@@ -13,11 +13,15 @@ Two collections, each built once (kept in --cache) by importing public corpora f
   bench/queries/supportarticles.tsv (``SPLIT<TAB>KIND<TAB>QUERY<TAB>path | path``), judged by
   reading the articles, split into a ``dev`` part (looked at while tuning), a ``held`` part
   (evaluated at checkpoints only) and two own-words parts written for issue 15: ``fresh``
-  (before its levers) and ``blind`` (after them, never looked at query by query).
+  (before its levers) and ``blind`` (after them, never looked at query by query); ``blind2``
+  (40 own-words queries written for the embedding re-ranker before it was tried) and ``blind3``
+  (28, written after its configuration was chosen, looked at once).
 
 Prints MRR@10, success@1, success@3 and success@10 per kind of query, for kbapp and for FTS5
 (bm25 over title and body, title weighted 5; the query's words AND-ed, then OR-ed to fill up
 to ten results: FTS5's implicit AND alone finds nothing for most natural-language queries).
+With ``--semantic`` a third column ranks with the optional meaning re-ranker
+(:mod:`kbapp.search.semantic`, ``pip install 'kbapp[semantic]'``) on top of kbapp's ranking.
 Record the figures in docs/benchmarks.md.
 """
 
@@ -77,7 +81,7 @@ def load_queries(path: Path) -> list[Query]:
 
 
 def build_kb(kb: Path, corpora: Path, sources: dict[str, str]):  # type: ignore[no-untyped-def]
-    from kbapp.importer import import_folder
+    from kbapp.documents.importer import import_folder
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 
@@ -138,11 +142,15 @@ def fts5_search(db: sqlite3.Connection, text: str) -> list[str]:
     return found[:10]
 
 
-def run_set(name: str, ws, queries: list[Query], show_misses: bool) -> dict:  # type: ignore[no-untyped-def]
+def run_set(name: str, ws, queries: list[Query], show_misses: bool, semantic: bool = False) -> dict:  # type: ignore[no-untyped-def]
     from kbapp.search import SearchIndex
 
     index = SearchIndex.for_workspace(ws)
-    index.catch_up()
+    ws.settings.semantic_search = semantic
+    began = time.perf_counter()
+    index.catch_up()  # with --semantic: the documents' vectors too, the first time
+    if semantic:
+        print(f"[{name}] caught up, vectors included, in {time.perf_counter() - began:.1f} s")
     known = {e.path for e in ws.catalog.all()}
     for q in queries:
         for path in q.relevant:
@@ -152,8 +160,13 @@ def run_set(name: str, ws, queries: list[Query], show_misses: bool) -> dict:  # 
     rows = []
     started = time.perf_counter()
     for q in queries:
+        ws.settings.semantic_search = False
         response = index.search(q.text, 10, snippets=0)  # as typed: the last word may be a prefix
         found = [hit.path for hit in response.hits]
+        meaning = found
+        if semantic:
+            ws.settings.semantic_search = True
+            meaning = [hit.path for hit in index.search(q.text, 10, snippets=0).hits]
         fts = fts5_search(db, q.text)
         rows.append(
             {
@@ -162,6 +175,7 @@ def run_set(name: str, ws, queries: list[Query], show_misses: bool) -> dict:  # 
                 "split": q.split,
                 "relevant": q.relevant,
                 "kbapp_rank": first_relevant(found, q.relevant),
+                "meaning_rank": first_relevant(meaning, q.relevant),
                 "fts5_rank": first_relevant(fts, q.relevant),
                 "kbapp_top": found[:3],
                 "fts5_top": fts[:3],
@@ -173,6 +187,7 @@ def run_set(name: str, ws, queries: list[Query], show_misses: bool) -> dict:  # 
     print(
         f"{'split':6} {'kind':9} {'n':>3}  {'kbapp MRR':>9} {'s@1':>5} {'s@3':>5} {'s@10':>5}"
         f"   {'FTS5 MRR':>8} {'s@1':>5} {'s@3':>5} {'s@10':>5}"
+        + (f"   {'+meaning':>8} {'s@1':>5} {'s@3':>5} {'s@10':>5}" if semantic else "")
     )
     summary: dict[str, dict] = {}
     splits = sorted({q.split for q in queries}) + (
@@ -187,11 +202,20 @@ def run_set(name: str, ws, queries: list[Query], show_misses: bool) -> dict:  # 
                 continue
             ours = metrics([r["kbapp_rank"] for r in part])
             theirs = metrics([r["fts5_rank"] for r in part])
+            more = metrics([r["meaning_rank"] for r in part])
             summary[f"{split}/{kind}"] = {"kbapp": ours, "fts5": theirs}
+            if semantic:
+                summary[f"{split}/{kind}"]["kbapp+meaning"] = more
             print(
                 f"{split:6} {kind:9} {len(part):3}  {ours['mrr@10']:9.3f} {ours['success@1']:5.2f} "
                 f"{ours['success@3']:5.2f} {ours['success@10']:5.2f}   {theirs['mrr@10']:8.3f} "
                 f"{theirs['success@1']:5.2f} {theirs['success@3']:5.2f} {theirs['success@10']:5.2f}"
+                + (
+                    f"   {more['mrr@10']:8.3f} {more['success@1']:5.2f} {more['success@3']:5.2f} "
+                    f"{more['success@10']:5.2f}"
+                    if semantic
+                    else ""
+                )
             )
     if show_misses:
         for row in rows:
@@ -210,7 +234,7 @@ def main() -> int:
     parser.add_argument("--set", choices=["runbooks", "support", "all"], default="all")
     parser.add_argument(
         "--split",
-        choices=["dev", "held", "fresh", "blind", "all"],
+        choices=["dev", "held", "fresh", "blind", "blind2", "blind3", "all"],
         default="dev",
         help="which part of the SupportArticles set (default: dev)",
     )
@@ -225,13 +249,22 @@ def main() -> int:
         help="list the queries kbapp does not rank first (dev part only)",
     )
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--semantic",
+        action="store_true",
+        help="also rank with the meaning re-ranker (needs kbapp[semantic]; builds its vectors)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("KBAPP_CONFIG_DIR", tempfile.mkdtemp(prefix="kbapp-bench-cfg-"))
     out = {}
     if args.set in ("runbooks", "all"):
         ws = build_kb(args.cache / "kb", args.corpora, SOURCES)
         out["runbooks"] = run_set(
-            "runbooks", ws, load_queries(args.queries / "runbooks.tsv"), args.show_misses
+            "runbooks",
+            ws,
+            load_queries(args.queries / "runbooks.tsv"),
+            args.show_misses,
+            args.semantic,
         )
         ws.close()
     if args.set in ("support", "all"):
@@ -244,7 +277,7 @@ def main() -> int:
                 for q in load_queries(args.queries / "supportarticles.tsv")
                 if args.split in ("all", q.split)
             ]
-            out["support"] = run_set("support", ws, queries, args.show_misses)
+            out["support"] = run_set("support", ws, queries, args.show_misses, args.semantic)
             ws.close()
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))

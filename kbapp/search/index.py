@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     # The catalog (SQLAlchemy) is used only when something changed: a search whose files
     # are as the index last saw them never loads it.
     from kbapp.catalog import CatalogChanges
+    from kbapp.search.semantic import SemanticRanker
     from kbapp.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class SearchIndex:
         self._synonyms: dict[str, list[str]] = {}
         self._closed = False
         self._vocabulary = vocabulary.Vocabulary(self.directory)
+        self._semantic: SemanticRanker | None = None
         self._open()
         ws.documents_changed.connect(self._on_documents_changed)
 
@@ -347,7 +349,12 @@ class SearchIndex:
                     return SearchResponse(
                         indexing=True, elapsed_ms=_ms(started), indexing_percent=percent or 0
                     )
-                outcome = runner.run(query, parsed, max(1, limit))
+                semantic = self._semantic_ranker(query)
+                wanted = max(1, limit)
+                depth = wanted if semantic is None else max(wanted, semantic.depth)
+                outcome = runner.run(query, parsed, depth)
+                if semantic is not None:
+                    outcome.ranked = semantic.rerank(runner, query, outcome.ranked, wanted)
                 counts = runner.facets(outcome.hit_docs) if facets else {}
                 stored = [runner.searcher.stored_fields(d) for d, _ in outcome.ranked]
                 texts = self._snippet_texts(runner, [d for d, _ in outcome.ranked[:snippets]])
@@ -522,6 +529,9 @@ class SearchIndex:
         self._vocabulary.add(words)
         self.ws.catalog.mark_indexed(digests)
         self._after_commit()
+        if (semantic := self._semantic_ranker()) is not None:
+            with self._ix.reader() as reader:
+                semantic.changed(reader, paths)
         return len(paths)
 
     def _read_many(self, paths: list[str], progress: Progress | None) -> Iterator[IndexedDocument]:
@@ -612,6 +622,7 @@ class SearchIndex:
                 self._vocabulary = vocabulary.Vocabulary(self.directory)
                 self._runner = None
                 self._needs_rebuild = False
+            self._build_vectors(progress, everything=True)
             self._set_state(ready=True, indexing=False, percent=100, message="")
             return len(paths)
         except BaseException:
@@ -657,6 +668,34 @@ class SearchIndex:
         progress(len(paths), len(paths))
         return digests, words
 
+    # ------------------------------------------------------------------ meaning (optional)
+
+    def _semantic_ranker(self, query: str | None = None) -> SemanticRanker | None:
+        """The meaning re-ranker (:mod:`kbapp.search.semantic`) when the ``semantic_search``
+        setting is on and the ``semantic`` extra is installed; given a ``query``, only if it
+        reads like a sentence. Nothing of it is imported otherwise."""
+        if not self.ws.settings.semantic_search:
+            return None
+        if self._semantic is None:
+            from kbapp.search import semantic
+
+            if not semantic.installed():
+                return None
+            self._semantic = semantic.SemanticRanker(self.directory.with_name("semantic"))
+        if query is not None and not self._semantic.applies(query):
+            return None
+        return self._semantic
+
+    def _build_vectors(self, progress: Progress | None, everything: bool = False) -> None:
+        """Vectors for the documents the re-ranker has not embedded yet: all of them when it
+        was just turned on, those whose text changed after a rebuild (``everything``), else
+        only those saved since (a look at its list when nothing changed)."""
+        semantic = self._semantic_ranker()
+        if semantic is None or self._ix is None:
+            return
+        with self._ix.reader() as reader:
+            semantic.build(reader, progress, everything=everything)
+
     def _refresh_catalog(self, progress: Progress | None = None) -> None:
         """Bring the catalog up to date without this index re-indexing on the event."""
         self._quiet_thread = threading.get_ident()
@@ -688,6 +727,8 @@ class SearchIndex:
         process is building the index, return at once (searches then answer "still
         indexing" from what there is) instead of waiting for it."""
         if self.up_to_date():
+            if wait:
+                self._build_vectors(progress)
             return 0
         if not wait and not self._state.indexing and self._other_build_percent() is not None:
             return 0  # another process is building
@@ -723,6 +764,8 @@ class SearchIndex:
                 count = self._update_locked(paths, progress)
             if not self._needs_rebuild:
                 stamp.save(self.directory, stamp.take(self.ws.root, files, began))
+            if wait:
+                self._build_vectors(progress)
             return count
         finally:
             self._set_state(indexing=False, percent=100, message="")
