@@ -45,7 +45,7 @@ class Alternative:
         if self.prefix is not None:
             return sets.docs("prefix", self.prefix)
         if len(self.terms) == 1:
-            return frozenset().union(*(sets.docs(f, self.terms[0]) for f in TEXT_FIELDS))
+            return sets.any_field(self.terms[0])
         return sets.phrase_docs(self.terms)
 
 

@@ -17,7 +17,10 @@ impact-ordered lists, finished by MaxScore's split into essential and non-essent
 3. then the lists whose tail bounds add up to less than the threshold are non-essential: a
    document in none of the other lists cannot reach the best k, so only the documents of the
    essential lists are scored (with every list's share). No list non-essential: every
-   document is scored.
+   document is scored. For a long query, whose scores are multiplied by the share of its
+   words a document has (to a power), a document with too few of the words cannot reach the
+   threshold either (the sum of the tail bounds times its share): only documents with enough
+   of them (sets of document numbers, intersected in C) are scored.
 
 The final score of a document is its BM25F sum times factors of at most 1 (status, share of
 the words), computed exactly as the exhaustive ranking computes it (same lists, same order of
@@ -28,16 +31,17 @@ additions, same multiplications), so the pruned ranking is the exhaustive one, t
 from __future__ import annotations
 
 import heapq
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections import Counter, OrderedDict
+from collections.abc import Mapping
 
 from whoosh.searching import Searcher
 
 from kbapp.search.schema import TEXT_FIELDS
 from kbapp.search.tables import DocTable, Shares, TermSets
 
-#: A term's shares kept per searcher (each one a few lists as long as its postings).
-SCORE_CACHE = 256
+#: Lists of shares kept per searcher (each one a few lists as long as its postings; a word
+#: looked up in every field is one list, its fields' own are not kept).
+SCORE_CACHE = 512
 #: Scoring the documents directly is cheaper than pruning when there are at most this many
 #: per list (a lookup per document and list against a pass over every posting).
 DIRECT_SHARE = 0.25
@@ -90,8 +94,10 @@ class Scorer:
         self.table = table
         self.sets = sets
         self._scores: OrderedDict[tuple[str, str, float], TermScores] = OrderedDict()
-        #: Figures of the last :meth:`best` (for tests and profiling): documents scored.
-        self.last_scored = 0
+        #: Over every :meth:`best` so far: documents asked about, documents scored (tests and
+        #: profiling see what the pruning saved).
+        self.asked = 0
+        self.scored = 0
 
     # ------------------------------------------------------------------ lists
 
@@ -133,19 +139,25 @@ class Scorer:
         return scores
 
     def all_fields(self, term: str) -> TermScores:
-        """:meth:`contributions` of ``term`` summed over all text fields with their weights."""
+        """:meth:`contributions` of ``term`` summed over all text fields with their weights
+        (added field by field in :data:`TEXT_FIELDS` order, as the per-field lists would be)."""
         key = ("", term, 0.0)
         found = self._scores.get(key)
         if found is not None:
             self._scores.move_to_end(key)
             return found
         sums: dict[int, float] = {}
-        get = sums.get
         for fieldname, boost in TEXT_FIELDS.items():
-            part = self.contributions(fieldname, term, boost)
-            for docnum, value in zip(part.ids, part.values):
-                sums[docnum] = get(docnum, 0.0) + value
-        found = TermScores(frozenset(sums), list(sums), list(sums.values()), sums)
+            _docset, ids, values = self._shares(fieldname, term, boost)
+            if not sums:
+                sums.update(zip(ids, values))  # 0.0 + share is the share
+                continue
+            fresh = dict(zip(ids, values))
+            for docnum in fresh.keys() & sums.keys():  # documents with the term in both
+                fresh[docnum] = sums[docnum] + fresh[docnum]
+            sums.update(fresh)
+        # (the documents with the term in any field: the same set the query's plan uses)
+        found = TermScores(self.sets.any_field(term), list(sums), list(sums.values()), sums)
         self._keep(key, found)
         return found
 
@@ -157,6 +169,11 @@ class Scorer:
         if found is not None:
             self._scores.move_to_end(key)
             return found
+        found = TermScores(*self._shares(fieldname, term, boost))
+        self._keep(key, found)
+        return found
+
+    def _shares(self, fieldname: str, term: str, boost: float) -> Shares:
         docset, ids, weights = self.sets.postings(fieldname, term)
         if fieldname in TEXT_FIELDS and ids:
             k1, b = 1.2, 0.75
@@ -170,9 +187,7 @@ class Scorer:
             values = [top * tf / (tf + base + slope * lengths[d]) for d, tf in zip(ids, weights)]
         else:
             values = [tf * boost for tf in weights]
-        found = TermScores(docset, ids, values)
-        self._keep(key, found)
-        return found
+        return docset, ids, values
 
     def _keep(self, key: tuple[str, str, float], found: TermScores) -> None:
         self._scores[key] = found
@@ -186,70 +201,83 @@ class Scorer:
         docs: frozenset[int],
         specs: list[tuple[str, str, float]],
         k: int,
-        final: Callable[[int, float], float],
+        factors: list[float],
+        words: list[frozenset[int]] | None = None,
+        power: float = 1.0,
     ) -> dict[int, float]:
-        """The best ``k`` of ``docs`` (fewer if there are fewer) by ``final(doc, BM25F)``,
-        which must not exceed the BM25F sum it is given (factors of at most 1), with their
-        final scores, in document order: the same documents and scores as scoring every
-        document, ties broken by document order."""
+        """The best ``k`` of ``docs`` (fewer if there are fewer) by BM25F times the document's
+        factor (``factors``, each at most 1) and, given the documents of each of a long
+        query's ``words``, times the share of the words the document has to the ``power``;
+        with their final scores, in document order: the same documents and scores as
+        scoring every document (:meth:`final`), ties broken by document order."""
+        self.asked += len(docs)
         lists = [found for found in self.lists(specs) if found.ids]
         postings = sum(len(found.ids) for found in lists)
+        score = Scoring(lists, factors, words, power)
         if len(docs) <= k or not lists or len(docs) * len(lists) <= DIRECT_SHARE * postings:
-            return self._top(self._score(sorted(docs), lists, final, {}), k)
-        lookups = [found.lookup() for found in lists]
+            self.scored += len(docs)
+            return self._top(score(docs, {}), k)
         scored: dict[int, float] = {}
-        threshold = 0.0
         depth = 2 * k
-        for _round in range(3):
+        while True:
             seeds: set[int] = set()
             tails = []
             for found in lists:
                 ids, values = found.impact()
                 seeds.update(ids[:depth])
                 tails.append(values[depth] if depth < len(values) else 0.0)
-            fresh = [d for d in seeds if d in docs and d not in scored]
-            self._score(fresh, lookups, final, scored)
+            fresh = docs.intersection(seeds).difference(scored)
+            self.scored += len(fresh)
+            score(fresh, scored)
+            rest = docs
             if len(scored) >= k:
                 threshold = heapq.nlargest(k, scored.values())[-1]
-                if threshold > 0 and sum(tails) * (1 + MARGIN) < threshold:
-                    self.last_scored = len(scored)
-                    return self._top(scored, k)
+                if threshold > 0:
+                    rest = self._contenders(docs, lists, tails, threshold, words, power)
+            rest = rest.difference(scored)
+            # finish when what is left costs less than looking deeper (4 times as deep)
+            if len(rest) <= 4 * depth * len(lists) or 4 * depth * len(lists) >= len(docs):
+                self.scored += len(rest)
+                score(rest, scored)
+                return self._top(scored, k)
             depth *= 4
-        # MaxScore: the lists whose tail bounds add up to less than the threshold cannot
-        # lift a document outside the other lists into the best k
+
+    @staticmethod
+    def _contenders(
+        docs: frozenset[int],
+        lists: list[TermScores],
+        tails: list[float],
+        threshold: float,
+        words: list[frozenset[int]] | None,
+        power: float,
+    ) -> frozenset[int]:
+        """The documents of ``docs`` that may still score ``threshold`` or more, given that
+        any document not scored yet has at most ``tails`` in the lists (MaxScore: a document
+        in none of the lists whose tails add up to the threshold cannot reach it; nor can a
+        document with too few of a long query's words)."""
         essential: list[TermScores] = []
         bound = 0.0
         for tail, found in sorted(zip(tails, lists), key=lambda pair: pair[0]):
-            if threshold > 0 and (bound + tail) * (1 + MARGIN) < threshold:
+            if (bound + tail) * (1 + MARGIN) < threshold:
                 bound += tail
             else:
                 essential.append(found)
+        if not essential:
+            return frozenset()
+        rest = docs
         if len(essential) < len(lists):
             rest = frozenset().union(*(found.docset for found in essential)) & docs
-        else:
-            rest = docs
-        self._score([d for d in rest if d not in scored], lookups, final, scored)
-        return self._top(scored, k)
-
-    def _score(
-        self,
-        docs: list[int],
-        lists: list[TermScores] | list[dict[int, float]],
-        final: Callable[[int, float], float],
-        into: dict[int, float],
-    ) -> dict[int, float]:
-        """Final scores of ``docs`` into ``into``: each document's shares added in the lists'
-        order (as :meth:`scores` adds them)."""
-        lookups = [found.lookup() if isinstance(found, TermScores) else found for found in lists]
-        for docnum in docs:
-            score = 0.0
-            for lookup in lookups:
-                value = lookup.get(docnum)
-                if value is not None:
-                    score += value
-            into[docnum] = final(docnum, score)
-        self.last_scored = len(into)
-        return into
+        if words:
+            # a document with c of the n words scores at most sum(tails) * (c / n) ** power
+            total, n = sum(tails), len(words)
+            least = 1
+            while least <= n and total * (least / n) ** power * (1 + MARGIN) < threshold:
+                least += 1
+            if least > n:
+                return frozenset()
+            if least > 1:
+                rest = rest & at_least(words, least)
+        return rest
 
     @staticmethod
     def _top(scored: Mapping[int, float], k: int) -> dict[int, float]:
@@ -258,3 +286,66 @@ class Scorer:
             ordered = heapq.nlargest(k, ordered, key=scored.__getitem__)
             ordered.sort()
         return {d: scored[d] for d in ordered}
+
+
+def at_least(sets: list[frozenset[int]], count: int) -> frozenset[int]:
+    """The documents in at least ``count`` of ``sets`` (set operations only: no loop over
+    documents in Python)."""
+    if count <= 1:
+        return frozenset().union(*sets)
+    if count >= len(sets):
+        out = sets[0]
+        for docs in sets[1:]:
+            out = out & docs
+        return out
+    # found[j]: the documents in at least j of the sets seen so far (found[0]: any document)
+    found: list[frozenset[int] | None] = [None] + [frozenset()] * count
+    for seen, docs in enumerate(sets, start=1):
+        for j in range(min(count, seen), 0, -1):
+            below = found[j - 1]
+            grown = docs if below is None else below & docs
+            found[j] = (found[j] or frozenset()) | grown
+    return found[count] or frozenset()
+
+
+class Scoring:
+    """Final scores of documents: each one's shares added in the lists' order (as
+    :meth:`Scorer.scores` adds them), times its factor and its share of the words, computed
+    as the exhaustive ranking computes them (the same operations in the same order)."""
+
+    def __init__(
+        self,
+        lists: list[TermScores],
+        factors: list[float],
+        words: list[frozenset[int]] | None,
+        power: float,
+    ) -> None:
+        self.lookups = [found.lookup() for found in lists]
+        self.factors = factors
+        self.words = words
+        self.power = power
+
+    def __call__(self, docs: frozenset[int] | set[int], into: dict[int, float]) -> dict[int, float]:
+        lookups, factors = self.lookups, self.factors
+        if self.words is None:
+            for docnum in docs:
+                score = 0.0
+                for lookup in lookups:
+                    value = lookup.get(docnum)
+                    if value is not None:
+                        score += value
+                into[docnum] = score * factors[docnum]
+            return into
+        # how many of the words each document has: set intersections and a C count
+        counts: Counter[int] = Counter()
+        for word_docs in self.words:
+            counts.update(word_docs.intersection(docs))
+        size, power = len(self.words), self.power
+        for docnum in docs:
+            score = 0.0
+            for lookup in lookups:
+                value = lookup.get(docnum)
+                if value is not None:
+                    score += value
+            into[docnum] = score * factors[docnum] * (counts[docnum] / size) ** power
+        return into

@@ -15,7 +15,7 @@ import itertools
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from whoosh.searching import Searcher
@@ -41,7 +41,7 @@ from kbapp.search.plan import (
 )
 from kbapp.search.query import ParsedQuery
 from kbapp.search.schema import FACET_FIELDS, TEXT_FIELDS
-from kbapp.search.scoring import Scorer
+from kbapp.search.scoring import Scorer, at_least
 from kbapp.search.tables import (
     EMPTY,
     PHRASE_FIELDS,
@@ -101,6 +101,25 @@ TOPK_PRUNING = True
 FACET_LIMIT = 20
 #: Facets with at most this many values are counted by set intersections.
 FACET_SETS_UP_TO = 64
+
+
+class WordShare(Mapping[int, float]):
+    """Each document's share of a long query's words (how many of their document sets hold
+    it, over how many words), worked out when asked: the same numbers as counting every
+    document's words beforehand, for the documents scored only."""
+
+    def __init__(self, sets: list[frozenset[int]]) -> None:
+        self.sets = sets
+        self._size = len(sets)
+
+    def __getitem__(self, docnum: int) -> float:
+        return sum(docnum in docs for docs in self.sets) / self._size
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(frozenset().union(*self.sets))
+
+    def __len__(self) -> int:
+        return len(frozenset().union(*self.sets))
 
 
 @dataclass
@@ -213,18 +232,24 @@ class QueryRunner:
             # Three words or more (a symptom in the user's own words): documents with at
             # least half of them first (COVERAGE_NEED), ranked by BM25F times the share of
             # the words they have (squared), then documents with fewer.
-            coverage = self._coverage(word_docs)
             words_counted = 1
             candidates = frozenset().union(*word_docs) - masked
             if base is not None:
                 candidates &= base
-            # (by count: at least half rounded down, 3 of 7)
-            need = (
-                COVERAGE_NEED
-                if COVERAGE_BY_RARITY
-                else int(len(plans) * COVERAGE_NEED) / len(plans) - 1e-9
-            )
-            enough = frozenset(d for d in candidates if coverage[d] >= need)
+            coverage: Mapping[int, float]
+            if TOPK_PRUNING and not COVERAGE_BY_RARITY:
+                # the same shares and tiers, worked out for the documents scored only
+                coverage = WordShare(word_docs)
+                enough = at_least(word_docs, int(len(plans) * COVERAGE_NEED)) & candidates
+            else:
+                coverage = self._coverage(word_docs)
+                # (by count: at least half rounded down, 3 of 7)
+                need = (
+                    COVERAGE_NEED
+                    if COVERAGE_BY_RARITY
+                    else int(len(plans) * COVERAGE_NEED) / len(plans) - 1e-9
+                )
+                enough = frozenset(d for d in candidates if coverage[d] >= need)
             ranked = self._ranked(enough, specs, limit, None, coverage, words_counted, pairs)
             if len(ranked) < limit:
                 ranked += self._ranked(
@@ -288,7 +313,7 @@ class QueryRunner:
         specs: list[tuple[str, str, float]],
         limit: int,
         masked: frozenset[int] | None,
-        coverage: dict[int, float] | None = None,
+        coverage: Mapping[int, float] | None = None,
         words: int = 1,
         pairs: list[int] | None = None,
     ) -> list[tuple[int, float]]:
@@ -307,19 +332,14 @@ class QueryRunner:
             self._status_factors = [STATUS_FACTOR.get(s, 0.8) for s in status]
         factors = self._status_factors
         depth = max(PROXIMITY_DEPTH, limit) if pairs else limit
-        if TOPK_PRUNING and self._factors_at_most_one:
+        if (
+            TOPK_PRUNING
+            and self._factors_at_most_one
+            and (coverage is None or isinstance(coverage, WordShare))
+        ):
             # the best ``depth`` only, found without scoring every posting (same scores)
-            if coverage is not None:
-                cover = coverage
-
-                def final_of(d: int, score: float) -> float:
-                    return score * factors[d] * cover[d] ** COVERAGE_POWER
-            else:
-
-                def final_of(d: int, score: float) -> float:
-                    return score * factors[d]
-
-            final = self.scorer.best(docs, specs, depth, final_of)
+            words_of = coverage.sets if isinstance(coverage, WordShare) else None
+            final = self.scorer.best(docs, specs, depth, factors, words_of, COVERAGE_POWER)
         else:
             scores = self.scorer.scores(docs, specs).get
             # in document order, so that equal scores keep it (nlargest is stable)

@@ -435,6 +435,10 @@ class TermSets:
             docs = frozenset().union(*(self.docs(f, term) for f in PHRASE_FIELDS))
             found = (docs, [], [])
             self._cache[key] = found
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
         return found[0]
 
     def phrase_docs(self, terms: list[str]) -> frozenset[int]:
