@@ -53,7 +53,7 @@ class TermScores:
     """One list of BM25F shares: document set, numbers and shares in posting order, the
     largest share, and (on first use) a lookup by document and the impact order."""
 
-    __slots__ = ("_impact", "_lookup", "docset", "ids", "values")
+    __slots__ = ("_impact", "_lookup", "docset", "ids", "uses", "values")
 
     def __init__(
         self,
@@ -67,6 +67,8 @@ class TermScores:
         self.values = values
         self._lookup = lookup
         self._impact: tuple[list[int], list[float]] | None = None
+        #: How many rankings asked for it (the impact order is made from the second on).
+        self.uses = 0
 
     def shares(self) -> Shares:
         return self.docset, self.ids, self.values
@@ -213,6 +215,16 @@ class Scorer:
         self.asked += len(docs)
         lists = [found for found in self.lists(specs) if found.ids]
         postings = sum(len(found.ids) for found in lists)
+        fresh_lists = False
+        for found in lists:
+            found.uses += 1
+            fresh_lists = fresh_lists or found.uses < 2
+        if fresh_lists and len(docs) > k:
+            # a list seen for the first time: ordering it by share costs more than one pass
+            # over its postings, so this ranking adds them all (the next one prunes)
+            self.scored += len(docs)
+            sums = self.scores(docs, specs)
+            return self._top(Scoring(lists, factors, words, power, sums)(docs, {}), k)
         score = Scoring(lists, factors, words, power)
         if len(docs) <= k or not lists or len(docs) * len(lists) <= DIRECT_SHARE * postings:
             self.scored += len(docs)
@@ -319,14 +331,34 @@ class Scoring:
         factors: list[float],
         words: list[frozenset[int]] | None,
         power: float,
+        sums: dict[int, float] | None = None,
     ) -> None:
-        self.lookups = [found.lookup() for found in lists]
+        #: the BM25F sums already added up (:meth:`Scorer.scores`), or a lookup per list
+        self.sums = sums
+        self.lookups = [] if sums is not None else [found.lookup() for found in lists]
         self.factors = factors
         self.words = words
         self.power = power
 
     def __call__(self, docs: frozenset[int] | set[int], into: dict[int, float]) -> dict[int, float]:
-        lookups, factors = self.lookups, self.factors
+        lookups, factors, sums = self.lookups, self.factors, self.sums
+        counts: Counter[int] = Counter()
+        if self.words is not None:
+            # how many of the words each document has: set intersections and a C count
+            for word_docs in self.words:
+                counts.update(word_docs.intersection(docs))
+        if sums is not None:
+            get = sums.get
+            if self.words is None:
+                for docnum in docs:
+                    into[docnum] = get(docnum, 0.0) * factors[docnum]
+            else:
+                size, power = len(self.words), self.power
+                for docnum in docs:
+                    into[docnum] = (
+                        get(docnum, 0.0) * factors[docnum] * (counts[docnum] / size) ** power
+                    )
+            return into
         if self.words is None:
             for docnum in docs:
                 score = 0.0
@@ -336,10 +368,6 @@ class Scoring:
                         score += value
                 into[docnum] = score * factors[docnum]
             return into
-        # how many of the words each document has: set intersections and a C count
-        counts: Counter[int] = Counter()
-        for word_docs in self.words:
-            counts.update(word_docs.intersection(docs))
         size, power = len(self.words), self.power
         for docnum in docs:
             score = 0.0

@@ -410,10 +410,17 @@ class QueryRunner:
         the documents' own values."""
         hits = docs if isinstance(docs, (set, frozenset)) else frozenset(docs)
         out: dict[str, list[tuple[str, int]]] = {}
+        # most documents hit (common words): count what is not hit (fewer to look at)
+        missed = self.table.everything() - hits if len(hits) > self.table.size // 2 else None
         for key, name in FACET_FIELDS.items():
             values = self.table.facet_sets(name)
             if len(values) <= FACET_SETS_UP_TO:
-                counted = [(value, len(members & hits)) for value, members in values.items()]
+                if missed is not None:
+                    counted = [
+                        (v, len(members) - len(members & missed)) for v, members in values.items()
+                    ]
+                else:
+                    counted = [(v, len(members & hits)) for v, members in values.items()]
                 items = [(value, count) for value, count in counted if count]
             else:
                 column = self.table.values[name]

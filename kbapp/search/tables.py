@@ -251,12 +251,24 @@ class DocTable:
         cache.clear()
         cache.update(used)
         self._facet_sets: dict[str, dict[str, frozenset[int]]] = {}
+        self._everything: frozenset[int] | None = None
 
     def _load_values(self, name: str) -> None:
         joined: list[Any] = []
         for _reader, _offset, table in self.leaves:
             joined.extend(table.values[name])
         dict.__setitem__(self.values, name, joined)
+
+    @property
+    def size(self) -> int:
+        """Document numbers of the searcher (deleted ones included)."""
+        return sum(table.size for _reader, _offset, table in self.leaves)
+
+    def everything(self) -> frozenset[int]:
+        """Every document number of the searcher (deleted ones included)."""
+        if self._everything is None:
+            self._everything = frozenset(range(self.size))
+        return self._everything
 
     def facet_sets(self, name: str) -> dict[str, frozenset[int]]:
         """Each value of a facet field with its documents (from the segment tables, so an
