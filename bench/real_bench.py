@@ -1,7 +1,7 @@
 """Search speed on a real knowledge base, side by side with SQLite FTS5 in the same run.
 
     python bench/real_bench.py KB [--queries bench/queries/support_speed.txt] [--rounds 15]
-                                  [--skip-rebuild]
+                                  [--skip-rebuild] [--in-process-only] [--compare-unpruned]
 
 KB is a knowledge base made with ``kbapp init`` + ``kbapp import`` (the issue's 5.9k
 SupportArticles). Measured, each figure beside FTS5's (porter unicode61, bm25 with the title
@@ -162,6 +162,16 @@ def main() -> int:
     parser.add_argument("--queries", type=Path, default=ROOT / "bench/queries/support_speed.txt")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--skip-rebuild", action="store_true")
+    parser.add_argument(
+        "--in-process-only",
+        action="store_true",
+        help="only the in-process latency (no rebuild, search processes or update)",
+    )
+    parser.add_argument(
+        "--compare-unpruned",
+        action="store_true",
+        help="in process, also with the runner's top-k pruning off (same run, same queries)",
+    )
     args = parser.parse_args()
     kb = args.kb.resolve()
     queries = [
@@ -179,6 +189,28 @@ def main() -> int:
     fts = Fts5(kb.parent / (kb.name + "-fts5.sqlite"), docs)
     print(f"documents: {len(docs)}")
     results: dict[str, object] = {"documents": len(docs), "load": load}
+
+    if args.in_process_only:
+        sys.path.insert(0, str(ROOT))
+        from kbapp.search import searcher as searcher_module
+
+        modes = [True, False] if args.compare_unpruned else [True]
+        for pruning in modes:
+            searcher_module.TOPK_PRUNING = pruning
+            figures = in_process(kb, queries, fts)
+            label = "pruned" if pruning else "unpruned"
+            results[f"in_process_ms_{label}"] = figures
+            print(
+                f"in process, 10 snippets, top-k pruning {'on' if pruning else 'off'} "
+                f"(load {os.getloadavg()[0]:.1f}): kbapp p50/p95 {figures['kbapp_p50']:.1f}/"
+                f"{figures['kbapp_p95']:.1f} ms, FTS5 AND then OR {figures['fts5_p50']:.1f}/"
+                f"{figures['fts5_p95']:.1f} ms, AND only {figures['fts5_and_p50']:.1f}/"
+                f"{figures['fts5_and_p95']:.1f} ms; first round kbapp "
+                f"{figures['kbapp_cold_p50']:.1f}/{figures['kbapp_cold_p95']:.1f} ms",
+                flush=True,
+            )
+        print(json.dumps(results, default=str))
+        return 0
 
     # --- full rebuild, then FTS5's build (timed above; built again here, beside it)
     if not args.skip_rebuild:
@@ -319,6 +351,50 @@ def main() -> int:
     print(f"(this process peaked at {self_rss:.0f} MiB)")
     print(json.dumps(results, default=str))
     return 0
+
+
+def in_process(kb: Path, queries: list[str], fts: Fts5) -> dict[str, float]:
+    """p50/p95 of each query with 10 snippets in one process (the first round apart, its
+    terms read for the first time), FTS5's beside it."""
+    sys.path.insert(0, str(ROOT))
+    from kbapp.search import SearchIndex
+    from kbapp.settings import Settings
+    from kbapp.workspace import Workspace
+
+    ws = Workspace.open(
+        kb, Settings(user_name="Bench", user_email="bench@internal.example"), repair=False
+    )
+    index = SearchIndex.for_workspace(ws)
+    index.catch_up()
+    kb_ms: list[float] = []
+    fts_ms: list[float] = []
+    fts_and_ms: list[float] = []
+    first_kb: list[float] = []
+    for round_number in range(3):
+        for query in queries:
+            started = time.perf_counter()
+            index.search(query + " ", 10, snippets=10)
+            elapsed = (time.perf_counter() - started) * 1000
+            (first_kb if round_number == 0 else kb_ms).append(elapsed)
+            started = time.perf_counter()
+            fts.search(query)
+            if round_number:
+                fts_ms.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            fts.search(query, fallback=False)
+            if round_number:
+                fts_and_ms.append((time.perf_counter() - started) * 1000)
+    ws.close()
+    return {
+        "kbapp_p50": pct(kb_ms, 50),
+        "kbapp_p95": pct(kb_ms, 95),
+        "fts5_p50": pct(fts_ms, 50),
+        "fts5_p95": pct(fts_ms, 95),
+        "fts5_and_p50": pct(fts_and_ms, 50),
+        "fts5_and_p95": pct(fts_and_ms, 95),
+        "kbapp_cold_p50": pct(first_kb, 50),
+        "kbapp_cold_p95": pct(first_kb, 95),
+    }
 
 
 if __name__ == "__main__":

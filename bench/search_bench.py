@@ -2,7 +2,8 @@
 """Search speed: build, update, cold open and query latency, against SQLite FTS5 on the same data.
 
     python bench/search_bench.py [--sizes 1000,10000,50000] [--corpus PATH] [--queries 200]
-                                 [--cache DIR] [--kinds one,three,...]
+                                 [--cache DIR] [--kinds one,three,...] [--words common,rare]
+                                 [--compare-unpruned] [--reuse-index] [--no-update]
 
 For each size, generates a synthetic knowledge base of runbooks (front matter, sections,
 shell commands, error codes, host names, a Zipf vocabulary, 300-1,500 words each; the same
@@ -10,8 +11,10 @@ seed gives the same corpus), or imports a real folder with --corpus. Then measur
 same run: full index build (in a fresh process: time, docs/s, peak RSS, size on disk);
 update of 10 changed documents; cold open to first result (fresh process); query latency
 p50/p95/p99 by kind, with snippets for the top 10; and the same queries on an FTS5 table
-(bm25 + snippet()) with the ratio kbapp/FTS5 per kind. Record the figures in
-docs/benchmarks.md.
+(bm25 + snippet()) with the ratio kbapp/FTS5 per kind. ``--words`` picks the query
+generators (common words of the corpus, or rarer words: rank 200-3,000 and IT terms);
+``--compare-unpruned`` measures the same queries again with the runner's top-k pruning off.
+Record the figures in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -408,8 +411,14 @@ def load_docs(ws) -> list[dict]:  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- queries
 
 
-def make_queries(docs: list[dict], n: int, seed: int) -> dict[str, list[tuple[str, str]]]:
-    """(kbapp query, FTS5 MATCH expression or '') per kind, drawn from the documents' text."""
+def make_queries(
+    docs: list[dict], n: int, seed: int, words: str = "common"
+) -> dict[str, list[tuple[str, str]]]:
+    """(kbapp query, FTS5 MATCH expression or '') per kind, drawn from the documents' text.
+
+    ``words="common"``: any word of a document (mostly the commonest words of the corpus,
+    thousands of hits each); ``"rare"``: only words of document-frequency rank 200-3,000 and
+    the IT terms (hundreds of hits each), the words people search for."""
     from kbapp.search.analysis import STOP_WORDS, WORD_RE
 
     rng = random.Random(seed + 1)
@@ -423,12 +432,24 @@ def make_queries(docs: list[dict], n: int, seed: int) -> dict[str, list[tuple[st
             if w.isalpha() and len(w) > 3 and w.lower() not in STOP_WORDS
         ]
 
+    wanted: set[str] | None = None
+    if words == "rare":
+        frequency: dict[str, int] = {}
+        for d in docs:
+            for w in {w.lower() for w in words_of(d["title"] + " " + d["body"])}:
+                frequency[w] = frequency.get(w, 0) + 1
+        ranked = sorted(frequency, key=lambda w: (-frequency[w], w))
+        wanted = set(ranked[199:3000]) | ({w for w in IT_WORDS if len(w) > 3} & set(frequency))
+
+    def usable(w: str) -> bool:
+        return wanted is None or w.lower() in wanted
+
     def pick_words(k: int) -> list[str]:
         while True:
             doc = rng.choice(live)
-            words = words_of(doc["title"] + " " + doc["body"][:3000])
-            if len(words) >= k:
-                return rng.sample(words, k)
+            found = [w for w in words_of(doc["title"] + " " + doc["body"][:3000]) if usable(w)]
+            if len(found) >= k:
+                return rng.sample(found, k)
 
     out: dict[str, list[tuple[str, str]]] = {k: [] for k in KINDS}
     for _ in range(n):
@@ -453,13 +474,16 @@ def make_queries(docs: list[dict], n: int, seed: int) -> dict[str, list[tuple[st
                 and len(b) > 3
                 and a.lower() not in STOP_WORDS
                 and b.lower() not in STOP_WORDS
+                and (usable(a) or usable(b))
             ]
             if pairs:
                 a, b = rng.choice(pairs)
                 out["phrase"].append((f'"{a.lower()} {b.lower()}"', f'"{a.lower()} {b.lower()}"'))
                 break
         while True:
-            title_words = [w for w in words_of(rng.choice(live)["title"]) if len(w) >= 4]
+            title_words = [
+                w for w in words_of(rng.choice(live)["title"]) if len(w) >= 4 and usable(w)
+            ]
             if title_words:
                 prefix = rng.choice(title_words).lower()[: rng.choice((3, 4))]
                 out["prefix"].append((prefix, f'"{prefix}"*'))
@@ -584,58 +608,21 @@ class Fts5:
         return self.db.execute(sql.format(extra=""), (match,)).fetchall()
 
 
-def bench_corpus(
-    label: str,
-    kb: Path,
-    docs_meta: list[dict] | None,
-    n_queries: int,
-    seed: int,
-    kinds: list[str],
-    reuse_index: bool = False,
-) -> dict:
+def measure_latency(
+    kb: Path, queries: dict[str, list[tuple[str, str]]], kinds: list[str], pruning: bool
+) -> dict[str, dict]:
+    """p50/p95/p99 per kind of a freshly opened index (its caches empty), after a warm-up of
+    20 one-word queries; ``pruning``: the runner's top-k pruning on or off."""
     from kbapp.search import SearchIndex
+    from kbapp.search import searcher as searcher_module
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 
-    settings = Settings(user_name="Bench", user_email="bench@internal.example")
-    result: dict = {"label": label}
-    ws = Workspace.open(kb, settings)
-    started = time.perf_counter()
-    ws.refresh()
-    result["catalog_refresh_s"] = time.perf_counter() - started
-    docs = load_docs(ws)
-    result["docs"] = len(docs)
-    result["words"] = sum(len(d["body"].split()) for d in docs)
-    ws.close()
-
-    print(
-        f"[{label}] {len(docs)} documents, {result['words'] / max(1, len(docs)):.0f} words "
-        f"on average; building the index in a fresh process...",
-        flush=True,
-    )
-    build = run_child(["--child-build", str(kb)] + (["--reuse"] if reuse_index else []))
-    result["build"] = build
-    result["index_mb"] = dir_size(kb / ".git" / "kbapp" / "index") / 1e6
-    print(
-        f"  build: {build['seconds']:.1f} s ({build['count'] / build['seconds']:.0f} docs/s), "
-        f"peak RSS {build['rss_mb']:.0f} MB (+ workers {build['worker_rss_mb']:.0f} MB), "
-        f"{result['index_mb']:.0f} MB on disk",
-        flush=True,
-    )
-
-    queries = make_queries(docs, n_queries, seed)
-    opens = [run_child(["--child-open", str(kb), queries["one_word"][i][0]]) for i in range(3)]
-    result["cold_open"] = {
-        "open_to_result_s": statistics.median(o["open_to_result_s"] for o in opens),
-        "import_s": statistics.median(o["import_s"] for o in opens),
-    }
-    print(
-        f"  cold open to first result: {result['cold_open']['open_to_result_s'] * 1000:.0f} ms "
-        f"(+ {result['cold_open']['import_s'] * 1000:.0f} ms of imports)",
-        flush=True,
-    )
-
-    ws = Workspace.open(kb, settings)
+    if hasattr(searcher_module, "TOPK_PRUNING"):
+        searcher_module.TOPK_PRUNING = pruning
+    elif not pruning:
+        raise SystemExit("this kbapp has no top-k pruning to turn off")
+    ws = Workspace.open(kb, Settings(user_name="Bench", user_email="bench@internal.example"))
     index = SearchIndex.for_workspace(ws)
     for text, _ in queries["one_word"][:20]:  # warm up (first-touch of files, caches)
         index.search(text, 10, snippets=10)
@@ -649,10 +636,138 @@ def bench_corpus(
             times.append((time.perf_counter() - started) * 1000)
             empty += not response.hits
         latency[kind] = {**percentiles(times), "empty": empty}
-    result["latency"] = latency
+    ws.close()
+    if hasattr(searcher_module, "TOPK_PRUNING"):
+        searcher_module.TOPK_PRUNING = True
+    return latency
+
+
+def bench_corpus(
+    label: str,
+    kb: Path,
+    n_queries: int,
+    seed: int,
+    kinds: list[str],
+    reuse_index: bool = False,
+    generators: tuple[str, ...] = ("common",),
+    compare: bool = False,
+    update: bool = True,
+) -> dict:
+    from kbapp.search import SearchIndex
+    from kbapp.settings import Settings
+    from kbapp.workspace import Workspace
+
+    settings = Settings(user_name="Bench", user_email="bench@internal.example")
+    result: dict = {"label": label, "load_average": os.getloadavg()}
+    ws = Workspace.open(kb, settings)
+    started = time.perf_counter()
+    ws.refresh()
+    result["catalog_refresh_s"] = time.perf_counter() - started
+    docs = load_docs(ws)
+    result["docs"] = len(docs)
+    result["words"] = sum(len(d["body"].split()) for d in docs)
+    ws.close()
+
+    print(
+        f"[{label}] {len(docs)} documents, {result['words'] / max(1, len(docs)):.0f} words "
+        f"on average; {'catching up' if reuse_index else 'building'} the index in a fresh "
+        f"process... (load average {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    build = run_child(["--child-build", str(kb)] + (["--reuse"] if reuse_index else []))
+    result["build"] = build
+    result["index_mb"] = dir_size(kb / ".git" / "kbapp" / "index") / 1e6
+    if not reuse_index:
+        print(
+            f"  build: {build['seconds']:.1f} s ({build['count'] / build['seconds']:.0f} docs/s), "
+            f"peak RSS {build['rss_mb']:.0f} MB (+ workers {build['worker_rss_mb']:.0f} MB), "
+            f"{result['index_mb']:.0f} MB on disk",
+            flush=True,
+        )
+
+    fts = Fts5(kb.parent / f"fts5-{label}.sqlite", docs)
+    result["fts5_build_s"] = fts.build_seconds
+    result["fts5_mb"] = fts.size / 1e6
+    for generator in generators:
+        queries = make_queries(docs, n_queries, seed, generator)
+        if generator == generators[0]:
+            opens = [
+                run_child(["--child-open", str(kb), queries["one_word"][i][0]]) for i in range(3)
+            ]
+            result["cold_open"] = {
+                "open_to_result_s": statistics.median(o["open_to_result_s"] for o in opens),
+                "import_s": statistics.median(o["import_s"] for o in opens),
+            }
+            print(
+                f"  cold open to first result: "
+                f"{result['cold_open']['open_to_result_s'] * 1000:.0f} ms "
+                f"(+ {result['cold_open']['import_s'] * 1000:.0f} ms of imports)",
+                flush=True,
+            )
+        loads = [os.getloadavg()[0]]
+        exhaustive: dict[str, dict] = {}
+        if compare:
+            # every query once first (not measured), so that neither mode reads the index
+            # files from disk for the other; then unpruned, then pruned (each on a freshly
+            # opened index: the runner's caches empty)
+            measure_latency(kb, queries, kinds, pruning=True)
+            exhaustive = measure_latency(kb, queries, kinds, pruning=False)
+            loads.append(os.getloadavg()[0])
+        latency = measure_latency(kb, queries, kinds, pruning=True)
+        loads.append(os.getloadavg()[0])
+        fts_latency: dict[str, dict] = {}
+        for kind in kinds:
+            if kind == "typo":
+                continue  # FTS5 has no typo tolerance: nothing to compare
+            times, empty = [], 0
+            for _, match in queries[kind]:
+                started = time.perf_counter()
+                rows = fts.search(match)
+                times.append((time.perf_counter() - started) * 1000)
+                empty += not rows
+            fts_latency[kind] = {**percentiles(times), "empty": empty}
+        loads.append(os.getloadavg()[0])
+        result[generator] = {
+            "latency": latency,
+            "exhaustive_latency": exhaustive,
+            "fts5_latency": fts_latency,
+            "load_average_1min": loads,
+        }
+        print(
+            f"  {generator} words (load average {min(loads):.1f}-{max(loads):.1f}); ms, "
+            f"empty results kbapp/FTS5"
+        )
+        head = f"  {'kind':<12} {'p50':>6} {'p95':>6} {'p99':>6}"
+        if compare:
+            head += f" | unpruned {'p50':>6} {'p95':>6} p95 pruned/unpruned"
+        print(head + f" | FTS5 {'p50':>6} {'p95':>6} {'p99':>6} | p95 ratio")
+        for kind in kinds:
+            ours = latency[kind]
+            line = f"  {kind:<12} {ours['p50']:6.1f} {ours['p95']:6.1f} {ours['p99']:6.1f}"
+            if compare:
+                other = exhaustive[kind]
+                line += (
+                    f" |          {other['p50']:6.1f} {other['p95']:6.1f} "
+                    f"{ours['p95'] / other['p95']:5.2f}x            "
+                )
+            theirs = fts_latency.get(kind)
+            if theirs:
+                ratio = ours["p95"] / theirs["p95"] if theirs["p95"] else float("inf")
+                line += (
+                    f" |      {theirs['p50']:6.1f} {theirs['p95']:6.1f} {theirs['p99']:6.1f} | "
+                    f"{ratio:5.2f}x ({ours['empty']}/{theirs['empty']})"
+                )
+            else:
+                line += f" |      {'-':>6} {'-':>6} {'-':>6} |   n/a  ({ours['empty']}/-)"
+            print(line, flush=True)
+    print(f"  FTS5 build {fts.build_seconds:.1f} s, {fts.size / 1e6:.0f} MB", flush=True)
+    if not update:
+        return result
 
     # update of 10 changed documents (the file writes are not timed; the catalog is not
     # involved: this is the index's own cost, as on a save)
+    ws = Workspace.open(kb, settings)
+    index = SearchIndex.for_workspace(ws)
     rng = random.Random(seed + 2)
     all_paths = [d["path"] for d in docs]
     updates, first_after = [], []
@@ -675,40 +790,6 @@ def bench_corpus(
         f"(first query after it: {result['first_query_after_update_ms']:.0f} ms)",
         flush=True,
     )
-
-    fts = Fts5(kb.parent / f"fts5-{label}.sqlite", docs)
-    result["fts5_build_s"] = fts.build_seconds
-    result["fts5_mb"] = fts.size / 1e6
-    fts_latency: dict[str, dict] = {}
-    for kind in kinds:
-        if kind == "typo":
-            continue  # FTS5 has no typo tolerance: nothing to compare
-        times, empty = [], 0
-        for _, match in queries[kind]:
-            started = time.perf_counter()
-            rows = fts.search(match)
-            times.append((time.perf_counter() - started) * 1000)
-            empty += not rows
-        fts_latency[kind] = {**percentiles(times), "empty": empty}
-    result["fts5_latency"] = fts_latency
-
-    print(
-        f"  {'kind':<12} {'p50':>7} {'p95':>7} {'p99':>7}  | FTS5 {'p50':>6} {'p95':>6} "
-        f"{'p99':>6} | p95 ratio  (ms; empty results kbapp/FTS5)"
-    )
-    for kind in kinds:
-        ours = latency[kind]
-        theirs = fts_latency.get(kind)
-        if theirs:
-            ratio = ours["p95"] / theirs["p95"] if theirs["p95"] else float("inf")
-            base = (
-                f"{theirs['p50']:6.1f} {theirs['p95']:6.1f} {theirs['p99']:6.1f} | "
-                f"{ratio:5.2f}x    ({ours['empty']}/{theirs['empty']})"
-            )
-        else:
-            base = f"{'-':>6} {'-':>6} {'-':>6} |   n/a     ({ours['empty']}/-)"
-        print(f"  {kind:<12} {ours['p50']:7.1f} {ours['p95']:7.1f} {ours['p99']:7.1f}  | {base}")
-    print(f"  FTS5 build {fts.build_seconds:.1f} s, {fts.size / 1e6:.0f} MB", flush=True)
     return result
 
 
@@ -739,6 +820,18 @@ def main() -> int:
         help="where generated knowledge bases are kept between runs",
     )
     parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument(
+        "--words",
+        default="common",
+        help="query generators, comma-separated: common (any word of a document), "
+        "rare (words of document-frequency rank 200-3,000 and IT terms)",
+    )
+    parser.add_argument(
+        "--compare-unpruned",
+        action="store_true",
+        help="also measure with the runner's top-k pruning off (same queries, same run)",
+    )
+    parser.add_argument("--no-update", action="store_true", help="skip the update of 10 documents")
     parser.add_argument("--json", type=Path, help="also write all figures to this file")
     parser.add_argument(
         "--reuse-index",
@@ -757,6 +850,12 @@ def main() -> int:
     )
     settings = Settings(user_name="Bench", user_email="bench@internal.example")
     kinds = [k for k in args.kinds.split(",") if k]
+    common = {
+        "reuse_index": args.reuse_index,
+        "generators": tuple(w for w in args.words.split(",") if w),
+        "compare": args.compare_unpruned,
+        "update": not args.no_update,
+    }
     results = []
     for size in [int(s) for s in args.sizes.split(",") if s]:
         kb = args.cache / f"synthetic-{size}-{args.seed}" / "kb"
@@ -769,9 +868,7 @@ def main() -> int:
                 f"generated {size} documents in {time.perf_counter() - started:.1f} s", flush=True
             )
         results.append(
-            bench_corpus(
-                f"synthetic-{size}", kb, None, args.queries, args.seed, kinds, args.reuse_index
-            )
+            bench_corpus(f"synthetic-{size}", kb, args.queries, args.seed, kinds, **common)
         )
     for corpus in args.corpus:
         kb = args.cache / f"corpus-{corpus.name}" / "kb"
@@ -782,9 +879,7 @@ def main() -> int:
             ws = Workspace.init(kb, corpus.name, ORGS, settings=settings)
             import_folder(ws, corpus)
             ws.close()
-        results.append(
-            bench_corpus(corpus.name, kb, None, args.queries, args.seed, kinds, args.reuse_index)
-        )
+        results.append(bench_corpus(corpus.name, kb, args.queries, args.seed, kinds, **common))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -136,10 +136,10 @@ def search_index(populated_kb: Workspace) -> SearchIndex:
     return index
 
 
-@pytest.fixture(scope="module")
-def readonly_search_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
-    """One index of the search fixtures shared by a module's tests that only read it (built
-    once per module: a module's tests must not change it)."""
+def _module_index(
+    tmp_path_factory: pytest.TempPathFactory, fill: Callable[[Workspace], object]
+) -> Iterator[SearchIndex]:
+    """A knowledge base filled by ``fill`` and its index, in a module-wide home of its own."""
     home = tmp_path_factory.mktemp("search-home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KBAPP_CONFIG_DIR", str(home / "config"))
@@ -157,11 +157,40 @@ def readonly_search_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             ["internal", "partner"],
             settings=Settings(user_name="T", user_email="t@internal.example"),
         )
-        populate(ws)
+        fill(ws)
         index = SearchIndex.for_workspace(ws)
         index.catch_up()
         yield index
         ws.close()
+
+
+@pytest.fixture(scope="module")
+def readonly_search_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
+    """One index of the search fixtures shared by a module's tests that only read it (built
+    once per module: a module's tests must not change it)."""
+    yield from _module_index(tmp_path_factory, populate)
+
+
+#: Real collections for ``corpus_search_index``: (folder under ../shared/corpora, into).
+SEARCH_CORPUS_PARTS = [
+    ("openshift__runbooks", "openshift"),
+    ("gautamanand-dot__SupportArticles-docs/support/mem", "mem"),
+]
+
+
+@pytest.fixture(scope="module")
+def corpus_search_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
+    """An index of about 600 real documents (the OpenShift runbooks and the SupportArticles'
+    Intune/Endpoint Manager part), built once per module; its tests only read it."""
+    if not all((CORPORA / part).is_dir() for part, _ in SEARCH_CORPUS_PARTS):
+        pytest.skip("../shared/corpora is not on this machine")
+    from kbapp.documents.importer import import_folder
+
+    def fill(ws: Workspace) -> None:
+        for part, into in SEARCH_CORPUS_PARTS:
+            import_folder(ws, CORPORA / part, into, build_index=False)
+
+    yield from _module_index(tmp_path_factory, fill)
 
 
 @pytest.fixture

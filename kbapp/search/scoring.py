@@ -1,0 +1,379 @@
+"""BM25F scores of a query's documents, and the best k of them without scoring every posting.
+
+Each (field, term, boost) of a query contributes to a document's score a share that depends
+on the index only (BM25F: the term's idf, its frequency in the document, the field's length),
+so each term's shares are worked out once per searcher and kept, with their maximum, a
+document-to-share lookup and the postings in decreasing order of share (made on first use).
+
+The best k of a set of documents are found by the threshold algorithm (Fagin's TA) over those
+impact-ordered lists, finished by MaxScore's split into essential and non-essential lists:
+
+1. the documents among the first ``depth`` postings of every list are scored exactly (their
+   share in each list looked up), and the k-th best of them is the threshold;
+2. a document not scored yet has, in each list, at most the share at position ``depth`` (the
+   list's *tail bound*); when the sum of the tail bounds is below the threshold, no such
+   document can reach the best k and the answer is exact. Otherwise ``depth`` grows (×4),
+   twice at most;
+3. then the lists whose tail bounds add up to less than the threshold are non-essential: a
+   document in none of the other lists cannot reach the best k, so only the documents of the
+   essential lists are scored (with every list's share). No list non-essential: every
+   document is scored. For a long query, whose scores are multiplied by the share of its
+   words a document has (to a power), a document with too few of the words cannot reach the
+   threshold either (the sum of the tail bounds times its share): only documents with enough
+   of them (sets of document numbers, intersected in C) are scored.
+
+The final score of a document is its BM25F sum times factors of at most 1 (status, share of
+the words), computed exactly as the exhaustive ranking computes it (same lists, same order of
+additions, same multiplications), so the pruned ranking is the exhaustive one, ties included
+(equal scores keep document order).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter, OrderedDict
+from collections.abc import Mapping
+
+from whoosh.searching import Searcher
+
+from kbapp.search.schema import TEXT_FIELDS
+from kbapp.search.tables import DocTable, Shares, TermSets
+
+#: Lists of shares kept per searcher (each one a few lists as long as its postings; a word
+#: looked up in every field is one list, its fields' own are not kept).
+SCORE_CACHE = 512
+#: Scoring the documents directly is cheaper than pruning when there are at most this many
+#: per list (a lookup per document and list against a pass over every posting).
+DIRECT_SHARE = 0.25
+#: Rounding: the bounds are sums in another order than the scores', so they get this margin.
+MARGIN = 1e-9
+
+
+class TermScores:
+    """One list of BM25F shares: document set, numbers and shares in posting order, the
+    largest share, and (on first use) a lookup by document and the impact order."""
+
+    __slots__ = ("_impact", "_lookup", "docset", "ids", "uses", "values")
+
+    def __init__(
+        self,
+        docset: frozenset[int],
+        ids: list[int],
+        values: list[float],
+        lookup: dict[int, float] | None = None,
+    ) -> None:
+        self.docset = docset
+        self.ids = ids
+        self.values = values
+        self._lookup = lookup
+        self._impact: tuple[list[int], list[float]] | None = None
+        #: How many rankings asked for it (the impact order is made from the second on).
+        self.uses = 0
+
+    def shares(self) -> Shares:
+        return self.docset, self.ids, self.values
+
+    def lookup(self) -> dict[int, float]:
+        if self._lookup is None:
+            self._lookup = dict(zip(self.ids, self.values))
+        return self._lookup
+
+    def impact(self) -> tuple[list[int], list[float]]:
+        """Document numbers and shares, the largest share first."""
+        if self._impact is None:
+            values = self.values
+            order = sorted(range(len(values)), key=values.__getitem__, reverse=True)
+            ids = self.ids
+            self._impact = [ids[i] for i in order], [values[i] for i in order]
+        return self._impact
+
+
+class Scorer:
+    """BM25F shares of terms on one searcher, and the best documents of a query."""
+
+    def __init__(self, searcher: Searcher, table: DocTable, sets: TermSets) -> None:
+        self.searcher = searcher
+        self.table = table
+        self.sets = sets
+        self._scores: OrderedDict[tuple[str, str, float], TermScores] = OrderedDict()
+        #: Over every :meth:`best` so far: documents asked about, documents scored (tests and
+        #: profiling see what the pruning saved).
+        self.asked = 0
+        self.scored = 0
+
+    # ------------------------------------------------------------------ lists
+
+    def lists(self, specs: list[tuple[str, str, float]]) -> list[TermScores]:
+        """The lists of shares a query's ``specs`` add up, in the order they are added.
+
+        A word looked up in every text field with the usual weights (the common case) is
+        scored from one list merged over the fields, not five."""
+        by_term: dict[str, set[str]] = {}
+        for fieldname, term, boost in specs:
+            if TEXT_FIELDS.get(fieldname) == boost:
+                by_term.setdefault(term, set()).add(fieldname)
+        whole = {t for t, names in by_term.items() if len(names) == len(TEXT_FIELDS)}
+        out = [self.all_fields(t) for t in sorted(whole)]
+        for fieldname, term, boost in specs:
+            if not (term in whole and fieldname in TEXT_FIELDS):
+                out.append(self.contributions(fieldname, term, boost))
+        return out
+
+    def scores(self, docs: frozenset[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
+        """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs`` (the result may hold others
+        too), every posting of every list added. Whoosh's own collector costs a Python call
+        per posting and per length lookup, and its union matcher cannot skip blocks."""
+        scores: dict[int, float] = {}
+        get = scores.get
+        for found in self.lists(specs):
+            ids, contributions = found.ids, found.values
+            if not ids:
+                continue
+            if len(ids) <= 2 * len(docs):
+                # most postings are wanted: scoring the others too is cheaper than asking
+                # (callers read the scores of ``docs`` only)
+                for docnum, value in zip(ids, contributions):
+                    scores[docnum] = get(docnum, 0.0) + value
+            else:
+                for docnum, value in zip(ids, contributions):
+                    if docnum in docs:
+                        scores[docnum] = get(docnum, 0.0) + value
+        return scores
+
+    def all_fields(self, term: str) -> TermScores:
+        """:meth:`contributions` of ``term`` summed over all text fields with their weights
+        (added field by field in :data:`TEXT_FIELDS` order, as the per-field lists would be)."""
+        key = ("", term, 0.0)
+        found = self._scores.get(key)
+        if found is not None:
+            self._scores.move_to_end(key)
+            return found
+        sums: dict[int, float] = {}
+        for fieldname, boost in TEXT_FIELDS.items():
+            _docset, ids, values = self._shares(fieldname, term, boost)
+            if not sums:
+                sums.update(zip(ids, values))  # 0.0 + share is the share
+                continue
+            fresh = dict(zip(ids, values))
+            for docnum in fresh.keys() & sums.keys():  # documents with the term in both
+                fresh[docnum] = sums[docnum] + fresh[docnum]
+            sums.update(fresh)
+        # (the documents with the term in any field: the same set the query's plan uses)
+        found = TermScores(self.sets.any_field(term), list(sums), list(sums.values()), sums)
+        self._keep(key, found)
+        return found
+
+    def contributions(self, fieldname: str, term: str, boost: float) -> TermScores:
+        """Each document's BM25F share of a term in a field: it depends only on the index, so
+        it is worked out once per searcher."""
+        key = (fieldname, term, boost)
+        found = self._scores.get(key)
+        if found is not None:
+            self._scores.move_to_end(key)
+            return found
+        found = TermScores(*self._shares(fieldname, term, boost))
+        self._keep(key, found)
+        return found
+
+    def _shares(self, fieldname: str, term: str, boost: float) -> Shares:
+        docset, ids, weights = self.sets.postings(fieldname, term)
+        if fieldname in TEXT_FIELDS and ids:
+            k1, b = 1.2, 0.75
+            searcher = self.searcher
+            idf = searcher.idf(fieldname, term) * boost
+            average = searcher.avg_field_length(fieldname) or 1.0
+            lengths = self.table.lengths(fieldname)
+            top = idf * (k1 + 1)
+            base = k1 * (1 - b)
+            slope = k1 * b / average
+            values = [top * tf / (tf + base + slope * lengths[d]) for d, tf in zip(ids, weights)]
+        else:
+            values = [tf * boost for tf in weights]
+        return docset, ids, values
+
+    def _keep(self, key: tuple[str, str, float], found: TermScores) -> None:
+        self._scores[key] = found
+        if len(self._scores) > SCORE_CACHE:
+            self._scores.popitem(last=False)
+
+    # ------------------------------------------------------------------ the best k
+
+    def best(
+        self,
+        docs: frozenset[int],
+        specs: list[tuple[str, str, float]],
+        k: int,
+        factors: list[float],
+        words: list[frozenset[int]] | None = None,
+        power: float = 1.0,
+    ) -> dict[int, float]:
+        """The best ``k`` of ``docs`` (fewer if there are fewer) by BM25F times the document's
+        factor (``factors``, each at most 1) and, given the documents of each of a long
+        query's ``words``, times the share of the words the document has to the ``power``;
+        with their final scores, in document order: the same documents and scores as
+        scoring every document (:meth:`final`), ties broken by document order."""
+        self.asked += len(docs)
+        lists = [found for found in self.lists(specs) if found.ids]
+        postings = sum(len(found.ids) for found in lists)
+        fresh_lists = False
+        for found in lists:
+            found.uses += 1
+            fresh_lists = fresh_lists or found.uses < 2
+        if fresh_lists and len(docs) > k:
+            # a list seen for the first time: ordering it by share costs more than one pass
+            # over its postings, so this ranking adds them all (the next one prunes)
+            self.scored += len(docs)
+            sums = self.scores(docs, specs)
+            return self._top(Scoring(lists, factors, words, power, sums)(docs, {}), k)
+        score = Scoring(lists, factors, words, power)
+        if len(docs) <= k or not lists or len(docs) * len(lists) <= DIRECT_SHARE * postings:
+            self.scored += len(docs)
+            return self._top(score(docs, {}), k)
+        scored: dict[int, float] = {}
+        depth = 2 * k
+        while True:
+            seeds: set[int] = set()
+            tails = []
+            for found in lists:
+                ids, values = found.impact()
+                seeds.update(ids[:depth])
+                tails.append(values[depth] if depth < len(values) else 0.0)
+            fresh = docs.intersection(seeds).difference(scored)
+            self.scored += len(fresh)
+            score(fresh, scored)
+            rest = docs
+            if len(scored) >= k:
+                threshold = heapq.nlargest(k, scored.values())[-1]
+                if threshold > 0:
+                    rest = self._contenders(docs, lists, tails, threshold, words, power)
+            rest = rest.difference(scored)
+            # finish when what is left costs less than looking deeper (4 times as deep)
+            if len(rest) <= 4 * depth * len(lists) or 4 * depth * len(lists) >= len(docs):
+                self.scored += len(rest)
+                score(rest, scored)
+                return self._top(scored, k)
+            depth *= 4
+
+    @staticmethod
+    def _contenders(
+        docs: frozenset[int],
+        lists: list[TermScores],
+        tails: list[float],
+        threshold: float,
+        words: list[frozenset[int]] | None,
+        power: float,
+    ) -> frozenset[int]:
+        """The documents of ``docs`` that may still score ``threshold`` or more, given that
+        any document not scored yet has at most ``tails`` in the lists (MaxScore: a document
+        in none of the lists whose tails add up to the threshold cannot reach it; nor can a
+        document with too few of a long query's words)."""
+        essential: list[TermScores] = []
+        bound = 0.0
+        for tail, found in sorted(zip(tails, lists), key=lambda pair: pair[0]):
+            if (bound + tail) * (1 + MARGIN) < threshold:
+                bound += tail
+            else:
+                essential.append(found)
+        if not essential:
+            return frozenset()
+        rest = docs
+        if len(essential) < len(lists):
+            rest = frozenset().union(*(found.docset for found in essential)) & docs
+        if words:
+            # a document with c of the n words scores at most sum(tails) * (c / n) ** power
+            total, n = sum(tails), len(words)
+            least = 1
+            while least <= n and total * (least / n) ** power * (1 + MARGIN) < threshold:
+                least += 1
+            if least > n:
+                return frozenset()
+            if least > 1:
+                rest = rest & at_least(words, least)
+        return rest
+
+    @staticmethod
+    def _top(scored: Mapping[int, float], k: int) -> dict[int, float]:
+        ordered = sorted(scored)
+        if len(ordered) > k:
+            ordered = heapq.nlargest(k, ordered, key=scored.__getitem__)
+            ordered.sort()
+        return {d: scored[d] for d in ordered}
+
+
+def at_least(sets: list[frozenset[int]], count: int) -> frozenset[int]:
+    """The documents in at least ``count`` of ``sets`` (set operations only: no loop over
+    documents in Python)."""
+    if count <= 1:
+        return frozenset().union(*sets)
+    if count >= len(sets):
+        out = sets[0]
+        for docs in sets[1:]:
+            out = out & docs
+        return out
+    # found[j]: the documents in at least j of the sets seen so far (found[0]: any document)
+    found: list[frozenset[int] | None] = [None] + [frozenset()] * count
+    for seen, docs in enumerate(sets, start=1):
+        for j in range(min(count, seen), 0, -1):
+            below = found[j - 1]
+            grown = docs if below is None else below & docs
+            found[j] = (found[j] or frozenset()) | grown
+    return found[count] or frozenset()
+
+
+class Scoring:
+    """Final scores of documents: each one's shares added in the lists' order (as
+    :meth:`Scorer.scores` adds them), times its factor and its share of the words, computed
+    as the exhaustive ranking computes them (the same operations in the same order)."""
+
+    def __init__(
+        self,
+        lists: list[TermScores],
+        factors: list[float],
+        words: list[frozenset[int]] | None,
+        power: float,
+        sums: dict[int, float] | None = None,
+    ) -> None:
+        #: the BM25F sums already added up (:meth:`Scorer.scores`), or a lookup per list
+        self.sums = sums
+        self.lookups = [] if sums is not None else [found.lookup() for found in lists]
+        self.factors = factors
+        self.words = words
+        self.power = power
+
+    def __call__(self, docs: frozenset[int] | set[int], into: dict[int, float]) -> dict[int, float]:
+        lookups, factors, sums = self.lookups, self.factors, self.sums
+        counts: Counter[int] = Counter()
+        if self.words is not None:
+            # how many of the words each document has: set intersections and a C count
+            for word_docs in self.words:
+                counts.update(word_docs.intersection(docs))
+        if sums is not None:
+            get = sums.get
+            if self.words is None:
+                for docnum in docs:
+                    into[docnum] = get(docnum, 0.0) * factors[docnum]
+            else:
+                size, power = len(self.words), self.power
+                for docnum in docs:
+                    into[docnum] = (
+                        get(docnum, 0.0) * factors[docnum] * (counts[docnum] / size) ** power
+                    )
+            return into
+        if self.words is None:
+            for docnum in docs:
+                score = 0.0
+                for lookup in lookups:
+                    value = lookup.get(docnum)
+                    if value is not None:
+                        score += value
+                into[docnum] = score * factors[docnum]
+            return into
+        size, power = len(self.words), self.power
+        for docnum in docs:
+            score = 0.0
+            for lookup in lookups:
+                value = lookup.get(docnum)
+                if value is not None:
+                    score += value
+            into[docnum] = score * factors[docnum] * (counts[docnum] / size) ** power
+        return into

@@ -1,0 +1,475 @@
+"""What a search reads from an open Whoosh searcher, cached while the index does not change:
+per-document facet values, field lengths and byte columns (term sequences, pair hashes) per
+segment, and each term's postings (document set, numbers, weights) read a block at a time.
+
+Which documents match is worked out with Python sets of document numbers, one per term,
+read straight from the posting blocks: that keeps the total count and the facet counts over
+every hit cheap, and lets "all words first, then some words" be two small scored passes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import mmap
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
+
+from kbapp.search.analysis import pair_hash
+from kbapp.search.schema import PAIRS_FIELD, SEQUENCE_FIELD
+
+#: The text fields a phrase (and a word's "any field" set) is looked for in.
+PHRASE_FIELDS = ("title", "headings", "labels", "body", "code")
+EMPTY: frozenset[int] = frozenset()
+#: (document set, document numbers, one number each): a term's postings or BM25F shares.
+Shares = tuple[frozenset[int], list[int], list[float]]
+
+
+class _Loaded(dict[str, Any]):
+    """A dict whose entries are made on first use (by ``load(key)``, which stores them)."""
+
+    def __init__(self, load: Callable[[str], None]) -> None:
+        super().__init__()
+        self._load = load
+
+    def __missing__(self, key: str) -> Any:
+        self._load(key)
+        return dict.__getitem__(self, key)
+
+
+class SegmentTable:
+    """Per-document facet values of one segment (segments never change, so this is built once
+    per segment: a refresh after a 10-document update only builds the new small segment).
+    Each field is read on first use: a search process that shows no facets reads the
+    status only (the ranking's factor), not all five (60 ms on 6,000 documents)."""
+
+    def __init__(self, reader: Any) -> None:
+        size = reader.doc_count_all()
+        self.size = size
+        self._reader = reader
+        self._lengths: dict[str, list[int]] = {}
+        self.values: dict[str, list[Any]] = _Loaded(self._load)
+        #: facet field -> value -> its documents (deleted ones too: hits never include them)
+        self.members: dict[str, dict[str, list[int]]] = _Loaded(self._load)
+        self._columns: dict[str, MappedColumn] = {}
+        self._columns_reader: Any = None
+
+    def _load(self, name: str) -> None:
+        reader, size = self._reader, self.size
+        members: dict[str, list[int]] = {}
+        if name in ("tag", "system"):
+            lists: list[tuple[str, ...]] = [()] * size
+            for term in reader.lexicon(name):
+                value = term.decode("utf-8")
+                members[value] = ids = _leaf_ids(reader, name, term, with_deleted=True)
+                for docnum in ids:
+                    lists[docnum] = (*lists[docnum], value)
+            dict.__setitem__(self.values, name, lists)
+        else:
+            column: list[str] = [""] * size
+            for term in reader.lexicon(name):
+                value = term.decode("utf-8")
+                members[value] = ids = _leaf_ids(reader, name, term, with_deleted=True)
+                for docnum in ids:
+                    column[docnum] = value
+            dict.__setitem__(self.values, name, column)
+        dict.__setitem__(self.members, name, members)
+
+    def column(self, reader: Any, fieldname: str) -> MappedColumn:
+        """A per-document column of this segment, opened through ``reader`` (a segment whose
+        deletions changed gets a new reader and the old one is closed: open again)."""
+        if self._columns_reader is not reader:
+            self._columns = {}
+            self._columns_reader = reader
+        found = self._columns.get(fieldname)
+        if found is None:
+            found = self._columns[fieldname] = MappedColumn(reader, fieldname)
+        return found
+
+    def lengths(self, reader: Any, fieldname: str) -> list[int]:
+        """Each document's length of a text field (BM25's normalisation), read once."""
+        found = self._lengths.get(fieldname)
+        if found is None:
+            found = _field_lengths(reader, fieldname, self.size)
+            self._lengths[fieldname] = found
+        return found
+
+
+class MappedColumn:
+    """One per-document bytes column of one segment (the term sequences, the pair hashes),
+    read in place: the column file is memory-mapped, so checking a document is one C call on
+    its bytes (a ``find``, a binary search), with nothing copied or decoded."""
+
+    def __init__(self, reader: Any, fieldname: str) -> None:
+        self._column: Any = None
+        self._map: mmap.mmap | None = None
+        self._view: memoryview | None = None
+        self._numbers: memoryview | None = None
+        self._offsets: Any = ()
+        self._lengths: Any = ()
+        self._base = 0
+        if not reader.has_column(fieldname):
+            return
+        column = reader.column_reader(fieldname, translate=False)
+        self._column = column
+        try:  # Whoosh's VarBytesColumn reader: its offsets, lengths and file
+            self._offsets, self._lengths = column._offsets, column._lengths
+            self._base = column._basepos
+            handle = column._dbfile.file
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            self._view = memoryview(self._map)
+        except (AttributeError, OSError, ValueError):  # another codec, or no file to map
+            self._map = self._view = None
+
+    def containing(self, docnums: Iterable[int], needle: bytes) -> list[int]:
+        """The segment-local ``docnums`` whose value contains ``needle``."""
+        if self._column is None:
+            return []
+        if self._map is None:
+            return [d for d in docnums if needle in self._column[d]]
+        find, offsets, lengths, base = self._map.find, self._offsets, self._lengths, self._base
+        out = []
+        for docnum in docnums:
+            start = base + offsets[docnum]
+            if find(needle, start, start + lengths[docnum]) >= 0:
+                out.append(docnum)
+        return out
+
+    def value(self, docnum: int) -> bytes:
+        """One document's bytes."""
+        if self._column is None:
+            return b""
+        if self._map is None:
+            return bytes(self._column[docnum])
+        start = self._base + self._offsets[docnum]
+        return self._map[start : start + self._lengths[docnum]]
+
+    def counts(self, docnums: Iterable[int], numbers: list[int]) -> list[int]:
+        """How many of ``numbers`` each of ``docnums`` holds in its sorted array (0 without)."""
+        docnums = list(docnums)
+        if self._column is None:
+            return [0] * len(docnums)
+        out = []
+        if self._view is not None and self._lengths:
+            if self._numbers is None:
+                total = self._offsets[-1] + self._lengths[-1]
+                self._numbers = self._view[self._base : self._base + total].cast("I")
+            array_: Any = self._numbers
+            offsets, lengths, bisect_left = self._offsets, self._lengths, bisect.bisect_left
+            for docnum in docnums:
+                lo = offsets[docnum] >> 2
+                hi = lo + (lengths[docnum] >> 2)
+                count = 0
+                for number in numbers:
+                    i = bisect_left(array_, number, lo, hi)
+                    if i < hi and array_[i] == number:
+                        count += 1
+                out.append(count)
+            return out
+        for docnum in docnums:
+            one = memoryview(self._column[docnum]).cast("I")
+            size = len(one)
+            count = 0
+            for number in numbers:
+                i = bisect.bisect_left(one, number)
+                if i < size and one[i] == number:
+                    count += 1
+            out.append(count)
+        return out
+
+    def having(self, docnums: Iterable[int], numbers: list[int]) -> list[int]:
+        """The segment-local ``docnums`` whose value, a sorted array of unsigned 32-bit
+        numbers, holds all of ``numbers``."""
+        if self._column is None:
+            return []
+        out = []
+        if self._view is not None and self._lengths:
+            # the whole column as one array: each document's numbers are a slice of it
+            if self._numbers is None:
+                total = self._offsets[-1] + self._lengths[-1]
+                self._numbers = self._view[self._base : self._base + total].cast("I")
+            numbers_ = self._numbers
+            offsets, lengths, bisect_left = self._offsets, self._lengths, bisect.bisect_left
+            for docnum in docnums:
+                lo = offsets[docnum] >> 2
+                hi = lo + (lengths[docnum] >> 2)
+                for number in numbers:
+                    i = bisect_left(numbers_, number, lo, hi)
+                    if i == hi or numbers_[i] != number:
+                        break
+                else:
+                    out.append(docnum)
+            return out
+        for docnum in docnums:
+            array_ = memoryview(self._column[docnum]).cast("I")
+            size = len(array_)
+            for number in numbers:
+                i = bisect.bisect_left(array_, number)
+                if i == size or array_[i] != number:
+                    break
+            else:
+                out.append(docnum)
+        return out
+
+
+_BYTE_LENGTH = [byte_to_length(i) for i in range(256)]
+
+
+def _field_lengths(reader: Any, fieldname: str, size: int) -> list[int]:
+    try:  # the length column's bytes in one read
+        from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+
+        column = reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+        if column is None:
+            return [0] * size
+        raw = column._dbfile.get(column._basepos, column._count)
+        lengths = [_BYTE_LENGTH[b] for b in raw]
+        return lengths + [0] * (size - len(lengths))
+    except Exception:  # noqa: BLE001 - another codec: one document at a time
+        return [reader.doc_field_length(d, fieldname) or 0 for d in range(size)]
+
+
+class DocTable:
+    """Facet values for every document number of one searcher (segments concatenated)."""
+
+    def __init__(self, searcher: Searcher, cache: dict[str, SegmentTable]) -> None:
+        self.values: dict[str, list[Any]] = _Loaded(self._load_values)
+        used: dict[str, SegmentTable] = {}
+        self.leaves: list[tuple[Any, int, SegmentTable]] = []
+        self._lengths: dict[str, list[int]] = {}
+        for reader, offset in searcher.reader().leaf_readers():
+            key = _segment_key(reader)
+            table = cache.get(key) or SegmentTable(reader)
+            table._reader = reader  # the live reader (fields not read yet are read through it)
+            used[key] = table
+            self.leaves.append((reader, offset, table))
+        cache.clear()
+        cache.update(used)
+        self._facet_sets: dict[str, dict[str, frozenset[int]]] = {}
+        self._everything: frozenset[int] | None = None
+
+    def _load_values(self, name: str) -> None:
+        joined: list[Any] = []
+        for _reader, _offset, table in self.leaves:
+            joined.extend(table.values[name])
+        dict.__setitem__(self.values, name, joined)
+
+    @property
+    def size(self) -> int:
+        """Document numbers of the searcher (deleted ones included)."""
+        return sum(table.size for _reader, _offset, table in self.leaves)
+
+    def everything(self) -> frozenset[int]:
+        """Every document number of the searcher (deleted ones included)."""
+        if self._everything is None:
+            self._everything = frozenset(range(self.size))
+        return self._everything
+
+    def facet_sets(self, name: str) -> dict[str, frozenset[int]]:
+        """Each value of a facet field with its documents (from the segment tables, so an
+        update reads nothing again)."""
+        found = self._facet_sets.get(name)
+        if found is None:
+            merged: dict[str, list[int]] = {}
+            for _reader, offset, table in self.leaves:
+                for value, ids in table.members[name].items():
+                    merged.setdefault(value, []).extend(map(offset.__add__, ids) if offset else ids)
+            found = self._facet_sets[name] = {v: frozenset(ids) for v, ids in merged.items()}
+        return found
+
+    def containing(self, docnums: frozenset[int], needle: bytes) -> frozenset[int]:
+        """The documents of ``docnums`` whose term sequence contains ``needle``."""
+        return self._per_segment(docnums, SEQUENCE_FIELD, lambda c, d: c.containing(d, needle))
+
+    def having_pairs(self, docnums: frozenset[int], hashes: list[int]) -> frozenset[int]:
+        """The documents of ``docnums`` that have all the term pairs ``hashes``."""
+        return self._per_segment(docnums, PAIRS_FIELD, lambda c, d: c.having(d, hashes))
+
+    def sequence(self, docnum: int) -> str:
+        """A document's term sequences (all text fields, see :data:`SEQUENCE_FIELD`)."""
+        for reader, offset, table in self.leaves:
+            if offset <= docnum < offset + table.size:
+                raw = table.column(reader, SEQUENCE_FIELD).value(docnum - offset)
+                return raw.decode("utf-8", errors="replace")
+        return ""
+
+    def pair_counts(self, docnums: Iterable[int], hashes: list[int]) -> dict[int, int]:
+        """How many of the term pairs ``hashes`` each of ``docnums`` has."""
+        out: dict[int, int] = {}
+        ordered = sorted(docnums)
+        for reader, offset, table in self.leaves:
+            lo = bisect.bisect_left(ordered, offset)
+            hi = bisect.bisect_left(ordered, offset + table.size)
+            if lo == hi:
+                continue
+            local = [d - offset for d in ordered[lo:hi]]
+            found = table.column(reader, PAIRS_FIELD).counts(local, hashes)
+            out.update(zip(ordered[lo:hi], found))
+        return out
+
+    def _per_segment(
+        self,
+        docnums: frozenset[int],
+        fieldname: str,
+        check: Callable[[MappedColumn, Iterable[int]], list[int]],
+    ) -> frozenset[int]:
+        out: list[int] = []
+        ordered = sorted(docnums)
+        for reader, offset, table in self.leaves:
+            lo = bisect.bisect_left(ordered, offset)
+            hi = bisect.bisect_left(ordered, offset + table.size)
+            if lo == hi:
+                continue
+            local = map((-offset).__add__, ordered[lo:hi]) if offset else ordered[lo:hi]
+            found = check(table.column(reader, fieldname), local)
+            out.extend(map(offset.__add__, found) if offset else found)
+        return frozenset(out)
+
+    def lengths(self, fieldname: str) -> list[int]:
+        found = self._lengths.get(fieldname)
+        if found is None:
+            found = []
+            for reader, _offset, table in self.leaves:
+                found.extend(table.lengths(reader, fieldname))
+            self._lengths[fieldname] = found
+        return found
+
+
+def _segment_key(reader: Any) -> str:
+    try:
+        return str(reader.segment().segment_id())
+    except Exception:  # noqa: BLE001 - not a segment reader: do not cache
+        return f"id-{id(reader)}"
+
+
+def _leaf_ids(reader: Any, fieldname: str, btext: bytes, with_deleted: bool = False) -> list[int]:
+    """Document numbers of one term in one segment, read a block at a time (the matcher's
+    own ``all_ids`` costs a Python call per posting)."""
+    matcher = reader.postings(fieldname, btext)
+    deleted = None
+    if isinstance(matcher, FilterMatcher):
+        deleted = None if with_deleted else reader.deleted_docs_set
+        matcher = matcher.child
+    ids: list[int] = []
+    try:
+        while matcher.is_active():
+            if getattr(matcher, "_ids", None) is None and hasattr(matcher, "_read_ids"):
+                matcher._read_ids()
+            block = getattr(matcher, "_ids", None)
+            if block is None or not hasattr(matcher, "_next_block"):
+                ids.extend(matcher.all_ids())
+                break
+            ids.extend(block[matcher._i : matcher._blocklength])
+            matcher._next_block()
+    except AttributeError:  # another codec: the slow, general way
+        ids = list(reader.postings(fieldname, btext).all_ids())
+        deleted = None
+    if deleted:
+        ids = [i for i in ids if i not in deleted]
+    return ids
+
+
+def _leaf_blocks(reader: Any, fieldname: str, btext: bytes) -> Iterator[tuple[Any, Any]]:
+    """(ids, weights) of one term's postings in one segment, a block at a time."""
+    matcher = reader.postings(fieldname, btext)
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    if hasattr(matcher, "_next_block") and hasattr(matcher, "_read_weights"):
+        while matcher.is_active():
+            if matcher._ids is None:
+                matcher._read_ids()
+            if matcher._weights is None:
+                matcher._read_weights()
+            yield matcher._ids, matcher._weights
+            matcher._next_block()
+        return
+    ids, weights = [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    yield ids, weights
+
+
+class TermSets:
+    """Cached document sets of terms on one searcher."""
+
+    def __init__(self, searcher: Searcher, table: DocTable, size: int = 1024) -> None:
+        self.searcher = searcher
+        self.table = table
+        self.leaves = searcher.reader().leaf_readers()
+        self._cache: OrderedDict[tuple[str, str], tuple[frozenset[int], list[int], list[float]]]
+        self._cache = OrderedDict()
+        self._size = size
+
+    def postings(self, fieldname: str, term: str) -> tuple[frozenset[int], list[int], list[float]]:
+        """(document set, document numbers, weights) of a term, read once per searcher."""
+        key = (fieldname, term)
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found
+        btext = term.encode("utf-8")
+        ids: list[int] = []
+        weights: list[float] = []
+        for reader, offset in self.leaves:
+            if (fieldname, btext) not in reader:
+                continue
+            deleted = reader.deleted_docs_set if reader.has_deletions() else None
+            for block_ids, block_weights in _leaf_blocks(reader, fieldname, btext):
+                if deleted:
+                    for d, w in zip(block_ids, block_weights):
+                        if d not in deleted:
+                            ids.append(d + offset)
+                            weights.append(w)
+                else:
+                    ids.extend(map(offset.__add__, block_ids) if offset else block_ids)
+                    weights.extend(block_weights)
+        found = (frozenset(ids), ids, weights)
+        self._cache[key] = found
+        if len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return found
+
+    def docs(self, fieldname: str, term: str) -> frozenset[int]:
+        return self.postings(fieldname, term)[0]
+
+    def any_field(self, term: str) -> frozenset[int]:
+        """Documents having ``term`` in any text field."""
+        key = ("", term)
+        found = self._cache.get(key)
+        if found is None:
+            docs = frozenset().union(*(self.docs(f, term) for f in PHRASE_FIELDS))
+            found = (docs, [], [])
+            self._cache[key] = found
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return found[0]
+
+    def phrase_docs(self, terms: list[str]) -> frozenset[int]:
+        """Documents where ``terms`` follow each other in one field: the documents having all
+        the terms (rarest first), then the phrase looked for in their term sequences."""
+        if len(terms) == 1:
+            return self.any_field(terms[0])
+        candidates: frozenset[int] | None = None
+        for docs in sorted((self.any_field(t) for t in terms), key=len):
+            candidates = docs if candidates is None else candidates & docs
+            if not candidates:
+                return EMPTY
+        # Every pair of neighbours must be one of the document's pairs (a binary search in
+        # its sorted pair hashes); a longer phrase is then looked for in the survivors' term
+        # sequences. (A 32-bit hash: a document has a pair it lacks only if two of its own
+        # pairs collide with the phrase's, about once in 5 million documents checked.)
+        hashes = sorted({pair_hash(a, b) for a, b in itertools.pairwise(terms)})
+        found = self.table.having_pairs(candidates or EMPTY, hashes)
+        if len(terms) > 2 and found:
+            needle = (" " + " ".join(terms) + " ").encode("utf-8")
+            found = self.table.containing(found, needle)
+        return found
