@@ -116,6 +116,25 @@ class Identity:
         return {}
 
 
+#: A ``.mailmap`` is a file of the shared repository, so the other organisation can write it:
+#: one line maps its own e-mail address to an internal engineer's name and address, and every
+#: mailmap-aware answer (``%aN``, ``%aE``, ``log --use-mailmap``, ``log.mailmap``, a bare
+#: repository's ``HEAD:.mailmap``) then names the wrong person. kbapp reads who made a change
+#: as the commit records it: git's own mailmap reading is off for every command it runs.
+_NO_MAILMAP = ("-c", "log.mailmap=false", "-c", "mailmap.file=", "-c", "mailmap.blob=")
+_MAILMAP_PLACEHOLDER_RE = re.compile(r"%[ac][NEL]")
+
+
+def _refuse_mailmap(args: Sequence[str]) -> None:
+    """A programming error, caught in tests: a git command of kbapp asking for mailmap-aware
+    names (``%aN``/``%aE``/``%aL``, ``%cN``...) or ``--use-mailmap`` (see :data:`_NO_MAILMAP`)."""
+    for arg in args:
+        if arg in ("--use-mailmap", "--mailmap") or (
+            arg.startswith(("--format=", "--pretty=")) and _MAILMAP_PLACEHOLDER_RE.search(arg)
+        ):
+            raise ValueError(f"kbapp never asks git for mailmap-aware identities: {arg}")
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -304,7 +323,8 @@ class Git:
         full_env.update(self.identity.env())
         if env:
             full_env.update(env)
-        command = ["git", *self.identity.config_args(), *args]
+        _refuse_mailmap(args)
+        command = ["git", *_NO_MAILMAP, *self.identity.config_args(), *args]
         started = time.perf_counter()
         stdin = None
         try:
@@ -857,8 +877,9 @@ class LogEntry:
 
 #: Each commit: a record separator, then NUL-separated fields (no field can hold a NUL), then,
 #: with ``-z --name-status``, NUL-separated status letters and paths.
+#: Author name and e-mail as the commit has them (``%an``/``%ae``), never through a mailmap.
 _LOG_FORMAT = (
-    "%x1e%H%x00%aN%x00%aE%x00%aI%x00%s%x00%(trailers:key=KB-Org,valueonly,separator=%x2C)%x00%B%x00"
+    "%x1e%H%x00%an%x00%ae%x00%aI%x00%s%x00%(trailers:key=KB-Org,valueonly,separator=%x2C)%x00%B%x00"
 )
 _LOG_FIELDS = 7
 

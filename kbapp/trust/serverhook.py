@@ -43,6 +43,7 @@ ZERO = "0" * 40
 _TRAILER_RE = re.compile(r"^KB-Org:[ \t]*(\S+)[ \t]*$", re.M)
 _HUNK_RE = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 PUSHER_VARIABLES = ("KBAPP_PUSHER_EMAIL", "GITEA_PUSHER_EMAIL")
+MAILMAP_NAME = ".mailmap"
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def fold_path(path: str) -> str:
 
 def protected_paths(config: KbConfig) -> list[ProtectedPaths]:
     """The ``[[policy.protected]]`` rules, plus the default ones: ``.kb/config.toml`` (the
-    rules themselves) and ``.gitattributes`` (how git treats the documents) may only be
+    rules themselves), ``.gitattributes`` (how git treats the documents) and ``.mailmap``
+    (who plain git says made each change) may only be
     changed by the organisation that owns the config, unless a rule of its own names the
     file."""
     rules = config.section("policy").get("protected", [])
@@ -103,6 +105,9 @@ def protected_paths(config: KbConfig) -> list[ProtectedPaths]:
     # documents: part of the repository contract, protected like the config.
     if owner and not any(rule.matches(policy.GITATTRIBUTES_NAME) for rule in out):
         out.append(ProtectedPaths((policy.GITATTRIBUTES_NAME,), (owner,)))
+    # .mailmap renames who made each change in plain git's log and blame (docs/security.md).
+    if owner and not any(rule.matches(MAILMAP_NAME) for rule in out):
+        out.append(ProtectedPaths((MAILMAP_NAME,), (owner,)))
     return out
 
 
