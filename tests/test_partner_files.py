@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from helpers import CliResult, SharedRepo, git
 
-from kbapp.sync import history, sync
+from kbapp.documents.importer import import_folder
+from kbapp.documents.lint import lint_workspace
+from kbapp.sync import history, refused, sync
 from kbapp.sync.git import Git
 from kbapp.trust import audit
 
@@ -98,3 +100,87 @@ def test_the_hook_keeps_the_mailmap_the_owners(
     git(ana_plain, "config", "user.email", "ana@internal.example")
     commit_files(ana_plain, {name: "Ana Int <ana@internal.example> <ana@old.example>\n"}, "map")
     assert push(ana_plain, "ana@internal.example").returncode == 0
+
+
+# ---------------------------------------------------------------------------- .gitignore (D5)
+
+HIDE_DOCUMENTS = "\n*.md\n!README.md\n"
+
+
+def server_files(shared: SharedRepo) -> set[str]:
+    return set(git(shared.remote, "ls-tree", "-r", "--name-only", "main").split("\n"))
+
+
+def test_a_gitignore_never_keeps_a_saved_document_out_of_a_commit(
+    shared: SharedRepo, tmp_path: Path
+) -> None:
+    """No hook (or a rule from before it): Ana's new documents, imports and edits are committed
+    and published whatever the shared .gitignore says, and kbapp lists them."""
+    sam = shared.plain_clone()
+    ignore = (sam / ".gitignore").read_text() + HIDE_DOCUMENTS + "imported/\n"
+    commit_files(sam, {".gitignore": ignore}, "tidy ignores")
+    assert push(sam).returncode == 0
+    ana = shared.ana
+    sync.sync(ana)
+
+    created = ana.create("runbook", "Restart the payments queue")
+    assert created.commit is not None
+    assert git(ana.root, "status", "--porcelain", "--ignored") == ""
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "vpn.md").write_text("# VPN\n\nReconnect the tunnel.\n")
+    import_folder(ana, export, into="imported")
+    assert {created.path, "imported/vpn.md"} <= set(ana.document_paths())
+    sync.sync(ana)
+    assert {created.path, "imported/vpn.md"} <= server_files(shared)
+
+    problems = [p for p in lint_workspace(ana).problems if p.code == "gitignore"]
+    assert [(p.path, p.line) for p in problems] == [(".gitignore", 4), (".gitignore", 6)]
+    assert f"hides documents from git ({created.path}, new documents at the top" in (
+        problems[0].message
+    )
+    assert "imported/vpn.md" in problems[1].message
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (".gitignore", "*.md\n!README.md\n"),
+        (".gitignore", "runbooks/\n"),
+        ("runbooks/.gitignore", "*\n"),
+        ("runbooks/.GITIGNORE", "*.md\n"),
+    ],
+)
+def test_the_hook_refuses_a_gitignore_that_hides_documents(
+    hooked: SharedRepo, name: str, text: str
+) -> None:
+    hooked.ana.create("runbook", "Restart the payments queue")
+    sync.sync(hooked.ana)
+    sam = hooked.plain_clone()
+    commit_files(sam, {name: text}, "tidy ignores")
+    refused = push(sam)
+    assert refused.returncode != 0
+    assert f" {name}:1: '{text.split()[0]}' hides documents from git" in refused.stderr
+    assert "[gitignore]" in refused.stderr
+
+
+def test_the_hook_accepts_ordinary_ignore_rules_and_old_ones(hooked: SharedRepo) -> None:
+    sam = hooked.plain_clone()
+    commit_files(sam, {".gitignore": "*.swp\nbuild/\n.DS_Store\n"}, "editor files")
+    assert push(sam).returncode == 0
+    # a document added where an old rule (from before the hook) hides it blocks nothing
+    commit_files(sam, {"build/notes.md": "# Notes\n\nText.\n"}, "notes")
+    assert push(sam).returncode == 0
+
+
+def test_sync_stops_before_sending_a_gitignore_that_hides_documents(hooked: SharedRepo) -> None:
+    ana = hooked.ana
+    ana.create("runbook", "Restart the payments queue")
+    sync.sync(ana)
+    before = git(hooked.remote, "rev-parse", "main")
+    with (ana.root / ".gitignore").open("a") as out:
+        out.write("runbooks/\n")
+    with pytest.raises(refused.RefusedError) as caught:
+        sync.sync(ana)
+    assert ".gitignore" in str(caught.value) and "gitignore" in caught.value.details
+    assert git(hooked.remote, "rev-parse", "main") == before

@@ -473,6 +473,38 @@ class Git:
         ).stdout
         return sorted({p for p in out.split("\0") if p})
 
+    def ignored(self, paths: Sequence[str], work_tree: Path | None = None) -> dict[str, IgnoreRule]:
+        """Which of ``paths`` the work tree's ignore rules match, tracked or not (``git
+        check-ignore --no-index``; a path a ``!`` rule re-includes is not matched), each with
+        the rule that matches. Only the repository's own files are read (``.gitignore`` at any
+        depth and ``info/exclude``), never the user's ``core.excludesFile``. ``work_tree``:
+        another folder's ``.gitignore`` files instead of the work tree's (a bare repository
+        has none: the hook writes a tree's into a temporary folder)."""
+        if not paths:
+            return {}
+        other = [f"--work-tree={work_tree}"] if work_tree is not None else []
+        fields = self.run(
+            "-c",
+            "core.quotepath=off",
+            "-c",
+            "core.excludesFile=",
+            *other,
+            "check-ignore",
+            "--no-index",
+            "--verbose",
+            "-z",
+            "--stdin",
+            input=_nul_list(paths),
+            check=False,
+            strip=False,
+        ).stdout.split("\0")
+        found: dict[str, IgnoreRule] = {}
+        for index in range(0, len(fields) - 3, 4):
+            source, line, pattern, path = fields[index : index + 4]
+            if pattern and not pattern.startswith("!"):
+                found[path] = IgnoreRule(source, int(line or 0), pattern)
+        return found
+
     def config_get(self, key: str) -> str:
         result = self.run("config", "--get", key, check=False)
         return result.stdout if result.status == 0 else ""
@@ -493,8 +525,14 @@ class Git:
         with self.write_lock():
             present = [p for p in paths if (self.root / p).exists()]
             gone = [p for p in paths if not (self.root / p).exists()]
-            if present:
-                self.run("add", "-A", *_FROM_STDIN, input=_nul_list(present))
+            # A file kbapp names is committed whatever a .gitignore says (a shared one may say
+            # '*.md': "every saved edit ends up in a commit"); a folder keeps git's rules.
+            files = [p for p in present if not (self.root / p).is_dir()]
+            dirs = [p for p in present if (self.root / p).is_dir()]
+            if files:
+                self.run("add", "-A", "-f", *_FROM_STDIN, input=_nul_list(files))
+            if dirs:
+                self.run("add", "-A", *_FROM_STDIN, input=_nul_list(dirs))
             if gone:
                 self.run(
                     "rm",
@@ -919,6 +957,15 @@ def parse_log(out: str) -> list[LogEntry]:
             )
         )
     return entries
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """The ignore rule that matches a path: the file it is in, its line, the pattern."""
+
+    source: str
+    line: int
+    pattern: str
 
 
 def _nul_list(paths: Sequence[str]) -> str:

@@ -37,7 +37,7 @@ from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict, path_matches
 from kbapp.errors import ConfigError
 from kbapp.interaction import terminal_safe
 from kbapp.sync.git import Git
-from kbapp.trust import policy
+from kbapp.trust import policy, tree_rules
 
 ZERO = "0" * 40
 _TRAILER_RE = re.compile(r"^KB-Org:[ \t]*(\S+)[ \t]*$", re.M)
@@ -320,6 +320,8 @@ def _check_contents(
             lines = set()  # renamed or copied unchanged: git's patch has no hunk for it
         # Any other path whose added lines could not be told is scanned in full (fail closed).
         found.extend(policy.check_commit_file(path, data, config, lines=lines))
+    touched = [p for change in changes for p in change.paths]
+    found.extend(tree_rules.check(git, commit, bases[0] if bases else None, touched, config))
     if skip:
         found = [v for v in found if (v.path, v.rule) not in skip]
     return found
