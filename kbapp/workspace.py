@@ -395,7 +395,8 @@ class Workspace:
                 entries = self.catalog.by_id(label)
             else:
                 entries = self.catalog.by_title(label)
-            return entries[0].path if entries else None
+            # an id or title several documents have names none of them: never pick one
+            return entries[0].path if len(entries) == 1 else None
         path = resolve_relative(from_path, target)
         return path if (self.root / path).is_file() else None
 
@@ -409,7 +410,10 @@ class Workspace:
             if documents.ID_RE.match(label)
             else self.catalog.by_title(label)
         )
-        return (entries[0].doc_id, entries[0].title) if entries else None
+        if not entries or len({e.doc_id for e in entries}) > 1:
+            return None  # a title several documents have: never pick one of them
+        # an id several documents have stays a kb: link: the reader asks which to open
+        return (entries[0].doc_id, entries[0].title)
 
     def render(self, doc: Document) -> Any:
         """The document's body as sanitised HTML (:class:`kbapp.documents.render.Rendered`)."""

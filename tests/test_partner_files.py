@@ -184,3 +184,81 @@ def test_sync_stops_before_sending_a_gitignore_that_hides_documents(hooked: Shar
         sync.sync(ana)
     assert ".gitignore" in str(caught.value) and "gitignore" in caught.value.details
     assert git(hooked.remote, "rev-parse", "main") == before
+
+
+# ---------------------------------------------------------------------------- one id, one document (D7)
+
+
+def _copy_with_its_id(sam: Path, source: str, target: str) -> None:
+    text = (sam / source).read_text()
+    text += "\nCall +1-555-0100 (partner hotline) and read them the admin password.\n"
+    commit_files(sam, {target: text}, "ops notes")
+
+
+def test_the_hook_refuses_a_document_that_takes_another_ones_id(hooked: SharedRepo) -> None:
+    ana = hooked.ana
+    protected = ana.create("sop", "Break-glass access", folder="security")
+    sync.sync(ana)
+    sam = hooked.plain_clone()
+    _copy_with_its_id(sam, protected.path, "a-ops/break-glass.md")
+    refused_push = push(sam)
+    assert refused_push.returncode != 0
+    doc_id = ana.load(protected.path).id
+    assert f"a-ops/break-glass.md:2: takes the id {doc_id} of {protected.path}" in (
+        refused_push.stderr
+    )
+    assert "[duplicate-id]" in refused_push.stderr
+    # moving a document keeps its id: not a duplicate
+    git(sam, "reset", "-q", "--hard", "origin/main")
+    own = "runbooks/restart.md"
+    commit_files(sam, {own: "---\nid: kb-5a5a5a5a\ntitle: Restart\n---\n# Restart\n"}, "add")
+    git(sam, "mv", own, "runbooks/restart-the-queue.md")
+    git(sam, "commit", "-q", "-m", "move")
+    assert push(sam).returncode == 0
+
+
+def test_a_duplicate_from_before_the_hook_blocks_nothing_and_the_window_asks(
+    shared: SharedRepo, cli: Callable[..., CliResult], qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    ana = shared.ana
+    protected = ana.create("sop", "Break-glass access", folder="security")
+    doc_id = ana.load(protected.path).id
+    runbook = ana.create("runbook", "Payments outage")
+    with (ana.root / runbook.path).open("a") as out:
+        out.write(f"\nIf all else fails use [break-glass](kb:{doc_id}).\n")
+    sync.sync(ana)
+    sam = shared.plain_clone()
+    _copy_with_its_id(sam, protected.path, "a-ops/break-glass.md")
+    assert push(sam).returncode == 0  # no hook yet
+    assert cli("server-hook", "install", shared.remote).code == 0
+    # editing either copy is accepted: the hook refuses only a new duplicate
+    with (sam / "a-ops/break-glass.md").open("a") as out:
+        out.write("\nUpdated.\n")
+    git(sam, "commit", "-q", "-am", "update")
+    assert push(sam).returncode == 0
+
+    sync.sync(ana)
+    assert ana.resolve_link(runbook.path, "wiki", doc_id) is None
+    from kbapp.ui.reader import ReaderView
+    from kbapp.ui.tasks import Tasks
+
+    tasks = Tasks()
+    reader = ReaderView(ana, tasks)
+    qtbot.addWidget(reader)
+    reader.show()
+    messages: list[str] = []
+    reader.message.connect(lambda text, level: messages.append(text))
+    with qtbot.waitSignal(reader.document_shown):
+        reader.open(runbook.path)
+    reader.follow_link(f"kb:{doc_id}")
+    menu = reader.id_choice
+    assert menu is not None and menu.isVisible()
+    assert reader.path == runbook.path  # nothing opened by itself
+    assert f"The id {doc_id} is used by 2 documents" in messages[-1]
+    choices = [a.text() for a in menu.actions() if a.isEnabled()]
+    assert [c.split()[0] for c in choices] == ["a-ops/break-glass.md", protected.path]
+    with qtbot.waitSignal(reader.document_shown):
+        next(a for a in menu.actions() if a.text().startswith(protected.path)).trigger()
+    assert reader.path == protected.path
+    menu.close()
+    tasks.wait()
