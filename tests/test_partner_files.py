@@ -18,6 +18,7 @@ from helpers import CliResult, SharedRepo, git
 
 from kbapp.documents.importer import import_folder
 from kbapp.documents.lint import lint_workspace
+from kbapp.lifecycle import trends
 from kbapp.sync import history, refused, sync
 from kbapp.sync.git import Git
 from kbapp.trust import audit
@@ -60,6 +61,8 @@ def test_a_partner_mailmap_never_renames_who_made_a_change(shared: SharedRepo) -
     commit_files(sam, {".mailmap": MAP_SAM_TO_ANA}, "housekeeping")
     text = (sam / doc.path).read_text() + "\nStep 0: disable the replication alarm first.\n"
     commit_files(sam, {doc.path: text}, "Update failover")
+    notes = "runbooks/partner-notes.md"
+    commit_files(sam, {notes: "---\nid: kb-5a5a0001\ntitle: Notes\n---\n# Notes\n"}, "notes")
     assert push(sam).returncode == 0
 
     report = sync.sync(ana)
@@ -74,6 +77,8 @@ def test_a_partner_mailmap_never_renames_who_made_a_change(shared: SharedRepo) -
     partner_changes = audit.audit(ana, org="partner")
     assert {e.subject for e in partner_changes} >= {"housekeeping", "Update failover"}
     assert all(e.author == "Sam Plain" for e in partner_changes)
+    created = [e for e in trends.trends(ana).events if e.path == notes]
+    assert [(e.kind, e.org) for e in created] == [(trends.CREATED, "partner")]
     # plain git in the same clone does apply the mailmap: the file really is in effect
     assert git(ana.root, "log", "-1", "--format=%aN") == "Ana Int"
 
