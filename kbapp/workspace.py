@@ -565,7 +565,10 @@ class Workspace:
         no free space."""
         # Unstage, when git got that far; on a disk too full even for that, the journal stays
         # and the next start re-commits the (unchanged) file, which puts the index right.
-        unstaged = self.git.run("reset", "-q", "--", relative, check=False).status == 0
+        unstaged = (
+            self.git.run("--literal-pathspecs", "reset", "-q", "--", relative, check=False).status
+            == 0
+        )
         try:
             if previous is None:
                 full.unlink(missing_ok=True)
@@ -631,7 +634,7 @@ class Workspace:
     def _uncommitted(self, path: str) -> bool:
         return bool(
             self.git.run(
-                "status", "--porcelain", "--untracked-files=all", "--", path
+                "--literal-pathspecs", "status", "--porcelain", "--untracked-files=all", "--", path
             ).stdout.strip()
         )
 
@@ -655,9 +658,11 @@ class Workspace:
         self.require_identity()
         with self.git.write_lock():
             target.parent.mkdir(parents=True, exist_ok=True)
-            tracked = self.git.run("ls-files", "--error-unmatch", "--", old, check=False)
+            tracked = self.git.run(
+                "--literal-pathspecs", "ls-files", "--error-unmatch", "--", old, check=False
+            )
             if tracked.status == 0:
-                self.git.run("mv", "--", old, new)
+                self.git.run("--literal-pathspecs", "mv", "--", old, new)
             else:
                 shutil.move(str(self.full_path(old)), target)
             commit = self.git.commit([old, new], f"Move: {doc.title}", trailers=self.trailers())
@@ -769,10 +774,19 @@ class _InitUndo:
             git = Git(self.root)
             paths = list(self.files)
             if git.head():
-                git.run("reset", "-q", "--", *paths, check=False)
+                git.run("--literal-pathspecs", "reset", "-q", "--", *paths, check=False)
             else:
                 new = [p for p, before in self.files.items() if before is None]
                 if new:
-                    git.run("rm", "--cached", "-q", "--ignore-unmatch", "--", *new, check=False)
+                    git.run(
+                        "--literal-pathspecs",
+                        "rm",
+                        "--cached",
+                        "-q",
+                        "--ignore-unmatch",
+                        "--",
+                        *new,
+                        check=False,
+                    )
         except KbError as exc:
             log.warning("could not unstage init's files in %s: %s", self.root, exc)

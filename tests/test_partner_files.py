@@ -267,3 +267,30 @@ def test_a_duplicate_from_before_the_hook_blocks_nothing_and_the_window_asks(
     assert reader.path == protected.path
     menu.close()
     tasks.wait()
+
+
+# ---------------------------------------------------------------------------- names that look like patterns (D9)
+
+
+@pytest.mark.parametrize("name", [":(glob)x.md", "*.md", "a[b].md", ":!x.md"])
+def test_a_file_named_like_a_git_pattern_is_saved_and_synced_as_itself(
+    shared: SharedRepo, cli: Callable[..., CliResult], name: str
+) -> None:
+    sam = shared.plain_clone()
+    others = {"x.md": "---\nid: kb-0000bb01\ntitle: Plain x\n---\n# Plain x\n\nText.\n"}
+    odd = {name: "---\nid: kb-0000bb02\ntitle: Odd\nstatus: published\n---\n# Odd\n\nBody.\n"}
+    commit_files(sam, {**others, **odd}, "odd names")
+    assert push(sam).returncode == 0
+    ana = shared.ana
+    sync.sync(ana)
+
+    done = cli("--kb", ana.root, "review", "done", "kb-0000bb02")
+    assert done.code == 0, done.err
+    with (ana.root / name).open("a") as out:
+        out.write("\nhand edit\n")
+    sync.sync(ana)
+    assert git(ana.root, "status", "--porcelain") == ""
+    served = git(shared.remote, "show", f"main:{name}")
+    assert "last_reviewed" in served and "hand edit" in served
+    assert "last_reviewed" not in git(shared.remote, "show", "main:x.md")
+    assert len(history.history(ana, "kb-0000bb02")) == 3

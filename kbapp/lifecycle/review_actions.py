@@ -192,6 +192,7 @@ def changes_since_review(workspace: Workspace, ref: str) -> ReviewChanges:
     diff = workspace.git.run(
         "-c",
         "core.quotepath=off",
+        "--literal-pathspecs",
         "diff",
         "--no-color",
         "-M",

@@ -436,6 +436,8 @@ class Git:
         args = [
             "-c",
             "core.quotepath=off",
+            # one file (``follow``) is a name, never a pattern (':(glob)x.md', 'a[b].md')
+            *((_LITERAL,) if follow else ()),
             "log",
             "-M",
             *(("--raw", "-p", "-U0", "--no-ext-diff") if patch else ("--name-status",)),
@@ -538,12 +540,14 @@ class Git:
             # '*.md': "every saved edit ends up in a commit"); a folder keeps git's rules.
             files = [p for p in present if not (self.root / p).is_dir()]
             dirs = [p for p in present if (self.root / p).is_dir()]
+            # Names, never patterns: a partner's ':(glob)x.md', '*.md' or 'a[b].md' is a file.
             if files:
-                self.run("add", "-A", "-f", *_FROM_STDIN, input=_nul_list(files))
+                self.run(_LITERAL, "add", "-A", "-f", *_FROM_STDIN, input=_nul_list(files))
             if dirs:
-                self.run("add", "-A", *_FROM_STDIN, input=_nul_list(dirs))
+                self.run(_LITERAL, "add", "-A", *_FROM_STDIN, input=_nul_list(dirs))
             if gone:
                 self.run(
+                    _LITERAL,
                     "rm",
                     "--cached",
                     "-r",
@@ -570,7 +574,7 @@ class Git:
             # kbapp ran the commit policy already: its own pre-commit hook need not run again.
             checked = {"KBAPP_POLICY_CHECKED": "1"}
             if paths and mine:  # only what we staged, never someone's unrelated staged work
-                self.run(*args, *_FROM_STDIN, input=_nul_list(mine), env=checked)
+                self.run(_LITERAL, *args, *_FROM_STDIN, input=_nul_list(mine), env=checked)
             else:
                 self.run(*args, env=checked)
             return self.out("rev-parse", "HEAD")
@@ -881,6 +885,8 @@ def _stage_names() -> dict[int, str]:
 
 
 _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
+#: git's option (before the command) that reads every path as a file name, never a pattern.
+_LITERAL = "--literal-pathspecs"
 
 #: Author of kbapp's own backup commits (never on a branch) when the user is not known yet.
 _STAND_IN = {
