@@ -294,3 +294,44 @@ def test_a_file_named_like_a_git_pattern_is_saved_and_synced_as_itself(
     assert "last_reviewed" in served and "hand edit" in served
     assert "last_reviewed" not in git(shared.remote, "show", "main:x.md")
     assert len(history.history(ana, "kb-0000bb02")) == 3
+
+
+# ---------------------------------------------------------------------------- commit headers (D11)
+
+
+def test_the_hook_scans_author_names_and_extra_commit_headers(hooked: SharedRepo) -> None:
+    sam = hooked.plain_clone()
+    (sam / "notes.txt").write_text("notes\n")
+    git(sam, "add", "notes.txt")
+    env = dict(os.environ, GIT_AUTHOR_NAME="PGPASSWORD=Sup3rS3cretValue9")
+    subprocess.run(["git", "commit", "-q", "-m", "notes"], cwd=sam, env=env, check=True)
+    refused_push = push(sam)
+    assert refused_push.returncode != 0
+    assert "(commit header):1: looks like a secret" in refused_push.stderr
+    assert "Sup3rS3cretValue9" not in refused_push.stderr
+
+    git(sam, "reset", "-q", "--hard", "origin/main")
+    head = git(sam, "rev-parse", "HEAD")
+    tree = git(sam, "rev-parse", "HEAD^{tree}")
+    raw = (
+        f"tree {tree}\nparent {head}\n"
+        "author Sam <sam@partner.example> 1700000000 +0000\n"
+        "committer Sam <sam@partner.example> 1700000000 +0000\n"
+        "x-note PGPASSWORD=Sup3rS3cretValue9\n\nextra header\n"
+    )
+    made = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--stdin"],
+        cwd=sam,
+        input=raw,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    git(sam, "reset", "-q", "--hard", made)
+    refused_push = push(sam)
+    assert refused_push.returncode != 0
+    assert "(commit header):3: looks like a secret" in refused_push.stderr
+    # an ordinary commit passes
+    git(sam, "reset", "-q", "--hard", "origin/main")
+    commit_files(sam, {"notes.txt": "notes\n"}, "notes")
+    assert push(sam).returncode == 0

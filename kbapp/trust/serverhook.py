@@ -228,10 +228,18 @@ def check_commit(
             found.extend(_protected_path(path, config, {org}))
         found.extend(_settings_change(git, commit, parents[:1], changes, config, {org}))
     found.extend(policy.check_commit_message(body, config))
+    found.extend(policy.check_commit_headers(_commit_headers(git, commit), config))
     for path in sorted({c.path for c in changes if c.status != "D"}):
         found.extend(policy.check_file_name(path, config))
     found.extend(_check_contents(git, commit, parents[:1], changes, config))
     return [Rejection(commit, v) for v in found]
+
+
+def _commit_headers(git: Git, commit: str) -> str:
+    """The commit object's header lines as written (``git cat-file``), but the tree and
+    parent ids: author, committer, encoding and any extra header a hand-made object has."""
+    raw = git.run("cat-file", "commit", commit, strip=False).stdout.partition("\n\n")[0]
+    return "\n".join(line for line in raw.split("\n") if not line.startswith(("tree ", "parent ")))
 
 
 def _protected_path(path: str, config: KbConfig, orgs: set[str]) -> list[policy.Violation]:
