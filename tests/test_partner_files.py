@@ -335,3 +335,36 @@ def test_the_hook_scans_author_names_and_extra_commit_headers(hooked: SharedRepo
     git(sam, "reset", "-q", "--hard", "origin/main")
     commit_files(sam, {"notes.txt": "notes\n"}, "notes")
     assert push(sam).returncode == 0
+
+
+# ---------------------------------------------------------------------------- .gitattributes macros (D13)
+
+
+def test_the_hook_judges_attributes_as_git_applies_them_across_files(hooked: SharedRepo) -> None:
+    """A macro defined in the top-level .gitattributes and used in a folder's: git expands
+    it there, so the hook does too (as the owner: .gitattributes is the owner's to change)."""
+    clone = hooked.plain_clone("ana-plain")
+    git(clone, "config", "user.email", "ana@internal.example")
+    top = (clone / ".gitattributes").read_text()
+    commit_files(
+        clone,
+        {
+            ".gitattributes": top + "[attr]kbfriendly working-tree-encoding=UTF-16\n",
+            "docs/.gitattributes": "*.md kbfriendly\n",
+        },
+        "attributes",
+    )
+    refused_push = push(clone, "ana@internal.example")
+    assert refused_push.returncode != 0
+    assert "give new documents in docs/ working-tree-encoding=UTF-16" in refused_push.stderr
+    # a macro that breaks nothing is fine
+    git(clone, "reset", "-q", "--hard", "origin/main")
+    commit_files(
+        clone,
+        {
+            ".gitattributes": top + "[attr]kbfriendly merge=kbapp\n",
+            "docs/.gitattributes": "*.md kbfriendly\n",
+        },
+        "attributes",
+    )
+    assert push(clone, "ana@internal.example").returncode == 0

@@ -516,6 +516,36 @@ class Git:
                 found[path] = IgnoreRule(source, int(line or 0), pattern)
         return found
 
+    def attributes(
+        self, paths: Sequence[str], names: Sequence[str], work_tree: Path | None = None
+    ) -> dict[str, dict[str, str]]:
+        """The attributes ``names`` git gives each of ``paths`` (``git check-attr``: every
+        ``.gitattributes``, macros from the top-level one, ``info/attributes``): path -> name
+        -> ``set``, ``unset``, ``unspecified`` or the value. ``work_tree`` as in
+        :meth:`ignored`."""
+        if not paths or not names:
+            return {}
+        other = [f"--work-tree={work_tree}"] if work_tree is not None else []
+        fields = self.run(
+            "-c",
+            "core.quotepath=off",
+            "-c",
+            "core.attributesFile=",
+            *other,
+            "check-attr",
+            "-z",
+            "--stdin",
+            *names,
+            input=_nul_list(paths),
+            check=False,
+            strip=False,
+        ).stdout.split("\0")
+        found: dict[str, dict[str, str]] = {}
+        for index in range(0, len(fields) - 2, 3):
+            path, name, value = fields[index : index + 3]
+            found.setdefault(path, {})[name] = value
+        return found
+
     def config_get(self, key: str) -> str:
         result = self.run("config", "--get", key, check=False)
         return result.stdout if result.status == 0 else ""

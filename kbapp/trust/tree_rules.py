@@ -21,14 +21,23 @@ with its first parent's.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from kbapp.documents import model as documents
 from kbapp.errors import KbError
 from kbapp.sync.git import Git, IgnoreRule
-from kbapp.trust.policy import Violation, is_document_path
+
+# the attributes policy.check_gitattributes names, judged here as git applies them
+from kbapp.trust.policy import _BREAKING_ATTRIBUTES as BREAKING_ATTRIBUTES
+from kbapp.trust.policy import (
+    GITATTRIBUTES_NAME,
+    Violation,
+    check_gitattributes,
+    is_document_path,
+    is_gitattributes_path,
+)
 
 if TYPE_CHECKING:
     from kbapp.config import KbConfig
@@ -36,7 +45,7 @@ if TYPE_CHECKING:
 GITIGNORE_NAME = ".gitignore"
 #: The name a new document would have in a folder: asks git whether the folder hides them.
 PROBE_NAME = "a-new-document.md"
-_MAX_GITIGNORE = 1 << 20
+_MAX_RULES_FILE = 1 << 20
 
 
 def is_gitignore_path(path: str) -> bool:
@@ -55,6 +64,9 @@ def check(
     found = _duplicate_ids(git, commit, base, touched, config)
     if any(is_gitignore_path(p) for p in touched):
         found += _hiding_rules(git, commit, base, config)
+    changed_attributes = [p for p in touched if is_gitattributes_path(p)]
+    if changed_attributes:
+        found += _breaking_attributes(git, commit, base, changed_attributes, config)
     return found
 
 
@@ -173,13 +185,16 @@ def _shown(path: str) -> str:
 
 def documents_and_probes(paths: Iterable[str], config: KbConfig) -> list[str]:
     """The documents among ``paths``, and a new document's name in each folder holding one
-    (and at the top, and in each document type's folder)."""
+    or a ``.gitignore``/``.gitattributes`` (and at the top, and in each type's folder)."""
     return _documents_and_probes(list(paths), config)
 
 
 def _documents_and_probes(paths: list[str], config: KbConfig) -> list[str]:
     docs = [p for p in paths if is_document_path(p, config)]
-    folders = {""} | {p.rpartition("/")[0] for p in docs} | set(config.folders.values())
+    rule_files = [p for p in paths if is_gitignore_path(p) or is_gitattributes_path(p)]
+    folders = (
+        {""} | {p.rpartition("/")[0] for p in docs + rule_files} | set(config.folders.values())
+    )
     probes = [f"{f.strip('/')}/{PROBE_NAME}".lstrip("/") for f in folders]
     return sorted(set(docs) | {p for p in probes if is_document_path(p, config)})
 
@@ -200,9 +215,29 @@ def _tree_files(git: Git, rev: str) -> list[str]:
 
 
 def _ignored_in_tree(git: Git, rev: str, paths: list[str]) -> dict[str, IgnoreRule]:
-    """Which of ``paths`` the ``.gitignore`` files of ``rev``'s tree hide, as git decides it
-    (the files are written into a temporary folder that git reads as the work tree: a bare
-    repository has none); the answer names them by their path in the tree."""
+    """Which of ``paths`` the ``.gitignore`` files of ``rev``'s tree hide, as git decides it;
+    the answer names them by their path in the tree."""
+    with tempfile.TemporaryDirectory(prefix="kbapp-ignore-") as folder:
+        root = Path(folder)
+        files = _write_tree_files(git, rev, root, is_gitignore_path, GITIGNORE_NAME)
+        if not files:
+            return {}
+        found = git.ignored(paths, work_tree=root)
+    return {
+        path: IgnoreRule(
+            files.get(rule.source.rpartition("/")[0], rule.source), rule.line, rule.pattern
+        )
+        for path, rule in found.items()
+    }
+
+
+def _write_tree_files(
+    git: Git, rev: str, root: Path, wanted: Callable[[str], bool], written_as: str
+) -> dict[str, str]:
+    """Write the files of ``rev``'s tree that ``wanted`` names (``.gitignore`` or
+    ``.gitattributes`` at any depth, any case) into ``root`` as ``written_as``, for git to
+    read as a work tree's (a bare repository has none); folder -> the file's name in the
+    tree."""
     listing = git.run(
         "-c",
         "core.quotepath=off",
@@ -214,29 +249,72 @@ def _ignored_in_tree(git: Git, rev: str, paths: list[str]) -> dict[str, IgnoreRu
         check=False,
         strip=False,
     ).stdout
-    files: dict[str, str] = {}  # folder (as written) -> the tree's name of its .gitignore
-    with tempfile.TemporaryDirectory(prefix="kbapp-ignore-") as folder:
-        root = Path(folder)
-        for record in listing.split("\0"):
-            info, tab, name = record.partition("\t")
-            fields = info.split()
-            if not (tab and len(fields) == 3 and fields[1] == "blob" and is_gitignore_path(name)):
+    files: dict[str, str] = {}
+    for record in listing.split("\0"):
+        info, tab, name = record.partition("\t")
+        fields = info.split()
+        if not (tab and len(fields) == 3 and fields[1] == "blob" and wanted(name)):
+            continue
+        parts = PurePosixPath(name).parts[:-1]
+        if any(p in ("", ".", "..") or p.casefold().rstrip(". ") == ".git" for p in parts):
+            continue  # git would not check such a path out either
+        data = git.read_blob(fields[2]) or b""
+        target = root.joinpath(*parts, written_as)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("ab") as out:  # '.GITIGNORE' and '.gitignore': one file on Windows
+            out.write(data[:_MAX_RULES_FILE] + b"\n")
+        files["/".join(parts)] = name
+    return files
+
+
+# ---------------------------------------------------------------------------- .gitattributes
+
+
+def _breaking_attributes(
+    git: Git, commit: str, base: str | None, changed: list[str], config: KbConfig
+) -> list[Violation]:
+    """Attributes that break kbapp, as git gives them to the documents (and to a new document
+    in each folder) with every ``.gitattributes`` of the tree together: a macro defined in the
+    top-level file and used in a folder's is expanded the way git does. (A file that breaks
+    them on its own is reported by :func:`policy.check_gitattributes`, with its line.)"""
+    for path in changed:
+        data = git.read_blob(f"{commit}:{path}")
+        if data is not None and check_gitattributes(path, data):
+            return []
+    paths = _documents_and_probes(_tree_files(git, commit), config)
+    now = _attributes_in_tree(git, commit, paths)
+    before = _attributes_in_tree(git, base, paths) if base else {}
+    out = []
+    for path in sorted(now, key=lambda p: (_is_probe(p), p)):
+        for name, value in now[path].items():
+            if value == "unspecified" or (name == "merge" and value == "kbapp"):
                 continue
-            parts = PurePosixPath(name).parts[:-1]
-            if any(p in ("", ".", "..") or p.casefold().rstrip(". ") == ".git" for p in parts):
-                continue  # git would not check such a path out either
-            data = git.read_blob(fields[2]) or b""
-            target = root.joinpath(*parts, GITIGNORE_NAME)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("ab") as out:  # '.GITIGNORE', '.gitignore': one file on Windows
-                out.write(data[:_MAX_GITIGNORE] + b"\n")
-            files["/".join(parts)] = name
-        if not files:
+            if before.get(path, {}).get(name) == value:
+                continue  # from before this commit
+            why = (
+                "switches kbapp's merge driver off (only merge=kbapp is allowed)"
+                if name == "merge"
+                else BREAKING_ATTRIBUTES[name]
+            )
+            out.append(
+                Violation(
+                    changed[0],
+                    0,
+                    "gitattributes",
+                    f"the .gitattributes files give {_shown(path)} {name}={value}, which {why}; "
+                    "remove it",
+                )
+            )
+            break
+        if len(out) >= 3:
+            break
+    return out
+
+
+def _attributes_in_tree(git: Git, rev: str, paths: list[str]) -> dict[str, dict[str, str]]:
+    names = ["merge", *BREAKING_ATTRIBUTES]
+    with tempfile.TemporaryDirectory(prefix="kbapp-attributes-") as folder:
+        root = Path(folder)
+        if not _write_tree_files(git, rev, root, is_gitattributes_path, GITATTRIBUTES_NAME):
             return {}
-        found = git.ignored(paths, work_tree=root)
-    return {
-        path: IgnoreRule(
-            files.get(rule.source.rpartition("/")[0], rule.source), rule.line, rule.pattern
-        )
-        for path, rule in found.items()
-    }
+        return git.attributes(paths, names, work_tree=root)
