@@ -437,7 +437,7 @@ class Git:
             "-c",
             "core.quotepath=off",
             # one file (``follow``) is a name, never a pattern (':(glob)x.md', 'a[b].md')
-            *((_LITERAL,) if follow else ()),
+            *((LITERAL,) if follow else ()),
             "log",
             "-M",
             *(("--raw", "-p", "-U0", "--no-ext-diff") if patch else ("--name-status",)),
@@ -566,18 +566,17 @@ class Git:
         with self.write_lock():
             present = [p for p in paths if (self.root / p).exists()]
             gone = [p for p in paths if not (self.root / p).exists()]
-            # A file kbapp names is committed whatever a .gitignore says (a shared one may say
-            # '*.md': "every saved edit ends up in a commit"); a folder keeps git's rules.
-            files = [p for p in present if not (self.root / p).is_dir()]
-            dirs = [p for p in present if (self.root / p).is_dir()]
-            # Names, never patterns: a partner's ':(glob)x.md', '*.md' or 'a[b].md' is a file.
-            if files:
-                self.run(_LITERAL, "add", "-A", "-f", *_FROM_STDIN, input=_nul_list(files))
-            if dirs:
-                self.run(_LITERAL, "add", "-A", *_FROM_STDIN, input=_nul_list(dirs))
+            named = [p for p in present if not (self.root / p).is_dir()]
+            trees = [p for p in present if (self.root / p).is_dir()]
+            if named:
+                # '-f': a file kbapp commits by name is committed even when a .gitignore the
+                # other organisation pushed ('*.md') matches it; saved work must reach a commit.
+                self.run(LITERAL, "add", "-A", "-f", *_FROM_STDIN, input=_nul_list(named))
+            if trees:  # an imported folder: what .gitignore leaves out stays out
+                self.run(LITERAL, "add", "-A", *_FROM_STDIN, input=_nul_list(trees))
             if gone:
                 self.run(
-                    _LITERAL,
+                    LITERAL,
                     "rm",
                     "--cached",
                     "-r",
@@ -604,7 +603,7 @@ class Git:
             # kbapp ran the commit policy already: its own pre-commit hook need not run again.
             checked = {"KBAPP_POLICY_CHECKED": "1"}
             if paths and mine:  # only what we staged, never someone's unrelated staged work
-                self.run(_LITERAL, *args, *_FROM_STDIN, input=_nul_list(mine), env=checked)
+                self.run(LITERAL, *args, *_FROM_STDIN, input=_nul_list(mine), env=checked)
             else:
                 self.run(*args, env=checked)
             return self.out("rev-parse", "HEAD")
@@ -915,8 +914,6 @@ def _stage_names() -> dict[int, str]:
 
 
 _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
-#: git's option (before the command) that reads every path as a file name, never a pattern.
-_LITERAL = "--literal-pathspecs"
 
 #: Author of kbapp's own backup commits (never on a branch) when the user is not known yet.
 _STAND_IN = {
@@ -962,8 +959,9 @@ class LogEntry:
 
 
 #: Each commit: a record separator, then NUL-separated fields (no field can hold a NUL), then,
-#: with ``-z --name-status``, NUL-separated status letters and paths.
-#: Author name and e-mail as the commit has them (``%an``/``%ae``), never through a mailmap.
+#: with ``-z --name-status``, NUL-separated status letters and paths. Author name and e-mail
+#: as the commit has them (``%an``/``%ae``), never through ``.mailmap``: that file is part of
+#: the shared tree, and a partner could map their own address to an internal engineer's.
 _LOG_FORMAT = (
     "%x1e%H%x00%an%x00%ae%x00%aI%x00%s%x00%(trailers:key=KB-Org,valueonly,separator=%x2C)%x00%B%x00"
 )
@@ -1051,6 +1049,11 @@ class IgnoreRule:
     source: str
     line: int
     pattern: str
+
+
+#: Paths kbapp passes to git are file names, never pathspecs: a partner's file named
+#: ``:(glob)x.md``, ``*.md`` or ``a[b].md`` means itself.
+LITERAL = "--literal-pathspecs"
 
 
 def _nul_list(paths: Sequence[str]) -> str:
