@@ -193,6 +193,15 @@ def git_identity(root: Path | None, name: str = "", email: str = "") -> GitIdent
 
 
 @dataclass(frozen=True)
+class IgnoreRule:
+    """The ignore rule that matches a path: the file it is in, its line, the pattern."""
+
+    source: str
+    line: int
+    pattern: str
+
+
+@dataclass(frozen=True)
 class GitResult:
     status: int
     stdout: str
@@ -1040,15 +1049,6 @@ def _with_lines(files: list[FileChange], patch: str) -> list[FileChange]:
                 removed.append(line[1:])
         out.append(dataclasses.replace(change, added=tuple(added), removed=tuple(removed)))
     return out
-
-
-@dataclass(frozen=True)
-class IgnoreRule:
-    """The ignore rule that matches a path: the file it is in, its line, the pattern."""
-
-    source: str
-    line: int
-    pattern: str
 
 
 #: Paths kbapp passes to git are file names, never pathspecs: a partner's file named
