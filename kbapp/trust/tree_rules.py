@@ -13,9 +13,15 @@ by ``kbapp lint`` on the work tree.
   rules match (``git check-ignore``). To keep a Markdown file out of the knowledge base, use
   ``exclude`` in ``.kb/config.toml``.
 
+- **Attributes as git applies them.** :func:`kbapp.trust.policy.check_gitattributes` reads
+  one ``.gitattributes`` at a time; git takes macros from the top-level file for every file,
+  so ``[attr]x working-tree-encoding=UTF-16`` at the top and ``*.md x`` in a folder's file
+  break that folder's documents. ``git check-attr`` says what each document (and a new one
+  in each folder) gets from all of them together.
+
 Only what a commit newly breaks is refused, so that nothing from before the hook blocks later
-pushes: the rules run when a commit changes a ``.gitignore`` or a document, comparing its tree
-with its first parent's.
+pushes: the rules run when a commit changes a ``.gitignore``, a ``.gitattributes`` or a
+document, comparing its tree with its first parent's.
 """
 
 from __future__ import annotations
@@ -58,8 +64,9 @@ def check(
     git: Git, commit: str, base: str | None, touched: Iterable[str], config: KbConfig
 ) -> list[Violation]:
     """What ``commit`` newly breaks against ``base`` (its first parent, or where the branch
-    was; None for a first commit): documents that take an id another path has, and
-    ``.gitignore`` rules that hide documents. ``touched``: the paths the commit changes."""
+    was; None for a first commit): documents that take an id another path has,
+    ``.gitignore`` rules that hide documents, attributes that break them. ``touched``: the
+    paths the commit changes (both names of a rename)."""
     touched = list(touched)
     found = _duplicate_ids(git, commit, base, touched, config)
     if any(is_gitignore_path(p) for p in touched):
