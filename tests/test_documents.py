@@ -180,6 +180,31 @@ def test_fenced_code_lines_follow_commonmark() -> None:
     assert prose.split("\n") == ["a", "# b", "text [[kb-0000000a]]"] and "unclosed" in code
 
 
+def test_fences_inside_list_items_are_fences_as_the_reader_renders_them() -> None:
+    from kbapp.documents import mdlines
+    from kbapp.documents.render import render_markdown
+
+    body = (
+        "10. Restart:\n\n    ```bash\n    # not a heading\n    ```\n"
+        "- a\n    - b\n\n        ~~~\n        # nor this\n        ~~~\n"
+        "Back at the margin.\n\n    ```\n    indented code, not a fence\n"
+    )
+    kinds = [k for _, _, k in mdlines.lines(body)]
+    assert kinds[2:5] == ["fence", "code", "fence"]
+    assert kinds[8:11] == ["fence", "code", "fence"]
+    assert kinds[11:] == ["text", "text", "text", "text", "text"]
+    assert "not a heading</span>" in render_markdown(body).html  # the renderer agrees
+    doc = documents.parse(("---\ntitle: t\n---\n" + body).encode(), "x.md")
+    assert doc.headings() == []
+    # one line at a time, the state kept as a number (the editor's highlighter)
+    state = mdlines.State.unpack(-1)
+    for line, (_n, _line, expected) in zip(body.split("\n"), mdlines.lines(body)):
+        kind, state = mdlines.step(state, line)
+        assert kind == expected
+        assert mdlines.State.unpack(state.pack()) == state
+    assert mdlines.without_fences("a\n```sh\nls\n```\nb") == "a\n\nls\n\nb"
+
+
 def test_broken_yaml_keeps_the_body_and_says_where() -> None:
     doc = documents.parse(b"---\ntitle: ok\ntags: [unclosed\n---\n# Body\n", "b.md")
     assert doc.front_matter_error is not None

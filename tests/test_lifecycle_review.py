@@ -23,6 +23,7 @@ from kbapp.lifecycle.review_actions import (
     mark_reviewed,
     needs_changes,
     retire,
+    review_detail,
 )
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
@@ -275,6 +276,20 @@ def test_changes_since_review_diff_from_the_reviewing_commit(kb: Workspace) -> N
     ]
     assert "+3. Check the health endpoint" in changes.diff
     assert "-2. Restart" not in changes.diff
+
+    # what the review queue's detail pane shows: the changes since, rendered and marked
+    kb.refresh()
+    item = next(
+        i
+        for i in review_queue(kb.catalog.all(), kb.config, today=TODAY + dt.timedelta(days=400))
+        if i.path == "runbooks/restart-api.md"
+    )
+    detail = review_detail(kb, item)
+    assert detail.changed and detail.path == "runbooks/restart-api.md"
+    assert detail.title_html.startswith("<b>Restart the API</b>: last reviewed ")
+    assert "by Ana Ribeiro" in detail.title_html and "2 changes since" in detail.title_html
+    assert "class='added'" in detail.body_html and "Check the health endpoint" in detail.body_html
+    assert "Reviewed 2026-" in detail.body_html  # the label of the reviewed version
 
 
 def test_a_partner_hand_edit_of_last_reviewed_counts_as_the_review(kb: Workspace) -> None:

@@ -120,6 +120,23 @@ def test_rendered_changes_mark_whole_blocks_as_the_reader_shows_them() -> None:
     assert {b.change for b in rendered_changes("", "# T\n\nText.\n")} == {"added"}
 
 
+def test_side_by_side_marks_changed_words_and_shortens_unchanged_runs() -> None:
+    from kbapp.documents.renderdiff import ADDED, REMOVED, side_by_side_html
+
+    old = "\n".join(f"line {n}" for n in range(20)) + "\nrestart <the> api\n"
+    new = old.replace("restart <the> api", "restart <the> worker") + "added line\n"
+    new = new.replace("line 1\n", "line one\n")
+    page = side_by_side_html(old, new, "Monday", "Tuesday")
+    assert "<th width='50%'>Monday</th>" in page
+    # three lines of context around each change, a gap between
+    assert "line 4<" in page and "line 8<" not in page and "line 17<" in page
+    assert page.count("⋯") == 2  # one row, both sides
+    assert "<del>api</del>" in page and "<ins>worker</ins>" in page
+    assert "&lt;the&gt;" in page and "<the>" not in page  # the text is escaped
+    assert f"bgcolor='{REMOVED}'" in page and f"bgcolor='{ADDED}'" in page
+    assert "added line" in page
+
+
 @pytest.mark.parametrize(
     "source",
     [

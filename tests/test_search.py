@@ -305,6 +305,9 @@ def test_snippets_read_as_text_not_markdown() -> None:
     assert '<b class="match">restart</b>' in fragment and "#" not in fragment
     # a heading other than the title stays, as words
     assert " ".join(readable_text("# Other\nbody", title="Restart").split()) == "Other: body"
+    # a step's commands indented under "10." are code, their fences go (mdlines' rule)
+    step = "10. Restart:\n\n    ```bash\n    systemctl restart api\n    ```\n"
+    assert " ".join(readable_text(step).split()) == "10. Restart: systemctl restart api"
 
 
 def test_limit_and_snippet_count(index: SearchIndex) -> None:

@@ -114,6 +114,20 @@ def test_same_line_conflict_keeps_syncing_and_never_commits_markers(shared: Shar
     assert "Checkout fails" not in conflict.base and "3 %" not in conflict.base
     assert sync.status(ana).conflicts == 1
 
+    # what the window shows to decide: the merge by meaning proposed, the differences marked
+    [proposal] = conflicts.proposals(ana)
+    assert (proposal.path, proposal.conflicting) == (doc, ["body"])
+    assert "every customer" in proposal.merged and "3 %" in proposal.merged
+    assert "payments" in proposal.merged  # what merged cleanly is in already
+    assert "Line " in (conflicts.unresolved(proposal.merged) or "")
+    assert conflicts.unresolved(conflict.theirs) is None
+    mine_lines, theirs_lines = proposal.mine.split("\n"), proposal.theirs.split("\n")
+    assert any("every customer" in mine_lines[n] for n in proposal.mine_changed)
+    assert any("3 %" in theirs_lines[n] for n in proposal.theirs_changed)
+    assert not any("3 %" in mine_lines[n] for n in range(len(mine_lines)))
+    first = proposal.merged.split("\n")[proposal.first_line]
+    assert first.startswith(("<<<<<<<", "=======", ">>>>>>>")), first
+
     conflicts.resolve(ana, doc, text=conflict.theirs)
     assert conflicts.list_conflicts(ana) == []
     assert "Resolve: Payments API 5xx" in git(ana.root, "log", "-1", "--format=%s")

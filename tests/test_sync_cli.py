@@ -120,6 +120,13 @@ def test_cli_history_diff_restore(shared: SharedRepo, cli) -> None:
     first = versions[-1]["rev"]
     out = cli("--kb", ana.root, "diff", doc_id, "--from", first, "--to", versions[0]["rev"]).out
     assert "+All keys." in out
+    page = cli(
+        "--kb", ana.root, "diff", doc_id, "--from", first, "--to", versions[0]["rev"], "--html"
+    ).out
+    assert "Scope</h2>" in page and "class='added'" in page and "## Scope" not in page
+    assert "Ana" in page.split("→")[0]  # the versions' labels: when, who, organisation
+    page = cli("--kb", ana.root, "diff", doc_id, "--from", first, "--html", "side-by-side").out
+    assert "## Scope" in page and "bgcolor=" in page
     assert cli("--kb", ana.root, "history", path).code == 0
     result = cli("--kb", ana.root, "restore", doc_id, "--rev", first[:8])
     assert result.code == 0 and "restored" in result.out

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 from test_ui_window import open_window
 
 from kbapp.settings import Settings
-from kbapp.ui.search_view import row_html
+from kbapp.ui.search_results import row_html
 from kbapp.ui.window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -78,7 +78,7 @@ def test_results_from_both_with_a_badge_and_another_kbs_document_is_read_only(
     assert reader.path == "sops/payments-failover.md" and not reader.elsewhere_box.isVisible()
     assert window.action("doc.edit").isEnabled()
     with qtbot.waitSignal(window.reader.document_shown, timeout=10000):
-        window.go_back()
+        window.reading.go_back()
     assert reader.elsewhere is not None and reader.page is not None
     assert reader.page.path == "runbooks/failover-secret-site.md"  # from the right KB again
 

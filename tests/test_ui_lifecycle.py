@@ -13,8 +13,10 @@ from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 from kbapp.lifecycle.incident import incidents_for
 from kbapp.ui.capture import CaptureDialog
 from kbapp.ui.dashboard import DashboardView
-from kbapp.ui.incident import IncidentMode, StartIncidentDialog, clock
-from kbapp.ui.review_queue import RetireDialog, ReviewQueueView
+from kbapp.ui.incident import IncidentMode, StartIncidentDialog
+from kbapp.ui.incident_banners import clock
+from kbapp.ui.retire_dialog import RetireDialog
+from kbapp.ui.review_queue import ReviewQueueView
 from kbapp.workspace import Workspace
 
 pytestmark = pytest.mark.gui

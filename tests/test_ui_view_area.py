@@ -51,7 +51,7 @@ def open_every_view(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyp
     with qtbot.waitSignal(window.reader.document_shown, timeout=10000):
         window.open_document(FAILOVER)
     window.edit_document()
-    window.show_history()
+    window.reading.show_history()
     window.show_conflicts()
     for action_id in (
         "review.queue",

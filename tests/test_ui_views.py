@@ -495,3 +495,41 @@ def test_reader_browser_loads_only_images_inside_the_knowledge_base(  # type: ig
         "img/net.png:stream",
     ):
         assert browser.loadResource(image, QUrl(source)) is None, source
+
+
+def test_editor_highlights_fenced_code_by_mdlines_rule(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QTextCharFormat, QTextDocument
+
+    from kbapp.ui.markdown_highlighter import MarkdownHighlighter
+
+    document = QTextDocument()
+    highlighter = MarkdownHighlighter(document)
+    document.setPlainText(
+        "# Title\n10. Restart:\n\n    ````bash\n    # not a heading\n    ```\n    ````\n"
+        "## After\n~~~\n## in code\n"
+    )
+    highlighter.rehighlight()  # Qt highlights a new document's text later, from the event loop
+
+    def look(fmt: QTextCharFormat) -> tuple[str, str, bool, bool]:
+        return (
+            fmt.foreground().color().name(),
+            fmt.background().color().name() if fmt.background().style() else "",
+            fmt.fontWeight() > 400,
+            fmt.fontItalic(),
+        )
+
+    def formats(number: int) -> set[str]:
+        block = document.findBlockByNumber(number)
+        return {
+            name
+            for r in block.layout().formats()
+            for name, fmt in highlighter.formats.items()
+            if look(r.format) == look(fmt)
+        }
+
+    assert formats(0) == {"heading"}
+    assert formats(4) == {"fence"}  # a comment in the commands, not a heading
+    assert formats(5) == {"fence"}  # a shorter fence does not close it
+    assert formats(6) == {"fence"}
+    assert formats(7) == {"heading"}
+    assert formats(9) == {"fence"}  # an unclosed fence runs to the end

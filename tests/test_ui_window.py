@@ -225,7 +225,7 @@ def test_draft_recovered_after_a_crash(qtbot, kb: Workspace, tmp_path: Path) -> 
     window = open_window(qtbot, kb)
     assert window.notice.isVisible(), (window.isVisible(), window.notice.label.text())
     assert "Renew the payments certificate" in window.notice.label.text()
-    window.open_drafts()
+    window.editing.open_drafts()
     assert window.current_page() == "editor" and window.editor.path == path
     assert "Typed just before the power cut." in window.editor.body_text()
     assert window.editor.dirty
@@ -270,7 +270,7 @@ def test_palette_lists_every_action_with_its_shortcut(qtbot, kb: Workspace) -> N
     palette.filter_edit.clear()
     qtbot.keyClicks(palette.filter_edit, "new doc")
     qtbot.keyClick(palette.filter_edit, Qt.Key.Key_Return)
-    dialog = window.new_document_dialog
+    dialog = window.editing.new_document_dialog
     assert dialog.isVisible() and not palette.isVisible()
     dialog.reject()
     finish(window)

@@ -74,6 +74,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("ref", help="id, path or title")
     p.add_argument("--from", dest="from_rev", required=True, metavar="REV")
     p.add_argument("--to", dest="to_rev", default="HEAD", metavar="REV")
+    p.add_argument(
+        "--html",
+        nargs="?",
+        const="rendered",
+        choices=("rendered", "side-by-side"),
+        help="print the changes as HTML, as the window's history shows them: the new version "
+        "rendered with changed blocks marked (default), or both texts side by side",
+    )
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("restore", help="bring back an old version of a document (a new commit)")
@@ -263,10 +271,7 @@ def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
         print_json([v.to_dict() for v in versions])
         return 0
     print_table(
-        [
-            [v.rev[:10], v.date.strftime("%Y-%m-%d %H:%M"), v.author, v.org, v.path, v.message]
-            for v in versions
-        ],
+        [[v.rev[:10], v.when, v.author, v.org, v.path, v.message] for v in versions],
         ["rev", "date", "author", "org", "path", "message"],
     )
     return 0
@@ -275,7 +280,11 @@ def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_diff(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp.sync import history
 
-    sys.stdout.write(history.diff(ctx.workspace, args.ref, args.from_rev, args.to_rev))
+    if not args.html:
+        sys.stdout.write(history.diff(ctx.workspace, args.ref, args.from_rev, args.to_rev))
+        return 0
+    comparison = history.compare(ctx.workspace, args.ref, args.from_rev, args.to_rev)
+    print(comparison.rendered_html() if args.html == "rendered" else comparison.side_by_side_html())
     return 0
 
 

@@ -23,6 +23,7 @@ import markdown
 import nh3
 from pygments.formatters import HtmlFormatter
 
+from kbapp.documents import mdlines
 from kbapp.documents.mdext import AlertExtension, TaskListExtension, WikiLinkExtension, WikiResolver
 
 #: Bodies larger than this, or with a longer line, are shown as plain text (no parsing).
@@ -245,21 +246,15 @@ def plain_text_reason(body: str) -> str | None:
     if body.count("|") > MAX_TABLE_CELLS:
         return "its tables are too large to format safely"
     run = blocks = 0
-    fence: str | None = None
     # Unclosed links and code spans make the inline parser rescan the rest of their paragraph:
     # the cost grows with (brackets in a paragraph) x (its length).
     block_chars = block_brackets = block_ticks = 0
     bracket_cost = tick_cost = 0
-    for line in body.split("\n") + [""]:
+    for _number, line, kind in mdlines.lines(body + "\n"):  # a last empty line ends the run
         if len(line) > MAX_RENDER_LINE:
             return f"a line is too long to format safely ({len(line) // 1024} KB)"
         stripped = line.lstrip(" \t")
-        in_code = fence is not None
-        if stripped.startswith(("```", "~~~")):
-            marker = stripped[:3]
-            fence = None if fence == marker else (fence or marker)
-            in_code = True
-        if in_code or not stripped:
+        if kind != "text" or not stripped:
             blocks += 1 if run else 0
             if blocks > MAX_BLOCKS:
                 return f"it has more than {MAX_BLOCKS} paragraphs"

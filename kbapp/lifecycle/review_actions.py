@@ -10,16 +10,20 @@ cannot derive (``review.last_reviewed``, ``review.reviewed_by``, ``status``).
 from __future__ import annotations
 
 import datetime as dt
+import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kbapp.documents import model as documents
+from kbapp.documents.render import render_markdown
+from kbapp.documents.renderdiff import rendered_changes, rendered_changes_html
 from kbapp.errors import KbError
 from kbapp.sync.git import LogEntry
 from kbapp.workspace import SaveResult, Workspace
 
 if TYPE_CHECKING:
     from kbapp.catalog import Entry  # SQLAlchemy loads on first use, not at start-up
+    from kbapp.lifecycle.review import ReviewItem
 
 
 @dataclass(frozen=True)
@@ -204,3 +208,53 @@ def changes_since_review(workspace: Workspace, ref: str) -> ReviewChanges:
         strip=False,
     ).stdout
     return ReviewChanges(path, reviewed, since, diff)
+
+
+@dataclass
+class ReviewDetail:
+    """What the detail pane shows for one document: the sentence above, and the rendered
+    changes since its last review (or the whole document when it was never reviewed)."""
+
+    path: str
+    title_html: str
+    body_html: str
+    changed: bool
+
+
+def review_detail(workspace: Workspace, item: ReviewItem) -> ReviewDetail:
+    """What a reviewer reads about ``item`` (slow: git log, two renders): what changed since
+    it was last reviewed, rendered as the reader shows it, changed blocks marked."""
+    changes = changes_since_review(workspace, item.path)
+    title = html.escape(item.title)
+    current = workspace.load(item.path).body
+    if changes.reviewed_in is None:
+        return ReviewDetail(
+            item.path,
+            f"<b>{title}</b> was never reviewed: read all of it.",
+            render_markdown(current).html,
+            True,
+        )
+    rev = changes.reviewed_in
+    since = f"{len(changes.commits)} changes since" if changes.commits else "no change since"
+    heading = (
+        f"<b>{title}</b>: last reviewed {rev.date:%Y-%m-%d} by "
+        f"{html.escape(rev.author)} ({rev.short}), {since}."
+    )
+    if not changes.changed:
+        return ReviewDetail(
+            item.path, heading, "<p>Nothing changed since the last review.</p>", False
+        )
+    return ReviewDetail(item.path, heading, _changes_html(workspace, changes, current), True)
+
+
+def _changes_html(workspace: Workspace, changes: ReviewChanges, current: str) -> str:
+    reviewed = changes.reviewed_in
+    assert reviewed is not None
+    old_path = reviewed.path or changes.path
+    data = workspace.git.read_blob(f"{reviewed.rev}:{old_path}")  # the path it had then
+    try:
+        old = documents.parse(data, old_path).body if data is not None else ""
+    except KbError:
+        old = ""
+    label = f"Reviewed {reviewed.date:%Y-%m-%d} ({reviewed.short})"
+    return rendered_changes_html(rendered_changes(old, current), label, "now")

@@ -22,11 +22,16 @@ marker is ever committed):
   both sides.
 
 Nothing is lost either way: both sides' commits stay in history, and the refs hold the texts.
+
+Before a person decides, :func:`propose` prepares what the window's conflicts view shows: the
+merge by meaning as the proposed text, which lines differ on each side, and where to look
+first; the same for unsaved editor text meeting what a sync wrote.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -34,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 from kbapp.documents import model as documents
 from kbapp.errors import KbError
+from kbapp.sync import mergedriver
+from kbapp.trust import policy
 
 if TYPE_CHECKING:
     from kbapp.workspace import SaveResult, Workspace
@@ -219,3 +226,72 @@ def _title(path: str, data: bytes) -> str:
         return documents.parse(data, path).title
     except KbError:
         return path
+
+
+@dataclass
+class Proposal:
+    """One document to decide on, prepared: the three texts, the merged text proposed (the
+    merge by meaning; what git could not merge still has markers) and the differences."""
+
+    path: str
+    title: str
+    mine: str
+    theirs: str
+    base: str
+    merged: str
+    conflicting: list[str]  # what is still conflicting in ``merged`` ("body", "status", ...)
+    mine_changed: list[int] = field(default_factory=list)  # 0-based lines not in theirs
+    theirs_changed: list[int] = field(default_factory=list)  # 0-based lines not in mine
+    base_changed: list[int] = field(default_factory=list)  # 0-based lines either side changed
+
+    @property
+    def first_line(self) -> int:
+        """The 0-based line of ``merged`` to show first: its first conflict marker, else the
+        first line either side changed."""
+        marker = policy.conflict_marker_line(self.merged)
+        if marker:
+            return marker - 1
+        return self.base_changed[0] if self.base_changed else 0
+
+
+def propose(path: str, title: str, mine: str, theirs: str, base: str) -> Proposal:
+    """Merge by meaning what can be merged and find what differs (slow: git merge-file, run
+    it on a worker)."""
+    result = mergedriver.merge(
+        base.encode("utf-8") if base else None, mine.encode("utf-8"), theirs.encode("utf-8"), path
+    )
+    return Proposal(
+        path,
+        title,
+        mine,
+        theirs,
+        base,
+        result.text.decode("utf-8", "replace"),
+        list(result.conflicts),
+        changed_lines(mine, theirs),
+        changed_lines(theirs, mine),
+        sorted(set(changed_lines(base, mine)) | set(changed_lines(base, theirs))),
+    )
+
+
+def proposals(ws: Workspace) -> list[Proposal]:
+    """Every conflict waiting in this clone, prepared (:func:`propose`)."""
+    return [propose(c.path, c.title, c.mine, c.theirs, c.base) for c in list_conflicts(ws)]
+
+
+def changed_lines(text: str, other: str) -> list[int]:
+    """0-based lines of ``text`` that are not in ``other`` (by a line diff)."""
+    lines: list[int] = []
+    matcher = difflib.SequenceMatcher(None, text.split("\n"), other.split("\n"), autojunk=False)
+    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
+        if tag != "equal":
+            lines.extend(range(i1, i2))
+    return lines
+
+
+def unresolved(text: str) -> str | None:
+    """Why ``text`` cannot be taken as the resolution yet (a conflict marker left), or None."""
+    marker = policy.conflict_marker_line(text)
+    if marker is None:
+        return None
+    return f"Line {marker} still has a conflict marker; choose what stays."

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kbapp.documents import model as documents
+from kbapp.documents import renderdiff
 from kbapp.errors import KbError
 
 if TYPE_CHECKING:
@@ -28,6 +29,16 @@ class Version:
     date: dt.datetime
     message: str  # the commit's subject ("Update: Fail over the payments database")
     path: str  # where the document was at this version
+
+    @property
+    def when(self) -> str:
+        """The date as the window and ``kbapp history`` show it (``2026-03-01 14:05``)."""
+        return self.date.strftime("%Y-%m-%d %H:%M")
+
+    @property
+    def label(self) -> str:
+        """When, who and which organisation: the heading of a version in a comparison."""
+        return f"{self.when} · {self.author}" + (f" ({self.org})" if self.org else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +124,60 @@ def diff(ws: Workspace, ref: str, from_rev: str, to_rev: str) -> str:
         tofile=f"{new_path}@{new_rev[:10]}",
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two versions of a document, ready to be shown: the unified diff, and on demand the
+    rendered changes and the side-by-side view (HTML, :mod:`kbapp.documents.renderdiff`)."""
+
+    path: str
+    old_text: str  # "" when compared with nothing (the first version)
+    new_text: str
+    unified: str
+    old_label: str
+    new_label: str
+
+    def rendered_html(self) -> str:
+        """The new version rendered, changed blocks marked (slow: two renders)."""
+        old = documents.parse(self.old_text.encode(), self.path).body if self.old_text else ""
+        new = documents.parse(self.new_text.encode(), self.path).body
+        return renderdiff.rendered_changes_html(
+            renderdiff.rendered_changes(old, new), self.old_label, self.new_label
+        )
+
+    def side_by_side_html(self) -> str:
+        """Both texts side by side, changed lines coloured and changed words marked."""
+        return renderdiff.side_by_side_html(
+            self.old_text, self.new_text, self.old_label, self.new_label
+        )
+
+
+def compare(
+    ws: Workspace,
+    ref: str,
+    from_rev: str | None,
+    to_rev: str,
+    from_label: str = "",
+    to_label: str = "",
+) -> Comparison:
+    """The document at ``from_rev`` (None: before its first version, so everything is new)
+    and at ``to_rev``. Labels not given are the versions' :attr:`Version.label` (or the
+    revision given)."""
+    path = document_path(ws, ref)
+    if not (to_label and (from_label or from_rev is None)):
+        labels = {v.rev: v.label for v in history(ws, path)}
+        to_label = to_label or labels.get(ws.git.rev(to_rev) or "", to_rev)
+        if from_rev is not None:
+            from_label = from_label or labels.get(ws.git.rev(from_rev) or "", from_rev)
+    new = version_text(ws, path, to_rev)
+    old = version_text(ws, path, from_rev) if from_rev else ""
+    unified = (
+        diff(ws, path, from_rev, to_rev)
+        if from_rev
+        else "\n".join("+" + line for line in new.split("\n"))
+    )
+    return Comparison(path, old, new, unified, from_label or "(nothing before)", to_label)
 
 
 def restore(ws: Workspace, ref: str, rev: str) -> SaveResult:

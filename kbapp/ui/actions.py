@@ -2,11 +2,13 @@
 dicts).
 
 :data:`ACTIONS` says what each action is called, its shortcut, which menu it sits in, whether
-the toolbar shows it, and the name of the :class:`~kbapp.ui.window.MainWindow` method that
-handles it (``lifecycle.<name>`` for the handlers of :class:`~kbapp.ui.lifecycle.LifecycleViews`).
-:func:`install` turns the list into ``QAction`` objects, the menu bar, the toolbar and the
-window's shortcuts; :class:`CommandPalette` (``Ctrl+Shift+P``) lists the same actions. To find
-the code behind a button: look its title up here, then the handler in ``window.py``.
+the toolbar shows it, and the name of its handler: a :class:`~kbapp.ui.window.MainWindow`
+method, or ``<part>.<method>`` of one of the window's parts (``reading`` in
+:mod:`kbapp.ui.reading`, ``editing`` in :mod:`kbapp.ui.editing`, ``other_kbs``, ``lifecycle``,
+``cosourcing``). :func:`install` turns the list into ``QAction`` objects, the menu bar, the
+toolbar and the window's shortcuts; the command palette (``Ctrl+Shift+P``,
+:mod:`kbapp.ui.palette`) lists the same actions. To find the code behind a button: look its
+title up here, then its handler.
 """
 
 from __future__ import annotations
@@ -15,24 +17,16 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QAction, QIcon, QKeySequence, QPainter, QPalette
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
-from kbapp.fuzzy import ACTION, DOCUMENT, SETTING, Candidate, Matcher
+from kbapp.ui.view_area import ViewArea
 
 
 @dataclass(frozen=True)
@@ -40,7 +34,9 @@ class Action:
     id: str
     title: str
     shortcut: str
-    handler: str  # MainWindow method; in the two lists below, a method of their views
+    #: A MainWindow method, or ``<part>.<method>`` of one of its parts (``editing``,
+    #: ``other_kbs``, ...); in the two lists below, a method of their views.
+    handler: str
     menu: str
     toolbar: bool = False
     tip: str = ""
@@ -71,7 +67,7 @@ ACTIONS: tuple[Action, ...] = (
         "doc.new",
         "New document…",
         "Ctrl+N",
-        "new_document",
+        "editing.new_document",
         "&File",
         toolbar=True,
         tip="Write a new document from a template",
@@ -82,7 +78,7 @@ ACTIONS: tuple[Action, ...] = (
         "doc.edit",
         "Edit document",
         "Ctrl+E",
-        "edit_document",
+        "editing.edit_document",
         "&File",
         tip="Open the document being read in the editor",
         keywords="change modify",
@@ -91,7 +87,7 @@ ACTIONS: tuple[Action, ...] = (
         "doc.save",
         "Save and commit",
         "Ctrl+S",
-        "save_document",
+        "editing.save_document",
         "&File",
         toolbar=True,
         tip="Save the document being edited and commit it",
@@ -123,9 +119,9 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("app.quit", "Quit", "Ctrl+Q", "close", "&File"),
     # Edit
-    Action("edit.undo", "Undo", "Ctrl+Z", "undo", "&Edit"),
-    Action("edit.redo", "Redo", "Ctrl+Shift+Z", "redo", "&Edit"),
-    Action("doc.find", "Find in page", "Ctrl+F", "find_in_page", "&Edit"),
+    Action("edit.undo", "Undo", "Ctrl+Z", "editing.undo", "&Edit"),
+    Action("edit.redo", "Redo", "Ctrl+Shift+Z", "editing.redo", "&Edit"),
+    Action("doc.find", "Find in page", "Ctrl+F", "reading.find_in_page", "&Edit"),
     Action(
         "settings",
         "Settings…",
@@ -149,7 +145,7 @@ ACTIONS: tuple[Action, ...] = (
         "view.reader",
         "Reader",
         "",
-        "show_reader",
+        "reading.show_reader",
         "&View",
         view="reader",
         tip="The document last opened",
@@ -158,7 +154,7 @@ ACTIONS: tuple[Action, ...] = (
         "view.editor",
         "Editor",
         "",
-        "show_editor",
+        "editing.show_editor",
         "&View",
         view="editor",
         tip="The document being edited",
@@ -167,7 +163,7 @@ ACTIONS: tuple[Action, ...] = (
         "doc.history",
         "History of this document",
         "Ctrl+Shift+Y",
-        "show_history",
+        "reading.show_history",
         "&View",
         tip="Versions, differences and restore",
         view="history",
@@ -212,8 +208,8 @@ ACTIONS: tuple[Action, ...] = (
         "&Go",
         keywords="focus switch panel",
     ),
-    Action("go.back", "Back", "Alt+Left", "go_back", "&Go"),
-    Action("go.forward", "Forward", "Alt+Right", "go_forward", "&Go"),
+    Action("go.back", "Back", "Alt+Left", "reading.go_back", "&Go"),
+    Action("go.forward", "Forward", "Alt+Right", "reading.go_forward", "&Go"),
     Action(
         "go.palette",
         "Command palette…",
@@ -225,7 +221,7 @@ ACTIONS: tuple[Action, ...] = (
         icon="view-list-details",
     ),
     # Document
-    Action("doc.pin", "Pin or unpin document", "Ctrl+D", "toggle_pin", "&Document"),
+    Action("doc.pin", "Pin or unpin document", "Ctrl+D", "reading.toggle_pin", "&Document"),
     Action(
         "doc.move_kb",
         "Move to another knowledge base…",
@@ -234,9 +230,9 @@ ACTIONS: tuple[Action, ...] = (
         "&Document",
         tip="Commit it into another knowledge base, then remove it from this one",
     ),
-    Action("view.zoom_in", "Zoom in", "Ctrl+=", "zoom_in", "&Document"),
-    Action("view.zoom_out", "Zoom out", "Ctrl+-", "zoom_out", "&Document"),
-    Action("view.zoom_reset", "Actual size", "Ctrl+0", "zoom_reset", "&Document"),
+    Action("view.zoom_in", "Zoom in", "Ctrl+=", "reading.zoom_in", "&Document"),
+    Action("view.zoom_out", "Zoom out", "Ctrl+-", "reading.zoom_out", "&Document"),
+    Action("view.zoom_reset", "Actual size", "Ctrl+0", "reading.zoom_reset", "&Document"),
     # Sync
     Action(
         "sync.now",
@@ -422,181 +418,49 @@ def install(
     return made
 
 
+def window_handlers(
+    owner: object, views: ViewArea, toggled: Callable[[], None]
+) -> Callable[[str], Callable[[], object]]:
+    """How :func:`install` finds the handler an action names on the window (``owner``): a
+    method of it, or ``<part>.<method>`` of one of its parts, looked up when triggered (the
+    lifecycle views are built after the first paint). An action that shows a view closes it
+    instead when that view is in front; ``toggled`` runs after either."""
+    view_of_handler = {a.handler: a.view for a in all_actions() if a.view}
+
+    def resolve(name: str) -> Callable[[], object]:
+        part, _, method = name.rpartition(".")
+
+        def run() -> object:
+            return getattr(getattr(owner, part) if part else owner, method)()
+
+        view = view_of_handler.get(name)
+        if view is None:
+            return run
+
+        def toggle() -> None:
+            if views.current() == view:
+                views.close_view(view)
+            else:
+                run()
+            toggled()
+
+        return toggle
+
+    return resolve
+
+
+def view_actions(actions_by_id: dict[str, QAction]) -> dict[str, QAction]:
+    """The actions that show a view (View menu), by the view's name, made checkable: the
+    window checks them while their view is open."""
+    found = {a.view: actions_by_id[a.id] for a in all_actions() if a.view}
+    for qaction in found.values():
+        qaction.setCheckable(True)
+    return found
+
+
 def icon(name: str, widget: QWidget) -> QIcon:
     """The desktop theme's icon called ``name``, else Qt's own (:data:`FALLBACK_ICONS`)."""
     themed = QIcon.fromTheme(name)
     if not themed.isNull():
         return themed
     return widget.style().standardIcon(FALLBACK_ICONS[name])
-
-
-class _ShortcutColumn(QStyledItemDelegate):
-    """Paints a palette row's shortcut right-aligned, so the shortcuts form a column."""
-
-    def paint(
-        self,
-        painter: QPainter,
-        option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> None:
-        super().paint(painter, option, index)
-        shortcut = index.data(Qt.ItemDataRole.UserRole + 2)
-        if not shortcut:
-            return
-        painter.save()
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        roles = QPalette.ColorRole
-        painter.setPen(
-            option.palette.color(roles.HighlightedText if selected else roles.PlaceholderText)
-        )
-        painter.drawText(
-            option.rect.adjusted(0, 0, -8, 0),
-            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-            shortcut,
-        )
-        painter.restore()
-
-
-class CommandPalette(QDialog):
-    """Ctrl+Shift+P: type to find an action, a document (by title) or a setting; typos and
-    initials are forgiven and the best match comes first (:mod:`kbapp.fuzzy`). Enter runs
-    the action, opens the document, or opens the settings at that setting."""
-
-    def __init__(
-        self,
-        actions: dict[str, QAction],
-        parent: QWidget | None = None,
-        *,
-        declared: tuple[Action, ...] | None = None,
-        documents: Callable[[], list[tuple[str, str, str]]] | None = None,
-        settings: Callable[[], list[tuple[str, str, str]]] | None = None,
-        open_document: Callable[[str], object] | None = None,
-        open_setting: Callable[[str], object] | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.setObjectName("commandPalette")
-        self.setWindowTitle("Command palette")
-        self.actions_by_id = actions
-        self.declared = {a.id: a for a in (declared or all_actions())}
-        self.documents = documents
-        self.settings = settings
-        self.open_document = open_document
-        self.open_setting = open_setting
-        self.matcher = Matcher([])
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Type a command, a document's title or a setting…")
-        self.filter_edit.setAccessibleName("Command palette search")
-        self.filter_edit.textChanged.connect(self._fill)
-        self.filter_edit.returnPressed.connect(self._run_selected)
-        self.filter_edit.installEventFilter(self)
-        self.list = QListWidget()
-        self.list.setObjectName("paletteList")
-        self.list.setItemDelegate(_ShortcutColumn(self.list))
-        self.list.itemActivated.connect(lambda _item: self._run_selected())
-        self.hint = QLabel("↑↓ to choose, Enter to run, Esc to close")
-        self.hint.setObjectName("hint")
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.filter_edit)
-        layout.addWidget(self.list)
-        layout.addWidget(self.hint)
-        self.resize(620, 440)
-        self.reload()
-
-    def reload(self) -> None:
-        """Gather what can be found: the actions shown now, the catalog's titles, settings."""
-        candidates: list[Candidate] = []
-        for action_id, qaction in self.actions_by_id.items():
-            if not qaction.isVisible():
-                continue
-            declared = self.declared.get(action_id)
-            shortcut = qaction.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            candidates.append(
-                Candidate(
-                    ACTION,
-                    action_id,
-                    qaction.text().replace("&", ""),
-                    declared.keywords if declared else "",
-                    shortcut,
-                )
-            )
-        for name, title, value in self.settings() if self.settings else []:
-            candidates.append(Candidate(SETTING, name, f"Settings: {title}", name, value))
-        for path, title, doc_type in self.documents() if self.documents else []:
-            candidates.append(Candidate(DOCUMENT, path, title, "", doc_type or "document"))
-        self.matcher = Matcher(candidates)
-        self._fill(self.filter_edit.text())
-
-    def rows(self) -> list[tuple[str, str]]:
-        """(title, shortcut or kind) of every row shown."""
-        return [
-            (
-                self.list.item(i).data(Qt.ItemDataRole.UserRole + 1),
-                self.list.item(i).data(Qt.ItemDataRole.UserRole + 2),
-            )
-            for i in range(self.list.count())
-        ]
-
-    def kinds(self) -> list[str]:
-        return [
-            self.list.item(i).data(Qt.ItemDataRole.UserRole)[0] for i in range(self.list.count())
-        ]
-
-    def _fill(self, text: str) -> None:
-        self.list.clear()
-        for match in self.matcher.rank(text, limit=60):
-            candidate = match.candidate
-            item = QListWidgetItem(candidate.title)
-            item.setData(Qt.ItemDataRole.UserRole, (candidate.kind, candidate.key))
-            item.setData(Qt.ItemDataRole.UserRole + 1, candidate.title)
-            item.setData(Qt.ItemDataRole.UserRole + 2, candidate.detail)
-            if candidate.kind == ACTION:
-                qaction = self.actions_by_id[candidate.key]
-                item.setToolTip(qaction.statusTip())
-                if not qaction.isEnabled():
-                    item.setFlags(Qt.ItemFlag.NoItemFlags)
-            elif candidate.kind == DOCUMENT:
-                item.setToolTip(candidate.key)
-            self.list.addItem(item)
-        first = next(
-            (
-                i
-                for i in range(self.list.count())
-                if self.list.item(i).flags() & Qt.ItemFlag.ItemIsEnabled
-            ),
-            -1,
-        )
-        if first >= 0:
-            self.list.setCurrentRow(first)
-
-    def _run_selected(self) -> None:
-        item = self.list.currentItem()
-        if item is None or not item.flags() & Qt.ItemFlag.ItemIsEnabled:
-            return
-        kind, key = item.data(Qt.ItemDataRole.UserRole)
-        self.accept()
-        if kind == ACTION:
-            self.actions_by_id[key].trigger()
-        elif kind == DOCUMENT and self.open_document is not None:
-            self.open_document(key)
-        elif kind == SETTING and self.open_setting is not None:
-            self.open_setting(key)
-
-    def eventFilter(self, watched: object, event: object) -> bool:
-        from PySide6.QtCore import QEvent
-        from PySide6.QtGui import QKeyEvent
-
-        if isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
-            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up):
-                step = 1 if event.key() == Qt.Key.Key_Down else -1
-                row = max(0, min(self.list.count() - 1, self.list.currentRow() + step))
-                self.list.setCurrentRow(row)
-                return True
-        return super().eventFilter(watched, event)  # type: ignore[arg-type]
-
-    def showEvent(self, event: object) -> None:
-        super().showEvent(event)  # type: ignore[arg-type]
-        self.filter_edit.blockSignals(True)
-        self.filter_edit.clear()
-        self.filter_edit.blockSignals(False)
-        self.reload()  # documents added, an incident waiting to be captured
-        self.filter_edit.setFocus()

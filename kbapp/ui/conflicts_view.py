@@ -5,15 +5,15 @@ Two uses, one view. After a sync, the documents both organisations changed in th
 (:func:`kbapp.sync.conflicts.list_conflicts`): Resolve saves and commits the merged text through
 :func:`kbapp.sync.conflicts.resolve`. In the editor, when a sync changed the file under unsaved
 typing: the merged text goes back into the editor (:meth:`ConflictsView.merge_for_editor`).
-The merged text starts as the merge by meaning (:func:`kbapp.sync.mergedriver.merge`); text still
-carrying conflict markers is never accepted.
+The merged text starts as the merge by meaning; the core prepares each document
+(:func:`kbapp.sync.conflicts.propose`: the texts, the proposal, the changed lines) and this view
+shows it. Text still carrying conflict markers is never accepted
+(:func:`kbapp.sync.conflicts.unresolved`).
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor, QTextFormat
@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
 
 from kbapp.errors import KbError
 from kbapp.interaction import Level
-from kbapp.sync import conflicts, mergedriver
-from kbapp.trust import policy
+from kbapp.sync import conflicts
+from kbapp.sync.conflicts import Proposal
 from kbapp.ui import style
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
@@ -41,45 +41,6 @@ from kbapp.workspace import Workspace
 MINE_COLOUR = ("#DFF3E4", "#1F3D2A")  # light, dark
 THEIRS_COLOUR = ("#DCEBFA", "#1E3348")
 BASE_COLOUR = ("#F3E9D2", "#3D3420")
-
-
-@dataclass
-class Case:
-    """One document to resolve."""
-
-    path: str
-    title: str
-    mine: str
-    theirs: str
-    base: str
-    merged: str
-    conflicting: list[str]
-
-
-def prepare(path: str, title: str, mine: str, theirs: str, base: str) -> Case:
-    """Merge by meaning what can be merged (runs on a worker: git merge-file)."""
-    result = mergedriver.merge(
-        base.encode("utf-8") if base else None, mine.encode("utf-8"), theirs.encode("utf-8"), path
-    )
-    return Case(
-        path,
-        title,
-        mine,
-        theirs,
-        base,
-        result.text.decode("utf-8", "replace"),
-        list(result.conflicts),
-    )
-
-
-def changed_lines(text: str, other: str) -> list[int]:
-    """0-based lines of ``text`` that are not in ``other`` (by a line diff)."""
-    lines: list[int] = []
-    matcher = difflib.SequenceMatcher(None, text.split("\n"), other.split("\n"), autojunk=False)
-    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
-        if tag != "equal":
-            lines.extend(range(i1, i2))
-    return lines
 
 
 def _pane(name: str) -> QPlainTextEdit:
@@ -129,8 +90,8 @@ class ConflictsView(QWidget):
         super().__init__(parent)
         self.workspace = workspace
         self.tasks = tasks
-        self.case: Case | None = None
-        self.cases: list[Case] = []
+        self.case: Proposal | None = None
+        self.cases: list[Proposal] = []
         self._editor_callback: Callable[[str], None] | None = None
         self._create_widgets()
         self._create_layout()
@@ -208,13 +169,14 @@ class ConflictsView(QWidget):
         """The repository's conflicts after a sync (read and merged in the background)."""
         self._editor_callback = None
 
-        def work() -> list[Case]:
-            return [
-                prepare(c.path, c.title, c.mine, c.theirs, c.base)
-                for c in conflicts.list_conflicts(self.workspace)
-            ]
-
-        self.tasks.run(work, self.show_cases, self._on_failed, owner=self, key="conflicts")
+        workspace = self.workspace
+        self.tasks.run(
+            lambda: conflicts.proposals(workspace),
+            self.show_cases,
+            self._on_failed,
+            owner=self,
+            key="conflicts",
+        )
 
     def merge_for_editor(
         self, path: str, mine: str, theirs: str, base: str, done: Callable[[str], None]
@@ -223,14 +185,14 @@ class ConflictsView(QWidget):
         self._editor_callback = done
         title = path.rsplit("/", 1)[-1]
         self.tasks.run(
-            lambda: [prepare(path, title, mine, theirs, base)],
+            lambda: [conflicts.propose(path, title, mine, theirs, base)],
             self.show_cases,
             self._on_failed,
             owner=self,
             key="conflicts",
         )
 
-    def show_cases(self, cases: list[Case]) -> None:
+    def show_cases(self, cases: list[Proposal]) -> None:
         self.cases = cases
         self.list.clear()
         for case in cases:
@@ -250,7 +212,7 @@ class ConflictsView(QWidget):
         if 0 <= row < len(self.cases):
             self.show_case(self.cases[row])
 
-    def show_case(self, case: Case) -> None:
+    def show_case(self, case: Proposal) -> None:
         self.case = case
         where = ", ".join(case.conflicting) or "nothing (merged cleanly)"
         intro = (
@@ -267,14 +229,10 @@ class ConflictsView(QWidget):
         self.merged.setPlainText(case.merged)
         self.error.clear()
         dark = 1 if style.is_dark(self.palette()) else 0
-        highlight(self.mine, changed_lines(case.mine, case.theirs), MINE_COLOUR[dark])
-        highlight(self.theirs, changed_lines(case.theirs, case.mine), THEIRS_COLOUR[dark])
-        base_changed = sorted(
-            set(changed_lines(case.base, case.mine)) | set(changed_lines(case.base, case.theirs))
-        )
-        highlight(self.base, base_changed, BASE_COLOUR[dark])
-        marker = policy.conflict_marker_line(case.merged)
-        reveal(self.merged, (marker - 1) if marker else (base_changed[0] if base_changed else 0))
+        highlight(self.mine, case.mine_changed, MINE_COLOUR[dark])
+        highlight(self.theirs, case.theirs_changed, THEIRS_COLOUR[dark])
+        highlight(self.base, case.base_changed, BASE_COLOUR[dark])
+        reveal(self.merged, case.first_line)
 
     def _take(self, side: str) -> None:
         if self.case is not None:
@@ -287,9 +245,9 @@ class ConflictsView(QWidget):
         if case is None:
             return False
         text = self.merged.toPlainText()
-        marker = policy.conflict_marker_line(text)
-        if marker is not None:
-            self.error.setText(f"Line {marker} still has a conflict marker; choose what stays.")
+        problem = conflicts.unresolved(text)
+        if problem is not None:
+            self.error.setText(problem)
             return False
         if self._editor_callback is not None:
             callback, self._editor_callback = self._editor_callback, None

@@ -17,15 +17,8 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QMenu,
     QMessageBox,
     QPlainTextEdit,
-    QPushButton,
     QSplitter,
     QTextBrowser,
     QVBoxLayout,
@@ -34,19 +27,20 @@ from PySide6.QtWidgets import (
 
 from kbapp.documents import model as documents
 from kbapp.documents.drafts import Draft, DraftStore
-from kbapp.documents.lint import LintContext, Problem, context_for, lint_document
-from kbapp.errors import DocumentError, KbError, NotCommitted
+from kbapp.documents.lint import LintContext, Problem, context_for
+from kbapp.errors import KbError, NotCommitted
 from kbapp.interaction import Level
 from kbapp.ui import style
 from kbapp.ui.markdown_highlighter import MarkdownHighlighter
 from kbapp.ui.metadata_form import LIST_FIELDS, MetadataForm
+from kbapp.ui.notice import Notice
+from kbapp.ui.problem_list import ProblemList, lint_text
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import SaveResult, Workspace
 
 AUTOSAVE_MS = 1500
 PREVIEW_MS = 350
 LINT_MS = 700
-PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def disk_text(workspace: Workspace, path: str) -> str | None:
@@ -55,67 +49,6 @@ def disk_text(workspace: Workspace, path: str) -> str | None:
         return workspace.full_path(path).read_bytes().decode("utf-8", errors="replace")
     except FileNotFoundError:
         return None
-
-
-def lint_text(doc: documents.Document, ctx: LintContext) -> tuple[list[Problem], int]:
-    """Lint what the editor holds as it would be saved; returns the problems and the file line
-    where the body starts (to map problems to editor lines). Runs on a worker thread."""
-    try:
-        fresh = documents.parse(documents.serialise(doc), doc.path)
-    except DocumentError as exc:
-        return [Problem(doc.path, exc.line or 0, "error", "unreadable", exc.reason)], 1
-    return lint_document(fresh, ctx), fresh.body_start_line()
-
-
-#: A notice's button: what it does, or a menu of (label, what it does) when there are several.
-NoticeAction = Callable[[], None] | list[tuple[str, Callable[[], None]]]
-
-
-class Notice(QFrame):
-    """A bar above the text: what happened, and the buttons to deal with it (a button with a
-    list offers a menu: one entry per document)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setObjectName("notice")
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.buttons = QHBoxLayout()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self.label, 1)
-        layout.addLayout(self.buttons)
-        self.hide()
-
-    def show_message(self, text: str, buttons: list[tuple[str, NoticeAction]]) -> None:
-        while self.buttons.count():
-            item = self.buttons.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None:
-                widget.deleteLater()
-        self.label.setText(text)
-        dismiss: list[tuple[str, NoticeAction]] = [("Dismiss", self.hide)]
-        for label, handler in buttons + dismiss:
-            button = QPushButton(label)
-            if isinstance(handler, list):
-                menu = QMenu(button)
-                for entry, run in handler:
-                    menu.addAction(entry).triggered.connect(lambda _c=False, r=run: r())
-                button.setMenu(menu)
-            else:
-                button.clicked.connect(lambda _c=False, h=handler: h())
-            self.buttons.addWidget(button)
-        self.show()
-
-    def button_texts(self) -> list[str]:
-        """The buttons' labels, in order (Dismiss last)."""
-        texts = []
-        for index in range(self.buttons.count()):
-            item = self.buttons.itemAt(index)
-            widget = item.widget() if item is not None else None
-            if isinstance(widget, QPushButton):
-                texts.append(widget.text())
-        return texts
 
 
 class EditorView(QWidget):
@@ -137,8 +70,6 @@ class EditorView(QWidget):
         #: The document as last loaded or saved (its ``source`` is what is on disk).
         self.doc: documents.Document | None = None
         self.base_text = ""
-        self.problems: list[Problem] = []
-        self.body_start = 1
         self.leave_prompt: QMessageBox | None = None
         self._lint_context: LintContext | None = None
         self._dirty = False
@@ -162,12 +93,10 @@ class EditorView(QWidget):
         self.preview = QTextBrowser()
         self.preview.setObjectName("preview")
         self.preview.setOpenLinks(False)
-        self.problem_list = QListWidget()
-        self.problem_list.setObjectName("lintProblems")
-        self.problem_list.setMaximumHeight(110)
-        self.problem_list.hide()
-        self.problem_list.itemActivated.connect(self._on_problem_activated)
-        self.problem_list.itemClicked.connect(self._on_problem_activated)
+        self.lint_panel = ProblemList()
+        self.lint_panel.line_requested.connect(self.go_to_line)
+        self.lint_panel.field_requested.connect(lambda name: self.form.focus_field(name))
+        self.problem_list = self.lint_panel.list
         self.notes = QPlainTextEdit()
         self.notes.setReadOnly(True)
         self.notes.setObjectName("editorNotes")
@@ -192,16 +121,13 @@ class EditorView(QWidget):
         self.splitter.addWidget(self.preview)
         self.splitter.addWidget(self.notes)
         self.splitter.setSizes([500, 400, 250])
-        self.problems_label = QLabel("Problems")
-        self.problems_label.setObjectName("hint")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.notice)
         layout.addWidget(self.form)
         layout.addWidget(self.splitter, 1)
-        layout.addWidget(self.problems_label)
-        layout.addWidget(self.problem_list)
+        layout.addWidget(self.lint_panel)
 
     # ------------------------------------------------------------------ opening
 
@@ -566,33 +492,14 @@ class EditorView(QWidget):
         if self.doc is None or ctx is None:
             return
         doc = self.current_document()
-        self.tasks.run(lambda: lint_text(doc, ctx), self._show_problems, owner=self, key="lint")
-
-    def _show_problems(self, result: tuple[list[Problem], int]) -> None:
-        self.problems, self.body_start = result
-        self.problem_list.clear()
-        for problem in sorted(self.problems, key=lambda p: (p.severity != "error", p.line)):
-            where = f"line {problem.line}" if problem.line else "document"
-            subject = f"{problem.field}: " if problem.field else ""
-            item = QListWidgetItem(f"{where} · {problem.severity} · {subject}{problem.message}")
-            item.setData(PROBLEM_ROLE, problem)
-            self.problem_list.addItem(item)
-        errors = sum(1 for p in self.problems if p.severity == "error")
-        warnings = len(self.problems) - errors
-        self.problems_label.setText(
-            f"Problems: {errors} error{'s' if errors != 1 else ''}, "
-            f"{warnings} warning{'s' if warnings != 1 else ''} (click one to go to its line)"
-            if self.problems
-            else "No problems found"
+        self.tasks.run(
+            lambda: lint_text(doc, ctx), self.lint_panel.show_problems, owner=self, key="lint"
         )
-        self.problem_list.setVisible(bool(self.problems))
 
-    def _on_problem_activated(self, item: QListWidgetItem) -> None:
-        problem: Problem = item.data(PROBLEM_ROLE)
-        if problem.line and problem.line >= self.body_start:
-            self.go_to_line(problem.line - self.body_start + 1)
-        elif problem.field:
-            self.form.focus_field(problem.field)
+    @property
+    def problems(self) -> list[Problem]:
+        """What lint found in the text as it would be saved (:mod:`kbapp.ui.problem_list`)."""
+        return self.lint_panel.problems
 
     def go_to_line(self, line: int) -> None:
         block = self.text.document().findBlockByNumber(max(line - 1, 0))

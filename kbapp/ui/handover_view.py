@@ -28,8 +28,7 @@ from PySide6.QtWidgets import (
 
 from kbapp.cosourcing import handover
 from kbapp.errors import KbError
-from kbapp.ui.incident import follow
-from kbapp.ui.tasks import Tasks
+from kbapp.ui.tasks import Tasks, relay
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -60,7 +59,7 @@ class HandoverView(QWidget):
         self._create_table()
         self._create_detail()
         self._create_layout()
-        follow(self, workspace.documents_changed, self._on_documents_changed)
+        relay(self, workspace.documents_changed, self._on_documents_changed)
         if not lazy:  # lazy: a hidden dock of the main window fills itself when shown
             self.refresh()
 

@@ -2,14 +2,14 @@
 difference between any two (side by side with changed words marked, or the raw unified diff),
 and restoring a version (a new commit; the versions after it stay in the history).
 
-It adapts :mod:`kbapp.sync.history` (core); reading git runs in the background.
+It adapts :mod:`kbapp.sync.history` (core): :func:`~kbapp.sync.history.compare` reads the
+two versions and makes the HTML (:mod:`kbapp.documents.renderdiff`) on a worker; this view
+only shows it.
 """
 
 from __future__ import annotations
 
-import difflib
 import html
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
@@ -29,8 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.documents import model as documents
-from kbapp.documents.renderdiff import Block, rendered_changes
 from kbapp.errors import KbError
 from kbapp.interaction import Level
 from kbapp.sync import history
@@ -39,114 +37,6 @@ from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
 COLUMNS = ("When", "Who", "Organisation", "Message")
-#: Background of added and removed blocks and lines.
-ADDED, REMOVED = "#D4F4DD", "#FADBD8"
-
-
-def side_by_side_html(old: str, new: str, old_label: str = "", new_label: str = "") -> str:
-    """The two texts side by side, changed lines coloured and changed words marked."""
-    old_lines, new_lines = old.split("\n"), new.split("\n")
-    rows: list[str] = []
-    if old_label or new_label:
-        rows.append(
-            f"<tr><th width='50%'>{html.escape(old_label)}</th>"
-            f"<th width='50%'>{html.escape(new_label)}</th></tr>"
-        )
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in _flat(matcher):
-        if tag == "gap":
-            rows.append(_row("⋯", "⋯", "", ""))
-            continue
-        if tag == "equal":
-            for a, b in zip(old_lines[i1:i2], new_lines[j1:j2]):
-                rows.append(_row(html.escape(a), html.escape(b), "", ""))
-            continue
-        left, right = old_lines[i1:i2], new_lines[j1:j2]
-        for index in range(max(len(left), len(right))):
-            was = left[index] if index < len(left) else None
-            now = right[index] if index < len(right) else None
-            if was is not None and now is not None:
-                marked_was, marked_now = _word_diff(was, now)
-                rows.append(_row(marked_was, marked_now, REMOVED, ADDED))
-            else:
-                rows.append(
-                    _row(
-                        html.escape(was) if was is not None else "",
-                        html.escape(now) if now is not None else "",
-                        REMOVED if was is not None else "",
-                        ADDED if now is not None else "",
-                    )
-                )
-    return (
-        "<table width='100%' cellspacing='0' cellpadding='2' "
-        "style='font-family: monospace'>" + "".join(rows) + "</table>"
-    )
-
-
-def rendered_changes_html(blocks: list[Block], old_label: str = "", new_label: str = "") -> str:
-    """The new version rendered, changed blocks on a coloured band with + or − beside them,
-    removed blocks shown where they were."""
-    parts = []
-    if old_label or new_label:
-        parts.append(f"<p><b>{html.escape(old_label)}</b> → <b>{html.escape(new_label)}</b></p>")
-    for block in blocks:
-        if block.change == "gap":
-            parts.append("<p align='center' style='color: gray'>⋯ unchanged ⋯</p>")
-        elif block.change == "same":
-            parts.append(block.html)
-        else:
-            sign = "+" if block.change == "added" else "−"  # colours: resources/ui/reader.css
-            parts.append(
-                f"<table class='{block.change}' width='100%' cellspacing='0' "
-                f"cellpadding='4'><tr><td width='14' valign='top'><b>{sign}</b></td>"
-                f"<td>{block.html}</td></tr></table>"
-            )
-    return "".join(parts)
-
-
-def _flat(matcher: difflib.SequenceMatcher[str]) -> list[tuple[str, int, int, int, int]]:
-    """Opcodes with long unchanged runs shortened to three lines of context each side."""
-    out: list[tuple[str, int, int, int, int]] = []
-    for group in matcher.get_grouped_opcodes(3):
-        if out:
-            out.append(("gap", 0, 0, 0, 0))
-        out.extend(group)
-    return out
-
-
-def _row(left: str, right: str, left_bg: str, right_bg: str) -> str:
-    def cell(text: str, bg: str) -> str:
-        colour = f" bgcolor='{bg}'" if bg else ""
-        return f"<td width='50%'{colour}>{text or '&nbsp;'}</td>"
-
-    return f"<tr>{cell(left, left_bg)}{cell(right, right_bg)}</tr>"
-
-
-def _word_diff(old: str, new: str) -> tuple[str, str]:
-    a, b = old.split(" "), new.split(" ")
-    left: list[str] = []
-    right: list[str] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b).get_opcodes():
-        old_part = html.escape(" ".join(a[i1:i2]))
-        new_part = html.escape(" ".join(b[j1:j2]))
-        if tag == "equal":
-            left.append(old_part)
-            right.append(new_part)
-        else:
-            if old_part:
-                left.append(f"<del>{old_part}</del>")
-            if new_part:
-                right.append(f"<ins>{new_part}</ins>")
-    return " ".join(left), " ".join(right)
-
-
-def _label(version: Any) -> str:
-    when = (
-        version.date.strftime("%Y-%m-%d %H:%M")
-        if hasattr(version.date, "strftime")
-        else str(version.date)
-    )
-    return f"{when} · {version.author}" + (f" ({version.org})" if version.org else "")
 
 
 class DiffHighlighter(QSyntaxHighlighter):
@@ -178,7 +68,7 @@ class HistoryView(QWidget):
         self.workspace = workspace
         self.tasks = tasks
         self.path = ""
-        self.versions: list[Any] = []
+        self.versions: list[history.Version] = []
         self._create_widgets()
         self._create_layout()
 
@@ -253,16 +143,16 @@ class HistoryView(QWidget):
             key="history",
         )
 
-    def show_versions(self, versions: list[Any]) -> None:
+    def show_versions(self, versions: list[history.Version]) -> None:
         self.versions = list(versions)
         self.table.setRowCount(len(self.versions))
         for row, version in enumerate(self.versions):
-            when = (
-                version.date.strftime("%Y-%m-%d %H:%M")
-                if hasattr(version.date, "strftime")
-                else str(version.date)
+            values = (
+                version.when,
+                version.author,
+                version.org or "—",
+                version.message.split("\n")[0],
             )
-            values = (when, version.author, version.org or "—", version.message.split("\n")[0])
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setToolTip(f"{version.rev[:10]}  {version.email}\n{version.message}")
@@ -301,8 +191,8 @@ class HistoryView(QWidget):
         self.show_diff(
             older.rev if older else None,
             newer.rev,
-            _label(older) if older else "(nothing before)",
-            _label(newer),
+            older.label if older else "",
+            newer.label,
         )
 
     def show_diff(
@@ -312,21 +202,11 @@ class HistoryView(QWidget):
         workspace = self.workspace
 
         def work() -> tuple[str, str, str]:
-            new = history.version_text(workspace, path, to_rev)
-            old = history.version_text(workspace, path, from_rev) if from_rev else ""
-            raw = (
-                history.diff(workspace, path, from_rev, to_rev)
-                if from_rev
-                else "\n".join("+" + line for line in new.split("\n"))
-            )
-            blocks = rendered_changes(
-                documents.parse(old.encode(), path).body if old else "",
-                documents.parse(new.encode(), path).body,
-            )
+            comparison = history.compare(workspace, path, from_rev, to_rev, from_label, to_label)
             return (
-                raw,
-                side_by_side_html(old, new, from_label, to_label),
-                rendered_changes_html(blocks, from_label, to_label),
+                comparison.unified,
+                comparison.side_by_side_html(),
+                comparison.rendered_html(),
             )
 
         self.tasks.run(work, self._show_diff_texts, self._on_failed, owner=self, key="history-diff")
@@ -349,13 +229,8 @@ class HistoryView(QWidget):
         except KbError as exc:
             self.message.emit(f"Not restored: {exc}", Level.ERROR.value)
             return False
-        when = (
-            version.date.strftime("%Y-%m-%d %H:%M")
-            if hasattr(version.date, "strftime")
-            else str(version.date)
-        )
         self.message.emit(
-            f"Restored the version of {when} by {version.author}; the later "
+            f"Restored the version of {version.when} by {version.author}; the later "
             "versions stay in the history.",
             Level.INFO.value,
         )

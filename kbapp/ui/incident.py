@@ -8,18 +8,14 @@ is recorded or how; a restart finds the incident again because the core keeps it
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Callable
-from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QFont, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -35,156 +31,15 @@ from PySide6.QtWidgets import (
 from kbapp.documents.model import Document
 from kbapp.documents.render import render_markdown
 from kbapp.errors import KbError
-from kbapp.events import Event
 from kbapp.lifecycle.activity import Incident, utc_now
 from kbapp.lifecycle.checklist import Step, checklist_steps
 from kbapp.lifecycle.incident import Incidents, TimelineEntry, format_duration, normalise_ticket
 from kbapp.ui import style
+from kbapp.ui.incident_banners import CaptureBanner, IncidentBanner
+from kbapp.ui.tasks import relay
 
-BANNER_STYLE = (
-    "QFrame#incidentBanner { background: #B03A2E; border-radius: 4px; }"
-    "QFrame#incidentBanner QLabel { color: white; }"
-    "QFrame#incidentBanner QPushButton { padding: 3px 10px; }"
-)
 STEP_ROLE = Qt.ItemDataRole.UserRole + 1
 _CODE_SPAN_RE = re.compile(r"`([^`]+)`")
-
-
-def follow(owner: QObject, event: Event[Any], handler: Callable[[Any], object]) -> None:
-    """Subscribe ``handler`` to a core event for as long as the Qt object ``owner`` lives.
-    The handler runs on the GUI thread even when the event fires on a worker (a sync, the
-    index catching up), through :func:`kbapp.ui.tasks.relay`."""
-    from kbapp.ui.tasks import relay
-
-    relay(owner, event, handler)
-
-
-def clock(delta: dt.timedelta) -> str:
-    """``01:02:03`` for the banner's timer."""
-    seconds = max(int(delta.total_seconds()), 0)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
-
-
-class IncidentBanner(QFrame):
-    """The red bar across the window while an incident runs: ticket, title, timer, actions."""
-
-    note_requested = Signal()
-    end_requested = Signal()
-
-    def __init__(self, incidents: Incidents, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.incidents = incidents
-        self.setObjectName("incidentBanner")
-        self.setStyleSheet(BANNER_STYLE)
-        self._create_labels()
-        self._create_buttons()
-        self._create_timer()
-        follow(self, incidents.changed, self._on_incident_changed)
-        self.refresh()
-
-    def _create_labels(self) -> None:
-        self.ticket_label = QLabel()
-        bold = QFont(self.ticket_label.font())
-        bold.setBold(True)
-        self.ticket_label.setFont(bold)
-        self.title_label = QLabel()
-        self.timer_label = QLabel("00:00:00")
-        mono = QFont("monospace")
-        mono.setStyleHint(QFont.StyleHint.Monospace)
-        mono.setPointSize(self.timer_label.font().pointSize() + 2)
-        mono.setBold(True)
-        self.timer_label.setFont(mono)
-        self.timer_label.setAccessibleName("Time since the incident started")
-
-    def _create_buttons(self) -> None:
-        self.note_button = QPushButton("&Note…")
-        self.note_button.clicked.connect(self.note_requested)
-        self.end_button = QPushButton("&End incident…")
-        self.end_button.clicked.connect(self.end_requested)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 6)
-        layout.addWidget(QLabel("●"))
-        layout.addWidget(self.ticket_label)
-        layout.addWidget(self.title_label, 1)
-        layout.addWidget(self.timer_label)
-        layout.addWidget(self.note_button)
-        layout.addWidget(self.end_button)
-
-    def _create_timer(self) -> None:
-        self._timer = QTimer(self)
-        self._timer.setInterval(1000)
-        self._timer.timeout.connect(self._update_clock)
-        self._incident: Incident | None = None
-
-    def refresh(self) -> None:
-        self._incident = self.incidents.active()
-        if self._incident is None:
-            self._timer.stop()
-            self.hide()
-            return
-        self.ticket_label.setText(self._incident.ticket)
-        systems = ", ".join(self._incident.systems)
-        self.title_label.setText(self._incident.title + (f"  ·  {systems}" if systems else ""))
-        self._update_clock()
-        self._timer.start()
-        self.show()
-
-    def _update_clock(self) -> None:
-        if self._incident is not None:
-            self.timer_label.setText(clock(utc_now() - self._incident.started_at))
-
-    def _on_incident_changed(self, incident: Incident) -> None:
-        self.refresh()
-
-
-class CaptureBanner(QFrame):
-    """Under the window's toolbar after an incident ended and until it is captured or
-    dismissed: "Later" in the capture dialog must leave a way back to it."""
-
-    capture_requested = Signal(str)  # the ticket
-
-    def __init__(self, incidents: Incidents, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.incidents = incidents
-        self.incident: Incident | None = None
-        self.setObjectName("notice")
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.capture_button = QPushButton("&Capture…")
-        self.capture_button.clicked.connect(self._on_capture)
-        self.dismiss_button = QPushButton("Don't capture")
-        self.dismiss_button.setToolTip("Stop offering it (kbapp capture --incident still can)")
-        self.dismiss_button.clicked.connect(self._on_dismiss)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 4, 6, 4)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.capture_button)
-        layout.addWidget(self.dismiss_button)
-        follow(self, incidents.changed, lambda _incident: self.refresh())
-        self.refresh()
-
-    def refresh(self) -> None:
-        self.incident = None if self.incidents.active() else self.incidents.waiting_capture()
-        if self.incident is None:
-            self.hide()
-            return
-        ended = (self.incident.ended_at or utc_now()).astimezone()
-        when = ended.strftime("%H:%M" if ended.date() == dt.date.today() else "%Y-%m-%d %H:%M")
-        title = f" ({self.incident.title})" if self.incident.title else ""
-        self.label.setText(
-            f"{self.incident.ticket}{title} ended at {when} and is not captured "
-            "yet: write down what it taught while it is fresh."
-        )
-        self.show()
-
-    def _on_capture(self) -> None:
-        if self.incident is not None:
-            self.capture_requested.emit(self.incident.ticket)
-
-    def _on_dismiss(self) -> None:
-        if self.incident is not None:
-            self.incidents.dismiss_capture(self.incident)
 
 
 class ChecklistPanel(QWidget):
@@ -203,7 +58,7 @@ class ChecklistPanel(QWidget):
         self._create_notes()
         self._create_timeline()
         self._create_layout()
-        follow(self, incidents.changed, self._on_incident_changed)
+        relay(self, incidents.changed, self._on_incident_changed)
         self.refresh()
 
     def _create_checklist(self) -> None:
@@ -540,7 +395,7 @@ class IncidentMode(QObject):
         self.banner.end_requested.connect(self.request_end)
         self.banner.note_requested.connect(self.panel.note_edit.setFocus)
         self._was_active = incidents.active() is not None
-        follow(self, incidents.changed, self._on_incident_changed)
+        relay(self, incidents.changed, self._on_incident_changed)
 
     @property
     def active(self) -> bool:

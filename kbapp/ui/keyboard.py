@@ -10,6 +10,7 @@
   queue's filters then Down used to switch the filter and empty the table without a word; now
   Down (or Alt+Down, F4, Space) opens the list, where the arrows choose and Enter confirms.
 - **Tab leaves a table** (the arrows move between its cells) instead of walking its cells.
+- **F6 walks the parts of the window** (:class:`PaneCycle`): side column, view, side panels.
 - :class:`ShortcutSheet` (F1, Ctrl+/): every action and its shortcut, built from the one list
   of actions (:mod:`kbapp.ui.actions`), so it cannot fall behind.
 """
@@ -27,18 +28,22 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDockWidget,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QPlainTextEdit,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from kbapp.ui.actions import Action
+from kbapp.ui.view_area import ViewArea
 
 #: What a text field keeps even when the window has a shortcut on the same keys.
 TEXT_FIELD_KEYS = (
@@ -207,3 +212,71 @@ class ShortcutSheet(QDialog):
             menu, title, keys = (cell.text() if cell is not None else "" for cell in cells)
             out.append((menu, title, keys))
         return out
+
+
+class PaneCycle:
+    """F6 and Shift+F6: the keys go to the next (previous) part of the window: the side
+    column, the view in front (or the start page), then each side panel (dock) shown, wrapping
+    around. In each part the keys land on its main widget (a view's registered focus, the
+    search field, the browse tree), else on its first focusable widget."""
+
+    def __init__(
+        self, window: QMainWindow, side: QTabWidget, views: ViewArea, mains: dict[QWidget, QWidget]
+    ) -> None:
+        self.window = window
+        self.side = side
+        self.views = views
+        self.mains = mains  # the side column's pages and where the keys go in each
+
+    def panes(self) -> list[QWidget]:
+        """The parts of the window F6 moves between, in reading order."""
+        front = self.views.current()
+        candidates = [
+            self.side.currentWidget(),
+            self.views.start_page if front == "start" else self.views.views[front].widget,
+        ]
+        candidates += [
+            dock.widget()
+            for dock in self.window.findChildren(QDockWidget)
+            if dock.isVisible() and not dock.isFloating()
+        ]
+        return [pane for pane in candidates if pane is not None and pane.isVisible()]
+
+    def step(self, step: int) -> QWidget | None:
+        """Focus the pane ``step`` away from the one holding the keys; returns what got them."""
+        panes = self.panes()
+        if not panes:
+            return None
+        focused = QApplication.focusWidget()
+        here = next(
+            (
+                i
+                for i, pane in enumerate(panes)
+                if focused is not None and (pane is focused or pane.isAncestorOf(focused))
+            ),
+            -1 if step > 0 else 0,
+        )
+        target = self._focus_in(panes[(here + step) % len(panes)])
+        target.setFocus(Qt.FocusReason.TabFocusReason)
+        return target
+
+    def _focus_in(self, pane: QWidget) -> QWidget:
+        """Where the keys land in ``pane``: its main widget, else its first focusable one."""
+        mains = dict(self.mains)
+        mains.update({v.widget: v.focus for v in self.views.views.values() if v.focus})
+        main = mains.get(pane)
+        if main is not None:
+            return main
+        widget: QWidget | None = pane.nextInFocusChain()
+        for _ in range(500):  # the chain is a ring: stop after going round
+            if widget is None or widget is pane:
+                break
+            if (
+                pane.isAncestorOf(widget)
+                and widget.isVisible()
+                and widget.isEnabled()
+                and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+            ):
+                return widget
+            widget = widget.nextInFocusChain()
+        return pane

@@ -18,6 +18,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
 from kbapp.settings import config_dir
+from kbapp.ui.view_area import short_title
 
 if TYPE_CHECKING:
     from kbapp.ui.window import MainWindow
@@ -151,14 +152,14 @@ class WindowLayout:
                 return
             if name == "reader":
                 window.reader.open(path)
-                window.views.show_view("reader", window._short(path), focus=False)
+                window.views.show_view("reader", short_title(path), focus=False)
             elif name == "editor":
                 window.editor.open_path(path)
                 window.views.show_view("editor", focus=False)
-                window._update_title()
+                window.update_title()
             else:
                 window.history.show_document(path, path)
-                window.views.show_view("history", f"History: {window._short(path)}", focus=False)
+                window.views.show_view("history", f"History: {short_title(path)}", focus=False)
         elif name == "onboarding":
             if shown.get("onboarding"):
                 window.cosourcing.show_onboarding(shown["onboarding"], focus=False)

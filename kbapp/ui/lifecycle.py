@@ -30,9 +30,9 @@ from kbapp.ui.actions import LIFECYCLE_ACTIONS
 from kbapp.ui.capture import CaptureDialog
 from kbapp.ui.dashboard import DashboardView
 from kbapp.ui.docks import add_dock
-from kbapp.ui.incident import IncidentMode, StartIncidentDialog, follow
+from kbapp.ui.incident import IncidentMode, StartIncidentDialog
 from kbapp.ui.review_queue import ReviewQueueView
-from kbapp.ui.tasks import Tasks
+from kbapp.ui.tasks import Tasks, relay
 from kbapp.ui.view_area import ViewArea
 from kbapp.workspace import Workspace
 
@@ -69,7 +69,7 @@ class LifecycleViews(QObject):
         self.mode.active_changed.connect(self._on_incident_active_changed)
         self.mode.panel.draft_requested.connect(self.write_gap)
         self.mode.capture_banner.capture_requested.connect(self.open_capture)
-        follow(self, self.incidents.changed, lambda _incident: self._update_capture_action())
+        relay(self, self.incidents.changed, lambda _incident: self._update_capture_action())
         self._update_capture_action()
         # The banner goes on top of the central widget's own column when it has one (kbapp's
         # window): re-parenting the central widget instead hid it for a moment, and the

@@ -1,6 +1,10 @@
 """Markdown syntax highlighting for the editor: headings, emphasis, code (inline and fenced),
 links and [[wiki links]], list and task markers, quotes, and the template's guidance comments
-(``<!-- ... -->``) greyed out so that what is still to be written stands out."""
+(``<!-- ... -->``) greyed out so that what is still to be written stands out.
+
+Which lines are fenced code is :mod:`kbapp.documents.mdlines`' rule, read one line at a time
+(:func:`~kbapp.documents.mdlines.step`); each line's state is that reading's state packed into
+the block's number, with one more bit for a guidance comment left open."""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ import re
 
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
 
-NORMAL, IN_FENCE, IN_COMMENT = 0, 1, 2
+from kbapp.documents import mdlines
 
-_FENCE_RE = re.compile(r"^\s{0,3}(```|~~~)")
+IN_COMMENT = 1  # the low bit of a block's state; the rest is the mdlines state, packed
 _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^\s{0,3}#{1,6}\s.*$"), "heading"),
     (re.compile(r"^\s*([-*+]|\d+[.)])\s(\[[ xX]\]\s)?"), "list"),
@@ -60,26 +64,28 @@ class MarkdownHighlighter(QSyntaxHighlighter):
         }
 
     def highlightBlock(self, text: str) -> None:
-        state = self.previousBlockState()
-        if state == IN_FENCE or _FENCE_RE.match(text):
+        previous = self.previousBlockState()
+        in_comment = previous >= 0 and bool(previous & IN_COMMENT)
+        # -1 (the first line) stays -1: mdlines' starting state
+        kind, after = mdlines.step(mdlines.State.unpack(previous >> 1), text)
+        packed = after.pack() << 1
+        if kind != "text":
             self.setFormat(0, len(text), self.formats["fence"])
-            opening = state != IN_FENCE
-            closes = not opening and _FENCE_RE.match(text) is not None
-            self.setCurrentBlockState(IN_FENCE if opening or not closes else NORMAL)
+            self.setCurrentBlockState(packed)
             return
         for pattern, name in _RULES:
             for match in pattern.finditer(text):
                 self.setFormat(match.start(), match.end() - match.start(), self.formats[name])
-        self._comments(text, state == IN_COMMENT)
+        self._comments(text, in_comment, packed)
 
-    def _comments(self, text: str, continuing: bool) -> None:
-        self.setCurrentBlockState(NORMAL)
+    def _comments(self, text: str, continuing: bool, state: int) -> None:
+        self.setCurrentBlockState(state)
         start = 0 if continuing else text.find("<!--")
         while start >= 0:
             end = text.find("-->", start + (0 if continuing else 4))
             if end < 0:
                 self.setFormat(start, len(text) - start, self.formats["comment"])
-                self.setCurrentBlockState(IN_COMMENT)
+                self.setCurrentBlockState(state | IN_COMMENT)
                 return
             self.setFormat(start, end + 3 - start, self.formats["comment"])
             continuing = False

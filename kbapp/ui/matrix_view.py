@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp.cosourcing.matrix import Matrix, build_matrix, cell_text
-from kbapp.ui.incident import follow
-from kbapp.ui.tasks import Tasks
+from kbapp.ui.tasks import Tasks, relay
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -53,7 +52,7 @@ class MatrixView(QWidget):
         self.tasks = tasks
         self.matrix: Matrix | None = None
         self._create_widgets()
-        follow(self, workspace.documents_changed, self._on_documents_changed)
+        relay(self, workspace.documents_changed, self._on_documents_changed)
         if not lazy:  # lazy: a hidden dock of the main window fills itself when shown
             self.refresh()
 

@@ -2,23 +2,29 @@
 searching it, and move a document to another one (Document menu). The core work is in
 :mod:`kbapp.knowledge_bases`; showing a result from another knowledge base and switching the
 window to it are :meth:`MainWindow.open_elsewhere` and :meth:`MainWindow.switch_knowledge_base`.
+
+It does not know the window: it gets the views it works with and a function that says which
+document is in front, and tells the window what happened by signals (``message``,
+``document_moved``), which the window turns into its status bar and views.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
 from kbapp.errors import KbError
 from kbapp.interaction import Level
+from kbapp.ui.editor import EditorView
+from kbapp.ui.search_view import SearchView
+from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
-if TYPE_CHECKING:
-    from kbapp.ui.window import MainWindow
+#: (path, title) of the document of this knowledge base in front, or None.
+CurrentDocument = Callable[[], "tuple[str, str] | None"]
 
 
 class OtherKbActions(QObject):
@@ -26,15 +32,30 @@ class OtherKbActions(QObject):
 
     #: A document was moved to another knowledge base (a :class:`~kbapp.knowledge_bases.KbMove`).
     document_moved = Signal(object)
+    #: Something to tell the user (text, :class:`~kbapp.interaction.Level` value).
+    message = Signal(str, str)
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(
+        self,
+        window: QWidget,
+        workspace: Workspace,
+        tasks: Tasks,
+        search: SearchView,
+        editor: EditorView,
+        current_document: CurrentDocument,
+    ) -> None:
         super().__init__(window)
-        self.window = window
+        self.window = window  # the dialogs' parent
+        self.workspace = workspace
+        self.tasks = tasks
+        self.search = search
+        self.editor = editor
+        self.current_document = current_document
         self.folder_dialog: QFileDialog | None = None
         self.kb_dialog: QInputDialog | None = None
 
     def ask_folder(self, title: str, then: Callable[[str], object]) -> QFileDialog:
-        dialog = QFileDialog(self.window, title, str(self.window.workspace.root.parent))
+        dialog = QFileDialog(self.window, title, str(self.workspace.root.parent))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.setFileMode(QFileDialog.FileMode.Directory)
         dialog.setOption(QFileDialog.Option.ShowDirsOnly)
@@ -82,29 +103,29 @@ class OtherKbActions(QObject):
             return
         from kbapp.knowledge_bases import add_searched
 
-        settings = self.window.workspace.settings
+        settings = self.workspace.settings
         try:
             root = add_searched(settings, folder)
             settings.save()
         except (KbError, OSError) as exc:
-            self.window.show_message(f"Cannot search {folder} too: {exc}", Level.ERROR.value)
+            self.message.emit(f"Cannot search {folder} too: {exc}", Level.ERROR.value)
             return
-        if Path(root) == self.window.workspace.root:
-            self.window.show_message("That is the knowledge base open in this window.")
+        if Path(root) == self.workspace.root:
+            self.message.emit("That is the knowledge base open in this window.", Level.INFO.value)
             return
-        self.window.show_message(f"Searching {root} too.")
-        self.window.search.reload_others()
+        self.message.emit(f"Searching {root} too.", Level.INFO.value)
+        self.search.reload_others()
 
     def stop_searching_kb(self, folder: str = "") -> None:
         """File → Stop searching another knowledge base."""
         from kbapp.knowledge_bases import remove_searched, searched_together
 
-        settings = self.window.workspace.settings
+        settings = self.workspace.settings
         if not folder:
-            together = searched_together(settings, self.window.workspace.root)
+            together = searched_together(settings, self.workspace.root)
             if not together:
-                self.window.show_message(
-                    "No other knowledge base is searched together with this one."
+                self.message.emit(
+                    "No other knowledge base is searched together with this one.", Level.INFO.value
                 )
                 return
             self.ask_kb(
@@ -119,8 +140,8 @@ class OtherKbActions(QObject):
                 settings.save()
             except OSError:
                 pass
-            self.window.show_message(f"No longer searching {folder}.")
-            self.window.search.reload_others()
+            self.message.emit(f"No longer searching {folder}.", Level.INFO.value)
+            self.search.reload_others()
 
     def move_to_other_kb(self, target: str = "") -> None:
         """Document → Move to another knowledge base: commit the document shown (or edited)
@@ -128,23 +149,20 @@ class OtherKbActions(QObject):
         move_to_kb`, on the worker). The target's policy may refuse: nothing moves then."""
         from kbapp.knowledge_bases import candidates
 
-        path = self.window._current_path()
-        if not path:
-            self.window.show_message(
+        current = self.current_document()
+        if current is None:
+            self.message.emit(
                 "Open a document of this knowledge base first; a document "
-                "from another one is moved from there."
+                "from another one is moved from there.",
+                Level.INFO.value,
             )
             return
+        path, title = current
         if not target:
-            title = (
-                self.window.reader.page.doc.title
-                if self.window.reader.page and self.window.reader.path == path
-                else path
-            )
             self.ask_kb(
                 f"Move “{title}” to another knowledge base",
-                f"It is committed there, then removed from {self.window.workspace.config.name}:",
-                candidates(self.window.workspace.settings, self.window.workspace.root),
+                f"It is committed there, then removed from {self.workspace.config.name}:",
+                candidates(self.workspace.settings, self.workspace.root),
                 self.move_to_other_kb,
                 other=True,
             )
@@ -153,39 +171,21 @@ class OtherKbActions(QObject):
         def work() -> object:
             from kbapp.knowledge_bases import move_to_kb
 
-            opened = (
-                self.window.search.others.by_root(target) if self.window.search.others else None
-            )
-            kb = opened or Workspace.open(target, self.window.workspace.settings)
+            opened = self.search.others.by_root(target) if self.search.others else None
+            kb = opened or Workspace.open(target, self.workspace.settings)
             try:
-                return move_to_kb(self.window.workspace, path, kb)
+                return move_to_kb(self.workspace, path, kb)
             finally:
                 if opened is None:
                     kb.close()
 
         def go() -> None:
-            self.window.tasks.run(work, self._on_moved, self._on_move_failed, owner=self.window)
+            self.tasks.run(work, self.document_moved.emit, self._on_move_failed, owner=self.window)
 
-        if self.window.editor.path == path and self.window.editor.dirty:
-            self.window.editor.maybe_leave(go)
+        if self.editor.path == path and self.editor.dirty:
+            self.editor.maybe_leave(go)
         else:
             go()
 
-    def _on_moved(self, moved: object) -> None:
-        from kbapp.knowledge_bases import KbMove
-
-        assert isinstance(moved, KbMove)
-        if self.window.editor.path == moved.source_path:
-            self.window.editor.doc = None
-        if self.window.reader.path == moved.source_path:
-            if self.window.search.others and self.window.search.others.by_root(moved.target_root):
-                self.window.open_elsewhere(moved.target_root, moved.target_path)
-            else:
-                self.window.views.close_view("reader")
-        self.window._update_title()
-        self.window.show_message(" ".join(moved.sentences()))
-        self.window.search.run_query()
-        self.document_moved.emit(moved)
-
     def _on_move_failed(self, error: Exception) -> None:
-        self.window.show_message(str(error), Level.ERROR.value)
+        self.message.emit(str(error), Level.ERROR.value)

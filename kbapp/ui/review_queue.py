@@ -11,9 +11,7 @@ in the background, so a knowledge base of thousands of documents never freezes t
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -28,13 +26,10 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
     QPushButton,
     QSplitter,
     QTableView,
@@ -43,23 +38,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.documents import model as documents
-from kbapp.documents.render import render_markdown
-from kbapp.documents.renderdiff import rendered_changes
 from kbapp.errors import KbError
 from kbapp.lifecycle.review import ReviewItem, ReviewState, queue_sort_key, review_queue
 from kbapp.lifecycle.review_actions import (
-    ReviewChanges,
-    changes_since_review,
-    linking_documents,
+    ReviewDetail,
     mark_reviewed,
     needs_changes,
-    retire,
+    review_detail,
 )
 from kbapp.ui import style
-from kbapp.ui.history_view import rendered_changes_html
-from kbapp.ui.incident import follow
-from kbapp.ui.tasks import Tasks
+from kbapp.ui.retire_dialog import RetireDialog
+from kbapp.ui.tasks import Tasks, relay
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -176,53 +165,6 @@ class ReviewQueueModel(QAbstractTableModel):
         return None
 
 
-@dataclass
-class Detail:
-    """What the detail pane shows for one document: the sentence above, and the rendered
-    changes since its last review (or the whole document when it was never reviewed)."""
-
-    path: str
-    title_html: str
-    body_html: str
-    changed: bool
-
-
-def review_detail(workspace: Workspace, item: ReviewItem) -> Detail:
-    """Works out (slowly: git log, two renders) what changed since ``item`` was reviewed."""
-    changes = changes_since_review(workspace, item.path)
-    title = html.escape(item.title)
-    current = workspace.load(item.path).body
-    if changes.reviewed_in is None:
-        return Detail(
-            item.path,
-            f"<b>{title}</b> was never reviewed: read all of it.",
-            render_markdown(current).html,
-            True,
-        )
-    rev = changes.reviewed_in
-    since = f"{len(changes.commits)} changes since" if changes.commits else "no change since"
-    heading = (
-        f"<b>{title}</b>: last reviewed {rev.date:%Y-%m-%d} by "
-        f"{html.escape(rev.author)} ({rev.short}), {since}."
-    )
-    if not changes.changed:
-        return Detail(item.path, heading, "<p>Nothing changed since the last review.</p>", False)
-    return Detail(item.path, heading, _changes_html(workspace, changes, current), True)
-
-
-def _changes_html(workspace: Workspace, changes: ReviewChanges, current: str) -> str:
-    reviewed = changes.reviewed_in
-    assert reviewed is not None
-    old_path = reviewed.path or changes.path
-    data = workspace.git.read_blob(f"{reviewed.rev}:{old_path}")  # the path it had then
-    try:
-        old = documents.parse(data, old_path).body if data is not None else ""
-    except KbError:
-        old = ""
-    label = f"Reviewed {reviewed.date:%Y-%m-%d} ({reviewed.short})"
-    return rendered_changes_html(rendered_changes(old, current), label, "now")
-
-
 class ReviewQueueView(QWidget):
     """The window's review queue."""
 
@@ -250,7 +192,7 @@ class ReviewQueueView(QWidget):
         self._create_table()
         self._create_detail()
         self._create_layout()
-        follow(self, workspace.documents_changed, self._on_documents_changed)
+        relay(self, workspace.documents_changed, self._on_documents_changed)
         if not lazy:  # lazy: a hidden dock of the main window fills itself when shown
             self.refresh()
 
@@ -446,7 +388,7 @@ class ReviewQueueView(QWidget):
             key="review-detail",
         )
 
-    def show_detail(self, detail: Detail) -> None:
+    def show_detail(self, detail: ReviewDetail) -> None:
         current = self.current_item()
         if current is None or current.path != detail.path:
             return  # another row was chosen meanwhile
@@ -516,68 +458,6 @@ class ReviewQueueView(QWidget):
     def _on_documents_changed(self, changes: CatalogChanges) -> None:
         if self.isVisible():
             self.refresh()
-
-
-class RetireDialog(QDialog):
-    """Asks for the reason, shows the documents linking to it, and retires it."""
-
-    def __init__(
-        self,
-        workspace: Workspace,
-        ref: str,
-        parent: QWidget | None = None,
-        today: dt.date | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.workspace = workspace
-        self.ref = ref
-        self.today = today
-        entry = workspace.entry(ref)
-        self.setWindowTitle(f"Retire {entry.title}")
-        self.reason_edit = QLineEdit()
-        self.reason_edit.setPlaceholderText("Why it is retired (shown at the top of it)")
-        self.replaced_edit = QLineEdit()
-        self.replaced_edit.setPlaceholderText("kb-… of the document to read instead (optional)")
-        self.linked = linking_documents(workspace, ref)
-        self.linked_list = QListWidget()
-        self.linked_list.addItems([f"{e.title}  ({e.doc_id})" for e in self.linked])
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #B03A2E")
-        form = QFormLayout()
-        form.addRow("&Reason", self.reason_edit)
-        form.addRow("Replaced &by", self.replaced_edit)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.retire_button = buttons.addButton("Retire", QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        if self.linked:
-            warning = QLabel(
-                f"⚠ {len(self.linked)} documents link to it; their links will "
-                "lead to a retired document:"
-            )
-            warning.setWordWrap(True)
-            layout.addWidget(warning)
-            layout.addWidget(self.linked_list)
-        else:
-            layout.addWidget(QLabel("No other document links to it."))
-        layout.addWidget(self.error_label)
-        layout.addWidget(buttons)
-
-    def accept(self) -> None:
-        try:
-            retire(
-                self.workspace,
-                self.ref,
-                reason=self.reason_edit.text(),
-                replaced_by=self.replaced_edit.text().strip() or None,
-                today=self.today,
-            )
-        except KbError as exc:
-            self.error_label.setText(str(exc))
-            return
-        super().accept()
 
 
 def _escape(text: str) -> str:

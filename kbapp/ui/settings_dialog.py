@@ -190,6 +190,19 @@ class SettingsActions:
         self.dialog.activateWindow()
         return self.dialog
 
+    def open_setting(self, name: str) -> None:
+        """The command palette chose a setting: Settings at it; for one the dialog does not
+        hold, its value and where it is kept."""
+        if name in LABELS:
+            self.show_settings(name)
+            return
+        value = getattr(self.workspace.settings, name, "")
+        where = self.workspace.settings.path
+        title = name.replace("_", " ").capitalize()
+        self.window.show_message(
+            f"{title} is “{value}”" + (f"; it is kept in {where}." if where else ".")
+        )
+
     def offer_first_run(self) -> FirstRunDialog | None:
         """At start: when nobody is known to commit as, ask (not blocking the window)."""
         if self.workspace.identity.known or self.first_run is not None:

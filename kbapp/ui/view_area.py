@@ -8,22 +8,33 @@ for the next time. With nothing open the area shows the start page. ``Esc`` in a
 it (unless the view types text: the editor), ``Ctrl+W`` and the tab's close button too; closing
 returns to the view used before. A view may have a guard (the editor asks about unsaved text)
 that runs before it closes.
+
+:class:`StartPage` is what the area shows with no view open: the knowledge base's name and the
+keys to start with.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QStackedWidget, QTabBar, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QStackedWidget, QTabBar, QTabWidget, QVBoxLayout, QWidget
+
+from kbapp.workspace import Workspace
 
 #: Runs ``then`` once the view may close (after asking, when it must), or never.
 Guard = Callable[[Callable[[], None]], None]
 
 #: A tab's title longer than this many characters is cut with "…" (the whole one is its tip).
 TITLE_CHARS = 40
+
+
+def short_title(path: str) -> str:
+    """A document's tab title until its own title is known: the file name without ``.md``."""
+    return path.rsplit("/", 1)[-1].removesuffix(".md")
 
 
 @dataclass
@@ -218,3 +229,32 @@ class ViewArea(QWidget):
                 event.accept()
                 return
         super().keyPressEvent(event)
+
+
+class StartPage(QLabel):
+    """What the right side shows before a document is opened."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.setObjectName("emptyState")
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        name = html.escape(workspace.config.name)
+        keys = [
+            ("Ctrl+K", "search from anywhere"),
+            ("↑ ↓ Enter", "choose and open a result"),
+            ("Ctrl+N", "new document from a template"),
+            ("Ctrl+E", "edit what you read"),
+            ("Ctrl+S", "save and commit"),
+            ("Ctrl+Shift+S", "sync with the other organisation"),
+            ("Ctrl+I", "start an incident"),
+            ("F6", "next part of the window"),
+            ("Ctrl+Shift+P", "every command, document and setting"),
+            ("F1", "every shortcut"),
+        ]
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in keys)
+        self.setText(
+            f"<h2>{name}</h2><p>Type in the search field: a few words, an alert name "
+            f"or an error code.</p><table cellpadding='3'>{rows}</table>"
+        )

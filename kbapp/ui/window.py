@@ -8,134 +8,54 @@ The window is sized to the screen it opens on and never grows itself; its place,
 and the open views come back on the next start (:mod:`kbapp.ui.layout`).
 
 The window adapts the core and owns no business logic: each view module does one job, and
-this class wires them together and holds the action handlers that ``kbapp/ui/actions.py``
-names (one method per action, in the order of the menus).
+this class builds them and wires them together, in named steps (``_create_*``). The handlers
+of the actions ``kbapp/ui/actions.py`` declares live in the window's parts: reading
+(:mod:`kbapp.ui.reading`), editing (:mod:`kbapp.ui.editing`), other knowledge bases
+(:mod:`kbapp.ui.other_kbs`), what happens around a sync (:mod:`kbapp.ui.sync_flow`), the
+lifecycle and co-sourcing views; the window keeps those about itself (views, panes, palette,
+switching the knowledge base, closing). The core talks to the user through
+:mod:`kbapp.ui.interaction`.
 """
 
 from __future__ import annotations
 
-import html
-import importlib
-from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import (
-    QApplication,
-    QDockWidget,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QSplitter,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from kbapp.documents.drafts import DraftStore
 from kbapp.errors import KbError
 from kbapp.interaction import Level
-from kbapp.settings import LABELS
 from kbapp.ui import actions as action_list
 from kbapp.ui.askpass import askpass_server
 from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.conflicts_view import ConflictsView
-from kbapp.ui.editor import EditorView, Notice
+from kbapp.ui.deferred import import_deferred
+from kbapp.ui.editing import Editing
+from kbapp.ui.editor import EditorView
 from kbapp.ui.history_view import HistoryView
 from kbapp.ui.import_flow import ImportFlow
-from kbapp.ui.keyboard import KeyboardPolicy, ShortcutSheet
+from kbapp.ui.interaction import WindowInteraction
+from kbapp.ui.keyboard import KeyboardPolicy, PaneCycle, ShortcutSheet
 from kbapp.ui.layout import WindowLayout, fit_to_screen
-from kbapp.ui.new_document import NewDocumentDialog
+from kbapp.ui.notice import Notice
 from kbapp.ui.other_kbs import OtherKbActions
+from kbapp.ui.palette import CommandPalette, setting_rows
 from kbapp.ui.reader import ReaderView
+from kbapp.ui.reading import Reading
 from kbapp.ui.search_view import SearchView
-from kbapp.ui.settings_dialog import SettingsActions, SettingsDialog, for_window
-from kbapp.ui.sync_view import SyncController, changes_summary
+from kbapp.ui.settings_dialog import SettingsActions, SettingsDialog
+from kbapp.ui.sync_flow import SyncFlow
+from kbapp.ui.sync_view import SyncController
 from kbapp.ui.tasks import Tasks, relay
-from kbapp.ui.view_area import ViewArea
+from kbapp.ui.view_area import StartPage, ViewArea
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
-    from kbapp.catalog import CatalogChanges
     from kbapp.ui.cosourcing import CosourcingViews
     from kbapp.ui.lifecycle import LifecycleViews
-
-#: Core modules behind the lifecycle and co-sourcing views (SQLAlchemy for the activity store
-#: and the catalog, Jinja2 for the report, ...): a worker imports them after the window is
-#: shown, and the views are built when they are in (see :meth:`MainWindow.start`).
-DEFERRED_MODULES = (
-    "kbapp.catalog",
-    "kbapp.lifecycle.incident",
-    "kbapp.lifecycle.capture",
-    "kbapp.lifecycle.report_html",
-    "kbapp.lifecycle.review_actions",
-    "kbapp.cosourcing.matrix",
-    "kbapp.cosourcing.handover",
-    "kbapp.cosourcing.onboarding",
-)
-
-
-def _import_deferred() -> None:
-    for name in DEFERRED_MODULES:
-        importlib.import_module(name)
-
-
-class WindowInteraction:
-    """How the core talks to the user in the window (kbapp.interaction protocol): messages in
-    the status bar, errors in a message box that does not block the window."""
-
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.last_box: QMessageBox | None = None
-
-    def notify(self, message: str, level: Level = Level.INFO, details: str = "") -> None:
-        self.window.statusBar().showMessage(for_window(message), 8000)
-        if level is not Level.INFO and self.window.settings_ui.open_for_message(message):
-            return  # "kbapp settings KEY" is for the command line: Settings opens there
-        if level is Level.ERROR:
-            box = QMessageBox(QMessageBox.Icon.Warning, "kbapp", message, parent=self.window)
-            if details:
-                box.setDetailedText(details)
-            self.last_box = box
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.open()
-
-    def confirm(self, question: str, default: bool = False) -> bool:
-        answer = QMessageBox.question(self.window, "kbapp", question)
-        return answer == QMessageBox.StandardButton.Yes
-
-    def ask_settings(self, reason: str, keys: Sequence[str]) -> bool:
-        return self.window.settings_ui.ask_settings(reason, keys)
-
-
-class StartPage(QLabel):
-    """What the right side shows before a document is opened."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        super().__init__()
-        self.setObjectName("emptyState")
-        self.setWordWrap(True)
-        self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.setTextFormat(Qt.TextFormat.RichText)
-        name = html.escape(workspace.config.name)
-        keys = [
-            ("Ctrl+K", "search from anywhere"),
-            ("↑ ↓ Enter", "choose and open a result"),
-            ("Ctrl+N", "new document from a template"),
-            ("Ctrl+E", "edit what you read"),
-            ("Ctrl+S", "save and commit"),
-            ("Ctrl+Shift+S", "sync with the other organisation"),
-            ("Ctrl+I", "start an incident"),
-            ("F6", "next part of the window"),
-            ("Ctrl+Shift+P", "every command, document and setting"),
-            ("F1", "every shortcut"),
-        ]
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in keys)
-        self.setText(
-            f"<h2>{name}</h2><p>Type in the search field: a few words, an alert name "
-            f"or an error code.</p><table cellpadding='3'>{rows}</table>"
-        )
 
 
 class MainWindow(QMainWindow):
@@ -143,9 +63,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.workspace = workspace
         self.tasks = Tasks(self)
-        self.interaction = WindowInteraction(self)
-        workspace.interaction = self.interaction
-        workspace.git.prompting = askpass_server().prompting()  # credentials asked in a dialog
         self.shelf = Shelf(workspace.data_dir)
         self.drafts = DraftStore(workspace.root)
         self._close_confirmed = False
@@ -158,8 +75,9 @@ class MainWindow(QMainWindow):
         self._create_identity()
         self._create_views()
         self._create_layout()
+        self._create_handlers()
         self._create_actions()
-        self._create_status_bar()
+        self._create_sync()
         self._connect_views()
         self.layout_store = WindowLayout(workspace.root)
         if not self.layout_store.restore_window(self):
@@ -168,8 +86,12 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ construction
 
     def _create_identity(self) -> None:
-        """Who the user is (first-run dialog, Settings) and settings applied live."""
+        """Who the user is (first-run dialog, Settings), settings applied live, and how the
+        core asks and tells the user things (messages, confirmations, credentials)."""
         self.settings_ui = SettingsActions(self)
+        self.interaction = WindowInteraction(self, self.settings_ui)
+        self.workspace.interaction = self.interaction
+        self.workspace.git.prompting = askpass_server().prompting()  # asked in a dialog
 
     def _create_views(self) -> None:
         ws, tasks = self.workspace, self.tasks
@@ -180,8 +102,6 @@ class MainWindow(QMainWindow):
         self.history = HistoryView(ws, tasks)
         self.conflicts = ConflictsView(ws, tasks)
         self.start_page = StartPage(ws)
-        self.other_kbs = OtherKbActions(self)
-        self.importing = ImportFlow(self)
         self.notice = Notice()
 
     def _create_layout(self) -> None:
@@ -195,7 +115,7 @@ class MainWindow(QMainWindow):
             "editor",
             "Editor",
             self.editor,
-            guard=self._leave_editor,
+            guard=lambda then: self.editing.leave(then),
             escape_closes=False,  # Esc in the text one types never closes it
             focus=self.editor.text,
         )
@@ -215,6 +135,46 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.notice)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
+        self.pane_cycle = PaneCycle(
+            self,
+            self.side,
+            self.views,
+            {self.search: self.search.field, self.browse: self.browse.tree},
+        )
+
+    def _create_handlers(self) -> None:
+        """The handlers of the reading and editing actions, of the other knowledge bases' and
+        of import (each its own module: the window only joins them)."""
+        ws, tasks = self.workspace, self.tasks
+        self.reading = Reading(
+            self,
+            self.views,
+            reader=self.reader,
+            editor=self.editor,
+            history=self.history,
+            search=self.search,
+            browse=self.browse,
+            shelf=self.shelf,
+            update_title=self.update_title,
+        )
+        self.editing = Editing(
+            self,
+            ws,
+            self.views,
+            editor=self.editor,
+            reader=self.reader,
+            notice=self.notice,
+            drafts=self.drafts,
+            update_title=self.update_title,
+        )
+        self.other_kbs = OtherKbActions(
+            self, ws, tasks, self.search, self.editor, self.reading.current_document
+        )
+        self.importing = ImportFlow(self)
+
+    def edit_document(self, path: str = "", notes: str = "") -> None:
+        """Edit ``path`` (else what is read), with ``notes`` beside it (:class:`Editing`)."""
+        self.editing.edit_document(path, notes)
 
     @property
     def lifecycle(self) -> LifecycleViews:
@@ -241,22 +201,19 @@ class MainWindow(QMainWindow):
             return
         self._lifecycle = LifecycleViews(self, self.workspace, self.tasks, area=self.views)
         self._lifecycle.open_requested.connect(self.open_document)
-        self._lifecycle.fix_requested.connect(self.edit_document)
+        self._lifecycle.fix_requested.connect(self.editing.edit_document)
         self._cosourcing = CosourcingViews(self, self.workspace, self.tasks, area=self.views)
         self._cosourcing.open_requested.connect(self.open_document)
 
     def _create_actions(self) -> None:
-        #: handler name → the view it shows, for the actions that toggle a view (View menu).
-        self._view_of_handler = {a.handler: a.view for a in action_list.all_actions() if a.view}
-        self.actions_by_id = action_list.install(self, self._handler)
-        self._view_actions = {
-            a.view: self.actions_by_id[a.id] for a in action_list.all_actions() if a.view
-        }
-        for qaction in self._view_actions.values():
-            qaction.setCheckable(True)
+        """Menus, toolbar and shortcuts from the one list of actions (:mod:`kbapp.ui.actions`);
+        the keyboard rules over every view."""
+        resolve = action_list.window_handlers(self, self.views, self._on_views_changed)
+        self.actions_by_id = action_list.install(self, resolve)
+        self._view_actions = action_list.view_actions(self.actions_by_id)
         for action_id in ("doc.edit", "doc.history", "doc.pin"):
             self.reader.add_header_action(self.actions_by_id[action_id])
-        self.palette_dialog: action_list.CommandPalette | None = None
+        self.palette_dialog: CommandPalette | None = None
         self.shortcut_sheet: ShortcutSheet | None = None
         self.actions_by_id["incident.capture"].setVisible(False)  # until one waits for it
         # The window's shortcuts win over a text field's own bindings (Ctrl+E in the search
@@ -264,61 +221,56 @@ class MainWindow(QMainWindow):
         self.keyboard = KeyboardPolicy(self, self.actions_by_id.values())
         self.views.views_changed.connect(lambda: self.keyboard.watch(self.views))
 
-    def _handler(self, name: str) -> Callable[[], object]:
-        owner, _, method = name.rpartition(".")
-        if not owner:
-            run: Callable[[], object] = getattr(self, method)
-        else:
-            # The views behind these are built after the first paint: look them up when
-            # triggered.
-            def run() -> object:
-                return getattr(getattr(self, owner), method)()
-
-        view = self._view_of_handler.get(name)
-        if view is None:
-            return run
-
-        def toggle() -> None:
-            if self.views.current() == view:
-                self.views.close_view(view)
-            else:
-                run()
-            self._on_views_changed()
-
-        return toggle
-
-    def _create_status_bar(self) -> None:
+    def _create_sync(self) -> None:
+        """Sync in the status bar (progress, state), and what the views do around a sync."""
         self.sync = SyncController(self.workspace, self.tasks, self)
         self.sync.before_sync = self.editor.autosave
         bar = self.statusBar()
         bar.addPermanentWidget(self.sync.progress)
         bar.addPermanentWidget(self.sync.indicator)
+        self.sync_flow = SyncFlow(
+            self.workspace,
+            self.sync,
+            self.notice,
+            self.views,
+            reader=self.reader,
+            editor=self.editor,
+            history=self.history,
+            conflicts=self.conflicts,
+            open_document=self.open_document,
+            show_editor=self.editing.show,
+        )
 
     def _connect_views(self) -> None:
-        for view in (self.reader, self.editor, self.history, self.conflicts, self.sync):
+        for view in (
+            self.reader,
+            self.editor,
+            self.history,
+            self.conflicts,
+            self.sync,
+            self.sync_flow,
+            self.reading,
+            self.editing,
+            self.other_kbs,
+        ):
             view.message.connect(self.show_message)
+        self.other_kbs.document_moved.connect(self.reading.on_document_moved)
         self.search.open_requested.connect(self.open_document)
-        self.search.open_elsewhere_requested.connect(self.open_elsewhere)
+        self.search.open_elsewhere_requested.connect(self.reading.open_elsewhere)
         self.search.warning.connect(lambda text: self.show_message(text, Level.WARNING.value))
         self.reader.switch_requested.connect(self.switch_knowledge_base)
         self.search.link_activated.connect(self.reader.follow_link)  # asks first
-        self.search.create_requested.connect(lambda title: self.new_document(title))
+        self.search.create_requested.connect(lambda title: self.editing.new_document(title))
         self.search.searched.connect(lambda query, hits: self.lifecycle.record_search(query, hits))
         self.browse.open_requested.connect(self.open_document)
         self.reader.document_shown.connect(self._on_document_shown)
         self.editor.saved.connect(self._on_saved)
-        self.editor.dirty_changed.connect(self._update_title)
-        self.editor.merge_requested.connect(self._on_merge_requested)
-        self.history.restored.connect(self._on_restored)
-        self.conflicts.resolved.connect(self._on_conflict_resolved)
-        self.sync.synced.connect(self._on_synced)
-        self.sync.others_changed.connect(self._on_others_changed)
-        self.sync.incoming.connect(self._on_incoming)
-        self.sync.conflicts_requested.connect(self.show_conflicts)
-        self.views.current_changed.connect(lambda _name: self._update_title())
+        self.editor.dirty_changed.connect(self.update_title)
+        self.history.restored.connect(self.editing.on_restored)
+        self.views.current_changed.connect(lambda _name: self.update_title())
         self.views.views_changed.connect(self._on_views_changed)
         self.views.closed.connect(self._on_view_closed)
-        relay(self, self.workspace.documents_changed, self._on_documents_changed)
+        relay(self, self.workspace.documents_changed, self.editing.on_documents_changed)
 
     def start(self) -> None:
         """After the window is shown: open the index, fill the panels, check sync, offer
@@ -329,9 +281,9 @@ class MainWindow(QMainWindow):
         self.search.start()
         self.browse.reload()
         self.sync.start()
-        self.offer_drafts()
+        self.editing.offer_drafts()
         self.settings_ui.offer_first_run()
-        self.tasks.run(_import_deferred, lambda _none: self._on_deferred_imported(), owner=self)
+        self.tasks.run(import_deferred, lambda _none: self._on_deferred_imported(), owner=self)
 
     def _on_deferred_imported(self) -> None:
         self._create_deferred_views()
@@ -366,28 +318,6 @@ class MainWindow(QMainWindow):
     def previous_view(self) -> None:
         self.views.cycle(-1)
 
-    def show_reader(self) -> None:
-        if self.reader.page is None:
-            self.show_message("Nothing has been read yet: Ctrl+K searches, Enter opens.")
-            return
-        self.views.show_view("reader")
-
-    def show_editor(self) -> None:
-        if self.editor.doc is None:
-            self.edit_document()
-        else:
-            self._show_editor()
-
-    def _leave_editor(self, then: Callable[[], None]) -> None:
-        """Before the editor closes: unsaved text is saved or dropped (asks; a save reloads
-        the reader, see :meth:`_on_saved`)."""
-
-        def left() -> None:
-            self.editor.doc = None
-            then()
-
-        self.editor.maybe_leave(left)
-
     def _on_views_changed(self) -> None:
         for name, qaction in self._view_actions.items():
             qaction.setChecked(self.views.is_open(name))
@@ -395,29 +325,11 @@ class MainWindow(QMainWindow):
     def _on_view_closed(self, _name: str) -> None:
         if self.views.current() == "start":
             self.search.focus_field()
-        self._update_title()
+        self.update_title()
 
     def open_document(self, path: str) -> None:
-        """Show ``path`` in the reader (the editor keeps its text; Ctrl+E returns to it)."""
-        self.reader.open(path)
-        # The keyboard stays where it was (the search: ↓ and Enter open the next result).
-        self.views.show_view("reader", self._short(path), focus=False)
-
-    def open_elsewhere(self, kb_path: str, path: str) -> None:
-        """Show ``path`` of another knowledge base searched together, read-only."""
-        kb = self.search.others.by_root(kb_path) if self.search.others else None
-        if kb is None:
-            self.show_message(
-                f"{kb_path} is no longer searched together with this one.", Level.WARNING.value
-            )
-            return
-        self.reader.open(path, kb=kb)
-        self.views.show_view("reader", self._short(path), focus=False)
-
-    @staticmethod
-    def _short(path: str) -> str:
-        """A tab's title until the document's own title is known."""
-        return path.rsplit("/", 1)[-1].removesuffix(".md")
+        """Show ``path`` in the reader (:class:`~kbapp.ui.reading.Reading`)."""
+        self.reading.open_document(path)
 
     def _on_document_shown(self, doc: object) -> None:
         from kbapp.documents.model import Document
@@ -428,16 +340,16 @@ class MainWindow(QMainWindow):
         for action_id in ("doc.edit", "doc.history", "doc.pin", "doc.move_kb"):
             self.actions_by_id[action_id].setEnabled(own)
         if not own:
-            self._update_title()
+            self.update_title()
             return
         if isinstance(doc, Document):
             self.shelf.opened(doc.path)
             self.browse.refresh_shelf()
             self.lifecycle.document_opened(doc)
             self.cosourcing.document_opened(doc)
-            self._update_title()
+            self.update_title()
 
-    def _update_title(self, *_args: object) -> None:
+    def update_title(self, *_args: object) -> None:
         page = self.current_page()
         name = self.workspace.config.name
         if self.editor.doc is not None:
@@ -461,60 +373,14 @@ class MainWindow(QMainWindow):
             text, Level(level) if level in Level._value2member_map_ else Level.INFO
         )
 
-    # ------------------------------------------------------------------ File actions
-
-    def new_document(self, title: str = "") -> NewDocumentDialog:
-        dialog = NewDocumentDialog(self.workspace, title=title, parent=self)
-        dialog.created.connect(self._on_document_created)
-        self.new_document_dialog = dialog
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-        return dialog
-
-    def _on_document_created(self, doc: object) -> None:
-        def go() -> None:
-            self.editor.open_new(doc)  # type: ignore[arg-type]
-            self.views.show_view("editor")
-            self._update_title()
-            self.editor.form.title_edit.setFocus()
-
-        self.editor.maybe_leave(go)
-
-    def edit_document(self, path: str = "", notes: str = "") -> None:
-        """Ctrl+E: edit the document being read (or ``path``), with ``notes`` beside it."""
-        target = path or (self.reader.path or "") or (self.editor.path or "")
-        if not target:
-            self.show_message("Open a document first (Ctrl+K to search).")
-            return
-        if self.editor.path == target and self.editor.doc is not None:
-            if notes:
-                self.editor.set_notes(notes)
-            self._show_editor()
-            return
-
-        def go() -> None:
-            self.editor.open_path(target, notes)
-            self._show_editor()
-
-        self.editor.maybe_leave(go)
-
-    def _show_editor(self) -> None:
-        self.views.show_view("editor")
-        self._update_title()
-        self.editor.text.setFocus()
-
-    def save_document(self) -> bool:
-        if self.current_page() != "editor" or self.editor.doc is None:
-            self.show_message("Nothing is being edited.")
-            return False
-        return self.editor.save()
-
     def _on_saved(self, result: object) -> None:
-        self._update_title()
+        self.update_title()
         path = getattr(result, "path", "")
         if self.reader.path == path:
             self.reader.reload()
         self.sync.refresh_status()
+
+    # ------------------------------------------------------------------ File actions
 
     def open_knowledge_base(self, folder: str = "") -> None:
         """Open another knowledge base in this window (in place of this one): ``Ctrl+O`` lists
@@ -560,20 +426,6 @@ class MainWindow(QMainWindow):
 
         self.editor.maybe_leave(go)
 
-    # ------------------------------------------------------------------ Edit actions
-
-    def undo(self) -> None:
-        if self.current_page() == "editor":
-            self.editor.undo()
-
-    def redo(self) -> None:
-        if self.current_page() == "editor":
-            self.editor.redo()
-
-    def find_in_page(self) -> None:
-        if self.current_page() == "reader":
-            self.reader.open_find()
-
     # ------------------------------------------------------------------ Go actions
 
     def focus_search(self) -> None:
@@ -584,17 +436,6 @@ class MainWindow(QMainWindow):
         self.side.setCurrentWidget(self.browse)
         self.browse.tree.setFocus()
 
-    def go_back(self) -> None:
-        if self.current_page() != "reader":
-            if self.reader.page is not None:
-                self.views.show_view("reader")
-            return
-        self.reader.go_back()
-
-    def go_forward(self) -> None:
-        if self.current_page() == "reader":
-            self.reader.go_forward()
-
     def show_settings(self, focus_key: str | None = None) -> SettingsDialog:
         """Ctrl+,: the Settings dialog, at the setting ``focus_key`` when one is named."""
         return self.settings_ui.show_settings(focus_key)
@@ -602,107 +443,29 @@ class MainWindow(QMainWindow):
     def next_pane(self) -> QWidget | None:
         """F6: the keys go to the next part of the window (the search column, the document,
         each side panel shown), wrapping around; Shift+F6 goes back."""
-        return self._step_pane(1)
+        return self.pane_cycle.step(1)
 
     def previous_pane(self) -> QWidget | None:
-        return self._step_pane(-1)
+        return self.pane_cycle.step(-1)
 
     def panes(self) -> list[QWidget]:
         """The parts of the window F6 moves between, in reading order."""
-        front = self.views.current()
-        candidates = [
-            self.side.currentWidget(),
-            self.start_page if front == "start" else self.views.views[front].widget,
-        ]
-        candidates += [
-            dock.widget()
-            for dock in self.findChildren(QDockWidget)
-            if dock.isVisible() and not dock.isFloating()
-        ]
-        return [pane for pane in candidates if pane is not None and pane.isVisible()]
+        return self.pane_cycle.panes()
 
-    def _step_pane(self, step: int) -> QWidget | None:
-        panes = self.panes()
-        if not panes:
-            return None
-        focused = QApplication.focusWidget()
-        here = next(
-            (
-                i
-                for i, pane in enumerate(panes)
-                if focused is not None and (pane is focused or pane.isAncestorOf(focused))
-            ),
-            -1 if step > 0 else 0,
-        )
-        target = self._pane_focus(panes[(here + step) % len(panes)])
-        target.setFocus(Qt.FocusReason.TabFocusReason)
-        return target
-
-    def _pane_focus(self, pane: QWidget) -> QWidget:
-        """Where the keys land in ``pane``: its main widget, else its first focusable one."""
-        mains: dict[QWidget, QWidget] = {
-            self.search: self.search.field,
-            self.browse: self.browse.tree,
-        }
-        mains.update({v.widget: v.focus for v in self.views.views.values() if v.focus})
-        main = mains.get(pane)
-        if main is not None:
-            return main
-        widget: QWidget | None = pane.nextInFocusChain()
-        for _ in range(500):  # the chain is a ring: stop after going round
-            if widget is None or widget is pane:
-                break
-            if (
-                pane.isAncestorOf(widget)
-                and widget.isVisible()
-                and widget.isEnabled()
-                and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
-            ):
-                return widget
-            widget = widget.nextInFocusChain()
-        return pane
-
-    def show_palette(self) -> action_list.CommandPalette:
+    def show_palette(self) -> CommandPalette:
         if self.palette_dialog is None:
-            self.palette_dialog = action_list.CommandPalette(
+            self.palette_dialog = CommandPalette(
                 self.actions_by_id,
                 self,
                 documents=self.workspace.catalog.titles,
-                settings=self._setting_rows,
+                settings=lambda: setting_rows(self.workspace.settings),
                 open_document=self.open_document,
-                open_setting=self.open_setting,
+                open_setting=self.settings_ui.open_setting,
             )
         self.palette_dialog.show()
         self.palette_dialog.raise_()
         self.palette_dialog.activateWindow()
         return self.palette_dialog
-
-    def _setting_rows(self) -> list[tuple[str, str, str]]:
-        """(name, title, value) of each setting a user may change, for the palette."""
-        import dataclasses
-
-        settings = self.workspace.settings
-        hidden = {"version", "path", "knowledge_bases"}
-        return [
-            (
-                f.name,
-                LABELS.get(f.name, f.name.replace("_", " ").capitalize()),
-                str(getattr(settings, f.name)),
-            )
-            for f in dataclasses.fields(settings)
-            if f.name not in hidden
-        ]
-
-    def open_setting(self, name: str) -> None:
-        """The palette chose a setting: the Settings dialog at it; for one the dialog does
-        not hold, its value and where it is kept."""
-        if name in LABELS:
-            self.show_settings(name)
-            return
-        value = getattr(self.workspace.settings, name, "")
-        where = self.workspace.settings.path
-        title = name.replace("_", " ").capitalize()
-        self.show_message(f"{title} is “{value}”" + (f"; it is kept in {where}." if where else "."))
 
     def show_shortcuts(self) -> ShortcutSheet:
         if self.shortcut_sheet is None:
@@ -713,178 +476,15 @@ class MainWindow(QMainWindow):
         self.shortcut_sheet.table.setFocus()
         return self.shortcut_sheet
 
-    # ------------------------------------------------------------------ Document actions
-
-    def _current_path(self) -> str | None:
-        if self.current_page() == "editor" and self.editor.path:
-            return self.editor.path
-        if self.current_page() == "history" and self.history.path:
-            return self.history.path
-        return self.reader.path
-
-    def toggle_pin(self) -> None:
-        path = self._current_path()
-        if not path:
-            return
-        pinned = self.shelf.toggle_pin(path)
-        self.browse.refresh_shelf()
-        self.show_message(("Pinned " if pinned else "Unpinned ") + path)
-
-    def show_history(self) -> None:
-        path = self._current_path()
-        if not path:
-            self.show_message("Open a document first to see its history.")
-            return
-        title = (
-            self.reader.page.doc.title if self.reader.page and self.reader.path == path else path
-        )
-        self.history.show_document(path, title)
-        self.views.show_view("history", f"History: {title}")
-
-    def zoom_in(self) -> None:
-        self.reader.zoom(1)
-
-    def zoom_out(self) -> None:
-        self.reader.zoom(-1)
-
-    def zoom_reset(self) -> None:
-        self.reader.zoom(0)
-
     # ------------------------------------------------------------------ Sync actions
 
     def sync_now(self) -> bool:
         return self.sync.sync_now()
 
     def show_conflicts(self) -> None:
-        self.conflicts.load_conflicts()
-        self.views.show_view("conflicts")
+        self.sync_flow.show_conflicts()
 
-    def _on_synced(self, report: object) -> None:
-        changed = set(getattr(report, "changed_paths", []) or [])
-        if self.editor.path and self.editor.path in changed:
-            self.editor.on_disk_changed()
-        if self.reader.path and self.reader.path in changed:
-            self.reader.reload()
-        if getattr(report, "conflicts", None):
-            n = len(report.conflicts)  # type: ignore[attr-defined]
-            noun = "document was" if n == 1 else "documents were"
-            self.notice.show_message(
-                f"{n} {noun} changed on both sides in the same place: choose what stays. "
-                "Everything else is synced.",
-                [("Resolve…", self.show_conflicts)],
-            )
-
-    def _on_others_changed(self, report: object) -> None:
-        """The banner after a sync that brought the other organisation's changes: what they
-        changed, with Open and Show changes (a menu when several documents changed)."""
-        changes = [
-            c
-            for c in getattr(report, "changed_by_others", [])
-            if c.kind != "removed" and (self.workspace.root / c.path).is_file()
-        ]
-        text = changes_summary(report)
-        if not changes:
-            self.notice.show_message(text, [])
-            return
-
-        def opener(path: str) -> Callable[[], None]:
-            return lambda: self.open_document(path)
-
-        def shower(path: str) -> Callable[[], None]:
-            return lambda: self.show_changes(path)
-
-        if len(changes) == 1:
-            path = changes[0].path
-            self.notice.show_message(text, [("Open", opener(path)), ("Show changes", shower(path))])
-            return
-        self.notice.show_message(
-            text,
-            [
-                ("Open", [(c.title, opener(c.path)) for c in changes]),
-                ("Show changes", [(c.title, shower(c.path)) for c in changes]),
-            ],
-        )
-
-    def _on_incoming(self, count: int) -> None:
-        def sync() -> None:
-            self.notice.hide()
-            self.sync_now()
-
-        self.notice.show_message(
-            f"{count} incoming change{'s' if count != 1 else ''} from the other organisation.",
-            [("Sync now", sync)],
-        )
-
-    def show_changes(self, path: str) -> None:
-        """History of ``path`` with its newest version selected: what the last change did."""
-        self.notice.hide()
-        title = path
-        entry = self.workspace.catalog.get(path)
-        if entry is not None:
-            title = entry.title
-        self.history.show_document(path, title)
-        self.views.show_view("history", f"History: {title}")
-
-    def _on_conflict_resolved(self, _path: str) -> None:
-        self.sync.refresh_status()
-        if not self.conflicts.cases:
-            self.notice.hide()
-
-    def _on_merge_requested(self, path: str, mine: str, theirs: str, base: str) -> None:
-        def merged(text: str) -> None:
-            self.editor.apply_merged(text)
-            self._show_editor()
-            self.show_message("Merged. Review the text, then save (Ctrl+S).")
-
-        self.conflicts.merge_for_editor(path, mine, theirs, base, merged)
-        self.views.show_view("conflicts")
-
-    def _on_restored(self, path: str) -> None:
-        if self.editor.path == path:
-            self.editor.on_disk_changed()
-        if self.reader.path == path:
-            self.reader.reload()
-
-    def _on_documents_changed(self, changes: CatalogChanges) -> None:
-        if (
-            self.editor.path
-            and self.editor.path in changes.modified + changes.removed
-            and self.editor.changed_underneath()
-        ):
-            self.editor.on_disk_changed()
-
-    def _on_background_failed(self, error: Exception) -> None:
-        self.show_message(str(error), Level.WARNING.value)
-
-    # ------------------------------------------------------------------ drafts and closing
-
-    def offer_drafts(self) -> None:
-        """Typing left unsaved by a crash: say so and offer to open it."""
-        drafts = self.drafts.all()
-        if not drafts:
-            return
-        first = drafts[0]
-        more = f" (and {len(drafts) - 1} more)" if len(drafts) > 1 else ""
-        self.notice.show_message(
-            f"Unsaved changes to “{first.title}” from {first.saved_at.replace('T', ' ')} were "
-            f"kept{more}.",
-            [("Open them", self.open_drafts)],
-        )
-
-    def open_drafts(self) -> None:
-        drafts = self.drafts.all()
-        if not drafts:
-            return
-        draft = drafts[0]
-
-        def go() -> None:
-            self.editor.open_draft(draft)
-            self._show_editor()
-            self.notice.hide()
-            if len(drafts) > 1:
-                self.offer_drafts()
-
-        self.editor.maybe_leave(go)
+    # ------------------------------------------------------------------ closing
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._close_confirmed and self.editor.dirty:
