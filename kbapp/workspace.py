@@ -392,7 +392,8 @@ class Workspace:
                 entries = self.catalog.by_id(label)
             else:
                 entries = self.catalog.by_title(label)
-            return entries[0].path if entries else None
+            # an id or title several documents have names none of them: never pick one
+            return entries[0].path if len(entries) == 1 else None
         path = resolve_relative(from_path, target)
         return path if (self.root / path).is_file() else None
 
@@ -402,7 +403,10 @@ class Workspace:
         entries = (
             self.catalog.by_id(label) if schema.ID_RE.match(label) else self.catalog.by_title(label)
         )
-        return (entries[0].doc_id, entries[0].title) if entries else None
+        if not entries or len({e.doc_id for e in entries}) > 1:
+            return None  # a title several documents have: never pick one of them
+        # an id several documents have stays a kb: link: the reader asks which to open
+        return (entries[0].doc_id, entries[0].title)
 
     def render(self, doc: Document) -> Any:
         """The document's body as sanitised HTML (:class:`kbapp.documents.render.Rendered`)."""
@@ -578,7 +582,10 @@ class Workspace:
         no free space."""
         # Unstage, when git got that far; on a disk too full even for that, the journal stays
         # and the next start re-commits the (unchanged) file, which puts the index right.
-        unstaged = self.git.run("reset", "-q", "--", relative, check=False).status == 0
+        unstaged = (
+            self.git.run("--literal-pathspecs", "reset", "-q", "--", relative, check=False).status
+            == 0
+        )
         try:
             if previous is None:
                 full.unlink(missing_ok=True)
@@ -788,10 +795,19 @@ class _InitUndo:
             git = Git(self.root)
             paths = list(self.files)
             if git.head():
-                git.run("reset", "-q", "--", *paths, check=False)
+                git.run("--literal-pathspecs", "reset", "-q", "--", *paths, check=False)
             else:
                 new = [p for p, before in self.files.items() if before is None]
                 if new:
-                    git.run("rm", "--cached", "-q", "--ignore-unmatch", "--", *new, check=False)
+                    git.run(
+                        "--literal-pathspecs",
+                        "rm",
+                        "--cached",
+                        "-q",
+                        "--ignore-unmatch",
+                        "--",
+                        *new,
+                        check=False,
+                    )
         except KbError as exc:
             log.warning("could not unstage init's files in %s: %s", self.root, exc)

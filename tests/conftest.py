@@ -270,6 +270,15 @@ def shared(
 
 
 @pytest.fixture
+def hooked(shared: SharedRepo, cli: Callable[..., CliResult]) -> SharedRepo:
+    """``shared`` with kbapp's pre-receive hook installed on the bare repository by
+    ``kbapp server-hook install``, as an administrator would."""
+    result = cli("server-hook", "install", shared.remote)
+    assert result.code == 0, result.err
+    return shared
+
+
+@pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
     """A 16 MB tmpfs mounted at ``tmp_path/disk`` (needs root; skipped cleanly otherwise)."""
     import subprocess

@@ -20,13 +20,6 @@ from kbapp.sync import refused, sync
 SECRET = "export PGPASSWORD=s3cr3t-Value9\n"
 
 
-@pytest.fixture
-def hooked(shared: SharedRepo, cli: Callable[..., CliResult]) -> SharedRepo:
-    result = cli("server-hook", "install", shared.remote)
-    assert result.code == 0, result.err
-    return shared
-
-
 def plain_commit(root: Path, files: dict[str, str | None], message: str) -> str:
     for relative, text in files.items():
         target = root / relative

@@ -256,7 +256,7 @@ def import_folder(
                 os.sync()
             step("Committing", 0, 1)
             report.commit = workspace.git.commit(
-                paths + ([into] if into else written),
+                paths + written,  # named one by one: committed whatever a .gitignore says
                 f"Import: {len(written)} documents from {src.name}",
                 trailers=workspace.trailers(),
             )

@@ -322,6 +322,18 @@ def context_for(workspace: Workspace) -> LintContext:
     )
 
 
+def _hidden_documents(workspace: Workspace) -> list[Problem]:
+    """Ignore rules (a shared ``.gitignore``, ``.git/info/exclude``) that hide documents, or
+    the new documents of a folder that holds some, from git (the hook refuses new ones)."""
+    from kbapp.trust import tree_rules
+
+    paths = tree_rules.documents_and_probes(workspace.document_paths(), workspace.config)
+    return [
+        Problem(v.path, v.line, ERROR, v.rule, v.message)
+        for v in tree_rules.hiding_violations(workspace.git.ignored(paths))
+    ]
+
+
 def lint_workspace(workspace: Workspace, paths: Iterable[str] | None = None) -> LintReport:
     """Lint ``paths`` (default: every document) of an up-to-date workspace."""
     workspace.refresh()
@@ -350,6 +362,7 @@ def lint_workspace(workspace: Workspace, paths: Iterable[str] | None = None) -> 
                     "or delete it",
                 )
             )
+        report.problems.extend(_hidden_documents(workspace))
     for problem in workspace.templates.problems:
         report.problems.append(Problem(".kb/templates", 0, ERROR, "template", problem))
     return report

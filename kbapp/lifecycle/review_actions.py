@@ -196,6 +196,7 @@ def changes_since_review(workspace: Workspace, ref: str) -> ReviewChanges:
     diff = workspace.git.run(
         "-c",
         "core.quotepath=off",
+        "--literal-pathspecs",
         "diff",
         "--no-color",
         "-M",

@@ -117,6 +117,25 @@ class Identity:
         return {}
 
 
+#: A ``.mailmap`` is a file of the shared repository, so the other organisation can write it:
+#: one line maps its own e-mail address to an internal engineer's name and address, and every
+#: mailmap-aware answer (``%aN``, ``%aE``, ``log --use-mailmap``, ``log.mailmap``, a bare
+#: repository's ``HEAD:.mailmap``) then names the wrong person. kbapp reads who made a change
+#: as the commit records it: git's own mailmap reading is off for every command it runs.
+_NO_MAILMAP = ("-c", "log.mailmap=false", "-c", "mailmap.file=", "-c", "mailmap.blob=")
+_MAILMAP_PLACEHOLDER_RE = re.compile(r"%[ac][NEL]")
+
+
+def _refuse_mailmap(args: Sequence[str]) -> None:
+    """A programming error, caught in tests: a git command of kbapp asking for mailmap-aware
+    names (``%aN``/``%aE``/``%aL``, ``%cN``...) or ``--use-mailmap`` (see :data:`_NO_MAILMAP`)."""
+    for arg in args:
+        if arg in ("--use-mailmap", "--mailmap") or (
+            arg.startswith(("--format=", "--pretty=")) and _MAILMAP_PLACEHOLDER_RE.search(arg)
+        ):
+            raise ValueError(f"kbapp never asks git for mailmap-aware identities: {arg}")
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -171,6 +190,15 @@ def git_identity(root: Path | None, name: str = "", email: str = "") -> GitIdent
     return GitIdentity(
         name.strip() or configured["name"], email.strip() or configured["email"], problem
     )
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """The ignore rule that matches a path: the file it is in, its line, the pattern."""
+
+    source: str
+    line: int
+    pattern: str
 
 
 @dataclass(frozen=True)
@@ -305,7 +333,8 @@ class Git:
         full_env.update(self.identity.env())
         if env:
             full_env.update(env)
-        command = ["git", *self.identity.config_args(), *args]
+        _refuse_mailmap(args)
+        command = ["git", *_NO_MAILMAP, *self.identity.config_args(), *args]
         started = time.perf_counter()
         stdin = None
         try:
@@ -416,6 +445,8 @@ class Git:
         args = [
             "-c",
             "core.quotepath=off",
+            # one file (``follow``) is a name, never a pattern (':(glob)x.md', 'a[b].md')
+            *((LITERAL,) if follow else ()),
             "log",
             "-M",
             *(("--raw", "-p", "-U0", "--no-ext-diff") if patch else ("--name-status",)),
@@ -461,6 +492,68 @@ class Git:
             strip=False,
         ).stdout
         return sorted({p for p in out.split("\0") if p})
+
+    def ignored(self, paths: Sequence[str], work_tree: Path | None = None) -> dict[str, IgnoreRule]:
+        """Which of ``paths`` the work tree's ignore rules match, tracked or not (``git
+        check-ignore --no-index``; a path a ``!`` rule re-includes is not matched), each with
+        the rule that matches. Only the repository's own files are read (``.gitignore`` at any
+        depth and ``info/exclude``), never the user's ``core.excludesFile``. ``work_tree``:
+        another folder's ``.gitignore`` files instead of the work tree's (a bare repository
+        has none: the hook writes a tree's into a temporary folder)."""
+        if not paths:
+            return {}
+        other = [f"--work-tree={work_tree}"] if work_tree is not None else []
+        fields = self.run(
+            "-c",
+            "core.quotepath=off",
+            "-c",
+            "core.excludesFile=",
+            *other,
+            "check-ignore",
+            "--no-index",
+            "--verbose",
+            "-z",
+            "--stdin",
+            input=_nul_list(paths),
+            check=False,
+            strip=False,
+        ).stdout.split("\0")
+        found: dict[str, IgnoreRule] = {}
+        for index in range(0, len(fields) - 3, 4):
+            source, line, pattern, path = fields[index : index + 4]
+            if pattern and not pattern.startswith("!"):
+                found[path] = IgnoreRule(source, int(line or 0), pattern)
+        return found
+
+    def attributes(
+        self, paths: Sequence[str], names: Sequence[str], work_tree: Path | None = None
+    ) -> dict[str, dict[str, str]]:
+        """The attributes ``names`` git gives each of ``paths`` (``git check-attr``: every
+        ``.gitattributes``, macros from the top-level one, ``info/attributes``): path -> name
+        -> ``set``, ``unset``, ``unspecified`` or the value. ``work_tree`` as in
+        :meth:`ignored`."""
+        if not paths or not names:
+            return {}
+        other = [f"--work-tree={work_tree}"] if work_tree is not None else []
+        fields = self.run(
+            "-c",
+            "core.quotepath=off",
+            "-c",
+            "core.attributesFile=",
+            *other,
+            "check-attr",
+            "-z",
+            "--stdin",
+            *names,
+            input=_nul_list(paths),
+            check=False,
+            strip=False,
+        ).stdout.split("\0")
+        found: dict[str, dict[str, str]] = {}
+        for index in range(0, len(fields) - 2, 3):
+            path, name, value = fields[index : index + 3]
+            found.setdefault(path, {})[name] = value
+        return found
 
     def config_get(self, key: str) -> str:
         result = self.run("config", "--get", key, check=False)

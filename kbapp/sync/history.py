@@ -61,7 +61,9 @@ def document_path(ws: Workspace, ref: str) -> str:
         candidate = ref.strip().lstrip("./")
         if (
             candidate
-            and ws.git.run("log", "-1", "--format=%H", "--", candidate, check=False).stdout
+            and ws.git.run(
+                "--literal-pathspecs", "log", "-1", "--format=%H", "--", candidate, check=False
+            ).stdout
         ):
             return candidate
         raise

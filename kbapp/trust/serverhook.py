@@ -39,7 +39,7 @@ from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict, path_matches
 from kbapp.errors import ConfigError
 from kbapp.interaction import terminal_safe
 from kbapp.sync.git import Git
-from kbapp.trust import policy
+from kbapp.trust import policy, tree_rules
 
 ZERO = "0" * 40
 _TRAILER_RE = re.compile(r"^KB-Org:[ \t]*(\S+)[ \t]*$", re.M)
@@ -57,6 +57,7 @@ PUSHERS_FILE = "kbapp-pushers.toml"
 #: The knowledge base's own templates (``.kb/templates/``), protected by default like the config.
 TEMPLATES_PATTERN = "/.kb/templates"
 TEMPLATES_PROBE = ".kb/templates/template.md"  # how a rule of the config's own is seen to name them
+MAILMAP_NAME = ".mailmap"
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ def fold_path(path: str) -> str:
 
 def protected_paths(config: KbConfig) -> list[ProtectedPaths]:
     """The ``[[policy.protected]]`` rules, plus the default ones: ``.kb/config.toml`` (the
-    rules themselves) and ``.gitattributes`` (how git treats the documents) may only be
+    rules themselves), ``.gitattributes`` (how git treats the documents) and ``.mailmap``
+    (who plain git says made each change) may only be
     changed by the organisation that owns the config, unless a rule of its own names the
     file."""
     rules = config.section("policy").get("protected", [])
@@ -121,6 +123,9 @@ def protected_paths(config: KbConfig) -> list[ProtectedPaths]:
     # guidance, fields and sensitivity): a partner must not change them for the owner.
     if owner and not any(rule.matches(TEMPLATES_PROBE) for rule in out):
         out.append(ProtectedPaths((TEMPLATES_PATTERN,), (owner,)))
+    # .mailmap renames who made each change in plain git's log and blame (docs/security.md).
+    if owner and not any(rule.matches(MAILMAP_NAME) for rule in out):
+        out.append(ProtectedPaths((MAILMAP_NAME,), (owner,)))
     return out
 
 
@@ -310,6 +315,7 @@ def check_commit(
             found.extend(_protected_path(path, config, {org}))
         found.extend(_settings_change(git, commit, parents[:1], changes, config, {org}))
     found.extend(policy.check_commit_message(body, config))
+    found.extend(policy.check_commit_headers(_commit_headers(git, commit), config))
     found.extend(_check_contents(git, commit, parents[:1], changes, config))
     return [Rejection(commit, v) for v in found]
 
@@ -321,6 +327,13 @@ def protected_changes(paths: list[str], config: KbConfig, org: str) -> list[poli
     for path in sorted(set(paths)):
         found.extend(_protected_path(path, config, {org}))
     return found
+
+
+def _commit_headers(git: Git, commit: str) -> str:
+    """The commit object's header lines as written (``git cat-file``), but the tree and
+    parent ids: author, committer, encoding and any extra header a hand-made object has."""
+    raw = git.run("cat-file", "commit", commit, strip=False).stdout.partition("\n\n")[0]
+    return "\n".join(line for line in raw.split("\n") if not line.startswith(("tree ", "parent ")))
 
 
 def _protected_path(path: str, config: KbConfig, orgs: set[str]) -> list[policy.Violation]:
@@ -392,7 +405,6 @@ def _check_contents(
     """The file rules (secrets on added lines, sensitivity, front matter, conflict markers,
     symbolic links) for the files of ``changes`` as ``commit`` has them."""
     found: list[policy.Violation] = []
-    ids: dict[str, str] = {}
     kept = [c for c in changes if c.status != "D"]
     added = _added_lines(git, commit, bases, [c.path for c in kept])
     for change in kept:
@@ -413,74 +425,11 @@ def _check_contents(
         # Any other path whose added lines could not be told (a binary or UTF-16 file, also
         # one renamed in the same commit) is scanned in full (fail closed).
         found.extend(policy.check_commit_file(path, data, config, lines=lines))
-        if policy.is_document_path(path, config):
-            doc_id = _front_matter_id(data, path)
-            if doc_id:
-                ids[path] = doc_id
-    found.extend(_duplicate_ids(git, commit, bases, ids, config))
+    touched = [p for change in changes for p in change.paths]
+    found.extend(tree_rules.check(git, commit, bases[0] if bases else None, touched, config))
     if skip:
         found = [v for v in found if (v.path, v.rule) not in skip]
     return found
-
-
-def _front_matter_id(data: bytes, path: str) -> str:
-    from kbapp.documents import model as documents
-    from kbapp.documents.schema import ID_RE
-    from kbapp.errors import KbError
-
-    try:
-        doc = documents.parse(data, path)
-    except KbError:
-        return ""
-    value = doc.meta.get("id")
-    return value if isinstance(value, str) and ID_RE.match(value) else ""
-
-
-def _duplicate_ids(
-    git: Git, commit: str, bases: list[str], ids: dict[str, str], config: KbConfig
-) -> list[policy.Violation]:
-    """A document whose id another document already has: ``[[kb-id]]`` links and the window
-    would open either one, so a partner could shadow a protected document with a copy of
-    their own under its id. Only a clash the change brings is refused (one already in the
-    tree before it is lint's to report)."""
-    if not ids:
-        return []
-    now = _paths_by_id(git, commit, set(ids.values()), config)
-    before = _paths_by_id(git, bases[0], set(ids.values()), config) if bases else {}
-    found = []
-    for path, doc_id in sorted(ids.items()):
-        holders = now.get(doc_id, set())
-        others = holders - {path}
-        if others and not holders <= before.get(doc_id, set()):
-            found.append(
-                policy.Violation(
-                    path,
-                    1,
-                    "duplicate-id",
-                    f"id {doc_id} is already the id of {', '.join(sorted(others))}; links and "
-                    "readers could open either: give this document a new id",
-                )
-            )
-    return found
-
-
-def _paths_by_id(git: Git, commit: str, ids: set[str], config: KbConfig) -> dict[str, set[str]]:
-    """id -> the documents of ``commit``'s tree whose front matter has it (one git grep for
-    all of them, then each candidate's front matter read)."""
-    args = ["-c", "core.quotepath=off", "grep", "-l", "-z", "-F", "--full-name"]
-    for doc_id in sorted(ids):
-        args += ["-e", doc_id]
-    result = git.run(*args, commit, "--", "*.md", check=False, strip=False)
-    out: dict[str, set[str]] = {}
-    for item in result.stdout.split("\0"):
-        path = item.partition(":")[2] if item.startswith(commit + ":") else ""
-        if not path or not policy.is_document_path(path, config):
-            continue
-        data = git.read_blob(f"{commit}:{path}")
-        doc_id = _front_matter_id(data or b"", path)
-        if doc_id in ids:
-            out.setdefault(doc_id, set()).add(path)
-    return out
 
 
 def _check_result(

@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QTextDocument
+from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication, QTextDocument
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kbapp.documents import model as documents
 from kbapp.documents.model import Document
 from kbapp.documents.render import Rendered, TocEntry, local_image_path
 from kbapp.errors import KbError
@@ -69,8 +71,11 @@ class Page:
 
 def load_page(workspace: Workspace, path: str, *, elsewhere: bool = False) -> Page:
     """Load and render ``path`` of ``workspace`` (runs on a worker thread); ``elsewhere``
-    when that is not the window's knowledge base."""
-    doc = workspace.load(path)
+    when that is not the window's knowledge base. ``path`` is relative to the knowledge base,
+    never to the process's folder (``Workspace.load`` reads a command line's argument that
+    way: a file of the same name where the window was started, in another clone, would
+    otherwise be read instead)."""
+    doc = documents.load(workspace.full_path(path), path)
     rendered = workspace.render(doc)
     return Page(
         doc.path,
@@ -192,6 +197,8 @@ class ReaderView(QWidget):
         self.forward_stack: list[tuple[str, int, Workspace | None]] = []
         self.zoom_steps = 0
         self.external_prompt: QMessageBox | None = None
+        #: The menu offered when a kb: link's id names several documents.
+        self.id_choice: QMenu | None = None
         self._pending_anchor = ""
         self._create_header()
         self._create_browser()
@@ -446,7 +453,30 @@ class ReaderView(QWidget):
         if not entries:
             self.message.emit(f"No document has the id {doc_id}.", Level.WARNING.value)
             return
+        if len(entries) > 1:
+            self._choose_document(doc_id, sorted(entries, key=lambda e: e.path))
+            return
         self.open(entries[0].path, kb=self.elsewhere)
+
+    def _choose_document(self, doc_id: str, entries: list[Any]) -> None:
+        """An id several documents have (a copy, or another organisation's document taking a
+        protected one's id): never open one of them silently; the user picks, by path."""
+        paths = ", ".join(e.path for e in entries)
+        self.message.emit(
+            f"The id {doc_id} is used by {len(entries)} documents ({paths}): choose one. "
+            "kbapp lint reports the duplicate.",
+            Level.WARNING.value,
+        )
+        menu = QMenu(self)
+        header = menu.addAction(f"{doc_id} is used by {len(entries)} documents: open which?")
+        header.setEnabled(False)
+        for entry in entries:
+            action = menu.addAction(f"{entry.path}  ({entry.title})")
+            action.triggered.connect(
+                lambda _checked=False, path=entry.path: self.open(path, kb=self.elsewhere)
+            )
+        self.id_choice = menu
+        menu.popup(QCursor.pos())
 
     def _open_relative(self, href: str) -> None:
         target, _, anchor = href.partition("#")
