@@ -916,42 +916,6 @@ def test_the_hook_refuses_tree_entries_git_will_not_check_out(
     _assert_rejected(pushed, remote, name, "[path]", "refuses to check out")
 
 
-def test_a_partner_mailmap_never_relabels_who_changed_what(
-    remote: dict[str, Path], kb: Workspace, cli: Callable[..., CliResult]
-) -> None:
-    from kbapp.sync import sync
-
-    partner = remote["partner"]
-    mailmap = "Ana Int <ana@internal.example> <pat@partner.example>\n"
-    assert _push_change(partner, {".mailmap": mailmap}, "Names").returncode == 0
-    edited = _doc("Access", "Edited by the partner.", org="internal", id="0000aaaa")
-    pushed = _push_change(partner, {"runbooks/pat.md": edited.replace("0000aaaa", "4444dddd")})
-    assert pushed.returncode == 0, pushed.stderr
-    sync.sync(kb)
-    audited = cli("--kb", kb.root, "audit", "--json")
-    entries = json.loads(audited.out)
-    by_pat = [e for e in entries if "pat@partner.example" in json.dumps(e)]
-    assert len(by_pat) == 2, audited.out
-    assert all("partner" in json.dumps(e) for e in by_pat)
-    assert not any("Ana Int" in json.dumps(e) for e in entries)
-
-
-def test_a_partner_gitignore_never_keeps_saved_work_out_of_a_commit(
-    remote: dict[str, Path], kb: Workspace
-) -> None:
-    from kbapp.sync import sync
-
-    assert _push_change(remote["partner"], {".gitignore": "*.md\n!README.md\n"}).returncode == 0
-    sync.sync(kb)
-    saved = kb.create("runbook", "Written after the ignore rule")
-    assert saved.commit
-    assert saved.path in git(kb.root, "ls-files")
-    assert saved.path in {e.path for e in kb.catalog.all()} or kb.resolve(saved.path)
-    report = sync.sync(kb)
-    assert report.pushed, report.message
-    assert saved.path in git(remote["bare"], "ls-tree", "-r", "--name-only", "main")
-
-
 def test_a_document_cannot_take_the_id_of_another(remote: dict[str, Path]) -> None:
     """A partner cannot shadow a protected document by giving a copy of their own its id;
     a rename keeps its id and is accepted."""
