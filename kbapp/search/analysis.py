@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import html
 import itertools
+import operator
 import re
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -499,6 +501,57 @@ def term_sequence(text: str) -> str:
     return " " + " ".join(out) + " "
 
 
+#: word as written -> (its index terms, its phrase form, whether it may be part of a KB
+#: number): what :func:`analyse_text` needs of each word, looked up once per word.
+_text_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
+
+
+def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    items, _width = _analyse_word(word)
+    kb = len(word) <= 10 and word[:1] in "kKqQ"
+    if kb:
+        lower = word.lower()
+        kb = lower == "kb" or _KB_WORD_RE.fullmatch(lower) is not None
+    return tuple(term for term, _offset in items), phrase_form(word), kb
+
+
+def analyse_text(text: str) -> tuple[dict[str, int], list[str]]:
+    """One pass over ``text`` for the index: each term's count (``len`` of its positions in
+    :func:`index_terms`) and the phrase terms in order (the words of :func:`term_sequence`).
+    Each distinct word is analysed once (and cached); the rest runs in C: ``map`` over the
+    cache, ``Counter`` for the counts."""
+    words = WORD_RE.findall(text)
+    cache = _text_cache
+    lookup: Any = cache
+    missing = set(words).difference(cache)
+    if missing:
+        if len(cache) + len(missing) <= _CACHE_LIMIT:
+            for word in missing:
+                cache[word] = _text_entry(word)
+        else:  # the cache is full: a lookup table for this text only
+            lookup = {word: cache.get(word) or _text_entry(word) for word in set(words)}
+    entries = list(map(lookup.__getitem__, words))
+    if any(map(_KB_FLAG, entries)):
+        # a KB number ("KB 327825", "KB number: 327825") may span words: the full loop
+        counts = {term: len(found) for term, found in index_terms(text).items()}
+    else:
+        counts = Counter(itertools.chain.from_iterable(map(_TERMS, entries)))
+    return counts, list(itertools.chain.from_iterable(map(_FORM, entries)))
+
+
+_TERMS, _FORM, _KB_FLAG = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+
+
+def sequence_text(terms: list[str]) -> str:
+    """The :func:`term_sequence` of a text from its phrase terms (:func:`analyse_text`)."""
+    return " " + " ".join(terms) + " "
+
+
+def pair_hashes(terms: list[str]) -> set[int]:
+    """:func:`sequence_pair_hashes` of a text from its phrase terms (:func:`analyse_text`)."""
+    return set(map(zlib.crc32, map(str.encode, map(" ".join, itertools.pairwise(terms)))))
+
+
 def _plain_forms(word: str) -> tuple[str, ...]:
     candidates = [word.lower()] if is_simple(word) else [word.lower(), *parts_of(word)]
     return tuple(c for c in candidates if len(c) > 2 and c not in STOP_WORDS)
@@ -506,16 +559,17 @@ def _plain_forms(word: str) -> tuple[str, ...]:
 
 def plain_words(text: str) -> list[str]:
     """Lowercase unstemmed words of three letters or more (spelling vocabulary and prefixes)."""
-    out: set[str] = set()
     cache = _plain_cache
-    for word in set(WORD_RE.findall(text)):
-        forms = cache.get(word)
-        if forms is None:
-            forms = _plain_forms(word)
-            if len(cache) < _CACHE_LIMIT:
-                cache[word] = forms
-        out.update(forms)
-    return sorted(out)
+    lookup: Any = cache
+    unique = set(WORD_RE.findall(text))
+    missing = unique.difference(cache)
+    if missing:
+        if len(cache) + len(missing) <= _CACHE_LIMIT:
+            for word in missing:
+                cache[word] = _plain_forms(word)
+        else:  # the cache is full: a lookup table for this text only
+            lookup = {word: cache.get(word) or _plain_forms(word) for word in unique}
+    return sorted(set(itertools.chain.from_iterable(map(lookup.__getitem__, unique))))
 
 
 class KbAnalyzer(Tokenizer):

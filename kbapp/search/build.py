@@ -27,10 +27,10 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
-from whoosh.writing import SegmentWriter
 
 from kbapp.errors import KbError
 from kbapp.search.schema import CODEC, read_document
+from kbapp.search.segment import SortedSegmentWriter
 
 PROGRESS_EVERY = 25
 
@@ -39,26 +39,24 @@ def build_segment(
     index_dir: str,
     root: str,
     paths: list[str],
-    limitmb: int,
     report: Callable[[int], None] | None = None,
 ) -> tuple[Any, dict[str, str], list[str]]:
     """Index ``paths`` into a new segment of the index at ``index_dir``.
     Returns (segment or None, {path: content hash}, spelling words)."""
     ix = whoosh_index.open_dir(index_dir)
-    writer = SegmentWriter(ix, _lk=False, compound=False, limitmb=limitmb, codec=CODEC)
+    writer = SortedSegmentWriter(ix, CODEC)
     digests: dict[str, str] = {}
     words: set[str] = set()
     for number, relative in enumerate(paths, start=1):
         doc = read_document(root, relative)
         if doc.fields is not None:
-            writer.add_document(**doc.fields)
+            writer.add_document(doc.fields)
             words.update(doc.words)
         if doc.digest:
             digests[relative] = doc.digest
         if report and number % PROGRESS_EVERY == 0:
             report(number)
-    segment = writer._finalize_segment() if writer.doc_count() else None
-    writer.is_closed = True
+    segment = writer.finish() if writer.doc_count() else None
     return segment, digests, sorted(words)
 
 
@@ -152,15 +150,6 @@ def parallel_build(
     return digests, words
 
 
-def _pool_limit_mb(documents: int) -> int:
-    """The posting pool's memory limit for a worker's share. Whoosh sorts postings in memory
-    up to the limit and beyond it spills sorted runs to disk and merges them back, a Python
-    call per posting each way: 2,500 runbooks took 34 s with spills and 20 s without. A share
-    of up to 5,000 runbooks (~5 million postings; ≈ 650 MB of RSS) is kept in memory; a larger
-    share spills anyway, so it keeps a small limit."""
-    return 1024 if documents <= 5000 else 256
-
-
 def _worker(index_dir: str, root: str, listing: str) -> int:
     paths = Path(listing).read_text(encoding="utf-8").split("\n")
 
@@ -168,7 +157,7 @@ def _worker(index_dir: str, root: str, listing: str) -> int:
         print(f"progress {done}", flush=True)
 
     paths = [p for p in paths if p]
-    result = build_segment(index_dir, root, paths, _pool_limit_mb(len(paths)), report)
+    result = build_segment(index_dir, root, paths, report)
     with open(listing + ".out", "wb") as handle:
         pickle.dump(result, handle)
     print(f"progress {len(paths)}", flush=True)
