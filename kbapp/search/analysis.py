@@ -508,11 +508,14 @@ _text_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
 
 def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
     items, _width = _analyse_word(word)
-    kb = len(word) <= 10 and word[:1] in "kKqQ"
-    if kb:
-        lower = word.lower()
-        kb = lower == "kb" or _KB_WORD_RE.fullmatch(lower) is not None
-    return tuple(term for term, _offset in items), phrase_form(word), kb
+    terms = tuple(term for term, _offset in items)
+    lower = word.lower()
+    if len(word) <= 10 and word[:1] in "kKqQ" and lower != "kb":
+        found_kb = _KB_WORD_RE.fullmatch(lower)
+        if found_kb:  # KB327825, Q327825: as index_terms files them
+            number = found_kb.group(1) or found_kb.group(2)
+            terms = (kb_term(number), number)
+    return terms, phrase_form(word), lower == "kb"
 
 
 def analyse_text(text: str) -> tuple[dict[str, int], list[str]]:
@@ -531,11 +534,16 @@ def analyse_text(text: str) -> tuple[dict[str, int], list[str]]:
         else:  # the cache is full: a lookup table for this text only
             lookup = {word: cache.get(word) or _text_entry(word) for word in set(words)}
     entries = list(map(lookup.__getitem__, words))
-    if any(map(_KB_FLAG, entries)):
-        # a KB number ("KB 327825", "KB number: 327825") may span words: the full loop
-        counts = {term: len(found) for term, found in index_terms(text).items()}
-    else:
-        counts = Counter(itertools.chain.from_iterable(map(_TERMS, entries)))
+    counts = Counter(itertools.chain.from_iterable(map(_TERMS, entries)))
+    # "KB 327825", "KB number: 327825": the number also counts as the KB term (index_terms
+    # looks at most three words past a "KB", across fillers)
+    for at in itertools.compress(range(len(words)), map(_KB_FLAG, entries)):
+        for word in words[at + 1 : at + 4]:
+            if word.isdigit() and 4 <= len(word) <= 8:
+                counts[kb_term(word)] += 1
+                break
+            if word.lower() not in _KB_FILLERS:
+                break
     return counts, list(itertools.chain.from_iterable(map(_FORM, entries)))
 
 

@@ -18,10 +18,15 @@ with the version when kbapp's search is imported).
 
 from __future__ import annotations
 
+import hashlib
+import struct
 from array import array
+from pickle import dumps
 from typing import Any
 
-from whoosh.codec.whoosh3 import W3Codec
+from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
+from whoosh.system import pack_ushort
+from whoosh.util.numeric import length_to_byte
 
 from kbapp.search import whoosh_fixes
 
@@ -29,6 +34,13 @@ whoosh_fixes.apply()
 
 #: (document numbers, weights, values) of one term's postings, in document order.
 Postings = tuple[list[int], list[float], list[bytes]]
+#: W3TermInfo's packing (flags, total weight, documents, shortest and longest length, top
+#: weight, first and last document), here with the inline flag set.
+_INLINE_INFO = W3TermInfo._struct
+#: The length bytes of a term table row (filetables.HashWriter).
+_LENGTHS = struct.Struct("!ii")
+#: No field lengths are kept per posting (CODEC.length_stats is off): W3TermInfo's byte for 0.
+_NO_LENGTH = length_to_byte(0)
 
 
 class SortedSegmentWriter:
@@ -111,27 +123,72 @@ class SortedSegmentWriter:
         self.perdoc.close()
         writer = self.codec.field_writer(self.storage, self.segment)
         try:
-            for name in sorted(self.postings):
-                terms = self.postings[name]
-                if not terms:
-                    continue
-                writer.start_field(name, self.schema[name])
-                postwriter = writer._postwriter
-                limit = postwriter._blocklimit
-                for btext, (docs, weights, values) in sorted(
-                    (term.encode("utf-8"), found) for term, found in terms.items()
-                ):
-                    if values and len(values) != len(docs):
-                        raise ValueError(f"field {name!r}: postings with and without values")
-                    writer.start_term(btext)
-                    _fill_blocks(postwriter, limit, docs, weights, values)
-                    writer.finish_term()
-                writer.finish_field()
+            _write_terms(writer, self.schema, self.postings)
         finally:
             writer.close()
         self.postings = {}
         self.segment.set_doc_count(self.docnum)
         return self.segment
+
+
+def _write_terms(writer: Any, schema: Any, postings: dict[str, dict[str, Postings]]) -> None:
+    """File every term through the codec's field writer ``writer`` (a ``W3FieldWriter``): its
+    ``start_field`` / ``finish_field`` per field and its postings writer per term, as
+    ``FieldWriter.add_postings`` does. The term table rows ``finish_term`` would add one by
+    one (key, term info; an MD5 hash each) are gathered in one buffer and written at the
+    end, and a term of fewer postings than the inline limit gets its term info packed here
+    (Whoosh's ``W3TermInfo.to_bytes`` of the same values) instead of through four objects."""
+    table = writer._tindex
+    dbfile = table.dbfile
+    base = dbfile.tell()
+    buffer = bytearray()
+    buckets = table.buckets
+    md5 = table.hashtype == 0
+    hashfn = table.hashfn
+    lastkey = table.lastkey
+    index = table.index
+    for name in sorted(postings):
+        terms = postings[name]
+        if not terms:
+            continue
+        field = schema[name]
+        writer.start_field(name, field)
+        prefix = pack_ushort(writer._fieldid)
+        postwriter = writer._postwriter
+        limit = postwriter._blocklimit
+        inline_below = min(postwriter._inlinelimit, limit + 1)
+        for btext, (docs, weights, values) in sorted(
+            (term.encode("utf-8"), found) for term, found in terms.items()
+        ):
+            count = len(docs)
+            if values and len(values) != count:
+                raise ValueError(f"field {name!r}: postings with and without values")
+            if count < inline_below:
+                w32 = array("f", weights)
+                top = max(weights)
+                info = _INLINE_INFO.pack(
+                    1, sum(w32), count, 0, _NO_LENGTH, top if top > 0 else 0, docs[0], docs[-1]
+                ) + dumps((tuple(docs), tuple(w32), tuple(values)), 2)
+            else:
+                postwriter.start_postings(field.format, W3TermInfo())
+                _fill_blocks(postwriter, limit, docs, weights, values)
+                info = postwriter.finish_postings().to_bytes()
+            key = prefix + btext
+            at = base + len(buffer)
+            index.append(at)
+            buffer += _LENGTHS.pack(len(key), len(info))
+            buffer += key
+            buffer += info
+            found_hash = (
+                int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[-4:], "big")
+                if md5
+                else hashfn(key)
+            )
+            buckets[found_hash & 255].append((found_hash, at))
+            lastkey = key
+        writer.finish_field()
+    dbfile.write(bytes(buffer))
+    table.lastkey = lastkey
 
 
 def _add_counts(
