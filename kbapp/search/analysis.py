@@ -507,6 +507,12 @@ _text_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
 
 
 def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    if word.isalpha() and not _CAMEL_RE.search(word):  # most words: one stem, or a stop word
+        lower = word.lower()
+        if lower in STOP_WORDS:
+            return (), (), False
+        terms = (stem(lower),)
+        return terms, terms, lower == "kb"
     items, _width = _analyse_word(word)
     terms = tuple(term for term, _offset in items)
     lower = word.lower()

@@ -109,8 +109,9 @@ class AnalyzedText(fields.FieldType):
     def counts(value: Any) -> Iterable[tuple[str, int]]:
         """(term, count) of each term of the value."""
         terms = index_terms(value) if isinstance(value, str) else value
-        for term, found in terms.items():
-            yield term, found if isinstance(found, int) else len(found)
+        if all(isinstance(found, int) for found in terms.values()):
+            return terms.items()
+        return [(term, len(found)) for term, found in terms.items()]
 
     def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
         boost = self.format.field_boost

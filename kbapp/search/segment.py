@@ -167,7 +167,7 @@ def _write_terms(writer: Any, schema: Any, postings: dict[str, dict[str, Posting
                 w32 = array("f", weights)
                 top = max(weights)
                 info = _INLINE_INFO.pack(
-                    1, sum(w32), count, 0, _NO_LENGTH, top if top > 0 else 0, docs[0], docs[-1]
+                    1, sum(w32), count, 0, _NO_LENGTH, max(top, 0), docs[0], docs[-1]
                 ) + dumps((tuple(docs), tuple(w32), tuple(values)), 2)
             else:
                 postwriter.start_postings(field.format, W3TermInfo())
@@ -195,11 +195,23 @@ def _add_counts(
     terms: dict[str, Postings], docnum: int, counts: Any, field_boost: float, boost: float
 ) -> int:
     """File the postings of one document's text field, given as (term, count) pairs; the
-    weight is Whoosh's: the count times the format's boost, times the field's boost."""
+    weight is Whoosh's: the count times the format's boost, times the field's boost (kept as
+    the count when both are 1: the blocks store weights as 32-bit floats either way)."""
     length = 0
+    get = terms.get
+    if field_boost == 1.0 and boost == 1.0:
+        for term, count in counts:
+            found = get(term)
+            if found is None:
+                terms[term] = ([docnum], [count], [])
+            else:
+                found[0].append(docnum)
+                found[1].append(count)
+            length += count
+        return length
     for term, count in counts:
         weight = count * field_boost * boost
-        found = terms.get(term)
+        found = get(term)
         if found is None:
             terms[term] = ([docnum], [weight], [])
         else:
@@ -224,4 +236,4 @@ def _fill_blocks(
         postwriter._values = values[start : start + limit]
         # add_posting keeps the largest weight seen, starting from 0
         top = max(chunk)
-        postwriter._maxweight = top if top > 0 else 0
+        postwriter._maxweight = float(top) if top > 0 else 0
