@@ -50,6 +50,7 @@ from kbapp.search.schema import (
     read_document,
 )
 from kbapp.search.searcher import DocTable, QueryRunner, SegmentTable, synonym_groups
+from kbapp.search.segment import SortedSegmentWriter, commit_segments
 from kbapp.search.snippets import Highlighter
 
 if TYPE_CHECKING:
@@ -506,17 +507,23 @@ class SearchIndex:
         )
         digests: dict[str, str] = {}
         words: set[str] = set()
+        # Whoosh's writer deletes the old versions (and merges small segments); the new
+        # versions go into a segment of their own, written per term (kbapp/search/segment.py)
+        fresh: SortedSegmentWriter | None = None
         try:
             for doc in self._read_many(paths, progress):
                 writer.delete_by_term("path", doc.path)
                 if doc.fields is not None:
-                    writer.add_document(**doc.fields)
+                    if fresh is None:
+                        fresh = SortedSegmentWriter(self._ix, CODEC)
+                    fresh.add_document(doc.fields)
                     words.update(doc.words)
                 if doc.digest:
                     digests[doc.path] = doc.digest
-            writer.commit(mergetype=merge_small_segments)
+            commit_segments(writer, fresh, merge_small_segments)
         except BaseException:
-            writer.cancel()
+            if not writer.is_closed:
+                writer.cancel()
             raise
         self._write_manifest(self.directory)
         self._vocabulary.add(words)

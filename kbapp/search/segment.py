@@ -237,3 +237,19 @@ def _fill_blocks(
         # add_posting keeps the largest weight seen, starting from 0
         top = max(chunk)
         postwriter._maxweight = float(top) if top > 0 else 0
+
+
+def commit_segments(writer: Any, fresh: SortedSegmentWriter | None, mergetype: Any) -> None:
+    """``writer.commit(mergetype=mergetype)`` for a Whoosh ``SegmentWriter`` that made the
+    deletions (and the merges its policy chose) while ``fresh`` wrote the added documents:
+    the table of contents lists the kept segments, the merged one and ``fresh``'s."""
+    writer._check_state()
+    final = writer._merge_segments(mergetype, None, None)
+    if writer._added:  # the merge policy gave it segments to merge
+        final.append(writer._finalize_segment())
+    else:
+        writer._close_segment()
+    if fresh is not None and fresh.doc_count():
+        final.append(fresh.finish())
+    writer._commit_toc(final)
+    writer._finish()
