@@ -77,7 +77,7 @@ def load_queries(path: Path) -> list[Query]:
 
 
 def build_kb(kb: Path, corpora: Path, sources: dict[str, str]):  # type: ignore[no-untyped-def]
-    from kbapp.importer import import_folder
+    from kbapp.documents.importer import import_folder
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 

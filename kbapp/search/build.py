@@ -139,15 +139,33 @@ def parallel_build(
             words.update(share_words)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    write_toc(index_dir, segments)
+    if progress:
+        progress(len(paths), len(paths))
+    return digests, words
+
+
+def local_build(
+    index_dir: Path, root: str, paths: list[str], progress: Callable[[int, int], None]
+) -> tuple[dict[str, str], set[str]]:
+    """Fill the empty index at ``index_dir`` from ``paths`` in this process (a small build)."""
+    segment, digests, words = build_segment(
+        str(index_dir), root, paths, lambda done: progress(done, len(paths))
+    )
+    write_toc(index_dir, [segment] if segment is not None else [])
+    progress(len(paths), len(paths))
+    return digests, set(words)
+
+
+def write_toc(index_dir: Path, segments: list[Any]) -> None:
+    """Commit the index at ``index_dir`` as made of ``segments`` (new, written by
+    :func:`build_segment`)."""
     ix = whoosh_index.open_dir(str(index_dir))
     generation = ix.latest_generation() + 1
     TOC(ix.schema, segments, generation).write(ix.storage, ix.indexname)
     clean_files(ix.storage, ix.indexname, generation, segments)
     ix.close()
     shutil.rmtree(index_dir / f"{ix.indexname}.tmp", ignore_errors=True)
-    if progress:
-        progress(len(paths), len(paths))
-    return digests, words
 
 
 def _worker(index_dir: str, root: str, listing: str) -> int:

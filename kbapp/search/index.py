@@ -640,29 +640,10 @@ class SearchIndex:
     def _build_here(
         self, directory: Path, paths: list[str], progress: Progress
     ) -> tuple[dict[str, str], set[str]]:
-        """A small build in this process, with one writer."""
-        ix = whoosh_index.open_dir(str(directory))
-        writer = ix.writer(limitmb=128, compound=False, codec=CODEC)
-        digests: dict[str, str] = {}
-        words: set[str] = set()
-        try:
-            for number, relative in enumerate(paths, start=1):
-                doc = read_document(str(self.ws.root), relative)
-                if doc.fields is not None:
-                    writer.add_document(**doc.fields)
-                    words.update(doc.words)
-                if doc.digest:
-                    digests[doc.path] = doc.digest
-                if number % 50 == 0:
-                    progress(number, len(paths))
-            writer.commit(merge=False)
-        except BaseException:
-            writer.cancel()
-            raise
-        finally:
-            ix.close()
-        progress(len(paths), len(paths))
-        return digests, words
+        """A small build in this process (the same writer as the workers')."""
+        from kbapp.search.build import local_build
+
+        return local_build(directory, str(self.ws.root), paths, progress)
 
     def _refresh_catalog(self, progress: Progress | None = None) -> None:
         """Bring the catalog up to date without this index re-indexing on the event."""

@@ -20,11 +20,11 @@ back with Python generators (one call per posting, on every block read and writt
 term in 9,000 documents was a third of a three-word query's time.
 
 The version is pinned in pyproject.toml (``whoosh-reloaded==2.7.5``; upstream has been
-dormant since 2024) and checked here: these patches, and the block readers of
-:mod:`kbapp.search.searcher` and the segment writer of :mod:`kbapp.search.segment`, use Whoosh's private names, which
-another version may rename. :func:`missing_private_names` lists those that are gone
-(tests/test_search_lifecycle.py runs it), so a Whoosh that changed under kbapp fails loudly
-instead of searching wrongly.
+dormant since 2024) and checked here: these patches, the block readers of
+:mod:`kbapp.search.searcher` and the segment writer of :mod:`kbapp.search.segment` use
+Whoosh's private names, which another version may rename. :func:`missing_private_names`
+lists those that are gone (tests/test_search_lifecycle.py runs it), so a Whoosh that
+changed under kbapp fails loudly instead of searching wrongly.
 """
 
 from __future__ import annotations
