@@ -511,15 +511,15 @@ def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
         lower = word.lower()
         if lower in STOP_WORDS:
             return (), (), False
-        terms = (stem(lower),)
-        return terms, terms, lower == "kb"
+        single = (stem(lower),)
+        return single, single, lower == "kb"
     items, _width = _analyse_word(word)
-    terms = tuple(term for term, _offset in items)
+    terms: tuple[str, ...] = tuple(term for term, _offset in items)
     lower = word.lower()
     if len(word) <= 10 and word[:1] in "kKqQ" and lower != "kb":
         found_kb = _KB_WORD_RE.fullmatch(lower)
         if found_kb:  # KB327825, Q327825: as index_terms files them
-            number = found_kb.group(1) or found_kb.group(2)
+            number: str = found_kb.group(1) or found_kb.group(2)
             terms = (kb_term(number), number)
     return terms, phrase_form(word), lower == "kb"
 

@@ -108,7 +108,7 @@ class AnalyzedText(fields.FieldType):
     @staticmethod
     def counts(value: Any) -> Iterable[tuple[str, int]]:
         """(term, count) of each term of the value."""
-        terms = index_terms(value) if isinstance(value, str) else value
+        terms: dict[str, Any] = index_terms(value) if isinstance(value, str) else value
         if all(isinstance(found, int) for found in terms.values()):
             return terms.items()
         return [(term, len(found)) for term, found in terms.items()]
@@ -251,7 +251,7 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
         "code": counts[4],
         SEQUENCE_FIELD: FIELD_BREAK.join(sequences).encode("utf-8"),
         PAIRS_FIELD: array("I", sorted(pairs)).tobytes(),
-        SNIPPET_FIELD: readable_text(doc.body, title).encode("utf-8"),
+        SNIPPET_FIELD: readable_text(doc.body, title, cleaned=body).encode("utf-8"),
         "prefix": prefixes(
             [
                 (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),
