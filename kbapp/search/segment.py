@@ -19,8 +19,10 @@ with the version when kbapp's search is imported).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import struct
 from array import array
+from collections.abc import Iterator
 from pickle import dumps
 from typing import Any
 
@@ -58,8 +60,8 @@ class SortedSegmentWriter:
         self.segment = codec.new_segment(ix.storage, ix.indexname)
         self.perdoc = codec.per_document_writer(ix.storage, self.segment)
         self.docnum = 0
-        #: field -> term -> postings
-        self.postings: dict[str, dict[str, Postings]] = {}
+        #: field -> its postings in the order they came (grouped per term at the end)
+        self.postings: dict[str, _FieldPostings] = {}
 
     def add_document(self, fields: dict[str, Any]) -> None:
         """What ``SegmentWriter.add_document(**fields)`` does, postings kept per term. A text
@@ -83,27 +85,20 @@ class SortedSegmentWriter:
                 if field.indexed:
                     boost_key = f"_{name}_boost"
                     boost = float(fields[boost_key]) if boost_key in fields else docboost
-                    terms = self.postings.get(name)
-                    if terms is None:
-                        terms = self.postings[name] = {}
+                    found = self.postings.get(name)
+                    if found is None:
+                        found = self.postings[name] = _FieldPostings()
                     counts = getattr(field, "counts", None)
                     if counts is not None and field.scorable and isinstance(value, dict):
-                        length = _add_counts(
-                            terms, docnum, counts(value), field.format.field_boost, boost
+                        length = found.add_counts(
+                            docnum, dict(counts(value)), field.format.field_boost * boost
                         )
                     else:
                         scorable = field.scorable
                         for tbytes, freq, weight, vbytes in field.index(value):
                             if scorable:
                                 length += freq
-                            term = tbytes.decode("utf-8")
-                            found = terms.get(term)
-                            if found is None:
-                                found = terms[term] = ([], [], [])
-                            found[0].append(docnum)
-                            found[1].append(weight * boost)
-                            if vbytes:
-                                found[2].append(vbytes)
+                            found.add(tbytes.decode("utf-8"), docnum, weight * boost, vbytes)
                 custom = fields.get(f"_stored_{name}", value)
                 perdoc.add_field(name, field, custom if field.stored else None, length)
                 column = field.column_type
@@ -131,7 +126,7 @@ class SortedSegmentWriter:
         return self.segment
 
 
-def _write_terms(writer: Any, schema: Any, postings: dict[str, dict[str, Postings]]) -> None:
+def _write_terms(writer: Any, schema: Any, postings: dict[str, _FieldPostings]) -> None:
     """File every term through the codec's field writer ``writer`` (a ``W3FieldWriter``): its
     ``start_field`` / ``finish_field`` per field and its postings writer per term, as
     ``FieldWriter.add_postings`` does. The term table rows ``finish_term`` would add one by
@@ -149,7 +144,7 @@ def _write_terms(writer: Any, schema: Any, postings: dict[str, dict[str, Posting
     index = table.index
     for name in sorted(postings):
         terms = postings[name]
-        if not terms:
+        if not terms.terms:
             continue
         field = schema[name]
         writer.start_field(name, field)
@@ -157,9 +152,7 @@ def _write_terms(writer: Any, schema: Any, postings: dict[str, dict[str, Posting
         postwriter = writer._postwriter
         limit = postwriter._blocklimit
         inline_below = min(postwriter._inlinelimit, limit + 1)
-        for btext, (docs, weights, values) in sorted(
-            (term.encode("utf-8"), found) for term, found in terms.items()
-        ):
+        for btext, (docs, weights, values) in terms.by_term():
             count = len(docs)
             if values and len(values) != count:
                 raise ValueError(f"field {name!r}: postings with and without values")
@@ -191,34 +184,46 @@ def _write_terms(writer: Any, schema: Any, postings: dict[str, dict[str, Posting
     table.lastkey = lastkey
 
 
-def _add_counts(
-    terms: dict[str, Postings], docnum: int, counts: Any, field_boost: float, boost: float
-) -> int:
-    """File the postings of one document's text field, given as (term, count) pairs; the
-    weight is Whoosh's: the count times the format's boost, times the field's boost (kept as
-    the count when both are 1: the blocks store weights as 32-bit floats either way)."""
-    length = 0
-    get = terms.get
-    if field_boost == 1.0 and boost == 1.0:
-        for term, count in counts:
-            found = get(term)
-            if found is None:
-                terms[term] = ([docnum], [count], [])
-            else:
-                found[0].append(docnum)
-                found[1].append(count)
-            length += count
-        return length
-    for term, count in counts:
-        weight = count * field_boost * boost
-        found = get(term)
-        if found is None:
-            terms[term] = ([docnum], [weight], [])
-        else:
-            found[0].append(docnum)
-            found[1].append(weight)
-        length += count
-    return length
+class _FieldPostings:
+    """One field's postings as they come, in flat lists (appending to one list per term
+    touched a different object per posting: half the writer's time went there)."""
+
+    def __init__(self) -> None:
+        self.terms: list[str] = []
+        self.docs: list[int] = []
+        self.weights: list[float] = []
+        self.values: list[bytes] = []
+
+    def add(self, term: str, docnum: int, weight: float, vbytes: bytes) -> None:
+        self.terms.append(term)
+        self.docs.append(docnum)
+        self.weights.append(weight)
+        self.values.append(vbytes)
+
+    def add_counts(self, docnum: int, counts: dict[str, int], boost: float) -> int:
+        """A document's text field as ``{term: count}``; the weight is Whoosh's, the count
+        times the format's and the field's boost (kept as the count when that is 1: blocks
+        store weights as 32-bit floats either way). Returns the field's length."""
+        number = len(counts)
+        self.terms.extend(counts)
+        self.docs.extend(itertools.repeat(docnum, number))
+        found = counts.values()
+        self.weights.extend(found if boost == 1.0 else [c * boost for c in found])
+        self.values.extend(itertools.repeat(b"", number))
+        return sum(found)
+
+    def by_term(self) -> Iterator[tuple[bytes, Postings]]:
+        """(term, postings) in term order, each term's postings in document order."""
+        terms, docs, weights, values = self.terms, self.docs, self.weights, self.values
+        # stable: a term's postings stay in the order they came, the documents' order
+        order = sorted(range(len(terms)), key=terms.__getitem__)
+        for term, group in itertools.groupby(order, key=terms.__getitem__):
+            at = list(group)
+            found = list(filter(None, map(values.__getitem__, at)))
+            yield (
+                term.encode("utf-8"),
+                (list(map(docs.__getitem__, at)), list(map(weights.__getitem__, at)), found),
+            )
 
 
 def _fill_blocks(
