@@ -39,7 +39,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from kbapp.dbengine import sqlite_engine
-from kbapp.documents import frontmatter
+from kbapp.documents import frontmatter, schema
 from kbapp.documents import model as documents
 from kbapp.documents.links import extract_links
 from kbapp.errors import DocumentError
@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 
 #: Bump when the tables change; a catalog with another version is rebuilt from the files.
 SCHEMA_VERSION = 4
+
+
+#: Catalog columns that hold a list of plain values (JSON arrays SQLite's json_each can read).
+_TEXT_LIST_COLUMNS = tuple(f.catalog for f in schema.CATALOGUED if f.is_text_list)
 
 
 class Base(DeclarativeBase):
@@ -109,28 +113,17 @@ class Entry(Base):
         return not self.error or self.error.startswith("front matter")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.doc_id,
-            "path": self.path,
-            "title": self.title,
-            "type": self.type,
-            "status": self.status,
-            "owner_org": self.owner_org,
-            "owners": list(self.owners),
-            "systems": list(self.systems),
-            "tags": list(self.tags),
-            "sensitivity": self.sensitivity,
-            "incidents": list(self.incidents),
-            "related": list(self.related),
-            "template": self.template,
-            "review": {
-                "interval_days": self.review_interval,
-                "last_reviewed": self.last_reviewed,
-                "reviewed_by": self.reviewed_by,
-                "due": self.review_due,
-            },
-            "error": self.error,
-        }
+        """The document's catalogued fields named and nested as in its front matter (and
+        ``path`` after ``id``, ``error`` last): what ``kbapp list --json`` prints."""
+        out: dict[str, Any] = {}
+        for fld in schema.CATALOGUED:
+            value = getattr(self, fld.catalog)
+            target = out.setdefault(fld.top, {}) if "." in fld.name else out
+            target[fld.key] = list(value) if isinstance(value, list) else value
+            if fld.name == "id":
+                out["path"] = self.path
+        out["error"] = self.error
+        return out
 
 
 @dataclass
@@ -157,27 +150,13 @@ def entry_values(doc: documents.Document) -> dict[str, Any]:
     error = ""
     if doc.front_matter_error is not None:
         error = f"front matter: {doc.front_matter_error}"
-    review = doc.review
-    interval = doc.review_interval_days
-    last = doc.last_reviewed
+    values: dict[str, Any] = {}
+    for fld in schema.CATALOGUED:  # each as the document reads it, defaults applied
+        value = getattr(doc, fld.attribute)
+        values[fld.catalog] = value.isoformat() if isinstance(value, dt.date) else value
     return {
-        "doc_id": doc.id,
+        **values,
         "has_id": isinstance(doc.meta.get("id"), str),
-        "title": doc.title,
-        "type": doc.type,
-        "status": doc.status,
-        "owner_org": doc.owner_org,
-        "sensitivity": doc.sensitivity,
-        "template": doc.template,
-        "review_interval": interval,
-        "last_reviewed": last.isoformat() if last else None,
-        "reviewed_by": str(review.get("reviewed_by") or ""),
-        "review_due": due.isoformat() if (due := doc.review_due) else None,
-        "owners": doc.owners,
-        "systems": doc.systems,
-        "tags": doc.tags,
-        "incidents": doc.incidents,
-        "related": doc.related,
         "links": [link.key() for link in extract_links(doc.body)],
         "headings": [h.text for h in doc.headings()][:200],
         "meta": frontmatter.plain(doc.meta),
@@ -451,7 +430,7 @@ class Catalog:
 
     def distinct_values(self, column: str) -> list[str]:
         """All values of a list column (tags, systems, owners) for completion, most used first."""
-        if column not in ("tags", "systems", "owners", "incidents"):
+        if column not in _TEXT_LIST_COLUMNS:
             raise ValueError(column)
         sql = text(
             f"SELECT json_each.value AS v, count(*) AS n FROM documents, "

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 
 CONFIG_PATH = ".kb/config.toml"
 
+#: Who may read a knowledge base, and a document in it: ``shared`` (both organisations) or
+#: ``internal`` (one only). The document schema (:mod:`kbapp.documents.schema`) uses the same
+#: words for a document's ``sensitivity``.
+SENSITIVITIES = ("shared", "internal")
+
 #: The longest review interval, in days, a document or the configuration may ask for (100 years:
 #: longer would overflow date arithmetic).
 MAX_INTERVAL_DAYS = 36500
@@ -187,7 +192,7 @@ def load_config(root: Path) -> KbConfig:
 def config_from_dict(raw: dict[str, Any], default_name: str = "Knowledge base") -> KbConfig:
     cfg = KbConfig(name=str(raw.get("name") or default_name), raw=raw)
     sensitivity = raw.get("sensitivity", "shared")
-    if sensitivity not in ("shared", "internal"):
+    if sensitivity not in SENSITIVITIES:
         raise ConfigError(
             f"{CONFIG_PATH}: sensitivity must be 'shared' or 'internal', not {sensitivity!r}"
         )

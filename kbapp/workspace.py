@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp import identity
-from kbapp.config import CONFIG_PATH, KbConfig, load_config, new_config_text
+from kbapp.config import CONFIG_PATH, SENSITIVITIES, KbConfig, load_config, new_config_text
+from kbapp.documents import schema
 from kbapp.documents.links import resolve_relative
 from kbapp.errors import (
     KbError,
@@ -138,7 +139,7 @@ class Workspace:
             raise NotAKnowledgeBase(f"{root} is a file; give a folder for the knowledge base")
         if (root / CONFIG_PATH).exists():
             raise KbError(f"{root} is already a knowledge base ({CONFIG_PATH} exists)")
-        if sensitivity not in ("shared", "internal"):
+        if sensitivity not in SENSITIVITIES:
             raise KbError("sensitivity must be 'shared' or 'internal'")
         settings = settings or Settings()
         _require_identity_for_init(root, settings, interaction)
@@ -345,10 +346,8 @@ class Workspace:
 
     def resolve(self, ref: str) -> str:
         """The relative path of a document given by id, path or exact title."""
-        from kbapp.documents import model as documents
-
         ref = ref.strip()
-        if documents.ID_RE.match(ref):
+        if schema.ID_RE.match(ref):
             entries = self.catalog.by_id(ref)
             if not entries:
                 self.refresh()
@@ -387,11 +386,9 @@ class Workspace:
 
     def resolve_link(self, from_path: str, kind: str, target: str) -> str | None:
         """Where an internal link points (relative path), or None when it points nowhere."""
-        from kbapp.documents import model as documents
-
         if kind == "wiki":
             label = target.split("|", 1)[0].strip()
-            if documents.ID_RE.match(label):
+            if schema.ID_RE.match(label):
                 entries = self.catalog.by_id(label)
             else:
                 entries = self.catalog.by_title(label)
@@ -401,13 +398,9 @@ class Workspace:
 
     def wiki_target(self, target: str) -> tuple[str, str] | None:
         """(id, title) of the document a ``[[...]]`` link names, or None."""
-        from kbapp.documents import model as documents
-
         label = target.split("|", 1)[0].strip()
         entries = (
-            self.catalog.by_id(label)
-            if documents.ID_RE.match(label)
-            else self.catalog.by_title(label)
+            self.catalog.by_id(label) if schema.ID_RE.match(label) else self.catalog.by_title(label)
         )
         return (entries[0].doc_id, entries[0].title) if entries else None
 

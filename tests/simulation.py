@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from kbapp.documents.schema import STATUSES
 from kbapp.errors import KbError, PolicyError
 from kbapp.settings import Settings
 from kbapp.sync import conflicts, refused, sync
@@ -44,7 +45,6 @@ PEOPLE = {
     "jo": Settings(user_name="Jo Okafor", user_email="jo@partner.example"),
 }
 SECTIONS = ("## Meaning", "## Impact", "## Diagnosis", "## Mitigation", "## Escalation")
-STATUSES = ("draft", "in-review", "published", "retired")
 WORDS = ("disk", "queue", "dns", "vpn", "backup", "cert", "ldap", "proxy", "kafka", "redis")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kbapp.documents import model as documents
+from kbapp.documents import schema
 from kbapp.documents.importer import import_folder
 from kbapp.workspace import Workspace
 
@@ -55,7 +56,7 @@ def test_runbook_corpora_import(
     assert kb.git.out("status", "--porcelain") == ""
     # every imported file keeps its foreign keys and gains ours
     sample = kb.load(report.imported[0].path)
-    assert documents.ID_RE.match(sample.meta["id"])
+    assert schema.ID_RE.match(sample.meta["id"])
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from kbapp.documents import model as documents
+from kbapp.documents import schema
 from kbapp.errors import DocumentError
 
 FULL = b"""---
@@ -117,7 +118,7 @@ def test_documents_without_front_matter_derive_what_is_needed() -> None:
     assert doc.type == "troubleshooting"
     assert doc.status == "draft"
     assert doc.id == documents.derived_id("a/disk-full.md")
-    assert documents.ID_RE.match(doc.id)
+    assert schema.ID_RE.match(doc.id)
 
 
 def test_hugo_and_docfx_front_matter_load() -> None:
@@ -235,7 +236,7 @@ def test_write_is_atomic_and_leaves_no_temporaries(tmp_path) -> None:  # type: i
 
 def test_new_ids_look_right() -> None:
     ids = {documents.new_id() for _ in range(200)}
-    assert len(ids) == 200 and all(documents.ID_RE.match(i) for i in ids)
+    assert len(ids) == 200 and all(schema.ID_RE.match(i) for i in ids)
 
 
 def test_conflict_markers_inside_fenced_code_are_text() -> None:

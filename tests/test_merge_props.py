@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from kbapp.documents import model as documents
-from kbapp.sync.mergedriver import STATUS_RANK, merge, merge_lists, merge_meta
+from kbapp.documents.schema import STATUS_RANK
+from kbapp.sync.mergedriver import merge, merge_lists, merge_meta
 from kbapp.trust.policy import conflict_marker_line
 
 EXAMPLES = int(os.environ.get("KBAPP_FUZZ_EXAMPLES", "60"))

@@ -9,7 +9,7 @@ import pytest
 from helpers import git, write_doc
 
 from kbapp.config import load_config
-from kbapp.documents import model as documents
+from kbapp.documents import schema
 from kbapp.errors import KbError, NotAKnowledgeBase, PolicyError
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace, slugify
@@ -81,7 +81,7 @@ def test_create_writes_from_template_and_commits(kb: Workspace) -> None:
     result = kb.create("runbook", "PaymentsApiHigh5xxRate", systems=["payments-api"], tags=["http"])
     assert result.path == "runbooks/paymentsapihigh5xxrate.md"
     doc = kb.load(result.path)
-    assert documents.ID_RE.match(doc.id)
+    assert schema.ID_RE.match(doc.id)
     assert doc.type == "runbook" and doc.status == "draft" and doc.owner_org == "internal"
     assert doc.owners == ["ana@internal.example"] and doc.systems == ["payments-api"]
     assert doc.template == "runbook/1"

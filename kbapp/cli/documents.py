@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from kbapp.cli.common import Context, PhaseProgress, print_json, print_table
+from kbapp.config import SENSITIVITIES
 from kbapp.documents import model as documents
+from kbapp.documents import schema
 from kbapp.errors import KbError
 from kbapp.settings import Settings
 
@@ -29,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--sensitivity",
-        choices=["shared", "internal"],
+        choices=SENSITIVITIES,
         default="shared",
         help="shared: both organisations push here (default); internal: yours only",
     )
@@ -55,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--status",
         default="published",
-        choices=documents.STATUSES,
+        choices=schema.STATUSES,
         help="status for documents that have none (default: published)",
     )
     p.add_argument(

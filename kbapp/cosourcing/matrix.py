@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from kbapp.config import KbConfig
 from kbapp.cosourcing import responsibility
+from kbapp.documents.schema import LIVE_STATUSES
 
 if TYPE_CHECKING:
     from kbapp.workspace import Workspace
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 STANDARD_TYPES = ("runbook", "sop", "troubleshooting", "known-error", "post-incident")
 #: Types whose documents count as "a runbook" for the no-runbook gap.
 RUNBOOK_TYPES = ("runbook",)
-LIVE_STATUSES = ("published", "in-review")
 NO_SYSTEM = "(no system)"
 
 

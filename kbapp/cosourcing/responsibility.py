@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kbapp.config import KbConfig
+from kbapp.documents.schema import RACI_FIELDS
 
-RACI_FIELDS = ("responsible", "accountable", "consulted", "informed")
 ESCALATION_FIELD = "escalation"
 #: Document types that are procedures someone executes: they should name who does.
 PROCEDURE_TYPES = ("runbook", "sop")

@@ -21,6 +21,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
+from kbapp.documents import schema
+
 try:  # libyaml is in every PyYAML wheel; the pure-Python loader is a slow but correct fallback
     from yaml import CSafeDumper as _Dumper
     from yaml import CSafeLoader as _Loader
@@ -30,29 +32,6 @@ except ImportError:  # pragma: no cover
 
 #: Front matter larger than this is refused (a document's metadata is a few hundred bytes).
 MAX_FRONT_MATTER_CHARS = 256 * 1024
-
-#: The order kbapp writes its own keys in; unknown keys keep their place after these.
-CANONICAL_ORDER = (
-    "id",
-    "title",
-    "type",
-    "status",
-    "owner_org",
-    "owners",
-    "systems",
-    "tags",
-    "sensitivity",
-    "review",
-    "incidents",
-    "related",
-    "responsible",
-    "accountable",
-    "consulted",
-    "informed",
-    "escalation",
-    "handover",
-    "template",
-)
 
 _OPEN_RE = re.compile(r"\A(---|\+\+\+)[ \t]*(\r?\n)")
 
@@ -246,7 +225,7 @@ def _round_trip_yaml(mapping: int = 2, sequence: int = 4, offset: int = 2) -> YA
 def dump_new(meta: dict[str, Any], newline: str = "\n") -> str:
     """Front matter text (without fences) for a document that had none, in canonical order."""
     tree = CommentedMap()
-    for key in sorted(meta, key=_canonical_rank):
+    for key in sorted(meta, key=schema.rank):
         tree[_key(key)] = _to_tree(meta[key])
     return _dump(_round_trip_yaml(), tree, newline)
 
@@ -298,12 +277,12 @@ def _insert_keys(text: str, added: dict[str, Any], newline: str) -> str | None:
         starts.append((index, match.group(1).strip().strip("'\"")))
     _, offset = _guess_indent(text) if "\n- " not in "\n" + text else (2, 0)
     segments: dict[int, list[str]] = {}
-    for key in sorted(added, key=_canonical_rank):
-        rank = _canonical_rank(key)[0]
+    for key in sorted(added, key=schema.rank):
+        rank = schema.rank(key)
         after = -1  # line index after which to insert; -1 = the very top
-        if rank < len(CANONICAL_ORDER):
+        if rank < len(schema.ORDER):
             for number, (_index, existing) in enumerate(starts):
-                if _canonical_rank(existing)[0] < rank:
+                if schema.rank(existing) < rank:
                     end = starts[number + 1][0] if number + 1 < len(starts) else len(lines)
                     after = end - 1
         else:
@@ -356,20 +335,13 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _canonical_rank(key: str) -> tuple[int, str]:
-    try:
-        return (CANONICAL_ORDER.index(key), "")
-    except ValueError:
-        return (len(CANONICAL_ORDER), "")  # stable sort keeps unknown keys in their order
-
-
 def _insert_position(tree: CommentedMap, key: str) -> int:
-    rank = _canonical_rank(key)[0]
-    if rank == len(CANONICAL_ORDER):
+    rank = schema.rank(key)
+    if rank == len(schema.ORDER):
         return len(tree)
     position = 0
     for index, existing in enumerate(tree):
-        if _canonical_rank(str(existing))[0] < rank:
+        if schema.rank(str(existing)) < rank:
             position = index + 1
     return position
 

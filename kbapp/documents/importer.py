@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from kbapp.config import CONFIG_PATH, allow_secrets_text
 from kbapp.documents import model as documents
+from kbapp.documents import schema
 from kbapp.errors import DocumentError, KbError
 from kbapp.fsutil import SYMLINK_REASON, atomic_write, read_document_bytes
 from kbapp.sync import journal
@@ -212,8 +213,8 @@ def import_folder(
     src = Path(src).expanduser()
     if not src.is_dir():
         raise KbError(f"{src} is not a folder")
-    if status not in documents.STATUSES:
-        raise KbError(f"status must be one of {', '.join(documents.STATUSES)}")
+    if status not in schema.STATUSES:
+        raise KbError(f"status must be one of {', '.join(schema.STATUSES)}")
     into = into.strip("/")
     if into:
         workspace.full_path(into)  # refuses a folder outside the knowledge base
@@ -333,7 +334,7 @@ def _schedule_first_reviews(planned: list[_Planned], workspace: Workspace, start
     by_type: dict[str, list[_Planned]] = {}
     for item in planned:
         doc = item.doc
-        if doc.status not in ("published", "in-review"):
+        if doc.status not in schema.LIVE_STATUSES:
             continue
         if doc.last_reviewed is not None or doc.review_due is not None:
             continue
@@ -461,9 +462,7 @@ def _adopt(
     meta.setdefault("title", title)
     foreign_id = meta.get("id")
     if not (
-        isinstance(foreign_id, str)
-        and documents.ID_RE.match(foreign_id)
-        and foreign_id not in taken
+        isinstance(foreign_id, str) and schema.ID_RE.match(foreign_id) and foreign_id not in taken
     ):
         if foreign_id is not None:
             meta["source_id"] = foreign_id
@@ -484,7 +483,7 @@ def _adopt(
             notes.append(f"original type {foreign_type!r} kept as source_type")
         meta["type"] = guessed
 
-    if "status" not in meta or meta["status"] not in documents.STATUSES:
+    if "status" not in meta or meta["status"] not in schema.STATUSES:
         if "status" in meta:
             meta["source_status"] = meta["status"]
         meta["status"] = "draft" if meta.get("draft") is True else status

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from kbapp.config import KbConfig
 from kbapp.cosourcing import handover, responsibility
-from kbapp.cosourcing.responsibility import RACI_FIELDS
 from kbapp.documents import model as documents
+from kbapp.documents import schema
 from kbapp.documents.links import extract_links, resolve_relative
 from kbapp.documents.templates import TemplateLibrary, section_texts
 from kbapp.errors import DocumentError
@@ -26,11 +26,10 @@ from kbapp.trust import policy
 if TYPE_CHECKING:
     from kbapp.workspace import Workspace
 
-ERROR = "error"
-WARNING = "warning"
+ERROR = schema.ERROR
+WARNING = schema.WARNING
 
-LIST_FIELDS = ("owners", "systems", "tags", "incidents", "related", *RACI_FIELDS)
-_FLOW_LIST_RE = re.compile(rf"^({'|'.join(LIST_FIELDS)}):\s*\[", re.M)
+_FLOW_LIST_RE = re.compile(rf"^({'|'.join(schema.TEXT_LIST_FIELDS)}):\s*\[", re.M)
 
 
 @dataclass(frozen=True)
@@ -132,22 +131,32 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
     raw_id = meta.get("id")
     if raw_id is None:
         problem(
-            ERROR, "missing-field", "every document needs an id (kb- and 8 hex digits)", "id", 1
+            _missing("id"),
+            "missing-field",
+            "every document needs an id (kb- and 8 hex digits)",
+            "id",
+            1,
         )
-    elif not isinstance(raw_id, str) or not documents.ID_RE.match(raw_id):
-        problem(ERROR, "invalid-value", f"{raw_id!r} is not an id like kb-3f9c2a1e", "id")
+    elif (wrong := schema.field("id").problem(raw_id)) is not None:
+        problem(ERROR, "invalid-value", f"{raw_id!r} {wrong}", "id")
     elif len(ctx.ids.get(raw_id, [])) > 1:
         others = [p for p in ctx.ids[raw_id] if p != doc.path]
         problem(ERROR, "duplicate-id", f"{raw_id} is also used by {', '.join(others)}", "id")
 
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
-        problem(WARNING, "missing-field", f"no title; shown as {doc.title!r}", "title", 1)
+        problem(_missing("title"), "missing-field", f"no title; shown as {doc.title!r}", "title", 1)
 
     doc_type = meta.get("type")
     known_types = ctx.templates.types()
     if doc_type is None:
-        problem(ERROR, "missing-field", f"no type (one of {', '.join(known_types)})", "type", 1)
+        problem(
+            _missing("type"),
+            "missing-field",
+            f"no type (one of {', '.join(known_types)})",
+            "type",
+            1,
+        )
     elif doc_type not in known_types:
         problem(
             ERROR,
@@ -158,18 +167,19 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
 
     status = meta.get("status")
     if status is None:
-        problem(WARNING, "missing-field", "no status; counted as draft", "status", 1)
-    elif status not in documents.STATUSES:
         problem(
-            ERROR,
-            "invalid-value",
-            f"{status!r} is not one of {', '.join(documents.STATUSES)}",
+            _missing("status"),
+            "missing-field",
+            f"no status; counted as {schema.default('status')}",
             "status",
+            1,
         )
+    elif (wrong := schema.field("status").problem(status)) is not None:
+        problem(ERROR, "invalid-value", f"{status!r} {wrong}", "status")
 
     org = meta.get("owner_org")
     if org is None or org == "":
-        problem(WARNING, "missing-field", "no owning organisation", "owner_org", 1)
+        problem(_missing("owner_org"), "missing-field", "no owning organisation", "owner_org", 1)
     elif ctx.config.organisations and org not in ctx.config.org_names:
         problem(
             ERROR,
@@ -180,10 +190,9 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
         )
 
     sensitivity = meta.get("sensitivity")
-    if sensitivity is not None and sensitivity not in documents.SENSITIVITIES:
-        problem(
-            ERROR, "invalid-value", f"{sensitivity!r} is not 'shared' or 'internal'", "sensitivity"
-        )
+    wrong = None if sensitivity is None else schema.field("sensitivity").problem(sensitivity)
+    if wrong is not None:
+        problem(ERROR, "invalid-value", f"{sensitivity!r} {wrong}", "sensitivity")
     elif sensitivity == "internal" and ctx.config.sensitivity == "shared":
         problem(
             ERROR,
@@ -196,7 +205,7 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
     responsibility.check(meta, ctx.config, problem, ERROR, WARNING)
     handover.check(meta, ctx.config, problem, ERROR, WARNING)
 
-    for name in LIST_FIELDS:
+    for name in schema.TEXT_LIST_FIELDS:
         value = meta.get(name)
         if value is not None and not isinstance(value, list):
             problem(WARNING, "not-a-list", "write a list, one item per line", name)
@@ -220,31 +229,15 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
             )
 
     review = meta.get("review")
-    if review is not None and not isinstance(review, dict):
-        problem(
-            ERROR,
-            "invalid-value",
-            "review must hold interval_days, last_reviewed, reviewed_by",
-            "review",
-        )
+    if review is not None and (wrong := schema.field("review").problem(review)) is not None:
+        problem(ERROR, "invalid-value", f"review {wrong}", "review")
     elif isinstance(review, dict):
-        interval = review.get("interval_days")
-        if interval is not None and not documents.valid_interval(interval):
-            problem(
-                ERROR,
-                "invalid-value",
-                f"{interval!r} is not a number of days between 1 and {documents.MAX_INTERVAL_DAYS}",
-                "review.interval_days",
-            )
-        last = review.get("last_reviewed")
-        if last is not None and documents.as_date(last) is None:
-            problem(
-                ERROR,
-                "invalid-value",
-                f"{last!r} is not a date (YYYY-MM-DD)",
-                "review.last_reviewed",
-            )
-        elif last is not None and documents.as_date(last) > dt.date.today():  # type: ignore[operator]
+        for name in ("review.interval_days", "review.last_reviewed"):
+            value = schema.value_at(meta, name)
+            if value is not None and (wrong := schema.field(name).problem(value)) is not None:
+                problem(ERROR, "invalid-value", f"{value!r} {wrong}", name)
+        last = documents.as_date(review.get("last_reviewed"))
+        if last is not None and last > dt.date.today():
             problem(
                 WARNING, "invalid-value", "last_reviewed is in the future", "review.last_reviewed"
             )
@@ -252,7 +245,7 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
     template = ctx.templates.for_document(doc) if doc.template else None
     if template is not None:
         for name in template.required_fields:
-            value = _field_value(meta, name)
+            value = schema.value_at(meta, name)
             if value in (None, "", []):
                 problem(
                     ERROR if published else WARNING,
@@ -263,11 +256,9 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
                 )
 
 
-def _field_value(meta: dict[str, Any], dotted: str) -> Any:
-    value: Any = meta
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
+def _missing(name: str) -> str:
+    """How bad it is that field ``name`` is missing (the schema's ``required``)."""
+    return schema.field(name).required
 
 
 def _check_sections(
@@ -305,9 +296,7 @@ def _check_links(doc: documents.Document, ctx: LintContext, problem: Callable[..
     for link in extract_links(doc.body):
         if link.kind == "wiki":
             target = link.target.split("|", 1)[0].strip()
-            ok = (
-                target in ctx.ids if documents.ID_RE.match(target) else target.lower() in ctx.titles
-            )
+            ok = target in ctx.ids if schema.ID_RE.match(target) else target.lower() in ctx.titles
         else:
             ok = ctx.exists(resolve_relative(doc.path, link.target))
         if not ok:

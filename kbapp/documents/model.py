@@ -20,17 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kbapp.config import MAX_INTERVAL_DAYS as MAX_INTERVAL_DAYS  # one bound for documents
-from kbapp.config import valid_interval  # and for .kb/config.toml's review_days
-from kbapp.documents import frontmatter, mdlines
+from kbapp.config import valid_interval
+from kbapp.documents import frontmatter, mdlines, schema
+from kbapp.documents.schema import as_date as as_date  # date fields are read the schema's way
 from kbapp.errors import DocumentError
 from kbapp.fsutil import atomic_write, read_document_bytes
 
-STATUSES = ("draft", "in-review", "published", "retired")
-SENSITIVITIES = ("shared", "internal")
-ID_RE = re.compile(r"^kb-[0-9a-f]{8}$")
-#: A review interval longer than a century is a typo (or an attack on date arithmetic).
 BOM = b"\xef\xbb\xbf"
+
+#: List fields a single line may give as "a, b, c" (tags and what other tools call them).
+_COMMA_LISTS = ("tags", *schema.field("tags").aliases)
 
 _H1_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
 _HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
@@ -110,17 +109,17 @@ class Document:
     @property
     def status(self) -> str:
         value = self.meta.get("status")
-        return str(value) if value else "draft"
+        return str(value) if value else str(schema.default("status"))
 
     @property
     def owner_org(self) -> str:
         value = self.meta.get("owner_org")
-        return str(value) if value else ""
+        return str(value) if value else str(schema.default("owner_org"))
 
     @property
     def sensitivity(self) -> str:
         value = self.meta.get("sensitivity")
-        return str(value) if value else "shared"
+        return str(value) if value else str(schema.default("sensitivity"))
 
     @property
     def owners(self) -> list[str]:
@@ -133,7 +132,9 @@ class Document:
     @property
     def tags(self) -> list[str]:
         values = self.list_field("tags")
-        return values or self.list_field("keywords")  # Hugo and friends
+        for alias in schema.field("tags").aliases:  # Hugo and friends write keywords
+            values = values or self.list_field(alias)
+        return values
 
     @property
     def incidents(self) -> list[str]:
@@ -146,7 +147,7 @@ class Document:
     @property
     def template(self) -> str:
         value = self.meta.get("template")
-        return str(value) if value else ""
+        return str(value) if value else str(schema.default("template"))
 
     @property
     def review(self) -> dict[str, Any]:
@@ -180,7 +181,7 @@ class Document:
             return []
         if isinstance(value, (list, tuple)):
             return [str(item) for item in value if item is not None and str(item).strip()]
-        if isinstance(value, str) and name in ("tags", "keywords") and "," in value:
+        if isinstance(value, str) and name in _COMMA_LISTS and "," in value:
             return [part.strip() for part in value.split(",") if part.strip()]
         return [str(value)]
 
@@ -245,19 +246,6 @@ def _plain_heading(text: str) -> str:
     text = re.sub(r"[*_`]", "", text)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     return text.strip()
-
-
-def as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            return None
-    return None
 
 
 # --------------------------------------------------------------------------- type guessing

@@ -21,6 +21,7 @@ from typing import Any
 
 from kbapp.bundled import templates_dir
 from kbapp.documents import model as documents
+from kbapp.documents import schema
 from kbapp.errors import DocumentError, KbError
 
 TEMPLATE_KEY = "kbapp-template"
@@ -67,7 +68,7 @@ class Template:
         meta["id"] = doc_id
         meta["title"] = title
         meta.setdefault("type", self.type)
-        meta.setdefault("status", "draft")
+        meta.setdefault("status", schema.default("status"))
         if owner_org:
             meta["owner_org"] = owner_org
         if owners:
@@ -129,9 +130,7 @@ def _squash(text: str) -> str:
 
 
 def _ordered_keys(meta: dict[str, Any]) -> list[str]:
-    from kbapp.documents.frontmatter import CANONICAL_ORDER
-
-    known = [k for k in CANONICAL_ORDER if k in meta]
+    known = [k for k in schema.ORDER if k in meta]
     return known + [k for k in meta if k not in known]
 
 

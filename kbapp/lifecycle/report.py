@@ -25,10 +25,9 @@ from typing import Any
 
 from kbapp.cosourcing import handover as handover_module
 from kbapp.documents.lint import Problem, lint_workspace
-from kbapp.documents.model import STATUSES
+from kbapp.documents.schema import LIVE_STATUSES, STATUSES
 from kbapp.lifecycle.activity import activity_for
 from kbapp.lifecycle.review import (
-    REVIEWED_STATUSES,
     ReviewItem,
     ReviewState,
     review_queue,
@@ -222,7 +221,7 @@ def build_report(
     }
     review_by_owner: dict[str, dict[str, int]] = {}
     for entry in usable:
-        if entry.status not in REVIEWED_STATUSES:
+        if entry.status not in LIVE_STATUSES:
             continue
         state = review_state_of(entry, config, today).state.value
         org_row = review_by_org.setdefault(

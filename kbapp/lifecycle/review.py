@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Any
 
 from kbapp.config import KbConfig
+from kbapp.documents.schema import LIVE_STATUSES
 from kbapp.errors import KbError
 
 DUE_SOON_DAYS = 14
@@ -128,8 +129,6 @@ _STATE_ORDER = {
     ReviewState.OK: 3,
     ReviewState.RETIRED: 4,
 }
-#: Statuses whose documents are reviewed periodically (drafts are not published yet).
-REVIEWED_STATUSES = ("published", "in-review")
 
 
 @dataclass(frozen=True)
@@ -200,7 +199,7 @@ def review_queue(
     for entry in entries:
         if getattr(entry, "usable", True) is False:
             continue
-        if entry.status not in REVIEWED_STATUSES:
+        if entry.status not in LIVE_STATUSES:
             continue
         if org and entry.owner_org != org:
             continue

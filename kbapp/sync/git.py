@@ -10,6 +10,7 @@ CLI on the same repository), logs timing when ``KBAPP_GIT_TRACE`` is set, and tu
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -399,23 +400,31 @@ class Git:
         since: str | None = None,
         changed_line: str | None = None,
         limit: int | None = None,
+        diff_filter: str = "",
+        patch: bool = False,
     ) -> list[LogEntry]:
         """The commits ``git log`` lists (newest first) with their files, parsed once, here.
 
         ``revisions`` as git takes them (``a..b``; none: from HEAD), ``paths`` limit to those
         files (``follow``: one file across renames), ``since`` anything ``--since`` takes,
-        ``changed_line`` a regex of lines added or removed (``-G``). Renames are detected.
+        ``changed_line`` a regex of lines added or removed (``-G``), ``diff_filter`` the kinds
+        of change to list (``--diff-filter``: ``MR`` for changed and renamed files). Renames are
+        detected. With ``patch`` each file also carries the lines it gained and lost
+        (:attr:`FileChange.added`, :attr:`FileChange.removed`; no context): ask for it with a
+        ``diff_filter`` that leaves out added files when a commit may add thousands (an import).
         An empty repository, or a revision git does not know, has no commits."""
         args = [
             "-c",
             "core.quotepath=off",
             "log",
             "-M",
-            "--name-status",
+            *(("--raw", "-p", "-U0", "--no-ext-diff") if patch else ("--name-status",)),
             "-z",
             "--no-color",
             f"--format={_LOG_FORMAT}",
         ]
+        if diff_filter:
+            args.append(f"--diff-filter={diff_filter}")
         if follow:
             args.append("--follow")
         if no_merges:
@@ -827,11 +836,14 @@ _STAND_IN = {
 @dataclass(frozen=True)
 class FileChange:
     """One file a commit changed: git's status letter (A, M, D, R, C, T), its path after the
-    commit, and for a rename or copy its path before."""
+    commit, and for a rename or copy its path before. With :meth:`Git.log`'s ``patch``, the
+    lines the commit added to it and removed from it, in order, without their ``+``/``-``."""
 
     status: str
     path: str
     old_path: str = ""
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -861,22 +873,32 @@ _LOG_FORMAT = (
     "%x1e%H%x00%aN%x00%aE%x00%aI%x00%s%x00%(trailers:key=KB-Org,valueonly,separator=%x2C)%x00%B%x00"
 )
 _LOG_FIELDS = 7
+#: A record starts the output, a line (after a patch) or a NUL-ended field (after file names):
+#: a separator inside a changed line of a document is not the start of a commit.
+_RECORD_RE = re.compile(r"(?:^|(?<=[\n\0]))\x1e")
 
 
 def parse_log(out: str) -> list[LogEntry]:
-    """Parse ``git log -z --name-status --format=`` :data:`_LOG_FORMAT` output."""
+    """Parse ``git log -z --name-status --format=`` :data:`_LOG_FORMAT` output, or with
+    ``--raw -p -U0`` instead of ``--name-status``."""
     entries: list[LogEntry] = []
-    for record in out.split("\x1e")[1:]:
+    for record in _RECORD_RE.split(out)[1:]:
         fields = record.split("\0")
         if len(fields) < _LOG_FIELDS:
             continue
         rev, author, email, date, subject, trailer, body = fields[:_LOG_FIELDS]
-        # "\0\n" ends the header, then "R100\0old\0new\0M\0path\0..." (no path is empty)
+        # "\0\n" ends the header, then "R100\0old\0new\0M\0path\0..." (no path is empty);
+        # --raw writes ":100644 100644 <sha> <sha> R100" for the status, and -p the patch
+        # after the last path (one text: a patch holds no NUL, binary files are not shown).
         tokens = [t for t in "\0".join(fields[_LOG_FIELDS:]).lstrip("\0\n").split("\0") if t]
         files: list[FileChange] = []
+        patch = ""
         i = 0
         while i < len(tokens):
-            status = tokens[i][:1]
+            if tokens[i].startswith("diff --git "):
+                patch = tokens[i]
+                break
+            status = tokens[i].rsplit(" ", 1)[-1][:1]
             if status in ("R", "C") and i + 2 < len(tokens):
                 files.append(FileChange(status, tokens[i + 2], tokens[i + 1]))
                 i += 3
@@ -885,6 +907,8 @@ def parse_log(out: str) -> list[LogEntry]:
                 i += 2
             else:
                 break
+        if patch:
+            files = _with_lines(files, patch)
         entries.append(
             LogEntry(
                 rev,
@@ -898,6 +922,31 @@ def parse_log(out: str) -> list[LogEntry]:
             )
         )
     return entries
+
+
+def _with_lines(files: list[FileChange], patch: str) -> list[FileChange]:
+    """``files`` with the lines ``patch`` (``-U0``) adds to and removes from each. git writes
+    one ``diff --git`` section per file, in the order it lists them; a type change (T) is
+    written as two and carries no lines."""
+    sections = patch.split("\ndiff --git ")
+    if len(sections) != len(files) or any(f.status == "T" for f in files):
+        return files
+    out: list[FileChange] = []
+    for change, section in zip(files, sections):
+        added: list[str] = []
+        removed: list[str] = []
+        in_hunk = False
+        for line in section.split("\n"):
+            if line.startswith("@@"):
+                in_hunk = True
+            elif not in_hunk:
+                continue  # the section's header: paths, modes, index
+            elif line.startswith("+"):
+                added.append(line[1:])
+            elif line.startswith("-"):
+                removed.append(line[1:])
+        out.append(dataclasses.replace(change, added=tuple(added), removed=tuple(removed)))
+    return out
 
 
 def _nul_list(paths: Sequence[str]) -> str:

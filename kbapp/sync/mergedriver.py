@@ -4,16 +4,16 @@ Git calls ``kbapp merge-driver %O %A %B %P`` (set up by ``.gitattributes``' ``*.
 and the clone's ``merge.kbapp.driver``; see docs/sync.md for partners on plain git) whenever
 both sides changed a document. :func:`merge` then:
 
-- merges the **front matter field by field**: a field changed on one side only takes that
+- merges the **front matter field by field**, each by the rule the document schema gives it
+  (:class:`kbapp.documents.schema.Merge`): a field changed on one side only takes that
   side's value; lists changed on both sides become the union in order (mine first, then what
-  theirs added), minus items either side removed; maps (``review``, custom blocks) merge key
-  by key; ``review.last_reviewed`` takes the later date and ``review.reviewed_by`` follows it;
-  ``status`` takes the more conservative value (retired > draft > in-review > published); any
-  other value changed differently on both sides is a conflict on that field;
-- co-sourcing fields (:mod:`kbapp.cosourcing.responsibility`, :mod:`kbapp.cosourcing.handover`): RACI lists and
-  ``escalation`` are lists (union); handover ``steps`` are a list, so a step recorded on each
-  side is kept from both and never lost; ``handover.started`` takes the earlier date (both
-  sides started the same handover);
+  theirs added), minus items either side removed; maps (``review``, ``handover``, custom
+  blocks) merge key by key; ``review.last_reviewed`` takes the later date and
+  ``review.reviewed_by`` follows it; ``status`` takes the more conservative value
+  (retired > draft > in-review > published); ``handover.started`` takes the earlier date (both
+  sides started the same handover); any other value changed differently on both sides is a
+  conflict on that field. So RACI lists, ``escalation`` and handover ``steps`` are unions: a
+  step recorded on each side is kept from both and never lost;
 - merges the **body** with git's own three-way merge (``git merge-file``);
 - writes the merged front matter into *mine*'s block, so its comments, key order and quoting
   survive (:func:`kbapp.documents.frontmatter.patch`).
@@ -36,12 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from kbapp.documents import model as documents
+from kbapp.documents import schema
+from kbapp.documents.schema import Merge
 from kbapp.errors import KbError
 from kbapp.fsutil import atomic_write
 from kbapp.sync.git import merge_file
-
-#: How conservative a status is: a merge keeps the more conservative of two changed statuses.
-STATUS_RANK = {"published": 0, "in-review": 1, "draft": 2, "retired": 3}
 
 LABELS = ("mine", "base", "theirs")
 
@@ -180,17 +179,19 @@ def _merge_map(
         if value_theirs is not MISSING:
             out_theirs[key] = value_theirs
         conflicts.extend(found)
-    if prefix == "review." and "review.reviewed_by" in conflicts:
-        # Whoever reviewed last is who reviewed it.
-        later = _later_side(mine.get("last_reviewed"), theirs.get("last_reviewed"))
-        if later is not None:
-            winner = (mine if later == "mine" else theirs).get("reviewed_by", MISSING)
-            for out in (out_mine, out_theirs):
-                if winner is MISSING:
-                    out.pop("reviewed_by", None)
-                else:
-                    out["reviewed_by"] = winner
-            conflicts.remove("review.reviewed_by")
+    for key in keys:
+        name = prefix + str(key)
+        if name in conflicts and schema.merge_rule(name) is Merge.FOLLOWS_REVIEW:
+            # Whoever reviewed last is who reviewed it.
+            later = _later_side(mine.get("last_reviewed"), theirs.get("last_reviewed"))
+            if later is not None:
+                winner = (mine if later == "mine" else theirs).get(key, MISSING)
+                for out in (out_mine, out_theirs):
+                    if winner is MISSING:
+                        out.pop(key, None)
+                    else:
+                        out[key] = winner
+                conflicts.remove(name)
     return out_mine, out_theirs, conflicts
 
 
@@ -205,18 +206,20 @@ def _merge_field(name: str, base: Any, mine: Any, theirs: Any) -> tuple[Any, Any
     if isinstance(mine, list) and isinstance(theirs, list):
         merged = merge_lists(base if isinstance(base, list) else [], mine, theirs)
         return merged, merged, []
-    if name == "review.last_reviewed":
+    rule = schema.merge_rule(name)
+    if rule is Merge.LATER:
         later = _later_side(mine, theirs)
         if later is not None:
             value = mine if later == "mine" else theirs
             return value, value, []
-    if name == "handover.started":
+    if rule is Merge.EARLIER:
         later = _later_side(mine, theirs)
         if later is not None and documents.as_date(mine) and documents.as_date(theirs):
             value = theirs if later == "mine" else mine
             return value, value, []
-    if name == "status" and mine in STATUS_RANK and theirs in STATUS_RANK:
-        value = mine if STATUS_RANK[mine] >= STATUS_RANK[theirs] else theirs
+    rank = schema.STATUS_RANK
+    if rule is Merge.CONSERVATIVE and mine in rank and theirs in rank:
+        value = mine if rank[mine] >= rank[theirs] else theirs
         return value, value, []
     return mine, theirs, [name]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kbapp.config import CONFIG_PATH, config_from_dict
-from kbapp.documents import mdlines
+from kbapp.documents import mdlines, schema
 from kbapp.documents import model as documents
 from kbapp.errors import ConfigError, DocumentError, PolicyError
 from kbapp.trust.secrets import ALLOW_MARKER, SecretsPolicy, decode_for_scan, scan_text
@@ -121,48 +121,23 @@ def check_front_matter(doc: Document) -> list[Violation]:
     if error is not None:
         found.append(Violation(doc.path, error.line or 1, "front-matter", str(error)))
         return found
-    meta = doc.meta
-    checks = (
-        (
-            "id",
-            lambda v: isinstance(v, str) and bool(documents.ID_RE.match(v)),
-            "is not an id like kb-3f9c2a1e",
-        ),
-        (
-            "status",
-            lambda v: v in documents.STATUSES,
-            f"is not one of {', '.join(documents.STATUSES)}",
-        ),
-        ("sensitivity", lambda v: v in documents.SENSITIVITIES, "is not 'shared' or 'internal'"),
-        (
-            "review",
-            lambda v: isinstance(v, dict),
-            "must hold interval_days, last_reviewed, reviewed_by",
-        ),
-    )
-    review = meta.get("review")
-    if (
-        isinstance(review, dict)
-        and "interval_days" in review
-        and not documents.valid_interval(review["interval_days"])
-    ):
-        found.append(
-            Violation(
-                doc.path,
-                doc.field_lines.get("review.interval_days", 1),
-                "front-matter",
-                f"review.interval_days: {review['interval_days']!r} "
-                f"is not a number of days between 1 and {documents.MAX_INTERVAL_DAYS}",
-            )
+    for fld in schema.FIELDS:
+        if not fld.checked_on_push:
+            continue
+        parent = (
+            schema.value_at(doc.meta, fld.name.rpartition(".")[0]) if "." in fld.name else doc.meta
         )
-    for name, valid, problem in checks:
-        if name in meta and not valid(meta[name]):
+        if not isinstance(parent, dict) or fld.key not in parent:
+            continue
+        value = parent[fld.key]
+        wrong = fld.problem(value)
+        if wrong is not None:
             found.append(
                 Violation(
                     doc.path,
-                    doc.field_lines.get(name, 1),
+                    doc.field_lines.get(fld.name, 1),
                     "front-matter",
-                    f"{name}: {meta[name]!r} {problem}",
+                    f"{fld.name}: {value!r} {wrong}",
                 )
             )
     return found

@@ -22,10 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kbapp.documents.model import SENSITIVITIES, STATUSES, Document
+from kbapp.documents import schema
+from kbapp.documents.model import Document
+from kbapp.documents.schema import SENSITIVITIES, STATUSES
 from kbapp.workspace import Workspace
 
-LIST_FIELDS = ("owners", "systems", "tags", "incidents")
+#: The lists the form edits (comma-separated, completed from the values already in use).
+LIST_FIELDS = tuple(f.name for f in schema.FORM_FIELDS if f.is_text_list)
 
 
 class ListCompleter(QCompleter):
@@ -96,27 +99,27 @@ class MetadataForm(QWidget):
         grid.setContentsMargins(6, 4, 6, 4)
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(4)
-        grid.addWidget(QLabel("Title"), 0, 0)
+        grid.addWidget(_label("title"), 0, 0)
         grid.addWidget(self.title_edit, 0, 1, 1, 7)
         row = [
-            ("Type", self.type_combo),
-            ("Status", self.status_combo),
-            ("Organisation", self.org_combo),
-            ("Sensitivity", self.sensitivity_combo),
+            ("type", self.type_combo),
+            ("status", self.status_combo),
+            ("owner_org", self.org_combo),
+            ("sensitivity", self.sensitivity_combo),
         ]
-        for column, (label, widget) in enumerate(row):
-            grid.addWidget(QLabel(label), 1, column * 2)
+        for column, (name, widget) in enumerate(row):
+            grid.addWidget(_label(name), 1, column * 2)
             grid.addWidget(widget, 1, column * 2 + 1)
         # Owners are e-mail addresses: a wide field, so that a whole address shows.
-        grid.addWidget(QLabel("Owners"), 2, 0)
+        grid.addWidget(_label("owners"), 2, 0)
         grid.addWidget(self.list_edits["owners"], 2, 1, 1, 3)
-        grid.addWidget(QLabel("Incidents"), 2, 4)
+        grid.addWidget(_label("incidents"), 2, 4)
         grid.addWidget(self.list_edits["incidents"], 2, 5, 1, 3)
-        grid.addWidget(QLabel("Systems"), 3, 0)
+        grid.addWidget(_label("systems"), 3, 0)
         grid.addWidget(self.list_edits["systems"], 3, 1)
-        grid.addWidget(QLabel("Tags"), 3, 2)
+        grid.addWidget(_label("tags"), 3, 2)
         grid.addWidget(self.list_edits["tags"], 3, 3)
-        grid.addWidget(QLabel("Review every"), 3, 4)
+        grid.addWidget(_label("review.interval_days"), 3, 4)
         grid.addWidget(self.interval_spin, 3, 5, Qt.AlignmentFlag.AlignLeft)
         for column in (1, 3, 5):
             grid.setColumnStretch(column, 1)
@@ -189,6 +192,10 @@ class MetadataForm(QWidget):
     def _on_edited(self, *_args: object) -> None:
         if not self._loading:
             self.changed.emit()
+
+
+def _label(name: str) -> QLabel:
+    return QLabel(schema.field(name).label)
 
 
 def _fill_combo(combo: QComboBox, values: list[str], current: str) -> None:
