@@ -1,11 +1,11 @@
 """Full builds in worker processes: each worker reads, analyses and writes its own segment.
 
-Whoosh's single writer files every posting in one Python loop; on a 2-core machine that loop,
-not the analysis, is the larger half of a build. Here each worker owns a ``SegmentWriter``
-(as Whoosh's ``MpWriter`` with ``multisegment=True`` does, but fed with paths instead of
-pickled documents), and the parent only writes the table of contents that lists the
+Each worker writes its segment with :class:`~kbapp.search.segment.SortedSegmentWriter`
+(Whoosh's segment files, postings filed per term instead of through Whoosh's posting pool),
+as Whoosh's ``MpWriter`` with ``multisegment=True`` does but fed with paths instead of
+pickled documents, and the parent only writes the table of contents that lists the
 finished segments. Searching a few segments costs little; later updates add small segments
-that Whoosh merges as usual.
+that are merged once ten have piled up (:func:`kbapp.search.index.merge_small_segments`).
 
 Workers are plain ``python -m kbapp.search.build`` processes rather than ``multiprocessing``
 children: a forked child of the (threaded) window can deadlock, and a spawned one re-imports
