@@ -56,7 +56,11 @@ def build_segment(
             digests[relative] = doc.digest
         if report and number % PROGRESS_EVERY == 0:
             report(number)
-    segment = writer.finish() if writer.doc_count() else None
+    segment = None
+    if writer.doc_count():
+        segment = writer.finish()
+    else:
+        writer.discard()
     return segment, digests, sorted(words)
 
 

@@ -113,6 +113,11 @@ class SortedSegmentWriter:
     def doc_count(self) -> int:
         return self.docnum
 
+    def discard(self) -> None:
+        """Close the segment's files without writing postings (nothing was added); the
+        files are not listed in any table of contents, and the next commit removes them."""
+        self.perdoc.close()
+
     def finish(self) -> Any:
         """Write the postings and close the segment's files; returns the segment."""
         self.perdoc.close()
