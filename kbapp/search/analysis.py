@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import html
 import itertools
+import operator
 import re
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -499,6 +501,71 @@ def term_sequence(text: str) -> str:
     return " " + " ".join(out) + " "
 
 
+#: word as written -> (its index terms, its phrase form, whether it may be part of a KB
+#: number): what :func:`analyse_text` needs of each word, looked up once per word.
+_text_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
+
+
+def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    if word.isalpha() and not _CAMEL_RE.search(word):  # most words: one stem, or a stop word
+        lower = word.lower()
+        if lower in STOP_WORDS:
+            return (), (), False
+        single = (stem(lower),)
+        return single, single, lower == "kb"
+    items, _width = _analyse_word(word)
+    terms: tuple[str, ...] = tuple(term for term, _offset in items)
+    lower = word.lower()
+    if len(word) <= 10 and word[:1] in "kKqQ" and lower != "kb":
+        found_kb = _KB_WORD_RE.fullmatch(lower)
+        if found_kb:  # KB327825, Q327825: as index_terms files them
+            number: str = found_kb.group(1) or found_kb.group(2)
+            terms = (kb_term(number), number)
+    return terms, phrase_form(word), lower == "kb"
+
+
+def analyse_text(text: str) -> tuple[dict[str, int], list[str]]:
+    """One pass over ``text`` for the index: each term's count (``len`` of its positions in
+    :func:`index_terms`) and the phrase terms in order (the words of :func:`term_sequence`).
+    Each distinct word is analysed once (and cached); the rest runs in C: ``map`` over the
+    cache, ``Counter`` for the counts."""
+    words = WORD_RE.findall(text)
+    cache = _text_cache
+    lookup: Any = cache
+    missing = set(words).difference(cache)
+    if missing:
+        if len(cache) + len(missing) <= _CACHE_LIMIT:
+            for word in missing:
+                cache[word] = _text_entry(word)
+        else:  # the cache is full: a lookup table for this text only
+            lookup = {word: cache.get(word) or _text_entry(word) for word in set(words)}
+    entries = list(map(lookup.__getitem__, words))
+    counts = Counter(itertools.chain.from_iterable(map(_TERMS, entries)))
+    # "KB 327825", "KB number: 327825": the number also counts as the KB term (index_terms
+    # looks at most three words past a "KB", across fillers)
+    for at in itertools.compress(range(len(words)), map(_KB_FLAG, entries)):
+        for word in words[at + 1 : at + 4]:
+            if word.isdigit() and 4 <= len(word) <= 8:
+                counts[kb_term(word)] += 1
+                break
+            if word.lower() not in _KB_FILLERS:
+                break
+    return counts, list(itertools.chain.from_iterable(map(_FORM, entries)))
+
+
+_TERMS, _FORM, _KB_FLAG = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+
+
+def sequence_text(terms: list[str]) -> str:
+    """The :func:`term_sequence` of a text from its phrase terms (:func:`analyse_text`)."""
+    return " " + " ".join(terms) + " "
+
+
+def pair_hashes(terms: list[str]) -> set[int]:
+    """:func:`sequence_pair_hashes` of a text from its phrase terms (:func:`analyse_text`)."""
+    return set(map(zlib.crc32, map(str.encode, map(" ".join, itertools.pairwise(terms)))))
+
+
 def _plain_forms(word: str) -> tuple[str, ...]:
     candidates = [word.lower()] if is_simple(word) else [word.lower(), *parts_of(word)]
     return tuple(c for c in candidates if len(c) > 2 and c not in STOP_WORDS)
@@ -506,16 +573,17 @@ def _plain_forms(word: str) -> tuple[str, ...]:
 
 def plain_words(text: str) -> list[str]:
     """Lowercase unstemmed words of three letters or more (spelling vocabulary and prefixes)."""
-    out: set[str] = set()
     cache = _plain_cache
-    for word in set(WORD_RE.findall(text)):
-        forms = cache.get(word)
-        if forms is None:
-            forms = _plain_forms(word)
-            if len(cache) < _CACHE_LIMIT:
-                cache[word] = forms
-        out.update(forms)
-    return sorted(out)
+    lookup: Any = cache
+    unique = set(WORD_RE.findall(text))
+    missing = unique.difference(cache)
+    if missing:
+        if len(cache) + len(missing) <= _CACHE_LIMIT:
+            for word in missing:
+                cache[word] = _plain_forms(word)
+        else:  # the cache is full: a lookup table for this text only
+            lookup = {word: cache.get(word) or _plain_forms(word) for word in unique}
+    return sorted(set(itertools.chain.from_iterable(map(lookup.__getitem__, unique))))
 
 
 class KbAnalyzer(Tokenizer):

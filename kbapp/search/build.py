@@ -1,11 +1,11 @@
 """Full builds in worker processes: each worker reads, analyses and writes its own segment.
 
-Whoosh's single writer files every posting in one Python loop; on a 2-core machine that loop,
-not the analysis, is the larger half of a build. Here each worker owns a ``SegmentWriter``
-(as Whoosh's ``MpWriter`` with ``multisegment=True`` does, but fed with paths instead of
-pickled documents), and the parent only writes the table of contents that lists the
+Each worker writes its segment with :class:`~kbapp.search.segment.SortedSegmentWriter`
+(Whoosh's segment files, postings filed per term instead of through Whoosh's posting pool),
+as Whoosh's ``MpWriter`` with ``multisegment=True`` does but fed with paths instead of
+pickled documents, and the parent only writes the table of contents that lists the
 finished segments. Searching a few segments costs little; later updates add small segments
-that Whoosh merges as usual.
+that are merged once ten have piled up (:func:`kbapp.search.index.merge_small_segments`).
 
 Workers are plain ``python -m kbapp.search.build`` processes rather than ``multiprocessing``
 children: a forked child of the (threaded) window can deadlock, and a spawned one re-imports
@@ -27,10 +27,10 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
-from whoosh.writing import SegmentWriter
 
 from kbapp.errors import KbError
 from kbapp.search.schema import CODEC, read_document
+from kbapp.search.segment import SortedSegmentWriter
 
 PROGRESS_EVERY = 25
 
@@ -39,26 +39,28 @@ def build_segment(
     index_dir: str,
     root: str,
     paths: list[str],
-    limitmb: int,
     report: Callable[[int], None] | None = None,
 ) -> tuple[Any, dict[str, str], list[str]]:
     """Index ``paths`` into a new segment of the index at ``index_dir``.
     Returns (segment or None, {path: content hash}, spelling words)."""
     ix = whoosh_index.open_dir(index_dir)
-    writer = SegmentWriter(ix, _lk=False, compound=False, limitmb=limitmb, codec=CODEC)
+    writer = SortedSegmentWriter(ix, CODEC)
     digests: dict[str, str] = {}
     words: set[str] = set()
     for number, relative in enumerate(paths, start=1):
         doc = read_document(root, relative)
         if doc.fields is not None:
-            writer.add_document(**doc.fields)
+            writer.add_document(doc.fields)
             words.update(doc.words)
         if doc.digest:
             digests[relative] = doc.digest
         if report and number % PROGRESS_EVERY == 0:
             report(number)
-    segment = writer._finalize_segment() if writer.doc_count() else None
-    writer.is_closed = True
+    segment = None
+    if writer.doc_count():
+        segment = writer.finish()
+    else:
+        writer.discard()
     return segment, digests, sorted(words)
 
 
@@ -141,24 +143,33 @@ def parallel_build(
             words.update(share_words)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    write_toc(index_dir, segments)
+    if progress:
+        progress(len(paths), len(paths))
+    return digests, words
+
+
+def local_build(
+    index_dir: Path, root: str, paths: list[str], progress: Callable[[int, int], None]
+) -> tuple[dict[str, str], set[str]]:
+    """Fill the empty index at ``index_dir`` from ``paths`` in this process (a small build)."""
+    segment, digests, words = build_segment(
+        str(index_dir), root, paths, lambda done: progress(done, len(paths))
+    )
+    write_toc(index_dir, [segment] if segment is not None else [])
+    progress(len(paths), len(paths))
+    return digests, set(words)
+
+
+def write_toc(index_dir: Path, segments: list[Any]) -> None:
+    """Commit the index at ``index_dir`` as made of ``segments`` (new, written by
+    :func:`build_segment`)."""
     ix = whoosh_index.open_dir(str(index_dir))
     generation = ix.latest_generation() + 1
     TOC(ix.schema, segments, generation).write(ix.storage, ix.indexname)
     clean_files(ix.storage, ix.indexname, generation, segments)
     ix.close()
     shutil.rmtree(index_dir / f"{ix.indexname}.tmp", ignore_errors=True)
-    if progress:
-        progress(len(paths), len(paths))
-    return digests, words
-
-
-def _pool_limit_mb(documents: int) -> int:
-    """The posting pool's memory limit for a worker's share. Whoosh sorts postings in memory
-    up to the limit and beyond it spills sorted runs to disk and merges them back, a Python
-    call per posting each way: 2,500 runbooks took 34 s with spills and 20 s without. A share
-    of up to 5,000 runbooks (~5 million postings; ≈ 650 MB of RSS) is kept in memory; a larger
-    share spills anyway, so it keeps a small limit."""
-    return 1024 if documents <= 5000 else 256
 
 
 def _worker(index_dir: str, root: str, listing: str) -> int:
@@ -168,7 +179,7 @@ def _worker(index_dir: str, root: str, listing: str) -> int:
         print(f"progress {done}", flush=True)
 
     paths = [p for p in paths if p]
-    result = build_segment(index_dir, root, paths, _pool_limit_mb(len(paths)), report)
+    result = build_segment(index_dir, root, paths, report)
     with open(listing + ".out", "wb") as handle:
         pickle.dump(result, handle)
     print(f"progress {len(paths)}", flush=True)

@@ -50,6 +50,7 @@ from kbapp.search.schema import (
     read_document,
 )
 from kbapp.search.searcher import DocTable, QueryRunner, SegmentTable, synonym_groups
+from kbapp.search.segment import SortedSegmentWriter, commit_segments
 from kbapp.search.snippets import Highlighter
 
 if TYPE_CHECKING:
@@ -513,17 +514,23 @@ class SearchIndex:
         )
         digests: dict[str, str] = {}
         words: set[str] = set()
+        # Whoosh's writer deletes the old versions (and merges small segments); the new
+        # versions go into a segment of their own, written per term (kbapp/search/segment.py)
+        fresh: SortedSegmentWriter | None = None
         try:
             for doc in self._read_many(paths, progress):
                 writer.delete_by_term("path", doc.path)
                 if doc.fields is not None:
-                    writer.add_document(**doc.fields)
+                    if fresh is None:
+                        fresh = SortedSegmentWriter(self._ix, CODEC)
+                    fresh.add_document(doc.fields)
                     words.update(doc.words)
                 if doc.digest:
                     digests[doc.path] = doc.digest
-            writer.commit(mergetype=merge_small_segments)
+            commit_segments(writer, fresh, merge_small_segments)
         except BaseException:
-            writer.cancel()
+            if not writer.is_closed:
+                writer.cancel()
             raise
         self._write_manifest(self.directory)
         self._vocabulary.add(words)
@@ -644,29 +651,10 @@ class SearchIndex:
     def _build_here(
         self, directory: Path, paths: list[str], progress: Progress
     ) -> tuple[dict[str, str], set[str]]:
-        """A small build in this process, with one writer."""
-        ix = whoosh_index.open_dir(str(directory))
-        writer = ix.writer(limitmb=128, compound=False, codec=CODEC)
-        digests: dict[str, str] = {}
-        words: set[str] = set()
-        try:
-            for number, relative in enumerate(paths, start=1):
-                doc = read_document(str(self.ws.root), relative)
-                if doc.fields is not None:
-                    writer.add_document(**doc.fields)
-                    words.update(doc.words)
-                if doc.digest:
-                    digests[doc.path] = doc.digest
-                if number % 50 == 0:
-                    progress(number, len(paths))
-            writer.commit(merge=False)
-        except BaseException:
-            writer.cancel()
-            raise
-        finally:
-            ix.close()
-        progress(len(paths), len(paths))
-        return digests, words
+        """A small build in this process (the same writer as the workers')."""
+        from kbapp.search.build import local_build
+
+        return local_build(directory, str(self.ws.root), paths, progress)
 
     # ------------------------------------------------------------------ meaning (optional)
 

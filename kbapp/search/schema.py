@@ -25,12 +25,13 @@ from kbapp.fsutil import read_document_bytes
 from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
 from kbapp.search.analysis import (
     KbAnalyzer,
+    analyse_text,
     clean_markup,
     declared_kb_numbers,
     index_terms,
+    pair_hashes,
     plain_words,
-    sequence_pair_hashes,
-    term_sequence,
+    sequence_text,
 )
 from kbapp.search.snippets import readable_text
 from kbapp.search.vocabulary import spelling_words
@@ -96,18 +97,25 @@ class TermCounts(formats.Existence):
 
 class AnalyzedText(fields.FieldType):
     """Text analysed by :func:`~kbapp.search.analysis.index_terms`; the value may be the text or
-    its ``{term: [positions]}`` already computed (by a worker process)."""
+    its terms already counted (``{term: count}``, by :func:`~kbapp.search.analysis.analyse_text`
+    in a worker process) or with their positions (``{term: [positions]}``)."""
 
     def __init__(self, field_boost: float = 1.0, stored: bool = False) -> None:
         super().__init__(
             TermCounts(field_boost=field_boost), KbAnalyzer(), scorable=True, stored=stored
         )
 
+    @staticmethod
+    def counts(value: Any) -> Iterable[tuple[str, int]]:
+        """(term, count) of each term of the value."""
+        terms: dict[str, Any] = index_terms(value) if isinstance(value, str) else value
+        if all(isinstance(found, int) for found in terms.values()):
+            return terms.items()
+        return [(term, len(found)) for term, found in terms.items()]
+
     def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
-        terms = index_terms(value) if isinstance(value, str) else value
         boost = self.format.field_boost
-        for term, positions in terms.items():
-            count = len(positions)
+        for term, count in self.counts(value):
             yield term.encode("utf-8"), count, count * boost, emptybytes
 
 
@@ -218,8 +226,11 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
     own_numbers = [f"KB{n}" for n in declared_kb_numbers(prose)]
     labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id, *own_numbers])
     heading_text = "\n".join(headings)
-    sequences = [term_sequence(t) for t in (title, labels, heading_text, prose, code)]
-    pairs: set[int] = set().union(*map(sequence_pair_hashes, sequences))
+    # each text analysed once: its term counts (postings) and its phrase terms (sequence, pairs)
+    analysed = [analyse_text(t) for t in (title, labels, heading_text, prose, code)]
+    sequences = [sequence_text(terms) for _counts, terms in analysed]
+    pairs: set[int] = set().union(*(pair_hashes(terms) for _counts, terms in analysed))
+    counts = [found for found, _terms in analysed]
     review = doc.review
     last = doc.last_reviewed
     return {
@@ -232,15 +243,15 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
         "tag": [t.lower() for t in doc.tags],
         "system": [s.lower() for s in doc.systems],
         "incident": [i.lower() for i in doc.incidents],
-        "title": index_terms(title),
+        "title": counts[0],
         "_stored_title": title,
-        "labels": index_terms(labels),
-        "headings": index_terms(heading_text),
-        "body": index_terms(prose),
-        "code": index_terms(code),
+        "labels": counts[1],
+        "headings": counts[2],
+        "body": counts[3],
+        "code": counts[4],
         SEQUENCE_FIELD: FIELD_BREAK.join(sequences).encode("utf-8"),
         PAIRS_FIELD: array("I", sorted(pairs)).tobytes(),
-        SNIPPET_FIELD: readable_text(doc.body, title).encode("utf-8"),
+        SNIPPET_FIELD: readable_text(doc.body, title, cleaned=body).encode("utf-8"),
         "prefix": prefixes(
             [
                 (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),

@@ -20,11 +20,11 @@ back with Python generators (one call per posting, on every block read and writt
 term in 9,000 documents was a third of a three-word query's time.
 
 The version is pinned in pyproject.toml (``whoosh-reloaded==2.7.5``; upstream has been
-dormant since 2024) and checked here: these patches, and the block readers of
-:mod:`kbapp.search.searcher` and :mod:`kbapp.search.build`, use Whoosh's private names, which
-another version may rename. :func:`missing_private_names` lists those that are gone
-(tests/test_search_lifecycle.py runs it), so a Whoosh that changed under kbapp fails loudly
-instead of searching wrongly.
+dormant since 2024) and checked here: these patches, the block readers of
+:mod:`kbapp.search.searcher` and the segment writer of :mod:`kbapp.search.segment` use
+Whoosh's private names, which another version may rename. :func:`missing_private_names`
+lists those that are gone (tests/test_search_lifecycle.py runs it), so a Whoosh that
+changed under kbapp fails loudly instead of searching wrongly.
 """
 
 from __future__ import annotations
@@ -59,6 +59,15 @@ PRIVATE_NAMES: list[tuple[Any, str]] = [
     (whoosh_index.FileIndex, "_read_toc"),
     (writing.SegmentWriter, "_finalize_segment"),
     (SegmentReader, "segment"),
+    # kbapp.search.segment (the build's writer; its instance attributes are checked by
+    # tests/test_search_segment.py, and its files compared with Whoosh's writer's)
+    (writing.SegmentWriter, "_check_state"),
+    (writing.SegmentWriter, "_merge_segments"),
+    (writing.SegmentWriter, "_close_segment"),
+    (writing.SegmentWriter, "_commit_toc"),
+    (writing.SegmentWriter, "_finish"),
+    (whoosh3.W3PostingsWriter, "_write_block"),
+    (whoosh3.W3TermInfo, "_struct"),
 ]
 
 
