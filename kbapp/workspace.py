@@ -298,8 +298,17 @@ class Workspace:
         return [
             path
             for path in self.git.list_files("*.md")
-            if policy.is_document_path(path, self.config) and not (self.root / path).is_symlink()
+            if policy.is_document_path(path, self.config)
+            and not policy.has_undecodable_name(path)  # one such name must not stop every command
+            and not (self.root / path).is_symlink()
         ]
+
+    def undecodable_names(self) -> list[str]:
+        """Files whose names are not UTF-8 (a partner's tool wrote Latin-1 bytes): never
+        documents; ``kbapp lint`` reports them so that someone renames them."""
+        from kbapp.trust import policy
+
+        return [path for path in self.git.list_files("*") if policy.has_undecodable_name(path)]
 
     def symlinks(self) -> list[str]:
         """Symbolic links in the knowledge base (tracked or new): never read, written, indexed

@@ -4,13 +4,16 @@ kbapp process (a sync committing, an import) cannot write a stale copy."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
+from helpers import CliResult
 
 from kbapp.errors import SaveError
 from kbapp.lifecycle.review_actions import mark_reviewed
@@ -88,3 +91,22 @@ def test_documents_written_by_kbapp_remember_what_they_wrote(tmp_path: Path) -> 
     assert documents.changed_on_disk(doc, path)
     # Text that did not come from the file (a form, an old version) is not compared.
     assert not documents.changed_on_disk(documents.parse(b"x\n", "a.md"), path)
+
+
+def test_a_file_name_that_is_not_utf8_stops_no_command(
+    kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
+    """A Latin-1 file name committed before the hook refused them (adversarial finding D8,
+    client side): list, search, lint and saves go on; lint names the file."""
+    latin1 = os.fsdecode(b"caf\xe9.md")
+    (kb.root / latin1).write_text("---\ntitle: Cafe\n---\n# Cafe\n", encoding="utf-8")
+    subprocess.run(["git", "-C", str(kb.root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(kb.root), "commit", "-qm", "latin1"], check=True)
+    created = kb.create("runbook", "Normal document").path
+    assert created in kb.document_paths()
+    assert not any(kb.catalog.all()) or all("\udce9" not in e.path for e in kb.catalog.all())
+    listed = cli("--kb", kb.root, "list")
+    assert listed.code == 0 and "Normal document" in listed.out, listed.err
+    linted = cli("--kb", kb.root, "lint")
+    assert "not UTF-8" in linted.out + linted.err and "Traceback" not in linted.err
+    assert mark_reviewed(kb, created).commit

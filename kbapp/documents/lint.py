@@ -363,6 +363,10 @@ def lint_workspace(workspace: Workspace, paths: Iterable[str] | None = None) -> 
                 )
             )
         report.problems.extend(_hidden_documents(workspace))
+        for relative in workspace.undecodable_names():
+            report.problems.extend(
+                Problem(v.path, 0, ERROR, v.rule, v.message) for v in policy.check_path(relative)
+            )
     for problem in workspace.templates.problems:
         report.problems.append(Problem(".kb/templates", 0, ERROR, "template", problem))
     return report

@@ -233,11 +233,17 @@ def _text_secrets(
     ]
 
 
+def has_undecodable_name(path: str) -> bool:
+    """A name whose bytes are not UTF-8 (git and the file system hand them over as lone
+    surrogates): never a document; ``kbapp lint`` and the hook name it (:func:`check_path`)."""
+    return any("\udc80" <= char <= "\udcff" for char in path)
+
+
 def check_path(path: str) -> list[Violation]:
     """A path git refuses to check out (a part naming git's own folder as some file system
     sees it: ``.git``, ``.GIT``, ``.git.``, ``git~1``, an NTFS stream of one; or ``.``/``..``):
     one such entry in the shared tree makes every clone's checkout, merge and sync fail."""
-    if any("\udc80" <= char <= "\udcff" for char in path):  # bytes that are not UTF-8
+    if has_undecodable_name(path):
         return [
             Violation(
                 path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
