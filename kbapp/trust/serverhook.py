@@ -30,34 +30,61 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict, path_matches
+from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict
 from kbapp.errors import ConfigError
 from kbapp.interaction import terminal_safe
 from kbapp.sync.git import Git
 from kbapp.trust import policy, tree_rules
+from kbapp.trust.commit_changes import _added_lines, _Change, _changed_paths
+from kbapp.trust.protection import (
+    MAILMAP_NAME,
+    TEMPLATES_PATTERN,
+    TEMPLATES_PROBE,
+    ProtectedPaths,
+    _protected_path,
+    fold_path,
+    protected_changes,
+    protected_paths,
+)
+from kbapp.trust.pushers import (
+    PUSHER_VARIABLES,
+    PUSHERS_FILE,
+    UNKNOWN_PUSHER_NOTE,
+    USER_VARIABLES,
+    Pusher,
+    pusher,
+    pushers_map,
+)
+
+__all__ = [
+    "MAILMAP_NAME",
+    "PUSHERS_FILE",
+    "PUSHER_VARIABLES",
+    "TEMPLATES_PATTERN",
+    "TEMPLATES_PROBE",
+    "UNKNOWN_PUSHER_NOTE",
+    "USER_VARIABLES",
+    "ZERO",
+    "ProtectedPaths",
+    "Pusher",
+    "RefUpdate",
+    "Rejection",
+    "check_commit",
+    "check_push",
+    "default_branch",
+    "fold_path",
+    "parse_updates",
+    "protected_changes",
+    "protected_paths",
+    "pusher",
+    "pushers_map",
+    "report",
+]
 
 ZERO = "0" * 40
 _TRAILER_RE = re.compile(r"^KB-Org:[ \t]*(\S+)[ \t]*$", re.M)
-_HUNK_RE = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
-#: Where a server puts the authenticated pusher's e-mail: kbapp's own (an SSH forced command
-#: or a wrapper sets it), Gitea's and Forgejo's.
-PUSHER_VARIABLES = ("KBAPP_PUSHER_EMAIL", "GITEA_PUSHER_EMAIL")
-#: Where a server puts the authenticated pusher's *user name* (no e-mail): GitLab's server
-#: hooks, gitolite, git http-backend behind a web server's login. kbapp maps the name to an
-#: e-mail with :data:`PUSHERS_FILE`.
-USER_VARIABLES = ("GL_USERNAME", "GL_USER", "REMOTE_USER")
-#: In the bare repository (the server's side: no push can change it): ``[pushers]`` user name
-#: = e-mail, for servers that give a user name.
-PUSHERS_FILE = "kbapp-pushers.toml"
-#: The knowledge base's own templates (``.kb/templates/``), protected by default like the config.
-TEMPLATES_PATTERN = "/.kb/templates"
-TEMPLATES_PROBE = ".kb/templates/template.md"  # how a rule of the config's own is seen to name them
-MAILMAP_NAME = ".mailmap"
 
 
 @dataclass(frozen=True)
@@ -74,65 +101,6 @@ class Rejection:
 
     def __str__(self) -> str:
         return f"{self.commit[:10]} {self.violation}"
-
-
-@dataclass(frozen=True)
-class ProtectedPaths:
-    patterns: tuple[str, ...]
-    orgs: tuple[str, ...]
-
-    def matches(self, path: str) -> bool:
-        # gitignore's rules (as every path list in config.toml), on paths as a case-insensitive
-        # file system sees them
-        return path_matches(fold_path(path), [fold_path(p) for p in self.patterns])
-
-
-def fold_path(path: str) -> str:
-    """``path`` as a case-insensitive file system sees it (Windows, macOS): case folded,
-    NFC, invisible format characters dropped, trailing dots and spaces of each part dropped
-    (NTFS), an alternate data stream (``::$DATA``) dropped. ``.KB/Config.toml`` and
-    ``.kb/config.toml`` are the same file on a partner's laptop, so a rule protects both."""
-    path = unicodedata.normalize("NFC", path)
-    path = "".join(c for c in path if unicodedata.category(c) != "Cf").casefold()
-    parts = [part.split("::", 1)[0].rstrip(". ") for part in path.split("/")]
-    return "/".join(parts)
-
-
-def protected_paths(config: KbConfig) -> list[ProtectedPaths]:
-    """The ``[[policy.protected]]`` rules, plus the default ones: ``.kb/config.toml`` (the
-    rules themselves), ``.gitattributes`` (how git treats the documents) and ``.mailmap``
-    (who plain git says made each change) may only be
-    changed by the organisation that owns the config, unless a rule of its own names the
-    file."""
-    rules = config.section("policy").get("protected", [])
-    out = []
-    for index, rule in enumerate(rules if isinstance(rules, list) else []):
-        if not isinstance(rule, dict):
-            raise ConfigError(f"{CONFIG_PATH}: policy.protected[{index}] must be a table")
-        out.append(
-            ProtectedPaths(_strings(rule.get("paths")), _strings(rule.get("orgs", rule.get("org"))))
-        )
-    owner = config.owner_org
-    if owner and not any(rule.matches(CONFIG_PATH) for rule in out):
-        out.append(ProtectedPaths((CONFIG_PATH,), (owner,)))
-    # .gitattributes (at any depth) decides how every clone encodes, converts and merges the
-    # documents: part of the repository contract, protected like the config.
-    if owner and not any(rule.matches(policy.GITATTRIBUTES_NAME) for rule in out):
-        out.append(ProtectedPaths((policy.GITATTRIBUTES_NAME,), (owner,)))
-    # The team's templates are what both organisations' new documents are written from (their
-    # guidance, fields and sensitivity): a partner must not change them for the owner.
-    if owner and not any(rule.matches(TEMPLATES_PROBE) for rule in out):
-        out.append(ProtectedPaths((TEMPLATES_PATTERN,), (owner,)))
-    # .mailmap renames who made each change in plain git's log and blame (docs/security.md).
-    if owner and not any(rule.matches(MAILMAP_NAME) for rule in out):
-        out.append(ProtectedPaths((MAILMAP_NAME,), (owner,)))
-    return out
-
-
-def _strings(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
 def parse_updates(text: str) -> list[RefUpdate]:
@@ -172,53 +140,6 @@ def check_push(
         if not first:
             found.extend(_check_result(git, update, config, pusher_org, commits.split(), found))
     return found
-
-
-@dataclass(frozen=True)
-class Pusher:
-    """Who the server says pushed: ``email`` ('' when unknown) and, when it is unknown, why."""
-
-    email: str
-    problem: str = ""
-
-
-def pusher(git_dir: Path, environ: Mapping[str, str]) -> Pusher:
-    """The authenticated pusher, from what the server sets for its hooks (never from the
-    commits, which the pusher writes)."""
-    for variable in PUSHER_VARIABLES:
-        if environ.get(variable):
-            return Pusher(environ[variable].strip())
-    for variable in USER_VARIABLES:
-        user = environ.get(variable, "").strip()
-        if user:
-            email = pushers_map(git_dir).get(user, "")
-            if email:
-                return Pusher(email)
-            return Pusher(
-                "",
-                f"the server says {user} pushed ({variable}), and {PUSHERS_FILE} gives no "
-                "e-mail for them",
-            )
-    return Pusher("", "the server does not say who pushed (KBAPP_PUSHER_EMAIL is not set)")
-
-
-def pushers_map(git_dir: Path) -> dict[str, str]:
-    """``[pushers]`` of :data:`PUSHERS_FILE` in the bare repository: user name -> e-mail."""
-    try:
-        data = tomllib.loads((git_dir / PUSHERS_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}
-    table = data.get("pushers")
-    if not isinstance(table, dict):
-        return {}
-    return {str(user): str(email) for user, email in table.items() if isinstance(email, str)}
-
-
-UNKNOWN_PUSHER_NOTE = (
-    "kbapp: note: {problem}; protected paths are judged by the committer e-mail the commits "
-    "claim, which the pusher writes. The server administrator can fix this: see "
-    "docs/security.md, 'Who pushed'."
-)
 
 
 def _check_tag(git: Git, update: RefUpdate, config: KbConfig) -> list[Rejection]:
@@ -271,19 +192,6 @@ def _config_at(git: Git, commit: str) -> KbConfig | None:
         return None
 
 
-@dataclass(frozen=True)
-class _Change:
-    status: str  # git's letter: A, M, D, R, C, T
-    paths: tuple[str, ...]  # a rename or copy gives both names, the new one last
-    mode: str  # the new file mode ('120000' is a symbolic link, '160000' a submodule)
-    #: the content is the old one, byte for byte (a rename or copy that changed nothing inside)
-    same_content: bool = False
-
-    @property
-    def path(self) -> str:
-        return self.paths[-1]
-
-
 def _commit_orgs(git: Git, commit: str, config: KbConfig) -> tuple[str, str, str, str]:
     """(committer e-mail, its organisation, the KB-Org trailer's, the message)."""
     header = git.out("show", "-s", "--format=%ce%x00%B", commit)
@@ -320,41 +228,11 @@ def check_commit(
     return [Rejection(commit, v) for v in found]
 
 
-def protected_changes(paths: list[str], config: KbConfig, org: str) -> list[policy.Violation]:
-    """What the hook would refuse when ``org`` changes ``paths``: the rule a client runs before
-    it commits (case variants included; ``config``: the shared branch's rules)."""
-    found: list[policy.Violation] = []
-    for path in sorted(set(paths)):
-        found.extend(_protected_path(path, config, {org}))
-    return found
-
-
 def _commit_headers(git: Git, commit: str) -> str:
     """The commit object's header lines as written (``git cat-file``), but the tree and
     parent ids: author, committer, encoding and any extra header a hand-made object has."""
     raw = git.run("cat-file", "commit", commit, strip=False).stdout.partition("\n\n")[0]
     return "\n".join(line for line in raw.split("\n") if not line.startswith(("tree ", "parent ")))
-
-
-def _protected_path(path: str, config: KbConfig, orgs: set[str]) -> list[policy.Violation]:
-    found = []
-    for rule in protected_paths(config):
-        strangers = sorted(o for o in orgs if o not in rule.orgs)
-        if rule.matches(path) and (strangers or not orgs):
-            allowed = ", ".join(rule.orgs) or "nobody"
-            if not orgs:
-                why = (
-                    f"only {allowed} may change this path, and no commit of this push from "
-                    "them changes it (a forced push or a merge that takes an old version?)"
-                )
-            else:
-                who = (
-                    f"organisation '{strangers[0]}'" if strangers[0] else "an unknown organisation"
-                )
-                why = f"only {allowed} may change this path; this change is from {who}"
-            found.append(policy.Violation(path, 0, "protected-path", why))
-            break
-    return found
 
 
 def _settings_change(
@@ -493,133 +371,6 @@ def _result_base(git: Git, update: RefUpdate) -> str:
         return ""
     result = git.run("merge-base", head, update.new, check=False)
     return result.stdout.split()[0] if result.status == 0 and result.stdout else ""
-
-
-def _changed_paths(git: Git, commit: str, parents: list[str]) -> list[_Change]:
-    """What ``commit`` changes (file names read NUL-separated, never split on whitespace). For
-    a merge, only what differs from every parent (what the merge itself decided)."""
-    if not parents:
-        records = git.run(
-            "-c", "core.quotepath=off", "ls-tree", "-r", "-z", "--full-tree", commit, strip=False
-        ).stdout.split("\0")
-        out = []
-        for record in records:
-            info, tab, name = record.partition("\t")
-            if tab:
-                out.append(_Change("A", (name,), info.split(" ", 1)[0]))
-        return out
-    per_parent = [_diff_names(git, parent, commit) for parent in parents]
-    if len(per_parent) == 1:
-        return per_parent[0]
-    common = set.intersection(*({p for c in changes for p in c.paths} for changes in per_parent))
-    return [c for c in per_parent[0] if any(p in common for p in c.paths)]
-
-
-def _diff_names(git: Git, parent: str, commit: str) -> list[_Change]:
-    fields = git.run(
-        "-c",
-        "core.quotepath=off",
-        "diff-tree",
-        "-r",
-        "-z",
-        "-M",
-        "--no-commit-id",
-        "--raw",
-        "--no-abbrev",
-        parent,
-        commit,
-        strip=False,
-    ).stdout.split("\0")
-    out: list[_Change] = []
-    index = 0
-    while index < len(fields) and fields[index].startswith(":"):
-        # ":<old mode> <new mode> <old id> <new id> <status>", then one or two names
-        meta = fields[index][1:].split(" ")
-        status = meta[4][:1]
-        count = 2 if status in "RC" else 1
-        out.append(
-            _Change(
-                status, tuple(fields[index + 1 : index + 1 + count]), meta[1], meta[2] == meta[3]
-            )
-        )
-        index += 1 + count
-    return out
-
-
-def _added_lines(
-    git: Git, commit: str, parents: list[str], paths: list[str]
-) -> dict[str, set[int]]:
-    """Line numbers each path gained in ``commit`` (against its first parent). A path missing
-    from the answer could not be matched in git's patch: the caller scans it in full."""
-    if not paths:
-        return {}
-    if not parents:  # a first commit adds every line
-        return {p: _all_lines(git.read_blob(f"{commit}:{p}")) for p in paths}
-    patch = git.run(
-        "-c",
-        "core.quotepath=off",
-        "diff",
-        "-U0",
-        "--no-color",
-        "--no-ext-diff",
-        "--no-textconv",
-        "-M",
-        "--dst-prefix=b/",
-        "--src-prefix=a/",
-        parents[0],
-        commit,
-        "--",
-        *(f":(literal){p}" for p in paths),
-        strip=False,
-    ).stdout
-    added: dict[str, set[int]] = {}
-    current: set[int] | None = None
-    for line in patch.split("\n"):
-        if line.startswith("+++ "):
-            name = _unquote_patch_name(line[4:])
-            current = added.setdefault(name[2:], set()) if name.startswith("b/") else None
-        elif line.startswith("@@") and current is not None:
-            match = _HUNK_RE.match(line)
-            if match:
-                start, count = int(match.group(1)), int(match.group(2) or "1")
-                current.update(range(start, start + count))
-        elif line.startswith("diff --git "):
-            current = None
-    return added
-
-
-_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
-
-
-def _unquote_patch_name(name: str) -> str:
-    """A file name as git writes it in a patch header: C-quoted (``"a\\tb.md"``) when it holds
-    a quote, backslash or control character, else as is with a tab after it when it holds a
-    space."""
-    if not name.startswith('"'):
-        return name[:-1] if name.endswith("\t") else name
-    out = bytearray()
-    index = 1
-    while index < len(name):
-        char = name[index]
-        if char == '"':
-            break
-        if char == "\\" and index + 1 < len(name):
-            following = name[index + 1]
-            if following in _ESCAPES:
-                out.append(_ESCAPES[following])
-                index += 2
-                continue
-            if following.isdigit():
-                out.append(int(name[index + 1 : index + 4], 8))
-                index += 4
-                continue
-        out.extend(char.encode("utf-8", "surrogateescape"))
-        index += 1
-    return out.decode("utf-8", "surrogateescape")
-
-
-def _all_lines(data: bytes | None) -> set[int]:
-    return set(range(1, (data or b"").count(b"\n") + 2))
 
 
 def report(rejections: list[Rejection]) -> str:
