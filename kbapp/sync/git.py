@@ -10,25 +10,36 @@ CLI on the same repository), logs timing when ``KBAPP_GIT_TRACE`` is set, and tu
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import datetime as dt
-import functools
 import logging
 import os
-import re
-import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kbapp.errors import NotAKnowledgeBase, SyncError
 from kbapp.fsutil import save_error, write_failed_for_space
+from kbapp.sync.gitclone import CloneCancelled as CloneCancelled
+from kbapp.sync.gitclone import CloneProgress as CloneProgress
+from kbapp.sync.gitclone import _read_progress, _remove_partial_clone
+from kbapp.sync.gitenv import _BASE_ENV, _NO_MAILMAP, _refuse_mailmap
+from kbapp.sync.gitenv import NO_PROMPTS as NO_PROMPTS
+from kbapp.sync.gitenv import GitIdentity as GitIdentity
+from kbapp.sync.gitenv import Identity as Identity
+from kbapp.sync.gitenv import Prompting as Prompting
+from kbapp.sync.gitenv import git_identity as git_identity
+from kbapp.sync.gitenv import network_env as network_env
+from kbapp.sync.giterrors import RemoteError as RemoteError
+from kbapp.sync.giterrors import _first_error_line
+from kbapp.sync.giterrors import remote_error as remote_error
+from kbapp.sync.gitlog import _LOG_FORMAT
+from kbapp.sync.gitlog import FileChange as FileChange
+from kbapp.sync.gitlog import LogEntry as LogEntry
+from kbapp.sync.gitlog import parse_log as parse_log
 
 if TYPE_CHECKING:
     import git as gitpython_types
@@ -36,160 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _TRACE = bool(os.environ.get("KBAPP_GIT_TRACE"))
-
-#: Environment for every git call: never wait on a terminal prompt or a pager.
-_BASE_ENV = {
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_PAGER": "cat",
-    "PAGER": "cat",
-    "LC_ALL": "C",
-    "LANGUAGE": "C",
-    "GIT_EDITOR": "true",
-    "GIT_MERGE_AUTOEDIT": "no",
-    "GCM_INTERACTIVE": "never",
-    "SSH_ASKPASS": "",
-    "GIT_ASKPASS": "",
-}
-
-
-@dataclass(frozen=True)
-class Prompting:
-    """How git and ssh may ask for a credential (a user name and password or token, a key's
-    passphrase, a new host key) during a network operation.
-
-    - ``askpass`` (the window): git and ssh run that program (``GIT_ASKPASS``, ``SSH_ASKPASS``
-      with ``SSH_ASKPASS_REQUIRE=force``), which asks the window (:mod:`kbapp.sync.askpass`);
-      ``env`` tells it where the window listens.
-    - ``terminal`` (the CLI in a terminal): git and ssh prompt on the terminal, as plain git does.
-    - neither (the default; the CLI without a terminal, scripts, cron): nothing is asked, a
-      missing credential fails at once with a clear message instead of hanging.
-
-    Whatever answers, git's own credential helper (``credential.helper``) stores what worked;
-    kbapp never stores a credential.
-    """
-
-    askpass: str = ""
-    env: Mapping[str, str] = field(default_factory=dict)
-    terminal: bool = False
-
-    @classmethod
-    def for_console(cls) -> Prompting:
-        """The CLI's: prompt on the terminal when there is one, never otherwise."""
-        try:
-            interactive = sys.stdin is not None and sys.stdin.isatty()
-        except (ValueError, OSError):
-            interactive = False
-        return cls(terminal=interactive)
-
-
-NO_PROMPTS = Prompting()
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who commits: from the user's settings, else from git's own configuration.
-
-    Every git command kbapp runs gets it as ``-c user.name=… -c user.email=…`` (see
-    :meth:`config_args`), so commits, merge commits and ``commit-tree`` all carry it without
-    touching anyone's git configuration."""
-
-    name: str
-    email: str
-    org: str = ""
-
-    @property
-    def known(self) -> bool:
-        """Both a name and an e-mail: enough for git to commit."""
-        return bool(self.name.strip() and self.email.strip())
-
-    def config_args(self) -> list[str]:
-        """``git -c`` options: the name and e-mail when set; and git never makes one up from
-        the login and host name (``user.useConfigOnly``), it asks, as kbapp does."""
-        args = ["-c", "user.useConfigOnly=true"]
-        if self.name.strip():
-            args += ["-c", f"user.name={_one_line(self.name)}"]
-        if self.email.strip():
-            args += ["-c", f"user.email={_one_line(self.email)}"]
-        return args
-
-    def env(self) -> dict[str, str]:
-        """Extra environment for git (none here; the demo dates its commits with it)."""
-        return {}
-
-
-#: A ``.mailmap`` is a file of the shared repository, so the other organisation can write it:
-#: one line maps its own e-mail address to an internal engineer's name and address, and every
-#: mailmap-aware answer (``%aN``, ``%aE``, ``log --use-mailmap``, ``log.mailmap``, a bare
-#: repository's ``HEAD:.mailmap``) then names the wrong person. kbapp reads who made a change
-#: as the commit records it: git's own mailmap reading is off for every command it runs.
-_NO_MAILMAP = ("-c", "log.mailmap=false", "-c", "mailmap.file=", "-c", "mailmap.blob=")
-_MAILMAP_PLACEHOLDER_RE = re.compile(r"%[ac][NEL]")
-
-
-def _refuse_mailmap(args: Sequence[str]) -> None:
-    """A programming error, caught in tests: a git command of kbapp asking for mailmap-aware
-    names (``%aN``/``%aE``/``%aL``, ``%cN``...) or ``--use-mailmap`` (see :data:`_NO_MAILMAP`)."""
-    for arg in args:
-        if arg in ("--use-mailmap", "--mailmap") or (
-            arg.startswith(("--format=", "--pretty=")) and _MAILMAP_PLACEHOLDER_RE.search(arg)
-        ):
-            raise ValueError(f"kbapp never asks git for mailmap-aware identities: {arg}")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-@dataclass(frozen=True)
-class GitIdentity:
-    """What git makes of an identity in a repository (see :func:`git_identity`)."""
-
-    name: str
-    email: str
-    #: git's own words when it has no complete identity ("no email was given ..."), else "".
-    problem: str = ""
-
-
-_IDENT_RE = re.compile(r"^(?P<name>.*) <(?P<email>[^<>]*)> \d+ [+-]\d{4}$")
-
-
-def git_identity(root: Path | None, name: str = "", email: str = "") -> GitIdentity:
-    """Who git would commit as in the work tree ``root`` (``None``: outside any repository,
-    the user's own git configuration only), given kbapp's ``name`` and ``email`` (either may be
-    empty; git's configured value then fills in). git decides, with ``git var``, exactly as it
-    would for a commit; when it cannot, ``problem`` says why and ``name``/``email`` hold what
-    git has configured (to prefill a form)."""
-    env = dict(os.environ)
-    env.update(_BASE_ENV)
-    if root is None:  # never the repository the process happens to run in
-        env["GIT_DIR"] = str(Path(tempfile.gettempdir()) / "kbapp-no-repository")
-    cwd = str(root) if root is not None else None
-
-    def git(*args: str) -> subprocess.CompletedProcess[str]:
-        try:
-            return subprocess.run(
-                ["git", *args],
-                cwd=cwd,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise SyncError("git is not installed or not on PATH") from None
-
-    done = git(*Identity(name, email).config_args(), "var", "GIT_COMMITTER_IDENT")
-    match = _IDENT_RE.match(done.stdout.strip()) if done.returncode == 0 else None
-    if match:
-        return GitIdentity(match["name"], match["email"])
-    configured = {
-        key: git("config", "--get", f"user.{key}").stdout.strip() for key in ("name", "email")
-    }
-    problem = _first_error_line(done.stderr, ["var"]).removeprefix("git var: ")
-    return GitIdentity(
-        name.strip() or configured["name"], email.strip() or configured["email"], problem
-    )
 
 
 @dataclass(frozen=True)
@@ -843,85 +700,6 @@ class Git:
             raise remote_error("clone", stderr)
 
 
-#: ``progress(stage, done, total)`` during a clone: git's stage ("Receiving objects") and counts.
-CloneProgress = Callable[[str, int, int], None]
-
-
-class CloneCancelled(SyncError):
-    """The user stopped a clone; nothing of it was kept."""
-
-
-def _read_progress(
-    process: subprocess.Popen[bytes], lines: list[str], progress: CloneProgress | None
-) -> None:
-    """Read git's stderr, split at the carriage returns of its progress meter; progress lines go
-    to ``progress``, the rest (errors, hints, "Cloning into") is kept in ``lines``."""
-    from git.remote import RemoteProgress
-
-    class _Relay(RemoteProgress):
-        def update(
-            self,
-            op_code: int,
-            cur_count: str | float,
-            max_count: str | float | None = None,
-            message: str = "",
-        ) -> None:
-            if progress is None:
-                return
-            stage = _stage_names().get(op_code & RemoteProgress.OP_MASK, "")
-            total = int(float(max_count or 0))
-            progress(stage, int(float(cur_count or 0)), total)
-
-    relay = _Relay()
-    handle = relay.new_message_handler()
-    assert process.stderr is not None
-    buffer = b""
-    while True:
-        chunk = (
-            process.stderr.read1(4096)
-            if hasattr(process.stderr, "read1")
-            else process.stderr.read(4096)
-        )
-        if not chunk:
-            break
-        buffer += chunk
-        *complete, buffer = re.split(rb"[\r\n]", buffer)
-        for raw in complete:
-            line = raw.decode("utf-8", "replace")
-            if line.strip():
-                handle(line)
-    if buffer.strip():
-        handle(buffer.decode("utf-8", "replace"))
-    lines.extend(relay.error_lines + relay.other_lines)
-
-
-def _remove_partial_clone(target: Path, existed: bool) -> None:
-    if not target.exists():
-        return
-    if existed:  # an empty folder the user chose: leave it, empty
-        for child in target.iterdir():
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-    else:
-        shutil.rmtree(target, ignore_errors=True)
-
-
-@functools.cache
-def _stage_names() -> dict[int, str]:
-    """git's progress stages by GitPython's codes (asked on the first clone: a search never
-    loads GitPython)."""
-    from git.remote import RemoteProgress as P
-
-    return {
-        P.COUNTING: "Counting objects",
-        P.COMPRESSING: "Compressing objects",
-        P.RECEIVING: "Receiving objects",
-        P.RESOLVING: "Resolving deltas",
-        P.FINDING_SOURCES: "Finding sources",
-        P.CHECKING_OUT: "Updating files",
-        P.WRITING: "Writing objects",
-    }
-
-
 _FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
 
 #: Author of kbapp's own backup commits (never on a branch) when the user is not known yet.
@@ -933,124 +711,6 @@ _STAND_IN = {
 }
 
 
-@dataclass(frozen=True)
-class FileChange:
-    """One file a commit changed: git's status letter (A, M, D, R, C, T), its path after the
-    commit, and for a rename or copy its path before. With :meth:`Git.log`'s ``patch``, the
-    lines the commit added to it and removed from it, in order, without their ``+``/``-``."""
-
-    status: str
-    path: str
-    old_path: str = ""
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    """One commit of :meth:`Git.log`. ``org_trailer`` is the ``KB-Org`` trailer's value ('' when
-    none): :meth:`kbapp.config.KbConfig.commit_org` turns it and ``email`` into the
-    organisation."""
-
-    rev: str
-    author: str
-    email: str
-    date: dt.datetime
-    subject: str
-    body: str
-    org_trailer: str
-    files: tuple[FileChange, ...] = ()
-
-    @property
-    def path(self) -> str:
-        """The first file's path ('' when none): with ``follow``, the document's path then."""
-        return self.files[0].path if self.files else ""
-
-
-#: Each commit: a record separator, then NUL-separated fields (no field can hold a NUL), then,
-#: with ``-z --name-status``, NUL-separated status letters and paths. Author name and e-mail
-#: as the commit has them (``%an``/``%ae``), never through ``.mailmap``: that file is part of
-#: the shared tree, and a partner could map their own address to an internal engineer's.
-_LOG_FORMAT = (
-    "%x1e%H%x00%an%x00%ae%x00%aI%x00%s%x00%(trailers:key=KB-Org,valueonly,separator=%x2C)%x00%B%x00"
-)
-_LOG_FIELDS = 7
-#: A record starts the output, a line (after a patch) or a NUL-ended field (after file names):
-#: a separator inside a changed line of a document is not the start of a commit.
-_RECORD_RE = re.compile(r"(?:^|(?<=[\n\0]))\x1e")
-
-
-def parse_log(out: str) -> list[LogEntry]:
-    """Parse ``git log -z --name-status --format=`` :data:`_LOG_FORMAT` output, or with
-    ``--raw -p -U0`` instead of ``--name-status``."""
-    entries: list[LogEntry] = []
-    for record in _RECORD_RE.split(out)[1:]:
-        fields = record.split("\0")
-        if len(fields) < _LOG_FIELDS:
-            continue
-        rev, author, email, date, subject, trailer, body = fields[:_LOG_FIELDS]
-        # "\0\n" ends the header, then "R100\0old\0new\0M\0path\0..." (no path is empty);
-        # --raw writes ":100644 100644 <sha> <sha> R100" for the status, and -p the patch
-        # after the last path (one text: a patch holds no NUL, binary files are not shown).
-        tokens = [t for t in "\0".join(fields[_LOG_FIELDS:]).lstrip("\0\n").split("\0") if t]
-        files: list[FileChange] = []
-        patch = ""
-        i = 0
-        while i < len(tokens):
-            if tokens[i].startswith("diff --git "):
-                patch = tokens[i]
-                break
-            status = tokens[i].rsplit(" ", 1)[-1][:1]
-            if status in ("R", "C") and i + 2 < len(tokens):
-                files.append(FileChange(status, tokens[i + 2], tokens[i + 1]))
-                i += 3
-            elif i + 1 < len(tokens):
-                files.append(FileChange(status, tokens[i + 1]))
-                i += 2
-            else:
-                break
-        if patch:
-            files = _with_lines(files, patch)
-        entries.append(
-            LogEntry(
-                rev,
-                author,
-                email,
-                dt.datetime.fromisoformat(date),
-                subject,
-                body.strip("\n"),
-                trailer.strip(),
-                tuple(files),
-            )
-        )
-    return entries
-
-
-def _with_lines(files: list[FileChange], patch: str) -> list[FileChange]:
-    """``files`` with the lines ``patch`` (``-U0``) adds to and removes from each. git writes
-    one ``diff --git`` section per file, in the order it lists them; a type change (T) is
-    written as two and carries no lines."""
-    sections = patch.split("\ndiff --git ")
-    if len(sections) != len(files) or any(f.status == "T" for f in files):
-        return files
-    out: list[FileChange] = []
-    for change, section in zip(files, sections):
-        added: list[str] = []
-        removed: list[str] = []
-        in_hunk = False
-        for line in section.split("\n"):
-            if line.startswith("@@"):
-                in_hunk = True
-            elif not in_hunk:
-                continue  # the section's header: paths, modes, index
-            elif line.startswith("+"):
-                added.append(line[1:])
-            elif line.startswith("-"):
-                removed.append(line[1:])
-        out.append(dataclasses.replace(change, added=tuple(added), removed=tuple(removed)))
-    return out
-
-
 #: Paths kbapp passes to git are file names, never pathspecs: a partner's file named
 #: ``:(glob)x.md``, ``*.md`` or ``a[b].md`` means itself.
 LITERAL = "--literal-pathspecs"
@@ -1058,15 +718,6 @@ LITERAL = "--literal-pathspecs"
 
 def _nul_list(paths: Sequence[str]) -> str:
     return "".join(f"{p}\0" for p in paths)
-
-
-def _first_error_line(stderr: str, args: Sequence[str]) -> str:
-    for line in stderr.splitlines():
-        line = line.strip()
-        if line.lower().startswith(("fatal:", "error:")):
-            return "git " + args[0] + ": " + line.split(":", 1)[1].strip()
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    return f"git {args[0]} failed" + (f": {lines[-1].strip()}" if lines else "")
 
 
 def merge_file(
@@ -1099,135 +750,6 @@ def merge_file(
     if done.returncode < 0 or done.returncode > 127:
         raise SyncError("git merge-file failed", details=done.stderr.decode("utf-8", "replace"))
     return done.stdout, done.returncode
-
-
-def network_env(prompting: Prompting = NO_PROMPTS, *, own_ssh: bool = False) -> dict[str, str]:
-    """Environment for git talking to a remote, following ``prompting`` (:class:`Prompting`).
-
-    ssh gives up on a dead host after 20 s and, when nothing may be asked, never asks
-    (``BatchMode``). A user's own ssh command (``GIT_SSH_COMMAND``, ``GIT_SSH``, or
-    ``core.sshCommand``: ``own_ssh``) is left as it is."""
-    from kbapp.sync import askpass
-
-    env: dict[str, str] = {}
-    if prompting.askpass:
-        env.update(
-            {
-                "GIT_ASKPASS": prompting.askpass,
-                "SSH_ASKPASS": prompting.askpass,
-                # OpenSSH >= 8.4 asks through askpass even with a terminal; older ssh do when
-                # the desktop session has a DISPLAY
-                "SSH_ASKPASS_REQUIRE": "force",
-                "GIT_TERMINAL_PROMPT": "0",
-                "GCM_INTERACTIVE": os.environ.get("GCM_INTERACTIVE", "auto"),
-            }
-        )
-        env.update(prompting.env)
-        ssh = "ssh -o ConnectTimeout=20"
-    elif prompting.terminal:
-        env.update(
-            {
-                "GIT_ASKPASS": os.environ.get("GIT_ASKPASS", ""),
-                "SSH_ASKPASS": os.environ.get("SSH_ASKPASS", ""),
-                "GIT_TERMINAL_PROMPT": "1",
-                "GCM_INTERACTIVE": os.environ.get("GCM_INTERACTIVE", "auto"),
-            }
-        )
-        ssh = "ssh -o ConnectTimeout=20"
-    else:
-        env.update({askpass.ADDRESS_ENV: "", askpass.TOKEN_ENV: ""})
-        ssh = "ssh -o BatchMode=yes -o ConnectTimeout=20"
-    if not (own_ssh or os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH")):
-        env["GIT_SSH_COMMAND"] = ssh
-    return env
-
-
-#: What git prints when the remote cannot be reached at all (as opposed to refusing us).
-_OFFLINE_HINTS = (
-    "could not resolve host",
-    "connection refused",
-    "connection timed out",
-    "timed out",
-    "network is unreachable",
-    "no route to host",
-    "unable to connect",
-    "failed to connect",
-    "could not connect",
-    "connection reset",
-    "name or service not known",
-    "temporary failure in name resolution",
-    "the remote end hung up unexpectedly",
-)
-_AUTH_HINTS = (
-    "authentication failed",
-    "permission denied",
-    "could not read username",
-    "terminal prompts disabled",
-    "returned error: 403",
-    "returned error: 401",
-    "access denied",
-    "not authorized",
-    "invalid credentials",
-    "host key verification failed",
-)
-
-
-class RemoteError(SyncError):
-    """Talking to the remote failed; ``kind`` is ``offline``, ``auth`` or ``other``."""
-
-    def __init__(self, message: str, details: str = "", kind: str = "other") -> None:
-        super().__init__(message, details)
-        self.kind = kind
-
-
-def remote_error(action: str, stderr: str) -> RemoteError:
-    """One clear sentence for a failed fetch/push/clone, git's own words in ``details``."""
-    from kbapp.sync.askpass import CANCELLED
-
-    text = stderr.lower()
-    if CANCELLED in stderr:
-        return RemoteError(
-            f"Cancelled: no credentials were given, so nothing was done ({action})",
-            stderr.strip(),
-            "cancelled",
-        )
-    if (
-        "terminal prompts disabled" in text
-        or "could not read username" in text
-        or "could not read password" in text
-    ):
-        return RemoteError(
-            f"The shared repository refused your credentials ({action}): it asks for a user "
-            "name and password or token, and there is no terminal or window to ask you; run "
-            "kbapp in a terminal or its window, or let git's credential helper remember them",
-            stderr.strip(),
-            "auth",
-        )
-    if (
-        "does not appear to be a git repository" in text
-        or "not exported" in text
-        or "repository not found" in text
-        or "no such file or directory" in text
-    ):
-        return RemoteError(
-            f"The shared repository was not found ({action}); check its address", stderr.strip()
-        )
-    if any(hint in text for hint in _AUTH_HINTS):
-        return RemoteError(
-            f"The shared repository refused your credentials ({action}): the user name, "
-            "password or token, or the SSH key or its passphrase, was not accepted; check them "
-            "and try again",
-            stderr.strip(),
-            "auth",
-        )
-    if any(hint in text for hint in _OFFLINE_HINTS):
-        return RemoteError(
-            f"The shared repository cannot be reached ({action}); your work is kept here and "
-            "goes out at the next sync",
-            stderr.strip(),
-            "offline",
-        )
-    return RemoteError(_first_error_line(stderr, [action]), stderr.strip())
 
 
 def _git_running_in(root: Path) -> bool:

@@ -5,7 +5,7 @@ One function does it for the CLI (``kbapp sync``) and the window: :func:`sync`. 
 - **Merge, never rebase.** Integrating the other organisation's work is a merge commit (or a
   fast-forward), so every version anyone saved stays a commit reachable from the branch and
   nothing published is ever rewritten. The merge runs with ``--no-commit``; kbapp then settles
-  what git left unmerged (:func:`_settle_unmerged`) and commits the merge itself, with the
+  what git left unmerged (:func:`~kbapp.sync.merge._settle_unmerged`) and commits the merge itself, with the
   ``KB-Org`` trailer.
 - **Merge by meaning**: ``.gitattributes`` routes ``*.md`` to kbapp's merge driver
   (:mod:`kbapp.sync.mergedriver`), configured in each clone when it is opened (:func:`prepare`).
@@ -37,18 +37,19 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kbapp.documents import model as documents
 from kbapp.errors import KbError, SaveError, SyncError
-from kbapp.fsutil import atomic_write, is_disk_full, low_space, write_failed_for_space
+from kbapp.fsutil import write_failed_for_space
 from kbapp.interaction import Level
 from kbapp.sync import conflicts as conflict_store
-from kbapp.sync import journal, mergedriver, recovery, refused
+from kbapp.sync import journal, recovery, refused
 from kbapp.sync.git import NO_PROMPTS, CloneProgress, Git, Prompting, RemoteError, remote_error
+from kbapp.sync.merge import _integrate, _last_authors, _title_of
 from kbapp.sync.recovery import BACKUP_PREFIX, CHECKPOINTS, backups, driver_command, prepare, repair
+from kbapp.sync.report import Change, FetchReport, SyncReport, SyncStatus
 from kbapp.trust import policy, serverhook
 
 __all__ = [
@@ -80,58 +81,6 @@ PUSH_ATTEMPTS = 5
 NETWORK_TIMEOUT = 120.0
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class Change:
-    """A document changed by a sync: what, and who changed it last."""
-
-    path: str
-    title: str
-    author: str = ""
-    org: str = ""
-    kind: str = "modified"  # added | modified | removed | renamed | conflict
-    old_path: str = ""
-
-
-@dataclass
-class SyncReport:
-    changed_by_others: list[Change] = field(default_factory=list)
-    published: list[Change] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)  # paths waiting for a decision
-    changed_paths: list[str] = field(default_factory=list)  # for the catalog and the index
-    pushed: bool = False
-    offline: bool = False
-    message: str = ""
-    repaired: list[str] = field(default_factory=list)  # what a repair did first, in sentences
-    details: str = ""  # git's own words when offline
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class FetchReport:
-    incoming: int = 0  # commits on the shared repository not here yet
-    offline: bool = False
-    message: str = ""
-
-
-@dataclass
-class SyncStatus:
-    local_changes: int = 0  # files changed here and not committed yet
-    ahead: int = 0  # commits here not yet published
-    behind: int = 0  # commits fetched from the shared repository, not integrated yet
-    conflicts: int = 0
-    offline: bool = False  # the last attempt to reach the shared repository failed
-    last_sync: dt.datetime | None = None
-    branch: str = ""
-    remote: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["last_sync"] = self.last_sync.isoformat() if self.last_sync else None
-        return data
 
 
 # --------------------------------------------------------------------------- sync
@@ -530,200 +479,6 @@ def _fetch(ws: Workspace, remote: str, branch: str) -> str | None:
     return git.rev(tracking)
 
 
-def _integrate(ws: Workspace, remote: str, branch: str, upstream: str) -> list[Change]:
-    """Bring ``upstream`` in: fast-forward, or a merge kbapp commits itself. Returns the
-    documents that met a conflict (kept provisionally, see :mod:`kbapp.sync.conflicts`)."""
-    git = ws.git
-    head = git.head()
-    if head is None:
-        git.run("reset", "-q", "--keep", upstream)
-        return []
-    if head == upstream or git.is_ancestor(upstream, head):
-        return []
-    if git.is_ancestor(head, upstream):
-        recovery.begin_merge(ws, head, upstream, ff=True)
-        try:
-            git.run("merge", "-q", "--ff-only", upstream)
-            _check_written(git)
-        except KbError as exc:
-            _roll_back(ws, exc)
-        recovery.remove_state(ws, "merging")
-        return []
-    if git.run("merge-base", head, upstream, check=False).status != 0:
-        raise SyncError(
-            "The shared repository has a history unrelated to this knowledge base (it is "
-            "another repository, or was re-created); nothing was changed here — check the "
-            "remote's address",
-            details=f"no common commit between {branch} ({head[:10]}) and {remote}/{branch} "
-            f"({upstream[:10]})",
-        )
-    recovery.backup(git, head, "before-merge")
-    recovery.begin_merge(ws, head, upstream)
-    try:
-        merged = git.run("merge", "--no-ff", "--no-commit", "--no-edit", upstream, check=False)
-        if merged.status not in (0, 1):
-            raise SyncError(
-                "The other organisation's changes could not be merged",
-                details=(merged.stderr or merged.stdout),
-            )
-        recovery.checkpoint("merge-started")
-        met = _settle_unmerged(ws, head, upstream)
-        recovery.checkpoint("merge-settled")
-        _check_written(git)
-        message = f"Merge: changes from the shared repository ({remote}/{branch})"
-        git.commit([], message, trailers=ws.trailers(), allow_empty=True)
-    except KbError as exc:
-        _roll_back(ws, exc)
-    recovery.remove_state(ws, "merging")
-    return met
-
-
-def _check_written(git: Git) -> None:
-    """Every file the merge wrote is on disk exactly as git has it in the index: a write that
-    a full disk cut short (git's own or the merge driver's) is found here, before anything is
-    committed, never committed later as if it were the user's edit."""
-    short = git.diff_names(renames=True)
-    if short:
-        raise SyncError(
-            "A file of the merge was not written completely: " + ", ".join(short[:5]),
-            details="work tree differs from the merged index: " + ", ".join(short),
-        )
-
-
-def _roll_back(ws: Workspace, exc: KbError) -> None:
-    """A merge that failed part-way is undone at once (the repair of an interrupted merge:
-    hand edits saved first and put back); raises the error to show. When even that fails (the
-    disk is still full) the merge state stays and the next sync or start undoes it first:
-    nothing half-written is ever committed."""
-    text = f"{exc}\n{getattr(exc, 'details', '')}"
-    full = is_disk_full(text) or low_space(ws.root)
-    why = " (the disk is full)" if full else ""
-    try:
-        recovery.repair(ws)
-    except KbError as second:
-        raise SyncError(
-            f"The other organisation's changes could not be merged{why}; the half-done merge "
-            "is undone at the next sync or start (nothing is lost)"
-            + (" — free some space first" if full else ""),
-            details=f"{text}\n{second}\n{getattr(second, 'details', '')}",
-        ) from None
-    raise SyncError(
-        f"The other organisation's changes could not be merged{why}; nothing was changed here"
-        + (" — free some space and sync again" if full else ""),
-        details=text,
-    ) from None
-
-
-def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
-    """Give every path git left unmerged a marker-free version, keeping the others aside;
-    returns the conflicts met."""
-    git = ws.git
-    out = git.run("ls-files", "-u", "-z", strip=False).stdout
-    stages: dict[str, dict[int, str]] = {}
-    for item in out.split("\0"):
-        if not item:
-            continue
-        info, path = item.split("\t", 1)
-        _mode, sha, stage = info.split()
-        stages.setdefault(path, {})[int(stage)] = sha
-    if not stages:
-        return []
-    authors = _last_authors(ws, f"{head}..{upstream}")
-    met: list[Change] = []
-    to_add: list[str] = []
-    to_remove: list[str] = []
-    for path, blobs in sorted(stages.items()):
-        base = git.read_blob(blobs[1]) if 1 in blobs else None
-        mine = _side(git, blobs.get(2), head, path)
-        theirs = _side(git, blobs.get(3), upstream, path)
-        full = ws.full_path(path)  # never written through a symbolic link (or into .git)
-        author, org = authors.get(path, ("", ""))
-        if mine is not None and theirs is not None:
-            result = mergedriver.merge(base, mine, theirs, path)
-            atomic_write(full, _without_markers(result.mine, result.theirs, mine, theirs))
-            to_add.append(path)
-            if not result.clean:
-                conflict_store.record(
-                    ws,
-                    path,
-                    base=base,
-                    mine=mine,
-                    theirs=theirs,
-                    theirs_merged=result.theirs,
-                    fields=result.conflicts,
-                    their_author=author,
-                    their_org=org,
-                )
-                met.append(Change(path, _title_of(ws, path), author, org, "conflict"))
-        elif mine is not None or theirs is not None:
-            kept = mine if mine is not None else theirs
-            assert kept is not None
-            if base is not None and kept == base:  # unchanged on one side, deleted on the other
-                full.unlink(missing_ok=True)
-                to_remove.append(path)
-                continue
-            atomic_write(full, kept)
-            to_add.append(path)
-            conflict_store.record(
-                ws,
-                path,
-                base=base,
-                mine=mine,
-                theirs=theirs,
-                theirs_merged=theirs,
-                fields=["deleted"],
-                their_author=author,
-                their_org=org,
-            )
-            met.append(Change(path, _title_of(ws, path), author, org, "conflict"))
-        else:
-            full.unlink(missing_ok=True)
-            to_remove.append(path)
-    if to_add:
-        git.run(
-            "add",
-            "-f",
-            "--pathspec-from-file=-",
-            "--pathspec-file-nul",
-            input="".join(p + "\0" for p in to_add),
-        )
-    if to_remove:
-        git.run(
-            "rm",
-            "-q",
-            "--cached",
-            "--ignore-unmatch",
-            "--pathspec-from-file=-",
-            "--pathspec-file-nul",
-            input="".join(p + "\0" for p in to_remove),
-        )
-    return met
-
-
-def _side(git: Git, blob: str | None, commit: str, path: str) -> bytes | None:
-    """One side's text of an unmerged path. For rename/add and rename/rename conflicts git
-    stores a two-way merge *with markers* as the stage; the side's real file at that path in
-    its commit is used instead when there is one."""
-    if blob is None:
-        return None
-    data = git.read_blob(blob)
-    if data is not None and _has_marker(data):
-        real = git.read_blob(f"{commit}:{path}")
-        if real is not None:
-            return real
-    return data
-
-
-def _without_markers(*candidates: bytes | None) -> bytes:
-    """The first candidate with no conflict marker (the provisional version is committed)."""
-    present = [c for c in candidates if c is not None]
-    return next((c for c in present if not _has_marker(c)), present[0])
-
-
-def _has_marker(data: bytes) -> bool:
-    return policy.conflict_marker_line(data.decode("utf-8", errors="replace")) is not None
-
-
 def _push(ws: Workspace, remote: str, branch: str) -> None:
     git = ws.git
     result = git.run(
@@ -832,31 +587,11 @@ def _changes(ws: Workspace, old: str | None, new: str, log_range: str) -> list[C
     return changes
 
 
-def _last_authors(ws: Workspace, log_range: str) -> dict[str, tuple[str, str]]:
-    """path -> (author, organisation) of the newest commit in ``log_range`` touching it."""
-    found: dict[str, tuple[str, str]] = {}
-    for commit in ws.git.log(log_range, no_merges=True):
-        org = ws.config.commit_org(commit.org_trailer, commit.email)
-        for change in commit.files:
-            found.setdefault(change.path, (commit.author, org))
-    return found
-
-
 def _latest_per_path(changes: list[Change]) -> list[Change]:
     out: dict[str, Change] = {}
     for change in changes:
         out[change.path] = change
     return [c for c in out.values() if c.path.endswith(".md")]
-
-
-def _title_of(ws: Workspace, path: str) -> str:
-    full = ws.root / path
-    if path.endswith(".md") and full.is_file():
-        try:
-            return documents.load(full, path).title
-        except KbError:
-            pass
-    return path
 
 
 def _summary(report: SyncReport) -> str:
