@@ -368,3 +368,22 @@ def test_the_hook_judges_attributes_as_git_applies_them_across_files(hooked: Sha
         "attributes",
     )
     assert push(clone, "ana@internal.example").returncode == 0
+
+
+def test_both_organisations_moving_one_document_is_not_a_duplicate_the_hook_refuses(
+    hooked: SharedRepo,
+) -> None:
+    """Found by the sync simulation: Ana and Jo each move the same document to a folder of
+    their own; the merge keeps both names with the one id, a clash that each history already
+    had on its own, so the hook (and sync before it) accept the merge; lint reports it."""
+    ana, jo = hooked.ana, hooked.jo
+    shared_doc = ana.create("sop", "Rotate keys")
+    sync.sync(ana)
+    sync.sync(jo)
+    ana.move(shared_doc.path, "internal-ops/rotate-keys.md")
+    jo.move(shared_doc.path, "partner-ops/rotate-keys.md")
+    assert sync.sync(ana).pushed
+    report = sync.sync(jo)
+    assert report.pushed, report.message
+    problems = lint_workspace(jo).problems
+    assert any(p.code == "duplicate-id" for p in problems), problems

@@ -94,7 +94,12 @@ def _duplicate_ids(
         return []
     wanted = sorted({doc_id for doc_id, _ in ids.values()})
     after = _paths_with_ids(git, commit, wanted, config)
-    before = _paths_with_ids(git, base, wanted, config) if base else {}
+    # Before: the base and, for a merge, every parent: a clash that two histories each had
+    # on their own (both organisations moved the same document) is not one this commit brings.
+    before: dict[str, set[str]] = {}
+    for rev in _parents_and_base(git, commit, base):
+        for doc_id, paths in _paths_with_ids(git, rev, wanted, config).items():
+            before.setdefault(doc_id, set()).update(paths)
     out = []
     for path, (doc_id, line) in sorted(ids.items()):
         others = sorted(p for p in after.get(doc_id, ()) if p != path)
@@ -110,6 +115,11 @@ def _duplicate_ids(
                 )
             )
     return out
+
+
+def _parents_and_base(git: Git, commit: str, base: str | None) -> list[str]:
+    parents = git.run("rev-parse", f"{commit}^@", check=False).stdout.split()
+    return sorted({*parents, *([base] if base else [])})
 
 
 def _id_of(git: Git, rev: str, path: str) -> tuple[str, int] | None:
