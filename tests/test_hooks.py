@@ -878,7 +878,9 @@ def test_the_hook_is_told_who_pushed_or_says_it_cannot_tell(
     assert push(GL_USERNAME="ana").returncode == 0  # the internal engineer may
 
 
-@pytest.mark.parametrize("name", ["docs/.git", "docs/.GIT", "docs/git~1", "docs/.git."])
+@pytest.mark.parametrize(
+    "name", ["docs/.git", "docs/.GIT", "docs/git~1", "docs/.git.", "docs/a\\.git"]
+)
 def test_the_hook_refuses_tree_entries_git_will_not_check_out(
     remote: dict[str, Path], name: str
 ) -> None:

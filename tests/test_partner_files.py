@@ -387,3 +387,38 @@ def test_both_organisations_moving_one_document_is_not_a_duplicate_the_hook_refu
     assert report.pushed, report.message
     problems = lint_workspace(jo).problems
     assert any(p.code == "duplicate-id" for p in problems), problems
+
+
+def test_the_partner_cannot_delete_the_shared_branch_to_bring_its_own_rules(
+    hooked: SharedRepo,
+) -> None:
+    """Adversarial finding N5: with the server's HEAD naming a branch that never existed
+    (`git init --bare` on an older git: 'master'), git lets a push delete 'main'; the next
+    push to the then empty repository would bring its own rules. The hook refuses it."""
+    sync.sync(hooked.ana)
+    git(hooked.remote, "symbolic-ref", "HEAD", "refs/heads/master")
+    sam = hooked.plain_clone()
+    env = dict(os.environ, KBAPP_PUSHER_EMAIL="sam@partner.example")
+    deleted = subprocess.run(
+        ["git", "push", "origin", ":main"], cwd=sam, env=env, capture_output=True, text=True
+    )
+    assert deleted.returncode != 0
+    assert "[delete-branch]" in deleted.stderr, deleted.stderr
+    assert git(hooked.remote, "rev-parse", "--verify", "-q", "refs/heads/main")
+    # A branch of one's own may still go.
+    assert push_branch(sam, "scratch").returncode == 0
+    gone = subprocess.run(
+        ["git", "push", "origin", ":scratch"], cwd=sam, env=env, capture_output=True, text=True
+    )
+    assert gone.returncode == 0, gone.stderr
+
+
+def push_branch(clone: Path, branch: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, KBAPP_PUSHER_EMAIL="sam@partner.example")
+    return subprocess.run(
+        ["git", "push", "-q", "origin", f"origin/main:refs/heads/{branch}"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+    )

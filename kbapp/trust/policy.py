@@ -253,7 +253,9 @@ def check_path(path: str) -> list[Violation]:
                 "rename it",
             )
         ]
-    parts = path.split("/")
+    # A backslash separates folders for git on Windows (core.protectNTFS, on everywhere by
+    # default): 'docs/a\\.git' is refused by every clone's checkout too (finding N4).
+    parts = path.replace("\\", "/").split("/")
     if any(part in ("", ".", "..") for part in parts) or any(
         is_git_dir_name(part.split("::", 1)[0]) for part in parts
     ):

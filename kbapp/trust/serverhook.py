@@ -122,8 +122,9 @@ def check_push(
     found: list[Rejection] = []
     seen: set[str] = set()
     for update in updates:
-        if update.new == ZERO:
-            continue  # a deleted branch adds nothing
+        if update.new == ZERO:  # a deletion adds nothing, but must not empty the repository
+            found.extend(_check_deletion(git, update, updates))
+            continue
         config = _config_before(git, update)
         found.extend(_check_tag(git, update, config))
         pusher_org = config.org_for_email(pusher_email) if pusher_email else ""
@@ -150,6 +151,32 @@ def _check_tag(git: Git, update: RefUpdate, config: KbConfig) -> list[Rejection]
         return []
     message = git.out("cat-file", "tag", update.new).partition("\n\n")[2]
     return [Rejection(update.new, v) for v in policy.check_tag_message(message, config)]
+
+
+def _check_deletion(git: Git, update: RefUpdate, updates: list[RefUpdate]) -> list[Rejection]:
+    """The shared branch (HEAD's, ``main``, ``master``) and the last branch are never deleted
+    by a push: the next push to a repository without branches would bring its own rules
+    (adversarial finding N5). A server's administrator can still delete them there."""
+    if not update.ref.startswith("refs/heads/"):
+        return []
+    branches = git.out("for-each-ref", "--format=%(refname)", "refs/heads/").split()
+    deleted = {u.ref for u in updates if u.new == ZERO}
+    head = git.run("symbolic-ref", "-q", "HEAD", check=False).stdout.strip()
+    shared = update.ref in (head, "refs/heads/main", "refs/heads/master")
+    if not shared and any(b not in deleted for b in branches):
+        return []
+    return [
+        Rejection(
+            update.old,
+            policy.Violation(
+                update.ref,
+                0,
+                "delete-branch",
+                "the shared branch (or the last one) cannot be deleted by a push; the server's "
+                "administrator can delete it there",
+            ),
+        )
+    ]
 
 
 def default_branch(git: Git) -> str | None:
