@@ -31,7 +31,7 @@ from helpers import (
     git,
     write_doc,
 )
-from search_helpers import populate
+from search_helpers import module_index, populate
 from servers import HttpGitServer, SshGitServer
 
 from kbapp.search import SearchIndex
@@ -136,39 +136,11 @@ def search_index(populated_kb: Workspace) -> SearchIndex:
     return index
 
 
-def _module_index(
-    tmp_path_factory: pytest.TempPathFactory, fill: Callable[[Workspace], object]
-) -> Iterator[SearchIndex]:
-    """A knowledge base filled by ``fill`` and its index, in a module-wide home of its own."""
-    home = tmp_path_factory.mktemp("search-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KBAPP_CONFIG_DIR", str(home / "config"))
-        mp.setenv("KBAPP_DATA_DIR", str(home / "data"))
-        gitconfig = home / "gitconfig"
-        gitconfig.write_text(
-            "[user]\n\tname = T\n\temail = t@internal.example\n"
-            "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
-        )
-        mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        ws = Workspace.init(
-            home / "kb",
-            "Fixture KB",
-            ["internal", "partner"],
-            settings=Settings(user_name="T", user_email="t@internal.example"),
-        )
-        fill(ws)
-        index = SearchIndex.for_workspace(ws)
-        index.catch_up()
-        yield index
-        ws.close()
-
-
 @pytest.fixture(scope="module")
 def readonly_search_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
     """One index of the search fixtures shared by a module's tests that only read it (built
     once per module: a module's tests must not change it)."""
-    yield from _module_index(tmp_path_factory, populate)
+    yield from module_index(tmp_path_factory, populate)
 
 
 #: Real collections for ``corpus_search_index``: (folder under ../shared/corpora, into).
@@ -190,7 +162,7 @@ def corpus_search_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
         for part, into in SEARCH_CORPUS_PARTS:
             import_folder(ws, CORPORA / part, into, build_index=False)
 
-    yield from _module_index(tmp_path_factory, fill)
+    yield from module_index(tmp_path_factory, fill)
 
 
 @pytest.fixture

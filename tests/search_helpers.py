@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
+import pytest
 from helpers import git, write_doc
 
+from kbapp.search import SearchIndex
+from kbapp.settings import Settings
 from kbapp.workspace import Workspace
 
 
@@ -137,3 +142,31 @@ def populate(ws: Workspace, docs: dict[str, str] | None = None) -> None:
         write_doc(ws, relative, text)
     git(ws.root, "add", "-A")
     git(ws.root, "commit", "-q", "-m", "Search fixtures")
+
+
+def module_index(
+    tmp_path_factory: pytest.TempPathFactory, fill: Callable[[Workspace], object]
+) -> Iterator[SearchIndex]:
+    """A knowledge base filled by ``fill`` and its index, in a module-wide home of its own."""
+    home = tmp_path_factory.mktemp("search-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KBAPP_CONFIG_DIR", str(home / "config"))
+        mp.setenv("KBAPP_DATA_DIR", str(home / "data"))
+        gitconfig = home / "gitconfig"
+        gitconfig.write_text(
+            "[user]\n\tname = T\n\temail = t@internal.example\n"
+            "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
+        )
+        mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        ws = Workspace.init(
+            home / "kb",
+            "Fixture KB",
+            ["internal", "partner"],
+            settings=Settings(user_name="T", user_email="t@internal.example"),
+        )
+        fill(ws)
+        index = SearchIndex.for_workspace(ws)
+        index.catch_up()
+        yield index
+        ws.close()

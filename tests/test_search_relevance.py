@@ -6,13 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from search_helpers import front, populate
+from search_helpers import front, module_index, populate
 
 from kbapp.search import SearchIndex, SearchResponse
 from kbapp.search import searcher as searcher_module
 from kbapp.search.analysis import clean_markup, index_terms, join_identifiers, word_terms
-from kbapp.settings import Settings
-from kbapp.workspace import Workspace
 
 FILLER = "Check the service account, the network and the event log before anything else. " * 2
 
@@ -80,27 +78,7 @@ DOCS: dict[str, str] = {
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
-    home = tmp_path_factory.mktemp("relevance-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KBAPP_CONFIG_DIR", str(home / "config"))
-        gitconfig = home / "gitconfig"
-        gitconfig.write_text(
-            "[user]\n\tname = T\n\temail = t@internal.example\n"
-            "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n"
-        )
-        mp.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        ws = Workspace.init(
-            home / "kb",
-            "Relevance KB",
-            ["internal", "partner"],
-            settings=Settings(user_name="T", user_email="t@internal.example"),
-        )
-        populate(ws, DOCS)
-        idx = SearchIndex.for_workspace(ws)
-        idx.catch_up()
-        yield idx
-        ws.close()
+    yield from module_index(tmp_path_factory, lambda ws: populate(ws, DOCS))
 
 
 def paths(response: SearchResponse) -> list[str]:
