@@ -1,6 +1,7 @@
 """The environment every git call runs in: no pager, no prompts, C locale (:data:`_BASE_ENV`),
 how a network operation may ask for credentials (:class:`Prompting`, :func:`network_env`), who
-commits (:class:`Identity`, :func:`git_identity`) and git's mailmap reading kept off. Part of
+commits (:class:`Identity`, :func:`git_identity`), and git's mailmap reading and replace refs
+kept off. Part of
 the git gateway (:mod:`kbapp.sync.git`, which re-exports it)."""
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ _BASE_ENV = {
     "GCM_INTERACTIVE": "never",
     "SSH_ASKPASS": "",
     "GIT_ASKPASS": "",
+    # Replace refs (``refs/replace/<id>``) make git read another object wherever one is named:
+    # a push can write them, so a checked commit could be read in place of the one a clone
+    # gets (upload-pack never replaces). kbapp reads objects as they are, on the client and in
+    # the server's hook (docs/security.md).
+    "GIT_NO_REPLACE_OBJECTS": "1",
 }
 
 

@@ -122,11 +122,18 @@ def check_push(
     found: list[Rejection] = []
     seen: set[str] = set()
     for update in updates:
+        refused_ref = _check_ref_name(update)
+        if refused_ref:
+            found.extend(refused_ref)
+            continue
         if update.new == ZERO:  # a deletion adds nothing, but must not empty the repository
             found.extend(_check_deletion(git, update, updates))
             continue
         config = _config_before(git, update)
-        found.extend(_check_tag(git, update, config))
+        tag_problems = _check_tag(git, update, config)
+        found.extend(tag_problems)
+        if any(r.violation.rule == "tag-target" for r in tag_problems):
+            continue  # no commit to walk from
         pusher_org = config.org_for_email(pusher_email) if pusher_email else ""
         # The first push to an empty repository brings the rules with it: nothing was anyone's
         # to protect yet, so only the file rules apply to it. A repository with any branch is
@@ -143,10 +150,58 @@ def check_push(
     return found
 
 
+#: The only refs a push may create, move or delete: branches and tags. Everything else is
+#: refused: ``refs/replace/`` (git would read one object in place of another, so the hook could
+#: be shown a clean commit while clones get the pushed one), ``refs/notes/`` (text plain
+#: ``git log`` shows under each commit, never checked), kbapp's own ``refs/kbapp/`` (local to
+#: each clone) and any other name.
+PUSHABLE_REFS = ("refs/heads/", "refs/tags/")
+
+
+def _check_ref_name(update: RefUpdate) -> list[Rejection]:
+    """Only branches and tags may be pushed (see :data:`PUSHABLE_REFS`)."""
+    if update.ref.startswith(PUSHABLE_REFS):
+        return []
+    if update.ref.startswith("refs/replace/"):
+        why = (
+            "a replace ref makes git read one object in place of another (the server would "
+            "check a different commit than the one every clone gets)"
+        )
+    elif update.ref.startswith("refs/notes/"):
+        why = "notes are shown by 'git log' under each commit and are not checked by kbapp"
+    else:
+        why = "the shared repository keeps branches and tags only"
+    return [
+        Rejection(
+            update.new if update.new != ZERO else update.old,
+            policy.Violation(
+                update.ref,
+                0,
+                "ref-namespace",
+                f"only branches (refs/heads/...) and tags (refs/tags/...) may be pushed: {why}",
+            ),
+        )
+    ]
+
+
 def _check_tag(git: Git, update: RefUpdate, config: KbConfig) -> list[Rejection]:
-    """Secrets in the message of an annotated tag (a lightweight tag has none)."""
+    """A tag names a commit (a tag of a file or a folder would publish content no commit
+    check sees); secrets in the message of an annotated tag (a lightweight tag has none)."""
     if not update.ref.startswith("refs/tags/"):
         return []
+    peeled = git.run("cat-file", "-t", f"{update.new}^{{}}", check=False).stdout.strip()
+    if peeled != "commit":
+        return [
+            Rejection(
+                update.new,
+                policy.Violation(
+                    update.ref,
+                    0,
+                    "tag-target",
+                    f"a tag must name a commit, and this one names a {peeled or 'missing object'}",
+                ),
+            )
+        ]
     if git.out("cat-file", "-t", update.new).strip() != "tag":
         return []
     message = git.out("cat-file", "tag", update.new).partition("\n\n")[2]
