@@ -18,6 +18,9 @@ that clone is refused before anything leaves, and the simulated user takes the w
 a small tmpfs and some steps fill it up before a save or a sync (disk-full moments): they
 must fail with a clear message or succeed, and never publish a piece of a file (every
 Markdown version in the shared history ends with a newline, as every writer here ends it).
+Every push tells the hook who pushed (``KBAPP_PUSHER_EMAIL``, as a server that knows would), so
+the hook's rule that a new commit claims only its pusher's organisation is met by kbapp's own
+merges and the plain-git partner's merges of the other side's work.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -44,6 +49,7 @@ PEOPLE = {
     "ana": Settings(user_name="Ana Ribeiro", user_email="ana@internal.example"),
     "jo": Settings(user_name="Jo Okafor", user_email="jo@partner.example"),
 }
+SAM_EMAIL = "sam@partner.example"
 SECTIONS = ("## Meaning", "## Impact", "## Diagnosis", "## Mitigation", "## Escalation")
 WORDS = ("disk", "queue", "dns", "vpn", "backup", "cert", "ldap", "proxy", "kafka", "redis")
 
@@ -59,6 +65,7 @@ class Simulation:
     steps: int = 30
     kill_rate: float = 0.25  # share of kbapp syncs run as a process that gets killed
     hook: bool = True  # the shared repository runs kbapp's pre-receive hook
+    pushers: bool = True  # the server tells the hook who pushed (KBAPP_PUSHER_EMAIL)
     disk_full: bool = True  # disk-full moments on a tmpfs for Ana's clone (root only)
     log: list[str] = field(default_factory=list)
     saved: list[str] = field(default_factory=list)  # every commit a save made, in any clone
@@ -114,7 +121,7 @@ class Simulation:
         run_git(self.base, "clone", "-q", str(self.remote), str(self.sam))
         for key, value in (
             ("user.name", "Sam Plain"),
-            ("user.email", "sam@partner.example"),
+            ("user.email", SAM_EMAIL),
             ("merge.kbapp.driver", sync.driver_command()),
             ("pull.rebase", "false"),
             ("commit.gpgsign", "false"),
@@ -422,7 +429,8 @@ class Simulation:
             return
         before = set(conflicts.conflict_refs(ws))
         try:
-            report = sync.sync(ws)
+            with self._pushing_as(actor):
+                report = sync.sync(ws)
         except refused.RefusedError as exc:
             self.syncs += 1
             self._take_out(actor, exc)
@@ -540,7 +548,7 @@ class Simulation:
         next start of kbapp (a new Workspace) that repairs."""
         ws = self._ws(actor)
         root = ws.root
-        env = dict(os.environ)
+        env = dict(os.environ, **self._pusher_env(actor))
         point = self.rng.choice([*sync.CHECKPOINTS, "timer", "timer"])
         if point != "timer":
             env["KBAPP_SYNC_CRASH_AT"] = point
@@ -599,7 +607,36 @@ class Simulation:
                     (self.sam / path).unlink(missing_ok=True)
             run_git(self.sam, "commit", "-q", "--no-edit")
             self.saved.append(self._head("sam"))
-        run_git(self.sam, "push", "-q", "origin", "HEAD:main", check=False)
+        pushed = subprocess.run(
+            ["git", "push", "-q", "origin", "HEAD:main"],
+            cwd=self.sam,
+            env=dict(os.environ, **self._pusher_env("sam")),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if pushed.returncode != 0 and "[identity]" in pushed.stderr:
+            raise AssertionError(f"seed {self.seed}: sam's merge refused: {pushed.stderr}")
+
+    def _pusher_env(self, actor: str) -> dict[str, str]:
+        """What a server that knows who pushed tells the hook."""
+        if not self.pushers:
+            return {}
+        email = SAM_EMAIL if actor == "sam" else PEOPLE[actor].user_email
+        return {"KBAPP_PUSHER_EMAIL": email}
+
+    @contextmanager
+    def _pushing_as(self, actor: str) -> Iterator[None]:
+        """An in-process sync's ``git push`` runs with this process's environment."""
+        saved = os.environ.get("KBAPP_PUSHER_EMAIL")
+        os.environ.update(self._pusher_env(actor))
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("KBAPP_PUSHER_EMAIL", None)
+            else:
+                os.environ["KBAPP_PUSHER_EMAIL"] = saved
 
 
 def markers_in_history(repo: Path) -> list[str]:

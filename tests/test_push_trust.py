@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
-from helpers import SharedRepo, git
+from helpers import CliResult, SharedRepo, git
 
 from kbapp.sync import sync
 from kbapp.sync.git import Git
@@ -125,3 +126,132 @@ def test_the_gateway_reads_objects_as_they_are_whatever_replace_refs_say(
     assert gateway.out("log", "-1", "--format=%s", real) == "the real one"
     assert gateway.read_blob(f"{real}:leak.sh") == LEAK.encode()
     sync.sync(ana)  # nothing else changes for kbapp
+
+
+# ---------------------------------------------------------------------------- A2, A3: who pushed
+
+FORGED = {
+    "GIT_AUTHOR_NAME": "Ana Int",
+    "GIT_AUTHOR_EMAIL": "ana@internal.example",
+    "GIT_COMMITTER_NAME": "Ana Int",
+    "GIT_COMMITTER_EMAIL": "ana@internal.example",
+}
+RUNBOOK = "---\ntitle: Reset the replica\n---\n# Reset the replica\n\n{}\n"
+
+
+def protect_security(shared: SharedRepo) -> None:
+    """Ana (internal) protects ``security/`` and publishes a break-glass page there."""
+    root = shared.ana.root
+    config = root / ".kb/config.toml"
+    config.write_text(
+        config.read_text()
+        + '\n[[policy.protected]]\npaths = ["security/**"]\norgs = ["internal"]\n'
+    )
+    commit(
+        root,
+        {"security/breakglass.md": "---\ntitle: Break-glass\n---\nOnly internal changes this.\n"},
+        "Protect security/\n\nKB-Org: internal",
+    )
+    sync.sync(shared.ana)
+
+
+def test_a_new_commit_may_only_claim_its_pushers_organisation(hooked: SharedRepo) -> None:
+    """A2: the server says Sam (partner) pushed; his new commits may not name Ana's
+    organisation, however they name it."""
+    sam = hooked.plain_clone()
+    main = git(hooked.remote, "rev-parse", "main")
+    claims = {
+        "author and committer": (FORGED, "Create: replica\n\nKB-Org: internal"),
+        "author only": (
+            {"GIT_AUTHOR_NAME": "Ana Int", "GIT_AUTHOR_EMAIL": "ana@internal.example"},
+            "Create: replica",
+        ),
+        "a trailer as git reads it (any case)": ({}, "Create: replica\n\nkb-org: internal"),
+    }
+    for name, (env, message) in claims.items():
+        git(sam, "reset", "-q", "--hard", "origin/main")
+        commit(sam, {"runbooks/replica.md": RUNBOOK.format(name)}, message, **env)
+        pushed = sam_push(sam, "HEAD:main")
+        assert pushed.returncode != 0, (name, pushed.stderr)
+        assert "[identity]" in pushed.stderr and "claims another organisation" in pushed.stderr
+        assert "sam@partner.example (KBAPP_PUSHER_EMAIL)" in pushed.stderr, pushed.stderr
+        assert "'internal'" in pushed.stderr and "--reset-author" in pushed.stderr
+    assert git(hooked.remote, "rev-parse", "main") == main
+    # Under his own name it goes, and the audit says who.
+    git(sam, "reset", "-q", "--hard", "origin/main")
+    commit(sam, {"runbooks/replica.md": RUNBOOK.format("mine")}, "Create: replica")
+    assert sam_push(sam, "HEAD:main").returncode == 0
+
+
+def test_merges_of_the_other_sides_work_are_not_new_commits(hooked: SharedRepo) -> None:
+    """A2 keeps kbapp's own sync merges and the plain-git partner's merges working: the other
+    side's commits a merge brings are already on the server."""
+    ana, jo = hooked.ana, hooked.jo
+    sam = hooked.plain_clone()
+    pushers = {"ana": "ana@internal.example", "jo": "jo@partner.example"}
+
+    def kb_sync(who: str) -> None:
+        os.environ["KBAPP_PUSHER_EMAIL"] = pushers[who]
+        try:
+            report = sync.sync(ana if who == "ana" else jo)
+        finally:
+            del os.environ["KBAPP_PUSHER_EMAIL"]
+        assert not report.offline, report.message
+
+    ana.create("runbook", "Ana's runbook")
+    kb_sync("ana")
+    jo.create("runbook", "Jo's runbook")
+    kb_sync("jo")  # a merge of Ana's work, pushed by Jo
+    commit(sam, {"runbooks/sams.md": RUNBOOK.format("Sam's")}, "Create: Sam's")
+    ana.create("runbook", "Ana's second")
+    kb_sync("ana")
+    assert run_git(sam, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main").returncode == 0
+    pushed = sam_push(sam, "HEAD:main")  # Sam's merge brings Ana's and Jo's commits
+    assert pushed.returncode == 0, pushed.stderr
+    kb_sync("ana")
+    kb_sync("jo")
+    heads = {git(root, "rev-parse", "HEAD") for root in (ana.root, jo.root)}
+    assert heads == {git(hooked.remote, "rev-parse", "main")}
+
+
+def test_a_pusher_in_no_organisation_changes_no_protected_path(
+    hooked: SharedRepo, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """A3: the server names the pusher, but kbapp cannot place them in an organisation (a
+    personal address, a domain missing from the config, a user name the map lacks or spells
+    otherwise): the commit's own claim no longer counts; protected paths stay closed."""
+    protect_security(hooked)
+    pushers = tmp_path / "pushers.toml"
+    pushers.write_text('[pushers]\nsam = "sam@partner.example"\nana = "ana@internal.example"\n')
+    installed = cli("server-hook", "install", hooked.remote, "--force", "--pushers", pushers)
+    assert installed.code == 0, installed.err
+    sam = hooked.plain_clone()
+    main = git(hooked.remote, "rev-parse", "main")
+    cases = {
+        "GITEA_PUSHER_EMAIL": ("sam.private@gmail.example", "domain is in no organisation"),
+        "KBAPP_PUSHER_EMAIL": ("sam@msp-ops.example", "domain is in no organisation"),
+        "GL_USERNAME": ("newhire", "maps that user to no e-mail"),
+        "REMOTE_USER": ("Sam", "compared exactly"),
+    }
+    for variable, (value, why) in cases.items():
+        git(sam, "reset", "-q", "--hard", "origin/main")
+        page = sam / "security/breakglass.md"
+        page.write_text(page.read_text() + "tampered by the partner\n")
+        commit(sam, {}, "Update: Break-glass", **FORGED)
+        pushed = sam_push(sam, "HEAD:main", **{variable: value})
+        assert pushed.returncode != 0, (variable, pushed.stderr)
+        assert "security/breakglass.md" in pushed.stderr and "[protected-path]" in pushed.stderr
+        assert value in pushed.stderr and why in pushed.stderr, pushed.stderr
+    assert git(hooked.remote, "rev-parse", "main") == main
+
+    # GitLab compares user names without case: SAM is sam, the partner.
+    git(sam, "reset", "-q", "--hard", "origin/main")
+    commit(sam, {"runbooks/fine.md": RUNBOOK.format("fine")}, "Create: fine")
+    assert sam_push(sam, "HEAD:main", GL_USERNAME="SAM").returncode == 0
+    # Ana, mapped, still may.
+    root = hooked.ana.root
+    git(root, "pull", "-q", "--no-rebase", "origin", "main")
+    page = root / "security/breakglass.md"
+    page.write_text(page.read_text() + "Updated by internal.\n")
+    commit(root, {}, "Update: Break-glass\n\nKB-Org: internal")
+    assert run_git(root, "push", "-q", "origin", "HEAD:main", GL_USER="ana").returncode == 0

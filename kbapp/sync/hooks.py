@@ -220,6 +220,7 @@ def run_commit_msg(root: Path, message_file: Path) -> int:
 def run_pre_receive(git_dir: Path, stdin: str) -> int:
     from kbapp.trust.serverhook import (
         UNKNOWN_PUSHER_NOTE,
+        UNPLACED_PUSHER_NOTE,
         check_push,
         parse_updates,
         pusher,
@@ -228,10 +229,12 @@ def run_pre_receive(git_dir: Path, stdin: str) -> int:
 
     git = Git(git_dir)
     who = pusher(git.git_dir, os.environ)
-    rejections = check_push(git, parse_updates(stdin), who.email)
+    rejections = check_push(git, parse_updates(stdin), who)
     if rejections:
         print(report(rejections), file=sys.stderr)
-    if not who.email:  # every push says so, until the server is set up to tell
+    if who.named and not who.email:  # a user name the map does not know: said every push
+        print(UNPLACED_PUSHER_NOTE.format(problem=who.problem), file=sys.stderr)
+    elif not who.email:  # every push says so, until the server is set up to tell
         print(UNKNOWN_PUSHER_NOTE.format(problem=who.problem), file=sys.stderr)
     return 1 if rejections else 0
 

@@ -84,7 +84,11 @@ def protected_changes(paths: list[str], config: KbConfig, org: str) -> list[poli
     return found
 
 
-def _protected_path(path: str, config: KbConfig, orgs: set[str]) -> list[policy.Violation]:
+def _protected_path(
+    path: str, config: KbConfig, orgs: set[str], unplaced: str = ""
+) -> list[policy.Violation]:
+    """``path`` changed by ``orgs`` against the protected-path rules; ``unplaced``: why the
+    pusher the server names has no organisation (said instead of "an unknown organisation")."""
     found = []
     for rule in protected_paths(config):
         strangers = sorted(o for o in orgs if o not in rule.orgs)
@@ -100,6 +104,8 @@ def _protected_path(path: str, config: KbConfig, orgs: set[str]) -> list[policy.
                     f"organisation '{strangers[0]}'" if strangers[0] else "an unknown organisation"
                 )
                 why = f"only {allowed} may change this path; this change is from {who}"
+                if not strangers[0] and unplaced:
+                    why = f"only {allowed} may change this path; {unplaced}"
             found.append(policy.Violation(path, 0, "protected-path", why))
             break
     return found

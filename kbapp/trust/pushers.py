@@ -20,32 +20,69 @@ USER_VARIABLES = ("GL_USERNAME", "GL_USER", "REMOTE_USER")
 PUSHERS_FILE = "kbapp-pushers.toml"
 
 
+#: User-name variables whose server compares user names without regard to case (GitLab: a
+#: user name is unique case-insensitively, ``Sam`` and ``sam`` are one account). Everywhere
+#: else (gitolite, a web server's login) ``Sam`` and ``sam`` may be two accounts: exact only.
+CASELESS_USER_VARIABLES = ("GL_USERNAME",)
+
+
 @dataclass(frozen=True)
 class Pusher:
-    """Who the server says pushed: ``email`` ('' when unknown) and, when it is unknown, why."""
+    """Who the server says pushed: ``email`` ('' when unknown) and, when it is unknown, why;
+    ``said`` is how the server said it (``'sam@corp.example (KBAPP_PUSHER_EMAIL)'``, ``'user
+    newhire (GL_USERNAME)'``), '' when it says nothing."""
 
     email: str
     problem: str = ""
+    said: str = ""
+
+    @property
+    def named(self) -> bool:
+        """The server named the pusher (by e-mail or user name), whether kbapp can place them
+        in an organisation or not: then the commits' own claims no longer count."""
+        return bool(self.said)
 
 
 def pusher(git_dir: Path, environ: Mapping[str, str]) -> Pusher:
     """The authenticated pusher, from what the server sets for its hooks (never from the
     commits, which the pusher writes)."""
     for variable in PUSHER_VARIABLES:
-        if environ.get(variable):
-            return Pusher(environ[variable].strip())
+        email = environ.get(variable, "").strip()
+        if email:
+            return Pusher(email, said=f"{email} ({variable})")
     for variable in USER_VARIABLES:
         user = environ.get(variable, "").strip()
         if user:
-            email = pushers_map(git_dir).get(user, "")
+            said = f"user {user} ({variable})"
+            table = pushers_map(git_dir)
+            email = _mapped(table, user, caseless=variable in CASELESS_USER_VARIABLES)
             if email:
-                return Pusher(email)
+                return Pusher(email, said=f"{email}, {said}")
+            near = [name for name in table if name.casefold() == user.casefold()]
+            hint = (
+                f" (it maps {', '.join(repr(n) for n in near)}; {variable} user names are "
+                "compared exactly, add the name as the server gives it if it is the same account)"
+                if near
+                else ""
+            )
             return Pusher(
                 "",
                 f"the server says {user} pushed ({variable}), and {PUSHERS_FILE} gives no "
-                "e-mail for them",
+                f"e-mail for them{hint}",
+                said,
             )
     return Pusher("", "the server does not say who pushed (KBAPP_PUSHER_EMAIL is not set)")
+
+
+def _mapped(table: Mapping[str, str], user: str, *, caseless: bool) -> str:
+    """The e-mail ``table`` gives ``user``: the name as written; for a server that compares
+    names without case, the one entry that matches so (two that disagree: none)."""
+    if user in table:
+        return table[user]
+    if not caseless:
+        return ""
+    found = {email for name, email in table.items() if name.casefold() == user.casefold()}
+    return found.pop() if len(found) == 1 else ""
 
 
 def pushers_map(git_dir: Path) -> dict[str, str]:
@@ -64,4 +101,9 @@ UNKNOWN_PUSHER_NOTE = (
     "kbapp: note: {problem}; protected paths are judged by the committer e-mail the commits "
     "claim, which the pusher writes. The server administrator can fix this: see "
     "docs/security.md, 'Who pushed'."
+)
+#: Printed when the server names the pusher but kbapp cannot place them in an organisation.
+UNPLACED_PUSHER_NOTE = (
+    "kbapp: note: {problem}; until it is mapped, such pushes may change no protected path and "
+    "add no commit that claims an organisation. See docs/security.md, 'Who pushed'."
 )

@@ -52,6 +52,7 @@ from kbapp.trust.pushers import (
     PUSHER_VARIABLES,
     PUSHERS_FILE,
     UNKNOWN_PUSHER_NOTE,
+    UNPLACED_PUSHER_NOTE,
     USER_VARIABLES,
     Pusher,
     pusher,
@@ -65,9 +66,11 @@ __all__ = [
     "TEMPLATES_PATTERN",
     "TEMPLATES_PROBE",
     "UNKNOWN_PUSHER_NOTE",
+    "UNPLACED_PUSHER_NOTE",
     "USER_VARIABLES",
     "ZERO",
     "ProtectedPaths",
+    "PushedBy",
     "Pusher",
     "RefUpdate",
     "Rejection",
@@ -112,13 +115,52 @@ def parse_updates(text: str) -> list[RefUpdate]:
     return updates
 
 
+@dataclass(frozen=True)
+class PushedBy:
+    """Who the server says pushed, placed by one branch's rules: ``org`` is '' when the
+    e-mail's domain is in no organisation or the user name maps to no e-mail, and then
+    ``unplaced`` says so (for the messages). Such a pusher changes no protected path."""
+
+    said: str
+    org: str
+    unplaced: str = ""
+
+    @classmethod
+    def place(cls, who: Pusher, config: KbConfig) -> PushedBy | None:
+        """None when the server does not say who pushed (the commits' claims count then)."""
+        if not who.named:
+            return None
+        org = config.org_for_email(who.email) if who.email else ""
+        if org:
+            return cls(who.said, org)
+        if who.email:
+            why = (
+                f"the server says {who.said} pushed, and that e-mail's domain is in no "
+                f"organisation of {CONFIG_PATH} (the owner can add the domain to the "
+                "organisation's domains; or give the account its work address)"
+            )
+        else:
+            why = (
+                f"the server says {who.said} pushed, and {PUSHERS_FILE} maps that user to no "
+                "e-mail (map it: kbapp server-hook install REPO --pushers FILE)"
+            )
+        return cls(who.said, "", why)
+
+
 def check_push(
-    git: Git, updates: list[RefUpdate], pusher_email: str | None = None
+    git: Git, updates: list[RefUpdate], pusher_email: Pusher | str | None = None
 ) -> list[Rejection]:
     """Everything wrong with a push (empty: accept it): each commit it adds, and the tree each
-    branch ends up with, against the rules the branch had before the push."""
+    branch ends up with, against the rules the branch had before the push. ``pusher_email``:
+    who the server says pushed (a :class:`Pusher`, or an e-mail given by
+    ``KBAPP_PUSHER_EMAIL``); None reads it from the environment."""
     if pusher_email is None:
-        pusher_email = pusher(git.git_dir, os.environ).email
+        who = pusher(git.git_dir, os.environ)
+    elif isinstance(pusher_email, str):
+        said = f"{pusher_email} (KBAPP_PUSHER_EMAIL)" if pusher_email else ""
+        who = Pusher(pusher_email, said=said)
+    else:
+        who = pusher_email
     found: list[Rejection] = []
     seen: set[str] = set()
     for update in updates:
@@ -134,7 +176,7 @@ def check_push(
         found.extend(tag_problems)
         if any(r.violation.rule == "tag-target" for r in tag_problems):
             continue  # no commit to walk from
-        pusher_org = config.org_for_email(pusher_email) if pusher_email else ""
+        pushed_by = PushedBy.place(who, config)
         # The first push to an empty repository brings the rules with it: nothing was anyone's
         # to protect yet, so only the file rules apply to it. A repository with any branch is
         # not empty, whatever its HEAD names (git init --bare may point HEAD at a 'master'
@@ -144,9 +186,9 @@ def check_push(
         for commit in commits.split():
             if commit not in seen:
                 seen.add(commit)
-                found.extend(check_commit(git, commit, config, pusher_org, protect=not first))
+                found.extend(check_commit(git, commit, config, pushed_by, protect=not first))
         if not first:
-            found.extend(_check_result(git, update, config, pusher_org, commits.split(), found))
+            found.extend(_check_result(git, update, config, pushed_by, commits.split(), found))
     return found
 
 
@@ -274,40 +316,126 @@ def _config_at(git: Git, commit: str) -> KbConfig | None:
         return None
 
 
-def _commit_orgs(git: Git, commit: str, config: KbConfig) -> tuple[str, str, str, str]:
-    """(committer e-mail, its organisation, the KB-Org trailer's, the message)."""
-    header = git.out("show", "-s", "--format=%ce%x00%B", commit)
-    email, _, body = header.partition("\0")
-    trailers = _TRAILER_RE.findall(body)
-    return email, config.org_for_email(email), trailers[-1] if trailers else "", body
+@dataclass(frozen=True)
+class _Claims:
+    """What a commit says about who made it (all written by the pusher)."""
+
+    committer: str  # e-mail
+    committer_org: str
+    author: str  # e-mail
+    author_org: str
+    #: Every ``KB-Org`` trailer value: as git parses trailers (kbapp's history, audit and sync
+    #: report read them so) and any ``KB-Org:`` line of the message.
+    trailers: tuple[str, ...]
+    body: str
+
+    @property
+    def org(self) -> str:
+        """The organisation the commit claims when the server does not say who pushed: the
+        committer's e-mail domain, else the (last) trailer."""
+        return self.committer_org or (self.trailers[-1] if self.trailers else "")
+
+    def naming(self, pusher_org: str) -> list[str]:
+        """The claims that name another organisation than ``pusher_org`` ('' : any)."""
+        found = []
+        for what, org in (
+            (f"committer {self.committer}", self.committer_org),
+            (f"author {self.author}", self.author_org),
+            *(("KB-Org trailer", trailer) for trailer in self.trailers),
+        ):
+            claim = f"{what} says '{org}'"
+            if org and org != pusher_org and claim not in found:
+                found.append(claim)
+        return found
+
+
+def _commit_claims(git: Git, commit: str, config: KbConfig) -> _Claims:
+    fields = git.out(
+        "show",
+        "-s",
+        "--format=%ce%x00%ae%x00%(trailers:key=KB-Org,valueonly,separator=%x1f)%x00%B",
+        commit,
+    ).split("\0", 3)
+    committer, author, parsed, body = (fields + ["", "", "", ""])[:4]
+    trailers: list[str] = []
+    for value in [*parsed.split("\x1f"), *_TRAILER_RE.findall(body)]:
+        value = value.strip()
+        if value and value not in trailers:
+            trailers.append(value)
+    return _Claims(
+        committer,
+        config.org_for_email(committer),
+        author,
+        config.org_for_email(author),
+        tuple(trailers),
+        body,
+    )
 
 
 def check_commit(
-    git: Git, commit: str, config: KbConfig, pusher_org: str = "", protect: bool = True
+    git: Git,
+    commit: str,
+    config: KbConfig,
+    pushed_by: PushedBy | None = None,
+    protect: bool = True,
 ) -> list[Rejection]:
+    """Everything wrong with one commit the push adds. ``pushed_by``: who the server says
+    pushed (None: it does not say, and the commit's own claims count); ``protect``: the
+    rules of who may change what apply (not to the first push of an empty repository)."""
     found: list[policy.Violation] = []
-    email, email_org, trailer_org, body = _commit_orgs(git, commit, config)
-    if trailer_org and email_org and trailer_org != email_org:
-        found.append(
-            policy.Violation(
-                "(commit)",
-                0,
-                "identity",
-                f"the commit says 'KB-Org: {trailer_org}' but its committer {email} belongs to "
-                f"{email_org}",
+    claims = _commit_claims(git, commit, config)
+    email_org = claims.committer_org
+    for trailer_org in claims.trailers:
+        if email_org and trailer_org != email_org:
+            found.append(
+                policy.Violation(
+                    "(commit)",
+                    0,
+                    "identity",
+                    f"the commit says 'KB-Org: {trailer_org}' but its committer "
+                    f"{claims.committer} belongs to {email_org}",
+                )
             )
-        )
-    org = pusher_org or email_org or trailer_org
+            break
+    if pushed_by is not None and protect:
+        found.extend(_pusher_claims(claims, pushed_by))
+    org = pushed_by.org if pushed_by is not None else claims.org
+    unplaced = pushed_by.unplaced if pushed_by is not None else ""
     parents = git.out("rev-list", "--parents", "-n", "1", commit).split()[1:]
     changes = _changed_paths(git, commit, parents)
     if protect:
         for path in sorted({p for change in changes for p in change.paths}):
-            found.extend(_protected_path(path, config, {org}))
+            found.extend(_protected_path(path, config, {org}, unplaced))
         found.extend(_settings_change(git, commit, parents[:1], changes, config, {org}))
-    found.extend(policy.check_commit_message(body, config))
+    found.extend(policy.check_commit_message(claims.body, config))
     found.extend(policy.check_commit_headers(_commit_headers(git, commit), config))
     found.extend(_check_contents(git, commit, parents[:1], changes, config))
     return [Rejection(commit, v) for v in found]
+
+
+def _pusher_claims(claims: _Claims, pushed_by: PushedBy) -> list[policy.Violation]:
+    """A new commit names no other organisation than its pusher's (adversarial finding A2):
+    its committer, author and ``KB-Org`` trailer are what kbapp's history, audit and sync
+    report show, and the pusher writes them. A commit already on the server (the other side's
+    work a merge brings along) is not new and never gets here."""
+    naming = claims.naming(pushed_by.org)
+    if not naming:
+        return []
+    if pushed_by.org:
+        who = f"the server says {pushed_by.said} pushed it, of organisation '{pushed_by.org}'"
+    else:
+        who = pushed_by.unplaced
+    return [
+        policy.Violation(
+            "(commit)",
+            0,
+            "identity",
+            f"this new commit claims another organisation ({'; '.join(naming)}): {who}. "
+            "Commit under your own name (git commit --amend --reset-author; for several "
+            "commits git rebase --exec 'git commit --amend --no-edit --reset-author') and "
+            "push again",
+        )
+    ]
 
 
 def _commit_headers(git: Git, commit: str) -> str:
@@ -396,7 +524,7 @@ def _check_result(
     git: Git,
     update: RefUpdate,
     config: KbConfig,
-    pusher_org: str,
+    pushed_by: PushedBy | None,
     commits: list[str],
     already: list[Rejection],
 ) -> list[Rejection]:
@@ -412,20 +540,24 @@ def _check_result(
     orgs_of: dict[str, str] = {}
     touched: dict[str, set[str]] = {}
     for commit in commits:
-        _email, email_org, trailer_org, _body = _commit_orgs(git, commit, config)
-        orgs_of[commit] = pusher_org or email_org or trailer_org
+        orgs_of[commit] = _commit_claims(git, commit, config).org
         parents = git.out("rev-list", "--parents", "-n", "1", commit).split()[1:]
         for parent in parents or [""]:
             for change in _changed_paths(git, commit, [parent] if parent else []):
                 for path in change.paths:
                     touched.setdefault(path, set()).add(commit)
     found: list[policy.Violation] = []
+    unplaced = pushed_by.unplaced if pushed_by is not None else ""
     for path in sorted({p for change in changes for p in change.paths}):
-        orgs = {pusher_org} if pusher_org else {orgs_of[c] for c in touched.get(path, ())}
-        found.extend(_protected_path(path, config, orgs))
+        orgs = (
+            {pushed_by.org}
+            if pushed_by is not None
+            else {orgs_of[c] for c in touched.get(path, ())}
+        )
+        found.extend(_protected_path(path, config, orgs, unplaced))
     config_orgs = (
-        {pusher_org}
-        if pusher_org
+        {pushed_by.org}
+        if pushed_by is not None
         else {
             orgs_of[c] for path, by in touched.items() if fold_path(path) == CONFIG_PATH for c in by
         }
