@@ -472,6 +472,14 @@ class Workspace:
         commit (nothing is lost: the files stay as they are)."""
         return workspace_save.commit_pending(self, path)
 
+    def expect_committed(self, path: str, doc: Document | None, refusal: str) -> None:
+        """Before writing text that was not read from the file (an old version, a conflict's
+        side; ``doc`` None: deleting it): never over an edit on disk that is in no commit.
+        Raises :class:`~kbapp.errors.SaveError` ``changed-on-disk`` with ``refusal`` when the
+        file differs from its last commit (and from ``doc``'s text); otherwise ``doc`` counts
+        as read from the file as it is, so :meth:`save`'s own check guards it from here."""
+        workspace_save.expect_committed(self, path, doc, refusal)
+
     def move(self, ref: str, new_path: str) -> SaveResult:
         """Rename or move a document; its id (and so every [[kb-id]] link) stays the same."""
         return workspace_save.move(self, ref, new_path)

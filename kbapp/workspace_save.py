@@ -10,6 +10,7 @@ another process that wrote the file meanwhile, and earlier saves whose commit fa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -189,6 +190,22 @@ def commit_pending(ws: Workspace, path: str) -> SaveResult | None:
             commit = ws.git.commit([path], f"{verb}: {title}", trailers=ws.trailers()) or commit
     changes = ws.refresh_paths([path, *earlier])
     return SaveResult(path, commit, changes) if commit else None
+
+
+def expect_committed(ws: Workspace, path: str, doc: Document | None, refusal: str) -> None:
+    """:meth:`Workspace.expect_committed <kbapp.workspace.Workspace.expect_committed>`."""
+    from kbapp.documents import model as documents
+
+    full = ws.full_path(path)
+    try:
+        on_disk = full.read_bytes()
+    except FileNotFoundError:
+        return  # nothing on disk to lose (a document restored where it was deleted)
+    if _uncommitted(ws, path) and (doc is None or on_disk != documents.serialise(doc)):
+        raise SaveError(refusal, path=path, reason="changed-on-disk")
+    if doc is not None and doc.source is not None:
+        # From here on the save's own check guards the file: written over only as it is now.
+        doc.source = dataclasses.replace(doc.source, disk_digest=documents.digest(on_disk))
 
 
 def _uncommitted(ws: Workspace, path: str) -> bool:

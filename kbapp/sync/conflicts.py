@@ -205,7 +205,15 @@ def resolve(ws: Workspace, path: str, *, text: str | None) -> SaveResult:
         raise KbError(f"no conflict is waiting for {path}{hint}")
     ws.require_identity()
     with ws.git.write_lock():
-        if text is None:
+        doc = documents.parse(text.encode("utf-8"), path) if text is not None else None
+        ws.expect_committed(
+            path,
+            doc,
+            f"Could not resolve {path}: it has an edit on disk made after the conflict was "
+            "kept, in no commit; nothing was written. Keep the file as it is now (--mine), or "
+            "put that edit into the text you choose, then resolve again.",
+        )
+        if doc is None:
             full = ws.full_path(path)
             if full.exists():
                 full.unlink()
@@ -215,7 +223,6 @@ def resolve(ws: Workspace, path: str, *, text: str | None) -> SaveResult:
             changes = ws.refresh_paths([path])
             result = SaveResult(path, commit, changes)
         else:
-            doc = documents.parse(text.encode("utf-8"), path)
             result = ws.save(doc, message=f"Resolve: {doc.title}")
         ws.git.run("update-ref", "-d", conflict.ref)
     return result

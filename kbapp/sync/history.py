@@ -191,4 +191,11 @@ def restore(ws: Workspace, ref: str, rev: str) -> SaveResult:
     except KbError:
         path = old_path  # a deleted document comes back where it was
     doc = documents.parse(data, path)
+    ws.expect_committed(
+        path,
+        doc,
+        f"Could not restore {path}: it has an edit on disk that is in no commit (saved by "
+        "another program?); nothing was written. Commit it (kbapp sync) or undo it, then "
+        "restore again.",
+    )
     return ws.save(doc, message=f"Restore: {doc.title} (version {full[:10]})")
