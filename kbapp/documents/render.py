@@ -3,7 +3,8 @@
 Documents come from another organisation, so rendering treats them as untrusted: Python-Markdown
 turns them into HTML, then nh3 (ammonia) keeps only an allow-list of tags and attributes. No
 script, no event handlers, no style attributes, no iframes/objects/SVG, links only to
-http(s)/mailto and kbapp's own ``kb:`` / ``copy:`` schemes, images only from relative paths
+http(s)/mailto and kbapp's own ``kb:`` / ``ticket:`` schemes (a ``copy:`` link is only ever the
+renderer's own, added above each code block after sanitising), images only from relative paths
 (remote images are replaced by a note, since loading them would tell a tracker who read what).
 Input that would make Python-Markdown slow or crash is shown as plain text instead of being
 parsed: more than 2 MB, a line longer than 50 KB, thousands of consecutive non-blank lines (the
@@ -97,7 +98,14 @@ ALLOWED_ATTRIBUTES = {
     "td": {"align", "colspan", "rowspan"},
     "th": {"align", "colspan", "rowspan"},
 }
-URL_SCHEMES = {"http", "https", "mailto", "kb", "copy", "ticket"}
+#: Schemes a document's own links and images may use. ``copy:N`` is not one of them: the
+#: renderer adds a Copy link above each code block after sanitising, and a document's own
+#: ``copy:0`` link (over a block that only looks like code) would put another block on the
+#: clipboard (adversarial finding A7).
+URL_SCHEMES = {"http", "https", "mailto", "kb", "ticket"}
+#: Class names of kbapp's own additions to the page (the Copy link, the note of a blocked
+#: image): a document may not dress its content as them.
+UI_CLASSES = frozenset({"codecopy", "blocked-image"})
 
 _SCHEME_RE = re.compile(r"^\s*[a-zA-Z][a-zA-Z0-9+.-]*:|^\s*//")
 _PRE_RE = re.compile(r"<pre\b[^>]*>(.*?)</pre>", re.S)
@@ -163,7 +171,11 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
             return None
     if attribute == "class":
         # Only kbapp's own class names (and Pygments' short ones) survive: no page-wide tricks.
-        kept = [c for c in value.split() if re.fullmatch(r"[a-zA-Z][\w-]{0,40}", c)]
+        kept = [
+            c
+            for c in value.split()
+            if re.fullmatch(r"[a-zA-Z][\w-]{0,40}", c) and c.lower() not in UI_CLASSES
+        ]
         return " ".join(kept) or None
     return value
 
