@@ -255,3 +255,40 @@ def test_a_pusher_in_no_organisation_changes_no_protected_path(
     page.write_text(page.read_text() + "Updated by internal.\n")
     commit(root, {}, "Update: Break-glass\n\nKB-Org: internal")
     assert run_git(root, "push", "-q", "origin", "HEAD:main", GL_USER="ana").returncode == 0
+
+
+# ---------------------------------------------------------------------------- A8: submodules
+
+
+def test_a_submodule_is_refused_and_one_from_before_never_stops_sync(
+    shared: SharedRepo, cli: Callable[..., CliResult]
+) -> None:
+    """A8: a gitlink (mode 160000) where a document was. Without the hook (a repository from
+    before it) Ana's sync with an edit of that document keeps her edit and goes on; with the
+    hook the push is refused."""
+    ana = shared.ana
+    path = ana.create("runbook", "DB gitlink").path
+    sync.sync(ana)
+    sam = shared.plain_clone()
+    git(sam, "rm", "-q", path)
+    head = git(sam, "rev-parse", "HEAD")
+    git(sam, "update-index", "--add", "--cacheinfo", f"160000,{head},{path}")
+    git(sam, "commit", "-q", "-m", "turn it into a submodule")
+    assert sam_push(sam, "HEAD:main").returncode == 0  # no hook yet
+    full = ana.root / path
+    full.write_text(full.read_text() + "ANA-EDIT: important step\n")
+    ana.commit_pending(path)
+    for _ in range(2):  # and again: nothing piles up
+        report = sync.sync(ana)
+        assert not report.offline, report.message
+    assert "ANA-EDIT: important step" in full.read_text()
+    assert git(ana.root, "status", "--porcelain") == ""
+    assert "ANA-EDIT" in git(shared.remote, "show", f"main:{path}")
+
+    assert cli("server-hook", "install", shared.remote).code == 0
+    git(sam, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
+    git(sam, "rm", "-q", "--cached", path)
+    git(sam, "update-index", "--add", "--cacheinfo", f"160000,{head},{path}")
+    git(sam, "commit", "-q", "-m", "again")
+    pushed = sam_push(sam, "HEAD:main")
+    assert pushed.returncode != 0 and "[submodule]" in pushed.stderr, pushed.stderr

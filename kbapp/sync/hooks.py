@@ -164,6 +164,11 @@ def check_staged(git: Git) -> list[policy.Violation]:
         if meta.split(" ")[1:2] == ["120000"]:
             found.append(policy.Violation(path, 0, "symlink", policy.SYMLINK_MESSAGE))
             continue
+        if meta.split(" ")[1:2] == ["160000"]:
+            from kbapp.trust.serverhook import SUBMODULE_MESSAGE
+
+            found.append(policy.Violation(path, 0, "submodule", SUBMODULE_MESSAGE))
+            continue
         data = git.read_blob(f":{path}")
         if data is not None:
             found.extend(policy.check_commit_file(path, data, config))

@@ -5,6 +5,7 @@ Run by :func:`kbapp.sync.sync.sync` under the write lock."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kbapp.documents import model as documents
@@ -114,20 +115,34 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
         if not item:
             continue
         info, path = item.split("\t", 1)
-        _mode, sha, stage = info.split()
-        stages.setdefault(path, {})[int(stage)] = sha
+        mode, sha, stage = info.split()
+        # A submodule entry (a gitlink: another repository's commit id) is no file on that
+        # side; git leaves an empty folder for it, which _make_room clears (finding A8).
+        stages.setdefault(path, {})[int(stage)] = "" if mode == "160000" else sha
     if not stages:
         return []
+    # Where a document meets a submodule entry, git records the document under another name
+    # ("PATH~HEAD"); it is settled at its own path, which the submodule entry does not keep.
+    renamed: list[str] = []
+    for path in sorted(stages):
+        home, tilde, _side_name = path.rpartition("~")
+        if tilde and home in stages and not any(stages[home].values()):
+            for stage, sha in stages.pop(path).items():
+                stages[home][stage] = sha
+            renamed.append(path)
     authors = _last_authors(ws, f"{head}..{upstream}")
     met: list[Change] = []
     to_add: list[str] = []
-    to_remove: list[str] = []
+    to_remove: list[str] = list(renamed)
+    for path in renamed:
+        ws.full_path(path).unlink(missing_ok=True)
     for path, blobs in sorted(stages.items()):
-        base = git.read_blob(blobs[1]) if 1 in blobs else None
+        base = git.read_blob(blobs[1]) if blobs.get(1) else None
         mine = _side(git, blobs.get(2), head, path)
         theirs = _side(git, blobs.get(3), upstream, path)
         full = ws.full_path(path)  # never written through a symbolic link (or into .git)
         author, org = authors.get(path, ("", ""))
+        _make_room(full, path)
         if mine is not None and theirs is not None:
             result = mergedriver.merge(base, mine, theirs, path)
             atomic_write(full, _without_markers(result.mine, result.theirs, mine, theirs))
@@ -177,6 +192,7 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
             "--pathspec-file-nul",
             input="".join(p + "\0" for p in to_add),
         )
+    to_remove = [p for p in to_remove if p not in to_add]
     if to_remove:
         git.run(
             "rm",
@@ -190,11 +206,26 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
     return met
 
 
+def _make_room(full: Path, path: str) -> None:
+    """The empty folder git leaves where a submodule entry is, removed so that a file can be
+    written (or nothing) at ``path``; a folder holding files is never removed."""
+    if full.is_dir() and not full.is_symlink():
+        try:
+            full.rmdir()
+        except OSError as exc:
+            raise SyncError(
+                f"{path} is a folder on one side and a document on the other; nothing was "
+                "changed here",
+                details=str(exc),
+            ) from None
+
+
 def _side(git: Git, blob: str | None, commit: str, path: str) -> bytes | None:
     """One side's text of an unmerged path. For rename/add and rename/rename conflicts git
     stores a two-way merge *with markers* as the stage; the side's real file at that path in
-    its commit is used instead when there is one."""
-    if blob is None:
+    its commit is used instead when there is one. None: no file on that side (deleted, or a
+    submodule entry)."""
+    if not blob:
         return None
     data = git.read_blob(blob)
     if data is not None and _has_marker(data):

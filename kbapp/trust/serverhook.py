@@ -63,6 +63,7 @@ __all__ = [
     "MAILMAP_NAME",
     "PUSHERS_FILE",
     "PUSHER_VARIABLES",
+    "SUBMODULE_MESSAGE",
     "TEMPLATES_PATTERN",
     "TEMPLATES_PROBE",
     "UNKNOWN_PUSHER_NOTE",
@@ -87,6 +88,13 @@ __all__ = [
 ]
 
 ZERO = "0" * 40
+#: A submodule entry (a gitlink, mode 160000) is a commit id of another repository at a path:
+#: kbapp never uses one, and one put where a document was leaves every clone with an edit of
+#: that document a folder where its file was (adversarial finding A8).
+SUBMODULE_MESSAGE = (
+    "a submodule (a link to a commit of another repository) cannot be part of the knowledge "
+    "base; remove it (git rm --cached PATH) and commit the files themselves"
+)
 _TRAILER_RE = re.compile(r"^KB-Org:[ \t]*(\S+)[ \t]*$", re.M)
 
 
@@ -503,6 +511,7 @@ def _check_contents(
             found.append(policy.Violation(path, 0, "symlink", policy.SYMLINK_MESSAGE))
             continue
         if change.mode == "160000":
+            found.append(policy.Violation(path, 0, "submodule", SUBMODULE_MESSAGE))
             continue  # a submodule: a commit id, not a file
         data = git.read_blob(f"{commit}:{path}")
         if data is None:
