@@ -180,10 +180,7 @@ def check_push(
             found.extend(_check_deletion(git, update, updates))
             continue
         config = _config_before(git, update)
-        tag_problems = _check_tag(git, update, config)
-        found.extend(tag_problems)
-        if any(r.violation.rule == "tag-target" for r in tag_problems):
-            continue  # no commit to walk from
+        found.extend(_check_tag(git, update, config))
         pushed_by = PushedBy.place(who, config)
         # The first push to an empty repository brings the rules with it: nothing was anyone's
         # to protect yet, so only the file rules apply to it. A repository with any branch is
@@ -235,23 +232,9 @@ def _check_ref_name(update: RefUpdate) -> list[Rejection]:
 
 
 def _check_tag(git: Git, update: RefUpdate, config: KbConfig) -> list[Rejection]:
-    """A tag names a commit (a tag of a file or a folder would publish content no commit
-    check sees); secrets in the message of an annotated tag (a lightweight tag has none)."""
+    """Secrets in the message of an annotated tag (a lightweight tag has none)."""
     if not update.ref.startswith("refs/tags/"):
         return []
-    peeled = git.run("cat-file", "-t", f"{update.new}^{{}}", check=False).stdout.strip()
-    if peeled != "commit":
-        return [
-            Rejection(
-                update.new,
-                policy.Violation(
-                    update.ref,
-                    0,
-                    "tag-target",
-                    f"a tag must name a commit, and this one names a {peeled or 'missing object'}",
-                ),
-            )
-        ]
     if git.out("cat-file", "-t", update.new).strip() != "tag":
         return []
     message = git.out("cat-file", "tag", update.new).partition("\n\n")[2]
