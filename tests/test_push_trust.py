@@ -286,3 +286,30 @@ def test_a_submodule_is_refused_and_one_from_before_never_stops_sync(
     git(sam, "commit", "-q", "-m", "again")
     pushed = sam_push(sam, "HEAD:main")
     assert pushed.returncode != 0 and "[submodule]" in pushed.stderr, pushed.stderr
+
+
+# ---------------------------------------------------------------------------- A9: cost per file
+
+
+def test_many_blobs_are_read_with_one_git_process_exactly_as_one_by_one(tmp_path: Path) -> None:
+    """A9: the hook reads a push's files with one ``git cat-file --batch``; names with spaces
+    or newlines, binary content, a missing path and a folder read as :meth:`read_blob` does."""
+    kb_root = tmp_path / "repo"
+    git(tmp_path, "init", "-q", str(kb_root))
+    files = {
+        "a.md": b"# A\n",
+        "with space.md": b"x\n\ny\n",
+        "new\nline.md": b"z\n",
+        "bin.dat": bytes(range(256)) * 3,
+        "empty.txt": b"",
+        "sub/deep.md": b"\n\n\n",
+    }
+    for name, data in files.items():
+        (kb_root / name).parent.mkdir(parents=True, exist_ok=True)
+        (kb_root / name).write_bytes(data)
+    git(kb_root, "add", "-A")
+    git(kb_root, "commit", "-q", "-m", "files")
+    gateway = Git(kb_root)
+    specs = [f"HEAD:{name}" for name in files] + ["HEAD:missing.md", "HEAD:sub", "nonsense"]
+    assert gateway.read_blobs(specs) == [gateway.read_blob(spec) for spec in specs]
+    assert gateway.read_blobs(specs)[: len(files)] == list(files.values())

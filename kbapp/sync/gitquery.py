@@ -180,6 +180,50 @@ class GitQueries(GitRunner):
             return None
         return bytes(stdout) if status == 0 else None
 
+    def read_blobs(self, specs: Sequence[str]) -> list[bytes | None]:
+        """The bytes of many blobs (as :meth:`read_blob`, None for one that is absent or not a
+        blob) from one ``git cat-file --batch``: a push or a merge of thousands of files costs
+        one git process, not one each. A name git's line-based batch cannot carry (a newline
+        in it) is read on its own."""
+        import tempfile
+
+        batched = [spec for spec in specs if "\n" not in spec and "\r" not in spec]
+        found: dict[str, bytes | None] = {}
+        if batched:
+            gitpython = _gitpython()
+            with tempfile.TemporaryFile() as stdin:
+                stdin.write(
+                    "".join(f"{spec}\n" for spec in batched).encode("utf-8", "surrogateescape")
+                )
+                stdin.seek(0)
+                try:
+                    status, out, _ = self.repo.git.execute(
+                        ["git", "cat-file", "--batch"],
+                        with_extended_output=True,
+                        with_exceptions=False,
+                        env=dict(_BASE_ENV),
+                        istream=stdin,
+                        stdout_as_string=False,
+                        strip_newline_in_stdout=False,
+                    )
+                except gitpython.GitCommandError:
+                    status, out = 1, b""
+            data = bytes(out) if status == 0 else b""
+            position = 0
+            for spec in batched:
+                end = data.find(b"\n", position)
+                if end < 0:
+                    break
+                header = data[position:end].split(b" ")
+                position = end + 1
+                if len(header) != 3 or not header[2].isdigit():  # "<spec> missing"
+                    found[spec] = None
+                    continue
+                size = int(header[2])
+                found[spec] = data[position : position + size] if header[1] == b"blob" else None
+                position += size + 1  # the content, then a newline
+        return [found[spec] if spec in found else self.read_blob(spec) for spec in specs]
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return (
             self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).status == 0

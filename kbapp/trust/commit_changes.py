@@ -83,7 +83,8 @@ def _added_lines(
     if not paths:
         return {}
     if not parents:  # a first commit adds every line
-        return {p: _all_lines(git.read_blob(f"{commit}:{p}")) for p in paths}
+        blobs = git.read_blobs([f"{commit}:{p}" for p in paths])
+        return {p: _all_lines(data) for p, data in zip(paths, blobs)}
     patch = git.run(
         "-c",
         "core.quotepath=off",

@@ -486,6 +486,8 @@ def _check_contents(
     found: list[policy.Violation] = []
     kept = [c for c in changes if c.status != "D"]
     added = _added_lines(git, commit, bases, [c.path for c in kept])
+    files = [c.path for c in kept if c.mode not in ("120000", "160000")]
+    contents = dict(zip(files, git.read_blobs([f"{commit}:{path}" for path in files])))
     for change in kept:
         path = change.path
         if change.mode in ("120000", "160000"):  # a file's are in its rules
@@ -496,7 +498,7 @@ def _check_contents(
         if change.mode == "160000":
             found.append(policy.Violation(path, 0, "submodule", SUBMODULE_MESSAGE))
             continue  # a submodule: a commit id, not a file
-        data = git.read_blob(f"{commit}:{path}")
+        data = contents.get(path)
         if data is None:
             continue
         lines = added.get(path)
