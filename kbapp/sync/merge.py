@@ -127,8 +127,8 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
     for path in sorted(stages):
         home, tilde, _side_name = path.rpartition("~")
         if tilde and home in stages and not any(stages[home].values()):
-            for stage, sha in stages.pop(path).items():
-                stages[home][stage] = sha
+            for number, oid in stages.pop(path).items():
+                stages[home][number] = oid
             renamed.append(path)
     authors = _last_authors(ws, f"{head}..{upstream}")
     met: list[Change] = []
