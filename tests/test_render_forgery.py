@@ -53,8 +53,9 @@ def test_every_copy_link_is_kbapps_and_copies_the_block_it_sits_on(link: str) ->
     assert block is not None
     assert html.unescape(re.sub(r"<[^>]+>", "", block.group(1))).strip() == CURL
     assert after.index("<pre") < after.index("</p>") + 80  # nothing in between but the block
-    # The look-alike stays readable as text, no link.
+    # The look-alike stays readable as text, not even a link without an address.
     assert "sudo systemctl restart payments-api" in rendered.html
+    assert len(re.findall(r"<a\b", rendered.html)) == 1, rendered.html
 
 
 def test_a_document_cannot_fake_kbapps_blocked_image_note() -> None:

@@ -111,6 +111,10 @@ _SCHEME_RE = re.compile(r"^\s*[a-zA-Z][a-zA-Z0-9+.-]*:|^\s*//")
 _PRE_RE = re.compile(r"<pre\b[^>]*>(.*?)</pre>", re.S)
 _TAG_RE = re.compile(r"<[^>]+>")
 _IMG_NO_SRC_RE = re.compile(r"<img(?![^>]*\ssrc=)([^>]*)>")
+#: A link whose address the sanitiser dropped (``copy:``, ``javascript:`` ...): shown as the
+#: text it is, not in a link's colour (a look-alike of kbapp's Copy link stays plain text).
+_A_NO_HREF_RE = re.compile(r"<a\b(?![^>]*\shref=)([^>]*)>(.*?)</a>", re.S)
+_ID_RE = re.compile(r'\sid="[^"]*"')
 _ALT_RE = re.compile(r'\salt="([^"]*)"')
 _HEADING_RE = re.compile(r'<h([1-6]) id="([^"]+)">(.*?)</h\1>', re.S)
 
@@ -243,6 +247,7 @@ def render_markdown(
         )
     clean = sanitise(raw)
     clean = _IMG_NO_SRC_RE.sub(_blocked_image, clean)
+    clean = _A_NO_HREF_RE.sub(_not_a_link, clean)
     clean, blocks = _add_copy_links(clean)
     toc = [
         TocEntry(int(m.group(1)), html.unescape(_TAG_RE.sub("", m.group(3))).strip(), m.group(2))
@@ -297,6 +302,11 @@ def _blocked_image(match: re.Match[str]) -> str:
     alt = _ALT_RE.search(match.group(1))
     label = alt.group(1) if alt and alt.group(1) else "image"
     return f'<span class="blocked-image">[{label}: remote images are not loaded]</span>'
+
+
+def _not_a_link(match: re.Match[str]) -> str:
+    anchor = _ID_RE.search(match.group(1))  # a jump target keeps its id
+    return f"<span{anchor.group(0)}>{match.group(2)}</span>" if anchor else match.group(2)
 
 
 def _add_copy_links(clean: str) -> tuple[str, list[str]]:
