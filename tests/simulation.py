@@ -615,7 +615,7 @@ class Simulation:
             text=True,
             check=False,
         )
-        if pushed.returncode != 0 and "[identity]" in pushed.stderr:
+        if pushed.returncode != 0 and "[pusher-identity]" in pushed.stderr:
             raise AssertionError(f"seed {self.seed}: sam's merge refused: {pushed.stderr}")
 
     def _pusher_env(self, actor: str) -> dict[str, str]:

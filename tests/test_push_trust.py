@@ -20,9 +20,10 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from helpers import CliResult, SharedRepo, git
 
-from kbapp.sync import sync
+from kbapp.sync import refused, sync
 from kbapp.sync.git import Git
 
 LEAK = "export PGPASSWORD=Sup3rS3cretValue9\n"
@@ -167,7 +168,9 @@ def test_a_new_commit_may_only_claim_its_pushers_organisation(hooked: SharedRepo
         commit(sam, {"runbooks/replica.md": RUNBOOK.format(name)}, message, **env)
         pushed = sam_push(sam, "HEAD:main")
         assert pushed.returncode != 0, (name, pushed.stderr)
-        assert "[identity]" in pushed.stderr and "claims another organisation" in pushed.stderr
+        assert (
+            "[pusher-identity]" in pushed.stderr and "claims another organisation" in pushed.stderr
+        )
         assert "sam@partner.example (KBAPP_PUSHER_EMAIL)" in pushed.stderr, pushed.stderr
         assert "'internal'" in pushed.stderr and "--reset-author" in pushed.stderr
     assert git(hooked.remote, "rev-parse", "main") == main
@@ -313,3 +316,19 @@ def test_many_blobs_are_read_with_one_git_process_exactly_as_one_by_one(tmp_path
     specs = [f"HEAD:{name}" for name in files] + ["HEAD:missing.md", "HEAD:sub", "nonsense"]
     assert gateway.read_blobs(specs) == [gateway.read_blob(spec) for spec in specs]
     assert gateway.read_blobs(specs)[: len(files)] == list(files.values())
+
+
+def test_kbapp_says_what_to_check_when_its_commits_name_another_organisation(
+    hooked: SharedRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A2 from kbapp's side: the server says pat (partner) pushes Ana's commits (an identity
+    set up wrongly): the sync says so and what to check; nothing is lost."""
+    ana = hooked.ana
+    ana.create("runbook", "Ana's runbook")
+    monkeypatch.setenv("KBAPP_PUSHER_EMAIL", "pat@partner.example")
+    with pytest.raises(refused.RefusedError) as caught:
+        sync.sync(ana)
+    assert {r.rule for r in caught.value.refusals} == {"pusher-identity"}
+    assert "e-mail and organisation in kbapp's settings" in str(caught.value)
+    monkeypatch.setenv("KBAPP_PUSHER_EMAIL", "ana@internal.example")
+    assert sync.sync(ana).pushed

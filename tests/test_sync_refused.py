@@ -130,7 +130,7 @@ def test_a_refusal_only_the_server_knows_is_read_from_its_answer(
     found = {(r.path, r.rule) for r in caught.value.refusals}
     assert ("security/access.md", "protected-path") in found
     # ... and the commits claim another organisation than the one the server says pushed
-    assert ("(commit)", "identity") in found
+    assert ("(commit)", "pusher-identity") in found
     assert "The shared repository refused your changes" in str(caught.value)
 
 

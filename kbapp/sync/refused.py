@@ -147,6 +147,15 @@ def refused_error(refusals: list[Refusal], *, by_server: bool) -> RefusedError:
         else "Not sent: the shared repository would refuse your changes"
     )
     where = first.path + (f", line {first.line}" if first.line else "")
+    if all(r.rule == "pusher-identity" for r in refusals):
+        # Who the commits say made them is not content to take out: the e-mail and
+        # organisation kbapp commits with must be those of the account that pushes.
+        return RefusedError(
+            f"{who}: {where}: {first.message} [{first.rule}]{more}. Nothing was lost; check "
+            "that your e-mail and organisation in kbapp's settings are those of the account "
+            "you push with (kbapp settings user_email ...)",
+            refusals,
+        )
     return RefusedError(
         f"{who}: {where}: {first.message} [{first.rule}]{more}. Nothing was lost; take the "
         "refused content out of your unpublished changes with 'kbapp refused --drop' (Sync > "

@@ -420,7 +420,7 @@ def _pusher_claims(claims: _Claims, pushed_by: PushedBy) -> list[policy.Violatio
         policy.Violation(
             "(commit)",
             0,
-            "identity",
+            "pusher-identity",
             f"this new commit claims another organisation ({'; '.join(naming)}): {who}. "
             "Commit under your own name (git commit --amend --reset-author; for several "
             "commits git rebase --exec 'git commit --amend --no-edit --reset-author') and "
