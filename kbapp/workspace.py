@@ -267,6 +267,13 @@ class Workspace:
         org = self.identity.org
         return {"KB-Org": org} if org else {}
 
+    def _draft_commit(self, message: str | None) -> bytes:
+        """The commit a save makes, as the commit rules read it (author, message)."""
+        from kbapp.trust.object_rules import draft_commit
+
+        who = f"{self.identity.name} <{self.identity.email}>" if self.identity.known else ""
+        return draft_commit(message or "", author=who, committer=who)
+
     # ------------------------------------------------------------------ parts
 
     @property
@@ -521,12 +528,12 @@ class Workspace:
         open (:mod:`kbapp.sync.journal`)."""
         from kbapp.documents import model as documents
         from kbapp.sync import journal
-        from kbapp.trust import policy
+        from kbapp.trust import object_rules, policy
 
         data = documents.serialise(doc)
         policy.enforce(
             policy.check_commit_file(doc.path, data, self.config)
-            + policy.check_commit_message(message or "", self.config)
+            + object_rules.check_object("commit", self._draft_commit(message), self.config)
         )
         self.require_identity()
         with self.git.write_lock():

@@ -103,6 +103,10 @@ class Identity:
 #: repository's ``HEAD:.mailmap``) then names the wrong person. kbapp reads who made a change
 #: as the commit records it: git's own mailmap reading is off for every command it runs.
 _NO_MAILMAP = ("-c", "log.mailmap=false", "-c", "mailmap.file=", "-c", "mailmap.blob=")
+#: kbapp's commits are UTF-8 and it reads git's output as UTF-8, whatever the user's git
+#: configuration says: a commit with an ``encoding`` header other than UTF-8 is refused by the
+#: shared repository, since git re-encodes its text for display (:mod:`kbapp.trust.object_rules`).
+_UTF8 = ("-c", "i18n.commitEncoding=UTF-8", "-c", "i18n.logOutputEncoding=UTF-8")
 _MAILMAP_PLACEHOLDER_RE = re.compile(r"%[ac][NEL]")
 
 
