@@ -26,7 +26,7 @@ from kbapp.fsutil import save_error, write_failed_for_space
 from kbapp.sync.gitclone import CloneCancelled as CloneCancelled
 from kbapp.sync.gitclone import CloneProgress as CloneProgress
 from kbapp.sync.gitclone import _read_progress, _remove_partial_clone
-from kbapp.sync.gitenv import _BASE_ENV, _NO_MAILMAP, _UTF8, _refuse_mailmap
+from kbapp.sync.gitenv import _BASE_ENV, _NO_MAILMAP, _encoding_options, _refuse_mailmap
 from kbapp.sync.gitenv import NO_PROMPTS as NO_PROMPTS
 from kbapp.sync.gitenv import GitIdentity as GitIdentity
 from kbapp.sync.gitenv import Identity as Identity
@@ -191,7 +191,13 @@ class Git:
         if env:
             full_env.update(env)
         _refuse_mailmap(args)
-        command = ["git", *_NO_MAILMAP, *_UTF8, *self.identity.config_args(), *args]
+        command = [
+            "git",
+            *_NO_MAILMAP,
+            *_encoding_options(args),
+            *self.identity.config_args(),
+            *args,
+        ]
         started = time.perf_counter()
         stdin = None
         try:

@@ -230,20 +230,8 @@ def _draft(git: Git, message: str) -> bytes:
         message,
         author=ident("GIT_AUTHOR_IDENT"),
         committer=ident("GIT_COMMITTER_IDENT"),
-        encoding=_configured_commit_encoding(git),
+        encoding=git.config_get("i18n.commitEncoding"),
     )
-
-
-def _configured_commit_encoding(git: Git) -> str:
-    """``i18n.commitEncoding`` as the user's git has it (kbapp's own git calls pin UTF-8 on
-    the command line: that value is not the one plain git commits with)."""
-    listed = git.run("config", "--show-origin", "--get-all", "i18n.commitEncoding", check=False)
-    values = [
-        line.partition("\t")[2]
-        for line in listed.stdout.splitlines()
-        if not line.startswith("command line:")
-    ]
-    return values[-1] if values else ""
 
 
 def run_pre_receive(git_dir: Path, stdin: str) -> int:
