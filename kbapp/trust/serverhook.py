@@ -9,7 +9,11 @@ a hand-made commit never runs them. So the bare repository both organisations pu
 - holds a conflict marker, or front matter that is unreadable or has invalid core fields,
 - breaks ``.kb/config.toml``, or gives Markdown documents attributes that break kbapp in
   ``.gitattributes``,
-- changes a path protected for one organisation, when the commit comes from another.
+- changes a path protected for one organisation, when the commit comes from another;
+
+and when any commit or annotated tag object it brings holds a secret in a header line or its
+message, or an ``encoding`` other than UTF-8 (:mod:`kbapp.trust.object_rules`; a tag of a tag:
+each one; a tag of a blob or tree: its content, with the file rules).
 
 Rules come from ``.kb/config.toml`` *as the branch has it before the push*, so a push cannot
 loosen the rules it is judged by::
