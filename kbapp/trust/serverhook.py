@@ -455,7 +455,7 @@ def _result_base(git: Git, update: RefUpdate) -> str:
 
 
 def report(rejections: list[Rejection]) -> str:
-    lines = [f"kbapp: push rejected: {len(rejections)} problem(s) in the pushed commits"]
+    lines = [f"kbapp: push rejected: {len(rejections)} problem(s) in the pushed commits and tags"]
     lines += [f"  {terminal_safe(str(r))}" for r in rejections[:50]]
     if len(rejections) > 50:
         lines.append(f"  ... and {len(rejections) - 50} more")
