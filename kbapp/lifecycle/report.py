@@ -27,7 +27,7 @@ from typing import Any
 from kbapp.cosourcing import handover as handover_module
 from kbapp.documents.lint import lint_workspace
 from kbapp.documents.schema import LIVE_STATUSES
-from kbapp.lifecycle.activity import activity_for
+from kbapp.lifecycle.activity import ActivityStore, activity_for
 from kbapp.lifecycle.report_csv import csv_tables as csv_tables
 from kbapp.lifecycle.report_csv import write_csv as write_csv
 from kbapp.lifecycle.report_model import (
@@ -45,7 +45,7 @@ from kbapp.lifecycle.report_model import (
     UsageRow,
 )
 from kbapp.lifecycle.review import review_queue, review_state_of
-from kbapp.lifecycle.trends import trends
+from kbapp.lifecycle.trends import Trends, trends
 from kbapp.workspace import Workspace
 
 __all__ = [
@@ -87,20 +87,81 @@ def build_report(
     entries = workspace.catalog.all()
     usable = [e for e in entries if e.usable]
     orgs = list(config.org_names)
+    by_type, by_org = _by_type_and_org(usable, orgs)
+    review_by_org, review_by_owner = _reviews_by_org_and_owner(usable, orgs, config, today)
+    history = trends(workspace, today=today, months=months)
+    captured = _captured(usable, history, since)
+    store = activity_for(workspace)
+    used, feedback = _usage_and_feedback(store, usable, since_time)
+    sessions = [
+        SessionRow(i.ticket, i.title, i.started_at, i.ended_at, i.captured_doc)
+        for i in store.incidents(since_time)
+    ]
+    gaps = [GapRow(q, n, last) for q, n, last in store.content_gaps(since_time)]
+    handovers = _handovers(workspace, today)
+    linker = workspace.ticket_linker()
+    shown = {t for row in captured for t in row.incidents} | {s.ticket for s in sessions}
+    shown |= {t for row in handovers for t in row.tickets}
+    ticket_urls = {t: url for t in sorted(shown) if (url := linker.url(t))}
 
-    by_type: dict[str, dict[str, int]] = {}
-    by_org: dict[str, dict[str, int]] = {org: {} for org in orgs}
+    return HealthReport(
+        kb_name=config.name,
+        today=today,
+        since=since,
+        orgs=orgs,
+        documents=len(usable),
+        unreadable=len(entries) - len(usable),
+        by_type=dict(sorted(by_type.items())),
+        by_org=by_org,
+        review_by_org=review_by_org,
+        review_by_owner=dict(
+            sorted(
+                review_by_owner.items(),
+                key=lambda kv: (-kv[1]["overdue"], -kv[1]["never"], -kv[1]["due"], kv[0]),
+            )
+        ),
+        review_items=review_queue(usable, config, today=today),
+        without_owners=sorted(
+            (_ref(e) for e in usable if e.status != "retired" and not e.owners),
+            key=lambda d: d.title.casefold(),
+        ),
+        lint_errors=len(lint.errors),
+        lint_warnings=len(lint.warnings),
+        broken_links=[p for p in lint.problems if p.code == "broken-link"],
+        lint_by_code=dict(Counter(p.code for p in lint.errors).most_common()),
+        most_used=used[:top],
+        captured=captured,
+        sessions=sessions,
+        content_gaps=gaps,
+        feedback=feedback,
+        trends=history,
+        handovers=handovers,
+        ticket_urls=ticket_urls,
+    )
+
+
+Counts = dict[str, dict[str, int]]
+
+
+def _by_type_and_org(usable: list[Any], orgs: list[str]) -> tuple[Counts, Counts]:
+    """Documents by type and by owning organisation, each by status."""
+    by_type: Counts = {}
+    by_org: Counts = {org: {} for org in orgs}
     for entry in usable:
         status = entry.status or "draft"
         row = by_type.setdefault(entry.type or "(unknown)", {})
         row[status] = row.get(status, 0) + 1
         org_row = by_org.setdefault(entry.owner_org or NO_ORG, {})
         org_row[status] = org_row.get(status, 0) + 1
+    return by_type, by_org
 
-    review_by_org: dict[str, dict[str, int]] = {
-        org: {s.value: 0 for s in REVIEW_STATES} for org in orgs
-    }
-    review_by_owner: dict[str, dict[str, int]] = {}
+
+def _reviews_by_org_and_owner(
+    usable: list[Any], orgs: list[str], config: Any, today: dt.date
+) -> tuple[Counts, Counts]:
+    """Live documents by review state, per organisation and per owner."""
+    review_by_org: Counts = {org: {s.value: 0 for s in REVIEW_STATES} for org in orgs}
+    review_by_owner: Counts = {}
     for entry in usable:
         if entry.status not in LIVE_STATUSES:
             continue
@@ -112,11 +173,11 @@ def build_report(
         for owner in entry.owners or [NO_OWNER]:
             owner_row = review_by_owner.setdefault(owner, {s.value: 0 for s in REVIEW_STATES})
             owner_row[state] += 1
-    review_items = review_queue(usable, config, today=today)
+    return review_by_org, review_by_owner
 
-    without_owners = [_ref(e) for e in usable if e.status != "retired" and not e.owners]
 
-    history = trends(workspace, today=today, months=months)
+def _captured(usable: list[Any], history: Trends, since: dt.date) -> list[CapturedRow]:
+    """Post-incident documents created this period (from git history), oldest first."""
     created_on = {e.path: e for e in history.events if e.kind == "created"}
     captured = []
     for entry in usable:
@@ -124,8 +185,14 @@ def build_report(
         if entry.type == "post-incident" and made is not None and made.date >= since:
             captured.append(CapturedRow(_ref(entry), made.date, made.org, tuple(entry.incidents)))
     captured.sort(key=lambda row: (row.date, row.doc.title))
+    return captured
 
-    store = activity_for(workspace)
+
+def _usage_and_feedback(
+    store: ActivityStore, usable: list[Any], since_time: dt.datetime
+) -> tuple[list[UsageRow], list[FeedbackRow]]:
+    """The documents used (incidents they list, opens here) and the feedback given, this
+    period; most used and least helpful first."""
     opens = store.open_counts(since_time)
     feedback_counts = store.feedback_counts(since_time)
     by_id = {e.doc_id: e for e in usable}
@@ -151,13 +218,11 @@ def build_report(
         ref = _ref(known) if known else DocRef(doc_id, doc_id, "")
         feedback.append(FeedbackRow(ref, yes, no, tuple(comments.get(doc_id, []))))
     feedback.sort(key=lambda row: (-row.not_helpful, -row.helpful, row.doc.title.casefold()))
+    return used, feedback
 
-    sessions = [
-        SessionRow(i.ticket, i.title, i.started_at, i.ended_at, i.captured_doc)
-        for i in store.incidents(since_time)
-    ]
-    gaps = [GapRow(q, n, last) for q, n, last in store.content_gaps(since_time)]
 
+def _handovers(workspace: Workspace, today: dt.date) -> list[HandoverRow]:
+    """Each handover of routine work between the organisations, with its progress."""
     handovers = []
     for ongoing in handover_module.handovers(workspace):
         last = ongoing.last_activity()
@@ -181,42 +246,7 @@ def build_report(
                 tickets=tuple(r.ticket for r in ongoing.records if r.ticket),
             )
         )
-    linker = workspace.ticket_linker()
-    shown = {t for row in captured for t in row.incidents} | {s.ticket for s in sessions}
-    shown |= {t for row in handovers for t in row.tickets}
-    ticket_urls = {t: url for t in sorted(shown) if (url := linker.url(t))}
-
-    return HealthReport(
-        kb_name=config.name,
-        today=today,
-        since=since,
-        orgs=orgs,
-        documents=len(usable),
-        unreadable=len(entries) - len(usable),
-        by_type=dict(sorted(by_type.items())),
-        by_org=by_org,
-        review_by_org=review_by_org,
-        review_by_owner=dict(
-            sorted(
-                review_by_owner.items(),
-                key=lambda kv: (-kv[1]["overdue"], -kv[1]["never"], -kv[1]["due"], kv[0]),
-            )
-        ),
-        review_items=review_items,
-        without_owners=sorted(without_owners, key=lambda d: d.title.casefold()),
-        lint_errors=len(lint.errors),
-        lint_warnings=len(lint.warnings),
-        broken_links=[p for p in lint.problems if p.code == "broken-link"],
-        lint_by_code=dict(Counter(p.code for p in lint.errors).most_common()),
-        most_used=used[:top],
-        captured=captured,
-        sessions=sessions,
-        content_gaps=gaps,
-        feedback=feedback,
-        trends=history,
-        handovers=handovers,
-        ticket_urls=ticket_urls,
-    )
+    return handovers
 
 
 # --------------------------------------------------------------------------- output
