@@ -332,3 +332,16 @@ def test_kbapp_says_what_to_check_when_its_commits_name_another_organisation(
     assert "e-mail and organisation in kbapp's settings" in str(caught.value)
     monkeypatch.setenv("KBAPP_PUSHER_EMAIL", "ana@internal.example")
     assert sync.sync(ana).pushed
+
+
+def test_two_kb_org_trailers_are_both_judged(hooked: SharedRepo) -> None:
+    """A12: the hook reads every ``KB-Org`` trailer (history and the audit show the first):
+    ``KB-Org: internal`` then ``KB-Org: partner`` from a partner is refused, pusher known or
+    not."""
+    sam = hooked.plain_clone()
+    message = "Create: alarm\n\nKB-Org: internal\nKB-Org: partner"
+    commit(sam, {"runbooks/alarm.md": RUNBOOK.format("alarm")}, message)
+    for env in ({"KBAPP_PUSHER_EMAIL": "sam@partner.example"}, {"KBAPP_PUSHER_EMAIL": ""}):
+        pushed = sam_push(sam, "HEAD:main", **env)
+        assert pushed.returncode != 0, pushed.stderr
+        assert "KB-Org: internal" in pushed.stderr and "[identity]" in pushed.stderr
