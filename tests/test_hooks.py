@@ -936,7 +936,7 @@ def test_names_that_break_clones_or_hide_from_the_rules_are_refused(
 ) -> None:
     """A name that is not UTF-8 (every kbapp command in every clone used to fail on it), and
     an internal document saved as ``.MD`` (kbapp does not list it, the sensitivity rule still
-    applies); a document named like a pathspec (``:(glob)x.md``) is committed as itself."""
+    applies); a document named like a pathspec (``[x].md``) is committed as itself."""
     from kbapp.errors import SyncError
     from kbapp.sync import sync
 
@@ -961,10 +961,10 @@ def test_names_that_break_clones_or_hide_from_the_rules_are_refused(
     assert git(kb.root, "rev-parse", "HEAD") == head
     (kb.root / "plans/Layoffs.MD").unlink()
 
-    write_doc(kb, ":(glob)x.md", _doc("Glob", id="2222cccc"))
+    write_doc(kb, "[x].md", _doc("Glob", id="2222cccc"))
     write_doc(kb, "a[b].md", _doc("Bracket", id="2222dddd"))
     assert sync.sync(kb).pushed
-    doc = kb.load(":(glob)x.md")
+    doc = kb.load("[x].md")
     doc.set("title", "Glob, reviewed")
     assert kb.save(doc).commit
     assert git(kb.root, "status", "--porcelain") == ""

@@ -161,7 +161,7 @@ def _markdown_files(src: Path) -> tuple[list[Path], list[Path]]:
             d for d in dirnames if not d.startswith(".") and not (Path(directory) / d).is_symlink()
         )
         for name in sorted(filenames):
-            if name.lower().endswith((".md", ".markdown")) and not name.startswith("."):
+            if documents.is_markdown_name(name) and not name.startswith("."):
                 if (Path(directory) / name).is_symlink():
                     links.append(Path(directory) / name)
                 else:
@@ -426,8 +426,8 @@ def _target(src: Path, source: Path, into: str) -> str:
     """Where ``source`` lands in the knowledge base (relative path)."""
     shown = source.relative_to(src).as_posix()
     relative = f"{into}/{shown}" if into else shown
-    if relative.lower().endswith(".markdown"):
-        relative = relative[: -len(".markdown")] + ".md"
+    if not relative.endswith(".md"):  # kbapp's documents are .md (x.markdown, x.MD, x.mkd)
+        relative = relative[: relative.rfind(".")] + ".md"
     return relative
 
 

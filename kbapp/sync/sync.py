@@ -252,6 +252,7 @@ def status(ws: Workspace) -> SyncStatus:
             result.ahead, result.behind = int(ahead), -int(behind)
         elif item[0] in "12u?":
             result.local_changes += 1
+    result.local_changes += len(_hidden_new_documents(ws))
     if result.branch and not upstream_name:
         tracking = f"refs/remotes/{REMOTE}/{result.branch}"
         counted = git.run("rev-list", "--left-right", "--count", f"HEAD...{tracking}", check=False)
@@ -369,6 +370,11 @@ def _commit_pending(ws: Workspace) -> list[str]:
         paths.append(path)
         if code == "??" or code[0] == "A":
             added.add(path)
+    # New documents a .gitignore hides from 'git status' are documents all the same (kbapp
+    # lists them): committed, by name, like any other (git.commit adds with '-f').
+    for path in _hidden_new_documents(ws):
+        paths.append(path)
+        added.add(path)
     if not paths:
         return []
     titles: list[str] = []
@@ -425,6 +431,16 @@ def _commit_pending(ws: Workspace) -> list[str]:
         )
     git.commit(paths, message, trailers=ws.trailers())
     return paths
+
+
+def _hidden_new_documents(ws: Workspace) -> list[str]:
+    """Untracked documents that ignore rules hide from ``git status`` (a partner's ``*/*/`` or
+    ``*[0-9]*.md``; ``*.MD`` where git ignores case)."""
+    return [
+        path
+        for path in ws.git.ignored_untracked("*.md")
+        if policy.is_document_path(path, ws.config) and not (ws.root / path).is_symlink()
+    ]
 
 
 def _incoming_paths(git: Git) -> dict[str, str]:

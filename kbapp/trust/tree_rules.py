@@ -41,8 +41,8 @@ from kbapp.trust.policy import (
     GITATTRIBUTES_NAME,
     Violation,
     check_gitattributes,
-    is_document_path,
     is_gitattributes_path,
+    is_markdown_path,
 )
 
 if TYPE_CHECKING:
@@ -51,7 +51,9 @@ if TYPE_CHECKING:
 GITIGNORE_NAME = ".gitignore"
 #: The name a new document would have in a folder: asks git whether the folder hides them.
 PROBE_NAME = "a-new-document.md"
-_MAX_RULES_FILE = 1 << 20
+#: A ``.gitignore`` or ``.gitattributes`` larger than this is refused when a commit changes
+#: it: the rules are judged whole (git reads them whole), and no real one is this big.
+MAX_RULES_FILE = 1 << 20
 
 
 def is_gitignore_path(path: str) -> bool:
@@ -68,7 +70,9 @@ def check(
     ``.gitignore`` rules that hide documents, attributes that break them. ``touched``: the
     paths the commit changes (both names of a rename)."""
     touched = list(touched)
-    found = _duplicate_ids(git, commit, base, touched, config)
+    found = _duplicate_ids(git, commit, base, touched, config) + _oversized_rules(
+        git, commit, touched
+    )
     if any(is_gitignore_path(p) for p in touched):
         found += _hiding_rules(git, commit, base, config)
     changed_attributes = [p for p in touched if is_gitattributes_path(p)]
@@ -85,7 +89,7 @@ def _duplicate_ids(
 ) -> list[Violation]:
     ids: dict[str, tuple[str, int]] = {}  # path -> (id, line)
     for path in touched:
-        if not is_document_path(path, config):
+        if not is_markdown_path(path, config):
             continue
         found = _id_of(git, commit, path)
         if found is not None:
@@ -142,12 +146,14 @@ def _paths_with_ids(git: Git, rev: str, ids: list[str], config: KbConfig) -> dic
     args = ["-c", "core.quotepath=off", "grep", "-l", "-z", "-F", "--full-name", "--no-color"]
     for doc_id in ids:
         args += ["-e", doc_id]
-    listed = git.run(*args, rev, "--", "*.md", check=False, strip=False).stdout
+    listed = git.run(
+        *args, rev, "--", *documents.MARKDOWN_PATHSPECS, check=False, strip=False
+    ).stdout
     out: dict[str, set[str]] = {}
     prefix = f"{rev}:"
     for item in listed.split("\0"):
         path = item.removeprefix(prefix)
-        if not path or not is_document_path(path, config):
+        if not path or not is_markdown_path(path, config):
             continue
         found = _id_of(git, rev, path)
         if found is not None and found[0] in ids:
@@ -156,6 +162,26 @@ def _paths_with_ids(git: Git, rev: str, ids: list[str], config: KbConfig) -> dic
 
 
 # ---------------------------------------------------------------------------- .gitignore
+
+
+def _oversized_rules(git: Git, commit: str, touched: list[str]) -> list[Violation]:
+    out = []
+    for path in touched:
+        if not (is_gitignore_path(path) or is_gitattributes_path(path)):
+            continue
+        size = git.run("cat-file", "-s", f"{commit}:{path}", check=False).stdout.strip()
+        if size.isdigit() and int(size) > MAX_RULES_FILE:
+            out.append(
+                Violation(
+                    path,
+                    0,
+                    "rules-file",
+                    f"is {int(size) // 1024} KB; a .gitignore or .gitattributes larger than "
+                    f"{MAX_RULES_FILE // 1024} KB is not accepted (the rules are judged whole, "
+                    "as git reads them, and no real one is this big); shorten it",
+                )
+            )
+    return out
 
 
 def _hiding_rules(git: Git, commit: str, base: str | None, config: KbConfig) -> list[Violation]:
@@ -207,13 +233,13 @@ def documents_and_probes(paths: Iterable[str], config: KbConfig) -> list[str]:
 
 
 def _documents_and_probes(paths: list[str], config: KbConfig) -> list[str]:
-    docs = [p for p in paths if is_document_path(p, config)]
+    docs = [p for p in paths if is_markdown_path(p, config)]
     rule_files = [p for p in paths if is_gitignore_path(p) or is_gitattributes_path(p)]
     folders = (
         {""} | {p.rpartition("/")[0] for p in docs + rule_files} | set(config.folders.values())
     )
     probes = [f"{f.strip('/')}/{PROBE_NAME}".lstrip("/") for f in folders]
-    return sorted(set(docs) | {p for p in probes if is_document_path(p, config)})
+    return sorted(set(docs) | {p for p in probes if is_markdown_path(p, config)})
 
 
 def _tree_files(git: Git, rev: str) -> list[str]:
@@ -279,7 +305,7 @@ def _write_tree_files(
         target = root.joinpath(*parts, written_as)
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("ab") as out:  # '.GITIGNORE' and '.gitignore': one file on Windows
-            out.write(data[:_MAX_RULES_FILE] + b"\n")
+            out.write(data + b"\n")  # whole, as git reads it
         files["/".join(parts)] = name
     return files
 
