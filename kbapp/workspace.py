@@ -308,7 +308,7 @@ class Workspace:
         """Files whose names some clone cannot have (not UTF-8, a Windows desktop cannot check
         them out: ``policy.check_path``): never documents; ``kbapp lint`` reports them so that
         someone renames them."""
-        from kbapp.documents.model import MARKDOWN_PATHSPECS
+        from kbapp.documents.filenames import MARKDOWN_PATHSPECS
         from kbapp.trust import policy
 
         listed = {

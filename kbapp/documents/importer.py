@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from kbapp.config import CONFIG_PATH, allow_secrets_text
 from kbapp.documents import model as documents
 from kbapp.documents import schema
+from kbapp.documents.filenames import is_markdown_name
 from kbapp.errors import DocumentError, KbError
 from kbapp.fsutil import SYMLINK_REASON, atomic_write, read_document_bytes
 from kbapp.sync import journal
@@ -161,7 +162,7 @@ def _markdown_files(src: Path) -> tuple[list[Path], list[Path]]:
             d for d in dirnames if not d.startswith(".") and not (Path(directory) / d).is_symlink()
         )
         for name in sorted(filenames):
-            if documents.is_markdown_name(name) and not name.startswith("."):
+            if is_markdown_name(name) and not name.startswith("."):
                 if (Path(directory) / name).is_symlink():
                     links.append(Path(directory) / name)
                 else:

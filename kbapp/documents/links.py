@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from kbapp.documents import mdlines
-from kbapp.documents.model import is_markdown_name
+from kbapp.documents.filenames import is_markdown_name
 
 WIKI_LINK_RE = re.compile(r"\[\[([^\[\]|\n]{1,200})(?:\|([^\[\]\n]{1,200}))?\]\]")
 _MD_LINK_RE = re.compile(

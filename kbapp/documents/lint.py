@@ -18,6 +18,7 @@ from kbapp.config import KbConfig
 from kbapp.cosourcing import handover, responsibility
 from kbapp.documents import model as documents
 from kbapp.documents import schema
+from kbapp.documents.filenames import MARKDOWN_PATHSPECS
 from kbapp.documents.links import extract_links, resolve_relative
 from kbapp.documents.templates import TemplateLibrary, section_texts
 from kbapp.errors import DocumentError
@@ -348,7 +349,7 @@ def _file_problems(workspace: Workspace) -> list[Problem]:
     symbolic link, a Markdown file whose extension is not ``.md`` (kbapp does not list it)."""
     bad_names = set(workspace.unusable_names())
     links = set(workspace.symlinks())
-    markdown = workspace.git.list_files(*documents.MARKDOWN_PATHSPECS, ignored_too=True)
+    markdown = workspace.git.list_files(*MARKDOWN_PATHSPECS, ignored_too=True)
     out: list[Problem] = []
     for path in sorted(bad_names | links | set(markdown)):
         if path in bad_names:

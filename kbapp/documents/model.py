@@ -29,31 +29,6 @@ from kbapp.fsutil import atomic_write, read_document_bytes
 
 BOM = b"\xef\xbb\xbf"
 
-#: The extensions of Markdown files (GitHub linguist's list), in any case: the one definition.
-#: kbapp's own documents are ``.md`` (listed, indexed, written); a Markdown file with another
-#: extension still gets the document rules when it is committed, and ``kbapp lint`` suggests
-#: renaming it (:func:`kbapp.trust.policy.is_markdown_path`).
-MARKDOWN_EXTENSIONS = (
-    ".md",
-    ".markdown",
-    ".mdown",
-    ".mdwn",
-    ".mkd",
-    ".mkdn",
-    ".mkdown",
-    ".ronn",
-    ".workbook",
-    ".livemd",
-)
-#: The same as git pathspecs (``git ls-files``, ``git grep``).
-MARKDOWN_PATHSPECS = tuple(f":(icase)*{extension}" for extension in MARKDOWN_EXTENSIONS)
-
-
-def is_markdown_name(path: str) -> bool:
-    """Whether ``path`` names a Markdown file (:data:`MARKDOWN_EXTENSIONS`, any case)."""
-    return path.lower().endswith(MARKDOWN_EXTENSIONS)
-
-
 #: List fields a single line may give as "a, b, c" (tags and what other tools call them).
 _COMMA_LISTS = ("tags", *schema.field("tags").aliases)
 

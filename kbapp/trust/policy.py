@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kbapp.config import CONFIG_PATH, config_from_dict
-from kbapp.documents import frontmatter, mdlines, schema
+from kbapp.documents import filenames, frontmatter, mdlines, schema
 from kbapp.documents import model as documents
 from kbapp.errors import ConfigError, DocumentError, PolicyError
 from kbapp.fsutil import is_git_dir_name
@@ -487,13 +487,13 @@ def is_document_path(path: str, config: KbConfig) -> bool:
 
 def is_markdown_path(path: str, config: KbConfig) -> bool:
     """Whether ``path`` is a Markdown file of the knowledge base with any Markdown extension
-    (:data:`kbapp.documents.model.MARKDOWN_EXTENSIONS`, any case): ``x.MD``, ``x.mdown``,
+    (:data:`kbapp.documents.filenames.MARKDOWN_EXTENSIONS`, any case): ``x.MD``, ``x.mdown``,
     ``x.markdown`` as other tools write them. kbapp lists only ``.md`` documents
     (:func:`is_document_path`); every Markdown file gets the document rules (sensitivity,
     front matter, one id per document) when it is committed, and ``kbapp lint`` suggests
     renaming it to ``.md``."""
     return (
-        documents.is_markdown_name(path)
+        filenames.is_markdown_name(path)
         and not path.startswith(".")
         and "/." not in path
         and not config.is_excluded(path)

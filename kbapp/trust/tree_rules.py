@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from kbapp.documents import model as documents
+from kbapp.documents.filenames import MARKDOWN_PATHSPECS
 from kbapp.errors import KbError
 from kbapp.sync.git import Git, IgnoreRule
 
@@ -146,9 +147,7 @@ def _paths_with_ids(git: Git, rev: str, ids: list[str], config: KbConfig) -> dic
     args = ["-c", "core.quotepath=off", "grep", "-l", "-z", "-F", "--full-name", "--no-color"]
     for doc_id in ids:
         args += ["-e", doc_id]
-    listed = git.run(
-        *args, rev, "--", *documents.MARKDOWN_PATHSPECS, check=False, strip=False
-    ).stdout
+    listed = git.run(*args, rev, "--", *MARKDOWN_PATHSPECS, check=False, strip=False).stdout
     out: dict[str, set[str]] = {}
     prefix = f"{rev}:"
     for item in listed.split("\0"):
