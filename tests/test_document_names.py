@@ -126,6 +126,19 @@ def test_the_hook_judges_ignore_rules_whole_in_any_case_against_every_document(
     assert git(hooked.remote, "rev-parse", "main") == before
 
 
+@pytest.mark.parametrize("rule", ["*/*/", "*[0-9]*.md"])
+def test_the_hook_refuses_a_rule_that_would_hide_the_next_document_written(
+    hooked: SharedRepo, rule: str
+) -> None:
+    """No document matches the rule yet: the probe names (a new document in each folder, one
+    a folder deeper with a digit in its name) do."""
+    sam = hooked.plain_clone()
+    commit_files(sam, {".gitignore": (sam / ".gitignore").read_text() + rule + "\n"}, "ignores")
+    refused = push(sam)
+    assert refused.returncode != 0
+    assert f"'{rule}' hides documents from git (new documents such as " in refused.stderr
+
+
 # ---------------------------------------------------------------------------- names (N6)
 
 WINDOWS_CANNOT = [

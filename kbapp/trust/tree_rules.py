@@ -8,10 +8,13 @@ by ``kbapp lint`` on the work tree.
   refused; a duplicate from before the hook stays a lint error and blocks nothing.
 - **No document hidden by a ``.gitignore``.** A shared ``.gitignore`` with ``*.md`` or
   ``runbooks/`` makes git ignore new documents (plain git users' ``git add`` refuses them;
-  kbapp commits what it writes all the same). A ``.gitignore`` change that hides documents, or
-  the new documents of a folder that holds documents, is refused; git itself decides what its
-  rules match (``git check-ignore``). To keep a Markdown file out of the knowledge base, use
-  ``exclude`` in ``.kb/config.toml``.
+  kbapp lists and commits documents whatever the rules say, so this is defence in depth). A
+  ``.gitignore`` change that hides a Markdown file of the tree, or the new documents of a
+  folder that holds documents (a probe name there, and one a folder deeper with a digit), is
+  refused; git itself decides what its rules match (``git check-ignore``, over the whole
+  files, case-sensitively and as ``core.ignorecase=true`` clones do), and a rules file over
+  :data:`MAX_RULES_FILE` is refused when changed. To keep a Markdown file out of the
+  knowledge base, use ``exclude`` in ``.kb/config.toml``.
 
 - **Attributes as git applies them.** :func:`kbapp.trust.policy.check_gitattributes` reads
   one ``.gitattributes`` at a time; git takes macros from the top-level file for every file,
@@ -52,6 +55,9 @@ if TYPE_CHECKING:
 GITIGNORE_NAME = ".gitignore"
 #: The name a new document would have in a folder: asks git whether the folder hides them.
 PROBE_NAME = "a-new-document.md"
+#: A new document one folder further down with a digit in its name: rules such as ``*/*/`` or
+#: ``*[0-9]*.md`` that match no document yet still hide the next one written.
+DEEP_PROBE = "new-folder/new-document-2.md"
 #: A ``.gitignore`` or ``.gitattributes`` larger than this is refused when a commit changes
 #: it: the rules are judged whole (git reads them whole), and no real one is this big.
 MAX_RULES_FILE = 1 << 20
@@ -215,11 +221,17 @@ def hiding_violations(hidden: dict[str, IgnoreRule]) -> list[Violation]:
 
 
 def _is_probe(path: str) -> bool:
-    return path.rpartition("/")[2] == PROBE_NAME
+    return path.rpartition("/")[2] == PROBE_NAME or _is_deep_probe(path)
+
+
+def _is_deep_probe(path: str) -> bool:
+    return path == DEEP_PROBE or path.endswith(f"/{DEEP_PROBE}")
 
 
 def _shown(path: str) -> str:
     folder, _, name = path.rpartition("/")
+    if _is_deep_probe(path):
+        return f"new documents such as {path}"
     if name == PROBE_NAME:
         return f"new documents in {folder}/" if folder else "new documents at the top"
     return path
@@ -237,7 +249,9 @@ def _documents_and_probes(paths: list[str], config: KbConfig) -> list[str]:
     folders = (
         {""} | {p.rpartition("/")[0] for p in docs + rule_files} | set(config.folders.values())
     )
-    probes = [f"{f.strip('/')}/{PROBE_NAME}".lstrip("/") for f in folders]
+    probes = [
+        f"{f.strip('/')}/{name}".lstrip("/") for f in folders for name in (PROBE_NAME, DEEP_PROBE)
+    ]
     return sorted(set(docs) | {p for p in probes if is_markdown_path(p, config)})
 
 
