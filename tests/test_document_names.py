@@ -298,5 +298,9 @@ def test_the_importer_reads_every_markdown_extension(tmp_path: Path, kb) -> None
     export.mkdir()
     (export / "vpn.mdown").write_text("# VPN\n\nReconnect the tunnel.\n")
     (export / "db.MKD").write_text("# DB\n\nSteps.\n")
-    import_folder(kb, export, into="imported")
+    (export / "what?.md").write_text("# What\n\nA name Windows cannot have.\n")
+    report = import_folder(kb, export, into="imported")
     assert {"imported/vpn.md", "imported/db.md"} <= set(kb.document_paths())
+    ((source, why),) = report.skipped
+    assert source == "what?.md" and "Windows desktop cannot check out" in why
+    assert not (kb.root / "imported/what?.md").exists()

@@ -225,7 +225,8 @@ def fetch(ws: Workspace) -> FetchReport:
 
 
 def status(ws: Workspace) -> SyncStatus:
-    """What waits locally and remotely, without touching the network (fast: two git calls)."""
+    """What waits locally and remotely, without touching the network (fast: three git calls;
+    a new document a ``.gitignore`` hides counts as a change, as sync commits it)."""
     git = ws.git
     result = SyncStatus()
     out = git.run(
