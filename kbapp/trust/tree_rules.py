@@ -204,8 +204,13 @@ def hiding_violations(hidden: dict[str, IgnoreRule]) -> list[Violation]:
         by_rule.setdefault(rule, []).append(path)
     out = []
     for rule, paths in sorted(by_rule.items(), key=lambda item: (item[0].source, item[0].line)):
-        shown = [_shown(p) for p in paths[:3]]
-        more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+        # the documents and folders first, then one deeper new document for all of them
+        named = [_shown(p) for p in paths if not _is_deep_probe(p)]
+        deep = [p for p in paths if _is_deep_probe(p)]
+        shown = named[:3]
+        if deep and len(shown) < 3:
+            shown.append(f"new documents such as {deep[0]}")
+        more = f" and {len(named) - 3} more" if len(named) > 3 else ""
         out.append(
             Violation(
                 rule.source,
@@ -230,8 +235,6 @@ def _is_deep_probe(path: str) -> bool:
 
 def _shown(path: str) -> str:
     folder, _, name = path.rpartition("/")
-    if _is_deep_probe(path):
-        return f"new documents such as {path}"
     if name == PROBE_NAME:
         return f"new documents in {folder}/" if folder else "new documents at the top"
     return path
