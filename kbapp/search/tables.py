@@ -458,6 +458,20 @@ class TermSets:
         the terms (rarest first), then the phrase looked for in their term sequences."""
         if len(terms) == 1:
             return self.any_field(terms[0])
+        # kept like a term's postings: a synonym phrase ("not show up", "command prompt") is
+        # looked up by every query that has one of its group's words, typing repeats it
+        key = (" ", " ".join(terms))
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found[0]
+        docs = self._phrase_docs(terms)
+        self._cache[key] = (docs, [], [])
+        if len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return docs
+
+    def _phrase_docs(self, terms: list[str]) -> frozenset[int]:
         candidates: frozenset[int] | None = None
         for docs in sorted((self.any_field(t) for t in terms), key=len):
             candidates = docs if candidates is None else candidates & docs
