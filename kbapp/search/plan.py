@@ -139,6 +139,19 @@ class SynonymTable:
                     alts.append(alt_terms)
         self.span = max((len(k) for k in self.entries), default=0)
 
+    @classmethod
+    def of(cls, groups: dict[str, list[str]]) -> SynonymTable:
+        """The table of ``groups``, made once per process for the same groups (each change of
+        the index opens a new searcher, and stemming every member of the shipped groups
+        took longer than a search)."""
+        for known, table in _TABLES:
+            if known == groups:
+                return table
+        table = cls(groups)
+        _TABLES.insert(0, ({word: list(alts) for word, alts in groups.items()}, table))
+        del _TABLES[4:]
+        return table
+
     def match(self, forms: list[tuple[str, ...]], start: int) -> tuple[int, tuple[str, ...]] | None:
         """The longest entry made of the words ``forms[start:]`` begin with: (words, key)."""
         for end in range(min(len(forms), start + SYNONYM_SPAN), start, -1):
@@ -146,6 +159,10 @@ class SynonymTable:
             if key in self.entries:
                 return end - start, key
         return None
+
+
+#: The last few synonym tables made, with their groups (:meth:`SynonymTable.of`).
+_TABLES: list[tuple[dict[str, list[str]], SynonymTable]] = []
 
 
 def plan_word(

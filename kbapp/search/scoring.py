@@ -171,7 +171,8 @@ class Scorer:
             return found
         sums: dict[int, float] = {}
         for fieldname, boost in zip(_FIELD_ORDER, boosts):
-            _docset, ids, values = self._shares(fieldname, term, boost)
+            ids, weights = self.sets.read(fieldname, term)
+            values = self._values(fieldname, term, boost, ids, weights)
             if not sums:
                 sums.update(zip(ids, values))  # 0.0 + share is the share
                 continue
@@ -179,8 +180,9 @@ class Scorer:
             for docnum in fresh.keys() & sums.keys():  # documents with the term in both
                 fresh[docnum] = sums[docnum] + fresh[docnum]
             sums.update(fresh)
-        # (the documents with the term in any field: the same set the query's plan uses)
-        found = TermScores(self.sets.any_field(term), list(sums), list(sums.values()), sums)
+        # (the documents with the term in any field: the same set the query's plan uses; the
+        # lookup by document is made again if the pruning asks: kept, it was a dict per word)
+        found = TermScores(self.sets.any_field(term), list(sums), list(sums.values()))
         self._keep(key, found)
         return found
 
@@ -198,6 +200,12 @@ class Scorer:
 
     def _shares(self, fieldname: str, term: str, boost: float) -> Shares:
         docset, ids, weights = self.sets.postings(fieldname, term)
+        return docset, ids, self._values(fieldname, term, boost, ids, weights)
+
+    def _values(
+        self, fieldname: str, term: str, boost: float, ids: list[int], weights: list[float]
+    ) -> list[float]:
+        """Each posting's BM25F share (Whoosh's formula, B=0.75, K1=1.2)."""
         if fieldname in TEXT_FIELDS and ids:
             k1, b = 1.2, 0.75
             searcher = self.searcher
@@ -210,7 +218,7 @@ class Scorer:
             values = [top * tf / (tf + base + slope * lengths[d]) for d, tf in zip(ids, weights)]
         else:
             values = [tf * boost for tf in weights]
-        return docset, ids, values
+        return values
 
     def _keep(self, key: ScoreKey, found: TermScores) -> None:
         self._scores[key] = found

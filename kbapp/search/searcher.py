@@ -153,7 +153,7 @@ class QueryRunner:
         #: Pruning needs every factor a score is multiplied by to be at most 1.
         self._factors_at_most_one = max(STATUS_FACTOR.values(), default=1.0) <= 1.0
         self.synonyms = synonyms
-        self.synonym_table = SynonymTable(synonyms)
+        self.synonym_table = SynonymTable.of(synonyms)
         self.reader = searcher.reader()
 
     # ------------------------------------------------------------------ running
