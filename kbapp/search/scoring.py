@@ -139,25 +139,21 @@ class Scorer:
         return out
 
     def scores(self, docs: frozenset[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
-        """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs`` (the result may hold others
-        too), every posting of every list added. Whoosh's own collector costs a Python call
-        per posting and per length lookup, and its union matcher cannot skip blocks."""
-        scores: dict[int, float] = {}
-        get = scores.get
+        """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs`` (see :meth:`dense`)."""
+        dense = self.dense(specs)
+        return {docnum: dense[docnum] for docnum in docs}
+
+    def dense(self, specs: list[tuple[str, str, float]]) -> list[float]:
+        """BM25F of every document number of the searcher (0.0 without any of the terms):
+        every posting of every list added, in the lists' order. One list indexed by
+        document number: half the time of a dict's ``get`` and store per posting, the same
+        sums. Whoosh's own collector costs a Python call per posting and per length lookup,
+        and its union matcher cannot skip blocks."""
+        sums = [0.0] * self.table.size
         for found in self.lists(specs):
-            ids, contributions = found.ids, found.values
-            if not ids:
-                continue
-            if len(ids) <= 2 * len(docs):
-                # most postings are wanted: scoring the others too is cheaper than asking
-                # (callers read the scores of ``docs`` only)
-                for docnum, value in zip(ids, contributions):
-                    scores[docnum] = get(docnum, 0.0) + value
-            else:
-                for docnum, value in zip(ids, contributions):
-                    if docnum in docs:
-                        scores[docnum] = get(docnum, 0.0) + value
-        return scores
+            for docnum, value in zip(found.ids, found.values):
+                sums[docnum] += value
+        return sums
 
     def all_fields(self, term: str, boosts: tuple[float, ...] | None = None) -> TermScores:
         """:meth:`contributions` of ``term`` summed over all text fields with their weights
