@@ -204,7 +204,9 @@ def main() -> int:
     )
 
     docs = documents(kb)
-    fts = Fts5(kb.parent / (kb.name + "-fts5.sqlite"), docs)
+    # a child measuring in process (--baseline) builds its own table beside the parent's
+    suffix = f"-fts5-{os.getpid()}.sqlite" if args.in_process_only else "-fts5.sqlite"
+    fts = Fts5(kb.parent / (kb.name + suffix), docs)
     print(f"documents: {len(docs)}")
     results: dict[str, object] = {"documents": len(docs), "load": load}
 
@@ -229,6 +231,8 @@ def main() -> int:
                 f"{figures['kbapp_cold_p50']:.1f}/{figures['kbapp_cold_p95']:.1f} ms",
                 flush=True,
             )
+        fts.db.close()
+        fts.path.unlink(missing_ok=True)
         print(json.dumps(results, default=str))
         return 0
 
