@@ -143,6 +143,9 @@ def timed_child(command: list[str], root: Path = ROOT) -> tuple[float, float, fl
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(root)},
+        # ``python -m`` puts the working directory first on sys.path, before PYTHONPATH:
+        # run in the checkout measured, or a --baseline would import this one
+        cwd=str(root),
     )
     out, err = proc.communicate()
     elapsed = time.perf_counter() - started
@@ -261,6 +264,7 @@ def main() -> int:
             check=True,
             capture_output=True,
             env={**os.environ, "PYTHONPATH": str(baseline)},
+            cwd=str(baseline),
         )
 
     # --- a search process, alternating with an FTS5 process
