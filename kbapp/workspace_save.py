@@ -51,18 +51,27 @@ def create(ws: Workspace, template_name: str, title: str, **kwargs: Any) -> Save
     return ws.save(doc, verb="Create")
 
 
+def _draft_commit(ws: Workspace, message: str | None) -> bytes:
+    """The commit a save makes, as the shared repository's commit rules read it (author,
+    committer, message: :func:`kbapp.trust.object_rules.check_object`)."""
+    from kbapp.trust.object_rules import draft_commit
+
+    who = f"{ws.identity.name} <{ws.identity.email}>" if ws.identity.known else ""
+    return draft_commit(message or "", author=who, committer=who)
+
+
 def save(
     ws: Workspace, doc: Document, verb: str | None = None, message: str | None = None
 ) -> SaveResult:
     """:meth:`Workspace.save <kbapp.workspace.Workspace.save>`."""
     from kbapp.documents import model as documents
     from kbapp.sync import journal
-    from kbapp.trust import policy
+    from kbapp.trust import object_rules, policy
 
     data = documents.serialise(doc)
     policy.enforce(
         policy.check_commit_file(doc.path, data, ws.config)
-        + policy.check_commit_message(message or "", ws.config)
+        + object_rules.check_object("commit", _draft_commit(ws, message), ws.config)
     )
     ws.require_identity()
     with ws.git.write_lock():

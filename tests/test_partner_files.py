@@ -287,7 +287,7 @@ def test_the_hook_scans_author_names_and_extra_commit_headers(hooked: SharedRepo
     subprocess.run(["git", "commit", "-q", "-m", "notes"], cwd=sam, env=env, check=True)
     refused_push = push(sam)
     assert refused_push.returncode != 0
-    assert "(commit header):1: looks like a secret" in refused_push.stderr
+    assert "(commit header):3: the author header looks like a secret" in refused_push.stderr
     assert "Sup3rS3cretValue9" not in refused_push.stderr
 
     git(sam, "reset", "-q", "--hard", "origin/main")
@@ -310,7 +310,7 @@ def test_the_hook_scans_author_names_and_extra_commit_headers(hooked: SharedRepo
     git(sam, "reset", "-q", "--hard", made)
     refused_push = push(sam)
     assert refused_push.returncode != 0
-    assert "(commit header):3: looks like a secret" in refused_push.stderr
+    assert "(commit header):5: the x-note header looks like a secret" in refused_push.stderr
     # an ordinary commit passes
     git(sam, "reset", "-q", "--hard", "origin/main")
     commit_files(sam, {"notes.txt": "notes\n"}, "notes")

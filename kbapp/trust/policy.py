@@ -191,38 +191,6 @@ def declares_sensitivity(text: str) -> bool:
     return block is not None and _SENSITIVITY_KEY_RE.search(block.text) is not None
 
 
-def check_commit_message(message: str, config: KbConfig | None) -> list[Violation]:
-    """Secrets in a commit message: it is pushed to the other organisation like a file."""
-    return _text_secrets(
-        message,
-        "(commit message)",
-        "reword the commit message (git commit --amend, or rebase to reword an older one)",
-        config,
-    )
-
-
-def check_tag_message(message: str, config: KbConfig | None) -> list[Violation]:
-    """Secrets in an annotated tag's message: it is pushed like a commit message."""
-    return _text_secrets(
-        message,
-        "(tag message)",
-        "delete the tag (git tag -d) and create it again with another message",
-        config,
-    )
-
-
-def check_commit_headers(headers: str, config: KbConfig | None) -> list[Violation]:
-    """Secrets in a commit's header lines (author and committer names, any extra header a
-    hand-made commit object carries): pushed and shown (history, audit) like the message."""
-    return _text_secrets(
-        headers,
-        "(commit header)",
-        "make the commit again with another author and committer name and no such header "
-        "(git commit --amend --reset-author, or a rebase for an older one)",
-        config,
-    )
-
-
 def check_file_name(path: str, config: KbConfig | None) -> list[Violation]:
     """Secrets in a file's name (``PGPASSWORD=....md``): names are pushed like contents."""
     # Each folder and the name without its extension on a line of its own: "x.md" would read

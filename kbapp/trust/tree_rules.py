@@ -4,7 +4,9 @@ by ``kbapp lint`` on the work tree.
 
 - **One document per id.** An id is a document's identity (``kb:`` links, ``kbapp show ID``):
   a document that takes an id another path already has would shadow it, e.g. a partner's copy
-  of a procedure protected for the internal team. A push that makes a new duplicate is
+  of a procedure protected for the internal team. A document's id is the one the catalog
+  knows it by (:attr:`~kbapp.documents.model.Document.id`): its ``id:`` line or, without one,
+  the id derived from its path, which anyone can compute. A push that makes a new duplicate is
   refused; a duplicate from before the hook stays a lint error and blocks nothing.
 - **No document hidden by a ``.gitignore``.** A shared ``.gitignore`` with ``*.md`` or
   ``runbooks/`` makes git ignore new documents (plain git users' ``git add`` refuses them;
@@ -45,6 +47,7 @@ from kbapp.trust.policy import (
     GITATTRIBUTES_NAME,
     Violation,
     check_gitattributes,
+    check_path,
     is_gitattributes_path,
     is_markdown_path,
 )
@@ -96,7 +99,7 @@ def _duplicate_ids(
 ) -> list[Violation]:
     ids: dict[str, tuple[str, int]] = {}  # path -> (id, line)
     for path in touched:
-        if not is_markdown_path(path, config):
+        if not _is_document(path, config):
             continue
         found = _id_of(git, commit, path)
         if found is not None:
@@ -115,17 +118,28 @@ def _duplicate_ids(
     for path, (doc_id, line) in sorted(ids.items()):
         others = sorted(p for p in after.get(doc_id, ()) if p != path)
         if others and path not in before.get(doc_id, ()):
+            derived = (
+                " (derived from its path: it has no id: line)"
+                if documents.derived_id(others[0]) == doc_id
+                else ""
+            )
             out.append(
                 Violation(
                     path,
                     line,
                     "duplicate-id",
-                    f"takes the id {doc_id} of {others[0]}: an id names one document (kb: links "
-                    "and 'kbapp show ID' open it), so this would shadow that one; give this "
-                    "document an id of its own",
+                    f"takes the id {doc_id} of {others[0]}{derived}: an id names one document "
+                    "(kb: links and 'kbapp show ID' open it), so this would shadow that one; "
+                    "give this document an id of its own",
                 )
             )
     return out
+
+
+def _is_document(path: str, config: KbConfig) -> bool:
+    """A Markdown file of the tree with a name every clone can have (the document rules
+    apply to every Markdown extension; a name the path rule refuses is never a document)."""
+    return is_markdown_path(path, config) and not check_path(path)
 
 
 def _parents_and_base(git: Git, commit: str, base: str | None) -> list[str]:
@@ -134,34 +148,42 @@ def _parents_and_base(git: Git, commit: str, base: str | None) -> list[str]:
 
 
 def _id_of(git: Git, rev: str, path: str) -> tuple[str, int] | None:
+    """The id ``path`` is known by in ``rev`` (None: no such file), as the catalog knows it:
+    :attr:`Document.id`, the written ``id:`` or, without one, the id derived from the path
+    (an unreadable document is known by the derived one too). The line: the ``id:`` line, or
+    0 for a derived id (the path gives it)."""
     data = git.read_blob(f"{rev}:{path}")
     if data is None:
         return None
     try:
         doc = documents.parse(data, path)
     except KbError:
-        return None
-    doc_id = doc.meta.get("id") if doc.front_matter_error is None else None
-    if not isinstance(doc_id, str) or not doc_id:
-        return None
-    return doc_id, doc.field_lines.get("id", 1)
+        return documents.derived_id(path), 0
+    return doc.id, doc.field_lines.get("id", 0)
 
 
 def _paths_with_ids(git: Git, rev: str, ids: list[str], config: KbConfig) -> dict[str, set[str]]:
-    """id -> the document paths of ``rev`` whose front matter has it (``git grep`` finds the
-    candidates, the front matter decides)."""
+    """id -> the document paths of ``rev`` known by it: documents whose front matter writes
+    it (``git grep`` finds the candidates) and documents whose path derives it; each one's
+    id as :func:`_id_of` reads it decides."""
     args = ["-c", "core.quotepath=off", "grep", "-l", "-z", "-F", "--full-name", "--no-color"]
     for doc_id in ids:
         args += ["-e", doc_id]
     listed = git.run(*args, rev, "--", *MARKDOWN_PATHSPECS, check=False, strip=False).stdout
-    out: dict[str, set[str]] = {}
     prefix = f"{rev}:"
-    for item in listed.split("\0"):
-        path = item.removeprefix(prefix)
-        if not path or not is_markdown_path(path, config):
+    candidates = {item.removeprefix(prefix) for item in listed.split("\0")}
+    wanted = set(ids)
+    candidates |= {
+        p
+        for p in _tree_files(git, rev)
+        if _is_document(p, config) and documents.derived_id(p) in wanted
+    }
+    out: dict[str, set[str]] = {}
+    for path in sorted(candidates):
+        if not path or not _is_document(path, config):
             continue
         found = _id_of(git, rev, path)
-        if found is not None and found[0] in ids:
+        if found is not None and found[0] in wanted:
             out.setdefault(found[0], set()).add(path)
     return out
 
