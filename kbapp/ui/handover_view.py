@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from kbapp.cosourcing import handover
 from kbapp.errors import KbError
-from kbapp.ui.tasks import Tasks, relay
+from kbapp.ui.tasks import Tasks, relay, run_or_inline
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -128,16 +128,14 @@ class HandoverView(QWidget):
         def work() -> list[handover.Handover]:
             return handover.handovers(workspace, refresh=False, include_complete=complete)
 
-        if self.tasks is None:
-            self.show_handovers(work())
-            return
-        self.title_label.setText("Reading the knowledge base…")
-        self.tasks.run(
+        run_or_inline(
+            self.tasks,
             work,
             self.show_handovers,
             lambda error: self.message_label.setText(str(error)),
             owner=self,
             key="handovers",
+            waiting=lambda: self.title_label.setText("Reading the knowledge base…"),
         )
 
     def show_handovers(self, items: list[handover.Handover]) -> None:

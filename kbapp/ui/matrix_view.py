@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp.cosourcing.matrix import Matrix, build_matrix, cell_text
-from kbapp.ui.tasks import Tasks, relay
+from kbapp.ui.tasks import Tasks, relay, run_or_inline
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -82,16 +82,14 @@ class MatrixView(QWidget):
         def work() -> Matrix:
             return build_matrix(workspace.catalog.summaries(ENTRY_COLUMNS), workspace.config)
 
-        if self.tasks is None:
-            self.show_matrix(work())
-            return
-        self.summary_label.setText("Reading the knowledge base…")
-        self.tasks.run(
+        run_or_inline(
+            self.tasks,
             work,
             self.show_matrix,
             lambda error: self.summary_label.setText(str(error)),
             owner=self,
             key="matrix",
+            waiting=lambda: self.summary_label.setText("Reading the knowledge base…"),
         )
 
     def show_matrix(self, matrix: Matrix) -> None:

@@ -48,7 +48,7 @@ from kbapp.lifecycle.review_actions import (
 )
 from kbapp.ui import style
 from kbapp.ui.retire_dialog import RetireDialog
-from kbapp.ui.tasks import Tasks, relay
+from kbapp.ui.tasks import Tasks, relay, run_or_inline
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -332,11 +332,15 @@ class ReviewQueueView(QWidget):
                 include_ok=within is None,
             )
 
-        if self.tasks is None:
-            self.show_items(work())
-            return
-        self.count_label.setText("Reading the knowledge base…")
-        self.tasks.run(work, self.show_items, self._on_failed, owner=self, key="review-queue")
+        run_or_inline(
+            self.tasks,
+            work,
+            self.show_items,
+            self._on_failed,
+            owner=self,
+            key="review-queue",
+            waiting=lambda: self.count_label.setText("Reading the knowledge base…"),
+        )
 
     def show_items(self, items: list[ReviewItem]) -> None:
         self.model.set_items(items)
@@ -375,17 +379,19 @@ class ReviewQueueView(QWidget):
             self.diff_view.clear()
             return
         workspace = self.workspace
-        if self.tasks is None:
-            self.show_detail(review_detail(workspace, item))
-            return
-        self.detail_title.setText(f"<b>{_escape(item.title)}</b>: reading its history…")
-        self.diff_view.clear()
-        self.tasks.run(
+
+        def waiting() -> None:
+            self.detail_title.setText(f"<b>{_escape(item.title)}</b>: reading its history…")
+            self.diff_view.clear()
+
+        run_or_inline(
+            self.tasks,
             lambda: review_detail(workspace, item),
             self.show_detail,
             self._on_failed,
             owner=self,
             key="review-detail",
+            waiting=waiting,
         )
 
     def show_detail(self, detail: ReviewDetail) -> None:

@@ -150,14 +150,6 @@ class Tasks(QObject):
         """Drop whatever answer work with ``key`` gives (the work itself runs to its end)."""
         self._generations[key] = self._generations.get(key, 0) + 1
 
-    def runner(self, failed: Failed | None = None) -> Callable[[Callable[[], Any], Done], None]:
-        """A ``(work, done)`` callable for views that take a plain runner (the dashboard)."""
-
-        def run(work: Callable[[], Any], done: Done) -> None:
-            self.run(work, done, failed)
-
-        return run
-
     @property
     def busy(self) -> bool:
         return bool(self._relays)
@@ -175,6 +167,27 @@ class Tasks(QObject):
         self._relays.discard(relay)
         if not self._relays and shiboken6.isValid(self):
             self.busy_changed.emit(False)
+
+
+def run_or_inline(
+    tasks: Tasks | None,
+    work: Callable[[], Any],
+    done: Done,
+    failed: Failed | None = None,
+    *,
+    owner: QObject | None = None,
+    key: str | None = None,
+    waiting: Callable[[], object] | None = None,
+) -> None:
+    """Run ``work`` for a view that may have no pool: with ``tasks``, on the pool
+    (:meth:`Tasks.run`, after ``waiting()`` says the view is reading); without (a view built on
+    its own, in a test or a script), right here, ``done(work())``, and an error is raised."""
+    if tasks is None:
+        done(work())
+        return
+    if waiting is not None:
+        waiting()
+    tasks.run(work, done, failed, owner=owner, key=key)
 
 
 class _EventRelay(QObject):
