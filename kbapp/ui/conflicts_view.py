@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor, QTextFormat
+from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -48,9 +48,7 @@ def _pane(name: str) -> QPlainTextEdit:
     pane.setObjectName(name)
     pane.setReadOnly(True)
     pane.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-    font = QFont("DejaVu Sans Mono")
-    font.setStyleHint(QFont.StyleHint.Monospace)
-    pane.setFont(font)
+    pane.setFont(style.monospace_font())
     return pane
 
 

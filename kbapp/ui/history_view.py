@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
+from PySide6.QtGui import QColor, QSyntaxHighlighter, QTextCharFormat, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -99,9 +99,7 @@ class HistoryView(QWidget):
         self.raw = QPlainTextEdit()
         self.raw.setObjectName("rawDiff")
         self.raw.setReadOnly(True)
-        font = QFont("DejaVu Sans Mono")
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        self.raw.setFont(font)
+        self.raw.setFont(style.monospace_font())
         self.raw_highlighter = DiffHighlighter(self.raw.document())
         self.tabs = QTabWidget()
         self.tabs.addTab(self.changes, "Rendered changes")
