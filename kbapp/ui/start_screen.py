@@ -13,8 +13,8 @@ it, and :class:`KbChooserDialog` switches the running window to it. The work is 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
@@ -39,9 +39,6 @@ from PySide6.QtWidgets import (
 from kbapp.errors import KbError
 from kbapp.settings import Settings
 from kbapp.ui.tasks import Tasks
-
-if TYPE_CHECKING:
-    from kbapp.ui.window import MainWindow
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 
@@ -429,10 +426,10 @@ class StartWindow(QMainWindow):
         self.chooser = KbChooser(settings, self.tasks, note)
         self.chooser.chosen.connect(self.open_kb)
         self.setCentralWidget(self.chooser)
-        self.successor: MainWindow | None = None
+        self.successor: QMainWindow | None = None
         self.resize(860, 560)
 
-    def open_kb(self, folder: str) -> MainWindow | None:
+    def open_kb(self, folder: str) -> QMainWindow | None:
         from kbapp.ui.app import open_window_on
         from kbapp.workspace import Workspace
 
@@ -462,20 +459,22 @@ class KbChooserDialog(QDialog):
     """``Ctrl+O`` in a running window: the same list and choices; the window switches to the
     knowledge base chosen."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(
+        self, parent: QWidget, settings: Settings, tasks: Tasks, switch: Callable[[str], object]
+    ) -> None:
+        super().__init__(parent)
         self.setWindowTitle("Open knowledge base")
-        self.chooser = KbChooser(window.workspace.settings, window.tasks, parent=self)
+        self.chooser = KbChooser(settings, tasks, parent=self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.chooser)
         self.chooser.chosen.connect(self._chosen)
-        self.window_ = window
+        self.switch = switch
         self.resize(820, 520)
 
     def _chosen(self, folder: str) -> None:
         self.accept()
-        self.window_.switch_knowledge_base(folder)
+        self.switch(folder)
 
     def reject(self) -> None:
         if self.chooser.busy:
