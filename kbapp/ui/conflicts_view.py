@@ -34,7 +34,7 @@ from kbapp.errors import KbError
 from kbapp.interaction import Level
 from kbapp.sync import conflicts
 from kbapp.sync.conflicts import Proposal
-from kbapp.ui import style
+from kbapp.ui import dialog_parts, style
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
@@ -117,9 +117,7 @@ class ConflictsView(QWidget):
         self.resolve_button.setObjectName("resolveButton")
         self.resolve_button.setDefault(True)
         self.resolve_button.clicked.connect(self.resolve)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #C0392B")
-        self.error.setWordWrap(True)
+        self.error = dialog_parts.error_label("")
 
     def _create_layout(self) -> None:
         sides = QSplitter(Qt.Orientation.Horizontal)
