@@ -189,6 +189,13 @@ class DashboardView(QWidget):
         values = values if values is not None else tile_values(report)
         for key, tile in self.tiles.items():
             tile.set_value(values[key], self.tones[key])
+        self._fill_tables(report)
+        svgs = svgs if svgs is not None else charts(report)
+        for kind, widget in self.charts.items():
+            widget.load(QByteArray(str(svgs[kind]).encode("utf-8")))
+        self.report_ready.emit(report)
+
+    def _fill_tables(self, report: HealthReport) -> None:
         _fill(
             self.review_table,
             [
@@ -215,10 +222,6 @@ class DashboardView(QWidget):
         problems = [[f"{p.path}:{p.line}", p.message] for p in report.broken_links]
         problems += [[d.path, "no owner"] for d in report.without_owners]
         _fill(self.problems_table, problems)
-        svgs = svgs if svgs is not None else charts(report)
-        for kind, widget in self.charts.items():
-            widget.load(QByteArray(str(svgs[kind]).encode("utf-8")))
-        self.report_ready.emit(report)
 
     def show_error(self, error: Exception) -> None:
         self.busy = False

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QTextBrowser
 from kbapp.documents import model as documents
 from kbapp.documents.model import Document
 from kbapp.documents.render import Rendered, TocEntry, local_image_path
-from kbapp.lifecycle.review import ReviewState, review_state_of
+from kbapp.lifecycle.review import ReviewInfo, ReviewState, review_state_of
 from kbapp.ui import style
 from kbapp.workspace import Workspace
 
@@ -63,6 +63,28 @@ def header_html(workspace: Workspace, doc: Document, today: dt.date | None = Non
     link to their ticket system (``.kb/config.toml``); the reader asks before opening them."""
     info = review_state_of(doc, workspace.config, today)
     esc = html.escape
+    linker = workspace.ticket_linker()
+    # Values are escaped; ticket ids (incidents, a ticket in a tag) then link to their system.
+    details = "".join(
+        f"<tr><td style='color:gray; padding-right:10px'>{esc(k)}</td>"
+        f"<td>{linker.link_html(esc(v))}</td></tr>"
+        for k, v in _detail_rows(doc, info)
+    )
+    first = next((h for h in doc.headings() if h.level == 1), None)
+    # The body's own first heading usually is the title; say it once.
+    title = (
+        ""
+        if first is not None and first.text.strip() == doc.title
+        else (f"<h1>{esc(doc.title)}</h1>")
+    )
+    return (
+        f"{title}<p>{' '.join(_badges(doc, info))}</p>"
+        f"<table class='docmeta' cellspacing='0' cellpadding='1'>{details}</table><hr>"
+    )
+
+
+def _badges(doc: Document, info: ReviewInfo) -> list[str]:
+    """Type, status, organisation, review state (when not OK), internal only."""
     badges = [style.badge(doc.type or "document", "type"), style.badge(doc.status, doc.status)]
     if doc.owner_org:
         badges.append(style.badge(doc.owner_org, "org"))
@@ -70,6 +92,11 @@ def header_html(workspace: Workspace, doc: Document, today: dt.date | None = Non
         badges.append(style.badge(info.state.label, info.state.value))
     if doc.sensitivity == "internal":
         badges.append(style.badge("internal only", "internal"))
+    return badges
+
+
+def _detail_rows(doc: Document, info: ReviewInfo) -> list[tuple[str, str]]:
+    """(label, plain text) of owners, systems, tags, the last review and incidents."""
     rows: list[tuple[str, str]] = []
     if doc.owners:
         rows.append(("Owners", ", ".join(doc.owners)))
@@ -85,24 +112,7 @@ def header_html(workspace: Workspace, doc: Document, today: dt.date | None = Non
         rows.append(("Reviewed", "never"))
     if doc.incidents:
         rows.append(("Incidents", ", ".join(doc.incidents)))
-    linker = workspace.ticket_linker()
-    # Values are escaped; ticket ids (incidents, a ticket in a tag) then link to their system.
-    details = "".join(
-        f"<tr><td style='color:gray; padding-right:10px'>{esc(k)}</td>"
-        f"<td>{linker.link_html(esc(v))}</td></tr>"
-        for k, v in rows
-    )
-    first = next((h for h in doc.headings() if h.level == 1), None)
-    # The body's own first heading usually is the title; say it once.
-    title = (
-        ""
-        if first is not None and first.text.strip() == doc.title
-        else (f"<h1>{esc(doc.title)}</h1>")
-    )
-    return (
-        f"{title}<p>{' '.join(badges)}</p>"
-        f"<table class='docmeta' cellspacing='0' cellpadding='1'>{details}</table><hr>"
-    )
+    return rows
 
 
 _LEADING_H1_RE = re.compile(r"^\s*<h1\b[^>]*>.*?</h1>", re.S)

@@ -113,12 +113,26 @@ class Tasks(QObject):
         # that asked is closed, so it lives until its answer arrived (then deleteLater).
         relay = _Relay()
         self._relays.add(relay)
+        if len(self._relays) == 1:
+            self.busy_changed.emit(True)
+        self._deliver(relay, ticket, owner, done, failed, progress)
+        self.pool.start(_Job(work, relay, progress is not None))
+        return ticket
+
+    def _deliver(
+        self,
+        relay: _Relay,
+        ticket: Ticket,
+        owner: QObject | None,
+        done: Done | None,
+        failed: Failed | None,
+        progress: ProgressHandler | None,
+    ) -> None:
+        """Connect ``relay`` to what the caller wants on the GUI thread: the answer, an error
+        or progress, unless the ticket went stale or the owner is gone."""
 
         def wanted() -> bool:
             return not ticket.stale and (owner is None or shiboken6.isValid(owner))
-
-        if len(self._relays) == 1:
-            self.busy_changed.emit(True)
 
         def finish(result: Any) -> None:
             self._release(relay, ticket)
@@ -143,8 +157,6 @@ class Tasks(QObject):
         relay.finished.connect(finish)
         relay.failed.connect(fail)
         relay.progressed.connect(report)
-        self.pool.start(_Job(work, relay, progress is not None))
-        return ticket
 
     def cancel(self, key: str) -> None:
         """Drop whatever answer work with ``key`` gives (the work itself runs to its end)."""
