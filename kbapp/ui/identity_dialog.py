@@ -56,6 +56,8 @@ class IdentityFields(QWidget):
             domains = ", ".join(org.domains)
             self.org_combo.addItem(_named(org) + (f" · {domains}" if domains else ""), org.name)
         self.org_hint = dialog_parts.hint_label()
+        # the longest hint takes two lines: reserve them so it is never cut off
+        self.org_hint.setMinimumHeight(self.org_hint.fontMetrics().lineSpacing() * 2 + 4)
         self.email_edit.textChanged.connect(self._update_hint)
         self.org_combo.currentIndexChanged.connect(self._update_hint)
         form = QFormLayout(self)
