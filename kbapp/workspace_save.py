@@ -248,8 +248,9 @@ def move(ws: Workspace, ref: str, new_path: str) -> SaveResult:
     doc = ws.load(old)
     from kbapp.trust import policy
 
-    # A name is pushed like a content: the shared repository refuses a secret in it.
-    policy.enforce(policy.check_file_name(new, ws.config))
+    # A name is pushed like a content: the shared repository refuses a secret in it, and a
+    # name some clone cannot check out (Windows).
+    policy.enforce(policy.check_path(new) + policy.check_file_name(new, ws.config))
     ws.require_identity()
     with ws.git.write_lock():
         target.parent.mkdir(parents=True, exist_ok=True)

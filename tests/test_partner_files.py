@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import CliResult, SharedRepo, git
+from helpers import CliResult, SharedRepo, commit_files, git, push
 
 from kbapp.documents.importer import import_folder
 from kbapp.documents.lint import lint_workspace
@@ -24,28 +24,6 @@ from kbapp.sync.git import Git
 from kbapp.trust import audit
 
 MAP_SAM_TO_ANA = "Ana Int <ana@internal.example> <sam@partner.example>\n"
-
-
-def push(clone: Path, pusher: str = "sam@partner.example") -> subprocess.CompletedProcess[str]:
-    """``git push`` as the server would see it: the hook knows who pushed."""
-    env = dict(os.environ, KBAPP_PUSHER_EMAIL=pusher)
-    return subprocess.run(
-        ["git", "push", "-q", "origin", "HEAD:main"],
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def commit_files(clone: Path, files: dict[str, str], message: str) -> None:
-    for relative, text in files.items():
-        target = clone / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    git(clone, "add", "-A", "-f")
-    git(clone, "commit", "-q", "-m", message)
 
 
 # ---------------------------------------------------------------------------- .mailmap (D6)
@@ -272,7 +250,9 @@ def test_a_duplicate_from_before_the_hook_blocks_nothing_and_the_window_asks(
 # ---------------------------------------------------------------------------- names that look like patterns (D9)
 
 
-@pytest.mark.parametrize("name", [":(glob)x.md", "*.md", "a[b].md", ":!x.md"])
+# (':(glob)x.md', '*.md', ':!x.md' are names no Windows desktop can have: refused, see
+# tests/test_document_names.py; '[x].md' as a pattern would name 'x.md'.)
+@pytest.mark.parametrize("name", ["a[b].md", "[x].md", "![x].md"])
 def test_a_file_named_like_a_git_pattern_is_saved_and_synced_as_itself(
     shared: SharedRepo, cli: Callable[..., CliResult], name: str
 ) -> None:

@@ -260,7 +260,9 @@ def test_kbapp_commits_in_utf8_whatever_git_is_set_to(hooked: SharedRepo) -> Non
     assert report.pushed, report.message
     raw = git(hooked.remote, "cat-file", "commit", "main")
     assert "\nencoding " not in raw.partition("\n\n")[0]
-    assert git(hooked.remote, "log", "-1", "--format=%s", "main") == "Create: Café opening checklist"
+    assert (
+        git(hooked.remote, "log", "-1", "--format=%s", "main") == "Create: Café opening checklist"
+    )
 
 
 def test_the_client_checks_the_commit_it_makes_with_the_hooks_function(

@@ -13,6 +13,7 @@ from typing import Any
 
 from kbapp.documents import model as documents
 from kbapp.documents import schema
+from kbapp.documents.filenames import is_markdown_name
 from kbapp.errors import DocumentError
 from kbapp.fsutil import read_document_bytes
 
@@ -30,7 +31,7 @@ def markdown_files(src: Path) -> tuple[list[Path], list[Path]]:
             d for d in dirnames if not d.startswith(".") and not (Path(directory) / d).is_symlink()
         )
         for name in sorted(filenames):
-            if name.lower().endswith((".md", ".markdown")) and not name.startswith("."):
+            if is_markdown_name(name) and not name.startswith("."):
                 if (Path(directory) / name).is_symlink():
                     links.append(Path(directory) / name)
                 else:
@@ -42,8 +43,8 @@ def target(src: Path, source: Path, into: str) -> str:
     """Where ``source`` lands in the knowledge base (relative path)."""
     shown = source.relative_to(src).as_posix()
     relative = f"{into}/{shown}" if into else shown
-    if relative.lower().endswith(".markdown"):
-        relative = relative[: -len(".markdown")] + ".md"
+    if not relative.endswith(".md"):  # kbapp's documents are .md (x.markdown, x.MD, x.mkd)
+        relative = relative[: relative.rfind(".")] + ".md"
     return relative
 
 

@@ -228,9 +228,11 @@ def _check_all(
     keep: list[_Planned] = []
     for item in planned:
         item.data = documents.serialise(item.doc)
-        violations = policy.check_file_name(
-            item.relative, workspace.config
-        ) + policy.check_document(item.doc, item.data, workspace.config)
+        violations = (
+            policy.check_path(item.relative)  # a name every clone can check out
+            + policy.check_file_name(item.relative, workspace.config)
+            + policy.check_document(item.doc, item.data, workspace.config)
+        )
         if not violations:
             keep.append(item)
             continue

@@ -20,11 +20,9 @@ import json
 import logging
 import os
 import pickle
-import shutil
 import struct
 import threading
 import time
-import uuid
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -50,13 +48,13 @@ from kbapp.search.schema import (
     read_document,
 )
 from kbapp.search.searcher import DocTable, QueryRunner, SegmentTable, synonym_groups
-from kbapp.search.segment import SortedSegmentWriter, commit_segments
 from kbapp.search.snippets import Highlighter
 
 if TYPE_CHECKING:
     # The catalog (SQLAlchemy) is used only when something changed: a search whose files
     # are as the index last saw them never loads it.
     from kbapp.catalog import CatalogChanges
+    from kbapp.search.segment import SortedSegmentWriter
     from kbapp.search.semantic import SemanticRanker
     from kbapp.workspace import Workspace
 
@@ -509,6 +507,9 @@ class SearchIndex:
         if self._ix is None or self._needs_rebuild:
             return 0
         self._check_catalog_record()
+        # the writing side of Whoosh and kbapp: not loaded by a process that only searches
+        from kbapp.search.segment import SortedSegmentWriter, commit_segments
+
         writer = self._ix.writer(
             timeout=self.write_timeout, delay=0.05, compound=False, codec=CODEC
         )
@@ -576,6 +577,9 @@ class SearchIndex:
             say(READ_SHARE * done // max(1, total))
             if refresh_progress:
                 refresh_progress(done, total)
+
+        import shutil
+        import uuid
 
         try:
             began = time.time_ns()

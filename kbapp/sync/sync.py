@@ -62,7 +62,7 @@ from kbapp.sync.remote import (
     remote_of,
 )
 from kbapp.sync.report import Change, FetchReport, SyncReport, SyncStatus
-from kbapp.sync.uncommitted import commit_all
+from kbapp.sync.uncommitted import commit_all, hidden_new_documents
 
 __all__ = [
     "BACKUP_PREFIX",
@@ -235,7 +235,8 @@ def fetch(ws: Workspace) -> FetchReport:
 
 
 def status(ws: Workspace) -> SyncStatus:
-    """What waits locally and remotely, without touching the network (fast: two git calls)."""
+    """What waits locally and remotely, without touching the network (fast: three git calls;
+    a new document a ``.gitignore`` hides counts as a change, as sync commits it)."""
     git = ws.git
     result = SyncStatus()
     out = git.run(
@@ -262,6 +263,7 @@ def status(ws: Workspace) -> SyncStatus:
             result.ahead, result.behind = int(ahead), -int(behind)
         elif item[0] in "12u?":
             result.local_changes += 1
+    result.local_changes += len(hidden_new_documents(ws))
     if result.branch and not upstream_name:
         tracking = f"refs/remotes/{REMOTE}/{result.branch}"
         counted = git.run("rev-list", "--left-right", "--count", f"HEAD...{tracking}", check=False)

@@ -53,6 +53,11 @@ def commit_all(ws: Workspace) -> list[str]:
         paths.append(path)
         if code == "??" or code[0] == "A":
             added.add(path)
+    # New documents a .gitignore hides from 'git status' are documents all the same (kbapp
+    # lists them): committed, by name, like any other (git.commit adds with '-f').
+    for path in hidden_new_documents(ws):
+        paths.append(path)
+        added.add(path)
     if not paths:
         return []
     titles: list[str] = []
@@ -109,6 +114,16 @@ def commit_all(ws: Workspace) -> list[str]:
         )
     git.commit(paths, message, trailers=ws.trailers())
     return paths
+
+
+def hidden_new_documents(ws: Workspace) -> list[str]:
+    """Untracked documents that ignore rules hide from ``git status`` (a partner's ``*/*/`` or
+    ``*[0-9]*.md``; ``*.MD`` where git ignores case)."""
+    return [
+        path
+        for path in ws.git.ignored_untracked("*.md")
+        if policy.is_document_path(path, ws.config) and not (ws.root / path).is_symlink()
+    ]
 
 
 def _incoming_paths(git: Git) -> dict[str, str]:
