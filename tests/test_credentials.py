@@ -21,6 +21,7 @@ from servers import HttpGitServer, SshAgent, SshGitServer
 from kbapp.settings import Settings
 from kbapp.sync import sync
 from kbapp.sync.git import NO_PROMPTS, CloneCancelled, Git, Prompting
+from kbapp.ui.app import open_window_on
 from kbapp.ui.askpass import CredentialDialog, askpass_server
 from kbapp.ui.start_screen import StartWindow
 from kbapp.workspace import Workspace
@@ -84,7 +85,7 @@ def shared_kb(tmp_path: Path, settings: Settings, bare: Path) -> Workspace:
 
 def clone_from_start_screen(qtbot, settings: Settings, url: str, folder: Path) -> StartWindow:  # type: ignore[no-untyped-def]
     settings.fetch_interval_minutes = 0
-    start = StartWindow(settings)
+    start = StartWindow(settings, open_window_on)
     qtbot.addWidget(start)
     start.show()
     chooser = start.chooser

@@ -285,10 +285,11 @@ def test_start_screen_new_kb_asks_who_makes_the_first_commit(
 ) -> None:  # type: ignore[no-untyped-def]
     """A new user creates a knowledge base from the start screen: the first-run dialog asks
     (with the organisations typed offered), then the knowledge base is made by them."""
+    from kbapp.ui.app import open_window_on
     from kbapp.ui.start_screen import StartWindow
 
     settings = Settings.load()
-    start = StartWindow(settings)
+    start = StartWindow(settings, open_window_on)
     qtbot.addWidget(start)
     start.show()
     chooser = start.chooser

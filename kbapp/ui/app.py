@@ -102,7 +102,7 @@ def first_window(kb: str | None, settings: Settings, demo_when_none: bool = Fals
             return open_window_on(Workspace.open(path, settings))
         except KbError as exc:
             note = f"Could not open the knowledge base at {path}: {exc}"
-    start = StartWindow(settings, note)
+    start = StartWindow(settings, open_window_on, note)
     start.show()
     return start
 

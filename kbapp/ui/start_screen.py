@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
@@ -39,6 +40,9 @@ from PySide6.QtWidgets import (
 from kbapp.errors import KbError
 from kbapp.settings import Settings
 from kbapp.ui.tasks import Tasks
+
+if TYPE_CHECKING:
+    from kbapp.workspace import Workspace
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 
@@ -419,11 +423,17 @@ class StartWindow(QMainWindow):
     """Shown when kbapp starts without a knowledge base to open; replaced by the main window
     (:attr:`successor`) once one is chosen."""
 
-    def __init__(self, settings: Settings, note: str = "") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        open_window: Callable[[Workspace], QMainWindow],
+        note: str = "",
+    ) -> None:
         super().__init__()
         self.setObjectName("startWindow")
         self.setWindowTitle("kbapp")
         self.settings = settings
+        self.open_window = open_window  # kbapp.ui.app.open_window_on, given to avoid a cycle
         self.tasks = Tasks(self)
         self.chooser = KbChooser(settings, self.tasks, note)
         self.chooser.chosen.connect(self.open_kb)
@@ -432,7 +442,6 @@ class StartWindow(QMainWindow):
         self.resize(860, 560)
 
     def open_kb(self, folder: str) -> QMainWindow | None:
-        from kbapp.ui.app import open_window_on
         from kbapp.workspace import Workspace
 
         try:
@@ -446,7 +455,7 @@ class StartWindow(QMainWindow):
             self.settings.save()
         except OSError:
             pass
-        self.successor = open_window_on(workspace)  # its own size, placed by the desktop
+        self.successor = self.open_window(workspace)  # its own size, placed by the desktop
         self.close()
         return self.successor
 
