@@ -15,6 +15,7 @@ install``), Ana's (internal) and Jo's (partner) kbapp clones, Sam's plain-git cl
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from helpers import CliResult, SharedRepo, git
 
 from kbapp.sync import refused, sync
 from kbapp.sync.git import Git
+from kbapp.workspace import Workspace
 
 LEAK = "export PGPASSWORD=Sup3rS3cretValue9\n"
 
@@ -345,3 +347,54 @@ def test_two_kb_org_trailers_are_both_judged(hooked: SharedRepo) -> None:
         pushed = sam_push(sam, "HEAD:main", **env)
         assert pushed.returncode != 0, pushed.stderr
         assert "KB-Org: internal" in pushed.stderr and "[identity]" in pushed.stderr
+
+
+# ---------------------------------------------------------------------------- A13: reviews
+
+
+def test_a_review_is_recorded_by_its_reviewer_and_merges_of_reviews_pass(
+    hooked: SharedRepo,
+) -> None:
+    """A13: the partner cannot record "reviewed today by ana@internal.example"; kbapp's own
+    reviews, and a merge of two reviews of one document (the later pair kept), go through."""
+    from kbapp.lifecycle.review_actions import mark_reviewed
+
+    ana, jo = hooked.ana, hooked.jo
+    pushers = {ana: "ana@internal.example", jo: "jo@partner.example"}
+
+    def kb_sync(who: Workspace) -> None:
+        os.environ["KBAPP_PUSHER_EMAIL"] = pushers[who]
+        try:
+            report = sync.sync(who)
+        finally:
+            del os.environ["KBAPP_PUSHER_EMAIL"]
+        assert not report.offline and not report.conflicts, report.message
+
+    path = ana.create("runbook", "Payments failover").path
+    doc = ana.load(path)
+    kb_sync(ana)
+    kb_sync(jo)
+    # Both organisations review the same document before syncing: the merge keeps the later.
+    mark_reviewed(ana, doc.id, today=dt.date(2026, 11, 2))
+    mark_reviewed(jo, doc.id, today=dt.date(2026, 11, 3))
+    kb_sync(ana)
+    kb_sync(jo)  # Jo's merge: Jo's own review kept, Ana's came from the server
+    kb_sync(ana)
+    assert ana.load(doc.id).reviewed_by == "jo@partner.example"
+
+    # Sam writes Ana's name on a review she never made.
+    sam = hooked.plain_clone()
+    target = sam / doc.path
+    text = target.read_text()
+    forged = text.replace("reviewed_by: jo@partner.example", "reviewed_by: ana@internal.example")
+    forged = forged.replace("2026-11-03", "2026-11-30")
+    assert forged != text
+    commit(sam, {doc.path: forged + "\nSkip step 3.\n"}, "Review: Payments failover")
+    pushed = sam_push(sam, "HEAD:main")
+    assert pushed.returncode != 0, pushed.stderr
+    assert "[review-claim]" in pushed.stderr and "ana@internal.example (internal)" in pushed.stderr
+    # Sam's own name on a review of his is fine.
+    git(sam, "reset", "-q", "--hard", "origin/main")
+    own = text.replace("reviewed_by: jo@partner.example", "reviewed_by: sam@partner.example")
+    commit(sam, {doc.path: own.replace("2026-11-03", "2026-11-30")}, "Review: Payments failover")
+    assert sam_push(sam, "HEAD:main").returncode == 0

@@ -40,7 +40,7 @@ from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict
 from kbapp.errors import ConfigError
 from kbapp.interaction import terminal_safe
 from kbapp.sync.git import Git
-from kbapp.trust import object_rules, policy, tree_rules
+from kbapp.trust import object_rules, policy, review_claims, tree_rules
 from kbapp.trust.commit_changes import _added_lines, _Change, _changed_paths
 from kbapp.trust.protection import (
     MAILMAP_NAME,
@@ -458,6 +458,7 @@ def check_commit(
         for path in sorted({p for change in changes for p in change.paths}):
             found.extend(_protected_path(path, config, {org}, unplaced))
         found.extend(_settings_change(git, commit, parents[:1], changes, config, {org}))
+        found.extend(review_claims.check(git, commit, parents, changes, config, org))
     found.extend(
         object_rules.check_object("commit", object_rules.read_object(git, "commit", commit), config)
     )
