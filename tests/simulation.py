@@ -117,6 +117,11 @@ class Simulation:
             self._kb_create(self.ana, f"seed {n}")
         sync.sync(self.ana)
         self.jo = sync.clone(str(self.remote), self.base / "jo", PEOPLE["jo"])
+        # Each person's own git identity, as on their own machine: the killed ``kbapp sync``
+        # processes run without kbapp's settings and commit (a merge) as git says.
+        for ws, person in ((self.ana, PEOPLE["ana"]), (self.jo, PEOPLE["jo"])):
+            run_git(ws.root, "config", "user.name", person.user_name)
+            run_git(ws.root, "config", "user.email", person.user_email)
         self.sam = self.base / "sam"
         run_git(self.base, "clone", "-q", str(self.remote), str(self.sam))
         for key, value in (
