@@ -502,17 +502,18 @@ def term_sequence(text: str) -> str:
 
 
 #: word as written -> (its index terms, its phrase form, whether it may be part of a KB
-#: number): what :func:`analyse_text` needs of each word, looked up once per word.
-_text_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
+#: number, its spelling words): what :func:`analyse_text` needs of each word, looked up once.
+_text_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]] = {}
 
 
-def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]:
     if word.isalpha() and not _CAMEL_RE.search(word):  # most words: one stem, or a stop word
         lower = word.lower()
         if lower in STOP_WORDS:
-            return (), (), False
+            return (), (), False, ()
         single = (stem(lower),)
-        return single, single, lower == "kb"
+        spelling = (lower,) if 2 < len(lower) <= 30 else ()
+        return single, single, lower == "kb", spelling
     items, _width = _analyse_word(word)
     terms: tuple[str, ...] = tuple(term for term, _offset in items)
     lower = word.lower()
@@ -521,24 +522,27 @@ def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
         if found_kb:  # KB327825, Q327825: as index_terms files them
             number: str = found_kb.group(1) or found_kb.group(2)
             terms = (kb_term(number), number)
-    return terms, phrase_form(word), lower == "kb"
+    spelling = tuple(w for w in _plain_forms(word) if w.isalpha() and len(w) <= 30)
+    return terms, phrase_form(word), lower == "kb", spelling
 
 
-def analyse_text(text: str) -> tuple[dict[str, int], list[str]]:
+def analyse_text(text: str, spelling: set[str] | None = None) -> tuple[dict[str, int], list[str]]:
     """One pass over ``text`` for the index: each term's count (``len`` of its positions in
     :func:`index_terms`) and the phrase terms in order (the words of :func:`term_sequence`).
     Each distinct word is analysed once (and cached); the rest runs in C: ``map`` over the
-    cache, ``Counter`` for the counts."""
+    cache, ``Counter`` for the counts. ``spelling``: a set that gets the text's words for the
+    spelling vocabulary (:func:`spelling_words` of the text)."""
     words = WORD_RE.findall(text)
     cache = _text_cache
     lookup: Any = cache
-    missing = set(words).difference(cache)
+    distinct = set(words)
+    missing = distinct.difference(cache)
     if missing:
         if len(cache) + len(missing) <= _CACHE_LIMIT:
             for word in missing:
                 cache[word] = _text_entry(word)
         else:  # the cache is full: a lookup table for this text only
-            lookup = {word: cache.get(word) or _text_entry(word) for word in set(words)}
+            lookup = {word: cache.get(word) or _text_entry(word) for word in distinct}
     entries = list(map(lookup.__getitem__, words))
     counts = Counter(itertools.chain.from_iterable(map(_TERMS, entries)))
     # "KB 327825", "KB number: 327825": the number also counts as the KB term (index_terms
@@ -550,10 +554,23 @@ def analyse_text(text: str) -> tuple[dict[str, int], list[str]]:
                 break
             if word.lower() not in _KB_FILLERS:
                 break
+    if spelling is not None:
+        spelling.update(
+            itertools.chain.from_iterable(map(_SPELLING, map(lookup.__getitem__, distinct)))
+        )
     return counts, list(itertools.chain.from_iterable(map(_FORM, entries)))
 
 
-_TERMS, _FORM, _KB_FLAG = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+_TERMS, _FORM = operator.itemgetter(0), operator.itemgetter(1)
+_KB_FLAG, _SPELLING = operator.itemgetter(2), operator.itemgetter(3)
+
+
+def spelling_words(text: str) -> list[str]:
+    """The words of ``text`` worth keeping for spelling corrections: lowercase, unstemmed,
+    alphabetic, 3 to 30 letters (an identifier's alphabetic parts too)."""
+    found: set[str] = set()
+    analyse_text(text, found)
+    return sorted(found)
 
 
 def sequence_text(terms: list[str]) -> str:

@@ -34,7 +34,6 @@ from kbapp.search.analysis import (
     sequence_text,
 )
 from kbapp.search.snippets import readable_text
-from kbapp.search.vocabulary import spelling_words
 
 if TYPE_CHECKING:
     from kbapp.documents import model as documents
@@ -180,7 +179,8 @@ class IndexedDocument:
     path: str
     digest: str
     fields: dict[str, Any] | None  # None: not a usable document (binary, not UTF-8...)
-    #: Its plain words, for the spelling vocabulary (kept outside the index).
+    #: Its words for the spelling vocabulary (kept outside the index): those of the texts
+    #: it is indexed by (:func:`~kbapp.search.analysis.spelling_words`).
     words: list[str] = field(default_factory=list)
 
 
@@ -208,8 +208,9 @@ def prefixes(weighted_texts: Iterable[tuple[str, float]]) -> dict[str, float]:
     return out
 
 
-def document_fields(doc: documents.Document) -> dict[str, Any]:
-    """Field values of a parsed document (analysed, ready for ``writer.add_document``)."""
+def document_fields(doc: documents.Document, spelling: set[str] | None = None) -> dict[str, Any]:
+    """Field values of a parsed document (analysed, ready for ``writer.add_document``).
+    ``spelling``: a set that gets the words of its texts for the spelling vocabulary."""
     body = clean_markup(doc.body)
     prose, code = split_code(body)
     found = dataclasses.replace(doc, body=body).headings() if body != doc.body else doc.headings()
@@ -227,7 +228,7 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
     labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id, *own_numbers])
     heading_text = "\n".join(headings)
     # each text analysed once: its term counts (postings) and its phrase terms (sequence, pairs)
-    analysed = [analyse_text(t) for t in (title, labels, heading_text, prose, code)]
+    analysed = [analyse_text(t, spelling) for t in (title, labels, heading_text, prose, code)]
     sequences = [sequence_text(terms) for _counts, terms in analysed]
     pairs: set[int] = set().union(*(pair_hashes(terms) for _counts, terms in analysed))
     counts = [found for found, _terms in analysed]
@@ -283,8 +284,9 @@ def read_document(root: str | Path, relative: str) -> IndexedDocument:
         doc = documents.parse(data, relative)
     except DocumentError:
         return IndexedDocument(relative, digest, None)
-    words = spelling_words(plain_words(doc.title + "\n" + doc.body))
-    return IndexedDocument(relative, digest, document_fields(doc), words)
+    words: set[str] = set()
+    fields_ = document_fields(doc, words)
+    return IndexedDocument(relative, digest, fields_, sorted(words))
 
 
 def _digest_or_empty(full: Path) -> str:
