@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -165,8 +166,12 @@ def test_one_pass_analysis_gives_the_terms_counts_and_sequences_of_the_full_anal
         texts += [text, text.upper(), text[:400]]
     assert len(texts) > 300
     for text in texts:
-        counts, terms = analysis.analyse_text(text)
+        spelling: set[str] = set()
+        counts, terms = analysis.analyse_text(text, spelling)
         assert counts == {t: len(p) for t, p in analysis.index_terms(text).items()}, text[:80]
+        # the spelling words: the plain words of the text that are words (no digits)
+        plain = analysis.plain_words(text)
+        assert spelling == {w for w in plain if w.isalpha() and len(w) <= 30}, text[:80]
         sequence = analysis.term_sequence(text)
         assert analysis.sequence_text(terms) == sequence
         assert analysis.pair_hashes(terms) == analysis.sequence_pair_hashes(sequence)
@@ -185,6 +190,7 @@ def test_the_private_names_the_fast_writer_fills_are_there(tmp_path: Path) -> No
     assert isinstance(fields._tindex, OrderedHashWriter)
     for name in ("dbfile", "buckets", "hashtype", "hashfn", "lastkey", "index"):
         assert hasattr(fields._tindex, name), name
+    assert isinstance(fields._tindex.index.array, array)  # a GrowableArray's array
     fields.start_field("body", ix.schema["body"])
     assert isinstance(fields._postwriter, W3PostingsWriter)
     assert isinstance(fields._fieldid, int)

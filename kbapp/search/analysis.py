@@ -507,6 +507,8 @@ _text_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, 
 
 
 def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]:
+    """What :func:`index_terms`, :func:`phrase_form` and :func:`plain_words` make of one word
+    (its parts found once; tests/test_search_segment.py checks it against them)."""
     if word.isalpha() and not _CAMEL_RE.search(word):  # most words: one stem, or a stop word
         lower = word.lower()
         if lower in STOP_WORDS:
@@ -514,12 +516,52 @@ def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool, tupl
         single = (stem(lower),)
         spelling = (lower,) if 2 < len(lower) <= 30 else ()
         return single, single, lower == "kb", spelling
+    lower = word.lower()
+    if word.isalnum() and not _CAMEL_RE.search(word):  # letters and digits: a term as it is
+        if word[:1] in "kKqQ" and len(word) <= 10:
+            found_kb = _KB_WORD_RE.fullmatch(lower)
+            if found_kb:  # KB327825, Q327825: as index_terms files them
+                number: str = found_kb.group(1) or found_kb.group(2)
+                return (kb_term(number), number), (kb_term(number),), False, ()
+        if not (word[:1] == "0" and _HEX_RE.fullmatch(word)):
+            return (lower,), (lower,), False, ()
+    if _HEX_RE.fullmatch(word):
+        return _text_entry_reference(word)
+    # an identifier: whole, joined, and by its parts (as _identifier_terms)
+    pieces = parts_of(word)
+    parts = [p for p in pieces if len(p) > 1 and p not in STOP_WORDS]
+    items = [(stem(lower), 0)]
+    joined = "".join(parts)
+    if joined and joined != lower and len(parts) > 1:
+        items.append((stem(joined), 0))
+    stems = [stem(part) for part in parts]
+    if len(parts) > 1 or (parts and parts[0] != lower):
+        items.extend(zip(stems, range(len(stems))))
+    terms = tuple(term for term, _offset in dict.fromkeys(items))
+    form = _phrase_cache.get(word)
+    if form is None:
+        form = tuple(stems) or (stem(lower),)
+        if len(_phrase_cache) < _CACHE_LIMIT:
+            _phrase_cache[word] = form
+    spelling = tuple(
+        w
+        for w in dict.fromkeys([lower, *pieces])
+        if 2 < len(w) <= 30 and w.isalpha() and w not in STOP_WORDS
+    )
+    return terms, form, lower == "kb", spelling
+
+
+def _text_entry_reference(
+    word: str,
+) -> tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]:
+    """:func:`_text_entry` spelled out with the functions it stands for (for hex codes, and
+    for the tests)."""
     items, _width = _analyse_word(word)
     terms: tuple[str, ...] = tuple(term for term, _offset in items)
     lower = word.lower()
     if len(word) <= 10 and word[:1] in "kKqQ" and lower != "kb":
         found_kb = _KB_WORD_RE.fullmatch(lower)
-        if found_kb:  # KB327825, Q327825: as index_terms files them
+        if found_kb:
             number: str = found_kb.group(1) or found_kb.group(2)
             terms = (kb_term(number), number)
     spelling = tuple(w for w in _plain_forms(word) if w.isalpha() and len(w) <= 30)
