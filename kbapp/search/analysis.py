@@ -19,7 +19,6 @@ is a substring search in the few documents that have all its terms.
 
 from __future__ import annotations
 
-import html
 import itertools
 import operator
 import re
@@ -31,192 +30,16 @@ from typing import Any
 from whoosh.analysis import Token, Tokenizer
 from whoosh.lang.porter import stem as _porter_stem
 
+from kbapp.search.markup import clean_markup as clean_markup
+from kbapp.search.wordlists import QUERY_NOISE as QUERY_NOISE
+from kbapp.search.wordlists import STOP_WORDS
+
 #: A word, or an identifier made of words joined by - . / \ _ @ (no separator at either end).
 WORD_RE = re.compile(r"\w+(?:[-./\\@]\w+)*", re.UNICODE)
 _SEPARATORS_RE = re.compile(r"[-./\\@_]+")
 #: Where a CamelCase word splits: etcdNoLeader, KubeAPIServerDown, HTTPServer2Error.
 _CAMEL_PART_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _CAMEL_RE = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
-
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "then",
-        "there",
-        "these",
-        "this",
-        "to",
-        "was",
-        "were",
-        "will",
-        "with",
-    ]
-)
-
-#: Words of a sentence typed as a query ("my drives disappear when I open ...") that say
-#: nothing about the problem: in a query of three words or more a document need not have
-#: them (they still count for the words' order). Documents are indexed with them.
-QUERY_NOISE = frozenset(
-    [
-        "i",
-        "me",
-        "my",
-        "we",
-        "our",
-        "you",
-        "your",
-        "he",
-        "she",
-        "they",
-        "them",
-        "their",
-        "when",
-        "whenever",
-        "what",
-        "why",
-        "how",
-        "which",
-        "who",
-        "where",
-        "after",
-        "before",
-        "do",
-        "does",
-        "did",
-        "doing",
-        "get",
-        "gets",
-        "got",
-        "getting",
-        "keep",
-        "keeps",
-        "need",
-        "needs",
-        "want",
-        "wants",
-        "some",
-        "any",
-        "just",
-        "also",
-        "still",
-        "very",
-        "really",
-        "so",
-        "but",
-        "can",
-        "could",
-        "would",
-        "should",
-        "may",
-        "might",
-        "again",
-        "every",
-        "each",
-        "about",
-        "because",
-        "while",
-        "help",
-        "please",
-        "t",
-        "s",
-        "d",
-        "ve",
-        "ll",
-        "re",
-        "m",
-        # conversational filler of a symptom told in one's own words (issue 15)
-        "suddenly",
-        "already",
-        "even",
-        "though",
-        "although",
-        "anymore",
-        "always",
-        "never",
-        "all",
-        "few",
-        "one",
-        "more",
-        "make",
-        "makes",
-        "come",
-        "comes",
-        "came",
-        "go",
-        "goes",
-        "went",
-        "gone",
-        "saying",
-        "says",
-        "said",
-        "throws",
-        "soon",
-        "like",
-        "out",
-        "up",
-        "off",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "thing",
-        "things",
-        "something",
-        "someone",
-        "somebody",
-        "stuff",
-        "try",
-        "tries",
-        "tried",
-        "trying",
-        "seem",
-        "seems",
-        "happen",
-        "happens",
-        "happened",
-        "way",
-        "now",
-        "today",
-        "anyone",
-        "show",
-        "shows",
-        "showing",
-        "shown",
-        "stays",
-        "stay",
-        "let",
-        "lets",
-        "whole",
-        "bit",
-        "lot",
-        "lots",
-    ]
-)
 
 _stems: dict[str, str] = {}
 
@@ -260,65 +83,6 @@ def kb_term(number: str) -> str:
     """The one term a KB article number is indexed and searched as: ``KB327825``, ``KB
     327825``, ``KB number: 327825`` and ``Q327825`` all become ``kb327825``."""
     return "kb" + number
-
-
-_DOCFX_ALERT_RE = re.compile(
-    r"\[!(?:INCLUDE\s*\[[^\]\n]{0,200}\]\([^)\n]{0,300}\)|[A-Za-z-]{2,20}(?:\s[^\]\n]{0,200})?)\]"
-)
-_TRIPLE_COLON_RE = re.compile(r":::[ \t]*[\w-]+((?:[^:\n]|:(?!::)){0,1000}):::")
-_TRIPLE_COLON_LINE_RE = re.compile(r"\n[ \t]*:::[^\n]{0,200}")
-_ALT_TEXT_RE = re.compile(r'alt-text="([^"\n]{0,300})"')
-_SHORTCODE_RE = re.compile(r"\{\{[<%][^\n]{0,300}?[%>]\}\}")
-_EMPHASIS_LABEL_RE = re.compile(r"(?<![\w\\])_([^_\n]{1,80}?)_(?!\w)")
-_ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()<>#+!|~-])")
-
-
-def clean_markup(text: str) -> str:
-    """Markdown as its reader reads it, before it is indexed or shown in a fragment: no HTML
-    comments (template guidance such as ``<!-- What must be true before starting -->`` is not
-    the document's text), no DocFX/Hugo markup (``[!NOTE]``, ``[!INCLUDE [...](...)]``,
-    ``:::image ...:::`` (its alt text is kept), ``{{< ... >}}``), no emphasis around labels
-    (``_Applies to:_``), no backslash escapes, HTML entities decoded (``&nbsp;``). Line
-    structure is kept, so headings, lists and code fences are still recognised afterwards."""
-    if "<!--" in text:
-        text = _drop_comments(text)
-    if "[!" in text:
-        text = _DOCFX_ALERT_RE.sub("", text)
-    if ":::" in text:
-        text = _TRIPLE_COLON_RE.sub(_triple_colon, text)
-        text = _TRIPLE_COLON_LINE_RE.sub("\n", "\n" + text)[1:]
-    if "{{" in text:
-        text = _SHORTCODE_RE.sub("", text)
-    if "_" in text:
-        text = _EMPHASIS_LABEL_RE.sub(r"\1", text)
-    if "\\" in text:
-        text = _ESCAPE_RE.sub(r"\1", text)
-    if "&" in text:
-        text = html.unescape(text).replace("\xa0", " ")
-    return text
-
-
-def _drop_comments(text: str) -> str:
-    """``text`` without ``<!-- ... -->`` (an unclosed one runs to the end, as in a browser),
-    the lines it spanned kept as empty lines. A loop of ``find``: linear on any input."""
-    out: list[str] = []
-    cursor = 0
-    while True:
-        start = text.find("<!--", cursor)
-        if start < 0:
-            out.append(text[cursor:])
-            break
-        out.append(text[cursor:start])
-        end = text.find("-->", start + 4)
-        stop = len(text) if end < 0 else end + 3
-        out.append("\n" * text.count("\n", start, stop))
-        cursor = stop
-    return "".join(out)
-
-
-def _triple_colon(match: re.Match[str]) -> str:
-    alt = _ALT_TEXT_RE.search(match.group(1))
-    return alt.group(1) if alt else ""
 
 
 def is_simple(word: str) -> bool:

@@ -26,13 +26,13 @@ from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
 from kbapp.search.analysis import (
     KbAnalyzer,
     analyse_text,
-    clean_markup,
     declared_kb_numbers,
     index_terms,
     pair_hashes,
     plain_words,
     sequence_text,
 )
+from kbapp.search.markup import clean_markup
 from kbapp.search.snippets import readable_text
 
 if TYPE_CHECKING:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from whoosh.searching import Searcher
 
 from kbapp.search.analysis import (
-    QUERY_NOISE,
     join_identifiers,
     phrase_terms,
     query_words,
@@ -51,6 +50,7 @@ from kbapp.search.tables import (
     TermSets,
 )
 from kbapp.search.vocabulary import Vocabulary
+from kbapp.search.wordlists import QUERY_NOISE
 
 __all__ = [
     "PHRASE_FIELDS",
