@@ -28,6 +28,7 @@ from kbapp.sync import conflicts, journal
 from kbapp.sync.git import find_root
 from kbapp.sync.recovery import checkpoint
 from kbapp.workspace import Workspace
+from kbapp.workspace_save import free_path
 
 #: Where ``KBAPP_SYNC_CRASH_AT`` can kill a move (crash tests): after the target's commit, and
 #: after the source's file is gone but before its commit.
@@ -245,7 +246,7 @@ def move_to_kb(source: Workspace, ref: str, target: Workspace) -> KbMove:
     old_id = doc.id
     new_id = old_id
     data = documents.serialise(doc)
-    target_path = _free_path(target, path)
+    target_path = free_path(target.root, path)
     moved = documents.parse(data, target_path)
     if doc.has_front_matter and target.catalog.by_id(old_id):
         new_id = target.new_unique_id()
@@ -274,13 +275,3 @@ def move_to_kb(source: Workspace, ref: str, target: Workspace) -> KbMove:
         source_commit,
         linked_from,
     )
-
-
-def _free_path(ws: Workspace, relative: str) -> str:
-    if not (ws.root / relative).exists():
-        return relative
-    stem, _, suffix = relative.rpartition(".")
-    number = 2
-    while (ws.root / f"{stem}-{number}.{suffix}").exists():
-        number += 1
-    return f"{stem}-{number}.{suffix}"

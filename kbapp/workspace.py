@@ -10,32 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
-import shutil
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kbapp import identity
-from kbapp.config import CONFIG_PATH, SENSITIVITIES, KbConfig, load_config, new_config_text
+from kbapp import identity, workspace_init, workspace_save
+from kbapp.config import KbConfig, load_config
 from kbapp.documents import schema
 from kbapp.documents.links import resolve_relative
 from kbapp.errors import (
     KbError,
-    NotAKnowledgeBase,
-    NotCommitted,
-    SaveError,
     SettingNeeded,
-    SyncError,
 )
 from kbapp.events import Event
-from kbapp.fsutil import atomic_write, check_inside, disk_full_error, is_disk_full, low_space
-from kbapp.interaction import Interaction, Level, SilentInteraction
+from kbapp.fsutil import check_inside
+from kbapp.interaction import Interaction, SilentInteraction
 from kbapp.settings import Settings
 from kbapp.sync.git import Git, Identity, find_root
+from kbapp.workspace_save import SaveResult
 
 if TYPE_CHECKING:
     # SQLAlchemy (half a second to import) loads when the catalog is first used, so the
@@ -48,24 +42,6 @@ if TYPE_CHECKING:
 # on first use: a search opens the workspace and needs none of them.
 
 log = logging.getLogger(__name__)
-
-GITATTRIBUTES = """\
-# Front matter merges by meaning (lists: union, last_reviewed: the later date, ...).
-# kbapp sets the driver up in each clone; on plain git see docs/sync.md.
-*.md merge=kbapp
-"""
-
-GITIGNORE = """\
-# temporary files of interrupted atomic saves
-.*.kbtmp
-"""
-
-
-@dataclass
-class SaveResult:
-    path: str
-    commit: str | None
-    changes: CatalogChanges
 
 
 class Workspace:
@@ -134,41 +110,16 @@ class Workspace:
         All or nothing: who commits is settled before anything is created (else
         :class:`~kbapp.errors.IdentityMissing`), and a step that fails takes back every
         earlier one (folder, repository, files), so that ``init`` can simply be run again."""
-        root = Path(path).expanduser()
-        if root.exists() and not root.is_dir():
-            raise NotAKnowledgeBase(f"{root} is a file; give a folder for the knowledge base")
-        if (root / CONFIG_PATH).exists():
-            raise KbError(f"{root} is already a knowledge base ({CONFIG_PATH} exists)")
-        if sensitivity not in SENSITIVITIES:
-            raise KbError("sensitivity must be 'shared' or 'internal'")
-        settings = settings or Settings()
-        _require_identity_for_init(root, settings, interaction)
-        undo = _InitUndo(root)
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            if not (root / ".git").exists():
-                Git.init_repository(root)
-            for relative, text in (
-                (CONFIG_PATH, new_config_text(name, orgs, sensitivity, domains)),
-                (".gitattributes", GITATTRIBUTES),
-                (".gitignore", GITIGNORE),
-            ):
-                undo.record_file(relative)
-                if relative == CONFIG_PATH:
-                    atomic_write(root / CONFIG_PATH, text.encode())
-                else:
-                    _append_once(root / relative, text)
-            workspace = cls(root, settings, interaction)
-            undo.workspace = workspace
-            workspace.require_identity()
-            workspace.git.commit(
-                [CONFIG_PATH, ".gitattributes", ".gitignore"],
-                f"Create knowledge base: {name}",
-                trailers=workspace.trailers(),
-            )
-        except BaseException:
-            undo.run()
-            raise
+        workspace = workspace_init.create(
+            cls,
+            path,
+            name,
+            orgs,
+            sensitivity=sensitivity,
+            settings=settings,
+            interaction=interaction,
+            domains=domains,
+        )
         workspace._on_open()
         return workspace
 
@@ -495,19 +446,12 @@ class Workspace:
             variables=variables,
         )
 
+    # ------------------------------------------------------------------ writing
+    # (kbapp.workspace_save: the write, the commit and what can go wrong between them)
+
     def create(self, template_name: str, title: str, **kwargs: Any) -> SaveResult:
         """Create, save and commit a document from a template (``Create: <title>``)."""
-        try:
-            doc = self.draft_from_template(template_name, title, **kwargs)
-        except SaveError as exc:
-            if exc.reason != "disk-full":
-                raise
-            # The catalog (derived data) could not be brought up to date first: nothing was
-            # written; the sentence a save on a full disk gives, for the file it would be.
-            template = self.templates.get(template_name)
-            path = self.path_for_new(template.type, title.strip(), kwargs.get("folder"))
-            raise disk_full_error(self.root / path, exc.details) from None
-        return self.save(doc, verb="Create")
+        return workspace_save.create(self, template_name, title, **kwargs)
 
     def save(
         self, doc: Document, verb: str | None = None, message: str | None = None
@@ -519,185 +463,18 @@ class Workspace:
         :class:`~kbapp.errors.SaveError` (disk full, read-only folder: the file on disk is
         unchanged; the caller keeps the edit). A crash after the write is finished by the next
         open (:mod:`kbapp.sync.journal`)."""
-        from kbapp.documents import model as documents
-        from kbapp.sync import journal
-        from kbapp.trust import policy
-
-        data = documents.serialise(doc)
-        policy.enforce(
-            policy.check_commit_file(doc.path, data, self.config)
-            + policy.check_commit_message(message or "", self.config)
-        )
-        self.require_identity()
-        with self.git.write_lock():
-            if doc.source is None and (self.root / doc.path).exists():
-                # A new document never replaces another one, even one that another kbapp
-                # created under the same name a moment ago.
-                doc.path = self._free_path(doc.path)
-            full = self.full_path(doc.path)
-            if documents.changed_on_disk(doc, full):
-                raise SaveError(
-                    f"Could not save {doc.path}: it changed on disk after kbapp read it "
-                    "(another program or kbapp process saved it meanwhile); nothing was "
-                    "written, the file keeps that change. Run it again on the new text.",
-                    path=doc.path,
-                    reason="changed-on-disk",
-                )
-            existed = full.exists()
-            previous = _keep_aside(full) if existed and full.is_file() else None
-            text = message or f"{verb or ('Update' if existed else 'Create')}: {doc.title}"
-            earlier = self._finish_pending()
-            try:
-                with journal.pending_commit(self, [doc.path], text):
-                    documents.write(doc, full)
-                    try:
-                        commit = self.git.commit([doc.path], text, trailers=self.trailers())
-                    except SyncError as exc:
-                        if not (is_disk_full(f"{exc}\n{exc.details}") or low_space(full.parent)):
-                            raise
-                        self._undo_write(doc.path, full, previous, exc)
-            except SaveError as exc:
-                _drop_aside(previous)
-                if exc.reason == "disk-full" and not exc.written and exc.path != str(full):
-                    raise disk_full_error(full, exc.details) from None  # e.g. the journal
-                raise
-            except SyncError as exc:  # written, not committed: say exactly that
-                _drop_aside(previous)
-                changes = self.refresh_paths([doc.path, *earlier])
-                raise NotCommitted(
-                    f"Saved to disk; not committed yet: {exc}",
-                    result=SaveResult(doc.path, None, changes),
-                    details=exc.details,
-                ) from None
-            except BaseException:
-                _drop_aside(previous)
-                raise
-            _drop_aside(previous)
-        try:
-            changes = self.refresh_paths([doc.path, *earlier])
-        except SaveError as exc:  # derived data only: the save itself is committed
-            self.interaction.notify(str(exc), Level.WARNING)
-            from kbapp.catalog import CatalogChanges
-
-            changes = CatalogChanges()
-        return SaveResult(doc.path, commit, changes)
-
-    def _undo_write(
-        self, relative: str, full: Path, previous: Path | bytes | None, exc: SyncError
-    ) -> None:
-        """git could not commit a written document (a full disk): put the file back as it
-        was, so what is on disk is what is committed; raises the :class:`SaveError` to show.
-        The old file was kept aside as a hard link, so putting it back is a rename: it needs
-        no free space."""
-        # Unstage, when git got that far; on a disk too full even for that, the journal stays
-        # and the next start re-commits the (unchanged) file, which puts the index right.
-        unstaged = (
-            self.git.run("--literal-pathspecs", "reset", "-q", "--", relative, check=False).status
-            == 0
-        )
-        try:
-            if previous is None:
-                full.unlink(missing_ok=True)
-            elif isinstance(previous, Path):
-                os.replace(previous, full)
-            else:
-                atomic_write(full, previous)
-        except (OSError, SaveError):
-            raise SaveError(
-                f"Could not commit {full}: the disk is full. Your edit is on disk; kbapp "
-                "commits it once there is space again (at the next start or sync).",
-                path=str(full),
-                reason="disk-full",
-                details=exc.details,
-                written=True,
-            ) from None
-        error = disk_full_error(full, exc.details)
-        error.unfinished = not unstaged
-        raise error
-
-    def _finish_pending(self) -> list[str]:
-        """Commit what earlier saves wrote but could not commit (before this save's own
-        commit, each with its own message); returns their paths. A commit that fails again
-        stays pending, and this save goes on."""
-        from kbapp.sync import journal
-
-        paths = journal.pending_paths(self)
-        if not paths:
-            return []
-        try:
-            journal.finish(self)
-        except KbError as exc:
-            log.info("earlier saves in %s are still not committed: %s", self.root, exc)
-        return paths
+        return workspace_save.save(self, doc, verb, message)
 
     def commit_pending(self, path: str) -> SaveResult | None:
         """Commit saved work that is not committed yet: earlier saves whose commit failed,
         then the document ``path`` if it differs from its last commit (``Update: <title>``).
         None when everything was committed already; raises git's error when it still cannot
         commit (nothing is lost: the files stay as they are)."""
-        from kbapp.sync import journal
-
-        earlier = journal.pending_paths(self)
-        if not earlier and not self._uncommitted(path):
-            return None
-        self.require_identity()
-        commit = None
-        with self.git.write_lock():
-            for made in journal.finish(self):
-                commit = made
-            if self._uncommitted(path):
-                try:
-                    title = self.load(path).title
-                except KbError:
-                    title = path
-                verb = "Update" if (self.root / path).exists() else "Delete"
-                commit = (
-                    self.git.commit([path], f"{verb}: {title}", trailers=self.trailers()) or commit
-                )
-        changes = self.refresh_paths([path, *earlier])
-        return SaveResult(path, commit, changes) if commit else None
-
-    def _uncommitted(self, path: str) -> bool:
-        return bool(
-            self.git.run(
-                "--literal-pathspecs", "status", "--porcelain", "--untracked-files=all", "--", path
-            ).stdout.strip()
-        )
-
-    def _free_path(self, relative: str) -> str:
-        stem, _, suffix = relative.rpartition(".")
-        number = 2
-        while (self.root / f"{stem}-{number}.{suffix}").exists():
-            number += 1
-        return f"{stem}-{number}.{suffix}"
+        return workspace_save.commit_pending(self, path)
 
     def move(self, ref: str, new_path: str) -> SaveResult:
         """Rename or move a document; its id (and so every [[kb-id]] link) stays the same."""
-        old = self.resolve(ref)
-        new = self.relative(new_path) if Path(new_path).is_absolute() else new_path.rstrip("/")
-        if not new.endswith(".md"):
-            new += ".md"
-        target = self.full_path(new)
-        if target.exists():
-            raise KbError(f"{new} already exists")
-        doc = self.load(old)
-        from kbapp.trust import policy
-
-        # A name is pushed like a content: the shared repository refuses a secret in it.
-        policy.enforce(policy.check_file_name(new, self.config))
-        self.require_identity()
-        with self.git.write_lock():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tracked = self.git.run(
-                "--literal-pathspecs", "ls-files", "--error-unmatch", "--", old, check=False
-            )
-            if tracked.status == 0:
-                self.git.run("--literal-pathspecs", "mv", "--", old, new)
-            else:
-                shutil.move(str(self.full_path(old)), target)
-            commit = self.git.commit([old, new], f"Move: {doc.title}", trailers=self.trailers())
-        changes = self.refresh_paths([old, new])
-        return SaveResult(new, commit, changes)
+        return workspace_save.move(self, ref, new_path)
 
 
 def slugify(title: str, limit: int = 60) -> str:
@@ -706,117 +483,3 @@ def slugify(title: str, limit: int = 60) -> str:
     if len(text) > limit:
         text = text[:limit].rsplit("-", 1)[0]
     return text
-
-
-def _append_once(path: Path, block: str) -> None:
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    if block.strip() in existing:
-        return
-    joined = (existing.rstrip("\n") + "\n\n" if existing.strip() else "") + block
-    atomic_write(path, joined.encode("utf-8"))
-
-
-def _keep_aside(full: Path) -> Path | bytes:
-    """A hard link to the file about to be replaced (``.name.XXXX.kbtmp``, cleaned by the
-    journal's repair after a crash), to put it back without needing disk space; its bytes
-    where the file system has no hard links."""
-    aside = full.with_name(f".{full.name}.{os.getpid()}.old.kbtmp")
-    try:
-        aside.unlink(missing_ok=True)
-        os.link(full, aside)
-    except OSError:
-        return full.read_bytes()
-    return aside
-
-
-def _drop_aside(aside: Path | bytes | None) -> None:
-    if isinstance(aside, Path):
-        try:
-            aside.unlink(missing_ok=True)
-        except OSError:
-            pass
-
-
-def _require_identity_for_init(
-    root: Path, settings: Settings, interaction: Interaction | None
-) -> None:
-    """Before ``init`` creates anything: somebody must be known to make the first commit
-    (in a folder that is a repository already, its own git identity counts too)."""
-    here = root if (root / ".git").exists() else None
-    found, problem = identity.resolve(settings, None, here)
-    if found.known:
-        return
-    if interaction is not None and interaction.ask_settings(
-        "kbapp commits every change with your name and e-mail; tell it who you are once.",
-        identity.KEYS,
-    ):
-        found, problem = identity.resolve(settings, None, here)
-        if found.known:
-            return
-    raise identity.missing(problem)
-
-
-class _InitUndo:
-    """What ``init`` made, to take it all back when a later step fails: no half-made
-    knowledge base is ever left, and a second ``init`` works."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.made_root = not root.exists()
-        self.made_repository = not (root / ".git").exists()
-        self.made_data_dir = not (root / ".git" / "kbapp").exists()
-        self.files: dict[str, bytes | None] = {}  # relative path -> content before (None: new)
-        self.workspace: Workspace | None = None
-
-    def record_file(self, relative: str) -> None:
-        full = self.root / relative
-        self.files[relative] = full.read_bytes() if full.is_file() else None
-
-    def run(self) -> None:
-        if self.workspace is not None:
-            self.workspace.close()
-        try:
-            if self.made_root:
-                shutil.rmtree(self.root, ignore_errors=True)
-                return
-            for relative, before in self.files.items():
-                full = self.root / relative
-                if before is None:
-                    full.unlink(missing_ok=True)
-                else:
-                    atomic_write(full, before)
-            if self.made_repository:
-                shutil.rmtree(self.root / ".git", ignore_errors=True)
-            else:
-                if self.files:
-                    self._unstage()
-                if self.made_data_dir:
-                    shutil.rmtree(self.root / ".git" / "kbapp", ignore_errors=True)
-            kb_dir = (self.root / CONFIG_PATH).parent
-            if kb_dir.is_dir() and not any(kb_dir.iterdir()):
-                kb_dir.rmdir()
-        except OSError as exc:  # best effort: the error that stopped init is what matters
-            log.warning("could not take back the half-made knowledge base %s: %s", self.root, exc)
-
-    def _unstage(self) -> None:
-        """Leave the existing repository's index as it was for the files init touched."""
-        try:
-            git = Git(self.root)
-            paths = list(self.files)
-            if git.head():
-                git.run("--literal-pathspecs", "reset", "-q", "--", *paths, check=False)
-            else:
-                new = [p for p, before in self.files.items() if before is None]
-                if new:
-                    git.run(
-                        "--literal-pathspecs",
-                        "rm",
-                        "--cached",
-                        "-q",
-                        "--ignore-unmatch",
-                        "--",
-                        *new,
-                        check=False,
-                    )
-        except KbError as exc:
-            log.warning("could not unstage init's files in %s: %s", self.root, exc)
