@@ -210,9 +210,9 @@ def test_the_private_names_the_fast_writer_fills_are_there(tmp_path: Path) -> No
 def test_saves_write_their_own_segment_and_small_segments_are_merged(
     kb: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kbapp.search.index as index_module
+    import kbapp.search.segment as segment_module
 
-    monkeypatch.setattr(index_module, "MERGE_SMALL_AT", 3)
+    monkeypatch.setattr(segment_module, "MERGE_SMALL_AT", 3)
     populate(kb)
     index = SearchIndex.for_workspace(kb)
     index.rebuild()
