@@ -233,3 +233,25 @@ def test_saves_write_their_own_segment_and_small_segments_are_merged(
     assert index.update([paths[0]]) == 1
     assert index.search("quasar0 ").hits == []
     assert index._ix.doc_count() == len(DOCS) - 1
+
+
+def test_one_reading_of_a_body_gives_its_prose_code_and_headings(corpora: Path) -> None:
+    """schema.split_body reads the lines once for what split_code and Document.headings
+    each read them for."""
+    from kbapp.documents import mdlines
+    from kbapp.documents import model as documents
+    from kbapp.search.markup import clean_markup
+    from kbapp.search.schema import split_body
+
+    root = corpora / SUPPORT
+    bodies = ["# A\n```\n# not a heading\n```\n## B ##\ntext", "no heading # here\n#nospace"]
+    for path in itertools.islice(sorted(root.rglob("*.md")), 0, None, 20):
+        doc = documents.parse(path.read_bytes(), path.name)
+        bodies += [doc.body, clean_markup(doc.body)]
+    for body in bodies:
+        prose, code = [], []
+        for _number, line, kind in mdlines.lines(body):
+            if kind != "fence":
+                (code if kind == "code" else prose).append(line)
+        headings = documents.Document(path="x.md", meta={}, body=body).headings()
+        assert split_body(body) == ("\n".join(prose), "\n".join(code), headings), body[:80]

@@ -8,7 +8,6 @@ the writer only files postings. Change the schema or the analysis → bump
 
 from __future__ import annotations
 
-import dataclasses
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -186,12 +185,38 @@ class IndexedDocument:
 
 def split_code(body: str) -> tuple[str, str]:
     """(prose, code): fenced code blocks go to the code field, the rest is prose."""
+    prose, code, _headings = split_body(body)
+    return prose, code
+
+
+def split_body(body: str) -> tuple[str, str, list[documents.Heading]]:
+    """(prose, code, headings) of a body in one reading of its lines: fenced code blocks go
+    to the code field, the rest is prose; the headings are ``Document.headings``'s."""
+    from kbapp.documents.model import heading_of
+
+    if "```" not in body and "~~~" not in body:  # no fence: every line is text
+        return body, "", _headings_of_text(body, heading_of)
     prose: list[str] = []
     code: list[str] = []
-    for _number, line, kind in mdlines.lines(body):
-        if kind != "fence":
-            (code if kind == "code" else prose).append(line)
-    return "\n".join(prose), "\n".join(code)
+    headings: list[documents.Heading] = []
+    for number, line, kind in mdlines.lines(body):
+        if kind == "text":
+            prose.append(line)
+            if "#" in line and (heading := heading_of(line, number)) is not None:
+                headings.append(heading)
+        elif kind == "code":
+            code.append(line)
+    return "\n".join(prose), "\n".join(code), headings
+
+
+def _headings_of_text(body: str, heading_of: Any) -> list[documents.Heading]:
+    if "#" not in body:
+        return []
+    found = []
+    for number, line in enumerate(body.split("\n"), start=1):
+        if "#" in line and (heading := heading_of(line, number)) is not None:
+            found.append(heading)
+    return found
 
 
 def prefixes(weighted_texts: Iterable[tuple[str, float]]) -> dict[str, float]:
@@ -212,8 +237,7 @@ def document_fields(doc: documents.Document, spelling: set[str] | None = None) -
     """Field values of a parsed document (analysed, ready for ``writer.add_document``).
     ``spelling``: a set that gets the words of its texts for the spelling vocabulary."""
     body = clean_markup(doc.body)
-    prose, code = split_code(body)
-    found = dataclasses.replace(doc, body=body).headings() if body != doc.body else doc.headings()
+    prose, code, found = split_body(body)
     headings = [h.text for h in found]
     # a summary in the front matter ("description:", "summary:") says what the document is
     # about in other words than its title: searched with the headings' weight
@@ -281,7 +305,7 @@ def read_document(root: str | Path, relative: str) -> IndexedDocument:
         return IndexedDocument(relative, _digest_or_empty(full), None)
     digest = documents.content_hash(data)
     try:
-        doc = documents.parse(data, relative)
+        doc = documents.parse(data, relative, read_only=True)
     except DocumentError:
         return IndexedDocument(relative, digest, None)
     words: set[str] = set()
