@@ -278,7 +278,7 @@ def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool, tupl
         if lower in STOP_WORDS:
             return (), (), False, ()
         single = (stem(lower),)
-        spelling = (lower,) if 2 < len(lower) <= 30 else ()
+        spelling: tuple[str, ...] = (lower,) if 2 < len(lower) <= 30 else ()
         return single, single, lower == "kb", spelling
     lower = word.lower()
     if word.isalnum() and not _CAMEL_RE.search(word):  # letters and digits: a term as it is

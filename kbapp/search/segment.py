@@ -196,13 +196,7 @@ def _write_terms(writer: Any, schema: Any, postings: dict[str, _FieldPostings]) 
         starts = list(accumulate(row_lengths, initial=position))
         position = starts.pop()
         if md5:
-            hashes = list(
-                map(
-                    int.from_bytes,
-                    map(_LAST4, map(_DIGEST, map(_MD5, keys))),
-                    repeat("big"),
-                )
-            )
+            hashes = list(map(_FROM_BIG_ENDIAN, map(_LAST4, map(_DIGEST, map(_MD5, keys)))))
         else:
             hashes = list(map(table.hashfn, keys))
         _extend_index(table.index, starts)
@@ -231,6 +225,7 @@ _FLOAT32 = partial(array, "f")
 _PICKLE = partial(dumps, protocol=2)
 _FIRST, _LAST, _LAST4 = itemgetter(0), itemgetter(-1), itemgetter(slice(-4, None))
 _DIGEST = methodcaller("digest")
+_FROM_BIG_ENDIAN = partial(int.from_bytes, byteorder="big")
 _MD5 = partial(hashlib.md5, usedforsecurity=False)
 
 
