@@ -2,6 +2,7 @@
 
     python bench/real_bench.py KB [--queries bench/queries/support_speed.txt] [--rounds 15]
                                   [--skip-rebuild] [--in-process-only] [--compare-unpruned]
+                                  [--baseline SRC]
 
 KB is a knowledge base made with ``kbapp init`` + ``kbapp import`` (the issue's 5.9k
 SupportArticles). Measured, each figure beside FTS5's (porter unicode61, bm25 with the title
@@ -15,6 +16,12 @@ weighted 5, AND of the words then OR when fewer than 10 match, ``snippet()`` on 
   table from the same texts;
 - an update of 10 documents (each file changed on disk, then re-indexed) against FTS5's
   delete + insert of the same 10 rows.
+
+With ``--baseline SRC`` (a checkout of another kbapp, e.g. ``git archive main`` unpacked and
+byte-compiled), that kbapp is measured in the same run: its search processes alternate with
+this one's, FTS5's and the floor's, and the in-process figures of both come from child
+processes run alternately (``--in-process-only``, twice each), so that the machine's load
+hits both alike. Before and after, from one run.
 
 Figures are printed; docs/benchmarks.md records them with the machine and its load.
 """
@@ -123,7 +130,7 @@ class Fts5:
         return time.perf_counter() - started
 
 
-def timed_child(command: list[str]) -> tuple[float, float, float, str]:
+def timed_child(command: list[str], root: Path = ROOT) -> tuple[float, float, float, str]:
     """(wall seconds, CPU seconds, peak RSS MiB, stdout) of one process. The peak RSS is
     measured by /usr/bin/time (a child forked from this big process would count its
     pages); the CPU time (user + system) is what the process itself cost, whatever else
@@ -135,7 +142,10 @@ def timed_child(command: list[str]) -> tuple[float, float, float, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(root)},
+        # ``python -m`` puts the working directory first on sys.path, before PYTHONPATH:
+        # run in the checkout measured, or a --baseline would import this one
+        cwd=str(root),
     )
     out, err = proc.communicate()
     elapsed = time.perf_counter() - started
@@ -168,9 +178,20 @@ def main() -> int:
         help="only the in-process latency (no rebuild, search processes or update)",
     )
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another kbapp checkout (its kbapp/ byte-compiled) measured in the same run",
+    )
+    parser.add_argument(
         "--compare-unpruned",
         action="store_true",
         help="in process, also with the runner's top-k pruning off (same run, same queries)",
+    )
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="with --in-process-only: the kbapp checkout to import (default: this one)",
     )
     args = parser.parse_args()
     kb = args.kb.resolve()
@@ -186,20 +207,24 @@ def main() -> int:
     )
 
     docs = documents(kb)
-    fts = Fts5(kb.parent / (kb.name + "-fts5.sqlite"), docs)
+    # a child measuring in process (--baseline) builds its own table beside the parent's
+    suffix = f"-fts5-{os.getpid()}.sqlite" if args.in_process_only else "-fts5.sqlite"
+    fts = Fts5(kb.parent / (kb.name + suffix), docs)
     print(f"documents: {len(docs)}")
     results: dict[str, object] = {"documents": len(docs), "load": load}
 
     if args.in_process_only:
-        sys.path.insert(0, str(ROOT))
+        sys.path.insert(0, str(args.code.resolve()))
         from kbapp.search import searcher as searcher_module
 
-        modes = [True, False] if args.compare_unpruned else [True]
+        # (without --compare-unpruned: as shipped, TOPK_PRUNING as the code sets it)
+        modes = [True, False] if args.compare_unpruned else [searcher_module.TOPK_PRUNING]
         for pruning in modes:
             searcher_module.TOPK_PRUNING = pruning
             figures = in_process(kb, queries, fts)
             label = "pruned" if pruning else "unpruned"
             results[f"in_process_ms_{label}"] = figures
+            results["in_process_ms"] = figures
             print(
                 f"in process, 10 snippets, top-k pruning {'on' if pruning else 'off'} "
                 f"(load {os.getloadavg()[0]:.1f}): kbapp p50/p95 {figures['kbapp_p50']:.1f}/"
@@ -209,6 +234,8 @@ def main() -> int:
                 f"{figures['kbapp_cold_p50']:.1f}/{figures['kbapp_cold_p95']:.1f} ms",
                 flush=True,
             )
+        fts.db.close()
+        fts.path.unlink(missing_ok=True)
         print(json.dumps(results, default=str))
         return 0
 
@@ -230,8 +257,21 @@ def main() -> int:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
+    baseline = args.baseline.resolve() if args.baseline else None
+    if baseline is not None:  # its own stamp, made before anything is timed
+        subprocess.run(
+            [*KBAPP, "--kb", str(kb), "-q", "index"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(baseline)},
+            cwd=str(baseline),
+        )
+
     # --- a search process, alternating with an FTS5 process
     kb_wall, kb_cpu, kb_rss, fts_wall, fts_cpu, fts_rss = [], [], [], [], [], []
+    base_wall: list[float] = []
+    base_cpu: list[float] = []
+    base_rss: list[float] = []
     floor_wall: list[float] = []
     floor_cpu: list[float] = []
     process_queries = [queries[i % len(queries)] for i in range(args.rounds)]
@@ -241,6 +281,14 @@ def main() -> int:
         kb_cpu.append(cpu_of_children() - before)
         kb_wall.append(wall)
         kb_rss.append(rss)
+        if baseline is not None:
+            before = cpu_of_children()
+            wall, _, rss, _ = timed_child(
+                [*KBAPP, "--kb", str(kb), "search", query, "-n", "10"], baseline
+            )
+            base_cpu.append(cpu_of_children() - before)
+            base_wall.append(wall)
+            base_rss.append(rss)
         every, some = fts_expressions(query)
         before = cpu_of_children()
         wall, _, rss, _ = timed_child([sys.executable, "-c", FTS_CHILD, str(fts.path), every, some])
@@ -272,6 +320,16 @@ def main() -> int:
         f"{med['kb'] / med['floor']:.2f}x, CPU {med['kb_cpu'] / med['floor_cpu']:.2f}x"
     )
     results["process_ms"] = {**med, "kbapp_rss": max(kb_rss), "fts5_rss": max(fts_rss)}
+    if baseline is not None:
+        b_wall, b_cpu = statistics.median(base_wall) * 1000, statistics.median(base_cpu) * 1000
+        print(
+            f"baseline {baseline} search process: wall {b_wall:.0f} ms (FTS5 "
+            f"{b_wall / med['fts']:.1f}x, floor {b_wall / med['floor']:.2f}x), CPU {b_cpu:.0f} "
+            f"ms (floor {b_cpu / med['floor_cpu']:.2f}x), peak RSS {max(base_rss):.0f} MiB; "
+            f"this kbapp / baseline: wall {med['kb'] / b_wall:.2f}x, CPU {med['kb_cpu'] / b_cpu:.2f}x"
+        )
+        results["baseline_process_ms"] = {"kb": b_wall, "kb_cpu": b_cpu, "rss": max(base_rss)}
+        results["in_process_children"] = in_process_children(kb, args.queries, baseline)
 
     # --- in process, 10 snippets per query
     sys.path.insert(0, str(ROOT))
@@ -353,10 +411,45 @@ def main() -> int:
     return 0
 
 
+def in_process_children(kb: Path, queries: Path, baseline: Path) -> dict[str, list[object]]:
+    """The in-process figures of this kbapp and of ``baseline``, each from its own child
+    process (``--in-process-only``), alternately, twice each."""
+    out: dict[str, list[object]] = {"this": [], "baseline": []}
+    for _round in range(2):
+        for label, root in (("this", ROOT), ("baseline", baseline)):
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    str(ROOT / "bench" / "real_bench.py"),
+                    str(kb),
+                    "--queries",
+                    str(queries),
+                    "--in-process-only",
+                    "--code",
+                    str(root),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            figures = json.loads(done.stdout.strip().splitlines()[-1])["in_process_ms"]
+            out[label].append(figures)
+            print(
+                f"in process ({label}, load {os.getloadavg()[0]:.1f}): kbapp p50/p95 wall "
+                f"{figures['kbapp_p50']:.1f}/{figures['kbapp_p95']:.1f} ms, CPU "
+                f"{figures['kbapp_cpu_p50']:.1f}/{figures['kbapp_cpu_p95']:.1f}; first round "
+                f"wall {figures['kbapp_cold_p50']:.1f}/{figures['kbapp_cold_p95']:.1f}, CPU "
+                f"{figures['kbapp_cold_cpu_p50']:.1f}/{figures['kbapp_cold_cpu_p95']:.1f}; "
+                f"FTS5 AND wall {figures['fts5_and_p50']:.1f}/{figures['fts5_and_p95']:.1f}, "
+                f"CPU {figures['fts5_and_cpu_p50']:.1f}/{figures['fts5_and_cpu_p95']:.1f}",
+                flush=True,
+            )
+    return out
+
+
 def in_process(kb: Path, queries: list[str], fts: Fts5) -> dict[str, float]:
     """p50/p95 of each query with 10 snippets in one process (the first round apart, its
     terms read for the first time), FTS5's beside it."""
-    sys.path.insert(0, str(ROOT))
     from kbapp.search import SearchIndex
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
@@ -370,20 +463,29 @@ def in_process(kb: Path, queries: list[str], fts: Fts5) -> dict[str, float]:
     fts_ms: list[float] = []
     fts_and_ms: list[float] = []
     first_kb: list[float] = []
+    # CPU time of this thread too: on a loaded machine a query's wall time is mostly waiting
+    # for a core (the two are equal on an idle one)
+    kb_cpu: list[float] = []
+    fts_and_cpu: list[float] = []
+    first_kb_cpu: list[float] = []
+    cpu = time.thread_time
     for round_number in range(3):
         for query in queries:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), cpu()
             index.search(query + " ", 10, snippets=10)
             elapsed = (time.perf_counter() - started) * 1000
+            elapsed_cpu = (cpu() - started_cpu) * 1000
             (first_kb if round_number == 0 else kb_ms).append(elapsed)
+            (first_kb_cpu if round_number == 0 else kb_cpu).append(elapsed_cpu)
             started = time.perf_counter()
             fts.search(query)
             if round_number:
                 fts_ms.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), cpu()
             fts.search(query, fallback=False)
             if round_number:
                 fts_and_ms.append((time.perf_counter() - started) * 1000)
+                fts_and_cpu.append((cpu() - started_cpu) * 1000)
     ws.close()
     return {
         "kbapp_p50": pct(kb_ms, 50),
@@ -394,6 +496,12 @@ def in_process(kb: Path, queries: list[str], fts: Fts5) -> dict[str, float]:
         "fts5_and_p95": pct(fts_and_ms, 95),
         "kbapp_cold_p50": pct(first_kb, 50),
         "kbapp_cold_p95": pct(first_kb, 95),
+        "kbapp_cpu_p50": pct(kb_cpu, 50),
+        "kbapp_cpu_p95": pct(kb_cpu, 95),
+        "kbapp_cold_cpu_p50": pct(first_kb_cpu, 50),
+        "kbapp_cold_cpu_p95": pct(first_kb_cpu, 95),
+        "fts5_and_cpu_p50": pct(fts_and_cpu, 50),
+        "fts5_and_cpu_p95": pct(fts_and_cpu, 95),
     }
 
 

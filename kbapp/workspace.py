@@ -242,24 +242,31 @@ class Workspace:
     # ------------------------------------------------------------------ files
 
     def document_paths(self) -> list[str]:
-        """Every document of the knowledge base (tracked or new, not ignored), relative. A
-        symbolic link is never a document (see :meth:`symlinks`)."""
+        """Every document of the knowledge base (tracked or new, whatever a ``.gitignore``
+        says), relative. A symbolic link is never a document (see :meth:`symlinks`), nor is a
+        name some clone cannot have (see :meth:`unusable_names`)."""
         from kbapp.trust import policy
 
         return [
             path
-            for path in self.git.list_files("*.md")
+            for path in self.git.list_files("*.md", ignored_too=True)
             if policy.is_document_path(path, self.config)
-            and not policy.has_undecodable_name(path)  # one such name must not stop every command
+            and not policy.check_path(path)  # one such name must not stop every command
             and not (self.root / path).is_symlink()
         ]
 
-    def undecodable_names(self) -> list[str]:
-        """Files whose names are not UTF-8 (a partner's tool wrote Latin-1 bytes): never
-        documents; ``kbapp lint`` reports them so that someone renames them."""
+    def unusable_names(self) -> list[str]:
+        """Files whose names some clone cannot have (not UTF-8, a Windows desktop cannot check
+        them out: ``policy.check_path``): never documents; ``kbapp lint`` reports them so that
+        someone renames them."""
+        from kbapp.documents.filenames import MARKDOWN_PATHSPECS
         from kbapp.trust import policy
 
-        return [path for path in self.git.list_files("*") if policy.has_undecodable_name(path)]
+        listed = {
+            *self.git.list_files("*"),
+            *self.git.list_files(*MARKDOWN_PATHSPECS, ignored_too=True),
+        }
+        return sorted(path for path in listed if policy.check_path(path))
 
     def symlinks(self) -> list[str]:
         """Symbolic links in the knowledge base (tracked or new): never read, written, indexed

@@ -51,18 +51,27 @@ def create(ws: Workspace, template_name: str, title: str, **kwargs: Any) -> Save
     return ws.save(doc, verb="Create")
 
 
+def _draft_commit(ws: Workspace, message: str | None) -> bytes:
+    """The commit a save makes, as the shared repository's commit rules read it (author,
+    committer, message: :func:`kbapp.trust.object_rules.check_object`)."""
+    from kbapp.trust.object_rules import draft_commit
+
+    who = f"{ws.identity.name} <{ws.identity.email}>" if ws.identity.known else ""
+    return draft_commit(message or "", author=who, committer=who)
+
+
 def save(
     ws: Workspace, doc: Document, verb: str | None = None, message: str | None = None
 ) -> SaveResult:
     """:meth:`Workspace.save <kbapp.workspace.Workspace.save>`."""
     from kbapp.documents import model as documents
     from kbapp.sync import journal
-    from kbapp.trust import policy
+    from kbapp.trust import object_rules, policy
 
     data = documents.serialise(doc)
     policy.enforce(
         policy.check_commit_file(doc.path, data, ws.config)
-        + policy.check_commit_message(message or "", ws.config)
+        + object_rules.check_object("commit", _draft_commit(ws, message), ws.config)
     )
     ws.require_identity()
     with ws.git.write_lock():
@@ -222,8 +231,9 @@ def move(ws: Workspace, ref: str, new_path: str) -> SaveResult:
     doc = ws.load(old)
     from kbapp.trust import policy
 
-    # A name is pushed like a content: the shared repository refuses a secret in it.
-    policy.enforce(policy.check_file_name(new, ws.config))
+    # A name is pushed like a content: the shared repository refuses a secret in it, and a
+    # name some clone cannot check out (Windows).
+    policy.enforce(policy.check_path(new) + policy.check_file_name(new, ws.config))
     ws.require_identity()
     with ws.git.write_lock():
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,30 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout.strip()
 
 
+def push(clone: Path, pusher: str = "sam@partner.example") -> subprocess.CompletedProcess[str]:
+    """``git push`` of a plain clone's HEAD to ``main`` as the server would see it: the hook
+    knows who pushed."""
+    env = dict(os.environ, KBAPP_PUSHER_EMAIL=pusher)
+    return subprocess.run(
+        ["git", "push", "-q", "origin", "HEAD:main"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def commit_files(clone: Path, files: dict[str, str], message: str) -> None:
+    """Write ``files`` (path -> text) in a plain clone and commit them all, ignored or not."""
+    for relative, text in files.items():
+        target = clone / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    git(clone, "add", "-A", "-f")
+    git(clone, "commit", "-q", "-m", message)
+
+
 @dataclass
 class CliResult:
     code: int

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import CliResult, SharedRepo, git
+from helpers import CliResult, SharedRepo, commit_files, git, push
 
 from kbapp.documents.importer import import_folder
 from kbapp.documents.lint import lint_workspace
@@ -24,28 +24,6 @@ from kbapp.sync.git import Git
 from kbapp.trust import audit
 
 MAP_SAM_TO_ANA = "Ana Int <ana@internal.example> <sam@partner.example>\n"
-
-
-def push(clone: Path, pusher: str = "sam@partner.example") -> subprocess.CompletedProcess[str]:
-    """``git push`` as the server would see it: the hook knows who pushed."""
-    env = dict(os.environ, KBAPP_PUSHER_EMAIL=pusher)
-    return subprocess.run(
-        ["git", "push", "-q", "origin", "HEAD:main"],
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def commit_files(clone: Path, files: dict[str, str], message: str) -> None:
-    for relative, text in files.items():
-        target = clone / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    git(clone, "add", "-A", "-f")
-    git(clone, "commit", "-q", "-m", message)
 
 
 # ---------------------------------------------------------------------------- .mailmap (D6)
@@ -272,7 +250,9 @@ def test_a_duplicate_from_before_the_hook_blocks_nothing_and_the_window_asks(
 # ---------------------------------------------------------------------------- names that look like patterns (D9)
 
 
-@pytest.mark.parametrize("name", [":(glob)x.md", "*.md", "a[b].md", ":!x.md"])
+# (':(glob)x.md', '*.md', ':!x.md' are names no Windows desktop can have: refused, see
+# tests/test_document_names.py; '[x].md' as a pattern would name 'x.md'.)
+@pytest.mark.parametrize("name", ["a[b].md", "[x].md", "![x].md"])
 def test_a_file_named_like_a_git_pattern_is_saved_and_synced_as_itself(
     shared: SharedRepo, cli: Callable[..., CliResult], name: str
 ) -> None:
@@ -307,7 +287,7 @@ def test_the_hook_scans_author_names_and_extra_commit_headers(hooked: SharedRepo
     subprocess.run(["git", "commit", "-q", "-m", "notes"], cwd=sam, env=env, check=True)
     refused_push = push(sam)
     assert refused_push.returncode != 0
-    assert "(commit header):1: looks like a secret" in refused_push.stderr
+    assert "(commit header):3: the author header looks like a secret" in refused_push.stderr
     assert "Sup3rS3cretValue9" not in refused_push.stderr
 
     git(sam, "reset", "-q", "--hard", "origin/main")
@@ -330,7 +310,7 @@ def test_the_hook_scans_author_names_and_extra_commit_headers(hooked: SharedRepo
     git(sam, "reset", "-q", "--hard", made)
     refused_push = push(sam)
     assert refused_push.returncode != 0
-    assert "(commit header):3: looks like a secret" in refused_push.stderr
+    assert "(commit header):5: the x-note header looks like a secret" in refused_push.stderr
     # an ordinary commit passes
     git(sam, "reset", "-q", "--hard", "origin/main")
     commit_files(sam, {"notes.txt": "notes\n"}, "notes")

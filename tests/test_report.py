@@ -374,7 +374,7 @@ def test_csv_files_hold_the_same_figures(report: HealthReport, tmp_path: Path) -
 
 
 def test_csv_cells_from_the_other_organisation_are_not_formulas() -> None:
-    from kbapp.lifecycle.report import _cell
+    from kbapp.lifecycle.report_csv import _cell
 
     assert [_cell(v) for v in ("=1+2", "+1", "-x", "@SUM(A1)", "plain", 3)] == [
         "'=1+2",

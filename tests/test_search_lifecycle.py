@@ -47,7 +47,8 @@ from kbapp.cli import main
 status = main(["--kb", sys.argv[1], "search", sys.argv[2]])
 loaded = [name for name in ("sqlalchemy", "git", "yaml", "ruamel.yaml", "tomlkit",
                             "kbapp.catalog", "kbapp.documents.model", "kbapp.cli.sync",
-                            "kbapp.cli.documents", "kbapp.cli.lifecycle", "kbapp.search.semantic",
+                            "kbapp.cli.documents", "kbapp.cli.lifecycle", "kbapp.cli.incident",
+                            "kbapp.search.semantic", "kbapp.search.segment", "kbapp.search.build",
                             "wordllama") if name in sys.modules]
 print("LOADED", ",".join(loaded), status)
 """
@@ -168,6 +169,51 @@ def test_every_kind_of_change_is_seen(
             assert "runbooks/etcd-no-leader.md" not in paths(index, "etcdnoleader ")
     finally:
         index.ws.close()
+
+
+@pytest.mark.parametrize("by_listing", [False, True], ids=["stat", "listing"])
+@pytest.mark.parametrize(
+    "change", ["in-place-edit", "same-size-in-place-edit", "new-file", "deleted", "renamed"]
+)
+def test_the_stamp_on_disk_notices_each_change_to_the_files(
+    indexed: SearchIndex, change: str, by_listing: bool
+) -> None:
+    """The stamp a catch-up left next to the index, read back from disk, against the real
+    files: a ``stat`` per file (Linux, macOS) or one listing per folder (Windows)."""
+    root = indexed.ws.root
+    found = stamp.load(indexed.directory)
+    assert found is not None and len(found["paths"]) == len(DOCS)  # type: ignore[arg-type]
+    assert stamp.unchanged(root, found, by_listing=by_listing)
+    target = root / "runbooks" / "etcd-no-leader.md"
+    time.sleep(0.05)  # past the file system's clock tick
+    if change == "in-place-edit":
+        with target.open("ab") as handle:  # as an editor that rewrites the file in place
+            handle.write(b"\nWalrus.\n")
+    elif change == "same-size-in-place-edit":
+        with target.open("r+b") as handle:
+            first = handle.read(1)
+            handle.seek(0)
+            handle.write(first)  # the same bytes: only the modification time says it
+    elif change == "new-file":
+        (root / "runbooks" / "walrus.md").write_text(front("kb-0000aa01", "Walrus", "runbook"))
+    elif change == "deleted":
+        target.unlink()
+    else:
+        target.rename(root / "runbooks" / "walrus.md")
+    assert not stamp.unchanged(root, found, by_listing=by_listing)
+
+
+def test_the_stamp_reads_back_what_was_written(tmp_path: Path) -> None:
+    (tmp_path / "é t").mkdir()
+    files = [("é t/ünï côdé.md", 12, 1_700_000_000_123_456_789), ("top.md", 0, -1)]
+    stamp.save(tmp_path, stamp.take(tmp_path, files, time.time_ns() + 10**9))
+    found = stamp.load(tmp_path)
+    assert found is not None
+    assert found["paths"] == ["é t/ünï côdé.md", "top.md"]
+    assert found["sizes"] == [12, 0] and found["mtimes"] == [1_700_000_000_123_456_789, -1]
+    assert set(found["folders"]) == {"", "é t"}  # type: ignore[arg-type]
+    (tmp_path / stamp.STAMP_FILE).write_bytes(b'{"format": 2, "count": 5}\nshort')
+    assert stamp.load(tmp_path) is None  # cut short: the exact path (catalog) will run
 
 
 def test_a_folder_changed_during_the_catch_up_is_checked_again(tmp_path: Path) -> None:

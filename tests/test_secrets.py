@@ -346,12 +346,14 @@ def test_command_line_samples_and_placeholders_stay_allowed(text: str) -> None:
 
 
 def test_file_names_and_tag_messages_are_scanned() -> None:
-    from kbapp.trust.policy import check_file_name, check_tag_message
+    from kbapp.trust.object_rules import check_object
+    from kbapp.trust.policy import check_file_name
 
     found = check_file_name("ops/PGPASSWORD=" + PW + ".md", None)
     assert [(v.rule, v.line) for v in found] == [("password-assignment", 0)]
     assert "file name looks like a secret" in found[0].message
     assert check_file_name("runbooks/password-reset.md", None) == []
     assert check_file_name("runbooks/mysql -p.md", None) == []
-    found = check_tag_message("Release 1.2\n\nPGPASSWORD=" + PW + "\n", None)
+    tag = b"object " + b"a" * 40 + b"\ntype commit\ntag v1.2\ntagger T <t@x> 1 +0000\n\n"
+    found = check_object("tag", tag + b"Release 1.2\n\nPGPASSWORD=" + PW.encode() + b"\n", None)
     assert [(v.path, v.line) for v in found] == [("(tag message)", 3)]

@@ -475,13 +475,13 @@ def test_reader_browser_loads_only_images_inside_the_knowledge_base(  # type: ig
     from PySide6.QtCore import QUrl
     from PySide6.QtGui import QTextDocument
 
-    from kbapp.ui.reader import _Browser
+    from kbapp.ui.reader_page import PageBrowser
 
     (kb.root / "runbooks/img").mkdir(parents=True)
     (kb.root / "runbooks/img/net.png").write_bytes(b"\x89PNG inside")
     (kb.root / "top.png").write_bytes(b"\x89PNG top")
     (tmp_path / "outside.png").write_bytes(b"\x89PNG outside")
-    browser = _Browser(kb.root)
+    browser = PageBrowser(kb.root)
     qtbot.addWidget(browser)
     browser.current_folder = kb.root / "runbooks"
     image = int(QTextDocument.ResourceType.ImageResource.value)

@@ -238,7 +238,7 @@ def test_draft_recovered_after_a_crash(qtbot, kb: Workspace, tmp_path: Path) -> 
 def test_palette_lists_every_action_with_its_shortcut(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
     window = open_window(qtbot, kb)
     qtbot.keyClick(window, Qt.Key.Key_P, CTRL_SHIFT)
-    palette = window.palette_dialog
+    palette = window.dialogs.palette
     assert palette is not None and palette.isVisible()
     declared = actions.all_actions()
     shown = [a for a in declared if a.id != "incident.capture"]  # no incident waits for it
@@ -285,7 +285,7 @@ def test_palette_is_fuzzy_and_finds_documents_and_settings(qtbot, kb: Workspace)
     kb.refresh()
     window = open_window(qtbot, kb)
     qtbot.keyClick(window, Qt.Key.Key_P, CTRL_SHIFT)
-    palette = window.palette_dialog
+    palette = window.dialogs.palette
     assert palette is not None
 
     def first(query: str) -> tuple[str, str]:
@@ -368,7 +368,7 @@ def test_application_shortcuts_win_over_the_search_field(qtbot, kb: Workspace) -
     assert window.search.field.text() != "abc"
     # F1 and Ctrl+/ show every shortcut, from the one list of actions.
     qtbot.keyClick(window.search.field, Qt.Key.Key_Slash, CTRL)
-    sheet = window.shortcut_sheet
+    sheet = window.dialogs.shortcut_sheet
     assert sheet is not None and sheet.isVisible()
     listed = {(title, keys) for _, title, keys in sheet.rows()}
     assert ("Edit document", "Ctrl+E") in listed and (
@@ -548,3 +548,22 @@ def test_ticket_ids_link_to_their_ticket_system_after_showing_the_address(  # ty
     prompt.button(QMessageBox.StandardButton.Cancel).click()
     finish(window)
     ws.close()
+
+
+def test_only_the_app_imports_the_window_module() -> None:
+    """The window's parts and views know it through the narrow protocols they declare
+    (``ImportHost``, ``SettingsHost``, ``LaidOutWindow``, ``DialogHost``), never its module:
+    only ``kbapp.ui.app`` (which makes windows) imports it."""
+    import ast
+
+    import kbapp.ui
+
+    importers = []
+    for path in sorted(Path(kbapp.ui.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "kbapp.ui.window":
+                importers.append(path.stem)
+            elif isinstance(node, ast.ImportFrom) and node.module == "kbapp.ui":
+                if any(alias.name == "window" for alias in node.names):
+                    importers.append(path.stem)
+    assert sorted(set(importers)) == ["app"]

@@ -21,6 +21,7 @@ from kbapp.errors import KbError
 #: Modules that add subcommands, in the order ``kbapp --help`` lists them.
 COMMAND_MODULE_NAMES = [
     "kbapp.cli.documents",
+    "kbapp.cli.incident",
     "kbapp.cli.lifecycle",
     "kbapp.cli.search",
     "kbapp.cli.sync",

@@ -5,168 +5,36 @@ the title, a type guessed from its headings, a status) while every original key 
 was; foreign title/tags/date map onto ours. Files that cannot be documents (binary, too large)
 are skipped and listed. Everything imported lands in one commit, and the report says what was
 guessed and why.
+
+The parts: :mod:`kbapp.documents.foreign` (a foreign file read and given kbapp's fields),
+:mod:`kbapp.documents.importreport` (what the import reports); here the order of the steps,
+the first reviews, the secrets check and the one commit.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kbapp.config import CONFIG_PATH, allow_secrets_text
 from kbapp.documents import model as documents
 from kbapp.documents import schema
+from kbapp.documents.foreign import adopt, markdown_files, read_foreign, target
+from kbapp.documents.importreport import HeldBack as HeldBack
+from kbapp.documents.importreport import ImportedFile as ImportedFile
+from kbapp.documents.importreport import ImportReport as ImportReport
 from kbapp.errors import DocumentError, KbError
-from kbapp.fsutil import SYMLINK_REASON, atomic_write, read_document_bytes
+from kbapp.fsutil import SYMLINK_REASON, atomic_write
 from kbapp.sync import journal
 from kbapp.trust import policy
 
 if TYPE_CHECKING:
     from kbapp.workspace import Workspace
-
-_TAG_KEYS = ("tags", "keywords", "categories")
-
-
-@dataclass
-class ImportedFile:
-    source: str
-    path: str
-    type: str
-    reason: str
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class HeldBack:
-    """A line of a file to import that looks like a secret."""
-
-    source: str  # path in the folder being imported
-    line: int  # line in that (source) file
-    rule: str
-    message: str
-    digest: str  # sha256 of the value, what [secrets] allow records
-
-    @property
-    def where(self) -> str:
-        return f"{self.source}:{self.line}"
-
-
-@dataclass
-class ImportReport:
-    source: str
-    into: str
-    imported: list[ImportedFile] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source path, why)
-    #: Files not imported because a line looks like a secret (the user did not allow them).
-    held_back: list[HeldBack] = field(default_factory=list)
-    #: Secret-looking lines the user accepted as reviewed false positives.
-    allowed: list[HeldBack] = field(default_factory=list)
-    #: First reviews scheduled: (how many, earliest, latest).
-    reviews: tuple[int, dt.date, dt.date] | None = None
-    commit: str | None = None
-    elapsed: float = 0.0
-
-    def type_counts(self) -> dict[str, int]:
-        return dict(Counter(f.type for f in self.imported).most_common())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "into": self.into,
-            "imported": len(self.imported),
-            "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
-            "types": self.type_counts(),
-            "held_back": [dataclasses.asdict(h) for h in self.held_back],
-            "allowed_secrets": [dataclasses.asdict(h) for h in self.allowed],
-            "first_reviews": None
-            if self.reviews is None
-            else {
-                "documents": self.reviews[0],
-                "from": self.reviews[1].isoformat(),
-                "to": self.reviews[2].isoformat(),
-            },
-            "commit": self.commit,
-            "elapsed_s": round(self.elapsed, 2),
-            "files": [
-                {
-                    "source": f.source,
-                    "path": f.path,
-                    "type": f.type,
-                    "reason": f.reason,
-                    "notes": f.notes,
-                }
-                for f in self.imported
-            ],
-        }
-
-    def summary(self) -> str:
-        lines = [
-            f"Imported {len(self.imported)} documents from {self.source} into "
-            f"{self.into or 'the top folder'} in {self.elapsed:.1f} s"
-            + (f" (commit {self.commit[:10]})" if self.commit else "")
-        ]
-        for doc_type, count in self.type_counts().items():
-            lines.append(f"  {count:6d}  {doc_type}")
-        guessed = Counter(f.reason for f in self.imported)
-        if guessed:
-            lines.append("Types were guessed from:")
-            for reason, count in guessed.most_common(8):
-                lines.append(f"  {count:6d}  {reason}")
-        if self.reviews is not None:
-            count, first, last = self.reviews
-            lines.append(f"First reviews of {count} documents spread from {first} to {last}.")
-        if self.allowed:
-            lines.append(
-                f"Accepted {len(self.allowed)} secret-looking lines as reviewed false positives "
-                "(recorded by hash in .kb/config.toml, [secrets] allow)."
-            )
-        if self.held_back:
-            files = sorted({h.source for h in self.held_back})
-            lines.append(
-                f"Held back {len(files)} files: these lines look like secrets "
-                "(line numbers in the files you imported):"
-            )
-            for held in self.held_back[:20]:
-                lines.append(f"  {held.where}: {held.message.split(';')[0]} [{held.rule}]")
-            if len(self.held_back) > 20:
-                lines.append(f"  ... and {len(self.held_back) - 20} more (see --json)")
-            lines.append(
-                "If they are samples, not real secrets, import again with "
-                "--allow-secrets: each value is then recorded as a reviewed false "
-                "positive."
-            )
-        if self.skipped:
-            lines.append(f"Skipped {len(self.skipped)} files:")
-            for source, why in self.skipped[:20]:
-                lines.append(f"  {source}: {why}")
-            if len(self.skipped) > 20:
-                lines.append(f"  ... and {len(self.skipped) - 20} more (see --json)")
-        return "\n".join(lines)
-
-
-def _markdown_files(src: Path) -> tuple[list[Path], list[Path]]:
-    """The Markdown files under ``src``, and the symbolic links met (never followed: a link
-    in a folder to import could pull in any file of this machine)."""
-    found: list[Path] = []
-    links: list[Path] = []
-    for directory, dirnames, filenames in os.walk(src):
-        links.extend(Path(directory) / d for d in dirnames if (Path(directory) / d).is_symlink())
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and not (Path(directory) / d).is_symlink()
-        )
-        for name in sorted(filenames):
-            if name.lower().endswith((".md", ".markdown")) and not name.startswith("."):
-                if (Path(directory) / name).is_symlink():
-                    links.append(Path(directory) / name)
-                else:
-                    found.append(Path(directory) / name)
-    return found, sorted(links)
 
 
 #: ``progress(phase, done, total)``: phases are "Reading", "Writing", "Committing",
@@ -224,7 +92,7 @@ def import_folder(
     report = ImportReport(str(src), into)
     step = progress or (lambda phase, done, total: None)
     workspace.refresh()
-    files, links = _markdown_files(src)
+    files, links = markdown_files(src)
     report.skipped.extend((link.relative_to(src).as_posix(), SYMLINK_REASON) for link in links)
     planned = _read_all(workspace, src, files, into, status, owner_org, report, step)
     _schedule_first_reviews(planned, workspace, review_start or _default_review_start())
@@ -302,7 +170,7 @@ def _read_all(
         if number % 50 == 0 or number == len(files):
             step("Reading", number, len(files))
         shown = source.relative_to(src).as_posix()
-        relative = _target(src, source, into)
+        relative = target(src, source, into)
         if workspace.config.is_excluded(relative):
             report.skipped.append(
                 (shown, "not a document here (matches 'exclude' in .kb/config.toml)")
@@ -312,11 +180,11 @@ def _read_all(
             report.skipped.append((shown, f"{relative} already exists in the knowledge base"))
             continue
         try:
-            doc, notes = _read_foreign(source, relative)
+            doc, notes = read_foreign(source, relative)
         except DocumentError as exc:
             report.skipped.append((shown, exc.reason))
             continue
-        reason = _adopt(doc, notes, taken, known_types, status, org)
+        reason = adopt(doc, notes, taken, known_types, status, org)
         planned.append(_Planned(source, shown, relative, doc, notes, reason))
     return planned
 
@@ -360,9 +228,11 @@ def _check_all(
     keep: list[_Planned] = []
     for item in planned:
         item.data = documents.serialise(item.doc)
-        violations = policy.check_file_name(
-            item.relative, workspace.config
-        ) + policy.check_document(item.doc, item.data, workspace.config)
+        violations = (
+            policy.check_path(item.relative)  # a name every clone can check out
+            + policy.check_file_name(item.relative, workspace.config)
+            + policy.check_document(item.doc, item.data, workspace.config)
+        )
         if not violations:
             keep.append(item)
             continue
@@ -420,112 +290,3 @@ def _source_line(written: bytes, source_text: str, line: int) -> int:
     if not candidates:
         return max(1, line - shift)
     return min(candidates, key=lambda n: abs(n - (line - shift)))
-
-
-def _target(src: Path, source: Path, into: str) -> str:
-    """Where ``source`` lands in the knowledge base (relative path)."""
-    shown = source.relative_to(src).as_posix()
-    relative = f"{into}/{shown}" if into else shown
-    if relative.lower().endswith(".markdown"):
-        relative = relative[: -len(".markdown")] + ".md"
-    return relative
-
-
-def _read_foreign(source: Path, relative: str) -> tuple[documents.Document, list[str]]:
-    notes: list[str] = []
-    data = read_document_bytes(source, relative)  # refuses a link swapped in since the walk
-    try:
-        doc = documents.parse(data, relative)
-    except DocumentError as exc:
-        if exc.reason != "is not UTF-8 text":
-            raise
-        # Old wiki exports are often Windows-1252; convert rather than refuse.
-        text = data.decode("cp1252", errors="replace")
-        doc = documents.parse(text.encode("utf-8"), relative)
-        notes.append("converted from Windows-1252 to UTF-8")
-    if doc.front_matter_error is not None:
-        raise DocumentError(
-            f"front matter cannot be read ({doc.front_matter_error})", path=relative
-        )
-    return doc, notes
-
-
-def _adopt(
-    doc: documents.Document,
-    notes: list[str],
-    taken: set[str],
-    known_types: set[str],
-    status: str,
-    org: str,
-) -> str:
-    """Give a foreign document kbapp's fields, keeping its own. Returns why the type was chosen."""
-    meta = doc.meta
-    title = doc.title
-    meta.setdefault("title", title)
-    foreign_id = meta.get("id")
-    if not (
-        isinstance(foreign_id, str) and schema.ID_RE.match(foreign_id) and foreign_id not in taken
-    ):
-        if foreign_id is not None:
-            meta["source_id"] = foreign_id
-            notes.append("original id kept as source_id")
-        new = documents.new_id()
-        while new in taken:
-            new = documents.new_id()
-        meta["id"] = new
-    taken.add(meta["id"])
-
-    foreign_type = meta.get("type")
-    if isinstance(foreign_type, str) and foreign_type in known_types:
-        reason = "its own type field"
-    else:
-        guessed, reason = documents.guess_type(doc.body)
-        if foreign_type is not None:
-            meta["source_type"] = foreign_type
-            notes.append(f"original type {foreign_type!r} kept as source_type")
-        meta["type"] = guessed
-
-    if "status" not in meta or meta["status"] not in schema.STATUSES:
-        if "status" in meta:
-            meta["source_status"] = meta["status"]
-        meta["status"] = "draft" if meta.get("draft") is True else status
-    if org and "owner_org" not in meta:
-        meta["owner_org"] = org
-
-    if "tags" not in meta:
-        for key in _TAG_KEYS[1:]:
-            value = meta.get(key)
-            if value:
-                meta["tags"] = (
-                    [str(v) for v in value]
-                    if isinstance(value, list)
-                    else [part.strip() for part in str(value).split(",") if part.strip()]
-                )
-                notes.append(f"tags from {key}")
-                break
-    elif isinstance(meta["tags"], str):
-        meta["tags"] = [part.strip() for part in meta["tags"].split(",") if part.strip()]
-
-    if "review" not in meta:
-        # A foreign "last_reviewed" is a review; ms.date, lastmod and the like say when the
-        # text was written, so they stay as they are and the first review is scheduled.
-        when = _parse_date(meta.get("last_reviewed"))
-        if when is not None:
-            meta["review"] = {"last_reviewed": when}
-            notes.append("last_reviewed kept")
-    return reason
-
-
-def _parse_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d"):
-            try:
-                return dt.datetime.strptime(text[:10], fmt).date()
-            except ValueError:
-                continue
-    return None

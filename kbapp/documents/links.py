@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from kbapp.documents import mdlines
+from kbapp.documents.filenames import is_markdown_name
 
 WIKI_LINK_RE = re.compile(r"\[\[([^\[\]|\n]{1,200})(?:\|([^\[\]\n]{1,200}))?\]\]")
 _MD_LINK_RE = re.compile(
@@ -55,7 +56,7 @@ def _document_target(target: str) -> str | None:
     if _SCHEME_RE.match(target) or target.startswith(("#", "//")):
         return None
     path = unquote(target.split("#", 1)[0].split("?", 1)[0])
-    if not path.lower().endswith((".md", ".markdown")):
+    if not is_markdown_name(path):
         return None
     return path
 

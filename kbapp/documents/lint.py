@@ -18,6 +18,7 @@ from kbapp.config import KbConfig
 from kbapp.cosourcing import handover, responsibility
 from kbapp.documents import model as documents
 from kbapp.documents import schema
+from kbapp.documents.filenames import MARKDOWN_PATHSPECS
 from kbapp.documents.links import extract_links, resolve_relative
 from kbapp.documents.templates import TemplateLibrary, section_texts
 from kbapp.errors import DocumentError
@@ -323,15 +324,56 @@ def context_for(workspace: Workspace) -> LintContext:
 
 
 def _hidden_documents(workspace: Workspace) -> list[Problem]:
-    """Ignore rules (a shared ``.gitignore``, ``.git/info/exclude``) that hide documents, or
-    the new documents of a folder that holds some, from git (the hook refuses new ones)."""
+    """Ignore rules (a shared ``.gitignore``, ``.git/info/exclude``) that match documents, or
+    the new documents of a folder that holds some, as git reads them on any file system: kbapp
+    lists and commits those documents all the same, plain git users' ``git add`` does not (the
+    hook refuses new such rules)."""
     from kbapp.trust import tree_rules
 
     paths = tree_rules.documents_and_probes(workspace.document_paths(), workspace.config)
     return [
-        Problem(v.path, v.line, ERROR, v.rule, v.message)
+        Problem(v.path, v.line, WARNING, v.rule, v.message)
         for v in tree_rules.hiding_violations(workspace.git.ignored(paths))
     ]
+
+
+SYMLINK_MESSAGE = (
+    "is a symbolic link: kbapp never reads, writes, indexes or imports links (one could point "
+    "at files outside the knowledge base); replace it with a real file or delete it"
+)
+
+
+def _file_problems(workspace: Workspace) -> list[Problem]:
+    """Files of the knowledge base that are not documents for a reason someone should fix,
+    each named once: a name some clone cannot have (not UTF-8, not possible on Windows), a
+    symbolic link, a Markdown file whose extension is not ``.md`` (kbapp does not list it)."""
+    bad_names = set(workspace.unusable_names())
+    links = set(workspace.symlinks())
+    markdown = workspace.git.list_files(*MARKDOWN_PATHSPECS, ignored_too=True)
+    out: list[Problem] = []
+    for path in sorted(bad_names | links | set(markdown)):
+        if path in bad_names:
+            out.extend(
+                Problem(v.path, 0, ERROR, v.rule, v.message) for v in policy.check_path(path)
+            )
+        elif path in links:
+            out.append(Problem(path, 0, ERROR, "symlink", SYMLINK_MESSAGE))
+        elif policy.is_markdown_path(path, workspace.config) and not policy.is_document_path(
+            path, workspace.config
+        ):
+            stem = path[: path.rfind(".")]
+            out.append(
+                Problem(
+                    path,
+                    0,
+                    WARNING,
+                    "markdown-extension",
+                    f"is Markdown that kbapp does not list, search or review (its documents end "
+                    f"in .md; the document rules still apply when it is committed); rename it "
+                    f"to {stem}.md",
+                )
+            )
+    return out
 
 
 def lint_workspace(workspace: Workspace, paths: Iterable[str] | None = None) -> LintReport:
@@ -350,23 +392,8 @@ def lint_workspace(workspace: Workspace, paths: Iterable[str] | None = None) -> 
             continue
         report.problems.extend(lint_document(doc, ctx))
     if paths is None:
-        for relative in workspace.symlinks():
-            report.problems.append(
-                Problem(
-                    relative,
-                    0,
-                    ERROR,
-                    "symlink",
-                    "is a symbolic link: kbapp never reads, writes, indexes or imports links (one "
-                    "could point at files outside the knowledge base); replace it with a real file "
-                    "or delete it",
-                )
-            )
+        report.problems.extend(_file_problems(workspace))
         report.problems.extend(_hidden_documents(workspace))
-        for relative in workspace.undecodable_names():
-            report.problems.extend(
-                Problem(v.path, 0, ERROR, v.rule, v.message) for v in policy.check_path(relative)
-            )
     for problem in workspace.templates.problems:
         report.problems.append(Problem(".kb/templates", 0, ERROR, "template", problem))
     return report

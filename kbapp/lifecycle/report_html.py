@@ -16,7 +16,7 @@ from kbapp.lifecycle.charts import PALETTE, grouped_bars, stacked_bar
 from kbapp.lifecycle.trends import KINDS
 
 if TYPE_CHECKING:
-    from kbapp.lifecycle.report import HealthReport
+    from kbapp.lifecycle.report_model import HealthReport
 
 #: Longest list the page prints in full; the CSV files hold every row.
 MAX_ROWS = 200

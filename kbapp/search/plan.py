@@ -128,16 +128,39 @@ class SynonymTable:
 
     def __init__(self, groups: dict[str, list[str]]) -> None:
         self.entries: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        # each member of a group is the key of its own entry and an alternative in the
+        # others': analysed once (345 members, 1,817 uses for the shipped groups)
+        analysed: dict[str, tuple[str, ...]] = {}
+
+        def terms_of(text: str) -> tuple[str, ...]:
+            found = analysed.get(text)
+            if found is None:
+                found = analysed[text] = _synonym_terms(text)
+            return found
+
         for key, alternatives in groups.items():
-            key_terms = _synonym_terms(key)
+            key_terms = terms_of(key)
             if not key_terms:
                 continue
             alts = self.entries.setdefault(key_terms, [])
             for alt in alternatives:
-                alt_terms = _synonym_terms(alt)
+                alt_terms = terms_of(alt)
                 if alt_terms and alt_terms != key_terms and alt_terms not in alts:
                     alts.append(alt_terms)
         self.span = max((len(k) for k in self.entries), default=0)
+
+    @classmethod
+    def of(cls, groups: dict[str, list[str]]) -> SynonymTable:
+        """The table of ``groups``, made once per process for the same groups (each change of
+        the index opens a new searcher, and stemming every member of the shipped groups
+        took longer than a search)."""
+        for known, table in _TABLES:
+            if known == groups:
+                return table
+        table = cls(groups)
+        _TABLES.insert(0, ({word: list(alts) for word, alts in groups.items()}, table))
+        del _TABLES[4:]
+        return table
 
     def match(self, forms: list[tuple[str, ...]], start: int) -> tuple[int, tuple[str, ...]] | None:
         """The longest entry made of the words ``forms[start:]`` begin with: (words, key)."""
@@ -146,6 +169,10 @@ class SynonymTable:
             if key in self.entries:
                 return end - start, key
         return None
+
+
+#: The last few synonym tables made, with their groups (:meth:`SynonymTable.of`).
+_TABLES: list[tuple[dict[str, list[str]], SynonymTable]] = []
 
 
 def plan_word(

@@ -47,6 +47,10 @@ SCORE_CACHE = 512
 DIRECT_SHARE = 0.25
 #: Rounding: the bounds are sums in another order than the scores', so they get this margin.
 MARGIN = 1e-9
+_FIELD_ORDER = tuple(TEXT_FIELDS)
+_FIELD_BOOSTS = tuple(TEXT_FIELDS.values())
+#: A cached list's key: (field, term, boost), or ("", term, the boost of each text field).
+ScoreKey = tuple[str, str, float | tuple[float, ...]]
 
 
 class TermScores:
@@ -95,7 +99,7 @@ class Scorer:
         self.searcher = searcher
         self.table = table
         self.sets = sets
-        self._scores: OrderedDict[tuple[str, str, float], TermScores] = OrderedDict()
+        self._scores: OrderedDict[ScoreKey, TermScores] = OrderedDict()
         #: Over every :meth:`best` so far: documents asked about, documents scored (tests and
         #: profiling see what the pruning saved).
         self.asked = 0
@@ -107,50 +111,64 @@ class Scorer:
         """The lists of shares a query's ``specs`` add up, in the order they are added.
 
         A word looked up in every text field with the usual weights (the common case) is
-        scored from one list merged over the fields, not five."""
+        scored from one list merged over the fields, not five; so is a synonym's word,
+        looked up in every field at a share of the usual weights (its five specs follow each
+        other, in field order, as :meth:`~kbapp.search.plan.Alternative.specs` makes them):
+        a synonym phrase's common words ("not", "t", "show") were five long lists each."""
         by_term: dict[str, set[str]] = {}
         for fieldname, term, boost in specs:
             if TEXT_FIELDS.get(fieldname) == boost:
                 by_term.setdefault(term, set()).add(fieldname)
         whole = {t for t, names in by_term.items() if len(names) == len(TEXT_FIELDS)}
         out = [self.all_fields(t) for t in sorted(whole)]
-        for fieldname, term, boost in specs:
-            if not (term in whole and fieldname in TEXT_FIELDS):
-                out.append(self.contributions(fieldname, term, boost))
+        rest = [spec for spec in specs if not (spec[1] in whole and spec[0] in TEXT_FIELDS)]
+        width = len(_FIELD_ORDER)
+        at = 0
+        while at < len(rest):
+            run = rest[at : at + width]
+            if (
+                len(run) == width
+                and tuple(fieldname for fieldname, _t, _b in run) == _FIELD_ORDER
+                and all(term == run[0][1] for _f, term, _b in run)
+            ):
+                out.append(self.all_fields(run[0][1], tuple(boost for _f, _t, boost in run)))
+                at += width
+            else:
+                out.append(self.contributions(*rest[at]))
+                at += 1
         return out
 
     def scores(self, docs: frozenset[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
-        """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs`` (the result may hold others
-        too), every posting of every list added. Whoosh's own collector costs a Python call
-        per posting and per length lookup, and its union matcher cannot skip blocks."""
-        scores: dict[int, float] = {}
-        get = scores.get
-        for found in self.lists(specs):
-            ids, contributions = found.ids, found.values
-            if not ids:
-                continue
-            if len(ids) <= 2 * len(docs):
-                # most postings are wanted: scoring the others too is cheaper than asking
-                # (callers read the scores of ``docs`` only)
-                for docnum, value in zip(ids, contributions):
-                    scores[docnum] = get(docnum, 0.0) + value
-            else:
-                for docnum, value in zip(ids, contributions):
-                    if docnum in docs:
-                        scores[docnum] = get(docnum, 0.0) + value
-        return scores
+        """BM25F (Whoosh's formula, B=0.75, K1=1.2) of ``docs`` (see :meth:`dense`)."""
+        dense = self.dense(specs)
+        return {docnum: dense[docnum] for docnum in docs}
 
-    def all_fields(self, term: str) -> TermScores:
+    def dense(self, specs: list[tuple[str, str, float]]) -> list[float]:
+        """BM25F of every document number of the searcher (0.0 without any of the terms):
+        every posting of every list added, in the lists' order. One list indexed by
+        document number: half the time of a dict's ``get`` and store per posting, the same
+        sums. Whoosh's own collector costs a Python call per posting and per length lookup,
+        and its union matcher cannot skip blocks."""
+        sums = [0.0] * self.table.size
+        for found in self.lists(specs):
+            for docnum, value in zip(found.ids, found.values):
+                sums[docnum] += value
+        return sums
+
+    def all_fields(self, term: str, boosts: tuple[float, ...] | None = None) -> TermScores:
         """:meth:`contributions` of ``term`` summed over all text fields with their weights
-        (added field by field in :data:`TEXT_FIELDS` order, as the per-field lists would be)."""
-        key = ("", term, 0.0)
+        (``boosts``, in :data:`TEXT_FIELDS` order; by default the fields' own), added field by
+        field in that order, as the per-field lists would be."""
+        boosts = boosts or _FIELD_BOOSTS
+        key = ("", term, boosts)
         found = self._scores.get(key)
         if found is not None:
             self._scores.move_to_end(key)
             return found
         sums: dict[int, float] = {}
-        for fieldname, boost in TEXT_FIELDS.items():
-            _docset, ids, values = self._shares(fieldname, term, boost)
+        for fieldname, boost in zip(_FIELD_ORDER, boosts):
+            ids, weights = self.sets.read(fieldname, term)
+            values = self._values(fieldname, term, boost, ids, weights)
             if not sums:
                 sums.update(zip(ids, values))  # 0.0 + share is the share
                 continue
@@ -158,8 +176,9 @@ class Scorer:
             for docnum in fresh.keys() & sums.keys():  # documents with the term in both
                 fresh[docnum] = sums[docnum] + fresh[docnum]
             sums.update(fresh)
-        # (the documents with the term in any field: the same set the query's plan uses)
-        found = TermScores(self.sets.any_field(term), list(sums), list(sums.values()), sums)
+        # (the documents with the term in any field: the same set the query's plan uses; the
+        # lookup by document is made again if the pruning asks: kept, it was a dict per word)
+        found = TermScores(self.sets.any_field(term), list(sums), list(sums.values()))
         self._keep(key, found)
         return found
 
@@ -177,6 +196,12 @@ class Scorer:
 
     def _shares(self, fieldname: str, term: str, boost: float) -> Shares:
         docset, ids, weights = self.sets.postings(fieldname, term)
+        return docset, ids, self._values(fieldname, term, boost, ids, weights)
+
+    def _values(
+        self, fieldname: str, term: str, boost: float, ids: list[int], weights: list[float]
+    ) -> list[float]:
+        """Each posting's BM25F share (Whoosh's formula, B=0.75, K1=1.2)."""
         if fieldname in TEXT_FIELDS and ids:
             k1, b = 1.2, 0.75
             searcher = self.searcher
@@ -189,9 +214,9 @@ class Scorer:
             values = [top * tf / (tf + base + slope * lengths[d]) for d, tf in zip(ids, weights)]
         else:
             values = [tf * boost for tf in weights]
-        return docset, ids, values
+        return values
 
-    def _keep(self, key: tuple[str, str, float], found: TermScores) -> None:
+    def _keep(self, key: ScoreKey, found: TermScores) -> None:
         self._scores[key] = found
         if len(self._scores) > SCORE_CACHE:
             self._scores.popitem(last=False)

@@ -155,7 +155,7 @@ class QueryRunner:
         #: Pruning needs every factor a score is multiplied by to be at most 1.
         self._factors_at_most_one = max(STATUS_FACTOR.values(), default=1.0) <= 1.0
         self.synonyms = synonyms
-        self.synonym_table = SynonymTable(synonyms)
+        self.synonym_table = SynonymTable.of(synonyms)
         self.reader = searcher.reader()
 
     # ------------------------------------------------------------------ running
@@ -345,15 +345,14 @@ class QueryRunner:
             words_of = coverage.sets if isinstance(coverage, WordShare) else None
             final = self.scorer.best(docs, specs, depth, factors, words_of, COVERAGE_POWER)
         else:
-            scores = self.scorer.scores(docs, specs).get
+            sums = self.scorer.dense(specs)
             # in document order, so that equal scores keep it (nlargest is stable)
             if coverage is not None:
                 final = {
-                    d: scores(d, 0.0) * factors[d] * coverage[d] ** COVERAGE_POWER
-                    for d in sorted(docs)
+                    d: sums[d] * factors[d] * coverage[d] ** COVERAGE_POWER for d in sorted(docs)
                 }
             else:
-                final = {d: scores(d, 0.0) * factors[d] for d in sorted(docs)}
+                final = {d: sums[d] * factors[d] for d in sorted(docs)}
         if pairs:
             best = (
                 heapq.nlargest(depth, final, key=final.__getitem__)

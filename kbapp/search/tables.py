@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
@@ -100,10 +101,19 @@ class SegmentTable:
         return found
 
 
+_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
+
+
 class MappedColumn:
     """One per-document bytes column of one segment (the term sequences, the pair hashes),
     read in place: the column file is memory-mapped, so checking a document is one C call on
-    its bytes (a ``find``, a binary search), with nothing copied or decoded."""
+    its bytes (a ``find``, a binary search), with nothing copied or decoded.
+
+    A check (a synonym phrase of common words: a thousand documents) maps a page or two of
+    each document; the pages are given back when it ends (they stay in the system's file
+    cache; the next check maps them again), or a pasted sentence with a few synonym phrases
+    kept 15-30 MiB of the index mapped in the process: its peak memory went from 41 to
+    67 MiB."""
 
     def __init__(self, reader: Any, fieldname: str) -> None:
         self._column: Any = None
@@ -138,7 +148,16 @@ class MappedColumn:
             start = base + offsets[docnum]
             if find(needle, start, start + lengths[docnum]) >= 0:
                 out.append(docnum)
+        self.release()
         return out
+
+    def release(self) -> None:
+        """Give the pages read so far back to the system (read again when needed)."""
+        if self._map is not None and _DONTNEED is not None:
+            try:
+                self._map.madvise(_DONTNEED)
+            except (OSError, ValueError):  # not supported here: the pages stay mapped
+                pass
 
     def value(self, docnum: int) -> bytes:
         """One document's bytes."""
@@ -170,6 +189,7 @@ class MappedColumn:
                     if i < hi and array_[i] == number:
                         count += 1
                 out.append(count)
+            self.release()
             return out
         for docnum in docnums:
             one = memoryview(self._column[docnum]).cast("I")
@@ -204,6 +224,7 @@ class MappedColumn:
                         break
                 else:
                     out.append(docnum)
+            self.release()
             return out
         for docnum in docnums:
             array_ = memoryview(self._column[docnum]).cast("I")
@@ -374,9 +395,9 @@ def _leaf_ids(reader: Any, fieldname: str, btext: bytes, with_deleted: bool = Fa
     return ids
 
 
-def _leaf_blocks(reader: Any, fieldname: str, btext: bytes) -> Iterator[tuple[Any, Any]]:
-    """(ids, weights) of one term's postings in one segment, a block at a time."""
-    matcher = reader.postings(fieldname, btext)
+def _leaf_blocks(matcher: Any) -> Iterator[tuple[Any, Any]]:
+    """(ids, weights) of one term's postings in one segment (its ``reader.postings``), a
+    block at a time."""
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
     if hasattr(matcher, "_next_block") and hasattr(matcher, "_read_weights"):
@@ -403,25 +424,34 @@ class TermSets:
         self.searcher = searcher
         self.table = table
         self.leaves = searcher.reader().leaf_readers()
-        self._cache: OrderedDict[tuple[str, str], tuple[frozenset[int], list[int], list[float]]]
-        self._cache = OrderedDict()
+        #: (field, term), ("", term) or (" ", phrase) -> [document set or None, numbers, weights]
+        self._cache: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
         self._size = size
 
     def postings(self, fieldname: str, term: str) -> tuple[frozenset[int], list[int], list[float]]:
         """(document set, document numbers, weights) of a term, read once per searcher."""
+        ids, weights = self.read(fieldname, term)
+        return self.docs(fieldname, term), ids, weights
+
+    def read(self, fieldname: str, term: str) -> tuple[list[int], list[float]]:
+        """(document numbers, weights) of a term, read once per searcher; its document set
+        is made only when asked (:meth:`docs`): a word is looked for in five fields, and
+        the five sets beside their union were most of a long query's memory."""
         key = (fieldname, term)
         found = self._cache.get(key)
         if found is not None:
             self._cache.move_to_end(key)
-            return found
+            return found[1], found[2]
         btext = term.encode("utf-8")
         ids: list[int] = []
         weights: list[float] = []
         for reader, offset in self.leaves:
-            if (fieldname, btext) not in reader:
+            try:  # (one look-up in the term table: asking "in reader" first was a second)
+                matcher = reader.postings(fieldname, btext)
+            except TermNotFound:
                 continue
             deleted = reader.deleted_docs_set if reader.has_deletions() else None
-            for block_ids, block_weights in _leaf_blocks(reader, fieldname, btext):
+            for block_ids, block_weights in _leaf_blocks(matcher):
                 if deleted:
                     for d, w in zip(block_ids, block_weights):
                         if d not in deleted:
@@ -430,34 +460,51 @@ class TermSets:
                 else:
                     ids.extend(map(offset.__add__, block_ids) if offset else block_ids)
                     weights.extend(block_weights)
-        found = (frozenset(ids), ids, weights)
-        self._cache[key] = found
-        if len(self._cache) > self._size:
-            self._cache.popitem(last=False)
-        return found
+        self._keep(key, [None, ids, weights])
+        return ids, weights
 
     def docs(self, fieldname: str, term: str) -> frozenset[int]:
-        return self.postings(fieldname, term)[0]
+        ids = self.read(fieldname, term)[0]
+        entry = self._cache[(fieldname, term)]
+        if entry[0] is None:
+            entry[0] = frozenset(ids)
+        return entry[0]
 
     def any_field(self, term: str) -> frozenset[int]:
         """Documents having ``term`` in any text field."""
         key = ("", term)
         found = self._cache.get(key)
         if found is None:
-            docs = frozenset().union(*(self.docs(f, term) for f in PHRASE_FIELDS))
-            found = (docs, [], [])
-            self._cache[key] = found
-            if len(self._cache) > self._size:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
+            docs = frozenset(
+                itertools.chain.from_iterable(self.read(f, term)[0] for f in PHRASE_FIELDS)
+            )
+            self._keep(key, [docs, [], []])
+            return docs
+        self._cache.move_to_end(key)
         return found[0]
+
+    def _keep(self, key: tuple[str, str], entry: list[Any]) -> None:
+        self._cache[key] = entry
+        if len(self._cache) > self._size:
+            self._cache.popitem(last=False)
 
     def phrase_docs(self, terms: list[str]) -> frozenset[int]:
         """Documents where ``terms`` follow each other in one field: the documents having all
         the terms (rarest first), then the phrase looked for in their term sequences."""
         if len(terms) == 1:
             return self.any_field(terms[0])
+        # kept like a term's postings: a synonym phrase ("not show up", "command prompt") is
+        # looked up by every query that has one of its group's words, typing repeats it
+        key = (" ", " ".join(terms))
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found[0]
+        docs = self._phrase_docs(terms)
+        self._keep(key, [docs, [], []])
+        return docs
+
+    def _phrase_docs(self, terms: list[str]) -> frozenset[int]:
         candidates: frozenset[int] | None = None
         for docs in sorted((self.any_field(t) for t in terms), key=len):
             candidates = docs if candidates is None else candidates & docs

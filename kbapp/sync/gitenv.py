@@ -103,6 +103,27 @@ class Identity:
 #: repository's ``HEAD:.mailmap``) then names the wrong person. kbapp reads who made a change
 #: as the commit records it: git's own mailmap reading is off for every command it runs.
 _NO_MAILMAP = ("-c", "log.mailmap=false", "-c", "mailmap.file=", "-c", "mailmap.blob=")
+#: kbapp reads git's output as UTF-8, whatever the user's git configuration says.
+_UTF8_OUTPUT = ("-c", "i18n.logOutputEncoding=UTF-8")
+#: Commands that write commits (or tags): kbapp's are UTF-8 whatever the user's git says, since
+#: the shared repository refuses a commit with an ``encoding`` header other than UTF-8 (git
+#: re-encodes its text for display: :mod:`kbapp.trust.object_rules`). Other commands (``git
+#: config`` above all) see the user's own setting.
+_COMMIT_VERBS = frozenset(
+    {"commit", "commit-tree", "merge", "rebase", "cherry-pick", "revert", "am", "stash", "tag"}
+)
+_UTF8_COMMITS = ("-c", "i18n.commitEncoding=UTF-8")
+
+
+def _encoding_options(args: Sequence[str]) -> tuple[str, ...]:
+    """The ``-c`` options that keep what ``git <args>`` writes and prints in UTF-8."""
+    index = 0
+    while index < len(args) and args[index].startswith("-"):
+        index += 2 if args[index] == "-c" else 1
+    verb = args[index] if index < len(args) else ""
+    return _UTF8_OUTPUT + (_UTF8_COMMITS if verb in _COMMIT_VERBS else ())
+
+
 _MAILMAP_PLACEHOLDER_RE = re.compile(r"%[ac][NEL]")
 
 

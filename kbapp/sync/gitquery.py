@@ -86,8 +86,10 @@ class GitQueries(GitRunner):
         result = self.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
         return result.stdout if result.status == 0 else None
 
-    def list_files(self, pattern: str = "*.md") -> list[str]:
-        """Tracked and untracked (not ignored) files matching ``pattern``, relative, with '/'."""
+    def list_files(self, *patterns: str, ignored_too: bool = False) -> list[str]:
+        """Tracked and untracked files matching ``patterns`` (git pathspecs; default ``*.md``),
+        relative, with '/'. Untracked files that ignore rules match are left out unless
+        ``ignored_too``: documents never depend on a ``.gitignore``."""
         out = self.run(
             "-c",
             "core.quotepath=off",
@@ -95,9 +97,26 @@ class GitQueries(GitRunner):
             "-z",
             "--cached",
             "--others",
+            *(() if ignored_too else ("--exclude-standard",)),
+            "--",
+            *(patterns or ("*.md",)),
+            strip=False,
+        ).stdout
+        return sorted({p for p in out.split("\0") if p})
+
+    def ignored_untracked(self, *patterns: str) -> list[str]:
+        """Untracked files matching ``patterns`` that ignore rules hide from ``git status``
+        and ``git add``."""
+        out = self.run(
+            "-c",
+            "core.quotepath=off",
+            "ls-files",
+            "-z",
+            "--others",
+            "--ignored",
             "--exclude-standard",
             "--",
-            pattern,
+            *patterns,
             strip=False,
         ).stdout
         return sorted({p for p in out.split("\0") if p})
@@ -108,30 +127,35 @@ class GitQueries(GitRunner):
         the rule that matches. Only the repository's own files are read (``.gitignore`` at any
         depth and ``info/exclude``), never the user's ``core.excludesFile``. ``work_tree``:
         another folder's ``.gitignore`` files instead of the work tree's (a bare repository
-        has none: the hook writes a tree's into a temporary folder)."""
+        has none: the hook writes a tree's into a temporary folder). The rules are matched as
+        git matches them on every file system: case-sensitively, and case-insensitively as on
+        Windows and macOS (``core.ignorecase=true``: ``*.MD`` hides ``x.md`` there)."""
         if not paths:
             return {}
         other = [f"--work-tree={work_tree}"] if work_tree is not None else []
-        fields = self.run(
-            "-c",
-            "core.quotepath=off",
-            "-c",
-            "core.excludesFile=",
-            *other,
-            "check-ignore",
-            "--no-index",
-            "--verbose",
-            "-z",
-            "--stdin",
-            input=_nul_list(paths),
-            check=False,
-            strip=False,
-        ).stdout.split("\0")
         found: dict[str, IgnoreRule] = {}
-        for index in range(0, len(fields) - 3, 4):
-            source, line, pattern, path = fields[index : index + 4]
-            if pattern and not pattern.startswith("!"):
-                found[path] = IgnoreRule(source, int(line or 0), pattern)
+        for ignore_case in ("false", "true"):
+            fields = self.run(
+                "-c",
+                "core.quotepath=off",
+                "-c",
+                "core.excludesFile=",
+                "-c",
+                f"core.ignorecase={ignore_case}",
+                *other,
+                "check-ignore",
+                "--no-index",
+                "--verbose",
+                "-z",
+                "--stdin",
+                input=_nul_list(paths),
+                check=False,
+                strip=False,
+            ).stdout.split("\0")
+            for index in range(0, len(fields) - 3, 4):
+                source, line, pattern, path = fields[index : index + 4]
+                if pattern and not pattern.startswith("!") and path not in found:
+                    found[path] = IgnoreRule(source, int(line or 0), pattern)
         return found
 
     def attributes(

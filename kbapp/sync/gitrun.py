@@ -27,6 +27,7 @@ from kbapp.sync.gitenv import (
     _NO_MAILMAP,
     NO_PROMPTS,
     Identity,
+    _encoding_options,
     _refuse_mailmap,
     network_env,
 )
@@ -185,7 +186,13 @@ class GitRunner:
         if env:
             full_env.update(env)
         _refuse_mailmap(args)
-        command = ["git", *_NO_MAILMAP, *self.identity.config_args(), *args]
+        command = [
+            "git",
+            *_NO_MAILMAP,
+            *_encoding_options(args),
+            *self.identity.config_args(),
+            *args,
+        ]
         started = time.perf_counter()
         stdin = None
         try:

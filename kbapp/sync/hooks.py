@@ -26,7 +26,7 @@ from kbapp.errors import ConfigError, KbError
 from kbapp.fsutil import atomic_write
 from kbapp.interaction import terminal_safe
 from kbapp.sync.git import Git, find_root
-from kbapp.trust import policy
+from kbapp.trust import object_rules, policy
 from kbapp.trust.secrets import ALLOW_MARKER
 
 MARKER = "# installed by kbapp"
@@ -212,9 +212,26 @@ def run_commit_msg(root: Path, message_file: Path) -> int:
     message = Path(message_file).read_text(encoding="utf-8", errors="replace")
     # The lines git adds for the editor ("# Please enter the commit message...") are dropped.
     text = "\n".join(line for line in message.split("\n") if not line.startswith("#"))
-    violations = policy.check_commit_message(text, staged_config(git))
+    violations = object_rules.check_object("commit", _draft(git, text), staged_config(git))
     print_violations(violations)
     return 1 if violations else 0
+
+
+def _draft(git: Git, message: str) -> bytes:
+    """The commit git is about to make, as the server's hook will read it: author and
+    committer as git has them for this commit, the ``encoding`` header it will write."""
+
+    def ident(name: str) -> str:
+        result = git.run("var", name, check=False)
+        # "Name <email> 1700000000 +0000": the date is no one's secret
+        return result.stdout.rsplit(" ", 2)[0] if result.status == 0 else ""
+
+    return object_rules.draft_commit(
+        message,
+        author=ident("GIT_AUTHOR_IDENT"),
+        committer=ident("GIT_COMMITTER_IDENT"),
+        encoding=git.config_get("i18n.commitEncoding"),
+    )
 
 
 def run_pre_receive(git_dir: Path, stdin: str) -> int:

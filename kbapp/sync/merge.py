@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kbapp.documents import model as documents
 from kbapp.errors import KbError, SyncError
 from kbapp.fsutil import atomic_write, is_disk_full, low_space
+from kbapp.sync import changes, mergedriver, recovery
 from kbapp.sync import conflicts as conflict_store
-from kbapp.sync import mergedriver, recovery
 from kbapp.sync.git import Git
 from kbapp.sync.report import Change
 from kbapp.trust import policy
@@ -118,7 +117,7 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
         stages.setdefault(path, {})[int(stage)] = sha
     if not stages:
         return []
-    authors = _last_authors(ws, f"{head}..{upstream}")
+    authors = changes.last_authors(ws, f"{head}..{upstream}")
     met: list[Change] = []
     to_add: list[str] = []
     to_remove: list[str] = []
@@ -144,7 +143,7 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
                     their_author=author,
                     their_org=org,
                 )
-                met.append(Change(path, _title_of(ws, path), author, org, "conflict"))
+                met.append(Change(path, changes.title_of(ws, path), author, org, "conflict"))
         elif mine is not None or theirs is not None:
             kept = mine if mine is not None else theirs
             assert kept is not None
@@ -165,7 +164,7 @@ def _settle_unmerged(ws: Workspace, head: str, upstream: str) -> list[Change]:
                 their_author=author,
                 their_org=org,
             )
-            met.append(Change(path, _title_of(ws, path), author, org, "conflict"))
+            met.append(Change(path, changes.title_of(ws, path), author, org, "conflict"))
         else:
             full.unlink(missing_ok=True)
             to_remove.append(path)
@@ -212,23 +211,3 @@ def _without_markers(*candidates: bytes | None) -> bytes:
 
 def _has_marker(data: bytes) -> bool:
     return policy.conflict_marker_line(data.decode("utf-8", errors="replace")) is not None
-
-
-def _last_authors(ws: Workspace, log_range: str) -> dict[str, tuple[str, str]]:
-    """path -> (author, organisation) of the newest commit in ``log_range`` touching it."""
-    found: dict[str, tuple[str, str]] = {}
-    for commit in ws.git.log(log_range, no_merges=True):
-        org = ws.config.commit_org(commit.org_trailer, commit.email)
-        for change in commit.files:
-            found.setdefault(change.path, (commit.author, org))
-    return found
-
-
-def _title_of(ws: Workspace, path: str) -> str:
-    full = ws.root / path
-    if path.endswith(".md") and full.is_file():
-        try:
-            return documents.load(full, path).title
-        except KbError:
-            pass
-    return path

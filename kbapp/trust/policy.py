@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kbapp.config import CONFIG_PATH, config_from_dict
-from kbapp.documents import mdlines, schema
+from kbapp.documents import filenames, frontmatter, mdlines, schema
 from kbapp.documents import model as documents
 from kbapp.errors import ConfigError, DocumentError, PolicyError
 from kbapp.fsutil import is_git_dir_name
@@ -161,7 +161,8 @@ def check_file(
         return check_gitattributes(path, data) + check_text(path, text, config, lines=lines)
     if not is_text:
         return _secrets(path, text, config, lines)
-    if is_document_path(path, config) or _markdown_any_case(path, config):
+    markdown = is_markdown_path(path, config)
+    if markdown or declares_sensitivity(text):
         try:
             doc = documents.parse(data, path)
         except DocumentError as exc:
@@ -170,42 +171,24 @@ def check_file(
             )
             return found + check_text(path, text, config, lines=lines)
         found = check_document(doc, data, config, lines=lines)
-        if front_matter:
-            found = sorted(found + check_front_matter(doc), key=lambda v: v.line)
-        return found
+        if front_matter and markdown:
+            found += check_front_matter(doc)
+        elif doc.front_matter_error is not None:
+            # Another text file that says its sensitivity in front matter nobody can read
+            # (a key given twice): it cannot be judged, so it is not accepted.
+            found += check_front_matter(doc)
+        return sorted(found, key=lambda v: v.line)
     return check_text(path, text, config, lines=lines)
 
 
-def check_commit_message(message: str, config: KbConfig | None) -> list[Violation]:
-    """Secrets in a commit message: it is pushed to the other organisation like a file."""
-    return _text_secrets(
-        message,
-        "(commit message)",
-        "reword the commit message (git commit --amend, or rebase to reword an older one)",
-        config,
-    )
+_SENSITIVITY_KEY_RE = re.compile(r"""^[ \t]*["']?sensitivity["']?[ \t]*[:=]""", re.M | re.I)
 
 
-def check_tag_message(message: str, config: KbConfig | None) -> list[Violation]:
-    """Secrets in an annotated tag's message: it is pushed like a commit message."""
-    return _text_secrets(
-        message,
-        "(tag message)",
-        "delete the tag (git tag -d) and create it again with another message",
-        config,
-    )
-
-
-def check_commit_headers(headers: str, config: KbConfig | None) -> list[Violation]:
-    """Secrets in a commit's header lines (author and committer names, any extra header a
-    hand-made commit object carries): pushed and shown (history, audit) like the message."""
-    return _text_secrets(
-        headers,
-        "(commit header)",
-        "make the commit again with another author and committer name and no such header "
-        "(git commit --amend --reset-author, or a rebase for an older one)",
-        config,
-    )
+def declares_sensitivity(text: str) -> bool:
+    """Whether a text begins with a front matter block that has a ``sensitivity`` key: any
+    text file that does (``notes.md.txt``, ``plan.txt``) is judged for it as a document is."""
+    block = frontmatter.find_block(text.removeprefix("\ufeff"))
+    return block is not None and _SENSITIVITY_KEY_RE.search(block.text) is not None
 
 
 def check_file_name(path: str, config: KbConfig | None) -> list[Violation]:
@@ -239,10 +222,47 @@ def has_undecodable_name(path: str) -> bool:
     return any("\udc80" <= char <= "\udcff" for char in path)
 
 
+#: Names Windows keeps for devices, whatever follows a dot (``con.md``, ``LPT1.tar.gz``).
+_WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)]
+)
+#: Characters a Windows file name cannot hold (the backslash separates folders there).
+_WINDOWS_FORBIDDEN = frozenset('\\<>:"|?*') | frozenset(chr(code) for code in range(32))
+
+
+def windows_name_problem(path: str) -> str | None:
+    """Why a Windows desktop cannot check ``path`` out (None when it can): a backslash, one of
+    ``< > : " | ? *`` or a control character in a name, a part ending in a dot or a space, a
+    device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with any extension)."""
+    for part in path.split("/"):
+        forbidden = sorted(set(part) & _WINDOWS_FORBIDDEN)
+        if forbidden:
+            shown = ", ".join(dict.fromkeys(_character_name(c) for c in forbidden))
+            return f"'{_printable(part)}' holds {shown}"
+        if part.endswith((".", " ")):
+            return f"'{_printable(part)}' ends in a dot or a space"
+        if part.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
+            return f"'{part}' is a name Windows keeps for a device"
+    return None
+
+
+def _character_name(char: str) -> str:
+    if char == "\\":
+        return "a backslash"
+    return "a control character" if ord(char) < 32 else f"'{char}'"
+
+
+def _printable(text: str) -> str:
+    return "".join(c if ord(c) >= 32 else "?" for c in text)
+
+
 def check_path(path: str) -> list[Violation]:
-    """A path git refuses to check out (a part naming git's own folder as some file system
-    sees it: ``.git``, ``.GIT``, ``.git.``, ``git~1``, an NTFS stream of one; or ``.``/``..``):
-    one such entry in the shared tree makes every clone's checkout, merge and sync fail."""
+    """A path some clone cannot check out, so that one such entry in the shared tree breaks
+    checkout, merge and sync there: one that git refuses everywhere (a part naming git's own
+    folder as some file system sees it: ``.git``, ``.GIT``, ``.git.``, ``git~1``, an NTFS
+    stream of one; or ``.``/``..``), a name that is not UTF-8, or one a Windows desktop
+    cannot have (:func:`windows_name_problem`). The one rule for names: the hook, the
+    client's commits and the list of documents (``Workspace.document_paths``) apply it."""
     if has_undecodable_name(path):
         return [
             Violation(
@@ -266,6 +286,17 @@ def check_path(path: str) -> list[Violation]:
                 "path",
                 "is a path git refuses to check out (a part names git's own folder .git, or "
                 "is '.' or '..'): every clone would fail to sync; rename it",
+            )
+        ]
+    windows = windows_name_problem(path)
+    if windows is not None:
+        return [
+            Violation(
+                path,
+                0,
+                "path",
+                f"is a name a Windows desktop cannot check out ({windows}): the clones there "
+                "would fail to sync, and kbapp does not list it anywhere; rename it",
             )
         ]
     return []
@@ -422,12 +453,18 @@ def is_document_path(path: str, config: KbConfig) -> bool:
     )
 
 
-def _markdown_any_case(path: str, config: KbConfig) -> bool:
-    """A Markdown file kbapp does not list (``x.MD``, ``x.markdown``, as Windows tools write
-    them) still gets the document rules (sensitivity above all) when it is committed."""
-    lowered = path.casefold()
-    return is_document_path(
-        lowered[:-9] + ".md" if lowered.endswith(".markdown") else lowered, config
+def is_markdown_path(path: str, config: KbConfig) -> bool:
+    """Whether ``path`` is a Markdown file of the knowledge base with any Markdown extension
+    (:data:`kbapp.documents.filenames.MARKDOWN_EXTENSIONS`, any case): ``x.MD``, ``x.mdown``,
+    ``x.markdown`` as other tools write them. kbapp lists only ``.md`` documents
+    (:func:`is_document_path`); every Markdown file gets the document rules (sensitivity,
+    front matter, one id per document) when it is committed, and ``kbapp lint`` suggests
+    renaming it to ``.md``."""
+    return (
+        filenames.is_markdown_name(path)
+        and not path.startswith(".")
+        and "/." not in path
+        and not config.is_excluded(path)
     )
 
 

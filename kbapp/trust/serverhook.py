@@ -9,7 +9,11 @@ a hand-made commit never runs them. So the bare repository both organisations pu
 - holds a conflict marker, or front matter that is unreadable or has invalid core fields,
 - breaks ``.kb/config.toml``, or gives Markdown documents attributes that break kbapp in
   ``.gitattributes``,
-- changes a path protected for one organisation, when the commit comes from another.
+- changes a path protected for one organisation, when the commit comes from another;
+
+and when any commit or annotated tag object it brings holds a secret in a header line or its
+message, or an ``encoding`` other than UTF-8 (:mod:`kbapp.trust.object_rules`; a tag of a tag:
+each one; a tag of a blob or tree: its content, with the file rules).
 
 Rules come from ``.kb/config.toml`` *as the branch has it before the push*, so a push cannot
 loosen the rules it is judged by::
@@ -36,7 +40,7 @@ from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict
 from kbapp.errors import ConfigError
 from kbapp.interaction import terminal_safe
 from kbapp.sync.git import Git
-from kbapp.trust import policy, tree_rules
+from kbapp.trust import object_rules, policy, tree_rules
 from kbapp.trust.commit_changes import _added_lines, _Change, _changed_paths
 from kbapp.trust.protection import (
     MAILMAP_NAME,
@@ -126,7 +130,14 @@ def check_push(
             found.extend(_check_deletion(git, update, updates))
             continue
         config = _config_before(git, update)
-        found.extend(_check_tag(git, update, config))
+        found.extend(
+            Rejection(update.new, v) for v in object_rules.check_ref_name(update.ref, config)
+        )
+        tags, target, kind = _check_tags(git, update, config)
+        found.extend(tags)
+        if kind != "commit":  # a tag of a blob or a tree (or a branch naming one)
+            found.extend(_check_loose_target(git, update, target, kind, config))
+            continue
         pusher_org = config.org_for_email(pusher_email) if pusher_email else ""
         # The first push to an empty repository brings the rules with it: nothing was anyone's
         # to protect yet, so only the file rules apply to it. A repository with any branch is
@@ -143,14 +154,63 @@ def check_push(
     return found
 
 
-def _check_tag(git: Git, update: RefUpdate, config: KbConfig) -> list[Rejection]:
-    """Secrets in the message of an annotated tag (a lightweight tag has none)."""
+def _check_tags(git: Git, update: RefUpdate, config: KbConfig) -> tuple[list[Rejection], str, str]:
+    """Each annotated tag the ref names, judged whole (a tag of a tag of ... : every one of
+    them), and the (id, type) the chain ends at. A lightweight tag is no object: what it
+    names is judged like any pushed commit, blob or tree."""
+    found: list[Rejection] = []
+    oid = update.new
+    kind = git.out("cat-file", "-t", oid)
+    for _ in range(_MAX_TAG_CHAIN):
+        if kind != "tag":
+            break
+        raw = object_rules.read_object(git, "tag", oid)
+        found.extend(Rejection(oid, v) for v in object_rules.check_object("tag", raw, config))
+        oid = object_rules.tag_target(raw)[0]
+        kind = git.out("cat-file", "-t", oid) if oid else ""
+    if kind == "tag":
+        found.append(
+            Rejection(
+                update.new,
+                policy.Violation(
+                    update.ref, 0, "tag", f"a chain of more than {_MAX_TAG_CHAIN} tags; push fewer"
+                ),
+            )
+        )
+    return found, oid, kind
+
+
+_MAX_TAG_CHAIN = 20
+
+
+def _check_loose_target(
+    git: Git, update: RefUpdate, target: str, kind: str, config: KbConfig
+) -> list[Rejection]:
+    """What a ref naming a blob or a tree brings, outside any commit: a branch must name a
+    commit; a tag's blob or tree is judged whole, with the file rules every commit gets."""
     if not update.ref.startswith("refs/tags/"):
-        return []
-    if git.out("cat-file", "-t", update.new).strip() != "tag":
-        return []
-    message = git.out("cat-file", "tag", update.new).partition("\n\n")[2]
-    return [Rejection(update.new, v) for v in policy.check_tag_message(message, config)]
+        return [
+            Rejection(
+                update.new,
+                policy.Violation(
+                    update.ref,
+                    0,
+                    "ref-target",
+                    f"names a {kind or 'missing object'}, not a commit; only tags may name "
+                    "other objects",
+                ),
+            )
+        ]
+    if kind == "blob":
+        data = git.read_blob(target) or b""
+        violations = policy.check_file(update.ref, data, config, front_matter=True)
+    elif kind == "tree":
+        violations = _check_contents(git, target, [], _changed_paths(git, target, []), config)
+    else:
+        violations = [
+            policy.Violation(update.ref, 0, "ref-target", f"names a {kind or 'missing object'}")
+        ]
+    return [Rejection(target, v) for v in violations]
 
 
 def _check_deletion(git: Git, update: RefUpdate, updates: list[RefUpdate]) -> list[Rejection]:
@@ -231,7 +291,7 @@ def check_commit(
     git: Git, commit: str, config: KbConfig, pusher_org: str = "", protect: bool = True
 ) -> list[Rejection]:
     found: list[policy.Violation] = []
-    email, email_org, trailer_org, body = _commit_orgs(git, commit, config)
+    email, email_org, trailer_org, _body = _commit_orgs(git, commit, config)
     if trailer_org and email_org and trailer_org != email_org:
         found.append(
             policy.Violation(
@@ -249,17 +309,11 @@ def check_commit(
         for path in sorted({p for change in changes for p in change.paths}):
             found.extend(_protected_path(path, config, {org}))
         found.extend(_settings_change(git, commit, parents[:1], changes, config, {org}))
-    found.extend(policy.check_commit_message(body, config))
-    found.extend(policy.check_commit_headers(_commit_headers(git, commit), config))
+    found.extend(
+        object_rules.check_object("commit", object_rules.read_object(git, "commit", commit), config)
+    )
     found.extend(_check_contents(git, commit, parents[:1], changes, config))
     return [Rejection(commit, v) for v in found]
-
-
-def _commit_headers(git: Git, commit: str) -> str:
-    """The commit object's header lines as written (``git cat-file``), but the tree and
-    parent ids: author, committer, encoding and any extra header a hand-made object has."""
-    raw = git.run("cat-file", "commit", commit, strip=False).stdout.partition("\n\n")[0]
-    return "\n".join(line for line in raw.split("\n") if not line.startswith(("tree ", "parent ")))
 
 
 def _settings_change(
@@ -401,7 +455,7 @@ def _result_base(git: Git, update: RefUpdate) -> str:
 
 
 def report(rejections: list[Rejection]) -> str:
-    lines = [f"kbapp: push rejected: {len(rejections)} problem(s) in the pushed commits"]
+    lines = [f"kbapp: push rejected: {len(rejections)} problem(s) in the pushed commits and tags"]
     lines += [f"  {terminal_safe(str(r))}" for r in rejections[:50]]
     if len(rejections) > 50:
         lines.append(f"  ... and {len(rejections) - 50} more")

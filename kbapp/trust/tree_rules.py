@@ -4,14 +4,19 @@ by ``kbapp lint`` on the work tree.
 
 - **One document per id.** An id is a document's identity (``kb:`` links, ``kbapp show ID``):
   a document that takes an id another path already has would shadow it, e.g. a partner's copy
-  of a procedure protected for the internal team. A push that makes a new duplicate is
+  of a procedure protected for the internal team. A document's id is the one the catalog
+  knows it by (:attr:`~kbapp.documents.model.Document.id`): its ``id:`` line or, without one,
+  the id derived from its path, which anyone can compute. A push that makes a new duplicate is
   refused; a duplicate from before the hook stays a lint error and blocks nothing.
 - **No document hidden by a ``.gitignore``.** A shared ``.gitignore`` with ``*.md`` or
   ``runbooks/`` makes git ignore new documents (plain git users' ``git add`` refuses them;
-  kbapp commits what it writes all the same). A ``.gitignore`` change that hides documents, or
-  the new documents of a folder that holds documents, is refused; git itself decides what its
-  rules match (``git check-ignore``). To keep a Markdown file out of the knowledge base, use
-  ``exclude`` in ``.kb/config.toml``.
+  kbapp lists and commits documents whatever the rules say, so this is defence in depth). A
+  ``.gitignore`` change that hides a Markdown file of the tree, or the new documents of a
+  folder that holds documents (a probe name there, and one a folder deeper with a digit), is
+  refused; git itself decides what its rules match (``git check-ignore``, over the whole
+  files, case-sensitively and as ``core.ignorecase=true`` clones do), and a rules file over
+  :data:`MAX_RULES_FILE` is refused when changed. To keep a Markdown file out of the
+  knowledge base, use ``exclude`` in ``.kb/config.toml``.
 
 - **Attributes as git applies them.** :func:`kbapp.trust.policy.check_gitattributes` reads
   one ``.gitattributes`` at a time; git takes macros from the top-level file for every file,
@@ -32,6 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from kbapp.documents import model as documents
+from kbapp.documents.filenames import MARKDOWN_PATHSPECS
 from kbapp.errors import KbError
 from kbapp.sync.git import Git, IgnoreRule
 
@@ -41,8 +47,9 @@ from kbapp.trust.policy import (
     GITATTRIBUTES_NAME,
     Violation,
     check_gitattributes,
-    is_document_path,
+    check_path,
     is_gitattributes_path,
+    is_markdown_path,
 )
 
 if TYPE_CHECKING:
@@ -51,7 +58,12 @@ if TYPE_CHECKING:
 GITIGNORE_NAME = ".gitignore"
 #: The name a new document would have in a folder: asks git whether the folder hides them.
 PROBE_NAME = "a-new-document.md"
-_MAX_RULES_FILE = 1 << 20
+#: A new document one folder further down with a digit in its name: rules such as ``*/*/`` or
+#: ``*[0-9]*.md`` that match no document yet still hide the next one written.
+DEEP_PROBE = "new-folder/new-document-2.md"
+#: A ``.gitignore`` or ``.gitattributes`` larger than this is refused when a commit changes
+#: it: the rules are judged whole (git reads them whole), and no real one is this big.
+MAX_RULES_FILE = 1 << 20
 
 
 def is_gitignore_path(path: str) -> bool:
@@ -68,7 +80,9 @@ def check(
     ``.gitignore`` rules that hide documents, attributes that break them. ``touched``: the
     paths the commit changes (both names of a rename)."""
     touched = list(touched)
-    found = _duplicate_ids(git, commit, base, touched, config)
+    found = _duplicate_ids(git, commit, base, touched, config) + _oversized_rules(
+        git, commit, touched
+    )
     if any(is_gitignore_path(p) for p in touched):
         found += _hiding_rules(git, commit, base, config)
     changed_attributes = [p for p in touched if is_gitattributes_path(p)]
@@ -85,7 +99,7 @@ def _duplicate_ids(
 ) -> list[Violation]:
     ids: dict[str, tuple[str, int]] = {}  # path -> (id, line)
     for path in touched:
-        if not is_document_path(path, config):
+        if not _is_document(path, config):
             continue
         found = _id_of(git, commit, path)
         if found is not None:
@@ -104,17 +118,28 @@ def _duplicate_ids(
     for path, (doc_id, line) in sorted(ids.items()):
         others = sorted(p for p in after.get(doc_id, ()) if p != path)
         if others and path not in before.get(doc_id, ()):
+            derived = (
+                " (derived from its path: it has no id: line)"
+                if documents.derived_id(others[0]) == doc_id
+                else ""
+            )
             out.append(
                 Violation(
                     path,
                     line,
                     "duplicate-id",
-                    f"takes the id {doc_id} of {others[0]}: an id names one document (kb: links "
-                    "and 'kbapp show ID' open it), so this would shadow that one; give this "
-                    "document an id of its own",
+                    f"takes the id {doc_id} of {others[0]}{derived}: an id names one document "
+                    "(kb: links and 'kbapp show ID' open it), so this would shadow that one; "
+                    "give this document an id of its own",
                 )
             )
     return out
+
+
+def _is_document(path: str, config: KbConfig) -> bool:
+    """A Markdown file of the tree with a name every clone can have (the document rules
+    apply to every Markdown extension; a name the path rule refuses is never a document)."""
+    return is_markdown_path(path, config) and not check_path(path)
 
 
 def _parents_and_base(git: Git, commit: str, base: str | None) -> list[str]:
@@ -123,39 +148,67 @@ def _parents_and_base(git: Git, commit: str, base: str | None) -> list[str]:
 
 
 def _id_of(git: Git, rev: str, path: str) -> tuple[str, int] | None:
+    """The id ``path`` is known by in ``rev`` (None: no such file), as the catalog knows it:
+    :attr:`Document.id`, the written ``id:`` or, without one, the id derived from the path
+    (an unreadable document is known by the derived one too). The line: the ``id:`` line, or
+    0 for a derived id (the path gives it)."""
     data = git.read_blob(f"{rev}:{path}")
     if data is None:
         return None
     try:
         doc = documents.parse(data, path)
     except KbError:
-        return None
-    doc_id = doc.meta.get("id") if doc.front_matter_error is None else None
-    if not isinstance(doc_id, str) or not doc_id:
-        return None
-    return doc_id, doc.field_lines.get("id", 1)
+        return documents.derived_id(path), 0
+    return doc.id, doc.field_lines.get("id", 0)
 
 
 def _paths_with_ids(git: Git, rev: str, ids: list[str], config: KbConfig) -> dict[str, set[str]]:
-    """id -> the document paths of ``rev`` whose front matter has it (``git grep`` finds the
-    candidates, the front matter decides)."""
+    """id -> the document paths of ``rev`` known by it: documents whose front matter writes
+    it (``git grep`` finds the candidates) and documents whose path derives it; each one's
+    id as :func:`_id_of` reads it decides."""
     args = ["-c", "core.quotepath=off", "grep", "-l", "-z", "-F", "--full-name", "--no-color"]
     for doc_id in ids:
         args += ["-e", doc_id]
-    listed = git.run(*args, rev, "--", "*.md", check=False, strip=False).stdout
-    out: dict[str, set[str]] = {}
+    listed = git.run(*args, rev, "--", *MARKDOWN_PATHSPECS, check=False, strip=False).stdout
     prefix = f"{rev}:"
-    for item in listed.split("\0"):
-        path = item.removeprefix(prefix)
-        if not path or not is_document_path(path, config):
+    candidates = {item.removeprefix(prefix) for item in listed.split("\0")}
+    wanted = set(ids)
+    candidates |= {
+        p
+        for p in _tree_files(git, rev)
+        if _is_document(p, config) and documents.derived_id(p) in wanted
+    }
+    out: dict[str, set[str]] = {}
+    for path in sorted(candidates):
+        if not path or not _is_document(path, config):
             continue
         found = _id_of(git, rev, path)
-        if found is not None and found[0] in ids:
+        if found is not None and found[0] in wanted:
             out.setdefault(found[0], set()).add(path)
     return out
 
 
 # ---------------------------------------------------------------------------- .gitignore
+
+
+def _oversized_rules(git: Git, commit: str, touched: list[str]) -> list[Violation]:
+    out = []
+    for path in touched:
+        if not (is_gitignore_path(path) or is_gitattributes_path(path)):
+            continue
+        size = git.run("cat-file", "-s", f"{commit}:{path}", check=False).stdout.strip()
+        if size.isdigit() and int(size) > MAX_RULES_FILE:
+            out.append(
+                Violation(
+                    path,
+                    0,
+                    "rules-file",
+                    f"is {int(size) // 1024} KB; a .gitignore or .gitattributes larger than "
+                    f"{MAX_RULES_FILE // 1024} KB is not accepted (the rules are judged whole, "
+                    "as git reads them, and no real one is this big); shorten it",
+                )
+            )
+    return out
 
 
 def _hiding_rules(git: Git, commit: str, base: str | None, config: KbConfig) -> list[Violation]:
@@ -173,8 +226,13 @@ def hiding_violations(hidden: dict[str, IgnoreRule]) -> list[Violation]:
         by_rule.setdefault(rule, []).append(path)
     out = []
     for rule, paths in sorted(by_rule.items(), key=lambda item: (item[0].source, item[0].line)):
-        shown = [_shown(p) for p in paths[:3]]
-        more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+        # the documents and folders first, then one deeper new document for all of them
+        named = [_shown(p) for p in paths if not _is_deep_probe(p)]
+        deep = [p for p in paths if _is_deep_probe(p)]
+        shown = named[:3]
+        if deep and len(shown) < 3:
+            shown.append(f"new documents such as {deep[0]}")
+        more = f" and {len(named) - 3} more" if len(named) > 3 else ""
         out.append(
             Violation(
                 rule.source,
@@ -190,7 +248,11 @@ def hiding_violations(hidden: dict[str, IgnoreRule]) -> list[Violation]:
 
 
 def _is_probe(path: str) -> bool:
-    return path.rpartition("/")[2] == PROBE_NAME
+    return path.rpartition("/")[2] == PROBE_NAME or _is_deep_probe(path)
+
+
+def _is_deep_probe(path: str) -> bool:
+    return path == DEEP_PROBE or path.endswith(f"/{DEEP_PROBE}")
 
 
 def _shown(path: str) -> str:
@@ -207,13 +269,15 @@ def documents_and_probes(paths: Iterable[str], config: KbConfig) -> list[str]:
 
 
 def _documents_and_probes(paths: list[str], config: KbConfig) -> list[str]:
-    docs = [p for p in paths if is_document_path(p, config)]
+    docs = [p for p in paths if is_markdown_path(p, config)]
     rule_files = [p for p in paths if is_gitignore_path(p) or is_gitattributes_path(p)]
     folders = (
         {""} | {p.rpartition("/")[0] for p in docs + rule_files} | set(config.folders.values())
     )
-    probes = [f"{f.strip('/')}/{PROBE_NAME}".lstrip("/") for f in folders]
-    return sorted(set(docs) | {p for p in probes if is_document_path(p, config)})
+    probes = [
+        f"{f.strip('/')}/{name}".lstrip("/") for f in folders for name in (PROBE_NAME, DEEP_PROBE)
+    ]
+    return sorted(set(docs) | {p for p in probes if is_markdown_path(p, config)})
 
 
 def _tree_files(git: Git, rev: str) -> list[str]:
@@ -279,7 +343,7 @@ def _write_tree_files(
         target = root.joinpath(*parts, written_as)
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("ab") as out:  # '.GITIGNORE' and '.gitignore': one file on Windows
-            out.write(data[:_MAX_RULES_FILE] + b"\n")
+            out.write(data + b"\n")  # whole, as git reads it
         files["/".join(parts)] = name
     return files
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from kbapp.sync import askpass
 from kbapp.sync.git import NO_PROMPTS, Prompting
+from kbapp.ui import dialog_parts
 
 _LIMIT = 64 * 1024
 
@@ -45,6 +46,24 @@ def is_secret(prompt: str) -> bool:
     passphrases, PINs, one-time codes."""
     lowered = prompt.lower()
     return not (lowered.startswith("username") or "user name" in lowered or is_question(prompt))
+
+
+def credential_hint(prompt: str, helper: str = "") -> str:
+    """What the note under the field says: what is kept of the answer, and where."""
+    if is_question(prompt):
+        return "Answer Yes only if this is the shared repository's server."
+    if "passphrase" in prompt.lower():
+        return (
+            "kbapp keeps nothing; with 'AddKeysToAgent yes' in your ssh configuration, "
+            "ssh-agent keeps the key unlocked until you log out."
+        )
+    if helper:
+        return f"git's credential helper ({helper}) remembers what works; kbapp keeps nothing."
+    return (
+        "kbapp keeps nothing, and git has no credential helper, so you will be asked "
+        "at each sync; to be asked once: git config --global credential.helper "
+        "libsecret (or store, osxkeychain, manager)."
+    )
 
 
 class CredentialDialog(QDialog):
@@ -70,42 +89,29 @@ class CredentialDialog(QDialog):
         self.field = QLineEdit()
         self.field.setObjectName("credentialField")
         self.field.setMinimumWidth(360)
+        buttons = self._create_buttons()
+        layout.addWidget(self.field)
+        layout.addWidget(dialog_parts.hint_label(credential_hint(prompt, helper)))
+        layout.addWidget(buttons)
+        #: The answer given, None when cancelled (set when the dialog closes).
+        self.answer: str | None = None
+
+    def _create_buttons(self) -> QDialogButtonBox:
+        """Yes/No for a host key question, else OK/Cancel (the field hidden for a secret)."""
         buttons = QDialogButtonBox()
-        if is_question(prompt):
+        if is_question(self.prompt):
             self.field.hide()
             self.yes = buttons.addButton(QDialogButtonBox.StandardButton.Yes)
             buttons.addButton(QDialogButtonBox.StandardButton.No)
             self.yes.clicked.connect(lambda: self._answer("yes"))
         else:
-            if is_secret(prompt):
+            if is_secret(self.prompt):
                 self.field.setEchoMode(QLineEdit.EchoMode.Password)
             buttons.addButton(QDialogButtonBox.StandardButton.Ok)
             buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
             buttons.accepted.connect(lambda: self._answer(self.field.text()))
         buttons.rejected.connect(self.reject)
-        layout.addWidget(self.field)
-        if is_question(prompt):
-            hint = "Answer Yes only if this is the shared repository's server."
-        elif "passphrase" in prompt.lower():
-            hint = (
-                "kbapp keeps nothing; with 'AddKeysToAgent yes' in your ssh configuration, "
-                "ssh-agent keeps the key unlocked until you log out."
-            )
-        elif helper:
-            hint = f"git's credential helper ({helper}) remembers what works; kbapp keeps nothing."
-        else:
-            hint = (
-                "kbapp keeps nothing, and git has no credential helper, so you will be asked "
-                "at each sync; to be asked once: git config --global credential.helper "
-                "libsecret (or store, osxkeychain, manager)."
-            )
-        note = QLabel(hint)
-        note.setObjectName("hint")
-        note.setWordWrap(True)
-        layout.addWidget(note)
-        layout.addWidget(buttons)
-        #: The answer given, None when cancelled (set when the dialog closes).
-        self.answer: str | None = None
+        return buttons
 
     def _answer(self, text: str) -> None:
         self.answer = text

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -35,6 +34,7 @@ from kbapp.lifecycle.capture import (
     runbook_was_right,
     save_capture,
 )
+from kbapp.ui import style
 from kbapp.workspace import Workspace
 
 VERDICTS = (("right", "Was right"), ("needs-fix", "Needs a fix"), ("", "Not sure"))
@@ -102,9 +102,7 @@ class CaptureDialog(QDialog):
     def _create_preview(self) -> None:
         self.preview = QPlainTextEdit()
         self.preview.setAccessibleName("Post-incident document")
-        font = QFont("monospace")
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        self.preview.setFont(font)
+        self.preview.setFont(style.monospace_font())
         self._edited = False
         self.preview.textChanged.connect(self._on_preview_edited)
 

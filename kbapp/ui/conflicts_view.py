@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor, QTextFormat
+from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -34,7 +34,7 @@ from kbapp.errors import KbError
 from kbapp.interaction import Level
 from kbapp.sync import conflicts
 from kbapp.sync.conflicts import Proposal
-from kbapp.ui import style
+from kbapp.ui import dialog_parts, style
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
@@ -48,9 +48,7 @@ def _pane(name: str) -> QPlainTextEdit:
     pane.setObjectName(name)
     pane.setReadOnly(True)
     pane.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-    font = QFont("DejaVu Sans Mono")
-    font.setStyleHint(QFont.StyleHint.Monospace)
-    pane.setFont(font)
+    pane.setFont(style.monospace_font())
     return pane
 
 
@@ -119,9 +117,7 @@ class ConflictsView(QWidget):
         self.resolve_button.setObjectName("resolveButton")
         self.resolve_button.setDefault(True)
         self.resolve_button.clicked.connect(self.resolve)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #C0392B")
-        self.error.setWordWrap(True)
+        self.error = dialog_parts.error_label("")
 
     def _create_layout(self) -> None:
         sides = QSplitter(Qt.Orientation.Horizontal)

@@ -8,7 +8,6 @@ Building a report reads every document and a year of git history, so the window 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +30,8 @@ from PySide6.QtWidgets import (
 
 from kbapp.lifecycle.report import HealthReport, build_report, write_csv, write_html
 from kbapp.lifecycle.report_html import charts
+from kbapp.ui.tasks import Tasks, run_or_inline
 from kbapp.workspace import Workspace
-
-#: Runs ``work`` (slow, plain Python) and calls ``done`` with its result on the GUI thread.
-Runner = Callable[[Callable[[], Any], Callable[[Any], None]], None]
-
-
-def run_now(work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-    done(work())
 
 
 class Tile(QFrame):
@@ -83,12 +76,12 @@ class DashboardView(QWidget):
         self,
         workspace: Workspace,
         parent: QWidget | None = None,
-        runner: Runner = run_now,
+        tasks: Tasks | None = None,
         today: dt.date | None = None,
     ) -> None:
         super().__init__(parent)
         self.workspace = workspace
-        self.runner = runner
+        self.tasks = tasks
         self.today = today
         self.report: HealthReport | None = None
         #: A report is being made.
@@ -160,7 +153,8 @@ class DashboardView(QWidget):
     # ------------------------------------------------------------------ content
 
     def refresh(self) -> None:
-        """Build the report (through the runner: in the background in the window)."""
+        """Build the report (in the background with tasks; an older report is dropped when a
+        newer one was asked for)."""
         self.refresh_button.setEnabled(False)
         self.busy = True
         self.status_label.setText("Reading documents and history…")
@@ -172,7 +166,14 @@ class DashboardView(QWidget):
             # through, not on the window's thread.
             return report, charts(report), tile_values(report)
 
-        self.runner(work, lambda made: self.show_report(*made))
+        run_or_inline(
+            self.tasks,
+            work,
+            lambda made: self.show_report(*made),
+            self.show_error,
+            owner=self,
+            key="health-report",
+        )
 
     def show_report(
         self,
@@ -188,6 +189,13 @@ class DashboardView(QWidget):
         values = values if values is not None else tile_values(report)
         for key, tile in self.tiles.items():
             tile.set_value(values[key], self.tones[key])
+        self._fill_tables(report)
+        svgs = svgs if svgs is not None else charts(report)
+        for kind, widget in self.charts.items():
+            widget.load(QByteArray(str(svgs[kind]).encode("utf-8")))
+        self.report_ready.emit(report)
+
+    def _fill_tables(self, report: HealthReport) -> None:
         _fill(
             self.review_table,
             [
@@ -214,10 +222,6 @@ class DashboardView(QWidget):
         problems = [[f"{p.path}:{p.line}", p.message] for p in report.broken_links]
         problems += [[d.path, "no owner"] for d in report.without_owners]
         _fill(self.problems_table, problems)
-        svgs = svgs if svgs is not None else charts(report)
-        for kind, widget in self.charts.items():
-            widget.load(QByteArray(str(svgs[kind]).encode("utf-8")))
-        self.report_ready.emit(report)
 
     def show_error(self, error: Exception) -> None:
         self.busy = False

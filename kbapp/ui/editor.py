@@ -15,12 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QTextCursor
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QSplitter,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -31,7 +30,7 @@ from kbapp.documents.lint import LintContext, Problem, context_for
 from kbapp.errors import KbError, NotCommitted, SaveError
 from kbapp.interaction import Level
 from kbapp.ui import style
-from kbapp.ui.markdown_highlighter import MarkdownHighlighter
+from kbapp.ui.editor_widgets import MarkdownText, Preview, disk_text, unsaved_changes_box
 from kbapp.ui.metadata_form import LIST_FIELDS, MetadataForm
 from kbapp.ui.notice import Notice
 from kbapp.ui.problem_list import ProblemList, lint_text
@@ -41,14 +40,6 @@ from kbapp.workspace import SaveResult, Workspace
 AUTOSAVE_MS = 1500
 PREVIEW_MS = 350
 LINT_MS = 700
-
-
-def disk_text(workspace: Workspace, path: str) -> str | None:
-    """The file's current text, or None when it does not exist."""
-    try:
-        return workspace.full_path(path).read_bytes().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return None
 
 
 class EditorView(QWidget):
@@ -81,18 +72,10 @@ class EditorView(QWidget):
     def _create_widgets(self) -> None:
         self.form = MetadataForm(self.workspace)
         self.form.changed.connect(self._on_changed)
-        self.text = QPlainTextEdit()
-        self.text.setObjectName("editorText")
-        font = QFont("DejaVu Sans Mono")
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        font.setPointSize(self.workspace.settings.editor_font_size)
-        self.text.setFont(font)
-        self.text.setTabStopDistance(4 * self.text.fontMetrics().horizontalAdvance(" "))
+        self.text = MarkdownText(self.workspace.settings.editor_font_size)
         self.text.textChanged.connect(self._on_changed)
-        self.highlighter = MarkdownHighlighter(self.text.document(), style.is_dark(self.palette()))
-        self.preview = QTextBrowser()
-        self.preview.setObjectName("preview")
-        self.preview.setOpenLinks(False)
+        self.highlighter = self.text.highlighter
+        self.preview = Preview()
         self.lint_panel = ProblemList()
         self.lint_panel.line_requested.connect(self.go_to_line)
         self.lint_panel.field_requested.connect(lambda name: self.form.focus_field(name))
@@ -221,8 +204,7 @@ class EditorView(QWidget):
     # ------------------------------------------------------------------ state
 
     def body_text(self) -> str:
-        # toRawText keeps non-breaking spaces (toPlainText turns them into plain spaces).
-        return self.text.document().toRawText().replace("\u2029", "\n").replace("\u2028", "\n")
+        return self.text.raw_text()
 
     def current_document(self) -> documents.Document:
         """What the editor holds, as a document ready to save."""
@@ -384,19 +366,7 @@ class EditorView(QWidget):
         if self.doc is None or not self._dirty:
             then()
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Unsaved changes",
-            f"Save your changes to “{self.current_document().title}”?",
-            parent=self,
-        )
-        box.setInformativeText("If you discard them, they are gone for good.")
-        box.setStandardButtons(
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        box = unsaved_changes_box(self, self.current_document().title)
         box.buttonClicked.connect(lambda button: self._on_leave_answered(box, button, then))
         self.leave_prompt = box
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -481,16 +451,10 @@ class EditorView(QWidget):
         css = style.reader_css(self.palette())
         self.tasks.run(
             lambda: self.workspace.render(doc),
-            lambda rendered: self._show_preview(rendered.html, css),
+            lambda rendered: self.preview.show_html(rendered.html, css),
             owner=self,
             key="preview",
         )
-
-    def _show_preview(self, html: str, css: str) -> None:
-        scroll = self.preview.verticalScrollBar().value()
-        self.preview.document().setDefaultStyleSheet(css)
-        self.preview.setHtml(html)
-        self.preview.verticalScrollBar().setValue(scroll)
 
     def update_lint(self) -> None:
         ctx = self._lint_context
@@ -507,8 +471,4 @@ class EditorView(QWidget):
         return self.lint_panel.problems
 
     def go_to_line(self, line: int) -> None:
-        block = self.text.document().findBlockByNumber(max(line - 1, 0))
-        cursor = QTextCursor(block)
-        self.text.setTextCursor(cursor)
-        self.text.centerCursor()
-        self.text.setFocus()
+        self.text.go_to_line(line)

@@ -6,7 +6,7 @@ read in the background."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from html import escape
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
@@ -28,16 +28,14 @@ from PySide6.QtWidgets import (
 
 from kbapp.cosourcing import handover
 from kbapp.errors import KbError
-from kbapp.ui.tasks import Tasks, relay
+from kbapp.ui.catalog_view import CatalogView
+from kbapp.ui.tasks import Tasks, run_or_inline
 from kbapp.workspace import Workspace
-
-if TYPE_CHECKING:
-    from kbapp.catalog import CatalogChanges  # SQLAlchemy loads on first use, not at start-up
 
 COLUMNS = ("Document", "Handover", "Steps", "Next")
 
 
-class HandoverView(QWidget):
+class HandoverView(CatalogView):
     """The progress of every handover of routine work between the organisations."""
 
     open_requested = Signal(str)
@@ -51,17 +49,13 @@ class HandoverView(QWidget):
         lazy: bool = False,
         tasks: Tasks | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.workspace = workspace
-        self.tasks = tasks
+        super().__init__(workspace, parent, tasks)
         self._keep = ""
         self.handovers: list[handover.Handover] = []
         self._create_table()
         self._create_detail()
         self._create_layout()
-        relay(self, workspace.documents_changed, self._on_documents_changed)
-        if not lazy:  # lazy: a hidden dock of the main window fills itself when shown
-            self.refresh()
+        self.watch_documents(lazy)
 
     def _create_table(self) -> None:
         self.show_complete = QCheckBox("Show signed-off handovers")
@@ -128,16 +122,14 @@ class HandoverView(QWidget):
         def work() -> list[handover.Handover]:
             return handover.handovers(workspace, refresh=False, include_complete=complete)
 
-        if self.tasks is None:
-            self.show_handovers(work())
-            return
-        self.title_label.setText("Reading the knowledge base…")
-        self.tasks.run(
+        run_or_inline(
+            self.tasks,
             work,
             self.show_handovers,
             lambda error: self.message_label.setText(str(error)),
             owner=self,
             key="handovers",
+            waiting=lambda: self.title_label.setText("Reading the knowledge base…"),
         )
 
     def show_handovers(self, items: list[handover.Handover]) -> None:
@@ -179,7 +171,7 @@ class HandoverView(QWidget):
             self.record_button.setEnabled(False)
             return
         self.title_label.setText(
-            f"<b>{_escape(item.title)}</b>: {item.from_org} → {item.to_org}, "
+            f"<b>{escape(item.title, quote=False)}</b>: {item.from_org} → {item.to_org}, "
             f"started {item.started or '?'}"
         )
         for step in handover.STEPS:
@@ -234,14 +226,6 @@ class HandoverView(QWidget):
         self.message_label.clear()
         self._show_detail()
 
-    def _on_documents_changed(self, changes: CatalogChanges) -> None:
-        if self.isVisible():
-            self.refresh()
-
 
 def _as_date(value: QDate) -> dt.date:
     return dt.date(value.year(), value.month(), value.day())
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
+from PySide6.QtGui import QColor, QSyntaxHighlighter, QTextCharFormat, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from kbapp.errors import KbError
 from kbapp.interaction import Level
 from kbapp.sync import history
-from kbapp.ui import style
+from kbapp.ui import dialog_parts, style
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
@@ -85,11 +85,9 @@ class HistoryView(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
-        self.hint = QLabel(
+        self.hint = dialog_parts.hint_label(
             "Select one version to see what it changed, or two (Ctrl+click) to compare them."
         )
-        self.hint.setObjectName("hint")
-        self.hint.setWordWrap(True)
         self.changes = QTextBrowser()  # both versions rendered, changed blocks marked
         self.changes.setObjectName("renderedChanges")
         self.changes.setOpenLinks(False)
@@ -99,9 +97,7 @@ class HistoryView(QWidget):
         self.raw = QPlainTextEdit()
         self.raw.setObjectName("rawDiff")
         self.raw.setReadOnly(True)
-        font = QFont("DejaVu Sans Mono")
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        self.raw.setFont(font)
+        self.raw.setFont(style.monospace_font())
         self.raw_highlighter = DiffHighlighter(self.raw.document())
         self.tabs = QTabWidget()
         self.tabs.addTab(self.changes, "Rendered changes")

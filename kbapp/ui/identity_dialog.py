@@ -19,7 +19,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -31,6 +30,7 @@ from kbapp import identity
 from kbapp.config import KbConfig, Organisation
 from kbapp.settings import LABELS, Settings
 from kbapp.sync.git import git_identity
+from kbapp.ui import dialog_parts
 
 #: The organisation combo's first entry: none chosen, the e-mail's domain decides.
 FROM_EMAIL = ""
@@ -55,9 +55,9 @@ class IdentityFields(QWidget):
         for org in config.organisations:
             domains = ", ".join(org.domains)
             self.org_combo.addItem(_named(org) + (f" · {domains}" if domains else ""), org.name)
-        self.org_hint = QLabel()
-        self.org_hint.setObjectName("hint")
-        self.org_hint.setWordWrap(True)
+        self.org_hint = dialog_parts.hint_label()
+        # the longest hint takes two lines: reserve them so it is never cut off
+        self.org_hint.setMinimumHeight(self.org_hint.fontMetrics().lineSpacing() * 2 + 4)
         self.email_edit.textChanged.connect(self._update_hint)
         self.org_combo.currentIndexChanged.connect(self._update_hint)
         form = QFormLayout(self)
@@ -130,16 +130,7 @@ class FirstRunDialog(QDialog):
         self.root = root
         self.setObjectName("firstRunDialog")
         self.setWindowTitle("Welcome to kbapp")
-        intro = QLabel(
-            "<b>Who are you?</b><br>kbapp records every change in git with your name and "
-            "e-mail, so that both organisations see who wrote and reviewed what. You say it "
-            "once; change it later in Settings (Ctrl+,)."
-        )
-        intro.setWordWrap(True)
-        intro.setTextFormat(Qt.TextFormat.RichText)
-        self.reason_label = QLabel(html.escape(reason))
-        self.reason_label.setObjectName("hint")
-        self.reason_label.setWordWrap(True)
+        self.reason_label = dialog_parts.hint_label(html.escape(reason))
         self.reason_label.setVisible(bool(reason))
         self.fields = IdentityFields(config)
         known = git_identity(root)  # what git has configured, to start from
@@ -148,24 +139,29 @@ class FirstRunDialog(QDialog):
             settings.user_email or known.email,
             settings.organisation,
         )
-        self.error_label = QLabel()
-        self.error_label.setObjectName("error")
-        self.error_label.setStyleSheet("color: #C0392B")
-        self.error_label.setWordWrap(True)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Save")
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Not now")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.error_label = dialog_parts.error_label()
+        self.buttons = dialog_parts.ok_cancel(self, "Save", "Not now")
         layout = QVBoxLayout(self)
-        layout.addWidget(intro)
+        layout.addWidget(self._intro())
         layout.addWidget(self.reason_label)
         layout.addWidget(self.fields)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
         self.resize(520, 0)
+        self._focus_first_empty()
+
+    @staticmethod
+    def _intro() -> QLabel:
+        intro = QLabel(
+            "<b>Who are you?</b><br>kbapp records every change in git with your name and "
+            "e-mail, so that both organisations see who wrote and reviewed what. You say it "
+            "once; change it later in Settings (Ctrl+,)."
+        )
+        intro.setWordWrap(True)
+        intro.setTextFormat(Qt.TextFormat.RichText)
+        return intro
+
+    def _focus_first_empty(self) -> None:
         first_empty = next(
             (edit for edit in (self.fields.name_edit, self.fields.email_edit) if not edit.text()),
             self.fields.name_edit,

@@ -6,17 +6,33 @@ of the file the user has; one button imports them as reviewed false positives.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from kbapp.documents.importer import ImportReport, import_folder
 from kbapp.errors import KbError
 from kbapp.interaction import Level
 
 if TYPE_CHECKING:
-    from kbapp.ui.window import MainWindow
+    from kbapp.ui.other_kbs import OtherKbActions
+    from kbapp.ui.tasks import Tasks
+    from kbapp.workspace import Workspace
+
+
+class ImportHost(Protocol):
+    """What importing needs of the window: its knowledge base, background runner and status
+    bar, the folder question (:meth:`OtherKbActions.ask_folder`), and itself as the parent of
+    the progress and report dialogs (``window()``, as every QWidget has)."""
+
+    workspace: Workspace
+    tasks: Tasks
+    other_kbs: OtherKbActions
+
+    def show_message(self, text: str, level: str = ...) -> None: ...
+
+    def window(self) -> QWidget: ...
 
 
 class ImportFlow(QObject):
@@ -27,24 +43,24 @@ class ImportFlow(QObject):
     #: The import finished (its :class:`~kbapp.documents.importer.ImportReport`).
     finished = Signal(object)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, host: ImportHost) -> None:
+        super().__init__(host.window())
+        self.host = host
         self.progress: QProgressDialog | None = None
         self.result_box: QMessageBox | None = None
         self._progressed.connect(self._on_progressed)
 
     def import_folder(self) -> None:
-        self.window.other_kbs.ask_folder("Import a folder of Markdown", self.start)
+        self.host.other_kbs.ask_folder("Import a folder of Markdown", self.start)
 
     def start(self, folder: str, allow_secrets: bool = False) -> None:
-        workspace = self.window.workspace
+        workspace = self.host.workspace
         try:  # asked here, on the GUI thread: the import ends in a commit, a worker cannot ask
             workspace.require_identity()
         except KbError as exc:
-            self.window.show_message(f"Not imported: {exc}", Level.WARNING.value)
+            self.host.show_message(f"Not imported: {exc}", Level.WARNING.value)
             return
-        dialog = QProgressDialog("Reading the files…", "", 0, 0, self.window)
+        dialog = QProgressDialog("Reading the files…", "", 0, 0, self.host.window())
         dialog.setWindowTitle("Importing")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # One commit at the end, all or nothing: stopping half-way would only waste the work.
@@ -63,7 +79,7 @@ class ImportFlow(QObject):
                 workspace, folder, allow_secrets=allow_secrets, progress=self._progressed.emit
             )
 
-        self.window.tasks.run(
+        self.host.tasks.run(
             work, lambda report: self._on_finished(folder, report), self._on_failed, owner=self
         )
 
@@ -114,7 +130,9 @@ class ImportFlow(QObject):
         details: str = "",
         open_now: bool = True,
     ) -> QMessageBox:
-        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.NoButton, self.window)
+        box = QMessageBox(
+            icon, title, text, QMessageBox.StandardButton.NoButton, self.host.window()
+        )
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setTextFormat(Qt.TextFormat.PlainText)
         if details:

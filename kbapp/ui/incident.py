@@ -9,6 +9,7 @@ is recorded or how; a restart finds the incident again because the core keeps it
 from __future__ import annotations
 
 import re
+from html import escape
 
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence
@@ -153,57 +154,33 @@ class ChecklistPanel(QWidget):
             active = self.incidents.active()
             ticked = self.incidents.session(active).ticked_steps(doc.id) if active else set()
             self.runbook_label.setText(
-                f"<b>{_escape(doc.title)}</b> — {len(ticked)} of {len(steps)} steps done"
+                f"<b>{escape(doc.title, quote=False)}</b> — {len(ticked)} of {len(steps)} steps done"
                 if steps
-                else f"<b>{_escape(doc.title)}</b> has no numbered steps to tick."
+                else f"<b>{escape(doc.title, quote=False)}</b> has no numbered steps to tick."
             )
             section = None
             for step in steps:
                 if step.section != section:
                     section = step.section
-                    header = QListWidgetItem(section or "Steps")
-                    header.setFlags(Qt.ItemFlag.ItemIsEnabled)  # a heading: not tickable
-                    font = header.font()
-                    font.setBold(True)
-                    header.setFont(font)
-                    self.steps.addItem(header)
-                indent = "    " * step.depth
-                # The commands themselves are shown below the list, line for line (a narrow
-                # list would wrap them into what looks like other commands).
-                lines = step.commands.count("\n") + 1 if step.code else 0
-                code = (
-                    (
-                        f"\n{indent}      ⧉ {lines} command line{'s' if lines != 1 else ''}"
-                        " (Ctrl+C copies)"
-                    )
-                    if lines
-                    else ""
-                )
-                plain = _CODE_SPAN_RE.sub(r"\1", step.text)  # the view below renders them
-                item = QListWidgetItem(f"{step.number}. {indent}{plain}{code}")
-                item.setData(STEP_ROLE, step.number)
-                flags = Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable
-                if active is not None:
-                    flags |= Qt.ItemFlag.ItemIsEnabled
-                item.setFlags(flags)
-                item.setCheckState(
-                    Qt.CheckState.Checked if step.number in ticked else Qt.CheckState.Unchecked
-                )
-                self.steps.addItem(item)
-            # The keys start on the step being worked on: the one chosen before a redraw,
-            # else the first not ticked yet.
-            items = self.step_items()
-            chosen = (
-                next((i for i in items if i.data(STEP_ROLE) == keep_number), None)
-                or next((i for i in items if i.checkState() != Qt.CheckState.Checked), None)
-                or (items[0] if items else None)
-            )
-            if chosen is not None:
-                self.steps.setCurrentItem(chosen)
+                    self.steps.addItem(_section_item(section))
+                self.steps.addItem(_step_item(step, step.number in ticked, active is not None))
+            self._choose_step(keep_number)
         finally:
             self._filling = False
             self._steps_doc = self.document
             self._show_step()
+
+    def _choose_step(self, keep_number: int | None) -> None:
+        """The keys start on the step being worked on: the one chosen before a redraw, else
+        the first not ticked yet."""
+        items = self.step_items()
+        chosen = (
+            next((i for i in items if i.data(STEP_ROLE) == keep_number), None)
+            or next((i for i in items if i.checkState() != Qt.CheckState.Checked), None)
+            or (items[0] if items else None)
+        )
+        if chosen is not None:
+            self.steps.setCurrentItem(chosen)
 
     def current_step(self) -> Step | None:
         item = self.steps.currentItem()
@@ -327,8 +304,36 @@ def timeline_text(entry: TimelineEntry) -> str:
     return f"{when}  {what}"
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _section_item(section: str | None) -> QListWidgetItem:
+    """A heading in the list of steps, bold and not tickable."""
+    header = QListWidgetItem(section or "Steps")
+    header.setFlags(Qt.ItemFlag.ItemIsEnabled)
+    font = header.font()
+    font.setBold(True)
+    header.setFont(font)
+    return header
+
+
+def _step_item(step: Step, ticked: bool, tickable: bool) -> QListWidgetItem:
+    """One step: its number, indented by depth, its text without code marks, and how many
+    command lines it has (they are shown below the list, line for line: a narrow list would
+    wrap them into what looks like other commands)."""
+    indent = "    " * step.depth
+    lines = step.commands.count("\n") + 1 if step.code else 0
+    code = (
+        f"\n{indent}      ⧉ {lines} command line{'s' if lines != 1 else ''} (Ctrl+C copies)"
+        if lines
+        else ""
+    )
+    plain = _CODE_SPAN_RE.sub(r"\1", step.text)  # the view below renders them
+    item = QListWidgetItem(f"{step.number}. {indent}{plain}{code}")
+    item.setData(STEP_ROLE, step.number)
+    flags = Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable
+    if tickable:
+        flags |= Qt.ItemFlag.ItemIsEnabled
+    item.setFlags(flags)
+    item.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
+    return item
 
 
 class StartIncidentDialog(QDialog):

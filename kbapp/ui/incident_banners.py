@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from kbapp.lifecycle.activity import Incident, utc_now
 from kbapp.lifecycle.incident import Incidents
+from kbapp.ui import style
 from kbapp.ui.tasks import relay
 
 BANNER_STYLE = (
@@ -57,9 +58,7 @@ class IncidentBanner(QFrame):
         self.ticket_label.setFont(bold)
         self.title_label = QLabel()
         self.timer_label = QLabel("00:00:00")
-        mono = QFont("monospace")
-        mono.setStyleHint(QFont.StyleHint.Monospace)
-        mono.setPointSize(self.timer_label.font().pointSize() + 2)
+        mono = style.monospace_font(self.timer_label.font().pointSize() + 2)
         mono.setBold(True)
         self.timer_label.setFont(mono)
         self.timer_label.setAccessibleName("Time since the incident started")

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDockWidget,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QMainWindow,
     QPlainTextEdit,
@@ -42,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kbapp.ui import dialog_parts
 from kbapp.ui.actions import Action
 from kbapp.ui.view_area import ViewArea
 
@@ -158,6 +158,22 @@ class KeyboardPolicy(QObject):
         return pressed in self.shortcuts()
 
 
+def shortcut_rows(declared: Iterable[Action]) -> list[tuple[str, str, str]]:
+    """(menu, action, keys) of every action: by menu, in the menu bar's order; in each menu,
+    those with a key first."""
+    rows: list[tuple[str, str, str]] = []
+    for action in declared:
+        keys = " or ".join(
+            QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText)
+            for k in (action.shortcut, action.also)
+            if k
+        )
+        rows.append((action.menu.replace("&", ""), action.title, keys or "—"))
+    menus = list(dict.fromkeys(row[0] for row in rows))
+    rows.sort(key=lambda row: (menus.index(row[0]), row[2] == "—"))
+    return rows
+
+
 class ShortcutSheet(QDialog):
     """Every action with its shortcut, by menu (F1 or Ctrl+/)."""
 
@@ -165,17 +181,20 @@ class ShortcutSheet(QDialog):
         super().__init__(parent)
         self.setObjectName("shortcutSheet")
         self.setWindowTitle("Keyboard shortcuts")
-        rows: list[tuple[str, str, str]] = []
-        for action in declared:
-            keys = " or ".join(
-                QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText)
-                for k in (action.shortcut, action.also)
-                if k
-            )
-            rows.append((action.menu.replace("&", ""), action.title, keys or "—"))
-        # By menu, in the menu bar's order; in each, those with a key first.
-        menus = list(dict.fromkeys(row[0] for row in rows))
-        rows.sort(key=lambda row: (menus.index(row[0]), row[2] == "—"))
+        self._create_table(shortcut_rows(declared))
+        hint = dialog_parts.hint_label(
+            "In a list: ↑↓ choose, Enter opens, Space ticks a step. Tab moves between "
+            "parts of a view, Esc closes a dialog."
+        )
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(hint)
+        layout.addWidget(buttons)
+        self.resize(620, 560)
+
+    def _create_table(self, rows: list[tuple[str, str, str]]) -> None:
         self.table = QTableWidget(len(rows), 3)
         self.table.setHorizontalHeaderLabels(["Menu", "Action", "Shortcut"])
         self.table.verticalHeader().hide()
@@ -191,19 +210,6 @@ class ShortcutSheet(QDialog):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        hint = QLabel(
-            "In a list: ↑↓ choose, Enter opens, Space ticks a step. Tab moves between "
-            "parts of a view, Esc closes a dialog."
-        )
-        hint.setObjectName("hint")
-        hint.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(hint)
-        layout.addWidget(buttons)
-        self.resize(620, 560)
 
     def rows(self) -> list[tuple[str, str, str]]:
         out: list[tuple[str, str, str]] = []

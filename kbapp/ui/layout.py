@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QByteArray, QRect, QSettings
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QSplitter, QWidget
 
 from kbapp.settings import config_dir
 from kbapp.ui.view_area import short_title
 
 if TYPE_CHECKING:
-    from kbapp.ui.window import MainWindow
+    from kbapp.ui.cosourcing import CosourcingViews
+    from kbapp.ui.editor import EditorView
+    from kbapp.ui.history_view import HistoryView
+    from kbapp.ui.lifecycle import LifecycleViews
+    from kbapp.ui.reader import ReaderView
+    from kbapp.ui.search_view import SearchView
+    from kbapp.ui.view_area import ViewArea
+    from kbapp.workspace import Workspace
 
 #: Room left for the window manager's title bar and borders before the frame is known.
 FRAME_ALLOWANCE = (16, 48)
@@ -82,7 +89,7 @@ class WindowLayout:
 
     # ------------------------------------------------------------------ saving
 
-    def save(self, window: MainWindow) -> None:
+    def save(self, window: LaidOutWindow) -> None:
         settings = self._settings()
         settings.setValue("geometry", window.saveGeometry())
         settings.setValue("state", window.saveState())
@@ -93,14 +100,13 @@ class WindowLayout:
         settings.setValue("reader", window.reader.path or "")
         settings.setValue("editor", window.editor.path or "")
         settings.setValue("history", window.history.path or "")
-        cosourcing = window._cosourcing
-        settings.setValue("onboarding", cosourcing.onboarding.ref if cosourcing else "")
+        settings.setValue("onboarding", window.onboarding_ref)
         settings.endGroup()
         settings.sync()
 
     # ------------------------------------------------------------------ restoring
 
-    def restore_window(self, window: MainWindow) -> bool:
+    def restore_window(self, window: LaidOutWindow) -> bool:
         """The window's place, docks and splitter as last closed (kept inside this screen);
         False when there is nothing saved."""
         settings = self._settings()
@@ -113,7 +119,7 @@ class WindowLayout:
         splitter = settings.value("splitter")
         if isinstance(splitter, QByteArray):
             window.splitter.restoreState(splitter)
-        keep_on_screen(window)
+        keep_on_screen(window.window())
         return True
 
     def saved_views(self) -> tuple[list[str], str, dict[str, str]]:
@@ -126,7 +132,7 @@ class WindowLayout:
         settings.endGroup()
         return names, current, shown
 
-    def restore_views(self, window: MainWindow) -> None:
+    def restore_views(self, window: LaidOutWindow) -> None:
         """Open the views that were open, on what they showed, without taking the keyboard
         from the search field; the one in front comes to the front unless the user opened
         something meanwhile."""
@@ -144,7 +150,7 @@ class WindowLayout:
         window.search.focus_field()
 
     @staticmethod
-    def _reopen(window: MainWindow, name: str, shown: dict[str, str]) -> None:
+    def _reopen(window: LaidOutWindow, name: str, shown: dict[str, str]) -> None:
         workspace = window.workspace
         path = shown.get(name, "")
         if name in DOCUMENT_VIEWS:
@@ -170,6 +176,41 @@ class WindowLayout:
                 "matrix": window.cosourcing.show_matrix,
                 "handovers": window.cosourcing.show_handovers,
             }[name](focus=False)
+
+
+class LaidOutWindow(Protocol):
+    """What :class:`WindowLayout` keeps of a window and restores: a main window's geometry
+    and state, its splitter, the views open and what the document views show (the onboarding
+    checklist by its reference, "" until the co-sourcing views are built)."""
+
+    workspace: Workspace
+    splitter: QSplitter
+    views: ViewArea
+    reader: ReaderView
+    editor: EditorView
+    history: HistoryView
+    search: SearchView
+
+    @property
+    def lifecycle(self) -> LifecycleViews: ...
+
+    @property
+    def cosourcing(self) -> CosourcingViews: ...
+
+    @property
+    def onboarding_ref(self) -> str: ...
+
+    def update_title(self, *_args: object) -> None: ...
+
+    def saveGeometry(self) -> QByteArray: ...
+
+    def restoreGeometry(self, geometry: QByteArray) -> bool: ...
+
+    def saveState(self, version: int = ...) -> QByteArray: ...
+
+    def restoreState(self, state: QByteArray, version: int = ...) -> bool: ...
+
+    def window(self) -> QWidget: ...
 
 
 def _strings(value: Any) -> list[str]:

@@ -12,9 +12,7 @@ through ``open_requested``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
@@ -105,7 +103,7 @@ class LifecycleViews(QObject):
         self.area.register(
             "review-queue", "Review queue", self.review_queue, focus=self.review_queue.table
         )
-        self.dashboard = DashboardView(self.workspace, runner=self._background)
+        self.dashboard = DashboardView(self.workspace, tasks=self.tasks)
         self.dashboard.open_requested.connect(self.open_requested)
         self.area.register("health", "Health", self.dashboard, focus=self.dashboard.scroll_area)
 
@@ -195,11 +193,6 @@ class LifecycleViews(QObject):
             self.workspace.interaction.notify(str(exc), Level.ERROR)
             return
         self.open_requested.emit(result.path)
-
-    def _background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """Slow work (the report) on the window's background runner; the result comes back
-        on the GUI thread, an older report is dropped when a newer one was asked for."""
-        self.tasks.run(work, done, self.dashboard.show_error, owner=self, key="health-report")
 
     # ------------------------------------------------------------------ events
 

@@ -5,8 +5,6 @@ background."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -22,11 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp.cosourcing.matrix import Matrix, build_matrix, cell_text
-from kbapp.ui.tasks import Tasks, relay
+from kbapp.ui.catalog_view import CatalogView
+from kbapp.ui.tasks import Tasks, run_or_inline
 from kbapp.workspace import Workspace
-
-if TYPE_CHECKING:
-    from kbapp.catalog import CatalogChanges  # SQLAlchemy loads on first use, not at start-up
 
 GAP_COLOUR = QColor("#fdecea")
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -34,7 +30,7 @@ PATH_ROLE = Qt.ItemDataRole.UserRole
 ENTRY_COLUMNS = ("path", "doc_id", "title", "type", "status", "owner_org", "systems", "meta")
 
 
-class MatrixView(QWidget):
+class MatrixView(CatalogView):
     """Who is responsible for what, and where the knowledge base has gaps."""
 
     open_requested = Signal(str)  # path of a document to open in the reader
@@ -47,14 +43,10 @@ class MatrixView(QWidget):
         lazy: bool = False,
         tasks: Tasks | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.workspace = workspace
-        self.tasks = tasks
+        super().__init__(workspace, parent, tasks)
         self.matrix: Matrix | None = None
         self._create_widgets()
-        relay(self, workspace.documents_changed, self._on_documents_changed)
-        if not lazy:  # lazy: a hidden dock of the main window fills itself when shown
-            self.refresh()
+        self.watch_documents(lazy)
 
     def _create_widgets(self) -> None:
         self.summary_label = QLabel()
@@ -82,16 +74,14 @@ class MatrixView(QWidget):
         def work() -> Matrix:
             return build_matrix(workspace.catalog.summaries(ENTRY_COLUMNS), workspace.config)
 
-        if self.tasks is None:
-            self.show_matrix(work())
-            return
-        self.summary_label.setText("Reading the knowledge base…")
-        self.tasks.run(
+        run_or_inline(
+            self.tasks,
             work,
             self.show_matrix,
             lambda error: self.summary_label.setText(str(error)),
             owner=self,
             key="matrix",
+            waiting=lambda: self.summary_label.setText("Reading the knowledge base…"),
         )
 
     def show_matrix(self, matrix: Matrix) -> None:
@@ -161,7 +151,3 @@ class MatrixView(QWidget):
         path = item.data(PATH_ROLE)
         if path:
             self.open_requested.emit(path)
-
-    def _on_documents_changed(self, changes: CatalogChanges) -> None:
-        if self.isVisible():
-            self.refresh()

@@ -9,15 +9,14 @@ from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from kbapp.errors import KbError
+from kbapp.ui import dialog_parts
 from kbapp.ui.metadata_form import ListCompleter, split_list
 from kbapp.workspace import Workspace
 
@@ -40,40 +39,12 @@ class NewDocumentDialog(QDialog):
         self.workspace = workspace
         self.setWindowTitle("New document")
         self.setObjectName("newDocumentDialog")
-        self.template_combo = QComboBox()
-        for item in workspace.templates:
-            self.template_combo.addItem(item.label, item.name)
-            self.template_combo.setItemData(
-                self.template_combo.count() - 1, item.description, Qt.ItemDataRole.ToolTipRole
-            )
-        self.template_combo.setCurrentIndex(self._default_index(template))
-        self.description = QLabel()
-        self.description.setObjectName("hint")
-        self.description.setWordWrap(True)
-        # Room for two lines whatever the template: the dialog is sized before the text is set
-        # and a word-wrapped label does not make it grow, so a longer text was cut off.
-        self.description.setMinimumHeight(self.description.fontMetrics().lineSpacing() * 2 + 4)
-        self.description.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.template_combo.currentIndexChanged.connect(self._on_template_changed)
+        self._create_template_choice(template)
         self.title_edit = QLineEdit(title)
         self.title_edit.setPlaceholderText("e.g. Fail over the payments database")
-        self.systems_edit = QLineEdit()
-        self.systems_edit.setPlaceholderText("comma-separated, e.g. payments-db, api")
-        completer = ListCompleter(self)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setModel(
-            QStringListModel(workspace.catalog.distinct_values("systems"), completer)
-        )
-        self.systems_edit.setCompleter(completer)
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #C0392B")
-        self.error_label.setWordWrap(True)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create and edit")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        self._create_systems_field()
+        self.error_label = dialog_parts.error_label("")
+        buttons = dialog_parts.ok_cancel(self, "Create and edit")
         form = QFormLayout()
         form.addRow("Template", self.template_combo)
         form.addRow("", self.description)
@@ -86,6 +57,33 @@ class NewDocumentDialog(QDialog):
         self.resize(520, 0)
         self._on_template_changed()
         self.title_edit.setFocus()
+
+    def _create_template_choice(self, asked: str) -> None:
+        """The templates (their descriptions as tooltips and under the list)."""
+        self.template_combo = QComboBox()
+        for item in self.workspace.templates:
+            self.template_combo.addItem(item.label, item.name)
+            self.template_combo.setItemData(
+                self.template_combo.count() - 1, item.description, Qt.ItemDataRole.ToolTipRole
+            )
+        self.template_combo.setCurrentIndex(self._default_index(asked))
+        self.description = dialog_parts.hint_label()
+        # Room for two lines whatever the template: the dialog is sized before the text is set
+        # and a word-wrapped label does not make it grow, so a longer text was cut off.
+        self.description.setMinimumHeight(self.description.fontMetrics().lineSpacing() * 2 + 4)
+        self.description.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.template_combo.currentIndexChanged.connect(self._on_template_changed)
+
+    def _create_systems_field(self) -> None:
+        """Systems, comma-separated, completed from those the catalog knows."""
+        self.systems_edit = QLineEdit()
+        self.systems_edit.setPlaceholderText("comma-separated, e.g. payments-db, api")
+        completer = ListCompleter(self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setModel(
+            QStringListModel(self.workspace.catalog.distinct_values("systems"), completer)
+        )
+        self.systems_edit.setCompleter(completer)
 
     def _default_index(self, asked: str) -> int:
         """The template asked for, else the last one used, else the everyday kinds (an SOP,

@@ -3,6 +3,8 @@ double-click an item to open the document."""
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QLabel,
@@ -74,7 +76,7 @@ class OnboardingView(QWidget):
             self.list.addItem(row)
         self.list.blockSignals(False)
         self.title_label.setText(
-            f"<b>{_escape(state.title)}</b>: {state.done} of {len(state.items)} read"
+            f"<b>{escape(state.title, quote=False)}</b>: {state.done} of {len(state.items)} read"
         )
         self.progress_bar.setRange(0, max(len(state.items), 1))
         self.progress_bar.setValue(state.done)
@@ -88,7 +90,3 @@ class OnboardingView(QWidget):
         path = row.data(PATH_ROLE)
         if path:
             self.open_requested.emit(path)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

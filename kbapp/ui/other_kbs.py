@@ -168,24 +168,31 @@ class OtherKbActions(QObject):
             )
             return
 
-        def work() -> object:
-            from kbapp.knowledge_bases import move_to_kb
-
-            opened = self.search.others.by_root(target) if self.search.others else None
-            kb = opened or Workspace.open(target, self.workspace.settings)
-            try:
-                return move_to_kb(self.workspace, path, kb)
-            finally:
-                if opened is None:
-                    kb.close()
-
         def go() -> None:
-            self.tasks.run(work, self.document_moved.emit, self._on_move_failed, owner=self.window)
+            self.tasks.run(
+                lambda: self._move(path, target),
+                self.document_moved.emit,
+                self._on_move_failed,
+                owner=self.window,
+            )
 
         if self.editor.path == path and self.editor.dirty:
             self.editor.maybe_leave(go)
         else:
             go()
+
+    def _move(self, path: str, target: str) -> object:
+        """On the worker: move ``path`` into the knowledge base at ``target`` (the one already
+        open when it is searched together with this one)."""
+        from kbapp.knowledge_bases import move_to_kb
+
+        opened = self.search.others.by_root(target) if self.search.others else None
+        kb = opened or Workspace.open(target, self.workspace.settings)
+        try:
+            return move_to_kb(self.workspace, path, kb)
+        finally:
+            if opened is None:
+                kb.close()
 
     def _on_move_failed(self, error: Exception) -> None:
         self.message.emit(str(error), Level.ERROR.value)

@@ -16,16 +16,11 @@ knowledge base (:attr:`ReaderView.switch_requested`); its links stay in that kno
 
 from __future__ import annotations
 
-import datetime as dt
-import html
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication, QTextDocument
+from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -35,144 +30,20 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from kbapp.documents import model as documents
-from kbapp.documents.model import Document
-from kbapp.documents.render import Rendered, TocEntry, local_image_path
 from kbapp.errors import KbError
 from kbapp.interaction import Level
-from kbapp.lifecycle.review import ReviewState, review_state_of
 from kbapp.ui import style
 from kbapp.ui.find_bar import FindBar
+from kbapp.ui.reader_page import Page, PageBrowser, load_page, with_header
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}
 EXTERNAL_SCHEMES = {"http", "https", "mailto"}
-
-
-@dataclass
-class Page:
-    """A document ready to show: loaded and rendered off the GUI thread."""
-
-    path: str
-    doc: Document
-    rendered: Rendered
-    header: str
-    toc: list[TocEntry] = field(default_factory=list)
-    #: The knowledge base it is in when that is not the window's (shown read-only).
-    elsewhere: Workspace | None = None
-
-
-def load_page(workspace: Workspace, path: str, *, elsewhere: bool = False) -> Page:
-    """Load and render ``path`` of ``workspace`` (runs on a worker thread); ``elsewhere``
-    when that is not the window's knowledge base. ``path`` is relative to the knowledge base,
-    never to the process's folder (``Workspace.load`` reads a command line's argument that
-    way: a file of the same name where the window was started, in another clone, would
-    otherwise be read instead)."""
-    doc = documents.load(workspace.full_path(path), path)
-    rendered = workspace.render(doc)
-    return Page(
-        doc.path,
-        doc,
-        rendered,
-        header_html(workspace, doc),
-        rendered.toc,
-        workspace if elsewhere else None,
-    )
-
-
-def header_html(workspace: Workspace, doc: Document, today: dt.date | None = None) -> str:
-    """Title, then type · status · organisation · review state, then owners, systems, tags,
-    last review and incidents: what an engineer checks before trusting a runbook. Ticket ids
-    link to their ticket system (``.kb/config.toml``); the reader asks before opening them."""
-    info = review_state_of(doc, workspace.config, today)
-    esc = html.escape
-    badges = [style.badge(doc.type or "document", "type"), style.badge(doc.status, doc.status)]
-    if doc.owner_org:
-        badges.append(style.badge(doc.owner_org, "org"))
-    if info.state is not ReviewState.OK:
-        badges.append(style.badge(info.state.label, info.state.value))
-    if doc.sensitivity == "internal":
-        badges.append(style.badge("internal only", "internal"))
-    rows: list[tuple[str, str]] = []
-    if doc.owners:
-        rows.append(("Owners", ", ".join(doc.owners)))
-    if doc.systems:
-        rows.append(("Systems", ", ".join(doc.systems)))
-    if doc.tags:
-        rows.append(("Tags", ", ".join(doc.tags)))
-    if info.last_reviewed:
-        by = f" by {doc.reviewed_by}" if doc.reviewed_by else ""
-        due = f"; next review {info.due.isoformat()}" if info.due else ""
-        rows.append(("Reviewed", f"{info.last_reviewed.isoformat()}{by}{due}"))
-    else:
-        rows.append(("Reviewed", "never"))
-    if doc.incidents:
-        rows.append(("Incidents", ", ".join(doc.incidents)))
-    linker = workspace.ticket_linker()
-    # Values are escaped; ticket ids (incidents, a ticket in a tag) then link to their system.
-    details = "".join(
-        f"<tr><td style='color:gray; padding-right:10px'>{esc(k)}</td>"
-        f"<td>{linker.link_html(esc(v))}</td></tr>"
-        for k, v in rows
-    )
-    first = next((h for h in doc.headings() if h.level == 1), None)
-    # The body's own first heading usually is the title; say it once.
-    title = (
-        ""
-        if first is not None and first.text.strip() == doc.title
-        else (f"<h1>{esc(doc.title)}</h1>")
-    )
-    return (
-        f"{title}<p>{' '.join(badges)}</p>"
-        f"<table class='docmeta' cellspacing='0' cellpadding='1'>{details}</table><hr>"
-    )
-
-
-_LEADING_H1_RE = re.compile(r"^\s*<h1\b[^>]*>.*?</h1>", re.S)
-
-
-def with_header(body_html: str, header: str) -> str:
-    """The metadata block right under the document's own title (or on top)."""
-    match = _LEADING_H1_RE.match(body_html)
-    if match is None:
-        return header + body_html
-    return body_html[: match.end()] + header + body_html[match.end() :]
-
-
-class _Browser(QTextBrowser):
-    """A QTextBrowser that loads nothing but images inside the knowledge base."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__()
-        self.root = root.resolve()
-        self.current_folder = self.root
-
-    def loadResource(self, kind: int, name: QUrl | str) -> Any:
-        name = QUrl(name) if isinstance(name, str) else name
-        if kind != int(QTextDocument.ResourceType.ImageResource.value) or name.scheme():
-            return None
-        # Judged by pure path logic first: resolving a UNC path on Windows already opens it.
-        try:
-            folder = self.current_folder.relative_to(self.root).as_posix()
-        except ValueError:
-            return None
-        relative = local_image_path(folder, name.path())
-        if relative is None or relative.suffix.lower() not in IMAGE_SUFFIXES:
-            return None
-        target = self.root.joinpath(*relative.parts).resolve()
-        if self.root not in target.parents:
-            return None
-        try:
-            return target.read_bytes()
-        except OSError:
-            return None
 
 
 class ReaderView(QWidget):
@@ -231,7 +102,7 @@ class ReaderView(QWidget):
         self.elsewhere_box.hide()
 
     def _create_browser(self) -> None:
-        self.browser = _Browser(self.workspace.root)
+        self.browser = PageBrowser(self.workspace.root)
         self.browser.setObjectName("reader")
         self.browser.setOpenLinks(False)
         self.browser.setOpenExternalLinks(False)

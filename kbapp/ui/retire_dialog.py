@@ -4,7 +4,6 @@ that link to it."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -23,9 +22,6 @@ from kbapp.lifecycle.review_actions import (
     retire,
 )
 from kbapp.workspace import Workspace
-
-if TYPE_CHECKING:
-    pass  # SQLAlchemy loads on first use, not at start-up
 
 
 class RetireDialog(QDialog):
@@ -56,24 +52,31 @@ class RetireDialog(QDialog):
         form = QFormLayout()
         form.addRow("&Reason", self.reason_edit)
         form.addRow("Replaced &by", self.replaced_edit)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        self._add_linked(layout)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self._create_buttons())
+
+    def _add_linked(self, layout: QVBoxLayout) -> None:
+        """The documents whose links will lead to a retired document, if any."""
+        if not self.linked:
+            layout.addWidget(QLabel("No other document links to it."))
+            return
+        warning = QLabel(
+            f"⚠ {len(self.linked)} documents link to it; their links will "
+            "lead to a retired document:"
+        )
+        warning.setWordWrap(True)
+        layout.addWidget(warning)
+        layout.addWidget(self.linked_list)
+
+    def _create_buttons(self) -> QDialogButtonBox:
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.retire_button = buttons.addButton("Retire", QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        if self.linked:
-            warning = QLabel(
-                f"⚠ {len(self.linked)} documents link to it; their links will "
-                "lead to a retired document:"
-            )
-            warning.setWordWrap(True)
-            layout.addWidget(warning)
-            layout.addWidget(self.linked_list)
-        else:
-            layout.addWidget(QLabel("No other document links to it."))
-        layout.addWidget(self.error_label)
-        layout.addWidget(buttons)
+        return buttons
 
     def accept(self) -> None:
         try:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from html import escape
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -47,12 +48,10 @@ from kbapp.lifecycle.review_actions import (
     review_detail,
 )
 from kbapp.ui import style
+from kbapp.ui.catalog_view import CatalogView
 from kbapp.ui.retire_dialog import RetireDialog
-from kbapp.ui.tasks import Tasks, relay
+from kbapp.ui.tasks import Tasks, run_or_inline
 from kbapp.workspace import Workspace
-
-if TYPE_CHECKING:
-    from kbapp.catalog import CatalogChanges  # SQLAlchemy loads on first use, not at start-up
 
 COLUMNS = ("State", "Due", "Days", "Title", "Type", "Organisation", "Owners")
 STATE_COLOURS = {
@@ -165,7 +164,7 @@ class ReviewQueueModel(QAbstractTableModel):
         return None
 
 
-class ReviewQueueView(QWidget):
+class ReviewQueueView(CatalogView):
     """The window's review queue."""
 
     open_requested = Signal(str)  # path of the document to open in the reader
@@ -183,18 +182,14 @@ class ReviewQueueView(QWidget):
         lazy: bool = False,
         tasks: Tasks | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.workspace = workspace
+        super().__init__(workspace, parent, tasks)
         self.today = today
-        self.tasks = tasks
         self._wanted_selection = ""
         self._create_filters()
         self._create_table()
         self._create_detail()
         self._create_layout()
-        relay(self, workspace.documents_changed, self._on_documents_changed)
-        if not lazy:  # lazy: a hidden dock of the main window fills itself when shown
-            self.refresh()
+        self.watch_documents(lazy)
 
     # ------------------------------------------------------------------ building
 
@@ -332,11 +327,15 @@ class ReviewQueueView(QWidget):
                 include_ok=within is None,
             )
 
-        if self.tasks is None:
-            self.show_items(work())
-            return
-        self.count_label.setText("Reading the knowledge base…")
-        self.tasks.run(work, self.show_items, self._on_failed, owner=self, key="review-queue")
+        run_or_inline(
+            self.tasks,
+            work,
+            self.show_items,
+            self._on_failed,
+            owner=self,
+            key="review-queue",
+            waiting=lambda: self.count_label.setText("Reading the knowledge base…"),
+        )
 
     def show_items(self, items: list[ReviewItem]) -> None:
         self.model.set_items(items)
@@ -375,17 +374,21 @@ class ReviewQueueView(QWidget):
             self.diff_view.clear()
             return
         workspace = self.workspace
-        if self.tasks is None:
-            self.show_detail(review_detail(workspace, item))
-            return
-        self.detail_title.setText(f"<b>{_escape(item.title)}</b>: reading its history…")
-        self.diff_view.clear()
-        self.tasks.run(
+
+        def waiting() -> None:
+            self.detail_title.setText(
+                f"<b>{escape(item.title, quote=False)}</b>: reading its history…"
+            )
+            self.diff_view.clear()
+
+        run_or_inline(
+            self.tasks,
             lambda: review_detail(workspace, item),
             self.show_detail,
             self._on_failed,
             owner=self,
             key="review-detail",
+            waiting=waiting,
         )
 
     def show_detail(self, detail: ReviewDetail) -> None:
@@ -397,7 +400,9 @@ class ReviewQueueView(QWidget):
         self.detail_shown.emit(detail.path)
 
     def _on_failed(self, error: Exception) -> None:
-        self.message_label.setText(f"<span style='color:#B03A2E'>{_escape(str(error))}</span>")
+        self.message_label.setText(
+            f"<span style='color:#B03A2E'>{escape(str(error), quote=False)}</span>"
+        )
 
     def _set_actions_enabled(self, enabled: bool) -> None:
         for button in (
@@ -432,7 +437,9 @@ class ReviewQueueView(QWidget):
                 needs_changes(self.workspace, item.path, note=note)
                 done = f"Sent back for changes: {item.title}"
         except KbError as exc:
-            self.message_label.setText(f"<span style='color:#B03A2E'>{_escape(str(exc))}</span>")
+            self.message_label.setText(
+                f"<span style='color:#B03A2E'>{escape(str(exc), quote=False)}</span>"
+            )
             return
         self.note_edit.clear()
         self.refresh()
@@ -454,11 +461,3 @@ class ReviewQueueView(QWidget):
             self.refresh()
             self.message_label.setText(f"Retired: {item.title}")
             self.reviewed.emit(item.path)
-
-    def _on_documents_changed(self, changes: CatalogChanges) -> None:
-        if self.isVisible():
-            self.refresh()
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -28,8 +28,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
@@ -38,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp.errors import KbError
+from kbapp.ui.search_facets import FacetBar
 from kbapp.ui.search_results import (
     HIT_ROLE,
     EmptyState,
@@ -53,17 +52,6 @@ if TYPE_CHECKING:  # Whoosh loads on the worker that opens the index, not at sta
 
 DEBOUNCE_MS = 90
 SETTLE_MS = 2500  # a query unchanged this long counts as one search (incident timeline)
-#: Facet key -> (label, the field name a query filters it with).
-FACETS = {
-    "type": ("Type", "type"),
-    "owner_org": ("Organisation", "owner_org"),
-    "systems": ("System", "systems"),
-    "tags": ("Tag", "tags"),
-}
-
-
-def quote_value(value: str) -> str:
-    return f'"{value}"' if any(c in value for c in ' :"()') else value
 
 
 class SearchView(QWidget):
@@ -91,7 +79,6 @@ class SearchView(QWidget):
         self.others: OtherKnowledgeBases | None = None
         self.other_indexes: list[SearchIndex] = []
         self.response: SearchResponse | None = None
-        self.filters: dict[str, str] = {}
         self._shown_query = ""
         self._searching = False  # a search is running on the pool
         self._rerun = False  # the text changed while it ran: search again when it ends
@@ -114,20 +101,8 @@ class SearchView(QWidget):
         self.status.setWordWrap(True)  # the column stays narrow on a laptop screen
 
     def _create_facets(self) -> None:
-        self.facet_combos: dict[str, QComboBox] = {}
-        for key, (label, _field) in FACETS.items():
-            combo = QComboBox()
-            combo.setObjectName(f"facet-{key}")
-            combo.setToolTip(f"Only results of this {label.lower()}")
-            combo.addItem(f"{label}: any", "")
-            combo.activated.connect(lambda _i, k=key: self._on_facet_chosen(k))
-            # Shares the column's width: four combos sized to their longest value made the
-            # search column (and the window) wider than a 1366-pixel screen allows.
-            combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-            )
-            combo.setMinimumContentsLength(2)
-            self.facet_combos[key] = combo
+        self.facets = FacetBar()
+        self.facets.changed.connect(self.run_query)
 
     def _create_results(self) -> None:
         self.model = ResultsModel()
@@ -159,15 +134,11 @@ class SearchView(QWidget):
         self.settle.timeout.connect(self._record)
 
     def _create_layout(self) -> None:
-        facets = QHBoxLayout()
-        facets.setSpacing(4)
-        for combo in self.facet_combos.values():
-            facets.addWidget(combo, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 0)
         layout.setSpacing(6)
         layout.addWidget(self.field)
-        layout.addLayout(facets)
+        layout.addWidget(self.facets)
         layout.addWidget(self.status)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty, 1)
@@ -294,8 +265,7 @@ class SearchView(QWidget):
     def query_text(self) -> str:
         """What is sent to the index: the typed words and the chosen facet filters."""
         words = self.field.text().strip()
-        terms = [f"{FACETS[key][1]}:{quote_value(value)}" for key, value in self.filters.items()]
-        return " ".join([words, *terms]).strip() if words else ""
+        return " ".join([words, *self.facets.terms()]).strip() if words else ""
 
     def _on_text_changed(self, _text: str) -> None:
         self.debounce.start()
@@ -353,7 +323,7 @@ class SearchView(QWidget):
             self.other_indexes
         )
         self.model.set_hits(response.hits)
-        self._fill_facets(response)
+        self.facets.fill(response)
         has_hits = bool(response.hits)
         self.list.setVisible(has_hits)
         self.empty.setVisible(not has_hits)
@@ -385,40 +355,9 @@ class SearchView(QWidget):
         self.empty.hide()
         self._show_state()
 
-    def _fill_facets(self, response: SearchResponse) -> None:
-        for key, combo in self.facet_combos.items():
-            label = FACETS[key][0]
-            chosen = self.filters.get(key, "")
-            combo.blockSignals(True)
-            combo.clear()
-            combo.addItem(f"{label}: any", "")
-            for value, count in response.facets.get(key, [])[:30]:
-                combo.addItem(f"{value} ({count})", value)
-            if chosen:
-                index = combo.findData(chosen)
-                if index < 0:
-                    combo.addItem(f"{chosen} (0)", chosen)
-                    index = combo.count() - 1
-                combo.setCurrentIndex(index)
-            combo.blockSignals(False)
-
-    def _on_facet_chosen(self, key: str) -> None:
-        value = self.facet_combos[key].currentData()
-        if value:
-            self.filters[key] = str(value)
-        else:
-            self.filters.pop(key, None)
-        self.run_query()
-
     def set_filter(self, key: str, value: str) -> None:
         """Filter by a facet value (as choosing it in its list does)."""
-        combo = self.facet_combos[key]
-        index = combo.findData(value)
-        if index < 0:
-            combo.addItem(value, value)
-            index = combo.count() - 1
-        combo.setCurrentIndex(index)
-        self._on_facet_chosen(key)
+        self.facets.set_filter(key, value)
 
     # ------------------------------------------------------------------ keyboard and opening
 

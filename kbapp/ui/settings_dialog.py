@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QThread, QTimer
 from PySide6.QtWidgets import (
@@ -23,19 +23,40 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
-    QLabel,
     QSpinBox,
+    QStatusBar,
     QVBoxLayout,
     QWidget,
 )
 
 from kbapp import identity
 from kbapp.settings import LABELS
+from kbapp.ui import dialog_parts
 from kbapp.ui.identity_dialog import FirstRunDialog, IdentityFields, apply
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
-    from kbapp.ui.window import MainWindow
+    from kbapp.ui.editor import EditorView
+    from kbapp.ui.sync_view import SyncController
+
+
+class SettingsHost(Protocol):
+    """What settings need of the window: its knowledge base and messages, the parts a changed
+    setting applies to at once (the editor's font, the sync's fetch timer), and itself as the
+    dialogs' parent and as what gets the keyboard back after them."""
+
+    workspace: Workspace
+    editor: EditorView
+    sync: SyncController
+
+    def show_message(self, text: str, level: str = ...) -> None: ...
+
+    def statusBar(self) -> QStatusBar: ...
+
+    def activateWindow(self) -> None: ...
+
+    def window(self) -> QWidget: ...
+
 
 #: ``kbapp settings KEY`` in a message meant for the command line.
 _SETTING_RE = re.compile(r"kbapp settings ([a-z_]+)")
@@ -58,30 +79,9 @@ class SettingsDialog(QDialog):
         self.workspace = workspace
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
-        self.reason_label = QLabel()
-        self.reason_label.setObjectName("hint")
-        self.reason_label.setWordWrap(True)
+        self.reason_label = dialog_parts.hint_label()
         self.reason_label.hide()
-        self.identity_fields = IdentityFields(workspace.config)
-        who = QGroupBox("Who you are")
-        who_layout = QVBoxLayout(who)
-        who_layout.addWidget(self.identity_fields)
-        note = QLabel("Every change you commit carries this name and e-mail.")
-        note.setObjectName("hint")
-        who_layout.addWidget(note)
-        self.font_size = self._spin("editor_font_size", 6, 40, " pt")
-        self.search_limit = self._spin("search_limit", 10, 500, " results")
-        self.fetch_interval = self._spin("fetch_interval_minutes", 0, 1440, " min")
-        self.fetch_interval.setSpecialValueText("never")
-        work = QGroupBox("Working")
-        form = QFormLayout(work)
-        form.addRow(LABELS["editor_font_size"], self.font_size)
-        form.addRow(LABELS["search_limit"], self.search_limit)
-        form.addRow(LABELS["fetch_interval_minutes"], self.fetch_interval)
-        self.error_label = QLabel()
-        self.error_label.setObjectName("error")
-        self.error_label.setStyleSheet("color: #C0392B")
-        self.error_label.setWordWrap(True)
+        self.error_label = dialog_parts.error_label()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
             | QDialogButtonBox.StandardButton.Apply
@@ -92,11 +92,33 @@ class SettingsDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
         layout = QVBoxLayout(self)
         layout.addWidget(self.reason_label)
-        layout.addWidget(who)
-        layout.addWidget(work)
+        layout.addWidget(self._who_section())
+        layout.addWidget(self._working_section())
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
         self.resize(540, 0)
+
+    def _who_section(self) -> QGroupBox:
+        self.identity_fields = IdentityFields(self.workspace.config)
+        who = QGroupBox("Who you are")
+        who_layout = QVBoxLayout(who)
+        who_layout.addWidget(self.identity_fields)
+        who_layout.addWidget(
+            dialog_parts.hint_label("Every change you commit carries this name and e-mail.")
+        )
+        return who
+
+    def _working_section(self) -> QGroupBox:
+        self.font_size = self._spin("editor_font_size", 6, 40, " pt")
+        self.search_limit = self._spin("search_limit", 10, 500, " results")
+        self.fetch_interval = self._spin("fetch_interval_minutes", 0, 1440, " min")
+        self.fetch_interval.setSpecialValueText("never")
+        work = QGroupBox("Working")
+        form = QFormLayout(work)
+        form.addRow(LABELS["editor_font_size"], self.font_size)
+        form.addRow(LABELS["search_limit"], self.search_limit)
+        form.addRow(LABELS["fetch_interval_minutes"], self.fetch_interval)
+        return work
 
     def _spin(self, key: str, low: int, high: int, suffix: str) -> QSpinBox:
         spin = QSpinBox()
@@ -168,7 +190,7 @@ class SettingsActions:
     """The window's side of settings: the Settings action, the first-run dialog, the core's
     questions (``ask_settings``) and live changes passed on to the views."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: SettingsHost) -> None:
         self.window = window
         self.workspace = window.workspace
         self.dialog: SettingsDialog | None = None
@@ -184,7 +206,7 @@ class SettingsActions:
     def show_settings(self, focus_key: str | None = None, reason: str = "") -> SettingsDialog:
         """Open Settings at the setting ``focus_key`` (the command palette names one)."""
         if self.dialog is None:
-            self.dialog = SettingsDialog(self.workspace, self.window)
+            self.dialog = SettingsDialog(self.workspace, self.window.window())
         self.dialog.open_at(focus_key, reason)
         self.dialog.raise_()
         self.dialog.activateWindow()
@@ -208,7 +230,7 @@ class SettingsActions:
         if self.workspace.identity.known or self.first_run is not None:
             return None
         ws = self.workspace
-        dialog = FirstRunDialog(ws.settings, ws.config, ws.root, parent=self.window)
+        dialog = FirstRunDialog(ws.settings, ws.config, ws.root, parent=self.window.window())
         dialog.finished.connect(lambda _result: self._first_run_closed())
         self.first_run = dialog
         dialog.open()
@@ -235,12 +257,12 @@ class SettingsActions:
                 ws.config,
                 ws.root,
                 "Before kbapp commits this, tell it who you are.",
-                self.window,
+                self.window.window(),
             )
             self.first_run = first
             dialog = first
         else:
-            settings_dialog = SettingsDialog(self.workspace, self.window)
+            settings_dialog = SettingsDialog(self.workspace, self.window.window())
             settings_dialog.prepare(keys[0] if keys else None, reason)
             dialog = settings_dialog
         try:

@@ -13,8 +13,8 @@ it, and :class:`KbChooserDialog` switches the running window to it. The work is 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
@@ -39,9 +39,6 @@ from PySide6.QtWidgets import (
 from kbapp.errors import KbError
 from kbapp.settings import Settings
 from kbapp.ui.tasks import Tasks
-
-if TYPE_CHECKING:
-    from kbapp.ui.window import MainWindow
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 
@@ -96,20 +93,7 @@ class KbChooser(QWidget):
         self.recent.setObjectName("recentList")
         self.recent.itemActivated.connect(self._on_recent_activated)
         layout.addWidget(self.recent, 1)
-        row = QHBoxLayout()
-        self.clone_button = QPushButton("&Clone the shared knowledge base…")
-        self.open_button = QPushButton("Open a &folder…")
-        self.create_button = QPushButton("Create a &new one…")
-        self.demo_button = QPushButton("Open the &demo")
-        for button in (self.clone_button, self.open_button, self.create_button, self.demo_button):
-            button.setAutoDefault(False)
-            row.addWidget(button)
-        row.addStretch(1)
-        layout.addLayout(row)
-        self.clone_button.clicked.connect(lambda: self.show_form("clone"))
-        self.open_button.clicked.connect(self.ask_folder)
-        self.create_button.clicked.connect(lambda: self.show_form("create"))
-        self.demo_button.clicked.connect(self.open_demo)
+        layout.addLayout(self._choices())
         self.forms = QStackedWidget()
         self.forms.addWidget(QWidget())
         self.forms.addWidget(self._clone_form())
@@ -120,6 +104,23 @@ class KbChooser(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status)
+
+    def _choices(self) -> QHBoxLayout:
+        """Clone, open a folder, create, the demo."""
+        row = QHBoxLayout()
+        self.clone_button = QPushButton("&Clone the shared knowledge base…")
+        self.open_button = QPushButton("Open a &folder…")
+        self.create_button = QPushButton("Create a &new one…")
+        self.demo_button = QPushButton("Open the &demo")
+        for button in (self.clone_button, self.open_button, self.create_button, self.demo_button):
+            button.setAutoDefault(False)
+            row.addWidget(button)
+        row.addStretch(1)
+        self.clone_button.clicked.connect(lambda: self.show_form("clone"))
+        self.open_button.clicked.connect(self.ask_folder)
+        self.create_button.clicked.connect(lambda: self.show_form("create"))
+        self.demo_button.clicked.connect(self.open_demo)
+        return row
 
     def _clone_form(self) -> QWidget:
         box = QWidget()
@@ -134,14 +135,8 @@ class KbChooser(QWidget):
         self.folder_edit.setObjectName("cloneFolder")
         self.folder_edit.textEdited.connect(lambda _t: setattr(self, "_folder_touched", True))
         self._folder_touched = False
-        browse = QPushButton("Browse…")
-        browse.setAutoDefault(False)
-        browse.clicked.connect(lambda: self._browse_into(self.folder_edit))
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.folder_edit, 1)
-        folder_row.addWidget(browse)
         form.addRow("Address:", self.url_edit)
-        form.addRow("Into folder:", folder_row)
+        form.addRow("Into folder:", self._folder_row(self.folder_edit))
         self.clone_progress = QProgressBar()
         self.clone_progress.setObjectName("cloneProgress")
         self.clone_progress.setTextVisible(True)
@@ -163,6 +158,16 @@ class KbChooser(QWidget):
         self.folder_edit.returnPressed.connect(self.start_clone)
         return box
 
+    def _folder_row(self, edit: QLineEdit) -> QHBoxLayout:
+        """A folder field and its Browse… button."""
+        browse = QPushButton("Browse…")
+        browse.setAutoDefault(False)
+        browse.clicked.connect(lambda: self._browse_into(edit))
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        row.addWidget(browse)
+        return row
+
     def _create_form(self) -> QWidget:
         box = QWidget()
         form = QFormLayout(box)
@@ -176,13 +181,7 @@ class KbChooser(QWidget):
             "Organisations sharing it, each optionally with its e-mail "
             "domains: internal=corp.example, partner=msp.example"
         )
-        browse = QPushButton("Browse…")
-        browse.setAutoDefault(False)
-        browse.clicked.connect(lambda: self._browse_into(self.new_folder_edit))
-        row = QHBoxLayout()
-        row.addWidget(self.new_folder_edit, 1)
-        row.addWidget(browse)
-        form.addRow("Folder:", row)
+        form.addRow("Folder:", self._folder_row(self.new_folder_edit))
         form.addRow("Name:", self.new_name_edit)
         form.addRow("Organisations:", self.new_orgs_edit)
         create = QPushButton("Create")
@@ -429,10 +428,10 @@ class StartWindow(QMainWindow):
         self.chooser = KbChooser(settings, self.tasks, note)
         self.chooser.chosen.connect(self.open_kb)
         self.setCentralWidget(self.chooser)
-        self.successor: MainWindow | None = None
+        self.successor: QMainWindow | None = None
         self.resize(860, 560)
 
-    def open_kb(self, folder: str) -> MainWindow | None:
+    def open_kb(self, folder: str) -> QMainWindow | None:
         from kbapp.ui.app import open_window_on
         from kbapp.workspace import Workspace
 
@@ -462,20 +461,22 @@ class KbChooserDialog(QDialog):
     """``Ctrl+O`` in a running window: the same list and choices; the window switches to the
     knowledge base chosen."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(
+        self, parent: QWidget, settings: Settings, tasks: Tasks, switch: Callable[[str], object]
+    ) -> None:
+        super().__init__(parent)
         self.setWindowTitle("Open knowledge base")
-        self.chooser = KbChooser(window.workspace.settings, window.tasks, parent=self)
+        self.chooser = KbChooser(settings, tasks, parent=self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.chooser)
         self.chooser.chosen.connect(self._chosen)
-        self.window_ = window
+        self.switch = switch
         self.resize(820, 520)
 
     def _chosen(self, folder: str) -> None:
         self.accept()
-        self.window_.switch_knowledge_base(folder)
+        self.switch(folder)
 
     def reject(self) -> None:
         if self.chooser.busy:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from string import Template
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QFont, QPalette
 
 from kbapp.bundled import read_text
 from kbapp.documents.render import pygments_css
@@ -30,6 +30,15 @@ BADGE_COLOURS = {
 
 def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def monospace_font(point_size: int | None = None) -> QFont:
+    """The fixed-width font of text one types or compares (the editor, diffs, conflicts)."""
+    font = QFont("DejaVu Sans Mono")
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    if point_size is not None:
+        font.setPointSize(point_size)
+    return font
 
 
 def badge(text: str, kind: str) -> str:

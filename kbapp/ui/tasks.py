@@ -113,12 +113,26 @@ class Tasks(QObject):
         # that asked is closed, so it lives until its answer arrived (then deleteLater).
         relay = _Relay()
         self._relays.add(relay)
+        if len(self._relays) == 1:
+            self.busy_changed.emit(True)
+        self._deliver(relay, ticket, owner, done, failed, progress)
+        self.pool.start(_Job(work, relay, progress is not None))
+        return ticket
+
+    def _deliver(
+        self,
+        relay: _Relay,
+        ticket: Ticket,
+        owner: QObject | None,
+        done: Done | None,
+        failed: Failed | None,
+        progress: ProgressHandler | None,
+    ) -> None:
+        """Connect ``relay`` to what the caller wants on the GUI thread: the answer, an error
+        or progress, unless the ticket went stale or the owner is gone."""
 
         def wanted() -> bool:
             return not ticket.stale and (owner is None or shiboken6.isValid(owner))
-
-        if len(self._relays) == 1:
-            self.busy_changed.emit(True)
 
         def finish(result: Any) -> None:
             self._release(relay, ticket)
@@ -143,20 +157,10 @@ class Tasks(QObject):
         relay.finished.connect(finish)
         relay.failed.connect(fail)
         relay.progressed.connect(report)
-        self.pool.start(_Job(work, relay, progress is not None))
-        return ticket
 
     def cancel(self, key: str) -> None:
         """Drop whatever answer work with ``key`` gives (the work itself runs to its end)."""
         self._generations[key] = self._generations.get(key, 0) + 1
-
-    def runner(self, failed: Failed | None = None) -> Callable[[Callable[[], Any], Done], None]:
-        """A ``(work, done)`` callable for views that take a plain runner (the dashboard)."""
-
-        def run(work: Callable[[], Any], done: Done) -> None:
-            self.run(work, done, failed)
-
-        return run
 
     @property
     def busy(self) -> bool:
@@ -175,6 +179,27 @@ class Tasks(QObject):
         self._relays.discard(relay)
         if not self._relays and shiboken6.isValid(self):
             self.busy_changed.emit(False)
+
+
+def run_or_inline(
+    tasks: Tasks | None,
+    work: Callable[[], Any],
+    done: Done,
+    failed: Failed | None = None,
+    *,
+    owner: QObject | None = None,
+    key: str | None = None,
+    waiting: Callable[[], object] | None = None,
+) -> None:
+    """Run ``work`` for a view that may have no pool: with ``tasks``, on the pool
+    (:meth:`Tasks.run`, after ``waiting()`` says the view is reading); without (a view built on
+    its own, in a test or a script), right here, ``done(work())``, and an error is raised."""
+    if tasks is None:
+        done(work())
+        return
+    if waiting is not None:
+        waiting()
+    tasks.run(work, done, failed, owner=owner, key=key)
 
 
 class _EventRelay(QObject):

@@ -38,11 +38,11 @@ from kbapp.ui.editor import EditorView
 from kbapp.ui.history_view import HistoryView
 from kbapp.ui.import_flow import ImportFlow
 from kbapp.ui.interaction import WindowInteraction
-from kbapp.ui.keyboard import KeyboardPolicy, PaneCycle, ShortcutSheet
+from kbapp.ui.keyboard import KeyboardPolicy, PaneCycle
 from kbapp.ui.layout import WindowLayout, fit_to_screen
 from kbapp.ui.notice import Notice
 from kbapp.ui.other_kbs import OtherKbActions
-from kbapp.ui.palette import CommandPalette, setting_rows
+from kbapp.ui.palette import CommandPalette
 from kbapp.ui.reader import ReaderView
 from kbapp.ui.reading import Reading
 from kbapp.ui.search_view import SearchView
@@ -51,6 +51,7 @@ from kbapp.ui.sync_flow import SyncFlow
 from kbapp.ui.sync_view import SyncController
 from kbapp.ui.tasks import Tasks, relay
 from kbapp.ui.view_area import StartPage, ViewArea
+from kbapp.ui.window_dialogs import WindowDialogs
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -193,6 +194,11 @@ class MainWindow(QMainWindow):
         assert self._cosourcing is not None
         return self._cosourcing
 
+    @property
+    def onboarding_ref(self) -> str:
+        """The onboarding checklist shown ("" before the co-sourcing views are built)."""
+        return self._cosourcing.onboarding.ref if self._cosourcing else ""
+
     def _create_deferred_views(self) -> None:
         from kbapp.ui.cosourcing import CosourcingViews
         from kbapp.ui.lifecycle import LifecycleViews
@@ -213,8 +219,7 @@ class MainWindow(QMainWindow):
         self._view_actions = action_list.view_actions(self.actions_by_id)
         for action_id in ("doc.edit", "doc.history", "doc.pin"):
             self.reader.add_header_action(self.actions_by_id[action_id])
-        self.palette_dialog: CommandPalette | None = None
-        self.shortcut_sheet: ShortcutSheet | None = None
+        self.dialogs = WindowDialogs(self)
         self.actions_by_id["incident.capture"].setVisible(False)  # until one waits for it
         # The window's shortcuts win over a text field's own bindings (Ctrl+E in the search
         # field), and closed combo boxes keep their value under the arrows: every view.
@@ -382,18 +387,6 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ File actions
 
-    def open_knowledge_base(self, folder: str = "") -> None:
-        """Open another knowledge base in this window (in place of this one): ``Ctrl+O`` lists
-        the recent ones and offers to clone, open, create or the demo, as the start screen."""
-        if folder:
-            self.switch_knowledge_base(folder)
-            return
-        from kbapp.ui.start_screen import KbChooserDialog
-
-        self.kb_chooser = KbChooserDialog(self)
-        self.kb_chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.kb_chooser.open()
-
     def switch_knowledge_base(self, root: str) -> None:
         """Replace this window by one on the knowledge base at ``root`` (same place and size),
         after unsaved edits were saved or dropped. The new window is :attr:`successor`."""
@@ -453,28 +446,8 @@ class MainWindow(QMainWindow):
         return self.pane_cycle.panes()
 
     def show_palette(self) -> CommandPalette:
-        if self.palette_dialog is None:
-            self.palette_dialog = CommandPalette(
-                self.actions_by_id,
-                self,
-                documents=self.workspace.catalog.titles,
-                settings=lambda: setting_rows(self.workspace.settings),
-                open_document=self.open_document,
-                open_setting=self.settings_ui.open_setting,
-            )
-        self.palette_dialog.show()
-        self.palette_dialog.raise_()
-        self.palette_dialog.activateWindow()
-        return self.palette_dialog
-
-    def show_shortcuts(self) -> ShortcutSheet:
-        if self.shortcut_sheet is None:
-            self.shortcut_sheet = ShortcutSheet(action_list.all_actions(), self)
-        self.shortcut_sheet.show()
-        self.shortcut_sheet.raise_()
-        self.shortcut_sheet.activateWindow()
-        self.shortcut_sheet.table.setFocus()
-        return self.shortcut_sheet
+        """Ctrl+Shift+P (:class:`~kbapp.ui.window_dialogs.WindowDialogs`)."""
+        return self.dialogs.show_palette()
 
     # ------------------------------------------------------------------ Sync actions
 
