@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -165,8 +166,12 @@ def test_one_pass_analysis_gives_the_terms_counts_and_sequences_of_the_full_anal
         texts += [text, text.upper(), text[:400]]
     assert len(texts) > 300
     for text in texts:
-        counts, terms = analysis.analyse_text(text)
+        spelling: set[str] = set()
+        counts, terms = analysis.analyse_text(text, spelling)
         assert counts == {t: len(p) for t, p in analysis.index_terms(text).items()}, text[:80]
+        # the spelling words: the plain words of the text that are words (no digits)
+        plain = analysis.plain_words(text)
+        assert spelling == {w for w in plain if w.isalpha() and len(w) <= 30}, text[:80]
         sequence = analysis.term_sequence(text)
         assert analysis.sequence_text(terms) == sequence
         assert analysis.pair_hashes(terms) == analysis.sequence_pair_hashes(sequence)
@@ -185,6 +190,7 @@ def test_the_private_names_the_fast_writer_fills_are_there(tmp_path: Path) -> No
     assert isinstance(fields._tindex, OrderedHashWriter)
     for name in ("dbfile", "buckets", "hashtype", "hashfn", "lastkey", "index"):
         assert hasattr(fields._tindex, name), name
+    assert isinstance(fields._tindex.index.array, array)  # a GrowableArray's array
     fields.start_field("body", ix.schema["body"])
     assert isinstance(fields._postwriter, W3PostingsWriter)
     assert isinstance(fields._fieldid, int)
@@ -204,9 +210,9 @@ def test_the_private_names_the_fast_writer_fills_are_there(tmp_path: Path) -> No
 def test_saves_write_their_own_segment_and_small_segments_are_merged(
     kb: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kbapp.search.index as index_module
+    import kbapp.search.segment as segment_module
 
-    monkeypatch.setattr(index_module, "MERGE_SMALL_AT", 3)
+    monkeypatch.setattr(segment_module, "MERGE_SMALL_AT", 3)
     populate(kb)
     index = SearchIndex.for_workspace(kb)
     index.rebuild()
@@ -227,3 +233,25 @@ def test_saves_write_their_own_segment_and_small_segments_are_merged(
     assert index.update([paths[0]]) == 1
     assert index.search("quasar0 ").hits == []
     assert index._ix.doc_count() == len(DOCS) - 1
+
+
+def test_one_reading_of_a_body_gives_its_prose_code_and_headings(corpora: Path) -> None:
+    """schema.split_body reads the lines once for what split_code and Document.headings
+    each read them for."""
+    from kbapp.documents import mdlines
+    from kbapp.documents import model as documents
+    from kbapp.search.markup import clean_markup
+    from kbapp.search.schema import split_body
+
+    root = corpora / SUPPORT
+    bodies = ["# A\n```\n# not a heading\n```\n## B ##\ntext", "no heading # here\n#nospace"]
+    for path in itertools.islice(sorted(root.rglob("*.md")), 0, None, 20):
+        doc = documents.parse(path.read_bytes(), path.name)
+        bodies += [doc.body, clean_markup(doc.body)]
+    for body in bodies:
+        prose, code = [], []
+        for _number, line, kind in mdlines.lines(body):
+            if kind != "fence":
+                (code if kind == "code" else prose).append(line)
+        headings = documents.Document(path="x.md", meta={}, body=body).headings()
+        assert split_body(body) == ("\n".join(prose), "\n".join(code), headings), body[:80]

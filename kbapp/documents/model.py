@@ -202,11 +202,8 @@ class Document:
         """ATX headings outside fenced code blocks."""
         found: list[Heading] = []
         for number, line, kind in mdlines.lines(self.body):
-            if kind != "text":
-                continue
-            match = _HEADING_RE.match(line)
-            if match:
-                found.append(Heading(len(match.group(1)), _plain_heading(match.group(2)), number))
+            if kind == "text" and (heading := heading_of(line, number)) is not None:
+                found.append(heading)
         return found
 
     def body_start_line(self) -> int:
@@ -250,6 +247,15 @@ def deep_equal(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(deep_equal(x, y) for x, y in zip(a, b))
     return bool(a == b)
+
+
+def heading_of(line: str, number: int) -> Heading | None:
+    """The ATX heading that the text line ``line`` (line ``number`` of a body) is, or None
+    (:meth:`Document.headings` for one line already known to be outside code)."""
+    match = _HEADING_RE.match(line) if "#" in line else None
+    if match is None:
+        return None
+    return Heading(len(match.group(1)), _plain_heading(match.group(2)), number)
 
 
 def _plain_heading(text: str) -> str:
@@ -297,10 +303,12 @@ def guess_type(body: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------- parse / write
 
 
-def parse(data: bytes, path: str) -> Document:
+def parse(data: bytes, path: str, *, read_only: bool = False) -> Document:
     """Parse a document from its bytes. Raises :class:`DocumentError` for what is not a text
     document at all (binary, not UTF-8); unreadable front matter is kept and reported in
-    ``front_matter_error`` so that the body stays searchable and the file is never lost."""
+    ``front_matter_error`` so that the body stays searchable and the file is never lost.
+    ``read_only``: the document will not be changed (the search index reads it), so its
+    source shares the front matter instead of keeping a copy to tell changes by."""
     if b"\x00" in data[:8192]:
         raise DocumentError("is a binary file, not a Markdown document", path=path)
     bom = data.startswith(BOM)
@@ -323,7 +331,8 @@ def parse(data: bytes, path: str) -> Document:
     else:
         body_raw = text
     body = body_raw.replace("\r\n", "\n")
-    source = Source(bom, newline, block, copy.deepcopy(meta), body_raw, body)
+    kept = meta if read_only else copy.deepcopy(meta)
+    source = Source(bom, newline, block, kept, body_raw, body)
     return Document(path, meta, body, source, error, lines)
 
 

@@ -19,7 +19,6 @@ is a substring search in the few documents that have all its terms.
 
 from __future__ import annotations
 
-import html
 import itertools
 import operator
 import re
@@ -31,192 +30,16 @@ from typing import Any
 from whoosh.analysis import Token, Tokenizer
 from whoosh.lang.porter import stem as _porter_stem
 
+from kbapp.search.markup import clean_markup as clean_markup
+from kbapp.search.wordlists import QUERY_NOISE as QUERY_NOISE
+from kbapp.search.wordlists import STOP_WORDS
+
 #: A word, or an identifier made of words joined by - . / \ _ @ (no separator at either end).
 WORD_RE = re.compile(r"\w+(?:[-./\\@]\w+)*", re.UNICODE)
 _SEPARATORS_RE = re.compile(r"[-./\\@_]+")
 #: Where a CamelCase word splits: etcdNoLeader, KubeAPIServerDown, HTTPServer2Error.
 _CAMEL_PART_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _CAMEL_RE = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
-
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "then",
-        "there",
-        "these",
-        "this",
-        "to",
-        "was",
-        "were",
-        "will",
-        "with",
-    ]
-)
-
-#: Words of a sentence typed as a query ("my drives disappear when I open ...") that say
-#: nothing about the problem: in a query of three words or more a document need not have
-#: them (they still count for the words' order). Documents are indexed with them.
-QUERY_NOISE = frozenset(
-    [
-        "i",
-        "me",
-        "my",
-        "we",
-        "our",
-        "you",
-        "your",
-        "he",
-        "she",
-        "they",
-        "them",
-        "their",
-        "when",
-        "whenever",
-        "what",
-        "why",
-        "how",
-        "which",
-        "who",
-        "where",
-        "after",
-        "before",
-        "do",
-        "does",
-        "did",
-        "doing",
-        "get",
-        "gets",
-        "got",
-        "getting",
-        "keep",
-        "keeps",
-        "need",
-        "needs",
-        "want",
-        "wants",
-        "some",
-        "any",
-        "just",
-        "also",
-        "still",
-        "very",
-        "really",
-        "so",
-        "but",
-        "can",
-        "could",
-        "would",
-        "should",
-        "may",
-        "might",
-        "again",
-        "every",
-        "each",
-        "about",
-        "because",
-        "while",
-        "help",
-        "please",
-        "t",
-        "s",
-        "d",
-        "ve",
-        "ll",
-        "re",
-        "m",
-        # conversational filler of a symptom told in one's own words (issue 15)
-        "suddenly",
-        "already",
-        "even",
-        "though",
-        "although",
-        "anymore",
-        "always",
-        "never",
-        "all",
-        "few",
-        "one",
-        "more",
-        "make",
-        "makes",
-        "come",
-        "comes",
-        "came",
-        "go",
-        "goes",
-        "went",
-        "gone",
-        "saying",
-        "says",
-        "said",
-        "throws",
-        "soon",
-        "like",
-        "out",
-        "up",
-        "off",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "thing",
-        "things",
-        "something",
-        "someone",
-        "somebody",
-        "stuff",
-        "try",
-        "tries",
-        "tried",
-        "trying",
-        "seem",
-        "seems",
-        "happen",
-        "happens",
-        "happened",
-        "way",
-        "now",
-        "today",
-        "anyone",
-        "show",
-        "shows",
-        "showing",
-        "shown",
-        "stays",
-        "stay",
-        "let",
-        "lets",
-        "whole",
-        "bit",
-        "lot",
-        "lots",
-    ]
-)
 
 _stems: dict[str, str] = {}
 
@@ -260,65 +83,6 @@ def kb_term(number: str) -> str:
     """The one term a KB article number is indexed and searched as: ``KB327825``, ``KB
     327825``, ``KB number: 327825`` and ``Q327825`` all become ``kb327825``."""
     return "kb" + number
-
-
-_DOCFX_ALERT_RE = re.compile(
-    r"\[!(?:INCLUDE\s*\[[^\]\n]{0,200}\]\([^)\n]{0,300}\)|[A-Za-z-]{2,20}(?:\s[^\]\n]{0,200})?)\]"
-)
-_TRIPLE_COLON_RE = re.compile(r":::[ \t]*[\w-]+((?:[^:\n]|:(?!::)){0,1000}):::")
-_TRIPLE_COLON_LINE_RE = re.compile(r"\n[ \t]*:::[^\n]{0,200}")
-_ALT_TEXT_RE = re.compile(r'alt-text="([^"\n]{0,300})"')
-_SHORTCODE_RE = re.compile(r"\{\{[<%][^\n]{0,300}?[%>]\}\}")
-_EMPHASIS_LABEL_RE = re.compile(r"(?<![\w\\])_([^_\n]{1,80}?)_(?!\w)")
-_ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()<>#+!|~-])")
-
-
-def clean_markup(text: str) -> str:
-    """Markdown as its reader reads it, before it is indexed or shown in a fragment: no HTML
-    comments (template guidance such as ``<!-- What must be true before starting -->`` is not
-    the document's text), no DocFX/Hugo markup (``[!NOTE]``, ``[!INCLUDE [...](...)]``,
-    ``:::image ...:::`` (its alt text is kept), ``{{< ... >}}``), no emphasis around labels
-    (``_Applies to:_``), no backslash escapes, HTML entities decoded (``&nbsp;``). Line
-    structure is kept, so headings, lists and code fences are still recognised afterwards."""
-    if "<!--" in text:
-        text = _drop_comments(text)
-    if "[!" in text:
-        text = _DOCFX_ALERT_RE.sub("", text)
-    if ":::" in text:
-        text = _TRIPLE_COLON_RE.sub(_triple_colon, text)
-        text = _TRIPLE_COLON_LINE_RE.sub("\n", "\n" + text)[1:]
-    if "{{" in text:
-        text = _SHORTCODE_RE.sub("", text)
-    if "_" in text:
-        text = _EMPHASIS_LABEL_RE.sub(r"\1", text)
-    if "\\" in text:
-        text = _ESCAPE_RE.sub(r"\1", text)
-    if "&" in text:
-        text = html.unescape(text).replace("\xa0", " ")
-    return text
-
-
-def _drop_comments(text: str) -> str:
-    """``text`` without ``<!-- ... -->`` (an unclosed one runs to the end, as in a browser),
-    the lines it spanned kept as empty lines. A loop of ``find``: linear on any input."""
-    out: list[str] = []
-    cursor = 0
-    while True:
-        start = text.find("<!--", cursor)
-        if start < 0:
-            out.append(text[cursor:])
-            break
-        out.append(text[cursor:start])
-        end = text.find("-->", start + 4)
-        stop = len(text) if end < 0 else end + 3
-        out.append("\n" * text.count("\n", start, stop))
-        cursor = stop
-    return "".join(out)
-
-
-def _triple_colon(match: re.Match[str]) -> str:
-    alt = _ALT_TEXT_RE.search(match.group(1))
-    return alt.group(1) if alt else ""
 
 
 def is_simple(word: str) -> bool:
@@ -502,43 +266,89 @@ def term_sequence(text: str) -> str:
 
 
 #: word as written -> (its index terms, its phrase form, whether it may be part of a KB
-#: number): what :func:`analyse_text` needs of each word, looked up once per word.
-_text_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
+#: number, its spelling words): what :func:`analyse_text` needs of each word, looked up once.
+_text_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]] = {}
 
 
-def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]:
+    """What :func:`index_terms`, :func:`phrase_form` and :func:`plain_words` make of one word
+    (its parts found once; tests/test_search_segment.py checks it against them)."""
     if word.isalpha() and not _CAMEL_RE.search(word):  # most words: one stem, or a stop word
         lower = word.lower()
         if lower in STOP_WORDS:
-            return (), (), False
+            return (), (), False, ()
         single = (stem(lower),)
-        return single, single, lower == "kb"
+        spelling: tuple[str, ...] = (lower,) if 2 < len(lower) <= 30 else ()
+        return single, single, lower == "kb", spelling
+    lower = word.lower()
+    if word.isalnum() and not _CAMEL_RE.search(word):  # letters and digits: a term as it is
+        if word[:1] in "kKqQ" and len(word) <= 10:
+            found_kb = _KB_WORD_RE.fullmatch(lower)
+            if found_kb:  # KB327825, Q327825: as index_terms files them
+                number: str = found_kb.group(1) or found_kb.group(2)
+                return (kb_term(number), number), (kb_term(number),), False, ()
+        if not (word[:1] == "0" and _HEX_RE.fullmatch(word)):
+            return (lower,), (lower,), False, ()
+    if _HEX_RE.fullmatch(word):
+        return _text_entry_reference(word)
+    # an identifier: whole, joined, and by its parts (as _identifier_terms)
+    pieces = parts_of(word)
+    parts = [p for p in pieces if len(p) > 1 and p not in STOP_WORDS]
+    items = [(stem(lower), 0)]
+    joined = "".join(parts)
+    if joined and joined != lower and len(parts) > 1:
+        items.append((stem(joined), 0))
+    stems = [stem(part) for part in parts]
+    if len(parts) > 1 or (parts and parts[0] != lower):
+        items.extend(zip(stems, range(len(stems))))
+    terms = tuple(term for term, _offset in dict.fromkeys(items))
+    form = _phrase_cache.get(word)
+    if form is None:
+        form = tuple(stems) or (stem(lower),)
+        if len(_phrase_cache) < _CACHE_LIMIT:
+            _phrase_cache[word] = form
+    spelling = tuple(
+        w
+        for w in dict.fromkeys([lower, *pieces])
+        if 2 < len(w) <= 30 and w.isalpha() and w not in STOP_WORDS
+    )
+    return terms, form, lower == "kb", spelling
+
+
+def _text_entry_reference(
+    word: str,
+) -> tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]:
+    """:func:`_text_entry` spelled out with the functions it stands for (for hex codes, and
+    for the tests)."""
     items, _width = _analyse_word(word)
     terms: tuple[str, ...] = tuple(term for term, _offset in items)
     lower = word.lower()
     if len(word) <= 10 and word[:1] in "kKqQ" and lower != "kb":
         found_kb = _KB_WORD_RE.fullmatch(lower)
-        if found_kb:  # KB327825, Q327825: as index_terms files them
+        if found_kb:
             number: str = found_kb.group(1) or found_kb.group(2)
             terms = (kb_term(number), number)
-    return terms, phrase_form(word), lower == "kb"
+    spelling = tuple(w for w in _plain_forms(word) if w.isalpha() and len(w) <= 30)
+    return terms, phrase_form(word), lower == "kb", spelling
 
 
-def analyse_text(text: str) -> tuple[dict[str, int], list[str]]:
+def analyse_text(text: str, spelling: set[str] | None = None) -> tuple[dict[str, int], list[str]]:
     """One pass over ``text`` for the index: each term's count (``len`` of its positions in
     :func:`index_terms`) and the phrase terms in order (the words of :func:`term_sequence`).
     Each distinct word is analysed once (and cached); the rest runs in C: ``map`` over the
-    cache, ``Counter`` for the counts."""
+    cache, ``Counter`` for the counts. ``spelling``: a set that gets the text's words for the
+    spelling vocabulary (:func:`spelling_words` of the text)."""
     words = WORD_RE.findall(text)
     cache = _text_cache
     lookup: Any = cache
-    missing = set(words).difference(cache)
+    distinct = set(words)
+    missing = distinct.difference(cache)
     if missing:
         if len(cache) + len(missing) <= _CACHE_LIMIT:
             for word in missing:
                 cache[word] = _text_entry(word)
         else:  # the cache is full: a lookup table for this text only
-            lookup = {word: cache.get(word) or _text_entry(word) for word in set(words)}
+            lookup = {word: cache.get(word) or _text_entry(word) for word in distinct}
     entries = list(map(lookup.__getitem__, words))
     counts = Counter(itertools.chain.from_iterable(map(_TERMS, entries)))
     # "KB 327825", "KB number: 327825": the number also counts as the KB term (index_terms
@@ -550,10 +360,23 @@ def analyse_text(text: str) -> tuple[dict[str, int], list[str]]:
                 break
             if word.lower() not in _KB_FILLERS:
                 break
+    if spelling is not None:
+        spelling.update(
+            itertools.chain.from_iterable(map(_SPELLING, map(lookup.__getitem__, distinct)))
+        )
     return counts, list(itertools.chain.from_iterable(map(_FORM, entries)))
 
 
-_TERMS, _FORM, _KB_FLAG = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+_TERMS, _FORM = operator.itemgetter(0), operator.itemgetter(1)
+_KB_FLAG, _SPELLING = operator.itemgetter(2), operator.itemgetter(3)
+
+
+def spelling_words(text: str) -> list[str]:
+    """The words of ``text`` worth keeping for spelling corrections: lowercase, unstemmed,
+    alphabetic, 3 to 30 letters (an identifier's alphabetic parts too)."""
+    found: set[str] = set()
+    analyse_text(text, found)
+    return sorted(found)
 
 
 def sequence_text(terms: list[str]) -> str:

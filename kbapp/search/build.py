@@ -5,7 +5,7 @@ Each worker writes its segment with :class:`~kbapp.search.segment.SortedSegmentW
 as Whoosh's ``MpWriter`` with ``multisegment=True`` does but fed with paths instead of
 pickled documents, and the parent only writes the table of contents that lists the
 finished segments. Searching a few segments costs little; later updates add small segments
-that are merged once ten have piled up (:func:`kbapp.search.index.merge_small_segments`).
+that are merged once ten have piled up (:func:`kbapp.search.segment.merge_small_segments`).
 
 Workers are plain ``python -m kbapp.search.build`` processes rather than ``multiprocessing``
 children: a forked child of the (threaded) window can deadlock, and a spawned one re-imports
@@ -14,6 +14,7 @@ the parent's ``__main__``, which an embedding script may not guard.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import shutil
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,8 @@ from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
 
 from kbapp.errors import KbError
-from kbapp.search.schema import CODEC, read_document
+from kbapp.search import ondisk, vocabulary
+from kbapp.search.schema import CODEC, make_schema, read_document
 from kbapp.search.segment import SortedSegmentWriter
 
 PROGRESS_EVERY = 25
@@ -161,6 +164,39 @@ def local_build(
     return digests, set(words)
 
 
+def build_index(
+    new_dir: Path,
+    root: str,
+    paths: list[str],
+    workers: int,
+    progress: Callable[[int, int], None],
+) -> tuple[dict[str, str], str]:
+    """A new index at ``new_dir`` (made afresh) of the documents at ``paths``: ``workers``
+    processes (one: in this process), then the spelling vocabulary, the version record and
+    the manifest. Returns ({path: content hash}, the new index's id)."""
+    shutil.rmtree(new_dir, ignore_errors=True)
+    new_dir.mkdir(parents=True)
+    whoosh_index.create_in(str(new_dir), make_schema()).close()
+    if workers > 1:
+        digests, words = parallel_build(new_dir, root, paths, workers, progress)
+    else:
+        digests, words = local_build(new_dir, root, paths, progress)
+    vocabulary.write(new_dir, words)
+    index_id = uuid.uuid4().hex
+    ondisk.write_meta(new_dir, index_id)
+    ondisk.write_manifest(new_dir)
+    return digests, index_id
+
+
+def replace_index(directory: Path, new_dir: Path) -> None:
+    """Put the index built at ``new_dir`` in the place of the one at ``directory``."""
+    old = directory.with_name(directory.name + f".old-{os.getpid()}")
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(new_dir, directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def write_toc(index_dir: Path, segments: list[Any]) -> None:
     """Commit the index at ``index_dir`` as made of ``segments`` (new, written by
     :func:`build_segment`)."""
@@ -173,6 +209,10 @@ def write_toc(index_dir: Path, segments: list[Any]) -> None:
 
 
 def _worker(index_dir: str, root: str, listing: str) -> int:
+    # A worker's objects live until it exits and hold no reference cycles worth finding:
+    # the cyclic collector would only walk its millions of postings and cached words again
+    # and again (a tenth of its time).
+    gc.disable()
     paths = Path(listing).read_text(encoding="utf-8").split("\n")
 
     def report(done: int) -> None:

@@ -15,83 +15,52 @@ failing. One searcher stays open and is refreshed only when the index has change
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import json
 import logging
 import os
-import pickle
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from whoosh import index as whoosh_index
-from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 from whoosh.util.filelock import FileLock
 
 from kbapp.errors import KbError
-from kbapp.lifecycle.review import review_info
-from kbapp.search import stamp, vocabulary
+from kbapp.search import ondisk, stamp, vocabulary
+from kbapp.search.hits import SnippetTexts, make_hits
+from kbapp.search.ondisk import BUILDING_FILE, CORRUPTION_ERRORS, IndexUnusable
+from kbapp.search.ondisk import MANIFEST_FILE as MANIFEST_FILE
+from kbapp.search.ondisk import META_FILE as META_FILE
 from kbapp.search.query import parse_query
-from kbapp.search.results import IndexState, SearchHit, SearchResponse
-from kbapp.search.schema import (
-    CODEC,
-    SCHEMA_VERSION,
-    SNIPPET_FIELD,
-    IndexedDocument,
-    make_schema,
-    read_document,
+from kbapp.search.results import IndexState, SearchResponse
+from kbapp.search.schema import IndexedDocument, read_document
+from kbapp.search.searcher import (
+    DocTable,
+    QueryRunner,
+    SegmentTable,
+    reopen_searcher,
+    synonym_groups,
 )
-from kbapp.search.searcher import DocTable, QueryRunner, SegmentTable, synonym_groups
-from kbapp.search.snippets import Highlighter
 
 if TYPE_CHECKING:
     # The catalog (SQLAlchemy) is used only when something changed: a search whose files
     # are as the index last saw them never loads it.
     from kbapp.catalog import CatalogChanges
-    from kbapp.search.segment import SortedSegmentWriter
     from kbapp.search.semantic import SemanticRanker
     from kbapp.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-META_FILE = "kbapp-index.json"
-MANIFEST_FILE = "kbapp-manifest.json"
 #: From this many documents on, a full build runs in worker processes.
 PARALLEL_FROM = 400
 #: A catch-up with more changed documents than this (and half the index) rebuilds instead.
 REBUILD_FROM = 2000
-#: Segments of fewer documents are "small" (left by saves), and are merged once this many
-#: of them have piled up (see :func:`merge_small_segments`).
-SMALL_SEGMENT, MERGE_SMALL_AT = 500, 10
-
-
 #: The share (percent) of a full build's progress given to the catalog's reading of the files.
 READ_SHARE = 30
-#: Where the process building the index says how far it is (other processes read it).
-BUILDING_FILE = "kbapp-building.json"
-
-#: What reading a damaged index raises: a file missing or cut short, bytes that do not
-#: decode. Anything else (AttributeError, TypeError, KeyError...) is a bug in kbapp or a
-#: Whoosh that changed under it, and is raised, not hidden behind a rebuild.
-CORRUPTION_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    EOFError,
-    struct.error,
-    zlib.error,
-    pickle.UnpicklingError,
-    whoosh_index.IndexError,
-)
-
-
-class IndexUnusable(Exception):
-    """The index on disk cannot be used as it is (missing, corrupt, another version)."""
 
 
 class SearchIndex:
@@ -111,6 +80,7 @@ class SearchIndex:
         self.ws = ws
         self.directory = Path(directory) if directory else ws.data_dir / "index"
         self._lock_path = self.directory.with_name(self.directory.name + ".lock")
+        self._building_path = self.directory.with_name(self.directory.name + "." + BUILDING_FILE)
         self._searcher_lock = threading.RLock()
         self._write_mutex = threading.Lock()
         self._pending: set[str] = set()
@@ -128,7 +98,7 @@ class SearchIndex:
         self._config_seen: Any = None
         self._index_id = ""
         self._catalog_checked = False
-        self._snippet_column: Any = None
+        self._snippets = SnippetTexts()
         self._synonyms: dict[str, list[str]] = {}
         self._closed = False
         self._vocabulary = vocabulary.Vocabulary(self.directory)
@@ -155,11 +125,7 @@ class SearchIndex:
         self._closed = True
         self.ws.documents_changed.disconnect(self._on_documents_changed)
         with self._searcher_lock:
-            for reader in self._leaf_readers.values():
-                reader.close()
-            self._leaf_readers = {}
-            self._searcher = None
-            self._runner = None
+            self._drop_searcher()
             if self._ix is not None:
                 self._ix.close()
             self._ix = None
@@ -168,7 +134,7 @@ class SearchIndex:
 
     def _open(self, locked: bool = False) -> None:
         try:
-            ix, meta = self._open_on_disk(locked)
+            ix, meta = ondisk.open_checked(self.directory, self._lock_path, locked)
         except IndexUnusable as exc:
             log.info("search index at %s: %s; it will be rebuilt", self.directory, exc)
             self._needs_rebuild = True
@@ -181,11 +147,7 @@ class SearchIndex:
             return
         with self._searcher_lock:
             self._ix = ix
-            for reader in self._leaf_readers.values():
-                reader.close()
-            self._leaf_readers = {}
-            self._searcher = None
-            self._runner = None
+            self._drop_searcher()
         self._needs_rebuild = False
         self._index_id = str(meta.get("uuid"))
         self._catalog_checked = False
@@ -196,11 +158,8 @@ class SearchIndex:
         forgotten: every document counts as not indexed)."""
         if self._ix is None:
             return
-        try:  # another process may have rebuilt the index (a new id) since it was opened
-            meta = json.loads((self.directory / META_FILE).read_text(encoding="utf-8"))
-            current = str(meta.get("uuid"))
-        except (OSError, ValueError, AttributeError):
-            current = self._index_id
+        # another process may have rebuilt the index (a new id) since it was opened
+        current = ondisk.index_id(self.directory) or self._index_id
         if current != self._index_id:
             self._index_id, self._catalog_checked = current, False
         if self._catalog_checked:
@@ -209,62 +168,6 @@ class SearchIndex:
             self.ws.catalog.forget_indexing()
             self.ws.catalog.set_meta("search_index", self._index_id)
         self._catalog_checked = True
-
-    def _open_on_disk(self, locked: bool = False) -> tuple[Any, dict[str, Any]]:
-        """Open and check the index; raises :class:`IndexUnusable` with the reason."""
-        if not self.directory.is_dir():
-            raise IndexUnusable("does not exist yet")
-        try:
-            meta = json.loads((self.directory / META_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise IndexUnusable("has no version record") from None
-        if meta.get("schema") != SCHEMA_VERSION:
-            raise IndexUnusable(f"is from another kbapp version (format {meta.get('schema')})")
-        self._check_manifest(locked)
-        try:  # the table of contents (the segments' files are checked by the manifest)
-            ix = whoosh_index.open_dir(str(self.directory))
-            ix._read_toc()
-        except CORRUPTION_ERRORS as exc:
-            raise IndexUnusable(f"cannot be read ({type(exc).__name__}: {exc})") from None
-        return ix, meta
-
-    def _check_manifest(self, locked: bool = False) -> None:
-        """Every file the last writer left must still be there with the same size (a deleted or
-        truncated file otherwise shows up only when a query happens to read it)."""
-        try:
-            manifest = json.loads((self.directory / MANIFEST_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
-        lock = FileLock(str(self._lock_path))
-        if not locked and not lock.acquire(blocking=False):
-            return  # a writer is at work: its files are in flux, trust it
-        try:
-            manifest = json.loads((self.directory / MANIFEST_FILE).read_text(encoding="utf-8"))
-            for name, size in manifest.get("files", {}).items():
-                try:
-                    actual = (self.directory / name).stat().st_size
-                except OSError:
-                    raise IndexUnusable(f"is damaged ({name} is missing)") from None
-                if actual != size:
-                    raise IndexUnusable(f"is damaged ({name} is {actual} bytes, not {size})")
-        except (OSError, ValueError):
-            return
-        finally:
-            if not locked:
-                lock.release()
-
-    def _write_manifest(self, directory: Path) -> None:
-        files = {
-            entry.name: entry.stat().st_size
-            for entry in os.scandir(directory)
-            if entry.is_file()
-            and not entry.name.endswith(".lock")
-            and not entry.name.startswith("kbapp-")
-        }
-        data = json.dumps({"files": files}, sort_keys=True).encode()
-        tmp = directory / (MANIFEST_FILE + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, directory / MANIFEST_FILE)
 
     # ------------------------------------------------------------------ the searcher
 
@@ -289,35 +192,19 @@ class SearchIndex:
         return self._runner
 
     def _reopen_searcher(self) -> None:
-        """A searcher on the latest commit that reuses the readers of unchanged segments.
-
-        Whoosh's own ``Searcher.refresh()`` reuses a segment's reader even when documents of
-        it were deleted since (it matches segments by id only), so a re-indexed document
-        would show twice; here a reader is reused only if its deletions are unchanged too.
-        """
-        toc = self._ix._read_toc()
-        previous = self._leaf_readers
-        fresh: dict[tuple[str, int], Any] = {}
-        readers = []
-        for segment in toc.segments:
-            key = (segment.segment_id(), segment.deleted_count())
-            leaf = previous.pop(key, None) or SegmentReader(
-                self._ix.storage, toc.schema, segment, generation=toc.generation
-            )
-            fresh[key] = leaf
-            readers.append(leaf)
-        for unused in previous.values():
-            unused.close()
-        self._leaf_readers = fresh
-        if not readers:
-            reader: Any = EmptyReader(toc.schema)
-        elif len(readers) == 1:
-            reader = readers[0]
-        else:
-            reader = MultiReader(readers, generation=toc.generation)
-        self._searcher = Searcher(reader, fromindex=self._ix)
-        self._generation = toc.generation
+        """A searcher on the latest commit that reuses the readers of unchanged segments."""
+        self._searcher, self._leaf_readers, self._generation = reopen_searcher(
+            self._ix, self._leaf_readers
+        )
         self._checked_at = time.monotonic()
+        self._runner = None
+
+    def _drop_searcher(self) -> None:
+        """Close the searcher's readers (the next search opens new ones)."""
+        for reader in self._leaf_readers.values():
+            reader.close()
+        self._leaf_readers = {}
+        self._searcher = None
         self._runner = None
 
     def _after_commit(self) -> None:
@@ -356,13 +243,13 @@ class SearchIndex:
                     outcome.ranked = semantic.rerank(runner, query, outcome.ranked, wanted)
                 counts = runner.facets(outcome.hit_docs) if facets else {}
                 stored = [runner.searcher.stored_fields(d) for d, _ in outcome.ranked]
-                texts = self._snippet_texts(runner, [d for d, _ in outcome.ranked[:snippets]])
+                texts = self._snippets.texts(runner, [d for d, _ in outcome.ranked[:snippets]])
         except CORRUPTION_ERRORS as exc:  # a damaged index: rebuild it, answer "indexing"
             log.warning("search failed, the index will be rebuilt: %r", exc, exc_info=True)
             self._needs_rebuild = True
             self._set_state(ready=False, message="The search index is damaged; rebuilding it.")
             return SearchResponse(indexing=True, elapsed_ms=_ms(started), indexing_percent=0)
-        hits = self._hits(outcome, stored, texts)
+        hits = make_hits(outcome, stored, texts, self.ws.config, str(self.ws.root))
         return SearchResponse(
             hits, outcome.total, counts, outcome.suggestion, _ms(started), indexing, percent
         )
@@ -377,66 +264,7 @@ class SearchIndex:
 
     def _other_build_percent(self) -> int | None:
         """How far another process's build is, from what it writes (None: no build)."""
-        try:
-            found = json.loads(
-                self.directory.with_name(self.directory.name + "." + BUILDING_FILE).read_text(
-                    encoding="utf-8"
-                )
-            )
-            return int(found["percent"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def _snippet_texts(self, runner: QueryRunner, docnums: list[int]) -> list[str]:
-        """The readable text of each document, stored (compressed) in the index when it was
-        indexed: a hit's snippets need no read and no clean-up of its whole file."""
-        if not docnums:
-            return []
-        column = self._snippet_column
-        if column is None or column[0] is not runner:
-            reader = runner.reader
-            found = (
-                reader.column_reader(SNIPPET_FIELD) if reader.has_column(SNIPPET_FIELD) else None
-            )
-            column = self._snippet_column = (runner, found)
-        if column[1] is None:
-            return [""] * len(docnums)
-        return [bytes(column[1][d]).decode("utf-8", "replace") for d in docnums]
-
-    def _hits(
-        self, outcome: Any, stored: list[dict[str, Any]], texts: list[str]
-    ) -> list[SearchHit]:
-        highlighter = Highlighter(outcome.highlight_terms, outcome.highlight_prefix)
-        hits = []
-        config = self.ws.config
-        for number, ((_docnum, score), fields_) in enumerate(zip(outcome.ranked, stored)):
-            review = fields_.get("review") or (None, None, "", None)
-            last = review[0]
-            due = review[3] if len(review) > 3 else None  # stored before review.due existed
-            info = review_info(
-                doc_type=fields_.get("type", ""),
-                status=fields_.get("status", ""),
-                last_reviewed=dt.date.fromisoformat(last) if last else None,
-                interval_days=review[1],
-                config=config,
-                scheduled=dt.date.fromisoformat(due) if due else None,
-            )
-            hit = SearchHit(
-                id=fields_.get("doc_id", ""),
-                path=fields_.get("path", ""),
-                title=fields_.get("title", ""),
-                type=fields_.get("type", ""),
-                status=fields_.get("status", ""),
-                owner_org=fields_.get("owner_org", ""),
-                review_state=info.state.value,
-                score=score,
-                kb=config.name,
-                kb_path=str(self.ws.root),
-            )
-            if number < len(texts):
-                hit.snippets = highlighter.fragments(texts[number])
-            hits.append(hit)
-        return hits
+        return ondisk.building_percent(self._building_path)
 
     # ------------------------------------------------------------------ writing
 
@@ -508,32 +336,11 @@ class SearchIndex:
             return 0
         self._check_catalog_record()
         # the writing side of Whoosh and kbapp: not loaded by a process that only searches
-        from kbapp.search.segment import SortedSegmentWriter, commit_segments
+        from kbapp.search.segment import write_documents
 
-        writer = self._ix.writer(
-            timeout=self.write_timeout, delay=0.05, compound=False, codec=CODEC
-        )
-        digests: dict[str, str] = {}
-        words: set[str] = set()
-        # Whoosh's writer deletes the old versions (and merges small segments); the new
-        # versions go into a segment of their own, written per term (kbapp/search/segment.py)
-        fresh: SortedSegmentWriter | None = None
-        try:
-            for doc in self._read_many(paths, progress):
-                writer.delete_by_term("path", doc.path)
-                if doc.fields is not None:
-                    if fresh is None:
-                        fresh = SortedSegmentWriter(self._ix, CODEC)
-                    fresh.add_document(doc.fields)
-                    words.update(doc.words)
-                if doc.digest:
-                    digests[doc.path] = doc.digest
-            commit_segments(writer, fresh, merge_small_segments)
-        except BaseException:
-            if not writer.is_closed:
-                writer.cancel()
-            raise
-        self._write_manifest(self.directory)
+        documents = self._read_many(paths, progress)
+        digests, words = write_documents(self._ix, documents, self.write_timeout)
+        ondisk.write_manifest(self.directory)
         self._vocabulary.add(words)
         self.ws.catalog.mark_indexed(digests)
         self._after_commit()
@@ -564,13 +371,13 @@ class SearchIndex:
         self, progress: Progress | None, refresh_progress: Progress | None = None
     ) -> int:
         self._set_state(indexing=True, percent=0, message="Indexing…")
-        building = self.directory.with_name(self.directory.name + "." + BUILDING_FILE)
-        self._say_building(building, 0)
+        building = self._building_path
+        ondisk.say_building(building, 0)
 
         def say(percent: int) -> None:
             if percent != self._state.percent:
                 self._set_state(percent=percent)
-                self._say_building(building, percent)
+                ondisk.say_building(building, percent)
 
         def reading(done: int, total: int) -> None:
             # the catalog reads new files first (a first build: every file)
@@ -578,50 +385,27 @@ class SearchIndex:
             if refresh_progress:
                 refresh_progress(done, total)
 
-        import shutil
-        import uuid
-
         try:
             began = time.time_ns()
             self._refresh_catalog(reading)
             files = self.ws.catalog.files()
             paths = sorted(path for path, _size, _mtime in files)
             new_dir = self.directory.with_name(self.directory.name + ".new")
-            shutil.rmtree(new_dir, ignore_errors=True)
-            new_dir.mkdir(parents=True)
-            ix = whoosh_index.create_in(str(new_dir), make_schema())
-            ix.close()
-            workers = min(os.cpu_count() or 1, 4)
+            workers = min(os.cpu_count() or 1, 4) if len(paths) >= PARALLEL_FROM else 1
 
             def report(done: int, total: int) -> None:
                 say(min(99, READ_SHARE + (100 - READ_SHARE) * done // max(1, total)))
                 if progress:
                     progress(done, total)
 
-            if len(paths) >= PARALLEL_FROM and workers > 1:
-                from kbapp.search.build import parallel_build  # worker processes: not for searches
+            # worker processes, shutil, uuid: not loaded by a process that only searches
+            from kbapp.search.build import build_index, replace_index
 
-                digests, words = parallel_build(new_dir, str(self.ws.root), paths, workers, report)
-            else:
-                digests, words = self._build_here(new_dir, paths, report)
-            vocabulary.write(new_dir, words)
-            index_id = uuid.uuid4().hex
-            (new_dir / META_FILE).write_text(
-                json.dumps({"schema": SCHEMA_VERSION, "uuid": index_id}), encoding="utf-8"
-            )
-            self._write_manifest(new_dir)
+            digests, index_id = build_index(new_dir, str(self.ws.root), paths, workers, report)
             stamp.save(new_dir, stamp.take(self.ws.root, files, began))
             with self._searcher_lock:
-                old = self.directory.with_name(self.directory.name + f".old-{os.getpid()}")
-                if self.directory.exists():
-                    os.replace(self.directory, old)
-                os.replace(new_dir, self.directory)
-                shutil.rmtree(old, ignore_errors=True)
-                for reader in self._leaf_readers.values():
-                    reader.close()
-                self._leaf_readers = {}
-                self._searcher = None
-                self._runner = None
+                replace_index(self.directory, new_dir)
+                self._drop_searcher()
                 self._segment_tables.clear()
                 catalog = self.ws.catalog
                 catalog.forget_indexing()
@@ -641,24 +425,6 @@ class SearchIndex:
             raise
         finally:
             building.unlink(missing_ok=True)
-
-    @staticmethod
-    def _say_building(path: Path, percent: int) -> None:
-        """Tell other processes (a ``kbapp search`` beside the window) how far the build is."""
-        try:
-            tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"percent": percent, "pid": os.getpid()}), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError:
-            pass
-
-    def _build_here(
-        self, directory: Path, paths: list[str], progress: Progress
-    ) -> tuple[dict[str, str], set[str]]:
-        """A small build in this process (the same writer as the workers')."""
-        from kbapp.search.build import local_build
-
-        return local_build(directory, str(self.ws.root), paths, progress)
 
     # ------------------------------------------------------------------ meaning (optional)
 
@@ -761,22 +527,6 @@ class SearchIndex:
             return count
         finally:
             self._set_state(indexing=False, percent=100, message="")
-
-
-def merge_small_segments(writer: Any, segments: list[Any]) -> list[Any]:
-    """Whoosh merge policy for updates: segments whose documents are all deleted are dropped;
-    the small segments that saves leave behind are merged into one only once
-    :data:`MERGE_SMALL_AT` of them have piled up. (Whoosh's own policy merged every few
-    commits, and sometimes a large segment too: one save in five took 0.3-2.5 s.)"""
-    kept = [s for s in segments if s.doc_count_all() > s.deleted_count()]
-    small = [s for s in kept if s.doc_count_all() < SMALL_SEGMENT]
-    if len(small) < MERGE_SMALL_AT:
-        return kept
-    for segment in small:
-        reader = SegmentReader(writer.storage, writer.schema, segment)
-        writer.add_reader(reader)
-        reader.close()
-    return [s for s in kept if s not in small]
 
 
 def _ms(started: float) -> float:

@@ -8,7 +8,6 @@ the writer only files postings. Change the schema or the analysis → bump
 
 from __future__ import annotations
 
-import dataclasses
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,15 +25,14 @@ from kbapp.search import whoosh_fixes  # noqa: F401  (applied on import)
 from kbapp.search.analysis import (
     KbAnalyzer,
     analyse_text,
-    clean_markup,
     declared_kb_numbers,
     index_terms,
     pair_hashes,
     plain_words,
     sequence_text,
 )
+from kbapp.search.markup import clean_markup
 from kbapp.search.snippets import readable_text
-from kbapp.search.vocabulary import spelling_words
 
 if TYPE_CHECKING:
     from kbapp.documents import model as documents
@@ -180,18 +178,45 @@ class IndexedDocument:
     path: str
     digest: str
     fields: dict[str, Any] | None  # None: not a usable document (binary, not UTF-8...)
-    #: Its plain words, for the spelling vocabulary (kept outside the index).
+    #: Its words for the spelling vocabulary (kept outside the index): those of the texts
+    #: it is indexed by (:func:`~kbapp.search.analysis.spelling_words`).
     words: list[str] = field(default_factory=list)
 
 
 def split_code(body: str) -> tuple[str, str]:
     """(prose, code): fenced code blocks go to the code field, the rest is prose."""
+    prose, code, _headings = split_body(body)
+    return prose, code
+
+
+def split_body(body: str) -> tuple[str, str, list[documents.Heading]]:
+    """(prose, code, headings) of a body in one reading of its lines: fenced code blocks go
+    to the code field, the rest is prose; the headings are ``Document.headings``'s."""
+    from kbapp.documents.model import heading_of
+
+    if "```" not in body and "~~~" not in body:  # no fence: every line is text
+        return body, "", _headings_of_text(body, heading_of)
     prose: list[str] = []
     code: list[str] = []
-    for _number, line, kind in mdlines.lines(body):
-        if kind != "fence":
-            (code if kind == "code" else prose).append(line)
-    return "\n".join(prose), "\n".join(code)
+    headings: list[documents.Heading] = []
+    for number, line, kind in mdlines.lines(body):
+        if kind == "text":
+            prose.append(line)
+            if "#" in line and (heading := heading_of(line, number)) is not None:
+                headings.append(heading)
+        elif kind == "code":
+            code.append(line)
+    return "\n".join(prose), "\n".join(code), headings
+
+
+def _headings_of_text(body: str, heading_of: Any) -> list[documents.Heading]:
+    if "#" not in body:
+        return []
+    found = []
+    for number, line in enumerate(body.split("\n"), start=1):
+        if "#" in line and (heading := heading_of(line, number)) is not None:
+            found.append(heading)
+    return found
 
 
 def prefixes(weighted_texts: Iterable[tuple[str, float]]) -> dict[str, float]:
@@ -208,11 +233,11 @@ def prefixes(weighted_texts: Iterable[tuple[str, float]]) -> dict[str, float]:
     return out
 
 
-def document_fields(doc: documents.Document) -> dict[str, Any]:
-    """Field values of a parsed document (analysed, ready for ``writer.add_document``)."""
+def document_fields(doc: documents.Document, spelling: set[str] | None = None) -> dict[str, Any]:
+    """Field values of a parsed document (analysed, ready for ``writer.add_document``).
+    ``spelling``: a set that gets the words of its texts for the spelling vocabulary."""
     body = clean_markup(doc.body)
-    prose, code = split_code(body)
-    found = dataclasses.replace(doc, body=body).headings() if body != doc.body else doc.headings()
+    prose, code, found = split_body(body)
     headings = [h.text for h in found]
     # a summary in the front matter ("description:", "summary:") says what the document is
     # about in other words than its title: searched with the headings' weight
@@ -227,7 +252,7 @@ def document_fields(doc: documents.Document) -> dict[str, Any]:
     labels = " ".join([*doc.tags, *doc.systems, *doc.incidents, doc.id, *own_numbers])
     heading_text = "\n".join(headings)
     # each text analysed once: its term counts (postings) and its phrase terms (sequence, pairs)
-    analysed = [analyse_text(t) for t in (title, labels, heading_text, prose, code)]
+    analysed = [analyse_text(t, spelling) for t in (title, labels, heading_text, prose, code)]
     sequences = [sequence_text(terms) for _counts, terms in analysed]
     pairs: set[int] = set().union(*(pair_hashes(terms) for _counts, terms in analysed))
     counts = [found for found, _terms in analysed]
@@ -280,11 +305,12 @@ def read_document(root: str | Path, relative: str) -> IndexedDocument:
         return IndexedDocument(relative, _digest_or_empty(full), None)
     digest = documents.content_hash(data)
     try:
-        doc = documents.parse(data, relative)
+        doc = documents.parse(data, relative, read_only=True)
     except DocumentError:
         return IndexedDocument(relative, digest, None)
-    words = spelling_words(plain_words(doc.title + "\n" + doc.body))
-    return IndexedDocument(relative, digest, document_fields(doc), words)
+    words: set[str] = set()
+    fields_ = document_fields(doc, words)
+    return IndexedDocument(relative, digest, fields_, sorted(words))
 
 
 def _digest_or_empty(full: Path) -> str:

@@ -17,11 +17,12 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 
 from kbapp.search.analysis import (
-    QUERY_NOISE,
     join_identifiers,
     phrase_terms,
     query_words,
@@ -51,6 +52,7 @@ from kbapp.search.tables import (
     TermSets,
 )
 from kbapp.search.vocabulary import Vocabulary
+from kbapp.search.wordlists import QUERY_NOISE
 
 __all__ = [
     "PHRASE_FIELDS",
@@ -433,3 +435,34 @@ class QueryRunner:
                 items = list(counts.items())
             out[key] = sorted(items, key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
         return out
+
+
+def reopen_searcher(
+    ix: Any, previous: dict[tuple[str, int], Any]
+) -> tuple[Searcher, dict[tuple[str, int], Any], int]:
+    """A searcher on the latest commit of ``ix`` that reuses the readers of unchanged segments
+    (``previous``: segment reader by segment id and deletion count; the unused ones are
+    closed). Returns (searcher, its segment readers, generation).
+
+    Whoosh's own ``Searcher.refresh()`` reuses a segment's reader even when documents of it
+    were deleted since (it matches segments by id only), so a re-indexed document would show
+    twice; here a reader is reused only if its deletions are unchanged too."""
+    toc = ix._read_toc()
+    fresh: dict[tuple[str, int], Any] = {}
+    readers = []
+    for segment in toc.segments:
+        key = (segment.segment_id(), segment.deleted_count())
+        leaf = previous.pop(key, None) or SegmentReader(
+            ix.storage, toc.schema, segment, generation=toc.generation
+        )
+        fresh[key] = leaf
+        readers.append(leaf)
+    for unused in previous.values():
+        unused.close()
+    if not readers:
+        reader: Any = EmptyReader(toc.schema)
+    elif len(readers) == 1:
+        reader = readers[0]
+    else:
+        reader = MultiReader(readers, generation=toc.generation)
+    return Searcher(reader, fromindex=ix), fresh, toc.generation

@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable
 
 from kbapp.documents import mdlines
-from kbapp.search.analysis import WORD_RE, clean_markup, index_terms, parts_of
+from kbapp.search.analysis import WORD_RE, index_terms, parts_of
+from kbapp.search.markup import clean_markup
 
 FRAGMENT_CHARS = 160
 MAX_FRAGMENTS = 3
@@ -45,7 +46,7 @@ def readable_text(body: str, title: str = "", *, cleaned: str | None = None) -> 
     """``body`` as a reader sees it, for fragments: no heading marks, backticks, link targets,
     HTML tags or table rules; ``[[kb-id|label]]`` becomes its label. A first heading that only
     repeats ``title`` (shown above the fragments) is dropped. Comments, DocFX/Hugo markup
-    and entities go first (:func:`~kbapp.search.analysis.clean_markup`, as for the index;
+    and entities go first (:func:`~kbapp.search.markup.clean_markup`, as for the index;
     ``cleaned``: what it gave for ``body``, when the caller has it already)."""
     text = "\n" + mdlines.without_fences(clean_markup(body) if cleaned is None else cleaned)
     first = _HEADING_RE.search(text)

@@ -38,11 +38,6 @@ def append(directory: Path, words: Iterable[str]) -> None:
             handle.write(text + "\n")
 
 
-def spelling_words(words: Iterable[str]) -> list[str]:
-    """The words worth keeping for corrections: alphabetic, 3 to 30 letters."""
-    return [w for w in words if w.isalpha() and 2 < len(w) <= 30]
-
-
 class Vocabulary:
     """The words, loaded on first use and reloaded when another writer added some."""
 

@@ -45,6 +45,7 @@ from whoosh import index as whoosh_index
 from whoosh.codec import whoosh3
 from whoosh.matching.mcore import ListMatcher
 from whoosh.reading import SegmentReader
+from whoosh.util.numlists import GrowableArray
 
 #: The Whoosh these corrections and kbapp's use of its private names were written for.
 WHOOSH_VERSION = (2, 7, 5)
@@ -74,6 +75,7 @@ PRIVATE_NAMES: list[tuple[Any, str]] = [
     (writing.SegmentWriter, "_finish"),
     (whoosh3.W3PostingsWriter, "_write_block"),
     (whoosh3.W3TermInfo, "_struct"),
+    (GrowableArray, "_retype"),
 ]
 
 
