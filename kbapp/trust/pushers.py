@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from kbapp.config import CONFIG_PATH, KbConfig
+from kbapp.sync.git import Git
+from kbapp.trust import policy
 
 #: Where a server puts the authenticated pusher's e-mail: kbapp's own (an SSH forced command
 #: or a wrapper sets it), Gitea's and Forgejo's.
@@ -107,3 +112,119 @@ UNPLACED_PUSHER_NOTE = (
     "kbapp: note: {problem}; until it is mapped, such pushes may change no protected path and "
     "add no commit that claims an organisation. See docs/security.md, 'Who pushed'."
 )
+
+
+_TRAILER_RE = re.compile(r"^KB-Org:[ \t]*(\S+)[ \t]*$", re.M)
+
+
+@dataclass(frozen=True)
+class PushedBy:
+    """Who the server says pushed, placed by one branch's rules: ``org`` is '' when the
+    e-mail's domain is in no organisation or the user name maps to no e-mail, and then
+    ``unplaced`` says so (for the messages). Such a pusher changes no protected path."""
+
+    said: str
+    org: str
+    unplaced: str = ""
+
+    @classmethod
+    def place(cls, who: Pusher, config: KbConfig) -> PushedBy | None:
+        """None when the server does not say who pushed (the commits' claims count then)."""
+        if not who.named:
+            return None
+        org = config.org_for_email(who.email) if who.email else ""
+        if org:
+            return cls(who.said, org)
+        if who.email:
+            why = (
+                f"the server says {who.said} pushed, and that e-mail's domain is in no "
+                f"organisation of {CONFIG_PATH} (the owner can add the domain to the "
+                "organisation's domains; or give the account its work address)"
+            )
+        else:
+            why = (
+                f"the server says {who.said} pushed, and {PUSHERS_FILE} maps that user to no "
+                "e-mail (map it: kbapp server-hook install REPO --pushers FILE)"
+            )
+        return cls(who.said, "", why)
+
+
+@dataclass(frozen=True)
+class _Claims:
+    """What a commit says about who made it (all written by the pusher)."""
+
+    committer: str  # e-mail
+    committer_org: str
+    author: str  # e-mail
+    author_org: str
+    #: Every ``KB-Org`` trailer value: as git parses trailers (kbapp's history, audit and sync
+    #: report read them so) and any ``KB-Org:`` line of the message.
+    trailers: tuple[str, ...]
+    body: str
+
+    @property
+    def org(self) -> str:
+        """The organisation the commit claims when the server does not say who pushed: the
+        committer's e-mail domain, else the (last) trailer."""
+        return self.committer_org or (self.trailers[-1] if self.trailers else "")
+
+    def naming(self, pusher_org: str) -> list[str]:
+        """The claims that name another organisation than ``pusher_org`` ('' : any)."""
+        found = []
+        for what, org in (
+            (f"committer {self.committer}", self.committer_org),
+            (f"author {self.author}", self.author_org),
+            *(("KB-Org trailer", trailer) for trailer in self.trailers),
+        ):
+            claim = f"{what} says '{org}'"
+            if org and org != pusher_org and claim not in found:
+                found.append(claim)
+        return found
+
+
+def _commit_claims(git: Git, commit: str, config: KbConfig) -> _Claims:
+    fields = git.out(
+        "show",
+        "-s",
+        "--format=%ce%x00%ae%x00%(trailers:key=KB-Org,valueonly,separator=%x1f)%x00%B",
+        commit,
+    ).split("\0", 3)
+    committer, author, parsed, body = (fields + ["", "", "", ""])[:4]
+    trailers: list[str] = []
+    for value in [*parsed.split("\x1f"), *_TRAILER_RE.findall(body)]:
+        value = value.strip()
+        if value and value not in trailers:
+            trailers.append(value)
+    return _Claims(
+        committer,
+        config.org_for_email(committer),
+        author,
+        config.org_for_email(author),
+        tuple(trailers),
+        body,
+    )
+
+
+def _pusher_claims(claims: _Claims, pushed_by: PushedBy) -> list[policy.Violation]:
+    """A new commit names no other organisation than its pusher's (adversarial finding A2):
+    its committer, author and ``KB-Org`` trailer are what kbapp's history, audit and sync
+    report show, and the pusher writes them. A commit already on the server (the other side's
+    work a merge brings along) is not new and never gets here."""
+    naming = claims.naming(pushed_by.org)
+    if not naming:
+        return []
+    if pushed_by.org:
+        who = f"the server says {pushed_by.said} pushed it, of organisation '{pushed_by.org}'"
+    else:
+        who = pushed_by.unplaced
+    return [
+        policy.Violation(
+            "(commit)",
+            0,
+            "pusher-identity",
+            f"this new commit claims another organisation ({'; '.join(naming)}): {who}. "
+            "Commit under your own name (git commit --amend --reset-author; for several "
+            "commits git rebase --exec 'git commit --amend --no-edit --reset-author') and "
+            "push again",
+        )
+    ]

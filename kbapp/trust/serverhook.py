@@ -32,9 +32,7 @@ against.
 from __future__ import annotations
 
 import os
-import re
 import tomllib
-from dataclasses import dataclass
 
 from kbapp.config import CONFIG_PATH, KbConfig, config_from_dict
 from kbapp.errors import ConfigError
@@ -58,9 +56,22 @@ from kbapp.trust.pushers import (
     UNKNOWN_PUSHER_NOTE,
     UNPLACED_PUSHER_NOTE,
     USER_VARIABLES,
+    PushedBy,
     Pusher,
+    _commit_claims,
+    _pusher_claims,
     pusher,
     pushers_map,
+)
+from kbapp.trust.ref_rules import (
+    ZERO,
+    RefUpdate,
+    Rejection,
+    _check_deletion,
+    _check_ref_name,
+    _check_tags,
+    default_branch,
+    parse_updates,
 )
 
 __all__ = [
@@ -91,7 +102,6 @@ __all__ = [
     "report",
 ]
 
-ZERO = "0" * 40
 #: A submodule entry (a gitlink, mode 160000) is a commit id of another repository at a path:
 #: kbapp never uses one, and one put where a document was leaves every clone with an edit of
 #: that document a folder where its file was (adversarial finding A8).
@@ -99,64 +109,6 @@ SUBMODULE_MESSAGE = (
     "a submodule (a link to a commit of another repository) cannot be part of the knowledge "
     "base; remove it (git rm --cached PATH) and commit the files themselves"
 )
-_TRAILER_RE = re.compile(r"^KB-Org:[ \t]*(\S+)[ \t]*$", re.M)
-
-
-@dataclass(frozen=True)
-class RefUpdate:
-    old: str
-    new: str
-    ref: str
-
-
-@dataclass(frozen=True)
-class Rejection:
-    commit: str
-    violation: policy.Violation
-
-    def __str__(self) -> str:
-        return f"{self.commit[:10]} {self.violation}"
-
-
-def parse_updates(text: str) -> list[RefUpdate]:
-    updates = []
-    for line in text.splitlines():
-        parts = line.split()  # "<old> <new> <ref>": ref names cannot hold whitespace
-        if len(parts) == 3:
-            updates.append(RefUpdate(*parts))
-    return updates
-
-
-@dataclass(frozen=True)
-class PushedBy:
-    """Who the server says pushed, placed by one branch's rules: ``org`` is '' when the
-    e-mail's domain is in no organisation or the user name maps to no e-mail, and then
-    ``unplaced`` says so (for the messages). Such a pusher changes no protected path."""
-
-    said: str
-    org: str
-    unplaced: str = ""
-
-    @classmethod
-    def place(cls, who: Pusher, config: KbConfig) -> PushedBy | None:
-        """None when the server does not say who pushed (the commits' claims count then)."""
-        if not who.named:
-            return None
-        org = config.org_for_email(who.email) if who.email else ""
-        if org:
-            return cls(who.said, org)
-        if who.email:
-            why = (
-                f"the server says {who.said} pushed, and that e-mail's domain is in no "
-                f"organisation of {CONFIG_PATH} (the owner can add the domain to the "
-                "organisation's domains; or give the account its work address)"
-            )
-        else:
-            why = (
-                f"the server says {who.said} pushed, and {PUSHERS_FILE} maps that user to no "
-                "e-mail (map it: kbapp server-hook install REPO --pushers FILE)"
-            )
-        return cls(who.said, "", why)
 
 
 def check_push(
@@ -208,69 +160,6 @@ def check_push(
     return found
 
 
-#: The only refs a push may create, move or delete: branches and tags. Everything else is
-#: refused: ``refs/replace/`` (git would read one object in place of another, so the hook could
-#: be shown a clean commit while clones get the pushed one), ``refs/notes/`` (text plain
-#: ``git log`` shows under each commit, never checked), kbapp's own ``refs/kbapp/`` (local to
-#: each clone) and any other name.
-PUSHABLE_REFS = ("refs/heads/", "refs/tags/")
-
-
-def _check_ref_name(update: RefUpdate) -> list[Rejection]:
-    """Only branches and tags may be pushed (see :data:`PUSHABLE_REFS`)."""
-    if update.ref.startswith(PUSHABLE_REFS):
-        return []
-    if update.ref.startswith("refs/replace/"):
-        why = (
-            "a replace ref makes git read one object in place of another (the server would "
-            "check a different commit than the one every clone gets)"
-        )
-    elif update.ref.startswith("refs/notes/"):
-        why = "notes are shown by 'git log' under each commit and are not checked by kbapp"
-    else:
-        why = "the shared repository keeps branches and tags only"
-    return [
-        Rejection(
-            update.new if update.new != ZERO else update.old,
-            policy.Violation(
-                update.ref,
-                0,
-                "ref-namespace",
-                f"only branches (refs/heads/...) and tags (refs/tags/...) may be pushed: {why}",
-            ),
-        )
-    ]
-
-
-def _check_tags(git: Git, update: RefUpdate, config: KbConfig) -> tuple[list[Rejection], str, str]:
-    """Each annotated tag the ref names, judged whole (a tag of a tag of ... : every one of
-    them), and the (id, type) the chain ends at. A lightweight tag is no object: what it
-    names is judged like any pushed commit, blob or tree."""
-    found: list[Rejection] = []
-    oid = update.new
-    kind = git.out("cat-file", "-t", oid)
-    for _ in range(_MAX_TAG_CHAIN):
-        if kind != "tag":
-            break
-        raw = object_rules.read_object(git, "tag", oid)
-        found.extend(Rejection(oid, v) for v in object_rules.check_object("tag", raw, config))
-        oid = object_rules.tag_target(raw)[0]
-        kind = git.out("cat-file", "-t", oid) if oid else ""
-    if kind == "tag":
-        found.append(
-            Rejection(
-                update.new,
-                policy.Violation(
-                    update.ref, 0, "tag", f"a chain of more than {_MAX_TAG_CHAIN} tags; push fewer"
-                ),
-            )
-        )
-    return found, oid, kind
-
-
-_MAX_TAG_CHAIN = 20
-
-
 def _check_loose_target(
     git: Git, update: RefUpdate, target: str, kind: str, config: KbConfig
 ) -> list[Rejection]:
@@ -301,47 +190,6 @@ def _check_loose_target(
     return [Rejection(target, v) for v in violations]
 
 
-def _check_deletion(git: Git, update: RefUpdate, updates: list[RefUpdate]) -> list[Rejection]:
-    """The shared branch (HEAD's, ``main``, ``master``) and the last branch are never deleted
-    by a push: the next push to a repository without branches would bring its own rules
-    (adversarial finding N5). A server's administrator can still delete them there."""
-    if not update.ref.startswith("refs/heads/"):
-        return []
-    branches = git.out("for-each-ref", "--format=%(refname)", "refs/heads/").split()
-    deleted = {u.ref for u in updates if u.new == ZERO}
-    head = git.run("symbolic-ref", "-q", "HEAD", check=False).stdout.strip()
-    shared = update.ref in (head, "refs/heads/main", "refs/heads/master")
-    if not shared and any(b not in deleted for b in branches):
-        return []
-    return [
-        Rejection(
-            update.old,
-            policy.Violation(
-                update.ref,
-                0,
-                "delete-branch",
-                "the shared branch (or the last one) cannot be deleted by a push; the server's "
-                "administrator can delete it there",
-            ),
-        )
-    ]
-
-
-def default_branch(git: Git) -> str | None:
-    """The commit of the repository's default branch before the push: HEAD's, else (HEAD
-    names a branch that does not exist) ``main``'s, ``master``'s or the first branch's; None
-    only when the repository has no branch at all (the pushed refs are not in place yet
-    while a pre-receive hook runs)."""
-    head = git.rev("HEAD")
-    if head is not None:
-        return head
-    branches = git.out("for-each-ref", "--format=%(refname)", "refs/heads/").split()
-    for preferred in ("refs/heads/main", "refs/heads/master"):
-        if preferred in branches:
-            return git.rev(preferred)
-    return git.rev(branches[0]) if branches else None
-
-
 def _config_before(git: Git, update: RefUpdate) -> KbConfig:
     """The rules the branch had before this push (the default branch's for a new branch; the
     pushed commit's own only for the very first push to an empty repository)."""
@@ -365,62 +213,6 @@ def _config_at(git: Git, commit: str) -> KbConfig | None:
         return config_from_dict(tomllib.loads(data.decode("utf-8")))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, ConfigError):
         return None
-
-
-@dataclass(frozen=True)
-class _Claims:
-    """What a commit says about who made it (all written by the pusher)."""
-
-    committer: str  # e-mail
-    committer_org: str
-    author: str  # e-mail
-    author_org: str
-    #: Every ``KB-Org`` trailer value: as git parses trailers (kbapp's history, audit and sync
-    #: report read them so) and any ``KB-Org:`` line of the message.
-    trailers: tuple[str, ...]
-    body: str
-
-    @property
-    def org(self) -> str:
-        """The organisation the commit claims when the server does not say who pushed: the
-        committer's e-mail domain, else the (last) trailer."""
-        return self.committer_org or (self.trailers[-1] if self.trailers else "")
-
-    def naming(self, pusher_org: str) -> list[str]:
-        """The claims that name another organisation than ``pusher_org`` ('' : any)."""
-        found = []
-        for what, org in (
-            (f"committer {self.committer}", self.committer_org),
-            (f"author {self.author}", self.author_org),
-            *(("KB-Org trailer", trailer) for trailer in self.trailers),
-        ):
-            claim = f"{what} says '{org}'"
-            if org and org != pusher_org and claim not in found:
-                found.append(claim)
-        return found
-
-
-def _commit_claims(git: Git, commit: str, config: KbConfig) -> _Claims:
-    fields = git.out(
-        "show",
-        "-s",
-        "--format=%ce%x00%ae%x00%(trailers:key=KB-Org,valueonly,separator=%x1f)%x00%B",
-        commit,
-    ).split("\0", 3)
-    committer, author, parsed, body = (fields + ["", "", "", ""])[:4]
-    trailers: list[str] = []
-    for value in [*parsed.split("\x1f"), *_TRAILER_RE.findall(body)]:
-        value = value.strip()
-        if value and value not in trailers:
-            trailers.append(value)
-    return _Claims(
-        committer,
-        config.org_for_email(committer),
-        author,
-        config.org_for_email(author),
-        tuple(trailers),
-        body,
-    )
 
 
 def check_commit(
@@ -464,31 +256,6 @@ def check_commit(
     )
     found.extend(_check_contents(git, commit, parents[:1], changes, config))
     return [Rejection(commit, v) for v in found]
-
-
-def _pusher_claims(claims: _Claims, pushed_by: PushedBy) -> list[policy.Violation]:
-    """A new commit names no other organisation than its pusher's (adversarial finding A2):
-    its committer, author and ``KB-Org`` trailer are what kbapp's history, audit and sync
-    report show, and the pusher writes them. A commit already on the server (the other side's
-    work a merge brings along) is not new and never gets here."""
-    naming = claims.naming(pushed_by.org)
-    if not naming:
-        return []
-    if pushed_by.org:
-        who = f"the server says {pushed_by.said} pushed it, of organisation '{pushed_by.org}'"
-    else:
-        who = pushed_by.unplaced
-    return [
-        policy.Violation(
-            "(commit)",
-            0,
-            "pusher-identity",
-            f"this new commit claims another organisation ({'; '.join(naming)}): {who}. "
-            "Commit under your own name (git commit --amend --reset-author; for several "
-            "commits git rebase --exec 'git commit --amend --no-edit --reset-author') and "
-            "push again",
-        )
-    ]
 
 
 def _settings_change(
