@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from kbapp.documents.schema import STATUSES
-from kbapp.errors import KbError, PolicyError
+from kbapp.errors import KbError, PolicyError, SaveError
 from kbapp.settings import Settings
 from kbapp.sync import conflicts, refused, sync
 from kbapp.trust.policy import conflict_marker_line
@@ -420,7 +420,17 @@ class Simulation:
                 text = None if conflict.mine_deleted else conflict.mine
             else:
                 text = None if conflict.theirs_deleted else conflict.theirs
-            result = conflicts.resolve(ws, conflict.path, text=text)
+            try:
+                result = conflicts.resolve(ws, conflict.path, text=text)
+            except SaveError as exc:
+                if exc.reason != "changed-on-disk":
+                    raise
+                # An edit on disk since the conflict was kept (a refused file taken out and
+                # fixed, not synced yet): kbapp will not write over it; the user keeps the
+                # file as it is now, as the message says.
+                self.log.append(f"{actor} resolve refused over an edit: {exc}")
+                disk = (ws.root / conflict.path).read_text(encoding="utf-8")
+                result = conflicts.resolve(ws, conflict.path, text=disk)
             if result.commit:
                 self.saved.append(result.commit)
 
