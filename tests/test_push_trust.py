@@ -398,3 +398,30 @@ def test_a_review_is_recorded_by_its_reviewer_and_merges_of_reviews_pass(
     own = text.replace("reviewed_by: jo@partner.example", "reviewed_by: sam@partner.example")
     commit(sam, {doc.path: own.replace("2026-11-03", "2026-11-30")}, "Review: Payments failover")
     assert sam_push(sam, "HEAD:main").returncode == 0
+
+
+def test_a_review_made_on_one_side_of_a_move_merges_through(hooked: SharedRepo) -> None:
+    """The merge of a document one side moved while the other reviewed it carries the review
+    to the new name: not a new review (found by the sync simulation, seeds 135 and 147)."""
+    from kbapp.lifecycle.review_actions import mark_reviewed
+
+    ana = hooked.ana
+    path = ana.create("runbook", "Payments failover").path
+    doc_id = ana.load(path).id
+    os.environ["KBAPP_PUSHER_EMAIL"] = "ana@internal.example"
+    try:
+        sync.sync(ana)
+        sam = hooked.plain_clone()
+        git(sam, "config", "merge.kbapp.driver", sync.driver_command())
+        (sam / "moved").mkdir()
+        git(sam, "mv", path, "moved/payments-failover.md")
+        git(sam, "commit", "-q", "-m", "Move: Payments failover")
+        mark_reviewed(ana, doc_id)
+        sync.sync(ana)
+    finally:
+        del os.environ["KBAPP_PUSHER_EMAIL"]
+    pulled = run_git(sam, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
+    assert pulled.returncode == 0, pulled.stderr
+    assert "reviewed_by: ana@internal.example" in (sam / "moved/payments-failover.md").read_text()
+    pushed = sam_push(sam, "HEAD:main")
+    assert pushed.returncode == 0, pushed.stderr

@@ -49,6 +49,8 @@ def check(
         before = {
             _review(blobs.get(f"{parent}:{path}")) for parent in parents for path in change.paths
         }
+        if review not in before:  # the document may have had another name before (a move)
+            before |= _reviews_by_id(git, parents, blobs.get(f"{commit}:{change.path}"))
         if review in before:
             continue  # no new review: the same date and reviewer as before
         reviewer_org = config.org_for_email(review[1])
@@ -66,17 +68,36 @@ def check(
     return found
 
 
-def _review(data: bytes | None) -> Review | None:
-    """The (date, reviewer) a document's front matter records; None when it records none or
-    cannot be read (other rules report a broken front matter)."""
+def _reviews_by_id(git: Git, parents: list[str], data: bytes | None) -> set[Review | None]:
+    """The reviews the parents record for the document with the ``id:`` of ``data``, under
+    whatever name it had there (a merge of a document one side moved)."""
+    meta = _meta(data)
+    doc_id = str(meta.get("id") or "").strip() if meta else ""
+    if not doc_id or not parents:
+        return set()
+    found = git.run(
+        "grep", "-l", "-F", "-e", f"id: {doc_id}", *parents, check=False
+    ).stdout.splitlines()
+    return {_review(blob) for blob in git.read_blobs(found)}
+
+
+def _meta(data: bytes | None) -> dict[str, Any] | None:
+    """The front matter of ``data``; None when it has none or it cannot be read (other rules
+    report a broken front matter)."""
     if not data:
         return None
     try:
         block = frontmatter.find_block(data.decode("utf-8-sig"))
-        meta: dict[str, Any] = frontmatter.parse_block(block)[0] if block else {}
+        return frontmatter.parse_block(block)[0] if block else None
     except (UnicodeDecodeError, KbError, ValueError):
         return None
-    review = meta.get("review")
+
+
+def _review(data: bytes | None) -> Review | None:
+    """The (date, reviewer) a document's front matter records; None when it records none or
+    cannot be read (other rules report a broken front matter)."""
+    meta = _meta(data)
+    review = meta.get("review") if meta else None
     if not isinstance(review, dict):
         return None
     reviewer = str(review.get("reviewed_by") or "").strip()
