@@ -78,6 +78,8 @@ def _reviews_by_id(git: Git, parents: list[str], data: bytes | None) -> set[Revi
     found = git.run(
         "grep", "-l", "-F", "-e", f"id: {doc_id}", *parents, check=False
     ).stdout.splitlines()
+    # "<parent>:<path>"; only documents count (a text file of the push could carry the line)
+    found = [spec for spec in found if is_markdown_name(spec.split(":", 1)[-1])]
     return {_review(blob) for blob in git.read_blobs(found)}
 
 
