@@ -28,6 +28,10 @@ from kbapp.search import SearchIndex, analysis
 from kbapp.search.schema import (
     CODEC,
     PAIRS_FIELD,
+    PREFIX_FIELD,
+    PREFIX_GRAMS,
+    PREFIX_MAX,
+    PREFIX_MIN,
     SEQUENCE_FIELD,
     SNIPPET_FIELD,
     TEXT_FIELDS,
@@ -35,6 +39,7 @@ from kbapp.search.schema import (
     read_document,
 )
 from kbapp.search.segment import SortedSegmentWriter
+from kbapp.search.tables import DocTable, TermSets
 from kbapp.workspace import Workspace
 
 SUPPORT = "gautamanand-dot__SupportArticles-docs"
@@ -255,3 +260,54 @@ def test_one_reading_of_a_body_gives_its_prose_code_and_headings(corpora: Path) 
                 (code if kind == "code" else prose).append(line)
         headings = documents.Document(path="x.md", meta={}, body=body).headings()
         assert split_body(body) == ("\n".join(prose), "\n".join(code), headings), body[:80]
+
+
+def _edge_grams(words: dict[str, float]) -> dict[str, float]:
+    """Every edge n-gram (PREFIX_MIN to PREFIX_MAX letters) of the words, with the largest
+    weight of the words it starts: what the prefix field held until index version 12."""
+    grams: dict[str, float] = {}
+    for word, weight in words.items():
+        for end in range(PREFIX_MIN, min(len(word), PREFIX_MAX) + 1):
+            if grams.get(word[:end], 0.0) < weight:
+                grams[word[:end]] = weight
+    return grams
+
+
+def test_a_typed_prefix_finds_what_the_edge_ngrams_of_the_words_found(
+    tmp_path: Path, corpora: Path
+) -> None:
+    root = corpora / SUPPORT
+    paths = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.md"))
+    documents = _documents(root, paths[3 :: max(1, len(paths) // 150)][:150])
+    # two segments (document numbers offset in the second) and a deleted document
+    ix = _empty_index(tmp_path / "index")
+    segments = []
+    for part in (documents[:90], documents[90:]):
+        writer = SortedSegmentWriter(ix, CODEC)
+        for fields in part:
+            writer.add_document(fields)
+        segments.append(writer.finish())
+    TOC(ix.schema, segments, ix.latest_generation() + 1).write(ix.storage, ix.indexname)
+    ix.close()
+    ix = whoosh_index.open_dir(str(tmp_path / "index"))
+    gone = documents[95]["path"]
+    deleting = ix.writer(codec=CODEC)
+    deleting.delete_by_term("path", gone)
+    deleting.commit(merge=False)
+    expected: dict[str, dict[int, float]] = {}
+    for number, fields in enumerate(documents):
+        if fields["path"] == gone:
+            continue
+        for gram, weight in _edge_grams(fields[PREFIX_FIELD]).items():
+            expected.setdefault(gram, {})[number] = weight
+    # the field keeps far fewer terms than the grams
+    assert len({w for f in documents for w in f[PREFIX_FIELD]}) < len(expected) / 2
+    with ix.searcher() as searcher:
+        sets = TermSets(searcher, DocTable(searcher, {}))
+        for gram, docs in expected.items():
+            ids, weights = sets.read(PREFIX_FIELD, gram)
+            assert dict(zip(ids, weights)) == docs, gram
+            assert ids == sorted(ids)
+        assert sets.read(PREFIX_FIELD, "zzzzq") == ([], [])
+    assert any(len(g) > PREFIX_GRAMS and len(d) > 8 for g, d in expected.items())
+    ix.close()

@@ -12,7 +12,7 @@ from typing import Any
 from whoosh import query as wq
 
 from kbapp.search.analysis import pair_hash, phrase_form, phrase_terms, stem, word_terms
-from kbapp.search.schema import PREFIX_MAX, PREFIX_MIN, TEXT_FIELDS
+from kbapp.search.schema import PREFIX_FIELD, PREFIX_MAX, PREFIX_MIN, TEXT_FIELDS
 from kbapp.search.tables import TermSets
 from kbapp.search.vocabulary import Vocabulary
 
@@ -34,7 +34,7 @@ class Alternative:
     def specs(self) -> list[tuple[str, str, float]]:
         """(field, term, boost) of every term that scores this alternative."""
         if self.prefix is not None:
-            return [("prefix", self.prefix, self.weight)]
+            return [(PREFIX_FIELD, self.prefix, self.weight)]
         w = self.weight
         return [(f, t, b * w) for t in self.terms for f, b in TEXT_FIELDS.items()]
 
@@ -43,7 +43,7 @@ class Alternative:
 
     def docs(self, sets: TermSets) -> frozenset[int]:
         if self.prefix is not None:
-            return sets.docs("prefix", self.prefix)
+            return sets.docs(PREFIX_FIELD, self.prefix)
         if len(self.terms) == 1:
             return sets.any_field(self.terms[0])
         return sets.phrase_docs(self.terms)
@@ -192,7 +192,7 @@ def plan_word(
     for syn_terms in synonyms:
         plan.alternatives.append(Alternative(list(syn_terms), weight=SYNONYM_WEIGHT))
     if is_prefix and len(lower) >= PREFIX_MIN and lower.isalnum():
-        # the index keeps prefixes of up to PREFIX_MAX letters
+        # completed from the words of titles, tags... (their first PREFIX_MAX letters)
         plan.alternatives.append(Alternative([], prefix=lower[:PREFIX_MAX]))
     return plan if plan.alternatives else None
 

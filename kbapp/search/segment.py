@@ -94,10 +94,10 @@ class SortedSegmentWriter:
                     found = self.postings.get(name)
                     if found is None:
                         found = self.postings[name] = _FieldPostings()
-                    counts = getattr(field, "counts", None)
-                    if counts is not None and field.scorable and isinstance(value, dict):
+                    count_map = getattr(field, "count_map", None)
+                    if count_map is not None and field.scorable and isinstance(value, dict):
                         length = found.add_counts(
-                            docnum, dict(counts(value)), field.format.field_boost * boost
+                            docnum, count_map(value), field.format.field_boost * boost
                         )
                     else:
                         scorable = field.scorable

@@ -22,7 +22,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from kbapp.search.analysis import pair_hash
-from kbapp.search.schema import PAIRS_FIELD, SEQUENCE_FIELD
+from kbapp.search.schema import PAIRS_FIELD, PREFIX_FIELD, PREFIX_GRAMS, SEQUENCE_FIELD
 
 #: The text fields a phrase (and a word's "any field" set) is looked for in.
 PHRASE_FIELDS = ("title", "headings", "labels", "body", "code")
@@ -417,6 +417,24 @@ def _leaf_blocks(matcher: Any) -> Iterator[tuple[Any, Any]]:
     yield ids, weights
 
 
+def _prefix_terms(reader: Any, bprefix: bytes) -> Iterator[tuple[bytes, Any]]:
+    """(word, its inline postings or None) of each word of the prefix field that starts with
+    ``bprefix``, in one segment: from the term table's sorted keys with their term infos
+    (``W3TermsReader.items_from``), or through ``expand_prefix`` for another codec."""
+    terms = getattr(reader, "_terms", None)
+    if terms is None or not hasattr(terms, "items_from"):
+        for btext in reader.expand_prefix(PREFIX_FIELD, bprefix):
+            yield btext, None
+        return
+    try:
+        for (fieldname, btext), info in terms.items_from(PREFIX_FIELD, bprefix):
+            if fieldname != PREFIX_FIELD or not btext.startswith(bprefix):
+                return
+            yield btext, getattr(info, "_inlined", None)
+    except (KeyError, TermNotFound):  # no such field in this segment
+        return
+
+
 class TermSets:
     """Cached document sets of terms on one searcher."""
 
@@ -442,6 +460,14 @@ class TermSets:
         if found is not None:
             self._cache.move_to_end(key)
             return found[1], found[2]
+        if fieldname == PREFIX_FIELD and len(term) > PREFIX_GRAMS:
+            ids, weights = self._read_prefix(term)
+        else:
+            ids, weights = self._read_term(fieldname, term)
+        self._keep(key, [None, ids, weights])
+        return ids, weights
+
+    def _read_term(self, fieldname: str, term: str) -> tuple[list[int], list[float]]:
         btext = term.encode("utf-8")
         ids: list[int] = []
         weights: list[float] = []
@@ -460,8 +486,39 @@ class TermSets:
                 else:
                     ids.extend(map(offset.__add__, block_ids) if offset else block_ids)
                     weights.extend(block_weights)
-        self._keep(key, [None, ids, weights])
         return ids, weights
+
+    def _read_prefix(self, prefix: str) -> tuple[list[int], list[float]]:
+        """The documents having a word that starts with ``prefix`` in the field of words
+        being typed (:data:`~kbapp.search.schema.PREFIX_FIELD`), each with the largest weight
+        of those words: what the edge n-gram ``prefix`` of those words gave (a prefix of up
+        to :data:`~kbapp.search.schema.PREFIX_GRAMS` letters is a term of its own). The term table
+        is sorted, so the words are read from ``prefix`` on until one does not start with
+        it, each with its term info; a word of few documents has its postings in it."""
+        best: dict[int, float] = {}
+        bprefix = prefix.encode("utf-8")
+        for reader, offset in self.leaves:
+            id_lists: list[Any] = []
+            weight_lists: list[Any] = []
+            for btext, inlined in _prefix_terms(reader, bprefix):
+                if inlined is not None:
+                    id_lists.append(inlined[0])
+                    weight_lists.append(inlined[1])
+                    continue
+                for block_ids, block_weights in _leaf_blocks(reader.postings(PREFIX_FIELD, btext)):
+                    id_lists.append(block_ids)
+                    weight_lists.append(block_weights)
+            ids = list(itertools.chain.from_iterable(id_lists))
+            weights = list(itertools.chain.from_iterable(weight_lists))
+            # the largest weight of each document last, so the dict keeps it
+            order = sorted(range(len(weights)), key=weights.__getitem__)
+            leaf = dict(zip(map(ids.__getitem__, order), map(weights.__getitem__, order)))
+            if reader.has_deletions():
+                for docnum in reader.deleted_docs_set.intersection(leaf):
+                    del leaf[docnum]
+            best.update(zip(map(offset.__add__, leaf), leaf.values()) if offset else leaf.items())
+        found = sorted(best)
+        return found, list(map(best.__getitem__, found))
 
     def docs(self, fieldname: str, term: str) -> frozenset[int]:
         ids = self.read(fieldname, term)[0]
