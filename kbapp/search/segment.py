@@ -24,18 +24,18 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable
 from functools import partial
-from itertools import accumulate, chain, compress, groupby, repeat
+from itertools import accumulate, chain, compress, groupby, repeat, starmap
 from operator import add, and_, itemgetter, methodcaller
 from pickle import dumps
 from typing import TYPE_CHECKING, Any
 
 from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 from whoosh.reading import SegmentReader
-from whoosh.system import pack_ushort
+from whoosh.system import pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
 
 from kbapp.search import whoosh_fixes
-from kbapp.search.schema import CODEC
+from kbapp.search.schema import CODEC, WeightedWords
 
 if TYPE_CHECKING:
     from kbapp.search.schema import IndexedDocument
@@ -45,6 +45,8 @@ whoosh_fixes.apply()
 #: W3TermInfo's packing (flags, total weight, documents, shortest and longest length, top
 #: weight, first and last document), here with the inline flag set.
 _INLINE_INFO = W3TermInfo._struct
+#: A hash table slot of the term table (filetables.HashWriter).
+_POINTER = struct.Struct("!Iq")
 #: The length bytes of a term table row (filetables.HashWriter).
 _LENGTHS = struct.Struct("!ii")
 #: No field lengths are kept per posting (CODEC.length_stats is off): W3TermInfo's byte for 0.
@@ -99,6 +101,8 @@ class SortedSegmentWriter:
                         length = found.add_counts(
                             docnum, count_map(value), field.format.field_boost * boost
                         )
+                    elif isinstance(field, WeightedWords) and isinstance(value, dict):
+                        found.add_weighted(docnum, value, boost)
                     else:
                         scorable = field.scorable
                         for tbytes, freq, weight, vbytes in field.index(value):
@@ -146,6 +150,8 @@ def _write_terms(writer: Any, schema: Any, postings: dict[str, _FieldPostings]) 
     (key, term info, the MD5 hash of the key), and the term info of the terms whose postings
     are kept inline (most terms), packed as Whoosh's ``W3TermInfo.to_bytes`` packs them."""
     table = writer._tindex
+    # the hash tables are written when the field writer closes the term table
+    table._write_hashes = partial(_write_hashes, table)
     dbfile = table.dbfile
     position = dbfile.tell()
     md5 = table.hashtype == 0
@@ -211,6 +217,25 @@ def _write_terms(writer: Any, schema: Any, postings: dict[str, _FieldPostings]) 
     dbfile.write(b"".join(rows))
 
 
+def _write_hashes(table: Any) -> None:
+    """``HashWriter._write_hashes`` (the 256 hash tables of the term table's rows, each slot
+    a packed (hash, position), linear probing from ``(hash >> 8) % slots``) with each table
+    written in one call instead of one call per slot."""
+    dbfile = table.dbfile
+    null = (0, 0)
+    pack = _POINTER.pack
+    for entries in table.buckets:
+        numslots = 2 * len(entries)
+        table.directory.append((dbfile.tell(), numslots))
+        hashtable = [null] * numslots
+        for hashval, position in entries:
+            slot = (hashval >> 8) % numslots
+            while hashtable[slot] is not null:
+                slot = (slot + 1) % numslots
+            hashtable[slot] = (hashval, position)
+        dbfile.write(b"".join(starmap(pack, hashtable)))
+
+
 def _extend_index(index: Any, starts: list[int]) -> None:
     """``index.extend(starts)`` for Whoosh's ``GrowableArray`` (which appends one at a time):
     its array widened first when the last (largest) position does not fit."""
@@ -256,6 +281,18 @@ class _FieldPostings:
         self.weights.extend(found if boost == 1.0 else [c * boost for c in found])
         self.values.extend(repeat(b"", number))
         return sum(found)
+
+    def add_weighted(self, docnum: int, weights: dict[str, float], boost: float) -> None:
+        """A document's ``{word: weight}`` of a :class:`~kbapp.search.schema.WeightedWords`
+        field: the postings its ``index`` gives (weight times ``boost``, value 1), in C."""
+        number = len(weights)
+        self.terms.extend(weights)
+        self.docs.extend(repeat(docnum, number))
+        found = map(float, weights.values())
+        self.weights.extend(found if boost == 1.0 else [w * boost for w in found])
+        # a bytes object per posting, as index() gives: the inline term info pickles them
+        # (one object repeated would be pickled as references, other bytes than Whoosh's)
+        self.values.extend(map(pack_uint, repeat(1, number)))
 
     def grouped(
         self,

@@ -43,6 +43,7 @@ import whoosh
 from whoosh import columns, writing
 from whoosh import index as whoosh_index
 from whoosh.codec import whoosh3
+from whoosh.filedb import filetables
 from whoosh.matching.mcore import ListMatcher
 from whoosh.reading import SegmentReader
 from whoosh.util.numlists import GrowableArray
@@ -76,6 +77,8 @@ PRIVATE_NAMES: list[tuple[Any, str]] = [
     (whoosh3.W3PostingsWriter, "_write_block"),
     (whoosh3.W3TermInfo, "_struct"),
     (GrowableArray, "_retype"),
+    (filetables.HashWriter, "_write_hashes"),
+    (filetables, "_pointer"),
 ]
 
 
