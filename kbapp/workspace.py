@@ -293,9 +293,15 @@ class Workspace:
         except ValueError:
             raise KbError(f"{path} is not inside the knowledge base {self.root}") from None
 
-    def refresh(self, progress: Callable[[int, int], None] | None = None) -> CatalogChanges:
-        """Find documents added, changed or removed on disk (by kbapp or anyone else)."""
-        changes = self.catalog.refresh(self.root, self.document_paths(), progress=progress)
+    def refresh(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        paths: list[str] | None = None,
+    ) -> CatalogChanges:
+        """Find documents added, changed or removed on disk (by kbapp or anyone else);
+        ``paths``: :meth:`document_paths`, when the caller has just listed them."""
+        listed = self.document_paths() if paths is None else paths
+        changes = self.catalog.refresh(self.root, listed, progress=progress)
         if changes:
             self.documents_changed.emit(changes)
         return changes

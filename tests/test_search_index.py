@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import REPO_ROOT, git, write_doc
@@ -245,6 +246,35 @@ def test_a_large_rebuild_runs_in_worker_processes(
     assert paths(index, "etcdnoleader ") == ["runbooks/etcd-no-leader.md"]
     assert index.search("failovr ").suggestion == "failover "
     assert index.catch_up() == 0  # the catalog knows everything is indexed
+
+
+def test_a_rebuild_whose_catalog_refresh_fails_stops_its_workers(
+    kb: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers start before the catalog is brought up to date (they run while it reads
+    the files): a refresh that fails ends them and leaves no build files behind, and the
+    next rebuild works."""
+    import kbapp.search.index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_FROM", 5)
+    populate(kb)
+    index = SearchIndex.for_workspace(kb)
+    started: list[Any] = []
+    real_refresh = kb.catalog.refresh
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        started.extend(index.directory.parent.glob("kbapp-build-*"))
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(kb.catalog, "refresh", failing)
+    with pytest.raises(OSError):
+        index.rebuild()
+    assert started  # the workers were under way during the refresh
+    assert not list(index.directory.parent.glob("kbapp-build-*"))
+    monkeypatch.setattr(kb.catalog, "refresh", real_refresh)
+    assert index.rebuild() == len(DOCS)
+    assert paths(index, "etcdnoleader ") == ["runbooks/etcd-no-leader.md"]
+    assert index.catch_up() == 0
 
 
 def test_facets_by_set_intersection_and_by_counting_agree(

@@ -67,6 +67,114 @@ def build_segment(
     return segment, digests, sorted(words)
 
 
+class _Workers:
+    """Worker processes building the shares of ``paths`` into the empty index at
+    ``index_dir``, started at once; :meth:`wait` collects their segments and commits them."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        root: str,
+        paths: list[str],
+        workers: int,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        self.index_dir = index_dir
+        self.total = len(paths)
+        self.progress = progress
+        self.shares = [share for share in (paths[i::workers] for i in range(workers)) if share]
+        self.scratch = Path(tempfile.mkdtemp(prefix="kbapp-build-", dir=index_dir.parent))
+        self.done_counts = [0] * len(self.shares)
+        self.lock = threading.Lock()
+        self.procs: list[subprocess.Popen[str]] = []
+        self.readers: list[threading.Thread] = []
+        package_parent = str(Path(__file__).resolve().parent.parent.parent)
+        env = {
+            **os.environ,
+            "PYTHONPATH": package_parent + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        }
+        try:
+            for number, share in enumerate(self.shares):
+                listing = self.scratch / f"share-{number}.txt"
+                listing.write_text("\n".join(share), encoding="utf-8")
+                # errors to a file: nobody reads a pipe while the parent does other work
+                with open(self.scratch / f"share-{number}.err", "wb") as errors:
+                    self.procs.append(
+                        subprocess.Popen(
+                            [
+                                sys.executable,
+                                "-m",
+                                "kbapp.search.build",
+                                str(index_dir),
+                                root,
+                                str(listing),
+                            ],
+                            stdout=subprocess.PIPE,
+                            stderr=errors,
+                            text=True,
+                            env=env,
+                        )
+                    )
+            for number, proc in enumerate(self.procs):
+                reader = threading.Thread(target=self._follow, args=(number, proc), daemon=True)
+                reader.start()
+                self.readers.append(reader)
+        except BaseException:
+            self.cancel()
+            raise
+
+    def _follow(self, number: int, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("progress "):
+                with self.lock:
+                    self.done_counts[number] = int(line.split()[1])
+                    done = sum(self.done_counts)
+                if self.progress:
+                    self.progress(min(done, self.total - 1), self.total)
+
+    def wait(self) -> tuple[dict[str, str], set[str]]:
+        """Wait for the workers, then commit their segments; ({path: hash}, spelling words)."""
+        try:
+            errors = []
+            for number, (proc, reader) in enumerate(zip(self.procs, self.readers)):
+                proc.wait()
+                reader.join()
+                if proc.stdout is not None:
+                    proc.stdout.close()
+                if proc.returncode != 0:
+                    found = self.scratch / f"share-{number}.err"
+                    errors.append(found.read_text(encoding="utf-8", errors="replace").strip())
+            if errors:
+                raise KbError("building the search index failed", details="\n\n".join(errors))
+            segments = []
+            digests: dict[str, str] = {}
+            words: set[str] = set()
+            for number in range(len(self.shares)):
+                with open(self.scratch / f"share-{number}.txt.out", "rb") as handle:
+                    segment, found_digests, share_words = pickle.load(handle)
+                if segment is not None:
+                    segments.append(segment)
+                digests.update(found_digests)
+                words.update(share_words)
+        finally:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        write_toc(self.index_dir, segments)
+        if self.progress:
+            self.progress(self.total, self.total)
+        return digests, words
+
+    def cancel(self) -> None:
+        """Stop the workers (the caller failed while they ran) and remove their files."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
 def parallel_build(
     index_dir: Path,
     root: str,
@@ -75,81 +183,7 @@ def parallel_build(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, str], set[str]]:
     """Fill the empty index at ``index_dir`` from ``paths`` using ``workers`` processes."""
-    shares = [share for share in (paths[i::workers] for i in range(workers)) if share]
-    scratch = Path(tempfile.mkdtemp(prefix="kbapp-build-", dir=index_dir.parent))
-    done_counts = [0] * len(shares)
-    lock = threading.Lock()
-    package_parent = str(Path(__file__).resolve().parent.parent.parent)
-    env = {
-        **os.environ,
-        "PYTHONPATH": package_parent + os.pathsep + os.environ.get("PYTHONPATH", ""),
-    }
-    try:
-        procs = []
-        for number, share in enumerate(shares):
-            listing = scratch / f"share-{number}.txt"
-            listing.write_text("\n".join(share), encoding="utf-8")
-            procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "kbapp.search.build",
-                        str(index_dir),
-                        root,
-                        str(listing),
-                    ],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                    env=env,
-                )
-            )
-
-        def follow(number: int, proc: subprocess.Popen[str]) -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                if line.startswith("progress "):
-                    with lock:
-                        done_counts[number] = int(line.split()[1])
-                        done = sum(done_counts)
-                    if progress:
-                        progress(min(done, len(paths) - 1), len(paths))
-
-        readers = [
-            threading.Thread(target=follow, args=(n, p), daemon=True) for n, p in enumerate(procs)
-        ]
-        for reader in readers:
-            reader.start()
-        errors = []
-        for proc, reader in zip(procs, readers):
-            assert proc.stderr is not None
-            stderr = proc.stderr.read()
-            proc.wait()
-            reader.join()
-            proc.stderr.close()
-            if proc.stdout is not None:
-                proc.stdout.close()
-            if proc.returncode != 0:
-                errors.append(stderr.strip())
-        if errors:
-            raise KbError("building the search index failed", details="\n\n".join(errors))
-        segments = []
-        digests: dict[str, str] = {}
-        words: set[str] = set()
-        for number in range(len(shares)):
-            with open(scratch / f"share-{number}.txt.out", "rb") as handle:
-                segment, found, share_words = pickle.load(handle)
-            if segment is not None:
-                segments.append(segment)
-            digests.update(found)
-            words.update(share_words)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    write_toc(index_dir, segments)
-    if progress:
-        progress(len(paths), len(paths))
-    return digests, words
+    return _Workers(index_dir, root, paths, workers, progress).wait()
 
 
 def local_build(
@@ -164,6 +198,44 @@ def local_build(
     return digests, set(words)
 
 
+class Build:
+    """A new index at ``new_dir`` (made afresh) of the documents at ``paths``, under way:
+    ``workers`` processes started at once (one worker: the documents are read in this process
+    by :meth:`finish`), so the caller can do other work (bring the catalog up to date) while
+    they run. :meth:`finish` or :meth:`cancel` must follow."""
+
+    def __init__(
+        self,
+        new_dir: Path,
+        root: str,
+        paths: list[str],
+        workers: int,
+        progress: Callable[[int, int], None],
+    ) -> None:
+        shutil.rmtree(new_dir, ignore_errors=True)
+        new_dir.mkdir(parents=True)
+        whoosh_index.create_in(str(new_dir), make_schema()).close()
+        self.new_dir, self.root, self.paths, self.progress = new_dir, root, paths, progress
+        self._workers = _Workers(new_dir, root, paths, workers, progress) if workers > 1 else None
+
+    def finish(self) -> tuple[dict[str, str], str]:
+        """The documents indexed, then the spelling vocabulary, the version record and the
+        manifest. Returns ({path: content hash}, the new index's id)."""
+        if self._workers is not None:
+            digests, words = self._workers.wait()
+        else:
+            digests, words = local_build(self.new_dir, self.root, self.paths, self.progress)
+        vocabulary.write(self.new_dir, words)
+        index_id = uuid.uuid4().hex
+        ondisk.write_meta(self.new_dir, index_id)
+        ondisk.write_manifest(self.new_dir)
+        return digests, index_id
+
+    def cancel(self) -> None:
+        if self._workers is not None:
+            self._workers.cancel()
+
+
 def build_index(
     new_dir: Path,
     root: str,
@@ -174,18 +246,7 @@ def build_index(
     """A new index at ``new_dir`` (made afresh) of the documents at ``paths``: ``workers``
     processes (one: in this process), then the spelling vocabulary, the version record and
     the manifest. Returns ({path: content hash}, the new index's id)."""
-    shutil.rmtree(new_dir, ignore_errors=True)
-    new_dir.mkdir(parents=True)
-    whoosh_index.create_in(str(new_dir), make_schema()).close()
-    if workers > 1:
-        digests, words = parallel_build(new_dir, root, paths, workers, progress)
-    else:
-        digests, words = local_build(new_dir, root, paths, progress)
-    vocabulary.write(new_dir, words)
-    index_id = uuid.uuid4().hex
-    ondisk.write_meta(new_dir, index_id)
-    ondisk.write_manifest(new_dir)
-    return digests, index_id
+    return Build(new_dir, root, paths, workers, progress).finish()
 
 
 def replace_index(directory: Path, new_dir: Path) -> None:

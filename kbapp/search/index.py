@@ -379,29 +379,44 @@ class SearchIndex:
                 self._set_state(percent=percent)
                 ondisk.say_building(building, percent)
 
+        # the catalog is brought up to date while the workers build: each its share of the bar
+        shares = {"read": 0.0, "built": 0.0}
+
         def reading(done: int, total: int) -> None:
-            # the catalog reads new files first (a first build: every file)
-            say(READ_SHARE * done // max(1, total))
+            # the catalog reads new files (a first build: every file)
+            shares["read"] = done / max(1, total)
+            say(min(99, int(READ_SHARE * shares["read"] + (100 - READ_SHARE) * shares["built"])))
             if refresh_progress:
                 refresh_progress(done, total)
 
         try:
             began = time.time_ns()
-            self._refresh_catalog(reading)
-            files = self.ws.catalog.files()
-            paths = sorted(path for path, _size, _mtime in files)
+            # the documents as the catalog will list them once refreshed (the refresh checks
+            # these same paths), so the workers can start first
+            paths = sorted(self.ws.document_paths())
             new_dir = self.directory.with_name(self.directory.name + ".new")
             workers = min(os.cpu_count() or 1, 4) if len(paths) >= PARALLEL_FROM else 1
 
             def report(done: int, total: int) -> None:
-                say(min(99, READ_SHARE + (100 - READ_SHARE) * done // max(1, total)))
+                shares["built"] = done / max(1, total)
+                say(
+                    min(99, int(READ_SHARE * shares["read"] + (100 - READ_SHARE) * shares["built"]))
+                )
                 if progress:
                     progress(done, total)
 
             # worker processes, shutil, uuid: not loaded by a process that only searches
-            from kbapp.search.build import build_index, replace_index
+            from kbapp.search.build import Build, replace_index
 
-            digests, index_id = build_index(new_dir, str(self.ws.root), paths, workers, report)
+            build = Build(new_dir, str(self.ws.root), paths, workers, report)
+            try:
+                self._refresh_catalog(reading, paths)
+                files = self.ws.catalog.files()
+                shares["read"] = 1.0
+                digests, index_id = build.finish()
+            except BaseException:
+                build.cancel()
+                raise
             stamp.save(new_dir, stamp.take(self.ws.root, files, began))
             with self._searcher_lock:
                 replace_index(self.directory, new_dir)
@@ -454,11 +469,14 @@ class SearchIndex:
         with self._ix.reader() as reader:
             semantic.build(reader, progress, everything=everything)
 
-    def _refresh_catalog(self, progress: Progress | None = None) -> None:
-        """Bring the catalog up to date without this index re-indexing on the event."""
+    def _refresh_catalog(
+        self, progress: Progress | None = None, paths: list[str] | None = None
+    ) -> None:
+        """Bring the catalog up to date without this index re-indexing on the event
+        (``paths``: the documents, when the caller has just listed them)."""
         self._quiet_thread = threading.get_ident()
         try:
-            self.ws.refresh(progress=progress)
+            self.ws.refresh(progress=progress, paths=paths)
         finally:
             self._quiet_thread = None
 
