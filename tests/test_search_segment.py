@@ -241,12 +241,13 @@ def test_saves_write_their_own_segment_and_small_segments_are_merged(
 
 
 def test_one_reading_of_a_body_gives_its_prose_code_and_headings(corpora: Path) -> None:
-    """schema.split_body reads the lines once for what split_code and Document.headings
-    each read them for."""
+    """schema.split_body reads the lines once for what split_code, Document.headings and
+    the snippet text (mdlines.without_fences) each read them for."""
     from kbapp.documents import mdlines
     from kbapp.documents import model as documents
     from kbapp.search.markup import clean_markup
-    from kbapp.search.schema import split_body
+    from kbapp.search.schema import _read_body, split_body
+    from kbapp.search.snippets import readable_text
 
     root = corpora / SUPPORT
     bodies = ["# A\n```\n# not a heading\n```\n## B ##\ntext", "no heading # here\n#nospace"]
@@ -260,6 +261,10 @@ def test_one_reading_of_a_body_gives_its_prose_code_and_headings(corpora: Path) 
                 (code if kind == "code" else prose).append(line)
         headings = documents.Document(path="x.md", meta={}, body=body).headings()
         assert split_body(body) == ("\n".join(prose), "\n".join(code), headings), body[:80]
+        # the same reading gives the body without its fences, for the snippet text
+        unfenced = _read_body(body)[3]
+        assert unfenced == mdlines.without_fences(body)
+        assert readable_text(body, "A", unfenced=unfenced) == readable_text(body, "A", cleaned=body)
 
 
 def _edge_grams(words: dict[str, float]) -> dict[str, float]:

@@ -207,21 +207,34 @@ def split_code(body: str) -> tuple[str, str]:
 def split_body(body: str) -> tuple[str, str, list[documents.Heading]]:
     """(prose, code, headings) of a body in one reading of its lines: fenced code blocks go
     to the code field, the rest is prose; the headings are ``Document.headings``'s."""
+    prose, code, headings, _unfenced = _read_body(body)
+    return prose, code, headings
+
+
+def _read_body(body: str) -> tuple[str, str, list[documents.Heading], str]:
+    """:func:`split_body`, and the body with its fence lines emptied
+    (:func:`~kbapp.documents.mdlines.without_fences`, for the snippet text) from the same
+    reading of its lines."""
     from kbapp.documents.model import heading_of
 
     if "```" not in body and "~~~" not in body:  # no fence: every line is text
-        return body, "", _headings_of_text(body, heading_of)
+        return body, "", _headings_of_text(body, heading_of), body
     prose: list[str] = []
     code: list[str] = []
+    unfenced: list[str] = []
     headings: list[documents.Heading] = []
     for number, line, kind in mdlines.lines(body):
         if kind == "text":
             prose.append(line)
+            unfenced.append(line)
             if "#" in line and (heading := heading_of(line, number)) is not None:
                 headings.append(heading)
         elif kind == "code":
             code.append(line)
-    return "\n".join(prose), "\n".join(code), headings
+            unfenced.append(line)
+        else:
+            unfenced.append("")
+    return "\n".join(prose), "\n".join(code), headings, "\n".join(unfenced)
 
 
 def _headings_of_text(body: str, heading_of: Any) -> list[documents.Heading]:
@@ -257,7 +270,7 @@ def document_fields(doc: documents.Document, spelling: set[str] | None = None) -
     """Field values of a parsed document (analysed, ready for ``writer.add_document``).
     ``spelling``: a set that gets the words of its texts for the spelling vocabulary."""
     body = clean_markup(doc.body)
-    prose, code, found = split_body(body)
+    prose, code, found, unfenced = _read_body(body)
     headings = [h.text for h in found]
     # a summary in the front matter ("description:", "summary:") says what the document is
     # about in other words than its title: searched with the headings' weight
@@ -296,7 +309,7 @@ def document_fields(doc: documents.Document, spelling: set[str] | None = None) -
         "code": counts[4],
         SEQUENCE_FIELD: FIELD_BREAK.join(sequences).encode("utf-8"),
         PAIRS_FIELD: array("I", sorted(pairs)).tobytes(),
-        SNIPPET_FIELD: readable_text(doc.body, title, cleaned=body).encode("utf-8"),
+        SNIPPET_FIELD: readable_text(doc.body, title, unfenced=unfenced).encode("utf-8"),
         PREFIX_FIELD: prefix_words(
             [
                 (title + " " + doc.path.rsplit("/", 1)[-1].rsplit(".", 1)[0], 3.0),

@@ -42,13 +42,18 @@ _TABLE_ROW_RE = re.compile(r"\n[ \t]*\|([^\n]*?)\|?[ \t]*" + _EOL)
 _CELL_RE = re.compile(r"[ \t]*\|[ \t]*")
 
 
-def readable_text(body: str, title: str = "", *, cleaned: str | None = None) -> str:
+def readable_text(
+    body: str, title: str = "", *, cleaned: str | None = None, unfenced: str | None = None
+) -> str:
     """``body`` as a reader sees it, for fragments: no heading marks, backticks, link targets,
     HTML tags or table rules; ``[[kb-id|label]]`` becomes its label. A first heading that only
     repeats ``title`` (shown above the fragments) is dropped. Comments, DocFX/Hugo markup
     and entities go first (:func:`~kbapp.search.markup.clean_markup`, as for the index;
-    ``cleaned``: what it gave for ``body``, when the caller has it already)."""
-    text = "\n" + mdlines.without_fences(clean_markup(body) if cleaned is None else cleaned)
+    ``cleaned``: what it gave for ``body``, when the caller has it already; ``unfenced``:
+    that with its fence lines emptied, :func:`~kbapp.documents.mdlines.without_fences`)."""
+    if unfenced is None:
+        unfenced = mdlines.without_fences(clean_markup(body) if cleaned is None else cleaned)
+    text = "\n" + unfenced
     first = _HEADING_RE.search(text)
     if first and title and first.group(1).strip().casefold() == title.strip().casefold():
         text = text[: first.start()] + "\n" + text[first.end() :]
