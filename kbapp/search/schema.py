@@ -343,7 +343,7 @@ def read_document(root: str | Path, relative: str) -> IndexedDocument:
         return IndexedDocument(relative, digest, None)
     words: set[str] = set()
     fields_ = document_fields(doc, words)
-    return IndexedDocument(relative, digest, fields_, sorted(words))
+    return IndexedDocument(relative, digest, fields_, list(words))
 
 
 def _digest_or_empty(full: Path) -> str:
