@@ -253,7 +253,7 @@ def test_a_rebuild_whose_catalog_refresh_fails_stops_its_workers(
 ) -> None:
     """The workers start before the catalog is brought up to date (they run while it reads
     the files): a refresh that fails ends them and leaves no build files behind, and the
-    next rebuild works."""
+    next rebuild works (and removes what a killed build left)."""
     import kbapp.search.index as index_module
 
     monkeypatch.setattr(index_module, "PARALLEL_FROM", 5)
@@ -272,7 +272,12 @@ def test_a_rebuild_whose_catalog_refresh_fails_stops_its_workers(
     assert started  # the workers were under way during the refresh
     assert not list(index.directory.parent.glob("kbapp-build-*"))
     monkeypatch.setattr(kb.catalog, "refresh", real_refresh)
+    # a killed build's workers' files are removed by the next build
+    stale = index.directory.parent / "kbapp-build-killed"
+    stale.mkdir()
+    (stale / "share-0.txt").write_text("runbooks/x.md", encoding="utf-8")
     assert index.rebuild() == len(DOCS)
+    assert not stale.exists()
     assert paths(index, "etcdnoleader ") == ["runbooks/etcd-no-leader.md"]
     assert index.catch_up() == 0
 

@@ -36,6 +36,9 @@ from kbapp.search.schema import CODEC, make_schema, read_document
 from kbapp.search.segment import SortedSegmentWriter
 
 PROGRESS_EVERY = 25
+#: The workers' files (their shares, results and errors) are in a folder named so beside the
+#: index.
+SCRATCH_PREFIX = "kbapp-build-"
 
 
 def build_segment(
@@ -83,7 +86,7 @@ class _Workers:
         self.total = len(paths)
         self.progress = progress
         self.shares = [share for share in (paths[i::workers] for i in range(workers)) if share]
-        self.scratch = Path(tempfile.mkdtemp(prefix="kbapp-build-", dir=index_dir.parent))
+        self.scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=index_dir.parent))
         self.done_counts = [0] * len(self.shares)
         self.lock = threading.Lock()
         self.procs: list[subprocess.Popen[str]] = []
@@ -213,6 +216,10 @@ class Build:
         progress: Callable[[int, int], None],
     ) -> None:
         shutil.rmtree(new_dir, ignore_errors=True)
+        # a build killed before it could clean up left its workers' files (the caller holds
+        # the index's write lock: no other build of it is running)
+        for stale in new_dir.parent.glob(SCRATCH_PREFIX + "*"):
+            shutil.rmtree(stale, ignore_errors=True)
         new_dir.mkdir(parents=True)
         whoosh_index.create_in(str(new_dir), make_schema()).close()
         self.new_dir, self.root, self.paths, self.progress = new_dir, root, paths, progress
