@@ -53,9 +53,10 @@ loaded = [name for name in ("sqlalchemy", "git", "yaml", "ruamel.yaml", "tomlkit
                             # what Whoosh imports and never uses (kbapp.search.whoosh_import)
                             "urllib.request", "http.client", "email", "ssl", "asyncio",
                             "cached_property", "whoosh.lang.morph_en",
-                            # what only other commands need (kbapp.cli.common, workspace)
+                            # what only commands that write need (kbapp.workspace)
                             "kbapp.sync.git", "kbapp.identity", "kbapp.documents.links",
-                            "kbapp.cli.common") if name in sys.modules]
+                            "kbapp.workspace_save", "kbapp.workspace_init", "subprocess",
+                            ) if name in sys.modules]
 print("LOADED", ",".join(loaded), status)
 """
 
