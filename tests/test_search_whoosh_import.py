@@ -1,6 +1,7 @@
 """kbapp imports Whoosh without ``urllib.request``, ``asyncio`` and Whoosh's English
-morphology (kbapp.search.whoosh_import), and leaves every one of them importable as usual
-afterwards. Each check runs in a fresh Python process: this one has imported them already."""
+morphology (kbapp.search.whoosh_import), and leaves every one of them importable as usual,
+afterwards and meanwhile by other threads. Each check runs in a fresh Python process: this one
+has imported them already."""
 
 from __future__ import annotations
 
@@ -78,6 +79,54 @@ print("OK")
 
 def test_modules_imported_before_kbapp_search_are_the_ones_whoosh_gets() -> None:
     assert run(ALREADY_IMPORTED).split() == ["OK"]
+
+
+ANOTHER_THREAD = """
+import builtins, importlib.machinery, sys, threading
+python_import = builtins.__import__
+got = {}
+
+def other_thread():
+    from urllib.request import Request, urlopen
+    import cached_property
+    from whoosh.lang.morph_en import variations
+    got["urllib"] = sys.modules["urllib.request"].__file__, callable(urlopen), Request.__name__
+    got["cached_property"] = hasattr(cached_property, "threaded_cached_property")
+    got["morph_en"] = sorted(variations("added"))[:2]
+
+class MeanwhileImport:
+    # while kbapp imports whoosh.reading (its stand-ins in place), another thread imports the
+    # three modules: before the module's code runs (a finder runs under the global import
+    # lock, which the other thread would wait for)
+    def find_spec(self, name, path=None, target=None):
+        if name != "whoosh.reading" or got:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        spec.loader = Meanwhile(spec.loader)
+        return spec
+
+class Meanwhile:
+    def __init__(self, loader):
+        self.loader = loader
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+    def exec_module(self, module):
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join(60)
+        self.loader.exec_module(module)
+
+sys.meta_path.insert(0, MeanwhileImport())
+import kbapp.search
+assert builtins.__import__ is python_import
+print(got["urllib"][0].endswith("urllib/request.py"), got["urllib"][1:], got["cached_property"],
+      got["morph_en"])
+"""
+
+
+def test_another_thread_importing_them_meanwhile_gets_the_real_modules() -> None:
+    out = run(ANOTHER_THREAD).strip()
+    assert out == "True (True, 'Request') True ['add', 'added']"
 
 
 READER = """

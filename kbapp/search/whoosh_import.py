@@ -11,31 +11,30 @@ whoosh-reloaded 2.7.5 loads, at import, three things kbapp's search never calls:
   ``Variations`` query, which kbapp does not build), a module that compiles 50 regular
   expressions at import: ~13 ms.
 
-:func:`import_whoosh` imports Whoosh with those three resolved cheaply: while Whoosh's modules
-load, ``sys.modules`` holds a stand-in for each (``urlretrieve`` and ``variations`` import the
-real function on their first call; ``cached_property`` is :func:`functools.cached_property`,
-which does the same for a plain method: computes once, keeps the value in the instance's
-``__dict__``, ``del`` resets it). Then the stand-ins are taken out again: a later ``import
-urllib.request``, ``import cached_property`` or ``import whoosh.lang.morph_en`` by any code
-imports the real module, as if Whoosh had never been imported.
+:func:`import_whoosh` imports Whoosh with those three resolved cheaply: while it imports
+Whoosh's modules, the ``from ... import`` statements that name them, in this thread, get a
+stand-in module (``urlretrieve`` and ``variations`` import the real function on their first
+call; ``cached_property`` is :func:`functools.cached_property`, which does the same for a plain
+method: computes once, keeps the value in the instance's ``__dict__``, ``del`` resets it).
+``sys.modules`` is never touched, nor is any other thread's import (the window imports the
+search on a worker thread): a later ``import urllib.request``, ``import cached_property`` or
+``import whoosh.lang.morph_en``, by any code, imports the real module as usual.
 
 It runs from :mod:`kbapp.search`'s ``__init__``, before any of kbapp's modules imports Whoosh
 (every one is in ``kbapp.search``; tests/test_search_whoosh_import.py checks both). Only for
 the pinned Whoosh (:data:`kbapp.search.whoosh_fixes.WHOOSH_VERSION`, repeated here so that this
 runs before Whoosh's modules are loaded): another version is imported as it comes, and
 :mod:`kbapp.search.whoosh_fixes` then refuses it.
-
-The stand-ins are in ``sys.modules`` only while this imports Whoosh, which happens in the
-thread that first imports :mod:`kbapp.search` (the CLI and the window both do it at start,
-before they start threads).
 """
 
 from __future__ import annotations
 
+import builtins
 import functools
 import importlib
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
@@ -79,20 +78,34 @@ def _stand_ins() -> dict[str, ModuleType]:
 
 @contextmanager
 def _standing_in(stand_ins: dict[str, ModuleType]) -> Iterator[None]:
-    """``sys.modules`` holds ``stand_ins`` (those not imported already) inside, and as it
-    was after."""
-    placed = {name: module for name, module in stand_ins.items() if name not in sys.modules}
-    sys.modules.update(placed)
+    """Inside, a ``from NAME import ...`` run by this thread gets ``stand_ins[NAME]`` (when
+    NAME is not imported already); every other import is left to Python's own."""
+    thread = threading.get_ident()
+    python_import = builtins.__import__
+
+    def kbapp_import(
+        name: str,
+        globals: Mapping[str, object] | None = None,  # noqa: A002  (__import__'s own names)
+        locals: Mapping[str, object] | None = None,  # noqa: A002
+        fromlist: Sequence[str] | None = (),
+        level: int = 0,
+    ) -> ModuleType:
+        if (
+            fromlist
+            and not level
+            and name in stand_ins
+            and name not in sys.modules
+            and threading.get_ident() == thread
+        ):
+            return stand_ins[name]
+        return python_import(name, globals, locals, fromlist, level)
+
+    builtins.__import__ = kbapp_import
     try:
         yield
     finally:
-        for name, module in placed.items():
-            if sys.modules.get(name) is module:
-                del sys.modules[name]
-            # a package's submodule, imported, is an attribute of the package: not this one
-            parent, _, child = name.rpartition(".")
-            if parent and getattr(sys.modules.get(parent), child, None) is module:
-                delattr(sys.modules[parent], child)
+        if builtins.__import__ is kbapp_import:
+            builtins.__import__ = python_import
 
 
 def import_whoosh() -> None:
