@@ -12,10 +12,12 @@ whoosh-reloaded 2.7.5 loads, at import, three things kbapp's search never calls:
   expressions at import: ~13 ms.
 
 :func:`import_whoosh` imports Whoosh with those three resolved cheaply: while it imports
-Whoosh's modules, the ``from ... import`` statements that name them, in this thread, get a
-stand-in module (``urlretrieve`` and ``variations`` import the real function on their first
-call; ``cached_property`` is :func:`functools.cached_property`, which does the same for a plain
-method: computes once, keeps the value in the instance's ``__dict__``, ``del`` resets it).
+Whoosh's modules, the ``from ... import`` statements of Whoosh's modules that name them, in
+this thread, get a stand-in module (``urlretrieve`` and ``variations`` import the real
+function on their first call; ``cached_property`` is :func:`functools.cached_property`, which
+does the same for a plain method: computes once, keeps the value in the instance's
+``__dict__``, ``del`` resets it). Why ``__import__`` and not stand-ins in ``sys.modules``:
+another thread importing one of the three meanwhile would get the stand-in.
 ``sys.modules`` is never touched, nor is any other thread's import (the window imports the
 search on a worker thread): a later ``import urllib.request``, ``import cached_property`` or
 ``import whoosh.lang.morph_en``, by any code, imports the real module as usual.
@@ -78,8 +80,9 @@ def _stand_ins() -> dict[str, ModuleType]:
 
 @contextmanager
 def _standing_in(stand_ins: dict[str, ModuleType]) -> Iterator[None]:
-    """Inside, a ``from NAME import ...`` run by this thread gets ``stand_ins[NAME]`` (when
-    NAME is not imported already); every other import is left to Python's own."""
+    """Inside, a ``from NAME import ...`` in a Whoosh module run by this thread gets
+    ``stand_ins[NAME]`` (when NAME is not imported already); every other import is left to
+    Python's own."""
     thread = threading.get_ident()
     python_import = builtins.__import__
 
@@ -96,6 +99,7 @@ def _standing_in(stand_ins: dict[str, ModuleType]) -> Iterator[None]:
             and name in stand_ins
             and name not in sys.modules
             and threading.get_ident() == thread
+            and str((globals or {}).get("__name__", "")).startswith("whoosh.")
         ):
             return stand_ins[name]
         return python_import(name, globals, locals, fromlist, level)
