@@ -56,6 +56,7 @@ loaded = [name for name in ("sqlalchemy", "git", "yaml", "ruamel.yaml", "tomlkit
                             # what only commands that write need (kbapp.workspace)
                             "kbapp.sync.git", "kbapp.identity", "kbapp.documents.links",
                             "kbapp.workspace_save", "kbapp.workspace_init", "subprocess",
+                            "importlib.resources",
                             ) if name in sys.modules]
 print("LOADED", ",".join(loaded), status)
 """
