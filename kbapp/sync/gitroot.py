@@ -1,6 +1,7 @@
-"""Where a knowledge base's repository is, from the file system alone: what opening a
-:class:`~kbapp.workspace.Workspace` needs, without the git gateway (:mod:`kbapp.sync.git`,
-its subprocesses and GitPython), which a search never uses."""
+"""Where a knowledge base's repository is, from the file system: what opening a
+:class:`~kbapp.workspace.Workspace` needs, without the rest of the git gateway
+(:mod:`kbapp.sync.git`, its subprocesses), which a search never uses. GitPython is asked only
+when git's environment variables or an unusual layout are in play."""
 
 from __future__ import annotations
 
@@ -65,6 +66,13 @@ def find_root(path: Path) -> Path:
 
 
 def git_dir(root: Path) -> Path:
-    """The git directory of the work tree whose top is ``root``."""
+    """The git directory of the work tree whose top is ``root`` (GitPython asked only when
+    git's environment variables or anything unusual are in play)."""
     plain = _plain_git_dir(root)
-    return plain if plain is not None else Path(_gitpython().Repo(root).git_dir)
+    if plain is not None:
+        return plain
+    gitpython = _gitpython()
+    try:
+        return Path(gitpython.Repo(root).git_dir)
+    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
+        raise NotAKnowledgeBase(f"{root} is not a git repository") from None
