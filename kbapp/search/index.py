@@ -397,11 +397,21 @@ class SearchIndex:
             new_dir = self.directory.with_name(self.directory.name + ".new")
             workers = min(os.cpu_count() or 1, 4) if len(paths) >= PARALLEL_FROM else 1
 
+            # the caller sees the catalog's refresh, then the indexing (its progress bar shows
+            # one step at a time): the workers' counts wait until the refresh is done
+            held: list[tuple[int, int]] = []
+            held_lock = threading.Lock()
+            refreshed = [False]
+
             def report(done: int, total: int) -> None:
                 shares["built"] = done / max(1, total)
                 say(
                     min(99, int(READ_SHARE * shares["read"] + (100 - READ_SHARE) * shares["built"]))
                 )
+                with held_lock:
+                    if not refreshed[0]:
+                        held[:] = [(done, total)]
+                        return
                 if progress:
                     progress(done, total)
 
@@ -413,6 +423,12 @@ class SearchIndex:
                 self._refresh_catalog(reading, paths)
                 files = self.ws.catalog.files()
                 shares["read"] = 1.0
+                with held_lock:
+                    refreshed[0] = True
+                    waiting = list(held)
+                if progress:
+                    for done, total in waiting:
+                        progress(done, total)
                 digests, index_id = build.finish()
             except BaseException:
                 build.cancel()
