@@ -48,8 +48,8 @@ status = main(["--kb", sys.argv[1], "search", sys.argv[2]])
 loaded = [name for name in ("sqlalchemy", "git", "yaml", "ruamel.yaml", "tomlkit",
                             "kbapp.catalog", "kbapp.documents.model", "kbapp.cli.sync",
                             "kbapp.cli.documents", "kbapp.cli.lifecycle", "kbapp.cli.incident",
-                            "kbapp.search.semantic", "kbapp.search.segment", "kbapp.search.build",
-                            "wordllama") if name in sys.modules]
+                            "kbapp.search.segment", "kbapp.search.build",
+                            "wordllama", "numpy", "tokenizers") if name in sys.modules]
 print("LOADED", ",".join(loaded), status)
 """
 
