@@ -353,3 +353,16 @@ def test_vectors_written_by_another_process_are_read_again(tmp_path: Path) -> No
     assert not window.ready()
     file.write_bytes(b"{not json")
     assert not window.ready()
+
+
+def test_vectors_that_cannot_be_saved_leave_search_by_words_and_the_index_alone(
+    meaning_kb: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a file where the vectors' folder belongs: nothing can be written there
+    (meaning_kb.data_dir / semantic.DIRECTORY).write_text("not a folder", encoding="utf-8")
+    index = SearchIndex.for_workspace(meaning_kb)
+    index.catch_up()
+    assert "search by meaning is off" in caplog.text
+    assert index.state.ready and not index.state.indexing
+    assert _paths(index, QUERY, semantic=True) == _paths(index, QUERY, semantic=False)
+    assert "damaged" not in caplog.text

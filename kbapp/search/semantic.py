@@ -37,6 +37,7 @@ import os
 import re
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from operator import mul
@@ -493,7 +494,15 @@ class DocumentVectors:
         with tmp.open("wb") as f:
             f.write(json.dumps(meta, ensure_ascii=False).encode("utf-8") + b"\n")
             f.write(self._data)
-        os.replace(tmp, self.file)
+        for attempt in range(20):
+            try:
+                os.replace(tmp, self.file)
+                break
+            except PermissionError:  # Windows: another process is reading it this moment
+                if attempt == 19:
+                    tmp.unlink(missing_ok=True)
+                    raise
+                time.sleep(0.05)
         found = self.file.stat()
         self._seen = (found.st_mtime_ns, found.st_size)
         for old in ("vectors.npy", "documents.json"):  # the layout before kbapp 0.1's light model
@@ -623,6 +632,14 @@ class SemanticRanker:
 
     def __init__(self, directory: Path) -> None:
         self.vectors = DocumentVectors(directory)
+        #: Why it stopped for this process (the model's files unreadable, the vectors not
+        #: writable): searches are by words only, and the index is never blamed for it.
+        self.failed: str | None = None
+
+    def _fail(self, exc: Exception) -> None:
+        if self.failed is None:
+            log.warning("search by meaning is off until kbapp restarts: %s", exc)
+        self.failed = f"{type(exc).__name__}: {exc}"
 
     @staticmethod
     def applies(query: str) -> bool:
@@ -638,21 +655,31 @@ class SemanticRanker:
         from kbapp.search.analysis import phrase_terms
 
         terms = phrase_terms(query)
-        if len(ranked) < 2 or not self.vectors.ready():
+        if len(ranked) < 2 or self.failed or not self.vectors.ready():
             return ranked[:limit]
         if len(terms) >= 3 and runner.sets.phrase_docs(terms):
             return ranked[:limit]
         top = ranked[:DEPTH]
         paths = [runner.searcher.stored_fields(d).get("path", "") for d, _ in top]
-        query_vector = self.vectors.model().vector(query)
-        moved = rerank(top, paths, self.vectors.similarities(query_vector, paths))
+        try:
+            query_vector = self.vectors.model().vector(query)
+            similarities = self.vectors.similarities(query_vector, paths)
+        except (OSError, ValueError, struct.error) as exc:  # never "a damaged index"
+            self._fail(exc)
+            return ranked[:limit]
+        moved = rerank(top, paths, similarities)
         return (moved + ranked[DEPTH:])[:limit]
 
     def changed(self, reader: Any, paths: Sequence[str]) -> None:
         """Documents an update re-indexed (or removed): their vectors, at once (a few
         documents cost milliseconds)."""
-        if self.vectors.ready():
-            self.vectors.replace(document_texts(reader, paths))
+        if self.failed or not self.vectors.ready():
+            return
+        texts = document_texts(reader, paths)
+        try:
+            self.vectors.replace(texts)
+        except (OSError, ValueError, struct.error) as exc:
+            self._fail(exc)
 
     def build(
         self,
@@ -665,9 +692,14 @@ class SemanticRanker:
         theirs) when ``everything``, when there are none yet or when their count differs from
         the index's; else nothing. Returns how many texts were embedded."""
         vectors = self.vectors
+        if self.failed:
+            return 0
         if everything or not vectors.ready() or vectors.count() != reader.doc_count():
             texts = document_texts(reader, None)
-            return vectors.replace(texts, complete=True, progress=progress)
+            try:
+                return vectors.replace(texts, complete=True, progress=progress)
+            except (OSError, ValueError, struct.error) as exc:
+                self._fail(exc)
         return 0
 
 
