@@ -221,10 +221,11 @@ def run_in_process(index, settings, texts: list[str], rounds: int) -> None:  # t
     ):
         a = [statistics.median(off[i]) for i in chosen]
         b = [statistics.median(on[i]) for i in chosen]
+        added = [y - x for x, y in zip(a, b)]
         print(
             f"  {label:22} off p50 {pct(a, 0.5):6.1f} p95 {pct(a, 0.95):6.1f} ms | on p50 "
             f"{pct(b, 0.5):6.1f} p95 {pct(b, 0.95):6.1f} ms | added p50 "
-            f"{pct([y - x for x, y in zip(a, b)], 0.5):5.1f} ms"
+            f"{pct(added, 0.5):5.1f} p95 {pct(added, 0.95):5.1f} ms"
         )
     print(
         "  peak RSS with the model loaded: "

@@ -83,9 +83,18 @@ PIECES_FILE = "pieces.json"
 _NOT_PROSE = re.compile(r"[0-9_:\"=/\\<>{}\[\]]|[a-z][A-Z]|^[-+]")
 
 
+_FOUND: list[Path | None] = []
+
+
 def package_dir() -> Path | None:
     """Where the model's package is installed (looked up, not imported), if it is, with both
-    of its files."""
+    of its files. Looked up once per process."""
+    if not _FOUND:
+        _FOUND.append(_find_package())
+    return _FOUND[0]
+
+
+def _find_package() -> Path | None:
     try:
         spec = importlib.util.find_spec(PACKAGE)
     except (ImportError, ValueError):
