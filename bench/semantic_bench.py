@@ -218,6 +218,10 @@ def run_in_process(index, settings, texts: list[str], rounds: int) -> None:  # t
             f"sentence-like ({sum(sentence)})",
             [i for i, s in enumerate(sentence) if s],
         ),
+        (  # the same work on and off: the noise of "added"
+            f"the others ({len(texts) - sum(sentence)})",
+            [i for i, s in enumerate(sentence) if not s],
+        ),
     ):
         a = [statistics.median(off[i]) for i in chosen]
         b = [statistics.median(on[i]) for i in chosen]
