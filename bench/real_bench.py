@@ -38,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,6 +189,12 @@ def main() -> int:
         help="in process, also with the runner's top-k pruning off (same run, same queries)",
     )
     parser.add_argument(
+        "--engine",
+        choices=("kbapp", "fts5", "both"),
+        default="both",
+        help="with --in-process-only: which engine this process measures",
+    )
+    parser.add_argument(
         "--code",
         type=Path,
         default=ROOT,
@@ -206,38 +213,13 @@ def main() -> int:
         f"{len(queries)} queries"
     )
 
+    if args.in_process_only:
+        return in_process_only(args, kb, queries, load)
+
     docs = documents(kb)
-    # a child measuring in process (--baseline) builds its own table beside the parent's
-    suffix = f"-fts5-{os.getpid()}.sqlite" if args.in_process_only else "-fts5.sqlite"
-    fts = Fts5(kb.parent / (kb.name + suffix), docs)
+    fts = Fts5(kb.parent / (kb.name + "-fts5.sqlite"), docs)
     print(f"documents: {len(docs)}")
     results: dict[str, object] = {"documents": len(docs), "load": load}
-
-    if args.in_process_only:
-        sys.path.insert(0, str(args.code.resolve()))
-        from kbapp.search import searcher as searcher_module
-
-        # (without --compare-unpruned: as shipped, TOPK_PRUNING as the code sets it)
-        modes = [True, False] if args.compare_unpruned else [searcher_module.TOPK_PRUNING]
-        for pruning in modes:
-            searcher_module.TOPK_PRUNING = pruning
-            figures = in_process(kb, queries, fts)
-            label = "pruned" if pruning else "unpruned"
-            results[f"in_process_ms_{label}"] = figures
-            results["in_process_ms"] = figures
-            print(
-                f"in process, 10 snippets, top-k pruning {'on' if pruning else 'off'} "
-                f"(load {os.getloadavg()[0]:.1f}): kbapp p50/p95 {figures['kbapp_p50']:.1f}/"
-                f"{figures['kbapp_p95']:.1f} ms, FTS5 AND then OR {figures['fts5_p50']:.1f}/"
-                f"{figures['fts5_p95']:.1f} ms, AND only {figures['fts5_and_p50']:.1f}/"
-                f"{figures['fts5_and_p95']:.1f} ms; first round kbapp "
-                f"{figures['kbapp_cold_p50']:.1f}/{figures['kbapp_cold_p95']:.1f} ms",
-                flush=True,
-            )
-        fts.db.close()
-        fts.path.unlink(missing_ok=True)
-        print(json.dumps(results, default=str))
-        return 0
 
     # --- full rebuild, then FTS5's build (timed above; built again here, beside it)
     if not args.skip_rebuild:
@@ -329,9 +311,11 @@ def main() -> int:
             f"this kbapp / baseline: wall {med['kb'] / b_wall:.2f}x, CPU {med['kb_cpu'] / b_cpu:.2f}x"
         )
         results["baseline_process_ms"] = {"kb": b_wall, "kb_cpu": b_cpu, "rss": max(base_rss)}
-        results["in_process_children"] = in_process_children(kb, args.queries, baseline)
 
-    # --- in process, 10 snippets per query
+    # --- in process, 10 snippets per query: each engine in its own child process, alternately
+    # (one process running both let FTS5's large allocations and cache misses land on
+    # kbapp's timings: p95 27.8 ms interleaved against 11.4 ms alone on an idle machine)
+    results["in_process_children"] = in_process_children(kb, args.queries, baseline)
     sys.path.insert(0, str(ROOT))
     from kbapp.search import SearchIndex
     from kbapp.settings import Settings
@@ -342,42 +326,6 @@ def main() -> int:
     )
     index = SearchIndex.for_workspace(ws)
     index.catch_up()
-    kb_ms: list[float] = []
-    fts_ms: list[float] = []
-    fts_and_ms: list[float] = []
-    first_kb: list[float] = []
-    for round_number in range(3):
-        for query in queries:
-            started = time.perf_counter()
-            index.search(query + " ", 10, snippets=10)
-            elapsed = (time.perf_counter() - started) * 1000
-            (first_kb if round_number == 0 else kb_ms).append(elapsed)
-            started = time.perf_counter()
-            fts.search(query)
-            if round_number:
-                fts_ms.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            fts.search(query, fallback=False)
-            if round_number:
-                fts_and_ms.append((time.perf_counter() - started) * 1000)
-    print(
-        f"in process, 10 snippets (warm, {len(kb_ms)} searches): kbapp p50/p95 "
-        f"{pct(kb_ms, 50):.1f}/{pct(kb_ms, 95):.1f} ms, FTS5 {pct(fts_ms, 50):.1f}/"
-        f"{pct(fts_ms, 95):.1f} ms (AND only {pct(fts_and_ms, 50):.1f}/{pct(fts_and_ms, 95):.1f}), "
-        f"p95 ratio to AND only {pct(kb_ms, 95) / pct(fts_and_ms, 95):.1f}x; "
-        f"first round (cold caches) kbapp p50/p95 {pct(first_kb, 50):.1f}/"
-        f"{pct(first_kb, 95):.1f} ms"
-    )
-    results["in_process_ms"] = {
-        "kbapp_p50": pct(kb_ms, 50),
-        "kbapp_p95": pct(kb_ms, 95),
-        "fts5_p50": pct(fts_ms, 50),
-        "fts5_p95": pct(fts_ms, 95),
-        "fts5_and_p50": pct(fts_and_ms, 50),
-        "fts5_and_p95": pct(fts_and_ms, 95),
-        "kbapp_cold_p50": pct(first_kb, 50),
-        "kbapp_cold_p95": pct(first_kb, 95),
-    }
 
     # --- an update of 10 documents
     chosen = [p for p, _t, _b in docs[:: max(1, len(docs) // 10)]][:10]
@@ -411,12 +359,50 @@ def main() -> int:
     return 0
 
 
-def in_process_children(kb: Path, queries: Path, baseline: Path) -> dict[str, list[object]]:
-    """The in-process figures of this kbapp and of ``baseline``, each from its own child
-    process (``--in-process-only``), alternately, twice each."""
-    out: dict[str, list[object]] = {"this": [], "baseline": []}
+def in_process_only(
+    args: argparse.Namespace, kb: Path, queries: list[str], load: tuple[float, ...]
+) -> int:
+    """A child of :func:`in_process_children`: one engine's in-process figures as JSON (a
+    kbapp child reads no texts and builds no FTS5 table, so nothing else is in its memory)."""
+    results: dict[str, object] = {"load": load}
+    fts = None
+    if args.engine != "kbapp":  # its own table beside the parent's
+        fts = Fts5(kb.parent / f"{kb.name}-fts5-{os.getpid()}.sqlite", documents(kb))
+    sys.path.insert(0, str(args.code.resolve()))
+    from kbapp.search import searcher as searcher_module
+
+    # (without --compare-unpruned: as shipped, TOPK_PRUNING as the code sets it)
+    modes = [True, False] if args.compare_unpruned else [searcher_module.TOPK_PRUNING]
+    for pruning in modes:
+        searcher_module.TOPK_PRUNING = pruning
+        figures = in_process(kb, queries, fts, args.engine)
+        label = "pruned" if pruning else "unpruned"
+        results[f"in_process_ms_{label}"] = figures
+        results["in_process_ms"] = figures
+        print(
+            f"in process ({args.engine}), 10 snippets, top-k pruning "
+            f"{'on' if pruning else 'off'} (load {os.getloadavg()[0]:.1f}): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()),
+            flush=True,
+        )
+    if fts is not None:
+        fts.db.close()
+        fts.path.unlink(missing_ok=True)
+    print(json.dumps(results, default=str))
+    return 0
+
+
+def in_process_children(
+    kb: Path, queries: Path, baseline: Path | None
+) -> dict[str, list[dict[str, float]]]:
+    """In-process figures, each engine in its own child process (``--in-process-only
+    --engine``), alternately, twice each: this kbapp, FTS5 and, with ``baseline``, that kbapp."""
+    runs: list[tuple[str, Path, str]] = [("this", ROOT, "kbapp"), ("fts5", ROOT, "fts5")]
+    if baseline is not None:
+        runs.append(("baseline", baseline, "kbapp"))
+    out: dict[str, list[dict[str, float]]] = {label: [] for label, _root, _engine in runs}
     for _round in range(2):
-        for label, root in (("this", ROOT), ("baseline", baseline)):
+        for label, root, engine in runs:
             done = subprocess.run(
                 [
                     sys.executable,
@@ -425,6 +411,8 @@ def in_process_children(kb: Path, queries: Path, baseline: Path) -> dict[str, li
                     "--queries",
                     str(queries),
                     "--in-process-only",
+                    "--engine",
+                    engine,
                     "--code",
                     str(root),
                 ],
@@ -432,77 +420,64 @@ def in_process_children(kb: Path, queries: Path, baseline: Path) -> dict[str, li
                 text=True,
                 check=True,
             )
-            figures = json.loads(done.stdout.strip().splitlines()[-1])["in_process_ms"]
-            out[label].append(figures)
-            print(
-                f"in process ({label}, load {os.getloadavg()[0]:.1f}): kbapp p50/p95 wall "
-                f"{figures['kbapp_p50']:.1f}/{figures['kbapp_p95']:.1f} ms, CPU "
-                f"{figures['kbapp_cpu_p50']:.1f}/{figures['kbapp_cpu_p95']:.1f}; first round "
-                f"wall {figures['kbapp_cold_p50']:.1f}/{figures['kbapp_cold_p95']:.1f}, CPU "
-                f"{figures['kbapp_cold_cpu_p50']:.1f}/{figures['kbapp_cold_cpu_p95']:.1f}; "
-                f"FTS5 AND wall {figures['fts5_and_p50']:.1f}/{figures['fts5_and_p95']:.1f}, "
-                f"CPU {figures['fts5_and_cpu_p50']:.1f}/{figures['fts5_and_cpu_p95']:.1f}",
-                flush=True,
-            )
+            out[label].append(json.loads(done.stdout.strip().splitlines()[-1])["in_process_ms"])
+    for label, figures in out.items():
+        prefix = "fts5_and" if label == "fts5" else "kbapp"
+        second = "fts5" if label == "fts5" else "kbapp_cold"
+
+        def pairs(name: str, figures: list[dict[str, float]] = figures) -> str:
+            return ", ".join(f"{f[name + '_p50']:.1f}/{f[name + '_p95']:.1f}" for f in figures)
+
+        print(
+            f"in process, 10 snippets, {label} (own process, 2 runs): p50/p95 wall "
+            f"{pairs(prefix)}, CPU {pairs(prefix + '_cpu')}; "
+            f"{'AND then OR' if label == 'fts5' else 'first round'} wall {pairs(second)}",
+            flush=True,
+        )
     return out
 
 
-def in_process(kb: Path, queries: list[str], fts: Fts5) -> dict[str, float]:
+def in_process(
+    kb: Path, queries: list[str], fts: Fts5 | None, engine: str = "both"
+) -> dict[str, float]:
     """p50/p95 of each query with 10 snippets in one process (the first round apart, its
-    terms read for the first time), FTS5's beside it."""
-    from kbapp.search import SearchIndex
-    from kbapp.settings import Settings
-    from kbapp.workspace import Workspace
+    terms read for the first time), wall and CPU time: kbapp's, FTS5's or both (``engine``)."""
+    cpu = time.thread_time  # on a loaded machine a query's wall time is mostly waiting
+    figures: dict[str, float] = {}
 
-    ws = Workspace.open(
-        kb, Settings(user_name="Bench", user_email="bench@internal.example"), repair=False
-    )
-    index = SearchIndex.for_workspace(ws)
-    index.catch_up()
-    kb_ms: list[float] = []
-    fts_ms: list[float] = []
-    fts_and_ms: list[float] = []
-    first_kb: list[float] = []
-    # CPU time of this thread too: on a loaded machine a query's wall time is mostly waiting
-    # for a core (the two are equal on an idle one)
-    kb_cpu: list[float] = []
-    fts_and_cpu: list[float] = []
-    first_kb_cpu: list[float] = []
-    cpu = time.thread_time
-    for round_number in range(3):
-        for query in queries:
-            started, started_cpu = time.perf_counter(), cpu()
-            index.search(query + " ", 10, snippets=10)
-            elapsed = (time.perf_counter() - started) * 1000
-            elapsed_cpu = (cpu() - started_cpu) * 1000
-            (first_kb if round_number == 0 else kb_ms).append(elapsed)
-            (first_kb_cpu if round_number == 0 else kb_cpu).append(elapsed_cpu)
-            started = time.perf_counter()
-            fts.search(query)
-            if round_number:
-                fts_ms.append((time.perf_counter() - started) * 1000)
-            started, started_cpu = time.perf_counter(), cpu()
-            fts.search(query, fallback=False)
-            if round_number:
-                fts_and_ms.append((time.perf_counter() - started) * 1000)
-                fts_and_cpu.append((cpu() - started_cpu) * 1000)
-    ws.close()
-    return {
-        "kbapp_p50": pct(kb_ms, 50),
-        "kbapp_p95": pct(kb_ms, 95),
-        "fts5_p50": pct(fts_ms, 50),
-        "fts5_p95": pct(fts_ms, 95),
-        "fts5_and_p50": pct(fts_and_ms, 50),
-        "fts5_and_p95": pct(fts_and_ms, 95),
-        "kbapp_cold_p50": pct(first_kb, 50),
-        "kbapp_cold_p95": pct(first_kb, 95),
-        "kbapp_cpu_p50": pct(kb_cpu, 50),
-        "kbapp_cpu_p95": pct(kb_cpu, 95),
-        "kbapp_cold_cpu_p50": pct(first_kb_cpu, 50),
-        "kbapp_cold_cpu_p95": pct(first_kb_cpu, 95),
-        "fts5_and_cpu_p50": pct(fts_and_cpu, 50),
-        "fts5_and_cpu_p95": pct(fts_and_cpu, 95),
-    }
+    def timed(prefix: str, search: Callable[[str], object], rounds: int = 3) -> None:
+        wall: dict[bool, list[float]] = {True: [], False: []}
+        used: dict[bool, list[float]] = {True: [], False: []}
+        for round_number in range(rounds):
+            for query in queries:
+                started, started_cpu = time.perf_counter(), cpu()
+                search(query)
+                wall[round_number == 0].append((time.perf_counter() - started) * 1000)
+                used[round_number == 0].append((cpu() - started_cpu) * 1000)
+        for first, name in ((False, prefix), (True, prefix + "_cold")):
+            figures[f"{name}_p50"], figures[f"{name}_p95"] = (
+                pct(wall[first], 50),
+                pct(wall[first], 95),
+            )
+            figures[f"{name}_cpu_p50"] = pct(used[first], 50)
+            figures[f"{name}_cpu_p95"] = pct(used[first], 95)
+
+    if engine in ("kbapp", "both"):
+        from kbapp.search import SearchIndex
+        from kbapp.settings import Settings
+        from kbapp.workspace import Workspace
+
+        ws = Workspace.open(
+            kb, Settings(user_name="Bench", user_email="bench@internal.example"), repair=False
+        )
+        index = SearchIndex.for_workspace(ws)
+        index.catch_up()
+        timed("kbapp", lambda query: index.search(query + " ", 10, snippets=10))
+        ws.close()
+    if fts is not None and engine in ("fts5", "both"):
+        timed("fts5", fts.search)
+        timed("fts5_and", lambda query: fts.search(query, fallback=False))
+    return figures
 
 
 if __name__ == "__main__":
