@@ -166,12 +166,12 @@ def test_the_tokenizer_is_kept_beside_the_vectors_and_refuses_another_file(
     data["pre_tokenizer"] = {"type": "Whitespace"}
     changed = tmp_path / "other.json"
     changed.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(semantic.TokenizerError):
+    with pytest.raises(semantic.ModelFileError):
         semantic.Tokenizer.from_file(changed)
     data["pre_tokenizer"] = None
     data["model"]["merges"] = data["model"]["merges"][::-1]  # the same merges, other ranks
     changed.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(semantic.TokenizerError):
+    with pytest.raises(semantic.ModelFileError):
         semantic.Tokenizer.from_file(changed)
 
 

@@ -140,8 +140,9 @@ _CHUNK = re.compile(f"{SPACE}*[^{SPACE}]+|{SPACE}+")
 _NEVER = 1 << 62
 
 
-class TokenizerError(ValueError):
-    """The tokenizer file is not the one this reading of it was written for."""
+class ModelFileError(ValueError):
+    """A file of the model is not laid out as this reading of it expects (another version of
+    WordLlama): refused rather than misread."""
 
 
 class Tokenizer:
@@ -157,14 +158,16 @@ class Tokenizer:
 
     def __init__(self, pieces: Sequence[str]) -> None:
         self.pieces = list(pieces)
+        if len(self.pieces) > 1 << 15:  # a merge's rank packs three ids in 15 bits each
+            raise ModelFileError("the tokenizer has more tokens than kbapp reads")
         self.ids_of: dict[str, int] = {p: i for i, p in enumerate(self.pieces)}
         if len(self.ids_of) != len(self.pieces):
-            raise TokenizerError("the tokenizer's pieces are not unique")
+            raise ModelFileError("the tokenizer's pieces are not unique")
         try:
             self._byte = [self.ids_of[f"<0x{b:02X}>"] for b in range(256)]
             self._special = {p: self.ids_of[p] for p in ("<unk>", "<s>", "</s>")}
         except KeyError as missing:
-            raise TokenizerError(f"the tokenizer has no {missing}") from None
+            raise ModelFileError(f"the tokenizer has no {missing}") from None
         self._special_re = re.compile("|".join(re.escape(p) for p in self._special))
         self._pairs: set[str] | None = None
 
@@ -193,11 +196,11 @@ class Tokenizer:
             or data.get("normalizer") != expected_normalizer
             or [t.get("content") for t in data.get("added_tokens", [])] != ["<unk>", "<s>", "</s>"]
         ):
-            raise TokenizerError(f"{path} is not the tokenizer kbapp knows how to read")
+            raise ModelFileError(f"{path} is not the tokenizer kbapp knows how to read")
         vocab: dict[str, int] = model["vocab"]
         pieces = sorted(vocab, key=vocab.__getitem__)
         if [vocab[p] for p in pieces] != list(range(len(pieces))):
-            raise TokenizerError(f"{path}: the token ids are not 0 to {len(pieces) - 1}")
+            raise ModelFileError(f"{path}: the token ids are not 0 to {len(pieces) - 1}")
         tokenizer = cls(pieces)
         tokenizer._check_merges(
             [
@@ -212,7 +215,7 @@ class Tokenizer:
         try:
             ranks = [self._rank(*merge) for merge in merges]
         except (KeyError, TypeError):
-            raise TokenizerError("a merge of the tokenizer is not two of its tokens") from None
+            raise ModelFileError("a merge of the tokenizer is not two of its tokens") from None
         splits = sum(
             1
             for piece in self.pieces
@@ -220,19 +223,20 @@ class Tokenizer:
             if piece[:cut] in self.ids_of and piece[cut:] in self.ids_of
         )
         if _NEVER in ranks or any(a >= b for a, b in pairwise(ranks)) or splits != len(merges):
-            raise TokenizerError("the tokenizer's merges are not the ones kbapp derives")
+            raise ModelFileError("the tokenizer's merges are not the ones kbapp derives")
         if any(SPACE in p.lstrip(SPACE) for p in self.pieces if p.strip(SPACE)):
-            raise TokenizerError("a token holds a word boundary inside it")
+            raise ModelFileError("a token holds a word boundary inside it")
 
     @classmethod
     def load(cls, source: Path, cache: Path | None = None) -> Tokenizer:
         """The tokenizer of ``source`` (the model's JSON file), through ``cache`` (its pieces,
-        written the first time, read again while ``source`` keeps its size)."""
-        stamp = source.stat().st_size
+        written the first time, read again while ``source`` keeps its size and time)."""
+        found = source.stat()
+        stamp = [found.st_size, found.st_mtime_ns]
         if cache is not None:
             try:
                 saved = json.loads(cache.read_text(encoding="utf-8"))
-                if saved.get("model") == MODEL and saved.get("source_size") == stamp:
+                if saved.get("model") == MODEL and saved.get("source") == stamp:
                     return cls(saved["pieces"])
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 pass
@@ -241,7 +245,7 @@ class Tokenizer:
             try:
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 text = json.dumps(
-                    {"model": MODEL, "source_size": stamp, "pieces": tokenizer.pieces},
+                    {"model": MODEL, "source": stamp, "pieces": tokenizer.pieces},
                     ensure_ascii=False,
                 )
                 tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
@@ -359,11 +363,11 @@ class Model:
         tensor = header.get(TENSOR) or {}
         shape = tensor.get("shape") or []
         if tensor.get("dtype") != "F16" or len(shape) != 2:
-            raise TokenizerError(f"{weights}: no float16 table {TENSOR!r}")
+            raise ModelFileError(f"{weights}: no float16 table {TENSOR!r}")
         self.rows, self.dim = int(shape[0]), int(shape[1])
         begin, end = tensor["data_offsets"]
         if end - begin != self.rows * self.dim * 2 or self.rows < len(tokenizer.pieces):
-            raise TokenizerError(f"{weights}: the table does not fit the tokenizer")
+            raise ModelFileError(f"{weights}: the table does not fit the tokenizer")
         self.offset = 8 + size + begin
         self._row = struct.Struct(f"<{self.dim}e")
 
@@ -397,8 +401,8 @@ class Model:
         return found
 
     def vector(self, text: str) -> list[float]:
-        """The unit vector of ``text``: the mean of its tokens' rows, divided by its length
-        (all zeros for a text without tokens)."""
+        """The unit vector of ``text``: the mean of its tokens' rows made unit length (the
+        sum has the mean's direction; all zeros for a text without tokens)."""
         ids = self.tokenizer.ids(text)
         if not ids:
             return [0.0] * self.dim
@@ -514,7 +518,8 @@ class DocumentVectors:
                 time.sleep(0.05)
         found = self.file.stat()
         self._seen = (found.st_mtime_ns, found.st_size)
-        for old in ("vectors.npy", "documents.json"):  # the layout before kbapp 0.1's light model
+        # the files of the version that imported WordLlama
+        for old in ("vectors.npy", "documents.json"):
             (self.directory / old).unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- state
