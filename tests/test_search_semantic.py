@@ -341,6 +341,10 @@ def test_vectors_written_by_another_process_are_read_again(tmp_path: Path) -> No
     terminal = DocumentVectors(tmp_path / "semantic")  # `kbapp index` beside the window
     assert terminal.replace({"a.md": "disk full", "b.md": "vpn drops"}, complete=True) == 2
     assert window.count() == 2
+    # the tokenizer's pieces are kept beside every set of vectors, also when the model was
+    # loaded for another knowledge base: a search there does not read the model's file
+    pieces = json.loads((tmp_path / "semantic" / semantic.PIECES_FILE).read_text("utf-8"))
+    assert pieces["pieces"] == semantic.Model.get().tokenizer.pieces
     vector = window.model().vector("the disk is full")
     near, far = window.similarities(vector, ["a.md", "b.md"])
     assert near is not None and far is not None and near > far

@@ -170,6 +170,8 @@ class Tokenizer:
             raise ModelFileError(f"the tokenizer has no {missing}") from None
         self._special_re = re.compile("|".join(re.escape(p) for p in self._special))
         self._pairs: set[str] | None = None
+        #: The size and time of the file the pieces were read from (see :meth:`load`).
+        self.source: list[int] = []
 
     # --------------------------------------------------------------- loading
 
@@ -237,23 +239,30 @@ class Tokenizer:
             try:
                 saved = json.loads(cache.read_text(encoding="utf-8"))
                 if saved.get("model") == MODEL and saved.get("source") == stamp:
-                    return cls(saved["pieces"])
+                    tokenizer = cls(saved["pieces"])
+                    tokenizer.source = stamp
+                    return tokenizer
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 pass
         tokenizer = cls.from_file(source)
+        tokenizer.source = stamp
         if cache is not None:
-            try:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                text = json.dumps(
-                    {"model": MODEL, "source": stamp, "pieces": tokenizer.pieces},
-                    ensure_ascii=False,
-                )
-                tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-                tmp.write_text(text, encoding="utf-8")
-                os.replace(tmp, cache)
-            except OSError as exc:  # a read-only place: read the model's file next time too
-                log.debug("could not keep the tokenizer's pieces in %s: %s", cache, exc)
+            tokenizer.keep(cache)
         return tokenizer
+
+    def keep(self, cache: Path) -> None:
+        """Write the pieces to ``cache`` for :meth:`load` (a read-only place: not kept)."""
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(
+                {"model": MODEL, "source": self.source, "pieces": self.pieces},
+                ensure_ascii=False,
+            )
+            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, cache)
+        except OSError as exc:
+            log.debug("could not keep the tokenizer's pieces in %s: %s", cache, exc)
 
     # --------------------------------------------------------------- encoding
 
@@ -518,6 +527,10 @@ class DocumentVectors:
                 time.sleep(0.05)
         found = self.file.stat()
         self._seen = (found.st_mtime_ns, found.st_size)
+        pieces = self.directory / PIECES_FILE
+        model = Model._loaded
+        if model is not None and model.tokenizer.source and not pieces.exists():
+            model.tokenizer.keep(pieces)  # a search here then reads these, not the model's file
         # the files of the version that imported WordLlama
         for old in ("vectors.npy", "documents.json"):
             (self.directory / old).unlink(missing_ok=True)
