@@ -351,6 +351,9 @@ def test_vectors_written_by_another_process_are_read_again(tmp_path: Path) -> No
     assert window.similarities(vector, ["c.md"]) == [None]
     assert terminal.replace({"b.md": None}) == 0
     assert window.count() == 1
+    # a document moved (or copied) with its text keeps the vector: nothing embedded
+    assert terminal.replace({"a.md": None, "moved/a.md": "disk full"}) == 0
+    assert window.similarities(vector, ["moved/a.md", "a.md"]) == [near, None]
     # half written or damaged: no vectors, no error
     file = tmp_path / "semantic" / semantic.VECTORS_FILE
     file.write_bytes(file.read_bytes()[:-7])

@@ -561,48 +561,53 @@ class DocumentVectors:
         progress: Callable[[int, int], None] | None = None,
     ) -> int:
         """Set the vectors of ``texts`` (path -> text to embed; None: the document is gone).
-        ``complete``: ``texts`` holds every document, so the others are dropped. A document
-        whose text is unchanged keeps its vector. Returns how many texts were embedded."""
+        ``complete``: ``texts`` holds every document, so the others are dropped. A text that
+        has a vector already (the same document unchanged, or a moved one) keeps it. Returns
+        how many texts were embedded. The embedding runs outside the lock: a search compares
+        with the vectors there meanwhile."""
+        wanted = {p: t for p, t in texts.items() if t is not None}
+        keyed = {p: _key(t) for p, t in wanted.items()}
         with self._lock:
             self._load()
-            old_rows, old_keys, old = self._rows, self._keys, self._data
+            known = set(self._keys)
+        todo = {k: wanted[p] for p, k in keyed.items() if k not in known}
+        fresh: dict[str, bytes] = {}
+        if todo:
+            fresh = self._embed(list(todo), list(todo.values()), progress)
+        with self._lock:
+            self._load()  # again: another thread or process may have written meanwhile
             width = self._dim * 2
-            wanted = {p: t for p, t in texts.items() if t is not None}
-            kept = [] if complete else [p for p in old_rows if p not in texts]
+            if fresh and width != len(next(iter(fresh.values()))):
+                width = 0  # vectors of another width: none of them kept
+            by_key = {
+                key: self._data[row * width : (row + 1) * width]
+                for row, key in enumerate(self._keys if width else [])
+            }
+            by_key.update(fresh)
+            old_key = dict(zip(self._paths, self._keys)) if width else {}
+            kept = [] if complete else [p for p in old_key if p not in texts]
             paths = sorted([*wanted, *kept])
-            keys: list[str] = []
-            source: list[int] = []  # the old row to copy, or -1: embed
-            todo: list[int] = []
-            for number, path in enumerate(paths):
-                row = old_rows.get(path, -1)
-                if path in wanted:
-                    key = _key(wanted[path] or "")
-                    if row >= 0 and old_keys[row] != key:
-                        row = -1
-                else:
-                    key = old_keys[row]
-                keys.append(key)
-                source.append(row)
-                if row < 0:
-                    todo.append(number)
-            fresh: dict[int, bytes] = {}
-            if todo:
-                model = self.model()
-                if width != model.dim * 2:  # another width: everything again
-                    width, source = model.dim * 2, [-1] * len(paths)
-                    todo = list(range(len(paths)))
-                rows = model.vectors([wanted[paths[n]] or "" for n in todo], progress)
-                for at, number in enumerate(todo):
-                    fresh[number] = rows[at * width : (at + 1) * width]
-            self._data = b"".join(
-                fresh[number] if row < 0 else old[row * width : (row + 1) * width]
-                for number, row in enumerate(source)
-            )
-            self._dim = width // 2
+            keys = [keyed[p] if p in keyed else old_key[p] for p in paths]
+            missing = {k: wanted[p] for p, k in zip(paths, keys) if k not in by_key}
+            if missing:  # dropped by another writer meanwhile (rare): embedded now
+                by_key.update(self._embed(list(missing), list(missing.values()), None))
+            self._dim = len(next(iter(by_key.values()))) // 2 if by_key else self._dim
+            self._data = b"".join(by_key[k] for k in keys)
             self._paths, self._keys = paths, keys
             self._rows = {p: i for i, p in enumerate(paths)}
             self._save()
-            return len(todo)
+            return len(todo) + len(missing)
+
+    def _embed(
+        self,
+        keys: list[str],
+        texts: list[str],
+        progress: Callable[[int, int], None] | None,
+    ) -> dict[str, bytes]:
+        model = self.model()
+        width = model.dim * 2
+        rows = model.vectors(texts, progress)
+        return {key: rows[at * width : (at + 1) * width] for at, key in enumerate(keys)}
 
     # ---------------------------------------------------------------- comparing
 
