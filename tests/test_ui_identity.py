@@ -316,3 +316,27 @@ def test_start_screen_new_kb_asks_who_makes_the_first_commit(
     for window in QApplication.topLevelWidgets():
         if isinstance(window, MainWindow):
             window.tasks.wait()
+
+
+def test_first_run_dialog_is_tall_enough_for_its_wrapped_text(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
+    """Qt sizes a new window by its layout's minimum, which assumes wrapped labels may be as
+    wide as they like: at 520 px the intro takes more lines and the organisation hint was cut
+    off under a real window manager. The dialog is as tall as its width needs, at any font."""
+    app = QApplication.instance()
+    font = app.font()
+    try:
+        for points in (9, 13):
+            bigger = app.font()
+            bigger.setPointSize(points)
+            app.setFont(bigger)
+            dialog = FirstRunDialog(Settings(), kb.config, kb.root)
+            qtbot.addWidget(dialog)
+            dialog.show()
+            qtbot.waitExposed(dialog)
+            assert dialog.fields.org_hint.text()
+            assert dialog.height() >= dialog.heightForWidth(dialog.width())
+            hint = dialog.fields.org_hint
+            assert hint.height() >= hint.heightForWidth(hint.width())
+            dialog.close()
+    finally:
+        app.setFont(font)

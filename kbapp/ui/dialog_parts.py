@@ -1,9 +1,9 @@
 """The small widgets the window's dialogs all build the same way: a muted hint, the red line
-that says what is wrong, and OK/Cancel wired to the dialog."""
+that says what is wrong, OK/Cancel wired to the dialog, and a height that fits its text."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QWidget
 
 
 def hint_label(text: str = "") -> QLabel:
@@ -36,3 +36,13 @@ def ok_cancel(dialog: QDialog, ok: str = "", cancel: str = "") -> QDialogButtonB
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
     return buttons
+
+
+def fit_height(window: QWidget) -> None:
+    """Make a window of word-wrapped text as tall as its width needs. Qt gives a new window its
+    layout's minimum height, worked out as if wrapped labels could be as wide as they like; at
+    the real width they take more lines and the last rows were cut off (the first-run dialog's
+    hint under Xvfb at 1366x768). Call it once the window is shown (fonts and style applied)."""
+    needed = window.heightForWidth(window.width())
+    if needed > window.height():
+        window.resize(window.width(), needed)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -149,6 +150,10 @@ class FirstRunDialog(QDialog):
         layout.addWidget(self.buttons)
         self.resize(520, 0)
         self._focus_first_empty()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        dialog_parts.fit_height(self)
 
     @staticmethod
     def _intro() -> QLabel:
