@@ -3,6 +3,7 @@ that says what is wrong, OK/Cancel wired to the dialog, and a height that fits i
 
 from __future__ import annotations
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QWidget
 
 
@@ -46,3 +47,11 @@ def fit_height(window: QWidget) -> None:
     needed = window.heightForWidth(window.width())
     if needed > window.height():
         window.resize(window.width(), needed)
+
+
+class FittedDialog(QDialog):
+    """A dialog sized by width only (``resize(w, 0)``) whose height follows its wrapped text."""
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        fit_height(self)

@@ -16,10 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -113,7 +111,7 @@ def _named(org: Organisation) -> str:
     return org.name
 
 
-class FirstRunDialog(QDialog):
+class FirstRunDialog(dialog_parts.FittedDialog):
     """ "Who are you?": asked once, before kbapp makes its first commit for this person."""
 
     def __init__(
@@ -150,10 +148,6 @@ class FirstRunDialog(QDialog):
         layout.addWidget(self.buttons)
         self.resize(520, 0)
         self._focus_first_empty()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        dialog_parts.fit_height(self)
 
     @staticmethod
     def _intro() -> QLabel:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QFormLayout,
     QLineEdit,
     QVBoxLayout,
@@ -24,7 +23,7 @@ from kbapp.workspace import Workspace
 DEFAULT_TEMPLATES = ("sop", "troubleshooting")
 
 
-class NewDocumentDialog(QDialog):
+class NewDocumentDialog(dialog_parts.FittedDialog):
     #: The unsaved :class:`~kbapp.documents.model.Document` to open in the editor.
     created = Signal(object)
 

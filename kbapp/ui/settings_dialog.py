@@ -71,7 +71,7 @@ def for_window(message: str) -> str:
     return reason.rstrip(".;,: ") + "." if reason else ""
 
 
-class SettingsDialog(QDialog):
+class SettingsDialog(dialog_parts.FittedDialog):
     """The user's settings as a form; OK or Apply writes them and they apply at once."""
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
