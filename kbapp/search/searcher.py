@@ -17,6 +17,8 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import repeat
+from operator import mul
 from typing import Any
 
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
@@ -105,6 +107,8 @@ TOPK_PRUNING = False
 FACET_LIMIT = 20
 #: Facets with at most this many values are counted by set intersections.
 FACET_SETS_UP_TO = 64
+#: A count over the hits' values costs about this many set look-ups per value counted.
+FACET_COUNT_COST = 1.4
 
 
 class WordShare(Mapping[int, float]):
@@ -124,6 +128,41 @@ class WordShare(Mapping[int, float]):
 
     def __len__(self) -> int:
         return len(frozenset().union(*self.sets))
+
+
+class WordCounts(Mapping[int, float]):
+    """Each document's share of a long query's words, from how many of their document sets
+    hold it (counted in C): ``counts`` and ``powers`` (the share of c words to a power,
+    ``(c / n) ** power``, as the ranking multiplies by it)."""
+
+    def __init__(self, sets: list[frozenset[int]], power: float) -> None:
+        self.counts = Counter(itertools.chain.from_iterable(sets))
+        self._size = len(sets)
+        self.powers = [(c / self._size) ** power for c in range(self._size + 1)]
+
+    def __getitem__(self, docnum: int) -> float:
+        return self.counts[docnum] / self._size
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.counts)
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+
+def _largest(values: list[float], n: int) -> list[int]:
+    """Positions of the ``n`` largest ``values``, largest first, equal values in their order:
+    ``heapq.nlargest(n, range(len(values)), key=values.__getitem__)``, with the loops in C
+    (the n-th largest value, then the positions at or above it, sorted)."""
+    if n <= 0:
+        return []
+    if len(values) > n:
+        least = heapq.nlargest(n, values)[-1]
+        keep = list(itertools.compress(range(len(values)), map(least.__le__, values)))
+    else:
+        keep = list(range(len(values)))
+    keep.sort(key=values.__getitem__, reverse=True)
+    return keep[:n]
 
 
 @dataclass
@@ -157,6 +196,7 @@ class QueryRunner:
         self.synonyms = synonyms
         self.synonym_table = SynonymTable.of(synonyms)
         self.reader = searcher.reader()
+        self._per_doc: dict[str, float] = {}
 
     # ------------------------------------------------------------------ running
 
@@ -245,15 +285,13 @@ class QueryRunner:
                 # the same shares and tiers, worked out for the documents scored only
                 coverage = WordShare(word_docs)
                 enough = at_least(word_docs, int(len(plans) * COVERAGE_NEED)) & candidates
+            elif not COVERAGE_BY_RARITY:
+                # (by count: at least half rounded down, 3 of 7)
+                coverage = WordCounts(word_docs, COVERAGE_POWER)
+                enough = at_least(word_docs, int(len(plans) * COVERAGE_NEED)) & candidates
             else:
                 coverage = self._coverage(word_docs)
-                # (by count: at least half rounded down, 3 of 7)
-                need = (
-                    COVERAGE_NEED
-                    if COVERAGE_BY_RARITY
-                    else int(len(plans) * COVERAGE_NEED) / len(plans) - 1e-9
-                )
-                enough = frozenset(d for d in candidates if coverage[d] >= need)
+                enough = frozenset(d for d in candidates if coverage[d] >= COVERAGE_NEED)
             ranked = self._ranked(enough, specs, limit, None, coverage, words_counted, pairs)
             if len(ranked) < limit:
                 ranked += self._ranked(
@@ -346,13 +384,21 @@ class QueryRunner:
             final = self.scorer.best(docs, specs, depth, factors, words_of, COVERAGE_POWER)
         else:
             sums = self.scorer.dense(specs)
-            # in document order, so that equal scores keep it (nlargest is stable)
-            if coverage is not None:
-                final = {
-                    d: sums[d] * factors[d] * coverage[d] ** COVERAGE_POWER for d in sorted(docs)
-                }
-            else:
-                final = {d: sums[d] * factors[d] for d in sorted(docs)}
+            # in document order, so that equal scores keep it; each score worked out as
+            # sums[d] * factors[d] * coverage[d] ** COVERAGE_POWER, in C loops (map)
+            ordered = sorted(docs)
+            values = list(
+                map(mul, map(sums.__getitem__, ordered), map(factors.__getitem__, ordered))
+            )
+            if isinstance(coverage, WordCounts):
+                shares = map(coverage.powers.__getitem__, map(coverage.counts.__getitem__, ordered))
+                values = list(map(mul, values, shares))
+            elif coverage is not None:
+                shares = map(pow, map(coverage.__getitem__, ordered), repeat(COVERAGE_POWER))
+                values = list(map(mul, values, shares))
+            if not pairs:
+                return [(ordered[i], values[i]) for i in _largest(values, limit)]
+            final = {ordered[i]: values[i] for i in _largest(values, depth)}
         if pairs:
             best = (
                 heapq.nlargest(depth, final, key=final.__getitem__)
@@ -408,33 +454,51 @@ class QueryRunner:
         ]
 
     def facets(self, docs: Iterable[int]) -> dict[str, list[tuple[str, int]]]:
-        """Counts of each facet value over ``docs``: one set intersection per value when a
-        facet has few values (type, organisation, a team's tags: C loops), else a count over
-        the documents' own values."""
+        """Counts of each facet value over ``docs``, the cheaper of two ways per facet: one
+        set intersection per value (type, organisation, a team's tags: C loops, each as long
+        as the smaller of the value's documents and the hits), or a count over the hits' own
+        values (a C count, but a lookup per hit: cheaper when the values are many, or the hits
+        few). Most documents hit (common words): what is not hit is looked at instead."""
         hits = docs if isinstance(docs, (set, frozenset)) else frozenset(docs)
         out: dict[str, list[tuple[str, int]]] = {}
-        # most documents hit (common words): count what is not hit (fewer to look at)
         missed = self.table.everything() - hits if len(hits) > self.table.size // 2 else None
+        looked = hits if missed is None else missed
         for key, name in FACET_FIELDS.items():
             values = self.table.facet_sets(name)
-            if len(values) <= FACET_SETS_UP_TO:
+            per_doc = self._values_per_doc(name, values)
+            by_sets = len(values) <= FACET_SETS_UP_TO and sum(
+                min(len(members), len(looked)) for members in values.values()
+            ) <= FACET_COUNT_COST * per_doc * len(looked)
+            if by_sets:
                 if missed is not None:
                     counted = [
                         (v, len(members) - len(members & missed)) for v, members in values.items()
                     ]
                 else:
                     counted = [(v, len(members & hits)) for v, members in values.items()]
-                items = [(value, count) for value, count in counted if count]
             else:
                 column = self.table.values[name]
                 if name in ("tag", "system"):
-                    counts = Counter(itertools.chain.from_iterable(map(column.__getitem__, hits)))
+                    counts = Counter(itertools.chain.from_iterable(map(column.__getitem__, looked)))
                 else:
-                    counts = Counter(map(column.__getitem__, hits))
-                    counts.pop("", None)
-                items = list(counts.items())
+                    counts = Counter(map(column.__getitem__, looked))
+                if missed is not None:
+                    counted = [(v, len(members) - counts[v]) for v, members in values.items()]
+                else:
+                    counted = [(v, counts[v]) for v in values]
+            items = [(value, count) for value, count in counted if count]
             out[key] = sorted(items, key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
         return out
+
+    def _values_per_doc(self, name: str, values: dict[str, frozenset[int]]) -> float:
+        """How many values of a facet a document has on average (1 at most for one-valued
+        facets; a document's tags are several)."""
+        found = self._per_doc.get(name)
+        if found is None:
+            size = max(self.table.size, 1)
+            found = max(1.0, sum(len(m) for m in values.values()) / size)
+            self._per_doc[name] = found
+        return found
 
 
 def reopen_searcher(
