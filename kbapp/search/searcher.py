@@ -17,8 +17,6 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import repeat
-from operator import mul
 from typing import Any
 
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
@@ -150,21 +148,6 @@ class WordCounts(Mapping[int, float]):
         return len(self.counts)
 
 
-def _largest(values: list[float], n: int) -> list[int]:
-    """Positions of the ``n`` largest ``values``, largest first, equal values in their order:
-    ``heapq.nlargest(n, range(len(values)), key=values.__getitem__)``, with the loops in C
-    (the n-th largest value, then the positions at or above it, sorted)."""
-    if n <= 0:
-        return []
-    if len(values) > n:
-        least = heapq.nlargest(n, values)[-1]
-        keep = list(itertools.compress(range(len(values)), map(least.__le__, values)))
-    else:
-        keep = list(range(len(values)))
-    keep.sort(key=values.__getitem__, reverse=True)
-    return keep[:n]
-
-
 @dataclass
 class Outcome:
     ranked: list[tuple[int, float]]
@@ -288,7 +271,8 @@ class QueryRunner:
             elif not COVERAGE_BY_RARITY:
                 # (by count: at least half rounded down, 3 of 7)
                 coverage = WordCounts(word_docs, COVERAGE_POWER)
-                enough = at_least(word_docs, int(len(plans) * COVERAGE_NEED)) & candidates
+                need = int(len(plans) * COVERAGE_NEED)
+                enough = candidates if need <= 1 else at_least(word_docs, need) & candidates
             else:
                 coverage = self._coverage(word_docs)
                 enough = frozenset(d for d in candidates if coverage[d] >= COVERAGE_NEED)
@@ -384,21 +368,23 @@ class QueryRunner:
             final = self.scorer.best(docs, specs, depth, factors, words_of, COVERAGE_POWER)
         else:
             sums = self.scorer.dense(specs)
-            # in document order, so that equal scores keep it; each score worked out as
-            # sums[d] * factors[d] * coverage[d] ** COVERAGE_POWER, in C loops (map)
+            # in document order, so that equal scores keep it (nlargest is stable)
             ordered = sorted(docs)
-            values = list(
-                map(mul, map(sums.__getitem__, ordered), map(factors.__getitem__, ordered))
-            )
             if isinstance(coverage, WordCounts):
-                shares = map(coverage.powers.__getitem__, map(coverage.counts.__getitem__, ordered))
-                values = list(map(mul, values, shares))
+                powers, counts = coverage.powers, coverage.counts
+                values = [sums[d] * factors[d] * powers[counts[d]] for d in ordered]
             elif coverage is not None:
-                shares = map(pow, map(coverage.__getitem__, ordered), repeat(COVERAGE_POWER))
-                values = list(map(mul, values, shares))
+                values = [sums[d] * factors[d] * coverage[d] ** COVERAGE_POWER for d in ordered]
+            else:
+                values = [sums[d] * factors[d] for d in ordered]
+            positions = range(len(values))
             if not pairs:
-                return [(ordered[i], values[i]) for i in _largest(values, limit)]
-            final = {ordered[i]: values[i] for i in _largest(values, depth)}
+                best = heapq.nlargest(limit, positions, key=values.__getitem__)
+                return [(ordered[i], values[i]) for i in best]
+            final = {
+                ordered[i]: values[i]
+                for i in heapq.nlargest(depth, positions, key=values.__getitem__)
+            }
         if pairs:
             best = (
                 heapq.nlargest(depth, final, key=final.__getitem__)

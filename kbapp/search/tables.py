@@ -445,6 +445,7 @@ class TermSets:
         btext = term.encode("utf-8")
         ids: list[int] = []
         weights: list[float] = []
+        written = 0
         for reader, offset in self.leaves:
             try:  # (one look-up in the term table: asking "in reader" first was a second)
                 matcher = reader.postings(fieldname, btext)
@@ -452,7 +453,8 @@ class TermSets:
                 continue
             deleted = reader.deleted_docs_set if reader.has_deletions() else None
             for block_ids, block_weights in _leaf_blocks(matcher):
-                if deleted:
+                written += len(block_ids)
+                if deleted and not deleted.isdisjoint(block_ids):
                     for d, w in zip(block_ids, block_weights):
                         if d not in deleted:
                             ids.append(d + offset)
@@ -460,8 +462,14 @@ class TermSets:
                 else:
                     ids.extend(map(offset.__add__, block_ids) if offset else block_ids)
                     weights.extend(block_weights)
-        self._keep(key, [None, ids, weights])
+        self._keep(key, [None, ids, weights, written])
         return ids, weights
+
+    def written(self, fieldname: str, term: str) -> int:
+        """How many postings of a term the segments hold, deleted documents included: its
+        document frequency as Whoosh's term table has it (the idf's), counted while reading."""
+        self.read(fieldname, term)
+        return int(self._cache[(fieldname, term)][3])
 
     def docs(self, fieldname: str, term: str) -> frozenset[int]:
         ids = self.read(fieldname, term)[0]
@@ -478,7 +486,7 @@ class TermSets:
             docs = frozenset(
                 itertools.chain.from_iterable(self.read(f, term)[0] for f in PHRASE_FIELDS)
             )
-            self._keep(key, [docs, [], []])
+            self._keep(key, [docs, [], [], 0])
             return docs
         self._cache.move_to_end(key)
         return found[0]
@@ -501,7 +509,7 @@ class TermSets:
             self._cache.move_to_end(key)
             return found[0]
         docs = self._phrase_docs(terms)
-        self._keep(key, [docs, [], []])
+        self._keep(key, [docs, [], [], 0])
         return docs
 
     def _phrase_docs(self, terms: list[str]) -> frozenset[int]:
