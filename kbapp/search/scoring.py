@@ -155,7 +155,11 @@ class Scorer:
         sums. Whoosh's own collector costs a Python call per posting and per length lookup,
         and its union matcher cannot skip blocks."""
         sums = [0.0] * self.table.size
-        for found in self.lists(specs):
+        for number, found in enumerate(self.lists(specs)):
+            if number == 0:  # 0.0 + value is the value (each document once in a list)
+                for docnum, value in zip(found.ids, found.values):
+                    sums[docnum] = value
+                continue
             for docnum, value in zip(found.ids, found.values):
                 sums[docnum] += value
         return sums
