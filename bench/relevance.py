@@ -20,8 +20,8 @@ Two collections, each built once (kept in --cache) by importing public corpora f
 Prints MRR@10, success@1, success@3 and success@10 per kind of query, for kbapp and for FTS5
 (bm25 over title and body, title weighted 5; the query's words AND-ed, then OR-ed to fill up
 to ten results: FTS5's implicit AND alone finds nothing for most natural-language queries).
-With ``--semantic`` a third column ranks with the optional meaning re-ranker
-(:mod:`kbapp.search.semantic`, ``pip install 'kbapp[semantic]'``) on top of kbapp's ranking.
+With ``--semantic`` a third column ranks with the meaning re-ranker (:mod:`kbapp.search.semantic`,
+on by default for users; the kbapp column is words only) on top of kbapp's ranking.
 Record the figures in docs/benchmarks.md.
 """
 
@@ -252,7 +252,7 @@ def main() -> int:
     parser.add_argument(
         "--semantic",
         action="store_true",
-        help="also rank with the meaning re-ranker (needs kbapp[semantic]; builds its vectors)",
+        help="also rank with the meaning re-ranker (builds its vectors)",
     )
     args = parser.parse_args()
     os.environ.setdefault("KBAPP_CONFIG_DIR", tempfile.mkdtemp(prefix="kbapp-bench-cfg-"))

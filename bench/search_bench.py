@@ -870,11 +870,13 @@ def main() -> int:
     results = []
     for size in [int(s) for s in args.sizes.split(",") if s]:
         kb = args.cache / f"synthetic-{size}-{args.seed}" / "kb"
-        if not (kb / ".kb" / "config.toml").exists():
+        complete = kb.parent / "generated"  # written last: an interrupted run starts again
+        if not complete.exists():
             shutil.rmtree(kb.parent, ignore_errors=True)
             Workspace.init(kb, f"Synthetic {size}", ORGS, settings=settings).close()
             started = time.perf_counter()
             generate(kb, size, args.seed)
+            complete.write_text(f"{size}\n")
             print(
                 f"generated {size} documents in {time.perf_counter() - started:.1f} s", flush=True
             )

@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
-"""What the optional meaning re-ranker (kbapp/search/semantic.py) costs, on a built knowledge base.
+"""What the meaning re-ranker (kbapp/search/semantic.py) costs, on a built knowledge base.
 
     python bench/semantic_bench.py KB [--queries bench/queries/supportarticles.tsv] [--rounds 3]
+                                      [--processes 7] [--rebuilds 3]
 
-- the documents' vectors built from scratch (the part a rebuild or the first catch-up with
-  ``semantic_search`` on adds), and the peak memory that adds;
+- the documents' vectors built from scratch (what a first build or a rebuild without them
+  adds), in a process of its own: CPU time, wall time, peak RSS;
+- ``kbapp index --rebuild`` processes with the setting off, on with the vectors there (texts
+  unchanged: none embedded) and on without them (all embedded), interleaved: median CPU;
 - in process, each query with the setting off and on, interleaved, ``rounds`` times, with ten
   snippets: p50 / p95 of all queries and of the sentence-like ones (the only ones it touches);
-- a ``kbapp search`` process for a sentence, off and on (model import and load included), and
-  for keywords with the setting on (nothing is imported), median wall time and peak RSS.
+- ``kbapp search`` processes, interleaved: a sentence with the setting off and on, and
+  keywords with it on: median wall, CPU and peak RSS, and whether NumPy or WordLlama was
+  imported (neither should be).
 
-The knowledge base is the one ``bench/relevance.py --set support`` builds in its cache.
+The knowledge base is the one ``bench/relevance.py --set support`` builds in its cache. Run it
+without ``PYTHONDONTWRITEBYTECODE``: an installed kbapp has its bytecode compiled, and a
+process compiling every module again would charge the re-ranker for compiling its own.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from kbapp.cli import main
 main(["--kb", sys.argv[1], "search", sys.argv[2], "-n", "10"])
 peak = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM"))
 print("WALL", (time.perf_counter() - began) * 1000, "RSS", int(peak) / 1024,
-      "MODEL", "wordllama" in sys.modules, file=sys.stderr)
+      "MODEL", "wordllama" in sys.modules or "numpy" in sys.modules, file=sys.stderr)
 """
 
 
@@ -74,13 +80,14 @@ def main() -> int:
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--processes", type=int, default=7, help="0: no process runs")
+    parser.add_argument("--rebuilds", type=int, default=3, help="0: no rebuild processes")
     parser.add_argument(
         "--keep-vectors", action="store_true", help="do not time a build of the vectors"
     )
     args = parser.parse_args()
     os.environ.setdefault("KBAPP_CONFIG_DIR", tempfile.mkdtemp(prefix="kbapp-bench-cfg-"))
 
-    from kbapp.search import SearchIndex, semantic
+    from kbapp.search import SearchIndex
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 
@@ -93,45 +100,92 @@ def main() -> int:
     ws = Workspace.open(args.kb, settings)
     index = SearchIndex.for_workspace(ws)
     index.catch_up()
-    before_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    # vectors from scratch
     settings.semantic_search = True
     ranker = index._semantic_ranker()
     assert ranker is not None
-    if args.keep_vectors and ranker.vectors.ready():
-        semantic.Model.get()
-    else:
-        time_the_build(index, ranker, before_rss)
-    if args.rounds:
-        run_in_process(index, settings, texts, args.rounds)
+    directory = ranker.vectors.directory
     ws.close()
+    if not (args.keep_vectors and ranker.vectors.ready()):
+        time_the_build(args.kb, directory)
+    if args.rebuilds:
+        run_rebuilds(args.kb, directory, args.rebuilds)
+    if args.rounds:
+        ws = Workspace.open(args.kb, settings)
+        index = SearchIndex.for_workspace(ws)
+        index.catch_up()
+        run_in_process(index, settings, texts, args.rounds)
+        ws.close()
     if args.processes:
         run_processes(args.kb, args.processes)
     return 0
 
 
-def time_the_build(index, ranker, before_rss: float) -> None:  # type: ignore[no-untyped-def]
-    from kbapp.search import semantic
+BUILD = """
+import resource, sys, time
+from pathlib import Path
+began, cpu = time.perf_counter(), time.process_time()
+from kbapp.search import semantic
+from whoosh import index
+vectors = semantic.DocumentVectors(Path(sys.argv[2]))
+with index.open_dir(sys.argv[1]).reader() as reader:
+    texts = semantic.document_texts(reader, None)
+    read = time.process_time()
+    embedded = vectors.replace(texts, complete=True)
+peak = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(f"vectors for {len(texts)} documents from scratch, a process of its own: "
+      f"{time.process_time() - cpu:.2f} s CPU (texts from the index {read - cpu:.2f} s, "
+      f"tokenizing and embedding {time.process_time() - read:.2f} s), "
+      f"{time.perf_counter() - began:.2f} s wall, peak RSS {int(peak) / 1024:.0f} MiB, "
+      f"{embedded} embedded, {vectors.file.stat().st_size / 1e6:.1f} MB on disk")
+"""
 
-    shutil.rmtree(ranker.vectors.directory, ignore_errors=True)
-    ranker.vectors = semantic.DocumentVectors(ranker.vectors.directory)
-    began = time.perf_counter()
-    semantic.Model.get()
-    loaded = time.perf_counter()
-    with index._ix.reader() as reader:
-        texts_of = semantic.document_texts(reader, None)
-        read = time.perf_counter()
-        ranker.vectors.replace(texts_of, complete=True)
-    done = time.perf_counter()
-    size = sum(f.stat().st_size for f in ranker.vectors.directory.iterdir())
-    print(
-        f"vectors for {len(texts_of)} documents: {done - began:.1f} s "
-        f"(model load {loaded - began:.2f} s, texts from the index {read - loaded:.2f} s, "
-        f"embedding {done - read:.1f} s); {size / 1e6:.1f} MB on disk; peak RSS "
-        f"{before_rss:.0f} -> {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
-        flush=True,
+
+def time_the_build(kb: Path, directory: Path) -> None:
+    shutil.rmtree(directory, ignore_errors=True)
+    done = subprocess.run(
+        [sys.executable, "-c", BUILD, str(directory.with_name("index")), str(directory)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
+    print(done.stdout.strip(), flush=True)
+
+
+def run_rebuilds(kb: Path, directory: Path, count: int) -> None:
+    """``kbapp index --rebuild`` processes: off; on, vectors kept; on, vectors removed."""
+    config_off = Path(tempfile.mkdtemp(prefix="kbapp-bench-off-"))
+    config_on = Path(tempfile.mkdtemp(prefix="kbapp-bench-on-"))
+    (config_off / "settings.json").write_text(json.dumps({"semantic_search": False}))
+    (config_on / "settings.json").write_text(json.dumps({"semantic_search": True}))
+    runs: dict[str, list[tuple[float, float]]] = {"off": [], "on, vectors kept": [], "on, none": []}
+    for _ in range(count):
+        for label, config in (
+            ("off", config_off),
+            ("on, vectors kept", config_on),
+            ("on, none", config_on),
+        ):
+            if label == "on, none":
+                shutil.rmtree(directory, ignore_errors=True)
+            env = {**os.environ, "KBAPP_CONFIG_DIR": str(config)}
+            cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+            began = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "kbapp", "-q", "--kb", str(kb), "index", "--rebuild"],
+                capture_output=True,
+                env=env,
+                check=True,
+            )
+            wall = time.perf_counter() - began
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            runs[label].append(
+                (wall, after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime)
+            )
+    print(f"kbapp index --rebuild processes, median of {count}, interleaved:")
+    for label, rows in runs.items():
+        print(
+            f"  {label:17} {statistics.median(r[1] for r in rows):6.2f} s CPU "
+            f"{statistics.median(r[0] for r in rows):6.2f} s wall"
+        )
 
 
 def run_in_process(index, settings, texts: list[str], rounds: int) -> None:  # type: ignore[no-untyped-def]
@@ -164,13 +218,18 @@ def run_in_process(index, settings, texts: list[str], rounds: int) -> None:  # t
             f"sentence-like ({sum(sentence)})",
             [i for i, s in enumerate(sentence) if s],
         ),
+        (  # the same work on and off: the noise of "added"
+            f"the others ({len(texts) - sum(sentence)})",
+            [i for i, s in enumerate(sentence) if not s],
+        ),
     ):
         a = [statistics.median(off[i]) for i in chosen]
         b = [statistics.median(on[i]) for i in chosen]
+        added = [y - x for x, y in zip(a, b)]
         print(
             f"  {label:22} off p50 {pct(a, 0.5):6.1f} p95 {pct(a, 0.95):6.1f} ms | on p50 "
             f"{pct(b, 0.5):6.1f} p95 {pct(b, 0.95):6.1f} ms | added p50 "
-            f"{pct([y - x for x, y in zip(a, b)], 0.5):5.1f} ms"
+            f"{pct(added, 0.5):5.1f} p95 {pct(added, 0.95):5.1f} ms"
         )
     print(
         "  peak RSS with the model loaded: "
@@ -182,6 +241,7 @@ def run_in_process(index, settings, texts: list[str], rounds: int) -> None:  # t
 def run_processes(kb: Path, count: int) -> None:
     config_off = Path(tempfile.mkdtemp(prefix="kbapp-bench-off-"))
     config_on = Path(tempfile.mkdtemp(prefix="kbapp-bench-on-"))
+    (config_off / "settings.json").write_text(json.dumps({"semantic_search": False}))
     (config_on / "settings.json").write_text(json.dumps({"semantic_search": True}))
     phrase = "sql server backup taking forever how far along is the restore"
     keywords = "backup restore slow"
@@ -199,8 +259,8 @@ def run_processes(kb: Path, count: int) -> None:
         print(
             f"  {label:13} {statistics.median(r[0] for r in rows):7.0f} ms wall, "
             f"{statistics.median(r[3] for r in rows):6.0f} ms CPU, "
-            f"peak RSS {statistics.median(r[1] for r in rows):5.0f} MiB, model imported: "
-            f"{rows[0][2]}"
+            f"peak RSS {statistics.median(r[1] for r in rows):5.1f} MiB, NumPy or WordLlama "
+            f"imported: {any(r[2] for r in rows)}"
         )
 
 

@@ -62,9 +62,9 @@ class Settings:
     zoom: int = 100
     editor_font_size: int = 11
     search_limit: int = 50
-    #: Re-rank questions typed in words by meaning too (needs ``pip install 'kbapp[semantic]'``;
-    #: see docs/search.md).
-    semantic_search: bool = False
+    #: Re-rank questions typed in words by meaning too (WordLlama's small static embeddings,
+    #: a dependency; see docs/search.md). Off: words only.
+    semantic_search: bool = True
     #: Minutes between background fetches in the window (0 = never).
     fetch_interval_minutes: int = 5
     #: The template the last new document was made from: the next one starts there.

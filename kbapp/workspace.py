@@ -11,25 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kbapp import identity, workspace_init, workspace_save
 from kbapp.config import KbConfig, load_config
-from kbapp.documents import schema
-from kbapp.documents.links import resolve_relative
 from kbapp.errors import (
     KbError,
     SettingNeeded,
 )
 from kbapp.events import Event
-from kbapp.fsutil import check_inside
 from kbapp.interaction import Interaction, SilentInteraction
 from kbapp.settings import Settings
-from kbapp.sync.git import Git, Identity, find_root
-from kbapp.workspace_save import SaveResult
+from kbapp.sync.gitroot import find_root, git_dir
 
 if TYPE_CHECKING:
     # SQLAlchemy (half a second to import) loads when the catalog is first used, so the
@@ -37,9 +33,14 @@ if TYPE_CHECKING:
     from kbapp.catalog import Catalog, CatalogChanges, Entry
     from kbapp.documents.model import Document
     from kbapp.documents.templates import TemplateLibrary
+    from kbapp.sync.git import Git, Identity
+    from kbapp.workspace_save import SaveResult
 
 # Documents, the commit policy and the templates (YAML and the secret scanners: 100 ms) load
-# on first use: a search opens the workspace and needs none of them.
+# on first use: a search opens the workspace and needs none of them. So do the git gateway
+# (kbapp.sync.git), who the user is (kbapp.identity, which asks git), the writing of
+# documents (kbapp.workspace_save) and the links between them: a search reads the files and
+# the index only.
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,10 @@ class Workspace:
         self.config: KbConfig = load_config(self.root)
         #: git's reason when nobody is known to commit as ("no email was given ...").
         self.identity_problem = ""
-        self.git = Git(self.root, self._identity)  # found on first use (it runs git)
+        self._git: Git | None = None  # made on first use (see the property)
+        self._git_lock = threading.Lock()
         self.settings.changed.connect(self._on_settings_changed)
-        self.data_dir = self.git.git_dir / "kbapp"
+        self.data_dir = git_dir(self.root) / "kbapp"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         #: Emitted with the catalog changes after documents were written, pulled or found
         #: changed on disk. The search index and the window subscribe.
@@ -110,6 +112,8 @@ class Workspace:
         All or nothing: who commits is settled before anything is created (else
         :class:`~kbapp.errors.IdentityMissing`), and a step that fails takes back every
         earlier one (folder, repository, files), so that ``init`` can simply be run again."""
+        from kbapp import workspace_init
+
         workspace = workspace_init.create(
             cls,
             path,
@@ -166,9 +170,24 @@ class Workspace:
         self._templates = None
         self.git.identity = self._identity()
 
+    @property
+    def git(self) -> Git:
+        """The one git gateway of this knowledge base (made, and its module imported, on
+        first use: a search never runs git)."""
+        if self._git is None:
+            with self._git_lock:  # one gateway, whichever thread asks first
+                if self._git is None:
+                    from kbapp.sync.git import Git
+
+                    # who commits is found on first use (it runs git)
+                    self._git = Git(self.root, self._identity)
+        return self._git
+
     # ------------------------------------------------------------------ identity
 
     def _identity(self) -> Identity:
+        from kbapp import identity
+
         found, self.identity_problem = identity.resolve(self.settings, self.config, self.root)
         return found
 
@@ -179,6 +198,8 @@ class Workspace:
         return self.git.identity
 
     def _on_settings_changed(self, keys: set[str]) -> None:
+        from kbapp import identity
+
         if keys & set(identity.KEYS):
             self.reload_identity()
 
@@ -192,6 +213,8 @@ class Workspace:
         interaction (the window's dialog); when they do not answer, or cannot be asked (the
         command line), raises :class:`~kbapp.errors.IdentityMissing` (or
         :class:`~kbapp.errors.SettingNeeded`) naming the ``kbapp settings`` commands."""
+        from kbapp import identity
+
         if not self.identity.known:
             if self.interaction.ask_settings(
                 "kbapp commits every change with your name and e-mail; tell it who you are once.",
@@ -276,6 +299,8 @@ class Workspace:
     def full_path(self, relative: str) -> Path:
         """Where ``relative`` is on disk; refuses a path outside the knowledge base, inside
         ``.git`` (any case) or through a symbolic link."""
+        from kbapp.fsutil import check_inside
+
         return check_inside(self.root, relative)
 
     def relative(self, path: Path | str) -> str:
@@ -313,6 +338,8 @@ class Workspace:
 
     def resolve(self, ref: str) -> str:
         """The relative path of a document given by id, path or exact title."""
+        from kbapp.documents import schema
+
         ref = ref.strip()
         if schema.ID_RE.match(ref):
             entries = self.catalog.by_id(ref)
@@ -353,6 +380,9 @@ class Workspace:
 
     def resolve_link(self, from_path: str, kind: str, target: str) -> str | None:
         """Where an internal link points (relative path), or None when it points nowhere."""
+        from kbapp.documents import schema
+        from kbapp.documents.links import resolve_relative
+
         if kind == "wiki":
             label = target.split("|", 1)[0].strip()
             if schema.ID_RE.match(label):
@@ -366,6 +396,8 @@ class Workspace:
 
     def wiki_target(self, target: str) -> tuple[str, str] | None:
         """(id, title) of the document a ``[[...]]`` link names, or None."""
+        from kbapp.documents import schema
+
         label = target.split("|", 1)[0].strip()
         entries = (
             self.catalog.by_id(label) if schema.ID_RE.match(label) else self.catalog.by_title(label)
@@ -458,6 +490,8 @@ class Workspace:
 
     def create(self, template_name: str, title: str, **kwargs: Any) -> SaveResult:
         """Create, save and commit a document from a template (``Create: <title>``)."""
+        from kbapp import workspace_save
+
         return workspace_save.create(self, template_name, title, **kwargs)
 
     def save(
@@ -470,6 +504,8 @@ class Workspace:
         :class:`~kbapp.errors.SaveError` (disk full, read-only folder: the file on disk is
         unchanged; the caller keeps the edit). A crash after the write is finished by the next
         open (:mod:`kbapp.sync.journal`)."""
+        from kbapp import workspace_save
+
         return workspace_save.save(self, doc, verb, message)
 
     def commit_pending(self, path: str) -> SaveResult | None:
@@ -477,6 +513,8 @@ class Workspace:
         then the document ``path`` if it differs from its last commit (``Update: <title>``).
         None when everything was committed already; raises git's error when it still cannot
         commit (nothing is lost: the files stay as they are)."""
+        from kbapp import workspace_save
+
         return workspace_save.commit_pending(self, path)
 
     def expect_committed(self, path: str, doc: Document | None, refusal: str) -> None:
@@ -485,10 +523,14 @@ class Workspace:
         Raises :class:`~kbapp.errors.SaveError` ``changed-on-disk`` with ``refusal`` when the
         file differs from its last commit (and from ``doc``'s text); otherwise ``doc`` counts
         as read from the file as it is, so :meth:`save`'s own check guards it from here."""
+        from kbapp import workspace_save
+
         workspace_save.expect_committed(self, path, doc, refusal)
 
     def move(self, ref: str, new_path: str) -> SaveResult:
         """Rename or move a document; its id (and so every [[kb-id]] link) stays the same."""
+        from kbapp import workspace_save
+
         return workspace_save.move(self, ref, new_path)
 
 

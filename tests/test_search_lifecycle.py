@@ -48,8 +48,17 @@ status = main(["--kb", sys.argv[1], "search", sys.argv[2]])
 loaded = [name for name in ("sqlalchemy", "git", "yaml", "ruamel.yaml", "tomlkit",
                             "kbapp.catalog", "kbapp.documents.model", "kbapp.cli.sync",
                             "kbapp.cli.documents", "kbapp.cli.lifecycle", "kbapp.cli.incident",
-                            "kbapp.search.semantic", "kbapp.search.segment", "kbapp.search.build",
-                            "wordllama") if name in sys.modules]
+                            "kbapp.search.segment", "kbapp.search.build",
+                            # the meaning re-ranker reads its model's files itself
+                            "wordllama", "numpy", "tokenizers",
+                            # what Whoosh imports and never uses (kbapp.search.whoosh_import)
+                            "urllib.request", "http.client", "email", "ssl", "asyncio",
+                            "cached_property", "whoosh.lang.morph_en",
+                            # what only commands that write need (kbapp.workspace)
+                            "kbapp.sync.git", "kbapp.identity", "kbapp.documents.links",
+                            "kbapp.workspace_save", "kbapp.workspace_init", "subprocess",
+                            "importlib.resources",
+                            ) if name in sys.modules]
 print("LOADED", ",".join(loaded), status)
 """
 

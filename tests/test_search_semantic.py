@@ -1,20 +1,23 @@
-"""The optional meaning re-ranker (kbapp/search/semantic.py, ``kbapp[semantic]``): which
-queries it touches, that it re-orders by meaning with the real model, that its vectors follow
-the index (built on catch-up, refreshed after a save, reused by content after a rebuild), and
-that a search without it never imports it."""
+"""The meaning re-ranker (kbapp/search/semantic.py, on by default): which queries it touches,
+that its tokenizer and vectors are WordLlama's own (compared with ``tokenizers`` and with
+``WordLlama.embed`` on real texts), that it re-orders by meaning with the real model, that its
+vectors follow the index (built on catch-up, refreshed after a save, reused by content after a
+rebuild), and what a search process loads for it (neither WordLlama nor NumPy)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from helpers import write_doc
+from helpers import CORPORA, REPO_ROOT, write_doc
 
-from kbapp.search import SearchIndex
+from kbapp.search import SearchIndex, semantic
 from kbapp.search.semantic import DocumentVectors, looks_like_sentence, rerank
+from kbapp.settings import Settings
 from kbapp.workspace import Workspace
 
 
@@ -55,7 +58,124 @@ def test_the_blend_moves_the_closer_meaning_up_and_keeps_ties_in_order() -> None
     assert rerank(ranked, ["a", "b", "c"], [None, None, None]) == ranked
 
 
-# ---------------------------------------------------------------------- with the model
+# ---------------------------------------------------------------------- the model itself
+
+needs_model = pytest.mark.skipif(
+    not semantic.installed(), reason="wordllama (a dependency of kbapp) is not installed"
+)
+
+#: Texts a tokenizer gets wrong first: spaces in runs and at the ends, the special tokens,
+#: characters outside the vocabulary (byte fallback), a literal byte token, the marker itself.
+EDGES = [
+    "network drives disappear when I open cmd as administrator",
+    "a  b   c",
+    "  two leading spaces",
+    "two trailing spaces  ",
+    "x<s>y </s> z<unk><unk>",
+    "",
+    " ",
+    "h\u00e9llo w\u00f6rld \u65e5\u672c\u8a9e \U0001f600 tab\there\nnew\r\nline",
+    "<0x0A> written out",
+    "\u2581already marked \u2581\u2581",
+    "aaaaaaaa bbbbbbbbbbbb",
+    "Get-ADUser -Filter * | Export-Csv C:\\temp\\users.csv",
+]
+
+
+def real_texts(count: int) -> list[str]:
+    """Real prose: kbapp's own documentation in pieces of 1,000 characters, and, where the
+    shared corpora are at hand, SupportArticles as the index embeds them (title, then the
+    start of the text)."""
+    texts = []
+    for doc in sorted((REPO_ROOT / "docs").glob("*.md")):
+        text = doc.read_text(encoding="utf-8")
+        texts += [text[at : at + 1000] for at in range(0, len(text), 1000)]
+    support = CORPORA / "gautamanand-dot__SupportArticles-docs"
+    if support.is_dir():
+        files = sorted(support.rglob("*.md"))
+        for path in files[:: max(1, len(files) // 300)]:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            texts.append(semantic.document_text(path.stem.replace("-", " "), text))
+    return texts[:count]
+
+
+@needs_model
+def test_the_tokenizer_gives_the_ids_of_tokenizers_itself() -> None:
+    from tokenizers import Tokenizer  # WordLlama's dependency: the reference
+
+    files = semantic.package_dir()
+    assert files is not None
+    reference = Tokenizer.from_file(str(files / semantic.TOKENIZER_FILE))
+    ours = semantic.Tokenizer.from_file(files / semantic.TOKENIZER_FILE)
+    texts = EDGES + real_texts(400)
+    expected = [e.ids for e in reference.encode_batch(texts, add_special_tokens=False)]
+    assert [ours.ids(t) for t in texts] == expected  # one text at a time (a query)
+    cache: dict[str, list[int]] = {}
+    assert [ours.ids(t, cache) for t in texts] == expected  # a batch, chunks cached
+
+
+@needs_model
+def test_the_vectors_are_wordllamas_own(tmp_path: Path) -> None:
+    texts = EDGES[:4] + EDGES[5:] + real_texts(300)
+    texts = [t for t in texts if t.strip()]  # WordLlama gives NaN for a text without tokens
+    (tmp_path / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+    script = (
+        "import json, sys, pathlib, wordllama\n"
+        "folder = pathlib.Path(sys.argv[1])\n"
+        "model = wordllama.WordLlama.load(\n"
+        "    cache_dir=pathlib.Path(wordllama.__file__).parent, disable_download=True)\n"
+        "texts = json.loads((folder / 'texts.json').read_text(encoding='utf-8'))\n"
+        "(folder / 'vectors.json').write_text(json.dumps(\n"
+        "    model.embed(texts, norm=True).tolist()), encoding='utf-8')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    expected = json.loads((tmp_path / "vectors.json").read_text(encoding="utf-8"))
+    model = semantic.Model.get()
+    # one text at a time, in plain Python (a query): the same to float32's precision
+    for text, want in zip(texts[:40], expected):
+        got = model.vector(text)
+        assert max(abs(a - b) for a, b in zip(got, want)) < 1e-6, text[:60]
+    # many at once, with NumPy (a rebuild): the same float16 rows as WordLlama's, rounded
+    import numpy as np
+
+    rows = np.frombuffer(model.vectors(texts), dtype="<f2").reshape(len(texts), model.dim)
+    assert len(texts) > semantic.BULK
+    assert np.array_equal(rows, np.array(expected, dtype=np.float32).astype("<f2"))
+    # and a few at once, in plain Python: the same rows give or take float16's last digit
+    few = np.frombuffer(model.vectors(texts[:5]), dtype="<f2").astype(np.float32)
+    assert np.abs(few - rows[:5].reshape(-1).astype(np.float32)).max() < 1e-3
+
+
+@needs_model
+def test_the_tokenizer_is_kept_beside_the_vectors_and_refuses_another_file(
+    tmp_path: Path,
+) -> None:
+    files = semantic.package_dir()
+    assert files is not None
+    source = files / semantic.TOKENIZER_FILE
+    cache = tmp_path / "pieces.json"
+    first = semantic.Tokenizer.load(source, cache)
+    assert json.loads(cache.read_text(encoding="utf-8"))["pieces"] == first.pieces
+    again = semantic.Tokenizer.load(source, cache)  # from the kept pieces
+    assert again.ids(EDGES[0]) == first.ids(EDGES[0]) != []
+    # a tokenizer file this reading was not written for is refused, not misread
+    data = json.loads(source.read_text(encoding="utf-8"))
+    data["pre_tokenizer"] = {"type": "Whitespace"}
+    changed = tmp_path / "other.json"
+    changed.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(semantic.ModelFileError):
+        semantic.Tokenizer.from_file(changed)
+    data["pre_tokenizer"] = None
+    data["model"]["merges"] = data["model"]["merges"][::-1]  # the same merges, other ranks
+    changed.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(semantic.ModelFileError):
+        semantic.Tokenizer.from_file(changed)
+
+
+# ---------------------------------------------------------------------- in the index
 
 OFF_TOPIC = (
     "Printer jobs stuck in the queue forever. The cafeteria serves lunch at noon on weekdays."
@@ -73,7 +193,8 @@ def _doc(title: str, body: str) -> str:
 
 @pytest.fixture
 def meaning_kb(kb: Workspace) -> Workspace:
-    pytest.importorskip("wordllama", reason="the semantic extra is not installed")
+    if not semantic.installed():
+        pytest.skip("wordllama (a dependency of kbapp) is not installed")
     write_doc(kb, "sops/a-queue.md", _doc("Queue stuck", OFF_TOPIC))
     write_doc(kb, "sops/b-queue.md", _doc("Queue stuck", ON_TOPIC))
     write_doc(kb, "sops/vpn.md", _doc("VPN drops", "The VPN tunnel drops every hour on laptops."))
@@ -85,22 +206,22 @@ def _paths(index: SearchIndex, query: str, semantic: bool) -> list[str]:
     return [hit.path for hit in index.search(query, 10, snippets=0).hits]
 
 
-def _vectors(kb: Workspace) -> dict[str, object]:
-    found: dict[str, object] = json.loads(
-        (kb.data_dir / "semantic" / "documents.json").read_text(encoding="utf-8")
-    )
-    return found
+def _vectors(kb: Workspace) -> dict[str, str]:
+    """Path -> text key of the vectors beside the index."""
+    line = (kb.data_dir / "semantic" / semantic.VECTORS_FILE).read_bytes().split(b"\n", 1)[0]
+    meta = json.loads(line)
+    return dict(zip(meta["paths"], meta["keys"]))
+
+
+def test_it_is_on_by_default() -> None:
+    assert Settings().semantic_search is True
 
 
 def test_a_sentence_is_re_ordered_by_meaning(meaning_kb: Workspace) -> None:
-    meaning_kb.settings.semantic_search = True
+    assert meaning_kb.settings.semantic_search  # the default
     index = SearchIndex.for_workspace(meaning_kb)
     index.catch_up()  # builds the vectors beside the index
-    assert sorted(_vectors(meaning_kb)["paths"]) == [  # type: ignore[call-overload]
-        "sops/a-queue.md",
-        "sops/b-queue.md",
-        "sops/vpn.md",
-    ]
+    assert sorted(_vectors(meaning_kb)) == ["sops/a-queue.md", "sops/b-queue.md", "sops/vpn.md"]
     # words alone: the shorter text first; meaning: the one about the print spooler
     assert _paths(index, QUERY, semantic=False)[:2] == ["sops/a-queue.md", "sops/b-queue.md"]
     assert _paths(index, QUERY, semantic=True)[:2] == ["sops/b-queue.md", "sops/a-queue.md"]
@@ -110,95 +231,145 @@ def test_a_sentence_is_re_ordered_by_meaning(meaning_kb: Workspace) -> None:
 
 
 def test_vectors_follow_saves_and_rebuilds(meaning_kb: Workspace) -> None:
-    meaning_kb.settings.semantic_search = True
     index = SearchIndex.for_workspace(meaning_kb)
     index.catch_up()
-    keys = dict(zip(_vectors(meaning_kb)["paths"], _vectors(meaning_kb)["keys"]))  # type: ignore[call-overload]
-    # a save re-indexes the document; its vector is refreshed (the model is loaded by now)
+    keys = _vectors(meaning_kb)
+    # a save re-indexes the document; its vector is refreshed at once
     write_doc(
         meaning_kb, "sops/vpn.md", _doc("VPN drops", "The tunnel drops when the laptop sleeps.")
     )
     index.update(["sops/vpn.md"])
-    after = dict(zip(_vectors(meaning_kb)["paths"], _vectors(meaning_kb)["keys"]))  # type: ignore[call-overload]
+    after = _vectors(meaning_kb)
     assert after["sops/vpn.md"] != keys["sops/vpn.md"]
     assert after["sops/a-queue.md"] == keys["sops/a-queue.md"]
     # a removed document loses its vector
     (meaning_kb.root / "sops" / "vpn.md").unlink()
     index.update(["sops/vpn.md"])
-    assert "sops/vpn.md" not in _vectors(meaning_kb)["paths"]  # type: ignore[operator]
+    assert "sops/vpn.md" not in _vectors(meaning_kb)
     # a rebuild embeds nothing whose text did not change
-    from kbapp.search import semantic
-
     ranker = index._semantic_ranker()
     assert ranker is not None
     with index._ix.reader() as reader:
         assert ranker.build(reader, everything=True) == 0
-    assert semantic.Model.is_loaded()
 
 
-def test_a_save_in_a_process_without_the_model_marks_the_vector_stale(
-    meaning_kb: Workspace, settings: object
+#: A process that runs ``kbapp search`` and says which heavy modules it loaded.
+SEARCH_PROCESS = (
+    "import sys\n"
+    "from kbapp.cli import main\n"
+    "main(['--kb', sys.argv[1], 'search', sys.argv[2]])\n"
+    "print('LOADED', [m for m in ('wordllama', 'numpy', 'tokenizers', 'pydantic',"
+    " 'kbapp.search.semantic') if m in sys.modules])\n"
+)
+
+
+def _search_process(root: Path, query: str, config: Path) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", SEARCH_PROCESS, str(root), query],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KBAPP_CONFIG_DIR": str(config)},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()
+
+
+def test_a_search_process_re_ranks_without_wordllama_or_numpy(
+    meaning_kb: Workspace, tmp_path: Path
 ) -> None:
-    meaning_kb.settings.semantic_search = True
+    SearchIndex.for_workspace(meaning_kb).catch_up()
+    root: Path = meaning_kb.root
+    meaning_kb.close()
+    lines = _search_process(root, QUERY, tmp_path / "config")
+    assert lines[-1] == "LOADED ['kbapp.search.semantic']"
+    shown = [line for line in lines if "sops/" in line]
+    assert "b-queue" in shown[0] and "a-queue" in shown[1]
+
+
+def test_a_search_with_the_setting_off_never_imports_it(
+    meaning_kb: Workspace, tmp_path: Path
+) -> None:
+    SearchIndex.for_workspace(meaning_kb).catch_up()
+    root: Path = meaning_kb.root
+    meaning_kb.close()
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.json").write_text(json.dumps({"semantic_search": False}))
+    lines = _search_process(root, QUERY, config)
+    assert lines[-1] == "LOADED []"
+    shown = [line for line in lines if "sops/" in line]
+    assert "a-queue" in shown[0]  # words alone
+
+
+def test_a_save_in_another_process_refreshes_the_vector_without_wordllama(
+    meaning_kb: Workspace,
+) -> None:
     SearchIndex.for_workspace(meaning_kb).catch_up()
     root = meaning_kb.root
+    before = _vectors(meaning_kb)
     meaning_kb.close()
     write_doc(
         Workspace(root, meaning_kb.settings),
         "sops/vpn.md",
         _doc("VPN drops", "The tunnel drops when the laptop sleeps."),
     )
-    # another process (no model loaded) re-indexes the change: the vector is marked stale
     script = (
         "import sys\n"
         "from kbapp.search import SearchIndex\n"
         "from kbapp.settings import Settings\n"
         "from kbapp.workspace import Workspace\n"
-        "ws = Workspace.open(sys.argv[1], Settings(user_name='A', user_email='a@internal.example',"
-        " semantic_search=True))\n"
+        "ws = Workspace.open(sys.argv[1], Settings(user_name='A', user_email='a@internal.example'))\n"
         "index = SearchIndex.for_workspace(ws)\n"
         "index.update(['sops/vpn.md'])\n"
-        "print('LOADED', 'wordllama' in sys.modules)\n"
+        "print('LOADED', [m for m in ('wordllama', 'numpy') if m in sys.modules])\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script, str(root)], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "LOADED False"
-    assert _vectors(Workspace(root, meaning_kb.settings))["stale"] == ["sops/vpn.md"]
-
-
-def test_a_search_without_the_setting_never_imports_the_model(meaning_kb: Workspace) -> None:
-    SearchIndex.for_workspace(meaning_kb).catch_up()
-    root: Path = meaning_kb.root
-    meaning_kb.close()
-    script = (
-        "import sys\n"
-        "from kbapp.cli import main\n"
-        "main(['--kb', sys.argv[1], 'search', sys.argv[2]])\n"
-        "print('LOADED', [m for m in ('wordllama', 'numpy', 'kbapp.search.semantic')"
-        " if m in sys.modules])\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(root), QUERY],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "sops/a-queue.md" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "LOADED []"
+    after = _vectors(Workspace(root, meaning_kb.settings))
+    assert after["sops/vpn.md"] != before["sops/vpn.md"]
+    assert after["sops/a-queue.md"] == before["sops/a-queue.md"]
 
 
+@needs_model
 def test_vectors_written_by_another_process_are_read_again(tmp_path: Path) -> None:
-    pytest.importorskip("wordllama", reason="the semantic extra is not installed")
     window = DocumentVectors(tmp_path / "semantic")
     assert not window.ready()
     terminal = DocumentVectors(tmp_path / "semantic")  # `kbapp index` beside the window
     assert terminal.replace({"a.md": "disk full", "b.md": "vpn drops"}, complete=True) == 2
     assert window.count() == 2
-    terminal.mark_stale(["a.md"])
-    assert window.stale() == {"a.md"}
-    (tmp_path / "semantic" / "vectors.npy").unlink()  # half gone: no vectors, no error
-    (tmp_path / "semantic" / "documents.json").write_text("{}", encoding="utf-8")
+    # the tokenizer's pieces are kept beside every set of vectors, also when the model was
+    # loaded for another knowledge base: a search there does not read the model's file
+    pieces = json.loads((tmp_path / "semantic" / semantic.PIECES_FILE).read_text("utf-8"))
+    assert pieces["pieces"] == semantic.Model.get().tokenizer.pieces
+    vector = window.model().vector("the disk is full")
+    near, far = window.similarities(vector, ["a.md", "b.md"])
+    assert near is not None and far is not None and near > far
+    assert window.similarities(vector, ["c.md"]) == [None]
+    assert terminal.replace({"b.md": None}) == 0
+    assert window.count() == 1
+    # a document moved (or copied) with its text keeps the vector: nothing embedded
+    assert terminal.replace({"a.md": None, "moved/a.md": "disk full"}) == 0
+    assert window.similarities(vector, ["moved/a.md", "a.md"]) == [near, None]
+    # half written or damaged: no vectors, no error
+    file = tmp_path / "semantic" / semantic.VECTORS_FILE
+    file.write_bytes(file.read_bytes()[:-7])
     assert not window.ready()
+    file.write_bytes(b"{not json")
+    assert not window.ready()
+
+
+def test_vectors_that_cannot_be_saved_leave_search_by_words_and_the_index_alone(
+    meaning_kb: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a file where the vectors' folder belongs: nothing can be written there
+    (meaning_kb.data_dir / semantic.DIRECTORY).write_text("not a folder", encoding="utf-8")
+    index = SearchIndex.for_workspace(meaning_kb)
+    index.catch_up()
+    assert "search by meaning is off" in caplog.text
+    assert index.state.ready and not index.state.indexing
+    assert _paths(index, QUERY, semantic=True) == _paths(index, QUERY, semantic=False)
+    assert "damaged" not in caplog.text

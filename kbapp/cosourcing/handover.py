@@ -42,7 +42,8 @@ from kbapp.documents import model as documents
 from kbapp.errors import KbError
 
 if TYPE_CHECKING:
-    from kbapp.workspace import SaveResult, Workspace
+    from kbapp.workspace import Workspace
+    from kbapp.workspace_save import SaveResult
 
 FIELD = "handover"
 

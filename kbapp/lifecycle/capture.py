@@ -39,7 +39,8 @@ from kbapp.lifecycle.incident import (
     incidents_for,
     normalise_ticket,
 )
-from kbapp.workspace import SaveResult, Workspace
+from kbapp.workspace import Workspace
+from kbapp.workspace_save import SaveResult
 
 CAPTURE_TEMPLATE = "post-incident"
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.S)

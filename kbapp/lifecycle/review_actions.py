@@ -19,7 +19,8 @@ from kbapp.documents.render import render_markdown
 from kbapp.documents.renderdiff import rendered_changes, rendered_changes_html
 from kbapp.errors import KbError
 from kbapp.sync.git import LogEntry
-from kbapp.workspace import SaveResult, Workspace
+from kbapp.workspace import Workspace
+from kbapp.workspace_save import SaveResult
 
 if TYPE_CHECKING:
     from kbapp.catalog import Entry  # SQLAlchemy loads on first use, not at start-up

@@ -1,9 +1,15 @@
-"""Meaning as well as words, for questions typed in an engineer's own words (optional).
+"""Meaning as well as words, for questions typed in an engineer's own words.
 
-``pip install 'kbapp[semantic]'`` brings WordLlama (MIT, static word embeddings that ship in
-its wheel: no download, no GPU, NumPy inference) and the ``semantic_search`` setting turns it
-on (``kbapp settings semantic_search true``). Without the package or the setting nothing here
-is imported by a search, and the search is the plain lexical one.
+WordLlama (MIT, ``wordllama`` on PyPI, a default dependency) ships a small model in its wheel:
+static 256-dimension embeddings of Llama 2's 32,000 tokens (16 MB) and the tokenizer's
+definition. A text's vector is the mean of its tokens' rows, made unit length. kbapp reads
+those two shipped files itself (:class:`Model`, :class:`Tokenizer`) and computes the same
+vectors as ``WordLlama.load().embed(texts, norm=True)`` (a test compares them on real
+articles) without importing WordLlama, which brings pydantic, requests and tokenizers: a query
+is tokenised in plain Python and its ~10 rows read from the weights file; NumPy is imported
+only to embed many documents at once (a rebuild). Nothing is downloaded, ever. The
+``semantic_search`` setting (on by default) turns it off: ``kbapp settings semantic_search
+false``.
 
 What it does: a query that reads like a sentence (:func:`looks_like_sentence`: four words or
 more, no error code, identifier, path, filter or quoted phrase, and not found word for word in
@@ -14,10 +20,10 @@ moves up past documents that only share its words. Documents outside the lexical
 never added. Every other query keeps its lexical order.
 
 The documents' vectors (their title and the first :data:`TEXT_CHARS` characters of their
-readable text, as stored in the index) live beside the index in ``semantic/``: computed for
-every document when the index is rebuilt or caught up (the background path), reused by
-content when the text did not change, and refreshed for the documents a save re-indexed
-(at once when the model is loaded, else at the next search that needs them).
+readable text, as stored in the index) live beside the index in ``semantic/vectors.bin``:
+computed for every document when the index is rebuilt or caught up (the background path),
+reused by content when the text did not change, and refreshed for the documents an update
+re-indexed.
 """
 
 from __future__ import annotations
@@ -26,17 +32,30 @@ import hashlib
 import importlib.util
 import json
 import logging
+import math
 import os
 import re
+import struct
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise
+from operator import mul
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-#: The package the ``semantic`` extra installs.
+#: The package whose files hold the model.
 PACKAGE = "wordllama"
+#: The model's files inside the package (WordLlama 0.4's default: ``l2_supercat``, 256
+#: dimensions) and the name of the weights' tensor.
+WEIGHTS_FILE = "weights/l2_supercat_256.safetensors"
+TOKENIZER_FILE = "tokenizers/l2_supercat_tokenizer_config.json"
+TENSOR = "embedding.weight"
+#: Recorded with the vectors: vectors of another model (or of an older file layout) are
+#: computed again.
+MODEL = "wordllama-0.4/l2_supercat_256"
 #: How many of the best lexical documents are re-ordered.
 DEPTH = 50
 #: How far meaning moves a document: its score is multiplied by
@@ -47,18 +66,50 @@ MIN_WORDS = 4
 #: How much of a document's readable text is embedded (after its title). Static embeddings
 #: average their tokens: a whole long article would drown its subject in its procedure.
 TEXT_CHARS = 1000
-#: Documents embedded per batch while building.
+#: More texts than this at once are embedded with NumPy (its import costs ~0.1 s; plain
+#: Python costs ~2 ms per 1,000-character document).
+BULK = 32
+#: Documents embedded per NumPy batch while building.
 BATCH = 256
 #: Folder beside the index that holds the vectors.
 DIRECTORY = "semantic"
+#: The file in it (a JSON line, then the rows: little-endian float16).
+VECTORS_FILE = "vectors.bin"
+#: The tokenizer's pieces in id order, copied from the model's file the first time (reading
+#: that 1.8 MB file costs a search process ~30 ms; this list ~7 ms).
+PIECES_FILE = "pieces.json"
 
 #: A word that is an identifier, a code, a path or query syntax, not prose.
 _NOT_PROSE = re.compile(r"[0-9_:\"=/\\<>{}\[\]]|[a-z][A-Z]|^[-+]")
 
 
+_FOUND: list[Path | None] = []
+
+
+def package_dir() -> Path | None:
+    """Where the model's package is installed (looked up, not imported), if it is, with both
+    of its files. Looked up once per process."""
+    if not _FOUND:
+        _FOUND.append(_find_package())
+    return _FOUND[0]
+
+
+def _find_package() -> Path | None:
+    try:
+        spec = importlib.util.find_spec(PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = Path(next(iter(spec.submodule_search_locations)))
+    if not (found / WEIGHTS_FILE).is_file() or not (found / TOKENIZER_FILE).is_file():
+        return None
+    return found
+
+
 def installed() -> bool:
-    """Whether the ``semantic`` extra is installed (looked up, not imported)."""
-    return importlib.util.find_spec(PACKAGE) is not None
+    """Whether the model's files are installed (looked up, not imported)."""
+    return package_dir() is not None
 
 
 def looks_like_sentence(text: str) -> bool:
@@ -77,105 +128,412 @@ def _key(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
-class Model:
-    """The embedding model, loaded on first use (once per process; ~1 s and ~30 MB)."""
+# ---------------------------------------------------------------------- the tokenizer
 
-    _lock = threading.Lock()
-    _loaded: Any = None
+#: Llama 2's word boundary marker: the tokenizer file's normalizer prepends it to the text
+#: and writes it for every space.
+SPACE = "\u2581"
+#: Text split into pieces that no token crosses: no token has the marker after anything but
+#: the marker (checked when the pieces are loaded).
+_CHUNK = re.compile(f"{SPACE}*[^{SPACE}]+|{SPACE}+")
+#: A merge that is not possible.
+_NEVER = 1 << 62
+
+
+class ModelFileError(ValueError):
+    """A file of the model is not laid out as this reading of it expects (another version of
+    WordLlama): refused rather than misread."""
+
+
+class Tokenizer:
+    """The tokenizer of WordLlama's default model (Llama 2's byte-pair encoding, as its
+    ``tokenizers`` JSON defines it: special tokens split out, ``▁`` prepended and written for
+    every space, byte fallback, no pre-tokenizer), in plain Python.
+
+    Its merges are not read: in this file they are exactly every split of a token into two
+    tokens, ranked by the merged token's id, then the left and right parts' ids, with the
+    merges of runs of ``▁`` last (how ``tokenizers`` converts a SentencePiece model). That was
+    checked against the file's list; a test checks the ids against ``tokenizers`` itself on
+    real articles."""
+
+    def __init__(self, pieces: Sequence[str]) -> None:
+        self.pieces = list(pieces)
+        if len(self.pieces) > 1 << 15:  # a merge's rank packs three ids in 15 bits each
+            raise ModelFileError("the tokenizer has more tokens than kbapp reads")
+        self.ids_of: dict[str, int] = {p: i for i, p in enumerate(self.pieces)}
+        if len(self.ids_of) != len(self.pieces):
+            raise ModelFileError("the tokenizer's pieces are not unique")
+        try:
+            self._byte = [self.ids_of[f"<0x{b:02X}>"] for b in range(256)]
+            self._special = {p: self.ids_of[p] for p in ("<unk>", "<s>", "</s>")}
+        except KeyError as missing:
+            raise ModelFileError(f"the tokenizer has no {missing}") from None
+        self._special_re = re.compile("|".join(re.escape(p) for p in self._special))
+        self._pairs: set[str] | None = None
+        #: The size and time of the file the pieces were read from (see :meth:`load`).
+        self.source: list[int] = []
+
+    # --------------------------------------------------------------- loading
 
     @classmethod
-    def get(cls) -> Any:
+    def from_file(cls, path: Path) -> Tokenizer:
+        """Read the ``tokenizers`` JSON file, checking that it is what this class reads."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        model = data.get("model") or {}
+        expected_normalizer = {
+            "type": "Sequence",
+            "normalizers": [
+                {"type": "Prepend", "prepend": SPACE},
+                {"type": "Replace", "pattern": {"String": " "}, "content": SPACE},
+            ],
+        }
+        if (
+            model.get("type") != "BPE"
+            or not model.get("byte_fallback")
+            or model.get("continuing_subword_prefix")
+            or model.get("end_of_word_suffix")
+            or model.get("dropout")
+            or model.get("ignore_merges")
+            or data.get("pre_tokenizer") is not None
+            or data.get("normalizer") != expected_normalizer
+            or [t.get("content") for t in data.get("added_tokens", [])] != ["<unk>", "<s>", "</s>"]
+        ):
+            raise ModelFileError(f"{path} is not the tokenizer kbapp knows how to read")
+        vocab: dict[str, int] = model["vocab"]
+        pieces = sorted(vocab, key=vocab.__getitem__)
+        if [vocab[p] for p in pieces] != list(range(len(pieces))):
+            raise ModelFileError(f"{path}: the token ids are not 0 to {len(pieces) - 1}")
+        tokenizer = cls(pieces)
+        tokenizer._check_merges(
+            [
+                tuple(m.split(" ")) if isinstance(m, str) else tuple(m)
+                for m in model.get("merges", [])
+            ]
+        )
+        return tokenizer
+
+    def _check_merges(self, merges: list[tuple[str, ...]]) -> None:
+        """The file's merges are the ones :meth:`_rank` derives, in its order."""
+        try:
+            ranks = [self._rank(*merge) for merge in merges]
+        except (KeyError, TypeError):
+            raise ModelFileError("a merge of the tokenizer is not two of its tokens") from None
+        splits = sum(
+            1
+            for piece in self.pieces
+            for cut in range(1, len(piece))
+            if piece[:cut] in self.ids_of and piece[cut:] in self.ids_of
+        )
+        if _NEVER in ranks or any(a >= b for a, b in pairwise(ranks)) or splits != len(merges):
+            raise ModelFileError("the tokenizer's merges are not the ones kbapp derives")
+        if any(SPACE in p.lstrip(SPACE) for p in self.pieces if p.strip(SPACE)):
+            raise ModelFileError("a token holds a word boundary inside it")
+
+    @classmethod
+    def load(cls, source: Path, cache: Path | None = None) -> Tokenizer:
+        """The tokenizer of ``source`` (the model's JSON file), through ``cache`` (its pieces,
+        written the first time, read again while ``source`` keeps its size and time)."""
+        found = source.stat()
+        stamp = [found.st_size, found.st_mtime_ns]
+        if cache is not None:
+            try:
+                saved = json.loads(cache.read_text(encoding="utf-8"))
+                if saved.get("model") == MODEL and saved.get("source") == stamp:
+                    tokenizer = cls(saved["pieces"])
+                    tokenizer.source = stamp
+                    return tokenizer
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                pass
+        tokenizer = cls.from_file(source)
+        tokenizer.source = stamp
+        if cache is not None:
+            tokenizer.keep(cache)
+        return tokenizer
+
+    def keep(self, cache: Path) -> None:
+        """Write the pieces to ``cache`` for :meth:`load` (a read-only place: not kept)."""
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(
+                {"model": MODEL, "source": self.source, "pieces": self.pieces},
+                ensure_ascii=False,
+            )
+            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, cache)
+        except OSError as exc:
+            log.debug("could not keep the tokenizer's pieces in %s: %s", cache, exc)
+
+    # --------------------------------------------------------------- encoding
+
+    def ids(self, text: str, cache: dict[str, list[int]] | None = None) -> list[int]:
+        """The token ids of ``text`` (``encode(text, add_special_tokens=False).ids``).
+        ``cache``: chunk -> ids, shared by the texts of a batch."""
+        out: list[int] = []
+        start = 0
+        for special in self._special_re.finditer(text):
+            self._segment(text[start : special.start()], out, cache)
+            out.append(self._special[special.group()])
+            start = special.end()
+        self._segment(text[start:], out, cache)
+        return out
+
+    def _segment(self, text: str, out: list[int], cache: dict[str, list[int]] | None) -> None:
+        if not text:
+            return
+        for chunk in _CHUNK.findall(SPACE + text.replace(" ", SPACE)):
+            if cache is None:
+                out.extend(self._bpe(chunk))
+                continue
+            found = cache.get(chunk)
+            if found is None:
+                found = cache[chunk] = self._split_bpe(chunk, cache)
+            out.extend(found)
+
+    def _split_bpe(self, chunk: str, cache: dict[str, list[int]]) -> list[int]:
+        """:meth:`_bpe` of a chunk cut where no token has the two characters side by side
+        (nothing can be merged across): its parts recur across documents."""
+        if self._pairs is None:
+            self._pairs = {
+                p[i : i + 2]
+                for p in self.pieces
+                if len(p) > 1 and not (p.startswith("<0x") and len(p) == 6)
+                for i in range(len(p) - 1)
+            }
+        pairs, out, start = self._pairs, [], 0
+        for i in range(1, len(chunk)):
+            if chunk[i - 1 : i + 1] not in pairs:
+                out.extend(self._cached_bpe(chunk[start:i], cache))
+                start = i
+        out.extend(self._cached_bpe(chunk[start:], cache))
+        return out
+
+    def _cached_bpe(self, part: str, cache: dict[str, list[int]]) -> list[int]:
+        key = "\0" + part  # parts and whole chunks in one dictionary
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self._bpe(part)
+        return found
+
+    def _rank(self, left: str, right: str) -> int:
+        """The merge's priority (lower first), :data:`_NEVER` when there is no such merge."""
+        ids = self.ids_of
+        merged = ids.get(left + right)
+        if merged is None:
+            return _NEVER
+        spaces = 1 if not (left + right).strip(SPACE) else 0
+        return (((spaces << 15 | merged) << 15 | ids[left]) << 15) | ids[right]
+
+    def _bpe(self, chunk: str) -> list[int]:
+        """Byte-pair encoding of one chunk: the best-ranked merge first, leftmost on ties."""
+        ids = self.ids_of
+        whole = ids.get(chunk)
+        if whole is not None:
+            return [whole]
+        symbols: list[str] = []
+        for char in chunk:
+            if char in ids:
+                symbols.append(char)
+            else:  # byte fallback
+                symbols.extend(self.pieces[self._byte[b]] for b in char.encode("utf-8"))
+        rank = self._rank
+        ranks = [rank(symbols[i], symbols[i + 1]) for i in range(len(symbols) - 1)]
+        while ranks:
+            best = min(ranks)
+            if best == _NEVER:
+                break
+            i = ranks.index(best)
+            symbols[i : i + 2] = [symbols[i] + symbols[i + 1]]
+            del ranks[i]
+            if i > 0:
+                ranks[i - 1] = rank(symbols[i - 1], symbols[i])
+            if i < len(ranks):
+                ranks[i] = rank(symbols[i], symbols[i + 1])
+        return [ids[s] for s in symbols]
+
+
+# ---------------------------------------------------------------------- the model
+
+
+class Model:
+    """The model's token table, read from its safetensors file (float16 rows), and the
+    tokenizer; :meth:`vector` for a query (plain Python, a few rows read), :meth:`vectors` for
+    many texts (NumPy). Loaded once per process, on first use."""
+
+    _lock = threading.Lock()
+    _loaded: Model | None = None
+
+    def __init__(self, weights: Path, tokenizer: Tokenizer) -> None:
+        self.weights = weights
+        self.tokenizer = tokenizer
+        with weights.open("rb") as f:
+            (size,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(size))
+        tensor = header.get(TENSOR) or {}
+        shape = tensor.get("shape") or []
+        if tensor.get("dtype") != "F16" or len(shape) != 2:
+            raise ModelFileError(f"{weights}: no float16 table {TENSOR!r}")
+        self.rows, self.dim = int(shape[0]), int(shape[1])
+        begin, end = tensor["data_offsets"]
+        if end - begin != self.rows * self.dim * 2 or self.rows < len(tokenizer.pieces):
+            raise ModelFileError(f"{weights}: the table does not fit the tokenizer")
+        self.offset = 8 + size + begin
+        self._row = struct.Struct(f"<{self.dim}e")
+
+    @classmethod
+    def get(cls, cache: Path | None = None) -> Model:
+        """The model (``cache``: where the tokenizer's pieces are kept, see
+        :meth:`Tokenizer.load`). Raises :class:`FileNotFoundError` when not installed."""
         with cls._lock:
             if cls._loaded is None:
-                import wordllama  # the optional extra: imported only here
-
-                # The wheel ships the model's weights and tokenizer; pointing the cache at the
-                # package itself finds both there (WordLlama looks for the tokenizer in a
-                # folder named after the singular "tokenizer" otherwise) and downloads never.
-                cls._loaded = wordllama.WordLlama.load(
-                    cache_dir=Path(wordllama.__file__).parent, disable_download=True
-                )
+                found = package_dir()
+                if found is None:
+                    raise FileNotFoundError(f"the {PACKAGE} package's model is not installed")
+                tokenizer = Tokenizer.load(found / TOKENIZER_FILE, cache)
+                cls._loaded = Model(found / WEIGHTS_FILE, tokenizer)
             return cls._loaded
 
     @classmethod
     def is_loaded(cls) -> bool:
         return cls._loaded is not None
 
-    @classmethod
-    def embed(cls, texts: Sequence[str]) -> Any:
-        """Unit vectors (float32, one row per text)."""
-        return cls.get().embed(list(texts), norm=True, batch_size=64)
+    # ---------------------------------------------------------------- one text
+
+    def token_rows(self, ids: Iterable[int]) -> dict[int, tuple[float, ...]]:
+        """The table's rows for ``ids``, read from the file."""
+        found: dict[int, tuple[float, ...]] = {}
+        width = self.dim * 2
+        with self.weights.open("rb") as f:
+            for token in sorted(set(ids)):
+                f.seek(self.offset + min(token, self.rows - 1) * width)
+                found[token] = self._row.unpack(f.read(width))
+        return found
+
+    def vector(self, text: str) -> list[float]:
+        """The unit vector of ``text``: the mean of its tokens' rows made unit length (the
+        sum has the mean's direction; all zeros for a text without tokens)."""
+        ids = self.tokenizer.ids(text)
+        if not ids:
+            return [0.0] * self.dim
+        rows = self.token_rows(ids)
+        sums = [sum(column) for column in zip(*(rows[t] for t in ids))]
+        length = math.sqrt(sum(x * x for x in sums))
+        return [x / length for x in sums] if length else [0.0] * self.dim
+
+    # ---------------------------------------------------------------- many texts
+
+    def vectors(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> bytes:
+        """The unit vectors of ``texts`` as little-endian float16 rows, one per text: in plain
+        Python for a few, with NumPy for more than :data:`BULK` (computed as WordLlama does:
+        float32 sums of the rows, divided by the count, then by the norm)."""
+        if len(texts) <= BULK:
+            found = b"".join(self._row.pack(*self.vector(t)) for t in texts)
+            if progress:
+                progress(len(texts), len(texts))
+            return found
+        import numpy as np  # only for many texts at once
+
+        table = np.fromfile(
+            self.weights, dtype="<f2", count=self.rows * self.dim, offset=self.offset
+        ).reshape(self.rows, self.dim)
+        table = table.astype(np.float32)
+        sums = np.zeros((len(texts), self.dim), dtype=np.float32)
+        counts = np.ones(len(texts), dtype=np.float32)
+        cache: dict[str, list[int]] = {}
+        for number, text in enumerate(texts):
+            ids = self.tokenizer.ids(text, cache)
+            if ids:  # the rows added one after the other, in float32: WordLlama's order
+                sums[number] = table[ids].sum(axis=0, dtype=np.float32)
+                counts[number] = len(ids)
+            if progress and (number + 1) % BATCH == 0:
+                progress(number + 1, len(texts))
+        means = sums / counts[:, None]
+        norms = np.linalg.norm(means, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        out = (means / norms).astype("<f2")
+        if progress:
+            progress(len(texts), len(texts))
+        return out.tobytes()
+
+
+# ---------------------------------------------------------------------- the documents' vectors
 
 
 class DocumentVectors:
-    """The documents' vectors beside the index: ``vectors.npy`` (float16, one row per
-    document) and ``documents.json`` (each row's path and text key, and the paths whose
-    text changed since: refreshed before they are next compared)."""
+    """The documents' vectors beside the index, in one file (:data:`VECTORS_FILE`, replaced
+    whole): a JSON line (the model, the width, each row's path and text key), then the rows,
+    little-endian float16. Read again when another process (``kbapp index`` beside the window)
+    wrote it: one ``stat`` when nothing changed."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self.file = directory / VECTORS_FILE
         self._lock = threading.RLock()
         self._loaded = False
         self._rows: dict[str, int] = {}
         self._keys: list[str] = []
         self._paths: list[str] = []
-        self._stale: set[str] = set()
-        self._matrix: Any = None
+        self._data = b""
+        self._dim = 0
         self._seen: tuple[int, int] | None = None
 
     # ---------------------------------------------------------------- files
 
     def _load(self) -> None:
-        """Read the files, again when another process (``kbapp index`` beside the window)
-        wrote them since: one ``stat`` when nothing changed."""
         try:
-            found = (self.directory / "documents.json").stat()
+            found = self.file.stat()
             seen: tuple[int, int] | None = (found.st_mtime_ns, found.st_size)
         except OSError:
             seen = None
         if self._loaded and seen == self._seen:
             return
         self._loaded, self._seen = True, seen
-        try:
-            meta = json.loads((self.directory / "documents.json").read_text(encoding="utf-8"))
-            import numpy as np
-
-            matrix = np.load(self.directory / "vectors.npy")
-        except (OSError, ValueError):
-            meta, matrix = {}, None
-        paths, keys = list(meta.get("paths", [])), list(meta.get("keys", []))
-        if (
-            matrix is None
-            or meta.get("model") != PACKAGE
-            or len(paths) != len(keys)
-            or len(paths) != len(matrix)
-        ):  # none yet, or half written: none until the next build
-            self._paths, self._keys, self._matrix, self._rows = [], [], None, {}
-            self._stale = set()
+        self._paths, self._keys, self._data, self._rows, self._dim = [], [], b"", {}, 0
+        if seen is None:
             return
-        self._paths, self._keys, self._matrix = paths, keys, matrix
+        try:
+            raw = self.file.read_bytes()
+            line, _, data = raw.partition(b"\n")
+            meta = json.loads(line)
+            paths, keys, dim = list(meta["paths"]), list(meta["keys"]), int(meta["dim"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # none yet, or damaged: none until the next build
+        if (
+            meta.get("model") != MODEL
+            or len(paths) != len(keys)
+            or len(data) != len(paths) * dim * 2
+        ):
+            return  # another model's, or half written
+        self._paths, self._keys, self._data, self._dim = paths, keys, data, dim
         self._rows = {p: i for i, p in enumerate(paths)}
-        self._stale = set(meta.get("stale", []))
 
     def _save(self) -> None:
-        import numpy as np
-
         self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.directory / f"vectors.{os.getpid()}.tmp.npy"
-        matrix = self._matrix if self._matrix is not None else np.zeros((0, 0), np.float16)
-        np.save(tmp, matrix)
-        os.replace(tmp, self.directory / "vectors.npy")
-        meta = {
-            "model": PACKAGE,
-            "paths": self._paths,
-            "keys": self._keys,
-            "stale": sorted(self._stale),
-        }
-        tmp_meta = self.directory / f"documents.{os.getpid()}.tmp"
-        tmp_meta.write_text(json.dumps(meta), encoding="utf-8")
-        os.replace(tmp_meta, self.directory / "documents.json")
-        found = (self.directory / "documents.json").stat()
+        meta = {"model": MODEL, "dim": self._dim, "paths": self._paths, "keys": self._keys}
+        tmp = self.directory / f"{VECTORS_FILE}.{os.getpid()}.tmp"
+        with tmp.open("wb") as f:
+            f.write(json.dumps(meta, ensure_ascii=False).encode("utf-8") + b"\n")
+            f.write(self._data)
+        for attempt in range(20):
+            try:
+                os.replace(tmp, self.file)
+                break
+            except PermissionError:  # Windows: another process is reading it this moment
+                if attempt == 19:
+                    tmp.unlink(missing_ok=True)
+                    raise
+                time.sleep(0.05)
+        found = self.file.stat()
         self._seen = (found.st_mtime_ns, found.st_size)
+        pieces = self.directory / PIECES_FILE
+        model = Model._loaded
+        if model is not None and model.tokenizer.source and not pieces.exists():
+            model.tokenizer.keep(pieces)  # a search here then reads these, not the model's file
+        # the files of the version that imported WordLlama
+        for old in ("vectors.npy", "documents.json"):
+            (self.directory / old).unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- state
 
@@ -183,26 +541,15 @@ class DocumentVectors:
         """Whether there are vectors to compare with (built at least once)."""
         with self._lock:
             self._load()
-            return self._matrix is not None and len(self._paths) > 0
+            return len(self._paths) > 0
 
     def count(self) -> int:
         with self._lock:
             self._load()
             return len(self._paths)
 
-    def mark_stale(self, paths: Iterable[str]) -> None:
-        """These documents changed (or went): refresh their vectors before the next use."""
-        with self._lock:
-            self._load()
-            before = len(self._stale)
-            self._stale.update(paths)
-            if len(self._stale) != before and self._matrix is not None:
-                self._save()
-
-    def stale(self) -> set[str]:
-        with self._lock:
-            self._load()
-            return set(self._stale)
+    def model(self) -> Model:
+        return Model.get(self.directory / PIECES_FILE)
 
     # ---------------------------------------------------------------- building
 
@@ -214,64 +561,78 @@ class DocumentVectors:
         progress: Callable[[int, int], None] | None = None,
     ) -> int:
         """Set the vectors of ``texts`` (path -> text to embed; None: the document is gone).
-        ``complete``: ``texts`` holds every document, so the others are dropped. A document
-        whose text is unchanged keeps its vector. Returns how many texts were embedded."""
-        import numpy as np
-
+        ``complete``: ``texts`` holds every document, so the others are dropped. A text that
+        has a vector already (the same document unchanged, or a moved one) keeps it. Returns
+        how many texts were embedded. The embedding runs outside the lock: a search compares
+        with the vectors there meanwhile."""
+        wanted = {p: t for p, t in texts.items() if t is not None}
+        keyed = {p: _key(t) for p, t in wanted.items()}
         with self._lock:
             self._load()
-            old_rows, old_keys, old = self._rows, self._keys, self._matrix
-            wanted = {p: t for p, t in texts.items() if t is not None}
-            kept = [] if complete else [p for p in old_rows if p not in texts]
+            known = set(self._keys)
+        todo = {k: wanted[p] for p, k in keyed.items() if k not in known}
+        fresh: dict[str, bytes] = {}
+        if todo:
+            fresh = self._embed(list(todo), list(todo.values()), progress)
+        with self._lock:
+            self._load()  # again: another thread or process may have written meanwhile
+            width = self._dim * 2
+            if fresh and width != len(next(iter(fresh.values()))):
+                width = 0  # vectors of another width: none of them kept
+            by_key = {
+                key: self._data[row * width : (row + 1) * width]
+                for row, key in enumerate(self._keys if width else [])
+            }
+            by_key.update(fresh)
+            old_key = dict(zip(self._paths, self._keys)) if width else {}
+            kept = [] if complete else [p for p in old_key if p not in texts]
             paths = sorted([*wanted, *kept])
-            keys: list[str] = []
-            source: list[int] = []  # the old row to copy, or -1: embed
-            todo: list[int] = []
-            for number, path in enumerate(paths):
-                row = old_rows.get(path, -1) if old is not None else -1
-                if path in wanted:
-                    key = _key(wanted[path] or "")
-                    if row >= 0 and old_keys[row] != key:
-                        row = -1
-                else:
-                    key = old_keys[row]
-                keys.append(key)
-                source.append(row)
-                if row < 0:
-                    todo.append(number)
-            fresh: dict[int, Any] = {}
-            for start in range(0, len(todo), BATCH):
-                chunk = todo[start : start + BATCH]
-                fresh.update(zip(chunk, Model.embed([wanted[paths[n]] or "" for n in chunk])))
-                if progress:
-                    progress(min(start + BATCH, len(todo)), len(todo))
-            dim = (
-                len(next(iter(fresh.values())))
-                if fresh
-                else (old.shape[1] if old is not None else 0)
-            )
-            matrix = np.zeros((len(paths), dim), dtype=np.float16)
-            for number, row in enumerate(source):
-                matrix[number] = fresh[number] if row < 0 else old[row]
-            self._paths, self._keys, self._matrix = paths, keys, matrix
+            keys = [keyed[p] if p in keyed else old_key[p] for p in paths]
+            missing = {k: wanted[p] for p, k in zip(paths, keys) if k not in by_key}
+            if missing:  # dropped by another writer meanwhile (rare): embedded now
+                by_key.update(self._embed(list(missing), list(missing.values()), None))
+            self._dim = len(next(iter(by_key.values()))) // 2 if by_key else self._dim
+            self._data = b"".join(by_key[k] for k in keys)
+            self._paths, self._keys = paths, keys
             self._rows = {p: i for i, p in enumerate(paths)}
-            self._stale = set() if complete else self._stale - set(texts)
             self._save()
-            return len(todo)
+            return len(todo) + len(missing)
+
+    def _embed(
+        self,
+        keys: list[str],
+        texts: list[str],
+        progress: Callable[[int, int], None] | None,
+    ) -> dict[str, bytes]:
+        model = self.model()
+        width = model.dim * 2
+        rows = model.vectors(texts, progress)
+        return {key: rows[at * width : (at + 1) * width] for at, key in enumerate(keys)}
 
     # ---------------------------------------------------------------- comparing
 
-    def similarities(self, query_vector: Any, paths: Sequence[str]) -> list[float | None]:
+    def similarities(
+        self, query_vector: Sequence[float], paths: Sequence[str]
+    ) -> list[float | None]:
         """Cosine of each document with the query (None: no vector for it)."""
         with self._lock:
             self._load()
-            rows = [self._rows.get(p) for p in paths]
-            found = [r for r in rows if r is not None]
-            if self._matrix is None or not found:
+            if not self._dim or len(query_vector) != self._dim:
                 return [None] * len(paths)
-            values = self._matrix[found].astype("float32") @ query_vector
-            it = iter(values.tolist())
-            return [next(it) if r is not None else None for r in rows]
+            row = struct.Struct(f"<{self._dim}e")
+            width, data = self._dim * 2, self._data
+            found: list[float | None] = []
+            for path in paths:
+                number = self._rows.get(path)
+                found.append(
+                    None
+                    if number is None
+                    else sum(map(mul, row.unpack_from(data, number * width), query_vector))
+                )
+            return found
+
+
+# ---------------------------------------------------------------------- ranking
 
 
 def rerank(
@@ -281,8 +642,6 @@ def rerank(
 ) -> list[tuple[int, float]]:
     """Lexical score × exp(STRENGTH × (cosine − best cosine)); a document without a vector
     counts as having the mean cosine. Stable: ties keep the lexical order."""
-    import math
-
     known = [s for s in similarities if s is not None]
     if not known:
         return ranked
@@ -305,6 +664,14 @@ class SemanticRanker:
 
     def __init__(self, directory: Path) -> None:
         self.vectors = DocumentVectors(directory)
+        #: Why it stopped for this process (the model's files unreadable, the vectors not
+        #: writable): searches are by words only, and the index is never blamed for it.
+        self.failed: str | None = None
+
+    def _fail(self, exc: Exception) -> None:
+        if self.failed is None:
+            log.warning("search by meaning is off until kbapp restarts: %s", exc)
+        self.failed = f"{type(exc).__name__}: {exc}"
 
     @staticmethod
     def applies(query: str) -> bool:
@@ -320,28 +687,31 @@ class SemanticRanker:
         from kbapp.search.analysis import phrase_terms
 
         terms = phrase_terms(query)
-        if len(ranked) < 2 or not self.vectors.ready():
+        if len(ranked) < 2 or self.failed or not self.vectors.ready():
             return ranked[:limit]
         if len(terms) >= 3 and runner.sets.phrase_docs(terms):
             return ranked[:limit]
         top = ranked[:DEPTH]
         paths = [runner.searcher.stored_fields(d).get("path", "") for d, _ in top]
-        stale = self.vectors.stale() & set(paths)
-        if stale:
-            self.vectors.replace(document_texts(runner.reader, stale))
-        query_vector = Model.embed([query])[0]
-        moved = rerank(top, paths, self.vectors.similarities(query_vector, paths))
+        try:
+            query_vector = self.vectors.model().vector(query)
+            similarities = self.vectors.similarities(query_vector, paths)
+        except (OSError, ValueError, struct.error) as exc:  # never "a damaged index"
+            self._fail(exc)
+            return ranked[:limit]
+        moved = rerank(top, paths, similarities)
         return (moved + ranked[DEPTH:])[:limit]
 
     def changed(self, reader: Any, paths: Sequence[str]) -> None:
-        """Documents an update re-indexed: refreshed now when the model is loaded (a
-        window that searched), else marked to be refreshed when next compared."""
-        if not self.vectors.ready():
+        """Documents an update re-indexed (or removed): their vectors, at once (a few
+        documents cost milliseconds)."""
+        if self.failed or not self.vectors.ready():
             return
-        if Model.is_loaded():
-            self.vectors.replace(document_texts(reader, paths))
-        else:
-            self.vectors.mark_stale(paths)
+        texts = document_texts(reader, paths)
+        try:
+            self.vectors.replace(texts)
+        except (OSError, ValueError, struct.error) as exc:
+            self._fail(exc)
 
     def build(
         self,
@@ -350,15 +720,19 @@ class SemanticRanker:
         *,
         everything: bool = False,
     ) -> int:
-        """Vectors for the documents of the index that lack one: every document (unchanged
-        texts keep theirs) when ``everything`` or when the count differs from the index's,
-        else only those marked stale. Returns how many texts were embedded."""
+        """Vectors for the documents of the index: every document (unchanged texts keep
+        theirs) when ``everything``, when there are none yet or when their count differs from
+        the index's; else nothing. Returns how many texts were embedded."""
         vectors = self.vectors
+        if self.failed:
+            return 0
         if everything or not vectors.ready() or vectors.count() != reader.doc_count():
             texts = document_texts(reader, None)
-            return vectors.replace(texts, complete=True, progress=progress)
-        stale = vectors.stale()
-        return vectors.replace(document_texts(reader, stale)) if stale else 0
+            try:
+                return vectors.replace(texts, complete=True, progress=progress)
+            except (OSError, ValueError, struct.error) as exc:
+                self._fail(exc)
+        return 0
 
 
 def document_texts(reader: Any, paths: Iterable[str] | None) -> dict[str, str | None]:

@@ -43,7 +43,8 @@ from kbapp.sync import mergedriver
 from kbapp.trust import policy
 
 if TYPE_CHECKING:
-    from kbapp.workspace import SaveResult, Workspace
+    from kbapp.workspace import Workspace
+    from kbapp.workspace_save import SaveResult
 
 PREFIX = "refs/kbapp/conflicts/"
 
@@ -196,7 +197,7 @@ def _load(ws: Workspace, ref: str) -> Conflict | None:
 def resolve(ws: Workspace, path: str, *, text: str | None) -> SaveResult:
     """Settle the conflict on ``path`` with ``text`` (None deletes the document), as a normal
     commit ``Resolve: <title>`` that passes the commit policy (no markers, sensitivity)."""
-    from kbapp.workspace import SaveResult
+    from kbapp.workspace_save import SaveResult
 
     conflict = get(ws, path)
     if conflict is None:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kbapp.errors import NotAKnowledgeBase, SyncError
 from kbapp.fsutil import save_error, write_failed_for_space
@@ -32,6 +32,8 @@ from kbapp.sync.gitenv import (
     network_env,
 )
 from kbapp.sync.giterrors import _first_error_line
+from kbapp.sync.gitroot import _gitpython, _plain_git_dir
+from kbapp.sync.gitroot import find_root as find_root
 
 if TYPE_CHECKING:
     import git as gitpython_types
@@ -57,59 +59,6 @@ class GitResult:
     status: int
     stdout: str
     stderr: str
-
-
-def _gitpython() -> Any:
-    """GitPython, imported on first use: a search (``kbapp search``) never runs git, and the
-    import alone is 60-80 ms of a 150 ms answer."""
-    import git as gitpython
-
-    return gitpython
-
-
-def _plain_git_dir(root: Path) -> Path | None:
-    """``root``'s git directory when ``root`` is the top of an ordinary work tree (``.git`` a
-    folder, or a file ``gitdir: ...`` in a linked worktree); None when git's environment
-    variables or anything unusual are in play (GitPython decides then)."""
-    if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
-        return None
-    dot_git = root / ".git"
-    if dot_git.is_dir():
-        return dot_git if (dot_git / "HEAD").is_file() else None
-    if dot_git.is_file():
-        try:
-            first = dot_git.read_text(encoding="utf-8").splitlines()[0]
-        except (OSError, UnicodeDecodeError, IndexError):
-            return None
-        if first.startswith("gitdir:"):
-            found = Path(first[7:].strip())
-            found = found if found.is_absolute() else root / found
-            return found if (found / "HEAD").is_file() else None
-    return None
-
-
-def find_root(path: Path) -> Path:
-    """The top of the git work tree containing ``path``."""
-    if not path.exists():
-        raise NotAKnowledgeBase(f"{path} does not exist")
-    if not path.is_dir():
-        raise NotAKnowledgeBase(f"{path} is a file; a knowledge base is a folder")
-    for candidate in (path.resolve(), *path.resolve().parents):
-        if (candidate / ".git").exists():
-            if _plain_git_dir(candidate) is not None:
-                return candidate
-            break
-    gitpython = _gitpython()
-    try:
-        repo = gitpython.Repo(path, search_parent_directories=True)
-    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
-        raise NotAKnowledgeBase(
-            f"{path} is not a git repository; run 'kbapp init {path}' to make it a knowledge "
-            "base, or 'kbapp clone URL PATH' to get an existing one"
-        ) from None
-    if repo.bare or repo.working_tree_dir is None:
-        raise NotAKnowledgeBase(f"{path} is a bare git repository; clone it to work in it")
-    return Path(repo.working_tree_dir)
 
 
 class GitRunner:

@@ -17,7 +17,8 @@ from kbapp.documents import renderdiff
 from kbapp.errors import KbError
 
 if TYPE_CHECKING:
-    from kbapp.workspace import SaveResult, Workspace
+    from kbapp.workspace import Workspace
+    from kbapp.workspace_save import SaveResult
 
 
 @dataclass

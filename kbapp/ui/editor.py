@@ -35,7 +35,8 @@ from kbapp.ui.metadata_form import LIST_FIELDS, MetadataForm
 from kbapp.ui.notice import Notice
 from kbapp.ui.problem_list import ProblemList, lint_text
 from kbapp.ui.tasks import Tasks
-from kbapp.workspace import SaveResult, Workspace
+from kbapp.workspace import Workspace
+from kbapp.workspace_save import SaveResult
 
 AUTOSAVE_MS = 1500
 PREVIEW_MS = 350
