@@ -371,8 +371,8 @@ class QueryRunner:
             # in document order, so that equal scores keep it (nlargest is stable)
             ordered = sorted(docs)
             if isinstance(coverage, WordCounts):
-                powers, counts = coverage.powers, coverage.counts
-                values = [sums[d] * factors[d] * powers[counts[d]] for d in ordered]
+                powers, shares = coverage.powers, coverage.counts
+                values = [sums[d] * factors[d] * powers[shares[d]] for d in ordered]
             elif coverage is not None:
                 values = [sums[d] * factors[d] * coverage[d] ** COVERAGE_POWER for d in ordered]
             else:
