@@ -13,7 +13,8 @@ update of 10 changed documents; cold open to first result (fresh process); query
 p50/p95/p99 by kind, with snippets for the top 10; and the same queries on an FTS5 table
 (bm25 + snippet()) with the ratio kbapp/FTS5 per kind. ``--words`` picks the query
 generators (common words of the corpus, or rarer words: rank 200-3,000 and IT terms);
-``--compare-unpruned`` measures the same queries again with the runner's top-k pruning off.
+The queries are timed with the runner as shipped (its ``TOPK_PRUNING`` default);
+``--compare-unpruned`` measures the same queries again with the other pruning setting.
 Record the figures in docs/benchmarks.md.
 """
 
@@ -609,19 +610,24 @@ class Fts5:
 
 
 def measure_latency(
-    kb: Path, queries: dict[str, list[tuple[str, str]]], kinds: list[str], pruning: bool
+    kb: Path,
+    queries: dict[str, list[tuple[str, str]]],
+    kinds: list[str],
+    pruning: bool | None = None,
 ) -> dict[str, dict]:
     """p50/p95/p99 per kind of a freshly opened index (its caches empty), after a warm-up of
-    20 one-word queries; ``pruning``: the runner's top-k pruning on or off."""
+    20 one-word queries; ``pruning``: the runner's top-k pruning on or off (None: as
+    shipped)."""
     from kbapp.search import SearchIndex
     from kbapp.search import searcher as searcher_module
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 
-    if hasattr(searcher_module, "TOPK_PRUNING"):
+    shipped = getattr(searcher_module, "TOPK_PRUNING", None)
+    if pruning is not None and shipped is not None:
         searcher_module.TOPK_PRUNING = pruning
-    elif not pruning:
-        raise SystemExit("this kbapp has no top-k pruning to turn off")
+    elif pruning is not None:
+        raise SystemExit("this kbapp has no top-k pruning to turn on or off")
     ws = Workspace.open(kb, Settings(user_name="Bench", user_email="bench@internal.example"))
     index = SearchIndex.for_workspace(ws)
     for text, _ in queries["one_word"][:20]:  # warm up (first-touch of files, caches)
@@ -637,8 +643,8 @@ def measure_latency(
             empty += not response.hits
         latency[kind] = {**percentiles(times), "empty": empty}
     ws.close()
-    if hasattr(searcher_module, "TOPK_PRUNING"):
-        searcher_module.TOPK_PRUNING = True
+    if shipped is not None:
+        searcher_module.TOPK_PRUNING = shipped
     return latency
 
 
@@ -688,6 +694,10 @@ def bench_corpus(
     fts = Fts5(kb.parent / f"fts5-{label}.sqlite", docs)
     result["fts5_build_s"] = fts.build_seconds
     result["fts5_mb"] = fts.size / 1e6
+    from kbapp.search import searcher as searcher_module
+
+    shipped_pruning = bool(getattr(searcher_module, "TOPK_PRUNING", False))
+    result["topk_pruning"] = shipped_pruning
     for generator in generators:
         queries = make_queries(docs, n_queries, seed, generator)
         if generator == generators[0]:
@@ -708,12 +718,12 @@ def bench_corpus(
         exhaustive: dict[str, dict] = {}
         if compare:
             # every query once first (not measured), so that neither mode reads the index
-            # files from disk for the other; then unpruned, then pruned (each on a freshly
+            # files from disk for the other; then the other setting, then as shipped (each on a freshly
             # opened index: the runner's caches empty)
-            measure_latency(kb, queries, kinds, pruning=True)
-            exhaustive = measure_latency(kb, queries, kinds, pruning=False)
+            measure_latency(kb, queries, kinds)
+            exhaustive = measure_latency(kb, queries, kinds, pruning=not shipped_pruning)
             loads.append(os.getloadavg()[0])
-        latency = measure_latency(kb, queries, kinds, pruning=True)
+        latency = measure_latency(kb, queries, kinds)
         loads.append(os.getloadavg()[0])
         fts_latency: dict[str, dict] = {}
         for kind in kinds:
@@ -729,7 +739,7 @@ def bench_corpus(
         loads.append(os.getloadavg()[0])
         result[generator] = {
             "latency": latency,
-            "exhaustive_latency": exhaustive,
+            "exhaustive_latency": exhaustive,  # (the other pruning setting's)
             "fts5_latency": fts_latency,
             "load_average_1min": loads,
         }
@@ -739,7 +749,8 @@ def bench_corpus(
         )
         head = f"  {'kind':<12} {'p50':>6} {'p95':>6} {'p99':>6}"
         if compare:
-            head += f" | unpruned {'p50':>6} {'p95':>6} p95 pruned/unpruned"
+            setting = "on" if not shipped_pruning else "off"
+            head += f" | pruning {setting:<3} {'p50':>6} {'p95':>6} p95 shipped/other"
         print(head + f" | FTS5 {'p50':>6} {'p95':>6} {'p99':>6} | p95 ratio")
         for kind in kinds:
             ours = latency[kind]
@@ -829,7 +840,7 @@ def main() -> int:
     parser.add_argument(
         "--compare-unpruned",
         action="store_true",
-        help="also measure with the runner's top-k pruning off (same queries, same run)",
+        help="also measure with the other top-k pruning setting (same queries, same run)",
     )
     parser.add_argument("--no-update", action="store_true", help="skip the update of 10 documents")
     parser.add_argument("--json", type=Path, help="also write all figures to this file")

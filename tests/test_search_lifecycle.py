@@ -246,7 +246,7 @@ def test_a_programming_error_surfaces_and_triggers_no_rebuild(
     """A Whoosh that lost an attribute kbapp uses is a bug to see, not a damaged index."""
     from whoosh.searching import Searcher
 
-    monkeypatch.delattr(Searcher, "idf")
+    monkeypatch.delattr(Searcher, "avg_field_length")
     with pytest.raises(AttributeError):
         indexed.search("payments replica postgres")
     assert not indexed.needs_rebuild

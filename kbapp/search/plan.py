@@ -67,6 +67,8 @@ class WordPlan:
         return [(f, t, b) for (f, t), b in best.items()]
 
     def docs(self, sets: TermSets) -> frozenset[int]:
+        if len(self.alternatives) == 1:  # (a frozenset: no copy to make)
+            return self.alternatives[0].docs(sets)
         return frozenset().union(*(a.docs(sets) for a in self.alternatives))
 
     def terms(self) -> list[str]:

@@ -33,7 +33,9 @@ from __future__ import annotations
 import heapq
 from collections import Counter, OrderedDict
 from collections.abc import Mapping
+from math import log
 
+from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 
 from kbapp.search.schema import TEXT_FIELDS
@@ -100,6 +102,9 @@ class Scorer:
         self.table = table
         self.sets = sets
         self._scores: OrderedDict[ScoreKey, TermScores] = OrderedDict()
+        self._slope: dict[str, list[float]] = {}
+        self._idfs: dict[tuple[str, str], float] = {}
+        self._doc_count: int | None = None
         #: Over every :meth:`best` so far: documents asked about, documents scored (tests and
         #: profiling see what the pruning saved).
         self.asked = 0
@@ -150,7 +155,11 @@ class Scorer:
         sums. Whoosh's own collector costs a Python call per posting and per length lookup,
         and its union matcher cannot skip blocks."""
         sums = [0.0] * self.table.size
-        for found in self.lists(specs):
+        for number, found in enumerate(self.lists(specs)):
+            if number == 0:  # 0.0 + value is the value (each document once in a list)
+                for docnum, value in zip(found.ids, found.values):
+                    sums[docnum] = value
+                continue
             for docnum, value in zip(found.ids, found.values):
                 sums[docnum] += value
         return sums
@@ -204,17 +213,42 @@ class Scorer:
         """Each posting's BM25F share (Whoosh's formula, B=0.75, K1=1.2)."""
         if fieldname in TEXT_FIELDS and ids:
             k1, b = 1.2, 0.75
-            searcher = self.searcher
-            idf = searcher.idf(fieldname, term) * boost
-            average = searcher.avg_field_length(fieldname) or 1.0
-            lengths = self.table.lengths(fieldname)
+            idf = self._idf(fieldname, term) * boost
             top = idf * (k1 + 1)
             base = k1 * (1 - b)
-            slope = k1 * b / average
-            values = [top * tf / (tf + base + slope * lengths[d]) for d, tf in zip(ids, weights)]
+            # (slope * length per document worked out once: the same products)
+            slopes = self._slopes(fieldname)
+            values = [top * tf / (tf + base + slopes[d]) for d, tf in zip(ids, weights)]
         else:
             values = [tf * boost for tf in weights]
         return values
+
+    def _slopes(self, fieldname: str) -> list[float]:
+        """Each document's ``slope * length`` of a field (BM25's length normalisation, as
+        the score adds it), worked out once per searcher."""
+        found = self._slope.get(fieldname)
+        if found is None:
+            k1, b = 1.2, 0.75
+            average = self.searcher.avg_field_length(fieldname) or 1.0
+            slope = k1 * b / average
+            found = self._slope[fieldname] = [slope * n for n in self.table.lengths(fieldname)]
+        return found
+
+    def _idf(self, fieldname: str, term: str) -> float:
+        """The searcher's idf of a term (Whoosh's formula, log(N / (df + 1)) + 1), with the
+        document frequency counted while its postings were read rather than looked up in
+        every segment's term table again (the same number); another weighting is asked."""
+        searcher = self.searcher
+        if type(searcher.weighting).idf is not WeightingModel.idf:
+            return float(searcher.idf(fieldname, term))
+        key = (fieldname, term)
+        found = self._idfs.get(key)
+        if found is None:
+            if self._doc_count is None:
+                self._doc_count = searcher.get_parent().doc_count_all()
+            frequency = self.sets.written(fieldname, term)
+            found = self._idfs[key] = log(self._doc_count / (frequency + 1)) + 1
+        return found
 
     def _keep(self, key: ScoreKey, found: TermScores) -> None:
         self._scores[key] = found

@@ -103,8 +103,10 @@ COVERAGE_BY_RARITY = False
 #: sort costs more); measured in issue 15, kept for the next lever (per-block maximum scores).
 TOPK_PRUNING = False
 FACET_LIMIT = 20
-#: Facets with at most this many values are counted by set intersections.
 FACET_SETS_UP_TO = 64
+#: Facets with at most this many values may be counted with bitsets: one ``&`` of the hits'
+#: bitset and a value's costs about this share of a count's look-up per document number.
+FACET_BIT_COST = 0.008
 
 
 class WordShare(Mapping[int, float]):
@@ -124,6 +126,26 @@ class WordShare(Mapping[int, float]):
 
     def __len__(self) -> int:
         return len(frozenset().union(*self.sets))
+
+
+class WordCounts(Mapping[int, float]):
+    """Each document's share of a long query's words, from how many of their document sets
+    hold it (counted in C): ``counts`` and ``powers`` (the share of c words to a power,
+    ``(c / n) ** power``, as the ranking multiplies by it)."""
+
+    def __init__(self, sets: list[frozenset[int]], power: float) -> None:
+        self.counts = Counter(itertools.chain.from_iterable(sets))
+        self._size = len(sets)
+        self.powers = [(c / self._size) ** power for c in range(self._size + 1)]
+
+    def __getitem__(self, docnum: int) -> float:
+        return self.counts[docnum] / self._size
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.counts)
+
+    def __len__(self) -> int:
+        return len(self.counts)
 
 
 @dataclass
@@ -157,6 +179,7 @@ class QueryRunner:
         self.synonyms = synonyms
         self.synonym_table = SynonymTable.of(synonyms)
         self.reader = searcher.reader()
+        self._per_doc: dict[str, float] = {}
 
     # ------------------------------------------------------------------ running
 
@@ -245,15 +268,14 @@ class QueryRunner:
                 # the same shares and tiers, worked out for the documents scored only
                 coverage = WordShare(word_docs)
                 enough = at_least(word_docs, int(len(plans) * COVERAGE_NEED)) & candidates
+            elif not COVERAGE_BY_RARITY:
+                # (by count: at least half rounded down, 3 of 7)
+                coverage = WordCounts(word_docs, COVERAGE_POWER)
+                need = int(len(plans) * COVERAGE_NEED)
+                enough = candidates if need <= 1 else at_least(word_docs, need) & candidates
             else:
                 coverage = self._coverage(word_docs)
-                # (by count: at least half rounded down, 3 of 7)
-                need = (
-                    COVERAGE_NEED
-                    if COVERAGE_BY_RARITY
-                    else int(len(plans) * COVERAGE_NEED) / len(plans) - 1e-9
-                )
-                enough = frozenset(d for d in candidates if coverage[d] >= need)
+                enough = frozenset(d for d in candidates if coverage[d] >= COVERAGE_NEED)
             ranked = self._ranked(enough, specs, limit, None, coverage, words_counted, pairs)
             if len(ranked) < limit:
                 ranked += self._ranked(
@@ -347,12 +369,22 @@ class QueryRunner:
         else:
             sums = self.scorer.dense(specs)
             # in document order, so that equal scores keep it (nlargest is stable)
-            if coverage is not None:
-                final = {
-                    d: sums[d] * factors[d] * coverage[d] ** COVERAGE_POWER for d in sorted(docs)
-                }
+            ordered = sorted(docs)
+            if isinstance(coverage, WordCounts):
+                powers, shares = coverage.powers, coverage.counts
+                values = [sums[d] * factors[d] * powers[shares[d]] for d in ordered]
+            elif coverage is not None:
+                values = [sums[d] * factors[d] * coverage[d] ** COVERAGE_POWER for d in ordered]
             else:
-                final = {d: sums[d] * factors[d] for d in sorted(docs)}
+                values = [sums[d] * factors[d] for d in ordered]
+            positions = range(len(values))
+            if not pairs:
+                best = heapq.nlargest(limit, positions, key=values.__getitem__)
+                return [(ordered[i], values[i]) for i in best]
+            final = {
+                ordered[i]: values[i]
+                for i in heapq.nlargest(depth, positions, key=values.__getitem__)
+            }
         if pairs:
             best = (
                 heapq.nlargest(depth, final, key=final.__getitem__)
@@ -408,33 +440,56 @@ class QueryRunner:
         ]
 
     def facets(self, docs: Iterable[int]) -> dict[str, list[tuple[str, int]]]:
-        """Counts of each facet value over ``docs``: one set intersection per value when a
-        facet has few values (type, organisation, a team's tags: C loops), else a count over
-        the documents' own values."""
+        """Counts of each facet value over ``docs``, the cheaper of two ways per facet: the
+        hits as a bitset against each value's (one ``&`` and ``bit_count`` per value, in C:
+        type, organisation, a team's tags), or a count over the hits' own values (a lookup
+        per hit: cheaper when the values are many, or the hits few). Most documents hit
+        (common words): what is not hit is looked at instead."""
         hits = docs if isinstance(docs, (set, frozenset)) else frozenset(docs)
         out: dict[str, list[tuple[str, int]]] = {}
-        # most documents hit (common words): count what is not hit (fewer to look at)
-        missed = self.table.everything() - hits if len(hits) > self.table.size // 2 else None
+        size = self.table.size
+        missed = self.table.everything() - hits if len(hits) > size // 2 else None
+        looked = hits if missed is None else missed
+        looked_bits: int | None = None
         for key, name in FACET_FIELDS.items():
             values = self.table.facet_sets(name)
-            if len(values) <= FACET_SETS_UP_TO:
+            per_doc = self._values_per_doc(name, values)
+            by_bits = len(values) <= FACET_SETS_UP_TO and len(
+                values
+            ) * size * FACET_BIT_COST <= per_doc * len(looked)
+            if by_bits:
+                if looked_bits is None:
+                    looked_bits = self.table.bitset(looked, size)
+                bits = self.table.facet_bits(name)
                 if missed is not None:
                     counted = [
-                        (v, len(members) - len(members & missed)) for v, members in values.items()
+                        (v, len(members) - (looked_bits & bits[v]).bit_count())
+                        for v, members in values.items()
                     ]
                 else:
-                    counted = [(v, len(members & hits)) for v, members in values.items()]
-                items = [(value, count) for value, count in counted if count]
+                    counted = [(v, (looked_bits & bits[v]).bit_count()) for v in values]
             else:
                 column = self.table.values[name]
                 if name in ("tag", "system"):
-                    counts = Counter(itertools.chain.from_iterable(map(column.__getitem__, hits)))
+                    counts = Counter(itertools.chain.from_iterable(map(column.__getitem__, looked)))
                 else:
-                    counts = Counter(map(column.__getitem__, hits))
-                    counts.pop("", None)
-                items = list(counts.items())
+                    counts = Counter(map(column.__getitem__, looked))
+                if missed is not None:
+                    counted = [(v, len(members) - counts[v]) for v, members in values.items()]
+                else:
+                    counted = [(v, counts[v]) for v in values]
+            items = [(value, count) for value, count in counted if count]
             out[key] = sorted(items, key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
         return out
+
+    def _values_per_doc(self, name: str, values: dict[str, frozenset[int]]) -> float:
+        """How many values of a facet a document has on average (1 at most for one-valued
+        facets; a document's tags are several)."""
+        found = self._per_doc.get(name)
+        if found is None:
+            found = max(1.0, sum(len(m) for m in values.values()) / max(self.table.size, 1))
+            self._per_doc[name] = found
+        return found
 
 
 def reopen_searcher(

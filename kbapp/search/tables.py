@@ -58,6 +58,7 @@ class SegmentTable:
         #: facet field -> value -> its documents (deleted ones too: hits never include them)
         self.members: dict[str, dict[str, list[int]]] = _Loaded(self._load)
         self._columns: dict[str, MappedColumn] = {}
+        self._bits: dict[str, dict[str, int]] = {}
         self._columns_reader: Any = None
 
     def _load(self, name: str) -> None:
@@ -80,6 +81,21 @@ class SegmentTable:
                     column[docnum] = value
             dict.__setitem__(self.values, name, column)
         dict.__setitem__(self.members, name, members)
+
+    def bits(self, name: str) -> dict[str, int]:
+        """Each value of a facet field with its documents as a bitset: an integer with the
+        lowest bit of byte ``d`` set for document ``d`` (counted against the hits' own with
+        one ``&`` and ``bit_count``, in C)."""
+        found = self._bits.get(name)
+        if found is None:
+            found = {}
+            for value, ids in self.members[name].items():
+                mask = bytearray(self.size)
+                for docnum in ids:
+                    mask[docnum] = 1
+                found[value] = int.from_bytes(mask, "little")
+            self._bits[name] = found
+        return found
 
     def column(self, reader: Any, fieldname: str) -> MappedColumn:
         """A per-document column of this segment, opened through ``reader`` (a segment whose
@@ -272,6 +288,7 @@ class DocTable:
         cache.clear()
         cache.update(used)
         self._facet_sets: dict[str, dict[str, frozenset[int]]] = {}
+        self._facet_bits: dict[str, dict[str, int]] = {}
         self._everything: frozenset[int] | None = None
 
     def _load_values(self, name: str) -> None:
@@ -302,6 +319,27 @@ class DocTable:
                     merged.setdefault(value, []).extend(map(offset.__add__, ids) if offset else ids)
             found = self._facet_sets[name] = {v: frozenset(ids) for v, ids in merged.items()}
         return found
+
+    def facet_bits(self, name: str) -> dict[str, int]:
+        """:meth:`facet_sets` as bitsets (see :meth:`SegmentTable.bits`): each segment's
+        shifted to its first document number (a refresh after an update makes the new small
+        segment's only)."""
+        found = self._facet_bits.get(name)
+        if found is None:
+            found = {}
+            for _reader, offset, table in self.leaves:
+                for value, bits in table.bits(name).items():
+                    found[value] = found.get(value, 0) | (bits << (8 * offset))
+            self._facet_bits[name] = found
+        return found
+
+    @staticmethod
+    def bitset(docnums: Iterable[int], size: int) -> int:
+        """Document numbers as a bitset (see :meth:`SegmentTable.bits`)."""
+        mask = bytearray(size)
+        for docnum in docnums:
+            mask[docnum] = 1
+        return int.from_bytes(mask, "little")
 
     def containing(self, docnums: frozenset[int], needle: bytes) -> frozenset[int]:
         """The documents of ``docnums`` whose term sequence contains ``needle``."""
@@ -462,15 +500,17 @@ class TermSets:
             return found[1], found[2]
         if fieldname == PREFIX_FIELD and len(term) > PREFIX_GRAMS:
             ids, weights = self._read_prefix(term)
+            written = len(ids)  # (no idf: the prefix field is not scored by BM25)
         else:
-            ids, weights = self._read_term(fieldname, term)
-        self._keep(key, [None, ids, weights])
+            ids, weights, written = self._read_term(fieldname, term)
+        self._keep(key, [None, ids, weights, written])
         return ids, weights
 
-    def _read_term(self, fieldname: str, term: str) -> tuple[list[int], list[float]]:
+    def _read_term(self, fieldname: str, term: str) -> tuple[list[int], list[float], int]:
         btext = term.encode("utf-8")
         ids: list[int] = []
         weights: list[float] = []
+        written = 0
         for reader, offset in self.leaves:
             try:  # (one look-up in the term table: asking "in reader" first was a second)
                 matcher = reader.postings(fieldname, btext)
@@ -478,7 +518,8 @@ class TermSets:
                 continue
             deleted = reader.deleted_docs_set if reader.has_deletions() else None
             for block_ids, block_weights in _leaf_blocks(matcher):
-                if deleted:
+                written += len(block_ids)
+                if deleted and not deleted.isdisjoint(block_ids):
                     for d, w in zip(block_ids, block_weights):
                         if d not in deleted:
                             ids.append(d + offset)
@@ -486,7 +527,7 @@ class TermSets:
                 else:
                     ids.extend(map(offset.__add__, block_ids) if offset else block_ids)
                     weights.extend(block_weights)
-        return ids, weights
+        return ids, weights, written
 
     def _read_prefix(self, prefix: str) -> tuple[list[int], list[float]]:
         """The documents having a word that starts with ``prefix`` in the field of words
@@ -520,6 +561,12 @@ class TermSets:
         found = sorted(best)
         return found, list(map(best.__getitem__, found))
 
+    def written(self, fieldname: str, term: str) -> int:
+        """How many postings of a term the segments hold, deleted documents included: its
+        document frequency as Whoosh's term table has it (the idf's), counted while reading."""
+        self.read(fieldname, term)
+        return int(self._cache[(fieldname, term)][3])
+
     def docs(self, fieldname: str, term: str) -> frozenset[int]:
         ids = self.read(fieldname, term)[0]
         entry = self._cache[(fieldname, term)]
@@ -535,7 +582,7 @@ class TermSets:
             docs = frozenset(
                 itertools.chain.from_iterable(self.read(f, term)[0] for f in PHRASE_FIELDS)
             )
-            self._keep(key, [docs, [], []])
+            self._keep(key, [docs, [], [], 0])
             return docs
         self._cache.move_to_end(key)
         return found[0]
@@ -558,7 +605,7 @@ class TermSets:
             self._cache.move_to_end(key)
             return found[0]
         docs = self._phrase_docs(terms)
-        self._keep(key, [docs, [], []])
+        self._keep(key, [docs, [], [], 0])
         return docs
 
     def _phrase_docs(self, terms: list[str]) -> frozenset[int]:
