@@ -282,6 +282,66 @@ def test_a_rebuild_whose_catalog_refresh_fails_stops_its_workers(
     assert index.catch_up() == 0
 
 
+def test_a_file_edited_while_the_workers_read_it_is_indexed_as_it_is_now(
+    kb: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers start before the catalog's refresh: a file an editor (or a git pull in a
+    terminal) changes after a worker read it and before the refresh reads it must not stay
+    indexed in its old version behind a stamp that says all is current."""
+    import time
+
+    import kbapp.search.index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_FROM", 2)
+    populate(kb)
+    index = SearchIndex.for_workspace(kb)
+    real_refresh = index._refresh_catalog
+    target = kb.root / "runbooks/etcd-no-leader.md"
+
+    def edit_then_refresh(*args: Any, **kwargs: Any) -> Any:
+        # once every worker has read its share (one worker: no processes, nothing to wait for)
+        listings = list(index.directory.parent.glob("kbapp-build-*/share-*.txt"))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(
+            Path(f"{listing}.out").exists() for listing in listings
+        ):
+            time.sleep(0.02)
+        target.write_text(
+            target.read_text(encoding="utf-8") + "\nZebrafrobnicate after the read.\n",
+            encoding="utf-8",
+        )
+        return real_refresh(*args, **kwargs)
+
+    monkeypatch.setattr(index, "_refresh_catalog", edit_then_refresh)
+    index.rebuild()
+    assert paths(index, "zebrafrobnicate") == ["runbooks/etcd-no-leader.md"]
+    assert kb.catalog.stale_paths() == []
+    assert index.catch_up() == 0
+
+
+def test_idf_after_saves_is_whooshs(indexed: SearchIndex) -> None:
+    """The idf is worked out from the postings read (deleted documents counted, as Whoosh's
+    term table counts them): after saves leave deleted postings in the segments it equals
+    Whoosh's own for every term, so scores do not depend on where a deletion sits."""
+    ws = indexed.ws
+    for doc_id in ("kb-00000001", "kb-00000004"):
+        doc = ws.load(doc_id)
+        doc.set("tags", [*doc.tags, "idf-check"])
+        ws.save(doc)
+    indexed.search("etcd")  # the runner over the new segments
+    runner = indexed._current_runner()
+    assert runner.reader.has_deletions()
+    compared = 0
+    for field in ("title", "body", "headings", "labels", "code"):
+        for term in list(runner.reader.lexicon(field)):
+            word = term.decode("utf-8")
+            assert runner.scorer._idf(field, word) == pytest.approx(
+                runner.searcher.idf(field, word)
+            ), (field, word)
+            compared += 1
+    assert compared > 100
+
+
 def test_facets_by_bitsets_and_by_counting_agree(
     indexed: SearchIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -103,6 +103,7 @@ class SearchIndex:
         self._closed = False
         self._vocabulary = vocabulary.Vocabulary(self.directory)
         self._semantic: SemanticRanker | None = None
+        self._semantic_lock = threading.Lock()  # the search and the writer thread both ask
         self._open()
         ws.documents_changed.connect(self._on_documents_changed)
 
@@ -441,6 +442,9 @@ class SearchIndex:
                 catalog = self.ws.catalog
                 catalog.forget_indexing()
                 catalog.mark_indexed(digests)
+                # a file changed after its worker read it and before the refresh did (an
+                # editor, a pull in a terminal): indexed as it is now before the lock goes
+                changed_meanwhile = catalog.stale_paths()
                 catalog.set_meta("search_index", index_id)
                 self._ix = whoosh_index.open_dir(str(self.directory))
                 self._index_id = index_id
@@ -448,6 +452,8 @@ class SearchIndex:
                 self._vocabulary = vocabulary.Vocabulary(self.directory)
                 self._runner = None
                 self._needs_rebuild = False
+            with self._pending_lock:  # (the caller's _writing flushes them)
+                self._pending.update(changed_meanwhile)
             self._build_vectors(progress, everything=True)
             self._set_state(ready=True, indexing=False, percent=100, message="")
             return len(paths)
@@ -465,15 +471,19 @@ class SearchIndex:
         reads like a sentence. Nothing of it is imported otherwise."""
         if not self.ws.settings.semantic_search:
             return None
-        if self._semantic is None:
-            from kbapp.search import semantic
+        ranker = self._semantic
+        if ranker is None:
+            with self._semantic_lock:
+                if self._semantic is None:
+                    from kbapp.search import semantic
 
-            if not semantic.installed():
-                return None
-            self._semantic = semantic.SemanticRanker(self.directory.with_name("semantic"))
-        if query is not None and not self._semantic.applies(query):
+                    if not semantic.installed():
+                        return None
+                    self._semantic = semantic.SemanticRanker(self.directory.with_name("semantic"))
+                ranker = self._semantic
+        if query is not None and not ranker.applies(query):
             return None
-        return self._semantic
+        return ranker
 
     def _build_vectors(self, progress: Progress | None, everything: bool = False) -> None:
         """Vectors for the documents the re-ranker has not embedded yet: all of them when it

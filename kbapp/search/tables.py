@@ -436,8 +436,9 @@ def _leaf_ids(reader: Any, fieldname: str, btext: bytes, with_deleted: bool = Fa
 def _leaf_blocks(matcher: Any) -> Iterator[tuple[Any, Any]]:
     """(ids, weights) of one term's postings in one segment (its ``reader.postings``), a
     block at a time."""
-    if isinstance(matcher, FilterMatcher):
+    if isinstance(matcher, FilterMatcher):  # deleted documents: the caller filters them
         matcher = matcher.child
+        matcher.reset()  # the filter had moved it past the leading deleted postings
     if hasattr(matcher, "_next_block") and hasattr(matcher, "_read_weights"):
         while matcher.is_active():
             if matcher._ids is None:
