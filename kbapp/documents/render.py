@@ -198,7 +198,7 @@ def sanitise(raw_html: str) -> str:
 
 
 def _markdown(resolver: WikiResolver | None, extra: list[markdown.Extension]) -> markdown.Markdown:
-    return markdown.Markdown(
+    md = markdown.Markdown(
         extensions=[
             "tables",
             "pymdownx.highlight",
@@ -221,6 +221,11 @@ def _markdown(resolver: WikiResolver | None, extra: list[markdown.Extension]) ->
         },
         output_format="html",
     )
+    # "\<Unknown error code>" is text, as CommonMark (and DocFX, which writes it) has it:
+    # Python-Markdown does not count "<" as escapable, so the backslash stayed and the rest
+    # became a tag the sanitiser removed with its words ("0x800423f4 (\)").
+    md.ESCAPED_CHARS = [*md.ESCAPED_CHARS, "<"]
+    return md
 
 
 def render_markdown(
