@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import write_doc
+from search_helpers import front
 
 from kbapp.search import SearchIndex, SearchResponse
 from kbapp.search.analysis import analyze, phrase_terms, query_words, word_terms
@@ -185,6 +187,24 @@ def test_typos_are_forgiven_and_corrected(index: SearchIndex) -> None:
     assert response.suggestion is not None and "replication" in response.suggestion
     assert response.hits[0].path in ("sops/payments-failover.md", "sops/payments-failover-draft.md")
     assert index.search("failover ").suggestion is None
+
+
+def test_a_contraction_without_its_apostrophe_is_not_a_typo(search_index: SearchIndex) -> None:
+    """ "wont"/"doesnt" typed without the apostrophe: as "won't" and "doesn't" are, not words to
+    correct ("sql server wont start" was asked "did you mean ... want start?", "doesnt" became
+    "doesn", the first half of "doesn't")."""
+    ws = search_index.ws
+    write_doc(
+        ws,
+        "sops/agent-start.md",
+        front("kb-agent001", "Agent service doesn't start", "sop")
+        + "If you want the agent back, restart it. The agent won't start after a password change.\n",
+    )
+    search_index.update(["sops/agent-start.md"])
+    for query in ("agent service wont start ", "agent service doesnt start "):
+        response = search_index.search(query)
+        assert response.suggestion is None, (query, response.suggestion)
+        assert paths(response)[0] == "sops/agent-start.md"
 
 
 def test_synonyms_from_the_config_work_both_ways(index: SearchIndex) -> None:
