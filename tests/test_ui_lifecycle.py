@@ -87,6 +87,10 @@ def test_incident_mode_start_tick_note_end(kb: Workspace, qtbot) -> None:  # typ
 
     dialog = StartIncidentDialog(incidents)
     qtbot.addWidget(dialog)
+    dialog.show()
+    for edit in (dialog.ticket_edit, dialog.title_edit, dialog.systems_edit):
+        # each hint readable whole (the dialog opened too narrow: "What is happenin…")
+        assert edit.width() > edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + 8
     qtbot.keyClicks(dialog.ticket_edit, "not a ticket")
     dialog.accept()
     assert "is not a ticket id" in dialog.error_label.text() and incidents.active() is None

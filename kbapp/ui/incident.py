@@ -14,8 +14,6 @@ from html import escape
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -35,7 +33,7 @@ from kbapp.errors import KbError
 from kbapp.lifecycle.activity import Incident, utc_now
 from kbapp.lifecycle.checklist import Step, checklist_steps
 from kbapp.lifecycle.incident import Incidents, TimelineEntry, format_duration, normalise_ticket
-from kbapp.ui import style
+from kbapp.ui import dialog_parts, style
 from kbapp.ui.incident_banners import CaptureBanner, IncidentBanner
 from kbapp.ui.tasks import relay
 
@@ -336,7 +334,7 @@ def _step_item(step: Step, ticked: bool, tickable: bool) -> QListWidgetItem:
     return item
 
 
-class StartIncidentDialog(QDialog):
+class StartIncidentDialog(dialog_parts.FittedDialog):
     """Ctrl+I: ticket, title and systems of the incident to start."""
 
     def __init__(
@@ -352,22 +350,18 @@ class StartIncidentDialog(QDialog):
         self.title_edit.setPlaceholderText("What is happening, in a few words")
         self.systems_edit = QLineEdit()
         self.systems_edit.setPlaceholderText(", ".join((systems or [])[:3]) or "payments-db, api")
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #B03A2E")
+        self.error_label = dialog_parts.error_label()
         form = QFormLayout()
         form.addRow("&Ticket", self.ticket_edit)
         form.addRow("T&itle", self.title_edit)
         form.addRow("&Systems", self.systems_edit)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error_label)
-        layout.addWidget(buttons)
+        layout.addWidget(dialog_parts.ok_cancel(self, "Start"))
+        # wide enough for its title bar and the fields' hints (it opened 200 px wide, the
+        # title "Start a…cident", the hints cut off)
+        self.resize(480, 0)
 
     def accept(self) -> None:
         try:
