@@ -169,6 +169,17 @@ def test_a_new_window_is_sized_to_the_screen(qtbot, demo: Workspace) -> None:  #
     window.tasks.wait()
 
 
+def test_the_facet_filters_read_whole_on_a_1366x768_screen(qtbot, demo: Workspace) -> None:  # type: ignore[no-untyped-def]
+    """Four filters in one row of the search column cut their own labels ("Organisatio",
+    "System: an"): each says what it filters, whole."""
+    window = open_window(qtbot, demo)
+    QApplication.processEvents()
+    for key, combo in window.search.facets.combos.items():
+        text = combo.currentText()
+        assert combo.width() > combo.fontMetrics().horizontalAdvance(text) + 16, (key, text)
+    window.tasks.wait()
+
+
 def test_layout_and_open_views_come_back_on_the_next_start(qtbot, demo: Workspace) -> None:  # type: ignore[no-untyped-def]
     first = open_window(qtbot, demo)
     with qtbot.waitSignal(first.reader.document_shown, timeout=10000):

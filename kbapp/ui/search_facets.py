@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QWidget
 
 if TYPE_CHECKING:  # Whoosh loads on the worker that opens the index, not at start-up
     from kbapp.search import SearchResponse
@@ -26,7 +26,7 @@ def quote_value(value: str) -> str:
 
 
 class FacetBar(QWidget):
-    """The facet lists side by side; :attr:`changed` when the user chose a value."""
+    """The facet lists, two by two; :attr:`changed` when the user chose a value."""
 
     changed = Signal()
 
@@ -35,23 +35,24 @@ class FacetBar(QWidget):
         self.combos: dict[str, QComboBox] = {}
         #: Facet key -> the value chosen.
         self.filters: dict[str, str] = {}
-        layout = QHBoxLayout(self)
+        layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        for key, (label, _field) in FACETS.items():
+        for number, (key, (label, _field)) in enumerate(FACETS.items()):
             combo = QComboBox()
             combo.setObjectName(f"facet-{key}")
             combo.setToolTip(f"Only results of this {label.lower()}")
             combo.addItem(f"{label}: any", "")
             combo.activated.connect(lambda _i, k=key: self._on_chosen(k))
             # Shares the column's width: four combos sized to their longest value made the
-            # search column (and the window) wider than a 1366-pixel screen allows.
+            # search column (and the window) wider than a 1366-pixel screen allows; four in
+            # one row of that column cut their own labels ("Organisatio", "System: an").
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
             combo.setMinimumContentsLength(2)
             self.combos[key] = combo
-            layout.addWidget(combo, 1)
+            layout.addWidget(combo, number // 2, number % 2)
 
     def terms(self) -> list[str]:
         """The chosen filters as query terms."""
