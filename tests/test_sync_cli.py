@@ -87,7 +87,7 @@ def test_cli_sync_status_conflicts_resolve(shared: SharedRepo, cli) -> None:
     assert "Mail bounces." in (ana.root / doc).read_text()
     assert cli("--kb", ana.root, "conflicts").code == 0
     result = cli("--kb", ana.root, "sync")
-    assert result.code == 0 and "published" in result.out.lower()
+    assert result.code == 0 and "1 document shared with the other organisation" in result.out
 
 
 def test_cli_resolve_with_an_edited_file_and_errors(

@@ -313,8 +313,9 @@ def _summary(report: SyncReport) -> str:
     parts = []
     if report.changed_by_others:
         parts.append(f"{len(report.changed_by_others)} document(s) changed by others")
-    if report.published:
-        parts.append(f"{len(report.published)} published")
+    if report.published:  # (not "published": that is a document's status)
+        n = len(report.published)
+        parts.append(f"{n} document{'s' if n != 1 else ''} shared with the other organisation")
     if report.conflicts:
         parts.append(f"{len(report.conflicts)} conflict(s) waiting for you")
     return "; ".join(parts) + "." if parts else "Up to date."

@@ -49,7 +49,7 @@ def indicator_text(status: Any) -> tuple[str, str]:
             f"{status.local_changes} local change{'s' if status.local_changes != 1 else ''}"
         )
     if status.ahead:
-        parts.append(f"↑{status.ahead} to publish")
+        parts.append(f"↑{status.ahead} to share")
     if status.behind:
         parts.append(f"↓{status.behind} incoming")
     if parts:
