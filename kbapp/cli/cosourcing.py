@@ -106,7 +106,10 @@ def cmd_matrix(args: argparse.Namespace, ctx: Context) -> int:
     if args.gaps or not (args.html or args.csv):
         for gap in matrix.gaps:
             print(f"{gap.kind}: {gap.message}")
-        ctx.info(f"{len(matrix.systems)} systems, {len(matrix.gaps)} gaps")
+        systems, gaps = len(matrix.systems), len(matrix.gaps)
+        ctx.info(
+            f"{systems} system{'s' if systems != 1 else ''}, {gaps} gap{'s' if gaps != 1 else ''}"
+        )
     return 1 if args.gaps and matrix.gaps else 0
 
 

@@ -102,8 +102,9 @@ class MatrixView(CatalogView):
             item.setData(PATH_ROLE, gap.docs[0].path if gap.docs else "")
             self.gap_list.addItem(item)
         self.table.setUpdatesEnabled(True)
+        systems, gaps = len(matrix.systems), len(matrix.gaps)
         self.summary_label.setText(
-            f"{len(matrix.systems)} systems · {len(matrix.gaps)} gaps "
+            f"{systems} system{'s' if systems != 1 else ''} · {gaps} gap{'s' if gaps != 1 else ''} "
             "(highlighted; double-click a cell or a gap to open its document)"
         )
         self.filled.emit()
