@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 ACTION, DOCUMENT, SETTING = "action", "document", "setting"
 #: At equal score, what the user more likely wants: a command, then a setting, then a document.
@@ -23,6 +24,21 @@ KIND_BONUS = {ACTION: 3.0, SETTING: 1.0, DOCUMENT: 0.0}
 #: A near miss (edit distance) below this score is not shown.
 FUZZY_CUTOFF = 75.0
 _WORD_RE = re.compile(r"[^\W_]+")
+#: Typed words this short are too short for the ratio to forgive a typo ("snc": 67 for Sync):
+#: a command or setting whose word is one edit away still matches.
+SHORT_TYPO = 5
+
+
+def _one_edit_from_a_word(typed: str, text: str) -> bool:
+    """Whether a short ``typed`` is one edit from the start of a word of ``text``."""
+    if len(typed) > SHORT_TYPO or " " in typed:
+        return False
+    size = len(typed)
+    return any(
+        Levenshtein.distance(typed, word[: size + 1], score_cutoff=1) <= 1
+        or Levenshtein.distance(typed, word[:size], score_cutoff=1) <= 1
+        for word in text.split()
+    )
 
 
 @dataclass(frozen=True)
@@ -76,6 +92,8 @@ def score(query: str, candidate: Candidate) -> float:
         elif len(q) >= 3:
             near = fuzz.partial_ratio(q, text)
             tier = near * 0.85 if near >= FUZZY_CUTOFF else 0.0
+            if not tier and candidate.kind != DOCUMENT and _one_edit_from_a_word(q, text):
+                tier = FUZZY_CUTOFF * 0.85  # "snc" for Sync: too short for the ratio
         else:
             tier = 0.0
         # Of two equally good matches, the shorter title is the closer one.
@@ -115,8 +133,10 @@ class Matcher:
             )
             chosen.update(index for _, _, index in near)
             chosen.update(
-                i for i, c in enumerate(self.candidates) if c.kind != DOCUMENT and len(c.folded) > 1
-            )  # keywords too
+                i
+                for i, c in enumerate(self.candidates)
+                if c.kind != DOCUMENT and (len(c.folded) > 1 or len(q) <= SHORT_TYPO)
+            )  # keywords too; a short typo of a command (its words one edit away)
         scored = [(score(query, self.candidates[i]), i) for i in chosen]
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         return [Match(self.candidates[i], s) for s, i in scored if s > 0][:limit]

@@ -39,6 +39,8 @@ def test_typos_initials_and_ranking() -> None:
     assert keys(matcher, "vpn", 1) == ["sops/vpn.md"]
     assert keys(matcher, "dark", 1) == ["theme"]  # a setting by what it is about
     assert keys(matcher, "sync", 1) == ["sync.now"]
+    assert keys(matcher, "snc", 1) == ["sync.now"]  # a short typo of a command
+    assert keys(matcher, "thme", 1) == ["theme"]  # ... or of a setting
     assert matcher.rank("qqqzzz") == []
     # Ranked: a prefix beats a word, a word beats a substring, a substring beats a typo.
     doc = Candidate(DOCUMENT, "x", "Rotate certificates")
