@@ -288,6 +288,8 @@ def test_sync_banner_offers_open_and_show_changes(qtbot, shared: SharedRepo) -> 
 
 def test_sync_without_a_remote_shows_one_plain_error_box(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
     window = open_window(qtbot, kb)
+    # not "Not synced yet (Ctrl+Shift+S)": there is nothing to sync with
+    qtbot.waitUntil(lambda: window.sync.indicator.text().startswith("Local only"), timeout=10000)
     window.sync_now()
     qtbot.waitUntil(lambda: window.sync.failure_box is not None, timeout=20000)
     window.tasks.wait()

@@ -54,6 +54,8 @@ def indicator_text(status: Any) -> tuple[str, str]:
         parts.append(f"↓{status.behind} incoming")
     if parts:
         return " · ".join(parts) + last, "pending"
+    if not status.remote and status.last_sync is None:  # a new knowledge base, not shared
+        return "Local only: no shared repository yet", "pending"
     if status.last_sync is None:
         return "Not synced yet (Ctrl+Shift+S)", "pending"
     return f"✓ In sync{last}", "ok"
