@@ -156,7 +156,9 @@ class HistoryView(QWidget):
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         if self.versions:
-            self.table.selectRow(0)
+            # not selectRow: it follows the modifier keys held (Ctrl toggles), so a second
+            # load while Ctrl was down left nothing selected and no changes shown
+            self.select(0)
 
     def selected_rows(self) -> list[int]:
         return sorted({index.row() for index in self.table.selectionModel().selectedRows()})
