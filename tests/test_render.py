@@ -208,3 +208,9 @@ def test_an_escaped_angle_bracket_is_text() -> None:
     assert "0x800423f4 (&lt;Unknown error code&gt;) in &lt;DnsDomainName&gt;." in html
     assert "<code>net use \\&lt;drive&gt;</code>" in html
     assert "<script" not in html and "alert" not in html
+
+
+def test_a_checklist_is_marked_as_one_so_the_reader_draws_no_bullets() -> None:
+    html = render_markdown("- [ ] one\n- [x] two\n\ntext\n\n- plain\n").html
+    assert '<ul class="tasks">' in html  # its boxes are its markers ("• ☐" before)
+    assert html.count("<ul") == 2 and "<ul>\n<li>plain" in html

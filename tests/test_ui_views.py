@@ -533,3 +533,25 @@ def test_editor_highlights_fenced_code_by_mdlines_rule(qtbot) -> None:  # type: 
     assert formats(6) == {"fence"}
     assert formats(7) == {"heading"}
     assert formats(9) == {"fence"}  # an unclosed fence runs to the end
+
+
+def test_a_checklist_in_the_reader_has_boxes_not_bullets(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QTextDocument, QTextListFormat
+    from PySide6.QtWidgets import QTextBrowser
+
+    from kbapp.documents.render import render_markdown
+    from kbapp.ui import style
+
+    browser = QTextBrowser()
+    qtbot.addWidget(browser)
+    document: QTextDocument = browser.document()
+    document.setDefaultStyleSheet(style.reader_css(browser.palette()))
+    document.setHtml(render_markdown("- [ ] one\n- [x] two\n\ntext\n\n- plain\n").html)
+    styles = {}
+    block = document.begin()
+    while block.isValid():
+        if block.textList() is not None:
+            styles[block.text().strip()] = block.textList().format().style()
+        block = block.next()
+    assert styles["☐ one"] == QTextListFormat.Style.ListStyleUndefined  # no "• ☐"
+    assert styles["plain"] == QTextListFormat.Style.ListDisc

@@ -127,6 +127,10 @@ class _TaskListProcessor(Treeprocessor):
             holder.insert(0, box)
             li.set("class", "task-item done" if done else "task-item")
             li.set("id", f"task-{number}")
+        for ul in root.iter("ul"):  # a checklist: its boxes, no bullets beside them
+            items = [li for li in ul if li.tag == "li"]
+            if items and all((li.get("class") or "").startswith("task-item") for li in items):
+                ul.set("class", "tasks")
         self.md.task_count = number
 
 
