@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import CORPORA, REPO_ROOT, write_doc
 
-from kbapp.search import SearchIndex, semantic
+from kbapp.search import SearchIndex, embedding, semantic
 from kbapp.search.semantic import DocumentVectors, looks_like_sentence, rerank
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
@@ -103,10 +103,10 @@ def real_texts(count: int) -> list[str]:
 def test_the_tokenizer_gives_the_ids_of_tokenizers_itself() -> None:
     from tokenizers import Tokenizer  # WordLlama's dependency: the reference
 
-    files = semantic.package_dir()
+    files = embedding.package_dir()
     assert files is not None
-    reference = Tokenizer.from_file(str(files / semantic.TOKENIZER_FILE))
-    ours = semantic.Tokenizer.from_file(files / semantic.TOKENIZER_FILE)
+    reference = Tokenizer.from_file(str(files / embedding.TOKENIZER_FILE))
+    ours = embedding.Tokenizer.from_file(files / embedding.TOKENIZER_FILE)
     texts = EDGES + real_texts(400)
     expected = [e.ids for e in reference.encode_batch(texts, add_special_tokens=False)]
     assert [ours.ids(t) for t in texts] == expected  # one text at a time (a query)
@@ -133,7 +133,7 @@ def test_the_vectors_are_wordllamas_own(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     expected = json.loads((tmp_path / "vectors.json").read_text(encoding="utf-8"))
-    model = semantic.Model.get()
+    model = embedding.Model.get()
     # one text at a time, in plain Python (a query): the same to float32's precision
     for text, want in zip(texts[:40], expected):
         got = model.vector(text)
@@ -142,7 +142,7 @@ def test_the_vectors_are_wordllamas_own(tmp_path: Path) -> None:
     import numpy as np
 
     rows = np.frombuffer(model.vectors(texts), dtype="<f2").reshape(len(texts), model.dim)
-    assert len(texts) > semantic.BULK
+    assert len(texts) > embedding.BULK
     assert np.array_equal(rows, np.array(expected, dtype=np.float32).astype("<f2"))
     # and a few at once, in plain Python: the same rows give or take float16's last digit
     few = np.frombuffer(model.vectors(texts[:5]), dtype="<f2").astype(np.float32)
@@ -153,26 +153,26 @@ def test_the_vectors_are_wordllamas_own(tmp_path: Path) -> None:
 def test_the_tokenizer_is_kept_beside_the_vectors_and_refuses_another_file(
     tmp_path: Path,
 ) -> None:
-    files = semantic.package_dir()
+    files = embedding.package_dir()
     assert files is not None
-    source = files / semantic.TOKENIZER_FILE
+    source = files / embedding.TOKENIZER_FILE
     cache = tmp_path / "pieces.json"
-    first = semantic.Tokenizer.load(source, cache)
+    first = embedding.Tokenizer.load(source, cache)
     assert json.loads(cache.read_text(encoding="utf-8"))["pieces"] == first.pieces
-    again = semantic.Tokenizer.load(source, cache)  # from the kept pieces
+    again = embedding.Tokenizer.load(source, cache)  # from the kept pieces
     assert again.ids(EDGES[0]) == first.ids(EDGES[0]) != []
     # a tokenizer file this reading was not written for is refused, not misread
     data = json.loads(source.read_text(encoding="utf-8"))
     data["pre_tokenizer"] = {"type": "Whitespace"}
     changed = tmp_path / "other.json"
     changed.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(semantic.ModelFileError):
-        semantic.Tokenizer.from_file(changed)
+    with pytest.raises(embedding.ModelFileError):
+        embedding.Tokenizer.from_file(changed)
     data["pre_tokenizer"] = None
     data["model"]["merges"] = data["model"]["merges"][::-1]  # the same merges, other ranks
     changed.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(semantic.ModelFileError):
-        semantic.Tokenizer.from_file(changed)
+    with pytest.raises(embedding.ModelFileError):
+        embedding.Tokenizer.from_file(changed)
 
 
 # ---------------------------------------------------------------------- in the index
@@ -344,7 +344,7 @@ def test_vectors_written_by_another_process_are_read_again(tmp_path: Path) -> No
     # the tokenizer's pieces are kept beside every set of vectors, also when the model was
     # loaded for another knowledge base: a search there does not read the model's file
     pieces = json.loads((tmp_path / "semantic" / semantic.PIECES_FILE).read_text("utf-8"))
-    assert pieces["pieces"] == semantic.Model.get().tokenizer.pieces
+    assert pieces["pieces"] == embedding.Model.get().tokenizer.pieces
     vector = window.model().vector("the disk is full")
     near, far = window.similarities(vector, ["a.md", "b.md"])
     assert near is not None and far is not None and near > far
