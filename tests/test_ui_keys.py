@@ -120,6 +120,16 @@ def test_closed_filters_do_not_change_under_the_arrow_keys(kb: Workspace, qtbot)
     combo.hidePopup()
 
 
+def test_the_focus_watch_is_a_declared_slot() -> None:
+    """The application's focus changes reach the policy through a slot in its class's own
+    meta-object: a method PySide added at run time was once gone when a focus change arrived
+    (CI: "Slot 'KeyboardPolicy::' not found" in Qt's event loop)."""
+    from kbapp.ui.keyboard import KeyboardPolicy
+
+    meta = KeyboardPolicy.staticMetaObject
+    assert meta.indexOfSlot("_on_focus_changed(QWidget*,QWidget*)") >= 0
+
+
 def test_the_keyboard_focus_is_visible_in_every_kind_of_widget(qtbot) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtGui import QColor
     from PySide6.QtWidgets import (

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, Slot
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -98,6 +98,10 @@ class KeyboardPolicy(QObject):
             if isinstance(widget, _POLICED):
                 widget.installEventFilter(self)  # installing twice keeps one filter
 
+    # A declared slot, in the class's own meta-object: connected as a plain method, PySide
+    # added a slot to the meta-object at run time, and once in CI a focus change found it
+    # gone ("Slot 'KeyboardPolicy::' not found", raised in Qt's event loop).
+    @Slot(QWidget, QWidget)
     def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
         if new is not None and isinstance(new, _POLICED):
             new.installEventFilter(self)
