@@ -34,6 +34,7 @@ import heapq
 from collections import Counter, OrderedDict
 from collections.abc import Mapping
 from math import log
+from typing import Any
 
 from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
@@ -47,6 +48,8 @@ SCORE_CACHE = 512
 #: Scoring the documents directly is cheaper than pruning when there are at most this many
 #: per list (a lookup per document and list against a pass over every posting).
 DIRECT_SHARE = 0.25
+#: Postings kept as NumPy arrays per searcher (:meth:`Scorer.dense_vector`).
+VECTOR_CACHE = 64
 #: Rounding: the bounds are sums in another order than the scores', so they get this margin.
 MARGIN = 1e-9
 _FIELD_ORDER = tuple(TEXT_FIELDS)
@@ -94,6 +97,34 @@ class TermScores:
         return self._impact
 
 
+def _groups(specs: list[tuple[str, str, float]]) -> list[ScoreKey]:
+    """What :meth:`Scorer.lists` adds up for ``specs``, in order: ("", term, the boost of
+    each text field) for a word looked up in every text field, (field, term, boost) for
+    the others."""
+    by_term: dict[str, set[str]] = {}
+    for fieldname, term, boost in specs:
+        if TEXT_FIELDS.get(fieldname) == boost:
+            by_term.setdefault(term, set()).add(fieldname)
+    whole = {t for t, names in by_term.items() if len(names) == len(TEXT_FIELDS)}
+    out: list[ScoreKey] = [("", t, _FIELD_BOOSTS) for t in sorted(whole)]
+    rest = [spec for spec in specs if not (spec[1] in whole and spec[0] in TEXT_FIELDS)]
+    width = len(_FIELD_ORDER)
+    at = 0
+    while at < len(rest):
+        run = rest[at : at + width]
+        if (
+            len(run) == width
+            and tuple(fieldname for fieldname, _t, _b in run) == _FIELD_ORDER
+            and all(term == run[0][1] for _f, term, _b in run)
+        ):
+            out.append(("", run[0][1], tuple(boost for _f, _t, boost in run)))
+            at += width
+        else:
+            out.append(rest[at])
+            at += 1
+    return out
+
+
 class Scorer:
     """BM25F shares of terms on one searcher, and the best documents of a query."""
 
@@ -103,6 +134,8 @@ class Scorer:
         self.sets = sets
         self._scores: OrderedDict[ScoreKey, TermScores] = OrderedDict()
         self._slope: dict[str, list[float]] = {}
+        self._slope_vectors: dict[str, Any] = {}
+        self._vectors: OrderedDict[tuple[str, str], tuple[Any, Any]] = OrderedDict()
         self._idfs: dict[tuple[str, str], float] = {}
         self._doc_count: int | None = None
         #: Over every :meth:`best` so far: documents asked about, documents scored (tests and
@@ -120,27 +153,12 @@ class Scorer:
         looked up in every field at a share of the usual weights (its five specs follow each
         other, in field order, as :meth:`~kbapp.search.plan.Alternative.specs` makes them):
         a synonym phrase's common words ("not", "t", "show") were five long lists each."""
-        by_term: dict[str, set[str]] = {}
-        for fieldname, term, boost in specs:
-            if TEXT_FIELDS.get(fieldname) == boost:
-                by_term.setdefault(term, set()).add(fieldname)
-        whole = {t for t, names in by_term.items() if len(names) == len(TEXT_FIELDS)}
-        out = [self.all_fields(t) for t in sorted(whole)]
-        rest = [spec for spec in specs if not (spec[1] in whole and spec[0] in TEXT_FIELDS)]
-        width = len(_FIELD_ORDER)
-        at = 0
-        while at < len(rest):
-            run = rest[at : at + width]
-            if (
-                len(run) == width
-                and tuple(fieldname for fieldname, _t, _b in run) == _FIELD_ORDER
-                and all(term == run[0][1] for _f, term, _b in run)
-            ):
-                out.append(self.all_fields(run[0][1], tuple(boost for _f, _t, boost in run)))
-                at += width
+        out = []
+        for fieldname, term, boost in _groups(specs):
+            if isinstance(boost, tuple):
+                out.append(self.all_fields(term, boost))
             else:
-                out.append(self.contributions(*rest[at]))
-                at += 1
+                out.append(self.contributions(fieldname, term, boost))
         return out
 
     def scores(self, docs: frozenset[int], specs: list[tuple[str, str, float]]) -> dict[int, float]:
@@ -163,6 +181,58 @@ class Scorer:
             for docnum, value in zip(found.ids, found.values):
                 sums[docnum] += value
         return sums
+
+    def dense_vector(self, np: Any, specs: list[tuple[str, str, float]]) -> Any:
+        """:meth:`dense` in NumPy (an array by document number): each list's shares worked
+        out with the same operations on every posting at once (IEEE arithmetic, one
+        operation at a time: the same numbers), added field by field and list by list in
+        :meth:`lists`' order; a document without a list's term adds 0.0, which changes no
+        sum."""
+        sums = np.zeros(self.table.size)
+        for fieldname, term, boost in _groups(specs):
+            if isinstance(boost, tuple):  # a word in every text field
+                total = np.zeros(self.table.size)
+                for name, field_boost in zip(_FIELD_ORDER, boost):
+                    ids, weights = self._arrays(np, name, term)
+                    if len(ids):
+                        total[ids] += self._values_vector(np, name, term, field_boost, ids, weights)
+                sums += total
+            else:
+                ids, weights = self._arrays(np, fieldname, term)
+                if len(ids):
+                    sums[ids] += self._values_vector(np, fieldname, term, boost, ids, weights)
+        return sums
+
+    def _arrays(self, np: Any, fieldname: str, term: str) -> tuple[Any, Any]:
+        """A term's postings as NumPy arrays (document numbers, weights), kept a while."""
+        key = (fieldname, term)
+        found = self._vectors.get(key)
+        if found is not None:
+            self._vectors.move_to_end(key)
+            return found
+        ids, weights = self.sets.read(fieldname, term)
+        found = (np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64))
+        self._vectors[key] = found
+        if len(self._vectors) > VECTOR_CACHE:
+            self._vectors.popitem(last=False)
+        return found
+
+    def _values_vector(
+        self, np: Any, fieldname: str, term: str, boost: float, ids: Any, weights: Any
+    ) -> Any:
+        """:meth:`_values` in NumPy: the same operations in the same order."""
+        if fieldname in TEXT_FIELDS:
+            k1, b = 1.2, 0.75
+            idf = self._idf(fieldname, term) * boost
+            top = idf * (k1 + 1)
+            base = k1 * (1 - b)
+            slopes = self._slope_vectors.get(fieldname)
+            if slopes is None:
+                slopes = self._slope_vectors[fieldname] = np.array(
+                    self._slopes(fieldname), dtype=np.float64
+                )
+            return top * weights / (weights + base + slopes[ids])
+        return weights * boost
 
     def all_fields(self, term: str, boosts: tuple[float, ...] | None = None) -> TermScores:
         """:meth:`contributions` of ``term`` summed over all text fields with their weights

@@ -50,6 +50,7 @@ from kbapp.search.tables import (
     MappedColumn,
     SegmentTable,
     TermSets,
+    numpy_for,
 )
 from kbapp.search.vocabulary import Vocabulary
 from kbapp.search.wordlists import QUERY_NOISE
@@ -134,9 +135,24 @@ class WordCounts(Mapping[int, float]):
     ``(c / n) ** power``, as the ranking multiplies by it)."""
 
     def __init__(self, sets: list[frozenset[int]], power: float) -> None:
-        self.counts = Counter(itertools.chain.from_iterable(sets))
+        self.sets = sets
+        self._counts: Counter[int] | None = None
         self._size = len(sets)
         self.powers = [(c / self._size) ** power for c in range(self._size + 1)]
+
+    @property
+    def counts(self) -> Counter[int]:
+        if self._counts is None:
+            self._counts = Counter(itertools.chain.from_iterable(self.sets))
+        return self._counts
+
+    def vector(self, np: Any, size: int) -> Any:
+        """How many of the word sets hold each document number, as a NumPy array."""
+        counts = np.zeros(size, dtype=np.int64)
+        for docs in self.sets:
+            if docs:
+                counts[np.fromiter(docs, dtype=np.int64, count=len(docs))] += 1
+        return counts
 
     def __getitem__(self, docnum: int) -> float:
         return self.counts[docnum] / self._size
@@ -174,6 +190,7 @@ class QueryRunner:
         self.sets = TermSets(searcher, table)
         self.scorer = Scorer(searcher, table, self.sets)
         self._status_factors: list[float] | None = None
+        self._factor_vector: Any = None
         #: Pruning needs every factor a score is multiplied by to be at most 1.
         self._factors_at_most_one = max(STATUS_FACTOR.values(), default=1.0) <= 1.0
         self.synonyms = synonyms
@@ -366,6 +383,14 @@ class QueryRunner:
             # the best ``depth`` only, found without scoring every posting (same scores)
             words_of = coverage.sets if isinstance(coverage, WordShare) else None
             final = self.scorer.best(docs, specs, depth, factors, words_of, COVERAGE_POWER)
+        elif (coverage is None or isinstance(coverage, WordCounts)) and (
+            np := numpy_for(len(docs), self._postings(specs))
+        ) is not None:
+            # the same scores and order, every document's at once in NumPy
+            best_vector = self._best_vector(np, docs, specs, depth, factors, coverage)
+            if not pairs:
+                return best_vector
+            final = dict(best_vector)
         else:
             sums = self.scorer.dense(specs)
             # in document order, so that equal scores keep it (nlargest is stable)
@@ -398,6 +423,41 @@ class QueryRunner:
             factor = [(1.0 + c / size) ** power for c in range(size + 1)]
             final = {d: final[d] * factor[counts.get(d, 0)] for d in sorted(best)}
         return [(d, final[d]) for d in heapq.nlargest(limit, final, key=final.__getitem__)]
+
+    def _postings(self, specs: list[tuple[str, str, float]]) -> int:
+        """How many postings scoring ``specs`` adds up."""
+        read = self.sets.read
+        return sum(len(read(fieldname, term)[0]) for fieldname, term, _boost in specs)
+
+    def _best_vector(
+        self,
+        np: Any,
+        docs: frozenset[int],
+        specs: list[tuple[str, str, float]],
+        limit: int,
+        factors: list[float],
+        coverage: WordCounts | None,
+    ) -> list[tuple[int, float]]:
+        """The best ``limit`` of ``docs`` as :meth:`_ranked` finds them without pruning (the
+        same products in the same order, equal scores in document order), in NumPy."""
+        sums = self.scorer.dense_vector(np, specs)
+        ordered = np.fromiter(docs, dtype=np.int64, count=len(docs))
+        ordered.sort()
+        if self._factor_vector is None or len(self._factor_vector) != len(factors):
+            self._factor_vector = np.array(factors, dtype=np.float64)
+        values = sums[ordered] * self._factor_vector[ordered]
+        if coverage is not None:
+            powers = np.array(coverage.powers, dtype=np.float64)
+            values = values * powers[coverage.vector(np, self.table.size)[ordered]]
+        size = len(values)
+        if size > limit:
+            kth = np.partition(values, size - limit)[size - limit]
+            positions = np.flatnonzero(values >= kth)
+        else:
+            positions = np.arange(size)
+        # a stable sort of the negated values: the largest first, equal ones in document order
+        best = positions[np.argsort(-values[positions], kind="stable")[:limit]]
+        return list(zip(ordered[best].tolist(), values[best].tolist()))
 
     def _feedback(
         self, ranked: list[tuple[int, float]], plans: list[WordPlan]
