@@ -299,29 +299,31 @@ class MappedColumn:
             total = self._offsets[-1] + self._lengths[-1]
             column = np.frombuffer(self._map, dtype=np.uint32, count=total >> 2, offset=self._base)
             starts = np.asarray(self._offsets, dtype=np.int64) >> 2
-            self._vectors = (column, starts, np.asarray(self._lengths, dtype=np.int64) >> 2)
+            sizes = np.asarray(self._lengths, dtype=np.int64) >> 2
+            self._vectors = (column, starts, sizes)
         column, starts, sizes = self._vectors
         first = starts[docs]
-        ends = first + sizes[docs]
-        last = max(len(column) - 1, 0)
-        keep = ends > first
+        count = sizes[docs]
+        keep = count > 0
         for number in numbers:
-            target = np.uint32(number)
-            lo, hi = first[keep], ends[keep]
-            while True:
-                open_ = lo < hi
-                if not open_.any():
-                    break
-                mid = (lo + hi) >> 1
-                below = column[np.minimum(mid, last)] < target
-                lo = np.where(open_ & below, mid + 1, lo)
-                hi = np.where(open_ & ~below, mid, hi)
-            found = lo < ends[keep]
-            found[found] = column[lo[found]] == target
-            keep[keep] = found
-            if not keep.any():
+            # Python's bisect_left in every document's slice at once, without branches: the
+            # first number not below ``number`` is at one of base .. base + n; halve n while
+            # it is more than one, then look at base
+            base, n = first[keep], count[keep]
+            if not len(base):
                 break
-        self.release()
+            end = base + n
+            for _step in range(int(n.max() - 1).bit_length()):
+                half = n >> 1
+                base += half * (column.take(base + half) < number)
+                n -= half
+            base += column.take(base) < number
+            found = base < end
+            found[found] = column.take(base[found]) == number
+            keep[keep] = found
+        # (no release: a check of this many documents maps most of the column again, which
+        # cost more than the check itself; the pages are the system's file cache, given back
+        # by the next check of a few documents)
         return docs[keep]
 
 
@@ -606,10 +608,18 @@ class TermSets:
             for block_ids, block_weights in _leaf_blocks(matcher):
                 written += len(block_ids)
                 if deleted and not deleted.isdisjoint(block_ids):
-                    for d, w in zip(block_ids, block_weights):
-                        if d not in deleted:
-                            ids.append(d + offset)
-                            weights.append(w)
+                    # the postings between the deleted ones (a block's numbers are sorted):
+                    # a few slices, not a look-up per posting
+                    start = 0
+                    for gone in sorted(deleted.intersection(block_ids)):
+                        at = bisect.bisect_left(block_ids, gone)
+                        kept = block_ids[start:at]
+                        ids.extend(map(offset.__add__, kept) if offset else kept)
+                        weights.extend(block_weights[start:at])
+                        start = at + 1
+                    kept = block_ids[start:]
+                    ids.extend(map(offset.__add__, kept) if offset else kept)
+                    weights.extend(block_weights[start:])
                 else:
                     ids.extend(map(offset.__add__, block_ids) if offset else block_ids)
                     weights.extend(block_weights)
