@@ -1,0 +1,256 @@
+"""The NumPy paths of a search (a phrase's pair check over many documents, BM25F of every
+document and the best k: kbapp/search/tables.py, scoring.py, searcher.py) answer exactly what
+the document-at-a-time Python paths answer: the same documents, order, scores (bit for bit),
+totals and hit sets, on real on-disk indexes: about 600 real documents, and a knowledge base
+whose documents were saved again and deleted (segments with deleted documents, several
+segments), with filters, exclusions, retired documents and k larger than the hits."""
+
+from __future__ import annotations
+
+import builtins
+import random
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from helpers import git, write_doc
+from search_helpers import front
+from test_search_topk import random_queries
+
+from kbapp.search import SearchIndex
+from kbapp.search import tables as tables_module
+from kbapp.search.analysis import pair_hash
+from kbapp.search.query import parse_query
+from kbapp.search.schema import PAIRS_FIELD
+from kbapp.search.searcher import Outcome, QueryRunner
+from kbapp.workspace import Workspace
+
+np = pytest.importorskip("numpy")
+
+WORDS = [
+    "disk",
+    "full",
+    "restart",
+    "service",
+    "database",
+    "replica",
+    "failover",
+    "backup",
+    "restore",
+    "memory",
+    "network",
+    "latency",
+    "timeout",
+    "certificate",
+    "expired",
+    "renew",
+    "cluster",
+    "node",
+    "volume",
+    "snapshot",
+    "quota",
+    "login",
+    "password",
+    "locked",
+    "permission",
+    "denied",
+    "token",
+    "session",
+    "firewall",
+    "upgrade",
+    "rollback",
+]
+PHRASES = ["disk full", "restart the service", "certificate expired", "replica lag alert"]
+TYPES = ("runbook", "sop", "troubleshooting", "known-error")
+STATUSES = ("published", "published", "published", "in-review", "draft", "retired")
+
+
+def _body(rng: random.Random) -> str:
+    words = [rng.choice(WORDS[: rng.randint(4, len(WORDS))]) for _ in range(rng.randint(20, 90))]
+    for _ in range(rng.randint(0, 3)):
+        at = rng.randrange(len(words) + 1)
+        words[at:at] = rng.choice(PHRASES).split()
+    return "## Steps\n\n" + " ".join(words) + "\n"
+
+
+def _doc(rng: random.Random, number: int) -> tuple[str, str]:
+    doc_type = rng.choice(TYPES)
+    title = " ".join(rng.sample(WORDS, 3))
+    text = front(
+        f"kb-{number:08x}",
+        title,
+        doc_type,
+        rng.choice(STATUSES),
+        tags=tuple(rng.sample(("db", "net", "auth"), rng.randint(0, 2))),
+    )
+    return f"{doc_type}s/doc-{number:04d}.md", text + _body(rng)
+
+
+@pytest.fixture
+def churned(kb: Workspace) -> Iterator[SearchIndex]:
+    """240 documents indexed, then 40 saved again and 15 deleted: segments with deleted
+    documents, and new small segments."""
+    rng = random.Random(15)
+    paths = []
+    for number in range(240):
+        relative, text = _doc(rng, number)
+        write_doc(kb, relative, text)
+        paths.append(relative)
+    git(kb.root, "add", "-A")
+    git(kb.root, "commit", "-q", "-m", "Documents")
+    index = SearchIndex.for_workspace(kb)
+    index.catch_up()
+    for relative in rng.sample(paths, 40):
+        number = int(relative.rsplit("-", 1)[1][:4])
+        write_doc(kb, relative, _doc(rng, number)[1])
+        index.update([relative])
+    gone = rng.sample(paths, 15)
+    for relative in gone:
+        (kb.root / relative).unlink()
+    index.update(gone)
+    yield index
+
+
+def _runners(index: SearchIndex) -> tuple[QueryRunner, QueryRunner]:
+    """Two runners on the index's searcher, each with caches of its own (a phrase's
+    documents are kept per runner: each way does its own check)."""
+    found = index._current_runner()
+    assert found is not None
+    return tuple(  # type: ignore[return-value]
+        QueryRunner(found.searcher, found.table, found.synonyms, found.vocabulary) for _ in range(2)
+    )
+
+
+def _both(
+    runners: tuple[QueryRunner, QueryRunner],
+    query: str,
+    limit: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Outcome, Outcome]:
+    outcomes = []
+    for runner, vectors in zip(runners, (True, False)):
+        monkeypatch.setattr(tables_module, "VECTORS", vectors)
+        outcomes.append(runner.run(query, parse_query(query), limit))
+    return outcomes[0], outcomes[1]
+
+
+def _same(vector: Outcome, python: Outcome, query: str) -> None:
+    assert vector.ranked == python.ranked, query
+    assert vector.total == python.total, query
+    assert vector.hit_docs == python.hit_docs, query
+    assert vector.suggestion == python.suggestion, query
+
+
+@pytest.fixture
+def every_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NumPy for any number of documents (loaded here), as for a large knowledge base."""
+    monkeypatch.setattr(tables_module, "VECTOR_FROM", 1)
+
+
+def test_numpy_ranking_is_the_python_ranking_on_real_documents(
+    corpus_search_index: SearchIndex, every_size: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runners = _runners(corpus_search_index)
+    compared = 0
+    for number, query in enumerate(random_queries(300, seed=151)):
+        limit = (10, 1, 3, 100, 1000)[number % 5]
+        vector, python = _both(runners, query, limit, monkeypatch)
+        _same(vector, python, query)
+        compared += len(python.ranked) > 1
+    assert compared > 200  # most queries found several documents to rank
+
+
+def test_numpy_ranking_after_saves_and_deletions(
+    churned: SearchIndex, every_size: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runners = _runners(churned)
+    reader = runners[0].reader
+    assert len(reader.leaf_readers()) > 1
+    assert any(leaf.has_deletions() for leaf, _offset in reader.leaf_readers())
+    rng = random.Random(7)
+    queries = [f'"{p}" ' for p in PHRASES] + ['"full restart" ', '"service disk" ']
+    queries += [f'"{p}" {rng.choice(WORDS)} ' for p in PHRASES]
+    queries += [" ".join(rng.sample(WORDS, k)) + " " for k in (1, 2, 3, 5, 8) for _ in range(6)]
+    queries += [f"type:{t} {rng.choice(WORDS)} " for t in TYPES]
+    queries += [f"tag:db {rng.choice(WORDS)} -{rng.choice(WORDS)} ", "status:retired disk "]
+    queries += ["type:sop -tag:net restart service ", '-"disk full" restart ', "faliover "]
+    hits = 0
+    for query in queries:
+        for limit in (1, 10, 1000):  # 1000: more than every hit
+            vector, python = _both(runners, query, limit, monkeypatch)
+            _same(vector, python, query)
+            if limit == 1000:
+                assert len(python.ranked) == python.total or len(python.ranked) == 1000
+            hits += bool(python.ranked)
+    assert hits > 3 * len(queries) * 0.8
+    # the documents deleted are never found
+    live = {d for d, _ in runners[1].run("disk ", parse_query("disk "), 1000).ranked}
+    deleted = set().union(
+        *(
+            {offset + d for d in leaf.deleted_docs_set}
+            for leaf, offset in reader.leaf_readers()
+            if leaf.has_deletions()
+        )
+    )
+    assert live and not live & deleted
+
+
+def test_pair_check_in_numpy_is_the_binary_search(churned: SearchIndex) -> None:
+    """Every document of every segment, for hashes each document holds (its first, last and
+    middle ones), hashes next to them, and the extremes of 32 bits."""
+    runner = churned._current_runner()
+    assert runner is not None
+    checked = 0
+    for reader, _offset, table in runner.table.leaves:
+        column = table.column(reader, PAIRS_FIELD)
+        assert column.can_vector()
+        docs = list(range(table.size))
+        numbers = {0, 1, 2**32 - 1, 2**32 - 2, pair_hash("disk", "full")}
+        for docnum in docs:
+            held = np.frombuffer(column.value(docnum), dtype=np.uint32).tolist()
+            if held:
+                numbers.update((held[0], held[-1], held[len(held) // 2]))
+                numbers.update(((held[0] + 1) % 2**32, max(held[-1] - 1, 0)))
+        for number in sorted(numbers):
+            expected = column.having(docs[:1], [number]) + [
+                d for d in docs[1:] if d in column.having([d], [number])
+            ]
+            found = column.having_vector(np, np.asarray(docs, dtype=np.int64), [number])
+            assert found.tolist() == expected, number
+            checked += len(expected)
+        pairs = [pair_hash("disk", "full"), pair_hash("restart", "servic")]
+        assert column.having_vector(np, np.asarray(docs), pairs).tolist() == column.having(
+            docs[:0] + [d for d in docs if column.having([d], pairs)], pairs
+        )
+    assert checked > 200
+
+
+def test_numpy_is_imported_only_for_large_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loaded: used from VECTOR_FROM documents (or postings) on. Not loaded: imported only
+    for VECTOR_IMPORT_FROM documents, so a small knowledge base's search never pays its
+    import (tests/test_search_lifecycle.py checks a ``kbapp search`` process)."""
+    numpy_for = tables_module.numpy_for
+    assert numpy_for(tables_module.VECTOR_FROM - 1) is None
+    assert numpy_for(tables_module.VECTOR_FROM) is np
+    assert numpy_for(1, work=tables_module.VECTOR_FROM) is np
+    # not loaded (and, here, not installed): no import below VECTOR_IMPORT_FROM documents
+    tried: list[int] = []
+    real_import = builtins.__import__
+
+    def import_(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "numpy":
+            tried.append(1)
+            raise ImportError("no numpy here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "numpy")
+    monkeypatch.setattr(builtins, "__import__", import_)
+    assert numpy_for(tables_module.VECTOR_IMPORT_FROM - 1, work=10**6) is None
+    assert not tried
+    assert numpy_for(tables_module.VECTOR_IMPORT_FROM) is None
+    assert tried
+    monkeypatch.undo()
+    assert numpy_for(tables_module.VECTOR_IMPORT_FROM) is np
+    monkeypatch.setattr(tables_module, "VECTORS", False)
+    assert numpy_for(tables_module.VECTOR_IMPORT_FROM) is None
