@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from math import log
 from typing import Any
 
@@ -67,8 +67,8 @@ class TermScores:
     def __init__(
         self,
         docset: frozenset[int],
-        ids: list[int],
-        values: list[float],
+        ids: Sequence[int],
+        values: Sequence[float],
         lookup: dict[int, float] | None = None,
     ) -> None:
         self.docset = docset
@@ -278,7 +278,12 @@ class Scorer:
         return docset, ids, self._values(fieldname, term, boost, ids, weights)
 
     def _values(
-        self, fieldname: str, term: str, boost: float, ids: list[int], weights: list[float]
+        self,
+        fieldname: str,
+        term: str,
+        boost: float,
+        ids: Sequence[int],
+        weights: Sequence[float],
     ) -> list[float]:
         """Each posting's BM25F share (Whoosh's formula, B=0.75, K1=1.2)."""
         if fieldname in TEXT_FIELDS and ids:

@@ -14,7 +14,7 @@ import itertools
 import mmap
 import sys
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from whoosh.matching.wrappers import FilterMatcher
@@ -37,7 +37,7 @@ VECTOR_IMPORT_FROM = 20_000
 #: Off: every check one document at a time (the tests compare both ways).
 VECTORS = True
 #: (document set, document numbers, one number each): a term's postings or BM25F shares.
-Shares = tuple[frozenset[int], list[int], list[float]]
+Shares = tuple[frozenset[int], Sequence[int], Sequence[float]]
 
 
 class _Loaded(dict[str, Any]):
@@ -572,12 +572,12 @@ class TermSets:
         self._cache: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
         self._size = size
 
-    def postings(self, fieldname: str, term: str) -> tuple[frozenset[int], list[int], list[float]]:
+    def postings(self, fieldname: str, term: str) -> Shares:
         """(document set, document numbers, weights) of a term, read once per searcher."""
         ids, weights = self.read(fieldname, term)
         return self.docs(fieldname, term), ids, weights
 
-    def read(self, fieldname: str, term: str) -> tuple[list[int], list[float]]:
+    def read(self, fieldname: str, term: str) -> tuple[Sequence[int], Sequence[float]]:
         """(document numbers, weights) of a term, read once per searcher; its document set
         is made only when asked (:meth:`docs`): a word is looked for in five fields, and
         the five sets beside their union were most of a long query's memory."""
@@ -587,10 +587,13 @@ class TermSets:
             self._cache.move_to_end(key)
             return found[1], found[2]
         if fieldname == PREFIX_FIELD and len(term) > PREFIX_GRAMS:
-            ids, weights = self._read_prefix(term)
-            written = len(ids)  # (no idf: the prefix field is not scored by BM25)
+            listed, listed_weights = self._read_prefix(term)
+            written = len(listed)  # (no idf: the prefix field is not scored by BM25)
         else:
-            ids, weights, written = self._read_term(fieldname, term)
+            listed, listed_weights, written = self._read_term(fieldname, term)
+        # kept as tuples of numbers: the garbage collector stops looking into them after
+        # its first pass (lists of a million postings were walked by every full collection)
+        ids, weights = tuple(listed), tuple(listed_weights)
         self._keep(key, [None, ids, weights, written])
         return ids, weights
 
