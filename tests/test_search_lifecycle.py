@@ -280,7 +280,9 @@ def test_the_private_names_read_from_whoosh_objects_are_there(indexed: SearchInd
     matcher = leaf.postings("body", term)
     matcher = matcher.child if isinstance(matcher, FilterMatcher) else matcher
     if type(matcher).__name__ == "W3LeafMatcher":
-        for name in ("_ids", "_weights", "_i", "_blocklength"):
+        names = ("_ids", "_weights", "_i", "_blocklength")
+        names += ("_postfile", "_startoffset", "_length", "_byteids")  # (read in one go)
+        for name in names:
             assert hasattr(matcher, name), name
 
 

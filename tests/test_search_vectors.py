@@ -254,3 +254,40 @@ def test_numpy_is_imported_only_for_large_work(monkeypatch: pytest.MonkeyPatch) 
     assert numpy_for(tables_module.VECTOR_IMPORT_FROM) is np
     monkeypatch.setattr(tables_module, "VECTORS", False)
     assert numpy_for(tables_module.VECTOR_IMPORT_FROM) is None
+
+
+def _public_postings(reader: Any, offset: int, fieldname: str, term: bytes) -> list[Any]:
+    """(document number, weight) of a term through Whoosh's public matcher interface (one
+    call per posting; deleted documents skipped by Whoosh)."""
+    matcher = reader.postings(fieldname, term)
+    out = []
+    while matcher.is_active():
+        out.append((matcher.id() + offset, matcher.weight()))
+        matcher.next()
+    return out
+
+
+@pytest.mark.parametrize("fixture", ["corpus_search_index", "churned"])
+def test_postings_read_in_one_go_are_whoosh_postings(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    """Each term's blocks decoded from one read of the postings file (deleted documents left
+    out) are the postings Whoosh's matcher gives, one by one: terms of one block and of many,
+    in segments with and without deletions."""
+    index: SearchIndex = request.getfixturevalue(fixture)
+    runner = _runners(index)[0]
+    many_blocks = 0
+    step = 7 if fixture == "corpus_search_index" else 1
+    for fieldname in ("body", "title", "code"):
+        for reader, offset in runner.reader.leaf_readers():
+            for term in list(reader.lexicon(fieldname))[::step]:
+                public = _public_postings(reader, offset, fieldname, term)
+                ids, weights = runner.sets.read(fieldname, term.decode("utf-8"))
+                ours = [
+                    (d, w)
+                    for d, w in zip(ids, weights)
+                    if offset <= d < offset + reader.doc_count_all()
+                ]
+                assert ours == public, term
+                many_blocks += len(public) > 128
+    assert many_blocks >= 3

@@ -10,13 +10,19 @@ every hit cheap, and lets "all words first, then some words" be two small scored
 from __future__ import annotations
 
 import bisect
+import io
 import itertools
 import mmap
+import pickle
+import struct
 import sys
+import zlib
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
@@ -525,7 +531,13 @@ def _leaf_blocks(matcher: Any) -> Iterator[tuple[Any, Any]]:
     block at a time."""
     if isinstance(matcher, FilterMatcher):  # deleted documents: the caller filters them
         matcher = matcher.child
+        if type(matcher) is W3LeafMatcher:
+            yield from _raw_blocks(matcher)
+            return
         matcher.reset()  # the filter had moved it past the leading deleted postings
+    if type(matcher) is W3LeafMatcher:
+        yield from _raw_blocks(matcher)
+        return
     if hasattr(matcher, "_next_block") and hasattr(matcher, "_read_weights"):
         while matcher.is_active():
             if matcher._ids is None:
@@ -541,6 +553,44 @@ def _leaf_blocks(matcher: Any) -> Iterator[tuple[Any, Any]]:
         weights.append(matcher.weight())
         matcher.next()
     yield ids, weights
+
+
+_BLOCK_LENGTH = struct.Struct("!i")
+
+
+def _raw_blocks(matcher: Any) -> list[tuple[Any, Any]]:
+    """(ids, weights) of every block of a term's postings in one segment, decoded from the
+    postings file as Whoosh 3's block matcher decodes them (``W3LeafMatcher._goto``,
+    ``_read_data``, ``_read_ids``, ``_read_weights``: the same numbers), without the
+    matcher's calls, seeks and reads per block: the term's postings are one read, then each
+    block is its length, its pickled header and its (compressed) pickled data."""
+    length = matcher._length
+    length = length[0] if isinstance(length, tuple) else length  # (Whoosh keeps a tuple)
+    buffer = matcher._postfile.get(matcher._startoffset, length)
+    if buffer[:4] != WHOOSH3_HEADER_MAGIC:
+        raise struct.error(f"no block of postings at {matcher._startoffset}")
+    stream = io.BytesIO(buffer)
+    unpack_length = _BLOCK_LENGTH.unpack_from
+    byteids = matcher._byteids
+    blocks: list[tuple[Any, Any]] = []
+    at = 4
+    while True:
+        size = unpack_length(buffer, at)[0]
+        end = at + _BLOCK_LENGTH.size + abs(size)
+        stream.seek(at + _BLOCK_LENGTH.size)
+        count, _maxid, _maxweight, compression, _shortest, _longest = pickle.load(stream)
+        data = buffer[stream.tell() : end]
+        ids, weights = pickle.loads(zlib.decompress(data) if compression else data)[:2]
+        if not byteids:  # (stored as differences)
+            ids = tuple(itertools.accumulate(ids))
+        if weights is None:
+            weights = array("f", (1.0 for _ in range(count)))
+        elif isinstance(weights, float):
+            weights = array("f", (weights for _ in range(count)))
+        blocks.append((ids, weights))
+        if size < 0:  # (the last block's length is negative)
+            return blocks
+        at = end
 
 
 def _prefix_terms(reader: Any, bprefix: bytes) -> Iterator[tuple[bytes, Any]]:

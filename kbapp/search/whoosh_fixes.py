@@ -59,6 +59,10 @@ PRIVATE_NAMES: list[tuple[Any, str]] = [
     (whoosh3.W3LeafMatcher, "_read_ids"),
     (whoosh3.W3LeafMatcher, "_read_weights"),
     (whoosh3.W3LeafMatcher, "_next_block"),
+    # the postings' blocks are decoded as these decode them (kbapp/search/tables.py)
+    (whoosh3.W3LeafMatcher, "_goto"),
+    (whoosh3.W3LeafMatcher, "_read_data"),
+    (whoosh3, "WHOOSH3_HEADER_MAGIC"),
     (whoosh3, "delta_decode"),
     (whoosh3, "delta_encode"),
     (whoosh3, "LENGTHS_COLUMN"),
