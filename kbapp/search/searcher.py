@@ -425,9 +425,10 @@ class QueryRunner:
         return [(d, final[d]) for d in heapq.nlargest(limit, final, key=final.__getitem__)]
 
     def _postings(self, specs: list[tuple[str, str, float]]) -> int:
-        """How many postings scoring ``specs`` adds up."""
-        read = self.sets.read
-        return sum(len(read(fieldname, term)[0]) for fieldname, term, _boost in specs)
+        """How many postings scoring ``specs`` adds up, of those read already (nothing is
+        read for this: a long query's scores are kept longer than its terms' postings)."""
+        known = self.sets.known_size
+        return sum(known(fieldname, term) for fieldname, term, _boost in specs)
 
     def _best_vector(
         self,

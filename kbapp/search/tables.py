@@ -710,6 +710,11 @@ class TermSets:
         found = sorted(best)
         return found, list(map(best.__getitem__, found))
 
+    def known_size(self, fieldname: str, term: str) -> int:
+        """How many postings of a term were read, if they are kept (0 if not)."""
+        found = self._cache.get((fieldname, term))
+        return len(found[1]) if found is not None else 0
+
     def written(self, fieldname: str, term: str) -> int:
         """How many postings of a term the segments hold, deleted documents included: its
         document frequency as Whoosh's term table has it (the idf's), counted while reading."""
