@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
+from kbapp.demo import ensure_demo
 from kbapp.documents.drafts import DraftStore
 from kbapp.settings import Settings
 from kbapp.ui.browse import BrowseView, Shelf
@@ -555,3 +556,22 @@ def test_a_checklist_in_the_reader_has_boxes_not_bullets(qtbot) -> None:  # type
         block = block.next()
     assert styles["☐ one"] == QTextListFormat.Style.ListStyleUndefined  # no "• ☐"
     assert styles["plain"] == QTextListFormat.Style.ListDisc
+
+
+def test_reader_wraps_long_code_lines_inside_their_block(
+    qtbot,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+) -> None:
+    """The demo's db01-disk-full runbook has a 159-character command: it wraps inside its code
+    block; the reader itself never scrolls sideways (found on the demo at 1366x768)."""
+    with Workspace.open(ensure_demo(tmp_path), Settings()) as demo:
+        reader = ReaderView(demo, tasks)
+        qtbot.addWidget(reader)
+        reader.resize(700, 600)
+        reader.show()
+        with qtbot.waitSignal(reader.document_shown):
+            reader.open("runbooks/db01-disk-full.md")
+        qtbot.wait(50)  # the layout of the page
+        assert reader.browser.horizontalScrollBar().maximum() == 0
+        assert "pg_replication_slots" in reader.browser.toPlainText()
