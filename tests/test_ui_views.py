@@ -4,6 +4,7 @@ unsaved-changes prompt), the browse panel and the new-document dialog."""
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from kbapp.demo import ensure_demo
 from kbapp.documents.drafts import DraftStore
+from kbapp.documents.importer import import_folder
 from kbapp.settings import Settings
 from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.editor import EditorView
@@ -575,3 +577,48 @@ def test_reader_wraps_long_code_lines_inside_their_block(
         qtbot.wait(50)  # the layout of the page
         assert reader.browser.horizontalScrollBar().maximum() == 0
         assert "pg_replication_slots" in reader.browser.toPlainText()
+
+
+def test_reader_says_the_title_once(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+    corpora: Path,
+) -> None:
+    """The body's first heading is the page's title: said once when it repeats the front
+    matter's title near enough (quotes, case), and when it says something else the title that
+    lists and search show is one "Listed as" row, never a second heading (SupportArticles
+    imported with kbapp import)."""
+    src = corpora / "gautamanand-dot__SupportArticles-docs/support/sql"
+    import_folder(docs_kb, src / "integration-services", "support", build_index=False)
+    import_folder(docs_kb, src / "tools", "support", build_index=False)
+    write_doc(
+        docs_kb, "notes/plain.md", "---\ntitle: No heading here\ntype: sop\n---\nJust text.\n"
+    )
+    reader = ReaderView(docs_kb, tasks)
+    qtbot.addWidget(reader)
+    reader.show()
+
+    def shown(path: str) -> tuple[str, list[str]]:
+        with qtbot.waitSignal(reader.document_shown):
+            reader.open(path)
+        html = reader.browser.toHtml()
+        return reader.browser.toPlainText(), re.findall(r"<h1\b", html)
+
+    text, h1s = shown("sops/failover.md")  # "# Title" under "title: Title"
+    assert text.count("Fail over the payments database") == 1 and len(h1s) == 1
+    # '# "Invalid password" error ...' under 'title: Invalid password error ...'
+    text, h1s = shown("support/invalid-password-type-password-slowssms-sql-authentication.md")
+    assert text.count("slow response to typed password in SSMS") == 1 and len(h1s) == 1
+    assert "Listed as" not in text
+    text, h1s = shown("support/ssis-package-fails-use-dqs-cleansing-component.md")
+    assert len(h1s) == 1
+    assert (
+        text.index("Error message when you deploy an SSIS package")
+        < text.index("Listed as")
+        < text.index("SSIS package fails to use DQS Cleansing Component")
+    )
+    text, h1s = shown("notes/plain.md")  # no heading: the title is the heading
+    assert text.count("No heading here") == 1 and len(h1s) == 1
+    on_disk = docs_kb.root / "support/invalid-password-type-password-slowssms-sql-authentication.md"
+    assert '# "Invalid password"' in on_disk.read_text(encoding="utf-8")
