@@ -622,3 +622,32 @@ def test_reader_says_the_title_once(
     assert text.count("No heading here") == 1 and len(h1s) == 1
     on_disk = docs_kb.root / "support/invalid-password-type-password-slowssms-sql-authentication.md"
     assert '# "Invalid password"' in on_disk.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("highlight", [False, True])
+def test_new_document_one_return_creates_with_the_completion_list_open(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    highlight: bool,
+) -> None:
+    """Typing a system opens the completion list; one Return creates the document (with the
+    completion the user highlighted), not a first Return that only closes the list."""
+    dialog = NewDocumentDialog(docs_kb, title="")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    created: list[object] = []
+    dialog.created.connect(created.append)
+    qtbot.keyClicks(dialog.title_edit, "Disk full on db01")
+    dialog.activateWindow()
+    dialog.systems_edit.setFocus()
+    qtbot.waitUntil(dialog.systems_edit.hasFocus, timeout=3000)  # the completer's hook-up
+    qtbot.keyClicks(dialog.systems_edit, "db01, pay")
+    popup = dialog.systems_edit.completer().popup()
+    qtbot.waitUntil(popup.isVisible, timeout=3000)
+    if highlight:
+        qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(created), timeout=3000)
+    expected = ["db01", "payments-db"] if highlight else ["db01", "pay"]
+    assert created[0].systems == expected and not dialog.isVisible()

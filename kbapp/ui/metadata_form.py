@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QStringListModel, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QStringListModel, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -32,7 +33,27 @@ LIST_FIELDS = tuple(f.name for f in schema.FORM_FIELDS if f.is_text_list)
 
 
 class ListCompleter(QCompleter):
-    """Completes the last item of a comma-separated list, keeping the items before it."""
+    """Completes the last item of a comma-separated list, keeping the items before it.
+
+    Return (or Enter) with the list open takes the item highlighted, if any, and then goes on
+    to the field as usual (a dialog's default button): QCompleter keeps that key for itself,
+    and a user had to press Return twice to create a document."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and watched is self.popup()
+            and self.popup().isVisible()
+        ):
+            super().eventFilter(watched, event)  # completes the highlighted item, closes
+            widget = self.widget()
+            if widget is not None:
+                again = QKeyEvent(QEvent.Type.KeyPress, event.key(), event.modifiers())
+                QCoreApplication.sendEvent(widget, again)
+            return True
+        return bool(super().eventFilter(watched, event))
 
     def splitPath(self, path: str) -> list[str]:
         return [path.rsplit(",", 1)[-1].strip()]
