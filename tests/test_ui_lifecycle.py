@@ -8,9 +8,11 @@ import pytest
 from helpers import git, write_doc
 from lifecycle_helpers import doc_text
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
 from kbapp.lifecycle.incident import incidents_for
+from kbapp.lifecycle.review import ReviewState
 from kbapp.ui.capture import CaptureDialog
 from kbapp.ui.dashboard import DashboardView
 from kbapp.ui.incident import IncidentMode, StartIncidentDialog
@@ -336,3 +338,23 @@ def test_lifecycle_views_join_a_main_window(kb: Workspace, qtbot) -> None:  # ty
         views.show_review_queue()  # filled from the thread pool
     assert area.current() == "review-queue" and views.review_queue.rows()
     assert area.open_names() == ["health", "review-queue"]
+
+
+def test_review_queue_columns_show_the_state_whole_and_give_the_title_room(
+    kb: Workspace,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    """At the width the queue has on a 1366x768 laptop, "review overdue" (bold) was cut to
+    "review over…" and the owners took as much room as the title."""
+    _kb(kb)
+    view = ReviewQueueView(kb, today=TODAY)
+    qtbot.addWidget(view)
+    view.resize(830, 560)
+    view.show()
+    qtbot.waitExposed(view)
+    header = view.table.horizontalHeader()
+    bold = QFont(view.table.font())
+    bold.setBold(True)
+    widest = max(QFontMetrics(bold).horizontalAdvance(s.label) for s in ReviewState)
+    assert header.sectionSize(0) >= widest + 8
+    assert header.sectionSize(3) > 1.5 * header.sectionSize(6)

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -220,15 +220,34 @@ class ReviewQueueView(CatalogView):
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)  # one line a document; the whole title is its tip
         header = self.table.horizontalHeader()
-        # Title and owners share what the narrow columns leave, so that the title keeps
-        # some room beside the incident checklist on a laptop screen.
-        for column in (3, 6):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((0, 100), (1, 85), (2, 45), (4, 90), (5, 80)):
+        # The title takes what the other columns leave; the owners a share of the width
+        # (_fit_columns), so that the title keeps room beside the incident checklist on a
+        # laptop screen. The state is never cut: it is what the queue is sorted by.
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        bold = QFont(self.table.font())
+        bold.setBold(True)
+        state_width = max(QFontMetrics(bold).horizontalAdvance(s.label) for s in ReviewState)
+        plain = QFontMetrics(self.table.font())
+        for column, width in (
+            (0, state_width + 16),
+            (1, plain.horizontalAdvance("2026-12-31") + 16),
+            (2, plain.horizontalAdvance("-999") + 16),
+            (4, plain.horizontalAdvance("troubleshooting") + 16),  # the longest standard type
+            (5, 80),
+        ):
             header.resizeSection(column, width)
         self.table.setAccessibleName("Documents to review")
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.table.doubleClicked.connect(lambda _index: self._on_open())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """The owners get a fifth of the table's width (90 to 260 pixels), the title the rest."""
+        width = self.table.viewport().width()
+        self.table.horizontalHeader().resizeSection(6, max(90, min(260, width // 5)))
 
     def _create_detail(self) -> None:
         self.detail_title = QLabel("Select a document to see what changed since its last review.")
