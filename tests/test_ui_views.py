@@ -651,3 +651,28 @@ def test_new_document_one_return_creates_with_the_completion_list_open(
     qtbot.waitUntil(lambda: bool(created), timeout=3000)
     expected = ["db01", "payments-db"] if highlight else ["db01", "pay"]
     assert created[0].systems == expected and not dialog.isVisible()
+
+
+def test_editor_renaming_the_title_renames_the_heading_that_repeats_it(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+) -> None:
+    """A new document is written with its title as "# Title": typing another title in the
+    form changed only the front matter, and the reader then showed one title while lists and
+    search showed another. A heading that says something else is left alone."""
+    editor = _editor(docs_kb, tasks, qtbot)
+    editor.open_path("sops/vpn.md")
+    editor.form.title_edit.selectAll()
+    qtbot.keyClicks(editor.form.title_edit, "Reset a VPN hardware token")
+    assert editor.text.toPlainText().startswith("# Reset a VPN hardware token\n")
+    assert editor.save()
+    saved = (docs_kb.root / "sops/vpn.md").read_text(encoding="utf-8")
+    assert "title: Reset a VPN hardware token" in saved and "# Reset a VPN hardware token" in saved
+    assert "# Reset a VPN token" not in saved
+
+    write_doc(docs_kb, "sops/other.md", "---\ntitle: Short\ntype: sop\n---\n# A longer heading\n")
+    editor.open_path("sops/other.md")
+    editor.form.title_edit.selectAll()
+    qtbot.keyClicks(editor.form.title_edit, "Shorter")
+    assert editor.text.toPlainText().startswith("# A longer heading\n")

@@ -73,6 +73,7 @@ class EditorView(QWidget):
     def _create_widgets(self) -> None:
         self.form = MetadataForm(self.workspace)
         self.form.changed.connect(self._on_changed)
+        self.form.title_renamed.connect(self._rename_heading)
         self.text = MarkdownText(self.workspace.settings.editor_font_size)
         self.text.textChanged.connect(self._on_changed)
         self.highlighter = self.text.highlighter
@@ -444,6 +445,23 @@ class EditorView(QWidget):
         self.autosave()
 
     # ------------------------------------------------------------------ preview and lint
+
+    def _rename_heading(self, before: str, title: str) -> None:
+        """The title typed in the form also goes into the body's first heading when that
+        heading said the old title: a document is written with its title as ``# Title``, and
+        the two drifting apart showed one title in the reader and another in every list.
+        One edit in the text's undo history; a heading that said something else is left."""
+        block = self.text.document().firstBlock()
+        while block.isValid() and not block.text().strip():
+            block = block.next()
+        if not block.isValid():
+            return
+        heading = documents.heading_of(block.text(), block.blockNumber() + 1)
+        if heading is None or heading.level != 1 or not documents.same_title(heading.text, before):
+            return
+        cursor = QTextCursor(block)
+        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(f"# {title}")
 
     def update_preview(self) -> None:
         if self.doc is None:

@@ -72,11 +72,15 @@ def split_list(text: str) -> list[str]:
 
 class MetadataForm(QWidget):
     changed = Signal()
+    #: The user changed the title: (the title before, the title now), both non-empty.
+    title_renamed = Signal(str, str)
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self._loading = False
+        #: The last non-empty title (what a heading repeating it says).
+        self._title_seen = ""
         self._create_fields()
         self._create_layout()
 
@@ -106,6 +110,7 @@ class MetadataForm(QWidget):
             edit.textEdited.connect(self._on_edited)
             self.list_edits[name] = edit
         self.title_edit.textEdited.connect(self._on_edited)
+        self.title_edit.textEdited.connect(self._on_title_edited)
         for combo in (self.type_combo, self.status_combo, self.org_combo, self.sensitivity_combo):
             combo.currentIndexChanged.connect(self._on_edited)
             # As narrow as the editor needs on a laptop screen, wider when there is room.
@@ -159,6 +164,7 @@ class MetadataForm(QWidget):
         self._loading = True
         try:
             self.title_edit.setText(doc.title)
+            self._title_seen = doc.title
             types = self.workspace.known_types()
             _fill_combo(self.type_combo, types, doc.type)
             _fill_combo(self.status_combo, list(STATUSES), doc.status)
@@ -209,6 +215,13 @@ class MetadataForm(QWidget):
             return False
         widget.setFocus()
         return True
+
+    def _on_title_edited(self, text: str) -> None:
+        title = text.strip()
+        if title and title != self._title_seen and not self._loading:
+            before, self._title_seen = self._title_seen, title
+            if before:
+                self.title_renamed.emit(before, title)
 
     def _on_edited(self, *_args: object) -> None:
         if not self._loading:
