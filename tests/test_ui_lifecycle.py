@@ -358,3 +358,20 @@ def test_review_queue_columns_show_the_state_whole_and_give_the_title_room(
     widest = max(QFontMetrics(bold).horizontalAdvance(s.label) for s in ReviewState)
     assert header.sectionSize(0) >= widest + 8
     assert header.sectionSize(3) > 1.5 * header.sectionSize(6)
+
+
+def test_a_dialog_grows_to_show_what_is_wrong(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The two-line "is not a ticket id" message squeezed Start an incident's fields to half
+    their height (seen at 1366x768): the dialog grows instead."""
+    dialog = StartIncidentDialog(incidents_for(kb))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.keyClicks(dialog.ticket_edit, "Payments API slow and the database disk is full again")
+    dialog.accept()
+    assert "is not a ticket id" in dialog.error_label.text()
+    for edit in (dialog.ticket_edit, dialog.title_edit, dialog.systems_edit):
+        assert edit.height() >= edit.sizeHint().height()
+    assert dialog.error_label.height() >= dialog.error_label.heightForWidth(
+        dialog.error_label.width()
+    )
