@@ -316,3 +316,19 @@ def test_sync_indicator_says_never_synced_in_plain_words() -> None:
     assert indicator_text(SyncStatus(ahead=1, remote="origin", last_sync=at))[0] == (
         "↑1 to share · synced 09:05"
     )
+
+
+def test_the_incident_panel_reads_whole_on_a_1366x768_screen(qtbot, demo: Workspace) -> None:  # type: ignore[no-untyped-def]
+    """The note field's hint was cut ("Add a note and press Enter ($ comman…") in the
+    checklist beside the views: it reads whole, the rest of it is the field's tip."""
+    window = open_window(qtbot, demo)
+    dialog = window.lifecycle.start_incident()
+    qtbot.keyClicks(dialog.ticket_edit, "INC-4242")
+    dialog.accept()
+    QApplication.processEvents()
+    note = window.lifecycle.mode.panel.note_edit
+    assert note.isVisible()
+    assert note.width() > note.fontMetrics().horizontalAdvance(note.placeholderText()) + 12
+    assert "$" in note.toolTip()
+    window.lifecycle.incidents.end()
+    window.tasks.wait()

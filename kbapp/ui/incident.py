@@ -93,7 +93,12 @@ class ChecklistPanel(QWidget):
 
     def _create_notes(self) -> None:
         self.note_edit = QLineEdit()
-        self.note_edit.setPlaceholderText("Add a note and press Enter ($ command → Commands)")
+        # Short enough to read whole in the panel beside the views on a laptop screen.
+        self.note_edit.setPlaceholderText("Add a note, press Enter")
+        self.note_edit.setToolTip(
+            "Enter adds the note to the timeline (Ctrl+Shift+N comes here); "
+            "a note starting with $ is a command: the capture lists it under Commands"
+        )
         self.note_edit.returnPressed.connect(self._on_note_entered)
 
     def _create_timeline(self) -> None:
