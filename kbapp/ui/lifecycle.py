@@ -177,7 +177,8 @@ class LifecycleViews(QObject):
             self.dashboard.refresh()
 
     def export_report(self) -> None:
-        if self.dashboard.report is None:
+        report = self.dashboard.report
+        if report is None or not report.lint_checked:  # not made yet, or still checking
             self.show_dashboard()
             return
         path, _ = QFileDialog.getSaveFileName(
