@@ -676,3 +676,19 @@ def test_editor_renaming_the_title_renames_the_heading_that_repeats_it(
     editor.form.title_edit.selectAll()
     qtbot.keyClicks(editor.form.title_edit, "Shorter")
     assert editor.text.toPlainText().startswith("# A longer heading\n")
+
+
+def test_reader_code_block_ends_with_its_last_line(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+) -> None:
+    """Every code block showed an empty shaded line under its last one (the newline before
+    </code></pre> became a line of its own in Qt's rich text)."""
+    reader = ReaderView(docs_kb, tasks)
+    qtbot.addWidget(reader)
+    reader.show()
+    with qtbot.waitSignal(reader.document_shown):
+        reader.open("sops/failover.md")
+    text = reader.browser.toPlainText()
+    assert "pg_ctl promote -D /var/lib/postgresql/data\nSee " in text
