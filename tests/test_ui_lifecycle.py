@@ -402,3 +402,35 @@ def test_dashboard_shows_the_reviews_before_every_document_is_checked(
     assert done.args[0].lint_checked and view.tile_value("links") == "1"
     assert view.refresh_button.isEnabled() and not view.busy
     tasks.wait()
+
+
+def test_checklist_steps_read_as_words_not_markdown(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The demo's post-incident follow-up showed "1. New runbook [[kb-d62ab34c]]" in the
+    incident checklist: a link reads as the title of the document it names."""
+    _kb(kb)
+    write_doc(
+        kb,
+        "post-incident/lag.md",
+        doc_text(
+            "kb-0a000009",
+            "Replica lag after failover",
+            doc_type="post-incident",
+            body="## Follow-up\n\n1. New runbook [[kb-0a000001]]\n"
+            "2. Read [the VPN guide](../sops/vpn.md) and [[kb-0a000002|the VPN SOP]]\n"
+            "3. Ask about [[kb-0000dead]]\n",
+        ),
+    )
+    kb.refresh()
+    incidents = incidents_for(kb)
+    mode = IncidentMode(incidents)
+    window = _window(mode)
+    qtbot.addWidget(window)
+    window.show()
+    incidents.start("INC-7", "Lag", [])
+    mode.record_open(kb.load("kb-0a000009"))
+    assert [i.text() for i in mode.panel.step_items()] == [
+        "1. New runbook Replica lag",
+        "2. Read the VPN guide and the VPN SOP",
+        "3. Ask about kb-0000dead",
+    ]
+    incidents.end()
