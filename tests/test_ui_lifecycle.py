@@ -434,3 +434,25 @@ def test_checklist_steps_read_as_words_not_markdown(kb: Workspace, qtbot) -> Non
         "3. Ask about kb-0000dead",
     ]
     incidents.end()
+
+
+@pytest.mark.parametrize("key", [Qt.Key.Key_S, Qt.Key.Key_Return])
+def test_capture_saves_from_the_keyboard_while_typing(kb: Workspace, qtbot, key) -> None:  # type: ignore[no-untyped-def]
+    """In the capture's text (where Return is a new line) nothing saved but a click on
+    "Save draft": Ctrl+S and Ctrl+Enter save, as in the editor."""
+    _kb(kb)
+    incidents = incidents_for(kb)
+    incidents.start("INC-8", "Payments slow", [])
+    incidents.end("fixed")
+    dialog = CaptureDialog(kb, "INC-8")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    dialog.preview.setFocus()
+    qtbot.waitUntil(dialog.preview.hasFocus, timeout=3000)
+    qtbot.keyClicks(dialog.preview, "Checked the replica.")
+    with qtbot.waitSignal(dialog.captured, timeout=5000) as captured:
+        qtbot.keyClick(dialog.preview, key, Qt.KeyboardModifier.ControlModifier)
+    assert "Checked the replica." in kb.load(captured.args[0]).body
+    assert "Ctrl+S" in dialog.save_button.toolTip()

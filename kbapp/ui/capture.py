@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -113,6 +114,10 @@ class CaptureDialog(QDialog):
         )
         self.later_button = self.buttons.addButton("Later", QDialogButtonBox.ButtonRole.RejectRole)
         self.later_button.setToolTip("It stays offered: a banner and Knowledge → Capture incident")
+        # Return is a new line in the text: saving from the keyboard, as in the editor.
+        self.save_button.setToolTip("Save the capture as a draft (Ctrl+S or Ctrl+Enter)")
+        for keys in ("Ctrl+S", "Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self).activated.connect(self.accept)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.error_label = QLabel()
