@@ -9,16 +9,15 @@ from helpers import git, write_doc
 from lifecycle_helpers import doc_text
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QVBoxLayout, QWidget
 
 from kbapp.lifecycle.incident import incidents_for
-from kbapp.lifecycle.review import ReviewState
 from kbapp.ui.capture import CaptureDialog
 from kbapp.ui.dashboard import DashboardView
 from kbapp.ui.incident import IncidentMode, StartIncidentDialog
 from kbapp.ui.incident_banners import clock
 from kbapp.ui.retire_dialog import RetireDialog
-from kbapp.ui.review_queue import ReviewQueueView
+from kbapp.ui.review_queue import STATE_WORDS, ReviewQueueView
 from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
@@ -346,7 +345,8 @@ def test_review_queue_columns_show_the_state_whole_and_give_the_title_room(
     qtbot,  # type: ignore[no-untyped-def]
 ) -> None:
     """At the width the queue has on a 1366x768 laptop, "review overdue" (bold) was cut to
-    "review over…" and the owners took as much room as the title."""
+    "review over…" and the owners took as much room as the title; beside the incident
+    checklist the title was cut to "B…"."""
     _kb(kb)
     view = ReviewQueueView(kb, today=TODAY)
     qtbot.addWidget(view)
@@ -356,9 +356,14 @@ def test_review_queue_columns_show_the_state_whole_and_give_the_title_room(
     header = view.table.horizontalHeader()
     bold = QFont(view.table.font())
     bold.setBold(True)
-    widest = max(QFontMetrics(bold).horizontalAdvance(s.label) for s in ReviewState)
+    widest = max(QFontMetrics(bold).horizontalAdvance(w) for w in STATE_WORDS.values())
     assert header.sectionSize(0) >= widest + 8
+    assert view.model.data(view.model.index(0, 0)) == "overdue"
     assert header.sectionSize(3) > 1.5 * header.sectionSize(6)
+    # beside the incident checklist the view is narrower: the title still reads
+    view.resize(610, 560)
+    QApplication.processEvents()
+    assert header.sectionSize(3) >= 125, [header.sectionSize(c) for c in range(7)]
 
 
 def test_a_dialog_grows_to_show_what_is_wrong(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -53,7 +53,16 @@ from kbapp.ui.retire_dialog import RetireDialog
 from kbapp.ui.tasks import Tasks, run_or_inline
 from kbapp.workspace import Workspace
 
-COLUMNS = ("State", "Due", "Days", "Title", "Type", "Organisation", "Owners")
+COLUMNS = ("Review", "Due", "Days", "Title", "Type", "Organisation", "Owners")
+#: The review state in the queue's first column, short: the column says "Review" already,
+#: and "review overdue" in bold took room the title needs beside the incident checklist.
+STATE_WORDS = {
+    ReviewState.OVERDUE: "overdue",
+    ReviewState.DUE: "due soon",
+    ReviewState.NEVER: "never",
+    ReviewState.OK: "done",
+    ReviewState.RETIRED: "retired",
+}
 STATE_COLOURS = {
     ReviewState.OVERDUE: "#C0392B",
     ReviewState.DUE: "#B9770E",
@@ -142,7 +151,7 @@ class ReviewQueueModel(QAbstractTableModel):
         info = item.info
         if role == Qt.ItemDataRole.DisplayRole:
             return (
-                item.state.label,
+                STATE_WORDS[item.state],
                 info.due.isoformat() if info.due else "—",
                 "" if info.days_left is None else str(info.days_left),
                 item.title,
@@ -226,7 +235,7 @@ class ReviewQueueView(CatalogView):
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         bold = QFont(self.table.font())
         bold.setBold(True)
-        state_width = max(QFontMetrics(bold).horizontalAdvance(s.label) for s in ReviewState)
+        state_width = max(QFontMetrics(bold).horizontalAdvance(w) for w in STATE_WORDS.values())
         plain = QFontMetrics(self.table.font())
         for column, width in (
             (0, state_width + 16),
@@ -245,9 +254,12 @@ class ReviewQueueView(CatalogView):
         self._fit_columns()
 
     def _fit_columns(self) -> None:
-        """The owners get a fifth of the table's width (90 to 260 pixels), the title the rest."""
-        width = self.table.viewport().width()
-        self.table.horizontalHeader().resizeSection(6, max(90, min(260, width // 5)))
+        """Of what the fixed columns leave, the owners get a third (at most 260 pixels), the
+        title the rest: beside the incident checklist the title was cut to "B…"."""
+        header = self.table.horizontalHeader()
+        fixed = sum(header.sectionSize(c) for c in (0, 1, 2, 4, 5))
+        left = max(0, self.table.viewport().width() - fixed)
+        header.resizeSection(6, max(40, min(260, left // 3)))
 
     def _create_detail(self) -> None:
         self.detail_title = QLabel("Select a document to see what changed since its last review.")
