@@ -461,3 +461,36 @@ def test_capture_saves_from_the_keyboard_while_typing(kb: Workspace, qtbot, key)
         qtbot.keyClick(dialog.preview, key, Qt.KeyboardModifier.ControlModifier)
     assert "Checked the replica." in kb.load(captured.args[0]).body
     assert "Ctrl+S" in dialog.save_button.toolTip()
+
+
+def test_checklist_marks_a_steps_commands_with_a_character_the_font_has(
+    kb: Workspace,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    """ "⧉ 2 command lines" showed a box for ⧉ (DejaVu Sans, Linux's usual font, has no such
+    glyph): every character of a step's row is one the list's font can draw."""
+    write_doc(
+        kb,
+        "runbooks/disk.md",
+        doc_text(
+            "kb-0a000008",
+            "Disk full",
+            body=(
+                "## Diagnosis\n\n1. What fills the disk?\n\n    ```bash\n    df -h\n"
+                "    du -xsh /var\n    ```\n"
+            ),
+        ),
+    )
+    kb.refresh()
+    incidents = incidents_for(kb)
+    mode = IncidentMode(incidents)
+    window = _window(mode)
+    qtbot.addWidget(window)
+    window.show()
+    incidents.start("INC-9", "Disk", [])
+    mode.record_open(kb.load("kb-0a000008"))
+    text = mode.panel.step_items()[0].text()
+    assert "2 command lines" in text
+    metrics = QFontMetrics(mode.panel.steps.font())
+    assert [c for c in text if not c.isspace() and not metrics.inFontUcs4(ord(c))] == []
+    incidents.end()

@@ -346,7 +346,7 @@ def _step_item(
     indent = "    " * step.depth
     lines = step.commands.count("\n") + 1 if step.code else 0
     code = (
-        f"\n{indent}      ⧉ {lines} command line{'s' if lines != 1 else ''} (Ctrl+C copies)"
+        f"\n{indent}      ↳ {lines} command line{'s' if lines != 1 else ''} (Ctrl+C copies)"
         if lines
         else ""
     )
