@@ -22,8 +22,9 @@ class ErrorLabel(QLabel):
     def setText(self, text: str) -> None:
         super().setText(text)
         window = self.window()
-        if window.isVisible() and window.layout() is not None:
-            window.layout().activate()
+        layout = window.layout()
+        if window.isVisible() and layout is not None:
+            layout.activate()
             fit_height(window)
 
 

@@ -40,12 +40,14 @@ class ListCompleter(QCompleter):
     and a user had to press Return twice to create a document."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        popup = self.popup()
         if (
             event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
             and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-            and watched is self.popup()
-            and self.popup().isVisible()
+            and popup is not None
+            and watched is popup
+            and popup.isVisible()
         ):
             super().eventFilter(watched, event)  # completes the highlighted item, closes
             widget = self.widget()
