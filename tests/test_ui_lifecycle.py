@@ -8,7 +8,7 @@ import pytest
 from helpers import git, write_doc
 from lifecycle_helpers import doc_text
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtGui import QFont, QFontMetrics, QTextCursor
 from PySide6.QtWidgets import QApplication, QDialog, QVBoxLayout, QWidget
 
 from kbapp.lifecycle.incident import incidents_for
@@ -494,3 +494,25 @@ def test_checklist_marks_a_steps_commands_with_a_character_the_font_has(
     metrics = QFontMetrics(mode.panel.steps.font())
     assert [c for c in text if not c.isspace() and not metrics.inFontUcs4(ord(c))] == []
     incidents.end()
+
+
+def test_capture_heading_follows_the_title_after_the_text_was_edited(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Once the capture's text is edited it is not made again from the title: renaming the
+    capture then left '# Payments slow' under 'title: Replica lag after failover'."""
+    _kb(kb)
+    incidents = incidents_for(kb)
+    incidents.start("INC-10", "Payments slow", [])
+    incidents.end("fixed")
+    dialog = CaptureDialog(kb, "INC-10")
+    qtbot.addWidget(dialog)
+    dialog.preview.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.keyClicks(dialog.preview, "The replica lagged.")
+    dialog.title_edit.selectAll()
+    qtbot.keyClicks(dialog.title_edit, "Replica lag after failover")
+    text = dialog.preview.toPlainText()
+    assert text.startswith("# Replica lag after failover\n") and "The replica lagged." in text
+    with qtbot.waitSignal(dialog.captured) as captured:
+        dialog.accept()
+    saved = kb.load(captured.args[0])
+    assert saved.title == "Replica lag after failover"
+    assert saved.body.startswith("# Replica lag after failover")

@@ -30,7 +30,13 @@ from kbapp.documents.lint import LintContext, Problem, context_for
 from kbapp.errors import KbError, NotCommitted, SaveError
 from kbapp.interaction import Level
 from kbapp.ui import style
-from kbapp.ui.editor_widgets import MarkdownText, Preview, disk_text, unsaved_changes_box
+from kbapp.ui.editor_widgets import (
+    MarkdownText,
+    Preview,
+    disk_text,
+    rename_heading,
+    unsaved_changes_box,
+)
 from kbapp.ui.metadata_form import LIST_FIELDS, MetadataForm
 from kbapp.ui.notice import Notice
 from kbapp.ui.problem_list import ProblemList, lint_text
@@ -448,20 +454,8 @@ class EditorView(QWidget):
 
     def _rename_heading(self, before: str, title: str) -> None:
         """The title typed in the form also goes into the body's first heading when that
-        heading said the old title: a document is written with its title as ``# Title``, and
-        the two drifting apart showed one title in the reader and another in every list.
-        One edit in the text's undo history; a heading that said something else is left."""
-        block = self.text.document().firstBlock()
-        while block.isValid() and not block.text().strip():
-            block = block.next()
-        if not block.isValid():
-            return
-        heading = documents.heading_of(block.text(), block.blockNumber() + 1)
-        if heading is None or heading.level != 1 or not documents.same_title(heading.text, before):
-            return
-        cursor = QTextCursor(block)
-        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
-        cursor.insertText(f"# {title}")
+        heading said the old title (:func:`rename_heading`)."""
+        rename_heading(self.text, before, title)
 
     def update_preview(self) -> None:
         if self.doc is None:
