@@ -115,6 +115,8 @@ class CosourcingViews(QObject):
         self.onboarding.set_document(ref)
         title = self.onboarding.state.title if self.onboarding.state else "Onboarding"
         current = self.area.current()
-        self.area.show_view("onboarding", f"Onboarding: {title}", focus=focus)
+        # "Onboarding: night on-call…" is the title of most paths: not "Onboarding: Onboarding…"
+        label = title if title.casefold().startswith("onboarding") else f"Onboarding: {title}"
+        self.area.show_view("onboarding", label, focus=focus)
         if not front and current != "start":
             self.area.show_view(current, focus=False)
