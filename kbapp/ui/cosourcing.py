@@ -115,8 +115,8 @@ class CosourcingViews(QObject):
         self.onboarding.set_document(ref)
         title = self.onboarding.state.title if self.onboarding.state else "Onboarding"
         current = self.area.current()
-        # "Onboarding: night on-call…" is the title of most paths: not "Onboarding: Onboarding…"
-        label = title if title.casefold().startswith("onboarding") else f"Onboarding: {title}"
-        self.area.show_view("onboarding", label, focus=focus)
+        # Its own name beside the reader's tab of the same document (the title of most paths
+        # starts with "Onboarding": the tab said "Onboarding: Onboarding: night…").
+        self.area.show_view("onboarding", f"Reading list: {title}", focus=focus)
         if not front and current != "start":
             self.area.show_view(current, focus=False)
