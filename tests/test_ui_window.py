@@ -595,3 +595,23 @@ def test_palette_cuts_a_long_title_short_of_its_type(qtbot, kb: Workspace) -> No
     shown = delegate.shown_text(palette.list, palette.list.indexFromItem(item))
     assert shown.endswith("…") and shown[:-1] in title
     finish(window)
+
+
+def test_incident_actions_are_greyed_out_until_an_incident_runs(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
+    """For "incident" the palette chose "Incident note", which did nothing with no incident
+    running: note, steps and end are enabled while one runs, and the palette starts on
+    "Start incident…"."""
+    window = open_window(qtbot, kb)
+    views = window.lifecycle
+    running = ("incident.note", "incident.steps", "incident.end")
+    assert not any(window.action(name).isEnabled() for name in running)
+    qtbot.keyClick(window, Qt.Key.Key_P, CTRL_SHIFT)
+    palette = window.dialogs.palette
+    qtbot.keyClicks(palette.filter_edit, "incident")
+    assert palette.list.currentItem().text() == "Start incident…"
+    palette.reject()
+    views.incidents.start("INC-11", "Payments slow", [])
+    assert all(window.action(name).isEnabled() for name in running)
+    views.incidents.end()
+    assert not window.action("incident.note").isEnabled()
+    finish(window)
