@@ -124,6 +124,9 @@ def test_conflict_between_two_clones_is_resolved_in_the_view(qtbot, shared: Shar
     sync.sync(ana)
     sync.sync(jo)
     assert "then delete old WAL files" in (jo.root / path).read_text()
+    # nothing left: nothing to take or resolve (the buttons did nothing beside empty panes)
+    assert view.title.text() == "No conflicts: everything is merged."
+    assert not any(b.isEnabled() for b in (view.take_mine, view.take_theirs, view.resolve_button))
     finish(window)
 
 
