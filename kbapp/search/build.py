@@ -14,7 +14,9 @@ the parent's ``__main__``, which an embedding script may not guard.
 
 from __future__ import annotations
 
+import bisect
 import gc
+import itertools
 import os
 import pickle
 import shutil
@@ -31,11 +33,14 @@ from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
 
 from kbapp.errors import KbError
-from kbapp.search import ondisk, vocabulary
-from kbapp.search.schema import CODEC, make_schema, read_document
+from kbapp.search import analysis, ondisk, vocabulary
+from kbapp.search.schema import CODEC, SNIPPET_FIELD, make_schema, read_document
 from kbapp.search.segment import SortedSegmentWriter
 
 PROGRESS_EVERY = 25
+#: What a document costs a worker whatever its size, in bytes of text (for
+#: :func:`balanced_shares`).
+DOCUMENT_BYTES = 1024
 #: The workers' files (their shares, results and errors) are in a folder named so beside the
 #: index.
 SCRATCH_PREFIX = "kbapp-build-"
@@ -46,9 +51,12 @@ def build_segment(
     root: str,
     paths: list[str],
     report: Callable[[int], None] | None = None,
+    texts: dict[str, str] | None = None,
 ) -> tuple[Any, dict[str, str], list[str]]:
     """Index ``paths`` into a new segment of the index at ``index_dir``.
-    Returns (segment or None, {path: content hash}, spelling words)."""
+    Returns (segment or None, {path: content hash}, spelling words). ``texts``: a dict that
+    gets each indexed document's text to embed (:func:`kbapp.search.semantic.document_text`
+    of its stored title and readable text, what the vectors are made of)."""
     ix = whoosh_index.open_dir(index_dir)
     writer = SortedSegmentWriter(ix, CODEC)
     digests: dict[str, str] = {}
@@ -58,6 +66,8 @@ def build_segment(
         if doc.fields is not None:
             writer.add_document(doc.fields)
             words.update(doc.words)
+            if texts is not None:
+                texts[relative] = _text_to_embed(doc.fields)
         if doc.digest:
             digests[relative] = doc.digest
         if report and number % PROGRESS_EVERY == 0:
@@ -68,6 +78,38 @@ def build_segment(
     else:
         writer.discard()
     return segment, digests, sorted(words)
+
+
+def _text_to_embed(fields: dict[str, Any]) -> str:
+    """What :func:`kbapp.search.semantic.document_texts` reads back from the index for a
+    document (its stored title and readable text), from the fields it is indexed with."""
+    from kbapp.search.semantic import document_text
+
+    readable = fields[SNIPPET_FIELD].decode("utf-8", "replace")
+    return document_text(str(fields.get("_stored_title") or ""), readable)
+
+
+def balanced_shares(root: str, paths: list[str], workers: int) -> list[list[str]]:
+    """``paths`` cut into ``workers`` runs of consecutive paths with about the same work each:
+    the same number of bytes, counting :data:`DOCUMENT_BYTES` more per document for what a
+    document costs whatever its size. Consecutive, so the index keeps the documents in the
+    order of ``paths`` (as a build in one process does) and a worker meets fewer new words
+    (a folder's documents share their vocabulary); by bytes, so the workers end together."""
+    costs = []
+    for relative in paths:
+        try:
+            size = os.stat(os.path.join(root, relative)).st_size
+        except OSError:
+            size = 0
+        costs.append(size + DOCUMENT_BYTES)
+    ends = list(itertools.accumulate(costs))
+    total = ends[-1] if ends else 0
+    cuts = [0]
+    for number in range(1, workers):
+        cut = bisect.bisect_left(ends, total * number / workers) + 1
+        cuts.append(min(max(cut, cuts[-1]), len(paths)))
+    cuts.append(len(paths))
+    return [paths[a:b] for a, b in itertools.pairwise(cuts) if b > a]
 
 
 class _Workers:
@@ -85,7 +127,7 @@ class _Workers:
         self.index_dir = index_dir
         self.total = len(paths)
         self.progress = progress
-        self.shares = [share for share in (paths[i::workers] for i in range(workers)) if share]
+        self.shares = balanced_shares(root, paths, workers)
         self.scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=index_dir.parent))
         self.done_counts = [0] * len(self.shares)
         self.lock = threading.Lock()
@@ -136,8 +178,9 @@ class _Workers:
                 if self.progress:
                     self.progress(min(done, self.total - 1), self.total)
 
-    def wait(self) -> tuple[dict[str, str], set[str]]:
-        """Wait for the workers, then commit their segments; ({path: hash}, spelling words)."""
+    def wait(self) -> tuple[dict[str, str], set[str], dict[str, str]]:
+        """Wait for the workers, then commit their segments; ({path: hash}, spelling words,
+        {path: text to embed})."""
         try:
             errors = []
             for number, (proc, reader) in enumerate(zip(self.procs, self.readers)):
@@ -153,19 +196,21 @@ class _Workers:
             segments = []
             digests: dict[str, str] = {}
             words: set[str] = set()
+            texts: dict[str, str] = {}
             for number in range(len(self.shares)):
                 with open(self.scratch / f"share-{number}.txt.out", "rb") as handle:
-                    segment, found_digests, share_words = pickle.load(handle)
+                    segment, found_digests, share_words, share_texts = pickle.load(handle)
                 if segment is not None:
                     segments.append(segment)
                 digests.update(found_digests)
                 words.update(share_words)
+                texts.update(share_texts)
         finally:
             shutil.rmtree(self.scratch, ignore_errors=True)
         write_toc(self.index_dir, segments)
         if self.progress:
             self.progress(self.total, self.total)
-        return digests, words
+        return digests, words, texts
 
     def cancel(self) -> None:
         """Stop the workers (the caller failed while they ran) and remove their files."""
@@ -186,7 +231,8 @@ def parallel_build(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, str], set[str]]:
     """Fill the empty index at ``index_dir`` from ``paths`` using ``workers`` processes."""
-    return _Workers(index_dir, root, paths, workers, progress).wait()
+    digests, words, _texts = _Workers(index_dir, root, paths, workers, progress).wait()
+    return digests, words
 
 
 def local_build(
@@ -223,13 +269,16 @@ class Build:
         new_dir.mkdir(parents=True)
         whoosh_index.create_in(str(new_dir), make_schema()).close()
         self.new_dir, self.root, self.paths, self.progress = new_dir, root, paths, progress
+        self.texts: dict[str, str] | None = None
         self._workers = _Workers(new_dir, root, paths, workers, progress) if workers > 1 else None
 
     def finish(self) -> tuple[dict[str, str], str]:
         """The documents indexed, then the spelling vocabulary, the version record and the
-        manifest. Returns ({path: content hash}, the new index's id)."""
+        manifest. Returns ({path: content hash}, the new index's id); :attr:`texts` then
+        holds each indexed document's text to embed when the workers gave them (else
+        None: read them from the index)."""
         if self._workers is not None:
-            digests, words = self._workers.wait()
+            digests, words, self.texts = self._workers.wait()
         else:
             digests, words = local_build(self.new_dir, self.root, self.paths, self.progress)
         vocabulary.write(self.new_dir, words)
@@ -287,7 +336,11 @@ def _worker(index_dir: str, root: str, listing: str) -> int:
         print(f"progress {done}", flush=True)
 
     paths = [p for p in paths if p]
-    result = build_segment(index_dir, root, paths, report)
+    # the worker's spelling words, each added once when the word is first analysed
+    spelling = analysis.record_spelling()
+    texts: dict[str, str] = {}
+    segment, digests, words = build_segment(index_dir, root, paths, report, texts)
+    result = (segment, digests, sorted(spelling.union(words)), texts)
     with open(listing + ".out", "wb") as handle:
         pickle.dump(result, handle)
     print(f"progress {len(paths)}", flush=True)

@@ -346,17 +346,22 @@ class SemanticRanker:
         progress: Callable[[int, int], None] | None = None,
         *,
         everything: bool = False,
+        texts: dict[str, str] | None = None,
     ) -> int:
         """Vectors for the documents of the index: every document (unchanged texts keep
         theirs) when ``everything``, when there are none yet or when their count differs from
-        the index's; else nothing. Returns how many texts were embedded."""
+        the index's; else nothing. Returns how many texts were embedded. ``texts``: what
+        :func:`document_texts` would read from ``reader`` for every document, when the
+        caller has it (a full build's workers made it)."""
         vectors = self.vectors
         if self.failed:
             return 0
         if everything or not vectors.ready() or vectors.count() != reader.doc_count():
-            texts = document_texts(reader, None)
+            found: dict[str, str | None] = (
+                document_texts(reader, None) if texts is None else dict(texts)
+            )
             try:
-                return vectors.replace(texts, complete=True, progress=progress)
+                return vectors.replace(found, complete=True, progress=progress)
             except (OSError, ValueError, struct.error) as exc:
                 self._fail(exc)
         return 0
