@@ -107,7 +107,8 @@ def balanced_shares(root: str, paths: list[str], workers: int) -> list[list[str]
     cuts = [0]
     for number in range(1, workers):
         cut = bisect.bisect_left(ends, total * number / workers) + 1
-        cuts.append(min(max(cut, cuts[-1]), len(paths)))
+        # at least one document each, when there are enough
+        cuts.append(max(0, min(max(cut, cuts[-1] + 1), len(paths) - (workers - number))))
     cuts.append(len(paths))
     return [paths[a:b] for a, b in itertools.pairwise(cuts) if b > a]
 
