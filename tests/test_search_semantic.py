@@ -27,6 +27,11 @@ from kbapp.workspace import Workspace
         "network drives disappear when I open cmd as administrator",
         "printer jobs are stuck forever in the queue",
         "can't remote desktop into my windows vm in azure anymore",
+        # versions and product names are prose too
+        "my forms change size when I debug in visual studio 2012",
+        "bitlocker prompt never shows up on win7 clients",
+        "office 365 users (sp1) cannot sign in anymore",
+        "64-bit outlook crashes after the windows 8.1 upgrade",
     ],
 )
 def test_sentences_are_re_ranked(query: str) -> None:
@@ -44,6 +49,11 @@ def test_sentences_are_re_ranked(query: str) -> None:
         '"no space left" on the device',  # a phrase
         "logs fill /var/log on every node",  # a path
         "etcdNoLeader fires after the upgrade",  # an alert name
+        "azure vm stuck on a blue screen 0x5A at every boot",  # a stop code
+        "event 4625 keeps showing up in the log",  # an event id
+        "iis returns 403 on every page",  # a status code
+        "installing kb5003638 fails on the server",  # a KB number
+        "resizing to F72s_v2 fails in azure",  # a size's name
     ],
 )
 def test_keywords_codes_and_identifiers_are_not(query: str) -> None:
@@ -373,3 +383,52 @@ def test_vectors_that_cannot_be_saved_leave_search_by_words_and_the_index_alone(
     assert index.state.ready and not index.state.indexing
     assert _paths(index, QUERY, semantic=True) == _paths(index, QUERY, semantic=False)
     assert "damaged" not in caplog.text
+
+
+def _described(title: str, description: str, body: str) -> str:
+    return f"---\ntitle: {title}\ndescription: {description}\ntype: sop\n---\n\n{body}\n"
+
+
+def test_a_documents_vector_holds_its_summary(meaning_kb: Workspace) -> None:
+    """The front matter's description (its author's words for what it is about) is embedded
+    with the title and the opening text: changing it alone changes the vector."""
+    body = "Open the console and restart the service named below."
+    write_doc(meaning_kb, "sops/spool.md", _described("Queue stuck", "Printer jobs pile up", body))
+    index = SearchIndex.for_workspace(meaning_kb)
+    index.catch_up()
+    before = _vectors(meaning_kb)
+    ranker = index._semantic_ranker()
+    assert ranker is not None
+    with index._ix.reader() as reader:
+        texts = semantic.document_texts(reader, ["sops/spool.md", "sops/vpn.md"])
+    assert texts["sops/spool.md"] == f"Queue stuck.\nPrinter jobs pile up\n{body}"
+    assert before["sops/spool.md"] == semantic._key(texts["sops/spool.md"] or "")
+    # a document without one: its title and text, as before
+    assert (texts["sops/vpn.md"] or "").startswith("VPN drops.\n")
+    write_doc(meaning_kb, "sops/spool.md", _described("Queue stuck", "Mail queue backs up", body))
+    index.update(["sops/spool.md"])
+    after = _vectors(meaning_kb)
+    assert after["sops/spool.md"] != before["sops/spool.md"]
+    assert after["sops/vpn.md"] == before["sops/vpn.md"]
+
+
+def test_vectors_of_another_recipe_are_made_again(meaning_kb: Workspace) -> None:
+    index = SearchIndex.for_workspace(meaning_kb)
+    index.catch_up()
+    file = meaning_kb.data_dir / semantic.DIRECTORY / semantic.VECTORS_FILE
+    line, _, rows = file.read_bytes().partition(b"\n")
+    meta = json.loads(line)
+    assert meta["recipe"] == semantic.RECIPE
+    # the file of a version that embedded the title and the text only (no recipe recorded)
+    del meta["recipe"]
+    file.write_bytes(json.dumps(meta).encode("utf-8") + b"\n" + rows)
+    vectors = DocumentVectors(file.parent)
+    assert not vectors.ready()  # never compared with
+    assert _paths(index, QUERY, semantic=True) == _paths(index, QUERY, semantic=False)
+    meaning_kb.settings.semantic_search = True
+    ranker = index._semantic_ranker()
+    assert ranker is not None
+    with index._ix.reader() as reader:
+        assert ranker.build(reader) == 3  # all made again, by the recipe of today
+    assert vectors.ready() and json.loads(file.read_bytes().partition(b"\n")[0])["recipe"] == 2
+    assert _paths(index, QUERY, semantic=True)[:2] == ["sops/b-queue.md", "sops/a-queue.md"]

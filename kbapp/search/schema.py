@@ -38,7 +38,7 @@ from kbapp.search.snippets import readable_text
 if TYPE_CHECKING:
     from kbapp.documents import model as documents
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 #: A per-document column (not indexed): the term sequences of all text fields, for phrases.
 SEQUENCE_FIELD = "sequence"
 #: Between two fields in the sequence column: not a term, so no phrase runs across it.
@@ -80,6 +80,9 @@ PREFIX_FIELD = "prefix"
 PREFIX_MIN, PREFIX_GRAMS, PREFIX_MAX = 2, 3, 16
 #: Front matter keys whose text is searched with the headings (a document's summary).
 SUMMARY_KEYS = ("description", "summary")
+#: A stored field (not indexed): the document's summary from its front matter, embedded with
+#: its title and opening text by the meaning re-ranker (:mod:`kbapp.search.semantic`).
+SUMMARY_FIELD = "summary"
 
 
 #: Posting storage: no zlib on blocks (most blocks hold a handful of postings and
@@ -179,6 +182,7 @@ def make_schema() -> fields.Schema:
         incident=WeightedWords(),
         prefix=WeightedWords(),  # PREFIX_FIELD
         review=fields.STORED(),
+        summary=fields.STORED(),  # SUMMARY_FIELD
         sequence=fields.COLUMN(columns.VarBytesColumn()),
         pairs=fields.COLUMN(columns.VarBytesColumn()),
         snippet_text=fields.COLUMN(columns.CompressedBytesColumn(level=1)),
@@ -274,10 +278,12 @@ def document_fields(doc: documents.Document, spelling: set[str] | None = None) -
     headings = [h.text for h in found]
     # a summary in the front matter ("description:", "summary:") says what the document is
     # about in other words than its title: searched with the headings' weight
+    summaries = []
     for key in SUMMARY_KEYS:
         summary = doc.meta.get(key)
         if isinstance(summary, str) and summary.strip():
-            headings.append(clean_markup(summary.strip()[:1000]))
+            summaries.append(clean_markup(summary.strip()[:1000]))
+    headings.extend(summaries)
     top_headings = [h.text for h in found if h.level == 1]
     title = doc.title
     # a document's own KB number ("KB number: 327825") labels it, as its id does
@@ -316,6 +322,7 @@ def document_fields(doc: documents.Document, spelling: set[str] | None = None) -
                 (" ".join([*doc.tags, *doc.systems, *top_headings]), 2.0),
             ]
         ),
+        SUMMARY_FIELD: "\n".join(summaries) or None,
         "review": (
             last.isoformat() if last else None,
             doc.review_interval_days,

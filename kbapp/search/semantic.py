@@ -19,8 +19,13 @@ a document, which is a pasted message the lexical ranking already places first) 
 moves up past documents that only share its words. Documents outside the lexical list are
 never added. Every other query keeps its lexical order.
 
-The documents' vectors (their title and the first :data:`TEXT_CHARS` characters of their
-readable text, as stored in the index) live beside the index in ``semantic/vectors.bin``:
+A query with version numbers and product names in it ("visual studio 2012", "win7 clients",
+"office 365") is still a sentence; an error code, an event id or an HTTP status is not
+(:func:`looks_like_sentence`).
+
+The documents' vectors (their title, the summary of their front matter, ``description:`` or
+``summary:``, and the first :data:`TEXT_CHARS` characters of their readable text, as stored
+in the index: :func:`document_text`) live beside the index in ``semantic/vectors.bin``:
 computed for every document when the index is rebuilt or caught up (the background path),
 reused by content when the text did not change, and refreshed for the documents an update
 re-indexed.
@@ -51,7 +56,7 @@ log = logging.getLogger(__name__)
 DEPTH = 50
 #: How far meaning moves a document: its score is multiplied by
 #: exp(STRENGTH × (its cosine − the best cosine among the candidates)).
-STRENGTH = 6.0
+STRENGTH = 8.0
 #: Fewer words than this is a keyword query, not a sentence.
 MIN_WORDS = 4
 #: How much of a document's readable text is embedded (after its title). Static embeddings
@@ -61,24 +66,54 @@ TEXT_CHARS = 1000
 DIRECTORY = "semantic"
 #: The file in it (a JSON line, then the rows: little-endian float16).
 VECTORS_FILE = "vectors.bin"
+#: What a document's vector is made of (:func:`document_text`), recorded in the file: vectors
+#: of another recipe are not compared with (they are all made again by the next build).
+#: 1: title and opening text; 2: title, front-matter summary and opening text.
+RECIPE = 2
 #: The tokenizer's pieces in id order, copied from the model's file the first time (reading
 #: that 1.8 MB file costs a search process ~30 ms; this list ~7 ms).
 PIECES_FILE = "pieces.json"
 
 #: A word that is an identifier, a code, a path or query syntax, not prose.
 _NOT_PROSE = re.compile(r"[0-9_:\"=/\\<>{}\[\]]|[a-z][A-Z]|^[-+]")
+#: A word with digits that is still prose: a year or a version of a product ("2012",
+#: "8.1", "365", "win7", "sp1", "r2", "ie11", "64-bit", "x64"), never a code or an id (three
+#: digits or more other than a year or 365, hexadecimal, KB numbers, event ids).
+_VERSION = re.compile(
+    r"(?:(?:19|20)\d\d|365|\d{1,2}(?:\.\d{1,2})?|[a-z]{1,7}\d{1,2}(?:\.\d)?|\d{1,2}-bit|x64|x86)"
+    r"[,.;!?)]*",
+    re.IGNORECASE,
+)
+
+
+#: What a version never holds: an identifier's or query syntax's characters.
+_SYNTAX = re.compile(r"[_:\"=/\\<>{}\[\]]|[a-z][A-Z]")
+
+
+def _prose(word: str) -> bool:
+    if not _NOT_PROSE.search(word):
+        return True
+    word = word.lstrip("(")
+    return (
+        _VERSION.fullmatch(word) is not None
+        and not word.lower().startswith(("kb", "0x"))
+        and not _SYNTAX.search(word)
+    )
 
 
 def looks_like_sentence(text: str) -> bool:
     """A question in words: at least :data:`MIN_WORDS` words, none of them an identifier,
-    error code, number, path or query syntax (filters, quotes, exclusions)."""
+    error code, path or query syntax (filters, quotes, exclusions); numbers only as years and
+    versions of products."""
     words = text.split()
-    return len(words) >= MIN_WORDS and not any(_NOT_PROSE.search(w) for w in words)
+    return len(words) >= MIN_WORDS and all(_prose(w) for w in words)
 
 
-def document_text(title: str, readable: str) -> str:
-    """What is embedded of a document: its title, then the start of its readable text."""
-    return f"{title}.\n{readable[:TEXT_CHARS]}" if title else readable[:TEXT_CHARS]
+def document_text(title: str, readable: str, summary: str = "") -> str:
+    """What is embedded of a document: its title, the summary its front matter gives (its
+    author's words for what it is about), then the start of its readable text."""
+    head = "\n".join(part for part in (f"{title}." if title else "", summary) if part)
+    return f"{head}\n{readable[:TEXT_CHARS]}" if head else readable[:TEXT_CHARS]
 
 
 def _key(text: str) -> str:
@@ -129,6 +164,7 @@ class DocumentVectors:
             return  # none yet, or damaged: none until the next build
         if (
             meta.get("model") != MODEL
+            or meta.get("recipe", 1) != RECIPE
             or len(paths) != len(keys)
             or len(data) != len(paths) * dim * 2
         ):
@@ -138,7 +174,13 @@ class DocumentVectors:
 
     def _save(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        meta = {"model": MODEL, "dim": self._dim, "paths": self._paths, "keys": self._keys}
+        meta = {
+            "model": MODEL,
+            "recipe": RECIPE,
+            "dim": self._dim,
+            "paths": self._paths,
+            "keys": self._keys,
+        }
         tmp = self.directory / f"{VECTORS_FILE}.{os.getpid()}.tmp"
         with tmp.open("wb") as f:
             f.write(json.dumps(meta, ensure_ascii=False).encode("utf-8") + b"\n")
@@ -368,17 +410,18 @@ class SemanticRanker:
 
 
 def document_texts(reader: Any, paths: Iterable[str] | None) -> dict[str, str | None]:
-    """Path -> text to embed, from the index (its stored title and readable text), for
+    """Path -> text to embed, from the index (its stored title, summary and readable text), for
     ``paths`` (None for those no longer indexed) or, with ``paths=None``, every document."""
     from whoosh.reading import TermNotFound
 
-    from kbapp.search.schema import SNIPPET_FIELD
+    from kbapp.search.schema import SNIPPET_FIELD, SUMMARY_FIELD
 
     column = reader.column_reader(SNIPPET_FIELD) if reader.has_column(SNIPPET_FIELD) else None
 
     def text(docnum: int, fields: dict[str, Any]) -> str:
         readable = bytes(column[docnum]).decode("utf-8", "replace") if column is not None else ""
-        return document_text(str(fields.get("title", "")), readable)
+        summary = str(fields.get(SUMMARY_FIELD) or "")
+        return document_text(str(fields.get("title", "")), readable, summary)
 
     if paths is None:
         return {

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from kbapp.sync.gitenv import _BASE_ENV
 from kbapp.sync.gitlog import _LOG_FORMAT, LogEntry, parse_log
-from kbapp.sync.gitrun import LITERAL, GitRunner, _gitpython, _nul_list
+from kbapp.sync.gitroot import gitpython_module
+from kbapp.sync.gitrun import LITERAL, GitRunner, _nul_list
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ class GitQueries(GitRunner):
 
     def read_blob(self, spec: str) -> bytes | None:
         """The bytes of a blob (``<rev>:<path>``, ``:2:<path>``, a blob id), None if absent."""
-        gitpython = _gitpython()
+        gitpython = gitpython_module()
         try:
             status, stdout, _ = self.repo.git.execute(
                 ["git", "cat-file", "blob", spec],
@@ -214,7 +215,7 @@ class GitQueries(GitRunner):
         batched = [spec for spec in specs if "\n" not in spec and "\r" not in spec]
         found: dict[str, bytes | None] = {}
         if batched:
-            gitpython = _gitpython()
+            gitpython = gitpython_module()
             with tempfile.TemporaryFile() as stdin:
                 stdin.write(
                     "".join(f"{spec}\n" for spec in batched).encode("utf-8", "surrogateescape")

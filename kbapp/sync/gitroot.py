@@ -12,7 +12,7 @@ from typing import Any
 from kbapp.errors import NotAKnowledgeBase
 
 
-def _gitpython() -> Any:
+def gitpython_module() -> Any:
     """GitPython, imported on first use: a search (``kbapp search``) never runs git, and the
     import alone is 60-80 ms of a 150 ms answer."""
     import git as gitpython
@@ -20,7 +20,7 @@ def _gitpython() -> Any:
     return gitpython
 
 
-def _plain_git_dir(root: Path) -> Path | None:
+def plain_git_dir(root: Path) -> Path | None:
     """``root``'s git directory when ``root`` is the top of an ordinary work tree (``.git`` a
     folder, or a file ``gitdir: ...`` in a linked worktree); None when git's environment
     variables or anything unusual are in play (GitPython decides then)."""
@@ -49,10 +49,10 @@ def find_root(path: Path) -> Path:
         raise NotAKnowledgeBase(f"{path} is a file; a knowledge base is a folder")
     for candidate in (path.resolve(), *path.resolve().parents):
         if (candidate / ".git").exists():
-            if _plain_git_dir(candidate) is not None:
+            if plain_git_dir(candidate) is not None:
                 return candidate
             break
-    gitpython = _gitpython()
+    gitpython = gitpython_module()
     try:
         repo = gitpython.Repo(path, search_parent_directories=True)
     except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
@@ -68,10 +68,10 @@ def find_root(path: Path) -> Path:
 def git_dir(root: Path) -> Path:
     """The git directory of the work tree whose top is ``root`` (GitPython asked only when
     git's environment variables or anything unusual are in play)."""
-    plain = _plain_git_dir(root)
+    plain = plain_git_dir(root)
     if plain is not None:
         return plain
-    gitpython = _gitpython()
+    gitpython = gitpython_module()
     try:
         return Path(gitpython.Repo(root).git_dir)
     except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):

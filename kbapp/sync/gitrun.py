@@ -32,8 +32,8 @@ from kbapp.sync.gitenv import (
     network_env,
 )
 from kbapp.sync.giterrors import _first_error_line
-from kbapp.sync.gitroot import _gitpython, _plain_git_dir
 from kbapp.sync.gitroot import find_root as find_root
+from kbapp.sync.gitroot import gitpython_module, plain_git_dir
 
 if TYPE_CHECKING:
     import git as gitpython_types
@@ -71,7 +71,7 @@ class GitRunner:
         """``identity`` may be a function, asked on first use (finding it can run git)."""
         self.root = Path(root)
         self._repo: gitpython_types.Repo | None = None
-        plain = _plain_git_dir(self.root)
+        plain = plain_git_dir(self.root)
         self.git_dir = plain if plain is not None else Path(self.repo.git_dir)
         self._identity: Identity | None = None
         self._identity_source: Callable[[], Identity] | None = None
@@ -100,7 +100,7 @@ class GitRunner:
     def repo(self) -> gitpython_types.Repo:
         """GitPython's repository object, made on first use."""
         if self._repo is None:
-            gitpython = _gitpython()
+            gitpython = gitpython_module()
             try:
                 self._repo = gitpython.Repo(self.root)
             except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
@@ -110,7 +110,7 @@ class GitRunner:
     @staticmethod
     def init_repository(root: Path, bare: bool = False) -> None:
         """``git init`` with ``main`` as the first branch."""
-        gitpython = _gitpython()
+        gitpython = gitpython_module()
         try:
             gitpython.Repo.init(root, bare=bare, initial_branch="main")
         except gitpython.GitCommandError as exc:
@@ -129,7 +129,7 @@ class GitRunner:
     ) -> GitResult:
         """Run ``git <args>`` in the repository. Raises :class:`SyncError` when git fails and
         ``check`` is true; the message is git's first error line, ``details`` all of stderr."""
-        gitpython = _gitpython()
+        gitpython = gitpython_module()
         full_env = dict(_BASE_ENV)
         full_env.update(self.identity.env())
         if env:
