@@ -34,7 +34,13 @@ from whoosh.index import TOC, clean_files
 
 from kbapp.errors import KbError
 from kbapp.search import analysis, ondisk, vocabulary
-from kbapp.search.schema import CODEC, SNIPPET_FIELD, make_schema, read_document
+from kbapp.search.schema import (
+    CODEC,
+    SNIPPET_FIELD,
+    SUMMARY_FIELD,
+    make_schema,
+    read_document,
+)
 from kbapp.search.segment import SortedSegmentWriter
 
 PROGRESS_EVERY = 25
@@ -82,11 +88,12 @@ def build_segment(
 
 def _text_to_embed(fields: dict[str, Any]) -> str:
     """What :func:`kbapp.search.semantic.document_texts` reads back from the index for a
-    document (its stored title and readable text), from the fields it is indexed with."""
-    from kbapp.search.semantic import document_text
+    document (its stored title and summary, its readable text), from the fields it is
+    indexed with."""
+    from kbapp.search.semantic import stored_document_text
 
-    readable = fields[SNIPPET_FIELD].decode("utf-8", "replace")
-    return document_text(str(fields.get("_stored_title") or ""), readable)
+    stored = {"title": fields.get("_stored_title") or "", SUMMARY_FIELD: fields.get(SUMMARY_FIELD)}
+    return stored_document_text(stored, fields[SNIPPET_FIELD].decode("utf-8", "replace"))
 
 
 def balanced_shares(root: str, paths: list[str], workers: int) -> list[list[str]]:

@@ -414,14 +414,13 @@ def document_texts(reader: Any, paths: Iterable[str] | None) -> dict[str, str | 
     ``paths`` (None for those no longer indexed) or, with ``paths=None``, every document."""
     from whoosh.reading import TermNotFound
 
-    from kbapp.search.schema import SNIPPET_FIELD, SUMMARY_FIELD
+    from kbapp.search.schema import SNIPPET_FIELD
 
     column = reader.column_reader(SNIPPET_FIELD) if reader.has_column(SNIPPET_FIELD) else None
 
     def text(docnum: int, fields: dict[str, Any]) -> str:
         readable = bytes(column[docnum]).decode("utf-8", "replace") if column is not None else ""
-        summary = str(fields.get(SUMMARY_FIELD) or "")
-        return document_text(str(fields.get("title", "")), readable, summary)
+        return stored_document_text(fields, readable)
 
     if paths is None:
         return {
@@ -437,3 +436,13 @@ def document_texts(reader: Any, paths: Iterable[str] | None) -> dict[str, str | 
             docnum = None
         found[path] = None if docnum is None else text(docnum, reader.stored_fields(docnum))
     return found
+
+
+def stored_document_text(stored: dict[str, Any], readable: str) -> str:
+    """The text to embed of a document whose stored fields are ``stored`` and whose readable
+    text (the snippet column) is ``readable``: what :func:`document_texts` reads back from
+    the index, and what a full build's workers hand over from the fields they index."""
+    from kbapp.search.schema import SUMMARY_FIELD
+
+    summary = str(stored.get(SUMMARY_FIELD) or "")
+    return document_text(str(stored.get("title", "")), readable, summary)
