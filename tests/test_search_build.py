@@ -80,6 +80,41 @@ def test_a_build_in_workers_is_the_build_in_one_process(corpora: Path, tmp_path:
     assert built[2][1] == one["texts"] == two["texts"]
 
 
+def test_the_workers_make_the_vectors_the_texts_lack(corpora: Path, tmp_path: Path) -> None:
+    """On a first build the workers embed their shares' texts while they build the index;
+    the parent keeps those vectors: the same bytes as embedding them after the build."""
+    if not semantic.installed():
+        pytest.skip("the semantic extra (WordLlama's model files) is not installed")
+    root = corpora / SUPPORT
+    listed = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.md"))
+    paths = listed[:: max(1, len(listed) // 60)][:60]
+    known = semantic.DocumentVectors(tmp_path / "known")
+    build = Build(tmp_path / "ix", str(root), paths, 2, lambda d, t: None, tmp_path / "known")
+    build.finish()
+    assert build.texts is not None and build.rows
+    assert set(build.rows) == {semantic._key(t) for t in build.texts.values()}
+    # what the parent would have embedded itself
+    assert known.replace(dict(build.texts), complete=True) == len(build.texts)
+    rows = {
+        key: known._data[i * known._dim * 2 : (i + 1) * known._dim * 2]
+        for i, key in enumerate(known._keys)
+    }
+    assert build.rows == rows
+    # a second build: the vectors are there, the workers make none
+    again = Build(tmp_path / "ix2", str(root), paths, 2, lambda d, t: None, tmp_path / "known")
+    again.finish()
+    assert again.rows == {}
+    fresh = semantic.DocumentVectors(tmp_path / "fresh")
+    assert fresh.replace(dict(build.texts), complete=True, rows=build.rows) == len(build.texts)
+    assert fresh.file.read_bytes() == known.file.read_bytes()
+    # a few new texts are embedded as the parent embeds a few (plain Python), not taken from
+    # the workers' bulk rows: the vectors are those a build in one process makes
+    few = dict(list(build.texts.items())[:5])
+    alone, given = (semantic.DocumentVectors(tmp_path / name) for name in ("alone", "given"))
+    assert alone.replace(few) == given.replace(few, rows=build.rows) == 5
+    assert alone.file.read_bytes() == given.file.read_bytes()
+
+
 def test_recorded_spelling_words_are_those_of_every_text(corpora: Path) -> None:
     """A worker records each new word's spelling words once (analysis.record_spelling)
     instead of collecting them per text: the same words."""

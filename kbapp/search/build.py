@@ -20,6 +20,7 @@ import itertools
 import os
 import pickle
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -131,6 +132,7 @@ class _Workers:
         paths: list[str],
         workers: int,
         progress: Callable[[int, int], None] | None,
+        vectors: Path | None = None,
     ) -> None:
         self.index_dir = index_dir
         self.total = len(paths)
@@ -161,6 +163,7 @@ class _Workers:
                                 str(index_dir),
                                 root,
                                 str(listing),
+                                str(vectors or ""),
                             ],
                             stdout=subprocess.PIPE,
                             stderr=errors,
@@ -186,9 +189,9 @@ class _Workers:
                 if self.progress:
                     self.progress(min(done, self.total - 1), self.total)
 
-    def wait(self) -> tuple[dict[str, str], set[str], dict[str, str]]:
+    def wait(self) -> tuple[dict[str, str], set[str], dict[str, str], dict[str, bytes]]:
         """Wait for the workers, then commit their segments; ({path: hash}, spelling words,
-        {path: text to embed})."""
+        {path: text to embed}, {text key: vector} of the texts the vectors lacked)."""
         try:
             errors = []
             for number, (proc, reader) in enumerate(zip(self.procs, self.readers)):
@@ -205,20 +208,24 @@ class _Workers:
             digests: dict[str, str] = {}
             words: set[str] = set()
             texts: dict[str, str] = {}
+            rows: dict[str, bytes] = {}
             for number in range(len(self.shares)):
                 with open(self.scratch / f"share-{number}.txt.out", "rb") as handle:
-                    segment, found_digests, share_words, share_texts = pickle.load(handle)
+                    segment, found_digests, share_words, share_texts, share_rows = pickle.load(
+                        handle
+                    )
                 if segment is not None:
                     segments.append(segment)
                 digests.update(found_digests)
                 words.update(share_words)
                 texts.update(share_texts)
+                rows.update(share_rows)
         finally:
             shutil.rmtree(self.scratch, ignore_errors=True)
         write_toc(self.index_dir, segments)
         if self.progress:
             self.progress(self.total, self.total)
-        return digests, words, texts
+        return digests, words, texts, rows
 
     def cancel(self) -> None:
         """Stop the workers (the caller failed while they ran) and remove their files."""
@@ -239,7 +246,7 @@ def parallel_build(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, str], set[str]]:
     """Fill the empty index at ``index_dir`` from ``paths`` using ``workers`` processes."""
-    digests, words, _texts = _Workers(index_dir, root, paths, workers, progress).wait()
+    digests, words, _texts, _rows = _Workers(index_dir, root, paths, workers, progress).wait()
     return digests, words
 
 
@@ -268,6 +275,7 @@ class Build:
         paths: list[str],
         workers: int,
         progress: Callable[[int, int], None],
+        vectors: Path | None = None,
     ) -> None:
         shutil.rmtree(new_dir, ignore_errors=True)
         # a build killed before it could clean up left its workers' files (the caller holds
@@ -278,7 +286,10 @@ class Build:
         whoosh_index.create_in(str(new_dir), make_schema()).close()
         self.new_dir, self.root, self.paths, self.progress = new_dir, root, paths, progress
         self.texts: dict[str, str] | None = None
-        self._workers = _Workers(new_dir, root, paths, workers, progress) if workers > 1 else None
+        self.rows: dict[str, bytes] = {}
+        self._workers = (
+            _Workers(new_dir, root, paths, workers, progress, vectors) if workers > 1 else None
+        )
 
     def finish(self) -> tuple[dict[str, str], str]:
         """The documents indexed, then the spelling vocabulary, the version record and the
@@ -286,7 +297,7 @@ class Build:
         holds each indexed document's text to embed when the workers gave them (else
         None: read them from the index)."""
         if self._workers is not None:
-            digests, words, self.texts = self._workers.wait()
+            digests, words, self.texts, self.rows = self._workers.wait()
         else:
             digests, words = local_build(self.new_dir, self.root, self.paths, self.progress)
         vocabulary.write(self.new_dir, words)
@@ -333,7 +344,7 @@ def write_toc(index_dir: Path, segments: list[Any]) -> None:
     shutil.rmtree(index_dir / f"{ix.indexname}.tmp", ignore_errors=True)
 
 
-def _worker(index_dir: str, root: str, listing: str) -> int:
+def _worker(index_dir: str, root: str, listing: str, vectors: str = "") -> int:
     # A worker's objects live until it exits and hold no reference cycles worth finding:
     # the cyclic collector would only walk its millions of postings and cached words again
     # and again (a tenth of its time).
@@ -348,12 +359,26 @@ def _worker(index_dir: str, root: str, listing: str) -> int:
     spelling = analysis.record_spelling()
     texts: dict[str, str] = {}
     segment, digests, words = build_segment(index_dir, root, paths, report, texts)
-    result = (segment, digests, sorted(spelling.union(words)), texts)
+    rows = _new_vectors(Path(vectors), list(texts.values())) if vectors else {}
+    result = (segment, digests, sorted(spelling.union(words)), texts, rows)
     with open(listing + ".out", "wb") as handle:
         pickle.dump(result, handle)
     print(f"progress {len(paths)}", flush=True)
     return 0
 
 
+def _new_vectors(directory: Path, texts: list[str]) -> dict[str, bytes]:
+    """The vectors of those of ``texts`` the vectors at ``directory`` lack (a first build: all
+    of them), made here, beside the other worker's, instead of one after the other in the
+    parent once the index is built; none when the model cannot be read (the parent then
+    tries, and says why)."""
+    from kbapp.search.semantic import DocumentVectors
+
+    try:
+        return DocumentVectors(directory).embed_new(texts)
+    except (OSError, ValueError, struct.error):
+        return {}
+
+
 if __name__ == "__main__":
-    sys.exit(_worker(*sys.argv[1:4]))
+    sys.exit(_worker(*sys.argv[1:5]))
