@@ -62,8 +62,8 @@ def build_segment(
 ) -> tuple[Any, dict[str, str], list[str]]:
     """Index ``paths`` into a new segment of the index at ``index_dir``.
     Returns (segment or None, {path: content hash}, spelling words). ``texts``: a dict that
-    gets each indexed document's text to embed (:func:`kbapp.search.semantic.document_text`
-    of its stored title and readable text, what the vectors are made of)."""
+    gets each indexed document's text to embed (what the vectors are made of: its stored
+    title and summary and its readable text, :func:`_text_to_embed`)."""
     ix = whoosh_index.open_dir(index_dir)
     writer = SortedSegmentWriter(ix, CODEC)
     digests: dict[str, str] = {}
@@ -295,7 +295,8 @@ class Build:
         """The documents indexed, then the spelling vocabulary, the version record and the
         manifest. Returns ({path: content hash}, the new index's id); :attr:`texts` then
         holds each indexed document's text to embed when the workers gave them (else
-        None: read them from the index)."""
+        None: read them from the index), :attr:`rows` the vectors they made (``vectors``:
+        the folder of the vectors they make those of the texts it lacks for; None: none)."""
         if self._workers is not None:
             digests, words, self.texts, self.rows = self._workers.wait()
         else:
