@@ -1,6 +1,6 @@
 """The bundled demo knowledge base, set up on first use so that kbapp works out of the box.
 
-``kbapp/resources/demo-kb`` is copied to the user's data folder, made a git repository whose history
+``resources/demo-kb`` is copied to the user's data folder, made a git repository whose history
 has commits from both organisations, and given a local bare "remote" so that sync works
 without any server.
 """

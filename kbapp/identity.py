@@ -18,7 +18,7 @@ from kbapp.sync.git import GitIdentity, Identity, git_identity
 
 #: The one sentence the command line prints when nobody is known (names both commands).
 MISSING = (
-    "kbapp does not know who you are yet and git has no identity either; tell it once "
+    "no name or e-mail to sign your changes with yet (git has no identity either); give them once "
     "with 'kbapp settings user_name \"Your Name\"' and 'kbapp settings user_email "
     "you@example.org'"
 )

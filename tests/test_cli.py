@@ -153,3 +153,21 @@ def test_help_documents_every_command() -> None:
 def test_usage_errors_exit_2() -> None:
     result = run_kbapp("list", "--no-such-option")
     assert result.returncode == 2 and "unrecognized arguments" in result.stderr
+
+
+def test_show_says_an_imported_articles_title_once(kb: Workspace, cli, corpora: Path) -> None:  # type: ignore[no-untyped-def]
+    """SupportArticles repeat their title as the body's first heading, often with quotes or
+    another case ('"Access is denied" error' under 'Access is denied error'): shown once, and
+    the file keeps its heading."""
+    src = (
+        corpora
+        / "gautamanand-dot__SupportArticles-docs/support/sql/database-engine/startup-shutdown"
+    )
+    assert cli("--kb", kb.root, "import", src, "--into", "support").code == 0
+    path = "support/event-id-7000-access-denied.md"
+    shown = cli("--kb", kb.root, "show", path)
+    assert shown.code == 0
+    assert shown.out.count("error and SQL Server doesn't start") == 1
+    assert "Applies to:" in shown.out
+    assert '# "Access is denied" error' in (kb.root / path).read_text(encoding="utf-8")
+    assert "# " in cli("--kb", kb.root, "show", path, "--raw").out

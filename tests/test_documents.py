@@ -274,3 +274,35 @@ def test_conflict_markers_inside_fenced_code_are_text() -> None:
     assert conflict_marker_line("# Doc\n\n```text\n" + block + "```\n") is None
     assert conflict_marker_line("````md\n```\n```\n" + block + "````\n") is None
     assert conflict_marker_line("```\ncode\n```\n" + block) == 4
+
+
+def test_same_title_sets_aside_case_punctuation_quotes_and_markup() -> None:
+    # Pairs of a front matter title and the body's own heading met in imported articles.
+    assert documents.same_title(
+        '"Access is denied" error and SQL Server doesn\'t start',
+        "Access is denied error and SQL Server doesn't start",
+    )
+    assert documents.same_title(
+        "Active Directory replication Event ID 2042: It has been too long",
+        "Active Directory replication Event ID 2042 (It has been too long)",
+    )
+    assert documents.same_title("How to Turn on **Debug** Logging", "How to turn on debug logging")
+    assert documents.same_title("Salt &amp; pepper", "Salt & pepper")
+    assert not documents.same_title(
+        "Error message when you deploy an SSIS package to a different server",
+        "SSIS package fails to use DQS Cleansing Component",
+    )
+    assert not documents.same_title("", "")
+    assert not documents.same_title("Reset the VPN", "Reset the VPN token")
+
+
+def test_leading_title_is_the_heading_the_body_starts_with() -> None:
+    assert documents.leading_title("\n# Fail over\n\nText\n") == ("Fail over", "Text\n")
+    assert documents.leading_title("Fail over\n=========\n\n## Steps\n") == (
+        "Fail over",
+        "## Steps\n",
+    )
+    assert documents.leading_title("Intro first\n\n# Fail over\n") is None
+    assert documents.leading_title("## Steps\n") is None
+    assert documents.leading_title("```\n# not a heading\n```\n") is None
+    assert documents.leading_title("") is None

@@ -17,7 +17,14 @@ import pytest
 from lifecycle_helpers import at, commit_at, doc_text
 
 from kbapp.lifecycle.activity import activity_for
-from kbapp.lifecycle.report import HealthReport, build_report, csv_tables, render_html, write_csv
+from kbapp.lifecycle.report import (
+    HealthReport,
+    build_report,
+    csv_tables,
+    render_html,
+    with_lint,
+    write_csv,
+)
 from kbapp.lifecycle.trends import month_keys, trends
 from kbapp.workspace import Workspace
 
@@ -413,3 +420,17 @@ def test_moving_a_document_is_not_creating_it(kb: Workspace) -> None:
     kb.save(doc)
     kb.move("runbooks/a.md", "sops/a.md")
     assert trends(kb, today=dt.date.today()).count("reviewed") == 1
+
+
+def test_a_report_without_lint_then_with_it_is_the_whole_report(kb: Workspace) -> None:
+    """The window shows a report made without linting first (most of the time on thousands of
+    documents) and adds the lint figures after: the two steps give what one gives."""
+    (kb.root / "notes").mkdir()
+    (kb.root / "notes/broken.md").write_text(
+        "---\ntitle: Broken\ntype: sop\n---\nSee [[kb-00000bad]].\n", encoding="utf-8"
+    )
+    quick = build_report(kb, today=TODAY, lint=False)
+    assert not quick.lint_checked and quick.broken_links == [] and quick.documents == 1
+    full = build_report(kb, today=TODAY)
+    assert full.lint_checked and len(full.broken_links) == 1
+    assert with_lint(quick, kb) == full

@@ -189,9 +189,9 @@ def test_import_allows_reviewed_false_positives_in_one_step(kb: Workspace, tmp_p
 
 
 def test_bundled_templates_and_demo_hold_no_secret_hits() -> None:
-    from importlib import resources
+    from kbapp.bundled import resource, templates_dir
 
-    roots = [resources.files("kbapp") / "templates", resources.files("kbapp") / "resources"]
+    roots = [templates_dir(), resource()]
     checked = 0
     for root in roots:
         for path in Path(str(root)).rglob("*.md"):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import git, write_doc
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import QMainWindow, QTextEdit
+from PySide6.QtWidgets import QApplication, QMainWindow, QTextEdit
 
 from kbapp.catalog import CatalogChanges
 from kbapp.cosourcing import handover
@@ -188,3 +188,39 @@ def test_views_join_a_main_window_through_declared_actions(
     with qtbot.waitSignal(views.open_requested) as opened:
         views.onboarding.list.itemDoubleClicked.emit(views.onboarding.list.item(1))
     assert opened.args == ["c.md"]
+
+
+def test_onboarding_tab_says_onboarding_once_and_gaps_wrap(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The demo's "Onboarding: night on-call…" opened a tab "Onboarding: Onboarding: night…"
+    beside the reader's;
+    the matrix's gaps ran off to the right under a sideways scrollbar (1366x768)."""
+    _kb(kb)
+    write_doc(
+        kb,
+        "o2.md",
+        text(
+            "kb-60000005",
+            "Onboarding - night on-call for the payments systems",
+            "onboarding",
+            ["db"],
+            body="## Reading list\n\n1. [[kb-60000001]]: first\n",
+        ),
+    )
+    kb.save(kb.load("o2.md"))
+    window = QMainWindow()
+    area = ViewArea(QTextEdit())
+    window.setCentralWidget(area)
+    qtbot.addWidget(window)
+    window.resize(700, 600)
+    views = CosourcingViews(window, kb, area=area)
+    window.show()
+    views.document_opened(kb.load("kb-60000005"))
+    # the reader's tab says the title: this one says what it is
+    assert area.views["onboarding"].title == (
+        "Reading list: Onboarding - night on-call for the payments systems"
+    )
+    with qtbot.waitSignal(views.matrix.filled, timeout=20000):
+        views.show_matrix()
+    assert views.matrix.gap_list.wordWrap()
+    QApplication.processEvents()
+    assert views.matrix.gap_list.horizontalScrollBar().maximum() == 0

@@ -194,7 +194,7 @@ def test_not_now_then_save_asks_and_goes_through(
     assert window.editor.dirty and git(root, "status", "--porcelain") == ""
     assert "More." not in (root / path).read_text()
     assert window.statusBar().currentMessage() == (
-        "Not saved: kbapp does not know who you are yet and git has no identity either."
+        "Not saved: no name or e-mail to sign your changes with yet (git has no identity either)."
     )
     assert window.interaction.last_box is None  # no box repeating the question just declined
     window.tasks.wait()

@@ -74,7 +74,7 @@ def test_checklist_shows_commands_verbatim_to_copy(kb: Workspace, qtbot) -> None
     panel = mode.panel
     first, _second = panel.step_items()
     # In the list, the step says it has commands; below the list they are shown line for line.
-    assert first.text() == "1. Ping both ends:\n      ⧉ 2 command lines (Ctrl+C copies)"
+    assert first.text() == "1. Ping both ends:\n      ↳ 2 command lines (Ctrl+C copies)"
     panel.steps.setFocus()  # the first step not ticked yet is the one chosen
     assert panel.current_step() is not None and panel.current_step().number == 1
     shown = panel.step_view.toPlainText()

@@ -108,6 +108,7 @@ def test_file_menu_adds_and_removes_a_knowledge_base_and_a_missing_one_is_skippe
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     window = window_with_both(qtbot, two)
+    assert window.action("kb.search_less").isEnabled()
     window.action("kb.search_less").trigger()
     dialog = window.other_kbs.kb_dialog
     assert dialog is not None and dialog.isVisible()
@@ -116,6 +117,7 @@ def test_file_menu_adds_and_removes_a_knowledge_base_and_a_missing_one_is_skippe
     dialog.accept()
     window.tasks.wait()
     assert Settings.load().also_search == []
+    assert not window.action("kb.search_less").isEnabled()  # none left to stop searching
     assert window.search.searched_kbs() == [two.shared]
     assert {kb for kb, _ in search(qtbot, window, "failover payments")} == {"Shared KB"}
     assert not window.search.delegate.show_kb
@@ -128,6 +130,7 @@ def test_file_menu_adds_and_removes_a_knowledge_base_and_a_missing_one_is_skippe
     window.tasks.wait()
     assert Settings.load().also_search == [str(two.internal.root)]
     assert "Searching" in window.statusBar().currentMessage()
+    assert window.action("kb.search_less").isEnabled()
     assert {kb for kb, _ in search(qtbot, window, "failover payments")} == {
         "Shared KB",
         "Internal KB",

@@ -8,7 +8,8 @@ import pytest
 from helpers import git, write_doc
 from lifecycle_helpers import doc_text
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QFontMetrics, QTextCursor
+from PySide6.QtWidgets import QApplication, QDialog, QVBoxLayout, QWidget
 
 from kbapp.lifecycle.incident import incidents_for
 from kbapp.ui.capture import CaptureDialog
@@ -16,7 +17,8 @@ from kbapp.ui.dashboard import DashboardView
 from kbapp.ui.incident import IncidentMode, StartIncidentDialog
 from kbapp.ui.incident_banners import clock
 from kbapp.ui.retire_dialog import RetireDialog
-from kbapp.ui.review_queue import ReviewQueueView
+from kbapp.ui.review_queue import STATE_WORDS, ReviewQueueView
+from kbapp.ui.tasks import Tasks
 from kbapp.workspace import Workspace
 
 pytestmark = pytest.mark.gui
@@ -336,3 +338,181 @@ def test_lifecycle_views_join_a_main_window(kb: Workspace, qtbot) -> None:  # ty
         views.show_review_queue()  # filled from the thread pool
     assert area.current() == "review-queue" and views.review_queue.rows()
     assert area.open_names() == ["health", "review-queue"]
+
+
+def test_review_queue_columns_show_the_state_whole_and_give_the_title_room(
+    kb: Workspace,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    """At the width the queue has on a 1366x768 laptop, "review overdue" (bold) was cut to
+    "review over…" and the owners took as much room as the title; beside the incident
+    checklist the title was cut to "B…"."""
+    _kb(kb)
+    view = ReviewQueueView(kb, today=TODAY)
+    qtbot.addWidget(view)
+    view.resize(830, 560)
+    view.show()
+    qtbot.waitExposed(view)
+    header = view.table.horizontalHeader()
+    bold = QFont(view.table.font())
+    bold.setBold(True)
+    widest = max(QFontMetrics(bold).horizontalAdvance(w) for w in STATE_WORDS.values())
+    assert header.sectionSize(0) >= widest + 8
+    assert view.model.data(view.model.index(0, 0)) == "overdue"
+    assert header.sectionSize(3) > 1.5 * header.sectionSize(6)
+    # beside the incident checklist the view is narrower: the title still reads
+    view.resize(610, 560)
+    QApplication.processEvents()
+    assert header.sectionSize(3) >= 125, [header.sectionSize(c) for c in range(7)]
+
+
+def test_a_dialog_grows_to_show_what_is_wrong(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The two-line "is not a ticket id" message squeezed Start an incident's fields to half
+    their height (seen at 1366x768): the dialog grows instead."""
+    dialog = StartIncidentDialog(incidents_for(kb))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.keyClicks(dialog.ticket_edit, "Payments API slow and the database disk is full again")
+    dialog.accept()
+    assert "is not a ticket id" in dialog.error_label.text()
+    for edit in (dialog.ticket_edit, dialog.title_edit, dialog.systems_edit):
+        assert edit.height() >= edit.sizeHint().height()
+    assert dialog.error_label.height() >= dialog.error_label.heightForWidth(
+        dialog.error_label.width()
+    )
+
+
+def test_dashboard_shows_the_reviews_before_every_document_is_checked(
+    kb: Workspace,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    """On 5,864 imported articles the health view showed dashes for 7 s: linting every
+    document was 5 s of it. The reviews, owners and charts come first, the lint tiles say
+    "…" until the documents are checked, then the complete report."""
+    _kb(kb)
+    write_doc(kb, "notes/broken.md", "---\ntitle: Broken\ntype: sop\n---\nSee [[kb-00000bad]].\n")
+    tasks = Tasks()
+    view = DashboardView(kb, today=TODAY, tasks=tasks)
+    qtbot.addWidget(view)
+    first: list[tuple[str, str, bool]] = []
+    view.partial_ready.connect(
+        lambda report: first.append(
+            (view.tile_value("overdue"), view.tile_value("links"), view.refresh_button.isEnabled())
+        )
+    )
+    with qtbot.waitSignal(view.report_ready, timeout=20000) as done:
+        view.refresh()
+    assert first == [("1", "…", False)]
+    assert done.args[0].lint_checked and view.tile_value("links") == "1"
+    assert view.refresh_button.isEnabled() and not view.busy
+    tasks.wait()
+
+
+def test_checklist_steps_read_as_words_not_markdown(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The demo's post-incident follow-up showed "1. New runbook [[kb-d62ab34c]]" in the
+    incident checklist: a link reads as the title of the document it names."""
+    _kb(kb)
+    write_doc(
+        kb,
+        "post-incident/lag.md",
+        doc_text(
+            "kb-0a000009",
+            "Replica lag after failover",
+            doc_type="post-incident",
+            body="## Follow-up\n\n1. New runbook [[kb-0a000001]]\n"
+            "2. Read [the VPN guide](../sops/vpn.md) and [[kb-0a000002|the VPN SOP]]\n"
+            "3. Ask about [[kb-0000dead]]\n",
+        ),
+    )
+    kb.refresh()
+    incidents = incidents_for(kb)
+    mode = IncidentMode(incidents)
+    window = _window(mode)
+    qtbot.addWidget(window)
+    window.show()
+    incidents.start("INC-7", "Lag", [])
+    mode.record_open(kb.load("kb-0a000009"))
+    assert [i.text() for i in mode.panel.step_items()] == [
+        "1. New runbook Replica lag",
+        "2. Read the VPN guide and the VPN SOP",
+        "3. Ask about kb-0000dead",
+    ]
+    incidents.end()
+
+
+@pytest.mark.parametrize("key", [Qt.Key.Key_S, Qt.Key.Key_Return])
+def test_capture_saves_from_the_keyboard_while_typing(kb: Workspace, qtbot, key) -> None:  # type: ignore[no-untyped-def]
+    """In the capture's text (where Return is a new line) nothing saved but a click on
+    "Save draft": Ctrl+S and Ctrl+Enter save, as in the editor."""
+    _kb(kb)
+    incidents = incidents_for(kb)
+    incidents.start("INC-8", "Payments slow", [])
+    incidents.end("fixed")
+    dialog = CaptureDialog(kb, "INC-8")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    dialog.preview.setFocus()
+    qtbot.waitUntil(dialog.preview.hasFocus, timeout=3000)
+    qtbot.keyClicks(dialog.preview, "Checked the replica.")
+    with qtbot.waitSignal(dialog.captured, timeout=5000) as captured:
+        qtbot.keyClick(dialog.preview, key, Qt.KeyboardModifier.ControlModifier)
+    assert "Checked the replica." in kb.load(captured.args[0]).body
+    assert "Ctrl+S" in dialog.save_button.toolTip()
+
+
+def test_checklist_marks_a_steps_commands_with_a_character_the_font_has(
+    kb: Workspace,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    """ "⧉ 2 command lines" showed a box for ⧉ (DejaVu Sans, Linux's usual font, has no such
+    glyph): every character of a step's row is one the list's font can draw."""
+    write_doc(
+        kb,
+        "runbooks/disk.md",
+        doc_text(
+            "kb-0a000008",
+            "Disk full",
+            body=(
+                "## Diagnosis\n\n1. What fills the disk?\n\n    ```bash\n    df -h\n"
+                "    du -xsh /var\n    ```\n"
+            ),
+        ),
+    )
+    kb.refresh()
+    incidents = incidents_for(kb)
+    mode = IncidentMode(incidents)
+    window = _window(mode)
+    qtbot.addWidget(window)
+    window.show()
+    incidents.start("INC-9", "Disk", [])
+    mode.record_open(kb.load("kb-0a000008"))
+    text = mode.panel.step_items()[0].text()
+    assert "2 command lines" in text
+    metrics = QFontMetrics(mode.panel.steps.font())
+    assert [c for c in text if not c.isspace() and not metrics.inFontUcs4(ord(c))] == []
+    incidents.end()
+
+
+def test_capture_heading_follows_the_title_after_the_text_was_edited(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Once the capture's text is edited it is not made again from the title: renaming the
+    capture then left '# Payments slow' under 'title: Replica lag after failover'."""
+    _kb(kb)
+    incidents = incidents_for(kb)
+    incidents.start("INC-10", "Payments slow", [])
+    incidents.end("fixed")
+    dialog = CaptureDialog(kb, "INC-10")
+    qtbot.addWidget(dialog)
+    dialog.preview.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.keyClicks(dialog.preview, "The replica lagged.")
+    dialog.title_edit.selectAll()
+    qtbot.keyClicks(dialog.title_edit, "Replica lag after failover")
+    text = dialog.preview.toPlainText()
+    assert text.startswith("# Replica lag after failover\n") and "The replica lagged." in text
+    with qtbot.waitSignal(dialog.captured) as captured:
+        dialog.accept()
+    saved = kb.load(captured.args[0])
+    assert saved.title == "Replica lag after failover"
+    assert saved.body.startswith("# Replica lag after failover")

@@ -7,6 +7,7 @@ offscreen 1366×768 screen (tests/conftest.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from kbapp.demo import ensure_demo
 from kbapp.lifecycle.review_actions import mark_reviewed
 from kbapp.settings import Settings, config_dir
 from kbapp.sync import sync
+from kbapp.sync.report import SyncStatus
+from kbapp.ui.sync_view import indicator_text
 from kbapp.ui.window import MainWindow
 from kbapp.workspace import Workspace
 
@@ -300,3 +303,32 @@ def test_sync_without_a_remote_shows_one_plain_error_box(qtbot, kb: Workspace) -
     assert text and "&#" not in text and "&amp;" not in text and "<" not in text
     assert boxes[0].textFormat() == Qt.TextFormat.PlainText
     boxes[0].close()
+
+
+def test_sync_indicator_says_never_synced_in_plain_words() -> None:
+    """A clone with a save not shared yet said "↑1 to share · synced never"."""
+    never = SyncStatus(ahead=1, remote="origin")
+    assert indicator_text(never) == ("↑1 to share · not synced yet", "pending")
+    assert (
+        indicator_text(SyncStatus(offline=True, remote="origin"))[0] == "Offline · not synced yet"
+    )
+    at = dt.datetime.now().replace(hour=9, minute=5)
+    assert indicator_text(SyncStatus(ahead=1, remote="origin", last_sync=at))[0] == (
+        "↑1 to share · synced 09:05"
+    )
+
+
+def test_the_incident_panel_reads_whole_on_a_1366x768_screen(qtbot, demo: Workspace) -> None:  # type: ignore[no-untyped-def]
+    """The note field's hint was cut ("Add a note and press Enter ($ comman…") in the
+    checklist beside the views: it reads whole, the rest of it is the field's tip."""
+    window = open_window(qtbot, demo)
+    dialog = window.lifecycle.start_incident()
+    qtbot.keyClicks(dialog.ticket_edit, "INC-4242")
+    dialog.accept()
+    QApplication.processEvents()
+    note = window.lifecycle.mode.panel.note_edit
+    assert note.isVisible()
+    assert note.width() > note.fontMetrics().horizontalAdvance(note.placeholderText()) + 12
+    assert "$" in note.toolTip()
+    window.lifecycle.incidents.end()
+    window.tasks.wait()

@@ -4,6 +4,7 @@ unsaved-changes prompt), the browse panel and the new-document dialog."""
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
+from kbapp.demo import ensure_demo
 from kbapp.documents.drafts import DraftStore
+from kbapp.documents.importer import import_folder
 from kbapp.settings import Settings
 from kbapp.ui.browse import BrowseView, Shelf
 from kbapp.ui.editor import EditorView
@@ -555,3 +558,137 @@ def test_a_checklist_in_the_reader_has_boxes_not_bullets(qtbot) -> None:  # type
         block = block.next()
     assert styles["☐ one"] == QTextListFormat.Style.ListStyleUndefined  # no "• ☐"
     assert styles["plain"] == QTextListFormat.Style.ListDisc
+
+
+def test_reader_wraps_long_code_lines_inside_their_block(
+    qtbot,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+) -> None:
+    """The demo's db01-disk-full runbook has a 159-character command: it wraps inside its code
+    block; the reader itself never scrolls sideways (found on the demo at 1366x768)."""
+    with Workspace.open(ensure_demo(tmp_path), Settings()) as demo:
+        reader = ReaderView(demo, tasks)
+        qtbot.addWidget(reader)
+        reader.resize(700, 600)
+        reader.show()
+        with qtbot.waitSignal(reader.document_shown):
+            reader.open("runbooks/db01-disk-full.md")
+        qtbot.wait(50)  # the layout of the page
+        assert reader.browser.horizontalScrollBar().maximum() == 0
+        assert "pg_replication_slots" in reader.browser.toPlainText()
+
+
+def test_reader_says_the_title_once(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+    corpora: Path,
+) -> None:
+    """The body's first heading is the page's title: said once when it repeats the front
+    matter's title near enough (quotes, case), and when it says something else the title that
+    lists and search show is one "Listed as" row, never a second heading (SupportArticles
+    imported with kbapp import)."""
+    src = corpora / "gautamanand-dot__SupportArticles-docs/support/sql"
+    import_folder(docs_kb, src / "integration-services", "support", build_index=False)
+    import_folder(docs_kb, src / "tools", "support", build_index=False)
+    write_doc(
+        docs_kb, "notes/plain.md", "---\ntitle: No heading here\ntype: sop\n---\nJust text.\n"
+    )
+    reader = ReaderView(docs_kb, tasks)
+    qtbot.addWidget(reader)
+    reader.show()
+
+    def shown(path: str) -> tuple[str, list[str]]:
+        with qtbot.waitSignal(reader.document_shown):
+            reader.open(path)
+        html = reader.browser.toHtml()
+        return reader.browser.toPlainText(), re.findall(r"<h1\b", html)
+
+    text, h1s = shown("sops/failover.md")  # "# Title" under "title: Title"
+    assert text.count("Fail over the payments database") == 1 and len(h1s) == 1
+    # '# "Invalid password" error ...' under 'title: Invalid password error ...'
+    text, h1s = shown("support/invalid-password-type-password-slowssms-sql-authentication.md")
+    assert text.count("slow response to typed password in SSMS") == 1 and len(h1s) == 1
+    assert "Listed as" not in text
+    text, h1s = shown("support/ssis-package-fails-use-dqs-cleansing-component.md")
+    assert len(h1s) == 1
+    assert (
+        text.index("Error message when you deploy an SSIS package")
+        < text.index("Listed as")
+        < text.index("SSIS package fails to use DQS Cleansing Component")
+    )
+    text, h1s = shown("notes/plain.md")  # no heading: the title is the heading
+    assert text.count("No heading here") == 1 and len(h1s) == 1
+    on_disk = docs_kb.root / "support/invalid-password-type-password-slowssms-sql-authentication.md"
+    assert '# "Invalid password"' in on_disk.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("highlight", [False, True])
+def test_new_document_one_return_creates_with_the_completion_list_open(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    highlight: bool,
+) -> None:
+    """Typing a system opens the completion list; one Return creates the document (with the
+    completion the user highlighted), not a first Return that only closes the list."""
+    dialog = NewDocumentDialog(docs_kb, title="")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    created: list[object] = []
+    dialog.created.connect(created.append)
+    qtbot.keyClicks(dialog.title_edit, "Disk full on db01")
+    dialog.activateWindow()
+    dialog.systems_edit.setFocus()
+    qtbot.waitUntil(dialog.systems_edit.hasFocus, timeout=3000)  # the completer's hook-up
+    qtbot.keyClicks(dialog.systems_edit, "db01, pay")
+    popup = dialog.systems_edit.completer().popup()
+    qtbot.waitUntil(popup.isVisible, timeout=3000)
+    if highlight:
+        qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(created), timeout=3000)
+    expected = ["db01", "payments-db"] if highlight else ["db01", "pay"]
+    assert created[0].systems == expected and not dialog.isVisible()
+
+
+def test_editor_renaming_the_title_renames_the_heading_that_repeats_it(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+) -> None:
+    """A new document is written with its title as "# Title": typing another title in the
+    form changed only the front matter, and the reader then showed one title while lists and
+    search showed another. A heading that says something else is left alone."""
+    editor = _editor(docs_kb, tasks, qtbot)
+    editor.open_path("sops/vpn.md")
+    editor.form.title_edit.selectAll()
+    qtbot.keyClicks(editor.form.title_edit, "Reset a VPN hardware token")
+    assert editor.text.toPlainText().startswith("# Reset a VPN hardware token\n")
+    assert editor.save()
+    saved = (docs_kb.root / "sops/vpn.md").read_text(encoding="utf-8")
+    assert "title: Reset a VPN hardware token" in saved and "# Reset a VPN hardware token" in saved
+    assert "# Reset a VPN token" not in saved
+
+    write_doc(docs_kb, "sops/other.md", "---\ntitle: Short\ntype: sop\n---\n# A longer heading\n")
+    editor.open_path("sops/other.md")
+    editor.form.title_edit.selectAll()
+    qtbot.keyClicks(editor.form.title_edit, "Shorter")
+    assert editor.text.toPlainText().startswith("# A longer heading\n")
+
+
+def test_reader_code_block_ends_with_its_last_line(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+) -> None:
+    """Every code block showed an empty shaded line under its last one (the newline before
+    </code></pre> became a line of its own in Qt's rich text)."""
+    reader = ReaderView(docs_kb, tasks)
+    qtbot.addWidget(reader)
+    reader.show()
+    with qtbot.waitSignal(reader.document_shown):
+        reader.open("sops/failover.md")
+    text = reader.browser.toPlainText()
+    assert "pg_ctl promote -D /var/lib/postgresql/data\nSee " in text

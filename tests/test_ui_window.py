@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import SharedRepo, git, write_doc
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from kbapp.documents.drafts import DraftStore
 from kbapp.sync import conflicts, sync
@@ -124,6 +124,9 @@ def test_conflict_between_two_clones_is_resolved_in_the_view(qtbot, shared: Shar
     sync.sync(ana)
     sync.sync(jo)
     assert "then delete old WAL files" in (jo.root / path).read_text()
+    # nothing left: nothing to take or resolve (the buttons did nothing beside empty panes)
+    assert view.title.text() == "No conflicts: everything is merged."
+    assert not any(b.isEnabled() for b in (view.take_mine, view.take_theirs, view.resolve_button))
     finish(window)
 
 
@@ -567,3 +570,51 @@ def test_only_the_app_imports_the_window_module() -> None:
                 if any(alias.name == "window" for alias in node.names):
                     importers.append(path.stem)
     assert sorted(set(importers)) == ["app"]
+
+
+def test_palette_cuts_a_long_title_short_of_its_type(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
+    """An imported article's long title ran under its type and gave the list a sideways
+    scrollbar: the title is cut with "…" before the type, whole in the row's tip."""
+    title = (
+        "You receive an access is denied error message on a domain controller when you try "
+        "to replicate the directory partition from another domain controller in the forest"
+    )
+    write_doc(
+        kb,
+        "support/denied.md",
+        f"---\nid: kb-0b000002\ntitle: {title}\ntype: troubleshooting\n---\n",
+    )
+    kb.refresh()
+    window = open_window(qtbot, kb)
+    qtbot.keyClick(window, Qt.Key.Key_P, CTRL_SHIFT)
+    palette = window.dialogs.palette
+    qtbot.keyClicks(palette.filter_edit, "access is denied error message")
+    assert palette.rows()[0] == (title, "troubleshooting")
+    QApplication.processEvents()
+    assert palette.list.horizontalScrollBar().maximum() == 0
+    item = palette.list.item(0)
+    assert title in item.toolTip()
+    delegate = palette.list.itemDelegate()
+    shown = delegate.shown_text(palette.list, palette.list.indexFromItem(item))
+    assert shown.endswith("…") and shown[:-1] in title
+    finish(window)
+
+
+def test_incident_actions_are_greyed_out_until_an_incident_runs(qtbot, kb: Workspace) -> None:  # type: ignore[no-untyped-def]
+    """For "incident" the palette chose "Incident note", which did nothing with no incident
+    running: note, steps and end are enabled while one runs, and the palette starts on
+    "Start incident…"."""
+    window = open_window(qtbot, kb)
+    views = window.lifecycle
+    running = ("incident.note", "incident.steps", "incident.end")
+    assert not any(window.action(name).isEnabled() for name in running)
+    qtbot.keyClick(window, Qt.Key.Key_P, CTRL_SHIFT)
+    palette = window.dialogs.palette
+    qtbot.keyClicks(palette.filter_edit, "incident")
+    assert palette.list.currentItem().text() == "Start incident…"
+    palette.reject()
+    views.incidents.start("INC-11", "Payments slow", [])
+    assert all(window.action(name).isEnabled() for name in running)
+    views.incidents.end()
+    assert not window.action("incident.note").isEnabled()
+    finish(window)

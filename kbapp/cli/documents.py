@@ -272,8 +272,17 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
         )
         return 0
     print(_header(doc))
-    print(doc.body)
+    print(_shown_body(doc))
     return 0
+
+
+def _shown_body(doc: documents.Document) -> str:
+    """The body, without its first heading when that only repeats the title printed above
+    (``# Title`` under ``title: Title``, as a document is written); the file keeps it."""
+    leading = documents.leading_title(doc.body)
+    if leading is not None and documents.same_title(leading[0], doc.title):
+        return leading[1]
+    return doc.body
 
 
 def _header(doc: documents.Document) -> str:

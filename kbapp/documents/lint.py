@@ -376,9 +376,13 @@ def _file_problems(workspace: Workspace) -> list[Problem]:
     return out
 
 
-def lint_workspace(workspace: Workspace, paths: Iterable[str] | None = None) -> LintReport:
-    """Lint ``paths`` (default: every document) of an up-to-date workspace."""
-    workspace.refresh()
+def lint_workspace(
+    workspace: Workspace, paths: Iterable[str] | None = None, *, refresh: bool = True
+) -> LintReport:
+    """Lint ``paths`` (default: every document) of an up-to-date workspace (``refresh``:
+    bring the catalog up to date first; False when the caller just did)."""
+    if refresh:
+        workspace.refresh()
     ctx = context_for(workspace)
     report = LintReport()
     for relative in sorted(paths if paths is not None else workspace.document_paths()):

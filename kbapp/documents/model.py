@@ -15,6 +15,7 @@ import copy
 import dataclasses
 import datetime as dt
 import hashlib
+import html
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -263,6 +264,44 @@ def _plain_heading(text: str) -> str:
     text = re.sub(r"[*_`]", "", text)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     return text.strip()
+
+
+def same_title(a: str, b: str) -> bool:
+    """Whether two titles say the same thing once case, punctuation, quotes and Markdown
+    markup are set aside: ``"Access is denied" error`` and ``Access is denied error``,
+    ``Event ID 2042: It has been too long`` and ``Event ID 2042 (It has been too long)``."""
+    return _title_key(a) == _title_key(b) != ""
+
+
+def _title_key(text: str) -> str:
+    plain = html.unescape(_plain_heading(text))
+    return " ".join(re.sub(r"[\W_]+", " ", plain).casefold().split())
+
+
+def leading_title(body: str) -> tuple[str, str] | None:
+    """The level-1 heading ``body`` starts with (ATX ``# Title`` or setext ``Title`` over
+    ``===``, after blank lines), as plain text, and the body after it; None when the body
+    starts with anything else. Kept in the file: callers only leave it out of what they show."""
+    lines = body.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return None
+    heading = heading_of(lines[first], first + 1)
+    if heading is not None:
+        if heading.level != 1:
+            return None
+        end = first + 1
+        text = heading.text
+    elif (
+        first + 1 < len(lines)
+        and re.fullmatch(r"=+[ \t]*", lines[first + 1])
+        and not lines[first].startswith((" " * 4, "\t"))
+    ):
+        end = first + 2
+        text = _plain_heading(lines[first])
+    else:
+        return None
+    return text, "\n".join(lines[end:]).lstrip("\n")
 
 
 # --------------------------------------------------------------------------- type guessing

@@ -116,6 +116,7 @@ _IMG_NO_SRC_RE = re.compile(r"<img(?![^>]*\ssrc=)([^>]*)>")
 _A_NO_HREF_RE = re.compile(r"<a\b(?![^>]*\shref=)([^>]*)>(.*?)</a>", re.S)
 _ID_RE = re.compile(r'\sid="[^"]*"')
 _ALT_RE = re.compile(r'\salt="([^"]*)"')
+_LAST_NEWLINE_RE = re.compile(r"\n((?:</code>)?</pre>)$")
 _HEADING_RE = re.compile(r'<h([1-6]) id="([^"]+)">(.*?)</h\1>', re.S)
 
 
@@ -320,7 +321,9 @@ def _add_copy_links(clean: str) -> tuple[str, list[str]]:
     def replace(match: re.Match[str]) -> str:
         blocks.append(html.unescape(_TAG_RE.sub("", match.group(1))).rstrip("\n"))
         link = f'<p class="codecopy"><a href="copy:{len(blocks) - 1}">Copy</a></p>'
-        return link + match.group(0)
+        # The newline that ends the last line: a browser draws nothing for it, Qt's rich
+        # text (the reader, previews, history) an empty shaded line under every block.
+        return link + _LAST_NEWLINE_RE.sub(r"\1", match.group(0))
 
     return _PRE_RE.sub(replace, clean), blocks
 

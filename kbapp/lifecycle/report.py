@@ -19,6 +19,7 @@ Its parts: :mod:`kbapp.lifecycle.report_model` (what the report holds),
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from pathlib import Path
@@ -60,6 +61,7 @@ __all__ = [
     "build_report",
     "csv_tables",
     "render_html",
+    "with_lint",
     "write_csv",
     "write_html",
 ]
@@ -76,14 +78,17 @@ def build_report(
     period_days: int = 90,
     months: int = 12,
     top: int = 15,
+    lint: bool = True,
 ) -> HealthReport:
     """Every figure of the health report, as of ``today``; "this period" is the last
-    ``period_days`` days."""
+    ``period_days`` days. ``lint=False``: without the lint figures (``lint_checked`` False),
+    which take most of the time on thousands of documents (reading every file again); the
+    window shows that report first and adds them with :func:`with_lint`."""
     today = today or dt.date.today()
     since = today - dt.timedelta(days=period_days)
     since_time = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
     config = workspace.config
-    lint = lint_workspace(workspace)  # refreshes the catalog first
+    workspace.refresh()
     entries = workspace.catalog.all()
     usable = [e for e in entries if e.usable]
     orgs = list(config.org_names)
@@ -104,7 +109,7 @@ def build_report(
     shown |= {t for row in handovers for t in row.tickets}
     ticket_urls = {t: url for t in sorted(shown) if (url := linker.url(t))}
 
-    return HealthReport(
+    report = HealthReport(
         kb_name=config.name,
         today=today,
         since=since,
@@ -125,10 +130,10 @@ def build_report(
             (_ref(e) for e in usable if e.status != "retired" and not e.owners),
             key=lambda d: d.title.casefold(),
         ),
-        lint_errors=len(lint.errors),
-        lint_warnings=len(lint.warnings),
-        broken_links=[p for p in lint.problems if p.code == "broken-link"],
-        lint_by_code=dict(Counter(p.code for p in lint.errors).most_common()),
+        lint_errors=0,
+        lint_warnings=0,
+        broken_links=[],
+        lint_by_code={},
         most_used=used[:top],
         captured=captured,
         sessions=sessions,
@@ -137,6 +142,23 @@ def build_report(
         trends=history,
         handovers=handovers,
         ticket_urls=ticket_urls,
+        lint_checked=False,
+    )
+    return with_lint(report, workspace) if lint else report
+
+
+def with_lint(report: HealthReport, workspace: Workspace) -> HealthReport:
+    """``report`` with its lint figures: errors, warnings, broken links (of the catalog as
+    :func:`build_report` refreshed it: on thousands of documents a second refresh is a second
+    walk of the tree)."""
+    lint = lint_workspace(workspace, refresh=False)
+    return dataclasses.replace(
+        report,
+        lint_errors=len(lint.errors),
+        lint_warnings=len(lint.warnings),
+        broken_links=[p for p in lint.problems if p.code == "broken-link"],
+        lint_by_code=dict(Counter(p.code for p in lint.errors).most_common()),
+        lint_checked=True,
     )
 
 

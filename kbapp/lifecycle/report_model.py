@@ -119,6 +119,9 @@ class HealthReport:
     handovers: list[HandoverRow] = field(default_factory=list)
     #: Ticket id -> URL for every ticket id the report shows (from ``[[tickets]]`` in config).
     ticket_urls: dict[str, str] = field(default_factory=dict)
+    #: False in a first, quick report made without linting every document (the lint figures
+    #: are then zero, not counted yet): see :func:`kbapp.lifecycle.report.with_lint`.
+    lint_checked: bool = True
 
     @property
     def handovers_open(self) -> list[HandoverRow]:

@@ -14,10 +14,13 @@ the parent's ``__main__``, which an embedding script may not guard.
 
 from __future__ import annotations
 
+import bisect
 import gc
+import itertools
 import os
 import pickle
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -31,11 +34,20 @@ from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
 
 from kbapp.errors import KbError
-from kbapp.search import ondisk, vocabulary
-from kbapp.search.schema import CODEC, make_schema, read_document
+from kbapp.search import analysis, ondisk, vocabulary
+from kbapp.search.schema import (
+    CODEC,
+    SNIPPET_FIELD,
+    SUMMARY_FIELD,
+    make_schema,
+    read_document,
+)
 from kbapp.search.segment import SortedSegmentWriter
 
 PROGRESS_EVERY = 25
+#: What a document costs a worker whatever its size, in bytes of text (for
+#: :func:`balanced_shares`).
+DOCUMENT_BYTES = 1024
 #: The workers' files (their shares, results and errors) are in a folder named so beside the
 #: index.
 SCRATCH_PREFIX = "kbapp-build-"
@@ -46,9 +58,12 @@ def build_segment(
     root: str,
     paths: list[str],
     report: Callable[[int], None] | None = None,
+    texts: dict[str, str] | None = None,
 ) -> tuple[Any, dict[str, str], list[str]]:
     """Index ``paths`` into a new segment of the index at ``index_dir``.
-    Returns (segment or None, {path: content hash}, spelling words)."""
+    Returns (segment or None, {path: content hash}, spelling words). ``texts``: a dict that
+    gets each indexed document's text to embed (what the vectors are made of: its stored
+    title and summary and its readable text, :func:`_text_to_embed`)."""
     ix = whoosh_index.open_dir(index_dir)
     writer = SortedSegmentWriter(ix, CODEC)
     digests: dict[str, str] = {}
@@ -58,6 +73,8 @@ def build_segment(
         if doc.fields is not None:
             writer.add_document(doc.fields)
             words.update(doc.words)
+            if texts is not None:
+                texts[relative] = _text_to_embed(doc.fields)
         if doc.digest:
             digests[relative] = doc.digest
         if report and number % PROGRESS_EVERY == 0:
@@ -68,6 +85,40 @@ def build_segment(
     else:
         writer.discard()
     return segment, digests, sorted(words)
+
+
+def _text_to_embed(fields: dict[str, Any]) -> str:
+    """What :func:`kbapp.search.semantic.document_texts` reads back from the index for a
+    document (its stored title and summary, its readable text), from the fields it is
+    indexed with."""
+    from kbapp.search.semantic import stored_document_text
+
+    stored = {"title": fields.get("_stored_title") or "", SUMMARY_FIELD: fields.get(SUMMARY_FIELD)}
+    return stored_document_text(stored, fields[SNIPPET_FIELD].decode("utf-8", "replace"))
+
+
+def balanced_shares(root: str, paths: list[str], workers: int) -> list[list[str]]:
+    """``paths`` cut into ``workers`` runs of consecutive paths with about the same work each:
+    the same number of bytes, counting :data:`DOCUMENT_BYTES` more per document for what a
+    document costs whatever its size. Consecutive, so the index keeps the documents in the
+    order of ``paths`` (as a build in one process does) and a worker meets fewer new words
+    (a folder's documents share their vocabulary); by bytes, so the workers end together."""
+    costs = []
+    for relative in paths:
+        try:
+            size = os.stat(os.path.join(root, relative)).st_size
+        except OSError:
+            size = 0
+        costs.append(size + DOCUMENT_BYTES)
+    ends = list(itertools.accumulate(costs))
+    total = ends[-1] if ends else 0
+    cuts = [0]
+    for number in range(1, workers):
+        cut = bisect.bisect_left(ends, total * number / workers) + 1
+        # at least one document each, when there are enough
+        cuts.append(max(0, min(max(cut, cuts[-1] + 1), len(paths) - (workers - number))))
+    cuts.append(len(paths))
+    return [paths[a:b] for a, b in itertools.pairwise(cuts) if b > a]
 
 
 class _Workers:
@@ -81,11 +132,12 @@ class _Workers:
         paths: list[str],
         workers: int,
         progress: Callable[[int, int], None] | None,
+        vectors: Path | None = None,
     ) -> None:
         self.index_dir = index_dir
         self.total = len(paths)
         self.progress = progress
-        self.shares = [share for share in (paths[i::workers] for i in range(workers)) if share]
+        self.shares = balanced_shares(root, paths, workers)
         self.scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=index_dir.parent))
         self.done_counts = [0] * len(self.shares)
         self.lock = threading.Lock()
@@ -111,6 +163,7 @@ class _Workers:
                                 str(index_dir),
                                 root,
                                 str(listing),
+                                str(vectors or ""),
                             ],
                             stdout=subprocess.PIPE,
                             stderr=errors,
@@ -136,8 +189,9 @@ class _Workers:
                 if self.progress:
                     self.progress(min(done, self.total - 1), self.total)
 
-    def wait(self) -> tuple[dict[str, str], set[str]]:
-        """Wait for the workers, then commit their segments; ({path: hash}, spelling words)."""
+    def wait(self) -> tuple[dict[str, str], set[str], dict[str, str], dict[str, bytes]]:
+        """Wait for the workers, then commit their segments; ({path: hash}, spelling words,
+        {path: text to embed}, {text key: vector} of the texts the vectors lacked)."""
         try:
             errors = []
             for number, (proc, reader) in enumerate(zip(self.procs, self.readers)):
@@ -153,19 +207,25 @@ class _Workers:
             segments = []
             digests: dict[str, str] = {}
             words: set[str] = set()
+            texts: dict[str, str] = {}
+            rows: dict[str, bytes] = {}
             for number in range(len(self.shares)):
                 with open(self.scratch / f"share-{number}.txt.out", "rb") as handle:
-                    segment, found_digests, share_words = pickle.load(handle)
+                    segment, found_digests, share_words, share_texts, share_rows = pickle.load(
+                        handle
+                    )
                 if segment is not None:
                     segments.append(segment)
                 digests.update(found_digests)
                 words.update(share_words)
+                texts.update(share_texts)
+                rows.update(share_rows)
         finally:
             shutil.rmtree(self.scratch, ignore_errors=True)
         write_toc(self.index_dir, segments)
         if self.progress:
             self.progress(self.total, self.total)
-        return digests, words
+        return digests, words, texts, rows
 
     def cancel(self) -> None:
         """Stop the workers (the caller failed while they ran) and remove their files."""
@@ -186,7 +246,8 @@ def parallel_build(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, str], set[str]]:
     """Fill the empty index at ``index_dir`` from ``paths`` using ``workers`` processes."""
-    return _Workers(index_dir, root, paths, workers, progress).wait()
+    digests, words, _texts, _rows = _Workers(index_dir, root, paths, workers, progress).wait()
+    return digests, words
 
 
 def local_build(
@@ -214,6 +275,7 @@ class Build:
         paths: list[str],
         workers: int,
         progress: Callable[[int, int], None],
+        vectors: Path | None = None,
     ) -> None:
         shutil.rmtree(new_dir, ignore_errors=True)
         # a build killed before it could clean up left its workers' files (the caller holds
@@ -223,13 +285,20 @@ class Build:
         new_dir.mkdir(parents=True)
         whoosh_index.create_in(str(new_dir), make_schema()).close()
         self.new_dir, self.root, self.paths, self.progress = new_dir, root, paths, progress
-        self._workers = _Workers(new_dir, root, paths, workers, progress) if workers > 1 else None
+        self.texts: dict[str, str] | None = None
+        self.rows: dict[str, bytes] = {}
+        self._workers = (
+            _Workers(new_dir, root, paths, workers, progress, vectors) if workers > 1 else None
+        )
 
     def finish(self) -> tuple[dict[str, str], str]:
         """The documents indexed, then the spelling vocabulary, the version record and the
-        manifest. Returns ({path: content hash}, the new index's id)."""
+        manifest. Returns ({path: content hash}, the new index's id); :attr:`texts` then
+        holds each indexed document's text to embed when the workers gave them (else
+        None: read them from the index), :attr:`rows` the vectors they made (``vectors``:
+        the folder of the vectors they make those of the texts it lacks for; None: none)."""
         if self._workers is not None:
-            digests, words = self._workers.wait()
+            digests, words, self.texts, self.rows = self._workers.wait()
         else:
             digests, words = local_build(self.new_dir, self.root, self.paths, self.progress)
         vocabulary.write(self.new_dir, words)
@@ -276,7 +345,7 @@ def write_toc(index_dir: Path, segments: list[Any]) -> None:
     shutil.rmtree(index_dir / f"{ix.indexname}.tmp", ignore_errors=True)
 
 
-def _worker(index_dir: str, root: str, listing: str) -> int:
+def _worker(index_dir: str, root: str, listing: str, vectors: str = "") -> int:
     # A worker's objects live until it exits and hold no reference cycles worth finding:
     # the cyclic collector would only walk its millions of postings and cached words again
     # and again (a tenth of its time).
@@ -287,12 +356,30 @@ def _worker(index_dir: str, root: str, listing: str) -> int:
         print(f"progress {done}", flush=True)
 
     paths = [p for p in paths if p]
-    result = build_segment(index_dir, root, paths, report)
+    # the worker's spelling words, each added once when the word is first analysed
+    spelling = analysis.record_spelling()
+    texts: dict[str, str] = {}
+    segment, digests, words = build_segment(index_dir, root, paths, report, texts)
+    rows = _new_vectors(Path(vectors), list(texts.values())) if vectors else {}
+    result = (segment, digests, sorted(spelling.union(words)), texts, rows)
     with open(listing + ".out", "wb") as handle:
         pickle.dump(result, handle)
     print(f"progress {len(paths)}", flush=True)
     return 0
 
 
+def _new_vectors(directory: Path, texts: list[str]) -> dict[str, bytes]:
+    """The vectors of those of ``texts`` the vectors at ``directory`` lack (a first build: all
+    of them), made here, beside the other worker's, instead of one after the other in the
+    parent once the index is built; none when the model cannot be read (the parent then
+    tries, and says why)."""
+    from kbapp.search.semantic import DocumentVectors
+
+    try:
+        return DocumentVectors(directory).embed_new(texts)
+    except (OSError, ValueError, struct.error):
+        return {}
+
+
 if __name__ == "__main__":
-    sys.exit(_worker(*sys.argv[1:4]))
+    sys.exit(_worker(*sys.argv[1:5]))

@@ -364,12 +364,16 @@ class Model:
     # ---------------------------------------------------------------- many texts
 
     def vectors(
-        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+        bulk: bool = False,
     ) -> bytes:
         """The unit vectors of ``texts`` as little-endian float16 rows, one per text: in plain
-        Python for a few, with NumPy for more than :data:`BULK` (computed as WordLlama does:
-        float32 sums of the rows, divided by the count, then by the norm)."""
-        if len(texts) <= BULK:
+        Python for a few, with NumPy for more than :data:`BULK` or when ``bulk`` (computed as
+        WordLlama does: float32 sums of the rows, divided by the count, then by the norm; a
+        row may differ from plain Python's in its last float16 bit)."""
+        if len(texts) <= BULK and not bulk:
             found = b"".join(self._row.pack(*self.vector(t)) for t in texts)
             if progress:
                 progress(len(texts), len(texts))

@@ -419,7 +419,11 @@ class SearchIndex:
             # worker processes, shutil, uuid: not loaded by a process that only searches
             from kbapp.search.build import Build, replace_index
 
-            build = Build(new_dir, str(self.ws.root), paths, workers, report)
+            # the workers also make the vectors the documents' texts lack (all of them on a
+            # first build) while they build the index
+            semantic = self._semantic_ranker()
+            vectors = semantic.vectors.directory if semantic and not semantic.failed else None
+            build = Build(new_dir, str(self.ws.root), paths, workers, report, vectors)
             try:
                 self._refresh_catalog(reading, paths)
                 files = self.ws.catalog.files()
@@ -454,7 +458,8 @@ class SearchIndex:
                 self._needs_rebuild = False
             with self._pending_lock:  # (the caller's _writing flushes them)
                 self._pending.update(changed_meanwhile)
-            self._build_vectors(progress, everything=True)
+            # the texts to embed came from the workers: the new index is not read again for them
+            self._build_vectors(progress, everything=True, texts=build.texts, rows=build.rows)
             self._set_state(ready=True, indexing=False, percent=100, message="")
             return len(paths)
         except BaseException:
@@ -485,15 +490,23 @@ class SearchIndex:
             return None
         return ranker
 
-    def _build_vectors(self, progress: Progress | None, everything: bool = False) -> None:
+    def _build_vectors(
+        self,
+        progress: Progress | None,
+        everything: bool = False,
+        texts: dict[str, str] | None = None,
+        rows: dict[str, bytes] | None = None,
+    ) -> None:
         """Vectors for the documents the re-ranker has not embedded yet: all of them when it
         was just turned on, those whose text changed after a rebuild (``everything``), else
-        only those saved since (a look at its list when nothing changed)."""
+        only those saved since (a look at its list when nothing changed). ``texts``: every
+        indexed document's text to embed, when the build has them already; ``rows``: the
+        vectors its workers made."""
         semantic = self._semantic_ranker()
         if semantic is None or self._ix is None:
             return
         with self._ix.reader() as reader:
-            semantic.build(reader, progress, everything=everything)
+            semantic.build(reader, progress, everything=everything, texts=texts, rows=rows)
 
     def _refresh_catalog(
         self, progress: Progress | None = None, paths: list[str] | None = None

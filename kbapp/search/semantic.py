@@ -47,7 +47,7 @@ from operator import mul
 from pathlib import Path
 from typing import Any
 
-from kbapp.search.embedding import MODEL, Model
+from kbapp.search.embedding import BULK, MODEL, Model
 from kbapp.search.embedding import installed as installed  # whether meaning is available
 
 log = logging.getLogger(__name__)
@@ -228,21 +228,26 @@ class DocumentVectors:
         *,
         complete: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        rows: dict[str, bytes] | None = None,
     ) -> int:
         """Set the vectors of ``texts`` (path -> text to embed; None: the document is gone).
         ``complete``: ``texts`` holds every document, so the others are dropped. A text that
         has a vector already (the same document unchanged, or a moved one) keeps it. Returns
         how many texts were embedded. The embedding runs outside the lock: a search compares
-        with the vectors there meanwhile."""
+        with the vectors there meanwhile. ``rows``: vectors already made (by
+        :meth:`embed_new` in a full build's workers), by text key: not made again."""
         wanted = {p: t for p, t in texts.items() if t is not None}
         keyed = {p: _key(t) for p, t in wanted.items()}
         with self._lock:
             self._load()
             known = set(self._keys)
         todo = {k: wanted[p] for p, k in keyed.items() if k not in known}
-        fresh: dict[str, bytes] = {}
-        if todo:
-            fresh = self._embed(list(todo), list(todo.values()), progress)
+        # (what the workers made is what this would make only if it embeds them in bulk)
+        use = rows if rows and len(todo) > BULK else {}
+        fresh: dict[str, bytes] = {k: use[k] for k in todo if k in use}
+        rest = {k: t for k, t in todo.items() if k not in fresh}
+        if rest:
+            fresh.update(self._embed(list(rest), list(rest.values()), progress))
         with self._lock:
             self._load()  # again: another thread or process may have written meanwhile
             width = self._dim * 2
@@ -267,15 +272,28 @@ class DocumentVectors:
             self._save()
             return len(todo) + len(missing)
 
+    def embed_new(self, texts: Iterable[str]) -> dict[str, bytes]:
+        """The vectors of those of ``texts`` that have none here yet, by text key: what
+        :meth:`replace` would embed of them (a full build's workers make these, each for its
+        share, while the index is built, and hand them to :meth:`replace` as ``rows``), made
+        in bulk (NumPy) as :meth:`replace` makes more than :data:`BULK` at once, whatever
+        their number: :meth:`replace` takes them only when it would have made them so."""
+        with self._lock:
+            self._load()
+            known = set(self._keys)
+        todo = {key: text for text in texts if (key := _key(text)) not in known}
+        return self._embed(list(todo), list(todo.values()), None, bulk=True) if todo else {}
+
     def _embed(
         self,
         keys: list[str],
         texts: list[str],
         progress: Callable[[int, int], None] | None,
+        bulk: bool = False,
     ) -> dict[str, bytes]:
         model = self.model()
         width = model.dim * 2
-        rows = model.vectors(texts, progress)
+        rows = model.vectors(texts, progress, bulk)
         return {key: rows[at * width : (at + 1) * width] for at, key in enumerate(keys)}
 
     # ---------------------------------------------------------------- comparing
@@ -388,17 +406,24 @@ class SemanticRanker:
         progress: Callable[[int, int], None] | None = None,
         *,
         everything: bool = False,
+        texts: dict[str, str] | None = None,
+        rows: dict[str, bytes] | None = None,
     ) -> int:
         """Vectors for the documents of the index: every document (unchanged texts keep
         theirs) when ``everything``, when there are none yet or when their count differs from
-        the index's; else nothing. Returns how many texts were embedded."""
+        the index's; else nothing. Returns how many texts were embedded. ``texts``: what
+        :func:`document_texts` would read from ``reader`` for every document, when the
+        caller has it (a full build's workers made it); ``rows``: vectors they made
+        (:meth:`DocumentVectors.embed_new`)."""
         vectors = self.vectors
         if self.failed:
             return 0
         if everything or not vectors.ready() or vectors.count() != reader.doc_count():
-            texts = document_texts(reader, None)
+            found: dict[str, str | None] = (
+                document_texts(reader, None) if texts is None else dict(texts)
+            )
             try:
-                return vectors.replace(texts, complete=True, progress=progress)
+                return vectors.replace(found, complete=True, progress=progress, rows=rows)
             except (OSError, ValueError, struct.error) as exc:
                 self._fail(exc)
         return 0
@@ -409,14 +434,13 @@ def document_texts(reader: Any, paths: Iterable[str] | None) -> dict[str, str | 
     ``paths`` (None for those no longer indexed) or, with ``paths=None``, every document."""
     from whoosh.reading import TermNotFound
 
-    from kbapp.search.schema import SNIPPET_FIELD, SUMMARY_FIELD
+    from kbapp.search.schema import SNIPPET_FIELD
 
     column = reader.column_reader(SNIPPET_FIELD) if reader.has_column(SNIPPET_FIELD) else None
 
     def text(docnum: int, fields: dict[str, Any]) -> str:
         readable = bytes(column[docnum]).decode("utf-8", "replace") if column is not None else ""
-        summary = str(fields.get(SUMMARY_FIELD) or "")
-        return document_text(str(fields.get("title", "")), readable, summary)
+        return stored_document_text(fields, readable)
 
     if paths is None:
         return {
@@ -432,3 +456,13 @@ def document_texts(reader: Any, paths: Iterable[str] | None) -> dict[str, str | 
             docnum = None
         found[path] = None if docnum is None else text(docnum, reader.stored_fields(docnum))
     return found
+
+
+def stored_document_text(stored: dict[str, Any], readable: str) -> str:
+    """The text to embed of a document whose stored fields are ``stored`` and whose readable
+    text (the snippet column) is ``readable``: what :func:`document_texts` reads back from
+    the index, and what a full build's workers hand over from the fields they index."""
+    from kbapp.search.schema import SUMMARY_FIELD
+
+    summary = str(stored.get(SUMMARY_FIELD) or "")
+    return document_text(str(stored.get("title", "")), readable, summary)

@@ -33,7 +33,8 @@ _LONGEST_WORD = 200
 _EOL = r"(?=\n|\Z)"
 _HEADING_RE = re.compile(r"\n[ \t]{0,3}#{1,6}[ \t]+([^\n]*?)[ \t#]*" + _EOL)
 _WIKI_RE = re.compile(r"\[\[([^\]|\n]{1,200})(?:\|([^\]\n]{1,200}))?\]\]")
-_LINK_RE = re.compile(r"!?\[([^\]\n]{0,300})\]\((?:[^()\n]|\([^()\n]{0,200}\)){0,1000}\)")
+# (``!?\[``, the same, has no first character the engine can jump to)
+_LINK_RE = re.compile(r"(?:!\[|\[)([^\]\n]{0,300})\]\((?:[^()\n]|\([^()\n]{0,200}\)){0,1000}\)")
 _TABLE_RULE_RE = re.compile(r"\n[ \t]*\|?[ \t:|-]*-[ \t:|-]*" + _EOL)
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>\n]{0,300}>|<!--[^\n]{0,300}?-->")
 _LINE_MARKS_RE = re.compile(r"\n[ \t]*(?:>[ \t]?|[-*+][ \t]+(?:\[[ xX]\][ \t]+)?)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -35,6 +36,7 @@ from kbapp.lifecycle.capture import (
     save_capture,
 )
 from kbapp.ui import style
+from kbapp.ui.editor_widgets import rename_heading
 from kbapp.workspace import Workspace
 
 VERDICTS = (("right", "Was right"), ("needs-fix", "Needs a fix"), ("", "Not sure"))
@@ -74,6 +76,9 @@ class CaptureDialog(QDialog):
         self.title_edit = QLineEdit(self.draft.document.title)
         self.title_edit.setToolTip("Name the symptom: the next engineer will search for it")
         self.title_edit.textChanged.connect(self._update_preview)
+        self.title_edit.textEdited.connect(self._on_title_edited)
+        #: The last non-empty title: what the text's "# heading" says while it follows it.
+        self._title_seen = self.draft.document.title
 
     def _create_verdicts(self) -> None:
         self.verdict_box = QGroupBox("Runbooks used during the incident")
@@ -113,6 +118,10 @@ class CaptureDialog(QDialog):
         )
         self.later_button = self.buttons.addButton("Later", QDialogButtonBox.ButtonRole.RejectRole)
         self.later_button.setToolTip("It stays offered: a banner and Knowledge → Capture incident")
+        # Return is a new line in the text: saving from the keyboard, as in the editor.
+        self.save_button.setToolTip("Save the capture as a draft (Ctrl+S or Ctrl+Enter)")
+        for keys in ("Ctrl+S", "Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self).activated.connect(self.accept)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.error_label = QLabel()
@@ -157,6 +166,17 @@ class CaptureDialog(QDialog):
         self.preview.blockSignals(True)
         self.preview.setPlainText(self.draft.document.body)
         self.preview.blockSignals(False)
+
+    def _on_title_edited(self, text: str) -> None:
+        """Once the text was edited it is not made again: its heading follows the title."""
+        title = text.strip()
+        if not title or title == self._title_seen:
+            return
+        before, self._title_seen = self._title_seen, title
+        if self._edited:
+            self.preview.blockSignals(True)  # the heading's rename is not the user's edit
+            rename_heading(self.preview, before, title)
+            self.preview.blockSignals(False)
 
     def _on_verdict_toggled(self, _id: int, checked: bool) -> None:
         if checked:

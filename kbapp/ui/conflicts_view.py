@@ -93,6 +93,7 @@ class ConflictsView(QWidget):
         self._editor_callback: Callable[[str], None] | None = None
         self._create_widgets()
         self._create_layout()
+        self._enable(False)
 
     def _create_widgets(self) -> None:
         self.title = QLabel()
@@ -203,6 +204,14 @@ class ConflictsView(QWidget):
             self.title.setText("No conflicts: everything is merged.")
             for pane in (self.mine, self.base, self.theirs, self.merged):
                 pane.clear()
+        self._enable(bool(cases))
+
+    def _enable(self, on: bool) -> None:
+        """Nothing to take or resolve without a conflict: greyed out, not buttons that do
+        nothing beside empty panes."""
+        for button in (self.take_mine, self.take_theirs, self.resolve_button):
+            button.setEnabled(on)
+        self.merged.setReadOnly(not on)
 
     def _on_row_changed(self, row: int) -> None:
         if 0 <= row < len(self.cases):
@@ -210,6 +219,7 @@ class ConflictsView(QWidget):
 
     def show_case(self, case: Proposal) -> None:
         self.case = case
+        self._enable(True)
         where = ", ".join(case.conflicting) or "nothing (merged cleanly)"
         intro = (
             "Your unsaved text and the version a sync brought in"

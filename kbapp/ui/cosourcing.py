@@ -115,6 +115,8 @@ class CosourcingViews(QObject):
         self.onboarding.set_document(ref)
         title = self.onboarding.state.title if self.onboarding.state else "Onboarding"
         current = self.area.current()
-        self.area.show_view("onboarding", f"Onboarding: {title}", focus=focus)
+        # Its own name beside the reader's tab of the same document (the title of most paths
+        # starts with "Onboarding": the tab said "Onboarding: Onboarding: night…").
+        self.area.show_view("onboarding", f"Reading list: {title}", focus=focus)
         if not front and current != "start":
             self.area.show_view(current, focus=False)

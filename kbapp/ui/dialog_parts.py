@@ -15,9 +15,22 @@ def hint_label(text: str = "") -> QLabel:
     return label
 
 
+class ErrorLabel(QLabel):
+    """A word-wrapped label that makes its window tall enough for what it says: a message
+    that wraps to a second line squeezed a dialog's fields instead (Start an incident)."""
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        window = self.window()
+        layout = window.layout()
+        if window.isVisible() and layout is not None:
+            layout.activate()
+            fit_height(window)
+
+
 def error_label(name: str = "error") -> QLabel:
     """The word-wrapped red line where a form says what is wrong (empty until then)."""
-    label = QLabel()
+    label = ErrorLabel()
     label.setObjectName(name)
     label.setStyleSheet("color: #C0392B")
     label.setWordWrap(True)

@@ -30,7 +30,13 @@ from kbapp.documents.lint import LintContext, Problem, context_for
 from kbapp.errors import KbError, NotCommitted, SaveError
 from kbapp.interaction import Level
 from kbapp.ui import style
-from kbapp.ui.editor_widgets import MarkdownText, Preview, disk_text, unsaved_changes_box
+from kbapp.ui.editor_widgets import (
+    MarkdownText,
+    Preview,
+    disk_text,
+    rename_heading,
+    unsaved_changes_box,
+)
 from kbapp.ui.metadata_form import LIST_FIELDS, MetadataForm
 from kbapp.ui.notice import Notice
 from kbapp.ui.problem_list import ProblemList, lint_text
@@ -73,6 +79,7 @@ class EditorView(QWidget):
     def _create_widgets(self) -> None:
         self.form = MetadataForm(self.workspace)
         self.form.changed.connect(self._on_changed)
+        self.form.title_renamed.connect(self._rename_heading)
         self.text = MarkdownText(self.workspace.settings.editor_font_size)
         self.text.textChanged.connect(self._on_changed)
         self.highlighter = self.text.highlighter
@@ -444,6 +451,11 @@ class EditorView(QWidget):
         self.autosave()
 
     # ------------------------------------------------------------------ preview and lint
+
+    def _rename_heading(self, before: str, title: str) -> None:
+        """The title typed in the form also goes into the body's first heading when that
+        heading said the old title (:func:`rename_heading`)."""
+        rename_heading(self.text, before, title)
 
     def update_preview(self) -> None:
         if self.doc is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QMessageBox, QPlainTextEdit, QTextBrowser, QWidget
 
+from kbapp.documents import model as documents
 from kbapp.ui import style
 from kbapp.ui.markdown_highlighter import MarkdownHighlighter
 from kbapp.workspace import Workspace
@@ -17,6 +18,26 @@ def disk_text(workspace: Workspace, path: str) -> str | None:
         return workspace.full_path(path).read_bytes().decode("utf-8", errors="replace")
     except FileNotFoundError:
         return None
+
+
+def rename_heading(text: QPlainTextEdit, before: str, title: str) -> bool:
+    """Put ``title`` in the ``# heading`` the text starts with when that heading said
+    ``before`` (near enough: :func:`kbapp.documents.model.same_title`): a document is written
+    with its title as ``# Title``, and renaming only the front matter showed one title in the
+    reader and another in every list. One edit in the text's undo history; a heading that
+    says something else is left. True when the heading was renamed."""
+    block = text.document().firstBlock()
+    while block.isValid() and not block.text().strip():
+        block = block.next()
+    if not block.isValid():
+        return False
+    heading = documents.heading_of(block.text(), block.blockNumber() + 1)
+    if heading is None or heading.level != 1 or not documents.same_title(heading.text, before):
+        return False
+    cursor = QTextCursor(block)
+    cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+    cursor.insertText(f"# {title}")
+    return True
 
 
 class MarkdownText(QPlainTextEdit):

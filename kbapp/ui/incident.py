@@ -9,6 +9,7 @@ is recorded or how; a restart finds the incident again because the core keeps it
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
@@ -27,8 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kbapp.documents.links import WIKI_LINK_RE
 from kbapp.documents.model import Document
 from kbapp.documents.render import render_markdown
+from kbapp.documents.schema import ID_RE
 from kbapp.errors import KbError
 from kbapp.lifecycle.activity import Incident, utc_now
 from kbapp.lifecycle.checklist import Step, checklist_steps
@@ -39,6 +42,7 @@ from kbapp.ui.tasks import relay
 
 STEP_ROLE = Qt.ItemDataRole.UserRole + 1
 _CODE_SPAN_RE = re.compile(r"`([^`]+)`")
+_MD_LINK_RE = re.compile(r"(?<!!)\[([^\]\n]+)\]\([^)\n]*\)")
 
 
 class ChecklistPanel(QWidget):
@@ -93,7 +97,12 @@ class ChecklistPanel(QWidget):
 
     def _create_notes(self) -> None:
         self.note_edit = QLineEdit()
-        self.note_edit.setPlaceholderText("Add a note and press Enter ($ command → Commands)")
+        # Short enough to read whole in the panel beside the views on a laptop screen.
+        self.note_edit.setPlaceholderText("Add a note, press Enter")
+        self.note_edit.setToolTip(
+            "Enter adds the note to the timeline (Ctrl+Shift+N comes here); "
+            "a note starting with $ is a command: the capture lists it under Commands"
+        )
         self.note_edit.returnPressed.connect(self._on_note_entered)
 
     def _create_timeline(self) -> None:
@@ -161,12 +170,19 @@ class ChecklistPanel(QWidget):
                 if step.section != section:
                     section = step.section
                     self.steps.addItem(_section_item(section))
-                self.steps.addItem(_step_item(step, step.number in ticked, active is not None))
+                self.steps.addItem(
+                    _step_item(step, step.number in ticked, active is not None, self._title_of)
+                )
             self._choose_step(keep_number)
         finally:
             self._filling = False
             self._steps_doc = self.document
             self._show_step()
+
+    def _title_of(self, target: str) -> str:
+        """What a ``[[target]]`` link names: the title of the document with that id."""
+        entries = self.incidents.workspace.catalog.by_id(target) if ID_RE.match(target) else []
+        return entries[0].title if len(entries) == 1 else target
 
     def _choose_step(self, keep_number: int | None) -> None:
         """The keys start on the step being worked on: the one chosen before a redraw, else
@@ -312,18 +328,29 @@ def _section_item(section: str | None) -> QListWidgetItem:
     return header
 
 
-def _step_item(step: Step, ticked: bool, tickable: bool) -> QListWidgetItem:
-    """One step: its number, indented by depth, its text without code marks, and how many
-    command lines it has (they are shown below the list, line for line: a narrow list would
-    wrap them into what looks like other commands)."""
+def readable(text: str, title_of: Callable[[str], str] = str) -> str:
+    """A step's Markdown as words: code marks dropped (the view below renders them), a link
+    as its text, ``[[kb-3f9c2a1e]]`` as the title of that document (``title_of``), so the
+    list never shows ``[[kb-d62ab34c]]`` where a runbook's name belongs."""
+    text = _CODE_SPAN_RE.sub(r"\1", text)
+    text = _MD_LINK_RE.sub(r"\1", text)
+    return WIKI_LINK_RE.sub(lambda m: (m.group(2) or title_of(m.group(1).strip())).strip(), text)
+
+
+def _step_item(
+    step: Step, ticked: bool, tickable: bool, title_of: Callable[[str], str] = str
+) -> QListWidgetItem:
+    """One step: its number, indented by depth, its text as words (:func:`readable`), and
+    how many command lines it has (they are shown below the list, line for line: a narrow
+    list would wrap them into what looks like other commands)."""
     indent = "    " * step.depth
     lines = step.commands.count("\n") + 1 if step.code else 0
     code = (
-        f"\n{indent}      ⧉ {lines} command line{'s' if lines != 1 else ''} (Ctrl+C copies)"
+        f"\n{indent}      ↳ {lines} command line{'s' if lines != 1 else ''} (Ctrl+C copies)"
         if lines
         else ""
     )
-    plain = _CODE_SPAN_RE.sub(r"\1", step.text)  # the view below renders them
+    plain = readable(step.text, title_of)
     item = QListWidgetItem(f"{step.number}. {indent}{plain}{code}")
     item.setData(STEP_ROLE, step.number)
     flags = Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable

@@ -67,8 +67,8 @@ class LifecycleViews(QObject):
         self.mode.active_changed.connect(self._on_incident_active_changed)
         self.mode.panel.draft_requested.connect(self.write_gap)
         self.mode.capture_banner.capture_requested.connect(self.open_capture)
-        relay(self, self.incidents.changed, lambda _incident: self._update_capture_action())
-        self._update_capture_action()
+        relay(self, self.incidents.changed, lambda _incident: self._update_incident_actions())
+        self._update_incident_actions()
         # The banner goes on top of the central widget's own column when it has one (kbapp's
         # window): re-parenting the central widget instead hid it for a moment, and the
         # keyboard focus left the search field for whatever Qt found next.
@@ -126,9 +126,11 @@ class LifecycleViews(QObject):
         return dialog
 
     def focus_note(self) -> None:
-        if self.mode.active:
-            self.checklist_dock.show()
-            self.mode.panel.note_edit.setFocus()
+        if not self.mode.active:
+            self.workspace.interaction.notify("No incident is running (Ctrl+I starts one).")
+            return
+        self.checklist_dock.show()
+        self.mode.panel.note_edit.setFocus()
 
     def focus_steps(self) -> None:
         if not self.mode.active:
@@ -152,7 +154,15 @@ class LifecycleViews(QObject):
             return None
         return self.open_capture(waiting.ticket)
 
-    def _update_capture_action(self) -> None:
+    #: Actions that act on the incident running: greyed out when none runs (the palette
+    #: offered "Incident note" first for "incident", and choosing it did nothing).
+    RUNNING_ACTIONS = ("incident.note", "incident.steps", "incident.end")
+
+    def _update_incident_actions(self) -> None:
+        for name in self.RUNNING_ACTIONS:
+            running = self.window.findChild(QAction, name)
+            if running is not None:
+                running.setEnabled(self.mode.active)
         action = self.window.findChild(QAction, "incident.capture")
         if action is None:
             return
@@ -177,7 +187,8 @@ class LifecycleViews(QObject):
             self.dashboard.refresh()
 
     def export_report(self) -> None:
-        if self.dashboard.report is None:
+        report = self.dashboard.report
+        if report is None or not report.lint_checked:  # not made yet, or still checking
             self.show_dashboard()
             return
         path, _ = QFileDialog.getSaveFileName(

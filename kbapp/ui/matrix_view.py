@@ -56,6 +56,9 @@ class MatrixView(CatalogView):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.cellDoubleClicked.connect(self._on_cell_activated)
         self.gap_list = QListWidget()
+        # A gap is a sentence (who disagrees with whom, by document): wrapped, never cut.
+        self.gap_list.setWordWrap(True)
+        self.gap_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.gap_list.itemActivated.connect(self._on_gap_activated)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)

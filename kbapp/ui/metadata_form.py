@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QStringListModel, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QStringListModel, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -32,7 +33,29 @@ LIST_FIELDS = tuple(f.name for f in schema.FORM_FIELDS if f.is_text_list)
 
 
 class ListCompleter(QCompleter):
-    """Completes the last item of a comma-separated list, keeping the items before it."""
+    """Completes the last item of a comma-separated list, keeping the items before it.
+
+    Return (or Enter) with the list open takes the item highlighted, if any, and then goes on
+    to the field as usual (a dialog's default button): QCompleter keeps that key for itself,
+    and a user had to press Return twice to create a document."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        popup = self.popup()
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and popup is not None
+            and watched is popup
+            and popup.isVisible()
+        ):
+            super().eventFilter(watched, event)  # completes the highlighted item, closes
+            widget = self.widget()
+            if widget is not None:
+                again = QKeyEvent(QEvent.Type.KeyPress, event.key(), event.modifiers())
+                QCoreApplication.sendEvent(widget, again)
+            return True
+        return bool(super().eventFilter(watched, event))
 
     def splitPath(self, path: str) -> list[str]:
         return [path.rsplit(",", 1)[-1].strip()]
@@ -51,11 +74,15 @@ def split_list(text: str) -> list[str]:
 
 class MetadataForm(QWidget):
     changed = Signal()
+    #: The user changed the title: (the title before, the title now), both non-empty.
+    title_renamed = Signal(str, str)
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self._loading = False
+        #: The last non-empty title (what a heading repeating it says).
+        self._title_seen = ""
         self._create_fields()
         self._create_layout()
 
@@ -85,6 +112,7 @@ class MetadataForm(QWidget):
             edit.textEdited.connect(self._on_edited)
             self.list_edits[name] = edit
         self.title_edit.textEdited.connect(self._on_edited)
+        self.title_edit.textEdited.connect(self._on_title_edited)
         for combo in (self.type_combo, self.status_combo, self.org_combo, self.sensitivity_combo):
             combo.currentIndexChanged.connect(self._on_edited)
             # As narrow as the editor needs on a laptop screen, wider when there is room.
@@ -138,6 +166,7 @@ class MetadataForm(QWidget):
         self._loading = True
         try:
             self.title_edit.setText(doc.title)
+            self._title_seen = doc.title
             types = self.workspace.known_types()
             _fill_combo(self.type_combo, types, doc.type)
             _fill_combo(self.status_combo, list(STATUSES), doc.status)
@@ -188,6 +217,13 @@ class MetadataForm(QWidget):
             return False
         widget.setFocus()
         return True
+
+    def _on_title_edited(self, text: str) -> None:
+        title = text.strip()
+        if title and title != self._title_seen and not self._loading:
+            before, self._title_seen = self._title_seen, title
+            if before:
+                self.title_renamed.emit(before, title)
 
     def _on_edited(self, *_args: object) -> None:
         if not self._loading:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
 from kbapp.errors import KbError
@@ -115,6 +116,7 @@ class OtherKbActions(QObject):
             return
         self.message.emit(f"Searching {root} too.", Level.INFO.value)
         self.search.reload_others()
+        self.update_actions()
 
     def stop_searching_kb(self, folder: str = "") -> None:
         """File → Stop searching another knowledge base."""
@@ -142,6 +144,16 @@ class OtherKbActions(QObject):
                 pass
             self.message.emit(f"No longer searching {folder}.", Level.INFO.value)
             self.search.reload_others()
+            self.update_actions()
+
+    def update_actions(self) -> None:
+        """The action that stops searching another knowledge base is greyed out while none is."""
+        from kbapp.knowledge_bases import searched_together
+
+        action = self.window.findChild(QAction, "kb.search_less")
+        if action is not None:
+            together = searched_together(self.workspace.settings, self.workspace.root)
+            action.setEnabled(bool(together))
 
     def move_to_other_kb(self, target: str = "") -> None:
         """Document → Move to another knowledge base: commit the document shown (or edited)

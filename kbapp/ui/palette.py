@@ -6,9 +6,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QAction, QKeySequence, QPainter, QPalette
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtGui import QAction, QFontMetrics, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QLabel,
     QLineEdit,
@@ -43,7 +44,28 @@ def setting_rows(settings: Settings) -> list[tuple[str, str, str]]:
 
 
 class _ShortcutColumn(QStyledItemDelegate):
-    """Paints a palette row's shortcut right-aligned, so the shortcuts form a column."""
+    """Paints a palette row's shortcut (or a document's type) right-aligned, so they form a
+    column, and the title cut with "…" short of it: a long title ran under the type and gave
+    the list a sideways scrollbar (imported articles)."""
+
+    def shown_text(self, view: QWidget, index: QModelIndex | QPersistentModelIndex) -> str:
+        """The title as the row shows it, at the view's width."""
+        rect = view.visualRect(index) if isinstance(view, QListWidget) else view.rect()
+        return self._elided(QFontMetrics(view.font()), rect.width(), index)
+
+    def _elided(
+        self, metrics: QFontMetrics, width: int, index: QModelIndex | QPersistentModelIndex
+    ) -> str:
+        title = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        shortcut = index.data(Qt.ItemDataRole.UserRole + 2)
+        reserve = metrics.horizontalAdvance(shortcut) + 24 if shortcut else 8
+        return metrics.elidedText(title, Qt.TextElideMode.ElideRight, max(0, width - reserve - 8))
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(1, hint.height())  # as wide as the list, never wider
 
     def paint(
         self,
@@ -51,7 +73,13 @@ class _ShortcutColumn(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
-        super().paint(painter, option, index)
+        view = option.widget
+        shown = QStyleOptionViewItem(option)
+        self.initStyleOption(shown, index)
+        width = option.rect.width()
+        shown.text = self._elided(QFontMetrics(shown.font), width, index)
+        style = view.style() if view is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, shown, painter, view)
         shortcut = index.data(Qt.ItemDataRole.UserRole + 2)
         if not shortcut:
             return
@@ -104,6 +132,7 @@ class CommandPalette(QDialog):
         self.list = QListWidget()
         self.list.setObjectName("paletteList")
         self.list.setItemDelegate(_ShortcutColumn(self.list))
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(lambda _item: self._run_selected())
         self.hint = QLabel("↑↓ to choose, Enter to run, Esc to close")
         self.hint.setObjectName("hint")
@@ -167,7 +196,7 @@ class CommandPalette(QDialog):
                 if not qaction.isEnabled():
                     item.setFlags(Qt.ItemFlag.NoItemFlags)
             elif candidate.kind == DOCUMENT:
-                item.setToolTip(candidate.key)
+                item.setToolTip(f"{candidate.title}\n{candidate.key}")
             self.list.addItem(item)
         first = next(
             (

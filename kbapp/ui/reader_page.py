@@ -51,31 +51,42 @@ def load_page(workspace: Workspace, path: str, *, elsewhere: bool = False) -> Pa
         doc.path,
         doc,
         rendered,
-        header_html(workspace, doc),
+        header_html(workspace, doc, heading=leading_heading(rendered.html)),
         rendered.toc,
         workspace if elsewhere else None,
     )
 
 
-def header_html(workspace: Workspace, doc: Document, today: dt.date | None = None) -> str:
+def header_html(
+    workspace: Workspace,
+    doc: Document,
+    today: dt.date | None = None,
+    *,
+    heading: str | None = None,
+) -> str:
     """Title, then type · status · organisation · review state, then owners, systems, tags,
     last review and incidents: what an engineer checks before trusting a runbook. Ticket ids
-    link to their ticket system (``.kb/config.toml``); the reader asks before opening them."""
+    link to their ticket system (``.kb/config.toml``); the reader asks before opening them.
+
+    ``heading``: the text of the level-1 heading the rendered body starts with, if any. That
+    heading is the page's title and the block goes under it: when it says the title (near
+    enough, :func:`same_title`) the title is not said again; when it says something else (an
+    imported article whose front matter has a shorter title) the title lists and search show
+    is one quiet row, "Listed as", not a second heading."""
     info = review_state_of(doc, workspace.config, today)
     esc = html.escape
     linker = workspace.ticket_linker()
+    rows = _detail_rows(doc, info)
+    title = ""
+    if heading is None:
+        title = f"<h1>{esc(doc.title)}</h1>"
+    elif not documents.same_title(heading, doc.title):
+        rows.insert(0, ("Listed as", doc.title))
     # Values are escaped; ticket ids (incidents, a ticket in a tag) then link to their system.
     details = "".join(
         f"<tr><td style='color:gray; padding-right:10px'>{esc(k)}</td>"
         f"<td>{linker.link_html(esc(v))}</td></tr>"
-        for k, v in _detail_rows(doc, info)
-    )
-    first = next((h for h in doc.headings() if h.level == 1), None)
-    # The body's own first heading usually is the title; say it once.
-    title = (
-        ""
-        if first is not None and first.text.strip() == doc.title
-        else (f"<h1>{esc(doc.title)}</h1>")
+        for k, v in rows
     )
     return (
         f"{title}<p>{' '.join(_badges(doc, info))}</p>"
@@ -115,7 +126,16 @@ def _detail_rows(doc: Document, info: ReviewInfo) -> list[tuple[str, str]]:
     return rows
 
 
-_LEADING_H1_RE = re.compile(r"^\s*<h1\b[^>]*>.*?</h1>", re.S)
+_LEADING_H1_RE = re.compile(r"^\s*<h1\b[^>]*>(.*?)</h1>", re.S)
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def leading_heading(body_html: str) -> str | None:
+    """The plain text of the level-1 heading a rendered body starts with, or None."""
+    match = _LEADING_H1_RE.match(body_html)
+    if match is None:
+        return None
+    return html.unescape(_TAG_RE.sub("", match.group(1))).strip()
 
 
 def with_header(body_html: str, header: str) -> str:

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -53,7 +53,16 @@ from kbapp.ui.retire_dialog import RetireDialog
 from kbapp.ui.tasks import Tasks, run_or_inline
 from kbapp.workspace import Workspace
 
-COLUMNS = ("State", "Due", "Days", "Title", "Type", "Organisation", "Owners")
+COLUMNS = ("Review", "Due", "Days", "Title", "Type", "Organisation", "Owners")
+#: The review state in the queue's first column, short: the column says "Review" already,
+#: and "review overdue" in bold took room the title needs beside the incident checklist.
+STATE_WORDS = {
+    ReviewState.OVERDUE: "overdue",
+    ReviewState.DUE: "due soon",
+    ReviewState.NEVER: "never",
+    ReviewState.OK: "done",
+    ReviewState.RETIRED: "retired",
+}
 STATE_COLOURS = {
     ReviewState.OVERDUE: "#C0392B",
     ReviewState.DUE: "#B9770E",
@@ -142,7 +151,7 @@ class ReviewQueueModel(QAbstractTableModel):
         info = item.info
         if role == Qt.ItemDataRole.DisplayRole:
             return (
-                item.state.label,
+                STATE_WORDS[item.state],
                 info.due.isoformat() if info.due else "—",
                 "" if info.days_left is None else str(info.days_left),
                 item.title,
@@ -220,15 +229,37 @@ class ReviewQueueView(CatalogView):
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)  # one line a document; the whole title is its tip
         header = self.table.horizontalHeader()
-        # Title and owners share what the narrow columns leave, so that the title keeps
-        # some room beside the incident checklist on a laptop screen.
-        for column in (3, 6):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((0, 100), (1, 85), (2, 45), (4, 90), (5, 80)):
+        # The title takes what the other columns leave; the owners a share of the width
+        # (_fit_columns), so that the title keeps room beside the incident checklist on a
+        # laptop screen. The state is never cut: it is what the queue is sorted by.
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        bold = QFont(self.table.font())
+        bold.setBold(True)
+        state_width = max(QFontMetrics(bold).horizontalAdvance(w) for w in STATE_WORDS.values())
+        plain = QFontMetrics(self.table.font())
+        for column, width in (
+            (0, state_width + 16),
+            (1, plain.horizontalAdvance("2026-12-31") + 16),
+            (2, plain.horizontalAdvance("-999") + 16),
+            (4, plain.horizontalAdvance("troubleshooting") + 16),  # the longest standard type
+            (5, 80),
+        ):
             header.resizeSection(column, width)
         self.table.setAccessibleName("Documents to review")
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.table.doubleClicked.connect(lambda _index: self._on_open())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Of what the fixed columns leave, the owners get a third (at most 260 pixels), the
+        title the rest: beside the incident checklist the title was cut to "B…"."""
+        header = self.table.horizontalHeader()
+        fixed = sum(header.sectionSize(c) for c in (0, 1, 2, 4, 5))
+        left = max(0, self.table.viewport().width() - fixed)
+        header.resizeSection(6, max(40, min(260, left // 3)))
 
     def _create_detail(self) -> None:
         self.detail_title = QLabel("Select a document to see what changed since its last review.")

@@ -37,7 +37,7 @@ def when(moment: dt.datetime | None) -> str:
 
 def indicator_text(status: Any) -> tuple[str, str]:
     """(short text, kind) for the indicator from a :class:`kbapp.sync.sync.SyncStatus`."""
-    last = f" · synced {when(status.last_sync)}"
+    last = f" · synced {when(status.last_sync)}" if status.last_sync else " · not synced yet"
     if status.conflicts:
         n = status.conflicts if isinstance(status.conflicts, int) else len(status.conflicts)
         return f"⚠ {n} conflict{'s' if n != 1 else ''} to resolve", "conflict"

@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
             self.reader.add_header_action(self.actions_by_id[action_id])
         self.dialogs = WindowDialogs(self)
         self.actions_by_id["incident.capture"].setVisible(False)  # until one waits for it
+        self.other_kbs.update_actions()
         # The window's shortcuts win over a text field's own bindings (Ctrl+E in the search
         # field), and closed combo boxes keep their value under the arrows: every view.
         self.keyboard = KeyboardPolicy(self, self.actions_by_id.values())
