@@ -291,3 +291,36 @@ def test_postings_read_in_one_go_are_whoosh_postings(
                 assert ours == public, term
                 many_blocks += len(public) > 128
     assert many_blocks >= 3
+
+
+def test_no_cycle_collection_inside_a_query_and_the_collector_left_as_found(
+    churned: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Automatic collection is off while a query runs (its postings and document sets are
+    not walked again by each collection it triggers), on again after, and left off when
+    the caller had it off (the window collects on its own timer); the answers are the same."""
+    import gc
+
+    seen: list[bool] = []
+    original = QueryRunner.run
+
+    def run(self: QueryRunner, *args: Any) -> Outcome:
+        seen.append(gc.isenabled())
+        return original(self, *args)
+
+    monkeypatch.setattr(QueryRunner, "run", run)
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        on = [churned.search(q, 10) for q in ("disk full", "replica failover backup", "restore")]
+        assert gc.isenabled()
+        gc.disable()
+        off = [churned.search(q, 10) for q in ("disk full", "replica failover backup", "restore")]
+        assert not gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen == [False] * 6
+    assert [(r.total, [(h.path, h.score) for h in r.hits]) for r in on] == [
+        (r.total, [(h.path, h.score) for h in r.hits]) for r in off
+    ]
+    assert on[0].total > 0

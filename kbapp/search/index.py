@@ -15,6 +15,7 @@ failing. One searcher stays open and is refreshed only when the index has change
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import os
 import threading
@@ -229,6 +230,13 @@ class SearchIndex:
             return SearchResponse(
                 indexing=indexing, elapsed_ms=_ms(started), indexing_percent=percent
             )
+        paused = gc.isenabled()
+        if paused:
+            # no cycle collection in the middle of a query: the postings and document sets
+            # it reads are young objects, walked again by each collection an allocation
+            # triggers; one collection after it instead (the window collects on its own
+            # timer and keeps automatic collection off: left so)
+            gc.disable()
         try:
             with self._searcher_lock:
                 runner = self._current_runner()
@@ -250,6 +258,9 @@ class SearchIndex:
             self._needs_rebuild = True
             self._set_state(ready=False, message="The search index is damaged; rebuilding it.")
             return SearchResponse(indexing=True, elapsed_ms=_ms(started), indexing_percent=0)
+        finally:
+            if paused:
+                gc.enable()
         hits = make_hits(outcome, stored, texts, self.ws.config, str(self.ws.root))
         return SearchResponse(
             hits, outcome.total, counts, outcome.suggestion, _ms(started), indexing, percent

@@ -211,7 +211,12 @@ class Scorer:
             self._vectors.move_to_end(key)
             return found
         ids, weights = self.sets.read(fieldname, term)
-        found = (np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64))
+        # (fromiter with the count: half of np.array's time on a tuple of floats, the same
+        # numbers)
+        found = (
+            np.fromiter(ids, dtype=np.int64, count=len(ids)),
+            np.fromiter(weights, dtype=np.float64, count=len(weights)),
+        )
         self._vectors[key] = found
         if len(self._vectors) > VECTOR_CACHE:
             self._vectors.popitem(last=False)
