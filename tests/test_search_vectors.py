@@ -196,9 +196,14 @@ def test_numpy_ranking_after_saves_and_deletions(
     assert live and not live & deleted
 
 
-def test_pair_check_in_numpy_is_the_binary_search(churned: SearchIndex) -> None:
+@pytest.mark.parametrize("window", [1, 2, 3, 64])
+def test_pair_check_in_numpy_is_the_binary_search(
+    churned: SearchIndex, window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every document of every segment, for hashes each document holds (its first, last and
-    middle ones), hashes next to them, and the extremes of 32 bits."""
+    middle ones), hashes next to them, and the extremes of 32 bits; with windows around the
+    guessed place small enough that many searches leave them for the whole slice."""
+    monkeypatch.setattr(tables_module, "PAIR_WINDOW", window)
     runner = churned._current_runner()
     assert runner is not None
     checked = 0

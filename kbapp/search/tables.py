@@ -42,6 +42,9 @@ VECTOR_FROM = 256
 VECTOR_IMPORT_FROM = 20_000
 #: Off: every check one document at a time (the tests compare both ways).
 VECTORS = True
+#: Half the width of the window a phrase's pair is first looked for in, in a document's
+#: sorted pair hashes (see :meth:`MappedColumn.having_vector`).
+PAIR_WINDOW = 64
 #: (document set, document numbers, one number each): a term's postings or BM25F shares.
 Shares = tuple[frozenset[int], Sequence[int], Sequence[float]]
 
@@ -319,6 +322,20 @@ class MappedColumn:
             if not len(base):
                 break
             end = base + n
+            # A document's pair hashes are sorted and spread evenly over 32 bits: the first
+            # not below ``number`` is near base + n * number / 2**32. Where the numbers
+            # either side of a window around that guess bracket it (the one before the
+            # window below ``number``, the one after it not), the search is in the window
+            # only: a cache line or two instead of a miss per halving in a 90 MB column;
+            # elsewhere in the whole slice. The same answer either way.
+            guess = base + ((n * number) >> 32)
+            low = np.maximum(base, guess - PAIR_WINDOW)
+            high = np.minimum(end, guess + PAIR_WINDOW)
+            last = len(column) - 1
+            inside = (low == base) | (column.take(np.maximum(low - 1, 0)) < number)
+            inside &= (high == end) | (column.take(np.minimum(high, last)) >= number)
+            base = np.where(inside, low, base)
+            n = np.where(inside, high - low, n)
             for _step in range(int(n.max() - 1).bit_length()):
                 half = n >> 1
                 base += half * (column.take(base + half) < number)
