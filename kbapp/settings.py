@@ -172,6 +172,32 @@ LABELS: dict[str, str] = {
 RECENT_LIMIT = 15
 
 
+def choose_kb(explicit: str | None, settings: Settings, here: Path | None = None) -> Path | None:
+    """The knowledge base a command or the window works on: ``explicit`` (``--kb``), else
+    $KBAPP_KB, else the one the current folder is in (as git finds its repository: a folder
+    of a clone, up to its top), else the default in the settings; None when none is known."""
+    chosen = explicit or os.environ.get("KBAPP_KB")
+    if chosen:
+        return Path(chosen).expanduser()
+    enclosing = enclosing_kb(Path.cwd() if here is None else here)
+    if enclosing is not None:
+        return enclosing
+    return Path(settings.default_kb).expanduser() if settings.default_kb else None
+
+
+def enclosing_kb(folder: Path) -> Path | None:
+    """The top of the knowledge base ``folder`` is in (a git work tree with
+    ``.kb/config.toml``), or None: a folder outside any repository, or in another one."""
+    try:
+        folder = folder.resolve()
+    except OSError:
+        return None
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate if (candidate / ".kb" / "config.toml").is_file() else None
+    return None
+
+
 class Shelf:
     """Pinned and recently opened documents of one clone (``<data folder>/shelf.json``, the
     browse panel shows them): this clone's own, never committed."""

@@ -174,6 +174,10 @@ def test_an_ended_incident_stays_offered_until_dismissed(kb: Workspace, cli: Cli
     steps = cli("--kb", root, "incident", "steps", "kb-c1100003").out
     assert "etcdctl endpoint health \\\n" in steps and "  --cluster" in steps  # line for line
     assert cli("--kb", root, "incident", "dismiss").code == 1  # nothing ended yet
+    started = cli("--kb", root, "incident", "start")  # no ticket yet
+    assert started.code == 0 and started.out.startswith("NO-TICKET-"), started
+    cli("--kb", root, "incident", "end")
+    assert cli("--kb", root, "incident", "dismiss").code == 0
     cli("--kb", root, "incident", "start", "INC-9")
     cli("--kb", root, "incident", "end")
     incidents = incidents_for(kb)

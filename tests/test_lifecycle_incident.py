@@ -157,6 +157,20 @@ def test_ticket_ids() -> None:
     assert format_duration(dt.timedelta(hours=26, minutes=5)) == "1 d 2 h 05 min"
 
 
+def test_an_incident_starts_without_a_ticket_under_a_provisional_name(kb: Workspace) -> None:
+    """3 a.m., nobody opened a ticket yet: the incident starts anyway (it was refused: "'' is
+    not a ticket id"), named by when it started; starting again with no ticket resumes it."""
+    incidents = incidents_for(kb)
+    incident = incidents.start("", "VPN down for everyone", now=at("2026-06-15 03:04:05"))
+    assert incident.ticket == "NO-TICKET-20260615-030405"
+    assert normalise_ticket(incident.ticket) == incident.ticket  # a ticket like any other
+    assert incidents.start("  ").id == incident.id
+    incidents.end(now=at("2026-06-15 03:30"))
+    assert incidents.get(incident.ticket).duration() == dt.timedelta(minutes=25, seconds=55)
+    with pytest.raises(KbError, match="is not a ticket id"):
+        incidents.start("two words")  # a wrong one is still refused
+
+
 def _record_session(kb: Workspace) -> None:
     """INC-20417, 09:00-10:12 UTC on 2026-06-15: the session every capture test reads."""
     incidents = incidents_for(kb)

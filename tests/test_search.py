@@ -330,6 +330,55 @@ def test_snippets_read_as_text_not_markdown() -> None:
     assert " ".join(readable_text(step).split()) == "10. Restart: systemctl restart api"
 
 
+def test_a_phrase_is_marked_where_its_words_stand_together() -> None:
+    """A phrase's words (quoted, or a synonym of several words: "no space left" for "disk
+    full") are marked where they stand together, stop words between them allowed; one of them
+    alone is no match ("no leader" was marked for "disk full")."""
+    marked = Highlighter({"disk"}, phrases=[("no", "space", "left"), ("out", "disk", "space")])
+    text = "The member has no leader. The disk ran out of disk space: no space left on device."
+
+    def words(spans: list[tuple[int, int]]) -> list[str]:
+        return [text[s:e] for s, e in spans]
+
+    assert words(marked.matches(text)) == [
+        "disk",
+        "out",
+        "disk",
+        "space",
+        "no",
+        "space",
+        "left",
+    ]
+    assert words(Highlighter((), phrases=[("no", "space", "left")]).matches("no leader")) == []
+    fragment = Highlighter((), phrases=[("no", "space", "left")]).fragments(text)[0]
+    assert '<b class="match">no</b> <b class="match">space</b>' in fragment
+
+
+def test_search_marks_a_synonym_phrase_only_where_it_stands_whole(
+    search_index: SearchIndex,
+) -> None:
+    """Through the index: "disk full" finds a text saying "no space left" (a shipped synonym)
+    and marks those words there; a text where "no" stands alone gets no mark on it."""
+    ws = search_index.ws
+    write_doc(
+        ws,
+        "sops/etcd-leader.md",
+        front("kb-etcd0001", "etcd member without a leader", "sop")
+        + "The member reports it has no leader for a minute. Check whether its disk is full.\n",
+    )
+    write_doc(
+        ws,
+        "sops/pg-space.md",
+        front("kb-pgsp0001", "Postgres writes fail", "sop")
+        + "Writes fail with no space left on device on the data volume.\n",
+    )
+    search_index.update(["sops/etcd-leader.md", "sops/pg-space.md"])
+    hits = {hit.path: " ".join(hit.snippets) for hit in search_index.search("disk full").hits}
+    assert '<b class="match">no</b> <b class="match">space</b>' in hits["sops/pg-space.md"]
+    etcd = hits["sops/etcd-leader.md"]
+    assert '<b class="match">full</b>' in etcd and '<b class="match">no</b>' not in etcd
+
+
 def test_limit_and_snippet_count(index: SearchIndex) -> None:
     response = index.search("payments ", limit=2, snippets=0)
     assert len(response.hits) == 2 and response.total >= 3

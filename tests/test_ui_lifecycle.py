@@ -96,6 +96,7 @@ def test_incident_mode_start_tick_note_end(kb: Workspace, qtbot) -> None:  # typ
     qtbot.keyClicks(dialog.ticket_edit, "not a ticket")
     dialog.accept()
     assert "is not a ticket id" in dialog.error_label.text() and incidents.active() is None
+    assert "empty" in dialog.ticket_edit.placeholderText()  # none yet is allowed: it says so
     dialog.ticket_edit.clear()
     qtbot.keyClicks(dialog.ticket_edit, "inc-20417")
     qtbot.keyClicks(dialog.title_edit, "Payments slow")
@@ -364,6 +365,20 @@ def test_review_queue_columns_show_the_state_whole_and_give_the_title_room(
     view.resize(610, 560)
     QApplication.processEvents()
     assert header.sectionSize(3) >= 125, [header.sectionSize(c) for c in range(7)]
+
+
+def test_an_incident_starts_from_the_dialog_without_a_ticket(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """No ticket yet: Start with the field empty starts the incident under a provisional name
+    (it said "'' is not a ticket id")."""
+    incidents = incidents_for(kb)
+    dialog = StartIncidentDialog(incidents)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.title_edit, "VPN down for everyone")
+    dialog.accept()
+    running = incidents.active()
+    assert dialog.error_label.text() == "" and running is not None
+    assert running.ticket.startswith("NO-TICKET-") and running.title == "VPN down for everyone"
 
 
 def test_a_dialog_grows_to_show_what_is_wrong(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -425,7 +425,8 @@ def test_sync_under_an_open_editor_offers_a_merge(qtbot, shared: SharedRepo) -> 
 START_SCRIPT = textwrap.dedent("""
     import sys
     from kbapp.settings import Settings
-    from kbapp.ui.app import application, choose_kb
+    from kbapp.settings import choose_kb
+    from kbapp.ui.app import application
     from kbapp.ui.window import MainWindow
     from kbapp.workspace import Workspace
     app = application()

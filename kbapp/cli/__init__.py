@@ -67,8 +67,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             "shared between an IT team and its partner. Without a command, opens the window."
         ),
         epilog=(
-            "The knowledge base is taken from --kb, else $KBAPP_KB, else the default in your "
-            "settings ('kbapp settings default_kb PATH'). Exit status: 0 done, 1 error, "
+            "The knowledge base is taken from --kb, else $KBAPP_KB, else the one the current "
+            "folder is in, else the default in your settings ('kbapp settings default_kb "
+            "PATH'). Exit status: 0 done, 1 error, "
             "2 bad usage, 3 conflicts waiting."
         ),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from kbapp.errors import KbError
 from kbapp.interaction import ConsoleInteraction, terminal_safe
-from kbapp.settings import Settings
+from kbapp.settings import Settings, choose_kb
 from kbapp.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -35,13 +34,14 @@ class Context:
         self._others: OtherKnowledgeBases | None = None
 
     def kb_path(self) -> Path:
-        chosen = self.args.kb or os.environ.get("KBAPP_KB") or self.settings.default_kb
-        if not chosen:
+        chosen = choose_kb(self.args.kb, self.settings)
+        if chosen is None:
             raise KbError(
-                "no knowledge base given: use --kb PATH, set KBAPP_KB, or make one with "
-                "'kbapp init PATH' ('kbapp demo' sets up the demo knowledge base)"
+                "no knowledge base given: use --kb PATH, set KBAPP_KB, run kbapp in one's "
+                "folder, or make one with 'kbapp init PATH' ('kbapp demo' sets up the demo "
+                "knowledge base)"
             )
-        return Path(chosen).expanduser()
+        return chosen
 
     @property
     def workspace(self) -> Workspace:

@@ -15,7 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("incident", help="incident mode: a timed session of steps, notes, searches")
     inc = p.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
     q = inc.add_parser("start", help="start an incident (ticket id, title, systems)")
-    q.add_argument("ticket", help="the incident's ticket, like INC-20417")
+    q.add_argument(
+        "ticket",
+        nargs="?",
+        default="",
+        help="the incident's ticket, like INC-20417 (none yet: a provisional NO-TICKET-... name)",
+    )
     q.add_argument("--title", default="", help="what is happening, in a few words")
     q.add_argument("--system", action="append", default=[], help="a system affected (repeat)")
     q.set_defaults(func=cmd_incident_start)

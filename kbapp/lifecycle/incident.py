@@ -51,6 +51,15 @@ START, END, TICK, UNTICK, NOTE, VERDICT, SEARCH, OPEN = (
 DISMISS = "dismiss-capture"
 
 
+#: What an incident started before anyone opened a ticket is called: ``NO-TICKET-`` and when
+#: it started (UTC), unique to the second; the capture and its document can name the real one.
+NO_TICKET = "NO-TICKET"
+
+
+def provisional_ticket(started: dt.datetime) -> str:
+    return f"{NO_TICKET}-{started:%Y%m%d-%H%M%S}"
+
+
 def normalise_ticket(ticket: str) -> str:
     """``inc-20417 `` -> ``INC-20417``; refuses what cannot be a ticket id."""
     value = ticket.strip()
@@ -164,13 +173,17 @@ class Incidents:
         *,
         now: dt.datetime | None = None,
     ) -> Incident:
-        ticket = normalise_ticket(ticket)
+        """Start the incident of ``ticket``; with no ticket yet (3 a.m., nobody opened one),
+        under a provisional name (:func:`provisional_ticket`). The one running already is
+        resumed, not restarted, when ``ticket`` is its own or none."""
+        wanted = normalise_ticket(ticket) if ticket.strip() else None
         running = self.active()
         if running is not None:
-            if running.ticket == ticket:
+            if wanted is None or running.ticket == wanted:
                 return running  # pressing Ctrl+I twice resumes, it does not restart
             raise KbError(f"{running.ticket} is still running; end it first ('kbapp incident end')")
         now = now or utc_now()
+        ticket = wanted or provisional_ticket(now)
         incident = Incident(
             ticket=ticket,
             title=" ".join(title.split()),

@@ -39,7 +39,9 @@ def make_hits(
 ) -> list[SearchHit]:
     """The hits of ``outcome`` (ranked document numbers and scores) from their ``stored``
     fields; the first ``len(texts)`` get highlighted fragments of their text."""
-    highlighter = Highlighter(outcome.highlight_terms, outcome.highlight_prefix)
+    highlighter = Highlighter(
+        outcome.highlight_terms, outcome.highlight_prefix, outcome.highlight_phrases
+    )
     hits = []
     for number, ((_docnum, score), fields_) in enumerate(zip(outcome.ranked, stored)):
         review = fields_.get("review") or (None, None, "", None)

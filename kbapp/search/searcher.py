@@ -16,7 +16,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
@@ -172,6 +172,8 @@ class Outcome:
     suggestion: str | None
     highlight_terms: set[str]
     highlight_prefix: str | None
+    #: Phrases (quoted, or synonyms of several words) whose words are shown only together.
+    highlight_phrases: set[tuple[str, ...]] = field(default_factory=set)
 
 
 class QueryRunner:
@@ -205,12 +207,16 @@ class QueryRunner:
         required: list[frozenset[int]] = []
         phrase_specs: list[tuple[str, str, float]] = []
         highlight: set[str] = set()
+        highlight_phrases: set[tuple[str, ...]] = set()
         # Phrases and filters must match.
         for phrase in parsed.phrases:
             terms = phrase_terms(phrase)
             if not terms:
                 continue
-            highlight.update(terms)
+            if len(terms) > 1:
+                highlight_phrases.add(tuple(terms))
+            else:
+                highlight.update(terms)
             alt = Alternative(terms)
             required.append(alt.docs(sets))
             phrase_specs.extend(alt.specs())
@@ -237,7 +243,11 @@ class QueryRunner:
                     suggestion_words[plan.word] = plan.corrections[0]
         word_docs = [p.docs(sets) if p.corrections else d for p, d in zip(plans, word_docs)]
         for plan in plans:
-            highlight.update(plan.terms())
+            for alternative in plan.alternatives:
+                if len(alternative.terms) > 1:
+                    highlight_phrases.add(tuple(alternative.terms))
+                else:
+                    highlight.update(alternative.terms)
         # What is never shown: exclusions, and retired documents unless asked for.
         masked: set[int] = set()
         if not parsed.wants_retired():
@@ -253,7 +263,7 @@ class QueryRunner:
             masked.update(sets.docs(name, value.lower()))
 
         if not plans and not required:
-            return Outcome([], 0, EMPTY, None, highlight, None)
+            return Outcome([], 0, EMPTY, None, highlight, None, highlight_phrases)
         base: frozenset[int] | None = None
         for docs in required:
             base = docs if base is None else base & docs
@@ -327,7 +337,7 @@ class QueryRunner:
             for wrong, right in suggestion_words.items():
                 suggestion = suggestion.replace(wrong, right)
         prefix = prefix_word.lower() if prefix_word else None
-        return Outcome(ranked, total, hit_docs, suggestion, highlight, prefix)
+        return Outcome(ranked, total, hit_docs, suggestion, highlight, prefix, highlight_phrases)
 
     def _coverage(self, word_docs: list[frozenset[int]]) -> dict[int, float]:
         """Each document's share of a long query's words (0 to 1). With

@@ -9,6 +9,7 @@ it finds is checked by analysing just that word, so ``failing`` matches the term
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -81,14 +82,26 @@ def _heading(text: str) -> str:
 
 
 class Highlighter:
-    """Finds the query's terms in a text; build one per query, use it for each shown hit."""
+    """Finds the query's terms in a text; build one per query, use it for each shown hit.
 
-    def __init__(self, terms: Iterable[str], prefix: str | None = None) -> None:
+    ``phrases`` are the query's phrases (quoted, or a synonym of several words: "no space
+    left" for "disk full"): their words are marked only where they stand together, in order
+    (stop words between them allowed, as the index's phrases do), never one by one: "no"
+    alone in a text is not a match of "no space left"."""
+
+    def __init__(
+        self,
+        terms: Iterable[str],
+        prefix: str | None = None,
+        phrases: Iterable[tuple[str, ...]] = (),
+    ) -> None:
         self.terms = {t for t in terms if t}
+        self.phrases = sorted({p for p in phrases if len(p) > 1}, key=len, reverse=True)
         #: The word being typed: any word starting with it matches.
         self.prefix = prefix.lower() if prefix else None
-        self._verdicts: dict[str, bool] = {}
-        wanted = {_stem_prefix(t) for t in self.terms}
+        self._phrase_terms = {t for p in self.phrases for t in p}
+        self._verdicts: dict[str, tuple[bool, frozenset[str]]] = {}
+        wanted = {_stem_prefix(t) for t in self.terms | self._phrase_terms}
         if self.prefix:
             wanted.add(self.prefix)
         stems = sorted(wanted, key=len, reverse=True)
@@ -97,12 +110,28 @@ class Highlighter:
         alternatives = [re.escape(s) if len(s) > 2 else rf"\b{re.escape(s)}\b" for s in stems]
         self._pattern = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
 
+    def _verdict(self, word: str) -> tuple[bool, frozenset[str]]:
+        """Whether ``word`` matches on its own (a term or the prefix), and the phrase words
+        it is."""
+        verdict = self._verdicts.get(word)
+        if verdict is None:
+            terms = index_terms(word)
+            alone = bool(self.terms.intersection(terms)) or bool(
+                self.prefix and any(p.startswith(self.prefix) for p in _plain_parts(word))
+            )
+            verdict = self._verdicts[word] = (
+                alone,
+                frozenset(self._phrase_terms.intersection(terms)),
+            )
+        return verdict
+
     def matches(self, text: str, limit: int = 40) -> list[tuple[int, int]]:
         """(start, end) of the first ``limit`` words in ``text`` that the terms match."""
         if self._pattern is None:
             return []
-        verdicts = self._verdicts
-        found: list[tuple[int, int]] = []
+        # (start, end, matches alone, phrase words it is), in text order
+        words: list[tuple[int, int, bool, frozenset[str]]] = []
+        alone_count = 0
         last_end = -1
         for candidate in self._pattern.finditer(text):
             if candidate.start() < last_end:
@@ -114,21 +143,50 @@ class Highlighter:
             if word_match is None:
                 continue
             end = max(end, word_match.end()) if word_match.end() <= end else end
-            word = text[start:end]
-            verdict = verdicts.get(word)
-            if verdict is None:
-                verdict = bool(self.terms.intersection(index_terms(word))) or bool(
-                    self.prefix and any(p.startswith(self.prefix) for p in _plain_parts(word))
-                )
-                verdicts[word] = verdict
-            if verdict:
-                found.append((start, end))
+            alone, in_phrases = self._verdict(text[start:end])
+            if alone or in_phrases:
+                words.append((start, end, alone, in_phrases))
                 last_end = end
-                if len(found) >= limit:
+                alone_count += alone
+                # enough found (phrase words are bounded too: "no" of "no space left" may
+                # stand in a long text hundreds of times)
+                if alone_count >= limit or len(words) >= 2 * limit:
                     break
             else:
                 last_end = candidate.end()
+        return self._with_phrases(text, words)[:limit]
+
+    def _with_phrases(
+        self, text: str, words: list[tuple[int, int, bool, frozenset[str]]]
+    ) -> list[tuple[int, int]]:
+        """The words that match alone, and those of a phrase that stands whole."""
+        found: list[tuple[int, int]] = []
+        i = 0
+        while i < len(words):
+            length = self._phrase_at(text, words, i) if words[i][3] else 0
+            if length:
+                found.extend((s, e) for s, e, _, _ in words[i : i + length])
+                i += length
+                continue
+            if words[i][2]:
+                found.append(words[i][:2])
+            i += 1
         return found
+
+    def _phrase_at(
+        self, text: str, words: list[tuple[int, int, bool, frozenset[str]]], i: int
+    ) -> int:
+        """How many of ``words`` from ``i`` on make one of the phrases (0: none)."""
+        first = words[i][3]
+        for phrase in self.phrases:
+            if phrase[0] not in first or i + len(phrase) > len(words):
+                continue
+            run = words[i : i + len(phrase)]
+            if all(term in w[3] for term, w in zip(phrase, run)) and all(
+                _only_stop_words(text[a[1] : b[0]]) for a, b in itertools.pairwise(run)
+            ):
+                return len(phrase)
+        return 0
 
     def fragments(self, text: str, limit: int = MAX_FRAGMENTS) -> list[str]:
         """Up to ``limit`` HTML fragments, matches wrapped in ``<b class="match">``."""
@@ -159,6 +217,11 @@ class Highlighter:
             inside = [(s, e) for s, e in spans if s >= win_start and e <= win_end]
             out.append(_render(text, win_start, win_end, inside))
         return out
+
+
+def _only_stop_words(gap: str) -> bool:
+    """Whether the text between two words of a phrase holds no word the index keeps."""
+    return len(gap) <= 40 and not any(index_terms(w) for w in WORD_RE.findall(gap))
 
 
 def _plain_parts(word: str) -> list[str]:

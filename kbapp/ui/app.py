@@ -1,7 +1,7 @@
 """Start the window: ``kbapp`` without a command, or ``kbapp-gui``.
 
-Opens the knowledge base given by ``--kb``, else ``$KBAPP_KB``, else the default in the
-settings, and shows the window with the cursor in the search field. With none of these, or
+Opens the knowledge base given by ``--kb``, else ``$KBAPP_KB``, else the one the current
+folder is in, else the default in the settings (:func:`kbapp.settings.choose_kb`), and shows the window with the cursor in the search field. With none of these, or
 when the knowledge base is gone, the start screen (:mod:`kbapp.ui.start_screen`) offers the
 recent ones, cloning the shared one, opening a folder, creating one and the demo. The look follows the system: light or dark palette,
 high-DPI scaling (Qt 6 scales by default; fractional factors are passed through unrounded).
@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRect, Qt
@@ -23,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 
 from kbapp.demo import ensure_demo
 from kbapp.errors import KbError
-from kbapp.settings import Settings
+from kbapp.settings import Settings, choose_kb
 from kbapp.ui import style
 from kbapp.ui.tasks import collect_garbage_on_gui_thread
 from kbapp.workspace import Workspace
@@ -32,13 +30,6 @@ if TYPE_CHECKING:
     from kbapp.ui.window import MainWindow
 
 log = logging.getLogger(__name__)
-
-
-def choose_kb(kb: str | None, settings: Settings) -> Path | None:
-    """Where the knowledge base is: the argument, $KBAPP_KB, the settings; None when none
-    is configured (the start screen then asks)."""
-    chosen = kb or os.environ.get("KBAPP_KB") or settings.default_kb
-    return Path(chosen).expanduser() if chosen else None
 
 
 def application(argv: Sequence[str] | None = None) -> QApplication:

@@ -35,7 +35,7 @@ from kbapp.documents.schema import ID_RE
 from kbapp.errors import KbError
 from kbapp.lifecycle.activity import Incident, utc_now
 from kbapp.lifecycle.checklist import Step, checklist_steps
-from kbapp.lifecycle.incident import Incidents, TimelineEntry, format_duration, normalise_ticket
+from kbapp.lifecycle.incident import Incidents, TimelineEntry, format_duration
 from kbapp.ui import dialog_parts, style
 from kbapp.ui.incident_banners import CaptureBanner, IncidentBanner
 from kbapp.ui.tasks import relay
@@ -372,7 +372,7 @@ class StartIncidentDialog(dialog_parts.FittedDialog):
         self.incident: Incident | None = None
         self.setWindowTitle("Start an incident")
         self.ticket_edit = QLineEdit()
-        self.ticket_edit.setPlaceholderText("INC-20417")
+        self.ticket_edit.setPlaceholderText("INC-20417, or empty when there is none yet")
         self.title_edit = QLineEdit()
         self.title_edit.setPlaceholderText("What is happening, in a few words")
         self.systems_edit = QLineEdit()
@@ -392,7 +392,6 @@ class StartIncidentDialog(dialog_parts.FittedDialog):
 
     def accept(self) -> None:
         try:
-            normalise_ticket(self.ticket_edit.text())
             self.incident = self.incidents.start(
                 self.ticket_edit.text(),
                 self.title_edit.text(),
