@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -352,6 +353,18 @@ def test_a_phrase_is_marked_where_its_words_stand_together() -> None:
     assert words(Highlighter((), phrases=[("no", "space", "left")]).matches("no leader")) == []
     fragment = Highlighter((), phrases=[("no", "space", "left")]).fragments(text)[0]
     assert '<b class="match">no</b> <b class="match">space</b>' in fragment
+
+
+def test_a_fragment_shows_little_before_its_match() -> None:
+    """A result row may show one line of a fragment: the match must be in it ("Meaning: More
+    than 2 % of requests to" was all the demo's best hit for "payments 503" showed)."""
+    text = (
+        "Meaning: More than 2 % of requests to api.payments.tidewater.example returned a 5xx "
+        "status over five minutes, most of the time a 503 Service Unavailable from the ingress."
+    )
+    fragment = Highlighter({"payment"}).fragments(text)[0]
+    plain = re.sub(r"<[^>]+>", "", fragment)
+    assert plain.index("api.payments") <= 25, plain
 
 
 def test_search_marks_a_synonym_phrase_only_where_it_stands_whole(

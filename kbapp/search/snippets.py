@@ -252,7 +252,8 @@ def _word_around(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _window(text: str, start: int, end: int) -> tuple[int, int]:
     room = max(FRAGMENT_CHARS - (end - start), 20)
-    win_start = max(0, start - room // 3)
+    # little before the match: a result row may show one line of it, the match must be there
+    win_start = max(0, start - room // 6)
     win_end = min(len(text), end + room - (start - win_start))
     if win_start > 0:
         space = text.find(" ", win_start, start)
