@@ -135,7 +135,7 @@ def main() -> int:
     settle(app, window)
 
     # 4. The new-document dialog, then the editor on the new draft (template guidance, lint).
-    dialog = window.new_document("Kafka consumer lag on the orders topic")
+    dialog = window.editing.new_document("Kafka consumer lag on the orders topic")
     dialog.systems_edit.setText("kafka, orders-api")
     dialog.template_combo.setCurrentIndex(dialog.template_combo.findData("runbook"))
     app.processEvents()
@@ -173,7 +173,7 @@ def main() -> int:
     # 6. History of that runbook: who changed it, from which organisation, and the diff.
     window.open_document(path)
     settle(app, window)
-    window.show_history()
+    window.reading.show_history()
     settle(app, window)
     if window.history.table.rowCount() > 2:
         window.history.select(0, 2)
