@@ -179,7 +179,12 @@ def choose_kb(explicit: str | None, settings: Settings, here: Path | None = None
     chosen = explicit or os.environ.get("KBAPP_KB")
     if chosen:
         return Path(chosen).expanduser()
-    enclosing = enclosing_kb(Path.cwd() if here is None else here)
+    if here is None:
+        try:
+            here = Path.cwd()
+        except OSError:  # the current folder was deleted under the shell
+            here = None
+    enclosing = enclosing_kb(here) if here is not None else None
     if enclosing is not None:
         return enclosing
     return Path(settings.default_kb).expanduser() if settings.default_kb else None
