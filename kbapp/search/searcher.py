@@ -176,6 +176,14 @@ class Outcome:
     highlight_phrases: set[tuple[str, ...]] = field(default_factory=set)
 
 
+def _mark(terms: list[str], words: set[str], phrases: set[tuple[str, ...]]) -> None:
+    """Highlight ``terms``: one word alone, several only together (a phrase)."""
+    if len(terms) > 1:
+        phrases.add(tuple(terms))
+    else:
+        words.update(terms)
+
+
 class QueryRunner:
     """Runs parsed queries on one searcher (a new runner per searcher generation)."""
 
@@ -213,10 +221,7 @@ class QueryRunner:
             terms = phrase_terms(phrase)
             if not terms:
                 continue
-            if len(terms) > 1:
-                highlight_phrases.add(tuple(terms))
-            else:
-                highlight.update(terms)
+            _mark(terms, highlight, highlight_phrases)
             alt = Alternative(terms)
             required.append(alt.docs(sets))
             phrase_specs.extend(alt.specs())
@@ -244,10 +249,7 @@ class QueryRunner:
         word_docs = [p.docs(sets) if p.corrections else d for p, d in zip(plans, word_docs)]
         for plan in plans:
             for alternative in plan.alternatives:
-                if len(alternative.terms) > 1:
-                    highlight_phrases.add(tuple(alternative.terms))
-                else:
-                    highlight.update(alternative.terms)
+                _mark(alternative.terms, highlight, highlight_phrases)
         # What is never shown: exclusions, and retired documents unless asked for.
         masked: set[int] = set()
         if not parsed.wants_retired():

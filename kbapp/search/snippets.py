@@ -12,6 +12,7 @@ import html
 import itertools
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from kbapp.documents import mdlines
 from kbapp.search.analysis import WORD_RE, index_terms, parts_of
@@ -81,6 +82,17 @@ def _heading(text: str) -> str:
     return text if not text or text[-1] in ".:?!" else f"{text}:"
 
 
+class _Word(NamedTuple):
+    """A word of a text the query's terms may mark."""
+
+    start: int
+    end: int
+    #: It matches on its own (a term or the prefix).
+    alone: bool
+    #: The phrase words it is.
+    in_phrases: frozenset[str]
+
+
 class Highlighter:
     """Finds the query's terms in a text; build one per query, use it for each shown hit.
 
@@ -129,8 +141,7 @@ class Highlighter:
         """(start, end) of the first ``limit`` words in ``text`` that the terms match."""
         if self._pattern is None:
             return []
-        # (start, end, matches alone, phrase words it is), in text order
-        words: list[tuple[int, int, bool, frozenset[str]]] = []
+        words: list[_Word] = []  # in text order
         alone_count = 0
         last_end = -1
         for candidate in self._pattern.finditer(text):
@@ -145,7 +156,7 @@ class Highlighter:
             end = max(end, word_match.end()) if word_match.end() <= end else end
             alone, in_phrases = self._verdict(text[start:end])
             if alone or in_phrases:
-                words.append((start, end, alone, in_phrases))
+                words.append(_Word(start, end, alone, in_phrases))
                 last_end = end
                 alone_count += alone
                 # enough found (phrase words are bounded too: "no" of "no space left" may
@@ -156,34 +167,30 @@ class Highlighter:
                 last_end = candidate.end()
         return self._with_phrases(text, words)[:limit]
 
-    def _with_phrases(
-        self, text: str, words: list[tuple[int, int, bool, frozenset[str]]]
-    ) -> list[tuple[int, int]]:
+    def _with_phrases(self, text: str, words: list[_Word]) -> list[tuple[int, int]]:
         """The words that match alone, and those of a phrase that stands whole."""
         found: list[tuple[int, int]] = []
         i = 0
         while i < len(words):
-            length = self._phrase_at(text, words, i) if words[i][3] else 0
+            length = self._phrase_at(text, words, i) if words[i].in_phrases else 0
             if length:
-                found.extend((s, e) for s, e, _, _ in words[i : i + length])
+                found.extend((w.start, w.end) for w in words[i : i + length])
                 i += length
                 continue
-            if words[i][2]:
-                found.append(words[i][:2])
+            if words[i].alone:
+                found.append((words[i].start, words[i].end))
             i += 1
         return found
 
-    def _phrase_at(
-        self, text: str, words: list[tuple[int, int, bool, frozenset[str]]], i: int
-    ) -> int:
+    def _phrase_at(self, text: str, words: list[_Word], i: int) -> int:
         """How many of ``words`` from ``i`` on make one of the phrases (0: none)."""
-        first = words[i][3]
+        first = words[i].in_phrases
         for phrase in self.phrases:
             if phrase[0] not in first or i + len(phrase) > len(words):
                 continue
             run = words[i : i + len(phrase)]
-            if all(term in w[3] for term, w in zip(phrase, run)) and all(
-                _only_stop_words(text[a[1] : b[0]]) for a, b in itertools.pairwise(run)
+            if all(term in w.in_phrases for term, w in zip(phrase, run)) and all(
+                _only_stop_words(text[a.end : b.start]) for a, b in itertools.pairwise(run)
             ):
                 return len(phrase)
         return 0
