@@ -377,7 +377,8 @@ def test_search_marks_a_synonym_phrase_only_where_it_stands_whole(
         ws,
         "sops/etcd-leader.md",
         front("kb-etcd0001", "etcd member without a leader", "sop")
-        + "The member reports it has no leader for a minute. Check whether its disk is full.\n",
+        + "The member reports it has no leader for a minute. Check the disk: when its disk"
+        " is full, writes stall.\n",
     )
     write_doc(
         ws,
@@ -390,6 +391,8 @@ def test_search_marks_a_synonym_phrase_only_where_it_stands_whole(
     assert '<b class="match">no</b> <b class="match">space</b>' in hits["sops/pg-space.md"]
     etcd = hits["sops/etcd-leader.md"]
     assert '<b class="match">full</b>' in etcd and '<b class="match">no</b>' not in etcd
+    # the words typed are marked one by one too ("the disk:" alone)
+    assert 'the <b class="match">disk</b>:' in etcd, etcd
 
 
 def test_limit_and_snippet_count(index: SearchIndex) -> None:

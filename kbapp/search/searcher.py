@@ -249,7 +249,10 @@ class QueryRunner:
         word_docs = [p.docs(sets) if p.corrections else d for p, d in zip(plans, word_docs)]
         for plan in plans:
             for alternative in plan.alternatives:
-                _mark(alternative.terms, highlight, highlight_phrases)
+                if alternative.weight >= 1.0:  # the words as typed: each one marked
+                    highlight.update(alternative.terms)
+                else:  # a synonym: a phrase of it only where it stands whole
+                    _mark(alternative.terms, highlight, highlight_phrases)
         # What is never shown: exclusions, and retired documents unless asked for.
         masked: set[int] = set()
         if not parsed.wants_retired():

@@ -142,7 +142,7 @@ class Highlighter:
         if self._pattern is None:
             return []
         words: list[_Word] = []  # in text order
-        alone_count = 0
+        alone_count = phrase_only = 0
         last_end = -1
         for candidate in self._pattern.finditer(text):
             if candidate.start() < last_end:
@@ -155,13 +155,15 @@ class Highlighter:
                 continue
             end = max(end, word_match.end()) if word_match.end() <= end else end
             alone, in_phrases = self._verdict(text[start:end])
-            if alone or in_phrases:
+            # a phrase's words are kept a bounded number of times ("no" of "no space left"
+            # may stand in a long text hundreds of times), and never stop the search for
+            # the words that match alone
+            if alone or (in_phrases and phrase_only < 2 * limit):
                 words.append(_Word(start, end, alone, in_phrases))
                 last_end = end
                 alone_count += alone
-                # enough found (phrase words are bounded too: "no" of "no space left" may
-                # stand in a long text hundreds of times)
-                if alone_count >= limit or len(words) >= 2 * limit:
+                phrase_only += not alone
+                if alone_count >= limit:
                     break
             else:
                 last_end = candidate.end()
