@@ -271,23 +271,23 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
             }
         )
         return 0
-    print(_header(doc))
-    print(_shown_body(doc))
+    leading = documents.leading_title(doc.body)
+    print(_header(doc, leading[0] if leading else None))
+    print(leading[1] if leading else doc.body)  # the file keeps its heading
     return 0
 
 
-def _shown_body(doc: documents.Document) -> str:
-    """The body, without its first heading when that only repeats the title printed above
-    (``# Title`` under ``title: Title``, as a document is written); the file keeps it."""
-    leading = documents.leading_title(doc.body)
-    if leading is not None and documents.same_title(leading[0], doc.title):
-        return leading[1]
-    return doc.body
-
-
-def _header(doc: documents.Document) -> str:
-    lines = [doc.title, "=" * min(len(doc.title), 78)]
-    fields: list[tuple[str, Any]] = [
+def _header(doc: documents.Document, heading: str | None = None) -> str:
+    """The page's heading and its metadata, as the reader shows them: ``heading`` is the
+    level-1 heading the body starts with (left out of the body printed under it). When it
+    says something else than the title (an imported article whose front matter has a shorter
+    title), the title is one "listed as" row, not a second heading."""
+    shown = heading if heading is not None else doc.title
+    lines = [shown, "=" * min(len(shown), 78)]
+    fields: list[tuple[str, Any]] = []
+    if heading is not None and not documents.same_title(heading, doc.title):
+        fields.append(("listed as", doc.title))
+    fields += [
         ("id", doc.id),
         ("path", doc.path),
         ("type", f"{doc.type} · {doc.status}" + (f" · {doc.owner_org}" if doc.owner_org else "")),
