@@ -307,8 +307,10 @@ def _check_links(doc: documents.Document, ctx: LintContext, problem: Callable[..
             )
 
 
-def context_for(workspace: Workspace) -> LintContext:
-    entries = workspace.catalog.all()
+def context_for(workspace: Workspace, entries: list[Any] | None = None) -> LintContext:
+    """What checking a document needs to know about the others (``entries``: the catalog's,
+    when the caller has them)."""
+    entries = workspace.catalog.all() if entries is None else entries
     ids: dict[str, list[str]] = {}
     for entry in entries:
         if entry.has_id or entry.usable:
@@ -323,14 +325,14 @@ def context_for(workspace: Workspace) -> LintContext:
     )
 
 
-def _hidden_documents(workspace: Workspace) -> list[Problem]:
+def _hidden_documents(workspace: Workspace, listed: list[str]) -> list[Problem]:
     """Ignore rules (a shared ``.gitignore``, ``.git/info/exclude``) that match documents, or
     the new documents of a folder that holds some, as git reads them on any file system: kbapp
     lists and commits those documents all the same, plain git users' ``git add`` does not (the
     hook refuses new such rules)."""
     from kbapp.trust import tree_rules
 
-    paths = tree_rules.documents_and_probes(workspace.document_paths(), workspace.config)
+    paths = tree_rules.documents_and_probes(listed, workspace.config)
     return [
         Problem(v.path, v.line, WARNING, v.rule, v.message)
         for v in tree_rules.hiding_violations(workspace.git.ignored(paths))
@@ -381,11 +383,17 @@ def lint_workspace(
 ) -> LintReport:
     """Lint ``paths`` (default: every document) of an up-to-date workspace (``refresh``:
     bring the catalog up to date first; False when the caller just did)."""
-    if refresh:
-        workspace.refresh()
-    ctx = context_for(workspace)
+    # One walk of the tree: the refreshed catalog lists every document (on 5,864 documents
+    # each further walk, git ls-files and the name rules, cost ~0.2 s)
+    listed = workspace.document_paths() if refresh else None
+    if listed is not None:
+        workspace.refresh(paths=listed)
+    entries = workspace.catalog.all()
+    if listed is None:
+        listed = [entry.path for entry in entries]
+    ctx = context_for(workspace, entries)
     report = LintReport()
-    for relative in sorted(paths if paths is not None else workspace.document_paths()):
+    for relative in sorted(paths if paths is not None else listed):
         report.checked += 1
         try:
             doc = documents.load(workspace.full_path(relative), relative)
@@ -397,7 +405,7 @@ def lint_workspace(
         report.problems.extend(lint_document(doc, ctx))
     if paths is None:
         report.problems.extend(_file_problems(workspace))
-        report.problems.extend(_hidden_documents(workspace))
+        report.problems.extend(_hidden_documents(workspace, listed))
     for problem in workspace.templates.problems:
         report.problems.append(Problem(".kb/templates", 0, ERROR, "template", problem))
     return report
