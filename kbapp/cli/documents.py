@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from kbapp.cli.common import Context, PhaseProgress, print_json, print_table
+from kbapp.cli.common import Context, PhaseProgress, counted, print_json, print_table
 from kbapp.config import SENSITIVITIES
 from kbapp.documents import model as documents
 from kbapp.documents import schema
@@ -243,7 +243,7 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     rows = [(e.doc_id, e.type, e.status, e.owner_org or "-", e.title) for e in entries]
     print_table(rows, ["ID", "TYPE", "STATUS", "ORG", "TITLE"])
-    ctx.info(f"{len(entries)} documents")
+    ctx.info(counted(len(entries), "document"))
     return 0
 
 
@@ -321,8 +321,8 @@ def cmd_lint(args: argparse.Namespace, ctx: Context) -> int:
                 continue
             print(problem)
         ctx.info(
-            f"{report.checked} documents checked: {len(report.errors)} errors, "
-            f"{len(report.warnings)} warnings"
+            f"{counted(report.checked, 'document')} checked: "
+            f"{counted(len(report.errors), 'error')}, {counted(len(report.warnings), 'warning')}"
         )
     return 1 if report.errors else 0
 
