@@ -302,6 +302,10 @@ def test_sync_without_a_remote_shows_one_plain_error_box(qtbot, kb: Workspace) -
     text = boxes[0].text()
     assert text and "&#" not in text and "&amp;" not in text and "<" not in text
     assert boxes[0].textFormat() == Qt.TextFormat.PlainText
+    # ... and it does not promise that "the next sync finishes the job": it cannot
+    assert boxes[0].windowTitle() == "No shared repository yet"
+    assert "next sync" not in boxes[0].informativeText()
+    assert "shared once the knowledge base has a shared repository" in (boxes[0].informativeText())
     boxes[0].close()
 
 
