@@ -208,19 +208,11 @@ def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
         print_json([item.to_dict() for item in items])
         return 0
 
-    def when(item: object) -> str:
-        info = item.info  # type: ignore[attr-defined]
-        if info.days_left is None:
-            return "never reviewed"
-        if info.days_left < 0:
-            return f"{-info.days_left} days overdue"
-        return "due today" if info.days_left == 0 else f"due in {info.days_left} days"
-
     print_table(
         [
             (
                 i.doc_id,
-                when(i),
+                i.info.when(),
                 i.info.due.isoformat() if i.info.due else "-",
                 i.owner_org or "-",
                 ", ".join(i.owners) or "-",
