@@ -369,7 +369,13 @@ def cmd_templates(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp.demo import ensure_demo
 
-    print(ensure_demo())
+    root = ensure_demo()
+    first = not ctx.settings.default_kb
+    ctx.settings.remember_kb(root)  # the default when there was none, as 'kbapp init' does
+    ctx.settings.save()
+    print(root)
+    if first:
+        ctx.info("It is your default knowledge base now: try 'kbapp search vpn'.")
     return 0
 
 
