@@ -221,8 +221,9 @@ def test_review_queue_sort_filter_and_act(kb: Workspace, qtbot) -> None:  # type
         ("Reset a VPN token", "never"),
     ]  # the mail SOP (180 days from 2026-01-01) is due 2026-06-30: 15 days, not yet
     model = view.table.model()
-    assert model.headerData(2, Qt.Orientation.Horizontal) == "When"
-    assert [model.index(row, 2).data() for row in range(2)] == ["16 days overdue", "never reviewed"]
+    assert [model.index(row, 1).data() for row in range(2)] == ["2026-05-30", "—"]
+    tips = [model.index(row, 2).data(Qt.ItemDataRole.ToolTipRole) for row in range(2)]
+    assert "16 days overdue." in tips[0] and "Never reviewed." in tips[1]
     view.horizon_combo.setCurrentIndex(1)  # within 30 days
     assert [i.title for i in view.rows()][-1] == "Clear the mail queue"
     view.org_combo.setCurrentIndex(view.org_combo.findData("partner"))
@@ -231,7 +232,7 @@ def test_review_queue_sort_filter_and_act(kb: Workspace, qtbot) -> None:  # type
     qtbot.mouseClick(
         header.viewport(),
         Qt.MouseButton.LeftButton,
-        pos=QPoint(header.sectionViewportPosition(3) + 5, 5),
+        pos=QPoint(header.sectionViewportPosition(2) + 5, 5),
     )
     assert [i.title for i in view.rows()] == ["Clear the mail queue", "Replica lag"]
 
@@ -248,6 +249,30 @@ def test_review_queue_sort_filter_and_act(kb: Workspace, qtbot) -> None:  # type
     )
     assert [i.title for i in view.rows()] == ["Clear the mail queue"]
     assert view.message_label.text() == "Marked reviewed: Replica lag"
+
+
+def test_a_scheduled_first_review_keeps_an_imported_document_out_of_the_queue(
+    kb: Workspace, qtbot, cli
+) -> None:  # type: ignore[no-untyped-def]
+    """An import spreads first reviews ('review: due:' with no last review). The window's
+    queue read only the last review, so after importing 42 articles it listed all 42 as
+    "never" reviewed while 'kbapp review due' listed none."""
+    _kb(kb)
+    text = doc_text("kb-0a000004", "Imported article", doc_type="troubleshooting")
+    write_doc(
+        kb, "support/imported.md", text.replace("---\n# ", "review:\n  due: 2026-09-01\n---\n# ", 1)
+    )
+    kb.save(kb.load("support/imported.md"))
+    view = ReviewQueueView(kb, today=TODAY)
+    qtbot.addWidget(view)
+    assert "Imported article" not in [i.title for i in view.rows()]
+    view.horizon_combo.setCurrentIndex(view.horizon_combo.count() - 1)  # everything
+    imported = next(i for i in view.rows() if i.title == "Imported article")
+    row = view.rows().index(imported)
+    assert view.table.model().index(row, 1).data() == "2026-09-01"
+    assert "Due in 78 days." in view.table.model().index(row, 2).data(Qt.ItemDataRole.ToolTipRole)
+    due = cli("--kb", kb.root, "review", "due", "--within", "90d", "--today", TODAY.isoformat())
+    assert "kb-0a000004  due in 78 days" in due.out, due.err
 
 
 def test_retire_dialog_lists_links_and_needs_a_reason(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -363,11 +388,11 @@ def test_review_queue_columns_show_the_state_whole_and_give_the_title_room(
     widest = max(QFontMetrics(bold).horizontalAdvance(w) for w in STATE_WORDS.values())
     assert header.sectionSize(0) >= widest + 8
     assert view.model.data(view.model.index(0, 0)) == "overdue"
-    assert header.sectionSize(3) > 1.5 * header.sectionSize(6)
+    assert header.sectionSize(2) > 1.5 * header.sectionSize(5)
     # beside the incident checklist the view is narrower: the title still reads
     view.resize(610, 560)
     QApplication.processEvents()
-    assert header.sectionSize(3) >= 125, [header.sectionSize(c) for c in range(7)]
+    assert header.sectionSize(2) >= 125, [header.sectionSize(c) for c in range(6)]
 
 
 def test_an_incident_starts_from_the_dialog_without_a_ticket(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]

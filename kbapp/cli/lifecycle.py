@@ -171,7 +171,7 @@ def cmd_capture(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
-    from kbapp.lifecycle.review import parse_within, review_queue
+    from kbapp.lifecycle.review import REVIEW_COLUMNS, parse_within, review_queue
 
     workspace = ctx.workspace
     workspace.refresh()
@@ -189,7 +189,7 @@ def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
             f"({', '.join(workspace.config.org_names)})"
         )
     items = review_queue(
-        workspace.catalog.all(),
+        workspace.catalog.summaries(REVIEW_COLUMNS),
         workspace.config,
         today=args.today,
         org=args.org,

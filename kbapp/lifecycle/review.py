@@ -116,7 +116,7 @@ def review_state_of(entry: object, config: KbConfig, today: dt.date | None = Non
         interval_days=interval if isinstance(interval, int) else None,
         config=config,
         today=today,
-        scheduled=scheduled if isinstance(scheduled, dt.date) else None,
+        scheduled=_date(scheduled),
     )
 
 
@@ -187,6 +187,22 @@ def parse_within(text: str) -> int:
         raise KbError(f"{text!r} is not a period; write it like 30d, 6w or 3m")
     number, unit = int(match.group(1)), match.group(2) or "d"
     return number * {"d": 1, "w": 7, "m": 30}[unit]
+
+
+#: What :func:`review_queue` reads of each document: ask the catalog for these
+#: (``catalog.summaries(REVIEW_COLUMNS)``), light rows instead of whole entries.
+REVIEW_COLUMNS = (
+    "path",
+    "doc_id",
+    "title",
+    "type",
+    "status",
+    "owner_org",
+    "owners",
+    "review_interval",
+    "last_reviewed",
+    "review_due",
+)
 
 
 def queue_sort_key(item: ReviewItem) -> tuple[int, int, str]:

@@ -40,7 +40,13 @@ from PySide6.QtWidgets import (
 )
 
 from kbapp.errors import KbError
-from kbapp.lifecycle.review import ReviewItem, ReviewState, queue_sort_key, review_queue
+from kbapp.lifecycle.review import (
+    REVIEW_COLUMNS,
+    ReviewItem,
+    ReviewState,
+    queue_sort_key,
+    review_queue,
+)
 from kbapp.lifecycle.review_actions import (
     ReviewDetail,
     mark_reviewed,
@@ -53,7 +59,10 @@ from kbapp.ui.retire_dialog import RetireDialog
 from kbapp.ui.tasks import Tasks, run_or_inline
 from kbapp.workspace import Workspace
 
-COLUMNS = ("Review", "Due", "When", "Title", "Type", "Organisation", "Owners")
+#: The queue's columns. How far a review is from due ("16 days overdue") is in each row's
+#: tooltip: a column of its own took the room the title needs beside the incident checklist.
+COLUMNS = ("Review", "Due", "Title", "Type", "Organisation", "Owners")
+STATE, DUE, TITLE, TYPE, ORG, OWNERS = range(len(COLUMNS))
 #: The review state in the queue's first column, short: the column says "Review" already,
 #: and "review overdue" in bold took room the title needs beside the incident checklist.
 STATE_WORDS = {
@@ -76,30 +85,18 @@ HORIZONS = (
     ("Everything", None),
 )
 Index = QModelIndex | QPersistentModelIndex
-#: What the queue reads of each document (kbapp.catalog.Catalog.summaries).
-ENTRY_COLUMNS = (
-    "path",
-    "doc_id",
-    "title",
-    "type",
-    "status",
-    "owner_org",
-    "owners",
-    "review_interval",
-    "last_reviewed",
-)
 
 
 def sort_key(column: int) -> Callable[[ReviewItem], Any]:
     """How a column sorts: state by urgency, dates by days left, text without case."""
-    if column == 0:
+    if column == STATE:
         return queue_sort_key
-    if column in (1, 2):
+    if column == DUE:
         return lambda item: (
             item.info.days_left if item.info.days_left is not None else -(10**6),
             item.title.casefold(),
         )
-    attribute = {3: "title", 4: "type", 5: "owner_org"}.get(column)
+    attribute = {TITLE: "title", TYPE: "type", ORG: "owner_org"}.get(column)
     if attribute is not None:
         return lambda item: str(getattr(item, attribute)).casefold()
     return lambda item: ", ".join(item.owners).casefold()
@@ -153,22 +150,22 @@ class ReviewQueueModel(QAbstractTableModel):
             return (
                 STATE_WORDS[item.state],
                 info.due.isoformat() if info.due else "—",
-                info.when(),
                 item.title,
                 item.type,
                 item.owner_org,
                 ", ".join(item.owners),
             )[column]
-        if role == Qt.ItemDataRole.ForegroundRole and column == 0:
+        if role == Qt.ItemDataRole.ForegroundRole and column == STATE:
             return QBrush(QColor(STATE_COLOURS.get(item.state, "#000")))
-        if role == Qt.ItemDataRole.FontRole and column == 0:
+        if role == Qt.ItemDataRole.FontRole and column == STATE:
             font = QFont()
             font.setBold(item.state is ReviewState.OVERDUE)
             return font
         if role == Qt.ItemDataRole.ToolTipRole:
             last = info.last_reviewed.isoformat() if info.last_reviewed else "never"
             return (
-                f"{item.title}\n{item.path}\nLast reviewed: {last}; every {info.interval_days} days"
+                f"{item.title}\n{item.path}\n{info.when().capitalize()}. Last reviewed: {last}; "
+                f"every {info.interval_days} days"
             )
         return None
 
@@ -232,17 +229,16 @@ class ReviewQueueView(CatalogView):
         # The title takes what the other columns leave; the owners a share of the width
         # (_fit_columns), so that the title keeps room beside the incident checklist on a
         # laptop screen. The state is never cut: it is what the queue is sorted by.
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(TITLE, QHeaderView.ResizeMode.Stretch)
         bold = QFont(self.table.font())
         bold.setBold(True)
         state_width = max(QFontMetrics(bold).horizontalAdvance(w) for w in STATE_WORDS.values())
         plain = QFontMetrics(self.table.font())
         for column, width in (
-            (0, state_width + 16),
-            (1, plain.horizontalAdvance("2026-12-31") + 16),
-            (2, plain.horizontalAdvance("-999") + 16),
-            (4, plain.horizontalAdvance("troubleshooting") + 16),  # the longest standard type
-            (5, 80),
+            (STATE, state_width + 16),
+            (DUE, plain.horizontalAdvance("2026-12-31") + 16),
+            (TYPE, plain.horizontalAdvance("troubleshooting") + 16),  # the longest standard type
+            (ORG, 80),
         ):
             header.resizeSection(column, width)
         self.table.setAccessibleName("Documents to review")
@@ -257,9 +253,9 @@ class ReviewQueueView(CatalogView):
         """Of what the fixed columns leave, the owners get a third (at most 260 pixels), the
         title the rest: beside the incident checklist the title was cut to "B…"."""
         header = self.table.horizontalHeader()
-        fixed = sum(header.sectionSize(c) for c in (0, 1, 2, 4, 5))
+        fixed = sum(header.sectionSize(c) for c in (STATE, DUE, TYPE, ORG))
         left = max(0, self.table.viewport().width() - fixed)
-        header.resizeSection(6, max(40, min(260, left // 3)))
+        header.resizeSection(OWNERS, max(40, min(260, left // 3)))
 
     def _create_detail(self) -> None:
         self.detail_title = QLabel("Select a document to see what changed since its last review.")
@@ -349,7 +345,7 @@ class ReviewQueueView(CatalogView):
         def work() -> list[ReviewItem]:
             workspace.refresh()
             return review_queue(
-                workspace.catalog.summaries(ENTRY_COLUMNS),
+                workspace.catalog.summaries(REVIEW_COLUMNS),
                 config,
                 today=today,
                 org=org,
