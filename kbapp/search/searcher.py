@@ -28,6 +28,7 @@ from kbapp.search.analysis import (
     query_words,
     word_terms,
 )
+from kbapp.search.masks import Masks
 from kbapp.search.plan import (
     SYNONYM_SPAN,
     SYNONYM_WEIGHT,
@@ -134,11 +135,15 @@ class WordCounts(Mapping[int, float]):
     hold it (counted in C): ``counts`` and ``powers`` (the share of c words to a power,
     ``(c / n) ** power``, as the ranking multiplies by it)."""
 
-    def __init__(self, sets: list[frozenset[int]], power: float) -> None:
+    def __init__(
+        self, sets: list[frozenset[int]], power: float, vector: Any = None, size: int = 0
+    ) -> None:
         self.sets = sets
         self._counts: Counter[int] | None = None
-        self._size = len(sets)
+        self._size = size or len(sets)
         self.powers = [(c / self._size) ** power for c in range(self._size + 1)]
+        #: the counts as a NumPy array by document number, when the words are masks
+        self._vector = vector
 
     @property
     def counts(self) -> Counter[int]:
@@ -148,6 +153,8 @@ class WordCounts(Mapping[int, float]):
 
     def vector(self, np: Any, size: int) -> Any:
         """How many of the word sets hold each document number, as a NumPy array."""
+        if self._vector is not None:
+            return self._vector
         counts = np.zeros(size, dtype=np.int64)
         for docs in self.sets:
             if docs:
@@ -168,12 +175,25 @@ class WordCounts(Mapping[int, float]):
 class Outcome:
     ranked: list[tuple[int, float]]
     total: int
-    hit_docs: frozenset[int]
+    #: every hit: a set of document numbers, or a NumPy mask by document number (a large
+    #: knowledge base's, see :mod:`kbapp.search.masks`); :meth:`hits` is the set either way
+    hit_docs: frozenset[int] | Any
     suggestion: str | None
     highlight_terms: set[str]
     highlight_prefix: str | None
     #: Phrases (quoted, or synonyms of several words) whose words are shown only together.
     highlight_phrases: set[tuple[str, ...]] = field(default_factory=set)
+
+    def hits(self) -> frozenset[int]:
+        """Every hit's document number."""
+        if isinstance(self.hit_docs, frozenset):
+            return self.hit_docs
+        return frozenset(self.hit_docs.nonzero()[0].tolist())
+
+
+def _has(docs: frozenset[int] | Any) -> bool:
+    """Whether a set or a NumPy mask of documents holds any."""
+    return bool(docs) if isinstance(docs, frozenset) else bool(docs.any())
 
 
 def _mark(terms: list[str], words: set[str], phrases: set[tuple[str, ...]]) -> None:
@@ -207,26 +227,37 @@ class QueryRunner:
         self.synonym_table = SynonymTable.of(synonyms)
         self.reader = searcher.reader()
         self._per_doc: dict[str, float] = {}
+        self._masks: Masks | None = None
+
+    def masks(self) -> Masks | None:
+        """The documents as NumPy masks, for a knowledge base large enough that NumPy is
+        loaded (:func:`numpy_for`); None for a small one (sets)."""
+        if TOPK_PRUNING or COVERAGE_BY_RARITY or PRF_TERMS:
+            return None
+        np = numpy_for(self.table.size)
+        if np is None:
+            return None
+        if self._masks is None:
+            self._masks = Masks(np, self.sets, self.table)
+        return self._masks
 
     # ------------------------------------------------------------------ running
 
     def run(self, text: str, parsed: ParsedQuery, limit: int) -> Outcome:
         sets = self.sets
-        required: list[frozenset[int]] = []
         phrase_specs: list[tuple[str, str, float]] = []
         highlight: set[str] = set()
         highlight_phrases: set[tuple[str, ...]] = set()
         # Phrases and filters must match.
+        phrases: list[Alternative] = []
         for phrase in parsed.phrases:
             terms = phrase_terms(phrase)
             if not terms:
                 continue
             _mark(terms, highlight, highlight_phrases)
             alt = Alternative(terms)
-            required.append(alt.docs(sets))
+            phrases.append(alt)
             phrase_specs.extend(alt.specs())
-        for name, value in parsed.filters:
-            required.append(sets.docs(name, value.lower()))
         # Words: each one a union over its alternatives.
         words = join_identifiers([w for chunk in parsed.words for w in query_words(chunk)])
         prefix_word = None
@@ -239,14 +270,25 @@ class QueryRunner:
             content = [p for p in plans if p.word.lower() not in QUERY_NOISE or p.corrections]
             if len(content) >= 2:
                 plans = content
-        word_docs = [p.docs(sets) for p in plans]
+        # a large knowledge base's documents as masks (something to score: a filter alone
+        # lists its documents in the sets' order)
+        masks = self.masks() if phrase_specs or any(p.specs() for p in plans) else None
+        required: list[Any]
+        if masks is None:
+            required = [alt.docs(sets) for alt in phrases]
+            required += [sets.docs(name, value.lower()) for name, value in parsed.filters]
+        else:
+            required = [masks.phrase(alt.terms) for alt in phrases]
+            required += [masks.term(name, value.lower()) for name, value in parsed.filters]
+        docs_of = (lambda p: p.docs(sets)) if masks is None else masks.word
+        word_docs = [docs_of(p) for p in plans]
         suggestion_words: dict[str, str] = {}
         for plan, docs in zip(plans, word_docs):
-            if not docs:
+            if not _has(docs):
                 correct(plan, self.vocabulary, self.reader)
                 if plan.corrections:
                     suggestion_words[plan.word] = plan.corrections[0]
-        word_docs = [p.docs(sets) if p.corrections else d for p, d in zip(plans, word_docs)]
+        word_docs = [docs_of(p) if p.corrections else d for p, d in zip(plans, word_docs)]
         for plan in plans:
             for alternative in plan.alternatives:
                 if alternative.weight >= 1.0:  # the words as typed: each one marked
@@ -269,6 +311,84 @@ class QueryRunner:
 
         if not plans and not required:
             return Outcome([], 0, EMPTY, None, highlight, None, highlight_phrases)
+        specs = [spec for plan in plans for spec in plan.specs()] + phrase_specs
+        if masks is not None:
+            ranked, total, hit_docs = self._run_masks(
+                masks, required, word_docs, masked, specs, limit, pairs
+            )
+        else:
+            ranked, total, hit_docs = self._run_sets(
+                required, word_docs, masked, plans, specs, limit, pairs
+            )
+        suggestion = None
+        if suggestion_words:
+            suggestion = text
+            for wrong, right in suggestion_words.items():
+                suggestion = suggestion.replace(wrong, right)
+        prefix = prefix_word.lower() if prefix_word else None
+        return Outcome(ranked, total, hit_docs, suggestion, highlight, prefix, highlight_phrases)
+
+    def _run_masks(
+        self,
+        masks: Masks,
+        required: list[Any],
+        word_docs: list[Any],
+        masked: set[int],
+        specs: list[tuple[str, str, float]],
+        limit: int,
+        pairs: list[int],
+    ) -> tuple[list[tuple[int, float]], int, Any]:
+        """:meth:`_run_sets` with the documents as NumPy masks: the same tiers, ranking,
+        total and hits (a mask)."""
+        np = masks.np
+        allowed: Any = None  # the filters' and phrases' documents, less those never shown
+        for docs in required:
+            allowed = docs.copy() if allowed is None else allowed & docs
+        if masked:
+            hidden = ~masks.of(masked)
+            allowed = hidden if allowed is None else allowed & hidden
+        if len(word_docs) <= 2:
+            every = allowed
+            for docs in word_docs:
+                every = docs.copy() if every is None else every & docs
+            ranked = self._ranked(every, specs, limit, None, pairs=pairs)
+            total = int(np.count_nonzero(every))
+            if len(word_docs) == 2 and len(ranked) < limit:
+                some = (word_docs[0] | word_docs[1]) & ~every
+                if allowed is not None:
+                    some &= allowed
+                ranked += self._ranked(some, specs, limit - len(ranked), None, pairs=pairs)
+                every = every | some
+                total += int(np.count_nonzero(some))
+            return ranked, total, every
+        # Three words or more: how many of them each document has, one count vector
+        counts = word_docs[0].astype(np.int64)
+        for docs in word_docs[1:]:
+            counts += docs
+        candidates = counts > 0
+        if allowed is not None:
+            candidates &= allowed
+        coverage = WordCounts([], COVERAGE_POWER, counts, len(word_docs))
+        need = int(len(word_docs) * COVERAGE_NEED)
+        enough = candidates if need <= 1 else (counts >= need) & candidates
+        ranked = self._ranked(enough, specs, limit, None, coverage, 1, pairs)
+        if len(ranked) < limit:
+            rest = candidates & ~enough
+            ranked += self._ranked(rest, specs, limit - len(ranked), None, coverage, 1, pairs)
+        return ranked, int(np.count_nonzero(candidates)), candidates
+
+    def _run_sets(
+        self,
+        required: list[frozenset[int]],
+        word_docs: list[frozenset[int]],
+        masked: set[int],
+        plans: list[WordPlan],
+        specs: list[tuple[str, str, float]],
+        limit: int,
+        pairs: list[int],
+    ) -> tuple[list[tuple[int, float]], int, frozenset[int]]:
+        """The ranked best ``limit``, the total and every hit, from the document sets of
+        the query's ``required`` phrases and filters and of its words."""
         base: frozenset[int] | None = None
         for docs in required:
             base = docs if base is None else base & docs
@@ -276,7 +396,6 @@ class QueryRunner:
         for docs in word_docs:
             every = docs if every is None else every & docs
         all_docs = frozenset(every or ()) - masked
-        specs = [spec for plan in plans for spec in plan.specs()] + phrase_specs
         if len(plans) <= 2:
             # One or two words: documents with all of them, then those with some.
             ranked = self._ranked(all_docs, specs, limit, frozenset(masked), pairs=pairs)
@@ -336,13 +455,7 @@ class QueryRunner:
                             pairs,
                         )
             hit_docs, total = candidates, len(candidates)
-        suggestion = None
-        if suggestion_words:
-            suggestion = text
-            for wrong, right in suggestion_words.items():
-                suggestion = suggestion.replace(wrong, right)
-        prefix = prefix_word.lower() if prefix_word else None
-        return Outcome(ranked, total, hit_docs, suggestion, highlight, prefix, highlight_phrases)
+        return ranked, total, hit_docs
 
     def _coverage(self, word_docs: list[frozenset[int]]) -> dict[int, float]:
         """Each document's share of a long query's words (0 to 1). With
@@ -367,7 +480,7 @@ class QueryRunner:
 
     def _ranked(
         self,
-        docs: frozenset[int],
+        docs: frozenset[int] | Any,
         specs: list[tuple[str, str, float]],
         limit: int,
         masked: frozenset[int] | None,
@@ -380,8 +493,14 @@ class QueryRunner:
         the hashes of the query's neighbouring word ``pairs``, the best
         :data:`PROXIMITY_DEPTH` of those are then re-ranked by the share of the pairs they
         have (words together, in the query's order, rank above the same words apart)."""
-        if not docs or limit <= 0:
+        if limit <= 0 or not _has(docs):
             return []
+        mask = None
+        if not isinstance(docs, frozenset):  # a NumPy mask (a large knowledge base)
+            mask = docs
+            counted = coverage is None or isinstance(coverage, WordCounts)
+            if not specs or self._masks is None or not counted:
+                mask, docs = None, frozenset(docs.nonzero()[0].tolist())
         status = self.table.values["status"]
         if not specs:  # filters only: published first, then index order
             ordered = sorted(docs, key=lambda d: -STATUS_FACTOR.get(status[d], 0.8))
@@ -390,7 +509,14 @@ class QueryRunner:
             self._status_factors = [STATUS_FACTOR.get(s, 0.8) for s in status]
         factors = self._status_factors
         depth = max(PROXIMITY_DEPTH, limit) if pairs else limit
-        if (
+        if mask is not None and self._masks is not None:
+            # every document's score at once in NumPy (the mask's documents)
+            word_share = coverage if isinstance(coverage, WordCounts) else None
+            best_vector = self._best_vector(self._masks.np, mask, specs, depth, factors, word_share)
+            if not pairs:
+                return best_vector
+            final = dict(best_vector)
+        elif (
             TOPK_PRUNING
             and self._factors_at_most_one
             and (coverage is None or isinstance(coverage, WordShare))
@@ -448,7 +574,7 @@ class QueryRunner:
     def _best_vector(
         self,
         np: Any,
-        docs: frozenset[int],
+        docs: frozenset[int] | Any,
         specs: list[tuple[str, str, float]],
         limit: int,
         factors: list[float],
@@ -457,8 +583,11 @@ class QueryRunner:
         """The best ``limit`` of ``docs`` as :meth:`_ranked` finds them without pruning (the
         same products in the same order, equal scores in document order), in NumPy."""
         sums = self.scorer.dense_vector(np, specs)
-        ordered = np.fromiter(docs, dtype=np.int64, count=len(docs))
-        ordered.sort()
+        if isinstance(docs, frozenset):
+            ordered = np.fromiter(docs, dtype=np.int64, count=len(docs))
+            ordered.sort()
+        else:  # a mask: its documents, in order
+            ordered = np.flatnonzero(docs)
         if self._factor_vector is None or len(self._factor_vector) != len(factors):
             self._factor_vector = np.array(factors, dtype=np.float64)
         values = sums[ordered] * self._factor_vector[ordered]
@@ -515,14 +644,25 @@ class QueryRunner:
             for f, b in TEXT_FIELDS.items()
         ]
 
-    def facets(self, docs: Iterable[int]) -> dict[str, list[tuple[str, int]]]:
+    def facets(self, docs: Iterable[int] | Any) -> dict[str, list[tuple[str, int]]]:
         """Counts of each facet value over ``docs``, the cheaper of two ways per facet: the
         hits as a bitset against each value's (one ``&`` and ``bit_count`` per value, in C:
         type, organisation, a team's tags), or a count over the hits' own values (a lookup
         per hit: cheaper when the values are many, or the hits few). Most documents hit
-        (common words): what is not hit is looked at instead."""
+        (common words): what is not hit is looked at instead. A NumPy mask of the hits (a
+        large knowledge base's): one count of every value at once per facet."""
+        if hasattr(docs, "dtype") and self._masks is not None:
+            out: dict[str, list[tuple[str, int]]] = {}
+            for key, name in FACET_FIELDS.items():
+                counted = self._masks.facet_counts(name, docs)
+                items = [(value, count) for value, count in counted if count]
+                out[key] = sorted(items, key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
+            return out
+        if hasattr(docs, "dtype"):
+            array: Any = docs
+            docs = array.nonzero()[0].tolist()
         hits = docs if isinstance(docs, (set, frozenset)) else frozenset(docs)
-        out: dict[str, list[tuple[str, int]]] = {}
+        out = {}
         size = self.table.size
         missed = self.table.everything() - hits if len(hits) > size // 2 else None
         looked = hits if missed is None else missed
