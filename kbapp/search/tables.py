@@ -671,9 +671,10 @@ class TermSets:
             written = len(listed)  # (no idf: the prefix field is not scored by BM25)
         else:
             listed, listed_weights, written = self._read_term(fieldname, term)
-        # kept as tuples of numbers: the garbage collector stops looking into them after
-        # its first pass (lists of a million postings were walked by every full collection)
-        ids, weights = tuple(listed), tuple(listed_weights)
+        # kept as arrays of numbers, which the garbage collector never looks into (tuples of
+        # a query's new postings were walked once by the first collection after it: 20-45 ms
+        # of a query at 50,000 documents) and NumPy reads in place (:meth:`arrays`)
+        ids, weights = array("q", listed), array("d", listed_weights)
         self._keep(key, [None, ids, weights, written])
         return ids, weights
 
@@ -686,12 +687,10 @@ class TermSets:
             self._vectors.move_to_end(key)
             return found
         ids, weights = self.read(fieldname, term)
-        # (fromiter with the count: half of np.array's time on a tuple of floats, the same
-        # numbers)
-        found = (
-            np.fromiter(ids, dtype=np.int64, count=len(ids)),
-            np.fromiter(weights, dtype=np.float64, count=len(weights)),
-        )
+        if not len(ids):
+            found = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+        else:  # the arrays' own memory, as NumPy arrays (the same numbers, nothing copied)
+            found = (np.frombuffer(ids, dtype=np.int64), np.frombuffer(weights, dtype=np.float64))
         self._vectors[key] = found
         if len(self._vectors) > VECTOR_CACHE:
             self._vectors.popitem(last=False)
