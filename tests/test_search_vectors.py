@@ -20,7 +20,8 @@ from test_search_topk import random_queries
 
 from kbapp.search import SearchIndex
 from kbapp.search import tables as tables_module
-from kbapp.search.analysis import pair_hash
+from kbapp.search.analysis import pair_hash, word_terms
+from kbapp.search.plan import Alternative
 from kbapp.search.query import parse_query
 from kbapp.search.schema import PAIRS_FIELD
 from kbapp.search.searcher import Outcome, QueryRunner
@@ -343,3 +344,29 @@ def test_no_cycle_collection_inside_a_query_and_the_collector_left_as_found(
         (r.total, [(h.path, h.score) for h in r.hits]) for r in off
     ]
     assert on[0].total > 0
+
+
+@pytest.mark.parametrize("fixture", ["corpus_search_index", "churned"])
+def test_scores_of_a_few_documents_are_their_scores_among_all(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    """BM25F of a few documents only (each one's postings found by a binary search: a phrase
+    of common words found in a few hundred documents) is, bit for bit, what adding up every
+    posting gives them, in segments with and without deletions; the search uses it."""
+    index: SearchIndex = request.getfixturevalue(fixture)
+    runner = _runners(index)[0]
+    rng = random.Random(3)
+    scorer, size = runner.scorer, runner.table.size
+    checked = 0
+    for query in [*random_queries(60, seed=5), *PHRASES]:
+        terms = [t for word in query.split() for t in word_terms(word.strip('"'))]
+        if not terms:
+            continue
+        # each word in every text field, and one at a share of a field's weight only
+        specs = Alternative(terms).specs() + [("body", terms[0], 0.4)]
+        every = scorer.dense_vector(np, specs)
+        for count in (1, 7, size // 3, size):
+            docs = np.array(sorted(rng.sample(range(size), count)), dtype=np.int64)
+            assert scorer.dense_at(np, specs, docs).tolist() == every[docs].tolist(), query
+            checked += 1
+    assert checked > 150

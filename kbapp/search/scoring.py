@@ -200,6 +200,34 @@ class Scorer:
                     sums[ids] += self._values_vector(np, fieldname, term, boost, ids, weights)
         return sums
 
+    def dense_at(self, np: Any, specs: list[tuple[str, str, float]], docs: Any) -> Any:
+        """:meth:`dense_vector` at ``docs`` only (a sorted array of document numbers; their
+        sums, in that order): each posting of theirs found by a binary search in the list,
+        its share worked out by the same operations and added in the same order (the same
+        numbers), the others never computed. For a few documents of long lists (a phrase
+        of common words found in a few hundred documents)."""
+        sums = np.zeros(len(docs))
+        for fieldname, term, boost in _groups(specs):
+            if isinstance(boost, tuple):  # a word in every text field
+                total = np.zeros(len(docs))
+                for name, field_boost in zip(_FIELD_ORDER, boost):
+                    self._add_at(np, total, docs, name, term, field_boost)
+                sums += total
+            else:
+                self._add_at(np, sums, docs, fieldname, term, boost)
+        return sums
+
+    def _add_at(
+        self, np: Any, into: Any, docs: Any, fieldname: str, term: str, boost: float
+    ) -> None:
+        ids, weights = self._arrays(np, fieldname, term)
+        if not len(ids):
+            return
+        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+        present = ids[at] == docs
+        at = at[present]
+        into[present] += self._values_vector(np, fieldname, term, boost, ids[at], weights[at])
+
     def _arrays(self, np: Any, fieldname: str, term: str) -> tuple[Any, Any]:
         """A term's postings as NumPy arrays (document numbers, weights), kept a while."""
         return self.sets.arrays(np, fieldname, term)

@@ -104,6 +104,9 @@ COVERAGE_BY_RARITY = False
 #: scoring every document's postings (a term's first ranking still adds every posting, and the
 #: sort costs more); measured in issue 15, kept for the next lever (per-block maximum scores).
 TOPK_PRUNING = False
+#: The documents to rank are scored one by one (a binary search in each list) when there
+#: are fewer than the lists' postings over this; otherwise every posting is added up.
+DENSE_AT_SHARE = 16
 FACET_LIMIT = 20
 FACET_SETS_UP_TO = 64
 #: Facets with at most this many values may be counted with bitsets: one ``&`` of the hits'
@@ -582,15 +585,18 @@ class QueryRunner:
     ) -> list[tuple[int, float]]:
         """The best ``limit`` of ``docs`` as :meth:`_ranked` finds them without pruning (the
         same products in the same order, equal scores in document order), in NumPy."""
-        sums = self.scorer.dense_vector(np, specs)
         if isinstance(docs, frozenset):
             ordered = np.fromiter(docs, dtype=np.int64, count=len(docs))
             ordered.sort()
         else:  # a mask: its documents, in order
             ordered = np.flatnonzero(docs)
+        if len(ordered) * DENSE_AT_SHARE < self._postings(specs):
+            sums = self.scorer.dense_at(np, specs, ordered)  # (a few documents' only)
+        else:
+            sums = self.scorer.dense_vector(np, specs)[ordered]
         if self._factor_vector is None or len(self._factor_vector) != len(factors):
             self._factor_vector = np.array(factors, dtype=np.float64)
-        values = sums[ordered] * self._factor_vector[ordered]
+        values = sums * self._factor_vector[ordered]
         if coverage is not None:
             powers = np.array(coverage.powers, dtype=np.float64)
             values = values * powers[coverage.vector(np, self.table.size)[ordered]]
