@@ -28,6 +28,7 @@ from kbapp.search.analysis import (
     query_words,
     word_terms,
 )
+from kbapp.search.facets import FacetCounter
 from kbapp.search.masks import Masks
 from kbapp.search.plan import (
     SYNONYM_SPAN,
@@ -42,7 +43,7 @@ from kbapp.search.plan import (
     synonym_groups,
 )
 from kbapp.search.query import ParsedQuery
-from kbapp.search.schema import FACET_FIELDS, TEXT_FIELDS
+from kbapp.search.schema import TEXT_FIELDS
 from kbapp.search.scoring import Scorer, at_least
 from kbapp.search.tables import (
     EMPTY,
@@ -107,11 +108,6 @@ TOPK_PRUNING = False
 #: The documents to rank are scored one by one (a binary search in each list) when there
 #: are fewer than the lists' postings over this; otherwise every posting is added up.
 DENSE_AT_SHARE = 16
-FACET_LIMIT = 20
-FACET_SETS_UP_TO = 64
-#: Facets with at most this many values may be counted with bitsets: one ``&`` of the hits'
-#: bitset and a value's costs about this share of a count's look-up per document number.
-FACET_BIT_COST = 0.008
 
 
 class WordShare(Mapping[int, float]):
@@ -229,7 +225,7 @@ class QueryRunner:
         self.synonyms = synonyms
         self.synonym_table = SynonymTable.of(synonyms)
         self.reader = searcher.reader()
-        self._per_doc: dict[str, float] = {}
+        self._facets = FacetCounter(table)
         self._masks: Masks | None = None
 
     def masks(self) -> Masks | None:
@@ -651,67 +647,9 @@ class QueryRunner:
         ]
 
     def facets(self, docs: Iterable[int] | Any) -> dict[str, list[tuple[str, int]]]:
-        """Counts of each facet value over ``docs``, the cheaper of two ways per facet: the
-        hits as a bitset against each value's (one ``&`` and ``bit_count`` per value, in C:
-        type, organisation, a team's tags), or a count over the hits' own values (a lookup
-        per hit: cheaper when the values are many, or the hits few). Most documents hit
-        (common words): what is not hit is looked at instead. A NumPy mask of the hits (a
-        large knowledge base's): one count of every value at once per facet."""
-        if hasattr(docs, "dtype") and self._masks is not None:
-            out: dict[str, list[tuple[str, int]]] = {}
-            for key, name in FACET_FIELDS.items():
-                counted = self._masks.facet_counts(name, docs)
-                items = [(value, count) for value, count in counted if count]
-                out[key] = sorted(items, key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
-            return out
-        if hasattr(docs, "dtype"):
-            array: Any = docs
-            docs = array.nonzero()[0].tolist()
-        hits = docs if isinstance(docs, (set, frozenset)) else frozenset(docs)
-        out = {}
-        size = self.table.size
-        missed = self.table.everything() - hits if len(hits) > size // 2 else None
-        looked = hits if missed is None else missed
-        looked_bits: int | None = None
-        for key, name in FACET_FIELDS.items():
-            values = self.table.facet_sets(name)
-            per_doc = self._values_per_doc(name, values)
-            by_bits = len(values) <= FACET_SETS_UP_TO and len(
-                values
-            ) * size * FACET_BIT_COST <= per_doc * len(looked)
-            if by_bits:
-                if looked_bits is None:
-                    looked_bits = self.table.bitset(looked, size)
-                bits = self.table.facet_bits(name)
-                if missed is not None:
-                    counted = [
-                        (v, len(members) - (looked_bits & bits[v]).bit_count())
-                        for v, members in values.items()
-                    ]
-                else:
-                    counted = [(v, (looked_bits & bits[v]).bit_count()) for v in values]
-            else:
-                column = self.table.values[name]
-                if name in ("tag", "system"):
-                    counts = Counter(itertools.chain.from_iterable(map(column.__getitem__, looked)))
-                else:
-                    counts = Counter(map(column.__getitem__, looked))
-                if missed is not None:
-                    counted = [(v, len(members) - counts[v]) for v, members in values.items()]
-                else:
-                    counted = [(v, counts[v]) for v in values]
-            items = [(value, count) for value, count in counted if count]
-            out[key] = sorted(items, key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
-        return out
-
-    def _values_per_doc(self, name: str, values: dict[str, frozenset[int]]) -> float:
-        """How many values of a facet a document has on average (1 at most for one-valued
-        facets; a document's tags are several)."""
-        found = self._per_doc.get(name)
-        if found is None:
-            found = max(1.0, sum(len(m) for m in values.values()) / max(self.table.size, 1))
-            self._per_doc[name] = found
-        return found
+        """Counts of each facet value over ``docs`` (a set, or the NumPy mask of a large
+        knowledge base's hits): see :class:`~kbapp.search.facets.FacetCounter`."""
+        return self._facets.count(docs, self._masks)
 
 
 def reopen_searcher(
