@@ -15,6 +15,7 @@ from search_helpers import DOCS, front, populate
 
 from kbapp.search import SearchIndex
 from kbapp.search.index import MANIFEST_FILE, META_FILE
+from kbapp.search.query import parse_query
 from kbapp.settings import Settings
 from kbapp.workspace import Workspace
 
@@ -346,21 +347,35 @@ def test_facets_by_bitsets_and_by_counting_agree(
     indexed: SearchIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Facets are counted with bitsets (the hits' against each value's) or by counting each
-    hit's values, whichever costs less: both give the same counts, also after a save (a
-    deleted posting), for few hits and for most documents hit (what is missed counted)."""
-    import kbapp.search.searcher as searcher_module
+    hit's values, whichever costs less, or from a NumPy mask of the hits (a large knowledge
+    base's): all give the same counts, also after a save (a deleted posting), for few hits
+    and for most documents hit (what is missed counted)."""
+    import kbapp.search.facets as facets_module
+    import kbapp.search.tables as tables_module
 
     ws = indexed.ws
     doc = ws.load("kb-00000004")
     doc.set("tags", [*doc.tags, "wombat-tag"])
     ws.save(doc)
     queries = ["failover ", "payments ", "type:sop", "postgres replica ", "status:published"]
-    monkeypatch.setattr(searcher_module, "FACET_BIT_COST", 0.0)
+    monkeypatch.setattr(tables_module, "VECTORS", False)  # sets, not masks
+    monkeypatch.setattr(facets_module, "FACET_BIT_COST", 0.0)
     indexed._runner = None
     by_sets = [indexed.search(q).facets for q in queries]
     assert indexed.search("status:published").total > indexed._current_runner().table.size // 2
     assert dict(by_sets[0]["tags"])["wombat-tag"] == 1
-    monkeypatch.setattr(searcher_module, "FACET_SETS_UP_TO", 0)
+    monkeypatch.setattr(facets_module, "FACET_SETS_UP_TO", 0)
     indexed._runner = None  # a new runner reads the setting
     by_counting = [indexed.search(q).facets for q in queries]
     assert by_counting == by_sets
+    pytest.importorskip("numpy")
+    monkeypatch.setattr(tables_module, "VECTORS", True)
+    monkeypatch.setattr(tables_module, "VECTOR_FROM", 1)  # NumPy for any size
+    monkeypatch.setattr(tables_module, "VECTOR_IMPORT_FROM", 1)
+    indexed._runner = None
+    runner = indexed._current_runner()
+    words = [q for q in queries if ":" not in q]  # (a filter alone: sets)
+    outcomes = [runner.run(q, parse_query(q), 10) for q in words]
+    assert all(hasattr(outcome.hit_docs, "dtype") for outcome in outcomes)  # masks
+    by_masks = [indexed.search(q).facets for q in queries]
+    assert by_masks == by_sets

@@ -313,6 +313,6 @@ def test_a_typed_prefix_finds_what_the_edge_ngrams_of_the_words_found(
             ids, weights = sets.read(PREFIX_FIELD, gram)
             assert dict(zip(ids, weights)) == docs, gram
             assert list(ids) == sorted(ids)
-        assert sets.read(PREFIX_FIELD, "zzzzq") == ((), ())
+        assert [len(found) for found in sets.read(PREFIX_FIELD, "zzzzq")] == [0, 0]
     assert any(len(g) > PREFIX_GRAMS and len(d) > 8 for g, d in expected.items())
     ix.close()

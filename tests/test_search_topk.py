@@ -109,7 +109,7 @@ def test_pruned_ranking_is_the_exhaustive_ranking(
             pruned = _run(runner, query, limit, True, monkeypatch)
             assert pruned.ranked == exhaustive.ranked, query
             assert pruned.total == exhaustive.total, query
-            assert pruned.hit_docs == exhaustive.hit_docs, query
+            assert pruned.hits() == exhaustive.hits(), query
             assert pruned.suggestion == exhaustive.suggestion, query
         compared += bool(exhaustive.ranked)
     assert compared > 250  # the queries found something to rank

@@ -20,7 +20,8 @@ from test_search_topk import random_queries
 
 from kbapp.search import SearchIndex
 from kbapp.search import tables as tables_module
-from kbapp.search.analysis import pair_hash
+from kbapp.search.analysis import pair_hash, word_terms
+from kbapp.search.plan import Alternative
 from kbapp.search.query import parse_query
 from kbapp.search.schema import PAIRS_FIELD
 from kbapp.search.searcher import Outcome, QueryRunner
@@ -135,11 +136,23 @@ def _both(
     return outcomes[0], outcomes[1]
 
 
-def _same(vector: Outcome, python: Outcome, query: str) -> None:
+def _same(
+    vector: Outcome,
+    python: Outcome,
+    query: str,
+    runners: tuple[QueryRunner, QueryRunner] | None = None,
+) -> bool:
+    """Asserts the two outcomes are the same; given the ``runners``, their facets too.
+    Returns whether the vector way's hits were a NumPy mask."""
     assert vector.ranked == python.ranked, query
     assert vector.total == python.total, query
-    assert vector.hit_docs == python.hit_docs, query
+    assert vector.hits() == python.hits(), query
     assert vector.suggestion == python.suggestion, query
+    assert isinstance(python.hit_docs, frozenset), query
+    if runners is not None:
+        # the hits as a NumPy mask (the vector runner's) or a set: the same facets
+        assert runners[0].facets(vector.hit_docs) == runners[1].facets(python.hit_docs), query
+    return isinstance(vector.hit_docs, np.ndarray)
 
 
 @pytest.fixture
@@ -152,13 +165,14 @@ def test_numpy_ranking_is_the_python_ranking_on_real_documents(
     corpus_search_index: SearchIndex, every_size: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runners = _runners(corpus_search_index)
-    compared = 0
+    compared = masks = 0
     for number, query in enumerate(random_queries(300, seed=151)):
         limit = (10, 1, 3, 100, 1000)[number % 5]
         vector, python = _both(runners, query, limit, monkeypatch)
-        _same(vector, python, query)
+        masks += _same(vector, python, query, runners if number % 5 == 0 else None)
         compared += len(python.ranked) > 1
     assert compared > 200  # most queries found several documents to rank
+    assert masks > 250  # matched as NumPy masks (all but queries with nothing to score)
 
 
 def test_numpy_ranking_after_saves_and_deletions(
@@ -175,15 +189,16 @@ def test_numpy_ranking_after_saves_and_deletions(
     queries += [f"type:{t} {rng.choice(WORDS)} " for t in TYPES]
     queries += [f"tag:db {rng.choice(WORDS)} -{rng.choice(WORDS)} ", "status:retired disk "]
     queries += ["type:sop -tag:net restart service ", '-"disk full" restart ', "faliover "]
-    hits = 0
+    hits = masks = 0
     for query in queries:
         for limit in (1, 10, 1000):  # 1000: more than every hit
             vector, python = _both(runners, query, limit, monkeypatch)
-            _same(vector, python, query)
+            masks += _same(vector, python, query, runners if limit == 10 else None)
             if limit == 1000:
                 assert len(python.ranked) == python.total or len(python.ranked) == 1000
             hits += bool(python.ranked)
     assert hits > 3 * len(queries) * 0.8
+    assert masks > 3 * len(queries) * 0.9
     # the documents deleted are never found
     live = {d for d, _ in runners[1].run("disk ", parse_query("disk "), 1000).ranked}
     deleted = set().union(
@@ -329,3 +344,29 @@ def test_no_cycle_collection_inside_a_query_and_the_collector_left_as_found(
         (r.total, [(h.path, h.score) for h in r.hits]) for r in off
     ]
     assert on[0].total > 0
+
+
+@pytest.mark.parametrize("fixture", ["corpus_search_index", "churned"])
+def test_scores_of_a_few_documents_are_their_scores_among_all(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    """BM25F of a few documents only (each one's postings found by a binary search: a phrase
+    of common words found in a few hundred documents) is, bit for bit, what adding up every
+    posting gives them, in segments with and without deletions; the search uses it."""
+    index: SearchIndex = request.getfixturevalue(fixture)
+    runner = _runners(index)[0]
+    rng = random.Random(3)
+    scorer, size = runner.scorer, runner.table.size
+    checked = 0
+    for query in [*random_queries(60, seed=5), *PHRASES]:
+        terms = [t for word in query.split() for t in word_terms(word.strip('"'))]
+        if not terms:
+            continue
+        # each word in every text field, and one at a share of a field's weight only
+        specs = Alternative(terms).specs() + [("body", terms[0], 0.4)]
+        every = scorer.dense_vector(np, specs)
+        for count in (1, 7, size // 3, size):
+            docs = np.array(sorted(rng.sample(range(size), count)), dtype=np.int64)
+            assert scorer.dense_at(np, specs, docs).tolist() == every[docs].tolist(), query
+            checked += 1
+    assert checked > 150

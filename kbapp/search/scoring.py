@@ -55,8 +55,6 @@ SCORE_CACHE = 512
 #: Scoring the documents directly is cheaper than pruning when there are at most this many
 #: per list (a lookup per document and list against a pass over every posting).
 DIRECT_SHARE = 0.25
-#: Postings kept as NumPy arrays per searcher (:meth:`Scorer.dense_vector`).
-VECTOR_CACHE = 64
 #: Rounding: the bounds are sums in another order than the scores', so they get this margin.
 MARGIN = 1e-9
 _FIELD_ORDER = tuple(TEXT_FIELDS)
@@ -142,7 +140,6 @@ class Scorer:
         self._scores: OrderedDict[ScoreKey, TermScores] = OrderedDict()
         self._slope: dict[str, list[float]] = {}
         self._slope_vectors: dict[str, Any] = {}
-        self._vectors: OrderedDict[tuple[str, str], tuple[Any, Any]] = OrderedDict()
         self._idfs: dict[tuple[str, str], float] = {}
         self._doc_count: int | None = None
         #: Over every :meth:`best` so far: documents asked about, documents scored (tests and
@@ -210,24 +207,37 @@ class Scorer:
                     sums[ids] += self._values_vector(np, fieldname, term, boost, ids, weights)
         return sums
 
+    def dense_at(self, np: Any, specs: list[tuple[str, str, float]], docs: Any) -> Any:
+        """:meth:`dense_vector` at ``docs`` only (a sorted array of document numbers; their
+        sums, in that order): each posting of theirs found by a binary search in the list,
+        its share worked out by the same operations and added in the same order (the same
+        numbers), the others never computed. For a few documents of long lists (a phrase
+        of common words found in a few hundred documents)."""
+        sums = np.zeros(len(docs))
+        for fieldname, term, boost in _groups(specs):
+            if isinstance(boost, tuple):  # a word in every text field
+                total = np.zeros(len(docs))
+                for name, field_boost in zip(_FIELD_ORDER, boost):
+                    self._add_at(np, total, docs, name, term, field_boost)
+                sums += total
+            else:
+                self._add_at(np, sums, docs, fieldname, term, boost)
+        return sums
+
+    def _add_at(
+        self, np: Any, into: Any, docs: Any, fieldname: str, term: str, boost: float
+    ) -> None:
+        ids, weights = self._arrays(np, fieldname, term)
+        if not len(ids):
+            return
+        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+        present = ids[at] == docs
+        at = at[present]
+        into[present] += self._values_vector(np, fieldname, term, boost, ids[at], weights[at])
+
     def _arrays(self, np: Any, fieldname: str, term: str) -> tuple[Any, Any]:
         """A term's postings as NumPy arrays (document numbers, weights), kept a while."""
-        key = (fieldname, term)
-        found = self._vectors.get(key)
-        if found is not None:
-            self._vectors.move_to_end(key)
-            return found
-        ids, weights = self.sets.read(fieldname, term)
-        # (fromiter with the count: half of np.array's time on a tuple of floats, the same
-        # numbers)
-        found = (
-            np.fromiter(ids, dtype=np.int64, count=len(ids)),
-            np.fromiter(weights, dtype=np.float64, count=len(weights)),
-        )
-        self._vectors[key] = found
-        if len(self._vectors) > VECTOR_CACHE:
-            self._vectors.popitem(last=False)
-        return found
+        return self.sets.arrays(np, fieldname, term)
 
     def _values_vector(
         self, np: Any, fieldname: str, term: str, boost: float, ids: Any, weights: Any

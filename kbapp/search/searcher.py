@@ -28,6 +28,8 @@ from kbapp.search.analysis import (
     query_words,
     word_terms,
 )
+from kbapp.search.facets import FacetCounter
+from kbapp.search.masks import Masks
 from kbapp.search.plan import (
     SYNONYM_SPAN,
     SYNONYM_WEIGHT,
@@ -41,7 +43,7 @@ from kbapp.search.plan import (
     synonym_groups,
 )
 from kbapp.search.query import ParsedQuery
-from kbapp.search.schema import FACET_FIELDS, TEXT_FIELDS
+from kbapp.search.schema import TEXT_FIELDS
 from kbapp.search.scoring import Scorer, at_least
 from kbapp.search.tables import (
     EMPTY,
@@ -103,11 +105,9 @@ COVERAGE_BY_RARITY = False
 #: scoring every document's postings (a term's first ranking still adds every posting, and the
 #: sort costs more); measured in issue 15, kept for the next lever (per-block maximum scores).
 TOPK_PRUNING = False
-FACET_LIMIT = 20
-FACET_SETS_UP_TO = 64
-#: Facets with at most this many values may be counted with bitsets: one ``&`` of the hits'
-#: bitset and a value's costs about this share of a count's look-up per document number.
-FACET_BIT_COST = 0.008
+#: The documents to rank are scored one by one (a binary search in each list) when there
+#: are fewer than the lists' postings over this; otherwise every posting is added up.
+DENSE_AT_SHARE = 16
 
 
 class WordShare(Mapping[int, float]):
@@ -134,11 +134,15 @@ class WordCounts(Mapping[int, float]):
     hold it (counted in C): ``counts`` and ``powers`` (the share of c words to a power,
     ``(c / n) ** power``, as the ranking multiplies by it)."""
 
-    def __init__(self, sets: list[frozenset[int]], power: float) -> None:
+    def __init__(
+        self, sets: list[frozenset[int]], power: float, vector: Any = None, size: int = 0
+    ) -> None:
         self.sets = sets
         self._counts: Counter[int] | None = None
-        self._size = len(sets)
+        self._size = size or len(sets)
         self.powers = [(c / self._size) ** power for c in range(self._size + 1)]
+        #: the counts as a NumPy array by document number, when the words are masks
+        self._vector = vector
 
     @property
     def counts(self) -> Counter[int]:
@@ -148,6 +152,8 @@ class WordCounts(Mapping[int, float]):
 
     def vector(self, np: Any, size: int) -> Any:
         """How many of the word sets hold each document number, as a NumPy array."""
+        if self._vector is not None:
+            return self._vector
         counts = np.zeros(size, dtype=np.int64)
         for docs in self.sets:
             if docs:
@@ -168,12 +174,25 @@ class WordCounts(Mapping[int, float]):
 class Outcome:
     ranked: list[tuple[int, float]]
     total: int
-    hit_docs: frozenset[int]
+    #: every hit: a set of document numbers, or a NumPy mask by document number (a large
+    #: knowledge base's, see :mod:`kbapp.search.masks`); :meth:`hits` is the set either way
+    hit_docs: frozenset[int] | Any
     suggestion: str | None
     highlight_terms: set[str]
     highlight_prefix: str | None
     #: Phrases (quoted, or synonyms of several words) whose words are shown only together.
     highlight_phrases: set[tuple[str, ...]] = field(default_factory=set)
+
+    def hits(self) -> frozenset[int]:
+        """Every hit's document number."""
+        if isinstance(self.hit_docs, frozenset):
+            return self.hit_docs
+        return frozenset(self.hit_docs.nonzero()[0].tolist())
+
+
+def _has(docs: frozenset[int] | Any) -> bool:
+    """Whether a set or a NumPy mask of documents holds any."""
+    return bool(docs) if isinstance(docs, frozenset) else bool(docs.any())
 
 
 def _mark(terms: list[str], words: set[str], phrases: set[tuple[str, ...]]) -> None:
@@ -206,27 +225,38 @@ class QueryRunner:
         self.synonyms = synonyms
         self.synonym_table = SynonymTable.of(synonyms)
         self.reader = searcher.reader()
-        self._per_doc: dict[str, float] = {}
+        self._facets = FacetCounter(table)
+        self._masks: Masks | None = None
+
+    def masks(self) -> Masks | None:
+        """The documents as NumPy masks, for a knowledge base large enough that NumPy is
+        loaded (:func:`numpy_for`); None for a small one (sets)."""
+        if TOPK_PRUNING or COVERAGE_BY_RARITY or PRF_TERMS:
+            return None
+        np = numpy_for(self.table.size)
+        if np is None:
+            return None
+        if self._masks is None:
+            self._masks = Masks(np, self.sets, self.table)
+        return self._masks
 
     # ------------------------------------------------------------------ running
 
     def run(self, text: str, parsed: ParsedQuery, limit: int) -> Outcome:
         sets = self.sets
-        required: list[frozenset[int]] = []
         phrase_specs: list[tuple[str, str, float]] = []
         highlight: set[str] = set()
         highlight_phrases: set[tuple[str, ...]] = set()
         # Phrases and filters must match.
+        phrases: list[Alternative] = []
         for phrase in parsed.phrases:
             terms = phrase_terms(phrase)
             if not terms:
                 continue
             _mark(terms, highlight, highlight_phrases)
             alt = Alternative(terms)
-            required.append(alt.docs(sets))
+            phrases.append(alt)
             phrase_specs.extend(alt.specs())
-        for name, value in parsed.filters:
-            required.append(sets.docs(name, value.lower()))
         # Words: each one a union over its alternatives.
         words = join_identifiers([w for chunk in parsed.words for w in query_words(chunk)])
         prefix_word = None
@@ -239,14 +269,25 @@ class QueryRunner:
             content = [p for p in plans if p.word.lower() not in QUERY_NOISE or p.corrections]
             if len(content) >= 2:
                 plans = content
-        word_docs = [p.docs(sets) for p in plans]
+        # a large knowledge base's documents as masks (something to score: a filter alone
+        # lists its documents in the sets' order)
+        masks = self.masks() if phrase_specs or any(p.specs() for p in plans) else None
+        required: list[Any]
+        if masks is None:
+            required = [alt.docs(sets) for alt in phrases]
+            required += [sets.docs(name, value.lower()) for name, value in parsed.filters]
+        else:
+            required = [masks.phrase(alt.terms) for alt in phrases]
+            required += [masks.term(name, value.lower()) for name, value in parsed.filters]
+        docs_of = (lambda p: p.docs(sets)) if masks is None else masks.word
+        word_docs = [docs_of(p) for p in plans]
         suggestion_words: dict[str, str] = {}
         for plan, docs in zip(plans, word_docs):
-            if not docs:
+            if not _has(docs):
                 correct(plan, self.vocabulary, self.reader)
                 if plan.corrections:
                     suggestion_words[plan.word] = plan.corrections[0]
-        word_docs = [p.docs(sets) if p.corrections else d for p, d in zip(plans, word_docs)]
+        word_docs = [docs_of(p) if p.corrections else d for p, d in zip(plans, word_docs)]
         for plan in plans:
             for alternative in plan.alternatives:
                 if alternative.weight >= 1.0:  # the words as typed: each one marked
@@ -269,6 +310,84 @@ class QueryRunner:
 
         if not plans and not required:
             return Outcome([], 0, EMPTY, None, highlight, None, highlight_phrases)
+        specs = [spec for plan in plans for spec in plan.specs()] + phrase_specs
+        if masks is not None:
+            ranked, total, hit_docs = self._run_masks(
+                masks, required, word_docs, masked, specs, limit, pairs
+            )
+        else:
+            ranked, total, hit_docs = self._run_sets(
+                required, word_docs, masked, plans, specs, limit, pairs
+            )
+        suggestion = None
+        if suggestion_words:
+            suggestion = text
+            for wrong, right in suggestion_words.items():
+                suggestion = suggestion.replace(wrong, right)
+        prefix = prefix_word.lower() if prefix_word else None
+        return Outcome(ranked, total, hit_docs, suggestion, highlight, prefix, highlight_phrases)
+
+    def _run_masks(
+        self,
+        masks: Masks,
+        required: list[Any],
+        word_docs: list[Any],
+        masked: set[int],
+        specs: list[tuple[str, str, float]],
+        limit: int,
+        pairs: list[int],
+    ) -> tuple[list[tuple[int, float]], int, Any]:
+        """:meth:`_run_sets` with the documents as NumPy masks: the same tiers, ranking,
+        total and hits (a mask)."""
+        np = masks.np
+        allowed: Any = None  # the filters' and phrases' documents, less those never shown
+        for docs in required:
+            allowed = docs.copy() if allowed is None else allowed & docs
+        if masked:
+            hidden = ~masks.of(masked)
+            allowed = hidden if allowed is None else allowed & hidden
+        if len(word_docs) <= 2:
+            every = allowed
+            for docs in word_docs:
+                every = docs.copy() if every is None else every & docs
+            ranked = self._ranked(every, specs, limit, None, pairs=pairs)
+            total = int(np.count_nonzero(every))
+            if len(word_docs) == 2 and len(ranked) < limit:
+                some = (word_docs[0] | word_docs[1]) & ~every
+                if allowed is not None:
+                    some &= allowed
+                ranked += self._ranked(some, specs, limit - len(ranked), None, pairs=pairs)
+                every = every | some
+                total += int(np.count_nonzero(some))
+            return ranked, total, every
+        # Three words or more: how many of them each document has, one count vector
+        counts = word_docs[0].astype(np.int64)
+        for docs in word_docs[1:]:
+            counts += docs
+        candidates = counts > 0
+        if allowed is not None:
+            candidates &= allowed
+        coverage = WordCounts([], COVERAGE_POWER, counts, len(word_docs))
+        need = int(len(word_docs) * COVERAGE_NEED)
+        enough = candidates if need <= 1 else (counts >= need) & candidates
+        ranked = self._ranked(enough, specs, limit, None, coverage, 1, pairs)
+        if len(ranked) < limit:
+            rest = candidates & ~enough
+            ranked += self._ranked(rest, specs, limit - len(ranked), None, coverage, 1, pairs)
+        return ranked, int(np.count_nonzero(candidates)), candidates
+
+    def _run_sets(
+        self,
+        required: list[frozenset[int]],
+        word_docs: list[frozenset[int]],
+        masked: set[int],
+        plans: list[WordPlan],
+        specs: list[tuple[str, str, float]],
+        limit: int,
+        pairs: list[int],
+    ) -> tuple[list[tuple[int, float]], int, frozenset[int]]:
+        """The ranked best ``limit``, the total and every hit, from the document sets of
+        the query's ``required`` phrases and filters and of its words."""
         base: frozenset[int] | None = None
         for docs in required:
             base = docs if base is None else base & docs
@@ -276,7 +395,6 @@ class QueryRunner:
         for docs in word_docs:
             every = docs if every is None else every & docs
         all_docs = frozenset(every or ()) - masked
-        specs = [spec for plan in plans for spec in plan.specs()] + phrase_specs
         if len(plans) <= 2:
             # One or two words: documents with all of them, then those with some.
             ranked = self._ranked(all_docs, specs, limit, frozenset(masked), pairs=pairs)
@@ -336,13 +454,7 @@ class QueryRunner:
                             pairs,
                         )
             hit_docs, total = candidates, len(candidates)
-        suggestion = None
-        if suggestion_words:
-            suggestion = text
-            for wrong, right in suggestion_words.items():
-                suggestion = suggestion.replace(wrong, right)
-        prefix = prefix_word.lower() if prefix_word else None
-        return Outcome(ranked, total, hit_docs, suggestion, highlight, prefix, highlight_phrases)
+        return ranked, total, hit_docs
 
     def _coverage(self, word_docs: list[frozenset[int]]) -> dict[int, float]:
         """Each document's share of a long query's words (0 to 1). With
@@ -367,7 +479,7 @@ class QueryRunner:
 
     def _ranked(
         self,
-        docs: frozenset[int],
+        docs: frozenset[int] | Any,
         specs: list[tuple[str, str, float]],
         limit: int,
         masked: frozenset[int] | None,
@@ -380,8 +492,14 @@ class QueryRunner:
         the hashes of the query's neighbouring word ``pairs``, the best
         :data:`PROXIMITY_DEPTH` of those are then re-ranked by the share of the pairs they
         have (words together, in the query's order, rank above the same words apart)."""
-        if not docs or limit <= 0:
+        if limit <= 0 or not _has(docs):
             return []
+        mask = None
+        if not isinstance(docs, frozenset):  # a NumPy mask (a large knowledge base)
+            mask = docs
+            counted = coverage is None or isinstance(coverage, WordCounts)
+            if not specs or self._masks is None or not counted:
+                mask, docs = None, frozenset(docs.nonzero()[0].tolist())
         status = self.table.values["status"]
         if not specs:  # filters only: published first, then index order
             ordered = sorted(docs, key=lambda d: -STATUS_FACTOR.get(status[d], 0.8))
@@ -390,7 +508,14 @@ class QueryRunner:
             self._status_factors = [STATUS_FACTOR.get(s, 0.8) for s in status]
         factors = self._status_factors
         depth = max(PROXIMITY_DEPTH, limit) if pairs else limit
-        if (
+        if mask is not None and self._masks is not None:
+            # every document's score at once in NumPy (the mask's documents)
+            word_share = coverage if isinstance(coverage, WordCounts) else None
+            best_vector = self._best_vector(self._masks.np, mask, specs, depth, factors, word_share)
+            if not pairs:
+                return best_vector
+            final = dict(best_vector)
+        elif (
             TOPK_PRUNING
             and self._factors_at_most_one
             and (coverage is None or isinstance(coverage, WordShare))
@@ -448,7 +573,7 @@ class QueryRunner:
     def _best_vector(
         self,
         np: Any,
-        docs: frozenset[int],
+        docs: frozenset[int] | Any,
         specs: list[tuple[str, str, float]],
         limit: int,
         factors: list[float],
@@ -456,12 +581,18 @@ class QueryRunner:
     ) -> list[tuple[int, float]]:
         """The best ``limit`` of ``docs`` as :meth:`_ranked` finds them without pruning (the
         same products in the same order, equal scores in document order), in NumPy."""
-        sums = self.scorer.dense_vector(np, specs)
-        ordered = np.fromiter(docs, dtype=np.int64, count=len(docs))
-        ordered.sort()
+        if isinstance(docs, frozenset):
+            ordered = np.fromiter(docs, dtype=np.int64, count=len(docs))
+            ordered.sort()
+        else:  # a mask: its documents, in order
+            ordered = np.flatnonzero(docs)
+        if len(ordered) * DENSE_AT_SHARE < self._postings(specs):
+            sums = self.scorer.dense_at(np, specs, ordered)  # (a few documents' only)
+        else:
+            sums = self.scorer.dense_vector(np, specs)[ordered]
         if self._factor_vector is None or len(self._factor_vector) != len(factors):
             self._factor_vector = np.array(factors, dtype=np.float64)
-        values = sums[ordered] * self._factor_vector[ordered]
+        values = sums * self._factor_vector[ordered]
         if coverage is not None:
             powers = np.array(coverage.powers, dtype=np.float64)
             values = values * powers[coverage.vector(np, self.table.size)[ordered]]
@@ -515,57 +646,10 @@ class QueryRunner:
             for f, b in TEXT_FIELDS.items()
         ]
 
-    def facets(self, docs: Iterable[int]) -> dict[str, list[tuple[str, int]]]:
-        """Counts of each facet value over ``docs``, the cheaper of two ways per facet: the
-        hits as a bitset against each value's (one ``&`` and ``bit_count`` per value, in C:
-        type, organisation, a team's tags), or a count over the hits' own values (a lookup
-        per hit: cheaper when the values are many, or the hits few). Most documents hit
-        (common words): what is not hit is looked at instead."""
-        hits = docs if isinstance(docs, (set, frozenset)) else frozenset(docs)
-        out: dict[str, list[tuple[str, int]]] = {}
-        size = self.table.size
-        missed = self.table.everything() - hits if len(hits) > size // 2 else None
-        looked = hits if missed is None else missed
-        looked_bits: int | None = None
-        for key, name in FACET_FIELDS.items():
-            values = self.table.facet_sets(name)
-            per_doc = self._values_per_doc(name, values)
-            by_bits = len(values) <= FACET_SETS_UP_TO and len(
-                values
-            ) * size * FACET_BIT_COST <= per_doc * len(looked)
-            if by_bits:
-                if looked_bits is None:
-                    looked_bits = self.table.bitset(looked, size)
-                bits = self.table.facet_bits(name)
-                if missed is not None:
-                    counted = [
-                        (v, len(members) - (looked_bits & bits[v]).bit_count())
-                        for v, members in values.items()
-                    ]
-                else:
-                    counted = [(v, (looked_bits & bits[v]).bit_count()) for v in values]
-            else:
-                column = self.table.values[name]
-                if name in ("tag", "system"):
-                    counts = Counter(itertools.chain.from_iterable(map(column.__getitem__, looked)))
-                else:
-                    counts = Counter(map(column.__getitem__, looked))
-                if missed is not None:
-                    counted = [(v, len(members) - counts[v]) for v, members in values.items()]
-                else:
-                    counted = [(v, counts[v]) for v in values]
-            items = [(value, count) for value, count in counted if count]
-            out[key] = sorted(items, key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
-        return out
-
-    def _values_per_doc(self, name: str, values: dict[str, frozenset[int]]) -> float:
-        """How many values of a facet a document has on average (1 at most for one-valued
-        facets; a document's tags are several)."""
-        found = self._per_doc.get(name)
-        if found is None:
-            found = max(1.0, sum(len(m) for m in values.values()) / max(self.table.size, 1))
-            self._per_doc[name] = found
-        return found
+    def facets(self, docs: Iterable[int] | Any) -> dict[str, list[tuple[str, int]]]:
+        """Counts of each facet value over ``docs`` (a set, or the NumPy mask of a large
+        knowledge base's hits): see :class:`~kbapp.search.facets.FacetCounter`."""
+        return self._facets.count(docs, self._masks)
 
 
 def reopen_searcher(

@@ -144,7 +144,11 @@ class Highlighter:
         words: list[_Word] = []  # in text order
         alone_count = phrase_only = 0
         last_end = -1
+        # only phrases (a quoted phrase alone): nothing after the phrase words kept is shown
+        phrases_only = not self.terms and not self.prefix
         for candidate in self._pattern.finditer(text):
+            if phrases_only and phrase_only >= 2 * limit:
+                break
             if candidate.start() < last_end:
                 continue
             start, end = _word_around(text, candidate.start(), candidate.end())

@@ -45,6 +45,8 @@ VECTORS = True
 #: Half the width of the window a phrase's pair is first looked for in, in a document's
 #: sorted pair hashes (see :meth:`MappedColumn.having_vector`).
 PAIR_WINDOW = 64
+#: Postings kept as NumPy arrays per searcher (:meth:`TermSets.arrays`).
+VECTOR_CACHE = 64
 #: (document set, document numbers, one number each): a term's postings or BM25F shares.
 Shares = tuple[frozenset[int], Sequence[int], Sequence[float]]
 
@@ -445,19 +447,29 @@ class DocTable:
         """The documents of ``docnums`` that have all the term pairs ``hashes``: in NumPy for
         many documents (:func:`numpy_for`), the same answer."""
         np = numpy_for(len(docnums))
-        columns = [table.column(reader, PAIRS_FIELD) for reader, _offset, table in self.leaves]
-        if np is None or not all(c.can_vector() for c in columns):
+        found = None
+        if np is not None:
+            ordered = np.fromiter(docnums, dtype=np.int64, count=len(docnums))
+            ordered.sort()
+            found = self.having_pairs_array(np, ordered, hashes)
+        if found is None:
             return self._per_segment(docnums, PAIRS_FIELD, lambda c, d: c.having(d, hashes))
-        ordered = np.fromiter(docnums, dtype=np.int64, count=len(docnums))
-        ordered.sort()
+        return frozenset(found.tolist())
+
+    def having_pairs_array(self, np: Any, ordered: Any, hashes: list[int]) -> Any:
+        """:meth:`having_pairs` of a sorted NumPy array of document numbers, as one (None
+        when a segment's column cannot be read in place)."""
+        columns = [table.column(reader, PAIRS_FIELD) for reader, _offset, table in self.leaves]
+        if not all(c.can_vector() for c in columns):
+            return None
         found = []
         for (_reader, offset, table), column in zip(self.leaves, columns):
             lo, hi = np.searchsorted(ordered, [offset, offset + table.size]).tolist()
             if lo < hi:
                 found.append(column.having_vector(np, ordered[lo:hi] - offset, hashes) + offset)
         if not found:
-            return EMPTY
-        return frozenset(np.concatenate(found).tolist())
+            return ordered[:0]
+        return np.concatenate(found)
 
     def sequence(self, docnum: int) -> str:
         """A document's term sequences (all text fields, see :data:`SEQUENCE_FIELD`)."""
@@ -638,6 +650,7 @@ class TermSets:
         #: (field, term), ("", term) or (" ", phrase) -> [document set or None, numbers, weights]
         self._cache: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
         self._size = size
+        self._vectors: OrderedDict[tuple[str, str], tuple[Any, Any]] = OrderedDict()
 
     def postings(self, fieldname: str, term: str) -> Shares:
         """(document set, document numbers, weights) of a term, read once per searcher."""
@@ -658,11 +671,30 @@ class TermSets:
             written = len(listed)  # (no idf: the prefix field is not scored by BM25)
         else:
             listed, listed_weights, written = self._read_term(fieldname, term)
-        # kept as tuples of numbers: the garbage collector stops looking into them after
-        # its first pass (lists of a million postings were walked by every full collection)
-        ids, weights = tuple(listed), tuple(listed_weights)
+        # kept as arrays of numbers, which the garbage collector never looks into (tuples of
+        # a query's new postings were walked once by the first collection after it: 20-45 ms
+        # of a query at 50,000 documents) and NumPy reads in place (:meth:`arrays`)
+        ids, weights = array("q", listed), array("d", listed_weights)
         self._keep(key, [None, ids, weights, written])
         return ids, weights
+
+    def arrays(self, np: Any, fieldname: str, term: str) -> tuple[Any, Any]:
+        """A term's postings (:meth:`read`) as NumPy arrays (document numbers, weights),
+        kept a while."""
+        key = (fieldname, term)
+        found = self._vectors.get(key)
+        if found is not None:
+            self._vectors.move_to_end(key)
+            return found
+        ids, weights = self.read(fieldname, term)
+        if not len(ids):
+            found = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+        else:  # the arrays' own memory, as NumPy arrays (the same numbers, nothing copied)
+            found = (np.frombuffer(ids, dtype=np.int64), np.frombuffer(weights, dtype=np.float64))
+        self._vectors[key] = found
+        if len(self._vectors) > VECTOR_CACHE:
+            self._vectors.popitem(last=False)
+        return found
 
     def _read_term(self, fieldname: str, term: str) -> tuple[list[int], list[float], int]:
         btext = term.encode("utf-8")
