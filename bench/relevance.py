@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Relevance: do the right documents come first? kbapp search against SQLite FTS5 bm25.
 
-    python bench/relevance.py [--set runbooks|support|all] [--split dev|held|fresh|blind|blind2|blind3|blind4|blind6|all]
+    python bench/relevance.py [--set runbooks|support|all]
+                              [--split dev|held|fresh|blind|blind2|blind3|blind4|blind5|blind6|all]
                               [--cache DIR] [--show-misses] [--json FILE]
 
 Two collections, each built once (kept in --cache) by importing public corpora from
@@ -16,7 +17,8 @@ Two collections, each built once (kept in --cache) by importing public corpora f
   (before its levers) and ``blind`` (after them, never looked at query by query); ``blind2``
   (40 own-words queries written for the embedding re-ranker before it was tried) and ``blind3``
   (28, written after its configuration was chosen, looked at once); ``blind4`` (47, written
-  for i15-words4 before any of its levers was tried, only its totals looked at); ``blind6``
+  for i15-words4 before any of its levers was tried, only its totals looked at); ``blind5``
+  (45, written for i15-words5 the same way, only its totals looked at); ``blind6``
   (63 queries of the five other kinds, written on 2026-12-01 to check the held figures on
   queries no configuration was chosen with).
 
@@ -237,7 +239,18 @@ def main() -> int:
     parser.add_argument("--set", choices=["runbooks", "support", "all"], default="all")
     parser.add_argument(
         "--split",
-        choices=["dev", "held", "fresh", "blind", "blind2", "blind3", "blind4", "blind6", "all"],
+        choices=[
+            "dev",
+            "held",
+            "fresh",
+            "blind",
+            "blind2",
+            "blind3",
+            "blind4",
+            "blind5",
+            "blind6",
+            "all",
+        ],
         default="dev",
         help="which part of the SupportArticles set (default: dev)",
     )

@@ -44,6 +44,10 @@ class SyncError(KbError):
     """A git operation failed; ``details`` carries git's own message."""
 
 
+class NoSharedRepository(SyncError):
+    """Sync was asked for, but the knowledge base has no shared repository (remote) yet."""
+
+
 class PolicyError(KbError):
     """A commit was refused by a local policy (secrets, sensitivity, conflict markers)."""
 

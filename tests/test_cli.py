@@ -171,3 +171,25 @@ def test_show_says_an_imported_articles_title_once(kb: Workspace, cli, corpora: 
     assert "Applies to:" in shown.out
     assert '# "Access is denied" error' in (kb.root / path).read_text(encoding="utf-8")
     assert "# " in cli("--kb", kb.root, "show", path, "--raw").out
+
+
+def test_show_prints_a_different_heading_once_and_lists_the_title_as_the_reader_does(
+    kb: Workspace,
+    cli,  # type: ignore[no-untyped-def]
+) -> None:
+    """An article whose body's heading says more than its title ("Troubleshoot AD FS issues"
+    over "AD FS troubleshooting") printed both, the title underlined and the heading as
+    Markdown under it; the reader shows the heading and a quiet "Listed as" row."""
+    write_doc(
+        kb,
+        "support/adfs.md",
+        "---\nid: kb-0c000001\ntitle: AD FS troubleshooting\ntype: troubleshooting\n---\n\n"
+        "# Troubleshoot AD FS issues in Windows Server\n\nStart with the event log.\n",
+    )
+    shown = cli("--kb", kb.root, "show", "support/adfs.md")
+    assert shown.code == 0
+    lines = shown.out.splitlines()
+    assert lines[:2] == ["Troubleshoot AD FS issues in Windows Server", "=" * 43]
+    assert "listed as: AD FS troubleshooting" in shown.out
+    assert shown.out.count("Troubleshoot AD FS issues") == 1 and "# " not in shown.out
+    assert "Start with the event log." in shown.out

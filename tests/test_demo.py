@@ -69,6 +69,11 @@ def test_demo_command_and_lint_from_the_command_line(cli: Callable[..., CliResul
     assert lint.code == 0, lint.out + lint.err
     found = cli("--kb", root, "list", "--type", "runbook")
     assert "etcdNoLeader" in found.out
+    # With no knowledge base configured, the demo becomes the default, as 'kbapp init' does:
+    # 'kbapp demo' then 'kbapp search vpn' said "no knowledge base given".
+    assert "default knowledge base now" in result.err
+    searched = cli("search", "etcd no leader")
+    assert searched.code == 0 and "etcdNoLeader" in searched.out, searched.err
 
 
 def test_demo_shows_the_cosourcing_model(tmp_path: Path) -> None:

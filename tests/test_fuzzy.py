@@ -62,3 +62,48 @@ def test_thousands_of_titles_rank_while_typing() -> None:
     elapsed = (time.perf_counter() - started) / 7
     assert found[0].candidate.key == "x.md"
     assert elapsed < 0.15, f"{elapsed * 1000:.0f} ms a keystroke"
+
+
+def test_weak_matches_among_many_titles_are_dropped() -> None:
+    """On 5,864 real titles, "review" listed "Close view" (an edit-distance match over the
+    whole title): a word typed must match a word, its start, a run in it, its letters in
+    order from its first letter, or be one slip from it; runs over word starts ("re" +
+    "view") are for commands, and for titles only as initials."""
+    actions = [
+        Candidate(ACTION, "view.close", "Close view", "", "Esc"),
+        Candidate(ACTION, "review.queue", "Review queue", "due overdue", "Ctrl+Shift+R"),
+        Candidate(ACTION, "doc.new", "New document…", "create write template", "Ctrl+N"),
+    ]
+    titles = [
+        "UE-V overview",
+        "Report Viewer stops working when viewing report",
+        "Troubleshoot and review Wi-Fi device configuration profiles in Intune",
+        "Known issues for .NET 4.5.1 Preview",
+        "Zero-dollar Remittances go to Batch Recovery",
+        "BitLocker recovery: known issues",
+        "Troubleshoot admin password reset on Microsoft 365 admin center",
+        "Send Microsoft Authenticator logs and get an incident ID for customer support",
+        "Failed to add favorites and protected mode",
+        "Troubleshoot AD FS issues",
+        "Allocation failure in Azure Cloud Services",
+        "Close old alerts using a PowerShell script",
+    ]
+    docs = [Candidate(DOCUMENT, f"d/{i}.md", title) for i, title in enumerate(titles)]
+    matcher = Matcher(actions + docs)
+
+    def found(query: str) -> list[str]:
+        return [m.candidate.title for m in matcher.rank(query)]
+
+    assert found("review") == [
+        "Review queue",
+        "Troubleshoot and review Wi-Fi device configuration profiles in Intune",
+        "Known issues for .NET 4.5.1 Preview",  # a run inside a word: shown, below words
+    ]
+    assert found("bitlocker recovery") == ["BitLocker recovery: known issues"]
+    assert found("incdent") == [
+        "Send Microsoft Authenticator logs and get an incident ID for customer support"
+    ]
+    assert found("ad fs") == ["Troubleshoot AD FS issues"]
+    assert found("close") == ["Close view", "Close old alerts using a PowerShell script"]
+    assert found("newdoc") == ["New document…"]  # a command: runs over its words' starts
+    assert found("rotaet") == []  # one slip, but nothing here is about rotating

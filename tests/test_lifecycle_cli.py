@@ -130,7 +130,7 @@ def test_retire_feedback_gap_and_report(kb: Workspace, cli: Cli, tmp_path: Path)
     retired = cli("--kb", root, "--yes", "retire", "kb-c1100001", "--reason", "API replaced")
     assert retired.code == 0
     assert (
-        "1 documents link to it" in retired.err and "kb-c1100002 Reset a VPN token" in retired.err
+        "1 document links to it" in retired.err and "kb-c1100002 Reset a VPN token" in retired.err
     )
     assert "status: retired" in (kb.root / "runbooks/api.md").read_text()
 

@@ -12,6 +12,7 @@ from lifecycle_helpers import doc_text
 
 from kbapp.errors import KbError
 from kbapp.lifecycle.review import (
+    ReviewInfo,
     ReviewState,
     parse_within,
     review_info,
@@ -77,6 +78,20 @@ def test_document_interval_wins_over_type_default_and_retired_is_never_due(kb: W
     assert _info(kb, "2026-03-01", doc_type="sop")[0] is ReviewState.OK  # 180 days
     assert _info(kb, "2020-01-01", status="retired")[0] is ReviewState.RETIRED
     assert _info(kb, None, status="retired")[0] is ReviewState.RETIRED
+
+
+def test_how_far_from_due_is_said_in_words_not_as_a_signed_number() -> None:
+    # The queue's column showed "-3555" for an article imported with a 2016 review date.
+    def when(state: ReviewState, days: int | None) -> str:
+        return ReviewInfo(state, None, None, 90, days).when()
+
+    assert when(ReviewState.OVERDUE, -3555) == "3,555 days overdue"
+    assert when(ReviewState.OVERDUE, -1) == "1 day overdue"
+    assert when(ReviewState.DUE, 0) == "due today"
+    assert when(ReviewState.DUE, 1) == "due in 1 day"
+    assert when(ReviewState.OK, 120) == "due in 120 days"
+    assert when(ReviewState.NEVER, None) == "never reviewed"
+    assert when(ReviewState.RETIRED, None) == "retired: no reviews"
 
 
 def test_the_same_document_moves_through_the_states_as_days_pass(kb: Workspace) -> None:

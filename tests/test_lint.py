@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from helpers import write_doc
 
 from kbapp.documents.lint import lint_workspace
@@ -131,3 +133,31 @@ def test_internal_document_in_shared_kb_is_an_error(kb: Workspace) -> None:
         "---\nid: kb-66666666\ntitle: S\ntype: sop\nstatus: draft\nowner_org: internal\nsensitivity: internal\n---\n",
     )
     assert _codes(kb, "secret.md")["sensitivity:sensitivity"][0] == "error"
+
+
+def test_a_second_lint_reuses_only_what_nothing_changed(kb: Workspace) -> None:
+    """The health view's Refresh lints every document again (~5 s on 5,864): a document
+    whose bytes, and every id, title and path, are as the last lint saw them keeps its
+    problems; any change to one of them is checked anew."""
+    head = "---\nid: kb-{n}\ntitle: {t}\ntype: sop\nstatus: draft\nowner_org: internal\n---\n"
+    write_doc(kb, "a.md", head.format(n="a0000001", t="Alpha") + "See [[Beta]].\n")
+    write_doc(kb, "b.md", head.format(n="b0000001", t="Beta") + "Body.\n")
+
+    def broken() -> list[tuple[str, str]]:
+        report = lint_workspace(kb)
+        return sorted((p.path, p.message) for p in report.problems if p.code == "broken-link")
+
+    assert broken() == []
+    assert broken() == []  # again, nothing changed
+    # another document's title changes: a.md's link breaks though a.md did not change
+    write_doc(kb, "b.md", head.format(n="b0000001", t="Gamma") + "Body.\n")
+    assert broken() == [("a.md", "link [[Beta]] points to no document")]
+    # a.md itself changes on disk after the catalog last read it: checked anew, not reused
+    kb.refresh()
+    (kb.root / "a.md").write_text(
+        head.format(n="a0000001", t="Alpha") + "See [[Gamma]].\n", encoding="utf-8"
+    )
+    os.utime(kb.root / "a.md", ns=(1_000_000_000, 1_000_000_000))  # unlike the catalog's
+    stale = lint_workspace(kb, refresh=False).problems
+    assert [p for p in stale if p.code == "broken-link"] == []
+    assert broken() == []

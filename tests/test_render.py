@@ -8,8 +8,15 @@ from pathlib import PurePosixPath, PureWindowsPath
 import markdown
 import pytest
 
-from kbapp.documents.mdext import AlertExtension, TaskListExtension, WikiLinkExtension
+from kbapp.documents.mdext import (
+    UNWRITTEN,
+    AlertExtension,
+    ScaffoldExtension,
+    TaskListExtension,
+    WikiLinkExtension,
+)
 from kbapp.documents.render import local_image_path, render_markdown
+from kbapp.workspace import Workspace
 
 
 def _resolver(target: str) -> tuple[str, str] | None:
@@ -214,3 +221,41 @@ def test_a_checklist_is_marked_as_one_so_the_reader_draws_no_bullets() -> None:
     html = render_markdown("- [ ] one\n- [x] two\n\ntext\n\n- plain\n").html
     assert '<ul class="tasks">' in html  # its boxes are its markers ("• ☐" before)
     assert html.count("<ul") == 2 and "<ul>\n<li>plain" in html
+
+
+@pytest.mark.parametrize("template", ["sop", "runbook", "post-incident", "onboarding"])
+def test_a_new_document_shows_its_unfilled_parts_quietly(kb: Workspace, template: str) -> None:
+    """A new SOP showed an empty checkbox, a runbook empty "1." items, a post-incident an
+    empty code block with a Copy link: the reader and the preview leave them out and say
+    "Not written yet" under a section with nothing written; the file keeps them."""
+    saved = kb.create(template, "Rotate the VPN certificates")
+    text = kb.full_path(saved.path).read_text(encoding="utf-8")
+    html = kb.render(kb.load(saved.path)).html
+    assert "\u2610" not in html and "<li></li>" not in html and "<code></code>" not in html
+    assert "copy:" not in html
+    assert html.count(UNWRITTEN) >= 3
+    assert kb.full_path(saved.path).read_text(encoding="utf-8") == text  # unchanged on disk
+    # ... and once a section is written, only the others still say so
+    body = kb.load(saved.path).body
+    first = body.index("\n## ")
+    end = body.index("\n", first + 1)
+    filled = body[: end + 1] + "\nWritten.\n" + body[end + 1 :]
+    assert render_markdown(filled).html.count(UNWRITTEN) == html.count(UNWRITTEN) - 1
+
+
+def test_scaffolds_go_but_lookalikes_stay() -> None:
+    """Only an empty item after a blank line or another item and a fence closed on its next
+    line go; a "-" under text underlines a heading, code keeps its lines, a filled box stays."""
+    text = (
+        "# Title\n\nHeading\n-\n\n- [ ] \n- [x] done\n\n1. \n2. Check\n\n"
+        "```bash\n- \n1. \n```\n\n```\n```\n\n## Empty\n<!-- guidance -->\n\n## Last\n"
+    )
+    html = render_markdown(text).html
+    assert '<h2 id="heading">Heading</h2>' in html
+    assert "\u2611 </span>done</li>" in html and "<li>Check</li>" in html
+    assert html.count("<li") == 2 and "\u2610" not in html
+    assert html.count("<pre>") == 1 and "</span>\n<span" in html  # the code keeps "- " and "1. "
+    assert html.count(f'<p class="unwritten">{UNWRITTEN}</p>') == 2  # "Empty" and "Last"
+    # the extension on its own, as Python-Markdown runs it
+    alone = markdown.markdown("## Empty\n\n- [ ] \n", extensions=[ScaffoldExtension()])
+    assert alone == f'<h2>Empty</h2>\n<p class="unwritten">{UNWRITTEN}</p>'

@@ -434,3 +434,15 @@ def test_a_report_without_lint_then_with_it_is_the_whole_report(kb: Workspace) -
     full = build_report(kb, today=TODAY)
     assert full.lint_checked and len(full.broken_links) == 1
     assert with_lint(quick, kb) == full
+
+
+def test_a_chart_with_nothing_in_it_says_so() -> None:
+    """On 5,864 imported articles nobody had reviewed anything yet: the window's "Documents
+    reviewed per month" drew an empty axis from 0 to 1, like a chart that failed to load."""
+    from kbapp.lifecycle.charts import NOTHING_YET, grouped_bars
+
+    months = ["2026-10", "2026-11"]
+    empty = grouped_bars("Reviewed", months, {"internal": [0, 0], "partner": [0, 0]})
+    assert NOTHING_YET in empty
+    some = grouped_bars("Reviewed", months, {"internal": [0, 3], "partner": [0, 0]})
+    assert NOTHING_YET not in some and 'height="0.0"' in some

@@ -265,3 +265,38 @@ def test_feedback_only_reranks_what_the_query_found(
         assert set(paths(index.search(query, 50))) == without
     finally:
         fresh_runner(index)
+
+
+# --------------------------------------------------------------------------- BM25's parameters
+
+#: A short note about the words against a long procedure that says them in passing, among
+#: notes of a usual length: the knowledge base's average lengths are these documents' own.
+LENGTH_DOCS: dict[str, str] = {
+    **{
+        f"support/neutral-{i}.md": front(f"kb-1000003{i}", f"Neutral note {i}", "reference")
+        + FILLER[: len(FILLER) // 2] * 3
+        + "\n"
+        for i in range(4)
+    },
+    "support/spooler-note.md": front("kb-10000020", "Queue note", "troubleshooting")
+    + FILLER
+    + "When the spooler crashes, restart it.\n",
+    "support/print-server.md": front("kb-10000021", "Server maintenance", "sop")
+    + (FILLER + "The spooler crashes. ") * 5
+    + FILLER * 3
+    + "\n",
+}
+
+
+@pytest.fixture(scope="module")
+def length_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
+    yield from module_index(tmp_path_factory, lambda ws: populate(ws, LENGTH_DOCS))
+
+
+def test_a_long_procedure_saying_the_words_in_passing_ranks_below_a_note_about_them(
+    length_index: SearchIndex,
+) -> None:
+    # Issue 15 (i15-words5): BM25 with k1 2.0 and b 0.9, not Whoosh's 1.2 and 0.75, under
+    # which the procedure (five mentions in three times the words) came first
+    found = paths(length_index.search("spooler crashes"))
+    assert found[:2] == ["support/spooler-note.md", "support/print-server.md"]

@@ -140,11 +140,16 @@ def test_cli_clone_sets_everything_up(shared: SharedRepo, cli, tmp_path: Path) -
     target = tmp_path / "newcomer"
     result = cli("clone", shared.url, target)
     assert result.code == 0, result.err
-    assert "1 documents" in result.out
+    assert "(1 document)" in result.out
     driver = git(target, "config", "--get", "merge.kbapp.driver")
     assert "kbapp.mergedriver" in driver
     assert cli("clone", shared.url, target).code == 1  # not empty: refused, nothing touched
     assert cli("clone", str(tmp_path / "missing.git"), tmp_path / "x").code == 1
+    # Nothing of the newcomer's is kept anywhere when a clone cannot reach the repository
+    # (it said "your work is kept here and goes out at the next sync").
+    offline = cli("clone", "git://127.0.0.1:9/none.git", tmp_path / "y")
+    assert offline.code == 1 and "cannot be reached (clone); check its address" in offline.err
+    assert "your work is kept" not in offline.err and not (tmp_path / "y").exists()
 
 
 def test_cli_sync_offline_and_without_remote(kb: Workspace, cli) -> None:

@@ -175,3 +175,39 @@ def test_the_keyboard_focus_is_visible_in_every_kind_of_widget(qtbot) -> None:  
         qtbot.waitUntil(widget.hasFocus)
         after = widget.grab().toImage().pixelColor(*edge)
         assert after == accent != before, type(widget).__name__
+
+
+def test_a_focused_button_keeps_its_words(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Walked with Tab at 1366x768: the reader's focused "Edit document" read "Edit …ument"
+    and the status bar's "Not synced yet (Ctrl+Shift+S)" lost its middle: the focus ring's
+    padding was wider than the margins the button was sized with."""
+    from PySide6.QtWidgets import (
+        QApplication,
+        QHBoxLayout,
+        QPushButton,
+        QStyle,
+        QStyleOptionButton,
+    )
+
+    from kbapp.ui import style
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    layout = QHBoxLayout(window)
+    buttons = [QPushButton(text) for text in ("Edit document", "Mark reviewed", "OK")]
+    for button in buttons:
+        layout.addWidget(button)
+    layout.addStretch(1)  # each button at the width it asked for
+    window.setStyleSheet(style.stylesheet(QApplication.instance().palette()))
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    for button in buttons:
+        button.setFocus()
+        qtbot.waitUntil(button.hasFocus)
+        option = QStyleOptionButton()
+        button.initStyleOption(option)
+        room = button.style().subElementRect(
+            QStyle.SubElement.SE_PushButtonContents, option, button
+        )
+        assert room.width() >= button.fontMetrics().horizontalAdvance(button.text()), button.text()

@@ -220,6 +220,9 @@ def test_review_queue_sort_filter_and_act(kb: Workspace, qtbot) -> None:  # type
         ("Replica lag", "overdue"),
         ("Reset a VPN token", "never"),
     ]  # the mail SOP (180 days from 2026-01-01) is due 2026-06-30: 15 days, not yet
+    model = view.table.model()
+    assert model.headerData(2, Qt.Orientation.Horizontal) == "When"
+    assert [model.index(row, 2).data() for row in range(2)] == ["16 days overdue", "never reviewed"]
     view.horizon_combo.setCurrentIndex(1)  # within 30 days
     assert [i.title for i in view.rows()][-1] == "Clear the mail queue"
     view.org_combo.setCurrentIndex(view.org_combo.findData("partner"))

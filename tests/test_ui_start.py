@@ -40,3 +40,35 @@ def test_start_screen_unless_the_demo_is_asked_for(
     qtbot.addWidget(gone)
     assert isinstance(gone, StartWindow)
     gone.close()
+
+
+def test_the_window_says_in_one_sentence_when_there_is_no_desktop(tmp_path: Path) -> None:
+    """'kbapp' over SSH or on a console printed Qt's "no Qt platform plugin could be
+    initialized. Reinstalling the application may fix this problem." and aborted."""
+    import os
+    import subprocess
+    import sys
+
+    from kbapp.ui.app import no_desktop
+
+    assert no_desktop({}, "linux") is not None
+    assert no_desktop({"DISPLAY": ":0"}, "linux") is None
+    assert no_desktop({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
+    assert no_desktop({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    assert no_desktop({}, "win32") is None and no_desktop({}, "darwin") is None
+    if sys.platform.startswith(("win", "darwin")):
+        return
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    env["HOME"] = str(tmp_path)
+    env["KBAPP_CONFIG_DIR"] = str(tmp_path / "config")
+    env["KBAPP_DATA_DIR"] = str(tmp_path / "data")
+    result = subprocess.run(
+        [sys.executable, "-m", "kbapp"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("kbapp: the window needs a desktop session")
+    assert "Reinstalling" not in result.stderr and "Traceback" not in result.stderr

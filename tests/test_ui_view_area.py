@@ -302,6 +302,10 @@ def test_sync_without_a_remote_shows_one_plain_error_box(qtbot, kb: Workspace) -
     text = boxes[0].text()
     assert text and "&#" not in text and "&amp;" not in text and "<" not in text
     assert boxes[0].textFormat() == Qt.TextFormat.PlainText
+    # ... and it does not promise that "the next sync finishes the job": it cannot
+    assert boxes[0].windowTitle() == "No shared repository yet"
+    assert "next sync" not in boxes[0].informativeText()
+    assert "shared once the knowledge base has a shared repository" in (boxes[0].informativeText())
     boxes[0].close()
 
 
@@ -332,3 +336,26 @@ def test_the_incident_panel_reads_whole_on_a_1366x768_screen(qtbot, demo: Worksp
     assert "$" in note.toolTip()
     window.lifecycle.incidents.end()
     window.tasks.wait()
+
+
+def test_tab_goes_from_the_view_tabs_into_the_view_in_front(qtbot, demo: Workspace) -> None:  # type: ignore[no-untyped-def]
+    """Walked with the keyboard at 1366x768: from a document's tab, Tab went to the status
+    bar's sync button, past the reader's buttons and page (a view added to the tabs later
+    than the window was built sat at the end of the window's focus chain)."""
+    window = open_window(qtbot, demo)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    for show in (
+        lambda: window.open_document(FAILOVER),
+        lambda: window.actions_by_id["review.queue"].trigger(),
+    ):
+        show()
+        qtbot.waitUntil(lambda: not window.tasks.busy, timeout=20000)
+        front = window.views.tabs.currentWidget()
+        bar = window.views.tabs.tabBar()
+        bar.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(bar.hasFocus)
+        for _ in range(3):
+            qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+            focused = QApplication.focusWidget()
+            assert front.isAncestorOf(focused), focused.objectName() or type(focused).__name__

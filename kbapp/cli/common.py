@@ -147,6 +147,11 @@ def terminal_safe_output() -> Iterator[None]:
         sys.stdout, sys.stderr = saved
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 document``, ``2 documents``: a count with its noun, as a sentence says it."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")

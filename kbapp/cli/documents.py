@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from kbapp.cli.common import Context, PhaseProgress, print_json, print_table
+from kbapp.cli.common import Context, PhaseProgress, counted, print_json, print_table
 from kbapp.config import SENSITIVITIES
 from kbapp.documents import model as documents
 from kbapp.documents import schema
@@ -243,7 +243,7 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     rows = [(e.doc_id, e.type, e.status, e.owner_org or "-", e.title) for e in entries]
     print_table(rows, ["ID", "TYPE", "STATUS", "ORG", "TITLE"])
-    ctx.info(f"{len(entries)} documents")
+    ctx.info(counted(len(entries), "document"))
     return 0
 
 
@@ -271,23 +271,23 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
             }
         )
         return 0
-    print(_header(doc))
-    print(_shown_body(doc))
+    leading = documents.leading_title(doc.body)
+    print(_header(doc, leading[0] if leading else None))
+    print(leading[1] if leading else doc.body)  # the file keeps its heading
     return 0
 
 
-def _shown_body(doc: documents.Document) -> str:
-    """The body, without its first heading when that only repeats the title printed above
-    (``# Title`` under ``title: Title``, as a document is written); the file keeps it."""
-    leading = documents.leading_title(doc.body)
-    if leading is not None and documents.same_title(leading[0], doc.title):
-        return leading[1]
-    return doc.body
-
-
-def _header(doc: documents.Document) -> str:
-    lines = [doc.title, "=" * min(len(doc.title), 78)]
-    fields: list[tuple[str, Any]] = [
+def _header(doc: documents.Document, heading: str | None = None) -> str:
+    """The page's heading and its metadata, as the reader shows them: ``heading`` is the
+    level-1 heading the body starts with (left out of the body printed under it). When it
+    says something else than the title (an imported article whose front matter has a shorter
+    title), the title is one "listed as" row, not a second heading."""
+    shown = heading if heading is not None else doc.title
+    lines = [shown, "=" * min(len(shown), 78)]
+    fields: list[tuple[str, Any]] = []
+    if heading is not None and not documents.same_title(heading, doc.title):
+        fields.append(("listed as", doc.title))
+    fields += [
         ("id", doc.id),
         ("path", doc.path),
         ("type", f"{doc.type} · {doc.status}" + (f" · {doc.owner_org}" if doc.owner_org else "")),
@@ -321,8 +321,8 @@ def cmd_lint(args: argparse.Namespace, ctx: Context) -> int:
                 continue
             print(problem)
         ctx.info(
-            f"{report.checked} documents checked: {len(report.errors)} errors, "
-            f"{len(report.warnings)} warnings"
+            f"{counted(report.checked, 'document')} checked: "
+            f"{counted(len(report.errors), 'error')}, {counted(len(report.warnings), 'warning')}"
         )
     return 1 if report.errors else 0
 
@@ -369,7 +369,13 @@ def cmd_templates(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp.demo import ensure_demo
 
-    print(ensure_demo())
+    root = ensure_demo()
+    first = not ctx.settings.default_kb
+    ctx.settings.remember_kb(root)  # the default when there was none, as 'kbapp init' does
+    ctx.settings.save()
+    print(root)
+    if first:
+        ctx.info("It is your default knowledge base now: try 'kbapp search vpn'.")
     return 0
 
 

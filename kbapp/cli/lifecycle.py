@@ -8,7 +8,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from kbapp.cli.common import Context, print_json, print_table
+from kbapp.cli.common import Context, counted, print_json, print_table
 from kbapp.errors import KbError
 
 
@@ -208,19 +208,11 @@ def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
         print_json([item.to_dict() for item in items])
         return 0
 
-    def when(item: object) -> str:
-        info = item.info  # type: ignore[attr-defined]
-        if info.days_left is None:
-            return "never reviewed"
-        if info.days_left < 0:
-            return f"{-info.days_left} days overdue"
-        return "due today" if info.days_left == 0 else f"due in {info.days_left} days"
-
     print_table(
         [
             (
                 i.doc_id,
-                when(i),
+                i.info.when(),
                 i.info.due.isoformat() if i.info.due else "-",
                 i.owner_org or "-",
                 ", ".join(i.owners) or "-",
@@ -230,7 +222,7 @@ def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
         ],
         ["ID", "STATE", "DUE", "ORG", "OWNERS", "TITLE"],
     )
-    ctx.info(f"{len(items)} documents to review")
+    ctx.info(f"{counted(len(items), 'document')} to review")
     return 0
 
 
@@ -275,7 +267,10 @@ def cmd_retire(args: argparse.Namespace, ctx: Context) -> int:
     linked = linking_documents(workspace, args.ref)
     if linked:
         names = "\n".join(f"  {e.doc_id} {e.title}" for e in linked)
-        print(f"warning: {len(linked)} documents link to it:\n{names}", file=sys.stderr)
+        link = "links" if len(linked) == 1 else "link"
+        print(
+            f"warning: {counted(len(linked), 'document')} {link} to it:\n{names}", file=sys.stderr
+        )
         if not ctx.interaction.confirm("Retire it anyway?", default=True):
             print("Not retired.", file=sys.stderr)
             return 1

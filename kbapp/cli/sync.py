@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kbapp.cli import EXIT_CONFLICTS
-from kbapp.cli.common import Context, Progress, print_json, print_table
+from kbapp.cli.common import Context, Progress, counted, print_json, print_table
 from kbapp.errors import KbError
 from kbapp.identity import MISSING
 
@@ -322,7 +322,7 @@ def cmd_clone(args: argparse.Namespace, ctx: Context) -> int:
         _catch_up_index(ws)
         identity = ws.identity
         count = ws.catalog.count()
-        print(f"cloned {args.url} into {ws.root} ({count} documents)")
+        print(f"cloned {args.url} into {ws.root} ({counted(count, 'document')})")
         if not identity.known:
             print(f"kbapp: {MISSING}", file=sys.stderr)
         elif not identity.org:

@@ -6,6 +6,9 @@
 - :class:`AlertExtension`: DocFX/GitHub alerts (``> [!NOTE]``) become admonition boxes.
 - :class:`TaskListExtension`: ``- [ ]`` / ``- [x]`` items become checkbox glyphs (the reader is
   a QTextBrowser, which has no form controls) numbered for incident checklists.
+- :class:`ScaffoldExtension`: what a template leaves to be filled in (an empty ``- [ ]`` or
+  ``1.`` item, an empty code block) is not shown, and a section with nothing written under it
+  says so quietly ("Not written yet") instead of showing empty boxes; the file is unchanged.
 - :class:`TicketLinkExtension`: ticket ids (``INC-20417``) in text link to their ticket system
   (patterns from ``.kb/config.toml``, see :mod:`kbapp.cosourcing.tickets`).
 """
@@ -20,8 +23,10 @@ from typing import Any
 import markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
+from kbapp.documents import mdlines
 from kbapp.documents.links import WIKI_LINK_RE
 
 #: Given the text inside [[...]], return (id, title) of the document it names, or None.
@@ -137,6 +142,83 @@ class _TaskListProcessor(Treeprocessor):
 class TaskListExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
         md.treeprocessors.register(_TaskListProcessor(md), "kb_tasklist", 14)
+
+
+#: A list item with nothing in it (a checkbox at most): ``- [ ]``, ``1.``, ``*``.
+_EMPTY_ITEM_RE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]+\[[ xX]?\])?[ \t]*$")
+#: What a section with nothing under it shows (class ``unwritten``: greyed by the reader's CSS).
+UNWRITTEN = "Not written yet"
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_ITEM_LINE_RE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]")
+_COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.S)
+
+
+class _ScaffoldPreprocessor(Preprocessor):
+    """Drops empty list items and empty fenced code blocks, outside code."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        body = "\n".join(lines)
+        read = list(mdlines.lines(body))
+        kept: list[str] = []
+        skip_next = False
+        for index, (_, line, kind) in enumerate(read):
+            if skip_next:
+                skip_next = False
+                continue
+            if kind == "fence" and index + 1 < len(read) and read[index + 1][2] == "fence":
+                opening = line.strip()
+                closing = read[index + 1][1].strip()
+                # an opening fence (maybe with a language) closed on the very next line
+                if closing and set(closing) == {opening[0]} and opening.startswith(closing):
+                    skip_next = True
+                    continue
+            if kind == "text" and _EMPTY_ITEM_RE.match(line):
+                before = kept[-1] if kept else ""
+                # after text, a lone "-" underlines a heading and "1." continues the paragraph
+                if not before.strip() or _ITEM_LINE_RE.match(before):
+                    continue
+            kept.append(line)
+        return kept
+
+
+class _UnwrittenProcessor(Treeprocessor):
+    """A heading followed by nothing but a heading of its level or above (or the end) gets a
+    quiet "Not written yet" under it."""
+
+    def run(self, root: etree.Element) -> None:
+        shown = [child for child in root if not self._only_comments(child)]
+        for index in reversed(range(len(shown))):
+            heading = shown[index]
+            if heading.tag not in _HEADINGS:
+                continue
+            after = shown[index + 1] if index + 1 < len(shown) else None
+            if after is not None and not (
+                after.tag in _HEADINGS and after.tag[1] <= heading.tag[1]
+            ):
+                continue
+            note = etree.Element("p")
+            note.set("class", "unwritten")
+            note.text = UNWRITTEN
+            root.insert(list(root).index(heading) + 1, note)
+
+    def _only_comments(self, element: etree.Element) -> bool:
+        """Whether ``element`` stands for raw HTML that is only comments (a template's
+        guidance, which the reader does not show)."""
+        if element.tag != "p" or len(element) or not element.text:
+            return False
+        stash = self.md.htmlStash
+        text = element.text.strip()
+        for index, raw in enumerate(stash.rawHtmlBlocks):
+            if text == stash.get_placeholder(index):
+                return isinstance(raw, str) and not _COMMENT_RE.sub("", raw).strip()
+        return False
+
+
+class ScaffoldExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802
+        # after whitespace is normalised (30), before fences are read (25)
+        md.preprocessors.register(_ScaffoldPreprocessor(md), "kb_scaffold", 28)
+        md.treeprocessors.register(_UnwrittenProcessor(md), "kb_unwritten", 13)
 
 
 #: Given text, return (start, end, url, org) of each ticket id in it.

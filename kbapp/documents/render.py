@@ -25,7 +25,13 @@ import nh3
 from pygments.formatters import HtmlFormatter
 
 from kbapp.documents import mdlines
-from kbapp.documents.mdext import AlertExtension, TaskListExtension, WikiLinkExtension, WikiResolver
+from kbapp.documents.mdext import (
+    AlertExtension,
+    ScaffoldExtension,
+    TaskListExtension,
+    WikiLinkExtension,
+    WikiResolver,
+)
 
 #: Bodies larger than this, or with a longer line, are shown as plain text (no parsing).
 MAX_RENDER_CHARS = 2_000_000
@@ -212,6 +218,7 @@ def _markdown(resolver: WikiResolver | None, extra: list[markdown.Extension]) ->
             "footnotes",
             AlertExtension(),
             TaskListExtension(),
+            ScaffoldExtension(),
             WikiLinkExtension(resolver=resolver),
             *extra,
         ],

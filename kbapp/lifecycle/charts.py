@@ -13,6 +13,10 @@ from xml.sax.saxutils import escape, quoteattr
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
 
+#: What a bar chart with no bar at all says across its plot.
+NOTHING_YET = "None in these months"
+
+
 def _nice_max(value: int) -> int:
     """A round axis maximum at or above ``value`` (1, 2, 5 × 10^n)."""
     if value <= 0:
@@ -36,7 +40,8 @@ def grouped_bars(
     """Vertical bars: one group per category (month), one bar per series (organisation)."""
     labels = category_labels or categories
     names = list(series)
-    top = _nice_max(max((v for values in series.values() for v in values), default=0))
+    highest = max((v for values in series.values() for v in values), default=0)
+    top = _nice_max(highest)
     left, right, upper, lower = 36, 8, 10, 34
     plot_w, plot_h = width - left - right, height - upper - lower
     group_w = plot_w / max(len(categories), 1)
@@ -73,6 +78,11 @@ def grouped_bars(
         out.append(
             f'<text x="{left + index * group_w + group_w / 2:.1f}" y="{height - lower + 14}" '
             f'text-anchor="middle" font-size="10" fill="#333">{escape(labels[index])}</text>'
+        )
+    if highest == 0:  # an empty axis from 0 to 1 looks like a chart that failed to load
+        out.append(
+            f'<text x="{left + plot_w / 2:.1f}" y="{upper + plot_h / 2 + 4:.1f}" '
+            f'text-anchor="middle" font-size="12" fill="#777">{escape(NOTHING_YET)}</text>'
         )
     legend_x = left
     for number, name in enumerate(names):

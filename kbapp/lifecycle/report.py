@@ -246,7 +246,7 @@ def _usage_and_feedback(
 def _handovers(workspace: Workspace, today: dt.date) -> list[HandoverRow]:
     """Each handover of routine work between the organisations, with its progress."""
     handovers = []
-    for ongoing in handover_module.handovers(workspace):
+    for ongoing in handover_module.handovers(workspace, refresh=False):  # build_report did
         last = ongoing.last_activity()
         listed = workspace.catalog.get(ongoing.path)
         handovers.append(

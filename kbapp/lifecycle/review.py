@@ -50,6 +50,19 @@ class ReviewInfo:
     #: Days until due (negative when overdue), relative to the day it was computed for.
     days_left: int | None = None
 
+    def when(self) -> str:
+        """How far the review is from due, in words: "never reviewed", "75 days overdue",
+        "due today", "due in 1 day", "retired: no reviews". The CLI's table and the window's queue say it so."""
+        days = self.days_left
+        if self.state is ReviewState.RETIRED:
+            return "retired: no reviews"
+        if days is None:
+            return "never reviewed"
+        if days == 0:
+            return "due today"
+        count = f"{abs(days):,} day{'' if abs(days) == 1 else 's'}"
+        return f"{count} overdue" if days < 0 else f"due in {count}"
+
 
 def review_info(
     *,

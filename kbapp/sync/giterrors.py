@@ -97,6 +97,13 @@ def remote_error(action: str, stderr: str) -> RemoteError:
             "auth",
         )
     if any(hint in text for hint in _OFFLINE_HINTS):
+        if action == "clone":  # nothing of yours is here yet to keep
+            return RemoteError(
+                "The shared repository cannot be reached (clone); check its address and your "
+                "network, then try again",
+                stderr.strip(),
+                "offline",
+            )
         return RemoteError(
             f"The shared repository cannot be reached ({action}); your work is kept here and "
             "goes out at the next sync",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kbapp.errors import SyncError
+from kbapp.errors import NoSharedRepository, SyncError
 from kbapp.sync import refused
 from kbapp.sync.git import Git, RemoteError, remote_error
 
@@ -39,7 +39,7 @@ def remote_of(git: Git) -> str:
     """The shared repository's remote; an error that says how to add one when there is none."""
     if git.config_get(f"remote.{REMOTE}.url"):
         return REMOTE
-    raise SyncError(
+    raise NoSharedRepository(
         "This knowledge base has no shared repository to sync with; add one with "
         f"'git -C {git.root} remote add origin URL' or start from 'kbapp clone URL PATH'"
     )

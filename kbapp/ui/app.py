@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRect, Qt
@@ -98,6 +99,21 @@ def first_window(kb: str | None, settings: Settings, demo_when_none: bool = Fals
     return start
 
 
+def no_desktop(environ: Mapping[str, str], platform: str = sys.platform) -> str | None:
+    """Why the window cannot open here (None when it can): on Linux and the BSDs, a shell
+    with no display to draw on (over SSH, a console, cron), where Qt would abort with "no Qt
+    platform plugin could be initialized. Reinstalling the application may fix this"."""
+    if platform.startswith(("win", "darwin")) or environ.get("QT_QPA_PLATFORM"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "the window needs a desktop session and this shell has none (neither DISPLAY nor "
+        "WAYLAND_DISPLAY is set); start kbapp from your desktop, connect with 'ssh -X', or "
+        "use the command line: kbapp --help"
+    )
+
+
 def main(
     kb: str | None = None, argv: Sequence[str] | None = None, demo_when_none: bool = False
 ) -> int:
@@ -112,6 +128,10 @@ def main(
         args, _qt_args = parser.parse_known_args(list(argv) if argv is not None else sys.argv[1:])
         kb = kb or args.kb
         demo_when_none = demo_when_none or args.demo_when_none
+    reason = no_desktop(os.environ)
+    if reason is not None:
+        print(f"kbapp: {reason}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app = application()
     window: QMainWindow | None = first_window(kb, Settings.load(), demo_when_none)

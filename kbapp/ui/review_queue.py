@@ -53,7 +53,7 @@ from kbapp.ui.retire_dialog import RetireDialog
 from kbapp.ui.tasks import Tasks, run_or_inline
 from kbapp.workspace import Workspace
 
-COLUMNS = ("Review", "Due", "Days", "Title", "Type", "Organisation", "Owners")
+COLUMNS = ("Review", "Due", "When", "Title", "Type", "Organisation", "Owners")
 #: The review state in the queue's first column, short: the column says "Review" already,
 #: and "review overdue" in bold took room the title needs beside the incident checklist.
 STATE_WORDS = {
@@ -153,7 +153,7 @@ class ReviewQueueModel(QAbstractTableModel):
             return (
                 STATE_WORDS[item.state],
                 info.due.isoformat() if info.due else "—",
-                "" if info.days_left is None else str(info.days_left),
+                info.when(),
                 item.title,
                 item.type,
                 item.owner_org,

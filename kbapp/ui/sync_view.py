@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QToolButton, QWidget
 
-from kbapp.errors import KbError
+from kbapp.errors import KbError, NoSharedRepository
 from kbapp.interaction import Level
 from kbapp.sync import refused, sync
 from kbapp.ui.tasks import Tasks
@@ -225,10 +225,20 @@ class SyncController(QObject):
         text = str(error) if isinstance(error, KbError) else f"Sync failed: {error}"
         details = getattr(error, "details", "") or ""
         # One box, in plain text (git's words contain quotes and < >, never markup).
-        box = QMessageBox(QMessageBox.Icon.Warning, "Sync failed", text, parent=self.parent_widget)
+        local_only = isinstance(error, NoSharedRepository)
+        box = QMessageBox(
+            QMessageBox.Icon.Information if local_only else QMessageBox.Icon.Warning,
+            "No shared repository yet" if local_only else "Sync failed",
+            text,
+            parent=self.parent_widget,
+        )
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText(
-            "Nothing was lost: your saved work is committed locally and the "
+            # a next sync cannot finish anything until there is somewhere to sync with
+            "Your saved work is committed here; it is shared once the knowledge base has a "
+            "shared repository."
+            if local_only
+            else "Nothing was lost: your saved work is committed locally and the "
             "next sync finishes the job."
         )
         if details:

@@ -110,6 +110,7 @@ class ViewArea(QWidget):
         index = self.tabs.indexOf(view.widget)
         if index < 0:
             index = self.tabs.addTab(view.widget, "")
+            self._chain_after_tabs(view.widget)
             self._label(index, view)
             self.views_changed.emit()
         else:
@@ -120,6 +121,23 @@ class ViewArea(QWidget):
         if focus and not view.widget.isAncestorOf(self.focusWidget()):
             (view.focus or view.widget).setFocus(Qt.FocusReason.OtherFocusReason)
         return view.widget
+
+    def _chain_after_tabs(self, widget: QWidget) -> None:
+        """Tab goes from the row of tabs into ``widget``'s own parts, in their order: a view
+        put in the tabs after the window was built otherwise sits at the end of the window's
+        focus chain, and Tab from a document's tab went to the status bar."""
+        parts: list[QWidget] = []
+        current = widget.nextInFocusChain()
+        for _ in range(5000):  # the chain is a ring: stop after going round
+            if current is None or current is widget:
+                break
+            if widget.isAncestorOf(current) and current.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                parts.append(current)
+            current = current.nextInFocusChain()
+        previous: QWidget = self.tabs.tabBar()
+        for part in parts:
+            QWidget.setTabOrder(previous, part)
+            previous = part
 
     def set_title(self, name: str, title: str) -> None:
         view = self.views[name]
