@@ -274,14 +274,24 @@ class _WordCache(dict[str, Entry]):
     """word as written -> (its index terms, its phrase form, whether it may be part of a KB
     number, its spelling words): what :func:`analyse_text` needs of each word, made by
     :func:`_text_entry` on the first lookup (``map(cache.__getitem__, words)`` runs in C and
-    calls Python only for a word not seen yet). Past :data:`_CACHE_LIMIT` words a new word
-    is analysed again at each lookup. ``spelling``: a set that gets the spelling words of
-    every word analysed (:func:`record_spelling`)."""
+    calls Python only for a word not seen yet) or taken from :attr:`stored`. Past
+    :data:`_CACHE_LIMIT` words a new word is analysed again at each lookup. ``spelling``: a
+    set that gets the spelling words of every word looked up the first time
+    (:func:`record_spelling`); ``fresh``: how many words were analysed, not found stored."""
 
     spelling: set[str] | None = None
+    stored: dict[str, Entry]
+    fresh = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored = {}
 
     def __missing__(self, word: str) -> Entry:
-        entry = _text_entry(word)
+        entry = self.stored.get(word)
+        if entry is None:
+            entry = _text_entry(word)
+            self.fresh += 1
         if len(self) < _CACHE_LIMIT:
             self[word] = entry
         if self.spelling is not None:
@@ -291,17 +301,32 @@ class _WordCache(dict[str, Entry]):
 
 _text_cache = _WordCache()
 
+#: What :func:`_text_entry` makes of a word, as a version: raise it when that changes (the
+#: word analyses a build keeps for the next one, :mod:`kbapp.search.wordstore`, are only
+#: used by the same version and the same source of this module and its word lists).
+ANALYSIS_VERSION = 1
 
-def record_spelling() -> set[str]:
+
+def record_spelling(stored: dict[str, Entry] | None = None) -> set[str]:
     """From now on, the spelling words (:func:`spelling_words`) of every text this process
     analyses go into the set returned, whatever ``spelling`` :func:`analyse_text` is given:
     for a worker process of a full build, whose vocabulary is that of all its texts (each
-    word's spelling words are added once, when it is first analysed, instead of once per
-    text). The word cache starts empty, so every word is analysed after this call."""
+    word's spelling words are added once, when it is first looked up, instead of once per
+    text). The word cache starts empty, so every word is looked up after this call;
+    ``stored``: word analyses made earlier (by :func:`_text_entry`, the same version), used
+    instead of analysing those words again."""
     found: set[str] = set()
     _text_cache.clear()
     _text_cache.spelling = found
+    _text_cache.stored = stored or {}
+    _text_cache.fresh = 0
     return found
+
+
+def looked_up() -> tuple[dict[str, Entry], int]:
+    """The words looked up since :func:`record_spelling` with their analyses, and how many
+    of them were analysed here (not stored)."""
+    return dict(_text_cache), _text_cache.fresh
 
 
 def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]:

@@ -34,7 +34,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
 
 from kbapp.errors import KbError
-from kbapp.search import analysis, ondisk, vocabulary
+from kbapp.search import analysis, ondisk, vocabulary, wordstore
 from kbapp.search.schema import (
     CODEC,
     SNIPPET_FIELD,
@@ -133,6 +133,7 @@ class _Workers:
         workers: int,
         progress: Callable[[int, int], None] | None,
         vectors: Path | None = None,
+        words: Path | None = None,
     ) -> None:
         self.index_dir = index_dir
         self.total = len(paths)
@@ -164,6 +165,8 @@ class _Workers:
                                 root,
                                 str(listing),
                                 str(vectors or ""),
+                                str(words or ""),
+                                str(number),
                             ],
                             stdout=subprocess.PIPE,
                             stderr=errors,
@@ -276,6 +279,7 @@ class Build:
         workers: int,
         progress: Callable[[int, int], None],
         vectors: Path | None = None,
+        words: Path | None = None,
     ) -> None:
         shutil.rmtree(new_dir, ignore_errors=True)
         # a build killed before it could clean up left its workers' files (the caller holds
@@ -288,7 +292,9 @@ class Build:
         self.texts: dict[str, str] | None = None
         self.rows: dict[str, bytes] = {}
         self._workers = (
-            _Workers(new_dir, root, paths, workers, progress, vectors) if workers > 1 else None
+            _Workers(new_dir, root, paths, workers, progress, vectors, words)
+            if workers > 1
+            else None
         )
 
     def finish(self) -> tuple[dict[str, str], str]:
@@ -345,7 +351,9 @@ def write_toc(index_dir: Path, segments: list[Any]) -> None:
     shutil.rmtree(index_dir / f"{ix.indexname}.tmp", ignore_errors=True)
 
 
-def _worker(index_dir: str, root: str, listing: str, vectors: str = "") -> int:
+def _worker(
+    index_dir: str, root: str, listing: str, vectors: str = "", words: str = "", share: str = "0"
+) -> int:
     # A worker's objects live until it exits and hold no reference cycles worth finding:
     # the cyclic collector would only walk its millions of postings and cached words again
     # and again (a tenth of its time).
@@ -357,11 +365,18 @@ def _worker(index_dir: str, root: str, listing: str, vectors: str = "") -> int:
 
     paths = [p for p in paths if p]
     # the worker's spelling words, each added once when the word is first analysed
-    spelling = analysis.record_spelling()
+    # and the analyses of the words the previous full build's worker met (``words``: their
+    # folder; none: every word analysed here)
+    stored = wordstore.load(Path(words), int(share)) if words else {}
+    spelling = analysis.record_spelling(stored)
     texts: dict[str, str] = {}
-    segment, digests, words = build_segment(index_dir, root, paths, report, texts)
+    segment, digests, found = build_segment(index_dir, root, paths, report, texts)
+    if words:
+        met, fresh = analysis.looked_up()
+        if fresh or len(met) != len(stored):  # new words, or words no longer met
+            wordstore.save(Path(words), int(share), met)
     rows = _new_vectors(Path(vectors), list(texts.values())) if vectors else {}
-    result = (segment, digests, sorted(spelling.union(words)), texts, rows)
+    result = (segment, digests, sorted(spelling.union(found)), texts, rows)
     with open(listing + ".out", "wb") as handle:
         pickle.dump(result, handle)
     print(f"progress {len(paths)}", flush=True)
@@ -382,4 +397,4 @@ def _new_vectors(directory: Path, texts: list[str]) -> dict[str, bytes]:
 
 
 if __name__ == "__main__":
-    sys.exit(_worker(*sys.argv[1:5]))
+    sys.exit(_worker(*sys.argv[1:7]))

@@ -62,6 +62,9 @@ PARALLEL_FROM = 400
 REBUILD_FROM = 2000
 #: The share (percent) of a full build's progress given to the catalog's reading of the files.
 READ_SHARE = 30
+#: The folder beside the index where full builds keep their word analyses for the next one
+#: (:mod:`kbapp.search.wordstore`).
+WORDS_DIR = "index-words"
 
 
 class SearchIndex:
@@ -434,7 +437,9 @@ class SearchIndex:
             # first build) while they build the index
             semantic = self._semantic_ranker()
             vectors = semantic.vectors.directory if semantic and not semantic.failed else None
-            build = Build(new_dir, str(self.ws.root), paths, workers, report, vectors)
+            # and take the analyses of the words the previous full build met (WORDS_DIR)
+            words = self.directory.with_name(WORDS_DIR)
+            build = Build(new_dir, str(self.ws.root), paths, workers, report, vectors, words)
             try:
                 self._refresh_catalog(reading, paths)
                 files = self.ws.catalog.files()
