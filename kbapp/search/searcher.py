@@ -1,5 +1,5 @@
 """Answering one query on an open Whoosh searcher: which documents match (sets of document
-numbers, see :mod:`kbapp.search.tables`), in which tiers (all words, then some; at least half
+numbers, see :mod:`kbapp.search.postings`), in which tiers (all words, then some; at least half
 of a long query's words, then fewer), ranked by BM25F (:mod:`kbapp.search.scoring`: the best
 k found without scoring every posting) times the status and the share of the words, the best
 100 re-ranked by words together; facets and spelling suggestions.
@@ -31,48 +31,23 @@ from kbapp.search.analysis import (
 from kbapp.search.facets import FacetCounter
 from kbapp.search.masks import Masks
 from kbapp.search.plan import (
-    SYNONYM_SPAN,
-    SYNONYM_WEIGHT,
     Alternative,
     SynonymTable,
     WordPlan,
-    builtin_synonyms,
     correct,
     pair_hashes,
     plan_words,
-    synonym_groups,
 )
+from kbapp.search.postings import EMPTY, TermSets
 from kbapp.search.query import ParsedQuery
 from kbapp.search.schema import TEXT_FIELDS
 from kbapp.search.scoring import Scorer, at_least
-from kbapp.search.tables import (
-    EMPTY,
-    PHRASE_FIELDS,
-    DocTable,
-    MappedColumn,
-    SegmentTable,
-    TermSets,
-    numpy_for,
-)
+from kbapp.search.tables import DocTable
+from kbapp.search.vectors import numpy_for
 from kbapp.search.vocabulary import Vocabulary
 from kbapp.search.wordlists import QUERY_NOISE
 
-__all__ = [
-    "PHRASE_FIELDS",
-    "SYNONYM_SPAN",
-    "SYNONYM_WEIGHT",
-    "Alternative",
-    "DocTable",
-    "MappedColumn",
-    "Outcome",
-    "QueryRunner",
-    "SegmentTable",
-    "SynonymTable",
-    "TermSets",
-    "WordPlan",
-    "builtin_synonyms",
-    "synonym_groups",
-]
+__all__ = ["Outcome", "QueryRunner", "reopen_searcher"]
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +205,7 @@ class QueryRunner:
 
     def masks(self) -> Masks | None:
         """The documents as NumPy masks, for a knowledge base large enough that NumPy is
-        loaded (:func:`numpy_for`); None for a small one (sets)."""
+        loaded (:func:`~kbapp.search.vectors.numpy_for`); None for a small one (sets)."""
         if TOPK_PRUNING or COVERAGE_BY_RARITY or PRF_TERMS:
             return None
         np = numpy_for(self.table.size)
