@@ -1,5 +1,6 @@
 """Which documents match, as NumPy boolean masks (one entry per document number of the
-searcher), for a knowledge base large enough that NumPy is loaded (:func:`~kbapp.search.vectors.numpy_for`).
+searcher), for a knowledge base large enough that NumPy is loaded
+(:func:`~kbapp.search.vectors.numpy_for`).
 
 The same documents as the sets of :class:`~kbapp.search.postings.TermSets`: a term's mask is
 its postings' document numbers (deleted documents left out as they are there), a word's the
@@ -144,3 +145,8 @@ class Masks:
         names, docs, codes = found
         counts = np.bincount(codes[hits[docs]], minlength=len(names)).tolist()
         return list(zip(names, counts))
+
+
+def has_docs(docs: frozenset[int] | Any) -> bool:
+    """Whether a set or a NumPy mask of documents holds any."""
+    return bool(docs) if isinstance(docs, frozenset) else bool(docs.any())
