@@ -161,3 +161,25 @@ def test_a_second_lint_reuses_only_what_nothing_changed(kb: Workspace) -> None:
     stale = lint_workspace(kb, refresh=False).problems
     assert [p for p in stale if p.code == "broken-link"] == []
     assert broken() == []
+
+
+def test_a_second_lint_sees_a_linked_file_that_came_or_went(kb: Workspace) -> None:
+    """A document's problems kept from the last lint depend on every file its links point
+    to, not only on the documents: a linked Markdown file that is no document (kbapp lists
+    ``.md`` files only, so ``old.markdown`` is none) removed, or put back, since the last
+    lint breaks, or mends, the link though no document changed."""
+    head = (
+        "---\nid: kb-c0000001\ntitle: Tunnel\ntype: sop\nstatus: draft\nowner_org: internal\n---\n"
+    )
+    write_doc(kb, "net/vpn.md", head + "See [the old notes](legacy/old.markdown).\n")
+    linked = write_doc(kb, "net/legacy/old.markdown", "# Old notes\n")
+
+    def broken() -> list[tuple[str, str]]:
+        report = lint_workspace(kb)
+        return sorted((p.path, p.message) for p in report.problems if p.code == "broken-link")
+
+    assert broken() == []
+    linked.unlink()
+    assert broken() == [("net/vpn.md", "link legacy/old.markdown points to no document")]
+    write_doc(kb, "net/legacy/old.markdown", "# Old notes\n")
+    assert broken() == []

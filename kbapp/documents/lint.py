@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kbapp.config import KbConfig
@@ -388,11 +388,14 @@ class _Results:
 
     def __init__(self) -> None:
         self.key: tuple[Any, ...] | None = None
-        self.by_path: dict[str, tuple[str, list[Problem]]] = {}
+        #: path -> (its content hash, its problems, each file its links looked for and
+        #: whether it was there: an image or attachment is no document, so only looking
+        #: again tells whether it came or went)
+        self.by_path: dict[str, tuple[str, list[Problem], tuple[tuple[str, bool], ...]]] = {}
 
     def valid_for(
         self, ctx: LintContext, listed: list[str]
-    ) -> dict[str, tuple[str, list[Problem]]]:
+    ) -> dict[str, tuple[str, list[Problem], tuple[tuple[str, bool], ...]]]:
         key = (ctx.config, ctx.templates, ctx.ids, ctx.titles, frozenset(listed))
         if self.key is None or any(
             old is not new and old != new for old, new in zip(self.key, key, strict=True)
@@ -400,6 +403,19 @@ class _Results:
             self.key = key
             self.by_path = {}
         return self.by_path
+
+
+def _recording(
+    exists: Callable[[str], bool], looked: list[tuple[str, bool]]
+) -> Callable[[str], bool]:
+    """``exists``, noting each file looked for and whether it was there in ``looked``."""
+
+    def check(relative: str) -> bool:
+        there = exists(relative)
+        looked.append((relative, there))
+        return there
+
+    return check
 
 
 def lint_workspace(
@@ -431,7 +447,11 @@ def lint_workspace(
                 st = os.stat(os.path.join(root, relative))
             except OSError:
                 st = None
-            if st is not None and (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
+            if (
+                st is not None
+                and (st.st_size, st.st_mtime_ns) == (size, mtime_ns)
+                and all(ctx.exists(target) == there for target, there in known[2])
+            ):
                 report.problems.extend(known[1])
                 continue
         try:
@@ -441,10 +461,11 @@ def lint_workspace(
                 Problem(relative, exc.line or 0, ERROR, "unreadable", exc.reason)
             )
             continue
-        found = lint_document(doc, ctx)
+        looked: list[tuple[str, bool]] = []
+        found = lint_document(doc, replace(ctx, exists=_recording(ctx.exists, looked)))
         # kept only when the bytes checked are the ones the catalog hashed
         if content and doc.source is not None and doc.source.disk_digest == content:
-            earlier[relative] = (content, found)
+            earlier[relative] = (content, found, tuple(looked))
         report.problems.extend(found)
     if paths is None:
         report.problems.extend(_file_problems(workspace))
