@@ -379,3 +379,46 @@ def test_facets_by_bitsets_and_by_counting_agree(
     assert all(hasattr(outcome.hit_docs, "dtype") for outcome in outcomes)  # masks
     by_masks = [indexed.search(q).facets for q in queries]
     assert by_masks == by_sets
+
+
+def _opened_under(folder: Path) -> list[str]:
+    """The files under ``folder`` this process has open or mapped (Linux's /proc)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(folder) + os.sep):
+            found.append(target)
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        if str(folder) + os.sep in line:
+            found.append(line.split(maxsplit=5)[-1])
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads Linux's /proc")
+def test_a_rebuild_moves_the_old_index_with_none_of_its_files_open(
+    search_index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows cannot rename a folder whose files a process has open: the searcher of the
+    old index (its readers, its mapped columns) is closed before the new index takes its
+    place, or a full rebuild after a search fails there ("Access is denied")."""
+    from kbapp.search import build
+
+    for query in ("etcd", '"the etcd cluster has lost"', "internal error", "type:sop"):
+        search_index.search(query)
+    held: list[list[str]] = []
+    real_replace = build.replace_index
+
+    def replace_noting_open_files(directory: Path, new_dir: Path) -> None:
+        held.append(_opened_under(directory))
+        real_replace(directory, new_dir)
+
+    monkeypatch.setattr(build, "replace_index", replace_noting_open_files)
+    search_index.rebuild()
+    assert held == [[]]
+    assert search_index.search('"the etcd cluster has lost"').hits  # the new index
+    assert not [
+        line for line in _opened_under(search_index.directory.parent) if "(deleted)" in line
+    ]

@@ -54,6 +54,20 @@ class MappedColumn:
         except (AttributeError, OSError, ValueError):  # another codec, or no file to map
             self._map = self._view = None
 
+    def close(self) -> None:
+        """Unmap the column file (its segment's reader is being closed): a mapping left to
+        the garbage collector keeps the file open, and Windows then cannot move or delete
+        the index folder (a full rebuild's swap, a merge's clean-up)."""
+        self._vectors = None
+        for view in (self._numbers, self._view):
+            if view is not None:
+                view.release()
+        self._numbers = self._view = None
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        self._column = None
+
     def containing(self, docnums: Iterable[int], needle: bytes) -> list[int]:
         """The segment-local ``docnums`` whose value contains ``needle``."""
         if self._column is None:

@@ -19,6 +19,10 @@ class SnippetTexts:
     def __init__(self) -> None:
         self._column: tuple[Any, Any] | None = None
 
+    def forget(self) -> None:
+        """Let go of the searcher's runner and column (its readers are being closed)."""
+        self._column = None
+
     def texts(self, runner: Any, docnums: list[int]) -> list[str]:
         if not docnums:
             return []

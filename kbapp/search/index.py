@@ -207,6 +207,11 @@ class SearchIndex:
         self._leaf_readers = {}
         self._searcher = None
         self._runner = None
+        # and the columns mapped through them (the tables are kept: segments never change),
+        # nor is the runner kept by the last search's snippets
+        for table in self._segment_tables.values():
+            table.close_columns()
+        self._snippets.forget()
 
     def _after_commit(self) -> None:
         with self._searcher_lock:
@@ -452,9 +457,11 @@ class SearchIndex:
                 raise
             stamp.save(new_dir, stamp.take(self.ws.root, files, began))
             with self._searcher_lock:
-                replace_index(self.directory, new_dir)
+                # the old index's readers and mapped columns closed first: Windows cannot
+                # move a folder whose files a process has open
                 self._drop_searcher()
                 self._segment_tables.clear()
+                replace_index(self.directory, new_dir)
                 catalog = self.ws.catalog
                 catalog.forget_indexing()
                 catalog.mark_indexed(digests)

@@ -91,12 +91,20 @@ class SegmentTable:
         """A per-document column of this segment, opened through ``reader`` (a segment whose
         deletions changed gets a new reader and the old one is closed: open again)."""
         if self._columns_reader is not reader:
-            self._columns = {}
+            self.close_columns()
             self._columns_reader = reader
         found = self._columns.get(fieldname)
         if found is None:
             found = self._columns[fieldname] = MappedColumn(reader, fieldname)
         return found
+
+    def close_columns(self) -> None:
+        """Unmap the columns opened so far (the segment's reader is closed; the next search
+        opens them again through its new one)."""
+        for column in self._columns.values():
+            column.close()
+        self._columns = {}
+        self._columns_reader = None
 
     def lengths(self, reader: Any, fieldname: str) -> list[int]:
         """Each document's length of a text field (BM25's normalisation), read once."""
@@ -138,6 +146,9 @@ class DocTable:
             table._reader = reader  # the live reader (fields not read yet are read through it)
             used[key] = table
             self.leaves.append((reader, offset, table))
+        for key, table in cache.items():  # segments merged away: their files go
+            if key not in used:
+                table.close_columns()
         cache.clear()
         cache.update(used)
         self._facet_sets: dict[str, dict[str, frozenset[int]]] = {}
