@@ -81,6 +81,27 @@ def test_the_version_follows_the_analysis_version(monkeypatch: pytest.MonkeyPatc
     assert wordstore.version() not in ("", current)
 
 
+def test_the_version_follows_the_stemmer_and_the_unicode_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word's analysis is also Whoosh's Porter stemmer's (an upgrade of whoosh-reloaded)
+    and Python's Unicode database's (``isalpha``, ``lower``: a new Python): analyses stored
+    by another of either would index words as the queries no longer analyse them."""
+    import unicodedata
+
+    from whoosh.lang import porter
+
+    current = wordstore.version()
+    changed = tmp_path / "porter.py"
+    changed.write_bytes(Path(porter.__file__).read_bytes() + b"\n# a later release\n")
+    with monkeypatch.context() as patched:
+        patched.setattr(porter, "__file__", str(changed))
+        assert wordstore.version() not in ("", current)
+    assert wordstore.version() == current
+    monkeypatch.setattr(unicodedata, "unidata_version", "99.0.0")
+    assert wordstore.version() not in ("", current)
+
+
 @pytest.mark.parametrize(
     "content",
     [

@@ -19,8 +19,11 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import unicodedata
 import zlib
 from pathlib import Path
+
+from whoosh.lang import porter
 
 from kbapp.search import analysis, wordlists
 
@@ -28,14 +31,17 @@ FILE = "words-{}.pickle"
 
 
 def version() -> str:
-    """The analysis version and a checksum of the modules that make a word's analysis;
-    empty when their source cannot be read (then nothing is stored)."""
+    """The analysis version and a checksum of what makes a word's analysis: the modules
+    (ours and Whoosh's Porter stemmer, which an upgrade of whoosh-reloaded may change) and
+    the Unicode database (``isalpha``, ``lower``: a new Python may change it); empty when
+    their source cannot be read (then nothing is stored)."""
     try:
         source = b"".join(
-            Path(module.__file__ or "").read_bytes() for module in (analysis, wordlists)
+            Path(module.__file__ or "").read_bytes() for module in (analysis, wordlists, porter)
         )
     except OSError:
         return ""
+    source += unicodedata.unidata_version.encode()
     return f"{analysis.ANALYSIS_VERSION}-{zlib.crc32(source):08x}"
 
 
