@@ -134,3 +134,34 @@ def test_a_damaged_store_leaves_the_build_as_it_is(corpora: Path, tmp_path: Path
         tmp_path / "ix2", root, paths, None
     )
     assert wordstore.load(words, 0) and wordstore.load(words, 1)  # written afresh
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "junk",
+        ("printer",),
+        (("printer",), ("printer",), False),
+        (("printer",), ("printer",), False, None),
+        ((7,), ("printer",), False, ()),
+        (("printer",), "printer", False, ()),
+        (("printer",), ("printer",), "no", ()),
+    ],
+)
+def test_stored_entries_not_of_the_expected_shape_are_ignored(
+    corpora: Path, tmp_path: Path, entry: object
+) -> None:
+    """A store that loads but holds an entry no analysis makes (damaged, or written by hand)
+    is ignored as a damaged file is: a build that took it failed, and so did every later one
+    (each took the same file again)."""
+    root = corpora / SUPPORT
+    paths = [p for p in _paths(root, 300) if "printer" in (root / p).read_text(errors="replace")]
+    paths = paths[:6]
+    words = tmp_path / "words"
+    expected = _build(tmp_path / "ix0", root, paths, words)
+    with open(words / wordstore.FILE.format(0), "rb") as handle:
+        key, entries = pickle.load(handle)
+    entries["printer"] = entry
+    (words / wordstore.FILE.format(0)).write_bytes(pickle.dumps((key, entries)))
+    assert wordstore.load(words, 0) == {}
+    assert _build(tmp_path / "ix1", root, paths, words) == expected
