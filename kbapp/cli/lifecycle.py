@@ -250,7 +250,7 @@ def cmd_review_diff(args: argparse.Namespace, ctx: Context) -> int:
         print(f"{changes.path} was never reviewed; all of it needs a look.")
         return 0
     rev = changes.reviewed_in
-    print(f"Last reviewed in {rev.short} on {rev.date:%Y-%m-%d} by {rev.author}: {rev.subject}")
+    print(f"Last reviewed {changes.reviewed_words()}: {rev.subject}")
     for commit in changes.commits:
         print(f"  since: {commit.short} {commit.date:%Y-%m-%d} {commit.author}: {commit.subject}")
     if not changes.changed:
