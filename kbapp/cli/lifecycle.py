@@ -316,13 +316,15 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         print_json(report.to_dict())
     if not (args.html or args.csv or args.json):
+        gaps = len(report.content_gaps)
         print(
-            f"{report.kb_name}, as of {report.today}: {report.documents} documents, "
-            f"{len(report.overdue)} reviews overdue, {len(report.due_soon)} due soon, "
+            f"{report.kb_name}, as of {report.today}: {counted(report.documents, 'document')}, "
+            f"{counted(len(report.overdue), 'review')} overdue, {len(report.due_soon)} due soon, "
             f"{len(report.never_reviewed)} never reviewed, {len(report.without_owners)} "
-            f"without owners, {report.lint_errors} lint errors, {len(report.broken_links)} "
-            f"broken links, {len(report.captured)} incidents captured, "
-            f"{len(report.content_gaps)} searches that found nothing."
+            f"without owners, {counted(report.lint_errors, 'lint error')}, "
+            f"{counted(len(report.broken_links), 'broken link')}, "
+            f"{counted(len(report.captured), 'incident')} captured, "
+            f"{gaps} {'search' if gaps == 1 else 'searches'} that found nothing."
         )
         ctx.info("Write it out with --html FILE and/or --csv DIR.")
     return 0
