@@ -107,7 +107,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_feedback)
 
     # ---------------------------------------------------------------- report
-    p = sub.add_parser("report", help="the health report for the joint review meeting")
+    p = sub.add_parser(
+        "report",
+        aliases=["health"],  # the window's name for it: Knowledge base health, Ctrl+Shift+H
+        help="the health report for the joint review meeting",
+    )
     p.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML page")
     p.add_argument("--csv", type=Path, metavar="DIR", help="write every table as CSV into DIR")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
