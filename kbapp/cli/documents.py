@@ -9,7 +9,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from kbapp.cli.common import Context, PhaseProgress, counted, print_json, print_table
+from kbapp.cli.common import (
+    Context,
+    PhaseProgress,
+    Progress,
+    counted,
+    print_json,
+    print_table,
+)
 from kbapp.config import SENSITIVITIES
 from kbapp.documents import model as documents
 from kbapp.documents import schema
@@ -312,7 +319,9 @@ def cmd_lint(args: argparse.Namespace, ctx: Context) -> int:
 
     workspace = ctx.workspace
     paths = [workspace.resolve(p) for p in args.paths] if args.paths else None
-    report = lint_workspace(workspace, paths)
+    progress = Progress("Checking documents", enabled=None if not args.quiet else False)
+    report = lint_workspace(workspace, paths, progress=progress)
+    progress.finish()
     if args.json:
         print_json(report.to_dict())
     else:

@@ -8,7 +8,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from kbapp.cli.common import Context, counted, print_json, print_table
+from kbapp.cli.common import Context, Progress, counted, print_json, print_table
 from kbapp.errors import KbError
 
 
@@ -311,7 +311,14 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp.lifecycle.report import build_report, write_csv, write_html
     from kbapp.lifecycle.review import parse_within
 
-    report = build_report(ctx.workspace, today=args.today, period_days=parse_within(args.period))
+    progress = Progress("Checking documents", enabled=None if not args.quiet else False)
+    report = build_report(
+        ctx.workspace,
+        today=args.today,
+        period_days=parse_within(args.period),
+        progress=progress,
+    )
+    progress.finish()
     if args.html:
         print(write_html(report, args.html))
     if args.csv:
