@@ -572,6 +572,6 @@ def test_dashboard_counts_the_documents_it_checks(kb: Workspace, qtbot) -> None:
     view.checking.connect(lambda done, total: said.append(view.status_label.text()))
     with qtbot.waitSignal(view.report_ready, timeout=20000):
         view.refresh()
-    assert said and said[-1] == "Checking documents for lint errors and broken links: 3 of 3…"
+    assert said and said[-1] == "Checking for lint errors and broken links: 3 of 3…"
     assert view.status_label.text().startswith("this period")
     tasks.pool.waitForDone(5000)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -140,8 +141,11 @@ class DashboardView(QWidget):
         layout = QVBoxLayout(body)
         header = QHBoxLayout()
         header.addWidget(self.heading)
-        header.addStretch(1)
-        header.addWidget(self.status_label)
+        # the status takes the room left and never widens the view (a progress count at
+        # 1366x768 pushed the Refresh button off the screen behind a horizontal scroll bar)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        header.addWidget(self.status_label, 1)
         header.addWidget(self.refresh_button)
         layout.addLayout(header)
         grid = QGridLayout()
@@ -226,7 +230,7 @@ class DashboardView(QWidget):
         """How far the lint check is: seconds on thousands of documents."""
         if self.busy:
             self.status_label.setText(
-                f"Checking documents for lint errors and broken links: {done:,} of {total:,}…"
+                f"Checking for lint errors and broken links: {done:,} of {total:,}…"
             )
         self.checking.emit(done, total)
 
