@@ -7,9 +7,13 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kbapp.cli.common import Context, Progress, counted, print_json, print_table
 from kbapp.errors import KbError
+
+if TYPE_CHECKING:
+    from kbapp.workspace import Workspace
 
 
 def _date(text: str) -> dt.date:
@@ -211,6 +215,9 @@ def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         print_json([item.to_dict() for item in items])
         return 0
+    if not items:
+        ctx.info(_nothing_due(workspace, args, owner))
+        return 0
 
     print_table(
         [
@@ -236,6 +243,30 @@ def cmd_review_done(args: argparse.Namespace, ctx: Context) -> int:
     result = mark_reviewed(ctx.workspace, args.ref, note=args.note, today=args.today)
     print(f"reviewed: {result.path}" + (f" ({result.commit[:8]})" if result.commit else ""))
     return 0
+
+
+def _nothing_due(workspace: Workspace, args: argparse.Namespace, owner: str | None) -> str:
+    """'Nothing to review within 14 days; the next review is due ...': after an import the
+    first reviews start weeks later, and '0 documents to review' said nothing of when."""
+    from kbapp.lifecycle.review import REVIEW_COLUMNS, review_queue
+
+    later = review_queue(
+        workspace.catalog.summaries(REVIEW_COLUMNS),
+        workspace.config,
+        today=args.today,
+        org=args.org,
+        owner=owner,
+        include_ok=True,
+    )
+    nothing = f"Nothing to review within {args.within}"
+    if args.within.endswith("d") and args.within[:-1].isdigit():
+        nothing = f"Nothing to review within {counted(int(args.within[:-1]), 'day')}"
+    dated = [i for i in later if i.info.due is not None]
+    if not dated:
+        return f"{nothing}."
+    first = min(dated, key=lambda i: (i.info.due, i.title.casefold()))
+    assert first.info.due is not None
+    return f"{nothing}; next: {first.title}, {first.info.when()} ({first.info.due.isoformat()})"
 
 
 def cmd_review_needs_changes(args: argparse.Namespace, ctx: Context) -> int:
