@@ -575,3 +575,21 @@ def test_dashboard_counts_the_documents_it_checks(kb: Workspace, qtbot) -> None:
     assert said and said[-1] == "Checking for lint errors and broken links: 3 of 3…"
     assert view.status_label.text().startswith("this period")
     tasks.pool.waitForDone(5000)
+
+
+def test_an_empty_review_queue_says_when_the_next_review_is(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """After an import the queue was an empty table and '0 to review, 0 overdue'."""
+    write_doc(
+        kb,
+        "sops/fresh.md",
+        doc_text("kb-0a000009", "Fresh SOP", doc_type="sop", last_reviewed="2026-06-01"),
+    )
+    kb.save(kb.load("sops/fresh.md"))
+    view = ReviewQueueView(kb, today=TODAY)
+    qtbot.addWidget(view)
+    view.refresh()
+    assert view.rows() == []
+    assert view.detail_title.text() == (
+        "Nothing to review within 14 days; next: Fresh SOP, due in 166 days (2026-11-28)."
+        " Choose a longer period above to see it."
+    )

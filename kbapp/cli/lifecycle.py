@@ -246,27 +246,20 @@ def cmd_review_done(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _nothing_due(workspace: Workspace, args: argparse.Namespace, owner: str | None) -> str:
-    """'Nothing to review within 14 days; the next review is due ...': after an import the
-    first reviews start weeks later, and '0 documents to review' said nothing of when."""
-    from kbapp.lifecycle.review import REVIEW_COLUMNS, review_queue
+    """After an import the first reviews start weeks later: say when, not '0 documents'."""
+    from kbapp.lifecycle.review import REVIEW_COLUMNS, next_review, nothing_due
 
-    later = review_queue(
+    within = args.within
+    if within.endswith("d") and within[:-1].isdigit():
+        within = counted(int(within[:-1]), "day")
+    upcoming = next_review(
         workspace.catalog.summaries(REVIEW_COLUMNS),
         workspace.config,
         today=args.today,
         org=args.org,
         owner=owner,
-        include_ok=True,
     )
-    nothing = f"Nothing to review within {args.within}"
-    if args.within.endswith("d") and args.within[:-1].isdigit():
-        nothing = f"Nothing to review within {counted(int(args.within[:-1]), 'day')}"
-    dated = [i for i in later if i.info.due is not None]
-    if not dated:
-        return f"{nothing}."
-    first = min(dated, key=lambda i: (i.info.due, i.title.casefold()))
-    assert first.info.due is not None
-    return f"{nothing}; next: {first.title}, {first.info.when()} ({first.info.due.isoformat()})"
+    return nothing_due(within, upcoming)
 
 
 def cmd_review_needs_changes(args: argparse.Namespace, ctx: Context) -> int:

@@ -44,6 +44,8 @@ from kbapp.lifecycle.review import (
     REVIEW_COLUMNS,
     ReviewItem,
     ReviewState,
+    next_review,
+    nothing_due,
     queue_sort_key,
     review_queue,
 )
@@ -342,10 +344,11 @@ class ReviewQueueView(CatalogView):
         org, owner = self.org_combo.currentData(), self.owner_combo.currentData()
         within = self.horizon_combo.currentData()
 
-        def work() -> list[ReviewItem]:
+        def work() -> tuple[list[ReviewItem], ReviewItem | None]:
             workspace.refresh()
-            return review_queue(
-                workspace.catalog.summaries(REVIEW_COLUMNS),
+            rows = workspace.catalog.summaries(REVIEW_COLUMNS)
+            items = review_queue(
+                rows,
                 config,
                 today=today,
                 org=org,
@@ -353,24 +356,36 @@ class ReviewQueueView(CatalogView):
                 within_days=within,
                 include_ok=within is None,
             )
+            # an empty queue (after an import: first reviews weeks away) says when it fills
+            upcoming = (
+                next_review(rows, config, today=today, org=org, owner=owner)
+                if not items and within is not None
+                else None
+            )
+            return items, upcoming
 
         run_or_inline(
             self.tasks,
             work,
-            self.show_items,
+            lambda made: self.show_items(*made),
             self._on_failed,
             owner=self,
             key="review-queue",
             waiting=lambda: self.count_label.setText("Reading the knowledge base…"),
         )
 
-    def show_items(self, items: list[ReviewItem]) -> None:
+    def show_items(self, items: list[ReviewItem], upcoming: ReviewItem | None = None) -> None:
         self.model.set_items(items)
         overdue = sum(1 for i in items if i.state is ReviewState.OVERDUE)
         self.count_label.setText(f"{len(items)} to review, {overdue} overdue")
         wanted, self._wanted_selection = self._wanted_selection, ""
         if not (wanted and self.select(wanted)) and self.current_item() is None:
             self._show_detail(None)
+        within = self.horizon_combo.currentData()
+        if not items and within is not None:
+            days = f"{within} day{'' if within == 1 else 's'}"
+            more = ". Choose a longer period above to see it." if upcoming is not None else ""
+            self.detail_title.setText(nothing_due(days, upcoming) + more)
         self.filled.emit()
 
     def rows(self) -> list[ReviewItem]:
