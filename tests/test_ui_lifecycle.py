@@ -593,3 +593,14 @@ def test_an_empty_review_queue_says_when_the_next_review_is(kb: Workspace, qtbot
         "Nothing to review within 14 days; next: Fresh SOP, due in 166 days (2026-11-28)."
         " Choose a longer period above to see it."
     )
+
+
+def test_the_review_queue_headers_are_not_cut(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """At 1366x768 the queue's 'Organisation' header read 'rganisation' (80 px wide)."""
+    from kbapp.ui.review_queue import ORG
+
+    view = ReviewQueueView(kb, today=TODAY)
+    qtbot.addWidget(view)
+    header = view.table.horizontalHeader()
+    needed = header.fontMetrics().horizontalAdvance("Organisation")
+    assert header.sectionSize(ORG) >= needed + 12

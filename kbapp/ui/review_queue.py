@@ -240,7 +240,8 @@ class ReviewQueueView(CatalogView):
             (STATE, state_width + 16),
             (DUE, plain.horizontalAdvance("2026-12-31") + 16),
             (TYPE, plain.horizontalAdvance("troubleshooting") + 16),  # the longest standard type
-            (ORG, 80),
+            # "Organisation" in the header's font was cut to "rganisation" at 80 px
+            (ORG, max(80, header.fontMetrics().horizontalAdvance("Organisation") + 16)),
         ):
             header.resizeSection(column, width)
         self.table.setAccessibleName("Documents to review")
