@@ -419,12 +419,15 @@ def in_process_only(
     if args.engine != "kbapp":  # its own table beside the parent's
         fts = Fts5(kb.parent / f"{kb.name}-fts5-{os.getpid()}.sqlite", documents(kb))
     sys.path.insert(0, str(args.code.resolve()))
-    from kbapp.search import searcher as searcher_module
+    try:  # where TOPK_PRUNING lives (in the searcher before the ranking had a module)
+        from kbapp.search import ranking as ranking_module
+    except ImportError:
+        from kbapp.search import searcher as ranking_module
 
     # (without --compare-unpruned: as shipped, TOPK_PRUNING as the code sets it)
-    modes = [True, False] if args.compare_unpruned else [searcher_module.TOPK_PRUNING]
+    modes = [True, False] if args.compare_unpruned else [ranking_module.TOPK_PRUNING]
     for pruning in modes:
-        searcher_module.TOPK_PRUNING = pruning
+        ranking_module.TOPK_PRUNING = pruning
         figures = in_process(kb, queries, fts, args.engine)
         label = "pruned" if pruning else "unpruned"
         results[f"in_process_ms_{label}"] = figures

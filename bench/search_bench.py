@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -609,6 +610,15 @@ class Fts5:
         return self.db.execute(sql.format(extra=""), (match,)).fetchall()
 
 
+def _pruning_home() -> ModuleType:
+    """The module that holds TOPK_PRUNING (the searcher's, before the ranking had one)."""
+    try:
+        from kbapp.search import ranking
+    except ImportError:
+        from kbapp.search import searcher as ranking
+    return ranking
+
+
 def measure_latency(
     kb: Path,
     queries: dict[str, list[tuple[str, str]]],
@@ -619,13 +629,14 @@ def measure_latency(
     20 one-word queries; ``pruning``: the runner's top-k pruning on or off (None: as
     shipped)."""
     from kbapp.search import SearchIndex
-    from kbapp.search import searcher as searcher_module
     from kbapp.settings import Settings
     from kbapp.workspace import Workspace
 
-    shipped = getattr(searcher_module, "TOPK_PRUNING", None)
+    ranking_module = _pruning_home()
+
+    shipped = getattr(ranking_module, "TOPK_PRUNING", None)
     if pruning is not None and shipped is not None:
-        searcher_module.TOPK_PRUNING = pruning
+        ranking_module.TOPK_PRUNING = pruning
     elif pruning is not None:
         raise SystemExit("this kbapp has no top-k pruning to turn on or off")
     ws = Workspace.open(kb, Settings(user_name="Bench", user_email="bench@internal.example"))
@@ -644,7 +655,7 @@ def measure_latency(
         latency[kind] = {**percentiles(times), "empty": empty}
     ws.close()
     if shipped is not None:
-        searcher_module.TOPK_PRUNING = shipped
+        ranking_module.TOPK_PRUNING = shipped
     return latency
 
 
@@ -694,9 +705,9 @@ def bench_corpus(
     fts = Fts5(kb.parent / f"fts5-{label}.sqlite", docs)
     result["fts5_build_s"] = fts.build_seconds
     result["fts5_mb"] = fts.size / 1e6
-    from kbapp.search import searcher as searcher_module
+    ranking_module = _pruning_home()
 
-    shipped_pruning = bool(getattr(searcher_module, "TOPK_PRUNING", False))
+    shipped_pruning = bool(getattr(ranking_module, "TOPK_PRUNING", False))
     result["topk_pruning"] = shipped_pruning
     for generator in generators:
         queries = make_queries(docs, n_queries, seed, generator)

@@ -351,14 +351,14 @@ def test_facets_by_bitsets_and_by_counting_agree(
     base's): all give the same counts, also after a save (a deleted posting), for few hits
     and for most documents hit (what is missed counted)."""
     import kbapp.search.facets as facets_module
-    import kbapp.search.tables as tables_module
+    import kbapp.search.vectors as vectors_module
 
     ws = indexed.ws
     doc = ws.load("kb-00000004")
     doc.set("tags", [*doc.tags, "wombat-tag"])
     ws.save(doc)
     queries = ["failover ", "payments ", "type:sop", "postgres replica ", "status:published"]
-    monkeypatch.setattr(tables_module, "VECTORS", False)  # sets, not masks
+    monkeypatch.setattr(vectors_module, "VECTORS", False)  # sets, not masks
     monkeypatch.setattr(facets_module, "FACET_BIT_COST", 0.0)
     indexed._runner = None
     by_sets = [indexed.search(q).facets for q in queries]
@@ -369,9 +369,9 @@ def test_facets_by_bitsets_and_by_counting_agree(
     by_counting = [indexed.search(q).facets for q in queries]
     assert by_counting == by_sets
     pytest.importorskip("numpy")
-    monkeypatch.setattr(tables_module, "VECTORS", True)
-    monkeypatch.setattr(tables_module, "VECTOR_FROM", 1)  # NumPy for any size
-    monkeypatch.setattr(tables_module, "VECTOR_IMPORT_FROM", 1)
+    monkeypatch.setattr(vectors_module, "VECTORS", True)
+    monkeypatch.setattr(vectors_module, "VECTOR_FROM", 1)  # NumPy for any size
+    monkeypatch.setattr(vectors_module, "VECTOR_IMPORT_FROM", 1)
     indexed._runner = None
     runner = indexed._current_runner()
     words = [q for q in queries if ":" not in q]  # (a filter alone: sets)

@@ -9,7 +9,8 @@ import pytest
 from search_helpers import front, module_index, populate
 
 from kbapp.search import SearchIndex, SearchResponse
-from kbapp.search import searcher as searcher_module
+from kbapp.search import expansion as expansion_module
+from kbapp.search import ranking as ranking_module
 from kbapp.search.analysis import clean_markup, index_terms, join_identifiers, word_terms
 
 FILLER = "Check the service account, the network and the event log before anything else. " * 2
@@ -109,7 +110,7 @@ def test_without_the_proximity_factor_the_words_apart_would_win(
     index: SearchIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The fixture is such that only word order decides (so the test above can fail)."""
-    monkeypatch.setattr(searcher_module, "PROXIMITY_POWER", 0.0)
+    monkeypatch.setattr(ranking_module, "PROXIMITY_POWER", 0.0)
     fresh_runner(index)
     try:
         message = "The destination could not be initialized due to the following problem "
@@ -259,7 +260,7 @@ def test_feedback_only_reranks_what_the_query_found(
 ) -> None:
     query = "destination could not be initialized "
     without = set(paths(index.search(query, 50)))
-    monkeypatch.setattr(searcher_module, "PRF_TERMS", 10)
+    monkeypatch.setattr(expansion_module, "PRF_TERMS", 10)
     fresh_runner(index)
     try:
         assert set(paths(index.search(query, 50))) == without

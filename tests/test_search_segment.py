@@ -25,6 +25,7 @@ from whoosh.index import TOC
 from whoosh.writing import SegmentWriter
 
 from kbapp.search import SearchIndex, analysis
+from kbapp.search.postings import TermSets
 from kbapp.search.schema import (
     CODEC,
     PAIRS_FIELD,
@@ -39,7 +40,7 @@ from kbapp.search.schema import (
     read_document,
 )
 from kbapp.search.segment import SortedSegmentWriter
-from kbapp.search.tables import DocTable, TermSets
+from kbapp.search.tables import DocTable
 from kbapp.workspace import Workspace
 
 SUPPORT = "gautamanand-dot__SupportArticles-docs"

@@ -15,8 +15,8 @@ import pytest
 from helpers import CORPORA
 
 from kbapp.search import SearchIndex
+from kbapp.search import ranking as ranking_module
 from kbapp.search import scoring as scoring_module
-from kbapp.search import searcher as searcher_module
 from kbapp.search.analysis import STOP_WORDS
 from kbapp.search.query import parse_query
 from kbapp.search.searcher import Outcome, QueryRunner
@@ -80,7 +80,7 @@ def random_queries(n: int, seed: int) -> Iterator[str]:
 def _run(
     runner: QueryRunner, query: str, limit: int, pruning: bool, monkeypatch: pytest.MonkeyPatch
 ) -> Outcome:
-    monkeypatch.setattr(searcher_module, "TOPK_PRUNING", pruning)
+    monkeypatch.setattr(ranking_module, "TOPK_PRUNING", pruning)
     return runner.run(query, parse_query(query), limit)
 
 
@@ -119,7 +119,7 @@ def test_pruning_scores_few_of_the_documents(
     runner: QueryRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Common words, the first ten: most documents that have them are never scored."""
-    monkeypatch.setattr(searcher_module, "TOPK_PRUNING", True)
+    monkeypatch.setattr(ranking_module, "TOPK_PRUNING", True)
     words = [w.lower() for text in _texts() for w in text if w.isalpha() and len(w) > 3]
     common = [w for w, _ in Counter(words).most_common(80) if w not in STOP_WORDS]
     for word in common:  # the first ranking of a term adds all its postings

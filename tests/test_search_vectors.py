@@ -1,5 +1,5 @@
 """The NumPy paths of a search (a phrase's pair check over many documents, BM25F of every
-document and the best k: kbapp/search/tables.py, scoring.py, searcher.py) answer exactly what
+document and the best k: kbapp/search/columns.py, scoring.py, searcher.py) answer exactly what
 the document-at-a-time Python paths answer: the same documents, order, scores (bit for bit),
 totals and hit sets, on real on-disk indexes: about 600 real documents, and a knowledge base
 whose documents were saved again and deleted (segments with deleted documents, several
@@ -19,7 +19,8 @@ from search_helpers import front
 from test_search_topk import random_queries
 
 from kbapp.search import SearchIndex
-from kbapp.search import tables as tables_module
+from kbapp.search import columns as columns_module
+from kbapp.search import vectors as vectors_module
 from kbapp.search.analysis import pair_hash, word_terms
 from kbapp.search.plan import Alternative
 from kbapp.search.query import parse_query
@@ -131,7 +132,7 @@ def _both(
 ) -> tuple[Outcome, Outcome]:
     outcomes = []
     for runner, vectors in zip(runners, (True, False)):
-        monkeypatch.setattr(tables_module, "VECTORS", vectors)
+        monkeypatch.setattr(vectors_module, "VECTORS", vectors)
         outcomes.append(runner.run(query, parse_query(query), limit))
     return outcomes[0], outcomes[1]
 
@@ -158,7 +159,7 @@ def _same(
 @pytest.fixture
 def every_size(monkeypatch: pytest.MonkeyPatch) -> None:
     """NumPy for any number of documents (loaded here), as for a large knowledge base."""
-    monkeypatch.setattr(tables_module, "VECTOR_FROM", 1)
+    monkeypatch.setattr(vectors_module, "VECTOR_FROM", 1)
 
 
 def test_numpy_ranking_is_the_python_ranking_on_real_documents(
@@ -218,7 +219,7 @@ def test_pair_check_in_numpy_is_the_binary_search(
     """Every document of every segment, for hashes each document holds (its first, last and
     middle ones), hashes next to them, and the extremes of 32 bits; with windows around the
     guessed place small enough that many searches leave them for the whole slice."""
-    monkeypatch.setattr(tables_module, "PAIR_WINDOW", window)
+    monkeypatch.setattr(columns_module, "PAIR_WINDOW", window)
     runner = churned._current_runner()
     assert runner is not None
     checked = 0
@@ -250,10 +251,10 @@ def test_numpy_is_imported_only_for_large_work(monkeypatch: pytest.MonkeyPatch) 
     """Loaded: used from VECTOR_FROM documents (or postings) on. Not loaded: imported only
     for VECTOR_IMPORT_FROM documents, so a small knowledge base's search never pays its
     import (tests/test_search_lifecycle.py checks a ``kbapp search`` process)."""
-    numpy_for = tables_module.numpy_for
-    assert numpy_for(tables_module.VECTOR_FROM - 1) is None
-    assert numpy_for(tables_module.VECTOR_FROM) is np
-    assert numpy_for(1, work=tables_module.VECTOR_FROM) is np
+    numpy_for = vectors_module.numpy_for
+    assert numpy_for(vectors_module.VECTOR_FROM - 1) is None
+    assert numpy_for(vectors_module.VECTOR_FROM) is np
+    assert numpy_for(1, work=vectors_module.VECTOR_FROM) is np
     # not loaded (and, here, not installed): no import below VECTOR_IMPORT_FROM documents
     tried: list[int] = []
     real_import = builtins.__import__
@@ -266,14 +267,14 @@ def test_numpy_is_imported_only_for_large_work(monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.delitem(sys.modules, "numpy")
     monkeypatch.setattr(builtins, "__import__", import_)
-    assert numpy_for(tables_module.VECTOR_IMPORT_FROM - 1, work=10**6) is None
+    assert numpy_for(vectors_module.VECTOR_IMPORT_FROM - 1, work=10**6) is None
     assert not tried
-    assert numpy_for(tables_module.VECTOR_IMPORT_FROM) is None
+    assert numpy_for(vectors_module.VECTOR_IMPORT_FROM) is None
     assert tried
     monkeypatch.undo()
-    assert numpy_for(tables_module.VECTOR_IMPORT_FROM) is np
-    monkeypatch.setattr(tables_module, "VECTORS", False)
-    assert numpy_for(tables_module.VECTOR_IMPORT_FROM) is None
+    assert numpy_for(vectors_module.VECTOR_IMPORT_FROM) is np
+    monkeypatch.setattr(vectors_module, "VECTORS", False)
+    assert numpy_for(vectors_module.VECTOR_IMPORT_FROM) is None
 
 
 def _public_postings(reader: Any, offset: int, fieldname: str, term: bytes) -> list[Any]:

@@ -275,6 +275,17 @@ def test_a_scheduled_first_review_keeps_an_imported_document_out_of_the_queue(
     assert "kb-0a000004  due in 78 days" in due.out, due.err
 
 
+def test_an_empty_review_queue_says_why(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """After an import spreads the first reviews the queue is empty; it showed a bare table
+    over "Select a document to see what changed since its last review"."""
+    view = ReviewQueueView(kb, today=TODAY)
+    qtbot.addWidget(view)
+    assert view.rows() == []
+    assert view.detail_title.text().startswith("Nothing is due within 14 days")
+    view.horizon_combo.setCurrentIndex(view.horizon_combo.count() - 1)  # everything
+    assert view.detail_title.text() == "No published or in-review document matches these filters."
+
+
 def test_retire_dialog_lists_links_and_needs_a_reason(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
     _kb(kb)
     dialog = RetireDialog(kb, "kb-0a000001", today=TODAY)

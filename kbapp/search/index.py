@@ -35,16 +35,12 @@ from kbapp.search.hits import SnippetTexts, make_hits
 from kbapp.search.ondisk import BUILDING_FILE, CORRUPTION_ERRORS, IndexUnusable
 from kbapp.search.ondisk import MANIFEST_FILE as MANIFEST_FILE
 from kbapp.search.ondisk import META_FILE as META_FILE
+from kbapp.search.plan import synonym_groups
 from kbapp.search.query import parse_query
 from kbapp.search.results import IndexState, SearchResponse
 from kbapp.search.schema import IndexedDocument, read_document
-from kbapp.search.searcher import (
-    DocTable,
-    QueryRunner,
-    SegmentTable,
-    reopen_searcher,
-    synonym_groups,
-)
+from kbapp.search.searcher import QueryRunner, reopen_searcher
+from kbapp.search.tables import DocTable, SegmentTable
 
 if TYPE_CHECKING:
     # The catalog (SQLAlchemy) is used only when something changed: a search whose files

@@ -1,7 +1,8 @@
 """Which documents match, as NumPy boolean masks (one entry per document number of the
-searcher), for a knowledge base large enough that NumPy is loaded (:func:`numpy_for`).
+searcher), for a knowledge base large enough that NumPy is loaded
+(:func:`~kbapp.search.vectors.numpy_for`).
 
-The same documents as the sets of :class:`~kbapp.search.tables.TermSets`: a term's mask is
+The same documents as the sets of :class:`~kbapp.search.postings.TermSets`: a term's mask is
 its postings' document numbers (deleted documents left out as they are there), a word's the
 union over its alternatives and, for a word, over the text fields; a phrase's the documents
 having all its terms whose pair hashes (and term sequence) hold it. What a query counts is
@@ -19,8 +20,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from kbapp.search.analysis import pair_hash
+from kbapp.search.postings import PHRASE_FIELDS, TermSets
 from kbapp.search.schema import PREFIX_FIELD
-from kbapp.search.tables import PHRASE_FIELDS, DocTable, TermSets
+from kbapp.search.tables import DocTable
 
 if TYPE_CHECKING:
     from kbapp.search.plan import Alternative, WordPlan
@@ -143,3 +145,8 @@ class Masks:
         names, docs, codes = found
         counts = np.bincount(codes[hits[docs]], minlength=len(names)).tolist()
         return list(zip(names, counts))
+
+
+def has_docs(docs: frozenset[int] | Any) -> bool:
+    """Whether a set or a NumPy mask of documents holds any."""
+    return bool(docs) if isinstance(docs, frozenset) else bool(docs.any())

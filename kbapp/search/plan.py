@@ -12,8 +12,8 @@ from typing import Any
 from whoosh import query as wq
 
 from kbapp.search.analysis import pair_hash, phrase_form, phrase_terms, stem, word_terms
+from kbapp.search.postings import TermSets
 from kbapp.search.schema import PREFIX_FIELD, PREFIX_MAX, PREFIX_MIN, TEXT_FIELDS
-from kbapp.search.tables import TermSets
 from kbapp.search.vocabulary import Vocabulary
 
 #: A synonym (another member of the word's group) scores at this share of the word itself.

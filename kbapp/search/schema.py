@@ -258,7 +258,7 @@ def prefix_words(weighted_texts: Iterable[tuple[str, float]]) -> dict[str, float
 
     A word being typed finds the documents with a word that starts with it: a short prefix
     is one of these terms, a longer one is looked up as the words of this field that start
-    with it (:meth:`kbapp.search.tables.TermSets.read`). That finds what every edge n-gram
+    with it (:meth:`kbapp.search.postings.TermSets.read`). That finds what every edge n-gram
     of these words (2-16 letters, the index's form until version 12) found, with the same
     weights, for a fifth fewer postings in a build."""
     out: dict[str, float] = {}

@@ -39,8 +39,9 @@ from typing import Any
 from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 
+from kbapp.search.postings import Shares, TermSets
 from kbapp.search.schema import TEXT_FIELDS
-from kbapp.search.tables import DocTable, Shares, TermSets
+from kbapp.search.tables import DocTable
 
 #: BM25's term-frequency saturation and length normalisation (Whoosh's defaults are 1.2 and
 #: 0.75). Issue 15, i15-words5: 2.0 and 0.9 (a word said several times counts for more, and a

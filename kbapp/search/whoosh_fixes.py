@@ -59,7 +59,7 @@ PRIVATE_NAMES: list[tuple[Any, str]] = [
     (whoosh3.W3LeafMatcher, "_read_ids"),
     (whoosh3.W3LeafMatcher, "_read_weights"),
     (whoosh3.W3LeafMatcher, "_next_block"),
-    # the postings' blocks are decoded as these decode them (kbapp/search/tables.py)
+    # the postings' blocks are decoded as these decode them (kbapp/search/blocks.py)
     (whoosh3.W3LeafMatcher, "_goto"),
     (whoosh3.W3LeafMatcher, "_read_data"),
     (whoosh3, "WHOOSH3_HEADER_MAGIC"),

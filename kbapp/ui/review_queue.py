@@ -408,12 +408,22 @@ class ReviewQueueView(CatalogView):
                 return True
         return False
 
+    def _nothing_selected(self) -> str:
+        """Under the table when no row is chosen; an empty queue says why it is empty."""
+        if self.model.items:
+            return "Select a document to see what changed since its last review."
+        within = self.horizon_combo.currentData()
+        if within is None:
+            return "No published or in-review document matches these filters."
+        return (
+            f"Nothing is due within {within} days with these filters. Choose "
+            "“Everything” to see when each review is due."
+        )
+
     def _show_detail(self, item: ReviewItem | None) -> None:
         self._set_actions_enabled(item is not None)
         if item is None:
-            self.detail_title.setText(
-                "Select a document to see what changed since its last review."
-            )
+            self.detail_title.setText(self._nothing_selected())
             self.diff_view.clear()
             return
         workspace = self.workspace
