@@ -601,8 +601,8 @@ def test_an_empty_review_queue_says_when_the_next_review_is(kb: Workspace, qtbot
     view.refresh()
     assert view.rows() == []
     assert view.detail_title.text() == (
-        "Nothing to review within 14 days; next: Fresh SOP, due in 166 days (2026-11-28)."
-        " Choose a longer period above to see it."
+        "Nothing is due within 14 days with these filters; next: Fresh SOP, due in 166 days "
+        "(2026-11-28). Choose “Everything” to see when each review is due."
     )
 
 

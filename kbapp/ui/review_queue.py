@@ -45,7 +45,6 @@ from kbapp.lifecycle.review import (
     ReviewItem,
     ReviewState,
     next_review,
-    nothing_due,
     queue_sort_key,
     review_queue,
 )
@@ -193,6 +192,8 @@ class ReviewQueueView(CatalogView):
         super().__init__(workspace, parent, tasks)
         self.today = today
         self._wanted_selection = ""
+        #: The next review when the queue is empty (after an import: weeks away).
+        self._upcoming: ReviewItem | None = None
         self._create_filters()
         self._create_table()
         self._create_detail()
@@ -377,16 +378,12 @@ class ReviewQueueView(CatalogView):
 
     def show_items(self, items: list[ReviewItem], upcoming: ReviewItem | None = None) -> None:
         self.model.set_items(items)
+        self._upcoming = upcoming
         overdue = sum(1 for i in items if i.state is ReviewState.OVERDUE)
         self.count_label.setText(f"{len(items)} to review, {overdue} overdue")
         wanted, self._wanted_selection = self._wanted_selection, ""
         if not (wanted and self.select(wanted)) and self.current_item() is None:
             self._show_detail(None)
-        within = self.horizon_combo.currentData()
-        if not items and within is not None:
-            days = f"{within} day{'' if within == 1 else 's'}"
-            more = ". Choose a longer period above to see it." if upcoming is not None else ""
-            self.detail_title.setText(nothing_due(days, upcoming) + more)
         self.filled.emit()
 
     def rows(self) -> list[ReviewItem]:
@@ -415,6 +412,13 @@ class ReviewQueueView(CatalogView):
         within = self.horizon_combo.currentData()
         if within is None:
             return "No published or in-review document matches these filters."
+        upcoming = self._upcoming
+        if upcoming is not None and upcoming.info.due is not None:
+            return (
+                f"Nothing is due within {within} days with these filters; next: "
+                f"{upcoming.title}, {upcoming.info.when()} ({upcoming.info.due.isoformat()}). "
+                "Choose “Everything” to see when each review is due."
+            )
         return (
             f"Nothing is due within {within} days with these filters. Choose "
             "“Everything” to see when each review is due."
