@@ -242,10 +242,10 @@ class Highlighter:
                     continue
                 win_start, win_end = window
                 # the matches in order do not overlap: those inside are a run of them
-                inside = (bisect.bisect_left(starts, win_start), bisect.bisect_right(ends, win_end))
-                shown = unions.get(inside)
+                run = (bisect.bisect_left(starts, win_start), bisect.bisect_right(ends, win_end))
+                shown = unions.get(run)
                 if shown is None:
-                    shown = unions[inside] = frozenset().union(*shows[inside[0] : inside[1]])
+                    shown = unions[run] = frozenset().union(*shows[run[0] : run[1]])
                 new = len(shown - seen)
                 if not new and len(spans) > limit:  # more matches than room: only news
                     continue
