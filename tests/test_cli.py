@@ -155,6 +155,37 @@ def test_usage_errors_exit_2() -> None:
     assert result.returncode == 2 and "unrecognized arguments" in result.stderr
 
 
+def test_an_unknown_command_is_one_sentence_with_the_nearest_one(kb: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    """'kbapp health' printed argparse's usage and all 37 commands on five lines; the window
+    calls the report 'Knowledge base health' (Ctrl+Shift+H), so 'health' is the report."""
+    health = cli("--kb", kb.root, "health")
+    assert health.code == 0 and "documents" in health.out, health.err
+    typo = cli("--kb", kb.root, "reveiw", "due")
+    assert typo.code == 2 and typo.out == ""
+    assert typo.err == (
+        "kbapp: there is no command 'reveiw'; did you mean 'review'? "
+        "('kbapp --help' lists them all)\n"
+    )
+    nothing = cli("xyzzy")
+    assert nothing.code == 2
+    assert nothing.err == "kbapp: there is no command 'xyzzy' ('kbapp --help' lists them all)\n"
+
+
+def test_list_with_a_value_no_document_can_have_says_so(kb: Workspace, cli) -> None:  # type: ignore[no-untyped-def]
+    """'kbapp list --type sops' answered '0 documents', as if the knowledge base had no SOP."""
+    typo = cli("--kb", kb.root, "list", "--type", "sops")
+    assert typo.code == 1 and typo.out == ""
+    assert (
+        typo.err.startswith("kbapp: there is no type 'sops'; the types are ") and "sop," in typo.err
+    )
+    status = cli("--kb", kb.root, "list", "--status", "publish")
+    assert status.code == 1 and "draft, in-review, published, retired" in status.err
+    org = cli("--kb", kb.root, "list", "--org", "nobody")
+    assert org.code == 1 and "is not an organisation of this knowledge base" in org.err
+    none = cli("--kb", kb.root, "list", "--type", "sop")  # a real type, no document of it
+    assert none.code == 0 and none.err.strip() == "0 documents"
+
+
 def test_show_says_an_imported_articles_title_once(kb: Workspace, cli, corpora: Path) -> None:  # type: ignore[no-untyped-def]
     """SupportArticles repeat their title as the body's first heading, often with quotes or
     another case ('"Access is denied" error' under 'Access is denied error'): shown once, and

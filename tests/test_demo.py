@@ -123,3 +123,13 @@ def test_demo_runbook_steps_render_as_one_list_with_their_code(tmp_path: Path) -
         failover = ws.load("sops/payments-database-failover.md")
         steps = checklist_steps(failover.body)
         assert len(steps) >= 12  # every step a checklist item in incident mode, code or not
+
+
+def test_the_report_summary_counts_one_of_a_kind_in_the_singular(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """'kbapp report' on the demo said '1 incidents captured'."""
+    root = ensure_demo(tmp_path)
+    out = cli("--kb", root, "report", "--today", DEMO_DAY.isoformat()).out
+    assert "1 incident captured" in out, out
+    assert "1 incidents" not in out and "1 reviews" not in out and "1 searches" not in out

@@ -187,3 +187,15 @@ def test_an_ended_incident_stays_offered_until_dismissed(kb: Workspace, cli: Cli
     assert incidents.waiting_capture() is None
     status = cli("--kb", root, "incident", "status", "INC-9", "--json").out
     assert json.loads(status)["ticket"] == "INC-9" and "dismiss" not in status  # not a step
+
+
+def test_nothing_due_says_when_the_next_review_is(kb: Workspace, cli: Cli) -> None:
+    """After an import (first reviews scheduled from two weeks on) 'kbapp review due' said
+    '0 documents to review' and nothing about when reviews begin."""
+    root = _setup(kb)  # the runbook was last reviewed 2026-01-01, the SOP never
+    assert cli("--kb", root, "review", "done", "kb-c1100002", "--today", "2026-01-10").code == 0
+    quiet = cli("--kb", root, "review", "due", "--today", "2026-01-11")
+    assert quiet.code == 0 and quiet.out == ""
+    assert quiet.err == (
+        "Nothing to review within 14 days; next: Restart the API, due in 80 days (2026-04-01)\n"
+    ), quiet.err

@@ -4,10 +4,11 @@ document between states (each one commit), with dates frozen by passing ``today`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import git, write_doc
+from helpers import CliResult, git, write_doc
 from lifecycle_helpers import doc_text
 
 from kbapp.errors import KbError
@@ -374,3 +375,21 @@ def _sync(workspace: Workspace) -> None:
         git(workspace.root, "push", "-q", "origin", "main")
     else:
         sync(workspace)
+
+
+def test_an_imported_review_date_is_not_reported_as_a_review_today(
+    kb: Workspace, cli: Callable[..., CliResult]
+) -> None:
+    """An import commits documents whose front matter says they were last reviewed years
+    ago: the detail pane and 'review diff' said 'last reviewed <the import's date> by <who
+    imported>' beside a due date in 2017."""
+    write_doc(kb, "mdt.md", doc_text("kb-00005555", "Troubleshoot MDT", last_reviewed="2016-09-09"))
+    imported = kb.save(kb.load("mdt.md"), message="Import: 1 document")
+    kb.refresh()
+    item = next(i for i in review_queue(kb.catalog.all(), kb.config) if i.path == "mdt.md")
+    heading = review_detail(kb, item).title_html
+    assert "last reviewed 2016-09-09" in heading
+    assert f"{dt.date.today():%Y-%m-%d}" not in heading.split("recorded")[0]
+    assert imported.commit is not None and imported.commit[:8] in heading
+    out = cli("--kb", kb.root, "review", "diff", "kb-00005555").out
+    assert out.startswith("Last reviewed 2016-09-09"), out

@@ -436,6 +436,22 @@ def test_a_report_without_lint_then_with_it_is_the_whole_report(kb: Workspace) -
     assert with_lint(quick, kb) == full
 
 
+def test_checking_every_document_reports_its_progress(kb: Workspace) -> None:
+    """Linting is most of the report's time (7 s on 5,864 articles) and said nothing while it
+    ran, in the window ("Checking every document...") and on the command line (silence)."""
+    for n in range(3):
+        (kb.root / f"n{n}.md").write_text(
+            f"---\ntitle: Note {n}\ntype: sop\n---\nSee [[kb-00000bad]].\n", encoding="utf-8"
+        )
+    seen: list[tuple[int, int]] = []
+    full = build_report(kb, today=TODAY, progress=lambda done, total: seen.append((done, total)))
+    assert full.lint_checked and len(full.broken_links) == 3
+    assert seen[-1] == (3, 3) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    again: list[tuple[int, int]] = []
+    with_lint(build_report(kb, today=TODAY, lint=False), kb, progress=lambda *a: again.append(a))
+    assert again[-1] == (3, 3)
+
+
 def test_a_chart_with_nothing_in_it_says_so() -> None:
     """On 5,864 imported articles nobody had reviewed anything yet: the window's "Documents
     reviewed per month" drew an empty axis from 0 to 1, like a chart that failed to load."""

@@ -382,6 +382,26 @@ def test_a_fragment_shows_little_before_its_match() -> None:
     assert plain.index("api.payments") <= 25, plain
 
 
+def test_the_first_fragment_is_the_one_showing_most_of_the_query() -> None:
+    """A result row shows its first fragment: for "payments 503" the demo's runbook showed
+    "...of requests to api.[payments].tidewater.example", the first match, while a later
+    line holds both words. The fragments that follow add words not shown yet."""
+    text = (
+        "Meaning: More than 2 % of requests to api.payments.tidewater.example returned a 5xx "
+        "status over five minutes, as the ingress counts them. "
+        + "Filler words here. " * 12
+        + "Who sends the 503, the ingress or the payments API? Look at the ingress log first. "
+        + "Filler words here. " * 12
+        + "Escalate to the payments team."
+    )
+    marked = Highlighter({"payment", "503"}).fragments(text)
+    plain = [re.sub(r"<[^>]+>", "", fragment) for fragment in marked]
+    assert "503" in plain[0] and "payments API" in plain[0], plain
+    # one word of the query: the fragments keep the text's order
+    single = [re.sub(r"<[^>]+>", "", f) for f in Highlighter({"payment"}).fragments(text)]
+    assert "api.payments" in single[0] and "payments API" in single[1], single
+
+
 def test_search_marks_a_synonym_phrase_only_where_it_stands_whole(
     search_index: SearchIndex,
 ) -> None:

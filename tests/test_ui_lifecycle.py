@@ -570,3 +570,48 @@ def test_capture_heading_follows_the_title_after_the_text_was_edited(kb: Workspa
     saved = kb.load(captured.args[0])
     assert saved.title == "Replica lag after failover"
     assert saved.body.startswith("# Replica lag after failover")
+
+
+def test_dashboard_counts_the_documents_it_checks(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """On 5,864 articles the health view said 'Checking every document for lint errors and
+    broken links…' for seconds with no sign of how far it was."""
+    _kb(kb)
+    tasks = Tasks()
+    view = DashboardView(kb, tasks=tasks, today=TODAY)
+    qtbot.addWidget(view)
+    said: list[str] = []
+    view.checking.connect(lambda done, total: said.append(view.status_label.text()))
+    with qtbot.waitSignal(view.report_ready, timeout=20000):
+        view.refresh()
+    assert said and said[-1] == "Checking for lint errors and broken links: 3 of 3…"
+    assert view.status_label.text().startswith("this period")
+    tasks.pool.waitForDone(5000)
+
+
+def test_an_empty_review_queue_says_when_the_next_review_is(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """After an import the queue was an empty table and '0 to review, 0 overdue'."""
+    write_doc(
+        kb,
+        "sops/fresh.md",
+        doc_text("kb-0a000009", "Fresh SOP", doc_type="sop", last_reviewed="2026-06-01"),
+    )
+    kb.save(kb.load("sops/fresh.md"))
+    view = ReviewQueueView(kb, today=TODAY)
+    qtbot.addWidget(view)
+    view.refresh()
+    assert view.rows() == []
+    assert view.detail_title.text() == (
+        "Nothing is due within 14 days with these filters; next: Fresh SOP, due in 166 days "
+        "(2026-11-28). Choose “Everything” to see when each review is due."
+    )
+
+
+def test_the_review_queue_headers_are_not_cut(kb: Workspace, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """At 1366x768 the queue's 'Organisation' header read 'rganisation' (80 px wide)."""
+    from kbapp.ui.review_queue import ORG
+
+    view = ReviewQueueView(kb, today=TODAY)
+    qtbot.addWidget(view)
+    header = view.table.horizontalHeader()
+    needed = header.fontMetrics().horizontalAdvance("Organisation")
+    assert header.sectionSize(ORG) >= needed + 12

@@ -95,6 +95,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
+    unknown = _unknown_command(parser, argv)
+    if unknown:
+        print(f"kbapp: {unknown}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
@@ -124,6 +128,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_ERROR
         finally:
             ctx.close()
+
+
+def _unknown_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """One sentence for a command that does not exist, with the nearest one (argparse's own
+    message is its usage and every command, five lines for a typo)."""
+    word = _command_word(argv)
+    if word is None:
+        return None
+    commands = [
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    ]
+    if not commands or word in commands:
+        return None
+    import difflib
+
+    near = difflib.get_close_matches(word, commands, n=1)
+    hint = f"; did you mean '{near[0]}'?" if near else ""
+    return f"there is no command '{word}'{hint} ('kbapp --help' lists them all)"
 
 
 def _open_window(args: argparse.Namespace) -> int:

@@ -9,7 +9,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from kbapp.cli.common import Context, PhaseProgress, counted, print_json, print_table
+from kbapp.cli.common import (
+    Context,
+    PhaseProgress,
+    Progress,
+    counted,
+    print_json,
+    print_table,
+)
 from kbapp.config import SENSITIVITIES
 from kbapp.documents import model as documents
 from kbapp.documents import schema
@@ -238,6 +245,8 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
         system=args.system,
         owner=args.owner,
     )
+    if not entries:
+        _no_such_value(args, workspace)
     if args.json:
         print_json([e.to_dict() for e in entries])
         return 0
@@ -245,6 +254,25 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     print_table(rows, ["ID", "TYPE", "STATUS", "ORG", "TITLE"])
     ctx.info(counted(len(entries), "document"))
     return 0
+
+
+def _no_such_value(args: argparse.Namespace, workspace: Any) -> None:
+    """Nothing listed: say so when a filter names a type, status or organisation that no
+    document can have ('--type sops' answered '0 documents', as if there were no SOP)."""
+    from kbapp.documents.schema import STATUSES
+
+    types = sorted(
+        set(workspace.templates.types()) | {e.type for e in workspace.catalog.all() if e.type}
+    )
+    if args.type and args.type not in types:
+        raise KbError(f"there is no type {args.type!r}; the types are {', '.join(types)}")
+    if args.status and args.status not in STATUSES:
+        raise KbError(f"there is no status {args.status!r}; the statuses are {', '.join(STATUSES)}")
+    orgs = workspace.config.org_names
+    if args.org and orgs and args.org not in orgs:
+        raise KbError(
+            f"{args.org!r} is not an organisation of this knowledge base ({', '.join(orgs)})"
+        )
 
 
 def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
@@ -312,7 +340,9 @@ def cmd_lint(args: argparse.Namespace, ctx: Context) -> int:
 
     workspace = ctx.workspace
     paths = [workspace.resolve(p) for p in args.paths] if args.paths else None
-    report = lint_workspace(workspace, paths)
+    progress = Progress("Checking documents", enabled=None if not args.quiet else False)
+    report = lint_workspace(workspace, paths, progress=progress)
+    progress.finish()
     if args.json:
         print_json(report.to_dict())
     else:

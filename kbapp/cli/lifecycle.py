@@ -7,9 +7,13 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kbapp.cli.common import Context, counted, print_json, print_table
+from kbapp.cli.common import Context, Progress, counted, print_json, print_table
 from kbapp.errors import KbError
+
+if TYPE_CHECKING:
+    from kbapp.workspace import Workspace
 
 
 def _date(text: str) -> dt.date:
@@ -107,7 +111,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_feedback)
 
     # ---------------------------------------------------------------- report
-    p = sub.add_parser("report", help="the health report for the joint review meeting")
+    p = sub.add_parser(
+        "report",
+        aliases=["health"],  # the window's name for it: Knowledge base health, Ctrl+Shift+H
+        help="the health report for the joint review meeting",
+    )
     p.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML page")
     p.add_argument("--csv", type=Path, metavar="DIR", help="write every table as CSV into DIR")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -207,6 +215,9 @@ def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         print_json([item.to_dict() for item in items])
         return 0
+    if not items:
+        ctx.info(_nothing_due(workspace, args, owner))
+        return 0
 
     print_table(
         [
@@ -234,6 +245,23 @@ def cmd_review_done(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def _nothing_due(workspace: Workspace, args: argparse.Namespace, owner: str | None) -> str:
+    """After an import the first reviews start weeks later: say when, not '0 documents'."""
+    from kbapp.lifecycle.review import REVIEW_COLUMNS, next_review, nothing_due
+
+    within = args.within
+    if within.endswith("d") and within[:-1].isdigit():
+        within = counted(int(within[:-1]), "day")
+    upcoming = next_review(
+        workspace.catalog.summaries(REVIEW_COLUMNS),
+        workspace.config,
+        today=args.today,
+        org=args.org,
+        owner=owner,
+    )
+    return nothing_due(within, upcoming)
+
+
 def cmd_review_needs_changes(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp.lifecycle.review_actions import needs_changes
 
@@ -250,7 +278,7 @@ def cmd_review_diff(args: argparse.Namespace, ctx: Context) -> int:
         print(f"{changes.path} was never reviewed; all of it needs a look.")
         return 0
     rev = changes.reviewed_in
-    print(f"Last reviewed in {rev.short} on {rev.date:%Y-%m-%d} by {rev.author}: {rev.subject}")
+    print(f"Last reviewed {changes.reviewed_words()}: {rev.subject}")
     for commit in changes.commits:
         print(f"  since: {commit.short} {commit.date:%Y-%m-%d} {commit.author}: {commit.subject}")
     if not changes.changed:
@@ -307,7 +335,14 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     from kbapp.lifecycle.report import build_report, write_csv, write_html
     from kbapp.lifecycle.review import parse_within
 
-    report = build_report(ctx.workspace, today=args.today, period_days=parse_within(args.period))
+    progress = Progress("Checking documents", enabled=None if not args.quiet else False)
+    report = build_report(
+        ctx.workspace,
+        today=args.today,
+        period_days=parse_within(args.period),
+        progress=progress,
+    )
+    progress.finish()
     if args.html:
         print(write_html(report, args.html))
     if args.csv:
@@ -316,13 +351,15 @@ def cmd_report(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         print_json(report.to_dict())
     if not (args.html or args.csv or args.json):
+        gaps = len(report.content_gaps)
         print(
-            f"{report.kb_name}, as of {report.today}: {report.documents} documents, "
-            f"{len(report.overdue)} reviews overdue, {len(report.due_soon)} due soon, "
+            f"{report.kb_name}, as of {report.today}: {counted(report.documents, 'document')}, "
+            f"{counted(len(report.overdue), 'review')} overdue, {len(report.due_soon)} due soon, "
             f"{len(report.never_reviewed)} never reviewed, {len(report.without_owners)} "
-            f"without owners, {report.lint_errors} lint errors, {len(report.broken_links)} "
-            f"broken links, {len(report.captured)} incidents captured, "
-            f"{len(report.content_gaps)} searches that found nothing."
+            f"without owners, {counted(report.lint_errors, 'lint error')}, "
+            f"{counted(len(report.broken_links), 'broken link')}, "
+            f"{counted(len(report.captured), 'incident')} captured, "
+            f"{gaps} {'search' if gaps == 1 else 'searches'} that found nothing."
         )
         ctx.info("Write it out with --html FILE and/or --csv DIR.")
     return 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +80,13 @@ def build_report(
     months: int = 12,
     top: int = 15,
     lint: bool = True,
+    progress: Callable[[int, int], object] | None = None,
 ) -> HealthReport:
     """Every figure of the health report, as of ``today``; "this period" is the last
     ``period_days`` days. ``lint=False``: without the lint figures (``lint_checked`` False),
     which take most of the time on thousands of documents (reading every file again); the
-    window shows that report first and adds them with :func:`with_lint`."""
+    window shows that report first and adds them with :func:`with_lint`. ``progress(done,
+    total)`` follows the lint check, document by document."""
     today = today or dt.date.today()
     since = today - dt.timedelta(days=period_days)
     since_time = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
@@ -144,14 +147,19 @@ def build_report(
         ticket_urls=ticket_urls,
         lint_checked=False,
     )
-    return with_lint(report, workspace) if lint else report
+    return with_lint(report, workspace, progress=progress) if lint else report
 
 
-def with_lint(report: HealthReport, workspace: Workspace) -> HealthReport:
+def with_lint(
+    report: HealthReport,
+    workspace: Workspace,
+    *,
+    progress: Callable[[int, int], object] | None = None,
+) -> HealthReport:
     """``report`` with its lint figures: errors, warnings, broken links (of the catalog as
     :func:`build_report` refreshed it: on thousands of documents a second refresh is a second
     walk of the tree)."""
-    lint = lint_workspace(workspace, refresh=False)
+    lint = lint_workspace(workspace, refresh=False, progress=progress)
     return dataclasses.replace(
         report,
         lint_errors=len(lint.errors),

@@ -253,3 +253,29 @@ def review_queue(
         )
     items.sort(key=queue_sort_key)
     return items
+
+
+def next_review(
+    entries: Iterable[Any],
+    config: KbConfig,
+    *,
+    today: dt.date | None = None,
+    org: str | None = None,
+    owner: str | None = None,
+) -> ReviewItem | None:
+    """The live document whose review comes first (any time from now), for a queue with
+    nothing in it: after an import the first reviews start weeks later."""
+    items = review_queue(entries, config, today=today, org=org, owner=owner, include_ok=True)
+    dated = [i for i in items if i.info.due is not None]
+    return min(dated, key=lambda i: (i.info.due, i.title.casefold())) if dated else None
+
+
+def nothing_due(within: str, upcoming: ReviewItem | None) -> str:
+    """'Nothing to review within 14 days; next: <title>, due in 15 days (2026-12-16)'."""
+    nothing = f"Nothing to review within {within}"
+    if upcoming is None or upcoming.info.due is None:
+        return f"{nothing}."
+    return (
+        f"{nothing}; next: {upcoming.title}, {upcoming.info.when()} "
+        f"({upcoming.info.due.isoformat()})"
+    )

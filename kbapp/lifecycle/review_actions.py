@@ -52,10 +52,29 @@ class ReviewChanges:
     commits: list[Commit] = field(default_factory=list)
     #: Unified diff from the reviewed version to the current file ("" when nothing changed).
     diff: str = ""
+    #: What the front matter says: the review's date and reviewer. An import or a copy
+    #: commits a date from long ago, so the commit's own date and author are not the review's.
+    last_reviewed: dt.date | None = None
+    reviewed_by: str = ""
 
     @property
     def changed(self) -> bool:
         return bool(self.diff.strip())
+
+    def reviewed_words(self) -> str:
+        """When and by whom it was reviewed, in words: "2026-06-15 by Ana Ribeiro (4f1c2e9a)",
+        or, when the commit only recorded an older date (an import), "2016-09-09, recorded in
+        863a0b45 by Ana Ribeiro on 2026-11-30"."""
+        rev = self.reviewed_in
+        if rev is None:
+            return "never"
+        if self.last_reviewed is None or self.last_reviewed == rev.date.date():
+            return f"{rev.date:%Y-%m-%d} by {rev.author} ({rev.short})"
+        by = f" by {self.reviewed_by}" if self.reviewed_by else ""
+        return (
+            f"{self.last_reviewed.isoformat()}{by}, recorded in {rev.short} by {rev.author} "
+            f"on {rev.date:%Y-%m-%d}"
+        )
 
 
 def _commit_message(verb: str, doc: documents.Document, body: str) -> str:
@@ -192,6 +211,7 @@ def changes_since_review(workspace: Workspace, ref: str) -> ReviewChanges:
     reviewed = last_review_commit(workspace, path)
     if reviewed is None:
         return ReviewChanges(path, None)
+    doc = workspace.load(path)
     since = _commits(workspace.git.log(f"{reviewed.rev}..HEAD", paths=[path], follow=True))
     old_path = reviewed.path or path
     diff = workspace.git.run(
@@ -208,7 +228,7 @@ def changes_since_review(workspace: Workspace, ref: str) -> ReviewChanges:
         check=False,
         strip=False,
     ).stdout
-    return ReviewChanges(path, reviewed, since, diff)
+    return ReviewChanges(path, reviewed, since, diff, doc.last_reviewed, doc.reviewed_by)
 
 
 @dataclass
@@ -235,12 +255,8 @@ def review_detail(workspace: Workspace, item: ReviewItem) -> ReviewDetail:
             render_markdown(current).html,
             True,
         )
-    rev = changes.reviewed_in
     since = f"{len(changes.commits)} changes since" if changes.commits else "no change since"
-    heading = (
-        f"<b>{title}</b>: last reviewed {rev.date:%Y-%m-%d} by "
-        f"{html.escape(rev.author)} ({rev.short}), {since}."
-    )
+    heading = f"<b>{title}</b>: last reviewed {html.escape(changes.reviewed_words())}; {since}."
     if not changes.changed:
         return ReviewDetail(
             item.path, heading, "<p>Nothing changed since the last review.</p>", False

@@ -8,6 +8,7 @@ it finds is checked by analysing just that word, so ``failing`` matches the term
 
 from __future__ import annotations
 
+import bisect
 import html
 import itertools
 import re
@@ -113,6 +114,7 @@ class Highlighter:
         self.prefix = prefix.lower() if prefix else None
         self._phrase_terms = {t for p in self.phrases for t in p}
         self._verdicts: dict[str, tuple[bool, frozenset[str]]] = {}
+        self._shown: dict[str, frozenset[str]] = {}
         wanted = {_stem_prefix(t) for t in self.terms | self._phrase_terms}
         if self.prefix:
             wanted.add(self.prefix)
@@ -201,6 +203,18 @@ class Highlighter:
                 return len(phrase)
         return 0
 
+    def _shows(self, word: str) -> frozenset[str]:
+        """The query's terms a matched word stands for ("payments-api": "payment" and
+        "api"); the word itself when it matched as the word being typed."""
+        found = self._shown.get(word)
+        if found is None:
+            terms = index_terms(word)
+            found = frozenset(
+                self.terms.intersection(terms) | self._phrase_terms.intersection(terms)
+            )
+            found = self._shown[word] = found or frozenset((word.lower(),))
+        return found
+
     def fragments(self, text: str, limit: int = MAX_FRAGMENTS) -> list[str]:
         """Up to ``limit`` HTML fragments, matches wrapped in ``<b class="match">``."""
         if limit <= 0:
@@ -209,22 +223,38 @@ class Highlighter:
         if not spans:  # matched on a field, not the text: the text's opening says what it is
             opening = _window(text, 0, 0)
             return [_render(text, *opening, [])] if text.strip() else []
-        chosen: list[tuple[int, int]] = []  # fragment windows
-        seen_words: set[str] = set()
-        # Prefer windows that show a term not shown yet, in document order.
-        for start, end in spans:
-            word = text[start:end].lower()
-            if word in seen_words and len(spans) > limit:
-                continue
-            if chosen and start < chosen[-1][1]:
-                continue
-            win_start, win_end = _window(text, start, end)
-            if chosen:
-                win_start = max(win_start, chosen[-1][1])
-            chosen.append((win_start, win_end))
-            seen_words.update(text[s:e].lower() for s, e in spans if win_start <= s < win_end)
-            if len(chosen) >= limit:
+        # A window around each match. A result row shows its first fragment's first lines, so
+        # the window showing the most of the query comes first ("payments 503" showed "...of
+        # requests to api.[payments].tidewater.example" before the line that has both); then
+        # the windows that add words not shown yet (and, when the matches are few, the others),
+        # each cut where a chosen one starts or ends. Among equals, the earlier in the text.
+        shows = [self._shows(text[s:e]) for s, e in spans]
+        around = [_window(text, s, e) for s, e in spans]
+        starts, ends = [s for s, _ in spans], [e for _, e in spans]
+        unions: dict[tuple[int, int], frozenset[str]] = {}
+        chosen: list[tuple[int, int]] = []  # fragment windows, best first
+        seen: frozenset[str] = frozenset()
+        while len(chosen) < limit:
+            best: tuple[int, int, int, int, frozenset[str]] | None = None
+            for i, (start, end) in enumerate(spans):
+                window = _cut(start, end, around[i], chosen)
+                if window is None:
+                    continue
+                win_start, win_end = window
+                # the matches in order do not overlap: those inside are a run of them
+                run = (bisect.bisect_left(starts, win_start), bisect.bisect_right(ends, win_end))
+                shown = unions.get(run)
+                if shown is None:
+                    shown = unions[run] = frozenset().union(*shows[run[0] : run[1]])
+                new = len(shown - seen)
+                if not new and len(spans) > limit:  # more matches than room: only news
+                    continue
+                if best is None or (new, len(shown)) > (best[0], best[1]):
+                    best = (new, len(shown), win_start, win_end, shown)
+            if best is None:
                 break
+            chosen.append((best[2], best[3]))
+            seen |= best[4]
         out = []
         for win_start, win_end in chosen:
             inside = [(s, e) for s, e in spans if s >= win_start and e <= win_end]
@@ -274,6 +304,22 @@ def _window(text: str, start: int, end: int) -> tuple[int, int]:
     if win_end < len(text):
         space = text.rfind(" ", end, win_end)
         win_end = space if space >= 0 else win_end
+    return win_start, win_end
+
+
+def _cut(
+    start: int, end: int, window: tuple[int, int], chosen: list[tuple[int, int]]
+) -> tuple[int, int] | None:
+    """``window`` (around the match at ``start``-``end``) cut so as not to overlap the
+    ``chosen`` windows; None when the match is shown in one of them already."""
+    win_start, win_end = window
+    for c_start, c_end in chosen:
+        if start < c_end and c_start < end:
+            return None
+        if c_end <= start:
+            win_start = max(win_start, c_end)
+        else:
+            win_end = min(win_end, c_start)
     return win_start, win_end
 
 

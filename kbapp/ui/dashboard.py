@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -89,6 +90,8 @@ class DashboardView(QWidget):
     report_ready = Signal(object)  # the HealthReport shown, complete
     #: The first report, shown without the lint figures while every document is checked.
     partial_ready = Signal(object)
+    #: (done, total) of that check, as the status line says it.
+    checking = Signal(int, int)
 
     def __init__(
         self,
@@ -138,8 +141,11 @@ class DashboardView(QWidget):
         layout = QVBoxLayout(body)
         header = QHBoxLayout()
         header.addWidget(self.heading)
-        header.addStretch(1)
-        header.addWidget(self.status_label)
+        # the status takes the room left and never widens the view (a progress count at
+        # 1366x768 pushed the Refresh button off the screen behind a horizontal scroll bar)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        header.addWidget(self.status_label, 1)
         header.addWidget(self.refresh_button)
         layout.addLayout(header)
         grid = QGridLayout()
@@ -201,14 +207,32 @@ class DashboardView(QWidget):
     ) -> None:
         self.show_report(report, svgs, values)
         workspace = self.workspace
-        run_or_inline(
-            self.tasks,
-            lambda: with_lint(report, workspace),
+        if self.tasks is None:  # a view on its own (a test, a script): right here
+            self.show_report(with_lint(report, workspace, progress=self._checked), svgs)
+            return
+        self.tasks.run(
+            lambda progress: with_lint(
+                report,
+                workspace,
+                # every 50th and the last: thousands of signals would crowd the window's thread
+                progress=lambda done, total: (
+                    (done % 50 == 0 or done == total) and progress(done, total)
+                ),
+            ),
             lambda full: self.show_report(full, svgs),
             self.show_error,
             owner=self,
             key="health-lint",
+            progress=self._checked,
         )
+
+    def _checked(self, done: int, total: int) -> None:
+        """How far the lint check is: seconds on thousands of documents."""
+        if self.busy:
+            self.status_label.setText(
+                f"Checking for lint errors and broken links: {done:,} of {total:,}…"
+            )
+        self.checking.emit(done, total)
 
     def show_report(
         self,

@@ -44,6 +44,7 @@ from kbapp.lifecycle.review import (
     REVIEW_COLUMNS,
     ReviewItem,
     ReviewState,
+    next_review,
     queue_sort_key,
     review_queue,
 )
@@ -191,6 +192,8 @@ class ReviewQueueView(CatalogView):
         super().__init__(workspace, parent, tasks)
         self.today = today
         self._wanted_selection = ""
+        #: The next review when the queue is empty (after an import: weeks away).
+        self._upcoming: ReviewItem | None = None
         self._create_filters()
         self._create_table()
         self._create_detail()
@@ -238,7 +241,8 @@ class ReviewQueueView(CatalogView):
             (STATE, state_width + 16),
             (DUE, plain.horizontalAdvance("2026-12-31") + 16),
             (TYPE, plain.horizontalAdvance("troubleshooting") + 16),  # the longest standard type
-            (ORG, 80),
+            # "Organisation" in the header's font was cut to "rganisation" at 80 px
+            (ORG, max(80, header.fontMetrics().horizontalAdvance("Organisation") + 16)),
         ):
             header.resizeSection(column, width)
         self.table.setAccessibleName("Documents to review")
@@ -342,10 +346,11 @@ class ReviewQueueView(CatalogView):
         org, owner = self.org_combo.currentData(), self.owner_combo.currentData()
         within = self.horizon_combo.currentData()
 
-        def work() -> list[ReviewItem]:
+        def work() -> tuple[list[ReviewItem], ReviewItem | None]:
             workspace.refresh()
-            return review_queue(
-                workspace.catalog.summaries(REVIEW_COLUMNS),
+            rows = workspace.catalog.summaries(REVIEW_COLUMNS)
+            items = review_queue(
+                rows,
                 config,
                 today=today,
                 org=org,
@@ -353,19 +358,27 @@ class ReviewQueueView(CatalogView):
                 within_days=within,
                 include_ok=within is None,
             )
+            # an empty queue (after an import: first reviews weeks away) says when it fills
+            upcoming = (
+                next_review(rows, config, today=today, org=org, owner=owner)
+                if not items and within is not None
+                else None
+            )
+            return items, upcoming
 
         run_or_inline(
             self.tasks,
             work,
-            self.show_items,
+            lambda made: self.show_items(*made),
             self._on_failed,
             owner=self,
             key="review-queue",
             waiting=lambda: self.count_label.setText("Reading the knowledge base…"),
         )
 
-    def show_items(self, items: list[ReviewItem]) -> None:
+    def show_items(self, items: list[ReviewItem], upcoming: ReviewItem | None = None) -> None:
         self.model.set_items(items)
+        self._upcoming = upcoming
         overdue = sum(1 for i in items if i.state is ReviewState.OVERDUE)
         self.count_label.setText(f"{len(items)} to review, {overdue} overdue")
         wanted, self._wanted_selection = self._wanted_selection, ""
@@ -399,6 +412,13 @@ class ReviewQueueView(CatalogView):
         within = self.horizon_combo.currentData()
         if within is None:
             return "No published or in-review document matches these filters."
+        upcoming = self._upcoming
+        if upcoming is not None and upcoming.info.due is not None:
+            return (
+                f"Nothing is due within {within} days with these filters; next: "
+                f"{upcoming.title}, {upcoming.info.when()} ({upcoming.info.due.isoformat()}). "
+                "Choose “Everything” to see when each review is due."
+            )
         return (
             f"Nothing is due within {within} days with these filters. Choose "
             "“Everything” to see when each review is due."
