@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 from helpers import write_doc
@@ -183,3 +184,18 @@ def test_a_second_lint_sees_a_linked_file_that_came_or_went(kb: Workspace) -> No
     assert broken() == [("net/vpn.md", "link legacy/old.markdown points to no document")]
     write_doc(kb, "net/legacy/old.markdown", "# Old notes\n")
     assert broken() == []
+
+
+def test_a_kept_lint_result_is_not_carried_past_the_day_it_was_made(kb: Workspace) -> None:
+    """The window stays open over midnight: "last_reviewed is in the future" of a review
+    dated tomorrow no longer holds tomorrow, though the document did not change."""
+    head = "---\nid: kb-d0000001\ntitle: Dated\ntype: sop\nstatus: draft\nowner_org: internal\n"
+    write_doc(kb, "dated.md", head + "review:\n  last_reviewed: 2030-01-02\n---\n# Dated\n")
+
+    def future(today: dt.date) -> list[str]:
+        report = lint_workspace(kb, today=today)
+        return [p.message for p in report.problems if p.field == "review.last_reviewed"]
+
+    assert future(dt.date(2030, 1, 1)) == ["last_reviewed is in the future"]
+    assert future(dt.date(2030, 1, 2)) == []
+    assert future(dt.date(2030, 1, 1)) == ["last_reviewed is in the future"]

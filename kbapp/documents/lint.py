@@ -62,6 +62,8 @@ class LintContext:
     ids: dict[str, list[str]] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)  # lower-cased title -> path
     exists: Callable[[str], bool] = lambda path: False
+    #: The day the checks are for (a review date after it is in the future).
+    today: dt.date = field(default_factory=dt.date.today)
 
 
 @dataclass
@@ -239,7 +241,7 @@ def _check_fields(doc: documents.Document, ctx: LintContext, problem: Callable[.
             if value is not None and (wrong := schema.field(name).problem(value)) is not None:
                 problem(ERROR, "invalid-value", f"{value!r} {wrong}", name)
         last = documents.as_date(review.get("last_reviewed"))
-        if last is not None and last > dt.date.today():
+        if last is not None and last > ctx.today:
             problem(
                 WARNING, "invalid-value", "last_reviewed is in the future", "review.last_reviewed"
             )
@@ -308,9 +310,11 @@ def _check_links(doc: documents.Document, ctx: LintContext, problem: Callable[..
             )
 
 
-def context_for(workspace: Workspace, entries: list[Any] | None = None) -> LintContext:
+def context_for(
+    workspace: Workspace, entries: list[Any] | None = None, today: dt.date | None = None
+) -> LintContext:
     """What checking a document needs to know about the others (``entries``: the catalog's,
-    when the caller has them)."""
+    when the caller has them), on ``today`` (default: the system's)."""
     entries = workspace.catalog.all() if entries is None else entries
     ids: dict[str, list[str]] = {}
     for entry in entries:
@@ -323,6 +327,7 @@ def context_for(workspace: Workspace, entries: list[Any] | None = None) -> LintC
         ids=ids,
         titles={e.title.lower(): e.path for e in entries},
         exists=lambda rel: (root / rel).is_file(),
+        today=today or dt.date.today(),
     )
 
 
@@ -384,7 +389,8 @@ class _Results:
     health view's Refresh, and opening it again, read only what changed (on 5,864 documents
     reading and checking every file is ~5 s). Kept while what a document's problems depend
     on besides its text is the same: the settings and templates (the same objects until the
-    workspace reloads them), every id, title and document path."""
+    workspace reloads them), every id, title and document path, and the day (a review date
+    in the future no longer is the next day: the window stays open over midnight)."""
 
     def __init__(self) -> None:
         self.key: tuple[Any, ...] | None = None
@@ -396,7 +402,7 @@ class _Results:
     def valid_for(
         self, ctx: LintContext, listed: list[str]
     ) -> dict[str, tuple[str, list[Problem], tuple[tuple[str, bool], ...]]]:
-        key = (ctx.config, ctx.templates, ctx.ids, ctx.titles, frozenset(listed))
+        key = (ctx.config, ctx.templates, ctx.ids, ctx.titles, frozenset(listed), ctx.today)
         if self.key is None or any(
             old is not new and old != new for old, new in zip(self.key, key, strict=True)
         ):
@@ -424,10 +430,12 @@ def lint_workspace(
     *,
     refresh: bool = True,
     progress: Callable[[int, int], object] | None = None,
+    today: dt.date | None = None,
 ) -> LintReport:
     """Lint ``paths`` (default: every document) of an up-to-date workspace (``refresh``:
     bring the catalog up to date first; False when the caller just did). ``progress(done,
-    total)`` is told after each document (seconds on thousands of them)."""
+    total)`` is told after each document (seconds on thousands of them). ``today``: the day
+    the checks are for (default: the system's)."""
     # One walk of the tree: the refreshed catalog lists every document (on 5,864 documents
     # each further walk, git ls-files and the name rules, cost ~0.2 s)
     listed = workspace.document_paths() if refresh else None
@@ -436,7 +444,7 @@ def lint_workspace(
     entries = workspace.catalog.all()
     if listed is None:
         listed = [entry.path for entry in entries]
-    ctx = context_for(workspace, entries)
+    ctx = context_for(workspace, entries, today)
     # what the catalog last read of each file: its bytes' hash, and the size and time that say
     # the file is still those bytes (as the catalog's own refresh trusts them)
     read = {e.path: (e.content_hash, e.size, e.mtime_ns) for e in entries}

@@ -158,8 +158,8 @@ def with_lint(
 ) -> HealthReport:
     """``report`` with its lint figures: errors, warnings, broken links (of the catalog as
     :func:`build_report` refreshed it: on thousands of documents a second refresh is a second
-    walk of the tree)."""
-    lint = lint_workspace(workspace, refresh=False, progress=progress)
+    walk of the tree), as of the report's day."""
+    lint = lint_workspace(workspace, refresh=False, progress=progress, today=report.today)
     return dataclasses.replace(
         report,
         lint_errors=len(lint.errors),
