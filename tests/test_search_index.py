@@ -422,3 +422,25 @@ def test_a_rebuild_moves_the_old_index_with_none_of_its_files_open(
     assert not [
         line for line in _opened_under(search_index.directory.parent) if "(deleted)" in line
     ]
+
+
+def test_a_rebuild_by_another_process_is_searched_here(search_index: SearchIndex) -> None:
+    """The window searches while ``kbapp index --rebuild`` replaces the index in a terminal:
+    the new index has the same generation number as the old one (each is a first commit),
+    so only its id tells the window to search the new one and not the files it still holds
+    of the old (gone from the folder, still open)."""
+    ws = search_index.ws
+    search_index.recheck_seconds = 0
+    assert search_index.search("etcd").hits
+    write_doc(
+        ws, "new/zebra.md", front("kb-0000abcd", "Zebra crossing", "sop") + "Quagga stripes.\n"
+    )
+    git(ws.root, "add", "-A")
+    git(ws.root, "commit", "-q", "-m", "A document the window has not indexed")
+    subprocess.run(
+        [sys.executable, "-m", "kbapp", "--kb", str(ws.root), "index", "--rebuild"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert [h.path for h in search_index.search("quagga").hits] == ["new/zebra.md"]

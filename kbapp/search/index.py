@@ -181,7 +181,16 @@ class SearchIndex:
             self._reopen_searcher()
         elif now - self._checked_at > self.recheck_seconds:
             self._checked_at = now
-            if self._ix.latest_generation() != self._generation:
+            current = ondisk.index_id(self.directory)
+            if current and current != self._index_id:
+                # another process rebuilt it (its first commit may have the old one's
+                # generation number): the new index's readers and vocabulary, and the
+                # catalog's record checked against it
+                self._drop_searcher()
+                self._vocabulary = vocabulary.Vocabulary(self.directory)
+                self._index_id, self._catalog_checked = current, False
+                self._reopen_searcher()
+            elif self._ix.latest_generation() != self._generation:
                 self._reopen_searcher()
         if self.ws.config is not self._config_seen:  # .kb/config.toml was reloaded
             self._config_seen = self.ws.config
