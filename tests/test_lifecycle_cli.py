@@ -197,5 +197,5 @@ def test_nothing_due_says_when_the_next_review_is(kb: Workspace, cli: Cli) -> No
     quiet = cli("--kb", root, "review", "due", "--today", "2026-01-11")
     assert quiet.code == 0 and quiet.out == ""
     assert quiet.err == (
-        "Nothing to review within 14 days; next: Restart the API, due in 80 days (2026-04-01)\n"
+        "Nothing to review within 14 days; next: Restart the API, due in 80 days (2026-04-01).\n"
     ), quiet.err

@@ -281,7 +281,7 @@ def test_an_empty_review_queue_says_why(kb: Workspace, qtbot) -> None:  # type: 
     view = ReviewQueueView(kb, today=TODAY)
     qtbot.addWidget(view)
     assert view.rows() == []
-    assert view.detail_title.text().startswith("Nothing is due within 14 days")
+    assert view.detail_title.text().startswith("Nothing to review within 14 days.")
     view.horizon_combo.setCurrentIndex(view.horizon_combo.count() - 1)  # everything
     assert view.detail_title.text() == "No published or in-review document matches these filters."
 
@@ -601,8 +601,8 @@ def test_an_empty_review_queue_says_when_the_next_review_is(kb: Workspace, qtbot
     view.refresh()
     assert view.rows() == []
     assert view.detail_title.text() == (
-        "Nothing is due within 14 days with these filters; next: Fresh SOP, due in 166 days "
-        "(2026-11-28). Choose “Everything” to see when each review is due."
+        "Nothing to review within 14 days; next: Fresh SOP, due in 166 days (2026-11-28). "
+        "Choose “Everything” to see when each review is due."
     )
 
 

@@ -7,13 +7,13 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kbapp.cli.common import Context, Progress, counted, print_json, print_table
 from kbapp.errors import KbError
 
 if TYPE_CHECKING:
-    from kbapp.workspace import Workspace
+    from kbapp.config import KbConfig
 
 
 def _date(text: str) -> dt.date:
@@ -196,8 +196,9 @@ def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
             f"{args.org!r} is not an organisation of this knowledge base "
             f"({', '.join(workspace.config.org_names)})"
         )
+    rows = workspace.catalog.summaries(REVIEW_COLUMNS)
     items = review_queue(
-        workspace.catalog.summaries(REVIEW_COLUMNS),
+        rows,
         workspace.config,
         today=args.today,
         org=args.org,
@@ -216,7 +217,7 @@ def cmd_review_due(args: argparse.Namespace, ctx: Context) -> int:
         print_json([item.to_dict() for item in items])
         return 0
     if not items:
-        ctx.info(_nothing_due(workspace, args, owner))
+        ctx.info(_nothing_due(rows, workspace.config, args, owner))
         return 0
 
     print_table(
@@ -245,20 +246,16 @@ def cmd_review_done(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _nothing_due(workspace: Workspace, args: argparse.Namespace, owner: str | None) -> str:
+def _nothing_due(
+    rows: list[Any], config: KbConfig, args: argparse.Namespace, owner: str | None
+) -> str:
     """After an import the first reviews start weeks later: say when, not '0 documents'."""
-    from kbapp.lifecycle.review import REVIEW_COLUMNS, next_review, nothing_due
+    from kbapp.lifecycle.review import next_review, nothing_due
 
     within = args.within
     if within.endswith("d") and within[:-1].isdigit():
         within = counted(int(within[:-1]), "day")
-    upcoming = next_review(
-        workspace.catalog.summaries(REVIEW_COLUMNS),
-        workspace.config,
-        today=args.today,
-        org=args.org,
-        owner=owner,
-    )
+    upcoming = next_review(rows, config, today=args.today, org=args.org, owner=owner)
     return nothing_due(within, upcoming)
 
 

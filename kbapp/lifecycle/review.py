@@ -271,11 +271,12 @@ def next_review(
 
 
 def nothing_due(within: str, upcoming: ReviewItem | None) -> str:
-    """'Nothing to review within 14 days; next: <title>, due in 15 days (2026-12-16)'."""
+    """'Nothing to review within 14 days; next: <title>, due in 15 days (2026-12-16).' The
+    CLI and the window's queue say it so."""
     nothing = f"Nothing to review within {within}"
     if upcoming is None or upcoming.info.due is None:
         return f"{nothing}."
     return (
         f"{nothing}; next: {upcoming.title}, {upcoming.info.when()} "
-        f"({upcoming.info.due.isoformat()})"
+        f"({upcoming.info.due.isoformat()})."
     )

@@ -45,6 +45,7 @@ from kbapp.lifecycle.review import (
     ReviewItem,
     ReviewState,
     next_review,
+    nothing_due,
     queue_sort_key,
     review_queue,
 )
@@ -412,16 +413,9 @@ class ReviewQueueView(CatalogView):
         within = self.horizon_combo.currentData()
         if within is None:
             return "No published or in-review document matches these filters."
-        upcoming = self._upcoming
-        if upcoming is not None and upcoming.info.due is not None:
-            return (
-                f"Nothing is due within {within} days with these filters; next: "
-                f"{upcoming.title}, {upcoming.info.when()} ({upcoming.info.due.isoformat()}). "
-                "Choose “Everything” to see when each review is due."
-            )
         return (
-            f"Nothing is due within {within} days with these filters. Choose "
-            "“Everything” to see when each review is due."
+            f"{nothing_due(f'{within} days', self._upcoming)} Choose “Everything” to see when "
+            "each review is due."
         )
 
     def _show_detail(self, item: ReviewItem | None) -> None:
