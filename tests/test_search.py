@@ -370,6 +370,56 @@ def test_a_quoted_phrase_alone_stops_looking_once_enough_words_are_kept() -> Non
     assert alone.fragments(text) == scanning.fragments(text)
 
 
+@pytest.mark.parametrize("piece", [7, 64, 4096])
+def test_the_lower_case_scan_finds_what_the_ignorecase_one_does(
+    piece: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stems are looked for in the text put in lower case, a piece at a time (an
+    IGNORECASE pattern tries every alternative at every position: 15 ms for a 60 kB
+    article): the same places as the IGNORECASE pattern over the whole text, whatever the
+    pieces' size, with letters IGNORECASE folds that lower() does not ("ı", "ſ"), one whose
+    lower case is two ("İ"), and stems of one or two letters (whole words only)."""
+    import random
+
+    from kbapp.search import snippets
+
+    monkeypatch.setattr(snippets, "_PIECE_CHARS", piece)
+    monkeypatch.setattr(snippets, "_MAX_PIECE_CHARS", 4 * piece)
+    rng = random.Random(15)
+    words = [
+        "Disk",
+        "DISKS",
+        "no",
+        "No.",
+        "t",
+        "don't",
+        "Ex",
+        "index",
+        "İstanbul",
+        "ıdle",
+        "ſpace",
+        "KELVIN",
+        "straße",
+        "éte",
+        "up-to-date",
+        "UP",
+        "cmd.exe",
+        "x",
+    ]
+    highlighter = Highlighter(
+        {"disk", "idl", "space", "date", "kelvin"},
+        prefix="cm",
+        phrases=[("no", "space"), ("don", "t"), ("up", "to"), ("ex", "x")],
+    )
+    assert highlighter._lower_pattern is not None
+    for _ in range(60):
+        text = "".join(
+            rng.choice(words) + rng.choice([" ", "", "-", "\n", ", ", "é"]) for _ in range(80)
+        )
+        expected = [m.span() for m in highlighter._pattern.finditer(text)]  # type: ignore[union-attr]
+        assert list(highlighter._candidates(text)) == expected, text
+
+
 def test_a_fragment_shows_little_before_its_match() -> None:
     """A result row may show one line of a fragment: the match must be in it ("Meaning: More
     than 2 % of requests to" was all the demo's best hit for "payments 503" showed)."""

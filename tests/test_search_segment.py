@@ -317,3 +317,30 @@ def test_a_typed_prefix_finds_what_the_edge_ngrams_of_the_words_found(
         assert [len(found) for found in sets.read(PREFIX_FIELD, "zzzzq")] == [0, 0]
     assert any(len(g) > PREFIX_GRAMS and len(d) > 8 for g, d in expected.items())
     ix.close()
+
+
+def test_a_words_documents_outlive_a_flood_of_postings(
+    search_index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word's documents in any field (and a phrase's) are kept apart from the postings:
+    a long query reads each word's postings in five fields, and in one cache those pushed
+    out the document sets the other queries use (the 40 incident queries run a second time
+    read half their postings again: the tail of the in-process figures)."""
+    runner = search_index._current_runner()
+    assert runner is not None
+    sets = TermSets(runner.searcher, runner.table, size=8)
+    error = sets.any_field("error")
+    phrase = sets.phrase_docs(["intern", "error"])
+    assert phrase and phrase <= error
+    for word in ["etcd", "leader", "payment", "databas"]:
+        sets.any_field(word)  # five fields' postings each: 20 for a cache of 8
+    read: list[tuple[str, str]] = []
+    original = sets._read_term
+
+    def counted(fieldname: str, term: str) -> Any:
+        read.append((fieldname, term))
+        return original(fieldname, term)
+
+    monkeypatch.setattr(sets, "_read_term", counted)
+    assert sets.any_field("error") == error and sets.phrase_docs(["intern", "error"]) == phrase
+    assert read == []

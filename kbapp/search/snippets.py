@@ -12,7 +12,7 @@ import bisect
 import html
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from kbapp.documents import mdlines
@@ -25,6 +25,10 @@ _SPACE_RE = re.compile(r"\s+")
 _WORD_CHARS = re.compile(r"[\w\-./\\@]")
 _RUN = re.compile(r"[\w\-./\\@]*")
 _RUN_TO_END = re.compile(r"[\w\-./\\@]+\Z")
+#: How much of a text is put in lower case at a time to look for the query's stems: a
+#: first piece, then twice as much each time up to the most.
+_PIECE_CHARS = 4096
+_MAX_PIECE_CHARS = 65536
 #: How far back a word is followed (a longer run of word characters is cut there).
 _LONGEST_WORD = 200
 
@@ -123,6 +127,17 @@ class Highlighter:
         # inside words it made a candidate of every "i" of a long article (0.5 s a query).
         alternatives = [re.escape(s) if len(s) > 2 else rf"\b{re.escape(s)}\b" for s in stems]
         self._pattern = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+        #: The same over the text in lower case, when every stem is ASCII (see _lowered):
+        #: each alternative starts with a literal (a whole-word stem's boundary is looked at
+        #: after its first letter), so the engine jumps to the positions holding one of their
+        #: first letters instead of trying every alternative at every position, as it must in
+        #: IGNORECASE mode (a 60 kB article: 15 ms → 3 ms).
+        self._longest_stem = len(stems[0]) if stems else 0
+        self._lower_pattern = (
+            re.compile("|".join(_whole_word_after_first(s) for s in stems))
+            if alternatives and all(s.isascii() for s in stems)
+            else None
+        )
 
     def _verdict(self, word: str) -> tuple[bool, frozenset[str]]:
         """Whether ``word`` matches on its own (a term or the prefix), and the phrase words
@@ -148,12 +163,12 @@ class Highlighter:
         last_end = -1
         # only phrases (a quoted phrase alone): nothing after the phrase words kept is shown
         phrases_only = not self.terms and not self.prefix
-        for candidate in self._pattern.finditer(text):
+        for found_start, found_end in self._candidates(text):
             if phrases_only and phrase_only >= 2 * limit:
                 break
-            if candidate.start() < last_end:
+            if found_start < last_end:
                 continue
-            start, end = _word_around(text, candidate.start(), candidate.end())
+            start, end = _word_around(text, found_start, found_end)
             if start < last_end:
                 continue
             word_match = WORD_RE.match(text, start)
@@ -172,8 +187,42 @@ class Highlighter:
                 if alone_count >= limit:
                     break
             else:
-                last_end = candidate.end()
+                last_end = found_end
         return self._with_phrases(text, words)[:limit]
+
+    def _candidates(self, text: str) -> Iterator[tuple[int, int]]:
+        """(start, end) of each place the stems match in ``text``, in order, as the
+        IGNORECASE pattern finds them, read lazily: the text is put in lower case a piece at a
+        time (the caller stops after the first matches: a 500 kB article's first 4 kB)."""
+        pattern = self._lower_pattern
+        if pattern is None or self._pattern is None:
+            if self._pattern is not None:
+                yield from (m.span() for m in self._pattern.finditer(text))
+            return
+        size = len(text)
+        # a match starting before a piece's end is decided by the characters up to its
+        # longest stem and one more (its end's boundary) beyond it, and by the one before
+        overhang = self._longest_stem + 1
+        pos, piece = 0, _PIECE_CHARS
+        while pos < size:
+            stop = min(size, pos + piece)
+            before = 1 if pos else 0
+            end = min(size, stop + overhang)
+            lowered = _lowered(text[pos - before : end])
+            found = (
+                self._pattern.finditer(text, pos, end)
+                if lowered is None
+                else pattern.finditer(lowered, before)
+            )
+            shift = 0 if lowered is None else pos - before
+            last = stop
+            for match in found:
+                start = match.start() + shift
+                if start >= stop:
+                    break
+                last = match.end() + shift
+                yield start, last
+            pos, piece = max(stop, last), min(2 * piece, _MAX_PIECE_CHARS)
 
     def _with_phrases(self, text: str, words: list[_Word]) -> list[tuple[int, int]]:
         """The words that match alone, and those of a phrase that stands whole."""
@@ -260,6 +309,38 @@ class Highlighter:
             inside = [(s, e) for s, e in spans if s >= win_start and e <= win_end]
             out.append(_render(text, win_start, win_end, inside))
         return out
+
+
+def _whole_word_after_first(stem: str) -> str:
+    """``stem`` (lower case, ASCII) as a pattern that starts with its first letter; a stem of
+    one or two letters as a whole word, its start checked by a look-behind after the first
+    letter (``\\bex\\b`` matches where ``e(?<!\\we)x\\b`` does)."""
+    stem = stem.lower()
+    if len(stem) > 2:
+        return re.escape(stem)
+    first, rest = re.escape(stem[0]), re.escape(stem[1:])
+    if not _WORD_CHAR_RE.match(stem[0]):
+        return rf"\b{first}{rest}\b"
+    return rf"{first}(?<!\w{first}){rest}\b"
+
+
+def _lowered(text: str) -> str | None:
+    """``text`` in lower case, character for character, such that an ASCII pattern matches
+    it where the same pattern in IGNORECASE mode matches ``text``; None when no such text
+    exists (a character whose lower case is two: "İ")."""
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        return None
+    # the two characters IGNORECASE matches to an ASCII letter that lower() keeps (a look for
+    # each: translate() over a text that is not ASCII costs a Python lookup per character)
+    if "ı" in lowered:
+        lowered = lowered.replace("ı", "i")
+    if "ſ" in lowered:
+        lowered = lowered.replace("ſ", "s")
+    return lowered
+
+
+_WORD_CHAR_RE = re.compile(r"\w")
 
 
 def _only_stop_words(gap: str) -> bool:
