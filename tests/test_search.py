@@ -489,6 +489,37 @@ def test_the_first_fragment_is_the_one_showing_most_of_the_query() -> None:
     assert "api.payments" in single[0] and "payments API" in single[1], single
 
 
+def test_a_first_fragment_begins_where_its_first_line_holds_the_query(
+    search_index: SearchIndex,
+) -> None:
+    """A result row shows the first line of the first fragment (about 52 characters in a
+    1366x768 window): the fragment begins where that line holds the most of the query's
+    terms, the rarer first (in the demo "payments 503" showed a PromQL line with
+    "payments-api" in the row and its "503" only further on). Trimmed with an ellipsis,
+    the matched words marked."""
+    ws = search_index.ws
+    write_doc(
+        ws,
+        "runbooks/payments-5xx.md",
+        front("kb-pay5xx01", "Payments API high 5xx rate", "runbook")
+        + "# Payments API high 5xx rate\n\n## Meaning\n\n"
+        "More than 2 % of requests to `api.payments.example` returned a 5xx status over five\n"
+        'minutes (`sum(rate(http_requests_total{service="payments-api",code=~"5.."}[5m])) /\n'
+        'sum(rate(http_requests_total{service="payments-api"}[5m])) > 0.02`). Most of the time '
+        "the code is\n503 Service Unavailable, sent by the ingress when no pod is ready.\n\n"
+        "## Impact\n\nCard payments fail for customers; the shop says to try again later.\n",
+    )
+    search_index.update(["runbooks/payments-5xx.md"])
+    for query in ("payments 503", "payments 503 "):  # as typed, and a finished word
+        hit = next(h for h in search_index.search(query).hits if h.path.endswith("5xx.md"))
+        first = hit.snippets[0]
+        plain = re.sub(r"<[^>]+>", "", first)
+        assert plain.startswith("…") and "503" in plain[:53], plain
+        assert '<b class="match">503</b>' in first
+        # the query's other word is still shown
+        assert any('<b class="match">payments' in f for f in hit.snippets), hit.snippets
+
+
 def test_search_marks_a_synonym_phrase_only_where_it_stands_whole(
     search_index: SearchIndex,
 ) -> None:

@@ -692,3 +692,37 @@ def test_reader_code_block_ends_with_its_last_line(
         reader.open("sops/failover.md")
     text = reader.browser.toPlainText()
     assert "pg_ctl promote -D /var/lib/postgresql/data\nSee " in text
+
+
+def test_a_result_row_shows_the_line_with_the_query(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A result row shows the first line of its hit's first fragment, which begins where
+    that line holds the most of the query: in the demo, "payments 503" showed a PromQL line
+    with "payments-api" in the first row, and its "503" only further on (the real demo
+    indexed on disk; the row laid out as the window does at 1366x768)."""
+    from PySide6.QtGui import QPalette
+
+    from kbapp.search import SearchIndex
+    from kbapp.ui.search_results import ROW_HEIGHT, ResultDelegate, whole_lines_height
+
+    with Workspace.open(ensure_demo(tmp_path), Settings()) as demo:
+        index = SearchIndex.for_workspace(demo)
+        index.catch_up()
+        hits = index.search("payments 503").hits
+        index.close()
+    assert hits[0].path == "runbooks/payments-api-503.md"
+    delegate = ResultDelegate()
+    delegate.clear(QPalette())
+    for hit in hits[:4]:
+        # the results list of a 1366x768 window: a row about 370 pixels wide
+        document = delegate._document(hit, 370)
+        visible = whole_lines_height(document, ROW_HEIGHT - 4)
+        block = document.lastBlock()  # the snippet's
+        top = document.documentLayout().blockBoundingRect(block).top()
+        layout = block.layout()
+        shown = [
+            block.text()[line.textStart() : line.textStart() + line.textLength()]
+            for line in (layout.lineAt(n) for n in range(layout.lineCount()))
+            if top + line.y() + line.height() <= visible
+        ]
+        assert shown, hit.path
+        assert "503" in " ".join(shown), (hit.path, shown, block.text())

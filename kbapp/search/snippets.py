@@ -12,6 +12,7 @@ import bisect
 import html
 import itertools
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
@@ -25,6 +26,14 @@ _SPACE_RE = re.compile(r"\s+")
 _WORD_CHARS = re.compile(r"[\w\-./\\@]")
 _RUN = re.compile(r"[\w\-./\\@]*")
 _RUN_TO_END = re.compile(r"[\w\-./\\@]+\Z")
+#: How much of its first fragment a result row shows on its first line (the results list
+#: of a 1366x768 window: 52-55 characters).
+_ROW_LINE_CHARS = 52
+#: How far before a match a fragment that shows it first may begin (at the start of the
+#: sentence or line there, else at a space).
+_LEAD_CHARS = 24
+#: (a line break alone is no end: a paragraph's lines are wrapped in the Markdown)
+_SENTENCE_END_RE = re.compile(r"[.!?:;]\s+|\n[ \t]*\n\s*")
 #: How much of a text is put in lower case at a time to look for the query's stems: a
 #: first piece, then twice as much each time up to the most.
 _PIECE_CHARS = 4096
@@ -264,6 +273,34 @@ class Highlighter:
             found = self._shown[word] = found or frozenset((word.lower(),))
         return found
 
+    def _first_line_at(
+        self,
+        text: str,
+        window: tuple[int, int],
+        run: tuple[int, int],
+        chosen: list[tuple[int, int]],
+        lines: _Lines,
+    ) -> tuple[int, int]:
+        """``window`` (showing the matches ``run``), or one beginning at one of those
+        matches (see :func:`_lead_start`) when the first line a row shows from there holds
+        more of the query's terms (then rarer ones in the text): a result row shows about
+        :data:`_ROW_LINE_CHARS` of its first fragment."""
+        win_start, win_end = window
+        floor = max((c_end for _c, c_end in chosen if c_end <= win_start), default=0)
+        best_start, best_line = win_start, lines.score(win_start)
+        shown_end = win_end
+        for k in range(run[0], run[1]):
+            start = _lead_start(text, lines.starts[k], floor)
+            if start <= best_start:
+                continue
+            line = lines.score(start)
+            if line > best_line:
+                best_start, best_line, shown_end = start, line, lines.ends[k]
+        if best_start == win_start:
+            return window
+        ceiling = min((c_start for c_start, _c in chosen if c_start >= win_end), default=len(text))
+        return best_start, _end_from(text, best_start, shown_end, ceiling)
+
     def fragments(self, text: str, limit: int = MAX_FRAGMENTS) -> list[str]:
         """Up to ``limit`` HTML fragments, matches wrapped in ``<b class="match">``."""
         if limit <= 0:
@@ -272,19 +309,24 @@ class Highlighter:
         if not spans:  # matched on a field, not the text: the text's opening says what it is
             opening = _window(text, 0, 0)
             return [_render(text, *opening, [])] if text.strip() else []
-        # A window around each match. A result row shows its first fragment's first lines, so
+        # A window around each match. A result row shows its first fragment's first line, so
         # the window showing the most of the query comes first ("payments 503" showed "...of
         # requests to api.[payments].tidewater.example" before the line that has both); then
         # the windows that add words not shown yet (and, when the matches are few, the others),
         # each cut where a chosen one starts or ends. Among equals, the earlier in the text.
+        # The first then begins where the first line a row shows holds the most of the
+        # query (see _first_line_at): "payments 503" showed a PromQL line with "payments-api"
+        # in the row, and the "503" only later in the fragment.
         shows = [self._shows(text[s:e]) for s, e in spans]
+        lines = _Lines(spans, [shown & (self.terms | self._phrase_terms) for shown in shows])
         around = [_window(text, s, e) for s, e in spans]
         starts, ends = [s for s, _ in spans], [e for _, e in spans]
         unions: dict[tuple[int, int], frozenset[str]] = {}
         chosen: list[tuple[int, int]] = []  # fragment windows, best first
         seen: frozenset[str] = frozenset()
         while len(chosen) < limit:
-            best: tuple[int, int, int, int, frozenset[str]] | None = None
+            # (new terms, terms shown, the window, its run of matches)
+            best: tuple[int, int, int, int, tuple[int, int]] | None = None
             for i, (start, end) in enumerate(spans):
                 window = _cut(start, end, around[i], chosen)
                 if window is None:
@@ -299,15 +341,19 @@ class Highlighter:
                 if not new and len(spans) > limit:  # more matches than room: only news
                     continue
                 if best is None or (new, len(shown)) > (best[0], best[1]):
-                    best = (new, len(shown), win_start, win_end, shown)
+                    best = (new, len(shown), win_start, win_end, run)
             if best is None:
                 break
-            chosen.append((best[2], best[3]))
-            seen |= best[4]
+            win_start, win_end = best[2], best[3]
+            if not chosen:  # (the others add words not shown yet: kept around those)
+                win_start, win_end = self._first_line_at(text, best[2:4], best[4], chosen, lines)
+            chosen.append((win_start, win_end))
+            inside = (bisect.bisect_left(starts, win_start), bisect.bisect_right(ends, win_end))
+            seen = seen.union(*shows[inside[0] : inside[1]])
         out = []
         for win_start, win_end in chosen:
-            inside = [(s, e) for s, e in spans if s >= win_start and e <= win_end]
-            out.append(_render(text, win_start, win_end, inside))
+            inside_spans = [(s, e) for s, e in spans if s >= win_start and e <= win_end]
+            out.append(_render(text, win_start, win_end, inside_spans))
         return out
 
 
@@ -341,6 +387,27 @@ def _lowered(text: str) -> str | None:
 
 
 _WORD_CHAR_RE = re.compile(r"\w")
+
+
+class _Lines:
+    """The query's terms in the first line of a fragment beginning at a given place: the
+    matches (in text order) and the query's terms each shows, each term weighted by its
+    rarity among the matches."""
+
+    def __init__(self, spans: list[tuple[int, int]], terms: list[frozenset[str]]) -> None:
+        self.starts = [s for s, _ in spans]
+        self.ends = [e for _, e in spans]
+        counts = Counter(itertools.chain.from_iterable(terms))
+        self._terms = terms
+        self._rarity = {term: 1.0 / count for term, count in counts.items()}
+
+    def score(self, start: int) -> tuple[int, float]:
+        """(how many of the query's terms, their rarity summed) a row's first line shows of
+        a fragment beginning at ``start``: the matches wholly in it."""
+        first = bisect.bisect_left(self.starts, start)
+        last = bisect.bisect_right(self.ends, start + _ROW_LINE_CHARS)
+        shown = frozenset().union(*self._terms[first:last])
+        return len(shown), sum(self._rarity[t] for t in shown)
 
 
 def _only_stop_words(gap: str) -> bool:
@@ -386,6 +453,30 @@ def _window(text: str, start: int, end: int) -> tuple[int, int]:
         space = text.rfind(" ", end, win_end)
         win_end = space if space >= 0 else win_end
     return win_start, win_end
+
+
+def _lead_start(text: str, start: int, floor: int) -> int:
+    """Where a fragment that shows the match at ``start`` first begins: at the start of its
+    sentence or line when that is at most :data:`_LEAD_CHARS` before it, else at the first
+    space in those characters, else at the match; never before ``floor``."""
+    lead = max(floor, start - _LEAD_CHARS)
+    if lead == 0:
+        return 0
+    boundaries = list(_SENTENCE_END_RE.finditer(text, lead, start))
+    if boundaries:
+        return boundaries[-1].end()
+    space = text.find(" ", lead, start)
+    return space + 1 if space >= 0 else start
+
+
+def _end_from(text: str, start: int, shown_end: int, ceiling: int) -> int:
+    """The end of a fragment beginning at ``start`` that shows up to ``shown_end``: about
+    :data:`FRAGMENT_CHARS` long, at a space, never past ``ceiling``."""
+    end = min(len(text), ceiling, max(shown_end, start + FRAGMENT_CHARS))
+    if end < len(text):
+        space = text.rfind(" ", shown_end, end)
+        end = space if space >= 0 else end
+    return end
 
 
 def _cut(
