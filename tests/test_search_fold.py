@@ -73,9 +73,7 @@ def test_a_folded_text_maps_back_to_the_original_offsets() -> None:
 def test_the_query_side_folds_as_the_index_does() -> None:
     assert query_words("İSTANBUL ﬁle Straße") == ["ISTANBUL", "file", "Strasse"]
     fragment = Highlighter({"istanbul", "file"}).fragments("Offices: İstanbul, and the ﬁle.")
-    assert fragment == [
-        'Offices: <b class="match">İstanbul</b>, and the <b class="match">ﬁle</b>.'
-    ]
+    assert fragment == ['Offices: <b class="match">İstanbul</b>, and the <b class="match">ﬁle</b>.']
 
 
 # --------------------------------------------------------------------------- on an index
@@ -166,8 +164,7 @@ def test_a_query_whose_words_no_document_has_together_says_so(index: SearchIndex
     assert response.hits and response.some_words_only
     assert response.words == ["failover", "xyzzy"] and response.unmatched_words == ["xyzzy"]
     assert response.some_words_note() == (
-        "No document has all of: failover xyzzy; showing those with one of them "
-        "(xyzzy is in none)."
+        "No document has all of: failover xyzzy; showing those with one of them (xyzzy is in none)."
     )
     data = response.to_dict()
     assert data["some_words_only"] is True and data["unmatched_words"] == ["xyzzy"]
@@ -192,8 +189,7 @@ def test_the_notice_says_the_words_as_typed(folded_index: SearchIndex) -> None:
     response = folded_index.search("İstanbul xyzzy ")
     assert response.some_words_only
     assert response.some_words_note() == (
-        "No document has all of: İstanbul xyzzy; showing those with one of them "
-        "(xyzzy is in none)."
+        "No document has all of: İstanbul xyzzy; showing those with one of them (xyzzy is in none)."
     )
 
 

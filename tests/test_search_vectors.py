@@ -149,6 +149,8 @@ def _same(
     assert vector.total == python.total, query
     assert vector.hits() == python.hits(), query
     assert vector.suggestion == python.suggestion, query
+    assert vector.some_words_only == python.some_words_only, query
+    assert vector.unmatched_words == python.unmatched_words, query
     assert isinstance(python.hit_docs, frozenset), query
     if runners is not None:
         # the hits as a NumPy mask (the vector runner's) or a set: the same facets

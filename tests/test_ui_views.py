@@ -158,8 +158,7 @@ def test_search_says_when_no_document_has_every_word(
     qtbot.keyClicks(view.field, "failover xyzzy ")
     qtbot.waitUntil(lambda: view.notice.isVisible(), timeout=10000)
     assert view.notice.text() == (
-        "No document has all of: failover xyzzy; showing those with one of them "
-        "(xyzzy is in none)."
+        "No document has all of: failover xyzzy; showing those with one of them (xyzzy is in none)."
     )
     assert view.selected_hit().path == "sops/failover.md"
     # a query whose words are together in a document: no notice
