@@ -357,8 +357,15 @@ def join_identifiers(words: list[str]) -> list[str]:
 
 def query_words(text: str) -> list[str]:
     """The words of a query text, each kept whole (identifiers are not split), folded
-    (:func:`fold`) as the index's words are."""
-    return [m.group() for m in WORD_RE.finditer(fold(text)) if m.group().lower() not in STOP_WORDS]
+    (:func:`fold`) as the index's words are, without the drive letter of a pasted Windows
+    path (the ``C`` of ``C:\\Windows\\...`` would find every "C#" and "C++" document)."""
+    text = fold(text)
+    return [
+        m.group()
+        for m in WORD_RE.finditer(text)
+        if m.group().lower() not in STOP_WORDS
+        and not (len(m.group()) == 1 and text[m.end() : m.end() + 2] in (":\\", ":/"))
+    ]
 
 
 def typed_words(text: str) -> dict[str, str]:
