@@ -212,14 +212,16 @@ def test_numpy_ranking_after_saves_and_deletions(
     assert live and not live & deleted
 
 
-@pytest.mark.parametrize("window", [1, 2, 3, 64])
+@pytest.mark.parametrize(("window", "guesses"), [(1, 0), (2, 1), (3, 2), (8, 1), (64, 0)])
 def test_pair_check_in_numpy_is_the_binary_search(
-    churned: SearchIndex, window: int, monkeypatch: pytest.MonkeyPatch
+    churned: SearchIndex, window: int, guesses: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every document of every segment, for hashes each document holds (its first, last and
     middle ones), hashes next to them, and the extremes of 32 bits; with windows around the
-    guessed place small enough that many searches leave them for the whole slice."""
+    guessed place (corrected 0-2 times) small enough that many searches leave them for the
+    whole slice."""
     monkeypatch.setattr(columns_module, "PAIR_WINDOW", window)
+    monkeypatch.setattr(columns_module, "PAIR_GUESSES", guesses)
     runner = churned._current_runner()
     assert runner is not None
     checked = 0
@@ -371,3 +373,47 @@ def test_scores_of_a_few_documents_are_their_scores_among_all(
             assert scorer.dense_at(np, specs, docs).tolist() == every[docs].tolist(), query
             checked += 1
     assert checked > 150
+
+
+@pytest.mark.parametrize(("window", "guesses"), [(1, 1), (8, 1), (64, 0)])
+def test_a_phrase_of_common_words_finds_exactly_the_documents_holding_it_in_order(
+    churned: SearchIndex,
+    every_size: None,
+    window: int,
+    guesses: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A quoted phrase of words most documents have (so the pair check runs in NumPy over
+    most of the index) finds the documents whose text holds its words together and in that
+    order, none else: against a scan of every live document's term sequences, in every
+    segment of an index saved again and with deletions; the reversed phrase too."""
+    monkeypatch.setattr(columns_module, "PAIR_WINDOW", window)
+    monkeypatch.setattr(columns_module, "PAIR_GUESSES", guesses)
+    runner = churned._current_runner()
+    assert runner is not None
+    masks = runner.masks()
+    assert masks is not None
+    reader = runner.searcher.reader()
+    deleted = set().union(
+        *(
+            {offset + d for d in leaf.deleted_docs_set}
+            for leaf, offset in reader.leaf_readers()
+            if leaf.has_deletions()
+        )
+    )
+    live = [d for d in range(runner.table.size) if d not in deleted]
+    checked = 0
+    for phrase in ("disk full", "full disk", "restart service", "service restart", "node disk"):
+        terms = [t for w in phrase.split() for t in word_terms(w)]
+        found = np.flatnonzero(masks.phrase(terms)).tolist()
+        needle = " " + " ".join(terms) + " "
+        expected = [
+            d
+            for d in live
+            if any(needle in " " + part + " " for part in runner.table.sequence(d).split("\n"))
+        ]
+        assert found == expected, phrase
+        both = masks.any_field(terms[0]) & masks.any_field(terms[1])
+        assert int(both.sum()) >= 100  # (of the 225 live documents: checked in NumPy)
+        checked += len(expected)
+    assert checked > 100
