@@ -20,9 +20,12 @@ from test_search_topk import random_queries
 
 from kbapp.search import SearchIndex
 from kbapp.search import columns as columns_module
+from kbapp.search import postings as postings_module
 from kbapp.search import vectors as vectors_module
 from kbapp.search.analysis import pair_hash, word_terms
+from kbapp.search.blocks import leaf_arrays, leaf_blocks
 from kbapp.search.plan import Alternative
+from kbapp.search.postings import PHRASE_FIELDS
 from kbapp.search.query import parse_query
 from kbapp.search.schema import PAIRS_FIELD
 from kbapp.search.searcher import Outcome, QueryRunner
@@ -417,3 +420,66 @@ def test_a_phrase_of_common_words_finds_exactly_the_documents_holding_it_in_orde
         assert int(both.sum()) >= 100  # (of the 225 live documents: checked in NumPy)
         checked += len(expected)
     assert checked > 100
+
+
+def _blocks_read(matcher: Any) -> tuple[list[int], list[float]]:
+    ids: list[int] = []
+    weights: list[float] = []
+    for block_ids, block_weights in leaf_blocks(matcher):
+        ids.extend(block_ids)
+        weights.extend(block_weights)
+    return ids, weights
+
+
+def test_postings_decoded_in_numpy_are_the_blocks_numbers(
+    corpus_search_index: SearchIndex, churned: SearchIndex
+) -> None:
+    """Every term of every text field and filter field of two real indexes (600 real
+    documents in one segment; an index saved again, with deletions): the postings NumPy
+    decodes from the pickled blocks are the numbers Whoosh's block layout gives, document
+    numbers and weights alike (blocks of 1-128 postings, weights none, one or one each,
+    first ids of one, two and four bytes), or None (a difference of 256 or more)."""
+    decoded = declined = 0
+    for index in (corpus_search_index, churned):
+        runner = index._current_runner()
+        assert runner is not None
+        for leaf, _offset in runner.searcher.reader().leaf_readers():
+            for fieldname in (*PHRASE_FIELDS, "tag", "type", "status"):
+                for btext in leaf.lexicon(fieldname):
+                    found = leaf_arrays(np, leaf.postings(fieldname, btext))
+                    if found is None:
+                        declined += 1
+                        continue
+                    ids, weights = _blocks_read(leaf.postings(fieldname, btext))
+                    assert found[0].dtype == np.int64 and found[1].dtype == np.float64
+                    assert found[0].tolist() == ids, (fieldname, btext)
+                    assert found[1].tolist() == weights, (fieldname, btext)
+                    decoded += len(ids) >= 8  # (shorter ones are inline: no blocks)
+    assert decoded > 500 and declined > 50
+
+
+def test_a_segment_decoded_in_numpy_drops_its_deleted_documents(
+    churned: SearchIndex, every_size: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A term's postings read through NumPy (every term, however short) are the ones read
+    block by block: deleted documents left out, the segments' offsets added, the same
+    weights and document counts."""
+    runner = churned._current_runner()
+    assert runner is not None
+    reader = runner.searcher.reader()
+    assert any(leaf.has_deletions() for leaf, _offset in reader.leaf_readers())
+    monkeypatch.setattr(postings_module, "ARRAY_BYTES", 0)
+    sets = runner.sets
+    through = 0
+    for fieldname in ("body", "title", "type"):
+        for btext in reader.lexicon(fieldname):
+            term = btext.decode("utf-8")
+            found = sets._read_arrays(sets._matchers(fieldname, term))
+            expected = sets._read_term(sets._matchers(fieldname, term))
+            if found is None:
+                continue
+            through += 1
+            assert list(found[0]) == expected[0], term
+            assert list(found[1]) == expected[1], term
+            assert found[2] == expected[2], term
+    assert through > 20
