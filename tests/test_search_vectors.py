@@ -215,16 +215,19 @@ def test_numpy_ranking_after_saves_and_deletions(
     assert live and not live & deleted
 
 
-@pytest.mark.parametrize(("window", "guesses"), [(1, 0), (2, 1), (3, 2), (8, 1), (64, 0)])
+@pytest.mark.parametrize(
+    ("window", "guesses", "chunk"), [(1, 0, 4096), (2, 1, 7), (3, 2, 4096), (8, 1, 50), (64, 0, 1)]
+)
 def test_pair_check_in_numpy_is_the_binary_search(
-    churned: SearchIndex, window: int, guesses: int, monkeypatch: pytest.MonkeyPatch
+    churned: SearchIndex, window: int, guesses: int, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every document of every segment, for hashes each document holds (its first, last and
     middle ones), hashes next to them, and the extremes of 32 bits; with windows around the
     guessed place (corrected 0-2 times) small enough that many searches leave them for the
-    whole slice."""
+    whole slice; the documents checked all at once or in chunks of 1-50."""
     monkeypatch.setattr(columns_module, "PAIR_WINDOW", window)
     monkeypatch.setattr(columns_module, "PAIR_GUESSES", guesses)
+    monkeypatch.setattr(columns_module, "PAIR_CHUNK", chunk)
     runner = churned._current_runner()
     assert runner is not None
     checked = 0
@@ -378,12 +381,13 @@ def test_scores_of_a_few_documents_are_their_scores_among_all(
     assert checked > 150
 
 
-@pytest.mark.parametrize(("window", "guesses"), [(1, 1), (8, 1), (64, 0)])
+@pytest.mark.parametrize(("window", "guesses", "chunk"), [(1, 1, 13), (8, 1, 4096), (64, 0, 64)])
 def test_a_phrase_of_common_words_finds_exactly_the_documents_holding_it_in_order(
     churned: SearchIndex,
     every_size: None,
     window: int,
     guesses: int,
+    chunk: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A quoted phrase of words most documents have (so the pair check runs in NumPy over
@@ -392,6 +396,7 @@ def test_a_phrase_of_common_words_finds_exactly_the_documents_holding_it_in_orde
     segment of an index saved again and with deletions; the reversed phrase too."""
     monkeypatch.setattr(columns_module, "PAIR_WINDOW", window)
     monkeypatch.setattr(columns_module, "PAIR_GUESSES", guesses)
+    monkeypatch.setattr(columns_module, "PAIR_CHUNK", chunk)
     runner = churned._current_runner()
     assert runner is not None
     masks = runner.masks()

