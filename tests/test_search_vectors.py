@@ -19,6 +19,7 @@ from search_helpers import front
 from test_search_topk import random_queries
 
 from kbapp.search import SearchIndex
+from kbapp.search import blocks as blocks_module
 from kbapp.search import columns as columns_module
 from kbapp.search import postings as postings_module
 from kbapp.search import vectors as vectors_module
@@ -488,3 +489,30 @@ def test_a_segment_decoded_in_numpy_drops_its_deleted_documents(
             assert list(found[1]) == expected[1], term
             assert found[2] == expected[2], term
     assert through > 20
+
+
+def test_postings_written_another_way_are_left_to_the_block_read(churned: SearchIndex) -> None:
+    """Bytes the NumPy decoding does not recognise (an id's opcode changed, the weights'
+    opcode changed, the postings cut short) give None, never other numbers or an error:
+    the term is then read block by block."""
+    runner = churned._current_runner()
+    assert runner is not None
+    leaf = runner.searcher.reader().leaf_readers()[0][0]
+    btext = max(leaf.lexicon("body"), key=lambda t: leaf.doc_frequency("body", t))
+    matcher = leaf.postings("body", btext)
+    matcher = getattr(matcher, "child", matcher)
+    size = blocks_module.stored_length(matcher)
+    buffer = bytes(matcher._postfile.get(matcher._startoffset, size))
+    assert blocks_module.decode_blocks(np, buffer) is not None
+    ids = blocks_module.decode_blocks(np, buffer)[0]
+    assert len(ids) > 100
+    opcodes = [at for at in range(len(buffer) - 1) if buffer[at] == ord("K")]
+    changed = bytearray(buffer)
+    changed[opcodes[len(opcodes) // 2]] = ord("M")  # an id (or a count) of two bytes
+    assert blocks_module.decode_blocks(np, bytes(changed)) is None
+    floats = [at for at in range(len(buffer)) if buffer[at] == ord("G")]
+    changed = bytearray(buffer)
+    changed[floats[len(floats) // 2]] = ord("J")
+    assert blocks_module.decode_blocks(np, bytes(changed)) is None
+    for cut in (len(buffer) // 2, len(buffer) - 3):
+        assert blocks_module.decode_blocks(np, buffer[:cut]) is None

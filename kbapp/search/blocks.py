@@ -175,9 +175,22 @@ def leaf_arrays(np: Any, matcher: Any) -> tuple[Any, Any] | None:
         return None
     length = matcher._length
     length = length[0] if isinstance(length, tuple) else length
-    buffer = matcher._postfile.get(matcher._startoffset, length)
+    return decode_blocks(np, matcher._postfile.get(matcher._startoffset, length))
+
+
+def decode_blocks(np: Any, buffer: bytes) -> tuple[Any, Any] | None:
+    """A term's postings in one segment decoded from their bytes (:func:`leaf_arrays`), or
+    None when they are not laid out as expected."""
     if buffer[:4] != WHOOSH3_HEADER_MAGIC:
         return None
+    try:
+        return _decode_blocks(np, buffer)
+    except (IndexError, ValueError, struct.error):  # places past the end: another layout
+        return None
+
+
+def _decode_blocks(np: Any, buffer: bytes) -> tuple[Any, Any] | None:
+    """:func:`decode_blocks`, raising an error for places past the end."""
     # where each block starts (its length, then its header and data)
     unpack_length = _BLOCK_LENGTH.unpack_from
     starts_: list[int] = []
@@ -188,6 +201,8 @@ def leaf_arrays(np: Any, matcher: Any) -> tuple[Any, Any] | None:
         if size < 0:  # (the last block's length is negative)
             break
         at += _BLOCK_LENGTH.size + size
+    if at + _BLOCK_LENGTH.size - size > len(buffer):  # (cut short)
+        return None
     raw = np.frombuffer(buffer, dtype=np.uint8)
     widths = np.frombuffer(_INT_WIDTH, dtype=np.uint8)
     block = np.asarray(starts_, dtype=np.int64) + _BLOCK_LENGTH.size
