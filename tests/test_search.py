@@ -457,6 +457,49 @@ def test_the_lower_case_scan_finds_what_the_ignorecase_one_does(
         assert list(highlighter._candidates(text)) == expected, text
 
 
+@pytest.mark.parametrize("piece", [40, 300, 16384])
+def test_a_long_text_is_folded_only_as_far_as_its_matches(
+    piece: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text that is not ASCII is folded (as the index folds it) a piece at a time, until
+    the scan for the query's terms stops well inside the piece: the same matches as the whole
+    text folded, wherever the pieces end (folding a 500 kB article whole cost 15 ms a
+    search, its first matches in its first kilobytes)."""
+    import random
+
+    from kbapp.search import snippets
+    from kbapp.search.analysis import FoldedText
+
+    monkeypatch.setattr(snippets, "_FOLD_PIECE_CHARS", piece)
+    rng = random.Random(16)
+    words = [
+        "Café",
+        "İstanbul",
+        "ﬁle",
+        "disk",
+        "Disk-full",
+        "no",
+        "space",
+        "left",
+        "naïve",
+        "e\u0301t\u00e9",
+        "word",
+        "other",
+        "x" * 30,
+        "déjà",
+        "files",
+    ]
+    for terms, phrases in [({"disk", "file", "istanbul"}, []), (set(), [("no", "space", "left")])]:
+        highlighter = Highlighter(terms, phrases=phrases)
+        for _ in range(30):
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(5, 400)))
+            for limit in (1, 3, 12):
+                folded = FoldedText(text)
+                whole, _stopped = highlighter._matches(folded.text, limit)
+                expected = [(folded.original(a), folded.original(b)) for a, b in whole]
+                assert highlighter.matches(text, limit) == expected, (limit, text)
+
+
 def test_a_fragment_shows_little_before_its_match() -> None:
     """A result row may show one line of a fragment: the match must be in it ("Meaning: More
     than 2 % of requests to" was all the demo's best hit for "payments 503" showed)."""
