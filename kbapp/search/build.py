@@ -19,6 +19,7 @@ import gc
 import itertools
 import os
 import pickle
+import queue
 import shutil
 import struct
 import subprocess
@@ -34,7 +35,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
 
 from kbapp.errors import KbError
-from kbapp.search import analysis, ondisk, vocabulary, wordstore
+from kbapp.search import analysis, frontstore, ondisk, vocabulary, wordstore
 from kbapp.search.schema import (
     CODEC,
     SNIPPET_FIELD,
@@ -59,17 +60,19 @@ def build_segment(
     paths: list[str],
     report: Callable[[int], None] | None = None,
     texts: dict[str, str] | None = None,
+    read_front: Callable[[Any], tuple[dict[str, Any], dict[str, int]]] | None = None,
 ) -> tuple[Any, dict[str, str], list[str]]:
     """Index ``paths`` into a new segment of the index at ``index_dir``.
     Returns (segment or None, {path: content hash}, spelling words). ``texts``: a dict that
     gets each indexed document's text to embed (what the vectors are made of: its stored
-    title and summary and its readable text, :func:`_text_to_embed`)."""
+    title and summary and its readable text, :func:`_text_to_embed`); ``read_front``: what
+    reads a front matter block (see :func:`~kbapp.search.schema.read_document`)."""
     ix = whoosh_index.open_dir(index_dir)
     writer = SortedSegmentWriter(ix, CODEC)
     digests: dict[str, str] = {}
     words: set[str] = set()
     for number, relative in enumerate(paths, start=1):
-        doc = read_document(root, relative)
+        doc = read_document(root, relative, read_front)
         if doc.fields is not None:
             writer.add_document(doc.fields)
             words.update(doc.words)
@@ -142,6 +145,8 @@ class _Workers:
         self.scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=index_dir.parent))
         self.done_counts = [0] * len(self.shares)
         self.lock = threading.Lock()
+        #: the numbers of the workers whose output ended, in the order they ended
+        self.ended: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.procs: list[subprocess.Popen[str]] = []
         self.readers: list[threading.Thread] = []
         package_parent = str(Path(__file__).resolve().parent.parent.parent)
@@ -184,27 +189,40 @@ class _Workers:
 
     def _follow(self, number: int, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("progress "):
-                with self.lock:
-                    self.done_counts[number] = int(line.split()[1])
-                    done = sum(self.done_counts)
-                if self.progress:
-                    self.progress(min(done, self.total - 1), self.total)
+        try:
+            for line in proc.stdout:
+                if line.startswith("progress "):
+                    with self.lock:
+                        self.done_counts[number] = int(line.split()[1])
+                        done = sum(self.done_counts)
+                    if self.progress:
+                        self.progress(min(done, self.total - 1), self.total)
+        finally:
+            # the worker's output ended: it has exited (or is exiting)
+            self.ended.put(number)
 
     def wait(self) -> tuple[dict[str, str], set[str], dict[str, str], dict[str, bytes]]:
         """Wait for the workers, then commit their segments; ({path: hash}, spelling words,
         {path: text to embed}, {text key: vector} of the texts the vectors lacked)."""
         try:
             errors = []
-            for number, (proc, reader) in enumerate(zip(self.procs, self.readers)):
+            results: dict[int, Any] = {}
+            running = dict(enumerate(self.procs))
+            while running:
+                # the first worker to end is read while the others still build (on the core
+                # it freed), not after the last one
+                number = self.ended.get()
+                proc = running.pop(number)
                 proc.wait()
-                reader.join()
+                self.readers[number].join()
                 if proc.stdout is not None:
                     proc.stdout.close()
                 if proc.returncode != 0:
                     found = self.scratch / f"share-{number}.err"
                     errors.append(found.read_text(encoding="utf-8", errors="replace").strip())
+                elif not errors:
+                    with open(self.scratch / f"share-{number}.txt.out", "rb") as handle:
+                        results[number] = pickle.load(handle)
             if errors:
                 raise KbError("building the search index failed", details="\n\n".join(errors))
             segments = []
@@ -213,10 +231,7 @@ class _Workers:
             texts: dict[str, str] = {}
             rows: dict[str, bytes] = {}
             for number in range(len(self.shares)):
-                with open(self.scratch / f"share-{number}.txt.out", "rb") as handle:
-                    segment, found_digests, share_words, share_texts, share_rows = pickle.load(
-                        handle
-                    )
+                segment, found_digests, share_words, share_texts, share_rows = results[number]
                 if segment is not None:
                     segments.append(segment)
                 digests.update(found_digests)
@@ -369,12 +384,18 @@ def _worker(
     # folder; none: every word analysed here)
     stored = wordstore.load(Path(words), int(share)) if words else {}
     spelling = analysis.record_spelling(stored)
+    # and the front matter it read (frontstore, in the same folder)
+    front = (
+        frontstore.FrontMatterReader(frontstore.load(Path(words), int(share))) if words else None
+    )
     texts: dict[str, str] = {}
-    segment, digests, found = build_segment(index_dir, root, paths, report, texts)
+    segment, digests, found = build_segment(index_dir, root, paths, report, texts, front)
     if words:
         met, fresh = analysis.looked_up()
         if fresh or len(met) != len(stored):  # new words, or words no longer met
             wordstore.save(Path(words), int(share), met)
+    if front is not None and front.changed():
+        frontstore.save(Path(words), int(share), front.met)
     rows = _new_vectors(Path(vectors), list(texts.values())) if vectors else {}
     result = (segment, digests, sorted(spelling.union(found)), texts, rows)
     with open(listing + ".out", "wb") as handle:
@@ -397,4 +418,10 @@ def _new_vectors(directory: Path, texts: list[str]) -> dict[str, bytes]:
 
 
 if __name__ == "__main__":
-    sys.exit(_worker(*sys.argv[1:7]))
+    code = _worker(*sys.argv[1:7])
+    # The results are written and closed: exit without tearing the interpreter down (freeing
+    # a worker's millions of postings and cached words one by one took 0.2-0.4 s, which the
+    # parent waited for). An error takes the normal way out, with its traceback.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
