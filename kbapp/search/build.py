@@ -15,6 +15,7 @@ the parent's ``__main__``, which an embedding script may not guard.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import gc
 import itertools
 import os
@@ -125,25 +126,28 @@ def balanced_shares(root: str, paths: list[str], workers: int) -> list[list[str]
 
 
 class _Workers:
-    """Worker processes building the shares of ``paths`` into the empty index at
-    ``index_dir``, started at once; :meth:`wait` collects their segments and commits them."""
+    """``workers`` worker processes that will build into the empty index at ``index_dir``,
+    started at once, before the documents are known: they load what they need (their
+    imports, the stored word analyses and front matter) while the caller lists the
+    documents, then :meth:`assign` gives each its share. :meth:`wait` collects their
+    segments and commits them."""
 
     def __init__(
         self,
         index_dir: Path,
         root: str,
-        paths: list[str],
         workers: int,
         progress: Callable[[int, int], None] | None,
         vectors: Path | None = None,
         words: Path | None = None,
     ) -> None:
         self.index_dir = index_dir
-        self.total = len(paths)
+        self.root = root
+        self.total = 0
         self.progress = progress
-        self.shares = balanced_shares(root, paths, workers)
+        self.shares: list[list[str]] = []
         self.scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=index_dir.parent))
-        self.done_counts = [0] * len(self.shares)
+        self.done_counts = [0] * workers
         self.lock = threading.Lock()
         #: the numbers of the workers whose output ended, in the order they ended
         self.ended: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -155,9 +159,7 @@ class _Workers:
             "PYTHONPATH": package_parent + os.pathsep + os.environ.get("PYTHONPATH", ""),
         }
         try:
-            for number, share in enumerate(self.shares):
-                listing = self.scratch / f"share-{number}.txt"
-                listing.write_text("\n".join(share), encoding="utf-8")
+            for number in range(workers):
                 # errors to a file: nobody reads a pipe while the parent does other work
                 with open(self.scratch / f"share-{number}.err", "wb") as errors:
                     self.procs.append(
@@ -168,11 +170,13 @@ class _Workers:
                                 "kbapp.search.build",
                                 str(index_dir),
                                 root,
-                                str(listing),
+                                str(self.scratch / f"share-{number}.txt"),
                                 str(vectors or ""),
                                 str(words or ""),
                                 str(number),
                             ],
+                            # closed once its share is written: the worker's signal to start
+                            stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE,
                             stderr=errors,
                             text=True,
@@ -186,6 +190,19 @@ class _Workers:
         except BaseException:
             self.cancel()
             raise
+
+    def assign(self, paths: list[str]) -> None:
+        """Give the workers their shares of ``paths`` (runs of consecutive paths of about
+        equal bytes, :func:`balanced_shares`; a worker left without one builds nothing)."""
+        self.total = len(paths)
+        self.shares = balanced_shares(self.root, paths, len(self.procs))
+        for number, proc in enumerate(self.procs):
+            share = self.shares[number] if number < len(self.shares) else []
+            listing = self.scratch / f"share-{number}.txt"
+            listing.write_text("\n".join(share), encoding="utf-8")
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):  # it ended already: wait() says why
+                    proc.stdin.close()
 
     def _follow(self, number: int, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
@@ -230,7 +247,7 @@ class _Workers:
             words: set[str] = set()
             texts: dict[str, str] = {}
             rows: dict[str, bytes] = {}
-            for number in range(len(self.shares)):
+            for number in range(len(self.procs)):
                 segment, found_digests, share_words, share_texts, share_rows = results[number]
                 if segment is not None:
                     segments.append(segment)
@@ -251,8 +268,10 @@ class _Workers:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
@@ -264,7 +283,13 @@ def parallel_build(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, str], set[str]]:
     """Fill the empty index at ``index_dir`` from ``paths`` using ``workers`` processes."""
-    digests, words, _texts, _rows = _Workers(index_dir, root, paths, workers, progress).wait()
+    running = _Workers(index_dir, root, workers, progress)
+    try:
+        running.assign(paths)
+    except BaseException:
+        running.cancel()
+        raise
+    digests, words, _texts, _rows = running.wait()
     return digests, words
 
 
@@ -284,13 +309,15 @@ class Build:
     """A new index at ``new_dir`` (made afresh) of the documents at ``paths``, under way:
     ``workers`` processes started at once (one worker: the documents are read in this process
     by :meth:`finish`), so the caller can do other work (bring the catalog up to date) while
-    they run. :meth:`finish` or :meth:`cancel` must follow."""
+    they run. ``paths`` None: the workers start and wait for the documents, which the caller
+    lists meanwhile and gives with :meth:`assign`. :meth:`finish` or :meth:`cancel` must
+    follow."""
 
     def __init__(
         self,
         new_dir: Path,
         root: str,
-        paths: list[str],
+        paths: list[str] | None,
         workers: int,
         progress: Callable[[int, int], None],
         vectors: Path | None = None,
@@ -303,14 +330,25 @@ class Build:
             shutil.rmtree(stale, ignore_errors=True)
         new_dir.mkdir(parents=True)
         whoosh_index.create_in(str(new_dir), make_schema()).close()
-        self.new_dir, self.root, self.paths, self.progress = new_dir, root, paths, progress
+        self.new_dir, self.root, self.progress = new_dir, root, progress
+        self.paths: list[str] = []
         self.texts: dict[str, str] | None = None
         self.rows: dict[str, bytes] = {}
         self._workers = (
-            _Workers(new_dir, root, paths, workers, progress, vectors, words)
-            if workers > 1
-            else None
+            _Workers(new_dir, root, workers, progress, vectors, words) if workers > 1 else None
         )
+        if paths is not None:
+            try:
+                self.assign(paths)
+            except BaseException:
+                self.cancel()
+                raise
+
+    def assign(self, paths: list[str]) -> None:
+        """The documents to index (once: when they were not given at the start)."""
+        self.paths = paths
+        if self._workers is not None:
+            self._workers.assign(paths)
 
     def finish(self) -> tuple[dict[str, str], str]:
         """The documents indexed, then the spelling vocabulary, the version record and the
@@ -373,12 +411,10 @@ def _worker(
     # the cyclic collector would only walk its millions of postings and cached words again
     # and again (a tenth of its time).
     gc.disable()
-    paths = Path(listing).read_text(encoding="utf-8").split("\n")
 
     def report(done: int) -> None:
         print(f"progress {done}", flush=True)
 
-    paths = [p for p in paths if p]
     # the worker's spelling words, each added once when the word is first analysed
     # and the analyses of the words the previous full build's worker met (``words``: their
     # folder; none: every word analysed here)
@@ -388,6 +424,10 @@ def _worker(
     front = (
         frontstore.FrontMatterReader(frontstore.load(Path(words), int(share))) if words else None
     )
+    # all loaded while the parent lists the documents: its share is in the listing once the
+    # parent closes this process's input
+    sys.stdin.read()
+    paths = [p for p in Path(listing).read_text(encoding="utf-8").split("\n") if p]
     texts: dict[str, str] = {}
     segment, digests, found = build_segment(index_dir, root, paths, report, texts, front)
     if words:

@@ -54,7 +54,7 @@ def version() -> str:
         return ""
     libyaml = ""
     with contextlib.suppress(Exception):
-        from yaml import _yaml  # type: ignore[attr-defined]
+        from yaml import _yaml
 
         libyaml = str(_yaml.get_version_string())
     source += f"{yaml.__version__} {libyaml} {sys.version}".encode()
