@@ -486,12 +486,10 @@ class SearchIndex:
                 self._segment_tables.clear()
                 replace_index(self.directory, new_dir)
                 catalog = self.ws.catalog
-                catalog.forget_indexing()
-                catalog.mark_indexed(digests)
+                catalog.mark_reindexed(digests, {"search_index": index_id})
                 # a file changed after its worker read it and before the refresh did (an
                 # editor, a pull in a terminal): indexed as it is now before the lock goes
                 changed_meanwhile = catalog.stale_paths()
-                catalog.set_meta("search_index", index_id)
                 self._ix = whoosh_index.open_dir(str(self.directory))
                 self._index_id = index_id
                 self._catalog_checked = True
