@@ -36,6 +36,10 @@ from kbapp.search.wordlists import STOP_WORDS
 
 #: A word, or an identifier made of words joined by - . / \ _ @ (no separator at either end).
 WORD_RE = re.compile(r"\w+(?:[-./\\@]\w+)*", re.UNICODE)
+#: :data:`WORD_RE` for a text of ASCII characters only (:func:`words_of`): the same matches
+#: (``\w`` of an ASCII character is ``[A-Za-z0-9_]`` either way), found a third faster (a
+#: table look-up per character instead of Unicode's).
+_ASCII_WORD_RE = re.compile(WORD_RE.pattern, re.ASCII)
 _SEPARATORS_RE = re.compile(r"[-./\\@_]+")
 #: Where a CamelCase word splits: etcdNoLeader, KubeAPIServerDown, HTTPServer2Error.
 _CAMEL_PART_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -398,7 +402,7 @@ def analyse_text(text: str, spelling: set[str] | None = None) -> tuple[dict[str,
     cache, ``Counter`` for the counts. ``spelling``: a set that gets the text's words for the
     spelling vocabulary (:func:`spelling_words` of the text; with :func:`record_spelling`
     they go to its set, once per word, instead)."""
-    words = WORD_RE.findall(text)
+    words = words_of(text)
     cache = _text_cache
     entries = list(map(cache.__getitem__, words))
     counts = Counter(itertools.chain.from_iterable(map(_TERMS, entries)))
@@ -418,6 +422,11 @@ def analyse_text(text: str, spelling: set[str] | None = None) -> tuple[dict[str,
             itertools.chain.from_iterable(map(_SPELLING, map(cache.__getitem__, set(words))))
         )
     return counts, list(itertools.chain.from_iterable(map(_FORM, entries)))
+
+
+def words_of(text: str) -> list[str]:
+    """``WORD_RE.findall(text)``."""
+    return (_ASCII_WORD_RE if text.isascii() else WORD_RE).findall(text)
 
 
 _TERMS, _FORM = operator.itemgetter(0), operator.itemgetter(1)
@@ -451,7 +460,7 @@ def plain_words(text: str) -> list[str]:
     """Lowercase unstemmed words of three letters or more (spelling vocabulary and prefixes)."""
     cache = _plain_cache
     lookup: Any = cache
-    unique = set(WORD_RE.findall(text))
+    unique = set(words_of(text))
     missing = unique.difference(cache)
     if missing:
         if len(cache) + len(missing) <= _CACHE_LIMIT:
