@@ -260,10 +260,18 @@ def heading_of(line: str, number: int) -> Heading | None:
     return Heading(len(match.group(1)), _plain_heading(match.group(2)), number)
 
 
+_ANCHOR_RE = re.compile(r"\{#[^}]*\}\s*$")  # {#custom-anchor}
+_EMPHASIS_MARKS = str.maketrans("", "", "*_`")
+_LINK_RE = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+
+
 def _plain_heading(text: str) -> str:
-    text = re.sub(r"\{#[^}]*\}\s*$", "", text)  # {#custom-anchor}
-    text = re.sub(r"[*_`]", "", text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    # each pattern only where its first characters are (most headings have none of them)
+    if "{#" in text:
+        text = _ANCHOR_RE.sub("", text)
+    text = text.translate(_EMPHASIS_MARKS)  # as re.sub(r"[*_`]", "", text)
+    if "](" in text:
+        text = _LINK_RE.sub(r"\1", text)
     return text.strip()
 
 
