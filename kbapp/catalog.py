@@ -465,9 +465,11 @@ class Catalog:
         with self.engine.begin() as conn:
             conn.execute(text("UPDATE documents SET indexed_hash = ''"))
             if hashes:
-                conn.execute(
-                    text("UPDATE documents SET indexed_hash = :digest WHERE path = :path"),
-                    [{"path": path, "digest": digest} for path, digest in hashes.items()],
+                # the driver's executemany with plain tuples: SQLAlchemy's own handling of
+                # each row's parameters was most of the time
+                conn.exec_driver_sql(
+                    "UPDATE documents SET indexed_hash = ? WHERE path = ?",
+                    [(digest, path) for path, digest in hashes.items()],
                 )
             for key, value in meta.items():
                 conn.execute(
