@@ -459,17 +459,23 @@ class Catalog:
             )
 
     def mark_reindexed(self, hashes: dict[str, str], meta: dict[str, str]) -> None:
-        """After a full build, in one transaction (one write to disk instead of three): no
-        document is indexed but ``hashes`` ({path: content hash}, as :meth:`mark_indexed`),
-        and the ``meta`` values set (:meth:`set_meta`)."""
+        """After a full build, in one transaction: no document is indexed but ``hashes``
+        ({path: content hash}, as :meth:`mark_indexed`), and the ``meta`` values set
+        (:meth:`set_meta`). Only the rows whose record changes are written (a rebuild of
+        unchanged files writes none: rewriting every row filled the write-ahead log past
+        its checkpoint, a flush to disk on every rebuild)."""
         with self.engine.begin() as conn:
-            conn.execute(text("UPDATE documents SET indexed_hash = ''"))
-            if hashes:
+            recorded = conn.exec_driver_sql("SELECT path, indexed_hash FROM documents")
+            changes = [
+                (wanted, path)
+                for path, indexed in recorded
+                if indexed != (wanted := hashes.get(path, ""))
+            ]
+            if changes:
                 # the driver's executemany with plain tuples: SQLAlchemy's own handling of
                 # each row's parameters was most of the time
                 conn.exec_driver_sql(
-                    "UPDATE documents SET indexed_hash = ? WHERE path = ?",
-                    [(digest, path) for path, digest in hashes.items()],
+                    "UPDATE documents SET indexed_hash = ? WHERE path = ?", changes
                 )
             for key, value in meta.items():
                 conn.execute(
