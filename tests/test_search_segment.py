@@ -336,3 +336,17 @@ def test_words_of_an_ascii_text_are_word_res(corpora: Path) -> None:
         assert analysis.words_of(text) == analysis.WORD_RE.findall(text)
         ascii_texts += text.isascii()
     assert ascii_texts > 1000
+
+
+def test_pair_hashes_continued_from_each_terms_crc_are_the_joined_pairs() -> None:
+    """``pair_hashes`` continues each pair's CRC from its first term's (cached): the same
+    hashes as the CRC of the two terms joined by a space, for terms of any characters."""
+    import random
+    import zlib
+
+    chooser = random.Random(15)
+    terms = ["a", "b", "é", "日本", "x y", "", "kb327825", "ünï", "0x80070005", "a"]
+    for _ in range(20_000):
+        text = [chooser.choice(terms) for _ in range(chooser.randint(0, 12))]
+        joined = {zlib.crc32(" ".join(pair).encode()) for pair in itertools.pairwise(text)}
+        assert analysis.pair_hashes(text) == joined

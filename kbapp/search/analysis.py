@@ -447,8 +447,43 @@ def sequence_text(terms: list[str]) -> str:
 
 
 def pair_hashes(terms: list[str]) -> set[int]:
-    """:func:`sequence_pair_hashes` of a text from its phrase terms (:func:`analyse_text`)."""
-    return set(map(zlib.crc32, map(str.encode, map(" ".join, itertools.pairwise(terms)))))
+    """:func:`sequence_pair_hashes` of a text from its phrase terms (:func:`analyse_text`).
+    The CRC of ``first second`` is the CRC of ``second`` continued from the CRC of ``first ``
+    (``zlib.crc32(b, crc32(a)) == crc32(a + b)``): each term's bytes and the CRC of its bytes
+    and a space are made once (cached), a pair then costs one ``crc32`` call in C instead of
+    a tuple, a joined string and its encoding (a quarter fewer instructions in a build)."""
+    return set(
+        map(
+            zlib.crc32,
+            map(_term_bytes.__getitem__, itertools.islice(terms, 1, None)),
+            map(_term_crc.__getitem__, terms),
+        )
+    )
+
+
+class _TermBytes(dict[str, bytes]):
+    """term -> its UTF-8 bytes, made on the first lookup (up to :data:`_CACHE_LIMIT` kept)."""
+
+    def __missing__(self, term: str) -> bytes:
+        found = term.encode()
+        if len(self) < _CACHE_LIMIT:
+            self[term] = found
+        return found
+
+
+class _TermCrc(dict[str, int]):
+    """term -> the CRC-32 of its UTF-8 bytes and a space, where a pair's hash starts from
+    (:func:`pair_hashes`), made on the first lookup (up to :data:`_CACHE_LIMIT` kept)."""
+
+    def __missing__(self, term: str) -> int:
+        found = zlib.crc32(term.encode() + b" ")
+        if len(self) < _CACHE_LIMIT:
+            self[term] = found
+        return found
+
+
+_term_bytes = _TermBytes()
+_term_crc = _TermCrc()
 
 
 def _plain_forms(word: str) -> tuple[str, ...]:
