@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 from kbapp.errors import DocumentError, SaveError
@@ -50,6 +51,20 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
         raise save_error(path, exc) from exc
     if durable:
         _fsync_dir(path.parent)
+
+
+def replace_file(source: Path, target: Path, tries: int = 20) -> None:
+    """``os.replace(source, target)``, tried again for a second where Windows refuses it
+    because another process has ``target`` open this moment (it reads a small file and
+    closes it again); the error of the last try is raised."""
+    for attempt in range(tries):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.05)
 
 
 _UMASK: list[int] = []

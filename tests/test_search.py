@@ -208,6 +208,43 @@ def test_a_contraction_without_its_apostrophe_is_not_a_typo(search_index: Search
         assert paths(response)[0] == "sops/agent-start.md"
 
 
+def test_a_piece_of_a_longer_identifier_and_a_pasted_windows_path(
+    search_index: SearchIndex,
+) -> None:
+    """A piece of a path or identifier is found where it stands inside a longer one (it is
+    indexed whole and by its parts, not by every run of its parts: "winevt\\Logs" found
+    nothing), and the drive letter of a pasted Windows path is no word of the query (the
+    "C" of "C:\\Windows\\..." found every "C#" document first)."""
+    ws = search_index.ws
+    write_doc(
+        ws,
+        "sops/event-logs.md",
+        front("kb-evtlogs1", "Move the event logs", "sop")
+        + "The logs are in %SystemRoot%\\System32\\Winevt\\Logs by default.\n",
+    )
+    write_doc(
+        ws,
+        "sops/security-log.md",
+        front("kb-evtlogs2", "Security log permissions", "sop")
+        + "Check the permissions of C:\\Windows\\System32\\winevt\\Logs first.\n",
+    )
+    write_doc(
+        ws,
+        "sops/csharp.md",
+        front("kb-csharp01", "Create a thread in C#", "sop")
+        + "Windows logs from C# with System.Diagnostics.\n",
+    )
+    search_index.update(["sops/event-logs.md", "sops/security-log.md", "sops/csharp.md"])
+    assert set(paths(search_index.search("winevt\\Logs "))) == {
+        "sops/event-logs.md",
+        "sops/security-log.md",
+    }
+    assert paths(search_index.search("C:\\Windows\\System32\\winevt\\Logs ")) == [
+        "sops/security-log.md"
+    ]
+    assert paths(search_index.search("C# thread "))[0] == "sops/csharp.md"  # C# is a word
+
+
 def test_synonyms_from_the_config_work_both_ways(index: SearchIndex) -> None:
     assert "runbooks/restart-deployment.md" in paths(index.search("kubernetes deployment "))
     assert "runbooks/node-not-ready.md" in paths(index.search("k8s node "))

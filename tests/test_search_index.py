@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -453,6 +454,73 @@ def test_a_rebuild_moves_the_old_index_with_none_of_its_files_open(
     assert not [
         line for line in _opened_under(search_index.directory.parent) if "(deleted)" in line
     ]
+
+
+#: A second process searching the index (a window beside ``kbapp index --rebuild``): it
+#: searches, says so, waits for a line on stdin, searches again and prints both answers.
+SEARCHING_PROCESS = """
+import json, sys
+from pathlib import Path
+from kbapp.search import SearchIndex
+from kbapp.settings import Settings
+from kbapp.workspace import Workspace
+
+ws = Workspace.open(Path(sys.argv[1]), Settings(user_name="B", user_email="b@x.example"))
+index = SearchIndex.for_workspace(ws)
+index.recheck_seconds = 0
+first = [hit.path for hit in index.search("etcd").hits]
+print("searched", flush=True)
+sys.stdin.readline()
+then = [hit.path for hit in index.search("quagga").hits]
+print(json.dumps([first, then]), flush=True)
+"""
+
+
+def test_a_rebuild_while_another_process_searches_keeps_the_folder(
+    search_index: SearchIndex,
+) -> None:
+    """The rebuilt index is the next generation of the index in the same folder (Whoosh's
+    way): the folder is never renamed (Windows refuses to rename a folder whose files
+    another process has open, so a rebuild beside an open window failed there), the other
+    process goes on searching and then finds the new index; the old generation's files are
+    gone once nobody holds them, and a file a commit could not delete then (Windows: still
+    open) is removed by the next commit."""
+    ws = search_index.ws
+    folder = search_index.directory
+    other = subprocess.Popen(
+        [sys.executable, "-c", SEARCHING_PROCESS, str(ws.root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    try:
+        assert other.stdout is not None and other.stdin is not None
+        assert other.stdout.readline().strip() == "searched"
+        before = folder.stat().st_ino
+        old_files = {entry.name for entry in os.scandir(folder) if entry.name.startswith("MAIN_")}
+        write_doc(
+            ws, "new/zebra.md", front("kb-0000abcd", "Zebra crossing", "sop") + "Quagga stripes.\n"
+        )
+        search_index.rebuild()
+        assert folder.stat().st_ino == before
+        assert not folder.with_name(folder.name + ".new").exists()
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        first, then = json.loads(other.stdout.readline())
+    finally:
+        other.kill()
+        other.wait()
+    assert first and then == ["new/zebra.md"]
+    left = {entry.name for entry in os.scandir(folder)}
+    assert not old_files & left
+    assert [hit.path for hit in search_index.search("quagga").hits] == ["new/zebra.md"]
+    # a segment file a commit could not delete (on Windows: open in another process)
+    (folder / "MAIN_leftoverfromwin.trm").write_bytes(b"x" * 10)
+    write_doc(ws, "new/okapi.md", front("kb-0000abce", "Okapi", "sop") + "Okapi stripes.\n")
+    search_index.update(["new/okapi.md"])
+    assert not (folder / "MAIN_leftoverfromwin.trm").exists()
+    assert search_index.search("okapi").hits
 
 
 def test_a_rebuild_by_another_process_is_searched_here(search_index: SearchIndex) -> None:

@@ -219,8 +219,15 @@ def join_identifiers(words: list[str]) -> list[str]:
 
 
 def query_words(text: str) -> list[str]:
-    """The words of a query text, each kept whole (identifiers are not split)."""
-    return [m.group() for m in WORD_RE.finditer(text) if m.group().lower() not in STOP_WORDS]
+    """The words of a query text, each kept whole (identifiers are not split), without the
+    drive letter of a pasted Windows path (the ``C`` of ``C:\\Windows\\...`` would find
+    every "C#" and "C++" document)."""
+    return [
+        m.group()
+        for m in WORD_RE.finditer(text)
+        if m.group().lower() not in STOP_WORDS
+        and not (len(m.group()) == 1 and text[m.end() : m.end() + 2] in (":\\", ":/"))
+    ]
 
 
 def phrase_form(word: str) -> tuple[str, ...]:

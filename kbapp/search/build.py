@@ -33,9 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, clean_files
 
 from kbapp.errors import KbError
+from kbapp.fsutil import replace_file
 from kbapp.search import analysis, frontstore, ondisk, vocabulary, wordstore
 from kbapp.search.schema import (
     CODEC,
@@ -385,12 +387,51 @@ def build_index(
 
 
 def replace_index(directory: Path, new_dir: Path) -> None:
-    """Put the index built at ``new_dir`` in the place of the one at ``directory``."""
-    old = directory.with_name(directory.name + f".old-{os.getpid()}")
-    if directory.exists():
-        os.replace(directory, old)
-    os.replace(new_dir, directory)
-    shutil.rmtree(old, ignore_errors=True)
+    """Put the index built at ``new_dir`` in the place of the one at ``directory``, as the
+    next generation of it, Whoosh's way: the new segments' files (new names) are moved in,
+    a table of contents listing only them is committed, then kbapp's files beside them, and
+    the old generation's files are removed, or left to a later commit to remove where a
+    process still has them open. The folder itself is never renamed: Windows refuses to
+    rename a folder, or delete a file, that another process (a window searching while
+    ``kbapp index --rebuild`` runs in a terminal) has open, and that process keeps
+    searching the old generation until it sees the new index's id."""
+    if not (directory / ondisk.META_FILE).is_file():  # no index there yet (or a wreck)
+        shutil.rmtree(directory, ignore_errors=True)
+        if not directory.exists():
+            os.replace(new_dir, directory)
+            return
+        directory.mkdir(exist_ok=True)
+    built = whoosh_index.open_dir(str(new_dir))
+    toc = built._read_toc()
+    name = built.indexname
+    built.close()
+    tocs = TOC._pattern(name)
+    generation = 1 + max(
+        (
+            int(found.group(1))
+            for entry in os.scandir(directory)
+            if (found := tocs.match(entry.name))
+        ),
+        default=-1,
+    )
+    moved = [entry.name for entry in os.scandir(new_dir) if entry.is_file()]
+    for file_name in moved:
+        if TOC._segment_pattern(name).match(file_name):
+            os.replace(new_dir / file_name, directory / file_name)
+    storage = FileStorage(str(directory))
+    TOC(toc.schema, toc.segments, generation).write(storage, name)
+    # the spelling words and the stamp, then the version record (the new id: a process that
+    # reads it finds the new generation)
+    for file_name in sorted(moved, key=lambda moving: moving == ondisk.META_FILE):
+        if file_name.startswith("kbapp-") and file_name != ondisk.MANIFEST_FILE:
+            replace_file(new_dir / file_name, directory / file_name)
+    for entry in os.scandir(directory):  # e.g. the old index's words added since its build
+        if entry.name.startswith("kbapp-") and entry.name not in moved and entry.is_file():
+            with contextlib.suppress(OSError):  # Windows: being read this moment
+                Path(entry.path).unlink(missing_ok=True)
+    clean_files(storage, name, generation, toc.segments)
+    ondisk.write_manifest(directory)
+    shutil.rmtree(new_dir, ignore_errors=True)
 
 
 def write_toc(index_dir: Path, segments: list[Any]) -> None:

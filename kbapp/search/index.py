@@ -480,8 +480,8 @@ class SearchIndex:
                 raise
             stamp.save(new_dir, stamp.take(self.ws.root, files, began))
             with self._searcher_lock:
-                # the old index's readers and mapped columns closed first: Windows cannot
-                # move a folder whose files a process has open
+                # the old index's readers and mapped columns closed first, so that its files
+                # go now (Windows does not delete a file a process has open)
                 self._drop_searcher()
                 self._segment_tables.clear()
                 replace_index(self.directory, new_dir)

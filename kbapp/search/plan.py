@@ -11,7 +11,14 @@ from typing import Any
 
 from whoosh import query as wq
 
-from kbapp.search.analysis import pair_hash, phrase_form, phrase_terms, stem, word_terms
+from kbapp.search.analysis import (
+    is_simple,
+    pair_hash,
+    phrase_form,
+    phrase_terms,
+    stem,
+    word_terms,
+)
 from kbapp.search.postings import TermSets
 from kbapp.search.schema import PREFIX_FIELD, PREFIX_MAX, PREFIX_MIN, TEXT_FIELDS
 from kbapp.search.vocabulary import Vocabulary
@@ -233,6 +240,21 @@ def plan_words(words: list[str], prefix_word: str | None, table: SynonymTable) -
             plans.append(word_plan)
         index += 1
     return plans
+
+
+def split_identifier(plan: WordPlan) -> bool:
+    """Look an identifier that matches nothing whole up as the phrase of its parts, as if it
+    were quoted: a piece of a longer identifier in the text (``winevt\\Logs`` of
+    ``%SystemRoot%\\System32\\Winevt\\Logs``, ``apiserver-down`` of
+    ``kube-apiserver-down``) is indexed only by its parts. False: not an identifier of
+    several parts."""
+    if len(plan.words) != 1 or is_simple(plan.word):
+        return False
+    parts = phrase_form(plan.word)
+    if len(parts) < 2:
+        return False
+    plan.alternatives.append(Alternative(list(parts)))
+    return True
 
 
 def correct(plan: WordPlan, vocabulary: Vocabulary | None, reader: Any) -> None:

@@ -40,6 +40,7 @@ from kbapp.search.plan import (
     correct,
     pair_hashes,
     plan_words,
+    split_identifier,
 )
 from kbapp.search.postings import EMPTY, TermSets
 from kbapp.search.query import ParsedQuery
@@ -166,12 +167,16 @@ class QueryRunner:
         docs_of = (lambda p: p.docs(sets)) if masks is None else masks.word
         word_docs = [docs_of(p) for p in plans]
         suggestion_words: dict[str, str] = {}
-        for plan, docs in zip(plans, word_docs):
-            if not has_docs(docs):
+        for number, (plan, docs) in enumerate(zip(plans, word_docs)):
+            if has_docs(docs):
+                continue
+            had = len(plan.alternatives)
+            if not split_identifier(plan):
                 correct(plan, self.vocabulary, self.reader)
                 if plan.corrections:
                     suggestion_words[plan.word] = plan.corrections[0]
-        word_docs = [docs_of(p) if p.corrections else d for p, d in zip(plans, word_docs)]
+            if len(plan.alternatives) > had:
+                word_docs[number] = docs_of(plan)
         for plan in plans:
             for alternative in plan.alternatives:
                 if alternative.weight >= 1.0:  # the words as typed: each one marked

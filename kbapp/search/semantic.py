@@ -41,12 +41,12 @@ import os
 import re
 import struct
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from operator import mul
 from pathlib import Path
 from typing import Any
 
+from kbapp.fsutil import replace_file
 from kbapp.search.embedding import BULK, MODEL, Model
 from kbapp.search.embedding import installed as installed  # whether meaning is available
 
@@ -185,15 +185,11 @@ class DocumentVectors:
         with tmp.open("wb") as f:
             f.write(json.dumps(meta, ensure_ascii=False).encode("utf-8") + b"\n")
             f.write(self._data)
-        for attempt in range(20):
-            try:
-                os.replace(tmp, self.file)
-                break
-            except PermissionError:  # Windows: another process is reading it this moment
-                if attempt == 19:
-                    tmp.unlink(missing_ok=True)
-                    raise
-                time.sleep(0.05)
+        try:
+            replace_file(tmp, self.file)
+        except PermissionError:
+            tmp.unlink(missing_ok=True)
+            raise
         found = self.file.stat()
         self._seen = (found.st_mtime_ns, found.st_size)
         pieces = self.directory / PIECES_FILE
