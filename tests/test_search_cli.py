@@ -87,3 +87,18 @@ def test_search_in_a_real_process(kb: Workspace) -> None:
     done = run_kbapp("--kb", str(kb.root), "search", "CVE-2024-3094", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["results"][0]["path"] == "known-errors/xz.md"
+
+
+def test_search_says_when_no_document_has_every_word(kb: Workspace, cli: Cli) -> None:
+    populate(kb)
+    result = cli("--kb", kb.root, "search", "failover xyzzy")
+    assert result.code == 0, result.err
+    assert (
+        "No document has all of: failover xyzzy; showing those with one of them "
+        "(xyzzy is in none)." in result.out.splitlines()
+    )
+    assert "sops/payments-failover.md" in result.out
+    data = json.loads(cli("--kb", kb.root, "search", "failover xyzzy", "--json").out)
+    assert data["some_words_only"] is True and data["unmatched_words"] == ["xyzzy"]
+    together = cli("--kb", kb.root, "search", "failover postgres")
+    assert "No document has all" not in together.out

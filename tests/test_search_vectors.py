@@ -19,10 +19,14 @@ from search_helpers import front
 from test_search_topk import random_queries
 
 from kbapp.search import SearchIndex
+from kbapp.search import blocks as blocks_module
 from kbapp.search import columns as columns_module
+from kbapp.search import postings as postings_module
 from kbapp.search import vectors as vectors_module
 from kbapp.search.analysis import pair_hash, word_terms
+from kbapp.search.blocks import leaf_arrays, leaf_blocks
 from kbapp.search.plan import Alternative
+from kbapp.search.postings import PHRASE_FIELDS
 from kbapp.search.query import parse_query
 from kbapp.search.schema import PAIRS_FIELD
 from kbapp.search.searcher import Outcome, QueryRunner
@@ -149,6 +153,8 @@ def _same(
     assert vector.total == python.total, query
     assert vector.hits() == python.hits(), query
     assert vector.suggestion == python.suggestion, query
+    assert vector.some_words_only == python.some_words_only, query
+    assert vector.unmatched_words == python.unmatched_words, query
     assert isinstance(python.hit_docs, frozenset), query
     if runners is not None:
         # the hits as a NumPy mask (the vector runner's) or a set: the same facets
@@ -212,14 +218,19 @@ def test_numpy_ranking_after_saves_and_deletions(
     assert live and not live & deleted
 
 
-@pytest.mark.parametrize("window", [1, 2, 3, 64])
+@pytest.mark.parametrize(
+    ("window", "guesses", "chunk"), [(1, 0, 4096), (2, 1, 7), (3, 2, 4096), (8, 1, 50), (64, 0, 1)]
+)
 def test_pair_check_in_numpy_is_the_binary_search(
-    churned: SearchIndex, window: int, monkeypatch: pytest.MonkeyPatch
+    churned: SearchIndex, window: int, guesses: int, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every document of every segment, for hashes each document holds (its first, last and
     middle ones), hashes next to them, and the extremes of 32 bits; with windows around the
-    guessed place small enough that many searches leave them for the whole slice."""
+    guessed place (corrected 0-2 times) small enough that many searches leave them for the
+    whole slice; the documents checked all at once or in chunks of 1-50."""
     monkeypatch.setattr(columns_module, "PAIR_WINDOW", window)
+    monkeypatch.setattr(columns_module, "PAIR_GUESSES", guesses)
+    monkeypatch.setattr(columns_module, "PAIR_CHUNK", chunk)
     runner = churned._current_runner()
     assert runner is not None
     checked = 0
@@ -371,3 +382,139 @@ def test_scores_of_a_few_documents_are_their_scores_among_all(
             assert scorer.dense_at(np, specs, docs).tolist() == every[docs].tolist(), query
             checked += 1
     assert checked > 150
+
+
+@pytest.mark.parametrize(("window", "guesses", "chunk"), [(1, 1, 13), (8, 1, 4096), (64, 0, 64)])
+def test_a_phrase_of_common_words_finds_exactly_the_documents_holding_it_in_order(
+    churned: SearchIndex,
+    every_size: None,
+    window: int,
+    guesses: int,
+    chunk: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A quoted phrase of words most documents have (so the pair check runs in NumPy over
+    most of the index) finds the documents whose text holds its words together and in that
+    order, none else: against a scan of every live document's term sequences, in every
+    segment of an index saved again and with deletions; the reversed phrase too."""
+    monkeypatch.setattr(columns_module, "PAIR_WINDOW", window)
+    monkeypatch.setattr(columns_module, "PAIR_GUESSES", guesses)
+    monkeypatch.setattr(columns_module, "PAIR_CHUNK", chunk)
+    runner = churned._current_runner()
+    assert runner is not None
+    masks = runner.masks()
+    assert masks is not None
+    reader = runner.searcher.reader()
+    deleted = set().union(
+        *(
+            {offset + d for d in leaf.deleted_docs_set}
+            for leaf, offset in reader.leaf_readers()
+            if leaf.has_deletions()
+        )
+    )
+    live = [d for d in range(runner.table.size) if d not in deleted]
+    checked = 0
+    for phrase in ("disk full", "full disk", "restart service", "service restart", "node disk"):
+        terms = [t for w in phrase.split() for t in word_terms(w)]
+        found = np.flatnonzero(masks.phrase(terms)).tolist()
+        needle = " " + " ".join(terms) + " "
+        expected = [
+            d
+            for d in live
+            if any(needle in " " + part + " " for part in runner.table.sequence(d).split("\n"))
+        ]
+        assert found == expected, phrase
+        both = masks.any_field(terms[0]) & masks.any_field(terms[1])
+        assert int(both.sum()) >= 100  # (of the 225 live documents: checked in NumPy)
+        checked += len(expected)
+    assert checked > 100
+
+
+def _blocks_read(matcher: Any) -> tuple[list[int], list[float]]:
+    ids: list[int] = []
+    weights: list[float] = []
+    for block_ids, block_weights in leaf_blocks(matcher):
+        ids.extend(block_ids)
+        weights.extend(block_weights)
+    return ids, weights
+
+
+def test_postings_decoded_in_numpy_are_the_blocks_numbers(
+    corpus_search_index: SearchIndex, churned: SearchIndex
+) -> None:
+    """Every term of every text field and filter field of two real indexes (600 real
+    documents in one segment; an index saved again, with deletions): the postings NumPy
+    decodes from the pickled blocks are the numbers Whoosh's block layout gives, document
+    numbers and weights alike (blocks of 1-128 postings, weights none, one or one each,
+    first ids of one, two and four bytes), or None (a difference of 256 or more)."""
+    decoded = declined = 0
+    for index in (corpus_search_index, churned):
+        runner = index._current_runner()
+        assert runner is not None
+        for leaf, _offset in runner.searcher.reader().leaf_readers():
+            for fieldname in (*PHRASE_FIELDS, "tag", "type", "status"):
+                for btext in leaf.lexicon(fieldname):
+                    found = leaf_arrays(np, leaf.postings(fieldname, btext))
+                    if found is None:
+                        declined += 1
+                        continue
+                    ids, weights = _blocks_read(leaf.postings(fieldname, btext))
+                    assert found[0].dtype == np.int64 and found[1].dtype == np.float64
+                    assert found[0].tolist() == ids, (fieldname, btext)
+                    assert found[1].tolist() == weights, (fieldname, btext)
+                    decoded += len(ids) >= 8  # (shorter ones are inline: no blocks)
+    assert decoded > 500 and declined > 50
+
+
+def test_a_segment_decoded_in_numpy_drops_its_deleted_documents(
+    churned: SearchIndex, every_size: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A term's postings read through NumPy (every term, however short) are the ones read
+    block by block: deleted documents left out, the segments' offsets added, the same
+    weights and document counts."""
+    runner = churned._current_runner()
+    assert runner is not None
+    reader = runner.searcher.reader()
+    assert any(leaf.has_deletions() for leaf, _offset in reader.leaf_readers())
+    monkeypatch.setattr(postings_module, "ARRAY_BYTES", 0)
+    sets = runner.sets
+    through = 0
+    for fieldname in ("body", "title", "type"):
+        for btext in reader.lexicon(fieldname):
+            term = btext.decode("utf-8")
+            found = sets._read_arrays(sets._matchers(fieldname, term))
+            expected = sets._read_term(sets._matchers(fieldname, term))
+            if found is None:
+                continue
+            through += 1
+            assert list(found[0]) == expected[0], term
+            assert list(found[1]) == expected[1], term
+            assert found[2] == expected[2], term
+    assert through > 20
+
+
+def test_postings_written_another_way_are_left_to_the_block_read(churned: SearchIndex) -> None:
+    """Bytes the NumPy decoding does not recognise (an id's opcode changed, the weights'
+    opcode changed, the postings cut short) give None, never other numbers or an error:
+    the term is then read block by block."""
+    runner = churned._current_runner()
+    assert runner is not None
+    leaf = runner.searcher.reader().leaf_readers()[0][0]
+    btext = max(leaf.lexicon("body"), key=lambda t: leaf.doc_frequency("body", t))
+    matcher = leaf.postings("body", btext)
+    matcher = getattr(matcher, "child", matcher)
+    size = blocks_module.stored_length(matcher)
+    buffer = bytes(matcher._postfile.get(matcher._startoffset, size))
+    assert blocks_module.decode_blocks(np, buffer) is not None
+    ids = blocks_module.decode_blocks(np, buffer)[0]
+    assert len(ids) > 100
+    opcodes = [at for at in range(len(buffer) - 1) if buffer[at] == ord("K")]
+    changed = bytearray(buffer)
+    changed[opcodes[len(opcodes) // 2]] = ord("M")  # an id (or a count) of two bytes
+    assert blocks_module.decode_blocks(np, bytes(changed)) is None
+    floats = [at for at in range(len(buffer)) if buffer[at] == ord("G")]
+    changed = bytearray(buffer)
+    changed[floats[len(floats) // 2]] = ord("J")
+    assert blocks_module.decode_blocks(np, bytes(changed)) is None
+    for cut in (len(buffer) // 2, len(buffer) - 3):
+        assert blocks_module.decode_blocks(np, buffer[:cut]) is None

@@ -144,6 +144,33 @@ def test_search_as_you_type_opens_the_document(
     qtbot.waitUntil(lambda: view.model.rowCount() == 0)
 
 
+def test_search_says_when_no_document_has_every_word(
+    qtbot,
+    docs_kb: Workspace,  # type: ignore[no-untyped-def]
+    tasks: Tasks,
+) -> None:
+    view = SearchView(docs_kb, tasks)
+    qtbot.addWidget(view)
+    view.show()
+    view.start()
+    qtbot.waitUntil(lambda: view.index is not None and not tasks.busy, timeout=10000)
+    view.focus_field()
+    qtbot.keyClicks(view.field, "failover xyzzy ")
+    qtbot.waitUntil(lambda: view.notice.isVisible(), timeout=10000)
+    assert view.notice.text() == (
+        "No document has all of: failover xyzzy; showing those with one of them (xyzzy is in none)."
+    )
+    assert view.selected_hit().path == "sops/failover.md"
+    # a query whose words are together in a document: no notice
+    view.field.setText("failover payments ")
+    qtbot.waitUntil(lambda: not view.notice.isVisible(), timeout=10000)
+    assert view.model.rowCount() >= 1
+    # nothing found at all: the empty state says it, not the notice
+    view.field.setText("xyzzy plugh ")
+    qtbot.waitUntil(lambda: view.empty.isVisible(), timeout=10000)
+    assert not view.notice.isVisible()
+
+
 def test_one_search_at_a_time_and_the_last_text_wins(
     qtbot,
     docs_kb: Workspace,  # type: ignore[no-untyped-def]

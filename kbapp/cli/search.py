@@ -157,6 +157,8 @@ def _print_response(response: SearchResponse, ctx: Context, several: bool) -> No
         print(f"The search index is {response.indexing_note()}.")
     if response.suggestion:
         print(f"Did you mean: {response.suggestion}")
+    if note := response.some_words_note():
+        print(note)
     if not response.hits:
         print("No documents found so far." if response.indexing else "No documents found.")
         return

@@ -11,6 +11,11 @@ largest single cost of a full build. A word such as ``ORA-00600``, ``kube-apiser
 - by its parts (``ora`` ``00600``; ``etcd`` ``no`` ``leader``), at consecutive positions, so
   ``etcd no leader`` and the phrase ``"etcd no leader"`` find the alert.
 
+Text is folded first (:func:`fold`), by the indexer and the query side alike: compatibility
+forms (the ligature ``ﬁ``, full-width ``ＡＢＣ``, ``²``), accents (``café``, ``İstanbul``) and
+case beyond ASCII (``Straße`` = ``strasse``) match their plain forms. A text that is ASCII
+already is not touched (one :meth:`str.isascii` per text).
+
 A query keeps each word whole (``query`` mode). Phrases are matched on a second form of each
 text field, the sequence of its phrase terms (a plain word's stem, an identifier's parts; see
 :func:`term_sequence`), which the index keeps per document beside the postings: a quoted phrase
@@ -19,9 +24,11 @@ is a substring search in the few documents that have all its terms.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import operator
 import re
+import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -44,6 +51,137 @@ _SEPARATORS_RE = re.compile(r"[-./\\@_]+")
 #: Where a CamelCase word splits: etcdNoLeader, KubeAPIServerDown, HTTPServer2Error.
 _CAMEL_PART_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _CAMEL_RE = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
+
+#: The combining accents of the generic blocks (Combining Diacritical Marks, its Extended and
+#: Supplement blocks, those for symbols, half marks): what Latin, Greek and Cyrillic letters
+#: decompose into besides their base letter. The marks of scripts whose vowels are written
+#: with them (Devanagari, Thai, Hebrew points...) are kept: there they make the word.
+_MARKS_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+#: Letters that neither decomposition nor lowercasing makes plain (Lucene's ASCIIFoldingFilter
+#: folds them too), and the few whose case folding differs from ``str.lower`` (``ß``, final
+#: ``ς``): after these, ``fold(text).lower() == fold(text).casefold()`` for every character
+#: (tests/test_search_fold.py checks it over all of Unicode). Upper case stays upper case
+#: (``Æ`` -> ``Ae``, title case being the commoner), so that CamelCase identifiers still
+#: split where they did.
+_LETTERS = {
+    "ß": "ss",
+    "ẞ": "SS",
+    "ς": "σ",
+    "Σ": "σ",  # (str.lower writes a final sigma as "ς", casefold as "σ")
+    "æ": "ae",
+    "Æ": "Ae",
+    "œ": "oe",
+    "Œ": "Oe",
+    "ø": "o",
+    "Ø": "O",
+    "ł": "l",
+    "Ł": "L",
+    "đ": "d",
+    "Đ": "D",
+    "ð": "d",
+    "Ð": "D",
+    "þ": "th",
+    "Þ": "Th",
+    "ı": "i",
+    "ħ": "h",
+    "Ħ": "H",
+    "ŧ": "t",
+    "Ŧ": "T",
+    **{chr(c): chr(c).casefold() for c in range(0x1C80, 0x1C89)},  # old Cyrillic forms
+}
+_LETTERS_RE = re.compile("[" + "".join(_LETTERS) + "]")
+
+
+def fold(text: str) -> str:
+    """``text`` as it is matched: compatibility forms as their plain letters (NFKC: ``ﬁ`` ->
+    ``fi``, full-width ``ＫＢ`` -> ``KB``, ``½`` -> ``1⁄2``), without accents (NFD, less the
+    combining marks: ``é`` -> ``e``, ``İ`` -> ``I``), ``ß`` -> ``ss``, ``ø`` -> ``o``.
+    Lowercasing is left to the analysis (``lower`` of the result is its case folding), which
+    splits CamelCase first. The one rule for the index and the query: every text the
+    analysis reads goes through it. An ASCII text is returned as it is."""
+    if text.isascii():
+        return text
+    # NFKD: compatibility forms and accents apart in one pass (no-break spaces, dashes and
+    # ligatures often leave it ASCII); NFC then puts together what is left (Hangul, the
+    # marks kept)
+    text = unicodedata.normalize("NFKD", text)
+    if text.isascii():
+        return text
+    text = _MARKS_RE.sub("", text)
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFC", text)
+    if _LETTERS_RE.search(text) is None:
+        return text
+    return _LETTERS_RE.sub(_letter, text)
+
+
+def _letter(found: re.Match[str]) -> str:
+    return _LETTERS[found.group()]
+
+
+class _FoldedChars(dict[str, str]):
+    """character -> :func:`fold` of it, made on first lookup."""
+
+    def __missing__(self, char: str) -> str:
+        found = self[char] = fold(char)
+        return found
+
+
+_FOLDED_CHARS = _FoldedChars()
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
+
+
+class FoldedText:
+    """A text folded (:func:`fold`, one character at a time) with the way back to the
+    original's offsets: the fragments of a hit are cut from the text as written while the
+    query's terms are found in its folded form (``istanbul`` marks ``İstanbul``)."""
+
+    def __init__(self, text: str) -> None:
+        self.original_length = len(text)
+        #: (start in the folded text, start in the original, lengths there and here, whether
+        #: the piece kept its length: an ASCII stretch, or characters folded one to one)
+        self._pieces: list[tuple[int, int, int, int, bool]] = []
+        out: list[str] = []
+        folded_at = original_at = 0
+        chars = _FOLDED_CHARS
+
+        def keep(piece: str, original: int, length: int, same: bool) -> None:
+            nonlocal folded_at
+            self._pieces.append((folded_at, original, len(piece), length, same))
+            out.append(piece)
+            folded_at += len(piece)
+
+        for run in _NON_ASCII_RE.finditer(text):
+            start, end = run.span()
+            if start > original_at:
+                keep(text[original_at:start], original_at, start - original_at, True)
+            folds = list(map(chars.__getitem__, run.group()))
+            if all(len(f) == 1 for f in folds):
+                keep("".join(folds), start, end - start, True)
+            else:
+                for offset, piece in enumerate(folds):
+                    keep(piece, start + offset, 1, len(piece) == 1)
+            original_at = end
+        if original_at < len(text) or not self._pieces:
+            keep(text[original_at:], original_at, len(text) - original_at, True)
+        #: the folded text
+        self.text = "".join(out)
+        self._starts = [piece[0] for piece in self._pieces]
+
+    def original(self, position: int) -> int:
+        """The offset in the original text of ``position`` in the folded one (a word's
+        start or end: the end of a word takes in the accents written apart after it)."""
+        at = bisect.bisect_right(self._starts, position) - 1
+        folded_start, original_start, folded_length, original_length, same = self._pieces[at]
+        if same:
+            return original_start + min(position - folded_start, original_length)
+        return (
+            original_start
+            if position < folded_start + folded_length
+            else (original_start + original_length)
+        )
+
 
 _stems: dict[str, str] = {}
 
@@ -74,7 +212,8 @@ _KB_DECLARED_RE = re.compile(
 
 def declared_kb_numbers(text: str) -> list[str]:
     """The numbers a text declares as its own KB number ("Original KB number: 327825")."""
-    return list(dict.fromkeys(_KB_DECLARED_RE.findall(text[:3000]))) if "KB" in text[:3000] else []
+    head = fold(text[:3000])
+    return list(dict.fromkeys(_KB_DECLARED_RE.findall(head))) if "KB" in head else []
 
 
 def hex_terms(lower: str) -> list[str]:
@@ -133,6 +272,7 @@ def index_terms(text: str) -> dict[str, list[int]]:
     terms: dict[str, list[int]] = {}
     pos = 0
     cache = _word_cache
+    text = fold(text)
     kb_pending = 0  # words left in which a number is the KB number announced by "KB"
     for word in WORD_RE.findall(text):
         entry = cache.get(word)
@@ -188,6 +328,7 @@ def _identifier_terms(word: str, pos: int) -> list[tuple[str, int]]:
 def word_terms(word: str) -> list[str]:
     """The terms one query word is looked up as (the word whole, lowercased and stemmed; a KB
     number as :func:`kb_term`, a hex code without ``0x`` and leading zeros)."""
+    word = fold(word)
     lower = word.lower()
     if lower in STOP_WORDS:
         return []
@@ -219,9 +360,10 @@ def join_identifiers(words: list[str]) -> list[str]:
 
 
 def query_words(text: str) -> list[str]:
-    """The words of a query text, each kept whole (identifiers are not split), without the
-    drive letter of a pasted Windows path (the ``C`` of ``C:\\Windows\\...`` would find
-    every "C#" and "C++" document)."""
+    """The words of a query text, each kept whole (identifiers are not split), folded
+    (:func:`fold`) as the index's words are, without the drive letter of a pasted Windows
+    path (the ``C`` of ``C:\\Windows\\...`` would find every "C#" and "C++" document)."""
+    text = fold(text)
     return [
         m.group()
         for m in WORD_RE.finditer(text)
@@ -230,13 +372,27 @@ def query_words(text: str) -> list[str]:
     ]
 
 
+def typed_words(text: str) -> dict[str, str]:
+    """Each word of :func:`query_words` of ``text`` whose folding changed it -> the word as
+    it was typed (``Istanbul`` -> ``İstanbul``), to say the user's words back to them."""
+    if text.isascii():
+        return {}
+    folded = FoldedText(text)
+    return {
+        m.group(): text[folded.original(m.start()) : folded.original(m.end())]
+        for m in WORD_RE.finditer(folded.text)
+    }
+
+
 def phrase_form(word: str) -> tuple[str, ...]:
     """The terms one word takes in a phrase: a plain word its stem, an identifier its parts
     (``ORA-00600`` → ``ora 00600``), ``0x80070005`` its digits. The index keeps each text field
     as this sequence of terms (:func:`term_sequence`), so a phrase is a run of it."""
     found = _phrase_cache.get(word)
     if found is None:
-        if is_simple(word):
+        if not word.isascii() and (folded := fold(word)) != word:  # (a query's words are)
+            found = tuple(term for w in WORD_RE.findall(folded) for term in phrase_form(w))
+        elif is_simple(word):
             found = tuple(word_terms(word))
         elif _HEX_RE.fullmatch(word):
             found = (word.lower()[2:],)
@@ -250,7 +406,7 @@ def phrase_form(word: str) -> tuple[str, ...]:
 
 def phrase_terms(text: str) -> list[str]:
     """The terms of a quoted phrase, identifiers split into parts (see :func:`phrase_form`)."""
-    return [term for word in WORD_RE.findall(text) for term in phrase_form(word)]
+    return [term for word in WORD_RE.findall(fold(text)) for term in phrase_form(word)]
 
 
 def pair_hash(first: str, second: str) -> int:
@@ -273,7 +429,7 @@ def term_sequence(text: str) -> str:
     runs across them (as in Lucene and SQLite FTS5)."""
     cache, form = _phrase_cache, phrase_form
     out: list[str] = []
-    for word in WORD_RE.findall(text):
+    for word in WORD_RE.findall(fold(text)):
         out.extend(cache.get(word) or form(word))
     return " " + " ".join(out) + " "
 
@@ -315,7 +471,7 @@ _text_cache = _WordCache()
 #: What :func:`_text_entry` makes of a word, as a version: raise it when that changes (the
 #: word analyses a build keeps for the next one, :mod:`kbapp.search.wordstore`, are only
 #: used by the same version and the same source of this module and its word lists).
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 
 def record_spelling(stored: dict[str, Entry] | None = None) -> set[str]:
@@ -408,7 +564,9 @@ def analyse_text(text: str, spelling: set[str] | None = None) -> tuple[dict[str,
     Each distinct word is analysed once (and cached); the rest runs in C: ``map`` over the
     cache, ``Counter`` for the counts. ``spelling``: a set that gets the text's words for the
     spelling vocabulary (:func:`spelling_words` of the text; with :func:`record_spelling`
-    they go to its set, once per word, instead)."""
+    they go to its set, once per word, instead). The text is folded first (:func:`fold`)."""
+    if not text.isascii():
+        text = fold(text)
     words = words_of(text)
     cache = _text_cache
     entries = list(map(cache.__getitem__, words))
@@ -502,7 +660,7 @@ def plain_words(text: str) -> list[str]:
     """Lowercase unstemmed words of three letters or more (spelling vocabulary and prefixes)."""
     cache = _plain_cache
     lookup: Any = cache
-    unique = set(words_of(text))
+    unique = set(words_of(fold(text)))
     missing = unique.difference(cache)
     if missing:
         if len(cache) + len(missing) <= _CACHE_LIMIT:

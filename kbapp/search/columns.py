@@ -14,8 +14,13 @@ from typing import Any
 from kbapp.search.vectors import numpy_for
 
 #: Half the width of the window a phrase's pair is first looked for in, in a document's
-#: sorted pair hashes (see :meth:`MappedColumn.having_vector`).
-PAIR_WINDOW = 64
+#: sorted pair hashes, around the place guessed for it (see :meth:`MappedColumn.having_vector`).
+PAIR_WINDOW = 8
+#: How many times that guess is corrected by the hash read at the place guessed before.
+PAIR_GUESSES = 1
+#: Documents checked together (the arrays of a step stay in the processor's cache: 20 %
+#: faster than all 25,000 of a segment at once).
+PAIR_CHUNK = 4096
 
 _DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 
@@ -176,6 +181,17 @@ class MappedColumn:
                 out.append(docnum)
         return out
 
+    @staticmethod
+    def _bisect(np: Any, column: Any, base: Any, n: Any, number: int) -> tuple[Any, Any]:
+        """Halve each range base .. base + n (n ≥ 1) while it is longer than one, keeping
+        the first number not below ``number`` in it (the ranges given are changed)."""
+        top = int(n.max()) if len(n) else 0
+        for _step in range(max(top - 1, 0).bit_length()):
+            half = n >> 1
+            base += half * (column.take(base + half) < number)
+            n -= half
+        return base, n
+
     def can_vector(self) -> bool:
         """Whether :meth:`having_vector` can read this column (mapped in place)."""
         return self._view is not None and bool(self._lengths)
@@ -191,10 +207,18 @@ class MappedColumn:
             starts = np.asarray(self._offsets, dtype=np.int64) >> 2
             sizes = np.asarray(self._lengths, dtype=np.int64) >> 2
             self._vectors = (column, starts, sizes)
+        if len(docs) > PAIR_CHUNK:
+            return np.concatenate(
+                [
+                    self.having_vector(np, docs[at : at + PAIR_CHUNK], numbers)
+                    for at in range(0, len(docs), PAIR_CHUNK)
+                ]
+            )
         column, starts, sizes = self._vectors
         first = starts[docs]
         count = sizes[docs]
         keep = count > 0
+        last = len(column) - 1
         for number in numbers:
             # Python's bisect_left in every document's slice at once, without branches: the
             # first number not below ``number`` is at one of base .. base + n; halve n while
@@ -204,24 +228,30 @@ class MappedColumn:
                 break
             end = base + n
             # A document's pair hashes are sorted and spread evenly over 32 bits: the first
-            # not below ``number`` is near base + n * number / 2**32. Where the numbers
-            # either side of a window around that guess bracket it (the one before the
-            # window below ``number``, the one after it not), the search is in the window
-            # only: a cache line or two instead of a miss per halving in a 90 MB column;
-            # elsewhere in the whole slice. The same answer either way.
+            # not below ``number`` is near base + n * number / 2**32, and nearer still after
+            # moving from there by n * (number - the hash found there) / 2**32 (interpolation
+            # search). Where the hashes either side of a window around that guess bracket it
+            # (the one before the window below ``number``, the one after it not), the search
+            # is in the window only: the guess and the window are a cache line or two of the
+            # 90 MB column instead of a miss per halving; the other documents (a few in a
+            # hundred) are searched in their whole slice, apart. The same answer either way.
             guess = base + ((n * number) >> 32)
+            for _step in range(PAIR_GUESSES):
+                moved = (number - column.take(guess).astype(np.int64)) * n
+                guess += moved >> 32
+                np.clip(guess, base, end - 1, out=guess)
             low = np.maximum(base, guess - PAIR_WINDOW)
             high = np.minimum(end, guess + PAIR_WINDOW)
-            last = len(column) - 1
             inside = (low == base) | (column.take(np.maximum(low - 1, 0)) < number)
             inside &= (high == end) | (column.take(np.minimum(high, last)) >= number)
-            base = np.where(inside, low, base)
-            n = np.where(inside, high - low, n)
-            for _step in range(int(n.max() - 1).bit_length()):
-                half = n >> 1
-                base += half * (column.take(base + half) < number)
-                n -= half
-            base += column.take(base) < number
+            outside = np.flatnonzero(~inside)
+            base, n = low, high - low
+            if len(outside):
+                base[outside], n[outside] = self._bisect(
+                    np, column, first[keep][outside], count[keep][outside], number
+                )
+            base, n = self._bisect(np, column, base, n, number)
+            base += column.take(np.minimum(base, last)) < number
             found = base < end
             found[found] = column.take(base[found]) == number
             keep[keep] = found

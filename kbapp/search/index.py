@@ -276,7 +276,16 @@ class SearchIndex:
                 gc.enable()
         hits = make_hits(outcome, stored, texts, self.ws.config, str(self.ws.root))
         return SearchResponse(
-            hits, outcome.total, counts, outcome.suggestion, _ms(started), indexing, percent
+            hits,
+            outcome.total,
+            counts,
+            outcome.suggestion,
+            _ms(started),
+            indexing,
+            percent,
+            words=outcome.words,
+            some_words_only=outcome.some_words_only,
+            unmatched_words=outcome.unmatched_words,
         )
 
     def indexing_percent(self) -> int | None:

@@ -42,4 +42,14 @@ def search_all(
             (a.indexing_percent for a in answers if a.indexing and a.indexing_percent is not None),
             default=None,
         ),
+        words=next((a.words for a in answers if a.words), []),
+        # some words only: no knowledge base has a document with all of them
+        some_words_only=bool(hits) and all(a.some_words_only for a in answers if a.hits),
+        unmatched_words=[
+            word
+            for word in answers[0].unmatched_words
+            if all(word in a.unmatched_words for a in answers)
+        ]
+        if answers
+        else [],
     )

@@ -22,13 +22,18 @@ from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
 from kbapp.search.analysis import pair_hash
-from kbapp.search.blocks import leaf_blocks, prefix_terms
+from kbapp.search.blocks import leaf_arrays, leaf_blocks, prefix_terms, stored_length
 from kbapp.search.schema import PREFIX_FIELD, PREFIX_GRAMS
 from kbapp.search.tables import DocTable
+from kbapp.search.vectors import numpy_for
 
 #: The text fields a phrase (and a word's "any field" set) is looked for in.
 PHRASE_FIELDS = ("title", "headings", "labels", "body", "code")
 EMPTY: frozenset[int] = frozenset()
+#: A term's postings are decoded in NumPy (:func:`leaf_arrays`) when a segment holds this
+#: many bytes of them or more (about 3,500 postings; below, NumPy's calls cost more than
+#: decoding them one by one).
+ARRAY_BYTES = 40_000
 #: Postings kept as NumPy arrays per searcher (:meth:`TermSets.arrays`).
 VECTOR_CACHE = 64
 #: (document set, document numbers, one number each): a term's postings or BM25F shares.
@@ -65,7 +70,12 @@ class TermSets:
             listed, listed_weights = self._read_prefix(term)
             written = len(listed)  # (no idf: the prefix field is not scored by BM25)
         else:
-            listed, listed_weights, written = self._read_term(fieldname, term)
+            matchers = self._matchers(fieldname, term)
+            found_arrays = self._read_arrays(matchers)
+            if found_arrays is not None:
+                self._keep(key, [None, *found_arrays])
+                return found_arrays[0], found_arrays[1]
+            listed, listed_weights, written = self._read_term(matchers)
         # kept as arrays of numbers, which the garbage collector never looks into (tuples of
         # a query's new postings were walked once by the first collection after it: 20-45 ms
         # of a query at 50,000 documents) and NumPy reads in place (:meth:`arrays`)
@@ -91,16 +101,61 @@ class TermSets:
             self._vectors.popitem(last=False)
         return found
 
-    def _read_term(self, fieldname: str, term: str) -> tuple[list[int], list[float], int]:
+    def _matchers(self, fieldname: str, term: str) -> list[tuple[Any, int, Any]]:
+        """(segment, its first document number, the term's postings there) of each segment
+        holding the term."""
         btext = term.encode("utf-8")
+        found = []
+        for reader, offset in self.leaves:
+            try:  # (one look-up in the term table: asking "in reader" first was a second)
+                found.append((reader, offset, reader.postings(fieldname, btext)))
+            except TermNotFound:
+                continue
+        return found
+
+    def _read_arrays(self, matchers: list[tuple[Any, int, Any]]) -> tuple[array, array, int] | None:
+        """:meth:`_read_term` through NumPy (:func:`leaf_arrays`: each segment's blocks
+        decoded at once, deleted documents dropped by a mask) for a term with long postings
+        in a knowledge base large enough that NumPy is loaded: the same numbers, as the
+        arrays :meth:`read` keeps. None for a term whose postings are all short (NumPy's
+        calls cost more there), without NumPy, or when a segment's blocks are written
+        otherwise."""
+        np = numpy_for(self.table.size)
+        if np is None:
+            return None
+        if not any(stored_length(m) >= ARRAY_BYTES for _r, _o, m in matchers):
+            return None
+        id_parts, weight_parts = [], []
+        written = 0
+        for reader, offset, matcher in matchers:
+            found = leaf_arrays(np, matcher)
+            if found is None:
+                return None
+            ids, weights = found
+            written += len(ids)
+            if reader.has_deletions():
+                deleted = reader.deleted_docs_set
+                if deleted:
+                    gone = np.fromiter(deleted, dtype=np.int64, count=len(deleted))
+                    kept = ~np.isin(ids, gone)
+                    ids, weights = ids[kept], weights[kept]
+            id_parts.append(ids + offset if offset else ids)
+            weight_parts.append(weights)
+        ids_out, weights_out = array("q"), array("d")
+        if id_parts:
+            ids_out.frombytes(np.concatenate(id_parts).astype(np.int64).tobytes())
+            weights_out.frombytes(np.concatenate(weight_parts).astype(np.float64).tobytes())
+        return ids_out, weights_out, written
+
+    def _read_term(
+        self, matchers: list[tuple[Any, int, Any]]
+    ) -> tuple[list[int], list[float], int]:
+        """(document numbers, weights, postings written) of a term from its ``matchers``
+        (:meth:`_matchers`), a block at a time, deleted documents left out."""
         ids: list[int] = []
         weights: list[float] = []
         written = 0
-        for reader, offset in self.leaves:
-            try:  # (one look-up in the term table: asking "in reader" first was a second)
-                matcher = reader.postings(fieldname, btext)
-            except TermNotFound:
-                continue
+        for reader, offset, matcher in matchers:
             deleted = reader.deleted_docs_set if reader.has_deletions() else None
             for block_ids, block_weights in leaf_blocks(matcher):
                 written += len(block_ids)

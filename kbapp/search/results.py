@@ -55,6 +55,12 @@ class SearchResponse:
     indexing: bool = False
     #: How far the index build is while ``indexing`` (None when unknown).
     indexing_percent: int | None = None
+    #: The query's words (as typed; a synonym phrase such as "mapped drive" as one).
+    words: list[str] = field(default_factory=list)
+    #: No document has all of :attr:`words`: the hits are the documents with some of them.
+    some_words_only: bool = False
+    #: The words no document has at all.
+    unmatched_words: list[str] = field(default_factory=list)
 
     def indexing_note(self) -> str:
         """What to say about an index build still running, or ""."""
@@ -62,6 +68,17 @@ class SearchResponse:
             return ""
         percent = f" ({self.indexing_percent} %)" if self.indexing_percent is not None else ""
         return f"still indexing{percent}, results so far"
+
+    def some_words_note(self) -> str:
+        """What to say when no document has all the words (the hits have some), or ""."""
+        if not self.some_words_only or not self.hits:
+            return ""
+        most = "one of them" if len(self.words) == 2 else "most of them"
+        note = f"No document has all of: {' '.join(self.words)}; showing those with {most}"
+        if self.unmatched_words:
+            verb = "is" if len(self.unmatched_words) == 1 else "are"
+            note += f" ({', '.join(self.unmatched_words)} {verb} in none)"
+        return note + "."
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,4 +89,7 @@ class SearchResponse:
             "elapsed_ms": round(self.elapsed_ms, 2),
             "indexing": self.indexing,
             "indexing_percent": self.indexing_percent,
+            "words": list(self.words),
+            "some_words_only": self.some_words_only,
+            "unmatched_words": list(self.unmatched_words),
         }

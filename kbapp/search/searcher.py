@@ -28,6 +28,7 @@ from kbapp.search.analysis import (
     join_identifiers,
     phrase_terms,
     query_words,
+    typed_words,
     word_terms,
 )
 from kbapp.search.expansion import feedback_specs
@@ -75,6 +76,12 @@ class Outcome:
     highlight_prefix: str | None
     #: Phrases (quoted, or synonyms of several words) whose words are shown only together.
     highlight_phrases: set[tuple[str, ...]] = field(default_factory=set)
+    #: The words searched for (as typed; a synonym phrase as one), and whether no document
+    #: has all of them (``some_words_only``: the hits are the documents with some), and
+    #: those of them no document has at all.
+    words: list[str] = field(default_factory=list)
+    some_words_only: bool = False
+    unmatched_words: list[str] = field(default_factory=list)
 
     def hits(self) -> frozenset[int]:
         """Every hit's document number."""
@@ -201,20 +208,36 @@ class QueryRunner:
             return Outcome([], 0, EMPTY, None, highlight, None, highlight_phrases)
         specs = [spec for plan in plans for spec in plan.specs()] + phrase_specs
         if masks is not None:
-            ranked, total, hit_docs = self._run_masks(
+            ranked, total, hit_docs, together = self._run_masks(
                 masks, required, word_docs, masked, specs, limit, pairs
             )
         else:
-            ranked, total, hit_docs = self._run_sets(
+            ranked, total, hit_docs, together = self._run_sets(
                 required, word_docs, masked, plans, specs, limit, pairs
             )
+        typed: dict[str, str] = {}
+        for chunk in parsed.words:
+            typed.update(typed_words(chunk))
+        shown = [" ".join(typed.get(w, w) for w in plan.words) for plan in plans]
+        unmatched = [w for w, docs in zip(shown, word_docs) if not has_docs(docs)]
         suggestion = None
         if suggestion_words:
             suggestion = text
             for wrong, right in suggestion_words.items():
-                suggestion = suggestion.replace(wrong, right)
+                suggestion = suggestion.replace(typed.get(wrong, wrong), right)
         prefix = prefix_word.lower() if prefix_word else None
-        return Outcome(ranked, total, hit_docs, suggestion, highlight, prefix, highlight_phrases)
+        return Outcome(
+            ranked,
+            total,
+            hit_docs,
+            suggestion,
+            highlight,
+            prefix,
+            highlight_phrases,
+            words=shown,
+            some_words_only=len(plans) > 1 and bool(ranked) and not together,
+            unmatched_words=unmatched,
+        )
 
     def _run_masks(
         self,
@@ -225,9 +248,9 @@ class QueryRunner:
         specs: list[tuple[str, str, float]],
         limit: int,
         pairs: list[int],
-    ) -> tuple[list[tuple[int, float]], int, Any]:
+    ) -> tuple[list[tuple[int, float]], int, Any, bool]:
         """:meth:`_run_sets` with the documents as NumPy masks: the same tiers, ranking,
-        total and hits (a mask)."""
+        total, hits (a mask) and whether a document has every word."""
         np = masks.np
         allowed: Any = None  # the filters' and phrases' documents, less those never shown
         for docs in required:
@@ -241,6 +264,7 @@ class QueryRunner:
                 every = docs.copy() if every is None else every & docs
             ranked = self.ranker.ranked(self._masks, every, specs, limit, None, pairs=pairs)
             total = int(np.count_nonzero(every))
+            together = total > 0
             if len(word_docs) == 2 and len(ranked) < limit:
                 some = (word_docs[0] | word_docs[1]) & ~every
                 if allowed is not None:
@@ -250,7 +274,7 @@ class QueryRunner:
                 )
                 every = every | some
                 total += int(np.count_nonzero(some))
-            return ranked, total, every
+            return ranked, total, every, together
         # Three words or more: how many of them each document has, one count vector
         counts = word_docs[0].astype(np.int64)
         for docs in word_docs[1:]:
@@ -267,7 +291,8 @@ class QueryRunner:
             ranked += self.ranker.ranked(
                 self._masks, rest, specs, limit - len(ranked), None, coverage, 1, pairs
             )
-        return ranked, int(np.count_nonzero(candidates)), candidates
+        together = bool(np.any((counts == len(word_docs)) & candidates))
+        return ranked, int(np.count_nonzero(candidates)), candidates, together
 
     def _run_sets(
         self,
@@ -278,9 +303,10 @@ class QueryRunner:
         specs: list[tuple[str, str, float]],
         limit: int,
         pairs: list[int],
-    ) -> tuple[list[tuple[int, float]], int, frozenset[int]]:
-        """The ranked best ``limit``, the total and every hit, from the document sets of
-        the query's ``required`` phrases and filters and of its words."""
+    ) -> tuple[list[tuple[int, float]], int, frozenset[int], bool]:
+        """The ranked best ``limit``, the total, every hit and whether a document has all
+        the words, from the document sets of the query's ``required`` phrases and filters
+        and of its words."""
         base: frozenset[int] | None = None
         for docs in required:
             base = docs if base is None else base & docs
@@ -362,7 +388,7 @@ class QueryRunner:
                             pairs,
                         )
             hit_docs, total = candidates, len(candidates)
-        return ranked, total, hit_docs
+        return ranked, total, hit_docs, bool(all_docs)
 
     def _coverage(self, word_docs: list[frozenset[int]]) -> dict[int, float]:
         """Each document's share of a long query's words (0 to 1). With

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from kbapp.documents import mdlines
-from kbapp.search.analysis import WORD_RE, index_terms, parts_of
+from kbapp.search.analysis import WORD_RE, FoldedText, index_terms, parts_of
 from kbapp.search.markup import clean_markup
 
 FRAGMENT_CHARS = 160
@@ -140,9 +140,20 @@ class Highlighter:
         return verdict
 
     def matches(self, text: str, limit: int = 40) -> list[tuple[int, int]]:
-        """(start, end) of the first ``limit`` words in ``text`` that the terms match."""
+        """(start, end) of the first ``limit`` words in ``text`` that the terms match. The
+        terms are looked for in the text folded as the index folds it (``istanbul`` marks
+        ``İstanbul``, ``file`` marks ``ﬁle``); the offsets are the text's own."""
         if self._pattern is None:
             return []
+        if not text.isascii():
+            folded = FoldedText(text)
+            if folded.text != text:
+                found = self._matches(folded.text, limit)
+                return [(folded.original(start), folded.original(end)) for start, end in found]
+        return self._matches(text, limit)
+
+    def _matches(self, text: str, limit: int) -> list[tuple[int, int]]:
+        assert self._pattern is not None
         words: list[_Word] = []  # in text order
         alone_count = phrase_only = 0
         last_end = -1

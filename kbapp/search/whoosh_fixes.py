@@ -65,6 +65,9 @@ PRIVATE_NAMES: list[tuple[Any, str]] = [
     (whoosh3, "WHOOSH3_HEADER_MAGIC"),
     (whoosh3, "delta_decode"),
     (whoosh3, "delta_encode"),
+    # ... and their bytes as these write them (blocks.leaf_arrays reads the pickles)
+    (whoosh3.W3PostingsWriter, "_mini_ids"),
+    (whoosh3.W3PostingsWriter, "_mini_weights"),
     (whoosh3, "LENGTHS_COLUMN"),
     (columns.VarBytesColumn.Reader, "_read_offsets_and_lengths"),
     (ListMatcher, "value"),

@@ -99,6 +99,11 @@ class SearchView(QWidget):
         self.status = QLabel("Opening the search index…")
         self.status.setObjectName("searchStatus")
         self.status.setWordWrap(True)  # the column stays narrow on a laptop screen
+        #: Said above the results when no document has all the words typed.
+        self.notice = QLabel()
+        self.notice.setObjectName("searchNotice")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
 
     def _create_facets(self) -> None:
         self.facets = FacetBar()
@@ -140,6 +145,7 @@ class SearchView(QWidget):
         layout.addWidget(self.field)
         layout.addWidget(self.facets)
         layout.addWidget(self.status)
+        layout.addWidget(self.notice)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty, 1)
 
@@ -327,6 +333,9 @@ class SearchView(QWidget):
         has_hits = bool(response.hits)
         self.list.setVisible(has_hits)
         self.empty.setVisible(not has_hits)
+        note = response.some_words_note()
+        self.notice.setText(note)
+        self.notice.setVisible(bool(note))
         if has_hits:
             self.list.setCurrentIndex(self.model.index(0, 0))
         else:
@@ -353,6 +362,7 @@ class SearchView(QWidget):
         self.model.set_hits([])
         self.list.show()
         self.empty.hide()
+        self.notice.hide()
         self._show_state()
 
     def set_filter(self, key: str, value: str) -> None:

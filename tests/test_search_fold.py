@@ -1,0 +1,204 @@
+"""Unicode folding (one rule for the index and the query) and the notice when no document has
+every word of a query, on a real index on disk."""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+
+import pytest
+from helpers import write_doc
+from search_helpers import front
+
+from kbapp.search import SearchIndex, SearchResponse
+from kbapp.search.analysis import FoldedText, fold, query_words, typed_words
+from kbapp.search.snippets import Highlighter
+from kbapp.workspace import Workspace
+
+# --------------------------------------------------------------------------- the rule
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("İstanbul", "Istanbul"),
+        ("ﬁle ﬂow", "file flow"),  # ligatures from PDFs
+        ("ＯＲＡ－００６００", "ORA-00600"),  # full-width
+        ("café crème naïve résumé", "cafe creme naive resume"),
+        ("cafe\u0301", "cafe"),  # the accent written apart (macOS, some PDFs)
+        ("Straße Größe STRAẞE", "Strasse Grosse STRASSE"),
+        ("Ærø Łódź Œuvre", "Aero Lodz Oeuvre"),
+        ("ΟΔΟΣ", "ΟΔΟσ"),  # (final sigma: lower() and casefold() agree)
+        ("x² ½ ™", "x2 1⁄2 TM"),
+        ("no\u00a0break", "no break"),
+        ("plain ascii stays", "plain ascii stays"),
+        ("привет 한국어 हिन्दी", "привет 한국어 हिन्दी"),  # other scripts keep their letters
+    ],
+)
+def test_fold_makes_compatibility_forms_and_accents_plain(text: str, expected: str) -> None:
+    assert fold(text) == expected
+
+
+def test_fold_then_lower_is_case_folding_for_every_character() -> None:
+    """After folding, ``str.lower`` (what the analysis applies) gives what ``str.casefold``
+    gives, and folding twice is folding once."""
+    wrong = []
+    for code in range(0x80, sys.maxunicode + 1):
+        char = chr(code)
+        if unicodedata.category(char) in ("Cs", "Cn", "Co"):
+            continue
+        folded = fold(char)
+        if folded.lower() != folded.lower().casefold() or fold(folded) != folded:
+            wrong.append(f"U+{code:04X}")
+    # Cherokee: lower() and casefold() go opposite ways, each consistently
+    assert [w for w in wrong if not ("U+13A0" <= w <= "U+13FF" or "U+AB70" <= w <= "U+ABBF")] == []
+
+
+def test_a_folded_text_maps_back_to_the_original_offsets() -> None:
+    text = "in İstanbul, the ﬁle café\u0301 ＯＲＡ－００６００ done"
+    folded = FoldedText(text)
+    assert folded.text == fold(text)
+    for word in ("Istanbul", "file", "cafe", "ORA-00600", "done"):
+        start = folded.text.index(word)
+        original = text[folded.original(start) : folded.original(start + len(word))]
+        assert fold(original) == word
+    assert text[folded.original(folded.text.index("cafe")) :].startswith("café\u0301 ")
+    assert typed_words("İstanbul ﬁle plain") == {
+        "Istanbul": "İstanbul",
+        "file": "ﬁle",
+        "plain": "plain",
+    }
+
+
+def test_the_query_side_folds_as_the_index_does() -> None:
+    assert query_words("İSTANBUL ﬁle Straße") == ["ISTANBUL", "file", "Strasse"]
+    fragment = Highlighter({"istanbul", "file"}).fragments("Offices: İstanbul, and the ﬁle.")
+    assert fragment == ['Offices: <b class="match">İstanbul</b>, and the <b class="match">ﬁle</b>.']
+
+
+# --------------------------------------------------------------------------- on an index
+
+FOLDED_DOCS = {
+    "sops/istanbul.md": front("kb-0f000001", "Office network in İstanbul", "sop")
+    + "The İstanbul office reaches the VPN through its own gateway.\n",
+    "known-errors/pdf-paste.md": front("kb-0f000002", "Mount fails after a restore", "known-error")
+    + "Pasted from the vendor PDF: the ﬁle system is not clean; run ﬁsck before mounting.\n",
+    "known-errors/fullwidth.md": front("kb-0f000003", "Database stops at startup", "known-error")
+    + "The alert log shows ＯＲＡ－００６００ right after the listener starts.\n",
+    "sops/partner-de.md": front("kb-0f000004", "Größe der Auslagerungsdatei", "sop")
+    + "Die Straße zum Rechenzentrum: prüfen Sie die Größe der Datei pagefile.sys.\n",
+    "sops/partner-fr.md": front("kb-0f000005", "Réinitialiser le résumé du café", "sop")
+    + "Procédure pour le café: redémarrer le service après la mise à jour.\n",
+    "sops/plain.md": front("kb-0f000006", "Cafe printer queue in Istanbul", "sop")
+    + "Restart the print spooler in the Istanbul cafe.\n",
+}
+
+
+@pytest.fixture
+def folded_index(kb: Workspace) -> SearchIndex:
+    for relative, text in FOLDED_DOCS.items():
+        write_doc(kb, relative, text)
+    kb.git.commit(list(FOLDED_DOCS), "Documents written in several ways")
+    kb.refresh()
+    index = SearchIndex.for_workspace(kb)
+    index.catch_up()
+    return index
+
+
+def found(index: SearchIndex, query: str) -> set[str]:
+    return {hit.path for hit in index.search(query + " ").hits}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("istanbul", {"sops/istanbul.md", "sops/plain.md"}),
+        ("İSTANBUL", {"sops/istanbul.md", "sops/plain.md"}),
+        ("file system", {"known-errors/pdf-paste.md"}),
+        ("fsck", {"known-errors/pdf-paste.md"}),
+        ("ORA-00600", {"known-errors/fullwidth.md"}),
+        ("ora 00600", {"known-errors/fullwidth.md"}),
+        ("strasse", {"sops/partner-de.md"}),
+        ("grösse", {"sops/partner-de.md"}),
+        ("grosse datei", {"sops/partner-de.md"}),
+        ("redemarrer", {"sops/partner-fr.md"}),
+        ("café", {"sops/partner-fr.md", "sops/plain.md"}),
+        ('"resume du cafe"', {"sops/partner-fr.md"}),
+    ],
+)
+def test_folded_forms_find_each_other(
+    folded_index: SearchIndex, query: str, expected: set[str]
+) -> None:
+    assert found(folded_index, query) == expected
+
+
+def test_snippets_show_the_original_text_with_the_folded_match_marked(
+    folded_index: SearchIndex,
+) -> None:
+    hit = next(h for h in folded_index.search("istanbul gateway ").hits)
+    assert hit.path == "sops/istanbul.md"
+    assert hit.title == "Office network in İstanbul"
+    assert '<b class="match">İstanbul</b>' in hit.snippets[0]
+    assert '<b class="match">ﬁle</b>' in folded_index.search("file ").hits[0].snippets[0]
+    german = folded_index.search("grosse ").hits[0].snippets[0]
+    assert '<b class="match">Größe</b>' in german
+
+
+def test_the_spelling_vocabulary_holds_folded_words(folded_index: SearchIndex) -> None:
+    # "redemarer" is one letter off the folded "redemarrer": corrected, and found
+    response = folded_index.search("rédemarer ")
+    assert response.suggestion == "redemarrer "
+    assert [hit.path for hit in response.hits] == ["sops/partner-fr.md"]
+
+
+# --------------------------------------------------------------------------- some words only
+
+
+@pytest.fixture(scope="module")
+def index(readonly_search_index: SearchIndex) -> SearchIndex:
+    return readonly_search_index
+
+
+def test_a_query_whose_words_no_document_has_together_says_so(index: SearchIndex) -> None:
+    response = index.search("failover xyzzy ")
+    assert response.hits and response.some_words_only
+    assert response.words == ["failover", "xyzzy"] and response.unmatched_words == ["xyzzy"]
+    assert response.some_words_note() == (
+        "No document has all of: failover xyzzy; showing those with one of them (xyzzy is in none)."
+    )
+    data = response.to_dict()
+    assert data["some_words_only"] is True and data["unmatched_words"] == ["xyzzy"]
+
+    # every word is somewhere, never all together
+    apart = index.search("etcd oracle failover ")
+    assert apart.some_words_only and apart.unmatched_words == []
+    assert apart.some_words_note() == (
+        "No document has all of: etcd oracle failover; showing those with most of them."
+    )
+
+
+@pytest.mark.parametrize("query", ["failover postgres ", "failover ", "xyzzy plugh ", ""])
+def test_no_notice_when_a_document_has_every_word_or_nothing_is_found(
+    index: SearchIndex, query: str
+) -> None:
+    response = index.search(query)
+    assert not response.some_words_only and response.some_words_note() == ""
+
+
+def test_the_notice_says_the_words_as_typed(folded_index: SearchIndex) -> None:
+    response = folded_index.search("İstanbul xyzzy ")
+    assert response.some_words_only
+    assert response.some_words_note() == (
+        "No document has all of: İstanbul xyzzy; showing those with one of them (xyzzy is in none)."
+    )
+
+
+def test_several_knowledge_bases_say_it_only_when_none_has_every_word(
+    index: SearchIndex, folded_index: SearchIndex
+) -> None:
+    from kbapp.search import search_all
+
+    merged: SearchResponse = search_all([index, folded_index], "failover xyzzy ")
+    assert merged.some_words_only and merged.unmatched_words == ["xyzzy"]
+    # "istanbul gateway" is together in one of them
+    assert not search_all([index, folded_index], "istanbul gateway ").some_words_only
