@@ -1,6 +1,6 @@
 """Index build speed on a real knowledge base, side by side with SQLite FTS5 in the same run.
 
-    python bench/build_bench.py KB [--rounds 3] [--updates 5] [--baseline SRC]
+    python bench/build_bench.py KB [--rounds 3] [--updates 5] [--baseline SRC [--baseline-kb KB2]]
 
 KB is a knowledge base made with ``kbapp init`` + ``kbapp import`` (the issue's 5.9k
 SupportArticles). Measured, each beside FTS5 (porter unicode61, as bench/real_bench.py):
@@ -15,7 +15,11 @@ SupportArticles). Measured, each beside FTS5 (porter unicode61, as bench/real_be
 
 ``--baseline SRC``: also time another kbapp source tree (a folder holding a ``kbapp``
 package, e.g. ``git archive main kbapp | tar -x -C SRC``) in the same run, alternating, for
-before/after ratios on a machine whose load moves. Prints figures and a JSON line.
+before/after ratios on a machine whose load moves. ``--baseline-kb KB2``: the baseline
+rebuilds its own copy of the knowledge base (``cp -a KB KB2``), so each code finds what its
+own previous build kept there (the word analyses are kept per version of the analysis code:
+two codes rebuilding one knowledge base in turn would each find the other's and analyse
+every word again). Prints figures and a JSON line.
 """
 
 from __future__ import annotations
@@ -110,11 +114,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--updates", type=int, default=5)
     parser.add_argument("--baseline", type=Path)
+    parser.add_argument("--baseline-kb", type=Path)
     args = parser.parse_args()
     kb = args.kb.resolve()
     sources = {"kbapp": ROOT}
+    kbs = {"kbapp": kb}
     if args.baseline:
         sources["baseline"] = args.baseline.resolve()
+        kbs["baseline"] = (args.baseline_kb or args.kb).resolve()
     loads = [os.getloadavg()[0]]
     docs = documents(kb)
     print(f"machine: {os.cpu_count()} cores; {len(docs)} documents")
@@ -127,7 +134,7 @@ def main() -> int:
         if number % 2:
             order.reverse()
         for name, source in order:
-            wall, cpu = rebuild(kb, source)
+            wall, cpu = rebuild(kbs[name], source)
             walls[name].append(wall)
             cpus[name].append(cpu)
             loads.append(os.getloadavg()[0])
@@ -155,7 +162,7 @@ def main() -> int:
     fts = Fts5(fts_path, docs)
     update_results: dict[str, dict[str, float]] = {}
     for name, source in sources.items():
-        rounds = updates(kb, source, chosen, args.updates)
+        rounds = updates(kbs[name], source, chosen, args.updates)
         loads.append(os.getloadavg()[0])
         later = rounds[1:] or rounds
         update_results[name] = {

@@ -458,6 +458,31 @@ class Catalog:
                 [{"path": path, "digest": digest} for path, digest in hashes.items()],
             )
 
+    def mark_reindexed(self, hashes: dict[str, str], meta: dict[str, str]) -> None:
+        """After a full build, in one transaction: no document is indexed but ``hashes``
+        ({path: content hash}, as :meth:`mark_indexed`), and the ``meta`` values set
+        (:meth:`set_meta`). Only the rows whose record changes are written (a rebuild of
+        unchanged files writes none: rewriting every row filled the write-ahead log past
+        its checkpoint, a flush to disk on every rebuild)."""
+        with self.engine.begin() as conn:
+            recorded = conn.exec_driver_sql("SELECT path, indexed_hash FROM documents")
+            changes = [
+                (wanted, path)
+                for path, indexed in recorded
+                if indexed != (wanted := hashes.get(path, ""))
+            ]
+            if changes:
+                # the driver's executemany with plain tuples: SQLAlchemy's own handling of
+                # each row's parameters was most of the time
+                conn.exec_driver_sql(
+                    "UPDATE documents SET indexed_hash = ? WHERE path = ?", changes
+                )
+            for key, value in meta.items():
+                conn.execute(
+                    text("INSERT OR REPLACE INTO meta (key, value) VALUES (:key, :value)"),
+                    {"key": key, "value": value},
+                )
+
     def forget_indexing(self) -> None:
         """The index was rebuilt or lost: every document needs indexing again."""
         with self.session() as session:

@@ -122,6 +122,16 @@ def test_index_bookkeeping(kb: Workspace) -> None:
     assert kb.catalog.needs_indexing() == []
     kb.catalog.forget_indexing()
     assert len(kb.catalog.needs_indexing()) == 3
+    # after a full build, in one transaction: only what it indexed is indexed, and its id
+    kb.catalog.mark_indexed({e.path: e.content_hash for e in pending})
+    first, *rest = pending
+    kb.catalog.mark_reindexed({first.path: first.content_hash}, {"search_index": "abc"})
+    assert sorted(e.path for e in kb.catalog.needs_indexing()) == sorted(e.path for e in rest)
+    assert sorted(kb.catalog.stale_paths()) == sorted(e.path for e in rest)
+    assert kb.catalog.get_meta("search_index") == "abc"
+    kb.catalog.mark_reindexed({}, {"search_index": "def"})
+    assert len(kb.catalog.needs_indexing()) == 3
+    assert kb.catalog.get_meta("search_index") == "def"
 
 
 def test_refreshes_from_several_processes_at_once_agree(kb: Workspace) -> None:

@@ -250,6 +250,37 @@ def test_a_large_rebuild_runs_in_worker_processes(
     assert index.catch_up() == 0  # the catalog knows everything is indexed
 
 
+def test_a_rebuild_starts_its_workers_before_it_lists_the_documents(
+    kb: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the last build listed enough documents for workers, a rebuild starts them first
+    (they load while the documents are listed) and then gives them the documents listed
+    now: one added since the last build is indexed; a first build lists first."""
+    import kbapp.search.index as index_module
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: a build runs in this process, without workers")
+    monkeypatch.setattr(index_module, "PARALLEL_FROM", 5)
+    populate(kb)
+    index = SearchIndex.for_workspace(kb)
+    running: list[list[Path]] = []
+    real_listing = kb.document_paths
+
+    def listing(*args: Any, **kwargs: Any) -> Any:
+        running.append(list(index.directory.parent.glob("kbapp-build-*/share-*.err")))
+        return real_listing(*args, **kwargs)
+
+    monkeypatch.setattr(kb, "document_paths", listing)
+    assert index.rebuild() == len(DOCS)
+    assert running == [[]]  # a first build: nothing listed before, so listed first
+    created = kb.create("runbook", "Rotate the wombat certificates")
+    running.clear()
+    assert index.rebuild() == len(DOCS) + 1
+    assert len(running) == 1 and len(running[0]) == min(os.cpu_count() or 1, 4)
+    assert paths(index, "wombat ") == [created.path]
+    assert index.catch_up() == 0
+
+
 def test_a_rebuild_whose_catalog_refresh_fails_stops_its_workers(
     kb: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -335,12 +335,45 @@ def test_a_words_documents_outlive_a_flood_of_postings(
     for word in ["etcd", "leader", "payment", "databas"]:
         sets.any_field(word)  # five fields' postings each: 20 for a cache of 8
     read: list[tuple[str, str]] = []
-    original = sets._read_term
+    original = sets._matchers  # every read of a term's postings in a field starts here
 
     def counted(fieldname: str, term: str) -> Any:
         read.append((fieldname, term))
         return original(fieldname, term)
 
-    monkeypatch.setattr(sets, "_read_term", counted)
+    monkeypatch.setattr(sets, "_matchers", counted)
     assert sets.any_field("error") == error and sets.phrase_docs(["intern", "error"]) == phrase
     assert read == []
+
+
+def test_words_of_an_ascii_text_are_word_res(corpora: Path) -> None:
+    """An ASCII text's words are found with an ASCII pattern (faster): the same words as
+    WORD_RE finds, on real articles and on random strings of the characters that matter."""
+    import random
+
+    texts = [
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in sorted((corpora / "gautamanand-dot__SupportArticles-docs").rglob("*.md"))[::40]
+    ]
+    chooser = random.Random(15)
+    for alphabet in ("aZ09_-./\\@ \t\n:x", "aZ09_-./\\@ \t\n:é\u00a0ß\u0660x"):
+        texts += ["".join(chooser.choices(alphabet, k=60)) for _ in range(10_000)]
+    ascii_texts = 0
+    for text in texts:
+        assert analysis.words_of(text) == analysis.WORD_RE.findall(text)
+        ascii_texts += text.isascii()
+    assert ascii_texts > 1000
+
+
+def test_pair_hashes_continued_from_each_terms_crc_are_the_joined_pairs() -> None:
+    """``pair_hashes`` continues each pair's CRC from its first term's (cached): the same
+    hashes as the CRC of the two terms joined by a space, for terms of any characters."""
+    import random
+    import zlib
+
+    chooser = random.Random(15)
+    terms = ["a", "b", "é", "日本", "x y", "", "kb327825", "ünï", "0x80070005", "a"]
+    for _ in range(20_000):
+        text = [chooser.choice(terms) for _ in range(chooser.randint(0, 12))]
+        joined = {zlib.crc32(" ".join(pair).encode()) for pair in itertools.pairwise(text)}
+        assert analysis.pair_hashes(text) == joined

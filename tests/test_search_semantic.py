@@ -351,6 +351,11 @@ def test_vectors_written_by_another_process_are_read_again(tmp_path: Path) -> No
     terminal = DocumentVectors(tmp_path / "semantic")  # `kbapp index` beside the window
     assert terminal.replace({"a.md": "disk full", "b.md": "vpn drops"}, complete=True) == 2
     assert window.count() == 2
+    # the same texts again (a rebuild of unchanged files): the file is not written again
+    written = tmp_path / "semantic" / semantic.VECTORS_FILE
+    before = (written.stat().st_ino, written.stat().st_mtime_ns, written.read_bytes())
+    assert terminal.replace({"a.md": "disk full", "b.md": "vpn drops"}, complete=True) == 0
+    assert (written.stat().st_ino, written.stat().st_mtime_ns, written.read_bytes()) == before
     # the tokenizer's pieces are kept beside every set of vectors, also when the model was
     # loaded for another knowledge base: a search there does not read the model's file
     pieces = json.loads((tmp_path / "semantic" / semantic.PIECES_FILE).read_text("utf-8"))

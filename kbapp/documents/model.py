@@ -18,6 +18,7 @@ import hashlib
 import html
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,10 +260,18 @@ def heading_of(line: str, number: int) -> Heading | None:
     return Heading(len(match.group(1)), _plain_heading(match.group(2)), number)
 
 
+_ANCHOR_RE = re.compile(r"\{#[^}]*\}\s*$")  # {#custom-anchor}
+_EMPHASIS_MARKS = str.maketrans("", "", "*_`")
+_LINK_RE = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+
+
 def _plain_heading(text: str) -> str:
-    text = re.sub(r"\{#[^}]*\}\s*$", "", text)  # {#custom-anchor}
-    text = re.sub(r"[*_`]", "", text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    # each pattern only where its first characters are (most headings have none of them)
+    if "{#" in text:
+        text = _ANCHOR_RE.sub("", text)
+    text = text.translate(_EMPHASIS_MARKS)  # as re.sub(r"[*_`]", "", text)
+    if "](" in text:
+        text = _LINK_RE.sub(r"\1", text)
     return text.strip()
 
 
@@ -342,12 +351,21 @@ def guess_type(body: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------- parse / write
 
 
-def parse(data: bytes, path: str, *, read_only: bool = False) -> Document:
+def parse(
+    data: bytes,
+    path: str,
+    *,
+    read_only: bool = False,
+    read_front: Callable[[frontmatter.Block], tuple[dict[str, Any], dict[str, int]]] | None = None,
+) -> Document:
     """Parse a document from its bytes. Raises :class:`DocumentError` for what is not a text
     document at all (binary, not UTF-8); unreadable front matter is kept and reported in
     ``front_matter_error`` so that the body stays searchable and the file is never lost.
     ``read_only``: the document will not be changed (the search index reads it), so its
-    source shares the front matter instead of keeping a copy to tell changes by."""
+    source shares the front matter instead of keeping a copy to tell changes by.
+    ``read_front``: what reads the front matter block (default
+    :func:`~kbapp.documents.frontmatter.parse_block`; a full build's workers give one that
+    keeps each block's result, :mod:`kbapp.search.frontstore`)."""
     if b"\x00" in data[:8192]:
         raise DocumentError("is a binary file, not a Markdown document", path=path)
     bom = data.startswith(BOM)
@@ -363,7 +381,7 @@ def parse(data: bytes, path: str, *, read_only: bool = False) -> Document:
     error: frontmatter.FrontMatterError | None = None
     if block is not None:
         try:
-            meta, lines = frontmatter.parse_block(block)
+            meta, lines = (read_front or frontmatter.parse_block)(block)
         except frontmatter.FrontMatterError as exc:
             error = exc
         body_raw = text[block.end :]

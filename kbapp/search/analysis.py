@@ -43,6 +43,10 @@ from kbapp.search.wordlists import STOP_WORDS
 
 #: A word, or an identifier made of words joined by - . / \ _ @ (no separator at either end).
 WORD_RE = re.compile(r"\w+(?:[-./\\@]\w+)*", re.UNICODE)
+#: :data:`WORD_RE` for a text of ASCII characters only (:func:`words_of`): the same matches
+#: (``\w`` of an ASCII character is ``[A-Za-z0-9_]`` either way), found a third faster (a
+#: table look-up per character instead of Unicode's).
+_ASCII_WORD_RE = re.compile(WORD_RE.pattern, re.ASCII)
 _SEPARATORS_RE = re.compile(r"[-./\\@_]+")
 #: Where a CamelCase word splits: etcdNoLeader, KubeAPIServerDown, HTTPServer2Error.
 _CAMEL_PART_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -563,7 +567,7 @@ def analyse_text(text: str, spelling: set[str] | None = None) -> tuple[dict[str,
     they go to its set, once per word, instead). The text is folded first (:func:`fold`)."""
     if not text.isascii():
         text = fold(text)
-    words = WORD_RE.findall(text)
+    words = words_of(text)
     cache = _text_cache
     entries = list(map(cache.__getitem__, words))
     counts = Counter(itertools.chain.from_iterable(map(_TERMS, entries)))
@@ -585,6 +589,11 @@ def analyse_text(text: str, spelling: set[str] | None = None) -> tuple[dict[str,
     return counts, list(itertools.chain.from_iterable(map(_FORM, entries)))
 
 
+def words_of(text: str) -> list[str]:
+    """``WORD_RE.findall(text)``."""
+    return (_ASCII_WORD_RE if text.isascii() else WORD_RE).findall(text)
+
+
 _TERMS, _FORM = operator.itemgetter(0), operator.itemgetter(1)
 _KB_FLAG, _SPELLING = operator.itemgetter(2), operator.itemgetter(3)
 
@@ -603,8 +612,43 @@ def sequence_text(terms: list[str]) -> str:
 
 
 def pair_hashes(terms: list[str]) -> set[int]:
-    """:func:`sequence_pair_hashes` of a text from its phrase terms (:func:`analyse_text`)."""
-    return set(map(zlib.crc32, map(str.encode, map(" ".join, itertools.pairwise(terms)))))
+    """:func:`sequence_pair_hashes` of a text from its phrase terms (:func:`analyse_text`).
+    The CRC of ``first second`` is the CRC of ``second`` continued from the CRC of ``first ``
+    (``zlib.crc32(b, crc32(a)) == crc32(a + b)``): each term's bytes and the CRC of its bytes
+    and a space are made once (cached), a pair then costs one ``crc32`` call in C instead of
+    a tuple, a joined string and its encoding (a quarter fewer instructions in a build)."""
+    return set(
+        map(
+            zlib.crc32,
+            map(_term_bytes.__getitem__, itertools.islice(terms, 1, None)),
+            map(_term_crc.__getitem__, terms),
+        )
+    )
+
+
+class _TermBytes(dict[str, bytes]):
+    """term -> its UTF-8 bytes, made on the first lookup (up to :data:`_CACHE_LIMIT` kept)."""
+
+    def __missing__(self, term: str) -> bytes:
+        found = term.encode()
+        if len(self) < _CACHE_LIMIT:
+            self[term] = found
+        return found
+
+
+class _TermCrc(dict[str, int]):
+    """term -> the CRC-32 of its UTF-8 bytes and a space, where a pair's hash starts from
+    (:func:`pair_hashes`), made on the first lookup (up to :data:`_CACHE_LIMIT` kept)."""
+
+    def __missing__(self, term: str) -> int:
+        found = zlib.crc32(term.encode() + b" ")
+        if len(self) < _CACHE_LIMIT:
+            self[term] = found
+        return found
+
+
+_term_bytes = _TermBytes()
+_term_crc = _TermCrc()
 
 
 def _plain_forms(word: str) -> tuple[str, ...]:
@@ -616,7 +660,7 @@ def plain_words(text: str) -> list[str]:
     """Lowercase unstemmed words of three letters or more (spelling vocabulary and prefixes)."""
     cache = _plain_cache
     lookup: Any = cache
-    unique = set(WORD_RE.findall(fold(text)))
+    unique = set(words_of(fold(text)))
     missing = unique.difference(cache)
     if missing:
         if len(cache) + len(missing) <= _CACHE_LIMIT:

@@ -20,6 +20,7 @@ import gc
 import itertools
 import os
 import pickle
+import queue
 import shutil
 import struct
 import subprocess
@@ -37,7 +38,7 @@ from whoosh.index import TOC, clean_files
 
 from kbapp.errors import KbError
 from kbapp.fsutil import replace_file
-from kbapp.search import analysis, ondisk, vocabulary, wordstore
+from kbapp.search import analysis, frontstore, ondisk, vocabulary, wordstore
 from kbapp.search.schema import (
     CODEC,
     SNIPPET_FIELD,
@@ -62,17 +63,19 @@ def build_segment(
     paths: list[str],
     report: Callable[[int], None] | None = None,
     texts: dict[str, str] | None = None,
+    read_front: Callable[[Any], tuple[dict[str, Any], dict[str, int]]] | None = None,
 ) -> tuple[Any, dict[str, str], list[str]]:
     """Index ``paths`` into a new segment of the index at ``index_dir``.
     Returns (segment or None, {path: content hash}, spelling words). ``texts``: a dict that
     gets each indexed document's text to embed (what the vectors are made of: its stored
-    title and summary and its readable text, :func:`_text_to_embed`)."""
+    title and summary and its readable text, :func:`_text_to_embed`); ``read_front``: what
+    reads a front matter block (see :func:`~kbapp.search.schema.read_document`)."""
     ix = whoosh_index.open_dir(index_dir)
     writer = SortedSegmentWriter(ix, CODEC)
     digests: dict[str, str] = {}
     words: set[str] = set()
     for number, relative in enumerate(paths, start=1):
-        doc = read_document(root, relative)
+        doc = read_document(root, relative, read_front)
         if doc.fields is not None:
             writer.add_document(doc.fields)
             words.update(doc.words)
@@ -125,26 +128,31 @@ def balanced_shares(root: str, paths: list[str], workers: int) -> list[list[str]
 
 
 class _Workers:
-    """Worker processes building the shares of ``paths`` into the empty index at
-    ``index_dir``, started at once; :meth:`wait` collects their segments and commits them."""
+    """``workers`` worker processes that will build into the empty index at ``index_dir``,
+    started at once, before the documents are known: they load what they need (their
+    imports, the stored word analyses and front matter) while the caller lists the
+    documents, then :meth:`assign` gives each its share. :meth:`wait` collects their
+    segments and commits them."""
 
     def __init__(
         self,
         index_dir: Path,
         root: str,
-        paths: list[str],
         workers: int,
         progress: Callable[[int, int], None] | None,
         vectors: Path | None = None,
         words: Path | None = None,
     ) -> None:
         self.index_dir = index_dir
-        self.total = len(paths)
+        self.root = root
+        self.total = 0
         self.progress = progress
-        self.shares = balanced_shares(root, paths, workers)
+        self.shares: list[list[str]] = []
         self.scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=index_dir.parent))
-        self.done_counts = [0] * len(self.shares)
+        self.done_counts = [0] * workers
         self.lock = threading.Lock()
+        #: the numbers of the workers whose output ended, in the order they ended
+        self.ended: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.procs: list[subprocess.Popen[str]] = []
         self.readers: list[threading.Thread] = []
         package_parent = str(Path(__file__).resolve().parent.parent.parent)
@@ -153,9 +161,7 @@ class _Workers:
             "PYTHONPATH": package_parent + os.pathsep + os.environ.get("PYTHONPATH", ""),
         }
         try:
-            for number, share in enumerate(self.shares):
-                listing = self.scratch / f"share-{number}.txt"
-                listing.write_text("\n".join(share), encoding="utf-8")
+            for number in range(workers):
                 # errors to a file: nobody reads a pipe while the parent does other work
                 with open(self.scratch / f"share-{number}.err", "wb") as errors:
                     self.procs.append(
@@ -166,11 +172,13 @@ class _Workers:
                                 "kbapp.search.build",
                                 str(index_dir),
                                 root,
-                                str(listing),
+                                str(self.scratch / f"share-{number}.txt"),
                                 str(vectors or ""),
                                 str(words or ""),
                                 str(number),
                             ],
+                            # closed once its share is written: the worker's signal to start
+                            stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE,
                             stderr=errors,
                             text=True,
@@ -185,29 +193,55 @@ class _Workers:
             self.cancel()
             raise
 
+    def assign(self, paths: list[str]) -> None:
+        """Give the workers their shares of ``paths`` (runs of consecutive paths of about
+        equal bytes, :func:`balanced_shares`; a worker left without one builds nothing)."""
+        self.total = len(paths)
+        self.shares = balanced_shares(self.root, paths, len(self.procs))
+        for number, proc in enumerate(self.procs):
+            share = self.shares[number] if number < len(self.shares) else []
+            listing = self.scratch / f"share-{number}.txt"
+            listing.write_text("\n".join(share), encoding="utf-8")
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):  # it ended already: wait() says why
+                    proc.stdin.close()
+
     def _follow(self, number: int, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("progress "):
-                with self.lock:
-                    self.done_counts[number] = int(line.split()[1])
-                    done = sum(self.done_counts)
-                if self.progress:
-                    self.progress(min(done, self.total - 1), self.total)
+        try:
+            for line in proc.stdout:
+                if line.startswith("progress "):
+                    with self.lock:
+                        self.done_counts[number] = int(line.split()[1])
+                        done = sum(self.done_counts)
+                    if self.progress:
+                        self.progress(min(done, self.total - 1), self.total)
+        finally:
+            # the worker's output ended: it has exited (or is exiting)
+            self.ended.put(number)
 
     def wait(self) -> tuple[dict[str, str], set[str], dict[str, str], dict[str, bytes]]:
         """Wait for the workers, then commit their segments; ({path: hash}, spelling words,
         {path: text to embed}, {text key: vector} of the texts the vectors lacked)."""
         try:
             errors = []
-            for number, (proc, reader) in enumerate(zip(self.procs, self.readers)):
+            results: dict[int, Any] = {}
+            running = dict(enumerate(self.procs))
+            while running:
+                # the first worker to end is read while the others still build (on the core
+                # it freed), not after the last one
+                number = self.ended.get()
+                proc = running.pop(number)
                 proc.wait()
-                reader.join()
+                self.readers[number].join()
                 if proc.stdout is not None:
                     proc.stdout.close()
                 if proc.returncode != 0:
                     found = self.scratch / f"share-{number}.err"
                     errors.append(found.read_text(encoding="utf-8", errors="replace").strip())
+                elif not errors:
+                    with open(self.scratch / f"share-{number}.txt.out", "rb") as handle:
+                        results[number] = pickle.load(handle)
             if errors:
                 raise KbError("building the search index failed", details="\n\n".join(errors))
             segments = []
@@ -215,11 +249,8 @@ class _Workers:
             words: set[str] = set()
             texts: dict[str, str] = {}
             rows: dict[str, bytes] = {}
-            for number in range(len(self.shares)):
-                with open(self.scratch / f"share-{number}.txt.out", "rb") as handle:
-                    segment, found_digests, share_words, share_texts, share_rows = pickle.load(
-                        handle
-                    )
+            for number in range(len(self.procs)):
+                segment, found_digests, share_words, share_texts, share_rows = results[number]
                 if segment is not None:
                     segments.append(segment)
                 digests.update(found_digests)
@@ -239,8 +270,10 @@ class _Workers:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
@@ -252,7 +285,13 @@ def parallel_build(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, str], set[str]]:
     """Fill the empty index at ``index_dir`` from ``paths`` using ``workers`` processes."""
-    digests, words, _texts, _rows = _Workers(index_dir, root, paths, workers, progress).wait()
+    running = _Workers(index_dir, root, workers, progress)
+    try:
+        running.assign(paths)
+    except BaseException:
+        running.cancel()
+        raise
+    digests, words, _texts, _rows = running.wait()
     return digests, words
 
 
@@ -272,13 +311,15 @@ class Build:
     """A new index at ``new_dir`` (made afresh) of the documents at ``paths``, under way:
     ``workers`` processes started at once (one worker: the documents are read in this process
     by :meth:`finish`), so the caller can do other work (bring the catalog up to date) while
-    they run. :meth:`finish` or :meth:`cancel` must follow."""
+    they run. ``paths`` None: the workers start and wait for the documents, which the caller
+    lists meanwhile and gives with :meth:`assign`. :meth:`finish` or :meth:`cancel` must
+    follow."""
 
     def __init__(
         self,
         new_dir: Path,
         root: str,
-        paths: list[str],
+        paths: list[str] | None,
         workers: int,
         progress: Callable[[int, int], None],
         vectors: Path | None = None,
@@ -291,14 +332,25 @@ class Build:
             shutil.rmtree(stale, ignore_errors=True)
         new_dir.mkdir(parents=True)
         whoosh_index.create_in(str(new_dir), make_schema()).close()
-        self.new_dir, self.root, self.paths, self.progress = new_dir, root, paths, progress
+        self.new_dir, self.root, self.progress = new_dir, root, progress
+        self.paths: list[str] = []
         self.texts: dict[str, str] | None = None
         self.rows: dict[str, bytes] = {}
         self._workers = (
-            _Workers(new_dir, root, paths, workers, progress, vectors, words)
-            if workers > 1
-            else None
+            _Workers(new_dir, root, workers, progress, vectors, words) if workers > 1 else None
         )
+        if paths is not None:
+            try:
+                self.assign(paths)
+            except BaseException:
+                self.cancel()
+                raise
+
+    def assign(self, paths: list[str]) -> None:
+        """The documents to index (once: when they were not given at the start)."""
+        self.paths = paths
+        if self._workers is not None:
+            self._workers.assign(paths)
 
     def finish(self) -> tuple[dict[str, str], str]:
         """The documents indexed, then the spelling vocabulary, the version record and the
@@ -400,23 +452,31 @@ def _worker(
     # the cyclic collector would only walk its millions of postings and cached words again
     # and again (a tenth of its time).
     gc.disable()
-    paths = Path(listing).read_text(encoding="utf-8").split("\n")
 
     def report(done: int) -> None:
         print(f"progress {done}", flush=True)
 
-    paths = [p for p in paths if p]
     # the worker's spelling words, each added once when the word is first analysed
     # and the analyses of the words the previous full build's worker met (``words``: their
     # folder; none: every word analysed here)
     stored = wordstore.load(Path(words), int(share)) if words else {}
     spelling = analysis.record_spelling(stored)
+    # and the front matter it read (frontstore, in the same folder)
+    front = (
+        frontstore.FrontMatterReader(frontstore.load(Path(words), int(share))) if words else None
+    )
+    # all loaded while the parent lists the documents: its share is in the listing once the
+    # parent closes this process's input
+    sys.stdin.read()
+    paths = [p for p in Path(listing).read_text(encoding="utf-8").split("\n") if p]
     texts: dict[str, str] = {}
-    segment, digests, found = build_segment(index_dir, root, paths, report, texts)
+    segment, digests, found = build_segment(index_dir, root, paths, report, texts, front)
     if words:
         met, fresh = analysis.looked_up()
         if fresh or len(met) != len(stored):  # new words, or words no longer met
             wordstore.save(Path(words), int(share), met)
+    if front is not None and front.changed():
+        frontstore.save(Path(words), int(share), front.met)
     rows = _new_vectors(Path(vectors), list(texts.values())) if vectors else {}
     result = (segment, digests, sorted(spelling.union(found)), texts, rows)
     with open(listing + ".out", "wb") as handle:
@@ -439,4 +499,10 @@ def _new_vectors(directory: Path, texts: list[str]) -> dict[str, bytes]:
 
 
 if __name__ == "__main__":
-    sys.exit(_worker(*sys.argv[1:7]))
+    code = _worker(*sys.argv[1:7])
+    # The results are written and closed: exit without tearing the interpreter down (freeing
+    # a worker's millions of postings and cached words one by one took 0.2-0.4 s, which the
+    # parent waited for). An error takes the normal way out, with its traceback.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

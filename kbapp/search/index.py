@@ -425,11 +425,20 @@ class SearchIndex:
 
         try:
             began = time.time_ns()
-            # the documents as the catalog will list them once refreshed (the refresh checks
-            # these same paths), so the workers can start first
-            paths = sorted(self.ws.document_paths())
             new_dir = self.directory.with_name(self.directory.name + ".new")
-            workers = min(os.cpu_count() or 1, 4) if len(paths) >= PARALLEL_FROM else 1
+            # the workers start first and load what they need while the documents are listed
+            # when the last build listed enough of them for workers (none listed: a first
+            # build lists them first)
+            before = stamp.load(self.directory)
+            listed_before = len(before["paths"]) if before else 0  # type: ignore[arg-type]
+            paths: list[str] | None = None
+            if listed_before < PARALLEL_FROM:
+                paths = sorted(self.ws.document_paths())
+            workers = (
+                min(os.cpu_count() or 1, 4)
+                if max(listed_before, len(paths or ())) >= PARALLEL_FROM
+                else 1
+            )
 
             # the caller sees the catalog's refresh, then the indexing (its progress bar shows
             # one step at a time): the workers' counts wait until the refresh is done
@@ -460,6 +469,11 @@ class SearchIndex:
             words = self.directory.with_name(WORDS_DIR)
             build = Build(new_dir, str(self.ws.root), paths, workers, report, vectors, words)
             try:
+                if paths is None:
+                    # the documents as the catalog will list them once refreshed (the refresh
+                    # checks these same paths)
+                    paths = sorted(self.ws.document_paths())
+                    build.assign(paths)
                 self._refresh_catalog(reading, paths)
                 files = self.ws.catalog.files()
                 shares["read"] = 1.0
@@ -481,12 +495,10 @@ class SearchIndex:
                 self._segment_tables.clear()
                 replace_index(self.directory, new_dir)
                 catalog = self.ws.catalog
-                catalog.forget_indexing()
-                catalog.mark_indexed(digests)
+                catalog.mark_reindexed(digests, {"search_index": index_id})
                 # a file changed after its worker read it and before the refresh did (an
                 # editor, a pull in a terminal): indexed as it is now before the lock goes
                 changed_meanwhile = catalog.stale_paths()
-                catalog.set_meta("search_index", index_id)
                 self._ix = whoosh_index.open_dir(str(self.directory))
                 self._index_id = index_id
                 self._catalog_checked = True
@@ -498,7 +510,7 @@ class SearchIndex:
             # the texts to embed came from the workers: the new index is not read again for them
             self._build_vectors(progress, everything=True, texts=build.texts, rows=build.rows)
             self._set_state(ready=True, indexing=False, percent=100, message="")
-            return len(paths)
+            return len(build.paths)
         except BaseException:
             self._set_state(indexing=False, message="Indexing failed; it will be tried again.")
             raise

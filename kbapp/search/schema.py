@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -332,8 +332,13 @@ def document_fields(doc: documents.Document, spelling: set[str] | None = None) -
     }
 
 
-def read_document(root: str | Path, relative: str) -> IndexedDocument:
-    """Read and analyse one file (runs in worker processes during a full build)."""
+def read_document(
+    root: str | Path,
+    relative: str,
+    read_front: Callable[[Any], tuple[dict[str, Any], dict[str, int]]] | None = None,
+) -> IndexedDocument:
+    """Read and analyse one file (runs in worker processes during a full build).
+    ``read_front``: what reads its front matter block (see :func:`kbapp.documents.model.parse`)."""
     from kbapp.documents import model as documents
 
     full = Path(root) / relative
@@ -345,7 +350,7 @@ def read_document(root: str | Path, relative: str) -> IndexedDocument:
         return IndexedDocument(relative, _digest_or_empty(full), None)
     digest = documents.content_hash(data)
     try:
-        doc = documents.parse(data, relative, read_only=True)
+        doc = documents.parse(data, relative, read_only=True, read_front=read_front)
     except DocumentError:
         return IndexedDocument(relative, digest, None)
     words: set[str] = set()

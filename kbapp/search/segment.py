@@ -22,7 +22,7 @@ import hashlib
 import struct
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from itertools import accumulate, chain, compress, groupby, repeat, starmap
 from operator import add, and_, itemgetter, methodcaller
@@ -49,6 +49,9 @@ _INLINE_INFO = W3TermInfo._struct
 _POINTER = struct.Struct("!Iq")
 #: The length bytes of a term table row (filetables.HashWriter).
 _LENGTHS = struct.Struct("!ii")
+#: How a field's postings are filed (:meth:`SortedSegmentWriter._plan`): ``{term: count}``
+#: of a text field, ``{word: weight}`` of weighted words, or the field's own ``index``.
+_COUNTS, _WEIGHTED, _TERMS = 1, 2, 3
 #: No field lengths are kept per posting (CODEC.length_stats is off): W3TermInfo's byte for 0.
 _NO_LENGTH = length_to_byte(0)
 
@@ -70,48 +73,47 @@ class SortedSegmentWriter:
         self.docnum = 0
         #: field -> its postings in the order they came (grouped per term at the end)
         self.postings: dict[str, _FieldPostings] = {}
+        #: the keys of a document's field values -> what to do with each (:meth:`_plan`)
+        self._plans: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
 
     def add_document(self, fields: dict[str, Any]) -> None:
         """What ``SegmentWriter.add_document(**fields)`` does, postings kept per term. A text
         field's value may be ``{term: count}`` (see :mod:`kbapp.search.schema`)."""
-        schema = self.schema
         docnum = self.docnum
         perdoc = self.perdoc
-        docboost = float(fields["_boost"]) if "_boost" in fields else 1.0
-        names = sorted(name for name in fields if not name.startswith("_"))
-        for name in names:
-            if name not in schema:
-                raise ValueError(f"no field named {name!r} in the schema")
+        keys = tuple(fields)
+        plan = self._plans.get(keys)
+        if plan is None:
+            plan = self._plans[keys] = self._plan(fields)
         perdoc.start_doc(docnum)
         try:
-            for name in names:
+            for name, field, postings, kind, boost_key, stored_key, stored, column in plan:
                 value = fields[name]
                 if value is None:
                     continue
-                field = schema[name]
                 length = 0
-                if field.indexed:
-                    boost_key = f"_{name}_boost"
-                    boost = float(fields[boost_key]) if boost_key in fields else docboost
-                    found = self.postings.get(name)
-                    if found is None:
-                        found = self.postings[name] = _FieldPostings()
-                    count_map = getattr(field, "count_map", None)
-                    if count_map is not None and field.scorable and isinstance(value, dict):
-                        length = found.add_counts(
-                            docnum, count_map(value), field.format.field_boost * boost
+                if postings is not None:
+                    boost = (
+                        float(fields[boost_key])
+                        if boost_key
+                        else float(fields["_boost"])
+                        if "_boost" in fields
+                        else 1.0
+                    )
+                    if kind == _COUNTS and isinstance(value, dict):
+                        length = postings.add_counts(
+                            docnum, field.count_map(value), field.format.field_boost * boost
                         )
-                    elif isinstance(field, WeightedWords) and isinstance(value, dict):
-                        found.add_weighted(docnum, value, boost)
+                    elif kind == _WEIGHTED and isinstance(value, dict):
+                        postings.add_weighted(docnum, value, boost)
                     else:
                         scorable = field.scorable
                         for tbytes, freq, weight, vbytes in field.index(value):
                             if scorable:
                                 length += freq
-                            found.add(tbytes.decode("utf-8"), docnum, weight * boost, vbytes)
-                custom = fields.get(f"_stored_{name}", value)
-                perdoc.add_field(name, field, custom if field.stored else None, length)
-                column = field.column_type
+                            postings.add(tbytes.decode("utf-8"), docnum, weight * boost, vbytes)
+                custom = fields.get(stored_key, value) if stored_key else value
+                perdoc.add_field(name, field, custom if stored else None, length)
                 if column and custom is not None:
                     perdoc.add_column_value(name, column, field.to_column_value(custom))
         except Exception:
@@ -119,6 +121,47 @@ class SortedSegmentWriter:
             raise
         perdoc.finish_doc()
         self.docnum += 1
+
+    def _plan(self, fields: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """What :meth:`add_document` does with each field of documents whose field values
+        have the keys of ``fields`` (the same for every document of a build: worked out
+        once): (name, field, its postings or None when not indexed, how its postings are
+        filed, the key of its boost and of its stored value when given, stored or not, its
+        column), by name."""
+        schema = self.schema
+        names = sorted(name for name in fields if not name.startswith("_"))
+        for name in names:
+            if name not in schema:
+                raise ValueError(f"no field named {name!r} in the schema")
+        plan = []
+        for name in names:
+            field = schema[name]
+            postings = None
+            if field.indexed:
+                postings = self.postings.get(name)
+                if postings is None:
+                    postings = self.postings[name] = _FieldPostings()
+            if getattr(field, "count_map", None) is not None and field.scorable:
+                kind = _COUNTS
+            elif isinstance(field, WeightedWords):
+                kind = _WEIGHTED
+            else:
+                kind = _TERMS
+            boost_key = f"_{name}_boost"
+            stored_key = f"_stored_{name}"
+            plan.append(
+                (
+                    name,
+                    field,
+                    postings,
+                    kind,
+                    boost_key if boost_key in fields else "",
+                    stored_key if stored_key in fields else "",
+                    field.stored,
+                    field.column_type,
+                )
+            )
+        return plan
 
     def doc_count(self) -> int:
         return self.docnum
@@ -297,13 +340,21 @@ class _FieldPostings:
     def grouped(
         self,
     ) -> (
-        tuple[list[str], list[list[int]], list[list[float]], list[list[bytes]] | None, list[int]]
+        tuple[
+            list[str],
+            list[tuple[int, ...]],
+            list[tuple[float, ...]],
+            list[tuple[bytes, ...]] | None,
+            list[int],
+        ]
         | None
     ):
         """(terms in order; per term its documents, weights and values (None: no term has
         values) in document order; per term its number of postings), or None without terms.
         A stable sort by each term's rank among the field's distinct terms (integers compare
-        faster than strings; a string's order is its UTF-8 bytes' order)."""
+        faster than strings; a string's order is its UTF-8 bytes' order), the postings then
+        picked in that order by one ``itemgetter`` (a C loop, where ``map`` over
+        ``__getitem__`` made a call per posting)."""
         terms = self.terms
         if not terms:
             return None
@@ -315,21 +366,34 @@ class _FieldPostings:
         counts = list(map(counter.__getitem__, distinct))
         ends = list(accumulate(counts))
         slices = list(map(slice, [0, *ends[:-1]], ends))
-        docs = list(map(self.docs.__getitem__, order))
-        weights = list(map(self.weights.__getitem__, order))
+        pick = _picker(order)
+        docs: tuple[int, ...] = pick(self.docs)
+        weights: tuple[float, ...] = pick(self.weights)
         by_docs = list(map(docs.__getitem__, slices))
         by_weights = list(map(weights.__getitem__, slices))
-        by_values: list[list[bytes]] | None = None
+        by_values: list[tuple[bytes, ...]] | None = None
         if any(self.values):
             if not all(self.values):
                 raise ValueError("postings with and without values in one field")
-            values = list(map(self.values.__getitem__, order))
+            values: tuple[bytes, ...] = pick(self.values)
             by_values = list(map(values.__getitem__, slices))
         return distinct, by_docs, by_weights, by_values, counts
 
 
+def _picker(order: list[int]) -> Callable[[list[Any]], tuple[Any, ...]]:
+    """A function that gives the items of a list at the positions ``order``, as a tuple."""
+    if len(order) == 1:
+        (only,) = order
+        return lambda items: (items[only],)
+    return itemgetter(*order)
+
+
 def _fill_blocks(
-    postwriter: Any, limit: int, docs: list[int], weights: list[float], values: list[bytes]
+    postwriter: Any,
+    limit: int,
+    docs: Sequence[int],
+    weights: Sequence[float],
+    values: Sequence[bytes],
 ) -> None:
     """Give a term's postings to the codec's postings writer a block at a time: the buffers
     ``add_posting`` would have filled one posting at a time, then the writer's own

@@ -261,8 +261,17 @@ class DocumentVectors:
             missing = {k: wanted[p] for p, k in zip(paths, keys) if k not in by_key}
             if missing:  # dropped by another writer meanwhile (rare): embedded now
                 by_key.update(self._embed(list(missing), list(missing.values()), None))
-            self._dim = len(next(iter(by_key.values()))) // 2 if by_key else self._dim
-            self._data = b"".join(by_key[k] for k in keys)
+            dim = len(next(iter(by_key.values()))) // 2 if by_key else self._dim
+            data = b"".join(by_key[k] for k in keys)
+            if paths and (dim, paths, keys, data) == (
+                self._dim,
+                self._paths,
+                self._keys,
+                self._data,
+            ):
+                # the file holds these already (as read just now): not written again
+                return len(todo) + len(missing)
+            self._dim, self._data = dim, data
             self._paths, self._keys = paths, keys
             self._rows = {p: i for i, p in enumerate(paths)}
             self._save()
