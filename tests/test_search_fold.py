@@ -11,7 +11,7 @@ from helpers import write_doc
 from search_helpers import front
 
 from kbapp.search import SearchIndex, SearchResponse
-from kbapp.search.analysis import FoldedText, fold, query_words, typed_words
+from kbapp.search.analysis import WORD_RE, FoldedText, fold, query_words, typed_words
 from kbapp.search.snippets import Highlighter
 from kbapp.workspace import Workspace
 
@@ -202,3 +202,39 @@ def test_several_knowledge_bases_say_it_only_when_none_has_every_word(
     assert merged.some_words_only and merged.unmatched_words == ["xyzzy"]
     # "istanbul gateway" is together in one of them
     assert not search_all([index, folded_index], "istanbul gateway ").some_words_only
+
+
+#: 한국 decomposed (NFD): six conjoining jamo
+KOREA_NFD = "\u1112\u1161\u11ab\u1100\u116e\u11a8"
+
+
+def test_characters_that_compose_across_the_text_are_marked_where_the_index_found_them(
+    kb: Workspace,
+) -> None:
+    """The index folds a text whole, so a mark written apart composes with the character
+    before it (half-width katakana from old systems: ``ｶﾞ`` -> ``ガ``; Hangul
+    written decomposed, as macOS writes file names: ``한국`` as six jamo). The snippet's folding must give the same word, or the document
+    is found and its snippet shows the word unmarked."""
+    texts = {
+        "sops/katakana.md": front("kb-0f000011", "Printer setup", "sop")
+        + "Read the ｶﾞｲﾄﾞ before the printer is set up.\n",
+        "sops/jamo.md": front("kb-0f000012", "Office notes", "sop")
+        + f"The {KOREA_NFD} office opens at nine.\n",
+    }
+    for relative, text in texts.items():
+        write_doc(kb, relative, text)
+    kb.git.commit(list(texts), "Documents with characters that compose")
+    kb.refresh()
+    index = SearchIndex.for_workspace(kb)
+    index.catch_up()
+    for query, path, marked in (
+        ("ガイド", "sops/katakana.md", "ｶﾞｲﾄﾞ"),
+        ("한국", "sops/jamo.md", KOREA_NFD),
+    ):
+        hits = index.search(query + " ").hits
+        assert [hit.path for hit in hits] == [path]
+        assert f'<b class="match">{marked}</b>' in hits[0].snippets[0], hits[0].snippets
+    for text in ("ｶﾞｲﾄﾞ and ㅎㅏㄴ, e\u0301 and ᄒ\u1161\u11ab", "ﾞ at the start ｶﾞ"):
+        folded = FoldedText(text)
+        assert folded.text == fold(text)
+        assert set(typed_words(text)) == set(WORD_RE.findall(fold(text)))

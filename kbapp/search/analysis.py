@@ -157,7 +157,12 @@ class FoldedText:
             if start > original_at:
                 keep(text[original_at:start], original_at, start - original_at, True)
             folds = list(map(chars.__getitem__, run.group()))
-            if all(len(f) == 1 for f in folds):
+            if not unicodedata.is_normalized("NFC", "".join(folds)):
+                # a character composes with one before it, as in the text folded whole (a
+                # mark written apart that is kept: half-width ``ｶﾞ`` -> ``ガ``; Hangul jamo)
+                for offset, length, piece in _clusters(run.group(), folds):
+                    keep(piece, start + offset, length, length == len(piece) == 1)
+            elif all(len(f) == 1 for f in folds):
                 keep("".join(folds), start, end - start, True)
             else:
                 for offset, piece in enumerate(folds):
@@ -181,6 +186,25 @@ class FoldedText:
             if position < folded_start + folded_length
             else (original_start + original_length)
         )
+
+
+def _clusters(run: str, folds: list[str]) -> list[tuple[int, int, str]]:
+    """(offset, length, folded) of the pieces of ``run`` (characters folded one at a time as
+    ``folds``) that fold apart: a character that composes with the piece before it (or
+    folds to nothing) joins it. The pieces' foldings make :func:`fold` of ``run``; where
+    they do not (a reordering of marks), the run is one piece."""
+    pieces: list[tuple[int, int, str]] = []
+    for offset, piece in enumerate(folds):
+        if pieces:
+            begun, length, before = pieces[-1]
+            if not piece or unicodedata.normalize("NFC", before + piece) != before + piece:
+                pieces[-1] = (begun, length + 1, fold(run[begun : offset + 1]))
+                continue
+        pieces.append((offset, 1, piece))
+    whole = fold(run)
+    if "".join(piece for _, _, piece in pieces) != whole:
+        return [(0, len(run), whole)]
+    return pieces
 
 
 _stems: dict[str, str] = {}
