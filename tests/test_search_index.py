@@ -543,3 +543,59 @@ def test_a_rebuild_by_another_process_is_searched_here(search_index: SearchIndex
         text=True,
     )
     assert [h.path for h in search_index.search("quagga").hits] == ["new/zebra.md"]
+
+
+#: A second process that searched the index before another one rebuilt it, then searches
+#: again within the half second between its checks of the index's id (its readers are the
+#: old generation's; what a reader opens only when first asked for was deleted meanwhile).
+SEARCHING_SOON_AFTER = """
+import json, sys
+from pathlib import Path
+from kbapp.search import SearchIndex
+from kbapp.settings import Settings
+from kbapp.workspace import Workspace
+
+ws = Workspace.open(Path(sys.argv[1]), Settings(user_name="B", user_email="b@x.example"))
+index = SearchIndex.for_workspace(ws)
+index.recheck_seconds = 3600  # the next search comes before the next check
+first = [hit.path for hit in index.search("etcd", snippets=0, facets=False).hits]
+print("searched", flush=True)
+sys.stdin.readline()
+response = index.search("etcd quorum")
+then = [[hit.path, hit.snippets] for hit in response.hits]
+print(json.dumps([first, then, index.needs_rebuild, index.state.message]), flush=True)
+"""
+
+
+def test_a_search_just_after_another_process_rebuilt_the_index_is_no_damage(
+    search_index: SearchIndex,
+) -> None:
+    """A window searched, ``kbapp index --rebuild`` replaced the index meanwhile (the old
+    generation's files deleted), and the window's next search comes before its next check
+    of the index's id: its old readers find a file gone. That is the index moving on, not
+    damage: the search answers from the new index as a fresh process does (its snippets
+    too: the old readers' snippet column was gone, and the hits had none), and no rebuild
+    is started."""
+    ws = search_index.ws
+    other = subprocess.Popen(
+        [sys.executable, "-c", SEARCHING_SOON_AFTER, str(ws.root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    try:
+        assert other.stdout is not None and other.stdin is not None
+        assert other.stdout.readline().strip() == "searched"
+        search_index.rebuild()
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        first, then, needs_rebuild, message = json.loads(other.stdout.readline())
+    finally:
+        other.kill()
+        other.wait()
+    assert first
+    here = search_index.search("etcd quorum")
+    assert then == [[hit.path, hit.snippets] for hit in here.hits]
+    assert all(snippets for _, snippets in then)
+    assert (needs_rebuild, message) == (False, "")
