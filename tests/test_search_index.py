@@ -599,3 +599,88 @@ def test_a_search_just_after_another_process_rebuilt_the_index_is_no_damage(
     assert then == [[hit.path, hit.snippets] for hit in here.hits]
     assert all(snippets for _, snippets in then)
     assert (needs_rebuild, message) == (False, "")
+
+
+#: A process that rebuilds the index and is killed (``os._exit``) at one step of putting the
+#: new index in place (argv[2]): after the second segment file moved in, after the new table
+#: of contents, before or after the new version record, after the old files were removed.
+KILLED_REBUILD = """
+import os, sys
+from pathlib import Path
+import kbapp.search.build as build
+from kbapp.search import SearchIndex, ondisk
+from kbapp.settings import Settings
+from kbapp.workspace import Workspace
+
+step, moved = sys.argv[2], []
+index_dir = Path(sys.argv[3])
+
+def stop(at):
+    if at == step:
+        os._exit(9)
+
+def replace(source, target, _replace=os.replace):
+    _replace(source, target)
+    if Path(target).parent == index_dir and Path(target).name.startswith("MAIN_"):
+        moved.append(target)
+        if len(moved) == 2:
+            stop("segments")
+
+def write_toc(toc, storage, name, _write=build.TOC.write):
+    _write(toc, storage, name)
+    if Path(storage.folder) == index_dir:
+        stop("toc")
+
+def replace_file(source, target, _replace=build.replace_file):
+    if target.name == ondisk.META_FILE:
+        stop("before-record")
+    _replace(source, target)
+    if target.name == ondisk.META_FILE:
+        stop("after-record")
+
+def clean_files(storage, *args, _clean=build.clean_files):
+    _clean(storage, *args)
+    if Path(storage.folder) == index_dir:
+        stop("cleaned")
+
+build.os.replace = replace
+build.TOC.write = write_toc
+build.replace_file = replace_file
+build.clean_files = clean_files
+ws = Workspace.open(Path(sys.argv[1]), Settings(user_name="B", user_email="b@x.example"))
+SearchIndex.for_workspace(ws).rebuild()
+"""
+
+
+@pytest.mark.parametrize("step", ["segments", "toc", "before-record", "after-record", "cleaned"])
+def test_a_rebuild_killed_while_it_puts_the_new_index_in_place(
+    search_index: SearchIndex, step: str
+) -> None:
+    """Whatever step of putting the new index in place a rebuild is killed at, the next
+    process opens an index it can use (the old one, the new one or one between, caught up
+    to the files), not one it finds damaged and rebuilds: killed once the old generation's
+    files were removed, it found the manifest listing them and rebuilt a sound index."""
+    ws = search_index.ws
+    write_doc(
+        ws, "new/zebra.md", front("kb-0000abcd", "Zebra crossing", "sop") + "Quagga stripes.\n"
+    )
+    git(ws.root, "add", "-A")
+    git(ws.root, "commit", "-q", "-m", "A document the old index has not")
+    folder = search_index.directory
+    search_index.close()
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_REBUILD, str(ws.root), step, str(folder)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    assert killed.returncode == 9, killed.stderr
+    again = Workspace.open(ws.root, Settings(user_name="C", user_email="c@x.example"))
+    try:
+        index = SearchIndex.for_workspace(again)
+        assert (index.needs_rebuild, index.state.ready, index.state.message) == (False, True, "")
+        index.catch_up()
+        assert [hit.path for hit in index.search("quagga").hits] == ["new/zebra.md"]
+        assert [hit.path for hit in index.search("etcd").hits] == ["runbooks/etcd-no-leader.md"]
+    finally:
+        again.close()
