@@ -157,13 +157,14 @@ class FoldedText:
             if start > original_at:
                 keep(text[original_at:start], original_at, start - original_at, True)
             folds = list(map(chars.__getitem__, run.group()))
-            if not unicodedata.is_normalized("NFC", "".join(folds)):
+            joined = "".join(folds)
+            if not unicodedata.is_normalized("NFC", joined):
                 # a character composes with one before it, as in the text folded whole (a
                 # mark written apart that is kept: half-width ``ｶﾞ`` -> ``ガ``; Hangul jamo)
                 for offset, length, piece in _clusters(run.group(), folds):
                     keep(piece, start + offset, length, length == len(piece) == 1)
-            elif all(len(f) == 1 for f in folds):
-                keep("".join(folds), start, end - start, True)
+            elif len(joined) == end - start and all(len(f) == 1 for f in folds):
+                keep(joined, start, end - start, True)
             else:
                 for offset, piece in enumerate(folds):
                     keep(piece, start + offset, 1, len(piece) == 1)
