@@ -169,11 +169,25 @@ def test_a_query_whose_words_no_document_has_together_says_so(index: SearchIndex
     data = response.to_dict()
     assert data["some_words_only"] is True and data["unmatched_words"] == ["xyzzy"]
 
-    # every word is somewhere, never all together
+    # every word is somewhere, each in other documents: the hits have one of the three
     apart = index.search("etcd oracle failover ")
-    assert apart.some_words_only and apart.unmatched_words == []
+    assert apart.some_words_only and apart.unmatched_words == [] and apart.most_words == 1
     assert apart.some_words_note() == (
-        "No document has all of: etcd oracle failover; showing those with most of them."
+        "No document has all of: etcd oracle failover; showing those with one of them."
+    )
+    # two of three words in no document: the hits have the third only, not "most of them"
+    alone = index.search("failover xyzzy plugh ")
+    assert alone.unmatched_words == ["xyzzy", "plugh"] and alone.most_words == 1
+    assert alone.some_words_note() == (
+        "No document has all of: failover xyzzy plugh; showing those with one of them "
+        "(xyzzy, plugh are in none)."
+    )
+    # two of three together in a document: most of them
+    most = index.search("etcd leader xyzzy ")
+    assert most.most_words == 2
+    assert most.some_words_note() == (
+        "No document has all of: etcd leader xyzzy; showing those with most of them "
+        "(xyzzy is in none)."
     )
 
 

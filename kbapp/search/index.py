@@ -311,6 +311,7 @@ class SearchIndex:
             words=outcome.words,
             some_words_only=outcome.some_words_only,
             unmatched_words=outcome.unmatched_words,
+            most_words=outcome.most_words,
         )
 
     def indexing_percent(self) -> int | None:
