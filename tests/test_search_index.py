@@ -684,3 +684,31 @@ def test_a_rebuild_killed_while_it_puts_the_new_index_in_place(
         assert [hit.path for hit in index.search("etcd").hits] == ["runbooks/etcd-no-leader.md"]
     finally:
         again.close()
+
+
+def test_a_rebuild_removes_the_old_index_an_earlier_version_left_beside(
+    search_index: SearchIndex,
+) -> None:
+    """kbapp before the rebuild into the same folder renamed the old index to
+    ``index.old-<pid>`` and deleted it after the swap; one stopped in between left a whole
+    index there (the demo's: 90 MB), which nothing removed."""
+    folder = search_index.directory
+    left = folder.with_name(folder.name + ".old-4242")
+    left.mkdir()
+    (left / "MAIN_abc.pst").write_bytes(b"x" * 1000)
+    unrelated = folder.with_name(folder.name + "-notes")
+    unrelated.mkdir()
+    search_index.rebuild()
+    assert not left.exists() and unrelated.exists()
+    assert search_index.search("etcd").hits
+    # stopped after it renamed the old index away: no index, the old one beside
+    search_index.close()
+    os.replace(folder, left)
+    again = Workspace.open(search_index.ws.root, Settings(user_name="C", user_email="c@x.example"))
+    try:
+        index = SearchIndex.for_workspace(again)
+        assert index.needs_rebuild
+        index.catch_up()
+        assert not left.exists() and index.search("etcd").hits
+    finally:
+        again.close()

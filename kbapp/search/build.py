@@ -395,6 +395,10 @@ def replace_index(directory: Path, new_dir: Path) -> None:
     rename a folder, or delete a file, that another process (a window searching while
     ``kbapp index --rebuild`` runs in a terminal) has open, and that process keeps
     searching the old generation until it sees the new index's id."""
+    # an earlier kbapp renamed the old index away to ``index.old-<pid>`` and deleted it
+    # after the swap: one stopped in between (or that Windows kept from deleting) left it
+    for old in directory.parent.glob(directory.name + ".old-*"):
+        shutil.rmtree(old, ignore_errors=True)
     if not (directory / ondisk.META_FILE).is_file():  # no index there yet (or a wreck)
         shutil.rmtree(directory, ignore_errors=True)
         if not directory.exists():
