@@ -189,6 +189,10 @@ class FoldedText:
         )
 
 
+#: The most characters :func:`_clusters` folds together (each one more folds them all again).
+_CLUSTER_MOST = 32
+
+
 def _clusters(run: str, folds: list[str]) -> list[tuple[int, int, str]]:
     """(offset, length, folded) of the pieces of ``run`` (characters folded one at a time as
     ``folds``) that fold apart: a character that composes with the piece before it (or
@@ -198,12 +202,20 @@ def _clusters(run: str, folds: list[str]) -> list[tuple[int, int, str]]:
     for offset, piece in enumerate(folds):
         if pieces:
             begun, length, before = pieces[-1]
-            if not piece or unicodedata.normalize("NFC", before + piece) != before + piece:
+            if not piece:  # (a mark the folding drops: it changes nothing before it)
+                pieces[-1] = (begun, length + 1, before)
+                continue
+            if unicodedata.normalize("NFC", before + piece) != before + piece:
+                if length >= _CLUSTER_MOST:  # (marks reordered on and on: a made-up text)
+                    break
                 pieces[-1] = (begun, length + 1, fold(run[begun : offset + 1]))
                 continue
         pieces.append((offset, 1, piece))
     whole = fold(run)
-    if "".join(piece for _, _, piece in pieces) != whole:
+    if (
+        sum(length for _, length, _ in pieces) != len(run)
+        or "".join(piece for _, _, piece in pieces) != whole
+    ):
         return [(0, len(run), whole)]
     return pieces
 
