@@ -252,3 +252,24 @@ def test_characters_that_compose_across_the_text_are_marked_where_the_index_foun
         folded = FoldedText(text)
         assert folded.text == fold(text)
         assert set(typed_words(text)) == set(WORD_RE.findall(fold(text)))
+
+
+def test_a_folded_text_is_the_text_folded_whole_for_random_texts() -> None:
+    """FoldedText folds a character (or the few that compose) at a time; the index folds the
+    text whole: the two agree, and every word of letters maps back to the original text that
+    folds to it."""
+    import random
+
+    pieces = [*"ab .-_:\\/", "ﬁ", "ß", "é", "e\u0301", "\u0301", "İ", "ı", "ſ", "가", "ǆ", "½"]
+    pieces += ["ｶ", "ﾞ", "ﾟ", "\u1100", "\u1161", "\u11a8", "\u3131", "\u314f", "\u09c7"]
+    pieces += ["\u09be", "a\u0328\u0301", "\u0316", "\u3099", "👩\u200d💻", "Æ", "ᾳ", "\u0345"]
+    chooser = random.Random(15)
+    for _ in range(3000):
+        text = "".join(chooser.choice(pieces) for _ in range(chooser.randint(1, 30)))
+        folded = FoldedText(text)
+        assert folded.text == fold(text), repr(text)
+        for word in WORD_RE.finditer(folded.text):
+            start, end = folded.original(word.start()), folded.original(word.end())
+            assert 0 <= start <= end <= len(text)
+            if word.group().isalpha():  # (a number may start or end inside "½" -> "1⁄2")
+                assert fold(text[start:end]) == word.group(), repr(text)
