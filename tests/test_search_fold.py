@@ -11,7 +11,7 @@ from helpers import write_doc
 from search_helpers import front
 
 from kbapp.search import SearchIndex, SearchResponse
-from kbapp.search.analysis import FoldedText, fold, query_words, typed_words
+from kbapp.search.analysis import WORD_RE, FoldedText, fold, query_words, typed_words
 from kbapp.search.snippets import Highlighter
 from kbapp.workspace import Workspace
 
@@ -169,11 +169,25 @@ def test_a_query_whose_words_no_document_has_together_says_so(index: SearchIndex
     data = response.to_dict()
     assert data["some_words_only"] is True and data["unmatched_words"] == ["xyzzy"]
 
-    # every word is somewhere, never all together
+    # every word is somewhere, each in other documents: the hits have one of the three
     apart = index.search("etcd oracle failover ")
-    assert apart.some_words_only and apart.unmatched_words == []
+    assert apart.some_words_only and apart.unmatched_words == [] and apart.most_words == 1
     assert apart.some_words_note() == (
-        "No document has all of: etcd oracle failover; showing those with most of them."
+        "No document has all of: etcd oracle failover; showing those with one of them."
+    )
+    # two of three words in no document: the hits have the third only, not "most of them"
+    alone = index.search("failover xyzzy plugh ")
+    assert alone.unmatched_words == ["xyzzy", "plugh"] and alone.most_words == 1
+    assert alone.some_words_note() == (
+        "No document has all of: failover xyzzy plugh; showing those with one of them "
+        "(xyzzy, plugh are in none)."
+    )
+    # two of three together in a document: most of them
+    most = index.search("etcd leader xyzzy ")
+    assert most.most_words == 2
+    assert most.some_words_note() == (
+        "No document has all of: etcd leader xyzzy; showing those with most of them "
+        "(xyzzy is in none)."
     )
 
 
@@ -202,3 +216,60 @@ def test_several_knowledge_bases_say_it_only_when_none_has_every_word(
     assert merged.some_words_only and merged.unmatched_words == ["xyzzy"]
     # "istanbul gateway" is together in one of them
     assert not search_all([index, folded_index], "istanbul gateway ").some_words_only
+
+
+#: 한국 decomposed (NFD): six conjoining jamo
+KOREA_NFD = "\u1112\u1161\u11ab\u1100\u116e\u11a8"
+
+
+def test_characters_that_compose_across_the_text_are_marked_where_the_index_found_them(
+    kb: Workspace,
+) -> None:
+    """The index folds a text whole, so a mark written apart composes with the character
+    before it (half-width katakana from old systems: ``ｶﾞ`` -> ``ガ``; Hangul
+    written decomposed, as macOS writes file names: ``한국`` as six jamo). The snippet's folding must give the same word, or the document
+    is found and its snippet shows the word unmarked."""
+    texts = {
+        "sops/katakana.md": front("kb-0f000011", "Printer setup", "sop")
+        + "Read the ｶﾞｲﾄﾞ before the printer is set up.\n",
+        "sops/jamo.md": front("kb-0f000012", "Office notes", "sop")
+        + f"The {KOREA_NFD} office opens at nine.\n",
+    }
+    for relative, text in texts.items():
+        write_doc(kb, relative, text)
+    kb.git.commit(list(texts), "Documents with characters that compose")
+    kb.refresh()
+    index = SearchIndex.for_workspace(kb)
+    index.catch_up()
+    for query, path, marked in (
+        ("ガイド", "sops/katakana.md", "ｶﾞｲﾄﾞ"),
+        ("한국", "sops/jamo.md", KOREA_NFD),
+    ):
+        hits = index.search(query + " ").hits
+        assert [hit.path for hit in hits] == [path]
+        assert f'<b class="match">{marked}</b>' in hits[0].snippets[0], hits[0].snippets
+    for text in ("ｶﾞｲﾄﾞ and ㅎㅏㄴ, e\u0301 and ᄒ\u1161\u11ab", "ﾞ at the start ｶﾞ"):
+        folded = FoldedText(text)
+        assert folded.text == fold(text)
+        assert set(typed_words(text)) == set(WORD_RE.findall(fold(text)))
+
+
+def test_a_folded_text_is_the_text_folded_whole_for_random_texts() -> None:
+    """FoldedText folds a character (or the few that compose) at a time; the index folds the
+    text whole: the two agree, and every word of letters maps back to the original text that
+    folds to it."""
+    import random
+
+    pieces = [*"ab .-_:\\/", "ﬁ", "ß", "é", "e\u0301", "\u0301", "İ", "ı", "ſ", "가", "ǆ", "½"]
+    pieces += ["ｶ", "ﾞ", "ﾟ", "\u1100", "\u1161", "\u11a8", "\u3131", "\u314f", "\u09c7"]
+    pieces += ["\u09be", "a\u0328\u0301", "\u0316", "\u3099", "👩\u200d💻", "Æ", "ᾳ", "\u0345"]
+    chooser = random.Random(15)
+    for _ in range(3000):
+        text = "".join(chooser.choice(pieces) for _ in range(chooser.randint(1, 30)))
+        folded = FoldedText(text)
+        assert folded.text == fold(text), repr(text)
+        for word in WORD_RE.finditer(folded.text):
+            start, end = folded.original(word.start()), folded.original(word.end())
+            assert 0 <= start <= end <= len(text)
+            if word.group().isalpha():  # (a number may start or end inside "½" -> "1⁄2")
+                assert fold(text[start:end]) == word.group(), repr(text)

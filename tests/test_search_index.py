@@ -543,3 +543,172 @@ def test_a_rebuild_by_another_process_is_searched_here(search_index: SearchIndex
         text=True,
     )
     assert [h.path for h in search_index.search("quagga").hits] == ["new/zebra.md"]
+
+
+#: A second process that searched the index before another one rebuilt it, then searches
+#: again within the half second between its checks of the index's id (its readers are the
+#: old generation's; what a reader opens only when first asked for was deleted meanwhile).
+SEARCHING_SOON_AFTER = """
+import json, sys
+from pathlib import Path
+from kbapp.search import SearchIndex
+from kbapp.settings import Settings
+from kbapp.workspace import Workspace
+
+ws = Workspace.open(Path(sys.argv[1]), Settings(user_name="B", user_email="b@x.example"))
+index = SearchIndex.for_workspace(ws)
+index.recheck_seconds = 3600  # the next search comes before the next check
+first = [hit.path for hit in index.search("etcd", snippets=0, facets=False).hits]
+print("searched", flush=True)
+sys.stdin.readline()
+response = index.search("etcd quorum")
+then = [[hit.path, hit.snippets] for hit in response.hits]
+print(json.dumps([first, then, index.needs_rebuild, index.state.message]), flush=True)
+"""
+
+
+def test_a_search_just_after_another_process_rebuilt_the_index_is_no_damage(
+    search_index: SearchIndex,
+) -> None:
+    """A window searched, ``kbapp index --rebuild`` replaced the index meanwhile (the old
+    generation's files deleted), and the window's next search comes before its next check
+    of the index's id: its old readers find a file gone. That is the index moving on, not
+    damage: the search answers from the new index as a fresh process does (its snippets
+    too: the old readers' snippet column was gone, and the hits had none), and no rebuild
+    is started."""
+    ws = search_index.ws
+    other = subprocess.Popen(
+        [sys.executable, "-c", SEARCHING_SOON_AFTER, str(ws.root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    try:
+        assert other.stdout is not None and other.stdin is not None
+        assert other.stdout.readline().strip() == "searched"
+        search_index.rebuild()
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        first, then, needs_rebuild, message = json.loads(other.stdout.readline())
+    finally:
+        other.kill()
+        other.wait()
+    assert first
+    here = search_index.search("etcd quorum")
+    assert then == [[hit.path, hit.snippets] for hit in here.hits]
+    assert all(snippets for _, snippets in then)
+    assert (needs_rebuild, message) == (False, "")
+
+
+#: A process that rebuilds the index and is killed (``os._exit``) at one step of putting the
+#: new index in place (argv[2]): after the second segment file moved in, after the new table
+#: of contents, before or after the new version record, after the old files were removed.
+KILLED_REBUILD = """
+import os, sys
+from pathlib import Path
+import kbapp.search.build as build
+from kbapp.search import SearchIndex, ondisk
+from kbapp.settings import Settings
+from kbapp.workspace import Workspace
+
+step, moved = sys.argv[2], []
+index_dir = Path(sys.argv[3])
+
+def stop(at):
+    if at == step:
+        os._exit(9)
+
+def replace(source, target, _replace=os.replace):
+    _replace(source, target)
+    if Path(target).parent == index_dir and Path(target).name.startswith("MAIN_"):
+        moved.append(target)
+        if len(moved) == 2:
+            stop("segments")
+
+def write_toc(toc, storage, name, _write=build.TOC.write):
+    _write(toc, storage, name)
+    if Path(storage.folder) == index_dir:
+        stop("toc")
+
+def replace_file(source, target, _replace=build.replace_file):
+    if target.name == ondisk.META_FILE:
+        stop("before-record")
+    _replace(source, target)
+    if target.name == ondisk.META_FILE:
+        stop("after-record")
+
+def clean_files(storage, *args, _clean=build.clean_files):
+    _clean(storage, *args)
+    if Path(storage.folder) == index_dir:
+        stop("cleaned")
+
+build.os.replace = replace
+build.TOC.write = write_toc
+build.replace_file = replace_file
+build.clean_files = clean_files
+ws = Workspace.open(Path(sys.argv[1]), Settings(user_name="B", user_email="b@x.example"))
+SearchIndex.for_workspace(ws).rebuild()
+"""
+
+
+@pytest.mark.parametrize("step", ["segments", "toc", "before-record", "after-record", "cleaned"])
+def test_a_rebuild_killed_while_it_puts_the_new_index_in_place(
+    search_index: SearchIndex, step: str
+) -> None:
+    """Whatever step of putting the new index in place a rebuild is killed at, the next
+    process opens an index it can use (the old one, the new one or one between, caught up
+    to the files), not one it finds damaged and rebuilds: killed once the old generation's
+    files were removed, it found the manifest listing them and rebuilt a sound index."""
+    ws = search_index.ws
+    write_doc(
+        ws, "new/zebra.md", front("kb-0000abcd", "Zebra crossing", "sop") + "Quagga stripes.\n"
+    )
+    git(ws.root, "add", "-A")
+    git(ws.root, "commit", "-q", "-m", "A document the old index has not")
+    folder = search_index.directory
+    search_index.close()
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_REBUILD, str(ws.root), step, str(folder)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    assert killed.returncode == 9, killed.stderr
+    again = Workspace.open(ws.root, Settings(user_name="C", user_email="c@x.example"))
+    try:
+        index = SearchIndex.for_workspace(again)
+        assert (index.needs_rebuild, index.state.ready, index.state.message) == (False, True, "")
+        index.catch_up()
+        assert [hit.path for hit in index.search("quagga").hits] == ["new/zebra.md"]
+        assert [hit.path for hit in index.search("etcd").hits] == ["runbooks/etcd-no-leader.md"]
+    finally:
+        again.close()
+
+
+def test_a_rebuild_removes_the_old_index_an_earlier_version_left_beside(
+    search_index: SearchIndex,
+) -> None:
+    """kbapp before the rebuild into the same folder renamed the old index to
+    ``index.old-<pid>`` and deleted it after the swap; one stopped in between left a whole
+    index there (the demo's: 90 MB), which nothing removed."""
+    folder = search_index.directory
+    left = folder.with_name(folder.name + ".old-4242")
+    left.mkdir()
+    (left / "MAIN_abc.pst").write_bytes(b"x" * 1000)
+    unrelated = folder.with_name(folder.name + "-notes")
+    unrelated.mkdir()
+    search_index.rebuild()
+    assert not left.exists() and unrelated.exists()
+    assert search_index.search("etcd").hits
+    # stopped after it renamed the old index away: no index, the old one beside
+    search_index.close()
+    os.replace(folder, left)
+    again = Workspace.open(search_index.ws.root, Settings(user_name="C", user_email="c@x.example"))
+    try:
+        index = SearchIndex.for_workspace(again)
+        assert index.needs_rebuild
+        index.catch_up()
+        assert not left.exists() and index.search("etcd").hits
+    finally:
+        again.close()

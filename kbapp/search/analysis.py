@@ -157,8 +157,14 @@ class FoldedText:
             if start > original_at:
                 keep(text[original_at:start], original_at, start - original_at, True)
             folds = list(map(chars.__getitem__, run.group()))
-            if all(len(f) == 1 for f in folds):
-                keep("".join(folds), start, end - start, True)
+            joined = "".join(folds)
+            if not unicodedata.is_normalized("NFC", joined):
+                # a character composes with one before it, as in the text folded whole (a
+                # mark written apart that is kept: half-width ``ｶﾞ`` -> ``ガ``; Hangul jamo)
+                for offset, length, piece in _clusters(run.group(), folds):
+                    keep(piece, start + offset, length, length == len(piece) == 1)
+            elif len(joined) == end - start and all(len(f) == 1 for f in folds):
+                keep(joined, start, end - start, True)
             else:
                 for offset, piece in enumerate(folds):
                     keep(piece, start + offset, 1, len(piece) == 1)
@@ -181,6 +187,37 @@ class FoldedText:
             if position < folded_start + folded_length
             else (original_start + original_length)
         )
+
+
+#: The most characters :func:`_clusters` folds together (each one more folds them all again).
+_CLUSTER_MOST = 32
+
+
+def _clusters(run: str, folds: list[str]) -> list[tuple[int, int, str]]:
+    """(offset, length, folded) of the pieces of ``run`` (characters folded one at a time as
+    ``folds``) that fold apart: a character that composes with the piece before it (or
+    folds to nothing) joins it. The pieces' foldings make :func:`fold` of ``run``; where
+    they do not (a reordering of marks), the run is one piece."""
+    pieces: list[tuple[int, int, str]] = []
+    for offset, piece in enumerate(folds):
+        if pieces:
+            begun, length, before = pieces[-1]
+            if not piece:  # (a mark the folding drops: it changes nothing before it)
+                pieces[-1] = (begun, length + 1, before)
+                continue
+            if unicodedata.normalize("NFC", before + piece) != before + piece:
+                if length >= _CLUSTER_MOST:  # (marks reordered on and on: a made-up text)
+                    break
+                pieces[-1] = (begun, length + 1, fold(run[begun : offset + 1]))
+                continue
+        pieces.append((offset, 1, piece))
+    whole = fold(run)
+    if (
+        sum(length for _, length, _ in pieces) != len(run)
+        or "".join(piece for _, _, piece in pieces) != whole
+    ):
+        return [(0, len(run), whole)]
+    return pieces
 
 
 _stems: dict[str, str] = {}

@@ -395,6 +395,10 @@ def replace_index(directory: Path, new_dir: Path) -> None:
     rename a folder, or delete a file, that another process (a window searching while
     ``kbapp index --rebuild`` runs in a terminal) has open, and that process keeps
     searching the old generation until it sees the new index's id."""
+    # an earlier kbapp renamed the old index away to ``index.old-<pid>`` and deleted it
+    # after the swap: one stopped in between (or that Windows kept from deleting) left it
+    for old in directory.parent.glob(directory.name + ".old-*"):
+        shutil.rmtree(old, ignore_errors=True)
     if not (directory / ondisk.META_FILE).is_file():  # no index there yet (or a wreck)
         shutil.rmtree(directory, ignore_errors=True)
         if not directory.exists():
@@ -429,8 +433,19 @@ def replace_index(directory: Path, new_dir: Path) -> None:
         if entry.name.startswith("kbapp-") and entry.name not in moved and entry.is_file():
             with contextlib.suppress(OSError):  # Windows: being read this moment
                 Path(entry.path).unlink(missing_ok=True)
+    # the manifest lists the new generation's files only, before the old ones go: a process
+    # stopped in between left a manifest of files deleted, and the next open found a sound
+    # index "damaged" and rebuilt it
+    current = {segment.segment_id() for segment in toc.segments}
+    segment_file = TOC._segment_pattern(name)
+    ondisk.write_manifest(
+        directory,
+        lambda file_name: (
+            file_name == TOC._filename(name, generation)
+            or bool((found := segment_file.match(file_name)) and found.group(1) in current)
+        ),
+    )
     clean_files(storage, name, generation, toc.segments)
-    ondisk.write_manifest(directory)
     shutil.rmtree(new_dir, ignore_errors=True)
 
 

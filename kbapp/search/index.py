@@ -93,6 +93,8 @@ class SearchIndex:
         self._runner: QueryRunner | None = None
         self._segment_tables: dict[str, SegmentTable] = {}
         self._checked_at = 0.0
+        #: the version record's (inode, time, size) and the folder's time when last seen
+        self._record_seen: tuple[int, ...] | None = None
         self._needs_rebuild = False
         self._state = IndexState(ready=False, message="not opened")
         self._config_seen: Any = None
@@ -179,7 +181,7 @@ class SearchIndex:
         now = time.monotonic()
         if self._searcher is None:
             self._reopen_searcher()
-        elif now - self._checked_at > self.recheck_seconds:
+        elif now - self._checked_at > self.recheck_seconds or self._record_replaced():
             self._checked_at = now
             current = ondisk.index_id(self.directory)
             if current and current != self._index_id:
@@ -200,6 +202,29 @@ class SearchIndex:
             table = DocTable(self._searcher, self._segment_tables)
             self._runner = QueryRunner(self._searcher, table, self._synonyms, self._vocabulary)
         return self._runner
+
+    def _record_replaced(self) -> bool:
+        """Whether the version record was replaced, or the folder's files changed, since the
+        last look (two stats, no read: every search asks). Another process's rebuild
+        replaces the record, and its commits write a new table of contents, before they
+        delete the files of the segments they replaced, which this process's readers open
+        only when first asked for (a snippet or length column): a search between two checks
+        found them missing and showed its hits without snippets."""
+        try:
+            record = (self.directory / META_FILE).stat()
+            folder = self.directory.stat()
+            seen: tuple[int, ...] | None = (
+                record.st_ino,
+                record.st_mtime_ns,
+                record.st_size,
+                folder.st_mtime_ns,
+            )
+        except OSError:
+            seen = None
+        if seen == self._record_seen:
+            return False
+        self._record_seen = seen
+        return True
 
     def _reopen_searcher(self) -> None:
         """A searcher on the latest commit that reuses the readers of unchanged segments."""
@@ -286,6 +311,7 @@ class SearchIndex:
             words=outcome.words,
             some_words_only=outcome.some_words_only,
             unmatched_words=outcome.unmatched_words,
+            most_words=outcome.most_words,
         )
 
     def indexing_percent(self) -> int | None:

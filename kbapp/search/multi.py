@@ -45,6 +45,7 @@ def search_all(
         words=next((a.words for a in answers if a.words), []),
         # some words only: no knowledge base has a document with all of them
         some_words_only=bool(hits) and all(a.some_words_only for a in answers if a.hits),
+        most_words=max((a.most_words for a in answers if a.hits), default=0),
         unmatched_words=[
             word
             for word in answers[0].unmatched_words

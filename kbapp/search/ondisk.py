@@ -8,6 +8,7 @@ import os
 import pickle
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +90,15 @@ def check_manifest(directory: Path, lock_path: Path, locked: bool = False) -> No
             lock.release()
 
 
-def write_manifest(directory: Path) -> None:
+def write_manifest(directory: Path, only: Callable[[str], bool] | None = None) -> None:
+    """Record the index's files and their sizes (``only``: those it accepts the name of)."""
     files = {
         entry.name: entry.stat().st_size
         for entry in os.scandir(directory)
         if entry.is_file()
         and not entry.name.endswith(".lock")
         and not entry.name.startswith("kbapp-")
+        and (only is None or only(entry.name))
     }
     data = json.dumps({"files": files}, sort_keys=True).encode()
     tmp = directory / (MANIFEST_FILE + ".tmp")

@@ -61,6 +61,8 @@ class SearchResponse:
     some_words_only: bool = False
     #: The words no document has at all.
     unmatched_words: list[str] = field(default_factory=list)
+    #: When :attr:`some_words_only`: the most of the words one hit has (0: not known).
+    most_words: int = 0
 
     def indexing_note(self) -> str:
         """What to say about an index build still running, or ""."""
@@ -73,7 +75,15 @@ class SearchResponse:
         """What to say when no document has all the words (the hits have some), or ""."""
         if not self.some_words_only or not self.hits:
             return ""
-        most = "one of them" if len(self.words) == 2 else "most of them"
+        # what the hits have: one of the words, or more than half of them (the ones with the
+        # most come first), or as many as the best has
+        count = self.most_words or (1 if len(self.words) == 2 else len(self.words) - 1)
+        if count <= 1:
+            most = "one of them"
+        elif 2 * count > len(self.words):
+            most = "most of them"
+        else:
+            most = f"{count} of them"
         note = f"No document has all of: {' '.join(self.words)}; showing those with {most}"
         if self.unmatched_words:
             verb = "is" if len(self.unmatched_words) == 1 else "are"
@@ -92,4 +102,5 @@ class SearchResponse:
             "words": list(self.words),
             "some_words_only": self.some_words_only,
             "unmatched_words": list(self.unmatched_words),
+            "most_words": self.most_words,
         }

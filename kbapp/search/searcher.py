@@ -82,6 +82,8 @@ class Outcome:
     words: list[str] = field(default_factory=list)
     some_words_only: bool = False
     unmatched_words: list[str] = field(default_factory=list)
+    #: When ``some_words_only``: the most of the words one of the ranked hits has.
+    most_words: int = 0
 
     def hits(self) -> frozenset[int]:
         """Every hit's document number."""
@@ -226,6 +228,8 @@ class QueryRunner:
             for wrong, right in suggestion_words.items():
                 suggestion = suggestion.replace(typed.get(wrong, wrong), right)
         prefix = prefix_word.lower() if prefix_word else None
+        some_only = len(plans) > 1 and bool(ranked) and not together
+        most = _most_words(ranked, word_docs) if some_only else 0
         return Outcome(
             ranked,
             total,
@@ -235,8 +239,9 @@ class QueryRunner:
             prefix,
             highlight_phrases,
             words=shown,
-            some_words_only=len(plans) > 1 and bool(ranked) and not together,
+            some_words_only=some_only,
             unmatched_words=unmatched,
+            most_words=most,
         )
 
     def _run_masks(
@@ -446,3 +451,15 @@ def reopen_searcher(
     else:
         reader = MultiReader(readers, generation=toc.generation)
     return Searcher(reader, fromindex=ix), fresh, toc.generation
+
+
+def _most_words(ranked: list[tuple[int, float]], word_docs: list[Any]) -> int:
+    """The most of the query's words (their documents: sets, or NumPy masks by document
+    number) that one of the ``ranked`` documents has."""
+    return max(
+        (
+            sum(bool(d in docs if isinstance(docs, frozenset) else docs[d]) for docs in word_docs)
+            for d, _ in ranked
+        ),
+        default=0,
+    )
