@@ -273,3 +273,43 @@ def test_a_folded_text_is_the_text_folded_whole_for_random_texts() -> None:
             assert 0 <= start <= end <= len(text)
             if word.group().isalpha():  # (a number may start or end inside "½" -> "1⁄2")
                 assert fold(text[start:end]) == word.group(), repr(text)
+
+
+def test_the_notice_counts_the_words_of_the_first_hits_whatever_the_limit(kb: Workspace) -> None:
+    """The window asks for 50 hits, the CLI for 10 (or 3): both say what the first hits
+    have. A long article that mentions two of the three words in passing ranks below a dozen
+    short ones about one of them; it is among the 50 but does not make the notice say "most
+    of them" above a list whose first screen has one word each."""
+    docs = {
+        f"known-errors/bitlocker-{n:02d}.md": front(
+            f"kb-b{n:07d}", f"BitLocker recovery case {n}", "known-error"
+        )
+        + f"## Symptom\n\nBitLocker asks for the recovery key after firmware update {n}.\n"
+        for n in range(12)
+    }
+    filler = " ".join(f"step{n} checks the cluster configuration value" for n in range(400))
+    docs["runbooks/edge-logs.md"] = (
+        front("kb-e0000001", "Collecting device logs", "runbook")
+        + f"## Steps\n\nThe support package holds bitlocker state. {filler}\n\n"
+        "Kubernetes pods are listed at the end.\n"
+    )
+    docs["runbooks/oracle.md"] = (
+        front("kb-o0000001", "Oracle listener restart", "runbook")
+        + "## Steps\n\nRestart the Oracle listener.\n"
+    )
+    for relative, text in docs.items():
+        write_doc(kb, relative, text)
+    kb.git.commit(list(docs), "Documents")
+    kb.refresh()
+    index = SearchIndex.for_workspace(kb)
+    index.catch_up()
+
+    wide = index.search("bitlocker oracle kubernetes ", limit=50)
+    paths = [hit.path for hit in wide.hits]
+    assert paths.index("runbooks/edge-logs.md") >= 10  # two of the words, ranked low
+    for limit in (50, 10, 3):
+        response = index.search("bitlocker oracle kubernetes ", limit=limit)
+        assert response.most_words == 1, limit
+        assert response.some_words_note() == (
+            "No document has all of: bitlocker oracle kubernetes; showing those with one of them."
+        )

@@ -61,7 +61,8 @@ class SearchResponse:
     some_words_only: bool = False
     #: The words no document has at all.
     unmatched_words: list[str] = field(default_factory=list)
-    #: When :attr:`some_words_only`: the most of the words one hit has (0: not known).
+    #: When :attr:`some_words_only`: the most of the words one of the first ten hits has
+    #: (0: not known).
     most_words: int = 0
 
     def indexing_note(self) -> str:
@@ -75,8 +76,8 @@ class SearchResponse:
         """What to say when no document has all the words (the hits have some), or ""."""
         if not self.some_words_only or not self.hits:
             return ""
-        # what the hits have: one of the words, or more than half of them (the ones with the
-        # most come first), or as many as the best has
+        # what the first hits have: one of the words, more than half of them, or as many as
+        # the one with the most has
         count = self.most_words or (1 if len(self.words) == 2 else len(self.words) - 1)
         if count <= 1:
             most = "one of them"

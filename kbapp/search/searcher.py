@@ -56,6 +56,10 @@ __all__ = ["Outcome", "QueryRunner", "reopen_searcher"]
 
 log = logging.getLogger(__name__)
 
+#: The "some words only" notice says how many of the words the first hits have: those a
+#: result list shows at once (the CLI's default), whatever the number asked for, so that
+#: the window's 50 and the CLI's 10 say the same.
+NOTICE_HITS = 10
 #: Share of a long query's words a document must have to rank in the first tier.
 COVERAGE_NEED = 0.5
 #: A long query's words count towards a document's share by their rarity (log(1 + N / df)),
@@ -229,7 +233,7 @@ class QueryRunner:
                 suggestion = suggestion.replace(typed.get(wrong, wrong), right)
         prefix = prefix_word.lower() if prefix_word else None
         some_only = len(plans) > 1 and bool(ranked) and not together
-        most = _most_words(ranked, word_docs) if some_only else 0
+        most = _most_words(ranked[:NOTICE_HITS], word_docs) if some_only else 0
         return Outcome(
             ranked,
             total,
