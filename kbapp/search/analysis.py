@@ -6,8 +6,9 @@ largest single cost of a full build. A word such as ``ORA-00600``, ``kube-apiser
 ``db01.prod.example.com``, ``/var/log/syslog``, ``snake_case`` or ``etcdNoLeader`` is indexed
 
 - whole, lowercased (``ora-00600``, ``etcdnoleader``), so the whole identifier matches exactly;
-- joined without separators (``kubeapiserver``, ``snakecase``), so a user who leaves out the
-  hyphen still finds it;
+- joined without separators (``kubeapiserver``, ``snakecase``; ``I/O`` as ``io`` and
+  ``Hyper-V`` as ``hyperv``: one-letter pieces too), so a user who leaves out the hyphen
+  still finds it;
 - by its parts (``ora`` ``00600``; ``etcd`` ``no`` ``leader``), at consecutive positions, so
   ``etcd no leader`` and the phrase ``"etcd no leader"`` find the alert.
 
