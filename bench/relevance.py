@@ -2,7 +2,7 @@
 """Relevance: do the right documents come first? kbapp search against SQLite FTS5 bm25.
 
     python bench/relevance.py [--set runbooks|support|all]
-                              [--split dev|held|fresh|blind|blind2|blind3|blind4|blind5|blind6|all]
+                              [--split dev|held|fresh|blind|blind2|blind3|blind4|blind5|blind6|blind7|all]
                               [--cache DIR] [--show-misses] [--json FILE]
 
 Two collections, each built once (kept in --cache) by importing public corpora from
@@ -20,7 +20,9 @@ Two collections, each built once (kept in --cache) by importing public corpora f
   for i15-words4 before any of its levers was tried, only its totals looked at); ``blind5``
   (45, written for i15-words5 the same way, only its totals looked at); ``blind6``
   (63 queries of the five other kinds, written on 2026-12-01 to check the held figures on
-  queries no configuration was chosen with).
+  queries no configuration was chosen with); ``blind7`` (40 own-words queries written on
+  2026-12-01 as the forecast for the hidden set, articles drawn with a keyed random source,
+  run once before any miss was looked at).
 
 Prints MRR@10, success@1, success@3 and success@10 per kind of query, for kbapp and for FTS5
 (bm25 over title and body, title weighted 5; the query's words AND-ed, then OR-ed to fill up
@@ -249,6 +251,7 @@ def main() -> int:
             "blind4",
             "blind5",
             "blind6",
+            "blind7",
             "all",
         ],
         default="dev",

@@ -9,7 +9,7 @@ import pytest
 from helpers import write_doc
 from search_helpers import front
 
-from kbapp.search import SearchIndex, SearchResponse
+from kbapp.search import SearchIndex, SearchResponse, analysis
 from kbapp.search.analysis import analyze, phrase_terms, query_words, word_terms
 from kbapp.search.query import parse_query
 from kbapp.search.snippets import Highlighter, readable_text
@@ -51,6 +51,52 @@ def top(index: SearchIndex, query: str) -> str:
 )
 def test_identifiers_are_indexed_whole_and_by_parts(text: str, expected: set[str]) -> None:
     assert expected <= set(analyze(text))
+
+
+def test_an_identifier_with_a_one_letter_part_is_also_indexed_joined() -> None:
+    """A user who leaves out the hyphen or slash finds the identifier: the joined form is
+    made of all its pieces, one-letter parts and stop words too ("I/O" as io, "Hyper-V" as
+    hyperv, "T-SQL", "add-on", "sign-in"). It was made of the parts kept as terms (two letters
+    or more, no stop word), so these had no joined form; the joins made before stay.
+    Dates, versions and addresses (digits only) and dotted abbreviations ("i.e." would be
+    "ie") are not joined."""
+    for text, joined in [
+        ("I/O", "io"),
+        ("Hyper-V", "hyperv"),
+        ("T-SQL", "tsql"),
+        ("add-on", "addon"),
+        ("sign-in", "signin"),
+        ("up-to-date", "uptod"),
+    ]:
+        assert joined in analyze(text), text
+        assert analysis._text_entry(text)[0] == analysis._text_entry_reference(text)[0], text
+    assert {"kube-apiserver", "kube", "apiserv", "kubeapiserv"} == set(analyze("kube-apiserver"))
+    assert "updat" in analyze("up-to-date")  # the join of the parts kept as terms stays
+    assert "getaddrinfo" in analyze("GetAddrInfoW")
+    for text, whole in [
+        ("i.e.", "ie"),
+        ("e.g.", "eg"),
+        ("U.S.", "us"),
+        ("10.0.17763", "10017763"),
+        ("3/31/2021", "3312021"),
+        ("192.168.1.10", "192168110"),
+    ]:
+        assert whole not in analyze(text), text
+
+
+def test_an_identifier_is_found_by_its_joined_form(search_index: SearchIndex) -> None:
+    """Typed without the slash or hyphen ("io", "hyperv", "tsql"), an identifier with a
+    one-letter part finds the document that writes it with one."""
+    ws = search_index.ws
+    write_doc(
+        ws,
+        "troubleshooting/vhd-slow.md",
+        front("kb-vhdslow1", "Slow temp disk on Hyper-V guests", "troubleshooting")
+        + "The temp disk I/O of the guest drops after a restart. Check it with T-SQL.\n",
+    )
+    search_index.update(["troubleshooting/vhd-slow.md"])
+    for query in ("io ", "hyperv ", "tsql ", "temp disk io ", "hyperv guest "):
+        assert paths(search_index.search(query))[:1] == ["troubleshooting/vhd-slow.md"], query
 
 
 def test_prose_is_stemmed_and_case_folded() -> None:

@@ -6,8 +6,9 @@ largest single cost of a full build. A word such as ``ORA-00600``, ``kube-apiser
 ``db01.prod.example.com``, ``/var/log/syslog``, ``snake_case`` or ``etcdNoLeader`` is indexed
 
 - whole, lowercased (``ora-00600``, ``etcdnoleader``), so the whole identifier matches exactly;
-- joined without separators (``kubeapiserver``, ``snakecase``), so a user who leaves out the
-  hyphen still finds it;
+- joined without separators (``kubeapiserver``, ``snakecase``; ``I/O`` as ``io`` and
+  ``Hyper-V`` as ``hyperv``: one-letter pieces too), so a user who leaves out the hyphen
+  still finds it;
 - by its parts (``ora`` ``00600``; ``etcd`` ``no`` ``leader``), at consecutive positions, so
   ``etcd no leader`` and the phrase ``"etcd no leader"`` find the alert.
 
@@ -48,6 +49,9 @@ WORD_RE = re.compile(r"\w+(?:[-./\\@]\w+)*", re.UNICODE)
 #: table look-up per character instead of Unicode's).
 _ASCII_WORD_RE = re.compile(WORD_RE.pattern, re.ASCII)
 _SEPARATORS_RE = re.compile(r"[-./\\@_]+")
+#: A separator other than the dot: one-letter pieces joined by it are a word ("I/O", "A-B"),
+#: where dots between single letters are an abbreviation ("i.e.", "U.S.").
+_JOINERS_RE = re.compile(r"[-/\\@_]")
 #: Where a CamelCase word splits: etcdNoLeader, KubeAPIServerDown, HTTPServer2Error.
 _CAMEL_PART_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _CAMEL_RE = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
@@ -348,15 +352,36 @@ def index_terms(text: str) -> dict[str, list[int]]:
     return terms
 
 
+def _joined_forms(lower: str, pieces: list[str], parts: list[str]) -> list[str]:
+    """An identifier written without its separators: the join of its ``parts`` (the pieces
+    kept as terms) and the join of all its ``pieces``, one-letter ones and stop words too
+    (``I/O`` -> ``io``, ``Hyper-V`` -> ``hyperv``, ``add-on`` -> ``addon``), each when it
+    differs from the word. Pieces that are all digits (dates, versions, addresses) and a
+    dotted abbreviation of single letters (``i.e.`` would be ``ie``) are not joined whole."""
+    found: list[str] = []
+    joined = "".join(parts)
+    if joined and joined != lower and len(parts) > 1:
+        found.append(joined)
+    whole = "".join(pieces)
+    if (
+        len(pieces) > 1
+        and whole != lower
+        and whole != joined
+        and not all(piece.isdigit() for piece in pieces)
+        and not (all(len(piece) == 1 for piece in pieces) and not _JOINERS_RE.search(lower))
+    ):
+        found.append(whole)
+    return found
+
+
 def _identifier_terms(word: str, pos: int) -> list[tuple[str, int]]:
     lower = word.lower()
     if _HEX_RE.fullmatch(word):  # 0x80070005 is also found as 80070005; 0x0000007B as 7b
         return [(term, pos) for term in hex_terms(lower)]
-    parts = [p for p in parts_of(word) if len(p) > 1 and p not in STOP_WORDS]
+    pieces = parts_of(word)
+    parts = [p for p in pieces if len(p) > 1 and p not in STOP_WORDS]
     out = [(stem(lower), pos)]
-    joined = "".join(parts)
-    if joined and joined != lower and len(parts) > 1:
-        out.append((stem(joined), pos))
+    out.extend((stem(joined), pos) for joined in _joined_forms(lower, pieces, parts))
     if len(parts) > 1 or (parts and parts[0] != lower):
         out.extend((stem(part), pos + offset) for offset, part in enumerate(parts))
     return out
@@ -508,7 +533,7 @@ _text_cache = _WordCache()
 #: What :func:`_text_entry` makes of a word, as a version: raise it when that changes (the
 #: word analyses a build keeps for the next one, :mod:`kbapp.search.wordstore`, are only
 #: used by the same version and the same source of this module and its word lists).
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 
 def record_spelling(stored: dict[str, Entry] | None = None) -> set[str]:
@@ -558,9 +583,7 @@ def _text_entry(word: str) -> tuple[tuple[str, ...], tuple[str, ...], bool, tupl
     pieces = parts_of(word)
     parts = [p for p in pieces if len(p) > 1 and p not in STOP_WORDS]
     items = [(stem(lower), 0)]
-    joined = "".join(parts)
-    if joined and joined != lower and len(parts) > 1:
-        items.append((stem(joined), 0))
+    items.extend((stem(joined), 0) for joined in _joined_forms(lower, pieces, parts))
     stems = [stem(part) for part in parts]
     if len(parts) > 1 or (parts and parts[0] != lower):
         items.extend(zip(stems, range(len(stems))))

@@ -38,7 +38,7 @@ from kbapp.search.snippets import readable_text
 if TYPE_CHECKING:
     from kbapp.documents import model as documents
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 #: A per-document column (not indexed): the term sequences of all text fields, for phrases.
 SEQUENCE_FIELD = "sequence"
 #: Between two fields in the sequence column: not a term, so no phrase runs across it.
